@@ -1,0 +1,37 @@
+# Every target works from a fresh clone: the venv is created and filled on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv generate check-generated lint format test
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## generate: clean and regenerate all generated code from protos/ and codegen/templates
+generate: $(STAMP)
+	$(BIN)/python -m codegen generate
+
+## check-generated: fail (listing the files) when committed generated code is stale
+check-generated: $(STAMP)
+	$(BIN)/python -m codegen check
+
+## lint: ruff, and mypy strict on codegen/ and src/
+lint: $(STAMP)
+	$(BIN)/ruff check codegen src tests
+	$(BIN)/ruff format --check codegen src tests
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix codegen src tests
+	$(BIN)/ruff format codegen src tests
+
+## test: everything CI runs
+test: check-generated lint
+	$(BIN)/python -m pytest

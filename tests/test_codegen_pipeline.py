@@ -1,0 +1,124 @@
+"""The protoc step of the generator: determinism, staleness check, clear errors."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codegen import protoc
+from codegen.errors import CodegenError
+from codegen.headers import MARKER
+from codegen.paths import REPO_ROOT, Layout
+from codegen.pipeline import build, compare, write
+
+V1BETA = Path("google/ai/generativelanguage/v1beta/text_service.proto")
+
+
+def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def committed_tree_build() -> dict[str, str]:
+    return build(Layout.default()).files
+
+
+def test_check_passes_on_committed_tree() -> None:
+    done = _codegen("check")
+    assert done.returncode == 0, done.stderr
+    assert "up to date" in done.stdout
+
+
+def test_check_fails_when_a_proto_comment_changes(tmp_path: Path) -> None:
+    protos = tmp_path / "protos"
+    shutil.copytree(REPO_ROOT / "protos", protos)
+    source = protos / V1BETA
+    text = source.read_text()
+    changed = text.replace(
+        "// Generates an embedding from the model given an input message.",
+        "// Generates an embedding; this comment was changed by the staleness test.",
+    )
+    assert changed != text
+    source.write_text(changed)
+    done = _codegen("check", "--protos", str(protos))
+    assert done.returncode == 1
+    assert "differs: _proto/google/ai/generativelanguage/v1beta/__init__.py" in done.stderr
+    # only the changed version's module differs
+    assert "v1beta2/__init__.py" not in done.stderr
+
+
+def test_two_runs_are_byte_identical(committed_tree_build: dict[str, str]) -> None:
+    again = build(Layout.default()).files
+    assert again == committed_tree_build
+
+
+def test_every_generated_file_has_the_header(committed_tree_build: dict[str, str]) -> None:
+    assert committed_tree_build
+    for rel, text in committed_tree_build.items():
+        assert text.startswith(MARKER), rel
+        header = text.split("# To change it", 1)[0]
+        assert "DO NOT EDIT" in header
+        assert "Sources:" in header
+        assert str(REPO_ROOT) not in text, f"absolute path in {rel}"
+        assert "/tmp" not in header
+
+
+def test_generate_cleans_stale_output(tmp_path: Path, committed_tree_build: dict[str, str]) -> None:
+    package = tmp_path / "textservice"
+    shutil.copytree(REPO_ROOT / "src" / "textservice", package)
+    leftover = package / "_proto" / "google" / "ai" / "generativelanguage" / "v9" / "__init__.py"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_text("# left behind by a removed proto\n")
+    from codegen.pipeline import GeneratedTree
+
+    tree = GeneratedTree(dict(committed_tree_build))
+    assert compare(tree, package) == [
+        "stale (no longer generated): _proto/google/ai/generativelanguage/v9/__init__.py"
+    ]
+    write(tree, package)
+    assert not leftover.exists()
+    assert compare(tree, package) == []
+
+
+def test_protoc_error_names_file_and_line(tmp_path: Path) -> None:
+    protos = tmp_path / "protos"
+    shutil.copytree(REPO_ROOT / "protos", protos)
+    source = protos / V1BETA
+    lines = source.read_text().splitlines()
+    lines[30] = "this is not protobuf syntax"
+    source.write_text("\n".join(lines) + "\n")
+    done = _codegen("check", "--protos", str(protos))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "protoc failed" in done.stderr
+    assert "google/ai/generativelanguage/v1beta/text_service.proto:31:" in done.stderr
+
+
+def test_missing_plugin_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(protoc, "_tool_dir", lambda: tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(CodegenError, match="betterproto2 protoc plugin"):
+        protoc.find_plugin()
+
+
+def test_missing_ruff_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(protoc, "_tool_dir", lambda: tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(CodegenError, match="ruff is not installed"):
+        protoc._tool_path()
+
+
+def test_missing_proto_folder_is_a_clear_error(tmp_path: Path) -> None:
+    done = _codegen("check", "--protos", str(tmp_path / "nowhere"))
+    assert done.returncode == 2
+    assert "proto folder not found" in done.stderr
+    assert "Traceback" not in done.stderr
