@@ -1,0 +1,46 @@
+"""``grpc-status-details-bin`` encoded and decoded with our generated ``google.rpc`` messages.
+
+grpclib's own status-details codec needs Google's ``protobuf`` runtime, which ``textservice``
+does not depend on; this one does the same job with the betterproto2 classes we generate.
+Client and fake server both use it, so error details round-trip exactly as Google sends them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import betterproto2
+from grpclib.const import Status as GrpcStatus
+from grpclib.encoding.base import StatusDetailsCodecBase
+
+from textservice._proto.google import protobuf as pb_any
+from textservice._proto.google import rpc
+from textservice._proto.message_pool import default_message_pool
+
+
+class StatusDetailsCodec(StatusDetailsCodecBase):
+    """Packs ``google.rpc.Status`` details (RetryInfo, QuotaFailure, …) into trailers and back.
+
+    Decoding yields the detail messages whose types are known (all of ``google.rpc``'s error
+    details); a detail of an unknown type is kept as its ``google.protobuf.Any``.
+    """
+
+    def encode(
+        self, status: GrpcStatus, message: str | None, details: Sequence[betterproto2.Message]
+    ) -> bytes:
+        """Serialise a ``google.rpc.Status`` carrying ``details``."""
+        packed = [pb_any.Any.pack(detail, default_message_pool) for detail in details or ()]
+        return bytes(rpc.Status(code=status.value, message=message or "", details=packed))
+
+    def decode(self, status: GrpcStatus, message: str | None, data: bytes) -> list[Any]:
+        """Parse trailer bytes into detail messages; raises ``ValueError`` on malformed bytes."""
+        try:
+            parsed = rpc.Status.parse(data)
+        except Exception as exc:  # betterproto2 raises assorted errors on garbage
+            raise ValueError(f"malformed grpc-status-details-bin: {exc}") from exc
+        out: list[Any] = []
+        for container in parsed.details:
+            known = default_message_pool.url_to_type.get(container.type_url)
+            out.append(known.parse(container.value) if known is not None else container)
+        return out
