@@ -78,6 +78,8 @@ def sync_single(args: argparse.Namespace, texts: list[str]) -> Measured:
 
 def async_batch(args: argparse.Namespace, texts: list[str]) -> Measured:
     ts = _api()
+    if not hasattr(ts, "generate_embeddings_async"):
+        raise _common.Unavailable("textservice.generate_embeddings_async not found")
 
     async def main() -> Measured:
         client = _client(ts, args)
