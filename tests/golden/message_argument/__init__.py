@@ -47,7 +47,7 @@ _COUNT_TEXT_TOKENS: _rt.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextToke
 def count_text_tokens(
     model: str | _rt.HasName,
     prompt: str | _pb.TextPrompt,
-    options_: _pb.TokenizerOptions | Mapping[str, Any] | None = None,
+    options: _pb.TokenizerOptions | Mapping[str, Any] | None = None,
     fallbacks: Sequence[_pb.TokenizerOptions | Mapping[str, Any]] | None = None,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -57,7 +57,7 @@ def count_text_tokens(
     Args:
         model: Required. The model.
         prompt: Required. A wrapper of one string.
-        options_: Optional. A message with several fields.
+        options: Optional. A message with several fields.
         fallbacks: Optional. Repeated messages.
         client: The ``TextServiceClient`` to call through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
@@ -69,18 +69,19 @@ def count_text_tokens(
 
         As a dict.
     """
-    request = _count_text_tokens_request(
-        model=model, prompt=prompt, options_=options_, fallbacks=fallbacks
+    return _count_text_tokens_sync(
+        _count_text_tokens_request(
+            model=model, prompt=prompt, options=options, fallbacks=fallbacks
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    resolved = _rt.get_client(client)
-    return _rt.run_sync(resolved, lambda: _count_text_tokens(resolved, request, options))
 
 
 async def count_text_tokens_async(
     model: str | _rt.HasName,
     prompt: str | _pb.TextPrompt,
-    options_: _pb.TokenizerOptions | Mapping[str, Any] | None = None,
+    options: _pb.TokenizerOptions | Mapping[str, Any] | None = None,
     fallbacks: Sequence[_pb.TokenizerOptions | Mapping[str, Any]] | None = None,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -92,7 +93,7 @@ async def count_text_tokens_async(
     Args:
         model: Required. The model.
         prompt: Required. A wrapper of one string.
-        options_: Optional. A message with several fields.
+        options: Optional. A message with several fields.
         fallbacks: Optional. Repeated messages.
         client: The ``TextServiceClient`` to call through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
@@ -104,18 +105,20 @@ async def count_text_tokens_async(
 
         As a dict.
     """
-    request = _count_text_tokens_request(
-        model=model, prompt=prompt, options_=options_, fallbacks=fallbacks
+    return await _count_text_tokens(
+        _count_text_tokens_request(
+            model=model, prompt=prompt, options=options, fallbacks=fallbacks
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    return await _count_text_tokens(_rt.get_client(client), request, options)
 
 
 def _count_text_tokens_request(
     *,
     model: str | _rt.HasName,
     prompt: str | _pb.TextPrompt,
-    options_: _pb.TokenizerOptions | Mapping[str, Any] | None,
+    options: _pb.TokenizerOptions | Mapping[str, Any] | None,
     fallbacks: Sequence[_pb.TokenizerOptions | Mapping[str, Any]] | None,
 ) -> _pb.CountTextTokensRequest:
     """Check the arguments and build the request (before any network)."""
@@ -123,8 +126,8 @@ def _count_text_tokens_request(
         model=_rt.check_model(model),
         prompt=_fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
     )
-    if options_ is not None:
-        request.options = _fields.message(_pb.TokenizerOptions, options_, "options_")
+    if options is not None:
+        request.options = _fields.message(_pb.TokenizerOptions, options, "options")
     if fallbacks is not None:
         request.fallbacks = _fields.repeated(
             fallbacks, "fallbacks", lambda v, a: _fields.message(_pb.TokenizerOptions, v, a)
@@ -132,10 +135,18 @@ def _count_text_tokens_request(
     return request
 
 
-async def _count_text_tokens(
-    client: TextServiceClient,
+def _count_text_tokens_sync(
     request: _pb.CountTextTokensRequest,
     options: _rt.RequestOptions,
+    client: TextServiceClient,
+) -> CountTextTokensResponseDict:
+    return _rt.run_sync(client, lambda: _count_text_tokens(request, options, client))
+
+
+async def _count_text_tokens(
+    request: _pb.CountTextTokensRequest,
+    options: _rt.RequestOptions,
+    client: TextServiceClient,
 ) -> CountTextTokensResponseDict:
     response = await _rt.call(client, _COUNT_TEXT_TOKENS, request, options)
     return cast(CountTextTokensResponseDict, _shapes.to_dict(response))

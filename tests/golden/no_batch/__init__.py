@@ -95,11 +95,12 @@ def generate_embeddings(
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
         sequence. The values are the float32 values the API sent, as Python floats.
     """
-    name = _rt.check_model(model)
-    texts = _rt.check_text(text)
-    options = _rt.check_request_options(request_options)
-    resolved = _rt.get_client(client)
-    return _rt.run_sync(resolved, lambda: _embed(resolved, name, texts, options))
+    return _embed_sync(
+        _rt.check_model(model),
+        _rt.check_text(text),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
+    )
 
 
 @overload
@@ -155,10 +156,12 @@ async def generate_embeddings_async(
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
         sequence. The values are the float32 values the API sent, as Python floats.
     """
-    name = _rt.check_model(model)
-    texts = _rt.check_text(text)
-    options = _rt.check_request_options(request_options)
-    return await _embed(_rt.get_client(client), name, texts, options)
+    return await _embed(
+        _rt.check_model(model),
+        _rt.check_text(text),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
+    )
 
 
 def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
@@ -167,11 +170,20 @@ def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
     return response.embedding.value
 
 
-async def _embed(
-    client: TextServiceClient,
+def _embed_sync(
     model: str,
     text: str | list[str],
     options: _rt.RequestOptions,
+    client: TextServiceClient,
+) -> EmbeddingDict | BatchEmbeddingDict:
+    return _rt.run_sync(client, lambda: _embed(model, text, options, client))
+
+
+async def _embed(
+    model: str,
+    text: str | list[str],
+    options: _rt.RequestOptions,
+    client: TextServiceClient,
 ) -> EmbeddingDict | BatchEmbeddingDict:
     single: _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.SingleEmbedding(
         method=_EMBED_TEXT,

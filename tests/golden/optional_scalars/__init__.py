@@ -77,19 +77,20 @@ def generate_text(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    request = _generate_text_request(
-        model=model,
-        prompt=prompt,
-        temperature=temperature,
-        seed=seed,
-        candidate_count=candidate_count,
-        echo=echo,
-        suffix=suffix,
-        mode=mode,
+    return _generate_text_sync(
+        _generate_text_request(
+            model=model,
+            prompt=prompt,
+            temperature=temperature,
+            seed=seed,
+            candidate_count=candidate_count,
+            echo=echo,
+            suffix=suffix,
+            mode=mode,
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    resolved = _rt.get_client(client)
-    return _rt.run_sync(resolved, lambda: _generate_text(resolved, request, options))
 
 
 async def generate_text_async(
@@ -128,18 +129,20 @@ async def generate_text_async(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    request = _generate_text_request(
-        model=model,
-        prompt=prompt,
-        temperature=temperature,
-        seed=seed,
-        candidate_count=candidate_count,
-        echo=echo,
-        suffix=suffix,
-        mode=mode,
+    return await _generate_text(
+        _generate_text_request(
+            model=model,
+            prompt=prompt,
+            temperature=temperature,
+            seed=seed,
+            candidate_count=candidate_count,
+            echo=echo,
+            suffix=suffix,
+            mode=mode,
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    return await _generate_text(_rt.get_client(client), request, options)
 
 
 def _generate_text_request(
@@ -173,10 +176,18 @@ def _generate_text_request(
     return request
 
 
-async def _generate_text(
-    client: TextServiceClient,
+def _generate_text_sync(
     request: _pb.GenerateTextRequest,
     options: _rt.RequestOptions,
+    client: TextServiceClient,
+) -> Completion:
+    return _rt.run_sync(client, lambda: _generate_text(request, options, client))
+
+
+async def _generate_text(
+    request: _pb.GenerateTextRequest,
+    options: _rt.RequestOptions,
+    client: TextServiceClient,
 ) -> Completion:
     response = await _rt.call(client, _GENERATE_TEXT, request, options)
     result = response.candidates[0].output if response.candidates else None

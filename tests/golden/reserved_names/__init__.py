@@ -49,7 +49,7 @@ def generate_text(
     type_: str | None = None,
     from_: int | None = None,
     client_: str | None = None,
-    request_: bool | None = None,
+    request: bool | None = None,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
@@ -61,7 +61,7 @@ def generate_text(
         type_: A builtin's name.
         from_: A keyword.
         client_: The facade's own parameter name.
-        request_: A local name of the generated functions.
+        request: The request builder's local name (the local gives way, not the parameter).
         client: The ``TextServiceClient`` to call through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
@@ -73,12 +73,13 @@ def generate_text(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    request = _generate_text_request(
-        model=model, prompt=prompt, type_=type_, from_=from_, client_=client_, request_=request_
+    return _generate_text_sync(
+        _generate_text_request(
+            model=model, prompt=prompt, type_=type_, from_=from_, client_=client_, request=request
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    resolved = _rt.get_client(client)
-    return _rt.run_sync(resolved, lambda: _generate_text(resolved, request, options))
 
 
 async def generate_text_async(
@@ -88,7 +89,7 @@ async def generate_text_async(
     type_: str | None = None,
     from_: int | None = None,
     client_: str | None = None,
-    request_: bool | None = None,
+    request: bool | None = None,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
@@ -102,7 +103,7 @@ async def generate_text_async(
         type_: A builtin's name.
         from_: A keyword.
         client_: The facade's own parameter name.
-        request_: A local name of the generated functions.
+        request: The request builder's local name (the local gives way, not the parameter).
         client: The ``TextServiceClient`` to call through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
@@ -114,11 +115,13 @@ async def generate_text_async(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    request = _generate_text_request(
-        model=model, prompt=prompt, type_=type_, from_=from_, client_=client_, request_=request_
+    return await _generate_text(
+        _generate_text_request(
+            model=model, prompt=prompt, type_=type_, from_=from_, client_=client_, request=request
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    return await _generate_text(_rt.get_client(client), request, options)
 
 
 def _generate_text_request(
@@ -128,28 +131,36 @@ def _generate_text_request(
     type_: str | None,
     from_: int | None,
     client_: str | None,
-    request_: bool | None,
+    request: bool | None,
 ) -> _pb.GenerateTextRequest:
     """Check the arguments and build the request (before any network)."""
-    request = _pb.GenerateTextRequest(
+    request_ = _pb.GenerateTextRequest(
         model=_rt.check_model(model),
         prompt=_fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
     )
     if type_ is not None:
-        request.type = _fields.string(type_, "type_")
+        request_.type = _fields.string(type_, "type_")
     if from_ is not None:
-        request.from_ = _fields.int32(from_, "from_")
+        request_.from_ = _fields.int32(from_, "from_")
     if client_ is not None:
-        request.client = _fields.string(client_, "client_")
-    if request_ is not None:
-        request.request = _fields.boolean(request_, "request_")
-    return request
+        request_.client = _fields.string(client_, "client_")
+    if request is not None:
+        request_.request = _fields.boolean(request, "request")
+    return request_
+
+
+def _generate_text_sync(
+    request: _pb.GenerateTextRequest,
+    options: _rt.RequestOptions,
+    client: TextServiceClient,
+) -> Completion:
+    return _rt.run_sync(client, lambda: _generate_text(request, options, client))
 
 
 async def _generate_text(
-    client: TextServiceClient,
     request: _pb.GenerateTextRequest,
     options: _rt.RequestOptions,
+    client: TextServiceClient,
 ) -> Completion:
     response = await _rt.call(client, _GENERATE_TEXT, request, options)
     result = response.candidates[0].output if response.candidates else None
