@@ -1,0 +1,14 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import reference
+
+
+@pytest.fixture(scope="session")
+def reference_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder with protoc's standard ``_pb2``/``_pb2_grpc`` modules of ``protos/``."""
+    return reference.build(tmp_path_factory.mktemp("reference"))
