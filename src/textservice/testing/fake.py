@@ -386,13 +386,14 @@ class FakeTextService:
         self, version: ApiVersion, method: str, stream: grpclib.server.Stream[Any, Any]
     ) -> None:
         metadata = list(stream.metadata.items()) if stream.metadata is not None else []
+        timeout = stream.deadline.time_remaining() if stream.deadline is not None else None
         try:
             request = await _receive(stream)
         except GRPCError as exc:
-            call = self.log.start(version.name, method, None, metadata)
+            call = self.log.start(version.name, method, None, metadata, timeout)
             self.log.finish(call, exc.status, exc.message)
             raise
-        call = self.log.start(version.name, method, request, metadata)
+        call = self.log.start(version.name, method, request, metadata, timeout)
         try:
             self._check_api_key(metadata)
             injection = self.faults.draw(method)

@@ -85,6 +85,8 @@ class RecordedCall:
     dropped: bool = False
     """True when a fault dropped the connection instead of answering."""
     finished: float | None = field(default=None, repr=False)
+    timeout: float | None = None
+    """Seconds left of the client's deadline (``grpc-timeout``) on arrival; ``None``: none."""
 
     @property
     def api_key(self) -> Secret | None:
@@ -114,9 +116,10 @@ class RequestLog:
         method: str,
         request: Any,
         metadata: Iterable[tuple[str, MetadataValue]],
+        timeout: float | None = None,
     ) -> RecordedCall:
-        """Record a call that just arrived."""
-        call = RecordedCall(version, method, request, redact(metadata))
+        """Record a call that just arrived (``timeout``: seconds left of its deadline)."""
+        call = RecordedCall(version, method, request, redact(metadata), timeout=timeout)
         with self._lock:
             self._calls.append(call)
             self._received[version, method] += 1
