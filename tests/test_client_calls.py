@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -212,3 +213,16 @@ def test_tls_is_the_default(
         with pytest.raises(Unavailable, match="TLS failed"):
             embed_one_sync(client, "x")
     assert fake_text_service.count() == 0
+
+
+def test_an_unclosed_client_stops_its_thread_when_collected(
+    fake_text_service: FakeTextService,
+) -> None:
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    embed_one_sync(client, "x")
+    thread = client._bridge.thread
+    assert thread is not None and thread.is_alive()
+    del client
+    gc.collect()
+    thread.join(5)
+    assert not thread.is_alive()
