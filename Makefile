@@ -35,3 +35,9 @@ format: $(STAMP)
 ## test: everything CI runs
 test: check-generated lint
 	$(BIN)/python -m pytest
+
+## bench: benchmark vs google-generativeai 0.7.2 and a raw grpcio floor -> bench/RESULTS.md
+##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options)
+.PHONY: bench
+bench: $(STAMP)
+	$(PYTHON) bench/run.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
