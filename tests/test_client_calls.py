@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -199,3 +200,29 @@ def test_request_options_reach_every_batch(fake_text_service: FakeTextService) -
     with client, pytest.raises(Unavailable):
         embed_sync(client, [f"x{i}" for i in range(300)], options(retry=None))
     assert fake_text_service.count(status=Status.UNAVAILABLE) == 1
+
+
+def test_tls_is_the_default(
+    fake_text_service: FakeTextService, fake_text_service_address: object
+) -> None:
+    # The fake listens in plaintext: a client left at its default speaks TLS and fails the
+    # handshake before any request reaches the server.
+    target = fake_text_service_address.target  # type: ignore[attr-defined]
+    with TextServiceClient("k", endpoint=target) as client:
+        assert not client.insecure
+        with pytest.raises(Unavailable, match="TLS failed"):
+            embed_one_sync(client, "x")
+    assert fake_text_service.count() == 0
+
+
+def test_an_unclosed_client_stops_its_thread_when_collected(
+    fake_text_service: FakeTextService,
+) -> None:
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    embed_one_sync(client, "x")
+    thread = client._bridge.thread
+    assert thread is not None and thread.is_alive()
+    del client
+    gc.collect()
+    thread.join(5)
+    assert not thread.is_alive()

@@ -10,9 +10,9 @@ import time
 
 import pytest
 from grpclib.const import Status
-from runtime_specs import MODEL, embed_async, embed_one_sync, embed_sync
+from runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
 
-from textservice import TextServiceClient
+from textservice import Cancelled, TextServiceClient
 from textservice.testing import FakeTextService, expected_embedding
 
 DIM = 8
@@ -96,3 +96,25 @@ def test_close_cancels_calls_in_other_threads(fake_text_service: FakeTextService
     assert not thread.is_alive()
     assert len(errors) == 1 and "closed" in str(errors[0])
     assert _all_ended_unanswered(fake_text_service)
+
+
+def test_close_fails_async_calls_in_flight_with_cancelled(
+    fake_text_service: FakeTextService,
+) -> None:
+    fake_text_service.faults.delay(5.0)
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+
+    async def main() -> BaseException | None:
+        task = asyncio.create_task(embed_one_async(client, "slow"))
+        while fake_text_service.count() == 0:
+            await asyncio.sleep(0.01)
+        await client.aclose()
+        try:
+            await asyncio.wait_for(task, 2)
+        except BaseException as exc:
+            return exc
+        return None
+
+    error = asyncio.run(main())
+    assert isinstance(error, Cancelled), repr(error)
+    assert "closed" in str(error)

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from textservice.errors import Cancelled
 
@@ -160,13 +160,6 @@ class LoopThread:
             raise call.error
         return call.value  # type: ignore[return-value]
 
-    def submit(self, make: Callable[[], Awaitable[Any]]) -> None:
-        """Start ``make()`` on the loop without waiting (used for cleanup)."""
-        loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):
-                asyncio.run_coroutine_threadsafe(_call(make), loop)
-
     def stop(self) -> None:
         """Cancel in-flight calls, close the loop's channels and end the thread (idempotent).
 
@@ -184,7 +177,3 @@ class LoopThread:
         if threading.current_thread() is not thread:
             thread.join(STOP_GRACE)
         self._loop = None
-
-
-async def _call(make: Callable[[], Awaitable[Any]]) -> Any:
-    return await make()

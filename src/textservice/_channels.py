@@ -30,6 +30,7 @@ __all__ = [
     "ChannelPool",
     "Endpoint",
     "is_loopback",
+    "open_tcp_channel",
     "parse_endpoint",
     "tls_context",
 ]

@@ -13,6 +13,7 @@ from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from textservice._secrets import live_secrets, scrub
 from textservice.errors import (
+    Cancelled,
     DeadlineExceeded,
     Internal,
     TextServiceError,
@@ -132,6 +133,8 @@ async def invoke(
         )
         if delay is None:
             raise error
+        if client.closed:
+            raise Cancelled("the call was cancelled because its TextServiceClient was closed")
         if policy.deadline is not None and loop.time() + delay >= policy.deadline:
             # Waiting would outlast the deadline: fail now rather than sleep in vain.
             raise DeadlineExceeded(

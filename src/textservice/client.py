@@ -8,6 +8,7 @@ context manager; the default client (``configure``) is closed at interpreter exi
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import weakref
@@ -121,8 +122,14 @@ class TextServiceClient:
             )
         self._secret = Secret(api_key) if api_key is not None else None
         self._channel_factory = channel_factory
-        self._ssl = None if insecure else tls_context()
-        self._pool = ChannelPool(self._open_channel)
+        # The opener must not refer to the client, or the finalizer's arguments (the pool)
+        # would keep the client alive.
+        self._pool = ChannelPool(
+            channel_factory
+            or functools.partial(
+                open_tcp_channel, self._endpoint, None if insecure else tls_context()
+            )
+        )
         self._bridge = LoopThread()
         self._closed = False
         self._finalizer = weakref.finalize(self, _shutdown, self._pool, self._bridge)
@@ -205,11 +212,6 @@ class TextServiceClient:
         )
 
     # -- runtime internals --------------------------------------------------------------------
-
-    def _open_channel(self) -> Channel:
-        if self._channel_factory is not None:
-            return self._channel_factory()
-        return open_tcp_channel(self._endpoint, self._ssl)
 
     async def _channel(self) -> Channel:
         return await self._pool.get()
