@@ -1,15 +1,41 @@
-"""Retry policy: which status codes are retried and how long to wait between attempts."""
+"""Retry policy: which failures are retried and how long to wait between attempts.
+
+The waiting is hand-written rather than taken from a retry library (tenacity, backoff): the
+policy is gRPC's own (exponential backoff with full jitter, A6 "gRPC Retry Design") plus two
+server-driven rules (``RetryInfo`` delays, no retry of a per-day quota), all bounded by the
+call's deadline. That is a handful of lines over our error types, and the runtime keeps its
+dependencies to betterproto2 and grpclib.
+"""
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from grpclib.const import Status
+
+if TYPE_CHECKING:
+    from textservice.errors import TextServiceError
+
+__all__ = ["Retry"]
+
+_CODE_NAMES = frozenset(s.name for s in Status if s is not Status.OK)
 
 
 @dataclass(frozen=True)
 class Retry:
     """An exponential-backoff retry policy (the shape of gRPC's service-config ``retryPolicy``).
 
-    ``retry_codes`` are gRPC status names such as ``"UNAVAILABLE"``.
+    ``retry_codes`` are gRPC status names such as ``"UNAVAILABLE"``. A failure whose code is
+    listed is retried after ``backoff(n)`` seconds, or after the server's ``RetryInfo`` delay
+    when that is longer, until ``max_attempts`` attempts (the first one included) were made.
+
+    ``RESOURCE_EXHAUSTED`` is retried only when the server sends a ``RetryInfo`` delay (and
+    ``retry_info`` is true), waiting that delay; never when a ``QuotaFailure`` names a per-day
+    limit. The call's timeout bounds every attempt and wait: a wait that would outlast it is
+    not started.
     """
 
     max_attempts: int = 5
@@ -17,3 +43,58 @@ class Retry:
     max_backoff: float = 10.0
     multiplier: float = 1.3
     retry_codes: tuple[str, ...] = ("UNAVAILABLE",)
+    retry_info: bool = True
+    """Honour a server's ``RetryInfo`` delay on ``RESOURCE_EXHAUSTED``."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise TypeError(f"Retry.max_attempts must be an int, got {self.max_attempts!r}")
+        if self.max_attempts < 1:
+            raise ValueError(f"Retry.max_attempts must be >= 1, got {self.max_attempts}")
+        for name in ("initial_backoff", "max_backoff", "multiplier"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"Retry.{name} must be a number of seconds, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"Retry.{name} must be finite and >= 0, got {value!r}")
+        if self.multiplier < 1:
+            raise ValueError(f"Retry.multiplier must be >= 1, got {self.multiplier}")
+        if isinstance(self.retry_codes, str):
+            raise TypeError("Retry.retry_codes must be a sequence of status names, not a str")
+        codes = tuple(c.name if isinstance(c, Status) else c for c in self.retry_codes)
+        unknown = [c for c in codes if c not in _CODE_NAMES]
+        if unknown:
+            raise ValueError(f"Retry.retry_codes has unknown gRPC status names: {unknown}")
+        object.__setattr__(self, "retry_codes", codes)
+
+    def backoff(self, retry_number: int, rand: float | None = None) -> float:
+        """Seconds to wait before retry ``retry_number`` (1 for the first retry).
+
+        Full jitter: uniform in ``[0, min(initial_backoff * multiplier**(n-1), max_backoff))``;
+        ``rand`` (in ``[0, 1)``) replaces the random draw, for tests.
+        """
+        cap = min(self.initial_backoff * self.multiplier ** (retry_number - 1), self.max_backoff)
+        return cap * (random.random() if rand is None else rand)
+
+    def delay(
+        self, error: TextServiceError, attempts: int, rand: float | None = None
+    ) -> float | None:
+        """Seconds to wait before retrying after ``attempts`` attempts failed with ``error``.
+
+        ``None`` means do not retry: the code is not retryable, the attempts are used up, or
+        the quota is a per-day one.
+        """
+        if attempts >= self.max_attempts:
+            return None
+        code = error.code.name
+        if code == "RESOURCE_EXHAUSTED":
+            if error.is_daily_quota:
+                return None
+            if code in self.retry_codes:
+                return max(self.backoff(attempts, rand), error.retry_delay or 0.0)
+            if self.retry_info and error.retry_delay is not None:
+                return error.retry_delay
+            return None
+        if code in self.retry_codes:
+            return max(self.backoff(attempts, rand), error.retry_delay or 0.0)
+        return None

@@ -1,0 +1,187 @@
+"""The sync bridge: one background event-loop thread per client, for synchronous calls.
+
+A synchronous call hands its coroutine to the client's loop thread and blocks until it is
+done, so it works from any thread, including one whose own loop is running (a Jupyter cell):
+it never nests loops and never calls ``asyncio.run`` per call. The thread starts with the
+first sync call and stops when the client is closed (or collected, or the interpreter exits).
+
+Interrupting the wait (``KeyboardInterrupt``, or any other exception delivered to the waiting
+thread) cancels the call's task on the loop and waits briefly for its in-flight RPCs to be
+cancelled before re-raising, so the client stays usable and nothing runs on in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from textservice.errors import Cancelled
+
+__all__ = ["LoopThread"]
+
+T = TypeVar("T")
+
+CANCEL_GRACE = 5.0
+"""Seconds an interrupted sync call waits for its task to finish cancelling."""
+
+STOP_GRACE = 10.0
+"""Seconds ``stop()`` waits for the loop thread to finish."""
+
+
+class _SyncCall(Generic[T]):
+    """One coroutine run on the loop for a waiting thread; start/cancel run on the loop."""
+
+    def __init__(self, make: Callable[[], Awaitable[T]]) -> None:
+        self.make = make
+        self.done = threading.Event()
+        self.task: asyncio.Task[T] | None = None
+        self.cancel_requested = False
+        self.value: T | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        if self.cancel_requested:
+            self.done.set()
+            return
+        try:
+            self.task = asyncio.ensure_future(self._drive())
+        except BaseException as exc:  # the loop is shutting down
+            self.error = exc
+            self.done.set()
+            return
+        self.task.add_done_callback(self._finish)
+
+    async def _drive(self) -> T:
+        return await self.make()
+
+    def cancel(self) -> None:
+        self.cancel_requested = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def _finish(self, task: asyncio.Task[T]) -> None:
+        if task.cancelled():
+            self.error = Cancelled(
+                "the call was cancelled"
+                + ("" if self.cancel_requested else " because its TextServiceClient was closed")
+            )
+        elif (exc := task.exception()) is not None:
+            self.error = exc
+        else:
+            self.value = task.result()
+        self.done.set()
+
+
+class LoopThread:
+    """A daemon thread running an event loop, started on first use."""
+
+    def __init__(self, name: str = "textservice-loop") -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The running background loop, or ``None`` before the first call / after ``stop``."""
+        return self._loop
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The background thread, once started."""
+        return self._thread
+
+    def _ensure_started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the TextServiceClient is closed")
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+                thread = threading.Thread(
+                    target=self._main, args=(loop, ready), name=self._name, daemon=True
+                )
+                thread.start()
+                ready.wait()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    @staticmethod
+    def _main(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        try:
+            loop.run_forever()
+        finally:
+            try:
+                # Cancel calls still in flight so their waiting threads wake up, then close
+                # channels (parked watcher generators) and the loop's executor.
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
+
+    def run(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run ``make()`` on the loop and return its result (or raise its exception) here."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError(
+                "a synchronous TextService call was made from the client's own event-loop "
+                "thread; await the async variant instead"
+            )
+        loop = self._ensure_started()
+        call: _SyncCall[T] = _SyncCall(make)
+        try:
+            loop.call_soon_threadsafe(call.start)
+        except RuntimeError:  # the loop closed between the check and here
+            raise RuntimeError("the TextServiceClient is closed") from None
+        try:
+            call.done.wait()
+        except BaseException:
+            # KeyboardInterrupt (or another async exception) while waiting: cancel the call's
+            # task, give its RPCs a moment to be cancelled, and let the exception through.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(call.cancel)
+            call.done.wait(CANCEL_GRACE)
+            raise
+        if call.error is not None:
+            raise call.error
+        return call.value  # type: ignore[return-value]
+
+    def submit(self, make: Callable[[], Awaitable[Any]]) -> None:
+        """Start ``make()`` on the loop without waiting (used for cleanup)."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                asyncio.run_coroutine_threadsafe(_call(make), loop)
+
+    def stop(self) -> None:
+        """Cancel in-flight calls, close the loop's channels and end the thread (idempotent).
+
+        From the loop's own thread the stop is only scheduled (the thread cannot join itself).
+        """
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.stop)
+        if threading.current_thread() is not thread:
+            thread.join(STOP_GRACE)
+        self._loop = None
+
+
+async def _call(make: Callable[[], Awaitable[Any]]) -> Any:
+    return await make()

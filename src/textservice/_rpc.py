@@ -1,0 +1,141 @@
+"""One unary RPC with metadata, deadline and retries; every failure becomes a typed error."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from grpclib.client import UnaryUnaryMethod
+from grpclib.exceptions import GRPCError, StreamTerminatedError
+
+from textservice.errors import (
+    DeadlineExceeded,
+    Internal,
+    TextServiceError,
+    Unavailable,
+    error_for_status,
+)
+from textservice.methods import MethodSpec, RequestT, ResponseT
+from textservice.retry import Retry
+
+if TYPE_CHECKING:
+    from textservice.client import TextServiceClient
+
+__all__ = ["Policy", "invoke", "to_error"]
+
+log = logging.getLogger("textservice")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How one RPC is run: its absolute deadline (``loop.time()``) and retry policy."""
+
+    deadline: float | None
+    timeout: float | None
+    """The timeout the deadline came from, for messages."""
+    retry: Retry | None
+
+
+def to_error(exc: BaseException, *, timeout: float | None = None) -> TextServiceError:
+    """The typed error for what an RPC raised (``CancelledError`` is never passed here)."""
+    if isinstance(exc, TextServiceError):
+        return exc
+    if isinstance(exc, GRPCError):
+        details = exc.details if isinstance(exc.details, list) else []
+        return error_for_status(exc.status, exc.message or "", details)
+    if isinstance(exc, TimeoutError):  # grpclib's deadline (before OSError: a subclass)
+        limit = f" of {timeout:g} s" if timeout is not None else ""
+        return DeadlineExceeded(f"the call's deadline{limit} expired")
+    if isinstance(exc, StreamTerminatedError):
+        return Unavailable(f"the connection was dropped during the call ({exc})")
+    if isinstance(exc, ssl.SSLError):
+        return Unavailable(f"TLS failed: {exc}")
+    if isinstance(exc, OSError):  # ConnectionError, refused, DNS failures, resets
+        return Unavailable(f"could not reach the server: {exc}")
+    return Internal(
+        f"the response could not be processed: {type(exc).__name__}: {exc}".rstrip(": ")
+    )
+
+
+def _retryable_transport(error: TextServiceError) -> bool:
+    # A certificate or TLS-version mismatch does not heal by waiting.
+    return not isinstance(error.__cause__, ssl.SSLError)
+
+
+def _redact(error: TextServiceError, secret: str | None) -> TextServiceError:
+    """Remove ``secret`` from the error's text; drop the chained cause if it held it."""
+    if not secret:
+        return error
+    texts = [str(error), repr(error)]
+    cause = error.__cause__
+    while cause is not None:
+        texts.append(str(cause))
+        texts.append(repr(cause))
+        cause = cause.__cause__ or cause.__context__
+    if not any(secret in t for t in texts):
+        return error
+    clean = type(error)(
+        error.message.replace(secret, "<redacted>"),
+        code=error.code,
+        details=error.details,
+        partial=error.partial,
+    )
+    clean.__cause__ = None
+    clean.__suppress_context__ = True
+    return clean
+
+
+async def invoke(
+    client: TextServiceClient,
+    method: MethodSpec[RequestT, ResponseT],
+    request: RequestT,
+    policy: Policy,
+) -> ResponseT:
+    """Send ``request``; retry per ``policy.retry`` until success or the deadline."""
+    loop = asyncio.get_running_loop()
+    channel = await client._channel()
+    rpc: UnaryUnaryMethod[RequestT, ResponseT] = UnaryUnaryMethod(
+        channel, method.route, method.request_type, method.response_type
+    )
+    metadata = client._metadata()
+    attempts = 0
+    while True:
+        attempts += 1
+        remaining = None if policy.deadline is None else policy.deadline - loop.time()
+        if remaining is not None and remaining <= 0:
+            raise _expired(policy)
+        try:
+            return await rpc(request, timeout=remaining, metadata=metadata)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = to_error(exc, timeout=policy.timeout)
+            if error is not exc:
+                error.__cause__ = exc
+            error = _redact(error, client._secret_value())
+        delay = (
+            policy.retry.delay(error, attempts)
+            if policy.retry is not None and _retryable_transport(error)
+            else None
+        )
+        if delay is None:
+            raise error
+        if policy.deadline is not None and loop.time() + delay >= policy.deadline:
+            # Waiting would outlast the deadline: report the failure we have.
+            raise error
+        log.info(
+            "textservice: %s failed with %s (attempt %d), retrying in %.3f s",
+            method.name,
+            error.code.name,
+            attempts,
+            delay,
+        )
+        await asyncio.sleep(delay)
+
+
+def _expired(policy: Policy) -> DeadlineExceeded:
+    limit = f" of {policy.timeout:g} s" if policy.timeout is not None else ""
+    return DeadlineExceeded(f"the call's deadline{limit} expired")

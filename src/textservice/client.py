@@ -1,0 +1,321 @@
+"""``TextServiceClient``: connection settings, the API key, and the default client.
+
+One client serves sync and async calls from any thread: async calls use a channel on the
+caller's event loop, sync calls run on the client's own background loop thread (see
+``_bridge``). Close it with ``close()`` / ``await aclose()`` or use it as a (sync or async)
+context manager; the default client (``configure``) is closed at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import EllipsisType, TracebackType
+from typing import Any, TypeVar
+
+from grpclib.client import Channel
+
+from textservice._bridge import LoopThread
+from textservice._channels import (
+    DEFAULT_ENDPOINT,
+    ChannelPool,
+    is_loopback,
+    open_tcp_channel,
+    parse_endpoint,
+    tls_context,
+)
+from textservice.arguments import (
+    RequestOptions,
+    check_max_concurrency,
+    check_metadata,
+    check_retry,
+    check_timeout,
+)
+from textservice.errors import MissingAPIKeyError
+from textservice.methods import MethodSpec
+from textservice.retry import Retry
+
+__all__ = ["TextServiceClient", "configure", "get_default_client"]
+
+T = TypeVar("T")
+
+API_KEY_ENV = "GOOGLE_API_KEY"
+API_KEY_HEADER = "x-goog-api-key"
+
+MetadataLike = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
+
+
+class _Secret:
+    """Holds the API key; its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("the API key is not picklable")
+
+
+class TextServiceClient:
+    """A connection to the TextService, usable from sync and async code and any thread.
+
+    Args:
+        api_key: The API key; defaults to the ``GOOGLE_API_KEY`` environment variable. Sent
+            as ``x-goog-api-key`` metadata with every call.
+        endpoint: ``"host:port"``; defaults to ``generativelanguage.googleapis.com:443``.
+        insecure: Connect without TLS (plaintext HTTP/2), e.g. to ``"127.0.0.1:PORT"``.
+        metadata: Extra gRPC metadata sent with every call (a mapping or ``(key, value)``
+            pairs); merged with the API key, which it may not set.
+        timeout: Seconds bounding each call made through this client (retries and all
+            batches included); ``None`` uses each method's default (60 s per RPC).
+        retry: Retry policy for every call; ``None`` disables retries; by default each
+            method's policy from the service config.
+        max_concurrency: Batch RPCs in flight at once when embedding a list.
+        channel_factory: Makes the grpclib ``Channel`` to use instead of a TCP connection;
+            called on each event loop that needs one (the fake server provides one).
+        allow_plaintext_key: Send the API key over plaintext to a host that is not this
+            machine (refused otherwise).
+
+    Raises:
+        MissingAPIKeyError: No API key and the endpoint is Google's.
+        TypeError, ValueError: An option has the wrong type or value.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        endpoint: str | None = None,
+        insecure: bool = False,
+        metadata: MetadataLike | None = None,
+        timeout: float | None = None,
+        retry: Retry | EllipsisType | None = ...,
+        max_concurrency: int = 8,
+        channel_factory: Callable[[], Channel] | None = None,
+        allow_plaintext_key: bool = False,
+    ) -> None:
+        if api_key is None:
+            api_key = os.environ.get(API_KEY_ENV) or None
+        elif not isinstance(api_key, str):
+            raise TypeError(f"api_key must be a str, got {type(api_key).__name__}")
+        elif not api_key.strip():
+            raise ValueError("api_key is empty")
+        if not isinstance(insecure, bool):
+            raise TypeError(f"insecure must be a bool, got {type(insecure).__name__}")
+        if channel_factory is not None and not callable(channel_factory):
+            raise TypeError("channel_factory must be a callable returning a grpclib Channel")
+        self._endpoint = parse_endpoint(DEFAULT_ENDPOINT if endpoint is None else endpoint)
+        self._insecure = insecure
+        self._user_metadata = check_metadata(metadata)
+        self._timeout = check_timeout(timeout)
+        self._retry = retry if retry is ... else check_retry(retry)
+        self._max_concurrency = check_max_concurrency(max_concurrency)
+        host = self._endpoint.host.lower().rstrip(".")
+        if api_key is None and channel_factory is None and host.endswith("googleapis.com"):
+            raise MissingAPIKeyError(
+                f"no API key for {self._endpoint}: pass api_key=... to TextServiceClient or "
+                f"configure(), or set the {API_KEY_ENV} environment variable"
+            )
+        if (
+            api_key is not None
+            and insecure
+            and channel_factory is None
+            and not is_loopback(self._endpoint.host)
+            and not allow_plaintext_key
+        ):
+            raise ValueError(
+                f"refusing to send the API key in plaintext to {self._endpoint}: use TLS "
+                "(insecure=False), a loopback address, or allow_plaintext_key=True"
+            )
+        self._secret = _Secret(api_key) if api_key is not None else None
+        self._channel_factory = channel_factory
+        self._ssl = None if insecure else tls_context()
+        self._pool = ChannelPool(self._open_channel)
+        self._bridge = LoopThread()
+        self._closed = False
+        self._finalizer = weakref.finalize(self, _shutdown, self._pool, self._bridge)
+
+    # -- public surface ---------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port`` this client connects to."""
+        return str(self._endpoint)
+
+    @property
+    def insecure(self) -> bool:
+        """Whether the connection is plaintext."""
+        return self._insecure
+
+    @property
+    def timeout(self) -> float | None:
+        """The client-wide timeout (``None``: each method's default)."""
+        return self._timeout
+
+    @property
+    def retry(self) -> Retry | EllipsisType | None:
+        """The client-wide retry policy (``...``: each method's default; ``None``: none)."""
+        return self._retry
+
+    @property
+    def max_concurrency(self) -> int:
+        """Batch RPCs in flight at once when embedding a list."""
+        return self._max_concurrency
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Cancel calls in flight, close every connection and stop the background thread."""
+        self._closed = True
+        self._finalizer()
+
+    async def aclose(self) -> None:
+        """``close()`` for async code: the running loop's channel is closed on this loop."""
+        self._closed = True
+        await self._pool.close_current()
+        self._finalizer()
+
+    def __enter__(self) -> TextServiceClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> TextServiceClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        key = "<redacted>" if self._secret is not None else None
+        transport = (
+            "channel_factory"
+            if self._channel_factory is not None
+            else ("plaintext" if self._insecure else "tls")
+        )
+        return (
+            f"TextServiceClient(endpoint={self.endpoint!r}, transport={transport!r}, "
+            f"api_key={key!r}, closed={self._closed})"
+        )
+
+    # -- runtime internals --------------------------------------------------------------------
+
+    def _open_channel(self) -> Channel:
+        if self._channel_factory is not None:
+            return self._channel_factory()
+        return open_tcp_channel(self._endpoint, self._ssl)
+
+    async def _channel(self) -> Channel:
+        return await self._pool.get()
+
+    def _metadata(self) -> list[tuple[str, str | bytes]]:
+        pairs = list(self._user_metadata)
+        if self._secret is not None:
+            pairs.append((API_KEY_HEADER, self._secret.reveal()))
+        return pairs
+
+    def _secret_value(self) -> str | None:
+        return self._secret.reveal() if self._secret is not None else None
+
+    def _run_sync(self, make: Callable[[], Awaitable[T]]) -> T:
+        return self._bridge.run(make)
+
+    def _policy(
+        self, method: MethodSpec[Any, Any], options: RequestOptions
+    ) -> tuple[float | None, bool, Retry | None]:
+        """(timeout, bounds_whole_call, retry) for a call of ``method``.
+
+        A timeout the user gave (``request_options`` or the client) bounds the whole call;
+        the method's default bounds each RPC with its retries.
+        """
+        if not isinstance(options.timeout, EllipsisType):
+            timeout, whole = options.timeout, True
+        elif self._timeout is not None:
+            timeout, whole = self._timeout, True
+        else:
+            timeout, whole = method.default_timeout, False
+        if not isinstance(options.retry, EllipsisType):
+            retry = options.retry
+        elif not isinstance(self._retry, EllipsisType):
+            retry = self._retry
+        else:
+            retry = method.default_retry
+        return timeout, whole, retry
+
+
+def _shutdown(pool: ChannelPool, bridge: LoopThread) -> None:
+    pool.close(skip=bridge.loop)
+    bridge.stop()
+
+
+_default_lock = threading.Lock()
+_default: TextServiceClient | None = None
+
+
+def configure(
+    api_key: str | None = None,
+    *,
+    endpoint: str | None = None,
+    insecure: bool = False,
+    metadata: MetadataLike | None = None,
+    timeout: float | None = None,
+    retry: Retry | EllipsisType | None = ...,
+    max_concurrency: int = 8,
+    channel_factory: Callable[[], Channel] | None = None,
+    allow_plaintext_key: bool = False,
+) -> TextServiceClient:
+    """Set up the default client (used when a call gets no ``client=``) and return it.
+
+    Takes the options of :class:`TextServiceClient`. The previous default client is closed.
+    """
+    global _default
+    client = TextServiceClient(
+        api_key,
+        endpoint=endpoint,
+        insecure=insecure,
+        metadata=metadata,
+        timeout=timeout,
+        retry=retry,
+        max_concurrency=max_concurrency,
+        channel_factory=channel_factory,
+        allow_plaintext_key=allow_plaintext_key,
+    )
+    with _default_lock:
+        old, _default = _default, client
+    if old is not None:
+        old.close()
+    return client
+
+
+def get_default_client() -> TextServiceClient:
+    """The default client: the one ``configure`` made, else one from ``GOOGLE_API_KEY``."""
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = TextServiceClient()
+        return _default

@@ -1,0 +1,308 @@
+"""One exception hierarchy for every failed TextService call.
+
+Every failure the server reports, and every failure on the way to it (a dropped connection, a
+deadline, an undecodable response), reaches the caller as a :class:`TextServiceError` subclass
+named for its gRPC status code, the same way from sync and async calls. The error carries the
+code, the server's message, the decoded status details (``RetryInfo``, ``QuotaFailure``, …) and
+the retry delay the server asked for. Errors of a list embedding also carry what succeeded
+(:class:`PartialEmbeddings`), so nothing computed is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from grpclib.const import Status
+
+__all__ = [
+    "Aborted",
+    "AlreadyExists",
+    "Cancelled",
+    "DataLoss",
+    "DeadlineExceeded",
+    "FailedPrecondition",
+    "Internal",
+    "InvalidArgument",
+    "MissingAPIKeyError",
+    "NotFound",
+    "OutOfRange",
+    "PartialEmbeddings",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "Status",
+    "TextServiceError",
+    "Unauthenticated",
+    "Unavailable",
+    "Unimplemented",
+    "Unknown",
+    "error_for_status",
+]
+
+
+class MissingAPIKeyError(ValueError):
+    """No API key was given (argument or ``GOOGLE_API_KEY``) for an endpoint that needs one."""
+
+
+@dataclass(frozen=True)
+class PartialEmbeddings:
+    """What a failed list embedding had already computed.
+
+    ``embeddings`` maps an input index to its vector, for every input whose batch succeeded
+    before the failure; every other index in ``range(total)`` is in :attr:`failed_indices`.
+    """
+
+    total: int
+    embeddings: Mapping[int, list[float]] = field(repr=False)
+
+    @property
+    def succeeded_indices(self) -> list[int]:
+        """Input indices that have a vector, ascending."""
+        return sorted(self.embeddings)
+
+    @property
+    def failed_indices(self) -> list[int]:
+        """Input indices without a vector (failed or never attempted), ascending."""
+        return [i for i in range(self.total) if i not in self.embeddings]
+
+    def describe(self) -> str:
+        """A one-line summary such as ``200 of 1000 texts embedded (indices 0-199)``."""
+        done = self.succeeded_indices
+        ranges = _ranges(done) if done else "none"
+        return f"{len(done)} of {self.total} texts embedded (indices {ranges})"
+
+
+class TextServiceError(Exception):
+    """A TextService call failed; the subclass names the gRPC status code.
+
+    Attributes: ``code`` (:class:`grpclib.const.Status`), ``message`` (the server's or the
+    client's explanation), ``details`` (decoded ``google.rpc`` detail messages),
+    ``retry_delay`` (seconds from a ``RetryInfo`` detail, or ``None``) and ``partial``
+    (:class:`PartialEmbeddings` when a list embedding failed part-way, else ``None``).
+    """
+
+    default_code: ClassVar[Status] = Status.UNKNOWN
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: Status | None = None,
+        details: Sequence[Any] = (),
+        partial: PartialEmbeddings | None = None,
+    ) -> None:
+        self.code: Status = code if code is not None else self.default_code
+        self.message = message
+        self.details: list[Any] = list(details)
+        self.retry_delay: float | None = _retry_delay(self.details)
+        self.partial = partial
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        text = f"{self.code.name}: {self.message}" if self.message else self.code.name
+        if self.retry_delay is not None:
+            text += f" (server asked to retry after {self.retry_delay:g} s)"
+        if self.partial is not None:
+            text += (
+                f"; {self.partial.describe()}; their vectors are in .partial.embeddings, "
+                f"the rest are listed in .partial.failed_indices"
+            )
+        return text
+
+    def with_partial(self, partial: PartialEmbeddings) -> TextServiceError:
+        """A copy of this error (same class, code, message, details) carrying ``partial``."""
+        copy = type(self)(self.message, code=self.code, details=self.details, partial=partial)
+        copy.__cause__ = self.__cause__
+        copy.__suppress_context__ = self.__suppress_context__
+        return copy
+
+    @property
+    def is_daily_quota(self) -> bool:
+        """Whether a ``QuotaFailure`` detail names a per-day limit (waiting will not help)."""
+        return any(_DAILY.search(text) for text in _quota_texts(self.details))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (type(self), self.message, self.code, self.details, self.partial),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code.name}, message={self.message!r})"
+
+
+def _rebuild(
+    cls: type[TextServiceError],
+    message: str,
+    code: Status,
+    details: list[Any],
+    partial: PartialEmbeddings | None,
+) -> TextServiceError:
+    return cls(message, code=code, details=details, partial=partial)
+
+
+class Cancelled(TextServiceError):
+    """The call was cancelled (for example because its client was closed)."""
+
+    default_code = Status.CANCELLED
+
+
+class Unknown(TextServiceError):
+    """The server reported an unknown error."""
+
+    default_code = Status.UNKNOWN
+
+
+class InvalidArgument(TextServiceError):
+    """The server rejected the request's contents."""
+
+    default_code = Status.INVALID_ARGUMENT
+
+
+class DeadlineExceeded(TextServiceError):
+    """The call's timeout expired before it finished (retries included)."""
+
+    default_code = Status.DEADLINE_EXCEEDED
+
+
+class NotFound(TextServiceError):
+    """The model or resource does not exist."""
+
+    default_code = Status.NOT_FOUND
+
+
+class AlreadyExists(TextServiceError):
+    """The resource already exists."""
+
+    default_code = Status.ALREADY_EXISTS
+
+
+class PermissionDenied(TextServiceError):
+    """The API key may not use this resource."""
+
+    default_code = Status.PERMISSION_DENIED
+
+
+class ResourceExhausted(TextServiceError):
+    """A quota or rate limit was hit; see ``retry_delay`` and ``is_daily_quota``."""
+
+    default_code = Status.RESOURCE_EXHAUSTED
+
+
+class FailedPrecondition(TextServiceError):
+    """The system is not in a state required for the operation."""
+
+    default_code = Status.FAILED_PRECONDITION
+
+
+class Aborted(TextServiceError):
+    """The operation was aborted."""
+
+    default_code = Status.ABORTED
+
+
+class OutOfRange(TextServiceError):
+    """A value was outside its valid range."""
+
+    default_code = Status.OUT_OF_RANGE
+
+
+class Unimplemented(TextServiceError):
+    """The server does not implement this method."""
+
+    default_code = Status.UNIMPLEMENTED
+
+
+class Internal(TextServiceError):
+    """An internal error, on the server or while decoding its response."""
+
+    default_code = Status.INTERNAL
+
+
+class Unavailable(TextServiceError):
+    """The service could not be reached or dropped the connection; usually transient."""
+
+    default_code = Status.UNAVAILABLE
+
+
+class DataLoss(TextServiceError):
+    """Unrecoverable data loss or corruption."""
+
+    default_code = Status.DATA_LOSS
+
+
+class Unauthenticated(TextServiceError):
+    """The request has no valid API key."""
+
+    default_code = Status.UNAUTHENTICATED
+
+
+_BY_STATUS: dict[Status, type[TextServiceError]] = {
+    cls.default_code: cls
+    for cls in (
+        Cancelled,
+        Unknown,
+        InvalidArgument,
+        DeadlineExceeded,
+        NotFound,
+        AlreadyExists,
+        PermissionDenied,
+        ResourceExhausted,
+        FailedPrecondition,
+        Aborted,
+        OutOfRange,
+        Unimplemented,
+        Internal,
+        Unavailable,
+        DataLoss,
+        Unauthenticated,
+    )
+}
+
+
+def error_for_status(code: Status, message: str, details: Sequence[Any] = ()) -> TextServiceError:
+    """The :class:`TextServiceError` subclass instance for ``code`` (``Unknown`` for ``OK``)."""
+    cls = _BY_STATUS.get(code, Unknown)
+    return cls(message, code=code if code in _BY_STATUS else Status.UNKNOWN, details=details)
+
+
+_DAILY = re.compile(r"per\s*day|daily", re.IGNORECASE)
+
+
+def _quota_texts(details: Sequence[Any]) -> list[str]:
+    # Imported here: the generated google.rpc module is only needed once an error has details.
+    from textservice._proto.google.rpc import QuotaFailure
+
+    texts: list[str] = []
+    for detail in details:
+        if isinstance(detail, QuotaFailure):
+            for v in detail.violations:
+                texts += [v.quota_id, v.quota_metric, v.description, v.subject]
+    return texts
+
+
+def _retry_delay(details: Sequence[Any]) -> float | None:
+    from textservice._proto.google.rpc import RetryInfo
+
+    for detail in details:
+        if isinstance(detail, RetryInfo) and detail.retry_delay is not None:
+            return max(0.0, detail.retry_delay.total_seconds())
+    return None
+
+
+def _ranges(indices: list[int]) -> str:
+    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2, 5, 7-8"`` (shortened past a few ranges)."""
+    parts: list[str] = []
+    start = prev = indices[0]
+    for i in [*indices[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        parts.append(f"{start}-{prev}" if prev != start else f"{start}")
+        if i is not None:
+            start = prev = i
+    if len(parts) > 6:
+        parts = [*parts[:3], "…", *parts[-2:]]
+    return ", ".join(parts)
