@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -27,7 +27,7 @@ async def ordered_map(
     *,
     max_concurrency: int,
     max_buffered: int | None = None,
-) -> AsyncIterator[R]:
+) -> AsyncGenerator[R, None]:
     """Yield ``await fn(item)`` for each item, in the order of ``items``.
 
     At most ``max_concurrency`` calls run at once. Results that finish ahead of an earlier,

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import click
-
 from textservice.cli.connect import Connection, connection_options, open_client
+
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import ExitCode
 from textservice.cli.inputs import Format, format_bad_lines, read_input
@@ -188,7 +188,10 @@ def embed(
     except KeyboardInterrupt:
         writer.close()
         bar.close()
-        _fail(f"interrupted: {format_summary(summary, finished=False)}{resume_hint}", ExitCode.INTERRUPTED)
+        _fail(
+            f"interrupted: {format_summary(summary, finished=False)}{resume_hint}",
+            ExitCode.INTERRUPTED,
+        )
     except OutputConflictError as exc:
         writer.close()
         bar.close()
@@ -199,7 +202,9 @@ def embed(
         writer.close()
         bar.close()
         code = ExitCode.USAGE if _is_usage_error(exc) else ExitCode.ERROR
-        _fail(f"{_describe_error(exc)}{resume_hint if summary.embedded or writer.done else ''}", code)
+        _fail(
+            f"{_describe_error(exc)}{resume_hint if summary.embedded or writer.done else ''}", code
+        )
     bar.close()
     if mode != "off":
         click.echo(format_summary(summary), err=True)

@@ -51,9 +51,7 @@ async def embed_records(
         async for vectors in embed_batches([r.text for r in todo]):
             batch = todo[offset : offset + len(vectors)]
             if len(batch) != len(vectors):
-                raise RuntimeError(
-                    f"got {len(vectors)} embeddings for the {len(batch)} texts left"
-                )
+                raise RuntimeError(f"got {len(vectors)} embeddings for the {len(batch)} texts left")
             writer.write(batch, vectors)
             offset += len(vectors)
             summary.embedded = offset

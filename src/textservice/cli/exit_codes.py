@@ -28,6 +28,4 @@ class ExitCode(IntEnum):
     resumes."""
 
 
-EPILOG = "\n".join(
-    f"  {code.value:>3}  {code.name.lower().replace('_', ' ')}" for code in ExitCode
-)
+EPILOG = "\n".join(f"  {code.value:>3}  {code.name.lower().replace('_', ' ')}" for code in ExitCode)

@@ -140,7 +140,9 @@ def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Inpu
         if not decoded.strip():
             bad.append(BadLine(number, "empty line"))
             continue
-        result = Record(number, number, decoded) if fmt == "lines" else _parse_jsonl(decoded, number)
+        result = (
+            Record(number, number, decoded) if fmt == "lines" else _parse_jsonl(decoded, number)
+        )
         if isinstance(result, BadLine):
             bad.append(result)
             continue

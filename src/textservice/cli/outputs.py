@@ -75,6 +75,10 @@ def encode_result(record_id: RecordId, vector: Sequence[float]) -> bytes:
     return line.encode("utf-8") + b"\n"
 
 
+def _encode_batch(records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> bytes:
+    return b"".join(encode_result(r.id, v) for r, v in zip(records, vectors, strict=True))
+
+
 def _numpy() -> Any:
     try:
         import numpy
@@ -195,7 +199,7 @@ class StdoutOutput:
     def write(self, records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> None:
         """Write one batch of JSONL lines and flush."""
         _check_dimension(self, vectors)
-        self._stream.write(b"".join(encode_result(r.id, v) for r, v in zip(records, vectors)))
+        self._stream.write(_encode_batch(records, vectors))
         self._stream.flush()
 
     def finish(self) -> None:
@@ -222,7 +226,7 @@ class FileOutput:
         self.done = 0
         self.dimension: int | None = None
         self.already_complete = False
-        self._np = _numpy() if kind == "npy" else None
+        self._np: Any = _numpy() if kind == "npy" else None
         self._file: IO[bytes] | None = None
 
         records = inp.records
@@ -283,7 +287,7 @@ class FileOutput:
         """Append one batch to ``.part`` and flush it."""
         assert self._file is not None, "output already complete or closed"
         _check_dimension(self, vectors)
-        self._file.write(b"".join(encode_result(r.id, v) for r, v in zip(records, vectors)))
+        self._file.write(_encode_batch(records, vectors))
         self._file.flush()
 
     def finish(self) -> None:
