@@ -145,7 +145,10 @@ class LoopThread:
         except RuntimeError:  # the loop closed between the check and here
             raise RuntimeError("the TextServiceClient is closed") from None
         try:
-            call.done.wait()
+            # Waiting in slices lets a pending signal handler (Ctrl+C) run promptly even where
+            # a blocking wait is not interrupted by the signal.
+            while not call.done.wait(0.25):
+                pass
         except BaseException:
             # KeyboardInterrupt (or another async exception) while waiting: cancel the call's
             # task, give its RPCs a moment to be cancelled, and let the exception through.

@@ -1,0 +1,151 @@
+"""Client construction: API key sources, endpoints, TLS, metadata, and never showing the key."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+
+from textservice import MissingAPIKeyError, Retry, TextServiceClient, configure
+from textservice._channels import Endpoint, is_loopback, parse_endpoint, tls_context
+from textservice.arguments import RequestOptions
+from textservice.client import get_default_client
+from textservice.methods import MethodSpec
+
+KEY = "AIzaSy-test-key-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _no_env_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "endpoint"),
+    [
+        (
+            "generativelanguage.googleapis.com:443",
+            Endpoint("generativelanguage.googleapis.com", 443),
+        ),
+        ("example.com", Endpoint("example.com", 443)),
+        ("127.0.0.1:50051", Endpoint("127.0.0.1", 50051)),
+        ("[::1]:8080", Endpoint("::1", 8080)),
+        ("[::1]", Endpoint("::1", 443)),
+    ],
+)
+def test_parse_endpoint(text: str, endpoint: Endpoint) -> None:
+    assert parse_endpoint(text) == endpoint
+
+
+@pytest.mark.parametrize(
+    "text", ["https://example.com", "host:0", "host:99999", "host:abc", ":443", "::1:80", "[::1"]
+)
+def test_parse_endpoint_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_endpoint(text)
+
+
+def test_is_loopback() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("127.5.5.5") and is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("10.0.0.1") and not is_loopback("example.com")
+
+
+def test_tls_context_verifies_with_system_cas_and_offers_h2() -> None:
+    context = tls_context()
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+
+
+def test_key_from_argument_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    with TextServiceClient(KEY) as client:
+        assert ("x-goog-api-key", KEY) in client._metadata()
+        assert client.endpoint == "generativelanguage.googleapis.com:443"
+        assert not client.insecure
+    monkeypatch.setenv("GOOGLE_API_KEY", "from-env")
+    with TextServiceClient() as client:
+        assert ("x-goog-api-key", "from-env") in client._metadata()
+
+
+def test_missing_key_for_google_is_a_clear_error() -> None:
+    with pytest.raises(MissingAPIKeyError, match="GOOGLE_API_KEY"):
+        TextServiceClient()
+    assert issubclass(MissingAPIKeyError, ValueError)
+    # A local server needs no key.
+    with TextServiceClient(endpoint="127.0.0.1:5000", insecure=True) as client:
+        assert all(key != "x-goog-api-key" for key, _ in client._metadata())
+
+
+def test_user_metadata_is_merged_with_the_key() -> None:
+    with TextServiceClient(KEY, metadata={"x-team": "search"}) as client:
+        assert client._metadata() == [("x-team", "search"), ("x-goog-api-key", KEY)]
+    with pytest.raises(ValueError, match="api_key="):
+        TextServiceClient(KEY, metadata={"x-goog-api-key": "other"})
+
+
+def test_key_is_not_sent_in_plaintext_to_another_host() -> None:
+    with pytest.raises(ValueError, match="plaintext") as info:
+        TextServiceClient(KEY, endpoint="192.0.2.10:80", insecure=True)
+    assert KEY not in str(info.value)
+    with TextServiceClient(KEY, endpoint="127.0.0.1:80", insecure=True) as client:
+        assert client.insecure
+    forced = TextServiceClient(
+        KEY, endpoint="192.0.2.10:80", insecure=True, allow_plaintext_key=True
+    )
+    forced.close()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"max_concurrency": 0}, ValueError),
+        ({"max_concurrency": "8"}, TypeError),
+        ({"timeout": -1}, ValueError),
+        ({"retry": 3}, TypeError),
+        ({"insecure": "yes"}, TypeError),
+        ({"endpoint": 443}, TypeError),
+        ({"channel_factory": 5}, TypeError),
+    ],
+)
+def test_bad_client_options(kwargs: dict[str, object], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        TextServiceClient(KEY, **kwargs)  # type: ignore[arg-type]
+
+
+def test_api_key_type_and_emptiness() -> None:
+    with pytest.raises(TypeError, match="api_key must be a str"):
+        TextServiceClient(b"key")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="empty"):
+        TextServiceClient("  ")
+
+
+def test_repr_never_shows_the_key() -> None:
+    client = TextServiceClient(KEY)
+    try:
+        text = repr(client) + str(client) + repr(vars(client))
+        assert KEY not in text
+        assert "<redacted>" in repr(client)
+    finally:
+        client.close()
+
+
+def test_policy_precedence() -> None:
+    spec = MethodSpec("pkg.TextService", "EmbedText", object, object, 60.0, Retry())  # type: ignore[type-var]
+    mine = Retry(max_attempts=2)
+    with TextServiceClient(KEY) as client:
+        assert client._policy(spec, RequestOptions()) == (60.0, False, Retry())
+        assert client._policy(spec, RequestOptions(timeout=3, retry=None)) == (3, True, None)
+    with TextServiceClient(KEY, timeout=9, retry=mine) as client:
+        assert client._policy(spec, RequestOptions()) == (9, True, mine)
+        assert client._policy(spec, RequestOptions(timeout=None)) == (None, True, mine)
+
+
+def test_configure_replaces_and_closes_the_default_client() -> None:
+    first = configure(KEY, endpoint="127.0.0.1:1", insecure=True)
+    assert get_default_client() is first
+    second = configure(KEY, endpoint="127.0.0.1:2", insecure=True)
+    assert first.closed and get_default_client() is second
+    second.close()
+    with pytest.raises(MissingAPIKeyError):
+        get_default_client()  # the closed one is replaced from the (unset) environment
