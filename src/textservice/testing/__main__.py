@@ -1,0 +1,101 @@
+"""``python -m textservice.testing``: run the fake TextService as a standalone server.
+
+For other processes and languages: prints ``listening on HOST:PORT`` once it accepts calls,
+stops cleanly on Ctrl-C (SIGINT) or SIGTERM. ``--port 0`` picks a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from textservice.testing.fake import FakeTextService
+from textservice.testing.validation import DEFAULT_KNOWN_MODELS
+from textservice.testing.vectors import DEFAULT_DIMENSION
+
+API_KEY_ENV = "TEXTSERVICE_FAKE_API_KEY"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m textservice.testing",
+        description="Run the fake Generative Language TextService (v1beta2, v1beta3, v1beta).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=50051, help="port, 0 for a free one (default %(default)s)"
+    )
+    parser.add_argument(
+        "--dimension",
+        type=int,
+        default=DEFAULT_DIMENSION,
+        help="embedding length (default %(default)s)",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        metavar="NAME",
+        help="a known model name (repeatable; default: "
+        + ", ".join(DEFAULT_KNOWN_MODELS)
+        + "); tunedModels/... are always served",
+    )
+    parser.add_argument(
+        "--any-model", action="store_true", help="serve every well-formed model name"
+    )
+    parser.add_argument(
+        "--require-api-key",
+        action="store_true",
+        help=f"require x-goog-api-key to equal ${API_KEY_ENV} (read from the environment, "
+        "so the key never shows in the process list)",
+    )
+    return parser
+
+
+async def _serve(fake: FakeTextService, host: str, port: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # not everywhere (Windows): there Ctrl-C raises KeyboardInterrupt, handled in main()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    async with fake.serve_async(host, port) as address:
+        print(f"textservice fake TextService listening on {address.target}", flush=True)
+        await stop.wait()
+    print("textservice fake TextService stopped", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the server until interrupted; the exit status."""
+    args = _parser().parse_args(argv)
+    api_key = None
+    if args.require_api_key:
+        api_key = os.environ.get(API_KEY_ENV)
+        if not api_key:
+            print(f"--require-api-key: set {API_KEY_ENV} to the key", file=sys.stderr)
+            return 2
+    known = None if args.any_model else (args.models or DEFAULT_KNOWN_MODELS)
+    try:
+        fake = FakeTextService(
+            api_key=api_key, known_models=known, embedding_dimension=args.dimension
+        )
+    except (TypeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(fake, args.host, args.port))
+    except KeyboardInterrupt:
+        print("textservice fake TextService stopped", flush=True)
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,436 @@
+"""``FakeTextService``: the TextService of every generated API version, for tests.
+
+One object holds the state (configuration, request log, counters, fault rules) and serves
+it in three ways, all sharing that state: in-memory channels (``channel()``,
+``in_memory()``), a TCP listener on the current loop (``serve_async()``), and a TCP
+listener on a background thread for synchronous code and other processes (``serve()``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import socket
+import threading
+import weakref
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import grpclib.client
+import grpclib.const
+import grpclib.server
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+from grpclib.protocol import H2Protocol
+
+from textservice._codec import Codec
+from textservice._status_codec import StatusDetailsCodec
+from textservice.testing import answers
+from textservice.testing.answers import GenerateTextExtras, Spec
+from textservice.testing.faults import FaultPlan
+from textservice.testing.log import API_KEY_HEADER, RecordedCall, RequestLog
+from textservice.testing.memory import MemoryChannel
+from textservice.testing.validation import DEFAULT_KNOWN_MODELS, ModelPolicy, validate
+from textservice.testing.vectors import DEFAULT_DIMENSION, check_dimension
+from textservice.testing.versions import ApiVersion, api_versions
+from textservice.testing.wire_check import wire_problem
+
+DEFAULT_LOG_LIMIT = 10_000
+"""Calls kept in the request log by default (counters count them all)."""
+
+_THREAD_START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """Where a served fake listens."""
+
+    host: str
+    port: int
+
+    @property
+    def target(self) -> str:
+        """``host:port``, as gRPC clients take it (IPv6 hosts in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def __str__(self) -> str:
+        return self.target
+
+
+class RequestCodec(Codec):
+    """The fake's codec: requests are checked strictly, bad bytes get ``INVALID_ARGUMENT``."""
+
+    def decode(self, data: bytes, message_type: Any) -> Any:
+        """Parse a request, or raise ``GRPCError(INVALID_ARGUMENT)`` saying what is wrong."""
+        name = getattr(message_type, "__name__", "message")
+        problem = wire_problem(data, message_type)
+        if problem is not None:
+            raise GRPCError(Status.INVALID_ARGUMENT, f"malformed {name}: {problem}")
+        try:
+            return super().decode(data, message_type)
+        except Exception as exc:  # betterproto2 raises assorted errors on odd input
+            raise GRPCError(Status.INVALID_ARGUMENT, f"malformed {name}: {exc}") from exc
+
+
+class _Server(grpclib.server.Server):
+    """A grpclib server that also closes its open connections when stopped."""
+
+    def __init__(self, handlers: Sequence[Any]) -> None:
+        super().__init__(handlers, codec=RequestCodec(), status_details_codec=StatusDetailsCodec())
+        self._connections: weakref.WeakSet[H2Protocol] = weakref.WeakSet()
+
+    def _protocol_factory(self) -> H2Protocol:
+        protocol = super()._protocol_factory()
+        self._connections.add(protocol)
+        return protocol
+
+    def close_connections(self) -> None:
+        for protocol in list(self._connections):
+            processor = getattr(protocol, "processor", None)
+            if processor is not None:
+                processor.close("Server stopped")
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _drop_connection(stream: grpclib.server.Stream[Any, Any]) -> None:
+    # grpclib has no public "abort the connection"; its protocol stream holds the transport
+    stream._stream._transport.abort()
+
+
+class FakeTextService:
+    """A fake TextService (GenerateText, EmbedText, BatchEmbedText, CountTextTokens).
+
+    It answers deterministically (``expected_embedding``, ``expected_completion``,
+    ``expected_token_count``), validates requests like the API, records every call
+    (``calls``, ``count``) and fails on demand (``faults``).
+
+    :param api_key: when set, calls must send it in ``x-goog-api-key`` (else UNAUTHENTICATED).
+    :param known_models: model names served (others: NOT_FOUND); ``None`` serves any name.
+    :param accept_tuned_models: also serve every ``tunedModels/…`` name.
+    :param embedding_dimension: length of the returned embeddings.
+    :param versions: API versions to serve (default: all generated ones).
+    :param log_limit: calls kept in the log (oldest dropped first); ``None``: no limit.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        known_models: Iterable[str] | None = DEFAULT_KNOWN_MODELS,
+        accept_tuned_models: bool = True,
+        embedding_dimension: int = DEFAULT_DIMENSION,
+        versions: Iterable[str] | None = None,
+        log_limit: int | None = DEFAULT_LOG_LIMIT,
+    ) -> None:
+        if api_key is not None and (not isinstance(api_key, str) or not api_key):
+            raise ValueError("api_key must be a non-empty str or None")
+        self._api_key = api_key
+        self._models = ModelPolicy.of(known_models, bool(accept_tuned_models))
+        self._dimension = check_dimension(embedding_dimension, "embedding_dimension")
+        self._versions = self._pick_versions(versions)
+        self._extras = GenerateTextExtras()
+        self.faults = FaultPlan()
+        """Fault rules: ``fail_next``, ``fail_fraction``, ``delay``, ``drop_next``."""
+        self.log = RequestLog(log_limit)
+        """Every call received, with counters."""
+
+    @staticmethod
+    def _pick_versions(names: Iterable[str] | None) -> tuple[ApiVersion, ...]:
+        available = api_versions()
+        if names is None:
+            return available
+        if isinstance(names, str):
+            names = [names]
+        wanted = list(names)
+        known = {v.name: v for v in available}
+        for name in wanted:
+            if name not in known:
+                raise ValueError(f"versions: unknown API version {name!r}; known: {sorted(known)}")
+        return tuple(known[name] for name in sorted(set(wanted)))
+
+    # -- configuration -------------------------------------------------------------------
+
+    @property
+    def api_key(self) -> str | None:
+        """The API key calls must send, if any."""
+        return self._api_key
+
+    @property
+    def embedding_dimension(self) -> int:
+        """Length of the embeddings this fake returns."""
+        return self._dimension
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """Names of the API versions served."""
+        return tuple(v.name for v in self._versions)
+
+    def set_generate_text_extras(
+        self,
+        *,
+        filters: Sequence[Spec] = (),
+        safety_feedback: Sequence[Spec] = (),
+        safety_ratings: Sequence[Spec] = (),
+        citation_sources: Sequence[Spec] = (),
+        blocked: bool = False,
+    ) -> None:
+        """Make GenerateText also return these (see ``GenerateTextExtras``); call with no
+        arguments to return plain completions again.
+
+        Example: ``fake.set_generate_text_extras(filters=[{"reason": "SAFETY"}], blocked=True)``.
+        """
+        self._extras = GenerateTextExtras.of(
+            filters=filters,
+            safety_feedback=safety_feedback,
+            safety_ratings=safety_ratings,
+            citation_sources=citation_sources,
+            blocked=blocked,
+        )
+
+    def reset(self) -> None:
+        """Forget calls and counters, remove fault rules and GenerateText extras."""
+        self.log.clear()
+        self.faults.clear()
+        self._extras = GenerateTextExtras()
+
+    # -- observations --------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        """Calls received, oldest first."""
+        return self.log.calls
+
+    def count(
+        self,
+        method: str | None = None,
+        *,
+        version: str | None = None,
+        status: Status | None = None,
+    ) -> int:
+        """Calls received (of ``method``/``version``), or those that ended with ``status``."""
+        return self.log.count(method, version=version, status=status)
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def servables(self) -> list[Any]:
+        """One grpclib service object per version (subclasses of the generated bases)."""
+        return [self._servable(version) for version in self._versions]
+
+    def _servable(self, version: ApiVersion) -> Any:
+        base = version.module.TextServiceBase
+        handle = self._handle
+
+        def __mapping__(_self: Any) -> dict[str, grpclib.const.Handler]:
+            return {
+                route: grpclib.const.Handler(
+                    partial(handle, version, route.rsplit("/", 1)[1]),
+                    handler.cardinality,
+                    handler.request_type,
+                    handler.reply_type,
+                )
+                for route, handler in version.handlers
+            }
+
+        fake_class = type(
+            f"Fake{base.__name__}",
+            (base,),
+            {"__mapping__": __mapping__, "__module__": __name__},
+        )
+        return fake_class()
+
+    def make_server(self) -> grpclib.server.Server:
+        """A grpclib ``Server`` (not started) answering with this fake, on the current loop."""
+        return _Server(self.servables())
+
+    def channel(self) -> grpclib.client.Channel:
+        """A new in-memory grpclib ``Channel`` to this fake, on the running event loop.
+
+        Call it inside a running loop; close the channel when done. Every channel (on any
+        loop or thread) shares this fake's log, counters and faults. The channel uses the
+        package's codecs (fast embeddings, ``google.rpc`` status details).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "FakeTextService.channel() must be called inside a running event loop"
+            ) from None
+        return MemoryChannel(self.make_server)
+
+    @asynccontextmanager
+    async def in_memory(self) -> AsyncIterator[grpclib.client.Channel]:
+        """``async with fake.in_memory() as channel:`` a connected in-memory channel."""
+        channel = self.channel()
+        try:
+            yield channel
+        finally:
+            channel.close()
+
+    @asynccontextmanager
+    async def serve_async(
+        self, host: str = "127.0.0.1", port: int = 0
+    ) -> AsyncIterator[ServerAddress]:
+        """Listen on ``host:port`` (``0``: a free port) on the running loop while inside."""
+        server = _Server(self.servables())
+        sock = _listening_socket(host, port)
+        try:
+            await server.start(sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        address = ServerAddress(host, sock.getsockname()[1])
+        try:
+            yield address
+        finally:
+            server.close()
+            server.close_connections()
+            await server.wait_closed()
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[ServerAddress]:
+        """Listen on ``host:port`` (``0``: a free port) from a background thread while inside.
+
+        Works from synchronous code (and inside a running loop, which it does not block).
+        """
+        runner = _ThreadedServer(self, host, port)
+        address = runner.start()
+        try:
+            yield address
+        finally:
+            runner.stop()
+
+    # -- one call ---------------------------------------------------------------------------
+
+    def _check_api_key(self, metadata: Iterable[tuple[str, Any]]) -> None:
+        if self._api_key is None:
+            return
+        sent = [value for key, value in metadata if key.lower() == API_KEY_HEADER]
+        if not sent:
+            raise GRPCError(
+                Status.UNAUTHENTICATED,
+                f"missing API key: send it in the {API_KEY_HEADER} metadata",
+            )
+        expected = self._api_key.encode("utf-8")
+        for value in sent:
+            got = value.encode("utf-8") if isinstance(value, str) else value
+            if hmac.compare_digest(got, expected):
+                return
+        raise GRPCError(Status.UNAUTHENTICATED, "API key not valid. Please pass a valid API key.")
+
+    def _answer(self, version: ApiVersion, method: str, request: Any) -> Any:
+        if method == "GenerateText":
+            return answers.generate_text(version, request, self._extras)
+        if method == "EmbedText":
+            return answers.embed_text(version, request, self._dimension)
+        if method == "BatchEmbedText":
+            return answers.batch_embed_text(version, request, self._dimension)
+        if method == "CountTextTokens":
+            return answers.count_text_tokens(version, request)
+        raise GRPCError(Status.UNIMPLEMENTED, f"{method} is not implemented by the fake")
+
+    async def _handle(
+        self, version: ApiVersion, method: str, stream: grpclib.server.Stream[Any, Any]
+    ) -> None:
+        metadata = list(stream.metadata.items()) if stream.metadata is not None else []
+        try:
+            request = await stream.recv_message()
+        except GRPCError as exc:
+            call = self.log.start(version.name, method, None, metadata)
+            self.log.finish(call, exc.status, exc.message)
+            raise
+        call = self.log.start(version.name, method, request, metadata)
+        try:
+            self._check_api_key(metadata)
+            injection = self.faults.draw(method)
+            if injection.delay:
+                await asyncio.sleep(injection.delay)
+            if injection.drop:
+                self.log.finish(call, None, "connection dropped by a fault", dropped=True)
+                _drop_connection(stream)
+                return
+            if injection.error is not None:
+                raise injection.error
+            validate(version.name, method, request, self._models)
+            await stream.send_message(self._answer(version, method, request))
+        except GRPCError as exc:
+            self.log.finish(call, exc.status, exc.message)
+            raise
+        except (TimeoutError, asyncio.CancelledError):
+            deadline = stream.deadline
+            expired = deadline is not None and deadline.time_remaining() <= 0
+            self.log.finish(call, Status.DEADLINE_EXCEEDED if expired else Status.CANCELLED)
+            raise
+        except Exception:
+            self.log.finish(call, Status.UNKNOWN, "internal error in the fake")
+            raise
+        else:
+            self.log.finish(call, Status.OK)
+
+    def __repr__(self) -> str:
+        key = "'<redacted>'" if self._api_key is not None else "None"
+        return (
+            f"FakeTextService(versions={self.versions!r}, api_key={key}, "
+            f"embedding_dimension={self._dimension}, calls={self.count()})"
+        )
+
+
+class _ThreadedServer:
+    """Runs ``serve_async`` on an event loop in a daemon thread."""
+
+    def __init__(self, fake: FakeTextService, host: str, port: int) -> None:
+        self._fake = fake
+        self._host = host
+        self._port = port
+        self._ready = threading.Event()
+        self._address: ServerAddress | None = None
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="textservice-fake", daemon=True)
+
+    def start(self) -> ServerAddress:
+        self._thread.start()
+        if not self._ready.wait(_THREAD_START_TIMEOUT):
+            raise RuntimeError("the fake's server thread did not start")
+        if self._error is not None:
+            raise self._error
+        assert self._address is not None
+        return self._address
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start(); nothing else can see it
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with self._fake.serve_async(self._host, self._port) as address:
+            self._address = address
+            self._ready.set()
+            await self._stop.wait()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(_THREAD_START_TIMEOUT)

@@ -1,0 +1,296 @@
+"""Fault injection: failed calls (with Google-style error details), latency, dropped links.
+
+Rules are added to a ``FaultPlan`` (``FakeTextService.faults``) and drawn once per call, in
+the order they were added; each can be limited to some RPCs (``method="BatchEmbedText"``).
+A call gets the sum of the matching delays, then at most one failure or drop.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import random
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import betterproto2
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+
+from textservice._proto.google import rpc
+from textservice.testing.versions import METHODS
+
+StatusLike = Status | str | int
+"""A gRPC status: ``Status.UNAVAILABLE``, ``"UNAVAILABLE"`` or ``14``."""
+
+MethodFilter = str | Iterable[str] | None
+"""RPC names a rule applies to (``None``: every RPC)."""
+
+
+def to_status(value: StatusLike, name: str = "status") -> Status:
+    """``value`` as a non-OK ``grpclib.const.Status``; ``ValueError`` naming ``name`` otherwise."""
+    if isinstance(value, Status):
+        status = value
+    elif isinstance(value, str):
+        try:
+            status = Status[value.upper()]
+        except KeyError:
+            raise ValueError(f"{name}: unknown gRPC status name {value!r}") from None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        try:
+            status = Status(value)
+        except ValueError:
+            raise ValueError(f"{name}: unknown gRPC status code {value}") from None
+    else:
+        raise TypeError(f"{name} must be a Status, a status name or a code, not {value!r}")
+    if status is Status.OK:
+        raise ValueError(f"{name}: a fault needs an error status, not OK")
+    return status
+
+
+def _methods(value: MethodFilter, name: str = "method") -> frozenset[str] | None:
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else list(value)
+    for method in names:
+        if method not in METHODS:
+            raise ValueError(f"{name}: unknown RPC {method!r}; known: {', '.join(METHODS)}")
+    return frozenset(names)
+
+
+def _count(value: int | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+def _seconds(value: float | datetime.timedelta, name: str) -> float:
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be seconds (a number) or a timedelta, not {value!r}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return float(value)
+
+
+def retry_info(delay: float | datetime.timedelta) -> rpc.RetryInfo:
+    """A ``google.rpc.RetryInfo`` asking the client to wait ``delay`` (seconds) before retrying."""
+    seconds = _seconds(delay, "delay")
+    return rpc.RetryInfo(retry_delay=datetime.timedelta(seconds=seconds))
+
+
+def quota_failure(
+    description: str = "Quota exceeded for requests per minute.",
+    *,
+    subject: str = "project:fake",
+    quota_metric: str = "generativelanguage.googleapis.com/generate_requests_per_model",
+    quota_id: str = "GenerateRequestsPerMinutePerProjectPerModel",
+) -> rpc.QuotaFailure:
+    """A ``google.rpc.QuotaFailure`` with one violation, shaped like the API's."""
+    return rpc.QuotaFailure(
+        violations=[
+            rpc.QuotaFailureViolation(
+                subject=subject,
+                description=description,
+                quota_metric=quota_metric,
+                quota_id=quota_id,
+            )
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Injection:
+    """What the plan does to one call."""
+
+    delay: float = 0.0
+    """Seconds to wait before doing anything else."""
+    error: GRPCError | None = None
+    """Answer with this error instead of serving the call."""
+    drop: bool = False
+    """Drop the connection instead of answering."""
+
+
+@dataclass
+class _Rule:
+    kind: Literal["error", "delay", "drop"]
+    methods: frozenset[str] | None
+    remaining: int | None
+    """Injections left (``None``: unlimited)."""
+    fraction: float | None = None
+    rng: random.Random | None = None
+    status: Status = Status.UNAVAILABLE
+    message: str | None = None
+    details: tuple[betterproto2.Message, ...] = ()
+    seconds: float = 0.0
+    fired: int = field(default=0)
+
+    def matches(self, method: str) -> bool:
+        return self.methods is None or method in self.methods
+
+    def fires(self) -> bool:
+        if self.fraction is None:
+            return True
+        assert self.rng is not None
+        return self.rng.random() < self.fraction
+
+    def describe(self) -> str:
+        where = "any RPC" if self.methods is None else "/".join(sorted(self.methods))
+        left = "unlimited" if self.remaining is None else f"{self.remaining} left"
+        if self.kind == "delay":
+            what = f"delay {self.seconds:g}s"
+        elif self.kind == "drop":
+            what = "drop connection"
+        else:
+            what = f"fail {self.status.name}"
+            if self.fraction is not None:
+                what += f" at rate {self.fraction:g}"
+        return f"{what} on {where} ({left})"
+
+
+class FaultPlan:
+    """The fault rules of one fake; safe to change from any thread while it serves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[_Rule] = []
+
+    def _add(self, rule: _Rule) -> None:
+        with self._lock:
+            self._rules.append(rule)
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: StatusLike = Status.UNAVAILABLE,
+        *,
+        method: MethodFilter = None,
+        message: str | None = None,
+        details: Sequence[betterproto2.Message] = (),
+    ) -> None:
+        """Fail the next ``n`` matching calls with ``status``.
+
+        ``details`` (e.g. ``retry_info(2.0)``, ``quota_failure()``) travel in
+        ``grpc-status-details-bin`` as a ``google.rpc.Status``, as Google's servers send them.
+        """
+        self._add(
+            _Rule(
+                "error",
+                _methods(method),
+                _count(n, "n"),
+                status=to_status(status),
+                message=message,
+                details=_details(details),
+            )
+        )
+
+    def fail_fraction(
+        self,
+        fraction: float,
+        status: StatusLike = Status.UNAVAILABLE,
+        *,
+        seed: int = 0,
+        method: MethodFilter = None,
+        message: str | None = None,
+        details: Sequence[betterproto2.Message] = (),
+        times: int | None = None,
+    ) -> None:
+        """Fail each matching call with probability ``fraction`` (reproducible: ``seed``).
+
+        ``times`` caps how many calls fail (``None``: no cap).
+        """
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+            raise TypeError(f"fraction must be a number, not {fraction!r}")
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, not {seed!r}")
+        self._add(
+            _Rule(
+                "error",
+                _methods(method),
+                _count(times, "times"),
+                fraction=float(fraction),
+                rng=random.Random(seed),
+                status=to_status(status),
+                message=message,
+                details=_details(details),
+            )
+        )
+
+    def delay(
+        self,
+        seconds: float | datetime.timedelta,
+        *,
+        method: MethodFilter = None,
+        times: int | None = None,
+    ) -> None:
+        """Wait ``seconds`` before answering each matching call (``times`` calls, or all)."""
+        self._add(
+            _Rule(
+                "delay",
+                _methods(method),
+                _count(times, "times"),
+                seconds=_seconds(seconds, "seconds"),
+            )
+        )
+
+    def drop_next(self, n: int = 1, *, method: MethodFilter = None) -> None:
+        """Drop the connection, after receiving the request, on the next ``n`` matching calls."""
+        self._add(_Rule("drop", _methods(method), _count(n, "n")))
+
+    def clear(self) -> None:
+        """Remove every rule."""
+        with self._lock:
+            self._rules.clear()
+
+    @property
+    def pending(self) -> list[str]:
+        """A description of each rule still active."""
+        with self._lock:
+            return [rule.describe() for rule in self._rules]
+
+    def draw(self, method: str) -> Injection:
+        """Decide what happens to one call of ``method`` (and use up the rules that fire)."""
+        delay = 0.0
+        error: GRPCError | None = None
+        drop = False
+        with self._lock:
+            for rule in self._rules:
+                if not rule.matches(method):
+                    continue
+                if rule.kind == "delay":
+                    delay += rule.seconds
+                elif error is not None or drop or not rule.fires():
+                    continue
+                elif rule.kind == "drop":
+                    drop = True
+                else:
+                    message = rule.message or f"fault injected by the fake: {rule.status.name}"
+                    error = GRPCError(rule.status, message, list(rule.details) or None)
+                rule.fired += 1
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+            self._rules = [rule for rule in self._rules if rule.remaining != 0]
+        return Injection(delay=delay, error=error, drop=drop)
+
+    def __repr__(self) -> str:
+        return f"FaultPlan({self.pending!r})"
+
+
+def _details(details: Sequence[betterproto2.Message]) -> tuple[betterproto2.Message, ...]:
+    out = tuple(details)
+    for index, detail in enumerate(out):
+        if not isinstance(detail, betterproto2.Message):
+            raise TypeError(
+                f"details[{index}] must be a google.rpc message such as retry_info(...), "
+                f"not {type(detail).__name__}"
+            )
+    return out
