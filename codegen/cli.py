@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from codegen.errors import CodegenError
+from codegen.facade import render_facade
 from codegen.paths import Layout
 from codegen.pipeline import build, compare, write
 
@@ -20,13 +21,13 @@ def _layout(args: argparse.Namespace) -> Layout:
 
 
 def _generate(layout: Layout) -> int:
-    written = write(build(layout), layout.package)
+    written = write(build(layout, facade=render_facade), layout.package)
     print(f"generated {len(written)} files under {layout.package}")
     return 0
 
 
 def _check(layout: Layout) -> int:
-    problems = compare(build(layout), layout.package)
+    problems = compare(build(layout, facade=render_facade), layout.package)
     if problems:
         print("generated code is stale; run `make generate`:", file=sys.stderr)
         for line in problems:

@@ -1,0 +1,693 @@
+"""What the facade of one API version contains, decided from the API model.
+
+The friendly functions (``generate_text``, ``count_text_tokens``, ``generate_embeddings``) are
+declared here by the RPCs they need; each is planned only when its RPCs exist in the protos.
+Parameters, their types and conversions, result TypedDicts and docstrings all come from the
+model. The plan is frozen data holding ready-made names and Python snippets, so the templates
+stay declarations and thin glue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import betterproto2
+
+from codegen import docstrings
+from codegen.errors import CodegenError
+from codegen.model import ApiPackage, Field, Kind, Message, Method, RetryPolicy, Service
+from codegen.names import is_identifier, parameter_name
+
+SERVICE = "TextService"
+"""The service the facade wraps."""
+
+DEFAULT_TEXT_MODEL = "models/text-bison-001"
+"""``generate_text``'s default model, as in the old ``google.generativeai`` library."""
+
+BATCH_LIMIT = 100
+"""Texts per BatchEmbedText call (the API rejects more; the protos say so only in a comment)."""
+
+MODEL_FIELD = "model"
+"""The request field naming the model; checked with ``_rt.check_model``."""
+
+COMPLETION_CANDIDATES, COMPLETION_OUTPUT = "candidates", "output"
+"""``Completion["result"]`` is ``candidates[0].output`` (None without candidates)."""
+
+OWN_PARAMETERS = ("client", "request_options")
+"""Parameters every facade function has after the request's own."""
+
+FUNCTION_DOC_WIDTH = docstrings.LINE_LENGTH - 4
+"""Function docstrings sit 4 spaces in."""
+
+CLIENT_DOC = "The ``TextServiceClient`` to call through; None uses the default client."
+
+TEMPLATE_NAMES = frozenset(
+    {
+        # module-level names the generated functions use
+        "_fields", "_pb", "_rt", "_shapes", "Any", "Mapping", "Sequence", "cast", "overload",
+        "TextServiceClient", "annotations",
+        # locals of the generated functions
+        "request", "response", "options", "resolved", "single", "batch", "texts", "name",
+    }
+)  # fmt: skip
+"""Names a request field's parameter must not take (it gets a trailing ``_`` instead)."""
+
+_PY_SCALARS: dict[Kind, str] = {
+    Kind.DOUBLE: "float",
+    Kind.FLOAT: "float",
+    Kind.BOOL: "bool",
+    Kind.STRING: "str",
+    Kind.BYTES: "bytes",
+}
+_INT_CHECKS: dict[Kind, str] = {
+    Kind.INT32: "int32",
+    Kind.SINT32: "int32",
+    Kind.SFIXED32: "int32",
+    Kind.INT64: "int64",
+    Kind.SINT64: "int64",
+    Kind.SFIXED64: "int64",
+    Kind.UINT32: "uint32",
+    Kind.FIXED32: "uint32",
+    Kind.UINT64: "uint64",
+    Kind.FIXED64: "uint64",
+}
+_SCALAR_CHECKS: dict[Kind, str] = {
+    Kind.DOUBLE: "floating",
+    Kind.FLOAT: "floating",
+    Kind.BOOL: "boolean",
+    Kind.STRING: "string",
+    Kind.BYTES: "binary",
+    **_INT_CHECKS,
+}
+
+
+@dataclass(frozen=True)
+class MethodSpecPlan:
+    """A ``_rt.MethodSpec`` constant."""
+
+    constant: str
+    service: str
+    name: str
+    request: str
+    response: str
+    timeout: float | None
+    retry: RetryPolicy | None
+
+
+@dataclass(frozen=True)
+class Param:
+    """One facade parameter standing for one request field."""
+
+    name: str
+    attribute: str
+    """The request's attribute (betterproto2 name)."""
+    annotation: str
+    default: str | None
+    """Python source of the default; ``None`` for a required parameter."""
+    convert: str
+    """Python expression turning the argument into the field's value."""
+    doc: str
+
+    @property
+    def required(self) -> bool:
+        """No default: the caller must pass it."""
+        return self.default is None
+
+    @property
+    def optional(self) -> bool:
+        """Defaults to None, meaning "leave the field unset"."""
+        return self.default == "None"
+
+
+@dataclass(frozen=True)
+class RpcFunction:
+    """A facade function around one RPC (``generate_text``, ``count_text_tokens``)."""
+
+    name: str
+    method: MethodSpecPlan
+    params: tuple[Param, ...]
+    keyword_only: bool
+    doc: str
+    """The full docstring (unescaped)."""
+    returns: str
+    """TypedDict name of the result."""
+    completion: bool
+    """Adds ``result`` (first candidate's output) to the response dict."""
+
+    @property
+    def constructor_params(self) -> tuple[Param, ...]:
+        """Always set: passed to the request's constructor."""
+        return tuple(p for p in self.params if not p.optional)
+
+    @property
+    def optional_params(self) -> tuple[Param, ...]:
+        """Set on the request only when not ``None``."""
+        return tuple(p for p in self.params if p.optional)
+
+
+@dataclass(frozen=True)
+class EmbeddingsFunction:
+    """``generate_embeddings``: one text by EmbedText, lists by BatchEmbedText when it exists."""
+
+    single: MethodSpecPlan
+    single_text: str
+    """EmbedText request attribute holding the text."""
+    single_vector: tuple[str, ...]
+    """Attributes from the EmbedText response to its floats: ``("embedding", "value")``."""
+    batch: MethodSpecPlan | None
+    batch_texts: str | None
+    batch_vectors: tuple[str, str] | None
+    """(repeated message attribute, its floats attribute): ``("embeddings", "value")``."""
+    max_texts: int
+    doc: str
+    """The full docstring (unescaped)."""
+
+
+@dataclass(frozen=True)
+class TypedKey:
+    """One key of a TypedDict."""
+
+    name: str
+    annotation: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class TypedDictPlan:
+    """A TypedDict declaration."""
+
+    name: str
+    doc: str
+    keys: tuple[TypedKey, ...]
+    base: str | None = None
+
+    @property
+    def class_syntax(self) -> bool:
+        """Every key is an identifier (else the functional ``TypedDict(...)`` form is used)."""
+        return all(is_identifier(k.name) for k in self.keys)
+
+
+@dataclass(frozen=True)
+class ModuleImport:
+    """``from {parent} import {name} as {alias}`` of a betterproto2 package module."""
+
+    parent: str
+    name: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class FacadePlan:
+    """Everything the templates render for one API version."""
+
+    version: str
+    package: str
+    sources: tuple[str, ...]
+    proto_import: ModuleImport
+    type_imports: tuple[ModuleImport, ...]
+    """betterproto2 modules ``types.py`` needs (for enums)."""
+    service_doc: str
+    methods: tuple[MethodSpecPlan, ...]
+    generate_text: RpcFunction | None
+    count_text_tokens: RpcFunction | None
+    embeddings: EmbeddingsFunction | None
+    typed_dicts: tuple[TypedDictPlan, ...]
+    float_type: str = "float"
+
+    @property
+    def module(self) -> str:
+        """The facade's import path, ``textservice.v1beta``."""
+        return f"textservice.{self.version}"
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """Public function names, sync and async."""
+        names = []
+        if self.embeddings:
+            names.append("generate_embeddings")
+        if self.generate_text:
+            names.append(self.generate_text.name)
+        if self.count_text_tokens:
+            names.append(self.count_text_tokens.name)
+        return tuple(n for base in names for n in (base, f"{base}_async"))
+
+    @property
+    def result_types(self) -> tuple[str, ...]:
+        """TypedDicts the functions return (re-exported by the facade module)."""
+        names = []
+        if self.embeddings:
+            names += ["EmbeddingDict", "BatchEmbeddingDict"]
+        for function in (self.generate_text, self.count_text_tokens):
+            if function:
+                names.append(function.returns)
+        return tuple(names)
+
+
+@dataclass
+class _TypedDicts:
+    """Collects the TypedDicts of response messages, dependencies first."""
+
+    api: ApiPackage
+    aliases: dict[str, str]
+    plans: dict[str, TypedDictPlan] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    """TypedDict name -> the message full name it was made for (to catch name clashes)."""
+    visiting: set[str] = field(default_factory=set)
+    used_aliases: set[str] = field(default_factory=set)
+    """Aliases of the betterproto2 modules the annotations use (for enums)."""
+
+    def name_of(self, message: Message) -> str:
+        name = f"{message.python_name}Dict"
+        owner = self.owners.setdefault(name, message.full_name)
+        if owner != message.full_name:
+            raise CodegenError(
+                f"two messages would share the TypedDict name {name}: {owner}, {message.full_name}"
+            )
+        return name
+
+    def add(self, full_name: str) -> str:
+        message = self.api.message(full_name)
+        name = self.name_of(message)
+        if full_name in self.visiting or name in self.plans:
+            return name
+        self.visiting.add(full_name)
+        keys = tuple(
+            TypedKey(
+                name=dict_key(f),
+                annotation=self.annotation(f, message),
+                doc=f.comment,
+            )
+            for f in message.fields
+        )
+        self.plans[name] = TypedDictPlan(name=name, doc=message.comment, keys=keys)
+        return name
+
+    def element(self, f: Field, owner: Message) -> str:
+        if f.kind is Kind.MESSAGE:
+            assert f.type_name is not None
+            if f.type_name.startswith("google.protobuf."):
+                raise CodegenError(
+                    f"{owner.full_name}.{f.name}: well-known type {f.type_name} in a response "
+                    "is not supported by the facade yet"
+                )
+            return self.add(f.type_name)
+        if f.kind is Kind.ENUM:
+            assert f.type_name is not None
+            enum = self.api.enums[f.type_name]
+            alias = self.aliases[enum.package]
+            self.used_aliases.add(alias)
+            return f"{alias}.{enum.python_name}"
+        if f.kind.is_integer:
+            return "int"
+        return _PY_SCALARS[f.kind]
+
+    def annotation(self, f: Field, owner: Message) -> str:
+        if f.kind is Kind.MAP:
+            assert f.map_key is not None and f.map_value is not None
+            key = "int" if f.map_key.is_integer else _PY_SCALARS[f.map_key]
+            return f"dict[{key}, {self.element(f.map_value, owner)}]"
+        element = self.element(f, owner)
+        if f.repeated:
+            return f"list[{element}]"
+        return f"{element} | None" if f.nullable else element
+
+
+def dict_key(f: Field) -> str:
+    """The key ``_shapes.to_dict`` gives a field: betterproto2's ``to_dict`` snake-case key."""
+    return betterproto2.Casing.SNAKE(f.python_name).rstrip("_")
+
+
+def _module_import(package: str) -> ModuleImport:
+    parent, _, name = package.rpartition(".")
+    return ModuleImport(
+        parent=f"textservice._proto.{parent}" if parent else "textservice._proto",
+        name=name,
+        alias="_pb",
+    )
+
+
+def _first_line(text: str) -> str:
+    return text.split("\n\n", 1)[0].replace("\n", " ").strip()
+
+
+def _method_spec(service: Service, method: Method, api: ApiPackage) -> MethodSpecPlan:
+    if method.client_streaming or method.server_streaming:
+        raise CodegenError(f"{service.full_name}.{method.name}: streaming RPCs are not supported")
+    constant = (
+        "_"
+        + "".join(("_" + c if c.isupper() and i else c) for i, c in enumerate(method.name)).upper()
+    )
+    return MethodSpecPlan(
+        constant=constant,
+        service=service.full_name,
+        name=method.name,
+        request=api.message(method.input_type).python_name,
+        response=api.message(method.output_type).python_name,
+        timeout=method.policy.timeout,
+        retry=method.policy.retry,
+    )
+
+
+def _options_doc(specs: Iterable[MethodSpecPlan]) -> str:
+    """``request_options``'s description, with the defaults from the service config."""
+    defaults = []
+    for spec in specs:
+        if spec.timeout is None and spec.retry is None:
+            policy = "no timeout and no retries (the service config names none)"
+        else:
+            timeout = f"a {spec.timeout:g} s timeout" if spec.timeout is not None else "no timeout"
+            if spec.retry is None:
+                retry = "no retries"
+            else:
+                r = spec.retry
+                retry = (
+                    f"retries on {', '.join(r.retry_codes)} up to {r.max_attempts} attempts, "
+                    f"backing off {r.initial_backoff:g} s x {r.multiplier:g} "
+                    f"up to {r.max_backoff:g} s"
+                )
+            policy = f"{timeout}; {retry}"
+        defaults.append(f"{spec.name}: {policy}.")
+    return (
+        'Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``. '
+        "Defaults from the service config: " + " ".join(defaults)
+    )
+
+
+def _function_doc(
+    summary: str, args: Iterable[tuple[str, str]], returns: str, specs: Iterable[MethodSpecPlan]
+) -> str:
+    entries = [*args, ("client", CLIENT_DOC), ("request_options", _options_doc(specs))]
+    return docstrings.join(
+        summary,
+        docstrings.section("Args", entries, FUNCTION_DOC_WIDTH),
+        docstrings.block("Returns", returns, FUNCTION_DOC_WIDTH),
+    )
+
+
+def _param_type(f: Field, api: ApiPackage, where: str) -> tuple[str, str]:
+    """(annotation, conversion with ``{v}``/``{a}`` placeholders) of one value of field ``f``."""
+    if f.kind is Kind.MAP:
+        raise CodegenError(f"{where}: map fields cannot be facade arguments yet")
+    if f.kind is Kind.ENUM:
+        assert f.type_name is not None
+        enum = api.enums[f.type_name]
+        _same_package(enum.package, api, where)
+        cls = f"_pb.{enum.python_name}"
+        return f"{cls} | str", f"_fields.enum({cls}, {{v}}, {{a}})"
+    if f.kind is Kind.MESSAGE:
+        assert f.type_name is not None
+        message = api.message(f.type_name)
+        _same_package(message.package, api, where)
+        wrapped = _text_wrapper(message)
+        if wrapped is not None:
+            return (
+                f"str | _pb.{message.python_name}",
+                f"_fields.message(_pb.{message.python_name}, {{v}}, {{a}}, text_field={wrapped!r})",
+            )
+        return (
+            f"_pb.{message.python_name} | Mapping[str, Any]",
+            f"_fields.message(_pb.{message.python_name}, {{v}}, {{a}})",
+        )
+    annotation = "int" if f.kind.is_integer else _PY_SCALARS[f.kind]
+    return annotation, f"_fields.{_SCALAR_CHECKS[f.kind]}({{v}}, {{a}})"
+
+
+def _same_package(package: str, api: ApiPackage, where: str) -> None:
+    if package != api.package:
+        raise CodegenError(f"{where}: arguments of types from other packages are not supported")
+
+
+def _text_wrapper(message: Message) -> str | None:
+    """The attribute of a message whose only settable field is a singular string (TextPrompt)."""
+    settable = [f for f in message.fields if not f.output_only]
+    if len(settable) == 1 and settable[0].kind is Kind.STRING and not settable[0].repeated:
+        return settable[0].python_name
+    return None
+
+
+def _params(
+    method: Method,
+    api: ApiPackage,
+    *,
+    default_model: str | None,
+    keyword_only: bool,
+) -> tuple[Param, ...]:
+    request = api.message(method.input_type)
+    signature = method.signatures[0] if method.signatures else ()
+    for name in signature:
+        if request.field(name) is None:
+            raise CodegenError(
+                f"{method.name}: method_signature names {name!r}, "
+                f"which {request.full_name} does not have"
+            )
+    ordered = [request.field(n) for n in signature]
+    ordered += [f for f in request.fields if f.name not in signature and not f.output_only]
+    params: list[Param] = []
+    taken = set(OWN_PARAMETERS) | TEMPLATE_NAMES
+    for f in ordered:
+        assert f is not None
+        where = f"{request.full_name}.{f.name}"
+        name = parameter_name(f.name, taken)
+        taken.add(name)
+        if f.name == MODEL_FIELD and f.kind is Kind.STRING and not f.repeated:
+            annotation, convert = "str | _rt.HasName", "_rt.check_model({v})"
+            default = repr(default_model) if default_model else None
+        elif f.repeated and f.kind is Kind.STRING:
+            annotation, convert = "str | Sequence[str]", "_fields.strings({v}, {a})"
+            default = "None"
+        elif f.repeated:
+            element, item = _param_type(f, api, where)
+            annotation = f"Sequence[{element}]"
+            convert = "_fields.repeated({v}, {a}, lambda v, a: " + item.format(v="v", a="a") + ")"
+            default = "None"
+        else:
+            annotation, convert = _param_type(f, api, where)
+            default = None if f.required else "None"
+        if default == "None":
+            annotation += " | None"
+        params.append(
+            Param(
+                name=name,
+                attribute=f.python_name,
+                annotation=annotation,
+                default=default,
+                convert=convert.format(v=name, a=repr(name)),
+                doc=f.comment,
+            )
+        )
+    if not keyword_only:  # positional: required ones first, keeping their order
+        params.sort(key=lambda p: not p.required)
+    return tuple(params)
+
+
+def _rpc_function(
+    name: str,
+    service: Service,
+    method: Method,
+    api: ApiPackage,
+    types: _TypedDicts,
+    *,
+    keyword_only: bool,
+    default_model: str | None = None,
+    completion: bool = False,
+) -> RpcFunction:
+    response = api.message(method.output_type)
+    returns = types.add(response.full_name)
+    if completion:
+        candidates = response.field(COMPLETION_CANDIDATES)
+        if (
+            candidates is None
+            or not candidates.repeated
+            or candidates.kind is not Kind.MESSAGE
+            or candidates.type_name is None
+            or (output := api.message(candidates.type_name).field(COMPLETION_OUTPUT)) is None
+            or output.kind is not Kind.STRING
+            or output.repeated
+        ):
+            raise CodegenError(
+                f"{response.full_name}: generate_text needs repeated `{COMPLETION_CANDIDATES}` "
+                f"messages with a string `{COMPLETION_OUTPUT}`"
+            )
+        types.plans["Completion"] = TypedDictPlan(
+            name="Completion",
+            doc=(
+                f"{response.comment}\n\n"
+                f"``result`` is the first candidate's ``{COMPLETION_OUTPUT}``, "
+                "or None when there is no candidate."
+            ).strip(),
+            keys=(TypedKey("result", "str | None", "The first candidate's text, if any."),),
+            base=returns,
+        )
+        returns = "Completion"
+    spec = _method_spec(service, method, api)
+    params = _params(method, api, default_model=default_model, keyword_only=keyword_only)
+    returns_doc = response.comment
+    if completion:
+        returns_doc = docstrings.join(
+            returns_doc,
+            f"As a dict; ``result`` is the first candidate's ``{COMPLETION_OUTPUT}`` (None without "
+            "candidates). Enum values are enum members, unset messages are None.",
+        )
+    else:
+        returns_doc = docstrings.join(returns_doc, "As a dict.")
+    return RpcFunction(
+        name=name,
+        method=spec,
+        params=params,
+        keyword_only=keyword_only,
+        doc=_function_doc(method.comment, [(p.name, p.doc) for p in params], returns_doc, [spec]),
+        returns=returns,
+        completion=completion,
+    )
+
+
+def _vector_path(message: Message, api: ApiPackage) -> tuple[str, ...] | None:
+    """Attributes leading from ``message`` to a repeated float field (at most one message deep)."""
+    for f in message.fields:
+        if f.repeated and f.kind.is_float:
+            return (f.python_name,)
+    for f in message.fields:
+        if f.kind is Kind.MESSAGE and not f.repeated and f.type_name:
+            inner = _vector_path(api.message(f.type_name), api)
+            if inner is not None and len(inner) == 1:
+                return (f.python_name, *inner)
+    return None
+
+
+def _text_fields(method: Method, api: ApiPackage, repeated: bool) -> str:
+    request = api.message(method.input_type)
+    signature = method.signatures[0] if method.signatures else tuple(f.name for f in request.fields)
+    for name in signature:
+        f = request.field(name)
+        if f and name != MODEL_FIELD and f.kind is Kind.STRING and f.repeated == repeated:
+            return f.python_name
+    kind = "repeated string" if repeated else "string"
+    raise CodegenError(f"{method.name}: no {kind} text field besides `model` in its signature")
+
+
+def _embeddings(service: Service, api: ApiPackage) -> EmbeddingsFunction | None:
+    single = service.method("EmbedText")
+    if single is None:
+        return None
+    vector = _vector_path(api.message(single.output_type), api)
+    if vector is None:
+        raise CodegenError(f"{single.output_type}: no repeated float field to read the embedding")
+    batch = service.method("BatchEmbedText")
+    batch_spec = batch_texts = batch_vectors = None
+    if batch is not None:
+        batch_spec = _method_spec(service, batch, api)
+        batch_texts = _text_fields(batch, api, repeated=True)
+        response = api.message(batch.output_type)
+        for f in response.fields:
+            if f.repeated and f.kind is Kind.MESSAGE and f.type_name:
+                inner = _vector_path(api.message(f.type_name), api)
+                if inner is not None and len(inner) == 1:
+                    batch_vectors = (f.python_name, inner[0])
+                    break
+        if batch_vectors is None:
+            raise CodegenError(f"{batch.output_type}: no repeated embeddings with float values")
+    request = api.message(single.input_type)
+    model = request.field(MODEL_FIELD)
+    text_attr = _text_fields(single, api, repeated=False)
+    text = next(f for f in request.fields if f.python_name == text_attr)
+    how = (
+        f"sent as {batch.name} calls of at most {BATCH_LIMIT} texts"
+        if batch is not None
+        else f"each sent as its own {single.name} call (this API version has no batch RPC)"
+    )
+    summary = single.comment
+    if batch is not None and batch.comment:
+        summary = docstrings.join(summary, batch.comment)
+    single_spec = _method_spec(service, single, api)
+    text_doc = docstrings.join(
+        text.comment,
+        f"One string, or a sequence of strings ({how}); results come back in input order.",
+    )
+    returns_doc = (
+        '``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` '
+        "for a sequence. The values are the float32 values the API sent, as Python floats."
+    )
+    return EmbeddingsFunction(
+        single=single_spec,
+        single_text=text_attr,
+        single_vector=vector,
+        batch=batch_spec,
+        batch_texts=batch_texts,
+        batch_vectors=batch_vectors,
+        max_texts=BATCH_LIMIT,
+        doc=_function_doc(
+            summary,
+            [("model", model.comment if model else ""), ("text", text_doc)],
+            returns_doc,
+            [single_spec, *([batch_spec] if batch_spec else [])],
+        ),
+    )
+
+
+def _package_aliases(api: ApiPackage, packages: Iterable[str]) -> dict[str, str]:
+    aliases = {api.package: "_pb"}
+    for package in sorted(set(packages) - {api.package}):
+        aliases[package] = "_pb_" + package.replace(".", "_")
+    return aliases
+
+
+def plan_facade(api: ApiPackage, sources: Iterable[str] = ()) -> FacadePlan:
+    """The facade of one API version; ``CodegenError`` if it has no usable TextService."""
+    service = api.service(SERVICE)
+    if service is None:
+        raise CodegenError(f"{api.package} has no {SERVICE}")
+    if not api.version.isidentifier():
+        raise CodegenError(f"{api.package}: {api.version!r} cannot be a Python module name")
+    aliases = _package_aliases(api, (e.package for e in api.enums.values()))
+    types = _TypedDicts(api=api, aliases=aliases)
+    embeddings = _embeddings(service, api)
+    generate_text = count_tokens = None
+    if method := service.method("GenerateText"):
+        generate_text = _rpc_function(
+            "generate_text",
+            service,
+            method,
+            api,
+            types,
+            keyword_only=True,
+            default_model=DEFAULT_TEXT_MODEL,
+            completion=True,
+        )
+    if method := service.method("CountTextTokens"):
+        count_tokens = _rpc_function(
+            "count_text_tokens", service, method, api, types, keyword_only=False
+        )
+    if not (embeddings or generate_text or count_tokens):
+        raise CodegenError(f"{service.full_name} has none of the RPCs the facade wraps")
+    specs: dict[str, MethodSpecPlan] = {}
+    for spec in (
+        embeddings.single if embeddings else None,
+        embeddings.batch if embeddings else None,
+        generate_text.method if generate_text else None,
+        count_tokens.method if count_tokens else None,
+    ):
+        if spec is not None:
+            specs[spec.name] = spec
+    type_imports = tuple(
+        ModuleImport(parent=m.parent, name=m.name, alias=alias)
+        for package, alias in sorted(aliases.items())
+        if alias in types.used_aliases
+        for m in (_module_import(package),)
+    )
+    return FacadePlan(
+        version=api.version,
+        package=api.package,
+        sources=tuple(sorted(set(sources) | set(api.files))),
+        proto_import=_module_import(api.package),
+        type_imports=type_imports,
+        service_doc=service.comment,
+        methods=tuple(specs[name] for name in sorted(specs)),
+        generate_text=generate_text,
+        count_text_tokens=count_tokens,
+        embeddings=embeddings,
+        typed_dicts=tuple(types.plans.values()),
+    )
+
+
+__all__ = ["FacadePlan", "plan_facade"]

@@ -1,0 +1,53 @@
+"""The one Jinja environment of the generator, with every filter registered here.
+
+``StrictUndefined`` turns a typo in a template into an error instead of an empty string;
+``trim_blocks``/``lstrip_blocks`` keep block tags from leaving blank lines and indentation.
+Templates live in ``codegen/templates``: one per output file; partials and macros start with ``_``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from codegen import docstrings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def py_literal(value: object) -> str:
+    """Python source for a str, int, float, bool, None or a tuple of them (deterministic)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return repr(value)
+    if isinstance(value, tuple):
+        items = ", ".join(py_literal(v) for v in value)
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def docstring(text: str, indent: int = 0) -> str:
+    """The escaped, wrapped inside of a docstring at ``indent`` (see ``docstrings.render``)."""
+    return docstrings.render(text, indent)
+
+
+def comment(text: str, indent: int = 0) -> str:
+    """``text`` as ``#`` comment lines at ``indent`` spaces."""
+    pad = " " * indent
+    return "\n".join(f"{pad}# {line}".rstrip() for line in text.strip().split("\n"))
+
+
+def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
+    """The configured environment: strict undefined, trimmed blocks, our filters."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["py"] = py_literal
+    env.filters["docstring"] = docstring
+    env.filters["comment"] = comment
+    return env
