@@ -23,6 +23,7 @@ from textservice.errors import (
     Unknown,
 )
 from textservice.retry import Retry
+from textservice.streaming import iter_embeddings, iter_embeddings_async
 
 __version__ = "0.1.0"
 
@@ -49,4 +50,6 @@ __all__ = [
     "Unimplemented",
     "Unknown",
     "configure",
+    "iter_embeddings",
+    "iter_embeddings_async",
 ]

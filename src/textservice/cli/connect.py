@@ -34,9 +34,7 @@ class Connection:
 
     def __repr__(self) -> str:
         # Only the key file's path is held, never the key; still, keep reprs minimal.
-        return (
-            f"Connection(fake={self.fake}, endpoint={self.endpoint!r}, insecure={self.insecure})"
-        )
+        return f"Connection(fake={self.fake}, endpoint={self.endpoint!r}, insecure={self.insecure})"
 
 
 def read_api_key_file(path: str) -> str:
@@ -92,7 +90,9 @@ def connection_options(command: F) -> F:
         **kwargs: Any,
     ) -> Any:
         if fake and (endpoint is not None or api_key_file is not None or insecure):
-            raise click.UsageError("--fake cannot be combined with --endpoint/--insecure/--api-key-file")
+            raise click.UsageError(
+                "--fake cannot be combined with --endpoint/--insecure/--api-key-file"
+            )
         connection = Connection(fake, endpoint, insecure, api_key_file, timeout)
         return command(*args, connection=connection, **kwargs)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -41,24 +40,21 @@ async def embed_records(
 ) -> None:
     """Embed the records after ``writer.done`` and hand each batch to ``writer`` in order.
 
-    ``summary`` is updated as batches arrive, so it is right even when this is interrupted.
+    ``summary`` is updated as batches arrive, so it is right even when this is interrupted
+    (its ``seconds`` are the caller's to set).
     """
-    start = time.monotonic()
     todo = records[writer.done :]
     summary.resumed = writer.done
     offset = 0
-    try:
-        async for vectors in embed_batches([r.text for r in todo]):
-            batch = todo[offset : offset + len(vectors)]
-            if len(batch) != len(vectors):
-                raise RuntimeError(f"got {len(vectors)} embeddings for the {len(batch)} texts left")
-            writer.write(batch, vectors)
-            offset += len(vectors)
-            summary.embedded = offset
-            summary.dimension = writer.dimension
-            progress.update(writer.done + offset)
-    finally:
-        summary.seconds = time.monotonic() - start
+    async for vectors in embed_batches([r.text for r in todo]):
+        batch = todo[offset : offset + len(vectors)]
+        if len(batch) != len(vectors):
+            raise RuntimeError(f"got {len(vectors)} embeddings for the {len(batch)} texts left")
+        writer.write(batch, vectors)
+        offset += len(vectors)
+        summary.embedded = offset
+        summary.dimension = writer.dimension
+        progress.update(writer.done + offset)
     if offset != len(todo):
         raise RuntimeError(f"got embeddings for {offset} of {len(todo)} texts")
 

@@ -26,6 +26,3 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
     """Interrupted (Ctrl-C / SIGINT); a file output keeps its ``.part``, so rerunning
     resumes."""
-
-
-EPILOG = "\n".join(f"  {code.value:>3}  {code.name.lower().replace('_', ' ')}" for code in ExitCode)

@@ -2,8 +2,10 @@
 
 How a file output stays valid whatever happens (the design, also in the README):
 
-- Results go first to ``OUTPUT.part``, as JSONL (one ``{"id": …, "embedding": […]}`` per
-  record), whatever the final format. Batches are appended in input order and the file is
+- Results go first to ``OUTPUT.part``, one JSON line per record, whatever the final format:
+  for a JSONL output the final lines (``{"id": …, "embedding": […]}``); for a ``.npy``
+  output ``{"id": …, "f32": "<base64 of the little-endian float32 values>"}`` (exact, and much
+  cheaper to write than JSON numbers). Batches are appended in input order and the file is
   flushed after each, so a crash or Ctrl-C leaves a valid prefix of the results (at worst with
   one torn last line, which the next run cuts off and redoes).
 - A rerun with the same output reads ``OUTPUT.part``, checks that its ids are the first ids of
@@ -23,10 +25,11 @@ How a file output stays valid whatever happens (the design, also in the README):
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import struct
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,14 +72,27 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + ".part")
 
 
-def encode_result(record_id: RecordId, vector: Sequence[float]) -> bytes:
-    """One JSONL result line, newline included."""
-    line = json.dumps({"id": record_id, "embedding": list(vector)}, separators=(",", ":"))
-    return line.encode("utf-8") + b"\n"
+def encode_result(record_id: RecordId, vector: Sequence[float], *, packed: bool = False) -> bytes:
+    """One result line, newline included.
+
+    ``packed`` (the ``.part`` of a ``.npy`` output) stores the vector as base64 of its
+    little-endian float32 bytes under ``"f32"``: exact, and ~50x faster to write and read
+    than JSON numbers, which a ``.npy`` output never shows anyone.
+    """
+    if packed:
+        raw = struct.pack(f"<{len(vector)}f", *vector)
+        obj: dict[str, Any] = {"id": record_id, "f32": base64.b64encode(raw).decode("ascii")}
+    else:
+        obj = {"id": record_id, "embedding": list(vector)}
+    return json.dumps(obj, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
-def _encode_batch(records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> bytes:
-    return b"".join(encode_result(r.id, v) for r, v in zip(records, vectors, strict=True))
+def _encode_batch(
+    records: Sequence[Record], vectors: Sequence[Sequence[float]], *, packed: bool = False
+) -> bytes:
+    return b"".join(
+        encode_result(r.id, v, packed=packed) for r, v in zip(records, vectors, strict=True)
+    )
 
 
 def _numpy() -> Any:
@@ -103,14 +119,21 @@ def _parse_result(raw: bytes, where: str) -> tuple[RecordId, list[float]]:
         obj = json.loads(raw)
     except ValueError as exc:
         raise OutputConflictError(f"{where}: not a JSON result line ({exc})") from None
-    if not isinstance(obj, dict) or "id" not in obj or "embedding" not in obj:
+    if not isinstance(obj, dict) or "id" not in obj or not ("embedding" in obj or "f32" in obj):
         raise OutputConflictError(f'{where}: expected an object with "id" and "embedding"')
-    record_id, vector = obj["id"], obj["embedding"]
+    record_id = obj["id"]
     if isinstance(record_id, bool) or not isinstance(record_id, str | int):
         raise OutputConflictError(f'{where}: "id" must be a string or an integer')
-    if not isinstance(vector, list) or not all(
-        isinstance(x, float | int) and not isinstance(x, bool) for x in vector
-    ):
+    if "f32" in obj:
+        try:
+            raw_vector = base64.b64decode(obj["f32"], validate=True)
+            if len(raw_vector) % 4:
+                raise ValueError("not a whole number of float32 values")
+        except (TypeError, ValueError) as exc:
+            raise OutputConflictError(f'{where}: bad "f32" ({exc})') from None
+        return record_id, list(struct.unpack(f"<{len(raw_vector) // 4}f", raw_vector))
+    vector = obj["embedding"]
+    if not isinstance(vector, list) or not all(type(x) is float or type(x) is int for x in vector):
         raise OutputConflictError(f'{where}: "embedding" must be a list of numbers')
     return record_id, [float(x) for x in vector]
 
@@ -227,6 +250,7 @@ class FileOutput:
         self.dimension: int | None = None
         self.already_complete = False
         self._np: Any = _numpy() if kind == "npy" else None
+        self._rows: Any = None  # the .npy array being filled
         self._file: IO[bytes] | None = None
 
         records = inp.records
@@ -262,6 +286,18 @@ class FileOutput:
         self.done = len(vectors)
         if vectors:
             self.dimension = len(vectors[0])
+            self._keep(self.input.records[: len(vectors)], vectors)
+
+    def _keep(self, records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> None:
+        # A .npy output also keeps its rows in memory (the final array's size), so finishing
+        # does not parse the .part again.
+        if self._np is None or not vectors:
+            return
+        if self._rows is None:
+            shape = (self.input.line_count, len(vectors[0]))
+            self._rows = self._np.full(shape, self._np.nan, dtype=self._np.float32)
+        for record, vector in zip(records, vectors, strict=True):
+            self._rows[record.line - 1] = vector
 
     def _check_finished_npy(self) -> None:
         np = self._np
@@ -287,8 +323,9 @@ class FileOutput:
         """Append one batch to ``.part`` and flush it."""
         assert self._file is not None, "output already complete or closed"
         _check_dimension(self, vectors)
-        self._file.write(_encode_batch(records, vectors))
+        self._file.write(_encode_batch(records, vectors, packed=self.kind == "npy"))
         self._file.flush()
+        self._keep(records, vectors)
 
     def finish(self) -> None:
         """Turn ``.part`` into the output atomically."""
@@ -308,21 +345,20 @@ class FileOutput:
 
     def _write_npy(self) -> None:
         np = self._np
-        found = read_results(self.part, allow_torn_tail=False)
-        _check_prefix(found.ids, self.input.records, self.part)
-        dim = self.dimension if self.dimension is not None else 0
-        array = np.full((self.input.line_count, dim), np.nan, dtype=np.float32)
-        for record, vector in zip(self.input.records, found.vectors, strict=True):
-            array[record.line - 1] = vector
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+        array = self._rows
+        if array is None:  # no records at all: one empty row per (bad) line
+            array = np.full((self.input.line_count, 0), np.nan, dtype=np.float32)
+        # A temporary name in the same folder (so the rename stays on one file system),
+        # created like any other file (mkstemp's 0600 would not follow the umask).
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            with os.fdopen(fd, "wb") as f:
+            with open(tmp, "wb") as f:
                 np.save(f, array, allow_pickle=False)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
 
     def close(self) -> None:
