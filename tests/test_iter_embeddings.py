@@ -69,6 +69,22 @@ def test_ordered_map_yields_every_result_in_input_order(seed: int, concurrency: 
         assert tracker.finished != list(range(60))
 
 
+def test_ordered_map_keeps_going_when_calls_finish_while_the_consumer_is_busy() -> None:
+    # Regression: calls that finished while the consumer held a result (so no wait() saw
+    # them) kept counting as running, and the iteration stopped early.
+    tracker = Tracker(3)
+
+    async def main() -> list[int]:
+        out = []
+        async for r in ordered_map(tracker, range(20), max_concurrency=3):
+            out.append(r)
+            await asyncio.sleep(0.01)  # longer than any call
+        return out
+
+    assert asyncio.run(main()) == [i * 10 for i in range(20)]
+    assert tracker.max_running <= 3
+
+
 def test_ordered_map_bounds_results_waiting_for_a_slow_head() -> None:
     started: list[int] = []
     started_while_head_ran: list[int] = []
@@ -346,3 +362,96 @@ def test_iter_rejects_bad_batch_size(value: Any, error: type[Exception]) -> None
 
     with pytest.raises(error, match="batch_size"):
         asyncio.run(main())
+
+
+# -- the public iter_embeddings / iter_embeddings_async (v1beta, against the fake) ---------
+
+FAKE_MODEL = "models/embedding-gecko-001"
+
+
+def test_iter_embeddings_sync_matches_list_embedding_and_reports_progress() -> None:
+    import threading
+
+    from textservice import iter_embeddings, v1beta
+    from textservice.testing import FakeTextService, expected_embedding
+
+    fake = FakeTextService(embedding_dimension=16)
+    texts = TEXTS[:250]
+    seen: list[tuple[int, int, str]] = []
+    with TextServiceClient(channel_factory=fake.channel, max_concurrency=3) as client:
+        batches = list(
+            iter_embeddings(
+                FAKE_MODEL,
+                texts,
+                client=client,
+                batch_size=40,
+                progress=lambda d, t: seen.append((d, t, threading.current_thread().name)),
+            )
+        )
+        whole = v1beta.generate_embeddings(FAKE_MODEL, texts, client=client)["embedding"]
+    assert [len(b) for b in batches] == [40] * 6 + [10]
+    flat = [v for b in batches for v in b]
+    assert flat == whole == [expected_embedding(FAKE_MODEL, t, 16) for t in texts]
+    assert [(d, t) for d, t, _ in seen] == [(min(40 * k, 250), 250) for k in range(1, 8)]
+    assert {name for _, _, name in seen} == {threading.current_thread().name}
+
+
+def test_iter_embeddings_async_yields_in_order() -> None:
+    from textservice import iter_embeddings_async
+    from textservice.testing import FakeTextService, expected_embedding
+
+    fake = FakeTextService(embedding_dimension=8)
+
+    async def main() -> list[list[list[float]]]:
+        client = TextServiceClient(channel_factory=fake.channel, max_concurrency=4)
+        try:
+            return [b async for b in iter_embeddings_async(FAKE_MODEL, TEXTS, client=client)]
+        finally:
+            await client.aclose()
+
+    batches = asyncio.run(main())
+    assert [len(b) for b in batches] == [100] * 10 + [37]
+    assert [v for b in batches for v in b] == [expected_embedding(FAKE_MODEL, t, 8) for t in TEXTS]
+
+
+def test_stopping_a_sync_iteration_early_leaves_the_client_usable() -> None:
+    from textservice import iter_embeddings
+    from textservice.testing import FakeTextService
+
+    fake = FakeTextService(embedding_dimension=4)
+    fake.faults.delay(0.02, method="BatchEmbedText")
+    with TextServiceClient(channel_factory=fake.channel, max_concurrency=2) as client:
+        iterator = iter_embeddings(FAKE_MODEL, TEXTS, client=client, batch_size=10)
+        first = next(iterator)
+        iterator.close()  # what `break` does: cancels the calls in flight
+        calls_at_close = fake.count("BatchEmbedText")
+        again = list(iter_embeddings(FAKE_MODEL, TEXTS[:5], client=client))
+    assert len(first) == 10
+    assert calls_at_close < 104 // 10  # far from every batch was asked for
+    assert len(again) == 1 and len(again[0]) == 5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"texts": "one string"}, TypeError, "texts"),
+        ({"model": "gecko"}, ValueError, "model"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": 101}, ValueError, "batch_size"),
+        ({"progress": 5}, TypeError, "progress"),
+    ],
+)
+def test_arguments_are_checked_before_iterating(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    from textservice import iter_embeddings, iter_embeddings_async
+
+    args: dict[str, Any] = {"model": FAKE_MODEL, "texts": ["a"], **kwargs}
+    client = TextServiceClient("k", endpoint="127.0.0.1:1", insecure=True)
+    try:
+        for function in (iter_embeddings, iter_embeddings_async):
+            with pytest.raises(error, match=match):
+                function(args.pop("model"), args.pop("texts"), client=client, **args)
+            args = {"model": FAKE_MODEL, "texts": ["a"], **kwargs}
+    finally:
+        client.close()

@@ -55,6 +55,13 @@ async def ordered_map(
     running: set[asyncio.Task[R]] = set()
     try:
         while True:
+            # Forget calls that finished, including while the consumer held a result (then
+            # no asyncio.wait below saw them): they no longer count against the limit.
+            finished = [task for task in running if task.done()]
+            for task in finished:
+                running.discard(task)
+                if not task.cancelled() and task.exception() is not None:
+                    failed = True
             while not exhausted and not failed and len(running) < max_concurrency:
                 if len(pending) >= window:
                     break
@@ -74,10 +81,7 @@ async def ordered_map(
                 # result() raises the head's exception: everything before it was yielded.
                 yield head.result()
                 continue
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            running.difference_update(done)
-            if any(not t.cancelled() and t.exception() is not None for t in done):
-                failed = True
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in pending:
             task.cancel()

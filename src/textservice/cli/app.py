@@ -44,6 +44,12 @@ def _fail(message: str, code: ExitCode) -> NoReturn:
 def _describe(exc: BaseException) -> str:
     # TextServiceError messages name the status and the server's message; the API key is
     # never part of them (the client keeps it out of every message and repr).
+    if isinstance(exc, TextServiceError):
+        # Not str(exc): for a failed list it also explains .partial, which is for code.
+        text = f"{exc.code.name}: {exc.message}" if exc.message else exc.code.name
+        if exc.retry_delay is not None:
+            text += f" (the server asked to retry after {exc.retry_delay:g} s)"
+        return text
     text = str(exc)
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
