@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv generate check-generated lint format test
+.PHONY: venv generate check-generated lint format test demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,14 @@ format: $(STAMP)
 ## test: everything CI runs
 test: check-generated lint
 	$(BIN)/python -m pytest
+
+## demo: embed the bundled sample with the in-process fake server (no key, no network)
+SAMPLE := src/textservice/cli/sample.txt
+DEMO_OUT := build/demo/embeddings.npy
+
+$(SAMPLE): | $(STAMP)
+	$(BIN)/python -m textservice.cli.sample $(SAMPLE)
+
+demo: $(STAMP) $(SAMPLE)
+	$(BIN)/textservice embed --fake --model models/embedding-gecko-001 \
+		--input $(SAMPLE) --output $(DEMO_OUT) --overwrite --progress
