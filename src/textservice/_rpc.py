@@ -106,7 +106,7 @@ async def invoke(
         attempts += 1
         remaining = None if policy.deadline is None else policy.deadline - loop.time()
         if remaining is not None and remaining <= 0:
-            raise _expired(policy)
+            raise DeadlineExceeded(f"the call's deadline{_limit(policy)} expired")
         try:
             return await rpc(request, timeout=remaining, metadata=metadata)
         except asyncio.CancelledError:
@@ -124,9 +124,12 @@ async def invoke(
         if delay is None:
             raise error
         if policy.deadline is not None and loop.time() + delay >= policy.deadline:
-            # Waiting would outlast the deadline: report the failure we have.
-            raise error
-        log.info(
+            # Waiting would outlast the deadline: fail now rather than sleep in vain.
+            raise DeadlineExceeded(
+                f"the call's deadline{_limit(policy)} leaves no time for retry {attempts} "
+                f"(waiting {delay:.3g} s) after {error}"
+            ) from error
+        log.debug(
             "textservice: %s failed with %s (attempt %d), retrying in %.3f s",
             method.name,
             error.code.name,
@@ -136,6 +139,5 @@ async def invoke(
         await asyncio.sleep(delay)
 
 
-def _expired(policy: Policy) -> DeadlineExceeded:
-    limit = f" of {policy.timeout:g} s" if policy.timeout is not None else ""
-    return DeadlineExceeded(f"the call's deadline{limit} expired")
+def _limit(policy: Policy) -> str:
+    return f" of {policy.timeout:g} s" if policy.timeout is not None else ""
