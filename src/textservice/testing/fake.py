@@ -77,11 +77,34 @@ class RequestCodec(Codec):
             raise GRPCError(Status.INVALID_ARGUMENT, f"malformed {name}: {exc}") from exc
 
 
+async def _method_not_found(stream: grpclib.server.Stream[Any, Any]) -> None:
+    raise GRPCError(Status.UNIMPLEMENTED, "Method not found")
+
+
+_NOT_FOUND_HANDLER = grpclib.const.Handler(
+    _method_not_found, grpclib.const.Cardinality.UNARY_UNARY, None, None
+)
+
+
+class _Routes(dict[str, grpclib.const.Handler]):
+    """Routes whose lookup of an unknown path gives a handler answering UNIMPLEMENTED.
+
+    grpclib answers an unknown path itself, without a ``content-type`` header, which its own
+    client then reports as UNKNOWN ("Missing content-type header"); gRPC servers (and
+    Google's) answer UNIMPLEMENTED in a normal gRPC response, which this gives.
+    """
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = super().get(key)
+        return _NOT_FOUND_HANDLER if found is None else found
+
+
 class _Server(grpclib.server.Server):
     """A grpclib server that also closes its open connections when stopped."""
 
     def __init__(self, handlers: Sequence[Any]) -> None:
         super().__init__(handlers, codec=RequestCodec(), status_details_codec=StatusDetailsCodec())
+        self._mapping = _Routes(self._mapping)
         self._connections: weakref.WeakSet[H2Protocol] = weakref.WeakSet()
 
     def _protocol_factory(self) -> H2Protocol:
@@ -106,6 +129,21 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+async def _receive(stream: grpclib.server.Stream[Any, Any]) -> Any:
+    """The request message; what grpclib raises on bad framing becomes a gRPC status."""
+    try:
+        request = await stream.recv_message()
+    except NotImplementedError as exc:  # grpclib: a message with the compressed flag set
+        raise GRPCError(Status.UNIMPLEMENTED, f"request message: {exc}") from None
+    except AssertionError:  # grpclib asserts the body is as long as its length prefix says
+        raise GRPCError(
+            Status.INVALID_ARGUMENT, "request message: shorter than its length prefix"
+        ) from None
+    if request is None:
+        raise GRPCError(Status.INVALID_ARGUMENT, "the call carried no request message")
+    return request
 
 
 def _drop_connection(stream: grpclib.server.Stream[Any, Any]) -> None:
@@ -349,7 +387,7 @@ class FakeTextService:
     ) -> None:
         metadata = list(stream.metadata.items()) if stream.metadata is not None else []
         try:
-            request = await stream.recv_message()
+            request = await _receive(stream)
         except GRPCError as exc:
             call = self.log.start(version.name, method, None, metadata)
             self.log.finish(call, exc.status, exc.message)

@@ -31,23 +31,26 @@ DEFAULT_KNOWN_MODELS = (
 
 _MODEL_NAME = re.compile(r"(?:models|tunedModels)/[^/\s]+")
 
-_ALL_VERSIONS_REQUIRED: dict[str, tuple[str, ...]] = {
+_COMMON_REQUIRED: dict[str, tuple[str, ...]] = {
     "GenerateTextRequest": ("model", "prompt"),
     "TextPrompt": ("text",),
     "SafetySetting": ("category", "threshold"),
-    "EmbedTextRequest": ("model",),
-    "BatchEmbedTextRequest": ("model",),
-    "CountTextTokensRequest": ("model", "prompt"),
 }
 
 REQUIRED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "v1beta2": {**_ALL_VERSIONS_REQUIRED, "EmbedTextRequest": ("model", "text")},
+    "v1beta2": {**_COMMON_REQUIRED, "EmbedTextRequest": ("model", "text")},
     "v1beta3": {
-        **_ALL_VERSIONS_REQUIRED,
+        **_COMMON_REQUIRED,
         "EmbedTextRequest": ("model", "text"),
         "BatchEmbedTextRequest": ("model", "texts"),
+        "CountTextTokensRequest": ("model", "prompt"),
     },
-    "v1beta": _ALL_VERSIONS_REQUIRED,
+    "v1beta": {
+        **_COMMON_REQUIRED,
+        "EmbedTextRequest": ("model",),
+        "BatchEmbedTextRequest": ("model",),
+        "CountTextTokensRequest": ("model", "prompt"),
+    },
 }
 """Fields marked ``(google.api.field_behavior) = REQUIRED`` in the messages of requests.
 
@@ -152,7 +155,7 @@ def missing_required(
 def validate(version: str, method: str, request: Any, models: ModelPolicy) -> None:
     """Raise the ``GRPCError`` the API would give for ``request``, if any."""
     check_model_name(request.model)
-    missing = missing_required(request, REQUIRED_FIELDS.get(version, _ALL_VERSIONS_REQUIRED))
+    missing = missing_required(request, REQUIRED_FIELDS.get(version, {}))
     if missing is not None:
         raise invalid_argument(missing, "required field is missing")
     if method == "GenerateText":

@@ -1,0 +1,331 @@
+"""The fast embedding path of ``textservice._codec.Codec`` gives exactly what betterproto2 gives.
+
+Encode: the same bytes as ``bytes(message)``. Decode: a message equal (values compared bit
+for bit, NaNs included) to ``Message.parse(data)``, for canonical bytes and for every other
+wire form (which the codec hands to betterproto2).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any
+
+import betterproto2
+import pytest
+from fake_helpers import VERSIONS, module
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from textservice import _codec, _wire
+from textservice._codec import Codec, embedding_layout
+
+codec = Codec()
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+float32s = st.floats(width=32, allow_nan=True, allow_infinity=True)
+vectors = st.lists(float32s, max_size=40)
+batch_versions = [v for v in VERSIONS if hasattr(module(v), "BatchEmbedTextResponse")]
+
+
+def _bits(values: list[float]) -> list[bytes]:
+    return [struct.pack("<d", v) for v in values]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal messages, floats compared by their bits (so NaN equals the same NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float):
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    if isinstance(a, betterproto2.Message):
+        if a._unknown_fields != b._unknown_fields:
+            return False
+        names = [f for f in a.__dataclass_fields__ if not f.startswith("_")]
+        return all(_same(getattr(a, n), getattr(b, n)) for n in names)
+    return bool(a == b)
+
+
+def _embedding(version: str, values: list[float]) -> Any:
+    return module(version).Embedding(value=values)
+
+
+# -- which messages take the fast path ----------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_layout_found_for_embedding_responses_only(version: str) -> None:
+    mod = module(version)
+    single = embedding_layout(mod.EmbedTextResponse)
+    assert single is not None
+    assert (single.field, single.repeated, single.embedding_type) == (
+        "embedding",
+        False,
+        mod.Embedding,
+    )
+    if hasattr(mod, "BatchEmbedTextResponse"):
+        batch = embedding_layout(mod.BatchEmbedTextResponse)
+        assert batch is not None
+        assert (batch.field, batch.repeated) == ("embeddings", True)
+    for name in ("Embedding", "GenerateTextResponse", "EmbedTextRequest", "TextPrompt"):
+        assert embedding_layout(getattr(mod, name)) is None
+    assert embedding_layout(int) is None
+
+
+def test_encode_checks_the_message_type() -> None:
+    mod = module("v1beta")
+    with pytest.raises(TypeError, match="Message must be of type"):
+        codec.encode(mod.EmbedTextRequest(), mod.EmbedTextResponse)
+
+
+# -- encode ----------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.sampled_from(VERSIONS), st.none() | vectors)
+def test_encode_single_matches_generic(version: str, values: list[float] | None) -> None:
+    mod = module(version)
+    message = mod.EmbedTextResponse(
+        embedding=None if values is None else _embedding(version, values)
+    )
+    assert codec.encode(message, mod.EmbedTextResponse) == bytes(message)
+    if values is not None:  # and it really took the fast path
+        assert _codec.encode_fast(message, embedding_layout(mod.EmbedTextResponse)) is not None
+
+
+@SETTINGS
+@given(st.sampled_from(batch_versions), st.lists(vectors, max_size=6))
+def test_encode_batch_matches_generic(version: str, batch: list[list[float]]) -> None:
+    mod = module(version)
+    message = mod.BatchEmbedTextResponse(embeddings=[_embedding(version, v) for v in batch])
+    fast = _codec.encode_fast(message, embedding_layout(mod.BatchEmbedTextResponse))
+    assert fast is not None
+    assert fast == bytes(message)
+    assert codec.encode(message, mod.BatchEmbedTextResponse) == bytes(message)
+
+
+def test_encode_falls_back_for_odd_values() -> None:
+    mod = module("v1beta")
+    layout = embedding_layout(mod.BatchEmbedTextResponse)
+    assert layout is not None
+    odd = [
+        mod.BatchEmbedTextResponse(embeddings=[mod.Embedding(value=(1.0, 2.0))]),  # a tuple
+        mod.BatchEmbedTextResponse(embeddings=[mod.Embedding(value=[1.0, 2])]),  # an int
+    ]
+    unknown = mod.BatchEmbedTextResponse(embeddings=[mod.Embedding(value=[1.0])])
+    unknown._unknown_fields = b"\xc0\x3e\x2a"  # field 1000, varint 42
+    inner_unknown = mod.Embedding(value=[1.0])
+    inner_unknown._unknown_fields = b"\xc0\x3e\x2a"
+    for message in [
+        *odd,
+        unknown,
+        mod.BatchEmbedTextResponse(embeddings=[inner_unknown]),
+    ]:
+        assert codec.encode(message, type(message)) == bytes(message)
+    # the tuple and the unknown fields are not handled by the fast path
+    assert _codec.encode_fast(odd[0], layout) is None
+    assert _codec.encode_fast(unknown, layout) is None
+    assert bytes(unknown).endswith(b"\xc0\x3e\x2a")
+
+
+def test_encode_out_of_range_raises_like_generic() -> None:
+    mod = module("v1beta")
+    message = mod.EmbedTextResponse(embedding=mod.Embedding(value=[1e300]))
+    with pytest.raises(OverflowError):
+        bytes(message)
+    with pytest.raises(OverflowError):
+        codec.encode(message, mod.EmbedTextResponse)
+
+
+def test_subclass_instance_uses_generic_path() -> None:
+    mod = module("v1beta")
+
+    class Sub(mod.EmbedTextResponse):  # type: ignore[name-defined,misc]
+        pass
+
+    message = Sub(embedding=mod.Embedding(value=[0.5]))
+    assert codec.encode(message, mod.EmbedTextResponse) == bytes(message)
+
+
+# -- decode ----------------------------------------------------------------------------------
+
+
+def _varint(n: int) -> bytes:
+    return _wire.encode_varint(n)
+
+
+def _len_field(number: int, payload: bytes) -> bytes:
+    return _wire.tag(number, 2) + _varint(len(payload)) + payload
+
+
+def _packed(values: list[float]) -> bytes:
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+@st.composite
+def embedding_wire(draw: st.DrawFn) -> bytes:
+    """Bytes of one Embedding in canonical or odd forms."""
+    values = draw(vectors)
+    form = draw(st.sampled_from(["canonical", "empty", "unpacked", "split", "unknown", "zero-run"]))
+    if form == "canonical":
+        return _len_field(1, _packed(values)) if values else b""
+    if form == "empty":
+        return b""
+    if form == "zero-run":
+        return _len_field(1, b"")
+    if form == "unpacked":
+        return b"".join(b"\x0d" + struct.pack("<f", v) for v in values)
+    if form == "split":
+        cut = draw(st.integers(0, len(values)))
+        return _len_field(1, _packed(values[:cut])) + _len_field(1, _packed(values[cut:]))
+    return _len_field(1, _packed(values)) + b"\xc0\x3e" + _varint(draw(st.integers(0, 300)))
+
+
+@st.composite
+def batch_wire(draw: st.DrawFn) -> bytes:
+    """Bytes of a (Batch)EmbedTextResponse: field-1 embeddings, maybe odd extras."""
+    parts = [_len_field(1, e) for e in draw(st.lists(embedding_wire(), max_size=5))]
+    extra = draw(st.sampled_from(["none", "unknown", "truncate", "junk-tail", "long-length"]))
+    data = b"".join(parts)
+    if extra == "unknown":
+        data += b"\x10\x07"  # field 2, varint 7
+    elif extra == "truncate" and data:
+        data = data[: draw(st.integers(0, len(data) - 1))]
+    elif extra == "junk-tail":
+        data += b"\x0a"
+    elif extra == "long-length":
+        data += b"\x0a\xff\xff\xff\xff\x0f"
+    return data
+
+
+def _generic(data: bytes, message_type: Any) -> tuple[str, Any]:
+    try:
+        return "ok", message_type.parse(data)
+    except Exception as exc:
+        return "error", type(exc)
+
+
+def _ours(data: bytes, message_type: Any) -> tuple[str, Any]:
+    try:
+        return "ok", codec.decode(data, message_type)
+    except Exception as exc:
+        return "error", type(exc)
+
+
+@SETTINGS
+@given(st.sampled_from(batch_versions), batch_wire())
+def test_decode_batch_matches_generic(version: str, data: bytes) -> None:
+    message_type = module(version).BatchEmbedTextResponse
+    expected, got = _generic(data, message_type), _ours(data, message_type)
+    assert expected[0] == got[0]
+    if expected[0] == "ok":
+        assert _same(got[1], expected[1])
+    else:
+        assert got[1] is expected[1]
+
+
+@SETTINGS
+@given(st.sampled_from(VERSIONS), batch_wire())
+def test_decode_single_matches_generic(version: str, data: bytes) -> None:
+    message_type = module(version).EmbedTextResponse
+    expected, got = _generic(data, message_type), _ours(data, message_type)
+    assert expected[0] == got[0]
+    if expected[0] == "ok":
+        assert _same(got[1], expected[1])
+
+
+@SETTINGS
+@given(st.sampled_from(batch_versions), st.lists(vectors, max_size=5))
+def test_decode_fast_path_taken_for_canonical_bytes(version: str, batch: list[list[float]]) -> None:
+    mod = module(version)
+    message = mod.BatchEmbedTextResponse(embeddings=[_embedding(version, v) for v in batch])
+    data = bytes(message)
+    layout = embedding_layout(mod.BatchEmbedTextResponse)
+    assert layout is not None
+    fast = _codec.decode_fast(data, mod.BatchEmbedTextResponse, layout)
+    assert fast is not None
+    assert _same(fast, mod.BatchEmbedTextResponse.parse(data))
+    assert [_bits(e.value) for e in fast.embeddings] == [_bits(v) for v in batch]
+
+
+def test_decode_fast_path_declines_odd_forms() -> None:
+    mod = module("v1beta")
+    layout = embedding_layout(mod.EmbedTextResponse)
+    assert layout is not None
+    twice = _len_field(1, _len_field(1, _packed([1.0]))) * 2  # singular field sent twice
+    unpacked = _len_field(1, b"\x0d" + _packed([1.0]))
+    odd_length = _len_field(1, _len_field(1, b"\x00\x00\x80"))
+    for data in (twice, unpacked, odd_length, b"\x12\x00"):
+        assert _codec.decode_fast(data, mod.EmbedTextResponse, layout) is None
+        ours, generic = _ours(data, mod.EmbedTextResponse), _generic(data, mod.EmbedTextResponse)
+        assert ours[0] == generic[0]
+        assert _same(ours[1], generic[1]) if ours[0] == "ok" else ours[1] is generic[1]
+    # the singular field sent twice: last one wins, as betterproto2 decides
+    assert codec.decode(twice, mod.EmbedTextResponse).embedding.value == [1.0]
+
+
+def test_other_messages_use_generic_path() -> None:
+    mod = module("v1beta")
+    message = mod.GenerateTextResponse(candidates=[mod.TextCompletion(output="hi")])
+    data = codec.encode(message, mod.GenerateTextResponse)
+    assert data == bytes(message)
+    assert codec.decode(data, mod.GenerateTextResponse) == message
+
+
+def test_a_100_by_768_batch_round_trips() -> None:
+    mod = module("v1beta")
+    batch = [[math.ldexp(i + 1, -j % 20) for j in range(768)] for i in range(100)]
+    message = mod.BatchEmbedTextResponse(embeddings=[mod.Embedding(value=v) for v in batch])
+    data = codec.encode(message, mod.BatchEmbedTextResponse)
+    assert data == bytes(message)
+    assert [e.value for e in codec.decode(data, mod.BatchEmbedTextResponse).embeddings] == batch
+
+
+# -- the wire helpers ------------------------------------------------------------------------
+
+
+@given(st.integers(0, 2**64 - 1))
+def test_varint_round_trip(n: int) -> None:
+    data = _wire.encode_varint(n)
+    assert data == betterproto2.encode_varint(n)
+    assert _wire.read_varint(data + b"\x01", 0) == (n, len(data))
+
+
+def test_varint_errors() -> None:
+    with pytest.raises(_wire.WireError, match="ends inside"):
+        _wire.read_varint(b"\x80\x80", 0)
+    with pytest.raises(_wire.WireError, match="longer than ten"):
+        _wire.read_varint(b"\xff" * 11, 0)
+    with pytest.raises(ValueError, match="out of range"):
+        _wire.encode_varint(-1)
+
+
+@given(vectors)
+def test_unpack_matches_struct(values: list[float]) -> None:
+    data = _packed(values)
+    assert _bits(_wire.unpack_float32(data)) == _bits(list(struct.unpack(f"<{len(values)}f", data)))
+    assert _wire.pack_float32(values) == data
+
+
+def test_unpack_rejects_partial_floats() -> None:
+    with pytest.raises(_wire.WireError, match="multiple of 4"):
+        _wire.unpack_float32(b"\x00\x00\x00")
+
+
+def test_unpack_without_a_float32_array(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the struct fallback (for a platform whose array('f') is not 4 bytes) gives the same
+    data = _packed([1.5, -2.25, 3.0])
+    monkeypatch.setattr(_wire, "_ARRAY_FLOAT_IS_FLOAT32", False)
+    assert _wire.unpack_float32(data) == [1.5, -2.25, 3.0]
+
+
+def test_big_endian_host_byteswaps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Simulate a big-endian host: its array('f') reads native (big-endian) words, so a
+    # little-endian wire run must be swapped. On this (little-endian) host, bytes swapped in
+    # advance play the role of the big-endian memory image.
+    values = [1.5, -2.25, 3.0]
+    big_endian_image = struct.pack(f">{len(values)}f", *values)
+    monkeypatch.setattr(_wire, "_HOST_IS_LITTLE_ENDIAN", False)
+    assert _wire.unpack_float32(big_endian_image) == values

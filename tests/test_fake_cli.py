@@ -1,0 +1,126 @@
+"""``python -m textservice.testing``: a standalone fake for other processes and languages."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import selectors
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from fake_helpers import EMBED_MODEL, module, outcome, tcp_channel
+from grpclib.const import Status
+
+from textservice.testing import expected_embedding
+
+PREFIX = "textservice fake TextService listening on "
+
+
+def _read_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise TimeoutError("the server printed nothing")
+    return proc.stdout.readline()
+
+
+@contextmanager
+def _server(
+    *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "textservice.testing", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        line = _read_line(proc)
+        assert line.startswith(PREFIX), (line, proc.stderr and proc.stderr.read())
+        host, port = line[len(PREFIX) :].strip().rsplit(":", 1)
+        assert host == "127.0.0.1"
+        yield proc, int(port)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def _embed(
+    port: int, metadata: dict[str, str] | None = None, model: str = EMBED_MODEL
+) -> tuple[Status, object]:
+    m = module("v1beta")
+
+    async def go() -> tuple[Status, object]:
+        channel = tcp_channel("127.0.0.1", port)
+        try:
+            return await outcome(
+                channel,
+                "v1beta",
+                "EmbedText",
+                m.EmbedTextRequest(model=model, text="cli"),
+                metadata=metadata,
+            )
+        finally:
+            channel.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_serves_then_stops_cleanly(signum: int) -> None:
+    with _server("--dimension", "16") as (proc, port):
+        status, response = _embed(port)
+        assert status is Status.OK
+        assert response.embedding.value == expected_embedding(EMBED_MODEL, "cli", 16)  # type: ignore[attr-defined]
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "stopped" in out
+    assert "Traceback" not in err
+
+
+def test_api_key_from_the_environment() -> None:
+    env = {"TEXTSERVICE_FAKE_API_KEY": "cli-secret"}
+    with _server("--require-api-key", env=env) as (proc, port):
+        assert _embed(port)[0] is Status.UNAUTHENTICATED
+        assert _embed(port, {"x-goog-api-key": "cli-secret"})[0] is Status.OK
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert "cli-secret" not in out + err
+
+
+def test_models_option() -> None:
+    with _server("--model", "models/only-this") as (proc, port):
+        # the default list is replaced, not extended
+        assert _embed(port)[0] is Status.NOT_FOUND
+        assert _embed(port, model="models/only-this")[0] is Status.OK
+        assert _embed(port, model="tunedModels/any")[0] is Status.OK
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--require-api-key"], {"TEXTSERVICE_FAKE_API_KEY": ""}, "set TEXTSERVICE_FAKE_API_KEY"),
+        (["--dimension", "0"], {}, "embedding_dimension must be between"),
+        (["--model", "gecko"], {}, "known_models: 'gecko'"),
+    ],
+)
+def test_bad_options_exit_2(args: list[str], env: dict[str, str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "textservice.testing", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+    assert done.returncode == 2
+    assert message in done.stderr

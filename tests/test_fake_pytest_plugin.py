@@ -1,0 +1,89 @@
+"""The pytest plugin reaches users through the ``pytest11`` entry point of the installed package."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import entry_points
+from pathlib import Path
+
+USER_TESTS = textwrap.dedent(
+    """
+    import asyncio
+
+    import grpclib.client
+    import pytest
+
+    from textservice._codec import Codec
+    from textservice._proto.google.ai.generativelanguage import v1beta
+    from textservice._status_codec import StatusDetailsCodec
+    from textservice.testing import FakeTextService, ServerAddress, expected_embedding
+
+
+    def test_fresh_fake(fake_text_service):
+        assert isinstance(fake_text_service, FakeTextService)
+        assert fake_text_service.api_key is None and fake_text_service.count() == 0
+
+
+    @pytest.mark.fake_text_service(api_key="k", embedding_dimension=8)
+    def test_marker_configures_it(fake_text_service):
+        assert fake_text_service.api_key == "k"
+        assert fake_text_service.embedding_dimension == 8
+
+
+    @pytest.mark.fake_text_service(embedding_dimension=8)
+    def test_address(fake_text_service, fake_text_service_address):
+        assert isinstance(fake_text_service_address, ServerAddress)
+
+        async def go():
+            channel = grpclib.client.Channel(
+                fake_text_service_address.host,
+                fake_text_service_address.port,
+                codec=Codec(),
+                status_details_codec=StatusDetailsCodec(),
+            )
+            try:
+                stub = v1beta.TextServiceStub(channel)
+                return await stub.embed_text(
+                    v1beta.EmbedTextRequest(model="models/embedding-gecko-001", text="u")
+                )
+            finally:
+                channel.close()
+
+        response = asyncio.run(go())
+        assert response.embedding.value == expected_embedding(
+            "models/embedding-gecko-001", "u", 8
+        )
+        assert fake_text_service.count("EmbedText") == 1
+    """
+)
+
+
+def test_entry_point_is_registered() -> None:
+    found = [ep for ep in entry_points(group="pytest11") if ep.name == "textservice"]
+    assert [ep.value for ep in found] == ["textservice.testing.pytest_plugin"]
+
+
+def test_fixtures_work_in_a_users_suite(tmp_path: Path) -> None:
+    (tmp_path / "test_user.py").write_text(USER_TESTS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
+
+
+def test_marker_is_registered(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--markers", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert "@pytest.mark.fake_text_service(**options)" in done.stdout

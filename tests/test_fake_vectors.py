@@ -1,0 +1,104 @@
+"""``expected_embedding`` and friends: deterministic, float32, following the documented recipe."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textservice.testing import (
+    DEFAULT_DIMENSION,
+    expected_completion,
+    expected_embedding,
+    expected_token_count,
+)
+from textservice.testing.vectors import MAX_DIMENSION, embedding_bytes
+
+MODEL = "models/embedding-gecko-001"
+
+
+def _recipe_with_numpy(model: str, text: str, dim: int) -> list[float]:
+    """The recipe of ``textservice.testing.vectors``' docstring, written independently."""
+    model_utf8 = model.encode()
+    seed = (
+        b"textservice.testing/embedding/v1\x00"
+        + struct.pack("<I", len(model_utf8))
+        + model_utf8
+        + text.encode()
+    )
+    words = np.frombuffer(hashlib.shake_256(seed).digest(4 * dim), dtype="<u4")
+    words = (words & np.uint32(0x80FFFFFF)) | np.uint32(0x3C000000)
+    return [float(x) for x in words.view("<f4")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(max_size=30), st.sampled_from([MODEL, "tunedModels/x", "models/é"]))
+def test_matches_the_documented_recipe(text: str, model: str) -> None:
+    assert expected_embedding(model, text, 64) == _recipe_with_numpy(model, text, 64)
+
+
+def test_default_dimension_and_determinism() -> None:
+    first = expected_embedding(MODEL, "hello")
+    assert len(first) == DEFAULT_DIMENSION == 768
+    assert expected_embedding(MODEL, "hello") == first
+    assert expected_embedding(MODEL, "hello!") != first
+    assert expected_embedding("models/text-bison-001", "hello") != first
+
+
+def test_values_are_float32_in_the_documented_range() -> None:
+    values = expected_embedding(MODEL, "range check", 4096)
+    for value in values:
+        assert struct.unpack("<f", struct.pack("<f", value))[0] == value  # exactly float32
+        assert 2**-7 <= abs(value) < 2**-5
+    assert any(v < 0 for v in values) and any(v > 0 for v in values)
+    assert embedding_bytes(MODEL, "range check", 4096) == struct.pack("<4096f", *values)
+
+
+def test_smaller_dimension_is_a_prefix() -> None:
+    assert expected_embedding(MODEL, "x", 16) == expected_embedding(MODEL, "x", 768)[:16]
+
+
+def test_model_and_text_boundary_is_unambiguous() -> None:
+    # the model's length is part of the seed, so moving characters across the boundary matters
+    assert expected_embedding("models/ab", "c", 8) != expected_embedding("models/a", "bc", 8)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        ((1, "t"), TypeError, "model must be a str"),
+        ((MODEL, b"t"), TypeError, "text must be a str"),
+        ((MODEL, "t", 0), ValueError, "dim must be between 1"),
+        ((MODEL, "t", MAX_DIMENSION + 1), ValueError, "dim must be between 1"),
+        ((MODEL, "t", 2.0), TypeError, "dim must be an int"),
+        ((MODEL, "t", True), TypeError, "dim must be an int"),
+        ((MODEL, "\ud800"), ValueError, "text is not encodable"),
+    ],
+)
+def test_bad_arguments(args: tuple[object, ...], error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        expected_embedding(*args)  # type: ignore[arg-type]
+
+
+def test_token_count() -> None:
+    assert expected_token_count("") == 0
+    assert expected_token_count("Hello, world!") == 4  # Hello , world !
+    assert expected_token_count("  spaced   out  ") == 2
+    assert expected_token_count("naïve café") == 2
+    with pytest.raises(TypeError, match="text must be a str"):
+        expected_token_count(3)  # type: ignore[arg-type]
+
+
+def test_completion() -> None:
+    text = expected_completion("models/text-bison-001", "Say hi", 1)
+    assert text == "Completion 2 by models/text-bison-001: Say hi"
+    short = expected_completion("models/text-bison-001", "Say hi", 0, max_output_tokens=3)
+    assert short == "Completion 1 by"
+    assert expected_completion("models/m", "p", 0, max_output_tokens=0) == ""
+    assert expected_completion("models/m", "p", 0, max_output_tokens=1000).endswith(": p")
+    with pytest.raises(ValueError, match="index"):
+        expected_completion("models/m", "p", -1)
