@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv generate check-generated lint format test demo
+.PHONY: venv generate check-generated golden lint format test demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ generate: $(STAMP)
 ## check-generated: fail (listing the files) when committed generated code is stale
 check-generated: $(STAMP)
 	$(BIN)/python -m codegen check
+
+## golden: re-render the facade golden files (tests/golden) from the fixture protos (tests/protos)
+golden: $(STAMP)
+	$(BIN)/python -m codegen golden
 
 ## lint: ruff, and mypy strict on codegen/ and src/
 lint: $(STAMP)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from codegen.errors import CodegenError
 from codegen.facade import render_facade
+from codegen.golden import update_golden
 from codegen.paths import Layout
 from codegen.pipeline import build, compare, write
 
@@ -37,15 +38,27 @@ def _check(layout: Layout) -> int:
     return 0
 
 
+def _golden() -> int:
+    written = update_golden()
+    print(f"rendered {len(written)} golden files under tests/golden")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the generator's command line; return the exit code."""
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
-    parser.add_argument("command", choices=["generate", "check"])
+    parser.add_argument(
+        "command",
+        choices=["generate", "check", "golden"],
+        help="generate/check the package; golden: re-render tests/golden from tests/protos",
+    )
     parser.add_argument("--protos", help="proto root (default: protos/)")
     parser.add_argument("--package", help="textservice package folder (default: src/textservice)")
     args = parser.parse_args(argv)
     layout = _layout(args)
     try:
+        if args.command == "golden":
+            return _golden()
         return _generate(layout) if args.command == "generate" else _check(layout)
     except CodegenError as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)

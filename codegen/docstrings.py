@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterable
+
+_QUOTES = re.compile(r'"{3,}|"\Z')
 
 LINE_LENGTH = 100
 """The repository's ruff line length; docstring lines are wrapped to stay within it."""
 
 
 def escape(text: str) -> str:
-    """Text safe inside a ``\"\"\"`` literal: backslashes doubled, ``\"\"\"`` broken up, and a
-    final ``"`` escaped so it cannot merge with the closing quotes."""
-    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if text.endswith('"'):
-        text = text[:-1] + '\\"'
-    return text
+    """Text safe inside a triple-quoted literal: backslashes doubled, every quote of a run of
+    three or more escaped, and a final quote escaped so it cannot merge with the closing ones."""
+    text = text.replace("\\", "\\\\")
+    return _QUOTES.sub(lambda match: '\\"' * len(match.group()), text)
 
 
 def _wrap(line: str, width: int, follow: str | None = None) -> list[str]:

@@ -44,14 +44,12 @@ CLIENT_DOC = "The ``TextServiceClient`` to call through; None uses the default c
 
 TEMPLATE_NAMES = frozenset(
     {
-        # module-level names the generated functions use
         "_fields", "_pb", "_rt", "_shapes", "Any", "Mapping", "Sequence", "cast", "overload",
         "TextServiceClient", "annotations",
-        # locals of the generated functions
-        "request", "response", "options", "resolved", "single", "batch", "texts", "name",
     }
 )  # fmt: skip
-"""Names a request field's parameter must not take (it gets a trailing ``_`` instead)."""
+"""Module-level names of the generated modules: a request field's parameter must not take one
+(it gets a trailing ``_`` instead). The public functions bind no locals, so none are listed."""
 
 _PY_SCALARS: dict[Kind, str] = {
     Kind.DOUBLE: "float",
@@ -134,6 +132,14 @@ class RpcFunction:
     """TypedDict name of the result."""
     completion: bool
     """Adds ``result`` (first candidate's output) to the response dict."""
+
+    @property
+    def request_var(self) -> str:
+        """The request builder's local name: ``request``, unless a parameter has that name."""
+        name = "request"
+        while name in {p.name for p in self.params}:
+            name += "_"
+        return name
 
     @property
     def constructor_params(self) -> tuple[Param, ...]:

@@ -11,6 +11,7 @@ import pytest
 
 from codegen import protoc
 from codegen.errors import CodegenError
+from codegen.facade import render_facade
 from codegen.headers import MARKER
 from codegen.paths import REPO_ROOT, Layout
 from codegen.pipeline import build, compare, write
@@ -29,7 +30,7 @@ def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def committed_tree_build() -> dict[str, str]:
-    return build(Layout.default()).files
+    return build(Layout.default(), facade=render_facade).files
 
 
 def test_check_passes_on_committed_tree() -> None:
@@ -57,7 +58,7 @@ def test_check_fails_when_a_proto_comment_changes(tmp_path: Path) -> None:
 
 
 def test_two_runs_are_byte_identical(committed_tree_build: dict[str, str]) -> None:
-    again = build(Layout.default()).files
+    again = build(Layout.default(), facade=render_facade).files
     assert again == committed_tree_build
 
 

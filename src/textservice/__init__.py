@@ -25,14 +25,33 @@ from textservice.errors import (
 from textservice.retry import Retry
 from textservice.streaming import iter_embeddings, iter_embeddings_async
 
+# The friendly functions of v1beta, the API version the old google.generativeai library used.
+# Other versions: ``textservice.v1beta3``, ``textservice.v1beta2``.
+from textservice.v1beta import (
+    BatchEmbeddingDict,
+    Completion,
+    CountTextTokensResponseDict,
+    EmbeddingDict,
+    count_text_tokens,
+    count_text_tokens_async,
+    generate_embeddings,
+    generate_embeddings_async,
+    generate_text,
+    generate_text_async,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
     "Aborted",
     "AlreadyExists",
+    "BatchEmbeddingDict",
     "Cancelled",
+    "Completion",
+    "CountTextTokensResponseDict",
     "DataLoss",
     "DeadlineExceeded",
+    "EmbeddingDict",
     "FailedPrecondition",
     "Internal",
     "InvalidArgument",
@@ -50,6 +69,12 @@ __all__ = [
     "Unimplemented",
     "Unknown",
     "configure",
+    "count_text_tokens",
+    "count_text_tokens_async",
+    "generate_embeddings",
+    "generate_embeddings_async",
+    "generate_text",
+    "generate_text_async",
     "iter_embeddings",
     "iter_embeddings_async",
 ]

@@ -175,11 +175,12 @@ def generate_embeddings(
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
         sequence. The values are the float32 values the API sent, as Python floats.
     """
-    name = _rt.check_model(model)
-    texts = _rt.check_text(text)
-    options = _rt.check_request_options(request_options)
-    resolved = _rt.get_client(client)
-    return _rt.run_sync(resolved, lambda: _embed(resolved, name, texts, options))
+    return _embed_sync(
+        _rt.check_model(model),
+        _rt.check_text(text),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
+    )
 
 
 @overload
@@ -240,10 +241,12 @@ async def generate_embeddings_async(
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
         sequence. The values are the float32 values the API sent, as Python floats.
     """
-    name = _rt.check_model(model)
-    texts = _rt.check_text(text)
-    options = _rt.check_request_options(request_options)
-    return await _embed(_rt.get_client(client), name, texts, options)
+    return await _embed(
+        _rt.check_model(model),
+        _rt.check_text(text),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
+    )
 
 
 def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
@@ -256,11 +259,20 @@ def _embedding_vectors(response: _pb.BatchEmbedTextResponse) -> list[list[float]
     return [item.value for item in response.embeddings]
 
 
-async def _embed(
-    client: TextServiceClient,
+def _embed_sync(
     model: str,
     text: str | list[str],
     options: _rt.RequestOptions,
+    client: TextServiceClient,
+) -> EmbeddingDict | BatchEmbeddingDict:
+    return _rt.run_sync(client, lambda: _embed(model, text, options, client))
+
+
+async def _embed(
+    model: str,
+    text: str | list[str],
+    options: _rt.RequestOptions,
+    client: TextServiceClient,
 ) -> EmbeddingDict | BatchEmbeddingDict:
     single: _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.SingleEmbedding(
         method=_EMBED_TEXT,
@@ -373,20 +385,21 @@ def generate_text(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    request = _generate_text_request(
-        model=model,
-        prompt=prompt,
-        temperature=temperature,
-        candidate_count=candidate_count,
-        max_output_tokens=max_output_tokens,
-        top_p=top_p,
-        top_k=top_k,
-        safety_settings=safety_settings,
-        stop_sequences=stop_sequences,
+    return _generate_text_sync(
+        _generate_text_request(
+            model=model,
+            prompt=prompt,
+            temperature=temperature,
+            candidate_count=candidate_count,
+            max_output_tokens=max_output_tokens,
+            top_p=top_p,
+            top_k=top_k,
+            safety_settings=safety_settings,
+            stop_sequences=stop_sequences,
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    resolved = _rt.get_client(client)
-    return _rt.run_sync(resolved, lambda: _generate_text(resolved, request, options))
 
 
 async def generate_text_async(
@@ -482,19 +495,21 @@ async def generate_text_async(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    request = _generate_text_request(
-        model=model,
-        prompt=prompt,
-        temperature=temperature,
-        candidate_count=candidate_count,
-        max_output_tokens=max_output_tokens,
-        top_p=top_p,
-        top_k=top_k,
-        safety_settings=safety_settings,
-        stop_sequences=stop_sequences,
+    return await _generate_text(
+        _generate_text_request(
+            model=model,
+            prompt=prompt,
+            temperature=temperature,
+            candidate_count=candidate_count,
+            max_output_tokens=max_output_tokens,
+            top_p=top_p,
+            top_k=top_k,
+            safety_settings=safety_settings,
+            stop_sequences=stop_sequences,
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    return await _generate_text(_rt.get_client(client), request, options)
 
 
 def _generate_text_request(
@@ -535,10 +550,18 @@ def _generate_text_request(
     return request
 
 
-async def _generate_text(
-    client: TextServiceClient,
+def _generate_text_sync(
     request: _pb.GenerateTextRequest,
     options: _rt.RequestOptions,
+    client: TextServiceClient,
+) -> Completion:
+    return _rt.run_sync(client, lambda: _generate_text(request, options, client))
+
+
+async def _generate_text(
+    request: _pb.GenerateTextRequest,
+    options: _rt.RequestOptions,
+    client: TextServiceClient,
 ) -> Completion:
     response = await _rt.call(client, _GENERATE_TEXT, request, options)
     result = response.candidates[0].output if response.candidates else None
@@ -573,10 +596,11 @@ def count_text_tokens(
 
         As a dict.
     """
-    request = _count_text_tokens_request(model=model, prompt=prompt)
-    options = _rt.check_request_options(request_options)
-    resolved = _rt.get_client(client)
-    return _rt.run_sync(resolved, lambda: _count_text_tokens(resolved, request, options))
+    return _count_text_tokens_sync(
+        _count_text_tokens_request(model=model, prompt=prompt),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
+    )
 
 
 async def count_text_tokens_async(
@@ -609,9 +633,11 @@ async def count_text_tokens_async(
 
         As a dict.
     """
-    request = _count_text_tokens_request(model=model, prompt=prompt)
-    options = _rt.check_request_options(request_options)
-    return await _count_text_tokens(_rt.get_client(client), request, options)
+    return await _count_text_tokens(
+        _count_text_tokens_request(model=model, prompt=prompt),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
+    )
 
 
 def _count_text_tokens_request(
@@ -627,10 +653,18 @@ def _count_text_tokens_request(
     return request
 
 
-async def _count_text_tokens(
-    client: TextServiceClient,
+def _count_text_tokens_sync(
     request: _pb.CountTextTokensRequest,
     options: _rt.RequestOptions,
+    client: TextServiceClient,
+) -> CountTextTokensResponseDict:
+    return _rt.run_sync(client, lambda: _count_text_tokens(request, options, client))
+
+
+async def _count_text_tokens(
+    request: _pb.CountTextTokensRequest,
+    options: _rt.RequestOptions,
+    client: TextServiceClient,
 ) -> CountTextTokensResponseDict:
     response = await _rt.call(client, _COUNT_TEXT_TOKENS, request, options)
     return cast(CountTextTokensResponseDict, _shapes.to_dict(response))

@@ -129,11 +129,12 @@ def generate_embeddings(
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
         sequence. The values are the float32 values the API sent, as Python floats.
     """
-    name = _rt.check_model(model)
-    texts = _rt.check_text(text)
-    options = _rt.check_request_options(request_options)
-    resolved = _rt.get_client(client)
-    return _rt.run_sync(resolved, lambda: _embed(resolved, name, texts, options))
+    return _embed_sync(
+        _rt.check_model(model),
+        _rt.check_text(text),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
+    )
 
 
 @overload
@@ -190,10 +191,12 @@ async def generate_embeddings_async(
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
         sequence. The values are the float32 values the API sent, as Python floats.
     """
-    name = _rt.check_model(model)
-    texts = _rt.check_text(text)
-    options = _rt.check_request_options(request_options)
-    return await _embed(_rt.get_client(client), name, texts, options)
+    return await _embed(
+        _rt.check_model(model),
+        _rt.check_text(text),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
+    )
 
 
 def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
@@ -202,11 +205,20 @@ def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
     return response.embedding.value
 
 
-async def _embed(
-    client: TextServiceClient,
+def _embed_sync(
     model: str,
     text: str | list[str],
     options: _rt.RequestOptions,
+    client: TextServiceClient,
+) -> EmbeddingDict | BatchEmbeddingDict:
+    return _rt.run_sync(client, lambda: _embed(model, text, options, client))
+
+
+async def _embed(
+    model: str,
+    text: str | list[str],
+    options: _rt.RequestOptions,
+    client: TextServiceClient,
 ) -> EmbeddingDict | BatchEmbeddingDict:
     single: _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.SingleEmbedding(
         method=_EMBED_TEXT,
@@ -302,20 +314,21 @@ def generate_text(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    request = _generate_text_request(
-        model=model,
-        prompt=prompt,
-        temperature=temperature,
-        candidate_count=candidate_count,
-        max_output_tokens=max_output_tokens,
-        top_p=top_p,
-        top_k=top_k,
-        safety_settings=safety_settings,
-        stop_sequences=stop_sequences,
+    return _generate_text_sync(
+        _generate_text_request(
+            model=model,
+            prompt=prompt,
+            temperature=temperature,
+            candidate_count=candidate_count,
+            max_output_tokens=max_output_tokens,
+            top_p=top_p,
+            top_k=top_k,
+            safety_settings=safety_settings,
+            stop_sequences=stop_sequences,
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    resolved = _rt.get_client(client)
-    return _rt.run_sync(resolved, lambda: _generate_text(resolved, request, options))
 
 
 async def generate_text_async(
@@ -401,19 +414,21 @@ async def generate_text_async(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    request = _generate_text_request(
-        model=model,
-        prompt=prompt,
-        temperature=temperature,
-        candidate_count=candidate_count,
-        max_output_tokens=max_output_tokens,
-        top_p=top_p,
-        top_k=top_k,
-        safety_settings=safety_settings,
-        stop_sequences=stop_sequences,
+    return await _generate_text(
+        _generate_text_request(
+            model=model,
+            prompt=prompt,
+            temperature=temperature,
+            candidate_count=candidate_count,
+            max_output_tokens=max_output_tokens,
+            top_p=top_p,
+            top_k=top_k,
+            safety_settings=safety_settings,
+            stop_sequences=stop_sequences,
+        ),
+        _rt.check_request_options(request_options),
+        _rt.get_client(client),
     )
-    options = _rt.check_request_options(request_options)
-    return await _generate_text(_rt.get_client(client), request, options)
 
 
 def _generate_text_request(
@@ -454,10 +469,18 @@ def _generate_text_request(
     return request
 
 
-async def _generate_text(
-    client: TextServiceClient,
+def _generate_text_sync(
     request: _pb.GenerateTextRequest,
     options: _rt.RequestOptions,
+    client: TextServiceClient,
+) -> Completion:
+    return _rt.run_sync(client, lambda: _generate_text(request, options, client))
+
+
+async def _generate_text(
+    request: _pb.GenerateTextRequest,
+    options: _rt.RequestOptions,
+    client: TextServiceClient,
 ) -> Completion:
     response = await _rt.call(client, _GENERATE_TEXT, request, options)
     result = response.candidates[0].output if response.candidates else None

@@ -1,0 +1,323 @@
+"""Behaviour checks of one generated facade module against the fake TextService.
+
+Plain functions (no pytest fixtures) so the same checks run on the committed versions
+(``tests/test_facade.py``) and, in a subprocess, on a freshly generated synthetic version
+(``tests/test_facade_new_version.py``): ``python -m facade_checks textservice.v1beta9``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import importlib
+import inspect
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from textservice.client import TextServiceClient
+from textservice.testing import (
+    FakeTextService,
+    expected_completion,
+    expected_embedding,
+    expected_token_count,
+)
+
+EMBED_MODEL = "models/embedding-gecko-001"
+TEXT_MODEL = "models/text-bison-001"
+
+
+@contextmanager
+def served(**options: Any) -> Iterator[tuple[FakeTextService, TextServiceClient]]:
+    """A fake and a client bound to it in memory."""
+    fake = FakeTextService(api_key="test-key", **options)
+    client = TextServiceClient("test-key", channel_factory=fake.channel)
+    try:
+        yield fake, client
+    finally:
+        client.close()
+
+
+def rpcs_of(facade: types.ModuleType) -> tuple[str, ...]:
+    """The RPCs the fake serves for the facade's API version (read from the generated stubs)."""
+    version = facade.__name__.rsplit(".", 1)[1]
+    from textservice.testing.versions import version_named
+
+    return version_named(version).methods
+
+
+def check_functions_follow_the_rpcs(facade: types.ModuleType) -> None:
+    """A function (and its async twin) exists exactly when its RPCs do."""
+    rpcs = set(rpcs_of(facade))
+    wanted = {
+        "generate_embeddings": "EmbedText" in rpcs,
+        "generate_text": "GenerateText" in rpcs,
+        "count_text_tokens": "CountTextTokens" in rpcs,
+    }
+    for name, present in wanted.items():
+        assert hasattr(facade, name) == present, (facade.__name__, name, rpcs)
+        assert hasattr(facade, f"{name}_async") == present, (facade.__name__, name)
+        if present:
+            assert name in facade.__all__ and f"{name}_async" in facade.__all__
+            assert inspect.iscoroutinefunction(getattr(facade, f"{name}_async"))
+            assert not inspect.iscoroutinefunction(getattr(facade, name))
+
+
+def _params(function: Callable[..., Any]) -> list[tuple[str, str, object]]:
+    return [
+        (p.name, p.kind.name, p.default) for p in inspect.signature(function).parameters.values()
+    ]
+
+
+def check_signatures(facade: types.ModuleType) -> None:
+    """The signatures the issue asks for; the async twins take the same parameters."""
+    empty = inspect.Parameter.empty
+    pos = "POSITIONAL_OR_KEYWORD"
+    own = [("client", pos, None), ("request_options", pos, None)]
+    assert _params(facade.generate_embeddings) == [
+        ("model", pos, empty),
+        ("text", pos, empty),
+        *own,
+    ]
+    if hasattr(facade, "count_text_tokens"):
+        assert _params(facade.count_text_tokens) == [
+            ("model", pos, empty),
+            ("prompt", pos, empty),
+            *own,
+        ]
+    if hasattr(facade, "generate_text"):
+        kw = "KEYWORD_ONLY"
+        assert _params(facade.generate_text) == [
+            ("model", kw, TEXT_MODEL),
+            ("prompt", kw, empty),
+            *[
+                (name, kw, None)
+                for name in (
+                    "temperature",
+                    "candidate_count",
+                    "max_output_tokens",
+                    "top_p",
+                    "top_k",
+                    "safety_settings",
+                    "stop_sequences",
+                    "client",
+                    "request_options",
+                )
+            ],
+        ]
+    for name in ("generate_embeddings", "generate_text", "count_text_tokens"):
+        if hasattr(facade, name):
+            sync, twin = getattr(facade, name), getattr(facade, f"{name}_async")
+            assert _params(sync) == _params(twin), name
+            assert sync.__doc__ and "Args:" in sync.__doc__ and "request_options" in sync.__doc__
+
+
+def check_embeddings(facade: types.ModuleType) -> None:
+    """One str -> one vector; a list -> vectors in input order, batched when the RPC exists."""
+    with served() as (fake, client):
+        one = facade.generate_embeddings(EMBED_MODEL, "hello", client=client)
+        assert one == {"embedding": expected_embedding(EMBED_MODEL, "hello")}
+        assert fake.count("EmbedText") == 1
+        texts = [f"text {i}" for i in range(205)]
+        many = facade.generate_embeddings(EMBED_MODEL, texts, client=client)
+        assert many == {"embedding": [expected_embedding(EMBED_MODEL, t) for t in texts]}
+        if "BatchEmbedText" in rpcs_of(facade):
+            assert fake.count("BatchEmbedText") == 3  # 100 + 100 + 5
+            assert fake.count("EmbedText") == 1
+            sizes = sorted(len(c.request.texts) for c in fake.calls if c.method == "BatchEmbedText")
+            assert sizes == [5, 100, 100]
+        else:
+            assert fake.count("EmbedText") == 1 + len(texts)
+        tuple_result = facade.generate_embeddings(EMBED_MODEL, ("a", "b"), client=client)
+        assert tuple_result["embedding"] == [expected_embedding(EMBED_MODEL, t) for t in "ab"]
+        twin = asyncio.run(facade.generate_embeddings_async(EMBED_MODEL, ["x", "y"], client=client))
+        assert twin == {"embedding": [expected_embedding(EMBED_MODEL, t) for t in "xy"]}
+
+
+def _enum_class(facade: types.ModuleType, name: str) -> type[enum.Enum]:
+    cls: type[enum.Enum] = getattr(facade._pb, name)
+    return cls
+
+
+def check_generate_text(facade: types.ModuleType) -> None:
+    """Completion shape: candidates, result, filters and safety_feedback with enum members."""
+    if not hasattr(facade, "generate_text"):
+        return
+    with served() as (fake, client):
+        completion = facade.generate_text(prompt="Tell me", client=client)
+        assert completion["result"] == expected_completion(TEXT_MODEL, "Tell me")
+        assert completion["candidates"][0]["output"] == completion["result"]
+        assert completion["candidates"][0]["citation_metadata"] is None
+        assert completion["filters"] == [] and completion["safety_feedback"] == []
+        request = fake.calls[-1].request
+        assert request.model == TEXT_MODEL and request.prompt.text == "Tell me"
+        assert request.temperature is None and request.stop_sequences == []
+
+        two = facade.generate_text(
+            model="models/text-bison-001",
+            prompt="Hi",
+            temperature=0.25,
+            candidate_count=2,
+            top_k=3,
+            stop_sequences="STOP",
+            safety_settings=[{"category": "HARM_CATEGORY_TOXICITY", "threshold": 2}],
+            client=client,
+        )
+        assert [c["output"] for c in two["candidates"]] == [
+            expected_completion(TEXT_MODEL, "Hi", index=i) for i in range(2)
+        ]
+        request = fake.calls[-1].request
+        assert request.stop_sequences == ["STOP"]
+        assert request.temperature == 0.25 and request.candidate_count == 2 and request.top_k == 3
+        threshold = _enum_class(facade, "SafetySettingHarmBlockThreshold")
+        assert request.safety_settings[0].threshold == threshold(2)
+
+        fake.set_generate_text_extras(
+            filters=[{"reason": "SAFETY", "message": "blocked"}],
+            safety_ratings=[{"category": "HARM_CATEGORY_TOXICITY", "probability": "LOW"}],
+            blocked=True,
+        )
+        blocked = facade.generate_text(prompt="bad", client=client)
+        assert blocked["result"] is None and blocked["candidates"] == []
+        reason = blocked["filters"][0]["reason"]
+        assert reason is _enum_class(facade, "ContentFilterBlockedReason").SAFETY
+        assert blocked["filters"][0]["message"] == "blocked"
+
+        fake.set_generate_text_extras(
+            safety_ratings=[{"category": "HARM_CATEGORY_TOXICITY", "probability": "LOW"}],
+            citation_sources=[{"uri": "https://example.com", "startIndex": 1}],
+        )
+        rated = asyncio.run(facade.generate_text_async(prompt="ok", client=client))
+        rating = rated["candidates"][0]["safety_ratings"][0]
+        assert rating["probability"] is _enum_class(facade, "SafetyRatingHarmProbability").LOW
+        source = rated["candidates"][0]["citation_metadata"]["citation_sources"][0]
+        assert source["uri"] == "https://example.com" and source["start_index"] == 1
+        assert source["end_index"] is None  # optional scalar not set
+        check_conforms(rated, typing.get_type_hints(facade.generate_text)["return"], "completion")
+
+
+def check_count_text_tokens(facade: types.ModuleType) -> None:
+    """``{"token_count": int}`` (and the async twin)."""
+    if not hasattr(facade, "count_text_tokens"):
+        return
+    with served() as (fake, client):
+        counted = facade.count_text_tokens(TEXT_MODEL, "one two three", client=client)
+        assert counted == {"token_count": expected_token_count("one two three")}
+        twin = asyncio.run(facade.count_text_tokens_async(TEXT_MODEL, "four", client=client))
+        assert twin == {"token_count": expected_token_count("four")}
+        assert fake.count("CountTextTokens") == 2
+
+
+def _raises(kind: type[Exception], words: str, call: Callable[[], object]) -> None:
+    try:
+        call()
+    except kind as exc:
+        assert words in str(exc), (words, str(exc))
+    else:
+        raise AssertionError(f"expected {kind.__name__} mentioning {words!r}")
+
+
+def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> None:
+    """Wrong arguments raise TypeError/ValueError naming them, and send nothing."""
+    with served() as (fake, client):
+        embed = facade.generate_embeddings
+        _raises(ValueError, "model", lambda: embed("gecko", "x", client=client))
+        _raises(TypeError, "text", lambda: embed(EMBED_MODEL, 3, client=client))
+        _raises(TypeError, "text[1]", lambda: embed(EMBED_MODEL, ["a", 2], client=client))
+        _raises(
+            TypeError,
+            "request_options",
+            lambda: embed(EMBED_MODEL, "x", client=client, request_options={"bogus": 1}),
+        )
+        _raises(
+            ValueError,
+            "model",
+            lambda: asyncio.run(facade.generate_embeddings_async("gecko", "x", client=client)),
+        )
+        if hasattr(facade, "generate_text"):
+            gen = facade.generate_text
+            _raises(TypeError, "prompt", lambda: gen(prompt=3, client=client))
+            _raises(
+                TypeError, "temperature", lambda: gen(prompt="p", temperature="hot", client=client)
+            )
+            _raises(ValueError, "top_k", lambda: gen(prompt="p", top_k=2**40, client=client))
+            _raises(
+                TypeError,
+                "stop_sequences",
+                lambda: gen(prompt="p", stop_sequences=[1], client=client),
+            )
+            _raises(
+                ValueError,
+                "safety_settings[0]",
+                lambda: gen(prompt="p", safety_settings=[{"nope": 1}], client=client),
+            )
+        if hasattr(facade, "count_text_tokens"):
+            _raises(ValueError, "model", lambda: facade.count_text_tokens("x", "p", client=client))
+        assert fake.count() == 0
+
+
+def check_conforms(value: Any, annotation: Any, where: str) -> None:
+    """``value`` has exactly the shape of ``annotation`` (a TypedDict, list, union, enum, ...)."""
+    origin = typing.get_origin(annotation)
+    if typing.is_typeddict(annotation):
+        hints = typing.get_type_hints(annotation)
+        assert isinstance(value, dict), where
+        assert set(value) == set(hints), (where, sorted(value), sorted(hints))
+        for key, hint in hints.items():
+            check_conforms(value[key], hint, f"{where}.{key}")
+    elif origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(annotation):
+            try:
+                check_conforms(value, option, where)
+                return
+            except AssertionError as exc:
+                errors.append(str(exc))
+        raise AssertionError(f"{where}: {value!r} matches no option: {errors}")
+    elif origin is list:
+        assert isinstance(value, list), where
+        (item,) = typing.get_args(annotation)
+        for i, one in enumerate(value):
+            check_conforms(one, item, f"{where}[{i}]")
+    elif origin is dict:
+        assert isinstance(value, dict), where
+        key_type, value_type = typing.get_args(annotation)
+        for k, v in value.items():
+            check_conforms(k, key_type, f"{where} key")
+            check_conforms(v, value_type, f"{where}[{k!r}]")
+    elif annotation is type(None):
+        assert value is None, where
+    elif annotation is float:
+        assert isinstance(value, float), (where, value)
+    elif annotation is int:
+        assert isinstance(value, int) and not isinstance(value, bool | enum.Enum), (where, value)
+    elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        assert isinstance(value, annotation), (where, value, annotation)
+    else:
+        assert isinstance(value, annotation), (where, value, annotation)
+
+
+CHECKS = (
+    check_functions_follow_the_rpcs,
+    check_signatures,
+    check_embeddings,
+    check_generate_text,
+    check_count_text_tokens,
+    check_bad_arguments_fail_before_the_network,
+)
+
+
+def run_all(module: str) -> list[str]:
+    """Run every check on the facade ``module``; return the names of the checks run."""
+    facade = importlib.import_module(module)
+    for check in CHECKS:
+        check(facade)
+    return [check.__name__ for check in CHECKS]
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        print(name, "passed:", ", ".join(run_all(name)))

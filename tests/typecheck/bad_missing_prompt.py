@@ -1,0 +1,3 @@
+import textservice
+
+textservice.generate_text(temperature=0.1)  # E: call-arg

@@ -1,0 +1,3 @@
+import textservice
+
+textservice.generate_text("models/text-bison-001", "prompt")  # E: call-arg

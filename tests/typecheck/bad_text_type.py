@@ -1,0 +1,3 @@
+import textservice
+
+textservice.generate_embeddings("models/e", 3)  # E: call-overload

@@ -1,0 +1,55 @@
+"""Correct uses of the facade: mypy --strict must accept this file and its assert_types."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import assert_type
+
+import textservice
+from textservice import v1beta2
+from textservice._proto.google.ai.generativelanguage import v1beta as pb
+from textservice.v1beta import (
+    BatchEmbeddingDict,
+    Completion,
+    CountTextTokensResponseDict,
+    EmbeddingDict,
+)
+
+
+async def use(client: textservice.TextServiceClient, texts: Sequence[str]) -> None:
+    one = textservice.generate_embeddings("models/embedding-gecko-001", "hello")
+    assert_type(one, EmbeddingDict)
+    assert_type(one["embedding"], list[float])
+    many = textservice.generate_embeddings("models/embedding-gecko-001", ["a", "b"], client)
+    assert_type(many, BatchEmbeddingDict)
+    assert_type(many["embedding"], list[list[float]])
+    assert_type(textservice.generate_embeddings("models/e", ("a",)), BatchEmbeddingDict)
+    either = textservice.generate_embeddings("models/e", texts)
+    assert_type(either, EmbeddingDict | BatchEmbeddingDict)
+    awaited = await textservice.generate_embeddings_async("models/e", "x", client=client)
+    assert_type(awaited, EmbeddingDict)
+    assert_type(v1beta2.generate_embeddings("models/e", ["x"]), v1beta2.BatchEmbeddingDict)
+
+    completion = textservice.generate_text(
+        prompt="Write a haiku",
+        temperature=0.5,
+        candidate_count=2,
+        stop_sequences="\n",
+        safety_settings=[{"category": "HARM_CATEGORY_TOXICITY", "threshold": 2}],
+        request_options={"timeout": 10.0, "retry": textservice.Retry(max_attempts=2)},
+    )
+    assert_type(completion, Completion)
+    assert_type(completion["result"], str | None)
+    assert_type(completion["candidates"][0]["output"], str)
+    rating = completion["candidates"][0]["safety_ratings"][0]
+    assert_type(rating["probability"], pb.SafetyRatingHarmProbability)
+    assert_type(completion["filters"][0]["reason"], pb.ContentFilterBlockedReason)
+    citation = completion["candidates"][0]["citation_metadata"]
+    if citation is not None:
+        assert_type(citation["citation_sources"][0]["start_index"], int | None)
+    prompt = pb.TextPrompt(text="hi")
+    assert_type(await textservice.generate_text_async(prompt=prompt), Completion)
+
+    counted = textservice.count_text_tokens("models/text-bison-001", "hello", client)
+    assert_type(counted, CountTextTokensResponseDict)
+    assert_type(counted["token_count"], int)
