@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
+import numpy as np
 from cli_helpers import CLI, cli_env, run_cli
 
 from textservice.testing import expected_completion, expected_token_count
@@ -67,3 +70,27 @@ def test_fake_server_serves_other_processes_until_interrupted() -> None:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_the_bundled_sample_is_what_its_generator_makes() -> None:
+    from textservice.cli.sample import SAMPLE_LINES, SAMPLE_PATH, sample_lines
+
+    lines = SAMPLE_PATH.read_text(encoding="utf-8").splitlines()
+    assert lines == sample_lines()
+    assert len(lines) == SAMPLE_LINES == len(set(lines))
+
+
+def test_the_demo_command_prints_count_dimension_time_and_throughput(tmp_path: Path) -> None:
+    # What `make demo` runs (see the Makefile), with the output in a temporary folder.
+    from textservice.cli.sample import SAMPLE_PATH
+
+    out = tmp_path / "embeddings.npy"
+    done = run_cli(
+        ["embed", "--fake", "--model", "models/embedding-gecko-001", "--input", str(SAMPLE_PATH),
+         "--output", str(out), "--overwrite", "--progress"]
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = done.stderr.splitlines()[-1]
+    expected = r"embedded 3000 texts, dimension 768, in [0-9.]+ s \([0-9,]+ texts/s\) -> "
+    assert re.fullmatch(expected + re.escape(str(out)), summary), summary
+    assert np.load(out).shape == (3000, 768)
