@@ -226,6 +226,23 @@ def test_a_torn_last_line_of_the_part_is_redone(
     assert out.read_bytes() == clean
 
 
+def test_a_complete_part_is_finished_without_calling_anything(tmp_path: Path) -> None:
+    # A run stopped after its last batch but before the rename: the rerun only finishes.
+    source = write_lines(tmp_path / "in.txt", texts(12))
+    out = tmp_path / "out.jsonl"
+    assert (
+        run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]).returncode == 0
+    )
+    clean = out.read_bytes()
+    out.rename(tmp_path / "out.jsonl.part")
+    # Nothing listens on port 1: any call would fail.
+    nowhere = ["--endpoint", "127.0.0.1:1", "--insecure", "--timeout", "2"]
+    done = run_cli(["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *nowhere])
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == clean
+    assert not (tmp_path / "out.jsonl.part").exists()
+
+
 def test_a_finished_output_is_not_redone_and_a_grown_input_is_continued(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
 ) -> None:

@@ -133,3 +133,18 @@ def test_skip_bad_embeds_the_rest_and_still_reports_every_bad_line(tmp_path: Pat
     assert f"{source}:2: empty line" in done.stderr.splitlines()
     assert "skipping 4 bad input line(s) of 6" in done.stderr
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "d"]
+
+
+def test_stopping_lists_20_bad_lines_skipping_lists_them_all(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("good\n" + "\n" * 25 + "also good\n")
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(tmp_path / "o.jsonl")]
+    stopped = run_cli(args)
+    assert stopped.returncode == 3
+    listed = [line for line in stopped.stderr.splitlines() if line.endswith(": empty line")]
+    assert len(listed) == 20
+    assert "... and 5 more bad line(s)" in stopped.stderr
+    skipped = run_cli([*args, "--skip-bad"])
+    assert skipped.returncode == 0, skipped.stderr
+    listed = [line for line in skipped.stderr.splitlines() if line.endswith(": empty line")]
+    assert listed == [f"{source}:{n}: empty line" for n in range(2, 27)]

@@ -20,6 +20,7 @@ from textservice.cli.outputs import NumpyMissingError, OutputConflictError, open
 from textservice.cli.progress import Mode, Progress
 from textservice.client import TextServiceClient
 from textservice.errors import MissingAPIKeyError, TextServiceError
+from textservice.streaming import iter_embeddings_async
 
 __all__ = ["cli", "main"]
 
@@ -198,9 +199,11 @@ def embed(
     except OSError as exc:
         _fail(f"cannot read {input_path}: {exc.strerror or exc}", ExitCode.USAGE)
     if inp.bad:
-        click.echo(
-            format_bad_lines(inp.bad, "<stdin>" if input_path == "-" else input_path), err=True
-        )
+        source = "<stdin>" if input_path == "-" else input_path
+        # Skipping: every skipped line is listed (the record of what is missing). Stopping:
+        # the first 20 and a count (a wrong --format can make every line bad).
+        limit = len(inp.bad) if skip_bad else 20
+        click.echo(format_bad_lines(inp.bad, source, limit=limit), err=True)
         if not skip_bad:
             _fail(
                 f"{len(inp.bad)} bad input line(s) of {inp.line_count}; nothing was sent "
@@ -232,9 +235,9 @@ def embed(
     bar = Progress(total, stream=sys.stderr, mode=mode, initial=writer.done)
 
     async def run() -> None:
+        if writer.done == total:  # a complete .part left by a run stopped while finishing
+            return
         async with open_client(connection, max_concurrency=concurrency) as client:
-            from textservice.streaming import iter_embeddings_async
-
             await embed_records(
                 inp.records,
                 writer,
