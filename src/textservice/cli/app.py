@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from textservice.arguments import check_model
 from textservice.cli.connect import Connection, connection_options, open_client
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import ExitCode
@@ -192,6 +193,10 @@ def embed(
     to OUTPUT.part batch by batch and renamed to OUTPUT at the end; rerunning the same
     command after a failure or Ctrl-C embeds only what is missing.
     """
+    try:
+        check_model(model)
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--model") from None
     if input_path == "-" and sys.stdin.isatty():
         _fail("no input: pass --input FILE, or pipe the texts in", ExitCode.USAGE)
     try:
