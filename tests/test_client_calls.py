@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from grpclib.const import Status
 from runtime_specs import (
     MODEL,
     embed_async,
@@ -17,7 +18,7 @@ from runtime_specs import (
     single_v1beta2,
 )
 
-from textservice import NotFound, TextServiceClient, Unauthenticated
+from textservice import NotFound, TextServiceClient, Unauthenticated, Unavailable
 from textservice._runtime import RequestOptions, embed_texts, get_client, run_sync
 from textservice.client import configure
 from textservice.testing import FakeTextService, expected_embedding
@@ -141,9 +142,9 @@ def test_api_key_and_user_metadata_travel_together(fake_text_service: FakeTextSe
     assert metadata["x-team"] == "search"
     assert fake_text_service.calls[0].api_key == "right-key"
 
-    with TextServiceClient("wrong-key", channel_factory=fake_text_service.channel) as client:
-        with pytest.raises(Unauthenticated):
-            embed_one_sync(client, "hello")
+    wrong = TextServiceClient("wrong-key", channel_factory=fake_text_service.channel)
+    with wrong, pytest.raises(Unauthenticated):
+        embed_one_sync(wrong, "hello")
 
 
 def test_tcp_loopback_client(
@@ -194,6 +195,20 @@ def test_default_client_from_configure(fake_text_service: FakeTextService) -> No
 def test_request_options_reach_every_batch(fake_text_service: FakeTextService) -> None:
     # With retries disabled, one injected failure fails the whole list (no retry happened).
     fake_text_service.faults.fail_next(1, "UNAVAILABLE", method="BatchEmbedText")
-    with TextServiceClient("k", channel_factory=fake_text_service.channel) as client:
-        with pytest.raises(Exception, match="UNAVAILABLE"):
-            embed_sync(client, [f"x{i}" for i in range(300)], options(retry=None))
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    with client, pytest.raises(Unavailable):
+        embed_sync(client, [f"x{i}" for i in range(300)], options(retry=None))
+    assert fake_text_service.count(status=Status.UNAVAILABLE) == 1
+
+
+def test_tls_is_the_default(
+    fake_text_service: FakeTextService, fake_text_service_address: object
+) -> None:
+    # The fake listens in plaintext: a client left at its default speaks TLS and fails the
+    # handshake before any request reaches the server.
+    target = fake_text_service_address.target  # type: ignore[attr-defined]
+    with TextServiceClient("k", endpoint=target) as client:
+        assert not client.insecure
+        with pytest.raises(Unavailable, match="TLS failed"):
+            embed_one_sync(client, "x")
+    assert fake_text_service.count() == 0

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from grpclib.client import UnaryUnaryMethod
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
+from textservice._secrets import live_secrets, scrub
 from textservice.errors import (
+    Cancelled,
     DeadlineExceeded,
     Internal,
     TextServiceError,
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["Policy", "invoke", "to_error"]
 
 log = logging.getLogger("textservice")
+
+_MIN_REDACTED = 6
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,15 @@ def _retryable_transport(error: TextServiceError) -> bool:
     return not isinstance(error.__cause__, ssl.SSLError)
 
 
-def _redact(error: TextServiceError, secret: str | None) -> TextServiceError:
-    """Remove ``secret`` from the error's text; drop the chained cause if it held it."""
-    if not secret:
+def _redact(error: TextServiceError) -> TextServiceError:
+    """Remove API keys from the error's text; drop the chained cause if it held one.
+
+    Keys of every live client are removed (a server may echo any of them). Keys shorter
+    than ``_MIN_REDACTED`` (never real API keys) are left alone: blanking one or two
+    letters everywhere would garble messages without protecting anything.
+    """
+    secrets = [s for s in live_secrets() if len(s) >= _MIN_REDACTED]
+    if not secrets:
         return error
     texts = [str(error), repr(error)]
     cause = error.__cause__
@@ -75,10 +85,10 @@ def _redact(error: TextServiceError, secret: str | None) -> TextServiceError:
         texts.append(str(cause))
         texts.append(repr(cause))
         cause = cause.__cause__ or cause.__context__
-    if not any(secret in t for t in texts):
+    if not any(secret in text for secret in secrets for text in texts):
         return error
     clean = type(error)(
-        error.message.replace(secret, "<redacted>"),
+        scrub(error.message, secrets),
         code=error.code,
         details=error.details,
         partial=error.partial,
@@ -115,7 +125,7 @@ async def invoke(
             error = to_error(exc, timeout=policy.timeout)
             if error is not exc:
                 error.__cause__ = exc
-            error = _redact(error, client._secret_value())
+            error = _redact(error)
         delay = (
             policy.retry.delay(error, attempts)
             if policy.retry is not None and _retryable_transport(error)
@@ -123,6 +133,8 @@ async def invoke(
         )
         if delay is None:
             raise error
+        if client.closed:
+            raise Cancelled("the call was cancelled because its TextServiceClient was closed")
         if policy.deadline is not None and loop.time() + delay >= policy.deadline:
             # Waiting would outlast the deadline: fail now rather than sleep in vain.
             raise DeadlineExceeded(

@@ -26,6 +26,7 @@ from textservice._channels import (
     parse_endpoint,
     tls_context,
 )
+from textservice._secrets import REDACTED, Secret
 from textservice.arguments import (
     RequestOptions,
     check_max_concurrency,
@@ -45,26 +46,6 @@ API_KEY_ENV = "GOOGLE_API_KEY"
 API_KEY_HEADER = "x-goog-api-key"
 
 MetadataLike = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
-
-
-class _Secret:
-    """Holds the API key; its repr and str never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<redacted>"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> tuple[object, ...]:
-        raise TypeError("the API key is not picklable")
 
 
 class TextServiceClient:
@@ -138,7 +119,7 @@ class TextServiceClient:
                 f"refusing to send the API key in plaintext to {self._endpoint}: use TLS "
                 "(insecure=False), a loopback address, or allow_plaintext_key=True"
             )
-        self._secret = _Secret(api_key) if api_key is not None else None
+        self._secret = Secret(api_key) if api_key is not None else None
         self._channel_factory = channel_factory
         self._ssl = None if insecure else tls_context()
         self._pool = ChannelPool(self._open_channel)
@@ -212,7 +193,7 @@ class TextServiceClient:
         await self.aclose()
 
     def __repr__(self) -> str:
-        key = "<redacted>" if self._secret is not None else None
+        key = REDACTED if self._secret is not None else None
         transport = (
             "channel_factory"
             if self._channel_factory is not None
@@ -238,9 +219,6 @@ class TextServiceClient:
         if self._secret is not None:
             pairs.append((API_KEY_HEADER, self._secret.reveal()))
         return pairs
-
-    def _secret_value(self) -> str | None:
-        return self._secret.reveal() if self._secret is not None else None
 
     def _run_sync(self, make: Callable[[], Awaitable[T]]) -> T:
         return self._bridge.run(make)

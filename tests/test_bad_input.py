@@ -1,0 +1,142 @@
+"""The bad-input table: every rejected input, its error and message, and no network call.
+
+Each row runs the checks a generated facade runs before any RPC (``check_model``,
+``check_text``, ``check_request_options``, ``get_client``) or builds a client, against a
+fake server that must see no call. Generators of strings are accepted (consumed once into a
+list); sets and mappings are rejected because they have no order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from runtime_specs import embed_sync
+
+from textservice import TextServiceClient
+from textservice._runtime import check_model, check_request_options, check_text, get_client
+from textservice.retry import Retry
+from textservice.testing import FakeTextService
+
+
+@dataclass
+class Model:
+    name: Any
+
+
+def facade_checks(model: Any = "models/embedding-gecko-001", text: Any = "hi", **kw: Any) -> None:
+    """What a generated ``generate_embeddings`` checks before any network call."""
+    check_model(model)
+    check_text(text)
+    check_request_options(kw.get("request_options"))
+    get_client(kw.get("client", TextServiceClient("k", endpoint="127.0.0.1:9", insecure=True)))
+
+
+def client_with(**kwargs: Any) -> Callable[[FakeTextService], Any]:
+    return lambda fake: TextServiceClient("k", channel_factory=fake.channel, **kwargs)
+
+
+# (input described, what is done with it, the exception, a fragment of its message)
+BAD_INPUTS: list[tuple[str, Callable[[FakeTextService], Any], type[Exception], str]] = [
+    ("text=None", lambda f: facade_checks(text=None), TypeError, "got NoneType"),
+    ("text=b'bytes'", lambda f: facade_checks(text=b"abc"), TypeError, "decode bytes"),
+    ("text=bytearray", lambda f: facade_checks(text=bytearray(b"a")), TypeError, "decode bytes"),
+    ("text=42", lambda f: facade_checks(text=42), TypeError, "got int"),
+    ("text=4.2", lambda f: facade_checks(text=4.2), TypeError, "got float"),
+    ("text=True", lambda f: facade_checks(text=True), TypeError, "got bool"),
+    ("text=['a', 1]", lambda f: facade_checks(text=["a", 1]), TypeError, "text[1] must be a str"),
+    ("text=['a', None]", lambda f: facade_checks(text=["a", None]), TypeError, "text[1]"),
+    ("text=['a', b'b']", lambda f: facade_checks(text=["a", b"b"]), TypeError, "got bytes"),
+    ("text=[['a']] nested", lambda f: facade_checks(text=[["a"]]), TypeError, "nested"),
+    ("text=('a', ('b',))", lambda f: facade_checks(text=("a", ("b",))), TypeError, "nested"),
+    ("text={'a', 'b'} set", lambda f: facade_checks(text={"a", "b"}), TypeError, "no order"),
+    ("text={'a': 1} dict", lambda f: facade_checks(text={"a": 1}), TypeError, "no order"),
+    ("model=None", lambda f: facade_checks(model=None), TypeError, "model must be"),
+    ("model=3", lambda f: facade_checks(model=3), TypeError, "model must be"),
+    ("model=b'models/x'", lambda f: facade_checks(model=b"models/x"), TypeError, "model must be"),
+    ("model with int .name", lambda f: facade_checks(model=Model(3)), TypeError, "model must be"),
+    ("model='gecko'", lambda f: facade_checks(model="gecko"), ValueError, "must start with"),
+    ("model='models/'", lambda f: facade_checks(model="models/"), ValueError, "followed by an id"),
+    (
+        "model=Model('gecko')",
+        lambda f: facade_checks(model=Model("gecko")),
+        ValueError,
+        "must start with",
+    ),
+    (
+        "request_options unknown key",
+        lambda f: facade_checks(request_options={"timout": 1}),
+        TypeError,
+        "unknown keys 'timout'",
+    ),
+    (
+        "request_options timeout=-1",
+        lambda f: facade_checks(request_options={"timeout": -1}),
+        ValueError,
+        "positive",
+    ),
+    (
+        "request_options timeout=0",
+        lambda f: facade_checks(request_options={"timeout": 0}),
+        ValueError,
+        "positive",
+    ),
+    (
+        "request_options timeout='5'",
+        lambda f: facade_checks(request_options={"timeout": "5"}),
+        TypeError,
+        "number of seconds",
+    ),
+    (
+        "request_options retry=3",
+        lambda f: facade_checks(request_options={"retry": 3}),
+        TypeError,
+        "Retry or None",
+    ),
+    (
+        "request_options=[('timeout', 1)]",
+        lambda f: facade_checks(request_options=[("timeout", 1)]),
+        TypeError,
+        "must be a mapping",
+    ),
+    ("client='x'", lambda f: facade_checks(client="x"), TypeError, "client must be"),
+    ("max_concurrency=0", client_with(max_concurrency=0), ValueError, "max_concurrency must be"),
+    ("max_concurrency=-3", client_with(max_concurrency=-3), ValueError, ">= 1"),
+    ("max_concurrency=2.0", client_with(max_concurrency=2.0), TypeError, "must be an int"),
+    ("client timeout=-1", client_with(timeout=-1), ValueError, "positive"),
+    ("client retry='x'", client_with(retry="x"), TypeError, "Retry or None"),
+    ("Retry(max_attempts=0)", lambda f: Retry(max_attempts=0), ValueError, "max_attempts"),
+    ("Retry(initial_backoff=-1)", lambda f: Retry(initial_backoff=-1), ValueError, ">= 0"),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "run", "error", "fragment"), BAD_INPUTS, ids=[r[0] for r in BAD_INPUTS]
+)
+def test_bad_input_is_rejected_before_the_network(
+    fake_text_service: FakeTextService,
+    what: str,
+    run: Callable[[FakeTextService], Any],
+    error: type[Exception],
+    fragment: str,
+) -> None:
+    with pytest.raises(error) as info:
+        run(fake_text_service)
+    assert fragment in str(info.value)
+    assert fake_text_service.count() == 0
+
+
+def test_accepted_inputs(fake_text_service: FakeTextService) -> None:
+    assert check_text(t for t in ["a", "b"]) == ["a", "b"]  # generators: accepted, in order
+    assert check_text(("a", "b")) == ["a", "b"]
+    assert check_text("") == ""
+    assert check_model(Model("tunedModels/mine")) == "tunedModels/mine"
+
+
+def test_empty_list_returns_without_a_call(fake_text_service: FakeTextService) -> None:
+    with TextServiceClient("k", channel_factory=fake_text_service.channel) as client:
+        assert embed_sync(client, check_text([])) == []  # type: ignore[arg-type]
+        assert embed_sync(client, check_text(iter([]))) == []  # type: ignore[arg-type]
+    assert fake_text_service.count() == 0

@@ -1,0 +1,120 @@
+"""Cancelling an async call or interrupting a sync one cancels its RPCs; the client lives on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+
+import pytest
+from grpclib.const import Status
+from runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
+
+from textservice import Cancelled, TextServiceClient
+from textservice.testing import FakeTextService, expected_embedding
+
+DIM = 8
+pytestmark = pytest.mark.fake_text_service(embedding_dimension=DIM)
+
+
+def _all_ended_unanswered(fake: FakeTextService, timeout: float = 2.0) -> bool:
+    """Wait until every call the fake received has ended; True if none was answered OK."""
+    stop = time.monotonic() + timeout
+    while time.monotonic() < stop:
+        if all(c.finished is not None for c in fake.calls):
+            return all(c.status is not Status.OK for c in fake.calls)
+        time.sleep(0.01)
+    return False
+
+
+def test_cancelling_an_async_list_embedding(fake_text_service: FakeTextService) -> None:
+    fake_text_service.faults.delay(5.0, method="BatchEmbedText")
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+
+    async def main() -> None:
+        task = asyncio.create_task(embed_async(client, [f"c{i}" for i in range(1000)]))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert {t for t in asyncio.all_tasks() if not t.done()} == {asyncio.current_task()}
+
+    try:
+        started = time.monotonic()
+        asyncio.run(main())
+        assert time.monotonic() - started < 2
+        assert fake_text_service.count() == 8  # max_concurrency batches were in flight
+        assert _all_ended_unanswered(fake_text_service)
+        fake_text_service.reset()
+        assert embed_one_sync(client, "after") == expected_embedding(MODEL, "after", DIM)
+    finally:
+        client.close()
+
+
+def test_keyboard_interrupt_during_a_sync_call(fake_text_service: FakeTextService) -> None:
+    fake_text_service.faults.delay(5.0, method="BatchEmbedText")
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            embed_sync(client, [f"k{i}" for i in range(500)])
+        assert time.monotonic() - started < 3
+        assert fake_text_service.count() == 5
+        assert _all_ended_unanswered(fake_text_service)
+        loop = client._bridge.loop
+        assert loop is not None
+        assert not [t for t in asyncio.all_tasks(loop) if not t.done()]
+        fake_text_service.reset()
+        assert embed_one_sync(client, "after") == expected_embedding(MODEL, "after", DIM)
+    finally:
+        timer.cancel()
+        client.close()
+
+
+def test_close_cancels_calls_in_other_threads(fake_text_service: FakeTextService) -> None:
+    fake_text_service.faults.delay(5.0)
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    errors: list[BaseException] = []
+
+    def caller() -> None:
+        try:
+            embed_one_sync(client, "slow")
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    deadline = time.monotonic() + 2
+    while fake_text_service.count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    client.close()
+    thread.join(3)
+    assert not thread.is_alive()
+    assert len(errors) == 1 and "closed" in str(errors[0])
+    assert _all_ended_unanswered(fake_text_service)
+
+
+def test_close_fails_async_calls_in_flight_with_cancelled(
+    fake_text_service: FakeTextService,
+) -> None:
+    fake_text_service.faults.delay(5.0)
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+
+    async def main() -> BaseException | None:
+        task = asyncio.create_task(embed_one_async(client, "slow"))
+        while fake_text_service.count() == 0:
+            await asyncio.sleep(0.01)
+        await client.aclose()
+        try:
+            await asyncio.wait_for(task, 2)
+        except BaseException as exc:
+            return exc
+        return None
+
+    error = asyncio.run(main())
+    assert isinstance(error, Cancelled), repr(error)
+    assert "closed" in str(error)

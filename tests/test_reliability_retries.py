@@ -1,0 +1,268 @@
+"""Retries, deadlines and partial failure against the fake server's fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from grpclib.const import Status
+from runtime_specs import (
+    FAST_RETRY,
+    MODEL,
+    embed_one_async,
+    embed_one_sync,
+    embed_sync,
+    options,
+)
+
+from textservice import (
+    DeadlineExceeded,
+    InvalidArgument,
+    ResourceExhausted,
+    Retry,
+    TextServiceClient,
+    TextServiceError,
+    Unavailable,
+)
+from textservice.testing import FakeTextService, expected_embedding, quota_failure, retry_info
+
+DIM = 16
+pytestmark = pytest.mark.fake_text_service(embedding_dimension=DIM)
+
+
+def expected(texts: list[str]) -> list[list[float]]:
+    return [expected_embedding(MODEL, t, DIM) for t in texts]
+
+
+@pytest.fixture
+def client(fake_text_service: FakeTextService) -> TextServiceClient:
+    c = TextServiceClient("k", channel_factory=fake_text_service.channel, retry=FAST_RETRY)
+    yield c  # type: ignore[misc]
+    c.close()
+
+
+def test_unavailable_twice_then_success(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(2, "UNAVAILABLE")
+    assert embed_one_sync(client, "hi") == expected(["hi"])[0]
+    assert fake_text_service.count("EmbedText") == 3
+    assert fake_text_service.count(status=Status.UNAVAILABLE) == 2
+
+
+def test_unavailable_beyond_max_attempts_is_raised(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(10, "UNAVAILABLE", message="backend restarting")
+    with pytest.raises(Unavailable, match="backend restarting") as info:
+        embed_one_sync(client, "hi")
+    assert info.value.code is Status.UNAVAILABLE
+    assert fake_text_service.count("EmbedText") == FAST_RETRY.max_attempts
+
+
+def test_default_policy_comes_from_the_method(fake_text_service: FakeTextService) -> None:
+    fake_text_service.faults.fail_next(1, "UNAVAILABLE")
+    # No client or call policy: the MethodSpec's Retry() applies (1 s x 1.3 with full jitter).
+    with TextServiceClient("k", channel_factory=fake_text_service.channel) as c:
+        assert embed_one_sync(c, "hi") == expected(["hi"])[0]
+    assert fake_text_service.count("EmbedText") == 2
+
+
+def test_retry_none_disables_retries(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(1, "UNAVAILABLE")
+    with pytest.raises(Unavailable):
+        embed_one_sync(client, "hi", options(retry=None))
+    assert fake_text_service.count("EmbedText") == 1
+
+
+def test_thirty_percent_unavailable_over_ten_thousand_texts(
+    fake_text_service: FakeTextService,
+) -> None:
+    fake_text_service.faults.fail_fraction(0.3, "UNAVAILABLE", seed=7)
+    # 0.3**20 per batch: giving up is practically impossible; backoffs are tiny.
+    patient = Retry(max_attempts=20, initial_backoff=0.0005, max_backoff=0.002)
+    texts = [f"document {i}: {'lorem ' * (i % 7)}" for i in range(10_000)]
+    with TextServiceClient("k", channel_factory=fake_text_service.channel, retry=patient) as c:
+        vectors = embed_sync(c, texts)
+    assert len(vectors) == 10_000
+    assert vectors == expected(texts)
+    failed = fake_text_service.count(status=Status.UNAVAILABLE)
+    assert failed > 10  # the faults really happened
+    assert fake_text_service.count(status=Status.OK) == 100
+
+
+def test_resource_exhausted_with_retry_info_waits(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.2)])
+    started = time.monotonic()
+    assert embed_one_sync(client, "quota") == expected(["quota"])[0]
+    assert time.monotonic() - started >= 0.2
+    first, second = fake_text_service.calls
+    assert first.status is Status.RESOURCE_EXHAUSTED and second.status is Status.OK
+    assert first.finished is not None and second.started - first.finished >= 0.2
+
+
+def test_resource_exhausted_without_retry_info_is_not_retried(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED")
+    with pytest.raises(ResourceExhausted) as info:
+        embed_one_sync(client, "quota")
+    assert info.value.retry_delay is None
+    assert fake_text_service.count("EmbedText") == 1
+
+
+def test_daily_quota_is_not_retried(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    daily = quota_failure(
+        "Quota exceeded for requests per day.",
+        quota_id="GenerateRequestsPerDayPerProjectPerModel",
+    )
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01), daily])
+    with pytest.raises(ResourceExhausted) as info:
+        embed_one_sync(client, "quota")
+    assert info.value.is_daily_quota
+    assert info.value.retry_delay == pytest.approx(0.01)
+    assert fake_text_service.count("EmbedText") == 1
+
+
+def test_per_minute_quota_with_retry_info_is_retried(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(
+        1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01), quota_failure()]
+    )
+    assert embed_one_sync(client, "quota") == expected(["quota"])[0]
+    assert fake_text_service.count("EmbedText") == 2
+
+
+def test_dropped_connection_is_retried_as_unavailable(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.drop_next(1)
+    assert embed_one_sync(client, "drop") == expected(["drop"])[0]
+    assert [c.dropped for c in fake_text_service.calls] == [True, False]
+
+
+def test_dropped_connection_without_retries_raises_unavailable(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.drop_next(1)
+    with pytest.raises(Unavailable):
+        embed_one_sync(client, "drop", options(retry=None))
+    assert embed_one_sync(client, "after") == expected(["after"])[0]  # reconnects
+
+
+def test_dropped_connection_mid_list(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.drop_next(2, method="BatchEmbedText")
+    texts = [f"m{i}" for i in range(500)]
+    assert embed_sync(client, texts) == expected(texts)
+
+
+def test_dropped_connection_over_tcp(
+    fake_text_service: FakeTextService, fake_text_service_address: object
+) -> None:
+    fake_text_service.faults.drop_next(1)
+    target = fake_text_service_address.target  # type: ignore[attr-defined]
+    with TextServiceClient("k", endpoint=target, insecure=True, retry=FAST_RETRY) as c:
+        assert embed_one_sync(c, "tcp drop") == expected(["tcp drop"])[0]
+
+
+def test_deadline_shorter_than_server_latency(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.delay(1.0)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded, match=r"0\.2 s"):
+        embed_one_sync(client, "slow", options(timeout=0.2))
+    assert time.monotonic() - started < 0.9
+    time.sleep(0.05)  # let the server notice the cancelled stream
+    assert fake_text_service.calls[0].status in (Status.CANCELLED, Status.DEADLINE_EXCEEDED)
+
+
+def test_deadline_bounds_a_list_and_cancels_its_rpcs(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.delay(0.5, method="BatchEmbedText")
+    texts = [f"d{i}" for i in range(2000)]  # 20 batches, 8 at a time
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded) as info:
+        embed_sync(client, texts, options(timeout=0.3))
+    assert time.monotonic() - started < 0.5
+    assert info.value.partial is not None
+    assert info.value.partial.succeeded_indices == []
+    received = fake_text_service.count()
+    time.sleep(0.7)  # nothing keeps running: no new calls, none left open
+    assert fake_text_service.count() == received == 8
+    assert all(c.status is not Status.OK for c in fake_text_service.calls)
+    assert all(c.finished is not None for c in fake_text_service.calls)
+
+
+def test_deadline_leaves_no_time_for_a_retry(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(5.0)])
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded, match="no time for retry") as info:
+        embed_one_sync(client, "x", options(timeout=1.0))
+    assert time.monotonic() - started < 0.9  # failed at once instead of sleeping in vain
+    assert isinstance(info.value.__cause__, ResourceExhausted)
+
+
+def test_partial_failure_keeps_what_succeeded(fake_text_service: FakeTextService) -> None:
+    fake_text_service.faults.fail_fraction(0.3, "INVALID_ARGUMENT", seed=5, method="BatchEmbedText")
+    texts = [f"p{i}" for i in range(1000)]
+    with (
+        TextServiceClient("k", channel_factory=fake_text_service.channel, max_concurrency=1) as c,
+        pytest.raises(InvalidArgument) as info,
+    ):
+        embed_sync(c, texts)
+    partial = info.value.partial
+    assert partial is not None and partial.total == 1000
+    ok_texts = {
+        t
+        for call in fake_text_service.calls
+        if call.status is Status.OK
+        for t in call.request.texts
+    }
+    assert {texts[i] for i in partial.succeeded_indices} == ok_texts
+    assert partial.succeeded_indices, "seed 5 lets some batches through first"
+    assert all(partial.embeddings[i] == expected([texts[i]])[0] for i in partial.succeeded_indices)
+    assert sorted(partial.succeeded_indices + partial.failed_indices) == list(range(1000))
+    assert f"{len(partial.succeeded_indices)} of 1000 texts embedded" in str(info.value)
+
+
+def test_partial_failure_with_concurrency(fake_text_service: FakeTextService) -> None:
+    fake_text_service.faults.fail_fraction(0.2, "INTERNAL", seed=11, method="BatchEmbedText")
+    texts = [f"q{i}" for i in range(3000)]
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    with client, pytest.raises(TextServiceError) as info:
+        embed_sync(client, texts)
+    partial = info.value.partial
+    assert partial is not None
+    done = partial.succeeded_indices
+    assert all(partial.embeddings[i] == expected([texts[i]])[0] for i in done)
+    assert set(done).isdisjoint(partial.failed_indices)
+    assert len(done) + len(partial.failed_indices) == 3000
+    # batches are all-or-nothing: a succeeded index means its whole batch succeeded
+    assert all(
+        all(j in partial.embeddings for j in range(i // 100 * 100, i // 100 * 100 + 100))
+        for i in done
+    )
+
+
+def test_async_retries_behave_like_sync(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(2, "UNAVAILABLE")
+    assert asyncio.run(embed_one_async(client, "async")) == expected(["async"])[0]
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED")
+    with pytest.raises(ResourceExhausted):
+        asyncio.run(embed_one_async(client, "async"))

@@ -1,0 +1,77 @@
+"""The API key appears in no exception text, traceback, repr or log line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+import traceback
+from collections.abc import Callable
+
+import pytest
+from runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
+
+from textservice import TextServiceClient, TextServiceError
+from textservice.testing import FakeTextService, retry_info
+
+KEY = "AIzaSyD-secret-test-key-1234567890abcdef"
+OTHER = "AIzaSyD-wrong-test-key-0987654321fedcba"
+
+
+def _texts_of(exc: BaseException) -> list[str]:
+    out = ["".join(traceback.format_exception(exc)), str(exc), repr(exc)]
+    if isinstance(exc, TextServiceError):
+        out.append(repr(pickle.loads(pickle.dumps(exc)).__dict__))
+    return out
+
+
+@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
+def test_api_key_never_leaks(
+    fake_text_service: FakeTextService, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, every level
+    logging.getLogger("asyncio").setLevel(logging.DEBUG)
+    seen: list[str] = []
+    faults = fake_text_service.faults
+
+    def expect_error(run: Callable[[], object]) -> None:
+        with pytest.raises(BaseException) as info:
+            run()
+        seen.extend(_texts_of(info.value))
+
+    client = TextServiceClient(KEY, channel_factory=fake_text_service.channel, retry=FAST_RETRY)
+    wrong = TextServiceClient(OTHER, channel_factory=fake_text_service.channel)
+    try:
+        seen += [repr(client), str(client), repr(vars(client)), repr(wrong)]
+        embed_one_sync(client, "works")  # the key is accepted, so it really was sent
+        expect_error(lambda: embed_one_sync(wrong, "rejected"))  # UNAUTHENTICATED
+        # A server that echoes the key back in its message.
+        faults.fail_next(1, "INVALID_ARGUMENT", message=f"API key {KEY} is not valid")
+        expect_error(lambda: embed_one_sync(client, "echo"))
+        faults.fail_next(1, "PERMISSION_DENIED", message=f"denied for key={KEY}; not {OTHER}")
+        expect_error(lambda: embed_one_sync(client, "echo"))
+        faults.fail_next(1, "UNAVAILABLE", message=f"retry me {KEY}")
+        embed_one_sync(client, "retried")  # logged retry
+        faults.fail_next(10, "UNAVAILABLE", message=f"down {KEY}")
+        expect_error(lambda: embed_one_sync(client, "exhausted"))
+        faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(9.0)])
+        expect_error(lambda: embed_one_sync(client, "deadline", options(timeout=0.5)))
+        faults.drop_next(1)
+        expect_error(lambda: embed_one_sync(client, "dropped", options(retry=None)))
+        faults.delay(1.0, times=1)
+        expect_error(lambda: embed_one_sync(client, "slow", options(timeout=0.1)))
+        faults.fail_next(1, "INTERNAL", message=f"batch failed {KEY}", method="BatchEmbedText")
+        expect_error(lambda: embed_sync(client, [f"t{i}" for i in range(300)]))
+        faults.fail_next(1, "INVALID_ARGUMENT", message=f"async {KEY}")
+        expect_error(lambda: asyncio.run(embed_one_async(client, "async")))
+    finally:
+        client.close()
+        wrong.close()
+
+    assert len(seen) > 20
+    seen += [caplog.text, *(r.getMessage() for r in caplog.records)]
+    assert any("retrying" in r.getMessage() for r in caplog.records)  # logs were captured
+    for secret in (KEY, OTHER):
+        leaks = [text for text in seen if secret in text]
+        assert not leaks, leaks[0][:2000]
+    assert any("<redacted>" in text for text in seen)  # the echoed keys were scrubbed
