@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
@@ -119,6 +120,30 @@ def test_ordered_map_failure_yields_earlier_results_then_raises_and_starts_nothi
     # Nothing started more than a window (4 running + 4 buffered) past the failure.
     assert max(tracker.started) < 5 + 8
     assert tracker.running == 0
+
+
+def test_ordered_map_fail_fast_raises_at_once_and_cancels_the_rest() -> None:
+    cancelled: list[int] = []
+
+    async def fn(item: int) -> int:
+        try:
+            await asyncio.sleep(0.01 if item == 2 else 30)
+        except asyncio.CancelledError:
+            cancelled.append(item)
+            raise
+        raise ValueError(f"item {item} failed")
+
+    async def main() -> list[int]:
+        out = []
+        async for r in ordered_map(fn, range(10), max_concurrency=4, fail_fast=True):
+            out.append(r)
+        return out
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="item 2 failed"):
+        asyncio.run(main())
+    assert time.monotonic() - started < 10  # did not wait for the slow calls before it
+    assert sorted(cancelled) == [0, 1, 3]
 
 
 def test_ordered_map_closing_early_cancels_calls_in_flight() -> None:

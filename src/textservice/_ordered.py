@@ -27,6 +27,7 @@ async def ordered_map(
     *,
     max_concurrency: int,
     max_buffered: int | None = None,
+    fail_fast: bool = False,
 ) -> AsyncGenerator[R, None]:
     """Yield ``await fn(item)`` for each item, in the order of ``items``.
 
@@ -36,8 +37,10 @@ async def ordered_map(
     ``running + buffered`` would exceed ``max_concurrency + max_buffered``.
 
     When a call fails, no new call starts; the results before it are still yielded in order,
-    then the calls still running are cancelled and its exception is raised. Closing the
-    generator early (``break``, cancellation, Ctrl-C) cancels every call still running.
+    then the calls still running are cancelled and its exception is raised. With
+    ``fail_fast`` the exception is raised as soon as the failure is seen instead (for callers
+    that keep nothing of a partial run in order). Closing the generator early (``break``,
+    cancellation, Ctrl-C) cancels every call still running.
     """
     if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
         raise TypeError(f"max_concurrency must be an int, not {type(max_concurrency).__name__}")
@@ -57,11 +60,15 @@ async def ordered_map(
         while True:
             # Forget calls that finished, including while the consumer held a result (then
             # no asyncio.wait below saw them): they no longer count against the limit.
-            finished = [task for task in running if task.done()]
+            finished = [task for task in pending if task.done() and task in running]
             for task in finished:
                 running.discard(task)
-                if not task.cancelled() and task.exception() is not None:
+                error = None if task.cancelled() else task.exception()
+                if error is not None:
                     failed = True
+                    if fail_fast:
+                        pending.remove(task)
+                        raise error
             while not exhausted and not failed and len(running) < max_concurrency:
                 if len(pending) >= window:
                     break

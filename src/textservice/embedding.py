@@ -83,6 +83,7 @@ async def _ordered_batches(
     policy: Callable[[], Policy],
     received: dict[int, list[float]],
     max_buffered: int | None,
+    fail_fast: bool,
 ) -> AsyncGenerator[list[list[float]], None]:
     """The one engine: each chunk's vectors, in input order, ``client.max_concurrency`` RPCs
     in flight; every vector received (in any order) is also put in ``received`` by index."""
@@ -116,6 +117,7 @@ async def _ordered_batches(
             range(0, len(texts), size),
             max_concurrency=client.max_concurrency,
             max_buffered=max_buffered,
+            fail_fast=fail_fast,
         )
     ) as chunks:
         async for vectors in chunks:
@@ -165,6 +167,7 @@ async def embed_texts(
                 policy=policy,
                 received=received,
                 max_buffered=total,
+                fail_fast=True,  # a failed list raises at once, cancelling the other batches
             ):
                 pass
     except TimeoutError:
@@ -227,6 +230,7 @@ async def iter_embed_texts(
                 policy=policy,
                 received=received,
                 max_buffered=None,
+                fail_fast=False,  # the batches before a failure are still delivered, in order
             )
         ) as batches:
             async for vectors in batches:
