@@ -50,3 +50,9 @@ $(SAMPLE): | $(STAMP)
 demo: $(STAMP) $(SAMPLE)
 	$(BIN)/textservice embed --fake --model models/embedding-gecko-001 \
 		--input $(SAMPLE) --output $(DEMO_OUT) --overwrite --progress
+
+## bench: benchmark vs google-generativeai 0.7.2 and a raw grpcio floor -> bench/RESULTS.md
+##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options)
+.PHONY: bench
+bench: $(STAMP)
+	$(PYTHON) bench/run.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)

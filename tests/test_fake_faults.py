@@ -157,8 +157,9 @@ def test_delay_past_the_deadline() -> None:
     with pytest.raises(asyncio.TimeoutError):
         asyncio.run(go())
     assert time.monotonic() - started < 4  # the client gave up; it did not wait for the fake
-    # the server side saw the deadline pass too (the fake's handler was cancelled by it)
-    assert fake.calls[-1].status is Status.DEADLINE_EXCEEDED
+    # the fake's handler was interrupted, not left running: by its own copy of the deadline,
+    # or by the client's cancel when that arrives first (the server's deadline starts later)
+    assert fake.calls[-1].status in (Status.DEADLINE_EXCEEDED, Status.CANCELLED)
 
 
 @pytest.mark.parametrize("transport", ["memory", "tcp"])

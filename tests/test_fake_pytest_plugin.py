@@ -8,6 +8,11 @@ import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import pytest
+from runtime_specs import MODEL, embed_sync, options
+
+from textservice.testing import FakeTextService, expected_embedding
+
 USER_TESTS = textwrap.dedent(
     """
     import asyncio
@@ -87,3 +92,19 @@ def test_marker_is_registered(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert "@pytest.mark.fake_text_service(**options)" in done.stdout
+
+
+# -- the client fixtures (this suite has the plugin too: the package is installed) ------------
+
+
+@pytest.mark.fake_text_service(api_key="plugin-key", embedding_dimension=16)
+@pytest.mark.parametrize("fixture", ["fake_text_service_client", "fake_text_service_tcp_client"])
+def test_client_fixtures_reach_the_fake(
+    fixture: str, fake_text_service: FakeTextService, request: pytest.FixtureRequest
+) -> None:
+    client = request.getfixturevalue(fixture)
+    texts = [f"text {i}" for i in range(150)]
+    got = embed_sync(client, texts, options())
+    assert got == [expected_embedding(MODEL, t, 16) for t in texts]
+    assert fake_text_service.count("BatchEmbedText") == 2  # 100 + 50
+    assert all(call.api_key == "plugin-key" for call in fake_text_service.calls)

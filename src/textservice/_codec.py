@@ -12,7 +12,7 @@ only field is field 1, a repeated ``float``. That is ``EmbedTextResponse`` and
 proto adds a field to them, they simply stop matching and use the generic path.
 
 Both fast paths give exactly what betterproto2 gives (bytes on encode; equal messages on
-decode); ``tests/test_codec_fast_path.py`` checks that property on arbitrary values and wire forms.
+decode); ``tests/test_codec.py`` checks that property on arbitrary values and wire forms.
 """
 
 from __future__ import annotations

@@ -1,0 +1,213 @@
+"""What every contender shares: the workload texts, the command line, the JSON report.
+
+Standard library only: contenders run in different venvs (the project's ``.venv`` for ours and
+the raw grpcio floor, ``bench/.venv-peer`` for google-generativeai 0.7.2 and its GAPIC client),
+and the bench server (project venv) imports ``texts`` and ``digest_float32`` from here too, so
+both sides agree on the inputs and on how vectors are compared.
+
+A contender module defines ``batch(args, texts)`` and/or ``single(args, texts)`` per variant and
+calls ``main()``. Each function builds its client, makes one untimed warm-up call (connection
+set-up, lazy imports), then times only the workload and returns what it measured with the
+vectors it got. ``main`` checks the shape, digests the vectors as float32 and prints one JSON
+line; the driver compares the digest with the server's expected one before the time counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import hashlib
+import json
+import resource
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+API_KEY_HEADER = "x-goog-api-key"
+WARM_UP_TEXT = "warm-up call (not timed)"
+BATCH_LIMIT = 100
+"""BatchEmbedText takes at most 100 texts."""
+
+EXIT_UNAVAILABLE = 3
+"""Exit status when the contender's library cannot be imported (e.g. ours before the merge)."""
+
+
+def texts(n: int) -> list[str]:
+    """The first ``n`` workload texts (distinct, some non-ASCII)."""
+    return [f"bench text {i}: café, naïve — the quick brown fox" for i in range(n)]
+
+
+def chunks(items: Sequence[str], size: int = BATCH_LIMIT) -> list[Sequence[str]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def digest_float32(vectors: Iterable[Iterable[float]]) -> str:
+    """SHA-256 of the vectors as little-endian float32, concatenated in order.
+
+    Equal digests mean every value is float32-equal (bit for bit) to the other side's.
+    Values that are not exactly float32 are rounded to the nearest float32 first, which is the
+    comparison the issue asks for ("float32-equal").
+    """
+    digest = hashlib.sha256()
+    for vector in vectors:
+        packed = array.array("f", vector)
+        if sys.byteorder != "little":
+            packed.byteswap()
+        digest.update(packed)
+    return digest.hexdigest()
+
+
+class Unavailable(Exception):
+    """The contender's library is not importable here; the driver reports it as not measured."""
+
+
+@dataclass
+class Measured:
+    """What a contender function returns."""
+
+    vectors: Any
+    """list of vectors (lists of floats), or an (n, dim) float32 array for array output."""
+    wall_s: float = 0.0
+    """Batch mode: wall time of the whole workload."""
+    per_call_s: list[float] = field(default_factory=list)
+    """Single mode: wall time of each call."""
+
+
+Variant = Callable[[argparse.Namespace, list[str]], Measured]
+
+
+def parse_args(variants: Iterable[str]) -> argparse.Namespace:
+    """The command line every contender takes (the driver builds it)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--variant", required=True, choices=sorted(variants))
+    parser.add_argument("--mode", required=True, choices=["batch", "single"])
+    parser.add_argument("--target", required=True, help="host:port of the bench server")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--api-key", required=True)
+    parser.add_argument("--n", type=int, required=True, help="texts (batch) or calls (single)")
+    parser.add_argument("--dim", type=int, default=768)
+    parser.add_argument("--ref", default="", help="folder of the tsref reference modules")
+    parser.add_argument("--profile", action="store_true", help="cProfile the timed part")
+    return parser.parse_args()
+
+
+def metadata(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The API key header, as grpcio and GAPIC take per-call metadata."""
+    return [(API_KEY_HEADER, args.api_key)]
+
+
+_profiler: Any = None
+"""A ``cProfile.Profile`` with ``--profile``: it records only the timed parts."""
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """``fn()``'s wall time and result (profiled with ``--profile``)."""
+    if _profiler is not None:
+        _profiler.enable()
+    start = time.perf_counter()
+    result = fn()
+    wall = time.perf_counter() - start
+    if _profiler is not None:
+        _profiler.disable()
+    return wall, result
+
+
+async def timed_async(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+    """``await fn()``'s wall time and result (profiled with ``--profile``)."""
+    if _profiler is not None:
+        _profiler.enable()
+    start = time.perf_counter()
+    result = await fn()
+    wall = time.perf_counter() - start
+    if _profiler is not None:
+        _profiler.disable()
+    return wall, result
+
+
+def _check_shape(vectors: Any, count: int, dim: int) -> tuple[str, str]:
+    """Digest of ``vectors`` after checking there are ``count`` of length ``dim``."""
+    if hasattr(vectors, "dtype"):  # array output: digest its float32 bytes as they are
+        if str(vectors.dtype) != "float32" or tuple(vectors.shape) != (count, dim):
+            raise AssertionError(
+                f"array output: expected float32 ({count}, {dim}), "
+                f"got {vectors.dtype} {tuple(vectors.shape)}"
+            )
+        digest = hashlib.sha256()
+        for row in vectors:  # row by row: no full copy to inflate the process's peak RSS
+            digest.update(row.astype("<f4", copy=False).tobytes())
+        return "array float32", digest.hexdigest()
+    if len(vectors) != count:
+        raise AssertionError(f"expected {count} vectors, got {len(vectors)}")
+    kinds = set()
+    for i, vector in enumerate(vectors):
+        if len(vector) != dim:
+            raise AssertionError(f"vector {i} has {len(vector)} values, expected {dim}")
+        kinds.add(type(vector).__name__)
+    inner = {type(x).__name__ for x in vectors[0]} if count else set()
+    return f"{'/'.join(sorted(kinds))} of {'/'.join(sorted(inner))}", digest_float32(vectors)
+
+
+def main(variants: dict[str, dict[str, Variant]]) -> None:
+    """Run the variant and mode named on the command line; print one JSON line.
+
+    ``variants`` maps a variant name to ``{"batch": fn, "single": fn}`` (either may be absent).
+    """
+    args = parse_args(variants)
+    report: dict[str, Any] = {"variant": args.variant, "mode": args.mode, "n": args.n}
+    fn = variants[args.variant].get(args.mode)
+    if fn is None:
+        report.update(ok=False, unavailable=True, error=f"no {args.mode} mode")
+        print(json.dumps(report))
+        sys.exit(EXIT_UNAVAILABLE)
+    global _profiler
+    if args.profile:
+        import cProfile
+
+        _profiler = cProfile.Profile()
+    try:
+        measured = fn(args, texts(args.n))
+        # peak RSS of the work itself, before the check below allocates anything
+        maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        output_type, digest = _check_shape(measured.vectors, args.n, args.dim)
+    except Unavailable as exc:
+        report.update(ok=False, unavailable=True, error=str(exc))
+        print(json.dumps(report))
+        sys.exit(EXIT_UNAVAILABLE)
+    except Exception as exc:
+        report.update(ok=False, error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
+        print(json.dumps(report))
+        sys.exit(1)
+    report.update(
+        ok=True,
+        wall_s=measured.wall_s,
+        per_call_s=measured.per_call_s,
+        digest=digest,
+        output_type=output_type,
+        maxrss_kb=maxrss_kb,
+    )
+    if _profiler is not None:
+        import io
+        import pstats
+
+        out = io.StringIO()
+        stats = pstats.Stats(_profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("tottime").print_stats(15)
+        report["profile"] = out.getvalue()
+    print(json.dumps(report))
+
+
+def run_single_calls(call: Callable[[str], Any], items: list[str]) -> Measured:
+    """Time ``call(text)`` once per text, sequentially (single-text latency mode)."""
+    vectors = []
+    per_call = []
+    for text in items:
+        start = time.perf_counter()
+        vector = call(text)
+        per_call.append(time.perf_counter() - start)
+        vectors.append(vector)
+    return Measured(vectors=vectors, per_call_s=per_call, wall_s=sum(per_call))

@@ -1,0 +1,105 @@
+"""Ours: textservice's facade (project venv).
+
+Variants:
+- ``sync``: ``generate_embeddings(model, texts, client=...)`` -> lists of floats;
+- ``async``: ``await generate_embeddings_async(...)`` (client made inside the running loop);
+- ``numpy``: ``generate_embeddings(..., output="numpy")`` -> an (n, dim) float32 array.
+
+The client is ``TextServiceClient(endpoint=..., insecure=True, api_key=...)``. This is the only
+file that knows the facade's API: adjust it here if the merged API differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+import _common
+from _common import Measured
+
+
+def _api() -> Any:
+    try:
+        import textservice
+
+        textservice.generate_embeddings  # noqa: B018 - the facade must be there
+        if hasattr(textservice, "TextServiceClient"):
+            return textservice
+        import textservice.client
+
+        textservice.TextServiceClient = textservice.client.TextServiceClient
+        return textservice
+    except (ImportError, AttributeError) as exc:
+        raise _common.Unavailable(f"textservice facade not importable: {exc!r}") from exc
+
+
+def _client(ts: Any, args: argparse.Namespace) -> Any:
+    return ts.TextServiceClient(endpoint=args.target, insecure=True, api_key=args.api_key)
+
+
+def _close(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()
+
+
+def _embedding(result: Any) -> Any:
+    return result["embedding"] if isinstance(result, dict) else result
+
+
+def _sync_batch(output: str | None) -> _common.Variant:
+    def run(args: argparse.Namespace, texts: list[str]) -> Measured:
+        ts = _api()
+        client = _client(ts, args)
+        kwargs = {} if output is None else {"output": output}
+        ts.generate_embeddings(args.model, _common.WARM_UP_TEXT, client=client)
+        wall, result = _common.timed(
+            lambda: ts.generate_embeddings(args.model, texts, client=client, **kwargs)
+        )
+        _close(client)
+        return Measured(vectors=_embedding(result), wall_s=wall)
+
+    return run
+
+
+def sync_single(args: argparse.Namespace, texts: list[str]) -> Measured:
+    ts = _api()
+    client = _client(ts, args)
+
+    def call(text: str) -> list[float]:
+        return _embedding(ts.generate_embeddings(args.model, text, client=client))
+
+    call(_common.WARM_UP_TEXT)
+    measured = _common.run_single_calls(call, texts)
+    _close(client)
+    return measured
+
+
+def async_batch(args: argparse.Namespace, texts: list[str]) -> Measured:
+    ts = _api()
+    if not hasattr(ts, "generate_embeddings_async"):
+        raise _common.Unavailable("textservice.generate_embeddings_async not found")
+
+    async def main() -> Measured:
+        client = _client(ts, args)
+        await ts.generate_embeddings_async(args.model, _common.WARM_UP_TEXT, client=client)
+        wall, result = await _common.timed_async(
+            lambda: ts.generate_embeddings_async(args.model, texts, client=client)
+        )
+        aclose = getattr(client, "aclose", None)
+        if callable(aclose):
+            await aclose()
+        return Measured(vectors=_embedding(result), wall_s=wall)
+
+    return asyncio.run(main())
+
+
+if __name__ == "__main__":
+    _common.main(
+        {
+            "sync": {"batch": _sync_batch(None), "single": sync_single},
+            "async": {"batch": async_batch},
+            "numpy": {"batch": _sync_batch("numpy")},
+        }
+    )
