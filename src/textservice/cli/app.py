@@ -231,7 +231,7 @@ def embed(
     mode = _progress_mode(progress)
     total = len(inp.records)
     summary = EmbedSummary(skipped=len(inp.bad), destination=writer.describe())
-    if getattr(writer, "already_complete", False):
+    if writer.already_complete:
         if mode != "off":
             click.echo(
                 f"nothing to do: all {total} texts are already in {writer.describe()}", err=True
@@ -253,7 +253,7 @@ def embed(
                 summary=summary,
             )
 
-    part = getattr(writer, "part", None)
+    part = writer.resume_file
     resume = f"; {part} is kept: run the same command again to resume" if part else ""
     started = time.monotonic()
     try:

@@ -186,6 +186,10 @@ class ResultWriter(Protocol):
     """How many of the input's records were already done before this run (a prefix)."""
     dimension: int | None
     """The embedding size seen so far, if any."""
+    already_complete: bool
+    """Whether an earlier run already finished this output (nothing to write)."""
+    resume_file: Path | None
+    """Where partial results stay for a rerun to resume from (``None``: no resume)."""
 
     def write(self, records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> None:
         """Append one batch of results and flush them."""
@@ -218,6 +222,8 @@ class StdoutOutput:
         self._stream = stream if stream is not None else sys.stdout.buffer
         self.done = 0
         self.dimension: int | None = None
+        self.already_complete = False
+        self.resume_file: Path | None = None
 
     def write(self, records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> None:
         """Write one batch of JSONL lines and flush."""
@@ -249,6 +255,7 @@ class FileOutput:
         self.done = 0
         self.dimension: int | None = None
         self.already_complete = False
+        self.resume_file: Path | None = self.part
         self._np: Any = _numpy() if kind == "npy" else None
         self._rows: Any = None  # the .npy array being filled
         self._file: IO[bytes] | None = None
