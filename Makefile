@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv generate check-generated golden lint format test
+.PHONY: venv generate check-generated golden lint format test demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,17 @@ format: $(STAMP)
 ## test: everything CI runs
 test: check-generated lint
 	$(BIN)/python -m pytest
+
+## demo: embed the bundled sample with the in-process fake server (no key, no network)
+SAMPLE := src/textservice/cli/sample.txt
+DEMO_OUT := build/demo/embeddings.npy
+
+$(SAMPLE): | $(STAMP)
+	$(BIN)/python -m textservice.cli.sample $(SAMPLE)
+
+demo: $(STAMP) $(SAMPLE)
+	$(BIN)/textservice embed --fake --model models/embedding-gecko-001 \
+		--input $(SAMPLE) --output $(DEMO_OUT) --overwrite --progress
 
 ## bench: benchmark vs google-generativeai 0.7.2 and a raw grpcio floor -> bench/RESULTS.md
 ##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options)

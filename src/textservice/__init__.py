@@ -23,6 +23,7 @@ from textservice.errors import (
     Unknown,
 )
 from textservice.retry import Retry
+from textservice.streaming import iter_embeddings, iter_embeddings_async
 
 # The friendly functions of v1beta, the API version the old google.generativeai library used.
 # Other versions: ``textservice.v1beta3``, ``textservice.v1beta2``.
@@ -74,4 +75,6 @@ __all__ = [
     "generate_embeddings_async",
     "generate_text",
     "generate_text_async",
+    "iter_embeddings",
+    "iter_embeddings_async",
 ]

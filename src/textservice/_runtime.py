@@ -20,7 +20,14 @@ from textservice.arguments import (
     check_text,
 )
 from textservice.client import TextServiceClient, get_default_client
-from textservice.embedding import BatchEmbedding, SingleEmbedding, embed_texts
+from textservice.embedding import (
+    BatchEmbedding,
+    ProgressCallback,
+    SingleEmbedding,
+    check_batch_size,
+    embed_texts,
+    iter_embed_texts,
+)
 from textservice.errors import DeadlineExceeded
 from textservice.methods import MethodSpec, RequestT, ResponseT
 from textservice.retry import Retry
@@ -31,15 +38,18 @@ __all__ = [
     "BatchEmbedding",
     "HasName",
     "MethodSpec",
+    "ProgressCallback",
     "RequestOptions",
     "Retry",
     "SingleEmbedding",
     "call",
+    "check_batch_size",
     "check_model",
     "check_request_options",
     "check_text",
     "embed_texts",
     "get_client",
+    "iter_embed_texts",
     "run_sync",
 ]
 

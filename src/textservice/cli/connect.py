@@ -1,0 +1,128 @@
+"""Connection options shared by the commands, and the client they make.
+
+The API key comes from ``GOOGLE_API_KEY`` or ``--api-key-file`` and goes only into the
+client (which never shows it); it is never echoed, logged or put in an error message here.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from textservice.client import TextServiceClient
+
+__all__ = ["Connection", "connection_options", "open_client", "read_api_key_file"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where and how to connect: the fake server, or an endpoint with a key."""
+
+    fake: bool
+    endpoint: str | None
+    insecure: bool
+    api_key_file: str | None
+    timeout: float | None
+
+    def __repr__(self) -> str:
+        # Only the key file's path is held, never the key; still, keep reprs minimal.
+        return f"Connection(fake={self.fake}, endpoint={self.endpoint!r}, insecure={self.insecure})"
+
+
+def read_api_key_file(path: str) -> str:
+    """The key in ``path`` (surrounding whitespace removed); ``click.UsageError`` if none."""
+    try:
+        key = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise click.UsageError(f"cannot read --api-key-file {path}: {reason}") from None
+    if not key:
+        raise click.UsageError(f"--api-key-file {path} is empty")
+    return key
+
+
+def connection_options(command: F) -> F:
+    """Add --fake, --endpoint, --insecure, --api-key-file and --timeout to ``command``.
+
+    They reach the command as one ``connection: Connection`` argument.
+    """
+
+    @click.option(
+        "--fake",
+        is_flag=True,
+        help="Use the in-process fake TextService (no key, no network).",
+    )
+    @click.option(
+        "--endpoint",
+        metavar="HOST:PORT",
+        default=None,
+        help="Server to call [default: generativelanguage.googleapis.com:443].",
+    )
+    @click.option("--insecure", is_flag=True, help="Plaintext (no TLS), e.g. to a local server.")
+    @click.option(
+        "--api-key-file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="File holding the API key [default: the GOOGLE_API_KEY environment variable].",
+    )
+    @click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        help="Seconds per call with its retries [default: the method's, 60].",
+    )
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any,
+        fake: bool,
+        endpoint: str | None,
+        insecure: bool,
+        api_key_file: str | None,
+        timeout: float | None,
+        **kwargs: Any,
+    ) -> Any:
+        if fake and (endpoint is not None or api_key_file is not None or insecure):
+            raise click.UsageError(
+                "--fake cannot be combined with --endpoint/--insecure/--api-key-file"
+            )
+        connection = Connection(fake, endpoint, insecure, api_key_file, timeout)
+        return command(*args, connection=connection, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@asynccontextmanager
+async def open_client(
+    connection: Connection, *, max_concurrency: int = 8
+) -> AsyncIterator[TextServiceClient]:
+    """A client for ``connection`` on the running loop; closed (and the fake stopped) after."""
+    if connection.fake:
+        from textservice.testing import FakeTextService
+
+        fake = FakeTextService()
+        client = TextServiceClient(
+            channel_factory=fake.channel,
+            max_concurrency=max_concurrency,
+            timeout=connection.timeout,
+        )
+    else:
+        key = read_api_key_file(connection.api_key_file) if connection.api_key_file else None
+        client = TextServiceClient(
+            key,
+            endpoint=connection.endpoint,
+            insecure=connection.insecure,
+            max_concurrency=max_concurrency,
+            timeout=connection.timeout,
+        )
+    try:
+        yield client
+    finally:
+        await client.aclose()

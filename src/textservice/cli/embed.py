@@ -1,0 +1,75 @@
+"""``textservice embed``: input records in, resumable results out, with progress."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from textservice.cli.inputs import Record
+from textservice.cli.outputs import ResultWriter
+from textservice.cli.progress import Progress
+
+EmbedBatches = Callable[[list[str]], AsyncIterator[list[list[float]]]]
+"""Given texts, yields their embeddings batch by batch, in input order."""
+
+__all__ = ["EmbedBatches", "EmbedSummary", "embed_records", "format_summary"]
+
+
+@dataclass
+class EmbedSummary:
+    """What a run did, for the closing line."""
+
+    embedded: int = 0
+    """Records embedded by this run."""
+    resumed: int = 0
+    """Records already done by an earlier run."""
+    skipped: int = 0
+    """Bad input lines skipped (``--skip-bad``)."""
+    dimension: int | None = None
+    seconds: float = 0.0
+    destination: str = ""
+
+
+async def embed_records(
+    records: list[Record],
+    writer: ResultWriter,
+    embed_batches: EmbedBatches,
+    *,
+    progress: Progress,
+    summary: EmbedSummary,
+) -> None:
+    """Embed the records after ``writer.done`` and hand each batch to ``writer`` in order.
+
+    ``summary`` is updated as batches arrive, so it is right even when this is interrupted
+    (its ``seconds`` are the caller's to set).
+    """
+    todo = records[writer.done :]
+    summary.resumed = writer.done
+    offset = 0
+    async for vectors in embed_batches([r.text for r in todo]):
+        batch = todo[offset : offset + len(vectors)]
+        if len(batch) != len(vectors):
+            raise RuntimeError(f"got {len(vectors)} embeddings for the {len(batch)} texts left")
+        writer.write(batch, vectors)
+        offset += len(vectors)
+        summary.embedded = offset
+        summary.dimension = writer.dimension
+        progress.update(writer.done + offset)
+    if offset != len(todo):
+        raise RuntimeError(f"got embeddings for {offset} of {len(todo)} texts")
+
+
+def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:
+    """One line: count, dimension, time, throughput, where the results are."""
+    rate = summary.embedded / summary.seconds if summary.seconds > 0 else 0.0
+    dimension = summary.dimension if summary.dimension is not None else "?"
+    verb = "embedded" if finished else "embedded so far"
+    parts = [
+        f"{verb} {summary.embedded} texts, dimension {dimension}, "
+        f"in {summary.seconds:.2f} s ({rate:,.0f} texts/s)"
+    ]
+    if summary.resumed:
+        parts.append(f"{summary.resumed} already done")
+    if summary.skipped:
+        parts.append(f"{summary.skipped} bad lines skipped")
+    return "; ".join(parts) + f" -> {summary.destination}"

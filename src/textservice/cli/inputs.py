@@ -1,0 +1,176 @@
+"""Reading ``textservice embed`` input: text lines or JSONL, validated line by line.
+
+Every line of the input becomes either a :class:`Record` or a :class:`BadLine` naming its
+line number and what is wrong; nothing is dropped silently. Rules:
+
+- Lines end with ``\\n``; a ``\\r`` before it is removed; a final newline does not start a new
+  line. A UTF-8 byte-order mark at the start of line 1 is ignored.
+- Each line must be valid UTF-8 (``invalid UTF-8 at byte N``).
+- ``lines`` format: the line is the text, kept as it is; its id is its line number (an int).
+  An empty or whitespace-only line is bad (``empty line``).
+- ``jsonl`` format: the line must be a JSON object (``invalid JSON: …``, ``not a JSON
+  object``) with a non-empty string ``"text"`` (``missing "text"``, ``"text" must be a
+  string``, ``empty "text"``) and an optional ``"id"``, a string or an integer, defaulting to
+  the line number. Other keys are ignored. An empty line is bad (``empty line``).
+- Ids must be unique (``duplicate id … (first on line N)``): output and resume rely on them.
+- ``auto`` format: ``jsonl`` when the file name ends in ``.jsonl``/``.ndjson`` or the first
+  non-blank line is a JSON object; otherwise ``lines``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Format = Literal["auto", "lines", "jsonl"]
+RecordId = str | int
+
+__all__ = [
+    "BadLine",
+    "Format",
+    "Input",
+    "Record",
+    "RecordId",
+    "detect_format",
+    "format_bad_lines",
+    "parse_input",
+    "read_input",
+]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One text to embed: its 1-based input ``line``, its ``id`` and its ``text``."""
+
+    line: int
+    id: RecordId
+    text: str
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """An input line that cannot be embedded, and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Input:
+    """The whole input: good records and bad lines, each in line order."""
+
+    format: Literal["lines", "jsonl"]
+    line_count: int
+    records: list[Record] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    if not data:
+        return []
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # a final newline ends the last line, it does not start a new one
+    if lines and lines[0].startswith(_BOM):
+        lines[0] = lines[0][len(_BOM) :]
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def detect_format(lines: list[bytes], name: str) -> Literal["lines", "jsonl"]:
+    """The ``auto`` rule: by file extension, else by the first non-blank line."""
+    if name.lower().endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    for raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            return "jsonl" if isinstance(json.loads(raw), dict) else "lines"
+        except ValueError:
+            return "lines"
+    return "lines"
+
+
+def _decode(raw: bytes) -> str | BadLine:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return BadLine(0, f"invalid UTF-8 at byte {exc.start + 1}")
+
+
+def _parse_jsonl(text: str, line: int) -> Record | BadLine:
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        return BadLine(line, f"invalid JSON: {exc}")
+    if not isinstance(obj, dict):
+        return BadLine(line, f"not a JSON object (a {type(obj).__name__})")
+    if "text" not in obj:
+        return BadLine(line, 'missing "text"')
+    value = obj["text"]
+    if not isinstance(value, str):
+        return BadLine(line, f'"text" must be a string, not {type(value).__name__}')
+    if not value.strip():
+        return BadLine(line, 'empty "text"')
+    record_id = obj.get("id", line)
+    if isinstance(record_id, bool) or not isinstance(record_id, str | int):
+        return BadLine(line, f'"id" must be a string or an integer, not {type(record_id).__name__}')
+    return Record(line, record_id, value)
+
+
+def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Input:
+    """Split and validate ``data`` (the bytes of an input file) into records and bad lines."""
+    lines = _split_lines(data)
+    fmt = detect_format(lines, name) if format == "auto" else format
+    if fmt not in ("lines", "jsonl"):
+        raise ValueError(f"format must be 'auto', 'lines' or 'jsonl', got {format!r}")
+    records: list[Record] = []
+    bad: list[BadLine] = []
+    # 1 and "1" are different JSON ids: key by (type, value) to keep them apart.
+    first_line_of: dict[tuple[type, RecordId], int] = {}
+    for number, raw in enumerate(lines, start=1):
+        decoded = _decode(raw)
+        if isinstance(decoded, BadLine):
+            bad.append(BadLine(number, decoded.reason))
+            continue
+        if not decoded.strip():
+            bad.append(BadLine(number, "empty line"))
+            continue
+        result = (
+            Record(number, number, decoded) if fmt == "lines" else _parse_jsonl(decoded, number)
+        )
+        if isinstance(result, BadLine):
+            bad.append(result)
+            continue
+        key = (type(result.id), result.id)
+        first = first_line_of.get(key)
+        if first is not None:
+            shown = json.dumps(result.id)
+            bad.append(BadLine(number, f"duplicate id {shown} (first on line {first})"))
+            continue
+        first_line_of[key] = number
+        records.append(result)
+    return Input(format=fmt, line_count=len(lines), records=records, bad=bad)
+
+
+def read_input(path: str, *, format: Format = "auto") -> Input:
+    """Read and validate ``path`` (``"-"`` for standard input)."""
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        name = ""
+    else:
+        data = Path(path).read_bytes()
+        name = path
+    return parse_input(data, format=format, name=name)
+
+
+def format_bad_lines(bad: list[BadLine], source: str, *, limit: int = 20) -> str:
+    """A report of bad lines, one ``source:line: reason`` per line, at most ``limit`` of them."""
+    shown = [f"{source}:{b.line}: {b.reason}" for b in bad[:limit]]
+    if len(bad) > limit:
+        shown.append(f"... and {len(bad) - limit} more bad line(s)")
+    return "\n".join(shown)

@@ -1,0 +1,96 @@
+"""``textservice generate-text``, ``count-tokens`` and ``fake-server`` through a subprocess."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from cli_helpers import CLI, cli_env, run_cli
+
+from textservice.testing import expected_completion, expected_token_count
+
+
+def test_generate_text_prints_the_completion() -> None:
+    done = run_cli(["generate-text", "--fake", "Once upon a time"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected_completion("models/text-bison-001", "Once upon a time") + "\n"
+
+
+def test_generate_text_json_and_prompt_from_standard_input() -> None:
+    done = run_cli(["generate-text", "--fake", "--candidates", "2", "--json"], stdin=b"hi\n")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [c["output"] for c in result["candidates"]] == [
+        expected_completion("models/text-bison-001", "hi", i) for i in range(2)
+    ]
+
+
+def test_count_tokens_prints_the_count() -> None:
+    done = run_cli(["count-tokens", "--fake", "-m", "models/text-bison-001", "a few words here"])
+    assert done.returncode == 0, done.stderr
+    expected = expected_token_count("a few words here")
+    assert done.stdout == f"{expected}\n"
+
+
+def test_an_api_error_is_exit_1_with_the_status() -> None:
+    done = run_cli(["count-tokens", "--fake", "-m", "models/no-such-model", "x"])
+    assert done.returncode == 1
+    assert "NOT_FOUND" in done.stderr
+
+
+def test_fake_server_serves_other_processes_until_interrupted() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [*CLI, "fake-server", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        assert server.stdout is not None
+        assert f"listening on 127.0.0.1:{port}" in server.stdout.readline()
+        endpoint = ["--endpoint", f"127.0.0.1:{port}", "--insecure"]
+        done = run_cli(
+            ["count-tokens", "-m", "models/text-bison-001", "two words", *endpoint],
+            env={"GOOGLE_API_KEY": "any-key"},
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == f"{expected_token_count('two words')}\n"
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def test_the_bundled_sample_is_what_its_generator_makes() -> None:
+    from textservice.cli.sample import SAMPLE_LINES, SAMPLE_PATH, sample_lines
+
+    lines = SAMPLE_PATH.read_text(encoding="utf-8").splitlines()
+    assert lines == sample_lines()
+    assert len(lines) == SAMPLE_LINES == len(set(lines))
+
+
+def test_the_demo_command_prints_count_dimension_time_and_throughput(tmp_path: Path) -> None:
+    # What `make demo` runs (see the Makefile), with the output in a temporary folder.
+    from textservice.cli.sample import SAMPLE_PATH
+
+    out = tmp_path / "embeddings.npy"
+    done = run_cli(
+        ["embed", "--fake", "--model", "models/embedding-gecko-001", "--input", str(SAMPLE_PATH),
+         "--output", str(out), "--overwrite", "--progress"]
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = done.stderr.splitlines()[-1]
+    expected = r"embedded 3000 texts, dimension 768, in [0-9.]+ s \([0-9,]+ texts/s\) -> "
+    assert re.fullmatch(expected + re.escape(str(out)), summary), summary
+    assert np.load(out).shape == (3000, 768)

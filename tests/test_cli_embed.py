@@ -1,0 +1,323 @@
+"""``textservice embed`` through a subprocess: formats, resume, atomic finish, the API key."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_helpers import CLI, MODEL, cli_env, read_jsonl, run_cli, texts, write_lines
+
+from textservice.testing import FakeTextService, ServerAddress, expected_embedding
+
+# -- happy paths (in-process fake) ---------------------------------------------------------
+
+
+def test_text_lines_to_jsonl(tmp_path: Path) -> None:
+    items = texts(250)
+    source = write_lines(tmp_path / "in.txt", items)
+    out = tmp_path / "out.jsonl"
+    done = run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""  # piped: quiet
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == list(range(1, 251))
+    assert [r["embedding"] for r in rows] == [expected_embedding(MODEL, t) for t in items]
+    assert not (tmp_path / "out.jsonl.part").exists()
+
+
+def test_jsonl_input_to_npy_rows_follow_input_lines(tmp_path: Path) -> None:
+    items = texts(130)
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": f"doc-{i}", "text": t}) + "\n" for i, t in enumerate(items))
+    )
+    out = tmp_path / "out.npy"
+    done = run_cli(
+        ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out), "--batch-size", "7"]
+    )
+    assert done.returncode == 0, done.stderr
+    array = np.load(out)
+    assert array.dtype == np.float32 and array.shape == (130, 768)
+    expected = np.array([expected_embedding(MODEL, t) for t in items], dtype=np.float32)
+    assert np.array_equal(array, expected)
+    assert not (tmp_path / "out.npy.part").exists()
+
+
+def test_jsonl_input_ids_are_kept_in_jsonl_output(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "b", "text": "bee"}\n{"id": 30, "text": "thirty"}\n{"text": "x"}\n')
+    out = tmp_path / "out.jsonl"
+    done = run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)])
+    assert done.returncode == 0, done.stderr
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == ["b", 30, 3]  # the default id is the line number
+    assert rows[1]["embedding"] == expected_embedding(MODEL, "thirty")
+
+
+def test_skip_bad_npy_rows_of_bad_lines_are_nan(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("one\n\nthree\n")
+    out = tmp_path / "out.npy"
+    done = run_cli(
+        ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out), "--skip-bad"]
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{source}:2: empty line" in done.stderr
+    array = np.load(out)
+    assert array.shape == (3, 768)
+    assert np.isnan(array[1]).all()
+    assert np.array_equal(array[2], np.array(expected_embedding(MODEL, "three"), np.float32))
+
+
+def test_standard_input_to_standard_output() -> None:
+    done = run_cli(["embed", "--fake", "-m", MODEL], stdin=b"hello\nworld\n")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert rows == [
+        {"id": 1, "embedding": expected_embedding(MODEL, "hello")},
+        {"id": 2, "embedding": expected_embedding(MODEL, "world")},
+    ]
+
+
+def test_the_console_script_is_installed_and_documents_exit_codes() -> None:
+    script = Path(sys.executable).parent / "textservice"
+    done = subprocess.run([str(script), "embed", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "--api-key-file" in done.stdout
+    assert "Exit codes:" in done.stdout and "130" in done.stdout
+
+
+def test_npy_output_without_numpy_is_a_clear_usage_error(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", ["a"])
+    code = (
+        "import sys; sys.modules['numpy'] = None; sys.argv[0] = 'textservice'; "
+        "from textservice.cli import main; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "embed", "--fake", "-m", MODEL, "-i", str(source),
+         "-o", str(tmp_path / "out.npy")],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "textservice[numpy]" in done.stderr
+    assert not (tmp_path / "out.npy.part").exists()
+
+
+# -- resume (a fake served on a port, so the test sees and slows down every call) ----------
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[FakeTextService, ServerAddress]]:
+    fake = FakeTextService(api_key="right-key")
+    with fake.serve() as address:
+        yield fake, address
+
+
+def endpoint_args(address: ServerAddress) -> list[str]:
+    return ["--endpoint", address.target, "--insecure"]
+
+
+KEY_ENV = {"GOOGLE_API_KEY": "right-key"}
+
+
+def texts_sent(fake: FakeTextService) -> list[str]:
+    return [t for call in fake.calls if call.method == "BatchEmbedText" for t in call.request.texts]
+
+
+def wait_for_lines(path: Path, count: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(b"\n") >= count:
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before writing {count} lines: {process.returncode}")
+        time.sleep(0.01)
+    pytest.fail(f"{path} did not reach {count} lines")
+
+
+@pytest.mark.parametrize(
+    ("name", "how"), [("out.jsonl", signal.SIGKILL), ("out.npy", signal.SIGINT)]
+)
+def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
+    tmp_path: Path,
+    served: tuple[FakeTextService, ServerAddress],
+    name: str,
+    how: signal.Signals,
+) -> None:
+    fake, address = served
+    items = texts(400)
+    source = write_lines(tmp_path / "in.txt", items)
+    clean = tmp_path / ("clean" + Path(name).suffix)
+    done = run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(clean)])
+    assert done.returncode == 0, done.stderr
+
+    out = tmp_path / name
+    part = tmp_path / (name + ".part")
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *endpoint_args(address)]
+    fake.faults.delay(0.04, method="BatchEmbedText")
+    process = subprocess.Popen(
+        [*CLI, *args, "--batch-size", "10", "--concurrency", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(KEY_ENV),
+    )
+    try:
+        wait_for_lines(part, 60, process)
+        process.send_signal(how)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if how == signal.SIGINT:
+        assert process.returncode == 130, err
+        assert b"run the same command again to resume" in err
+    else:
+        assert process.returncode == -signal.SIGKILL
+    assert not out.exists()  # unfinished: no output, only the .part
+    written = part.read_bytes()
+    complete = written.count(b"\n")
+    assert 60 <= complete < 400
+    ids = [json.loads(line)["id"] for line in written.split(b"\n")[:complete]]
+    assert ids == list(range(1, complete + 1))  # a prefix of the input, in order
+
+    fake.faults.clear()
+    fake.log.clear()
+    done = run_cli([*args, "--batch-size", "10"], env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert sorted(texts_sent(fake)) == sorted(items[complete:])  # written ones not asked again
+    assert not part.exists()
+    if name.endswith(".npy"):
+        assert np.array_equal(np.load(out), np.load(clean))
+    else:
+        assert out.read_bytes() == clean.read_bytes()
+        rows = read_jsonl(out)
+        assert [r["id"] for r in rows] == list(range(1, 401))  # none missing, none twice
+
+
+def test_a_torn_last_line_of_the_part_is_redone(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    items = texts(20)
+    source = write_lines(tmp_path / "in.txt", items)
+    out = tmp_path / "out.jsonl"
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *endpoint_args(address)]
+    assert run_cli(args, env=KEY_ENV).returncode == 0
+    clean = out.read_bytes()
+    lines = clean.split(b"\n")
+    out.unlink()
+    part = tmp_path / "out.jsonl.part"
+    part.write_bytes(b"\n".join(lines[:3]) + b"\n" + lines[3][:40])  # a crash mid-write
+    fake.log.clear()
+    done = run_cli(args, env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert sorted(texts_sent(fake)) == sorted(items[3:])
+    assert out.read_bytes() == clean
+
+
+def test_a_complete_part_is_finished_without_calling_anything(tmp_path: Path) -> None:
+    # A run stopped after its last batch but before the rename: the rerun only finishes.
+    source = write_lines(tmp_path / "in.txt", texts(12))
+    out = tmp_path / "out.jsonl"
+    assert (
+        run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]).returncode == 0
+    )
+    clean = out.read_bytes()
+    out.rename(tmp_path / "out.jsonl.part")
+    # Nothing listens on port 1: any call would fail.
+    nowhere = ["--endpoint", "127.0.0.1:1", "--insecure", "--timeout", "2"]
+    done = run_cli(["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *nowhere])
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == clean
+    assert not (tmp_path / "out.jsonl.part").exists()
+
+
+def test_a_finished_output_is_not_redone_and_a_grown_input_is_continued(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    source = write_lines(tmp_path / "in.txt", texts(30))
+    out = tmp_path / "out.jsonl"
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *endpoint_args(address)]
+    assert run_cli(args, env=KEY_ENV).returncode == 0
+    fake.log.clear()
+    again = run_cli([*args, "--progress"], env=KEY_ENV)
+    assert again.returncode == 0, again.stderr
+    assert "nothing to do: all 30 texts are already in" in again.stderr
+    assert fake.calls == []
+
+    write_lines(source, texts(45))
+    grown = run_cli(args, env=KEY_ENV)
+    assert grown.returncode == 0, grown.stderr
+    assert sorted(texts_sent(fake)) == sorted(texts(45)[30:])
+    assert [r["embedding"] for r in read_jsonl(out)] == [
+        expected_embedding(MODEL, t) for t in texts(45)
+    ]
+
+
+def test_an_output_of_another_input_is_refused_then_overwritten_on_request(
+    tmp_path: Path,
+) -> None:
+    source = write_lines(tmp_path / "in.txt", texts(5))
+    out = tmp_path / "out.jsonl"
+    other = [{"id": 1, "embedding": [0.5]}, {"id": 9, "embedding": [0.5]}]
+    out.write_text("".join(json.dumps(o) + "\n" for o in other))
+    before = out.read_bytes()
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]
+    done = run_cli(args)
+    assert done.returncode == 4
+    assert "result 2 has id 9 but the input's record 2 (line 2) has id 2" in done.stderr
+    assert out.read_bytes() == before
+    done = run_cli([*args, "--overwrite"])
+    assert done.returncode == 0, done.stderr
+    assert [r["id"] for r in read_jsonl(out)] == [1, 2, 3, 4, 5]
+
+
+# -- the API key -----------------------------------------------------------------------
+
+
+SECRET = "SECRET-key-0123456789abcdef"
+
+
+def test_the_api_key_is_never_printed(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    source = write_lines(tmp_path / "in.txt", texts(3))
+    base = ["embed", "-m", MODEL, "-i", str(source), *endpoint_args(address), "--progress"]
+    key_file = tmp_path / "key"
+    key_file.write_text(SECRET + "\n")
+    runs = [
+        run_cli(base, env={"GOOGLE_API_KEY": SECRET}),  # rejected by the server
+        run_cli([*base, "--api-key-file", str(key_file)]),  # rejected by the server
+        run_cli([*base, "-o", str(tmp_path / "out.npy")], env={"GOOGLE_API_KEY": "right-key"}),
+    ]
+    assert [r.returncode for r in runs[:3]] == [1, 1, 0], [r.stderr for r in runs]
+    assert "UNAUTHENTICATED" in runs[0].stderr and "UNAUTHENTICATED" in runs[1].stderr
+    for done in runs:
+        assert SECRET not in done.stdout and SECRET not in done.stderr
+        assert "right-key" not in done.stdout and "right-key" not in done.stderr
+    assert [c.api_key == SECRET for c in fake.calls[:2]] == [True, True]
+
+
+def test_no_key_is_a_usage_error_naming_where_a_key_comes_from(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", ["a"])
+    done = run_cli(["embed", "-m", MODEL, "-i", str(source)], env={"GOOGLE_API_KEY": ""})
+    assert done.returncode == 2
+    assert "GOOGLE_API_KEY" in done.stderr
+    empty = tmp_path / "empty-key"
+    empty.write_text("\n")
+    done = run_cli(["embed", "-m", MODEL, "-i", str(source), "--api-key-file", str(empty)])
+    assert done.returncode == 2
+    assert "is empty" in done.stderr

@@ -1,0 +1,150 @@
+"""Input reading for ``textservice embed``: every bad line is reported with its number."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import MODEL, run_cli
+
+from textservice.cli.inputs import BadLine, Record, format_bad_lines, parse_input
+
+
+def test_text_lines_become_records_numbered_by_line() -> None:
+    inp = parse_input(b"alpha\r\nbeta  \n  gamma\n", format="lines")
+    assert inp.format == "lines"
+    assert inp.line_count == 3
+    assert inp.records == [Record(1, 1, "alpha"), Record(2, 2, "beta  "), Record(3, 3, "  gamma")]
+    assert inp.bad == []
+
+
+def test_a_missing_final_newline_and_a_bom_change_nothing() -> None:
+    assert parse_input(b"\xef\xbb\xbfa\nb", format="lines").records == [
+        Record(1, 1, "a"),
+        Record(2, 2, "b"),
+    ]
+
+
+def test_jsonl_ids_default_to_line_numbers_and_other_keys_are_ignored() -> None:
+    data = b'{"id": "x", "text": "one", "lang": "en"}\n{"text": "two"}\n{"id": 7, "text": "3"}\n'
+    inp = parse_input(data, format="jsonl")
+    assert inp.records == [Record(1, "x", "one"), Record(2, 2, "two"), Record(3, 7, "3")]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"", "empty line"),
+        (b"   \t", "empty line"),
+        (b"not json", "invalid JSON"),
+        (b'{"text": "unterminated}', "invalid JSON"),
+        (b'["a list"]', "not a JSON object"),
+        (b'{"id": 1}', 'missing "text"'),
+        (b'{"text": 5}', '"text" must be a string'),
+        (b'{"text": "  "}', 'empty "text"'),
+        (b'{"text": "ok", "id": 1.5}', '"id" must be a string or an integer'),
+        (b'{"text": "ok", "id": true}', '"id" must be a string or an integer'),
+        (b'{"text": "caf\xe9"}', "invalid UTF-8 at byte 14"),
+    ],
+)
+def test_each_bad_jsonl_line_is_reported_with_its_number(line: bytes, reason: str) -> None:
+    data = b'{"text": "first"}\n' + line + b'\n{"text": "last"}\n'
+    inp = parse_input(data, format="jsonl")
+    assert [r.text for r in inp.records] == ["first", "last"]
+    assert len(inp.bad) == 1
+    assert inp.bad[0].line == 2
+    assert inp.bad[0].reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [(b"", "empty line"), (b"  ", "empty line"), (b"ab\xff\xfecd", "invalid UTF-8 at byte 3")],
+)
+def test_each_bad_text_line_is_reported_with_its_number(line: bytes, reason: str) -> None:
+    inp = parse_input(b"first\n" + line + b"\nlast\n", format="lines")
+    assert [r.line for r in inp.records] == [1, 3]
+    assert inp.bad == [BadLine(2, reason)]
+
+
+def test_duplicate_ids_are_bad_but_1_and_quoted_1_are_different() -> None:
+    data = b'{"id": 1, "text": "a"}\n{"id": "1", "text": "b"}\n{"id": 1, "text": "c"}\n'
+    inp = parse_input(data, format="jsonl")
+    assert [r.id for r in inp.records] == [1, "1"]
+    assert inp.bad == [BadLine(3, "duplicate id 1 (first on line 1)")]
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "expected"),
+    [
+        (b'{"text": "a"}\n', "", "jsonl"),
+        (b'\n\n{"text": "a"}\n', "in.txt", "jsonl"),
+        (b"{not json}\n", "", "lines"),
+        (b"[1, 2]\n", "", "lines"),
+        (b"plain\n", "in.jsonl", "jsonl"),
+        (b"plain\n", "IN.NDJSON", "jsonl"),
+        (b"plain\n", "in.txt", "lines"),
+        (b"", "", "lines"),
+    ],
+)
+def test_auto_format_detection(data: bytes, name: str, expected: str) -> None:
+    assert parse_input(data, format="auto", name=name).format == expected
+
+
+def test_report_lists_at_most_the_limit_then_counts_the_rest() -> None:
+    bad = [BadLine(n, "empty line") for n in range(1, 26)]
+    report = format_bad_lines(bad, "in.txt", limit=20).splitlines()
+    assert report[0] == "in.txt:1: empty line"
+    assert report[19] == "in.txt:20: empty line"
+    assert report[20] == "... and 5 more bad line(s)"
+
+
+# -- through the command ------------------------------------------------------------------
+
+
+BAD_INPUT = b'{"id": "a", "text": "fine"}\n\nnot json\n{"id": "b"}\n{"id": "c", "text": "\xff"}\n'
+
+
+def test_bad_lines_stop_the_run_before_anything_is_sent(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(BAD_INPUT)
+    out = tmp_path / "out.jsonl"
+    done = run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)])
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.splitlines()
+    assert f"{source}:2: empty line" in lines
+    assert any(line.startswith(f"{source}:3: invalid JSON") for line in lines)
+    assert f'{source}:4: missing "text"' in lines
+    assert f"{source}:5: invalid UTF-8 at byte 22" in lines
+    assert "4 bad input line(s) of 5; nothing was sent" in done.stderr
+    assert not out.exists()
+    assert not (tmp_path / "out.jsonl.part").exists()
+
+
+def test_skip_bad_embeds_the_rest_and_still_reports_every_bad_line(tmp_path: Path) -> None:
+    folder = tmp_path
+    source = folder / "in.jsonl"
+    source.write_bytes(BAD_INPUT + b'{"id": "d", "text": "also fine"}\n')
+    out = folder / "out.jsonl"
+    done = run_cli(
+        ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out), "--skip-bad"]
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{source}:2: empty line" in done.stderr.splitlines()
+    assert "skipping 4 bad input line(s) of 6" in done.stderr
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "d"]
+
+
+def test_stopping_lists_20_bad_lines_skipping_lists_them_all(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("good\n" + "\n" * 25 + "also good\n")
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(tmp_path / "o.jsonl")]
+    stopped = run_cli(args)
+    assert stopped.returncode == 3
+    listed = [line for line in stopped.stderr.splitlines() if line.endswith(": empty line")]
+    assert len(listed) == 20
+    assert "... and 5 more bad line(s)" in stopped.stderr
+    skipped = run_cli([*args, "--skip-bad"])
+    assert skipped.returncode == 0, skipped.stderr
+    listed = [line for line in skipped.stderr.splitlines() if line.endswith(": empty line")]
+    assert listed == [f"{source}:{n}: empty line" for n in range(2, 27)]

@@ -1,0 +1,111 @@
+"""Progress on stderr: a bar on a terminal, nothing when piped unless asked, a summary."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import subprocess
+from pathlib import Path
+
+from cli_helpers import CLI, MODEL, cli_env, run_cli, texts, write_lines
+
+from textservice.cli.progress import Progress, format_duration
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_status_shows_done_total_rate_and_eta() -> None:
+    clock = Clock()
+    out = io.StringIO()
+    bar = Progress(1000, stream=out, mode="lines", initial=100, interval=1.0, clock=clock)
+    clock.now += 2.0
+    bar.update(300)  # 200 new in 2 s: 100/s, 700 left: 7 s
+    assert out.getvalue() == "300/1000  30% 100 texts/s ETA 0:07\n"
+    clock.now += 0.5
+    bar.update(350)  # within the interval: not printed
+    assert out.getvalue().count("\n") == 1
+    clock.now += 0.5
+    bar.close()
+    assert out.getvalue().splitlines()[-1] == "350/1000  35% 83 texts/s ETA 0:08"
+
+
+def test_bar_mode_redraws_one_line_and_ends_it() -> None:
+    clock = Clock()
+    out = io.StringIO()
+    bar = Progress(10, stream=out, mode="bar", clock=clock)
+    clock.now += 1
+    bar.update(5)
+    clock.now += 1
+    bar.update(10)
+    bar.close()
+    text = out.getvalue()
+    assert text.count("\r") == 3 and text.endswith("\n") and text.count("\n") == 1
+    assert "10/10 100% 5 texts/s ETA 0:00" in text
+
+
+def test_off_prints_nothing_and_durations_format() -> None:
+    out = io.StringIO()
+    bar = Progress(10, stream=out, mode="off")
+    bar.update(10)
+    bar.close()
+    assert out.getvalue() == ""
+    assert [format_duration(s) for s in (0, 59.6, 61, 3725)] == ["0:00", "1:00", "1:01", "1:02:05"]
+
+
+def _run_on_a_terminal(args: list[str]) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal; its exit status and what it showed."""
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [*CLI, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=follower,
+            env=cli_env(),
+        )
+    finally:
+        os.close(follower)
+    shown = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    return process.wait(timeout=60), shown.decode("utf-8", "replace")
+
+
+def test_progress_bar_on_a_terminal_and_silence_when_piped(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", texts(300))
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "--batch-size", "50"]
+
+    status, shown = _run_on_a_terminal([*args, "-o", str(tmp_path / "tty.npy")])
+    assert status == 0, shown
+    assert "\r[" in shown and "/300" in shown and "texts/s ETA" in shown
+    assert "300/300 100%" in shown
+    assert "embedded 300 texts, dimension 768, in " in shown
+
+    piped = run_cli([*args, "-o", str(tmp_path / "piped.npy")])
+    assert piped.returncode == 0
+    assert piped.stderr == "" and piped.stdout == ""
+
+    asked = run_cli([*args, "-o", str(tmp_path / "asked.npy"), "--progress"])
+    assert asked.returncode == 0
+    assert "\r" not in asked.stderr  # plain lines for a log, no bar
+    assert "300/300 100%" in asked.stderr
+    assert "embedded 300 texts, dimension 768" in asked.stderr
+
+    status, shown = _run_on_a_terminal([*args, "-o", str(tmp_path / "quiet.npy"), "--no-progress"])
+    assert status == 0 and shown == ""

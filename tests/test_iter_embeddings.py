@@ -1,0 +1,482 @@
+"""The ordered, bounded-concurrency engine and streaming embeddings built on it."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing, asynccontextmanager
+from typing import Any
+
+import grpclib.const
+import grpclib.server
+import pytest
+
+from textservice import TextServiceClient, errors
+from textservice._ordered import ordered_map
+from textservice._proto.google.ai.generativelanguage import v1beta as pb
+from textservice._status_codec import StatusDetailsCodec
+from textservice.arguments import RequestOptions
+from textservice.embedding import BatchEmbedding, SingleEmbedding, embed_texts, iter_embed_texts
+from textservice.methods import MethodSpec
+
+# -- ordered_map --------------------------------------------------------------------------
+
+
+class Tracker:
+    """An async function with random latency that records how many calls overlap."""
+
+    def __init__(self, seed: int, *, fail_at: int | None = None) -> None:
+        self.rng = random.Random(seed)
+        self.running = 0
+        self.max_running = 0
+        self.started: list[int] = []
+        self.finished: list[int] = []
+        self.cancelled: list[int] = []
+        self.fail_at = fail_at
+
+    async def __call__(self, item: int) -> int:
+        self.started.append(item)
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            await asyncio.sleep(self.rng.uniform(0, 0.004))
+            if item == self.fail_at:
+                raise ValueError(f"item {item} failed")
+            self.finished.append(item)
+            return item * 10
+        except asyncio.CancelledError:
+            self.cancelled.append(item)
+            raise
+        finally:
+            self.running -= 1
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("concurrency", [1, 3, 8])
+def test_ordered_map_yields_every_result_in_input_order(seed: int, concurrency: int) -> None:
+    tracker = Tracker(seed)
+
+    async def main() -> list[int]:
+        return [r async for r in ordered_map(tracker, range(60), max_concurrency=concurrency)]
+
+    assert asyncio.run(main()) == [i * 10 for i in range(60)]
+    assert 1 <= tracker.max_running <= concurrency
+    assert sorted(tracker.finished) == list(range(60))
+    # With random latencies, results do finish out of order: the engine reorders them.
+    if concurrency > 1:
+        assert tracker.finished != list(range(60))
+
+
+def test_ordered_map_keeps_going_when_calls_finish_while_the_consumer_is_busy() -> None:
+    # Regression: calls that finished while the consumer held a result (so no wait() saw
+    # them) kept counting as running, and the iteration stopped early.
+    tracker = Tracker(3)
+
+    async def main() -> list[int]:
+        out = []
+        async for r in ordered_map(tracker, range(20), max_concurrency=3):
+            out.append(r)
+            await asyncio.sleep(0.01)  # longer than any call
+        return out
+
+    assert asyncio.run(main()) == [i * 10 for i in range(20)]
+    assert tracker.max_running <= 3
+
+
+def test_ordered_map_bounds_results_waiting_for_a_slow_head() -> None:
+    started: list[int] = []
+    started_while_head_ran: list[int] = []
+
+    async def fn(item: int) -> int:
+        started.append(item)
+        if item == 0:
+            await asyncio.sleep(0.1)
+            started_while_head_ran.append(len(started))
+        return item
+
+    async def main() -> list[int]:
+        return [r async for r in ordered_map(fn, range(100), max_concurrency=4)]
+
+    assert asyncio.run(main()) == list(range(100))
+    # While item 0 was slow the others finished at once, but no more than
+    # max_concurrency + max_buffered (4 + 4) items were started before it was done.
+    assert started_while_head_ran == [8]
+
+
+def test_ordered_map_failure_yields_earlier_results_then_raises_and_starts_nothing_new() -> None:
+    tracker = Tracker(1, fail_at=5)
+    got: list[int] = []
+
+    async def main() -> None:
+        async for r in ordered_map(tracker, range(50), max_concurrency=4):
+            got.append(r)
+
+    with pytest.raises(ValueError, match="item 5 failed"):
+        asyncio.run(main())
+    assert got == [0, 10, 20, 30, 40]
+    # Nothing started more than a window (4 running + 4 buffered) past the failure.
+    assert max(tracker.started) < 5 + 8
+    assert tracker.running == 0
+
+
+def test_ordered_map_fail_fast_raises_at_once_and_cancels_the_rest() -> None:
+    cancelled: list[int] = []
+
+    async def fn(item: int) -> int:
+        try:
+            await asyncio.sleep(0.01 if item == 2 else 30)
+        except asyncio.CancelledError:
+            cancelled.append(item)
+            raise
+        raise ValueError(f"item {item} failed")
+
+    async def main() -> list[int]:
+        out = []
+        async for r in ordered_map(fn, range(10), max_concurrency=4, fail_fast=True):
+            out.append(r)
+        return out
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="item 2 failed"):
+        asyncio.run(main())
+    assert time.monotonic() - started < 10  # did not wait for the slow calls before it
+    assert sorted(cancelled) == [0, 1, 3]
+
+
+def test_ordered_map_closing_early_cancels_calls_in_flight() -> None:
+    started: list[int] = []
+    cancelled: list[int] = []
+
+    async def fn(item: int) -> int:
+        started.append(item)
+        try:
+            await asyncio.sleep(0 if item < 3 else 30)
+        except asyncio.CancelledError:
+            cancelled.append(item)
+            raise
+        return item
+
+    async def main() -> list[int]:
+        out = []
+        async with aclosing(ordered_map(fn, range(100), max_concurrency=5)) as results:
+            async for r in results:
+                out.append(r)
+                if len(out) == 3:
+                    break
+        return out
+
+    loop_time = asyncio.run(asyncio.wait_for(main(), timeout=10))
+    assert loop_time == [0, 1, 2]
+    # The slow calls in flight at the break were cancelled, not awaited for 30 s.
+    assert 3 in cancelled
+    assert sorted(cancelled) == [i for i in started if i >= 3]
+    assert len(started) < 100
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_ordered_map_rejects_bad_concurrency(bad: int) -> None:
+    async def main() -> None:
+        async for _ in ordered_map(Tracker(0), range(3), max_concurrency=bad):
+            pass
+
+    with pytest.raises(ValueError, match="max_concurrency"):
+        asyncio.run(main())
+
+
+# -- iter_embed_texts against a loopback server with random latency ------------------------
+
+MODEL = "models/embedding-test"
+
+
+def vector_of(text: str) -> list[float]:
+    """The servicer's deterministic embedding (exact float32 values)."""
+    return [float(len(text)), float(sum(map(ord, text)) % 1000), 0.5]
+
+
+class SlowService(pb.TextServiceBase):
+    """BatchEmbedText/EmbedText with random latency; counts concurrent calls."""
+
+    def __init__(self, seed: int, *, fail_text: str | None = None) -> None:
+        self.rng = random.Random(seed)
+        self.running = 0
+        self.max_running = 0
+        self.batch_sizes: list[int] = []
+        self.fail_text = fail_text
+
+    async def _slow(self) -> None:
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            await asyncio.sleep(self.rng.uniform(0, 0.01))
+        finally:
+            self.running -= 1
+
+    async def batch_embed_text(
+        self, message: pb.BatchEmbedTextRequest
+    ) -> pb.BatchEmbedTextResponse:
+        self.batch_sizes.append(len(message.texts))
+        await self._slow()
+        if self.fail_text in message.texts:
+            raise grpclib.GRPCError(grpclib.const.Status.INVALID_ARGUMENT, "bad text")
+        return pb.BatchEmbedTextResponse(
+            embeddings=[pb.Embedding(value=vector_of(t)) for t in message.texts]
+        )
+
+    async def embed_text(self, message: pb.EmbedTextRequest) -> pb.EmbedTextResponse:
+        await self._slow()
+        return pb.EmbedTextResponse(embedding=pb.Embedding(value=vector_of(message.text)))
+
+
+EMBED = MethodSpec(
+    "google.ai.generativelanguage.v1beta.TextService",
+    "EmbedText",
+    pb.EmbedTextRequest,
+    pb.EmbedTextResponse,
+    default_timeout=10.0,
+    default_retry=None,
+)
+BATCH = MethodSpec(
+    "google.ai.generativelanguage.v1beta.TextService",
+    "BatchEmbedText",
+    pb.BatchEmbedTextRequest,
+    pb.BatchEmbedTextResponse,
+    default_timeout=10.0,
+    default_retry=None,
+)
+SINGLE_SPEC: SingleEmbedding[Any, Any] = SingleEmbedding(
+    method=EMBED,
+    make_request=lambda text: pb.EmbedTextRequest(model=MODEL, text=text),
+    vector=lambda r: r.embedding.value if r.embedding else [],
+)
+BATCH_SPEC: BatchEmbedding[Any, Any] = BatchEmbedding(
+    method=BATCH,
+    make_request=lambda texts: pb.BatchEmbedTextRequest(model=MODEL, texts=texts),
+    vectors=lambda r: [e.value for e in r.embeddings],
+)
+
+
+@asynccontextmanager
+async def serving(service: SlowService, concurrency: int) -> AsyncIterator[TextServiceClient]:
+    server = grpclib.server.Server([service], status_details_codec=StatusDetailsCodec())
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    await server.start(sock=sock)
+    client = TextServiceClient(
+        "test-key", endpoint=f"127.0.0.1:{port}", insecure=True, max_concurrency=concurrency
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+
+
+TEXTS = [f"text number {i} " + "x" * (i % 7) for i in range(1037)]
+
+
+@pytest.mark.parametrize(
+    ("seed", "count", "batch_size", "concurrency"),
+    [(0, 1037, 100, 8), (1, 300, 7, 3), (2, 150, 1, 16)],
+)
+def test_iter_embed_texts_in_order_and_complete_under_random_latency(
+    seed: int, count: int, batch_size: int, concurrency: int
+) -> None:
+    service = SlowService(seed)
+    texts = TEXTS[:count]
+    progress: list[tuple[int, int]] = []
+
+    async def main() -> list[list[list[float]]]:
+        async with serving(service, concurrency) as client:
+            return [
+                batch
+                async for batch in iter_embed_texts(
+                    client,
+                    texts,
+                    RequestOptions(),
+                    single=SINGLE_SPEC,
+                    batch=BATCH_SPEC,
+                    batch_size=batch_size,
+                    progress=lambda done, total: progress.append((done, total)),
+                )
+            ]
+
+    batches = asyncio.run(main())
+    assert [len(b) for b in batches] == [
+        min(batch_size, len(texts) - i) for i in range(0, len(texts), batch_size)
+    ]
+    assert [v for b in batches for v in b] == [vector_of(t) for t in texts]
+    assert progress == [
+        (min(i + batch_size, len(texts)), len(texts)) for i in range(0, len(texts), batch_size)
+    ]
+    assert sorted(service.batch_sizes) == sorted(len(b) for b in batches)
+    assert 1 < service.max_running <= concurrency
+
+
+def test_list_embedding_uses_the_same_engine_and_matches() -> None:
+    service = SlowService(3)
+
+    async def main() -> list[list[float]]:
+        async with serving(service, 4) as client:
+            return await embed_texts(
+                client, TEXTS, RequestOptions(), single=SINGLE_SPEC, batch=BATCH_SPEC
+            )
+
+    assert asyncio.run(main()) == [vector_of(t) for t in TEXTS]
+    assert service.batch_sizes.count(100) == 10 and 37 in service.batch_sizes
+    assert service.max_running <= 4
+
+
+def test_iter_without_batch_rpc_yields_one_text_per_batch() -> None:
+    service = SlowService(4)
+
+    async def main() -> list[list[list[float]]]:
+        async with serving(service, 4) as client:
+            return [
+                b
+                async for b in iter_embed_texts(
+                    client, TEXTS[:40], RequestOptions(), single=SINGLE_SPEC, batch=None
+                )
+            ]
+
+    batches = asyncio.run(main())
+    assert batches == [[vector_of(t)] for t in TEXTS[:40]]
+    assert service.batch_sizes == []
+
+
+def test_iter_failure_keeps_the_yielded_prefix_and_reports_partial() -> None:
+    service = SlowService(5, fail_text=TEXTS[530])
+    got: list[list[float]] = []
+
+    async def main() -> None:
+        async with serving(service, 4) as client:
+            async for batch in iter_embed_texts(
+                client, TEXTS, RequestOptions(), single=SINGLE_SPEC, batch=BATCH_SPEC
+            ):
+                got.extend(batch)
+
+    with pytest.raises(errors.InvalidArgument) as info:
+        asyncio.run(main())
+    assert got == [vector_of(t) for t in TEXTS[:500]]
+    partial = info.value.partial
+    assert partial is not None and partial.total == len(TEXTS)
+    assert set(range(500)) <= set(partial.embeddings)
+    assert not set(range(500, 600)) & set(partial.embeddings)
+
+
+@pytest.mark.parametrize(("value", "error"), [(0, ValueError), (101, ValueError), ("5", TypeError)])
+def test_iter_rejects_bad_batch_size(value: Any, error: type[Exception]) -> None:
+    async def main() -> None:
+        client = TextServiceClient("k", endpoint="127.0.0.1:1", insecure=True)
+        try:
+            async for _ in iter_embed_texts(
+                client,
+                ["a"],
+                RequestOptions(),
+                single=SINGLE_SPEC,
+                batch=BATCH_SPEC,
+                batch_size=value,
+            ):
+                pass
+        finally:
+            await client.aclose()
+
+    with pytest.raises(error, match="batch_size"):
+        asyncio.run(main())
+
+
+# -- the public iter_embeddings / iter_embeddings_async (v1beta, against the fake) ---------
+
+FAKE_MODEL = "models/embedding-gecko-001"
+
+
+def test_iter_embeddings_sync_matches_list_embedding_and_reports_progress() -> None:
+    import threading
+
+    from textservice import iter_embeddings, v1beta
+    from textservice.testing import FakeTextService, expected_embedding
+
+    fake = FakeTextService(embedding_dimension=16)
+    texts = TEXTS[:250]
+    seen: list[tuple[int, int, str]] = []
+    with TextServiceClient(channel_factory=fake.channel, max_concurrency=3) as client:
+        batches = list(
+            iter_embeddings(
+                FAKE_MODEL,
+                texts,
+                client=client,
+                batch_size=40,
+                progress=lambda d, t: seen.append((d, t, threading.current_thread().name)),
+            )
+        )
+        whole = v1beta.generate_embeddings(FAKE_MODEL, texts, client=client)["embedding"]
+    assert [len(b) for b in batches] == [40] * 6 + [10]
+    flat = [v for b in batches for v in b]
+    assert flat == whole == [expected_embedding(FAKE_MODEL, t, 16) for t in texts]
+    assert [(d, t) for d, t, _ in seen] == [(min(40 * k, 250), 250) for k in range(1, 8)]
+    assert {name for _, _, name in seen} == {threading.current_thread().name}
+
+
+def test_iter_embeddings_async_yields_in_order() -> None:
+    from textservice import iter_embeddings_async
+    from textservice.testing import FakeTextService, expected_embedding
+
+    fake = FakeTextService(embedding_dimension=8)
+
+    async def main() -> list[list[list[float]]]:
+        client = TextServiceClient(channel_factory=fake.channel, max_concurrency=4)
+        try:
+            return [b async for b in iter_embeddings_async(FAKE_MODEL, TEXTS, client=client)]
+        finally:
+            await client.aclose()
+
+    batches = asyncio.run(main())
+    assert [len(b) for b in batches] == [100] * 10 + [37]
+    assert [v for b in batches for v in b] == [expected_embedding(FAKE_MODEL, t, 8) for t in TEXTS]
+
+
+def test_stopping_a_sync_iteration_early_leaves_the_client_usable() -> None:
+    from textservice import iter_embeddings
+    from textservice.testing import FakeTextService
+
+    fake = FakeTextService(embedding_dimension=4)
+    fake.faults.delay(0.02, method="BatchEmbedText")
+    with TextServiceClient(channel_factory=fake.channel, max_concurrency=2) as client:
+        iterator = iter_embeddings(FAKE_MODEL, TEXTS, client=client, batch_size=10)
+        first = next(iterator)
+        iterator.close()  # what `break` does: cancels the calls in flight
+        calls_at_close = fake.count("BatchEmbedText")
+        again = list(iter_embeddings(FAKE_MODEL, TEXTS[:5], client=client))
+    assert len(first) == 10
+    assert calls_at_close < 104 // 10  # far from every batch was asked for
+    assert len(again) == 1 and len(again[0]) == 5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"texts": "one string"}, TypeError, "texts"),
+        ({"model": "gecko"}, ValueError, "model"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": 101}, ValueError, "batch_size"),
+        ({"progress": 5}, TypeError, "progress"),
+    ],
+)
+def test_arguments_are_checked_before_iterating(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    from textservice import iter_embeddings, iter_embeddings_async
+
+    args: dict[str, Any] = {"model": FAKE_MODEL, "texts": ["a"], **kwargs}
+    client = TextServiceClient("k", endpoint="127.0.0.1:1", insecure=True)
+    try:
+        for function in (iter_embeddings, iter_embeddings_async):
+            with pytest.raises(error, match=match):
+                function(args.pop("model"), args.pop("texts"), client=client, **args)
+            args = {"model": FAKE_MODEL, "texts": ["a"], **kwargs}
+    finally:
+        client.close()
