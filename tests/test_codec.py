@@ -329,3 +329,70 @@ def test_big_endian_host_byteswaps(monkeypatch: pytest.MonkeyPatch) -> None:
     big_endian_image = struct.pack(f">{len(values)}f", *values)
     monkeypatch.setattr(_wire, "_HOST_IS_LITTLE_ENDIAN", False)
     assert _wire.unpack_float32(big_endian_image) == values
+
+
+# -- string-only requests ------------------------------------------------------------------
+
+texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+
+
+def _encode_like_generic(message: Any) -> None:
+    """Codec bytes equal betterproto2's, or both raise the same kind of error."""
+    try:
+        expected: bytes | type[Exception] = bytes(message)
+    except Exception as exc:
+        expected = type(exc)
+    try:
+        got: bytes | type[Exception] = codec.encode(message, type(message))
+    except Exception as exc:
+        got = type(exc)
+    assert got == expected
+
+
+def test_text_layout_found_for_string_only_requests() -> None:
+    for version in VERSIONS:
+        mod = module(version)
+        assert _codec.text_layout(mod.EmbedTextRequest) is not None
+        assert _codec.text_layout(mod.GenerateTextRequest) is None  # floats, ints, messages
+        assert _codec.text_layout(mod.EmbedTextResponse) is None
+        if version in batch_versions:
+            assert _codec.text_layout(mod.BatchEmbedTextRequest) is not None
+
+
+@SETTINGS
+@given(st.sampled_from(VERSIONS), texts, texts)
+def test_encode_embed_text_request_matches_generic(version: str, model: str, text: str) -> None:
+    message = module(version).EmbedTextRequest(model=model, text=text)
+    _encode_like_generic(message)
+    fields = _codec.text_layout(type(message))
+    assert fields is not None
+    assert _codec.encode_text_fast(message, fields) == bytes(message)  # fast path taken
+
+
+@SETTINGS
+@given(st.sampled_from(batch_versions), texts, st.lists(texts, max_size=8))
+def test_encode_batch_request_matches_generic(version: str, model: str, batch: list[str]) -> None:
+    message = module(version).BatchEmbedTextRequest(model=model, texts=batch)
+    _encode_like_generic(message)
+    fields = _codec.text_layout(type(message))
+    assert fields is not None
+    assert _codec.encode_text_fast(message, fields) == bytes(message)
+
+
+def test_encode_text_falls_back_when_it_must() -> None:
+    mod = module("v1beta")
+    nested = mod.BatchEmbedTextRequest(
+        model="models/m", requests=[mod.EmbedTextRequest(model="models/m", text="x")]
+    )
+    fields = _codec.text_layout(mod.BatchEmbedTextRequest)
+    assert fields is not None
+    assert _codec.encode_text_fast(nested, fields) is None
+    _encode_like_generic(nested)
+    surrogate = mod.EmbedTextRequest(model="models/m", text="bad \ud800 text")
+    text_fields = _codec.text_layout(mod.EmbedTextRequest)
+    assert text_fields is not None
+    assert _codec.encode_text_fast(surrogate, text_fields) is None
+    _encode_like_generic(surrogate)
+    not_a_list = mod.BatchEmbedTextRequest(model="models/m", texts=("a", "b"))  # type: ignore[arg-type]
+    assert _codec.encode_text_fast(not_a_list, fields) is None
+    _encode_like_generic(not_a_list)
