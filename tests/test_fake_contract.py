@@ -387,3 +387,81 @@ def test_both_servers_answer_a_mixed_session_identically(
         return out
 
     assert summary(fake_target) == summary(reference_target)
+
+
+# -- the facade client, against both servers -------------------------------------------------
+
+FACADES = {version: f"textservice.{version}" for version in VERSIONS}
+
+
+def _client(target: Target, key: str = KEY) -> Any:
+    from textservice import TextServiceClient
+
+    return TextServiceClient(key, endpoint=f"127.0.0.1:{target.port}", insecure=True)
+
+
+def _facade(version: str) -> Any:
+    import importlib
+
+    return importlib.import_module(FACADES[version])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_facade_embeddings(target: Target, version: str) -> None:
+    facade = _facade(version)
+    texts = [f"client text {i} — ✓" for i in range(130)]
+    with _client(target) as client:
+        one = facade.generate_embeddings(EMBED_MODEL, "solo", client=client)
+        many = facade.generate_embeddings(EMBED_MODEL, texts, client=client)
+        empty = facade.generate_embeddings(EMBED_MODEL, [], client=client)
+    assert one == {"embedding": expected_embedding(EMBED_MODEL, "solo")}
+    assert many == {"embedding": [expected_embedding(EMBED_MODEL, t) for t in texts]}
+    assert empty == {"embedding": []}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_facade_text_and_tokens(target: Target, version: str) -> None:
+    facade = _facade(version)
+    prompt = "Tell me, briefly: why?"
+    with _client(target) as client:
+        completion = facade.generate_text(
+            model=TEXT_MODEL, prompt=prompt, candidate_count=2, max_output_tokens=7, client=client
+        )
+        tokens = (
+            facade.count_text_tokens(TEXT_MODEL, "Count: these, tokens — please!", client=client)
+            if hasattr(facade, "count_text_tokens")
+            else None
+        )
+    outputs = [expected_completion(TEXT_MODEL, prompt, i, 7) for i in range(2)]
+    assert [c["output"] for c in completion["candidates"]] == outputs
+    assert completion["result"] == outputs[0]
+    if tokens is not None:
+        assert tokens == {"token_count": 8}
+
+
+def test_facade_errors_are_the_same_typed_errors(target: Target) -> None:
+    import textservice
+
+    with _client(target) as client:
+        with pytest.raises(textservice.NotFound):
+            textservice.generate_embeddings("models/no-such-model", "x", client=client)
+        with pytest.raises(textservice.InvalidArgument) as bad:
+            textservice.generate_text(
+                model=TEXT_MODEL, prompt="p", candidate_count=9, client=client
+            )
+        assert "candidate_count" in str(bad.value)
+    with _client(target, key="wrong-key") as client, pytest.raises(textservice.Unauthenticated):
+        textservice.generate_embeddings(EMBED_MODEL, "x", client=client)
+
+
+def test_facade_retries_unavailable_with_retry_info(target: Target) -> None:
+    import textservice
+    from textservice import Retry
+
+    target.fail_next_unavailable(0.05, "projects/contract")
+    fast = Retry(max_attempts=3, initial_backoff=0.01, max_backoff=0.05)
+    with _client(target) as client:
+        result = textservice.generate_embeddings(
+            EMBED_MODEL, "after a failure", client=client, request_options={"retry": fast}
+        )
+    assert result == {"embedding": expected_embedding(EMBED_MODEL, "after a failure")}
