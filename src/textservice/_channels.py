@@ -19,11 +19,15 @@ import ssl
 import threading
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-
-from grpclib.client import Channel
+from typing import TYPE_CHECKING
 
 from textservice._codec import Codec
 from textservice._status_codec import StatusDetailsCodec
+
+if TYPE_CHECKING:
+    # grpclib.client (with h2, its HTTP/2 stack) loads when the first channel opens, not with
+    # ``import textservice``: it is ~30 ms of import time (see bench/RESULTS.md).
+    from grpclib.client import Channel
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -94,6 +98,8 @@ def tls_context() -> ssl.SSLContext:
 
 def open_tcp_channel(endpoint: Endpoint, context: ssl.SSLContext | None) -> Channel:
     """A grpclib channel to ``endpoint`` on the running loop (TLS when ``context`` is given)."""
+    from grpclib.client import Channel
+
     return Channel(
         endpoint.host,
         endpoint.port,

@@ -8,7 +8,6 @@ import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from grpclib.client import UnaryUnaryMethod
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from textservice._secrets import live_secrets, scrub
@@ -107,6 +106,8 @@ async def invoke(
     """Send ``request``; retry per ``policy.retry`` until success or the deadline."""
     loop = asyncio.get_running_loop()
     channel = await client._channel()
+    from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
+
     rpc: UnaryUnaryMethod[RequestT, ResponseT] = UnaryUnaryMethod(
         channel, method.route, method.request_type, method.response_type
     )

@@ -14,9 +14,7 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import EllipsisType, TracebackType
-from typing import Any, TypeVar
-
-from grpclib.client import Channel
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textservice._bridge import LoopThread
 from textservice._channels import (
@@ -38,6 +36,9 @@ from textservice.arguments import (
 from textservice.errors import MissingAPIKeyError
 from textservice.methods import MethodSpec
 from textservice.retry import Retry
+
+if TYPE_CHECKING:
+    from grpclib.client import Channel
 
 __all__ = ["TextServiceClient", "configure", "get_default_client"]
 
