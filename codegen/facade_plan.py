@@ -42,9 +42,17 @@ FUNCTION_DOC_WIDTH = docstrings.LINE_LENGTH - 4
 
 CLIENT_DOC = "The ``TextServiceClient`` to call through; None uses the default client."
 
+OUTPUT_DOC = (
+    '``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded '
+    "straight from the response bytes with no Python float per value (needs numpy: "
+    "``pip install 'textservice[numpy]'``)."
+)
+"""``output``'s description (``generate_embeddings``, ``iter_embeddings``)."""
+
 TEMPLATE_NAMES = frozenset(
     {
-        "_fields", "_pb", "_rt", "_shapes", "Any", "Mapping", "Sequence", "cast", "overload",
+        "_fields", "_pb", "_rt", "_shapes", "Any", "AsyncIterator", "Callable", "Iterator",
+        "Literal", "Mapping", "Sequence", "TYPE_CHECKING", "cast", "numpy", "overload",
         "TextServiceClient", "annotations",
     }
 )  # fmt: skip
@@ -168,6 +176,8 @@ class EmbeddingsFunction:
     max_texts: int
     doc: str
     """The full docstring (unescaped)."""
+    iter_doc: str
+    """``iter_embeddings``'s full docstring (unescaped)."""
 
 
 @dataclass(frozen=True)
@@ -231,7 +241,7 @@ class FacadePlan:
         """Public function names, sync and async."""
         names = []
         if self.embeddings:
-            names.append("generate_embeddings")
+            names += ["generate_embeddings", "iter_embeddings"]
         if self.generate_text:
             names.append(self.generate_text.name)
         if self.count_text_tokens:
@@ -243,7 +253,7 @@ class FacadePlan:
         """TypedDicts the functions return (re-exported by the facade module)."""
         names = []
         if self.embeddings:
-            names += ["EmbeddingDict", "BatchEmbeddingDict"]
+            names += ["EmbeddingDict", "BatchEmbeddingDict", "ArrayEmbeddingDict"]
         for function in (self.generate_text, self.count_text_tokens):
             if function:
                 names.append(function.returns)
@@ -381,13 +391,21 @@ def _options_doc(specs: Iterable[MethodSpecPlan]) -> str:
 
 
 def _function_doc(
-    summary: str, args: Iterable[tuple[str, str]], returns: str, specs: Iterable[MethodSpecPlan]
+    summary: str,
+    args: Iterable[tuple[str, str]],
+    returns: str,
+    specs: Iterable[MethodSpecPlan],
+    *,
+    extra: Iterable[tuple[str, str]] = (),
+    returns_title: str = "Returns",
 ) -> str:
-    entries = [*args, ("client", CLIENT_DOC), ("request_options", _options_doc(specs))]
+    """Summary, ``Args`` (the request's, ``client``, ``request_options``, then ``extra``) and
+    ``Returns`` (or ``returns_title``)."""
+    entries = [*args, ("client", CLIENT_DOC), ("request_options", _options_doc(specs)), *extra]
     return docstrings.join(
         summary,
         docstrings.section("Args", entries, FUNCTION_DOC_WIDTH),
-        docstrings.block("Returns", returns, FUNCTION_DOC_WIDTH),
+        docstrings.block(returns_title, returns, FUNCTION_DOC_WIDTH),
     )
 
 
@@ -610,10 +628,16 @@ def _embeddings(service: Service, api: ApiPackage) -> EmbeddingsFunction | None:
         text.comment,
         f"One string, or a sequence of strings ({how}); results come back in input order.",
     )
-    returns_doc = (
+    returns_doc = docstrings.join(
         '``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` '
-        "for a sequence. The values are the float32 values the API sent, as Python floats."
+        "for a sequence. The values are the float32 values the API sent, as Python floats.",
+        'With ``output="numpy"``: ``{"embedding": array}``, a float32 array of shape ``(dim,)`` '
+        "for one string and ``(n, dim)`` for a sequence of n strings (``(0, 0)`` for an empty "
+        "one: no call is made), holding the same float32 values. Embeddings of different "
+        'lengths in one call raise ``Internal`` (``output="list"`` returns them as they are).',
     )
+    specs = [single_spec, *([batch_spec] if batch_spec else [])]
+    output_arg = [("output", OUTPUT_DOC)]
     return EmbeddingsFunction(
         single=single_spec,
         single_text=text_attr,
@@ -626,9 +650,65 @@ def _embeddings(service: Service, api: ApiPackage) -> EmbeddingsFunction | None:
             summary,
             [("model", model.comment if model else ""), ("text", text_doc)],
             returns_doc,
-            [single_spec, *([batch_spec] if batch_spec else [])],
+            specs,
+            extra=output_arg,
         ),
+        iter_doc=_iter_doc(single, batch, model, specs, output_arg),
     )
+
+
+def _iter_doc(
+    single: Method,
+    batch: Method | None,
+    model: Field | None,
+    specs: list[MethodSpecPlan],
+    extra: list[tuple[str, str]],
+) -> str:
+    """``iter_embeddings``'s docstring."""
+    if batch is not None:
+        how = (
+            f"Each batch is one {batch.name} call of ``batch_size`` texts (1-{BATCH_LIMIT}; the "
+            "last batch may hold fewer)."
+        )
+    else:
+        how = (
+            f"This API version has no batch RPC: each text is its own {single.name} call, and "
+            f"``batch_size`` texts (1-{BATCH_LIMIT}; the last batch may hold fewer) are yielded "
+            "together."
+        )
+    summary = docstrings.join(
+        "Embed ``texts`` batch by batch: yields each batch's embeddings, in input order.",
+        how + " Up to the client's ``max_concurrency`` calls are in flight while you consume "
+        "batches, and at most as many finished batches wait for you, so memory stays bounded "
+        "however long ``texts`` is. Concatenated, the batches equal "
+        '``generate_embeddings(model, texts, output=...)["embedding"]``.',
+        "A timeout (``request_options={\"timeout\": s}``, the client's, or the method's "
+        "default) bounds each batch's call with its retries, not the whole iteration.",
+        "Raises ``TextServiceError`` when a batch fails after its retries: the batches before "
+        "it have been yielded, and ``error.partial`` holds every vector received. Stopping "
+        "early (``break``, closing the iterator, ``KeyboardInterrupt``) cancels the calls in "
+        "flight. Arguments are checked at once (``TypeError``/``ValueError``), before any "
+        "call.",
+    )
+    args = [
+        ("model", model.comment if model else ""),
+        ("texts", "A sequence of strings (not one ``str``)."),
+    ]
+    tail = [
+        ("batch_size", f"Texts per yielded batch, 1-{BATCH_LIMIT}."),
+        (
+            "progress",
+            "Called as ``progress(done, total)`` (texts delivered so far, of all texts) before "
+            "each batch is yielded, in the thread that iterates.",
+        ),
+        *extra,
+    ]
+    yields = (
+        "Each batch's embeddings: a list of vectors (lists of Python floats holding the "
+        'float32 values the API sent), or with ``output="numpy"`` a float32 array of shape '
+        "``(batch, dim)``."
+    )
+    return _function_doc(summary, args, yields, specs, extra=tail, returns_title="Yields")
 
 
 def _package_aliases(api: ApiPackage, packages: Iterable[str]) -> dict[str, str]:

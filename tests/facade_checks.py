@@ -16,6 +16,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from textservice.client import TextServiceClient
@@ -54,6 +55,7 @@ def check_functions_follow_the_rpcs(facade: types.ModuleType) -> None:
     rpcs = set(rpcs_of(facade))
     wanted = {
         "generate_embeddings": "EmbedText" in rpcs,
+        "iter_embeddings": "EmbedText" in rpcs,
         "generate_text": "GenerateText" in rpcs,
         "count_text_tokens": "CountTextTokens" in rpcs,
     }
@@ -62,7 +64,9 @@ def check_functions_follow_the_rpcs(facade: types.ModuleType) -> None:
         assert hasattr(facade, f"{name}_async") == present, (facade.__name__, name)
         if present:
             assert name in facade.__all__ and f"{name}_async" in facade.__all__
-            assert inspect.iscoroutinefunction(getattr(facade, f"{name}_async"))
+            # iter_embeddings_async returns an async iterator at once (arguments checked first)
+            awaitable = name != "iter_embeddings"
+            assert inspect.iscoroutinefunction(getattr(facade, f"{name}_async")) == awaitable
             assert not inspect.iscoroutinefunction(getattr(facade, name))
 
 
@@ -76,11 +80,22 @@ def check_signatures(facade: types.ModuleType) -> None:
     """The signatures the issue asks for; the async twins take the same parameters."""
     empty = inspect.Parameter.empty
     pos = "POSITIONAL_OR_KEYWORD"
+    kw = "KEYWORD_ONLY"
     own = [("client", pos, None), ("request_options", pos, None)]
     assert _params(facade.generate_embeddings) == [
         ("model", pos, empty),
         ("text", pos, empty),
         *own,
+        ("output", kw, "list"),
+    ]
+    assert _params(facade.iter_embeddings) == [
+        ("model", pos, empty),
+        ("texts", pos, empty),
+        ("client", kw, None),
+        ("request_options", kw, None),
+        ("batch_size", kw, 100),
+        ("progress", kw, None),
+        ("output", kw, "list"),
     ]
     if hasattr(facade, "count_text_tokens"):
         assert _params(facade.count_text_tokens) == [
@@ -89,7 +104,6 @@ def check_signatures(facade: types.ModuleType) -> None:
             *own,
         ]
     if hasattr(facade, "generate_text"):
-        kw = "KEYWORD_ONLY"
         assert _params(facade.generate_text) == [
             ("model", kw, TEXT_MODEL),
             ("prompt", kw, empty),
@@ -108,7 +122,7 @@ def check_signatures(facade: types.ModuleType) -> None:
                 )
             ],
         ]
-    for name in ("generate_embeddings", "generate_text", "count_text_tokens"):
+    for name in ("generate_embeddings", "iter_embeddings", "generate_text", "count_text_tokens"):
         if hasattr(facade, name):
             sync, twin = getattr(facade, name), getattr(facade, f"{name}_async")
             assert _params(sync) == _params(twin), name
@@ -135,6 +149,92 @@ def check_embeddings(facade: types.ModuleType) -> None:
         assert tuple_result["embedding"] == [expected_embedding(EMBED_MODEL, t) for t in "ab"]
         twin = asyncio.run(facade.generate_embeddings_async(EMBED_MODEL, ["x", "y"], client=client))
         assert twin == {"embedding": [expected_embedding(EMBED_MODEL, t) for t in "xy"]}
+
+
+def _float32(array: Any, shape: tuple[int, ...]) -> Any:
+    """``array`` after checking it is a C-contiguous float32 ndarray of ``shape``."""
+    import numpy
+
+    assert isinstance(array, numpy.ndarray), type(array)
+    assert array.dtype == numpy.float32 and array.shape == shape, (array.dtype, array.shape)
+    assert array.flags.c_contiguous
+    return array
+
+
+def check_numpy_output(facade: types.ModuleType) -> None:
+    """``output="numpy"``: the same float32 values as the list output, as one array."""
+    dim = 24
+    with served(embedding_dimension=dim) as (fake, client):
+        one = facade.generate_embeddings(EMBED_MODEL, "hello", client=client, output="numpy")
+        assert list(one) == ["embedding"]
+        assert _float32(one["embedding"], (dim,)).tolist() == expected_embedding(
+            EMBED_MODEL, "hello", dim
+        )
+        texts = [f"text {i}" for i in range(205)]
+        calls_before = fake.count()
+        many = facade.generate_embeddings(EMBED_MODEL, texts, client=client, output="numpy")
+        listed = facade.generate_embeddings(EMBED_MODEL, texts, client=client)
+        assert _float32(many["embedding"], (205, dim)).tolist() == listed["embedding"]
+        assert listed["embedding"] == [expected_embedding(EMBED_MODEL, t, dim) for t in texts]
+        # the same RPCs as the list output: batches of 100, or one EmbedText per text
+        per_call = 3 if "BatchEmbedText" in rpcs_of(facade) else 205
+        assert fake.count() - calls_before == 2 * per_call
+        empty = facade.generate_embeddings(EMBED_MODEL, [], client=client, output="numpy")
+        _float32(empty["embedding"], (0, 0))
+        twin = asyncio.run(
+            facade.generate_embeddings_async(EMBED_MODEL, ("x", "y"), client=client, output="numpy")
+        )
+        assert _float32(twin["embedding"], (2, dim)).tolist() == [
+            expected_embedding(EMBED_MODEL, t, dim) for t in "xy"
+        ]
+        listed_twin = asyncio.run(
+            facade.generate_embeddings_async(EMBED_MODEL, "x", client=client, output="list")
+        )
+        assert listed_twin == {"embedding": expected_embedding(EMBED_MODEL, "x", dim)}
+
+
+def check_iter_embeddings(facade: types.ModuleType) -> None:
+    """Batches in input order, as lists or arrays, sync and async; progress per batch."""
+    dim = 8
+    texts = [f"line {i}" for i in range(130)]
+    expected = [expected_embedding(EMBED_MODEL, t, dim) for t in texts]
+    with served(embedding_dimension=dim) as (fake, client):
+        seen: list[tuple[int, int]] = []
+        batches = list(
+            facade.iter_embeddings(
+                EMBED_MODEL,
+                texts,
+                client=client,
+                batch_size=50,
+                progress=lambda done, total: seen.append((done, total)),
+            )
+        )
+        assert [len(b) for b in batches] == [50, 50, 30]
+        assert [v for b in batches for v in b] == expected
+        assert seen == [(50, 130), (100, 130), (130, 130)]
+        if "BatchEmbedText" in rpcs_of(facade):
+            sizes = [len(c.request.texts) for c in fake.calls if c.method == "BatchEmbedText"]
+            assert sorted(sizes) == [30, 50, 50]
+        else:
+            assert fake.count("EmbedText") == len(texts)
+
+        arrays = list(
+            facade.iter_embeddings(
+                EMBED_MODEL, texts, client=client, batch_size=100, output="numpy"
+            )
+        )
+        assert [_float32(a, (len(a), dim)).shape[0] for a in arrays] == [100, 30]
+        assert [row for a in arrays for row in a.tolist()] == expected
+
+        async def collect(**options: Any) -> list[Any]:
+            return [b async for b in facade.iter_embeddings_async(EMBED_MODEL, texts, **options)]
+
+        listed = asyncio.run(collect(client=client, batch_size=64))
+        assert [len(b) for b in listed] == [64, 64, 2]
+        assert [v for b in listed for v in b] == expected
+        numpy_batches = asyncio.run(collect(client=client, output="numpy"))
+        assert [row for a in numpy_batches for row in a.tolist()] == expected
+        assert list(facade.iter_embeddings(EMBED_MODEL, [], client=client)) == []
 
 
 def _enum_class(facade: types.ModuleType, name: str) -> type[enum.Enum]:
@@ -237,6 +337,29 @@ def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> Non
             "model",
             lambda: asyncio.run(facade.generate_embeddings_async("gecko", "x", client=client)),
         )
+        for bad in ("array", "NUMPY", None, 1):
+            options = {"client": client, "output": bad}
+            _raises(ValueError, "output", partial(embed, EMBED_MODEL, "x", **options))
+            twin = partial(facade.generate_embeddings_async, EMBED_MODEL, "x", **options)
+            _raises(ValueError, "output", lambda twin=twin: asyncio.run(twin()))
+            _raises(
+                ValueError, "output", partial(facade.iter_embeddings, EMBED_MODEL, ["x"], **options)
+            )
+        iterate = facade.iter_embeddings
+        iterate_async = facade.iter_embeddings_async
+        _raises(TypeError, "texts", lambda: iterate(EMBED_MODEL, "one", client=client))
+        _raises(TypeError, "texts[1]", lambda: iterate_async(EMBED_MODEL, ["a", 2], client=client))
+        _raises(
+            ValueError,
+            "batch_size",
+            lambda: iterate(EMBED_MODEL, ["a"], client=client, batch_size=101),
+        )
+        _raises(
+            TypeError,
+            "progress",
+            lambda: iterate_async(EMBED_MODEL, ["a"], client=client, progress=3),
+        )
+        _raises(ValueError, "model", lambda: iterate("gecko", ["a"], client=client))
         if hasattr(facade, "generate_text"):
             gen = facade.generate_text
             _raises(TypeError, "prompt", lambda: gen(prompt=3, client=client))
@@ -304,6 +427,8 @@ CHECKS = (
     check_functions_follow_the_rpcs,
     check_signatures,
     check_embeddings,
+    check_numpy_output,
+    check_iter_embeddings,
     check_generate_text,
     check_count_text_tokens,
     check_bad_arguments_fail_before_the_network,

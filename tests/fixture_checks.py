@@ -2,8 +2,9 @@
 
 Run in a subprocess on a package generated from ``protos/`` plus the fixtures (see
 ``tests/test_facade_golden.py``): ``python -m fixture_checks``. The fake server only serves
-the real API, so ``_runtime.call``/``embed_texts`` are replaced by recorders here; what is
-checked is the generated glue: parameter names, request building and result shaping.
+the real API, so ``_runtime.call``, ``embed_text`` and ``embed_texts`` are replaced by recorders
+here; what is checked is the generated glue: parameter names, request building and result
+shaping.
 """
 
 from __future__ import annotations
@@ -36,9 +37,19 @@ class Recorder:
         self.requests.append(request)
         return self.respond(request)
 
+    async def embed_text(
+        self, client: Any, text: str, options: Any, *, single: Any, output: str
+    ) -> list[float]:
+        assert output == "list", output
+        request = single.make_request(text)
+        self.methods.append(single.method)
+        self.requests.append(request)
+        return list(single.vector(self.respond(request)))
+
     async def embed_texts(
-        self, client: Any, texts: list[str], options: Any, *, single: Any, batch: Any
+        self, client: Any, texts: list[str], options: Any, *, single: Any, batch: Any, output: str
     ) -> list[list[float]]:
+        assert output == "list", output
         self.embed_calls.append({"texts": texts, "single": single, "batch": batch})
         return [[float(len(t))] for t in texts]
 
@@ -46,6 +57,7 @@ class Recorder:
 def recording(respond: Responder) -> Recorder:
     recorder = Recorder(respond)
     _runtime.call = recorder.call
+    _runtime.embed_text = recorder.embed_text
     _runtime.embed_texts = recorder.embed_texts
     return recorder
 

@@ -2,7 +2,8 @@
 
 Encode: the same bytes as ``bytes(message)``. Decode: a message equal (values compared bit
 for bit, NaNs included) to ``Message.parse(data)``, for canonical bytes and for every other
-wire form (which the codec hands to betterproto2).
+wire form (which the codec hands to betterproto2). Array output (``textservice._arrays``):
+the same values as the list output, for every wire form.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import struct
 from typing import Any
 
 import betterproto2
+import numpy as np
 import pytest
 from fake_helpers import VERSIONS, module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from textservice import _codec, _wire
+from textservice import _arrays, _codec, _wire, errors
 from textservice._codec import Codec, embedding_layout
 
 codec = Codec()
@@ -396,3 +398,141 @@ def test_encode_text_falls_back_when_it_must() -> None:
     not_a_list = mod.BatchEmbedTextRequest(model="models/m", texts=("a", "b"))  # type: ignore[arg-type]
     assert _codec.encode_text_fast(not_a_list, fields) is None
     _encode_like_generic(not_a_list)
+
+
+# -- array output (output="numpy") -----------------------------------------------------------
+#
+# ``ArrayReply.FromString`` must give the list output's values exactly (compared as the Python
+# floats both become, bit for bit, NaNs included) for every wire form, and must read canonical
+# bytes without the list decoders (so no Python float per value).
+
+
+def _array(data: bytes, message_type: Any) -> tuple[str, Any]:
+    reply = _arrays.array_reply(message_type)
+    assert reply is not None
+    try:
+        return "ok", reply.FromString(data)
+    except Exception as exc:
+        return "error", type(exc)
+
+
+def _listed_vectors(message: Any) -> list[list[float]]:
+    if hasattr(message, "embeddings"):
+        return [e.value for e in message.embeddings]
+    return [message.embedding.value if message.embedding is not None else []]
+
+
+@SETTINGS
+@given(st.sampled_from(VERSIONS), st.booleans(), batch_wire())
+def test_array_output_equals_list_output_bit_for_bit(
+    version: str, batch: bool, data: bytes
+) -> None:
+    mod = module(version)
+    if batch and version not in batch_versions:
+        batch = False
+    message_type = mod.BatchEmbedTextResponse if batch else mod.EmbedTextResponse
+    listed, arrays = _ours(data, message_type), _array(data, message_type)
+    if listed[0] == "error":
+        assert arrays == listed
+        return
+    vectors = _listed_vectors(listed[1])
+    if len({len(v) for v in vectors}) > 1:  # ragged: no array, a clear error instead
+        assert arrays == ("error", errors.Internal)
+        return
+    assert arrays[0] == "ok", arrays
+    array = arrays[1]
+    assert isinstance(array, np.ndarray) and array.dtype == np.float32
+    assert array.flags.c_contiguous
+    if batch:
+        assert array.shape == ((len(vectors), len(vectors[0])) if vectors else (0, 0))
+        assert [_bits(row) for row in array.tolist()] == [_bits(v) for v in vectors]
+    else:
+        (vector,) = vectors
+        assert array.shape == (len(vector),)
+        assert _bits(array.tolist()) == _bits(vector)
+
+
+@SETTINGS
+@given(st.sampled_from(batch_versions), st.integers(0, 6), st.integers(0, 40), st.data())
+def test_array_output_reads_canonical_bytes_as_they_are(
+    version: str, rows: int, dim: int, data: st.DataObject
+) -> None:
+    batch = [data.draw(st.lists(float32s, min_size=dim, max_size=dim)) for _ in range(rows)]
+    mod = module(version)
+    wire = bytes(mod.BatchEmbedTextResponse(embeddings=[_embedding(version, v) for v in batch]))
+    array = _arrays.decode_rows(wire)  # the fast path takes it
+    assert array is not None
+    assert array.shape == ((rows, dim) if rows else (0, 0))
+    # the exact float32 bits of the wire (signalling NaNs too), in order
+    assert array.astype("<f4").tobytes() == b"".join(_packed(v) for v in batch)
+    single = bytes(mod.EmbedTextResponse(embedding=_embedding(version, batch[0]) if rows else None))
+    assert _arrays.decode_rows(single) is not None
+
+
+def test_array_output_never_uses_the_list_decoders_for_canonical_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mod = module("v1beta")
+    batch = [[float(i), -0.5, math.inf, math.nan] for i in range(100)]
+    data = bytes(mod.BatchEmbedTextResponse(embeddings=[mod.Embedding(value=v) for v in batch]))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a list decoder was used")
+
+    monkeypatch.setattr(_wire, "unpack_float32", refuse)
+    monkeypatch.setattr(_codec, "unpack_float32", refuse)
+    monkeypatch.setattr(mod.BatchEmbedTextResponse, "parse", refuse)
+    monkeypatch.setattr(_arrays.Codec, "decode", refuse)
+    reply = _arrays.array_reply(mod.BatchEmbedTextResponse)
+    assert reply is not None
+    array = reply.FromString(data)
+    assert array.shape == (100, 4)
+    assert _bits(array[:, :3].ravel().tolist()) == _bits([x for v in batch for x in v[:3]])
+    assert np.isnan(array[:, 3]).all()
+
+
+def test_array_output_declines_odd_forms_and_refuses_ragged_embeddings() -> None:
+    mod = module("v1beta")
+    row = _len_field(1, _len_field(1, _packed([1.0, 2.0])))
+    odd = {
+        "unpacked": _len_field(1, b"\x0d" + _packed([1.0]) + b"\x0d" + _packed([2.0])),
+        "split": _len_field(1, _len_field(1, _packed([1.0])) + _len_field(1, _packed([2.0]))),
+        "unknown field": row + b"\x10\x07",
+        "truncated": row[:-1],
+        "partial float": _len_field(1, _len_field(1, b"\x00\x00\x80")),
+        # a canonical row, then an unpacked one taking exactly as many bytes
+        "mixed": row + _len_field(1, b"\x0d" + _packed([3.0]) + b"\x0d" + _packed([4.0])),
+    }
+    for name, data in odd.items():
+        assert _arrays.decode_rows(data) is None, name
+    reply = _arrays.array_reply(mod.BatchEmbedTextResponse)
+    assert reply is not None
+    assert reply.FromString(odd["unpacked"]).tolist() == [[1.0, 2.0]]
+    assert reply.FromString(odd["unknown field"]).tolist() == [[1.0, 2.0]]
+    assert len(odd["mixed"]) == 2 * len(row)
+    assert reply.FromString(odd["mixed"]).tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    ragged = row + _len_field(1, _len_field(1, _packed([1.0, 2.0, 3.0])))
+    assert _arrays.decode_rows(ragged) is None
+    with pytest.raises(errors.Internal, match=r"different lengths \(2, 3\).*output='list'"):
+        reply.FromString(ragged)
+    # an unset embedding is an empty vector, as in the list output
+    single = _arrays.array_reply(mod.EmbedTextResponse)
+    assert single is not None
+    assert single.FromString(b"").shape == (0,)
+    assert (
+        single.FromString(row * 2).tolist()
+        == codec.decode(row * 2, mod.EmbedTextResponse).embedding.value
+    )
+
+
+def test_row_writer_fills_rows_in_any_order_and_refuses_another_dimension() -> None:
+    writer = _arrays.RowWriter(5)
+    writer.put(3, np.array([[3.0, 3.5], [4.0, 4.5]], np.float32))
+    writer.put(0, np.array([[0.0, 0.5], [1.0, 1.5], [2.0, 2.5]], np.float32))
+    assert writer.result().tolist() == [[i, i + 0.5] for i in range(5)]
+    assert sorted(writer.rows()) == [0, 1, 2, 3, 4]
+    with pytest.raises(errors.Internal, match=r"different lengths \(2, 3\)"):
+        writer.put(0, np.zeros((1, 3), np.float32))
+    assert _arrays.RowWriter(0).result().shape == (0, 0)
+    with pytest.raises(errors.Internal, match="different lengths"):
+        _arrays.stack_rows([np.zeros((1, 2), np.float32), np.zeros((1, 3), np.float32)])

@@ -138,6 +138,8 @@ def test_functions_are_planned_from_the_rpcs_present() -> None:
     assert full.functions == (
         "generate_embeddings",
         "generate_embeddings_async",
+        "iter_embeddings",
+        "iter_embeddings_async",
         "generate_text",
         "generate_text_async",
         "count_text_tokens",
@@ -151,6 +153,11 @@ def test_functions_are_planned_from_the_rpcs_present() -> None:
     assert no_batch.count_text_tokens is None
     assert "EmbedText calls" not in no_batch.embeddings.doc
     assert "its own EmbedText call" in no_batch.embeddings.doc
+    assert "BatchEmbedText" not in no_batch.embeddings.iter_doc
+    assert "each text is its own EmbedText call" in no_batch.embeddings.iter_doc
+    assert "one BatchEmbedText call of ``batch_size`` texts" in full.embeddings.iter_doc
+    for doc in (full.embeddings.doc, full.embeddings.iter_doc):
+        assert "output: " in doc and "textservice[numpy]" in doc
     only_count = plan_facade(api("CountTextTokens"))
     assert only_count.functions == ("count_text_tokens", "count_text_tokens_async")
     assert only_count.embeddings is None and only_count.generate_text is None

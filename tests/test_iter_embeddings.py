@@ -12,6 +12,7 @@ from typing import Any
 
 import grpclib.const
 import grpclib.server
+import numpy as np
 import pytest
 
 from textservice import TextServiceClient, errors
@@ -19,7 +20,13 @@ from textservice._ordered import ordered_map
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._status_codec import StatusDetailsCodec
 from textservice.arguments import RequestOptions
-from textservice.embedding import BatchEmbedding, SingleEmbedding, embed_texts, iter_embed_texts
+from textservice.embedding import (
+    BatchEmbedding,
+    SingleEmbedding,
+    embed_texts,
+    iter_embed_texts,
+    iter_embed_texts_sync,
+)
 from textservice.methods import MethodSpec
 
 # -- ordered_map --------------------------------------------------------------------------
@@ -480,3 +487,172 @@ def test_arguments_are_checked_before_iterating(
             args = {"model": FAKE_MODEL, "texts": ["a"], **kwargs}
     finally:
         client.close()
+
+
+# -- output="numpy" on the same engine ------------------------------------------------------
+
+
+def test_numpy_list_embedding_writes_every_batch_at_its_rows_under_random_latency() -> None:
+    service = SlowService(6)
+
+    async def main() -> Any:
+        async with serving(service, 6) as client:
+            return await embed_texts(
+                client,
+                TEXTS,
+                RequestOptions(),
+                single=SINGLE_SPEC,
+                batch=BATCH_SPEC,
+                output="numpy",
+            )
+
+    array = asyncio.run(main())
+    assert isinstance(array, np.ndarray) and array.dtype == np.float32
+    assert array.shape == (len(TEXTS), 3)
+    assert array.tolist() == [vector_of(t) for t in TEXTS]
+    assert service.max_running > 1  # batches finished out of order, rows still in order
+
+
+def test_numpy_failure_keeps_the_rows_received_as_arrays() -> None:
+    service = SlowService(7, fail_text=TEXTS[530])
+
+    async def main() -> None:
+        async with serving(service, 4) as client:
+            await embed_texts(
+                client,
+                TEXTS,
+                RequestOptions(),
+                single=SINGLE_SPEC,
+                batch=BATCH_SPEC,
+                output="numpy",
+            )
+
+    with pytest.raises(errors.InvalidArgument) as info:
+        asyncio.run(main())
+    partial = info.value.partial
+    assert partial is not None and partial.total == len(TEXTS)
+    assert partial.embeddings  # at least the batches that finished before the failure
+    assert not set(range(500, 600)) & set(partial.embeddings)
+    for index, row in partial.embeddings.items():
+        assert isinstance(row, np.ndarray) and row.dtype == np.float32
+        assert row.tolist() == vector_of(TEXTS[index])
+
+
+class RaggedService(SlowService):
+    """Answers the batch holding ``longer`` with 4 values per text instead of 3."""
+
+    def __init__(self, longer: str) -> None:
+        super().__init__(8)
+        self.longer = longer
+
+    async def batch_embed_text(
+        self, message: pb.BatchEmbedTextRequest
+    ) -> pb.BatchEmbedTextResponse:
+        extra = [9.0] if self.longer in message.texts else []
+        return pb.BatchEmbedTextResponse(
+            embeddings=[pb.Embedding(value=vector_of(t) + extra) for t in message.texts]
+        )
+
+
+def test_numpy_refuses_embeddings_of_different_lengths_across_batches() -> None:
+    service = RaggedService(longer=TEXTS[250])
+
+    async def main(output: Any) -> Any:
+        async with serving(service, 1) as client:
+            return await embed_texts(
+                client,
+                TEXTS[:300],
+                RequestOptions(),
+                single=SINGLE_SPEC,
+                batch=BATCH_SPEC,
+                output=output,
+            )
+
+    with pytest.raises(errors.Internal, match=r"different lengths \(3, 4\)") as info:
+        asyncio.run(main("numpy"))
+    assert info.value.partial is not None
+    assert sorted(info.value.partial.embeddings) == list(range(200))  # one batch at a time
+    listed = asyncio.run(main("list"))  # the list output returns them as they are
+    assert [len(v) for v in listed] == [3] * 200 + [4] * 100
+
+
+def test_numpy_iteration_without_batch_rpc_groups_single_calls() -> None:
+    service = SlowService(9)
+    progress: list[tuple[int, int]] = []
+
+    async def main() -> list[Any]:
+        async with serving(service, 4) as client:
+            return [
+                b
+                async for b in iter_embed_texts(
+                    client,
+                    TEXTS[:45],
+                    RequestOptions(),
+                    single=SINGLE_SPEC,
+                    batch=None,
+                    batch_size=20,
+                    progress=lambda done, total: progress.append((done, total)),
+                    output="numpy",
+                )
+            ]
+
+    batches = asyncio.run(main())
+    assert [b.shape for b in batches] == [(20, 3), (20, 3), (5, 3)]
+    assert np.concatenate(batches).tolist() == [vector_of(t) for t in TEXTS[:45]]
+    assert progress == [(20, 45), (40, 45), (45, 45)]
+    assert service.batch_sizes == []  # EmbedText only
+
+
+def test_sync_iteration_of_arrays_matches_the_async_one() -> None:
+    from textservice.testing import FakeTextService, expected_embedding
+
+    fake = FakeTextService(embedding_dimension=5)
+    batch: BatchEmbedding[Any, Any] = BatchEmbedding(
+        method=BATCH,
+        make_request=lambda texts: pb.BatchEmbedTextRequest(model=FAKE_MODEL, texts=texts),
+        vectors=lambda r: [e.value for e in r.embeddings],
+    )
+    with TextServiceClient(channel_factory=fake.channel, max_concurrency=3) as client:
+        batches = list(
+            iter_embed_texts_sync(
+                client,
+                TEXTS[:230],
+                RequestOptions(),
+                single=SINGLE_SPEC,
+                batch=batch,
+                batch_size=100,
+                output="numpy",
+            )
+        )
+    assert [b.shape for b in batches] == [(100, 5), (100, 5), (30, 5)]
+    expected = [expected_embedding(FAKE_MODEL, t, 5) for t in TEXTS[:230]]
+    assert np.concatenate(batches).tolist() == expected
+
+
+def test_numpy_output_of_a_response_layout_the_codec_does_not_know(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A future proto may give the responses another field: arrays are then made from the
+    # decoded messages (through the specs' readers) instead of from the bytes.
+    from textservice import _arrays
+    from textservice.embedding import embed_text
+
+    monkeypatch.setattr(_arrays, "array_reply", lambda message_type: None)
+    service = SlowService(10)
+
+    async def main() -> tuple[Any, Any, Any]:
+        async with serving(service, 4) as client:
+            options = RequestOptions()
+            one = await embed_text(client, "abc", options, single=SINGLE_SPEC, output="numpy")
+            many = await embed_texts(
+                client, TEXTS[:150], options, single=SINGLE_SPEC, batch=BATCH_SPEC, output="numpy"
+            )
+            singles = await embed_texts(
+                client, TEXTS[:7], options, single=SINGLE_SPEC, batch=None, output="numpy"
+            )
+            return one, many, singles
+
+    one, many, singles = asyncio.run(main())
+    assert one.dtype == np.float32 and one.tolist() == vector_of("abc")
+    assert many.shape == (150, 3) and many.tolist() == [vector_of(t) for t in TEXTS[:150]]
+    assert singles.dtype == np.float32 and singles.tolist() == [vector_of(t) for t in TEXTS[:7]]

@@ -23,11 +23,11 @@ from textservice.errors import (
     Unknown,
 )
 from textservice.retry import Retry
-from textservice.streaming import iter_embeddings, iter_embeddings_async
 
 # The friendly functions of v1beta, the API version the old google.generativeai library used.
 # Other versions: ``textservice.v1beta3``, ``textservice.v1beta2``.
 from textservice.v1beta import (
+    ArrayEmbeddingDict,
     BatchEmbeddingDict,
     Completion,
     CountTextTokensResponseDict,
@@ -38,6 +38,8 @@ from textservice.v1beta import (
     generate_embeddings_async,
     generate_text,
     generate_text_async,
+    iter_embeddings,
+    iter_embeddings_async,
 )
 
 __version__ = "0.1.0"
@@ -45,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Aborted",
     "AlreadyExists",
+    "ArrayEmbeddingDict",
     "BatchEmbeddingDict",
     "Cancelled",
     "Completion",

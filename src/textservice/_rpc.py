@@ -6,7 +6,7 @@ import asyncio
 import logging
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
@@ -19,13 +19,25 @@ from textservice.errors import (
     Unavailable,
     error_for_status,
 )
-from textservice.methods import MethodSpec, RequestT, ResponseT
+from textservice.methods import MethodSpec, RequestT
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
+    from textservice.arguments import RequestOptions
     from textservice.client import TextServiceClient
 
-__all__ = ["Policy", "invoke", "to_error"]
+__all__ = ["Policy", "Reply", "call", "invoke", "to_error"]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Reply(Protocol[T_co]):
+    """What an RPC's reply is decoded as: a response message class, or a stand-in for one
+    (``textservice._arrays.ArrayReply``). grpclib's codecs call ``FromString(data)``."""
+
+    def FromString(self, data: bytes, /) -> T_co: ...
+
 
 log = logging.getLogger("textservice")
 
@@ -97,19 +109,49 @@ def _redact(error: TextServiceError) -> TextServiceError:
     return clean
 
 
+async def call(
+    client: TextServiceClient,
+    method: MethodSpec[RequestT, Any],
+    request: RequestT,
+    options: RequestOptions,
+    reply: Reply[T] | type[T],
+) -> T:
+    """One unary RPC with the client's metadata, the deadline and retry policy; typed errors.
+
+    The reply is decoded as ``reply`` (``method.response_type``, or a stand-in for it). The
+    timeout bounds the RPC with all its retries; on expiry ``DeadlineExceeded`` is raised and
+    the RPC in flight is cancelled.
+    """
+    timeout, _, retry = client._policy(method, options)
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    try:
+        async with asyncio.timeout_at(deadline):
+            policy = Policy(deadline=deadline, timeout=timeout, retry=retry)
+            return await invoke(client, method, request, policy, reply)
+    except TimeoutError:
+        raise DeadlineExceeded(f"the call's deadline of {timeout:g} s expired") from None
+
+
 async def invoke(
     client: TextServiceClient,
-    method: MethodSpec[RequestT, ResponseT],
+    method: MethodSpec[RequestT, Any],
     request: RequestT,
     policy: Policy,
-) -> ResponseT:
-    """Send ``request``; retry per ``policy.retry`` until success or the deadline."""
+    reply: Reply[T] | type[T],
+) -> T:
+    """Send ``request``; retry per ``policy.retry`` until success or the deadline.
+
+    The reply is decoded as ``reply`` (``method.response_type``, or a stand-in for it).
+    """
     loop = asyncio.get_running_loop()
     channel = await client._channel()
     from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
 
-    rpc: UnaryUnaryMethod[RequestT, ResponseT] = UnaryUnaryMethod(
-        channel, method.route, method.request_type, method.response_type
+    # grpclib hands ``reply`` to the channel's codec, which calls ``reply.FromString(data)``.
+    reply_type: Any = reply
+    rpc: UnaryUnaryMethod[RequestT, T] = UnaryUnaryMethod(
+        channel, method.route, method.request_type, reply_type
     )
     metadata = client._metadata()
     attempts = 0

@@ -7,17 +7,20 @@ in ``arguments``, ``client``, ``embedding``, ``_rpc`` and ``_bridge``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from textservice._rpc import Policy, invoke
+from textservice import _rpc
 from textservice.arguments import (
     HasName,
+    Output,
     RequestOptions,
     check_model,
+    check_output,
+    check_progress,
     check_request_options,
     check_text,
+    check_texts,
 )
 from textservice.client import TextServiceClient, get_default_client
 from textservice.embedding import (
@@ -25,10 +28,11 @@ from textservice.embedding import (
     ProgressCallback,
     SingleEmbedding,
     check_batch_size,
+    embed_text,
     embed_texts,
     iter_embed_texts,
+    iter_embed_texts_sync,
 )
-from textservice.errors import DeadlineExceeded
 from textservice.methods import MethodSpec, RequestT, ResponseT
 from textservice.retry import Retry
 
@@ -38,6 +42,7 @@ __all__ = [
     "BatchEmbedding",
     "HasName",
     "MethodSpec",
+    "Output",
     "ProgressCallback",
     "RequestOptions",
     "Retry",
@@ -45,11 +50,16 @@ __all__ = [
     "call",
     "check_batch_size",
     "check_model",
+    "check_output",
+    "check_progress",
     "check_request_options",
     "check_text",
+    "check_texts",
+    "embed_text",
     "embed_texts",
     "get_client",
     "iter_embed_texts",
+    "iter_embed_texts_sync",
     "run_sync",
 ]
 
@@ -74,16 +84,7 @@ async def call(
     The timeout bounds the RPC with all its retries; on expiry ``DeadlineExceeded`` is raised
     and the RPC in flight is cancelled.
     """
-    timeout, _, retry = client._policy(method, options)
-    loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
-    try:
-        async with asyncio.timeout_at(deadline):
-            return await invoke(
-                client, method, request, Policy(deadline=deadline, timeout=timeout, retry=retry)
-            )
-    except TimeoutError:
-        raise DeadlineExceeded(f"the call's deadline of {timeout:g} s expired") from None
+    return await _rpc.call(client, method, request, options, method.response_type)
 
 
 def run_sync(client: TextServiceClient, make: Callable[[], Awaitable[T]]) -> T:

@@ -9,23 +9,29 @@ that is not a ``str``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from types import EllipsisType
-from typing import Protocol
+from typing import Literal, Protocol
 
+from textservice._arrays import require_numpy
 from textservice.retry import Retry
 
 __all__ = [
     "MODEL_PREFIXES",
+    "OUTPUTS",
     "HasName",
+    "Output",
     "RequestOptions",
     "check_max_concurrency",
     "check_metadata",
     "check_model",
+    "check_output",
+    "check_progress",
     "check_request_options",
     "check_retry",
     "check_text",
+    "check_texts",
     "check_timeout",
 ]
 
@@ -74,7 +80,7 @@ def check_model(model: object) -> str:
     return name
 
 
-def check_text(text: object) -> str | list[str]:
+def check_text(text: object, name: str = "text") -> str | list[str]:
     """One text (``str``) or a new list of texts; ``TypeError`` for anything else.
 
     Sequences and other ordered iterables (generators included) of ``str`` are accepted and
@@ -84,20 +90,55 @@ def check_text(text: object) -> str | list[str]:
         return text
     if text is None or isinstance(text, bytes | bytearray | memoryview):
         raise TypeError(
-            f"text must be a str or a sequence of str, got {type(text).__name__}"
+            f"{name} must be a str or a sequence of str, got {type(text).__name__}"
             + (" (decode bytes to str first)" if text is not None else "")
         )
     if isinstance(text, Mapping | Set) or not isinstance(text, Iterable):
         reason = " (a set or mapping has no order)" if isinstance(text, Mapping | Set) else ""
         raise TypeError(
-            f"text must be a str or a sequence of str, got {type(text).__name__}{reason}"
+            f"{name} must be a str or a sequence of str, got {type(text).__name__}{reason}"
         )
     texts = list(text)
     for i, item in enumerate(texts):
         if not isinstance(item, str):
             nested = " (nested sequences are not accepted)" if isinstance(item, Iterable) else ""
-            raise TypeError(f"text[{i}] must be a str, got {type(item).__name__}{nested}")
+            raise TypeError(f"{name}[{i}] must be a str, got {type(item).__name__}{nested}")
     return texts
+
+
+def check_texts(texts: object) -> list[str]:
+    """A new list of texts, as ``check_text`` accepts them, but never one ``str``."""
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of str, not a single str (use [text])")
+    checked = check_text(texts, "texts")
+    assert isinstance(checked, list)
+    return checked
+
+
+Output = Literal["list", "numpy"]
+"""How embeddings are returned: lists of Python floats, or float32 numpy arrays."""
+
+OUTPUTS: tuple[Output, ...] = ("list", "numpy")
+
+
+def check_output(output: object) -> Output:
+    """``"list"`` or ``"numpy"`` (else ``ValueError``); ``"numpy"`` needs numpy installed.
+
+    Without numpy, ``"numpy"`` raises ``ImportError`` naming the ``textservice[numpy]`` extra.
+    """
+    if not isinstance(output, str) or output not in OUTPUTS:
+        raise ValueError(f"output must be 'list' or 'numpy', got {output!r}")
+    if output == "numpy":
+        require_numpy()
+        return "numpy"
+    return "list"
+
+
+def check_progress(progress: object) -> Callable[[int, int], None] | None:
+    """``None`` or a callable ``progress(done, total)``; else ``TypeError``."""
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
+    return progress
 
 
 def check_timeout(timeout: object, name: str = "timeout") -> float | None:

@@ -1,36 +1,50 @@
-"""Embedding many texts: chunks, bounded concurrency, input order, and partial failure.
+"""Embedding texts: chunks, bounded concurrency, input order, partial failure, array output.
 
 A list is cut into batches of ``max_texts`` (one BatchEmbedText RPC each) or, for an API
 version without BatchEmbedText, into single texts (one EmbedText RPC each). Up to the
 client's ``max_concurrency`` RPCs are in flight at once, as streams of one HTTP/2 connection.
 Vectors are put back at their input index. When an RPC fails for good, the others are
 cancelled and the error raised carries every vector already received (``error.partial``).
+
+``output="numpy"`` decodes each reply straight into a float32 array (``textservice._arrays``)
+and writes a list's rows into one preallocated ``(n, dim)`` array as batches complete.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, cast
 
+from textservice import _arrays
 from textservice._ordered import ordered_map
-from textservice._rpc import Policy, invoke
+from textservice._rpc import Policy, call, invoke
 from textservice.errors import DeadlineExceeded, Internal, PartialEmbeddings, TextServiceError
 from textservice.methods import MethodSpec, RequestT, ResponseT
 
 if TYPE_CHECKING:
-    from textservice.arguments import RequestOptions
+    from typing import TypeAlias
+
+    from textservice._arrays import Float32Array
+    from textservice.arguments import Output, RequestOptions
     from textservice.client import TextServiceClient
 
+    Vectors: TypeAlias = list[list[float]] | Float32Array
+    """Rows of embeddings: lists of floats, or a 2-D float32 array (``output="numpy"``)."""
+
 __all__ = [
+    "MAX_BATCH_SIZE",
     "BatchEmbedding",
     "ProgressCallback",
     "SingleEmbedding",
     "check_batch_size",
+    "embed_text",
     "embed_texts",
     "iter_embed_texts",
+    "iter_embed_texts_sync",
 ]
 
 
@@ -56,12 +70,9 @@ class BatchEmbedding(Generic[RequestT, ResponseT]):
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` with the number of texts delivered so far."""
 
-
-def _chunk_size(single: SingleEmbedding[Any, Any], batch: BatchEmbedding[Any, Any] | None) -> int:
-    size = batch.max_texts if batch is not None else 1
-    if size < 1:
-        raise ValueError(f"BatchEmbedding.max_texts must be >= 1, got {size}")
-    return size
+MAX_BATCH_SIZE = 100
+"""The most texts ``iter_embed_texts`` yields at once: BatchEmbedText's limit (for a version
+without it, single-text results are grouped up to this many)."""
 
 
 def check_batch_size(batch_size: object, limit: int) -> int:
@@ -73,42 +84,131 @@ def check_batch_size(batch_size: object, limit: int) -> int:
     return batch_size
 
 
+@dataclass(frozen=True)
+class _Chunks:
+    """How the engine embeds one chunk of texts: one RPC, its reply, and the rows in it."""
+
+    method: MethodSpec[Any, Any]
+    size: int
+    """Texts per RPC."""
+    request: Callable[[list[str]], Any]
+    reply: Any
+    """What the reply is decoded as (``_rpc.Reply``)."""
+    rows: Callable[[Any], Vectors]
+    """The reply's vectors: a list of lists, or a 2-D float32 array."""
+
+
+def _chunks(
+    single: SingleEmbedding[Any, Any],
+    batch: BatchEmbedding[Any, Any] | None,
+    size: int | None,
+    output: Output,
+) -> _Chunks:
+    """The chunk RPC for ``output``; ``size`` (batch only) defaults to ``batch.max_texts``."""
+    if batch is not None:
+        size = _max_texts(batch) if size is None else size
+        method, request = batch.method, batch.make_request
+        reply: Any = method.response_type
+        rows: Callable[[Any], Vectors] = batch.vectors
+        if output == "numpy":
+            arrays = _arrays.array_reply(method.response_type)
+            if arrays is not None:
+                reply, rows = arrays, _same
+            else:  # a response layout the codec does not know: read it, then convert
+                rows = _converted(batch.vectors)
+        return _Chunks(method, size, request, reply, rows)
+    method = single.method
+
+    def request_one(chunk: list[str]) -> Any:
+        return single.make_request(chunk[0])
+
+    if output == "list":
+        return _Chunks(method, 1, request_one, method.response_type, _one_list(single.vector))
+    arrays = _arrays.array_reply(method.response_type)
+    if arrays is not None:
+        return _Chunks(method, 1, request_one, arrays, _one_row)
+    return _Chunks(method, 1, request_one, method.response_type, _one_converted(single.vector))
+
+
+def _max_texts(batch: BatchEmbedding[Any, Any]) -> int:
+    if batch.max_texts < 1:
+        raise ValueError(f"BatchEmbedding.max_texts must be >= 1, got {batch.max_texts}")
+    return batch.max_texts
+
+
+def _same(rows: Vectors) -> Vectors:
+    return rows
+
+
+def _one_row(vector: Float32Array) -> Float32Array:
+    return vector.reshape(1, len(vector))
+
+
+def _one_list(read: Callable[[Any], list[float]]) -> Callable[[Any], Vectors]:
+    return lambda response: [read(response)]
+
+
+def _converted(read: Callable[[Any], list[list[float]]]) -> Callable[[Any], Vectors]:
+    return lambda response: _arrays.vectors_array(read(response))
+
+
+def _one_converted(read: Callable[[Any], list[float]]) -> Callable[[Any], Vectors]:
+    return lambda response: _arrays.vectors_array([read(response)])
+
+
+async def embed_text(
+    client: TextServiceClient,
+    text: str,
+    options: RequestOptions,
+    *,
+    single: SingleEmbedding[Any, Any],
+    output: Output = "list",
+) -> list[float] | Float32Array:
+    """Embed one text with one RPC: its vector as a list, or a ``(dim,)`` float32 array."""
+    request = single.make_request(text)
+    if output == "numpy":
+        arrays = _arrays.array_reply(single.method.response_type)
+        if arrays is not None:
+            return await call(client, single.method, request, options, arrays)
+    message_type: Any = single.method.response_type
+    response = await call(client, single.method, request, options, message_type)
+    try:
+        vector = single.vector(response)
+    except Exception as exc:
+        raise Internal(f"unexpected {single.method.name} response: {exc!r}") from exc
+    return _arrays.vector_array(vector) if output == "numpy" else vector
+
+
 async def _ordered_batches(
     client: TextServiceClient,
     texts: list[str],
     *,
-    single: SingleEmbedding[Any, Any],
-    batch: BatchEmbedding[Any, Any] | None,
-    size: int,
+    chunks: _Chunks,
     policy: Callable[[], Policy],
-    received: dict[int, list[float]],
+    put: Callable[[int, Vectors], None],
     max_buffered: int | None,
     fail_fast: bool,
-) -> AsyncGenerator[list[list[float]], None]:
+) -> AsyncGenerator[Vectors, None]:
     """The one engine: each chunk's vectors, in input order, ``client.max_concurrency`` RPCs
-    in flight; every vector received (in any order) is also put in ``received`` by index."""
+    in flight; each chunk's vectors are also handed to ``put(start, vectors)`` as it arrives
+    (in any order)."""
+    size = chunks.size
 
-    async def embed_chunk(start: int) -> list[list[float]]:
+    async def embed_chunk(start: int) -> Vectors:
         chunk = texts[start : start + size]
-        if batch is not None:
-            response = await invoke(client, batch.method, batch.make_request(chunk), policy())
-            try:
-                vectors = batch.vectors(response)
-            except Exception as exc:
-                raise Internal(f"unexpected BatchEmbedText response: {exc!r}") from exc
-        else:
-            response = await invoke(client, single.method, single.make_request(chunk[0]), policy())
-            try:
-                vectors = [single.vector(response)]
-            except Exception as exc:
-                raise Internal(f"unexpected EmbedText response: {exc!r}") from exc
+        reply = await invoke(client, chunks.method, chunks.request(chunk), policy(), chunks.reply)
+        try:
+            vectors = chunks.rows(reply)
+        except TextServiceError:
+            raise
+        except Exception as exc:
+            raise Internal(f"unexpected {chunks.method.name} response: {exc!r}") from exc
         if len(vectors) != len(chunk):
             raise Internal(
                 f"the server returned {len(vectors)} embeddings for {len(chunk)} texts "
                 f"(inputs {start}-{start + len(chunk) - 1})"
             )
-        for offset, vector in enumerate(vectors):
-            received[start + offset] = vector
+        put(start, vectors)
         return vectors
 
     async with aclosing(
@@ -119,9 +219,23 @@ async def _ordered_batches(
             max_buffered=max_buffered,
             fail_fast=fail_fast,
         )
-    ) as chunks:
-        async for vectors in chunks:
+    ) as results:
+        async for vectors in results:
             yield vectors
+
+
+class _ListRows:
+    """The vectors received so far, by input index (for a list result or a partial one)."""
+
+    def __init__(self) -> None:
+        self.received: dict[int, list[float] | Float32Array] = {}
+
+    def put(self, start: int, vectors: Vectors) -> None:
+        for offset, vector in enumerate(vectors):
+            self.received[start + offset] = vector
+
+    def rows(self) -> dict[int, list[float] | Float32Array]:
+        return dict(self.received)
 
 
 async def embed_texts(
@@ -131,18 +245,21 @@ async def embed_texts(
     *,
     single: SingleEmbedding[Any, Any],
     batch: BatchEmbedding[Any, Any] | None,
-) -> list[list[float]]:
+    output: Output = "list",
+) -> Vectors:
     """Embed ``texts`` in input order: batches when the API version has them, else single calls.
 
     ``options`` apply to every RPC. A timeout given by the user bounds the whole call; the
-    method's default timeout bounds each RPC with its retries.
+    method's default timeout bounds each RPC with its retries. With ``output="numpy"`` the
+    result is one ``(len(texts), dim)`` float32 array (``(0, 0)`` for no texts), each batch's
+    rows written into it as the batch arrives; embeddings of different lengths raise
+    ``Internal``.
     """
     total = len(texts)
+    chunks = _chunks(single, batch, None, output)
     if total == 0:
-        return []
-    method = batch.method if batch is not None else single.method
-    size = _chunk_size(single, batch)
-    timeout, whole_call, retry = client._policy(method, options)
+        return _arrays.vectors_array([]) if output == "numpy" else []
+    timeout, whole_call, retry = client._policy(chunks.method, options)
     loop = asyncio.get_running_loop()
     call_deadline = loop.time() + timeout if whole_call and timeout is not None else None
 
@@ -152,7 +269,10 @@ async def embed_texts(
             deadline = loop.time() + timeout
         return Policy(deadline=deadline, timeout=timeout, retry=retry)
 
-    received: dict[int, list[float]] = {}
+    sink: _ListRows | _arrays.RowWriter = (
+        _arrays.RowWriter(total) if output == "numpy" else _ListRows()
+    )
+    put: Callable[[int, Any], None] = sink.put
     error: BaseException | None = None
     try:
         async with asyncio.timeout_at(call_deadline):
@@ -161,11 +281,9 @@ async def embed_texts(
             async for _ in _ordered_batches(
                 client,
                 texts,
-                single=single,
-                batch=batch,
-                size=size,
+                chunks=chunks,
                 policy=policy,
-                received=received,
+                put=put,
                 max_buffered=total,
                 fail_fast=True,  # a failed list raises at once, cancelling the other batches
             ):
@@ -175,9 +293,11 @@ async def embed_texts(
     except TextServiceError as exc:
         error = exc
     if error is None:
-        return [received[i] for i in range(total)]
+        if isinstance(sink, _arrays.RowWriter):
+            return sink.result()
+        return [cast("list[float]", sink.received[i]) for i in range(total)]
     assert isinstance(error, TextServiceError)
-    raise error.with_partial(PartialEmbeddings(total=total, embeddings=dict(received)))
+    raise error.with_partial(PartialEmbeddings(total=total, embeddings=sink.rows()))
 
 
 async def iter_embed_texts(
@@ -189,13 +309,16 @@ async def iter_embed_texts(
     batch: BatchEmbedding[Any, Any] | None,
     batch_size: int | None = None,
     progress: ProgressCallback | None = None,
-) -> AsyncGenerator[list[list[float]], None]:
+    output: Output = "list",
+) -> AsyncGenerator[Vectors, None]:
     """Yield the embeddings of ``texts`` batch by batch, in input order, as they complete.
 
-    Batches hold ``batch_size`` texts (default and maximum: the batch RPC's ``max_texts``;
-    one text per batch for an API version without BatchEmbedText). Up to
+    Batches hold ``batch_size`` texts (default and maximum: the batch RPC's ``max_texts``).
+    For an API version without BatchEmbedText each text is its own RPC, and ``batch_size``
+    (default 1, at most ``MAX_BATCH_SIZE``) texts are yielded together. Up to
     ``client.max_concurrency`` RPCs are in flight, and at most as many finished batches wait
-    for an earlier one, so memory stays bounded however long ``texts`` is.
+    for an earlier one, so memory stays bounded however long ``texts`` is. With
+    ``output="numpy"`` each batch is a ``(batch, dim)`` float32 array.
 
     A timeout (from ``options``, the client, or the method's default) bounds each batch's
     RPC with its retries, not the whole iteration (whose length the consumer decides).
@@ -206,17 +329,22 @@ async def iter_embed_texts(
     total = len(texts)
     if total == 0:
         return
-    method = batch.method if batch is not None else single.method
-    limit = _chunk_size(single, batch)
-    size = limit if batch_size is None else check_batch_size(batch_size, limit)
-    timeout, _, retry = client._policy(method, options)
+    if batch is not None:
+        limit = _max_texts(batch)
+        size = limit if batch_size is None else check_batch_size(batch_size, limit)
+        group = size
+    else:
+        size = None
+        group = 1 if batch_size is None else check_batch_size(batch_size, MAX_BATCH_SIZE)
+    chunks = _chunks(single, batch, size, output)
+    timeout, _, retry = client._policy(chunks.method, options)
     loop = asyncio.get_running_loop()
 
     def policy() -> Policy:
         deadline = None if timeout is None else loop.time() + timeout
         return Policy(deadline=deadline, timeout=timeout, retry=retry)
 
-    received: dict[int, list[float]] = {}
+    received = _ListRows()
     error: TextServiceError | None = None
     done = 0
     try:
@@ -224,16 +352,14 @@ async def iter_embed_texts(
             _ordered_batches(
                 client,
                 texts,
-                single=single,
-                batch=batch,
-                size=size,
+                chunks=chunks,
                 policy=policy,
-                received=received,
+                put=received.put,
                 max_buffered=None,
                 fail_fast=False,  # the batches before a failure are still delivered, in order
             )
         ) as batches:
-            async for vectors in batches:
+            async for vectors in _grouped(batches, group, chunks.size, output):
                 done += len(vectors)
                 if progress is not None:
                     progress(done, total)
@@ -241,4 +367,92 @@ async def iter_embed_texts(
     except TextServiceError as exc:
         error = exc
     if error is not None:
-        raise error.with_partial(PartialEmbeddings(total=total, embeddings=dict(received)))
+        raise error.with_partial(PartialEmbeddings(total=total, embeddings=received.rows()))
+
+
+async def _grouped(
+    batches: AsyncIterator[Vectors], group: int, size: int, output: Output
+) -> AsyncGenerator[Vectors, None]:
+    """``batches`` (of ``size`` texts) joined into batches of ``group`` texts (the last may
+    hold fewer); as they are when the two sizes agree."""
+    if group == size:
+        async for vectors in batches:
+            yield vectors
+        return
+    pending: list[Vectors] = []
+    count = 0
+    async for vectors in batches:
+        pending.append(vectors)
+        count += len(vectors)
+        if count >= group:
+            yield _join(pending, output)
+            pending, count = [], 0
+    if pending:
+        yield _join(pending, output)
+
+
+def _join(parts: list[Any], output: Output) -> Vectors:
+    if output == "numpy":
+        return _arrays.stack_rows(parts)
+    return [vector for part in parts for vector in part]
+
+
+def iter_embed_texts_sync(
+    client: TextServiceClient,
+    texts: list[str],
+    options: RequestOptions,
+    *,
+    single: SingleEmbedding[Any, Any],
+    batch: BatchEmbedding[Any, Any] | None,
+    batch_size: int | None = None,
+    progress: ProgressCallback | None = None,
+    output: Output = "list",
+) -> Iterator[Vectors]:
+    """``iter_embed_texts`` for synchronous code: a plain iterator over the same batches.
+
+    The RPCs run on the client's loop thread, where the calls in flight keep running between
+    steps; the consuming thread only waits for the next batch, and ``progress`` is called in
+    that thread. Closing the iterator early cancels the calls in flight.
+    """
+    batches = iter_embed_texts(
+        client,
+        texts,
+        options,
+        single=single,
+        batch=batch,
+        batch_size=batch_size,
+        output=output,
+    )
+    return _iterate_sync(client, batches, len(texts), progress)
+
+
+_END: Any = object()
+
+
+def _iterate_sync(
+    client: TextServiceClient,
+    batches: AsyncGenerator[Vectors, None],
+    total: int,
+    progress: ProgressCallback | None,
+) -> Iterator[Vectors]:
+    async def step() -> Any:
+        try:
+            return await anext(batches)
+        except StopAsyncIteration:
+            return _END
+
+    done = 0
+    try:
+        while True:
+            vectors = client._run_sync(step)
+            if vectors is _END:
+                return
+            done += len(vectors)
+            if progress is not None:
+                progress(done, total)
+            yield vectors
+    finally:
+        # RuntimeError: still unwinding an interrupted step, or the client was closed
+        # meanwhile; the calls in flight are cancelled in either case.
+        with contextlib.suppress(RuntimeError):
+            client._run_sync(batches.aclose)

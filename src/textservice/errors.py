@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from grpclib.const import Status
+
+if TYPE_CHECKING:
+    from textservice._arrays import Float32Array
 
 __all__ = [
     "Aborted",
@@ -52,10 +55,11 @@ class PartialEmbeddings:
 
     ``embeddings`` maps an input index to its vector, for every input whose batch succeeded
     before the failure; every other index in ``range(total)`` is in :attr:`failed_indices`.
+    A vector is a list of floats, or a ``(dim,)`` float32 array for ``output="numpy"``.
     """
 
     total: int
-    embeddings: Mapping[int, list[float]] = field(repr=False)
+    embeddings: Mapping[int, list[float] | Float32Array] = field(repr=False)
 
     @property
     def succeeded_indices(self) -> list[int]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import assert_type
 
+import numpy
+import numpy.typing
+
 import textservice
-from textservice import v1beta2
+from textservice import v1beta2, v1beta3
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice.v1beta import (
+    ArrayEmbeddingDict,
     BatchEmbeddingDict,
     Completion,
     CountTextTokensResponseDict,
@@ -29,6 +33,32 @@ async def use(client: textservice.TextServiceClient, texts: Sequence[str]) -> No
     awaited = await textservice.generate_embeddings_async("models/e", "x", client=client)
     assert_type(awaited, EmbeddingDict)
     assert_type(v1beta2.generate_embeddings("models/e", ["x"]), v1beta2.BatchEmbeddingDict)
+    listed = textservice.generate_embeddings("models/e", ["x"], client, output="list")
+    assert_type(listed, BatchEmbeddingDict)
+
+    # output="numpy": one float32 array, whatever the text argument
+    Float32 = numpy.typing.NDArray[numpy.float32]
+    array = textservice.generate_embeddings("models/e", "x", output="numpy")
+    assert_type(array, ArrayEmbeddingDict)
+    assert_type(array["embedding"], Float32)
+    assert_type(
+        textservice.generate_embeddings("models/e", texts, output="numpy"), ArrayEmbeddingDict
+    )
+    arrays = await textservice.generate_embeddings_async("models/e", ["a"], output="numpy")
+    assert_type(arrays["embedding"], Float32)
+    old = v1beta2.generate_embeddings("models/e", ("a",), output="numpy")
+    assert_type(old, v1beta2.ArrayEmbeddingDict)
+
+    # iter_embeddings: lists or arrays per batch, in every version
+    assert_type(textservice.iter_embeddings("models/e", texts), Iterator[list[list[float]]])
+    assert_type(
+        v1beta3.iter_embeddings("models/e", texts, batch_size=10, output="numpy"),
+        Iterator[Float32],
+    )
+    stream = v1beta2.iter_embeddings_async("models/e", texts, progress=lambda d, t: None)
+    assert_type(stream, AsyncIterator[list[list[float]]])
+    async for batch in textservice.iter_embeddings_async("models/e", texts, output="numpy"):
+        assert_type(batch, Float32)
 
     completion = textservice.generate_text(
         prompt="Write a haiku",

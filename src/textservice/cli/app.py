@@ -21,7 +21,7 @@ from textservice.cli.outputs import NumpyMissingError, OutputConflictError, open
 from textservice.cli.progress import Mode, Progress
 from textservice.client import TextServiceClient
 from textservice.errors import MissingAPIKeyError, TextServiceError
-from textservice.streaming import iter_embeddings_async
+from textservice.v1beta import iter_embeddings_async
 
 __all__ = ["cli", "main"]
 

@@ -14,11 +14,17 @@ values are enum members, and a message field that is not set is None.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from textservice._proto.google.ai.generativelanguage import v1beta as _pb
 
+if TYPE_CHECKING:
+    # numpy is optional (textservice[numpy]): ArrayEmbeddingDict's annotation only
+    import numpy
+    import numpy.typing
+
 __all__ = [
+    "ArrayEmbeddingDict",
     "BatchEmbeddingDict",
     "CitationMetadataDict",
     "CitationSourceDict",
@@ -210,3 +216,11 @@ class BatchEmbeddingDict(TypedDict):
 
     embedding: list[list[float]]
     """One list of values per input text."""
+
+
+class ArrayEmbeddingDict(TypedDict):
+    """The embeddings as one float32 array (``generate_embeddings(..., output="numpy")``)."""
+
+    embedding: numpy.typing.NDArray[numpy.float32]
+    """Shape ``(dim,)`` for one text, ``(n, dim)`` for a sequence of n texts (``(0, 0)`` for none),
+    in input order: the float32 values the API sent."""

@@ -13,26 +13,33 @@ API for using Generative Language Models (GLMs) trained to generate text.
 Also known as Large Language Models (LLM)s, these generate text given an
 input prompt from the user.
 
-Each function has an awaitable ``_async`` twin taking the same arguments. Results are plain dicts
-typed by the TypedDicts in ``textservice.v1beta2.types``.
+Each function has an ``_async`` twin taking the same arguments (awaitable, or an async iterator for
+``iter_embeddings_async``). Results are plain dicts typed by the TypedDicts in
+``textservice.v1beta2.types``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, cast, overload
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _fields, _shapes
 from textservice import _runtime as _rt
 from textservice._proto.google.ai.generativelanguage import v1beta2 as _pb
 from textservice.client import TextServiceClient
 from textservice.v1beta2.types import (
+    ArrayEmbeddingDict,
     BatchEmbeddingDict,
     Completion,
     EmbeddingDict,
 )
 
+if TYPE_CHECKING:
+    import numpy
+    import numpy.typing
+
 __all__ = [
+    "ArrayEmbeddingDict",
     "BatchEmbeddingDict",
     "Completion",
     "EmbeddingDict",
@@ -40,6 +47,8 @@ __all__ = [
     "generate_embeddings_async",
     "generate_text",
     "generate_text_async",
+    "iter_embeddings",
+    "iter_embeddings_async",
 ]
 
 
@@ -83,6 +92,8 @@ def generate_embeddings(
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
+    *,
+    output: Literal["list"] = "list",
 ) -> EmbeddingDict: ...
 
 
@@ -92,6 +103,8 @@ def generate_embeddings(
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
+    *,
+    output: Literal["list"] = "list",
 ) -> BatchEmbeddingDict: ...
 
 
@@ -102,7 +115,20 @@ def generate_embeddings(
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
+    *,
+    output: Literal["list"] = "list",
 ) -> EmbeddingDict | BatchEmbeddingDict: ...
+
+
+@overload
+def generate_embeddings(
+    model: str | _rt.HasName,
+    text: str | Sequence[str],
+    client: TextServiceClient | None = None,
+    request_options: Mapping[str, object] | None = None,
+    *,
+    output: Literal["numpy"],
+) -> ArrayEmbeddingDict: ...
 
 
 def generate_embeddings(
@@ -110,7 +136,9 @@ def generate_embeddings(
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
-) -> EmbeddingDict | BatchEmbeddingDict:
+    *,
+    output: Literal["list", "numpy"] = "list",
+) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
     """Generates an embedding from the model given an input message.
 
     Args:
@@ -124,15 +152,24 @@ def generate_embeddings(
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
+        output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
+            straight from the response bytes with no Python float per value (needs numpy: ``pip
+            install 'textservice[numpy]'``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
         sequence. The values are the float32 values the API sent, as Python floats.
+
+        With ``output="numpy"``: ``{"embedding": array}``, a float32 array of shape ``(dim,)`` for
+        one string and ``(n, dim)`` for a sequence of n strings (``(0, 0)`` for an empty one: no
+        call is made), holding the same float32 values. Embeddings of different lengths in one call
+        raise ``Internal`` (``output="list"`` returns them as they are).
     """
     return _embed_sync(
         _rt.check_model(model),
         _rt.check_text(text),
         _rt.check_request_options(request_options),
+        _rt.check_output(output),
         _rt.get_client(client),
     )
 
@@ -143,6 +180,8 @@ async def generate_embeddings_async(
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
+    *,
+    output: Literal["list"] = "list",
 ) -> EmbeddingDict: ...
 
 
@@ -152,6 +191,8 @@ async def generate_embeddings_async(
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
+    *,
+    output: Literal["list"] = "list",
 ) -> BatchEmbeddingDict: ...
 
 
@@ -162,7 +203,20 @@ async def generate_embeddings_async(
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
+    *,
+    output: Literal["list"] = "list",
 ) -> EmbeddingDict | BatchEmbeddingDict: ...
+
+
+@overload
+async def generate_embeddings_async(
+    model: str | _rt.HasName,
+    text: str | Sequence[str],
+    client: TextServiceClient | None = None,
+    request_options: Mapping[str, object] | None = None,
+    *,
+    output: Literal["numpy"],
+) -> ArrayEmbeddingDict: ...
 
 
 async def generate_embeddings_async(
@@ -170,7 +224,9 @@ async def generate_embeddings_async(
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
-) -> EmbeddingDict | BatchEmbeddingDict:
+    *,
+    output: Literal["list", "numpy"] = "list",
+) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
     """Awaitable twin of ``generate_embeddings``.
 
     Generates an embedding from the model given an input message.
@@ -186,15 +242,188 @@ async def generate_embeddings_async(
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
+        output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
+            straight from the response bytes with no Python float per value (needs numpy: ``pip
+            install 'textservice[numpy]'``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
         sequence. The values are the float32 values the API sent, as Python floats.
+
+        With ``output="numpy"``: ``{"embedding": array}``, a float32 array of shape ``(dim,)`` for
+        one string and ``(n, dim)`` for a sequence of n strings (``(0, 0)`` for an empty one: no
+        call is made), holding the same float32 values. Embeddings of different lengths in one call
+        raise ``Internal`` (``output="list"`` returns them as they are).
     """
     return await _embed(
         _rt.check_model(model),
         _rt.check_text(text),
         _rt.check_request_options(request_options),
+        _rt.check_output(output),
+        _rt.get_client(client),
+    )
+
+
+@overload
+def iter_embeddings(
+    model: str | _rt.HasName,
+    texts: Sequence[str],
+    *,
+    client: TextServiceClient | None = None,
+    request_options: Mapping[str, object] | None = None,
+    batch_size: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+    output: Literal["list"] = "list",
+) -> Iterator[list[list[float]]]: ...
+
+
+@overload
+def iter_embeddings(
+    model: str | _rt.HasName,
+    texts: Sequence[str],
+    *,
+    client: TextServiceClient | None = None,
+    request_options: Mapping[str, object] | None = None,
+    batch_size: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+    output: Literal["numpy"],
+) -> Iterator[numpy.typing.NDArray[numpy.float32]]: ...
+
+
+def iter_embeddings(
+    model: str | _rt.HasName,
+    texts: Sequence[str],
+    *,
+    client: TextServiceClient | None = None,
+    request_options: Mapping[str, object] | None = None,
+    batch_size: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+    output: Literal["list", "numpy"] = "list",
+) -> Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]:
+    """Embed ``texts`` batch by batch: yields each batch's embeddings, in input order.
+
+    This API version has no batch RPC: each text is its own EmbedText call, and ``batch_size`` texts
+    (1-100; the last batch may hold fewer) are yielded together. Up to the client's
+    ``max_concurrency`` calls are in flight while you consume batches, and at most as many finished
+    batches wait for you, so memory stays bounded however long ``texts`` is. Concatenated, the
+    batches equal ``generate_embeddings(model, texts, output=...)["embedding"]``.
+
+    A timeout (``request_options={"timeout": s}``, the client's, or the method's default) bounds
+    each batch's call with its retries, not the whole iteration.
+
+    Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
+    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
+    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
+    at once (``TypeError``/``ValueError``), before any call.
+
+    Args:
+        model: Required. The model name to use with the format model=models/{model}.
+        texts: A sequence of strings (not one ``str``).
+        client: The ``TextServiceClient`` to call through; None uses the default client.
+        request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
+            Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
+            to 5 attempts, backing off 1 s x 1.3 up to 10 s.
+        batch_size: Texts per yielded batch, 1-100.
+        progress: Called as ``progress(done, total)`` (texts delivered so far, of all texts) before
+            each batch is yielded, in the thread that iterates.
+        output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
+            straight from the response bytes with no Python float per value (needs numpy: ``pip
+            install 'textservice[numpy]'``).
+
+    Yields:
+        Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
+        values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
+    """
+    return _iter_sync(
+        _rt.check_model(model),
+        _rt.check_texts(texts),
+        _rt.check_request_options(request_options),
+        _rt.check_batch_size(batch_size, 100),
+        _rt.check_progress(progress),
+        _rt.check_output(output),
+        _rt.get_client(client),
+    )
+
+
+@overload
+def iter_embeddings_async(
+    model: str | _rt.HasName,
+    texts: Sequence[str],
+    *,
+    client: TextServiceClient | None = None,
+    request_options: Mapping[str, object] | None = None,
+    batch_size: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+    output: Literal["list"] = "list",
+) -> AsyncIterator[list[list[float]]]: ...
+
+
+@overload
+def iter_embeddings_async(
+    model: str | _rt.HasName,
+    texts: Sequence[str],
+    *,
+    client: TextServiceClient | None = None,
+    request_options: Mapping[str, object] | None = None,
+    batch_size: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+    output: Literal["numpy"],
+) -> AsyncIterator[numpy.typing.NDArray[numpy.float32]]: ...
+
+
+def iter_embeddings_async(
+    model: str | _rt.HasName,
+    texts: Sequence[str],
+    *,
+    client: TextServiceClient | None = None,
+    request_options: Mapping[str, object] | None = None,
+    batch_size: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+    output: Literal["list", "numpy"] = "list",
+) -> AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]:
+    """Async twin of ``iter_embeddings``: ``async for batch in iter_embeddings_async(...)``.
+
+    Embed ``texts`` batch by batch: yields each batch's embeddings, in input order.
+
+    This API version has no batch RPC: each text is its own EmbedText call, and ``batch_size`` texts
+    (1-100; the last batch may hold fewer) are yielded together. Up to the client's
+    ``max_concurrency`` calls are in flight while you consume batches, and at most as many finished
+    batches wait for you, so memory stays bounded however long ``texts`` is. Concatenated, the
+    batches equal ``generate_embeddings(model, texts, output=...)["embedding"]``.
+
+    A timeout (``request_options={"timeout": s}``, the client's, or the method's default) bounds
+    each batch's call with its retries, not the whole iteration.
+
+    Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
+    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
+    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
+    at once (``TypeError``/``ValueError``), before any call.
+
+    Args:
+        model: Required. The model name to use with the format model=models/{model}.
+        texts: A sequence of strings (not one ``str``).
+        client: The ``TextServiceClient`` to call through; None uses the default client.
+        request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
+            Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
+            to 5 attempts, backing off 1 s x 1.3 up to 10 s.
+        batch_size: Texts per yielded batch, 1-100.
+        progress: Called as ``progress(done, total)`` (texts delivered so far, of all texts) before
+            each batch is yielded, in the thread that iterates.
+        output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
+            straight from the response bytes with no Python float per value (needs numpy: ``pip
+            install 'textservice[numpy]'``).
+
+    Yields:
+        Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
+        values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
+    """
+    return _iter_async(
+        _rt.check_model(model),
+        _rt.check_texts(texts),
+        _rt.check_request_options(request_options),
+        _rt.check_batch_size(batch_size, 100),
+        _rt.check_progress(progress),
+        _rt.check_output(output),
         _rt.get_client(client),
     )
 
@@ -205,32 +434,95 @@ def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
     return response.embedding.value
 
 
+def _embedding_rpcs(
+    model: str,
+) -> tuple[_rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse], None]:
+    """How this API version embeds texts with ``model``: its RPCs, requests and vectors."""
+    single: _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.SingleEmbedding(
+        method=_EMBED_TEXT,
+        make_request=lambda one: _pb.EmbedTextRequest(model=model, text=one),
+        vector=_embedding_vector,
+    )
+    # this API version has no batch RPC: the runtime sends one EmbedText call per text
+    return single, None
+
+
 def _embed_sync(
     model: str,
     text: str | list[str],
     options: _rt.RequestOptions,
+    output: _rt.Output,
     client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict:
-    return _rt.run_sync(client, lambda: _embed(model, text, options, client))
+) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
+    return _rt.run_sync(client, lambda: _embed(model, text, options, output, client))
 
 
 async def _embed(
     model: str,
     text: str | list[str],
     options: _rt.RequestOptions,
+    output: _rt.Output,
     client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict:
-    single: _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.SingleEmbedding(
-        method=_EMBED_TEXT,
-        make_request=lambda one: _pb.EmbedTextRequest(model=model, text=one),
-        vector=_embedding_vector,
-    )
+) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
+    single, batch = _embedding_rpcs(model)
     if isinstance(text, str):
-        response = await _rt.call(client, single.method, single.make_request(text), options)
-        return EmbeddingDict(embedding=single.vector(response))
-    # this API version has no batch RPC: the runtime sends one EmbedText call per text
-    vectors = await _rt.embed_texts(client, text, options, single=single, batch=None)
-    return BatchEmbeddingDict(embedding=vectors)
+        vector = await _rt.embed_text(client, text, options, single=single, output=output)
+        return cast("EmbeddingDict | ArrayEmbeddingDict", {"embedding": vector})
+    vectors = await _rt.embed_texts(
+        client, text, options, single=single, batch=batch, output=output
+    )
+    return cast("BatchEmbeddingDict | ArrayEmbeddingDict", {"embedding": vectors})
+
+
+def _iter_sync(
+    model: str,
+    texts: list[str],
+    options: _rt.RequestOptions,
+    batch_size: int,
+    progress: Callable[[int, int], None] | None,
+    output: _rt.Output,
+    client: TextServiceClient,
+) -> Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]:
+    single, batch = _embedding_rpcs(model)
+    batches = _rt.iter_embed_texts_sync(
+        client,
+        texts,
+        options,
+        single=single,
+        batch=batch,
+        batch_size=batch_size,
+        progress=progress,
+        output=output,
+    )
+    return cast(
+        "Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]", batches
+    )
+
+
+def _iter_async(
+    model: str,
+    texts: list[str],
+    options: _rt.RequestOptions,
+    batch_size: int,
+    progress: Callable[[int, int], None] | None,
+    output: _rt.Output,
+    client: TextServiceClient,
+) -> AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]:
+    single, batch = _embedding_rpcs(model)
+    batches = _rt.iter_embed_texts(
+        client,
+        texts,
+        options,
+        single=single,
+        batch=batch,
+        batch_size=batch_size,
+        progress=progress,
+        output=output,
+    )
+    return cast(
+        "AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]",
+        batches,
+    )
 
 
 def generate_text(

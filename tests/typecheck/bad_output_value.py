@@ -1,0 +1,3 @@
+import textservice
+
+textservice.generate_embeddings("models/e", "x", output="array")  # E: call-overload
