@@ -12,7 +12,7 @@ from pathlib import Path
 from codegen.errors import CodegenError
 from codegen.headers import is_generated, python_header
 from codegen.paths import Layout, api_protos
-from codegen.protoc import EXTRA_PROTOS, run_protoc
+from codegen.protoc import run_protoc
 
 COMPILER = "betterproto2-compiler"
 _SOURCES_LINE = re.compile(r"^# sources: (.+)$", re.MULTILINE)
@@ -128,4 +128,4 @@ def compare(tree: GeneratedTree, package: Path) -> list[str]:
     return problems
 
 
-__all__ = ["EXTRA_PROTOS", "GeneratedTree", "build", "compare", "write"]
+__all__ = ["GeneratedTree", "build", "compare", "write"]
