@@ -61,6 +61,29 @@ def digest_float32(vectors: Iterable[Iterable[float]]) -> str:
     return digest.hexdigest()
 
 
+class StreamedVectors:
+    """Vectors seen one batch at a time and not kept (a streaming contender): their count, their
+    lengths and their float32 digest, computed as ``digest_float32`` would over all of them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.dims: set[int] = set()
+        self._digest = hashlib.sha256()
+
+    def update(self, batch: Iterable[Iterable[float]]) -> None:
+        """Digest one batch of vectors (lists of floats, or the rows of a float32 array)."""
+        for vector in batch:
+            packed = array.array("f", vector)
+            if sys.byteorder != "little":
+                packed.byteswap()
+            self._digest.update(packed)
+            self.dims.add(len(packed))
+            self.count += 1
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
 class Unavailable(Exception):
     """The contender's library is not importable here; the driver reports it as not measured."""
 
@@ -70,7 +93,8 @@ class Measured:
     """What a contender function returns."""
 
     vectors: Any
-    """list of vectors (lists of floats), or an (n, dim) float32 array for array output."""
+    """list of vectors (lists of floats), an (n, dim) float32 array for array output, or
+    ``StreamedVectors`` for a contender that drops each batch once digested."""
     wall_s: float = 0.0
     """Batch mode: wall time of the whole workload."""
     per_call_s: list[float] = field(default_factory=list)
@@ -130,6 +154,13 @@ async def timed_async(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 def _check_shape(vectors: Any, count: int, dim: int) -> tuple[str, str]:
     """Digest of ``vectors`` after checking there are ``count`` of length ``dim``."""
+    if isinstance(vectors, StreamedVectors):  # digested batch by batch as they came
+        if vectors.count != count or vectors.dims - {dim}:
+            raise AssertionError(
+                f"streamed: expected {count} vectors of {dim}, got {vectors.count} of "
+                f"{sorted(vectors.dims)}"
+            )
+        return "streamed batches (not kept)", vectors.hexdigest()
     if hasattr(vectors, "dtype"):  # array output: digest its float32 bytes as they are
         if str(vectors.dtype) != "float32" or tuple(vectors.shape) != (count, dim):
             raise AssertionError(

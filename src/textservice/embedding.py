@@ -4,7 +4,10 @@ A list is cut into batches of ``max_texts`` (one BatchEmbedText RPC each) or, fo
 version without BatchEmbedText, into single texts (one EmbedText RPC each). Up to the
 client's ``max_concurrency`` RPCs are in flight at once, as streams of one HTTP/2 connection.
 Vectors are put back at their input index. When an RPC fails for good, the others are
-cancelled and the error raised carries every vector already received (``error.partial``).
+cancelled and the error raised carries what was computed and not yet handed over
+(``error.partial``): for a list, every vector received; for an iterator, how many texts it
+yielded and the finished batches it held back for order (never the yielded ones, so an
+iterator's memory stays bounded however long its input).
 
 ``output="numpy"`` decodes each reply straight into a float32 array (``textservice._arrays``)
 and writes a list's rows into one preallocated ``(n, dim)`` array as batches complete.
@@ -225,17 +228,47 @@ async def _ordered_batches(
 
 
 class _ListRows:
-    """The vectors received so far, by input index (for a list result or a partial one)."""
+    """A list result, filled at each input index as batches arrive (in any order)."""
 
-    def __init__(self) -> None:
-        self.received: dict[int, list[float] | Float32Array] = {}
+    def __init__(self, total: int) -> None:
+        self.vectors: list[list[float] | None] = [None] * total
 
-    def put(self, start: int, vectors: Vectors) -> None:
-        for offset, vector in enumerate(vectors):
-            self.received[start + offset] = vector
+    def put(self, start: int, vectors: list[list[float]]) -> None:
+        self.vectors[start : start + len(vectors)] = vectors
+
+    def result(self) -> list[list[float]]:
+        """Every vector, in input order (once every batch was put)."""
+        return cast("list[list[float]]", self.vectors)
 
     def rows(self) -> dict[int, list[float] | Float32Array]:
-        return dict(self.received)
+        """The vectors received so far, by input index (for a partial result)."""
+        return {i: vector for i, vector in enumerate(self.vectors) if vector is not None}
+
+
+class _HeldBack:
+    """An iterator's finished batches that were not yet yielded (they wait for an earlier
+    one): all an iterator's failure can hand over besides how many texts it yielded. Batches
+    are dropped once yielded, so this holds at most the engine's bounded window."""
+
+    def __init__(self) -> None:
+        self.batches: dict[int, Vectors] = {}
+
+    def put(self, start: int, vectors: Vectors) -> None:
+        self.batches[start] = vectors
+
+    def release(self, delivered: int) -> None:
+        """Forget the batches within the first ``delivered`` texts (they were yielded)."""
+        for start in [s for s, v in self.batches.items() if s + len(v) <= delivered]:
+            del self.batches[start]
+
+    def rows(self, delivered: int) -> dict[int, list[float] | Float32Array]:
+        """Each vector not yet yielded, by input index."""
+        return {
+            start + offset: vector
+            for start, vectors in sorted(self.batches.items())
+            for offset, vector in enumerate(vectors)
+            if start + offset >= delivered
+        }
 
 
 async def embed_texts(
@@ -269,8 +302,10 @@ async def embed_texts(
             deadline = loop.time() + timeout
         return Policy(deadline=deadline, timeout=timeout, retry=retry)
 
+    # Only what the result needs: its rows, written as batches arrive. A failure's partial
+    # result is read from the same rows.
     sink: _ListRows | _arrays.RowWriter = (
-        _arrays.RowWriter(total) if output == "numpy" else _ListRows()
+        _arrays.RowWriter(total) if output == "numpy" else _ListRows(total)
     )
     put: Callable[[int, Any], None] = sink.put
     error: BaseException | None = None
@@ -293,9 +328,7 @@ async def embed_texts(
     except TextServiceError as exc:
         error = exc
     if error is None:
-        if isinstance(sink, _arrays.RowWriter):
-            return sink.result()
-        return [cast("list[float]", sink.received[i]) for i in range(total)]
+        return sink.result()
     assert isinstance(error, TextServiceError)
     raise error.with_partial(PartialEmbeddings(total=total, embeddings=sink.rows()))
 
@@ -322,9 +355,10 @@ async def iter_embed_texts(
 
     A timeout (from ``options``, the client, or the method's default) bounds each batch's
     RPC with its retries, not the whole iteration (whose length the consumer decides).
-    ``progress(done, total)`` is called before each batch is yielded. On failure the error
-    carries every vector received (``error.partial``), including those of later batches that
-    finished before it; closing the iterator early cancels the RPCs in flight.
+    ``progress(done, total)`` is called before each batch is yielded. On failure the error's
+    ``partial`` says how many texts were yielded (``delivered``) and holds the vectors of later
+    batches that finished but were held back for order; yielded vectors are not kept. Closing
+    the iterator early cancels the RPCs in flight.
     """
     total = len(texts)
     if total == 0:
@@ -344,7 +378,7 @@ async def iter_embed_texts(
         deadline = None if timeout is None else loop.time() + timeout
         return Policy(deadline=deadline, timeout=timeout, retry=retry)
 
-    received = _ListRows()
+    held = _HeldBack()
     error: TextServiceError | None = None
     done = 0
     try:
@@ -354,20 +388,22 @@ async def iter_embed_texts(
                 texts,
                 chunks=chunks,
                 policy=policy,
-                put=received.put,
+                put=held.put,
                 max_buffered=None,
                 fail_fast=False,  # the batches before a failure are still delivered, in order
             )
         ) as batches:
             async for vectors in _grouped(batches, group, chunks.size, output):
                 done += len(vectors)
+                held.release(done)
                 if progress is not None:
                     progress(done, total)
                 yield vectors
     except TextServiceError as exc:
         error = exc
     if error is not None:
-        raise error.with_partial(PartialEmbeddings(total=total, embeddings=received.rows()))
+        partial = PartialEmbeddings(total=total, embeddings=held.rows(done), delivered=done)
+        raise error.with_partial(partial)
 
 
 async def _grouped(
