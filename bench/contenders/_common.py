@@ -84,6 +84,17 @@ class StreamedVectors:
         return self._digest.hexdigest()
 
 
+def current_rss_kb() -> int:
+    """The process's resident set size now, in KiB (Linux ``/proc/self/statm``; else the
+    peak so far, ``ru_maxrss``)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * resource.getpagesize() // 1024
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 class Unavailable(Exception):
     """The contender's library is not importable here; the driver reports it as not measured."""
 
@@ -99,6 +110,9 @@ class Measured:
     """Batch mode: wall time of the whole workload."""
     per_call_s: list[float] = field(default_factory=list)
     """Single mode: wall time of each call."""
+    rss_before_kb: int = 0
+    """The process's resident memory just before the timed call (``current_rss_kb``), when
+    the contender records it (0: not recorded)."""
 
 
 Variant = Callable[[argparse.Namespace, list[str]], Measured]
@@ -219,6 +233,7 @@ def main(variants: dict[str, dict[str, Variant]]) -> None:
         digest=digest,
         output_type=output_type,
         maxrss_kb=maxrss_kb,
+        rss_before_kb=measured.rss_before_kb,
     )
     if _profiler is not None:
         import io

@@ -114,9 +114,10 @@ def iter_batch(args: argparse.Namespace, texts: list[str]) -> Measured:
         for batch in ts.iter_embeddings(args.model, texts, client=client):
             seen.update(batch)  # checked by digest, then dropped
 
+    before = _common.current_rss_kb()  # texts built, client connected: the growth is the call's
     wall, _ = _common.timed(consume)
     _close(client)
-    return Measured(vectors=seen, wall_s=wall)
+    return Measured(vectors=seen, wall_s=wall, rss_before_kb=before)
 
 
 if __name__ == "__main__":
