@@ -3,7 +3,8 @@
 Texts: a ``str`` is one text; a ``list``/``tuple`` (or any other ordered iterable such as a
 generator, consumed once) of ``str`` is many. Rejected with ``TypeError``: ``None``, ``bytes``
 and other binary buffers, numbers, mappings, sets (no order), nested sequences and any item
-that is not a ``str``.
+that is not a ``str``; with ``ValueError``: a text holding a lone surrogate (it cannot be
+encoded as UTF-8, so it could never be sent).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from types import EllipsisType
 from typing import Literal, Protocol
 
 from textservice._arrays import require_numpy
+from textservice._fields import encodable
 from textservice.retry import Retry
 
 __all__ = [
@@ -84,10 +86,11 @@ def check_text(text: object, name: str = "text") -> str | list[str]:
     """One text (``str``) or a new list of texts; ``TypeError`` for anything else.
 
     Sequences and other ordered iterables (generators included) of ``str`` are accepted and
-    copied into a list; see the module docstring for what is rejected.
+    copied into a list; see the module docstring for what is rejected. A text that cannot be
+    encoded as UTF-8 raises ``ValueError`` naming its index.
     """
     if isinstance(text, str):
-        return text
+        return encodable(text, name)
     if text is None or isinstance(text, bytes | bytearray | memoryview):
         raise TypeError(
             f"{name} must be a str or a sequence of str, got {type(text).__name__}"
@@ -103,6 +106,8 @@ def check_text(text: object, name: str = "text") -> str | list[str]:
         if not isinstance(item, str):
             nested = " (nested sequences are not accepted)" if isinstance(item, Iterable) else ""
             raise TypeError(f"{name}[{i}] must be a str, got {type(item).__name__}{nested}")
+        if not item.isascii():  # the common case needs no encoding to check
+            encodable(item, f"{name}[{i}]")
     return texts
 
 
