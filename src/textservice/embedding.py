@@ -99,6 +99,8 @@ class _Chunks:
     """What the reply is decoded as (``_rpc.Reply``)."""
     rows: Callable[[Any], Vectors]
     """The reply's vectors: a list of lists, or a 2-D float32 array."""
+    array: bool
+    """Whether the rows become one 2-D float32 array (``output="numpy"``)."""
 
 
 def _chunks(
@@ -107,30 +109,32 @@ def _chunks(
     size: int | None,
     output: Output,
 ) -> _Chunks:
-    """The chunk RPC for ``output``; ``size`` (batch only) defaults to ``batch.max_texts``."""
+    """The chunk RPC for ``output``; ``size`` (batch only) defaults to ``batch.max_texts``.
+
+    For ``output="numpy"`` a reply the codec knows is decoded straight into an array (into
+    lists when its embeddings have different lengths); any other is read into lists as for
+    ``output="list"``. The engine checks the rows, then makes the array.
+    """
+    array = output == "numpy"
+    arrays = None
     if batch is not None:
         size = _max_texts(batch) if size is None else size
-        method, request = batch.method, batch.make_request
-        reply: Any = method.response_type
-        rows: Callable[[Any], Vectors] = batch.vectors
-        if output == "numpy":
-            arrays = _arrays.array_reply(method.response_type)
-            if arrays is not None:
-                reply, rows = arrays, _same
-            else:  # a response layout the codec does not know: read it, then convert
-                rows = _converted(batch.vectors)
-        return _Chunks(method, size, request, reply, rows)
+        if array:
+            arrays = _arrays.array_reply(batch.method.response_type)
+        if arrays is not None:
+            return _Chunks(batch.method, size, batch.make_request, arrays, _same, array)
+        method = batch.method
+        return _Chunks(method, size, batch.make_request, method.response_type, batch.vectors, array)
     method = single.method
 
     def request_one(chunk: list[str]) -> Any:
         return single.make_request(chunk[0])
 
-    if output == "list":
-        return _Chunks(method, 1, request_one, method.response_type, _one_list(single.vector))
-    arrays = _arrays.array_reply(method.response_type)
+    if array:
+        arrays = _arrays.array_reply(method.response_type)
     if arrays is not None:
-        return _Chunks(method, 1, request_one, arrays, _one_row)
-    return _Chunks(method, 1, request_one, method.response_type, _one_converted(single.vector))
+        return _Chunks(method, 1, request_one, arrays, _one_row, array)
+    return _Chunks(method, 1, request_one, method.response_type, _one_list(single.vector), array)
 
 
 def _max_texts(batch: BatchEmbedding[Any, Any]) -> int:
@@ -151,12 +155,28 @@ def _one_list(read: Callable[[Any], list[float]]) -> Callable[[Any], Vectors]:
     return lambda response: [read(response)]
 
 
-def _converted(read: Callable[[Any], list[list[float]]]) -> Callable[[Any], Vectors]:
-    return lambda response: _arrays.vectors_array(read(response))
+def _no_values(index: int | None, method: str) -> Internal:
+    """The error for an embedding with no values (unset, or empty): never a result."""
+    which = "the text" if index is None else f"the text at index {index}"
+    return Internal(
+        f"the server sent an empty or missing embedding for {which} ({method} response); "
+        "an embedding always has values"
+    )
 
 
-def _one_converted(read: Callable[[Any], list[float]]) -> Callable[[Any], Vectors]:
-    return lambda response: _arrays.vectors_array([read(response)])
+def _check_rows(vectors: Vectors, start: int, count: int, method: str) -> None:
+    """``count`` vectors, none empty, else ``Internal`` naming the inputs (from ``start``)."""
+    if len(vectors) != count:
+        raise Internal(
+            f"the server returned {len(vectors)} embeddings for {count} texts "
+            f"(inputs {start}-{start + count - 1})"
+        )
+    if isinstance(vectors, list):
+        for offset, vector in enumerate(vectors):
+            if not len(vector):
+                raise _no_values(start + offset, method)
+    elif count and vectors.shape[1] == 0:  # a 2-D array: every row is as long as the first
+        raise _no_values(start, method)
 
 
 async def embed_text(
@@ -167,18 +187,27 @@ async def embed_text(
     single: SingleEmbedding[Any, Any],
     output: Output = "list",
 ) -> list[float] | Float32Array:
-    """Embed one text with one RPC: its vector as a list, or a ``(dim,)`` float32 array."""
+    """Embed one text with one RPC: its vector as a list, or a ``(dim,)`` float32 array.
+
+    An empty or missing embedding raises ``Internal``.
+    """
     request = single.make_request(text)
     if output == "numpy":
         arrays = _arrays.array_reply(single.method.response_type)
         if arrays is not None:
-            return await call(client, single.method, request, options, arrays)
+            # a singular embedding field decodes to one (dim,) array, never to lists
+            row = cast("Float32Array", await call(client, single.method, request, options, arrays))
+            if not len(row):
+                raise _no_values(None, single.method.name)
+            return row
     message_type: Any = single.method.response_type
     response = await call(client, single.method, request, options, message_type)
     try:
         vector = single.vector(response)
     except Exception as exc:
         raise Internal(f"unexpected {single.method.name} response: {exc!r}") from exc
+    if not len(vector):
+        raise _no_values(None, single.method.name)
     return _arrays.vector_array(vector) if output == "numpy" else vector
 
 
@@ -206,11 +235,9 @@ async def _ordered_batches(
             raise
         except Exception as exc:
             raise Internal(f"unexpected {chunks.method.name} response: {exc!r}") from exc
-        if len(vectors) != len(chunk):
-            raise Internal(
-                f"the server returned {len(vectors)} embeddings for {len(chunk)} texts "
-                f"(inputs {start}-{start + len(chunk) - 1})"
-            )
+        _check_rows(vectors, start, len(chunk), chunks.method.name)
+        if chunks.array:
+            vectors = _arrays.rows_array(vectors)
         put(start, vectors)
         return vectors
 
