@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 from textservice.errors import Cancelled
 
-__all__ = ["LoopThread"]
+__all__ = ["CLOSED", "LoopThread", "cancelled_by_close"]
 
 T = TypeVar("T")
 
@@ -29,6 +29,16 @@ CANCEL_GRACE = 5.0
 
 STOP_GRACE = 10.0
 """Seconds ``stop()`` waits for the loop thread to finish."""
+
+CLOSED = "the call was cancelled because its TextServiceClient was closed"
+"""The message of calls cancelled by ``stop()`` (the client was closed), and of their
+``CancelledError``: code that keeps partial results (a list embedding) tells this
+cancellation from any other by it, and turns it into ``Cancelled`` carrying them."""
+
+
+def cancelled_by_close(exc: asyncio.CancelledError) -> bool:
+    """Whether ``exc`` comes from closing the client (``stop()``), not from anything else."""
+    return exc.args == (CLOSED,)
 
 
 class _SyncCall(Generic[T]):
@@ -64,10 +74,7 @@ class _SyncCall(Generic[T]):
 
     def _finish(self, task: asyncio.Task[T]) -> None:
         if task.cancelled():
-            self.error = Cancelled(
-                "the call was cancelled"
-                + ("" if self.cancel_requested else " because its TextServiceClient was closed")
-            )
+            self.error = Cancelled("the call was cancelled" if self.cancel_requested else CLOSED)
         elif (exc := task.exception()) is not None:
             self.error = exc
         else:
@@ -122,7 +129,7 @@ class LoopThread:
                 # channels (parked watcher generators) and the loop's executor.
                 pending = asyncio.all_tasks(loop)
                 for task in pending:
-                    task.cancel()
+                    task.cancel(CLOSED)
                 if pending:
                     loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 loop.run_until_complete(loop.shutdown_asyncgens())

@@ -23,9 +23,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, cast
 
 from textservice import _arrays
+from textservice._bridge import CLOSED, cancelled_by_close
 from textservice._ordered import ordered_map
 from textservice._rpc import Policy, call, invoke
-from textservice.errors import DeadlineExceeded, Internal, PartialEmbeddings, TextServiceError
+from textservice.errors import (
+    Cancelled,
+    DeadlineExceeded,
+    Internal,
+    PartialEmbeddings,
+    TextServiceError,
+)
 from textservice.methods import MethodSpec, RequestT, ResponseT
 
 if TYPE_CHECKING:
@@ -354,6 +361,11 @@ async def embed_texts(
         error = DeadlineExceeded(f"the call's deadline of {timeout:g} s expired")
     except TextServiceError as exc:
         error = exc
+    except asyncio.CancelledError as exc:
+        if not cancelled_by_close(exc):
+            raise
+        # close() on a sync call: fail with what was received, as aclose() does
+        error = Cancelled(CLOSED)
     if error is None:
         return sink.result()
     assert isinstance(error, TextServiceError)
@@ -428,6 +440,10 @@ async def iter_embed_texts(
                 yield vectors
     except TextServiceError as exc:
         error = exc
+    except asyncio.CancelledError as exc:
+        if not cancelled_by_close(exc):
+            raise
+        error = Cancelled(CLOSED)  # close() during a sync iteration: keep what is held back
     if error is not None:
         partial = PartialEmbeddings(total=total, embeddings=held.rows(done), delivered=done)
         raise error.with_partial(partial)
