@@ -175,7 +175,7 @@ async def invoke(
             else None
         )
         if delay is None:
-            raise error
+            raise _final(error, attempts, policy.retry)
         if client.closed:
             raise Cancelled("the call was cancelled because its TextServiceClient was closed")
         if policy.deadline is not None and loop.time() + delay >= policy.deadline:
@@ -192,6 +192,27 @@ async def invoke(
             delay,
         )
         await asyncio.sleep(delay)
+
+
+def _final(error: TextServiceError, attempts: int, retry: Retry | None) -> TextServiceError:
+    """``error`` as raised when it is not retried: saying so when a server delay over
+    ``Retry.max_retry_delay`` was the reason."""
+    refused = None if retry is None else retry.refused_delay(error, attempts)
+    if refused is None or retry is None or retry.max_retry_delay is None:
+        return error
+    return _reworded(
+        error,
+        f"{error.message} (not retried: the server asked to wait {refused:g} s, longer than "
+        f"Retry.max_retry_delay of {retry.max_retry_delay:g} s)",
+    )
+
+
+def _reworded(error: TextServiceError, message: str) -> TextServiceError:
+    """A copy of ``error`` (same class, code, details, partial, cause) with ``message``."""
+    copy = type(error)(message, code=error.code, details=error.details, partial=error.partial)
+    copy.__cause__ = error.__cause__
+    copy.__suppress_context__ = error.__suppress_context__
+    return copy
 
 
 def _limit(policy: Policy) -> str:
