@@ -23,6 +23,8 @@ from textservice.methods import MethodSpec, RequestT
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
+    from grpclib.client import UnaryUnaryMethod
+
     from textservice.arguments import RequestOptions
     from textservice.client import TextServiceClient
 
@@ -161,7 +163,7 @@ async def invoke(
         if remaining is not None and remaining <= 0:
             raise DeadlineExceeded(f"the call's deadline{_limit(policy)} expired")
         try:
-            return await rpc(request, timeout=remaining, metadata=metadata)
+            return await _unary(rpc, request, timeout=remaining, metadata=metadata)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -192,6 +194,24 @@ async def invoke(
             delay,
         )
         await asyncio.sleep(delay)
+
+
+async def _unary(
+    rpc: UnaryUnaryMethod[RequestT, T],
+    request: RequestT,
+    *,
+    timeout: float | None,
+    metadata: list[tuple[str, str | bytes]],
+) -> T:
+    """``rpc(request, ...)``: one request, one reply. A call the server ends with status OK
+    but no reply message (a protocol violation) is a clear ``Internal``; grpclib's own unary
+    call fails a bare ``assert`` there."""
+    async with rpc.open(timeout=timeout, metadata=metadata) as stream:
+        await stream.send_message(request, end=True)
+        reply = await stream.recv_message()
+    if reply is None:
+        raise Internal("the server ended the call with status OK but sent no response message")
+    return reply
 
 
 def _final(error: TextServiceError, attempts: int, retry: Retry | None) -> TextServiceError:
