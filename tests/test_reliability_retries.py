@@ -59,6 +59,17 @@ def test_unavailable_beyond_max_attempts_is_raised(
         embed_one_sync(client, "hi")
     assert info.value.code is Status.UNAVAILABLE
     assert fake_text_service.count("EmbedText") == FAST_RETRY.max_attempts
+    # The error says how many attempts were made.
+    assert str(info.value) == "UNAVAILABLE: backend restarting (gave up after 5 attempts)"
+
+
+def test_an_error_without_retries_has_no_attempt_count(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(1, "INVALID_ARGUMENT", message="bad")
+    with pytest.raises(InvalidArgument) as info:
+        embed_one_sync(client, "hi")
+    assert str(info.value) == "INVALID_ARGUMENT: bad"
 
 
 def test_default_policy_comes_from_the_method(fake_text_service: FakeTextService) -> None:

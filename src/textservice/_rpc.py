@@ -215,16 +215,22 @@ async def _unary(
 
 
 def _final(error: TextServiceError, attempts: int, retry: Retry | None) -> TextServiceError:
-    """``error`` as raised when it is not retried: saying so when a server delay over
-    ``Retry.max_retry_delay`` was the reason."""
+    """``error`` as raised when it is not retried, saying why when retries were involved: how
+    many attempts were made, or that a server delay over ``Retry.max_retry_delay`` stopped
+    them."""
+    notes = []
+    if attempts > 1:
+        ran_out = retry is not None and attempts >= retry.max_attempts
+        notes.append(f"{'gave up ' if ran_out else ''}after {attempts} attempts")
     refused = None if retry is None else retry.refused_delay(error, attempts)
-    if refused is None or retry is None or retry.max_retry_delay is None:
+    if refused is not None and retry is not None and retry.max_retry_delay is not None:
+        notes.append(
+            f"not retried: the server asked to wait {refused:g} s, longer than "
+            f"Retry.max_retry_delay of {retry.max_retry_delay:g} s"
+        )
+    if not notes:
         return error
-    return _reworded(
-        error,
-        f"{error.message} (not retried: the server asked to wait {refused:g} s, longer than "
-        f"Retry.max_retry_delay of {retry.max_retry_delay:g} s)",
-    )
+    return _reworded(error, f"{error.message} ({'; '.join(notes)})")
 
 
 def _reworded(error: TextServiceError, message: str) -> TextServiceError:
