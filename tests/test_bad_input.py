@@ -68,6 +68,21 @@ BAD_INPUTS: list[tuple[str, Callable[[FakeTextService], Any], type[Exception], s
     ("model with int .name", lambda f: facade_checks(model=Model(3)), TypeError, "model must be"),
     ("model='gecko'", lambda f: facade_checks(model="gecko"), ValueError, "must start with"),
     ("model='models/'", lambda f: facade_checks(model="models/"), ValueError, "followed by an id"),
+    ("model='models/a/b'", lambda f: facade_checks(model="models/a/b"), ValueError, "no '/'"),
+    ("model='models/ '", lambda f: facade_checks(model="models/ "), ValueError, "whitespace"),
+    ("model='models/a b'", lambda f: facade_checks(model="models/a b"), ValueError, "an id"),
+    (
+        "model='tunedModels/x\\n'",
+        lambda f: facade_checks(model="tunedModels/x\n"),
+        ValueError,
+        "whitespace",
+    ),
+    (
+        "model='models/\\ud800'",
+        lambda f: facade_checks(model="models/\ud800"),
+        ValueError,
+        "surrogate",
+    ),
     (
         "model=Model('gecko')",
         lambda f: facade_checks(model=Model("gecko")),

@@ -10,6 +10,7 @@ encoded as UTF-8, so it could never be sent).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from types import EllipsisType
@@ -39,6 +40,10 @@ __all__ = [
 
 MODEL_PREFIXES = ("models/", "tunedModels/")
 
+_MODEL_NAME = re.compile(r"(?:models|tunedModels)/[^/\s]+\Z")
+"""A model's resource name: a prefix of ``MODEL_PREFIXES``, then a non-empty id holding no
+``/`` and no whitespace."""
+
 _REQUEST_OPTION_KEYS = frozenset({"timeout", "retry"})
 
 
@@ -60,7 +65,10 @@ class RequestOptions:
 
 
 def check_model(model: object) -> str:
-    """The model's resource name: ``models/…`` or ``tunedModels/…``, else ``ValueError``.
+    """The model's resource name: ``models/{id}`` or ``tunedModels/{id}``, else ``ValueError``.
+
+    The id is one or more characters with no ``/`` or whitespace (``models/a/b`` and
+    ``'models/ '`` are refused).
 
     ``model`` is a ``str`` or an object with a ``str`` ``.name`` (a ``Model``), else
     ``TypeError``.
@@ -74,12 +82,12 @@ def check_model(model: object) -> str:
             "model must be a str such as 'models/embedding-gecko-001' or an object with a "
             f"str .name (a Model), got {type(model).__name__}"
         )
-    if not name.startswith(MODEL_PREFIXES) or name in MODEL_PREFIXES:
+    if _MODEL_NAME.match(name) is None:
         raise ValueError(
-            f"model name must start with 'models/' or 'tunedModels/' followed by an id, "
-            f"got {name!r}"
+            "model name must start with 'models/' or 'tunedModels/' followed by an id "
+            f"(one or more characters, no '/' or whitespace), got {name!r}"
         )
-    return name
+    return encodable(name, "model")
 
 
 def check_text(text: object, name: str = "text") -> str | list[str]:
