@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import random
 import socket
 import time
@@ -731,3 +732,32 @@ def test_numpy_output_of_a_response_layout_the_codec_does_not_know(
     assert one.dtype == np.float32 and one.tolist() == vector_of("abc")
     assert many.shape == (150, 3) and many.tolist() == [vector_of(t) for t in TEXTS[:150]]
     assert singles.dtype == np.float32 and singles.tolist() == [vector_of(t) for t in TEXTS[:7]]
+
+
+def test_closing_the_client_with_a_sync_iteration_open_closes_it_cleanly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # next(it); client.close() printed "aclose(): asynchronous generator is already running"
+    # (asyncio closed the nested generators of the iteration all at once).
+    from textservice.testing import FakeTextService
+
+    fake = FakeTextService(embedding_dimension=4)
+    fake.faults.delay(0.05, method="BatchEmbedText")  # calls still in flight at close()
+    client = TextServiceClient(channel_factory=fake.channel, max_concurrency=4)
+    batch: BatchEmbedding[Any, Any] = BatchEmbedding(
+        method=BATCH,
+        make_request=lambda texts: pb.BatchEmbedTextRequest(model=FAKE_MODEL, texts=texts),
+        vectors=lambda r: [e.value for e in r.embeddings],
+    )
+    with caplog.at_level(logging.ERROR):
+        it = iter_embed_texts_sync(
+            client, TEXTS, RequestOptions(), single=SINGLE_SPEC, batch=batch, batch_size=100
+        )
+        assert len(next(it)) == 100
+        client.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            next(it)
+        del it
+        gc.collect()
+    assert [r.getMessage() for r in caplog.records] == []
+    assert all(call.finished is not None for call in fake.calls)  # nothing left running

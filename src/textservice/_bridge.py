@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from textservice.errors import Cancelled
 
@@ -91,6 +92,7 @@ class LoopThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._generators: weakref.WeakSet[AsyncGenerator[Any, None]] = weakref.WeakSet()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -110,15 +112,38 @@ class LoopThread:
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
                 thread = threading.Thread(
-                    target=self._main, args=(loop, ready), name=self._name, daemon=True
+                    target=self._main,
+                    args=(loop, ready, self._open_generators),
+                    name=self._name,
+                    daemon=True,
                 )
                 thread.start()
                 ready.wait()
                 self._loop, self._thread = loop, thread
             return self._loop
 
+    def track(self, generator: AsyncGenerator[Any, None]) -> None:
+        """Close ``generator`` (an async generator a sync iterator steps through on this loop)
+        when the loop stops, before asyncio's own clean-up of async generators.
+
+        asyncio closes every unfinished async generator at once; for nested ones (an outer
+        generator closing its inner one as it exits) that makes the inner's ``aclose()`` run
+        twice at the same time ("asynchronous generator is already running"). Closing the
+        outer one first closes the others in order. Only a weak reference is kept.
+        """
+        with self._lock:
+            self._generators.add(generator)
+
+    def _open_generators(self) -> list[AsyncGenerator[Any, None]]:
+        with self._lock:
+            return list(self._generators)
+
     @staticmethod
-    def _main(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+    def _main(
+        loop: asyncio.AbstractEventLoop,
+        ready: threading.Event,
+        tracked: Callable[[], list[AsyncGenerator[Any, None]]],
+    ) -> None:
         asyncio.set_event_loop(loop)
         loop.call_soon(ready.set)
         try:
@@ -132,6 +157,8 @@ class LoopThread:
                     task.cancel(CLOSED)
                 if pending:
                     loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                for generator in tracked():  # sync iterators left open: outermost first
+                    loop.run_until_complete(_close_generator(generator))
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.run_until_complete(loop.shutdown_default_executor())
             finally:
@@ -184,3 +211,19 @@ class LoopThread:
         if threading.current_thread() is not thread:
             thread.join(STOP_GRACE)
         self._loop = None
+
+
+async def _close_generator(generator: AsyncGenerator[Any, None]) -> None:
+    """``aclose()`` a generator left open by a closed client; an error on the way out has no
+    caller to go to, so it goes to the loop's exception handler (as asyncio's own clean-up
+    does)."""
+    try:
+        await generator.aclose()
+    except Exception as exc:
+        asyncio.get_running_loop().call_exception_handler(
+            {
+                "message": "an error occurred while closing a textservice iterator",
+                "exception": exc,
+                "asyncgen": generator,
+            }
+        )

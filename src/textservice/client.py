@@ -12,7 +12,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from types import EllipsisType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -225,6 +225,10 @@ class TextServiceClient:
 
     def _run_sync(self, make: Callable[[], Awaitable[T]]) -> T:
         return self._bridge.run(make)
+
+    def _track_sync_iterator(self, generator: AsyncGenerator[Any, None]) -> None:
+        """Have ``close()`` close ``generator`` (stepped by a sync iterator) in order."""
+        self._bridge.track(generator)
 
     def _policy(
         self, method: MethodSpec[Any, Any], options: RequestOptions

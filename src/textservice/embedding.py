@@ -520,6 +520,7 @@ def _iterate_sync(
         except StopAsyncIteration:
             return _END
 
+    client._track_sync_iterator(batches)  # closed in order if the client is closed first
     done = 0
     try:
         while True:
