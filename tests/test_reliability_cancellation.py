@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
 import threading
 import time
@@ -184,3 +185,28 @@ def test_sync_close_during_a_call_keeps_what_was_received(how: str) -> None:
         assert all(partial.embeddings[i] == [6.0] for i in range(4800))
     else:  # the iterator yielded what it could in order; it holds back nothing here
         assert partial.delivered == len(got) == 4800
+
+
+def test_a_call_on_a_closed_client_raises_client_closed_error(
+    fake_text_service: FakeTextService,
+) -> None:
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    assert embed_one_sync(client, "before") == expected_embedding(MODEL, "before", DIM)
+    client.close()
+    calls = {
+        "sync": lambda: embed_one_sync(client, "after"),
+        "iter": lambda: list(textservice.iter_embeddings(MODEL, ["a", "b"], client=client)),
+        "async": lambda: asyncio.run(embed_one_async(client, "after")),
+    }
+    for how, call in calls.items():
+        with pytest.raises(textservice.ClientClosedError) as info:
+            call()
+        error = info.value
+        # a TextServiceError like every failure, a Cancelled like the calls close() cancels,
+        # and a RuntimeError as it was before
+        assert isinstance(error, textservice.TextServiceError), how
+        assert isinstance(error, Cancelled) and isinstance(error, RuntimeError), how
+        assert error.code is Status.CANCELLED
+        assert str(error) == "CANCELLED: the TextServiceClient is closed: make a new one", how
+        assert type(pickle.loads(pickle.dumps(error))) is textservice.ClientClosedError
+    assert fake_text_service.count() == 1  # nothing was sent after close()

@@ -19,9 +19,9 @@ import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from textservice.errors import Cancelled
+from textservice.errors import Cancelled, ClientClosedError
 
-__all__ = ["CLOSED", "LoopThread", "cancelled_by_close"]
+__all__ = ["CLIENT_CLOSED", "CLOSED", "LoopThread", "cancelled_by_close"]
 
 T = TypeVar("T")
 
@@ -35,6 +35,10 @@ CLOSED = "the call was cancelled because its TextServiceClient was closed"
 """The message of calls cancelled by ``stop()`` (the client was closed), and of their
 ``CancelledError``: code that keeps partial results (a list embedding) tells this
 cancellation from any other by it, and turns it into ``Cancelled`` carrying them."""
+
+
+CLIENT_CLOSED = "the TextServiceClient is closed: make a new one"
+"""The message of a call made on a closed client."""
 
 
 def cancelled_by_close(exc: asyncio.CancelledError) -> bool:
@@ -107,7 +111,7 @@ class LoopThread:
     def _ensure_started(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._stopped:
-                raise RuntimeError("the TextServiceClient is closed")
+                raise ClientClosedError(CLIENT_CLOSED)
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
@@ -177,7 +181,7 @@ class LoopThread:
         try:
             loop.call_soon_threadsafe(call.start)
         except RuntimeError:  # the loop closed between the check and here
-            raise RuntimeError("the TextServiceClient is closed") from None
+            raise ClientClosedError(CLIENT_CLOSED) from None
         try:
             # Waiting in slices lets a pending signal handler (Ctrl+C) run promptly even where
             # a blocking wait is not interrupted by the signal.

@@ -29,6 +29,7 @@ __all__ = [
     "Aborted",
     "AlreadyExists",
     "Cancelled",
+    "ClientClosedError",
     "DataLoss",
     "DeadlineExceeded",
     "FailedPrecondition",
@@ -184,6 +185,14 @@ class Cancelled(TextServiceError):
     """The call was cancelled (for example because its client was closed)."""
 
     default_code = Status.CANCELLED
+
+
+class ClientClosedError(Cancelled, RuntimeError):
+    """A call was made on a closed ``TextServiceClient``; nothing was sent.
+
+    A :class:`Cancelled` (code ``CANCELLED``, like the calls a ``close()`` cancels), and a
+    ``RuntimeError``, which this error was before it had a class of its own.
+    """
 
 
 class Unknown(TextServiceError):
