@@ -4,8 +4,8 @@ Every failure the server reports, and every failure on the way to it (a dropped 
 deadline, an undecodable response), reaches the caller as a :class:`TextServiceError` subclass
 named for its gRPC status code, the same way from sync and async calls. The error carries the
 code, the server's message, the decoded status details (``RetryInfo``, ``QuotaFailure``, …) and
-the retry delay the server asked for. Errors of a list embedding also carry what succeeded
-(:class:`PartialEmbeddings`), so nothing computed is lost.
+the retry delay the server asked for. Errors of an embedding of many texts also carry what was
+computed and not yet handed over (:class:`PartialEmbeddings`), so nothing computed is lost.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ class TextServiceError(Exception):
     Attributes: ``code`` (:class:`grpclib.const.Status`), ``message`` (the server's or the
     client's explanation), ``details`` (decoded ``google.rpc`` detail messages),
     ``retry_delay`` (seconds from a ``RetryInfo`` detail, or ``None``) and ``partial``
-    (:class:`PartialEmbeddings` when a list embedding failed part-way, else ``None``).
+    (:class:`PartialEmbeddings` when an embedding of many texts, a list or an iterator, failed
+    part-way, else ``None``).
     """
 
     default_code: ClassVar[Status] = Status.UNKNOWN
