@@ -1051,7 +1051,7 @@ def parse_plan(argv: Sequence[str] | None) -> tuple[Plan, Path, str]:
         memory_only=args.memory_only,
     )
     # --memory-only updates the memory row of the full report in place (at its usual sizes).
-    full = not plan.partial or (plan.memory_only and not args.memory_ns)
+    full = not args.memory_ns if plan.memory_only else not plan.partial
     default_out = BENCH / "RESULTS.md" if full else WORK / "RESULTS-quick.md"
     out = Path(args.out) if args.out else default_out
     return plan, out, args.vectors
