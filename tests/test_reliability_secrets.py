@@ -12,6 +12,9 @@ import pytest
 from runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
 
 from textservice import TextServiceClient, TextServiceError
+from textservice._proto.google import protobuf as pb
+from textservice._proto.google import rpc
+from textservice._secrets import Secret, scrub_details
 from textservice.testing import FakeTextService, retry_info
 
 KEY = "AIzaSyD-secret-test-key-1234567890abcdef"
@@ -75,3 +78,63 @@ def test_api_key_never_leaks(
         leaks = [text for text in seen if secret in text]
         assert not leaks, leaks[0][:2000]
     assert any("<redacted>" in text for text in seen)  # the echoed keys were scrubbed
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
+def test_key_echoed_in_error_details_is_scrubbed(fake_text_service: FakeTextService) -> None:
+    # Google answers a bad key with an ErrorInfo; a server may echo the key anywhere in it.
+    echoed = [
+        rpc.ErrorInfo(reason="API_KEY_INVALID", domain="googleapis.com", metadata={"key": KEY}),
+        rpc.LocalizedMessage(locale="en-US", message=f"API key {KEY} not valid"),
+        rpc.BadRequest(
+            field_violations=[rpc.BadRequestFieldViolation(field=KEY, description=f"x{KEY}x")]
+        ),
+        retry_info(0.5),
+    ]
+    fake_text_service.faults.fail_next(1, "INVALID_ARGUMENT", message="bad key", details=echoed)
+    client = TextServiceClient(KEY, channel_factory=fake_text_service.channel)
+    with client, pytest.raises(TextServiceError) as info:
+        embed_one_sync(client, "echo")
+    error = info.value
+    info_detail, localized, bad_request, retry = error.details
+    # Every detail is kept, only the key is gone from it.
+    assert info_detail == rpc.ErrorInfo(
+        reason="API_KEY_INVALID", domain="googleapis.com", metadata={"key": "<redacted>"}
+    )
+    assert localized.message == "API key <redacted> not valid"
+    assert bad_request.field_violations[0].field == "<redacted>"
+    assert bad_request.field_violations[0].description == "x<redacted>x"
+    assert retry == retry_info(0.5) and error.retry_delay == 0.5
+    pickled = pickle.dumps(error)
+    assert KEY.encode() not in pickled
+    assert pickle.loads(pickled).details == error.details
+    for exc in _causes(error):  # the raw GRPCError kept the unscrubbed details: dropped
+        assert KEY not in repr(getattr(exc, "details", None)), exc
+
+
+def test_scrub_details_covers_unknown_fields_and_any() -> None:
+    secrets = [Secret(KEY).reveal()]
+    # A detail of a type the client does not know stays a google.protobuf.Any (bytes value);
+    # bytes cannot be edited without corrupting them, so a value holding the key is emptied.
+    unknown = pb.Any(type_url="type.googleapis.com/x.Unknown", value=b"\n(" + KEY.encode())
+    harmless = pb.Any(type_url="type.googleapis.com/x.Other", value=b"\n\x02ok")
+    # Fields this version does not know (a newer server's) are kept as raw bytes by betterproto2.
+    newer = rpc.ErrorInfo.parse(
+        bytes(rpc.ErrorInfo(reason="R")) + bytes(rpc.LocalizedMessage(message=KEY))[2:]
+    )
+    assert KEY.encode() in bytes(newer)
+    clean = scrub_details([unknown, harmless, newer], secrets)
+    assert clean[0] == pb.Any(type_url="type.googleapis.com/x.Unknown", value=b"")
+    assert clean[1] is harmless  # nothing to scrub: the very same object
+    assert clean[2] == rpc.ErrorInfo(reason="R")
+    assert all(KEY.encode() not in bytes(detail) for detail in clean)
+    assert KEY.encode() not in pickle.dumps(clean)
