@@ -6,7 +6,8 @@ import asyncio
 import logging
 import pickle
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import FrameType
 
 import pytest
 from runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
@@ -138,3 +139,61 @@ def test_scrub_details_covers_unknown_fields_and_any() -> None:
     assert clean[2] == rpc.ErrorInfo(reason="R")
     assert all(KEY.encode() not in bytes(detail) for detail in clean)
     assert KEY.encode() not in pickle.dumps(clean)
+
+
+def _plain_copies(value: object, depth: int = 0) -> bool:
+    """Whether ``value`` holds the key as a plain ``str``, looking into containers as error
+    reporters do when they serialise frame locals."""
+    if type(value) is str:
+        return KEY in value
+    if depth > 6 or isinstance(value, (bytes, str)):
+        return False
+    if isinstance(value, Mapping):
+        items: list[object] = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        return False
+    return any(_plain_copies(item, depth + 1) for item in items)
+
+
+def _frames(exc: BaseException) -> list[FrameType]:
+    frames = []
+    for link in _causes(exc):
+        tb = link.__traceback__
+        while tb is not None:
+            frames.append(tb.tb_frame)
+            tb = tb.tb_next
+    return frames
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
+def test_frame_locals_of_a_failed_call_do_not_show_the_key(
+    fake_text_service: FakeTextService, flavour: str
+) -> None:
+    fake_text_service.faults.fail_next(1, "INVALID_ARGUMENT", message="no")
+    client = TextServiceClient(KEY, channel_factory=fake_text_service.channel)
+    with client, pytest.raises(TextServiceError) as info:
+        if flavour == "sync":
+            embed_one_sync(client, "fails", options(retry=None))
+        else:
+            asyncio.run(embed_one_async(client, "fails", options(retry=None)))
+    error = info.value
+    frames = _frames(error)
+    names = {frame.f_code.co_name for frame in frames}
+    assert {"invoke", "__call__"} <= names, names  # ours and grpclib's frames are in it
+    assert error.__cause__ is not None  # the grpclib error (and its frames) are kept
+    # What traceback's capture_locals prints (and reporters like Sentry send).
+    shown = "".join(
+        traceback.TracebackException.from_exception(error, capture_locals=True).format()
+    )
+    assert "metadata = " in shown and "<redacted>" in shown
+    assert KEY not in shown
+    holders = [
+        (frame.f_code.co_name, name)
+        for frame in frames
+        for name, value in frame.f_locals.items()
+        if _plain_copies(value)
+    ]
+    assert not holders

@@ -18,7 +18,7 @@ from typing import Any
 
 import betterproto2
 
-__all__ = ["REDACTED", "Secret", "holds_secret", "scrub", "scrub_details"]
+__all__ = ["REDACTED", "Concealed", "Secret", "holds_secret", "scrub", "scrub_details"]
 
 REDACTED = "<redacted>"
 
@@ -37,17 +37,37 @@ _lock = threading.Lock()
 _installed = False
 
 
+class Concealed(str):
+    """The key as the ``str`` grpclib and hpack need to send it, but whose ``repr`` is
+    ``<redacted>``.
+
+    The key is held as this everywhere the library keeps it: in the metadata of a call and so
+    in its frame locals, which ``traceback``'s ``capture_locals`` and error reporters (Sentry)
+    print with ``repr``. grpclib passes the value on as it is (in its ``MultiDict`` and header
+    list), so its frames of the call show ``<redacted>`` too. ``str()`` and formatting give the
+    key itself: that is how it reaches the wire.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return REDACTED
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("the API key is not picklable")
+
+
 class Secret:
     """Holds the API key; its ``repr``/``str`` never show it and it cannot be pickled."""
 
     __slots__ = ("__weakref__", "_value")
 
     def __init__(self, value: str) -> None:
-        self._value = value
+        self._value = Concealed(value)
         _register(self)
 
-    def reveal(self) -> str:
-        """The key itself, for the metadata of a call."""
+    def reveal(self) -> Concealed:
+        """The key, for the metadata of a call (a ``str`` whose ``repr`` hides it)."""
         return self._value
 
     def __repr__(self) -> str:
@@ -59,13 +79,13 @@ class Secret:
         raise TypeError("the API key is not picklable")
 
 
-def live_secrets() -> list[str]:
+def live_secrets() -> list[Concealed]:
     """Keys of clients still alive."""
     with _lock:
         return [s.reveal() for s in _live]
 
 
-def scrub(text: str, secrets: list[str] | None = None) -> str:
+def scrub(text: str, secrets: Sequence[str] | None = None) -> str:
     """``text`` with every live key replaced by ``<redacted>``."""
     for secret in live_secrets() if secrets is None else secrets:
         if secret:
@@ -97,7 +117,7 @@ def scrub_details(details: Sequence[Any], secrets: Sequence[str]) -> list[Any]:
 
 def _scrubbed(value: Any, secrets: Sequence[str]) -> Any:
     if isinstance(value, str):
-        return scrub(value, list(secrets))
+        return scrub(value, secrets)
     if isinstance(value, bytes):
         return b"" if any(s.encode() in value for s in secrets if s) else value
     if isinstance(value, list):
