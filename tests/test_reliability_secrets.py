@@ -10,13 +10,17 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 
 import pytest
+from grpclib.client import Channel
+from hpack import Decoder, NeverIndexedHeaderTuple
+from hyperframe.frame import ContinuationFrame, Frame, HeadersFrame
 from runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
 
 from textservice import TextServiceClient, TextServiceError
 from textservice._proto.google import protobuf as pb
 from textservice._proto.google import rpc
 from textservice._secrets import Secret, scrub_details
-from textservice.testing import FakeTextService, retry_info
+from textservice._sensitive_headers import NeverIndexingEncoder
+from textservice.testing import FakeTextService, ServerAddress, retry_info
 
 KEY = "AIzaSyD-secret-test-key-1234567890abcdef"
 OTHER = "AIzaSyD-wrong-test-key-0987654321fedcba"
@@ -197,3 +201,107 @@ def test_frame_locals_of_a_failed_call_do_not_show_the_key(
         if _plain_copies(value)
     ]
     assert not holders
+
+
+_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def _header_blocks(sent: bytes) -> list[bytes]:
+    """The HPACK header blocks of the HTTP/2 frames a client sent (after its preface)."""
+    assert sent.startswith(_PREFACE)
+    view = memoryview(sent)[len(_PREFACE) :]
+    blocks: list[bytes] = []
+    pending = b""
+    while view:
+        frame, length = Frame.parse_frame_header(view[:9])
+        frame.parse_body(view[9 : 9 + length])
+        view = view[9 + length :]
+        if isinstance(frame, (HeadersFrame, ContinuationFrame)):
+            pending += frame.data
+            if "END_HEADERS" in frame.flags:
+                blocks.append(pending)
+                pending = b""
+    return blocks
+
+
+async def _calls_through_tap(target: ServerAddress, texts: list[str]) -> bytes:
+    """Embed ``texts`` one call each through a TCP relay to ``target``; what the client sent."""
+    sent = bytearray()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tap: bool) -> None:
+        while data := await reader.read(65536):
+            if tap:
+                sent.extend(data)
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(target.host, target.port)
+        await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
+
+    server = await asyncio.start_server(relay, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with TextServiceClient(KEY, endpoint=f"127.0.0.1:{port}", insecure=True) as client:
+        for text in texts:
+            await embed_one_async(client, text)
+    server.close()
+    return bytes(sent)
+
+
+@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
+def test_key_header_is_never_indexed_on_the_wire(fake_text_service: FakeTextService) -> None:
+    with fake_text_service.serve() as address:
+        sent = asyncio.run(_calls_through_tap(address, ["a", "b", "c"]))
+    decoder = Decoder()  # mirrors the client's encoder: same table, same entries
+    sent_keys = []
+    for block in _header_blocks(sent):
+        for header in decoder.decode(block, raw=True):
+            if header[0] == b"x-goog-api-key":
+                sent_keys.append(header)
+    assert len(sent_keys) == 3  # one per call, each as the literal key...
+    assert all(header[1] == KEY.encode() for header in sent_keys)
+    # ...in the "literal never indexed" representation (RFC 7541 6.2.3), every time.
+    assert all(isinstance(header, NeverIndexedHeaderTuple) for header in sent_keys)
+    table = decoder.header_table.dynamic_entries
+    assert table  # other headers (:path, user-agent, ...) are indexed as usual
+    assert not [entry for entry in table if KEY.encode() in entry[1]]
+
+
+@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
+def test_in_memory_channel_keeps_the_key_out_of_the_hpack_table(
+    fake_text_service: FakeTextService,
+) -> None:
+    channels: list[Channel] = []
+
+    def channel() -> Channel:
+        channels.append(fake_text_service.channel())
+        return channels[-1]
+
+    async def main() -> list[tuple[bytes, bytes]]:
+        async with TextServiceClient(KEY, channel_factory=channel) as client:
+            await embed_one_async(client, "a")
+            await embed_one_async(client, "b")
+            # grpclib keeps the h2 connection (and its hpack encoder) out of its public API.
+            encoder = channels[0]._protocol.connection._connection.encoder  # type: ignore[union-attr]
+            return list(encoder.header_table.dynamic_entries)
+
+    table = asyncio.run(main())
+    assert table
+    assert not [entry for entry in table if KEY.encode() in entry[1]]
+
+
+def test_never_indexing_encoder_marks_credential_headers_only() -> None:
+    encoder = NeverIndexingEncoder()
+    decoder = Decoder()
+    for headers in (
+        [(":path", "/x"), ("X-Goog-Api-Key", KEY), ("x-team", "a")],
+        [(b":path", b"/x"), (b"authorization", b"Bearer t"), (b"x-team", b"a", False)],
+        {"x-team": "a", "proxy-authorization": "Basic p", ":path": "/x"},
+    ):
+        decoded = decoder.decode(encoder.encode(headers), raw=True)
+        assert decoded[0] == (b":path", b"/x")  # pseudo-headers stay first
+        never = [h[0].lower() for h in decoded if isinstance(h, NeverIndexedHeaderTuple)]
+        assert len(decoded) == 3 and len(never) == 1
+        assert never[0] in {b"x-goog-api-key", b"authorization", b"proxy-authorization"}
+    assert {name for name, _ in encoder.header_table.dynamic_entries} == {b":path", b"x-team"}
