@@ -8,6 +8,7 @@ import shlex
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,6 +49,7 @@ def test_readme_wheel_builds_installs_and_imports_without_build_tools(tmp_path: 
     built = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = dist.glob("textservice-*.whl")
+    _check_licenses(wheel)
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(env_dir)
@@ -62,6 +64,21 @@ def test_readme_wheel_builds_installs_and_imports_without_build_tools(tmp_path: 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     assert sys.executable != str(python)
+
+
+def _check_licenses(wheel: Path) -> None:
+    """The wheel carries the project's license and the vendored protos', and says which."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (info,) = {name.split("/")[0] for name in names if ".dist-info/" in name}
+        licenses = sorted(name for name in names if name.startswith(f"{info}/licenses/"))
+        assert licenses == [f"{info}/licenses/LICENSE", f"{info}/licenses/protos/LICENSE"]
+        text = archive.read(f"{info}/licenses/LICENSE").decode()
+        metadata = archive.read(f"{info}/METADATA").decode().split("\n\n", 1)[0].splitlines()
+    assert text == (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert text.lstrip().startswith("Apache License\n                           Version 2.0")
+    assert "License-Expression: Apache-2.0" in metadata
+    assert {"License-File: LICENSE", "License-File: protos/LICENSE"} <= set(metadata)
 
 
 def test_readme_installs_from_the_checkout() -> None:
