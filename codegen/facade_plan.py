@@ -45,7 +45,7 @@ CLIENT_DOC = "The ``TextServiceClient`` to call through; None uses the default c
 OUTPUT_DOC = (
     '``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded '
     "straight from the response bytes with no Python float per value (needs numpy: "
-    "``pip install 'textservice[numpy]'``)."
+    "``pip install numpy``)."
 )
 """``output``'s description (``generate_embeddings``, ``iter_embeddings``)."""
 

@@ -1,7 +1,7 @@
 """``output="numpy"``: embedding responses decoded straight into float32 arrays.
 
-numpy is optional (``pip install 'textservice[numpy]'``): it is imported when an array is
-asked for, never by ``import textservice``.
+numpy is optional (``pip install numpy``, or the ``numpy`` extra): it is imported when an
+array is asked for, never by ``import textservice``.
 
 The canonical bytes of a (Batch)EmbedTextResponse are a run of embeddings, each
 ``0x0a <len> 0x0a <len> <dim little-endian float32s>`` (see ``textservice._codec``). When every
@@ -53,7 +53,7 @@ __all__ = [
     "vectors_array",
 ]
 
-NUMPY_EXTRA = "pip install 'textservice[numpy]'"
+NUMPY_EXTRA = "pip install numpy"
 """How to get numpy for ``output="numpy"``."""
 
 _KEY = tag(1, WIRE_LEN)[0]  # 0x0a: field 1, length-delimited (the embeddings, their values)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
-from textservice._secrets import live_secrets, scrub
+from textservice._secrets import holds_secret, live_secrets, scrub, scrub_details
 from textservice.errors import (
     Cancelled,
     DeadlineExceeded,
@@ -83,27 +83,34 @@ def _retryable_transport(error: TextServiceError) -> bool:
 
 
 def _redact(error: TextServiceError) -> TextServiceError:
-    """Remove API keys from the error's text; drop the chained cause if it held one.
+    """Remove API keys from the error's text and details; drop the chained cause if it held one.
 
-    Keys of every live client are removed (a server may echo any of them). Keys shorter
-    than ``_MIN_REDACTED`` (never real API keys) are left alone: blanking one or two
-    letters everywhere would garble messages without protecting anything.
+    Keys of every live client are removed (a server may echo any of them, in its message or
+    in a ``google.rpc`` detail such as ``ErrorInfo``); what pickling keeps (message, details,
+    partial) is then free of them too. Keys shorter than ``_MIN_REDACTED`` (never real API
+    keys) are left alone: blanking one or two letters everywhere would garble messages
+    without protecting anything.
     """
     secrets = [s for s in live_secrets() if len(s) >= _MIN_REDACTED]
     if not secrets:
         return error
     texts = [str(error), repr(error)]
+    details = [error.details]
     cause = error.__cause__
     while cause is not None:
         texts.append(str(cause))
         texts.append(repr(cause))
+        cause_details = getattr(cause, "details", None)
+        details.append(cause_details if isinstance(cause_details, list) else [])
         cause = cause.__cause__ or cause.__context__
-    if not any(secret in text for secret in secrets for text in texts):
+    if not any(secret in text for secret in secrets for text in texts) and not any(
+        holds_secret(detail, secrets) for group in details for detail in group
+    ):
         return error
     clean = type(error)(
         scrub(error.message, secrets),
         code=error.code,
-        details=error.details,
+        details=scrub_details(error.details, secrets),
         partial=error.partial,
     )
     clean.__cause__ = None

@@ -137,7 +137,7 @@ def generate_embeddings(
             none).
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -230,7 +230,7 @@ async def generate_embeddings_async(
             none).
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -317,7 +317,7 @@ def iter_embeddings(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
@@ -403,7 +403,7 @@ def iter_embeddings_async(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32

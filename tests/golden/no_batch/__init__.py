@@ -120,7 +120,7 @@ def generate_embeddings(
             config names none).
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -209,7 +209,7 @@ async def generate_embeddings_async(
             config names none).
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -295,7 +295,7 @@ def iter_embeddings(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
@@ -380,7 +380,7 @@ def iter_embeddings_async(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
