@@ -186,7 +186,8 @@ def test_frame_locals_of_a_failed_call_do_not_show_the_key(
     error = info.value
     frames = _frames(error)
     names = {frame.f_code.co_name for frame in frames}
-    assert {"invoke", "__call__"} <= names, names  # ours and grpclib's frames are in it
+    # ours (invoke, and _unary, our unary call) and grpclib's frames are in it
+    assert {"invoke", "_unary", "_raise_for_grpc_status"} <= names, names
     assert error.__cause__ is not None  # the grpclib error (and its frames) are kept
     # What traceback's capture_locals prints (and reporters like Sentry send).
     shown = "".join(

@@ -338,9 +338,11 @@ def iter_embeddings(
     each batch's call with its retries, not the whole iteration.
 
     Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
-    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
-    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
-    at once (``TypeError``/``ValueError``), before any call.
+    been yielded, ``error.partial.delivered`` says how many texts that was, and
+    ``error.partial.embeddings`` holds the later batches that finished but were held back for order
+    (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
+    ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
+    (``TypeError``/``ValueError``), before any call.
 
     Args:
         model: Required. The model name to use with the format model=models/{model}.
@@ -422,9 +424,11 @@ def iter_embeddings_async(
     each batch's call with its retries, not the whole iteration.
 
     Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
-    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
-    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
-    at once (``TypeError``/``ValueError``), before any call.
+    been yielded, ``error.partial.delivered`` says how many texts that was, and
+    ``error.partial.embeddings`` holds the later batches that finished but were held back for order
+    (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
+    ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
+    (``TypeError``/``ValueError``), before any call.
 
     Args:
         model: Required. The model name to use with the format model=models/{model}.
