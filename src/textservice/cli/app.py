@@ -14,6 +14,7 @@ import click
 
 from textservice.arguments import check_model
 from textservice.cli.connect import Connection, connection_options, open_client
+from textservice.cli.digests import VectorSettings
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import ExitCode
 from textservice.cli.inputs import Format, format_bad_lines, read_input
@@ -33,7 +34,8 @@ Exit codes:
     1  a call failed (after retries); embed keeps OUTPUT.part: rerun to resume
     2  usage: bad option, no API key, unreadable input, numpy missing for .npy
     3  embed: bad input lines (listed on stderr) without --skip-bad; nothing sent
-    4  embed: the existing OUTPUT or OUTPUT.part is corrupt or from another input
+    4  embed: the existing OUTPUT or OUTPUT.part is corrupt, from another input
+       or model, or has no digest (written by an older version)
   130  interrupted (Ctrl-C); embed keeps OUTPUT.part: rerun to resume
 """
 
@@ -220,7 +222,8 @@ def embed(
             err=True,
         )
     try:
-        writer = open_output(output_path, inp, overwrite=overwrite)
+        settings = VectorSettings(model, server="fake" if connection.fake else None)
+        writer = open_output(output_path, inp, settings=settings, overwrite=overwrite)
     except NumpyMissingError as exc:
         _fail(str(exc), ExitCode.USAGE)
     except OutputConflictError as exc:

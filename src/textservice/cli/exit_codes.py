@@ -21,8 +21,8 @@ class ExitCode(IntEnum):
     """The input has bad lines (listed on stderr) and ``--skip-bad`` was not given; nothing
     was sent."""
     OUTPUT_CONFLICT = 4
-    """The existing output or its ``.part`` is corrupt or belongs to another input; nothing
-    was changed (``--overwrite`` replaces it)."""
+    """The existing output or its ``.part`` is corrupt, belongs to another input or model, or
+    has no digest (an older version's); nothing was changed (``--overwrite`` replaces it)."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C / SIGINT); a file output keeps its ``.part``, so rerunning
     resumes."""
