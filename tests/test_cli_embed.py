@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pytest
@@ -372,6 +373,91 @@ def test_an_output_of_an_older_version_is_refused_with_a_clear_message(
     assert "pass --overwrite to embed it again" in done.stderr
     assert out.read_bytes() == before
     assert run_cli([*args, "--overwrite"]).returncode == 0
+
+
+def start_slowly(
+    fake: FakeTextService, args: list[str], stdout: int | IO[bytes] = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    """Start ``textservice ARGS`` with one slow batch of 10 texts at a time."""
+    fake.faults.delay(0.04, method="BatchEmbedText")
+    return subprocess.Popen(
+        [*CLI, *args, "--batch-size", "10", "--concurrency", "1"],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=cli_env(KEY_ENV),
+    )
+
+
+def change_dimension(fake: FakeTextService, dimension: int) -> None:
+    # The fake has no public knob for this server fault: the answers read _dimension.
+    fake._dimension = dimension
+
+
+def test_a_dimension_change_midway_is_a_server_fault_naming_the_kept_part(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    source = write_lines(tmp_path / "in.txt", texts(400))
+    out = tmp_path / "out.jsonl"
+    part = tmp_path / "out.jsonl.part"
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *endpoint_args(address)]
+    process = start_slowly(fake, args)
+    try:
+        wait_for_lines(part, 30, process)
+        change_dimension(fake, 512)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    message = err.decode()
+    assert process.returncode == 1, message
+    assert "the server sent an embedding of 512 values after ones of 768 in this run" in message
+    assert "server fault" in message
+    assert "another input" not in message and "partial output" not in message
+    assert f"{part} is kept" in message and part.stat().st_size > 0
+
+    fake.faults.clear()
+    again = run_cli(args, env=KEY_ENV)  # the server still sends 512: no resume
+    assert again.returncode == 1
+    assert f"the server sent an embedding of 512 values, but {part} holds ones of 768" in (
+        again.stderr
+    )
+    assert "is kept" not in again.stderr and "--overwrite" in again.stderr
+
+
+def test_a_dimension_change_on_standard_output_names_no_part(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    source = write_lines(tmp_path / "in.txt", texts(400))
+    results = tmp_path / "stdout.jsonl"
+    args = ["embed", "-m", MODEL, "-i", str(source), *endpoint_args(address)]
+    with results.open("wb") as stdout:
+        process = start_slowly(fake, args, stdout)
+        try:
+            wait_for_lines(results, 30, process)
+            change_dimension(fake, 512)
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    message = err.decode()
+    assert process.returncode == 1, message
+    assert "after ones of 768 in this run: a server fault" in message
+    assert ".part" not in message and "partial" not in message
+    assert list(tmp_path.glob("*.part")) == []
+
+
+def test_a_run_that_fails_before_any_result_leaves_no_part(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", texts(3))
+    out = tmp_path / "out.jsonl"
+    nowhere = ["--endpoint", "127.0.0.1:1", "--insecure", "--timeout", "2"]
+    done = run_cli(["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *nowhere])
+    assert done.returncode == 1, done.stderr
+    assert "UNAVAILABLE" in done.stderr and ".part" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no 0-byte out.jsonl.part
 
 
 # -- the API key -----------------------------------------------------------------------

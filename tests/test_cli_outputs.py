@@ -13,6 +13,7 @@ from textservice.cli import outputs
 from textservice.cli.digests import DigestChain, VectorSettings, digest_path
 from textservice.cli.inputs import Record, parse_input
 from textservice.cli.outputs import (
+    DimensionChangedError,
     FileOutput,
     OutputConflictError,
     encode_result,
@@ -213,9 +214,22 @@ def test_an_npy_of_another_shape_than_its_digest_says_is_corrupt(tmp_path: Path)
         _fresh(out, b"a\nb\nc\n", "npy")
 
 
-def test_a_new_embedding_size_midway_is_refused(tmp_path: Path) -> None:
-    writer = _fresh(tmp_path / "o.jsonl", b"a\nb\n")
+def test_a_new_embedding_size_midway_is_a_server_fault(tmp_path: Path) -> None:
+    writer = _fresh(tmp_path / "o.jsonl", b"a\nb\nc\n")
     writer.write(writer.input.records[:1], [VECTOR])
-    with pytest.raises(OutputConflictError, match="embedding of 2 values after ones of 5"):
-        writer.write(writer.input.records[1:], [[1.0, 2.0]])
+    with pytest.raises(DimensionChangedError, match="of 2 values after ones of 5 in this run"):
+        writer.write(writer.input.records[1:2], [[1.0, 2.0]])
     writer.close()
+    resumed = _fresh(tmp_path / "o.jsonl", b"a\nb\nc\n")
+    with pytest.raises(DimensionChangedError, match=r"o\.jsonl\.part holds ones of 5") as info:
+        resumed.write(resumed.input.records[1:2], [[1.0, 2.0]])
+    assert info.value.earlier == tmp_path / "o.jsonl.part"
+    resumed.close()
+    assert (tmp_path / "o.jsonl.part").stat().st_size > 0  # kept
+
+
+def test_closing_removes_a_part_that_holds_nothing(tmp_path: Path) -> None:
+    writer = _fresh(tmp_path / "o.jsonl", b"a\n")
+    assert writer.resume_file is None
+    writer.close()
+    assert list(tmp_path.iterdir()) == []

@@ -18,7 +18,12 @@ from textservice.cli.digests import VectorSettings
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import ExitCode
 from textservice.cli.inputs import Format, format_bad_lines, read_input
-from textservice.cli.outputs import NumpyMissingError, OutputConflictError, open_output
+from textservice.cli.outputs import (
+    DimensionChangedError,
+    NumpyMissingError,
+    OutputConflictError,
+    open_output,
+)
 from textservice.cli.progress import Mode, Progress
 from textservice.client import TextServiceClient
 from textservice.errors import MissingAPIKeyError, TextServiceError
@@ -31,7 +36,8 @@ T = TypeVar("T")
 EXIT_CODES_HELP = """\b
 Exit codes:
     0  done (for embed: every record embedded, now or by an earlier run)
-    1  a call failed (after retries); embed keeps OUTPUT.part: rerun to resume
+    1  a call failed (after retries) or the server changed the embedding length;
+       embed keeps an OUTPUT.part holding results: rerun to resume
     2  usage: bad option, no API key, unreadable input, numpy missing for .npy
     3  embed: bad input lines (listed on stderr) without --skip-bad; nothing sent
     4  embed: the existing OUTPUT or OUTPUT.part is corrupt, from another input
@@ -256,8 +262,6 @@ def embed(
                 summary=summary,
             )
 
-    part = writer.resume_file
-    resume = f"; {part} is kept: run the same command again to resume" if part else ""
     started = time.monotonic()
     try:
         asyncio.run(run())
@@ -266,6 +270,8 @@ def embed(
         summary.seconds = time.monotonic() - started
         writer.close()
         bar.close()
+        part = writer.resume_file  # only one that exists and holds results
+        resume = f"; {part} is kept: run the same command again to resume" if part else ""
         if isinstance(exc, KeyboardInterrupt):
             _fail(
                 f"interrupted; {format_summary(summary, finished=False)}{resume}",
@@ -275,11 +281,12 @@ def embed(
             raise
         if isinstance(exc, OutputConflictError):
             _fail(str(exc), ExitCode.OUTPUT_CONFLICT)
+        if isinstance(exc, DimensionChangedError):  # rerunning resumes only after this run's
+            _fail(f"{exc}{'' if exc.earlier else resume}", ExitCode.ERROR)
         if isinstance(exc, MissingAPIKeyError | TypeError | ValueError):
             _fail(_describe(exc), ExitCode.USAGE)
         if isinstance(exc, Exception):
-            kept = resume if writer.done or summary.embedded else ""
-            _fail(f"{_describe(exc)}{kept}", ExitCode.ERROR)
+            _fail(f"{_describe(exc)}{resume}", ExitCode.ERROR)
         raise
     summary.seconds = time.monotonic() - started
     bar.close()

@@ -13,8 +13,9 @@ class ExitCode(IntEnum):
     OK = 0
     """Done: every record was embedded (now or by an earlier run)."""
     ERROR = 1
-    """A call failed (after retries) or another runtime error; a file output keeps its
-    ``.part``, so rerunning resumes."""
+    """A call failed (after retries), the server changed the embedding length mid-run, or
+    another runtime error; a file output keeps a ``.part`` holding results, so rerunning
+    resumes."""
     USAGE = 2
     """Bad options or arguments, no API key, unreadable input, numpy missing for ``.npy``."""
     BAD_INPUT = 3

@@ -47,6 +47,7 @@ from textservice.cli.inputs import Input, Record, RecordId
 Kind = Literal["jsonl", "npy"]
 
 __all__ = [
+    "DimensionChangedError",
     "FileOutput",
     "Kind",
     "NumpyMissingError",
@@ -69,6 +70,16 @@ _REPLACE = "pass --overwrite to replace it"
 
 class OutputConflictError(Exception):
     """An existing output or partial file is corrupt or does not belong to this input."""
+
+
+class DimensionChangedError(Exception):
+    """The server sent embeddings of another length than before for the same model and
+    options: a fault of the server (or a change on its side), not of the output."""
+
+    def __init__(self, message: str, *, earlier: Path | None = None) -> None:
+        super().__init__(message)
+        self.earlier = earlier
+        """The earlier run's results whose length differs (``None``: this run's)."""
 
 
 class NumpyMissingError(Exception):
@@ -264,14 +275,28 @@ class ResultWriter(Protocol):
         """Where the results are, for messages."""
 
 
-def _check_dimension(writer: ResultWriter, vectors: Sequence[Sequence[float]]) -> None:
+def _check_dimension(
+    writer: ResultWriter, vectors: Sequence[Sequence[float]], earlier: Path | None = None
+) -> None:
+    """All of one model's embeddings have one length; ``earlier``: where ``writer.dimension``
+    came from, if an earlier run's results."""
     for vector in vectors:
         if writer.dimension is None:
             writer.dimension = len(vector)
         elif len(vector) != writer.dimension:
-            raise OutputConflictError(
-                f"got an embedding of {len(vector)} values after ones of {writer.dimension} "
-                "(a different model than the partial output's?)"
+            # The digest already rules out another model or input: the server changed.
+            if earlier is not None:
+                raise DimensionChangedError(
+                    f"the server sent an embedding of {len(vector)} values, but {earlier} "
+                    f"holds ones of {writer.dimension} from an earlier run with the same model "
+                    "and options: the server's embeddings changed; pass --overwrite to embed "
+                    "everything again",
+                    earlier=earlier,
+                )
+            raise DimensionChangedError(
+                f"the server sent an embedding of {len(vector)} values after ones of "
+                f"{writer.dimension} in this run: a server fault (one model's embeddings all "
+                "have the same length)"
             )
 
 
@@ -332,6 +357,7 @@ class FileOutput:
         self._np: Any = _numpy() if kind == "npy" else None
         self._chain = DigestChain(settings)
         self._file: IO[bytes] | None = None
+        self._dimension_from: Path | None = None  # the earlier run's file it came from
 
         records = inp.records
         continue_from: Path | None = None  # a finished JSONL output to continue in the .part
@@ -359,8 +385,11 @@ class FileOutput:
 
     @property
     def resume_file(self) -> Path | None:
-        """The ``.part``."""
-        return self.part
+        """The ``.part``, if it exists and holds results."""
+        try:
+            return self.part if self.part.stat().st_size > 0 else None
+        except FileNotFoundError:
+            return None
 
     def _resume_from(self, source: Path, *, allow_torn_tail: bool) -> Scan:
         # Cheap: count the lines, parse only the last, hash the input's texts up to there.
@@ -378,6 +407,7 @@ class FileOutput:
             if last.digest != self._chain.add_all(records[: scan.count]):
                 self._mismatch(source)
             self.dimension = last.dimension
+            self._dimension_from = source
         self.done = scan.count
         return scan
 
@@ -444,7 +474,7 @@ class FileOutput:
     def write(self, records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> None:
         """Append one batch to ``.part`` and flush it."""
         assert self._file is not None, "output already complete or closed"
-        _check_dimension(self, vectors)
+        _check_dimension(self, vectors, self._dimension_from)
         self._file.write(_encode_batch(records, vectors, self._chain, packed=self.kind == "npy"))
         self._file.flush()
 
@@ -500,10 +530,12 @@ class FileOutput:
         _replace_atomically(digest_path(self.path), lambda f: f.write(sidecar.encode() + b"\n"))
 
     def close(self) -> None:
-        """Close ``.part`` (kept for resuming)."""
+        """Close ``.part``: kept for resuming if it holds results, else removed."""
         if self._file is not None:
             self._file.close()
             self._file = None
+            if self.resume_file is None:
+                self.part.unlink(missing_ok=True)
 
     def describe(self) -> str:
         """The output path."""
