@@ -487,13 +487,41 @@ def test_the_api_key_is_never_printed(
     assert [c.api_key == SECRET for c in fake.calls[:2]] == [True, True]
 
 
-def test_no_key_is_a_usage_error_naming_where_a_key_comes_from(tmp_path: Path) -> None:
+@pytest.mark.parametrize("output", ["out.jsonl", "out.npy", None])
+def test_no_key_is_a_usage_error_naming_where_a_key_comes_from(
+    tmp_path: Path, output: str | None
+) -> None:
     source = write_lines(tmp_path / "in.txt", ["a"])
-    done = run_cli(["embed", "-m", MODEL, "-i", str(source)], env={"GOOGLE_API_KEY": ""})
+    args = ["embed", "-m", MODEL, "-i", str(source)]
+    if output is not None:
+        args += ["-o", str(tmp_path / output)]
+    done = run_cli(args, env={"GOOGLE_API_KEY": ""})
     assert done.returncode == 2
-    assert "GOOGLE_API_KEY" in done.stderr
+    for advice in ("GOOGLE_API_KEY", "--api-key-file", "--fake"):
+        assert advice in done.stderr
+    assert "TextServiceClient" not in done.stderr and "api_key=" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no OUTPUT.part made
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "command", [["generate-text", "hi"], ["count-tokens", "-m", "models/text-bison-001", "hi"]]
+)
+def test_no_key_is_the_same_usage_error_for_the_other_commands(command: list[str]) -> None:
+    done = run_cli(command, env={"GOOGLE_API_KEY": ""})
+    assert done.returncode == 2
+    for advice in ("GOOGLE_API_KEY", "--api-key-file", "--fake"):
+        assert advice in done.stderr
+    assert "TextServiceClient" not in done.stderr
+
+
+def test_an_empty_key_file_is_a_usage_error(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", ["a"])
     empty = tmp_path / "empty-key"
     empty.write_text("\n")
-    done = run_cli(["embed", "-m", MODEL, "-i", str(source), "--api-key-file", str(empty)])
+    out = tmp_path / "out.jsonl"
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), "--api-key-file", str(empty)]
+    done = run_cli(args)
     assert done.returncode == 2
     assert "is empty" in done.stderr
+    assert not (tmp_path / "out.jsonl.part").exists()

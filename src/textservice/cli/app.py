@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from textservice.arguments import check_model
-from textservice.cli.connect import Connection, connection_options, open_client
+from textservice.cli.connect import Connection, connection_options, make_client
 from textservice.cli.digests import VectorSettings
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import ExitCode
@@ -26,7 +26,7 @@ from textservice.cli.outputs import (
 )
 from textservice.cli.progress import Mode, Progress
 from textservice.client import TextServiceClient
-from textservice.errors import MissingAPIKeyError, TextServiceError
+from textservice.errors import TextServiceError
 from textservice.v1beta import iter_embeddings_async
 
 __all__ = ["cli", "main"]
@@ -74,6 +74,14 @@ def _progress_mode(progress: bool | None) -> Mode:
     return "bar" if tty else "lines"
 
 
+def _client(connection: Connection, *, max_concurrency: int = 8) -> TextServiceClient:
+    """The client, or the exit: no key (usage error naming the options), a bad endpoint."""
+    try:
+        return make_client(connection, max_concurrency=max_concurrency)
+    except (TypeError, ValueError) as exc:
+        _fail(_describe(exc), ExitCode.USAGE)
+
+
 def _run_call(
     connection: Connection,
     call: Callable[[TextServiceClient], Awaitable[T]],
@@ -81,9 +89,10 @@ def _run_call(
     max_concurrency: int = 8,
 ) -> T:
     """Run one async call with a client for ``connection``; errors become exit codes."""
+    client = _client(connection, max_concurrency=max_concurrency)
 
     async def run() -> T:
-        async with open_client(connection, max_concurrency=max_concurrency) as client:
+        async with client:
             return await call(client)
 
     try:
@@ -92,7 +101,7 @@ def _run_call(
         _fail("interrupted", ExitCode.INTERRUPTED)
     except click.ClickException:
         raise
-    except (MissingAPIKeyError, TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:
         _fail(_describe(exc), ExitCode.USAGE)
     except (TextServiceError, OSError) as exc:
         _fail(_describe(exc), ExitCode.ERROR)
@@ -227,71 +236,74 @@ def embed(
             f"textservice: skipping {len(inp.bad)} bad input line(s) of {inp.line_count}",
             err=True,
         )
-    try:
-        settings = VectorSettings(model, server="fake" if connection.fake else None)
-        writer = open_output(output_path, inp, settings=settings, overwrite=overwrite)
-    except NumpyMissingError as exc:
-        _fail(str(exc), ExitCode.USAGE)
-    except OutputConflictError as exc:
-        _fail(str(exc), ExitCode.OUTPUT_CONFLICT)
-    except OSError as exc:
-        _fail(f"cannot write {output_path}: {exc.strerror or exc}", ExitCode.USAGE)
-
-    mode = _progress_mode(progress)
-    total = len(inp.records)
-    summary = EmbedSummary(skipped=len(inp.bad), destination=writer.describe())
-    if writer.already_complete:
-        if mode != "off":
-            click.echo(
-                f"nothing to do: all {total} texts are already in {writer.describe()}", err=True
-            )
-        return
-    bar = Progress(total, stream=sys.stderr, mode=mode, initial=writer.done)
-
-    async def run() -> None:
-        if writer.done == total:  # a complete .part left by a run stopped while finishing
-            return
-        async with open_client(connection, max_concurrency=concurrency) as client:
-            await embed_records(
-                inp.records,
-                writer,
-                lambda texts: iter_embeddings_async(
-                    model, texts, client=client, batch_size=batch_size
-                ),
-                progress=bar,
-                summary=summary,
-            )
-
-    started = time.monotonic()
-    try:
-        asyncio.run(run())
-        writer.finish()
-    except BaseException as exc:
-        summary.seconds = time.monotonic() - started
-        writer.close()
-        bar.close()
-        part = writer.resume_file  # only one that exists and holds results
-        resume = f"; {part} is kept: run the same command again to resume" if part else ""
-        if isinstance(exc, KeyboardInterrupt):
-            _fail(
-                f"interrupted; {format_summary(summary, finished=False)}{resume}",
-                ExitCode.INTERRUPTED,
-            )
-        if isinstance(exc, click.ClickException | SystemExit):
-            raise
-        if isinstance(exc, OutputConflictError):
+    # Made first: a missing key or bad endpoint stops the run before any output file exists.
+    client = _client(connection, max_concurrency=concurrency)
+    with client:
+        try:
+            settings = VectorSettings(model, server="fake" if connection.fake else None)
+            writer = open_output(output_path, inp, settings=settings, overwrite=overwrite)
+        except NumpyMissingError as exc:
+            _fail(str(exc), ExitCode.USAGE)
+        except OutputConflictError as exc:
             _fail(str(exc), ExitCode.OUTPUT_CONFLICT)
-        if isinstance(exc, DimensionChangedError):  # rerunning resumes only after this run's
-            _fail(f"{exc}{'' if exc.earlier else resume}", ExitCode.ERROR)
-        if isinstance(exc, MissingAPIKeyError | TypeError | ValueError):
-            _fail(_describe(exc), ExitCode.USAGE)
-        if isinstance(exc, Exception):
-            _fail(f"{_describe(exc)}{resume}", ExitCode.ERROR)
-        raise
-    summary.seconds = time.monotonic() - started
-    bar.close()
-    if mode != "off":
-        click.echo(format_summary(summary), err=True)
+        except OSError as exc:
+            _fail(f"cannot write {output_path}: {exc.strerror or exc}", ExitCode.USAGE)
+
+        mode = _progress_mode(progress)
+        total = len(inp.records)
+        summary = EmbedSummary(skipped=len(inp.bad), destination=writer.describe())
+        if writer.already_complete:
+            if mode != "off":
+                click.echo(
+                    f"nothing to do: all {total} texts are already in {writer.describe()}", err=True
+                )
+            return
+        bar = Progress(total, stream=sys.stderr, mode=mode, initial=writer.done)
+
+        async def run() -> None:
+            if writer.done == total:  # a complete .part left by a run stopped while finishing
+                return
+            async with client:  # its connection closes on this loop
+                await embed_records(
+                    inp.records,
+                    writer,
+                    lambda texts: iter_embeddings_async(
+                        model, texts, client=client, batch_size=batch_size
+                    ),
+                    progress=bar,
+                    summary=summary,
+                )
+
+        started = time.monotonic()
+        try:
+            asyncio.run(run())
+            writer.finish()
+        except BaseException as exc:
+            summary.seconds = time.monotonic() - started
+            writer.close()
+            bar.close()
+            part = writer.resume_file  # only one that exists and holds results
+            resume = f"; {part} is kept: run the same command again to resume" if part else ""
+            if isinstance(exc, KeyboardInterrupt):
+                _fail(
+                    f"interrupted; {format_summary(summary, finished=False)}{resume}",
+                    ExitCode.INTERRUPTED,
+                )
+            if isinstance(exc, click.ClickException | SystemExit):
+                raise
+            if isinstance(exc, OutputConflictError):
+                _fail(str(exc), ExitCode.OUTPUT_CONFLICT)
+            if isinstance(exc, DimensionChangedError):  # rerunning resumes only after this run's
+                _fail(f"{exc}{'' if exc.earlier else resume}", ExitCode.ERROR)
+            if isinstance(exc, TypeError | ValueError):
+                _fail(_describe(exc), ExitCode.USAGE)
+            if isinstance(exc, Exception):
+                _fail(f"{_describe(exc)}{resume}", ExitCode.ERROR)
+            raise
+        summary.seconds = time.monotonic() - started
+        bar.close()
+        if mode != "off":
+            click.echo(format_summary(summary), err=True)
 
 
 @cli.command("generate-text", epilog=EXIT_CODES_HELP)
