@@ -93,7 +93,7 @@ def test_the_console_script_is_installed_and_documents_exit_codes() -> None:
     done = subprocess.run([str(script), "embed", "--help"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "--api-key-file" in done.stdout
-    assert "Exit codes:" in done.stdout and "130" in done.stdout
+    assert "Exit codes:" in done.stdout and "130" in done.stdout and "141" in done.stdout
 
 
 def test_npy_output_without_numpy_is_a_clear_usage_error(tmp_path: Path) -> None:

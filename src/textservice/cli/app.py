@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -43,7 +45,35 @@ Exit codes:
     4  embed: the existing OUTPUT or OUTPUT.part is corrupt, from another input
        or model, or has no digest (written by an older version)
   130  interrupted (Ctrl-C); embed keeps OUTPUT.part: rerun to resume
+  141  standard output was closed early (e.g. | head): stopped quietly
 """
+
+
+def _stop_quietly() -> NoReturn:
+    """The reader of our output went away (``| head``): stop like other Unix tools do.
+
+    Python ignores SIGPIPE, so the write raised ``BrokenPipeError`` instead of ending the
+    process; exit with the status a shell shows for a process ended by SIGPIPE (128 + 13),
+    with no message. Both streams go to /dev/null first, so the flush at exit cannot raise
+    again (either may be the closed pipe).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    sys.exit(int(ExitCode.BROKEN_PIPE))
+
+
+class _Commands(click.Group):
+    """The command group: any command whose output is closed early stops quietly."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a ``BrokenPipeError`` becomes exit 141 (click would give 1)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _stop_quietly()
 
 
 def _fail(message: str, code: ExitCode) -> NoReturn:
@@ -129,7 +159,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES_HELP,
+)
 @click.version_option(package_name="textservice", prog_name="textservice")
 def cli() -> None:
     """Use the Generative Language API's TextService from the command line.
@@ -289,7 +323,7 @@ def embed(
                     f"interrupted; {format_summary(summary, finished=False)}{resume}",
                     ExitCode.INTERRUPTED,
                 )
-            if isinstance(exc, click.ClickException | SystemExit):
+            if isinstance(exc, click.ClickException | SystemExit | BrokenPipeError):
                 raise
             if isinstance(exc, OutputConflictError):
                 _fail(str(exc), ExitCode.OUTPUT_CONFLICT)

@@ -27,3 +27,6 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
     """Interrupted (Ctrl-C / SIGINT); a file output keeps its ``.part``, so rerunning
     resumes."""
+    BROKEN_PIPE = 141
+    """The reader of standard output (or error) went away, e.g. ``| head``: stopped quietly,
+    with the status a shell shows for a process ended by SIGPIPE (128 + 13)."""

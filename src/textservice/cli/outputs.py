@@ -31,6 +31,7 @@ How a file output stays valid and is never resumed from another input (also in t
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -326,8 +327,9 @@ class StdoutOutput:
         self._stream.flush()
 
     def close(self) -> None:
-        """Flush."""
-        self._stream.flush()
+        """Flush what can still be delivered."""
+        with contextlib.suppress(BrokenPipeError):  # the reader is gone: nothing more to do
+            self._stream.flush()
 
     def describe(self) -> str:
         """``standard output``."""
