@@ -36,6 +36,17 @@ def test_status_shows_done_total_rate_and_eta() -> None:
     assert out.getvalue().splitlines()[-1] == "350/1000  35% 83 texts/s ETA 0:08"
 
 
+def test_lines_mode_does_not_print_the_last_state_twice() -> None:
+    clock = Clock()
+    out = io.StringIO()
+    bar = Progress(10, stream=out, mode="lines", interval=2.0, clock=clock)
+    clock.now += 0.5
+    bar.update(10)  # the first update is shown: 10/10
+    clock.now += 0.5
+    bar.close()  # nothing new since
+    assert out.getvalue() == "10/10 100% 20 texts/s ETA 0:00\n"
+
+
 def test_bar_mode_redraws_one_line_and_ends_it() -> None:
     clock = Clock()
     out = io.StringIO()
@@ -104,7 +115,11 @@ def test_progress_bar_on_a_terminal_and_silence_when_piped(tmp_path: Path) -> No
     asked = run_cli([*args, "-o", str(tmp_path / "asked.npy"), "--progress"])
     assert asked.returncode == 0
     assert "\r" not in asked.stderr  # plain lines for a log, no bar
-    assert "300/300 100%" in asked.stderr
+    assert asked.stderr.count("300/300 100%") == 1
+    small = write_lines(tmp_path / "small.txt", texts(3))  # one batch: first update is the last
+    once = run_cli([*args[:5], str(small), "-o", str(tmp_path / "small.npy"), "--progress"])
+    assert once.returncode == 0
+    assert once.stderr.count("3/3 100%") == 1, once.stderr
     assert "embedded 300 texts, dimension 768" in asked.stderr
 
     status, shown = _run_on_a_terminal([*args, "-o", str(tmp_path / "quiet.npy"), "--no-progress"])
