@@ -285,7 +285,12 @@ def embed(
 
         mode = _progress_mode(progress)
         total = len(inp.records)
-        summary = EmbedSummary(skipped=len(inp.bad), destination=writer.describe())
+        summary = EmbedSummary(
+            resumed=writer.done,
+            skipped=len(inp.bad),
+            dimension=writer.dimension,
+            destination=writer.describe(),
+        )
         if writer.already_complete:
             if mode != "off":
                 click.echo(
