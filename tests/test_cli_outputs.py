@@ -15,6 +15,7 @@ from textservice.cli.inputs import Record, parse_input
 from textservice.cli.outputs import (
     DimensionChangedError,
     FileOutput,
+    Kind,
     OutputConflictError,
     encode_result,
     iter_results,
@@ -34,7 +35,9 @@ def test_result_lines_round_trip_exactly(tmp_path: Path, packed: bool) -> None:
     )
     found = list(iter_results(path))
     assert [(r.id, r.digest) for r in found] == [("a", "d1"), (7, "d2")]
-    assert [r.vector() for r in found] == [VECTOR, VECTOR[::-1]]
+    first = struct.unpack("<5f", found[0].f32) if packed else found[0].embedding
+    assert list(first or []) == VECTOR
+    assert found[1].embedding == VECTOR[::-1]
     assert [r.dimension for r in found] == [5, 5]
 
 
@@ -104,15 +107,17 @@ def test_the_digest_chain_covers_settings_ids_texts_and_order() -> None:
     assert VectorSettings("models/m", server=None).seed() == SETTINGS.seed()
 
 
-def _fresh(path: Path, data: bytes, kind: str = "jsonl", **kw: object) -> FileOutput:
-    settings = kw.pop("settings", SETTINGS)
-    return FileOutput(
-        path,
-        parse_input(data, format="lines"),
-        kind=kind,  # type: ignore[arg-type]
-        settings=settings,  # type: ignore[arg-type]
-        overwrite=bool(kw.pop("overwrite", False)),
-    )
+def _fresh(
+    path: Path,
+    data: bytes,
+    kind: Kind = "jsonl",
+    *,
+    settings: VectorSettings = SETTINGS,
+    overwrite: bool = False,
+) -> FileOutput:
+    """A writer for ``data`` (text lines) to ``path``, resuming what is there."""
+    inp = parse_input(data, format="lines")
+    return FileOutput(path, inp, kind=kind, settings=settings, overwrite=overwrite)
 
 
 def test_npy_output_resumes_from_its_packed_part_and_finishes_atomically(tmp_path: Path) -> None:
@@ -139,7 +144,7 @@ def test_npy_output_resumes_from_its_packed_part_and_finishes_atomically(tmp_pat
 @pytest.mark.parametrize("kind", ["jsonl", "npy"])
 @pytest.mark.parametrize("changed", [0, 3, 6])
 def test_a_part_of_another_input_is_refused_whichever_line_changed(
-    tmp_path: Path, kind: str, changed: int
+    tmp_path: Path, kind: Kind, changed: int
 ) -> None:
     lines = [f"text {i}" for i in range(8)]
     out = tmp_path / f"o.{kind}"

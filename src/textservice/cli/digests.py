@@ -57,15 +57,12 @@ class DigestChain:
 
     def __init__(self, settings: VectorSettings) -> None:
         self._state = settings.seed()
-        self.count = 0
-        """Records added so far."""
 
     def add(self, record: Record) -> str:
         """Take ``record`` in; the digest after it (hex), as stored in its result line."""
         # JSON keeps the parts apart and types apart (1 vs "1"); ASCII escapes make it bytes.
         item = json.dumps([record.id, record.text]).encode("ascii")
         self._state = _hash(self._state + item)
-        self.count += 1
         return self._state.hex()
 
     def add_all(self, records: Sequence[Record]) -> str:

@@ -155,13 +155,6 @@ class ResultLine:
         """The vector's length."""
         return len(self.embedding) if self.embedding is not None else len(self.f32 or b"") // 4
 
-    def vector(self) -> list[float]:
-        """The vector as floats."""
-        if self.embedding is not None:
-            return self.embedding
-        raw = self.f32 or b""
-        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
-
 
 def parse_result(raw: bytes, where: str) -> ResultLine:
     """Parse one result line (no newline); ``OutputConflictError`` naming ``where`` if bad."""
