@@ -3,6 +3,7 @@ and a broken or half-made ``.venv`` is never reused."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -58,13 +59,17 @@ def project(tmp_path: Path) -> Path:
 
 
 def make_venv(project: Path, python: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    # Not the settings of a make this test may run under (`make test`).
+    inherited = {
+        k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    }
     return subprocess.run(
-        ["make", "--no-print-directory", "venv", f"PYTHON={python}"],
+        [str(shutil.which("make")), "--no-print-directory", "venv", f"PYTHON={python}"],
         cwd=project,
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", **env},
+        env={**inherited, **env},
     )
 
 
