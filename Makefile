@@ -6,8 +6,24 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv generate check-generated golden lint format test demo
 
+# The oldest Python the project supports, read from pyproject.toml's requires-python.
+PY_MIN := $(shell sed -n 's/^requires-python *= *">=\([0-9.]*\)".*/\1/p' pyproject.toml)
+# Exits 0 on a new enough Python, 1 on an older one (written to run on any Python).
+PY_OK := import sys; sys.exit(sys.version_info[:2] < tuple(int(n) for n in "$(PY_MIN)".split(".")))
+
+# The venv is made only by a new enough $(PYTHON), and one that cannot work (made by an older
+# Python, or whose creation failed: no pip) is removed rather than reused.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
+	  found=$$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo "not found"); \
+	  echo "make: this project needs Python $(PY_MIN) or newer, and $(PYTHON) is $$found:" \
+	    "run make PYTHON=python$(PY_MIN) (or a newer one)" >&2; \
+	  exit 1; }
+	@if [ -e $(VENV) ] && ! { $(BIN)/python -c '$(PY_OK)' && $(BIN)/python -m pip --version; } \
+	    >/dev/null 2>&1; then \
+	  echo "make: removing $(VENV): its Python is missing, older than $(PY_MIN) or has no pip"; \
+	  rm -rf $(VENV); fi
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)

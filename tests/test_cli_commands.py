@@ -94,3 +94,33 @@ def test_the_demo_command_prints_count_dimension_time_and_throughput(tmp_path: P
     expected = r"embedded 3000 texts, dimension 768, in [0-9.]+ s \([0-9,]+ texts/s\) -> "
     assert re.fullmatch(expected + re.escape(str(out)), summary), summary
     assert np.load(out).shape == (3000, 768)
+
+
+def _run_with_standard_output_closed(args: list[str], keep_lines: int) -> tuple[int, bytes, bytes]:
+    """Run ``textservice ARGS`` like ``textservice ARGS | head -KEEP_LINES``."""
+    process = subprocess.Popen(
+        [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env()
+    )
+    assert process.stdout is not None and process.stderr is not None
+    kept = b"".join(process.stdout.readline() for _ in range(keep_lines))
+    process.stdout.close()  # the reader goes away, as head does
+    err = process.stderr.read()
+    return process.wait(timeout=60), kept, err
+
+
+def test_a_closed_standard_output_stops_embed_quietly_with_141(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("".join(f"line {i}\n" for i in range(3000)))
+    status, kept, err = _run_with_standard_output_closed(
+        ["embed", "--fake", "-m", "models/embedding-gecko-001", "-i", str(source)], 1
+    )
+    assert json.loads(kept)["id"] == 1
+    assert err == b""  # no BrokenPipeError, no traceback, no "a call failed"
+    assert status == 141  # 128 + SIGPIPE, what a shell shows for `yes | head -1`
+
+
+def test_a_closed_standard_output_stops_the_other_commands_quietly_with_141() -> None:
+    status, kept, err = _run_with_standard_output_closed(
+        ["generate-text", "--fake", "--candidates", "8", "--json", "hello"], 0
+    )
+    assert (status, kept, err) == (141, b"", b"")

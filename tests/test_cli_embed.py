@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pytest
@@ -80,10 +81,11 @@ def test_standard_input_to_standard_output() -> None:
     done = run_cli(["embed", "--fake", "-m", MODEL], stdin=b"hello\nworld\n")
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
-    assert rows == [
-        {"id": 1, "embedding": expected_embedding(MODEL, "hello")},
-        {"id": 2, "embedding": expected_embedding(MODEL, "world")},
+    assert [(r["id"], r["embedding"]) for r in rows] == [
+        (1, expected_embedding(MODEL, "hello")),
+        (2, expected_embedding(MODEL, "world")),
     ]
+    assert all(len(r["digest"]) == 32 for r in rows)  # the same lines as a file output
 
 
 def test_the_console_script_is_installed_and_documents_exit_codes() -> None:
@@ -91,7 +93,7 @@ def test_the_console_script_is_installed_and_documents_exit_codes() -> None:
     done = subprocess.run([str(script), "embed", "--help"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "--api-key-file" in done.stdout
-    assert "Exit codes:" in done.stdout and "130" in done.stdout
+    assert "Exit codes:" in done.stdout and "130" in done.stdout and "141" in done.stdout
 
 
 def test_npy_output_without_numpy_is_a_clear_usage_error(tmp_path: Path) -> None:
@@ -145,25 +147,10 @@ def wait_for_lines(path: Path, count: int, process: subprocess.Popen[bytes]) -> 
     pytest.fail(f"{path} did not reach {count} lines")
 
 
-@pytest.mark.parametrize(
-    ("name", "how"), [("out.jsonl", signal.SIGKILL), ("out.npy", signal.SIGINT)]
-)
-def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
-    tmp_path: Path,
-    served: tuple[FakeTextService, ServerAddress],
-    name: str,
-    how: signal.Signals,
-) -> None:
-    fake, address = served
-    items = texts(400)
-    source = write_lines(tmp_path / "in.txt", items)
-    clean = tmp_path / ("clean" + Path(name).suffix)
-    done = run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(clean)])
-    assert done.returncode == 0, done.stderr
-
-    out = tmp_path / name
-    part = tmp_path / (name + ".part")
-    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *endpoint_args(address)]
+def stop_midway(
+    fake: FakeTextService, args: list[str], part: Path, how: signal.Signals = signal.SIGINT
+) -> tuple[subprocess.Popen[bytes], bytes]:
+    """Run ``textservice ARGS`` slowly and stop it with ``how`` once ``part`` has 60 lines."""
     fake.faults.delay(0.04, method="BatchEmbedText")
     process = subprocess.Popen(
         [*CLI, *args, "--batch-size", "10", "--concurrency", "2"],
@@ -179,6 +166,31 @@ def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
         if process.poll() is None:
             process.kill()
             process.wait()
+    fake.faults.clear()
+    return process, err
+
+
+@pytest.mark.parametrize(
+    ("name", "how"), [("out.jsonl", signal.SIGKILL), ("out.npy", signal.SIGINT)]
+)
+def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
+    tmp_path: Path,
+    served: tuple[FakeTextService, ServerAddress],
+    name: str,
+    how: signal.Signals,
+) -> None:
+    fake, address = served
+    items = texts(400)
+    source = write_lines(tmp_path / "in.txt", items)
+    clean = tmp_path / ("clean" + Path(name).suffix)
+    args = ["embed", "-m", MODEL, "-i", str(source), *endpoint_args(address)]
+    done = run_cli([*args, "-o", str(clean)], env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+
+    out = tmp_path / name
+    part = tmp_path / (name + ".part")
+    args = [*args, "-o", str(out)]
+    process, err = stop_midway(fake, args, part, how)
     if how == signal.SIGINT:
         assert process.returncode == 130, err
         assert b"run the same command again to resume" in err
@@ -191,7 +203,6 @@ def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
     ids = [json.loads(line)["id"] for line in written.split(b"\n")[:complete]]
     assert ids == list(range(1, complete + 1))  # a prefix of the input, in order
 
-    fake.faults.clear()
     fake.log.clear()
     done = run_cli([*args, "--batch-size", "10"], env=KEY_ENV)
     assert done.returncode == 0, done.stderr
@@ -226,18 +237,20 @@ def test_a_torn_last_line_of_the_part_is_redone(
     assert out.read_bytes() == clean
 
 
-def test_a_complete_part_is_finished_without_calling_anything(tmp_path: Path) -> None:
+def test_a_complete_part_is_finished_without_calling_anything(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
     # A run stopped after its last batch but before the rename: the rerun only finishes.
+    _, address = served
     source = write_lines(tmp_path / "in.txt", texts(12))
     out = tmp_path / "out.jsonl"
-    assert (
-        run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]).returncode == 0
-    )
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out)]
+    assert run_cli([*args, *endpoint_args(address)], env=KEY_ENV).returncode == 0
     clean = out.read_bytes()
     out.rename(tmp_path / "out.jsonl.part")
     # Nothing listens on port 1: any call would fail.
     nowhere = ["--endpoint", "127.0.0.1:1", "--insecure", "--timeout", "2"]
-    done = run_cli(["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *nowhere])
+    done = run_cli([*args, *nowhere])
     assert done.returncode == 0, done.stderr
     assert out.read_bytes() == clean
     assert not (tmp_path / "out.jsonl.part").exists()
@@ -266,22 +279,185 @@ def test_a_finished_output_is_not_redone_and_a_grown_input_is_continued(
     ]
 
 
-def test_an_output_of_another_input_is_refused_then_overwritten_on_request(
-    tmp_path: Path,
+@pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
+@pytest.mark.parametrize("change", ["first", "middle", "last", "model", "fake"])
+def test_a_finished_output_of_another_input_or_model_is_refused_and_left_alone(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str, change: str
 ) -> None:
-    source = write_lines(tmp_path / "in.txt", texts(5))
-    out = tmp_path / "out.jsonl"
-    other = [{"id": 1, "embedding": [0.5]}, {"id": 9, "embedding": [0.5]}]
-    out.write_text("".join(json.dumps(o) + "\n" for o in other))
+    fake, address = served
+    items = texts(7)
+    out = tmp_path / name
+    source = write_lines(tmp_path / "in.txt", items)
+    base = ["embed", "-i", str(source), "-o", str(out)]
+    assert run_cli([*base, "-m", MODEL, "--fake"]).returncode == 0
+    files = sorted(tmp_path.glob(name + "*"))  # the output (and a .npy's digest)
+    before = [f.read_bytes() for f in files]
+
+    model, server = MODEL, ["--fake"]
+    position = {"first": 0, "middle": 3, "last": 6}.get(change)
+    if position is not None:
+        items[position] = "a changed line, same count"
+        write_lines(source, items)
+    elif change == "model":
+        model = "models/text-bison-001"
+    else:  # the same input and model, but another server's vectors
+        server = endpoint_args(address)
+    args = [*base, "-m", model, *server]
+    done = run_cli(args, env=KEY_ENV)
+    assert done.returncode == 4, done.stderr
+    assert "(pass --overwrite to replace it)" in done.stderr
+    if position is not None and name.endswith(".jsonl"):
+        assert f"result {position + 1} does not match" in done.stderr
+    assert sorted(tmp_path.glob(name + "*")) == files  # no .part either
+    assert [f.read_bytes() for f in files] == before
+    assert fake.calls == []
+
+    done = run_cli([*args, "--overwrite"], env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    if name.endswith(".npy"):
+        vectors = np.load(out).tolist()
+    else:
+        vectors = [r["embedding"] for r in read_jsonl(out)]
+    assert vectors == [expected_embedding(model, t) for t in items]
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
+def test_an_interrupted_run_is_not_resumed_with_another_input(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
+) -> None:
+    fake, address = served
+    s1 = texts(400)
+    source = write_lines(tmp_path / "s1.txt", s1)
+    out = tmp_path / name
+    part = tmp_path / (name + ".part")
+    args = ["embed", "-m", MODEL, "-o", str(out), *endpoint_args(address)]
+    process, err = stop_midway(fake, [*args, "-i", str(source)], part)
+    assert process.returncode == 130, err
+    before = part.read_bytes()
+    fake.log.clear()
+
+    s2 = texts(400, prefix="other")  # another file, the same number of lines
+    changed = list(s1)
+    changed[4] = "line 5 changed"  # one line, well inside what the .part holds
+    for other, message in [(s2, "result 1 does not match"), (changed, "result 5 does not match")]:
+        done = run_cli([*args, "-i", str(write_lines(tmp_path / "s2.txt", other))], env=KEY_ENV)
+        assert done.returncode == 4, done.stderr
+        assert f"{part}: {message} the input's record" in done.stderr
+        assert part.read_bytes() == before and not out.exists()
+    assert fake.calls == []
+
+    done = run_cli([*args, "-i", str(source)], env=KEY_ENV)  # the right input resumes
+    assert done.returncode == 0, done.stderr
+    assert len(texts_sent(fake)) < 400 - 50
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
+def test_an_output_of_an_older_version_is_refused_with_a_clear_message(
+    tmp_path: Path, name: str
+) -> None:
+    items = texts(3)
+    source = write_lines(tmp_path / "in.txt", items)
+    out = tmp_path / name
+    vectors = [expected_embedding(MODEL, t) for t in items]
+    if name.endswith(".npy"):  # no out.npy.digest next to it
+        np.save(out, np.array(vectors, np.float32))
+    else:  # no "digest" in its lines
+        out.write_text(
+            "".join(json.dumps({"id": i + 1, "embedding": v}) + "\n" for i, v in enumerate(vectors))
+        )
     before = out.read_bytes()
     args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]
     done = run_cli(args)
     assert done.returncode == 4
-    assert "result 2 has id 9 but the input's record 2 (line 2) has id 2" in done.stderr
+    assert "written by an older version of textservice" in done.stderr
+    assert "pass --overwrite to embed it again" in done.stderr
     assert out.read_bytes() == before
-    done = run_cli([*args, "--overwrite"])
-    assert done.returncode == 0, done.stderr
-    assert [r["id"] for r in read_jsonl(out)] == [1, 2, 3, 4, 5]
+    assert run_cli([*args, "--overwrite"]).returncode == 0
+
+
+def start_slowly(
+    fake: FakeTextService, args: list[str], stdout: int | IO[bytes] = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    """Start ``textservice ARGS`` with one slow batch of 10 texts at a time."""
+    fake.faults.delay(0.04, method="BatchEmbedText")
+    return subprocess.Popen(
+        [*CLI, *args, "--batch-size", "10", "--concurrency", "1"],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=cli_env(KEY_ENV),
+    )
+
+
+def change_dimension(fake: FakeTextService, dimension: int) -> None:
+    # The fake has no public knob for this server fault: the answers read _dimension.
+    fake._dimension = dimension
+
+
+def test_a_dimension_change_midway_is_a_server_fault_naming_the_kept_part(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    source = write_lines(tmp_path / "in.txt", texts(400))
+    out = tmp_path / "out.jsonl"
+    part = tmp_path / "out.jsonl.part"
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *endpoint_args(address)]
+    process = start_slowly(fake, args)
+    try:
+        wait_for_lines(part, 30, process)
+        change_dimension(fake, 512)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    message = err.decode()
+    assert process.returncode == 1, message
+    assert "the server sent an embedding of 512 values after ones of 768 in this run" in message
+    assert "server fault" in message
+    assert "another input" not in message and "partial output" not in message
+    assert f"{part} is kept" in message and part.stat().st_size > 0
+
+    fake.faults.clear()
+    again = run_cli(args, env=KEY_ENV)  # the server still sends 512: no resume
+    assert again.returncode == 1
+    assert f"the server sent an embedding of 512 values, but {part} holds ones of 768" in (
+        again.stderr
+    )
+    assert "is kept" not in again.stderr and "--overwrite" in again.stderr
+
+
+def test_a_dimension_change_on_standard_output_names_no_part(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    source = write_lines(tmp_path / "in.txt", texts(400))
+    results = tmp_path / "stdout.jsonl"
+    args = ["embed", "-m", MODEL, "-i", str(source), *endpoint_args(address)]
+    with results.open("wb") as stdout:
+        process = start_slowly(fake, args, stdout)
+        try:
+            wait_for_lines(results, 30, process)
+            change_dimension(fake, 512)
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    message = err.decode()
+    assert process.returncode == 1, message
+    assert "after ones of 768 in this run: a server fault" in message
+    assert ".part" not in message and "partial" not in message
+    assert list(tmp_path.glob("*.part")) == []
+
+
+def test_a_run_that_fails_before_any_result_leaves_no_part(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", texts(3))
+    out = tmp_path / "out.jsonl"
+    nowhere = ["--endpoint", "127.0.0.1:1", "--insecure", "--timeout", "2"]
+    done = run_cli(["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *nowhere])
+    assert done.returncode == 1, done.stderr
+    assert "UNAVAILABLE" in done.stderr and ".part" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no 0-byte out.jsonl.part
 
 
 # -- the API key -----------------------------------------------------------------------
@@ -311,13 +487,41 @@ def test_the_api_key_is_never_printed(
     assert [c.api_key == SECRET for c in fake.calls[:2]] == [True, True]
 
 
-def test_no_key_is_a_usage_error_naming_where_a_key_comes_from(tmp_path: Path) -> None:
+@pytest.mark.parametrize("output", ["out.jsonl", "out.npy", None])
+def test_no_key_is_a_usage_error_naming_where_a_key_comes_from(
+    tmp_path: Path, output: str | None
+) -> None:
     source = write_lines(tmp_path / "in.txt", ["a"])
-    done = run_cli(["embed", "-m", MODEL, "-i", str(source)], env={"GOOGLE_API_KEY": ""})
+    args = ["embed", "-m", MODEL, "-i", str(source)]
+    if output is not None:
+        args += ["-o", str(tmp_path / output)]
+    done = run_cli(args, env={"GOOGLE_API_KEY": ""})
     assert done.returncode == 2
-    assert "GOOGLE_API_KEY" in done.stderr
+    for advice in ("GOOGLE_API_KEY", "--api-key-file", "--fake"):
+        assert advice in done.stderr
+    assert "TextServiceClient" not in done.stderr and "api_key=" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no OUTPUT.part made
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "command", [["generate-text", "hi"], ["count-tokens", "-m", "models/text-bison-001", "hi"]]
+)
+def test_no_key_is_the_same_usage_error_for_the_other_commands(command: list[str]) -> None:
+    done = run_cli(command, env={"GOOGLE_API_KEY": ""})
+    assert done.returncode == 2
+    for advice in ("GOOGLE_API_KEY", "--api-key-file", "--fake"):
+        assert advice in done.stderr
+    assert "TextServiceClient" not in done.stderr
+
+
+def test_an_empty_key_file_is_a_usage_error(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", ["a"])
     empty = tmp_path / "empty-key"
     empty.write_text("\n")
-    done = run_cli(["embed", "-m", MODEL, "-i", str(source), "--api-key-file", str(empty)])
+    out = tmp_path / "out.jsonl"
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), "--api-key-file", str(empty)]
+    done = run_cli(args)
     assert done.returncode == 2
     assert "is empty" in done.stderr
+    assert not (tmp_path / "out.jsonl.part").exists()

@@ -46,6 +46,10 @@ def test_jsonl_ids_default_to_line_numbers_and_other_keys_are_ignored() -> None:
         (b'{"text": "ok", "id": 1.5}', '"id" must be a string or an integer'),
         (b'{"text": "ok", "id": true}', '"id" must be a string or an integer'),
         (b'{"text": "caf\xe9"}', "invalid UTF-8 at byte 14"),
+        # valid JSON, but a lone surrogate is no Unicode text: it cannot be sent as UTF-8
+        (b'{"text": "\\ud800"}', '"text" has a lone surrogate (\\ud800) at character 1'),
+        (b'{"text": "ok \\udfff!"}', '"text" has a lone surrogate (\\udfff) at character 4'),
+        (b'{"text": "ok", "id": "x\\ud83d"}', '"id" has a lone surrogate (\\ud83d) at character 2'),
     ],
 )
 def test_each_bad_jsonl_line_is_reported_with_its_number(line: bytes, reason: str) -> None:
@@ -65,6 +69,12 @@ def test_each_bad_text_line_is_reported_with_its_number(line: bytes, reason: str
     inp = parse_input(b"first\n" + line + b"\nlast\n", format="lines")
     assert [r.line for r in inp.records] == [1, 3]
     assert inp.bad == [BadLine(2, reason)]
+
+
+def test_a_surrogate_pair_escape_is_one_valid_character() -> None:
+    inp = parse_input(b'{"text": "\\ud83d\\ude00"}\n', format="jsonl")
+    assert inp.bad == []
+    assert [r.text for r in inp.records] == ["\U0001f600"]
 
 
 def test_duplicate_ids_are_bad_but_1_and_quoted_1_are_different() -> None:
@@ -148,3 +158,18 @@ def test_stopping_lists_20_bad_lines_skipping_lists_them_all(tmp_path: Path) -> 
     assert skipped.returncode == 0, skipped.stderr
     listed = [line for line in skipped.stderr.splitlines() if line.endswith(": empty line")]
     assert listed == [f"{source}:{n}: empty line" for n in range(2, 27)]
+
+
+def test_a_lone_surrogate_is_a_bad_line_and_skip_bad_skips_it(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b'{"text": "fine"}\n{"text": "\\ud800"}\n{"text": "also fine"}\n')
+    out = tmp_path / "out.jsonl"
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]
+    stopped = run_cli(args)
+    assert stopped.returncode == 3, stopped.stderr
+    assert f'{source}:2: "text" has a lone surrogate' in stopped.stderr
+    assert not out.exists()
+    skipped = run_cli([*args, "--skip-bad"])
+    assert skipped.returncode == 0, skipped.stderr
+    assert f'{source}:2: "text" has a lone surrogate' in skipped.stderr
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [1, 3]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cli_helpers import CLI, MODEL, cli_env, run_cli, texts, write_lines
 
+from textservice.cli.embed import EmbedSummary, format_summary
 from textservice.cli.progress import Progress, format_duration
 
 
@@ -34,6 +35,17 @@ def test_status_shows_done_total_rate_and_eta() -> None:
     clock.now += 0.5
     bar.close()
     assert out.getvalue().splitlines()[-1] == "350/1000  35% 83 texts/s ETA 0:08"
+
+
+def test_lines_mode_does_not_print_the_last_state_twice() -> None:
+    clock = Clock()
+    out = io.StringIO()
+    bar = Progress(10, stream=out, mode="lines", interval=2.0, clock=clock)
+    clock.now += 0.5
+    bar.update(10)  # the first update is shown: 10/10
+    clock.now += 0.5
+    bar.close()  # nothing new since
+    assert out.getvalue() == "10/10 100% 20 texts/s ETA 0:00\n"
 
 
 def test_bar_mode_redraws_one_line_and_ends_it() -> None:
@@ -104,8 +116,45 @@ def test_progress_bar_on_a_terminal_and_silence_when_piped(tmp_path: Path) -> No
     asked = run_cli([*args, "-o", str(tmp_path / "asked.npy"), "--progress"])
     assert asked.returncode == 0
     assert "\r" not in asked.stderr  # plain lines for a log, no bar
-    assert "300/300 100%" in asked.stderr
+    assert asked.stderr.count("300/300 100%") == 1
+    small = write_lines(tmp_path / "small.txt", texts(3))  # one batch: first update is the last
+    once = run_cli([*args[:5], str(small), "-o", str(tmp_path / "small.npy"), "--progress"])
+    assert once.returncode == 0
+    assert once.stderr.count("3/3 100%") == 1, once.stderr
     assert "embedded 300 texts, dimension 768" in asked.stderr
 
     status, shown = _run_on_a_terminal([*args, "-o", str(tmp_path / "quiet.npy"), "--no-progress"])
     assert status == 0 and shown == ""
+
+
+def test_the_summary_names_a_dimension_only_when_one_is_known() -> None:
+    known = EmbedSummary(embedded=3, dimension=768, seconds=1.0, destination="o.npy")
+    assert (
+        format_summary(known) == "embedded 3 texts, dimension 768, in 1.00 s (3 texts/s) -> o.npy"
+    )
+    empty = EmbedSummary(seconds=0.01, destination="o.jsonl")
+    assert format_summary(empty) == "embedded 0 texts in 0.01 s (0 texts/s) -> o.jsonl"
+
+
+def test_an_empty_input_shows_no_unknown_dimension(tmp_path: Path) -> None:
+    source = tmp_path / "empty.txt"
+    source.write_text("")
+    out = tmp_path / "out.jsonl"
+    done = run_cli(
+        ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out), "--progress"]
+    )
+    assert done.returncode == 0, done.stderr
+    assert "?" not in done.stderr
+    assert "embedded 0 texts in " in done.stderr and out.read_bytes() == b""
+
+
+def test_finishing_a_complete_part_shows_its_dimension(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", texts(4))
+    out = tmp_path / "out.jsonl"
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out), "--progress"]
+    assert run_cli(args).returncode == 0
+    out.rename(tmp_path / "out.jsonl.part")  # stopped after its last batch, before the rename
+    done = run_cli(args)
+    assert done.returncode == 0, done.stderr
+    assert "embedded 0 texts, dimension 768, in " in done.stderr
+    assert "4 already done" in done.stderr

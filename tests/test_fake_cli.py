@@ -8,8 +8,10 @@ import selectors
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from fake_helpers import EMBED_MODEL, module, outcome, tcp_channel
@@ -124,3 +126,36 @@ def test_bad_options_exit_2(args: list[str], env: dict[str, str], message: str) 
     )
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_an_interrupted_client_leaves_the_server_log_clean(tmp_path: Path) -> None:
+    # A client stopped mid-run leaves responses half-sent; grpclib kept writing them to the
+    # dead socket, and asyncio printed "socket.send() raised exception." for each write.
+    source = tmp_path / "in.txt"
+    source.write_text("".join(f"text {i}\n" for i in range(20_000)))
+    part = tmp_path / "out.npy.part"
+    with _server("--dimension", "3072") as (proc, port):
+        client = subprocess.Popen(
+            [sys.executable, "-m", "textservice.cli", "embed", "-m", EMBED_MODEL,
+             "-i", str(source), "-o", str(tmp_path / "out.npy"),
+             "--endpoint", f"127.0.0.1:{port}", "--insecure", "--concurrency", "32"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "GOOGLE_API_KEY": "any-key"},
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while not (part.exists() and part.stat().st_size > 2_000_000):
+                assert time.monotonic() < deadline and client.poll() is None
+                time.sleep(0.01)
+            client.send_signal(signal.SIGINT)  # Ctrl-C, with batches in flight
+            assert client.wait(timeout=30) == 130
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+        time.sleep(0.5)  # the server notices the closed connection
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert err == ""  # no "socket.send() raised exception.", nothing else either

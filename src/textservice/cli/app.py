@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -13,14 +15,20 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from textservice.arguments import check_model
-from textservice.cli.connect import Connection, connection_options, open_client
+from textservice.cli.connect import Connection, connection_options, make_client
+from textservice.cli.digests import VectorSettings
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import ExitCode
 from textservice.cli.inputs import Format, format_bad_lines, read_input
-from textservice.cli.outputs import NumpyMissingError, OutputConflictError, open_output
+from textservice.cli.outputs import (
+    DimensionChangedError,
+    NumpyMissingError,
+    OutputConflictError,
+    open_output,
+)
 from textservice.cli.progress import Mode, Progress
 from textservice.client import TextServiceClient
-from textservice.errors import MissingAPIKeyError, TextServiceError
+from textservice.errors import TextServiceError
 from textservice.v1beta import iter_embeddings_async
 
 __all__ = ["cli", "main"]
@@ -30,12 +38,42 @@ T = TypeVar("T")
 EXIT_CODES_HELP = """\b
 Exit codes:
     0  done (for embed: every record embedded, now or by an earlier run)
-    1  a call failed (after retries); embed keeps OUTPUT.part: rerun to resume
+    1  a call failed (after retries) or the server changed the embedding length;
+       embed keeps an OUTPUT.part holding results: rerun to resume
     2  usage: bad option, no API key, unreadable input, numpy missing for .npy
     3  embed: bad input lines (listed on stderr) without --skip-bad; nothing sent
-    4  embed: the existing OUTPUT or OUTPUT.part is corrupt or from another input
+    4  embed: the existing OUTPUT or OUTPUT.part is corrupt, from another input
+       or model, or has no digest (written by an older version)
   130  interrupted (Ctrl-C); embed keeps OUTPUT.part: rerun to resume
+  141  standard output was closed early (e.g. | head): stopped quietly
 """
+
+
+def _stop_quietly() -> NoReturn:
+    """The reader of our output went away (``| head``): stop like other Unix tools do.
+
+    Python ignores SIGPIPE, so the write raised ``BrokenPipeError`` instead of ending the
+    process; exit with the status a shell shows for a process ended by SIGPIPE (128 + 13),
+    with no message. Both streams go to /dev/null first, so the flush at exit cannot raise
+    again (either may be the closed pipe).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    sys.exit(int(ExitCode.BROKEN_PIPE))
+
+
+class _Commands(click.Group):
+    """The command group: any command whose output is closed early stops quietly."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a ``BrokenPipeError`` becomes exit 141 (click would give 1)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _stop_quietly()
 
 
 def _fail(message: str, code: ExitCode) -> NoReturn:
@@ -66,6 +104,14 @@ def _progress_mode(progress: bool | None) -> Mode:
     return "bar" if tty else "lines"
 
 
+def _client(connection: Connection, *, max_concurrency: int = 8) -> TextServiceClient:
+    """The client, or the exit: no key (usage error naming the options), a bad endpoint."""
+    try:
+        return make_client(connection, max_concurrency=max_concurrency)
+    except (TypeError, ValueError) as exc:
+        _fail(_describe(exc), ExitCode.USAGE)
+
+
 def _run_call(
     connection: Connection,
     call: Callable[[TextServiceClient], Awaitable[T]],
@@ -73,9 +119,10 @@ def _run_call(
     max_concurrency: int = 8,
 ) -> T:
     """Run one async call with a client for ``connection``; errors become exit codes."""
+    client = _client(connection, max_concurrency=max_concurrency)
 
     async def run() -> T:
-        async with open_client(connection, max_concurrency=max_concurrency) as client:
+        async with client:
             return await call(client)
 
     try:
@@ -84,7 +131,7 @@ def _run_call(
         _fail("interrupted", ExitCode.INTERRUPTED)
     except click.ClickException:
         raise
-    except (MissingAPIKeyError, TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:
         _fail(_describe(exc), ExitCode.USAGE)
     except (TextServiceError, OSError) as exc:
         _fail(_describe(exc), ExitCode.ERROR)
@@ -112,7 +159,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES_HELP,
+)
 @click.version_option(package_name="textservice", prog_name="textservice")
 def cli() -> None:
     """Use the Generative Language API's TextService from the command line.
@@ -219,69 +270,79 @@ def embed(
             f"textservice: skipping {len(inp.bad)} bad input line(s) of {inp.line_count}",
             err=True,
         )
-    try:
-        writer = open_output(output_path, inp, overwrite=overwrite)
-    except NumpyMissingError as exc:
-        _fail(str(exc), ExitCode.USAGE)
-    except OutputConflictError as exc:
-        _fail(str(exc), ExitCode.OUTPUT_CONFLICT)
-    except OSError as exc:
-        _fail(f"cannot write {output_path}: {exc.strerror or exc}", ExitCode.USAGE)
-
-    mode = _progress_mode(progress)
-    total = len(inp.records)
-    summary = EmbedSummary(skipped=len(inp.bad), destination=writer.describe())
-    if writer.already_complete:
-        if mode != "off":
-            click.echo(
-                f"nothing to do: all {total} texts are already in {writer.describe()}", err=True
-            )
-        return
-    bar = Progress(total, stream=sys.stderr, mode=mode, initial=writer.done)
-
-    async def run() -> None:
-        if writer.done == total:  # a complete .part left by a run stopped while finishing
-            return
-        async with open_client(connection, max_concurrency=concurrency) as client:
-            await embed_records(
-                inp.records,
-                writer,
-                lambda texts: iter_embeddings_async(
-                    model, texts, client=client, batch_size=batch_size
-                ),
-                progress=bar,
-                summary=summary,
-            )
-
-    part = writer.resume_file
-    resume = f"; {part} is kept: run the same command again to resume" if part else ""
-    started = time.monotonic()
-    try:
-        asyncio.run(run())
-        writer.finish()
-    except BaseException as exc:
-        summary.seconds = time.monotonic() - started
-        writer.close()
-        bar.close()
-        if isinstance(exc, KeyboardInterrupt):
-            _fail(
-                f"interrupted; {format_summary(summary, finished=False)}{resume}",
-                ExitCode.INTERRUPTED,
-            )
-        if isinstance(exc, click.ClickException | SystemExit):
-            raise
-        if isinstance(exc, OutputConflictError):
+    # Made first: a missing key or bad endpoint stops the run before any output file exists.
+    client = _client(connection, max_concurrency=concurrency)
+    with client:
+        try:
+            settings = VectorSettings(model, server="fake" if connection.fake else None)
+            writer = open_output(output_path, inp, settings=settings, overwrite=overwrite)
+        except NumpyMissingError as exc:
+            _fail(str(exc), ExitCode.USAGE)
+        except OutputConflictError as exc:
             _fail(str(exc), ExitCode.OUTPUT_CONFLICT)
-        if isinstance(exc, MissingAPIKeyError | TypeError | ValueError):
-            _fail(_describe(exc), ExitCode.USAGE)
-        if isinstance(exc, Exception):
-            kept = resume if writer.done or summary.embedded else ""
-            _fail(f"{_describe(exc)}{kept}", ExitCode.ERROR)
-        raise
-    summary.seconds = time.monotonic() - started
-    bar.close()
-    if mode != "off":
-        click.echo(format_summary(summary), err=True)
+        except OSError as exc:
+            _fail(f"cannot write {output_path}: {exc.strerror or exc}", ExitCode.USAGE)
+
+        mode = _progress_mode(progress)
+        total = len(inp.records)
+        summary = EmbedSummary(
+            resumed=writer.done,
+            skipped=len(inp.bad),
+            dimension=writer.dimension,
+            destination=writer.describe(),
+        )
+        if writer.already_complete:
+            if mode != "off":
+                click.echo(
+                    f"nothing to do: all {total} texts are already in {writer.describe()}", err=True
+                )
+            return
+        bar = Progress(total, stream=sys.stderr, mode=mode, initial=writer.done)
+
+        async def run() -> None:
+            if writer.done == total:  # a complete .part left by a run stopped while finishing
+                return
+            async with client:  # its connection closes on this loop
+                await embed_records(
+                    inp.records,
+                    writer,
+                    lambda texts: iter_embeddings_async(
+                        model, texts, client=client, batch_size=batch_size
+                    ),
+                    progress=bar,
+                    summary=summary,
+                )
+
+        started = time.monotonic()
+        try:
+            asyncio.run(run())
+            writer.finish()
+        except BaseException as exc:
+            summary.seconds = time.monotonic() - started
+            writer.close()
+            bar.close()
+            part = writer.resume_file  # only one that exists and holds results
+            resume = f"; {part} is kept: run the same command again to resume" if part else ""
+            if isinstance(exc, KeyboardInterrupt):
+                _fail(
+                    f"interrupted; {format_summary(summary, finished=False)}{resume}",
+                    ExitCode.INTERRUPTED,
+                )
+            if isinstance(exc, click.ClickException | SystemExit | BrokenPipeError):
+                raise
+            if isinstance(exc, OutputConflictError):
+                _fail(str(exc), ExitCode.OUTPUT_CONFLICT)
+            if isinstance(exc, DimensionChangedError):  # rerunning resumes only after this run's
+                _fail(f"{exc}{'' if exc.earlier else resume}", ExitCode.ERROR)
+            if isinstance(exc, TypeError | ValueError):
+                _fail(_describe(exc), ExitCode.USAGE)
+            if isinstance(exc, Exception):
+                _fail(f"{_describe(exc)}{resume}", ExitCode.ERROR)
+            raise
+        summary.seconds = time.monotonic() - started
+        bar.close()
+        if mode != "off":
+            click.echo(format_summary(summary), err=True)
 
 
 @cli.command("generate-text", epilog=EXIT_CODES_HELP)

@@ -7,17 +7,17 @@ client (which never shows it); it is never echoed, logged or put in an error mes
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from textservice.client import TextServiceClient
+from textservice.client import API_KEY_ENV, TextServiceClient
+from textservice.errors import MissingAPIKeyError
 
-__all__ = ["Connection", "connection_options", "open_client", "read_api_key_file"]
+__all__ = ["Connection", "connection_options", "make_client", "read_api_key_file"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,30 +99,33 @@ def connection_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@asynccontextmanager
-async def open_client(
-    connection: Connection, *, max_concurrency: int = 8
-) -> AsyncIterator[TextServiceClient]:
-    """A client for ``connection`` on the running loop; closed (and the fake stopped) after."""
+def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServiceClient:
+    """A client for ``connection`` (with its own fake for ``--fake``), made before any output.
+
+    Making it checks the key, so a missing one is a ``click.UsageError`` naming the CLI's
+    ways to give one, before any file is created or call made.
+    """
     if connection.fake:
         from textservice.testing import FakeTextService
 
         fake = FakeTextService()
-        client = TextServiceClient(
+        return TextServiceClient(
             channel_factory=fake.channel,
             max_concurrency=max_concurrency,
             timeout=connection.timeout,
         )
-    else:
-        key = read_api_key_file(connection.api_key_file) if connection.api_key_file else None
-        client = TextServiceClient(
+    key = read_api_key_file(connection.api_key_file) if connection.api_key_file else None
+    try:
+        return TextServiceClient(
             key,
             endpoint=connection.endpoint,
             insecure=connection.insecure,
             max_concurrency=max_concurrency,
             timeout=connection.timeout,
         )
-    try:
-        yield client
-    finally:
-        await client.aclose()
+    except MissingAPIKeyError:
+        # The library's message advises api_key=...; a CLI user has these instead.
+        raise click.UsageError(
+            f"no API key: set the {API_KEY_ENV} environment variable or pass --api-key-file "
+            "FILE (or use --fake: the in-process fake server, no key, no network)"
+        ) from None

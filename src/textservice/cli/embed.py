@@ -62,10 +62,11 @@ async def embed_records(
 def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:
     """One line: count, dimension, time, throughput, where the results are."""
     rate = summary.embedded / summary.seconds if summary.seconds > 0 else 0.0
-    dimension = summary.dimension if summary.dimension is not None else "?"
+    # No dimension before the first vector (an empty input, or a failure before any).
+    dimension = f", dimension {summary.dimension}," if summary.dimension is not None else ""
     verb = "embedded" if finished else "embedded so far"
     parts = [
-        f"{verb} {summary.embedded} texts, dimension {dimension}, "
+        f"{verb} {summary.embedded} texts{dimension} "
         f"in {summary.seconds:.2f} s ({rate:,.0f} texts/s)"
     ]
     if summary.resumed:

@@ -11,7 +11,9 @@ line number and what is wrong; nothing is dropped silently. Rules:
 - ``jsonl`` format: the line must be a JSON object (``invalid JSON: …``, ``not a JSON
   object``) with a non-empty string ``"text"`` (``missing "text"``, ``"text" must be a
   string``, ``empty "text"``) and an optional ``"id"``, a string or an integer, defaulting to
-  the line number. Other keys are ignored. An empty line is bad (``empty line``).
+  the line number. Other keys are ignored. An empty line is bad (``empty line``). JSON can
+  escape a lone surrogate (``"\\ud800"``), which is no Unicode text and cannot be sent as
+  UTF-8: such a ``"text"`` or ``"id"`` is bad (``"text" has a lone surrogate …``).
 - Ids must be unique (``duplicate id … (first on line N)``): output and resume rely on them.
 - ``auto`` format: ``jsonl`` when the file name ends in ``.jsonl``/``.ndjson`` or the first
   non-blank line is a JSON object; otherwise ``lines``.
@@ -102,6 +104,18 @@ def _decode(raw: bytes) -> str | BadLine:
         return BadLine(0, f"invalid UTF-8 at byte {exc.start + 1}")
 
 
+def _lone_surrogate(value: str, key: str, line: int) -> BadLine | None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return BadLine(
+            line,
+            f'"{key}" has a lone surrogate (\\u{ord(value[exc.start]):04x}) at character '
+            f"{exc.start + 1}: not valid Unicode",
+        )
+    return None
+
+
 def _parse_jsonl(text: str, line: int) -> Record | BadLine:
     try:
         obj = json.loads(text)
@@ -116,9 +130,16 @@ def _parse_jsonl(text: str, line: int) -> Record | BadLine:
         return BadLine(line, f'"text" must be a string, not {type(value).__name__}')
     if not value.strip():
         return BadLine(line, 'empty "text"')
+    bad = _lone_surrogate(value, "text", line)
+    if bad is not None:
+        return bad
     record_id = obj.get("id", line)
     if isinstance(record_id, bool) or not isinstance(record_id, str | int):
         return BadLine(line, f'"id" must be a string or an integer, not {type(record_id).__name__}')
+    if isinstance(record_id, str):
+        bad = _lone_surrogate(record_id, "id", line)
+        if bad is not None:
+            return bad
     return Record(line, record_id, value)
 
 

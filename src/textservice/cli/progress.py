@@ -30,7 +30,8 @@ class Progress:
     """Shows how many of ``total`` items are done.
 
     ``mode="bar"`` redraws one line with ``\\r`` (for a terminal); ``"lines"`` prints a line at
-    most every ``interval`` seconds and at the end (for logs); ``"off"`` prints nothing.
+    most every ``interval`` seconds and at the end unless already shown (for logs); ``"off"``
+    prints nothing.
     ``initial`` items were done before this run (resumed): they count towards done/total but
     not towards the rate.
     """
@@ -56,6 +57,7 @@ class Progress:
         self._interval = interval if interval is not None else (0.1 if mode == "bar" else 2.0)
         self._start = clock()
         self._last_render = float("-inf")
+        self._shown: int | None = None  # ``done`` when last drawn
         self._closed = False
 
     @property
@@ -82,7 +84,8 @@ class Progress:
         if self._closed:
             return
         self._closed = True
-        if self._mode != "off":
+        # A bar is redrawn with the final rate; a log does not get the same line twice.
+        if self._mode == "bar" or (self._mode == "lines" and self.done != self._shown):
             self._render(self._clock())
             if self._mode == "bar":
                 self._stream.write("\n")
@@ -103,6 +106,7 @@ class Progress:
 
     def _render(self, now: float) -> None:
         self._last_render = now
+        self._shown = self.done
         status = self.status()
         if self._mode == "lines":
             self._stream.write(status + "\n")

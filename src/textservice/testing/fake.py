@@ -99,18 +99,90 @@ class _Routes(dict[str, grpclib.const.Handler]):
         return _NOT_FOUND_HANDLER if found is None else found
 
 
+class _QuietTransport(asyncio.Transport):
+    """A connection's transport that drops writes once it is closing.
+
+    grpclib's server keeps sending a response whose client has gone: ``send_data`` writes
+    frame after frame without yielding, so neither the lost connection nor the handler's
+    cancellation stops it. Each of those writes to a dead socket is discarded by asyncio,
+    which logs ``socket.send() raised exception.`` from the fifth on: 15-28 lines after one
+    interrupted client. grpclib itself treats ``is_closing()`` as "send nothing more" (a
+    stream's trailers are skipped then); this applies that to every write.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        super().__init__()
+        self._transport = transport
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Write, unless the connection is closing (then nobody can receive it)."""
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        """Whether the connection is closing or closed."""
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection at once (the ``drop_next`` fault)."""
+        self._transport.abort()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """The wrapped transport's (peer name, TLS object, ...)."""
+        return self._transport.get_extra_info(name, default)
+
+
+class _QuietProtocol(asyncio.Protocol):
+    """Hands grpclib's protocol a :class:`_QuietTransport` and passes everything else on."""
+
+    def __init__(self, protocol: H2Protocol) -> None:
+        self._protocol = protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Wrap the new connection's transport."""
+        assert isinstance(transport, asyncio.Transport)
+        self._protocol.connection_made(_QuietTransport(transport))
+
+    def data_received(self, data: bytes) -> None:
+        """Pass on."""
+        self._protocol.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        """Pass on."""
+        return self._protocol.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Pass on."""
+        self._protocol.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """Pass on."""
+        self._protocol.pause_writing()
+
+    def resume_writing(self) -> None:
+        """Pass on."""
+        self._protocol.resume_writing()
+
+
 class _Server(grpclib.server.Server):
-    """A grpclib server that also closes its open connections when stopped."""
+    """A grpclib server that also closes its open connections when stopped, and sends
+    nothing more on a connection once it is closing (see :class:`_QuietTransport`)."""
 
     def __init__(self, handlers: Sequence[Any]) -> None:
         super().__init__(handlers, codec=RequestCodec(), status_details_codec=StatusDetailsCodec())
         self._mapping = _Routes(self._mapping)
         self._connections: weakref.WeakSet[H2Protocol] = weakref.WeakSet()
 
-    def _protocol_factory(self) -> H2Protocol:
+    # Not an H2Protocol but a wrapper of one: asyncio's create_server (TCP) and
+    # memory.connect (in-memory) only use it as an asyncio.Protocol.
+    def _protocol_factory(self) -> _QuietProtocol:  # type: ignore[override]
         protocol = super()._protocol_factory()
         self._connections.add(protocol)
-        return protocol
+        return _QuietProtocol(protocol)
 
     def close_connections(self) -> None:
         for protocol in list(self._connections):

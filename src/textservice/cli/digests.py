@@ -1,0 +1,88 @@
+"""Input digests: which input, model and options a ``textservice embed`` output was made from.
+
+Every result line carries a ``"digest"``: a running hash over the settings that decide the
+vectors (:class:`VectorSettings`) and every record up to and including that line's (its id
+and text, in input order). A rerun computes the same chain over its own input and compares
+it with the last line of the ``.part`` or output: equal digests mean the settings and every
+earlier record are the same, because a changed record anywhere changes every digest after
+it. So a resume reads one line, not every vector, and still notices a change on any line.
+
+A finished ``.npy`` has no room for the digest (numpy refuses extra header keys), so it sits
+next to it in ``OUTPUT.digest`` (:func:`digest_path`), with the rows' layout mixed in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from textservice.cli.inputs import Record
+
+__all__ = ["DigestChain", "VectorSettings", "digest_path", "npy_digest"]
+
+_DOMAIN = b"textservice embed digest 1\n"
+_SIZE = 16  # bytes: 32 hex digits per line, far beyond any chance collision
+
+
+def _hash(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=_SIZE).digest()
+
+
+@dataclass(frozen=True)
+class VectorSettings:
+    """What decides the vectors besides each text; part of every digest.
+
+    An option added later (a task type, an output dimensionality) becomes a field defaulting
+    to ``None``; ``None`` fields are left out of the digest, so outputs made before the option
+    existed, or without it, keep their digests and stay resumable.
+    """
+
+    model: str
+    server: Literal["fake"] | None = None
+    """``"fake"`` with ``--fake``: the fake's vectors are not the API's."""
+
+    def seed(self) -> bytes:
+        """The chain's starting state."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return _hash(_DOMAIN + json.dumps(fields, sort_keys=True).encode("ascii"))
+
+
+class DigestChain:
+    """The running digest over records, one step per record in input order."""
+
+    def __init__(self, settings: VectorSettings) -> None:
+        self._state = settings.seed()
+
+    def add(self, record: Record) -> str:
+        """Take ``record`` in; the digest after it (hex), as stored in its result line."""
+        # JSON keeps the parts apart and types apart (1 vs "1"); ASCII escapes make it bytes.
+        item = json.dumps([record.id, record.text]).encode("ascii")
+        self._state = _hash(self._state + item)
+        return self._state.hex()
+
+    def add_all(self, records: Sequence[Record]) -> str:
+        """Take every record in; the digest after the last (the seed's for none)."""
+        for record in records:
+            self.add(record)
+        return self.hexdigest
+
+    @property
+    def hexdigest(self) -> str:
+        """The digest after the records added so far."""
+        return self._state.hex()
+
+
+def npy_digest(chain: str, line_count: int, records: Sequence[Record]) -> str:
+    """The digest of a finished ``.npy``: the records' chain and which row each one fills."""
+    layout = json.dumps([chain, line_count, [r.line for r in records]]).encode("ascii")
+    return _hash(_DOMAIN + layout).hex()
+
+
+def digest_path(output: Path) -> Path:
+    """Where a finished ``.npy`` output's digest is kept: ``OUTPUT`` + ``.digest``."""
+    return output.with_name(output.name + ".digest")
