@@ -11,8 +11,10 @@ from pathlib import Path
 
 from codegen.errors import CodegenError
 from codegen.headers import is_generated, python_header
-from codegen.paths import Layout, api_protos
+from codegen.imports import check_imports
+from codegen.paths import Layout, api_protos, include_dirs
 from codegen.protoc import run_protoc
+from codegen.split import packages_to_split, split_packages
 
 COMPILER = "betterproto2-compiler"
 _SOURCES_LINE = re.compile(r"^# sources: (.+)$", re.MULTILINE)
@@ -38,8 +40,8 @@ def _compiler_version() -> str:
     return version("betterproto2_compiler")
 
 
-def _proto_files(python_dir: Path) -> dict[str, str]:
-    """betterproto2's output with our header on each module; its py.typed is dropped.
+def _read_modules(python_dir: Path) -> dict[str, str]:
+    """betterproto2's modules by path; its py.typed is dropped.
 
     ``textservice`` has one ``py.typed`` at its top, which covers ``_proto``.
     """
@@ -47,6 +49,11 @@ def _proto_files(python_dir: Path) -> dict[str, str]:
     for path in sorted(python_dir.rglob("*")):
         if path.is_file() and path.suffix == ".py":
             raw[path.relative_to(python_dir).as_posix()] = path.read_text(encoding="utf-8")
+    return raw
+
+
+def _proto_files(raw: dict[str, str]) -> dict[str, str]:
+    """The ``_proto`` modules with our header on each."""
     sources: dict[str, list[str]] = {}
     for rel, text in raw.items():
         match = _SOURCES_LINE.search(text)
@@ -71,9 +78,14 @@ def build(layout: Layout, facade: FacadeRenderer | None = None) -> GeneratedTree
     if not layout.protos.is_dir():
         raise CodegenError(f"proto folder not found: {layout.protos}")
     files = api_protos(layout.protos)
+    check_imports(layout.protos, files, include_dirs())
     with tempfile.TemporaryDirectory(prefix="textservice-codegen-") as tmp:
         produced = run_protoc(layout.protos, files, Path(tmp))
-        tree = GeneratedTree(_proto_files(produced.python_dir))
+        split = packages_to_split(
+            produced.descriptor_set.read_bytes(), [f.as_posix() for f in files]
+        )
+        modules = split_packages(_read_modules(produced.python_dir), split)
+        tree = GeneratedTree(_proto_files(modules))
         if facade is not None:
             tree.files.update(facade(produced.descriptor_set, layout))
     return tree
