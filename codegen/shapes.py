@@ -194,6 +194,7 @@ def _payload(
 
 
 def _counts_tokens(response: Message) -> bool:
+    """A singular integer field about tokens (``token_count``, ``total_tokens``)."""
     return any(f.kind.is_integer and not f.repeated and "token" in f.name for f in response.fields)
 
 
@@ -241,10 +242,10 @@ def classify(method: Method, api: ApiPackage, service: Service | None = None) ->
     if payload in (Payload.TEXTS, Payload.REQUESTS) and batch_vectors(response, api) is not None:
         return Classified(method, Shape.BATCH_EMBED, payload, field)
     if payload in (Payload.PROMPT, Payload.CONTENTS):
-        if _counts_tokens(response):
-            return Classified(method, Shape.COUNT_TOKENS, payload, field)
         if _has_candidates(response, api):
             return Classified(method, Shape.GENERATE, payload, field)
+        if _counts_tokens(response):
+            return Classified(method, Shape.COUNT_TOKENS, payload, field)
     return Classified(method, Shape.PLAIN)
 
 
@@ -292,8 +293,8 @@ def match_service(
             names = ", ".join(c.method.name for c in fits)
             raise CodegenError(
                 f"{service.full_name}: {names} all have the shape of {row.name} "
-                f"({row.shape.value}, {row.payload.value}); rename none, but give the table in "
-                "codegen/shapes.py a way to tell them apart"
+                f"({row.shape.value}, {row.payload.value}), so the facade cannot tell which to "
+                "call: the table in codegen/shapes.py needs a way to tell them apart"
             )
         batch = None
         if row.shape is Shape.EMBED:
