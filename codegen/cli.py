@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from codegen.errors import CodegenError
-from codegen.facade import render_facade
 from codegen.golden import update_golden
+from codegen.outputs import build_all
 from codegen.paths import Layout
-from codegen.pipeline import build, compare, write
+from codegen.pipeline import compare, write
 
 
 def _layout(args: argparse.Namespace) -> Layout:
@@ -22,13 +22,13 @@ def _layout(args: argparse.Namespace) -> Layout:
 
 
 def _generate(layout: Layout) -> int:
-    written = write(build(layout, facade=render_facade), layout.package)
+    written = write(build_all(layout), layout.package)
     print(f"generated {len(written)} files under {layout.package}")
     return 0
 
 
 def _check(layout: Layout) -> int:
-    problems = compare(build(layout, facade=render_facade), layout.package)
+    problems = compare(build_all(layout), layout.package)
     if problems:
         print("generated code is stale; run `make generate`:", file=sys.stderr)
         for line in problems:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
-from codegen.descriptors import load_packages
 from codegen.errors import CodegenError
 from codegen.facade_plan import FacadePlan, package_matches, plan_facade
 from codegen.formatting import ruff_files
 from codegen.headers import python_header
 from codegen.model import ApiPackage
-from codegen.paths import Layout, api_protos
 from codegen.templating import environment
 
 TOOL = "textservice codegen (Jinja facade templates, ruff)"
@@ -54,8 +51,6 @@ def render_packages(packages: Iterable[ApiPackage]) -> dict[str, str]:
     return format_python(rendered)
 
 
-def render_facade(descriptor_set: Path, layout: Layout) -> dict[str, str]:
-    """The pipeline's ``FacadeRenderer``: every facade file, relative to the package folder."""
-    files = [p.as_posix() for p in api_protos(layout.protos)]
-    packages = load_packages(descriptor_set.read_bytes(), layout.protos, files)
+def render_facade(packages: list[ApiPackage]) -> dict[str, str]:
+    """The pipeline ``Renderer`` of the facades: every facade file, relative to the package."""
     return render_packages(packages)

@@ -12,11 +12,11 @@ import pytest
 
 from codegen import protoc
 from codegen.errors import CodegenError
-from codegen.facade import render_facade
 from codegen.headers import MARKER
 from codegen.imports import proto_imports
+from codegen.outputs import build_all
 from codegen.paths import REPO_ROOT, Layout
-from codegen.pipeline import build, compare, write
+from codegen.pipeline import compare, write
 
 V1BETA = Path("google/ai/generativelanguage/v1beta/text_service.proto")
 
@@ -32,7 +32,7 @@ def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def committed_tree_build() -> dict[str, str]:
-    return build(Layout.default(), facade=render_facade).files
+    return build_all(Layout.default()).files
 
 
 def test_check_passes_on_committed_tree() -> None:
@@ -63,7 +63,7 @@ def test_check_fails_when_a_proto_comment_changes(tmp_path: Path) -> None:
 
 
 def test_two_runs_are_byte_identical(committed_tree_build: dict[str, str]) -> None:
-    again = build(Layout.default(), facade=render_facade).files
+    again = build_all(Layout.default()).files
     assert again == committed_tree_build
 
 
@@ -167,3 +167,30 @@ def test_proto_imports_ignore_comments() -> None:
         'import "a/b.proto";\nimport public "c.proto";\n  import weak "d.proto" ;\n'
     )
     assert proto_imports(text) == ["a/b.proto", "c.proto", "d.proto"]
+
+
+def test_a_generated_file_among_hand_written_ones(
+    tmp_path: Path, committed_tree_build: dict[str, str]
+) -> None:
+    """testing/_required_fields.py is generated; the rest of testing/ is hand-written and kept."""
+    package = tmp_path / "textservice"
+    shutil.copytree(REPO_ROOT / "src" / "textservice", package)
+    from codegen.pipeline import GeneratedTree
+
+    tree = GeneratedTree(dict(committed_tree_build))
+    assert "testing" not in tree.roots() and "testing/_required_fields.py" in tree.loose()
+    stale = package / "testing" / "_removed_table.py"
+    stale.write_text(MARKER + "\nX = 1\n")
+    generated = package / "testing" / "_required_fields.py"
+    generated.write_text(generated.read_text() + "# edited by hand\n")
+    hand_written = (package / "testing" / "validation.py").read_text()
+    assert compare(tree, package) == [
+        "stale (no longer generated): testing/_removed_table.py",
+        "differs: testing/_required_fields.py",
+    ]
+    write(tree, package)
+    assert not stale.exists()
+    assert compare(tree, package) == []
+    assert (package / "testing" / "validation.py").read_text() == hand_written
+    generated.unlink()
+    assert compare(tree, package) == ["missing: testing/_required_fields.py"]
