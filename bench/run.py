@@ -9,11 +9,14 @@ markdown report (``bench/RESULTS.md`` for a full run, ``bench/.work/RESULTS-quic
 
 Contenders (``bench/contenders/``): ours (sync, async, numpy output), google-generativeai 0.7.2,
 its GAPIC ``TextServiceClient``, and a raw grpcio stub from protoc's standard output, sequential
-and with 8 batches in flight (the floor). Also: import time, single-text latency, peak RSS and
-``make generate`` time.
+and with 8 batches in flight (the floor). Also: import time, single-text latency, peak RSS,
+``make generate`` time, and the memory row: peak RSS of ``iter_embeddings`` at 10,000 and
+100,000 texts with each batch dropped (bounded memory means the two are close).
 
 Usage: ``python3 bench/run.py [--quick] [--rounds R] [--ns 1,100] [--latencies 0,100]
-[--only KEY,KEY] [--out FILE]`` (``make bench``, ``make bench BENCH_QUICK=1``).
+[--only KEY,KEY] [--out FILE]`` (``make bench``, ``make bench BENCH_QUICK=1``);
+``python3 bench/run.py --memory-only`` measures only the memory row and updates it in place in
+``bench/RESULTS.md`` (saying so there), leaving the rest of the report as it was.
 """
 
 from __future__ import annotations
@@ -70,10 +73,20 @@ CONTENDERS = (
     Contender("raw-seq", "raw grpcio stub, sequential", "project", "raw.py", "seq", single=True),
     Contender("raw-8", "raw grpcio stub, 8 in flight (floor)", "project", "raw.py", "inflight8"),
 )
-BY_KEY = {c.key: c for c in CONTENDERS}
+STREAMING = Contender(
+    "ours-iter", "ours, iter_embeddings (lists, each batch dropped)", "project", "ours.py", "iter"
+)
+"""The memory row's contender (not in the throughput tables)."""
+BY_KEY = {c.key: c for c in (*CONTENDERS, STREAMING)}
 FLOOR = "raw-8"
 PEER = "genai"
 SINGLE_FLOOR = "raw-seq"
+MEMORY_NS = (10_000, 100_000)
+MEMORY_RATIO = 1.2
+MEMORY_BEGIN = "<!-- memory row: begin -->"
+MEMORY_END = "<!-- memory row: end -->"
+MEMORY_TARGET = "iter_embeddings peak RSS (each batch dropped)"
+"""How the memory row's target line starts (``--memory-only`` finds it by this)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,6 +211,8 @@ class Run:
     wall_s: float = 0.0
     per_call_median_s: float = 0.0
     maxrss_kb: int = 0
+    rss_before_kb: int = 0
+    """Resident memory just before the timed call (recorded by the streaming contender)."""
     server_cpu_s: float = 0.0
     calls: int = 0
     max_in_flight: int = 0
@@ -261,6 +276,7 @@ def run_contender(
         wall_s=report["wall_s"],
         per_call_median_s=statistics.median(per_call) if per_call else 0.0,
         maxrss_kb=report["maxrss_kb"],
+        rss_before_kb=report.get("rss_before_kb", 0),
         server_cpu_s=cpu,
         calls=stats["calls"],
         max_in_flight=stats["max_in_flight"],
@@ -395,6 +411,170 @@ def measure_generate(runs: int) -> tuple[list[float], str]:
         else ("output differs from the committed code: " + same.stdout.strip()[:300])
     )
     return times, note
+
+
+# --------------------------------------------------------------------------------------------
+# the memory row: iter_embeddings' peak RSS must not grow with its input
+
+
+def measure_memory(
+    server: BenchServer, ref: Path, ns: Sequence[int], rounds: int
+) -> dict[int, Cell]:
+    """Peak RSS of the streaming contender at each size, one process per run, sizes
+    alternating (the smaller first in even rounds)."""
+    server.command(cmd="latency", ms=0)
+    cells: dict[int, Cell] = {n: Cell() for n in ns}
+    for round_index in range(rounds):
+        order = list(ns) if round_index % 2 == 0 else list(reversed(ns))
+        for n in order:
+            run = run_contender(STREAMING, server, ref, "batch", n)
+            cells[n].runs.append(run)
+            status = (
+                f"peak RSS {run.maxrss_kb / 1024:.0f} MiB (+{growth(run) / 1024:.0f} MiB during "
+                f"the call), {run.wall_s:.2f} s"
+                if run.ok
+                else run.error
+            )
+            log(f"[memory] N={n:<7} round {round_index + 1}/{rounds} {status}")
+    return cells
+
+
+def growth(run: Run) -> float:
+    """How much the process's resident memory grew during the timed call: its peak RSS minus
+    its RSS just before (the texts and the connected client are already in the latter)."""
+    return max(0, run.maxrss_kb - run.rss_before_kb)
+
+
+def peak(run: Run) -> float:
+    return run.maxrss_kb
+
+
+def memory_target_text(ns: Sequence[int]) -> str:
+    low, high = min(ns), max(ns)
+    return (
+        f"{MEMORY_TARGET}, its growth during the call: {high:,} texts ≤ {MEMORY_RATIO}× "
+        f"{low:,} texts"
+    )
+
+
+def memory_target(cells: dict[int, Cell], ns: Sequence[int]) -> Target:
+    """Median growth during the call at the largest size ÷ at the smallest (the absolute
+    peaks' ratio is shown beside it)."""
+    low, high = cells.get(min(ns), Cell()), cells.get(max(ns), Cell())
+    value = ratio(high.median(growth), low.median(growth))
+    text = memory_target_text(ns)
+    if value is None:
+        return Target(text, "–", None)
+    absolute = ratio(high.median(peak), low.median(peak))
+    shown = f"{value:.2f}× (absolute peaks: {fmt_ratio(absolute)})"
+    return Target(text, shown, value <= MEMORY_RATIO)
+
+
+def memory_section(cells: dict[int, Cell], ns: Sequence[int], provenance: str) -> list[str]:
+    """The memory row's section of the report, between markers (``--memory-only`` replaces
+    it in place)."""
+    out = [
+        MEMORY_BEGIN,
+        "## Memory: `iter_embeddings` with each batch dropped\n",
+        provenance + "\n",
+        "Each run is its own process (`bench/contenders/ours.py --variant iter`): it builds the "
+        "texts and the client, makes one warm-up call, then iterates "
+        "`textservice.iter_embeddings(model, texts, client=...)` (lists of floats, 8 calls in "
+        "flight, 0 ms server latency), digests each batch's float32 values and drops it; the "
+        "digest is checked against the expected vectors like every other run. *peak RSS* is "
+        "the process's `ru_maxrss`; *before the call* its resident memory just before "
+        "iterating: interpreter, imports, client and the input texts (which grow with their "
+        "number, and which the caller holds whatever the library does); *growth* is the "
+        "difference, the memory the iteration itself needed. Bounded memory means the growth "
+        "does not depend on the number of texts: the target compares it (the absolute peaks' "
+        "ratio is shown beside it).\n",
+        "| texts | peak RSS (median) | min – max | before the call | growth during the call "
+        "| wall time (median) | runs |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    notes = Footnotes()
+    for n in ns:
+        cell = cells.get(n, Cell())
+        rss = cell.median(peak)
+        if rss is None:
+            why = notes.ref(cell.failure()) if cell.failure() else "not run"
+            out.append(f"| {n:,} | {why} | | | | | |")
+            continue
+        low, high = cell.span(peak) or (0, 0)
+        before = cell.median(lambda r: r.rss_before_kb) or 0
+        out.append(
+            f"| {n:,} | {rss / 1024:.0f} MiB | {low / 1024:.0f} – {high / 1024:.0f} MiB | "
+            f"{before / 1024:.0f} MiB | {(cell.median(growth) or 0) / 1024:.0f} MiB | "
+            f"{fmt_s(cell.median(wall))} | {len(cell.good)} |"
+        )
+    out.extend(notes.render())
+    out.append(MEMORY_END)
+    return out
+
+
+def splice_memory(path: Path, section: list[str], target: Target) -> None:
+    """Put the memory section and its target row into an existing report, replacing the
+    previous ones; the rest of the report is left as it was."""
+    text = path.read_text(encoding="utf-8")
+    block = "\n".join(section)
+    if MEMORY_BEGIN in text and MEMORY_END in text:
+        head, rest = text.split(MEMORY_BEGIN, 1)
+        text = head + block + rest.split(MEMORY_END, 1)[1]
+    else:
+        anchor = "## How it was measured"
+        if anchor not in text:
+            raise SystemExit(f"{path}: no '{anchor}' section to put the memory row before")
+        text = text.replace(anchor, block + "\n\n" + anchor, 1)
+    row = f"| {target.text} | {target.measured} | {target.verdict} |"
+    lines = text.split("\n")
+    prefix = f"| {MEMORY_TARGET}"
+    found = [i for i, line in enumerate(lines) if line.startswith(prefix)]
+    if found:
+        lines[found[0]] = row
+    else:
+        start = lines.index("## Targets (from this one run; ratios, not timed tests)")
+        end = start + 1
+        while end < len(lines) and not lines[end].startswith("|"):
+            end += 1
+        while end < len(lines) and lines[end].startswith("|"):
+            end += 1
+        lines.insert(end, row)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def memory_only(ns: Sequence[int], rounds: int, out_path: Path, vector_source: str) -> int:
+    """``--memory-only``: measure the memory row and update it in ``out_path`` in place."""
+    started = time.monotonic()
+    load_start = loadavg()
+    WORK.mkdir(parents=True, exist_ok=True)
+    ref = build_reference()
+    server = BenchServer(ref, prewarm=max(ns), vectors=vector_source)
+    log(f"server: pid {server.process.pid} on {server.target}; vectors: {server.vectors}")
+    try:
+        cells = measure_memory(server, ref, ns, rounds)
+    finally:
+        server.stop()
+    minutes, seconds = divmod(int(time.monotonic() - started), 60)
+    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    provenance = (
+        f"Measured on its own by `python3 bench/run.py --memory-only` on {date} in {minutes} min "
+        f"{seconds} s (textservice {git_revision()}, load average {load_start} → {loadavg()}, "
+        f"{rounds} rounds); the rest of this report is from the run named at its top. It is "
+        "one ratio measured side by side in one run, like the other targets."
+    )
+    target = memory_target(cells, ns)
+    section = memory_section(cells, ns, provenance)
+    if out_path.is_file():
+        splice_memory(out_path, section, target)
+    else:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        table = ["| target | measured | verdict |", "|---|---:|---|"]
+        row = f"| {target.text} | {target.measured} | {target.verdict} |"
+        out_path.write_text("\n".join([*section, "", *table, row, ""]), encoding="utf-8")
+    log(f"wrote the memory row to {out_path}")
+    log(f"  {target.verdict:>13}  {target.measured:>16}  {target.text}")
+    failed = sum(not r.ok for cell in cells.values() for r in cell.runs)
+    return 1 if failed else 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,6 +728,10 @@ class Plan:
     generate_runs: int
     contenders: list[Contender]
     partial: bool  # quick or custom: a smoke run, not the full plan
+    memory_ns: list[int] = field(default_factory=lambda: list(MEMORY_NS))
+    memory: bool = True
+    """Measure the memory row (``iter_embeddings`` at ``memory_ns`` texts)."""
+    memory_only: bool = False
 
 
 def throughput_table(
@@ -692,6 +876,7 @@ def write_report(
     targets: list[Target],
     profiles: list[tuple[str, str]],
     facts: dict[str, Any],
+    memory: list[str],
 ) -> None:
     out: list[str] = []
     add = out.append
@@ -718,6 +903,9 @@ def write_report(
     for t in targets:
         add(f"| {t.text} | {t.measured} | {t.verdict} |")
     add("")
+    if memory:
+        out.extend(memory)
+        add("")
     add("## How it was measured\n")
     genai_note = (
         f" google-generativeai ran {plan.genai_rounds_10k} round(s) at N=10,000 (it takes tens of "
@@ -832,6 +1020,12 @@ def parse_plan(argv: Sequence[str] | None) -> tuple[Plan, Path, str]:
     parser.add_argument("--only", help="comma-separated contender keys: " + ",".join(BY_KEY))
     parser.add_argument("--out", help="report path")
     parser.add_argument("--vectors", default="auto", choices=["auto", "fake", "bench"])
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="measure only the memory row and update it in place in the report",
+    )
+    parser.add_argument("--memory-ns", help="comma-separated N values of the memory row")
     args = parser.parse_args(argv)
     quick = args.quick
     plan = Plan(
@@ -844,27 +1038,42 @@ def parse_plan(argv: Sequence[str] | None) -> tuple[Plan, Path, str]:
         calls=args.calls or (50 if quick else 200),
         import_runs=args.import_runs or (3 if quick else 7),
         generate_runs=1 if quick else 3,
-        contenders=[BY_KEY[k] for k in args.only.split(",")] if args.only else list(CONTENDERS),
-        partial=quick or bool(args.ns or args.latencies or args.rounds or args.only or args.calls),
+        contenders=[BY_KEY[k] for k in args.only.split(",") if BY_KEY[k] is not STREAMING]
+        if args.only
+        else list(CONTENDERS),
+        partial=quick
+        or bool(args.ns or args.latencies or args.rounds or args.only or args.calls)
+        or bool(args.memory_ns and not args.memory_only),
+        memory_ns=[int(x) for x in args.memory_ns.split(",")]
+        if args.memory_ns
+        else ([10_000, 30_000] if quick else list(MEMORY_NS)),
+        memory=not args.only or STREAMING.key in args.only.split(","),
+        memory_only=args.memory_only,
     )
-    default_out = WORK / "RESULTS-quick.md" if plan.partial else BENCH / "RESULTS.md"
+    # --memory-only updates the memory row of the full report in place (at its usual sizes).
+    full = not args.memory_ns if plan.memory_only else not plan.partial
+    default_out = BENCH / "RESULTS.md" if full else WORK / "RESULTS-quick.md"
     out = Path(args.out) if args.out else default_out
     return plan, out, args.vectors
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     plan, out_path, vector_source = parse_plan(argv)
-    started = time.monotonic()
-    load_start = loadavg()
     if not PROJECT_PY.exists():
         sys.exit("the project venv is missing: run `make venv` (or `make bench`)")
+    if plan.memory_only:
+        return memory_only(plan.memory_ns, plan.rounds, out_path, vector_source)
+    started = time.monotonic()
+    load_start = loadavg()
     WORK.mkdir(parents=True, exist_ok=True)
     ensure_peer_venv()
     ref = build_reference()
-    server = BenchServer(ref, prewarm=max([*plan.ns, plan.calls]), vectors=vector_source)
+    prewarm = max([*plan.ns, plan.calls, *(plan.memory_ns if plan.memory else [])])
+    server = BenchServer(ref, prewarm=prewarm, vectors=vector_source)
     log(f"server: pid {server.process.pid} on {server.target}; vectors: {server.vectors}")
     cells: dict[tuple[int, int, str], Cell] = {}
     single: dict[str, Cell] = {}
+    memory_cells: dict[int, Cell] = {}
     profiles: list[tuple[str, str]] = []
     failed_checks = 0
     unavailable: dict[tuple[str, str], str] = {}  # (contender, mode) -> why not importable
@@ -899,6 +1108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             f"[{latency:>3} ms] N={n:<6} round {round_index + 1}/{plan.rounds} "
                             f"{contender.key:<10} {status}"
                         )
+        if plan.memory:
+            memory_cells = measure_memory(server, ref, plan.memory_ns, plan.rounds)
+            failed_checks += sum(not r.ok for c in memory_cells.values() for r in c.runs)
         server.command(cmd="latency", ms=0)
         single_contenders = [c for c in plan.contenders if c.single]
         for round_index in range(plan.rounds):
@@ -913,6 +1125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log("make generate ...")
         generate = measure_generate(plan.generate_runs)
         targets = evaluate(cells, single, imports)
+        if plan.memory:
+            targets.append(memory_target(memory_cells, plan.memory_ns))
         for target in (t for t in targets if t.met is False):
             for latency, n, key in target.profile:
                 if (latency, n, key) == IMPORT:
@@ -962,7 +1176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "vectors": server.vectors,
     }
-    write_report(out_path, plan, cells, single, imports, generate, targets, profiles, facts)
+    memory = (
+        memory_section(memory_cells, plan.memory_ns, "Measured in this run.") if plan.memory else []
+    )
+    write_report(out_path, plan, cells, single, imports, generate, targets, profiles, facts, memory)
     log(f"wrote {out_path} in {facts['duration']}")
     for target in targets:
         log(f"  {target.verdict:>13}  {target.measured:>16}  {target.text}")

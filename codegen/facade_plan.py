@@ -47,7 +47,7 @@ CLIENT_DOC = "The ``TextServiceClient`` to call through; None uses the default c
 OUTPUT_DOC = (
     '``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded '
     "straight from the response bytes with no Python float per value (needs numpy: "
-    "``pip install 'textservice[numpy]'``)."
+    "``pip install numpy``)."
 )
 """``output``'s description (``generate_embeddings``, ``iter_embeddings``)."""
 
@@ -659,7 +659,9 @@ def _iter_doc(
         "A timeout (``request_options={\"timeout\": s}``, the client's, or the method's "
         "default) bounds each batch's call with its retries, not the whole iteration.",
         "Raises ``TextServiceError`` when a batch fails after its retries: the batches before "
-        "it have been yielded, and ``error.partial`` holds every vector received. Stopping "
+        "it have been yielded, ``error.partial.delivered`` says how many texts that was, and "
+        "``error.partial.embeddings`` holds the later batches that finished but were held back "
+        "for order (yielded vectors are not kept). Stopping "
         "early (``break``, closing the iterator, ``KeyboardInterrupt``) cancels the calls in "
         "flight. Arguments are checked at once (``TypeError``/``ValueError``), before any "
         "call.",

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from runtime_specs import embed_sync
+from runtime_specs import MODEL, embed_sync
 
+import textservice
+import textservice.v1beta2
 from textservice import TextServiceClient
 from textservice._runtime import check_model, check_request_options, check_text, get_client
 from textservice.retry import Retry
@@ -53,12 +55,34 @@ BAD_INPUTS: list[tuple[str, Callable[[FakeTextService], Any], type[Exception], s
     ("text=('a', ('b',))", lambda f: facade_checks(text=("a", ("b",))), TypeError, "nested"),
     ("text={'a', 'b'} set", lambda f: facade_checks(text={"a", "b"}), TypeError, "no order"),
     ("text={'a': 1} dict", lambda f: facade_checks(text={"a": 1}), TypeError, "no order"),
+    ("text='\\ud800'", lambda f: facade_checks(text="\ud800"), ValueError, "lone surrogate"),
+    (
+        "text=['a', 'é\\udcff'] (surrogateescape)",
+        lambda f: facade_checks(text=["a", b"\xc3\xa9\xff".decode("utf-8", "surrogateescape")]),
+        ValueError,
+        "text[1] is not valid Unicode text: it holds a lone surrogate '\\udcff' at position 1",
+    ),
     ("model=None", lambda f: facade_checks(model=None), TypeError, "model must be"),
     ("model=3", lambda f: facade_checks(model=3), TypeError, "model must be"),
     ("model=b'models/x'", lambda f: facade_checks(model=b"models/x"), TypeError, "model must be"),
     ("model with int .name", lambda f: facade_checks(model=Model(3)), TypeError, "model must be"),
     ("model='gecko'", lambda f: facade_checks(model="gecko"), ValueError, "must start with"),
     ("model='models/'", lambda f: facade_checks(model="models/"), ValueError, "followed by an id"),
+    ("model='models/a/b'", lambda f: facade_checks(model="models/a/b"), ValueError, "no '/'"),
+    ("model='models/ '", lambda f: facade_checks(model="models/ "), ValueError, "whitespace"),
+    ("model='models/a b'", lambda f: facade_checks(model="models/a b"), ValueError, "an id"),
+    (
+        "model='tunedModels/x\\n'",
+        lambda f: facade_checks(model="tunedModels/x\n"),
+        ValueError,
+        "whitespace",
+    ),
+    (
+        "model='models/\\ud800'",
+        lambda f: facade_checks(model="models/\ud800"),
+        ValueError,
+        "surrogate",
+    ),
     (
         "model=Model('gecko')",
         lambda f: facade_checks(model=Model("gecko")),
@@ -133,6 +157,28 @@ def test_accepted_inputs(fake_text_service: FakeTextService) -> None:
     assert check_text(("a", "b")) == ["a", "b"]
     assert check_text("") == ""
     assert check_model(Model("tunedModels/mine")) == "tunedModels/mine"
+
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda c: textservice.generate_embeddings(MODEL, "x\ud800", client=c), "text is not"),
+        (lambda c: textservice.generate_embeddings(MODEL, ["a", "\ud800"], client=c), "text[1]"),
+        (lambda c: list(textservice.iter_embeddings(MODEL, ["a", "\udfff"], client=c)), "texts[1]"),
+        (lambda c: textservice.count_text_tokens(MODEL, "\ud800", client=c), "prompt is not"),
+        (lambda c: textservice.generate_text(prompt="\ud800", client=c), "prompt is not"),
+        (lambda c: textservice.v1beta2.generate_embeddings(MODEL, ["\ud800"], client=c), "text[0]"),
+    ],
+)
+def test_a_lone_surrogate_is_a_bad_input_named_before_any_call(
+    fake_text_service: FakeTextService, call: Callable[[TextServiceClient], Any], fragment: str
+) -> None:
+    # It cannot be encoded as UTF-8, so no request holding it can be sent.
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    with client, pytest.raises(ValueError, match="lone surrogate") as info:
+        call(client)
+    assert fragment in str(info.value)
+    assert fake_text_service.count() == 0
 
 
 def test_empty_list_returns_without_a_call(fake_text_service: FakeTextService) -> None:

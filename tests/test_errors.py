@@ -94,6 +94,26 @@ def test_partial_embeddings_describe_what_succeeded() -> None:
     assert "0 of 3 texts embedded (indices none)" in empty.describe()
 
 
+def test_partial_embeddings_of_an_iterator_count_what_was_yielded() -> None:
+    # An iterator's partial result: 300 texts yielded (not kept), 200 held back for order.
+    held = {i: [float(i)] for i in range(400, 600)}
+    partial = PartialEmbeddings(total=1000, embeddings=held, delivered=300)
+    assert partial.succeeded_indices == [*range(300), *range(400, 600)]
+    assert partial.failed_indices == [*range(300, 400), *range(600, 1000)]
+    assert partial.describe() == (
+        "500 of 1000 texts embedded: 300 yielded (indices 0-299), 200 held back (indices 400-599)"
+    )
+    err = Unavailable("gone").with_partial(partial)
+    assert "the vectors not yet yielded are in .partial.embeddings" in str(err)
+    assert PartialEmbeddings(total=2, embeddings={}, delivered=1).describe() == (
+        "1 of 2 texts embedded: 1 yielded (indices 0)"
+    )
+    back = pickle.loads(pickle.dumps(err))
+    assert back.partial == partial
+    with pytest.raises(ValueError, match="delivered"):
+        PartialEmbeddings(total=2, embeddings={}, delivered=3)
+
+
 def test_errors_pickle_and_repr() -> None:
     err = error_for_status(
         Status.RESOURCE_EXHAUSTED,

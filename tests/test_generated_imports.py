@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import textservice._proto
 
@@ -47,6 +48,37 @@ import google.ai.generativelanguage_v1beta2 as g2
 wire = g.BatchEmbedTextRequest.serialize(g.BatchEmbedTextRequest(model="models/m", texts=["x"]))
 assert ours.BatchEmbedTextRequest.parse(wire).texts == ["x"]
 assert g2.EmbedTextRequest(model="models/m", text="t").text == "t"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_every_generated_version_is_an_attribute_imported_on_first_use() -> None:
+    # `import textservice; textservice.v1beta2` raised AttributeError. Every version in
+    # protos/ is reachable, and none but v1beta is imported by `import textservice`.
+    protos = Path(__file__).resolve().parent.parent / "protos/google/ai/generativelanguage"
+    versions = sorted(p.name for p in protos.iterdir() if p.is_dir())
+    assert "v1beta2" in versions and "v1beta3" in versions
+    code = f"""
+import sys
+from pathlib import Path
+import textservice
+versions = {versions!r}
+lazy = [v for v in versions if v != "v1beta" and f"textservice.{{v}}" in sys.modules]
+assert lazy == [], lazy
+for version in versions:
+    module = getattr(textservice, version)
+    assert module is sys.modules[f"textservice.{{version}}"], version
+    assert callable(module.generate_embeddings) and callable(module.iter_embeddings)
+    assert version in dir(textservice)
+try:
+    textservice.v9
+except AttributeError as exc:
+    assert "has no attribute 'v9'" in str(exc)
+else:
+    raise AssertionError("textservice.v9 exists")
 print("ok")
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import random
 import socket
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
@@ -371,8 +374,81 @@ def test_iter_failure_keeps_the_yielded_prefix_and_reports_partial() -> None:
     assert got == [vector_of(t) for t in TEXTS[:500]]
     partial = info.value.partial
     assert partial is not None and partial.total == len(TEXTS)
-    assert set(range(500)) <= set(partial.embeddings)
-    assert not set(range(500, 600)) & set(partial.embeddings)
+    # The yielded texts are counted, not kept: the consumer has their vectors already.
+    assert partial.delivered == 500
+    assert all(index >= 600 for index in partial.embeddings)
+    assert partial.succeeded_indices[:500] == list(range(500))
+    assert set(range(500, 600)) <= set(partial.failed_indices)
+    assert "500 yielded (indices 0-499)" in str(info.value)
+
+
+class SlowFailService(SlowService):
+    """The batch holding ``TEXTS[100]`` fails after 0.3 s; every other batch answers at once."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+
+    async def batch_embed_text(
+        self, message: pb.BatchEmbedTextRequest
+    ) -> pb.BatchEmbedTextResponse:
+        if TEXTS[100] in message.texts:
+            await asyncio.sleep(0.3)
+            raise grpclib.GRPCError(grpclib.const.Status.INVALID_ARGUMENT, "bad text")
+        return pb.BatchEmbedTextResponse(
+            embeddings=[pb.Embedding(value=vector_of(t)) for t in message.texts]
+        )
+
+
+@pytest.mark.parametrize("output", ["list", "numpy"])
+def test_iter_failure_hands_over_the_batches_held_back_for_order(output: Any) -> None:
+    got: list[Any] = []
+
+    async def main() -> None:
+        async with serving(SlowFailService(), 4) as client:
+            async for batch in iter_embed_texts(
+                client, TEXTS, RequestOptions(), single=SINGLE_SPEC, batch=BATCH_SPEC, output=output
+            ):
+                got.append(batch)
+
+    with pytest.raises(errors.InvalidArgument) as info:
+        asyncio.run(main())
+    assert [len(b) for b in got] == [100]
+    partial = info.value.partial
+    assert partial is not None and partial.delivered == 100
+    # While batch 1 was slow, batches 2-8 finished and were held back for order (the engine
+    # keeps at most 8 batches started and not yet yielded: 4 in flight + 4 waiting).
+    assert sorted(partial.embeddings) == list(range(200, 900))
+    assert all(list(partial.embeddings[i]) == vector_of(TEXTS[i]) for i in range(200, 900))
+    assert partial.failed_indices == [*range(100, 200), *range(900, len(TEXTS))]
+    assert partial.succeeded_indices == [*range(100), *range(200, 900)]
+    message = "800 of 1037 texts embedded: 100 yielded (indices 0-99), 700 held back"
+    assert message in str(info.value)
+
+
+def test_iter_keeps_no_reference_to_yielded_batches() -> None:
+    # Bounded memory: once a batch is yielded and the consumer drops it, nothing in the
+    # engine (a partial result "just in case") keeps it alive.
+    service = SlowService(11)
+    refs: list[weakref.ref[Any]] = []
+
+    async def main() -> None:
+        async with serving(service, 4) as client:
+            async for batch in iter_embed_texts(
+                client,
+                TEXTS,
+                RequestOptions(),
+                single=SINGLE_SPEC,
+                batch=BATCH_SPEC,
+                output="numpy",
+            ):
+                refs.append(weakref.ref(batch))
+                del batch
+                gc.collect()
+                alive = [i for i, ref in enumerate(refs[:-1]) if ref() is not None]
+                assert alive == [], f"yielded batches {alive} are still referenced"
+
+    asyncio.run(main())
+    assert len(refs) == 11
 
 
 @pytest.mark.parametrize(("value", "error"), [(0, ValueError), (101, ValueError), ("5", TypeError)])
@@ -656,3 +732,32 @@ def test_numpy_output_of_a_response_layout_the_codec_does_not_know(
     assert one.dtype == np.float32 and one.tolist() == vector_of("abc")
     assert many.shape == (150, 3) and many.tolist() == [vector_of(t) for t in TEXTS[:150]]
     assert singles.dtype == np.float32 and singles.tolist() == [vector_of(t) for t in TEXTS[:7]]
+
+
+def test_closing_the_client_with_a_sync_iteration_open_closes_it_cleanly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # next(it); client.close() printed "aclose(): asynchronous generator is already running"
+    # (asyncio closed the nested generators of the iteration all at once).
+    from textservice.testing import FakeTextService
+
+    fake = FakeTextService(embedding_dimension=4)
+    fake.faults.delay(0.05, method="BatchEmbedText")  # calls still in flight at close()
+    client = TextServiceClient(channel_factory=fake.channel, max_concurrency=4)
+    batch: BatchEmbedding[Any, Any] = BatchEmbedding(
+        method=BATCH,
+        make_request=lambda texts: pb.BatchEmbedTextRequest(model=FAKE_MODEL, texts=texts),
+        vectors=lambda r: [e.value for e in r.embeddings],
+    )
+    with caplog.at_level(logging.ERROR):
+        it = iter_embed_texts_sync(
+            client, TEXTS, RequestOptions(), single=SINGLE_SPEC, batch=batch, batch_size=100
+        )
+        assert len(next(it)) == 100
+        client.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            next(it)
+        del it
+        gc.collect()
+    assert [r.getMessage() for r in caplog.records] == []
+    assert all(call.finished is not None for call in fake.calls)  # nothing left running

@@ -1,4 +1,4 @@
-"""The README's "Testing your code" example runs as a user's own test suite would."""
+"""The README's Python examples run as written (against the fake server where they need one)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,22 @@ from pathlib import Path
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def _section_code(title: str) -> str:
+def _section_blocks(title: str) -> list[str]:
     text = README.read_text(encoding="utf-8")
-    section = text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert blocks, f"no python example under {title!r}"
-    return blocks[0]
+    return blocks
+
+
+def _run(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_testing_your_code_example_passes(tmp_path: Path) -> None:
-    (tmp_path / "test_user_example.py").write_text(_section_code("Testing your code"))
+    (tmp_path / "test_user_example.py").write_text(_section_blocks("Testing your code")[0])
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         capture_output=True,
@@ -28,3 +34,34 @@ def test_testing_your_code_example_passes(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert re.search(r"\b2 passed\b", done.stdout), done.stdout[-3000:]
+
+
+# Stands in for Google today: the key is checked, the TextService's models are gone.
+_TODAY = """
+import textservice
+from textservice.testing import FakeTextService
+
+_fake = FakeTextService(api_key="...", known_models=[])
+_configure = textservice.configure
+textservice.configure = lambda api_key=None, **options: _configure(
+    api_key, channel_factory=_fake.channel, **options
+)
+"""
+
+
+def test_first_call_example_reports_a_retired_model(tmp_path: Path) -> None:
+    (code,) = _section_blocks("Install and a first call with a real key")
+    done = _run(_TODAY + code, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("NotFound "), done.stdout
+    assert "embedding-gecko-001" in done.stdout
+
+
+def test_pointing_a_client_at_the_fake_example_runs(tmp_path: Path) -> None:
+    blocks = _section_blocks("Testing your code")
+    assert len(blocks) == 2
+    assert "channel_factory=fake.channel" in blocks[1] and "fake.in_memory()" in blocks[1]
+    done = _run(blocks[1], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == "3 calls\n", done.stdout  # one call each way, all answered
+    assert "Warning" not in done.stderr, done.stderr[-3000:]  # -X dev: no unclosed resources

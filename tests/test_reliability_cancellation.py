@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
 import threading
 import time
 
 import pytest
 from grpclib.const import Status
+from hostile_server import serve
 from runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
 
+import textservice
 from textservice import Cancelled, TextServiceClient
+from textservice._proto.google.ai.generativelanguage import v1beta
 from textservice.testing import FakeTextService, expected_embedding
 
 DIM = 8
@@ -118,3 +122,91 @@ def test_close_fails_async_calls_in_flight_with_cancelled(
     error = asyncio.run(main())
     assert isinstance(error, Cancelled), repr(error)
     assert "closed" in str(error)
+
+
+class _AnswersThenHangs(v1beta.TextServiceBase):
+    """Answers the first ``answered`` BatchEmbedText calls at once; later ones never finish."""
+
+    def __init__(self, answered: int) -> None:
+        self.answered = answered
+        self.calls = 0
+        self.all_answered = threading.Event()
+
+    async def batch_embed_text(
+        self, message: v1beta.BatchEmbedTextRequest
+    ) -> v1beta.BatchEmbedTextResponse:
+        self.calls += 1
+        if self.calls > self.answered:
+            await asyncio.sleep(60)
+        if self.calls == self.answered:
+            # the client reads the answer a moment later: let it, before closing
+            asyncio.get_running_loop().call_later(0.2, self.all_answered.set)
+        return v1beta.BatchEmbedTextResponse(
+            embeddings=[v1beta.Embedding(value=[float(len(t))]) for t in message.texts]
+        )
+
+
+@pytest.mark.parametrize("how", ["list", "iter"])
+def test_sync_close_during_a_call_keeps_what_was_received(how: str) -> None:
+    # 48 batches answered, then close() from another thread: the cancelled sync call's error
+    # keeps them (.partial), as aclose() does for async calls.
+    service = _AnswersThenHangs(48)
+    texts = [f"t{i:05d}" for i in range(6000)]
+    outcome: list[BaseException] = []
+    got: list[list[float]] = []
+
+    def caller(client: TextServiceClient) -> None:
+        try:
+            if how == "list":
+                textservice.generate_embeddings(MODEL, texts, client=client)
+            else:
+                for batch in textservice.iter_embeddings(MODEL, texts, client=client):
+                    got.extend(batch)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with serve([service]) as port:
+        client = TextServiceClient("k", endpoint=f"127.0.0.1:{port}", insecure=True)
+        thread = threading.Thread(target=caller, args=(client,))
+        thread.start()
+        assert service.all_answered.wait(10)
+        client.close()
+        thread.join(10)
+    assert not thread.is_alive()
+    (error,) = outcome
+    assert isinstance(error, Cancelled), repr(error)
+    assert "closed" in str(error)
+    partial = error.partial
+    assert partial is not None and partial.total == 6000
+    assert len(partial.succeeded_indices) == 4800
+    assert partial.succeeded_indices == list(range(4800))
+    if how == "list":
+        assert partial.delivered == 0
+        assert all(partial.embeddings[i] == [6.0] for i in range(4800))
+    else:  # the iterator yielded what it could in order; it holds back nothing here
+        assert partial.delivered == len(got) == 4800
+
+
+def test_a_call_on_a_closed_client_raises_client_closed_error(
+    fake_text_service: FakeTextService,
+) -> None:
+    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    assert embed_one_sync(client, "before") == expected_embedding(MODEL, "before", DIM)
+    client.close()
+    calls = {
+        "sync": lambda: embed_one_sync(client, "after"),
+        "iter": lambda: list(textservice.iter_embeddings(MODEL, ["a", "b"], client=client)),
+        "async": lambda: asyncio.run(embed_one_async(client, "after")),
+    }
+    for how, call in calls.items():
+        with pytest.raises(textservice.ClientClosedError) as info:
+            call()
+        error = info.value
+        # a TextServiceError like every failure, a Cancelled like the calls close() cancels,
+        # and a RuntimeError as it was before
+        assert isinstance(error, textservice.TextServiceError), how
+        assert isinstance(error, Cancelled) and isinstance(error, RuntimeError), how
+        assert error.code is Status.CANCELLED
+        assert str(error) == "CANCELLED: the TextServiceClient is closed: make a new one", how
+        assert type(pickle.loads(pickle.dumps(error))) is textservice.ClientClosedError
+    assert fake_text_service.count() == 1  # nothing was sent after close()

@@ -16,9 +16,11 @@ import pytest
 from grpclib.const import Cardinality, Handler
 from grpclib.encoding.base import CodecBase
 from grpclib.server import Server, Stream
+from hostile_server import serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import textservice
 from textservice import Internal, TextServiceClient
 from textservice._proto.google.ai.generativelanguage import v1beta
 from textservice._runtime import RequestOptions, call, run_sync
@@ -154,3 +156,35 @@ def test_truncated_responses_decode_or_raise_internal(
         # A cut on a field boundary is a valid, shorter message: a prefix of the vectors.
         got = [e.value for e in reply.embeddings]
         assert len(got) <= len(vecs)
+
+
+class _OkWithoutMessage:
+    """Ends every EmbedText call with status OK and no response message. (Registered as
+    unary-stream: grpclib's server refuses to send that for a unary method, but the client
+    cannot tell the difference, as with a misbehaving server.)"""
+
+    async def _handle(self, stream: Stream[Any, Any]) -> None:
+        await stream.recv_message()
+
+    def __mapping__(self) -> dict[str, Handler]:
+        route = f"/{ROUTE_SERVICE}/EmbedText"
+        return {
+            route: Handler(
+                self._handle,
+                Cardinality.UNARY_STREAM,
+                v1beta.EmbedTextRequest,
+                v1beta.EmbedTextResponse,
+            )
+        }
+
+
+def test_status_ok_without_a_message_is_a_clear_internal_error() -> None:
+    with (
+        serve([_OkWithoutMessage()]) as port,
+        TextServiceClient("key-123456", endpoint=f"127.0.0.1:{port}", insecure=True) as client,
+        pytest.raises(Internal) as info,
+    ):
+        textservice.generate_embeddings("models/m", "hi", client=client)
+    assert str(info.value) == (
+        "INTERNAL: the server ended the call with status OK but sent no response message"
+    )

@@ -59,6 +59,17 @@ def test_unavailable_beyond_max_attempts_is_raised(
         embed_one_sync(client, "hi")
     assert info.value.code is Status.UNAVAILABLE
     assert fake_text_service.count("EmbedText") == FAST_RETRY.max_attempts
+    # The error says how many attempts were made.
+    assert str(info.value) == "UNAVAILABLE: backend restarting (gave up after 5 attempts)"
+
+
+def test_an_error_without_retries_has_no_attempt_count(
+    fake_text_service: FakeTextService, client: TextServiceClient
+) -> None:
+    fake_text_service.faults.fail_next(1, "INVALID_ARGUMENT", message="bad")
+    with pytest.raises(InvalidArgument) as info:
+        embed_one_sync(client, "hi")
+    assert str(info.value) == "INVALID_ARGUMENT: bad"
 
 
 def test_default_policy_comes_from_the_method(fake_text_service: FakeTextService) -> None:
@@ -104,6 +115,38 @@ def test_resource_exhausted_with_retry_info_waits(
     first, second = fake_text_service.calls
     assert first.status is Status.RESOURCE_EXHAUSTED and second.status is Status.OK
     assert first.finished is not None and second.started - first.finished >= 0.2
+
+
+def test_a_server_delay_over_max_retry_delay_fails_at_once_naming_it(
+    fake_text_service: FakeTextService,
+) -> None:
+    # With no timeout, a RetryInfo of an hour made the call sleep for an hour.
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(3600)])
+    with TextServiceClient("k", channel_factory=fake_text_service.channel) as client:
+        started = time.monotonic()
+        with pytest.raises(ResourceExhausted) as info:
+            embed_one_sync(client, "quota", options(timeout=None))
+        assert time.monotonic() - started < 5
+    assert "server asked to wait 3600 s, longer than Retry.max_retry_delay of 60 s" in str(
+        info.value
+    )
+    assert info.value.retry_delay == 3600
+    assert fake_text_service.count("EmbedText") == 1
+
+
+def test_max_retry_delay_is_configurable(fake_text_service: FakeTextService) -> None:
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
+    strict = TextServiceClient(
+        "k", channel_factory=fake_text_service.channel, retry=Retry(max_retry_delay=0.1)
+    )
+    with strict, pytest.raises(ResourceExhausted, match=r"longer than Retry\.max_retry_delay"):
+        embed_one_sync(strict, "quota")
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
+    patient = TextServiceClient(
+        "k", channel_factory=fake_text_service.channel, retry=Retry(max_retry_delay=None)
+    )
+    with patient:
+        assert embed_one_sync(patient, "quota") == expected(["quota"])[0]
 
 
 def test_resource_exhausted_without_retry_info_is_not_retried(

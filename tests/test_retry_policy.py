@@ -116,3 +116,30 @@ def test_invalid_policies_are_rejected(kwargs: dict[str, object], error: type[Ex
 def test_status_members_are_normalised_to_names() -> None:
     policy = Retry(retry_codes=[Status.UNAVAILABLE, "ABORTED"])  # type: ignore[arg-type]
     assert policy.retry_codes == ("UNAVAILABLE", "ABORTED")
+
+
+def test_a_server_delay_over_max_retry_delay_is_not_waited_for() -> None:
+    hour = _error(Status.RESOURCE_EXHAUSTED, retry_info(3600))
+    minute = _error(Status.RESOURCE_EXHAUSTED, retry_info(59))
+    policy = Retry()  # max_retry_delay: 60 s by default
+    assert policy.max_retry_delay == 60.0
+    assert policy.delay(hour, 1) is None  # type: ignore[arg-type]
+    assert policy.refused_delay(hour, 1) == 3600  # type: ignore[arg-type]
+    assert policy.delay(minute, 1) == 59  # type: ignore[arg-type]
+    assert policy.refused_delay(minute, 1) is None  # type: ignore[arg-type]
+    # Not the reason when nothing would have been retried anyway.
+    assert policy.refused_delay(hour, 5) is None  # type: ignore[arg-type]
+    unavailable = _error(Status.UNAVAILABLE, retry_info(120))
+    assert policy.delay(unavailable, 1) is None  # type: ignore[arg-type]
+    assert policy.refused_delay(unavailable, 1) == 120  # type: ignore[arg-type]
+    unlimited = Retry(max_retry_delay=None)
+    assert unlimited.delay(hour, 1) == 3600  # type: ignore[arg-type]
+    assert unlimited.refused_delay(hour, 1) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(-1, ValueError), (float("inf"), ValueError), ("60", TypeError)]
+)
+def test_max_retry_delay_is_checked(value: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="max_retry_delay"):
+        Retry(max_retry_delay=value)  # type: ignore[arg-type]

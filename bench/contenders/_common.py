@@ -61,6 +61,40 @@ def digest_float32(vectors: Iterable[Iterable[float]]) -> str:
     return digest.hexdigest()
 
 
+class StreamedVectors:
+    """Vectors seen one batch at a time and not kept (a streaming contender): their count, their
+    lengths and their float32 digest, computed as ``digest_float32`` would over all of them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.dims: set[int] = set()
+        self._digest = hashlib.sha256()
+
+    def update(self, batch: Iterable[Iterable[float]]) -> None:
+        """Digest one batch of vectors (lists of floats, or the rows of a float32 array)."""
+        for vector in batch:
+            packed = array.array("f", vector)
+            if sys.byteorder != "little":
+                packed.byteswap()
+            self._digest.update(packed)
+            self.dims.add(len(packed))
+            self.count += 1
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def current_rss_kb() -> int:
+    """The process's resident set size now, in KiB (Linux ``/proc/self/statm``; else the
+    peak so far, ``ru_maxrss``)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * resource.getpagesize() // 1024
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 class Unavailable(Exception):
     """The contender's library is not importable here; the driver reports it as not measured."""
 
@@ -70,11 +104,15 @@ class Measured:
     """What a contender function returns."""
 
     vectors: Any
-    """list of vectors (lists of floats), or an (n, dim) float32 array for array output."""
+    """list of vectors (lists of floats), an (n, dim) float32 array for array output, or
+    ``StreamedVectors`` for a contender that drops each batch once digested."""
     wall_s: float = 0.0
     """Batch mode: wall time of the whole workload."""
     per_call_s: list[float] = field(default_factory=list)
     """Single mode: wall time of each call."""
+    rss_before_kb: int = 0
+    """The process's resident memory just before the timed call (``current_rss_kb``), when
+    the contender records it (0: not recorded)."""
 
 
 Variant = Callable[[argparse.Namespace, list[str]], Measured]
@@ -130,6 +168,13 @@ async def timed_async(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 def _check_shape(vectors: Any, count: int, dim: int) -> tuple[str, str]:
     """Digest of ``vectors`` after checking there are ``count`` of length ``dim``."""
+    if isinstance(vectors, StreamedVectors):  # digested batch by batch as they came
+        if vectors.count != count or vectors.dims - {dim}:
+            raise AssertionError(
+                f"streamed: expected {count} vectors of {dim}, got {vectors.count} of "
+                f"{sorted(vectors.dims)}"
+            )
+        return "streamed batches (not kept)", vectors.hexdigest()
     if hasattr(vectors, "dtype"):  # array output: digest its float32 bytes as they are
         if str(vectors.dtype) != "float32" or tuple(vectors.shape) != (count, dim):
             raise AssertionError(
@@ -188,6 +233,7 @@ def main(variants: dict[str, dict[str, Variant]]) -> None:
         digest=digest,
         output_type=output_type,
         maxrss_kb=maxrss_kb,
+        rss_before_kb=measured.rss_before_kb,
     )
     if _profiler is not None:
         import io

@@ -3,7 +3,9 @@
 Variants:
 - ``sync``: ``generate_embeddings(model, texts, client=...)`` -> lists of floats;
 - ``async``: ``await generate_embeddings_async(...)`` (client made inside the running loop);
-- ``numpy``: ``generate_embeddings(..., output="numpy")`` -> an (n, dim) float32 array.
+- ``numpy``: ``generate_embeddings(..., output="numpy")`` -> an (n, dim) float32 array;
+- ``iter``: ``for batch in iter_embeddings(model, texts, client=...)``, each batch digested and
+  dropped (lists): the streaming path, whose peak RSS must not grow with the input.
 
 The client is ``TextServiceClient(endpoint=..., insecure=True, api_key=...)``. This is the only
 file that knows the facade's API: adjust it here if the merged API differs.
@@ -100,11 +102,30 @@ def async_batch(args: argparse.Namespace, texts: list[str]) -> Measured:
     return Measured(vectors=_embedding(result), wall_s=wall)
 
 
+def iter_batch(args: argparse.Namespace, texts: list[str]) -> Measured:
+    ts = _api()
+    if not hasattr(ts, "iter_embeddings"):
+        raise _common.Unavailable("textservice.iter_embeddings not found")
+    client = _client(ts, args)
+    ts.generate_embeddings(args.model, _common.WARM_UP_TEXT, client=client)
+    seen = _common.StreamedVectors()
+
+    def consume() -> None:
+        for batch in ts.iter_embeddings(args.model, texts, client=client):
+            seen.update(batch)  # checked by digest, then dropped
+
+    before = _common.current_rss_kb()  # texts built, client connected: the growth is the call's
+    wall, _ = _common.timed(consume)
+    _close(client)
+    return Measured(vectors=seen, wall_s=wall, rss_before_kb=before)
+
+
 if __name__ == "__main__":
     _common.main(
         {
             "sync": {"batch": _sync_batch(None), "single": sync_single},
             "async": {"batch": async_batch},
             "numpy": {"batch": _sync_batch("numpy")},
+            "iter": {"batch": iter_batch},
         }
     )

@@ -1,7 +1,7 @@
 """``output="numpy"``: embedding responses decoded straight into float32 arrays.
 
-numpy is optional (``pip install 'textservice[numpy]'``): it is imported when an array is
-asked for, never by ``import textservice``.
+numpy is optional (``pip install numpy``, or the ``numpy`` extra): it is imported when an
+array is asked for, never by ``import textservice``.
 
 The canonical bytes of a (Batch)EmbedTextResponse are a run of embeddings, each
 ``0x0a <len> 0x0a <len> <dim little-endian float32s>`` (see ``textservice._codec``). When every
@@ -47,12 +47,13 @@ __all__ = [
     "decode_array",
     "decode_rows",
     "require_numpy",
+    "rows_array",
     "stack_rows",
     "vector_array",
     "vectors_array",
 ]
 
-NUMPY_EXTRA = "pip install 'textservice[numpy]'"
+NUMPY_EXTRA = "pip install numpy"
 """How to get numpy for ``output="numpy"``."""
 
 _KEY = tag(1, WIRE_LEN)[0]  # 0x0a: field 1, length-delimited (the embeddings, their values)
@@ -128,6 +129,14 @@ def vectors_array(vectors: list[list[float]]) -> Float32Array:
     return numpy.asarray(vectors, dtype=numpy.float32).reshape(len(vectors), dims.pop())
 
 
+def rows_array(rows: Float32Array | list[list[float]]) -> Float32Array:
+    """``rows`` as a ``(rows, dim)`` float32 array: an array as it is, lists converted
+    (``Internal`` for lists of different lengths, as ``vectors_array``)."""
+    if isinstance(rows, list):
+        return vectors_array(rows)
+    return rows
+
+
 def vector_array(vector: list[float]) -> Float32Array:
     """One vector as a ``(dim,)`` float32 array."""
     import numpy
@@ -159,11 +168,13 @@ _generic = Codec()
 
 def decode_array(
     data: bytes, message_type: type[betterproto2.Message], layout: EmbeddingLayout
-) -> Float32Array:
+) -> Float32Array | list[list[float]]:
     """A response's embeddings as float32: ``(rows, dim)`` for a repeated field, else ``(dim,)``.
 
     Canonical bytes take ``decode_rows``; any other form is parsed as the list output is.
-    An unset singular embedding gives shape ``(0,)`` (the list output gives ``[]``).
+    Embeddings of different lengths, which no 2-D array holds, are returned as lists: the
+    engine, which knows which texts they belong to, says what is wrong with them. An unset
+    singular embedding gives shape ``(0,)`` (the list output gives ``[]``).
     """
     rows = decode_rows(data)
     if rows is not None:
@@ -178,7 +189,10 @@ def decode_array(
     message = _generic.decode(data, message_type)
     value = getattr(message, layout.field)
     if layout.repeated:
-        return vectors_array([getattr(e, layout.values_field) for e in value])
+        vectors: list[list[float]] = [getattr(e, layout.values_field) for e in value]
+        if len({len(vector) for vector in vectors}) > 1:
+            return vectors
+        return vectors_array(vectors)
     return vector_array([] if value is None else getattr(value, layout.values_field))
 
 
@@ -193,7 +207,9 @@ class ArrayReply:
     message_type: type[betterproto2.Message]
     layout: EmbeddingLayout
 
-    def FromString(self, data: bytes) -> Float32Array:  # the name grpclib's codecs call
+    def FromString(  # the name grpclib's codecs call
+        self, data: bytes
+    ) -> Float32Array | list[list[float]]:
         """The reply's embeddings as a float32 array (see ``decode_array``)."""
         return decode_array(data, self.message_type, self.layout)
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
-from textservice.errors import Cancelled
+from textservice.errors import Cancelled, ClientClosedError
 
-__all__ = ["LoopThread"]
+__all__ = ["CLIENT_CLOSED", "CLOSED", "LoopThread", "cancelled_by_close"]
 
 T = TypeVar("T")
 
@@ -29,6 +30,20 @@ CANCEL_GRACE = 5.0
 
 STOP_GRACE = 10.0
 """Seconds ``stop()`` waits for the loop thread to finish."""
+
+CLOSED = "the call was cancelled because its TextServiceClient was closed"
+"""The message of calls cancelled by ``stop()`` (the client was closed), and of their
+``CancelledError``: code that keeps partial results (a list embedding) tells this
+cancellation from any other by it, and turns it into ``Cancelled`` carrying them."""
+
+
+CLIENT_CLOSED = "the TextServiceClient is closed: make a new one"
+"""The message of a call made on a closed client."""
+
+
+def cancelled_by_close(exc: asyncio.CancelledError) -> bool:
+    """Whether ``exc`` comes from closing the client (``stop()``), not from anything else."""
+    return exc.args == (CLOSED,)
 
 
 class _SyncCall(Generic[T]):
@@ -64,10 +79,7 @@ class _SyncCall(Generic[T]):
 
     def _finish(self, task: asyncio.Task[T]) -> None:
         if task.cancelled():
-            self.error = Cancelled(
-                "the call was cancelled"
-                + ("" if self.cancel_requested else " because its TextServiceClient was closed")
-            )
+            self.error = Cancelled("the call was cancelled" if self.cancel_requested else CLOSED)
         elif (exc := task.exception()) is not None:
             self.error = exc
         else:
@@ -84,6 +96,7 @@ class LoopThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._generators: weakref.WeakSet[AsyncGenerator[Any, None]] = weakref.WeakSet()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -98,20 +111,43 @@ class LoopThread:
     def _ensure_started(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._stopped:
-                raise RuntimeError("the TextServiceClient is closed")
+                raise ClientClosedError(CLIENT_CLOSED)
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
                 thread = threading.Thread(
-                    target=self._main, args=(loop, ready), name=self._name, daemon=True
+                    target=self._main,
+                    args=(loop, ready, self._open_generators),
+                    name=self._name,
+                    daemon=True,
                 )
                 thread.start()
                 ready.wait()
                 self._loop, self._thread = loop, thread
             return self._loop
 
+    def track(self, generator: AsyncGenerator[Any, None]) -> None:
+        """Close ``generator`` (an async generator a sync iterator steps through on this loop)
+        when the loop stops, before asyncio's own clean-up of async generators.
+
+        asyncio closes every unfinished async generator at once; for nested ones (an outer
+        generator closing its inner one as it exits) that makes the inner's ``aclose()`` run
+        twice at the same time ("asynchronous generator is already running"). Closing the
+        outer one first closes the others in order. Only a weak reference is kept.
+        """
+        with self._lock:
+            self._generators.add(generator)
+
+    def _open_generators(self) -> list[AsyncGenerator[Any, None]]:
+        with self._lock:
+            return list(self._generators)
+
     @staticmethod
-    def _main(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+    def _main(
+        loop: asyncio.AbstractEventLoop,
+        ready: threading.Event,
+        tracked: Callable[[], list[AsyncGenerator[Any, None]]],
+    ) -> None:
         asyncio.set_event_loop(loop)
         loop.call_soon(ready.set)
         try:
@@ -122,9 +158,11 @@ class LoopThread:
                 # channels (parked watcher generators) and the loop's executor.
                 pending = asyncio.all_tasks(loop)
                 for task in pending:
-                    task.cancel()
+                    task.cancel(CLOSED)
                 if pending:
                     loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                for generator in tracked():  # sync iterators left open: outermost first
+                    loop.run_until_complete(_close_generator(generator))
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.run_until_complete(loop.shutdown_default_executor())
             finally:
@@ -143,7 +181,7 @@ class LoopThread:
         try:
             loop.call_soon_threadsafe(call.start)
         except RuntimeError:  # the loop closed between the check and here
-            raise RuntimeError("the TextServiceClient is closed") from None
+            raise ClientClosedError(CLIENT_CLOSED) from None
         try:
             # Waiting in slices lets a pending signal handler (Ctrl+C) run promptly even where
             # a blocking wait is not interrupted by the signal.
@@ -177,3 +215,19 @@ class LoopThread:
         if threading.current_thread() is not thread:
             thread.join(STOP_GRACE)
         self._loop = None
+
+
+async def _close_generator(generator: AsyncGenerator[Any, None]) -> None:
+    """``aclose()`` a generator left open by a closed client; an error on the way out has no
+    caller to go to, so it goes to the loop's exception handler (as asyncio's own clean-up
+    does)."""
+    try:
+        await generator.aclose()
+    except Exception as exc:
+        asyncio.get_running_loop().call_exception_handler(
+            {
+                "message": "an error occurred while closing a textservice iterator",
+                "exception": exc,
+                "asyncgen": generator,
+            }
+        )

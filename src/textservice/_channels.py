@@ -97,10 +97,13 @@ def tls_context() -> ssl.SSLContext:
 
 
 def open_tcp_channel(endpoint: Endpoint, context: ssl.SSLContext | None) -> Channel:
-    """A grpclib channel to ``endpoint`` on the running loop (TLS when ``context`` is given)."""
-    from grpclib.client import Channel
+    """A grpclib channel to ``endpoint`` on the running loop (TLS when ``context`` is given).
 
-    return Channel(
+    Its connections send the API key header "never indexed" by HPACK (``_sensitive_headers``).
+    """
+    from textservice._sensitive_headers import KeySafeChannel
+
+    return KeySafeChannel(
         endpoint.host,
         endpoint.port,
         ssl=context,

@@ -17,6 +17,7 @@ import betterproto2
 __all__ = [
     "binary",
     "boolean",
+    "encodable",
     "enum",
     "floating",
     "int32",
@@ -38,11 +39,30 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def encodable(text: str, argument: str) -> str:
+    """``text`` if it can be sent (encoded as UTF-8), else ``ValueError`` naming ``argument``.
+
+    Only a lone surrogate (``"\\ud800"``, e.g. from ``surrogateescape`` decoding) cannot be:
+    protobuf strings are UTF-8. ASCII text, the common case, is not encoded to check it.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{argument} is not valid Unicode text: it holds a lone surrogate "
+            f"{text[exc.start]!r} at position {exc.start}, which cannot be encoded as UTF-8 "
+            "(decode its bytes with errors='replace', or fix the source)"
+        ) from None
+    return text
+
+
 def string(value: object, argument: str) -> str:
-    """A ``str``."""
+    """A ``str`` that can be encoded as UTF-8."""
     if not isinstance(value, str):
         raise TypeError(f"{argument} must be a str, not {_kind(value)}")
-    return value
+    return encodable(value, argument)
 
 
 def binary(value: object, argument: str) -> bytes:
@@ -125,7 +145,7 @@ def message(cls: type[M], value: object, argument: str, *, text_field: str | Non
     if isinstance(value, cls):
         return value
     if text_field is not None and isinstance(value, str):
-        return cls(**{text_field: value})
+        return cls(**{text_field: encodable(value, argument)})
     if isinstance(value, Mapping):
         try:
             return cls.from_dict(value)

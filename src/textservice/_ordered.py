@@ -58,17 +58,12 @@ async def ordered_map(
     running: set[asyncio.Task[R]] = set()
     try:
         while True:
-            # Forget calls that finished, including while the consumer held a result (then
-            # no asyncio.wait below saw them): they no longer count against the limit.
-            finished = [task for task in pending if task.done() and task in running]
-            for task in finished:
-                running.discard(task)
-                error = None if task.cancelled() else task.exception()
-                if error is not None:
-                    failed = True
-                    if fail_fast:
-                        pending.remove(task)
-                        raise error
+            failure = _forget_finished(pending, running)
+            if failure is not None:
+                failed = True
+                if fail_fast:
+                    pending.remove(failure)
+                    failure.result()  # raises the call's exception
             while not exhausted and not failed and len(running) < max_concurrency:
                 if len(pending) >= window:
                     break
@@ -96,3 +91,22 @@ async def ordered_map(
             # Let cancelled calls unwind (and retrieve their exceptions, so asyncio does not
             # log "exception was never retrieved").
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _forget_finished(
+    pending: deque[asyncio.Task[R]], running: set[asyncio.Task[R]]
+) -> asyncio.Task[R] | None:
+    """Drop the calls that finished from ``running``, including those that finished while the
+    consumer held a result (then no ``asyncio.wait`` saw them): they no longer count against
+    the limit. Returns the first that failed, else ``None``.
+
+    A function of its own so that no loop variable of the generator keeps a finished call
+    (and its result) alive once it was yielded.
+    """
+    first: asyncio.Task[R] | None = None
+    for task in [t for t in pending if t.done() and t in running]:
+        running.discard(task)
+        failed = not task.cancelled() and task.exception() is not None
+        if failed and first is None:
+            first = task
+    return first

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
-from textservice._secrets import live_secrets, scrub
+from textservice._secrets import holds_secret, live_secrets, scrub, scrub_details
 from textservice.errors import (
     Cancelled,
     DeadlineExceeded,
@@ -23,6 +23,8 @@ from textservice.methods import MethodSpec, RequestT
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
+    from grpclib.client import UnaryUnaryMethod
+
     from textservice.arguments import RequestOptions
     from textservice.client import TextServiceClient
 
@@ -81,27 +83,34 @@ def _retryable_transport(error: TextServiceError) -> bool:
 
 
 def _redact(error: TextServiceError) -> TextServiceError:
-    """Remove API keys from the error's text; drop the chained cause if it held one.
+    """Remove API keys from the error's text and details; drop the chained cause if it held one.
 
-    Keys of every live client are removed (a server may echo any of them). Keys shorter
-    than ``_MIN_REDACTED`` (never real API keys) are left alone: blanking one or two
-    letters everywhere would garble messages without protecting anything.
+    Keys of every live client are removed (a server may echo any of them, in its message or
+    in a ``google.rpc`` detail such as ``ErrorInfo``); what pickling keeps (message, details,
+    partial) is then free of them too. Keys shorter than ``_MIN_REDACTED`` (never real API
+    keys) are left alone: blanking one or two letters everywhere would garble messages
+    without protecting anything.
     """
     secrets = [s for s in live_secrets() if len(s) >= _MIN_REDACTED]
     if not secrets:
         return error
     texts = [str(error), repr(error)]
+    details = [error.details]
     cause = error.__cause__
     while cause is not None:
         texts.append(str(cause))
         texts.append(repr(cause))
+        cause_details = getattr(cause, "details", None)
+        details.append(cause_details if isinstance(cause_details, list) else [])
         cause = cause.__cause__ or cause.__context__
-    if not any(secret in text for secret in secrets for text in texts):
+    if not any(secret in text for secret in secrets for text in texts) and not any(
+        holds_secret(detail, secrets) for group in details for detail in group
+    ):
         return error
     clean = type(error)(
         scrub(error.message, secrets),
         code=error.code,
-        details=error.details,
+        details=scrub_details(error.details, secrets),
         partial=error.partial,
     )
     clean.__cause__ = None
@@ -161,7 +170,7 @@ async def invoke(
         if remaining is not None and remaining <= 0:
             raise DeadlineExceeded(f"the call's deadline{_limit(policy)} expired")
         try:
-            return await rpc(request, timeout=remaining, metadata=metadata)
+            return await _unary(rpc, request, timeout=remaining, metadata=metadata)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -175,7 +184,7 @@ async def invoke(
             else None
         )
         if delay is None:
-            raise error
+            raise _final(error, attempts, policy.retry)
         if client.closed:
             raise Cancelled("the call was cancelled because its TextServiceClient was closed")
         if policy.deadline is not None and loop.time() + delay >= policy.deadline:
@@ -192,6 +201,51 @@ async def invoke(
             delay,
         )
         await asyncio.sleep(delay)
+
+
+async def _unary(
+    rpc: UnaryUnaryMethod[RequestT, T],
+    request: RequestT,
+    *,
+    timeout: float | None,
+    metadata: list[tuple[str, str | bytes]],
+) -> T:
+    """``rpc(request, ...)``: one request, one reply. A call the server ends with status OK
+    but no reply message (a protocol violation) is a clear ``Internal``; grpclib's own unary
+    call fails a bare ``assert`` there."""
+    async with rpc.open(timeout=timeout, metadata=metadata) as stream:
+        await stream.send_message(request, end=True)
+        reply = await stream.recv_message()
+    if reply is None:
+        raise Internal("the server ended the call with status OK but sent no response message")
+    return reply
+
+
+def _final(error: TextServiceError, attempts: int, retry: Retry | None) -> TextServiceError:
+    """``error`` as raised when it is not retried, saying why when retries were involved: how
+    many attempts were made, or that a server delay over ``Retry.max_retry_delay`` stopped
+    them."""
+    notes = []
+    if attempts > 1:
+        ran_out = retry is not None and attempts >= retry.max_attempts
+        notes.append(f"{'gave up ' if ran_out else ''}after {attempts} attempts")
+    refused = None if retry is None else retry.refused_delay(error, attempts)
+    if refused is not None and retry is not None and retry.max_retry_delay is not None:
+        notes.append(
+            f"not retried: the server asked to wait {refused:g} s, longer than "
+            f"Retry.max_retry_delay of {retry.max_retry_delay:g} s"
+        )
+    if not notes:
+        return error
+    return _reworded(error, f"{error.message} ({'; '.join(notes)})")
+
+
+def _reworded(error: TextServiceError, message: str) -> TextServiceError:
+    """A copy of ``error`` (same class, code, details, partial, cause) with ``message``."""
+    copy = type(error)(message, code=error.code, details=error.details, partial=error.partial)
+    copy.__cause__ = error.__cause__
+    copy.__suppress_context__ = error.__suppress_context__
+    return copy
 
 
 def _limit(policy: Policy) -> str:

@@ -1,18 +1,24 @@
-"""The API key as a value that does not print, and a log filter for the HTTP/2 libraries.
+"""The API key as a value that does not print, and its removal from logs and error details.
 
 The key travels as ``x-goog-api-key`` metadata, so the HTTP/2 header encoder (``hpack``) sees
 it, and at DEBUG level ``hpack`` logs every header it encodes or decodes and every raw header
 block. Turning on DEBUG logging must not print the key: a filter on those loggers replaces the
 keys of live clients with ``<redacted>`` and elides raw header blocks while any key is live.
+A server may also echo the key in an error's ``google.rpc`` details: ``scrub_details`` removes it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import weakref
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["REDACTED", "Secret", "scrub"]
+import betterproto2
+
+__all__ = ["REDACTED", "Concealed", "Secret", "holds_secret", "scrub", "scrub_details"]
 
 REDACTED = "<redacted>"
 
@@ -31,17 +37,37 @@ _lock = threading.Lock()
 _installed = False
 
 
+class Concealed(str):
+    """The key as the ``str`` grpclib and hpack need to send it, but whose ``repr`` is
+    ``<redacted>``.
+
+    The key is held as this everywhere the library keeps it: in the metadata of a call and so
+    in its frame locals, which ``traceback``'s ``capture_locals`` and error reporters (Sentry)
+    print with ``repr``. grpclib passes the value on as it is (in its ``MultiDict`` and header
+    list), so its frames of the call show ``<redacted>`` too. ``str()`` and formatting give the
+    key itself: that is how it reaches the wire.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return REDACTED
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("the API key is not picklable")
+
+
 class Secret:
     """Holds the API key; its ``repr``/``str`` never show it and it cannot be pickled."""
 
     __slots__ = ("__weakref__", "_value")
 
     def __init__(self, value: str) -> None:
-        self._value = value
+        self._value = Concealed(value)
         _register(self)
 
-    def reveal(self) -> str:
-        """The key itself, for the metadata of a call."""
+    def reveal(self) -> Concealed:
+        """The key, for the metadata of a call (a ``str`` whose ``repr`` hides it)."""
         return self._value
 
     def __repr__(self) -> str:
@@ -53,18 +79,56 @@ class Secret:
         raise TypeError("the API key is not picklable")
 
 
-def live_secrets() -> list[str]:
+def live_secrets() -> list[Concealed]:
     """Keys of clients still alive."""
     with _lock:
         return [s.reveal() for s in _live]
 
 
-def scrub(text: str, secrets: list[str] | None = None) -> str:
+def scrub(text: str, secrets: Sequence[str] | None = None) -> str:
     """``text`` with every live key replaced by ``<redacted>``."""
     for secret in live_secrets() if secrets is None else secrets:
         if secret:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def holds_secret(detail: object, secrets: Sequence[str]) -> bool:
+    """Whether ``detail`` (a ``google.rpc`` message, or anything printable) holds a key.
+
+    A message is searched in its wire form: strings are stored there as they are, and the
+    wire form also holds fields this version does not know (kept as raw bytes).
+    """
+    text = bytes(detail) if isinstance(detail, betterproto2.Message) else repr(detail).encode()
+    return any(secret.encode() in text for secret in secrets if secret)
+
+
+def scrub_details(details: Sequence[Any], secrets: Sequence[str]) -> list[Any]:
+    """``details`` with every key in ``secrets`` replaced by ``<redacted>``.
+
+    A detail without a key is kept as the same object. One with a key is rebuilt: strings are
+    scrubbed (map keys and values, nested messages and lists too); a ``bytes`` field holding
+    a key (such as the ``value`` of a ``google.protobuf.Any`` whose type is unknown) is
+    emptied, as it cannot be edited without corrupting it; fields unknown to this version,
+    which the message keeps as raw bytes, are dropped.
+    """
+    return [_scrubbed(d, secrets) if holds_secret(d, secrets) else d for d in details]
+
+
+def _scrubbed(value: Any, secrets: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, bytes):
+        return b"" if any(s.encode() in value for s in secrets if s) else value
+    if isinstance(value, list):
+        return [_scrubbed(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {_scrubbed(k, secrets): _scrubbed(v, secrets) for k, v in value.items()}
+    if isinstance(value, betterproto2.Message) and dataclasses.is_dataclass(value):
+        # A new message from its fields: the unknown fields' raw bytes are not carried over.
+        fields = dataclasses.fields(value)
+        return type(value)(**{f.name: _scrubbed(getattr(value, f.name), secrets) for f in fields})
+    return value
 
 
 class _RedactingFilter(logging.Filter):

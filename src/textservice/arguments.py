@@ -3,18 +3,21 @@
 Texts: a ``str`` is one text; a ``list``/``tuple`` (or any other ordered iterable such as a
 generator, consumed once) of ``str`` is many. Rejected with ``TypeError``: ``None``, ``bytes``
 and other binary buffers, numbers, mappings, sets (no order), nested sequences and any item
-that is not a ``str``.
+that is not a ``str``; with ``ValueError``: a text holding a lone surrogate (it cannot be
+encoded as UTF-8, so it could never be sent).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from types import EllipsisType
 from typing import Literal, Protocol
 
 from textservice._arrays import require_numpy
+from textservice._fields import encodable
 from textservice.retry import Retry
 
 __all__ = [
@@ -37,6 +40,10 @@ __all__ = [
 
 MODEL_PREFIXES = ("models/", "tunedModels/")
 
+_MODEL_NAME = re.compile(r"(?:models|tunedModels)/[^/\s]+\Z")
+"""A model's resource name: a prefix of ``MODEL_PREFIXES``, then a non-empty id holding no
+``/`` and no whitespace."""
+
 _REQUEST_OPTION_KEYS = frozenset({"timeout", "retry"})
 
 
@@ -58,7 +65,10 @@ class RequestOptions:
 
 
 def check_model(model: object) -> str:
-    """The model's resource name: ``models/…`` or ``tunedModels/…``, else ``ValueError``.
+    """The model's resource name: ``models/{id}`` or ``tunedModels/{id}``, else ``ValueError``.
+
+    The id is one or more characters with no ``/`` or whitespace (``models/a/b`` and
+    ``'models/ '`` are refused).
 
     ``model`` is a ``str`` or an object with a ``str`` ``.name`` (a ``Model``), else
     ``TypeError``.
@@ -72,22 +82,23 @@ def check_model(model: object) -> str:
             "model must be a str such as 'models/embedding-gecko-001' or an object with a "
             f"str .name (a Model), got {type(model).__name__}"
         )
-    if not name.startswith(MODEL_PREFIXES) or name in MODEL_PREFIXES:
+    if _MODEL_NAME.match(name) is None:
         raise ValueError(
-            f"model name must start with 'models/' or 'tunedModels/' followed by an id, "
-            f"got {name!r}"
+            "model name must start with 'models/' or 'tunedModels/' followed by an id "
+            f"(one or more characters, no '/' or whitespace), got {name!r}"
         )
-    return name
+    return encodable(name, "model")
 
 
 def check_text(text: object, name: str = "text") -> str | list[str]:
     """One text (``str``) or a new list of texts; ``TypeError`` for anything else.
 
     Sequences and other ordered iterables (generators included) of ``str`` are accepted and
-    copied into a list; see the module docstring for what is rejected.
+    copied into a list; see the module docstring for what is rejected. A text that cannot be
+    encoded as UTF-8 raises ``ValueError`` naming its index.
     """
     if isinstance(text, str):
-        return text
+        return encodable(text, name)
     if text is None or isinstance(text, bytes | bytearray | memoryview):
         raise TypeError(
             f"{name} must be a str or a sequence of str, got {type(text).__name__}"
@@ -103,6 +114,8 @@ def check_text(text: object, name: str = "text") -> str | list[str]:
         if not isinstance(item, str):
             nested = " (nested sequences are not accepted)" if isinstance(item, Iterable) else ""
             raise TypeError(f"{name}[{i}] must be a str, got {type(item).__name__}{nested}")
+        if not item.isascii():  # the common case needs no encoding to check
+            encodable(item, f"{name}[{i}]")
     return texts
 
 

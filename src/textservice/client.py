@@ -12,11 +12,11 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from types import EllipsisType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textservice._bridge import LoopThread
+from textservice._bridge import CLIENT_CLOSED, LoopThread
 from textservice._channels import (
     DEFAULT_ENDPOINT,
     ChannelPool,
@@ -33,7 +33,7 @@ from textservice.arguments import (
     check_retry,
     check_timeout,
 )
-from textservice.errors import MissingAPIKeyError
+from textservice.errors import ClientClosedError, MissingAPIKeyError
 from textservice.methods import MethodSpec
 from textservice.retry import Retry
 
@@ -168,7 +168,10 @@ class TextServiceClient:
         return self._closed
 
     def close(self) -> None:
-        """Cancel calls in flight, close every connection and stop the background thread."""
+        """Cancel calls in flight, close every connection and stop the background thread.
+
+        Calls in flight raise ``Cancelled``; later calls raise ``ClientClosedError``.
+        """
         self._closed = True
         self._finalizer()
 
@@ -215,7 +218,14 @@ class TextServiceClient:
     # -- runtime internals --------------------------------------------------------------------
 
     async def _channel(self) -> Channel:
-        return await self._pool.get()
+        if self._closed:
+            raise ClientClosedError(CLIENT_CLOSED)
+        try:
+            return await self._pool.get()
+        except RuntimeError:
+            if self._closed:  # closed meanwhile, from another thread
+                raise ClientClosedError(CLIENT_CLOSED) from None
+            raise
 
     def _metadata(self) -> list[tuple[str, str | bytes]]:
         pairs = list(self._user_metadata)
@@ -225,6 +235,10 @@ class TextServiceClient:
 
     def _run_sync(self, make: Callable[[], Awaitable[T]]) -> T:
         return self._bridge.run(make)
+
+    def _track_sync_iterator(self, generator: AsyncGenerator[Any, None]) -> None:
+        """Have ``close()`` close ``generator`` (stepped by a sync iterator) in order."""
+        self._bridge.track(generator)
 
     def _policy(
         self, method: MethodSpec[Any, Any], options: RequestOptions

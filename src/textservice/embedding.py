@@ -4,7 +4,10 @@ A list is cut into batches of ``max_texts`` (one BatchEmbedText RPC each) or, fo
 version without BatchEmbedText, into single texts (one EmbedText RPC each). Up to the
 client's ``max_concurrency`` RPCs are in flight at once, as streams of one HTTP/2 connection.
 Vectors are put back at their input index. When an RPC fails for good, the others are
-cancelled and the error raised carries every vector already received (``error.partial``).
+cancelled and the error raised carries what was computed and not yet handed over
+(``error.partial``): for a list, every vector received; for an iterator, how many texts it
+yielded and the finished batches it held back for order (never the yielded ones, so an
+iterator's memory stays bounded however long its input).
 
 ``output="numpy"`` decodes each reply straight into a float32 array (``textservice._arrays``)
 and writes a list's rows into one preallocated ``(n, dim)`` array as batches complete.
@@ -20,9 +23,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, cast
 
 from textservice import _arrays
+from textservice._bridge import CLOSED, cancelled_by_close
 from textservice._ordered import ordered_map
 from textservice._rpc import Policy, call, invoke
-from textservice.errors import DeadlineExceeded, Internal, PartialEmbeddings, TextServiceError
+from textservice.errors import (
+    Cancelled,
+    DeadlineExceeded,
+    Internal,
+    PartialEmbeddings,
+    TextServiceError,
+)
 from textservice.methods import MethodSpec, RequestT, ResponseT
 
 if TYPE_CHECKING:
@@ -96,6 +106,8 @@ class _Chunks:
     """What the reply is decoded as (``_rpc.Reply``)."""
     rows: Callable[[Any], Vectors]
     """The reply's vectors: a list of lists, or a 2-D float32 array."""
+    array: bool
+    """Whether the rows become one 2-D float32 array (``output="numpy"``)."""
 
 
 def _chunks(
@@ -104,30 +116,32 @@ def _chunks(
     size: int | None,
     output: Output,
 ) -> _Chunks:
-    """The chunk RPC for ``output``; ``size`` (batch only) defaults to ``batch.max_texts``."""
+    """The chunk RPC for ``output``; ``size`` (batch only) defaults to ``batch.max_texts``.
+
+    For ``output="numpy"`` a reply the codec knows is decoded straight into an array (into
+    lists when its embeddings have different lengths); any other is read into lists as for
+    ``output="list"``. The engine checks the rows, then makes the array.
+    """
+    array = output == "numpy"
+    arrays = None
     if batch is not None:
         size = _max_texts(batch) if size is None else size
-        method, request = batch.method, batch.make_request
-        reply: Any = method.response_type
-        rows: Callable[[Any], Vectors] = batch.vectors
-        if output == "numpy":
-            arrays = _arrays.array_reply(method.response_type)
-            if arrays is not None:
-                reply, rows = arrays, _same
-            else:  # a response layout the codec does not know: read it, then convert
-                rows = _converted(batch.vectors)
-        return _Chunks(method, size, request, reply, rows)
+        if array:
+            arrays = _arrays.array_reply(batch.method.response_type)
+        if arrays is not None:
+            return _Chunks(batch.method, size, batch.make_request, arrays, _same, array)
+        method = batch.method
+        return _Chunks(method, size, batch.make_request, method.response_type, batch.vectors, array)
     method = single.method
 
     def request_one(chunk: list[str]) -> Any:
         return single.make_request(chunk[0])
 
-    if output == "list":
-        return _Chunks(method, 1, request_one, method.response_type, _one_list(single.vector))
-    arrays = _arrays.array_reply(method.response_type)
+    if array:
+        arrays = _arrays.array_reply(method.response_type)
     if arrays is not None:
-        return _Chunks(method, 1, request_one, arrays, _one_row)
-    return _Chunks(method, 1, request_one, method.response_type, _one_converted(single.vector))
+        return _Chunks(method, 1, request_one, arrays, _one_row, array)
+    return _Chunks(method, 1, request_one, method.response_type, _one_list(single.vector), array)
 
 
 def _max_texts(batch: BatchEmbedding[Any, Any]) -> int:
@@ -148,12 +162,28 @@ def _one_list(read: Callable[[Any], list[float]]) -> Callable[[Any], Vectors]:
     return lambda response: [read(response)]
 
 
-def _converted(read: Callable[[Any], list[list[float]]]) -> Callable[[Any], Vectors]:
-    return lambda response: _arrays.vectors_array(read(response))
+def _no_values(index: int | None, method: str) -> Internal:
+    """The error for an embedding with no values (unset, or empty): never a result."""
+    which = "the text" if index is None else f"the text at index {index}"
+    return Internal(
+        f"the server sent an empty or missing embedding for {which} ({method} response); "
+        "an embedding always has values"
+    )
 
 
-def _one_converted(read: Callable[[Any], list[float]]) -> Callable[[Any], Vectors]:
-    return lambda response: _arrays.vectors_array([read(response)])
+def _check_rows(vectors: Vectors, start: int, count: int, method: str) -> None:
+    """``count`` vectors, none empty, else ``Internal`` naming the inputs (from ``start``)."""
+    if len(vectors) != count:
+        raise Internal(
+            f"the server returned {len(vectors)} embeddings for {count} texts "
+            f"(inputs {start}-{start + count - 1})"
+        )
+    if isinstance(vectors, list):
+        for offset, vector in enumerate(vectors):
+            if not len(vector):
+                raise _no_values(start + offset, method)
+    elif count and vectors.shape[1] == 0:  # a 2-D array: every row is as long as the first
+        raise _no_values(start, method)
 
 
 async def embed_text(
@@ -164,18 +194,27 @@ async def embed_text(
     single: SingleEmbedding[Any, Any],
     output: Output = "list",
 ) -> list[float] | Float32Array:
-    """Embed one text with one RPC: its vector as a list, or a ``(dim,)`` float32 array."""
+    """Embed one text with one RPC: its vector as a list, or a ``(dim,)`` float32 array.
+
+    An empty or missing embedding raises ``Internal``.
+    """
     request = single.make_request(text)
     if output == "numpy":
         arrays = _arrays.array_reply(single.method.response_type)
         if arrays is not None:
-            return await call(client, single.method, request, options, arrays)
+            # a singular embedding field decodes to one (dim,) array, never to lists
+            row = cast("Float32Array", await call(client, single.method, request, options, arrays))
+            if not len(row):
+                raise _no_values(None, single.method.name)
+            return row
     message_type: Any = single.method.response_type
     response = await call(client, single.method, request, options, message_type)
     try:
         vector = single.vector(response)
     except Exception as exc:
         raise Internal(f"unexpected {single.method.name} response: {exc!r}") from exc
+    if not len(vector):
+        raise _no_values(None, single.method.name)
     return _arrays.vector_array(vector) if output == "numpy" else vector
 
 
@@ -203,11 +242,9 @@ async def _ordered_batches(
             raise
         except Exception as exc:
             raise Internal(f"unexpected {chunks.method.name} response: {exc!r}") from exc
-        if len(vectors) != len(chunk):
-            raise Internal(
-                f"the server returned {len(vectors)} embeddings for {len(chunk)} texts "
-                f"(inputs {start}-{start + len(chunk) - 1})"
-            )
+        _check_rows(vectors, start, len(chunk), chunks.method.name)
+        if chunks.array:
+            vectors = _arrays.rows_array(vectors)
         put(start, vectors)
         return vectors
 
@@ -225,17 +262,47 @@ async def _ordered_batches(
 
 
 class _ListRows:
-    """The vectors received so far, by input index (for a list result or a partial one)."""
+    """A list result, filled at each input index as batches arrive (in any order)."""
 
-    def __init__(self) -> None:
-        self.received: dict[int, list[float] | Float32Array] = {}
+    def __init__(self, total: int) -> None:
+        self.vectors: list[list[float] | None] = [None] * total
 
-    def put(self, start: int, vectors: Vectors) -> None:
-        for offset, vector in enumerate(vectors):
-            self.received[start + offset] = vector
+    def put(self, start: int, vectors: list[list[float]]) -> None:
+        self.vectors[start : start + len(vectors)] = vectors
+
+    def result(self) -> list[list[float]]:
+        """Every vector, in input order (once every batch was put)."""
+        return cast("list[list[float]]", self.vectors)
 
     def rows(self) -> dict[int, list[float] | Float32Array]:
-        return dict(self.received)
+        """The vectors received so far, by input index (for a partial result)."""
+        return {i: vector for i, vector in enumerate(self.vectors) if vector is not None}
+
+
+class _HeldBack:
+    """An iterator's finished batches that were not yet yielded (they wait for an earlier
+    one): all an iterator's failure can hand over besides how many texts it yielded. Batches
+    are dropped once yielded, so this holds at most the engine's bounded window."""
+
+    def __init__(self) -> None:
+        self.batches: dict[int, Vectors] = {}
+
+    def put(self, start: int, vectors: Vectors) -> None:
+        self.batches[start] = vectors
+
+    def release(self, delivered: int) -> None:
+        """Forget the batches within the first ``delivered`` texts (they were yielded)."""
+        for start in [s for s, v in self.batches.items() if s + len(v) <= delivered]:
+            del self.batches[start]
+
+    def rows(self, delivered: int) -> dict[int, list[float] | Float32Array]:
+        """Each vector not yet yielded, by input index."""
+        return {
+            start + offset: vector
+            for start, vectors in sorted(self.batches.items())
+            for offset, vector in enumerate(vectors)
+            if start + offset >= delivered
+        }
 
 
 async def embed_texts(
@@ -269,8 +336,10 @@ async def embed_texts(
             deadline = loop.time() + timeout
         return Policy(deadline=deadline, timeout=timeout, retry=retry)
 
+    # Only what the result needs: its rows, written as batches arrive. A failure's partial
+    # result is read from the same rows.
     sink: _ListRows | _arrays.RowWriter = (
-        _arrays.RowWriter(total) if output == "numpy" else _ListRows()
+        _arrays.RowWriter(total) if output == "numpy" else _ListRows(total)
     )
     put: Callable[[int, Any], None] = sink.put
     error: BaseException | None = None
@@ -292,10 +361,13 @@ async def embed_texts(
         error = DeadlineExceeded(f"the call's deadline of {timeout:g} s expired")
     except TextServiceError as exc:
         error = exc
+    except asyncio.CancelledError as exc:
+        if not cancelled_by_close(exc):
+            raise
+        # close() on a sync call: fail with what was received, as aclose() does
+        error = Cancelled(CLOSED)
     if error is None:
-        if isinstance(sink, _arrays.RowWriter):
-            return sink.result()
-        return [cast("list[float]", sink.received[i]) for i in range(total)]
+        return sink.result()
     assert isinstance(error, TextServiceError)
     raise error.with_partial(PartialEmbeddings(total=total, embeddings=sink.rows()))
 
@@ -322,9 +394,10 @@ async def iter_embed_texts(
 
     A timeout (from ``options``, the client, or the method's default) bounds each batch's
     RPC with its retries, not the whole iteration (whose length the consumer decides).
-    ``progress(done, total)`` is called before each batch is yielded. On failure the error
-    carries every vector received (``error.partial``), including those of later batches that
-    finished before it; closing the iterator early cancels the RPCs in flight.
+    ``progress(done, total)`` is called before each batch is yielded. On failure the error's
+    ``partial`` says how many texts were yielded (``delivered``) and holds the vectors of later
+    batches that finished but were held back for order; yielded vectors are not kept. Closing
+    the iterator early cancels the RPCs in flight.
     """
     total = len(texts)
     if total == 0:
@@ -344,7 +417,7 @@ async def iter_embed_texts(
         deadline = None if timeout is None else loop.time() + timeout
         return Policy(deadline=deadline, timeout=timeout, retry=retry)
 
-    received = _ListRows()
+    held = _HeldBack()
     error: TextServiceError | None = None
     done = 0
     try:
@@ -354,20 +427,26 @@ async def iter_embed_texts(
                 texts,
                 chunks=chunks,
                 policy=policy,
-                put=received.put,
+                put=held.put,
                 max_buffered=None,
                 fail_fast=False,  # the batches before a failure are still delivered, in order
             )
         ) as batches:
             async for vectors in _grouped(batches, group, chunks.size, output):
                 done += len(vectors)
+                held.release(done)
                 if progress is not None:
                     progress(done, total)
                 yield vectors
     except TextServiceError as exc:
         error = exc
+    except asyncio.CancelledError as exc:
+        if not cancelled_by_close(exc):
+            raise
+        error = Cancelled(CLOSED)  # close() during a sync iteration: keep what is held back
     if error is not None:
-        raise error.with_partial(PartialEmbeddings(total=total, embeddings=received.rows()))
+        partial = PartialEmbeddings(total=total, embeddings=held.rows(done), delivered=done)
+        raise error.with_partial(partial)
 
 
 async def _grouped(
@@ -441,6 +520,7 @@ def _iterate_sync(
         except StopAsyncIteration:
             return _END
 
+    client._track_sync_iterator(batches)  # closed in order if the client is closed first
     done = 0
     try:
         while True:

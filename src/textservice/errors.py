@@ -4,8 +4,8 @@ Every failure the server reports, and every failure on the way to it (a dropped 
 deadline, an undecodable response), reaches the caller as a :class:`TextServiceError` subclass
 named for its gRPC status code, the same way from sync and async calls. The error carries the
 code, the server's message, the decoded status details (``RetryInfo``, ``QuotaFailure``, …) and
-the retry delay the server asked for. Errors of a list embedding also carry what succeeded
-(:class:`PartialEmbeddings`), so nothing computed is lost.
+the retry delay the server asked for. Errors of an embedding of many texts also carry what was
+computed and not yet handed over (:class:`PartialEmbeddings`), so nothing computed is lost.
 """
 
 from __future__ import annotations
@@ -18,12 +18,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from grpclib.const import Status
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from textservice._arrays import Float32Array
+
+    Vector: TypeAlias = list[float] | Float32Array
+    """One text's embedding: floats, or a ``(dim,)`` float32 array (``output="numpy"``)."""
 
 __all__ = [
     "Aborted",
     "AlreadyExists",
     "Cancelled",
+    "ClientClosedError",
     "DataLoss",
     "DeadlineExceeded",
     "FailedPrecondition",
@@ -51,31 +57,57 @@ class MissingAPIKeyError(ValueError):
 
 @dataclass(frozen=True)
 class PartialEmbeddings:
-    """What a failed list embedding had already computed.
+    """What a failed embedding call had computed and not yet handed to the caller.
 
-    ``embeddings`` maps an input index to its vector, for every input whose batch succeeded
-    before the failure; every other index in ``range(total)`` is in :attr:`failed_indices`.
-    A vector is a list of floats, or a ``(dim,)`` float32 array for ``output="numpy"``.
+    Every input index in ``range(total)`` is in exactly one of three places:
+
+    - ``range(delivered)``: texts an iterator (``iter_embeddings``) already yielded, in input
+      order, before the failure. Their vectors are not kept here (keeping every yielded vector
+      would make an iterator's memory grow with its input): to resume, embed
+      ``texts[delivered:]`` minus what ``embeddings`` holds. Always 0 for ``generate_embeddings``.
+    - ``embeddings``: the vectors computed but not delivered, by input index. For
+      ``generate_embeddings`` that is every text whose batch succeeded; for an iterator, the
+      batches that finished after the failed one but were held back to keep input order.
+    - :attr:`failed_indices`: everything else (failed, cancelled or never attempted).
     """
 
     total: int
-    embeddings: Mapping[int, list[float] | Float32Array] = field(repr=False)
+    """How many texts the call was given."""
+    embeddings: Mapping[int, Vector] = field(repr=False)
+    """Input index -> vector, for the texts computed and not yet delivered."""
+    delivered: int = 0
+    """Texts an iterator yielded before the failure: indices ``0 .. delivered - 1``."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.delivered <= self.total:
+            raise ValueError(f"delivered must be in 0..{self.total}, got {self.delivered}")
 
     @property
     def succeeded_indices(self) -> list[int]:
-        """Input indices that have a vector, ascending."""
-        return sorted(self.embeddings)
+        """Input indices that were embedded (delivered, or in ``embeddings``), ascending."""
+        held = sorted(i for i in self.embeddings if i >= self.delivered)
+        return [*range(self.delivered), *held]
 
     @property
     def failed_indices(self) -> list[int]:
-        """Input indices without a vector (failed or never attempted), ascending."""
-        return [i for i in range(self.total) if i not in self.embeddings]
+        """Input indices without a vector (failed or never attempted), ascending: what a
+        retry must embed again."""
+        return [i for i in range(self.delivered, self.total) if i not in self.embeddings]
 
     def describe(self) -> str:
         """A one-line summary such as ``200 of 1000 texts embedded (indices 0-199)``."""
-        done = self.succeeded_indices
-        ranges = _ranges(done) if done else "none"
-        return f"{len(done)} of {self.total} texts embedded (indices {ranges})"
+        held = sorted(self.embeddings)
+        count = self.delivered + len(held)
+        if not self.delivered:
+            ranges = _ranges(held) if held else "none"
+            return f"{count} of {self.total} texts embedded (indices {ranges})"
+        yielded = "0" if self.delivered == 1 else f"0-{self.delivered - 1}"
+        text = (
+            f"{count} of {self.total} texts embedded: {self.delivered} yielded (indices {yielded})"
+        )
+        if held:
+            text += f", {len(held)} held back (indices {_ranges(held)})"
+        return text
 
 
 class TextServiceError(Exception):
@@ -84,7 +116,8 @@ class TextServiceError(Exception):
     Attributes: ``code`` (:class:`grpclib.const.Status`), ``message`` (the server's or the
     client's explanation), ``details`` (decoded ``google.rpc`` detail messages),
     ``retry_delay`` (seconds from a ``RetryInfo`` detail, or ``None``) and ``partial``
-    (:class:`PartialEmbeddings` when a list embedding failed part-way, else ``None``).
+    (:class:`PartialEmbeddings` when an embedding of many texts, a list or an iterator, failed
+    part-way, else ``None``).
     """
 
     default_code: ClassVar[Status] = Status.UNKNOWN
@@ -109,10 +142,12 @@ class TextServiceError(Exception):
         if self.retry_delay is not None:
             text += f" (server asked to retry after {self.retry_delay:g} s)"
         if self.partial is not None:
-            text += (
-                f"; {self.partial.describe()}; their vectors are in .partial.embeddings, "
-                f"the rest are listed in .partial.failed_indices"
+            text += f"; {self.partial.describe()}; " + (
+                "the vectors not yet yielded are in .partial.embeddings"
+                if self.partial.delivered
+                else "their vectors are in .partial.embeddings"
             )
+            text += ", the rest are listed in .partial.failed_indices"
         return text
 
     def with_partial(self, partial: PartialEmbeddings) -> TextServiceError:
@@ -151,6 +186,14 @@ class Cancelled(TextServiceError):
     """The call was cancelled (for example because its client was closed)."""
 
     default_code = Status.CANCELLED
+
+
+class ClientClosedError(Cancelled, RuntimeError):
+    """A call was made on a closed ``TextServiceClient``; nothing was sent.
+
+    A :class:`Cancelled` (code ``CANCELLED``, like the calls a ``close()`` cancels), and a
+    ``RuntimeError``, which this error was before it had a class of its own.
+    """
 
 
 class Unknown(TextServiceError):

@@ -34,8 +34,9 @@ class Retry:
 
     ``RESOURCE_EXHAUSTED`` is retried only when the server sends a ``RetryInfo`` delay (and
     ``retry_info`` is true), waiting that delay; never when a ``QuotaFailure`` names a per-day
-    limit. The call's timeout bounds every attempt and wait: a wait that would outlast it is
-    not started.
+    limit. A server delay longer than ``max_retry_delay`` is not waited for: the call fails at
+    once, naming the delay. The call's timeout bounds every attempt and wait: a wait that
+    would outlast it is not started.
     """
 
     max_attempts: int = 5
@@ -45,6 +46,10 @@ class Retry:
     retry_codes: tuple[str, ...] = ("UNAVAILABLE",)
     retry_info: bool = True
     """Honour a server's ``RetryInfo`` delay on ``RESOURCE_EXHAUSTED``."""
+    max_retry_delay: float | None = 60.0
+    """The longest server-asked (``RetryInfo``) delay to wait before a retry, in seconds; a
+    longer one fails the call at once. ``None``: no limit but the call's timeout (with
+    ``timeout=None`` a server could make a call sleep for hours)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
@@ -57,6 +62,14 @@ class Retry:
                 raise TypeError(f"Retry.{name} must be a number of seconds, got {value!r}")
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"Retry.{name} must be finite and >= 0, got {value!r}")
+        limit = self.max_retry_delay
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int | float):
+                raise TypeError(
+                    f"Retry.max_retry_delay must be a number of seconds or None, got {limit!r}"
+                )
+            if not math.isfinite(limit) or limit < 0:
+                raise ValueError(f"Retry.max_retry_delay must be finite and >= 0, got {limit!r}")
         if self.multiplier < 1:
             raise ValueError(f"Retry.multiplier must be >= 1, got {self.multiplier}")
         if isinstance(self.retry_codes, str):
@@ -81,9 +94,27 @@ class Retry:
     ) -> float | None:
         """Seconds to wait before retrying after ``attempts`` attempts failed with ``error``.
 
-        ``None`` means do not retry: the code is not retryable, the attempts are used up, or
-        the quota is a per-day one.
+        ``None`` means do not retry: the code is not retryable, the attempts are used up, the
+        quota is a per-day one, or the server asked for a delay over ``max_retry_delay``
+        (``refused_delay`` tells that case apart).
         """
+        wait = self._wait(error, attempts, rand)
+        if wait is None or self._too_long(error):
+            return None
+        return wait
+
+    def refused_delay(self, error: TextServiceError, attempts: int) -> float | None:
+        """The server's delay when it alone stops a retry (it is over ``max_retry_delay``),
+        else ``None``."""
+        if self._too_long(error) and self._wait(error, attempts, 0.0) is not None:
+            return error.retry_delay
+        return None
+
+    def _too_long(self, error: TextServiceError) -> bool:
+        limit, asked = self.max_retry_delay, error.retry_delay
+        return limit is not None and asked is not None and asked > limit
+
+    def _wait(self, error: TextServiceError, attempts: int, rand: float | None) -> float | None:
         if attempts >= self.max_attempts:
             return None
         code = error.code.name

@@ -100,7 +100,7 @@ def _numpy() -> Any:
         import numpy
     except ImportError:
         raise NumpyMissingError(
-            "writing .npy needs numpy: pip install 'textservice[numpy]' "
+            "writing .npy needs numpy: pip install numpy "
             "(or write JSONL: an output name not ending in .npy)"
         ) from None
     return numpy

@@ -14,11 +14,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import grpclib.client
 import grpclib.server
 from grpclib.protocol import H2Protocol
 
 from textservice._codec import Codec
+from textservice._sensitive_headers import KeySafeChannel
 from textservice._status_codec import StatusDetailsCodec
 
 MEMORY_HOST = "in-memory.textservice.invalid"
@@ -79,8 +79,10 @@ def connect(client: H2Protocol, server: H2Protocol) -> None:
     server.connection_made(server_end)
 
 
-class MemoryChannel(grpclib.client.Channel):
+class MemoryChannel(KeySafeChannel):
     """A grpclib ``Channel`` whose connections go to an in-process server, not a socket.
+
+    Like the client's TCP channels, it sends the API key header never indexed by HPACK.
 
     ``make_server`` is called on the channel's loop for every (re)connection and gives the
     grpclib ``Server`` (never started) whose handlers answer.

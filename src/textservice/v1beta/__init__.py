@@ -200,7 +200,7 @@ def generate_embeddings(
             on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -294,7 +294,7 @@ async def generate_embeddings_async(
             on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -362,9 +362,11 @@ def iter_embeddings(
     each batch's call with its retries, not the whole iteration.
 
     Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
-    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
-    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
-    at once (``TypeError``/``ValueError``), before any call.
+    been yielded, ``error.partial.delivered`` says how many texts that was, and
+    ``error.partial.embeddings`` holds the later batches that finished but were held back for order
+    (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
+    ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
+    (``TypeError``/``ValueError``), before any call.
 
     Args:
         model: Required. The model name to use with the format model=models/{model}.
@@ -379,7 +381,7 @@ def iter_embeddings(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
@@ -446,9 +448,11 @@ def iter_embeddings_async(
     each batch's call with its retries, not the whole iteration.
 
     Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
-    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
-    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
-    at once (``TypeError``/``ValueError``), before any call.
+    been yielded, ``error.partial.delivered`` says how many texts that was, and
+    ``error.partial.embeddings`` holds the later batches that finished but were held back for order
+    (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
+    ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
+    (``TypeError``/``ValueError``), before any call.
 
     Args:
         model: Required. The model name to use with the format model=models/{model}.
@@ -463,7 +467,7 @@ def iter_embeddings_async(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32

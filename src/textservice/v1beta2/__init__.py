@@ -154,7 +154,7 @@ def generate_embeddings(
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -244,7 +244,7 @@ async def generate_embeddings_async(
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -312,9 +312,11 @@ def iter_embeddings(
     each batch's call with its retries, not the whole iteration.
 
     Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
-    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
-    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
-    at once (``TypeError``/``ValueError``), before any call.
+    been yielded, ``error.partial.delivered`` says how many texts that was, and
+    ``error.partial.embeddings`` holds the later batches that finished but were held back for order
+    (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
+    ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
+    (``TypeError``/``ValueError``), before any call.
 
     Args:
         model: Required. The model name to use with the format model=models/{model}.
@@ -328,7 +330,7 @@ def iter_embeddings(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
@@ -395,9 +397,11 @@ def iter_embeddings_async(
     each batch's call with its retries, not the whole iteration.
 
     Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
-    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
-    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
-    at once (``TypeError``/``ValueError``), before any call.
+    been yielded, ``error.partial.delivered`` says how many texts that was, and
+    ``error.partial.embeddings`` holds the later batches that finished but were held back for order
+    (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
+    ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
+    (``TypeError``/``ValueError``), before any call.
 
     Args:
         model: Required. The model name to use with the format model=models/{model}.
@@ -411,7 +415,7 @@ def iter_embeddings_async(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
