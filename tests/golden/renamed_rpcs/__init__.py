@@ -151,7 +151,7 @@ def generate_embeddings(
             none).
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -243,7 +243,7 @@ async def generate_embeddings_async(
             none).
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Returns:
         ``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` for a
@@ -311,9 +311,11 @@ def iter_embeddings(
     each batch's call with its retries, not the whole iteration.
 
     Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
-    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
-    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
-    at once (``TypeError``/``ValueError``), before any call.
+    been yielded, ``error.partial.delivered`` says how many texts that was, and
+    ``error.partial.embeddings`` holds the later batches that finished but were held back for order
+    (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
+    ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
+    (``TypeError``/``ValueError``), before any call.
 
     Args:
         model: Required. The model.
@@ -328,7 +330,7 @@ def iter_embeddings(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
@@ -395,9 +397,11 @@ def iter_embeddings_async(
     each batch's call with its retries, not the whole iteration.
 
     Raises ``TextServiceError`` when a batch fails after its retries: the batches before it have
-    been yielded, and ``error.partial`` holds every vector received. Stopping early (``break``,
-    closing the iterator, ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked
-    at once (``TypeError``/``ValueError``), before any call.
+    been yielded, ``error.partial.delivered`` says how many texts that was, and
+    ``error.partial.embeddings`` holds the later batches that finished but were held back for order
+    (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
+    ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
+    (``TypeError``/``ValueError``), before any call.
 
     Args:
         model: Required. The model.
@@ -412,7 +416,7 @@ def iter_embeddings_async(
             each batch is yielded, in the thread that iterates.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
-            install 'textservice[numpy]'``).
+            install numpy``).
 
     Yields:
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
