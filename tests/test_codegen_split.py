@@ -197,3 +197,37 @@ def test_every_name_of_the_index_resolves_with_its_annotations(version: str) -> 
             typing.get_type_hints(cls)  # every annotation names something its module has
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchMessage'"):
         _ = index.NoSuchMessage
+
+
+def _descriptor_set(*files: tuple[str, str, list[str]]) -> bytes:
+    """(file name, package, message names) -> a serialized FileDescriptorSet."""
+    from google.protobuf import descriptor_pb2
+
+    fds = descriptor_pb2.FileDescriptorSet()
+    for name, package, messages in files:
+        proto = fds.file.add(name=name, package=package)
+        for message in messages:
+            proto.message_type.add(name=message)
+    return fds.SerializeToString()
+
+
+def test_which_file_defines_which_class() -> None:
+    from codegen.split import packages_to_split
+
+    data = _descriptor_set(("p/a.proto", "p", ["A"]), ("p/b.proto", "p", ["B"]))
+    (split,) = packages_to_split(data, ["p/a.proto", "p/b.proto"]).values()
+    assert split.owners == {"A": "p/a.proto", "B": "p/b.proto"}
+    assert split.module_path == "p/__init__.py" and split.module_of("p/b.proto") == "_b"
+    # files of other packages (imports) are not split
+    assert packages_to_split(data, ["p/a.proto"])["p"].owners == {"A": "p/a.proto"}
+
+
+def test_files_that_cannot_be_split_are_clear_errors() -> None:
+    from codegen.split import packages_to_split
+
+    same_stem = _descriptor_set(("p/x/a.proto", "p", ["A"]), ("p/y/a.proto", "p", ["B"]))
+    with pytest.raises(CodegenError, match=r"p/x/a\.proto and p/y/a\.proto .* module _a"):
+        packages_to_split(same_stem, ["p/x/a.proto", "p/y/a.proto"])
+    no_package = _descriptor_set(("a.proto", "", ["A"]))
+    with pytest.raises(CodegenError, match="without a package"):
+        packages_to_split(no_package, ["a.proto"])
