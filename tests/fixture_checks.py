@@ -230,12 +230,51 @@ def check_docstring_escapes() -> None:
     assert call["batch"].vectors(recorder.respond(batch_request)) == [[1.0], [1.0]]
 
 
+def check_renamed_rpcs() -> None:
+    facade = importlib.import_module("textservice.renamed_rpcs")
+    pb = facade._pb
+    # RPCs found by their shape: EmbedWords/EmbedManyWords embed, TallyWords counts tokens
+    assert facade.__all__ == [
+        "ArrayEmbeddingDict",
+        "BatchEmbeddingDict",
+        "EmbeddingDict",
+        "TallyWordsResponseDict",
+        "count_text_tokens",
+        "count_text_tokens_async",
+        "generate_embeddings",
+        "generate_embeddings_async",
+        "iter_embeddings",
+        "iter_embeddings_async",
+    ]
+    assert not hasattr(facade, "ping") and not hasattr(facade, "generate_text")
+    recorder = recording(
+        lambda request: (
+            pb.TallyWordsResponse(token_count=7)
+            if isinstance(request, pb.TallyWordsRequest)
+            else pb.EmbedWordsResponse(vector=pb.Vector(values=[0.5]))
+        )
+    )
+    assert facade.generate_embeddings("models/m", "one", client=CLIENT) == {"embedding": [0.5]}
+    assert recorder.methods[-1].name == "EmbedWords"
+    assert recorder.methods[-1].service == "fixtures.renamed_rpcs.WordService"
+    facade.generate_embeddings("models/m", ["a", "b"], client=CLIENT)
+    batch = recorder.embed_calls[-1]["batch"]
+    assert batch.method.name == "EmbedManyWords"
+    assert batch.make_request(["a"]) == pb.EmbedManyWordsRequest(model="models/m", texts=["a"])
+    assert facade.count_text_tokens("models/m", "hi", client=CLIENT) == {"token_count": 7}
+    assert recorder.methods[-1].name == "TallyWords"
+    assert recorder.requests[-1] == pb.TallyWordsRequest(
+        model="models/m", prompt=pb.Prompt(text="hi")
+    )
+
+
 CHECKS = (
     check_reserved_names,
     check_optional_scalars,
     check_message_argument,
     check_no_batch,
     check_docstring_escapes,
+    check_renamed_rpcs,
 )
 
 if __name__ == "__main__":

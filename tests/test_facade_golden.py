@@ -16,7 +16,14 @@ from codegen.headers import MARKER
 from codegen.paths import REPO_ROOT
 
 TESTS = Path(__file__).resolve().parent
-CASES = ("docstring_escapes", "message_argument", "no_batch", "optional_scalars", "reserved_names")
+CASES = (
+    "docstring_escapes",
+    "message_argument",
+    "no_batch",
+    "optional_scalars",
+    "renamed_rpcs",
+    "reserved_names",
+)
 
 
 def test_golden_files_are_up_to_date() -> None:
