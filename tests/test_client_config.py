@@ -7,10 +7,10 @@ import ssl
 import pytest
 
 from textservice import MissingAPIKeyError, Retry, TextServiceClient, configure
-from textservice._channels import Endpoint, is_loopback, parse_endpoint, tls_context
-from textservice.arguments import RequestOptions
-from textservice.client import get_default_client
-from textservice.methods import MethodSpec
+from textservice._transport.channels import Endpoint, is_loopback, parse_endpoint, tls_context
+from textservice._transport.methods import MethodSpec
+from textservice._transport.options import RequestOptions, ResolvedOptions
+from textservice.client import call_path, get_default_client
 
 KEY = "AIzaSy-test-key-0123456789"
 
@@ -60,12 +60,12 @@ def test_tls_context_verifies_with_system_cas_and_offers_h2() -> None:
 
 def test_key_from_argument_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     with TextServiceClient(KEY) as client:
-        assert ("x-goog-api-key", KEY) in client._metadata()
+        assert ("x-goog-api-key", KEY) in call_path(client).metadata()
         assert client.endpoint == "generativelanguage.googleapis.com:443"
         assert not client.insecure
     monkeypatch.setenv("GOOGLE_API_KEY", "from-env")
     with TextServiceClient() as client:
-        assert ("x-goog-api-key", "from-env") in client._metadata()
+        assert ("x-goog-api-key", "from-env") in call_path(client).metadata()
 
 
 def test_missing_key_for_google_is_a_clear_error() -> None:
@@ -74,12 +74,12 @@ def test_missing_key_for_google_is_a_clear_error() -> None:
     assert issubclass(MissingAPIKeyError, ValueError)
     # A local server needs no key.
     with TextServiceClient(endpoint="127.0.0.1:5000", insecure=True) as client:
-        assert all(key != "x-goog-api-key" for key, _ in client._metadata())
+        assert all(key != "x-goog-api-key" for key, _ in call_path(client).metadata())
 
 
 def test_user_metadata_is_merged_with_the_key() -> None:
     with TextServiceClient(KEY, metadata={"x-team": "search"}) as client:
-        assert client._metadata() == [("x-team", "search"), ("x-goog-api-key", KEY)]
+        assert call_path(client).metadata() == [("x-team", "search"), ("x-goog-api-key", KEY)]
     with pytest.raises(ValueError, match="api_key="):
         TextServiceClient(KEY, metadata={"x-goog-api-key": "other"})
 
@@ -134,11 +134,17 @@ def test_policy_precedence() -> None:
     spec = MethodSpec("pkg.TextService", "EmbedText", object, object, 60.0, Retry())  # type: ignore[type-var]
     mine = Retry(max_attempts=2)
     with TextServiceClient(KEY) as client:
-        assert client._policy(spec, RequestOptions()) == (60.0, False, Retry())
-        assert client._policy(spec, RequestOptions(timeout=3, retry=None)) == (3, True, None)
+        assert call_path(client).resolve(spec, RequestOptions()) == ResolvedOptions(
+            60.0, False, Retry()
+        )
+        assert call_path(client).resolve(
+            spec, RequestOptions(timeout=3, retry=None)
+        ) == ResolvedOptions(3, True, None)
     with TextServiceClient(KEY, timeout=9, retry=mine) as client:
-        assert client._policy(spec, RequestOptions()) == (9, True, mine)
-        assert client._policy(spec, RequestOptions(timeout=None)) == (None, True, mine)
+        assert call_path(client).resolve(spec, RequestOptions()) == ResolvedOptions(9, True, mine)
+        assert call_path(client).resolve(spec, RequestOptions(timeout=None)) == ResolvedOptions(
+            None, True, mine
+        )
 
 
 def test_configure_replaces_and_closes_the_default_client() -> None:

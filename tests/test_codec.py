@@ -19,8 +19,11 @@ from fake_helpers import VERSIONS, module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from textservice import _arrays, _codec, _wire, errors
-from textservice._codec import Codec, embedding_layout
+from textservice import errors
+from textservice._encoding import arrays as _arrays
+from textservice._encoding import codec as _codec
+from textservice._encoding import wire as _wire
+from textservice._encoding.codec import Codec, embedding_layout
 
 codec = Codec()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

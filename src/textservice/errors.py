@@ -20,7 +20,7 @@ from grpclib.const import Status
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from textservice._arrays import Float32Array
+    from textservice._numpy import Float32Array
 
     Vector: TypeAlias = list[float] | Float32Array
     """One text's embedding: floats, or a ``(dim,)`` float32 array (``output="numpy"``)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 
-from textservice._wire import unpack_float32
+from textservice._encoding.wire import unpack_float32
 
 DEFAULT_DIMENSION = 768
 """Length of the fake's embeddings unless configured otherwise."""
