@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import pydoc
 import ssl
 
 import pytest
@@ -10,7 +12,7 @@ from textservice import MissingAPIKeyError, Retry, TextServiceClient, configure
 from textservice._transport.channels import Endpoint, is_loopback, parse_endpoint, tls_context
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, ResolvedOptions
-from textservice.client import call_path, get_default_client
+from textservice.client import ClientOptions, call_path, get_default_client
 
 KEY = "AIzaSy-test-key-0123456789"
 
@@ -155,3 +157,18 @@ def test_configure_replaces_and_closes_the_default_client() -> None:
     second.close()
     with pytest.raises(MissingAPIKeyError):
         get_default_client()  # the closed one is replaced from the (unset) environment
+
+
+def test_configure_takes_exactly_the_client_options() -> None:
+    # configure() is typed by ClientOptions (**options: Unpack[ClientOptions]); its signature
+    # for help() is the client's own. Both must stay the client's keyword options.
+    client_params = inspect.signature(TextServiceClient.__init__).parameters
+    keyword_only = [n for n, p in client_params.items() if p.kind is p.KEYWORD_ONLY]
+    assert list(ClientOptions.__annotations__) == keyword_only
+    assert ClientOptions.__required_keys__ == frozenset()
+    shown = inspect.signature(configure)
+    assert list(shown.parameters) == ["api_key", *keyword_only]
+    assert shown.parameters["max_concurrency"].default == 8
+    assert "max_concurrency: 'int' = 8" in pydoc.render_doc(configure, renderer=pydoc.plaintext)
+    with pytest.raises(TypeError, match="bogus"):
+        configure(KEY, bogus=1)  # type: ignore[call-arg]

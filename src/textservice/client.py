@@ -11,6 +11,7 @@ aclose()`` or use it as a (sync or async) context manager; the default client
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import threading
 import weakref
@@ -257,6 +258,18 @@ def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> T
     if old is not None:
         old.close()
     return client
+
+
+def _configure_signature() -> inspect.Signature:
+    """``TextServiceClient``'s own signature (its options spelled out, with their defaults),
+    returning the client: what ``help(configure)`` and ``inspect.signature`` show, while type
+    checkers read ``**options: Unpack[ClientOptions]``."""
+    made = inspect.signature(TextServiceClient.__init__)
+    parameters = [p for name, p in made.parameters.items() if name != "self"]
+    return made.replace(parameters=parameters, return_annotation="TextServiceClient")
+
+
+configure.__signature__ = _configure_signature()  # type: ignore[attr-defined]
 
 
 def get_default_client() -> TextServiceClient:
