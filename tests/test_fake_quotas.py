@@ -145,12 +145,18 @@ def test_requests_per_day_have_no_retry_info() -> None:
     assert quotas.check(BATCH, batch()) is None
 
 
-def test_retry_info_can_be_left_out() -> None:
+def test_retry_info_and_quota_value_can_be_left_out() -> None:
     quotas, _ = ledger(requests_per_minute=1, retry_info=False)
     quotas.check(BATCH, batch())
     failure, _, retry = parts(quotas.check(BATCH, batch()))
     assert failure.violations[0].quota_id == RPM_ID
+    assert failure.violations[0].quota_value == 1
     assert retry is None
+    quotas, _ = ledger(requests_per_minute=1, send_quota_value=False)
+    quotas.check(BATCH, batch())
+    failure, _, retry = parts(quotas.check(BATCH, batch()))
+    assert failure.violations[0].quota_value == 0  # proto3: not set
+    assert retry is not None
 
 
 def test_time_scale_gives_delays_in_real_seconds() -> None:
@@ -217,6 +223,7 @@ def test_what_a_request_carries() -> None:
         ({"requests_per_minute": 1, "time_scale": 0}, ValueError, "time_scale"),
         ({"requests_per_minute": 1, "time_scale": float("nan")}, ValueError, "time_scale"),
         ({"requests_per_minute": 1, "retry_info": "no"}, TypeError, "retry_info"),
+        ({"requests_per_minute": 1, "send_quota_value": 0}, TypeError, "send_quota_value"),
         ({"requests_per_minute": 1, "methods": [1]}, TypeError, "methods"),
     ],
 )
@@ -263,23 +270,19 @@ def test_the_fake_answers_like_the_api_and_logs_the_rejection() -> None:
     assert fake.quotas.rejected() == 0
 
 
-def test_versions_share_the_quota_and_invalid_calls_do_not_count() -> None:
+def test_versions_share_the_quota_which_is_checked_on_arrival() -> None:
     fake = FakeTextService(quotas={"requests_per_minute": 2})
+    fake.faults.fail_next(1, "UNAVAILABLE")
 
     async def go() -> list[Status]:
         async with fake.in_memory() as channel:
-            bad = await outcome(channel, "v1beta", BATCH, batch(model="gecko"))
-            first = await outcome(channel, "v1beta3", BATCH, batch())
-            second = await outcome(channel, "v1beta", BATCH, batch())
-            third = await outcome(channel, "v1beta3", BATCH, batch())
-            return [bad[0], first[0], second[0], third[0]]
+            failed = await outcome(channel, "v1beta3", BATCH, batch())  # counts all the same
+            ok = await outcome(channel, "v1beta", BATCH, batch())
+            fake.faults.delay(30.0)  # latency comes after the quota check:
+            over = await outcome(channel, "v1beta3", BATCH, batch(), timeout=5.0)  # at once
+            return [failed[0], ok[0], over[0]]
 
-    assert _run(go()) == [
-        Status.INVALID_ARGUMENT,
-        Status.OK,
-        Status.OK,
-        Status.RESOURCE_EXHAUSTED,
-    ]
+    assert _run(go()) == [Status.UNAVAILABLE, Status.OK, Status.RESOURCE_EXHAUSTED]
 
 
 def _minimal_request(request_type: Any) -> Any:
@@ -400,6 +403,7 @@ def test_every_option_sets_a_quotas_field_and_round_trips() -> None:
         "texts_per_minute": 3,
         "rpd": 4,
         "no_retry_info": True,
+        "no_quota_value": True,
         "quota_window": "sliding",
         "time_scale": 2.5,
     }
@@ -426,7 +430,8 @@ def test_fake_server_command_passes_the_same_options_through(
 
     monkeypatch.setattr(standalone, "main", serve)
     args = ["--rpm", "10", "--tpm", "99", "--texts-per-minute", "7", "--rpd", "5"]
-    args += ["--no-retry-info", "--quota-window", "sliding", "--time-scale", "60"]
+    args += ["--no-retry-info", "--no-quota-value", "--quota-window", "sliding"]
+    args += ["--time-scale", "60"]
     done = CliRunner().invoke(cli, ["fake-server", "--port", "0", *args])
     assert done.exit_code == 0, done.output
     (argv,) = seen
@@ -438,6 +443,7 @@ def test_fake_server_command_passes_the_same_options_through(
         texts_per_minute=7,
         requests_per_day=5,
         retry_info=False,
+        send_quota_value=False,
         window="sliding",
         time_scale=60.0,
     )

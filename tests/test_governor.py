@@ -61,7 +61,7 @@ def test_aimd_steps() -> None:
 
 def test_rejections_shrink_the_calls_in_flight_once_per_burst() -> None:
     async def scenario() -> None:
-        gov, _ = governor(max_concurrency=4)
+        gov, _ = governor(max_concurrency=4, learn_limits=False)
         tickets = [await admitted_now(gov) for _ in range(4)]
         fifth = Waiting(gov)
         await settle()
@@ -272,6 +272,39 @@ def test_the_limit_a_quota_failure_names_is_learned() -> None:
     run(scenario)
 
 
+def test_without_a_quota_value_the_limit_is_what_got_through() -> None:
+    async def scenario() -> None:
+        gov, clock = governor(jitter=0.0, margin=0.0, max_concurrency=8)
+        for _ in range(5):
+            (await admitted_now(gov)).succeeded()
+        clock.advance(30.0)
+        in_flight = [await admitted_now(gov) for _ in range(3)]
+        in_flight[0].rejected(rejection(delay=1.0))
+        assert gov.snapshot().keys[KEY].limits == {"requests": 7.0}  # 5 + 2 still in flight
+        in_flight[1].rejected(rejection(delay=1.0))
+        in_flight[2].succeeded()
+        assert gov.snapshot().keys[KEY].limits == {"requests": 6.0}  # the least seen
+        clock.advance(31.0)  # the first five leave the window: one call counted
+        for _ in range(5):
+            (await admitted_now(gov)).succeeded()
+        held = Waiting(gov)
+        await settle()
+        assert held.ticket is None
+        clock.advance(10 * 60.0)  # a lesson is kept ten minutes
+        assert gov.snapshot().keys[KEY].limits == {}
+
+    run(scenario)
+
+
+def test_learning_can_be_turned_off() -> None:
+    async def scenario() -> None:
+        gov, _ = governor(learn_limits=False)
+        (await admitted_now(gov)).rejected(rejection(delay=1.0, quota_value=5))
+        assert gov.snapshot().keys[KEY].limits == {}
+
+    run(scenario)
+
+
 def test_a_token_quota_is_learned_as_tokens() -> None:
     async def scenario() -> None:
         gov, _ = governor()
@@ -411,7 +444,7 @@ def test_a_call_bigger_than_the_servers_minute_limit_is_refused() -> None:
 
 def test_counters_snapshot() -> None:
     async def scenario() -> None:
-        gov, clock = governor(jitter=0.0, max_concurrency=2)
+        gov, clock = governor(jitter=0.0, max_concurrency=2, learn_limits=False)
         a, b = await admitted_now(gov), await admitted_now(gov)
         held = Waiting(gov)
         await settle()

@@ -73,6 +73,12 @@ QUOTA_OPTIONS: tuple[QuotaOption, ...] = (
         "answer over-quota calls without a RetryInfo delay (the API sometimes omits it)",
     ),
     QuotaOption(
+        "--no-quota-value",
+        "send_quota_value",
+        "flag",
+        "leave the limit (quota_value) out of the QuotaFailure (the API sometimes does)",
+    ),
+    QuotaOption(
         "--quota-window",
         "window",
         "choice",

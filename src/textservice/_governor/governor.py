@@ -24,6 +24,10 @@ from textservice._governor.signals import Rejection, Violation
 
 log = logging.getLogger("textservice.governor")
 
+LEARNED_MINUTES = 10
+"""A limit learned from a rejection is kept this many quota minutes, then forgotten (the
+next rejection teaches it again), so a raised quota is found within that time."""
+
 
 class Key(NamedTuple):
     """What quotas are counted per: an RPC and a model (``""`` for calls without one)."""
@@ -219,7 +223,8 @@ class _KeyState:
     backoff_step: int = 0
     refusal: Refusal | None = None
     refused_until: float = float("-inf")
-    learned: dict[Unit, float] = field(default_factory=dict)
+    learned: dict[Unit, tuple[float, float]] = field(default_factory=dict)
+    """Per-minute limits learned from rejections: unit -> (limit, when learned)."""
     throttled_since: float | None = None
     sent: int = 0
     succeeded: int = 0
@@ -293,7 +298,7 @@ class RateGovernor:
             if state.refusal is not None:
                 state.refused += 1
                 raise QuotaRefused(state.refusal)
-            oversize = self._oversize(state, cost)
+            oversize = self._oversize(state, cost, now)
             if oversize is not None:
                 state.refused += 1
                 raise QuotaRefused(oversize)
@@ -334,16 +339,39 @@ class RateGovernor:
             self._keys[key] = state
         return state
 
-    def _limits(self, state: _KeyState) -> dict[Unit, float]:
+    def _learned(self, state: _KeyState, unit: Unit, now: float) -> float | None:
+        found = state.learned.get(unit)
+        if found is None or now - found[1] >= LEARNED_MINUTES * self._settings.minute:
+            return None
+        return found[0]
+
+    def _limits(self, state: _KeyState, now: float) -> dict[Unit, float]:
         limits: dict[Unit, float] = {}
         for unit in UNITS:
-            values = [v for v in (self._settings.limit(unit), state.learned.get(unit)) if v]
+            values = [v for v in (self._settings.limit(unit), self._learned(state, unit, now)) if v]
             if values:
                 limits[unit] = min(values)
         return limits
 
-    def _oversize(self, state: _KeyState, cost: Cost) -> Refusal | None:
-        for unit, limit in self._limits(state).items():
+    def _learn(self, state: _KeyState, rejection: Rejection, now: float) -> None:
+        """Take the per-minute limits a rejection reveals as client-side limits."""
+        for violation in rejection.violations:
+            unit = violation.unit
+            if violation.period != "minute" or unit is None:
+                continue
+            if violation.quota_value:
+                state.learned[unit] = (violation.quota_value * self._settings.share, now)
+                continue
+            # The limit is not said: what got through in the last minute is what this
+            # client can have of it (the least seen, while the lesson is fresh).
+            used = state.window.used(unit, now)
+            if used < 1:
+                continue
+            previous = self._learned(state, unit, now)
+            state.learned[unit] = (float(min(used, previous) if previous else used), now)
+
+    def _oversize(self, state: _KeyState, cost: Cost, now: float) -> Refusal | None:
+        for unit, limit in self._limits(state, now).items():
             if cost.amount(unit) > limit:
                 return Refusal(
                     state.key,
@@ -362,7 +390,7 @@ class RateGovernor:
             return "pause", release
         if state.in_flight >= state.limit.slots:
             return "slot", None
-        ready = state.window.ready_at(now, cost, self._limits(state))
+        ready = state.window.ready_at(now, cost, self._limits(state, now))
         if ready is None:
             return "never", None
         if ready > now:
@@ -399,7 +427,7 @@ class RateGovernor:
                 break
             if check == "never":
                 state.waiters.remove(waiter)
-                oversize = self._oversize(state, waiter.cost)
+                oversize = self._oversize(state, waiter.cost, now)
                 assert oversize is not None
                 self._fail_waiter(state, waiter, oversize)
                 continue
@@ -504,10 +532,7 @@ class RateGovernor:
             state.rejected += 1
             state.window.refund(ticket._entry)  # the server did not count a refused call
             if settings.learn_limits:
-                for violation in rejection.violations:
-                    unit = violation.unit
-                    if violation.period == "minute" and unit and violation.quota_value:
-                        state.learned[unit] = violation.quota_value * settings.share
+                self._learn(state, rejection, now)
             first = state.limit.on_rejection(ticket._epoch)
             if rejection.retry_delay is not None:
                 delay = rejection.retry_delay
@@ -635,7 +660,7 @@ class RateGovernor:
                     limit=state.limit.value,
                     paused_for=paused_for,
                     throttled=paused_for > 0 or state.throttled_since is not None,
-                    limits=self._limits(state),
+                    limits=self._limits(state, now),
                 )
             return GovernorSnapshot(keys)
 

@@ -488,6 +488,10 @@ class FakeTextService:
         call = self.log.start(version.name, method, request, metadata, timeout)
         try:
             self._check_api_key(metadata)
+            if self._quotas is not None:  # on arrival: an over-quota answer comes at once
+                over_quota = self._quotas.check(method, request)
+                if over_quota is not None:
+                    raise over_quota
             injection = self.faults.draw(method)
             if injection.delay:
                 await asyncio.sleep(injection.delay)
@@ -498,10 +502,6 @@ class FakeTextService:
             if injection.error is not None:
                 raise injection.error
             validate(version.name, method, request, self._models)
-            if self._quotas is not None:
-                over_quota = self._quotas.check(method, request)
-                if over_quota is not None:
-                    raise over_quota
             await stream.send_message(self._answer(version, method, request))
         except GRPCError as exc:
             self.log.finish(call, exc.status, exc.message)

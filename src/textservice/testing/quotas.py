@@ -12,10 +12,14 @@ the strings in its fields named ``text`` or ``texts``, at any depth (``EmbedText
 An answer over a limit is RESOURCE_EXHAUSTED with the details the API sends: a
 ``google.rpc.QuotaFailure`` naming every quota the call would exceed (``quota_id`` such as
 ``BatchEmbedTextRequestsPerMinutePerProjectPerModel``, ``quota_metric``,
-``quota_dimensions`` with the model, ``quota_value``: the limit), a ``Help`` link and, when a
-per-minute quota is exceeded, a ``RetryInfo`` delay until the call would fit (left out with
-``retry_info=False``, as the API sometimes does; never sent for a per-day quota alone).
-Rejected calls do not count against any quota.
+``quota_dimensions`` with the model, ``quota_value``: the limit, left out with
+``send_quota_value=False``), a ``Help`` link and, when a per-minute quota is exceeded, a
+``RetryInfo`` delay until the call would fit (left out with ``retry_info=False``, as the
+API sometimes does; never sent for a per-day quota alone).
+The quotas are checked when a call arrives, after its API key and before anything else
+(fault rules, latency, request checks): an over-quota answer comes back at once, as the
+API's do, and every call let through counts, even one that fails later. Rejected calls do
+not count against any quota.
 
 Windows. Per-minute quotas count in fixed minutes by default (``window="fixed"``), as
 Google Cloud's rate quotas refill at the start of each minute: ``RetryInfo`` says how long
@@ -74,6 +78,8 @@ class Quotas:
     requests_per_day: int | None = None
     retry_info: bool = True
     """Send a ``RetryInfo`` delay with per-minute rejections."""
+    send_quota_value: bool = True
+    """Name the limit in each violation's ``quota_value`` (the API does not always)."""
     window: Window = "fixed"
     """``"fixed"`` minutes or a ``"sliding"`` 60 s window for per-minute quotas."""
     time_scale: float = 1.0
@@ -90,8 +96,9 @@ class Quotas:
                 raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
-        if not isinstance(self.retry_info, bool):
-            raise TypeError(f"retry_info must be a bool, not {type(self.retry_info).__name__}")
+        for flag in ("retry_info", "send_quota_value"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{flag} must be a bool, not {type(getattr(self, flag)).__name__}")
         if self.window not in ("fixed", "sliding"):
             raise ValueError(f"window must be 'fixed' or 'sliding', got {self.window!r}")
         scale = self.time_scale
@@ -148,6 +155,8 @@ class Quotas:
             text += f", clock x{self.time_scale:g}"
         if not self.retry_info:
             text += ", no RetryInfo"
+        if not self.send_quota_value:
+            text += ", no quota_value"
         return text + ")"
 
 
@@ -411,7 +420,7 @@ class QuotaLedger:
                 quota_metric=v.quota.metric(method),
                 quota_id=v.quota.quota_id(method),
                 quota_dimensions=dict(dimensions),
-                quota_value=v.limit,
+                quota_value=v.limit if self._quotas.send_quota_value else 0,
             )
             for v in violated
         ]
