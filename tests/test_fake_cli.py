@@ -116,7 +116,7 @@ def test_models_option() -> None:
         (["--require-api-key"], {"TEXTSERVICE_FAKE_API_KEY": ""}, "set TEXTSERVICE_FAKE_API_KEY"),
         (["--dimension", "0"], {}, "embedding_dimension must be between"),
         (["--model", "gecko"], {}, "known_models: 'gecko'"),
-        (["--rpm", "0"], {}, "requests_per_minute must be >= 1"),
+        (["--rpm", "0"], {}, "--rpm must be >= 1"),
         (["--time-scale", "60"], {}, "quota options need at least one limit"),
     ],
 )

@@ -198,7 +198,13 @@ def quotas_from_arguments(parsed: argparse.Namespace | Mapping[str, Any]) -> Quo
     if not any(name in given for name in _LIMIT_FIELDS):
         flags = ", ".join(o.flag for o in QUOTA_OPTIONS if o.field in _LIMIT_FIELDS)
         raise ValueError(f"quota options need at least one limit ({flags})")
-    return Quotas(**given)
+    try:
+        return Quotas(**given)
+    except (TypeError, ValueError) as exc:  # say it with the option the user typed
+        message = str(exc)
+        for option in QUOTA_OPTIONS:
+            message = message.replace(option.field, option.flag)
+        raise type(exc)(message) from None
 
 
 # -- what a request carries -------------------------------------------------------------------
