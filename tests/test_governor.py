@@ -471,6 +471,15 @@ def test_counters_snapshot() -> None:
     run(scenario)
 
 
+def test_admit_checks_its_arguments() -> None:
+    gov, _ = governor()
+    with pytest.raises(TypeError, match="Key"):
+        gov.admit("BatchEmbedText")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Cost"):
+        gov.admit(KEY, 3)  # type: ignore[arg-type]
+    assert gov.admit(("EmbedText", "models/m")) is not None
+
+
 def test_outcome_is_reported_once_and_admit_reports_failed_by_default() -> None:
     async def scenario() -> None:
         gov, _ = governor()
@@ -645,3 +654,27 @@ def test_rejection_from_details() -> None:
 def test_bad_settings(kwargs: dict[str, object], error: type[Exception]) -> None:
     with pytest.raises(error):
         GovernorSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_monotonic_clock_runs_timers_on_the_given_loop() -> None:
+    clock = MonotonicClock()
+    fired: list[threading.Thread] = []
+
+    async def scenario() -> None:
+        done = asyncio.Event()
+
+        def callback() -> None:
+            fired.append(threading.current_thread())
+            done.set()
+
+        # from another thread, due already: it runs on this loop, at once
+        loop = asyncio.get_running_loop()
+        await asyncio.to_thread(clock.call_at, clock.now(), callback, loop)
+        await asyncio.wait_for(done.wait(), 10)
+
+    asyncio.run(scenario())
+    assert fired == [threading.main_thread()]
+    closed = asyncio.new_event_loop()
+    closed.close()
+    with pytest.raises(RuntimeError):
+        clock.call_at(clock.now(), lambda: None, closed)

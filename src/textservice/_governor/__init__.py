@@ -21,11 +21,15 @@ The engine asks before every RPC and reports how it went::
 - **One pause for all**: a rejection's ``RetryInfo`` delay (without one: ``backoff``,
   doubling per rejection in a row, at most a minute) holds every new call of the key until
   it passes; the held calls are then released spread over ``jitter`` times the delay, each
-  at its own random point, so they do not all hit the server in the same instant.
+  at its own random point, so they do not all hit the server in the same instant. A call
+  already in flight when the pause starts is not recalled; its rejection just extends the
+  pause if it asks for longer.
 - **Per-minute limits**: ``requests_per_minute``, ``texts_per_minute`` and
   ``tokens_per_minute`` (tokens by ``estimate_tokens``: UTF-8 bytes / 4, rounded up),
-  times ``share``, plus the limit a per-minute ``QuotaFailure`` names (``quota_value``),
-  learned from the first rejection. Counted by a sliding-window log of the last minute
+  times ``share``, plus what a rejection by a per-minute quota teaches: the limit its
+  ``QuotaFailure`` names (``quota_value``, times ``share``) or, when it names none, what this
+  client got through in the last minute. A lesson is kept ten quota minutes, so a raised
+  quota is found again. Counted by a sliding-window log of the last minute
   (``limits.UsageWindow``), which never lets more than a limit through in any 60 s, so it
   respects fixed-minute and sliding-minute server quotas alike.
 - **Fail now** (``Refusal``) instead of waiting, when a per-day quota is exhausted, a quota's

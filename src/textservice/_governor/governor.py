@@ -281,6 +281,10 @@ class RateGovernor:
 
         Raises ``QuotaRefused`` (on entry) when the call cannot be let through by waiting.
         """
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+            raise TypeError(f"key must be a Key(method, model) (two str), not {key!r}")
+        if cost is not None and not isinstance(cost, Cost):
+            raise TypeError(f"cost must be a Cost, not {type(cost).__name__}")
         return Admission(self, Key(*key), cost if cost is not None else Cost())
 
     # -- admission --------------------------------------------------------------------------
@@ -435,12 +439,12 @@ class RateGovernor:
                 held_by_time = True
                 if state.throttled_since is None:
                     self._start_throttling(state, now, "a per-minute limit is reached")
-                log.debug(
-                    "textservice: %s: per-minute limit reached, next call in %.3f s",
-                    state.key,
-                    (until or now) - now,
-                )
-                self._arm(state, waiter, until)
+                if self._arm(state, waiter, until):
+                    log.debug(
+                        "textservice: %s: per-minute limit reached, next call in %.3f s",
+                        state.key,
+                        (until or now) - now,
+                    )
                 break
             state.waiters.remove(waiter)
             ticket = self._grant(state, waiter.cost, waited=now - waiter.since, now=now)
@@ -451,9 +455,11 @@ class RateGovernor:
         if not held_by_time and not state.waiters:
             self._end_throttling(state, now, "no call is waiting")
 
-    def _arm(self, state: _KeyState, waiter: _Waiter, when: float | None) -> None:
+    def _arm(self, state: _KeyState, waiter: _Waiter, when: float | None) -> bool:
+        """Wake ``waiter`` at ``when`` unless a timer due no later is pending; whether one
+        was armed."""
         if when is None or (waiter.armed is not None and waiter.armed <= when):
-            return
+            return False
         waiter.armed = when
 
         def fire() -> None:
@@ -467,6 +473,8 @@ class RateGovernor:
             self._clock.call_at(when, fire, waiter.loop)
         except RuntimeError:  # its loop is closed
             state.waiters.remove(waiter)
+            return False
+        return True
 
     def _fail_waiter(self, state: _KeyState, waiter: _Waiter, refusal: Refusal) -> None:
         state.refused += 1
