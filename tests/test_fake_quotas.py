@@ -88,6 +88,12 @@ def test_requests_per_minute_in_fixed_minutes() -> None:
     assert quotas.check(BATCH, batch()) is None
     assert quotas.check(BATCH, batch()) is None
     assert (quotas.accepted(), quotas.rejected(), quotas.rejected(quota_id=RPM_ID)) == (4, 2, 2)
+    assert repr(quotas) == "QuotaLedger(2 requests/min per method and model (fixed minutes))"
+    every = Quotas(1, 2, 3, 4, retry_info=False, send_quota_value=False, time_scale=60)
+    assert every.describe() == (
+        "1 requests/min, 2 texts/min, 3 tokens/min, 4 requests/day per method and model "
+        "(fixed minutes, clock x60, no RetryInfo, no quota_value)"
+    )
 
 
 def test_requests_per_minute_in_a_sliding_window() -> None:
