@@ -1,9 +1,10 @@
-"""The fast embedding path of ``textservice._codec.Codec`` gives exactly what betterproto2 gives.
+"""The fast embedding path of ``textservice._encoding.codec.Codec`` gives exactly what
+betterproto2 gives.
 
 Encode: the same bytes as ``bytes(message)``. Decode: a message equal (values compared bit
 for bit, NaNs included) to ``Message.parse(data)``, for canonical bytes and for every other
-wire form (which the codec hands to betterproto2). Array output (``textservice._arrays``):
-the same values as the list output, for every wire form.
+wire form (which the codec hands to betterproto2). Array output
+(``textservice._encoding.arrays``): the same values as the list output, for every wire form.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import datetime
 import math
 import random
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -92,8 +92,14 @@ def quota_failure(
     subject: str = "project:fake",
     quota_metric: str = "generativelanguage.googleapis.com/generate_requests_per_model",
     quota_id: str = "GenerateRequestsPerMinutePerProjectPerModel",
+    quota_value: int = 0,
+    quota_dimensions: Mapping[str, str] | None = None,
 ) -> rpc.QuotaFailure:
-    """A ``google.rpc.QuotaFailure`` with one violation, shaped like the API's."""
+    """A ``google.rpc.QuotaFailure`` with one violation, shaped like the API's.
+
+    ``quota_value`` is the limit (0: not said); ``quota_dimensions`` e.g.
+    ``{"location": "global", "model": "gemini-embedding-001"}``.
+    """
     return rpc.QuotaFailure(
         violations=[
             rpc.QuotaFailureViolation(
@@ -101,6 +107,8 @@ def quota_failure(
                 description=description,
                 quota_metric=quota_metric,
                 quota_id=quota_id,
+                quota_value=quota_value,
+                quota_dimensions=dict(quota_dimensions or {}),
             )
         ]
     )
