@@ -72,7 +72,8 @@ class PartialEmbeddings:
     """
 
     total: int
-    """How many texts the call was given."""
+    """How many texts the call was given (for an input of unknown length read as it goes,
+    how many were read before the failure)."""
     embeddings: Mapping[int, Vector] = field(repr=False)
     """Input index -> vector, for the texts computed and not yet delivered."""
     delivered: int = 0
