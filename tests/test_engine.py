@@ -15,7 +15,7 @@ from runtime_specs import MODEL, batch, single
 from textservice import errors
 from textservice._engine import embed as engine
 from textservice._engine.outputs import LIST, NUMPY, OUTPUTS, Output, check_output, strategy
-from textservice._engine.recipes import EmbedRecipe
+from textservice._engine.recipes import EmbedRecipe, ManyTexts
 from textservice._transport.callpath import CallPath, Metadata
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, ResolvedOptions, resolve
@@ -186,3 +186,12 @@ def test_output_strategies_are_one_table() -> None:
         check_output(None)
     assert LIST.empty() == [] and NUMPY.empty().shape == (0, 0)
     assert LIST.join([[[1.0]], [[2.0]]]) == [[1.0], [2.0]]
+
+
+def test_a_recipe_holds_at_least_one_text_per_batch_rpc() -> None:
+    many = batch()
+    with pytest.raises(ValueError, match="max_texts must be >= 1, got 0"):
+        ManyTexts(many.method, many.request, many.vectors, max_texts=0)
+    # a version without a batch RPC embeds a list one text per RPC
+    assert EmbedRecipe(single()).chunk_rpc(MODEL, 50).size == 1
+    assert RECIPE.chunk_rpc(MODEL).size == 100 and RECIPE.chunk_rpc(MODEL, 7).size == 7

@@ -11,16 +11,17 @@ in the caller's thread, the default client, the sync bridge, the engine, result 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sized
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import betterproto2
 
-from textservice._checks import HasName, check_model, check_text
-from textservice._checks import check_texts as _check_texts
+from textservice._checks import HasName, check_model, check_text, check_texts
 from textservice._encoding.dicts import to_dict
 from textservice._engine import embed as _engine
-from textservice._engine.outputs import Output, check_output, strategy
+from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
+from textservice._engine.outputs import LIST, NUMPY, Output, OutputStrategy, check_output
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
 from textservice._transport.callpath import CallPath
@@ -59,6 +60,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Sized)
 
 
 class OneEmbedding(TypedDict):
@@ -149,6 +151,60 @@ async def _unary(
 # -- embeddings ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Embedding:
+    """A ``generate_embeddings`` call, its arguments checked."""
+
+    recipe: EmbedRecipe[str]
+    model: str
+    text: str | list[str]
+    options: RequestOptions
+    output: Output
+    path: CallPath
+
+    @classmethod
+    def checked(
+        cls,
+        recipe: EmbedRecipe[str],
+        model: object,
+        text: object,
+        client: object,
+        request_options: object,
+        output: object,
+    ) -> _Embedding:
+        """The call's arguments, checked in this order, in the caller's thread, before any
+        network."""
+        return cls(
+            recipe,
+            check_model(model),
+            check_text(text),
+            check_request_options(request_options),
+            check_output(output),
+            call_path(get_client(client)),
+        )
+
+    async def run(self) -> Embeddings:
+        """One text by ``embed_one``, a list by ``embed_many``, in the output asked for."""
+        path, recipe, model, text, options = (
+            self.path,
+            self.recipe,
+            self.model,
+            self.text,
+            self.options,
+        )
+        if self.output == "numpy":
+            if isinstance(text, str):
+                row = await _engine.embed_one(path, recipe, model, text, options, NUMPY)
+                return ArrayEmbedding(embedding=row)
+            rows = await _engine.embed_many(path, recipe, model, text, options, NUMPY)
+            return ArrayEmbedding(embedding=rows)
+        if isinstance(text, str):
+            vector = await _engine.embed_one(path, recipe, model, text, options, LIST)
+            return OneEmbedding(embedding=vector)
+        vectors = await _engine.embed_many(path, recipe, model, text, options, LIST)
+        return ManyEmbeddings(embedding=vectors)
+
+
 def embed(
     recipe: EmbedRecipe[str],
     model: object,
@@ -158,9 +214,8 @@ def embed(
     output: object,
 ) -> Embeddings:
     """``generate_embeddings``: one text, or a sequence of them, from synchronous code."""
-    checked = _checked_embed(model, text, request_options, output, client)
-    path = checked[-1]
-    return path.run_sync(lambda: _embed(recipe, *checked))
+    call = _Embedding.checked(recipe, model, text, client, request_options, output)
+    return call.path.run_sync(call.run)
 
 
 async def embed_async(
@@ -172,43 +227,61 @@ async def embed_async(
     output: object,
 ) -> Embeddings:
     """``generate_embeddings_async``: ``embed`` on the caller's event loop."""
-    return await _embed(recipe, *_checked_embed(model, text, request_options, output, client))
+    return await _Embedding.checked(recipe, model, text, client, request_options, output).run()
 
 
-def _checked_embed(
-    model: object, text: object, request_options: object, output: object, client: object
-) -> tuple[str, str | list[str], RequestOptions, Output, CallPath]:
-    """The arguments of an embedding call, checked in this order, before any network."""
-    return (
-        check_model(model),
-        check_text(text),
-        check_request_options(request_options),
-        check_output(output),
-        call_path(get_client(client)),
-    )
+@dataclass(frozen=True)
+class _Iteration:
+    """An ``iter_embeddings`` call, its arguments checked."""
 
+    recipe: EmbedRecipe[str]
+    model: str
+    texts: list[str]
+    options: RequestOptions
+    batch_size: int
+    progress: ProgressCallback | None
+    output: Output
+    path: CallPath
 
-async def _embed(
-    recipe: EmbedRecipe[str],
-    model: str,
-    text: str | list[str],
-    options: RequestOptions,
-    output: Output,
-    path: CallPath,
-) -> Embeddings:
-    if output == "numpy":
-        numpy = strategy("numpy")
-        if isinstance(text, str):
-            row = await _engine.embed_one(path, recipe, model, text, options, numpy)
-            return ArrayEmbedding(embedding=row)
-        rows = await _engine.embed_many(path, recipe, model, text, options, numpy)
-        return ArrayEmbedding(embedding=rows)
-    lists = strategy("list")
-    if isinstance(text, str):
-        vector = await _engine.embed_one(path, recipe, model, text, options, lists)
-        return OneEmbedding(embedding=vector)
-    vectors = await _engine.embed_many(path, recipe, model, text, options, lists)
-    return ManyEmbeddings(embedding=vectors)
+    @classmethod
+    def checked(
+        cls,
+        recipe: EmbedRecipe[str],
+        model: object,
+        texts: object,
+        client: object,
+        request_options: object,
+        batch_size: object,
+        progress: object,
+        output: object,
+    ) -> _Iteration:
+        """The call's arguments, checked in this order, in the caller's thread, before any
+        network."""
+        return cls(
+            recipe,
+            check_model(model),
+            check_texts(texts),
+            check_request_options(request_options),
+            check_batch_size(recipe, batch_size),
+            check_progress(progress),
+            check_output(output),
+            call_path(get_client(client)),
+        )
+
+    def batches(
+        self, output: OutputStrategy[Any, R], progress: ProgressCallback | None
+    ) -> AsyncGenerator[R, None]:
+        """The engine's batches in ``output``'s format."""
+        return _engine.iter_embed(
+            self.path,
+            self.recipe,
+            self.model,
+            self.texts,
+            self.options,
+            output,
+            batch_size=self.batch_size,
+            progress=progress,
+        )
 
 
 def iter_embeddings(
@@ -223,20 +296,15 @@ def iter_embeddings(
 ) -> Iterator[list[list[float]]] | Iterator[Float32Array]:
     """``iter_embeddings``: batches of embeddings for synchronous code (the RPCs run on the
     client's loop thread; ``progress`` is called in the iterating thread)."""
-    args = _checked_iter(
-        recipe, model, texts, request_options, batch_size, progress, output, client
+    it = _Iteration.checked(
+        recipe, model, texts, client, request_options, batch_size, progress, output
     )
-    model_name, checked, options, size, callback, name, path = args
-    total = len(checked)
-    if name == "numpy":
-        arrays = _engine.iter_embed(
-            path, recipe, model_name, checked, options, strategy("numpy"), batch_size=size
-        )
-        return _engine.iter_embed_sync(path, arrays, total=total, progress=callback)
-    lists = _engine.iter_embed(
-        path, recipe, model_name, checked, options, strategy("list"), batch_size=size
-    )
-    return _engine.iter_embed_sync(path, lists, total=total, progress=callback)
+    total = len(it.texts)
+    if it.output == "numpy":
+        arrays = it.batches(NUMPY, None)
+        return _engine.iter_embed_sync(it.path, arrays, total=total, progress=it.progress)
+    lists = it.batches(LIST, None)
+    return _engine.iter_embed_sync(it.path, lists, total=total, progress=it.progress)
 
 
 def iter_embeddings_async(
@@ -250,58 +318,9 @@ def iter_embeddings_async(
     output: object,
 ) -> AsyncIterator[list[list[float]]] | AsyncIterator[Float32Array]:
     """``iter_embeddings_async``: batches of embeddings as an async iterator."""
-    args = _checked_iter(
-        recipe, model, texts, request_options, batch_size, progress, output, client
+    it = _Iteration.checked(
+        recipe, model, texts, client, request_options, batch_size, progress, output
     )
-    model_name, checked, options, size, callback, name, path = args
-    if name == "numpy":
-        return _engine.iter_embed(
-            path,
-            recipe,
-            model_name,
-            checked,
-            options,
-            strategy("numpy"),
-            batch_size=size,
-            progress=callback,
-        )
-    return _engine.iter_embed(
-        path,
-        recipe,
-        model_name,
-        checked,
-        options,
-        strategy("list"),
-        batch_size=size,
-        progress=callback,
-    )
-
-
-def _checked_iter(
-    recipe: EmbedRecipe[str],
-    model: object,
-    texts: object,
-    request_options: object,
-    batch_size: object,
-    progress: object,
-    output: object,
-    client: object,
-) -> tuple[
-    str,
-    list[str],
-    RequestOptions,
-    int,
-    _engine.ProgressCallback | None,
-    Output,
-    CallPath,
-]:
-    """The arguments of an iterator, checked in this order, before any network."""
-    return (
-        check_model(model),
-        _check_texts(texts),
-        check_request_options(request_options),
-        _engine.check_batch_size(recipe, batch_size),
-        _engine.check_progress(progress),
-        check_output(output),
-        call_path(get_client(client)),
-    )
+    if it.output == "numpy":
+        return it.batches(NUMPY, it.progress)
+    return it.batches(LIST, it.progress)
