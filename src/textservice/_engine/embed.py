@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 P = TypeVar("P")
+I = TypeVar("I")  # noqa: E741
 V = TypeVar("V")
 R = TypeVar("R", bound=Sized)
 
@@ -105,13 +106,13 @@ def _read(rpc: ChunkRpc, rows: Callable[[Any], RawRows], reply: Any) -> RawRows:
 
 async def embed_one(
     path: CallPath,
-    recipe: EmbedRecipe[P],
+    recipe: EmbedRecipe[P, I],
     params: P,
-    text: str,
+    text: I,
     options: RequestOptions,
     output: OutputStrategy[V, Any],
 ) -> V:
-    """Embed one text with one RPC: its vector in ``output``'s format.
+    """Embed one item with one RPC: its vector in ``output``'s format.
 
     An empty or missing embedding raises ``Internal``.
     """
@@ -125,7 +126,7 @@ async def embed_one(
 
 async def _ordered_chunks(
     path: CallPath,
-    texts: Iterable[str],
+    texts: Iterable[Any],
     *,
     rpc: ChunkRpc,
     output: OutputStrategy[Any, R],
@@ -141,7 +142,7 @@ async def _ordered_chunks(
     ``counted(n)`` hears how many texts were read so far."""
     reader = output.reader(rpc)
 
-    async def embed_chunk(item: tuple[int, list[str]]) -> R:
+    async def embed_chunk(item: tuple[int, list[Any]]) -> R:
         start, chunk = item
         request = rpc.request(chunk)
         reply = await invoke(path, rpc.method, request, policy(), reader.reply)
@@ -165,8 +166,8 @@ async def _ordered_chunks(
 
 
 def _chunked(
-    texts: Iterable[str], size: int, counted: Callable[[int], None] | None
-) -> Iterator[tuple[int, list[str]]]:
+    texts: Iterable[I], size: int, counted: Callable[[int], None] | None
+) -> Iterator[tuple[int, list[I]]]:
     """``(start, chunk)`` of ``size`` texts (the last may hold fewer), read as asked for."""
     if isinstance(texts, list):  # the common case: slices, no per-text iteration
         for start in range(0, len(texts), size):
@@ -193,9 +194,9 @@ def _chunked(
 
 async def embed_many(
     path: CallPath,
-    recipe: EmbedRecipe[P],
+    recipe: EmbedRecipe[P, I],
     params: P,
-    texts: list[str],
+    texts: list[I],
     options: RequestOptions,
     output: OutputStrategy[Any, R],
 ) -> R:
@@ -277,14 +278,14 @@ class _HeldBack:
         }
 
 
-def check_batch_size(recipe: EmbedRecipe[Any], batch_size: object) -> int:
+def check_batch_size(recipe: EmbedRecipe[Any, Any], batch_size: object) -> int:
     """An ``int`` in ``1..limit``: the batch RPC's ``max_texts`` (without one,
     ``MAX_BATCH_SIZE`` single-text results grouped)."""
     limit = recipe.many.max_texts if recipe.many is not None else MAX_BATCH_SIZE
     return check_count(batch_size, "batch_size", high=limit)
 
 
-def batch_sizes(recipe: EmbedRecipe[Any], batch_size: int | None) -> tuple[int | None, int]:
+def batch_sizes(recipe: EmbedRecipe[Any, Any], batch_size: int | None) -> tuple[int | None, int]:
     """``(texts per RPC, texts per yielded batch)`` for ``iter_embed``: a batch RPC's chunks
     are the batches (default: its ``max_texts``); single-text RPCs are grouped (default 1)."""
     if batch_size is not None:
@@ -297,9 +298,9 @@ def batch_sizes(recipe: EmbedRecipe[Any], batch_size: int | None) -> tuple[int |
 
 async def iter_embed(
     path: CallPath,
-    recipe: EmbedRecipe[P],
+    recipe: EmbedRecipe[P, I],
     params: P,
-    texts: Iterable[str],
+    texts: Iterable[I],
     options: RequestOptions,
     output: OutputStrategy[Any, R],
     *,

@@ -25,26 +25,30 @@ __all__ = ["ChunkRpc", "EmbedRecipe", "ManyTexts", "OneText"]
 
 P = TypeVar("P")
 """The call's parameters a request is built from (besides its texts)."""
+I = TypeVar("I")  # noqa: E741
+"""One input item: a text (``str``), or a text with what else a request carries per item (a
+document's title)."""
 
 
 @dataclass(frozen=True)
-class OneText(Generic[P, RequestT, ResponseT]):
-    """How to embed one text with one RPC (EmbedText)."""
+class OneText(Generic[P, I, RequestT, ResponseT]):
+    """How to embed one item with one RPC (EmbedText, EmbedContent)."""
 
     method: MethodSpec[RequestT, ResponseT]
-    request: Callable[[P, str], RequestT]
-    """The request for one text."""
+    request: Callable[[P, I], RequestT]
+    """The request for one item."""
     vector: Callable[[ResponseT], list[float]]
     """The response's vector (``[]`` when it has none)."""
 
 
 @dataclass(frozen=True)
-class ManyTexts(Generic[P, RequestT, ResponseT]):
-    """How to embed up to ``max_texts`` texts with one RPC (BatchEmbedText)."""
+class ManyTexts(Generic[P, I, RequestT, ResponseT]):
+    """How to embed up to ``max_texts`` items with one RPC (BatchEmbedText,
+    BatchEmbedContents)."""
 
     method: MethodSpec[RequestT, ResponseT]
-    request: Callable[[P, list[str]], RequestT]
-    """The request for a chunk of texts."""
+    request: Callable[[P, list[I]], RequestT]
+    """The request for a chunk of items."""
     vectors: Callable[[ResponseT], list[list[float]]]
     """The response's vectors, in the order of the request's texts."""
     max_texts: int = 100
@@ -56,11 +60,11 @@ class ManyTexts(Generic[P, RequestT, ResponseT]):
 
 
 @dataclass(frozen=True)
-class EmbedRecipe(Generic[P]):
-    """How an API version embeds texts: one per RPC, and many per RPC when it can."""
+class EmbedRecipe(Generic[P, I]):
+    """How an API version embeds items: one per RPC, and many per RPC when it can."""
 
-    one: OneText[P, Any, Any]
-    many: ManyTexts[P, Any, Any] | None = None
+    one: OneText[P, I, Any, Any]
+    many: ManyTexts[P, I, Any, Any] | None = None
     """``None``: the version has no batch RPC, so a list is embedded one text per RPC."""
 
     def chunk_rpc(self, params: P, size: int | None = None) -> ChunkRpc:
@@ -70,7 +74,7 @@ class EmbedRecipe(Generic[P]):
         if many is None:
             return self.one_rpc(params)
 
-        def request_many(chunk: list[str]) -> Any:
+        def request_many(chunk: list[I]) -> Any:
             return many.request(params, chunk)
 
         chunk = many.max_texts if size is None else size
@@ -80,7 +84,7 @@ class EmbedRecipe(Generic[P]):
         """The RPC that embeds one text, as a chunk of one."""
         one = self.one
 
-        def request_one(chunk: list[str]) -> Any:
+        def request_one(chunk: list[I]) -> Any:
             return one.request(params, chunk[0])
 
         def vectors_one(response: Any) -> list[list[float]]:
@@ -96,7 +100,8 @@ class ChunkRpc:
     method: MethodSpec[Any, Any]
     size: int
     """Texts per RPC."""
-    request: Callable[[list[str]], Any]
+    request: Callable[[list[Any]], Any]
+    """The request for a chunk of items."""
     vectors: Callable[[Any], list[list[float]]]
     """The response's vectors, read from the response message."""
     repeated: bool

@@ -155,7 +155,7 @@ async def _unary(
 class _Embedding:
     """A ``generate_embeddings`` call, its arguments checked."""
 
-    recipe: EmbedRecipe[str]
+    recipe: EmbedRecipe[str, str]
     model: str
     text: str | list[str]
     options: RequestOptions
@@ -165,7 +165,7 @@ class _Embedding:
     @classmethod
     def checked(
         cls,
-        recipe: EmbedRecipe[str],
+        recipe: EmbedRecipe[str, str],
         model: object,
         text: object,
         client: object,
@@ -206,7 +206,7 @@ class _Embedding:
 
 
 def embed(
-    recipe: EmbedRecipe[str],
+    recipe: EmbedRecipe[str, str],
     model: object,
     text: object,
     client: object,
@@ -219,7 +219,7 @@ def embed(
 
 
 async def embed_async(
-    recipe: EmbedRecipe[str],
+    recipe: EmbedRecipe[str, str],
     model: object,
     text: object,
     client: object,
@@ -234,7 +234,7 @@ async def embed_async(
 class _Iteration:
     """An ``iter_embeddings`` call, its arguments checked."""
 
-    recipe: EmbedRecipe[str]
+    recipe: EmbedRecipe[str, str]
     model: str
     texts: list[str]
     options: RequestOptions
@@ -246,7 +246,7 @@ class _Iteration:
     @classmethod
     def checked(
         cls,
-        recipe: EmbedRecipe[str],
+        recipe: EmbedRecipe[str, str],
         model: object,
         texts: object,
         client: object,
@@ -285,7 +285,7 @@ class _Iteration:
 
 
 def iter_embeddings(
-    recipe: EmbedRecipe[str],
+    recipe: EmbedRecipe[str, str],
     model: object,
     texts: object,
     client: object,
@@ -308,7 +308,7 @@ def iter_embeddings(
 
 
 def iter_embeddings_async(
-    recipe: EmbedRecipe[str],
+    recipe: EmbedRecipe[str, str],
     model: object,
     texts: object,
     client: object,

@@ -113,7 +113,7 @@ def _generate_embeddings_vectors(response: _pb.BatchEmbedTextResponse) -> list[l
     return [item.value for item in response.embeddings]
 
 
-_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str] = _f.EmbedRecipe(
+_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_TEXT,
         lambda model, text: _pb.EmbedTextRequest(model=model, text=text),

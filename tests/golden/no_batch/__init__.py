@@ -58,7 +58,7 @@ def _generate_embeddings_vector(response: _pb.EmbedTextResponse) -> list[float]:
     return response.embedding.value
 
 
-_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str] = _f.EmbedRecipe(
+_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_TEXT,
         lambda model, text: _pb.EmbedTextRequest(model=model, text=text),

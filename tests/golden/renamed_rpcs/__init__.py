@@ -90,7 +90,7 @@ def _generate_embeddings_vectors(response: _pb.EmbedManyWordsResponse) -> list[l
     return [item.values for item in response.vectors]
 
 
-_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str] = _f.EmbedRecipe(
+_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_WORDS,
         lambda model, text: _pb.EmbedWordsRequest(model=model, text=text),
