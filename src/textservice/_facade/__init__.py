@@ -18,17 +18,29 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 import betterproto2
 
 from textservice._checks import HasName, check_model, check_text, check_texts
+from textservice._encoding.content import ContentFields
 from textservice._encoding.dicts import to_dict
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
 from textservice._engine.outputs import LIST, NUMPY, Output, OutputStrategy, check_output
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
+from textservice._facade.clients import get_client
+from textservice._facade.content import (
+    ContentRecipe,
+    embed_content,
+    embed_content_async,
+    iter_embed_content,
+    iter_embed_content_async,
+    task_type,
+)
+from textservice._facade.deprecation import deprecated
+from textservice._facade.paging import Paging, paged, paged_async
 from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec, RequestT, ResponseT
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice._transport.rpc import call
-from textservice.client import TextServiceClient, call_path, get_default_client
+from textservice.client import TextServiceClient, call_path
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
@@ -36,6 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArrayEmbedding",
+    "ContentFields",
+    "ContentRecipe",
     "EmbedRecipe",
     "HasName",
     "ManyEmbeddings",
@@ -44,17 +58,26 @@ __all__ = [
     "OneEmbedding",
     "OneText",
     "Output",
+    "Paging",
     "Retry",
     "TextServiceClient",
     "check_model",
     "completion",
+    "deprecated",
     "embed",
     "embed_async",
+    "embed_content",
+    "embed_content_async",
     "fields",
     "get_client",
+    "iter_embed_content",
+    "iter_embed_content_async",
     "iter_embeddings",
     "iter_embeddings_async",
+    "paged",
+    "paged_async",
     "plain",
+    "task_type",
     "unary",
     "unary_async",
 ]
@@ -82,15 +105,6 @@ class ArrayEmbedding(TypedDict):
 
 
 Embeddings = OneEmbedding | ManyEmbeddings | ArrayEmbedding
-
-
-def get_client(client: object) -> TextServiceClient:
-    """``client`` itself, or the default client (configured by ``configure``/``GOOGLE_API_KEY``)."""
-    if client is None:
-        return get_default_client()
-    if not isinstance(client, TextServiceClient):
-        raise TypeError(f"client must be a TextServiceClient or None, got {type(client).__name__}")
-    return client
 
 
 # -- results ------------------------------------------------------------------------------
