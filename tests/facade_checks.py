@@ -237,8 +237,13 @@ def check_iter_embeddings(facade: types.ModuleType) -> None:
         assert list(facade.iter_embeddings(EMBED_MODEL, [], client=client)) == []
 
 
+def text_service_module(facade: types.ModuleType) -> types.ModuleType:
+    """The facade's TextService module (its method specs, proto package ``_pb``)."""
+    return importlib.import_module(f"{facade.__name__}._text_service")
+
+
 def _enum_class(facade: types.ModuleType, name: str) -> type[enum.Enum]:
-    cls: type[enum.Enum] = getattr(facade._pb, name)
+    cls: type[enum.Enum] = getattr(text_service_module(facade)._pb, name)
     return cls
 
 

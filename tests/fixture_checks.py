@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,11 @@ def recording(respond: Responder) -> Recorder:
 CLIENT = TextServiceClient("fixture-key")
 
 
+def service_module(case: str, module: str = "_text_service") -> Any:
+    """The fixture facade's service module (its method specs and ``_pb``)."""
+    return importlib.import_module(f"textservice.{case}.{module}")
+
+
 def expect_error(kind: type[Exception], words: str, call: Callable[[], object]) -> None:
     try:
         call()
@@ -80,7 +86,8 @@ def expect_error(kind: type[Exception], words: str, call: Callable[[], object]) 
 
 def check_reserved_names() -> None:
     facade = importlib.import_module("textservice.reserved_names")
-    pb = facade._pb
+    module = service_module("reserved_names")
+    pb = module._pb
     names = list(inspect.signature(facade.generate_text).parameters)
     assert names == [
         "model",
@@ -119,9 +126,10 @@ def check_reserved_names() -> None:
 
 def check_optional_scalars() -> None:
     facade = importlib.import_module("textservice.optional_scalars")
-    pb = facade._pb
-    assert facade._GENERATE_TEXT.default_timeout == 12.5
-    assert facade._GENERATE_TEXT.default_retry is None
+    module = service_module("optional_scalars")
+    pb = module._pb
+    assert module._GENERATE_TEXT.default_timeout == 12.5
+    assert module._GENERATE_TEXT.default_retry is None
     assert "server_note" not in inspect.signature(facade.generate_text).parameters
     recorder = recording(lambda request: pb.GenerateTextResponse(candidates=[pb.Candidate()]))
     completion = asyncio.run(facade.generate_text_async(prompt="p", client=CLIENT))
@@ -165,7 +173,8 @@ def check_optional_scalars() -> None:
 
 def check_message_argument() -> None:
     facade = importlib.import_module("textservice.message_argument")
-    pb = facade._pb
+    module = service_module("message_argument")
+    pb = module._pb
     recorder = recording(
         lambda request: pb.CountTextTokensResponse(token_count=len(request.prompt.text))
     )
@@ -194,7 +203,8 @@ def check_message_argument() -> None:
 
 def check_no_batch() -> None:
     facade = importlib.import_module("textservice.no_batch")
-    pb = facade._pb
+    module = service_module("no_batch")
+    pb = module._pb
     assert not hasattr(facade, "_BATCH_EMBED_TEXT") and not hasattr(facade, "generate_text")
     recorder = recording(
         lambda request: pb.EmbedTextResponse(embedding=pb.Embedding(value=[0.5, 0.25]))
@@ -214,14 +224,19 @@ def check_no_batch() -> None:
 
 def check_docstring_escapes() -> None:
     facade = importlib.import_module("textservice.docstring_escapes")
-    pb = facade._pb
+    module = service_module("docstring_escapes")
+    pb = module._pb
     assert (
         'comments say """quoted""" and C:\\path\\to\\file and end with a "quote"' in facade.__doc__
+    )
+    assert (
+        'comments say """quoted""" and C:\\path\\to\\file and end with a "quote"' in module.__doc__
     )
     doc = facade.generate_embeddings.__doc__
     assert 'A regex: \\d+\\s*"""\\n and a lone backslash \\\n' in doc
     assert 'The text: """ and \\ both appear here.' in doc
-    assert all(len(line) <= 100 for line in inspect.getsource(facade).splitlines())
+    for source in (facade, module):
+        assert all(len(line) <= 100 for line in inspect.getsource(source).splitlines())
     recorder = recording(
         lambda request: pb.BatchEmbedTextResponse(
             embeddings=[pb.Embedding(value=[1.0]) for _ in request.texts]
@@ -237,12 +252,14 @@ def check_docstring_escapes() -> None:
 
 def check_renamed_rpcs() -> None:
     facade = importlib.import_module("textservice.renamed_rpcs")
-    pb = facade._pb
-    # RPCs found by their shape: EmbedWords/EmbedManyWords embed, TallyWords counts tokens
+    pb = service_module("renamed_rpcs", "_word_service")._pb
+    # RPCs found by their shape: EmbedWords/EmbedManyWords embed, TallyWords counts tokens;
+    # Ping and the deprecated Retired get plain functions; WatchWords streams: none
     assert facade.__all__ == [
         "ArrayEmbeddingDict",
         "BatchEmbeddingDict",
         "EmbeddingDict",
+        "PingResponseDict",
         "TallyWordsResponseDict",
         "count_text_tokens",
         "count_text_tokens_async",
@@ -250,12 +267,20 @@ def check_renamed_rpcs() -> None:
         "generate_embeddings_async",
         "iter_embeddings",
         "iter_embeddings_async",
+        "ping",
+        "ping_async",
+        "retired",
+        "retired_async",
     ]
-    assert not hasattr(facade, "ping") and not hasattr(facade, "generate_text")
+    assert not hasattr(facade, "generate_text") and not hasattr(facade, "watch_words")
+    assert "Streaming RPCs get no function" in facade.__doc__
+    assert "WordService.WatchWords" in " ".join(facade.__doc__.split())
     recorder = recording(
         lambda request: (
             pb.TallyWordsResponse(token_count=7)
             if isinstance(request, pb.TallyWordsRequest)
+            else pb.PingResponse(note=request.note)
+            if isinstance(request, pb.PingRequest)
             else pb.EmbedWordsResponse(vector=pb.Vector(values=[0.5]))
         )
     )
@@ -271,6 +296,35 @@ def check_renamed_rpcs() -> None:
     assert recorder.requests[-1] == pb.TallyWordsRequest(
         model="models/m", prompt=pb.Prompt(text="hi")
     )
+    # a plain function: the request's fields as arguments, the response as a dict
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no deprecation warning without the deprecated field
+        assert facade.ping("hello", client=CLIENT) == {"note": "hello"}
+    assert recorder.methods[-1].name == "Ping"
+    assert asyncio.run(facade.ping_async(note="again", client=CLIENT)) == {"note": "again"}
+    expect_error(TypeError, "note", lambda: facade.ping(3, client=CLIENT))
+    # deprecated: the RPC warns whenever called, the field when passed, at the caller's line
+
+    async def awaiting() -> Any:
+        return await facade.retired_async("older", client=CLIENT)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        assert facade.retired("old", client=CLIENT) == {"note": "old"}
+        facade.ping("x", hint="h", client=CLIENT)
+        assert asyncio.run(awaiting()) == {"note": "older"}
+    assert [w.category for w in caught] == [DeprecationWarning] * 3
+    assert "Retired RPC is deprecated" in str(caught[0].message)
+    assert "PingRequest.hint is deprecated" in str(caught[1].message)
+    assert [(w.filename, w.lineno) for w in caught] == [
+        (__file__, line),
+        (__file__, line + 1),
+        (__file__, awaiting.__code__.co_firstlineno + 1),  # the await, in the caller's code
+    ]
+    assert recorder.requests[-2].hint == "h"
+    assert "Deprecated: the protos mark the Retired RPC" in facade.retired.__doc__
+    assert "passing it warns" in facade.ping.__doc__
 
 
 CHECKS = (

@@ -100,16 +100,26 @@ def test_the_committed_list_is_the_generated_api() -> None:
     assert accepted["textservice.v1beta.count_text_tokens"] == (
         "textservice.v1beta.count_text_tokens(model, prompt, client=None, request_options=None)"
     )
-    files = {  # the generated facades on disk
-        str(p.relative_to(REPO_ROOT / "src" / "textservice")): p.read_text()
-        for p in (REPO_ROOT / "src" / "textservice").glob("*/__init__.py")
+    package = REPO_ROOT / "src" / "textservice"
+    versions = sorted(  # the generated facades on disk
+        p.parent.name
+        for p in package.glob("v*/__init__.py")  # _proto/ is generated too, with no facade
         if is_generated(p.read_text())
+    )
+    assert {"v1", "v1beta", "v1beta2", "v1beta3"} <= set(versions)
+    files = {
+        str(p.relative_to(package)): p.read_text()
+        for version in versions
+        for p in (package / version).glob("*.py")
     }
-    assert sorted(public_api.facade_modules(files)) == [
-        "textservice.v1beta",
-        "textservice.v1beta2",
-        "textservice.v1beta3",
-    ]
+    modules = public_api.facade_modules(files)
+    # every service module of every version, and nothing else (not the index, not types)
+    assert sorted(modules) == sorted(
+        rel
+        for rel in files
+        if rel.split("/")[1].startswith("_") and not rel.endswith("__init__.py")
+    )
+    assert {rel.split("/")[0] for rel in modules} == set(versions)
     found = public_api.signatures(files)
     assert public_api.diff(accepted, found, "public_api.txt") == []
 

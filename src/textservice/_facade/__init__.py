@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sized
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import betterproto2
 
@@ -36,6 +36,7 @@ from textservice._facade.content import (
 )
 from textservice._facade.deprecation import deprecated
 from textservice._facade.paging import Paging, paged, paged_async
+from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
 from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec, RequestT, ResponseT
 from textservice._transport.options import RequestOptions, check_request_options
@@ -84,27 +85,6 @@ __all__ = [
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Sized)
-
-
-class OneEmbedding(TypedDict):
-    """The embedding of one text (the same shape as each version's ``EmbeddingDict``)."""
-
-    embedding: list[float]
-
-
-class ManyEmbeddings(TypedDict):
-    """The embeddings of a sequence of texts (each version's ``BatchEmbeddingDict``)."""
-
-    embedding: list[list[float]]
-
-
-class ArrayEmbedding(TypedDict):
-    """Embeddings as one float32 array (each version's ``ArrayEmbeddingDict``)."""
-
-    embedding: Float32Array
-
-
-Embeddings = OneEmbedding | ManyEmbeddings | ArrayEmbedding
 
 
 # -- results ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from textservice._engine.embed import ProgressCallback, check_batch_size, check_
 from textservice._engine.outputs import OutputStrategy, check_output, normalized, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
+from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
 from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
@@ -283,17 +284,24 @@ class _Call:
             call_path(get_client(client)),
         )
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> Embeddings:
         engine, items = self.recipe.engine, self.items
         if isinstance(items, Document):
             vector = await _engine.embed_one(
                 self.path, engine, self.requests, items, self.options, self.output
             )
-            return {"embedding": vector}
+            return (
+                ArrayEmbedding(embedding=vector) if self.numpy else OneEmbedding(embedding=vector)
+            )
         rows = await _engine.embed_many(
             self.path, engine, self.requests, items, self.options, self.output
         )
-        return {"embedding": rows}
+        return ArrayEmbedding(embedding=rows) if self.numpy else ManyEmbeddings(embedding=rows)
+
+    @property
+    def numpy(self) -> bool:
+        """Arrays, not lists."""
+        return self.output.name == "numpy"
 
 
 def embed_content(
@@ -304,7 +312,7 @@ def embed_content(
     request_options: object,
     output: object,
     normalize: object,
-) -> dict[str, Any]:
+) -> Embeddings:
     """``embed_content``: one item, or a sequence of them, from synchronous code. ``template``
     is the request holding the call's fixed fields (built and checked by the facade)."""
     call = _Call.checked(recipe, template, content, client, request_options, output, normalize)
@@ -319,7 +327,7 @@ async def embed_content_async(
     request_options: object,
     output: object,
     normalize: object,
-) -> dict[str, Any]:
+) -> Embeddings:
     """``embed_content_async``: ``embed_content`` on the caller's event loop."""
     call = _Call.checked(recipe, template, content, client, request_options, output, normalize)
     return await call.run()
