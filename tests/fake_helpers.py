@@ -1,8 +1,16 @@
-"""Shared helpers of the fake's tests: stubs, channels and calls by version and RPC name."""
+"""Shared helpers of the fake's tests: stubs, channels and calls by version and RPC name.
+
+The versions, services and RPCs come from the generated code (``textservice.testing.versions``,
+checked against protoc's own reading of the protos in ``test_fake_service.py``), so a new
+version copied into ``protos/`` is tested with no edits here.
+"""
 
 from __future__ import annotations
 
 import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -13,18 +21,62 @@ from grpclib.exceptions import GRPCError
 from textservice._codec import Codec
 from textservice._proto.google import rpc
 from textservice._status_codec import StatusDetailsCodec
+from textservice.testing.answers import implemented
+from textservice.testing.versions import ApiVersion, Service, api_versions
 
-VERSIONS = ("v1beta", "v1beta2", "v1beta3")
-BATCH_VERSIONS = ("v1beta", "v1beta3")
+
+def versions_with(service: str, method: str | None = None) -> tuple[str, ...]:
+    """The generated versions having ``service`` (and its RPC ``method``)."""
+    return tuple(
+        v.name
+        for v in api_versions()
+        if (found := v.service(service)) is not None and (method is None or method in found.methods)
+    )
+
+
+VERSIONS = versions_with("TextService")
+"""Versions with a TextService."""
+BATCH_VERSIONS = versions_with("TextService", "BatchEmbedText")
+GENERATIVE_VERSIONS = versions_with("GenerativeService")
+"""Versions with a GenerativeService (v1, v1beta)."""
+MODEL_SERVICE_VERSIONS = versions_with("ModelService")
 EMBED_MODEL = "models/embedding-gecko-001"
 TEXT_MODEL = "models/text-bison-001"
+CONTENT_MODEL = "models/gemini-embedding-001"
 
-_SNAKE = {
-    "GenerateText": "generate_text",
-    "EmbedText": "embed_text",
-    "BatchEmbedText": "batch_embed_text",
-    "CountTextTokens": "count_text_tokens",
-}
+
+@dataclass(frozen=True)
+class Route:
+    """One RPC of one service of one version, as generated."""
+
+    version: ApiVersion
+    service: Service
+    method: str
+    path: str
+    request_type: Any
+    reply_type: Any
+    cardinality: Any
+
+    @property
+    def answered(self) -> bool:
+        """Whether the fake implements it (else it answers UNIMPLEMENTED)."""
+        return self.method in implemented(self.service)
+
+
+def routes(keep: Callable[[Route], bool] = lambda route: True) -> list[Route]:
+    """Every generated route (that ``keep`` accepts)."""
+    found = [
+        Route(version, service, path.rsplit("/", 1)[1], path, h.request_type, h.reply_type,
+              h.cardinality)
+        for version in api_versions()
+        for service in version.services
+        for path, h in service.handlers
+    ]  # fmt: skip
+    return [route for route in found if keep(route)]
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def module(version: str) -> ModuleType:
@@ -48,9 +100,13 @@ async def call(
     metadata: dict[str, str] | None = None,
     timeout: float | None = 10.0,
 ) -> Any:
-    """Call ``method`` of ``version`` through the betterproto2 stub."""
-    stub = module(version).TextServiceStub(channel)
-    return await getattr(stub, _SNAKE[method])(request, metadata=metadata, timeout=timeout)
+    """Call ``method`` of ``version`` through the betterproto2 stub of the service having it."""
+    found = [
+        s for v in api_versions() if v.name == version for s in v.services if method in s.methods
+    ]
+    assert len(found) == 1, (version, method, found)
+    stub = getattr(module(version), f"{found[0].name}Stub")(channel)
+    return await getattr(stub, _snake(method))(request, metadata=metadata, timeout=timeout)
 
 
 async def outcome(

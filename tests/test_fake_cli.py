@@ -21,7 +21,7 @@ from grpclib.exceptions import GRPCError
 from textservice._proto.google import rpc
 from textservice.testing import expected_embedding
 
-PREFIX = "textservice fake TextService listening on "
+PREFIX = "textservice fake server listening on "
 
 
 def _read_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
