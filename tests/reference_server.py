@@ -51,13 +51,23 @@ def _bad(field: str, description: str) -> _Abort:
     return _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {description}", [request])
 
 
-def embedding(model: str, text: str, dim: int) -> list[float]:
-    """The documented recipe, with numpy."""
+def embedding(model: str, text: str, dim: int, task: str = "", title: str = "") -> list[float]:
+    """The documented recipe, with numpy (``task``: the task type's name, ``""`` for none)."""
     model_utf8 = model.encode()
+    options = b""
+    if task or title:
+        options = (
+            b"\xff"
+            + struct.pack("<I", len(task))
+            + task.encode("ascii")
+            + struct.pack("<I", len(title.encode()))
+            + title.encode()
+        )
     seed = (
         b"textservice.testing/embedding/v1\x00"
         + struct.pack("<I", len(model_utf8))
         + model_utf8
+        + options
         + text.encode()
     )
     words = np.frombuffer(hashlib.shake_256(seed).digest(4 * dim), dtype="<u4")
