@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_helpers import EMBED_MODEL, TEXT_MODEL, module, outcome, routes
+from fake_helpers import CONTENT_MODEL, EMBED_MODEL, TEXT_MODEL, module, outcome, routes
 from grpclib.client import UnaryUnaryMethod
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
@@ -215,6 +215,39 @@ def test_what_a_request_carries() -> None:
     assert list(request_texts(prompt)) == ["p"]
     assert request_model(prompt) == TEXT_MODEL
     assert request_model(object()) == ""
+    g = module("v1")
+    content = g.Content(parts=[g.Part(text="c1"), g.Part(text="c2")])
+    one = g.EmbedContentRequest(model=CONTENT_MODEL, content=content, title="not counted")
+    batch_contents = g.BatchEmbedContentsRequest(model=CONTENT_MODEL, requests=[one, one])
+    assert list(request_texts(batch_contents)) == ["c1", "c2", "c1", "c2"]
+    assert request_model(batch_contents) == CONTENT_MODEL
+
+
+def test_content_texts_count_against_the_texts_quota() -> None:
+    fake = FakeTextService(quotas={"texts_per_minute": 5, "methods": ["BatchEmbedContents"]})
+    g = module("v1beta")
+    one = g.EmbedContentRequest(model=CONTENT_MODEL, content=g.Content(parts=[g.Part(text="x")]))
+
+    def contents(n: int) -> Any:
+        return g.BatchEmbedContentsRequest(model=CONTENT_MODEL, requests=[one] * n)
+
+    async def go() -> list[Status]:
+        async with fake.in_memory() as channel:
+            return [
+                (await outcome(channel, "v1beta", "BatchEmbedContents", contents(n)))[0]
+                for n in (3, 2, 1)
+            ] + [(await outcome(channel, "v1beta", "EmbedContent", one))[0]]
+
+    assert _run(go()) == [Status.OK, Status.OK, Status.RESOURCE_EXHAUSTED, Status.OK]
+    assert fake.quotas is not None
+    assert (
+        fake.quotas.rejected(
+            "BatchEmbedContents",
+            model=CONTENT_MODEL,
+            quota_id="BatchEmbedContentsTextsPerMinutePerProjectPerModel",
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
