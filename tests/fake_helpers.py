@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 import grpclib.client
-from grpclib.const import Status
+from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError
 
 from textservice._codec import Codec
@@ -131,3 +131,90 @@ def bad_request_fields(error: GRPCError) -> list[str]:
         if isinstance(detail, rpc.BadRequest)
         for violation in detail.field_violations
     ]
+
+
+def content(m: Any, *texts: str) -> Any:
+    """A ``Content`` of ``m`` with one text part per text."""
+    return m.Content(parts=[m.Part(text=text) for text in texts])
+
+
+def embed_request(m: Any, text: str = "hello", model: str = CONTENT_MODEL, **fields: Any) -> Any:
+    """An ``EmbedContentRequest`` of ``m`` for one text."""
+    return m.EmbedContentRequest(model=model, content=content(m, text), **fields)
+
+
+def generative_invalid_cases(m: Any) -> list[tuple[str, Any, str]]:
+    """(RPC, request, field named by the error) for one version's module."""
+    document = m.TaskType.RETRIEVAL_DOCUMENT
+    one = embed_request(m, "a")
+    image = m.Part(inline_data=m.Blob(mime_type="image/png", data=b"\x89PNG"))
+    return [
+        ("EmbedContent", m.EmbedContentRequest(content=content(m, "a")), "model"),
+        ("EmbedContent", embed_request(m, model="gemini-embedding-001"), "model"),
+        ("EmbedContent", m.EmbedContentRequest(model=CONTENT_MODEL), "content"),
+        ("EmbedContent", m.EmbedContentRequest(model=CONTENT_MODEL, content=m.Content()),
+         "content.parts"),
+        ("EmbedContent", m.EmbedContentRequest(
+            model=CONTENT_MODEL, content=m.Content(parts=[m.Part(text="a"), image])),
+         "content.parts[1]"),
+        ("EmbedContent", m.EmbedContentRequest(
+            model=CONTENT_MODEL, content=m.Content(parts=[m.Part()])), "content.parts[0]"),
+        ("EmbedContent", embed_request(m, title="T"), "title"),
+        ("EmbedContent", embed_request(
+            m, title="T", task_type=m.TaskType.RETRIEVAL_QUERY), "title"),
+        ("EmbedContent", embed_request(m, title="T", task_type=m.TaskType.CLUSTERING), "title"),
+        ("EmbedContent", embed_request(m, output_dimensionality=0), "output_dimensionality"),
+        ("EmbedContent", embed_request(m, output_dimensionality=-5), "output_dimensionality"),
+        ("EmbedContent", embed_request(m, output_dimensionality=3073), "output_dimensionality"),
+        ("EmbedContent", embed_request(m, model=EMBED_MODEL, output_dimensionality=769),
+         "output_dimensionality"),
+        ("BatchEmbedContents", m.BatchEmbedContentsRequest(model=CONTENT_MODEL), "requests"),
+        ("BatchEmbedContents", m.BatchEmbedContentsRequest(requests=[one]), "model"),
+        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
+            model=CONTENT_MODEL, requests=[one] * 101), "requests"),
+        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
+            model=CONTENT_MODEL, requests=[one, embed_request(m, model=EMBED_MODEL)]),
+         "requests[1].model"),
+        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
+            model=CONTENT_MODEL, requests=[one, m.EmbedContentRequest(content=content(m, "b"))]),
+         "requests[1].model"),
+        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
+            model=CONTENT_MODEL, requests=[one, m.EmbedContentRequest(model=CONTENT_MODEL)]),
+         "requests[1].content"),
+        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
+            model=CONTENT_MODEL, requests=[one, embed_request(m, title="T", task_type=document),
+                                           embed_request(m, title="T")]),
+         "requests[2].title"),
+        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
+            model=CONTENT_MODEL, requests=[embed_request(m, output_dimensionality=4000)]),
+         "requests[0].output_dimensionality"),
+        ("CountTokens", m.CountTokensRequest(contents=[content(m, "a")]), "model"),
+        ("CountTokens", m.CountTokensRequest(
+            model=CONTENT_MODEL, contents=[content(m, "a"), m.Content(parts=[image])]),
+         "contents[1].parts[0]"),
+        ("CountTokens", m.CountTokensRequest(
+            model=CONTENT_MODEL, contents=[content(m, "a")],
+            generate_content_request=m.GenerateContentRequest(
+                model=CONTENT_MODEL, contents=[content(m, "a")])),
+         "generate_content_request"),
+        ("CountTokens", m.CountTokensRequest(
+            model=CONTENT_MODEL,
+            generate_content_request=m.GenerateContentRequest(contents=[content(m, "a")])),
+         "generate_content_request.model"),
+    ]  # fmt: skip
+
+
+async def route_status(channel: grpclib.client.Channel, route: Route) -> Status:
+    """The status of one call of ``route`` with an empty request (none for streaming ones)."""
+    try:
+        async with channel.request(
+            route.path, route.cardinality, route.request_type, route.reply_type, timeout=10
+        ) as stream:
+            if route.cardinality in (Cardinality.UNARY_UNARY, Cardinality.UNARY_STREAM):
+                await stream.send_message(route.request_type(), end=True)
+            else:  # streaming requests: the answer comes before any message is sent
+                await stream.send_request()
+            await stream.recv_message()
+    except GRPCError as exc:
+        return exc.status
+    return Status.OK

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import grpclib.client
 import pytest
 from fake_helpers import (
     CONTENT_MODEL,
@@ -17,12 +16,15 @@ from fake_helpers import (
     TEXT_MODEL,
     Route,
     bad_request_fields,
+    content,
+    embed_request,
+    generative_invalid_cases,
     module,
     outcome,
+    route_status,
     routes,
 )
-from grpclib.const import Cardinality, Status
-from grpclib.exceptions import GRPCError
+from grpclib.const import Status
 
 from textservice.testing import (
     FakeServer,
@@ -49,22 +51,14 @@ def _ok(fake: FakeServer, version: str, method: str, request: Any) -> Any:
     return response
 
 
-def _content(m: Any, *texts: str) -> Any:
-    return m.Content(parts=[m.Part(text=text) for text in texts])
-
-
-def _embed(m: Any, text: str = "hello", model: str = CONTENT_MODEL, **fields: Any) -> Any:
-    return m.EmbedContentRequest(model=model, content=_content(m, text), **fields)
-
-
 # -- EmbedContent ----------------------------------------------------------------------------
 
 
 def test_embed_content_gives_the_expected_vector_of_the_models_length(version: str) -> None:
     m = module(version)
     fake = FakeServer()
-    gemini = _ok(fake, version, "EmbedContent", _embed(m, "héllo ✓"))
-    gecko = _ok(fake, version, "EmbedContent", _embed(m, "héllo ✓", model=EMBED_MODEL))
+    gemini = _ok(fake, version, "EmbedContent", embed_request(m, "héllo ✓"))
+    gecko = _ok(fake, version, "EmbedContent", embed_request(m, "héllo ✓", model=EMBED_MODEL))
     assert len(gemini.embedding.values) == 3072
     assert gemini.embedding.values == expected_content_embedding(CONTENT_MODEL, "héllo ✓")
     assert len(gecko.embedding.values) == 768
@@ -77,11 +71,11 @@ def test_task_type_and_title_change_the_vector(version: str) -> None:
     fake = FakeServer()
     document = m.TaskType.RETRIEVAL_DOCUMENT
     requests = [
-        _embed(m, "x"),
-        _embed(m, "x", task_type=m.TaskType.RETRIEVAL_QUERY),
-        _embed(m, "x", task_type=document),
-        _embed(m, "x", task_type=document, title="A title"),
-        _embed(m, "x", task_type=m.TaskType.TASK_TYPE_UNSPECIFIED),
+        embed_request(m, "x"),
+        embed_request(m, "x", task_type=m.TaskType.RETRIEVAL_QUERY),
+        embed_request(m, "x", task_type=document),
+        embed_request(m, "x", task_type=document, title="A title"),
+        embed_request(m, "x", task_type=m.TaskType.TASK_TYPE_UNSPECIFIED),
     ]
     vectors = [_ok(fake, version, "EmbedContent", r).embedding.values for r in requests]
     assert vectors == [
@@ -98,7 +92,7 @@ def test_task_type_and_title_change_the_vector(version: str) -> None:
 @pytest.mark.parametrize("dimension", [1, 768, 1536, 3071, 3072])
 def test_output_dimensionality_keeps_the_first_values(version: str, dimension: int) -> None:
     m = module(version)
-    request = _embed(m, "cut me", output_dimensionality=dimension)
+    request = embed_request(m, "cut me", output_dimensionality=dimension)
     values = _ok(FakeServer(), version, "EmbedContent", request).embedding.values
     whole = expected_content_embedding(CONTENT_MODEL, "cut me")
     assert (
@@ -110,7 +104,7 @@ def test_output_dimensionality_keeps_the_first_values(version: str, dimension: i
 
 def test_several_text_parts_are_embedded_as_one_text(version: str) -> None:
     m = module(version)
-    request = m.EmbedContentRequest(model=CONTENT_MODEL, content=_content(m, "one ", "two", ""))
+    request = m.EmbedContentRequest(model=CONTENT_MODEL, content=content(m, "one ", "two", ""))
     values = _ok(FakeServer(), version, "EmbedContent", request).embedding.values
     assert values == expected_content_embedding(CONTENT_MODEL, "one two")
 
@@ -119,10 +113,10 @@ def test_a_configured_dimension_applies_to_every_model(version: str) -> None:
     m = module(version)
     fake = FakeServer(embedding_dimension=16)
     assert fake.dimension_of(CONTENT_MODEL) == 16
-    values = _ok(fake, version, "EmbedContent", _embed(m, "z")).embedding.values
+    values = _ok(fake, version, "EmbedContent", embed_request(m, "z")).embedding.values
     assert values == expected_content_embedding(CONTENT_MODEL, "z", dimension=16)
     [(status, error)] = _run(
-        fake, version, [("EmbedContent", _embed(m, "z", output_dimensionality=17))]
+        fake, version, [("EmbedContent", embed_request(m, "z", output_dimensionality=17))]
     )
     assert status is Status.INVALID_ARGUMENT and "at most 16" in error.message
 
@@ -134,9 +128,11 @@ def test_batch_embed_contents_in_order_with_each_requests_options(version: str) 
     m = module(version)
     document = m.TaskType.RETRIEVAL_DOCUMENT
     requests = [
-        _embed(m, f"text {i}", task_type=document, title=f"title {i}", output_dimensionality=64)
+        embed_request(
+            m, f"text {i}", task_type=document, title=f"title {i}", output_dimensionality=64
+        )
         for i in range(99)
-    ] + [_embed(m, "last, plain")]
+    ] + [embed_request(m, "last, plain")]
     response = _ok(
         FakeServer(),
         version,
@@ -152,7 +148,7 @@ def test_batch_embed_contents_in_order_with_each_requests_options(version: str) 
 def test_batch_and_single_agree(version: str) -> None:
     m = module(version)
     fake = FakeServer()
-    single = _embed(m, "same", task_type=m.TaskType.CLUSTERING)
+    single = embed_request(m, "same", task_type=m.TaskType.CLUSTERING)
     batch = m.BatchEmbedContentsRequest(model=CONTENT_MODEL, requests=[single])
     one = _ok(fake, version, "EmbedContent", single).embedding.values
     assert _ok(fake, version, "BatchEmbedContents", batch).embeddings[0].values == one
@@ -164,7 +160,7 @@ def test_batch_and_single_agree(version: str) -> None:
 def test_count_tokens_sums_the_text_parts(version: str) -> None:
     m = module(version)
     fake = FakeServer()
-    contents = [_content(m, "Hello, world!", "two words"), _content(m, "naïve café")]
+    contents = [content(m, "Hello, world!", "two words"), content(m, "naïve café")]
     response = _ok(
         fake, version, "CountTokens", m.CountTokensRequest(model=CONTENT_MODEL, contents=contents)
     )
@@ -180,7 +176,7 @@ def test_count_tokens_sums_the_text_parts(version: str) -> None:
 def test_count_tokens_of_a_generate_content_request(version: str) -> None:
     m = module(version)
     nested = m.GenerateContentRequest(
-        model=CONTENT_MODEL, contents=[_content(m, "one two"), _content(m, "three")]
+        model=CONTENT_MODEL, contents=[content(m, "one two"), content(m, "three")]
     )
     request = m.CountTokensRequest(model=CONTENT_MODEL, generate_content_request=nested)
     assert _ok(FakeServer(), version, "CountTokens", request).total_tokens == 3
@@ -191,68 +187,8 @@ def test_count_tokens_of_a_generate_content_request(version: str) -> None:
 # -- errors ------------------------------------------------------------------------------------
 
 
-def _invalid_cases(m: Any) -> list[tuple[str, Any, str]]:
-    """(RPC, request, field named by the error) for one version's module."""
-    document = m.TaskType.RETRIEVAL_DOCUMENT
-    one = _embed(m, "a")
-    image = m.Part(inline_data=m.Blob(mime_type="image/png", data=b"\x89PNG"))
-    return [
-        ("EmbedContent", m.EmbedContentRequest(content=_content(m, "a")), "model"),
-        ("EmbedContent", _embed(m, model="gemini-embedding-001"), "model"),
-        ("EmbedContent", m.EmbedContentRequest(model=CONTENT_MODEL), "content"),
-        ("EmbedContent", m.EmbedContentRequest(model=CONTENT_MODEL, content=m.Content()),
-         "content.parts"),
-        ("EmbedContent", m.EmbedContentRequest(
-            model=CONTENT_MODEL, content=m.Content(parts=[m.Part(text="a"), image])),
-         "content.parts[1]"),
-        ("EmbedContent", m.EmbedContentRequest(
-            model=CONTENT_MODEL, content=m.Content(parts=[m.Part()])), "content.parts[0]"),
-        ("EmbedContent", _embed(m, title="T"), "title"),
-        ("EmbedContent", _embed(m, title="T", task_type=m.TaskType.RETRIEVAL_QUERY), "title"),
-        ("EmbedContent", _embed(m, title="T", task_type=m.TaskType.CLUSTERING), "title"),
-        ("EmbedContent", _embed(m, output_dimensionality=0), "output_dimensionality"),
-        ("EmbedContent", _embed(m, output_dimensionality=-5), "output_dimensionality"),
-        ("EmbedContent", _embed(m, output_dimensionality=3073), "output_dimensionality"),
-        ("EmbedContent", _embed(m, model=EMBED_MODEL, output_dimensionality=769),
-         "output_dimensionality"),
-        ("BatchEmbedContents", m.BatchEmbedContentsRequest(model=CONTENT_MODEL), "requests"),
-        ("BatchEmbedContents", m.BatchEmbedContentsRequest(requests=[one]), "model"),
-        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
-            model=CONTENT_MODEL, requests=[one] * 101), "requests"),
-        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
-            model=CONTENT_MODEL, requests=[one, _embed(m, model=EMBED_MODEL)]),
-         "requests[1].model"),
-        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
-            model=CONTENT_MODEL, requests=[one, m.EmbedContentRequest(content=_content(m, "b"))]),
-         "requests[1].model"),
-        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
-            model=CONTENT_MODEL, requests=[one, m.EmbedContentRequest(model=CONTENT_MODEL)]),
-         "requests[1].content"),
-        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
-            model=CONTENT_MODEL, requests=[one, _embed(m, title="T", task_type=document),
-                                           _embed(m, title="T")]),
-         "requests[2].title"),
-        ("BatchEmbedContents", m.BatchEmbedContentsRequest(
-            model=CONTENT_MODEL, requests=[_embed(m, output_dimensionality=4000)]),
-         "requests[0].output_dimensionality"),
-        ("CountTokens", m.CountTokensRequest(contents=[_content(m, "a")]), "model"),
-        ("CountTokens", m.CountTokensRequest(
-            model=CONTENT_MODEL, contents=[_content(m, "a"), m.Content(parts=[image])]),
-         "contents[1].parts[0]"),
-        ("CountTokens", m.CountTokensRequest(
-            model=CONTENT_MODEL, contents=[_content(m, "a")],
-            generate_content_request=m.GenerateContentRequest(
-                model=CONTENT_MODEL, contents=[_content(m, "a")])),
-         "generate_content_request"),
-        ("CountTokens", m.CountTokensRequest(
-            model=CONTENT_MODEL,
-            generate_content_request=m.GenerateContentRequest(contents=[_content(m, "a")])),
-         "generate_content_request.model"),
-    ]  # fmt: skip
-
-
 def test_invalid_arguments_name_the_field(version: str) -> None:
-    cases = _invalid_cases(module(version))
+    cases = generative_invalid_cases(module(version))
     fake = FakeServer()
     results = _run(fake, version, [(method, request) for method, request, _ in cases])
     for (method, request, field), (status, error) in zip(cases, results, strict=True):
@@ -264,14 +200,14 @@ def test_invalid_arguments_name_the_field(version: str) -> None:
 
 def test_a_title_needs_retrieval_document_as_the_api_says(version: str) -> None:
     m = module(version)
-    [(status, error)] = _run(FakeServer(), version, [("EmbedContent", _embed(m, title="T"))])
+    [(status, error)] = _run(FakeServer(), version, [("EmbedContent", embed_request(m, title="T"))])
     assert status is Status.INVALID_ARGUMENT
     assert "title parameter unless the task_type is RETRIEVAL_DOCUMENT" in error.message
 
 
 def test_an_unknown_task_type_is_invalid(version: str) -> None:
     m = module(version)
-    raw = bytes(_embed(m)) + bytes([0x18, 99])  # field 3 (task_type) = 99, not in the enum
+    raw = bytes(embed_request(m)) + bytes([0x18, 99])  # field 3 (task_type) = 99, not in the enum
     request = m.EmbedContentRequest.parse(raw)
     [(status, error)] = _run(FakeServer(), version, [("EmbedContent", request)])
     assert status is Status.INVALID_ARGUMENT
@@ -280,16 +216,16 @@ def test_an_unknown_task_type_is_invalid(version: str) -> None:
 
 def test_boundaries_that_are_valid(version: str) -> None:
     m = module(version)
-    one = _embed(m, "a")
+    one = embed_request(m, "a")
     calls: list[tuple[str, Any]] = [
         ("BatchEmbedContents", m.BatchEmbedContentsRequest(model=CONTENT_MODEL, requests=[one])),
         (
             "BatchEmbedContents",
             m.BatchEmbedContentsRequest(model=CONTENT_MODEL, requests=[one] * 100),
         ),
-        ("EmbedContent", _embed(m, "", output_dimensionality=3072)),
-        ("EmbedContent", _embed(m, title="", task_type=m.TaskType.RETRIEVAL_QUERY)),
-        ("EmbedContent", _embed(m, model="tunedModels/mine-1")),
+        ("EmbedContent", embed_request(m, "", output_dimensionality=3072)),
+        ("EmbedContent", embed_request(m, title="", task_type=m.TaskType.RETRIEVAL_QUERY)),
+        ("EmbedContent", embed_request(m, model="tunedModels/mine-1")),
         ("CountTokens", m.CountTokensRequest(model=CONTENT_MODEL, contents=[m.Content()])),
     ]
     assert [s for s, _ in _run(FakeServer(), version, calls)] == [Status.OK] * len(calls)
@@ -298,7 +234,7 @@ def test_boundaries_that_are_valid(version: str) -> None:
 def test_an_unknown_model_is_not_found_worded_as_the_api(version: str) -> None:
     m = module(version)
     [(status, error)] = _run(
-        FakeServer(), version, [("EmbedContent", _embed(m, model="models/embedding-001"))]
+        FakeServer(), version, [("EmbedContent", embed_request(m, model="models/embedding-001"))]
     )
     assert status is Status.NOT_FOUND
     assert error.message == (
@@ -313,17 +249,19 @@ def test_an_unknown_model_is_not_found_worded_as_the_api(version: str) -> None:
 
 def test_strict_methods_refuses_a_model_the_rpc_does_not_serve(version: str) -> None:
     m = module(version)
-    batch = m.BatchEmbedContentsRequest(model=EMBED_MODEL, requests=[_embed(m, model=EMBED_MODEL)])
+    batch = m.BatchEmbedContentsRequest(
+        model=EMBED_MODEL, requests=[embed_request(m, model=EMBED_MODEL)]
+    )
     calls: list[tuple[str, Any]] = [
-        ("EmbedContent", _embed(m, model=EMBED_MODEL)),  # gecko: embedText only
+        ("EmbedContent", embed_request(m, model=EMBED_MODEL)),  # gecko: embedText only
         ("BatchEmbedContents", batch),  # counts as embedContent
         ("CountTokens", m.CountTokensRequest(model=EMBED_MODEL)),
         ("CountTokens", m.CountTokensRequest(model=TEXT_MODEL)),
-        ("EmbedContent", _embed(m)),  # gemini-embedding-001 has embedContent
+        ("EmbedContent", embed_request(m)),  # gemini-embedding-001 has embedContent
         ("BatchEmbedContents", m.BatchEmbedContentsRequest(
-            model=CONTENT_MODEL, requests=[_embed(m)])),
+            model=CONTENT_MODEL, requests=[embed_request(m)])),
         ("CountTokens", m.CountTokensRequest(model=CONTENT_MODEL)),
-        ("EmbedContent", _embed(m, model="tunedModels/t")),  # tuned models: every method
+        ("EmbedContent", embed_request(m, model="tunedModels/t")),  # tuned models: every method
     ]  # fmt: skip
     strict = _run(FakeServer(strict_methods=True), version, calls)
     assert [s for s, _ in strict] == [Status.NOT_FOUND] * 4 + [Status.OK] * 4
@@ -354,23 +292,9 @@ def test_every_other_rpc_is_unimplemented(version: str) -> None:
     assert {"GenerateContent", "StreamGenerateContent"} <= {r.method for r in others}
     fake = FakeServer()
 
-    async def one(channel: grpclib.client.Channel, route: Route) -> Status:
-        try:
-            async with channel.request(
-                route.path, route.cardinality, route.request_type, route.reply_type, timeout=10
-            ) as stream:
-                if route.cardinality in (Cardinality.UNARY_UNARY, Cardinality.UNARY_STREAM):
-                    await stream.send_message(route.request_type(), end=True)
-                else:  # streaming requests: the answer comes before any message is sent
-                    await stream.send_request()
-                await stream.recv_message()
-        except GRPCError as exc:
-            return exc.status
-        return Status.OK
-
     async def go() -> list[Status]:
         async with fake.in_memory() as channel:
-            return [await one(channel, route) for route in others]
+            return [await route_status(channel, route) for route in others]
 
     assert asyncio.run(go()) == [Status.UNIMPLEMENTED] * len(others)
     assert [(c.service, c.method, c.status) for c in fake.calls] == [
