@@ -192,5 +192,7 @@ def test_the_catalogue_checks_its_entries() -> None:
         CatalogueModel("models/x", embedding_dimension=0)
     with pytest.raises(TypeError, match="collection of names"):
         FakeServer(known_models=CONTENT_MODEL)
+    with pytest.raises(TypeError, match="strict_methods must be a bool, not str"):
+        FakeServer(strict_methods="false")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="sequence of names"):
         CatalogueModel("models/x", supported_generation_methods="embedContent")  # type: ignore[arg-type]

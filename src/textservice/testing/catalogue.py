@@ -230,7 +230,9 @@ class ModelPolicy:
         """
         if embedding_dimension is not None:
             check_dimension(embedding_dimension, "embedding_dimension")
-        tuned, strict = bool(accept_tuned_models), bool(strict_methods)
+        if not isinstance(strict_methods, bool):  # "false" from a config file is truthy
+            raise TypeError(f"strict_methods must be a bool, not {type(strict_methods).__name__}")
+        tuned, strict = bool(accept_tuned_models), strict_methods
         if known_models is None:
             return cls(DEFAULT_CATALOGUE, True, tuned, strict, embedding_dimension)
         if isinstance(known_models, str | CatalogueModel):
