@@ -8,6 +8,7 @@ version copied into ``protos/`` is tested with no edits here.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import grpclib.client
+import pytest
 from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError
 
@@ -73,6 +75,24 @@ def routes(keep: Callable[[Route], bool] = lambda route: True) -> list[Route]:
         for path, h in service.handlers
     ]  # fmt: skip
     return [route for route in found if keep(route)]
+
+
+def with_google_client(versions: tuple[str, ...]) -> list[Any]:
+    """``versions`` as pytest params, skipping those google-ai-generativelanguage lacks."""
+
+    def has(version: str) -> bool:
+        # found without importing it (that would fill this process' descriptor pool)
+        return importlib.util.find_spec(f"google.ai.generativelanguage_{version}") is not None
+
+    return [
+        pytest.param(
+            version,
+            marks=pytest.mark.skipif(
+                not has(version), reason=f"google-ai-generativelanguage has no {version} client"
+            ),
+        )
+        for version in versions
+    ]
 
 
 def _snake(name: str) -> str:

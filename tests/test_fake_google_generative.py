@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 import pytest
-from fake_helpers import GENERATIVE_VERSIONS
+from fake_helpers import GENERATIVE_VERSIONS, with_google_client
 from grpclib.const import Status
 
 from textservice.testing import (
@@ -124,7 +124,7 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.parametrize("version", GENERATIVE_VERSIONS)
+@pytest.mark.parametrize("version", with_google_client(GENERATIVE_VERSIONS))
 def test_google_clients_against_the_fake(version: str) -> None:
     fake = FakeServer(api_key=KEY, strict_methods=True)
     fake.faults.fail_next(
