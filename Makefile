@@ -47,11 +47,13 @@ accept-api: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python -m codegen golden
 
-## lint: ruff, and mypy strict on codegen/ and src/
+## lint: ruff, mypy strict on codegen/ and src/, and the import layers (lint-imports,
+##       contracts in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check codegen src tests
 	$(BIN)/ruff format --check codegen src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix codegen src tests

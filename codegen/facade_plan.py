@@ -53,8 +53,8 @@ OUTPUT_DOC = (
 
 TEMPLATE_NAMES = frozenset(
     {
-        "_fields", "_pb", "_rt", "_shapes", "Any", "AsyncIterator", "Callable", "Iterator",
-        "Literal", "Mapping", "Sequence", "TYPE_CHECKING", "cast", "numpy", "overload",
+        "_f", "_pb", "Any", "AsyncIterator", "Callable", "HasName", "Iterator", "Literal",
+        "Mapping", "Sequence", "TYPE_CHECKING", "cast", "numpy", "overload",
         "TextServiceClient", "annotations",
     }
 )  # fmt: skip
@@ -92,7 +92,7 @@ _SCALAR_CHECKS: dict[Kind, str] = {
 
 @dataclass(frozen=True)
 class MethodSpecPlan:
-    """A ``_rt.MethodSpec`` constant."""
+    """A ``_f.MethodSpec`` constant."""
 
     constant: str
     service: str
@@ -335,7 +335,7 @@ class _TypedDicts:
 
 
 def dict_key(f: Field) -> str:
-    """The key ``_shapes.to_dict`` gives a field: betterproto2's ``to_dict`` snake-case key."""
+    """The key ``_f.plain`` gives a field: betterproto2's ``to_dict`` snake-case key."""
     return betterproto2.Casing.SNAKE(f.python_name).rstrip("_")
 
 
@@ -423,7 +423,7 @@ def _param_type(f: Field, api: ApiPackage, where: str) -> tuple[str, str]:
         enum = api.enums[f.type_name]
         _same_package(enum.package, api, where)
         cls = f"_pb.{enum.python_name}"
-        return f"{cls} | str", f"_fields.enum({cls}, {{v}}, {{a}})"
+        return f"{cls} | str", f"_f.fields.enum({cls}, {{v}}, {{a}})"
     if f.kind is Kind.MESSAGE:
         assert f.type_name is not None
         message = api.message(f.type_name)
@@ -432,15 +432,15 @@ def _param_type(f: Field, api: ApiPackage, where: str) -> tuple[str, str]:
         if wrapped is not None:
             return (
                 f"str | _pb.{message.python_name}",
-                f"_fields.message(_pb.{message.python_name}, {{v}}, {{a}}, "
+                f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}}, "
                 f"text_field={wrapped.python_name!r})",
             )
         return (
             f"_pb.{message.python_name} | Mapping[str, Any]",
-            f"_fields.message(_pb.{message.python_name}, {{v}}, {{a}})",
+            f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}})",
         )
     annotation = "int" if f.kind.is_integer else _PY_SCALARS[f.kind]
-    return annotation, f"_fields.{_SCALAR_CHECKS[f.kind]}({{v}}, {{a}})"
+    return annotation, f"_f.fields.{_SCALAR_CHECKS[f.kind]}({{v}}, {{a}})"
 
 
 def _same_package(package: str, api: ApiPackage, where: str) -> None:
@@ -473,15 +473,15 @@ def _params(
         name = parameter_name(f.name, taken)
         taken.add(name)
         if f.name == MODEL_FIELD and f.kind is Kind.STRING and not f.repeated:
-            annotation, convert = "str | _rt.HasName", "_rt.check_model({v})"
+            annotation, convert = "str | HasName", "_f.check_model({v})"
             default = repr(default_model) if default_model else None
         elif f.repeated and f.kind is Kind.STRING:
-            annotation, convert = "str | Sequence[str]", "_fields.strings({v}, {a})"
+            annotation, convert = "str | Sequence[str]", "_f.fields.strings({v}, {a})"
             default = "None"
         elif f.repeated:
             element, item = _param_type(f, api, where)
             annotation = f"Sequence[{element}]"
-            convert = "_fields.repeated({v}, {a}, lambda v, a: " + item.format(v="v", a="a") + ")"
+            convert = "_f.fields.repeated({v}, {a}, lambda v, a: " + item.format(v="v", a="a") + ")"
             default = "None"
         else:
             annotation, convert = _param_type(f, api, where)

@@ -20,9 +20,9 @@ import pytest
 from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError
 
-from textservice._codec import Codec
+from textservice._encoding.codec import Codec
 from textservice._proto.google import rpc
-from textservice._status_codec import StatusDetailsCodec
+from textservice._transport.status import StatusDetailsCodec
 from textservice.testing.answers import implemented
 from textservice.testing.versions import ApiVersion, Service, api_versions
 

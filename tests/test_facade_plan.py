@@ -194,7 +194,7 @@ def test_generate_text_parameters_come_from_signature_then_settable_fields() -> 
     )
     assert params["stop_sequences"].annotation == "str | Sequence[str] | None"
     assert params["mode"].annotation == "_pb.Mode | str | None"
-    assert params["mode"].convert == "_fields.enum(_pb.Mode, mode, 'mode')"
+    assert params["mode"].convert == "_f.fields.enum(_pb.Mode, mode, 'mode')"
     assert [p.name for p in generate_text.optional_params] == [
         "temperature",
         "stop_sequences",
@@ -239,7 +239,7 @@ def test_reserved_names_get_a_trailing_underscore() -> None:
     assert generate_text.request_var == "request_"
     source = render_plan(plan)["v9/__init__.py"]
     ast.parse(source)
-    assert "request_.type = _fields.string(type_, 'type_')" in source
+    assert "request_.type = _f.fields.string(type_, 'type_')" in source
 
 
 def test_signature_naming_a_missing_field_is_an_error() -> None:
@@ -265,7 +265,7 @@ def test_message_arguments_accept_the_message_or_a_mapping() -> None:
     params = {p.name: p for p in count_text_tokens.params}
     assert params["options"].annotation == "_pb.Options | Mapping[str, Any] | None"
     assert params["many"].annotation == "Sequence[_pb.Options | Mapping[str, Any]] | None"
-    assert params["many"].convert.startswith("_fields.repeated(many, 'many', lambda v, a:")
+    assert params["many"].convert.startswith("_f.fields.repeated(many, 'many', lambda v, a:")
 
 
 def test_map_arguments_are_refused_clearly() -> None:

@@ -12,7 +12,7 @@ from grpclib.client import UnaryUnaryMethod
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from textservice._messages import message_metadata
+from textservice._encoding.metadata import message_metadata
 from textservice._proto.google import rpc
 from textservice._quota_options import QUOTA_OPTIONS, quota_argv
 from textservice.testing import FakeTextService, quota_failure

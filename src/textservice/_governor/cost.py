@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from textservice._checks import is_int
+
 Unit = Literal["requests", "texts", "tokens"]
 """What a per-minute quota counts."""
 
@@ -38,7 +40,7 @@ class Cost:
     def __post_init__(self) -> None:
         for unit in UNITS:
             value = getattr(self, unit)
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not is_int(value):
                 raise TypeError(f"Cost.{unit} must be an int, not {type(value).__name__}")
             if value < 0:
                 raise ValueError(f"Cost.{unit} must be >= 0, got {value}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from textservice._checks import is_int, is_number
 from textservice._governor.cost import UNITS, Unit
 
 
 def _number(name: str, value: object, *, minimum: float, inclusive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
     number = float(value)
     ok = number >= minimum if inclusive else number > minimum
@@ -63,7 +64,7 @@ class GovernorSettings:
 
     def __post_init__(self) -> None:
         n = self.max_concurrency
-        if isinstance(n, bool) or not isinstance(n, int):
+        if not is_int(n):
             raise TypeError(f"max_concurrency must be an int, not {type(n).__name__}")
         if n < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {n}")

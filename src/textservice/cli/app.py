@@ -14,8 +14,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from textservice._checks import check_model
 from textservice._quota_options import QUOTA_OPTIONS, quota_argv
-from textservice.arguments import check_model
 from textservice.cli.connect import Connection, connection_options, make_client
 from textservice.cli.digests import VectorSettings
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary

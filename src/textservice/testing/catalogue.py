@@ -24,6 +24,8 @@ from typing import Any
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
+from textservice._checks import is_int
+
 DEFAULT_DIMENSION = 768
 """Length of the embeddings of a model whose catalogue entry gives none (tuned models, models
 named only by the test, the legacy ``embedding-gecko-001``)."""
@@ -40,7 +42,7 @@ BASE_MODEL_NAME = re.compile(r"models/[^/\s]+")
 
 def check_dimension(dim: object, name: str = "dim") -> int:
     """``dim`` as an ``int`` in ``1..MAX_DIMENSION``; ``TypeError``/``ValueError`` otherwise."""
-    if isinstance(dim, bool) or not isinstance(dim, int):
+    if not is_int(dim):
         raise TypeError(f"{name} must be an int, not {type(dim).__name__}")
     if not 1 <= dim <= MAX_DIMENSION:
         raise ValueError(f"{name} must be between 1 and {MAX_DIMENSION}, got {dim}")

@@ -33,8 +33,8 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 from grpclib.protocol import H2Protocol
 
-from textservice._codec import Codec
-from textservice._status_codec import StatusDetailsCodec
+from textservice._encoding.codec import Codec
+from textservice._transport.status import StatusDetailsCodec
 from textservice.testing.answers import (
     ANSWERS,
     Context,

@@ -20,6 +20,7 @@ import betterproto2
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
+from textservice._checks import is_int, is_number
 from textservice._proto.google import rpc
 from textservice.testing.answers import implemented_methods
 
@@ -66,7 +67,7 @@ def _methods(
 def _count(value: int | None, name: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_int(value):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
@@ -76,7 +77,7 @@ def _count(value: int | None, name: str) -> int | None:
 def _seconds(value: float | datetime.timedelta, name: str) -> float:
     if isinstance(value, datetime.timedelta):
         value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         raise TypeError(f"{name} must be seconds (a number) or a timedelta, not {value!r}")
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
@@ -229,11 +230,11 @@ class FaultPlan:
 
         ``times`` caps how many calls fail (``None``: no cap).
         """
-        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+        if not is_number(fraction):
             raise TypeError(f"fraction must be a number, not {fraction!r}")
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
+        if not is_int(seed):
             raise TypeError(f"seed must be an int, not {seed!r}")
         self._add(
             _Rule(

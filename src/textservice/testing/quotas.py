@@ -48,8 +48,9 @@ import betterproto2
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
+from textservice._checks import is_int, is_number
+from textservice._encoding.metadata import message_metadata
 from textservice._governor.cost import estimate_tokens
-from textservice._messages import message_metadata
 from textservice._proto.google import rpc
 from textservice._quota_options import QUOTA_OPTIONS
 
@@ -92,7 +93,7 @@ class Quotas:
             value = getattr(self, name)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not is_int(value):
                 raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
@@ -102,7 +103,7 @@ class Quotas:
         if self.window not in ("fixed", "sliding"):
             raise ValueError(f"window must be 'fixed' or 'sliding', got {self.window!r}")
         scale = self.time_scale
-        if isinstance(scale, bool) or not isinstance(scale, int | float):
+        if not is_number(scale):
             raise TypeError(f"time_scale must be a number, not {type(scale).__name__}")
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"time_scale must be a finite number > 0, got {scale}")

@@ -29,7 +29,7 @@ import betterproto2
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from textservice._messages import message_metadata
+from textservice._encoding.metadata import message_metadata
 from textservice._proto.google import rpc
 from textservice._proto.message_pool import default_message_pool
 from textservice.testing._required_fields import ATTRIBUTE_NAMES, REQUIRED_FIELDS

@@ -30,7 +30,7 @@ from __future__ import annotations
 import enum
 import hashlib
 
-from textservice._wire import unpack_float32
+from textservice._encoding.wire import unpack_float32
 from textservice.testing.catalogue import (
     DEFAULT_DIMENSION,
     MAX_DIMENSION,

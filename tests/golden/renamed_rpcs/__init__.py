@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from textservice import _fields, _shapes
-from textservice import _runtime as _rt
+from textservice import _facade as _f
+from textservice._facade import HasName, TextServiceClient
 from textservice._proto.fixtures import renamed_rpcs as _pb
-from textservice.client import TextServiceClient
 from textservice.renamed_rpcs.types import (
     ArrayEmbeddingDict,
     BatchEmbeddingDict,
@@ -46,8 +45,8 @@ __all__ = [
 ]
 
 
-_EMBED_MANY_WORDS: _rt.MethodSpec[_pb.EmbedManyWordsRequest, _pb.EmbedManyWordsResponse] = (
-    _rt.MethodSpec(
+_EMBED_MANY_WORDS: _f.MethodSpec[_pb.EmbedManyWordsRequest, _pb.EmbedManyWordsResponse] = (
+    _f.MethodSpec(
         service="fixtures.renamed_rpcs.WordService",
         name="EmbedManyWords",
         request_type=_pb.EmbedManyWordsRequest,
@@ -59,7 +58,7 @@ _EMBED_MANY_WORDS: _rt.MethodSpec[_pb.EmbedManyWordsRequest, _pb.EmbedManyWordsR
 """EmbedManyWords: its route, message types and default policy."""
 
 
-_EMBED_WORDS: _rt.MethodSpec[_pb.EmbedWordsRequest, _pb.EmbedWordsResponse] = _rt.MethodSpec(
+_EMBED_WORDS: _f.MethodSpec[_pb.EmbedWordsRequest, _pb.EmbedWordsResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="EmbedWords",
     request_type=_pb.EmbedWordsRequest,
@@ -70,7 +69,7 @@ _EMBED_WORDS: _rt.MethodSpec[_pb.EmbedWordsRequest, _pb.EmbedWordsResponse] = _r
 """EmbedWords: its route, message types and default policy."""
 
 
-_TALLY_WORDS: _rt.MethodSpec[_pb.TallyWordsRequest, _pb.TallyWordsResponse] = _rt.MethodSpec(
+_TALLY_WORDS: _f.MethodSpec[_pb.TallyWordsRequest, _pb.TallyWordsResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="TallyWords",
     request_type=_pb.TallyWordsRequest,
@@ -81,9 +80,35 @@ _TALLY_WORDS: _rt.MethodSpec[_pb.TallyWordsRequest, _pb.TallyWordsResponse] = _r
 """TallyWords: its route, message types and default policy."""
 
 
+def _generate_embeddings_vector(response: _pb.EmbedWordsResponse) -> list[float]:
+    if response.vector is None:
+        return []
+    return response.vector.values
+
+
+def _generate_embeddings_vectors(response: _pb.EmbedManyWordsResponse) -> list[list[float]]:
+    return [item.values for item in response.vectors]
+
+
+_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str] = _f.EmbedRecipe(
+    one=_f.OneText(
+        _EMBED_WORDS,
+        lambda model, text: _pb.EmbedWordsRequest(model=model, text=text),
+        _generate_embeddings_vector,
+    ),
+    many=_f.ManyTexts(
+        _EMBED_MANY_WORDS,
+        lambda model, texts: _pb.EmbedManyWordsRequest(model=model, texts=texts),
+        _generate_embeddings_vectors,
+        max_texts=100,
+    ),
+)
+"""How ``generate_embeddings`` embeds texts: its RPCs, their requests and where the vectors are."""
+
+
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -94,7 +119,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -106,7 +131,7 @@ def generate_embeddings(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -117,7 +142,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -127,7 +152,7 @@ def generate_embeddings(
 
 
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -162,18 +187,12 @@ def generate_embeddings(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return _embed_sync(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return _f.embed(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -184,7 +203,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -196,7 +215,7 @@ async def generate_embeddings_async(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -207,7 +226,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -217,7 +236,7 @@ async def generate_embeddings_async(
 
 
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -254,18 +273,12 @@ async def generate_embeddings_async(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return await _embed(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return await _f.embed_async(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -278,7 +291,7 @@ def iter_embeddings(
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -290,7 +303,7 @@ def iter_embeddings(
 
 
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -336,20 +349,14 @@ def iter_embeddings(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_sync(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
+    return _f.iter_embeddings(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )
 
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -362,7 +369,7 @@ def iter_embeddings_async(
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -374,7 +381,7 @@ def iter_embeddings_async(
 
 
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -422,132 +429,13 @@ def iter_embeddings_async(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_async(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
-
-
-def _embedding_vector(response: _pb.EmbedWordsResponse) -> list[float]:
-    if response.vector is None:
-        return []
-    return response.vector.values
-
-
-def _embedding_vectors(response: _pb.EmbedManyWordsResponse) -> list[list[float]]:
-    return [item.values for item in response.vectors]
-
-
-def _embedding_rpcs(
-    model: str,
-) -> tuple[
-    _rt.SingleEmbedding[_pb.EmbedWordsRequest, _pb.EmbedWordsResponse],
-    _rt.BatchEmbedding[_pb.EmbedManyWordsRequest, _pb.EmbedManyWordsResponse],
-]:
-    """How this API version embeds texts with ``model``: its RPCs, requests and vectors."""
-    single: _rt.SingleEmbedding[_pb.EmbedWordsRequest, _pb.EmbedWordsResponse] = (
-        _rt.SingleEmbedding(
-            method=_EMBED_WORDS,
-            make_request=lambda one: _pb.EmbedWordsRequest(model=model, text=one),
-            vector=_embedding_vector,
-        )
-    )
-    batch: _rt.BatchEmbedding[_pb.EmbedManyWordsRequest, _pb.EmbedManyWordsResponse] = (
-        _rt.BatchEmbedding(
-            method=_EMBED_MANY_WORDS,
-            make_request=lambda many: _pb.EmbedManyWordsRequest(model=model, texts=many),
-            vectors=_embedding_vectors,
-            max_texts=100,
-        )
-    )
-    return single, batch
-
-
-def _embed_sync(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    return _rt.run_sync(client, lambda: _embed(model, text, options, output, client))
-
-
-async def _embed(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    single, batch = _embedding_rpcs(model)
-    if isinstance(text, str):
-        vector = await _rt.embed_text(client, text, options, single=single, output=output)
-        return cast("EmbeddingDict | ArrayEmbeddingDict", {"embedding": vector})
-    vectors = await _rt.embed_texts(
-        client, text, options, single=single, batch=batch, output=output
-    )
-    return cast("BatchEmbeddingDict | ArrayEmbeddingDict", {"embedding": vectors})
-
-
-def _iter_sync(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts_sync(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]", batches
-    )
-
-
-def _iter_async(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]",
-        batches,
+    return _f.iter_embeddings_async(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )
 
 
 def count_text_tokens(
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.Prompt,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -567,15 +455,20 @@ def count_text_tokens(
 
         As a dict.
     """
-    return _count_text_tokens_sync(
-        _count_text_tokens_request(model=model, prompt=prompt),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
+    return cast(
+        TallyWordsResponseDict,
+        _f.unary(
+            _TALLY_WORDS,
+            _count_text_tokens_request(model=model, prompt=prompt),
+            client,
+            request_options,
+            _f.plain,
+        ),
     )
 
 
 async def count_text_tokens_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.Prompt,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -597,38 +490,26 @@ async def count_text_tokens_async(
 
         As a dict.
     """
-    return await _count_text_tokens(
-        _count_text_tokens_request(model=model, prompt=prompt),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
+    return cast(
+        TallyWordsResponseDict,
+        await _f.unary_async(
+            _TALLY_WORDS,
+            _count_text_tokens_request(model=model, prompt=prompt),
+            client,
+            request_options,
+            _f.plain,
+        ),
     )
 
 
 def _count_text_tokens_request(
     *,
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.Prompt,
 ) -> _pb.TallyWordsRequest:
     """Check the arguments and build the request (before any network)."""
     request = _pb.TallyWordsRequest(
-        model=_rt.check_model(model),
-        prompt=_fields.message(_pb.Prompt, prompt, "prompt", text_field="text"),
+        model=_f.check_model(model),
+        prompt=_f.fields.message(_pb.Prompt, prompt, "prompt", text_field="text"),
     )
     return request
-
-
-def _count_text_tokens_sync(
-    request: _pb.TallyWordsRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> TallyWordsResponseDict:
-    return _rt.run_sync(client, lambda: _count_text_tokens(request, options, client))
-
-
-async def _count_text_tokens(
-    request: _pb.TallyWordsRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> TallyWordsResponseDict:
-    response = await _rt.call(client, _TALLY_WORDS, request, options)
-    return cast(TallyWordsResponseDict, _shapes.to_dict(response))

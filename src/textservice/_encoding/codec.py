@@ -18,8 +18,8 @@ request, about a tenth of a whole list embedding's client time.
 All fast paths give exactly what betterproto2 gives (bytes on encode; equal messages on
 decode); ``tests/test_codec.py`` checks that property on arbitrary values and wire forms.
 
-For ``output="numpy"`` an RPC's reply type is ``textservice._arrays.ArrayReply`` instead of a
-message class; like any type without a fast path here, it is decoded by its own
+For ``output="numpy"`` an RPC's reply type is ``textservice._encoding.arrays.ArrayReply``
+instead of a message class; like any type without a fast path here, it is decoded by its own
 ``FromString``, which reads the packed float runs straight into a float32 array.
 """
 
@@ -32,8 +32,8 @@ from typing import Any
 import betterproto2
 from grpclib.encoding.proto import ProtoCodec
 
-from textservice._messages import message_metadata
-from textservice._wire import (
+from textservice._encoding.metadata import message_metadata
+from textservice._encoding.wire import (
     WIRE_LEN,
     WireError,
     encode_varint,

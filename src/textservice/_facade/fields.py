@@ -14,6 +14,8 @@ from typing import TypeVar
 
 import betterproto2
 
+from textservice._checks import encodable, is_int, is_number, kind
+
 __all__ = [
     "binary",
     "boolean",
@@ -35,54 +37,31 @@ M = TypeVar("M", bound=betterproto2.Message)
 E = TypeVar("E", bound=betterproto2.Enum)
 
 
-def _kind(value: object) -> str:
-    return type(value).__name__
-
-
-def encodable(text: str, argument: str) -> str:
-    """``text`` if it can be sent (encoded as UTF-8), else ``ValueError`` naming ``argument``.
-
-    Only a lone surrogate (``"\\ud800"``, e.g. from ``surrogateescape`` decoding) cannot be:
-    protobuf strings are UTF-8. ASCII text, the common case, is not encoded to check it.
-    """
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"{argument} is not valid Unicode text: it holds a lone surrogate "
-            f"{text[exc.start]!r} at position {exc.start}, which cannot be encoded as UTF-8 "
-            "(decode its bytes with errors='replace', or fix the source)"
-        ) from None
-    return text
-
-
 def string(value: object, argument: str) -> str:
     """A ``str`` that can be encoded as UTF-8."""
     if not isinstance(value, str):
-        raise TypeError(f"{argument} must be a str, not {_kind(value)}")
+        raise TypeError(f"{argument} must be a str, not {kind(value)}")
     return encodable(value, argument)
 
 
 def binary(value: object, argument: str) -> bytes:
     """``bytes`` (``bytearray``/``memoryview`` are copied to ``bytes``)."""
     if not isinstance(value, bytes | bytearray | memoryview):
-        raise TypeError(f"{argument} must be bytes, not {_kind(value)}")
+        raise TypeError(f"{argument} must be bytes, not {kind(value)}")
     return bytes(value)
 
 
 def boolean(value: object, argument: str) -> bool:
     """A ``bool``."""
     if not isinstance(value, bool):
-        raise TypeError(f"{argument} must be a bool, not {_kind(value)}")
+        raise TypeError(f"{argument} must be a bool, not {kind(value)}")
     return value
 
 
 def floating(value: object, argument: str) -> float:
     """A real number (``int`` or ``float``, not ``bool``), as ``float``; NaN is rejected."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{argument} must be a number, not {_kind(value)}")
+    if not is_number(value):
+        raise TypeError(f"{argument} must be a number, not {kind(value)}")
     number = float(value)
     if math.isnan(number):
         raise ValueError(f"{argument} must be a number, not NaN")
@@ -90,8 +69,8 @@ def floating(value: object, argument: str) -> float:
 
 
 def _integer(value: object, argument: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{argument} must be an int, not {_kind(value)}")
+    if not is_int(value):
+        raise TypeError(f"{argument} must be an int, not {kind(value)}")
     if not low <= value <= high:
         raise ValueError(f"{argument} must be between {low} and {high}, got {value}")
     return int(value)
@@ -129,12 +108,12 @@ def enum(cls: type[E], value: object, argument: str) -> E:
             return cls.from_string(value)
         except ValueError:
             pass
-    elif isinstance(value, int) and not isinstance(value, bool):
+    elif is_int(value):
         # betterproto2 turns unknown numbers into "unknown" members; an argument must be known
         if any(member.value == value for member in cls):
             return cls(value)
     else:
-        raise TypeError(f"{argument} must be a {cls.__name__} or its name, not {_kind(value)}")
+        raise TypeError(f"{argument} must be a {cls.__name__} or its name, not {kind(value)}")
     names = ", ".join(member.name for member in cls)
     raise ValueError(f"{argument}: {value!r} is not a {cls.__name__} (one of {names})")
 
@@ -155,14 +134,14 @@ def message(cls: type[M], value: object, argument: str, *, text_field: str | Non
     accepted = f"a {cls.__name__} or a mapping of its fields"
     if text_field is not None:
         accepted = f"a str, {accepted}"
-    raise TypeError(f"{argument} must be {accepted}, not {_kind(value)}")
+    raise TypeError(f"{argument} must be {accepted}, not {kind(value)}")
 
 
 def repeated(value: object, argument: str, item: Callable[[object, str], T]) -> list[T]:
     """A list made from an iterable (not a ``str``, ``bytes`` or mapping), each item converted
     by ``item(value, "argument[i]")``."""
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise TypeError(f"{argument} must be a sequence, not {_kind(value)}")
+        raise TypeError(f"{argument} must be a sequence, not {kind(value)}")
     return [item(one, f"{argument}[{index}]") for index, one in enumerate(value)]
 
 

@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import TypeVar
 
+from textservice._checks import is_int
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -42,7 +44,7 @@ async def ordered_map(
     that keep nothing of a partial run in order). Closing the generator early (``break``,
     cancellation, Ctrl-C) cancels every call still running.
     """
-    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+    if not is_int(max_concurrency):
         raise TypeError(f"max_concurrency must be an int, not {type(max_concurrency).__name__}")
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")

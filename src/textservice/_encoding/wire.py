@@ -2,7 +2,7 @@
 
 betterproto2 encodes and decodes packed floats one value at a time in Python; these helpers
 move a whole run with one ``struct``/``array`` call. They hold no message knowledge: the codec
-(``textservice._codec``) decides when a message may take this path.
+(``textservice._encoding.codec``) decides when a message may take this path.
 """
 
 from __future__ import annotations

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
-from textservice._secrets import holds_secret, live_secrets, scrub, scrub_details
+from textservice._transport.methods import MethodSpec, RequestT
+from textservice._transport.options import RequestOptions, RpcPolicy
+from textservice._transport.secrets import holds_secret, live_secrets, scrub, scrub_details
 from textservice.errors import (
     Cancelled,
     DeadlineExceeded,
@@ -19,16 +20,14 @@ from textservice.errors import (
     Unavailable,
     error_for_status,
 )
-from textservice.methods import MethodSpec, RequestT
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
     from grpclib.client import UnaryUnaryMethod
 
-    from textservice.arguments import RequestOptions
-    from textservice.client import TextServiceClient
+    from textservice._transport.callpath import CallPath
 
-__all__ = ["Policy", "Reply", "call", "invoke", "to_error"]
+__all__ = ["Reply", "call", "invoke", "to_error"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -36,7 +35,7 @@ T_co = TypeVar("T_co", covariant=True)
 
 class Reply(Protocol[T_co]):
     """What an RPC's reply is decoded as: a response message class, or a stand-in for one
-    (``textservice._arrays.ArrayReply``). grpclib's codecs call ``FromString(data)``."""
+    (``textservice._encoding.arrays.ArrayReply``). grpclib's codecs call ``FromString(data)``."""
 
     def FromString(self, data: bytes, /) -> T_co: ...
 
@@ -44,16 +43,6 @@ class Reply(Protocol[T_co]):
 log = logging.getLogger("textservice")
 
 _MIN_REDACTED = 6
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How one RPC is run: its absolute deadline (``loop.time()``) and retry policy."""
-
-    deadline: float | None
-    timeout: float | None
-    """The timeout the deadline came from, for messages."""
-    retry: Retry | None
 
 
 def to_error(exc: BaseException, *, timeout: float | None = None) -> TextServiceError:
@@ -119,7 +108,7 @@ def _redact(error: TextServiceError) -> TextServiceError:
 
 
 async def call(
-    client: TextServiceClient,
+    path: CallPath,
     method: MethodSpec[RequestT, Any],
     request: RequestT,
     options: RequestOptions,
@@ -131,30 +120,33 @@ async def call(
     timeout bounds the RPC with all its retries; on expiry ``DeadlineExceeded`` is raised and
     the RPC in flight is cancelled.
     """
-    timeout, _, retry = client._policy(method, options)
-    loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
+    resolved = path.resolve(method, options)
+    # one RPC is the whole call: whatever its timeout's source, it bounds the RPC's retries
+    policy = resolved.per_rpc().rpc_policy(asyncio.get_running_loop().time())
     try:
-        async with asyncio.timeout_at(deadline):
-            policy = Policy(deadline=deadline, timeout=timeout, retry=retry)
-            return await invoke(client, method, request, policy, reply)
+        async with asyncio.timeout_at(policy.deadline):
+            return await invoke(path, method, request, policy, reply)
     except TimeoutError:
-        raise DeadlineExceeded(f"the call's deadline of {timeout:g} s expired") from None
+        raise DeadlineExceeded(f"the call's deadline of {resolved.timeout:g} s expired") from None
 
 
 async def invoke(
-    client: TextServiceClient,
+    path: CallPath,
     method: MethodSpec[RequestT, Any],
     request: RequestT,
-    policy: Policy,
+    policy: RpcPolicy,
     reply: Reply[T] | type[T],
 ) -> T:
     """Send ``request``; retry per ``policy.retry`` until success or the deadline.
 
     The reply is decoded as ``reply`` (``method.response_type``, or a stand-in for it).
+
+    Each pass of the loop below is one attempt: the place where a per-client rate governor
+    (issue 13, kept by the ``CallPath``) admits the attempt before ``_unary`` sends it and
+    hears how it went after (success, or the rejection that decides the wait).
     """
     loop = asyncio.get_running_loop()
-    channel = await client._channel()
+    channel = await path.channel()
     from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
 
     # grpclib hands ``reply`` to the channel's codec, which calls ``reply.FromString(data)``.
@@ -162,7 +154,7 @@ async def invoke(
     rpc: UnaryUnaryMethod[RequestT, T] = UnaryUnaryMethod(
         channel, method.route, method.request_type, reply_type
     )
-    metadata = client._metadata()
+    metadata = path.metadata()
     attempts = 0
     while True:
         attempts += 1
@@ -185,7 +177,7 @@ async def invoke(
         )
         if delay is None:
             raise _final(error, attempts, policy.retry)
-        if client.closed:
+        if path.closed:
             raise Cancelled("the call was cancelled because its TextServiceClient was closed")
         if policy.deadline is not None and loop.time() + delay >= policy.deadline:
             # Waiting would outlast the deadline: fail now rather than sleep in vain.
@@ -248,5 +240,5 @@ def _reworded(error: TextServiceError, message: str) -> TextServiceError:
     return copy
 
 
-def _limit(policy: Policy) -> str:
+def _limit(policy: RpcPolicy) -> str:
     return f" of {policy.timeout:g} s" if policy.timeout is not None else ""

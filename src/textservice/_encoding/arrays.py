@@ -1,12 +1,12 @@
 """``output="numpy"``: embedding responses decoded straight into float32 arrays.
 
-numpy is optional (``pip install numpy``, or the ``numpy`` extra): it is imported when an
-array is asked for, never by ``import textservice``.
+numpy is optional (``textservice._numpy``): it is imported when an array is asked for, never
+by ``import textservice``.
 
 The canonical bytes of a (Batch)EmbedTextResponse are a run of embeddings, each
-``0x0a <len> 0x0a <len> <dim little-endian float32s>`` (see ``textservice._codec``). When every
-embedding has the same length, every one has the same header bytes and takes the same number
-of bytes, so the floats of the whole response are one strided view of the response bytes:
+``0x0a <len> 0x0a <len> <dim little-endian float32s>`` (see ``textservice._encoding.codec``).
+When every embedding has the same length, every one has the same header bytes and takes the
+same number of bytes, so the floats of the whole response are one strided view of its bytes:
 ``decode_rows`` checks exactly that (the bytes are whole rows, every row's header equals the
 first's) and copies the view into a C-contiguous native float32 array. No Python float is
 made. Any other wire form (unpacked or split floats, unknown fields, embeddings of different
@@ -22,50 +22,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import betterproto2
 
-from textservice._codec import Codec, EmbeddingLayout, embedding_layout
-from textservice._wire import WIRE_LEN, WireError, read_varint, tag
+from textservice._encoding.codec import Codec, EmbeddingLayout, embedding_layout
+from textservice._encoding.wire import WIRE_LEN, WireError, read_varint, tag
 from textservice.errors import Internal
 
 if TYPE_CHECKING:
-    from typing import TypeAlias
-
-    import numpy
-    import numpy.typing
-
-    Float32Array: TypeAlias = numpy.typing.NDArray[numpy.float32]
+    from textservice._numpy import Float32Array
 
 __all__ = [
-    "NUMPY_EXTRA",
     "ArrayReply",
     "RowWriter",
     "array_reply",
     "decode_array",
     "decode_rows",
-    "require_numpy",
     "rows_array",
     "stack_rows",
     "vector_array",
     "vectors_array",
 ]
 
-NUMPY_EXTRA = "pip install numpy"
-"""How to get numpy for ``output="numpy"``."""
-
 _KEY = tag(1, WIRE_LEN)[0]  # 0x0a: field 1, length-delimited (the embeddings, their values)
-
-
-def require_numpy() -> ModuleType:
-    """The numpy module, or an ``ImportError`` saying how to install it."""
-    try:
-        import numpy
-    except ImportError as exc:
-        raise ImportError(f"output='numpy' needs numpy: {NUMPY_EXTRA}") from exc
-    return numpy
 
 
 def decode_rows(data: bytes) -> Float32Array | None:
@@ -200,7 +180,7 @@ def decode_array(
 class ArrayReply:
     """Stands for an embedding response type in an RPC; decodes the reply as a float32 array.
 
-    grpclib's codecs (``textservice._codec.Codec`` and grpclib's ``ProtoCodec``) call
+    grpclib's codecs (``textservice._encoding.codec.Codec`` and grpclib's ``ProtoCodec``) call
     ``message_type.FromString(data)``; this one returns ``decode_array(...)``.
     """
 

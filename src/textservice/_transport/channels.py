@@ -21,8 +21,8 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from textservice._codec import Codec
-from textservice._status_codec import StatusDetailsCodec
+from textservice._encoding.codec import Codec
+from textservice._transport.status import StatusDetailsCodec
 
 if TYPE_CHECKING:
     # grpclib.client (with h2, its HTTP/2 stack) loads when the first channel opens, not with
@@ -99,9 +99,9 @@ def tls_context() -> ssl.SSLContext:
 def open_tcp_channel(endpoint: Endpoint, context: ssl.SSLContext | None) -> Channel:
     """A grpclib channel to ``endpoint`` on the running loop (TLS when ``context`` is given).
 
-    Its connections send the API key header "never indexed" by HPACK (``_sensitive_headers``).
+    Its connections send the API key header "never indexed" by HPACK (``sensitive_headers``).
     """
-    from textservice._sensitive_headers import KeySafeChannel
+    from textservice._transport.sensitive_headers import KeySafeChannel
 
     return KeySafeChannel(
         endpoint.host,
