@@ -10,6 +10,7 @@ generated server bases, so a new version (``v2`` copied from ``v1``) is served w
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import types
 from collections.abc import Callable
@@ -20,6 +21,8 @@ import grpclib.server
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
+from textservice._proto.google import longrunning as lr
+from textservice._proto.google import protobuf as wkt
 from textservice.client import TextServiceClient
 from textservice.testing.memory import MemoryChannel
 
@@ -85,7 +88,21 @@ def servicers(version: str, recorded: Recorded, repeat_token: bool = False) -> l
         async def generate_content(self, message: Any) -> Any:
             recorded.add("GenerateContent", message)
             said = " ".join(text_of(c) for c in message.contents)
-            reply = pb.Content(parts=[pb.Part(text=f"echo: {said}")], role="model")
+            if said.startswith("call:") and hasattr(pb, "FunctionCall"):
+                # a function call: its arguments are a google.protobuf.Struct
+                args = wkt.Struct(
+                    fields={
+                        "city": wkt.Value(string_value=said[5:]),
+                        "days": wkt.Value(number_value=3),
+                        "tags": wkt.Value(
+                            list_value=wkt.ListValue(values=[wkt.Value(bool_value=True)])
+                        ),
+                    }
+                )
+                part = pb.Part(function_call=pb.FunctionCall(name="forecast", args=args))
+            else:
+                part = pb.Part(text=f"echo: {said}")
+            reply = pb.Content(parts=[part], role="model")
             return pb.GenerateContentResponse(candidates=[pb.Candidate(content=reply)])
 
     class Models(pb.ModelServiceBase):  # type: ignore[misc,name-defined]
@@ -108,7 +125,31 @@ def servicers(version: str, recorded: Recorded, repeat_token: bool = False) -> l
                 models=[_model(pb, name) for name in page], next_page_token=token
             )
 
+        if hasattr(pb, "TunedModel"):  # v1beta: tuned models, long-running operations
+
+            async def create_tuned_model(self, message: Any) -> Any:
+                recorded.add("CreateTunedModel", message)
+                name = f"tunedModels/{message.tuned_model_id or 'made'}"
+                return lr.Operation(
+                    name=f"{name}/operations/1",
+                    metadata=wkt.Any(type_url="type.googleapis.com/x.Metadata", value=b"\x08\x01"),
+                )
+
+            async def update_tuned_model(self, message: Any) -> Any:
+                recorded.add("UpdateTunedModel", message)
+                updated = message.tuned_model
+                updated.update_time = UPDATED
+                return updated
+
+            async def delete_tuned_model(self, message: Any) -> Any:
+                recorded.add("DeleteTunedModel", message)
+                return wkt.Empty()
+
     return [Generative(), Models()]
+
+
+UPDATED = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+"""The ``update_time`` UpdateTunedModel answers with."""
 
 
 def _model(pb: types.ModuleType, name: str) -> Any:

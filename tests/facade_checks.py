@@ -390,7 +390,9 @@ def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> Non
 def check_conforms(value: Any, annotation: Any, where: str) -> None:
     """``value`` has exactly the shape of ``annotation`` (a TypedDict, list, union, enum, ...)."""
     origin = typing.get_origin(annotation)
-    if typing.is_typeddict(annotation):
+    if annotation is Any:  # a google.protobuf.Value: any JSON-like value
+        assert value is None or isinstance(value, str | float | bool | list | dict), (where, value)
+    elif typing.is_typeddict(annotation):
         hints = typing.get_type_hints(annotation)
         assert isinstance(value, dict), where
         assert set(value) == set(hints), (where, sorted(value), sorted(hints))
