@@ -19,6 +19,9 @@ from typing import Any
 import betterproto2
 
 from textservice import _facade
+from textservice._encoding.content import Document
+from textservice._facade import paging
+from textservice._proto.google import protobuf as wkt
 from textservice._engine import embed as engine
 from textservice._engine.outputs import LIST
 from textservice.client import TextServiceClient
@@ -56,12 +59,13 @@ class Recorder:
         self.embed_calls.append(
             {"texts": texts, "single": recipe.one, "batch": recipe.many, "model": params}
         )
-        return [[float(len(t))] for t in texts]
+        return [[float(len(getattr(t, "text", t)))] for t in texts]
 
 
 def recording(respond: Responder) -> Recorder:
     recorder = Recorder(respond)
     _facade.call = recorder.call  # type: ignore[assignment]
+    paging.call = recorder.call  # type: ignore[assignment]
     engine.embed_one = recorder.embed_one  # type: ignore[assignment]
     engine.embed_many = recorder.embed_many  # type: ignore[assignment]
     return recorder
@@ -327,6 +331,103 @@ def check_renamed_rpcs() -> None:
     assert "passing it warns" in facade.ping.__doc__
 
 
+def check_content_rpcs() -> None:
+    facade = importlib.import_module("textservice.content_rpcs")
+    pb = service_module("content_rpcs", "_content_service")._pb
+    functions = sorted(n for n in facade.__all__ if n[0].islower())
+    assert functions == sorted(
+        f"{name}{twin}"
+        for name in (
+            "count_tokens",
+            "embed_content",
+            "generate_content",
+            "get_model",
+            "iter_embed_content",
+            "list_models",
+            "update_model",
+        )
+        for twin in ("", "_async")
+    )
+    assert not hasattr(facade, "stream_generate_content")
+    assert "ContentService.StreamGenerateContent" in " ".join(facade.__doc__.split())
+    pages = {"": (["models/a", "models/b"], "p2"), "p2": (["models/c"], "")}
+
+    def respond(request: Any) -> Any:
+        if isinstance(request, pb.EmbedContentRequest):
+            return pb.EmbedContentResponse(embedding=pb.ContentEmbedding(values=[1.0, 2.0]))
+        if isinstance(request, pb.CountTokensRequest):
+            words = sum(len(c.parts[0].text.split()) for c in request.contents)
+            return pb.CountTokensResponse(total_tokens=words)
+        if isinstance(request, pb.GenerateContentRequest):
+            details = wkt.Struct(fields={"score": wkt.Value(number_value=0.5)})
+            return pb.GenerateContentResponse(
+                candidates=[pb.Candidate(content=request.contents[0], details=details)]
+            )
+        if isinstance(request, pb.ListModelsRequest):
+            names, token = pages[request.page_token]
+            return pb.ListModelsResponse(
+                models=[pb.Model(name=n) for n in names], next_page_token=token
+            )
+        assert isinstance(request, pb.UpdateModelRequest | pb.GetModelRequest), request
+        return pb.Model(name="models/a", labels={"k": "v"})
+
+    recorder = recording(respond)
+    # embed_content: the request written by hand is the one betterproto2 writes
+    result = facade.embed_content(
+        "models/m", "hi", task_type="document", title="T", output_dimensionality=2, client=CLIENT
+    )
+    assert result == {"embedding": [1.0, 2.0]}
+    expected = pb.EmbedContentRequest(
+        model="models/m",
+        content=pb.Content(parts=[pb.Part(text="hi")]),
+        task_type=pb.TaskType.RETRIEVAL_DOCUMENT,
+        title="T",
+        output_dimensionality=2,
+    )
+    assert bytes(recorder.requests[-1]) == bytes(expected)
+    assert recorder.methods[-1].name == "EmbedContent"
+    # a list: BatchEmbedContents of requests, each item's title on its own request
+    facade.embed_content(
+        "models/m", ["a", {"text": "b", "title": "B"}], task_type="document", client=CLIENT
+    )
+    call = recorder.embed_calls[-1]
+    assert call["texts"] == [Document("a"), Document("b", "B")]
+    assert call["batch"].method.name == "BatchEmbedContents" and call["batch"].max_texts == 100
+    sent = pb.BatchEmbedContentsRequest.FromString(
+        bytes(call["batch"].request(call["model"], call["texts"]))
+    )
+    assert [(r.content.parts[0].text, r.title) for r in sent.requests] == [("a", None), ("b", "B")]
+    # this version's TaskType has no SEMANTIC_SIMILARITY: its names are refused
+    expect_error(
+        ValueError,
+        "is not a TaskType",
+        lambda: facade.embed_content("models/m", "x", task_type="similarity", client=CLIENT),
+    )
+    facade.embed_content("models/m", "x", task_type="CLUSTERING", client=CLIENT)
+    assert recorder.requests[-1].task_type == pb.TaskType.CLUSTERING
+    # count_tokens takes a str, contents or mappings
+    assert facade.count_tokens("models/m", "one two", client=CLIENT) == {"total_tokens": 2}
+    assert facade.count_tokens("models/m", ["a", {"parts": [{"text": "b c"}]}], client=CLIENT) == {
+        "total_tokens": 3
+    }
+    # a plain generate_content, its Struct a dict
+    reply = facade.generate_content("models/m", "hello", client=CLIENT)
+    assert reply["candidates"][0]["details"] == {"score": 0.5}
+    assert reply["candidates"][0]["content"]["parts"][0]["text"] == "hello"
+    # list_models follows every page
+    assert [m["name"] for m in facade.list_models(page_size=2, client=CLIENT)] == [
+        "models/a",
+        "models/b",
+        "models/c",
+    ]
+    assert [r.page_token for r in recorder.requests[-2:]] == ["", "p2"]
+    # a FieldMask argument (google.protobuf), a map and well-known types back
+    updated = facade.update_model({"name": "models/a"}, {"paths": ["labels"]}, client=CLIENT)
+    assert recorder.requests[-1].update_mask.paths == ["labels"]
+    assert updated["labels"] == {"k": "v"} and updated["create_time"] is None
+    assert updated["extra"] is None and updated["tags"] is None and updated["details"] is None
+
+
 CHECKS = (
     check_reserved_names,
     check_optional_scalars,
@@ -334,6 +435,7 @@ CHECKS = (
     check_no_batch,
     check_docstring_escapes,
     check_renamed_rpcs,
+    check_content_rpcs,
 )
 
 if __name__ == "__main__":

@@ -157,6 +157,48 @@ def test_a_renamed_request_field_in_a_fixture_is_caught(tmp_path: Path) -> None:
     assert "temperature=None" in old and "heat=None" in new and "temperature" not in new
 
 
+@pytest.mark.parametrize(
+    ("case", "proto", "old", "new", "functions"),
+    [
+        # a plain function (a new unary RPC): its keyword is the request field's name
+        (
+            "renamed_rpcs",
+            "text_service.proto",
+            "string note = 1",
+            "string message = 1",
+            {"ping", "retired"},
+        ),
+        # embed_content's keywords come from EmbedContentRequest's fields
+        (
+            "content_rpcs",
+            "generative_service.proto",
+            "optional int32 output_dimensionality = 5",
+            "optional int32 output_dims = 5",
+            {"embed_content", "iter_embed_content"},
+        ),
+    ],
+)
+def test_a_renamed_field_of_a_new_shape_is_caught(
+    tmp_path: Path, case: str, proto: str, old: str, new: str, functions: set[str]
+) -> None:
+    protos = _fixture_copy(tmp_path)
+    layout = Layout(protos=protos, package=tmp_path / "out")
+    before = public_api.signatures(build(layout, [render_facade]).files)
+    source = protos / "fixtures" / case / proto
+    text = source.read_text()
+    assert old in text
+    source.write_text(text.replace(old, new))
+    after = public_api.signatures(build(layout, [render_facade]).files)
+    changes = public_api.changes({s.key: s.line for s in before}, after)
+    assert changes.added == () and changes.removed == ()
+    changed = {line.removeprefix("async ").split("(")[0] for line, _ in changes.changed}
+    module = f"textservice.{case}."
+    assert changed == {f"{module}{f}{twin}" for f in functions for twin in ("", "_async")}
+    old_name, new_name = old.split()[-3], new.split()[-3]
+    for accepted, generated in changes.changed:
+        assert old_name in accepted and old_name not in generated and new_name in generated
+
+
 def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "codegen", *args],

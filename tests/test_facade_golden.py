@@ -17,6 +17,7 @@ from codegen.paths import REPO_ROOT
 
 TESTS = Path(__file__).resolve().parent
 CASES = (
+    "content_rpcs",
     "docstring_escapes",
     "message_argument",
     "no_batch",
