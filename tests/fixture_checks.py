@@ -20,10 +20,10 @@ import betterproto2
 
 from textservice import _facade
 from textservice._encoding.content import Document
-from textservice._facade import paging
-from textservice._proto.google import protobuf as wkt
 from textservice._engine import embed as engine
 from textservice._engine.outputs import LIST
+from textservice._facade import paging
+from textservice._proto.google import protobuf as wkt
 from textservice.client import TextServiceClient
 
 Responder = Callable[[Any], betterproto2.Message]
