@@ -75,7 +75,9 @@ demo: $(STAMP) $(SAMPLE)
 		--input $(SAMPLE) --output $(DEMO_OUT) --overwrite --progress
 
 ## bench: benchmark vs google-generativeai 0.7.2 and a raw grpcio floor -> bench/RESULTS.md
-##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options)
+##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options),
+##        then embed_content's rows (bench/content.py; BENCH_CONTENT_ARGS: its options)
 .PHONY: bench
 bench: $(STAMP)
 	$(PYTHON) bench/run.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+	$(PYTHON) bench/content.py $(if $(BENCH_QUICK),--quick) $(BENCH_CONTENT_ARGS)
