@@ -61,7 +61,10 @@ document task type; a dimensionality is positive); a request without one has no 
 FUNCTION_DOC_WIDTH = docstrings.LINE_LENGTH - 4
 """Function docstrings sit 4 spaces in."""
 
-CLIENT_DOC = "The ``TextServiceClient`` to call through; None uses the default client."
+CLIENT_DOC = (
+    "The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call through; "
+    "None uses the default client."
+)
 
 OUTPUT_DOC = (
     '``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded '

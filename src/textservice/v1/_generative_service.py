@@ -264,7 +264,8 @@ def embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -421,7 +422,8 @@ async def embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -553,7 +555,8 @@ def iter_embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -687,7 +690,8 @@ def iter_embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -779,7 +783,8 @@ def count_tokens(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -840,7 +845,8 @@ async def count_tokens_async(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -938,7 +944,8 @@ def generate_content(
             [Safety guidance](https://ai.google.dev/gemini-api/docs/safety-guidance) to
             learn how to incorporate safety considerations in your AI applications.
         generation_config: Optional. Configuration options for model generation and outputs.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1023,7 +1030,8 @@ async def generate_content_async(
             [Safety guidance](https://ai.google.dev/gemini-api/docs/safety-guidance) to
             learn how to incorporate safety considerations in your AI applications.
         generation_config: Optional. Configuration options for model generation and outputs.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

@@ -74,7 +74,8 @@ def get_model(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: no timeout and no retries (the service
             config names none).
@@ -110,7 +111,8 @@ async def get_model_async(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: no timeout and no retries (the service
             config names none).
@@ -161,7 +163,8 @@ def list_models(
 
             When paginating, all other parameters provided to `ListModels` must match
             the call that provided the page token.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: no timeout and no retries (the service
             config names none).
@@ -208,7 +211,8 @@ def list_models_async(
 
             When paginating, all other parameters provided to `ListModels` must match
             the call that provided the page token.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: no timeout and no retries (the service
             config names none).

@@ -290,7 +290,8 @@ def embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -447,7 +448,8 @@ async def embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -579,7 +581,8 @@ def iter_embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -713,7 +716,8 @@ def iter_embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -805,7 +809,8 @@ def count_tokens(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -866,7 +871,8 @@ async def count_tokens_async(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -988,7 +994,8 @@ def generate_content(
         cached_content: Optional. The name of the content
             [cached](https://ai.google.dev/gemini-api/docs/caching) to use as context
             to serve the prediction. Format: `cachedContents/{cachedContent}`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1101,7 +1108,8 @@ async def generate_content_async(
         cached_content: Optional. The name of the content
             [cached](https://ai.google.dev/gemini-api/docs/caching) to use as context
             to serve the prediction. Format: `cachedContents/{cachedContent}`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1242,7 +1250,8 @@ def generate_answer(
             to 0.0 will typically result in more straightforward responses from the
             model. A low temperature (~0.2) is usually recommended for
             Attributed-Question-Answering use cases.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateAnswer: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1331,7 +1340,8 @@ async def generate_answer_async(
             to 0.0 will typically result in more straightforward responses from the
             model. A low temperature (~0.2) is usually recommended for
             Attributed-Question-Answering use cases.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateAnswer: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

@@ -195,7 +195,8 @@ def get_model(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: a 60 s timeout; retries on UNAVAILABLE up to
             5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -231,7 +232,8 @@ async def get_model_async(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: a 60 s timeout; retries on UNAVAILABLE up to
             5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -282,7 +284,8 @@ def list_models(
 
             When paginating, all other parameters provided to `ListModels` must match
             the call that provided the page token.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -329,7 +332,8 @@ def list_models_async(
 
             When paginating, all other parameters provided to `ListModels` must match
             the call that provided the page token.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -377,7 +381,8 @@ def get_tuned_model(
         name: Required. The resource name of the model.
 
             Format: `tunedModels/my-model-id`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetTunedModel: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -408,7 +413,8 @@ async def get_tuned_model_async(
         name: Required. The resource name of the model.
 
             Format: `tunedModels/my-model-id`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetTunedModel: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -474,7 +480,8 @@ def list_tuned_models(
               "owner:me" returns all tuned models to which caller has owner role
               "readers:me" returns all tuned models to which caller has reader role
               "readers:everyone" returns all tuned models that are shared with everyone
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListTunedModels: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -536,7 +543,8 @@ def list_tuned_models_async(
               "owner:me" returns all tuned models to which caller has owner role
               "readers:me" returns all tuned models to which caller has reader role
               "readers:everyone" returns all tuned models that are shared with everyone
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListTunedModels: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -596,7 +604,8 @@ def create_tuned_model(
             This value should be up to 40 characters, the first character must be a
             letter, the last could be a letter or a number. The id must match the
             regular expression: `[a-z]([a-z0-9-]{0,38}[a-z0-9])?`.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -641,7 +650,8 @@ async def create_tuned_model_async(
             This value should be up to 40 characters, the first character must be a
             letter, the last could be a letter or a number. The id must match the
             regular expression: `[a-z]([a-z0-9-]{0,38}[a-z0-9])?`.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -689,7 +699,8 @@ def update_tuned_model(
     Args:
         tuned_model: Required. The tuned model to update.
         update_mask: Optional. The list of fields to update.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: UpdateTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -724,7 +735,8 @@ async def update_tuned_model_async(
     Args:
         tuned_model: Required. The tuned model to update.
         update_mask: Optional. The list of fields to update.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: UpdateTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -772,7 +784,8 @@ def delete_tuned_model(
     Args:
         name: Required. The resource name of the model.
             Format: `tunedModels/my-model-id`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DeleteTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -812,7 +825,8 @@ async def delete_tuned_model_async(
     Args:
         name: Required. The resource name of the model.
             Format: `tunedModels/my-model-id`
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DeleteTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

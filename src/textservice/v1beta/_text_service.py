@@ -215,7 +215,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedText: a 60 s timeout; retries
@@ -303,7 +304,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedText: a 60 s timeout; retries
@@ -381,7 +383,8 @@ def iter_embeddings(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedText: a 60 s timeout; retries
@@ -461,7 +464,8 @@ def iter_embeddings_async(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedText: a 60 s timeout; retries
@@ -562,7 +566,8 @@ def generate_text(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -677,7 +682,8 @@ async def generate_text_async(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -764,7 +770,8 @@ def count_text_tokens(
 
             Format: `models/{model}`
         prompt: Required. The free-form input text given to the model as a prompt.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -806,7 +813,8 @@ async def count_text_tokens_async(
 
             Format: `models/{model}`
         prompt: Required. The free-form input text given to the model as a prompt.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

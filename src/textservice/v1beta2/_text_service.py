@@ -157,7 +157,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (each sent as its own EmbedText call (this API
             version has no batch RPC)); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -241,7 +242,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (each sent as its own EmbedText call (this API
             version has no batch RPC)); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -318,7 +320,8 @@ def iter_embeddings(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -397,7 +400,8 @@ def iter_embeddings_async(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -487,7 +491,8 @@ def generate_text(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -592,7 +597,8 @@ async def generate_text_async(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

@@ -185,7 +185,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -273,7 +274,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -351,7 +353,8 @@ def iter_embeddings(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -431,7 +434,8 @@ def iter_embeddings_async(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -528,7 +532,8 @@ def generate_text(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
             config names none).
@@ -639,7 +644,8 @@ async def generate_text_async(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
             config names none).
@@ -726,7 +732,8 @@ def count_text_tokens(
 
             Format: `models/{model}`
         prompt: Required. The free-form input text given to the model as a prompt.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: no timeout and no retries (the
             service config names none).
@@ -768,7 +775,8 @@ async def count_text_tokens_async(
 
             Format: `models/{model}`
         prompt: Required. The free-form input text given to the model as a prompt.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: no timeout and no retries (the
             service config names none).

@@ -75,7 +75,8 @@ def list_models(
     Args:
         page_size: Models per page.
         page_token: The page to get.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: no timeout and no retries (the service
             config names none).
@@ -111,7 +112,8 @@ def list_models_async(
     Args:
         page_size: Models per page.
         page_token: The page to get.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: no timeout and no retries (the service
             config names none).
@@ -157,7 +159,8 @@ def get_model(
 
     Args:
         name: Required. Its name.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: no timeout and no retries (the service
             config names none).
@@ -184,7 +187,8 @@ async def get_model_async(
 
     Args:
         name: Required. Its name.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: no timeout and no retries (the service
             config names none).
@@ -224,7 +228,8 @@ def update_model(
     Args:
         model: Required. The model with its new fields.
         update_mask: Optional. Which fields to update.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: UpdateModel: no timeout and no retries (the service
             config names none).
@@ -259,7 +264,8 @@ async def update_model_async(
     Args:
         model: Required. The model with its new fields.
         update_mask: Optional. Which fields to update.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: UpdateModel: no timeout and no retries (the service
             config names none).

@@ -214,7 +214,8 @@ def embed_content(
         output_dimensionality: Optional. Keep the first values only.
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -352,7 +353,8 @@ async def embed_content_async(
         output_dimensionality: Optional. Keep the first values only.
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -470,7 +472,8 @@ def iter_embed_content(
         output_dimensionality: Optional. Keep the first values only.
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -590,7 +593,8 @@ def iter_embed_content_async(
         output_dimensionality: Optional. Keep the first values only.
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -664,7 +668,8 @@ def count_tokens(
     Args:
         model: Required. The model.
         contents: Optional. The contents.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: no timeout and no retries (the service
             config names none).
@@ -703,7 +708,8 @@ async def count_tokens_async(
     Args:
         model: Required. The model.
         contents: Optional. The contents.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: no timeout and no retries (the service
             config names none).
@@ -759,7 +765,8 @@ def generate_content(
     Args:
         model: Required. The model.
         contents: Required. The conversation.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: no timeout and no retries (the
             service config names none).
@@ -797,7 +804,8 @@ async def generate_content_async(
     Args:
         model: Required. The model.
         contents: Required. The conversation.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: no timeout and no retries (the
             service config names none).

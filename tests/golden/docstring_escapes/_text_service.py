@@ -148,7 +148,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -235,7 +236,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -313,7 +315,8 @@ def iter_embeddings(
     Args:
         model: The model, e.g. "models/x"
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -393,7 +396,8 @@ def iter_embeddings_async(
     Args:
         model: The model, e.g. "models/x"
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names

@@ -54,7 +54,8 @@ def count_text_tokens(
         prompt: Required. A wrapper of one string.
         options: Optional. A message with several fields.
         fallbacks: Optional. Repeated messages.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: no timeout and no retries (the
             service config names none).
@@ -95,7 +96,8 @@ async def count_text_tokens_async(
         prompt: Required. A wrapper of one string.
         options: Optional. A message with several fields.
         fallbacks: Optional. Repeated messages.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: no timeout and no retries (the
             service config names none).

@@ -124,7 +124,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (each sent as its own EmbedText call (this API
             version has no batch RPC)); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none).
@@ -207,7 +208,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (each sent as its own EmbedText call (this API
             version has no batch RPC)); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none).
@@ -284,7 +286,8 @@ def iter_embeddings(
     Args:
         model: Required. The model.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none).
@@ -363,7 +366,8 @@ def iter_embeddings_async(
     Args:
         model: Required. The model.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none).

@@ -62,7 +62,8 @@ def generate_text(
         echo: Optional. An optional bool.
         suffix: Optional. An optional string.
         mode: An enum argument.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 12.5 s timeout; no retries.
 
@@ -119,7 +120,8 @@ async def generate_text_async(
         echo: Optional. An optional bool.
         suffix: Optional. An optional string.
         mode: An enum argument.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 12.5 s timeout; no retries.
 

@@ -190,7 +190,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (sent as EmbedManyWords calls of at most 100
             texts); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -276,7 +277,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (sent as EmbedManyWords calls of at most 100
             texts); results come back in input order.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -354,7 +356,8 @@ def iter_embeddings(
     Args:
         model: Required. The model.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -434,7 +437,8 @@ def iter_embeddings_async(
     Args:
         model: Required. The model.
         texts: A sequence of strings (not one ``str``).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -466,7 +470,8 @@ def count_text_tokens(
     Args:
         model: Required. The model.
         prompt: Required. The prompt.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: TallyWords: no timeout and no retries (the service
             config names none).
@@ -501,7 +506,8 @@ async def count_text_tokens_async(
     Args:
         model: Required. The model.
         prompt: Required. The prompt.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: TallyWords: no timeout and no retries (the service
             config names none).
@@ -550,7 +556,8 @@ def ping(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Ping: no timeout and no retries (the service config
             names none).
@@ -582,7 +589,8 @@ async def ping_async(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Ping: no timeout and no retries (the service config
             names none).
@@ -635,7 +643,8 @@ def retired(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Retired: no timeout and no retries (the service config
             names none).
@@ -672,7 +681,8 @@ async def retired_async(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Retired: no timeout and no retries (the service config
             names none).

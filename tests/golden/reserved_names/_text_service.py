@@ -57,7 +57,8 @@ def generate_text(
         from_: A keyword.
         client_: The facade's own parameter name.
         request: The request builder's local name (the local gives way, not the parameter).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
             config names none).
@@ -109,7 +110,8 @@ async def generate_text_async(
         from_: A keyword.
         client_: The facade's own parameter name.
         request: The request builder's local name (the local gives way, not the parameter).
-        client: The ``TextServiceClient`` to call through; None uses the default client.
+        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
+            through; None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
             config names none).
