@@ -52,7 +52,7 @@ textservice.configure("...")
 
 
 def test_first_call_example_embeds_with_todays_model(tmp_path: Path) -> None:
-    first, retired = _section_blocks("Install and a first call with a real key")
+    first, _retired = _section_blocks("Install and a first call with a real key")
     assert "embed_content" in first and "models/gemini-embedding-001" in first
     done = _run(_TODAY + first, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -60,7 +60,7 @@ def test_first_call_example_embeds_with_todays_model(tmp_path: Path) -> None:
 
 
 def test_the_legacy_example_reports_a_retired_model(tmp_path: Path) -> None:
-    first, retired = _section_blocks("Install and a first call with a real key")
+    _first, retired = _section_blocks("Install and a first call with a real key")
     done = _run(_TODAY + retired, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("NotFound "), done.stdout
