@@ -24,7 +24,7 @@ from grpclib.exceptions import GRPCError
 from textservice._governor import (
     Cost,
     GovernorSettings,
-    Key,
+    QuotaKey,
     RateGovernor,
     Refusal,
     Rejection,
@@ -54,7 +54,7 @@ async def embed_all(
     """Every text's vector, in order; each batch retried through the governor."""
     batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
     results: list[list[list[float]]] = [[] for _ in batches]
-    key = Key("BatchEmbedText", EMBED_MODEL)
+    key = QuotaKey("BatchEmbedText", EMBED_MODEL)
 
     async with fake.in_memory() as channel:
         stub = V.TextServiceStub(channel)
@@ -109,7 +109,7 @@ def test_5000_texts_under_a_per_minute_quota(window: str, retry_info: bool) -> N
     assert rejected <= 0.15 * accepted, (accepted, rejected)
     stats = governor.snapshot()
     assert (stats.sent, stats.rejected) == (accepted + rejected, rejected)
-    learned = stats.keys[Key("BatchEmbedText", EMBED_MODEL)].limits["requests"]
+    learned = stats.keys[QuotaKey("BatchEmbedText", EMBED_MODEL)].limits["requests"]
     if retry_info:
         assert learned == RPM  # named by the QuotaFailure
     else:
@@ -145,4 +145,4 @@ def test_threads_with_their_own_loops_share_one_governor() -> None:
     accepted, rejected = fake.quotas.accepted(), fake.quotas.rejected()
     assert accepted == len(TEXTS) // BATCH
     assert rejected <= 0.15 * accepted, (accepted, rejected)
-    assert governor.snapshot().keys[Key("BatchEmbedText", EMBED_MODEL)].in_flight == 0
+    assert governor.snapshot().keys[QuotaKey("BatchEmbedText", EMBED_MODEL)].in_flight == 0
