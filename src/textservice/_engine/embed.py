@@ -25,6 +25,7 @@ from textservice._checks import check_callable, check_count
 from textservice._engine.ordered import ordered_map
 from textservice._engine.outputs import OutputStrategy, RawRows, Vector
 from textservice._engine.recipes import ChunkRpc, EmbedRecipe
+from textservice._governor import Cost
 from textservice._transport.bridge import CLOSED, cancelled_by_close
 from textservice._transport.options import RequestOptions, ResolvedOptions, RpcPolicy
 from textservice._transport.rpc import call, invoke
@@ -144,7 +145,8 @@ async def _ordered_chunks(
     async def embed_chunk(item: tuple[int, list[str]]) -> R:
         start, chunk = item
         request = rpc.request(chunk)
-        reply = await invoke(path, rpc.method, request, policy(), reader.reply)
+        cost = Cost.of_texts(chunk)  # read from the chunk: no walk over the request
+        reply = await invoke(path, rpc.method, request, policy(), reader.reply, cost)
         raw = _read(rpc, reader.rows, reply)
         _check_rows(raw, start, len(chunk), rpc.method.name)
         rows = output.rows(raw)
