@@ -11,6 +11,9 @@ Installing ``textservice`` makes them available in every test suite:
   fake in memory (no socket);
 - ``fake_text_service_tcp_client``: the same client over the port.
 
+The clients' quota clock runs as fast as the fake's (``quota_time_scale`` is the marker's
+``quotas={"time_scale": ...}``), so their rate governor counts the fake's minutes.
+
 Imports happen inside the fixtures, so suites that do not use them pay nothing.
 """
 
@@ -63,6 +66,15 @@ def _client_class() -> Any:
     return importlib.import_module("textservice.client").TextServiceClient
 
 
+def _client_options(fake: FakeTextService) -> dict[str, Any]:
+    """Options a client of ``fake`` needs: its quota clock's speed, when it has quotas (so the
+    client's rate governor counts minutes as the fake does)."""
+    ledger = fake.quotas
+    if ledger is None or ledger.quotas.time_scale == 1.0:
+        return {}
+    return {"quota_time_scale": ledger.quotas.time_scale}
+
+
 def _close(client: Any) -> None:
     close = getattr(client, "close", None)
     if callable(close):
@@ -75,6 +87,7 @@ def fake_text_service_client(fake_text_service: FakeTextService) -> Iterator[Any
     client = _client_class()(
         api_key=fake_text_service.api_key or FALLBACK_API_KEY,
         channel_factory=fake_text_service.channel,
+        **_client_options(fake_text_service),
     )
     try:
         yield client
@@ -91,6 +104,7 @@ def fake_text_service_tcp_client(
         api_key=fake_text_service.api_key or FALLBACK_API_KEY,
         endpoint=fake_text_service_address.target,
         insecure=True,
+        **_client_options(fake_text_service),
     )
     try:
         yield client
