@@ -506,6 +506,28 @@ def test_counters_snapshot() -> None:
         assert stats.waited == pytest.approx(3.0)
         assert (snap.sent, snap.rejected, snap.waited) == (3, 1, pytest.approx(3.0))
         assert not snap.throttled
+        assert snap.throttled_for == pytest.approx(3.0)  # the pause, while ``held`` waited
+
+    run(scenario)
+
+
+def test_throttled_for_is_clock_time_not_summed_over_waiters() -> None:
+    async def scenario() -> None:
+        gov, clock = governor(jitter=0.0, learn_limits=False)
+        (await admitted_now(gov)).rejected(rejection(delay=3.0))
+        waiters = [Waiting(gov), Waiting(gov)]
+        await settle()
+        clock.advance(1.0)
+        assert gov.snapshot().throttled_for == pytest.approx(1.0)  # still going
+        clock.advance(2.0)
+        await settle()
+        for waiter in waiters:
+            assert waiter.ticket is not None
+            waiter.ticket.succeeded()
+        snap = gov.snapshot()
+        assert snap.waited == pytest.approx(6.0)  # two calls waited 3 s each
+        assert snap.throttled_for == pytest.approx(3.0)  # during 3 s of the clock
+        assert not snap.throttled
 
     run(scenario)
 

@@ -95,15 +95,19 @@ def _governor_settings(
         return None if value is None else check_positive(value, name)
 
     scale = check_positive(quota_time_scale, "quota_time_scale")
+    minute = 60.0 / scale
     return GovernorSettings(
         max_concurrency=max_concurrency,
         requests_per_minute=limit(requests_per_minute, "requests_per_minute"),
         texts_per_minute=limit(texts_per_minute, "texts_per_minute"),
         tokens_per_minute=limit(tokens_per_minute, "tokens_per_minute"),
         share=check_positive(quota_share, "quota_share", high=1.0),
-        # a faster quota clock (a fake's) shortens the minute and the first backoff alike
-        minute=60.0 / scale,
+        # a faster quota clock (a fake's) shortens the minute and the first backoff alike...
+        minute=minute,
         backoff=1.0 / scale,
+        # ...but not the time a request takes to reach the server, which the margin covers:
+        # 1 % of a minute (0.6 s of the API's), and never under 50 ms
+        margin=max(GovernorSettings.margin, 0.05 / minute),
     )
 
 

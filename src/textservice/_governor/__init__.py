@@ -40,8 +40,9 @@ The engine asks before every RPC and reports how it went::
   is left of the key's pause, exceeds the ``max_wait`` given to ``admit`` /
   ``Ticket.rejected`` (the client passes its ``Retry.max_retry_delay``: one knob for "the
   longest server-asked wait"); the key stays paused, and each call decides by its own.
-- **Observable**: ``snapshot()`` (``QuotaStats``: calls sent, rejected, refused,
-  seconds waited, the current limit, whether throttled), and INFO log lines on the
+- **Observable**: ``snapshot()`` (``QuotaStats``: calls sent, rejected, refused, seconds
+  calls waited (summed over calls) and seconds of throttling (clock time during which calls
+  were held back), the current limit, whether throttled), and INFO log lines on the
   ``textservice.governor`` logger when throttling of a key starts and ends (DEBUG for each
   limit change and per-minute wait).
 

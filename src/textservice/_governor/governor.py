@@ -116,6 +116,9 @@ class QuotaKeyStats:
     """Seconds until a server-requested pause ends (0: none)."""
     throttled: bool
     """Whether calls are being held back for quota (a pause or a per-minute limit)."""
+    throttled_for: float
+    """Seconds (of the clock) during which calls were held back for quota, so far: the
+    time a job lost to its quota, however many calls waited at once."""
     limits: Mapping[Unit, float]
     """The per-minute limits in force (configured or learned, times ``share``)."""
 
@@ -150,6 +153,11 @@ class QuotaStats:
     def throttled(self) -> bool:
         """Whether any key is throttled."""
         return any(s.throttled for s in self.keys.values())
+
+    @property
+    def throttled_for(self) -> float:
+        """Seconds during which calls were held back for quota, added up over keys."""
+        return sum(s.throttled_for for s in self.keys.values())
 
 
 class Ticket:
@@ -237,6 +245,8 @@ class _KeyState:
     learned: dict[Unit, tuple[float, float]] = field(default_factory=dict)
     """Per-minute limits learned from rejections: unit -> (limit, when learned)."""
     throttled_since: float | None = None
+    throttled_before: float = 0.0
+    """Seconds of throttling that ended."""
     sent: int = 0
     succeeded: int = 0
     rejected: int = 0
@@ -705,6 +715,7 @@ class RateGovernor:
             now - state.throttled_since,
             why,
         )
+        state.throttled_before += now - state.throttled_since
         state.throttled_since = None
 
     def snapshot(self) -> QuotaStats:
@@ -727,6 +738,8 @@ class RateGovernor:
                     limit=state.limit.value,
                     paused_for=paused_for,
                     throttled=paused_for > 0 or state.throttled_since is not None,
+                    throttled_for=state.throttled_before
+                    + (now - state.throttled_since if state.throttled_since is not None else 0.0),
                     limits=self._limits(state, now),
                 )
             return QuotaStats(keys)
