@@ -1,8 +1,8 @@
 """The governor against the fake's quotas, in real time on a fast quota clock.
 
-A tiny driver (not the client, which will be wired to the governor separately) embeds
-5,000 texts in batches of 50 with every batch in its own task, each call admitted by the
-governor and reported back to it.
+A tiny driver (not the client: its tests under the fake's quotas are in
+test_client_quotas.py) embeds 5,000 texts in batches of 50 with every batch in its own
+task, each call admitted by the governor and reported back to it.
 
 What gets rejected: before the first rejection nothing is known, so the calls sent in the
 meantime (at most ``max_concurrency``, in flight together) can all be rejected; after it

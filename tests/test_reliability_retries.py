@@ -166,6 +166,34 @@ def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
     assert stats.waited > 0
 
 
+def test_quota_rejections_are_not_counted_against_max_attempts(
+    fake_text_service: FakeTextService,
+) -> None:
+    # seven 429s naming a per-minute quota, with max_attempts=5: waited out, not given up
+    fake_text_service.faults.fail_next(7, "RESOURCE_EXHAUSTED", details=[quota_failure()])
+    with TextServiceClient(
+        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=600
+    ) as client:
+        assert embed_one_sync(client, "quota") == expected(["quota"])[0]
+    assert fake_text_service.count("EmbedText") == 8
+
+
+def test_a_bare_resource_exhausted_is_retried_at_most_max_attempts_times(
+    fake_text_service: FakeTextService,
+) -> None:
+    # no QuotaFailure, no RetryInfo: perhaps no quota at all (a message too big for the
+    # server is RESOURCE_EXHAUSTED too), so it is not retried forever
+    fake_text_service.faults.fail_next(10, "RESOURCE_EXHAUSTED")
+    with (
+        TextServiceClient(
+            "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=600
+        ) as client,
+        pytest.raises(ResourceExhausted, match="gave up after 5 attempts"),
+    ):
+        embed_one_sync(client, "quota")
+    assert fake_text_service.count("EmbedText") == 5
+
+
 def test_resource_exhausted_is_not_retried_without_retries(
     fake_text_service: FakeTextService,
 ) -> None:

@@ -7,9 +7,10 @@ and reports how it went. RESOURCE_EXHAUSTED is the governor's to handle: it paus
 for everyone, lowers the concurrency, and says whether this call is retried (when the pause
 ends: ``admit`` holds it) or fails now (a per-day quota, a delay longer than
 ``Retry.max_retry_delay``: an error naming the quota). Those retries are not counted against
-``Retry.max_attempts`` (which bounds the other failures), and the time spent waiting for
-admission does not count against a method's default per-RPC deadline; a timeout the user
-gave bounds everything.
+``Retry.max_attempts`` (which bounds the other failures, and RESOURCE_EXHAUSTED answers that
+name neither a quota nor a delay: they may not be about a quota at all), and the time spent
+waiting for admission does not count against a method's default per-RPC deadline; a timeout
+the user gave bounds everything.
 """
 
 from __future__ import annotations
@@ -199,6 +200,7 @@ async def invoke(
     while True:
         max_wait = _max_wait(retry, deadline if policy.waits_count else None, loop.time())
         decision: Decision | None = None
+        named = False
         try:
             async with governor.admit(key, cost, max_wait=max_wait) as ticket:
                 if not policy.waits_count and deadline is not None:
@@ -219,7 +221,7 @@ async def invoke(
                 else:
                     ticket.succeeded()
                     return result
-                decision = _report(ticket, error, retry)
+                decision, named = _report(ticket, error, retry)
         except QuotaRefused as refused:
             raise _refused(refused.refusal, policy, deadline, loop.time()) from None
         if decision is not None:  # RESOURCE_EXHAUSTED, the governor's to decide
@@ -227,6 +229,12 @@ async def invoke(
                 raise _rejected(error, decision, retry)
             if retry is None:
                 raise _final(error, attempts, failures, retry)
+            if not named:
+                # Neither a quota nor a delay named: maybe no quota at all (a message too big
+                # for the server is RESOURCE_EXHAUSTED too), so these count as failures.
+                failures += 1
+                if failures >= retry.max_attempts:
+                    raise _final(error, attempts, failures, retry)
             if path.closed:
                 raise Cancelled("the call was cancelled because its TextServiceClient was closed")
             if (
@@ -283,18 +291,22 @@ def _max_wait(retry: Retry | None, deadline: float | None, now: float) -> float 
     return limit
 
 
-def _report(ticket: Ticket, error: TextServiceError, retry: Retry | None) -> Decision | None:
-    """Tell the governor how the attempt ended: its decision for RESOURCE_EXHAUSTED, else
-    ``None`` (the attempt failed otherwise). A delay over ``Retry.max_retry_delay`` is a
-    refusal; one that outlasts the deadline is the caller's to tell (``DeadlineExceeded``)."""
+def _report(
+    ticket: Ticket, error: TextServiceError, retry: Retry | None
+) -> tuple[Decision | None, bool]:
+    """Tell the governor how the attempt ended: its decision for RESOURCE_EXHAUSTED (else
+    ``None``: the attempt failed otherwise), and whether the answer named a quota or a delay.
+    A delay over ``Retry.max_retry_delay`` is a refusal; one that outlasts the deadline is the
+    caller's to tell (``DeadlineExceeded``)."""
     if error.code is not Status.RESOURCE_EXHAUSTED:
         ticket.failed()
-        return None
+        return None, False
     rejection = Rejection.from_details(error.details)
+    named = bool(rejection.violations) or rejection.retry_delay is not None
     if retry is not None and not retry.retry_info:  # RetryInfo not honoured: our backoff
         rejection = dataclasses.replace(rejection, retry_delay=None)
     max_wait = DEFAULT_MAX_WAIT if retry is None else retry.max_retry_delay
-    return ticket.rejected(rejection, max_wait=max_wait)
+    return ticket.rejected(rejection, max_wait=max_wait), named
 
 
 def _rejected(error: TextServiceError, refusal: Refusal, retry: Retry | None) -> TextServiceError:
