@@ -176,7 +176,9 @@ def outcome(result: Result, ideal: float) -> str:
     if result.report.get("unavailable"):
         return f"not available: {result.report.get('error')}"
     if not result.ok:
-        return f"**failed** after {result.wall:.1f} s: {result.report.get('error')}"
+        error = str(result.report.get("error"))
+        shown = error if len(error) <= 120 else error[:119] + "…"
+        return f"**failed** after {result.wall:.1f} s: {shown}"
     if not result.right:
         return "**wrong vectors** (digest differs)"
     return f"done in {result.wall:.1f} s ({result.wall / ideal:.2f}× ideal)"
@@ -219,7 +221,8 @@ def section(results: list[Result], n: int, ideal: float, provenance: str) -> lis
         shown = ", ".join(map(str, per_minute[:6])) + (", …" if len(per_minute) > 6 else "")
         lines.append(
             f"| {r.contender.label} | {outcome(r, ideal)} | {r.wall:.2f} | "
-            f"{r.wall / ideal:.2f}× | {r.texts:,} | {'right' if r.right else '-'} | "
+            f"{f'{r.wall / ideal:.2f}×' if r.right else '-'} | {r.texts:,} | "
+            f"{'right' if r.right else '-'} | "
             f"{r.server['accepted']} | {r.server['rejected']} "
             f"({100 * share:.1f} %) | {shown} |"
         )
