@@ -389,8 +389,7 @@ def start_slowly(
 
 
 def change_dimension(fake: FakeTextService, dimension: int) -> None:
-    # The fake has no public knob for this server fault: the answers read _dimension.
-    fake._dimension = dimension
+    fake.embedding_dimension = dimension  # a server fault: the next answers are longer/shorter
 
 
 def test_a_dimension_change_midway_is_a_server_fault_naming_the_kept_part(
