@@ -24,15 +24,24 @@ from typing import Any
 import pytest
 from grpclib.const import Status
 from runtime_specs import batch, single
+from test_engine_content_recipe import RECIPE as CONTENT_RECIPE
+from test_engine_content_recipe import ContentParams
 
 import textservice
-from textservice import DeadlineExceeded, ResourceExhausted, TextServiceClient
+from textservice import (
+    DeadlineExceeded,
+    QuotaKey,
+    QuotaStats,
+    ResourceExhausted,
+    TextServiceClient,
+)
 from textservice._engine.embed import embed_many
 from textservice._engine.outputs import LIST
 from textservice._engine.recipes import EmbedRecipe
+from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.options import RequestOptions
 from textservice.client import call_path
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing import FakeTextService, expected_content_embedding, expected_embedding
 
 MODEL = "models/embedding-gecko-001"
 DIM = 8
@@ -233,6 +242,39 @@ def test_waiting_for_quota_does_not_count_against_the_methods_per_rpc_deadline()
         stats = client.quota_stats()
     assert stats.waited > 2 * 0.5  # batches waited longer than their deadline, in all
     assert len(accepted_per_minute(fake)) == 3
+
+
+def test_the_governor_knows_no_method_by_name_batch_embed_contents_too() -> None:
+    # GenerativeService's BatchEmbedContents (issue 12's embed_content) through the same
+    # engine and governor: keyed by its own name and model, costed by its texts. (Not a speed
+    # test: its messages go through betterproto2's pure-Python coding, which on a busy machine
+    # can be slower than the quota.)
+    params = ContentParams("models/gemini-embedding-001", pb.TaskType.RETRIEVAL_QUERY, None, 8)
+
+    def embed(fake: FakeTextService, texts: list[str]) -> tuple[list[list[float]], QuotaStats]:
+        with client_of(fake) as client:
+            path = call_path(client)
+
+            async def run() -> list[list[float]]:
+                return await embed_many(path, CONTENT_RECIPE, params, texts, RequestOptions(), LIST)
+
+            return path.run_sync(run), client.quota_stats()
+
+    texts = TEXTS[:3_000]
+    fake = fake_with(requests_per_minute=10)
+    vectors, stats = embed(fake, texts)
+    assert vectors == [
+        expected_content_embedding(params.model, t, "RETRIEVAL_QUERY", dimension=8) for t in texts
+    ]
+    assert fake.quotas is not None
+    assert fake.quotas.accepted() == 30
+    assert max(accepted_per_minute(fake)) <= 10
+    # before the first rejection nothing is known: the calls then in flight (at most
+    # max_concurrency, 8) can all be rejected; after it, the learned limit holds
+    assert fake.quotas.rejected() <= 8 + 2
+    (key,) = stats.keys
+    assert key == QuotaKey("BatchEmbedContents", "models/gemini-embedding-001")
+    assert stats.keys[key].limits == {"requests": 10.0}  # learned from its QuotaFailure
 
 
 # -- many callers sharing one client ---------------------------------------------------------------

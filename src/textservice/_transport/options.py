@@ -21,6 +21,7 @@ from textservice._transport.methods import MethodSpec
 from textservice.retry import Retry
 
 __all__ = [
+    "NO_RETRY",
     "RequestOptions",
     "ResolvedOptions",
     "RpcPolicy",
@@ -30,6 +31,12 @@ __all__ = [
 ]
 
 _REQUEST_OPTION_KEYS = frozenset({"timeout", "retry"})
+
+NO_RETRY = Retry(max_attempts=1)
+"""The policy of a method whose service config names none: no failure is retried, but a
+RESOURCE_EXHAUSTED of a quota is still waited out by the client's rate governor (which
+``Retry.max_attempts`` does not bound). Only ``retry=None``, given by the user, turns that
+off too."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def resolve(
     retry: Retry | EllipsisType | None,
 ) -> ResolvedOptions:
     """The options of a call of ``method``: ``options`` first, then the client's ``timeout``
-    and ``retry``, then the method's defaults."""
+    and ``retry``, then the method's defaults (``NO_RETRY`` when it names no policy)."""
     if not isinstance(options.timeout, EllipsisType):
         resolved_timeout, whole = options.timeout, True
     elif timeout is not None:
@@ -127,7 +134,7 @@ def resolve(
     elif not isinstance(retry, EllipsisType):
         resolved_retry = retry
     else:
-        resolved_retry = method.default_retry
+        resolved_retry = method.default_retry if method.default_retry is not None else NO_RETRY
     return ResolvedOptions(timeout=resolved_timeout, whole_call=whole, retry=resolved_retry)
 
 
