@@ -42,15 +42,18 @@ check-generated: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python -m codegen golden
 
-## lint: ruff, and mypy strict on codegen/ and src/
+# What ruff checks and formats (.pre-commit-config.yaml runs the same commands).
+LINT_PATHS := codegen src tests bench
+
+## lint: ruff on $(LINT_PATHS); mypy strict on the files pyproject.toml names (codegen, src, bench)
 lint: $(STAMP)
-	$(BIN)/ruff check codegen src tests
-	$(BIN)/ruff format --check codegen src tests
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix codegen src tests
-	$(BIN)/ruff format codegen src tests
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 ## test: everything CI runs
 test: check-generated lint

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textservice._codec import Codec
 from textservice._proto.google.ai.generativelanguage import v1beta
@@ -37,7 +38,7 @@ def main() -> None:
     server_codec = RequestCodec()
     models = validation.ModelPolicy()
 
-    def respond(encode: Callable[[object], bytes]) -> bytes:
+    def respond(encode: Callable[[Any], bytes]) -> bytes:
         request = server_codec.decode(REQUEST, v1beta.BatchEmbedTextRequest)
         validation.validate("v1beta", "BatchEmbedText", request, models)
         return encode(answers.batch_embed_text(version, request, 768))
