@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The exact versions of every dev tool (and of hatchling, which builds the editable install):
+# pip-compile's output from pyproject.toml, re-made by `make lock`. The library's own
+# dependencies stay ranges in pyproject.toml; the lock only constrains this venv.
+LOCK := requirements-dev.txt
 
-.PHONY: venv generate check-generated golden lint format test demo
+.PHONY: venv lock generate check-generated golden lint format test demo
 
 # The oldest Python the project supports, read from pyproject.toml's requires-python.
 PY_MIN := $(shell sed -n 's/^requires-python *= *">=\([0-9.]*\)".*/\1/p' pyproject.toml)
@@ -13,7 +17,7 @@ PY_OK := import sys; sys.exit(sys.version_info[:2] < tuple(int(n) for n in "$(PY
 
 # The venv is made only by a new enough $(PYTHON), and one that cannot work (made by an older
 # Python, or whose creation failed: no pip) is removed rather than reused.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
 	  found=$$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo "not found"); \
 	  echo "make: this project needs Python $(PY_MIN) or newer, and $(PYTHON) is $$found:" \
@@ -24,11 +28,19 @@ $(STAMP): pyproject.toml
 	  echo "make: removing $(VENV): its Python is missing, older than $(PY_MIN) or has no pip"; \
 	  rm -rf $(VENV); fi
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(LOCK) --upgrade pip
+	$(BIN)/python -m pip install -q -c $(LOCK) --build-constraint $(LOCK) -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+## lock: re-pin requirements-dev.txt after changing pyproject.toml's dependencies
+##       (keeps the other pins; LOCK_ARGS=--upgrade moves every pin to the newest release)
+lock:
+	@test -x $(BIN)/pip-compile || { echo "make: lock needs $(BIN)/pip-compile: run make venv" >&2; exit 1; }
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --strip-extras --allow-unsafe --all-build-deps \
+		--no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+		--output-file $(LOCK) $(LOCK_ARGS) pyproject.toml
 
 ## generate: clean and regenerate all generated code from protos/ and codegen/templates
 generate: $(STAMP)
