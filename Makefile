@@ -71,11 +71,11 @@ format: $(STAMP)
 test: check-generated lint
 	$(BIN)/python -m pytest
 
-## demo: embed the bundled sample with the in-process fake server (no key, no network)
-SAMPLE := src/textservice/cli/sample.txt
+## demo: embed a generated 3,000-line sample with the in-process fake server (no key, no network)
+SAMPLE := build/demo/sample.txt
 DEMO_OUT := build/demo/embeddings.npy
 
-$(SAMPLE): | $(STAMP)
+$(SAMPLE): src/textservice/cli/sample.py | $(STAMP)
 	$(BIN)/python -m textservice.cli.sample $(SAMPLE)
 
 demo: $(STAMP) $(SAMPLE)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,21 +74,32 @@ def test_fake_server_serves_other_processes_until_interrupted() -> None:
             server.wait()
 
 
-def test_the_bundled_sample_is_what_its_generator_makes() -> None:
-    from textservice.cli.sample import SAMPLE_LINES, SAMPLE_PATH, sample_lines
+# SHA-256 of the demo sample as first committed (src/textservice/cli/sample.txt, until
+# `make demo` generated it into build/): the generator still makes exactly those bytes.
+DEMO_SAMPLE_SHA256 = "387b475491cb1c290376041969ea5b7a13f1f998b0b08f23eb3b9a11128e30f8"
 
-    lines = SAMPLE_PATH.read_text(encoding="utf-8").splitlines()
+
+def test_the_demo_sample_is_what_its_generator_always_made(tmp_path: Path) -> None:
+    from textservice.cli.sample import SAMPLE_LINES, sample_lines, write_sample
+
+    path = tmp_path / "demo" / "sample.txt"  # the folder is made, as build/demo/ by make demo
+    write_sample(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == DEMO_SAMPLE_SHA256
+    lines = path.read_text(encoding="utf-8").splitlines()
     assert lines == sample_lines()
     assert len(lines) == SAMPLE_LINES == len(set(lines))
 
 
 def test_the_demo_command_prints_count_dimension_time_and_throughput(tmp_path: Path) -> None:
-    # What `make demo` runs (see the Makefile), with the output in a temporary folder.
-    from textservice.cli.sample import SAMPLE_PATH
-
+    # What `make demo` runs (see the Makefile), with its files in a temporary folder.
+    sample = tmp_path / "sample.txt"
+    made = subprocess.run(
+        [sys.executable, "-m", "textservice.cli.sample", str(sample)], capture_output=True
+    )
+    assert made.returncode == 0, made.stderr
     out = tmp_path / "embeddings.npy"
     done = run_cli(
-        ["embed", "--fake", "--model", "models/embedding-gecko-001", "--input", str(SAMPLE_PATH),
+        ["embed", "--fake", "--model", "models/embedding-gecko-001", "--input", str(sample),
          "--output", str(out), "--overwrite", "--progress"]
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -50,6 +50,10 @@ def test_readme_wheel_builds_installs_and_imports_without_build_tools(tmp_path: 
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = dist.glob("textservice-*.whl")
     _check_licenses(wheel)
+    _check_version(wheel)
+    with zipfile.ZipFile(wheel) as archive:  # `make demo` generates its sample into build/
+        assert "textservice/cli/sample.txt" not in archive.namelist()
+        assert "textservice/cli/sample.py" in archive.namelist()
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(env_dir)
@@ -79,6 +83,17 @@ def _check_licenses(wheel: Path) -> None:
     assert text.lstrip().startswith("Apache License\n                           Version 2.0")
     assert "License-Expression: Apache-2.0" in metadata
     assert {"License-File: LICENSE", "License-File: protos/LICENSE"} <= set(metadata)
+
+
+def _check_version(wheel: Path) -> None:
+    """The wheel's version is ``textservice.__version__``, the one place it is written."""
+    import textservice
+
+    assert wheel.name.startswith(f"textservice-{textservice.__version__}-")
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        headers = archive.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+    assert f"Version: {textservice.__version__}" in headers
 
 
 def test_readme_installs_from_the_checkout() -> None:
