@@ -13,7 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("make") is None, reason="needs make"),
+    pytest.mark.subprocess,
+]
 
 # A stand-in for a Python of any version: it answers the version checks as that version,
 # makes a "venv" holding a copy of itself, and "installs" with pip only when 3.11+ (the
@@ -121,6 +124,7 @@ def test_every_install_into_the_venv_is_pinned_by_the_lock(project: Path) -> Non
         "-q -c requirements-dev.txt --upgrade pip",
         "-q -c requirements-dev.txt --build-constraint requirements-dev.txt -e .[dev]",
     ]
-    (project / "requirements-dev.txt").touch()  # a new lock: installed again
+    stamp = (project / ".venv" / ".installed").stat().st_mtime
+    os.utime(project / "requirements-dev.txt", (stamp + 1, stamp + 1))  # a newer lock
     again = make_venv(project, python)
     assert again.returncode == 0 and " -m pip install " in again.stdout
