@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # dependencies stay ranges in pyproject.toml; the lock only constrains this venv.
 LOCK := requirements-dev.txt
 
-.PHONY: venv lock generate check-generated golden lint format test demo
+.PHONY: venv lock generate check-generated golden lint format test test-fast demo
 
 # The oldest Python the project supports, read from pyproject.toml's requires-python.
 PY_MIN := $(shell sed -n 's/^requires-python *= *">=\([0-9.]*\)".*/\1/p' pyproject.toml)
@@ -70,6 +70,11 @@ format: $(STAMP)
 ## test: everything CI runs
 test: check-generated lint
 	$(BIN)/python -m pytest
+
+## test-fast: the inner loop (no lint): the tests that start no process and open no socket, and
+##            are not slow (markers in pyproject.toml; tests/conftest.py keeps them true)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not subprocess and not network"
 
 ## demo: embed a generated 3,000-line sample with the in-process fake server (no key, no network)
 SAMPLE := build/demo/sample.txt

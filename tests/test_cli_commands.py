@@ -12,17 +12,20 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from cli_helpers import CLI, cli_env, run_cli
 
 from textservice.testing import expected_completion, expected_token_count
 
 
+@pytest.mark.subprocess
 def test_generate_text_prints_the_completion() -> None:
     done = run_cli(["generate-text", "--fake", "Once upon a time"])
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected_completion("models/text-bison-001", "Once upon a time") + "\n"
 
 
+@pytest.mark.subprocess
 def test_generate_text_json_and_prompt_from_standard_input() -> None:
     done = run_cli(["generate-text", "--fake", "--candidates", "2", "--json"], stdin=b"hi\n")
     assert done.returncode == 0, done.stderr
@@ -32,6 +35,7 @@ def test_generate_text_json_and_prompt_from_standard_input() -> None:
     ]
 
 
+@pytest.mark.subprocess
 def test_count_tokens_prints_the_count() -> None:
     done = run_cli(["count-tokens", "--fake", "-m", "models/text-bison-001", "a few words here"])
     assert done.returncode == 0, done.stderr
@@ -39,12 +43,15 @@ def test_count_tokens_prints_the_count() -> None:
     assert done.stdout == f"{expected}\n"
 
 
+@pytest.mark.subprocess
 def test_an_api_error_is_exit_1_with_the_status() -> None:
     done = run_cli(["count-tokens", "--fake", "-m", "models/no-such-model", "x"])
     assert done.returncode == 1
     assert "NOT_FOUND" in done.stderr
 
 
+@pytest.mark.network
+@pytest.mark.subprocess
 def test_fake_server_serves_other_processes_until_interrupted() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -90,6 +97,8 @@ def test_the_demo_sample_is_what_its_generator_always_made(tmp_path: Path) -> No
     assert len(lines) == SAMPLE_LINES == len(set(lines))
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_demo_command_prints_count_dimension_time_and_throughput(tmp_path: Path) -> None:
     # What `make demo` runs (see the Makefile), with its files in a temporary folder.
     sample = tmp_path / "sample.txt"
@@ -121,6 +130,8 @@ def _run_with_standard_output_closed(args: list[str], keep_lines: int) -> tuple[
     return process.wait(timeout=60), kept, err
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_closed_standard_output_stops_embed_quietly_with_141(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("".join(f"line {i}\n" for i in range(3000)))
@@ -132,6 +143,7 @@ def test_a_closed_standard_output_stops_embed_quietly_with_141(tmp_path: Path) -
     assert status == 141  # 128 + SIGPIPE, what a shell shows for `yes | head -1`
 
 
+@pytest.mark.subprocess
 def test_a_closed_standard_output_stops_the_other_commands_quietly_with_141() -> None:
     status, kept, err = _run_with_standard_output_closed(
         ["generate-text", "--fake", "--candidates", "8", "--json", "hello"], 0

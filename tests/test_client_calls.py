@@ -148,6 +148,7 @@ def test_api_key_and_user_metadata_travel_together(fake_text_service: FakeTextSe
         embed_one_sync(wrong, "hello")
 
 
+@pytest.mark.network
 def test_tcp_loopback_client(
     fake_text_service: FakeTextService, fake_text_service_tcp_client: TextServiceClient
 ) -> None:
@@ -202,6 +203,7 @@ def test_request_options_reach_every_batch(fake_text_service: FakeTextService) -
     assert fake_text_service.count(status=Status.UNAVAILABLE) == 1
 
 
+@pytest.mark.network
 def test_tls_is_the_default(
     fake_text_service: FakeTextService, fake_text_service_address: object
 ) -> None:

@@ -33,12 +33,16 @@ def committed_tree_build() -> dict[str, str]:
     return build(Layout.default(), facade=render_facade).files
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_check_passes_on_committed_tree() -> None:
     done = _codegen("check")
     assert done.returncode == 0, done.stderr
     assert "up to date" in done.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_check_fails_when_a_proto_comment_changes(tmp_path: Path) -> None:
     protos = tmp_path / "protos"
     shutil.copytree(REPO_ROOT / "protos", protos)
@@ -57,11 +61,13 @@ def test_check_fails_when_a_proto_comment_changes(tmp_path: Path) -> None:
     assert "v1beta2/__init__.py" not in done.stderr
 
 
+@pytest.mark.subprocess
 def test_two_runs_are_byte_identical(committed_tree_build: dict[str, str]) -> None:
     again = build(Layout.default(), facade=render_facade).files
     assert again == committed_tree_build
 
 
+@pytest.mark.subprocess
 def test_every_generated_file_has_the_header(committed_tree_build: dict[str, str]) -> None:
     assert committed_tree_build
     for rel, text in committed_tree_build.items():
@@ -73,6 +79,7 @@ def test_every_generated_file_has_the_header(committed_tree_build: dict[str, str
         assert "/tmp" not in header
 
 
+@pytest.mark.subprocess
 def test_generate_cleans_stale_output(tmp_path: Path, committed_tree_build: dict[str, str]) -> None:
     package = tmp_path / "textservice"
     shutil.copytree(REPO_ROOT / "src" / "textservice", package)
@@ -90,6 +97,7 @@ def test_generate_cleans_stale_output(tmp_path: Path, committed_tree_build: dict
     assert compare(tree, package) == []
 
 
+@pytest.mark.subprocess
 def test_protoc_error_names_file_and_line(tmp_path: Path) -> None:
     protos = tmp_path / "protos"
     shutil.copytree(REPO_ROOT / "protos", protos)
@@ -118,6 +126,7 @@ def test_missing_ruff_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path
         protoc._tool_path()
 
 
+@pytest.mark.subprocess
 def test_missing_proto_folder_is_a_clear_error(tmp_path: Path) -> None:
     done = _codegen("check", "--protos", str(tmp_path / "nowhere"))
     assert done.returncode == 2

@@ -15,6 +15,8 @@ import textservice.v1beta2
 from textservice import Internal, TextServiceClient
 from textservice._proto.google.ai.generativelanguage import v1beta, v1beta2
 
+pytestmark = pytest.mark.network
+
 MODEL = "models/embedding-gecko-001"
 HOLE = "the text the server answers with no values"
 TEXTS = [f"text {i}" for i in range(250)]

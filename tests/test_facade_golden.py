@@ -19,6 +19,8 @@ TESTS = Path(__file__).resolve().parent
 CASES = ("docstring_escapes", "message_argument", "no_batch", "optional_scalars", "reserved_names")
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_golden_files_are_up_to_date() -> None:
     assert golden_differences() == [], "run `make golden` and review the diff"
 
@@ -70,6 +72,8 @@ def fixture_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return package
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_fixture_facades_match_the_golden_files(fixture_package: Path) -> None:
     for case in CASES:
         for name in ("__init__.py", "types.py"):
@@ -77,6 +81,7 @@ def test_fixture_facades_match_the_golden_files(fixture_package: Path) -> None:
             assert generated == (GOLDEN / case / name).read_text(), f"{case}/{name}"
 
 
+@pytest.mark.subprocess
 def test_fixture_facades_behave(fixture_package: Path) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fixture_package.parent), str(TESTS)]))
     done = subprocess.run(

@@ -19,6 +19,8 @@ from grpclib.const import Status
 
 from textservice.testing import expected_embedding
 
+pytestmark = pytest.mark.subprocess
+
 PREFIX = "textservice fake TextService listening on "
 
 
@@ -75,6 +77,7 @@ def _embed(
     return asyncio.run(go())
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_serves_then_stops_cleanly(signum: int) -> None:
     with _server("--dimension", "16") as (proc, port):
@@ -88,6 +91,7 @@ def test_serves_then_stops_cleanly(signum: int) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.network
 def test_api_key_from_the_environment() -> None:
     env = {"TEXTSERVICE_FAKE_API_KEY": "cli-secret"}
     with _server("--require-api-key", env=env) as (proc, port):
@@ -98,6 +102,7 @@ def test_api_key_from_the_environment() -> None:
     assert "cli-secret" not in out + err
 
 
+@pytest.mark.network
 def test_models_option() -> None:
     with _server("--model", "models/only-this") as (proc, port):
         # the default list is replaced, not extended
@@ -128,6 +133,7 @@ def test_bad_options_exit_2(args: list[str], env: dict[str, str], message: str) 
     assert message in done.stderr
 
 
+@pytest.mark.slow
 def test_an_interrupted_client_leaves_the_server_log_clean(tmp_path: Path) -> None:
     # A client stopped mid-run leaves responses half-sent; grpclib kept writing them to the
     # dead socket, and asyncio printed "socket.send() raised exception." for each write.

@@ -44,6 +44,8 @@ from textservice.testing import (
     retry_info,
 )
 
+pytestmark = pytest.mark.network
+
 KEY = "contract-test-key"
 AUTH = {"x-goog-api-key": KEY}
 
@@ -126,6 +128,7 @@ def _ok(target: Target, version: str, method: str, request: Any) -> Any:
 # -- values -----------------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("version", VERSIONS)
 def test_embed_text(target: Target, version: str) -> None:
     m = module(version)

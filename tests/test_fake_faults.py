@@ -70,6 +70,7 @@ class _CapturingDetailsCodec(StatusDetailsCodec):
         return super().decode(status, message, data)
 
 
+@pytest.mark.network
 def test_status_details_travel_as_google_rpc_status() -> None:
     # the trailer holds a google.rpc.Status whose details are Any-packed, type URLs and all
     fake = FakeTextService()
@@ -162,6 +163,7 @@ def test_delay_past_the_deadline() -> None:
     assert fake.calls[-1].status in (Status.DEADLINE_EXCEEDED, Status.CANCELLED)
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("transport", ["memory", "tcp"])
 def test_drop_connection_then_recover(transport: str) -> None:
     fake = FakeTextService()

@@ -23,6 +23,8 @@ from textservice.testing import (
     retry_info,
 )
 
+pytestmark = [pytest.mark.network, pytest.mark.subprocess]
+
 KEY = "google-client-key"
 EMBED_MODEL = "models/embedding-gecko-001"
 TEXT_MODEL = "models/text-bison-001"

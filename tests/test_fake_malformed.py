@@ -188,6 +188,7 @@ def test_random_bytes_never_crash_the_fake(route: Any, data: bytes) -> None:
     assert status in (Status.OK, Status.INVALID_ARGUMENT), (status, message)
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("method", ["EmbedText", "GenerateText"])
 def test_malformed_over_tcp(method: str) -> None:
     fake = FakeTextService()

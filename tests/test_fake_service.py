@@ -340,6 +340,7 @@ def test_channels_on_many_loops_share_one_state() -> None:
     )
 
 
+@pytest.mark.network
 def test_serve_async_on_a_free_port() -> None:
     fake = FakeTextService()
     mod = module("v1beta3")
@@ -364,6 +365,7 @@ def test_serve_async_on_a_free_port() -> None:
     assert response.embedding.value == expected_embedding(EMBED_MODEL, "t")
 
 
+@pytest.mark.network
 def test_serve_from_sync_code_and_from_inside_a_loop() -> None:
     fake = FakeTextService()
     mod = module("v1beta")
@@ -392,6 +394,7 @@ def test_serve_from_sync_code_and_from_inside_a_loop() -> None:
     assert fake.count("CountTextTokens") == 2
 
 
+@pytest.mark.network
 def test_stopping_the_server_closes_client_connections() -> None:
     fake = FakeTextService()
     mod = module("v1beta")
@@ -419,6 +422,7 @@ def test_stopping_the_server_closes_client_connections() -> None:
     assert run(go()) != "answered"
 
 
+@pytest.mark.network
 def test_serve_reports_a_busy_port() -> None:
     fake = FakeTextService()
     with fake.serve() as address, pytest.raises(OSError), fake.serve(port=address.port):

@@ -229,6 +229,7 @@ def _request_messages(version_module: Any) -> dict[str, Any]:
     return found
 
 
+@pytest.mark.subprocess
 def test_required_fields_match_the_protos(reference_python: Path) -> None:
     from google.api import field_behavior_pb2
 

@@ -289,6 +289,7 @@ async def serving(service: SlowService, concurrency: int) -> AsyncIterator[TextS
 TEXTS = [f"text number {i} " + "x" * (i % 7) for i in range(1037)]
 
 
+@pytest.mark.network
 @pytest.mark.parametrize(
     ("seed", "count", "batch_size", "concurrency"),
     [(0, 1037, 100, 8), (1, 300, 7, 3), (2, 150, 1, 16)],
@@ -327,6 +328,7 @@ def test_iter_embed_texts_in_order_and_complete_under_random_latency(
     assert 1 < service.max_running <= concurrency
 
 
+@pytest.mark.network
 def test_list_embedding_uses_the_same_engine_and_matches() -> None:
     service = SlowService(3)
 
@@ -341,6 +343,7 @@ def test_list_embedding_uses_the_same_engine_and_matches() -> None:
     assert service.max_running <= 4
 
 
+@pytest.mark.network
 def test_iter_without_batch_rpc_yields_one_text_per_batch() -> None:
     service = SlowService(4)
 
@@ -358,6 +361,7 @@ def test_iter_without_batch_rpc_yields_one_text_per_batch() -> None:
     assert service.batch_sizes == []
 
 
+@pytest.mark.network
 def test_iter_failure_keeps_the_yielded_prefix_and_reports_partial() -> None:
     service = SlowService(5, fail_text=TEXTS[530])
     got: list[list[float]] = []
@@ -399,6 +403,7 @@ class SlowFailService(SlowService):
         )
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("output", ["list", "numpy"])
 def test_iter_failure_hands_over_the_batches_held_back_for_order(output: Any) -> None:
     got: list[Any] = []
@@ -425,6 +430,7 @@ def test_iter_failure_hands_over_the_batches_held_back_for_order(output: Any) ->
     assert message in str(info.value)
 
 
+@pytest.mark.network
 def test_iter_keeps_no_reference_to_yielded_batches() -> None:
     # Bounded memory: once a batch is yielded and the consumer drops it, nothing in the
     # engine (a partial result "just in case") keeps it alive.
@@ -568,6 +574,7 @@ def test_arguments_are_checked_before_iterating(
 # -- output="numpy" on the same engine ------------------------------------------------------
 
 
+@pytest.mark.network
 def test_numpy_list_embedding_writes_every_batch_at_its_rows_under_random_latency() -> None:
     service = SlowService(6)
 
@@ -589,6 +596,7 @@ def test_numpy_list_embedding_writes_every_batch_at_its_rows_under_random_latenc
     assert service.max_running > 1  # batches finished out of order, rows still in order
 
 
+@pytest.mark.network
 def test_numpy_failure_keeps_the_rows_received_as_arrays() -> None:
     service = SlowService(7, fail_text=TEXTS[530])
 
@@ -630,6 +638,7 @@ class RaggedService(SlowService):
         )
 
 
+@pytest.mark.network
 def test_numpy_refuses_embeddings_of_different_lengths_across_batches() -> None:
     service = RaggedService(longer=TEXTS[250])
 
@@ -652,6 +661,7 @@ def test_numpy_refuses_embeddings_of_different_lengths_across_batches() -> None:
     assert [len(v) for v in listed] == [3] * 200 + [4] * 100
 
 
+@pytest.mark.network
 def test_numpy_iteration_without_batch_rpc_groups_single_calls() -> None:
     service = SlowService(9)
     progress: list[tuple[int, int]] = []
@@ -705,6 +715,7 @@ def test_sync_iteration_of_arrays_matches_the_async_one() -> None:
     assert np.concatenate(batches).tolist() == expected
 
 
+@pytest.mark.network
 def test_numpy_output_of_a_response_layout_the_codec_does_not_know(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -11,6 +11,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 INSTALL_SECTION = "Install and a first call with a real key"
@@ -38,6 +40,8 @@ def readme_commands(section: str) -> list[list[str]]:
     return [shlex.split(line, comments=True) for line in lines if line.strip()]
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_readme_wheel_builds_installs_and_imports_without_build_tools(tmp_path: Path) -> None:
     # The README's own build command, writing to tmp_path instead of ./dist.
     (build,) = [

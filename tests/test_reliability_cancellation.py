@@ -146,6 +146,7 @@ class _AnswersThenHangs(v1beta.TextServiceBase):
         )
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("how", ["list", "iter"])
 def test_sync_close_during_a_call_keeps_what_was_received(how: str) -> None:
     # 48 batches answered, then close() from another thread: the cancelled sync call's error

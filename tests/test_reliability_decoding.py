@@ -26,6 +26,8 @@ from textservice._proto.google.ai.generativelanguage import v1beta
 from textservice._runtime import RequestOptions, call, run_sync
 from textservice.methods import MethodSpec
 
+pytestmark = pytest.mark.network
+
 ROUTE_SERVICE = "google.ai.generativelanguage.v1beta.TextService"
 
 BATCH = MethodSpec(

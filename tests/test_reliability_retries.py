@@ -209,6 +209,7 @@ def test_dropped_connection_mid_list(
     assert embed_sync(client, texts) == expected(texts)
 
 
+@pytest.mark.network
 def test_dropped_connection_over_tcp(
     fake_text_service: FakeTextService, fake_text_service_address: object
 ) -> None:

@@ -250,6 +250,7 @@ async def _calls_through_tap(target: ServerAddress, texts: list[str]) -> bytes:
     return bytes(sent)
 
 
+@pytest.mark.network
 @pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
 def test_key_header_is_never_indexed_on_the_wire(fake_text_service: FakeTextService) -> None:
     with fake_text_service.serve() as address:

@@ -16,7 +16,11 @@ from textservice import Retry, TextServiceClient
 from textservice.testing import FakeTextService, expected_embedding, retry_info
 
 DIM = 8
-pytestmark = pytest.mark.fake_text_service(embedding_dimension=DIM)
+pytestmark = [
+    pytest.mark.fake_text_service(embedding_dimension=DIM),
+    pytest.mark.network,
+    pytest.mark.slow,
+]
 
 CALLS = 1_000
 THREADS = 16

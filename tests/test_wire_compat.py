@@ -23,6 +23,8 @@ import reference
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+pytestmark = pytest.mark.subprocess
+
 VERSIONS = reference.VERSIONS
 FILES = ("text_service", "citation", "safety")
 CASES = ("empty", "full", "zeros", "specials")
