@@ -37,10 +37,11 @@ venv: $(STAMP)
 ## lock: re-pin requirements-dev.txt after changing pyproject.toml's dependencies
 ##       (keeps the other pins; LOCK_ARGS=--upgrade moves every pin to the newest release)
 lock:
-	@test -x $(BIN)/pip-compile || { echo "make: lock needs $(BIN)/pip-compile: run make venv" >&2; exit 1; }
-	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --strip-extras --allow-unsafe --all-build-deps \
-		--no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
-		--output-file $(LOCK) $(LOCK_ARGS) pyproject.toml
+	@test -x $(BIN)/pip-compile || { \
+	  echo "make: lock needs $(BIN)/pip-compile: run make venv" >&2; exit 1; }
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --strip-extras \
+		--allow-unsafe --all-build-deps --no-emit-index-url --no-emit-find-links \
+		--no-emit-trusted-host --output-file $(LOCK) $(LOCK_ARGS) pyproject.toml
 
 ## generate: clean and regenerate all generated code from protos/ and codegen/templates
 generate: $(STAMP)
@@ -72,7 +73,7 @@ test: check-generated lint
 	$(BIN)/python -m pytest
 
 ## test-fast: the inner loop (no lint): the tests that start no process and open no socket, and
-##            are not slow (markers in pyproject.toml; tests/conftest.py keeps them true)
+##            are not slow (markers in pyproject.toml; tests/marker_guard.py keeps them true)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not subprocess and not network"
 
