@@ -80,7 +80,7 @@ test: check-generated lint
 	$(BIN)/python -m pytest
 
 ## test-fast: the inner loop (no lint): the tests that start no process and open no socket, and
-##            are not slow (markers in pyproject.toml; tests/marker_guard.py keeps them true).
+##            are not slow (markers in pyproject.toml, kept true by tests/support/marker_guard.py).
 ##            Byte-code is written even where PYTHONDONTWRITEBYTECODE is set: pytest keeps the
 ##            assert-rewritten test modules in __pycache__, which saves ~5 s per run.
 test-fast: $(STAMP)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import CLI, cli_env, run_cli
+from support.cli_helpers import CLI, cli_env, run_cli
 
 from textservice.testing import expected_completion, expected_token_count
 

@@ -13,7 +13,7 @@ from typing import IO
 
 import numpy as np
 import pytest
-from cli_helpers import CLI, MODEL, cli_env, read_jsonl, run_cli, texts, write_lines
+from support.cli_helpers import CLI, MODEL, cli_env, read_jsonl, run_cli, texts, write_lines
 
 from textservice.testing import FakeTextService, ServerAddress, expected_embedding
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import MODEL, run_cli
+from support.cli_helpers import MODEL, run_cli
 
 from textservice.cli.inputs import BadLine, Record, format_bad_lines, parse_input
 

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import CLI, MODEL, cli_env, run_cli, texts, write_lines
+from support.cli_helpers import CLI, MODEL, cli_env, run_cli, texts, write_lines
 
 from textservice.cli.embed import EmbedSummary, format_summary
 from textservice.cli.progress import Progress, format_duration

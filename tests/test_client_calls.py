@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from grpclib.const import Status
-from runtime_specs import (
+from support.runtime_specs import (
     MODEL,
     embed_async,
     embed_one_async,

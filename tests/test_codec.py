@@ -16,9 +16,9 @@ from typing import Any
 import betterproto2
 import numpy as np
 import pytest
-from fake_helpers import VERSIONS, module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fake_helpers import VERSIONS, module
 
 from textservice import errors
 from textservice._encoding import arrays as _arrays

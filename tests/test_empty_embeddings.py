@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hostile_server import serve
+from support.hostile_server import serve
 
 import textservice
 import textservice.v1beta2

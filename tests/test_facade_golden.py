@@ -92,7 +92,7 @@ def test_fixture_facades_match_the_golden_files(fixture_package: Path) -> None:
 def test_fixture_facades_behave(fixture_package: Path) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fixture_package.parent), str(TESTS)]))
     done = subprocess.run(
-        [sys.executable, "-m", "fixture_checks"],
+        [sys.executable, "-m", "support.fixture_checks"],
         capture_output=True,
         text=True,
         env=env,

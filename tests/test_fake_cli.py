@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fake_helpers import EMBED_MODEL, module, outcome, tcp_channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from support.fake_helpers import EMBED_MODEL, module, outcome, tcp_channel
 
 from textservice._proto.google import rpc
 from textservice.testing import expected_embedding

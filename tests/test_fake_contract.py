@@ -2,8 +2,8 @@
 
 Our client side (betterproto2 stubs over a grpclib channel with the package's ``Codec`` and
 ``StatusDetailsCodec``) must see the same values and the same errors from both. The
-reference (``reference_server.py``) is independent of the fake, so agreement checks the fake's
-wire behaviour (packed floats, trailers, status details) against Google's runtimes, and
+reference (``support/reference_server.py``) is independent of the fake, so agreement checks the
+fake's wire behaviour (packed floats, trailers, status details) against Google's runtimes, and
 the documented recipes (embeddings, completions, token counts) against a second reading.
 """
 
@@ -18,7 +18,11 @@ from typing import Any
 
 import grpc
 import pytest
-from fake_helpers import (
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2
+from grpclib.const import Cardinality, Status
+from grpclib.exceptions import GRPCError
+from support.fake_helpers import (
     BATCH_VERSIONS,
     EMBED_MODEL,
     TEXT_MODEL,
@@ -28,11 +32,7 @@ from fake_helpers import (
     outcome,
     tcp_channel,
 )
-from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2
-from grpclib.const import Cardinality, Status
-from grpclib.exceptions import GRPCError
-from reference_server import ReferenceServer
+from support.reference_server import ReferenceServer
 
 from textservice._proto.google import rpc
 from textservice.testing import (

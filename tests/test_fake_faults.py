@@ -10,8 +10,8 @@ from typing import Any
 import grpclib.client
 import grpclib.exceptions
 import pytest
-from fake_helpers import EMBED_MODEL, TEXT_MODEL, call, module, outcome, tcp_channel
 from grpclib.const import Status
+from support.fake_helpers import EMBED_MODEL, TEXT_MODEL, call, module, outcome, tcp_channel
 
 from textservice._encoding.codec import Codec
 from textservice._proto.google import rpc

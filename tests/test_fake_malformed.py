@@ -9,10 +9,10 @@ from typing import Any
 import grpclib.client
 import grpclib.exceptions
 import pytest
-from fake_helpers import EMBED_MODEL, module
 from grpclib.const import Cardinality, Status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fake_helpers import EMBED_MODEL, module
 
 from textservice._encoding.codec import Codec
 from textservice.testing import FakeTextService, expected_embedding

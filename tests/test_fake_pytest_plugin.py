@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from runtime_specs import MODEL, embed_sync, options
+from support.runtime_specs import MODEL, embed_sync, options
 
 from textservice.testing import FakeTextService, expected_embedding
 

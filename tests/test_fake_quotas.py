@@ -7,10 +7,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_helpers import EMBED_MODEL, TEXT_MODEL, module, outcome
 from grpclib.client import UnaryUnaryMethod
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from support.fake_helpers import EMBED_MODEL, TEXT_MODEL, module, outcome
 
 from textservice._encoding.metadata import message_metadata
 from textservice._proto.google import rpc

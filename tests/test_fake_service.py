@@ -8,7 +8,8 @@ from typing import Any
 
 import grpclib.client
 import pytest
-from fake_helpers import (
+from grpclib.const import Cardinality, Status
+from support.fake_helpers import (
     BATCH_VERSIONS,
     EMBED_MODEL,
     TEXT_MODEL,
@@ -18,7 +19,6 @@ from fake_helpers import (
     outcome,
     tcp_channel,
 )
-from grpclib.const import Cardinality, Status
 
 from textservice.testing import (
     FakeTextService,

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import reference
-from fake_helpers import (
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+from support import reference
+from support.fake_helpers import (
     BATCH_VERSIONS,
     EMBED_MODEL,
     TEXT_MODEL,
@@ -17,8 +19,6 @@ from fake_helpers import (
     module,
     outcome,
 )
-from grpclib.const import Status
-from grpclib.exceptions import GRPCError
 
 from textservice.testing import FakeTextService
 from textservice.testing._required_fields import REQUIRED_FIELDS

@@ -7,7 +7,7 @@ import logging
 import threading
 
 import pytest
-from governor_helpers import (
+from support.governor_helpers import (
     DAY_ID,
     KEY,
     MINUTE_ID,

@@ -17,9 +17,9 @@ import threading
 from typing import Any
 
 import pytest
-from fake_helpers import EMBED_MODEL, module
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from support.fake_helpers import EMBED_MODEL, module
 
 from textservice._governor import (
     Cost,

@@ -1,6 +1,6 @@
-"""The ``marker_guard`` plugin (tests/marker_guard.py): a test that starts a process or opens an
-internet socket without its marker fails, naming the marker; marked tests and in-process work
-pass. Run on a small suite in a pytest of its own."""
+"""The ``support.marker_guard`` plugin: a test that starts a process or opens an internet socket
+without its marker fails, naming the marker; marked tests and in-process work pass. Run on a
+small suite in a pytest of its own."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_after_a_test_that_patched_connect_the_guard_is_back():
 """
 
 INI = """[pytest]
-addopts = --strict-markers -p marker_guard -p no:cacheprovider
+addopts = --strict-markers -p support.marker_guard -p no:cacheprovider
 markers =
     subprocess: starts a process
     network: opens a socket

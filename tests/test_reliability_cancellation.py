@@ -11,8 +11,8 @@ import time
 
 import pytest
 from grpclib.const import Status
-from hostile_server import serve
-from runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
+from support.hostile_server import serve
+from support.runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
 
 import textservice
 from textservice import Cancelled, TextServiceClient

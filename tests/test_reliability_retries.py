@@ -7,7 +7,7 @@ import time
 
 import pytest
 from grpclib.const import Status
-from runtime_specs import (
+from support.runtime_specs import (
     FAST_RETRY,
     MODEL,
     embed_one_async,

@@ -13,7 +13,7 @@ import pytest
 from grpclib.client import Channel
 from hpack import Decoder, NeverIndexedHeaderTuple
 from hyperframe.frame import ContinuationFrame, Frame, HeadersFrame
-from runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
+from support.runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
 
 from textservice import TextServiceClient, TextServiceError
 from textservice._proto.google import protobuf as pb

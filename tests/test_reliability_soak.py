@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from grpclib.const import Status
-from runtime_specs import MODEL, embed_one_sync, embed_sync
+from support.runtime_specs import MODEL, embed_one_sync, embed_sync
 
 from textservice import Retry, TextServiceClient
 from textservice.client import call_path

@@ -24,9 +24,9 @@ from typing import Any
 
 import betterproto2
 import pytest
-import reference
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from support import reference
 
 from codegen.names import python_class_name, python_field_name
 

@@ -23,10 +23,11 @@ from typing import Any
 
 import grpc
 import numpy as np
-import reference
 from google.api import field_behavior_pb2
 from google.protobuf import message as pb_message
 from google.rpc import error_details_pb2, status_pb2
+
+from support import reference
 
 MODEL_NAME = re.compile(r"(?:models|tunedModels)/[^/\s]+")
 TOKEN = re.compile(r"\w+|[^\w\s]")

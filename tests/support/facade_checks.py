@@ -2,7 +2,7 @@
 
 Plain functions (no pytest fixtures) so the same checks run on the committed versions
 (``tests/test_facade.py``) and, in a subprocess, on a freshly generated synthetic version
-(``tests/test_facade_new_version.py``): ``python -m facade_checks textservice.v1beta9``.
+(``tests/test_facade_new_version.py``): ``python -m support.facade_checks textservice.v1beta9``.
 """
 
 from __future__ import annotations
