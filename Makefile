@@ -64,7 +64,7 @@ golden: $(STAMP)
 LINT_PATHS := codegen src tests bench
 
 ## lint: ruff on $(LINT_PATHS); mypy strict on the files pyproject.toml names (codegen, src,
-##       bench); the import layers (lint-imports, contracts in pyproject.toml)
+##       bench, tests); the import layers (lint-imports, contracts in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)

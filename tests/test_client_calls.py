@@ -196,7 +196,7 @@ def test_default_client_from_configure(fake_text_service: FakeTextService) -> No
     finally:
         client.close()
     with pytest.raises(TypeError, match="client must be a TextServiceClient"):
-        get_client("not a client")  # type: ignore[arg-type]
+        get_client("not a client")
 
 
 def test_request_options_reach_every_batch(fake_text_service: FakeTextService) -> None:

@@ -312,7 +312,7 @@ def test_errors(target: Target) -> None:
         assert isinstance(error, GRPCError)
         assert bad_request_fields(error) == ([field] if field else [])
         if field:
-            assert error.message.startswith(f"{field}: ")
+            assert error.message is not None and error.message.startswith(f"{field}: ")
 
 
 def test_api_key(target: Target) -> None:
@@ -381,7 +381,7 @@ def test_both_servers_answer_a_mixed_session_identically(
         )
 
     def summary(target: Target) -> list[tuple[Status, Any]]:
-        out = []
+        out: list[tuple[Status, Any]] = []
         for status, result in _run(target, calls):
             if status is Status.OK:
                 out.append((status, result.to_dict()))

@@ -99,7 +99,7 @@ def test_malformed_bytes_get_invalid_argument() -> None:
     fake = FakeTextService()
 
     async def body(channel: grpclib.client.Channel, plain: grpclib.client.Channel) -> list[Any]:
-        out = []
+        out: list[Any] = []
         for method, data, request_type, _ in MALFORMED:
             reply_type = getattr(M, request_type.__name__.replace("Request", "Response"))
             out.append(

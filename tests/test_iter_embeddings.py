@@ -9,9 +9,9 @@ import random
 import socket
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from contextlib import aclosing, asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import grpclib.const
 import grpclib.server
@@ -410,9 +410,10 @@ def test_list_embedding_uses_the_same_engine_and_matches() -> None:
 
     async def main() -> list[list[float]]:
         async with serving(service, 4) as client:
-            return await embed_texts(
+            vectors: list[list[float]] = await embed_texts(
                 client, TEXTS, RequestOptions(), single=SINGLE_SPEC, batch=BATCH_SPEC
             )
+            return vectors
 
     assert asyncio.run(main()) == [vector_of(t) for t in TEXTS]
     assert service.batch_sizes.count(100) == 10 and 37 in service.batch_sizes
@@ -611,9 +612,13 @@ def test_stopping_a_sync_iteration_early_leaves_the_client_usable() -> None:
     fake = FakeTextService(embedding_dimension=4)
     fake.faults.delay(0.02, method="BatchEmbedText")
     with TextServiceClient(channel_factory=fake.channel, max_concurrency=2) as client:
-        iterator = iter_embeddings(FAKE_MODEL, TEXTS, client=client, batch_size=10)
+        # typed as an Iterator; it is a generator, whose close() is what `break` does
+        iterator = cast(
+            "Generator[list[list[float]]]",
+            iter_embeddings(FAKE_MODEL, TEXTS, client=client, batch_size=10),
+        )
         first = next(iterator)
-        iterator.close()  # what `break` does: cancels the calls in flight
+        iterator.close()  # cancels the calls in flight
         calls_at_close = fake.count("BatchEmbedText")
         again = list(iter_embeddings(FAKE_MODEL, TEXTS[:5], client=client))
     assert len(first) == 10

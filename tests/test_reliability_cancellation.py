@@ -8,6 +8,7 @@ import pickle
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from grpclib.const import Status
@@ -195,7 +196,7 @@ def test_a_call_on_a_closed_client_raises_client_closed_error(
     client = TextServiceClient("k", channel_factory=fake_text_service.channel)
     assert embed_one_sync(client, "before") == expected_embedding(MODEL, "before", DIM)
     client.close()
-    calls = {
+    calls: dict[str, Callable[[], object]] = {
         "sync": lambda: embed_one_sync(client, "after"),
         "iter": lambda: list(textservice.iter_embeddings(MODEL, ["a", "b"], client=client)),
         "async": lambda: asyncio.run(embed_one_async(client, "after")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import pytest
 from grpclib.const import Status
@@ -36,9 +37,9 @@ def expected(texts: list[str]) -> list[list[float]]:
 
 
 @pytest.fixture
-def client(fake_text_service: FakeTextService) -> TextServiceClient:
+def client(fake_text_service: FakeTextService) -> Iterator[TextServiceClient]:
     c = TextServiceClient("k", channel_factory=fake_text_service.channel, retry=FAST_RETRY)
-    yield c  # type: ignore[misc]
+    yield c
     c.close()
 
 

@@ -8,6 +8,7 @@ import pickle
 import traceback
 from collections.abc import Callable, Mapping
 from types import FrameType
+from typing import Any
 
 import pytest
 from grpclib.client import Channel
@@ -296,12 +297,13 @@ def test_in_memory_channel_keeps_the_key_out_of_the_hpack_table(
 def test_never_indexing_encoder_marks_credential_headers_only() -> None:
     encoder = NeverIndexingEncoder()
     decoder = Decoder()
+    headers: Any  # three forms an encoder takes: str pairs, bytes tuples, a mapping
     for headers in (
         [(":path", "/x"), ("X-Goog-Api-Key", KEY), ("x-team", "a")],
         [(b":path", b"/x"), (b"authorization", b"Bearer t"), (b"x-team", b"a", False)],
         {"x-team": "a", "proxy-authorization": "Basic p", ":path": "/x"},
     ):
-        decoded = decoder.decode(encoder.encode(headers), raw=True)
+        decoded = list(decoder.decode(encoder.encode(headers), raw=True))
         assert decoded[0] == (b":path", b"/x")  # pseudo-headers stay first
         never = [h[0].lower() for h in decoded if isinstance(h, NeverIndexedHeaderTuple)]
         assert len(decoded) == 3 and len(never) == 1
