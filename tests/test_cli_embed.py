@@ -400,8 +400,7 @@ def start_slowly(
 
 
 def change_dimension(fake: FakeTextService, dimension: int) -> None:
-    # The fake has no public knob for this server fault: the answers read _dimension.
-    fake._dimension = dimension
+    fake.embedding_dimension = dimension  # a server fault: the next answers are longer/shorter
 
 
 @pytest.mark.network

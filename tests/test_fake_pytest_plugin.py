@@ -65,6 +65,44 @@ USER_TESTS = textwrap.dedent(
 )
 
 
+NEUTRAL_USER_TESTS = textwrap.dedent(
+    """
+    import pytest
+
+    from textservice.testing import FakeServer, ServerAddress
+
+
+    def test_old_and_new_names_are_the_same_objects(
+        fake_server, fake_text_service, fake_server_address, fake_text_service_address,
+        fake_client, fake_text_service_client, fake_tcp_client, fake_text_service_tcp_client,
+    ):
+        assert isinstance(fake_server, FakeServer) and fake_server is fake_text_service
+        assert isinstance(fake_server_address, ServerAddress)
+        assert fake_server_address is fake_text_service_address
+        assert fake_client is fake_text_service_client
+        assert fake_tcp_client is fake_text_service_tcp_client
+
+
+    @pytest.mark.fake_server(strict_methods=True, embedding_dimension=8)
+    def test_the_neutral_marker(fake_text_service):
+        assert fake_text_service.strict_methods and fake_text_service.embedding_dimension == 8
+
+
+    @pytest.mark.fake_server(api_key="a")
+    @pytest.mark.fake_text_service(api_key="b")
+    def test_both_markers_are_refused(request):
+        with pytest.raises(pytest.UsageError, match="not both"):
+            request.getfixturevalue("fake_server")
+
+
+    @pytest.mark.fake_server("positional")
+    def test_positional_arguments_are_refused(request):
+        with pytest.raises(pytest.UsageError, match="keyword arguments only"):
+            request.getfixturevalue("fake_server")
+    """
+)
+
+
 def test_entry_point_is_registered() -> None:
     found = [ep for ep in entry_points(group="pytest11") if ep.name == "textservice"]
     assert [ep.value for ep in found] == ["textservice.testing.pytest_plugin"]
@@ -85,6 +123,20 @@ def test_fixtures_work_in_a_users_suite(tmp_path: Path) -> None:
 
 
 @pytest.mark.subprocess
+def test_neutral_fixture_and_marker_names(tmp_path: Path) -> None:
+    (tmp_path / "test_neutral.py").write_text(NEUTRAL_USER_TESTS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 passed" in done.stdout
+
+
+@pytest.mark.subprocess
 def test_marker_is_registered(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--markers", "-p", "no:cacheprovider"],
@@ -94,6 +146,7 @@ def test_marker_is_registered(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert "@pytest.mark.fake_text_service(**options)" in done.stdout
+    assert "@pytest.mark.fake_server(**options)" in done.stdout
 
 
 # -- the client fixtures (this suite has the plugin too: the package is installed) ------------
