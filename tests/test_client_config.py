@@ -179,6 +179,6 @@ def test_configure_takes_exactly_the_client_options() -> None:
     shown = inspect.signature(configure)
     assert list(shown.parameters) == ["api_key", *keyword_only]
     assert shown.parameters["max_concurrency"].default == 8
-    assert "max_concurrency: 'int' = 8" in pydoc.render_doc(configure, renderer=pydoc.plaintext)
+    assert "max_concurrency: 'int' = 8" in pydoc.render_doc(configure, renderer=pydoc.plaintext)  # type: ignore[attr-defined]
     with pytest.raises(TypeError, match="bogus"):
         configure(KEY, bogus=1)  # type: ignore[call-arg]

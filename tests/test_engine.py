@@ -10,7 +10,7 @@ from typing import Any, TypeVar, get_args
 
 import pytest
 from grpclib.client import Channel
-from runtime_specs import MODEL, batch, single
+from support.runtime_specs import MODEL, batch, single
 
 from textservice import errors
 from textservice._engine import embed as engine

@@ -17,9 +17,9 @@ import threading
 from typing import Any
 
 import pytest
-from fake_helpers import EMBED_MODEL, module
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from support.fake_helpers import EMBED_MODEL, module
 
 from textservice._governor import (
     Cost,
@@ -30,6 +30,8 @@ from textservice._governor import (
     Rejection,
 )
 from textservice.testing import FakeTextService, expected_embedding
+
+pytestmark = pytest.mark.slow
 
 V = module("v1beta")
 TIME_SCALE = 60.0  # a quota minute lasts one real second

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import pytest
 from grpclib.const import Status
-from runtime_specs import (
+from support.runtime_specs import (
     FAST_RETRY,
     MODEL,
     embed_one_async,
@@ -36,9 +37,9 @@ def expected(texts: list[str]) -> list[list[float]]:
 
 
 @pytest.fixture
-def client(fake_text_service: FakeTextService) -> TextServiceClient:
+def client(fake_text_service: FakeTextService) -> Iterator[TextServiceClient]:
     c = TextServiceClient("k", channel_factory=fake_text_service.channel, retry=FAST_RETRY)
-    yield c  # type: ignore[misc]
+    yield c
     c.close()
 
 
@@ -257,6 +258,7 @@ def test_dropped_connection_mid_list(
     assert embed_sync(client, texts) == expected(texts)
 
 
+@pytest.mark.network
 def test_dropped_connection_over_tcp(
     fake_text_service: FakeTextService, fake_text_service_address: object
 ) -> None:
