@@ -8,7 +8,7 @@ quota scaled down, so a quota minute lasts a second) and answers each call it le
 ``RetryInfo`` as the API does (``bench/quota_server.py``: textservice's fake). The ideal is N /
 100 / 10 seconds: every second of the quota used, nothing wasted.
 
-Contenders (``bench/contenders/quota.py``, one process each, one after the other, the server's
+Contenders (``bench/contenders/quota_job.py``, one process each, one after the other, the server's
 quota reset before each): ours with default settings (its quota clock as fast as the
 server's), ours with the quota given (``requests_per_minute=10``), google-generativeai 0.7.2
 and its GAPIC client (sequential, as google-generativeai sends its batches, and from 8
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
 import statistics
 import subprocess
@@ -40,8 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as bench  # the main driver: paths, set-up, machine facts
+from facts import elapsed, git_revision, loadavg, utc_now
+from measure import CONTENDER_TIMEOUT_S
+from paths import BENCH, PEER_PY, PROJECT_PY, REPO, WORK
+from plan import API_KEY, DIM, MODEL
+from prepare import ensure_peer_venv, log
 
 RPM = 10
 TIME_SCALE = 60.0
@@ -110,12 +112,12 @@ class Server:
     def __init__(self) -> None:
         self.process = subprocess.Popen(
             [
-                str(bench.PROJECT_PY),
-                str(bench.BENCH / "quota_server.py"),
+                str(PROJECT_PY),
+                str(BENCH / "quota_server.py"),
                 "--rpm", str(RPM),
                 "--time-scale", str(TIME_SCALE),
                 "--latency-ms", str(LATENCY_MS),
-                "--dim", str(bench.DIM),
+                "--dim", str(DIM),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -146,22 +148,22 @@ class Server:
 
 def run_one(server: Server, contender: Contender, n: int, expected: str) -> Result:
     server.ask(cmd="reset")
-    python = bench.PROJECT_PY if contender.venv == "project" else bench.PEER_PY
+    python = PROJECT_PY if contender.venv == "project" else PEER_PY
     done = subprocess.run(
         [
             str(python),
-            str(bench.BENCH / "contenders" / "quota.py"),
+            str(BENCH / "contenders" / "quota_job.py"),
             "--variant", contender.key,
             "--target", server.target,
-            "--model", bench.MODEL,
-            "--api-key", bench.API_KEY,
+            "--model", MODEL,
+            "--api-key", API_KEY,
             "--n", str(n),
             "--rpm", str(RPM),
             "--time-scale", str(TIME_SCALE),
         ],
         capture_output=True,
         text=True,
-        timeout=bench.CONTENDER_TIMEOUT_S,
+        timeout=CONTENDER_TIMEOUT_S,
     )  # fmt: skip
     lines = done.stdout.strip().splitlines()
     report: dict[str, Any] = (
@@ -289,36 +291,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = args.n or (2_000 if args.quick else 20_000)
     full = args.out is None and not args.quick and args.n is None and not args.only
-    out = args.out or (
-        bench.BENCH / "RESULTS.md" if full else bench.WORK / "RESULTS-quota-quick.md"
-    )
+    out = args.out or (BENCH / "RESULTS.md" if full else WORK / "RESULTS-quota-quick.md")
     chosen = [c for c in CONTENDERS if not args.only or c.key in args.only.split(",")]
     if any(c.venv == "peer" for c in chosen):
-        bench.ensure_peer_venv()
+        ensure_peer_venv()
     ideal = n / BATCH / CALLS_PER_SECOND
     started = time.monotonic()
-    load_before = bench.loadavg()
-    bench.log(f"quota scenario: N={n:,}, ideal {ideal:g} s, {len(chosen)} contenders")
+    load_before = loadavg()
+    log(f"quota scenario: N={n:,}, ideal {ideal:g} s, {len(chosen)} contenders")
     server = Server()
     results: list[Result] = []
     try:
-        expected = server.ask(cmd="digest", model=bench.MODEL, n=n)["digest"]
+        expected = server.ask(cmd="digest", model=MODEL, n=n)["digest"]
         for round_index in range(args.rounds):
             for contender in chosen:
                 result = run_one(server, contender, n, expected)
-                bench.log(
+                log(
                     f"  round {round_index + 1}: {contender.key}: {outcome(result, ideal)}; "
                     f"accepted {result.server['accepted']}, rejected {result.server['rejected']}"
                 )
                 results.append(result)
     finally:
         server.close()
-    took = time.monotonic() - started
-    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     provenance = (
-        f"Measured by `python3 bench/quota.py` (part of `make bench`) on {when} in "
-        f"{int(took // 60)} min {int(took % 60)} s (textservice {bench.git_revision()}, "
-        f"load average {load_before} → {bench.loadavg()}, {args.rounds} round(s)); the rest "
+        f"Measured by `python3 bench/quota.py` (part of `make bench`) on {utc_now()} in "
+        f"{elapsed(started)} (textservice {git_revision()}, "
+        f"load average {load_before} → {loadavg()}, {args.rounds} round(s)); the rest "
         "of this report is from the run named at its top."
     )
     block = section(results, n, ideal, provenance)
@@ -330,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         report = ["# Quota scenario (partial run)", "", "| target | measured | verdict |"]
         report += ["|---|---|---|", *rows, "", *block, ""]
         out.write_text("\n".join(report), encoding="utf-8")
-    bench.log(f"quota scenario: wrote {out.relative_to(bench.REPO)}")
+    log(f"quota scenario: wrote {out.relative_to(REPO)}")
     return 0
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import MODEL, read_jsonl, run_cli, texts, write_lines
 from click.testing import CliRunner
+from support.cli_helpers import MODEL, read_jsonl, run_cli, texts, write_lines
 
 from textservice.cli.app import cli
 from textservice.cli.connect import Connection, Quota, make_client
@@ -90,6 +90,9 @@ def test_the_progress_line_shows_throttled_while_it_is() -> None:
     assert [line.strip().endswith("throttled") for line in lines] == [False, True, False]
 
 
+@pytest.mark.subprocess
+@pytest.mark.network
+@pytest.mark.slow
 def test_embed_against_a_quota_limited_server_loses_no_text(tmp_path: Path) -> None:
     fake = FakeTextService(
         api_key="right-key",

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from grpclib.const import Status
-from runtime_specs import batch, single
+from support.runtime_specs import batch, single
 from test_engine_content_recipe import RECIPE as CONTENT_RECIPE
 from test_engine_content_recipe import ContentParams
 
@@ -47,6 +47,8 @@ MODEL = "models/embedding-gecko-001"
 DIM = 8
 TIME_SCALE = 60.0  # a quota minute lasts one real second
 TEXTS = [f"text {i}" for i in range(5_000)]
+
+pytestmark = pytest.mark.slow  # each job lasts a few quota minutes (seconds on the fast clock)
 DAY_ID = "BatchEmbedTextRequestsPerDayPerProjectPerModel"
 
 

@@ -112,8 +112,8 @@ def test_an_iterator_sends_a_text_once_while_it_is_in_the_window(
             )
         )
     assert [len(b) for b in batches] == [10] * 30
-    got = [list(map(float, v)) for b in batches for v in b]
-    assert got == [list(map(float, numpy.float32(v))) for v in expected(texts)]
+    got = numpy.asarray([list(v) for b in batches for v in b], numpy.float32)
+    numpy.testing.assert_array_equal(got, numpy.asarray(expected(texts), numpy.float32))
     sent = sent_texts(fake)
     # each distinct text sent once while its chunk is in the window; at most once more
     # per window after that (the window moves on)

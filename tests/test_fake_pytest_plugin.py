@@ -166,6 +166,7 @@ def test_client_fixtures_reach_the_fake(
     assert all(call.api_key == "plugin-key" for call in fake_text_service.calls)
 
 
+@pytest.mark.network  # the TCP client's fake listens on 127.0.0.1
 @pytest.mark.fake_text_service(quotas={"requests_per_minute": 2, "time_scale": 60})
 def test_client_fixtures_count_the_fakes_quota_minutes(
     fake_text_service_client: object, fake_text_service_tcp_client: object
