@@ -164,3 +164,22 @@ def test_client_fixtures_reach_the_fake(
     assert got == [expected_embedding(MODEL, t, 16) for t in texts]
     assert fake_text_service.count("BatchEmbedText") == 2  # 100 + 50
     assert all(call.api_key == "plugin-key" for call in fake_text_service.calls)
+
+
+@pytest.mark.network  # the TCP client's fake listens on 127.0.0.1
+@pytest.mark.fake_text_service(quotas={"requests_per_minute": 2, "time_scale": 60})
+def test_client_fixtures_count_the_fakes_quota_minutes(
+    fake_text_service_client: object, fake_text_service_tcp_client: object
+) -> None:
+    from textservice.client import TextServiceClient, call_path
+
+    for client in (fake_text_service_client, fake_text_service_tcp_client):
+        assert isinstance(client, TextServiceClient)
+        assert call_path(client).governor.settings.minute == 1.0  # 60 s / 60
+
+
+def test_client_fixtures_keep_the_apis_minute(fake_text_service_client: object) -> None:
+    from textservice.client import TextServiceClient, call_path
+
+    assert isinstance(fake_text_service_client, TextServiceClient)
+    assert call_path(fake_text_service_client).governor.settings.minute == 60.0

@@ -13,6 +13,7 @@ from grpclib.exceptions import GRPCError
 from support.fake_helpers import CONTENT_MODEL, EMBED_MODEL, TEXT_MODEL, module, outcome, routes
 
 from textservice._encoding.metadata import message_metadata
+from textservice._encoding.requests import request_model, request_texts
 from textservice._proto.google import rpc
 from textservice._quota_options import QUOTA_OPTIONS, quota_argv
 from textservice.testing import FakeTextService, quota_failure
@@ -21,8 +22,6 @@ from textservice.testing.quotas import (
     Quotas,
     add_quota_arguments,
     quotas_from_arguments,
-    request_model,
-    request_texts,
 )
 
 V = module("v1beta")
