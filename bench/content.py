@@ -26,7 +26,6 @@ Usage: ``python3 bench/content.py [--quick] [--rounds R] [--n N] [--latencies 0,
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import statistics
 import subprocess
@@ -37,22 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import (  # the driver of the TextService rows: set-up and machine facts
-    API_KEY,
-    BENCH,
-    PEER_PY,
-    PROJECT_PY,
-    REPO,
-    WORK,
-    build_reference,
-    ensure_peer_venv,
-    git_revision,
-    loadavg,
-    log,
-    machine,
-    versions,
-)
+from facts import elapsed, git_revision, loadavg, machine, utc_now, versions
+from paths import BENCH, PEER_PY, PROJECT_PY, REPO, WORK
+from plan import API_KEY
+from prepare import build_reference, ensure_peer_venv, log
 
 MODEL = "models/gemini-embedding-001"
 DIM = 3072
@@ -383,13 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     log(f"{where} {key:<10} {status}")
     finally:
         server.stop()
-    minutes, seconds = divmod(int(time.monotonic() - started), 60)
     facts = {
         "command": " ".join(
             ["python3 bench/content.py", *(sys.argv[1:] if argv is None else argv)]
         ),
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "duration": f"{minutes} min {seconds} s",
+        "date": utc_now(),
+        "duration": elapsed(started),
         "load": f"{load_start} → {loadavg()}",
         "revision": git_revision(),
         "vectors": server.vectors,

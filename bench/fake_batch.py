@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textservice._encoding.codec import Codec
 from textservice._proto.google.ai.generativelanguage import v1beta
@@ -40,7 +41,7 @@ def main() -> None:
     server_codec = RequestCodec()
     context = answers.Context(ModelPolicy(), answers.GenerateTextExtras(), ())
 
-    def respond(encode: Callable[[object], bytes]) -> bytes:
+    def respond(encode: Callable[[Any], bytes]) -> bytes:
         request = server_codec.decode(REQUEST, v1beta.BatchEmbedTextRequest)
         validation.validate(service, "BatchEmbedText", request, context.models)
         return encode(answers.batch_embed_text(context, version, request))

@@ -35,7 +35,7 @@ def test_result_lines_round_trip_exactly(tmp_path: Path, packed: bool) -> None:
     )
     found = list(iter_results(path))
     assert [(r.id, r.digest) for r in found] == [("a", "d1"), (7, "d2")]
-    first = struct.unpack("<5f", found[0].f32) if packed else found[0].embedding
+    first = struct.unpack("<5f", found[0].f32 or b"") if packed else found[0].embedding
     assert list(first or []) == VECTOR
     assert found[1].embedding == VECTOR[::-1]
     assert [r.dimension for r in found] == [5, 5]

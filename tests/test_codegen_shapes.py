@@ -304,6 +304,7 @@ def _service_shapes(package: ApiPackage, service: str) -> dict[str, tuple[Shape,
     return {c.method.name: (c.shape, c.payload) for c in classify_service(found, package)}
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("version", ["v1", "v1beta"])
 def test_generative_service_shapes(vendored: dict[str, ApiPackage], version: str) -> None:
     package = vendored[f"google.ai.generativelanguage.{version}"]
@@ -325,6 +326,7 @@ def test_generative_service_shapes(vendored: dict[str, ApiPackage], version: str
     assert set(models.values()) == {(Shape.PLAIN, None), (Shape.LIST, None)}
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("version", ["v1beta", "v1beta2", "v1beta3"])
 def test_text_service_shapes(vendored: dict[str, ApiPackage], version: str) -> None:
     package = vendored[f"google.ai.generativelanguage.{version}"]
@@ -336,6 +338,7 @@ def test_text_service_shapes(vendored: dict[str, ApiPackage], version: str) -> N
         assert shapes["CountTextTokens"] == (Shape.COUNT_TOKENS, Payload.PROMPT)
 
 
+@pytest.mark.subprocess
 def test_which_rpcs_get_friendly_functions(vendored: dict[str, ApiPackage]) -> None:
     wrapped = {
         name: sorted((m.service.name, m.rpc.method.name) for m in package_matches(p))
@@ -355,6 +358,7 @@ def test_which_rpcs_get_friendly_functions(vendored: dict[str, ApiPackage]) -> N
     ]
 
 
+@pytest.mark.subprocess
 def test_every_api_version_gets_a_facade_and_a_vendored_dependency_none(
     vendored: dict[str, ApiPackage],
 ) -> None:
@@ -369,6 +373,7 @@ def test_every_api_version_gets_a_facade_and_a_vendored_dependency_none(
     ]
 
 
+@pytest.mark.subprocess
 def test_renamed_rpcs_fixture(tmp_path: Path) -> None:
     protos = tmp_path / "protos"
     source = FIXTURE_PROTOS / "fixtures" / "renamed_rpcs"

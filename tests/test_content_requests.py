@@ -90,7 +90,10 @@ def test_prebuilt_messages_work_with_any_grpclib_codec_and_read_like_the_message
     wire = bytes(batch)
     assert ProtoCodec().encode(batch, pb.BatchEmbedContentsRequest) == wire
     assert Codec().encode(batch, pb.BatchEmbedContentsRequest) == wire
-    # fields are decoded from the bytes when read (a debugger, a log of the request)
+    # the model is known without decoding (the rate governor reads it from every request)
+    assert batch.__dict__["model"] == "models/m" and "_textservice_decoded" not in batch.__dict__
+    assert requests.one(Document("a")).__dict__["model"] == "models/m"
+    # other fields are decoded from the bytes when read (a debugger, a log of the request)
     assert batch.model == "models/m"
     assert [r.content.parts[0].text for r in batch.requests] == ["a", "b"]
     assert [r.title for r in batch.requests] == ["T", None]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from content_server import Recorded, client_for, proto, text_of, vector
+from support.content_server import Recorded, client_for, proto, text_of, vector
 
 import textservice
 from textservice.client import TextServiceClient

@@ -8,8 +8,8 @@ import importlib.util
 import types
 from collections.abc import Callable
 
-import facade_checks
 import pytest
+from support import facade_checks
 
 import textservice
 

@@ -14,12 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fake_helpers import EMBED_MODEL, module, outcome, tcp_channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from support.fake_helpers import EMBED_MODEL, module, outcome, tcp_channel
 
 from textservice._proto.google import rpc
 from textservice.testing import expected_embedding
+
+pytestmark = pytest.mark.subprocess
 
 PREFIX = "textservice fake server listening on "
 
@@ -77,6 +79,7 @@ def _embed(
     return asyncio.run(go())
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_serves_then_stops_cleanly(signum: int) -> None:
     with _server("--dimension", "16") as (proc, port):
@@ -91,6 +94,7 @@ def test_serves_then_stops_cleanly(signum: int) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.network
 def test_api_key_from_the_environment() -> None:
     env = {"TEXTSERVICE_FAKE_API_KEY": "cli-secret"}
     with _server("--require-api-key", env=env) as (proc, port):
@@ -101,6 +105,7 @@ def test_api_key_from_the_environment() -> None:
     assert "cli-secret" not in out + err
 
 
+@pytest.mark.network
 def test_models_option() -> None:
     with _server("--model", "models/only-this") as (proc, port):
         # the default list is replaced, not extended
@@ -125,6 +130,7 @@ def _embed_content(port: int, model: str) -> Status:
     return asyncio.run(go())
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("command", ["python -m textservice.testing", "textservice fake-server"])
 def test_strict_methods_option(command: str) -> None:
     runner = [sys.executable, "-m", "textservice.cli", "fake-server"]
@@ -161,6 +167,7 @@ def test_bad_options_exit_2(args: list[str], env: dict[str, str], message: str) 
     assert message in done.stderr
 
 
+@pytest.mark.slow
 def test_an_interrupted_client_leaves_the_server_log_clean(tmp_path: Path) -> None:
     # A client stopped mid-run leaves responses half-sent; grpclib kept writing them to the
     # dead socket, and asyncio printed "socket.send() raised exception." for each write.
@@ -194,6 +201,7 @@ def test_an_interrupted_client_leaves_the_server_log_clean(tmp_path: Path) -> No
     assert err == ""  # no "socket.send() raised exception.", nothing else either
 
 
+@pytest.mark.network
 def test_quota_options() -> None:
     with _server("--rpm", "1", "--time-scale", "60", "--no-retry-info") as (proc, port):
         assert _embed(port)[0] is Status.OK

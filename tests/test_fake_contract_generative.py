@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_helpers import (
+from grpclib.const import Status
+from support.fake_helpers import (
     CONTENT_MODEL,
     EMBED_MODEL,
     GENERATIVE_VERSIONS,
@@ -33,8 +34,7 @@ from fake_helpers import (
     routes,
     tcp_channel,
 )
-from grpclib.const import Status
-from reference_server import ReferenceServer
+from support.reference_server import ReferenceServer
 
 from textservice.testing import (
     CatalogueModel,
@@ -42,6 +42,8 @@ from textservice.testing import (
     expected_content_embedding,
     expected_content_token_count,
 )
+
+pytestmark = pytest.mark.network
 
 KEY = "contract-test-key"
 AUTH = {"x-goog-api-key": KEY}

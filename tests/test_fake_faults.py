@@ -10,8 +10,16 @@ from typing import Any
 import grpclib.client
 import grpclib.exceptions
 import pytest
-from fake_helpers import CONTENT_MODEL, EMBED_MODEL, TEXT_MODEL, call, module, outcome, tcp_channel
 from grpclib.const import Status
+from support.fake_helpers import (
+    CONTENT_MODEL,
+    EMBED_MODEL,
+    TEXT_MODEL,
+    call,
+    module,
+    outcome,
+    tcp_channel,
+)
 
 from textservice._encoding.codec import Codec
 from textservice._proto.google import rpc
@@ -76,6 +84,7 @@ class _CapturingDetailsCodec(StatusDetailsCodec):
         return super().decode(status, message, data)
 
 
+@pytest.mark.network
 def test_status_details_travel_as_google_rpc_status() -> None:
     # the trailer holds a google.rpc.Status whose details are Any-packed, type URLs and all
     fake = FakeTextService()
@@ -191,6 +200,7 @@ def test_delay_past_the_deadline() -> None:
     assert fake.calls[-1].status in (Status.DEADLINE_EXCEEDED, Status.CANCELLED)
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("transport", ["memory", "tcp"])
 def test_drop_connection_then_recover(transport: str) -> None:
     fake = FakeTextService()

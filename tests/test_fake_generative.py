@@ -9,7 +9,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_helpers import (
+from grpclib.const import Status
+from support.fake_helpers import (
     CONTENT_MODEL,
     EMBED_MODEL,
     GENERATIVE_VERSIONS,
@@ -24,7 +25,6 @@ from fake_helpers import (
     route_status,
     routes,
 )
-from grpclib.const import Status
 
 from textservice.testing import (
     FakeServer,

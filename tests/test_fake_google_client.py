@@ -12,8 +12,8 @@ import sys
 from typing import Any
 
 import pytest
-from fake_helpers import BATCH_VERSIONS, with_google_client
 from grpclib.const import Status
+from support.fake_helpers import BATCH_VERSIONS, with_google_client
 
 from textservice.testing import (
     FakeTextService,
@@ -23,6 +23,8 @@ from textservice.testing import (
     quota_failure,
     retry_info,
 )
+
+pytestmark = [pytest.mark.network, pytest.mark.subprocess]
 
 KEY = "google-client-key"
 EMBED_MODEL = "models/embedding-gecko-001"

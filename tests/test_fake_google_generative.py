@@ -14,8 +14,8 @@ import sys
 from typing import Any
 
 import pytest
-from fake_helpers import GENERATIVE_VERSIONS, with_google_client
 from grpclib.const import Status
+from support.fake_helpers import GENERATIVE_VERSIONS, with_google_client
 
 from textservice.testing import (
     DEFAULT_CATALOGUE,
@@ -25,6 +25,8 @@ from textservice.testing import (
     quota_failure,
     retry_info,
 )
+
+pytestmark = [pytest.mark.network, pytest.mark.subprocess]
 
 KEY = "google-client-key"
 MODEL = "models/gemini-embedding-001"

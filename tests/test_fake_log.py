@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_helpers import EMBED_MODEL, module, outcome
 from grpclib.const import Status
+from support.fake_helpers import EMBED_MODEL, module, outcome
 
 from textservice.testing import FakeTextService, RequestLog, Secret
 

@@ -9,10 +9,10 @@ from typing import Any
 import grpclib.client
 import grpclib.exceptions
 import pytest
-from fake_helpers import EMBED_MODEL, Route, module, routes
 from grpclib.const import Cardinality, Status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fake_helpers import EMBED_MODEL, Route, module, routes
 
 from textservice._encoding.codec import Codec
 from textservice.testing import FakeTextService, expected_embedding
@@ -98,7 +98,7 @@ def test_malformed_bytes_get_invalid_argument() -> None:
     fake = FakeTextService()
 
     async def body(channel: grpclib.client.Channel, plain: grpclib.client.Channel) -> list[Any]:
-        out = []
+        out: list[Any] = []
         for method, data, request_type, _ in MALFORMED:
             reply_type = getattr(M, request_type.__name__.replace("Request", "Response"))
             out.append(
@@ -197,6 +197,7 @@ def test_random_bytes_to_an_unimplemented_rpc_get_unimplemented(route: Route, da
     assert status is Status.UNIMPLEMENTED
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("method", ["EmbedText", "GenerateText"])
 def test_malformed_over_tcp(method: str) -> None:
     fake = FakeTextService()

@@ -9,7 +9,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_helpers import (
+from grpclib.const import Status
+from support.fake_helpers import (
     CONTENT_MODEL,
     EMBED_MODEL,
     MODEL_SERVICE_VERSIONS,
@@ -18,7 +19,6 @@ from fake_helpers import (
     module,
     outcome,
 )
-from grpclib.const import Status
 
 from textservice.testing import DEFAULT_CATALOGUE, CatalogueModel, FakeServer
 

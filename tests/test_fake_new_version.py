@@ -19,6 +19,8 @@ import pytest
 
 from codegen.paths import PROTO_PACKAGE_DIR, REPO_ROOT
 
+pytestmark = pytest.mark.subprocess
+
 NEW = "v1gamma"
 SUITES = [
     "tests/test_fake_service.py::test_versions_services_and_routes_are_those_of_the_protos",

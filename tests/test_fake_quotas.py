@@ -7,12 +7,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_helpers import CONTENT_MODEL, EMBED_MODEL, TEXT_MODEL, module, outcome, routes
 from grpclib.client import UnaryUnaryMethod
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from support.fake_helpers import CONTENT_MODEL, EMBED_MODEL, TEXT_MODEL, module, outcome, routes
 
 from textservice._encoding.metadata import message_metadata
+from textservice._encoding.requests import request_model, request_texts
 from textservice._proto.google import rpc
 from textservice._quota_options import QUOTA_OPTIONS, quota_argv
 from textservice.testing import FakeTextService, quota_failure
@@ -21,8 +22,6 @@ from textservice.testing.quotas import (
     Quotas,
     add_quota_arguments,
     quotas_from_arguments,
-    request_model,
-    request_texts,
 )
 
 V = module("v1beta")
@@ -80,7 +79,7 @@ def test_requests_per_minute_in_fixed_minutes() -> None:
     assert violation.quota_dimensions == {"location": "global", "model": "embedding-gecko-001"}
     assert help_.links[0].url == "https://ai.google.dev/gemini-api/docs/rate-limits"
     assert delay_of(error) == 30.0  # until the next minute starts
-    assert error is not None and RPM_ID in error.message
+    assert error is not None and error.message is not None and RPM_ID in error.message
     clock.now += 29.999
     assert quotas.check(BATCH, batch()) is not None
     clock.now += 0.001  # a new minute: all of the quota is back
@@ -277,7 +276,8 @@ def test_quotas_of_a_dict_and_unknown_keys() -> None:
         Quotas.of({"rpm": 5})
     with pytest.raises(TypeError):
         Quotas.of(5)  # type: ignore[arg-type]
-    assert Quotas(requests_per_minute=5, methods="EmbedText").methods == frozenset({"EmbedText"})
+    one = Quotas(requests_per_minute=5, methods="EmbedText")  # type: ignore[arg-type]
+    assert one.methods == frozenset({"EmbedText"})
 
 
 # -- through the fake --------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from typing import Any
 
 import grpclib.client
 import pytest
-import reference
-from fake_helpers import (
+from grpclib.const import Cardinality, Status
+from support import reference
+from support.fake_helpers import (
     BATCH_VERSIONS,
     EMBED_MODEL,
     TEXT_MODEL,
@@ -20,7 +21,6 @@ from fake_helpers import (
     outcome,
     tcp_channel,
 )
-from grpclib.const import Cardinality, Status
 
 from textservice.testing import (
     FakeTextService,
@@ -46,6 +46,7 @@ def _services_in_the_protos(reference_python: Path) -> dict[tuple[str, str], set
     return found
 
 
+@pytest.mark.subprocess
 def test_versions_services_and_routes_are_those_of_the_protos(reference_python: Path) -> None:
     expected = _services_in_the_protos(reference_python)
     found = {(v.name, s.name): set(s.methods) for v in api_versions() for s in v.services}
@@ -370,6 +371,7 @@ def test_channels_on_many_loops_share_one_state() -> None:
     )
 
 
+@pytest.mark.network
 def test_serve_async_on_a_free_port() -> None:
     fake = FakeTextService()
     mod = module("v1beta3")
@@ -394,6 +396,7 @@ def test_serve_async_on_a_free_port() -> None:
     assert response.embedding.value == expected_embedding(EMBED_MODEL, "t")
 
 
+@pytest.mark.network
 def test_serve_from_sync_code_and_from_inside_a_loop() -> None:
     fake = FakeTextService()
     mod = module("v1beta")
@@ -422,6 +425,7 @@ def test_serve_from_sync_code_and_from_inside_a_loop() -> None:
     assert fake.count("CountTextTokens") == 2
 
 
+@pytest.mark.network
 def test_stopping_the_server_closes_client_connections() -> None:
     fake = FakeTextService()
     mod = module("v1beta")
@@ -449,6 +453,7 @@ def test_stopping_the_server_closes_client_connections() -> None:
     assert run(go()) != "answered"
 
 
+@pytest.mark.network
 def test_serve_reports_a_busy_port() -> None:
     fake = FakeTextService()
     with fake.serve() as address, pytest.raises(OSError), fake.serve(port=address.port):

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import reference
-from fake_helpers import (
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+from support import reference
+from support.fake_helpers import (
     BATCH_VERSIONS,
     EMBED_MODEL,
     TEXT_MODEL,
@@ -17,8 +19,6 @@ from fake_helpers import (
     module,
     outcome,
 )
-from grpclib.const import Status
-from grpclib.exceptions import GRPCError
 
 from textservice.testing import FakeTextService
 from textservice.testing._required_fields import REQUIRED_FIELDS
@@ -273,6 +273,7 @@ def _request_messages(pb2_modules: list[Any]) -> dict[str, Any]:
     return found
 
 
+@pytest.mark.subprocess
 def test_required_fields_match_the_protos(reference_python: Path) -> None:
     """The generated table equals what protoc's own descriptors say, for every version."""
     from google.api import field_behavior_pb2

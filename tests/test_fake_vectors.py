@@ -7,7 +7,7 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference_server import embedding as recipe_with_numpy  # written apart from the fake
+from support.reference_server import embedding as recipe_with_numpy  # written apart from the fake
 
 from textservice.testing import (
     DEFAULT_DIMENSION,

@@ -13,12 +13,13 @@ import typing
 from collections.abc import Iterator
 
 import pytest
-from content_server import MODELS, UPDATED, Recorded, client_for, proto
-from facade_checks import check_conforms
+from support.content_server import MODELS, UPDATED, Recorded, client_for, proto
+from support.facade_checks import check_conforms
 
 import textservice
 from textservice import v1beta
 from textservice.client import Client
+from textservice.v1beta.types import GenerateContentResponseDict, PartDict
 
 MODEL = "models/gemini-2.5-flash"
 
@@ -30,6 +31,13 @@ def served() -> Iterator[tuple[Client, Recorded]]:
         yield client, recorded
 
 
+def _first_part(result: GenerateContentResponseDict) -> PartDict:
+    """The first part of the first candidate's content (which the servicer always sets)."""
+    content = result["candidates"][0]["content"]
+    assert content is not None
+    return content["parts"][0]
+
+
 def _returns(function: typing.Any) -> typing.Any:
     return typing.get_type_hints(function)["return"]
 
@@ -39,7 +47,7 @@ def test_generate_content_takes_a_str_and_returns_its_typed_dict(
 ) -> None:
     client, recorded = served
     result = v1beta.generate_content(MODEL, "hello", client=client)
-    assert result["candidates"][0]["content"]["parts"][0]["text"] == "echo: hello"
+    assert _first_part(result)["text"] == "echo: hello"
     check_conforms(result, _returns(v1beta.generate_content), "generate_content")
     (request,) = recorded.of("GenerateContent")
     pb = proto("v1beta")
@@ -47,14 +55,14 @@ def test_generate_content_takes_a_str_and_returns_its_typed_dict(
     both = v1beta.generate_content(
         MODEL, ["a", {"role": "user", "parts": [{"text": "b"}]}], client=client
     )
-    assert both["candidates"][0]["content"]["parts"][0]["text"] == "echo: a b"
+    assert _first_part(both)["text"] == "echo: a b"
 
 
 def test_struct_results_are_json_like_values(served: tuple[Client, Recorded]) -> None:
     client, _ = served
     result = asyncio.run(v1beta.generate_content_async(MODEL, "call:Paris", client=client))
-    call = result["candidates"][0]["content"]["parts"][0]["function_call"]
-    assert call["name"] == "forecast"
+    call = _first_part(result)["function_call"]
+    assert call is not None and call["name"] == "forecast"
     assert call["args"] == {"city": "Paris", "days": 3.0, "tags": [True]}
     check_conforms(result, _returns(v1beta.generate_content), "function call")
 

@@ -12,7 +12,14 @@ from types import ModuleType
 from typing import TYPE_CHECKING, cast
 
 from textservice import v1beta as _v1beta
-from textservice.client import Client, TextServiceClient, configure
+from textservice.client import (
+    Client,
+    QuotaKey,
+    QuotaKeyStats,
+    QuotaStats,
+    TextServiceClient,
+    configure,
+)
 from textservice.errors import (
     Aborted,
     AlreadyExists,
@@ -60,6 +67,9 @@ __all__ = [
     "OutOfRange",
     "PartialEmbeddings",
     "PermissionDenied",
+    "QuotaKey",
+    "QuotaKeyStats",
+    "QuotaStats",
     "ResourceExhausted",
     "Retry",
     "TextServiceClient",

@@ -32,6 +32,9 @@ from textservice._encoding.wire import WIRE_LEN, encode_varint, tag
 
 __all__ = ["ContentFields", "ContentRequests", "Document", "prebuilt"]
 
+MODEL = "model"
+"""The request field naming the model: set on prebuilt requests, so reading it is free."""
+
 M = TypeVar("M", bound=betterproto2.Message)
 
 
@@ -81,11 +84,14 @@ def _prebuilt_class(message_type: type[M]) -> type[M]:
     return subclass
 
 
-def prebuilt(message_type: type[M], data: bytes) -> M:
+def prebuilt(message_type: type[M], data: bytes, **known: Any) -> M:
     """A ``message_type`` whose serialised form is ``data``: ``bytes()`` of it (and
-    ``SerializeToString()``) return ``data``; its fields are decoded from ``data`` when read."""
+    ``SerializeToString()``) return ``data``; its fields are decoded from ``data`` when read,
+    except the ``known`` ones, given with the values ``data`` holds (the ``model``, which the
+    rate governor reads from every request, so reading it costs no decoding)."""
     cls = _prebuilt_class(message_type)
     message: M = object.__new__(cls)
+    message.__dict__.update(known)
     message.__dict__["_textservice_bytes"] = data
     return message
 
@@ -173,6 +179,7 @@ class ContentRequests:
             slots.append(fields.title)
         self._title_field = fields.title
         self._call_title = call_title
+        self._known = {MODEL: getattr(template, MODEL)} if MODEL in meta.meta_by_field_name else {}
         self._segments = _segments(template, slots)
         self.batch_type: type[betterproto2.Message] | None = None
         if batch_template is not None:
@@ -183,6 +190,8 @@ class ContentRequests:
                 raise TypeError(f"{self.batch_type.__name__}.{requests} is not repeated requests")
             self._requests_key = tag(repeated.number, WIRE_LEN)
             self._batch_segments = _segments(batch_template, [requests])
+            has_model = MODEL in batch_meta.meta_by_field_name
+            self._batch_known = {MODEL: getattr(batch_template, MODEL)} if has_model else {}
 
     def _item(self, item: Document) -> bytes:
         text = item.text.encode("utf-8")
@@ -205,7 +214,7 @@ class ContentRequests:
 
     def one(self, item: Document) -> Any:
         """The request for one item."""
-        return prebuilt(self.one_type, self._item(item))
+        return prebuilt(self.one_type, self._item(item), **self._known)
 
     def many(self, items: list[Document]) -> Any:
         """The batch request for ``items`` (needs a ``batch_template``)."""
@@ -214,4 +223,4 @@ class ContentRequests:
         key, item = self._requests_key, self._item
         requests = b"".join([_len_field(key, item(i)) for i in items])
         out = [s if isinstance(s, bytes) else requests for s in self._batch_segments]
-        return prebuilt(self.batch_type, b"".join(out))
+        return prebuilt(self.batch_type, b"".join(out), **self._batch_known)

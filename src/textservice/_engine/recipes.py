@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from textservice._transport.methods import MethodSpec, RequestT, ResponseT
 
@@ -66,6 +66,15 @@ class EmbedRecipe(Generic[P, I]):
     one: OneText[P, I, Any, Any]
     many: ManyTexts[P, I, Any, Any] | None = None
     """``None``: the version has no batch RPC, so a list is embedded one text per RPC."""
+    text: Callable[[I], str] | None = None
+    """The text of an item, as the rate governor counts it (``None``: the item is a text)."""
+
+    def texts(self, chunk: list[I]) -> list[str]:
+        """The texts of ``chunk``'s items."""
+        text = self.text
+        if text is None:
+            return cast("list[str]", chunk)
+        return [text(item) for item in chunk]
 
     def chunk_rpc(self, params: P, size: int | None = None) -> ChunkRpc:
         """The RPC that embeds one chunk of a list: ``many`` with chunks of ``size`` texts
@@ -78,7 +87,9 @@ class EmbedRecipe(Generic[P, I]):
             return many.request(params, chunk)
 
         chunk = many.max_texts if size is None else size
-        return ChunkRpc(many.method, chunk, request_many, many.vectors, repeated=True)
+        return ChunkRpc(
+            many.method, chunk, request_many, many.vectors, repeated=True, texts=self.texts
+        )
 
     def one_rpc(self, params: P) -> ChunkRpc:
         """The RPC that embeds one text, as a chunk of one."""
@@ -90,7 +101,7 @@ class EmbedRecipe(Generic[P, I]):
         def vectors_one(response: Any) -> list[list[float]]:
             return [one.vector(response)]
 
-        return ChunkRpc(one.method, 1, request_one, vectors_one, repeated=False)
+        return ChunkRpc(one.method, 1, request_one, vectors_one, repeated=False, texts=self.texts)
 
 
 @dataclass(frozen=True)
@@ -106,3 +117,5 @@ class ChunkRpc:
     """The response's vectors, read from the response message."""
     repeated: bool
     """Whether the response holds many vectors (else one, read as a chunk of one)."""
+    texts: Callable[[list[Any]], list[str]] = list
+    """The texts of a chunk's items (what a call costs against a quota)."""

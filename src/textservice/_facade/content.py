@@ -168,6 +168,11 @@ def _check_normalize(value: object) -> bool:
 # -- the recipe -----------------------------------------------------------------------------
 
 
+def _text(item: Document) -> str:
+    """What the rate governor counts of an item: its text (with its title, if any)."""
+    return item.text if item.title is None else f"{item.title}\n{item.text}"
+
+
 def _one_request(requests: ContentRequests, item: Document) -> Any:
     return requests.one(item)
 
@@ -207,7 +212,7 @@ class ContentRecipe:
                 raise TypeError("ContentRecipe: a batch method needs vectors")
             many = ManyTexts(self.many, _many_requests, self.vectors, max_texts=self.max_items)
         one = OneText(self.one, _one_request, self.vector)
-        object.__setattr__(self, "engine", EmbedRecipe(one, many))
+        object.__setattr__(self, "engine", EmbedRecipe(one, many, text=_text))
 
     def requests_for(self, template: betterproto2.Message) -> ContentRequests:
         """The encoder of one call's requests."""

@@ -27,7 +27,7 @@ from textservice.cli.outputs import (
     OutputConflictError,
     open_output,
 )
-from textservice.cli.progress import Mode, Progress
+from textservice.cli.progress import Mode, Progress, keep_drawing
 from textservice.client import TextServiceClient
 from textservice.errors import TextServiceError
 from textservice.v1beta import iter_embeddings_async
@@ -298,21 +298,33 @@ def embed(
                     f"nothing to do: all {total} texts are already in {writer.describe()}", err=True
                 )
             return
-        bar = Progress(total, stream=sys.stderr, mode=mode, initial=writer.done)
+        bar = Progress(
+            total,
+            stream=sys.stderr,
+            mode=mode,
+            initial=writer.done,
+            note=lambda: "throttled" if client.quota_stats().throttled else "",
+        )
 
         async def run() -> None:
             if writer.done == total:  # a complete .part left by a run stopped while finishing
                 return
-            async with client:  # its connection closes on this loop
-                await embed_records(
-                    inp.records,
-                    writer,
-                    lambda texts: iter_embeddings_async(
-                        model, texts, client=client, batch_size=batch_size
-                    ),
-                    progress=bar,
-                    summary=summary,
-                )
+            drawing = asyncio.ensure_future(keep_drawing(bar))
+            try:
+                async with client:  # its connection closes on this loop
+                    await embed_records(
+                        inp.records,
+                        writer,
+                        lambda texts: iter_embeddings_async(
+                            model, texts, client=client, batch_size=batch_size
+                        ),
+                        progress=bar,
+                        summary=summary,
+                    )
+            finally:
+                drawing.cancel()
+                stats = client.quota_stats()
+                summary.quota_wait, summary.rejected = stats.throttled_for, stats.rejected
 
         started = time.monotonic()
         try:

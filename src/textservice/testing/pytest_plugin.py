@@ -14,6 +14,9 @@ objects within a test):
   talking to the fake in memory (no socket);
 - ``fake_tcp_client`` / ``fake_text_service_tcp_client``: the same client over the port.
 
+The clients' quota clock runs as fast as the fake's (``quota_time_scale`` is the marker's
+``quotas={"time_scale": ...}``), so their rate governor counts the fake's minutes.
+
 Imports happen inside the fixtures, so suites that do not use them pay nothing.
 """
 
@@ -93,6 +96,15 @@ def _client_class() -> Any:
     return importlib.import_module("textservice.client").TextServiceClient
 
 
+def _client_options(fake: FakeServer) -> dict[str, Any]:
+    """Options a client of ``fake`` needs: its quota clock's speed, when it has quotas (so the
+    client's rate governor counts minutes as the fake does)."""
+    ledger = fake.quotas
+    if ledger is None or ledger.quotas.time_scale == 1.0:
+        return {}
+    return {"quota_time_scale": ledger.quotas.time_scale}
+
+
 def _close(client: Any) -> None:
     close = getattr(client, "close", None)
     if callable(close):
@@ -105,6 +117,7 @@ def fake_client(fake_server: FakeServer) -> Iterator[Any]:
     client = _client_class()(
         api_key=fake_server.api_key or FALLBACK_API_KEY,
         channel_factory=fake_server.channel,
+        **_client_options(fake_server),
     )
     try:
         yield client
@@ -125,6 +138,7 @@ def fake_tcp_client(fake_server: FakeServer, fake_server_address: ServerAddress)
         api_key=fake_server.api_key or FALLBACK_API_KEY,
         endpoint=fake_server_address.target,
         insecure=True,
+        **_client_options(fake_server),
     )
     try:
         yield client

@@ -1,7 +1,7 @@
 """Behaviour of the facades generated from the edge-case fixture protos (``tests/protos``).
 
 Run in a subprocess on a package generated from ``protos/`` plus the fixtures (see
-``tests/test_facade_golden.py``): ``python -m fixture_checks``. The fake server only serves
+``tests/test_facade_golden.py``): ``python -m support.fixture_checks``. The fake server only serves
 the real API, so the runtime's ``call``, ``embed_one`` and ``embed_many`` are replaced by
 recorders here; what is checked is the generated glue: parameter names, request building and result
 shaping.
@@ -64,8 +64,8 @@ class Recorder:
 
 def recording(respond: Responder) -> Recorder:
     recorder = Recorder(respond)
-    _facade.call = recorder.call  # type: ignore[assignment]
-    paging.call = recorder.call  # type: ignore[assignment]
+    _facade.call = recorder.call  # type: ignore[attr-defined]
+    paging.call = recorder.call  # type: ignore[attr-defined]
     engine.embed_one = recorder.embed_one  # type: ignore[assignment]
     engine.embed_many = recorder.embed_many  # type: ignore[assignment]
     return recorder
@@ -230,12 +230,9 @@ def check_docstring_escapes() -> None:
     facade = importlib.import_module("textservice.docstring_escapes")
     module = service_module("docstring_escapes")
     pb = module._pb
-    assert (
-        'comments say """quoted""" and C:\\path\\to\\file and end with a "quote"' in facade.__doc__
-    )
-    assert (
-        'comments say """quoted""" and C:\\path\\to\\file and end with a "quote"' in module.__doc__
-    )
+    quoted = 'comments say """quoted""" and C:\\path\\to\\file and end with a "quote"'
+    for where in (facade, module):
+        assert quoted in (where.__doc__ or "")
     doc = facade.generate_embeddings.__doc__
     assert 'A regex: \\d+\\s*"""\\n and a lone backslash \\\n' in doc
     assert 'The text: """ and \\ both appear here.' in doc
@@ -277,8 +274,9 @@ def check_renamed_rpcs() -> None:
         "retired_async",
     ]
     assert not hasattr(facade, "generate_text") and not hasattr(facade, "watch_words")
-    assert "Streaming RPCs get no function" in facade.__doc__
-    assert "WordService.WatchWords" in " ".join(facade.__doc__.split())
+    doc = facade.__doc__ or ""
+    assert "Streaming RPCs get no function" in doc
+    assert "WordService.WatchWords" in " ".join(doc.split())
     recorder = recording(
         lambda request: (
             pb.TallyWordsResponse(token_count=7)
@@ -349,7 +347,7 @@ def check_content_rpcs() -> None:
         for twin in ("", "_async")
     )
     assert not hasattr(facade, "stream_generate_content")
-    assert "ContentService.StreamGenerateContent" in " ".join(facade.__doc__.split())
+    assert "ContentService.StreamGenerateContent" in " ".join((facade.__doc__ or "").split())
     pages = {"": (["models/a", "models/b"], "p2"), "p2": (["models/c"], "")}
 
     def respond(request: Any) -> Any:

@@ -28,11 +28,12 @@ from typing import Any
 
 import grpc
 import numpy as np
-import reference
 from google.api import field_behavior_pb2
 from google.protobuf import message as pb_message
 from google.protobuf import message_factory
 from google.rpc import error_details_pb2, status_pb2
+
+from support import reference
 
 MODEL_NAME = re.compile(r"(?:models|tunedModels)/[^/\s]+")
 BASE_MODEL_NAME = re.compile(r"models/[^/\s]+")
@@ -176,16 +177,6 @@ def _page_start(token: str, size: int) -> int:
         if _page_token(offset) == token:
             return offset
     raise _bad("page_token", "unknown token")
-
-
-def _completion(model: str, prompt: str, index: int, limit: int | None) -> str:
-    text = f"Completion {index + 1} by {model}: {prompt}"
-    if limit is None:
-        return text
-    tokens = list(TOKEN.finditer(text))
-    if limit <= 0:
-        return ""
-    return text if len(tokens) <= limit else text[: tokens[limit - 1].end()]
 
 
 class ReferenceServer:
