@@ -158,6 +158,7 @@ def test_a_renamed_request_field_in_a_fixture_is_caught(tmp_path: Path) -> None:
     assert "temperature=None" in old and "heat=None" in new and "temperature" not in new
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("case", "proto", "old", "new", "functions"),
     [
