@@ -268,7 +268,7 @@ class _Call:
         cls,
         recipe: ContentRecipe,
         template: betterproto2.Message,
-        content: object | Document | list[Document],
+        content: object,
         client: object,
         request_options: object,
         output: object,
