@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -77,10 +77,23 @@ class DigestChain:
         return self._state.hex()
 
 
-def npy_digest(chain: str, line_count: int, records: Sequence[Record]) -> str:
-    """The digest of a finished ``.npy``: the records' chain and which row each one fills."""
-    layout = json.dumps([chain, line_count, [r.line for r in records]]).encode("ascii")
-    return _hash(_DOMAIN + layout).hex()
+def npy_digest(chain: str, line_count: int, lines: Iterable[int]) -> str:
+    """The digest of a finished ``.npy``: the records' chain and which row each one fills
+    (``lines``: each record's line number, in order; read as they come, never listed)."""
+    # The bytes of json.dumps([chain, line_count, [lines...]]), hashed as they are made.
+    h = hashlib.blake2b(digest_size=_SIZE)
+    h.update(_DOMAIN + json.dumps([chain, line_count]).encode("ascii")[:-1] + b", [")
+    first = True
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(str(line))
+        if len(chunk) == 8192:
+            h.update((b"" if first else b", ") + ", ".join(chunk).encode("ascii"))
+            first, chunk = False, []
+    if chunk:
+        h.update((b"" if first else b", ") + ", ".join(chunk).encode("ascii"))
+    h.update(b"]]")
+    return h.hexdigest()
 
 
 def digest_path(output: Path) -> Path:

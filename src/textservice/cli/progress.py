@@ -9,13 +9,24 @@ no extra runtime dependency for ~80 lines (tqdm).
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from typing import Literal, TextIO
 
 Mode = Literal["bar", "lines", "off"]
 
-__all__ = ["Mode", "Progress", "format_duration"]
+__all__ = ["Mode", "Progress", "format_duration", "progress_mode"]
+
+
+def progress_mode(progress: bool | None, stream: TextIO | None = None) -> Mode:
+    """``--progress/--no-progress`` (``None``: neither) as a mode for ``stream`` (stderr)."""
+    if progress is False:
+        return "off"
+    tty = (stream if stream is not None else sys.stderr).isatty()
+    if progress is None:
+        return "bar" if tty else "off"
+    return "bar" if tty else "lines"
 
 
 def format_duration(seconds: float) -> str:
