@@ -13,7 +13,16 @@ from typing import IO
 
 import numpy as np
 import pytest
-from cli_helpers import CLI, MODEL, cli_env, read_jsonl, run_cli, texts, write_lines
+from cli_helpers import (
+    CLI,
+    MODEL,
+    cli_env,
+    read_jsonl,
+    results_in,
+    run_cli,
+    texts,
+    write_lines,
+)
 
 from textservice.testing import FakeTextService, ServerAddress, expected_embedding
 
@@ -137,9 +146,10 @@ def texts_sent(fake: FakeTextService) -> list[str]:
 
 
 def wait_for_lines(path: Path, count: int, process: subprocess.Popen[bytes]) -> None:
+    """Wait until ``path`` (an output's ``.part``, or JSONL) holds ``count`` results."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if path.exists() and path.read_bytes().count(b"\n") >= count:
+        if results_in(path) >= count:
             return
         if process.poll() is not None:
             pytest.fail(f"the run ended before writing {count} lines: {process.returncode}")
@@ -197,11 +207,15 @@ def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
     else:
         assert process.returncode == -signal.SIGKILL
     assert not out.exists()  # unfinished: no output, only the .part
-    written = part.read_bytes()
-    complete = written.count(b"\n")
+    complete = results_in(part)
     assert 60 <= complete < 400
-    ids = [json.loads(line)["id"] for line in written.split(b"\n")[:complete]]
-    assert ids == list(range(1, complete + 1))  # a prefix of the input, in order
+    if name.endswith(".jsonl"):
+        written = part.read_bytes()
+        ids = [json.loads(line)["id"] for line in written.split(b"\n")[:complete]]
+        assert ids == list(range(1, complete + 1))  # a prefix of the input, in order
+    else:  # the rows so far, in input order (a .npy's rows are its lines)
+        rows = np.frombuffer(part.read_bytes()[512 : 512 + complete * 768 * 4], "<f4")
+        assert np.array_equal(rows.reshape(complete, 768), np.load(clean)[:complete])
 
     fake.log.clear()
     done = run_cli([*args, "--batch-size", "10"], env=KEY_ENV)
@@ -342,7 +356,10 @@ def test_an_interrupted_run_is_not_resumed_with_another_input(
     for other, message in [(s2, "result 1 does not match"), (changed, "result 5 does not match")]:
         done = run_cli([*args, "-i", str(write_lines(tmp_path / "s2.txt", other))], env=KEY_ENV)
         assert done.returncode == 4, done.stderr
-        assert f"{part}: {message} the input's record" in done.stderr
+        if name.endswith(".jsonl"):  # its lines have a digest each: the first that differs
+            assert f"{part}: {message} the input's record" in done.stderr
+        else:  # one digest, after the rows written so far
+            assert f"{part} does not match this input" in done.stderr
         assert part.read_bytes() == before and not out.exists()
     assert fake.calls == []
 

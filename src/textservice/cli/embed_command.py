@@ -84,6 +84,8 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     the records, to embed."""
     point = writer.point
     records = source.records(check)
+    if point.whole and point.count != check.record_count:
+        writer.mismatch(source.records(check))
     if point.count > check.record_count:
         raise OutputConflictError(
             f"{point.source} holds {point.count} results but the input has only "

@@ -168,7 +168,7 @@ class NpyFile:
                 f"{self.path} holds a {dtype} array of shape {shape}, not the (lines, "
                 f"dimension) float32 one its digest describes: it is corrupt ({REPLACE})"
             )
-        return ResumePoint(records, digest, self.path, int(shape[1]), finished=True)
+        return ResumePoint(records, digest, self.path, int(shape[1]), finished=True, whole=True)
 
     @property
     def resume_file(self) -> Path | None:

@@ -117,6 +117,9 @@ class ResumePoint:
     """The length of its embeddings."""
     finished: bool = False
     """Read from a finished ``OUTPUT`` (not a ``.part``)."""
+    whole: bool = False
+    """Its digest covers the whole input, not a prefix of records (a finished ``.npy``,
+    whose rows are every line of the input it was made from)."""
 
 
 EMPTY = ResumePoint()

@@ -100,9 +100,13 @@ class InputCheck:
 class Source(Protocol):
     """An input read in two passes (see the module docstring)."""
 
-    name: str
-    """What bad-line reports call it: the path, or ``<stdin>``."""
-    format: Literal["lines", "jsonl", "parquet"]
+    @property
+    def name(self) -> str:
+        """What bad-line reports call it: the path, or ``<stdin>``."""
+
+    @property
+    def format(self) -> Literal["lines", "jsonl", "parquet"]:
+        """What it is read as."""
 
     def check(self, report: Report) -> InputCheck:
         """The first pass: call ``report`` for each bad line, in line order."""
