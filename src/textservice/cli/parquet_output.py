@@ -7,12 +7,12 @@ refused, a Parquet column has one type) and ``embedding``. Its key-value metadat
 file against its input from the file alone. pandas, polars, DuckDB and pyarrow read it.
 
 While the job runs, ``OUTPUT.part`` is a folder of numbered segments, each a complete Parquet
-file of one row group (about 16 MiB of embeddings), written as batches complete (to a
-temporary name, then renamed) with the same metadata after its last row. A crash loses at
-most the rows not yet in a segment; a rerun reads the last segment's metadata, verifies the
-digest against its input and goes on with the next segment. Finishing copies the segments'
-row groups, in order, into one file next to ``OUTPUT``, fsyncs and renames it, then removes
-the folder.
+file of one row group (up to 16 MiB of embeddings or 16,384 rows), written as batches
+complete (to a temporary name, then renamed) with the same metadata after its last row. A
+crash loses at most the rows not yet in a segment; a rerun reads the last segment's metadata,
+verifies the digest against its input and goes on with the next segment. Finishing copies
+the segments' row groups, in order, into one file next to ``OUTPUT``, fsyncs and renames it,
+then removes the folder.
 
 Why segments: a Parquet file's footer (which says where its row groups are) is written only
 when the file is closed, so a file cut short by a crash cannot be read or continued, and
@@ -45,11 +45,13 @@ from textservice.cli.outputs import (
 )
 from textservice.cli.sources import InputCheck, InputError, require_pyarrow
 
-__all__ = ["METADATA_KEY", "SEGMENT_BYTES", "ParquetOutput", "read_checkpoint"]
+__all__ = ["METADATA_KEY", "SEGMENT_BYTES", "SEGMENT_ROWS", "ParquetOutput", "read_checkpoint"]
 
 METADATA_KEY = b"textservice"
 SEGMENT_BYTES = 16 << 20
-"""Embedding bytes per segment (one row group); at least one batch."""
+"""Embedding bytes per segment (one row group) at most, but at least one batch."""
+SEGMENT_ROWS = 16384
+"""Rows per segment at most (for short embeddings, whose bytes would make large groups)."""
 
 
 def read_checkpoint(path: Path) -> dict[str, Any] | None:
@@ -237,7 +239,7 @@ class ParquetOutput:
         self._rows.append(rows)
         self._records += len(records)
         self._buffered += rows.nbytes
-        if self._buffered >= SEGMENT_BYTES:
+        if self._buffered >= SEGMENT_BYTES or len(self._ids) >= SEGMENT_ROWS:
             self._flush_segment()
 
     def finish(self) -> None:
