@@ -92,7 +92,6 @@ def stop_when(part: Path, count: int, args: list[str], how: signal.Signals) -> i
         ("out.npy", signal.SIGKILL),
         ("out.jsonl", signal.SIGINT),
         ("out.parquet", signal.SIGKILL),
-        ("again.parquet", signal.SIGINT),
     ],
 )
 def test_a_200000_line_job_killed_midway_and_resumed_equals_a_clean_run(
