@@ -1,0 +1,190 @@
+"""Embedding a dataset on Ray Data (or Dask, or Spark) with one client per worker.
+
+``pip install 'textservice[ray]'``. The idiom for batch inference against a remote API is a
+callable class given to ``map_batches``: Ray makes one instance per worker (an actor), which
+keeps one client, with its connection and up to ``max_concurrency`` calls in flight, for every
+batch the worker gets::
+
+    import ray
+    from textservice.ray import Embedder
+
+    ds = ray.data.read_parquet("s3://bucket/docs/")           # a column "text"
+    ds = ds.map_batches(
+        Embedder,
+        fn_constructor_kwargs={"model": "models/embedding-gecko-001", "workers": 4},
+        concurrency=4,                 # workers (actors); say the same number in "workers"
+        batch_size=1000,               # rows per call of the embedder
+        batch_format="pyarrow",        # or "pandas", or "numpy"
+    )
+    ds.write_parquet("s3://bucket/vectors/")                  # "text", ..., "embedding"
+
+Each batch gets an ``embedding`` column of float32 vectors (``fixed_size_list<float32>[dim]``
+for pyarrow batches, a 2-D float32 array for numpy batches, one float32 array per row for
+pandas batches), in the batch's row order; the other columns are kept.
+
+- **The client** is made in each worker from ``client_options`` (``TextServiceClient``'s
+  keyword arguments: ``endpoint``, ``timeout``, ``retry``, ``max_concurrency``, and the
+  quota settings clients take), on the worker's first batch, never on the driver: an
+  ``Embedder`` pickles without its client, so it also serves Dask's ``map_partitions`` and a
+  Spark pandas UDF. The API key comes from ``client_options["api_key"]`` or the worker's
+  ``GOOGLE_API_KEY`` (give it to the workers with Ray's ``runtime_env={"env_vars": ...}``
+  rather than in ``fn_constructor_kwargs``, which Ray stores with the task).
+- **Each worker takes its share of a quota**: client-side limits are per client, so a limit
+  given in ``client_options`` for the whole job (any option named ``*_per_minute`` or
+  ``*_per_day``) is divided by ``workers`` in each worker. A quota's ``share`` option, if
+  the client has one, is multiplied by ``1 / workers`` likewise.
+- **Failures** are the client's typed errors (``textservice.ResourceExhausted``, ...), raised
+  in the worker after the client's retries; Ray stops the dataset and raises them in the
+  driver as a Ray task error that is also an instance of that error class.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from textservice.client import TextServiceClient
+
+if TYPE_CHECKING:
+    import numpy
+    import numpy.typing
+
+__all__ = ["Embedder", "worker_client_options"]
+
+_SHARED_SUFFIXES = ("_per_minute", "_per_day")
+
+
+def worker_client_options(options: Mapping[str, Any], workers: int) -> dict[str, Any]:
+    """``options`` for one of ``workers`` clients sharing them: every ``*_per_minute`` and
+    ``*_per_day`` limit divided by ``workers``, a ``share`` (of a quota) multiplied by
+    ``1 / workers``; the rest as given."""
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise TypeError(f"workers must be an int, not {type(workers).__name__}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    shared: dict[str, Any] = {}
+    for name, value in options.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and (name.endswith(_SHARED_SUFFIXES) or name == "share"):
+            shared[name] = value / workers
+        else:
+            shared[name] = value
+    return shared
+
+
+def _float32_rows(vectors: Any) -> Any:
+    import numpy
+
+    return numpy.ascontiguousarray(vectors, dtype=numpy.float32)
+
+
+class Embedder:
+    """Adds an embedding column to each batch: a callable class for Ray Data's
+    ``map_batches`` (see the module docstring).
+
+    Args:
+        model: The embedding model, e.g. ``"models/embedding-gecko-001"``.
+        text_column: The column of texts (strings, none empty).
+        output_column: The column the vectors go to.
+        client_options: Keyword arguments of ``TextServiceClient`` for each worker's client.
+        workers: How many workers share the job (``concurrency=`` of ``map_batches``): the
+            quota limits in ``client_options`` are divided among them.
+        request_options: ``{"timeout": ..., "retry": ...}`` for each batch's call.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        text_column: str = "text",
+        output_column: str = "embedding",
+        client_options: Mapping[str, Any] | None = None,
+        workers: int = 1,
+        request_options: Mapping[str, object] | None = None,
+    ) -> None:
+        from textservice.arguments import check_model
+
+        check_model(model)
+        self.model = model
+        self.text_column = text_column
+        self.output_column = output_column
+        self.workers = workers
+        self._client_options = worker_client_options(dict(client_options or {}), workers)
+        self._request_options = dict(request_options) if request_options else None
+        self._client: TextServiceClient | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        # client_options may hold the API key: not shown.
+        return f"Embedder(model={self.model!r}, workers={self.workers})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its client (and lock): each process makes its own."""
+        state = self.__dict__.copy()
+        state["_client"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> TextServiceClient:
+        """This process's client (made on first use)."""
+        with self._lock:
+            if self._client is None or self._client.closed:
+                self._client = TextServiceClient(**self._client_options)
+            return self._client
+
+    def embed(self, texts: Sequence[str]) -> numpy.typing.NDArray[numpy.float32]:
+        """The embeddings of ``texts`` as one ``(len(texts), dim)`` float32 array, in order."""
+        from textservice import generate_embeddings
+
+        result = generate_embeddings(
+            self.model,
+            list(texts),
+            client=self.client,
+            request_options=self._request_options,
+            output="numpy",
+        )
+        vectors: numpy.typing.NDArray[numpy.float32] = _float32_rows(result["embedding"])
+        return vectors
+
+    def __call__(self, batch: Any) -> Any:
+        """``batch`` (a ``pyarrow.Table``, a ``pandas.DataFrame`` or a dict of numpy arrays)
+        with the embeddings of its text column added."""
+        if isinstance(batch, Mapping):  # Ray's "numpy" (and "default") batch format
+            texts = [str(t) if not isinstance(t, str) else t for t in batch[self.text_column]]
+            out = dict(batch)
+            out[self.output_column] = self.embed(texts)
+            return out
+        module = type(batch).__module__.split(".")[0]
+        if module == "pyarrow":
+            import pyarrow
+
+            vectors = self.embed(batch.column(self.text_column).to_pylist())
+            dim = vectors.shape[1] if vectors.ndim == 2 else 0
+            column = pyarrow.FixedSizeListArray.from_arrays(
+                pyarrow.array(vectors.reshape(-1), type=pyarrow.float32()), dim
+            )
+            if self.output_column in batch.column_names:
+                batch = batch.drop_columns([self.output_column])
+            return batch.append_column(self.output_column, column)
+        if module == "pandas":
+            vectors = self.embed(batch[self.text_column].tolist())
+            out = batch.copy(deep=False)
+            out[self.output_column] = list(vectors)
+            return out
+        raise TypeError(
+            "Embedder takes a pyarrow.Table, a pandas.DataFrame or a dict of numpy arrays, "
+            f"not {type(batch).__name__}"
+        )
+
+    def close(self) -> None:
+        """Close this process's client (a later batch makes a new one)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None

@@ -1,0 +1,216 @@
+"""``textservice.ray.Embedder``: batches of every kind, and Ray Data on a local cluster.
+
+The Ray tests start ``ray.init(num_cpus=2)`` once for the module (a few seconds) and run
+``map_batches(Embedder, ...)`` with two workers against the fake served on a TCP port of this
+process: vectors, order and ids are checked row by row against the fake's.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+import textservice
+from textservice.ray import Embedder, worker_client_options
+from textservice.testing import FakeTextService, ServerAddress, quota_failure, retry_info
+from textservice.testing.vectors import embedding_bytes
+
+pa = pytest.importorskip("pyarrow")
+pd = pytest.importorskip("pandas")
+
+MODEL = "models/embedding-gecko-001"
+DIM = 16
+ROWS = 5000
+FAST_RETRY = textservice.Retry(max_attempts=8, initial_backoff=0.01, max_backoff=0.05)
+PER_DAY = quota_failure(
+    "Quota exceeded for embed requests per day.",
+    quota_id="BatchEmbedTextRequestsPerDayPerProjectPerModel",
+)
+
+
+def text(i: int) -> str:
+    return f"row {i}: a document about {i % 17} things"
+
+
+def expected(texts: list[str]) -> np.ndarray:
+    raw = b"".join(embedding_bytes(MODEL, t, DIM) for t in texts)
+    return np.frombuffer(raw, "<f4").reshape(len(texts), DIM)
+
+
+# -- the embedder on its own (no Ray) ---------------------------------------------------
+
+
+def test_each_worker_takes_its_share_of_the_limits() -> None:
+    options = {
+        "requests_per_minute": 600,
+        "texts_per_minute": 10_000.0,
+        "requests_per_day": 1_000,
+        "share": 0.5,
+        "max_concurrency": 8,  # per client: each worker keeps its own calls in flight
+        "endpoint": "127.0.0.1:1",
+    }
+    assert worker_client_options(options, 4) == {
+        "requests_per_minute": 150.0,
+        "texts_per_minute": 2_500.0,
+        "requests_per_day": 250.0,
+        "share": 0.125,
+        "max_concurrency": 8,
+        "endpoint": "127.0.0.1:1",
+    }
+    assert worker_client_options(options, 1) == options
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        worker_client_options(options, 0)
+
+
+@pytest.fixture
+def embedder(fake_text_service: FakeTextService) -> Iterator[Embedder]:
+    made = Embedder(MODEL, client_options={"channel_factory": fake_text_service.channel})
+    yield made
+    made.close()
+
+
+@pytest.mark.fake_text_service(embedding_dimension=DIM)
+@pytest.mark.parametrize("kind", ["pyarrow", "pandas", "numpy"])
+def test_every_batch_format_gets_float32_vectors_in_row_order(
+    embedder: Embedder, kind: str
+) -> None:
+    texts = [text(i) for i in range(250)]
+    ids = list(range(1000, 1250))
+    batch: Any
+    if kind == "pyarrow":
+        batch = pa.table({"id": ids, "text": texts})
+        out = embedder(batch)
+        assert out.column_names == ["id", "text", "embedding"]
+        assert str(out.schema.field("embedding").type) == f"fixed_size_list<item: float>[{DIM}]"
+        vectors = out.column("embedding").combine_chunks().flatten().to_numpy()
+        got_ids = out.column("id").to_pylist()
+    elif kind == "pandas":
+        out = embedder(pd.DataFrame({"id": ids, "text": texts}))
+        vectors = np.stack(out["embedding"].tolist())
+        got_ids = out["id"].tolist()
+    else:
+        out = embedder({"id": np.array(ids), "text": np.array(texts, dtype=object)})
+        vectors = out["embedding"]
+        assert vectors.dtype == np.float32 and vectors.shape == (250, DIM)
+        got_ids = out["id"].tolist()
+    assert got_ids == ids
+    assert np.array_equal(np.asarray(vectors).reshape(250, DIM), expected(texts))
+
+
+def test_an_embedder_pickles_without_its_client(fake_text_service: FakeTextService) -> None:
+    made = Embedder(MODEL, client_options={"api_key": "SECRET-123", "endpoint": "127.0.0.1:9"})
+    assert "SECRET" not in repr(made)
+    copy = pickle.loads(pickle.dumps(made))
+    assert copy._client is None and copy.model == MODEL
+    assert copy.client.endpoint == "127.0.0.1:9"  # made where it is used
+    copy.close()
+
+
+# -- Ray Data on a local cluster ---------------------------------------------------------
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[Any]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[FakeTextService, ServerAddress]]:
+    fake = FakeTextService(embedding_dimension=DIM, log_limit=None)
+    with fake.serve() as address:
+        yield fake, address
+
+
+def dataset(local_ray: Any) -> Any:
+    frames = [
+        pd.DataFrame({"id": [f"doc-{i}" for i in rows], "text": [text(i) for i in rows]})
+        for rows in np.array_split(np.arange(ROWS), 10)  # ten blocks, for two workers
+    ]
+    return local_ray.data.from_pandas(frames)
+
+
+def embed(local_ray: Any, address: ServerAddress, batch_format: str) -> Any:
+    options = {"endpoint": address.target, "insecure": True, "retry": FAST_RETRY}
+    return dataset(local_ray).map_batches(
+        Embedder,
+        fn_constructor_kwargs={"model": MODEL, "client_options": options, "workers": 2},
+        compute=local_ray.data.ActorPoolStrategy(size=2),
+        num_cpus=0.5,
+        batch_size=400,
+        batch_format=batch_format,
+    )
+
+
+def check_rows(result: Any, *, ordered: bool) -> None:
+    """Every row's vector is its text's; in input order, or (Ray Data's default, blocks in
+    the order they finish) each row still with its own id."""
+    ids = result["id"].tolist()
+    if not ordered:
+        result = result.assign(n=[int(i.split("-")[1]) for i in ids]).sort_values("n")
+        ids = result["id"].tolist()
+    assert ids == [f"doc-{i}" for i in range(ROWS)]
+    vectors = np.stack([np.asarray(v, np.float32) for v in result["embedding"]])
+    assert np.array_equal(vectors, expected([text(i) for i in range(ROWS)]))
+
+
+def test_ray_data_embeds_5000_rows_exactly_and_in_order(
+    local_ray: Any, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    fake.log.clear()
+    options = local_ray.data.DataContext.get_current().execution_options
+    options.preserve_order = True  # as the README says, when the order matters
+    try:
+        check_rows(embed(local_ray, address, "pyarrow").to_pandas(), ordered=True)
+    finally:
+        options.preserve_order = False
+    assert sum(len(c.request.texts) for c in fake.calls) == ROWS  # each text once
+
+
+def test_ray_data_completes_through_injected_faults(
+    local_ray: Any, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    fake.log.clear()
+    fake.faults.fail_fraction(0.25, "UNAVAILABLE", seed=7, details=[retry_info(0.01)])
+    try:
+        check_rows(embed(local_ray, address, "pandas").to_pandas(), ordered=False)
+    finally:
+        fake.faults.clear()
+    failed = [c for c in fake.calls if c.status is not None and c.status.name == "UNAVAILABLE"]
+    assert len(failed) >= 5  # retried by each worker's client until every batch got through
+
+
+def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(
+    local_ray: Any, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    context = local_ray.data.DataContext.get_current()
+    fake.faults.fail_next(10_000, "RESOURCE_EXHAUSTED", details=[PER_DAY])
+    try:
+        context.raise_original_map_exception = True  # as the README says
+        with pytest.raises(textservice.ResourceExhausted) as info:
+            embed(local_ray, address, "numpy").materialize()
+        error = info.value
+        assert isinstance(error, local_ray.exceptions.RayTaskError)  # and a Ray task error
+        assert error.is_daily_quota
+        assert error.details[0].violations[0].quota_id == PER_DAY.violations[0].quota_id
+
+        context.raise_original_map_exception = False  # Ray Data's default: its own wrapper
+        with pytest.raises(local_ray.exceptions.RayTaskError) as wrapped:
+            embed(local_ray, address, "numpy").materialize()
+        assert "ResourceExhausted" in str(wrapped.value)
+        assert "Quota exceeded for embed requests per day" in str(wrapped.value)
+    finally:
+        context.raise_original_map_exception = False
+        fake.faults.clear()
