@@ -7,7 +7,7 @@ refused, a Parquet column has one type) and ``embedding``. Its key-value metadat
 file against its input from the file alone. pandas, polars, DuckDB and pyarrow read it.
 
 While the job runs, ``OUTPUT.part`` is a folder of numbered segments, each a complete Parquet
-file of one row group (up to 16 MiB of embeddings or 16,384 rows), written as batches
+file of one row group (up to 8 MiB of embeddings or 16,384 rows), written as batches
 complete (to a temporary name, then renamed) with the same metadata after its last row. A
 crash loses at most the rows not yet in a segment; a rerun reads the last segment's metadata,
 verifies the digest against its input and goes on with the next segment. Finishing copies
@@ -48,7 +48,7 @@ from textservice.cli.sources import InputCheck, InputError, require_pyarrow
 __all__ = ["METADATA_KEY", "SEGMENT_BYTES", "SEGMENT_ROWS", "ParquetOutput", "read_checkpoint"]
 
 METADATA_KEY = b"textservice"
-SEGMENT_BYTES = 16 << 20
+SEGMENT_BYTES = 8 << 20
 """Embedding bytes per segment (one row group) at most, but at least one batch."""
 SEGMENT_ROWS = 16384
 """Rows per segment at most (for short embeddings, whose bytes would make large groups)."""
@@ -184,12 +184,21 @@ class ParquetOutput:
             ]
         )
 
-    def _table(self, ids: list[Any], rows: Any, dimension: int) -> Any:
+    def _table(self, ids: list[Any], batches: list[Any], dimension: int) -> Any:
+        # One chunk per batch, over the batches' own float32 buffers: no copy of the rows.
         pa = self._pa
-        values = pa.array(rows.reshape(-1), type=pa.float32())
-        embedding = pa.FixedSizeListArray.from_arrays(values, dimension)
+        embedding = pa.chunked_array(
+            [
+                pa.FixedSizeListArray.from_arrays(
+                    pa.array(rows.reshape(-1), type=pa.float32()), dimension
+                )
+                for rows in batches
+            ],
+            type=pa.list_(pa.float32(), dimension),
+        )
         return pa.Table.from_arrays(
-            [pa.array(ids, type=self._id_type), embedding], schema=self._schema(dimension)
+            [pa.chunked_array([pa.array(ids, type=self._id_type)]), embedding],
+            schema=self._schema(dimension),
         )
 
     def _checkpoint(self, records: int) -> dict[bytes, bytes]:
@@ -199,27 +208,34 @@ class ParquetOutput:
 
     def _write_file(self, path: Path, tables: Iterator[Any], dimension: int, records: int) -> None:
         schema = self._schema(dimension).with_metadata(self._checkpoint(records))
-        with open(path, "wb") as f:
-            writer = self._pq.ParquetWriter(
-                f,
-                schema,
-                # floats do not compress: spend no time trying, and no dictionary either
-                compression={"id": "snappy", "embedding": "none"},
-                use_dictionary=["id"],
-            )
-            for table in tables:
-                writer.write_table(table.replace_schema_metadata(schema.metadata))
+        # A path, not a Python file object: pyarrow then writes through its own file (a
+        # Python one costs several times the row group in memory).
+        writer = self._pq.ParquetWriter(
+            str(path),
+            schema,
+            # floats do not compress: spend no time trying, and no dictionary either
+            compression={"id": "snappy", "embedding": "none"},
+            use_dictionary=["id"],
+            write_statistics=["id"],
+        )
+        try:
+            for table in tables:  # each table is one row group
+                writer.write_table(
+                    table.replace_schema_metadata(schema.metadata), row_group_size=len(table)
+                )
+        finally:
             writer.close()
-            f.flush()
-            os.fsync(f.fileno())
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _flush_segment(self) -> None:
         if not self._buffered:
             return
         assert self.dimension is not None
-        np = self._np
-        rows = self._rows[0] if len(self._rows) == 1 else np.concatenate(self._rows)
-        table = self._table(self._ids, rows, self.dimension)
+        table = self._table(self._ids, self._rows, self.dimension)
         self._segments += 1
         final = self.part / _segment_name(self._segments)
         tmp = final.with_suffix(".tmp")
