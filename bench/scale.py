@@ -38,7 +38,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / ".work" / "scale"
