@@ -69,6 +69,8 @@ demo: $(STAMP) $(SAMPLE)
 
 ## bench: benchmark vs google-generativeai 0.7.2 and a raw grpcio floor -> bench/RESULTS.md
 ##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options)
+##        then the CLI at scale (bench/scale.py; SCALE_ARGS: its options) -> its section of it
 .PHONY: bench
 bench: $(STAMP)
 	$(PYTHON) bench/run.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+	$(BIN)/python bench/scale.py $(if $(BENCH_QUICK),--quick) $(SCALE_ARGS)
