@@ -405,10 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in opts.sizes.split(",")]
     dims = [int(d) for d in opts.dims.split(",")]
     ray_rows: int | None = opts.ray_rows
-    out = opts.out or RESULTS
+    partial = (opts.sizes, opts.dims, opts.ray_rows) != ("100000,1000000", "768,3072", 100_000)
     if opts.quick:
         sizes, dims, ray_rows = [2_000, 10_000], [768], 10_000
-        out = opts.out or REPO / "bench" / ".work" / "RESULTS-quick.md"
+        partial = True
+    # Only a full run replaces the section of RESULTS.md.
+    out = opts.out or (REPO / "bench" / ".work" / "RESULTS-quick.md" if partial else RESULTS)
     WORK.mkdir(parents=True, exist_ok=True)
     results, skipped = measure(sizes, dims, ray_rows)
     section = report(results, skipped, sizes, dims)
