@@ -214,3 +214,26 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(
     finally:
         context.raise_original_map_exception = False
         fake.faults.clear()
+
+
+# -- the README's Dask recipe (Dask's local scheduler) ----------------------------------------
+
+
+def test_the_dask_recipe_embeds_every_partition(tmp_path: Any) -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    fake = FakeTextService(embedding_dimension=DIM)
+    texts = [text(i) for i in range(1200)]
+    frame = pd.DataFrame({"id": range(1200), "text": texts})
+    dd.from_pandas(frame, npartitions=4).to_parquet(tmp_path / "docs")
+    with fake.serve() as address:
+        options = {"endpoint": address.target, "insecure": True, "max_concurrency": 8}
+        embedder = Embedder(MODEL, client_options=options)
+        docs = dd.read_parquet(tmp_path / "docs")  # as in the README from here on
+        vectors = docs.map_partitions(
+            embedder, meta=docs._meta.assign(embedding=pd.Series(dtype=object))
+        )
+        vectors.to_parquet(tmp_path / "vectors", schema=None)
+        embedder.close()
+    result = pd.read_parquet(tmp_path / "vectors").sort_values("id")
+    assert result["id"].tolist() == list(range(1200))
+    assert np.array_equal(np.stack(result["embedding"].tolist()), expected(texts))
