@@ -213,6 +213,13 @@ def test_parquet_output_resumes_from_its_segments(tmp_path: Path) -> None:
     assert str(table.schema.field("embedding").type) == "fixed_size_list<element: float>[5]"
     assert table.column("id").to_pylist() == ["k0", "k1", "k2", "k3", "k4"]
     assert table.column("embedding").to_pylist() == [VECTOR] * 2 + [VECTOR[::-1]] * 3
+    # as pandas and polars read it
+    frame = pytest.importorskip("pandas").read_parquet(out)
+    assert frame["id"].tolist() == ["k0", "k1", "k2", "k3", "k4"]
+    assert [list(v) for v in frame["embedding"]] == [VECTOR] * 2 + [VECTOR[::-1]] * 3
+    polars = pytest.importorskip("polars").read_parquet(out)
+    assert str(polars.schema["embedding"]) == "Array(Float32, shape=(5,))"
+    assert polars["embedding"].to_list() == [VECTOR] * 2 + [VECTOR[::-1]] * 3
     again = _fresh(out, data, format="jsonl")
     assert again.writer.already_complete and again.todo == []
 
