@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv generate check-generated golden lint format test demo
+.PHONY: venv generate check-generated accept-api golden lint format test demo
 
 # The oldest Python the project supports, read from pyproject.toml's requires-python.
 PY_MIN := $(shell sed -n 's/^requires-python *= *">=\([0-9.]*\)".*/\1/p' pyproject.toml)
@@ -34,19 +34,26 @@ venv: $(STAMP)
 generate: $(STAMP)
 	$(BIN)/python -m codegen generate
 
-## check-generated: fail (listing the files) when committed generated code is stale
+## check-generated: fail (listing the files) when committed generated code is stale, or (with
+##                  a diff) when the facades' public signatures differ from codegen/public_api.txt
 check-generated: $(STAMP)
 	$(BIN)/python -m codegen check
+
+## accept-api: accept the generated facades' public signatures (rewrites codegen/public_api.txt)
+accept-api: $(STAMP)
+	$(BIN)/python -m codegen accept-api
 
 ## golden: re-render the facade golden files (tests/golden) from the fixture protos (tests/protos)
 golden: $(STAMP)
 	$(BIN)/python -m codegen golden
 
-## lint: ruff, and mypy strict on codegen/ and src/
+## lint: ruff, mypy strict on codegen/ and src/, and the import layers (lint-imports,
+##       contracts in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check codegen src tests
 	$(BIN)/ruff format --check codegen src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix codegen src tests

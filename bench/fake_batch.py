@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from textservice._codec import Codec
+from textservice._encoding.codec import Codec
 from textservice._proto.google.ai.generativelanguage import v1beta
 from textservice.testing import answers, validation
 from textservice.testing.fake import RequestCodec

@@ -18,6 +18,7 @@ from codegen.model import (
     ApiPackage,
     Behavior,
     EnumType,
+    EnumValue,
     Field,
     Kind,
     Message,
@@ -55,6 +56,7 @@ _KINDS: dict[int, Kind] = {
 _FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
 _MESSAGE_FIELD, _MESSAGE_NESTED, _MESSAGE_ENUM = 2, 3, 4
 _SERVICE_METHOD = 2
+_ENUM_VALUE = 2
 
 
 def clean_comment(text: str) -> str:
@@ -90,7 +92,7 @@ def _type_name(raw: str) -> str:
     return raw[1:] if raw.startswith(".") else raw
 
 
-def _walk_messages(
+def walk_messages(
     messages: Sequence[descriptor_pb2.DescriptorProto],
     scope: str,
     prefix: str,
@@ -102,7 +104,7 @@ def _walk_messages(
         prefixed = f"{prefix}.{message.name}" if prefix else message.name
         here = (*path, index)
         yield message, full, prefixed, here
-        yield from _walk_messages(message.nested_type, full, prefixed, (*here, _MESSAGE_NESTED))
+        yield from walk_messages(message.nested_type, full, prefixed, (*here, _MESSAGE_NESTED))
 
 
 class _Reader:
@@ -114,15 +116,15 @@ class _Reader:
         self.map_entries: dict[str, descriptor_pb2.DescriptorProto] = {}
         self.files = list(files)
         for proto in self.files:
-            for message, full, _, _ in _walk_messages(proto.message_type, proto.package, "", ()):
+            for message, full, _, _ in walk_messages(proto.message_type, proto.package, "", ()):
                 if message.options.map_entry:
                     self.map_entries[full] = message
         for proto in self.files:
             comments = _Comments(proto)
             package = proto.package
             for index, enum in enumerate(proto.enum_type):
-                self._enum(enum, package, enum.name, package, comments.at(_FILE_ENUM, index))
-            for message, full, prefixed, path in _walk_messages(
+                self._enum(enum, package, enum.name, proto, comments, (_FILE_ENUM, index))
+            for message, full, prefixed, path in walk_messages(
                 proto.message_type, package, "", (_FILE_MESSAGE,)
             ):
                 if message.options.map_entry:
@@ -132,8 +134,9 @@ class _Reader:
                         enum,
                         full,
                         f"{prefixed}.{enum.name}",
-                        package,
-                        comments.at(*path, _MESSAGE_ENUM, index),
+                        proto,
+                        comments,
+                        (*path, _MESSAGE_ENUM, index),
                     )
                 self.messages[full] = Message(
                     full_name=full,
@@ -144,6 +147,8 @@ class _Reader:
                         for i, f in enumerate(message.field)
                     ),
                     comment=comments.at(*path),
+                    file=proto.name,
+                    deprecated=message.options.deprecated,
                 )
 
     def _enum(
@@ -151,15 +156,27 @@ class _Reader:
         enum: descriptor_pb2.EnumDescriptorProto,
         scope: str,
         prefixed: str,
-        package: str,
-        comment: str,
+        proto: descriptor_pb2.FileDescriptorProto,
+        comments: _Comments,
+        path: tuple[int, ...],
     ) -> None:
         full = f"{scope}.{enum.name}"
         self.enums[full] = EnumType(
             full_name=full,
             python_name=python_class_name(prefixed),
-            package=package,
-            comment=comment,
+            package=proto.package,
+            comment=comments.at(*path),
+            values=tuple(
+                EnumValue(
+                    name=value.name,
+                    number=value.number,
+                    comment=comments.at(*path, _ENUM_VALUE, index),
+                    deprecated=value.options.deprecated,
+                )
+                for index, value in enumerate(enum.value)
+            ),
+            file=proto.name,
+            deprecated=enum.options.deprecated,
         )
 
     def _field(
@@ -183,6 +200,7 @@ class _Reader:
             map_value = self._field(value, entry, "")
             type_name = None
         in_oneof = proto.HasField("oneof_index") and not proto.proto3_optional
+        oneof = owner.oneof_decl[proto.oneof_index].name if in_oneof else None
         return Field(
             name=proto.name,
             python_name=python_field_name(proto.name),
@@ -196,6 +214,8 @@ class _Reader:
             map_value=map_value,
             behaviors=_behaviors(proto.options),
             comment=comment,
+            oneof=oneof,
+            deprecated=proto.options.deprecated,
         )
 
 
@@ -222,6 +242,7 @@ def _services(
                     policy=config.policy(full, method.name) if config else MethodPolicy(),
                     client_streaming=method.client_streaming,
                     server_streaming=method.server_streaming,
+                    deprecated=method.options.deprecated,
                 )
             )
         services.append(
@@ -230,6 +251,8 @@ def _services(
                 full_name=full,
                 methods=tuple(methods),
                 comment=comments.at(_FILE_SERVICE, s_index),
+                file=proto.name,
+                deprecated=service.options.deprecated,
             )
         )
     return services
@@ -243,7 +266,7 @@ def _reachable(
     todo = [
         full
         for proto in package_files
-        for _, full, _, _ in _walk_messages(proto.message_type, proto.package, "", ())
+        for _, full, _, _ in walk_messages(proto.message_type, proto.package, "", ())
         if full in reader.messages
     ]
     todo += [

@@ -1,10 +1,10 @@
 """What the facade of one API version contains, decided from the API model.
 
-The friendly functions (``generate_text``, ``count_text_tokens``, ``generate_embeddings``) are
-declared here by the RPCs they need; each is planned only when its RPCs exist in the protos.
-Parameters, their types and conversions, result TypedDicts and docstrings all come from the
-model. The plan is frozen data holding ready-made names and Python snippets, so the templates
-stay declarations and thin glue.
+Which friendly functions a version gets, and for which RPCs, comes from the table of RPC
+shapes (``codegen.shapes.FRIENDLY_FUNCTIONS``): each row is planned when a service of the
+version has an RPC of its shape, whatever the RPC is called. Parameters, their types and
+conversions, result TypedDicts and docstrings all come from the model. The plan is frozen data
+holding ready-made names and Python snippets, so the templates stay declarations and thin glue.
 """
 
 from __future__ import annotations
@@ -18,18 +18,20 @@ from codegen import docstrings
 from codegen.errors import CodegenError
 from codegen.model import ApiPackage, Field, Kind, Message, Method, RetryPolicy, Service
 from codegen.names import is_identifier, parameter_name
-
-SERVICE = "TextService"
-"""The service the facade wraps."""
-
-DEFAULT_TEXT_MODEL = "models/text-bison-001"
-"""``generate_text``'s default model, as in the old ``google.generativeai`` library."""
+from codegen.shapes import (
+    FRIENDLY_FUNCTIONS,
+    MODEL_FIELD,
+    Match,
+    Payload,
+    Shape,
+    batch_vectors,
+    match_service,
+    text_wrapper,
+    vector_path,
+)
 
 BATCH_LIMIT = 100
 """Texts per BatchEmbedText call (the API rejects more; the protos say so only in a comment)."""
-
-MODEL_FIELD = "model"
-"""The request field naming the model; checked with ``_rt.check_model``."""
 
 COMPLETION_CANDIDATES, COMPLETION_OUTPUT = "candidates", "output"
 """``Completion["result"]`` is ``candidates[0].output`` (None without candidates)."""
@@ -51,8 +53,8 @@ OUTPUT_DOC = (
 
 TEMPLATE_NAMES = frozenset(
     {
-        "_fields", "_pb", "_rt", "_shapes", "Any", "AsyncIterator", "Callable", "Iterator",
-        "Literal", "Mapping", "Sequence", "TYPE_CHECKING", "cast", "numpy", "overload",
+        "_f", "_pb", "Any", "AsyncIterator", "Callable", "HasName", "Iterator", "Literal",
+        "Mapping", "Sequence", "TYPE_CHECKING", "cast", "numpy", "overload",
         "TextServiceClient", "annotations",
     }
 )  # fmt: skip
@@ -90,7 +92,7 @@ _SCALAR_CHECKS: dict[Kind, str] = {
 
 @dataclass(frozen=True)
 class MethodSpecPlan:
-    """A ``_rt.MethodSpec`` constant."""
+    """A ``_f.MethodSpec`` constant."""
 
     constant: str
     service: str
@@ -164,6 +166,10 @@ class RpcFunction:
 class EmbeddingsFunction:
     """``generate_embeddings``: one text by EmbedText, lists by BatchEmbedText when it exists."""
 
+    name: str
+    """The public function, ``generate_embeddings``."""
+    iter_name: str
+    """Its batch-by-batch iterator, ``iter_embeddings``."""
     single: MethodSpecPlan
     single_text: str
     """EmbedText request attribute holding the text."""
@@ -225,8 +231,8 @@ class FacadePlan:
     """betterproto2 modules ``types.py`` needs (for enums)."""
     service_doc: str
     methods: tuple[MethodSpecPlan, ...]
-    generate_text: RpcFunction | None
-    count_text_tokens: RpcFunction | None
+    rpc_functions: tuple[RpcFunction, ...]
+    """Functions around one RPC each, in the order of the table of shapes."""
     embeddings: EmbeddingsFunction | None
     typed_dicts: tuple[TypedDictPlan, ...]
     float_type: str = "float"
@@ -236,16 +242,17 @@ class FacadePlan:
         """The facade's import path, ``textservice.v1beta``."""
         return f"textservice.{self.version}"
 
+    def rpc_function(self, name: str) -> RpcFunction | None:
+        """The planned function called ``name``, if any."""
+        return next((f for f in self.rpc_functions if f.name == name), None)
+
     @property
     def functions(self) -> tuple[str, ...]:
         """Public function names, sync and async."""
         names = []
         if self.embeddings:
-            names += ["generate_embeddings", "iter_embeddings"]
-        if self.generate_text:
-            names.append(self.generate_text.name)
-        if self.count_text_tokens:
-            names.append(self.count_text_tokens.name)
+            names += [self.embeddings.name, self.embeddings.iter_name]
+        names += [f.name for f in self.rpc_functions]
         return tuple(n for base in names for n in (base, f"{base}_async"))
 
     @property
@@ -254,9 +261,7 @@ class FacadePlan:
         names = []
         if self.embeddings:
             names += ["EmbeddingDict", "BatchEmbeddingDict", "ArrayEmbeddingDict"]
-        for function in (self.generate_text, self.count_text_tokens):
-            if function:
-                names.append(function.returns)
+        names += [f.returns for f in self.rpc_functions]
         return tuple(names)
 
 
@@ -330,7 +335,7 @@ class _TypedDicts:
 
 
 def dict_key(f: Field) -> str:
-    """The key ``_shapes.to_dict`` gives a field: betterproto2's ``to_dict`` snake-case key."""
+    """The key ``_f.plain`` gives a field: betterproto2's ``to_dict`` snake-case key."""
     return betterproto2.Casing.SNAKE(f.python_name).rstrip("_")
 
 
@@ -418,36 +423,29 @@ def _param_type(f: Field, api: ApiPackage, where: str) -> tuple[str, str]:
         enum = api.enums[f.type_name]
         _same_package(enum.package, api, where)
         cls = f"_pb.{enum.python_name}"
-        return f"{cls} | str", f"_fields.enum({cls}, {{v}}, {{a}})"
+        return f"{cls} | str", f"_f.fields.enum({cls}, {{v}}, {{a}})"
     if f.kind is Kind.MESSAGE:
         assert f.type_name is not None
         message = api.message(f.type_name)
         _same_package(message.package, api, where)
-        wrapped = _text_wrapper(message)
+        wrapped = text_wrapper(message)
         if wrapped is not None:
             return (
                 f"str | _pb.{message.python_name}",
-                f"_fields.message(_pb.{message.python_name}, {{v}}, {{a}}, text_field={wrapped!r})",
+                f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}}, "
+                f"text_field={wrapped.python_name!r})",
             )
         return (
             f"_pb.{message.python_name} | Mapping[str, Any]",
-            f"_fields.message(_pb.{message.python_name}, {{v}}, {{a}})",
+            f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}})",
         )
     annotation = "int" if f.kind.is_integer else _PY_SCALARS[f.kind]
-    return annotation, f"_fields.{_SCALAR_CHECKS[f.kind]}({{v}}, {{a}})"
+    return annotation, f"_f.fields.{_SCALAR_CHECKS[f.kind]}({{v}}, {{a}})"
 
 
 def _same_package(package: str, api: ApiPackage, where: str) -> None:
     if package != api.package:
         raise CodegenError(f"{where}: arguments of types from other packages are not supported")
-
-
-def _text_wrapper(message: Message) -> str | None:
-    """The attribute of a message whose only settable field is a singular string (TextPrompt)."""
-    settable = [f for f in message.fields if not f.output_only]
-    if len(settable) == 1 and settable[0].kind is Kind.STRING and not settable[0].repeated:
-        return settable[0].python_name
-    return None
 
 
 def _params(
@@ -475,15 +473,15 @@ def _params(
         name = parameter_name(f.name, taken)
         taken.add(name)
         if f.name == MODEL_FIELD and f.kind is Kind.STRING and not f.repeated:
-            annotation, convert = "str | _rt.HasName", "_rt.check_model({v})"
+            annotation, convert = "str | HasName", "_f.check_model({v})"
             default = repr(default_model) if default_model else None
         elif f.repeated and f.kind is Kind.STRING:
-            annotation, convert = "str | Sequence[str]", "_fields.strings({v}, {a})"
+            annotation, convert = "str | Sequence[str]", "_f.fields.strings({v}, {a})"
             default = "None"
         elif f.repeated:
             element, item = _param_type(f, api, where)
             annotation = f"Sequence[{element}]"
-            convert = "_fields.repeated({v}, {a}, lambda v, a: " + item.format(v="v", a="a") + ")"
+            convert = "_f.fields.repeated({v}, {a}, lambda v, a: " + item.format(v="v", a="a") + ")"
             default = "None"
         else:
             annotation, convert = _param_type(f, api, where)
@@ -566,55 +564,29 @@ def _rpc_function(
     )
 
 
-def _vector_path(message: Message, api: ApiPackage) -> tuple[str, ...] | None:
-    """Attributes leading from ``message`` to a repeated float field (at most one message deep)."""
-    for f in message.fields:
-        if f.repeated and f.kind.is_float:
-            return (f.python_name,)
-    for f in message.fields:
-        if f.kind is Kind.MESSAGE and not f.repeated and f.type_name:
-            inner = _vector_path(api.message(f.type_name), api)
-            if inner is not None and len(inner) == 1:
-                return (f.python_name, *inner)
-    return None
-
-
-def _text_fields(method: Method, api: ApiPackage, repeated: bool) -> str:
-    request = api.message(method.input_type)
-    signature = method.signatures[0] if method.signatures else tuple(f.name for f in request.fields)
-    for name in signature:
-        f = request.field(name)
-        if f and name != MODEL_FIELD and f.kind is Kind.STRING and f.repeated == repeated:
-            return f.python_name
-    kind = "repeated string" if repeated else "string"
-    raise CodegenError(f"{method.name}: no {kind} text field besides `model` in its signature")
-
-
-def _embeddings(service: Service, api: ApiPackage) -> EmbeddingsFunction | None:
-    single = service.method("EmbedText")
-    if single is None:
-        return None
-    vector = _vector_path(api.message(single.output_type), api)
-    if vector is None:
+def _embeddings(match: Match, api: ApiPackage) -> EmbeddingsFunction:
+    """The embeddings functions of a ``Shape.EMBED`` row for text payloads."""
+    service, single, text = match.service, match.rpc.method, match.rpc.payload_field
+    function = match.function
+    if match.rpc.payload is not Payload.TEXT or text is None:
+        raise CodegenError(
+            f"{single.name}: {function.name} embeds strings, not {match.rpc.payload}"
+        )
+    path = vector_path(api.message(single.output_type), api)
+    if path is None:  # classified as EMBED, so it has one
         raise CodegenError(f"{single.output_type}: no repeated float field to read the embedding")
-    batch = service.method("BatchEmbedText")
-    batch_spec = batch_texts = batch_vectors = None
-    if batch is not None:
+    vector = tuple(f.python_name for f in path)
+    batch = match.batch.method if match.batch is not None else None
+    batch_spec = batch_texts = batch_vectors_ = None
+    if match.batch is not None and batch is not None:
+        texts = match.batch.payload_field
+        pair = batch_vectors(api.message(batch.output_type), api)
+        if match.batch.payload is not Payload.TEXTS or texts is None or pair is None:
+            raise CodegenError(f"{batch.name}: {function.name} sends lists as repeated texts")
         batch_spec = _method_spec(service, batch, api)
-        batch_texts = _text_fields(batch, api, repeated=True)
-        response = api.message(batch.output_type)
-        for f in response.fields:
-            if f.repeated and f.kind is Kind.MESSAGE and f.type_name:
-                inner = _vector_path(api.message(f.type_name), api)
-                if inner is not None and len(inner) == 1:
-                    batch_vectors = (f.python_name, inner[0])
-                    break
-        if batch_vectors is None:
-            raise CodegenError(f"{batch.output_type}: no repeated embeddings with float values")
-    request = api.message(single.input_type)
-    model = request.field(MODEL_FIELD)
-    text_attr = _text_fields(single, api, repeated=False)
-    text = next(f for f in request.fields if f.python_name == text_attr)
+        batch_texts = texts.python_name
+        batch_vectors_ = (pair[0].python_name, pair[1].python_name)
+    model = api.message(single.input_type).field(MODEL_FIELD)
     how = (
         f"sent as {batch.name} calls of at most {BATCH_LIMIT} texts"
         if batch is not None
@@ -639,12 +611,14 @@ def _embeddings(service: Service, api: ApiPackage) -> EmbeddingsFunction | None:
     specs = [single_spec, *([batch_spec] if batch_spec else [])]
     output_arg = [("output", OUTPUT_DOC)]
     return EmbeddingsFunction(
+        name=function.name,
+        iter_name=function.iterator or f"iter_{function.name}",
         single=single_spec,
-        single_text=text_attr,
+        single_text=text.python_name,
         single_vector=vector,
         batch=batch_spec,
         batch_texts=batch_texts,
-        batch_vectors=batch_vectors,
+        batch_vectors=batch_vectors_,
         max_texts=BATCH_LIMIT,
         doc=_function_doc(
             summary,
@@ -720,40 +694,94 @@ def _package_aliases(api: ApiPackage, packages: Iterable[str]) -> dict[str, str]
     return aliases
 
 
-def plan_facade(api: ApiPackage, sources: Iterable[str] = ()) -> FacadePlan:
-    """The facade of one API version; ``CodegenError`` if it has no usable TextService."""
-    service = api.service(SERVICE)
-    if service is None:
-        raise CodegenError(f"{api.package} has no {SERVICE}")
+def package_matches(api: ApiPackage) -> list[Match]:
+    """The rows of the table of shapes the services of ``api`` implement, in table order.
+
+    ``CodegenError`` when two services implement the same row (one function cannot call both).
+    """
+    found: dict[str, Match] = {}
+    for service in api.services:
+        for match in match_service(service, api):
+            name = match.function.name
+            if name in found:
+                raise CodegenError(
+                    f"{api.package}: {found[name].service.name}.{found[name].rpc.method.name} "
+                    f"and {service.name}.{match.rpc.method.name} both have the shape of {name}"
+                )
+            found[name] = match
+    return sorted(found.values(), key=lambda m: _ROW_ORDER[m.function.name])
+
+
+_ROW_ORDER = {row.name: index for index, row in enumerate(FRIENDLY_FUNCTIONS)}
+
+
+def _files_used(api: ApiPackage, matches: Iterable[Match]) -> set[str]:
+    """The package's proto files declaring the wrapped services and the types they reach."""
+    files = {m.service.file for m in matches}
+    todo = [
+        t
+        for m in matches
+        for c in (m.rpc, m.batch)
+        if c is not None
+        for t in (c.method.input_type, c.method.output_type)
+    ]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in api.messages:
+            continue
+        seen.add(name)
+        message = api.messages[name]
+        files.add(message.file)
+        for f in message.fields:
+            inner = f.map_value if f.kind is Kind.MAP else f
+            if inner is None or inner.type_name is None:
+                continue
+            if inner.kind is Kind.ENUM and inner.type_name in api.enums:
+                files.add(api.enums[inner.type_name].file)
+            else:
+                todo.append(inner.type_name)
+    return files & set(api.files)
+
+
+def plan_facade(api: ApiPackage) -> FacadePlan:
+    """The facade of one API version; ``CodegenError`` if no RPC has a shape it wraps."""
     if not api.version.isidentifier():
         raise CodegenError(f"{api.package}: {api.version!r} cannot be a Python module name")
+    matches = package_matches(api)
+    if not matches:
+        raise CodegenError(
+            f"{api.package} has none of the RPC shapes the facade wraps "
+            "(codegen/shapes.py, FRIENDLY_FUNCTIONS)"
+        )
     aliases = _package_aliases(api, (e.package for e in api.enums.values()))
     types = _TypedDicts(api=api, aliases=aliases)
-    embeddings = _embeddings(service, api)
-    generate_text = count_tokens = None
-    if method := service.method("GenerateText"):
-        generate_text = _rpc_function(
-            "generate_text",
-            service,
-            method,
-            api,
-            types,
-            keyword_only=True,
-            default_model=DEFAULT_TEXT_MODEL,
-            completion=True,
+    embeddings: EmbeddingsFunction | None = None
+    rpc_functions: list[RpcFunction] = []
+    for match in matches:
+        row = match.function
+        if row.shape is Shape.EMBED:
+            if embeddings is not None:
+                raise CodegenError(f"{api.package}: the facade renders one embeddings function")
+            embeddings = _embeddings(match, api)
+            continue
+        rpc_functions.append(
+            _rpc_function(
+                row.name,
+                match.service,
+                match.rpc.method,
+                api,
+                types,
+                keyword_only=row.keyword_only,
+                default_model=row.default_model,
+                completion=row.first_candidate_result,
+            )
         )
-    if method := service.method("CountTextTokens"):
-        count_tokens = _rpc_function(
-            "count_text_tokens", service, method, api, types, keyword_only=False
-        )
-    if not (embeddings or generate_text or count_tokens):
-        raise CodegenError(f"{service.full_name} has none of the RPCs the facade wraps")
     specs: dict[str, MethodSpecPlan] = {}
     for spec in (
         embeddings.single if embeddings else None,
         embeddings.batch if embeddings else None,
-        generate_text.method if generate_text else None,
-        count_tokens.method if count_tokens else None,
+        *(f.method for f in rpc_functions),
     ):
         if spec is not None:
             specs[spec.name] = spec
@@ -763,19 +791,22 @@ def plan_facade(api: ApiPackage, sources: Iterable[str] = ()) -> FacadePlan:
         if alias in types.used_aliases
         for m in (_module_import(package),)
     )
+    services = list(dict.fromkeys(m.service for m in matches))
+    sources = _files_used(api, matches)
+    if api.service_config:
+        sources.add(api.service_config)
     return FacadePlan(
         version=api.version,
         package=api.package,
-        sources=tuple(sorted(set(sources) | set(api.files))),
+        sources=tuple(sorted(sources)),
         proto_import=_module_import(api.package),
         type_imports=type_imports,
-        service_doc=service.comment,
+        service_doc=docstrings.join(*(s.comment for s in services)),
         methods=tuple(specs[name] for name in sorted(specs)),
-        generate_text=generate_text,
-        count_text_tokens=count_tokens,
+        rpc_functions=tuple(rpc_functions),
         embeddings=embeddings,
         typed_dicts=tuple(types.plans.values()),
     )
 
 
-__all__ = ["FacadePlan", "plan_facade"]
+__all__ = ["FacadePlan", "package_matches", "plan_facade"]

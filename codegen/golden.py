@@ -22,7 +22,7 @@ GOLDEN = REPO_ROOT / "tests" / "golden"
 
 def render_golden(protos: Path = FIXTURE_PROTOS) -> GeneratedTree:
     """The facade files of the fixture protos (the betterproto2 output is left out)."""
-    tree = build(Layout(protos=protos, package=GOLDEN), facade=render_facade)
+    tree = build(Layout(protos=protos, package=GOLDEN), [render_facade])
     return GeneratedTree({k: v for k, v in tree.files.items() if not k.startswith("_proto/")})
 
 

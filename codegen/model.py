@@ -109,6 +109,10 @@ class Field:
     """For maps: the key kind and the value (a field named ``value``)."""
     behaviors: frozenset[Behavior] = frozenset()
     comment: str = ""
+    oneof: str | None = None
+    """The real ``oneof`` it belongs to (never the synthetic one of a proto3 ``optional``)."""
+    deprecated: bool = False
+    """``[deprecated = true]``."""
 
     @property
     def required(self) -> bool:
@@ -139,10 +143,37 @@ class Message:
     package: str
     fields: tuple[Field, ...] = ()
     comment: str = ""
+    file: str = ""
+    """The proto file declaring it, relative to the proto root."""
+    deprecated: bool = False
 
     def field(self, name: str) -> Field | None:
         """The field with proto name ``name``, if any."""
         return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def oneofs(self) -> dict[str, tuple[Field, ...]]:
+        """Each real ``oneof`` and its fields, in declaration order."""
+        groups: dict[str, tuple[Field, ...]] = {}
+        for f in self.fields:
+            if f.oneof is not None:
+                groups[f.oneof] = (*groups.get(f.oneof, ()), f)
+        return groups
+
+    @property
+    def required_fields(self) -> tuple[Field, ...]:
+        """The fields marked ``REQUIRED``."""
+        return tuple(f for f in self.fields if f.required)
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    """One value of an enum."""
+
+    name: str
+    number: int
+    comment: str = ""
+    deprecated: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,11 +184,14 @@ class EnumType:
     python_name: str
     package: str
     comment: str = ""
+    values: tuple[EnumValue, ...] = ()
+    file: str = ""
+    deprecated: bool = False
 
 
 @dataclass(frozen=True)
 class Method:
-    """One unary RPC."""
+    """One RPC (unary unless a ``*_streaming`` flag says otherwise)."""
 
     name: str
     input_type: str
@@ -169,6 +203,13 @@ class Method:
     policy: MethodPolicy = field(default_factory=MethodPolicy)
     client_streaming: bool = False
     server_streaming: bool = False
+    deprecated: bool = False
+    """``option deprecated = true``."""
+
+    @property
+    def streaming(self) -> bool:
+        """Either side streams (the facade wraps unary RPCs only)."""
+        return self.client_streaming or self.server_streaming
 
 
 @dataclass(frozen=True)
@@ -179,6 +220,8 @@ class Service:
     full_name: str
     methods: tuple[Method, ...] = ()
     comment: str = ""
+    file: str = ""
+    deprecated: bool = False
 
     def method(self, name: str) -> Method | None:
         """The method called ``name``, if the service has it."""

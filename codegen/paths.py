@@ -15,6 +15,10 @@ PROTO_PACKAGE_DIR = Path("google/ai/generativelanguage")
 """Where the API's version folders live inside a proto root."""
 
 
+API_LIST = REPO_ROOT / "codegen" / "public_api.txt"
+"""The accepted public signatures of the generated facades (``codegen.public_api``)."""
+
+
 @dataclass(frozen=True)
 class Layout:
     """The input and output folders of one generator run."""
@@ -23,6 +27,8 @@ class Layout:
     """Root of the vendored API protos (``protos/``)."""
     package: Path
     """The ``textservice`` package folder the generated code goes into."""
+    api_list: Path | None = None
+    """The accepted public signatures to check the facades against; None: no check."""
 
     @property
     def proto_out(self) -> Path:
@@ -32,7 +38,11 @@ class Layout:
     @classmethod
     def default(cls) -> Layout:
         """The repository's own layout."""
-        return cls(protos=REPO_ROOT / "protos", package=REPO_ROOT / "src" / "textservice")
+        return cls(
+            protos=REPO_ROOT / "protos",
+            package=REPO_ROOT / "src" / "textservice",
+            api_list=API_LIST,
+        )
 
 
 def _package_root(module: str, what: str, dist: str, depth: int) -> Path:

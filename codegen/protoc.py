@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen.errors import CodegenError
-from codegen.paths import include_dirs
+from codegen.paths import REPO_ROOT, include_dirs
 
 PLUGIN_NAME = "protoc-gen-python_betterproto2"
 
@@ -51,7 +51,7 @@ def find_plugin() -> Path:
     return Path(found)
 
 
-def _tool_path() -> str:
+def tool_path() -> str:
     """PATH for protoc and its plugin: this venv's scripts first (the plugin calls ``ruff``)."""
     path = os.pathsep.join([str(_tool_dir()), os.environ.get("PATH", "")])
     if shutil.which("ruff", path=path) is None:
@@ -69,6 +69,7 @@ def run_protoc(protos: Path, files: list[Path], out: Path) -> ProtocOutput:
     except ImportError as exc:
         raise CodegenError("grpcio-tools is not installed: pip install -e '.[dev]'") from exc
     plugin = find_plugin()
+    protos, out = protos.resolve(), out.resolve()
     python_dir = out / "python"
     python_dir.mkdir(parents=True)
     descriptor_set = out / "descriptors.binpb"
@@ -87,8 +88,10 @@ def run_protoc(protos: Path, files: list[Path], out: Path) -> ProtocOutput:
         *(f.as_posix() for f in files),
         *EXTRA_PROTOS,
     ]
-    env = dict(os.environ, PATH=_tool_path())
-    proc = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    env = dict(os.environ, PATH=tool_path())
+    # The plugin formats its output with `ruff` reading stdin, which takes its settings from
+    # the working directory: run in the repository so the output never depends on the caller's.
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=False)
     if proc.returncode != 0:
         message = proc.stderr.strip() or proc.stdout.strip() or f"exit code {proc.returncode}"
         raise CodegenError(f"protoc failed:\n{message}")

@@ -10,9 +10,9 @@ import grpclib.client
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from textservice._codec import Codec
+from textservice._encoding.codec import Codec
 from textservice._proto.google import rpc
-from textservice._status_codec import StatusDetailsCodec
+from textservice._transport.status import StatusDetailsCodec
 
 VERSIONS = ("v1beta", "v1beta2", "v1beta3")
 BATCH_VERSIONS = ("v1beta", "v1beta3")

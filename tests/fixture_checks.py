@@ -2,8 +2,8 @@
 
 Run in a subprocess on a package generated from ``protos/`` plus the fixtures (see
 ``tests/test_facade_golden.py``): ``python -m fixture_checks``. The fake server only serves
-the real API, so ``_runtime.call``, ``embed_text`` and ``embed_texts`` are replaced by recorders
-here; what is checked is the generated glue: parameter names, request building and result
+the real API, so the runtime's ``call``, ``embed_one`` and ``embed_many`` are replaced by
+recorders here; what is checked is the generated glue: parameter names, request building and result
 shaping.
 """
 
@@ -17,7 +17,9 @@ from typing import Any
 
 import betterproto2
 
-from textservice import _runtime
+from textservice import _facade
+from textservice._engine import embed as engine
+from textservice._engine.outputs import LIST
 from textservice.client import TextServiceClient
 
 Responder = Callable[[Any], betterproto2.Message]
@@ -32,33 +34,35 @@ class Recorder:
         self.methods: list[Any] = []
         self.embed_calls: list[dict[str, Any]] = []
 
-    async def call(self, client: Any, method: Any, request: Any, options: Any) -> Any:
+    async def call(self, path: Any, method: Any, request: Any, options: Any, reply: Any) -> Any:
         self.methods.append(method)
         self.requests.append(request)
         return self.respond(request)
 
-    async def embed_text(
-        self, client: Any, text: str, options: Any, *, single: Any, output: str
+    async def embed_one(
+        self, path: Any, recipe: Any, params: Any, text: str, options: Any, output: Any
     ) -> list[float]:
-        assert output == "list", output
-        request = single.make_request(text)
-        self.methods.append(single.method)
+        assert output is LIST, output
+        request = recipe.one.request(params, text)
+        self.methods.append(recipe.one.method)
         self.requests.append(request)
-        return list(single.vector(self.respond(request)))
+        return list(recipe.one.vector(self.respond(request)))
 
-    async def embed_texts(
-        self, client: Any, texts: list[str], options: Any, *, single: Any, batch: Any, output: str
+    async def embed_many(
+        self, path: Any, recipe: Any, params: Any, texts: list[str], options: Any, output: Any
     ) -> list[list[float]]:
-        assert output == "list", output
-        self.embed_calls.append({"texts": texts, "single": single, "batch": batch})
+        assert output is LIST, output
+        self.embed_calls.append(
+            {"texts": texts, "single": recipe.one, "batch": recipe.many, "model": params}
+        )
         return [[float(len(t))] for t in texts]
 
 
 def recording(respond: Responder) -> Recorder:
     recorder = Recorder(respond)
-    _runtime.call = recorder.call
-    _runtime.embed_text = recorder.embed_text
-    _runtime.embed_texts = recorder.embed_texts
+    _facade.call = recorder.call  # type: ignore[assignment]
+    engine.embed_one = recorder.embed_one  # type: ignore[assignment]
+    engine.embed_many = recorder.embed_many  # type: ignore[assignment]
     return recorder
 
 
@@ -203,7 +207,8 @@ def check_no_batch() -> None:
     assert many == {"embedding": [[1.0], [2.0]]}
     call = recorder.embed_calls[-1]
     assert call["batch"] is None and call["texts"] == ["a", "bb"]
-    assert call["single"].make_request("z") == pb.EmbedTextRequest(model="models/m", text="z")
+    single = call["single"]
+    assert single.request(call["model"], "z") == pb.EmbedTextRequest(model="models/m", text="z")
     assert call["single"].vector(pb.EmbedTextResponse()) == []  # no embedding: no values
 
 
@@ -225,9 +230,47 @@ def check_docstring_escapes() -> None:
     facade.generate_embeddings("models/m", ["a", "b"], client=CLIENT)
     call = recorder.embed_calls[-1]
     assert call["batch"].max_texts == 100
-    batch_request = call["batch"].make_request(["a", "b"])
+    batch_request = call["batch"].request(call["model"], ["a", "b"])
     assert batch_request == pb.BatchEmbedTextRequest(model="models/m", texts=["a", "b"])
     assert call["batch"].vectors(recorder.respond(batch_request)) == [[1.0], [1.0]]
+
+
+def check_renamed_rpcs() -> None:
+    facade = importlib.import_module("textservice.renamed_rpcs")
+    pb = facade._pb
+    # RPCs found by their shape: EmbedWords/EmbedManyWords embed, TallyWords counts tokens
+    assert facade.__all__ == [
+        "ArrayEmbeddingDict",
+        "BatchEmbeddingDict",
+        "EmbeddingDict",
+        "TallyWordsResponseDict",
+        "count_text_tokens",
+        "count_text_tokens_async",
+        "generate_embeddings",
+        "generate_embeddings_async",
+        "iter_embeddings",
+        "iter_embeddings_async",
+    ]
+    assert not hasattr(facade, "ping") and not hasattr(facade, "generate_text")
+    recorder = recording(
+        lambda request: (
+            pb.TallyWordsResponse(token_count=7)
+            if isinstance(request, pb.TallyWordsRequest)
+            else pb.EmbedWordsResponse(vector=pb.Vector(values=[0.5]))
+        )
+    )
+    assert facade.generate_embeddings("models/m", "one", client=CLIENT) == {"embedding": [0.5]}
+    assert recorder.methods[-1].name == "EmbedWords"
+    assert recorder.methods[-1].service == "fixtures.renamed_rpcs.WordService"
+    facade.generate_embeddings("models/m", ["a", "b"], client=CLIENT)
+    batch, model = recorder.embed_calls[-1]["batch"], recorder.embed_calls[-1]["model"]
+    assert batch.method.name == "EmbedManyWords"
+    assert batch.request(model, ["a"]) == pb.EmbedManyWordsRequest(model="models/m", texts=["a"])
+    assert facade.count_text_tokens("models/m", "hi", client=CLIENT) == {"token_count": 7}
+    assert recorder.methods[-1].name == "TallyWords"
+    assert recorder.requests[-1] == pb.TallyWordsRequest(
+        model="models/m", prompt=pb.Prompt(text="hi")
+    )
 
 
 CHECKS = (
@@ -236,6 +279,7 @@ CHECKS = (
     check_message_argument,
     check_no_batch,
     check_docstring_escapes,
+    check_renamed_rpcs,
 )
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 
 from grpclib.server import Server
 
-from textservice._status_codec import StatusDetailsCodec
+from textservice._transport.status import StatusDetailsCodec
 
 
 @contextmanager

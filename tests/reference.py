@@ -5,6 +5,10 @@ Built into a temporary folder, never into ``src/``. The proto files are copied u
 in ``google.ai.generativelanguage``, which Google's installed client already owns. Message and
 service full names are unchanged, so the wire format and the gRPC routes are the real ones.
 
+Vendored protos outside the API folder (``google/longrunning/operations.proto``) are not
+compiled: googleapis-common-protos already registers them in protobuf's pool under the same
+file names, so the API modules import its ``google.longrunning.operations_pb2``.
+
 protobuf's default descriptor pool holds those full names once per process: never import
 Google's ``google.ai.generativelanguage`` client in a process that loads these modules.
 """
@@ -19,8 +23,19 @@ from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 PREFIX = "tsref"
-VERSIONS = ("v1beta", "v1beta2", "v1beta3")
 API_DIR = "google/ai/generativelanguage"
+VERSIONS = tuple(sorted(p.name for p in (REPO / "protos" / API_DIR).iterdir() if p.is_dir()))
+"""Every vendored API version (a folder of ``protos/google/ai/generativelanguage``)."""
+
+
+def proto_names(version: str) -> tuple[str, ...]:
+    """The stems of a version's proto files (``text_service``, ``citation``, ...), sorted."""
+    return tuple(sorted(p.stem for p in (REPO / "protos" / API_DIR / version).glob("*.proto")))
+
+
+def versions_with(name: str) -> tuple[str, ...]:
+    """The versions that have the proto file ``name`` (a stem such as ``text_service``)."""
+    return tuple(v for v in VERSIONS if name in proto_names(v))
 
 
 def build(out: Path) -> Path:
@@ -34,7 +49,7 @@ def build(out: Path) -> Path:
     python_root = out / "python"
     python_root.mkdir(parents=True, exist_ok=True)
     files = []
-    for proto in sorted((REPO / "protos").rglob("*.proto")):
+    for proto in sorted((REPO / "protos" / API_DIR).rglob("*.proto")):
         rel = proto.relative_to(REPO / "protos")
         text = proto.read_text(encoding="utf-8").replace(
             f'import "{API_DIR}/', f'import "{PREFIX}/{API_DIR}/'
@@ -48,6 +63,7 @@ def build(out: Path) -> Path:
         "-m",
         "grpc_tools.protoc",
         f"-I{source_root}",
+        f"-I{REPO / 'protos'}",  # vendored imports outside the API folder
         *(f"-I{d}" for d in include_dirs()),
         f"--python_out={python_root}",
         f"--grpc_python_out={python_root}",

@@ -134,7 +134,7 @@ class ReferenceServer:
 
     def start(self) -> int:
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        for version in reference.VERSIONS:
+        for version in reference.versions_with("text_service"):
             grpc_module = reference.load(self._root, version, "text_service_pb2_grpc")
             pb2 = reference.load(self._root, version, "text_service_pb2")
             grpc_module.add_TextServiceServicer_to_server(_Servicer(self, pb2, version), server)

@@ -1,25 +1,21 @@
 """Hand-built method specs and embedding recipes, standing in for the generated facade.
 
-The runtime tests exercise ``call``/``embed_texts`` directly: the ``MethodSpec`` and
-``SingleEmbedding``/``BatchEmbedding`` objects here are what a generated facade declares.
+The runtime tests exercise ``call``/``embed_many`` directly: the ``MethodSpec`` and
+``EmbedRecipe`` (``OneText``/``ManyTexts``) objects here are what a generated facade declares.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from textservice._engine.embed import embed_many
+from textservice._engine.outputs import LIST
+from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._proto.google.ai.generativelanguage import v1beta, v1beta2
-from textservice._runtime import (
-    BatchEmbedding,
-    RequestOptions,
-    SingleEmbedding,
-    call,
-    check_request_options,
-    embed_texts,
-    run_sync,
-)
-from textservice.client import TextServiceClient
-from textservice.methods import MethodSpec
+from textservice._transport.methods import MethodSpec
+from textservice._transport.options import RequestOptions, check_request_options
+from textservice._transport.rpc import call
+from textservice.client import TextServiceClient, call_path
 from textservice.retry import Retry
 
 MODEL = "models/embedding-gecko-001"
@@ -50,30 +46,30 @@ EMBED_TEXT_V1BETA2 = _spec(
 )
 
 
-def single(model: str = MODEL) -> SingleEmbedding[Any, Any]:
+def single() -> OneText[str, Any, Any]:
     """EmbedText of v1beta."""
-    return SingleEmbedding(
+    return OneText(
         EMBED_TEXT,
-        lambda text: v1beta.EmbedTextRequest(model=model, text=text),
+        lambda model, text: v1beta.EmbedTextRequest(model=model, text=text),
         lambda response: list(response.embedding.value),
     )
 
 
-def batch(model: str = MODEL) -> BatchEmbedding[Any, Any]:
+def batch() -> ManyTexts[str, Any, Any]:
     """BatchEmbedText of v1beta."""
-    return BatchEmbedding(
+    return ManyTexts(
         BATCH_EMBED_TEXT,
-        lambda texts: v1beta.BatchEmbedTextRequest(model=model, texts=texts),
+        lambda model, texts: v1beta.BatchEmbedTextRequest(model=model, texts=texts),
         lambda response: [list(e.value) for e in response.embeddings],
         max_texts=100,
     )
 
 
-def single_v1beta2(model: str = MODEL) -> SingleEmbedding[Any, Any]:
+def single_v1beta2() -> OneText[str, Any, Any]:
     """EmbedText of v1beta2, a version without BatchEmbedText."""
-    return SingleEmbedding(
+    return OneText(
         EMBED_TEXT_V1BETA2,
-        lambda text: v1beta2.EmbedTextRequest(model=model, text=text),
+        lambda model, text: v1beta2.EmbedTextRequest(model=model, text=text),
         lambda response: list(response.embedding.value),
     )
 
@@ -92,13 +88,8 @@ async def embed_async(
     model: str = MODEL,
 ) -> list[list[float]]:
     """What a generated async facade does for a list of texts."""
-    return await embed_texts(
-        client,
-        texts,
-        opts or RequestOptions(),
-        single=single(model),
-        batch=batch(model) if batched else None,
-    )
+    recipe = EmbedRecipe(single(), batch() if batched else None)
+    return await embed_many(call_path(client), recipe, model, texts, opts or RequestOptions(), LIST)
 
 
 def embed_sync(
@@ -110,7 +101,11 @@ def embed_sync(
     model: str = MODEL,
 ) -> list[list[float]]:
     """What a generated sync facade does for a list of texts."""
-    return run_sync(client, lambda: embed_async(client, texts, opts, batched=batched, model=model))
+
+    async def run() -> list[list[float]]:
+        return await embed_async(client, texts, opts, batched=batched, model=model)
+
+    return call_path(client).run_sync(run)
 
 
 async def embed_one_async(
@@ -118,7 +113,8 @@ async def embed_one_async(
 ) -> list[float]:
     """What a generated async facade does for one text."""
     request = v1beta.EmbedTextRequest(model=model, text=text)
-    response = await call(client, EMBED_TEXT, request, opts or RequestOptions())
+    options = opts or RequestOptions()
+    response = await call(call_path(client), EMBED_TEXT, request, options, v1beta.EmbedTextResponse)
     assert response.embedding is not None
     return list(response.embedding.value)
 
@@ -127,4 +123,4 @@ def embed_one_sync(
     client: TextServiceClient, text: str, opts: RequestOptions | None = None, *, model: str = MODEL
 ) -> list[float]:
     """What a generated sync facade does for one text."""
-    return run_sync(client, lambda: embed_one_async(client, text, opts, model=model))
+    return call_path(client).run_sync(lambda: embed_one_async(client, text, opts, model=model))

@@ -7,15 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from textservice.arguments import (
-    RequestOptions,
-    check_max_concurrency,
-    check_metadata,
-    check_model,
-    check_request_options,
-    check_text,
-    check_timeout,
-)
+from textservice._checks import check_count, check_model, check_seconds, check_text
+from textservice._transport.callpath import check_metadata
+from textservice._transport.options import RequestOptions, check_request_options
 from textservice.retry import Retry
 
 
@@ -112,15 +106,15 @@ def test_check_request_options_rejects(
 
 
 def test_check_timeout_and_concurrency() -> None:
-    assert check_timeout(None) is None
-    assert check_timeout(0.5) == 0.5
-    assert check_max_concurrency(1) == 1
+    assert check_seconds(None) is None
+    assert check_seconds(0.5) == 0.5
+    assert check_count(1, "max_concurrency") == 1
     with pytest.raises(ValueError, match="max_concurrency must be >= 1"):
-        check_max_concurrency(0)
+        check_count(0, "max_concurrency")
     with pytest.raises(TypeError, match="max_concurrency must be an int"):
-        check_max_concurrency(2.0)
+        check_count(2.0, "max_concurrency")
     with pytest.raises(TypeError, match="max_concurrency must be an int"):
-        check_max_concurrency(True)
+        check_count(True, "max_concurrency")
 
 
 def test_check_metadata() -> None:

@@ -18,7 +18,9 @@ from runtime_specs import MODEL, embed_sync
 import textservice
 import textservice.v1beta2
 from textservice import TextServiceClient
-from textservice._runtime import check_model, check_request_options, check_text, get_client
+from textservice._checks import check_model, check_text
+from textservice._facade import get_client
+from textservice._transport.options import check_request_options
 from textservice.retry import Retry
 from textservice.testing import FakeTextService
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from textservice._bridge import LoopThread
+from textservice._transport.bridge import LoopThread
 from textservice.errors import Cancelled, Unavailable
 
 

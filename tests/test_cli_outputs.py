@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from textservice.cli import outputs
+from textservice.cli.destinations import open_output
 from textservice.cli.digests import DigestChain, VectorSettings, digest_path
 from textservice.cli.embed_command import _verify
 from textservice.cli.errors import InputError
@@ -24,7 +25,6 @@ from textservice.cli.outputs import (
     ResultWriter,
     encode_result,
     iter_results,
-    open_output,
     scan_results,
 )
 from textservice.cli.sources import TextSource

@@ -20,8 +20,12 @@ from runtime_specs import (
 )
 
 from textservice import NotFound, TextServiceClient, Unauthenticated, Unavailable
-from textservice._runtime import RequestOptions, embed_texts, get_client, run_sync
-from textservice.client import configure
+from textservice._engine.embed import embed_many
+from textservice._engine.outputs import LIST
+from textservice._engine.recipes import EmbedRecipe
+from textservice._facade import get_client
+from textservice._transport.options import RequestOptions
+from textservice.client import call_path, configure
 from textservice.testing import FakeTextService, expected_embedding
 
 DIM = 32
@@ -65,11 +69,10 @@ def test_list_without_batch_rpc_uses_concurrent_single_calls(
     texts = [f"v1beta2 text {i}" for i in range(40)]
 
     async def main() -> list[list[float]]:
-        return await embed_texts(
-            fake_text_service_client, texts, RequestOptions(), single=single_v1beta2(), batch=None
-        )
+        path, recipe = call_path(fake_text_service_client), EmbedRecipe(single_v1beta2())
+        return await embed_many(path, recipe, MODEL, texts, RequestOptions(), LIST)
 
-    assert run_sync(fake_text_service_client, main) == expected(texts)
+    assert call_path(fake_text_service_client).run_sync(main) == expected(texts)
     assert fake_text_service.count("EmbedText", version="v1beta2") == 40
 
 
@@ -110,7 +113,9 @@ def test_one_connection_per_loop(fake_text_service: FakeTextService) -> None:
         asyncio.run(main())
         assert len(made) == 2  # one more for the user's loop
         assert made[1] == threading.get_ident() != made[0]
-        assert len(client._pool.loops()) == 1  # the user loop's channel went with its loop
+        assert (
+            len(call_path(client).pool.loops()) == 1
+        )  # the user loop's channel went with its loop
 
 
 def test_sync_call_inside_a_running_loop(fake_text_service_client: TextServiceClient) -> None:
@@ -220,7 +225,7 @@ def test_an_unclosed_client_stops_its_thread_when_collected(
 ) -> None:
     client = TextServiceClient("k", channel_factory=fake_text_service.channel)
     embed_one_sync(client, "x")
-    thread = client._bridge.thread
+    thread = call_path(client).bridge.thread
     assert thread is not None and thread.is_alive()
     del client
     gc.collect()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+import pydoc
 import ssl
 
 import pytest
 
 from textservice import MissingAPIKeyError, Retry, TextServiceClient, configure
-from textservice._channels import Endpoint, is_loopback, parse_endpoint, tls_context
-from textservice.arguments import RequestOptions
-from textservice.client import get_default_client
-from textservice.methods import MethodSpec
+from textservice._transport.channels import Endpoint, is_loopback, parse_endpoint, tls_context
+from textservice._transport.methods import MethodSpec
+from textservice._transport.options import RequestOptions, ResolvedOptions
+from textservice.client import ClientOptions, call_path, get_default_client
 
 KEY = "AIzaSy-test-key-0123456789"
 
@@ -60,12 +62,12 @@ def test_tls_context_verifies_with_system_cas_and_offers_h2() -> None:
 
 def test_key_from_argument_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     with TextServiceClient(KEY) as client:
-        assert ("x-goog-api-key", KEY) in client._metadata()
+        assert ("x-goog-api-key", KEY) in call_path(client).metadata()
         assert client.endpoint == "generativelanguage.googleapis.com:443"
         assert not client.insecure
     monkeypatch.setenv("GOOGLE_API_KEY", "from-env")
     with TextServiceClient() as client:
-        assert ("x-goog-api-key", "from-env") in client._metadata()
+        assert ("x-goog-api-key", "from-env") in call_path(client).metadata()
 
 
 def test_missing_key_for_google_is_a_clear_error() -> None:
@@ -74,12 +76,12 @@ def test_missing_key_for_google_is_a_clear_error() -> None:
     assert issubclass(MissingAPIKeyError, ValueError)
     # A local server needs no key.
     with TextServiceClient(endpoint="127.0.0.1:5000", insecure=True) as client:
-        assert all(key != "x-goog-api-key" for key, _ in client._metadata())
+        assert all(key != "x-goog-api-key" for key, _ in call_path(client).metadata())
 
 
 def test_user_metadata_is_merged_with_the_key() -> None:
     with TextServiceClient(KEY, metadata={"x-team": "search"}) as client:
-        assert client._metadata() == [("x-team", "search"), ("x-goog-api-key", KEY)]
+        assert call_path(client).metadata() == [("x-team", "search"), ("x-goog-api-key", KEY)]
     with pytest.raises(ValueError, match="api_key="):
         TextServiceClient(KEY, metadata={"x-goog-api-key": "other"})
 
@@ -134,11 +136,17 @@ def test_policy_precedence() -> None:
     spec = MethodSpec("pkg.TextService", "EmbedText", object, object, 60.0, Retry())  # type: ignore[type-var]
     mine = Retry(max_attempts=2)
     with TextServiceClient(KEY) as client:
-        assert client._policy(spec, RequestOptions()) == (60.0, False, Retry())
-        assert client._policy(spec, RequestOptions(timeout=3, retry=None)) == (3, True, None)
+        assert call_path(client).resolve(spec, RequestOptions()) == ResolvedOptions(
+            60.0, False, Retry()
+        )
+        assert call_path(client).resolve(
+            spec, RequestOptions(timeout=3, retry=None)
+        ) == ResolvedOptions(3, True, None)
     with TextServiceClient(KEY, timeout=9, retry=mine) as client:
-        assert client._policy(spec, RequestOptions()) == (9, True, mine)
-        assert client._policy(spec, RequestOptions(timeout=None)) == (None, True, mine)
+        assert call_path(client).resolve(spec, RequestOptions()) == ResolvedOptions(9, True, mine)
+        assert call_path(client).resolve(spec, RequestOptions(timeout=None)) == ResolvedOptions(
+            None, True, mine
+        )
 
 
 def test_configure_replaces_and_closes_the_default_client() -> None:
@@ -149,3 +157,18 @@ def test_configure_replaces_and_closes_the_default_client() -> None:
     second.close()
     with pytest.raises(MissingAPIKeyError):
         get_default_client()  # the closed one is replaced from the (unset) environment
+
+
+def test_configure_takes_exactly_the_client_options() -> None:
+    # configure() is typed by ClientOptions (**options: Unpack[ClientOptions]); its signature
+    # for help() is the client's own. Both must stay the client's keyword options.
+    client_params = inspect.signature(TextServiceClient.__init__).parameters
+    keyword_only = [n for n, p in client_params.items() if p.kind is p.KEYWORD_ONLY]
+    assert list(ClientOptions.__annotations__) == keyword_only
+    assert ClientOptions.__required_keys__ == frozenset()
+    shown = inspect.signature(configure)
+    assert list(shown.parameters) == ["api_key", *keyword_only]
+    assert shown.parameters["max_concurrency"].default == 8
+    assert "max_concurrency: 'int' = 8" in pydoc.render_doc(configure, renderer=pydoc.plaintext)
+    with pytest.raises(TypeError, match="bogus"):
+        configure(KEY, bogus=1)  # type: ignore[call-arg]

@@ -1,9 +1,10 @@
-"""The fast embedding path of ``textservice._codec.Codec`` gives exactly what betterproto2 gives.
+"""The fast embedding path of ``textservice._encoding.codec.Codec`` gives exactly what
+betterproto2 gives.
 
 Encode: the same bytes as ``bytes(message)``. Decode: a message equal (values compared bit
 for bit, NaNs included) to ``Message.parse(data)``, for canonical bytes and for every other
-wire form (which the codec hands to betterproto2). Array output (``textservice._arrays``):
-the same values as the list output, for every wire form.
+wire form (which the codec hands to betterproto2). Array output
+(``textservice._encoding.arrays``): the same values as the list output, for every wire form.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from fake_helpers import VERSIONS, module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from textservice import _arrays, _codec, _wire, errors
-from textservice._codec import Codec, embedding_layout
+from textservice import errors
+from textservice._encoding import arrays as _arrays
+from textservice._encoding import codec as _codec
+from textservice._encoding import wire as _wire
+from textservice._encoding.codec import Codec, embedding_layout
 
 codec = Codec()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,10 +12,11 @@ import pytest
 
 from codegen import protoc
 from codegen.errors import CodegenError
-from codegen.facade import render_facade
 from codegen.headers import MARKER
+from codegen.imports import proto_imports
+from codegen.outputs import build_all
 from codegen.paths import REPO_ROOT, Layout
-from codegen.pipeline import build, compare, write
+from codegen.pipeline import compare, write
 
 V1BETA = Path("google/ai/generativelanguage/v1beta/text_service.proto")
 
@@ -30,7 +32,7 @@ def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def committed_tree_build() -> dict[str, str]:
-    return build(Layout.default(), facade=render_facade).files
+    return build_all(Layout.default()).files
 
 
 def test_check_passes_on_committed_tree() -> None:
@@ -52,13 +54,16 @@ def test_check_fails_when_a_proto_comment_changes(tmp_path: Path) -> None:
     source.write_text(changed)
     done = _codegen("check", "--protos", str(protos))
     assert done.returncode == 1
-    assert "differs: _proto/google/ai/generativelanguage/v1beta/__init__.py" in done.stderr
-    # only the changed version's module differs
-    assert "v1beta2/__init__.py" not in done.stderr
+    # only the changed file's module (and the facade quoting the comment) differ: the other
+    # files of the package, its index and the other versions are untouched
+    assert done.stderr.splitlines()[1:] == [
+        "  differs: _proto/google/ai/generativelanguage/v1beta/_text_service.py",
+        "  differs: v1beta/__init__.py",
+    ]
 
 
 def test_two_runs_are_byte_identical(committed_tree_build: dict[str, str]) -> None:
-    again = build(Layout.default(), facade=render_facade).files
+    again = build_all(Layout.default()).files
     assert again == committed_tree_build
 
 
@@ -115,7 +120,7 @@ def test_missing_ruff_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setattr(protoc, "_tool_dir", lambda: tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(CodegenError, match="ruff is not installed"):
-        protoc._tool_path()
+        protoc.tool_path()
 
 
 def test_missing_proto_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -123,3 +128,69 @@ def test_missing_proto_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "proto folder not found" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_check_does_not_depend_on_the_working_directory(tmp_path: Path) -> None:
+    # betterproto2's plugin formats with ruff reading stdin, whose settings come from the
+    # working directory: from elsewhere the output used to differ (line length 88, not 100)
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "codegen", "check"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_missing_import_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    protos = tmp_path / "protos"
+    shutil.copytree(REPO_ROOT / "protos", protos)
+    shutil.rmtree(protos / "google" / "longrunning")
+    done = _codegen("check", "--protos", str(protos))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "protoc failed" not in done.stderr
+    err = done.stderr
+    assert (
+        "google/ai/generativelanguage/v1beta/model_service.proto imports "
+        "google/longrunning/operations.proto" in err
+    )
+    # googleapis-common-protos ships it under another name, which protoc cannot use
+    assert "google/longrunning/operations_proto.proto" in err
+    assert "to protos/google/longrunning/operations.proto" in err
+
+
+def test_proto_imports_ignore_comments() -> None:
+    text = (
+        'syntax = "proto3";\n// import "commented/out.proto";\n/* import "block.proto"; */\n'
+        'import "a/b.proto";\nimport public "c.proto";\n  import weak "d.proto" ;\n'
+    )
+    assert proto_imports(text) == ["a/b.proto", "c.proto", "d.proto"]
+
+
+def test_a_generated_file_among_hand_written_ones(
+    tmp_path: Path, committed_tree_build: dict[str, str]
+) -> None:
+    """testing/_required_fields.py is generated; the rest of testing/ is hand-written and kept."""
+    package = tmp_path / "textservice"
+    shutil.copytree(REPO_ROOT / "src" / "textservice", package)
+    from codegen.pipeline import GeneratedTree
+
+    tree = GeneratedTree(dict(committed_tree_build))
+    assert "testing" not in tree.roots() and "testing/_required_fields.py" in tree.loose()
+    stale = package / "testing" / "_removed_table.py"
+    stale.write_text(MARKER + "\nX = 1\n")
+    generated = package / "testing" / "_required_fields.py"
+    generated.write_text(generated.read_text() + "# edited by hand\n")
+    hand_written = (package / "testing" / "validation.py").read_text()
+    assert compare(tree, package) == [
+        "stale (no longer generated): testing/_removed_table.py",
+        "differs: testing/_required_fields.py",
+    ]
+    write(tree, package)
+    assert not stale.exists()
+    assert compare(tree, package) == []
+    assert (package / "testing" / "validation.py").read_text() == hand_written
+    generated.unlink()
+    assert compare(tree, package) == ["missing: testing/_required_fields.py"]

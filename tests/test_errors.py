@@ -12,8 +12,8 @@ from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 import textservice
 from textservice._proto.google import rpc
-from textservice._rpc import to_error
-from textservice._status_codec import StatusDetailsCodec
+from textservice._transport.rpc import to_error
+from textservice._transport.status import StatusDetailsCodec
 from textservice.errors import (
     DeadlineExceeded,
     Internal,

@@ -25,7 +25,9 @@ def packages() -> dict[str, ApiPackage]:
 
 
 def test_one_package_per_version(packages: dict[str, ApiPackage]) -> None:
-    assert sorted(packages) == ["v1beta", "v1beta2", "v1beta3"]
+    # google/longrunning/operations.proto is vendored for v1beta's ModelService
+    assert sorted(packages) == ["longrunning", "v1", "v1beta", "v1beta2", "v1beta3"]
+    assert packages["longrunning"].package == "google.longrunning"
     v1beta = packages["v1beta"]
     assert v1beta.package == "google.ai.generativelanguage.v1beta"
     assert v1beta.service_config == (
@@ -87,3 +89,56 @@ def test_fields_behaviours_optional_and_comments(packages: dict[str, ApiPackage]
     assert enum.python_name == "ContentFilterBlockedReason"
     stop = request.field("stop_sequences")
     assert stop is not None and stop.repeated and stop.behaviors == frozenset()
+
+
+def test_every_service_of_every_package(packages: dict[str, ApiPackage]) -> None:
+    services = {v: sorted(s.name for s in p.services) for v, p in packages.items()}
+    assert services == {
+        "longrunning": ["Operations"],
+        "v1": ["GenerativeService", "ModelService"],
+        "v1beta": ["GenerativeService", "ModelService", "TextService"],
+        "v1beta2": ["TextService"],
+        "v1beta3": ["TextService"],
+    }
+    generative = packages["v1beta"].service("GenerativeService")
+    assert generative is not None and generative.file.endswith("v1beta/generative_service.proto")
+    streaming = {m.name: (m.client_streaming, m.server_streaming) for m in generative.methods}
+    assert streaming["StreamGenerateContent"] == (False, True)
+    assert streaming["BidiGenerateContent"] == (True, True)
+    assert streaming["EmbedContent"] == (False, False)
+    embed = generative.method("EmbedContent")
+    assert embed is not None and not embed.streaming and embed.signatures == (("model", "content"),)
+    # v1beta's service config names GenerativeService: every RPC has its default policy
+    assert embed.policy.timeout == 60.0 and embed.policy.retry is not None
+
+
+def test_oneofs_enum_values_and_deprecation(packages: dict[str, ApiPackage]) -> None:
+    api = packages["v1beta"]
+    part = api.message("google.ai.generativelanguage.v1beta.Part")
+    assert part.file == "google/ai/generativelanguage/v1beta/content.proto"
+    data = part.oneofs["data"]
+    assert [f.name for f in data][:2] == ["text", "inline_data"]
+    text = part.field("text")
+    assert text is not None and text.oneof == "data" and text.in_oneof and text.nullable
+    # a proto3 `optional` field's synthetic oneof is not a oneof
+    request = api.message("google.ai.generativelanguage.v1beta.EmbedContentRequest")
+    title = request.field("title")
+    assert title is not None and title.proto3_optional and title.oneof is None
+    assert request.oneofs == {}
+    assert [f.name for f in request.required_fields] == ["model", "content"]
+    category = api.enums["google.ai.generativelanguage.v1beta.HarmCategory"]
+    values = {v.name: v for v in category.values}
+    assert values["HARM_CATEGORY_CIVIC_INTEGRITY"].deprecated
+    assert values["HARM_CATEGORY_CIVIC_INTEGRITY"].number == 11
+    assert not values["HARM_CATEGORY_UNSPECIFIED"].deprecated
+    assert values["HARM_CATEGORY_UNSPECIFIED"].comment.startswith("Category is unspecified")
+    task = api.enums["google.ai.generativelanguage.v1beta.TaskType"]
+    assert "RETRIEVAL_DOCUMENT" in {v.name for v in task.values}
+    # REQUIRED and OUTPUT_ONLY
+    model = api.message("google.ai.generativelanguage.v1beta.Model")
+    assert (name := model.field("name")) is not None and name.required
+    tuned = api.message("google.ai.generativelanguage.v1beta.TunedModel")
+    assert (state := tuned.field("state")) is not None and state.output_only
+    assert state.kind is Kind.ENUM and not state.required
+    created = tuned.field("create_time")
+    assert created is not None and created.type_name == "google.protobuf.Timestamp"

@@ -150,7 +150,7 @@ def test_functions_are_planned_from_the_rpcs_present() -> None:
     assert full.embeddings.single_vector == ("embedding", "value")
     no_batch = plan_facade(api("GenerateText", "EmbedText"))
     assert no_batch.embeddings is not None and no_batch.embeddings.batch is None
-    assert no_batch.count_text_tokens is None
+    assert no_batch.rpc_function("count_text_tokens") is None
     assert "EmbedText calls" not in no_batch.embeddings.doc
     assert "its own EmbedText call" in no_batch.embeddings.doc
     assert "BatchEmbedText" not in no_batch.embeddings.iter_doc
@@ -160,19 +160,30 @@ def test_functions_are_planned_from_the_rpcs_present() -> None:
         assert "output: " in doc and "``pip install numpy``" in " ".join(doc.split())
     only_count = plan_facade(api("CountTextTokens"))
     assert only_count.functions == ("count_text_tokens", "count_text_tokens_async")
-    assert only_count.embeddings is None and only_count.generate_text is None
+    assert only_count.embeddings is None and only_count.rpc_function("generate_text") is None
 
 
 def test_a_service_with_nothing_to_wrap_is_an_error() -> None:
-    other = Method("Other", ref("EmbedTextRequest"), ref("EmbedTextResponse"))
-    with pytest.raises(CodegenError, match="none of the RPCs"):
+    # no model in the request: a plain RPC, whatever its response
+    other = Method("Other", ref("CountTextTokensResponse"), ref("EmbedTextResponse"))
+    with pytest.raises(CodegenError, match="none of the RPC shapes the facade wraps"):
         plan_facade(api(other))
 
 
+def test_a_renamed_rpc_of_the_same_shape_gets_the_same_function() -> None:
+    renamed = Method("EmbedWords", ref("EmbedTextRequest"), ref("EmbedTextResponse"),
+                     (("model", "text"),))  # fmt: skip
+    plan = plan_facade(api(renamed, "BatchEmbedText"))
+    assert plan.embeddings is not None and plan.embeddings.name == "generate_embeddings"
+    assert plan.embeddings.single.name == "EmbedWords"
+    assert plan.embeddings.batch is not None and plan.embeddings.batch.name == "BatchEmbedText"
+    assert plan.embeddings.single.constant == "_EMBED_WORDS"
+
+
 def test_generate_text_parameters_come_from_signature_then_settable_fields() -> None:
-    plan = plan_facade(api("GenerateText"))
-    assert plan.generate_text is not None
-    params = {p.name: p for p in plan.generate_text.params}
+    generate_text = plan_facade(api("GenerateText")).rpc_function("generate_text")
+    assert generate_text is not None
+    params = {p.name: p for p in generate_text.params}
     assert list(params) == ["model", "prompt", "temperature", "stop_sequences", "mode"]
     assert params["model"].default == "'models/text-bison-001'"
     assert params["prompt"].annotation == "str | _pb.TextPrompt" and params["prompt"].required
@@ -183,13 +194,13 @@ def test_generate_text_parameters_come_from_signature_then_settable_fields() -> 
     )
     assert params["stop_sequences"].annotation == "str | Sequence[str] | None"
     assert params["mode"].annotation == "_pb.Mode | str | None"
-    assert params["mode"].convert == "_fields.enum(_pb.Mode, mode, 'mode')"
-    assert [p.name for p in plan.generate_text.optional_params] == [
+    assert params["mode"].convert == "_f.fields.enum(_pb.Mode, mode, 'mode')"
+    assert [p.name for p in generate_text.optional_params] == [
         "temperature",
         "stop_sequences",
         "mode",
     ]
-    assert "60 s timeout" in plan.generate_text.doc and "UNAVAILABLE" in plan.generate_text.doc
+    assert "60 s timeout" in generate_text.doc and "UNAVAILABLE" in generate_text.doc
 
 
 def test_reserved_names_get_a_trailing_underscore() -> None:
@@ -213,8 +224,9 @@ def test_reserved_names_get_a_trailing_underscore() -> None:
     method = Method("GenerateText", request.full_name, ref("GenerateTextResponse"),
                     signatures=(("model", "prompt", "type", "from", "client"),))  # fmt: skip
     plan = plan_facade(api(method, messages=messages))
-    assert plan.generate_text is not None
-    names = [(p.name, p.attribute) for p in plan.generate_text.params]
+    generate_text = plan.rpc_function("generate_text")
+    assert generate_text is not None
+    names = [(p.name, p.attribute) for p in generate_text.params]
     assert names == [
         ("model", "model"),
         ("prompt", "prompt"),
@@ -224,10 +236,10 @@ def test_reserved_names_get_a_trailing_underscore() -> None:
         ("request_options_", "request_options"),
         ("request", "request"),
     ]
-    assert plan.generate_text.request_var == "request_"
+    assert generate_text.request_var == "request_"
     source = render_plan(plan)["v9/__init__.py"]
     ast.parse(source)
-    assert "request_.type = _fields.string(type_, 'type_')" in source
+    assert "request_.type = _f.fields.string(type_, 'type_')" in source
 
 
 def test_signature_naming_a_missing_field_is_an_error() -> None:
@@ -242,22 +254,25 @@ def test_message_arguments_accept_the_message_or_a_mapping() -> None:
     request = msg(
         "CountTextTokensRequest",
         f("model", 1, Kind.STRING),
+        f("prompt", 4, Kind.MESSAGE, type_name=ref("TextPrompt")),
         f("options", 2, Kind.MESSAGE, type_name=ref("Options")),
         f("many", 3, Kind.MESSAGE, type_name=ref("Options"), repeated=True),
     )
     messages = [m for m in MESSAGES if m.python_name != "CountTextTokensRequest"]
     plan = plan_facade(api(COUNT_MODEL_ONLY, messages=[*messages, request, options]))
-    assert plan.count_text_tokens is not None
-    params = {p.name: p for p in plan.count_text_tokens.params}
+    count_text_tokens = plan.rpc_function("count_text_tokens")
+    assert count_text_tokens is not None
+    params = {p.name: p for p in count_text_tokens.params}
     assert params["options"].annotation == "_pb.Options | Mapping[str, Any] | None"
     assert params["many"].annotation == "Sequence[_pb.Options | Mapping[str, Any]] | None"
-    assert params["many"].convert.startswith("_fields.repeated(many, 'many', lambda v, a:")
+    assert params["many"].convert.startswith("_f.fields.repeated(many, 'many', lambda v, a:")
 
 
 def test_map_arguments_are_refused_clearly() -> None:
     request = msg(
         "CountTextTokensRequest",
         f("model", 1, Kind.STRING),
+        f("prompt", 3, Kind.MESSAGE, type_name=ref("TextPrompt")),
         f("labels", 2, Kind.MAP, map_key=Kind.STRING, map_value=f("value", 2, Kind.STRING)),
     )
     messages = [m for m in MESSAGES if m.python_name != "CountTextTokensRequest"] + [request]

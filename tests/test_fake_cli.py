@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from fake_helpers import EMBED_MODEL, module, outcome, tcp_channel
 from grpclib.const import Status
+from grpclib.exceptions import GRPCError
 
+from textservice._proto.google import rpc
 from textservice.testing import expected_embedding
 
 PREFIX = "textservice fake TextService listening on "
@@ -114,6 +116,8 @@ def test_models_option() -> None:
         (["--require-api-key"], {"TEXTSERVICE_FAKE_API_KEY": ""}, "set TEXTSERVICE_FAKE_API_KEY"),
         (["--dimension", "0"], {}, "embedding_dimension must be between"),
         (["--model", "gecko"], {}, "known_models: 'gecko'"),
+        (["--rpm", "0"], {}, "--rpm must be >= 1"),
+        (["--time-scale", "60"], {}, "quota options need at least one limit"),
     ],
 )
 def test_bad_options_exit_2(args: list[str], env: dict[str, str], message: str) -> None:
@@ -159,3 +163,18 @@ def test_an_interrupted_client_leaves_the_server_log_clean(tmp_path: Path) -> No
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert err == ""  # no "socket.send() raised exception.", nothing else either
+
+
+def test_quota_options() -> None:
+    with _server("--rpm", "1", "--time-scale", "60", "--no-retry-info") as (proc, port):
+        assert _embed(port)[0] is Status.OK
+        status, error = _embed(port)
+        assert status is Status.RESOURCE_EXHAUSTED
+        assert isinstance(error, GRPCError)
+        kinds = {type(detail): detail for detail in error.details or []}
+        assert rpc.RetryInfo not in kinds  # --no-retry-info
+        failure = kinds[rpc.QuotaFailure]
+        assert failure.violations[0].quota_id == "EmbedTextRequestsPerMinutePerProjectPerModel"
+        assert failure.violations[0].quota_value == 1
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)

@@ -13,9 +13,9 @@ import pytest
 from fake_helpers import EMBED_MODEL, TEXT_MODEL, call, module, outcome, tcp_channel
 from grpclib.const import Status
 
-from textservice._codec import Codec
+from textservice._encoding.codec import Codec
 from textservice._proto.google import rpc
-from textservice._status_codec import StatusDetailsCodec
+from textservice._transport.status import StatusDetailsCodec
 from textservice.testing import FakeTextService, expected_embedding, quota_failure, retry_info
 
 M = module("v1beta")

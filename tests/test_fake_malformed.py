@@ -14,7 +14,7 @@ from grpclib.const import Cardinality, Status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from textservice._codec import Codec
+from textservice._encoding.codec import Codec
 from textservice.testing import FakeTextService, expected_embedding
 from textservice.testing.versions import api_versions
 

@@ -20,9 +20,9 @@ USER_TESTS = textwrap.dedent(
     import grpclib.client
     import pytest
 
-    from textservice._codec import Codec
+    from textservice._encoding.codec import Codec
     from textservice._proto.google.ai.generativelanguage import v1beta
-    from textservice._status_codec import StatusDetailsCodec
+    from textservice._transport.status import StatusDetailsCodec
     from textservice.testing import FakeTextService, ServerAddress, expected_embedding
 
 

@@ -18,10 +18,11 @@ from fake_helpers import (
     outcome,
 )
 from grpclib.const import Status
+from grpclib.exceptions import GRPCError
 
 from textservice.testing import FakeTextService
-from textservice.testing.validation import REQUIRED_FIELDS
-from textservice.testing.versions import api_versions
+from textservice.testing._required_fields import REQUIRED_FIELDS
+from textservice.testing.validation import ModelPolicy, missing_required, validate
 
 
 def _outcomes(
@@ -215,27 +216,43 @@ def test_api_key_is_required_when_configured() -> None:
 # -- the table of required fields is the protos' field_behavior --------------------------
 
 
-def _request_messages(version_module: Any) -> dict[str, Any]:
-    """Descriptors of every message reachable from the service's request types."""
-    service = version_module.DESCRIPTOR.services_by_name["TextService"]
+def _request_messages(pb2_modules: list[Any]) -> dict[str, Any]:
+    """Descriptors of every message reachable from the request types of every service."""
     found: dict[str, Any] = {}
-    pending = [method.input_type for method in service.methods]
+    pending = [
+        method.input_type
+        for module in pb2_modules
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    ]
     while pending:
         desc = pending.pop()
-        if desc.name in found:
+        if desc.full_name in found:
             continue
-        found[desc.name] = desc
-        pending += [f.message_type for f in desc.fields if f.message_type is not None]
+        found[desc.full_name] = desc
+        for f in desc.fields:
+            if f.message_type is None:
+                continue
+            if f.message_type.GetOptions().map_entry:
+                value = f.message_type.fields_by_name["value"]
+                if value.message_type is not None:
+                    pending.append(value.message_type)
+            else:
+                pending.append(f.message_type)
     return found
 
 
 def test_required_fields_match_the_protos(reference_python: Path) -> None:
+    """The generated table equals what protoc's own descriptors say, for every version."""
     from google.api import field_behavior_pb2
 
-    for version in (v.name for v in api_versions()):
-        pb2 = reference.load(reference_python, version, "text_service_pb2")
-        expected: dict[str, tuple[str, ...]] = {}
-        for name, desc in _request_messages(pb2).items():
+    expected: dict[str, tuple[str, ...]] = {}
+    for version in reference.VERSIONS:
+        modules = [
+            reference.load(reference_python, version, f"{name}_pb2")
+            for name in reference.proto_names(version)
+        ]
+        for name, desc in _request_messages(modules).items():
             required = tuple(
                 f.name
                 for f in desc.fields
@@ -244,4 +261,39 @@ def test_required_fields_match_the_protos(reference_python: Path) -> None:
             )
             if required:
                 expected[name] = required
-        assert dict(REQUIRED_FIELDS[version]) == expected, version
+    assert dict(REQUIRED_FIELDS) == expected
+    assert {name.split(".")[3] for name in expected} == set(reference.VERSIONS)
+    v1 = "google.ai.generativelanguage.v1."
+    assert REQUIRED_FIELDS[v1 + "EmbedContentRequest"] == ("model", "content")
+    assert REQUIRED_FIELDS[v1 + "BatchEmbedContentsRequest"] == ("model", "requests")
+
+
+def test_messages_of_services_the_fake_does_not_serve_are_checked_too() -> None:
+    from textservice._proto.google.ai.generativelanguage import v1, v1beta
+
+    request = v1.BatchEmbedContentsRequest(
+        model="models/m",
+        requests=[
+            v1.EmbedContentRequest(model="models/m", content=v1.Content(parts=[v1.Part(text="a")])),
+            v1.EmbedContentRequest(model="models/m"),
+        ],
+    )
+    assert missing_required(request) == "requests[1].content"
+    # a map's message values: Schema.properties[...] needs its `type`
+    schema = v1beta.Schema(
+        type=v1beta.Type.OBJECT, properties={"a": v1beta.Schema(type=v1beta.Type.STRING)}
+    )
+    assert missing_required(schema) is None
+    schema.properties["b"] = v1beta.Schema()
+    assert missing_required(schema) == "properties['b'].type"
+
+
+def test_a_request_without_a_model_field_is_validated_by_its_own_fields() -> None:
+    # GetModel names the model in `name`: no model checks, no AttributeError
+    from textservice._proto.google.ai.generativelanguage import v1beta
+
+    policy = ModelPolicy.of(None, accept_tuned_models=True)
+    validate("v1beta", "GetModel", v1beta.GetModelRequest(name="models/m"), policy)
+    with pytest.raises(GRPCError, match="name: required field is missing") as raised:
+        validate("v1beta", "GetModel", v1beta.GetModelRequest(), policy)
+    assert raised.value.status is Status.INVALID_ARGUMENT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import sys
 import typing
 from typing import Any
 
@@ -11,7 +12,8 @@ import betterproto2
 import pytest
 from facade_checks import check_conforms
 
-from textservice import _fields, _shapes
+from textservice._encoding import dicts as _shapes
+from textservice._facade import fields as _fields
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 
 VERSIONS = ("v1beta", "v1beta2", "v1beta3")
@@ -93,7 +95,8 @@ def test_repeated_and_strings() -> None:
 
 def _full(cls: type[Any], version: Any, depth: int = 0) -> Any:
     """A message of ``cls`` with every field set (nested messages too)."""
-    hints = typing.get_type_hints(cls, vars(version))
+    # the names of the class's own module: a package's index loads its modules lazily
+    hints = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
     values: dict[str, Any] = {}
     for name, meta in cls._betterproto.meta_by_field_name.items():
         hint = hints[name]

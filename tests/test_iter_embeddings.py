@@ -19,18 +19,15 @@ import numpy as np
 import pytest
 
 from textservice import TextServiceClient, errors
-from textservice._ordered import ordered_map
+from textservice._engine import embed as engine
+from textservice._engine.ordered import ordered_map
+from textservice._engine.outputs import Output, strategy
+from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
-from textservice._status_codec import StatusDetailsCodec
-from textservice.arguments import RequestOptions
-from textservice.embedding import (
-    BatchEmbedding,
-    SingleEmbedding,
-    embed_texts,
-    iter_embed_texts,
-    iter_embed_texts_sync,
-)
-from textservice.methods import MethodSpec
+from textservice._transport.methods import MethodSpec
+from textservice._transport.options import RequestOptions
+from textservice._transport.status import StatusDetailsCodec
+from textservice.client import call_path
 
 # -- ordered_map --------------------------------------------------------------------------
 
@@ -256,16 +253,95 @@ BATCH = MethodSpec(
     default_timeout=10.0,
     default_retry=None,
 )
-SINGLE_SPEC: SingleEmbedding[Any, Any] = SingleEmbedding(
+SINGLE_SPEC: OneText[str, Any, Any] = OneText(
     method=EMBED,
-    make_request=lambda text: pb.EmbedTextRequest(model=MODEL, text=text),
+    request=lambda model, text: pb.EmbedTextRequest(model=model, text=text),
     vector=lambda r: r.embedding.value if r.embedding else [],
 )
-BATCH_SPEC: BatchEmbedding[Any, Any] = BatchEmbedding(
+BATCH_SPEC: ManyTexts[str, Any, Any] = ManyTexts(
     method=BATCH,
-    make_request=lambda texts: pb.BatchEmbedTextRequest(model=MODEL, texts=texts),
+    request=lambda model, texts: pb.BatchEmbedTextRequest(model=model, texts=texts),
     vectors=lambda r: [e.value for e in r.embeddings],
 )
+
+# The engine called as a generated facade calls it (through ``textservice._facade``), with
+# the recipe, the model and the output strategy of one call.
+
+
+async def embed_text(
+    client: TextServiceClient,
+    text: str,
+    options: RequestOptions,
+    *,
+    single: OneText[str, Any, Any],
+    output: Output = "list",
+    model: str = MODEL,
+) -> Any:
+    recipe = EmbedRecipe(single)
+    return await engine.embed_one(call_path(client), recipe, model, text, options, strategy(output))
+
+
+async def embed_texts(
+    client: TextServiceClient,
+    texts: list[str],
+    options: RequestOptions,
+    *,
+    single: OneText[str, Any, Any],
+    batch: ManyTexts[str, Any, Any] | None,
+    output: Output = "list",
+    model: str = MODEL,
+) -> Any:
+    path, recipe = call_path(client), EmbedRecipe(single, batch)
+    return await engine.embed_many(path, recipe, model, texts, options, strategy(output))
+
+
+def iter_embed_texts(
+    client: TextServiceClient,
+    texts: list[str],
+    options: RequestOptions,
+    *,
+    single: OneText[str, Any, Any],
+    batch: ManyTexts[str, Any, Any] | None,
+    batch_size: int | None = None,
+    progress: Any = None,
+    output: Output = "list",
+    model: str = MODEL,
+) -> Any:
+    path, recipe = call_path(client), EmbedRecipe(single, batch)
+    return engine.iter_embed(
+        path,
+        recipe,
+        model,
+        texts,
+        options,
+        strategy(output),
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+def iter_embed_texts_sync(
+    client: TextServiceClient,
+    texts: list[str],
+    options: RequestOptions,
+    *,
+    single: OneText[str, Any, Any],
+    batch: ManyTexts[str, Any, Any] | None,
+    batch_size: int | None = None,
+    output: Output = "list",
+    model: str = MODEL,
+) -> Any:
+    batches = iter_embed_texts(
+        client,
+        texts,
+        options,
+        single=single,
+        batch=batch,
+        batch_size=batch_size,
+        output=output,
+        model=model,
+    )
+    return engine.iter_embed_sync(call_path(client), batches, total=len(texts))
 
 
 @asynccontextmanager
@@ -683,11 +759,7 @@ def test_sync_iteration_of_arrays_matches_the_async_one() -> None:
     from textservice.testing import FakeTextService, expected_embedding
 
     fake = FakeTextService(embedding_dimension=5)
-    batch: BatchEmbedding[Any, Any] = BatchEmbedding(
-        method=BATCH,
-        make_request=lambda texts: pb.BatchEmbedTextRequest(model=FAKE_MODEL, texts=texts),
-        vectors=lambda r: [e.value for e in r.embeddings],
-    )
+    batch = BATCH_SPEC
     with TextServiceClient(channel_factory=fake.channel, max_concurrency=3) as client:
         batches = list(
             iter_embed_texts_sync(
@@ -698,6 +770,7 @@ def test_sync_iteration_of_arrays_matches_the_async_one() -> None:
                 batch=batch,
                 batch_size=100,
                 output="numpy",
+                model=FAKE_MODEL,
             )
         )
     assert [b.shape for b in batches] == [(100, 5), (100, 5), (30, 5)]
@@ -710,8 +783,7 @@ def test_numpy_output_of_a_response_layout_the_codec_does_not_know(
 ) -> None:
     # A future proto may give the responses another field: arrays are then made from the
     # decoded messages (through the specs' readers) instead of from the bytes.
-    from textservice import _arrays
-    from textservice.embedding import embed_text
+    from textservice._encoding import arrays as _arrays
 
     monkeypatch.setattr(_arrays, "array_reply", lambda message_type: None)
     service = SlowService(10)
@@ -744,14 +816,16 @@ def test_closing_the_client_with_a_sync_iteration_open_closes_it_cleanly(
     fake = FakeTextService(embedding_dimension=4)
     fake.faults.delay(0.05, method="BatchEmbedText")  # calls still in flight at close()
     client = TextServiceClient(channel_factory=fake.channel, max_concurrency=4)
-    batch: BatchEmbedding[Any, Any] = BatchEmbedding(
-        method=BATCH,
-        make_request=lambda texts: pb.BatchEmbedTextRequest(model=FAKE_MODEL, texts=texts),
-        vectors=lambda r: [e.value for e in r.embeddings],
-    )
+    batch = BATCH_SPEC
     with caplog.at_level(logging.ERROR):
         it = iter_embed_texts_sync(
-            client, TEXTS, RequestOptions(), single=SINGLE_SPEC, batch=batch, batch_size=100
+            client,
+            TEXTS,
+            RequestOptions(),
+            single=SINGLE_SPEC,
+            batch=batch,
+            batch_size=100,
+            model=FAKE_MODEL,
         )
         assert len(next(it)) == 100
         client.close()

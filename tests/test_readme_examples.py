@@ -33,7 +33,7 @@ def test_testing_your_code_example_passes(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout[-3000:]
-    assert re.search(r"\b2 passed\b", done.stdout), done.stdout[-3000:]
+    assert re.search(r"\b3 passed\b", done.stdout), done.stdout[-3000:]
 
 
 # Stands in for Google today: the key is checked, the TextService's models are gone.

@@ -17,6 +17,7 @@ from runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, e
 import textservice
 from textservice import Cancelled, TextServiceClient
 from textservice._proto.google.ai.generativelanguage import v1beta
+from textservice.client import call_path
 from textservice.testing import FakeTextService, expected_embedding
 
 DIM = 8
@@ -69,7 +70,7 @@ def test_keyboard_interrupt_during_a_sync_call(fake_text_service: FakeTextServic
         assert time.monotonic() - started < 3
         assert fake_text_service.count() == 5
         assert _all_ended_unanswered(fake_text_service)
-        loop = client._bridge.loop
+        loop = call_path(client).bridge.loop
         assert loop is not None
         assert not [t for t in asyncio.all_tasks(loop) if not t.done()]
         fake_text_service.reset()

@@ -23,8 +23,10 @@ from hypothesis import strategies as st
 import textservice
 from textservice import Internal, TextServiceClient
 from textservice._proto.google.ai.generativelanguage import v1beta
-from textservice._runtime import RequestOptions, call, run_sync
-from textservice.methods import MethodSpec
+from textservice._transport.methods import MethodSpec
+from textservice._transport.options import RequestOptions
+from textservice._transport.rpc import call
+from textservice.client import call_path
 
 ROUTE_SERVICE = "google.ai.generativelanguage.v1beta.TextService"
 
@@ -92,7 +94,9 @@ def raw_server() -> Iterator[tuple[_RawReplies, TextServiceClient]]:
 
 def _embed(client: TextServiceClient) -> v1beta.BatchEmbedTextResponse:
     request = v1beta.BatchEmbedTextRequest(model="models/m", texts=["a"])
-    return run_sync(client, lambda: call(client, BATCH, request, RequestOptions()))
+    path = call_path(client)
+    reply = v1beta.BatchEmbedTextResponse
+    return path.run_sync(lambda: call(path, BATCH, request, RequestOptions(), reply))
 
 
 def _valid_response(vectors: list[list[float]]) -> bytes:

@@ -18,8 +18,8 @@ from runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_syn
 from textservice import TextServiceClient, TextServiceError
 from textservice._proto.google import protobuf as pb
 from textservice._proto.google import rpc
-from textservice._secrets import Secret, scrub_details
-from textservice._sensitive_headers import NeverIndexingEncoder
+from textservice._transport.secrets import Secret, scrub_details
+from textservice._transport.sensitive_headers import NeverIndexingEncoder
 from textservice.testing import FakeTextService, ServerAddress, retry_info
 
 KEY = "AIzaSyD-secret-test-key-1234567890abcdef"

@@ -13,6 +13,7 @@ from grpclib.const import Status
 from runtime_specs import MODEL, embed_one_sync, embed_sync
 
 from textservice import Retry, TextServiceClient
+from textservice.client import call_path
 from textservice.testing import FakeTextService, expected_embedding, retry_info
 
 DIM = 8
@@ -65,8 +66,9 @@ def test_soak_sync_calls_from_threads_with_faults(fake_text_service: FakeTextSer
 
     # No leaks: the client's loop thread ended, its loop closed with no task left, and
     # every socket (client and server side) is closed.
-    assert client._bridge.thread is not None and not client._bridge.thread.is_alive()
-    assert client._bridge.loop is None
+    bridge = call_path(client).bridge
+    assert bridge.thread is not None and not bridge.thread.is_alive()
+    assert bridge.loop is None
     gc.collect()
     assert set(threading.enumerate()) == threads_before
     assert open_sockets() == sockets_before

@@ -1,12 +1,17 @@
 """Wire compatibility of our betterproto2 classes with protoc's standard Python classes.
 
-For every message of the TextService protos of each version (requests, responses and the
-messages inside them), values built the same way on both sides must cross the wire both ways:
-bytes from our dataclasses parse with the reference classes to equal values, and the reverse.
+For every message of every proto file of each version (requests, responses and the messages
+inside them: TextService, GenerativeService, ModelService, ...), values built the same way on
+both sides must cross the wire both ways: bytes from our dataclasses parse with the reference
+classes to equal values, and the reverse. A ``oneof`` gets one member set, each member in turn
+(``full@k`` cases); maps, ``google.protobuf`` Timestamp and Duration (datetime and timedelta on
+our side), Struct and Value are built as well.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import importlib
 import math
 import random
@@ -23,14 +28,21 @@ import reference
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from codegen.names import python_class_name, python_field_name
+
 VERSIONS = reference.VERSIONS
-FILES = ("text_service", "citation", "safety")
 CASES = ("empty", "full", "zeros", "specials")
 TEXTS = ("héllo 🌍 wörld", "nul\x00inside", "", "日本語テキスト", "\U0001f600" * 3)
 FLOATS = (math.nan, math.inf, -math.inf, 1.5, -0.0, 3.4028234663852886e38, 1e-45)
 UNKNOWN_FIELD = bytes([0xC0, 0x3E, 42])  # field 1000, varint 42: in no message here
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+TIMESTAMP, DURATION = "google.protobuf.Timestamp", "google.protobuf.Duration"
 
 Spec = dict[str, Any]
+
+
+class MapSpec(dict[Any, Any]):
+    """The value of a map field in a spec (a plain dict is a message)."""
 
 
 # -- the messages under test -------------------------------------------------------------
@@ -52,17 +64,34 @@ def _descriptors(module: ModuleType) -> Iterator[Descriptor]:
 
 
 def _our_name(full_name: str, version: str) -> str:
+    """betterproto2's class name of a message (nested names are joined)."""
     prefix = f"google.ai.generativelanguage.{version}."
-    return full_name.removeprefix(prefix).replace(".", "")
+    return python_class_name(full_name.removeprefix(prefix))
 
 
 @pytest.fixture(scope="module")
-def ref_modules(reference_python: Path) -> dict[str, list[ModuleType]]:
-    return {v: [reference.load(reference_python, v, f"{f}_pb2") for f in FILES] for v in VERSIONS}
+def ref_descriptors(reference_python: Path) -> dict[tuple[str, str], Descriptor]:
+    """(version, our class name) -> the reference descriptor, for every proto file."""
+    found = {}
+    for version in VERSIONS:
+        for name in reference.proto_names(version):
+            module = reference.load(reference_python, version, f"{name}_pb2")
+            for desc in _descriptors(module):
+                found[version, _our_name(desc.full_name, version)] = desc
+    return found
+
+
+def _real_oneofs(desc: Descriptor) -> list[list[FieldDescriptor]]:
+    """The declared oneofs (not the synthetic one of each proto3 ``optional`` field)."""
+    return [
+        list(o.fields)
+        for o in desc.oneofs
+        if not (len(o.fields) == 1 and o.name == "_" + o.fields[0].name)
+    ]
 
 
 def _all_message_names() -> list[tuple[str, str]]:
-    """(version, message full name) for every message, read from our generated modules."""
+    """(version, message name) for every message, read from our generated modules."""
     out = []
     for version in VERSIONS:
         module = _ours(version)
@@ -71,6 +100,27 @@ def _all_message_names() -> list[tuple[str, str]]:
             if isinstance(cls, type) and issubclass(cls, betterproto2.Message):
                 out.append((version, name))
     return out
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    """(version, name, case): each case, plus ``full@k`` for the k-th member of every oneof."""
+    out = []
+    for version, name in _all_message_names():
+        out += [(version, name, case) for case in CASES]
+        cls = getattr(_ours(version), name)
+        widest = max((len(v) for v in _oneof_sizes(cls)), default=1)
+        out += [(version, name, f"full@{k}") for k in range(1, widest)]
+    return out
+
+
+def _oneof_sizes(cls: type[betterproto2.Message]) -> list[list[str]]:
+    """Our class's oneof groups and their fields."""
+    groups: dict[str, list[str]] = {}
+    for f in dataclasses.fields(cls):
+        group = betterproto2.FieldMetadata.get(f).group
+        if group:
+            groups.setdefault(group, []).append(f.name)
+    return list(groups.values())
 
 
 # -- building equal values on both sides -------------------------------------------------
@@ -97,32 +147,64 @@ def _sample(field: FieldDescriptor, case: str, index: int) -> Any:
     return (2**31 - 1) if case == "specials" else -(index + 7)
 
 
-def _spec(desc: Descriptor, case: str, depth: int = 0) -> Spec:
+def _time_spec(full_name: str, case: str, index: int) -> Spec:
+    """A Timestamp or Duration our datetime/timedelta can hold exactly (whole microseconds)."""
+    if case == "zeros":
+        return {}
+    if full_name == TIMESTAMP:
+        seconds = 253402300799 if case == "specials" else 1_700_000_000 + index  # 9999-12-31
+    else:
+        seconds = 86400 * 36500 if case == "specials" else 5 + index
+    return {"seconds": seconds, "nanos": 999_999_000 if case == "specials" else 250_000}
+
+
+def _spec(desc: Descriptor, case: str, depth: int = 0, index: int = 0) -> Spec:
+    base, _, choice = case.partition("@")
+    if base == "empty":
+        return {}
+    if desc.full_name in (TIMESTAMP, DURATION):
+        return _time_spec(desc.full_name, base, index)
+    skipped = {
+        f.name
+        for members in _real_oneofs(desc)
+        for i, f in enumerate(members)
+        if i != int(choice or 0) % len(members)
+    }
     spec: Spec = {}
-    if case == "empty":
-        return spec
     for i, field in enumerate(desc.fields):
-        repeated = field.is_repeated
-        if field.message_type is not None:
+        if field.name in skipped:
+            continue
+        message = field.message_type
+        if message is not None and message.GetOptions().map_entry:
+            value_field = message.fields_by_name["value"]
+            if base == "zeros" or (value_field.message_type is not None and depth >= 3):
+                spec[field.name] = MapSpec()
+                continue
+            key = _sample(message.fields_by_name["key"], "full", i)
+            spec[field.name] = MapSpec({key: _value(value_field, case, depth, i)})
+        elif message is not None:
             if depth >= 3:
                 continue
-            if repeated:
-                spec[field.name] = (
-                    [] if case == "zeros" else [_spec(field.message_type, case, depth + 1)] * 2
-                )
+            if field.is_repeated:
+                item = _spec(message, case, depth + 1, i)
+                spec[field.name] = [] if base == "zeros" else [item, item]
             else:  # "zeros": an empty sub-message, which is still present
-                spec[field.name] = (
-                    {} if case == "zeros" else _spec(field.message_type, case, depth + 1)
-                )
-        elif repeated:
+                spec[field.name] = {} if base == "zeros" else _spec(message, case, depth + 1, i)
+        elif field.is_repeated:
             spec[field.name] = (
-                [] if case == "zeros" else [_sample(field, case, i + k) for k in range(3)]
+                [] if base == "zeros" else [_sample(field, base, i + k) for k in range(3)]
             )
-        elif case == "zeros" and not field.has_presence:
+        elif base == "zeros" and not field.has_presence:
             continue  # a zero non-optional scalar is the same as unset
         else:
-            spec[field.name] = _sample(field, case, i)
+            spec[field.name] = _sample(field, base, i)
     return spec
+
+
+def _value(field: FieldDescriptor, case: str, depth: int, index: int) -> Any:
+    if field.message_type is not None:
+        return _spec(field.message_type, case, depth + 1, index)
+    return _sample(field, case.partition("@")[0], index)
 
 
 def _ref_build(desc: Descriptor, spec: Spec) -> Any:
@@ -135,21 +217,31 @@ def _ref_fill(msg: Any, spec: Spec) -> None:
     fields = msg.DESCRIPTOR.fields_by_name
     for name, value in spec.items():
         field = fields[name]
-        if field.message_type is not None:
+        target = getattr(msg, name)
+        if isinstance(value, MapSpec):
+            is_message = field.message_type.fields_by_name["value"].message_type is not None
+            for key, item in value.items():
+                if is_message:
+                    _ref_fill(target[key], item)
+                else:
+                    target[key] = item
+        elif field.message_type is not None:
             if field.is_repeated:
                 for item in value:
-                    _ref_fill(getattr(msg, name).add(), item)
+                    _ref_fill(target.add(), item)
             else:
-                getattr(msg, name).SetInParent()
-                _ref_fill(getattr(msg, name), value)
+                target.SetInParent()
+                _ref_fill(target, value)
         elif field.is_repeated:
-            getattr(msg, name).extend(value)
+            target.extend(value)
         else:
             setattr(msg, name, value)
 
 
 def _inner(hint: Any) -> Any:
-    """``X`` from ``X``, ``X | None`` or ``list[X]``."""
+    """``X`` from ``X``, ``X | None`` or ``list[X]``; ``dict[K, V]`` stays as it is."""
+    if typing.get_origin(hint) is dict:
+        return hint
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     return _inner(args[0]) if args else hint
 
@@ -157,9 +249,13 @@ def _inner(hint: Any) -> Any:
 def _ours_build(cls: type[betterproto2.Message], spec: Spec) -> betterproto2.Message:
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for name, value in spec.items():
+    for proto_name, value in spec.items():
+        name = python_field_name(proto_name)
         inner = _inner(hints[name])
-        if isinstance(value, list):
+        if isinstance(value, MapSpec):
+            item_type = typing.get_args(inner)[1]
+            kwargs[name] = {k: _ours_value(item_type, v) for k, v in value.items()}
+        elif isinstance(value, list):
             kwargs[name] = [_ours_value(inner, item) for item in value]
         else:
             kwargs[name] = _ours_value(inner, value)
@@ -167,6 +263,14 @@ def _ours_build(cls: type[betterproto2.Message], spec: Spec) -> betterproto2.Mes
 
 
 def _ours_value(inner: Any, value: Any) -> Any:
+    if inner is datetime.datetime:
+        return EPOCH + datetime.timedelta(
+            seconds=value.get("seconds", 0), microseconds=value.get("nanos", 0) // 1000
+        )
+    if inner is datetime.timedelta:
+        return datetime.timedelta(
+            seconds=value.get("seconds", 0), microseconds=value.get("nanos", 0) // 1000
+        )
     if isinstance(value, dict):
         return _ours_build(inner, value)
     if isinstance(inner, type) and issubclass(inner, betterproto2.Enum):
@@ -187,11 +291,21 @@ def _canon_scalar(field: FieldDescriptor, value: Any) -> Any:
     return value
 
 
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
+
+
 def _canon_ref(msg: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field in msg.DESCRIPTOR.fields:
         value = getattr(msg, field.name)
-        if field.is_repeated:
+        if _is_map(field):
+            item = field.message_type.fields_by_name["value"]
+            out[field.name] = {
+                k: _canon_ref(v) if item.message_type else _canon_scalar(item, v)
+                for k, v in value.items()
+            }
+        elif field.is_repeated:
             if field.message_type is not None:
                 out[field.name] = [_canon_ref(v) for v in value]
             else:
@@ -205,11 +319,27 @@ def _canon_ref(msg: Any) -> dict[str, Any]:
     return out
 
 
-def _canon_ours(msg: betterproto2.Message, desc: Descriptor) -> dict[str, Any]:
+def _canon_time(value: datetime.datetime | datetime.timedelta) -> dict[str, Any]:
+    """A datetime or timedelta as the Timestamp or Duration fields protoc's classes hold."""
+    span = value - EPOCH if isinstance(value, datetime.datetime) else value
+    seconds = span.days * 86400 + span.seconds
+    return {"seconds": seconds, "nanos": span.microseconds * 1000}
+
+
+def _canon_ours(msg: Any, desc: Descriptor) -> dict[str, Any]:
+    if desc.full_name in (TIMESTAMP, DURATION):
+        return _canon_time(msg)
     out: dict[str, Any] = {}
     for field in desc.fields:
-        value = getattr(msg, field.name)
-        if field.is_repeated:
+        value = getattr(msg, python_field_name(field.name))
+        if _is_map(field):
+            item = field.message_type.fields_by_name["value"]
+            inner = item.message_type
+            out[field.name] = {
+                k: _canon_ours(v, inner) if inner else _canon_scalar(item, v)
+                for k, v in value.items()
+            }
+        elif field.is_repeated:
             if field.message_type is not None:
                 out[field.name] = [_canon_ours(v, field.message_type) for v in value]
             else:
@@ -227,41 +357,43 @@ def _canon_ours(msg: betterproto2.Message, desc: Descriptor) -> dict[str, Any]:
 
 
 def _pair(
-    ref_modules: dict[str, list[ModuleType]], version: str, name: str
+    ref_descriptors: dict[tuple[str, str], Descriptor], version: str, name: str
 ) -> tuple[type[betterproto2.Message], Descriptor]:
     ours = getattr(_ours(version), name)
-    for module in ref_modules[version]:
-        for desc in _descriptors(module):
-            if _our_name(desc.full_name, version) == name:
-                return ours, desc
-    raise AssertionError(f"{version}.{name} has no reference message")
+    desc = ref_descriptors.get((version, name))
+    if desc is None:
+        raise AssertionError(f"{version}.{name} has no reference message")
+    return ours, desc
 
 
 def test_every_message_of_every_version_is_covered(
-    ref_modules: dict[str, list[ModuleType]],
+    ref_descriptors: dict[tuple[str, str], Descriptor],
 ) -> None:
     ours = set(_all_message_names())
-    theirs = {
-        (v, _our_name(d.full_name, v))
-        for v, mods in ref_modules.items()
-        for m in mods
-        for d in _descriptors(m)
-    }
-    assert ours == theirs
+    assert ours == set(ref_descriptors)
+    assert {v for v, _ in ours} == set(VERSIONS) >= {"v1", "v1beta", "v1beta2", "v1beta3"}
     for version in VERSIONS:
         names = {n for v, n in ours if v == version}
-        assert {"GenerateTextRequest", "GenerateTextResponse", "EmbedTextRequest"} <= names
-        has_batch = version != "v1beta2"
-        assert ("BatchEmbedTextResponse" in names) == has_batch
-        assert ("CountTextTokensRequest" in names) == has_batch
+        text = version in reference.versions_with("text_service")
+        assert ("EmbedTextRequest" in names) == text
+        assert ("BatchEmbedTextResponse" in names) == (text and version != "v1beta2")
+        generative = version in reference.versions_with("generative_service")
+        assert generative == (version in ("v1", "v1beta"))
+        assert {
+            "EmbedContentRequest",
+            "BatchEmbedContentsResponse",
+            "ContentEmbedding",
+            "CountTokensRequest",
+            "GenerateContentResponse",
+        } <= names or not generative
+        assert ("ListModelsResponse" in names) == (version in ("v1", "v1beta"))
 
 
-@pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize(("version", "name"), _all_message_names())
+@pytest.mark.parametrize(("version", "name", "case"), _cases())
 def test_ours_to_reference_and_back(
-    ref_modules: dict[str, list[ModuleType]], version: str, name: str, case: str
+    ref_descriptors: dict[tuple[str, str], Descriptor], version: str, name: str, case: str
 ) -> None:
-    ours_cls, desc = _pair(ref_modules, version, name)
+    ours_cls, desc = _pair(ref_descriptors, version, name)
     spec = _spec(desc, case)
     ours = _ours_build(ours_cls, spec)
     ref = _ref_build(desc, spec)
@@ -281,9 +413,26 @@ def test_ours_to_reference_and_back(
     assert _canon_ref(with_unknown_ref) == expected
 
 
-def test_optional_zero_differs_from_unset(ref_modules: dict[str, list[ModuleType]]) -> None:
-    for version in VERSIONS:
-        ours_cls, desc = _pair(ref_modules, version, "GenerateTextRequest")
+def test_every_oneof_member_is_sent_by_some_case(
+    ref_descriptors: dict[tuple[str, str], Descriptor],
+) -> None:
+    cases: dict[tuple[str, str], list[str]] = {}
+    for version, name, case in _cases():
+        cases.setdefault((version, name), []).append(case)
+    checked = 0
+    for (version, name), desc in ref_descriptors.items():
+        for members in _real_oneofs(desc):
+            sent = {f for case in cases[version, name] for f in _spec(desc, case)}
+            assert {f.name for f in members} <= sent, (version, name)
+            checked += 1
+    assert checked >= 20  # content.proto, generative_service.proto, retriever.proto, ...
+
+
+def test_optional_zero_differs_from_unset(
+    ref_descriptors: dict[tuple[str, str], Descriptor],
+) -> None:
+    for version in reference.versions_with("text_service"):
+        ours_cls, desc = _pair(ref_descriptors, version, "GenerateTextRequest")
         zero = ours_cls(model="models/m", temperature=0.0, candidate_count=0, top_k=0)
         unset = ours_cls(model="models/m")
         assert bytes(zero) != bytes(unset)
@@ -297,21 +446,41 @@ def test_optional_zero_differs_from_unset(ref_modules: dict[str, list[ModuleType
         assert back.max_output_tokens is None and back.top_p is None
 
 
-@pytest.mark.parametrize("version", ["v1beta", "v1beta3"])
-def test_batch_of_100_by_768_floats(ref_modules: dict[str, list[ModuleType]], version: str) -> None:
-    ours_cls, desc = _pair(ref_modules, version, "BatchEmbedTextResponse")
-    rng = random.Random(768)
+def _random_rows(count: int, dimension: int) -> list[list[float]]:
+    rng = random.Random(dimension)
     rows = [
-        [struct.unpack("<f", struct.pack("<f", rng.uniform(-1, 1)))[0] for _ in range(768)]
-        for _ in range(100)
+        [struct.unpack("<f", struct.pack("<f", rng.uniform(-1, 1)))[0] for _ in range(dimension)]
+        for _ in range(count)
     ]
     rows[3][5] = math.nan
     rows[7][0] = -math.inf
-    spec: Spec = {"embeddings": [{"value": row} for row in rows]}
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("version", "message", "embeddings", "values", "dimension"),
+    [
+        ("v1beta", "BatchEmbedTextResponse", "embeddings", "value", 768),
+        ("v1beta3", "BatchEmbedTextResponse", "embeddings", "value", 768),
+        ("v1", "BatchEmbedContentsResponse", "embeddings", "values", 3072),
+        ("v1beta", "BatchEmbedContentsResponse", "embeddings", "values", 3072),
+    ],
+)
+def test_a_batch_of_100_embeddings(
+    ref_descriptors: dict[tuple[str, str], Descriptor],
+    version: str,
+    message: str,
+    embeddings: str,
+    values: str,
+    dimension: int,
+) -> None:
+    ours_cls, desc = _pair(ref_descriptors, version, message)
+    spec: Spec = {embeddings: [{values: row} for row in _random_rows(100, dimension)]}
     ours = _ours_build(ours_cls, spec)
     ref = _ref_build(desc, spec)
     expected = _canon_ref(ref)
     assert _canon_ref(message_factory.GetMessageClass(desc).FromString(bytes(ours))) == expected
     parsed = ours_cls.parse(ref.SerializeToString())
     assert _canon_ours(parsed, desc) == expected
-    assert len(parsed.embeddings) == 100 and all(len(e.value) == 768 for e in parsed.embeddings)
+    vectors = getattr(parsed, embeddings)
+    assert len(vectors) == 100 and all(len(getattr(e, values)) == dimension for e in vectors)

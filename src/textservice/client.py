@@ -1,53 +1,68 @@
 """``TextServiceClient``: connection settings, the API key, and the default client.
 
 One client serves sync and async calls from any thread: async calls use a channel on the
-caller's event loop, sync calls run on the client's own background loop thread (see
-``_bridge``). Close it with ``close()`` / ``await aclose()`` or use it as a (sync or async)
-context manager; the default client (``configure``) is closed at interpreter exit.
+caller's event loop, sync calls run on the client's own background loop thread. The client
+owns one call path (``textservice._transport.callpath``): its channels, metadata, that
+thread, and the resolution of each call's options. Close it with ``close()`` / ``await
+aclose()`` or use it as a (sync or async) context manager; the default client
+(``configure``) is closed at interpreter exit.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import EllipsisType, TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
-from textservice._bridge import CLIENT_CLOSED, LoopThread
-from textservice._channels import (
+from textservice._checks import check_count, check_seconds
+from textservice._transport.callpath import API_KEY_HEADER, ClientCallPath, check_metadata
+from textservice._transport.channels import (
     DEFAULT_ENDPOINT,
-    ChannelPool,
     is_loopback,
     open_tcp_channel,
     parse_endpoint,
     tls_context,
 )
-from textservice._secrets import REDACTED, Secret
-from textservice.arguments import (
-    RequestOptions,
-    check_max_concurrency,
-    check_metadata,
-    check_retry,
-    check_timeout,
-)
-from textservice.errors import ClientClosedError, MissingAPIKeyError
-from textservice.methods import MethodSpec
+from textservice._transport.options import check_retry
+from textservice._transport.secrets import REDACTED, Secret
+from textservice.errors import MissingAPIKeyError
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
     from grpclib.client import Channel
 
-__all__ = ["TextServiceClient", "configure", "get_default_client"]
-
-T = TypeVar("T")
+__all__ = [
+    "API_KEY_ENV",
+    "API_KEY_HEADER",
+    "ClientOptions",
+    "TextServiceClient",
+    "call_path",
+    "configure",
+    "get_default_client",
+]
 
 API_KEY_ENV = "GOOGLE_API_KEY"
-API_KEY_HEADER = "x-goog-api-key"
 
 MetadataLike = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of :class:`TextServiceClient` (all optional), as ``configure``
+    takes them; see the class for what each means."""
+
+    endpoint: str | None
+    insecure: bool
+    metadata: MetadataLike | None
+    timeout: float | None
+    retry: Retry | EllipsisType | None
+    max_concurrency: int
+    channel_factory: Callable[[], Channel] | None
+    allow_plaintext_key: bool
 
 
 class TextServiceClient:
@@ -100,10 +115,10 @@ class TextServiceClient:
             raise TypeError("channel_factory must be a callable returning a grpclib Channel")
         self._endpoint = parse_endpoint(DEFAULT_ENDPOINT if endpoint is None else endpoint)
         self._insecure = insecure
-        self._user_metadata = check_metadata(metadata)
-        self._timeout = check_timeout(timeout)
-        self._retry = retry if retry is ... else check_retry(retry)
-        self._max_concurrency = check_max_concurrency(max_concurrency)
+        user_metadata = check_metadata(metadata)
+        checked_timeout = check_seconds(timeout)
+        checked_retry = retry if retry is ... else check_retry(retry)
+        checked_concurrency = check_count(max_concurrency, "max_concurrency")
         host = self._endpoint.host.lower().rstrip(".")
         if api_key is None and channel_factory is None and host.endswith("googleapis.com"):
             raise MissingAPIKeyError(
@@ -121,19 +136,22 @@ class TextServiceClient:
                 f"refusing to send the API key in plaintext to {self._endpoint}: use TLS "
                 "(insecure=False), a loopback address, or allow_plaintext_key=True"
             )
-        self._secret = Secret(api_key) if api_key is not None else None
+        self._has_key = api_key is not None
         self._channel_factory = channel_factory
-        # The opener must not refer to the client, or the finalizer's arguments (the pool)
-        # would keep the client alive.
-        self._pool = ChannelPool(
+        # Nothing the call path holds may refer to the client (the channel opener included),
+        # or the finalizer's argument (the call path) would keep the client alive.
+        self._path = ClientCallPath(
             channel_factory
             or functools.partial(
                 open_tcp_channel, self._endpoint, None if insecure else tls_context()
-            )
+            ),
+            metadata=user_metadata,
+            secret=Secret(api_key) if api_key is not None else None,
+            timeout=checked_timeout,
+            retry=checked_retry,
+            max_concurrency=checked_concurrency,
         )
-        self._bridge = LoopThread()
-        self._closed = False
-        self._finalizer = weakref.finalize(self, _shutdown, self._pool, self._bridge)
+        self._finalizer = weakref.finalize(self, ClientCallPath.shutdown, self._path)
 
     # -- public surface ---------------------------------------------------------------------
 
@@ -150,35 +168,35 @@ class TextServiceClient:
     @property
     def timeout(self) -> float | None:
         """The client-wide timeout (``None``: each method's default)."""
-        return self._timeout
+        return self._path.timeout
 
     @property
     def retry(self) -> Retry | EllipsisType | None:
         """The client-wide retry policy (``...``: each method's default; ``None``: none)."""
-        return self._retry
+        return self._path.retry
 
     @property
     def max_concurrency(self) -> int:
         """Batch RPCs in flight at once when embedding a list."""
-        return self._max_concurrency
+        return self._path.max_concurrency
 
     @property
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
-        return self._closed
+        return self._path.closed
 
     def close(self) -> None:
         """Cancel calls in flight, close every connection and stop the background thread.
 
         Calls in flight raise ``Cancelled``; later calls raise ``ClientClosedError``.
         """
-        self._closed = True
+        self._path.mark_closed()
         self._finalizer()
 
     async def aclose(self) -> None:
         """``close()`` for async code: the running loop's channel is closed on this loop."""
-        self._closed = True
-        await self._pool.close_current()
+        self._path.mark_closed()
+        await self._path.pool.close_current()
         self._finalizer()
 
     def __enter__(self) -> TextServiceClient:
@@ -204,7 +222,7 @@ class TextServiceClient:
         await self.aclose()
 
     def __repr__(self) -> str:
-        key = REDACTED if self._secret is not None else None
+        key = REDACTED if self._has_key else None
         transport = (
             "channel_factory"
             if self._channel_factory is not None
@@ -212,99 +230,46 @@ class TextServiceClient:
         )
         return (
             f"TextServiceClient(endpoint={self.endpoint!r}, transport={transport!r}, "
-            f"api_key={key!r}, closed={self._closed})"
+            f"api_key={key!r}, closed={self.closed})"
         )
 
-    # -- runtime internals --------------------------------------------------------------------
 
-    async def _channel(self) -> Channel:
-        if self._closed:
-            raise ClientClosedError(CLIENT_CLOSED)
-        try:
-            return await self._pool.get()
-        except RuntimeError:
-            if self._closed:  # closed meanwhile, from another thread
-                raise ClientClosedError(CLIENT_CLOSED) from None
-            raise
-
-    def _metadata(self) -> list[tuple[str, str | bytes]]:
-        pairs = list(self._user_metadata)
-        if self._secret is not None:
-            pairs.append((API_KEY_HEADER, self._secret.reveal()))
-        return pairs
-
-    def _run_sync(self, make: Callable[[], Awaitable[T]]) -> T:
-        return self._bridge.run(make)
-
-    def _track_sync_iterator(self, generator: AsyncGenerator[Any, None]) -> None:
-        """Have ``close()`` close ``generator`` (stepped by a sync iterator) in order."""
-        self._bridge.track(generator)
-
-    def _policy(
-        self, method: MethodSpec[Any, Any], options: RequestOptions
-    ) -> tuple[float | None, bool, Retry | None]:
-        """(timeout, bounds_whole_call, retry) for a call of ``method``.
-
-        A timeout the user gave (``request_options`` or the client) bounds the whole call;
-        the method's default bounds each RPC with its retries.
-        """
-        if not isinstance(options.timeout, EllipsisType):
-            timeout, whole = options.timeout, True
-        elif self._timeout is not None:
-            timeout, whole = self._timeout, True
-        else:
-            timeout, whole = method.default_timeout, False
-        if not isinstance(options.retry, EllipsisType):
-            retry = options.retry
-        elif not isinstance(self._retry, EllipsisType):
-            retry = self._retry
-        else:
-            retry = method.default_retry
-        return timeout, whole, retry
-
-
-def _shutdown(pool: ChannelPool, bridge: LoopThread) -> None:
-    pool.close(skip=bridge.loop)
-    bridge.stop()
+def call_path(client: TextServiceClient) -> ClientCallPath:
+    """The call path ``client`` owns: what the engine and the RPC layer call through."""
+    return client._path
 
 
 _default_lock = threading.Lock()
 _default: TextServiceClient | None = None
 
 
-def configure(
-    api_key: str | None = None,
-    *,
-    endpoint: str | None = None,
-    insecure: bool = False,
-    metadata: MetadataLike | None = None,
-    timeout: float | None = None,
-    retry: Retry | EllipsisType | None = ...,
-    max_concurrency: int = 8,
-    channel_factory: Callable[[], Channel] | None = None,
-    allow_plaintext_key: bool = False,
-) -> TextServiceClient:
+def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> TextServiceClient:
     """Set up the default client (used when a call gets no ``client=``) and return it.
 
-    Takes the options of :class:`TextServiceClient`. The previous default client is closed.
+    Takes the arguments of :class:`TextServiceClient`: ``api_key`` and the keyword options
+    of :class:`ClientOptions` (``endpoint``, ``insecure``, ``metadata``, ``timeout``,
+    ``retry``, ``max_concurrency``, ``channel_factory``, ``allow_plaintext_key``), with the
+    same defaults. The previous default client is closed.
     """
     global _default
-    client = TextServiceClient(
-        api_key,
-        endpoint=endpoint,
-        insecure=insecure,
-        metadata=metadata,
-        timeout=timeout,
-        retry=retry,
-        max_concurrency=max_concurrency,
-        channel_factory=channel_factory,
-        allow_plaintext_key=allow_plaintext_key,
-    )
+    client = TextServiceClient(api_key, **options)
     with _default_lock:
         old, _default = _default, client
     if old is not None:
         old.close()
     return client
+
+
+def _configure_signature() -> inspect.Signature:
+    """``TextServiceClient``'s own signature (its options spelled out, with their defaults),
+    returning the client: what ``help(configure)`` and ``inspect.signature`` show, while type
+    checkers read ``**options: Unpack[ClientOptions]``."""
+    made = inspect.signature(TextServiceClient.__init__)
+    parameters = [p for name, p in made.parameters.items() if name != "self"]
+    return made.replace(parameters=parameters, return_annotation="TextServiceClient")
+
+
+configure.__signature__ = _configure_signature()  # type: ignore[attr-defined]
 
 
 def get_default_client() -> TextServiceClient:

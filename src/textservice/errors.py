@@ -20,7 +20,7 @@ from grpclib.const import Status
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from textservice._arrays import Float32Array
+    from textservice._numpy import Float32Array
 
     Vector: TypeAlias = list[float] | Float32Array
     """One text's embedding: floats, or a ``(dim,)`` float32 array (``output="numpy"``)."""
@@ -72,7 +72,8 @@ class PartialEmbeddings:
     """
 
     total: int
-    """How many texts the call was given."""
+    """How many texts the call was given (for an input of unknown length read as it goes,
+    how many were read before the failure)."""
     embeddings: Mapping[int, Vector] = field(repr=False)
     """Input index -> vector, for the texts computed and not yet delivered."""
     delivered: int = 0

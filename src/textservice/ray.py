@@ -103,7 +103,7 @@ class Embedder:
         workers: int = 1,
         request_options: Mapping[str, object] | None = None,
     ) -> None:
-        from textservice.arguments import check_model
+        from textservice._checks import check_model
 
         check_model(model)
         self.model = model
@@ -140,7 +140,7 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]) -> numpy.typing.NDArray[numpy.float32]:
         """The embeddings of ``texts`` as one ``(len(texts), dim)`` float32 array, in order."""
-        from textservice import generate_embeddings
+        from textservice.v1beta import generate_embeddings
 
         result = generate_embeddings(
             self.model,

@@ -12,14 +12,36 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from grpclib.const import Status
 
-if TYPE_CHECKING:
-    from textservice.errors import TextServiceError
+from textservice._checks import is_int, is_number
 
-__all__ = ["Retry"]
+__all__ = ["FailedAttempt", "Retry"]
+
+
+class FailedAttempt(Protocol):
+    """What the policy reads of a failure: a ``textservice.TextServiceError`` has all three.
+
+    Read structurally, so this module needs nothing of ``textservice.errors``.
+    """
+
+    @property
+    def code(self) -> Status:
+        """The gRPC status of the failure."""
+        ...
+
+    @property
+    def retry_delay(self) -> float | None:
+        """Seconds the server asked to wait (its ``RetryInfo``), or ``None``."""
+        ...
+
+    @property
+    def is_daily_quota(self) -> bool:
+        """Whether the failure names a per-day quota (waiting will not help)."""
+        ...
+
 
 _CODE_NAMES = frozenset(s.name for s in Status if s is not Status.OK)
 
@@ -52,19 +74,19 @@ class Retry:
     ``timeout=None`` a server could make a call sleep for hours)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+        if not is_int(self.max_attempts):
             raise TypeError(f"Retry.max_attempts must be an int, got {self.max_attempts!r}")
         if self.max_attempts < 1:
             raise ValueError(f"Retry.max_attempts must be >= 1, got {self.max_attempts}")
         for name in ("initial_backoff", "max_backoff", "multiplier"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if not is_number(value):
                 raise TypeError(f"Retry.{name} must be a number of seconds, got {value!r}")
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"Retry.{name} must be finite and >= 0, got {value!r}")
         limit = self.max_retry_delay
         if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, int | float):
+            if not is_number(limit):
                 raise TypeError(
                     f"Retry.max_retry_delay must be a number of seconds or None, got {limit!r}"
                 )
@@ -89,9 +111,7 @@ class Retry:
         cap = min(self.initial_backoff * self.multiplier ** (retry_number - 1), self.max_backoff)
         return cap * (random.random() if rand is None else rand)
 
-    def delay(
-        self, error: TextServiceError, attempts: int, rand: float | None = None
-    ) -> float | None:
+    def delay(self, error: FailedAttempt, attempts: int, rand: float | None = None) -> float | None:
         """Seconds to wait before retrying after ``attempts`` attempts failed with ``error``.
 
         ``None`` means do not retry: the code is not retryable, the attempts are used up, the
@@ -103,18 +123,18 @@ class Retry:
             return None
         return wait
 
-    def refused_delay(self, error: TextServiceError, attempts: int) -> float | None:
+    def refused_delay(self, error: FailedAttempt, attempts: int) -> float | None:
         """The server's delay when it alone stops a retry (it is over ``max_retry_delay``),
         else ``None``."""
         if self._too_long(error) and self._wait(error, attempts, 0.0) is not None:
             return error.retry_delay
         return None
 
-    def _too_long(self, error: TextServiceError) -> bool:
+    def _too_long(self, error: FailedAttempt) -> bool:
         limit, asked = self.max_retry_delay, error.retry_delay
         return limit is not None and asked is not None and asked > limit
 
-    def _wait(self, error: TextServiceError, attempts: int, rand: float | None) -> float | None:
+    def _wait(self, error: FailedAttempt, attempts: int, rand: float | None) -> float | None:
         if attempts >= self.max_attempts:
             return None
         code = error.code.name

@@ -83,3 +83,12 @@ async def use(client: textservice.TextServiceClient, texts: Sequence[str]) -> No
     counted = textservice.count_text_tokens("models/text-bison-001", "hello", client)
     assert_type(counted, CountTextTokensResponseDict)
     assert_type(counted["token_count"], int)
+
+
+def configured() -> None:
+    client = textservice.configure(
+        "key", endpoint="127.0.0.1:1", insecure=True, timeout=5, retry=None, max_concurrency=4
+    )
+    assert_type(client, textservice.TextServiceClient)
+    again = textservice.configure(retry=textservice.Retry(max_attempts=2))
+    assert_type(again, textservice.TextServiceClient)

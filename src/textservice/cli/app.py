@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from textservice._quota_options import QUOTA_OPTIONS, quota_argv
 from textservice.cli.connect import Connection, client_or_exit, connection_options
 from textservice.cli.embed_command import embed
 from textservice.cli.exit_codes import (
@@ -174,6 +175,22 @@ def count_tokens(text: str | None, model: str, connection: Connection) -> None:
     click.echo(result["token_count"])
 
 
+def _quota_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The fake's quota options, from the table ``python -m textservice.testing`` uses too."""
+    types: dict[str, Any] = {"int": click.INT, "float": click.FLOAT}
+    for option in reversed(QUOTA_OPTIONS):
+        if option.kind == "flag":
+            command = click.option(option.flag, option.dest, is_flag=True, help=option.help)(
+                command
+            )
+        else:
+            kind = click.Choice(option.choices) if option.choices else types[option.kind]
+            command = click.option(
+                option.flag, option.dest, type=kind, metavar=option.metavar, help=option.help
+            )(command)
+    return command
+
+
 @cli.command("fake-server")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=50051, show_default=True)
@@ -185,6 +202,7 @@ def count_tokens(text: str | None, model: str, connection: Connection) -> None:
     is_flag=True,
     help="Require the key in $TEXTSERVICE_FAKE_API_KEY (kept out of the process list).",
 )
+@_quota_options
 def fake_server(
     host: str,
     port: int,
@@ -192,6 +210,7 @@ def fake_server(
     models: tuple[str, ...],
     any_model: bool,
     require_api_key: bool,
+    **quotas: Any,
 ) -> None:
     """Run the fake TextService on HOST:PORT until Ctrl-C (for other processes and tests).
 
@@ -209,7 +228,7 @@ def fake_server(
         argv.append("--any-model")
     if require_api_key:
         argv.append("--require-api-key")
-    sys.exit(serve(argv))
+    sys.exit(serve(argv + quota_argv(quotas)))
 
 
 def main() -> None:

@@ -15,14 +15,15 @@ from typing import Any, Literal
 
 import click
 
-from textservice.arguments import check_model
+from textservice._checks import check_model
 from textservice.cli.connect import Connection, client_or_exit, connection_options
+from textservice.cli.destinations import open_output
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.errors import OutputConflictError
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
 from textservice.cli.inputs import BadLine, Format, format_bad_lines
-from textservice.cli.outputs import REPLACE, ResultWriter, open_output, output_kind
+from textservice.cli.outputs import REPLACE, ResultWriter, output_kind
 from textservice.cli.progress import Progress, progress_mode
 from textservice.cli.sources import InputCheck, Source, open_source
 from textservice.v1beta import iter_embeddings_async

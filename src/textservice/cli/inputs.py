@@ -21,7 +21,6 @@ line number and what is wrong; nothing is dropped silently. Rules:
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,7 +39,6 @@ __all__ = [
     "detect_format",
     "format_bad_lines",
     "iter_lines",
-    "parse_input",
 ]
 
 _BOM = b"\xef\xbb\xbf"
@@ -160,28 +158,6 @@ def classify(raw: bytes, number: int, fmt: Literal["lines", "jsonl"]) -> Record 
     if not decoded.strip():
         return BadLine(number, "empty line")
     return Record(number, number, decoded) if fmt == "lines" else _parse_jsonl(decoded, number)
-
-
-def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Input:
-    """Split and validate ``data`` (the bytes of an input file) into records and bad lines.
-
-    Everything in memory, for small inputs and tests; ``textservice embed`` streams its input
-    with :mod:`textservice.cli.sources`, by the same rules.
-    """
-    from textservice.cli.sources import TextSource
-
-    if format not in ("auto", "lines", "jsonl"):
-        raise ValueError(f"format must be 'auto', 'lines' or 'jsonl', got {format!r}")
-    source = TextSource(lambda: io.BytesIO(data), name=name, format=format)
-    bad: list[BadLine] = []
-    check = source.check(bad.append)
-    bad.sort(key=lambda b: b.line)
-    return Input(
-        format=source.format,
-        line_count=check.line_count,
-        records=list(source.records(check)),
-        bad=bad,
-    )
 
 
 def format_bad_lines(bad: list[BadLine], source: str, *, limit: int = 20) -> str:

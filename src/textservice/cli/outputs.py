@@ -16,7 +16,8 @@ Every file output follows the same steps (the README's "Resume" says the same fo
 
 Formats (one module each): JSONL here (the ``.part`` is the output itself, one
 ``{"id", "digest", "embedding"}`` line per record; a torn last line is cut off and redone),
-``.npy`` in :mod:`.npy_output`, Parquet in :mod:`.parquet_output`.
+``.npy`` in :mod:`.npy_output`, Parquet in :mod:`.parquet_output`; :mod:`.destinations`
+picks one for ``--output``.
 
 JSONL embeddings are the exact float32 values as JSON numbers that parse back to exactly those
 values (as Python floats). With pyarrow installed they are formatted from the float32 rows by
@@ -34,14 +35,11 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, Protocol
+from typing import IO, Any, Literal, NoReturn, Protocol
 
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.errors import DimensionChangedError, NumpyMissingError, OutputConflictError
 from textservice.cli.inputs import Record, RecordId
-
-if TYPE_CHECKING:
-    from textservice.cli.sources import InputCheck
 
 Kind = Literal["jsonl", "npy", "parquet"]
 
@@ -64,7 +62,6 @@ __all__ = [
     "encode_result",
     "fsync_dir",
     "iter_results",
-    "open_output",
     "output_kind",
     "parse_result",
     "partial_path",
@@ -526,28 +523,3 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def open_output(
-    path: str | None,
-    check: InputCheck,
-    *,
-    settings: VectorSettings,
-    overwrite: bool,
-) -> ResultWriter:
-    """The writer for ``--output`` (``None`` or ``"-"``: standard output), inspected."""
-    if path is None or path == "-":
-        return StdoutOutput()
-    kind = output_kind(path)
-    writer: ResultWriter
-    if kind == "npy":
-        from textservice.cli.npy_output import NpyFile
-
-        writer = NpyFile(Path(path), check, overwrite=overwrite)
-    elif kind == "parquet":
-        from textservice.cli.parquet_output import ParquetOutput
-
-        writer = ParquetOutput(Path(path), check, overwrite=overwrite)
-    else:
-        writer = JsonlFile(Path(path), settings=settings, overwrite=overwrite)
-    return writer

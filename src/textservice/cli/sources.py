@@ -34,6 +34,7 @@ from textservice.cli.errors import InputError
 from textservice.cli.inputs import (
     BadLine,
     Format,
+    Input,
     Record,
     RecordId,
     classify,
@@ -51,6 +52,7 @@ __all__ = [
     "Source",
     "TextSource",
     "open_source",
+    "parse_input",
     "require_pyarrow",
 ]
 
@@ -373,3 +375,23 @@ def open_source(
         return TextSource(_spool_stdin(), name="<stdin>", format=format)
     Path(path).open("rb").close()  # fail now, before any output exists
     return TextSource(lambda: open(path, "rb", buffering=1 << 16), name=path, format=format)
+
+
+def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Input:
+    """Split and validate ``data`` (the bytes of an input file) into records and bad lines.
+
+    Everything in memory, for small inputs and tests; ``textservice embed`` streams its input
+    with the sources above, by the same rules.
+    """
+    if format not in ("auto", "lines", "jsonl"):
+        raise ValueError(f"format must be 'auto', 'lines' or 'jsonl', got {format!r}")
+    source = TextSource(lambda: io.BytesIO(data), name=name, format=format)
+    bad: list[BadLine] = []
+    check = source.check(bad.append)
+    bad.sort(key=lambda b: b.line)
+    return Input(
+        format=source.format,
+        line_count=check.line_count,
+        records=list(source.records(check)),
+        bad=bad,
+    )

@@ -12,6 +12,7 @@ Typical use (the ``fake_text_service`` pytest fixtures do this for you)::
 
     assert vector == expected_embedding("models/embedding-gecko-001", "hello")
     fake.faults.fail_next(2, "UNAVAILABLE", details=[retry_info(0.5)])
+    FakeTextService(quotas={"requests_per_minute": 10, "time_scale": 60})  # 10 calls/s
 
 ``python -m textservice.testing --port 50051`` runs it as a standalone server.
 """
@@ -21,6 +22,7 @@ from textservice.testing.fake import FakeTextService, ServerAddress
 from textservice.testing.faults import FaultPlan, Injection, quota_failure, retry_info
 from textservice.testing.generation import expected_completion, expected_token_count
 from textservice.testing.log import RecordedCall, RequestLog, Secret
+from textservice.testing.quotas import QuotaLedger, Quotas
 from textservice.testing.validation import DEFAULT_KNOWN_MODELS, MAX_BATCH_TEXTS
 from textservice.testing.vectors import DEFAULT_DIMENSION, expected_embedding
 
@@ -32,6 +34,8 @@ __all__ = [
     "FaultPlan",
     "GenerateTextExtras",
     "Injection",
+    "QuotaLedger",
+    "Quotas",
     "RecordedCall",
     "RequestLog",
     "Secret",

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from textservice.testing.fake import FakeTextService
+from textservice.testing.quotas import add_quota_arguments, quotas_from_arguments
 from textservice.testing.validation import DEFAULT_KNOWN_MODELS
 from textservice.testing.vectors import DEFAULT_DIMENSION
 
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"require x-goog-api-key to equal ${API_KEY_ENV} (read from the environment, "
         "so the key never shows in the process list)",
     )
+    add_quota_arguments(parser)
     return parser
 
 
@@ -82,7 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     known = None if args.any_model else (args.models or DEFAULT_KNOWN_MODELS)
     try:
         fake = FakeTextService(
-            api_key=api_key, known_models=known, embedding_dimension=args.dimension
+            api_key=api_key,
+            known_models=known,
+            embedding_dimension=args.dimension,
+            quotas=quotas_from_arguments(args),
         )
     except (TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

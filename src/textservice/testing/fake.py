@@ -14,7 +14,7 @@ import hmac
 import socket
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -27,13 +27,14 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 from grpclib.protocol import H2Protocol
 
-from textservice._codec import Codec
-from textservice._status_codec import StatusDetailsCodec
+from textservice._encoding.codec import Codec
+from textservice._transport.status import StatusDetailsCodec
 from textservice.testing import answers
 from textservice.testing.answers import GenerateTextExtras, Spec
 from textservice.testing.faults import FaultPlan
 from textservice.testing.log import API_KEY_HEADER, RecordedCall, RequestLog
 from textservice.testing.memory import MemoryChannel
+from textservice.testing.quotas import QuotaLedger, Quotas, known_methods
 from textservice.testing.validation import DEFAULT_KNOWN_MODELS, ModelPolicy, validate
 from textservice.testing.vectors import DEFAULT_DIMENSION, check_dimension
 from textservice.testing.versions import ApiVersion, api_versions
@@ -236,6 +237,8 @@ class FakeTextService:
     :param embedding_dimension: length of the returned embeddings.
     :param versions: API versions to serve (default: all generated ones).
     :param log_limit: calls kept in the log (oldest dropped first); ``None``: no limit.
+    :param quotas: per-minute and per-day quotas like the API's (``Quotas`` or a dict of its
+        fields, see ``textservice.testing.quotas``); calls over them get RESOURCE_EXHAUSTED.
     """
 
     def __init__(
@@ -247,6 +250,7 @@ class FakeTextService:
         embedding_dimension: int = DEFAULT_DIMENSION,
         versions: Iterable[str] | None = None,
         log_limit: int | None = DEFAULT_LOG_LIMIT,
+        quotas: Quotas | Mapping[str, Any] | None = None,
     ) -> None:
         if api_key is not None and (not isinstance(api_key, str) or not api_key):
             raise ValueError("api_key must be a non-empty str or None")
@@ -259,6 +263,7 @@ class FakeTextService:
         """Fault rules: ``fail_next``, ``fail_fraction``, ``delay``, ``drop_next``."""
         self.log = RequestLog(log_limit)
         """Every call received, with counters."""
+        self._quotas = self._pick_quotas(quotas)
 
     @staticmethod
     def _pick_versions(names: Iterable[str] | None) -> tuple[ApiVersion, ...]:
@@ -274,6 +279,13 @@ class FakeTextService:
                 raise ValueError(f"versions: unknown API version {name!r}; known: {sorted(known)}")
         return tuple(known[name] for name in sorted(set(wanted)))
 
+    def _pick_quotas(self, value: Quotas | Mapping[str, Any] | None) -> QuotaLedger | None:
+        quotas = Quotas.of(value)
+        if quotas is None:
+            return None
+        known_methods((m for version in self._versions for m in version.methods), quotas)
+        return QuotaLedger(quotas)
+
     # -- configuration -------------------------------------------------------------------
 
     @property
@@ -285,6 +297,11 @@ class FakeTextService:
     def embedding_dimension(self) -> int:
         """Length of the embeddings this fake returns."""
         return self._dimension
+
+    @property
+    def quotas(self) -> QuotaLedger | None:
+        """The quotas enforced, with their counts (``accepted()``, ``rejected()``), or ``None``."""
+        return self._quotas
 
     @property
     def versions(self) -> tuple[str, ...]:
@@ -314,8 +331,11 @@ class FakeTextService:
         )
 
     def reset(self) -> None:
-        """Forget calls and counters, remove fault rules and GenerateText extras."""
+        """Forget calls and counters (quota use too), remove fault rules and GenerateText
+        extras."""
         self.log.clear()
+        if self._quotas is not None:
+            self._quotas.reset()
         self.faults.clear()
         self._extras = GenerateTextExtras()
 
@@ -468,6 +488,10 @@ class FakeTextService:
         call = self.log.start(version.name, method, request, metadata, timeout)
         try:
             self._check_api_key(metadata)
+            if self._quotas is not None:  # on arrival: an over-quota answer comes at once
+                over_quota = self._quotas.check(method, request)
+                if over_quota is not None:
+                    raise over_quota
             injection = self.faults.draw(method)
             if injection.delay:
                 await asyncio.sleep(injection.delay)

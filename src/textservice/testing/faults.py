@@ -11,7 +11,7 @@ import datetime
 import math
 import random
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,6 +19,7 @@ import betterproto2
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
+from textservice._checks import is_int, is_number
 from textservice._proto.google import rpc
 from textservice.testing.versions import METHODS
 
@@ -63,7 +64,7 @@ def _methods(value: MethodFilter, name: str = "method") -> frozenset[str] | None
 def _count(value: int | None, name: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_int(value):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
@@ -73,7 +74,7 @@ def _count(value: int | None, name: str) -> int | None:
 def _seconds(value: float | datetime.timedelta, name: str) -> float:
     if isinstance(value, datetime.timedelta):
         value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         raise TypeError(f"{name} must be seconds (a number) or a timedelta, not {value!r}")
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
@@ -92,8 +93,14 @@ def quota_failure(
     subject: str = "project:fake",
     quota_metric: str = "generativelanguage.googleapis.com/generate_requests_per_model",
     quota_id: str = "GenerateRequestsPerMinutePerProjectPerModel",
+    quota_value: int = 0,
+    quota_dimensions: Mapping[str, str] | None = None,
 ) -> rpc.QuotaFailure:
-    """A ``google.rpc.QuotaFailure`` with one violation, shaped like the API's."""
+    """A ``google.rpc.QuotaFailure`` with one violation, shaped like the API's.
+
+    ``quota_value`` is the limit (0: not said); ``quota_dimensions`` e.g.
+    ``{"location": "global", "model": "gemini-embedding-001"}``.
+    """
     return rpc.QuotaFailure(
         violations=[
             rpc.QuotaFailureViolation(
@@ -101,6 +108,8 @@ def quota_failure(
                 description=description,
                 quota_metric=quota_metric,
                 quota_id=quota_id,
+                quota_value=quota_value,
+                quota_dimensions=dict(quota_dimensions or {}),
             )
         ]
     )
@@ -206,11 +215,11 @@ class FaultPlan:
 
         ``times`` caps how many calls fail (``None``: no cap).
         """
-        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+        if not is_number(fraction):
             raise TypeError(f"fraction must be a number, not {fraction!r}")
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
+        if not is_int(seed):
             raise TypeError(f"seed must be an int, not {seed!r}")
         self._add(
             _Rule(

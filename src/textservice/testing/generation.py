@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from textservice._checks import is_int
+
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 DEFAULT_CANDIDATE_COUNT = 1
@@ -44,7 +46,7 @@ def expected_completion(
     for name, value in (("model", model), ("prompt", prompt)):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+    if not is_int(index) or index < 0:
         raise ValueError(f"index must be a non-negative int, got {index!r}")
     text = f"Completion {index + 1} by {model}: {prompt}"
     if max_output_tokens is not None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from grpclib.const import Status
 
+from textservice._checks import is_int
+
 API_KEY_HEADER = "x-goog-api-key"
 SECRET_HEADERS = frozenset({API_KEY_HEADER, "authorization"})
 """Metadata keys whose values are recorded as ``Secret``."""
@@ -101,7 +103,7 @@ class RequestLog:
     """Thread-safe record of calls; counters stay exact when old records are evicted."""
 
     def __init__(self, limit: int | None = None) -> None:
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        if limit is not None and not is_int(limit):
             raise TypeError(f"limit must be an int or None, not {type(limit).__name__}")
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")

@@ -17,9 +17,9 @@ from typing import Any
 import grpclib.server
 from grpclib.protocol import H2Protocol
 
-from textservice._codec import Codec
-from textservice._sensitive_headers import KeySafeChannel
-from textservice._status_codec import StatusDetailsCodec
+from textservice._encoding.codec import Codec
+from textservice._transport.sensitive_headers import KeySafeChannel
+from textservice._transport.status import StatusDetailsCodec
 
 MEMORY_HOST = "in-memory.textservice.invalid"
 """The ``:authority`` host in-memory channels send (never resolved)."""

@@ -3,12 +3,16 @@
 Bad arguments give ``INVALID_ARGUMENT`` with a ``google.rpc.BadRequest`` detail (the field
 and what is wrong); an unknown model gives ``NOT_FOUND``; a missing or wrong API key gives
 ``UNAUTHENTICATED`` (checked by the fake before these).
+
+Which fields are required comes from the protos' ``field_behavior``, generated into
+``textservice.testing._required_fields`` by ``make generate``: every request message of every
+API version, so a new version is validated with no hand edits.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +20,10 @@ import betterproto2
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from textservice._messages import message_metadata
+from textservice._encoding.metadata import message_metadata
 from textservice._proto.google import rpc
+from textservice._proto.message_pool import default_message_pool
+from textservice.testing._required_fields import ATTRIBUTE_NAMES, REQUIRED_FIELDS
 from textservice.testing.generation import MAX_CANDIDATE_COUNT
 
 MAX_BATCH_TEXTS = 100
@@ -31,33 +37,8 @@ DEFAULT_KNOWN_MODELS = (
 
 _MODEL_NAME = re.compile(r"(?:models|tunedModels)/[^/\s]+")
 
-_COMMON_REQUIRED: dict[str, tuple[str, ...]] = {
-    "GenerateTextRequest": ("model", "prompt"),
-    "TextPrompt": ("text",),
-    "SafetySetting": ("category", "threshold"),
-}
-
-REQUIRED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "v1beta2": {**_COMMON_REQUIRED, "EmbedTextRequest": ("model", "text")},
-    "v1beta3": {
-        **_COMMON_REQUIRED,
-        "EmbedTextRequest": ("model", "text"),
-        "BatchEmbedTextRequest": ("model", "texts"),
-        "CountTextTokensRequest": ("model", "prompt"),
-    },
-    "v1beta": {
-        **_COMMON_REQUIRED,
-        "EmbedTextRequest": ("model",),
-        "BatchEmbedTextRequest": ("model",),
-        "CountTextTokensRequest": ("model", "prompt"),
-    },
-}
-"""Fields marked ``(google.api.field_behavior) = REQUIRED`` in the messages of requests.
-
-Per version, message name -> field names. The generated code does not keep field options,
-so this is written out here; ``tests/test_fake_validation.py`` checks it against the
-``field_behavior`` of the protos themselves.
-"""
+_TYPE_URL_PREFIX = "type.googleapis.com/"
+_ATTRIBUTE_TO_PROTO = {attribute: name for name, attribute in ATTRIBUTE_NAMES.items()}
 
 
 def invalid_argument(field: str, description: str) -> GRPCError:
@@ -123,54 +104,73 @@ def _is_unset(value: Any) -> bool:
         return True
     if isinstance(value, betterproto2.Enum):
         return int(value) == 0
-    if isinstance(value, str | bytes | list):
+    if isinstance(value, str | bytes | list | dict):
         return len(value) == 0
     return False
 
 
-def missing_required(
-    message: betterproto2.Message, required: Mapping[str, tuple[str, ...]], path: str = ""
-) -> str | None:
-    """Path of the first required field left unset in ``message`` (depth first), or ``None``."""
-    wanted = required.get(type(message).__name__, ())
+def full_name(message_type: type[betterproto2.Message]) -> str | None:
+    """The full proto name of a generated message class (``google.ai...v1beta.TextPrompt``)."""
+    url = default_message_pool.type_to_url.get(message_type)
+    return url.removeprefix(_TYPE_URL_PREFIX) if url is not None else None
+
+
+def required_fields(message_type: type[betterproto2.Message]) -> tuple[str, ...]:
+    """The proto names of the fields of ``message_type`` marked ``REQUIRED`` in the protos."""
+    name = full_name(message_type)
+    return REQUIRED_FIELDS.get(name, ()) if name is not None else ()
+
+
+def missing_required(message: betterproto2.Message, path: str = "") -> str | None:
+    """Path of the first required field left unset in ``message`` (depth first, in field
+    order, through sub-messages, lists and map values), or ``None``."""
+    wanted = required_fields(type(message))
     proto = message_metadata(type(message))
-    for name in proto.sorted_field_names:
-        value = getattr(message, name)
+    for attribute in proto.sorted_field_names:
+        value = getattr(message, attribute)
+        name = _ATTRIBUTE_TO_PROTO.get(attribute, attribute)
         if name in wanted and _is_unset(value):
             return f"{path}{name}"
-        if proto.meta_by_field_name[name].proto_type != betterproto2.TYPE_MESSAGE:
-            continue
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                found = missing_required(item, required, f"{path}{name}[{index}].")
+        if isinstance(value, dict):
+            items: list[tuple[str, Any]] = [(f"[{key!r}]", v) for key, v in value.items()]
+        elif isinstance(value, list):
+            items = [(f"[{index}]", v) for index, v in enumerate(value)]
+        else:
+            items = [("", value)]
+        for suffix, item in items:
+            if isinstance(item, betterproto2.Message):
+                found = missing_required(item, f"{path}{name}{suffix}.")
                 if found is not None:
                     return found
-        elif isinstance(value, betterproto2.Message):
-            found = missing_required(value, required, f"{path}{name}.")
-            if found is not None:
-                return found
     return None
 
 
 def validate(version: str, method: str, request: Any, models: ModelPolicy) -> None:
-    """Raise the ``GRPCError`` the API would give for ``request``, if any."""
-    check_model_name(request.model)
-    missing = missing_required(request, REQUIRED_FIELDS.get(version, {}))
+    """Raise the ``GRPCError`` the API would give for ``request``, if any.
+
+    Requests without a ``model`` field (``GetModel``'s ``name``) skip the model checks; a
+    field the checks look for that a version renamed is not there to check, which is no error.
+    """
+    model = getattr(request, "model", None)
+    if isinstance(model, str):
+        check_model_name(model)
+    missing = missing_required(request)
     if missing is not None:
         raise invalid_argument(missing, "required field is missing")
     if method == "GenerateText":
-        count = request.candidate_count
+        count = getattr(request, "candidate_count", None)
         if count is not None and not 1 <= count <= MAX_CANDIDATE_COUNT:
             raise invalid_argument(
                 "candidate_count", f"must be between 1 and {MAX_CANDIDATE_COUNT}, got {count}"
             )
     elif method == "BatchEmbedText":
         _check_batch(request)
-    models.check_exists(request.model, version, method)
+    if isinstance(model, str):
+        models.check_exists(model, version, method)
 
 
 def _check_batch(request: Any) -> None:
-    texts = request.texts
+    texts = getattr(request, "texts", None) or []
     requests = getattr(request, "requests", None) or []  # v1beta only
     if texts and requests:
         raise invalid_argument("requests", "only one of texts or requests can be set")
@@ -184,7 +184,7 @@ def _check_batch(request: Any) -> None:
         )
     for index, inner in enumerate(requests):
         field = f"requests[{index}].model"
-        check_model_name(inner.model, field)
+        check_model_name(getattr(inner, "model", ""), field)
         if inner.model != request.model:
             raise invalid_argument(
                 field, f"{inner.model!r} does not match the batch model {request.model!r}"

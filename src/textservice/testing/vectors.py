@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 
-from textservice._wire import unpack_float32
+from textservice._checks import is_int
+from textservice._encoding.wire import unpack_float32
 
 DEFAULT_DIMENSION = 768
 """Length of the fake's embeddings unless configured otherwise."""
@@ -37,7 +38,7 @@ _TOP_BYTE = bytes((b & 0x80) | 0x3C for b in range(256))
 
 def check_dimension(dim: object, name: str = "dim") -> int:
     """``dim`` as an ``int`` in ``1..MAX_DIMENSION``; ``TypeError``/``ValueError`` otherwise."""
-    if isinstance(dim, bool) or not isinstance(dim, int):
+    if not is_int(dim):
         raise TypeError(f"{name} must be an int, not {type(dim).__name__}")
     if not 1 <= dim <= MAX_DIMENSION:
         raise ValueError(f"{name} must be between 1 and {MAX_DIMENSION}, got {dim}")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import betterproto2
 
-from textservice._messages import message_metadata
-from textservice._wire import (
+from textservice._encoding.metadata import message_metadata
+from textservice._encoding.wire import (
     WIRE_FIXED32,
     WIRE_FIXED64,
     WIRE_LEN,

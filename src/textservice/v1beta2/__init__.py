@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from textservice import _fields, _shapes
-from textservice import _runtime as _rt
+from textservice import _facade as _f
+from textservice._facade import HasName, TextServiceClient
 from textservice._proto.google.ai.generativelanguage import v1beta2 as _pb
-from textservice.client import TextServiceClient
 from textservice.v1beta2.types import (
     ArrayEmbeddingDict,
     BatchEmbeddingDict,
@@ -52,13 +51,13 @@ __all__ = [
 ]
 
 
-_EMBED_TEXT: _rt.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.MethodSpec(
+_EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta2.TextService",
     name="EmbedText",
     request_type=_pb.EmbedTextRequest,
     response_type=_pb.EmbedTextResponse,
     default_timeout=60.0,
-    default_retry=_rt.Retry(
+    default_retry=_f.Retry(
         max_attempts=5,
         initial_backoff=1.0,
         max_backoff=10.0,
@@ -69,13 +68,13 @@ _EMBED_TEXT: _rt.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.M
 """EmbedText: its route, message types and default policy."""
 
 
-_GENERATE_TEXT: _rt.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _rt.MethodSpec(
+_GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta2.TextService",
     name="GenerateText",
     request_type=_pb.GenerateTextRequest,
     response_type=_pb.GenerateTextResponse,
     default_timeout=60.0,
-    default_retry=_rt.Retry(
+    default_retry=_f.Retry(
         max_attempts=5,
         initial_backoff=1.0,
         max_backoff=10.0,
@@ -86,9 +85,27 @@ _GENERATE_TEXT: _rt.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse
 """GenerateText: its route, message types and default policy."""
 
 
+def _generate_embeddings_vector(response: _pb.EmbedTextResponse) -> list[float]:
+    if response.embedding is None:
+        return []
+    return response.embedding.value
+
+
+_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str] = _f.EmbedRecipe(
+    one=_f.OneText(
+        _EMBED_TEXT,
+        lambda model, text: _pb.EmbedTextRequest(model=model, text=text),
+        _generate_embeddings_vector,
+    ),
+    # this API version has no batch RPC: a list is embedded one EmbedText call per text
+    many=None,
+)
+"""How ``generate_embeddings`` embeds texts: its RPCs, their requests and where the vectors are."""
+
+
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -99,7 +116,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -111,7 +128,7 @@ def generate_embeddings(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -122,7 +139,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -132,7 +149,7 @@ def generate_embeddings(
 
 
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -165,18 +182,12 @@ def generate_embeddings(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return _embed_sync(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return _f.embed(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -187,7 +198,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -199,7 +210,7 @@ async def generate_embeddings_async(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -210,7 +221,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -220,7 +231,7 @@ async def generate_embeddings_async(
 
 
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -255,18 +266,12 @@ async def generate_embeddings_async(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return await _embed(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return await _f.embed_async(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -279,7 +284,7 @@ def iter_embeddings(
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -291,7 +296,7 @@ def iter_embeddings(
 
 
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -336,20 +341,14 @@ def iter_embeddings(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_sync(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
+    return _f.iter_embeddings(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )
 
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -362,7 +361,7 @@ def iter_embeddings_async(
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -374,7 +373,7 @@ def iter_embeddings_async(
 
 
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -421,117 +420,14 @@ def iter_embeddings_async(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_async(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
-
-
-def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
-    if response.embedding is None:
-        return []
-    return response.embedding.value
-
-
-def _embedding_rpcs(
-    model: str,
-) -> tuple[_rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse], None]:
-    """How this API version embeds texts with ``model``: its RPCs, requests and vectors."""
-    single: _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.SingleEmbedding(
-        method=_EMBED_TEXT,
-        make_request=lambda one: _pb.EmbedTextRequest(model=model, text=one),
-        vector=_embedding_vector,
-    )
-    # this API version has no batch RPC: the runtime sends one EmbedText call per text
-    return single, None
-
-
-def _embed_sync(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    return _rt.run_sync(client, lambda: _embed(model, text, options, output, client))
-
-
-async def _embed(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    single, batch = _embedding_rpcs(model)
-    if isinstance(text, str):
-        vector = await _rt.embed_text(client, text, options, single=single, output=output)
-        return cast("EmbeddingDict | ArrayEmbeddingDict", {"embedding": vector})
-    vectors = await _rt.embed_texts(
-        client, text, options, single=single, batch=batch, output=output
-    )
-    return cast("BatchEmbeddingDict | ArrayEmbeddingDict", {"embedding": vectors})
-
-
-def _iter_sync(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts_sync(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]", batches
-    )
-
-
-def _iter_async(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]",
-        batches,
+    return _f.iter_embeddings_async(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )
 
 
 def generate_text(
     *,
-    model: str | _rt.HasName = "models/text-bison-001",
+    model: str | HasName = "models/text-bison-001",
     prompt: str | _pb.TextPrompt,
     temperature: float | None = None,
     candidate_count: int | None = None,
@@ -610,26 +506,31 @@ def generate_text(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    return _generate_text_sync(
-        _generate_text_request(
-            model=model,
-            prompt=prompt,
-            temperature=temperature,
-            candidate_count=candidate_count,
-            max_output_tokens=max_output_tokens,
-            top_p=top_p,
-            top_k=top_k,
-            safety_settings=safety_settings,
-            stop_sequences=stop_sequences,
+    return cast(
+        Completion,
+        _f.unary(
+            _GENERATE_TEXT,
+            _generate_text_request(
+                model=model,
+                prompt=prompt,
+                temperature=temperature,
+                candidate_count=candidate_count,
+                max_output_tokens=max_output_tokens,
+                top_p=top_p,
+                top_k=top_k,
+                safety_settings=safety_settings,
+                stop_sequences=stop_sequences,
+            ),
+            client,
+            request_options,
+            _f.completion,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 async def generate_text_async(
     *,
-    model: str | _rt.HasName = "models/text-bison-001",
+    model: str | HasName = "models/text-bison-001",
     prompt: str | _pb.TextPrompt,
     temperature: float | None = None,
     candidate_count: int | None = None,
@@ -710,26 +611,31 @@ async def generate_text_async(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    return await _generate_text(
-        _generate_text_request(
-            model=model,
-            prompt=prompt,
-            temperature=temperature,
-            candidate_count=candidate_count,
-            max_output_tokens=max_output_tokens,
-            top_p=top_p,
-            top_k=top_k,
-            safety_settings=safety_settings,
-            stop_sequences=stop_sequences,
+    return cast(
+        Completion,
+        await _f.unary_async(
+            _GENERATE_TEXT,
+            _generate_text_request(
+                model=model,
+                prompt=prompt,
+                temperature=temperature,
+                candidate_count=candidate_count,
+                max_output_tokens=max_output_tokens,
+                top_p=top_p,
+                top_k=top_k,
+                safety_settings=safety_settings,
+                stop_sequences=stop_sequences,
+            ),
+            client,
+            request_options,
+            _f.completion,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 def _generate_text_request(
     *,
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
     temperature: float | None,
     candidate_count: int | None,
@@ -741,43 +647,25 @@ def _generate_text_request(
 ) -> _pb.GenerateTextRequest:
     """Check the arguments and build the request (before any network)."""
     request = _pb.GenerateTextRequest(
-        model=_rt.check_model(model),
-        prompt=_fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
+        model=_f.check_model(model),
+        prompt=_f.fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
     )
     if temperature is not None:
-        request.temperature = _fields.floating(temperature, "temperature")
+        request.temperature = _f.fields.floating(temperature, "temperature")
     if candidate_count is not None:
-        request.candidate_count = _fields.int32(candidate_count, "candidate_count")
+        request.candidate_count = _f.fields.int32(candidate_count, "candidate_count")
     if max_output_tokens is not None:
-        request.max_output_tokens = _fields.int32(max_output_tokens, "max_output_tokens")
+        request.max_output_tokens = _f.fields.int32(max_output_tokens, "max_output_tokens")
     if top_p is not None:
-        request.top_p = _fields.floating(top_p, "top_p")
+        request.top_p = _f.fields.floating(top_p, "top_p")
     if top_k is not None:
-        request.top_k = _fields.int32(top_k, "top_k")
+        request.top_k = _f.fields.int32(top_k, "top_k")
     if safety_settings is not None:
-        request.safety_settings = _fields.repeated(
+        request.safety_settings = _f.fields.repeated(
             safety_settings,
             "safety_settings",
-            lambda v, a: _fields.message(_pb.SafetySetting, v, a),
+            lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
         )
     if stop_sequences is not None:
-        request.stop_sequences = _fields.strings(stop_sequences, "stop_sequences")
+        request.stop_sequences = _f.fields.strings(stop_sequences, "stop_sequences")
     return request
-
-
-def _generate_text_sync(
-    request: _pb.GenerateTextRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> Completion:
-    return _rt.run_sync(client, lambda: _generate_text(request, options, client))
-
-
-async def _generate_text(
-    request: _pb.GenerateTextRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> Completion:
-    response = await _rt.call(client, _GENERATE_TEXT, request, options)
-    result = response.candidates[0].output if response.candidates else None
-    return cast(Completion, {**_shapes.to_dict(response), "result": result})

@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from textservice import _fields, _shapes
-from textservice import _runtime as _rt
+from textservice import _facade as _f
+from textservice._facade import HasName, TextServiceClient
 from textservice._proto.google.ai.generativelanguage import v1beta3 as _pb
-from textservice.client import TextServiceClient
 from textservice.v1beta3.types import (
     ArrayEmbeddingDict,
     BatchEmbeddingDict,
@@ -56,8 +55,8 @@ __all__ = [
 ]
 
 
-_BATCH_EMBED_TEXT: _rt.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextResponse] = (
-    _rt.MethodSpec(
+_BATCH_EMBED_TEXT: _f.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextResponse] = (
+    _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta3.TextService",
         name="BatchEmbedText",
         request_type=_pb.BatchEmbedTextRequest,
@@ -69,8 +68,8 @@ _BATCH_EMBED_TEXT: _rt.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextR
 """BatchEmbedText: its route, message types and default policy."""
 
 
-_COUNT_TEXT_TOKENS: _rt.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextTokensResponse] = (
-    _rt.MethodSpec(
+_COUNT_TEXT_TOKENS: _f.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextTokensResponse] = (
+    _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta3.TextService",
         name="CountTextTokens",
         request_type=_pb.CountTextTokensRequest,
@@ -82,7 +81,7 @@ _COUNT_TEXT_TOKENS: _rt.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextToke
 """CountTextTokens: its route, message types and default policy."""
 
 
-_EMBED_TEXT: _rt.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.MethodSpec(
+_EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta3.TextService",
     name="EmbedText",
     request_type=_pb.EmbedTextRequest,
@@ -93,7 +92,7 @@ _EMBED_TEXT: _rt.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.M
 """EmbedText: its route, message types and default policy."""
 
 
-_GENERATE_TEXT: _rt.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _rt.MethodSpec(
+_GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta3.TextService",
     name="GenerateText",
     request_type=_pb.GenerateTextRequest,
@@ -104,9 +103,35 @@ _GENERATE_TEXT: _rt.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse
 """GenerateText: its route, message types and default policy."""
 
 
+def _generate_embeddings_vector(response: _pb.EmbedTextResponse) -> list[float]:
+    if response.embedding is None:
+        return []
+    return response.embedding.value
+
+
+def _generate_embeddings_vectors(response: _pb.BatchEmbedTextResponse) -> list[list[float]]:
+    return [item.value for item in response.embeddings]
+
+
+_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str] = _f.EmbedRecipe(
+    one=_f.OneText(
+        _EMBED_TEXT,
+        lambda model, text: _pb.EmbedTextRequest(model=model, text=text),
+        _generate_embeddings_vector,
+    ),
+    many=_f.ManyTexts(
+        _BATCH_EMBED_TEXT,
+        lambda model, texts: _pb.BatchEmbedTextRequest(model=model, texts=texts),
+        _generate_embeddings_vectors,
+        max_texts=100,
+    ),
+)
+"""How ``generate_embeddings`` embeds texts: its RPCs, their requests and where the vectors are."""
+
+
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -117,7 +142,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -129,7 +154,7 @@ def generate_embeddings(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -140,7 +165,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -150,7 +175,7 @@ def generate_embeddings(
 
 
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -187,18 +212,12 @@ def generate_embeddings(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return _embed_sync(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return _f.embed(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -209,7 +228,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -221,7 +240,7 @@ async def generate_embeddings_async(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -232,7 +251,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -242,7 +261,7 @@ async def generate_embeddings_async(
 
 
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -281,18 +300,12 @@ async def generate_embeddings_async(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return await _embed(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return await _f.embed_async(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -305,7 +318,7 @@ def iter_embeddings(
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -317,7 +330,7 @@ def iter_embeddings(
 
 
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -363,20 +376,14 @@ def iter_embeddings(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_sync(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
+    return _f.iter_embeddings(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )
 
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -389,7 +396,7 @@ def iter_embeddings_async(
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -401,7 +408,7 @@ def iter_embeddings_async(
 
 
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -449,131 +456,14 @@ def iter_embeddings_async(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_async(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
-
-
-def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
-    if response.embedding is None:
-        return []
-    return response.embedding.value
-
-
-def _embedding_vectors(response: _pb.BatchEmbedTextResponse) -> list[list[float]]:
-    return [item.value for item in response.embeddings]
-
-
-def _embedding_rpcs(
-    model: str,
-) -> tuple[
-    _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse],
-    _rt.BatchEmbedding[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextResponse],
-]:
-    """How this API version embeds texts with ``model``: its RPCs, requests and vectors."""
-    single: _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.SingleEmbedding(
-        method=_EMBED_TEXT,
-        make_request=lambda one: _pb.EmbedTextRequest(model=model, text=one),
-        vector=_embedding_vector,
-    )
-    batch: _rt.BatchEmbedding[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextResponse] = (
-        _rt.BatchEmbedding(
-            method=_BATCH_EMBED_TEXT,
-            make_request=lambda many: _pb.BatchEmbedTextRequest(model=model, texts=many),
-            vectors=_embedding_vectors,
-            max_texts=100,
-        )
-    )
-    return single, batch
-
-
-def _embed_sync(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    return _rt.run_sync(client, lambda: _embed(model, text, options, output, client))
-
-
-async def _embed(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    single, batch = _embedding_rpcs(model)
-    if isinstance(text, str):
-        vector = await _rt.embed_text(client, text, options, single=single, output=output)
-        return cast("EmbeddingDict | ArrayEmbeddingDict", {"embedding": vector})
-    vectors = await _rt.embed_texts(
-        client, text, options, single=single, batch=batch, output=output
-    )
-    return cast("BatchEmbeddingDict | ArrayEmbeddingDict", {"embedding": vectors})
-
-
-def _iter_sync(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts_sync(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]", batches
-    )
-
-
-def _iter_async(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]",
-        batches,
+    return _f.iter_embeddings_async(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )
 
 
 def generate_text(
     *,
-    model: str | _rt.HasName = "models/text-bison-001",
+    model: str | HasName = "models/text-bison-001",
     prompt: str | _pb.TextPrompt,
     temperature: float | None = None,
     candidate_count: int | None = None,
@@ -658,26 +548,31 @@ def generate_text(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    return _generate_text_sync(
-        _generate_text_request(
-            model=model,
-            prompt=prompt,
-            temperature=temperature,
-            candidate_count=candidate_count,
-            max_output_tokens=max_output_tokens,
-            top_p=top_p,
-            top_k=top_k,
-            safety_settings=safety_settings,
-            stop_sequences=stop_sequences,
+    return cast(
+        Completion,
+        _f.unary(
+            _GENERATE_TEXT,
+            _generate_text_request(
+                model=model,
+                prompt=prompt,
+                temperature=temperature,
+                candidate_count=candidate_count,
+                max_output_tokens=max_output_tokens,
+                top_p=top_p,
+                top_k=top_k,
+                safety_settings=safety_settings,
+                stop_sequences=stop_sequences,
+            ),
+            client,
+            request_options,
+            _f.completion,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 async def generate_text_async(
     *,
-    model: str | _rt.HasName = "models/text-bison-001",
+    model: str | HasName = "models/text-bison-001",
     prompt: str | _pb.TextPrompt,
     temperature: float | None = None,
     candidate_count: int | None = None,
@@ -764,26 +659,31 @@ async def generate_text_async(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    return await _generate_text(
-        _generate_text_request(
-            model=model,
-            prompt=prompt,
-            temperature=temperature,
-            candidate_count=candidate_count,
-            max_output_tokens=max_output_tokens,
-            top_p=top_p,
-            top_k=top_k,
-            safety_settings=safety_settings,
-            stop_sequences=stop_sequences,
+    return cast(
+        Completion,
+        await _f.unary_async(
+            _GENERATE_TEXT,
+            _generate_text_request(
+                model=model,
+                prompt=prompt,
+                temperature=temperature,
+                candidate_count=candidate_count,
+                max_output_tokens=max_output_tokens,
+                top_p=top_p,
+                top_k=top_k,
+                safety_settings=safety_settings,
+                stop_sequences=stop_sequences,
+            ),
+            client,
+            request_options,
+            _f.completion,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 def _generate_text_request(
     *,
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
     temperature: float | None,
     candidate_count: int | None,
@@ -795,50 +695,32 @@ def _generate_text_request(
 ) -> _pb.GenerateTextRequest:
     """Check the arguments and build the request (before any network)."""
     request = _pb.GenerateTextRequest(
-        model=_rt.check_model(model),
-        prompt=_fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
+        model=_f.check_model(model),
+        prompt=_f.fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
     )
     if temperature is not None:
-        request.temperature = _fields.floating(temperature, "temperature")
+        request.temperature = _f.fields.floating(temperature, "temperature")
     if candidate_count is not None:
-        request.candidate_count = _fields.int32(candidate_count, "candidate_count")
+        request.candidate_count = _f.fields.int32(candidate_count, "candidate_count")
     if max_output_tokens is not None:
-        request.max_output_tokens = _fields.int32(max_output_tokens, "max_output_tokens")
+        request.max_output_tokens = _f.fields.int32(max_output_tokens, "max_output_tokens")
     if top_p is not None:
-        request.top_p = _fields.floating(top_p, "top_p")
+        request.top_p = _f.fields.floating(top_p, "top_p")
     if top_k is not None:
-        request.top_k = _fields.int32(top_k, "top_k")
+        request.top_k = _f.fields.int32(top_k, "top_k")
     if safety_settings is not None:
-        request.safety_settings = _fields.repeated(
+        request.safety_settings = _f.fields.repeated(
             safety_settings,
             "safety_settings",
-            lambda v, a: _fields.message(_pb.SafetySetting, v, a),
+            lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
         )
     if stop_sequences is not None:
-        request.stop_sequences = _fields.strings(stop_sequences, "stop_sequences")
+        request.stop_sequences = _f.fields.strings(stop_sequences, "stop_sequences")
     return request
 
 
-def _generate_text_sync(
-    request: _pb.GenerateTextRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> Completion:
-    return _rt.run_sync(client, lambda: _generate_text(request, options, client))
-
-
-async def _generate_text(
-    request: _pb.GenerateTextRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> Completion:
-    response = await _rt.call(client, _GENERATE_TEXT, request, options)
-    result = response.candidates[0].output if response.candidates else None
-    return cast(Completion, {**_shapes.to_dict(response), "result": result})
-
-
 def count_text_tokens(
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -865,15 +747,20 @@ def count_text_tokens(
 
         As a dict.
     """
-    return _count_text_tokens_sync(
-        _count_text_tokens_request(model=model, prompt=prompt),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
+    return cast(
+        CountTextTokensResponseDict,
+        _f.unary(
+            _COUNT_TEXT_TOKENS,
+            _count_text_tokens_request(model=model, prompt=prompt),
+            client,
+            request_options,
+            _f.plain,
+        ),
     )
 
 
 async def count_text_tokens_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -902,38 +789,26 @@ async def count_text_tokens_async(
 
         As a dict.
     """
-    return await _count_text_tokens(
-        _count_text_tokens_request(model=model, prompt=prompt),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
+    return cast(
+        CountTextTokensResponseDict,
+        await _f.unary_async(
+            _COUNT_TEXT_TOKENS,
+            _count_text_tokens_request(model=model, prompt=prompt),
+            client,
+            request_options,
+            _f.plain,
+        ),
     )
 
 
 def _count_text_tokens_request(
     *,
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
 ) -> _pb.CountTextTokensRequest:
     """Check the arguments and build the request (before any network)."""
     request = _pb.CountTextTokensRequest(
-        model=_rt.check_model(model),
-        prompt=_fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
+        model=_f.check_model(model),
+        prompt=_f.fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
     )
     return request
-
-
-def _count_text_tokens_sync(
-    request: _pb.CountTextTokensRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> CountTextTokensResponseDict:
-    return _rt.run_sync(client, lambda: _count_text_tokens(request, options, client))
-
-
-async def _count_text_tokens(
-    request: _pb.CountTextTokensRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> CountTextTokensResponseDict:
-    response = await _rt.call(client, _COUNT_TEXT_TOKENS, request, options)
-    return cast(CountTextTokensResponseDict, _shapes.to_dict(response))

@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from textservice import _fields, _shapes
-from textservice import _runtime as _rt
+from textservice import _facade as _f
+from textservice._facade import HasName, TextServiceClient
 from textservice._proto.fixtures import docstring_escapes as _pb
-from textservice.client import TextServiceClient
 from textservice.docstring_escapes.types import (
     ArrayEmbeddingDict,
     BatchEmbeddingDict,
@@ -42,8 +41,8 @@ __all__ = [
 ]
 
 
-_BATCH_EMBED_TEXT: _rt.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextResponse] = (
-    _rt.MethodSpec(
+_BATCH_EMBED_TEXT: _f.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextResponse] = (
+    _f.MethodSpec(
         service="fixtures.docstring_escapes.TextService",
         name="BatchEmbedText",
         request_type=_pb.BatchEmbedTextRequest,
@@ -55,7 +54,7 @@ _BATCH_EMBED_TEXT: _rt.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextR
 """BatchEmbedText: its route, message types and default policy."""
 
 
-_EMBED_TEXT: _rt.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.MethodSpec(
+_EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.MethodSpec(
     service="fixtures.docstring_escapes.TextService",
     name="EmbedText",
     request_type=_pb.EmbedTextRequest,
@@ -66,9 +65,35 @@ _EMBED_TEXT: _rt.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.M
 """EmbedText: its route, message types and default policy."""
 
 
+def _generate_embeddings_vector(response: _pb.EmbedTextResponse) -> list[float]:
+    if response.embedding is None:
+        return []
+    return response.embedding.value
+
+
+def _generate_embeddings_vectors(response: _pb.BatchEmbedTextResponse) -> list[list[float]]:
+    return [item.value for item in response.embeddings]
+
+
+_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str] = _f.EmbedRecipe(
+    one=_f.OneText(
+        _EMBED_TEXT,
+        lambda model, text: _pb.EmbedTextRequest(model=model, text=text),
+        _generate_embeddings_vector,
+    ),
+    many=_f.ManyTexts(
+        _BATCH_EMBED_TEXT,
+        lambda model, texts: _pb.BatchEmbedTextRequest(model=model, texts=texts),
+        _generate_embeddings_vectors,
+        max_texts=100,
+    ),
+)
+"""How ``generate_embeddings`` embeds texts: its RPCs, their requests and where the vectors are."""
+
+
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -79,7 +104,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -91,7 +116,7 @@ def generate_embeddings(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -102,7 +127,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -112,7 +137,7 @@ def generate_embeddings(
 
 
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -148,18 +173,12 @@ def generate_embeddings(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return _embed_sync(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return _f.embed(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -170,7 +189,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -182,7 +201,7 @@ async def generate_embeddings_async(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -193,7 +212,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -203,7 +222,7 @@ async def generate_embeddings_async(
 
 
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -241,18 +260,12 @@ async def generate_embeddings_async(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return await _embed(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return await _f.embed_async(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -265,7 +278,7 @@ def iter_embeddings(
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -277,7 +290,7 @@ def iter_embeddings(
 
 
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -323,20 +336,14 @@ def iter_embeddings(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_sync(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
+    return _f.iter_embeddings(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )
 
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -349,7 +356,7 @@ def iter_embeddings_async(
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -361,7 +368,7 @@ def iter_embeddings_async(
 
 
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -409,123 +416,6 @@ def iter_embeddings_async(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_async(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
-
-
-def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
-    if response.embedding is None:
-        return []
-    return response.embedding.value
-
-
-def _embedding_vectors(response: _pb.BatchEmbedTextResponse) -> list[list[float]]:
-    return [item.value for item in response.embeddings]
-
-
-def _embedding_rpcs(
-    model: str,
-) -> tuple[
-    _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse],
-    _rt.BatchEmbedding[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextResponse],
-]:
-    """How this API version embeds texts with ``model``: its RPCs, requests and vectors."""
-    single: _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.SingleEmbedding(
-        method=_EMBED_TEXT,
-        make_request=lambda one: _pb.EmbedTextRequest(model=model, text=one),
-        vector=_embedding_vector,
-    )
-    batch: _rt.BatchEmbedding[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextResponse] = (
-        _rt.BatchEmbedding(
-            method=_BATCH_EMBED_TEXT,
-            make_request=lambda many: _pb.BatchEmbedTextRequest(model=model, texts=many),
-            vectors=_embedding_vectors,
-            max_texts=100,
-        )
-    )
-    return single, batch
-
-
-def _embed_sync(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    return _rt.run_sync(client, lambda: _embed(model, text, options, output, client))
-
-
-async def _embed(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    single, batch = _embedding_rpcs(model)
-    if isinstance(text, str):
-        vector = await _rt.embed_text(client, text, options, single=single, output=output)
-        return cast("EmbeddingDict | ArrayEmbeddingDict", {"embedding": vector})
-    vectors = await _rt.embed_texts(
-        client, text, options, single=single, batch=batch, output=output
-    )
-    return cast("BatchEmbeddingDict | ArrayEmbeddingDict", {"embedding": vectors})
-
-
-def _iter_sync(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts_sync(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]", batches
-    )
-
-
-def _iter_async(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]",
-        batches,
+    return _f.iter_embeddings_async(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast, overload
 
-from textservice import _fields, _shapes
-from textservice import _runtime as _rt
+from textservice import _facade as _f
+from textservice._facade import HasName, TextServiceClient
 from textservice._proto.fixtures import message_argument as _pb
-from textservice.client import TextServiceClient
 from textservice.message_argument.types import (
     CountTextTokensResponseDict,
 )
@@ -31,8 +30,8 @@ __all__ = [
 ]
 
 
-_COUNT_TEXT_TOKENS: _rt.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextTokensResponse] = (
-    _rt.MethodSpec(
+_COUNT_TEXT_TOKENS: _f.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextTokensResponse] = (
+    _f.MethodSpec(
         service="fixtures.message_argument.TextService",
         name="CountTextTokens",
         request_type=_pb.CountTextTokensRequest,
@@ -45,7 +44,7 @@ _COUNT_TEXT_TOKENS: _rt.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextToke
 
 
 def count_text_tokens(
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
     options: _pb.TokenizerOptions | Mapping[str, Any] | None = None,
     fallbacks: Sequence[_pb.TokenizerOptions | Mapping[str, Any]] | None = None,
@@ -69,17 +68,22 @@ def count_text_tokens(
 
         As a dict.
     """
-    return _count_text_tokens_sync(
-        _count_text_tokens_request(
-            model=model, prompt=prompt, options=options, fallbacks=fallbacks
+    return cast(
+        CountTextTokensResponseDict,
+        _f.unary(
+            _COUNT_TEXT_TOKENS,
+            _count_text_tokens_request(
+                model=model, prompt=prompt, options=options, fallbacks=fallbacks
+            ),
+            client,
+            request_options,
+            _f.plain,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 async def count_text_tokens_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
     options: _pb.TokenizerOptions | Mapping[str, Any] | None = None,
     fallbacks: Sequence[_pb.TokenizerOptions | Mapping[str, Any]] | None = None,
@@ -105,48 +109,36 @@ async def count_text_tokens_async(
 
         As a dict.
     """
-    return await _count_text_tokens(
-        _count_text_tokens_request(
-            model=model, prompt=prompt, options=options, fallbacks=fallbacks
+    return cast(
+        CountTextTokensResponseDict,
+        await _f.unary_async(
+            _COUNT_TEXT_TOKENS,
+            _count_text_tokens_request(
+                model=model, prompt=prompt, options=options, fallbacks=fallbacks
+            ),
+            client,
+            request_options,
+            _f.plain,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 def _count_text_tokens_request(
     *,
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
     options: _pb.TokenizerOptions | Mapping[str, Any] | None,
     fallbacks: Sequence[_pb.TokenizerOptions | Mapping[str, Any]] | None,
 ) -> _pb.CountTextTokensRequest:
     """Check the arguments and build the request (before any network)."""
     request = _pb.CountTextTokensRequest(
-        model=_rt.check_model(model),
-        prompt=_fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
+        model=_f.check_model(model),
+        prompt=_f.fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
     )
     if options is not None:
-        request.options = _fields.message(_pb.TokenizerOptions, options, "options")
+        request.options = _f.fields.message(_pb.TokenizerOptions, options, "options")
     if fallbacks is not None:
-        request.fallbacks = _fields.repeated(
-            fallbacks, "fallbacks", lambda v, a: _fields.message(_pb.TokenizerOptions, v, a)
+        request.fallbacks = _f.fields.repeated(
+            fallbacks, "fallbacks", lambda v, a: _f.fields.message(_pb.TokenizerOptions, v, a)
         )
     return request
-
-
-def _count_text_tokens_sync(
-    request: _pb.CountTextTokensRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> CountTextTokensResponseDict:
-    return _rt.run_sync(client, lambda: _count_text_tokens(request, options, client))
-
-
-async def _count_text_tokens(
-    request: _pb.CountTextTokensRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> CountTextTokensResponseDict:
-    response = await _rt.call(client, _COUNT_TEXT_TOKENS, request, options)
-    return cast(CountTextTokensResponseDict, _shapes.to_dict(response))

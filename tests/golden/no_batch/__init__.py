@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from textservice import _fields, _shapes
-from textservice import _runtime as _rt
+from textservice import _facade as _f
+from textservice._facade import HasName, TextServiceClient
 from textservice._proto.fixtures import no_batch as _pb
-from textservice.client import TextServiceClient
 from textservice.no_batch.types import (
     ArrayEmbeddingDict,
     BatchEmbeddingDict,
@@ -42,7 +41,7 @@ __all__ = [
 ]
 
 
-_EMBED_TEXT: _rt.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.MethodSpec(
+_EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.MethodSpec(
     service="fixtures.no_batch.TextService",
     name="EmbedText",
     request_type=_pb.EmbedTextRequest,
@@ -53,9 +52,27 @@ _EMBED_TEXT: _rt.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.M
 """EmbedText: its route, message types and default policy."""
 
 
+def _generate_embeddings_vector(response: _pb.EmbedTextResponse) -> list[float]:
+    if response.embedding is None:
+        return []
+    return response.embedding.value
+
+
+_GENERATE_EMBEDDINGS: _f.EmbedRecipe[str] = _f.EmbedRecipe(
+    one=_f.OneText(
+        _EMBED_TEXT,
+        lambda model, text: _pb.EmbedTextRequest(model=model, text=text),
+        _generate_embeddings_vector,
+    ),
+    # this API version has no batch RPC: a list is embedded one EmbedText call per text
+    many=None,
+)
+"""How ``generate_embeddings`` embeds texts: its RPCs, their requests and where the vectors are."""
+
+
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -66,7 +83,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -78,7 +95,7 @@ def generate_embeddings(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -89,7 +106,7 @@ def generate_embeddings(
 
 @overload
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -99,7 +116,7 @@ def generate_embeddings(
 
 
 def generate_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -131,18 +148,12 @@ def generate_embeddings(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return _embed_sync(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return _f.embed(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str,
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -153,7 +164,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: list[str] | tuple[str, ...],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -165,7 +176,7 @@ async def generate_embeddings_async(
 # A value typed only as Sequence[str] may be a str at run time, so its result type is the union.
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -176,7 +187,7 @@ async def generate_embeddings_async(
 
 @overload
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -186,7 +197,7 @@ async def generate_embeddings_async(
 
 
 async def generate_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     text: str | Sequence[str],
     client: TextServiceClient | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -220,18 +231,12 @@ async def generate_embeddings_async(
         call is made), holding the same float32 values. Embeddings of different lengths in one call
         raise ``Internal`` (``output="list"`` returns them as they are).
     """
-    return await _embed(
-        _rt.check_model(model),
-        _rt.check_text(text),
-        _rt.check_request_options(request_options),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
+    return await _f.embed_async(_GENERATE_EMBEDDINGS, model, text, client, request_options, output)
 
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -244,7 +249,7 @@ def iter_embeddings(
 
 @overload
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -256,7 +261,7 @@ def iter_embeddings(
 
 
 def iter_embeddings(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -301,20 +306,14 @@ def iter_embeddings(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_sync(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
+    return _f.iter_embeddings(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )
 
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -327,7 +326,7 @@ def iter_embeddings_async(
 
 @overload
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -339,7 +338,7 @@ def iter_embeddings_async(
 
 
 def iter_embeddings_async(
-    model: str | _rt.HasName,
+    model: str | HasName,
     texts: Sequence[str],
     *,
     client: TextServiceClient | None = None,
@@ -386,109 +385,6 @@ def iter_embeddings_async(
         Each batch's embeddings: a list of vectors (lists of Python floats holding the float32
         values the API sent), or with ``output="numpy"`` a float32 array of shape ``(batch, dim)``.
     """
-    return _iter_async(
-        _rt.check_model(model),
-        _rt.check_texts(texts),
-        _rt.check_request_options(request_options),
-        _rt.check_batch_size(batch_size, 100),
-        _rt.check_progress(progress),
-        _rt.check_output(output),
-        _rt.get_client(client),
-    )
-
-
-def _embedding_vector(response: _pb.EmbedTextResponse) -> list[float]:
-    if response.embedding is None:
-        return []
-    return response.embedding.value
-
-
-def _embedding_rpcs(
-    model: str,
-) -> tuple[_rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse], None]:
-    """How this API version embeds texts with ``model``: its RPCs, requests and vectors."""
-    single: _rt.SingleEmbedding[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _rt.SingleEmbedding(
-        method=_EMBED_TEXT,
-        make_request=lambda one: _pb.EmbedTextRequest(model=model, text=one),
-        vector=_embedding_vector,
-    )
-    # this API version has no batch RPC: the runtime sends one EmbedText call per text
-    return single, None
-
-
-def _embed_sync(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    return _rt.run_sync(client, lambda: _embed(model, text, options, output, client))
-
-
-async def _embed(
-    model: str,
-    text: str | list[str],
-    options: _rt.RequestOptions,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> EmbeddingDict | BatchEmbeddingDict | ArrayEmbeddingDict:
-    single, batch = _embedding_rpcs(model)
-    if isinstance(text, str):
-        vector = await _rt.embed_text(client, text, options, single=single, output=output)
-        return cast("EmbeddingDict | ArrayEmbeddingDict", {"embedding": vector})
-    vectors = await _rt.embed_texts(
-        client, text, options, single=single, batch=batch, output=output
-    )
-    return cast("BatchEmbeddingDict | ArrayEmbeddingDict", {"embedding": vectors})
-
-
-def _iter_sync(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts_sync(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "Iterator[list[list[float]]] | Iterator[numpy.typing.NDArray[numpy.float32]]", batches
-    )
-
-
-def _iter_async(
-    model: str,
-    texts: list[str],
-    options: _rt.RequestOptions,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    output: _rt.Output,
-    client: TextServiceClient,
-) -> AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]:
-    single, batch = _embedding_rpcs(model)
-    batches = _rt.iter_embed_texts(
-        client,
-        texts,
-        options,
-        single=single,
-        batch=batch,
-        batch_size=batch_size,
-        progress=progress,
-        output=output,
-    )
-    return cast(
-        "AsyncIterator[list[list[float]]] | AsyncIterator[numpy.typing.NDArray[numpy.float32]]",
-        batches,
+    return _f.iter_embeddings_async(
+        _GENERATE_EMBEDDINGS, model, texts, client, request_options, batch_size, progress, output
     )

@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast, overload
 
-from textservice import _fields, _shapes
-from textservice import _runtime as _rt
+from textservice import _facade as _f
+from textservice._facade import HasName, TextServiceClient
 from textservice._proto.fixtures import optional_scalars as _pb
-from textservice.client import TextServiceClient
 from textservice.optional_scalars.types import (
     Completion,
 )
@@ -32,7 +31,7 @@ __all__ = [
 ]
 
 
-_GENERATE_TEXT: _rt.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _rt.MethodSpec(
+_GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="fixtures.optional_scalars.TextService",
     name="GenerateText",
     request_type=_pb.GenerateTextRequest,
@@ -45,7 +44,7 @@ _GENERATE_TEXT: _rt.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse
 
 def generate_text(
     *,
-    model: str | _rt.HasName = "models/text-bison-001",
+    model: str | HasName = "models/text-bison-001",
     prompt: str | _pb.TextPrompt,
     temperature: float | None = None,
     seed: int | None = None,
@@ -77,25 +76,30 @@ def generate_text(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    return _generate_text_sync(
-        _generate_text_request(
-            model=model,
-            prompt=prompt,
-            temperature=temperature,
-            seed=seed,
-            candidate_count=candidate_count,
-            echo=echo,
-            suffix=suffix,
-            mode=mode,
+    return cast(
+        Completion,
+        _f.unary(
+            _GENERATE_TEXT,
+            _generate_text_request(
+                model=model,
+                prompt=prompt,
+                temperature=temperature,
+                seed=seed,
+                candidate_count=candidate_count,
+                echo=echo,
+                suffix=suffix,
+                mode=mode,
+            ),
+            client,
+            request_options,
+            _f.completion,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 async def generate_text_async(
     *,
-    model: str | _rt.HasName = "models/text-bison-001",
+    model: str | HasName = "models/text-bison-001",
     prompt: str | _pb.TextPrompt,
     temperature: float | None = None,
     seed: int | None = None,
@@ -129,25 +133,30 @@ async def generate_text_async(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    return await _generate_text(
-        _generate_text_request(
-            model=model,
-            prompt=prompt,
-            temperature=temperature,
-            seed=seed,
-            candidate_count=candidate_count,
-            echo=echo,
-            suffix=suffix,
-            mode=mode,
+    return cast(
+        Completion,
+        await _f.unary_async(
+            _GENERATE_TEXT,
+            _generate_text_request(
+                model=model,
+                prompt=prompt,
+                temperature=temperature,
+                seed=seed,
+                candidate_count=candidate_count,
+                echo=echo,
+                suffix=suffix,
+                mode=mode,
+            ),
+            client,
+            request_options,
+            _f.completion,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 def _generate_text_request(
     *,
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
     temperature: float | None,
     seed: int | None,
@@ -158,37 +167,19 @@ def _generate_text_request(
 ) -> _pb.GenerateTextRequest:
     """Check the arguments and build the request (before any network)."""
     request = _pb.GenerateTextRequest(
-        model=_rt.check_model(model),
-        prompt=_fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
+        model=_f.check_model(model),
+        prompt=_f.fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
     )
     if temperature is not None:
-        request.temperature = _fields.floating(temperature, "temperature")
+        request.temperature = _f.fields.floating(temperature, "temperature")
     if seed is not None:
-        request.seed = _fields.int64(seed, "seed")
+        request.seed = _f.fields.int64(seed, "seed")
     if candidate_count is not None:
-        request.candidate_count = _fields.int32(candidate_count, "candidate_count")
+        request.candidate_count = _f.fields.int32(candidate_count, "candidate_count")
     if echo is not None:
-        request.echo = _fields.boolean(echo, "echo")
+        request.echo = _f.fields.boolean(echo, "echo")
     if suffix is not None:
-        request.suffix = _fields.string(suffix, "suffix")
+        request.suffix = _f.fields.string(suffix, "suffix")
     if mode is not None:
-        request.mode = _fields.enum(_pb.Mode, mode, "mode")
+        request.mode = _f.fields.enum(_pb.Mode, mode, "mode")
     return request
-
-
-def _generate_text_sync(
-    request: _pb.GenerateTextRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> Completion:
-    return _rt.run_sync(client, lambda: _generate_text(request, options, client))
-
-
-async def _generate_text(
-    request: _pb.GenerateTextRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> Completion:
-    response = await _rt.call(client, _GENERATE_TEXT, request, options)
-    result = response.candidates[0].output if response.candidates else None
-    return cast(Completion, {**_shapes.to_dict(response), "result": result})

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast, overload
 
-from textservice import _fields, _shapes
-from textservice import _runtime as _rt
+from textservice import _facade as _f
+from textservice._facade import HasName, TextServiceClient
 from textservice._proto.fixtures import reserved_names as _pb
-from textservice.client import TextServiceClient
 from textservice.reserved_names.types import (
     Completion,
 )
@@ -31,7 +30,7 @@ __all__ = [
 ]
 
 
-_GENERATE_TEXT: _rt.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _rt.MethodSpec(
+_GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="fixtures.reserved_names.TextService",
     name="GenerateText",
     request_type=_pb.GenerateTextRequest,
@@ -44,7 +43,7 @@ _GENERATE_TEXT: _rt.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse
 
 def generate_text(
     *,
-    model: str | _rt.HasName = "models/text-bison-001",
+    model: str | HasName = "models/text-bison-001",
     prompt: str | _pb.TextPrompt,
     type_: str | None = None,
     from_: int | None = None,
@@ -73,18 +72,28 @@ def generate_text(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    return _generate_text_sync(
-        _generate_text_request(
-            model=model, prompt=prompt, type_=type_, from_=from_, client_=client_, request=request
+    return cast(
+        Completion,
+        _f.unary(
+            _GENERATE_TEXT,
+            _generate_text_request(
+                model=model,
+                prompt=prompt,
+                type_=type_,
+                from_=from_,
+                client_=client_,
+                request=request,
+            ),
+            client,
+            request_options,
+            _f.completion,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 async def generate_text_async(
     *,
-    model: str | _rt.HasName = "models/text-bison-001",
+    model: str | HasName = "models/text-bison-001",
     prompt: str | _pb.TextPrompt,
     type_: str | None = None,
     from_: int | None = None,
@@ -115,18 +124,28 @@ async def generate_text_async(
         As a dict; ``result`` is the first candidate's ``output`` (None without candidates). Enum
         values are enum members, unset messages are None.
     """
-    return await _generate_text(
-        _generate_text_request(
-            model=model, prompt=prompt, type_=type_, from_=from_, client_=client_, request=request
+    return cast(
+        Completion,
+        await _f.unary_async(
+            _GENERATE_TEXT,
+            _generate_text_request(
+                model=model,
+                prompt=prompt,
+                type_=type_,
+                from_=from_,
+                client_=client_,
+                request=request,
+            ),
+            client,
+            request_options,
+            _f.completion,
         ),
-        _rt.check_request_options(request_options),
-        _rt.get_client(client),
     )
 
 
 def _generate_text_request(
     *,
-    model: str | _rt.HasName,
+    model: str | HasName,
     prompt: str | _pb.TextPrompt,
     type_: str | None,
     from_: int | None,
@@ -135,33 +154,15 @@ def _generate_text_request(
 ) -> _pb.GenerateTextRequest:
     """Check the arguments and build the request (before any network)."""
     request_ = _pb.GenerateTextRequest(
-        model=_rt.check_model(model),
-        prompt=_fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
+        model=_f.check_model(model),
+        prompt=_f.fields.message(_pb.TextPrompt, prompt, "prompt", text_field="text"),
     )
     if type_ is not None:
-        request_.type = _fields.string(type_, "type_")
+        request_.type = _f.fields.string(type_, "type_")
     if from_ is not None:
-        request_.from_ = _fields.int32(from_, "from_")
+        request_.from_ = _f.fields.int32(from_, "from_")
     if client_ is not None:
-        request_.client = _fields.string(client_, "client_")
+        request_.client = _f.fields.string(client_, "client_")
     if request is not None:
-        request_.request = _fields.boolean(request, "request")
+        request_.request = _f.fields.boolean(request, "request")
     return request_
-
-
-def _generate_text_sync(
-    request: _pb.GenerateTextRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> Completion:
-    return _rt.run_sync(client, lambda: _generate_text(request, options, client))
-
-
-async def _generate_text(
-    request: _pb.GenerateTextRequest,
-    options: _rt.RequestOptions,
-    client: TextServiceClient,
-) -> Completion:
-    response = await _rt.call(client, _GENERATE_TEXT, request, options)
-    result = response.candidates[0].output if response.candidates else None
-    return cast(Completion, {**_shapes.to_dict(response), "result": result})

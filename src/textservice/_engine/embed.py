@@ -1,0 +1,443 @@
+"""Embedding texts: chunks, bounded concurrency, input order, partial failure, outputs.
+
+A list is cut into chunks for the recipe's RPC (``EmbedRecipe.chunk_rpc``): up to
+``max_texts`` texts per batch RPC, or one text per RPC for an API version without one. Up
+to the call path's ``max_concurrency`` RPCs are in flight at once, as streams of one HTTP/2
+connection, and results are put back in input order (``ordered.ordered_map``). When an RPC
+fails for good, the others are cancelled and the error raised carries what was computed and
+not yet handed over (``error.partial``): for a list, every vector received; for an iterator,
+how many texts it yielded and the finished batches it held back for order (never the yielded
+ones, so an iterator's memory stays bounded however long its input).
+
+The output format (``outputs.OutputStrategy``) is chosen once per call by the caller and
+passed in; nothing here branches on it. The engine sees the client only as a ``CallPath``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Sized
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from textservice._checks import check_callable, check_count
+from textservice._engine.ordered import ordered_map
+from textservice._engine.outputs import OutputStrategy, RawRows, Vector
+from textservice._engine.recipes import ChunkRpc, EmbedRecipe
+from textservice._transport.bridge import CLOSED, cancelled_by_close
+from textservice._transport.options import RequestOptions, ResolvedOptions, RpcPolicy
+from textservice._transport.rpc import call, invoke
+from textservice.errors import (
+    Cancelled,
+    DeadlineExceeded,
+    Internal,
+    PartialEmbeddings,
+    TextServiceError,
+)
+
+if TYPE_CHECKING:
+    from textservice._transport.callpath import CallPath
+
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "ProgressCallback",
+    "check_batch_size",
+    "check_progress",
+    "embed_many",
+    "embed_one",
+    "iter_embed",
+    "iter_embed_sync",
+]
+
+P = TypeVar("P")
+V = TypeVar("V")
+R = TypeVar("R", bound=Sized)
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` with the number of texts delivered so far."""
+
+MAX_BATCH_SIZE = 100
+"""The most texts ``iter_embed`` yields at once: BatchEmbedText's limit (for a version
+without it, single-text results are grouped up to this many)."""
+
+
+def check_progress(progress: object) -> ProgressCallback | None:
+    """``None`` or a callable ``progress(done, total)``; else ``TypeError``."""
+    return cast("ProgressCallback | None", check_callable(progress, "progress"))
+
+
+def _no_values(index: int | None, method: str) -> Internal:
+    """The error for an embedding with no values (unset, or empty): never a result."""
+    which = "the text" if index is None else f"the text at index {index}"
+    return Internal(
+        f"the server sent an empty or missing embedding for {which} ({method} response); "
+        "an embedding always has values"
+    )
+
+
+def _check_rows(rows: RawRows, start: int | None, count: int, method: str) -> None:
+    """``count`` vectors, none empty, else ``Internal`` naming the inputs (from ``start``;
+    ``None``: the call's one text)."""
+    first = 0 if start is None else start
+    if len(rows) != count:
+        raise Internal(
+            f"the server returned {len(rows)} embeddings for {count} texts "
+            f"(inputs {first}-{first + count - 1})"
+        )
+    if isinstance(rows, list):
+        for offset, vector in enumerate(rows):
+            if not len(vector):
+                raise _no_values(None if start is None else start + offset, method)
+    elif count and rows.shape[1] == 0:  # a 2-D array: every row is as long as the first
+        raise _no_values(start, method)
+
+
+def _read(rpc: ChunkRpc, rows: Callable[[Any], RawRows], reply: Any) -> RawRows:
+    """The reply's rows; a reader that fails on the reply is the server's fault."""
+    try:
+        return rows(reply)
+    except TextServiceError:
+        raise
+    except Exception as exc:
+        raise Internal(f"unexpected {rpc.method.name} response: {exc!r}") from exc
+
+
+async def embed_one(
+    path: CallPath,
+    recipe: EmbedRecipe[P],
+    params: P,
+    text: str,
+    options: RequestOptions,
+    output: OutputStrategy[V, Any],
+) -> V:
+    """Embed one text with one RPC: its vector in ``output``'s format.
+
+    An empty or missing embedding raises ``Internal``.
+    """
+    rpc = recipe.one_rpc(params)
+    reader = output.reader(rpc)
+    reply = await call(path, rpc.method, rpc.request([text]), options, reader.reply)
+    raw = _read(rpc, reader.rows, reply)
+    _check_rows(raw, None, 1, rpc.method.name)
+    return output.first(output.rows(raw))
+
+
+async def _ordered_chunks(
+    path: CallPath,
+    texts: Iterable[str],
+    *,
+    rpc: ChunkRpc,
+    output: OutputStrategy[Any, R],
+    policy: Callable[[], RpcPolicy],
+    put: Callable[[int, R], None],
+    max_buffered: int | None,
+    fail_fast: bool,
+    counted: Callable[[int], None] | None = None,
+) -> AsyncGenerator[R, None]:
+    """The one engine: each chunk's rows, in input order, ``path.max_concurrency`` RPCs in
+    flight; each chunk's rows are also handed to ``put(start, rows)`` as they arrive (in any
+    order). ``texts`` is read one chunk at a time, only as the window lets a new RPC start;
+    ``counted(n)`` hears how many texts were read so far."""
+    reader = output.reader(rpc)
+
+    async def embed_chunk(item: tuple[int, list[str]]) -> R:
+        start, chunk = item
+        request = rpc.request(chunk)
+        reply = await invoke(path, rpc.method, request, policy(), reader.reply)
+        raw = _read(rpc, reader.rows, reply)
+        _check_rows(raw, start, len(chunk), rpc.method.name)
+        rows = output.rows(raw)
+        put(start, rows)
+        return rows
+
+    async with aclosing(
+        ordered_map(
+            embed_chunk,
+            _chunked(texts, rpc.size, counted),
+            max_concurrency=path.max_concurrency,
+            max_buffered=max_buffered,
+            fail_fast=fail_fast,
+        )
+    ) as results:
+        async for rows in results:
+            yield rows
+
+
+def _chunked(
+    texts: Iterable[str], size: int, counted: Callable[[int], None] | None
+) -> Iterator[tuple[int, list[str]]]:
+    """``(start, chunk)`` of ``size`` texts (the last may hold fewer), read as asked for."""
+    if isinstance(texts, list):  # the common case: slices, no per-text iteration
+        for start in range(0, len(texts), size):
+            chunk = texts[start : start + size]
+            if counted is not None:
+                counted(start + len(chunk))
+            yield start, chunk
+        return
+    source = iter(texts)
+    start = 0
+    while True:
+        chunk = []
+        for text in source:
+            chunk.append(text)
+            if len(chunk) == size:
+                break
+        if not chunk:
+            return
+        if counted is not None:
+            counted(start + len(chunk))
+        yield start, chunk
+        start += len(chunk)
+
+
+async def embed_many(
+    path: CallPath,
+    recipe: EmbedRecipe[P],
+    params: P,
+    texts: list[str],
+    options: RequestOptions,
+    output: OutputStrategy[Any, R],
+) -> R:
+    """Embed ``texts`` in input order: batches when the API version has them, else single calls.
+
+    ``options`` apply to every RPC. A timeout given by the user bounds the whole call; the
+    method's default timeout bounds each RPC with its retries. The result is ``output``'s
+    batch of all the vectors (``output.empty()`` for no texts: no call is made), each
+    batch's rows kept as the batch arrives.
+    """
+    total = len(texts)
+    rpc = recipe.chunk_rpc(params)
+    if total == 0:
+        return output.empty()
+    resolved = path.resolve(rpc.method, options)
+    loop = asyncio.get_running_loop()
+    call_deadline = resolved.call_deadline(loop.time())
+
+    def policy() -> RpcPolicy:
+        return resolved.rpc_policy(loop.time(), call_deadline)
+
+    # Only what the result needs: its rows, written as batches arrive. A failure's partial
+    # result is read from the same rows.
+    sink = output.sink(total)
+    error: BaseException | None = None
+    try:
+        async with asyncio.timeout_at(call_deadline):
+            # The whole list is kept anyway, so results waiting for an earlier batch are not
+            # bounded (max_buffered=total): max_concurrency RPCs stay in flight throughout.
+            async for _ in _ordered_chunks(
+                path,
+                texts,
+                rpc=rpc,
+                output=output,
+                policy=policy,
+                put=sink.put,
+                max_buffered=total,
+                fail_fast=True,  # a failed list raises at once, cancelling the other batches
+            ):
+                pass
+    except TimeoutError:
+        error = DeadlineExceeded(f"the call's deadline of {resolved.timeout:g} s expired")
+    except TextServiceError as exc:
+        error = exc
+    except asyncio.CancelledError as exc:
+        if not cancelled_by_close(exc):
+            raise
+        # close() on a sync call: fail with what was received, as aclose() does
+        error = Cancelled(CLOSED)
+    if error is None:
+        return sink.result()
+    assert isinstance(error, TextServiceError)
+    raise error.with_partial(PartialEmbeddings(total=total, embeddings=sink.received()))
+
+
+class _HeldBack:
+    """An iterator's finished batches that were not yet yielded (they wait for an earlier
+    one): all an iterator's failure can hand over besides how many texts it yielded. Batches
+    are dropped once yielded, so this holds at most the engine's bounded window."""
+
+    def __init__(self) -> None:
+        self.batches: dict[int, Any] = {}
+
+    def put(self, start: int, rows: Any) -> None:
+        self.batches[start] = rows
+
+    def release(self, delivered: int) -> None:
+        """Forget the batches within the first ``delivered`` texts (they were yielded)."""
+        for start in [s for s, v in self.batches.items() if s + len(v) <= delivered]:
+            del self.batches[start]
+
+    def rows(self, delivered: int) -> dict[int, Vector]:
+        """Each vector not yet yielded, by input index."""
+        return {
+            start + offset: vector
+            for start, rows in sorted(self.batches.items())
+            for offset, vector in enumerate(rows)
+            if start + offset >= delivered
+        }
+
+
+def check_batch_size(recipe: EmbedRecipe[Any], batch_size: object) -> int:
+    """An ``int`` in ``1..limit``: the batch RPC's ``max_texts`` (without one,
+    ``MAX_BATCH_SIZE`` single-text results grouped)."""
+    limit = recipe.many.max_texts if recipe.many is not None else MAX_BATCH_SIZE
+    return check_count(batch_size, "batch_size", high=limit)
+
+
+def batch_sizes(recipe: EmbedRecipe[Any], batch_size: int | None) -> tuple[int | None, int]:
+    """``(texts per RPC, texts per yielded batch)`` for ``iter_embed``: a batch RPC's chunks
+    are the batches (default: its ``max_texts``); single-text RPCs are grouped (default 1)."""
+    if batch_size is not None:
+        check_batch_size(recipe, batch_size)
+    if recipe.many is not None:
+        size = recipe.many.max_texts if batch_size is None else batch_size
+        return size, size
+    return None, 1 if batch_size is None else batch_size
+
+
+async def iter_embed(
+    path: CallPath,
+    recipe: EmbedRecipe[P],
+    params: P,
+    texts: Iterable[str],
+    options: RequestOptions,
+    output: OutputStrategy[Any, R],
+    *,
+    batch_size: int | None = None,
+    progress: ProgressCallback | None = None,
+    total: int | None = None,
+) -> AsyncGenerator[R, None]:
+    """Yield the embeddings of ``texts`` batch by batch, in input order, as they complete.
+
+    Batches hold ``batch_size`` texts (default: the batch RPC's ``max_texts``; the caller
+    checks it against that). For an API version without a batch RPC each text is its own RPC,
+    and ``batch_size`` (default 1) texts are yielded together. Up to ``path.max_concurrency``
+    RPCs are in flight, and at most as many finished batches wait for an earlier one, so
+    memory stays bounded however long ``texts`` is.
+
+    ``texts`` may be any iterable: a list is sliced; anything else is read one chunk at a
+    time, only as an RPC can start, so an input of unknown length (a file's lines) is never
+    held whole. ``total`` is its length when known (a list's by default); ``progress(done,
+    total)`` is called before each batch is yielded, only when it is known. On failure
+    ``partial.total`` is ``total``, or for an input of unknown length the texts read so far.
+
+    A timeout (from ``options``, the client, or the method's default) bounds each batch's
+    RPC with its retries, not the whole iteration (whose length the consumer decides). On
+    failure the error's ``partial`` says how many texts were yielded (``delivered``) and holds
+    the vectors of later batches that finished but were held back for order; yielded vectors
+    are not kept. Closing the iterator early cancels the RPCs in flight.
+    """
+    if total is None and isinstance(texts, list):
+        total = len(texts)
+    if total == 0:
+        return
+    size, group = batch_sizes(recipe, batch_size)
+    rpc = recipe.chunk_rpc(params, size)
+    per_rpc: ResolvedOptions = path.resolve(rpc.method, options).per_rpc()
+    loop = asyncio.get_running_loop()
+
+    def policy() -> RpcPolicy:
+        return per_rpc.rpc_policy(loop.time())
+
+    read = 0
+
+    def counted(n: int) -> None:
+        nonlocal read
+        read = n
+
+    held = _HeldBack()
+    error: TextServiceError | None = None
+    done = 0
+    try:
+        async with aclosing(
+            _ordered_chunks(
+                path,
+                texts,
+                rpc=rpc,
+                output=output,
+                policy=policy,
+                put=held.put,
+                max_buffered=None,
+                fail_fast=False,  # the batches before a failure are still delivered, in order
+                counted=counted,
+            )
+        ) as batches:
+            async for rows in _grouped(batches, group, rpc.size, output):
+                done += len(rows)
+                held.release(done)
+                if progress is not None and total is not None:
+                    progress(done, total)
+                yield rows
+    except TextServiceError as exc:
+        error = exc
+    except asyncio.CancelledError as exc:
+        if not cancelled_by_close(exc):
+            raise
+        error = Cancelled(CLOSED)  # close() during a sync iteration: keep what is held back
+    if error is not None:
+        given = total if total is not None else read
+        partial = PartialEmbeddings(total=given, embeddings=held.rows(done), delivered=done)
+        raise error.with_partial(partial)
+
+
+async def _grouped(
+    batches: AsyncIterator[R], group: int, size: int, output: OutputStrategy[Any, R]
+) -> AsyncGenerator[R, None]:
+    """``batches`` (of ``size`` texts) joined into batches of ``group`` texts (the last may
+    hold fewer); as they are when the two sizes agree."""
+    if group == size:
+        async for rows in batches:
+            yield rows
+        return
+    pending: list[R] = []
+    count = 0
+    async for rows in batches:
+        pending.append(rows)
+        count += len(rows)
+        if count >= group:
+            yield output.join(pending)
+            pending, count = [], 0
+    if pending:
+        yield output.join(pending)
+
+
+def iter_embed_sync(
+    path: CallPath,
+    batches: AsyncGenerator[R, None],
+    *,
+    total: int | None,
+    progress: ProgressCallback | None = None,
+) -> Iterator[R]:
+    """``iter_embed`` (made without ``progress``) for synchronous code: a plain iterator over
+    the same batches.
+
+    The RPCs run on the client's loop thread, where the calls in flight keep running between
+    steps; the consuming thread only waits for the next batch, and ``progress`` is called in
+    that thread. Closing the iterator early cancels the calls in flight.
+    """
+
+    async def step() -> Any:
+        try:
+            return await anext(batches)
+        except StopAsyncIteration:
+            return _END
+
+    path.track(batches)  # closed in order if the client is closed first
+    done = 0
+    try:
+        while True:
+            rows = path.run_sync(step)
+            if rows is _END:
+                return
+            done += len(rows)
+            if progress is not None and total is not None:
+                progress(done, total)
+            yield rows
+    finally:
+        # RuntimeError: still unwinding an interrupted step, or the client was closed
+        # meanwhile; the calls in flight are cancelled in either case.
+        with contextlib.suppress(RuntimeError):
+            path.run_sync(batches.aclose)
+
+
+_END: Any = object()

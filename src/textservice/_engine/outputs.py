@@ -1,0 +1,253 @@
+"""Output strategies: how embeddings are returned, chosen once per call.
+
+``output="list"`` gives Python floats (a vector is ``list[float]``, a batch
+``list[list[float]]``); ``output="numpy"`` gives float32 arrays (``(dim,)`` and ``(n, dim)``),
+each reply decoded straight from its bytes (``textservice._encoding.arrays``). Everything the
+engine does differently for the two lives in one strategy object: what an RPC's reply is
+decoded as and how its rows are read, how a list's rows are collected as batches arrive (the
+sink), how batches are joined, and the result for no texts. ``OUTPUTS`` is the table of
+formats; a new format is a new strategy here and a row in it, and nothing else changes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence, Sized
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
+
+from textservice._encoding import arrays
+from textservice._engine.recipes import ChunkRpc
+from textservice._numpy import require_numpy
+
+if TYPE_CHECKING:
+    from textservice._numpy import Float32Array
+    from textservice._transport.rpc import Reply
+
+__all__ = [
+    "LIST",
+    "NUMPY",
+    "OUTPUTS",
+    "ListOutput",
+    "NumpyOutput",
+    "Output",
+    "OutputStrategy",
+    "Reader",
+    "Sink",
+    "check_output",
+    "strategy",
+]
+
+Output = Literal["list", "numpy"]
+"""How embeddings are returned: lists of Python floats, or float32 numpy arrays."""
+
+RawRows: TypeAlias = "list[list[float]] | Float32Array"
+"""A reply's rows as read, before the engine checks them: lists, or an array decoded from
+the reply's bytes."""
+
+Vector: TypeAlias = "list[float] | Float32Array"
+"""One text's embedding, in either output."""
+
+V = TypeVar("V")
+"""One vector of an output."""
+R = TypeVar("R", bound=Sized)
+"""A batch of vectors (rows) of an output."""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one RPC's reply is decoded and where its rows are."""
+
+    reply: Reply[Any] | type[Any]
+    """What the reply is decoded as: the response message class, or a stand-in for it."""
+    rows: Callable[[Any], RawRows]
+    """The decoded reply's rows."""
+
+
+class Sink(ABC, Generic[R]):
+    """A list result, filled at each input index as batches arrive (in any order)."""
+
+    @abstractmethod
+    def put(self, start: int, rows: R) -> None:
+        """Keep ``rows`` as the vectors of inputs ``start ..``."""
+
+    @abstractmethod
+    def result(self) -> R:
+        """Every vector, in input order (once every batch was put)."""
+
+    @abstractmethod
+    def received(self) -> dict[int, Vector]:
+        """The vectors received so far, by input index (for a partial result)."""
+
+
+class OutputStrategy(ABC, Generic[V, R]):
+    """Everything the engine does differently for one output format."""
+
+    name: Output
+
+    @abstractmethod
+    def reader(self, rpc: ChunkRpc) -> Reader:
+        """How ``rpc``'s replies are decoded and read."""
+
+    @abstractmethod
+    def rows(self, raw: RawRows) -> R:
+        """A reply's rows, checked by the engine, in this format."""
+
+    @abstractmethod
+    def first(self, rows: R) -> V:
+        """The one vector of a chunk of one text."""
+
+    @abstractmethod
+    def sink(self, total: int) -> Sink[R]:
+        """Where a list of ``total`` texts collects its rows."""
+
+    @abstractmethod
+    def join(self, parts: Sequence[R]) -> R:
+        """Batches, one after the other, as one batch."""
+
+    @abstractmethod
+    def empty(self) -> R:
+        """The result for no texts (no call is made)."""
+
+
+class _ListSink(Sink[list[list[float]]]):
+    def __init__(self, total: int) -> None:
+        self.vectors: list[list[float] | None] = [None] * total
+
+    def put(self, start: int, rows: list[list[float]]) -> None:
+        self.vectors[start : start + len(rows)] = rows
+
+    def result(self) -> list[list[float]]:
+        return cast("list[list[float]]", self.vectors)
+
+    def received(self) -> dict[int, Vector]:
+        return {i: vector for i, vector in enumerate(self.vectors) if vector is not None}
+
+
+class ListOutput(OutputStrategy[list[float], list[list[float]]]):
+    """``output="list"``: Python floats, read from the response messages."""
+
+    name: Output = "list"
+
+    def reader(self, rpc: ChunkRpc) -> Reader:
+        """The response message, its vectors read by the recipe."""
+        return Reader(rpc.method.response_type, rpc.vectors)
+
+    def rows(self, raw: RawRows) -> list[list[float]]:
+        """The rows as read (a list reader gives lists)."""
+        assert isinstance(raw, list)
+        return raw
+
+    def first(self, rows: list[list[float]]) -> list[float]:
+        """The first vector."""
+        return rows[0]
+
+    def sink(self, total: int) -> Sink[list[list[float]]]:
+        """A list with a slot per input."""
+        return _ListSink(total)
+
+    def join(self, parts: Sequence[list[list[float]]]) -> list[list[float]]:
+        """The vectors of every part, in order."""
+        return [vector for part in parts for vector in part]
+
+    def empty(self) -> list[list[float]]:
+        """``[]``."""
+        return []
+
+
+class _ArraySink(Sink["Float32Array"]):
+    def __init__(self, total: int) -> None:
+        self.writer = arrays.RowWriter(total)
+
+    def put(self, start: int, rows: Float32Array) -> None:
+        self.writer.put(start, rows)
+
+    def result(self) -> Float32Array:
+        return self.writer.result()
+
+    def received(self) -> dict[int, Vector]:
+        return dict(self.writer.rows())
+
+
+class NumpyOutput(OutputStrategy["Float32Array", "Float32Array"]):
+    """``output="numpy"``: float32 arrays, decoded straight from the reply bytes."""
+
+    name: Output = "numpy"
+
+    def reader(self, rpc: ChunkRpc) -> Reader:
+        """An array reply when the codec knows the response's layout (a singular embedding
+        read as one row), else the response message read as lists (made an array by
+        ``rows``)."""
+        reply = arrays.array_reply(rpc.method.response_type)
+        if reply is None:
+            return Reader(rpc.method.response_type, rpc.vectors)
+        if reply.layout.repeated:
+            return Reader(reply, _as_rows)
+        return Reader(reply, _one_row)
+
+    def rows(self, raw: RawRows) -> Float32Array:
+        """The rows as one ``(n, dim)`` array (``Internal`` for lists of different lengths)."""
+        return arrays.rows_array(raw)
+
+    def first(self, rows: Float32Array) -> Float32Array:
+        """The first row, shape ``(dim,)``."""
+        row: Float32Array = rows[0]
+        return row
+
+    def sink(self, total: int) -> Sink[Float32Array]:
+        """One ``(total, dim)`` array, made when the first batch arrives."""
+        return _ArraySink(total)
+
+    def join(self, parts: Sequence[Float32Array]) -> Float32Array:
+        """The parts stacked (``Internal`` for parts of different widths)."""
+        return arrays.stack_rows(parts)
+
+    def empty(self) -> Float32Array:
+        """Shape ``(0, 0)``: no call was made, so there is no dimension."""
+        return arrays.vectors_array([])
+
+
+def _as_rows(decoded: Any) -> RawRows:
+    return cast("RawRows", decoded)
+
+
+def _one_row(vector: Float32Array) -> Float32Array:
+    return vector.reshape(1, len(vector))
+
+
+LIST = ListOutput()
+NUMPY = NumpyOutput()
+
+OUTPUTS: Mapping[Output, OutputStrategy[Any, Any]] = {"list": LIST, "numpy": NUMPY}
+"""Every output format by its name (the ``output=`` argument)."""
+
+
+@overload
+def strategy(output: Literal["list"]) -> ListOutput: ...
+
+
+@overload
+def strategy(output: Literal["numpy"]) -> NumpyOutput: ...
+
+
+@overload
+def strategy(output: Output) -> ListOutput | NumpyOutput: ...
+
+
+def strategy(output: Output) -> ListOutput | NumpyOutput:
+    """The strategy of an output format checked by ``check_output``."""
+    return LIST if output == "list" else NUMPY
+
+
+def check_output(output: object) -> Output:
+    """A name in ``OUTPUTS`` (else ``ValueError``); ``"numpy"`` needs numpy installed.
+
+    Without numpy, ``"numpy"`` raises ``ImportError`` naming how to install it.
+    """
+    for name in OUTPUTS:
+        if output == name and isinstance(output, str):
+            if name == "numpy":
+                require_numpy()
+            return name
+    names = " or ".join(repr(name) for name in OUTPUTS)
+    raise ValueError(f"output must be {names}, got {output!r}")

@@ -1,0 +1,326 @@
+"""The one seam between generated facades and the runtime.
+
+A generated facade module (``textservice.<version>``) imports this package and nothing else
+of ``textservice`` (besides its ``_proto`` messages and its own ``types``). It declares
+``MethodSpec``s, an ``EmbedRecipe`` per pair of embedding RPCs, the request builders of its
+functions (``fields`` converts each argument), and public functions whose bodies are one
+call to a function here. Everything those bodies need is behind these names: argument checks
+in the caller's thread, the default client, the sync bridge, the engine, result shaping (the
+``completion`` rule included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sized
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+
+import betterproto2
+
+from textservice._checks import HasName, check_model, check_text, check_texts
+from textservice._encoding.dicts import to_dict
+from textservice._engine import embed as _engine
+from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
+from textservice._engine.outputs import LIST, NUMPY, Output, OutputStrategy, check_output
+from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
+from textservice._facade import fields
+from textservice._transport.callpath import CallPath
+from textservice._transport.methods import MethodSpec, RequestT, ResponseT
+from textservice._transport.options import RequestOptions, check_request_options
+from textservice._transport.rpc import call
+from textservice.client import TextServiceClient, call_path, get_default_client
+from textservice.retry import Retry
+
+if TYPE_CHECKING:
+    from textservice._numpy import Float32Array
+
+__all__ = [
+    "ArrayEmbedding",
+    "EmbedRecipe",
+    "HasName",
+    "ManyEmbeddings",
+    "ManyTexts",
+    "MethodSpec",
+    "OneEmbedding",
+    "OneText",
+    "Output",
+    "Retry",
+    "TextServiceClient",
+    "check_model",
+    "completion",
+    "embed",
+    "embed_async",
+    "fields",
+    "get_client",
+    "iter_embeddings",
+    "iter_embeddings_async",
+    "plain",
+    "unary",
+    "unary_async",
+]
+
+T = TypeVar("T")
+R = TypeVar("R", bound=Sized)
+
+
+class OneEmbedding(TypedDict):
+    """The embedding of one text (the same shape as each version's ``EmbeddingDict``)."""
+
+    embedding: list[float]
+
+
+class ManyEmbeddings(TypedDict):
+    """The embeddings of a sequence of texts (each version's ``BatchEmbeddingDict``)."""
+
+    embedding: list[list[float]]
+
+
+class ArrayEmbedding(TypedDict):
+    """Embeddings as one float32 array (each version's ``ArrayEmbeddingDict``)."""
+
+    embedding: Float32Array
+
+
+Embeddings = OneEmbedding | ManyEmbeddings | ArrayEmbedding
+
+
+def get_client(client: object) -> TextServiceClient:
+    """``client`` itself, or the default client (configured by ``configure``/``GOOGLE_API_KEY``)."""
+    if client is None:
+        return get_default_client()
+    if not isinstance(client, TextServiceClient):
+        raise TypeError(f"client must be a TextServiceClient or None, got {type(client).__name__}")
+    return client
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+def plain(response: betterproto2.Message) -> dict[str, Any]:
+    """A response as a plain dict (see ``textservice._encoding.dicts``)."""
+    return to_dict(response)
+
+
+def completion(response: Any) -> dict[str, Any]:
+    """A generation's response as a plain dict, plus ``result``: the first candidate's
+    ``output`` (``None`` without candidates)."""
+    result = response.candidates[0].output if response.candidates else None
+    return {**to_dict(response), "result": result}
+
+
+# -- one RPC ------------------------------------------------------------------------------
+
+
+def unary(
+    method: MethodSpec[RequestT, ResponseT],
+    request: RequestT,
+    client: object,
+    request_options: object,
+    result: Callable[[ResponseT], T],
+) -> T:
+    """Send ``request`` (already built and checked), from synchronous code; ``result`` shapes
+    the response. Checks the options and the client before any network."""
+    options = check_request_options(request_options)
+    path = call_path(get_client(client))
+    return path.run_sync(lambda: _unary(path, method, request, options, result))
+
+
+async def unary_async(
+    method: MethodSpec[RequestT, ResponseT],
+    request: RequestT,
+    client: object,
+    request_options: object,
+    result: Callable[[ResponseT], T],
+) -> T:
+    """``unary`` for async code: the RPC runs on the caller's event loop."""
+    options = check_request_options(request_options)
+    path = call_path(get_client(client))
+    return await _unary(path, method, request, options, result)
+
+
+async def _unary(
+    path: CallPath,
+    method: MethodSpec[RequestT, ResponseT],
+    request: RequestT,
+    options: RequestOptions,
+    result: Callable[[ResponseT], T],
+) -> T:
+    return result(await call(path, method, request, options, method.response_type))
+
+
+# -- embeddings ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Embedding:
+    """A ``generate_embeddings`` call, its arguments checked."""
+
+    recipe: EmbedRecipe[str]
+    model: str
+    text: str | list[str]
+    options: RequestOptions
+    output: Output
+    path: CallPath
+
+    @classmethod
+    def checked(
+        cls,
+        recipe: EmbedRecipe[str],
+        model: object,
+        text: object,
+        client: object,
+        request_options: object,
+        output: object,
+    ) -> _Embedding:
+        """The call's arguments, checked in this order, in the caller's thread, before any
+        network."""
+        return cls(
+            recipe,
+            check_model(model),
+            check_text(text),
+            check_request_options(request_options),
+            check_output(output),
+            call_path(get_client(client)),
+        )
+
+    async def run(self) -> Embeddings:
+        """One text by ``embed_one``, a list by ``embed_many``, in the output asked for."""
+        path, recipe, model, text, options = (
+            self.path,
+            self.recipe,
+            self.model,
+            self.text,
+            self.options,
+        )
+        if self.output == "numpy":
+            if isinstance(text, str):
+                row = await _engine.embed_one(path, recipe, model, text, options, NUMPY)
+                return ArrayEmbedding(embedding=row)
+            rows = await _engine.embed_many(path, recipe, model, text, options, NUMPY)
+            return ArrayEmbedding(embedding=rows)
+        if isinstance(text, str):
+            vector = await _engine.embed_one(path, recipe, model, text, options, LIST)
+            return OneEmbedding(embedding=vector)
+        vectors = await _engine.embed_many(path, recipe, model, text, options, LIST)
+        return ManyEmbeddings(embedding=vectors)
+
+
+def embed(
+    recipe: EmbedRecipe[str],
+    model: object,
+    text: object,
+    client: object,
+    request_options: object,
+    output: object,
+) -> Embeddings:
+    """``generate_embeddings``: one text, or a sequence of them, from synchronous code."""
+    call = _Embedding.checked(recipe, model, text, client, request_options, output)
+    return call.path.run_sync(call.run)
+
+
+async def embed_async(
+    recipe: EmbedRecipe[str],
+    model: object,
+    text: object,
+    client: object,
+    request_options: object,
+    output: object,
+) -> Embeddings:
+    """``generate_embeddings_async``: ``embed`` on the caller's event loop."""
+    return await _Embedding.checked(recipe, model, text, client, request_options, output).run()
+
+
+@dataclass(frozen=True)
+class _Iteration:
+    """An ``iter_embeddings`` call, its arguments checked."""
+
+    recipe: EmbedRecipe[str]
+    model: str
+    texts: list[str]
+    options: RequestOptions
+    batch_size: int
+    progress: ProgressCallback | None
+    output: Output
+    path: CallPath
+
+    @classmethod
+    def checked(
+        cls,
+        recipe: EmbedRecipe[str],
+        model: object,
+        texts: object,
+        client: object,
+        request_options: object,
+        batch_size: object,
+        progress: object,
+        output: object,
+    ) -> _Iteration:
+        """The call's arguments, checked in this order, in the caller's thread, before any
+        network."""
+        return cls(
+            recipe,
+            check_model(model),
+            check_texts(texts),
+            check_request_options(request_options),
+            check_batch_size(recipe, batch_size),
+            check_progress(progress),
+            check_output(output),
+            call_path(get_client(client)),
+        )
+
+    def batches(
+        self, output: OutputStrategy[Any, R], progress: ProgressCallback | None
+    ) -> AsyncGenerator[R, None]:
+        """The engine's batches in ``output``'s format."""
+        return _engine.iter_embed(
+            self.path,
+            self.recipe,
+            self.model,
+            self.texts,
+            self.options,
+            output,
+            batch_size=self.batch_size,
+            progress=progress,
+        )
+
+
+def iter_embeddings(
+    recipe: EmbedRecipe[str],
+    model: object,
+    texts: object,
+    client: object,
+    request_options: object,
+    batch_size: object,
+    progress: object,
+    output: object,
+) -> Iterator[list[list[float]]] | Iterator[Float32Array]:
+    """``iter_embeddings``: batches of embeddings for synchronous code (the RPCs run on the
+    client's loop thread; ``progress`` is called in the iterating thread)."""
+    it = _Iteration.checked(
+        recipe, model, texts, client, request_options, batch_size, progress, output
+    )
+    total = len(it.texts)
+    if it.output == "numpy":
+        arrays = it.batches(NUMPY, None)
+        return _engine.iter_embed_sync(it.path, arrays, total=total, progress=it.progress)
+    lists = it.batches(LIST, None)
+    return _engine.iter_embed_sync(it.path, lists, total=total, progress=it.progress)
+
+
+def iter_embeddings_async(
+    recipe: EmbedRecipe[str],
+    model: object,
+    texts: object,
+    client: object,
+    request_options: object,
+    batch_size: object,
+    progress: object,
+    output: object,
+) -> AsyncIterator[list[list[float]]] | AsyncIterator[Float32Array]:
+    """``iter_embeddings_async``: batches of embeddings as an async iterator."""
+    it = _Iteration.checked(
+        recipe, model, texts, client, request_options, batch_size, progress, output
+    )
+    if it.output == "numpy":
+        return it.batches(NUMPY, it.progress)
+    return it.batches(LIST, it.progress)

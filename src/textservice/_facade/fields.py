@@ -1,0 +1,152 @@
+"""Request field values from facade arguments: the checks and conversions generated code uses.
+
+Each function takes the user's value and the parameter's name, and returns the value a request
+field holds, or raises ``TypeError``/``ValueError`` naming the parameter. They run before any
+network, in the caller's thread. (betterproto2 does not check values when a message is built;
+it fails later, while serialising, with messages that do not name the argument.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
+
+import betterproto2
+
+from textservice._checks import encodable, is_int, is_number, kind
+
+__all__ = [
+    "binary",
+    "boolean",
+    "encodable",
+    "enum",
+    "floating",
+    "int32",
+    "int64",
+    "message",
+    "repeated",
+    "string",
+    "strings",
+    "uint32",
+    "uint64",
+]
+
+T = TypeVar("T")
+M = TypeVar("M", bound=betterproto2.Message)
+E = TypeVar("E", bound=betterproto2.Enum)
+
+
+def string(value: object, argument: str) -> str:
+    """A ``str`` that can be encoded as UTF-8."""
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a str, not {kind(value)}")
+    return encodable(value, argument)
+
+
+def binary(value: object, argument: str) -> bytes:
+    """``bytes`` (``bytearray``/``memoryview`` are copied to ``bytes``)."""
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError(f"{argument} must be bytes, not {kind(value)}")
+    return bytes(value)
+
+
+def boolean(value: object, argument: str) -> bool:
+    """A ``bool``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{argument} must be a bool, not {kind(value)}")
+    return value
+
+
+def floating(value: object, argument: str) -> float:
+    """A real number (``int`` or ``float``, not ``bool``), as ``float``; NaN is rejected."""
+    if not is_number(value):
+        raise TypeError(f"{argument} must be a number, not {kind(value)}")
+    number = float(value)
+    if math.isnan(number):
+        raise ValueError(f"{argument} must be a number, not NaN")
+    return number
+
+
+def _integer(value: object, argument: str, low: int, high: int) -> int:
+    if not is_int(value):
+        raise TypeError(f"{argument} must be an int, not {kind(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{argument} must be between {low} and {high}, got {value}")
+    return int(value)
+
+
+def int32(value: object, argument: str) -> int:
+    """An ``int`` in the signed 32-bit range."""
+    return _integer(value, argument, -(2**31), 2**31 - 1)
+
+
+def int64(value: object, argument: str) -> int:
+    """An ``int`` in the signed 64-bit range."""
+    return _integer(value, argument, -(2**63), 2**63 - 1)
+
+
+def uint32(value: object, argument: str) -> int:
+    """An ``int`` in the unsigned 32-bit range."""
+    return _integer(value, argument, 0, 2**32 - 1)
+
+
+def uint64(value: object, argument: str) -> int:
+    """An ``int`` in the unsigned 64-bit range."""
+    return _integer(value, argument, 0, 2**64 - 1)
+
+
+def enum(cls: type[E], value: object, argument: str) -> E:
+    """A member of ``cls``, given the member, its value or its (proto or Python) name."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str):
+        number = cls.betterproto_renamed_proto_names_to_value().get(value)
+        if number is not None:
+            return cls(number)
+        try:
+            return cls.from_string(value)
+        except ValueError:
+            pass
+    elif is_int(value):
+        # betterproto2 turns unknown numbers into "unknown" members; an argument must be known
+        if any(member.value == value for member in cls):
+            return cls(value)
+    else:
+        raise TypeError(f"{argument} must be a {cls.__name__} or its name, not {kind(value)}")
+    names = ", ".join(member.name for member in cls)
+    raise ValueError(f"{argument}: {value!r} is not a {cls.__name__} (one of {names})")
+
+
+def message(cls: type[M], value: object, argument: str, *, text_field: str | None = None) -> M:
+    """An instance of ``cls``, given one, a mapping of its fields, or (when ``text_field`` names
+    the message's one text field, as for ``TextPrompt``) a plain ``str``."""
+    if isinstance(value, cls):
+        return value
+    if text_field is not None and isinstance(value, str):
+        return cls(**{text_field: encodable(value, argument)})
+    if isinstance(value, Mapping):
+        try:
+            return cls.from_dict(value)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise ValueError(f"{argument}: not a valid {cls.__name__}: {detail}") from None
+    accepted = f"a {cls.__name__} or a mapping of its fields"
+    if text_field is not None:
+        accepted = f"a str, {accepted}"
+    raise TypeError(f"{argument} must be {accepted}, not {kind(value)}")
+
+
+def repeated(value: object, argument: str, item: Callable[[object, str], T]) -> list[T]:
+    """A list made from an iterable (not a ``str``, ``bytes`` or mapping), each item converted
+    by ``item(value, "argument[i]")``."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise TypeError(f"{argument} must be a sequence, not {kind(value)}")
+    return [item(one, f"{argument}[{index}]") for index, one in enumerate(value)]
+
+
+def strings(value: object, argument: str) -> list[str]:
+    """A list of ``str`` from one ``str`` or an iterable of them."""
+    if isinstance(value, str):
+        return [value]
+    return repeated(value, argument, string)

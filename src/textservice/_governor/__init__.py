@@ -1,0 +1,97 @@
+"""The rate governor: calls of one client share its quota instead of fighting over it.
+
+The engine asks before every RPC and reports how it went::
+
+    async with governor.admit(Key("BatchEmbedContents", model), Cost.of_texts(batch)) as ticket:
+        try:
+            reply = await rpc(...)          # ticket.waited: seconds spent waiting to get here
+        except ResourceExhausted as exc:
+            decision = ticket.rejected(Rejection.from_details(exc.details))
+            # Retry(delay): admit again (it holds the call until the pause ends);
+            # Refusal(...): raise now, naming decision.quota_id / decision.quota_value
+        else:
+            ticket.succeeded()
+
+``admit`` raises ``QuotaRefused`` at once when waiting cannot help. Per (method, model) key:
+
+- **Adaptive concurrency (AIMD)**: the calls in flight are capped by a limit that starts at
+  ``max_concurrency``, is multiplied by ``decrease`` on RESOURCE_EXHAUSTED (once per burst
+  of calls sent together; never below 1) and grows by ``increase / limit`` per success
+  (never above ``max_concurrency``). See ``limits.AdaptiveLimit``.
+- **One pause for all**: a rejection's ``RetryInfo`` delay (without one: ``backoff``,
+  doubling per rejection in a row, at most a minute) holds every new call of the key until
+  it passes; the held calls are then released spread over ``jitter`` times the delay, each
+  at its own random point, so they do not all hit the server in the same instant. A call
+  already in flight when the pause starts is not recalled; its rejection just extends the
+  pause if it asks for longer.
+- **Per-minute limits**: ``requests_per_minute``, ``texts_per_minute`` and
+  ``tokens_per_minute`` (tokens by ``estimate_tokens``: UTF-8 bytes / 4, rounded up),
+  times ``share``, plus what a rejection by a per-minute quota teaches: the limit its
+  ``QuotaFailure`` names (``quota_value``, times ``share``) or, when it names none, what this
+  client got through in the last minute. A lesson is kept ten quota minutes, so a raised
+  quota is found again. Counted by a sliding-window log of the last minute
+  (``limits.UsageWindow``), which never lets more than a limit through in any 60 s, so it
+  respects fixed-minute and sliding-minute server quotas alike.
+- **Fail now** (``Refusal``) instead of waiting, when a per-day quota is exhausted, a quota's
+  limit is 0, one call costs more than a per-minute limit, or the server's delay exceeds
+  ``max_wait``. The refusal is remembered for the server's delay (else ``max_wait``), so
+  the key's other calls, waiting or new, fail at once too instead of each asking the
+  server again.
+- **Observable**: ``snapshot()`` (``GovernorSnapshot``: calls sent, rejected, refused,
+  seconds waited, the current limit, whether throttled), and INFO log lines on the
+  ``textservice.governor`` logger when throttling of a key starts and ends (DEBUG for each
+  limit change and per-minute wait).
+
+Threads and event loops. One client serves several event loops (the caller's, the sync
+bridge's) and threads, so one governor does too. All state sits behind one
+``threading.Lock``, held only for bookkeeping, never across an ``await``. Whoever changes
+the state (a new call, a reported outcome, a timer) runs the dispatch under that lock: it
+admits waiters in order and hands each its ticket with ``loop.call_soon_threadsafe`` on the
+waiter's own loop, so a call finishing on loop A wakes a waiter on loop B without either
+loop blocking. A waiter held until a known time (a pause, a per-minute window) arms a timer
+on its own loop (``Clock.call_at``); when it fires, the dispatch runs again. No timer lives
+on a loop other than its waiter's, so a loop that stops cannot strand waiters elsewhere.
+A cancelled waiter leaves the queue; a ticket that reaches a waiter already cancelled is
+given back. The clock is injectable: ``ManualClock`` makes every unit test instant and
+deterministic (with a seeded ``random.Random`` for the jitter).
+"""
+
+from textservice._governor.clock import Clock, ManualClock, MonotonicClock
+from textservice._governor.cost import BYTES_PER_TOKEN, Cost, Unit, estimate_tokens
+from textservice._governor.governor import (
+    Admission,
+    Decision,
+    GovernorSnapshot,
+    Key,
+    KeyStats,
+    QuotaRefused,
+    RateGovernor,
+    Refusal,
+    Retry,
+    Ticket,
+)
+from textservice._governor.settings import GovernorSettings
+from textservice._governor.signals import Rejection, Violation
+
+__all__ = [
+    "BYTES_PER_TOKEN",
+    "Admission",
+    "Clock",
+    "Cost",
+    "Decision",
+    "GovernorSettings",
+    "GovernorSnapshot",
+    "Key",
+    "KeyStats",
+    "ManualClock",
+    "MonotonicClock",
+    "QuotaRefused",
+    "RateGovernor",
+    "Refusal",
+    "Rejection",
+    "Retry",
+    "Ticket",
+    "Unit",
+    "Violation",
+    "estimate_tokens",
+]

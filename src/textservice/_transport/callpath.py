@@ -1,0 +1,183 @@
+"""The call path of one client: its channels, metadata, sync bridge and option resolution.
+
+Every call made through a ``TextServiceClient`` goes through its one ``ClientCallPath``. The
+RPC layer (``rpc``) and the engine (``textservice._engine``) see it only as a ``CallPath``,
+the small protocol below, never the client itself: they can be driven by any object that
+has these few members (tests use that), and the client can change its own insides freely.
+
+A rate governor shared by a client's calls (issue 13) belongs here too: it is per client,
+and ``rpc.invoke`` asks the call path before each attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from textservice._transport.bridge import CLIENT_CLOSED, LoopThread
+from textservice._transport.channels import ChannelPool
+from textservice._transport.methods import MethodSpec
+from textservice._transport.options import RequestOptions, ResolvedOptions, resolve
+from textservice._transport.secrets import Secret
+from textservice.errors import ClientClosedError
+from textservice.retry import Retry
+
+if TYPE_CHECKING:
+    from grpclib.client import Channel
+
+__all__ = [
+    "API_KEY_HEADER",
+    "CallPath",
+    "ClientCallPath",
+    "Metadata",
+    "check_metadata",
+]
+
+T = TypeVar("T")
+
+API_KEY_HEADER = "x-goog-api-key"
+
+Metadata = list[tuple[str, str | bytes]]
+"""gRPC metadata as ``(key, value)`` pairs."""
+
+
+class CallPath(Protocol):
+    """What the RPC layer and the engine need of a client."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client was closed (a call must not start, a retry must not wait)."""
+        ...
+
+    @property
+    def max_concurrency(self) -> int:
+        """RPCs of one call in flight at once."""
+        ...
+
+    async def channel(self) -> Channel:
+        """The running loop's channel (``ClientClosedError`` once closed)."""
+        ...
+
+    def metadata(self) -> Metadata:
+        """The metadata of every call: the user's and the API key."""
+        ...
+
+    def resolve(self, method: MethodSpec[Any, Any], options: RequestOptions) -> ResolvedOptions:
+        """The options a call of ``method`` runs with (see ``options.resolve``)."""
+        ...
+
+    def run_sync(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run ``make()`` to completion from synchronous code (see ``bridge.LoopThread.run``)."""
+        ...
+
+    def track(self, generator: AsyncGenerator[Any, None]) -> None:
+        """Have closing the client close ``generator`` (stepped by a sync iterator) in order."""
+        ...
+
+
+class ClientCallPath:
+    """The ``CallPath`` a ``TextServiceClient`` owns (one per client)."""
+
+    def __init__(
+        self,
+        open_channel: Callable[[], Channel],
+        *,
+        metadata: Sequence[tuple[str, str | bytes]],
+        secret: Secret | None,
+        timeout: float | None,
+        retry: Retry | EllipsisType | None,
+        max_concurrency: int,
+    ) -> None:
+        self.pool = ChannelPool(open_channel)
+        self.bridge = LoopThread()
+        self._user_metadata = tuple(metadata)
+        self._secret = secret
+        self.timeout = timeout
+        self.retry = retry
+        self._max_concurrency = max_concurrency
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``mark_closed`` was called."""
+        return self._closed
+
+    @property
+    def max_concurrency(self) -> int:
+        """RPCs of one call in flight at once."""
+        return self._max_concurrency
+
+    def mark_closed(self) -> None:
+        """Refuse new calls from now on (the client closes the pool and bridge itself)."""
+        self._closed = True
+
+    async def channel(self) -> Channel:
+        """The running loop's channel, opened on first use."""
+        if self._closed:
+            raise ClientClosedError(CLIENT_CLOSED)
+        try:
+            return await self.pool.get()
+        except RuntimeError:
+            if self._closed:  # closed meanwhile, from another thread
+                raise ClientClosedError(CLIENT_CLOSED) from None
+            raise
+
+    def metadata(self) -> Metadata:
+        """The user's metadata, then the API key (a ``str`` whose ``repr`` hides it)."""
+        pairs: Metadata = list(self._user_metadata)
+        if self._secret is not None:
+            pairs.append((API_KEY_HEADER, self._secret.reveal()))
+        return pairs
+
+    def resolve(self, method: MethodSpec[Any, Any], options: RequestOptions) -> ResolvedOptions:
+        """The call's options, then the client's, then the method's defaults."""
+        return resolve(method, options, timeout=self.timeout, retry=self.retry)
+
+    def run_sync(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run ``make()`` on the client's loop thread; this thread waits for it."""
+        return self.bridge.run(make)
+
+    def track(self, generator: AsyncGenerator[Any, None]) -> None:
+        """Close ``generator`` in order when the client is closed."""
+        self.bridge.track(generator)
+
+    def shutdown(self) -> None:
+        """Close every channel and stop the loop thread (the bridge's loop closes its own)."""
+        self.pool.close(skip=self.bridge.loop)
+        self.bridge.stop()
+
+
+def check_metadata(metadata: object) -> tuple[tuple[str, str | bytes], ...]:
+    """User metadata as pairs: a mapping or a sequence of ``(key, value)`` pairs.
+
+    Keys are lowercase ASCII strings (gRPC metadata keys); values are ``str``, or ``bytes``
+    for keys ending in ``-bin``. ``x-goog-api-key`` is refused: pass ``api_key=`` instead.
+    """
+    if metadata is None:
+        return ()
+    if isinstance(metadata, Mapping):
+        pairs: Iterable[object] = metadata.items()
+    elif isinstance(metadata, Sequence) and not isinstance(metadata, str | bytes):
+        pairs = metadata
+    else:
+        raise TypeError(
+            f"metadata must be a mapping or a sequence of (key, value) pairs, "
+            f"got {type(metadata).__name__}"
+        )
+    out: list[tuple[str, str | bytes]] = []
+    for pair in pairs:
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise TypeError(f"metadata items must be (key, value) pairs, got {type(pair).__name__}")
+        key, value = pair
+        if not isinstance(key, str) or not key or key != key.lower() or not key.isascii():
+            raise ValueError(f"metadata key must be a lowercase ASCII str, got {key!r}")
+        if key == API_KEY_HEADER:
+            raise ValueError("metadata must not set x-goog-api-key; pass api_key= instead")
+        wanted = bytes if key.endswith("-bin") else str
+        if not isinstance(value, wanted):
+            raise TypeError(
+                f"metadata value for {key!r} must be {wanted.__name__}, got {type(value).__name__}"
+            )
+        out.append((key, value))
+    return tuple(out)

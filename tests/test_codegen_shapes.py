@@ -1,0 +1,326 @@
+"""RPC shapes (codegen/shapes.py): hand-built models first (no protoc), then real protos."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen.descriptors import load_packages
+from codegen.errors import CodegenError
+from codegen.facade_plan import package_matches, plan_facade
+from codegen.golden import FIXTURE_PROTOS
+from codegen.model import ApiPackage, Field, Kind, Message, Method, Service
+from codegen.names import python_field_name
+from codegen.paths import Layout, api_protos
+from codegen.protoc import run_protoc
+from codegen.shapes import (
+    FRIENDLY_FUNCTIONS,
+    FriendlyFunction,
+    Payload,
+    Shape,
+    classify,
+    classify_service,
+    match_service,
+)
+
+PKG = "test.shapes.v1"
+
+
+def f(name: str, number: int, kind: Kind, **kw: Any) -> Field:
+    return Field(name=name, python_name=python_field_name(name), number=number, kind=kind, **kw)
+
+
+def ref(name: str) -> str:
+    return f"{PKG}.{name}"
+
+
+def msg(name: str, *fields: Field) -> Message:
+    return Message(full_name=ref(name), python_name=name, package=PKG, fields=fields)
+
+
+def message_field(name: str, number: int, type_name: str, **kw: Any) -> Field:
+    return f(name, number, Kind.MESSAGE, type_name=ref(type_name), **kw)
+
+
+MODEL = f("model", 1, Kind.STRING)
+MESSAGES = [
+    # payloads
+    msg("Prompt", f("text", 1, Kind.STRING)),
+    msg("Part", f("text", 1, Kind.STRING, oneof="data"), f("blob", 2, Kind.BYTES, oneof="data")),
+    msg("Content", message_field("parts", 1, "Part", repeated=True), f("role", 2, Kind.STRING)),
+    # embeddings
+    msg("Vector", f("values", 1, Kind.FLOAT, repeated=True)),
+    msg("EmbedRequest", MODEL, f("text", 2, Kind.STRING)),
+    msg("EmbedResponse", message_field("vector", 1, "Vector")),
+    msg("BatchRequest", MODEL, f("texts", 2, Kind.STRING, repeated=True)),
+    msg("BatchResponse", message_field("vectors", 1, "Vector", repeated=True)),
+    msg("EmbedContentRequest", MODEL, message_field("content", 2, "Content")),
+    msg(
+        "BatchContentsRequest",
+        MODEL,
+        message_field("requests", 2, "EmbedContentRequest", repeated=True),
+    ),
+    # counting and generating
+    msg("CountRequest", MODEL, message_field("prompt", 2, "Prompt")),
+    msg("CountContentsRequest", MODEL, message_field("contents", 2, "Content", repeated=True)),
+    msg("CountResponse", f("total_tokens", 1, Kind.INT32), f("cached", 2, Kind.INT32)),
+    msg("Candidate", f("output", 1, Kind.STRING)),
+    msg("ContentCandidate", message_field("content", 1, "Content")),
+    msg("GenerateResponse", message_field("candidates", 1, "Candidate", repeated=True)),
+    msg(
+        "GenerateContentResponse", message_field("candidates", 1, "ContentCandidate", repeated=True)
+    ),
+    msg(
+        "GenerateWithUsage",
+        message_field("candidates", 1, "Candidate", repeated=True),
+        f("total_tokens", 2, Kind.INT32),
+    ),
+    # plain
+    msg("PingRequest", f("note", 1, Kind.STRING)),
+    msg("GetModelRequest", f("name", 1, Kind.STRING)),
+    msg("Model", f("name", 1, Kind.STRING), f("token_limit", 2, Kind.INT32)),
+]
+
+
+def method(name: str, request: str, response: str, signature: str = "", **kw: Any) -> Method:
+    signatures = (tuple(signature.split(",")),) if signature else ()
+    return Method(name, ref(request), ref(response), signatures, **kw)
+
+
+def api(*methods: Method, messages: list[Message] | None = None) -> ApiPackage:
+    return ApiPackage(
+        package=PKG,
+        files=("test/shapes/v1/service.proto",),
+        services=(Service("Svc", ref("Svc"), tuple(methods)),),
+        messages={m.full_name: m for m in (messages or MESSAGES)},
+    )
+
+
+def shapes_of(package: ApiPackage) -> dict[str, tuple[Shape, Payload | None]]:
+    service = package.services[0]
+    return {c.method.name: (c.shape, c.payload) for c in classify_service(service, package)}
+
+
+# -- hand-built models ------------------------------------------------------------------------
+
+
+def test_shapes_are_recognised_by_structure_not_names() -> None:
+    package = api(
+        method("A", "EmbedRequest", "EmbedResponse", "model,text"),
+        method("B", "BatchRequest", "BatchResponse", "model,texts"),
+        method("C", "EmbedContentRequest", "EmbedResponse", "model,content"),
+        method("D", "BatchContentsRequest", "BatchResponse", "model,requests"),
+        method("E", "CountRequest", "CountResponse", "model,prompt"),
+        method("F", "CountContentsRequest", "CountResponse", "model,contents"),
+        method("G", "CountRequest", "GenerateResponse", "model,prompt"),
+        method("H", "CountContentsRequest", "GenerateContentResponse", "model,contents"),
+        method("I", "PingRequest", "PingRequest"),
+        method("J", "GetModelRequest", "Model", "name"),
+        method("K", "EmbedRequest", "EmbedResponse", server_streaming=True),
+        method("L", "CountContentsRequest", "GenerateContentResponse", client_streaming=True),
+        method("M", "CountRequest", "GenerateWithUsage", "model,prompt"),
+    )
+    assert shapes_of(package) == {
+        "A": (Shape.EMBED, Payload.TEXT),
+        "B": (Shape.BATCH_EMBED, Payload.TEXTS),
+        "C": (Shape.EMBED, Payload.CONTENT),
+        "D": (Shape.BATCH_EMBED, Payload.REQUESTS),
+        "E": (Shape.COUNT_TOKENS, Payload.PROMPT),
+        "F": (Shape.COUNT_TOKENS, Payload.CONTENTS),
+        "G": (Shape.GENERATE, Payload.PROMPT),
+        "H": (Shape.GENERATE, Payload.CONTENTS),
+        "I": (Shape.PLAIN, None),
+        "J": (Shape.PLAIN, None),
+        "K": (Shape.STREAMING, None),
+        "L": (Shape.STREAMING, None),
+        "M": (Shape.GENERATE, Payload.PROMPT),  # candidates win over a token count beside them
+    }
+
+
+def test_the_payload_comes_from_the_signature_else_the_first_settable_field() -> None:
+    # no signature: the first field after `model` that can be a payload
+    package = api(method("A", "EmbedRequest", "EmbedResponse"))
+    (only,) = classify_service(package.services[0], package)
+    assert only.payload_field is not None and only.payload_field.name == "text"
+    # the signature names the payload: a second string field is not taken for it
+    request = msg("EmbedRequest", MODEL, f("label", 2, Kind.STRING), f("text", 3, Kind.STRING))
+    messages = [m for m in MESSAGES if m.python_name != "EmbedRequest"] + [request]
+    package = api(method("A", "EmbedRequest", "EmbedResponse", "model,text"), messages=messages)
+    (only,) = classify_service(package.services[0], package)
+    assert only.payload_field is not None and only.payload_field.name == "text"
+
+
+def test_near_misses_are_plain() -> None:
+    no_model = msg("NoModelRequest", f("text", 1, Kind.STRING))
+    repeated_model = msg("ManyModelsRequest", f("model", 1, Kind.STRING, repeated=True),
+                         f("text", 2, Kind.STRING))  # fmt: skip
+    no_floats = msg("NoVector", f("values", 1, Kind.INT32, repeated=True))
+    deep = msg("Deep", message_field("vector", 1, "EmbedResponse"))  # two messages deep
+    messages = [*MESSAGES, no_model, repeated_model, no_floats, deep]
+    package = api(
+        method("A", "NoModelRequest", "EmbedResponse"),
+        method("B", "ManyModelsRequest", "EmbedResponse"),
+        method("C", "EmbedRequest", "NoVector"),
+        method("D", "EmbedRequest", "Deep"),
+        method("E", "CountRequest", "PingRequest"),  # neither tokens nor candidates back
+        method("F", "EmbedRequest", "CountResponse"),  # counting a plain string: not in scope
+        messages=messages,
+    )
+    assert set(shapes_of(package).values()) == {(Shape.PLAIN, None)}
+
+
+def test_a_batch_of_requests_pairs_with_the_rpc_embedding_one_of_them() -> None:
+    package = api(
+        method("One", "EmbedContentRequest", "EmbedResponse", "model,content"),
+        method("Many", "BatchContentsRequest", "BatchResponse", "model,requests"),
+    )
+    assert shapes_of(package)["Many"] == (Shape.BATCH_EMBED, Payload.REQUESTS)
+    row = FriendlyFunction("embed_content", Shape.EMBED, Payload.CONTENT)
+    (match,) = match_service(package.services[0], package, table=[row])
+    assert match.rpc.method.name == "One"
+    assert match.batch is not None and match.batch.method.name == "Many"
+    # a batch of requests of another type is not this RPC's batch
+    alone = api(method("Many", "BatchContentsRequest", "BatchResponse", "model,requests"))
+    assert shapes_of(alone)["Many"] == (Shape.PLAIN, None)  # no single-embed RPC beside it
+
+
+def test_the_table_decides_which_shapes_get_functions() -> None:
+    assert [(r.name, r.shape, r.payload) for r in FRIENDLY_FUNCTIONS] == [
+        ("generate_embeddings", Shape.EMBED, Payload.TEXT),
+        ("generate_text", Shape.GENERATE, Payload.PROMPT),
+        ("count_text_tokens", Shape.COUNT_TOKENS, Payload.PROMPT),
+    ]
+    package = api(
+        method("Embed", "EmbedRequest", "EmbedResponse", "model,text"),
+        method("Embeds", "BatchRequest", "BatchResponse", "model,texts"),
+        method("Count", "CountContentsRequest", "CountResponse", "model,contents"),
+        method("Ping", "PingRequest", "PingRequest"),
+    )
+    matches = package_matches(package)
+    assert [(m.function.name, m.rpc.method.name) for m in matches] == [
+        ("generate_embeddings", "Embed")
+    ]
+    assert matches[0].batch is not None and matches[0].batch.method.name == "Embeds"
+    plan = plan_facade(package)
+    assert plan.functions == (
+        "generate_embeddings",
+        "generate_embeddings_async",
+        "iter_embeddings",
+        "iter_embeddings_async",
+    )  # Count (contents, no table row yet) and Ping (plain) get none
+
+
+def test_two_rpcs_of_one_row_are_an_error_naming_both() -> None:
+    package = api(
+        method("Embed", "EmbedRequest", "EmbedResponse", "model,text"),
+        method("EmbedAgain", "EmbedRequest", "EmbedResponse", "model,text"),
+    )
+    with pytest.raises(CodegenError, match="Embed, EmbedAgain all have the shape"):
+        plan_facade(package)
+
+
+def test_classify_without_the_service_sees_no_batch_of_requests() -> None:
+    package = api(
+        method("One", "EmbedContentRequest", "EmbedResponse", "model,content"),
+        method("Many", "BatchContentsRequest", "BatchResponse", "model,requests"),
+    )
+    many = package.services[0].methods[1]
+    assert classify(many, package).shape is Shape.PLAIN
+    assert classify(many, package, package.services[0]).shape is Shape.BATCH_EMBED
+
+
+# -- real protos: the vendored API and the renamed-RPC fixture ----------------------------------
+
+
+def _packages(protos: Path) -> dict[str, ApiPackage]:
+    files = api_protos(protos)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = run_protoc(protos, files, Path(tmp)).descriptor_set.read_bytes()
+    return {p.package: p for p in load_packages(data, protos, [x.as_posix() for x in files])}
+
+
+@pytest.fixture(scope="module")
+def vendored() -> dict[str, ApiPackage]:
+    return _packages(Layout.default().protos)
+
+
+def _service_shapes(package: ApiPackage, service: str) -> dict[str, tuple[Shape, Payload | None]]:
+    found = package.service(service)
+    assert found is not None
+    return {c.method.name: (c.shape, c.payload) for c in classify_service(found, package)}
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta"])
+def test_generative_service_shapes(vendored: dict[str, ApiPackage], version: str) -> None:
+    package = vendored[f"google.ai.generativelanguage.{version}"]
+    shapes = _service_shapes(package, "GenerativeService")
+    expected = {
+        "GenerateContent": (Shape.GENERATE, Payload.CONTENTS),
+        "StreamGenerateContent": (Shape.STREAMING, None),
+        "EmbedContent": (Shape.EMBED, Payload.CONTENT),
+        "BatchEmbedContents": (Shape.BATCH_EMBED, Payload.REQUESTS),
+        "CountTokens": (Shape.COUNT_TOKENS, Payload.CONTENTS),
+    }
+    if version == "v1beta":
+        expected["GenerateAnswer"] = (Shape.PLAIN, None)
+        expected["BidiGenerateContent"] = (Shape.STREAMING, None)
+    assert shapes == expected
+    assert set(_service_shapes(package, "ModelService").values()) == {(Shape.PLAIN, None)}
+
+
+@pytest.mark.parametrize("version", ["v1beta", "v1beta2", "v1beta3"])
+def test_text_service_shapes(vendored: dict[str, ApiPackage], version: str) -> None:
+    package = vendored[f"google.ai.generativelanguage.{version}"]
+    shapes = _service_shapes(package, "TextService")
+    assert shapes["GenerateText"] == (Shape.GENERATE, Payload.PROMPT)
+    assert shapes["EmbedText"] == (Shape.EMBED, Payload.TEXT)
+    if version != "v1beta2":
+        assert shapes["BatchEmbedText"] == (Shape.BATCH_EMBED, Payload.TEXTS)
+        assert shapes["CountTextTokens"] == (Shape.COUNT_TOKENS, Payload.PROMPT)
+
+
+def test_only_text_service_rpcs_get_functions_today(vendored: dict[str, ApiPackage]) -> None:
+    wrapped = {
+        name: sorted((m.service.name, m.rpc.method.name) for m in package_matches(p))
+        for name, p in vendored.items()
+    }
+    assert wrapped["google.ai.generativelanguage.v1"] == []  # no table row for contents yet
+    assert wrapped["google.longrunning"] == []
+    assert wrapped["google.ai.generativelanguage.v1beta"] == [
+        ("TextService", "CountTextTokens"),
+        ("TextService", "EmbedText"),
+        ("TextService", "GenerateText"),
+    ]
+
+
+def test_renamed_rpcs_fixture(tmp_path: Path) -> None:
+    protos = tmp_path / "protos"
+    source = FIXTURE_PROTOS / "fixtures" / "renamed_rpcs"
+    (protos / "fixtures" / "renamed_rpcs").mkdir(parents=True)
+    for path in source.iterdir():
+        (protos / "fixtures" / "renamed_rpcs" / path.name).write_bytes(path.read_bytes())
+    package = _packages(protos)["fixtures.renamed_rpcs"]
+    assert _service_shapes(package, "WordService") == {
+        "EmbedWords": (Shape.EMBED, Payload.TEXT),
+        "EmbedManyWords": (Shape.BATCH_EMBED, Payload.TEXTS),
+        "TallyWords": (Shape.COUNT_TOKENS, Payload.PROMPT),
+        "Ping": (Shape.PLAIN, None),
+        "Retired": (Shape.PLAIN, None),
+        "WatchWords": (Shape.STREAMING, None),
+    }
+    service = package.service("WordService")
+    assert service is not None
+    retired, ping = service.method("Retired"), service.method("Ping")
+    assert retired is not None and retired.deprecated
+    assert ping is not None and not ping.deprecated
+    hint = package.message("fixtures.renamed_rpcs.PingRequest").field("hint")
+    assert hint is not None and hint.deprecated
+    matches = {m.function.name: m for m in package_matches(package)}
+    assert sorted(matches) == ["count_text_tokens", "generate_embeddings"]
+    embed = matches["generate_embeddings"]
+    assert embed.rpc.method.name == "EmbedWords"
+    assert embed.batch is not None and embed.batch.method.name == "EmbedManyWords"
+    assert matches["count_text_tokens"].rpc.method.name == "TallyWords"
