@@ -16,7 +16,7 @@ import pytest
 
 import textservice
 from textservice.ray import Embedder, worker_client_options
-from textservice.testing import FakeTextService, ServerAddress, quota_failure, retry_info
+from textservice.testing import FakeTextService, ServerAddress, retry_info
 from textservice.testing.vectors import embedding_bytes
 
 pa = pytest.importorskip("pyarrow")
@@ -26,10 +26,6 @@ MODEL = "models/embedding-gecko-001"
 DIM = 16
 ROWS = 5000
 FAST_RETRY = textservice.Retry(max_attempts=8, initial_backoff=0.01, max_backoff=0.05)
-PER_DAY = quota_failure(
-    "Quota exceeded for embed requests per day.",
-    quota_id="BatchEmbedTextRequestsPerDayPerProjectPerModel",
-)
 
 
 def text(i: int) -> str:
@@ -191,29 +187,30 @@ def test_ray_data_completes_through_injected_faults(
     assert len(failed) >= 5  # retried by each worker's client until every batch got through
 
 
-def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(
-    local_ray: Any, served: tuple[FakeTextService, ServerAddress]
-) -> None:
-    fake, address = served
+def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -> None:
+    # The fake's quota emulation: 10 BatchEmbedText calls a day, then RESOURCE_EXHAUSTED with
+    # a QuotaFailure naming the per-day quota, as the API answers (5,000 rows need 50 calls).
+    fake = FakeTextService(embedding_dimension=DIM, quotas={"requests_per_day": 10})
     context = local_ray.data.DataContext.get_current()
-    fake.faults.fail_next(10_000, "RESOURCE_EXHAUSTED", details=[PER_DAY])
-    try:
-        context.raise_original_map_exception = True  # as the README says
-        with pytest.raises(textservice.ResourceExhausted) as info:
-            embed(local_ray, address, "numpy").materialize()
-        error = info.value
-        assert isinstance(error, local_ray.exceptions.RayTaskError)  # and a Ray task error
-        assert error.is_daily_quota
-        assert error.details[0].violations[0].quota_id == PER_DAY.violations[0].quota_id
+    with fake.serve() as address:
+        try:
+            context.raise_original_map_exception = True  # as the README says
+            with pytest.raises(textservice.ResourceExhausted) as info:
+                embed(local_ray, address, "numpy").materialize()
+            error = info.value
+            assert isinstance(error, local_ray.exceptions.RayTaskError)  # and a Ray task error
+            assert error.is_daily_quota
+            quota_id = error.details[0].violations[0].quota_id
+            assert quota_id == "BatchEmbedTextRequestsPerDayPerProjectPerModel"
 
-        context.raise_original_map_exception = False  # Ray Data's default: its own wrapper
-        with pytest.raises(local_ray.exceptions.RayTaskError) as wrapped:
-            embed(local_ray, address, "numpy").materialize()
-        assert "ResourceExhausted" in str(wrapped.value)
-        assert "Quota exceeded for embed requests per day" in str(wrapped.value)
-    finally:
-        context.raise_original_map_exception = False
-        fake.faults.clear()
+            context.raise_original_map_exception = False  # Ray Data's default: its wrapper
+            with pytest.raises(local_ray.exceptions.RayTaskError) as wrapped:
+                embed(local_ray, address, "numpy").materialize()
+            assert "ResourceExhausted" in str(wrapped.value)
+            assert "PerDay" in str(wrapped.value)
+        finally:
+            context.raise_original_map_exception = False
+    assert fake.quotas.accepted() == 10  # nothing got through after the day's quota
 
 
 # -- the README's Dask recipe (Dask's local scheduler) ----------------------------------------
