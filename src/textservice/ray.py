@@ -1,9 +1,10 @@
 """Embedding a dataset on Ray Data (or Dask, or Spark) with one client per worker.
 
-``pip install 'textservice[ray]'``. The idiom for batch inference against a remote API is a
-callable class given to ``map_batches``: Ray makes one instance per worker (an actor), which
-keeps one client, with its connection and up to ``max_concurrency`` calls in flight, for every
-batch the worker gets::
+Needs Ray Data and pyarrow (the ``ray`` extra: ``pip install '.[ray]'`` in a checkout of
+this project, or ``pip install 'ray[data]' pyarrow``). The idiom for batch inference against
+a remote API is a callable class given to ``map_batches``: Ray makes one instance per worker
+(an actor), which keeps one client, with its connection and up to ``max_concurrency`` calls
+in flight, for every batch the worker gets::
 
     import ray
     from textservice.ray import Embedder

@@ -65,7 +65,7 @@ def require_pyarrow() -> Any:
         import pyarrow.parquet
     except ImportError:
         raise InputError(
-            "Parquet needs pyarrow: pip install 'textservice[parquet]' (or pip install pyarrow)"
+            "Parquet needs pyarrow: pip install pyarrow (or the parquet extra of textservice)"
         ) from None
     return pyarrow.parquet
 
