@@ -13,7 +13,7 @@ in flight, for every batch the worker gets::
     ds = ds.map_batches(
         Embedder,
         fn_constructor_kwargs={"model": "models/embedding-gecko-001", "workers": 4},
-        concurrency=4,                 # workers (actors); say the same number in "workers"
+        compute=ray.data.ActorPoolStrategy(size=4),  # workers; the same number in "workers"
         batch_size=1000,               # rows per call of the embedder
         batch_format="pyarrow",        # or "pandas", or "numpy"
     )
@@ -35,8 +35,12 @@ pandas batches), in the batch's row order; the other columns are kept.
   ``*_per_day``) is divided by ``workers`` in each worker. A quota's ``share`` option, if
   the client has one, is multiplied by ``1 / workers`` likewise.
 - **Failures** are the client's typed errors (``textservice.ResourceExhausted``, ...), raised
-  in the worker after the client's retries; Ray stops the dataset and raises them in the
-  driver as a Ray task error that is also an instance of that error class.
+  in the worker after the client's retries; Ray stops the dataset. With
+  ``ray.data.DataContext.get_current().raise_original_map_exception = True`` on the driver it
+  raises the error there as a Ray task error that is also an instance of that error class
+  (``except textservice.ResourceExhausted`` works, ``is_daily_quota`` and ``details`` are
+  there); by default Ray Data raises its own ``UserCodeException``, whose message carries the
+  error's.
 """
 
 from __future__ import annotations
