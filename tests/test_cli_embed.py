@@ -542,3 +542,28 @@ def test_an_empty_key_file_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "is empty" in done.stderr
     assert not (tmp_path / "out.jsonl.part").exists()
+
+
+def test_ctrl_c_while_the_input_is_read_stops_with_130_and_sends_nothing(tmp_path: Path) -> None:
+    # Standard input left open: the command waits in its first pass (spooling the input).
+    process = subprocess.Popen(
+        [*CLI, "embed", "--fake", "-m", MODEL, "-o", str(tmp_path / "out.npy")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    try:
+        assert process.stdin is not None
+        process.stdin.write(b"a first line\n")
+        process.stdin.flush()
+        time.sleep(2)  # started, and reading
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert b"textservice: interrupted; nothing was sent" in err
+    assert list(tmp_path.iterdir()) == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import click
 
@@ -198,13 +198,8 @@ def embed(
             input_path, format=input_format, text_column=text_column, id_column=id_column
         )
         check = _check_input(source, skip_bad=skip_bad)
-    except OSError as exc:
-        fail(f"cannot read {input_path}: {exc.strerror or exc}", ExitCode.USAGE)
-    except Exception as exc:
-        code = exit_code_for(exc)
-        if code != ExitCode.USAGE:
-            raise
-        fail(describe(exc), code)
+    except BaseException as exc:
+        _stop_early(exc, f"cannot read {input_path}")
 
     # Made first: a missing key or bad endpoint stops the run before any output file exists.
     client = client_or_exit(connection, max_concurrency=concurrency)
@@ -215,13 +210,8 @@ def embed(
             writer = open_output(output_path, check, settings=settings, overwrite=overwrite)
             records = _verify(writer, source, check, chain)
             writer.start(chain, check.record_count)
-        except OSError as exc:
-            fail(f"cannot write {output_path}: {exc.strerror or exc}", ExitCode.USAGE)
-        except Exception as exc:
-            code = exit_code_for(exc)
-            if code is None or code == ExitCode.ERROR:
-                raise
-            fail(describe(exc), code)
+        except BaseException as exc:
+            _stop_early(exc, f"cannot write {output_path}")
 
         mode = progress_mode(progress)
         total = check.record_count
@@ -268,6 +258,20 @@ def embed(
         bar.close()
         if mode != "off":
             click.echo(format_summary(summary), err=True)
+
+
+def _stop_early(exc: BaseException, cannot: str) -> NoReturn:
+    """Exit for a failure before anything was sent (so there is nothing to resume)."""
+    code = exit_code_for(exc)
+    if code is None or code == ExitCode.BROKEN_PIPE or isinstance(exc, click.ClickException):
+        raise exc  # SystemExit, click's own; a closed pipe is the group's to handle
+    if code == ExitCode.INTERRUPTED:
+        fail("interrupted; nothing was sent", code)
+    if isinstance(exc, OSError):  # the file named, as the user gave it
+        fail(f"{cannot}: {exc.strerror or exc}", ExitCode.USAGE)
+    if code == ExitCode.ERROR:
+        raise exc  # not one we expect here: the traceback says where
+    fail(describe(exc), code)
 
 
 def _fail_embedding(exc: BaseException, writer: ResultWriter, summary: EmbedSummary) -> None:
