@@ -343,3 +343,21 @@ def test_closing_removes_a_part_that_holds_nothing(tmp_path: Path, kind: Kind) -
     assert opened.writer.resume_file is None
     opened.writer.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_digests_stay_those_of_earlier_versions() -> None:
+    # Outputs made before the streaming CLI hash json.dumps([id, text]): still resumable.
+    import hashlib
+
+    records = [
+        Record(1, 1, "plain"),
+        Record(2, "x\u00e9\"\\\n", "caf\u00e9 \U0001f600 \t"),
+        Record(3, 10**30, "big id"),
+        Record(4, -5, "</script>"),
+    ]
+    state = SETTINGS.seed()
+    chain = DigestChain(SETTINGS)
+    for record in records:
+        item = json.dumps([record.id, record.text]).encode("ascii")
+        state = hashlib.blake2b(state + item, digest_size=16).digest()
+        assert chain.add(record) == state.hex()
