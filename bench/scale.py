@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -109,15 +110,29 @@ def child_ray(n: int, target: str, source: str, out: str) -> None:
 
 @dataclass
 class Measure:
-    """One child's run."""
+    """One contender at one size: each round's wall and CPU seconds and peak RSS."""
 
     rows: int
     dim: int
     what: str
-    seconds: float
-    cpu: float
-    rss_mib: float
+    walls: list[float]
+    cpus: list[float]
+    rss: list[float]
     note: str = ""
+
+    @property
+    def seconds(self) -> float:
+        """The median wall time."""
+        return statistics.median(self.walls)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpus)
+
+    @property
+    def rss_mib(self) -> float:
+        """The highest peak of the rounds."""
+        return max(self.rss)
 
     @property
     def rate(self) -> float:
@@ -217,8 +232,10 @@ def free_bytes() -> int:
 
 
 def measure(
-    sizes: list[int], dims: list[int], ray_rows: int | None
+    sizes: list[int], dims: list[int], ray_rows: int | None, rounds: int
 ) -> tuple[list[Measure], list[str]]:
+    """Every contender at every size, ``rounds`` times up to 100,000 rows (once above),
+    alternating contenders from round to round."""
     results: list[Measure] = []
     skipped: list[str] = []
     env = {**os.environ, "GOOGLE_API_KEY": "bench"}
@@ -241,28 +258,36 @@ def measure(
                     out = WORK / f"ray-{n}-{dim}"
                     argv = [PY, __file__, "ray", str(n), server.target, str(source), str(out)]
                     runs.append(("ray", argv, out))
-                for what, argv, out in runs:
-                    # JSONL is ~3x the size of the floats; Parquet needs its segments twice.
-                    need = output_bytes * (3 if what.endswith("jsonl") else 2) + (1 << 30)
-                    if out is not None and free_bytes() < need:
-                        skipped.append(
-                            f"{what} at {n:,} rows × {dim}: needs {need / 2**30:.0f} GiB of free "
-                            f"disk, {free_bytes() / 2**30:.0f} GiB free"
-                        )
-                        continue
-                    if out is not None:
-                        remove(out)  # what an earlier, failed run left
-                    print(f"scale: {what} {n:,} × {dim} ...", file=sys.stderr, flush=True)
-                    seconds, cpu, rss = run_child(argv, env)
-                    if out is not None:
-                        # in a child: the driver stays small, and a child's ru_maxrss starts
-                        # from its parent's size when it was forked
-                        check = [PY, __file__, "check", str(out), str(n), str(dim)]
-                        subprocess.run(check, check=True)
-                        remove(out)
-                    note = "largest single Ray process, not their sum" if what == "ray" else ""
-                    results.append(Measure(n, dim, what, seconds, cpu, rss, note))
-                    print(f"scale:   {seconds:.1f} s, {rss:.0f} MiB", file=sys.stderr)
+                found: dict[str, Measure] = {}
+                for round_index in range(rounds if n <= 100_000 else 1):
+                    shift = round_index % len(runs)
+                    for what, argv, out in runs[shift:] + runs[:shift]:
+                        # JSONL is ~3x the size of the floats; Parquet needs its segments twice.
+                        need = output_bytes * (3 if what.endswith("jsonl") else 2) + (1 << 30)
+                        if out is not None and free_bytes() < need:
+                            if round_index == 0:
+                                skipped.append(
+                                    f"{what} at {n:,} rows × {dim}: needs {need / 2**30:.0f} GiB "
+                                    f"of free disk, {free_bytes() / 2**30:.0f} GiB free"
+                                )
+                            continue
+                        if out is not None:
+                            remove(out)  # what an earlier, failed run left
+                        print(f"scale: {what} {n:,} × {dim} ...", file=sys.stderr, flush=True)
+                        seconds, cpu, rss = run_child(argv, env)
+                        if out is not None:
+                            # in a child: the driver stays small, and a child's ru_maxrss
+                            # starts from its parent's size when it was forked
+                            check = [PY, __file__, "check", str(out), str(n), str(dim)]
+                            subprocess.run(check, check=True)
+                            remove(out)
+                        note = "largest single Ray process, not their sum" if what == "ray" else ""
+                        m = found.setdefault(what, Measure(n, dim, what, [], [], [], note))
+                        m.walls.append(seconds)
+                        m.cpus.append(cpu)
+                        m.rss.append(rss)
+                        print(f"scale:   {seconds:.1f} s, {rss:.0f} MiB", file=sys.stderr)
+                results += [found[what] for what, _, _ in runs if what in found]
         finally:
             server.stop()
     return results, skipped
@@ -336,7 +361,9 @@ def targets(results: list[Measure], sizes: list[int], dims: list[int]) -> list[s
     return lines
 
 
-def report(results: list[Measure], skipped: list[str], sizes: list[int], dims: list[int]) -> str:
+def report(
+    results: list[Measure], skipped: list[str], sizes: list[int], dims: list[int], rounds: int
+) -> str:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cpus = os.cpu_count()
     out = [
@@ -347,18 +374,22 @@ def report(results: list[Measure], skipped: list[str], sizes: list[int], dims: l
         f"Python {platform.python_version()}, {cpus} CPUs, load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end. Server: `textservice "
         "fake-server` (the project's fake, 0 ms latency) in its own process, one per "
-        "dimension; every contender is a child process run once, side by side in this run. "
+        "dimension; every contender is a child process, side by side in this run, alternating "
+        f"from round to round ({rounds} rounds up to 100,000 rows, 1 above; the median wall "
+        "time). "
         "CPU: the child's user + system seconds (its descendants included). RSS: the "
         "child's peak resident memory (`ru_maxrss` from `os.wait4`).",
         "",
-        "| rows | dim | contender | wall s | texts/s | CPU s | peak RSS MiB |",
-        "|---:|---:|---|---:|---:|---:|---:|",
+        "| rows | dim | contender | runs | wall s (median; range) | texts/s | CPU s | "
+        "peak RSS MiB |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for m in results:
         what = m.what + (f" ({m.note})" if m.note else "")
+        spread = f"; {min(m.walls):.1f}-{max(m.walls):.1f}" if len(m.walls) > 1 else ""
         out.append(
-            f"| {m.rows:,} | {m.dim:,} | {what} | {m.seconds:.1f} | {m.rate:,.0f} | "
-            f"{m.cpu:.1f} | {m.rss_mib:.0f} |"
+            f"| {m.rows:,} | {m.dim:,} | {what} | {len(m.walls)} | {m.seconds:.1f}{spread} | "
+            f"{m.rate:,.0f} | {m.cpu:.1f} | {m.rss_mib:.0f} |"
         )
     out += ["", "Targets (issue 14):", "", *targets(results, sizes, dims)]
     if skipped:
@@ -399,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--dims", default="768,3072")
     parser.add_argument("--ray-rows", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds up to 100,000 rows")
     parser.add_argument("--quick", action="store_true", help="10,000 rows at 768 only")
     parser.add_argument("--out", type=Path, default=None)
     opts = parser.parse_args(args)
@@ -408,12 +440,13 @@ def main(argv: list[str] | None = None) -> int:
     partial = (opts.sizes, opts.dims, opts.ray_rows) != ("100000,1000000", "768,3072", 100_000)
     if opts.quick:
         sizes, dims, ray_rows = [2_000, 10_000], [768], 10_000
+        opts.rounds = 1
         partial = True
     # Only a full run replaces the section of RESULTS.md.
     out = opts.out or (REPO / "bench" / ".work" / "RESULTS-quick.md" if partial else RESULTS)
     WORK.mkdir(parents=True, exist_ok=True)
-    results, skipped = measure(sizes, dims, ray_rows)
-    section = report(results, skipped, sizes, dims)
+    results, skipped = measure(sizes, dims, ray_rows, opts.rounds)
+    section = report(results, skipped, sizes, dims, opts.rounds)
     splice(out, section)
     print(section)
     print(f"scale: written to {out}", file=sys.stderr)
