@@ -39,10 +39,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / ".work" / "scale"
 RESULTS = REPO / "bench" / "RESULTS.md"
+MEASURES = WORK / "measures.jsonl"
+"""Every measurement of the current run, appended as made (``--reuse`` goes on from it)."""
 PY = sys.executable
 MODEL = "models/embedding-gecko-001"
 BEGIN, END = "<!-- scale:begin -->", "<!-- scale:end -->"
@@ -116,7 +119,7 @@ class Measure:
     dim: int
     what: str
     walls: list[float]
-    cpus: list[float]
+    cpus: list[float | None]
     rss: list[float]
     note: str = ""
 
@@ -126,8 +129,10 @@ class Measure:
         return statistics.median(self.walls)
 
     @property
-    def cpu(self) -> float:
-        return statistics.median(self.cpus)
+    def cpu(self) -> float | None:
+        """The median CPU time (``None``: not recorded)."""
+        known = [c for c in self.cpus if c is not None]
+        return statistics.median(known) if known else None
 
     @property
     def rss_mib(self) -> float:
@@ -193,18 +198,30 @@ def check_output(path: Path, n: int, dim: int) -> None:
         array = np.load(path, mmap_mode="r")  # the checker's memory, not the CLI's
         assert array.shape == (n, dim), array.shape
         rows = [np.asarray(array[i]) for i in picks]
-    elif path.suffix == ".parquet" or path.is_dir():
+    elif path.suffix == ".parquet":  # the CLI's: rows in input order; read by row group only
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        assert parquet.metadata.num_rows == n
+        starts = list(itertools.accumulate(
+            (parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)),
+            initial=0,
+        ))  # fmt: skip
+        rows = []
+        for i in picks:
+            group = next(g for g in range(parquet.num_row_groups) if starts[g + 1] > i)
+            table = parquet.read_row_group(group)
+            assert table.column("id")[i - starts[group]].as_py() == i + 1
+            embedding = table.column("embedding")[i - starts[group]].as_py()
+            rows.append(np.asarray(embedding, np.float32))
+    elif path.is_dir():  # Ray's: blocks in the order they finished; find each row by its text
         import pyarrow.compute as pc
         import pyarrow.dataset as ds
 
-        table = ds.dataset(path, format="parquet").to_table()
+        table = ds.dataset(path, format="parquet").to_table(columns=["text", "embedding"])
         assert table.num_rows == n
-        if "id" in table.column_names:  # the CLI's: rows in input order
-            assert table.column("id")[n - 1].as_py() == n
-            places = picks
-        else:  # Ray's: blocks in the order they finished; find each row by its text
-            texts = table.column("text")
-            places = [pc.index(texts, text(i)).as_py() for i in picks]
+        texts = table.column("text")
+        places = [pc.index(texts, text(i)).as_py() for i in picks]
         column = table.column("embedding")
         rows = [np.asarray(column[i].as_py(), np.float32) for i in places]
     else:
@@ -231,11 +248,29 @@ def free_bytes() -> int:
     return shutil.disk_usage(WORK).free
 
 
+def note_of(what: str) -> str:
+    return "largest single Ray process, not their sum" if what == "ray" else ""
+
+
+def load_saved() -> dict[tuple[int, int, str], list[dict[str, Any]]]:
+    """The measurements of an earlier run of this one (``--reuse``), by (rows, dim, what)."""
+    saved: dict[tuple[int, int, str], list[dict[str, Any]]] = {}
+    if MEASURES.exists():
+        for line in MEASURES.read_text(encoding="utf-8").splitlines():
+            found = json.loads(line)
+            saved.setdefault((found["rows"], found["dim"], found["what"]), []).append(found)
+    return saved
+
+
 def measure(
-    sizes: list[int], dims: list[int], ray_rows: int | None, rounds: int
+    sizes: list[int], dims: list[int], ray_rows: int | None, rounds: int, *, reuse: bool
 ) -> tuple[list[Measure], list[str]]:
     """Every contender at every size, ``rounds`` times up to 100,000 rows (once above),
-    alternating contenders from round to round."""
+    alternating contenders from round to round. Each measurement is appended to
+    ``MEASURES`` as it is made; with ``reuse`` those already there are not made again."""
+    saved = load_saved() if reuse else {}
+    if not reuse:
+        MEASURES.unlink(missing_ok=True)
     results: list[Measure] = []
     skipped: list[str] = []
     env = {**os.environ, "GOOGLE_API_KEY": "bench"}
@@ -259,9 +294,17 @@ def measure(
                     argv = [PY, __file__, "ray", str(n), server.target, str(source), str(out)]
                     runs.append(("ray", argv, out))
                 found: dict[str, Measure] = {}
+                for what, _, _ in runs:  # what a run stopped midway measured (--reuse)
+                    for done in saved.get((n, dim, what), []):
+                        m = found.setdefault(what, Measure(n, dim, what, [], [], [], note_of(what)))
+                        m.walls.append(done["wall"])
+                        m.cpus.append(done["cpu"])
+                        m.rss.append(done["rss"])
                 for round_index in range(rounds if n <= 100_000 else 1):
                     shift = round_index % len(runs)
                     for what, argv, out in runs[shift:] + runs[:shift]:
+                        if what in found and round_index < len(found[what].walls):
+                            continue  # measured by an earlier, stopped run (--reuse)
                         # JSONL is ~3x the size of the floats; Parquet needs its segments twice.
                         need = output_bytes * (3 if what.endswith("jsonl") else 2) + (1 << 30)
                         if out is not None and free_bytes() < need:
@@ -281,12 +324,16 @@ def measure(
                             check = [PY, __file__, "check", str(out), str(n), str(dim)]
                             subprocess.run(check, check=True)
                             remove(out)
-                        note = "largest single Ray process, not their sum" if what == "ray" else ""
-                        m = found.setdefault(what, Measure(n, dim, what, [], [], [], note))
+                        m = found.setdefault(what, Measure(n, dim, what, [], [], [], note_of(what)))
                         m.walls.append(seconds)
                         m.cpus.append(cpu)
                         m.rss.append(rss)
-                        print(f"scale:   {seconds:.1f} s, {rss:.0f} MiB", file=sys.stderr)
+                        record = {"rows": n, "dim": dim, "what": what, "wall": seconds,
+                                  "cpu": cpu, "rss": rss}  # fmt: skip
+                        with MEASURES.open("a", encoding="utf-8") as log:
+                            log.write(json.dumps(record) + "\n")
+                        print(f"scale:   {seconds:.1f} s, {cpu:.1f} s CPU, {rss:.0f} MiB",
+                              file=sys.stderr)  # fmt: skip
                 results += [found[what] for what, _, _ in runs if what in found]
         finally:
             server.stop()
@@ -389,7 +436,7 @@ def report(
         spread = f"; {min(m.walls):.1f}-{max(m.walls):.1f}" if len(m.walls) > 1 else ""
         out.append(
             f"| {m.rows:,} | {m.dim:,} | {what} | {len(m.walls)} | {m.seconds:.1f}{spread} | "
-            f"{m.rate:,.0f} | {m.cpu:.1f} | {m.rss_mib:.0f} |"
+            f"{m.rate:,.0f} | {'n/a' if m.cpu is None else f'{m.cpu:.1f}'} | {m.rss_mib:.0f} |"
         )
     out += ["", "Targets (issue 14):", "", *targets(results, sizes, dims)]
     if skipped:
@@ -431,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dims", default="768,3072")
     parser.add_argument("--ray-rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3, help="rounds up to 100,000 rows")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the measurements of a run that stopped"
+    )
     parser.add_argument("--quick", action="store_true", help="10,000 rows at 768 only")
     parser.add_argument("--out", type=Path, default=None)
     opts = parser.parse_args(args)
@@ -445,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     # Only a full run replaces the section of RESULTS.md.
     out = opts.out or (REPO / "bench" / ".work" / "RESULTS-quick.md" if partial else RESULTS)
     WORK.mkdir(parents=True, exist_ok=True)
-    results, skipped = measure(sizes, dims, ray_rows, opts.rounds)
+    results, skipped = measure(sizes, dims, ray_rows, opts.rounds, reuse=opts.reuse)
     section = report(results, skipped, sizes, dims, opts.rounds)
     splice(out, section)
     print(section)
