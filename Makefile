@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The exact versions of every dev tool (and of hatchling, which builds the editable install):
+# pip-compile's output from pyproject.toml, re-made by `make lock`. The library's own
+# dependencies stay ranges in pyproject.toml; the lock only constrains this venv.
+LOCK := requirements-dev.txt
 
-.PHONY: venv generate check-generated accept-api golden lint format test demo
+.PHONY: venv lock generate check-generated accept-api golden lint format test test-fast demo
 
 # The oldest Python the project supports, read from pyproject.toml's requires-python.
 PY_MIN := $(shell sed -n 's/^requires-python *= *">=\([0-9.]*\)".*/\1/p' pyproject.toml)
@@ -13,7 +17,7 @@ PY_OK := import sys; sys.exit(sys.version_info[:2] < tuple(int(n) for n in "$(PY
 
 # The venv is made only by a new enough $(PYTHON), and one that cannot work (made by an older
 # Python, or whose creation failed: no pip) is removed rather than reused.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
 	  found=$$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo "not found"); \
 	  echo "make: this project needs Python $(PY_MIN) or newer, and $(PYTHON) is $$found:" \
@@ -24,11 +28,20 @@ $(STAMP): pyproject.toml
 	  echo "make: removing $(VENV): its Python is missing, older than $(PY_MIN) or has no pip"; \
 	  rm -rf $(VENV); fi
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(LOCK) --upgrade pip
+	$(BIN)/python -m pip install -q -c $(LOCK) --build-constraint $(LOCK) -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+## lock: re-pin requirements-dev.txt after changing pyproject.toml's dependencies
+##       (keeps the other pins; LOCK_ARGS=--upgrade moves every pin to the newest release)
+lock:
+	@test -x $(BIN)/pip-compile || { \
+	  echo "make: lock needs $(BIN)/pip-compile: run make venv" >&2; exit 1; }
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --strip-extras \
+		--allow-unsafe --all-build-deps --no-emit-index-url --no-emit-find-links \
+		--no-emit-trusted-host --output-file $(LOCK) $(LOCK_ARGS) pyproject.toml
 
 ## generate: clean and regenerate all generated code from protos/ and codegen/templates
 generate: $(STAMP)
@@ -47,27 +60,37 @@ accept-api: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python -m codegen golden
 
-## lint: ruff, mypy strict on codegen/ and src/, and the import layers (lint-imports,
-##       contracts in pyproject.toml)
+# What ruff checks and formats (.pre-commit-config.yaml runs the same commands).
+LINT_PATHS := codegen src tests bench
+
+## lint: ruff on $(LINT_PATHS); mypy strict on the files pyproject.toml names (codegen, src,
+##       bench, tests); the import layers (lint-imports, contracts in pyproject.toml)
 lint: $(STAMP)
-	$(BIN)/ruff check codegen src tests
-	$(BIN)/ruff format --check codegen src tests
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache --no-logo
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix codegen src tests
-	$(BIN)/ruff format codegen src tests
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 ## test: everything CI runs
 test: check-generated lint
 	$(BIN)/python -m pytest
 
-## demo: embed the bundled sample with the in-process fake server (no key, no network)
-SAMPLE := src/textservice/cli/sample.txt
+## test-fast: the inner loop (no lint): the tests that start no process and open no socket, and
+##            are not slow (markers in pyproject.toml, kept true by tests/support/marker_guard.py).
+##            Byte-code is written even where PYTHONDONTWRITEBYTECODE is set: pytest keeps the
+##            assert-rewritten test modules in __pycache__, which saves ~5 s per run.
+test-fast: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "not slow and not subprocess and not network"
+
+## demo: embed a generated 3,000-line sample with the in-process fake server (no key, no network)
+SAMPLE := build/demo/sample.txt
 DEMO_OUT := build/demo/embeddings.npy
 
-$(SAMPLE): | $(STAMP)
+$(SAMPLE): src/textservice/cli/sample.py | $(STAMP)
 	$(BIN)/python -m textservice.cli.sample $(SAMPLE)
 
 demo: $(STAMP) $(SAMPLE)
@@ -75,9 +98,12 @@ demo: $(STAMP) $(SAMPLE)
 		--input $(SAMPLE) --output $(DEMO_OUT) --overwrite --progress
 
 ## bench: benchmark vs google-generativeai 0.7.2 and a raw grpcio floor -> bench/RESULTS.md
-##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options)
-##        then the CLI at scale (bench/scale.py; SCALE_ARGS: its options) -> its section of it
+##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options),
+##        then the quota scenario (bench/quota.py: its section of the same report; not with
+##        BENCH_ARGS, a partial run: run python3 bench/quota.py on its own), then the CLI at
+##        scale (bench/scale.py: its section; SCALE_ARGS: its options, a partial run)
 .PHONY: bench
 bench: $(STAMP)
 	$(PYTHON) bench/run.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+	$(if $(BENCH_ARGS),,$(PYTHON) bench/quota.py $(if $(BENCH_QUICK),--quick))
 	$(BIN)/python bench/scale.py $(if $(BENCH_QUICK),--quick) $(SCALE_ARGS)

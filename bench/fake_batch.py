@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textservice._encoding.codec import Codec
 from textservice._proto.google.ai.generativelanguage import v1beta
 from textservice.testing import answers, validation
+from textservice.testing.catalogue import ModelPolicy
 from textservice.testing.fake import RequestCodec
 from textservice.testing.versions import version_named
 
@@ -34,13 +36,15 @@ def cpu_ms(run: Callable[[], object], repeat: int = 7, number: int = 10) -> floa
 
 def main() -> None:
     version = version_named("v1beta")
+    service = version.service("TextService")
+    assert service is not None
     server_codec = RequestCodec()
-    models = validation.ModelPolicy()
+    context = answers.Context(ModelPolicy(), answers.GenerateTextExtras(), ())
 
-    def respond(encode: Callable[[object], bytes]) -> bytes:
+    def respond(encode: Callable[[Any], bytes]) -> bytes:
         request = server_codec.decode(REQUEST, v1beta.BatchEmbedTextRequest)
-        validation.validate("v1beta", "BatchEmbedText", request, models)
-        return encode(answers.batch_embed_text(version, request, 768))
+        validation.validate(service, "BatchEmbedText", request, context.models)
+        return encode(answers.batch_embed_text(context, version, request))
 
     fast = Codec()
     wire = respond(lambda m: fast.encode(m, v1beta.BatchEmbedTextResponse))

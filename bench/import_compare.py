@@ -57,12 +57,15 @@ def _unsplit_tree(out: Path) -> Path:
     shutil.copytree(
         REPO / "src" / "textservice", package, ignore=shutil.ignore_patterns("__pycache__")
     )
-    original = pipeline.split_packages
-    pipeline.split_packages = lambda modules, packages: dict(modules)  # betterproto2's layout
+    # the name the pipeline calls, replaced for this one build (vars(): pipeline imports it
+    # from codegen.split rather than exporting it)
+    names = vars(pipeline)
+    original = names["split_packages"]
+    names["split_packages"] = lambda modules, packages: dict(modules)  # betterproto2's layout
     try:
         tree = build_all(Layout(protos=REPO / "protos", package=package))
     finally:
-        pipeline.split_packages = original
+        names["split_packages"] = original
     pipeline.write(tree, package)
     return out / "src"
 

@@ -1,8 +1,8 @@
 """Build protoc's standard Python/grpcio modules of ``protos/`` for the bench (project venv).
 
-Reuses ``tests/reference.py``'s ``build()``: the protos are compiled under a ``tsref/`` prefix
-into ``OUT``, so the modules never clash with Google's installed client. Prints the folder to put
-on ``sys.path`` (modules are ``tsref.google.ai.generativelanguage.<version>.text_service_pb2``).
+Reuses ``tests/support/reference.py``'s ``build()``: the protos are compiled under a ``tsref/``
+prefix into ``OUT``, so the modules never clash with Google's installed client. Prints the folder
+to put on ``sys.path`` (modules are ``tsref.google.ai.generativelanguage.<version>.*_pb2``).
 
 Usage: ``.venv/bin/python bench/refbuild.py OUT``
 """
@@ -21,7 +21,7 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     sys.path[:0] = [str(REPO), str(REPO / "tests")]
-    import reference  # tests/reference.py
+    from support import reference  # tests/support/reference.py
 
     print(reference.build(out))
 

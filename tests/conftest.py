@@ -1,11 +1,13 @@
-"""Shared fixtures."""
+"""Shared fixtures; the markers' check is the ``support.marker_guard`` plugin."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import reference
+from support import reference
+
+pytest_plugins = ["support.marker_guard"]
 
 
 @pytest.fixture(scope="session")

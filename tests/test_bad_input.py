@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from runtime_specs import MODEL, embed_sync
+from support.runtime_specs import MODEL, embed_sync
 
 import textservice
 import textservice.v1beta2

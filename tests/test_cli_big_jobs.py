@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import CLI, MODEL, cli_env, results_in, run_cli
+from support.cli_helpers import CLI, MODEL, cli_env, results_in, run_cli
 
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Record
@@ -26,6 +26,8 @@ from textservice.testing import FakeTextService, ServerAddress
 from textservice.testing.vectors import embedding_bytes
 
 pq = pytest.importorskip("pyarrow.parquet")
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.network]
 
 LINES = 200_000
 DIM = 16

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
-from cli_helpers import CLI, cli_env, run_cli
+import pytest
+from support.cli_helpers import CLI, cli_env, run_cli
 
 from textservice.testing import expected_completion, expected_token_count
 
 
+@pytest.mark.subprocess
 def test_generate_text_prints_the_completion() -> None:
     done = run_cli(["generate-text", "--fake", "Once upon a time"])
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected_completion("models/text-bison-001", "Once upon a time") + "\n"
 
 
+@pytest.mark.subprocess
 def test_generate_text_json_and_prompt_from_standard_input() -> None:
     done = run_cli(["generate-text", "--fake", "--candidates", "2", "--json"], stdin=b"hi\n")
     assert done.returncode == 0, done.stderr
@@ -30,6 +35,7 @@ def test_generate_text_json_and_prompt_from_standard_input() -> None:
     ]
 
 
+@pytest.mark.subprocess
 def test_count_tokens_prints_the_count() -> None:
     done = run_cli(["count-tokens", "--fake", "-m", "models/text-bison-001", "a few words here"])
     assert done.returncode == 0, done.stderr
@@ -37,12 +43,15 @@ def test_count_tokens_prints_the_count() -> None:
     assert done.stdout == f"{expected}\n"
 
 
+@pytest.mark.subprocess
 def test_an_api_error_is_exit_1_with_the_status() -> None:
     done = run_cli(["count-tokens", "--fake", "-m", "models/no-such-model", "x"])
     assert done.returncode == 1
     assert "NOT_FOUND" in done.stderr
 
 
+@pytest.mark.network
+@pytest.mark.subprocess
 def test_fake_server_serves_other_processes_until_interrupted() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -72,21 +81,34 @@ def test_fake_server_serves_other_processes_until_interrupted() -> None:
             server.wait()
 
 
-def test_the_bundled_sample_is_what_its_generator_makes() -> None:
-    from textservice.cli.sample import SAMPLE_LINES, SAMPLE_PATH, sample_lines
+# SHA-256 of the demo sample as first committed (src/textservice/cli/sample.txt, until
+# `make demo` generated it into build/): the generator still makes exactly those bytes.
+DEMO_SAMPLE_SHA256 = "387b475491cb1c290376041969ea5b7a13f1f998b0b08f23eb3b9a11128e30f8"
 
-    lines = SAMPLE_PATH.read_text(encoding="utf-8").splitlines()
+
+def test_the_demo_sample_is_what_its_generator_always_made(tmp_path: Path) -> None:
+    from textservice.cli.sample import SAMPLE_LINES, sample_lines, write_sample
+
+    path = tmp_path / "demo" / "sample.txt"  # the folder is made, as build/demo/ by make demo
+    write_sample(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == DEMO_SAMPLE_SHA256
+    lines = path.read_text(encoding="utf-8").splitlines()
     assert lines == sample_lines()
     assert len(lines) == SAMPLE_LINES == len(set(lines))
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_demo_command_prints_count_dimension_time_and_throughput(tmp_path: Path) -> None:
-    # What `make demo` runs (see the Makefile), with the output in a temporary folder.
-    from textservice.cli.sample import SAMPLE_PATH
-
+    # What `make demo` runs (see the Makefile), with its files in a temporary folder.
+    sample = tmp_path / "sample.txt"
+    made = subprocess.run(
+        [sys.executable, "-m", "textservice.cli.sample", str(sample)], capture_output=True
+    )
+    assert made.returncode == 0, made.stderr
     out = tmp_path / "embeddings.npy"
     done = run_cli(
-        ["embed", "--fake", "--model", "models/embedding-gecko-001", "--input", str(SAMPLE_PATH),
+        ["embed", "--fake", "--model", "models/embedding-gecko-001", "--input", str(sample),
          "--output", str(out), "--overwrite", "--progress"]
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -108,6 +130,8 @@ def _run_with_standard_output_closed(args: list[str], keep_lines: int) -> tuple[
     return process.wait(timeout=60), kept, err
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_closed_standard_output_stops_embed_quietly_with_141(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("".join(f"line {i}\n" for i in range(3000)))
@@ -119,6 +143,7 @@ def test_a_closed_standard_output_stops_embed_quietly_with_141(tmp_path: Path) -
     assert status == 141  # 128 + SIGPIPE, what a shell shows for `yes | head -1`
 
 
+@pytest.mark.subprocess
 def test_a_closed_standard_output_stops_the_other_commands_quietly_with_141() -> None:
     status, kept, err = _run_with_standard_output_closed(
         ["generate-text", "--fake", "--candidates", "8", "--json", "hello"], 0

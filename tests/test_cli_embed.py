@@ -13,7 +13,7 @@ from typing import IO
 
 import numpy as np
 import pytest
-from cli_helpers import (
+from support.cli_helpers import (
     CLI,
     MODEL,
     cli_env,
@@ -25,6 +25,8 @@ from cli_helpers import (
 )
 
 from textservice.testing import FakeTextService, ServerAddress, expected_embedding
+
+pytestmark = pytest.mark.subprocess
 
 # -- happy paths (in-process fake) ---------------------------------------------------------
 
@@ -180,6 +182,8 @@ def stop_midway(
     return process, err
 
 
+@pytest.mark.network
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "how"), [("out.jsonl", signal.SIGKILL), ("out.npy", signal.SIGINT)]
 )
@@ -230,6 +234,7 @@ def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
         assert [r["id"] for r in rows] == list(range(1, 401))  # none missing, none twice
 
 
+@pytest.mark.network
 def test_a_torn_last_line_of_the_part_is_redone(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
 ) -> None:
@@ -251,6 +256,7 @@ def test_a_torn_last_line_of_the_part_is_redone(
     assert out.read_bytes() == clean
 
 
+@pytest.mark.network
 def test_a_complete_part_is_finished_without_calling_anything(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
 ) -> None:
@@ -270,6 +276,7 @@ def test_a_complete_part_is_finished_without_calling_anything(
     assert not (tmp_path / "out.jsonl.part").exists()
 
 
+@pytest.mark.network
 def test_a_finished_output_is_not_redone_and_a_grown_input_is_continued(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
 ) -> None:
@@ -293,6 +300,8 @@ def test_a_finished_output_is_not_redone_and_a_grown_input_is_continued(
     ]
 
 
+@pytest.mark.network
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
 @pytest.mark.parametrize("change", ["first", "middle", "last", "model", "fake"])
 def test_a_finished_output_of_another_input_or_model_is_refused_and_left_alone(
@@ -335,6 +344,8 @@ def test_a_finished_output_of_another_input_or_model_is_refused_and_left_alone(
     assert vectors == [expected_embedding(model, t) for t in items]
 
 
+@pytest.mark.network
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
 def test_an_interrupted_run_is_not_resumed_with_another_input(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
@@ -406,10 +417,10 @@ def start_slowly(
 
 
 def change_dimension(fake: FakeTextService, dimension: int) -> None:
-    # The fake has no public knob for this server fault: the answers read _dimension.
-    fake._dimension = dimension
+    fake.embedding_dimension = dimension  # a server fault: the next answers are longer/shorter
 
 
+@pytest.mark.network
 def test_a_dimension_change_midway_is_a_server_fault_naming_the_kept_part(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
 ) -> None:
@@ -443,6 +454,7 @@ def test_a_dimension_change_midway_is_a_server_fault_naming_the_kept_part(
     assert "is kept" not in again.stderr and "--overwrite" in again.stderr
 
 
+@pytest.mark.network
 def test_a_dimension_change_on_standard_output_names_no_part(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
 ) -> None:
@@ -467,6 +479,7 @@ def test_a_dimension_change_on_standard_output_names_no_part(
     assert list(tmp_path.glob("*.part")) == []
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_before_any_result_leaves_no_part(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "in.txt", texts(3))
     out = tmp_path / "out.jsonl"
@@ -483,6 +496,7 @@ def test_a_run_that_fails_before_any_result_leaves_no_part(tmp_path: Path) -> No
 SECRET = "SECRET-key-0123456789abcdef"
 
 
+@pytest.mark.network
 def test_the_api_key_is_never_printed(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
 ) -> None:

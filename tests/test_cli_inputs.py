@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import MODEL, run_cli
+from support.cli_helpers import MODEL, run_cli
 
 from textservice.cli.inputs import BadLine, Record, format_bad_lines
 from textservice.cli.sources import parse_input
@@ -116,6 +116,7 @@ def test_report_lists_at_most_the_limit_then_counts_the_rest() -> None:
 BAD_INPUT = b'{"id": "a", "text": "fine"}\n\nnot json\n{"id": "b"}\n{"id": "c", "text": "\xff"}\n'
 
 
+@pytest.mark.subprocess
 def test_bad_lines_stop_the_run_before_anything_is_sent(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_bytes(BAD_INPUT)
@@ -132,6 +133,7 @@ def test_bad_lines_stop_the_run_before_anything_is_sent(tmp_path: Path) -> None:
     assert not (tmp_path / "out.jsonl.part").exists()
 
 
+@pytest.mark.subprocess
 def test_skip_bad_embeds_the_rest_and_still_reports_every_bad_line(tmp_path: Path) -> None:
     folder = tmp_path
     source = folder / "in.jsonl"
@@ -146,6 +148,7 @@ def test_skip_bad_embeds_the_rest_and_still_reports_every_bad_line(tmp_path: Pat
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "d"]
 
 
+@pytest.mark.subprocess
 def test_stopping_lists_20_bad_lines_skipping_lists_them_all(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("good\n" + "\n" * 25 + "also good\n")
@@ -161,6 +164,7 @@ def test_stopping_lists_20_bad_lines_skipping_lists_them_all(tmp_path: Path) -> 
     assert listed == [f"{source}:{n}: empty line" for n in range(2, 27)]
 
 
+@pytest.mark.subprocess
 def test_a_lone_surrogate_is_a_bad_line_and_skip_bad_skips_it(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_bytes(b'{"text": "fine"}\n{"text": "\\ud800"}\n{"text": "also fine"}\n')

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import MODEL, run_cli
+from support.cli_helpers import MODEL, run_cli
 
 from textservice.testing import expected_embedding
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
+
+pytestmark = pytest.mark.subprocess
 
 
 def docs(path: Path, bodies: list[str | None], keys: list[str | None] | None = None) -> Path:

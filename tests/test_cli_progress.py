@@ -8,7 +8,8 @@ import pty
 import subprocess
 from pathlib import Path
 
-from cli_helpers import CLI, MODEL, cli_env, run_cli, texts, write_lines
+import pytest
+from support.cli_helpers import CLI, MODEL, cli_env, run_cli, texts, write_lines
 
 from textservice.cli.embed import EmbedSummary, format_summary
 from textservice.cli.progress import Progress, format_duration
@@ -99,6 +100,8 @@ def _run_on_a_terminal(args: list[str]) -> tuple[int, str]:
     return process.wait(timeout=60), shown.decode("utf-8", "replace")
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_progress_bar_on_a_terminal_and_silence_when_piped(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "in.txt", texts(300))
     args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "--batch-size", "50"]
@@ -136,6 +139,7 @@ def test_the_summary_names_a_dimension_only_when_one_is_known() -> None:
     assert format_summary(empty) == "embedded 0 texts in 0.01 s (0 texts/s) -> o.jsonl"
 
 
+@pytest.mark.subprocess
 def test_an_empty_input_shows_no_unknown_dimension(tmp_path: Path) -> None:
     source = tmp_path / "empty.txt"
     source.write_text("")
@@ -148,6 +152,7 @@ def test_an_empty_input_shows_no_unknown_dimension(tmp_path: Path) -> None:
     assert "embedded 0 texts in " in done.stderr and out.read_bytes() == b""
 
 
+@pytest.mark.subprocess
 def test_finishing_a_complete_part_shows_its_dimension(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "in.txt", texts(4))
     out = tmp_path / "out.jsonl"

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from grpclib.const import Status
-from runtime_specs import (
+from support.runtime_specs import (
     MODEL,
     embed_async,
     embed_one_async,
@@ -153,6 +153,7 @@ def test_api_key_and_user_metadata_travel_together(fake_text_service: FakeTextSe
         embed_one_sync(wrong, "hello")
 
 
+@pytest.mark.network
 def test_tcp_loopback_client(
     fake_text_service: FakeTextService, fake_text_service_tcp_client: TextServiceClient
 ) -> None:
@@ -195,7 +196,7 @@ def test_default_client_from_configure(fake_text_service: FakeTextService) -> No
     finally:
         client.close()
     with pytest.raises(TypeError, match="client must be a TextServiceClient"):
-        get_client("not a client")  # type: ignore[arg-type]
+        get_client("not a client")
 
 
 def test_request_options_reach_every_batch(fake_text_service: FakeTextService) -> None:
@@ -207,6 +208,7 @@ def test_request_options_reach_every_batch(fake_text_service: FakeTextService) -
     assert fake_text_service.count(status=Status.UNAVAILABLE) == 1
 
 
+@pytest.mark.network
 def test_tls_is_the_default(
     fake_text_service: FakeTextService, fake_text_service_address: object
 ) -> None:

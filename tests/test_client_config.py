@@ -11,7 +11,7 @@ import pytest
 from textservice import MissingAPIKeyError, Retry, TextServiceClient, configure
 from textservice._transport.channels import Endpoint, is_loopback, parse_endpoint, tls_context
 from textservice._transport.methods import MethodSpec
-from textservice._transport.options import RequestOptions, ResolvedOptions
+from textservice._transport.options import NO_RETRY, RequestOptions, ResolvedOptions
 from textservice.client import ClientOptions, call_path, get_default_client
 
 KEY = "AIzaSy-test-key-0123456789"
@@ -149,6 +149,16 @@ def test_policy_precedence() -> None:
         )
 
 
+def test_a_method_without_a_retry_policy_gets_no_retry_but_quota_waits() -> None:
+    # issue 13: its quota 429s are still waited out (by the governor, outside max_attempts);
+    # only retry=None given by the user turns that off too
+    spec = MethodSpec("pkg.S", "M", object, object, None, None)  # type: ignore[type-var]
+    with TextServiceClient(KEY) as client:
+        resolved = call_path(client).resolve(spec, RequestOptions())
+        assert resolved.retry == NO_RETRY == Retry(max_attempts=1)
+        assert call_path(client).resolve(spec, RequestOptions(retry=None)).retry is None
+
+
 def test_configure_replaces_and_closes_the_default_client() -> None:
     first = configure(KEY, endpoint="127.0.0.1:1", insecure=True)
     assert get_default_client() is first
@@ -169,6 +179,6 @@ def test_configure_takes_exactly_the_client_options() -> None:
     shown = inspect.signature(configure)
     assert list(shown.parameters) == ["api_key", *keyword_only]
     assert shown.parameters["max_concurrency"].default == 8
-    assert "max_concurrency: 'int' = 8" in pydoc.render_doc(configure, renderer=pydoc.plaintext)
+    assert "max_concurrency: 'int' = 8" in pydoc.render_doc(configure, renderer=pydoc.plaintext)  # type: ignore[attr-defined]
     with pytest.raises(TypeError, match="bogus"):
         configure(KEY, bogus=1)  # type: ignore[call-arg]

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any
+from typing import Any, cast
 
 import betterproto2
 import numpy as np
+import numpy.typing as npt
 import pytest
-from fake_helpers import VERSIONS, module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fake_helpers import VERSIONS, module
 
 from textservice import errors
 from textservice._encoding import arrays as _arrays
@@ -38,6 +39,12 @@ def _bits(values: list[float]) -> list[bytes]:
     return [struct.pack("<d", v) for v in values]
 
 
+def _ndarray(value: object) -> npt.NDArray[np.float32]:
+    """``value``, an array (not the lists a reply falls back to)."""
+    assert isinstance(value, np.ndarray), type(value)
+    return value
+
+
 def _same(a: Any, b: Any) -> bool:
     """Equal messages, floats compared by their bits (so NaN equals the same NaN)."""
     if type(a) is not type(b):
@@ -49,7 +56,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, betterproto2.Message):
         if a._unknown_fields != b._unknown_fields:
             return False
-        names = [f for f in a.__dataclass_fields__ if not f.startswith("_")]
+        names = [f for f in cast(Any, a).__dataclass_fields__ if not f.startswith("_")]
         return all(_same(getattr(a, n), getattr(b, n)) for n in names)
     return bool(a == b)
 
@@ -98,7 +105,8 @@ def test_encode_single_matches_generic(version: str, values: list[float] | None)
     )
     assert codec.encode(message, mod.EmbedTextResponse) == bytes(message)
     if values is not None:  # and it really took the fast path
-        assert _codec.encode_fast(message, embedding_layout(mod.EmbedTextResponse)) is not None
+        layout = embedding_layout(mod.EmbedTextResponse)
+        assert layout is not None and _codec.encode_fast(message, layout) is not None
 
 
 @SETTINGS
@@ -106,7 +114,9 @@ def test_encode_single_matches_generic(version: str, values: list[float] | None)
 def test_encode_batch_matches_generic(version: str, batch: list[list[float]]) -> None:
     mod = module(version)
     message = mod.BatchEmbedTextResponse(embeddings=[_embedding(version, v) for v in batch])
-    fast = _codec.encode_fast(message, embedding_layout(mod.BatchEmbedTextResponse))
+    layout = embedding_layout(mod.BatchEmbedTextResponse)
+    assert layout is not None
+    fast = _codec.encode_fast(message, layout)
     assert fast is not None
     assert fast == bytes(message)
     assert codec.encode(message, mod.BatchEmbedTextResponse) == bytes(message)
@@ -250,7 +260,7 @@ def test_decode_fast_path_taken_for_canonical_bytes(version: str, batch: list[li
     data = bytes(message)
     layout = embedding_layout(mod.BatchEmbedTextResponse)
     assert layout is not None
-    fast = _codec.decode_fast(data, mod.BatchEmbedTextResponse, layout)
+    fast: Any = _codec.decode_fast(data, mod.BatchEmbedTextResponse, layout)
     assert fast is not None
     assert _same(fast, mod.BatchEmbedTextResponse.parse(data))
     assert [_bits(e.value) for e in fast.embeddings] == [_bits(v) for v in batch]
@@ -368,9 +378,10 @@ def test_text_layout_found_for_string_only_requests() -> None:
 @SETTINGS
 @given(st.sampled_from(VERSIONS), texts, texts)
 def test_encode_embed_text_request_matches_generic(version: str, model: str, text: str) -> None:
-    message = module(version).EmbedTextRequest(model=model, text=text)
+    cls = module(version).EmbedTextRequest
+    message = cls(model=model, text=text)
     _encode_like_generic(message)
-    fields = _codec.text_layout(type(message))
+    fields = _codec.text_layout(cls)
     assert fields is not None
     assert _codec.encode_text_fast(message, fields) == bytes(message)  # fast path taken
 
@@ -378,9 +389,10 @@ def test_encode_embed_text_request_matches_generic(version: str, model: str, tex
 @SETTINGS
 @given(st.sampled_from(batch_versions), texts, st.lists(texts, max_size=8))
 def test_encode_batch_request_matches_generic(version: str, model: str, batch: list[str]) -> None:
-    message = module(version).BatchEmbedTextRequest(model=model, texts=batch)
+    cls = module(version).BatchEmbedTextRequest
+    message = cls(model=model, texts=batch)
     _encode_like_generic(message)
-    fields = _codec.text_layout(type(message))
+    fields = _codec.text_layout(cls)
     assert fields is not None
     assert _codec.encode_text_fast(message, fields) == bytes(message)
 
@@ -399,7 +411,7 @@ def test_encode_text_falls_back_when_it_must() -> None:
     assert text_fields is not None
     assert _codec.encode_text_fast(surrogate, text_fields) is None
     _encode_like_generic(surrogate)
-    not_a_list = mod.BatchEmbedTextRequest(model="models/m", texts=("a", "b"))  # type: ignore[arg-type]
+    not_a_list = mod.BatchEmbedTextRequest(model="models/m", texts=("a", "b"))
     assert _codec.encode_text_fast(not_a_list, fields) is None
     _encode_like_generic(not_a_list)
 
@@ -489,10 +501,10 @@ def test_array_output_never_uses_the_list_decoders_for_canonical_bytes(
     monkeypatch.setattr(_wire, "unpack_float32", refuse)
     monkeypatch.setattr(_codec, "unpack_float32", refuse)
     monkeypatch.setattr(mod.BatchEmbedTextResponse, "parse", refuse)
-    monkeypatch.setattr(_arrays.Codec, "decode", refuse)
+    monkeypatch.setattr(Codec, "decode", refuse)  # the class arrays.py decodes lists with
     reply = _arrays.array_reply(mod.BatchEmbedTextResponse)
     assert reply is not None
-    array = reply.FromString(data)
+    array = _ndarray(reply.FromString(data))
     assert array.shape == (100, 4)
     assert _bits(array[:, :3].ravel().tolist()) == _bits([x for v in batch for x in v[:3]])
     assert np.isnan(array[:, 3]).all()
@@ -514,10 +526,10 @@ def test_array_output_declines_odd_forms_and_refuses_ragged_embeddings() -> None
         assert _arrays.decode_rows(data) is None, name
     reply = _arrays.array_reply(mod.BatchEmbedTextResponse)
     assert reply is not None
-    assert reply.FromString(odd["unpacked"]).tolist() == [[1.0, 2.0]]
-    assert reply.FromString(odd["unknown field"]).tolist() == [[1.0, 2.0]]
+    assert _ndarray(reply.FromString(odd["unpacked"])).tolist() == [[1.0, 2.0]]
+    assert _ndarray(reply.FromString(odd["unknown field"])).tolist() == [[1.0, 2.0]]
     assert len(odd["mixed"]) == 2 * len(row)
-    assert reply.FromString(odd["mixed"]).tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert _ndarray(reply.FromString(odd["mixed"])).tolist() == [[1.0, 2.0], [3.0, 4.0]]
     ragged = row + _len_field(1, _len_field(1, _packed([1.0, 2.0, 3.0])))
     assert _arrays.decode_rows(ragged) is None
     assert reply.FromString(ragged) == [[1.0, 2.0], [1.0, 2.0, 3.0]]  # lists: no array holds them
@@ -526,9 +538,9 @@ def test_array_output_declines_odd_forms_and_refuses_ragged_embeddings() -> None
     # an unset embedding is an empty vector, as in the list output
     single = _arrays.array_reply(mod.EmbedTextResponse)
     assert single is not None
-    assert single.FromString(b"").shape == (0,)
+    assert _ndarray(single.FromString(b"")).shape == (0,)
     assert (
-        single.FromString(row * 2).tolist()
+        _ndarray(single.FromString(row * 2)).tolist()
         == codec.decode(row * 2, mod.EmbedTextResponse).embedding.value
     )
 

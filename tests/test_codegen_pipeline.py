@@ -35,12 +35,16 @@ def committed_tree_build() -> dict[str, str]:
     return build_all(Layout.default()).files
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_check_passes_on_committed_tree() -> None:
     done = _codegen("check")
     assert done.returncode == 0, done.stderr
     assert "up to date" in done.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_check_fails_when_a_proto_comment_changes(tmp_path: Path) -> None:
     protos = tmp_path / "protos"
     shutil.copytree(REPO_ROOT / "protos", protos)
@@ -62,11 +66,13 @@ def test_check_fails_when_a_proto_comment_changes(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.subprocess
 def test_two_runs_are_byte_identical(committed_tree_build: dict[str, str]) -> None:
     again = build_all(Layout.default()).files
     assert again == committed_tree_build
 
 
+@pytest.mark.subprocess
 def test_every_generated_file_has_the_header(committed_tree_build: dict[str, str]) -> None:
     assert committed_tree_build
     for rel, text in committed_tree_build.items():
@@ -78,6 +84,7 @@ def test_every_generated_file_has_the_header(committed_tree_build: dict[str, str
         assert "/tmp" not in header
 
 
+@pytest.mark.subprocess
 def test_generate_cleans_stale_output(tmp_path: Path, committed_tree_build: dict[str, str]) -> None:
     package = tmp_path / "textservice"
     shutil.copytree(REPO_ROOT / "src" / "textservice", package)
@@ -95,6 +102,7 @@ def test_generate_cleans_stale_output(tmp_path: Path, committed_tree_build: dict
     assert compare(tree, package) == []
 
 
+@pytest.mark.subprocess
 def test_protoc_error_names_file_and_line(tmp_path: Path) -> None:
     protos = tmp_path / "protos"
     shutil.copytree(REPO_ROOT / "protos", protos)
@@ -123,6 +131,7 @@ def test_missing_ruff_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path
         protoc.tool_path()
 
 
+@pytest.mark.subprocess
 def test_missing_proto_folder_is_a_clear_error(tmp_path: Path) -> None:
     done = _codegen("check", "--protos", str(tmp_path / "nowhere"))
     assert done.returncode == 2
@@ -130,6 +139,7 @@ def test_missing_proto_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.subprocess
 def test_check_does_not_depend_on_the_working_directory(tmp_path: Path) -> None:
     # betterproto2's plugin formats with ruff reading stdin, whose settings come from the
     # working directory: from elsewhere the output used to differ (line length 88, not 100)
@@ -144,6 +154,7 @@ def test_check_does_not_depend_on_the_working_directory(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.subprocess
 def test_a_missing_import_names_the_file_and_the_fix(tmp_path: Path) -> None:
     protos = tmp_path / "protos"
     shutil.copytree(REPO_ROOT / "protos", protos)
@@ -169,6 +180,7 @@ def test_proto_imports_ignore_comments() -> None:
     assert proto_imports(text) == ["a/b.proto", "c.proto", "d.proto"]
 
 
+@pytest.mark.subprocess
 def test_a_generated_file_among_hand_written_ones(
     tmp_path: Path, committed_tree_build: dict[str, str]
 ) -> None:

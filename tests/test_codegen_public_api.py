@@ -131,6 +131,7 @@ def _rename_temperature(protos: Path) -> None:
     )
 
 
+@pytest.mark.subprocess
 def test_a_renamed_request_field_in_a_fixture_is_caught(tmp_path: Path) -> None:
     protos = _fixture_copy(tmp_path)
     layout = Layout(protos=protos, package=tmp_path / "out")
@@ -156,6 +157,7 @@ def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("how", ["rename", "new version"])
 def test_make_generate_check_and_accept_api(tmp_path: Path, how: str) -> None:
     protos = _fixture_copy(tmp_path)

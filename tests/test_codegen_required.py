@@ -6,12 +6,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from codegen.headers import MARKER
 from codegen.model import ApiPackage, Behavior, Field, Kind, Message, Method, Service
 from codegen.names import python_field_name
 from codegen.paths import PROTO_PACKAGE_DIR, REPO_ROOT, Layout
 from codegen.pipeline import build
 from codegen.required import OUTPUT, render_required_fields
+
+pytestmark = pytest.mark.subprocess
 
 PKG = "test.req.v1"
 REQUIRED = frozenset({Behavior.REQUIRED})

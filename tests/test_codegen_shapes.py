@@ -253,6 +253,7 @@ def _service_shapes(package: ApiPackage, service: str) -> dict[str, tuple[Shape,
     return {c.method.name: (c.shape, c.payload) for c in classify_service(found, package)}
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("version", ["v1", "v1beta"])
 def test_generative_service_shapes(vendored: dict[str, ApiPackage], version: str) -> None:
     package = vendored[f"google.ai.generativelanguage.{version}"]
@@ -271,6 +272,7 @@ def test_generative_service_shapes(vendored: dict[str, ApiPackage], version: str
     assert set(_service_shapes(package, "ModelService").values()) == {(Shape.PLAIN, None)}
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("version", ["v1beta", "v1beta2", "v1beta3"])
 def test_text_service_shapes(vendored: dict[str, ApiPackage], version: str) -> None:
     package = vendored[f"google.ai.generativelanguage.{version}"]
@@ -282,6 +284,7 @@ def test_text_service_shapes(vendored: dict[str, ApiPackage], version: str) -> N
         assert shapes["CountTextTokens"] == (Shape.COUNT_TOKENS, Payload.PROMPT)
 
 
+@pytest.mark.subprocess
 def test_only_text_service_rpcs_get_functions_today(vendored: dict[str, ApiPackage]) -> None:
     wrapped = {
         name: sorted((m.service.name, m.rpc.method.name) for m in package_matches(p))
@@ -296,6 +299,7 @@ def test_only_text_service_rpcs_get_functions_today(vendored: dict[str, ApiPacka
     ]
 
 
+@pytest.mark.subprocess
 def test_renamed_rpcs_fixture(tmp_path: Path) -> None:
     protos = tmp_path / "protos"
     source = FIXTURE_PROTOS / "fixtures" / "renamed_rpcs"

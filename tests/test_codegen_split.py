@@ -94,6 +94,7 @@ def split() -> dict[str, str]:
     return split_packages({"pkg/__init__.py": MODULE, "other.py": "x = 1\n"}, {"pkg": SPLIT})
 
 
+@pytest.mark.subprocess
 def test_each_class_goes_to_the_module_of_its_file(split: dict[str, str]) -> None:
     assert sorted(split) == ["other.py", "pkg/__init__.py", "pkg/_a.py", "pkg/_b.py"]
     assert split["other.py"] == "x = 1\n"  # other modules are left alone
@@ -114,6 +115,7 @@ def _all(source: str) -> list[str]:
     raise AssertionError("no __all__")
 
 
+@pytest.mark.subprocess
 def test_a_module_imports_what_it_uses_and_nothing_else(split: dict[str, str]) -> None:
     a, b = split["pkg/_a.py"], split["pkg/_b.py"]
     # the sibling named only in a string annotation is imported (typing.get_type_hints needs it)
@@ -126,6 +128,7 @@ def test_a_module_imports_what_it_uses_and_nothing_else(split: dict[str, str]) -
     assert "betterproto2.check_compiler_version(_COMPILER_VERSION)" in a and "check_compiler" in b
 
 
+@pytest.mark.subprocess
 def test_the_index_imports_lazily(split: dict[str, str]) -> None:
     index = split["pkg/__init__.py"]
     assert not [n for n in ast.walk(ast.parse(index)) if isinstance(n, ast.ClassDef)]
@@ -159,6 +162,7 @@ def _loaded_after(code: str) -> set[str]:
     return {m for m in json.loads(done.stdout) if m.startswith("textservice._proto")}
 
 
+@pytest.mark.subprocess
 def test_import_textservice_loads_only_what_textservice_uses() -> None:
     loaded = _loaded_after("import textservice")
     assert f"{V1BETA}._text_service" in loaded
@@ -175,6 +179,7 @@ def test_import_textservice_loads_only_what_textservice_uses() -> None:
         assert unused not in loaded, unused
 
 
+@pytest.mark.subprocess
 def test_a_class_loads_its_file_and_what_it_references() -> None:
     # importing any of it runs textservice/__init__.py first, which loads text_service.proto's
     loaded = _loaded_after(

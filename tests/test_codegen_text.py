@@ -16,7 +16,7 @@ from codegen.service_config import parse_duration, parse_service_config
 
 # text a proto comment can hold (no carriage returns or NULs, which source files normalise)
 comment_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"),
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\x00"),
     max_size=200,
 )
 

@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hostile_server import serve
+from support.hostile_server import serve
 
 import textservice
 import textservice.v1beta2
 from textservice import Internal, TextServiceClient
 from textservice._proto.google.ai.generativelanguage import v1beta, v1beta2
+
+pytestmark = pytest.mark.network
 
 MODEL = "models/embedding-gecko-001"
 HOLE = "the text the server answers with no values"

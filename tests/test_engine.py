@@ -10,12 +10,13 @@ from typing import Any, TypeVar, get_args
 
 import pytest
 from grpclib.client import Channel
-from runtime_specs import MODEL, batch, single
+from support.runtime_specs import MODEL, batch, single
 
 from textservice import errors
 from textservice._engine import embed as engine
 from textservice._engine.outputs import LIST, NUMPY, OUTPUTS, Output, check_output, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts
+from textservice._governor import GovernorSettings, RateGovernor
 from textservice._transport.callpath import CallPath, Metadata
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, ResolvedOptions, resolve
@@ -35,6 +36,7 @@ class MinimalPath:
         self.fake = fake
         self.closed = False
         self.max_concurrency = max_concurrency
+        self.governor = RateGovernor(GovernorSettings(max_concurrency=max_concurrency))
         self.retry: Retry | EllipsisType | None = None
         self._channel: Channel | None = None
 

@@ -27,6 +27,8 @@ from textservice._transport.options import RequestOptions
 from textservice._transport.status import StatusDetailsCodec
 from textservice.client import call_path
 
+pytestmark = pytest.mark.network
+
 SERVICE = "google.ai.generativelanguage.v1beta.GenerativeService"
 
 
@@ -79,6 +81,7 @@ RECIPE: EmbedRecipe[ContentParams] = EmbedRecipe(
 def vector(request: pb.EmbedContentRequest) -> list[float]:
     """A vector that shows what the server received (exact float32 values)."""
     text = request.content.parts[0].text if request.content else ""
+    assert text is not None and request.task_type is not None
     size = request.output_dimensionality or 3
     return [float(len(text)), float(request.task_type.value), float(len(request.title or ""))][
         :size

@@ -25,6 +25,7 @@ from textservice.errors import (
     Unknown,
     error_for_status,
 )
+from textservice.testing import quota_failure, retry_info
 
 
 def test_every_status_but_ok_has_its_own_subclass() -> None:
@@ -124,3 +125,23 @@ def test_errors_pickle_and_repr() -> None:
     assert type(back) is ResourceExhausted
     assert back.message == "slow down" and back.retry_delay == 2.0
     assert repr(err) == "ResourceExhausted(code=RESOURCE_EXHAUSTED, message='slow down')"
+
+
+def test_resource_exhausted_names_its_quota() -> None:
+    minute = quota_failure(quota_id="BatchEmbedTextRequestsPerMinutePerProjectPerModel")
+    daily = quota_failure(
+        quota_id="BatchEmbedTextRequestsPerDayPerProjectPerModel", quota_value=1000
+    )
+    error = ResourceExhausted("quota", details=[retry_info(1.0), minute, daily])
+    assert (error.quota_id, error.quota_value) == (
+        "BatchEmbedTextRequestsPerDayPerProjectPerModel",
+        1000,
+    )  # the per-day one first: it is why the call failed
+    only_minute = ResourceExhausted("quota", details=[minute])
+    assert (only_minute.quota_id, only_minute.quota_value) == (
+        "BatchEmbedTextRequestsPerMinutePerProjectPerModel",
+        None,  # 0 on the wire: not said
+    )
+    assert (ResourceExhausted("x").quota_id, ResourceExhausted("x").quota_value) == (None, None)
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.quota_id == error.quota_id

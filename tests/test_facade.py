@@ -6,8 +6,8 @@ import importlib
 import types
 from collections.abc import Callable
 
-import facade_checks
 import pytest
+from support import facade_checks
 
 import textservice
 

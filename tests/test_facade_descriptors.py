@@ -12,6 +12,8 @@ from codegen.model import ApiPackage, Behavior, Kind
 from codegen.paths import Layout, api_protos
 from codegen.protoc import run_protoc
 
+pytestmark = pytest.mark.subprocess
+
 
 @pytest.fixture(scope="module")
 def packages() -> dict[str, ApiPackage]:

@@ -133,7 +133,7 @@ def test_sync_call_inside_a_running_loop(fake_text_service_client: TextServiceCl
 
 
 def test_async_twin_gathers_in_order(fake_text_service_client: TextServiceClient) -> None:
-    async def main() -> list[object]:
+    async def main() -> tuple[object, object]:
         return await asyncio.gather(
             textservice.generate_embeddings_async(MODEL, "one", client=fake_text_service_client),
             textservice.generate_embeddings_async(

@@ -26,6 +26,8 @@ CASES = (
 )
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_golden_files_are_up_to_date() -> None:
     assert golden_differences() == [], "run `make golden` and review the diff"
 
@@ -77,6 +79,8 @@ def fixture_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return package
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_fixture_facades_match_the_golden_files(fixture_package: Path) -> None:
     for case in CASES:
         for name in ("__init__.py", "types.py"):
@@ -84,10 +88,11 @@ def test_fixture_facades_match_the_golden_files(fixture_package: Path) -> None:
             assert generated == (GOLDEN / case / name).read_text(), f"{case}/{name}"
 
 
+@pytest.mark.subprocess
 def test_fixture_facades_behave(fixture_package: Path) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fixture_package.parent), str(TESTS)]))
     done = subprocess.run(
-        [sys.executable, "-m", "fixture_checks"],
+        [sys.executable, "-m", "support.fixture_checks"],
         capture_output=True,
         text=True,
         env=env,

@@ -14,14 +14,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fake_helpers import EMBED_MODEL, module, outcome, tcp_channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from support.fake_helpers import EMBED_MODEL, module, outcome, tcp_channel
 
 from textservice._proto.google import rpc
 from textservice.testing import expected_embedding
 
-PREFIX = "textservice fake TextService listening on "
+pytestmark = pytest.mark.subprocess
+
+PREFIX = "textservice fake server listening on "
 
 
 def _read_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
@@ -35,10 +37,10 @@ def _read_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
 
 @contextmanager
 def _server(
-    *args: str, env: dict[str, str] | None = None
+    *args: str, env: dict[str, str] | None = None, command: list[str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "textservice.testing", "--port", "0", *args],
+        [*(command or [sys.executable, "-m", "textservice.testing"]), "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -77,9 +79,11 @@ def _embed(
     return asyncio.run(go())
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_serves_then_stops_cleanly(signum: int) -> None:
     with _server("--dimension", "16") as (proc, port):
+        assert _embed_content(port, "models/gemini-embedding-001") is Status.OK
         status, response = _embed(port)
         assert status is Status.OK
         assert response.embedding.value == expected_embedding(EMBED_MODEL, "cli", 16)  # type: ignore[attr-defined]
@@ -90,6 +94,7 @@ def test_serves_then_stops_cleanly(signum: int) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.network
 def test_api_key_from_the_environment() -> None:
     env = {"TEXTSERVICE_FAKE_API_KEY": "cli-secret"}
     with _server("--require-api-key", env=env) as (proc, port):
@@ -100,6 +105,7 @@ def test_api_key_from_the_environment() -> None:
     assert "cli-secret" not in out + err
 
 
+@pytest.mark.network
 def test_models_option() -> None:
     with _server("--model", "models/only-this") as (proc, port):
         # the default list is replaced, not extended
@@ -108,6 +114,35 @@ def test_models_option() -> None:
         assert _embed(port, model="tunedModels/any")[0] is Status.OK
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+def _embed_content(port: int, model: str) -> Status:
+    m = module("v1")
+    request = m.EmbedContentRequest(model=model, content=m.Content(parts=[m.Part(text="x")]))
+
+    async def go() -> Status:
+        channel = tcp_channel("127.0.0.1", port)
+        try:
+            return (await outcome(channel, "v1", "EmbedContent", request))[0]
+        finally:
+            channel.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("command", ["python -m textservice.testing", "textservice fake-server"])
+def test_strict_methods_option(command: str) -> None:
+    runner = [sys.executable, "-m", "textservice.cli", "fake-server"]
+    if command.startswith("python"):
+        runner = [sys.executable, "-m", "textservice.testing"]
+    for flags, gecko in (([], Status.OK), (["--strict-methods"], Status.NOT_FOUND)):
+        with _server(*flags, command=runner) as (proc, port):
+            assert _embed_content(port, "models/gemini-embedding-001") is Status.OK
+            assert _embed_content(port, EMBED_MODEL) is gecko  # gecko lists embedText only
+            assert _embed(port)[0] is Status.OK  # EmbedText is one of gecko's
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
 
 
 @pytest.mark.parametrize(
@@ -132,6 +167,7 @@ def test_bad_options_exit_2(args: list[str], env: dict[str, str], message: str) 
     assert message in done.stderr
 
 
+@pytest.mark.slow
 def test_an_interrupted_client_leaves_the_server_log_clean(tmp_path: Path) -> None:
     # A client stopped mid-run leaves responses half-sent; grpclib kept writing them to the
     # dead socket, and asyncio printed "socket.send() raised exception." for each write.
@@ -165,6 +201,7 @@ def test_an_interrupted_client_leaves_the_server_log_clean(tmp_path: Path) -> No
     assert err == ""  # no "socket.send() raised exception.", nothing else either
 
 
+@pytest.mark.network
 def test_quota_options() -> None:
     with _server("--rpm", "1", "--time-scale", "60", "--no-retry-info") as (proc, port):
         assert _embed(port)[0] is Status.OK

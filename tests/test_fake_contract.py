@@ -2,8 +2,8 @@
 
 Our client side (betterproto2 stubs over a grpclib channel with the package's ``Codec`` and
 ``StatusDetailsCodec``) must see the same values and the same errors from both. The
-reference (``reference_server.py``) is independent of the fake, so agreement checks the fake's
-wire behaviour (packed floats, trailers, status details) against Google's runtimes, and
+reference (``support/reference_server.py``) is independent of the fake, so agreement checks the
+fake's wire behaviour (packed floats, trailers, status details) against Google's runtimes, and
 the documented recipes (embeddings, completions, token counts) against a second reading.
 """
 
@@ -18,7 +18,11 @@ from typing import Any
 
 import grpc
 import pytest
-from fake_helpers import (
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2
+from grpclib.const import Cardinality, Status
+from grpclib.exceptions import GRPCError
+from support.fake_helpers import (
     BATCH_VERSIONS,
     EMBED_MODEL,
     TEXT_MODEL,
@@ -28,11 +32,7 @@ from fake_helpers import (
     outcome,
     tcp_channel,
 )
-from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2
-from grpclib.const import Cardinality, Status
-from grpclib.exceptions import GRPCError
-from reference_server import ReferenceServer
+from support.reference_server import ReferenceServer
 
 from textservice._proto.google import rpc
 from textservice.testing import (
@@ -43,6 +43,8 @@ from textservice.testing import (
     quota_failure,
     retry_info,
 )
+
+pytestmark = pytest.mark.network
 
 KEY = "contract-test-key"
 AUTH = {"x-goog-api-key": KEY}
@@ -126,6 +128,7 @@ def _ok(target: Target, version: str, method: str, request: Any) -> Any:
 # -- values -----------------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("version", VERSIONS)
 def test_embed_text(target: Target, version: str) -> None:
     m = module(version)
@@ -309,7 +312,7 @@ def test_errors(target: Target) -> None:
         assert isinstance(error, GRPCError)
         assert bad_request_fields(error) == ([field] if field else [])
         if field:
-            assert error.message.startswith(f"{field}: ")
+            assert error.message is not None and error.message.startswith(f"{field}: ")
 
 
 def test_api_key(target: Target) -> None:
@@ -378,7 +381,7 @@ def test_both_servers_answer_a_mixed_session_identically(
         )
 
     def summary(target: Target) -> list[tuple[Status, Any]]:
-        out = []
+        out: list[tuple[Status, Any]] = []
         for status, result in _run(target, calls):
             if status is Status.OK:
                 out.append((status, result.to_dict()))

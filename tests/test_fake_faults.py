@@ -10,13 +10,27 @@ from typing import Any
 import grpclib.client
 import grpclib.exceptions
 import pytest
-from fake_helpers import EMBED_MODEL, TEXT_MODEL, call, module, outcome, tcp_channel
 from grpclib.const import Status
+from support.fake_helpers import (
+    CONTENT_MODEL,
+    EMBED_MODEL,
+    TEXT_MODEL,
+    call,
+    module,
+    outcome,
+    tcp_channel,
+)
 
 from textservice._encoding.codec import Codec
 from textservice._proto.google import rpc
 from textservice._transport.status import StatusDetailsCodec
-from textservice.testing import FakeTextService, expected_embedding, quota_failure, retry_info
+from textservice.testing import (
+    FakeTextService,
+    FaultPlan,
+    expected_embedding,
+    quota_failure,
+    retry_info,
+)
 
 M = module("v1beta")
 EMBED = ("EmbedText", M.EmbedTextRequest(model=EMBED_MODEL, text="x"))
@@ -70,6 +84,7 @@ class _CapturingDetailsCodec(StatusDetailsCodec):
         return super().decode(status, message, data)
 
 
+@pytest.mark.network
 def test_status_details_travel_as_google_rpc_status() -> None:
     # the trailer holds a google.rpc.Status whose details are Any-packed, type URLs and all
     fake = FakeTextService()
@@ -107,6 +122,29 @@ def test_faults_target_methods() -> None:
         Status.INTERNAL,
         Status.OK,
     ]
+
+
+def test_faults_target_generative_and_model_service_rpcs() -> None:
+    fake = FakeTextService()
+    fake.faults.fail_next(1, "RESOURCE_EXHAUSTED", method="BatchEmbedContents")
+    fake.faults.fail_next(1, "UNAVAILABLE", method="ListModels")
+    content = M.Content(parts=[M.Part(text="x")])
+    one = M.EmbedContentRequest(model=CONTENT_MODEL, content=content)
+    batch = ("BatchEmbedContents", M.BatchEmbedContentsRequest(model=CONTENT_MODEL, requests=[one]))
+    single = ("EmbedContent", one)
+    listing = ("ListModels", M.ListModelsRequest())
+    assert _statuses(fake, [single, listing, batch, batch, listing, single]) == [
+        Status.OK, Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED, Status.OK, Status.OK, Status.OK,
+    ]  # fmt: skip
+
+
+def test_faults_name_only_rpcs_the_fake_answers() -> None:
+    with pytest.raises(ValueError, match=r"unknown RPC 'GenerateContent'; known: .*EmbedContent"):
+        FakeTextService().faults.fail_next(1, method="GenerateContent")
+    only_text = FakeTextService(versions=["v1beta3"])
+    with pytest.raises(ValueError, match="unknown RPC 'EmbedContent'"):
+        only_text.faults.fail_next(1, method="EmbedContent")
+    assert set(FaultPlan().methods) == set(FakeTextService().methods)
 
 
 def test_rules_apply_in_order_one_failure_per_call() -> None:
@@ -162,6 +200,7 @@ def test_delay_past_the_deadline() -> None:
     assert fake.calls[-1].status in (Status.DEADLINE_EXCEEDED, Status.CANCELLED)
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("transport", ["memory", "tcp"])
 def test_drop_connection_then_recover(transport: str) -> None:
     fake = FakeTextService()

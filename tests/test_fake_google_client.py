@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from grpclib.const import Status
+from support.fake_helpers import BATCH_VERSIONS, with_google_client
 
 from textservice.testing import (
     FakeTextService,
@@ -22,6 +23,8 @@ from textservice.testing import (
     quota_failure,
     retry_info,
 )
+
+pytestmark = [pytest.mark.network, pytest.mark.subprocess]
 
 KEY = "google-client-key"
 EMBED_MODEL = "models/embedding-gecko-001"
@@ -100,7 +103,7 @@ print(json.dumps(out))
 """.replace("MODEL_E", EMBED_MODEL).replace("MODEL_T", TEXT_MODEL)
 
 
-@pytest.mark.parametrize("version", ["v1beta", "v1beta3"])
+@pytest.mark.parametrize("version", with_google_client(BATCH_VERSIONS))
 def test_google_client_against_the_fake(version: str) -> None:
     fake = FakeTextService(api_key=KEY)
     fake.faults.fail_next(

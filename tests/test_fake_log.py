@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_helpers import EMBED_MODEL, module, outcome
 from grpclib.const import Status
+from support.fake_helpers import EMBED_MODEL, module, outcome
 
 from textservice.testing import FakeTextService, RequestLog, Secret
 
@@ -50,6 +50,29 @@ def test_log_records_requests_metadata_and_outcome() -> None:
     assert fake.count("EmbedText", version="v1beta") == 0
     assert fake.count(status=Status.OK) == 2
     assert fake.log.counts() == {"EmbedText": 3}
+
+
+def test_log_records_the_service_of_every_call_unimplemented_ones_too() -> None:
+    fake = FakeTextService()
+    v1 = module("v1")
+
+    async def go() -> list[Status]:
+        async with fake.in_memory() as channel:
+            return [
+                (await outcome(channel, "v1", "ListModels", v1.ListModelsRequest()))[0],
+                (await outcome(channel, "v1", "GenerateContent", v1.GenerateContentRequest()))[0],
+                (await outcome(channel, "v1beta3", "EmbedText", M.EmbedTextRequest(
+                    model=EMBED_MODEL, text="x")))[0],
+            ]  # fmt: skip
+
+    assert asyncio.run(go()) == [Status.OK, Status.UNIMPLEMENTED, Status.OK]
+    assert [(c.version, c.service, c.method, c.status) for c in fake.calls] == [
+        ("v1", "ModelService", "ListModels", Status.OK),
+        ("v1", "GenerativeService", "GenerateContent", Status.UNIMPLEMENTED),
+        ("v1beta3", "TextService", "EmbedText", Status.OK),
+    ]
+    assert fake.calls[1].request is None  # not read: the answer needs none
+    assert fake.count("GenerateContent", status=Status.UNIMPLEMENTED) == 1
 
 
 def test_api_key_is_redacted_in_every_printed_form() -> None:

@@ -9,14 +9,13 @@ from typing import Any
 import grpclib.client
 import grpclib.exceptions
 import pytest
-from fake_helpers import EMBED_MODEL, module
 from grpclib.const import Cardinality, Status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fake_helpers import EMBED_MODEL, Route, module, routes
 
 from textservice._encoding.codec import Codec
 from textservice.testing import FakeTextService, expected_embedding
-from textservice.testing.versions import api_versions
 
 M = module("v1beta")
 ROUTE = "/google.ai.generativelanguage.v1beta.TextService/{}"
@@ -99,7 +98,7 @@ def test_malformed_bytes_get_invalid_argument() -> None:
     fake = FakeTextService()
 
     async def body(channel: grpclib.client.Channel, plain: grpclib.client.Channel) -> list[Any]:
-        out = []
+        out: list[Any] = []
         for method, data, request_type, _ in MALFORMED:
             reply_type = getattr(M, request_type.__name__.replace("Request", "Response"))
             out.append(
@@ -168,26 +167,37 @@ def test_bad_framing() -> None:
     assert serves
 
 
-ROUTES = [
-    (version.name, route.rsplit("/", 1)[1], route, handler.request_type, handler.reply_type)
-    for version in api_versions()
-    for route, handler in version.handlers
-]
+ANSWERED = routes(lambda route: route.answered)
+UNARY_UNANSWERED = routes(
+    lambda route: not route.answered and route.cardinality is Cardinality.UNARY_UNARY
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(ROUTES), st.binary(max_size=64))
-def test_random_bytes_never_crash_the_fake(route: Any, data: bytes) -> None:
-    _, _, path, request_type, reply_type = route
+@given(st.sampled_from(ANSWERED), st.binary(max_size=64))
+def test_random_bytes_never_crash_the_fake(route: Route, data: bytes) -> None:
     fake = FakeTextService(known_models=None)
 
     async def body(channel: grpclib.client.Channel, plain: grpclib.client.Channel) -> Any:
-        return await _raw_call(channel, path, data, request_type, reply_type)
+        return await _raw_call(channel, route.path, data, route.request_type, route.reply_type)
 
     status, message = _with_memory_channel(fake, body)
-    assert status in (Status.OK, Status.INVALID_ARGUMENT), (status, message)
+    assert status in (Status.OK, Status.INVALID_ARGUMENT), (route.path, status, message)
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(UNARY_UNANSWERED), st.binary(max_size=64))
+def test_random_bytes_to_an_unimplemented_rpc_get_unimplemented(route: Route, data: bytes) -> None:
+    fake = FakeTextService()
+
+    async def body(channel: grpclib.client.Channel, plain: grpclib.client.Channel) -> Any:
+        return await _raw_call(channel, route.path, data, route.request_type, route.reply_type)
+
+    status, _ = _with_memory_channel(fake, body)
+    assert status is Status.UNIMPLEMENTED
+
+
+@pytest.mark.network
 @pytest.mark.parametrize("method", ["EmbedText", "GenerateText"])
 def test_malformed_over_tcp(method: str) -> None:
     fake = FakeTextService()

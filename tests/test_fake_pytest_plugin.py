@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from runtime_specs import MODEL, embed_sync, options
+from support.runtime_specs import MODEL, embed_sync, options
 
 from textservice.testing import FakeTextService, expected_embedding
 
@@ -65,11 +65,50 @@ USER_TESTS = textwrap.dedent(
 )
 
 
+NEUTRAL_USER_TESTS = textwrap.dedent(
+    """
+    import pytest
+
+    from textservice.testing import FakeServer, ServerAddress
+
+
+    def test_old_and_new_names_are_the_same_objects(
+        fake_server, fake_text_service, fake_server_address, fake_text_service_address,
+        fake_client, fake_text_service_client, fake_tcp_client, fake_text_service_tcp_client,
+    ):
+        assert isinstance(fake_server, FakeServer) and fake_server is fake_text_service
+        assert isinstance(fake_server_address, ServerAddress)
+        assert fake_server_address is fake_text_service_address
+        assert fake_client is fake_text_service_client
+        assert fake_tcp_client is fake_text_service_tcp_client
+
+
+    @pytest.mark.fake_server(strict_methods=True, embedding_dimension=8)
+    def test_the_neutral_marker(fake_text_service):
+        assert fake_text_service.strict_methods and fake_text_service.embedding_dimension == 8
+
+
+    @pytest.mark.fake_server(api_key="a")
+    @pytest.mark.fake_text_service(api_key="b")
+    def test_both_markers_are_refused(request):
+        with pytest.raises(pytest.UsageError, match="not both"):
+            request.getfixturevalue("fake_server")
+
+
+    @pytest.mark.fake_server("positional")
+    def test_positional_arguments_are_refused(request):
+        with pytest.raises(pytest.UsageError, match="keyword arguments only"):
+            request.getfixturevalue("fake_server")
+    """
+)
+
+
 def test_entry_point_is_registered() -> None:
     found = [ep for ep in entry_points(group="pytest11") if ep.name == "textservice"]
     assert [ep.value for ep in found] == ["textservice.testing.pytest_plugin"]
 
 
+@pytest.mark.subprocess
 def test_fixtures_work_in_a_users_suite(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(USER_TESTS, encoding="utf-8")
     done = subprocess.run(
@@ -83,6 +122,21 @@ def test_fixtures_work_in_a_users_suite(tmp_path: Path) -> None:
     assert "3 passed" in done.stdout
 
 
+@pytest.mark.subprocess
+def test_neutral_fixture_and_marker_names(tmp_path: Path) -> None:
+    (tmp_path / "test_neutral.py").write_text(NEUTRAL_USER_TESTS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 passed" in done.stdout
+
+
+@pytest.mark.subprocess
 def test_marker_is_registered(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--markers", "-p", "no:cacheprovider"],
@@ -92,11 +146,13 @@ def test_marker_is_registered(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert "@pytest.mark.fake_text_service(**options)" in done.stdout
+    assert "@pytest.mark.fake_server(**options)" in done.stdout
 
 
 # -- the client fixtures (this suite has the plugin too: the package is installed) ------------
 
 
+@pytest.mark.network
 @pytest.mark.fake_text_service(api_key="plugin-key", embedding_dimension=16)
 @pytest.mark.parametrize("fixture", ["fake_text_service_client", "fake_text_service_tcp_client"])
 def test_client_fixtures_reach_the_fake(
@@ -108,3 +164,22 @@ def test_client_fixtures_reach_the_fake(
     assert got == [expected_embedding(MODEL, t, 16) for t in texts]
     assert fake_text_service.count("BatchEmbedText") == 2  # 100 + 50
     assert all(call.api_key == "plugin-key" for call in fake_text_service.calls)
+
+
+@pytest.mark.network  # the TCP client's fake listens on 127.0.0.1
+@pytest.mark.fake_text_service(quotas={"requests_per_minute": 2, "time_scale": 60})
+def test_client_fixtures_count_the_fakes_quota_minutes(
+    fake_text_service_client: object, fake_text_service_tcp_client: object
+) -> None:
+    from textservice.client import TextServiceClient, call_path
+
+    for client in (fake_text_service_client, fake_text_service_tcp_client):
+        assert isinstance(client, TextServiceClient)
+        assert call_path(client).governor.settings.minute == 1.0  # 60 s / 60
+
+
+def test_client_fixtures_keep_the_apis_minute(fake_text_service_client: object) -> None:
+    from textservice.client import TextServiceClient, call_path
+
+    assert isinstance(fake_text_service_client, TextServiceClient)
+    assert call_path(fake_text_service_client).governor.settings.minute == 60.0

@@ -7,12 +7,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_helpers import EMBED_MODEL, TEXT_MODEL, module, outcome
 from grpclib.client import UnaryUnaryMethod
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from support.fake_helpers import CONTENT_MODEL, EMBED_MODEL, TEXT_MODEL, module, outcome, routes
 
 from textservice._encoding.metadata import message_metadata
+from textservice._encoding.requests import request_model, request_texts
 from textservice._proto.google import rpc
 from textservice._quota_options import QUOTA_OPTIONS, quota_argv
 from textservice.testing import FakeTextService, quota_failure
@@ -21,10 +22,7 @@ from textservice.testing.quotas import (
     Quotas,
     add_quota_arguments,
     quotas_from_arguments,
-    request_model,
-    request_texts,
 )
-from textservice.testing.versions import api_versions
 
 V = module("v1beta")
 BATCH = "BatchEmbedText"
@@ -81,7 +79,7 @@ def test_requests_per_minute_in_fixed_minutes() -> None:
     assert violation.quota_dimensions == {"location": "global", "model": "embedding-gecko-001"}
     assert help_.links[0].url == "https://ai.google.dev/gemini-api/docs/rate-limits"
     assert delay_of(error) == 30.0  # until the next minute starts
-    assert error is not None and RPM_ID in error.message
+    assert error is not None and error.message is not None and RPM_ID in error.message
     clock.now += 29.999
     assert quotas.check(BATCH, batch()) is not None
     clock.now += 0.001  # a new minute: all of the quota is back
@@ -216,6 +214,39 @@ def test_what_a_request_carries() -> None:
     assert list(request_texts(prompt)) == ["p"]
     assert request_model(prompt) == TEXT_MODEL
     assert request_model(object()) == ""
+    g = module("v1")
+    content = g.Content(parts=[g.Part(text="c1"), g.Part(text="c2")])
+    one = g.EmbedContentRequest(model=CONTENT_MODEL, content=content, title="not counted")
+    batch_contents = g.BatchEmbedContentsRequest(model=CONTENT_MODEL, requests=[one, one])
+    assert list(request_texts(batch_contents)) == ["c1", "c2", "c1", "c2"]
+    assert request_model(batch_contents) == CONTENT_MODEL
+
+
+def test_content_texts_count_against_the_texts_quota() -> None:
+    fake = FakeTextService(quotas={"texts_per_minute": 5, "methods": ["BatchEmbedContents"]})
+    g = module("v1beta")
+    one = g.EmbedContentRequest(model=CONTENT_MODEL, content=g.Content(parts=[g.Part(text="x")]))
+
+    def contents(n: int) -> Any:
+        return g.BatchEmbedContentsRequest(model=CONTENT_MODEL, requests=[one] * n)
+
+    async def go() -> list[Status]:
+        async with fake.in_memory() as channel:
+            return [
+                (await outcome(channel, "v1beta", "BatchEmbedContents", contents(n)))[0]
+                for n in (3, 2, 1)
+            ] + [(await outcome(channel, "v1beta", "EmbedContent", one))[0]]
+
+    assert _run(go()) == [Status.OK, Status.OK, Status.RESOURCE_EXHAUSTED, Status.OK]
+    assert fake.quotas is not None
+    assert (
+        fake.quotas.rejected(
+            "BatchEmbedContents",
+            model=CONTENT_MODEL,
+            quota_id="BatchEmbedContentsTextsPerMinutePerProjectPerModel",
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -245,7 +276,8 @@ def test_quotas_of_a_dict_and_unknown_keys() -> None:
         Quotas.of({"rpm": 5})
     with pytest.raises(TypeError):
         Quotas.of(5)  # type: ignore[arg-type]
-    assert Quotas(requests_per_minute=5, methods="EmbedText").methods == frozenset({"EmbedText"})
+    one = Quotas(requests_per_minute=5, methods="EmbedText")  # type: ignore[arg-type]
+    assert one.methods == frozenset({"EmbedText"})
 
 
 # -- through the fake --------------------------------------------------------------------------
@@ -292,11 +324,11 @@ def test_versions_share_the_quota_which_is_checked_on_arrival() -> None:
 
 
 def _minimal_request(request_type: Any) -> Any:
-    """A valid request of any TextService RPC, built from its fields."""
+    """A valid request of any RPC the fake answers, built from its fields."""
     proto = message_metadata(request_type)
     values: dict[str, Any] = {}
     for name in proto.sorted_field_names:
-        if name == "model":
+        if name in ("model", "name"):
             values[name] = EMBED_MODEL
         elif name == "text":
             values[name] = "hello"
@@ -304,45 +336,53 @@ def _minimal_request(request_type: Any) -> Any:
             values[name] = ["hello"]
         elif name == "prompt":
             values[name] = proto.cls_by_field[name](text="hello")
+        elif name == "content":
+            content = proto.cls_by_field[name]
+            part = message_metadata(content).cls_by_field["parts"]
+            values[name] = content(parts=[part(text="hello")])
+        elif (
+            name == "requests"
+            and "content" in message_metadata(proto.cls_by_field[name]).meta_by_field_name
+        ):
+            values[name] = [_minimal_request(proto.cls_by_field[name])]
     return request_type(**values)
 
 
 def test_every_served_method_of_every_version_has_quotas() -> None:
     fake = FakeTextService(quotas={"requests_per_minute": 1, "time_scale": 1})
-    served = [
-        (version, route.rsplit("/", 1)[1], handler)
-        for version in api_versions()
-        for route, handler in version.handlers
-    ]
-    assert len({method for _, method, _ in served}) >= 4
+    served = routes(lambda route: route.answered)
+    assert {route.method for route in served} == set(fake.methods)
 
     async def go() -> None:
         async with fake.in_memory() as channel:
-            for version, method, handler in served:
-                request = _minimal_request(handler.request_type)
-                route = f"/{version.service}/{method}"
+            for route in served:
+                request = _minimal_request(route.request_type)
                 unary: Any = UnaryUnaryMethod(
-                    channel, route, handler.request_type, handler.reply_type
+                    channel, route.path, route.request_type, route.reply_type
                 )
                 try:
                     await unary(request)
                 except GRPCError as exc:
-                    assert exc.status is Status.RESOURCE_EXHAUSTED, (version.name, method, exc)
+                    assert exc.status is Status.RESOURCE_EXHAUSTED, (route.path, exc)
                     failure, _, _ = parts(exc)
-                    expected = f"{method}RequestsPerMinutePerProjectPerModel"
+                    expected = f"{route.method}RequestsPerMinutePerProjectPerModel"
                     assert failure.violations[0].quota_id == expected
 
     _run(go())
     assert fake.quotas is not None
-    for method in {m for _, m, _ in served}:
-        versions = sum(1 for _, m, _ in served if m == method)
+    for method in {route.method for route in served}:
+        versions = sum(1 for route in served if route.method == method)
         assert fake.quotas.accepted(method) == 1  # the first call; versions share the quota
         assert fake.quotas.rejected(method) == versions - 1
 
 
 def test_methods_must_be_served() -> None:
+    with pytest.raises(ValueError, match=r"unknown RPC\(s\) \['GenerateContent'\]"):
+        FakeTextService(quotas={"requests_per_minute": 1, "methods": ["GenerateContent"]})
     with pytest.raises(ValueError, match=r"unknown RPC\(s\) \['EmbedContent'\]"):
-        FakeTextService(quotas={"requests_per_minute": 1, "methods": ["EmbedContent"]})
+        FakeTextService(
+            versions=["v1beta3"], quotas={"requests_per_minute": 1, "methods": ["EmbedContent"]}
+        )
     with pytest.raises(ValueError, match="BatchEmbedText"):
         FakeTextService(versions=["v1beta2"], quotas={"requests_per_minute": 1, "methods": [BATCH]})
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 from typing import Any
 
 import grpclib.client
 import pytest
-from fake_helpers import (
+from grpclib.const import Cardinality, Status
+from support import reference
+from support.fake_helpers import (
     BATCH_VERSIONS,
     EMBED_MODEL,
     TEXT_MODEL,
@@ -18,7 +21,6 @@ from fake_helpers import (
     outcome,
     tcp_channel,
 )
-from grpclib.const import Cardinality, Status
 
 from textservice.testing import (
     FakeTextService,
@@ -33,17 +35,46 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def test_versions_and_routes_come_from_the_generated_code() -> None:
-    found = {v.name: set(v.methods) for v in api_versions()}
-    assert found == {
-        "v1beta": {"GenerateText", "EmbedText", "BatchEmbedText", "CountTextTokens"},
-        "v1beta3": {"GenerateText", "EmbedText", "BatchEmbedText", "CountTextTokens"},
-        "v1beta2": {"GenerateText", "EmbedText"},
-    }
+def _services_in_the_protos(reference_python: Path) -> dict[tuple[str, str], set[str]]:
+    """(version, service) -> RPC names, as protoc's own descriptors of ``protos/`` say."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for version in reference.VERSIONS:
+        for name in reference.proto_names(version):
+            pb2 = reference.load(reference_python, version, f"{name}_pb2")
+            for service in pb2.DESCRIPTOR.services_by_name.values():
+                found[version, service.name] = {method.name for method in service.methods}
+    return found
+
+
+@pytest.mark.subprocess
+def test_versions_services_and_routes_are_those_of_the_protos(reference_python: Path) -> None:
+    expected = _services_in_the_protos(reference_python)
+    found = {(v.name, s.name): set(s.methods) for v in api_versions() for s in v.services}
+    assert found == expected
     fake = FakeTextService()
-    for servable, version in zip(fake.servables(), api_versions(), strict=True):
-        assert isinstance(servable, version.module.TextServiceBase)
-        assert set(servable.__mapping__()) == {route for route, _ in version.handlers}
+    assert fake.versions == tuple(sorted({version for version, _ in expected}))
+    servables = fake.servables()
+    services = [(v, s) for v in api_versions() for s in v.services]
+    assert len(servables) == len(services) == len(expected)
+    for servable, (version, service) in zip(servables, services, strict=True):
+        assert isinstance(servable, version.message(f"{service.name}Base"))
+        assert set(servable.__mapping__()) == {route for route, _ in service.handlers}
+        assert {r.rsplit("/", 1)[1] for r in servable.__mapping__()} == expected[
+            version.name, service.name
+        ]
+
+
+def test_the_fake_answers_the_rpcs_it_says_it_does() -> None:
+    # TextService, GenerativeService' embedding and token RPCs, ModelService's model listing
+    fake = FakeTextService()
+    assert set(fake.methods) == {
+        "GenerateText", "EmbedText", "BatchEmbedText", "CountTextTokens",
+        "EmbedContent", "BatchEmbedContents", "CountTokens", "ListModels", "GetModel",
+    }  # fmt: skip
+    assert set(FakeTextService(versions=["v1"]).methods) == {
+        "EmbedContent", "BatchEmbedContents", "CountTokens", "ListModels", "GetModel",
+    }  # fmt: skip
+    assert set(FakeTextService(versions=["v1beta2"]).methods) == {"GenerateText", "EmbedText"}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -340,6 +371,7 @@ def test_channels_on_many_loops_share_one_state() -> None:
     )
 
 
+@pytest.mark.network
 def test_serve_async_on_a_free_port() -> None:
     fake = FakeTextService()
     mod = module("v1beta3")
@@ -364,6 +396,7 @@ def test_serve_async_on_a_free_port() -> None:
     assert response.embedding.value == expected_embedding(EMBED_MODEL, "t")
 
 
+@pytest.mark.network
 def test_serve_from_sync_code_and_from_inside_a_loop() -> None:
     fake = FakeTextService()
     mod = module("v1beta")
@@ -392,6 +425,7 @@ def test_serve_from_sync_code_and_from_inside_a_loop() -> None:
     assert fake.count("CountTextTokens") == 2
 
 
+@pytest.mark.network
 def test_stopping_the_server_closes_client_connections() -> None:
     fake = FakeTextService()
     mod = module("v1beta")
@@ -419,6 +453,7 @@ def test_stopping_the_server_closes_client_connections() -> None:
     assert run(go()) != "answered"
 
 
+@pytest.mark.network
 def test_serve_reports_a_busy_port() -> None:
     fake = FakeTextService()
     with fake.serve() as address, pytest.raises(OSError), fake.serve(port=address.port):

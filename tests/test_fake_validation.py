@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import reference
-from fake_helpers import (
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+from support import reference
+from support.fake_helpers import (
     BATCH_VERSIONS,
     EMBED_MODEL,
     TEXT_MODEL,
@@ -17,12 +19,12 @@ from fake_helpers import (
     module,
     outcome,
 )
-from grpclib.const import Status
-from grpclib.exceptions import GRPCError
 
 from textservice.testing import FakeTextService
 from textservice.testing._required_fields import REQUIRED_FIELDS
-from textservice.testing.validation import ModelPolicy, missing_required, validate
+from textservice.testing.catalogue import ModelPolicy
+from textservice.testing.validation import missing_required, validate
+from textservice.testing.versions import version_named
 
 
 def _outcomes(
@@ -196,6 +198,35 @@ def test_known_models_are_configurable() -> None:
     assert [s for s, _ in _outcomes(anything, calls)] == [Status.OK] * 3
 
 
+def test_strict_methods_guards_textservice_too() -> None:
+    gemini = "models/gemini-embedding-001"
+    calls: list[tuple[str, str, Any]] = []
+    for version in BATCH_VERSIONS:
+        m = module(version)
+        calls += [
+            (version, "EmbedText", m.EmbedTextRequest(model=gemini, text="x")),
+            (version, "BatchEmbedText", m.BatchEmbedTextRequest(model=gemini, texts=["x"])),
+            (version, "GenerateText", m.GenerateTextRequest(
+                model=EMBED_MODEL, prompt=m.TextPrompt(text="x"))),
+            (version, "EmbedText", m.EmbedTextRequest(model=EMBED_MODEL, text="x")),
+            (version, "BatchEmbedText", m.BatchEmbedTextRequest(model=EMBED_MODEL, texts=["x"])),
+            (version, "CountTextTokens", m.CountTextTokensRequest(
+                model=gemini, prompt=m.TextPrompt(text="x"))),
+            (version, "GenerateText", m.GenerateTextRequest(
+                model=TEXT_MODEL, prompt=m.TextPrompt(text="x"))),
+        ]  # fmt: skip
+    strict = _outcomes(FakeTextService(strict_methods=True), calls)
+    assert [s for s, _ in strict] == [Status.NOT_FOUND] * 3 + [Status.OK] * 4 + [
+        Status.NOT_FOUND
+    ] * 3 + [Status.OK] * 4
+    assert strict[1][1].message.endswith(
+        "or is not supported for embedText. Call ListModels to see the list of available "
+        "models and their supported methods."
+    )
+    lenient = _outcomes(FakeTextService(), calls)
+    assert [s for s, _ in lenient] == [Status.OK] * len(calls)
+
+
 def test_api_key_is_required_when_configured() -> None:
     m = module("v1beta3")
     call = ("v1beta3", "EmbedText", m.EmbedTextRequest(model=EMBED_MODEL, text="x"))
@@ -242,6 +273,7 @@ def _request_messages(pb2_modules: list[Any]) -> dict[str, Any]:
     return found
 
 
+@pytest.mark.subprocess
 def test_required_fields_match_the_protos(reference_python: Path) -> None:
     """The generated table equals what protoc's own descriptors say, for every version."""
     from google.api import field_behavior_pb2
@@ -293,7 +325,9 @@ def test_a_request_without_a_model_field_is_validated_by_its_own_fields() -> Non
     from textservice._proto.google.ai.generativelanguage import v1beta
 
     policy = ModelPolicy.of(None, accept_tuned_models=True)
-    validate("v1beta", "GetModel", v1beta.GetModelRequest(name="models/m"), policy)
+    service = version_named("v1beta").service("ModelService")
+    assert service is not None
+    validate(service, "GetModel", v1beta.GetModelRequest(name="models/m"), policy)
     with pytest.raises(GRPCError, match="name: required field is missing") as raised:
-        validate("v1beta", "GetModel", v1beta.GetModelRequest(), policy)
+        validate(service, "GetModel", v1beta.GetModelRequest(), policy)
     assert raised.value.status is Status.INVALID_ARGUMENT

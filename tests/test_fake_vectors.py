@@ -7,15 +7,17 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference_server import embedding as recipe_with_numpy  # written apart from the fake
+from support.reference_server import embedding as recipe_with_numpy  # written apart from the fake
 
 from textservice.testing import (
     DEFAULT_DIMENSION,
     expected_completion,
+    expected_content_embedding,
     expected_embedding,
     expected_token_count,
 )
-from textservice.testing.vectors import MAX_DIMENSION, embedding_bytes
+from textservice.testing.catalogue import MAX_DIMENSION
+from textservice.testing.vectors import embedding_bytes
 
 MODEL = "models/embedding-gecko-001"
 
@@ -24,6 +26,60 @@ MODEL = "models/embedding-gecko-001"
 @given(st.text(max_size=30), st.sampled_from([MODEL, "tunedModels/x", "models/é"]))
 def test_matches_the_documented_recipe(text: str, model: str) -> None:
     assert expected_embedding(model, text, 64) == recipe_with_numpy(model, text, 64)
+
+
+TASK_TYPES = st.sampled_from(["", "RETRIEVAL_DOCUMENT", "RETRIEVAL_QUERY", "CLUSTERING"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(max_size=30), TASK_TYPES, st.text(max_size=10))
+def test_content_embeddings_match_the_documented_recipe(text: str, task: str, title: str) -> None:
+    model = "models/gemini-embedding-001"
+    expected = recipe_with_numpy(model, text, 3072, task, title)
+    assert expected_content_embedding(model, text, task or None, title or None) == expected
+    assert expected_content_embedding(model, text, task.lower(), title, 16) == expected[:16]
+
+
+def test_content_embeddings_without_options_are_text_embeddings() -> None:
+    for model in (MODEL, "models/gemini-embedding-001", "tunedModels/t"):
+        for task in (None, "", "TASK_TYPE_UNSPECIFIED", "task_type_unspecified"):
+            assert expected_content_embedding(model, "x", task) == expected_embedding(model, "x")
+
+
+def test_task_type_and_title_are_part_of_the_vector() -> None:
+    model = "models/gemini-embedding-001"
+    vectors = {
+        tuple(expected_content_embedding(model, "x", task, title, 8))
+        for task, title in [
+            (None, None),
+            ("RETRIEVAL_QUERY", None),
+            ("RETRIEVAL_DOCUMENT", None),
+            ("RETRIEVAL_DOCUMENT", "t"),
+            ("RETRIEVAL_DOCUMENT", "u"),
+        ]
+    }
+    assert len(vectors) == 5
+
+
+def test_dimension_follows_the_default_catalogue() -> None:
+    assert len(expected_embedding("models/gemini-embedding-001", "x")) == 3072
+    assert len(expected_content_embedding("models/gemini-embedding-001", "x")) == 3072
+    assert len(expected_content_embedding(MODEL, "x")) == 768
+    assert len(expected_content_embedding("models/not-listed", "x")) == 768
+    assert len(expected_content_embedding("models/not-listed", "x", dimension=5)) == 5
+
+
+def test_task_type_names_and_members() -> None:
+    from textservice._proto.google.ai.generativelanguage import v1
+
+    member = v1.TaskType.SEMANTIC_SIMILARITY
+    assert expected_content_embedding(MODEL, "x", member) == expected_content_embedding(
+        MODEL, "x", "semantic_similarity"
+    )
+    with pytest.raises(TypeError, match="task_type must be a name"):
+        expected_content_embedding(MODEL, "x", 3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="title must be a str"):
+        expected_content_embedding(MODEL, "x", "CLUSTERING", b"t")  # type: ignore[arg-type]
 
 
 def test_default_dimension_and_determinism() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import betterproto2
 import pytest
-from facade_checks import check_conforms
+from support.facade_checks import check_conforms
 
 from textservice._encoding import dicts as _shapes
 from textservice._facade import fields as _fields

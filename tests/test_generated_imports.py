@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import textservice._proto
 
 
@@ -36,6 +38,7 @@ def test_stubs_and_server_bases_exist_per_version() -> None:
     assert not hasattr(v1beta2, "BatchEmbedTextRequest")
 
 
+@pytest.mark.subprocess
 def test_imports_beside_google_client_in_one_process() -> None:
     # A fresh interpreter, so the order of imports is known: Google's first, then ours,
     # then Google's again, each building and serialising a message.
@@ -55,6 +58,7 @@ print("ok")
     assert done.stdout.strip() == "ok"
 
 
+@pytest.mark.subprocess
 def test_every_generated_version_is_an_attribute_imported_on_first_use() -> None:
     # `import textservice; textservice.v1beta2` raised AttributeError. Every version with a
     # generated facade is reachable, and none but v1beta is imported by `import textservice`.

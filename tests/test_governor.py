@@ -7,7 +7,7 @@ import logging
 import threading
 
 import pytest
-from governor_helpers import (
+from support.governor_helpers import (
     DAY_ID,
     KEY,
     MINUTE_ID,
@@ -22,8 +22,8 @@ from governor_helpers import (
 from textservice._governor import (
     Cost,
     GovernorSettings,
-    Key,
     MonotonicClock,
+    QuotaKey,
     QuotaRefused,
     RateGovernor,
     Refusal,
@@ -91,7 +91,7 @@ def test_a_retry_delay_holds_every_new_call_of_the_key() -> None:
     async def scenario() -> None:
         gov, clock = governor(jitter=0.0)
         first = await admitted_now(gov)
-        other_key = Key("EmbedText", "models/embedding-gecko-001")
+        other_key = QuotaKey("EmbedText", "models/embedding-gecko-001")
         assert first.rejected(rejection(delay=10.0)) == Retry(10.0)
         held = Waiting(gov)
         await settle()
@@ -325,23 +325,48 @@ def test_a_token_quota_is_learned_as_tokens() -> None:
 # -- fail now ----------------------------------------------------------------------------------
 
 
-def test_a_delay_beyond_max_wait_fails_now_with_the_delay() -> None:
+def test_a_delay_beyond_max_wait_fails_that_call_now_and_pauses_the_key() -> None:
     async def scenario() -> None:
-        gov, clock = governor(max_wait=30.0)
+        gov, clock = governor(jitter=0.0)
         first, second = await admitted_now(gov), await admitted_now(gov)
-        decision = first.rejected(rejection(delay=3600.0, quota_value=10))
+        decision = first.rejected(rejection(delay=3600.0, quota_value=10), max_wait=30.0)
         assert isinstance(decision, Refusal)
         assert decision.kind == "too_long"
         assert decision.delay == 3600.0
         assert decision.quota_id == MINUTE_ID
+        assert decision.rejection is not None and decision.rejection.retry_delay == 3600.0
         assert "asked to wait 3600 s" in decision.message
-        assert "max_wait=30 s" in decision.message
-        # the key's other calls fail at once too, without asking the server again
-        with pytest.raises(QuotaRefused):
-            await gov.acquire(KEY, Cost())
+        assert "longer than the 30 s this call may wait" in decision.message
+        # the key is paused for the delay: a call that may wait 30 s fails at once...
+        with pytest.raises(QuotaRefused) as caught:
+            await gov.acquire(KEY, Cost(), max_wait=30.0)
+        assert caught.value.refusal.kind == "too_long"
+        assert "held for another 3.6e+03 s" in str(caught.value)
+        # ...one that may wait longer (or without a limit) waits the pause out
+        patient = Waiting(gov, max_wait=None)
+        await settle()
+        assert patient.ticket is None and patient.error is None
         second.succeeded()
         clock.advance(3600.0)
-        await admitted_now(gov)  # the delay has passed
+        await settle()
+        assert patient.ticket is not None
+
+    run(scenario)
+
+
+def test_a_waiter_fails_when_a_later_rejection_pauses_the_key_beyond_its_max_wait() -> None:
+    async def scenario() -> None:
+        gov, _ = governor(jitter=0.0, max_concurrency=2)
+        a, b = await admitted_now(gov), await admitted_now(gov)
+        assert a.rejected(rejection(delay=5.0), max_wait=60.0) == Retry(5.0)
+        short, long = Waiting(gov, max_wait=60.0), Waiting(gov, max_wait=None)
+        await settle()
+        assert short.error is None and long.error is None  # 5 s: both wait
+        decision = b.rejected(rejection(delay=600.0), max_wait=None)
+        assert decision == Retry(600.0)
+        await settle()
+        assert short.error is not None and short.error.refusal.kind == "too_long"
+        assert long.error is None and long.ticket is None
 
     run(scenario)
 
@@ -373,6 +398,20 @@ def test_a_daily_quota_fails_now_naming_the_quota() -> None:
         assert caught.value.refusal is decision
         clock.advance(20.0)  # remembered for the server's delay
         await admitted_now(gov)
+
+    run(scenario)
+
+
+def test_a_refusal_without_a_delay_is_remembered_for_one_quota_minute() -> None:
+    async def scenario() -> None:
+        gov, clock = governor(minute=60.0)
+        ticket = await admitted_now(gov)
+        assert isinstance(ticket.rejected(rejection(quota_id=DAY_ID)), Refusal)
+        clock.advance(59.0)
+        with pytest.raises(QuotaRefused):
+            await gov.acquire(KEY, Cost())
+        clock.advance(1.0)
+        await admitted_now(gov)  # asked again after a minute
 
     run(scenario)
 
@@ -448,8 +487,8 @@ def test_counters_snapshot() -> None:
         a, b = await admitted_now(gov), await admitted_now(gov)
         held = Waiting(gov)
         await settle()
-        snap = gov.snapshot().keys[KEY]
-        assert (snap.sent, snap.in_flight, snap.waiting) == (2, 2, 1)
+        key_stats = gov.snapshot().keys[KEY]
+        assert (key_stats.sent, key_stats.in_flight, key_stats.waiting) == (2, 2, 1)
         a.rejected(rejection(delay=3.0))
         b.failed()
         snap = gov.snapshot()
@@ -465,7 +504,29 @@ def test_counters_snapshot() -> None:
         assert (stats.sent, stats.succeeded, stats.rejected, stats.failed) == (3, 1, 1, 1)
         assert (stats.in_flight, stats.waiting) == (0, 0)
         assert stats.waited == pytest.approx(3.0)
-        assert (snap.sent, snap.rejected, snap.waited) == (3, 1, pytest.approx(3.0))
+        assert (snap.sent, snap.rejected) == (3, 1) and snap.waited == pytest.approx(3.0)
+        assert not snap.throttled
+        assert snap.throttled_for == pytest.approx(3.0)  # the pause, while ``held`` waited
+
+    run(scenario)
+
+
+def test_throttled_for_is_clock_time_not_summed_over_waiters() -> None:
+    async def scenario() -> None:
+        gov, clock = governor(jitter=0.0, learn_limits=False)
+        (await admitted_now(gov)).rejected(rejection(delay=3.0))
+        waiters = [Waiting(gov), Waiting(gov)]
+        await settle()
+        clock.advance(1.0)
+        assert gov.snapshot().throttled_for == pytest.approx(1.0)  # still going
+        clock.advance(2.0)
+        await settle()
+        for waiter in waiters:
+            assert waiter.ticket is not None
+            waiter.ticket.succeeded()
+        snap = gov.snapshot()
+        assert snap.waited == pytest.approx(6.0)  # two calls waited 3 s each
+        assert snap.throttled_for == pytest.approx(3.0)  # during 3 s of the clock
         assert not snap.throttled
 
     run(scenario)
@@ -473,7 +534,7 @@ def test_counters_snapshot() -> None:
 
 def test_admit_checks_its_arguments() -> None:
     gov, _ = governor()
-    with pytest.raises(TypeError, match="Key"):
+    with pytest.raises(TypeError, match="QuotaKey"):
         gov.admit("BatchEmbedText")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Cost"):
         gov.admit(KEY, 3)  # type: ignore[arg-type]
@@ -644,7 +705,6 @@ def test_rejection_from_details() -> None:
         ({"texts_per_minute": "10"}, TypeError),
         ({"share": 0}, ValueError),
         ({"share": 1.5}, ValueError),
-        ({"max_wait": -1}, ValueError),
         ({"minute": 0}, ValueError),
         ({"decrease": 1.0}, ValueError),
         ({"jitter": True}, TypeError),

@@ -1,8 +1,8 @@
 """The governor against the fake's quotas, in real time on a fast quota clock.
 
-A tiny driver (not the client, which will be wired to the governor separately) embeds
-5,000 texts in batches of 50 with every batch in its own task, each call admitted by the
-governor and reported back to it.
+A tiny driver (not the client: its tests under the fake's quotas are in
+test_client_quotas.py) embeds 5,000 texts in batches of 50 with every batch in its own
+task, each call admitted by the governor and reported back to it.
 
 What gets rejected: before the first rejection nothing is known, so the calls sent in the
 meantime (at most ``max_concurrency``, in flight together) can all be rejected; after it
@@ -17,19 +17,21 @@ import threading
 from typing import Any
 
 import pytest
-from fake_helpers import EMBED_MODEL, module
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from support.fake_helpers import EMBED_MODEL, module
 
 from textservice._governor import (
     Cost,
     GovernorSettings,
-    Key,
+    QuotaKey,
     RateGovernor,
     Refusal,
     Rejection,
 )
 from textservice.testing import FakeTextService, expected_embedding
+
+pytestmark = pytest.mark.slow
 
 V = module("v1beta")
 TIME_SCALE = 60.0  # a quota minute lasts one real second
@@ -54,7 +56,7 @@ async def embed_all(
     """Every text's vector, in order; each batch retried through the governor."""
     batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
     results: list[list[list[float]]] = [[] for _ in batches]
-    key = Key("BatchEmbedText", EMBED_MODEL)
+    key = QuotaKey("BatchEmbedText", EMBED_MODEL)
 
     async with fake.in_memory() as channel:
         stub = V.TextServiceStub(channel)
@@ -109,7 +111,7 @@ def test_5000_texts_under_a_per_minute_quota(window: str, retry_info: bool) -> N
     assert rejected <= 0.15 * accepted, (accepted, rejected)
     stats = governor.snapshot()
     assert (stats.sent, stats.rejected) == (accepted + rejected, rejected)
-    learned = stats.keys[Key("BatchEmbedText", EMBED_MODEL)].limits["requests"]
+    learned = stats.keys[QuotaKey("BatchEmbedText", EMBED_MODEL)].limits["requests"]
     if retry_info:
         assert learned == RPM  # named by the QuotaFailure
     else:
@@ -145,4 +147,4 @@ def test_threads_with_their_own_loops_share_one_governor() -> None:
     accepted, rejected = fake.quotas.accepted(), fake.quotas.rejected()
     assert accepted == len(TEXTS) // BATCH
     assert rejected <= 0.15 * accepted, (accepted, rejected)
-    assert governor.snapshot().keys[Key("BatchEmbedText", EMBED_MODEL)].in_flight == 0
+    assert governor.snapshot().keys[QuotaKey("BatchEmbedText", EMBED_MODEL)].in_flight == 0

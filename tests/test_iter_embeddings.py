@@ -1,4 +1,5 @@
-"""The ordered, bounded-concurrency engine and streaming embeddings built on it."""
+"""Streaming embeddings (`iter_embeddings`, the engine's iteration) and list embeddings on the same
+engine; the ordered map under them is tested in test_ordered.py."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ import gc
 import logging
 import random
 import socket
-import time
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Generator
+from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import grpclib.const
 import grpclib.server
@@ -20,7 +20,6 @@ import pytest
 
 from textservice import TextServiceClient, errors
 from textservice._engine import embed as engine
-from textservice._engine.ordered import ordered_map
 from textservice._engine.outputs import Output, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
@@ -28,170 +27,6 @@ from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions
 from textservice._transport.status import StatusDetailsCodec
 from textservice.client import call_path
-
-# -- ordered_map --------------------------------------------------------------------------
-
-
-class Tracker:
-    """An async function with random latency that records how many calls overlap."""
-
-    def __init__(self, seed: int, *, fail_at: int | None = None) -> None:
-        self.rng = random.Random(seed)
-        self.running = 0
-        self.max_running = 0
-        self.started: list[int] = []
-        self.finished: list[int] = []
-        self.cancelled: list[int] = []
-        self.fail_at = fail_at
-
-    async def __call__(self, item: int) -> int:
-        self.started.append(item)
-        self.running += 1
-        self.max_running = max(self.max_running, self.running)
-        try:
-            await asyncio.sleep(self.rng.uniform(0, 0.004))
-            if item == self.fail_at:
-                raise ValueError(f"item {item} failed")
-            self.finished.append(item)
-            return item * 10
-        except asyncio.CancelledError:
-            self.cancelled.append(item)
-            raise
-        finally:
-            self.running -= 1
-
-
-@pytest.mark.parametrize("seed", range(5))
-@pytest.mark.parametrize("concurrency", [1, 3, 8])
-def test_ordered_map_yields_every_result_in_input_order(seed: int, concurrency: int) -> None:
-    tracker = Tracker(seed)
-
-    async def main() -> list[int]:
-        return [r async for r in ordered_map(tracker, range(60), max_concurrency=concurrency)]
-
-    assert asyncio.run(main()) == [i * 10 for i in range(60)]
-    assert 1 <= tracker.max_running <= concurrency
-    assert sorted(tracker.finished) == list(range(60))
-    # With random latencies, results do finish out of order: the engine reorders them.
-    if concurrency > 1:
-        assert tracker.finished != list(range(60))
-
-
-def test_ordered_map_keeps_going_when_calls_finish_while_the_consumer_is_busy() -> None:
-    # Regression: calls that finished while the consumer held a result (so no wait() saw
-    # them) kept counting as running, and the iteration stopped early.
-    tracker = Tracker(3)
-
-    async def main() -> list[int]:
-        out = []
-        async for r in ordered_map(tracker, range(20), max_concurrency=3):
-            out.append(r)
-            await asyncio.sleep(0.01)  # longer than any call
-        return out
-
-    assert asyncio.run(main()) == [i * 10 for i in range(20)]
-    assert tracker.max_running <= 3
-
-
-def test_ordered_map_bounds_results_waiting_for_a_slow_head() -> None:
-    started: list[int] = []
-    started_while_head_ran: list[int] = []
-
-    async def fn(item: int) -> int:
-        started.append(item)
-        if item == 0:
-            await asyncio.sleep(0.1)
-            started_while_head_ran.append(len(started))
-        return item
-
-    async def main() -> list[int]:
-        return [r async for r in ordered_map(fn, range(100), max_concurrency=4)]
-
-    assert asyncio.run(main()) == list(range(100))
-    # While item 0 was slow the others finished at once, but no more than
-    # max_concurrency + max_buffered (4 + 4) items were started before it was done.
-    assert started_while_head_ran == [8]
-
-
-def test_ordered_map_failure_yields_earlier_results_then_raises_and_starts_nothing_new() -> None:
-    tracker = Tracker(1, fail_at=5)
-    got: list[int] = []
-
-    async def main() -> None:
-        async for r in ordered_map(tracker, range(50), max_concurrency=4):
-            got.append(r)
-
-    with pytest.raises(ValueError, match="item 5 failed"):
-        asyncio.run(main())
-    assert got == [0, 10, 20, 30, 40]
-    # Nothing started more than a window (4 running + 4 buffered) past the failure.
-    assert max(tracker.started) < 5 + 8
-    assert tracker.running == 0
-
-
-def test_ordered_map_fail_fast_raises_at_once_and_cancels_the_rest() -> None:
-    cancelled: list[int] = []
-
-    async def fn(item: int) -> int:
-        try:
-            await asyncio.sleep(0.01 if item == 2 else 30)
-        except asyncio.CancelledError:
-            cancelled.append(item)
-            raise
-        raise ValueError(f"item {item} failed")
-
-    async def main() -> list[int]:
-        out = []
-        async for r in ordered_map(fn, range(10), max_concurrency=4, fail_fast=True):
-            out.append(r)
-        return out
-
-    started = time.monotonic()
-    with pytest.raises(ValueError, match="item 2 failed"):
-        asyncio.run(main())
-    assert time.monotonic() - started < 10  # did not wait for the slow calls before it
-    assert sorted(cancelled) == [0, 1, 3]
-
-
-def test_ordered_map_closing_early_cancels_calls_in_flight() -> None:
-    started: list[int] = []
-    cancelled: list[int] = []
-
-    async def fn(item: int) -> int:
-        started.append(item)
-        try:
-            await asyncio.sleep(0 if item < 3 else 30)
-        except asyncio.CancelledError:
-            cancelled.append(item)
-            raise
-        return item
-
-    async def main() -> list[int]:
-        out = []
-        async with aclosing(ordered_map(fn, range(100), max_concurrency=5)) as results:
-            async for r in results:
-                out.append(r)
-                if len(out) == 3:
-                    break
-        return out
-
-    loop_time = asyncio.run(asyncio.wait_for(main(), timeout=10))
-    assert loop_time == [0, 1, 2]
-    # The slow calls in flight at the break were cancelled, not awaited for 30 s.
-    assert 3 in cancelled
-    assert sorted(cancelled) == [i for i in started if i >= 3]
-    assert len(started) < 100
-
-
-@pytest.mark.parametrize("bad", [0, -1])
-def test_ordered_map_rejects_bad_concurrency(bad: int) -> None:
-    async def main() -> None:
-        async for _ in ordered_map(Tracker(0), range(3), max_concurrency=bad):
-            pass
-
-    with pytest.raises(ValueError, match="max_concurrency"):
-        asyncio.run(main())
-
 
 # -- iter_embed_texts against a loopback server with random latency ------------------------
 
@@ -365,6 +200,7 @@ async def serving(service: SlowService, concurrency: int) -> AsyncIterator[TextS
 TEXTS = [f"text number {i} " + "x" * (i % 7) for i in range(1037)]
 
 
+@pytest.mark.network
 @pytest.mark.parametrize(
     ("seed", "count", "batch_size", "concurrency"),
     [(0, 1037, 100, 8), (1, 300, 7, 3), (2, 150, 1, 16)],
@@ -403,20 +239,23 @@ def test_iter_embed_texts_in_order_and_complete_under_random_latency(
     assert 1 < service.max_running <= concurrency
 
 
+@pytest.mark.network
 def test_list_embedding_uses_the_same_engine_and_matches() -> None:
     service = SlowService(3)
 
     async def main() -> list[list[float]]:
         async with serving(service, 4) as client:
-            return await embed_texts(
+            vectors: list[list[float]] = await embed_texts(
                 client, TEXTS, RequestOptions(), single=SINGLE_SPEC, batch=BATCH_SPEC
             )
+            return vectors
 
     assert asyncio.run(main()) == [vector_of(t) for t in TEXTS]
     assert service.batch_sizes.count(100) == 10 and 37 in service.batch_sizes
     assert service.max_running <= 4
 
 
+@pytest.mark.network
 def test_iter_without_batch_rpc_yields_one_text_per_batch() -> None:
     service = SlowService(4)
 
@@ -434,6 +273,7 @@ def test_iter_without_batch_rpc_yields_one_text_per_batch() -> None:
     assert service.batch_sizes == []
 
 
+@pytest.mark.network
 def test_iter_failure_keeps_the_yielded_prefix_and_reports_partial() -> None:
     service = SlowService(5, fail_text=TEXTS[530])
     got: list[list[float]] = []
@@ -475,6 +315,7 @@ class SlowFailService(SlowService):
         )
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("output", ["list", "numpy"])
 def test_iter_failure_hands_over_the_batches_held_back_for_order(output: Any) -> None:
     got: list[Any] = []
@@ -501,6 +342,7 @@ def test_iter_failure_hands_over_the_batches_held_back_for_order(output: Any) ->
     assert message in str(info.value)
 
 
+@pytest.mark.network
 def test_iter_keeps_no_reference_to_yielded_batches() -> None:
     # Bounded memory: once a batch is yielded and the consumer drops it, nothing in the
     # engine (a partial result "just in case") keeps it alive.
@@ -605,9 +447,13 @@ def test_stopping_a_sync_iteration_early_leaves_the_client_usable() -> None:
     fake = FakeTextService(embedding_dimension=4)
     fake.faults.delay(0.02, method="BatchEmbedText")
     with TextServiceClient(channel_factory=fake.channel, max_concurrency=2) as client:
-        iterator = iter_embeddings(FAKE_MODEL, TEXTS, client=client, batch_size=10)
+        # typed as an Iterator; it is a generator, whose close() is what `break` does
+        iterator = cast(
+            "Generator[list[list[float]]]",
+            iter_embeddings(FAKE_MODEL, TEXTS, client=client, batch_size=10),
+        )
         first = next(iterator)
-        iterator.close()  # what `break` does: cancels the calls in flight
+        iterator.close()  # cancels the calls in flight
         calls_at_close = fake.count("BatchEmbedText")
         again = list(iter_embeddings(FAKE_MODEL, TEXTS[:5], client=client))
     assert len(first) == 10
@@ -644,6 +490,7 @@ def test_arguments_are_checked_before_iterating(
 # -- output="numpy" on the same engine ------------------------------------------------------
 
 
+@pytest.mark.network
 def test_numpy_list_embedding_writes_every_batch_at_its_rows_under_random_latency() -> None:
     service = SlowService(6)
 
@@ -665,6 +512,7 @@ def test_numpy_list_embedding_writes_every_batch_at_its_rows_under_random_latenc
     assert service.max_running > 1  # batches finished out of order, rows still in order
 
 
+@pytest.mark.network
 def test_numpy_failure_keeps_the_rows_received_as_arrays() -> None:
     service = SlowService(7, fail_text=TEXTS[530])
 
@@ -706,6 +554,7 @@ class RaggedService(SlowService):
         )
 
 
+@pytest.mark.network
 def test_numpy_refuses_embeddings_of_different_lengths_across_batches() -> None:
     service = RaggedService(longer=TEXTS[250])
 
@@ -728,6 +577,7 @@ def test_numpy_refuses_embeddings_of_different_lengths_across_batches() -> None:
     assert [len(v) for v in listed] == [3] * 200 + [4] * 100
 
 
+@pytest.mark.network
 def test_numpy_iteration_without_batch_rpc_groups_single_calls() -> None:
     service = SlowService(9)
     progress: list[tuple[int, int]] = []
@@ -778,6 +628,7 @@ def test_sync_iteration_of_arrays_matches_the_async_one() -> None:
     assert np.concatenate(batches).tolist() == expected
 
 
+@pytest.mark.network
 def test_numpy_output_of_a_response_layout_the_codec_does_not_know(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

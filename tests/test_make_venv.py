@@ -13,7 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("make") is None, reason="needs make"),
+    pytest.mark.subprocess,
+]
 
 # A stand-in for a Python of any version: it answers the version checks as that version,
 # makes a "venv" holding a copy of itself, and "installs" with pip only when 3.11+ (the
@@ -52,8 +55,8 @@ def fake_python(folder: Path, name: str, version: tuple[int, int, int], log: Pat
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A folder with the project's Makefile and pyproject.toml, nothing else."""
-    for name in ("Makefile", "pyproject.toml"):
+    """A folder with the project's Makefile, pyproject.toml and lock, nothing else."""
+    for name in ("Makefile", "pyproject.toml", "requirements-dev.txt"):
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
@@ -109,3 +112,19 @@ def test_a_venv_whose_creation_failed_is_removed(project: Path) -> None:
     done = make_venv(project, python)
     assert done.returncode == 0, done.stderr
     assert (project / ".venv" / ".installed").exists()
+
+
+def test_every_install_into_the_venv_is_pinned_by_the_lock(project: Path) -> None:
+    log = project / "calls.log"
+    python = fake_python(project, "python3.11", (3, 11, 9), log)
+    done = make_venv(project, python)
+    assert done.returncode == 0, done.stderr
+    installs = [line for line in log.read_text().splitlines() if " -m pip install " in line]
+    assert [line.split(" -m pip install ", 1)[1] for line in installs] == [
+        "-q -c requirements-dev.txt --upgrade pip",
+        "-q -c requirements-dev.txt --build-constraint requirements-dev.txt -e .[dev]",
+    ]
+    stamp = (project / ".venv" / ".installed").stat().st_mtime
+    os.utime(project / "requirements-dev.txt", (stamp + 1, stamp + 1))  # a newer lock
+    again = make_venv(project, python)
+    assert again.returncode == 0 and " -m pip install " in again.stdout

@@ -8,6 +8,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.subprocess
+
 
 def _run(script: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

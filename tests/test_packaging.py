@@ -11,6 +11,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 INSTALL_SECTION = "Install and a first call with a real key"
@@ -38,6 +40,8 @@ def readme_commands(section: str) -> list[list[str]]:
     return [shlex.split(line, comments=True) for line in lines if line.strip()]
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_readme_wheel_builds_installs_and_imports_without_build_tools(tmp_path: Path) -> None:
     # The README's own build command, writing to tmp_path instead of ./dist.
     (build,) = [
@@ -50,6 +54,10 @@ def test_readme_wheel_builds_installs_and_imports_without_build_tools(tmp_path: 
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = dist.glob("textservice-*.whl")
     _check_licenses(wheel)
+    _check_version(wheel)
+    with zipfile.ZipFile(wheel) as archive:  # `make demo` generates its sample into build/
+        assert "textservice/cli/sample.txt" not in archive.namelist()
+        assert "textservice/cli/sample.py" in archive.namelist()
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(env_dir)
@@ -79,6 +87,17 @@ def _check_licenses(wheel: Path) -> None:
     assert text.lstrip().startswith("Apache License\n                           Version 2.0")
     assert "License-Expression: Apache-2.0" in metadata
     assert {"License-File: LICENSE", "License-File: protos/LICENSE"} <= set(metadata)
+
+
+def _check_version(wheel: Path) -> None:
+    """The wheel's version is ``textservice.__version__``, the one place it is written."""
+    import textservice
+
+    assert wheel.name.startswith(f"textservice-{textservice.__version__}-")
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        headers = archive.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+    assert f"Version: {textservice.__version__}" in headers
 
 
 def test_readme_installs_from_the_checkout() -> None:

@@ -110,6 +110,9 @@ def test_an_embedder_pickles_without_its_client(fake_text_service: FakeTextServi
 
 ray = pytest.importorskip("ray")
 
+# The Ray tests (marked slow, subprocess, network): a local cluster starts processes of its
+# own, which talk over loopback sockets.
+
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
@@ -159,6 +162,9 @@ def check_rows(result: Any, *, ordered: bool) -> None:
     assert np.array_equal(vectors, expected([text(i) for i in range(ROWS)]))
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_ray_data_embeds_5000_rows_exactly_and_in_order(
     local_ray: Any, served: tuple[FakeTextService, ServerAddress]
 ) -> None:
@@ -173,6 +179,9 @@ def test_ray_data_embeds_5000_rows_exactly_and_in_order(
     assert sum(len(c.request.texts) for c in fake.calls) == ROWS  # each text once
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_ray_data_completes_through_injected_faults(
     local_ray: Any, served: tuple[FakeTextService, ServerAddress]
 ) -> None:
@@ -187,6 +196,9 @@ def test_ray_data_completes_through_injected_faults(
     assert len(failed) >= 5  # retried by each worker's client until every batch got through
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -> None:
     # The fake's quota emulation: 10 BatchEmbedText calls a day, then RESOURCE_EXHAUSTED with
     # a QuotaFailure naming the per-day quota, as the API answers (5,000 rows need 50 calls).
@@ -216,6 +228,7 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -
 # -- the README's Dask recipe (Dask's local scheduler) ----------------------------------------
 
 
+@pytest.mark.network
 def test_the_dask_recipe_embeds_every_partition(tmp_path: Any) -> None:
     dd = pytest.importorskip("dask.dataframe")
     fake = FakeTextService(embedding_dimension=DIM)

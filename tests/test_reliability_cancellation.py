@@ -8,11 +8,12 @@ import pickle
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from grpclib.const import Status
-from hostile_server import serve
-from runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
+from support.hostile_server import serve
+from support.runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
 
 import textservice
 from textservice import Cancelled, TextServiceClient
@@ -147,6 +148,7 @@ class _AnswersThenHangs(v1beta.TextServiceBase):
         )
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("how", ["list", "iter"])
 def test_sync_close_during_a_call_keeps_what_was_received(how: str) -> None:
     # 48 batches answered, then close() from another thread: the cancelled sync call's error
@@ -194,7 +196,7 @@ def test_a_call_on_a_closed_client_raises_client_closed_error(
     client = TextServiceClient("k", channel_factory=fake_text_service.channel)
     assert embed_one_sync(client, "before") == expected_embedding(MODEL, "before", DIM)
     client.close()
-    calls = {
+    calls: dict[str, Callable[[], object]] = {
         "sync": lambda: embed_one_sync(client, "after"),
         "iter": lambda: list(textservice.iter_embeddings(MODEL, ["a", "b"], client=client)),
         "async": lambda: asyncio.run(embed_one_async(client, "after")),

@@ -16,9 +16,9 @@ import pytest
 from grpclib.const import Cardinality, Handler
 from grpclib.encoding.base import CodecBase
 from grpclib.server import Server, Stream
-from hostile_server import serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.hostile_server import serve
 
 import textservice
 from textservice import Internal, TextServiceClient
@@ -27,6 +27,8 @@ from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions
 from textservice._transport.rpc import call
 from textservice.client import call_path
+
+pytestmark = pytest.mark.network
 
 ROUTE_SERVICE = "google.ai.generativelanguage.v1beta.TextService"
 

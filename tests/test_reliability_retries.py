@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import pytest
 from grpclib.const import Status
-from runtime_specs import (
+from support.runtime_specs import (
     FAST_RETRY,
     MODEL,
     embed_one_async,
@@ -36,9 +37,9 @@ def expected(texts: list[str]) -> list[list[float]]:
 
 
 @pytest.fixture
-def client(fake_text_service: FakeTextService) -> TextServiceClient:
+def client(fake_text_service: FakeTextService) -> Iterator[TextServiceClient]:
     c = TextServiceClient("k", channel_factory=fake_text_service.channel, retry=FAST_RETRY)
-    yield c  # type: ignore[misc]
+    yield c
     c.close()
 
 
@@ -149,13 +150,61 @@ def test_max_retry_delay_is_configurable(fake_text_service: FakeTextService) -> 
         assert embed_one_sync(patient, "quota") == expected(["quota"])[0]
 
 
-def test_resource_exhausted_without_retry_info_is_not_retried(
-    fake_text_service: FakeTextService, client: TextServiceClient
+def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
+    fake_text_service: FakeTextService,
 ) -> None:
+    # Issue 13: without RetryInfo the call used to fail at once (a whole job died of one
+    # 429); now the client's governor pauses the key for its backoff (1 s on the API's clock,
+    # 1/60 s on a quota clock 60 times faster) and sends the call again.
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED")
-    with pytest.raises(ResourceExhausted) as info:
+    with TextServiceClient(
+        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=60
+    ) as client:
+        assert embed_one_sync(client, "quota") == expected(["quota"])[0]
+        stats = client.quota_stats()
+    assert fake_text_service.count("EmbedText") == 2
+    assert (stats.sent, stats.rejected) == (2, 1)
+    assert stats.waited > 0
+
+
+def test_quota_rejections_are_not_counted_against_max_attempts(
+    fake_text_service: FakeTextService,
+) -> None:
+    # seven 429s naming a per-minute quota, with max_attempts=5: waited out, not given up
+    fake_text_service.faults.fail_next(7, "RESOURCE_EXHAUSTED", details=[quota_failure()])
+    with TextServiceClient(
+        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=600
+    ) as client:
+        assert embed_one_sync(client, "quota") == expected(["quota"])[0]
+    assert fake_text_service.count("EmbedText") == 8
+
+
+def test_a_bare_resource_exhausted_is_retried_at_most_max_attempts_times(
+    fake_text_service: FakeTextService,
+) -> None:
+    # no QuotaFailure, no RetryInfo: perhaps no quota at all (a message too big for the
+    # server is RESOURCE_EXHAUSTED too), so it is not retried forever
+    fake_text_service.faults.fail_next(10, "RESOURCE_EXHAUSTED")
+    with (
+        TextServiceClient(
+            "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=600
+        ) as client,
+        pytest.raises(ResourceExhausted, match="gave up after 5 attempts"),
+    ):
         embed_one_sync(client, "quota")
-    assert info.value.retry_delay is None
+    assert fake_text_service.count("EmbedText") == 5
+
+
+def test_resource_exhausted_is_not_retried_without_retries(
+    fake_text_service: FakeTextService,
+) -> None:
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01)])
+    with (
+        TextServiceClient("k", channel_factory=fake_text_service.channel, retry=None) as client,
+        pytest.raises(ResourceExhausted) as info,
+    ):
+        embed_one_sync(client, "quota")
+    assert info.value.retry_delay == pytest.approx(0.01)
     assert fake_text_service.count("EmbedText") == 1
 
 
@@ -209,6 +258,7 @@ def test_dropped_connection_mid_list(
     assert embed_sync(client, texts) == expected(texts)
 
 
+@pytest.mark.network
 def test_dropped_connection_over_tcp(
     fake_text_service: FakeTextService, fake_text_service_address: object
 ) -> None:
@@ -306,6 +356,8 @@ def test_async_retries_behave_like_sync(
 ) -> None:
     fake_text_service.faults.fail_next(2, "UNAVAILABLE")
     assert asyncio.run(embed_one_async(client, "async")) == expected(["async"])[0]
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED")
+    # a quota that waiting does not help (issue 13: a per-minute one is waited out)
+    daily = quota_failure(quota_id="EmbedTextRequestsPerDayPerProjectPerModel")
+    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[daily])
     with pytest.raises(ResourceExhausted):
         asyncio.run(embed_one_async(client, "async"))

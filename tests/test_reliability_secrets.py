@@ -8,17 +8,16 @@ import pickle
 import traceback
 from collections.abc import Callable, Mapping
 from types import FrameType
+from typing import Any
 
 import pytest
 from grpclib.client import Channel
 from hpack import Decoder, NeverIndexedHeaderTuple
 from hyperframe.frame import ContinuationFrame, Frame, HeadersFrame
-from runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
+from support.runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
 
 from textservice import TextServiceClient, TextServiceError
-from textservice._proto.google import protobuf as pb
 from textservice._proto.google import rpc
-from textservice._transport.secrets import Secret, scrub_details
 from textservice._transport.sensitive_headers import NeverIndexingEncoder
 from textservice.testing import FakeTextService, ServerAddress, retry_info
 
@@ -62,7 +61,9 @@ def test_api_key_never_leaks(
         embed_one_sync(client, "retried")  # logged retry
         faults.fail_next(10, "UNAVAILABLE", message=f"down {KEY}")
         expect_error(lambda: embed_one_sync(client, "exhausted"))
-        faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(9.0)])
+        # a delay longer than the timeout: DeadlineExceeded at once (and the client's governor
+        # holds the model's next calls for that long: kept short)
+        faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.6)])
         expect_error(lambda: embed_one_sync(client, "deadline", options(timeout=0.5)))
         faults.drop_next(1)
         expect_error(lambda: embed_one_sync(client, "dropped", options(retry=None)))
@@ -124,25 +125,6 @@ def test_key_echoed_in_error_details_is_scrubbed(fake_text_service: FakeTextServ
     assert pickle.loads(pickled).details == error.details
     for exc in _causes(error):  # the raw GRPCError kept the unscrubbed details: dropped
         assert KEY not in repr(getattr(exc, "details", None)), exc
-
-
-def test_scrub_details_covers_unknown_fields_and_any() -> None:
-    secrets = [Secret(KEY).reveal()]
-    # A detail of a type the client does not know stays a google.protobuf.Any (bytes value);
-    # bytes cannot be edited without corrupting them, so a value holding the key is emptied.
-    unknown = pb.Any(type_url="type.googleapis.com/x.Unknown", value=b"\n(" + KEY.encode())
-    harmless = pb.Any(type_url="type.googleapis.com/x.Other", value=b"\n\x02ok")
-    # Fields this version does not know (a newer server's) are kept as raw bytes by betterproto2.
-    newer = rpc.ErrorInfo.parse(
-        bytes(rpc.ErrorInfo(reason="R")) + bytes(rpc.LocalizedMessage(message=KEY))[2:]
-    )
-    assert KEY.encode() in bytes(newer)
-    clean = scrub_details([unknown, harmless, newer], secrets)
-    assert clean[0] == pb.Any(type_url="type.googleapis.com/x.Unknown", value=b"")
-    assert clean[1] is harmless  # nothing to scrub: the very same object
-    assert clean[2] == rpc.ErrorInfo(reason="R")
-    assert all(KEY.encode() not in bytes(detail) for detail in clean)
-    assert KEY.encode() not in pickle.dumps(clean)
 
 
 def _plain_copies(value: object, depth: int = 0) -> bool:
@@ -250,6 +232,7 @@ async def _calls_through_tap(target: ServerAddress, texts: list[str]) -> bytes:
     return bytes(sent)
 
 
+@pytest.mark.network
 @pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
 def test_key_header_is_never_indexed_on_the_wire(fake_text_service: FakeTextService) -> None:
     with fake_text_service.serve() as address:
@@ -295,12 +278,13 @@ def test_in_memory_channel_keeps_the_key_out_of_the_hpack_table(
 def test_never_indexing_encoder_marks_credential_headers_only() -> None:
     encoder = NeverIndexingEncoder()
     decoder = Decoder()
+    headers: Any  # three forms an encoder takes: str pairs, bytes tuples, a mapping
     for headers in (
         [(":path", "/x"), ("X-Goog-Api-Key", KEY), ("x-team", "a")],
         [(b":path", b"/x"), (b"authorization", b"Bearer t"), (b"x-team", b"a", False)],
         {"x-team": "a", "proxy-authorization": "Basic p", ":path": "/x"},
     ):
-        decoded = decoder.decode(encoder.encode(headers), raw=True)
+        decoded = list(decoder.decode(encoder.encode(headers), raw=True))
         assert decoded[0] == (b":path", b"/x")  # pseudo-headers stay first
         never = [h[0].lower() for h in decoded if isinstance(h, NeverIndexedHeaderTuple)]
         assert len(decoded) == 3 and len(never) == 1

@@ -10,14 +10,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from grpclib.const import Status
-from runtime_specs import MODEL, embed_one_sync, embed_sync
+from support.runtime_specs import MODEL, embed_one_sync, embed_sync
 
 from textservice import Retry, TextServiceClient
 from textservice.client import call_path
 from textservice.testing import FakeTextService, expected_embedding, retry_info
 
 DIM = 8
-pytestmark = pytest.mark.fake_text_service(embedding_dimension=DIM)
+pytestmark = [
+    pytest.mark.fake_text_service(embedding_dimension=DIM),
+    pytest.mark.network,
+    pytest.mark.slow,
+]
 
 CALLS = 1_000
 THREADS = 16

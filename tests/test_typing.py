@@ -15,6 +15,8 @@ import pytest
 
 from codegen.paths import REPO_ROOT
 
+pytestmark = pytest.mark.subprocess
+
 CASES = Path(__file__).resolve().parent / "typecheck"
 _MARK = re.compile(r"#\s*E:\s*([\w-]+)")
 _ERROR = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: .*\[(?P<code>[\w-]+)\]$")

@@ -20,15 +20,17 @@ import typing
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import betterproto2
 import pytest
-import reference
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from support import reference
 
 from codegen.names import python_class_name, python_field_name
+
+pytestmark = pytest.mark.subprocess
 
 VERSIONS = reference.VERSIONS
 CASES = ("empty", "full", "zeros", "specials")
@@ -116,7 +118,7 @@ def _cases() -> list[tuple[str, str, str]]:
 def _oneof_sizes(cls: type[betterproto2.Message]) -> list[list[str]]:
     """Our class's oneof groups and their fields."""
     groups: dict[str, list[str]] = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cast(Any, cls)):  # betterproto2 messages are dataclasses
         group = betterproto2.FieldMetadata.get(f).group
         if group:
             groups.setdefault(group, []).append(f.name)
@@ -137,6 +139,7 @@ def _sample(field: FieldDescriptor, case: str, index: int) -> Any:
     if kind == FieldDescriptor.TYPE_BOOL:
         return case != "zeros"
     if kind == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
         numbers = sorted(v.number for v in field.enum_type.values)
         return 0 if case == "zeros" else numbers[(index + 1) % len(numbers)]
     if kind == FieldDescriptor.TYPE_BYTES:
@@ -300,6 +303,7 @@ def _canon_ref(msg: Any) -> dict[str, Any]:
     for field in msg.DESCRIPTOR.fields:
         value = getattr(msg, field.name)
         if _is_map(field):
+            assert field.message_type is not None
             item = field.message_type.fields_by_name["value"]
             out[field.name] = {
                 k: _canon_ref(v) if item.message_type else _canon_scalar(item, v)
@@ -333,6 +337,7 @@ def _canon_ours(msg: Any, desc: Descriptor) -> dict[str, Any]:
     for field in desc.fields:
         value = getattr(msg, python_field_name(field.name))
         if _is_map(field):
+            assert field.message_type is not None
             item = field.message_type.fields_by_name["value"]
             inner = item.message_type
             out[field.name] = {
@@ -358,7 +363,8 @@ def _canon_ours(msg: Any, desc: Descriptor) -> dict[str, Any]:
 
 def _pair(
     ref_descriptors: dict[tuple[str, str], Descriptor], version: str, name: str
-) -> tuple[type[betterproto2.Message], Descriptor]:
+) -> tuple[Any, Descriptor]:
+    """Our message class ``name`` (read by its fields' names) and the reference descriptor."""
     ours = getattr(_ours(version), name)
     desc = ref_descriptors.get((version, name))
     if desc is None:
@@ -436,7 +442,7 @@ def test_optional_zero_differs_from_unset(
         zero = ours_cls(model="models/m", temperature=0.0, candidate_count=0, top_k=0)
         unset = ours_cls(model="models/m")
         assert bytes(zero) != bytes(unset)
-        ref_cls = message_factory.GetMessageClass(desc)
+        ref_cls: Any = message_factory.GetMessageClass(desc)  # its fields: read by name
         parsed = ref_cls.FromString(bytes(zero))
         assert parsed.HasField("temperature") and parsed.temperature == 0.0
         assert parsed.HasField("candidate_count") and parsed.candidate_count == 0

@@ -26,11 +26,7 @@ def _api() -> Any:
         import textservice
 
         textservice.generate_embeddings  # noqa: B018 - the facade must be there
-        if hasattr(textservice, "TextServiceClient"):
-            return textservice
-        import textservice.client
-
-        textservice.TextServiceClient = textservice.client.TextServiceClient
+        textservice.TextServiceClient  # noqa: B018 - and the client
         return textservice
     except (ImportError, AttributeError) as exc:
         raise _common.Unavailable(f"textservice facade not importable: {exc!r}") from exc
@@ -71,7 +67,8 @@ def sync_single(args: argparse.Namespace, texts: list[str]) -> Measured:
     client = _client(ts, args)
 
     def call(text: str) -> list[float]:
-        return _embedding(ts.generate_embeddings(args.model, text, client=client))
+        vector: list[float] = _embedding(ts.generate_embeddings(args.model, text, client=client))
+        return vector
 
     call(_common.WARM_UP_TEXT)
     measured = _common.run_single_calls(call, texts)

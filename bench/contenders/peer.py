@@ -59,9 +59,9 @@ def genai_single(args: argparse.Namespace, texts: list[str]) -> Measured:
     options = {"metadata": _common.metadata(args)}
 
     def call(text: str) -> list[float]:
-        return genai.generate_embeddings(args.model, text, client=client, request_options=options)[
-            "embedding"
-        ]
+        result = genai.generate_embeddings(args.model, text, client=client, request_options=options)
+        vector: list[float] = result["embedding"]
+        return vector
 
     call(_common.WARM_UP_TEXT)
     return _common.run_single_calls(call, texts)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textservice.client import TextServiceClient, configure
+from textservice.client import (
+    QuotaKey,
+    QuotaKeyStats,
+    QuotaStats,
+    TextServiceClient,
+    configure,
+)
 from textservice.errors import (
     Aborted,
     AlreadyExists,
@@ -76,6 +82,9 @@ __all__ = [
     "OutOfRange",
     "PartialEmbeddings",
     "PermissionDenied",
+    "QuotaKey",
+    "QuotaKeyStats",
+    "QuotaStats",
     "ResourceExhausted",
     "Retry",
     "TextServiceClient",

@@ -25,6 +25,7 @@ __all__ = [
     "check_callable",
     "check_count",
     "check_model",
+    "check_positive",
     "check_seconds",
     "check_text",
     "check_texts",
@@ -77,6 +78,17 @@ def check_seconds(value: object, name: str = "timeout") -> float | None:
     if math.isnan(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
     return None if math.isinf(value) else float(value)
+
+
+def check_positive(value: object, name: str, *, high: float | None = None) -> float:
+    """A finite number > 0 (and <= ``high``); else ``TypeError`` / ``ValueError``."""
+    if not is_number(value):
+        raise TypeError(f"{name} must be a number, got {kind(value)}")
+    number = float(value)
+    if not (math.isfinite(number) and number > 0) or (high is not None and number > high):
+        span = f"in (0, {high:g}]" if high is not None else "a finite number > 0"
+        raise ValueError(f"{name} must be {span}, got {value!r}")
+    return number
 
 
 def check_callable(value: object, name: str) -> Callable[..., object] | None:

@@ -3,7 +3,8 @@
 One client serves sync and async calls from any thread: async calls use a channel on the
 caller's event loop, sync calls run on the client's own background loop thread. The client
 owns one call path (``textservice._transport.callpath``): its channels, metadata, that
-thread, and the resolution of each call's options. Close it with ``close()`` / ``await
+thread, the resolution of each call's options, and the rate governor that every call
+through the client shares (``textservice._governor``: quotas). Close it with ``close()`` / ``await
 aclose()`` or use it as a (sync or async) context manager; the default client
 (``configure``) is closed at interpreter exit.
 """
@@ -19,7 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from types import EllipsisType, TracebackType
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
-from textservice._checks import check_count, check_seconds
+from textservice._checks import check_count, check_positive, check_seconds
+from textservice._governor import (
+    GovernorSettings,
+    QuotaKey,
+    QuotaKeyStats,
+    QuotaStats,
+    RateGovernor,
+)
 from textservice._transport.callpath import API_KEY_HEADER, ClientCallPath, check_metadata
 from textservice._transport.channels import (
     DEFAULT_ENDPOINT,
@@ -40,6 +48,9 @@ __all__ = [
     "API_KEY_ENV",
     "API_KEY_HEADER",
     "ClientOptions",
+    "QuotaKey",
+    "QuotaKeyStats",
+    "QuotaStats",
     "TextServiceClient",
     "call_path",
     "configure",
@@ -63,6 +74,41 @@ class ClientOptions(TypedDict, total=False):
     max_concurrency: int
     channel_factory: Callable[[], Channel] | None
     allow_plaintext_key: bool
+    requests_per_minute: float | None
+    texts_per_minute: float | None
+    tokens_per_minute: float | None
+    quota_share: float
+    quota_time_scale: float
+
+
+def _governor_settings(
+    max_concurrency: int,
+    requests_per_minute: object,
+    texts_per_minute: object,
+    tokens_per_minute: object,
+    quota_share: object,
+    quota_time_scale: object,
+) -> GovernorSettings:
+    """The governor's settings from the client's options, each checked under its own name."""
+
+    def limit(value: object, name: str) -> float | None:
+        return None if value is None else check_positive(value, name)
+
+    scale = check_positive(quota_time_scale, "quota_time_scale")
+    minute = 60.0 / scale
+    return GovernorSettings(
+        max_concurrency=max_concurrency,
+        requests_per_minute=limit(requests_per_minute, "requests_per_minute"),
+        texts_per_minute=limit(texts_per_minute, "texts_per_minute"),
+        tokens_per_minute=limit(tokens_per_minute, "tokens_per_minute"),
+        share=check_positive(quota_share, "quota_share", high=1.0),
+        # a faster quota clock (a fake's) shortens the minute and the first backoff alike...
+        minute=minute,
+        backoff=1.0 / scale,
+        # ...but not the time a request takes to reach the server, which the margin covers:
+        # 1 % of a minute (0.6 s of the API's), and never under 50 ms
+        margin=max(GovernorSettings.margin, 0.05 / minute),
+    )
 
 
 class TextServiceClient:
@@ -79,11 +125,22 @@ class TextServiceClient:
             batches included); ``None`` uses each method's default (60 s per RPC).
         retry: Retry policy for every call; ``None`` disables retries; by default each
             method's policy from the service config.
-        max_concurrency: Batch RPCs in flight at once when embedding a list.
+        max_concurrency: RPCs in flight at once per method and model, shared by every call
+            through this client (a list's batches, threads, tasks); lowered while the server
+            answers RESOURCE_EXHAUSTED, raised back as calls succeed.
         channel_factory: Makes the grpclib ``Channel`` to use instead of a TCP connection;
             called on each event loop that needs one (the fake server provides one).
         allow_plaintext_key: Send the API key over plaintext to a host that is not this
             machine (refused otherwise).
+        requests_per_minute: Client-side limit of calls per minute, per method and model
+            (``None``: none; the limit a quota error names is learned anyway).
+        texts_per_minute: Client-side limit of texts per minute, per method and model.
+        tokens_per_minute: Client-side limit of input tokens per minute, per method and
+            model; a text counts ``ceil(UTF-8 bytes / 4)`` tokens.
+        quota_share: The fraction (0 to 1] of every limit this client takes, given or
+            learned: ``0.25`` for one of four machines sharing a project's quota.
+        quota_time_scale: How many times faster than real time the server's quota clock
+            runs: 1 for the API; ``N`` against ``textservice fake-server --time-scale N``.
 
     Raises:
         MissingAPIKeyError: No API key and the endpoint is Google's.
@@ -102,6 +159,11 @@ class TextServiceClient:
         max_concurrency: int = 8,
         channel_factory: Callable[[], Channel] | None = None,
         allow_plaintext_key: bool = False,
+        requests_per_minute: float | None = None,
+        texts_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        quota_share: float = 1.0,
+        quota_time_scale: float = 1.0,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get(API_KEY_ENV) or None
@@ -119,6 +181,14 @@ class TextServiceClient:
         checked_timeout = check_seconds(timeout)
         checked_retry = retry if retry is ... else check_retry(retry)
         checked_concurrency = check_count(max_concurrency, "max_concurrency")
+        quota_settings = _governor_settings(
+            checked_concurrency,
+            requests_per_minute,
+            texts_per_minute,
+            tokens_per_minute,
+            quota_share,
+            quota_time_scale,
+        )
         host = self._endpoint.host.lower().rstrip(".")
         if api_key is None and channel_factory is None and host.endswith("googleapis.com"):
             raise MissingAPIKeyError(
@@ -150,6 +220,7 @@ class TextServiceClient:
             timeout=checked_timeout,
             retry=checked_retry,
             max_concurrency=checked_concurrency,
+            governor=RateGovernor(quota_settings),
         )
         self._finalizer = weakref.finalize(self, ClientCallPath.shutdown, self._path)
 
@@ -184,6 +255,17 @@ class TextServiceClient:
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
         return self._path.closed
+
+    def quota_stats(self) -> QuotaStats:
+        """What the client's rate governor has done so far, per method and model and in total.
+
+        ``sent`` (calls let through), ``rejected`` (answered RESOURCE_EXHAUSTED), ``refused``
+        (failed without being sent: a per-day quota, a delay too long to wait), ``waited``
+        (seconds calls spent held back for quota) and ``throttled`` (whether calls are being
+        held back now); per ``QuotaKey(method, model)`` in ``keys``, also the concurrency
+        ``limit`` now and the per-minute ``limits`` in force.
+        """
+        return self._path.governor.snapshot()
 
     def close(self) -> None:
         """Cancel calls in flight, close every connection and stop the background thread.
@@ -248,8 +330,9 @@ def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> T
 
     Takes the arguments of :class:`TextServiceClient`: ``api_key`` and the keyword options
     of :class:`ClientOptions` (``endpoint``, ``insecure``, ``metadata``, ``timeout``,
-    ``retry``, ``max_concurrency``, ``channel_factory``, ``allow_plaintext_key``), with the
-    same defaults. The previous default client is closed.
+    ``retry``, ``max_concurrency``, ``channel_factory``, ``allow_plaintext_key``,
+    ``requests_per_minute``, ``texts_per_minute``, ``tokens_per_minute``, ``quota_share``,
+    ``quota_time_scale``), with the same defaults. The previous default client is closed.
     """
     global _default
     client = TextServiceClient(api_key, **options)

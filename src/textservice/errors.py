@@ -234,9 +234,29 @@ class PermissionDenied(TextServiceError):
 
 
 class ResourceExhausted(TextServiceError):
-    """A quota or rate limit was hit; see ``retry_delay`` and ``is_daily_quota``."""
+    """A quota or rate limit was hit; see ``retry_delay``, ``is_daily_quota``, ``quota_id``
+    and ``quota_value``."""
 
     default_code = Status.RESOURCE_EXHAUSTED
+
+    @property
+    def quota_id(self) -> str | None:
+        """The ``quota_id`` a ``QuotaFailure`` detail names (a per-day one first), if any:
+        e.g. ``BatchEmbedContentsRequestsPerDayPerProjectPerModel``."""
+        violation = _violation(self.details)
+        if violation is None:
+            return None
+        quota_id: str = violation.quota_id
+        return quota_id or None
+
+    @property
+    def quota_value(self) -> int | None:
+        """The limit of that quota, when the server said (``None`` otherwise)."""
+        violation = _violation(self.details)
+        if violation is None:
+            return None
+        value: int = violation.quota_value
+        return value or None  # 0 on the wire: not said
 
 
 class FailedPrecondition(TextServiceError):
@@ -329,6 +349,19 @@ def _quota_texts(details: Sequence[Any]) -> list[str]:
             for v in detail.violations:
                 texts += [v.quota_id, v.quota_metric, v.description, v.subject]
     return texts
+
+
+def _violation(details: Sequence[Any]) -> Any:
+    """The first ``QuotaFailure`` violation naming a per-day quota, else the first one."""
+    from textservice._proto.google.rpc import QuotaFailure
+
+    violations = [v for d in details if isinstance(d, QuotaFailure) for v in d.violations]
+    daily = (
+        v
+        for v in violations
+        if any(_DAILY.search(t) for t in (v.quota_id, v.quota_metric, v.description))
+    )
+    return next(daily, violations[0] if violations else None)
 
 
 def _retry_delay(details: Sequence[Any]) -> float | None:

@@ -54,11 +54,16 @@ class Retry:
     listed is retried after ``backoff(n)`` seconds, or after the server's ``RetryInfo`` delay
     when that is longer, until ``max_attempts`` attempts (the first one included) were made.
 
-    ``RESOURCE_EXHAUSTED`` is retried only when the server sends a ``RetryInfo`` delay (and
-    ``retry_info`` is true), waiting that delay; never when a ``QuotaFailure`` names a per-day
-    limit. A server delay longer than ``max_retry_delay`` is not waited for: the call fails at
-    once, naming the delay. The call's timeout bounds every attempt and wait: a wait that
-    would outlast it is not started.
+    A server delay longer than ``max_retry_delay`` is not waited for: the call fails at once,
+    naming the delay. The call's timeout bounds every attempt and wait: a wait that would
+    outlast it is not started.
+
+    A client hands ``RESOURCE_EXHAUSTED`` to its rate governor instead of this policy: a
+    per-minute quota is waited out (``max_retry_delay`` bounding each server-asked wait,
+    ``retry_info`` saying whether ``RetryInfo`` is honoured), not counted against
+    ``max_attempts`` (a ``RESOURCE_EXHAUSTED`` naming neither a quota nor a delay is), and
+    ``retry=None`` turns that off too. ``delay`` on its own keeps the policy's rule for it:
+    retried only after a ``RetryInfo`` delay, never for a per-day quota.
     """
 
     max_attempts: int = 5

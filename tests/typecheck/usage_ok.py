@@ -92,3 +92,10 @@ def configured() -> None:
     assert_type(client, textservice.TextServiceClient)
     again = textservice.configure(retry=textservice.Retry(max_attempts=2))
     assert_type(again, textservice.TextServiceClient)
+    limited = textservice.configure(
+        requests_per_minute=600, tokens_per_minute=1e6, quota_share=0.25, quota_time_scale=60
+    )
+    stats = limited.quota_stats()
+    assert_type(stats, textservice.QuotaStats)
+    assert_type(stats.waited, float)
+    assert_type(stats.keys[textservice.QuotaKey("BatchEmbedText", "m")].limit, float)

@@ -39,6 +39,7 @@ __all__ = [
     "array_reply",
     "decode_array",
     "decode_rows",
+    "pick_rows",
     "rows_array",
     "stack_rows",
     "vector_array",
@@ -133,6 +134,20 @@ def stack_rows(parts: Sequence[Float32Array]) -> Float32Array:
         raise _ragged(widths)
     joined: Float32Array = numpy.concatenate(parts)
     return joined
+
+
+def pick_rows(picks: Sequence[tuple[Float32Array, int]]) -> Float32Array:
+    """A new ``(len(picks), dim)`` array whose row ``k`` is row ``i`` of ``rows`` for the
+    ``k``-th pick ``(rows, i)`` (``Internal`` for rows of different widths)."""
+    import numpy
+
+    widths = sorted({int(rows.shape[1]) for rows, _ in picks})
+    if len(widths) > 1:
+        raise _ragged(widths)
+    out: Float32Array = numpy.empty((len(picks), widths[0] if widths else 0), numpy.float32)
+    for k, (rows, i) in enumerate(picks):
+        out[k] = rows[i]
+    return out
 
 
 def _ragged(dims: list[int]) -> Internal:

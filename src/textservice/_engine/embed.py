@@ -9,6 +9,9 @@ not yet handed over (``error.partial``): for a list, every vector received; for 
 how many texts it yielded and the finished batches it held back for order (never the yielded
 ones, so an iterator's memory stays bounded however long its input).
 
+Identical texts are embedded once (``dedupe``): a list's across the whole list, an iterator's
+within the chunks in flight or held back for order, so its memory stays bounded.
+
 The output format (``outputs.OutputStrategy``) is chosen once per call by the caller and
 passed in; nothing here branches on it. The engine sees the client only as a ``CallPath``.
 """
@@ -22,9 +25,11 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textservice._checks import check_callable, check_count
+from textservice._engine.dedupe import ChunkPlan, Window, distinct, settle
 from textservice._engine.ordered import ordered_map
 from textservice._engine.outputs import OutputStrategy, RawRows, Vector
 from textservice._engine.recipes import ChunkRpc, EmbedRecipe
+from textservice._governor import Cost
 from textservice._transport.bridge import CLOSED, cancelled_by_close
 from textservice._transport.options import RequestOptions, ResolvedOptions, RpcPolicy
 from textservice._transport.rpc import call, invoke
@@ -134,33 +139,74 @@ async def _ordered_chunks(
     max_buffered: int | None,
     fail_fast: bool,
     counted: Callable[[int], None] | None = None,
+    dedupe: bool = False,
 ) -> AsyncGenerator[R, None]:
     """The one engine: each chunk's rows, in input order, ``path.max_concurrency`` RPCs in
     flight; each chunk's rows are also handed to ``put(start, rows)`` as they arrive (in any
     order). ``texts`` is read one chunk at a time, only as the window lets a new RPC start;
-    ``counted(n)`` hears how many texts were read so far."""
+    ``counted(n)`` hears how many texts were read so far. With ``dedupe``, a text already
+    sent by a chunk in the window is not sent again (``dedupe.Window``)."""
     reader = output.reader(rpc)
+
+    async def send(start: int, chunk: list[str]) -> R:
+        request = rpc.request(chunk)
+        cost = Cost.of_texts(chunk)  # read from the chunk: no walk over the request
+        reply = await invoke(path, rpc.method, request, policy(), reader.reply, cost)
+        raw = _read(rpc, reader.rows, reply)
+        _check_rows(raw, start, len(chunk), rpc.method.name)
+        return output.rows(raw)
 
     async def embed_chunk(item: tuple[int, list[str]]) -> R:
         start, chunk = item
-        request = rpc.request(chunk)
-        reply = await invoke(path, rpc.method, request, policy(), reader.reply)
-        raw = _read(rpc, reader.rows, reply)
-        _check_rows(raw, start, len(chunk), rpc.method.name)
-        rows = output.rows(raw)
+        rows = await send(start, chunk)
         put(start, rows)
         return rows
 
-    async with aclosing(
-        ordered_map(
-            embed_chunk,
-            _chunked(texts, rpc.size, counted),
-            max_concurrency=path.max_concurrency,
+    async def embed_planned(plan: ChunkPlan[R]) -> R:
+        assert plan.rows is not None
+        try:
+            own = await send(plan.start, plan.send) if plan.send else output.empty()
+        except BaseException as exc:
+            settle(plan.rows, exc)
+            raise
+        settle(plan.rows, None, own)
+        if plan.plain:
+            rows = own
+        else:
+            # shielded: this chunk being cancelled must not cancel another's result
+            shared = {n: await asyncio.shield(f) for n, f in plan.sources.items()}
+            shared[plan.number] = own
+            rows = output.gather([(shared[n], i) for n, i in plan.picks], owned=own)
+        put(plan.start, rows)
+        return rows
+
+    chunks = _chunked(texts, rpc.size, counted)
+    concurrency = path.max_concurrency
+    window: Window[R] | None = None
+    results: AsyncGenerator[R, None]
+    if dedupe:
+        window = Window()
+        results = ordered_map(
+            embed_planned,
+            window.plan(chunks),
+            max_concurrency=concurrency,
             max_buffered=max_buffered,
             fail_fast=fail_fast,
         )
-    ) as results:
+    else:
+        results = ordered_map(
+            embed_chunk,
+            chunks,
+            max_concurrency=concurrency,
+            max_buffered=max_buffered,
+            fail_fast=fail_fast,
+        )
+    async with aclosing(results):
+        number = 0
         async for rows in results:
+            if window is not None:
+                window.forget(number)  # yielded: its texts leave the window
+                number += 1
             yield rows
 
 
@@ -204,12 +250,15 @@ async def embed_many(
     ``options`` apply to every RPC. A timeout given by the user bounds the whole call; the
     method's default timeout bounds each RPC with its retries. The result is ``output``'s
     batch of all the vectors (``output.empty()`` for no texts: no call is made), each
-    batch's rows kept as the batch arrives.
+    batch's rows kept as the batch arrives. Identical texts are sent once and their vector
+    fanned back out to every place they hold (each a vector of its own).
     """
     total = len(texts)
     rpc = recipe.chunk_rpc(params)
     if total == 0:
         return output.empty()
+    # the whole list is kept anyway: identical texts are sent once, packed into full batches
+    texts, index = distinct(texts)
     resolved = path.resolve(rpc.method, options)
     loop = asyncio.get_running_loop()
     call_deadline = resolved.call_deadline(loop.time())
@@ -219,7 +268,7 @@ async def embed_many(
 
     # Only what the result needs: its rows, written as batches arrive. A failure's partial
     # result is read from the same rows.
-    sink = output.sink(total)
+    sink = output.sink(len(texts))
     error: BaseException | None = None
     try:
         async with asyncio.timeout_at(call_deadline):
@@ -232,7 +281,7 @@ async def embed_many(
                 output=output,
                 policy=policy,
                 put=sink.put,
-                max_buffered=total,
+                max_buffered=len(texts),
                 fail_fast=True,  # a failed list raises at once, cancelling the other batches
             ):
                 pass
@@ -246,9 +295,15 @@ async def embed_many(
         # close() on a sync call: fail with what was received, as aclose() does
         error = Cancelled(CLOSED)
     if error is None:
-        return sink.result()
+        result = sink.result()
+        if index is None:
+            return result
+        return output.gather([(result, j) for j in index], owned=result)
     assert isinstance(error, TextServiceError)
-    raise error.with_partial(PartialEmbeddings(total=total, embeddings=sink.received()))
+    received = sink.received()
+    if index is not None:
+        received = {i: received[j] for i, j in enumerate(index) if j in received}
+    raise error.with_partial(PartialEmbeddings(total=total, embeddings=received))
 
 
 class _HeldBack:
@@ -326,6 +381,11 @@ async def iter_embed(
     failure the error's ``partial`` says how many texts were yielded (``delivered``) and holds
     the vectors of later batches that finished but were held back for order; yielded vectors
     are not kept. Closing the iterator early cancels the RPCs in flight.
+
+    A text identical to one in a chunk still in flight or held back (the window, about
+    ``2 * max_concurrency`` chunks) is not sent again: its vector is copied from there. A
+    text repeated further apart is sent again (keeping every vector for that would make
+    memory grow with the input).
     """
     if total is None and isinstance(texts, list):
         total = len(texts)
@@ -360,6 +420,7 @@ async def iter_embed(
                 max_buffered=None,
                 fail_fast=False,  # the batches before a failure are still delivered, in order
                 counted=counted,
+                dedupe=True,
             )
         ) as batches:
             async for rows in _grouped(batches, group, rpc.size, output):

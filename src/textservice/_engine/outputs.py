@@ -5,7 +5,8 @@
 each reply decoded straight from its bytes (``textservice._encoding.arrays``). Everything the
 engine does differently for the two lives in one strategy object: what an RPC's reply is
 decoded as and how its rows are read, how a list's rows are collected as batches arrive (the
-sink), how batches are joined, and the result for no texts. ``OUTPUTS`` is the table of
+sink), how batches are joined, how identical texts' rows are fanned back out (``gather``),
+and the result for no texts. ``OUTPUTS`` is the table of
 formats; a new format is a new strategy here and a row in it, and nothing else changes.
 """
 
@@ -109,6 +110,13 @@ class OutputStrategy(ABC, Generic[V, R]):
     def empty(self) -> R:
         """The result for no texts (no call is made)."""
 
+    @abstractmethod
+    def gather(self, picks: Sequence[tuple[R, int]], owned: R | None = None) -> R:
+        """A batch whose row ``k`` is row ``i`` of ``rows`` for the ``k``-th pick ``(rows,
+        i)``: identical texts' vectors fanned back out. Every row is a vector of its own
+        (changing one never changes another); a row of ``owned`` may be used as it is the
+        first time it is picked."""
+
 
 class _ListSink(Sink[list[list[float]]]):
     def __init__(self, total: int) -> None:
@@ -153,6 +161,20 @@ class ListOutput(OutputStrategy[list[float], list[list[float]]]):
     def empty(self) -> list[list[float]]:
         """``[]``."""
         return []
+
+    def gather(
+        self, picks: Sequence[tuple[list[list[float]], int]], owned: list[list[float]] | None = None
+    ) -> list[list[float]]:
+        """The picked vectors; copies but for the first pick of each of ``owned``'s."""
+        out: list[list[float]] = []
+        used: set[int] = set()
+        for rows, i in picks:
+            if rows is owned and i not in used:
+                used.add(i)
+                out.append(rows[i])
+            else:
+                out.append(list(rows[i]))
+        return out
 
 
 class _ArraySink(Sink["Float32Array"]):
@@ -205,6 +227,12 @@ class NumpyOutput(OutputStrategy["Float32Array", "Float32Array"]):
     def empty(self) -> Float32Array:
         """Shape ``(0, 0)``: no call was made, so there is no dimension."""
         return arrays.vectors_array([])
+
+    def gather(
+        self, picks: Sequence[tuple[Float32Array, int]], owned: Float32Array | None = None
+    ) -> Float32Array:
+        """A new array of the picked rows."""
+        return arrays.pick_rows(picks)
 
 
 def _as_rows(decoded: Any) -> RawRows:

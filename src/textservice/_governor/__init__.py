@@ -2,11 +2,12 @@
 
 The engine asks before every RPC and reports how it went::
 
-    async with governor.admit(Key("BatchEmbedContents", model), Cost.of_texts(batch)) as ticket:
+    key = QuotaKey("BatchEmbedContents", model)
+    async with governor.admit(key, Cost.of_texts(batch), max_wait=60.0) as ticket:
         try:
             reply = await rpc(...)          # ticket.waited: seconds spent waiting to get here
         except ResourceExhausted as exc:
-            decision = ticket.rejected(Rejection.from_details(exc.details))
+            decision = ticket.rejected(Rejection.from_details(exc.details), max_wait=60.0)
             # Retry(delay): admit again (it holds the call until the pause ends);
             # Refusal(...): raise now, naming decision.quota_id / decision.quota_value
         else:
@@ -33,12 +34,15 @@ The engine asks before every RPC and reports how it went::
   (``limits.UsageWindow``), which never lets more than a limit through in any 60 s, so it
   respects fixed-minute and sliding-minute server quotas alike.
 - **Fail now** (``Refusal``) instead of waiting, when a per-day quota is exhausted, a quota's
-  limit is 0, one call costs more than a per-minute limit, or the server's delay exceeds
-  ``max_wait``. The refusal is remembered for the server's delay (else ``max_wait``), so
-  the key's other calls, waiting or new, fail at once too instead of each asking the
-  server again.
-- **Observable**: ``snapshot()`` (``GovernorSnapshot``: calls sent, rejected, refused,
-  seconds waited, the current limit, whether throttled), and INFO log lines on the
+  limit is 0, or one call costs more than a per-minute limit: remembered for the server's
+  delay (else one quota minute), so the key's other calls, waiting or new, fail at once too
+  instead of each asking the server again. And per call: when the server's delay, or what
+  is left of the key's pause, exceeds the ``max_wait`` given to ``admit`` /
+  ``Ticket.rejected`` (the client passes its ``Retry.max_retry_delay``: one knob for "the
+  longest server-asked wait"); the key stays paused, and each call decides by its own.
+- **Observable**: ``snapshot()`` (``QuotaStats``: calls sent, rejected, refused, seconds
+  calls waited (summed over calls) and seconds of throttling (clock time during which calls
+  were held back), the current limit, whether throttled), and INFO log lines on the
   ``textservice.governor`` logger when throttling of a key starts and ends (DEBUG for each
   limit change and per-minute wait).
 
@@ -61,10 +65,10 @@ from textservice._governor.cost import BYTES_PER_TOKEN, Cost, Unit, estimate_tok
 from textservice._governor.governor import (
     Admission,
     Decision,
-    GovernorSnapshot,
-    Key,
-    KeyStats,
+    QuotaKey,
+    QuotaKeyStats,
     QuotaRefused,
+    QuotaStats,
     RateGovernor,
     Refusal,
     Retry,
@@ -80,12 +84,12 @@ __all__ = [
     "Cost",
     "Decision",
     "GovernorSettings",
-    "GovernorSnapshot",
-    "Key",
-    "KeyStats",
     "ManualClock",
     "MonotonicClock",
+    "QuotaKey",
+    "QuotaKeyStats",
     "QuotaRefused",
+    "QuotaStats",
     "RateGovernor",
     "Refusal",
     "Rejection",

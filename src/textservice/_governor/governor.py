@@ -29,7 +29,7 @@ LEARNED_MINUTES = 10
 next rejection teaches it again), so a raised quota is found within that time."""
 
 
-class Key(NamedTuple):
+class QuotaKey(NamedTuple):
     """What quotas are counted per: an RPC and a model (``""`` for calls without one)."""
 
     method: str
@@ -45,18 +45,20 @@ RefusalKind = Literal["daily", "no_quota", "too_large", "too_long"]
 @dataclass(frozen=True)
 class Refusal:
     """The governor's "fail now": waiting cannot get this call through (or would take longer
-    than ``max_wait``). The caller raises, naming the quota from here."""
+    than the call's ``max_wait``). The caller raises, naming the quota from here."""
 
-    key: Key
+    key: QuotaKey
     kind: RefusalKind
     """``daily``: a per-day quota is exhausted; ``no_quota``: its limit is 0;
     ``too_large``: one call costs more than a per-minute limit; ``too_long``: the server's
-    delay exceeds ``max_wait``."""
+    delay (or what is left of the key's pause) exceeds the call's ``max_wait``."""
     message: str
     delay: float | None = None
     """The delay the server asked for, if it gave one."""
     violation: Violation | None = None
     """The quota at fault, when the server named it."""
+    rejection: Rejection | None = None
+    """The server's answer that led to this refusal (``None``: a client-side limit)."""
 
     @property
     def quota_id(self) -> str | None:
@@ -90,10 +92,10 @@ class QuotaRefused(Exception):
 
 
 @dataclass(frozen=True)
-class KeyStats:
+class QuotaKeyStats:
     """Counters and state of one key."""
 
-    key: Key
+    key: QuotaKey
     sent: int
     """Calls admitted (and so sent)."""
     succeeded: int
@@ -114,15 +116,18 @@ class KeyStats:
     """Seconds until a server-requested pause ends (0: none)."""
     throttled: bool
     """Whether calls are being held back for quota (a pause or a per-minute limit)."""
+    throttled_for: float
+    """Seconds (of the clock) during which calls were held back for quota, so far: the
+    time a job lost to its quota, however many calls waited at once."""
     limits: Mapping[Unit, float]
     """The per-minute limits in force (configured or learned, times ``share``)."""
 
 
 @dataclass(frozen=True)
-class GovernorSnapshot:
-    """Every key's ``KeyStats`` at one moment, with totals."""
+class QuotaStats:
+    """Every key's ``QuotaKeyStats`` at one moment, with totals."""
 
-    keys: Mapping[Key, KeyStats]
+    keys: Mapping[QuotaKey, QuotaKeyStats]
 
     @property
     def sent(self) -> int:
@@ -148,6 +153,11 @@ class GovernorSnapshot:
     def throttled(self) -> bool:
         """Whether any key is throttled."""
         return any(s.throttled for s in self.keys.values())
+
+    @property
+    def throttled_for(self) -> float:
+        """Seconds during which calls were held back for quota, added up over keys."""
+        return sum(s.throttled_for for s in self.keys.values())
 
 
 class Ticket:
@@ -177,7 +187,7 @@ class Ticket:
         caller can leave it out of a per-RPC deadline)."""
 
     @property
-    def key(self) -> Key:
+    def key(self) -> QuotaKey:
         """The call's key."""
         return self._state.key
 
@@ -194,9 +204,14 @@ class Ticket:
         """The call ended without a quota answer (another error, or cancelled)."""
         self._governor._finish(self, "failed")
 
-    def rejected(self, rejection: Rejection) -> Decision:
-        """The server answered RESOURCE_EXHAUSTED; returns ``Retry`` or ``Refusal``."""
-        return self._governor._rejected(self, rejection)
+    def rejected(self, rejection: Rejection, *, max_wait: float | None = None) -> Decision:
+        """The server answered RESOURCE_EXHAUSTED; returns ``Retry`` or ``Refusal``.
+
+        ``max_wait``: the longest delay this call waits out before its retry (``None``: any);
+        a longer one is a ``Refusal`` (``too_long``) for this call only: the key is still
+        paused for the delay, and its other calls decide by their own ``max_wait``.
+        """
+        return self._governor._rejected(self, rejection, max_wait)
 
 
 @dataclass(eq=False)
@@ -207,25 +222,31 @@ class _Waiter:
     jitter: float
     """Where in a pause's release spread this waiter goes (0..1)."""
     since: float
+    max_wait: float | None
+    """The longest pause this waiter sits out (``None``: any)."""
     armed: float | None = None
     """Due time of this waiter's pending wake-up timer."""
 
 
 @dataclass(eq=False)
 class _KeyState:
-    key: Key
+    key: QuotaKey
     limit: AdaptiveLimit
     window: UsageWindow
     waiters: deque[_Waiter] = field(default_factory=deque)
     in_flight: int = 0
     pause_until: float = float("-inf")
     pause_spread: float = 0.0
+    pause_reason: Rejection | None = None
+    """The rejection whose delay set ``pause_until``."""
     backoff_step: int = 0
     refusal: Refusal | None = None
     refused_until: float = float("-inf")
     learned: dict[Unit, tuple[float, float]] = field(default_factory=dict)
     """Per-minute limits learned from rejections: unit -> (limit, when learned)."""
     throttled_since: float | None = None
+    throttled_before: float = 0.0
+    """Seconds of throttling that ended."""
     sent: int = 0
     succeeded: int = 0
     rejected: int = 0
@@ -269,29 +290,38 @@ class RateGovernor:
         self._clock: Clock = clock if clock is not None else MonotonicClock()
         self._rng = rng if rng is not None else random.Random()
         self._lock = threading.Lock()
-        self._keys: dict[Key, _KeyState] = {}
+        self._keys: dict[QuotaKey, _KeyState] = {}
 
     @property
     def settings(self) -> GovernorSettings:
         """The settings in force."""
         return self._settings
 
-    def admit(self, key: Key | tuple[str, str], cost: Cost | None = None) -> Admission:
+    def admit(
+        self,
+        key: QuotaKey | tuple[str, str],
+        cost: Cost | None = None,
+        *,
+        max_wait: float | None = None,
+    ) -> Admission:
         """``async with governor.admit(key, cost) as ticket:`` a slot for one call.
 
-        Raises ``QuotaRefused`` (on entry) when the call cannot be let through by waiting.
+        Raises ``QuotaRefused`` (on entry) when the call cannot be let through by waiting, or
+        when the key is paused for longer than ``max_wait`` seconds (``None``: no limit).
         """
         if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
-            raise TypeError(f"key must be a Key(method, model) (two str), not {key!r}")
+            raise TypeError(f"key must be a QuotaKey(method, model) (two str), not {key!r}")
         if cost is not None and not isinstance(cost, Cost):
             raise TypeError(f"cost must be a Cost, not {type(cost).__name__}")
-        return Admission(self, Key(*key), cost if cost is not None else Cost())
+        return Admission(self, QuotaKey(*key), cost if cost is not None else Cost(), max_wait)
 
     # -- admission --------------------------------------------------------------------------
 
-    async def acquire(self, key: Key, cost: Cost) -> Ticket:
+    async def acquire(self, key: QuotaKey, cost: Cost, max_wait: float | None = None) -> Ticket:
         """Wait for admission of one call of ``key`` costing ``cost``; its ``Ticket``.
 
+        ``max_wait``: the longest server-asked pause this call waits out; a longer one (now,
+        or a later rejection's while it waits) raises ``QuotaRefused`` at once.
         Prefer ``admit``, which also reports ``failed()`` if the caller does not.
         """
         loop = asyncio.get_running_loop()
@@ -306,11 +336,15 @@ class RateGovernor:
             if oversize is not None:
                 state.refused += 1
                 raise QuotaRefused(oversize)
+            too_long = self._pause_too_long(state, max_wait, now)
+            if too_long is not None:
+                state.refused += 1
+                raise QuotaRefused(too_long)
             jitter = self._rng.random()
             if not state.waiters and self._check(state, cost, jitter, now)[0] == "admit":
                 self._end_throttling(state, now, "calls go through without waiting")
                 return self._grant(state, cost, waited=0.0, now=now)
-            waiter = _Waiter(loop, loop.create_future(), cost, jitter, now)
+            waiter = _Waiter(loop, loop.create_future(), cost, jitter, now, max_wait)
             state.waiters.append(waiter)
             self._dispatch(state, now)
         try:
@@ -331,7 +365,7 @@ class RateGovernor:
         elif not future.cancelled() and future.exception() is None:
             self._abandon(future.result())
 
-    def _state(self, key: Key) -> _KeyState:
+    def _state(self, key: QuotaKey) -> _KeyState:
         state = self._keys.get(key)
         if state is None:
             s = self._settings
@@ -424,6 +458,11 @@ class RateGovernor:
         for waiter in list(state.waiters):
             check, until = self._check(state, waiter.cost, waiter.jitter, now)
             if check == "pause":
+                too_long = self._pause_too_long(state, waiter.max_wait, now)
+                if too_long is not None:
+                    state.waiters.remove(waiter)
+                    self._fail_waiter(state, waiter, too_long)
+                    continue
                 held_by_time = True
                 self._arm(state, waiter, until)
                 continue
@@ -528,7 +567,7 @@ class RateGovernor:
                 state.failed += 1
             self._dispatch(state, self._clock.now())
 
-    def _rejected(self, ticket: Ticket, rejection: Rejection) -> Decision:
+    def _rejected(self, ticket: Ticket, rejection: Rejection, max_wait: float | None) -> Decision:
         if not isinstance(rejection, Rejection):
             raise TypeError(f"rejected() takes a Rejection, not {type(rejection).__name__}")
         settings = self._settings
@@ -549,11 +588,12 @@ class RateGovernor:
                     state.backoff_step += 1
                 step = max(1, state.backoff_step)
                 delay = min(settings.minute, settings.backoff * 2 ** (step - 1))
-            refusal = self._refusal(ticket, rejection, delay)
+            refusal = self._refusal(ticket, rejection)
             if refusal is not None:
                 state.refusal = refusal
+                # remembered for the server's delay, else a quota minute: then asked again
                 state.refused_until = now + (
-                    refusal.delay if refusal.delay is not None else settings.max_wait
+                    refusal.delay if refusal.delay is not None else settings.minute
                 )
                 log.info("textservice: %s; failing its calls without waiting", refusal.message)
                 self._dispatch(state, now)
@@ -562,6 +602,20 @@ class RateGovernor:
             if until > state.pause_until:
                 state.pause_until = until
                 state.pause_spread = settings.jitter * delay
+                state.pause_reason = rejection
+            if max_wait is not None and delay > max_wait:
+                too_long = Refusal(
+                    state.key,
+                    "too_long",
+                    f"{state.key}: the server asked to wait {delay:g} s for "
+                    f"{rejection.describe()}, longer than the {max_wait:g} s this call may wait",
+                    delay,
+                    rejection.violations[0] if rejection.violations else None,
+                    rejection,
+                )
+                log.info("textservice: %s; failing it without waiting", too_long.message)
+                self._dispatch(state, now)
+                return too_long
             if state.throttled_since is None:
                 self._start_throttling(
                     state,
@@ -578,7 +632,8 @@ class RateGovernor:
             self._dispatch(state, now)
             return Retry(max(0.0, state.pause_until - now))
 
-    def _refusal(self, ticket: Ticket, rejection: Rejection, delay: float) -> Refusal | None:
+    def _refusal(self, ticket: Ticket, rejection: Rejection) -> Refusal | None:
+        """The refusal a rejection means for every call of the key, if waiting cannot help."""
         key = ticket.key
         daily = rejection.daily
         if daily is not None:
@@ -588,6 +643,7 @@ class RateGovernor:
                 f"{key}: the per-day {daily.describe()} is exhausted; waiting will not help",
                 rejection.retry_delay,
                 daily,
+                rejection,
             )
         if rejection.no_quota:
             culprit = next((v for v in rejection.violations if v.quota_value == 0), None)
@@ -598,6 +654,7 @@ class RateGovernor:
                 f"{key}: {name} allows no calls; waiting will not help",
                 rejection.retry_delay,
                 culprit,
+                rejection,
             )
         for violation in rejection.violations:
             unit = violation.unit
@@ -610,17 +667,29 @@ class RateGovernor:
                     f"{violation.describe()} per minute; send smaller batches",
                     rejection.retry_delay,
                     violation,
+                    rejection,
                 )
-        if delay > self._settings.max_wait:
-            return Refusal(
-                key,
-                "too_long",
-                f"{key}: the server asked to wait {delay:g} s for {rejection.describe()}, "
-                f"longer than max_wait={self._settings.max_wait:g} s",
-                delay,
-                rejection.violations[0] if rejection.violations else None,
-            )
         return None
+
+    def _pause_too_long(
+        self, state: _KeyState, max_wait: float | None, now: float
+    ) -> Refusal | None:
+        """The refusal of a call that may wait ``max_wait`` while the key's pause lasts
+        longer, else ``None``."""
+        left = state.pause_until - now
+        if max_wait is None or left <= max_wait:
+            return None
+        reason = state.pause_reason
+        asked = f" for {reason.describe()}" if reason is not None else ""
+        return Refusal(
+            state.key,
+            "too_long",
+            f"{state.key}: its calls are held for another {left:.3g} s (a server-asked "
+            f"delay{asked}), longer than the {max_wait:g} s this call may wait",
+            left,
+            reason.violations[0] if reason is not None and reason.violations else None,
+            reason,
+        )
 
     def _expire_refusal(self, state: _KeyState, now: float) -> None:
         if state.refusal is not None and now >= state.refused_until:
@@ -646,16 +715,17 @@ class RateGovernor:
             now - state.throttled_since,
             why,
         )
+        state.throttled_before += now - state.throttled_since
         state.throttled_since = None
 
-    def snapshot(self) -> GovernorSnapshot:
+    def snapshot(self) -> QuotaStats:
         """Counters and state of every key seen so far."""
         with self._lock:
             now = self._clock.now()
-            keys: dict[Key, KeyStats] = {}
+            keys: dict[QuotaKey, QuotaKeyStats] = {}
             for key, state in self._keys.items():
                 paused_for = max(0.0, state.pause_until - now)
-                keys[key] = KeyStats(
+                keys[key] = QuotaKeyStats(
                     key=key,
                     sent=state.sent,
                     succeeded=state.succeeded,
@@ -668,24 +738,29 @@ class RateGovernor:
                     limit=state.limit.value,
                     paused_for=paused_for,
                     throttled=paused_for > 0 or state.throttled_since is not None,
+                    throttled_for=state.throttled_before
+                    + (now - state.throttled_since if state.throttled_since is not None else 0.0),
                     limits=self._limits(state, now),
                 )
-            return GovernorSnapshot(keys)
+            return QuotaStats(keys)
 
 
 class Admission:
     """``async with governor.admit(key, cost) as ticket:`` (see ``RateGovernor.admit``)."""
 
-    __slots__ = ("_cost", "_governor", "_key", "_ticket")
+    __slots__ = ("_cost", "_governor", "_key", "_max_wait", "_ticket")
 
-    def __init__(self, governor: RateGovernor, key: Key, cost: Cost) -> None:
+    def __init__(
+        self, governor: RateGovernor, key: QuotaKey, cost: Cost, max_wait: float | None
+    ) -> None:
         self._governor = governor
         self._key = key
         self._cost = cost
+        self._max_wait = max_wait
         self._ticket: Ticket | None = None
 
     async def __aenter__(self) -> Ticket:
-        self._ticket = await self._governor.acquire(self._key, self._cost)
+        self._ticket = await self._governor.acquire(self._key, self._cost, self._max_wait)
         return self._ticket
 
     async def __aexit__(

@@ -39,8 +39,6 @@ class GovernorSettings:
     """The fraction of every limit this governor takes (``0.25``: one of four machines
     sharing a project's quota). Applies to the limits above and to those learned from the
     server's ``QuotaFailure``."""
-    max_wait: float = 60.0
-    """A server delay longer than this is not waited out: the call fails at once."""
     minute: float = 60.0
     """Seconds in a quota minute (a test against a fake whose clock runs 60 times faster
     sets 1)."""
@@ -74,7 +72,6 @@ class GovernorSettings:
             if value is not None:
                 object.__setattr__(self, name, _number(name, value, minimum=0, inclusive=False))
         checks: dict[str, tuple[float, bool]] = {
-            "max_wait": (0.0, True),
             "minute": (0.0, False),
             "increase": (0.0, False),
             "backoff": (0.0, False),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from textservice._governor.cost import Unit
@@ -91,6 +91,8 @@ class Rejection:
     violations: tuple[Violation, ...] = ()
     no_quota: bool = False
     """The server said the quota's limit is 0: no amount of waiting gets a call through."""
+    details: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    """The ``google.rpc`` details it was read from (for the caller's error)."""
 
     @classmethod
     def from_details(cls, details: Sequence[Any]) -> Rejection:
@@ -116,7 +118,7 @@ class Rejection:
                 violation = Violation(meta["quota_limit"], meta.get("quota_metric", ""), value)
                 if not any(v.quota_id == violation.quota_id for v in violations):
                     violations.append(violation)
-        return cls(delay, tuple(violations), no_quota)
+        return cls(delay, tuple(violations), no_quota, tuple(details))
 
     @property
     def daily(self) -> Violation | None:

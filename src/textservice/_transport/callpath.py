@@ -5,8 +5,9 @@ RPC layer (``rpc``) and the engine (``textservice._engine``) see it only as a ``
 the small protocol below, never the client itself: they can be driven by any object that
 has these few members (tests use that), and the client can change its own insides freely.
 
-A rate governor shared by a client's calls (issue 13) belongs here too: it is per client,
-and ``rpc.invoke`` asks the call path before each attempt.
+The client's rate governor (``textservice._governor``) lives here too: one per client,
+shared by every call made through it (sync, async, any thread, iterators, the CLI), and
+``rpc.invoke`` asks it before each attempt.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mappi
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from textservice._governor import RateGovernor
 from textservice._transport.bridge import CLIENT_CLOSED, LoopThread
 from textservice._transport.channels import ChannelPool
 from textservice._transport.methods import MethodSpec
@@ -55,6 +57,11 @@ class CallPath(Protocol):
         """RPCs of one call in flight at once."""
         ...
 
+    @property
+    def governor(self) -> RateGovernor:
+        """The rate governor every RPC is admitted by (one per client)."""
+        ...
+
     async def channel(self) -> Channel:
         """The running loop's channel (``ClientClosedError`` once closed)."""
         ...
@@ -88,6 +95,7 @@ class ClientCallPath:
         timeout: float | None,
         retry: Retry | EllipsisType | None,
         max_concurrency: int,
+        governor: RateGovernor,
     ) -> None:
         self.pool = ChannelPool(open_channel)
         self.bridge = LoopThread()
@@ -96,6 +104,7 @@ class ClientCallPath:
         self.timeout = timeout
         self.retry = retry
         self._max_concurrency = max_concurrency
+        self._governor = governor
         self._closed = False
 
     @property
@@ -107,6 +116,11 @@ class ClientCallPath:
     def max_concurrency(self) -> int:
         """RPCs of one call in flight at once."""
         return self._max_concurrency
+
+    @property
+    def governor(self) -> RateGovernor:
+        """The client's rate governor."""
+        return self._governor
 
     def mark_closed(self) -> None:
         """Refuse new calls from now on (the client closes the pool and bridge itself)."""

@@ -5,7 +5,8 @@ call's ``request_options``, the client (``TextServiceClient(timeout=..., retry=.
 method's defaults from the service config (``MethodSpec``). ``resolve`` reads them in that
 order into one ``ResolvedOptions``, which also knows how the timeout bounds the call: a
 timeout the user gave bounds the whole call (every RPC, retry and wait); the method's default
-bounds each RPC with its retries.
+bounds each RPC with its retries, but not the time the RPC waits for quota before it is sent
+(the rate governor's admission), so a long job held back by a quota is not failed by it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from textservice._transport.methods import MethodSpec
 from textservice.retry import Retry
 
 __all__ = [
+    "NO_RETRY",
     "RequestOptions",
     "ResolvedOptions",
     "RpcPolicy",
@@ -29,6 +31,12 @@ __all__ = [
 ]
 
 _REQUEST_OPTION_KEYS = frozenset({"timeout", "retry"})
+
+NO_RETRY = Retry(max_attempts=1)
+"""The policy of a method whose service config names none: no failure is retried, but a
+RESOURCE_EXHAUSTED of a quota is still waited out by the client's rate governor (which
+``Retry.max_attempts`` does not bound). Only ``retry=None``, given by the user, turns that
+off too."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,9 @@ class RpcPolicy:
     timeout: float | None
     """The timeout the deadline came from, for messages."""
     retry: Retry | None
+    waits_count: bool = True
+    """Whether time waiting for quota admission counts against ``deadline`` (a timeout the
+    user gave); else (the method's default) each wait moves the deadline back by as much."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,14 @@ class ResolvedOptions:
     """Whether ``timeout`` bounds the whole call (the user gave it) rather than each RPC with
     its retries (the method's default)."""
     retry: Retry | None
+    user_timeout: bool | None = None
+    """Whether ``timeout`` came from the user (the call or the client), not the method's
+    default: only a user's timeout counts time spent waiting for quota. ``None`` (not
+    given): ``whole_call``, which says the same until ``per_rpc`` makes a copy."""
+
+    def __post_init__(self) -> None:
+        if self.user_timeout is None:
+            object.__setattr__(self, "user_timeout", self.whole_call)
 
     def call_deadline(self, now: float) -> float | None:
         """The deadline of the whole call started at ``now`` (``None``: none)."""
@@ -77,12 +96,22 @@ class ResolvedOptions:
         deadline = call_deadline
         if not self.whole_call and self.timeout is not None:
             deadline = now + self.timeout
-        return RpcPolicy(deadline=deadline, timeout=self.timeout, retry=self.retry)
+        return RpcPolicy(
+            deadline=deadline,
+            timeout=self.timeout,
+            retry=self.retry,
+            waits_count=bool(self.user_timeout),
+        )
 
     def per_rpc(self) -> ResolvedOptions:
         """These options with the timeout bounding each RPC instead of the whole call (an
         iterator's length is the consumer's to decide, so no deadline may cover it)."""
-        return ResolvedOptions(timeout=self.timeout, whole_call=False, retry=self.retry)
+        return ResolvedOptions(
+            timeout=self.timeout,
+            whole_call=False,
+            retry=self.retry,
+            user_timeout=self.user_timeout,
+        )
 
 
 def resolve(
@@ -93,7 +122,7 @@ def resolve(
     retry: Retry | EllipsisType | None,
 ) -> ResolvedOptions:
     """The options of a call of ``method``: ``options`` first, then the client's ``timeout``
-    and ``retry``, then the method's defaults."""
+    and ``retry``, then the method's defaults (``NO_RETRY`` when it names no policy)."""
     if not isinstance(options.timeout, EllipsisType):
         resolved_timeout, whole = options.timeout, True
     elif timeout is not None:
@@ -105,7 +134,7 @@ def resolve(
     elif not isinstance(retry, EllipsisType):
         resolved_retry = retry
     else:
-        resolved_retry = method.default_retry
+        resolved_retry = method.default_retry if method.default_retry is not None else NO_RETRY
     return ResolvedOptions(timeout=resolved_timeout, whole_call=whole, retry=resolved_retry)
 
 

@@ -1,14 +1,39 @@
-"""One unary RPC with metadata, deadline and retries; every failure becomes a typed error."""
+"""One unary RPC with metadata, deadline, quota admission and retries; every failure becomes a
+typed error.
+
+Every attempt is admitted by the client's rate governor (``CallPath.governor``) before it is
+sent, keyed by (method, the request's ``model``) and costed by the texts the request carries,
+and reports how it went. RESOURCE_EXHAUSTED is the governor's to handle: it pauses the key
+for everyone, lowers the concurrency, and says whether this call is retried (when the pause
+ends: ``admit`` holds it) or fails now (a per-day quota, a delay longer than
+``Retry.max_retry_delay``: an error naming the quota). Those retries are not counted against
+``Retry.max_attempts`` (which bounds the other failures, and RESOURCE_EXHAUSTED answers that
+name neither a quota nor a delay: they may not be about a quota at all), and the time spent
+waiting for admission does not count against a method's default per-RPC deadline; a timeout
+the user gave bounds everything.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
+from textservice._encoding.requests import request_model, request_texts
+from textservice._governor import (
+    Cost,
+    Decision,
+    QuotaKey,
+    QuotaRefused,
+    Refusal,
+    Rejection,
+    Ticket,
+)
 from textservice._transport.methods import MethodSpec, RequestT
 from textservice._transport.options import RequestOptions, RpcPolicy
 from textservice._transport.secrets import holds_secret, live_secrets, scrub, scrub_details
@@ -16,6 +41,7 @@ from textservice.errors import (
     Cancelled,
     DeadlineExceeded,
     Internal,
+    ResourceExhausted,
     TextServiceError,
     Unavailable,
     error_for_status,
@@ -41,6 +67,9 @@ class Reply(Protocol[T_co]):
 
 
 log = logging.getLogger("textservice")
+
+DEFAULT_MAX_WAIT: float = Retry().max_retry_delay or 60.0
+"""The longest server-asked wait of a call made without retries (``retry=None``)."""
 
 _MIN_REDACTED = 6
 
@@ -121,10 +150,11 @@ async def call(
     the RPC in flight is cancelled.
     """
     resolved = path.resolve(method, options)
-    # one RPC is the whole call: whatever its timeout's source, it bounds the RPC's retries
+    # one RPC is the whole call: whatever its timeout's source, it bounds the RPC's retries;
+    # a user's timeout also bounds its waits for quota, the method's default does not
     policy = resolved.per_rpc().rpc_policy(asyncio.get_running_loop().time())
     try:
-        async with asyncio.timeout_at(policy.deadline):
+        async with asyncio.timeout_at(policy.deadline if policy.waits_count else None):
             return await invoke(path, method, request, policy, reply)
     except TimeoutError:
         raise DeadlineExceeded(f"the call's deadline of {resolved.timeout:g} s expired") from None
@@ -136,14 +166,18 @@ async def invoke(
     request: RequestT,
     policy: RpcPolicy,
     reply: Reply[T] | type[T],
+    cost: Cost | None = None,
 ) -> T:
-    """Send ``request``; retry per ``policy.retry`` until success or the deadline.
+    """Send ``request``; retry per ``policy.retry`` (and the governor) until success or the
+    deadline.
 
     The reply is decoded as ``reply`` (``method.response_type``, or a stand-in for it).
+    ``cost`` is what the request carries against quotas (default: read from the request,
+    ``Cost.of_texts(request_texts(request))``; the engine, knowing its chunk, passes it).
 
-    Each pass of the loop below is one attempt: the place where a per-client rate governor
-    (issue 13, kept by the ``CallPath``) admits the attempt before ``_unary`` sends it and
-    hears how it went after (success, or the rejection that decides the wait).
+    Each pass of the loop is one attempt, admitted by the client's governor before it is
+    sent; RESOURCE_EXHAUSTED goes back to the governor, which decides the wait (see the
+    module docstring).
     """
     loop = asyncio.get_running_loop()
     channel = await path.channel()
@@ -155,31 +189,82 @@ async def invoke(
         channel, method.route, method.request_type, reply_type
     )
     metadata = path.metadata()
-    attempts = 0
+    governor = path.governor
+    key = QuotaKey(method.name, request_model(request))
+    if cost is None:
+        cost = Cost.of_texts(request_texts(request))
+    retry = policy.retry
+    deadline = policy.deadline
+    attempts = 0  # every attempt sent
+    failures = 0  # the attempts that count against Retry.max_attempts (not quota rejections)
     while True:
-        attempts += 1
-        remaining = None if policy.deadline is None else policy.deadline - loop.time()
-        if remaining is not None and remaining <= 0:
-            raise DeadlineExceeded(f"the call's deadline{_limit(policy)} expired")
+        max_wait = _max_wait(retry, deadline if policy.waits_count else None, loop.time())
+        decision: Decision | None = None
+        named = False
         try:
-            return await _unary(rpc, request, timeout=remaining, metadata=metadata)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            error = to_error(exc, timeout=policy.timeout)
-            if error is not exc:
-                error.__cause__ = exc
-            error = _redact(error)
+            async with governor.admit(key, cost, max_wait=max_wait) as ticket:
+                if not policy.waits_count and deadline is not None:
+                    deadline += ticket.waited  # waiting for quota is not this RPC's time
+                remaining = None if deadline is None else deadline - loop.time()
+                if remaining is not None and remaining <= 0:
+                    raise DeadlineExceeded(f"the call's deadline{_limit(policy)} expired")
+                attempts += 1
+                try:
+                    result = await _unary(rpc, request, timeout=remaining, metadata=metadata)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    error = to_error(exc, timeout=policy.timeout)
+                    if error is not exc:
+                        error.__cause__ = exc
+                    error = _redact(error)
+                else:
+                    ticket.succeeded()
+                    return result
+                decision, named = _report(ticket, error, retry)
+        except QuotaRefused as refused:
+            raise _refused(refused.refusal, policy, deadline, loop.time()) from None
+        if decision is not None:  # RESOURCE_EXHAUSTED, the governor's to decide
+            if isinstance(decision, Refusal):
+                raise _rejected(error, decision, retry)
+            if retry is None:
+                raise _final(error, attempts, failures, retry)
+            if not named:
+                # Neither a quota nor a delay named: maybe no quota at all (a message too big
+                # for the server is RESOURCE_EXHAUSTED too), so these count as failures.
+                failures += 1
+                if failures >= retry.max_attempts:
+                    raise _final(error, attempts, failures, retry)
+            if path.closed:
+                raise Cancelled("the call was cancelled because its TextServiceClient was closed")
+            if (
+                policy.waits_count
+                and deadline is not None
+                and loop.time() + decision.delay >= deadline
+            ):
+                raise DeadlineExceeded(
+                    f"the call's deadline{_limit(policy)} leaves no time for retry {attempts} "
+                    f"(waiting {decision.delay:.3g} s for quota) after {error}"
+                ) from error
+            log.debug(
+                "textservice: %s got RESOURCE_EXHAUSTED (attempt %d); sent again when the "
+                "quota allows (in %.3f s or later)",
+                method.name,
+                attempts,
+                decision.delay,
+            )
+            continue  # admission holds the call until the key's pause ends
+        failures += 1
         delay = (
-            policy.retry.delay(error, attempts)
-            if policy.retry is not None and _retryable_transport(error)
+            retry.delay(error, failures)
+            if retry is not None and _retryable_transport(error)
             else None
         )
         if delay is None:
-            raise _final(error, attempts, policy.retry)
+            raise _final(error, attempts, failures, retry)
         if path.closed:
             raise Cancelled("the call was cancelled because its TextServiceClient was closed")
-        if policy.deadline is not None and loop.time() + delay >= policy.deadline:
+        if deadline is not None and loop.time() + delay >= deadline:
             # Waiting would outlast the deadline: fail now rather than sleep in vain.
             raise DeadlineExceeded(
                 f"the call's deadline{_limit(policy)} leaves no time for retry {attempts} "
@@ -193,6 +278,71 @@ async def invoke(
             delay,
         )
         await asyncio.sleep(delay)
+
+
+def _max_wait(retry: Retry | None, deadline: float | None, now: float) -> float | None:
+    """The longest server-asked wait for quota a call takes: ``Retry.max_retry_delay``
+    (``None``: any; without retries ``DEFAULT_MAX_WAIT``), and no longer than what is left
+    of a deadline that counts waits."""
+    limit = DEFAULT_MAX_WAIT if retry is None else retry.max_retry_delay
+    if deadline is not None:
+        left = max(0.0, deadline - now)
+        limit = left if limit is None else min(limit, left)
+    return limit
+
+
+def _report(
+    ticket: Ticket, error: TextServiceError, retry: Retry | None
+) -> tuple[Decision | None, bool]:
+    """Tell the governor how the attempt ended: its decision for RESOURCE_EXHAUSTED (else
+    ``None``: the attempt failed otherwise), and whether the answer named a quota or a delay.
+    A delay over ``Retry.max_retry_delay`` is a refusal; one that outlasts the deadline is the
+    caller's to tell (``DeadlineExceeded``)."""
+    if error.code is not Status.RESOURCE_EXHAUSTED:
+        ticket.failed()
+        return None, False
+    rejection = Rejection.from_details(error.details)
+    named = bool(rejection.violations) or rejection.retry_delay is not None
+    if retry is not None and not retry.retry_info:  # RetryInfo not honoured: our backoff
+        rejection = dataclasses.replace(rejection, retry_delay=None)
+    max_wait = DEFAULT_MAX_WAIT if retry is None else retry.max_retry_delay
+    return ticket.rejected(rejection, max_wait=max_wait), named
+
+
+def _rejected(error: TextServiceError, refusal: Refusal, retry: Retry | None) -> TextServiceError:
+    """``error`` (RESOURCE_EXHAUSTED) saying why it is not retried, naming the quota."""
+    if refusal.kind == "too_long" and retry is not None and retry.max_retry_delay is not None:
+        why = (
+            f"not retried: the server asked to wait {refusal.delay:g} s, longer than "
+            f"Retry.max_retry_delay of {retry.max_retry_delay:g} s"
+        )
+        if refusal.violation is not None:
+            why += f"; {refusal.violation.describe()}"
+    else:
+        why = f"not retried: {refusal.message}"
+    return _reworded(error, f"{error.message} ({why})")
+
+
+def _refused(
+    refusal: Refusal, policy: RpcPolicy, deadline: float | None, now: float
+) -> TextServiceError:
+    """The error of a call the governor refused before sending it: ``ResourceExhausted``
+    naming the quota (with the server's details, when a server answer taught the refusal),
+    or ``DeadlineExceeded`` when the wait would outlast the user's deadline."""
+    details = refusal.rejection.details if refusal.rejection is not None else ()
+    retry = policy.retry
+    allowed = DEFAULT_MAX_WAIT if retry is None else retry.max_retry_delay
+    if refusal.kind == "too_long":
+        left = None if deadline is None or not policy.waits_count else deadline - now
+        if left is not None and (allowed is None or left < allowed):
+            return DeadlineExceeded(
+                f"the call's deadline{_limit(policy)} leaves no time to wait for quota: "
+                f"{refusal.message}"
+            )
+        setting = "Retry.max_retry_delay" if retry is not None else "without retries, at most"
+        limit = f" ({setting} {allowed:g} s)" if allowed is not None else ""
+        return ResourceExhausted(f"{refusal.message}{limit}; not sent", details=details)
+    return ResourceExhausted(f"{refusal.message}; not sent", details=details)
 
 
 async def _unary(
@@ -213,15 +363,17 @@ async def _unary(
     return reply
 
 
-def _final(error: TextServiceError, attempts: int, retry: Retry | None) -> TextServiceError:
+def _final(
+    error: TextServiceError, attempts: int, failures: int, retry: Retry | None
+) -> TextServiceError:
     """``error`` as raised when it is not retried, saying why when retries were involved: how
-    many attempts were made, or that a server delay over ``Retry.max_retry_delay`` stopped
-    them."""
+    many attempts were made (``failures`` of them counted against ``Retry.max_attempts``), or
+    that a server delay over ``Retry.max_retry_delay`` stopped them."""
     notes = []
     if attempts > 1:
-        ran_out = retry is not None and attempts >= retry.max_attempts
+        ran_out = retry is not None and failures >= retry.max_attempts
         notes.append(f"{'gave up ' if ran_out else ''}after {attempts} attempts")
-    refused = None if retry is None else retry.refused_delay(error, attempts)
+    refused = None if retry is None else retry.refused_delay(error, failures)
     if refused is not None and retry is not None and retry.max_retry_delay is not None:
         notes.append(
             f"not retried: the server asked to wait {refused:g} s, longer than "

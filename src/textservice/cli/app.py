@@ -198,6 +198,11 @@ def _quota_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--model", "models", multiple=True, help="A model to serve (repeatable).")
 @click.option("--any-model", is_flag=True, help="Serve every well-formed model name.")
 @click.option(
+    "--strict-methods",
+    is_flag=True,
+    help="NOT_FOUND, as the API, for a model whose catalogue entry lacks the RPC's method.",
+)
+@click.option(
     "--require-api-key",
     is_flag=True,
     help="Require the key in $TEXTSERVICE_FAKE_API_KEY (kept out of the process list).",
@@ -209,10 +214,11 @@ def fake_server(
     dimension: int | None,
     models: tuple[str, ...],
     any_model: bool,
+    strict_methods: bool,
     require_api_key: bool,
     **quotas: Any,
 ) -> None:
-    """Run the fake TextService on HOST:PORT until Ctrl-C (for other processes and tests).
+    """Run the fake API server on HOST:PORT until Ctrl-C (for other processes and tests).
 
     Connect with: textservice embed --endpoint HOST:PORT --insecure ... (any API key works
     unless --require-api-key).
@@ -226,6 +232,8 @@ def fake_server(
         argv += ["--model", name]
     if any_model:
         argv.append("--any-model")
+    if strict_methods:
+        argv.append("--strict-methods")
     if require_api_key:
         argv.append("--require-api-key")
     sys.exit(serve(argv + quota_argv(quotas)))

@@ -1,11 +1,16 @@
 """Connection options shared by the commands, and the client they make.
 
+Besides where to connect: the client's quota options (``--rpm``, ``--tpm``,
+``--texts-per-minute``, ``--quota-share``, ``--quota-time-scale``), which limit its calls
+per method and model on this side, before the server has to refuse them.
+
 The API key comes from ``GOOGLE_API_KEY`` or ``--api-key-file`` and goes only into the
 client (which never shows it); it is never echoed, logged or put in an error message here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +24,7 @@ from textservice.errors import MissingAPIKeyError
 
 __all__ = [
     "Connection",
+    "Quota",
     "client_or_exit",
     "connection_options",
     "make_client",
@@ -26,6 +32,17 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The client's quota options, named as ``TextServiceClient``'s keyword arguments."""
+
+    requests_per_minute: float | None = None
+    texts_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    quota_share: float = 1.0
+    quota_time_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,7 @@ class Connection:
     insecure: bool
     api_key_file: str | None
     timeout: float | None
+    quota: Quota = Quota()
 
     def __repr__(self) -> str:
         # Only the key file's path is held, never the key; still, keep reprs minimal.
@@ -55,8 +73,12 @@ def read_api_key_file(path: str) -> str:
     return key
 
 
+_PER_MINUTE = click.FloatRange(min=0, min_open=True)
+
+
 def connection_options(command: F) -> F:
-    """Add --fake, --endpoint, --insecure, --api-key-file and --timeout to ``command``.
+    """Add --fake, --endpoint, --insecure, --api-key-file, --timeout and the quota options
+    to ``command``.
 
     They reach the command as one ``connection: Connection`` argument.
     """
@@ -85,6 +107,48 @@ def connection_options(command: F) -> F:
         default=None,
         help="Seconds per call with its retries [default: the method's, 60].",
     )
+    @click.option(
+        "--rpm",
+        "requests_per_minute",
+        type=_PER_MINUTE,
+        default=None,
+        metavar="N",
+        help="Send at most N calls a minute (per method and model) [default: as the server "
+        "allows; a limit its quota errors name is learned].",
+    )
+    @click.option(
+        "--tpm",
+        "tokens_per_minute",
+        type=_PER_MINUTE,
+        default=None,
+        metavar="N",
+        help="Send at most N input tokens a minute (a text counts ceil(UTF-8 bytes / 4)).",
+    )
+    @click.option(
+        "--texts-per-minute",
+        type=_PER_MINUTE,
+        default=None,
+        metavar="N",
+        help="Send at most N texts a minute.",
+    )
+    @click.option(
+        "--quota-share",
+        type=click.FloatRange(min=0, max=1, min_open=True),
+        default=1.0,
+        show_default=True,
+        metavar="F",
+        help="Take this fraction of every limit, given or learned (0.25: one of four "
+        "machines sharing a project's quota).",
+    )
+    @click.option(
+        "--quota-time-scale",
+        type=click.FloatRange(min=0, min_open=True),
+        default=1.0,
+        show_default=True,
+        metavar="X",
+        help="The server's quota clock runs X times faster (the X of "
+        "'textservice fake-server --time-scale X'); 1 for the API.",
+    )
     @functools.wraps(command)
     def wrapper(
         *args: Any,
@@ -93,13 +157,21 @@ def connection_options(command: F) -> F:
         insecure: bool,
         api_key_file: str | None,
         timeout: float | None,
+        requests_per_minute: float | None,
+        tokens_per_minute: float | None,
+        texts_per_minute: float | None,
+        quota_share: float,
+        quota_time_scale: float,
         **kwargs: Any,
     ) -> Any:
         if fake and (endpoint is not None or api_key_file is not None or insecure):
             raise click.UsageError(
                 "--fake cannot be combined with --endpoint/--insecure/--api-key-file"
             )
-        connection = Connection(fake, endpoint, insecure, api_key_file, timeout)
+        quota = Quota(
+            requests_per_minute, texts_per_minute, tokens_per_minute, quota_share, quota_time_scale
+        )
+        connection = Connection(fake, endpoint, insecure, api_key_file, timeout, quota)
         return command(*args, connection=connection, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -119,6 +191,7 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServ
             channel_factory=fake.channel,
             max_concurrency=max_concurrency,
             timeout=connection.timeout,
+            **dataclasses.asdict(connection.quota),
         )
     key = read_api_key_file(connection.api_key_file) if connection.api_key_file else None
     try:
@@ -128,6 +201,7 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServ
             insecure=connection.insecure,
             max_concurrency=max_concurrency,
             timeout=connection.timeout,
+            **dataclasses.asdict(connection.quota),
         )
     except MissingAPIKeyError:
         # The library's message advises api_key=...; a CLI user has these instead.

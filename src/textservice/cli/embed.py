@@ -26,6 +26,10 @@ class EmbedSummary:
     dimension: int | None = None
     seconds: float = 0.0
     destination: str = ""
+    quota_wait: float = 0.0
+    """Seconds during which calls were held back for quota (``QuotaStats.throttled_for``)."""
+    rejected: int = 0
+    """Calls the server refused for quota (RESOURCE_EXHAUSTED), each sent again later."""
 
 
 async def embed_records(
@@ -69,4 +73,9 @@ def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:
         parts.append(f"{summary.resumed} already done")
     if summary.skipped:
         parts.append(f"{summary.skipped} bad lines skipped")
+    if summary.quota_wait > 0 or summary.rejected:
+        calls = f"{summary.rejected} call{'' if summary.rejected == 1 else 's'}"
+        parts.append(
+            f"{summary.quota_wait:.1f} s waiting for quota ({calls} over quota, sent again)"
+        )
     return "; ".join(parts) + f" -> {summary.destination}"

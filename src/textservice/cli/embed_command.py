@@ -24,7 +24,7 @@ from textservice.cli.errors import OutputConflictError
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
 from textservice.cli.inputs import BadLine, Format, format_bad_lines
 from textservice.cli.outputs import REPLACE, ResultWriter, output_kind
-from textservice.cli.progress import Progress, progress_mode
+from textservice.cli.progress import Progress, keep_drawing, progress_mode
 from textservice.cli.sources import InputCheck, Source, open_source
 from textservice.v1beta import iter_embeddings_async
 
@@ -227,23 +227,35 @@ def embed(
                     f"nothing to do: all {total} texts are already in {writer.describe()}", err=True
                 )
             return
-        bar = Progress(total, stream=sys.stderr, mode=mode, initial=writer.point.count)
+        bar = Progress(
+            total,
+            stream=sys.stderr,
+            mode=mode,
+            initial=writer.point.count,
+            note=lambda: "throttled" if client.quota_stats().throttled else "",
+        )
         vectors_as = _vectors_as(output_path)
         in_flight = batch_size * concurrency
 
         async def run() -> None:
-            async with client:  # its connection closes on this loop
-                await embed_records(
-                    records,
-                    writer,
-                    lambda texts: iter_embeddings_async(
-                        model, texts, client=client, batch_size=batch_size, output=vectors_as
-                    ),
-                    window=in_flight * WINDOW_BATCHES,
-                    lookahead=in_flight,
-                    progress=bar,
-                    summary=summary,
-                )
+            drawing = asyncio.ensure_future(keep_drawing(bar))
+            try:
+                async with client:  # its connection closes on this loop
+                    await embed_records(
+                        records,
+                        writer,
+                        lambda texts: iter_embeddings_async(
+                            model, texts, client=client, batch_size=batch_size, output=vectors_as
+                        ),
+                        window=in_flight * WINDOW_BATCHES,
+                        lookahead=in_flight,
+                        progress=bar,
+                        summary=summary,
+                    )
+            finally:
+                drawing.cancel()
+                stats = client.quota_stats()
+                summary.quota_wait, summary.rejected = stats.throttled_for, stats.rejected
 
         started = time.monotonic()
         try:

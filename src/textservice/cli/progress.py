@@ -8,6 +8,7 @@ no extra runtime dependency for ~80 lines (tqdm).
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 import time
@@ -16,7 +17,7 @@ from typing import Literal, TextIO
 
 Mode = Literal["bar", "lines", "off"]
 
-__all__ = ["Mode", "Progress", "format_duration", "progress_mode"]
+__all__ = ["Mode", "Progress", "format_duration", "keep_drawing", "progress_mode"]
 
 
 def progress_mode(progress: bool | None, stream: TextIO | None = None) -> Mode:
@@ -44,7 +45,8 @@ class Progress:
     most every ``interval`` seconds and at the end unless already shown (for logs); ``"off"``
     prints nothing.
     ``initial`` items were done before this run (resumed): they count towards done/total but
-    not towards the rate.
+    not towards the rate. ``note()``, when given, adds a word about the job's state to the
+    status (``throttled`` while calls wait for quota).
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class Progress:
         initial: int = 0,
         interval: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        note: Callable[[], str] | None = None,
     ) -> None:
         self.total = total
         self.done = initial
@@ -65,6 +68,7 @@ class Progress:
         self._mode = mode
         self._unit = unit
         self._clock = clock
+        self._note = note
         self._interval = interval if interval is not None else (0.1 if mode == "bar" else 2.0)
         self._start = clock()
         self._last_render = float("-inf")
@@ -90,6 +94,10 @@ class Progress:
         if self._mode != "off" and now - self._last_render >= self._interval:
             self._render(now)
 
+    def refresh(self) -> None:
+        """Redraw when due, though nothing was done since (a job waiting for quota)."""
+        self.update(self.done)
+
     def close(self) -> None:
         """Draw the final state and end the line; idempotent."""
         if self._closed:
@@ -113,7 +121,9 @@ class Progress:
             eta = format_duration(remaining / rate)
         else:
             eta = "?"
-        return f"{self.done}/{self.total} {pct:3d}% {rate:,.0f} {self._unit}/s ETA {eta}"
+        status = f"{self.done}/{self.total} {pct:3d}% {rate:,.0f} {self._unit}/s ETA {eta}"
+        note = self._note() if self._note is not None else ""
+        return f"{status} {note}" if note else status
 
     def _render(self, now: float) -> None:
         self._last_render = now
@@ -129,3 +139,11 @@ class Progress:
             # \x1b[K clears what a longer previous line left on the right.
             self._stream.write(f"\r[{bar}] {status}\x1b[K")
         self._stream.flush()
+
+
+async def keep_drawing(progress: Progress, interval: float = 1.0) -> None:
+    """Refresh ``progress`` every ``interval`` seconds until cancelled, so a job held back
+    (throttled) shows it even while no batch arrives."""
+    while True:
+        await asyncio.sleep(interval)
+        progress.refresh()

@@ -1,8 +1,9 @@
-"""The bundled sample input (``sample.txt`` beside this file) and how it is made.
+"""The demo's sample input and how it is made.
 
-``python -m textservice.cli.sample [PATH]`` writes it again (default: ``sample.txt`` here).
-The sentences are built from word lists with choices drawn from SHA-256 of the line and
-slot numbers, so every Python version and platform makes the same bytes.
+``python -m textservice.cli.sample PATH`` writes it (``make demo`` writes
+``build/demo/sample.txt``); it is not shipped in the package. The sentences are built from word
+lists with choices drawn from SHA-256 of the line and slot numbers, so every Python version and
+platform makes the same bytes.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-__all__ = ["SAMPLE_LINES", "SAMPLE_PATH", "sample_lines", "write_sample"]
+__all__ = ["SAMPLE_LINES", "sample_lines", "write_sample"]
 
-SAMPLE_PATH = Path(__file__).with_name("sample.txt")
 SAMPLE_LINES = 3000
 
 _SUBJECTS = (
@@ -56,10 +56,13 @@ def sample_lines(count: int = SAMPLE_LINES) -> list[str]:
     ]
 
 
-def write_sample(path: Path = SAMPLE_PATH, count: int = SAMPLE_LINES) -> None:
-    """Write the sample, one sentence per line."""
+def write_sample(path: Path, count: int = SAMPLE_LINES) -> None:
+    """Write the sample to ``path``, one sentence per line (its folder is made if missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(line + "\n" for line in sample_lines(count)), encoding="utf-8")
 
 
 if __name__ == "__main__":
-    write_sample(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLE_PATH)
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m textservice.cli.sample PATH")
+    write_sample(Path(sys.argv[1]))

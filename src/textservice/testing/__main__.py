@@ -1,4 +1,5 @@
-"""``python -m textservice.testing``: run the fake TextService as a standalone server.
+"""``python -m textservice.testing``: run the fake server (TextService, GenerativeService,
+ModelService of every generated version) standalone.
 
 For other processes and languages: prints ``listening on HOST:PORT`` once it accepts calls,
 stops cleanly on Ctrl-C (SIGINT) or SIGTERM. ``--port 0`` picks a free port.
@@ -14,18 +15,20 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from textservice.testing.fake import FakeTextService
+from textservice.testing.catalogue import DEFAULT_KNOWN_MODELS
+from textservice.testing.fake import FakeServer
 from textservice.testing.quotas import add_quota_arguments, quotas_from_arguments
-from textservice.testing.validation import DEFAULT_KNOWN_MODELS
-from textservice.testing.vectors import DEFAULT_DIMENSION
 
 API_KEY_ENV = "TEXTSERVICE_FAKE_API_KEY"
+_NAME = "textservice fake server"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m textservice.testing",
-        description="Run the fake Generative Language TextService (v1beta2, v1beta3, v1beta).",
+        description="Run the fake Generative Language API: TextService, GenerativeService "
+        "(EmbedContent, BatchEmbedContents, CountTokens) and ModelService (ListModels, "
+        "GetModel) of every API version; other RPCs answer UNIMPLEMENTED.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
@@ -34,8 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dimension",
         type=int,
-        default=DEFAULT_DIMENSION,
-        help="embedding length (default %(default)s)",
+        default=None,
+        help="embedding length of every model (default: each model's own, 3072 for "
+        "models/gemini-embedding-001, 768 for the others)",
     )
     parser.add_argument(
         "--model",
@@ -50,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         "--any-model", action="store_true", help="serve every well-formed model name"
     )
     parser.add_argument(
+        "--strict-methods",
+        action="store_true",
+        help="answer NOT_FOUND, as the API does, for a model whose supported generation "
+        "methods lack the RPC's (default: every served model works through every RPC)",
+    )
+    parser.add_argument(
         "--require-api-key",
         action="store_true",
         help=f"require x-goog-api-key to equal ${API_KEY_ENV} (read from the environment, "
@@ -59,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(fake: FakeTextService, host: str, port: int) -> None:
+async def _serve(fake: FakeServer, host: str, port: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -67,9 +77,9 @@ async def _serve(fake: FakeTextService, host: str, port: int) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     async with fake.serve_async(host, port) as address:
-        print(f"textservice fake TextService listening on {address.target}", flush=True)
+        print(f"{_NAME} listening on {address.target}", flush=True)
         await stop.wait()
-    print("textservice fake TextService stopped", flush=True)
+    print(f"{_NAME} stopped", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,9 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     known = None if args.any_model else (args.models or DEFAULT_KNOWN_MODELS)
     try:
-        fake = FakeTextService(
+        fake = FakeServer(
             api_key=api_key,
             known_models=known,
+            strict_methods=args.strict_methods,
             embedding_dimension=args.dimension,
             quotas=quotas_from_arguments(args),
         )
@@ -95,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(_serve(fake, args.host, args.port))
     except KeyboardInterrupt:
-        print("textservice fake TextService stopped", flush=True)
+        print(f"{_NAME} stopped", flush=True)
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

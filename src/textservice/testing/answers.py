@@ -1,27 +1,44 @@
-"""The fake's answers to valid requests, one generic function per RPC for every version.
+"""The fake's answers to valid requests: one function per RPC, the same for every version.
 
 The same inputs give the same answer in every API version: embeddings from
-``vectors.expected_embedding``, completions from ``generation.expected_completion``, token
-counts from ``generation.expected_token_count``. Messages are built with the classes of the
-version that was called.
+``vectors.expected_embedding`` / ``expected_content_embedding``, completions from
+``generation.expected_completion``, token counts from ``generation.expected_token_count``,
+models from the catalogue (``textservice.testing.catalogue``). Messages are built with the
+classes of the version that was called.
+
+``ANSWERS`` maps ``(service, RPC)`` names to their answer; an RPC it does not list is one the
+fake does not implement (it answers ``UNIMPLEMENTED``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from textservice.testing.catalogue import ModelPolicy, model_not_found
 from textservice.testing.generation import (
     DEFAULT_CANDIDATE_COUNT,
     expected_completion,
+    expected_content_token_count,
     expected_token_count,
 )
-from textservice.testing.vectors import expected_embedding
-from textservice.testing.versions import ApiVersion, api_versions
+from textservice.testing.validation import content_texts, invalid_argument
+from textservice.testing.vectors import expected_content_embedding, expected_embedding
+from textservice.testing.versions import ApiVersion, Service, api_versions
 
 Spec = Mapping[str, Any]
 """A message in proto-JSON form, e.g. ``{"reason": "SAFETY", "message": "blocked"}``."""
+
+DEFAULT_PAGE_SIZE = 50
+"""ListModels' page size when the request sets none, as the API's."""
+
+MAX_PAGE_SIZE = 1000
+"""ListModels returns at most this many models per page, whatever the request asks."""
+
+_PAGE_TOKEN_PREFIX = "models:"
 
 
 @dataclass(frozen=True)
@@ -60,7 +77,8 @@ class GenerateTextExtras:
             bool(blocked),
         )
         for version in api_versions():
-            extras.build(version)
+            if version.service("TextService") is not None:
+                extras.build(version)
         return extras
 
     def build(self, version: ApiVersion) -> dict[str, list[Any]]:
@@ -86,8 +104,19 @@ class GenerateTextExtras:
         return out
 
 
-def generate_text(version: ApiVersion, request: Any, extras: GenerateTextExtras) -> Any:
+@dataclass(frozen=True)
+class Context:
+    """What an answer may depend on besides the request: the fake's configuration."""
+
+    models: ModelPolicy
+    extras: GenerateTextExtras
+    generation_methods: tuple[str, ...]
+    """What a catalogue entry serving every method lists (the methods the fake serves)."""
+
+
+def generate_text(context: Context, version: ApiVersion, request: Any) -> Any:
     """A ``GenerateTextResponse`` with ``candidate_count`` deterministic candidates."""
+    extras = context.extras
     built = extras.build(version)
     count = request.candidate_count or DEFAULT_CANDIDATE_COUNT
     citation = None
@@ -115,26 +144,162 @@ def _embedding(version: ApiVersion, model: str, text: str, dim: int) -> Any:
     return version.message("Embedding")(value=expected_embedding(model, text, dim))
 
 
-def embed_text(version: ApiVersion, request: Any, dim: int) -> Any:
+def embed_text(context: Context, version: ApiVersion, request: Any) -> Any:
     """An ``EmbedTextResponse`` with the text's embedding."""
+    dim = context.models.dimension_of(request.model)
     return version.message("EmbedTextResponse")(
         embedding=_embedding(version, request.model, request.text, dim)
     )
 
 
-def batch_embed_text(version: ApiVersion, request: Any, dim: int) -> Any:
+def batch_embed_text(context: Context, version: ApiVersion, request: Any) -> Any:
     """A ``BatchEmbedTextResponse``: one embedding per text (or per v1beta request), in order."""
     if request.texts:
         pairs = [(request.model, text) for text in request.texts]
     else:
         pairs = [(inner.model, inner.text) for inner in getattr(request, "requests", [])]
+    dim = context.models.dimension_of(request.model)
     return version.message("BatchEmbedTextResponse")(
         embeddings=[_embedding(version, model, text, dim) for model, text in pairs]
     )
 
 
-def count_text_tokens(version: ApiVersion, request: Any) -> Any:
+def count_text_tokens(context: Context, version: ApiVersion, request: Any) -> Any:
     """A ``CountTextTokensResponse`` with the prompt's deterministic token count."""
     return version.message("CountTextTokensResponse")(
         token_count=expected_token_count(request.prompt.text)
     )
+
+
+def _content_embedding(context: Context, version: ApiVersion, request: Any) -> Any:
+    """One ``ContentEmbedding``: the first ``output_dimensionality`` values of the vector of
+    the content's text (its parts joined), task type and title."""
+    text = "".join(content_texts(request.content, "content.", allow_empty=False))
+    dim = request.output_dimensionality or context.models.dimension_of(request.model)
+    values = expected_content_embedding(
+        request.model, text, request.task_type, getattr(request, "title", None), dim
+    )
+    return version.message("ContentEmbedding")(values=values)
+
+
+def embed_content(context: Context, version: ApiVersion, request: Any) -> Any:
+    """An ``EmbedContentResponse`` with the content's embedding."""
+    return version.message("EmbedContentResponse")(
+        embedding=_content_embedding(context, version, request)
+    )
+
+
+def batch_embed_contents(context: Context, version: ApiVersion, request: Any) -> Any:
+    """A ``BatchEmbedContentsResponse``: one embedding per request, in order."""
+    return version.message("BatchEmbedContentsResponse")(
+        embeddings=[_content_embedding(context, version, inner) for inner in request.requests]
+    )
+
+
+def _counted_texts(request: Any) -> list[str]:
+    nested = getattr(request, "generate_content_request", None)
+    contents = list(request.contents)
+    if nested is not None:
+        instruction = getattr(nested, "system_instruction", None)
+        contents = ([instruction] if instruction is not None else []) + list(nested.contents)
+    return [text for c in contents for text in content_texts(c, "", allow_empty=True)]
+
+
+def count_tokens(context: Context, version: ApiVersion, request: Any) -> Any:
+    """A ``CountTokensResponse``: ``expected_content_token_count`` of every text part, all of
+    it in the ``TEXT`` modality."""
+    total = expected_content_token_count(*_counted_texts(request))
+    details = [
+        version.message("ModalityTokenCount")(
+            modality=version.message("Modality").TEXT, token_count=total
+        )
+    ]
+    return version.message("CountTokensResponse")(total_tokens=total, prompt_tokens_details=details)
+
+
+def page_token(offset: int) -> str:
+    """The ``next_page_token`` of a ListModels page that ends before model ``offset``."""
+    raw = f"{_PAGE_TOKEN_PREFIX}{offset}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _page_offset(token: str, size: int) -> int:
+    """The first model of the page ``token`` asks for; ``INVALID_ARGUMENT`` if it is not one
+    of the fake's tokens."""
+    if not token:
+        return 0
+    offset = -1
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        if raw.startswith(_PAGE_TOKEN_PREFIX):
+            offset = int(raw.removeprefix(_PAGE_TOKEN_PREFIX))
+    except (ValueError, binascii.Error):  # UnicodeDecodeError is a ValueError
+        pass
+    if not 0 < offset <= size or page_token(offset) != token:
+        raise invalid_argument("page_token", f"{token!r} is not a page token of this listing")
+    return offset
+
+
+def list_models(context: Context, version: ApiVersion, request: Any) -> Any:
+    """A ``ListModelsResponse``: a page of the catalogue, with the next page's token."""
+    listed = context.models.listed()
+    start = _page_offset(request.page_token, len(listed))
+    size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    end = min(start + size, len(listed))
+    model_type = version.message("Model")
+    return version.message("ListModelsResponse")(
+        models=[m.message(model_type, context.generation_methods) for m in listed[start:end]],
+        next_page_token=page_token(end) if end < len(listed) else "",
+    )
+
+
+def get_model(context: Context, version: ApiVersion, request: Any) -> Any:
+    """The ``Model`` called ``request.name``, or ``NOT_FOUND``."""
+    entry = context.models.find(request.name)
+    if entry is None:
+        raise model_not_found(request.name, version.name)
+    return entry.message(version.message("Model"), context.generation_methods)
+
+
+Answer = Callable[[Context, ApiVersion, Any], Any]
+
+ANSWERS: Mapping[tuple[str, str], Answer] = {
+    ("TextService", "GenerateText"): generate_text,
+    ("TextService", "EmbedText"): embed_text,
+    ("TextService", "BatchEmbedText"): batch_embed_text,
+    ("TextService", "CountTextTokens"): count_text_tokens,
+    ("GenerativeService", "EmbedContent"): embed_content,
+    ("GenerativeService", "BatchEmbedContents"): batch_embed_contents,
+    ("GenerativeService", "CountTokens"): count_tokens,
+    ("ModelService", "ListModels"): list_models,
+    ("ModelService", "GetModel"): get_model,
+}
+"""The RPCs the fake implements, by service and RPC name (in any version that has them)."""
+
+
+def implemented(service: Service) -> tuple[str, ...]:
+    """The RPCs of ``service`` the fake answers (the others answer ``UNIMPLEMENTED``)."""
+    return tuple(m for m in service.methods if (service.name, m) in ANSWERS)
+
+
+def implemented_methods(versions: Iterable[ApiVersion] | None = None) -> tuple[str, ...]:
+    """The names of the RPCs the fake answers in ``versions`` (default: every generated
+    one), in order of first appearance."""
+    found: dict[str, None] = {}
+    for version in api_versions() if versions is None else versions:
+        for service in version.services:
+            found.update(dict.fromkeys(implemented(service)))
+    return tuple(found)
+
+
+def generation_methods(versions: Sequence[ApiVersion]) -> tuple[str, ...]:
+    """The generation methods (``embedContent``, ...) of the RPCs the fake answers that name
+    a model, in order of first appearance."""
+    found: dict[str, None] = {}
+    for version in versions:
+        for service in version.services:
+            for method, (_, handler) in zip(service.methods, service.handlers, strict=True):
+                takes_model = "model" in getattr(handler.request_type, "__dataclass_fields__", {})
+                if (service.name, method) in ANSWERS and takes_model:
+                    found[service.generation_method(method)] = None
+    return tuple(found)

@@ -1,4 +1,9 @@
-"""``FakeTextService``: the TextService of every generated API version, for tests.
+"""``FakeServer`` (also ``FakeTextService``): the API's services, every generated version.
+
+It serves TextService (GenerateText, EmbedText, BatchEmbedText, CountTextTokens),
+GenerativeService (EmbedContent, BatchEmbedContents, CountTokens) and ModelService
+(ListModels, GetModel) of each version that has them; every other RPC of those services
+(GenerateContent, StreamGenerateContent, the tuned-model RPCs, ...) answers ``UNIMPLEMENTED``.
 
 One object holds the state (configuration, request log, counters, fault rules) and serves
 it in three ways, all sharing that state: in-memory channels (``channel()``,
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import socket
 import threading
@@ -29,15 +35,26 @@ from grpclib.protocol import H2Protocol
 
 from textservice._encoding.codec import Codec
 from textservice._transport.status import StatusDetailsCodec
-from textservice.testing import answers
-from textservice.testing.answers import GenerateTextExtras, Spec
+from textservice.testing.answers import (
+    ANSWERS,
+    Context,
+    GenerateTextExtras,
+    Spec,
+    generation_methods,
+    implemented_methods,
+)
+from textservice.testing.catalogue import (
+    DEFAULT_KNOWN_MODELS,
+    CatalogueModel,
+    ModelPolicy,
+    check_dimension,
+)
 from textservice.testing.faults import FaultPlan
 from textservice.testing.log import API_KEY_HEADER, RecordedCall, RequestLog
 from textservice.testing.memory import MemoryChannel
 from textservice.testing.quotas import QuotaLedger, Quotas, known_methods
-from textservice.testing.validation import DEFAULT_KNOWN_MODELS, ModelPolicy, validate
-from textservice.testing.vectors import DEFAULT_DIMENSION, check_dimension
-from textservice.testing.versions import ApiVersion, api_versions
+from textservice.testing.validation import validate
+from textservice.testing.versions import ApiVersion, Service, api_versions
 from textservice.testing.wire_check import wire_problem
 
 DEFAULT_LOG_LIMIT = 10_000
@@ -224,17 +241,25 @@ def _drop_connection(stream: grpclib.server.Stream[Any, Any]) -> None:
     stream._stream._transport.abort()
 
 
-class FakeTextService:
-    """A fake TextService (GenerateText, EmbedText, BatchEmbedText, CountTextTokens).
+class FakeServer:
+    """A fake Generative Language API: TextService, GenerativeService and ModelService.
 
-    It answers deterministically (``expected_embedding``, ``expected_completion``,
-    ``expected_token_count``), validates requests like the API, records every call
-    (``calls``, ``count``) and fails on demand (``faults``).
+    It answers deterministically (``expected_embedding``, ``expected_content_embedding``,
+    ``expected_completion``, ``expected_token_count``, the model catalogue), validates
+    requests like the API, records every call (``calls``, ``count``) and fails on demand
+    (``faults``). RPCs it does not implement answer ``UNIMPLEMENTED``.
 
     :param api_key: when set, calls must send it in ``x-goog-api-key`` (else UNAUTHENTICATED).
-    :param known_models: model names served (others: NOT_FOUND); ``None`` serves any name.
+    :param known_models: the models served and listed: names (one of ``DEFAULT_CATALOGUE``
+        takes its entry; any other serves every method, with 768-dimension embeddings) or
+        ``CatalogueModel`` entries. Other models get NOT_FOUND; ``None`` serves any name.
     :param accept_tuned_models: also serve every ``tunedModels/…`` name.
-    :param embedding_dimension: length of the returned embeddings.
+    :param strict_methods: answer NOT_FOUND, as the API does, when a model's
+        ``supported_generation_methods`` lack the RPC's (``embedding-gecko-001`` through
+        EmbedContent, ``gemini-embedding-001`` through EmbedText). Default ``False``: every
+        served model works through every RPC, so suites written for TextService keep working.
+    :param embedding_dimension: length of every model's embeddings; ``None`` (default): each
+        model's own (3,072 for ``gemini-embedding-001``, 768 for the others).
     :param versions: API versions to serve (default: all generated ones).
     :param log_limit: calls kept in the log (oldest dropped first); ``None``: no limit.
     :param quotas: per-minute and per-day quotas like the API's (``Quotas`` or a dict of its
@@ -245,9 +270,10 @@ class FakeTextService:
         self,
         *,
         api_key: str | None = None,
-        known_models: Iterable[str] | None = DEFAULT_KNOWN_MODELS,
+        known_models: Iterable[str | CatalogueModel] | None = DEFAULT_KNOWN_MODELS,
         accept_tuned_models: bool = True,
-        embedding_dimension: int = DEFAULT_DIMENSION,
+        strict_methods: bool = False,
+        embedding_dimension: int | None = None,
         versions: Iterable[str] | None = None,
         log_limit: int | None = DEFAULT_LOG_LIMIT,
         quotas: Quotas | Mapping[str, Any] | None = None,
@@ -255,11 +281,17 @@ class FakeTextService:
         if api_key is not None and (not isinstance(api_key, str) or not api_key):
             raise ValueError("api_key must be a non-empty str or None")
         self._api_key = api_key
-        self._models = ModelPolicy.of(known_models, bool(accept_tuned_models))
-        self._dimension = check_dimension(embedding_dimension, "embedding_dimension")
+        self._models = ModelPolicy.of(
+            known_models,
+            bool(accept_tuned_models),
+            strict_methods=strict_methods,
+            embedding_dimension=embedding_dimension,
+        )
         self._versions = self._pick_versions(versions)
+        self._methods = implemented_methods(self._versions)
+        self._generation_methods = generation_methods(self._versions)
         self._extras = GenerateTextExtras()
-        self.faults = FaultPlan()
+        self.faults = FaultPlan(self._methods)
         """Fault rules: ``fail_next``, ``fail_fraction``, ``delay``, ``drop_next``."""
         self.log = RequestLog(log_limit)
         """Every call received, with counters."""
@@ -283,7 +315,7 @@ class FakeTextService:
         quotas = Quotas.of(value)
         if quotas is None:
             return None
-        known_methods((m for version in self._versions for m in version.methods), quotas)
+        known_methods(self._methods, quotas)
         return QuotaLedger(quotas)
 
     # -- configuration -------------------------------------------------------------------
@@ -294,9 +326,36 @@ class FakeTextService:
         return self._api_key
 
     @property
-    def embedding_dimension(self) -> int:
-        """Length of the embeddings this fake returns."""
-        return self._dimension
+    def embedding_dimension(self) -> int | None:
+        """The length set for every model's embeddings (``None``: each model's own, see
+        ``dimension_of``). Setting it changes the answers from the next call on (a server
+        whose vectors change length midway, say)."""
+        return self._models.embedding_dimension
+
+    @embedding_dimension.setter
+    def embedding_dimension(self, value: int | None) -> None:
+        if value is not None:
+            check_dimension(value, "embedding_dimension")
+        self._models = dataclasses.replace(self._models, embedding_dimension=value)
+
+    def dimension_of(self, model: str) -> int:
+        """Length of the embeddings this fake returns for ``model``."""
+        return self._models.dimension_of(model)
+
+    @property
+    def models(self) -> ModelPolicy:
+        """The models served (``models.listed()``: what ListModels answers) and how."""
+        return self._models
+
+    @property
+    def strict_methods(self) -> bool:
+        """Whether a model is refused (NOT_FOUND) by an RPC its catalogue entry does not list."""
+        return self._models.strict_methods
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The RPCs this fake answers (in some served version); others are UNIMPLEMENTED."""
+        return self._methods
 
     @property
     def quotas(self) -> QuotaLedger | None:
@@ -307,6 +366,11 @@ class FakeTextService:
     def versions(self) -> tuple[str, ...]:
         """Names of the API versions served."""
         return tuple(v.name for v in self._versions)
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """Full names of the services served (``google.ai.generativelanguage.v1.ModelService``)."""
+        return tuple(s.full_name for v in self._versions for s in v.services)
 
     def set_generate_text_extras(
         self,
@@ -359,23 +423,31 @@ class FakeTextService:
     # -- serving ----------------------------------------------------------------------------
 
     def servables(self) -> list[Any]:
-        """One grpclib service object per version (subclasses of the generated bases)."""
-        return [self._servable(version) for version in self._versions]
+        """One grpclib service object per service of each version (subclasses of the
+        generated bases)."""
+        return [
+            self._servable(version, service)
+            for version in self._versions
+            for service in version.services
+        ]
 
-    def _servable(self, version: ApiVersion) -> Any:
-        base = version.module.TextServiceBase
+    def _servable(self, version: ApiVersion, service: Service) -> Any:
+        base = version.message(f"{service.name}Base")
         handle = self._handle
+        unimplemented = self._unimplemented
 
         def __mapping__(_self: Any) -> dict[str, grpclib.const.Handler]:
-            return {
-                route: grpclib.const.Handler(
-                    partial(handle, version, route.rsplit("/", 1)[1]),
+            routes = {}
+            for route, handler in service.handlers:
+                method = route.rsplit("/", 1)[1]
+                serve = handle if (service.name, method) in ANSWERS else unimplemented
+                routes[route] = grpclib.const.Handler(
+                    partial(serve, version, service, method),
                     handler.cardinality,
                     handler.request_type,
                     handler.reply_type,
                 )
-                for route, handler in version.handlers
-            }
+            return routes
 
         fake_class = type(
             f"Fake{base.__name__}",
@@ -399,7 +471,7 @@ class FakeTextService:
             asyncio.get_running_loop()
         except RuntimeError:
             raise RuntimeError(
-                "FakeTextService.channel() must be called inside a running event loop"
+                "FakeServer.channel() must be called inside a running event loop"
             ) from None
         return MemoryChannel(self.make_server)
 
@@ -463,29 +535,44 @@ class FakeTextService:
                 return
         raise GRPCError(Status.UNAUTHENTICATED, "API key not valid. Please pass a valid API key.")
 
-    def _answer(self, version: ApiVersion, method: str, request: Any) -> Any:
-        if method == "GenerateText":
-            return answers.generate_text(version, request, self._extras)
-        if method == "EmbedText":
-            return answers.embed_text(version, request, self._dimension)
-        if method == "BatchEmbedText":
-            return answers.batch_embed_text(version, request, self._dimension)
-        if method == "CountTextTokens":
-            return answers.count_text_tokens(version, request)
-        raise GRPCError(Status.UNIMPLEMENTED, f"{method} is not implemented by the fake")
+    def _answer(self, version: ApiVersion, service: Service, method: str, request: Any) -> Any:
+        context = Context(self._models, self._extras, self._generation_methods)
+        return ANSWERS[service.name, method](context, version, request)
+
+    async def _unimplemented(
+        self,
+        version: ApiVersion,
+        service: Service,
+        method: str,
+        stream: grpclib.server.Stream[Any, Any],
+    ) -> None:
+        """An RPC the fake does not implement: ``UNIMPLEMENTED`` at once (no request read)."""
+        metadata = list(stream.metadata.items()) if stream.metadata is not None else []
+        call = self.log.start(version.name, method, None, metadata, service=service.name)
+        message = f"{service.name}.{method} is not implemented by the fake"
+        self.log.finish(call, Status.UNIMPLEMENTED, message)
+        raise GRPCError(Status.UNIMPLEMENTED, message)
 
     async def _handle(
-        self, version: ApiVersion, method: str, stream: grpclib.server.Stream[Any, Any]
+        self,
+        version: ApiVersion,
+        service: Service,
+        method: str,
+        stream: grpclib.server.Stream[Any, Any],
     ) -> None:
         metadata = list(stream.metadata.items()) if stream.metadata is not None else []
         timeout = stream.deadline.time_remaining() if stream.deadline is not None else None
         try:
             request = await _receive(stream)
         except GRPCError as exc:
-            call = self.log.start(version.name, method, None, metadata, timeout)
+            call = self.log.start(
+                version.name, method, None, metadata, timeout, service=service.name
+            )
             self.log.finish(call, exc.status, exc.message)
             raise
-        call = self.log.start(version.name, method, request, metadata, timeout)
+        call = self.log.start(
+            version.name, method, request, metadata, timeout, service=service.name
+        )
         try:
             self._check_api_key(metadata)
             if self._quotas is not None:  # on arrival: an over-quota answer comes at once
@@ -501,8 +588,8 @@ class FakeTextService:
                 return
             if injection.error is not None:
                 raise injection.error
-            validate(version.name, method, request, self._models)
-            await stream.send_message(self._answer(version, method, request))
+            validate(service, method, request, self._models)
+            await stream.send_message(self._answer(version, service, method, request))
         except GRPCError as exc:
             self.log.finish(call, exc.status, exc.message)
             raise
@@ -520,15 +607,20 @@ class FakeTextService:
     def __repr__(self) -> str:
         key = "'<redacted>'" if self._api_key is not None else "None"
         return (
-            f"FakeTextService(versions={self.versions!r}, api_key={key}, "
-            f"embedding_dimension={self._dimension}, calls={self.count()})"
+            f"FakeServer(versions={self.versions!r}, api_key={key}, "
+            f"embedding_dimension={self.embedding_dimension}, "
+            f"strict_methods={self.strict_methods}, calls={self.count()})"
         )
+
+
+FakeTextService = FakeServer
+"""The name ``FakeServer`` had when it served TextService alone; both work."""
 
 
 class _ThreadedServer:
     """Runs ``serve_async`` on an event loop in a daemon thread."""
 
-    def __init__(self, fake: FakeTextService, host: str, port: int) -> None:
+    def __init__(self, fake: FakeServer, host: str, port: int) -> None:
         self._fake = fake
         self._host = host
         self._port = port

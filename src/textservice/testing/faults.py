@@ -1,8 +1,9 @@
 """Fault injection: failed calls (with Google-style error details), latency, dropped links.
 
-Rules are added to a ``FaultPlan`` (``FakeTextService.faults``) and drawn once per call, in
-the order they were added; each can be limited to some RPCs (``method="BatchEmbedText"``).
-A call gets the sum of the matching delays, then at most one failure or drop.
+Rules are added to a ``FaultPlan`` (``FakeServer.faults``) and drawn once per call, in the
+order they were added; each can be limited to some RPCs (``method="BatchEmbedContents"``:
+any RPC the fake answers, in any service; the RPCs answering ``UNIMPLEMENTED`` take no
+faults). A call gets the sum of the matching delays, then at most one failure or drop.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from grpclib.exceptions import GRPCError
 
 from textservice._checks import is_int, is_number
 from textservice._proto.google import rpc
-from textservice.testing.versions import METHODS
+from textservice.testing.answers import implemented_methods
 
 StatusLike = Status | str | int
 """A gRPC status: ``Status.UNAVAILABLE``, ``"UNAVAILABLE"`` or ``14``."""
@@ -51,13 +52,15 @@ def to_status(value: StatusLike, name: str = "status") -> Status:
     return status
 
 
-def _methods(value: MethodFilter, name: str = "method") -> frozenset[str] | None:
+def _methods(
+    value: MethodFilter, known: Sequence[str], name: str = "method"
+) -> frozenset[str] | None:
     if value is None:
         return None
     names = [value] if isinstance(value, str) else list(value)
     for method in names:
-        if method not in METHODS:
-            raise ValueError(f"{name}: unknown RPC {method!r}; known: {', '.join(METHODS)}")
+        if method not in known:
+            raise ValueError(f"{name}: unknown RPC {method!r}; known: {', '.join(known)}")
     return frozenset(names)
 
 
@@ -165,11 +168,23 @@ class _Rule:
 
 
 class FaultPlan:
-    """The fault rules of one fake; safe to change from any thread while it serves."""
+    """The fault rules of one fake; safe to change from any thread while it serves.
 
-    def __init__(self) -> None:
+    ``methods``: the RPC names a rule may name (the fake's: those it answers); ``None``:
+    those the fake answers in every generated version.
+    """
+
+    def __init__(self, methods: Iterable[str] | None = None) -> None:
         self._lock = threading.Lock()
         self._rules: list[_Rule] = []
+        self._known = None if methods is None else tuple(methods)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The RPC names a rule may be limited to."""
+        if self._known is None:
+            self._known = implemented_methods()
+        return self._known
 
     def _add(self, rule: _Rule) -> None:
         with self._lock:
@@ -192,7 +207,7 @@ class FaultPlan:
         self._add(
             _Rule(
                 "error",
-                _methods(method),
+                _methods(method, self.methods),
                 _count(n, "n"),
                 status=to_status(status),
                 message=message,
@@ -224,7 +239,7 @@ class FaultPlan:
         self._add(
             _Rule(
                 "error",
-                _methods(method),
+                _methods(method, self.methods),
                 _count(times, "times"),
                 fraction=float(fraction),
                 rng=random.Random(seed),
@@ -245,7 +260,7 @@ class FaultPlan:
         self._add(
             _Rule(
                 "delay",
-                _methods(method),
+                _methods(method, self.methods),
                 _count(times, "times"),
                 seconds=_seconds(seconds, "seconds"),
             )
@@ -253,7 +268,7 @@ class FaultPlan:
 
     def drop_next(self, n: int = 1, *, method: MethodFilter = None) -> None:
         """Drop the connection, after receiving the request, on the next ``n`` matching calls."""
-        self._add(_Rule("drop", _methods(method), _count(n, "n")))
+        self._add(_Rule("drop", _methods(method, self.methods), _count(n, "n")))
 
     def clear(self) -> None:
         """Remove every rule."""

@@ -3,7 +3,9 @@
 ``expected_completion`` and ``expected_token_count`` are what the fake's GenerateText and
 CountTextTokens return, so tests can assert exact values. They are simple on purpose (the
 fake has no model and no real tokenizer): a token is a run of word characters or a single
-other non-space character.
+other non-space character. CountTokens (GenerativeService) counts by the same rule: its
+``total_tokens`` is the sum of ``expected_token_count`` over every text part of the contents
+(``expected_content_token_count``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ def expected_token_count(text: str) -> int:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
     return sum(1 for _ in _TOKEN.finditer(text))
+
+
+def expected_content_token_count(*texts: str) -> int:
+    """The ``total_tokens`` the fake's CountTokens returns for contents whose text parts are
+    ``texts`` (each part counted on its own, then summed)."""
+    return sum(expected_token_count(text) for text in texts)
 
 
 def _first_tokens(text: str, limit: int) -> str:

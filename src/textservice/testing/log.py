@@ -74,7 +74,7 @@ class RecordedCall:
     version: str
     """API version of the route, e.g. ``"v1beta"``."""
     method: str
-    """RPC name, e.g. ``"BatchEmbedText"``."""
+    """RPC name, e.g. ``"BatchEmbedContents"``."""
     request: Any
     """The decoded request message (``None`` if its bytes were malformed)."""
     metadata: tuple[tuple[str, Any], ...]
@@ -89,6 +89,8 @@ class RecordedCall:
     finished: float | None = field(default=None, repr=False)
     timeout: float | None = None
     """Seconds left of the client's deadline (``grpc-timeout``) on arrival; ``None``: none."""
+    service: str = ""
+    """Service of the route, e.g. ``"GenerativeService"``."""
 
     @property
     def api_key(self) -> Secret | None:
@@ -119,9 +121,13 @@ class RequestLog:
         request: Any,
         metadata: Iterable[tuple[str, MetadataValue]],
         timeout: float | None = None,
+        *,
+        service: str = "",
     ) -> RecordedCall:
         """Record a call that just arrived (``timeout``: seconds left of its deadline)."""
-        call = RecordedCall(version, method, request, redact(metadata), timeout=timeout)
+        call = RecordedCall(
+            version, method, request, redact(metadata), timeout=timeout, service=service
+        )
         with self._lock:
             self._calls.append(call)
             self._received[version, method] += 1

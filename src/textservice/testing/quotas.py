@@ -7,7 +7,8 @@ per day. The method is the RPC's name as served (every RPC of every service and 
 fake serves; versions share one count, as they share the API's quota); the model is the
 request's ``model`` field (calls without one count per method). The texts of a request are
 the strings in its fields named ``text`` or ``texts``, at any depth (``EmbedText.text``,
-``BatchEmbedText.texts``, ``requests[].text``, ``content.parts[].text``).
+``BatchEmbedText.texts``, ``requests[].text``, ``content.parts[].text``), read by
+``textservice._encoding.requests`` as the client's rate governor reads them.
 
 An answer over a limit is RESOURCE_EXHAUSTED with the details the API sends: a
 ``google.rpc.QuotaFailure`` naming every quota the call would exceed (``quota_id`` such as
@@ -40,7 +41,7 @@ import math
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -49,7 +50,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from textservice._checks import is_int, is_number
-from textservice._encoding.metadata import message_metadata
+from textservice._encoding.requests import request_model, request_texts
 from textservice._governor.cost import estimate_tokens
 from textservice._proto.google import rpc
 from textservice._quota_options import QUOTA_OPTIONS
@@ -206,30 +207,6 @@ def quotas_from_arguments(parsed: argparse.Namespace | Mapping[str, Any]) -> Quo
         for option in QUOTA_OPTIONS:
             message = message.replace(option.field, option.flag)
         raise type(exc)(message) from None
-
-
-# -- what a request carries -------------------------------------------------------------------
-
-
-def request_model(request: Any) -> str:
-    """The request's ``model`` field (``""`` when it has none)."""
-    model = getattr(request, "model", None)
-    return model if isinstance(model, str) else ""
-
-
-def request_texts(message: Any) -> Iterator[str]:
-    """Every string in fields named ``text`` or ``texts`` of ``message``, at any depth."""
-    if not isinstance(message, betterproto2.Message):
-        return
-    proto = message_metadata(type(message))
-    for name in proto.sorted_field_names:
-        value = getattr(message, name, None)
-        items = value if isinstance(value, list) else [value]
-        if name in ("text", "texts"):
-            yield from (item for item in items if isinstance(item, str))
-        elif proto.meta_by_field_name[name].proto_type == betterproto2.TYPE_MESSAGE:
-            for item in items:
-                yield from request_texts(item)
 
 
 # -- counting -------------------------------------------------------------------------------------

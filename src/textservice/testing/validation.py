@@ -1,19 +1,28 @@
 """Request checks the fake applies, as the API does, with messages naming the field.
 
 Bad arguments give ``INVALID_ARGUMENT`` with a ``google.rpc.BadRequest`` detail (the field
-and what is wrong); an unknown model gives ``NOT_FOUND``; a missing or wrong API key gives
-``UNAUTHENTICATED`` (checked by the fake before these).
+and what is wrong); a model the fake does not serve gives ``NOT_FOUND`` (see
+``textservice.testing.catalogue``); a missing or wrong API key gives ``UNAUTHENTICATED``
+(checked by the fake before these).
 
 Which fields are required comes from the protos' ``field_behavior``, generated into
 ``textservice.testing._required_fields`` by ``make generate``: every request message of every
-API version, so a new version is validated with no hand edits.
+API version, so a new version is validated with no hand edits. The checks beyond that are
+per RPC name (``CHECKS``): a new version with the same RPCs gets them too.
+
+EmbedContent and BatchEmbedContents (GenerativeService): the content must have parts, every
+part a text (the fake embeds the text of the whole content; images and other parts are
+``INVALID_ARGUMENT``); a ``title`` needs the ``RETRIEVAL_DOCUMENT`` task type (Google's
+embedding service answers ``INVALID_ARGUMENT``: "the model does not support the title
+parameter unless the task_type is RETRIEVAL_DOCUMENT"); ``output_dimensionality`` must be
+positive and at most the model's length; a batch holds at most 100 requests, each naming the
+batch's model. CountTokens counts text parts only (others are ``INVALID_ARGUMENT``) and takes
+``contents`` or ``generate_content_request``, not both.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import betterproto2
@@ -24,18 +33,18 @@ from textservice._encoding.metadata import message_metadata
 from textservice._proto.google import rpc
 from textservice._proto.message_pool import default_message_pool
 from textservice.testing._required_fields import ATTRIBUTE_NAMES, REQUIRED_FIELDS
+from textservice.testing.catalogue import BASE_MODEL_NAME, MODEL_NAME, ModelPolicy
 from textservice.testing.generation import MAX_CANDIDATE_COUNT
+from textservice.testing.versions import Service
 
 MAX_BATCH_TEXTS = 100
 """BatchEmbedText takes at most this many texts (or v1beta ``requests``)."""
 
-DEFAULT_KNOWN_MODELS = (
-    "models/embedding-gecko-001",
-    "models/text-bison-001",
-)
-"""Models the fake knows unless told otherwise (any ``tunedModels/…`` is accepted too)."""
+MAX_BATCH_REQUESTS = 100
+"""BatchEmbedContents takes at most this many requests."""
 
-_MODEL_NAME = re.compile(r"(?:models|tunedModels)/[^/\s]+")
+RETRIEVAL_DOCUMENT = "RETRIEVAL_DOCUMENT"
+"""The only task type that takes a ``title``."""
 
 _TYPE_URL_PREFIX = "type.googleapis.com/"
 _ATTRIBUTE_TO_PROTO = {attribute: name for name, attribute in ATTRIBUTE_NAMES.items()}
@@ -51,48 +60,11 @@ def invalid_argument(field: str, description: str) -> GRPCError:
     )
 
 
-@dataclass(frozen=True)
-class ModelPolicy:
-    """Which model names the fake serves."""
-
-    known_models: frozenset[str] | None = frozenset(DEFAULT_KNOWN_MODELS)
-    """Names answered; ``None``: every well-formed name."""
-    accept_tuned_models: bool = True
-    """Serve every ``tunedModels/…`` name, known or not."""
-
-    @classmethod
-    def of(cls, known_models: Iterable[str] | None, accept_tuned_models: bool) -> ModelPolicy:
-        """A policy from user arguments, checking each name's form."""
-        if known_models is None:
-            return cls(None, accept_tuned_models)
-        if isinstance(known_models, str):
-            raise TypeError("known_models must be a collection of names, not a single str")
-        names = frozenset(known_models)
-        for name in names:
-            if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
-                raise ValueError(
-                    f"known_models: {name!r} is not of the form models/NAME or tunedModels/NAME"
-                )
-        return cls(names, accept_tuned_models)
-
-    def check_exists(self, model: str, version: str, method: str) -> None:
-        """``NOT_FOUND`` unless this policy serves ``model``."""
-        if self.known_models is None or model in self.known_models:
-            return
-        if self.accept_tuned_models and model.startswith("tunedModels/"):
-            return
-        raise GRPCError(
-            Status.NOT_FOUND,
-            f"{model} is not found for API version {version}, "
-            f"or is not supported for {method[0].lower()}{method[1:]}",
-        )
-
-
 def check_model_name(model: str, field: str = "model") -> None:
     """``INVALID_ARGUMENT`` unless ``model`` is ``models/NAME`` or ``tunedModels/NAME``."""
     if not model:
         raise invalid_argument(field, "required field is missing")
-    if not _MODEL_NAME.fullmatch(model):
+    if not MODEL_NAME.fullmatch(model):
         raise invalid_argument(
             field,
             f"{model!r} is not a model name; expected models/{{model}} or tunedModels/{{model}}",
@@ -145,31 +117,78 @@ def missing_required(message: betterproto2.Message, path: str = "") -> str | Non
     return None
 
 
-def validate(version: str, method: str, request: Any, models: ModelPolicy) -> None:
-    """Raise the ``GRPCError`` the API would give for ``request``, if any.
-
-    Requests without a ``model`` field (``GetModel``'s ``name``) skip the model checks; a
-    field the checks look for that a version renamed is not there to check, which is no error.
-    """
-    model = getattr(request, "model", None)
-    if isinstance(model, str):
-        check_model_name(model)
-    missing = missing_required(request)
-    if missing is not None:
-        raise invalid_argument(missing, "required field is missing")
-    if method == "GenerateText":
-        count = getattr(request, "candidate_count", None)
-        if count is not None and not 1 <= count <= MAX_CANDIDATE_COUNT:
+def content_texts(content: betterproto2.Message, path: str, *, allow_empty: bool) -> list[str]:
+    """The texts of a ``Content``'s parts, in order; ``INVALID_ARGUMENT`` naming the part
+    that holds something else (an image, a file, nothing), or the parts if there are none
+    and ``allow_empty`` is false."""
+    parts = getattr(content, "parts", None) or []
+    if not parts and not allow_empty:
+        raise invalid_argument(f"{path}parts", "must not be empty")
+    texts = []
+    for index, part in enumerate(parts):
+        group = message_metadata(type(part)).meta_by_field_name["text"].group
+        held, value = betterproto2.which_one_of(part, group) if group else ("text", part.text)
+        if held != "text" or not isinstance(value, str):
+            what = held or "nothing"
             raise invalid_argument(
-                "candidate_count", f"must be between 1 and {MAX_CANDIDATE_COUNT}, got {count}"
+                f"{path}parts[{index}]", f"only text parts are supported, this part holds {what}"
             )
-    elif method == "BatchEmbedText":
-        _check_batch(request)
-    if isinstance(model, str):
-        models.check_exists(model, version, method)
+        texts.append(value)
+    return texts
 
 
-def _check_batch(request: Any) -> None:
+def _task_type(request: Any, path: str) -> str:
+    """The request's task type name (``""``: none); ``INVALID_ARGUMENT`` for an unknown one."""
+    value = getattr(request, "task_type", None)
+    if value is None:
+        return ""
+    if int(value) not in {int(member) for member in type(value)}:
+        raise invalid_argument(f"{path}task_type", f"unknown task type {int(value)}")
+    return "" if int(value) == 0 else str(value.name)
+
+
+def _check_embed_content(request: Any, models: ModelPolicy, path: str = "") -> None:
+    """One EmbedContent request's own arguments (its model is checked by the caller)."""
+    content_texts(request.content, f"{path}content.", allow_empty=False)
+    task = _task_type(request, path)
+    if getattr(request, "title", None) and task != RETRIEVAL_DOCUMENT:
+        raise invalid_argument(
+            f"{path}title",
+            "the model does not support the title parameter unless the task_type is "
+            f"{RETRIEVAL_DOCUMENT}",
+        )
+    dimension = getattr(request, "output_dimensionality", None)
+    if dimension is not None and dimension < 1:
+        raise invalid_argument(
+            f"{path}output_dimensionality", f"must be a positive number, got {dimension}"
+        )
+
+
+def _check_dimension_fits(request: Any, models: ModelPolicy, path: str = "") -> None:
+    """``output_dimensionality`` is at most the (served) model's length."""
+    dimension = getattr(request, "output_dimensionality", None)
+    limit = models.dimension_of(request.model)
+    if dimension is not None and dimension > limit:
+        raise invalid_argument(
+            f"{path}output_dimensionality",
+            f"must be at most {limit} for {request.model}, got {dimension}",
+        )
+
+
+def _check_batch_dimensions(request: Any, models: ModelPolicy) -> None:
+    for index, inner in enumerate(request.requests):
+        _check_dimension_fits(inner, models, f"requests[{index}].")
+
+
+def _check_generate_text(request: Any, models: ModelPolicy) -> None:
+    count = getattr(request, "candidate_count", None)
+    if count is not None and not 1 <= count <= MAX_CANDIDATE_COUNT:
+        raise invalid_argument(
+            "candidate_count", f"must be between 1 and {MAX_CANDIDATE_COUNT}, got {count}"
+        )
+
+
+def _check_batch_text(request: Any, models: ModelPolicy) -> None:
     texts = getattr(request, "texts", None) or []
     requests = getattr(request, "requests", None) or []  # v1beta only
     if texts and requests:
@@ -178,9 +197,14 @@ def _check_batch(request: Any) -> None:
         raise invalid_argument(
             "texts", f"at most {MAX_BATCH_TEXTS} texts per request, got {len(texts)}"
         )
-    if len(requests) > MAX_BATCH_TEXTS:
+    _check_batch_requests(request, MAX_BATCH_TEXTS)
+
+
+def _check_batch_requests(request: Any, limit: int) -> list[Any]:
+    requests = list(getattr(request, "requests", None) or [])
+    if len(requests) > limit:
         raise invalid_argument(
-            "requests", f"at most {MAX_BATCH_TEXTS} requests per batch, got {len(requests)}"
+            "requests", f"at most {limit} requests per batch, got {len(requests)}"
         )
     for index, inner in enumerate(requests):
         field = f"requests[{index}].model"
@@ -189,3 +213,81 @@ def _check_batch(request: Any) -> None:
             raise invalid_argument(
                 field, f"{inner.model!r} does not match the batch model {request.model!r}"
             )
+    return requests
+
+
+def _check_batch_contents(request: Any, models: ModelPolicy) -> None:
+    for index, inner in enumerate(_check_batch_requests(request, MAX_BATCH_REQUESTS)):
+        _check_embed_content(inner, models, f"requests[{index}].")
+
+
+def _check_count_tokens(request: Any, models: ModelPolicy) -> None:
+    nested = getattr(request, "generate_content_request", None)
+    if request.contents and nested is not None:
+        raise invalid_argument(
+            "generate_content_request", "only one of contents or generate_content_request"
+        )
+    for index, content in enumerate(request.contents):
+        content_texts(content, f"contents[{index}].", allow_empty=True)
+    if nested is not None:
+        for index, content in enumerate(nested.contents):
+            path = f"generate_content_request.contents[{index}]."
+            content_texts(content, path, allow_empty=True)
+        instruction = getattr(nested, "system_instruction", None)
+        if instruction is not None:
+            path = "generate_content_request.system_instruction."
+            content_texts(instruction, path, allow_empty=True)
+
+
+def _check_get_model(request: Any, models: ModelPolicy) -> None:
+    if not BASE_MODEL_NAME.fullmatch(request.name):
+        raise invalid_argument("name", f"{request.name!r} is not of the form models/{{model}}")
+
+
+def _check_list_models(request: Any, models: ModelPolicy) -> None:
+    if request.page_size < 0:
+        raise invalid_argument("page_size", f"must not be negative, got {request.page_size}")
+
+
+Check = Callable[[Any, ModelPolicy], None]
+
+CHECKS: Mapping[str, Check] = {
+    "GenerateText": _check_generate_text,
+    "BatchEmbedText": _check_batch_text,
+    "EmbedContent": _check_embed_content,
+    "BatchEmbedContents": _check_batch_contents,
+    "CountTokens": _check_count_tokens,
+    "GetModel": _check_get_model,
+    "ListModels": _check_list_models,
+}
+"""The checks of each RPC beyond required fields and the model's name, by RPC name."""
+
+CHECKS_WITH_MODEL: Mapping[str, Check] = {
+    "EmbedContent": _check_dimension_fits,
+    "BatchEmbedContents": _check_batch_dimensions,
+}
+"""Checks that need the model to be served (its embedding length), run after that check."""
+
+
+def validate(service: Service, method: str, request: Any, models: ModelPolicy) -> None:
+    """Raise the ``GRPCError`` the API would give for ``request`` to ``service.method``.
+
+    In order: the model's name, required fields, the RPC's own checks, whether the model is
+    served through this RPC (``NOT_FOUND``), then checks needing the model. Requests without
+    a ``model`` field (``GetModel``'s ``name``) skip the model checks; a field the checks look
+    for that a version renamed is not there to check, which is no error.
+    """
+    model = getattr(request, "model", None)
+    if isinstance(model, str):
+        check_model_name(model)
+    missing = missing_required(request)
+    if missing is not None:
+        raise invalid_argument(missing, "required field is missing")
+    check = CHECKS.get(method)
+    if check is not None:
+        check(request, models)
+    if isinstance(model, str):
+        models.check_served(model, service.version, service.generation_method(method))
+        after = CHECKS_WITH_MODEL.get(method)
+        if after is not None:
+            after(request, models)

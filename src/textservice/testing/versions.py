@@ -1,8 +1,12 @@
-"""The API versions whose TextService the fake serves, found in the generated code.
+"""The API versions and services the fake serves, found in the generated code.
 
-Every package under ``textservice._proto.google.ai.generativelanguage`` that has a
-``TextServiceBase`` is a version; its routes (and so which RPCs it has: v1beta2 has no
-BatchEmbedText or CountTextTokens) come from that base's own ``__mapping__``.
+Every package under ``textservice._proto.google.ai.generativelanguage`` is a version; each
+``<Name>ServiceBase`` it exports (``TextService``, ``GenerativeService``, ``ModelService``,
+...) is a service of it, with its routes (and so which RPCs it has: v1beta2's TextService has
+no BatchEmbedText) read from that base's own ``__mapping__``. Nothing here names a version, a
+service or an RPC: copying a new version's protos in and running ``make generate`` is enough.
+
+Discovery imports the generated service modules, so it runs on first use, not on import.
 """
 
 from __future__ import annotations
@@ -18,47 +22,105 @@ import grpclib.const
 
 from textservice._proto.google.ai import generativelanguage
 
-METHODS = ("GenerateText", "EmbedText", "BatchEmbedText", "CountTextTokens")
-"""Every TextService RPC some version has."""
+_BASE_SUFFIX = "ServiceBase"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One generated service of one API version."""
+
+    version: str
+    """e.g. ``"v1beta"``."""
+    name: str
+    """e.g. ``"GenerativeService"``."""
+    package: str
+    """The proto package, e.g. ``"google.ai.generativelanguage.v1beta"``."""
+    handlers: tuple[tuple[str, grpclib.const.Handler], ...]
+    """``(route, handler)`` of the generated base, one per RPC, sorted by route."""
+
+    @property
+    def full_name(self) -> str:
+        """``google.ai.generativelanguage.<version>.<name>``."""
+        return f"{self.package}.{self.name}"
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The RPC names of this service."""
+        return tuple(route.rsplit("/", 1)[1] for route, _ in self.handlers)
+
+    def generation_method(self, method: str) -> str:
+        """The name a model's ``supported_generation_methods`` uses for ``method``.
+
+        The RPC name in lowerCamelCase (``EmbedContent`` -> ``embedContent``), except that a
+        batch RPC (``Batch`` + a name) counts as the single RPC it batches when the service
+        has that one: ``BatchEmbedContents`` -> ``embedContent``, ``BatchEmbedText`` ->
+        ``embedText``, as the API's model catalogue lists only the single methods.
+        """
+        name = method
+        if method.startswith("Batch"):
+            single = method.removeprefix("Batch")
+            for candidate in (single, single.removesuffix("s")):
+                if candidate in self.methods:
+                    name = candidate
+                    break
+        return name[:1].lower() + name[1:]
 
 
 @dataclass(frozen=True)
 class ApiVersion:
-    """One API version's TextService as generated."""
+    """One API version as generated: its module and its services."""
 
     name: str
     """e.g. ``"v1beta"``."""
     module: ModuleType
-    """The generated module holding its messages, stub and ``TextServiceBase``."""
-    handlers: tuple[tuple[str, grpclib.const.Handler], ...]
-    """``(route, handler)`` of the generated base, one per RPC."""
+    """The generated package holding its messages, stubs and service bases."""
+    services: tuple[Service, ...]
+    """Its services, sorted by name."""
 
     @property
-    def service(self) -> str:
-        """The full service name, ``google.ai.generativelanguage.<version>.TextService``."""
-        return f"{self.module.__name__.split('_proto.', 1)[1]}.TextService"
+    def handlers(self) -> tuple[tuple[str, grpclib.const.Handler], ...]:
+        """``(route, handler)`` of every RPC of every service, sorted by route."""
+        return tuple(sorted(pair for service in self.services for pair in service.handlers))
 
     @property
     def methods(self) -> tuple[str, ...]:
-        """The RPC names this version has."""
-        return tuple(route.rsplit("/", 1)[1] for route, _ in self.handlers)
+        """The RPC names of every service of this version."""
+        return tuple(method for service in self.services for method in service.methods)
+
+    def service(self, name: str) -> Service | None:
+        """The service called ``name`` (``"TextService"``), or ``None``."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        return None
 
     def message(self, name: str) -> Any:
         """The generated message class ``name`` of this version."""
         return getattr(self.module, name)
 
 
+def _services(version: str, module: ModuleType) -> tuple[Service, ...]:
+    package = module.__name__.split("_proto.", 1)[1]
+    found = []
+    for attribute in sorted(getattr(module, "__all__", ())):
+        if not attribute.endswith(_BASE_SUFFIX):
+            continue
+        base = getattr(module, attribute)
+        handlers = tuple(sorted(base().__mapping__().items()))
+        name = attribute.removesuffix("Base")
+        found.append(Service(version, name, package, handlers))
+    return tuple(found)
+
+
 @cache
 def api_versions() -> tuple[ApiVersion, ...]:
-    """Every generated version with a TextService, sorted by name."""
+    """Every generated version with at least one service, sorted by name."""
     found = []
     for info in sorted(pkgutil.iter_modules(generativelanguage.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{generativelanguage.__name__}.{info.name}")
-        base = getattr(module, "TextServiceBase", None)
-        if base is None:
-            continue
-        handlers = tuple(sorted(base().__mapping__().items()))
-        found.append(ApiVersion(info.name, module, handlers))
+        services = _services(info.name, module)
+        if services:
+            found.append(ApiVersion(info.name, module, services))
     return tuple(found)
 
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PREFIX = "tsref"
 API_DIR = "google/ai/generativelanguage"
 VERSIONS = tuple(sorted(p.name for p in (REPO / "protos" / API_DIR).iterdir() if p.is_dir()))

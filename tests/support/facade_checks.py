@@ -2,7 +2,7 @@
 
 Plain functions (no pytest fixtures) so the same checks run on the committed versions
 (``tests/test_facade.py``) and, in a subprocess, on a freshly generated synthetic version
-(``tests/test_facade_new_version.py``): ``python -m facade_checks textservice.v1beta9``.
+(``tests/test_facade_new_version.py``): ``python -m support.facade_checks textservice.v1beta9``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import inspect
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -237,8 +237,15 @@ def check_iter_embeddings(facade: types.ModuleType) -> None:
         assert list(facade.iter_embeddings(EMBED_MODEL, [], client=client)) == []
 
 
-def _enum_class(facade: types.ModuleType, name: str) -> type[enum.Enum]:
-    cls: type[enum.Enum] = getattr(facade._pb, name)
+def _run(coroutine_function: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """``asyncio.run`` of a coroutine made only when called."""
+    return asyncio.run(coroutine_function())
+
+
+def _enum_class(facade: types.ModuleType, name: str) -> Any:
+    """The enum ``name`` of ``facade``'s messages (its members are read by name)."""
+    cls = getattr(facade._pb, name)
+    assert isinstance(cls, enum.EnumMeta), name
     return cls
 
 
@@ -341,7 +348,7 @@ def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> Non
             options = {"client": client, "output": bad}
             _raises(ValueError, "output", partial(embed, EMBED_MODEL, "x", **options))
             twin = partial(facade.generate_embeddings_async, EMBED_MODEL, "x", **options)
-            _raises(ValueError, "output", lambda twin=twin: asyncio.run(twin()))
+            _raises(ValueError, "output", partial(_run, twin))
             _raises(
                 ValueError, "output", partial(facade.iter_embeddings, EMBED_MODEL, ["x"], **options)
             )

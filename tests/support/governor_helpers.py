@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from textservice._governor import (
     Cost,
     GovernorSettings,
-    Key,
     ManualClock,
+    QuotaKey,
     QuotaRefused,
     RateGovernor,
     Rejection,
@@ -22,7 +22,7 @@ from textservice._proto.google import rpc
 
 T = TypeVar("T")
 
-KEY = Key("BatchEmbedText", "models/embedding-gecko-001")
+KEY = QuotaKey("BatchEmbedText", "models/embedding-gecko-001")
 MINUTE_ID = "BatchEmbedTextRequestsPerMinutePerProjectPerModel"
 DAY_ID = "BatchEmbedTextRequestsPerDayPerProjectPerModel"
 METRIC = "generativelanguage.googleapis.com/batch_embed_text_requests"
@@ -73,9 +73,15 @@ async def settle() -> None:
 class Waiting:
     """One ``acquire`` running as a task: ``ticket`` once admitted, ``error`` if refused."""
 
-    def __init__(self, gov: RateGovernor, cost: Cost | None = None, key: Key = KEY) -> None:
+    def __init__(
+        self,
+        gov: RateGovernor,
+        cost: Cost | None = None,
+        key: QuotaKey = KEY,
+        max_wait: float | None = None,
+    ) -> None:
         self.task: asyncio.Task[Ticket] = asyncio.ensure_future(
-            gov.acquire(key, cost if cost is not None else Cost())
+            gov.acquire(key, cost if cost is not None else Cost(), max_wait)
         )
 
     @property
@@ -93,7 +99,7 @@ class Waiting:
         return None
 
 
-async def admitted_now(gov: RateGovernor, cost: Cost | None = None, key: Key = KEY) -> Ticket:
+async def admitted_now(gov: RateGovernor, cost: Cost | None = None, key: QuotaKey = KEY) -> Ticket:
     """A ticket that must be granted without waiting."""
     waiting = Waiting(gov, cost, key)
     await settle()

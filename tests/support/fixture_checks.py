@@ -1,7 +1,7 @@
 """Behaviour of the facades generated from the edge-case fixture protos (``tests/protos``).
 
 Run in a subprocess on a package generated from ``protos/`` plus the fixtures (see
-``tests/test_facade_golden.py``): ``python -m fixture_checks``. The fake server only serves
+``tests/test_facade_golden.py``): ``python -m support.fixture_checks``. The fake server only serves
 the real API, so the runtime's ``call``, ``embed_one`` and ``embed_many`` are replaced by
 recorders here; what is checked is the generated glue: parameter names, request building and result
 shaping.
@@ -60,7 +60,7 @@ class Recorder:
 
 def recording(respond: Responder) -> Recorder:
     recorder = Recorder(respond)
-    _facade.call = recorder.call  # type: ignore[assignment]
+    _facade.call = recorder.call  # type: ignore[attr-defined]
     engine.embed_one = recorder.embed_one  # type: ignore[assignment]
     engine.embed_many = recorder.embed_many  # type: ignore[assignment]
     return recorder
@@ -215,9 +215,8 @@ def check_no_batch() -> None:
 def check_docstring_escapes() -> None:
     facade = importlib.import_module("textservice.docstring_escapes")
     pb = facade._pb
-    assert (
-        'comments say """quoted""" and C:\\path\\to\\file and end with a "quote"' in facade.__doc__
-    )
+    module_doc = facade.__doc__ or ""
+    assert 'comments say """quoted""" and C:\\path\\to\\file and end with a "quote"' in module_doc
     doc = facade.generate_embeddings.__doc__
     assert 'A regex: \\d+\\s*"""\\n and a lone backslash \\\n' in doc
     assert 'The text: """ and \\ both appear here.' in doc
