@@ -351,7 +351,7 @@ def test_digests_stay_those_of_earlier_versions() -> None:
 
     records = [
         Record(1, 1, "plain"),
-        Record(2, "x\u00e9\"\\\n", "caf\u00e9 \U0001f600 \t"),
+        Record(2, 'x\u00e9"\\\n', "caf\u00e9 \U0001f600 \t"),
         Record(3, 10**30, "big id"),
         Record(4, -5, "</script>"),
     ]

@@ -42,24 +42,30 @@ def expected(texts: list[str]) -> np.ndarray:
 
 def test_each_worker_takes_its_share_of_the_limits() -> None:
     options = {
-        "requests_per_minute": 600,
+        "requests_per_minute": 600,  # the job's: each client takes quota_share of it
         "texts_per_minute": 10_000.0,
-        "requests_per_day": 1_000,
-        "share": 0.5,
         "max_concurrency": 8,  # per client: each worker keeps its own calls in flight
         "endpoint": "127.0.0.1:1",
     }
-    assert worker_client_options(options, 4) == {
-        "requests_per_minute": 150.0,
-        "texts_per_minute": 2_500.0,
-        "requests_per_day": 250.0,
-        "share": 0.125,
-        "max_concurrency": 8,
-        "endpoint": "127.0.0.1:1",
-    }
+    assert worker_client_options(options, 4) == {**options, "quota_share": 0.25}
+    assert worker_client_options({**options, "quota_share": 0.5}, 4)["quota_share"] == 0.125
     assert worker_client_options(options, 1) == options
     with pytest.raises(ValueError, match="workers must be >= 1"):
         worker_client_options(options, 0)
+
+
+@pytest.mark.fake_text_service(embedding_dimension=DIM)
+def test_a_worker_client_applies_its_share_to_the_jobs_limits(
+    fake_text_service: FakeTextService,
+) -> None:
+    options = {"requests_per_minute": 600, "channel_factory": fake_text_service.channel}
+    made = Embedder(MODEL, client_options=options, workers=4)
+    try:
+        made.embed(["one text"])
+        (stats,) = made.client.quota_stats().keys.values()
+        assert stats.limits["requests"] == 150  # a quarter of the job's 600 a minute
+    finally:
+        made.close()
 
 
 @pytest.fixture

@@ -30,10 +30,10 @@ pandas batches), in the batch's row order; the other columns are kept.
   Spark pandas UDF. The API key comes from ``client_options["api_key"]`` or the worker's
   ``GOOGLE_API_KEY`` (give it to the workers with Ray's ``runtime_env={"env_vars": ...}``
   rather than in ``fn_constructor_kwargs``, which Ray stores with the task).
-- **Each worker takes its share of a quota**: client-side limits are per client, so a limit
-  given in ``client_options`` for the whole job (any option named ``*_per_minute`` or
-  ``*_per_day``) is divided by ``workers`` in each worker. A quota's ``share`` option, if
-  the client has one, is multiplied by ``1 / workers`` likewise.
+- **Each worker takes its share of a quota**: a client's limits are its own, so each
+  worker's client gets ``quota_share`` divided by ``workers``; the limits given in
+  ``client_options`` for the whole job (``requests_per_minute``, ...) and those learned from
+  the server's quota errors are then split among the workers.
 - **Failures** are the client's typed errors (``textservice.ResourceExhausted``, ...), raised
   in the worker after the client's retries; Ray stops the dataset. With
   ``ray.data.DataContext.get_current().raise_original_map_exception = True`` on the driver it
@@ -57,24 +57,23 @@ if TYPE_CHECKING:
 
 __all__ = ["Embedder", "worker_client_options"]
 
-_SHARED_SUFFIXES = ("_per_minute", "_per_day")
-
 
 def worker_client_options(options: Mapping[str, Any], workers: int) -> dict[str, Any]:
-    """``options`` for one of ``workers`` clients sharing them: every ``*_per_minute`` and
-    ``*_per_day`` limit divided by ``workers``, a ``share`` (of a quota) multiplied by
-    ``1 / workers``; the rest as given."""
+    """``options`` for one of ``workers`` clients sharing a quota: ``quota_share`` (default 1,
+    the whole quota) divided by ``workers``. The client applies its share to every limit,
+    given (``requests_per_minute``, ``texts_per_minute``, ``tokens_per_minute``: the job's
+    limits) or learned from the server's quota errors (the project's), so the workers
+    together stay within them."""
     if isinstance(workers, bool) or not isinstance(workers, int):
         raise TypeError(f"workers must be an int, not {type(workers).__name__}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    shared: dict[str, Any] = {}
-    for name, value in options.items():
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if number and (name.endswith(_SHARED_SUFFIXES) or name == "share"):
-            shared[name] = value / workers
-        else:
-            shared[name] = value
+    shared = dict(options)
+    if workers > 1:
+        share = shared.get("quota_share", 1.0)
+        if isinstance(share, bool) or not isinstance(share, int | float):
+            raise TypeError(f"quota_share must be a number, not {type(share).__name__}")
+        shared["quota_share"] = share / workers
     return shared
 
 
@@ -93,8 +92,8 @@ class Embedder:
         text_column: The column of texts (strings, none empty).
         output_column: The column the vectors go to.
         client_options: Keyword arguments of ``TextServiceClient`` for each worker's client.
-        workers: How many workers share the job (``concurrency=`` of ``map_batches``): the
-            quota limits in ``client_options`` are divided among them.
+        workers: How many workers share the job (the actor pool's size): each client's
+            ``quota_share`` is divided by it.
         request_options: ``{"timeout": ..., "retry": ...}`` for each batch's call.
     """
 
