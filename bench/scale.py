@@ -285,14 +285,14 @@ def measure(
                     ("library", [PY, __file__, "library", str(n), server.target, str(dim)], None)
                 ]
                 for kind in kinds:
-                    out = WORK / f"out-{n}-{dim}{kind}"
+                    target = WORK / f"out-{n}-{dim}{kind}"
                     argv = [PY, "-m", "textservice.cli", "embed", "-m", MODEL, "-i", str(source),
-                            "-o", str(out), "--endpoint", server.target, "--insecure"]  # fmt: skip
-                    runs.append((f"cli {kind}", argv, out))
+                            "-o", str(target), "--endpoint", server.target, "--insecure"]  # fmt: skip
+                    runs.append((f"cli {kind}", argv, target))
                 if ray_rows == n:
-                    out = WORK / f"ray-{n}-{dim}"
-                    argv = [PY, __file__, "ray", str(n), server.target, str(source), str(out)]
-                    runs.append(("ray", argv, out))
+                    target = WORK / f"ray-{n}-{dim}"
+                    argv = [PY, __file__, "ray", str(n), server.target, str(source), str(target)]
+                    runs.append(("ray", argv, target))
                 found: dict[str, Measure] = {}
                 for what, _, _ in runs:  # what a run stopped midway measured (--reuse)
                     for done in saved.get((n, dim, what), []):

@@ -230,8 +230,8 @@ def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
         assert np.array_equal(np.load(out), np.load(clean))
     else:
         assert out.read_bytes() == clean.read_bytes()
-        rows = read_jsonl(out)
-        assert [r["id"] for r in rows] == list(range(1, 401))  # none missing, none twice
+        results = read_jsonl(out)
+        assert [r["id"] for r in results] == list(range(1, 401))  # none missing, none twice
 
 
 @pytest.mark.network

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,9 @@ pq = pytest.importorskip("pyarrow.parquet")
 pytestmark = pytest.mark.subprocess
 
 
-def docs(path: Path, bodies: list[str | None], keys: list[str | None] | None = None) -> Path:
+def docs(
+    path: Path, bodies: Sequence[str | None], keys: Sequence[str | None] | None = None
+) -> Path:
     columns = {"body": pa.array(bodies, pa.string()), "lang": ["en"] * len(bodies)}
     if keys is not None:
         columns["doc_id"] = pa.array(keys, pa.string())

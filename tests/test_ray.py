@@ -228,6 +228,7 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -
             assert "PerDay" in str(wrapped.value)
         finally:
             context.raise_original_map_exception = False
+    assert fake.quotas is not None
     assert fake.quotas.accepted() == 10  # nothing got through after the day's quota
 
 
