@@ -286,8 +286,9 @@ def measure(
                 ]
                 for kind in kinds:
                     target = WORK / f"out-{n}-{dim}{kind}"
-                    argv = [PY, "-m", "textservice.cli", "embed", "-m", MODEL, "-i", str(source),
-                            "-o", str(target), "--endpoint", server.target, "--insecure"]  # fmt: skip
+                    argv = [PY, "-m", "textservice.cli", "embed", "-m", MODEL,
+                            "-i", str(source), "-o", str(target),
+                            "--endpoint", server.target, "--insecure"]  # fmt: skip
                     runs.append((f"cli {kind}", argv, target))
                 if ray_rows == n:
                     target = WORK / f"ray-{n}-{dim}"
