@@ -13,7 +13,16 @@ from typing import IO
 
 import numpy as np
 import pytest
-from support.cli_helpers import CLI, MODEL, cli_env, read_jsonl, run_cli, texts, write_lines
+from support.cli_helpers import (
+    CLI,
+    MODEL,
+    cli_env,
+    read_jsonl,
+    results_in,
+    run_cli,
+    texts,
+    write_lines,
+)
 
 from textservice.testing import FakeTextService, ServerAddress, expected_embedding
 
@@ -139,9 +148,10 @@ def texts_sent(fake: FakeTextService) -> list[str]:
 
 
 def wait_for_lines(path: Path, count: int, process: subprocess.Popen[bytes]) -> None:
+    """Wait until ``path`` (an output's ``.part``, or JSONL) holds ``count`` results."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if path.exists() and path.read_bytes().count(b"\n") >= count:
+        if results_in(path) >= count:
             return
         if process.poll() is not None:
             pytest.fail(f"the run ended before writing {count} lines: {process.returncode}")
@@ -201,11 +211,15 @@ def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
     else:
         assert process.returncode == -signal.SIGKILL
     assert not out.exists()  # unfinished: no output, only the .part
-    written = part.read_bytes()
-    complete = written.count(b"\n")
+    complete = results_in(part)
     assert 60 <= complete < 400
-    ids = [json.loads(line)["id"] for line in written.split(b"\n")[:complete]]
-    assert ids == list(range(1, complete + 1))  # a prefix of the input, in order
+    if name.endswith(".jsonl"):
+        written = part.read_bytes()
+        ids = [json.loads(line)["id"] for line in written.split(b"\n")[:complete]]
+        assert ids == list(range(1, complete + 1))  # a prefix of the input, in order
+    else:  # the rows so far, in input order (a .npy's rows are its lines)
+        rows = np.frombuffer(part.read_bytes()[512 : 512 + complete * 768 * 4], "<f4")
+        assert np.array_equal(rows.reshape(complete, 768), np.load(clean)[:complete])
 
     fake.log.clear()
     done = run_cli([*args, "--batch-size", "10"], env=KEY_ENV)
@@ -216,8 +230,8 @@ def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
         assert np.array_equal(np.load(out), np.load(clean))
     else:
         assert out.read_bytes() == clean.read_bytes()
-        rows = read_jsonl(out)
-        assert [r["id"] for r in rows] == list(range(1, 401))  # none missing, none twice
+        results = read_jsonl(out)
+        assert [r["id"] for r in results] == list(range(1, 401))  # none missing, none twice
 
 
 @pytest.mark.network
@@ -353,7 +367,10 @@ def test_an_interrupted_run_is_not_resumed_with_another_input(
     for other, message in [(s2, "result 1 does not match"), (changed, "result 5 does not match")]:
         done = run_cli([*args, "-i", str(write_lines(tmp_path / "s2.txt", other))], env=KEY_ENV)
         assert done.returncode == 4, done.stderr
-        assert f"{part}: {message} the input's record" in done.stderr
+        if name.endswith(".jsonl"):  # its lines have a digest each: the first that differs
+            assert f"{part}: {message} the input's record" in done.stderr
+        else:  # one digest, after the rows written so far
+            assert f"{part} does not match this input" in done.stderr
         assert part.read_bytes() == before and not out.exists()
     assert fake.calls == []
 
@@ -539,3 +556,28 @@ def test_an_empty_key_file_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "is empty" in done.stderr
     assert not (tmp_path / "out.jsonl.part").exists()
+
+
+def test_ctrl_c_while_the_input_is_read_stops_with_130_and_sends_nothing(tmp_path: Path) -> None:
+    # Standard input left open: the command waits in its first pass (spooling the input).
+    process = subprocess.Popen(
+        [*CLI, "embed", "--fake", "-m", MODEL, "-o", str(tmp_path / "out.npy")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    try:
+        assert process.stdin is not None
+        process.stdin.write(b"a first line\n")
+        process.stdin.flush()
+        time.sleep(2)  # started, and reading
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert b"textservice: interrupted; nothing was sent" in err
+    assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from support.cli_helpers import MODEL, run_cli
 
-from textservice.cli.inputs import BadLine, Record, format_bad_lines, parse_input
+from textservice.cli.inputs import BadLine, Record, format_bad_lines
+from textservice.cli.sources import parse_input
 
 
 def test_text_lines_become_records_numbered_by_line() -> None:

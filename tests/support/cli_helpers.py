@@ -55,3 +55,26 @@ def write_lines(path: Path, texts: Sequence[str]) -> Path:
 def texts(count: int, prefix: str = "text") -> list[str]:
     """``count`` distinct, deterministic texts."""
     return [f"{prefix} {i}: the quick brown fox {i * 7 % 13} jumps" for i in range(count)]
+
+
+def results_in(part: Path) -> int:
+    """How many results an unfinished output (``OUTPUT.part``) holds, as a rerun reads them:
+    complete JSONL lines; a ``.npy``'s header checkpoint; a Parquet folder's last segment."""
+    if part.is_dir():  # Parquet segments
+        from textservice.cli.parquet_output import read_checkpoint
+
+        segments = sorted(part.glob("*.parquet"))
+        found = read_checkpoint(segments[-1]) if segments else None
+        return int(found["records"]) if found else 0
+    if not part.exists():
+        return 0
+    if part.name.endswith(".npy.part"):
+        from textservice.cli.npy_output import HEADER_SIZE, read_npy_header
+
+        with part.open("rb") as f:
+            raw = f.read(HEADER_SIZE)
+        if len(raw) < HEADER_SIZE:
+            return 0
+        _, checkpoint = read_npy_header(raw, part)
+        return int(checkpoint["records"]) if checkpoint else 0
+    return part.read_bytes().count(b"\n")

@@ -22,7 +22,14 @@ import click
 from textservice.client import API_KEY_ENV, TextServiceClient
 from textservice.errors import MissingAPIKeyError
 
-__all__ = ["Connection", "Quota", "connection_options", "make_client", "read_api_key_file"]
+__all__ = [
+    "Connection",
+    "Quota",
+    "client_or_exit",
+    "connection_options",
+    "make_client",
+    "read_api_key_file",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -202,3 +209,13 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServ
             f"no API key: set the {API_KEY_ENV} environment variable or pass --api-key-file "
             "FILE (or use --fake: the in-process fake server, no key, no network)"
         ) from None
+
+
+def client_or_exit(connection: Connection, *, max_concurrency: int = 8) -> TextServiceClient:
+    """The client, or the exit: no key (usage error naming the options), a bad endpoint."""
+    from textservice.cli.exit_codes import ExitCode, describe, fail
+
+    try:
+        return make_client(connection, max_concurrency=max_concurrency)
+    except (TypeError, ValueError) as exc:
+        fail(describe(exc), ExitCode.USAGE)

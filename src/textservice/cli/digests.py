@@ -16,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+import json.encoder
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,6 +27,7 @@ from textservice.cli.inputs import Record
 __all__ = ["DigestChain", "VectorSettings", "digest_path", "npy_digest"]
 
 _DOMAIN = b"textservice embed digest 1\n"
+_json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
 _SIZE = 16  # bytes: 32 hex digits per line, far beyond any chance collision
 
 
@@ -60,8 +62,12 @@ class DigestChain:
 
     def add(self, record: Record) -> str:
         """Take ``record`` in; the digest after it (hex), as stored in its result line."""
-        # JSON keeps the parts apart and types apart (1 vs "1"); ASCII escapes make it bytes.
-        item = json.dumps([record.id, record.text]).encode("ascii")
+        # The bytes of json.dumps([id, text]): JSON keeps the parts apart and types apart
+        # (1 vs "1"), ASCII escapes make it bytes. Built from json's own C string encoder,
+        # ~4x faster than json.dumps of the list (whose Python encoder loop dominates).
+        record_id = record.id
+        shown = _json_string(record_id) if isinstance(record_id, str) else str(record_id)
+        item = f"[{shown}, {_json_string(record.text)}]".encode("ascii")
         self._state = _hash(self._state + item)
         return self._state.hex()
 
@@ -77,10 +83,23 @@ class DigestChain:
         return self._state.hex()
 
 
-def npy_digest(chain: str, line_count: int, records: Sequence[Record]) -> str:
-    """The digest of a finished ``.npy``: the records' chain and which row each one fills."""
-    layout = json.dumps([chain, line_count, [r.line for r in records]]).encode("ascii")
-    return _hash(_DOMAIN + layout).hex()
+def npy_digest(chain: str, line_count: int, lines: Iterable[int]) -> str:
+    """The digest of a finished ``.npy``: the records' chain and which row each one fills
+    (``lines``: each record's line number, in order; read as they come, never listed)."""
+    # The bytes of json.dumps([chain, line_count, [lines...]]), hashed as they are made.
+    h = hashlib.blake2b(digest_size=_SIZE)
+    h.update(_DOMAIN + json.dumps([chain, line_count]).encode("ascii")[:-1] + b", [")
+    first = True
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(str(line))
+        if len(chunk) == 8192:
+            h.update((b"" if first else b", ") + ", ".join(chunk).encode("ascii"))
+            first, chunk = False, []
+    if chunk:
+        h.update((b"" if first else b", ") + ", ".join(chunk).encode("ascii"))
+    h.update(b"]]")
+    return h.hexdigest()
 
 
 def digest_path(output: Path) -> Path:

@@ -1,16 +1,14 @@
-"""``textservice embed``: input records in, resumable results out, with progress."""
+"""``textservice embed``'s loop: input records in, resumable results out, with progress."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from textservice.cli.inputs import Record
 from textservice.cli.outputs import ResultWriter
 from textservice.cli.progress import Progress
-
-EmbedBatches = Callable[[list[str]], AsyncIterator[list[list[float]]]]
-"""Given texts, yields their embeddings batch by batch, in input order."""
+from textservice.cli.windows import EmbedBatches, embed_windows
 
 __all__ = ["EmbedBatches", "EmbedSummary", "embed_records", "format_summary"]
 
@@ -35,32 +33,30 @@ class EmbedSummary:
 
 
 async def embed_records(
-    records: list[Record],
+    records: Iterator[Record],
     writer: ResultWriter,
     embed_batches: EmbedBatches,
     *,
+    window: int,
+    lookahead: int,
     progress: Progress,
     summary: EmbedSummary,
 ) -> None:
-    """Embed the records after ``writer.done`` and hand each batch to ``writer`` in order.
+    """Embed ``records`` (those after ``writer.point``) and hand each batch to ``writer`` in
+    order.
 
     ``summary`` is updated as batches arrive, so it is right even when this is interrupted
     (its ``seconds`` are the caller's to set).
     """
-    todo = records[writer.done :]
-    summary.resumed = writer.done
-    offset = 0
-    async for vectors in embed_batches([r.text for r in todo]):
-        batch = todo[offset : offset + len(vectors)]
-        if len(batch) != len(vectors):
-            raise RuntimeError(f"got {len(vectors)} embeddings for the {len(batch)} texts left")
+    done = writer.point.count
+    summary.resumed = done
+    async for batch, vectors in embed_windows(
+        records, embed_batches, window=window, lookahead=lookahead
+    ):
         writer.write(batch, vectors)
-        offset += len(vectors)
-        summary.embedded = offset
+        summary.embedded += len(batch)
         summary.dimension = writer.dimension
-        progress.update(writer.done + offset)
-    if offset != len(todo):
-        raise RuntimeError(f"got embeddings for {offset} of {len(todo)} texts")
+        progress.update(done + summary.embedded)
 
 
 def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:

@@ -22,12 +22,11 @@ line number and what is wrong; nothing is dropped silently. Rules:
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
-Format = Literal["auto", "lines", "jsonl"]
+Format = Literal["auto", "lines", "jsonl", "parquet"]
 RecordId = str | int
 
 __all__ = [
@@ -36,10 +35,10 @@ __all__ = [
     "Input",
     "Record",
     "RecordId",
+    "classify",
     "detect_format",
     "format_bad_lines",
-    "parse_input",
-    "read_input",
+    "iter_lines",
 ]
 
 _BOM = b"\xef\xbb\xbf"
@@ -72,18 +71,26 @@ class Input:
     bad: list[BadLine] = field(default_factory=list)
 
 
-def _split_lines(data: bytes) -> list[bytes]:
-    if not data:
-        return []
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()  # a final newline ends the last line, it does not start a new one
-    if lines and lines[0].startswith(_BOM):
-        lines[0] = lines[0][len(_BOM) :]
-    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+def iter_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """The lines of a binary stream without their ``\\n`` (or ``\\r\\n``), read as they come.
+
+    A final newline ends the last line, it does not start a new one; a UTF-8 byte-order mark
+    at the start of line 1 is dropped.
+    """
+    first = True
+    for line in stream:
+        if line.endswith(b"\n"):
+            line = line[:-1]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if first:
+            first = False
+            if line.startswith(_BOM):
+                line = line[len(_BOM) :]
+        yield line
 
 
-def detect_format(lines: list[bytes], name: str) -> Literal["lines", "jsonl"]:
+def detect_format(lines: Iterable[bytes], name: str) -> Literal["lines", "jsonl"]:
     """The ``auto`` rule: by file extension, else by the first non-blank line."""
     if name.lower().endswith((".jsonl", ".ndjson")):
         return "jsonl"
@@ -143,50 +150,14 @@ def _parse_jsonl(text: str, line: int) -> Record | BadLine:
     return Record(line, record_id, value)
 
 
-def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Input:
-    """Split and validate ``data`` (the bytes of an input file) into records and bad lines."""
-    lines = _split_lines(data)
-    fmt = detect_format(lines, name) if format == "auto" else format
-    if fmt not in ("lines", "jsonl"):
-        raise ValueError(f"format must be 'auto', 'lines' or 'jsonl', got {format!r}")
-    records: list[Record] = []
-    bad: list[BadLine] = []
-    # 1 and "1" are different JSON ids: key by (type, value) to keep them apart.
-    first_line_of: dict[tuple[type, RecordId], int] = {}
-    for number, raw in enumerate(lines, start=1):
-        decoded = _decode(raw)
-        if isinstance(decoded, BadLine):
-            bad.append(BadLine(number, decoded.reason))
-            continue
-        if not decoded.strip():
-            bad.append(BadLine(number, "empty line"))
-            continue
-        result = (
-            Record(number, number, decoded) if fmt == "lines" else _parse_jsonl(decoded, number)
-        )
-        if isinstance(result, BadLine):
-            bad.append(result)
-            continue
-        key = (type(result.id), result.id)
-        first = first_line_of.get(key)
-        if first is not None:
-            shown = json.dumps(result.id)
-            bad.append(BadLine(number, f"duplicate id {shown} (first on line {first})"))
-            continue
-        first_line_of[key] = number
-        records.append(result)
-    return Input(format=fmt, line_count=len(lines), records=records, bad=bad)
-
-
-def read_input(path: str, *, format: Format = "auto") -> Input:
-    """Read and validate ``path`` (``"-"`` for standard input)."""
-    if path == "-":
-        data = sys.stdin.buffer.read()
-        name = ""
-    else:
-        data = Path(path).read_bytes()
-        name = path
-    return parse_input(data, format=format, name=name)
+def classify(raw: bytes, number: int, fmt: Literal["lines", "jsonl"]) -> Record | BadLine:
+    """Line ``number`` (1-based) as a record, or why it is bad (duplicate ids aside)."""
+    decoded = _decode(raw)
+    if isinstance(decoded, BadLine):
+        return BadLine(number, decoded.reason)
+    if not decoded.strip():
+        return BadLine(number, "empty line")
+    return Record(number, number, decoded) if fmt == "lines" else _parse_jsonl(decoded, number)
 
 
 def format_bad_lines(bad: list[BadLine], source: str, *, limit: int = 20) -> str:

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from typing import Literal, TextIO
 
 Mode = Literal["bar", "lines", "off"]
 
-__all__ = ["Mode", "Progress", "format_duration", "keep_drawing"]
+__all__ = ["Mode", "Progress", "format_duration", "keep_drawing", "progress_mode"]
+
+
+def progress_mode(progress: bool | None, stream: TextIO | None = None) -> Mode:
+    """``--progress/--no-progress`` (``None``: neither) as a mode for ``stream`` (stderr)."""
+    if progress is False:
+        return "off"
+    tty = (stream if stream is not None else sys.stderr).isatty()
+    if progress is None:
+        return "bar" if tty else "off"
+    return "bar" if tty else "lines"
 
 
 def format_duration(seconds: float) -> str:

@@ -1,0 +1,301 @@
+"""``textservice embed``: the command (options, the order of checks, exit codes).
+
+The order a user can rely on: the input is checked first (unreadable: exit 2; bad lines:
+exit 3, nothing sent), then the key (exit 2, before any file is made), then an earlier
+run's output is inspected and verified against the input (exit 4, nothing changed), and only
+then is anything written or sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import Any, Literal, NoReturn
+
+import click
+
+from textservice._checks import check_model
+from textservice.cli.connect import Connection, client_or_exit, connection_options
+from textservice.cli.destinations import open_output
+from textservice.cli.digests import DigestChain, VectorSettings
+from textservice.cli.embed import EmbedSummary, embed_records, format_summary
+from textservice.cli.errors import OutputConflictError
+from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
+from textservice.cli.inputs import BadLine, Format, format_bad_lines
+from textservice.cli.outputs import REPLACE, ResultWriter, output_kind
+from textservice.cli.progress import Progress, keep_drawing, progress_mode
+from textservice.cli.sources import InputCheck, Source, open_source
+from textservice.v1beta import iter_embeddings_async
+
+__all__ = ["embed"]
+
+WINDOW_BATCHES = 8
+"""Texts handed to one ``iter_embeddings_async`` call: this many times the texts of the
+calls in flight (``--batch-size`` x ``--concurrency``); see :mod:`textservice.cli.windows`."""
+
+_SHOWN_BAD_LINES = 20
+
+
+def _vectors_as(output_path: str | None) -> Literal["list", "numpy"]:
+    """How the library should return vectors: float32 arrays when the writer takes them."""
+    if output_path is not None and output_path != "-" and output_kind(output_path) != "jsonl":
+        return "numpy"
+    try:  # JSONL is formatted from arrays by pyarrow (faster), else from Python floats
+        import numpy  # noqa: F401
+        import pyarrow.compute  # noqa: F401
+    except ImportError:
+        return "list"
+    return "numpy"
+
+
+def _check_input(source: Source, *, skip_bad: bool) -> InputCheck:
+    """The first pass; bad lines listed (all of them with --skip-bad), exit 3 without it."""
+    shown: list[BadLine] = []
+
+    def report(bad: BadLine) -> None:
+        if skip_bad:  # every skipped line is listed: the record of what is missing
+            click.echo(format_bad_lines([bad], source.name), err=True)
+        elif len(shown) <= _SHOWN_BAD_LINES:
+            shown.append(bad)
+
+    check = source.check(report)
+    if check.bad_count:
+        if not skip_bad:
+            # The first 20 and a count (a wrong --format can make every line bad).
+            report_text = format_bad_lines(shown[:_SHOWN_BAD_LINES], source.name)
+            more = check.bad_count - min(len(shown), _SHOWN_BAD_LINES)
+            if more:
+                report_text += f"\n... and {more} more bad line(s)"
+            click.echo(report_text, err=True)
+            fail(
+                f"{check.bad_count} bad input line(s) of {check.line_count}; nothing was sent "
+                "(fix them, or pass --skip-bad to embed the others)",
+                ExitCode.BAD_INPUT,
+            )
+        click.echo(
+            f"textservice: skipping {check.bad_count} bad input line(s) of {check.line_count}",
+            err=True,
+        )
+    return check
+
+
+def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: DigestChain) -> Any:
+    """Read the records an earlier run holds into ``chain`` and compare digests; the rest of
+    the records, to embed."""
+    point = writer.point
+    records = source.records(check)
+    if point.whole and point.count != check.record_count:
+        writer.mismatch(source.records(check))
+    if point.count > check.record_count:
+        raise OutputConflictError(
+            f"{point.source} holds {point.count} results but the input has only "
+            f"{check.record_count} records: it is not this input's output ({REPLACE})"
+        )
+    for _ in range(point.count):
+        chain.add(next(records))
+    if point.count and writer.point_digest(chain) != point.digest:
+        writer.mismatch(source.records(check))
+    return records
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.option("--model", "-m", required=True, help="Model name, e.g. models/embedding-gecko-001.")
+@click.option(
+    "--input",
+    "-i",
+    "input_path",
+    default="-",
+    show_default=True,
+    help="Text lines, JSONL with 'text' and optional 'id' per line, or Parquet; "
+    "'-': standard input.",
+)
+@click.option(
+    "--format",
+    "input_format",
+    type=click.Choice(["auto", "lines", "jsonl", "parquet"]),
+    default="auto",
+    show_default=True,
+    help="Input format; auto: Parquet for .parquet, JSONL for .jsonl/.ndjson or when line 1 "
+    "is a JSON object, else lines.",
+)
+@click.option(
+    "--text-column",
+    default="text",
+    show_default=True,
+    help="Parquet input: the column of texts.",
+)
+@click.option(
+    "--id-column",
+    default=None,
+    help="Parquet input: the column of ids (integers or strings) [default: the row number].",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output_path",
+    default=None,
+    help="A .npy file (float32, row i = input line i+1), a .parquet file ('id' and "
+    "'embedding' columns) or a JSONL file ('id' and 'embedding' per line); default: JSONL on "
+    "standard output. A file output is resumable.",
+)
+@click.option("--overwrite", is_flag=True, help="Start over instead of resuming OUTPUT.")
+@click.option(
+    "--skip-bad",
+    is_flag=True,
+    help="Embed the good lines when some are bad (the bad ones are still listed on stderr).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100),
+    default=100,
+    show_default=True,
+    help="Texts per BatchEmbedText call.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Calls in flight at once.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress and a closing summary on stderr [default: when stderr is a terminal].",
+)
+@connection_options
+def embed(
+    model: str,
+    input_path: str,
+    input_format: Format,
+    text_column: str,
+    id_column: str | None,
+    output_path: str | None,
+    overwrite: bool,
+    skip_bad: bool,
+    batch_size: int,
+    concurrency: int,
+    progress: bool | None,
+    connection: Connection,
+) -> None:
+    """Embed every line of the input; write the embeddings in input order.
+
+    The input is streamed (read twice: checked, then embedded), so memory stays flat however
+    long it is. Bad input lines (empty, invalid UTF-8, invalid JSON, no "text", duplicate id)
+    are listed with their line numbers; without --skip-bad nothing is sent. A file OUTPUT is
+    written to OUTPUT.part batch by batch and renamed to OUTPUT at the end; rerunning the same
+    command after a failure or Ctrl-C embeds only what is missing.
+    """
+    try:
+        check_model(model)
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--model") from None
+    if input_path == "-" and sys.stdin.isatty():
+        fail("no input: pass --input FILE, or pipe the texts in", ExitCode.USAGE)
+    try:
+        source = open_source(
+            input_path, format=input_format, text_column=text_column, id_column=id_column
+        )
+        check = _check_input(source, skip_bad=skip_bad)
+    except BaseException as exc:
+        _stop_early(exc, f"cannot read {input_path}")
+
+    # Made first: a missing key or bad endpoint stops the run before any output file exists.
+    client = client_or_exit(connection, max_concurrency=concurrency)
+    settings = VectorSettings(model, server="fake" if connection.fake else None)
+    chain = DigestChain(settings)
+    with client:
+        try:
+            writer = open_output(output_path, check, settings=settings, overwrite=overwrite)
+            records = _verify(writer, source, check, chain)
+            writer.start(chain, check.record_count)
+        except BaseException as exc:
+            _stop_early(exc, f"cannot write {output_path}")
+
+        mode = progress_mode(progress)
+        total = check.record_count
+        summary = EmbedSummary(
+            resumed=writer.point.count,
+            skipped=check.bad_count,
+            dimension=writer.dimension,
+            destination=writer.describe(),
+        )
+        if writer.already_complete:
+            if mode != "off":
+                click.echo(
+                    f"nothing to do: all {total} texts are already in {writer.describe()}", err=True
+                )
+            return
+        bar = Progress(
+            total,
+            stream=sys.stderr,
+            mode=mode,
+            initial=writer.point.count,
+            note=lambda: "throttled" if client.quota_stats().throttled else "",
+        )
+        vectors_as = _vectors_as(output_path)
+        in_flight = batch_size * concurrency
+
+        async def run() -> None:
+            drawing = asyncio.ensure_future(keep_drawing(bar))
+            try:
+                async with client:  # its connection closes on this loop
+                    await embed_records(
+                        records,
+                        writer,
+                        lambda texts: iter_embeddings_async(
+                            model, texts, client=client, batch_size=batch_size, output=vectors_as
+                        ),
+                        window=in_flight * WINDOW_BATCHES,
+                        lookahead=in_flight,
+                        progress=bar,
+                        summary=summary,
+                    )
+            finally:
+                drawing.cancel()
+                stats = client.quota_stats()
+                summary.quota_wait, summary.rejected = stats.throttled_for, stats.rejected
+
+        started = time.monotonic()
+        try:
+            asyncio.run(run())
+            writer.finish()
+        except BaseException as exc:
+            summary.seconds = time.monotonic() - started
+            writer.close()
+            bar.close()
+            _fail_embedding(exc, writer, summary)
+        summary.seconds = time.monotonic() - started
+        bar.close()
+        if mode != "off":
+            click.echo(format_summary(summary), err=True)
+
+
+def _stop_early(exc: BaseException, cannot: str) -> NoReturn:
+    """Exit for a failure before anything was sent (so there is nothing to resume)."""
+    code = exit_code_for(exc)
+    if code is None or code == ExitCode.BROKEN_PIPE or isinstance(exc, click.ClickException):
+        raise exc  # SystemExit, click's own; a closed pipe is the group's to handle
+    if code == ExitCode.INTERRUPTED:
+        fail("interrupted; nothing was sent", code)
+    if isinstance(exc, OSError):  # the file named, as the user gave it
+        fail(f"{cannot}: {exc.strerror or exc}", ExitCode.USAGE)
+    if code == ExitCode.ERROR:
+        raise exc  # not one we expect here: the traceback says where
+    fail(describe(exc), code)
+
+
+def _fail_embedding(exc: BaseException, writer: ResultWriter, summary: EmbedSummary) -> None:
+    """Exit for a run that failed or was stopped, saying whether and how it can resume."""
+    code = exit_code_for(exc)
+    if code is None or code == ExitCode.BROKEN_PIPE or isinstance(exc, click.ClickException):
+        raise exc  # SystemExit, click's own; a closed pipe is the group's to handle
+    part = writer.resume_file  # only one that exists and holds results
+    resume = f"; {part} is kept: run the same command again to resume" if part else ""
+    if code == ExitCode.INTERRUPTED:
+        fail(f"interrupted; {format_summary(summary, finished=False)}{resume}", code)
+    # A dimension that differs from an earlier run's: rerunning will not help.
+    if code != ExitCode.ERROR or getattr(exc, "earlier", None) is not None:
+        resume = ""
+    fail(f"{describe(exc)}{resume}", code)

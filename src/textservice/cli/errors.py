@@ -1,0 +1,40 @@
+"""The errors of the ``textservice`` command's own making; their exit codes are in
+:mod:`textservice.cli.exit_codes`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "CliError",
+    "DimensionChangedError",
+    "InputError",
+    "NumpyMissingError",
+    "OutputConflictError",
+]
+
+
+class CliError(Exception):
+    """A failure the command explains in its own words (its message is shown as it is)."""
+
+
+class InputError(CliError):
+    """The input cannot be read as asked (not Parquet, no such column, changed meanwhile)."""
+
+
+class NumpyMissingError(CliError):
+    """``.npy`` or Parquet output was asked for but numpy is not installed."""
+
+
+class OutputConflictError(CliError):
+    """An existing output or partial file is corrupt or does not belong to this input."""
+
+
+class DimensionChangedError(CliError):
+    """The server sent embeddings of another length than before for the same model and
+    options: a fault of the server (or a change on its side), not of the output."""
+
+    def __init__(self, message: str, *, earlier: Path | None = None) -> None:
+        super().__init__(message)
+        self.earlier = earlier
+        """The earlier run's results whose length differs (``None``: this run's)."""

@@ -1,0 +1,288 @@
+"""``.npy`` output: float32 rows appended to the file in input order, never the whole array.
+
+Row ``i`` of the array is input line ``i + 1``; the row of a bad line skipped with
+``--skip-bad`` is all NaN. ``OUTPUT.part`` is an ``.npy`` file from the first batch on: its
+header (written first, with the final shape: every line of the input, and the embedding
+length of the first batch) is followed by the rows written so far. Rows go from the
+response's float32 array straight to the file; nothing holds more than one batch, and no
+memory map is used (its written pages would count as the process's memory).
+
+Resume needs no other file: the ``.part``'s header region has room for a checkpoint, a
+comment after the header's dictionary (``# textservice {"records": …, "rows": …,
+"digest": …}``), rewritten in place after each batch's rows are flushed. A rerun reads it,
+verifies the digest against its input, cuts the file back to the checkpointed rows and
+appends the rest. A crash between the rows and the checkpoint only costs that batch again.
+
+Finishing fills the NaN rows of trailing bad lines, rewrites the header without the comment
+(numpy and other readers see a plain ``.npy``), writes ``OUTPUT.digest`` (the ``.npy`` format
+has no room for it; see :func:`~textservice.cli.digests.npy_digest`) and renames the
+``.part`` to ``OUTPUT``. A finished ``OUTPUT`` is compared with its ``OUTPUT.digest`` by a rerun.
+
+The header is written by hand (the format is a fixed 10-byte prefix and a Python dict literal,
+see numpy's ``numpy.lib.format``) because numpy's own writers pad it to the shortest length,
+while the checkpoint needs a region of fixed size that can be rewritten in place.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+from textservice.cli.digests import DigestChain, digest_path, npy_digest
+from textservice.cli.inputs import Record
+from textservice.cli.outputs import (
+    EMPTY,
+    REPLACE,
+    OutputConflictError,
+    ResumePoint,
+    Vectors,
+    check_dimension,
+    fsync_dir,
+    generic_mismatch,
+    partial_path,
+    replace_atomically,
+    require_numpy,
+)
+from textservice.cli.sources import InputCheck
+
+__all__ = ["HEADER_SIZE", "NpyFile", "npy_header", "read_npy_header"]
+
+HEADER_SIZE = 512
+"""Bytes before the first row: magic, version, header length, dict, checkpoint, padding."""
+
+_MAGIC = b"\x93NUMPY\x01\x00"
+_CHECKPOINT = " # textservice "
+_NAN_CHUNK = 1024  # NaN rows written at a time
+
+
+def npy_header(rows: int, dim: int, checkpoint: dict[str, Any] | None = None) -> bytes:
+    """The ``HEADER_SIZE`` bytes of a float32 ``(rows, dim)`` array's header."""
+    text = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}"
+    if checkpoint is not None:
+        text += _CHECKPOINT + json.dumps(checkpoint, separators=(",", ":"))
+    length = HEADER_SIZE - len(_MAGIC) - 2
+    body = text.encode("ascii")
+    if len(body) >= length:
+        raise ValueError("the .npy header does not fit")  # shapes and digests are short
+    return _MAGIC + struct.pack("<H", length) + body.ljust(length - 1) + b"\n"
+
+
+def read_npy_header(raw: bytes, where: Path) -> tuple[tuple[int, int], dict[str, Any] | None]:
+    """The shape and checkpoint of a header made by :func:`npy_header`."""
+    if len(raw) < HEADER_SIZE or not raw.startswith(_MAGIC):
+        raise OutputConflictError(f"{where}: not a .npy file written by textservice ({REPLACE})")
+    text = raw[10:HEADER_SIZE].decode("ascii", "replace")
+    array_part, _, checkpoint = text.partition(_CHECKPOINT)
+    try:
+        header = ast.literal_eval(array_part.strip())
+        shape = header["shape"]
+        found = json.loads(checkpoint) if checkpoint.strip() else None
+        if header["descr"] != "<f4" or len(shape) != 2:
+            raise ValueError("not a 2-D float32 array")
+    except (ValueError, SyntaxError, KeyError, TypeError) as exc:
+        raise OutputConflictError(f"{where}: unreadable .npy header ({exc}; {REPLACE})") from None
+    return (int(shape[0]), int(shape[1])), found
+
+
+class NpyFile:
+    """A resumable ``.npy`` output (see the module docstring)."""
+
+    def __init__(self, path: Path, check: InputCheck, *, overwrite: bool) -> None:
+        self._np = require_numpy()
+        self.path = path
+        self.part = partial_path(path)
+        self.check = check
+        self.overwrite = overwrite
+        self.dimension: int | None = None
+        self.already_complete = False
+        self.point = EMPTY
+        self._chain: DigestChain | None = None
+        self._file: IO[bytes] | None = None
+        self._rows = 0  # rows in the .part after its header
+        self._records = 0  # records done (in the .part)
+        self._layout = False  # point.digest is a finished array's (npy_digest)
+        if overwrite:
+            return
+        if self.part.exists():
+            self.point = self._inspect_part()
+        elif path.exists():
+            self.point = self._inspect_finished()
+            self._layout = True
+
+    def _inspect_part(self) -> ResumePoint:
+        with open(self.part, "rb") as f:
+            raw = f.read(HEADER_SIZE)
+        if not raw:
+            return EMPTY
+        (lines, dim), checkpoint = read_npy_header(raw, self.part)
+        if checkpoint is None:  # stopped before its first batch was checkpointed
+            return EMPTY
+        if lines != self.check.line_count:
+            raise OutputConflictError(
+                f"{self.part} was started for an input of {lines} lines, this one has "
+                f"{self.check.line_count}: it is not this input's output ({REPLACE})"
+            )
+        try:
+            records, rows, digest = checkpoint["records"], checkpoint["rows"], checkpoint["digest"]
+        except (KeyError, TypeError):
+            raise OutputConflictError(f"{self.part}: unreadable checkpoint ({REPLACE})") from None
+        if self.part.stat().st_size < HEADER_SIZE + rows * dim * 4:
+            raise OutputConflictError(
+                f"{self.part} is shorter than its checkpoint says: it is corrupt ({REPLACE})"
+            )
+        self._rows = rows
+        return ResumePoint(records, digest, self.part, dim)
+
+    def _inspect_finished(self) -> ResumePoint:
+        sidecar = digest_path(self.path)
+        try:
+            found = json.loads(sidecar.read_bytes())
+            digest, records, lines = found["digest"], found["records"], found["lines"]
+        except FileNotFoundError:
+            raise OutputConflictError(
+                f"{self.path} has no {sidecar.name} (it was written by an older version of "
+                "textservice, or that file was removed): it cannot be checked against this "
+                "input; pass --overwrite to embed it again"
+            ) from None
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise OutputConflictError(
+                f"{sidecar}: not a textservice digest file ({type(exc).__name__}: {exc}); {REPLACE}"
+            ) from None
+        np = self._np
+        try:
+            with open(self.path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        except (ValueError, OSError) as exc:
+            raise OutputConflictError(f"{self.path}: not a readable .npy file ({exc})") from None
+        if len(shape) != 2 or shape[0] != lines or dtype != np.float32:
+            raise OutputConflictError(
+                f"{self.path} holds a {dtype} array of shape {shape}, not the (lines, "
+                f"dimension) float32 one its digest describes: it is corrupt ({REPLACE})"
+            )
+        return ResumePoint(records, digest, self.path, int(shape[1]), finished=True, whole=True)
+
+    @property
+    def resume_file(self) -> Path | None:
+        """The ``.part``, if it holds checkpointed results."""
+        return self.part if self._records > 0 and self.part.exists() else None
+
+    def point_digest(self, chain: DigestChain) -> str:
+        """For a finished array, its digest: the chain and the rows its records fill."""
+        if self._layout:
+            return npy_digest(chain.hexdigest, self.check.line_count, self.check.record_lines())
+        return chain.hexdigest
+
+    def mismatch(self, records: Iterator[Record]) -> NoReturn:
+        """The conflict: the rows hold no per-record digests to name the first that differs."""
+        if self._layout:
+            raise OutputConflictError(
+                f"{self.path} was made from another input, model or options "
+                f"({digest_path(self.path).name} does not match): it is not this input's "
+                f"output ({REPLACE})"
+            )
+        generic_mismatch(self.part)
+
+    def start(self, chain: DigestChain, total: int) -> None:
+        """Cut the ``.part`` back to its checkpoint and open it for appending."""
+        self._chain = chain
+        self.dimension = self.point.dimension
+        self._records = self.point.count
+        if self.overwrite:
+            self.part.unlink(missing_ok=True)
+        if self.point.finished:
+            self.already_complete = self.point.count == total
+            if not self.already_complete:  # the layout digest covers every record: unreachable
+                generic_mismatch(self.path)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.point.count:
+            assert self.dimension is not None
+            os.truncate(self.part, HEADER_SIZE + self._rows * self.dimension * 4)
+            self._file = open(self.part, "r+b")  # noqa: SIM115
+            self._file.seek(0, os.SEEK_END)
+        else:
+            self.part.unlink(missing_ok=True)  # a header without results: start over
+
+    def _open_new(self, dim: int) -> IO[bytes]:
+        f = open(self.part, "wb")  # noqa: SIM115
+        f.write(npy_header(self.check.line_count, dim))
+        self._rows = 0
+        return f
+
+    def _write_nan(self, f: IO[bytes], count: int) -> None:
+        assert self.dimension is not None
+        np = self._np
+        block = np.full((min(count, _NAN_CHUNK), self.dimension), np.nan, dtype="<f4")
+        while count > 0:
+            step = min(count, len(block))
+            f.write(block[:step].tobytes())
+            count -= step
+            self._rows += step
+
+    def write(self, records: Sequence[Record], vectors: Vectors) -> None:
+        """Append one batch's rows (NaN rows for bad lines before them), then checkpoint."""
+        assert self._chain is not None, "not started"
+        check_dimension(self, vectors, self.point.source)
+        assert self.dimension is not None
+        rows = self._np.asarray(vectors, dtype="<f4")
+        f = self._file if self._file is not None else self._open_new(self.dimension)
+        self._file = f
+        run_start = 0
+        for index, record in enumerate(records):
+            gap = record.line - 1 - (self._rows + index - run_start)
+            if gap:
+                f.write(rows[run_start:index].tobytes())
+                self._rows += index - run_start
+                run_start = index
+                self._write_nan(f, gap)
+            self._chain.add(record)
+        f.write(rows[run_start:].tobytes())
+        self._rows += len(records) - run_start
+        self._records += len(records)
+        f.flush()
+        checkpoint = {"records": self._records, "rows": self._rows, "digest": self._chain.hexdigest}
+        os.pwrite(f.fileno(), npy_header(self.check.line_count, self.dimension, checkpoint), 0)
+
+    def finish(self) -> None:
+        """Fill trailing NaN rows, clean the header, write the digest, rename the ``.part``."""
+        if self.already_complete:
+            return
+        assert self._chain is not None, "not started"
+        lines = self.check.line_count
+        if self._file is None:  # no record at all: one empty row per (bad) line
+            self.dimension = 0
+            self._file = self._open_new(0)
+        f = self._file
+        self._write_nan(f, lines - self._rows)
+        f.flush()
+        os.pwrite(f.fileno(), npy_header(lines, self.dimension or 0), 0)
+        os.fsync(f.fileno())
+        f.close()
+        self._file = None
+        digest = npy_digest(self._chain.hexdigest, lines, self.check.record_lines())
+        sidecar = json.dumps({"digest": digest, "records": self._records, "lines": lines})
+        # The digest first: a crash before the rename leaves the complete .part to finish.
+        replace_atomically(digest_path(self.path), lambda out: out.write(sidecar.encode() + b"\n"))
+        os.replace(self.part, self.path)
+        fsync_dir(self.path.parent)
+
+    def close(self) -> None:
+        """Close ``.part``: kept for resuming if it holds results, else removed."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            if self._records == self.point.count == 0:
+                self.part.unlink(missing_ok=True)
+
+    def describe(self) -> str:
+        """The output path."""
+        return str(self.path)

@@ -1,0 +1,397 @@
+"""Streaming input for ``textservice embed``: a validating first pass, then the records.
+
+The input is read twice, never held whole in memory:
+
+1. :meth:`Source.check` reads every line (or Parquet row), reports each bad one as it is
+   found and keeps only what the second pass needs: the numbers of the bad lines and, while
+   it runs, one 64-bit hash per id (to find duplicates; a hash seen twice is confirmed by
+   comparing the ids themselves in a second look, so a hash collision is never mistaken for a
+   duplicate).
+2. :meth:`Source.records` reads it again, yielding the good records in order, as the
+   embedding loop asks for them.
+
+Standard input is copied to an unnamed temporary file first (on disk, not in memory), so it
+can be read twice like a file. A Parquet input (``--format parquet``, or a ``.parquet`` name)
+gives one record per row: ``--text-column`` (default ``text``) and optional ``--id-column``
+(integers or strings; default: the row number, from 1). Its rows are numbered like lines.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
+
+from textservice.cli.errors import InputError
+from textservice.cli.inputs import (
+    BadLine,
+    Format,
+    Input,
+    Record,
+    RecordId,
+    classify,
+    detect_format,
+    iter_lines,
+)
+
+if TYPE_CHECKING:
+    import pyarrow.parquet
+
+__all__ = [
+    "InputCheck",
+    "InputError",
+    "ParquetSource",
+    "Source",
+    "TextSource",
+    "open_source",
+    "parse_input",
+    "require_pyarrow",
+]
+
+Report = Callable[[BadLine], None]
+
+
+def require_pyarrow() -> Any:
+    """The ``pyarrow.parquet`` module, or ``InputError`` naming the extra that brings it."""
+    try:
+        import pyarrow.parquet
+    except ImportError:
+        raise InputError(
+            "Parquet needs pyarrow: pip install pyarrow (or the parquet extra of textservice)"
+        ) from None
+    return pyarrow.parquet
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    """What the first pass found: enough to read the records again and place their rows."""
+
+    line_count: int
+    """Lines (or Parquet rows) in the input, good and bad."""
+    record_count: int
+    """Good records."""
+    bad_lines: array[int]
+    """The numbers of the bad lines, ascending."""
+    id_types: frozenset[type]
+    """The types of the records' ids (``int``, ``str``)."""
+
+    @property
+    def bad_count(self) -> int:
+        """How many lines are bad."""
+        return len(self.bad_lines)
+
+    def record_lines(self) -> Iterator[int]:
+        """The line number of each good record, in order (every line that is not bad)."""
+        bad = iter(self.bad_lines)
+        next_bad = next(bad, None)
+        for line in range(1, self.line_count + 1):
+            if line == next_bad:
+                next_bad = next(bad, None)
+            else:
+                yield line
+
+
+class Source(Protocol):
+    """An input read in two passes (see the module docstring)."""
+
+    @property
+    def name(self) -> str:
+        """What bad-line reports call it: the path, or ``<stdin>``."""
+
+    @property
+    def format(self) -> Literal["lines", "jsonl", "parquet"]:
+        """What it is read as."""
+
+    def check(self, report: Report) -> InputCheck:
+        """The first pass: call ``report`` for each bad line, in line order."""
+
+    def records(self, check: InputCheck) -> Iterator[Record]:
+        """The good records in order (``check``: this source's first pass)."""
+
+
+def _id_key(record_id: RecordId) -> int:
+    # 1 and "1" are different ids: the type is part of the key.
+    return hash((type(record_id) is int, record_id))
+
+
+class _Duplicates:
+    """Finds duplicate ids with 8 bytes per record (a hash each), not a set of the ids."""
+
+    def __init__(self) -> None:
+        self._hashes: array[int] = array("q")
+
+    def add(self, record_id: RecordId) -> None:
+        self._hashes.append(_id_key(record_id))
+
+    def suspects(self) -> set[int]:
+        """The hashes seen more than once (real duplicates, or very rarely a collision)."""
+        try:
+            import numpy
+        except ImportError:
+            seen: set[int] = set()
+            twice: set[int] = set()
+            for h in self._hashes:
+                (twice if h in seen else seen).add(h)
+            return twice
+        hashes = numpy.sort(numpy.frombuffer(self._hashes, dtype=numpy.int64))
+        self._hashes = array("q")
+        repeated = hashes[1:][hashes[1:] == hashes[:-1]]
+        return {int(h) for h in numpy.unique(repeated)}
+
+
+def _confirm_duplicates(records: Iterator[Record], suspects: set[int]) -> list[BadLine]:
+    """The records (in order) whose id an earlier record already has, as bad lines."""
+    first_line: dict[tuple[type, RecordId], int] = {}
+    bad: list[BadLine] = []
+    for record in records:
+        if _id_key(record.id) not in suspects:
+            continue
+        key = (type(record.id), record.id)
+        first = first_line.setdefault(key, record.line)
+        if first != record.line:
+            shown = json.dumps(record.id)
+            bad.append(BadLine(record.line, f"duplicate id {shown} (first on line {first})"))
+    return bad
+
+
+def _merge(bad_lines: array[int], more: list[BadLine]) -> array[int]:
+    return array("q", sorted([*bad_lines, *(b.line for b in more)]))
+
+
+class TextSource:
+    """Text lines or JSONL, from anything that can be opened again (a file, a spooled stdin)."""
+
+    def __init__(self, opener: Callable[[], IO[bytes]], *, name: str, format: Format) -> None:
+        self._open = opener
+        self.name = name
+        fmt: Literal["lines", "jsonl"]
+        if format == "auto":
+            with opener() as f:
+                fmt = detect_format(iter_lines(f), name)
+        elif format in ("lines", "jsonl"):
+            fmt = format
+        else:
+            raise ValueError(f"a text source cannot read format {format!r}")
+        self.format: Literal["lines", "jsonl"] = fmt
+
+    def _classified(self) -> Iterator[Record | BadLine]:
+        with self._open() as f:
+            for number, raw in enumerate(iter_lines(f), start=1):
+                yield classify(raw, number, self.format)
+
+    def check(self, report: Report) -> InputCheck:
+        """The first pass (see :class:`Source`)."""
+        bad_lines: array[int] = array("q")
+        ids = _Duplicates() if self.format == "jsonl" else None  # line numbers are unique
+        lines = good = 0
+        id_types: set[type] = set()
+        held: list[BadLine] = []  # reported once duplicates are known, to keep line order
+        for item in self._classified():
+            lines += 1
+            if isinstance(item, BadLine):
+                bad_lines.append(item.line)
+                held.append(item)
+                if len(held) >= 1000:
+                    for b in held:
+                        report(b)
+                    held.clear()
+                continue
+            good += 1
+            id_types.add(type(item.id))
+            if ids is not None:
+                ids.add(item.id)
+        dupes: list[BadLine] = []
+        suspects = ids.suspects() if ids is not None else set()
+        if suspects:
+            first_pass = InputCheck(lines, good, bad_lines, frozenset(id_types))
+            dupes = _confirm_duplicates(self.records(first_pass), suspects)
+            bad_lines = _merge(bad_lines, dupes)
+        for b in sorted([*held, *dupes], key=lambda b: b.line):
+            report(b)
+        return InputCheck(lines, good - len(dupes), bad_lines, frozenset(id_types))
+
+    def records(self, check: InputCheck) -> Iterator[Record]:
+        """The good records (see :class:`Source`)."""
+        bad = iter(check.bad_lines)
+        next_bad = next(bad, None)
+        for item in self._classified():
+            if isinstance(item, BadLine) or item.line == next_bad:
+                if item.line != next_bad:
+                    raise InputError(f"{self.name} changed while it was read (line {item.line})")
+                next_bad = next(bad, None)
+                continue
+            yield item
+
+
+_PARQUET_BATCH = 4096  # rows read at a time
+
+
+class ParquetSource:
+    """One record per row of a Parquet file: a text column and an optional id column."""
+
+    format: Literal["parquet"] = "parquet"
+
+    def __init__(self, path: str, *, text_column: str, id_column: str | None) -> None:
+        pq = require_pyarrow()
+        import pyarrow as pa
+
+        self.name = path
+        try:
+            self._file: pyarrow.parquet.ParquetFile = pq.ParquetFile(path)
+        except pa.ArrowException as exc:
+            raise InputError(f"{path} is not a readable Parquet file ({exc})") from None
+        schema = self._file.schema_arrow
+        names = schema.names
+
+        def field(column: str, option: str, ok: Callable[[Any], bool], kinds: str) -> None:
+            if column not in names:
+                raise InputError(
+                    f"{path} has no column {column!r} ({option}; its columns: {', '.join(names)})"
+                )
+            kind = schema.field(column).type
+            if not ok(kind):
+                raise InputError(f"{path}: column {column!r} holds {kind}, not {kinds}")
+
+        types = pa.types
+        field(
+            text_column,
+            "--text-column",
+            lambda t: types.is_string(t) or types.is_large_string(t) or types.is_string_view(t),
+            "strings",
+        )
+        if id_column is not None:
+            field(
+                id_column,
+                "--id-column",
+                lambda t: types.is_integer(t) or types.is_string(t) or types.is_large_string(t),
+                "integers or strings",
+            )
+        self.text_column = text_column
+        self.id_column = id_column
+
+    def _rows(self) -> Iterator[Record | BadLine]:
+        columns = [self.text_column] + ([self.id_column] if self.id_column else [])
+        number = 0
+        for batch in self._file.iter_batches(batch_size=_PARQUET_BATCH, columns=columns):
+            texts = batch.column(0).to_pylist()
+            ids = batch.column(1).to_pylist() if self.id_column else None
+            for offset, text in enumerate(texts):
+                number += 1
+                record_id = ids[offset] if ids is not None else number
+                yield self._row(number, text, record_id)
+
+    def _row(self, number: int, text: str | None, record_id: RecordId | None) -> Record | BadLine:
+        if text is None:
+            return BadLine(number, f'null "{self.text_column}"')
+        if not text.strip():
+            return BadLine(number, f'empty "{self.text_column}"')
+        if record_id is None:
+            return BadLine(number, f'null "{self.id_column}"')
+        return Record(number, record_id, text)
+
+    def check(self, report: Report) -> InputCheck:
+        """The first pass (see :class:`Source`)."""
+        bad_lines: array[int] = array("q")
+        ids = _Duplicates() if self.id_column else None
+        rows = good = 0
+        id_types: set[type] = set()
+        held: list[BadLine] = []
+        for item in self._rows():
+            rows += 1
+            if isinstance(item, BadLine):
+                bad_lines.append(item.line)
+                held.append(item)
+                if len(held) >= 1000:
+                    for b in held:
+                        report(b)
+                    held.clear()
+                continue
+            good += 1
+            id_types.add(type(item.id))
+            if ids is not None:
+                ids.add(item.id)
+        dupes: list[BadLine] = []
+        suspects = ids.suspects() if ids is not None else set()
+        if suspects:
+            first_pass = InputCheck(rows, good, bad_lines, frozenset(id_types))
+            dupes = _confirm_duplicates(self.records(first_pass), suspects)
+            bad_lines = _merge(bad_lines, dupes)
+        for b in sorted([*held, *dupes], key=lambda b: b.line):
+            report(b)
+        return InputCheck(rows, good - len(dupes), bad_lines, frozenset(id_types))
+
+    def records(self, check: InputCheck) -> Iterator[Record]:
+        """The good records (see :class:`Source`)."""
+        bad = iter(check.bad_lines)
+        next_bad = next(bad, None)
+        for item in self._rows():
+            if isinstance(item, BadLine) or item.line == next_bad:
+                next_bad = next(bad, None)
+                continue
+            yield item
+
+
+def _spool_stdin() -> Callable[[], IO[bytes]]:
+    """Copy standard input to an unnamed temporary file; an opener reading it from the start."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the process's lifetime)
+    shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+    spool.flush()
+    fd = spool.fileno()
+
+    def opener() -> IO[bytes]:
+        copy = os.dup(fd)  # shares the offset: the two passes never overlap
+        os.lseek(copy, 0, os.SEEK_SET)
+        return io.BufferedReader(io.FileIO(copy, "rb"), 1 << 16)
+
+    opener.spool = spool  # type: ignore[attr-defined]  # keeps the file open while used
+    return opener
+
+
+def open_source(
+    path: str,
+    *,
+    format: Format = "auto",
+    text_column: str = "text",
+    id_column: str | None = None,
+) -> Source:
+    """The input at ``path`` (``"-"``: standard input). ``OSError`` if it cannot be read,
+    ``InputError`` if it is not what ``format`` says."""
+    parquet = format == "parquet" or (format == "auto" and path.lower().endswith(".parquet"))
+    if parquet:
+        if path == "-":
+            raise InputError("Parquet input must be a file (--input FILE), not standard input")
+        if not Path(path).is_file():
+            Path(path).open("rb").close()  # the OSError a user expects (missing, a folder)
+        return ParquetSource(path, text_column=text_column, id_column=id_column)
+    if path == "-":
+        return TextSource(_spool_stdin(), name="<stdin>", format=format)
+    Path(path).open("rb").close()  # fail now, before any output exists
+    return TextSource(lambda: open(path, "rb", buffering=1 << 16), name=path, format=format)
+
+
+def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Input:
+    """Split and validate ``data`` (the bytes of an input file) into records and bad lines.
+
+    Everything in memory, for small inputs and tests; ``textservice embed`` streams its input
+    with the sources above, by the same rules.
+    """
+    if format not in ("auto", "lines", "jsonl"):
+        raise ValueError(f"format must be 'auto', 'lines' or 'jsonl', got {format!r}")
+    source = TextSource(lambda: io.BytesIO(data), name=name, format=format)
+    bad: list[BadLine] = []
+    check = source.check(bad.append)
+    bad.sort(key=lambda b: b.line)
+    return Input(
+        format=source.format,
+        line_count=check.line_count,
+        records=list(source.records(check)),
+        bad=bad,
+    )
