@@ -100,10 +100,12 @@ demo: $(STAMP) $(SAMPLE)
 ## bench: benchmark vs google-generativeai 0.7.2 and a raw grpcio floor -> bench/RESULTS.md
 ##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options),
 ##        then the quota scenario (bench/quota.py: its section of the same report; not with
-##        BENCH_ARGS, a partial run: run python3 bench/quota.py on its own), then the CLI at
+##        BENCH_ARGS, a partial run: run python3 bench/quota.py on its own), then embed_content's
+##        rows (bench/content.py, likewise; BENCH_QUICK=1: its smoke run), then the CLI at
 ##        scale (bench/scale.py: its section; SCALE_ARGS: its options, a partial run)
 .PHONY: bench
 bench: $(STAMP)
 	$(PYTHON) bench/run.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
 	$(if $(BENCH_ARGS),,$(PYTHON) bench/quota.py $(if $(BENCH_QUICK),--quick))
+	$(if $(BENCH_ARGS),,$(PYTHON) bench/content.py $(if $(BENCH_QUICK),--quick))
 	$(BIN)/python bench/scale.py $(if $(BENCH_QUICK),--quick) $(SCALE_ARGS)

@@ -6,8 +6,11 @@ so a response is a concatenation of cached bytes (checked at start-up against ``
 serialization). Vectors come from ``vectors.load()`` (the fake's ``expected_embedding`` once it
 is merged). It checks the API key header and the 100-text limit like the real API.
 
-Serves ``google.ai.generativelanguage.{v1beta,v1beta3}.TextService/{EmbedText,BatchEmbedText}``
-and ``v1beta2``'s EmbedText. Controlled by JSON lines on stdin, answering on stdout:
+Serves ``google.ai.generativelanguage.{v1beta,v1beta3}.TextService/{EmbedText,BatchEmbedText}``,
+``v1beta2``'s EmbedText, and ``google.ai.generativelanguage.{v1,v1beta}.GenerativeService/
+{EmbedContent,BatchEmbedContents}`` (``embed_content``'s rows, ``bench/content.py``: a content's
+text is embedded like a TextService text; a batch's requests must name the batch's model).
+Controlled by JSON lines on stdin, answering on stdout:
 ``{"cmd": "latency", "ms": 100}``, ``{"cmd": "stats"}`` (counts since the last call, then reset;
 and the process's CPU time so far, all threads),
 ``{"cmd": "digest", "model": M, "n": N}`` (expected float32 digest of ``texts(N)``),
@@ -38,6 +41,9 @@ import vectors
 
 SERVICES = {"v1beta": True, "v1beta3": True, "v1beta2": False}
 """API version -> has BatchEmbedText."""
+
+GENERATIVE_SERVICES = ("v1", "v1beta")
+"""API versions whose GenerativeService embeds content."""
 
 
 def _varint(value: int) -> bytes:
@@ -162,6 +168,25 @@ class Server:
         self._check(context, request.model, len(texts))
         return self._serve(request.model, texts)
 
+    # EmbedContentResponse and BatchEmbedContentsResponse have TextService's layout (field 1:
+    # ContentEmbedding, whose packed floats are field 1), so the cached bytes serve them too.
+
+    def embed_content(self, request: Any, context: grpc.ServicerContext) -> bytes:
+        self._check(context, request.model, 1)
+        return self._serve(request.model, [_content_text(request)])
+
+    def batch_embed_contents(self, request: Any, context: grpc.ServicerContext) -> bytes:
+        self._check(context, request.model, len(request.requests))
+        if any(r.model != request.model for r in request.requests):
+            self.stats.reject()
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "every request needs the batch's model")
+        return self._serve(request.model, [_content_text(r) for r in request.requests])
+
+
+def _content_text(request: Any) -> str:
+    """An EmbedContentRequest's text: its content's text parts, joined."""
+    return "".join(part.text for part in request.content.parts)
+
 
 def _raw(response: bytes) -> bytes:
     return response  # handlers return the serialized response already
@@ -190,6 +215,24 @@ def handlers(server: Server, ref: str) -> list[grpc.GenericRpcHandler]:
             )
         name = f"google.ai.generativelanguage.{version}.TextService"
         out.append(grpc.method_handlers_generic_handler(name, methods))
+    for version in GENERATIVE_SERVICES:
+        pb2 = importlib.import_module(
+            f"tsref.google.ai.generativelanguage.{version}.generative_service_pb2"
+        )
+        methods = {
+            "EmbedContent": grpc.unary_unary_rpc_method_handler(
+                server.embed_content,
+                request_deserializer=pb2.EmbedContentRequest.FromString,
+                response_serializer=_raw,
+            ),
+            "BatchEmbedContents": grpc.unary_unary_rpc_method_handler(
+                server.batch_embed_contents,
+                request_deserializer=pb2.BatchEmbedContentsRequest.FromString,
+                response_serializer=_raw,
+            ),
+        }
+        name = f"google.ai.generativelanguage.{version}.GenerativeService"
+        out.append(grpc.method_handlers_generic_handler(name, methods))
     return out
 
 
@@ -209,6 +252,18 @@ def self_check(embeddings: Embeddings, ref: str, model: str) -> None:
     first = pb2.BatchEmbedTextResponse.FromString(expected).embeddings[0]
     if list(single.embedding.value) != list(first.value):
         raise SystemExit("bench server: EmbedText response bytes do not parse back")
+    for version in GENERATIVE_SERVICES:
+        gs = importlib.import_module(
+            f"tsref.google.ai.generativelanguage.{version}.generative_service_pb2"
+        )
+        content = gs.BatchEmbedContentsResponse(
+            embeddings=[
+                gs.ContentEmbedding(values=embeddings._expected(model, t, embeddings._dim).tolist())
+                for t in sample
+            ]
+        ).SerializeToString()
+        if embeddings.response(model, sample) != content:
+            raise SystemExit(f"bench server: {version} BatchEmbedContents bytes differ from _pb2's")
 
 
 def digest(embeddings: Embeddings, model: str, n: int) -> str:

@@ -1,10 +1,15 @@
 """What the facade of one API version contains, decided from the API model.
 
-Which friendly functions a version gets, and for which RPCs, comes from the table of RPC
-shapes (``codegen.shapes.FRIENDLY_FUNCTIONS``): each row is planned when a service of the
-version has an RPC of its shape, whatever the RPC is called. Parameters, their types and
-conversions, result TypedDicts and docstrings all come from the model. The plan is frozen data
-holding ready-made names and Python snippets, so the templates stay declarations and thin glue.
+A version's facade serves all its services: one module per service (``_text_service``,
+``_generative_service``...) behind a package index that imports each on first use, and one
+``types`` module of result TypedDicts. Which friendly functions a service gets, and for which
+RPCs, comes from the table of RPC shapes (``codegen.shapes.FRIENDLY_FUNCTIONS``): each row is
+planned when a service of the version has an RPC of its shape, whatever the RPC is called.
+Every other unary RPC gets a plain function named after it (a paged list RPC: an iterator over
+every page); streaming RPCs get none, and the docstrings say so. Parameters, their types and
+conversions, result TypedDicts, deprecation warnings and docstrings all come from the model.
+The plan is frozen data holding ready-made names and Python snippets, so the templates stay
+declarations and thin glue.
 """
 
 from __future__ import annotations
@@ -17,21 +22,28 @@ import betterproto2
 from codegen import docstrings
 from codegen.errors import CodegenError
 from codegen.model import ApiPackage, Field, Kind, Message, Method, RetryPolicy, Service
-from codegen.names import is_identifier, parameter_name
+from codegen.names import is_identifier, parameter_name, python_field_name
 from codegen.shapes import (
     FRIENDLY_FUNCTIONS,
     MODEL_FIELD,
+    NEXT_PAGE_TOKEN,
+    PAGE_TOKEN,
+    Classified,
     Match,
     Payload,
     Shape,
     batch_vectors,
+    classify_service,
+    content_parts,
     match_service,
+    page_items,
     text_wrapper,
     vector_path,
 )
 
 BATCH_LIMIT = 100
-"""Texts per BatchEmbedText call (the API rejects more; the protos say so only in a comment)."""
+"""Texts per BatchEmbedText/BatchEmbedContents call (the API rejects more; the protos say so
+only in a comment)."""
 
 COMPLETION_CANDIDATES, COMPLETION_OUTPUT = "candidates", "output"
 """``Completion["result"]`` is ``candidates[0].output`` (None without candidates)."""
@@ -39,27 +51,68 @@ COMPLETION_CANDIDATES, COMPLETION_OUTPUT = "candidates", "output"
 OWN_PARAMETERS = ("client", "request_options")
 """Parameters every facade function has after the request's own."""
 
+CONTENT_OWN_PARAMETERS = ("output", "normalize")
+"""Keyword-only parameters of ``embed_content`` after ``OWN_PARAMETERS``."""
+
+TITLE_FIELD, TASK_TYPE_FIELD, DIMENSIONALITY_FIELD = "title", "task_type", "output_dimensionality"
+"""EmbedContent's request fields the runtime gives rules to (a title needs the retrieval
+document task type; a dimensionality is positive); a request without one has no such rule."""
+
 FUNCTION_DOC_WIDTH = docstrings.LINE_LENGTH - 4
 """Function docstrings sit 4 spaces in."""
 
-CLIENT_DOC = "The ``TextServiceClient`` to call through; None uses the default client."
+CLIENT_DOC = (
+    "The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call through; "
+    "None uses the default client."
+)
 
 OUTPUT_DOC = (
     '``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded '
     "straight from the response bytes with no Python float per value (needs numpy: "
     "``pip install numpy``)."
 )
-"""``output``'s description (``generate_embeddings``, ``iter_embeddings``)."""
+"""``output``'s description (the embedding functions)."""
+
+NORMALIZE_DOC = (
+    "Scale every vector to unit length (Euclidean norm 1), as Google asks for embeddings "
+    "shortened with ``output_dimensionality``; a vector of zeros stays zeros. Lists are scaled "
+    "in double precision, arrays in float32."
+)
 
 TEMPLATE_NAMES = frozenset(
     {
         "_f", "_pb", "Any", "AsyncIterator", "Callable", "HasName", "Iterator", "Literal",
         "Mapping", "Sequence", "TYPE_CHECKING", "cast", "numpy", "overload",
-        "TextServiceClient", "annotations",
+        "TextServiceClient", "annotations", "datetime",
     }
 )  # fmt: skip
 """Module-level names of the generated modules: a request field's parameter must not take one
 (it gets a trailing ``_`` instead). The public functions bind no locals, so none are listed."""
+
+WELL_KNOWN_RESULTS: dict[str, str] = {
+    "google.protobuf.Timestamp": "datetime.datetime",
+    "google.protobuf.Duration": "datetime.timedelta",
+    "google.protobuf.Struct": "dict[str, Any]",
+    "google.protobuf.Value": "Any",
+    "google.protobuf.ListValue": "list[Any]",
+    "google.protobuf.DoubleValue": "float",
+    "google.protobuf.FloatValue": "float",
+    "google.protobuf.Int64Value": "int",
+    "google.protobuf.UInt64Value": "int",
+    "google.protobuf.Int32Value": "int",
+    "google.protobuf.UInt32Value": "int",
+    "google.protobuf.BoolValue": "bool",
+    "google.protobuf.StringValue": "str",
+    "google.protobuf.BytesValue": "bytes",
+}
+"""Well-known types as result values (``textservice._encoding.dicts`` gives these); the other
+well-known messages (``Any``, ``Empty``, ``FieldMask``) are dicts of their fields."""
+
+_UNWRAPPED_ARGUMENTS = frozenset(
+    name for name in WELL_KNOWN_RESULTS if name.endswith(("Timestamp", "Duration", "Value"))
+)
+"""Well-known types betterproto2 holds as Python values (or JSON-like ones): not accepted as
+facade arguments yet (no request field of the API needs one)."""
 
 _PY_SCALARS: dict[Kind, str] = {
     Kind.DOUBLE: "float",
@@ -98,7 +151,9 @@ class MethodSpecPlan:
     service: str
     name: str
     request: str
+    """The request class as the module names it: ``_pb.EmbedContentRequest``."""
     response: str
+    """The response class: ``_pb.Model``, or another package's (``_pb_google_protobuf.Empty``)."""
     timeout: float | None
     retry: RetryPolicy | None
 
@@ -116,6 +171,8 @@ class Param:
     convert: str
     """Python expression turning the argument into the field's value."""
     doc: str
+    deprecated: str | None = None
+    """The warning passing it gives (the field is ``deprecated``), else ``None``."""
 
     @property
     def required(self) -> bool:
@@ -128,9 +185,27 @@ class Param:
         return self.default == "None"
 
 
+def _request_var(params: Iterable[Param]) -> str:
+    """A request builder's local name: ``request``, unless a parameter has that name."""
+    name = "request"
+    while name in {p.name for p in params}:
+        name += "_"
+    return name
+
+
+@dataclass(frozen=True)
+class PagingPlan:
+    """Where a paged list RPC keeps its items and tokens (betterproto2 attribute names)."""
+
+    items: str
+    token: str
+    next_token: str
+
+
 @dataclass(frozen=True)
 class RpcFunction:
-    """A facade function around one RPC (``generate_text``, ``count_text_tokens``)."""
+    """A facade function around one RPC: a friendly one (``generate_text``,
+    ``count_tokens``) or a plain one named after its RPC (``get_model``, ``list_models``)."""
 
     name: str
     method: MethodSpecPlan
@@ -139,17 +214,18 @@ class RpcFunction:
     doc: str
     """The full docstring (unescaped)."""
     returns: str
-    """TypedDict name of the result."""
+    """TypedDict name of the result (of each item, for a paged list)."""
     completion: bool
     """Adds ``result`` (first candidate's output) to the response dict."""
+    paging: PagingPlan | None = None
+    """A paged list RPC: the function iterates over every item of every page."""
+    deprecated: str | None = None
+    """The warning calling it gives (the RPC is ``deprecated``), else ``None``."""
 
     @property
     def request_var(self) -> str:
         """The request builder's local name: ``request``, unless a parameter has that name."""
-        name = "request"
-        while name in {p.name for p in self.params}:
-            name += "_"
-        return name
+        return _request_var(self.params)
 
     @property
     def constructor_params(self) -> tuple[Param, ...]:
@@ -187,6 +263,55 @@ class EmbeddingsFunction:
 
 
 @dataclass(frozen=True)
+class ContentFunction:
+    """``embed_content``: one item by EmbedContent, sequences by BatchEmbedContents."""
+
+    name: str
+    iter_name: str
+    single: MethodSpecPlan
+    single_vector: tuple[str, ...]
+    """Attributes from the EmbedContent response to its floats: ``("embedding", "values")``."""
+    batch: MethodSpecPlan | None
+    batch_vectors: tuple[str, str] | None
+    params: tuple[Param, ...]
+    """The request's other fields (model first): the call's fixed fields."""
+    content: str
+    """The request attribute holding the content; then the content's parts and the part's
+    text attributes."""
+    parts: str
+    text: str
+    title: str | None
+    requests: str | None
+    """The batch request's repeated single requests."""
+    task_type: str | None
+    dimensionality: str | None
+    max_items: int
+    doc: str
+    iter_doc: str
+    deprecated: str | None = None
+
+    @property
+    def request_var(self) -> str:
+        """The template builder's local name."""
+        return _request_var(self.params)
+
+    @property
+    def constructor_params(self) -> tuple[Param, ...]:
+        """Always set."""
+        return tuple(p for p in self.params if not p.optional)
+
+    @property
+    def optional_params(self) -> tuple[Param, ...]:
+        """Set only when not ``None``."""
+        return tuple(p for p in self.params if p.optional)
+
+    @property
+    def tail_params(self) -> tuple[Param, ...]:
+        """The parameters after ``model`` and ``content``."""
+        return self.params[1:]
+
+
+@dataclass(frozen=True)
 class TypedKey:
     """One key of a TypedDict."""
 
@@ -220,6 +345,52 @@ class ModuleImport:
 
 
 @dataclass(frozen=True)
+class ServicePlan:
+    """One service's module of a version's facade."""
+
+    name: str
+    """``GenerativeService``."""
+    module: str
+    """The module's name inside the version's package: ``_generative_service``."""
+    doc: str
+    methods: tuple[MethodSpecPlan, ...]
+    embeddings: EmbeddingsFunction | None
+    content: ContentFunction | None
+    rpc_functions: tuple[RpcFunction, ...]
+    """Friendly functions around one RPC (in table order), then plain ones (in declaration
+    order)."""
+    streaming: tuple[str, ...]
+    """Streaming RPCs: no function."""
+    imports: tuple[ModuleImport, ...] = ()
+    """Other proto packages whose messages are arguments, requests or responses."""
+
+    @property
+    def embeds(self) -> bool:
+        """Has an embedding function (uses numpy's types and the iterator names)."""
+        return self.embeddings is not None or self.content is not None
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """Public function names, sync and async."""
+        names = []
+        if self.embeddings:
+            names += [self.embeddings.name, self.embeddings.iter_name]
+        if self.content:
+            names += [self.content.name, self.content.iter_name]
+        names += [f.name for f in self.rpc_functions]
+        return tuple(n for base in names for n in (base, f"{base}_async"))
+
+    @property
+    def result_types(self) -> tuple[str, ...]:
+        """TypedDicts the functions return."""
+        names = []
+        if self.embeds:
+            names += ["EmbeddingDict", "BatchEmbeddingDict", "ArrayEmbeddingDict"]
+        names += [f.returns for f in self.rpc_functions]
+        return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
 class FacadePlan:
     """Everything the templates render for one API version."""
 
@@ -229,11 +400,7 @@ class FacadePlan:
     proto_import: ModuleImport
     type_imports: tuple[ModuleImport, ...]
     """betterproto2 modules ``types.py`` needs (for enums)."""
-    service_doc: str
-    methods: tuple[MethodSpecPlan, ...]
-    rpc_functions: tuple[RpcFunction, ...]
-    """Functions around one RPC each, in the order of the table of shapes."""
-    embeddings: EmbeddingsFunction | None
+    services: tuple[ServicePlan, ...]
     typed_dicts: tuple[TypedDictPlan, ...]
     float_type: str = "float"
 
@@ -242,6 +409,42 @@ class FacadePlan:
         """The facade's import path, ``textservice.v1beta``."""
         return f"textservice.{self.version}"
 
+    @property
+    def service_doc(self) -> str:
+        """The services' own comments."""
+        return docstrings.join(*(s.doc for s in self.services))
+
+    @property
+    def embeddings(self) -> EmbeddingsFunction | None:
+        """The version's ``generate_embeddings``, if any."""
+        return next((s.embeddings for s in self.services if s.embeddings), None)
+
+    @property
+    def content(self) -> ContentFunction | None:
+        """The version's ``embed_content``, if any."""
+        return next((s.content for s in self.services if s.content), None)
+
+    @property
+    def embeds(self) -> bool:
+        """A service has an embedding function (``types`` holds the embedding dicts)."""
+        return any(s.embeds for s in self.services)
+
+    @property
+    def embedding_names(self) -> tuple[str, ...]:
+        """The embedding functions (``generate_embeddings``, ``embed_content``)."""
+        found = (self.embeddings, self.content)
+        return tuple(f.name for f in found if f is not None)
+
+    @property
+    def methods(self) -> tuple[MethodSpecPlan, ...]:
+        """Every wrapped RPC's spec."""
+        return tuple(m for s in self.services for m in s.methods)
+
+    @property
+    def rpc_functions(self) -> tuple[RpcFunction, ...]:
+        """Every function around one RPC."""
+        return tuple(f for s in self.services for f in s.rpc_functions)
+
     def rpc_function(self, name: str) -> RpcFunction | None:
         """The planned function called ``name``, if any."""
         return next((f for f in self.rpc_functions if f.name == name), None)
@@ -249,20 +452,24 @@ class FacadePlan:
     @property
     def functions(self) -> tuple[str, ...]:
         """Public function names, sync and async."""
-        names = []
-        if self.embeddings:
-            names += [self.embeddings.name, self.embeddings.iter_name]
-        names += [f.name for f in self.rpc_functions]
-        return tuple(n for base in names for n in (base, f"{base}_async"))
+        return tuple(n for s in self.services for n in s.functions)
 
     @property
     def result_types(self) -> tuple[str, ...]:
-        """TypedDicts the functions return (re-exported by the facade module)."""
-        names = []
-        if self.embeddings:
-            names += ["EmbeddingDict", "BatchEmbeddingDict", "ArrayEmbeddingDict"]
-        names += [f.returns for f in self.rpc_functions]
-        return tuple(names)
+        """TypedDicts the functions return (re-exported by the facade)."""
+        return tuple(dict.fromkeys(n for s in self.services for n in s.result_types))
+
+    @property
+    def streaming(self) -> tuple[str, ...]:
+        """Streaming RPCs of every service (no functions)."""
+        return tuple(f"{s.name}.{m}" for s in self.services for m in s.streaming)
+
+    @property
+    def exports(self) -> dict[str, str]:
+        """Each public name and the module (inside the package) defining it."""
+        out = {name: s.module for s in self.services for name in s.functions}
+        out.update({name: "types" for name in self.result_types})
+        return dict(sorted(out.items()))
 
 
 @dataclass
@@ -307,11 +514,8 @@ class _TypedDicts:
     def element(self, f: Field, owner: Message) -> str:
         if f.kind is Kind.MESSAGE:
             assert f.type_name is not None
-            if f.type_name.startswith("google.protobuf."):
-                raise CodegenError(
-                    f"{owner.full_name}.{f.name}: well-known type {f.type_name} in a response "
-                    "is not supported by the facade yet"
-                )
+            if f.type_name in WELL_KNOWN_RESULTS:
+                return WELL_KNOWN_RESULTS[f.type_name]
             return self.add(f.type_name)
         if f.kind is Kind.ENUM:
             assert f.type_name is not None
@@ -331,7 +535,9 @@ class _TypedDicts:
         element = self.element(f, owner)
         if f.repeated:
             return f"list[{element}]"
-        return f"{element} | None" if f.nullable else element
+        if f.nullable and element not in ("Any",):
+            return f"{element} | None"
+        return element
 
 
 def dict_key(f: Field) -> str:
@@ -339,20 +545,27 @@ def dict_key(f: Field) -> str:
     return betterproto2.Casing.SNAKE(f.python_name).rstrip("_")
 
 
-def _module_import(package: str) -> ModuleImport:
+def _module_import(package: str, alias: str = "_pb") -> ModuleImport:
     parent, _, name = package.rpartition(".")
     return ModuleImport(
         parent=f"textservice._proto.{parent}" if parent else "textservice._proto",
         name=name,
-        alias="_pb",
+        alias=alias,
     )
 
 
-def _first_line(text: str) -> str:
-    return text.split("\n\n", 1)[0].replace("\n", " ").strip()
+def _package_alias(package: str) -> str:
+    return "_pb_" + package.replace(".", "_")
 
 
-def _method_spec(service: Service, method: Method, api: ApiPackage) -> MethodSpecPlan:
+def _snake(name: str) -> str:
+    """``GetModel`` -> ``get_model`` (a plain function's name; betterproto2's own rule)."""
+    return python_field_name(betterproto2.Casing.SNAKE(name))
+
+
+def _method_spec(
+    service: Service, method: Method, api: ApiPackage, used: dict[str, str] | None = None
+) -> MethodSpecPlan:
     if method.client_streaming or method.server_streaming:
         raise CodegenError(f"{service.full_name}.{method.name}: streaming RPCs are not supported")
     constant = (
@@ -363,11 +576,22 @@ def _method_spec(service: Service, method: Method, api: ApiPackage) -> MethodSpe
         constant=constant,
         service=service.full_name,
         name=method.name,
-        request=api.message(method.input_type).python_name,
-        response=api.message(method.output_type).python_name,
+        request=qualified(api.message(method.input_type), api, used),
+        response=qualified(api.message(method.output_type), api, used),
         timeout=method.policy.timeout,
         retry=method.policy.retry,
     )
+
+
+def qualified(message: Message, api: ApiPackage, used: dict[str, str] | None = None) -> str:
+    """``_pb.Name`` for a message of the version's package, ``_pb_<package>.Name`` for another
+    package's (recorded in ``used``: the service module imports it)."""
+    if message.package == api.package:
+        return f"_pb.{message.python_name}"
+    if used is None:
+        raise CodegenError(f"{message.full_name}: a type of another package is not supported here")
+    alias = used.setdefault(message.package, _package_alias(message.package))
+    return f"{alias}.{message.python_name}"
 
 
 def _options_doc(specs: Iterable[MethodSpecPlan]) -> str:
@@ -414,108 +638,209 @@ def _function_doc(
     )
 
 
-def _param_type(f: Field, api: ApiPackage, where: str) -> tuple[str, str]:
-    """(annotation, conversion with ``{v}``/``{a}`` placeholders) of one value of field ``f``."""
-    if f.kind is Kind.MAP:
-        raise CodegenError(f"{where}: map fields cannot be facade arguments yet")
-    if f.kind is Kind.ENUM:
-        assert f.type_name is not None
-        enum = api.enums[f.type_name]
-        _same_package(enum.package, api, where)
-        cls = f"_pb.{enum.python_name}"
-        return f"{cls} | str", f"_f.fields.enum({cls}, {{v}}, {{a}})"
-    if f.kind is Kind.MESSAGE:
-        assert f.type_name is not None
-        message = api.message(f.type_name)
-        _same_package(message.package, api, where)
-        wrapped = text_wrapper(message)
-        if wrapped is not None:
+def _deprecated_rpc(method: Method, function: str, api: ApiPackage) -> str | None:
+    if not method.deprecated:
+        return None
+    return (
+        f"textservice.{api.version}.{function}: the {method.name} RPC is deprecated in "
+        f"{api.package}"
+    )
+
+
+def _deprecated_doc(note: str | None, method: Method) -> str:
+    if note is None:
+        return ""
+    return (
+        f"Deprecated: the protos mark the {method.name} RPC ``deprecated``; calling this warns "
+        "with ``DeprecationWarning``."
+    )
+
+
+@dataclass
+class _Arguments:
+    """Parameter types of one service's module, and the other proto packages it needs."""
+
+    api: ApiPackage
+    used: dict[str, str] = field(default_factory=dict)
+    """package -> alias of the other packages whose messages are arguments or results."""
+
+    def imports(self) -> tuple[ModuleImport, ...]:
+        return tuple(_module_import(p, a) for p, a in sorted(self.used.items()))
+
+    def payload(self, f: Field, where: str) -> tuple[str, str] | None:
+        """A ``Content``-like field: also accepts a ``str`` (one text part)."""
+        if (
+            f.kind is not Kind.MESSAGE
+            or f.type_name is None
+            or f.type_name not in self.api.messages
+        ):
+            return None
+        message = self.api.message(f.type_name)
+        found = content_parts(message, self.api)
+        if found is None or message.package != self.api.package:
+            return None
+        parts, text = found
+        cls = f"_pb.{message.python_name}"
+        names = f"parts={parts.python_name!r}, text={text.python_name!r}"
+        item = f"str | {cls} | Mapping[str, Any]"
+        if f.repeated:
             return (
-                f"str | _pb.{message.python_name}",
-                f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}}, "
-                f"text_field={wrapped.python_name!r})",
+                f"{item} | Sequence[{item}]",
+                f"_f.fields.contents({cls}, {{v}}, {{a}}, {names})",
             )
-        return (
-            f"_pb.{message.python_name} | Mapping[str, Any]",
-            f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}})",
-        )
-    annotation = "int" if f.kind.is_integer else _PY_SCALARS[f.kind]
-    return annotation, f"_f.fields.{_SCALAR_CHECKS[f.kind]}({{v}}, {{a}})"
+        return item, f"_f.fields.content({cls}, {{v}}, {{a}}, {names})"
 
-
-def _same_package(package: str, api: ApiPackage, where: str) -> None:
-    if package != api.package:
-        raise CodegenError(f"{where}: arguments of types from other packages are not supported")
-
-
-def _params(
-    method: Method,
-    api: ApiPackage,
-    *,
-    default_model: str | None,
-    keyword_only: bool,
-) -> tuple[Param, ...]:
-    request = api.message(method.input_type)
-    signature = method.signatures[0] if method.signatures else ()
-    for name in signature:
-        if request.field(name) is None:
-            raise CodegenError(
-                f"{method.name}: method_signature names {name!r}, "
-                f"which {request.full_name} does not have"
+    def element(self, f: Field, request: Message, where: str) -> tuple[str, str]:
+        """(annotation, conversion with ``{v}``/``{a}`` placeholders) of one value of ``f``."""
+        api = self.api
+        if f.kind is Kind.MAP:
+            raise CodegenError(f"{where}: map fields cannot be facade arguments yet")
+        if f.kind is Kind.ENUM:
+            assert f.type_name is not None
+            enum = api.enums[f.type_name]
+            if enum.package != api.package:
+                raise CodegenError(f"{where}: enums of other packages cannot be arguments yet")
+            cls = f"_pb.{enum.python_name}"
+            return f"{cls} | str | int", f"_f.fields.enum({cls}, {{v}}, {{a}})"
+        if f.kind is Kind.MESSAGE:
+            assert f.type_name is not None
+            if f.type_name in _UNWRAPPED_ARGUMENTS:
+                raise CodegenError(f"{where}: {f.type_name} arguments are not supported yet")
+            message = api.message(f.type_name)
+            if message.package != api.package:
+                # another package's message (a FieldMask): the module imports its package
+                cls = qualified(message, api, self.used)
+                return (
+                    f"{cls} | Mapping[str, Any]",
+                    f"_f.fields.message({cls}, {{v}}, {{a}})",
+                )
+            wrapped = text_wrapper(message)
+            if wrapped is not None:
+                return (
+                    f"str | _pb.{message.python_name}",
+                    f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}}, "
+                    f"text_field={wrapped.python_name!r})",
+                )
+            return (
+                f"_pb.{message.python_name} | Mapping[str, Any]",
+                f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}})",
             )
-    ordered = [request.field(n) for n in signature]
-    ordered += [f for f in request.fields if f.name not in signature and not f.output_only]
-    params: list[Param] = []
-    taken = set(OWN_PARAMETERS) | TEMPLATE_NAMES
-    for f in ordered:
-        assert f is not None
-        where = f"{request.full_name}.{f.name}"
-        name = parameter_name(f.name, taken)
-        taken.add(name)
-        if f.name == MODEL_FIELD and f.kind is Kind.STRING and not f.repeated:
-            annotation, convert = "str | HasName", "_f.check_model({v})"
-            default = repr(default_model) if default_model else None
-        elif f.repeated and f.kind is Kind.STRING:
-            annotation, convert = "str | Sequence[str]", "_f.fields.strings({v}, {a})"
-            default = "None"
-        elif f.repeated:
-            element, item = _param_type(f, api, where)
-            annotation = f"Sequence[{element}]"
-            convert = "_f.fields.repeated({v}, {a}, lambda v, a: " + item.format(v="v", a="a") + ")"
-            default = "None"
-        else:
-            annotation, convert = _param_type(f, api, where)
-            default = None if f.required else "None"
-        if default == "None":
-            annotation += " | None"
-        params.append(
-            Param(
-                name=name,
-                attribute=f.python_name,
-                annotation=annotation,
-                default=default,
-                convert=convert.format(v=name, a=repr(name)),
-                doc=f.comment,
+        annotation = "int" if f.kind.is_integer else _PY_SCALARS[f.kind]
+        return annotation, f"_f.fields.{_SCALAR_CHECKS[f.kind]}({{v}}, {{a}})"
+
+    def params(
+        self,
+        method: Method,
+        function: str,
+        *,
+        default_model: str | None = None,
+        keyword_only: bool = False,
+        exclude: Iterable[str] = (),
+        taken: Iterable[str] = (),
+        convert: dict[str, str] | None = None,
+    ) -> tuple[Param, ...]:
+        """The request's fields as parameters: those of the first ``method_signature`` first
+        (required ones before optional ones unless ``keyword_only``), output-only and
+        ``exclude``d ones left out. ``convert`` replaces the conversion of a field (by name)."""
+        api = self.api
+        request = api.message(method.input_type)
+        signature = method.signatures[0] if method.signatures else ()
+        for name in signature:
+            if request.field(name) is None:
+                raise CodegenError(
+                    f"{method.name}: method_signature names {name!r}, "
+                    f"which {request.full_name} does not have"
+                )
+        skipped = set(exclude)
+        ordered = [request.field(n) for n in signature if n not in skipped]
+        ordered += [
+            f
+            for f in request.fields
+            if f.name not in signature and not f.output_only and f.name not in skipped
+        ]
+        params: list[Param] = []
+        used = set(OWN_PARAMETERS) | TEMPLATE_NAMES | set(taken)
+        for f in ordered:
+            assert f is not None
+            where = f"{request.full_name}.{f.name}"
+            name = parameter_name(f.name, used)
+            used.add(name)
+            payload = self.payload(f, where)
+            if f.name == MODEL_FIELD and f.kind is Kind.STRING and not f.repeated:
+                annotation, conversion = "str | HasName", "_f.check_model({v})"
+                default = repr(default_model) if default_model else None
+            elif payload is not None:
+                annotation, conversion = payload
+                default = None if f.required else "None"
+            elif f.repeated and f.kind is Kind.STRING:
+                annotation, conversion = "str | Sequence[str]", "_f.fields.strings({v}, {a})"
+                default = "None"
+            elif f.repeated:
+                element, item = self.element(f, request, where)
+                annotation = f"Sequence[{element}]"
+                conversion = (
+                    "_f.fields.repeated({v}, {a}, lambda v, a: " + item.format(v="v", a="a") + ")"
+                )
+                default = "None"
+            else:
+                annotation, conversion = self.element(f, request, where)
+                default = None if f.required else "None"
+            if convert and f.name in convert:
+                conversion = convert[f.name]
+            if default == "None":
+                annotation += " | None"
+            note = None
+            doc = f.comment
+            if f.deprecated:
+                note = (
+                    f"textservice.{api.version}.{function}({name}=...): the field "
+                    f"{request.python_name}.{f.name} is deprecated in {api.package}"
+                )
+                doc = docstrings.join(
+                    "Deprecated: the protos mark this field ``deprecated``; passing it warns "
+                    "with ``DeprecationWarning``.",
+                    doc,
+                )
+            params.append(
+                Param(
+                    name=name,
+                    attribute=f.python_name,
+                    annotation=annotation,
+                    default=default,
+                    convert=conversion.format(v=name, a=repr(name)),
+                    doc=doc,
+                    deprecated=note,
+                )
             )
-        )
-    if not keyword_only:  # positional: required ones first, keeping their order
-        params.sort(key=lambda p: not p.required)
-    return tuple(params)
+        if not keyword_only:  # positional: required ones first, keeping their order
+            params.sort(key=lambda p: not p.required)
+        return tuple(params)
 
 
 def _rpc_function(
     name: str,
     service: Service,
     method: Method,
-    api: ApiPackage,
     types: _TypedDicts,
+    arguments: _Arguments,
     *,
-    keyword_only: bool,
+    keyword_only: bool = False,
     default_model: str | None = None,
     completion: bool = False,
 ) -> RpcFunction:
+    api = types.api
     response = api.message(method.output_type)
-    returns = types.add(response.full_name)
+    items = page_items(method, api)
+    paging = None
+    if items is not None:
+        assert items.type_name is not None
+        returns = types.add(items.type_name)
+        token = api.message(method.input_type).field(PAGE_TOKEN)
+        following = response.field(NEXT_PAGE_TOKEN)
+        assert token is not None and following is not None
+        paging = PagingPlan(items.python_name, token.python_name, following.python_name)
+    else:
+        returns = types.add(response.full_name)
     if completion:
         candidates = response.field(COMPLETION_CANDIDATES)
         if (
@@ -542,25 +867,41 @@ def _rpc_function(
             base=returns,
         )
         returns = "Completion"
-    spec = _method_spec(service, method, api)
-    params = _params(method, api, default_model=default_model, keyword_only=keyword_only)
-    returns_doc = response.comment
-    if completion:
+    spec = _method_spec(service, method, api, arguments.used)
+    params = arguments.params(method, name, default_model=default_model, keyword_only=keyword_only)
+    deprecated = _deprecated_rpc(method, name, api)
+    if paging is not None:
+        assert items is not None
         returns_doc = docstrings.join(
-            returns_doc,
+            items.comment,
+            f"Each item of every page, as a dict (the ``{items.name}`` of each "
+            f"{response.python_name}): pages are fetched as you iterate, each with the call's "
+            "options.",
+        )
+        title = "Yields"
+    elif completion:
+        returns_doc = docstrings.join(
+            response.comment,
             f"As a dict; ``result`` is the first candidate's ``{COMPLETION_OUTPUT}`` (None without "
             "candidates). Enum values are enum members, unset messages are None.",
         )
+        title = "Returns"
     else:
-        returns_doc = docstrings.join(returns_doc, "As a dict.")
+        returns_doc = docstrings.join(response.comment, "As a dict.")
+        title = "Returns"
+    summary = docstrings.join(_deprecated_doc(deprecated, method), method.comment)
     return RpcFunction(
         name=name,
         method=spec,
         params=params,
         keyword_only=keyword_only,
-        doc=_function_doc(method.comment, [(p.name, p.doc) for p in params], returns_doc, [spec]),
+        doc=_function_doc(
+            summary, [(p.name, p.doc) for p in params], returns_doc, [spec], returns_title=title
+        ),
         returns=returns,
         completion=completion,
+        paging=paging,
+        deprecated=deprecated,
     )
 
 
@@ -600,14 +941,6 @@ def _embeddings(match: Match, api: ApiPackage) -> EmbeddingsFunction:
         text.comment,
         f"One string, or a sequence of strings ({how}); results come back in input order.",
     )
-    returns_doc = docstrings.join(
-        '``{"embedding": [float, ...]}`` for one string, ``{"embedding": [[float, ...], ...]}`` '
-        "for a sequence. The values are the float32 values the API sent, as Python floats.",
-        'With ``output="numpy"``: ``{"embedding": array}``, a float32 array of shape ``(dim,)`` '
-        "for one string and ``(n, dim)`` for a sequence of n strings (``(0, 0)`` for an empty "
-        "one: no call is made), holding the same float32 values. Embeddings of different "
-        'lengths in one call raise ``Internal`` (``output="list"`` returns them as they are).',
-    )
     specs = [single_spec, *([batch_spec] if batch_spec else [])]
     output_arg = [("output", OUTPUT_DOC)]
     return EmbeddingsFunction(
@@ -623,11 +956,144 @@ def _embeddings(match: Match, api: ApiPackage) -> EmbeddingsFunction:
         doc=_function_doc(
             summary,
             [("model", model.comment if model else ""), ("text", text_doc)],
-            returns_doc,
+            _embedding_returns("string", "strings"),
             specs,
             extra=output_arg,
         ),
-        iter_doc=_iter_doc(single, batch, model, specs, output_arg),
+        iter_doc=_iter_doc(single, batch, model, specs, output_arg, function.name, "texts"),
+    )
+
+
+def _embedding_returns(one: str, many: str) -> str:
+    return docstrings.join(
+        f'``{{"embedding": [float, ...]}}`` for one {one}, ``{{"embedding": [[float, ...], '
+        "...]}`` for a sequence. The values are the float32 values the API sent, as Python "
+        "floats.",
+        'With ``output="numpy"``: ``{"embedding": array}``, a float32 array of shape ``(dim,)`` '
+        f"for one {one} and ``(n, dim)`` for a sequence of n {many} (``(0, 0)`` for an empty "
+        "one: no call is made), holding the same float32 values. Embeddings of different "
+        'lengths in one call raise ``Internal`` (``output="list"`` returns them as they are).',
+    )
+
+
+def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> ContentFunction:
+    """``embed_content`` and ``iter_embed_content`` of a ``Shape.EMBED`` row for content."""
+    api = types.api
+    service, single, content = match.service, match.rpc.method, match.rpc.payload_field
+    function = match.function
+    request = api.message(single.input_type)
+    if match.rpc.payload is not Payload.CONTENT or content is None or content.type_name is None:
+        raise CodegenError(f"{single.name}: {function.name} embeds content")
+    found = content_parts(api.message(content.type_name), api)
+    path = vector_path(api.message(single.output_type), api)
+    model = request.field(MODEL_FIELD)
+    if found is None or path is None or model is None:
+        raise CodegenError(f"{single.name}: not an embedding of Content")
+    parts, text = found
+    batch = match.batch.method if match.batch is not None else None
+    batch_spec = batch_vectors_ = requests = None
+    if match.batch is not None and batch is not None:
+        pair = batch_vectors(api.message(batch.output_type), api)
+        items = match.batch.payload_field
+        if match.batch.payload is not Payload.REQUESTS or items is None or pair is None:
+            raise CodegenError(f"{batch.name}: {function.name} sends repeated requests")
+        batch_spec = _method_spec(service, batch, api, arguments.used)
+        batch_vectors_ = (pair[0].python_name, pair[1].python_name)
+        requests = items.python_name
+    title = request.field(TITLE_FIELD)
+    task = request.field(TASK_TYPE_FIELD)
+    dim = request.field(DIMENSIONALITY_FIELD)
+    title_ok = title is not None and title.kind is Kind.STRING and not title.repeated
+    task_ok = task is not None and task.kind is Kind.ENUM
+    dim_ok = dim is not None and dim.kind.is_integer and not dim.repeated
+    convert = {}
+    if task_ok:
+        assert task is not None and task.type_name is not None
+        enum = api.enums[task.type_name]
+        convert[TASK_TYPE_FIELD] = f"_f.task_type(_pb.{enum.python_name}, {{v}}, {{a}})"
+    taken = {"content", "contents", *CONTENT_OWN_PARAMETERS, "batch_size", "progress"}
+    params = arguments.params(
+        single, function.name, exclude=[content.name], taken=taken, convert=convert
+    )
+    if params[0].attribute != model.python_name:
+        raise CodegenError(f"{single.name}: {function.name} needs the model first")
+    if any(p.required for p in params[1:]):
+        raise CodegenError(
+            f"{request.full_name}: a required field besides model and {content.name}"
+        )
+    single_spec = _method_spec(service, single, api, arguments.used)
+    specs = [single_spec, *([batch_spec] if batch_spec else [])]
+    how = (
+        f"sent as {batch.name} calls of at most {BATCH_LIMIT} items"
+        if batch is not None
+        else f"each sent as its own {single.name} call (this API version has no batch RPC)"
+    )
+    content_doc = docstrings.join(
+        content.comment,
+        "One item, or a sequence of items (" + how + "); results come back in input order. "
+        'An item is a ``str``, or a mapping ``{"text": str, "title": str}`` giving that '
+        "document its own title (the title is optional; it overrides ``title``).",
+    )
+    arg_docs = [(p.name, p.doc) for p in params]
+    task_doc = (
+        'The enum member, its number, or its name in any case; also ``"document"``, '
+        '``"query"``, ``"similarity"``, ``"qa"`` and ``"verification"`` (the old '
+        "``google.generativeai`` names), where this version's enum has the member."
+    )
+    extra_docs = {
+        TASK_TYPE_FIELD: task_doc,
+        TITLE_FIELD: "Allowed only with the RETRIEVAL_DOCUMENT task type (``ValueError`` "
+        "otherwise, before any call).",
+        DIMENSIONALITY_FIELD: "A positive int (``ValueError`` otherwise, before any call).",
+    }
+    arg_docs = [
+        (name, docstrings.join(doc, extra_docs.get(p.attribute, "")))
+        for (name, doc), p in zip(arg_docs, params, strict=True)
+    ]
+    own = [("output", OUTPUT_DOC), ("normalize", NORMALIZE_DOC)]
+    summary = single.comment
+    if batch is not None and batch.comment:
+        summary = docstrings.join(summary, batch.comment)
+    deprecated = _deprecated_rpc(single, function.name, api)
+    summary = docstrings.join(_deprecated_doc(deprecated, single), summary)
+    doc = _function_doc(
+        summary,
+        [arg_docs[0], ("content", content_doc), *arg_docs[1:]],
+        _embedding_returns("item", "items"),
+        specs,
+        extra=own,
+    )
+    iter_name = function.iterator or f"iter_{function.name}"
+    iter_doc = _iter_doc(
+        single,
+        batch,
+        model,
+        specs,
+        own,
+        function.name,
+        "contents",
+        between=arg_docs[1:],
+        item_doc="A sequence of items (not one item), as ``content`` takes them.",
+    )
+    return ContentFunction(
+        name=function.name,
+        iter_name=iter_name,
+        single=single_spec,
+        single_vector=tuple(f.python_name for f in path),
+        batch=batch_spec,
+        batch_vectors=batch_vectors_,
+        params=params,
+        content=content.python_name,
+        parts=parts.python_name,
+        text=text.python_name,
+        title=title.python_name if title_ok and title is not None else None,
+        requests=requests,
+        task_type=task.python_name if task_ok and task is not None else None,
+        dimensionality=dim.python_name if dim_ok and dim is not None else None,
+        max_items=BATCH_LIMIT,
+        doc=doc,
+        iter_doc=iter_doc,
+        deprecated=deprecated,
     )
 
 
@@ -637,29 +1103,35 @@ def _iter_doc(
     model: Field | None,
     specs: list[MethodSpecPlan],
     extra: list[tuple[str, str]],
+    function: str,
+    argument: str,
+    *,
+    between: Iterable[tuple[str, str]] = (),
+    item_doc: str = "A sequence of strings (not one ``str``).",
 ) -> str:
-    """``iter_embeddings``'s docstring."""
+    """The batch-by-batch iterator's docstring (``iter_embeddings``, ``iter_embed_content``)."""
+    unit = "texts" if argument == "texts" else "items"
     if batch is not None:
         how = (
-            f"Each batch is one {batch.name} call of ``batch_size`` texts (1-{BATCH_LIMIT}; the "
+            f"Each batch is one {batch.name} call of ``batch_size`` {unit} (1-{BATCH_LIMIT}; the "
             "last batch may hold fewer)."
         )
     else:
         how = (
-            f"This API version has no batch RPC: each text is its own {single.name} call, and "
-            f"``batch_size`` texts (1-{BATCH_LIMIT}; the last batch may hold fewer) are yielded "
-            "together."
+            f"This API version has no batch RPC: each {unit[:-1]} is its own {single.name} call, "
+            f"and ``batch_size`` {unit} (1-{BATCH_LIMIT}; the last batch may hold fewer) are "
+            "yielded together."
         )
     summary = docstrings.join(
-        "Embed ``texts`` batch by batch: yields each batch's embeddings, in input order.",
+        f"Embed ``{argument}`` batch by batch: yields each batch's embeddings, in input order.",
         how + " Up to the client's ``max_concurrency`` calls are in flight while you consume "
         "batches, and at most as many finished batches wait for you, so memory stays bounded "
-        "however long ``texts`` is. Concatenated, the batches equal "
-        '``generate_embeddings(model, texts, output=...)["embedding"]``.',
+        f"however long ``{argument}`` is. Concatenated, the batches equal "
+        f'``{function}(model, {argument}, output=...)["embedding"]``.',
         "A timeout (``request_options={\"timeout\": s}``, the client's, or the method's "
         "default) bounds each batch's call with its retries, not the whole iteration.",
         "Raises ``TextServiceError`` when a batch fails after its retries: the batches before "
-        "it have been yielded, ``error.partial.delivered`` says how many texts that was, and "
+        "it have been yielded, ``error.partial.delivered`` says how many items that was, and "
         "``error.partial.embeddings`` holds the later batches that finished but were held back "
         "for order (yielded vectors are not kept). Stopping "
         "early (``break``, closing the iterator, ``KeyboardInterrupt``) cancels the calls in "
@@ -668,13 +1140,14 @@ def _iter_doc(
     )
     args = [
         ("model", model.comment if model else ""),
-        ("texts", "A sequence of strings (not one ``str``)."),
+        (argument, item_doc),
+        *between,
     ]
     tail = [
-        ("batch_size", f"Texts per yielded batch, 1-{BATCH_LIMIT}."),
+        ("batch_size", f"Items per yielded batch, 1-{BATCH_LIMIT}."),
         (
             "progress",
-            "Called as ``progress(done, total)`` (texts delivered so far, of all texts) before "
+            "Called as ``progress(done, total)`` (items delivered so far, of all items) before "
             "each batch is yielded, in the thread that iterates.",
         ),
         *extra,
@@ -690,7 +1163,7 @@ def _iter_doc(
 def _package_aliases(api: ApiPackage, packages: Iterable[str]) -> dict[str, str]:
     aliases = {api.package: "_pb"}
     for package in sorted(set(packages) - {api.package}):
-        aliases[package] = "_pb_" + package.replace(".", "_")
+        aliases[package] = _package_alias(package)
     return aliases
 
 
@@ -715,16 +1188,29 @@ def package_matches(api: ApiPackage) -> list[Match]:
 _ROW_ORDER = {row.name: index for index, row in enumerate(FRIENDLY_FUNCTIONS)}
 
 
-def _files_used(api: ApiPackage, matches: Iterable[Match]) -> set[str]:
-    """The package's proto files declaring the wrapped services and the types they reach."""
-    files = {m.service.file for m in matches}
-    todo = [
-        t
-        for m in matches
-        for c in (m.rpc, m.batch)
-        if c is not None
-        for t in (c.method.input_type, c.method.output_type)
+def plain_rpcs(service: Service, api: ApiPackage, matches: Iterable[Match]) -> list[Classified]:
+    """The unary RPCs of ``service`` no row of the table wraps: each gets a plain function."""
+    wrapped = {
+        c.method.name for m in matches if m.service is service for c in (m.rpc, m.batch) if c
+    }
+    return [
+        c
+        for c in classify_service(service, api)
+        if c.shape is not Shape.STREAMING and c.method.name not in wrapped
     ]
+
+
+def has_functions(api: ApiPackage) -> bool:
+    """Whether any service of ``api`` has a unary RPC (so the version gets a facade)."""
+    return any(not m.streaming for s in api.services for m in s.methods)
+
+
+def _files_used(
+    api: ApiPackage, methods: Iterable[Method], services: Iterable[Service]
+) -> set[str]:
+    """The package's proto files declaring the wrapped services and the types they reach."""
+    files = {s.file for s in services}
+    todo = [t for m in methods for t in (m.input_type, m.output_type)]
     seen: set[str] = set()
     while todo:
         name = todo.pop()
@@ -744,55 +1230,104 @@ def _files_used(api: ApiPackage, matches: Iterable[Match]) -> set[str]:
     return files & set(api.files)
 
 
-def plan_facade(api: ApiPackage) -> FacadePlan:
-    """The facade of one API version; ``CodegenError`` if no RPC has a shape it wraps."""
-    if not api.version.isidentifier():
-        raise CodegenError(f"{api.package}: {api.version!r} cannot be a Python module name")
-    matches = package_matches(api)
-    if not matches:
-        raise CodegenError(
-            f"{api.package} has none of the RPC shapes the facade wraps "
-            "(codegen/shapes.py, FRIENDLY_FUNCTIONS)"
-        )
-    aliases = _package_aliases(api, (e.package for e in api.enums.values()))
-    types = _TypedDicts(api=api, aliases=aliases)
+def _service_plan(
+    service: Service,
+    matches: list[Match],
+    types: _TypedDicts,
+    taken: dict[str, str],
+) -> ServicePlan | None:
+    """The module of one service (``None`` when it has only streaming RPCs)."""
+    api = types.api
+    arguments = _Arguments(api)
     embeddings: EmbeddingsFunction | None = None
+    content: ContentFunction | None = None
     rpc_functions: list[RpcFunction] = []
-    for match in matches:
+    mine = [m for m in matches if m.service is service]
+    for match in mine:
         row = match.function
-        if row.shape is Shape.EMBED:
-            if embeddings is not None:
-                raise CodegenError(f"{api.package}: the facade renders one embeddings function")
+        if row.shape is Shape.EMBED and row.payload is Payload.TEXT:
             embeddings = _embeddings(match, api)
-            continue
-        rpc_functions.append(
-            _rpc_function(
-                row.name,
-                match.service,
-                match.rpc.method,
-                api,
-                types,
-                keyword_only=row.keyword_only,
-                default_model=row.default_model,
-                completion=row.first_candidate_result,
+        elif row.shape is Shape.EMBED:
+            content = _content(match, types, arguments)
+        else:
+            rpc_functions.append(
+                _rpc_function(
+                    row.name,
+                    service,
+                    match.rpc.method,
+                    types,
+                    arguments,
+                    keyword_only=row.keyword_only,
+                    default_model=row.default_model,
+                    completion=row.first_candidate_result,
+                )
             )
+    for plain in plain_rpcs(service, api, matches):
+        rpc_functions.append(
+            _rpc_function(_snake(plain.method.name), service, plain.method, types, arguments)
         )
+    streaming = tuple(m.name for m in service.methods if m.streaming)
+    if embeddings is None and content is None and not rpc_functions:
+        return None
     specs: dict[str, MethodSpecPlan] = {}
     for spec in (
         embeddings.single if embeddings else None,
         embeddings.batch if embeddings else None,
+        content.single if content else None,
+        content.batch if content else None,
         *(f.method for f in rpc_functions),
     ):
         if spec is not None:
             specs[spec.name] = spec
+    plan = ServicePlan(
+        name=service.name,
+        module="_" + _snake(service.name),
+        doc=service.comment,
+        methods=tuple(specs[name] for name in sorted(specs)),
+        embeddings=embeddings,
+        content=content,
+        rpc_functions=tuple(rpc_functions),
+        streaming=streaming,
+        imports=arguments.imports(),
+    )
+    for name in plan.functions:
+        if name in taken:
+            raise CodegenError(
+                f"{api.package}: {taken[name]} and {service.name} would both define {name}"
+            )
+        taken[name] = service.name
+    return plan
+
+
+def plan_facade(api: ApiPackage) -> FacadePlan:
+    """The facade of one API version; ``CodegenError`` if no service has a unary RPC."""
+    if not api.version.isidentifier():
+        raise CodegenError(f"{api.package}: {api.version!r} cannot be a Python module name")
+    if not has_functions(api):
+        raise CodegenError(
+            f"{api.package} has no unary RPC, so no facade function (streaming RPCs get none)"
+        )
+    matches = package_matches(api)
+    aliases = _package_aliases(api, (e.package for e in api.enums.values()))
+    types = _TypedDicts(api=api, aliases=aliases)
+    taken: dict[str, str] = {}
+    services = [
+        plan
+        for service in api.services
+        if (plan := _service_plan(service, matches, types, taken)) is not None
+    ]
+    modules = [s.module for s in services]
+    if len(set(modules)) != len(modules) or "types" in modules:
+        raise CodegenError(f"{api.package}: two services would share a facade module")
     type_imports = tuple(
         ModuleImport(parent=m.parent, name=m.name, alias=alias)
         for package, alias in sorted(aliases.items())
         if alias in types.used_aliases
         for m in (_module_import(package),)
     )
-    services = list(dict.fromkeys(m.service for m in matches))
-    sources = _files_used(api, matches)
+    wrapped_services = [s for s in api.services if any(p.name == s.name for p in services)]
+    methods = [m for s in wrapped_services for m in s.methods if not m.streaming]
+    sources = _files_used(api, methods, wrapped_services)
     if api.service_config:
         sources.add(api.service_config)
     return FacadePlan(
@@ -801,12 +1336,9 @@ def plan_facade(api: ApiPackage) -> FacadePlan:
         sources=tuple(sorted(sources)),
         proto_import=_module_import(api.package),
         type_imports=type_imports,
-        service_doc=docstrings.join(*(s.comment for s in services)),
-        methods=tuple(specs[name] for name in sorted(specs)),
-        rpc_functions=tuple(rpc_functions),
-        embeddings=embeddings,
+        services=tuple(services),
         typed_dicts=tuple(types.plans.values()),
     )
 
 
-__all__ = ["FacadePlan", "package_matches", "plan_facade"]
+__all__ = ["FacadePlan", "ServicePlan", "has_functions", "package_matches", "plan_facade"]

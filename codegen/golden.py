@@ -14,7 +14,7 @@ from codegen.paths import REPO_ROOT, Layout
 from codegen.pipeline import GeneratedTree, build, compare, write
 
 FIXTURE_PROTOS = REPO_ROOT / "tests" / "protos"
-"""One small proto package per edge case, each with a TextService."""
+"""One small proto package per edge case (TextService-like, or GenerativeService-like)."""
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
 """Where the rendered facades of the fixtures are committed."""

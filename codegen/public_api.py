@@ -97,18 +97,29 @@ def module_signatures(module: str, source: str) -> list[Signature]:
 
 
 def facade_modules(files: Mapping[str, str]) -> dict[str, str]:
-    """Module name -> source of each facade in a generated tree (``<version>/__init__.py``)."""
-    return {
-        f"{PACKAGE}.{rel.split('/', 1)[0]}": text
-        for rel, text in files.items()
+    """Module path -> (public module name, source) of each facade module in a generated tree:
+    the service modules (``<version>/_<service>.py``) of every generated version package,
+    whose functions are public as ``textservice.<version>.<function>``."""
+    versions = {
+        rel.split("/", 1)[0]
+        for rel in files
         if rel.count("/") == 1 and rel.endswith("/__init__.py") and not rel.startswith("_")
     }
+    found: dict[str, str] = {}
+    for rel, text in files.items():
+        folder, _, name = rel.partition("/")
+        in_version = folder in versions and "/" not in name and name != "__init__.py"
+        if in_version and name.startswith("_") and name.endswith(".py"):
+            found[rel] = text
+    return found
 
 
 def signatures(files: Mapping[str, str]) -> list[Signature]:
     """Every public facade function of a generated tree, sorted by module and name."""
     found = [
-        s for module, text in facade_modules(files).items() for s in module_signatures(module, text)
+        s
+        for rel, text in facade_modules(files).items()
+        for s in module_signatures(f"{PACKAGE}.{rel.split('/', 1)[0]}", text)
     ]
     return sorted(found, key=lambda s: s.key)
 

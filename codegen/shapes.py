@@ -10,8 +10,12 @@ sequence of them. Which argument is the payload comes from the first ``method_si
 (``"model,text"``), else from the first request field that can be one.
 
 ``FRIENDLY_FUNCTIONS`` is the only place deciding which (shape, payload) pairs get a friendly
-facade function and under which name. Every other unary RPC is ``PLAIN``; streaming RPCs are
-``STREAMING`` and have no facade function.
+facade function and under which name. Every other unary RPC gets a *plain* function named after
+it (``GetModel`` -> ``get_model``: the request's fields as arguments, the response as a
+TypedDict), so no RPC of the protos is invisible; a plain RPC of the ``LIST`` shape (pages of
+items: ``page_size``/``page_token`` in, ``next_page_token`` and one repeated message field out)
+gets an iterator over every item of every page instead of one page. Streaming RPCs are
+``STREAMING`` and get no function.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class Shape(Enum):
     """Counts the tokens of a payload: an integer ``*token*`` field back."""
     GENERATE = "generate"
     """Generates from a payload: repeated candidates back, each with a text or content output."""
+    LIST = "list"
+    """Lists items in pages: a plain RPC whose function iterates over every page."""
     PLAIN = "plain"
     """Any other unary RPC."""
     STREAMING = "streaming"
@@ -95,6 +101,7 @@ DEFAULT_TEXT_MODEL = "models/text-bison-001"
 
 FRIENDLY_FUNCTIONS: tuple[FriendlyFunction, ...] = (
     FriendlyFunction("generate_embeddings", Shape.EMBED, Payload.TEXT, iterator="iter_embeddings"),
+    FriendlyFunction("embed_content", Shape.EMBED, Payload.CONTENT, iterator="iter_embed_content"),
     FriendlyFunction(
         "generate_text",
         Shape.GENERATE,
@@ -104,12 +111,16 @@ FRIENDLY_FUNCTIONS: tuple[FriendlyFunction, ...] = (
         first_candidate_result=True,
     ),
     FriendlyFunction("count_text_tokens", Shape.COUNT_TOKENS, Payload.PROMPT),
+    FriendlyFunction("count_tokens", Shape.COUNT_TOKENS, Payload.CONTENTS),
 )
 """Which RPC shapes get friendly functions, and their names: the only place this is decided.
 
-A shape and payload not listed here (``EmbedContent``'s ``CONTENT``, say) is recognised but gets
-no friendly function yet.
+An RPC whose shape and payload are not listed here (``GenerateContent``: ``GENERATE`` with
+``CONTENTS``) gets a plain function named after it, like any other unary RPC.
 """
+
+PAGE_SIZE, PAGE_TOKEN, NEXT_PAGE_TOKEN = "page_size", "page_token", "next_page_token"
+"""The fields of a paged list RPC (Google's AIP-158)."""
 
 
 # -- recognising structures -------------------------------------------------------------------
@@ -127,14 +138,20 @@ def text_wrapper(message: Message) -> Field | None:
     return None
 
 
-def _is_content(message: Message, api: ApiPackage) -> bool:
-    """Repeated parts, each a message that may hold a text (a string field in a ``oneof``)."""
+def content_parts(message: Message, api: ApiPackage) -> tuple[Field, Field] | None:
+    """(repeated parts field, the part's text field) of a ``Content``-like message: repeated
+    parts, each a message that may hold a text (a string field in a ``oneof``)."""
     for f in message.fields:
         if f.repeated and f.kind is Kind.MESSAGE and f.type_name in api.messages:
             part = api.message(f.type_name)
-            if any(p.kind is Kind.STRING and not p.repeated and p.oneof for p in part.fields):
-                return True
-    return False
+            for p in part.fields:
+                if p.kind is Kind.STRING and not p.repeated and p.oneof:
+                    return f, p
+    return None
+
+
+def _is_content(message: Message, api: ApiPackage) -> bool:
+    return content_parts(message, api) is not None
 
 
 def vector_path(message: Message, api: ApiPackage) -> tuple[Field, ...] | None:
@@ -225,6 +242,30 @@ def _is_single_embed(method: Method, api: ApiPackage) -> bool:
     )
 
 
+def page_items(method: Method, api: ApiPackage) -> Field | None:
+    """The response's repeated message field of a paged list RPC, else ``None``."""
+    request, response = api.message(method.input_type), api.message(method.output_type)
+    size, token = request.field(PAGE_SIZE), request.field(PAGE_TOKEN)
+    following = response.field(NEXT_PAGE_TOKEN)
+    if (
+        size is None
+        or not size.kind.is_integer
+        or token is None
+        or token.kind is not Kind.STRING
+        or following is None
+        or following.kind is not Kind.STRING
+    ):
+        return None
+    items = [f for f in response.fields if f.repeated and f.kind is Kind.MESSAGE]
+    return items[0] if len(items) == 1 else None
+
+
+def _plain(method: Method, api: ApiPackage) -> Classified:
+    if page_items(method, api) is not None:
+        return Classified(method, Shape.LIST)
+    return Classified(method, Shape.PLAIN)
+
+
 def classify(method: Method, api: ApiPackage, service: Service | None = None) -> Classified:
     """The shape of ``method``; ``service`` (its siblings) lets a batch RPC be recognised by
     its repeated single-embed requests."""
@@ -234,7 +275,7 @@ def classify(method: Method, api: ApiPackage, service: Service | None = None) ->
     embed_requests = {m.input_type for m in siblings if _is_single_embed(m, api)}
     found = _payload(method, api, embed_requests)
     if found is None:
-        return Classified(method, Shape.PLAIN)
+        return _plain(method, api)
     payload, field = found
     response = api.message(method.output_type)
     if payload in (Payload.TEXT, Payload.CONTENT) and vector_path(response, api) is not None:
@@ -246,7 +287,7 @@ def classify(method: Method, api: ApiPackage, service: Service | None = None) ->
             return Classified(method, Shape.GENERATE, payload, field)
         if _counts_tokens(response):
             return Classified(method, Shape.COUNT_TOKENS, payload, field)
-    return Classified(method, Shape.PLAIN)
+    return _plain(method, api)
 
 
 def classify_service(service: Service, api: ApiPackage) -> tuple[Classified, ...]:
@@ -317,6 +358,9 @@ def match_service(
 __all__ = [
     "DEFAULT_TEXT_MODEL",
     "FRIENDLY_FUNCTIONS",
+    "NEXT_PAGE_TOKEN",
+    "PAGE_SIZE",
+    "PAGE_TOKEN",
     "Classified",
     "FriendlyFunction",
     "Match",
@@ -325,7 +369,9 @@ __all__ = [
     "batch_vectors",
     "classify",
     "classify_service",
+    "content_parts",
     "match_service",
+    "page_items",
     "text_wrapper",
     "vector_path",
 ]

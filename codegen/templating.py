@@ -37,6 +37,24 @@ def comment(text: str, indent: int = 0) -> str:
     return "\n".join(f"{pad}# {line}".rstrip() for line in text.strip().split("\n"))
 
 
+def py_text(text: str, width: int = 60) -> str:
+    """A long ``str`` literal as adjacent literals of at most ``width`` characters, broken
+    after spaces (ruff cannot break a literal to fit the line length; it can lay these out)."""
+    words = text.split(" ")
+    pieces: list[str] = []
+    for word in words:
+        if pieces and len(pieces[-1]) + len(word) < width:
+            pieces[-1] += " " + word
+        else:
+            pieces.append(word if not pieces else " " + word)
+    return " ".join(repr(piece) for piece in pieces)
+
+
+def keyword_argument(name: str) -> str:
+    """``name=name``: passing a parameter on under its own name."""
+    return f"{name}={name}"
+
+
 def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     """The configured environment: strict undefined, trimmed blocks, our filters."""
     env = jinja2.Environment(
@@ -50,4 +68,6 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     env.filters["py"] = py_literal
     env.filters["docstring"] = docstring
     env.filters["comment"] = comment
+    env.filters["keyword_argument"] = keyword_argument
+    env.filters["py_text"] = py_text
     return env

@@ -100,16 +100,26 @@ def test_the_committed_list_is_the_generated_api() -> None:
     assert accepted["textservice.v1beta.count_text_tokens"] == (
         "textservice.v1beta.count_text_tokens(model, prompt, client=None, request_options=None)"
     )
-    files = {  # the generated facades on disk
-        str(p.relative_to(REPO_ROOT / "src" / "textservice")): p.read_text()
-        for p in (REPO_ROOT / "src" / "textservice").glob("*/__init__.py")
+    package = REPO_ROOT / "src" / "textservice"
+    versions = sorted(  # the generated facades on disk
+        p.parent.name
+        for p in package.glob("v*/__init__.py")  # _proto/ is generated too, with no facade
         if is_generated(p.read_text())
+    )
+    assert {"v1", "v1beta", "v1beta2", "v1beta3"} <= set(versions)
+    files = {
+        str(p.relative_to(package)): p.read_text()
+        for version in versions
+        for p in (package / version).glob("*.py")
     }
-    assert sorted(public_api.facade_modules(files)) == [
-        "textservice.v1beta",
-        "textservice.v1beta2",
-        "textservice.v1beta3",
-    ]
+    modules = public_api.facade_modules(files)
+    # every service module of every version, and nothing else (not the index, not types)
+    assert sorted(modules) == sorted(
+        rel
+        for rel in files
+        if rel.split("/")[1].startswith("_") and not rel.endswith("__init__.py")
+    )
+    assert {rel.split("/")[0] for rel in modules} == set(versions)
     found = public_api.signatures(files)
     assert public_api.diff(accepted, found, "public_api.txt") == []
 
@@ -146,6 +156,49 @@ def test_a_renamed_request_field_in_a_fixture_is_caught(tmp_path: Path) -> None:
     }
     old, new = changes.changed[0]
     assert "temperature=None" in old and "heat=None" in new and "temperature" not in new
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    ("case", "proto", "old", "new", "functions"),
+    [
+        # a plain function (a new unary RPC): its keyword is the request field's name
+        (
+            "renamed_rpcs",
+            "text_service.proto",
+            "string note = 1",
+            "string message = 1",
+            {"ping", "retired"},
+        ),
+        # embed_content's keywords come from EmbedContentRequest's fields
+        (
+            "content_rpcs",
+            "generative_service.proto",
+            "optional int32 output_dimensionality = 5",
+            "optional int32 output_dims = 5",
+            {"embed_content", "iter_embed_content"},
+        ),
+    ],
+)
+def test_a_renamed_field_of_a_new_shape_is_caught(
+    tmp_path: Path, case: str, proto: str, old: str, new: str, functions: set[str]
+) -> None:
+    protos = _fixture_copy(tmp_path)
+    layout = Layout(protos=protos, package=tmp_path / "out")
+    before = public_api.signatures(build(layout, [render_facade]).files)
+    source = protos / "fixtures" / case / proto
+    text = source.read_text()
+    assert old in text
+    source.write_text(text.replace(old, new))
+    after = public_api.signatures(build(layout, [render_facade]).files)
+    changes = public_api.changes({s.key: s.line for s in before}, after)
+    assert changes.added == () and changes.removed == ()
+    changed = {line.removeprefix("async ").split("(")[0] for line, _ in changes.changed}
+    module = f"textservice.{case}."
+    assert changed == {f"{module}{f}{twin}" for f in functions for twin in ("", "_async")}
+    old_name, new_name = old.split()[-3], new.split()[-3]
+    for accepted, generated in changes.changed:
+        assert old_name in accepted and old_name not in generated and new_name in generated
 
 
 def _codegen(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from codegen.descriptors import load_packages
 from codegen.errors import CodegenError
+from codegen.facade import dependency_packages, facade_packages
 from codegen.facade_plan import package_matches, plan_facade
 from codegen.golden import FIXTURE_PROTOS
 from codegen.model import ApiPackage, Field, Kind, Message, Method, Service
@@ -82,6 +83,19 @@ MESSAGES = [
     msg("PingRequest", f("note", 1, Kind.STRING)),
     msg("GetModelRequest", f("name", 1, Kind.STRING)),
     msg("Model", f("name", 1, Kind.STRING), f("token_limit", 2, Kind.INT32)),
+    # pages
+    msg("ListModelsRequest", f("page_size", 1, Kind.INT32), f("page_token", 2, Kind.STRING)),
+    msg(
+        "ListModelsResponse",
+        message_field("models", 1, "Model", repeated=True),
+        f("next_page_token", 2, Kind.STRING),
+    ),
+    msg(
+        "TwoListsResponse",
+        message_field("models", 1, "Model", repeated=True),
+        message_field("others", 2, "Model", repeated=True),
+        f("next_page_token", 3, Kind.STRING),
+    ),
 ]
 
 
@@ -122,6 +136,7 @@ def test_shapes_are_recognised_by_structure_not_names() -> None:
         method("K", "EmbedRequest", "EmbedResponse", server_streaming=True),
         method("L", "CountContentsRequest", "GenerateContentResponse", client_streaming=True),
         method("M", "CountRequest", "GenerateWithUsage", "model,prompt"),
+        method("N", "ListModelsRequest", "ListModelsResponse"),
     )
     assert shapes_of(package) == {
         "A": (Shape.EMBED, Payload.TEXT),
@@ -137,6 +152,22 @@ def test_shapes_are_recognised_by_structure_not_names() -> None:
         "K": (Shape.STREAMING, None),
         "L": (Shape.STREAMING, None),
         "M": (Shape.GENERATE, Payload.PROMPT),  # candidates win over a token count beside them
+        "N": (Shape.LIST, None),
+    }
+
+
+def test_a_list_rpc_has_page_fields_and_one_repeated_message_field() -> None:
+    package = api(
+        method("Pages", "ListModelsRequest", "ListModelsResponse"),
+        method("NoToken", "GetModelRequest", "ListModelsResponse"),  # no page_size/page_token
+        method("NoNext", "ListModelsRequest", "Model"),  # no next_page_token
+        method("Two", "ListModelsRequest", "TwoListsResponse"),  # which list?
+    )
+    assert shapes_of(package) == {
+        "Pages": (Shape.LIST, None),
+        "NoToken": (Shape.PLAIN, None),
+        "NoNext": (Shape.PLAIN, None),
+        "Two": (Shape.PLAIN, None),
     }
 
 
@@ -190,27 +221,47 @@ def test_a_batch_of_requests_pairs_with_the_rpc_embedding_one_of_them() -> None:
 def test_the_table_decides_which_shapes_get_functions() -> None:
     assert [(r.name, r.shape, r.payload) for r in FRIENDLY_FUNCTIONS] == [
         ("generate_embeddings", Shape.EMBED, Payload.TEXT),
+        ("embed_content", Shape.EMBED, Payload.CONTENT),
         ("generate_text", Shape.GENERATE, Payload.PROMPT),
         ("count_text_tokens", Shape.COUNT_TOKENS, Payload.PROMPT),
+        ("count_tokens", Shape.COUNT_TOKENS, Payload.CONTENTS),
     ]
     package = api(
         method("Embed", "EmbedRequest", "EmbedResponse", "model,text"),
         method("Embeds", "BatchRequest", "BatchResponse", "model,texts"),
         method("Count", "CountContentsRequest", "CountResponse", "model,contents"),
+        method("Generate", "CountContentsRequest", "GenerateContentResponse", "model,contents"),
         method("Ping", "PingRequest", "PingRequest"),
+        method("ListModels", "ListModelsRequest", "ListModelsResponse"),
     )
     matches = package_matches(package)
     assert [(m.function.name, m.rpc.method.name) for m in matches] == [
-        ("generate_embeddings", "Embed")
+        ("generate_embeddings", "Embed"),
+        ("count_tokens", "Count"),
     ]
     assert matches[0].batch is not None and matches[0].batch.method.name == "Embeds"
     plan = plan_facade(package)
+    # the rows' functions, then a plain one named after each other unary RPC (Generate: a
+    # shape with no row); ListModels iterates over its pages
     assert plan.functions == (
         "generate_embeddings",
         "generate_embeddings_async",
         "iter_embeddings",
         "iter_embeddings_async",
-    )  # Count (contents, no table row yet) and Ping (plain) get none
+        "count_tokens",
+        "count_tokens_async",
+        "generate",
+        "generate_async",
+        "ping",
+        "ping_async",
+        "list_models",
+        "list_models_async",
+    )
+    listing = plan.rpc_function("list_models")
+    assert listing is not None and listing.paging is not None
+    assert (listing.paging.items, listing.returns) == ("models", "ModelDict")
+    ping = plan.rpc_function("ping")
+    assert ping is not None and ping.paging is None and ping.returns == "PingRequestDict"
 
 
 def test_two_rpcs_of_one_row_are_an_error_naming_both() -> None:
@@ -269,7 +320,10 @@ def test_generative_service_shapes(vendored: dict[str, ApiPackage], version: str
         expected["GenerateAnswer"] = (Shape.PLAIN, None)
         expected["BidiGenerateContent"] = (Shape.STREAMING, None)
     assert shapes == expected
-    assert set(_service_shapes(package, "ModelService").values()) == {(Shape.PLAIN, None)}
+    models = _service_shapes(package, "ModelService")
+    assert models["ListModels"] == (Shape.LIST, None)
+    assert models["GetModel"] == (Shape.PLAIN, None)
+    assert set(models.values()) == {(Shape.PLAIN, None), (Shape.LIST, None)}
 
 
 @pytest.mark.subprocess
@@ -285,17 +339,37 @@ def test_text_service_shapes(vendored: dict[str, ApiPackage], version: str) -> N
 
 
 @pytest.mark.subprocess
-def test_only_text_service_rpcs_get_functions_today(vendored: dict[str, ApiPackage]) -> None:
+def test_which_rpcs_get_friendly_functions(vendored: dict[str, ApiPackage]) -> None:
     wrapped = {
         name: sorted((m.service.name, m.rpc.method.name) for m in package_matches(p))
         for name, p in vendored.items()
     }
-    assert wrapped["google.ai.generativelanguage.v1"] == []  # no table row for contents yet
+    assert wrapped["google.ai.generativelanguage.v1"] == [
+        ("GenerativeService", "CountTokens"),
+        ("GenerativeService", "EmbedContent"),
+    ]
     assert wrapped["google.longrunning"] == []
     assert wrapped["google.ai.generativelanguage.v1beta"] == [
+        ("GenerativeService", "CountTokens"),
+        ("GenerativeService", "EmbedContent"),
         ("TextService", "CountTextTokens"),
         ("TextService", "EmbedText"),
         ("TextService", "GenerateText"),
+    ]
+
+
+@pytest.mark.subprocess
+def test_every_api_version_gets_a_facade_and_a_vendored_dependency_none(
+    vendored: dict[str, ApiPackage],
+) -> None:
+    packages = list(vendored.values())
+    # google.longrunning has unary RPCs, but it is there for v1beta's tuned models
+    assert dependency_packages(packages) == {"google.longrunning"}
+    assert sorted(p.version for p in facade_packages(packages)) == [
+        "v1",
+        "v1beta",
+        "v1beta2",
+        "v1beta3",
     ]
 
 

@@ -163,8 +163,15 @@ def _loaded_after(code: str) -> set[str]:
 
 
 @pytest.mark.subprocess
-def test_import_textservice_loads_only_what_textservice_uses() -> None:
+def test_import_textservice_loads_no_api_module() -> None:
+    # each facade function's service module, and its proto files, load on first use
     loaded = _loaded_after("import textservice")
+    assert not {m for m in loaded if m.startswith(f"{V1BETA}.")}, loaded
+
+
+@pytest.mark.subprocess
+def test_a_function_loads_only_what_its_service_uses() -> None:
+    loaded = _loaded_after("import textservice\ntextservice.generate_embeddings")
     assert f"{V1BETA}._text_service" in loaded
     for unused in (
         f"{V1BETA}._generative_service",
@@ -176,6 +183,10 @@ def test_import_textservice_loads_only_what_textservice_uses() -> None:
         "textservice._proto.google.longrunning",
         "textservice._proto.google.type",
     ):
+        assert unused not in loaded, unused
+    loaded = _loaded_after("import textservice\ntextservice.embed_content")
+    assert {f"{V1BETA}._generative_service", f"{V1BETA}._content"} <= loaded
+    for unused in (f"{V1BETA}._text_service", f"{V1BETA}._model_service", f"{V1BETA}._tuned_model"):
         assert unused not in loaded, unused
 
 

@@ -52,7 +52,7 @@ def _request(p: ContentParams, text: str) -> pb.EmbedContentRequest:
     )
 
 
-RECIPE: EmbedRecipe[ContentParams] = EmbedRecipe(
+RECIPE: EmbedRecipe[ContentParams, str] = EmbedRecipe(
     one=OneText(
         MethodSpec(
             SERVICE, "EmbedContent", pb.EmbedContentRequest, pb.EmbedContentResponse, 10.0, None

@@ -17,6 +17,7 @@ from codegen.paths import REPO_ROOT
 
 TESTS = Path(__file__).resolve().parent
 CASES = (
+    "content_rpcs",
     "docstring_escapes",
     "message_argument",
     "no_batch",
@@ -35,24 +36,27 @@ def test_golden_files_are_up_to_date() -> None:
 def test_one_fixture_per_edge_case_and_golden_files_for_each() -> None:
     assert sorted(p.name for p in (FIXTURE_PROTOS / "fixtures").iterdir()) == list(CASES)
     for case in CASES:
-        for name in ("__init__.py", "types.py"):
+        names = sorted(p.name for p in (GOLDEN / case).glob("*.py"))
+        assert {"__init__.py", "types.py"} < set(names)  # and a module per service
+        (proto,) = (FIXTURE_PROTOS / "fixtures" / case).glob("*.proto")
+        for name in names:
             text = (GOLDEN / case / name).read_text()
             assert text.startswith(MARKER)
-            assert f"fixtures/{case}/text_service.proto" in text.split('"""', 1)[0]
+            assert f"fixtures/{case}/{proto.name}" in text.split('"""', 1)[0]
             ast.parse(text)  # valid Python, whatever the comments held
 
 
 def test_golden_reflects_the_protos() -> None:
-    no_batch = (GOLDEN / "no_batch" / "__init__.py").read_text()
+    no_batch = (GOLDEN / "no_batch" / "_text_service.py").read_text()
     assert "many=None," in no_batch  # the recipe has no batch RPC
     assert "BatchEmbedText" not in no_batch.split('"""', 2)[2]
-    reserved = (GOLDEN / "reserved_names" / "__init__.py").read_text()
+    reserved = (GOLDEN / "reserved_names" / "_text_service.py").read_text()
     for name in ("type_", "from_", "client_", "request"):
         assert f"    {name}: " in reserved
     # the request builder's local steps aside for the `request` parameter
     assert "request_ = _pb.GenerateTextRequest(" in reserved
     assert "CandidateDict = TypedDict(" in (GOLDEN / "reserved_names" / "types.py").read_text()
-    optional = (GOLDEN / "optional_scalars" / "__init__.py").read_text()
+    optional = (GOLDEN / "optional_scalars" / "_text_service.py").read_text()
     assert "temperature: float | None = None" in optional
     assert "default_timeout=12.5" in optional and "default_retry=None" in optional
 
@@ -83,7 +87,9 @@ def fixture_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.subprocess
 def test_fixture_facades_match_the_golden_files(fixture_package: Path) -> None:
     for case in CASES:
-        for name in ("__init__.py", "types.py"):
+        names = sorted(p.name for p in (GOLDEN / case).glob("*.py"))
+        assert names == sorted(p.name for p in (fixture_package / case).glob("*.py")), case
+        for name in names:
             generated = (fixture_package / case / name).read_text()
             assert generated == (GOLDEN / case / name).read_text(), f"{case}/{name}"
 

@@ -1,9 +1,11 @@
-"""A new API version (v1beta3's protos renamed v1beta9) generates, imports and passes the
-facade checks with no hand edits."""
+"""A new API version generates, imports and passes the facade's checks with no hand edits:
+v1beta3's protos renamed v1beta9 (TextService), and v1's (GenerativeService and
+ModelService) as v2, whose ``embed_content`` suites find it in the generated code."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from codegen import public_api
 from codegen.headers import MARKER
 from codegen.paths import PROTO_PACKAGE_DIR, REPO_ROOT
 
@@ -54,16 +57,18 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_the_new_version_gets_a_facade_like_the_one_it_was_copied_from(generated: Path) -> None:
-    for name in ("__init__.py", "types.py"):
+    names = sorted(p.name for p in (REPO_ROOT / "src" / "textservice" / "v1beta3").glob("*.py"))
+    assert names == ["__init__.py", "_text_service.py", "types.py"]
+    assert sorted(p.name for p in (generated / "v1beta9").glob("*.py")) == names
+    for name in names:
         new = (generated / "v1beta9" / name).read_text()
         old = (REPO_ROOT / "src" / "textservice" / "v1beta3" / name).read_text()
         assert new.startswith(MARKER)
         assert new == old.replace("v1beta3", "v1beta9")
     # the other versions are untouched
-    for version in ("v1beta", "v1beta2", "v1beta3"):
-        for name in ("__init__.py", "types.py"):
-            committed = REPO_ROOT / "src" / "textservice" / version / name
-            assert (generated / version / name).read_text() == committed.read_text()
+    for version in ("v1", "v1beta", "v1beta2", "v1beta3"):
+        for committed in (REPO_ROOT / "src" / "textservice" / version).glob("*.py"):
+            assert (generated / version / committed.name).read_text() == committed.read_text()
 
 
 def test_the_new_version_imports_and_passes_the_facade_checks(generated: Path) -> None:
@@ -78,3 +83,76 @@ def test_the_new_version_imports_and_passes_the_facade_checks(generated: Path) -
     )
     assert done.returncode == 0, done.stderr
     assert "check_generate_text" in done.stdout and "check_embeddings" in done.stdout
+
+
+# -- a new version of GenerativeService and ModelService ---------------------------------------
+
+NEW = "v2"
+SUITES = ["tests/test_embed_content.py", "tests/test_facade_generative.py"]
+"""Suites that find the versions with ``embed_content`` in the generated code."""
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository regenerated with v1's protos added again as v2."""
+    root = tmp_path_factory.mktemp("facade-new-generative-version")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("protos", "src", "tests", "codegen"):
+        shutil.copytree(REPO_ROOT / name, root / name, ignore=ignore)
+    shutil.copy(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
+    source = root / "protos" / PROTO_PACKAGE_DIR / "v1"
+    target = root / "protos" / PROTO_PACKAGE_DIR / NEW
+    target.mkdir()
+    for path in source.iterdir():
+        text = re.sub(
+            r"generativelanguage([./])v1\b", rf"generativelanguage\g<1>{NEW}", path.read_text()
+        )
+        (target / path.name).write_text(text)
+    done = subprocess.run(
+        [sys.executable, "-m", "codegen", "generate", "--protos", str(root / "protos"),
+         "--package", str(root / "src" / "textservice")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def test_the_new_generative_version_gets_v1s_functions(repository: Path) -> None:
+    package = repository / "src" / "textservice"
+    files = {
+        str(p.relative_to(package)): p.read_text()
+        for folder in ("v1", NEW)
+        for p in (package / folder).glob("*.py")
+    }
+    found = public_api.signatures(files)
+    old = sorted(s.line.replace("textservice.v1.", "#") for s in found if s.module.endswith(".v1"))
+    new = sorted(
+        s.line.replace(f"textservice.{NEW}.", "#") for s in found if s.module.endswith(NEW)
+    )
+    assert old == new and len(new) >= 12  # embed_content, count_tokens, ... and their twins
+    index = (package / NEW / "__init__.py").read_text()
+    assert index.startswith(MARKER) and "GenerativeService: ``embed_content``" in index
+
+
+def test_the_embedding_suites_cover_the_new_version_unedited(repository: Path) -> None:
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(repository / "src"), str(repository / "tests")]),
+    )
+    script = "import textservice; print(textservice.__file__)"
+    where = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert where.stdout.startswith(str(repository)), where.stdout + where.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITES, "-k", NEW],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    passed = re.search(r"(\d+) passed", done.stdout)
+    assert passed is not None and int(passed.group(1)) >= 50, done.stdout[-2000:]

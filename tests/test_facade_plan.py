@@ -163,11 +163,20 @@ def test_functions_are_planned_from_the_rpcs_present() -> None:
     assert only_count.embeddings is None and only_count.rpc_function("generate_text") is None
 
 
-def test_a_service_with_nothing_to_wrap_is_an_error() -> None:
+def test_any_other_unary_rpc_gets_a_plain_function_and_streaming_ones_none() -> None:
     # no model in the request: a plain RPC, whatever its response
-    other = Method("Other", ref("CountTextTokensResponse"), ref("EmbedTextResponse"))
-    with pytest.raises(CodegenError, match="none of the RPC shapes the facade wraps"):
-        plan_facade(api(other))
+    other = Method("OtherThing", ref("CountTextTokensResponse"), ref("EmbedTextResponse"))
+    watch = Method(
+        "Watch", ref("EmbedTextRequest"), ref("EmbedTextResponse"), server_streaming=True
+    )
+    plan = plan_facade(api(other, watch))
+    assert plan.functions == ("other_thing", "other_thing_async")
+    function = plan.rpc_function("other_thing")
+    assert function is not None and function.returns == "EmbedTextResponseDict"
+    assert [p.name for p in function.params] == ["token_count"]
+    assert plan.streaming == ("TextService.Watch",)
+    with pytest.raises(CodegenError, match="no unary RPC"):
+        plan_facade(api(watch))
 
 
 def test_a_renamed_rpc_of_the_same_shape_gets_the_same_function() -> None:
@@ -193,7 +202,7 @@ def test_generate_text_parameters_come_from_signature_then_settable_fields() -> 
         "None",
     )
     assert params["stop_sequences"].annotation == "str | Sequence[str] | None"
-    assert params["mode"].annotation == "_pb.Mode | str | None"
+    assert params["mode"].annotation == "_pb.Mode | str | int | None"
     assert params["mode"].convert == "_f.fields.enum(_pb.Mode, mode, 'mode')"
     assert [p.name for p in generate_text.optional_params] == [
         "temperature",
@@ -237,7 +246,7 @@ def test_reserved_names_get_a_trailing_underscore() -> None:
         ("request", "request"),
     ]
     assert generate_text.request_var == "request_"
-    source = render_plan(plan)["v9/__init__.py"]
+    source = render_plan(plan)["v9/_text_service.py"]
     ast.parse(source)
     assert "request_.type = _f.fields.string(type_, 'type_')" in source
 
@@ -347,8 +356,9 @@ def _module_names(tree: ast.Module) -> set[str]:
 @pytest.mark.parametrize("rpcs", [ALL, ("GenerateText", "EmbedText"), ("CountTextTokens",)])
 def test_rendered_facade_is_valid_and_its_parameters_shadow_nothing(rpcs: tuple[str]) -> None:
     files = render_plan(plan_facade(api(*rpcs)))
-    assert sorted(files) == ["v9/__init__.py", "v9/types.py"]
-    tree = ast.parse(files["v9/__init__.py"])
+    assert sorted(files) == ["v9/__init__.py", "v9/_text_service.py", "v9/types.py"]
+    ast.parse(files["v9/__init__.py"])
+    tree = ast.parse(files["v9/_text_service.py"])
     module_names = _module_names(tree)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

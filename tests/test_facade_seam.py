@@ -1,9 +1,11 @@
 """Generated facades are declarations and one-line bodies over one runtime seam.
 
 Read from the generated source (committed facades and the goldens of the fixture protos):
-each imports ``textservice._facade`` and nothing else of the package but its ``_proto``
-messages and its own ``types``; each public function's body is its docstring and one
-``return`` statement; the embedding glue and the completion rule are not in it.
+each service module imports ``textservice._facade`` and nothing else of the package but its
+``_proto`` messages and its own ``types``; each public function's body is its docstring and one
+``return`` statement; the embedding glue and the completion rule are not in it. A version's
+index (``__init__.py``) imports its service modules only for type checkers (at run time, on
+first use).
 """
 
 from __future__ import annotations
@@ -17,12 +19,38 @@ import textservice
 from codegen.paths import REPO_ROOT
 
 PACKAGE = Path(textservice.__file__).resolve().parent
-FACADES = sorted(PACKAGE / v / "__init__.py" for v in textservice._versions())
-GOLDEN = sorted((REPO_ROOT / "tests" / "golden").glob("*/__init__.py"))
+VERSIONS = [PACKAGE / v for v in textservice._versions()]
+GOLDEN_VERSIONS = sorted(p.parent for p in (REPO_ROOT / "tests" / "golden").glob("*/__init__.py"))
+FACADES = sorted(p for folder in VERSIONS for p in folder.glob("_*.py") if p.name != "__init__.py")
+GOLDEN = sorted(p for f in GOLDEN_VERSIONS for p in f.glob("_*.py") if p.name != "__init__.py")
+INDEXES = sorted(folder / "__init__.py" for folder in VERSIONS + GOLDEN_VERSIONS)
 
 
 def _name(path: Path) -> str:
-    return f"{path.parent.parent.name}/{path.parent.name}"
+    return f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
+
+
+def test_every_version_has_service_modules() -> None:
+    assert {p.parent.name for p in FACADES} == {p.name for p in VERSIONS}
+    assert {p.parent.name for p in GOLDEN} == {p.name for p in GOLDEN_VERSIONS}
+
+
+@pytest.mark.parametrize("path", INDEXES, ids=_name)
+def test_an_index_imports_its_modules_only_for_type_checkers(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    at_run_time = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    assert {ast.unparse(n) for n in at_run_time} == {
+        "from __future__ import annotations",
+        "from importlib import import_module",
+        "from typing import TYPE_CHECKING",
+    }
+    (checking,) = [
+        n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
+    ]
+    own = {f"textservice.{path.parent.name}."}
+    for node in checking.body:
+        assert isinstance(node, ast.ImportFrom) and node.module is not None
+        assert any(node.module.startswith(prefix) for prefix in own), node.module
 
 
 @pytest.mark.parametrize("path", FACADES + GOLDEN, ids=_name)

@@ -88,12 +88,12 @@ BATCH = MethodSpec(
     default_timeout=10.0,
     default_retry=None,
 )
-SINGLE_SPEC: OneText[str, Any, Any] = OneText(
+SINGLE_SPEC: OneText[str, str, Any, Any] = OneText(
     method=EMBED,
     request=lambda model, text: pb.EmbedTextRequest(model=model, text=text),
     vector=lambda r: r.embedding.value if r.embedding else [],
 )
-BATCH_SPEC: ManyTexts[str, Any, Any] = ManyTexts(
+BATCH_SPEC: ManyTexts[str, str, Any, Any] = ManyTexts(
     method=BATCH,
     request=lambda model, texts: pb.BatchEmbedTextRequest(model=model, texts=texts),
     vectors=lambda r: [e.value for e in r.embeddings],
@@ -108,7 +108,7 @@ async def embed_text(
     text: str,
     options: RequestOptions,
     *,
-    single: OneText[str, Any, Any],
+    single: OneText[str, str, Any, Any],
     output: Output = "list",
     model: str = MODEL,
 ) -> Any:
@@ -121,8 +121,8 @@ async def embed_texts(
     texts: list[str],
     options: RequestOptions,
     *,
-    single: OneText[str, Any, Any],
-    batch: ManyTexts[str, Any, Any] | None,
+    single: OneText[str, str, Any, Any],
+    batch: ManyTexts[str, str, Any, Any] | None,
     output: Output = "list",
     model: str = MODEL,
 ) -> Any:
@@ -135,8 +135,8 @@ def iter_embed_texts(
     texts: list[str],
     options: RequestOptions,
     *,
-    single: OneText[str, Any, Any],
-    batch: ManyTexts[str, Any, Any] | None,
+    single: OneText[str, str, Any, Any],
+    batch: ManyTexts[str, str, Any, Any] | None,
     batch_size: int | None = None,
     progress: Any = None,
     output: Output = "list",
@@ -160,8 +160,8 @@ def iter_embed_texts_sync(
     texts: list[str],
     options: RequestOptions,
     *,
-    single: OneText[str, Any, Any],
-    batch: ManyTexts[str, Any, Any] | None,
+    single: OneText[str, str, Any, Any],
+    batch: ManyTexts[str, str, Any, Any] | None,
     batch_size: int | None = None,
     output: Output = "list",
     model: str = MODEL,

@@ -40,22 +40,32 @@ def test_testing_your_code_example_passes(tmp_path: Path) -> None:
     assert re.search(r"\b3 passed\b", done.stdout), done.stdout[-3000:]
 
 
-# Stands in for Google today: the key is checked, the TextService's models are gone.
+# Stands in for Google today: the key is checked, today's embedding model is served and the
+# TextService's models are gone.
 _TODAY = """
 import textservice
-from textservice.testing import FakeTextService
+from textservice.testing import FakeServer
 
-_fake = FakeTextService(api_key="...", known_models=[])
+_fake = FakeServer(api_key="...", known_models=["models/gemini-embedding-001"])
 _configure = textservice.configure
 textservice.configure = lambda api_key=None, **options: _configure(
     api_key, channel_factory=_fake.channel, **options
 )
+textservice.configure("...")
 """
 
 
-def test_first_call_example_reports_a_retired_model(tmp_path: Path) -> None:
-    (code,) = _section_blocks("Install and a first call with a real key")
-    done = _run(_TODAY + code, tmp_path)
+def test_first_call_example_embeds_with_todays_model(tmp_path: Path) -> None:
+    first, _retired = _section_blocks("Install and a first call with a real key")
+    assert "embed_content" in first and "models/gemini-embedding-001" in first
+    done = _run(_TODAY + first, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == "2 vectors of 3072 dimensions\n", done.stdout
+
+
+def test_the_legacy_example_reports_a_retired_model(tmp_path: Path) -> None:
+    _first, retired = _section_blocks("Install and a first call with a real key")
+    done = _run(_TODAY + retired, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("NotFound "), done.stdout
     assert "embedding-gecko-001" in done.stdout

@@ -1,7 +1,8 @@
 """mypy --strict on uses of the facade: correct ones pass, wrong ones fail where marked.
 
 Each ``tests/typecheck/bad_*.py`` marks the line that must fail with ``# E: <error code>``;
-``usage_ok.py`` must pass, with its ``assert_type`` checks. One mypy run covers them all.
+every ``*_ok.py`` (``usage_ok.py``, ``content_ok.py``) must pass, with its ``assert_type``
+checks. One mypy run covers them all.
 """
 
 from __future__ import annotations
@@ -42,8 +43,12 @@ def mypy_errors() -> dict[str, list[tuple[int, str]]]:
     return found
 
 
-def test_correct_usage_type_checks(mypy_errors: dict[str, list[tuple[int, str]]]) -> None:
-    assert mypy_errors["usage_ok.py"] == []
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.glob("*_ok.py")))
+def test_correct_usage_type_checks(
+    case: str, mypy_errors: dict[str, list[tuple[int, str]]]
+) -> None:
+    assert {"usage_ok.py", "content_ok.py"} <= {p.name for p in CASES.glob("*_ok.py")}
+    assert mypy_errors[case] == []
 
 
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.glob("bad_*.py")))

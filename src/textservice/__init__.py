@@ -1,14 +1,19 @@
-"""textservice: a typed, fast client for the Generative Language API's TextService.
+"""textservice: a typed, fast client for the Generative Language API.
 
-The functions here are v1beta's. Every generated API version is an attribute too
-(``textservice.v1beta2``, ``textservice.v1beta3``, …), imported on first use.
+The functions here are v1beta's (``embed_content``, ``count_tokens``, ``list_models``,
+``get_model``, the legacy TextService's ``generate_embeddings``...), each service's module
+imported on first use. Every generated API version is an attribute too (``textservice.v1``,
+``textservice.v1beta3``, …), imported on first use.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
+from textservice import v1beta as _v1beta
 from textservice.client import (
+    Client,
     QuotaKey,
     QuotaKeyStats,
     QuotaStats,
@@ -39,41 +44,21 @@ from textservice.errors import (
 )
 from textservice.retry import Retry
 
+# The functions of v1beta, the API version the old google.generativeai library used, are
+# re-exported as they are first used (``__getattr__``); type checkers see them here.
 if TYPE_CHECKING:
-    from types import ModuleType
-
-# The friendly functions of v1beta, the API version the old google.generativeai library used.
-# Other versions: ``textservice.v1beta3``, ``textservice.v1beta2`` (see ``__getattr__``).
-from textservice.v1beta import (
-    ArrayEmbeddingDict,
-    BatchEmbeddingDict,
-    Completion,
-    CountTextTokensResponseDict,
-    EmbeddingDict,
-    count_text_tokens,
-    count_text_tokens_async,
-    generate_embeddings,
-    generate_embeddings_async,
-    generate_text,
-    generate_text_async,
-    iter_embeddings,
-    iter_embeddings_async,
-)
+    from textservice.v1beta import *  # noqa: F403
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Aborted",
     "AlreadyExists",
-    "ArrayEmbeddingDict",
-    "BatchEmbeddingDict",
     "Cancelled",
+    "Client",
     "ClientClosedError",
-    "Completion",
-    "CountTextTokensResponseDict",
     "DataLoss",
     "DeadlineExceeded",
-    "EmbeddingDict",
     "FailedPrecondition",
     "Internal",
     "InvalidArgument",
@@ -94,15 +79,8 @@ __all__ = [
     "Unimplemented",
     "Unknown",
     "configure",
-    "count_text_tokens",
-    "count_text_tokens_async",
-    "generate_embeddings",
-    "generate_embeddings_async",
-    "generate_text",
-    "generate_text_async",
-    "iter_embeddings",
-    "iter_embeddings_async",
 ]
+__all__ += _v1beta.__all__
 
 
 def _versions() -> list[str]:
@@ -112,13 +90,20 @@ def _versions() -> list[str]:
     import re
 
     pattern = re.compile(r"v\d+(?:(?:alpha|beta)\d*)?")
-    found = pkgutil.iter_modules(__path__)
+    found = pkgutil.iter_modules(__path__)  # noqa: F405 (the package's own __path__)
     return sorted(m.name for m in found if m.ispkg and pattern.fullmatch(m.name))
 
 
 def __getattr__(name: str) -> ModuleType:
-    """``textservice.<version>``: each generated API version's facade, imported on first use
-    (so ``import textservice`` loads only v1beta's)."""
+    """``textservice.<version>`` (each generated API version's facade) and v1beta's functions
+    and result types, imported on first use (``import textservice`` loads none of them).
+
+    Typed for the versions: type checkers know v1beta's names from the star import above.
+    """
+    if name in _v1beta.__all__:
+        value = getattr(_v1beta, name)
+        globals()[name] = value
+        return cast("ModuleType", value)
     if name in _versions():
         import importlib
 
@@ -127,4 +112,4 @@ def __getattr__(name: str) -> ModuleType:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_versions()})
+    return sorted({*globals(), *__all__, *_versions()})

@@ -1,4 +1,4 @@
-"""``TextServiceClient``: connection settings, the API key, and the default client.
+"""``Client`` (also ``TextServiceClient``): connection settings, the API key, the default client.
 
 One client serves sync and async calls from any thread: async calls use a channel on the
 caller's event loop, sync calls run on the client's own background loop thread. The client
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "API_KEY_ENV",
     "API_KEY_HEADER",
+    "Client",
     "ClientOptions",
     "QuotaKey",
     "QuotaKeyStats",
@@ -111,8 +112,10 @@ def _governor_settings(
     )
 
 
-class TextServiceClient:
-    """A connection to the TextService, usable from sync and async code and any thread.
+class Client:
+    """A connection to the Generative Language API, usable from sync and async code and any
+    thread: one client serves every service and API version (TextService, GenerativeService,
+    ModelService...). ``TextServiceClient`` is the same class under its former name.
 
     Args:
         api_key: The API key; defaults to the ``GOOGLE_API_KEY`` environment variable. Sent
@@ -311,9 +314,13 @@ class TextServiceClient:
             else ("plaintext" if self._insecure else "tls")
         )
         return (
-            f"TextServiceClient(endpoint={self.endpoint!r}, transport={transport!r}, "
+            f"{type(self).__name__}(endpoint={self.endpoint!r}, transport={transport!r}, "
             f"api_key={key!r}, closed={self.closed})"
         )
+
+
+TextServiceClient = Client
+"""``Client``'s former name, kept: every function takes either (they are one class)."""
 
 
 def call_path(client: TextServiceClient) -> ClientCallPath:

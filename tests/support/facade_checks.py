@@ -237,6 +237,11 @@ def check_iter_embeddings(facade: types.ModuleType) -> None:
         assert list(facade.iter_embeddings(EMBED_MODEL, [], client=client)) == []
 
 
+def text_service_module(facade: types.ModuleType) -> types.ModuleType:
+    """The facade's TextService module (its method specs, proto package ``_pb``)."""
+    return importlib.import_module(f"{facade.__name__}._text_service")
+
+
 def _run(coroutine_function: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     """``asyncio.run`` of a coroutine made only when called."""
     return asyncio.run(coroutine_function())
@@ -244,7 +249,7 @@ def _run(coroutine_function: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
 
 def _enum_class(facade: types.ModuleType, name: str) -> Any:
     """The enum ``name`` of ``facade``'s messages (its members are read by name)."""
-    cls = getattr(facade._pb, name)
+    cls = getattr(text_service_module(facade)._pb, name)
     assert isinstance(cls, enum.EnumMeta), name
     return cls
 
@@ -392,7 +397,9 @@ def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> Non
 def check_conforms(value: Any, annotation: Any, where: str) -> None:
     """``value`` has exactly the shape of ``annotation`` (a TypedDict, list, union, enum, ...)."""
     origin = typing.get_origin(annotation)
-    if typing.is_typeddict(annotation):
+    if annotation is Any:  # a google.protobuf.Value: any JSON-like value
+        assert value is None or isinstance(value, str | float | bool | list | dict), (where, value)
+    elif typing.is_typeddict(annotation):
         hints = typing.get_type_hints(annotation)
         assert isinstance(value, dict), where
         assert set(value) == set(hints), (where, sorted(value), sorted(hints))

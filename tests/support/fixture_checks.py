@@ -12,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import betterproto2
 
 from textservice import _facade
+from textservice._encoding.content import Document
 from textservice._engine import embed as engine
 from textservice._engine.outputs import LIST
+from textservice._facade import paging
+from textservice._proto.google import protobuf as wkt
 from textservice.client import TextServiceClient
 
 Responder = Callable[[Any], betterproto2.Message]
@@ -55,18 +59,24 @@ class Recorder:
         self.embed_calls.append(
             {"texts": texts, "single": recipe.one, "batch": recipe.many, "model": params}
         )
-        return [[float(len(t))] for t in texts]
+        return [[float(len(getattr(t, "text", t)))] for t in texts]
 
 
 def recording(respond: Responder) -> Recorder:
     recorder = Recorder(respond)
     _facade.call = recorder.call  # type: ignore[attr-defined]
+    paging.call = recorder.call  # type: ignore[attr-defined]
     engine.embed_one = recorder.embed_one  # type: ignore[assignment]
     engine.embed_many = recorder.embed_many  # type: ignore[assignment]
     return recorder
 
 
 CLIENT = TextServiceClient("fixture-key")
+
+
+def service_module(case: str, module: str = "_text_service") -> Any:
+    """The fixture facade's service module (its method specs and ``_pb``)."""
+    return importlib.import_module(f"textservice.{case}.{module}")
 
 
 def expect_error(kind: type[Exception], words: str, call: Callable[[], object]) -> None:
@@ -80,7 +90,8 @@ def expect_error(kind: type[Exception], words: str, call: Callable[[], object]) 
 
 def check_reserved_names() -> None:
     facade = importlib.import_module("textservice.reserved_names")
-    pb = facade._pb
+    module = service_module("reserved_names")
+    pb = module._pb
     names = list(inspect.signature(facade.generate_text).parameters)
     assert names == [
         "model",
@@ -119,9 +130,10 @@ def check_reserved_names() -> None:
 
 def check_optional_scalars() -> None:
     facade = importlib.import_module("textservice.optional_scalars")
-    pb = facade._pb
-    assert facade._GENERATE_TEXT.default_timeout == 12.5
-    assert facade._GENERATE_TEXT.default_retry is None
+    module = service_module("optional_scalars")
+    pb = module._pb
+    assert module._GENERATE_TEXT.default_timeout == 12.5
+    assert module._GENERATE_TEXT.default_retry is None
     assert "server_note" not in inspect.signature(facade.generate_text).parameters
     recorder = recording(lambda request: pb.GenerateTextResponse(candidates=[pb.Candidate()]))
     completion = asyncio.run(facade.generate_text_async(prompt="p", client=CLIENT))
@@ -165,7 +177,8 @@ def check_optional_scalars() -> None:
 
 def check_message_argument() -> None:
     facade = importlib.import_module("textservice.message_argument")
-    pb = facade._pb
+    module = service_module("message_argument")
+    pb = module._pb
     recorder = recording(
         lambda request: pb.CountTextTokensResponse(token_count=len(request.prompt.text))
     )
@@ -194,7 +207,8 @@ def check_message_argument() -> None:
 
 def check_no_batch() -> None:
     facade = importlib.import_module("textservice.no_batch")
-    pb = facade._pb
+    module = service_module("no_batch")
+    pb = module._pb
     assert not hasattr(facade, "_BATCH_EMBED_TEXT") and not hasattr(facade, "generate_text")
     recorder = recording(
         lambda request: pb.EmbedTextResponse(embedding=pb.Embedding(value=[0.5, 0.25]))
@@ -214,13 +228,16 @@ def check_no_batch() -> None:
 
 def check_docstring_escapes() -> None:
     facade = importlib.import_module("textservice.docstring_escapes")
-    pb = facade._pb
-    module_doc = facade.__doc__ or ""
-    assert 'comments say """quoted""" and C:\\path\\to\\file and end with a "quote"' in module_doc
+    module = service_module("docstring_escapes")
+    pb = module._pb
+    quoted = 'comments say """quoted""" and C:\\path\\to\\file and end with a "quote"'
+    for where in (facade, module):
+        assert quoted in (where.__doc__ or "")
     doc = facade.generate_embeddings.__doc__
     assert 'A regex: \\d+\\s*"""\\n and a lone backslash \\\n' in doc
     assert 'The text: """ and \\ both appear here.' in doc
-    assert all(len(line) <= 100 for line in inspect.getsource(facade).splitlines())
+    for source in (facade, module):
+        assert all(len(line) <= 100 for line in inspect.getsource(source).splitlines())
     recorder = recording(
         lambda request: pb.BatchEmbedTextResponse(
             embeddings=[pb.Embedding(value=[1.0]) for _ in request.texts]
@@ -236,12 +253,14 @@ def check_docstring_escapes() -> None:
 
 def check_renamed_rpcs() -> None:
     facade = importlib.import_module("textservice.renamed_rpcs")
-    pb = facade._pb
-    # RPCs found by their shape: EmbedWords/EmbedManyWords embed, TallyWords counts tokens
+    pb = service_module("renamed_rpcs", "_word_service")._pb
+    # RPCs found by their shape: EmbedWords/EmbedManyWords embed, TallyWords counts tokens;
+    # Ping and the deprecated Retired get plain functions; WatchWords streams: none
     assert facade.__all__ == [
         "ArrayEmbeddingDict",
         "BatchEmbeddingDict",
         "EmbeddingDict",
+        "PingResponseDict",
         "TallyWordsResponseDict",
         "count_text_tokens",
         "count_text_tokens_async",
@@ -249,12 +268,21 @@ def check_renamed_rpcs() -> None:
         "generate_embeddings_async",
         "iter_embeddings",
         "iter_embeddings_async",
+        "ping",
+        "ping_async",
+        "retired",
+        "retired_async",
     ]
-    assert not hasattr(facade, "ping") and not hasattr(facade, "generate_text")
+    assert not hasattr(facade, "generate_text") and not hasattr(facade, "watch_words")
+    doc = facade.__doc__ or ""
+    assert "Streaming RPCs get no function" in doc
+    assert "WordService.WatchWords" in " ".join(doc.split())
     recorder = recording(
         lambda request: (
             pb.TallyWordsResponse(token_count=7)
             if isinstance(request, pb.TallyWordsRequest)
+            else pb.PingResponse(note=request.note)
+            if isinstance(request, pb.PingRequest)
             else pb.EmbedWordsResponse(vector=pb.Vector(values=[0.5]))
         )
     )
@@ -270,6 +298,132 @@ def check_renamed_rpcs() -> None:
     assert recorder.requests[-1] == pb.TallyWordsRequest(
         model="models/m", prompt=pb.Prompt(text="hi")
     )
+    # a plain function: the request's fields as arguments, the response as a dict
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no deprecation warning without the deprecated field
+        assert facade.ping("hello", client=CLIENT) == {"note": "hello"}
+    assert recorder.methods[-1].name == "Ping"
+    assert asyncio.run(facade.ping_async(note="again", client=CLIENT)) == {"note": "again"}
+    expect_error(TypeError, "note", lambda: facade.ping(3, client=CLIENT))
+    # deprecated: the RPC warns whenever called, the field when passed, at the caller's line
+
+    async def awaiting() -> Any:
+        return await facade.retired_async("older", client=CLIENT)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        assert facade.retired("old", client=CLIENT) == {"note": "old"}
+        facade.ping("x", hint="h", client=CLIENT)
+        assert asyncio.run(awaiting()) == {"note": "older"}
+    assert [w.category for w in caught] == [DeprecationWarning] * 3
+    assert "Retired RPC is deprecated" in str(caught[0].message)
+    assert "PingRequest.hint is deprecated" in str(caught[1].message)
+    assert [(w.filename, w.lineno) for w in caught] == [
+        (__file__, line),
+        (__file__, line + 1),
+        (__file__, awaiting.__code__.co_firstlineno + 1),  # the await, in the caller's code
+    ]
+    assert recorder.requests[-2].hint == "h"
+    assert "Deprecated: the protos mark the Retired RPC" in facade.retired.__doc__
+    assert "passing it warns" in facade.ping.__doc__
+
+
+def check_content_rpcs() -> None:
+    facade = importlib.import_module("textservice.content_rpcs")
+    pb = service_module("content_rpcs", "_content_service")._pb
+    functions = sorted(n for n in facade.__all__ if n[0].islower())
+    assert functions == sorted(
+        f"{name}{twin}"
+        for name in (
+            "count_tokens",
+            "embed_content",
+            "generate_content",
+            "get_model",
+            "iter_embed_content",
+            "list_models",
+            "update_model",
+        )
+        for twin in ("", "_async")
+    )
+    assert not hasattr(facade, "stream_generate_content")
+    assert "ContentService.StreamGenerateContent" in " ".join((facade.__doc__ or "").split())
+    pages = {"": (["models/a", "models/b"], "p2"), "p2": (["models/c"], "")}
+
+    def respond(request: Any) -> Any:
+        if isinstance(request, pb.EmbedContentRequest):
+            return pb.EmbedContentResponse(embedding=pb.ContentEmbedding(values=[1.0, 2.0]))
+        if isinstance(request, pb.CountTokensRequest):
+            words = sum(len(c.parts[0].text.split()) for c in request.contents)
+            return pb.CountTokensResponse(total_tokens=words)
+        if isinstance(request, pb.GenerateContentRequest):
+            details = wkt.Struct(fields={"score": wkt.Value(number_value=0.5)})
+            return pb.GenerateContentResponse(
+                candidates=[pb.Candidate(content=request.contents[0], details=details)]
+            )
+        if isinstance(request, pb.ListModelsRequest):
+            names, token = pages[request.page_token]
+            return pb.ListModelsResponse(
+                models=[pb.Model(name=n) for n in names], next_page_token=token
+            )
+        assert isinstance(request, pb.UpdateModelRequest | pb.GetModelRequest), request
+        return pb.Model(name="models/a", labels={"k": "v"})
+
+    recorder = recording(respond)
+    # embed_content: the request written by hand is the one betterproto2 writes
+    result = facade.embed_content(
+        "models/m", "hi", task_type="document", title="T", output_dimensionality=2, client=CLIENT
+    )
+    assert result == {"embedding": [1.0, 2.0]}
+    expected = pb.EmbedContentRequest(
+        model="models/m",
+        content=pb.Content(parts=[pb.Part(text="hi")]),
+        task_type=pb.TaskType.RETRIEVAL_DOCUMENT,
+        title="T",
+        output_dimensionality=2,
+    )
+    assert bytes(recorder.requests[-1]) == bytes(expected)
+    assert recorder.methods[-1].name == "EmbedContent"
+    # a list: BatchEmbedContents of requests, each item's title on its own request
+    facade.embed_content(
+        "models/m", ["a", {"text": "b", "title": "B"}], task_type="document", client=CLIENT
+    )
+    call = recorder.embed_calls[-1]
+    assert call["texts"] == [Document("a"), Document("b", "B")]
+    assert call["batch"].method.name == "BatchEmbedContents" and call["batch"].max_texts == 100
+    sent = pb.BatchEmbedContentsRequest.FromString(
+        bytes(call["batch"].request(call["model"], call["texts"]))
+    )
+    assert [(r.content.parts[0].text, r.title) for r in sent.requests] == [("a", None), ("b", "B")]
+    # this version's TaskType has no SEMANTIC_SIMILARITY: its names are refused
+    expect_error(
+        ValueError,
+        "is not a TaskType",
+        lambda: facade.embed_content("models/m", "x", task_type="similarity", client=CLIENT),
+    )
+    facade.embed_content("models/m", "x", task_type="CLUSTERING", client=CLIENT)
+    assert recorder.requests[-1].task_type == pb.TaskType.CLUSTERING
+    # count_tokens takes a str, contents or mappings
+    assert facade.count_tokens("models/m", "one two", client=CLIENT) == {"total_tokens": 2}
+    assert facade.count_tokens("models/m", ["a", {"parts": [{"text": "b c"}]}], client=CLIENT) == {
+        "total_tokens": 3
+    }
+    # a plain generate_content, its Struct a dict
+    reply = facade.generate_content("models/m", "hello", client=CLIENT)
+    assert reply["candidates"][0]["details"] == {"score": 0.5}
+    assert reply["candidates"][0]["content"]["parts"][0]["text"] == "hello"
+    # list_models follows every page
+    assert [m["name"] for m in facade.list_models(page_size=2, client=CLIENT)] == [
+        "models/a",
+        "models/b",
+        "models/c",
+    ]
+    assert [r.page_token for r in recorder.requests[-2:]] == ["", "p2"]
+    # a FieldMask argument (google.protobuf), a map and well-known types back
+    updated = facade.update_model({"name": "models/a"}, {"paths": ["labels"]}, client=CLIENT)
+    assert recorder.requests[-1].update_mask.paths == ["labels"]
+    assert updated["labels"] == {"k": "v"} and updated["create_time"] is None
+    assert updated["extra"] is None and updated["tags"] is None and updated["details"] is None
 
 
 CHECKS = (
@@ -279,6 +433,7 @@ CHECKS = (
     check_no_batch,
     check_docstring_escapes,
     check_renamed_rpcs,
+    check_content_rpcs,
 )
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ EMBED_TEXT_V1BETA2 = _spec(
 )
 
 
-def single() -> OneText[str, Any, Any]:
+def single() -> OneText[str, str, Any, Any]:
     """EmbedText of v1beta."""
     return OneText(
         EMBED_TEXT,
@@ -55,7 +55,7 @@ def single() -> OneText[str, Any, Any]:
     )
 
 
-def batch() -> ManyTexts[str, Any, Any]:
+def batch() -> ManyTexts[str, str, Any, Any]:
     """BatchEmbedText of v1beta."""
     return ManyTexts(
         BATCH_EMBED_TEXT,
@@ -65,7 +65,7 @@ def batch() -> ManyTexts[str, Any, Any]:
     )
 
 
-def single_v1beta2() -> OneText[str, Any, Any]:
+def single_v1beta2() -> OneText[str, str, Any, Any]:
     """EmbedText of v1beta2, a version without BatchEmbedText."""
     return OneText(
         EMBED_TEXT_V1BETA2,

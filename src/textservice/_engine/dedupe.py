@@ -17,19 +17,21 @@ Two scopes, for the two ways the engine holds results:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 __all__ = ["ChunkPlan", "Window", "distinct", "settle"]
 
 R = TypeVar("R")
+H = TypeVar("H", bound=Hashable)
+"""An input item: a text, or a document with its title (equal items are embedded once)."""
 
 
-def distinct(texts: list[str]) -> tuple[list[str], list[int] | None]:
+def distinct(texts: list[H]) -> tuple[list[H], list[int] | None]:
     """``texts`` without repeats (first-seen order) and, for each input, the index of its
     text among them; ``None`` instead of the indices when no text repeats."""
-    first: dict[str, int] = {}
+    first: dict[H, int] = {}
     index = [first.setdefault(text, len(first)) for text in texts]
     if len(first) == len(texts):
         return texts, None
@@ -45,8 +47,8 @@ class ChunkPlan(Generic[R]):
     """The chunk's place in the input (0, 1, ...)."""
     start: int
     """Input index of its first text."""
-    texts: list[str]
-    send: list[str] = field(default_factory=list)
+    texts: list[Hashable]
+    send: list[Hashable] = field(default_factory=list)
     """The texts this chunk's RPC carries (none when every text is another chunk's)."""
     picks: list[tuple[int, int]] = field(default_factory=list)
     """Per text: (chunk number, row of that chunk's reply) holding its vector."""
@@ -65,12 +67,12 @@ class Window(Generic[R]):
     """The texts of the chunks in the engine's window, each with the chunk that sends it."""
 
     def __init__(self) -> None:
-        self._where: dict[str, tuple[int, int]] = {}
+        self._where: dict[Hashable, tuple[int, int]] = {}
         self._rows: dict[int, asyncio.Future[R]] = {}
-        self._sent: dict[int, list[str]] = {}
+        self._sent: dict[int, list[Hashable]] = {}
         self._count = 0
 
-    def plan(self, chunks: Iterable[tuple[int, list[str]]]) -> Iterator[ChunkPlan[R]]:
+    def plan(self, chunks: Iterable[tuple[int, list[Any]]]) -> Iterator[ChunkPlan[R]]:
         """Plan each ``(start, texts)`` chunk as it is read (call in the engine's loop)."""
         loop = asyncio.get_running_loop()
         for start, texts in chunks:

@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 P = TypeVar("P")
+I = TypeVar("I")  # noqa: E741
 V = TypeVar("V")
 R = TypeVar("R", bound=Sized)
 
@@ -110,13 +111,13 @@ def _read(rpc: ChunkRpc, rows: Callable[[Any], RawRows], reply: Any) -> RawRows:
 
 async def embed_one(
     path: CallPath,
-    recipe: EmbedRecipe[P],
+    recipe: EmbedRecipe[P, I],
     params: P,
-    text: str,
+    text: I,
     options: RequestOptions,
     output: OutputStrategy[V, Any],
 ) -> V:
-    """Embed one text with one RPC: its vector in ``output``'s format.
+    """Embed one item with one RPC: its vector in ``output``'s format.
 
     An empty or missing embedding raises ``Internal``.
     """
@@ -130,7 +131,7 @@ async def embed_one(
 
 async def _ordered_chunks(
     path: CallPath,
-    texts: Iterable[str],
+    texts: Iterable[Any],
     *,
     rpc: ChunkRpc,
     output: OutputStrategy[Any, R],
@@ -148,15 +149,15 @@ async def _ordered_chunks(
     sent by a chunk in the window is not sent again (``dedupe.Window``)."""
     reader = output.reader(rpc)
 
-    async def send(start: int, chunk: list[str]) -> R:
+    async def send(start: int, chunk: list[Any]) -> R:
         request = rpc.request(chunk)
-        cost = Cost.of_texts(chunk)  # read from the chunk: no walk over the request
+        cost = Cost.of_texts(rpc.texts(chunk))  # read from the chunk: no walk over the request
         reply = await invoke(path, rpc.method, request, policy(), reader.reply, cost)
         raw = _read(rpc, reader.rows, reply)
         _check_rows(raw, start, len(chunk), rpc.method.name)
         return output.rows(raw)
 
-    async def embed_chunk(item: tuple[int, list[str]]) -> R:
+    async def embed_chunk(item: tuple[int, list[Any]]) -> R:
         start, chunk = item
         rows = await send(start, chunk)
         put(start, rows)
@@ -211,8 +212,8 @@ async def _ordered_chunks(
 
 
 def _chunked(
-    texts: Iterable[str], size: int, counted: Callable[[int], None] | None
-) -> Iterator[tuple[int, list[str]]]:
+    texts: Iterable[I], size: int, counted: Callable[[int], None] | None
+) -> Iterator[tuple[int, list[I]]]:
     """``(start, chunk)`` of ``size`` texts (the last may hold fewer), read as asked for."""
     if isinstance(texts, list):  # the common case: slices, no per-text iteration
         for start in range(0, len(texts), size):
@@ -239,9 +240,9 @@ def _chunked(
 
 async def embed_many(
     path: CallPath,
-    recipe: EmbedRecipe[P],
+    recipe: EmbedRecipe[P, I],
     params: P,
-    texts: list[str],
+    texts: list[I],
     options: RequestOptions,
     output: OutputStrategy[Any, R],
 ) -> R:
@@ -332,14 +333,14 @@ class _HeldBack:
         }
 
 
-def check_batch_size(recipe: EmbedRecipe[Any], batch_size: object) -> int:
+def check_batch_size(recipe: EmbedRecipe[Any, Any], batch_size: object) -> int:
     """An ``int`` in ``1..limit``: the batch RPC's ``max_texts`` (without one,
     ``MAX_BATCH_SIZE`` single-text results grouped)."""
     limit = recipe.many.max_texts if recipe.many is not None else MAX_BATCH_SIZE
     return check_count(batch_size, "batch_size", high=limit)
 
 
-def batch_sizes(recipe: EmbedRecipe[Any], batch_size: int | None) -> tuple[int | None, int]:
+def batch_sizes(recipe: EmbedRecipe[Any, Any], batch_size: int | None) -> tuple[int | None, int]:
     """``(texts per RPC, texts per yielded batch)`` for ``iter_embed``: a batch RPC's chunks
     are the batches (default: its ``max_texts``); single-text RPCs are grouped (default 1)."""
     if batch_size is not None:
@@ -352,9 +353,9 @@ def batch_sizes(recipe: EmbedRecipe[Any], batch_size: int | None) -> tuple[int |
 
 async def iter_embed(
     path: CallPath,
-    recipe: EmbedRecipe[P],
+    recipe: EmbedRecipe[P, I],
     params: P,
-    texts: Iterable[str],
+    texts: Iterable[I],
     options: RequestOptions,
     output: OutputStrategy[Any, R],
     *,

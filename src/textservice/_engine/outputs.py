@@ -8,10 +8,16 @@ decoded as and how its rows are read, how a list's rows are collected as batches
 sink), how batches are joined, how identical texts' rows are fanned back out (``gather``),
 and the result for no texts. ``OUTPUTS`` is the table of
 formats; a new format is a new strategy here and a row in it, and nothing else changes.
+
+``normalized(strategy)`` wraps either one so that every vector is scaled to unit length as
+its batch arrives (``embed_content(..., normalize=True)``): lists in Python floats (double
+precision), arrays in float32 (their norms computed in float64). A vector of zeros stays
+zeros (it has no direction).
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass
@@ -36,7 +42,10 @@ __all__ = [
     "Reader",
     "Sink",
     "check_output",
+    "normalized",
     "strategy",
+    "unit_array",
+    "unit_lists",
 ]
 
 Output = Literal["list", "numpy"]
@@ -243,11 +252,76 @@ def _one_row(vector: Float32Array) -> Float32Array:
     return vector.reshape(1, len(vector))
 
 
+def unit_lists(rows: list[list[float]]) -> list[list[float]]:
+    """Each vector divided by its Euclidean norm (a vector of zeros as it is)."""
+    out = []
+    for vector in rows:
+        norm = math.hypot(*vector)
+        out.append([value / norm for value in vector] if norm else vector)
+    return out
+
+
+def unit_array(rows: Float32Array) -> Float32Array:
+    """Each row of a ``(n, dim)`` float32 array divided by its norm (rows of zeros as they are),
+    as a new float32 array."""
+    import numpy
+
+    norms = numpy.linalg.norm(rows.astype(numpy.float64), axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    scaled: Float32Array = (rows / norms).astype(numpy.float32)
+    return scaled
+
+
+class _Normalized(OutputStrategy[V, R]):
+    """``inner`` with every batch's vectors scaled to unit length (see the module docstring)."""
+
+    def __init__(self, inner: OutputStrategy[V, R], unit: Callable[[R], R]) -> None:
+        self.inner = inner
+        self.unit = unit
+        self.name = inner.name
+
+    def reader(self, rpc: ChunkRpc) -> Reader:
+        return self.inner.reader(rpc)
+
+    def rows(self, raw: RawRows) -> R:
+        return self.unit(self.inner.rows(raw))
+
+    def first(self, rows: R) -> V:
+        return self.inner.first(rows)
+
+    def sink(self, total: int) -> Sink[R]:
+        return self.inner.sink(total)
+
+    def join(self, parts: Sequence[R]) -> R:
+        return self.inner.join(parts)
+
+    def empty(self) -> R:
+        return self.inner.empty()
+
+    def gather(self, picks: Sequence[tuple[R, int]], owned: R | None = None) -> R:
+        return self.inner.gather(picks, owned)  # rows already scaled by ``rows``
+
+
 LIST = ListOutput()
 NUMPY = NumpyOutput()
 
 OUTPUTS: Mapping[Output, OutputStrategy[Any, Any]] = {"list": LIST, "numpy": NUMPY}
 """Every output format by its name (the ``output=`` argument)."""
+
+
+@overload
+def normalized(strategy: ListOutput) -> OutputStrategy[list[float], list[list[float]]]: ...
+
+
+@overload
+def normalized(strategy: NumpyOutput) -> OutputStrategy[Float32Array, Float32Array]: ...
+
+
+def normalized(strategy: ListOutput | NumpyOutput) -> OutputStrategy[Any, Any]:
+    """``strategy`` returning unit-length vectors."""
+    if isinstance(strategy, NumpyOutput):
+        return _Normalized(strategy, unit_array)
+    return _Normalized(strategy, unit_lists)
 
 
 @overload

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from textservice._transport.methods import MethodSpec, RequestT, ResponseT
 
@@ -25,26 +25,30 @@ __all__ = ["ChunkRpc", "EmbedRecipe", "ManyTexts", "OneText"]
 
 P = TypeVar("P")
 """The call's parameters a request is built from (besides its texts)."""
+I = TypeVar("I")  # noqa: E741
+"""One input item: a text (``str``), or a text with what else a request carries per item (a
+document's title)."""
 
 
 @dataclass(frozen=True)
-class OneText(Generic[P, RequestT, ResponseT]):
-    """How to embed one text with one RPC (EmbedText)."""
+class OneText(Generic[P, I, RequestT, ResponseT]):
+    """How to embed one item with one RPC (EmbedText, EmbedContent)."""
 
     method: MethodSpec[RequestT, ResponseT]
-    request: Callable[[P, str], RequestT]
-    """The request for one text."""
+    request: Callable[[P, I], RequestT]
+    """The request for one item."""
     vector: Callable[[ResponseT], list[float]]
     """The response's vector (``[]`` when it has none)."""
 
 
 @dataclass(frozen=True)
-class ManyTexts(Generic[P, RequestT, ResponseT]):
-    """How to embed up to ``max_texts`` texts with one RPC (BatchEmbedText)."""
+class ManyTexts(Generic[P, I, RequestT, ResponseT]):
+    """How to embed up to ``max_texts`` items with one RPC (BatchEmbedText,
+    BatchEmbedContents)."""
 
     method: MethodSpec[RequestT, ResponseT]
-    request: Callable[[P, list[str]], RequestT]
-    """The request for a chunk of texts."""
+    request: Callable[[P, list[I]], RequestT]
+    """The request for a chunk of items."""
     vectors: Callable[[ResponseT], list[list[float]]]
     """The response's vectors, in the order of the request's texts."""
     max_texts: int = 100
@@ -56,12 +60,21 @@ class ManyTexts(Generic[P, RequestT, ResponseT]):
 
 
 @dataclass(frozen=True)
-class EmbedRecipe(Generic[P]):
-    """How an API version embeds texts: one per RPC, and many per RPC when it can."""
+class EmbedRecipe(Generic[P, I]):
+    """How an API version embeds items: one per RPC, and many per RPC when it can."""
 
-    one: OneText[P, Any, Any]
-    many: ManyTexts[P, Any, Any] | None = None
+    one: OneText[P, I, Any, Any]
+    many: ManyTexts[P, I, Any, Any] | None = None
     """``None``: the version has no batch RPC, so a list is embedded one text per RPC."""
+    text: Callable[[I], str] | None = None
+    """The text of an item, as the rate governor counts it (``None``: the item is a text)."""
+
+    def texts(self, chunk: list[I]) -> list[str]:
+        """The texts of ``chunk``'s items."""
+        text = self.text
+        if text is None:
+            return cast("list[str]", chunk)
+        return [text(item) for item in chunk]
 
     def chunk_rpc(self, params: P, size: int | None = None) -> ChunkRpc:
         """The RPC that embeds one chunk of a list: ``many`` with chunks of ``size`` texts
@@ -70,23 +83,25 @@ class EmbedRecipe(Generic[P]):
         if many is None:
             return self.one_rpc(params)
 
-        def request_many(chunk: list[str]) -> Any:
+        def request_many(chunk: list[I]) -> Any:
             return many.request(params, chunk)
 
         chunk = many.max_texts if size is None else size
-        return ChunkRpc(many.method, chunk, request_many, many.vectors, repeated=True)
+        return ChunkRpc(
+            many.method, chunk, request_many, many.vectors, repeated=True, texts=self.texts
+        )
 
     def one_rpc(self, params: P) -> ChunkRpc:
         """The RPC that embeds one text, as a chunk of one."""
         one = self.one
 
-        def request_one(chunk: list[str]) -> Any:
+        def request_one(chunk: list[I]) -> Any:
             return one.request(params, chunk[0])
 
         def vectors_one(response: Any) -> list[list[float]]:
             return [one.vector(response)]
 
-        return ChunkRpc(one.method, 1, request_one, vectors_one, repeated=False)
+        return ChunkRpc(one.method, 1, request_one, vectors_one, repeated=False, texts=self.texts)
 
 
 @dataclass(frozen=True)
@@ -96,8 +111,11 @@ class ChunkRpc:
     method: MethodSpec[Any, Any]
     size: int
     """Texts per RPC."""
-    request: Callable[[list[str]], Any]
+    request: Callable[[list[Any]], Any]
+    """The request for a chunk of items."""
     vectors: Callable[[Any], list[list[float]]]
     """The response's vectors, read from the response message."""
     repeated: bool
     """Whether the response holds many vectors (else one, read as a chunk of one)."""
+    texts: Callable[[list[Any]], list[str]] = list
+    """The texts of a chunk's items (what a call costs against a quota)."""

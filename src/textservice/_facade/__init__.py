@@ -13,22 +13,35 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sized
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import betterproto2
 
 from textservice._checks import HasName, check_model, check_text, check_texts
+from textservice._encoding.content import ContentFields
 from textservice._encoding.dicts import to_dict
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
 from textservice._engine.outputs import LIST, NUMPY, Output, OutputStrategy, check_output
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
+from textservice._facade.clients import get_client
+from textservice._facade.content import (
+    ContentRecipe,
+    embed_content,
+    embed_content_async,
+    iter_embed_content,
+    iter_embed_content_async,
+    task_type,
+)
+from textservice._facade.deprecation import deprecated
+from textservice._facade.paging import Paging, paged, paged_async
+from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
 from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec, RequestT, ResponseT
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice._transport.rpc import call
-from textservice.client import TextServiceClient, call_path, get_default_client
+from textservice.client import TextServiceClient, call_path
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
@@ -36,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArrayEmbedding",
+    "ContentFields",
+    "ContentRecipe",
     "EmbedRecipe",
     "HasName",
     "ManyEmbeddings",
@@ -44,53 +59,32 @@ __all__ = [
     "OneEmbedding",
     "OneText",
     "Output",
+    "Paging",
     "Retry",
     "TextServiceClient",
     "check_model",
     "completion",
+    "deprecated",
     "embed",
     "embed_async",
+    "embed_content",
+    "embed_content_async",
     "fields",
     "get_client",
+    "iter_embed_content",
+    "iter_embed_content_async",
     "iter_embeddings",
     "iter_embeddings_async",
+    "paged",
+    "paged_async",
     "plain",
+    "task_type",
     "unary",
     "unary_async",
 ]
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Sized)
-
-
-class OneEmbedding(TypedDict):
-    """The embedding of one text (the same shape as each version's ``EmbeddingDict``)."""
-
-    embedding: list[float]
-
-
-class ManyEmbeddings(TypedDict):
-    """The embeddings of a sequence of texts (each version's ``BatchEmbeddingDict``)."""
-
-    embedding: list[list[float]]
-
-
-class ArrayEmbedding(TypedDict):
-    """Embeddings as one float32 array (each version's ``ArrayEmbeddingDict``)."""
-
-    embedding: Float32Array
-
-
-Embeddings = OneEmbedding | ManyEmbeddings | ArrayEmbedding
-
-
-def get_client(client: object) -> TextServiceClient:
-    """``client`` itself, or the default client (configured by ``configure``/``GOOGLE_API_KEY``)."""
-    if client is None:
-        return get_default_client()
-    if not isinstance(client, TextServiceClient):
-        raise TypeError(f"client must be a TextServiceClient or None, got {type(client).__name__}")
-    return client
 
 
 # -- results ------------------------------------------------------------------------------
@@ -155,7 +149,7 @@ async def _unary(
 class _Embedding:
     """A ``generate_embeddings`` call, its arguments checked."""
 
-    recipe: EmbedRecipe[str]
+    recipe: EmbedRecipe[str, str]
     model: str
     text: str | list[str]
     options: RequestOptions
@@ -165,7 +159,7 @@ class _Embedding:
     @classmethod
     def checked(
         cls,
-        recipe: EmbedRecipe[str],
+        recipe: EmbedRecipe[str, str],
         model: object,
         text: object,
         client: object,
@@ -206,7 +200,7 @@ class _Embedding:
 
 
 def embed(
-    recipe: EmbedRecipe[str],
+    recipe: EmbedRecipe[str, str],
     model: object,
     text: object,
     client: object,
@@ -219,7 +213,7 @@ def embed(
 
 
 async def embed_async(
-    recipe: EmbedRecipe[str],
+    recipe: EmbedRecipe[str, str],
     model: object,
     text: object,
     client: object,
@@ -234,7 +228,7 @@ async def embed_async(
 class _Iteration:
     """An ``iter_embeddings`` call, its arguments checked."""
 
-    recipe: EmbedRecipe[str]
+    recipe: EmbedRecipe[str, str]
     model: str
     texts: list[str]
     options: RequestOptions
@@ -246,7 +240,7 @@ class _Iteration:
     @classmethod
     def checked(
         cls,
-        recipe: EmbedRecipe[str],
+        recipe: EmbedRecipe[str, str],
         model: object,
         texts: object,
         client: object,
@@ -285,7 +279,7 @@ class _Iteration:
 
 
 def iter_embeddings(
-    recipe: EmbedRecipe[str],
+    recipe: EmbedRecipe[str, str],
     model: object,
     texts: object,
     client: object,
@@ -308,7 +302,7 @@ def iter_embeddings(
 
 
 def iter_embeddings_async(
-    recipe: EmbedRecipe[str],
+    recipe: EmbedRecipe[str, str],
     model: object,
     texts: object,
     client: object,

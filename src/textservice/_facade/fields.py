@@ -15,10 +15,13 @@ from typing import TypeVar
 import betterproto2
 
 from textservice._checks import encodable, is_int, is_number, kind
+from textservice._encoding.metadata import message_metadata
 
 __all__ = [
     "binary",
     "boolean",
+    "content",
+    "contents",
     "encodable",
     "enum",
     "floating",
@@ -150,3 +153,28 @@ def strings(value: object, argument: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     return repeated(value, argument, string)
+
+
+def content(cls: type[M], value: object, argument: str, *, parts: str, text: str) -> M:
+    """A ``Content``-like message ``cls``: one, a mapping of its fields, or a ``str`` (a content
+    of one part holding that text; ``parts`` and ``text`` name the fields)."""
+    if isinstance(value, str):
+        part = message_metadata(cls).cls_by_field[parts]
+        return cls(**{parts: [part(**{text: encodable(value, argument)})]})
+    try:
+        return message(cls, value, argument)
+    except TypeError:
+        raise TypeError(
+            f"{argument} must be a str, a {cls.__name__} or a mapping of its fields, "
+            f"not {kind(value)}"
+        ) from None
+
+
+def contents(cls: type[M], value: object, argument: str, *, parts: str, text: str) -> list[M]:
+    """A list of ``Content``-like messages from one item (a ``str``, a ``cls`` or a mapping of
+    its fields) or a sequence of them, each converted by ``content``."""
+    if isinstance(value, str | cls | Mapping):
+        return [content(cls, value, argument, parts=parts, text=text)]
+    return repeated(
+        value, argument, lambda one, name: content(cls, one, name, parts=parts, text=text)
+    )

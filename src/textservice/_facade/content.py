@@ -1,0 +1,418 @@
+"""``embed_content``: GenerativeService's EmbedContent/BatchEmbedContents as one function.
+
+A generated facade declares a ``ContentRecipe`` (its two methods, where the vectors are, and
+which request fields hold the per-item content and title) and a request builder for the
+call's fixed fields (model, task type, title, output dimensionality and whatever else the
+request gains in a later proto). This module checks what only makes sense together (a title
+needs the RETRIEVAL_DOCUMENT task type; a dimensionality is positive), turns ``content`` into
+``Document`` items, and runs them on the same ordered, bounded-concurrency engine as
+``generate_embeddings``: one item by EmbedContent, a sequence by BatchEmbedContents calls of
+at most 100 items, in input order. Requests are written by hand (``_encoding.content``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import betterproto2
+
+from textservice._checks import encodable, is_int, kind
+from textservice._encoding.content import ContentFields, ContentRequests, Document
+from textservice._engine import embed as _engine
+from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
+from textservice._engine.outputs import OutputStrategy, check_output, normalized, strategy
+from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
+from textservice._facade.clients import get_client
+from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
+from textservice._transport.callpath import CallPath
+from textservice._transport.methods import MethodSpec
+from textservice._transport.options import RequestOptions, check_request_options
+from textservice.client import call_path
+
+if TYPE_CHECKING:
+    from textservice._numpy import Float32Array
+
+__all__ = [
+    "TASK_TYPE_ALIASES",
+    "TITLED_TASK",
+    "ContentRecipe",
+    "Document",
+    "check_items",
+    "embed_content",
+    "embed_content_async",
+    "iter_embed_content",
+    "iter_embed_content_async",
+    "task_type",
+]
+
+E = TypeVar("E", bound=betterproto2.Enum)
+
+TASK_TYPE_ALIASES: Mapping[str, str] = {
+    "document": "RETRIEVAL_DOCUMENT",
+    "query": "RETRIEVAL_QUERY",
+    "similarity": "SEMANTIC_SIMILARITY",
+    "qa": "QUESTION_ANSWERING",
+    "verification": "FACT_VERIFICATION",
+}
+"""Short task type names google-generativeai 0.7.2 accepted, besides the members' own names
+(``"retrieval_document"``...), each standing for the member named here."""
+
+TITLED_TASK = "RETRIEVAL_DOCUMENT"
+"""The only task type a title may go with (the API ignores or rejects it otherwise)."""
+
+ITEM_KEYS = ("text", "title")
+"""The keys of an item given as a mapping."""
+
+
+def task_type(cls: type[E], value: object, argument: str) -> E:
+    """A member of the task type enum ``cls``: the member, its number, or its name or one of
+    ``TASK_TYPE_ALIASES`` in any case, when ``cls`` has that member; else ``ValueError`` listing
+    the names (``TypeError`` for a value that is none of these kinds)."""
+    if isinstance(value, cls):
+        return value
+    names = {member.name.lower(): member for member in cls}
+    if isinstance(value, str):
+        wanted = value.strip().lower()
+        alias = TASK_TYPE_ALIASES.get(wanted)
+        member = names.get(alias.lower() if alias else wanted)
+        if member is not None:
+            return member
+    elif is_int(value):
+        # betterproto2 turns unknown numbers into "unknown" members; an argument must be known
+        for member in cls:
+            if member.value == value:
+                return member
+    else:
+        raise TypeError(
+            f"{argument} must be a {cls.__name__}, its number or its name, not {kind(value)}"
+        )
+    accepted = [m.name for m in cls] + [
+        a for a, name in TASK_TYPE_ALIASES.items() if name.lower() in names
+    ]
+    raise ValueError(
+        f"{argument}: {value!r} is not a {cls.__name__} of this API version "
+        f"(one of {', '.join(accepted)}, in any case, or their numbers)"
+    )
+
+
+# -- items ----------------------------------------------------------------------------------
+
+
+def _document(value: object, argument: str) -> Document:
+    """One item: a ``str``, or a mapping ``{"text": str, "title": str}`` (title optional)."""
+    if isinstance(value, Document):
+        return value
+    if isinstance(value, str):
+        return Document(encodable(value, argument))
+    if not isinstance(value, Mapping):
+        nested = " (nested sequences are not accepted)" if isinstance(value, Iterable) else ""
+        raise TypeError(
+            f'{argument} must be a str or a mapping {{"text": str, "title": str}}, '
+            f"got {kind(value)}{nested}"
+        )
+    unknown = [k for k in value if k not in ITEM_KEYS]
+    if unknown:
+        raise ValueError(
+            f"{argument} has unknown key {unknown[0]!r} (an item's keys are 'text' and 'title')"
+        )
+    if "text" not in value:
+        raise ValueError(f"{argument} has no 'text'")
+    text, title = value["text"], value.get("title")
+    if not isinstance(text, str):
+        raise TypeError(f"{argument}['text'] must be a str, got {kind(text)}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"{argument}['title'] must be a str or None, got {kind(title)}")
+    checked_title = None if title is None else encodable(title, f"{argument}['title']")
+    return Document(encodable(text, f"{argument}['text']"), checked_title)
+
+
+def check_items(content: object, argument: str = "content") -> Document | list[Document]:
+    """One item (a ``str`` or a mapping) or a new list of them (from a list, tuple or other
+    ordered iterable, generators included); ``TypeError``/``ValueError`` naming the index.
+    ``Document`` items (already checked) are taken as they are."""
+    if isinstance(content, Document):
+        return content
+    if isinstance(content, str | Mapping):
+        return _document(content, argument)
+    if content is None or isinstance(content, bytes | bytearray | memoryview):
+        extra = " (decode bytes to str first)" if content is not None else ""
+        raise TypeError(
+            f"{argument} must be a str, a mapping or a sequence of them, got {kind(content)}{extra}"
+        )
+    if isinstance(content, AbstractSet) or not isinstance(content, Iterable):
+        reason = " (a set has no order)" if isinstance(content, AbstractSet) else ""
+        raise TypeError(
+            f"{argument} must be a str, a mapping or a sequence of them, "
+            f"got {kind(content)}{reason}"
+        )
+    return [_document(item, f"{argument}[{i}]") for i, item in enumerate(content)]
+
+
+def _check_list(contents: object) -> list[Document]:
+    if isinstance(contents, str | Mapping):
+        raise TypeError("contents must be a sequence of items, not a single one (use [content])")
+    checked = check_items(contents, "contents")
+    assert isinstance(checked, list)
+    return checked
+
+
+def _check_normalize(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"normalize must be a bool, got {kind(value)}")
+    return value
+
+
+# -- the recipe -----------------------------------------------------------------------------
+
+
+def _text(item: Document) -> str:
+    """What the rate governor counts of an item: its text (with its title, if any)."""
+    return item.text if item.title is None else f"{item.title}\n{item.text}"
+
+
+def _one_request(requests: ContentRequests, item: Document) -> Any:
+    return requests.one(item)
+
+
+def _many_requests(requests: ContentRequests, items: list[Document]) -> Any:
+    return requests.many(items)
+
+
+@dataclass(frozen=True)
+class ContentRecipe:
+    """How an API version embeds content: declared once by its generated facade."""
+
+    one: MethodSpec[Any, Any]
+    """EmbedContent."""
+    vector: Callable[[Any], list[float]]
+    """EmbedContent's response's vector (``[]`` when it has none)."""
+    many: MethodSpec[Any, Any] | None = None
+    """BatchEmbedContents, when the version has it."""
+    vectors: Callable[[Any], list[list[float]]] | None = None
+    """BatchEmbedContents' response's vectors, in request order."""
+    fields: ContentFields = field(default_factory=ContentFields)
+    """Where a request keeps an item's content and title (``title=None``: it has none)."""
+    requests: str = "requests"
+    """The batch request's repeated field of single requests."""
+    task_type: str | None = "task_type"
+    """The request's task type field (``None``: it has none)."""
+    dimensionality: str | None = "output_dimensionality"
+    """The request's output dimensionality field (``None``: it has none)."""
+    max_items: int = 100
+    """The most items one batch request may hold."""
+    engine: EmbedRecipe[ContentRequests, Document] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        many = None
+        if self.many is not None:
+            if self.vectors is None:
+                raise TypeError("ContentRecipe: a batch method needs vectors")
+            many = ManyTexts(self.many, _many_requests, self.vectors, max_texts=self.max_items)
+        one = OneText(self.one, _one_request, self.vector)
+        object.__setattr__(self, "engine", EmbedRecipe(one, many, text=_text))
+
+    def requests_for(self, template: betterproto2.Message) -> ContentRequests:
+        """The encoder of one call's requests."""
+        batch = None
+        if self.many is not None:
+            batch = self.many.request_type(model=getattr(template, "model"))  # noqa: B009
+        return ContentRequests(template, self.fields, batch, self.requests)
+
+    def check(self, template: betterproto2.Message, items: Document | list[Document]) -> None:
+        """The rules between fields: a positive dimensionality; titles (the call's or an
+        item's) only with the RETRIEVAL_DOCUMENT task type, and only if the request has one."""
+        if self.dimensionality is not None:
+            dim = getattr(template, self.dimensionality)
+            if dim is not None and dim <= 0:
+                raise ValueError(f"{self.dimensionality} must be a positive int, got {dim}")
+        titled = [items] if isinstance(items, Document) else items
+        call_title = getattr(template, self.fields.title) if self.fields.title else None
+        has_title = call_title is not None or any(d.title is not None for d in titled)
+        if not has_title:
+            return
+        if self.fields.title is None:
+            raise ValueError("this API version's requests have no title")
+        task = getattr(template, self.task_type) if self.task_type else None
+        if task is None or task.name != TITLED_TASK:
+            got = "none" if task is None else task.name
+            raise ValueError(
+                f"a title needs task_type={TITLED_TASK!r} (got {got}): the API uses titles "
+                "only for documents embedded for retrieval"
+            )
+
+
+# -- calls ----------------------------------------------------------------------------------
+
+
+def _output(output: str, normalize: bool) -> OutputStrategy[Any, Any]:
+    chosen = strategy("numpy" if output == "numpy" else "list")
+    return normalized(chosen) if normalize else chosen
+
+
+@dataclass(frozen=True)
+class _Call:
+    """An ``embed_content`` call, its arguments checked."""
+
+    recipe: ContentRecipe
+    requests: ContentRequests
+    items: Document | list[Document]
+    options: RequestOptions
+    output: OutputStrategy[Any, Any]
+    path: CallPath
+
+    @classmethod
+    def checked(
+        cls,
+        recipe: ContentRecipe,
+        template: betterproto2.Message,
+        content: object,
+        client: object,
+        request_options: object,
+        output: object,
+        normalize: object,
+    ) -> _Call:
+        """Checked in this order, in the caller's thread, before any network (``content``
+        may be items checked already)."""
+        items = check_items(content)
+        recipe.check(template, items)
+        options = check_request_options(request_options)
+        chosen = _output(check_output(output), _check_normalize(normalize))
+        return cls(
+            recipe,
+            recipe.requests_for(template),
+            items,
+            options,
+            chosen,
+            call_path(get_client(client)),
+        )
+
+    async def run(self) -> Embeddings:
+        engine, items = self.recipe.engine, self.items
+        if isinstance(items, Document):
+            vector = await _engine.embed_one(
+                self.path, engine, self.requests, items, self.options, self.output
+            )
+            return (
+                ArrayEmbedding(embedding=vector) if self.numpy else OneEmbedding(embedding=vector)
+            )
+        rows = await _engine.embed_many(
+            self.path, engine, self.requests, items, self.options, self.output
+        )
+        return ArrayEmbedding(embedding=rows) if self.numpy else ManyEmbeddings(embedding=rows)
+
+    @property
+    def numpy(self) -> bool:
+        """Arrays, not lists."""
+        return self.output.name == "numpy"
+
+
+def embed_content(
+    recipe: ContentRecipe,
+    template: betterproto2.Message,
+    content: object,
+    client: object,
+    request_options: object,
+    output: object,
+    normalize: object,
+) -> Embeddings:
+    """``embed_content``: one item, or a sequence of them, from synchronous code. ``template``
+    is the request holding the call's fixed fields (built and checked by the facade)."""
+    call = _Call.checked(recipe, template, content, client, request_options, output, normalize)
+    return call.path.run_sync(call.run)
+
+
+async def embed_content_async(
+    recipe: ContentRecipe,
+    template: betterproto2.Message,
+    content: object,
+    client: object,
+    request_options: object,
+    output: object,
+    normalize: object,
+) -> Embeddings:
+    """``embed_content_async``: ``embed_content`` on the caller's event loop."""
+    call = _Call.checked(recipe, template, content, client, request_options, output, normalize)
+    return await call.run()
+
+
+@dataclass(frozen=True)
+class _Iteration:
+    """An ``iter_embed_content`` call, its arguments checked."""
+
+    call: _Call
+    items: list[Document]
+    batch_size: int
+    progress: ProgressCallback | None
+
+    @classmethod
+    def checked(
+        cls,
+        recipe: ContentRecipe,
+        template: betterproto2.Message,
+        contents: object,
+        client: object,
+        request_options: object,
+        batch_size: object,
+        progress: object,
+        output: object,
+        normalize: object,
+    ) -> _Iteration:
+        items = _check_list(contents)
+        call = _Call.checked(recipe, template, items, client, request_options, output, normalize)
+        return cls(
+            call, items, check_batch_size(recipe.engine, batch_size), check_progress(progress)
+        )
+
+    def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
+        call = self.call
+        return _engine.iter_embed(
+            call.path,
+            call.recipe.engine,
+            call.requests,
+            self.items,
+            call.options,
+            call.output,
+            batch_size=self.batch_size,
+            progress=progress,
+        )
+
+
+def iter_embed_content(
+    recipe: ContentRecipe,
+    template: betterproto2.Message,
+    contents: object,
+    client: object,
+    request_options: object,
+    batch_size: object,
+    progress: object,
+    output: object,
+    normalize: object,
+) -> Iterator[list[list[float]]] | Iterator[Float32Array]:
+    """``iter_embed_content``: batches of embeddings for synchronous code."""
+    it = _Iteration.checked(
+        recipe, template, contents, client, request_options, batch_size, progress, output, normalize
+    )
+    return _engine.iter_embed_sync(
+        it.call.path, it.batches(None), total=len(it.items), progress=it.progress
+    )
+
+
+def iter_embed_content_async(
+    recipe: ContentRecipe,
+    template: betterproto2.Message,
+    contents: object,
+    client: object,
+    request_options: object,
+    batch_size: object,
+    progress: object,
+    output: object,
+    normalize: object,
+) -> AsyncIterator[list[list[float]]] | AsyncIterator[Float32Array]:
+    """``iter_embed_content_async``: batches of embeddings as an async iterator."""
+    it = _Iteration.checked(
+        recipe, template, contents, client, request_options, batch_size, progress, output, normalize
+    )
+    return it.batches(it.progress)

@@ -1,0 +1,32 @@
+"""What the embedding functions return (each version's ``EmbeddingDict``, ``BatchEmbeddingDict``
+and ``ArrayEmbeddingDict`` have the same shapes)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from textservice._numpy import Float32Array
+
+__all__ = ["ArrayEmbedding", "Embeddings", "ManyEmbeddings", "OneEmbedding"]
+
+
+class OneEmbedding(TypedDict):
+    """The embedding of one text (the same shape as each version's ``EmbeddingDict``)."""
+
+    embedding: list[float]
+
+
+class ManyEmbeddings(TypedDict):
+    """The embeddings of a sequence of texts (each version's ``BatchEmbeddingDict``)."""
+
+    embedding: list[list[float]]
+
+
+class ArrayEmbedding(TypedDict):
+    """Embeddings as one float32 array (each version's ``ArrayEmbeddingDict``)."""
+
+    embedding: Float32Array
+
+
+Embeddings = OneEmbedding | ManyEmbeddings | ArrayEmbedding

@@ -1,0 +1,127 @@
+"""EmbedContent requests written by hand equal betterproto2's bytes (``_encoding.content``)."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import pytest
+from grpclib.encoding.proto import ProtoCodec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textservice._encoding.codec import Codec
+from textservice._encoding.content import ContentFields, ContentRequests, Document, prebuilt
+
+VERSIONS = ("v1", "v1beta")
+
+
+def _pb(version: str) -> ModuleType:
+    return importlib.import_module(f"textservice._proto.google.ai.generativelanguage.{version}")
+
+
+texts = st.text(max_size=40)  # "" and any code point but lone surrogates (never accepted)
+titles = st.none() | st.text(max_size=20)
+documents = st.builds(Document, texts, titles)
+
+
+def _template(pb: ModuleType, model: str, task: int | None, title: str | None, dim: int | None):  # type: ignore[no-untyped-def]
+    request = pb.EmbedContentRequest(model=model)
+    if task is not None:
+        request.task_type = pb.TaskType(task)
+    if title is not None:
+        request.title = title
+    if dim is not None:
+        request.output_dimensionality = dim
+    return request
+
+
+def _expected(pb: ModuleType, template, item: Document):  # type: ignore[no-untyped-def]
+    """The same request, built the ordinary way."""
+    title = template.title if item.title is None else item.title
+    return pb.EmbedContentRequest(
+        model=template.model,
+        content=pb.Content(parts=[pb.Part(text=item.text)]),
+        task_type=template.task_type,
+        title=title,
+        output_dimensionality=template.output_dimensionality,
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@settings(max_examples=150, deadline=None)
+@given(
+    model=st.sampled_from(["models/gemini-embedding-001", "models/é", ""]),
+    task=st.none() | st.integers(0, 7),
+    title=titles,
+    dim=st.none() | st.integers(-(2**31), 2**31 - 1),
+    items=st.lists(documents, max_size=5),
+)
+def test_the_bytes_are_betterproto2s(
+    version: str,
+    model: str,
+    task: int | None,
+    title: str | None,
+    dim: int | None,
+    items: list[Document],
+) -> None:
+    pb = _pb(version)
+    template = _template(pb, model, task, title, dim)
+    requests = ContentRequests(template, ContentFields(), pb.BatchEmbedContentsRequest(model=model))
+    for item in items:
+        assert bytes(requests.one(item)) == bytes(_expected(pb, template, item))
+    batch = requests.many(items)
+    expected = pb.BatchEmbedContentsRequest(
+        model=model, requests=[_expected(pb, template, i) for i in items]
+    )
+    assert bytes(batch) == bytes(expected)
+
+
+def test_prebuilt_messages_work_with_any_grpclib_codec_and_read_like_the_message() -> None:
+    pb = _pb("v1beta")
+    template = pb.EmbedContentRequest(
+        model="models/m", task_type=pb.TaskType.RETRIEVAL_DOCUMENT, output_dimensionality=8
+    )
+    requests = ContentRequests(
+        template, ContentFields(), pb.BatchEmbedContentsRequest(model="models/m")
+    )
+    batch = requests.many([Document("a", "T"), Document("b")])
+    assert isinstance(batch, pb.BatchEmbedContentsRequest)
+    wire = bytes(batch)
+    assert ProtoCodec().encode(batch, pb.BatchEmbedContentsRequest) == wire
+    assert Codec().encode(batch, pb.BatchEmbedContentsRequest) == wire
+    # the model is known without decoding (the rate governor reads it from every request)
+    assert batch.__dict__["model"] == "models/m" and "_textservice_decoded" not in batch.__dict__
+    assert requests.one(Document("a")).__dict__["model"] == "models/m"
+    # other fields are decoded from the bytes when read (a debugger, a log of the request)
+    assert batch.model == "models/m"
+    assert [r.content.parts[0].text for r in batch.requests] == ["a", "b"]
+    assert [r.title for r in batch.requests] == ["T", None]
+    assert batch.requests[0].output_dimensionality == 8
+    assert repr(batch) == f"<prebuilt BatchEmbedContentsRequest: {len(wire)} bytes>"
+    with pytest.raises(AttributeError):
+        batch.no_such_field  # noqa: B018
+
+
+def test_prebuilt_of_any_message_type() -> None:
+    pb = _pb("v1beta")
+    message = prebuilt(pb.CountTokensRequest, b"\x0a\x01m")
+    assert bytes(message) == b"\x0a\x01m" and message.model == "m"
+    assert type(message) is type(prebuilt(pb.CountTokensRequest, b""))  # one class per type
+
+
+def test_a_batch_needs_a_batch_template() -> None:
+    pb = _pb("v1")
+    requests = ContentRequests(pb.EmbedContentRequest(model="models/m"), ContentFields())
+    with pytest.raises(TypeError, match="no batch request type"):
+        requests.many([Document("a")])
+
+
+def test_fields_that_are_not_what_they_are_named_for_are_refused() -> None:
+    pb = _pb("v1beta")
+    with pytest.raises(TypeError, match="is not a string"):
+        ContentRequests(pb.EmbedContentRequest(), ContentFields(title="output_dimensionality"))
+    with pytest.raises(TypeError, match="not repeated requests"):
+        ContentRequests(
+            pb.EmbedContentRequest(), ContentFields(), pb.BatchEmbedContentsRequest(), "model"
+        )

@@ -1,0 +1,3 @@
+import textservice
+
+textservice.embed_content("models/e", [b"bytes"])  # E: arg-type

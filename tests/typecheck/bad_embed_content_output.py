@@ -1,0 +1,3 @@
+import textservice
+
+textservice.embed_content("models/e", "x", output="array")  # E: call-overload

@@ -1,0 +1,3 @@
+import textservice
+
+textservice.embed_content("models/e", "x", task="query")  # E: call-overload

@@ -1,0 +1,4 @@
+import textservice
+
+for model in textservice.list_models():
+    model["dimensions"]  # E: typeddict-item
