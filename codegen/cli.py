@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from codegen import public_api
+from codegen import import_layers, public_api
 from codegen.errors import CodegenError
 from codegen.golden import update_golden
 from codegen.outputs import build_all
@@ -98,6 +98,10 @@ def _accept_api(layout: Layout) -> int:
     return 0
 
 
+def _lint_imports(layout: Layout) -> int:
+    return import_layers.lint(layout.package)
+
+
 def _golden() -> int:
     written = update_golden()
     print(f"rendered {len(written)} golden files under tests/golden")
@@ -109,9 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["generate", "check", "accept-api", "golden"],
+        choices=["generate", "check", "accept-api", "golden", "lint-imports"],
         help="generate/check the package; accept-api: rewrite the list of public signatures "
-        "from the generated facades; golden: re-render tests/golden from tests/protos",
+        "from the generated facades; golden: re-render tests/golden from tests/protos; "
+        "lint-imports: check the import layers of pyproject.toml, facades filled in",
     )
     parser.add_argument("--protos", help="proto root (default: protos/)")
     parser.add_argument("--package", help="textservice package folder (default: src/textservice)")
@@ -122,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     layout = _layout(args)
-    commands = {"generate": _generate, "check": _check, "accept-api": _accept_api}
+    commands = {
+        "generate": _generate,
+        "check": _check,
+        "accept-api": _accept_api,
+        "lint-imports": _lint_imports,
+    }
     try:
         if args.command == "golden":
             return _golden()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen import public_api
+from codegen import import_layers, public_api
 from codegen.headers import MARKER
 from codegen.paths import PROTO_PACKAGE_DIR, REPO_ROOT
 
@@ -156,3 +156,24 @@ def test_the_embedding_suites_cover_the_new_version_unedited(repository: Path) -
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     passed = re.search(r"(\d+) passed", done.stdout)
     assert passed is not None and int(passed.group(1)) >= 50, done.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_the_import_layers_take_the_new_version_unedited(repository: Path) -> None:
+    package = repository / "src" / "textservice"
+    assert NEW in import_layers.facade_packages(package)
+    settings = import_layers.read_settings(repository / "pyproject.toml")
+    contracts = import_layers.expand(settings, import_layers.facade_packages(package))["contracts"]
+    facades = next(c for c in contracts if c["id"] == "generated-facades")
+    assert f"textservice.{NEW}" in facades["source_modules"]
+    env = dict(os.environ, PYTHONPATH=str(repository / "src"))
+    done = subprocess.run(
+        [sys.executable, "-m", "codegen", "lint-imports", "--package", str(package)],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert f"{len(contracts)} kept, 0 broken" in done.stdout, done.stdout[-2000:]
