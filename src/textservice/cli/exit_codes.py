@@ -41,7 +41,8 @@ class ExitCode(IntEnum):
     was sent."""
     OUTPUT_CONFLICT = 4
     """The existing output or its ``.part`` is corrupt, belongs to another input, model or
-    options (task type, dimensionality, ...), or has no digest (an older version's); nothing was changed (``--overwrite`` replaces it)."""
+    options (task type, dimensionality, ...), or has no digest (an older version's); nothing
+    was changed (``--overwrite`` replaces it)."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C / SIGINT); a file output keeps its ``.part``, so rerunning
     resumes."""
