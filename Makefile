@@ -87,7 +87,8 @@ test: check-generated lint
 test-fast: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "not slow and not subprocess and not network"
 
-## demo: embed a generated 3,000-line sample with the in-process fake server (no key, no network)
+## demo: embed a generated 3,000-line sample with today's default model (3,072 dimensions) and
+##       the in-process fake server (no key, no network)
 SAMPLE := build/demo/sample.txt
 DEMO_OUT := build/demo/embeddings.npy
 
@@ -95,8 +96,7 @@ $(SAMPLE): src/textservice/cli/sample.py | $(STAMP)
 	$(BIN)/python -m textservice.cli.sample $(SAMPLE)
 
 demo: $(STAMP) $(SAMPLE)
-	$(BIN)/textservice embed --fake --model models/embedding-gecko-001 \
-		--input $(SAMPLE) --output $(DEMO_OUT) --overwrite --progress
+	$(BIN)/textservice embed --fake --input $(SAMPLE) --output $(DEMO_OUT) --overwrite --progress
 
 ## bench: benchmark vs google-generativeai 0.7.2 and a raw grpcio floor -> bench/RESULTS.md
 ##        (BENCH_QUICK=1: smoke run -> bench/.work/RESULTS-quick.md; BENCH_ARGS: bench/run.py options),

@@ -108,14 +108,17 @@ def test_the_demo_command_prints_count_dimension_time_and_throughput(tmp_path: P
     assert made.returncode == 0, made.stderr
     out = tmp_path / "embeddings.npy"
     done = run_cli(
-        ["embed", "--fake", "--model", "models/embedding-gecko-001", "--input", str(sample),
-         "--output", str(out), "--overwrite", "--progress"]
+        ["embed", "--fake", "--input", str(sample), "--output", str(out), "--overwrite",
+         "--progress"]
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = done.stderr.splitlines()[-1]
-    expected = r"embedded 3000 texts, dimension 768, in [0-9.]+ s \([0-9,]+ texts/s\) -> "
+    expected = r"embedded 3000 texts, dimension 3072, in [0-9.]+ s \([0-9,]+ texts/s\) -> "
     assert re.fullmatch(expected + re.escape(str(out)), summary), summary
-    assert np.load(out).shape == (3000, 768)
+    assert np.load(out).shape == (3000, 3072)
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "textservice embed --fake --input" in demo and "--model" not in demo
 
 
 def _run_with_standard_output_closed(args: list[str], keep_lines: int) -> tuple[int, bytes, bytes]:

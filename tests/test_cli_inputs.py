@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from support.cli_helpers import MODEL, run_cli
 
 from textservice.cli.inputs import BadLine, Record, format_bad_lines
-from textservice.cli.sources import parse_input
+from textservice.cli.sources import TextSource, parse_input
 
 
 def test_text_lines_become_records_numbered_by_line() -> None:
@@ -33,6 +34,26 @@ def test_jsonl_ids_default_to_line_numbers_and_other_keys_are_ignored() -> None:
     assert inp.records == [Record(1, "x", "one"), Record(2, 2, "two"), Record(3, 7, "3")]
 
 
+def test_jsonl_titles_are_kept_and_null_is_no_title() -> None:
+    data = b'{"text": "one", "title": "T"}\n{"text": "two", "title": null}\n{"text": "3"}\n'
+    inp = parse_input(data, format="jsonl")
+    assert inp.records == [Record(1, 1, "one", "T"), Record(2, 2, "two"), Record(3, 3, "3")]
+    assert inp.bad == []
+
+
+def test_the_first_pass_counts_titles_of_good_records_only() -> None:
+    data = (
+        b'{"id": 1, "text": "a", "title": "T"}\n'
+        b'{"id": 1, "text": "dupe", "title": "T"}\n'  # a duplicate id: bad, not counted
+        b'{"text": "", "title": "T"}\n'
+        b'{"id": 4, "text": "b"}\n'
+        b'{"id": 5, "text": "c", "title": "U"}\n'
+    )
+    source = TextSource(lambda: io.BytesIO(data), name="in", format="jsonl")
+    check = source.check(lambda bad: None)
+    assert (check.record_count, check.titles) == (3, 2)
+
+
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
@@ -51,6 +72,10 @@ def test_jsonl_ids_default_to_line_numbers_and_other_keys_are_ignored() -> None:
         (b'{"text": "\\ud800"}', '"text" has a lone surrogate (\\ud800) at character 1'),
         (b'{"text": "ok \\udfff!"}', '"text" has a lone surrogate (\\udfff) at character 4'),
         (b'{"text": "ok", "id": "x\\ud83d"}', '"id" has a lone surrogate (\\ud83d) at character 2'),
+        (b'{"text": "ok", "title": 3}', '"title" must be a string, not int'),
+        (b'{"text": "ok", "title": {"a": 1}}', '"title" must be a string, not dict'),
+        (b'{"text": "ok", "title": " "}', 'empty "title"'),
+        (b'{"text": "ok", "title": "\\udc00"}', '"title" has a lone surrogate (\\udc00)'),
     ],
 )
 def test_each_bad_jsonl_line_is_reported_with_its_number(line: bytes, reason: str) -> None:

@@ -123,6 +123,64 @@ def test_the_digest_chain_covers_settings_ids_texts_and_order() -> None:
     assert VectorSettings("models/m", server=None).seed() == SETTINGS.seed()
 
 
+def test_the_digest_chain_covers_every_vector_option_and_titles() -> None:
+    records = [Record(1, 1, "a"), Record(2, 2, "b")]
+    base = VectorSettings("models/m", service="generative")
+
+    def final(settings: VectorSettings, recs: list[Record] = records) -> str:
+        return DigestChain(settings).add_all(recs)
+
+    variants = [
+        VectorSettings("models/m"),  # TextService
+        VectorSettings("models/m", service="generative", task_type="RETRIEVAL_QUERY"),
+        VectorSettings("models/m", service="generative", task_type="CLUSTERING"),
+        VectorSettings("models/m", service="generative", output_dimensionality=768),
+        VectorSettings("models/m", service="generative", output_dimensionality=1536),
+        VectorSettings("models/m", service="generative", normalize=True),
+    ]
+    digests = {final(base)} | {final(v) for v in variants}
+    assert len(digests) == len(variants) + 1
+    titled = [Record(1, 1, "a", "T"), Record(2, 2, "b")]
+    assert final(base, titled) != final(base)
+    assert final(base, titled) != final(base, [Record(1, 1, "a", "U"), Record(2, 2, "b")])
+    # the title is a part of its own: not the same as a text that holds it
+    assert final(base, titled) != final(base, [Record(1, 1, 'a", "T'), Record(2, 2, "b")])
+
+
+# Digests of the code before GenerativeService (commit 6a8c677), for TextService outputs:
+# (seed, after (1, "hello"), after (2, "world")) with and without --fake.
+OLD_GECKO_DIGESTS = {
+    None: (
+        "df36f86b120d1cbc0f972d7232666d43",
+        "aa1c01c339e165281b2517a7de5ff93a",
+        "b5b4ca329a6d2bff778f79a25edd20e1",
+    ),
+    "fake": (
+        "0f7164558ff84d48573ecc5fb9724e4c",
+        "45f03034c0196c8c776e6340cd7dc705",
+        "c5e5a9813511eaec33525eaadf358e6e",
+    ),
+}
+
+
+@pytest.mark.parametrize("fake", [False, True])
+def test_the_cli_keeps_the_digests_of_gecko_outputs_made_before_the_new_options(
+    fake: bool,
+) -> None:
+    from textservice.cli.services import EmbedOptions
+
+    options = EmbedOptions.checked("models/embedding-gecko-001", "auto", None, None, False)
+    settings = options.settings(fake=fake)
+    assert settings == VectorSettings("models/embedding-gecko-001", "fake" if fake else None)
+    chain = DigestChain(settings)
+    got = (
+        settings.seed().hex(),
+        chain.add(Record(1, 1, "hello")),
+        chain.add(Record(2, 2, "world")),
+    )
+    assert got == OLD_GECKO_DIGESTS["fake" if fake else None]
+
+
 def _fresh(
     path: Path,
     data: bytes,

@@ -1,4 +1,5 @@
-"""The ``textservice`` command line (click): embed, generate-text, count-tokens, fake-server."""
+"""The ``textservice`` command line (click): embed, models, generate-text, count-tokens,
+fake-server."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import enum
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -93,14 +94,63 @@ def _jsonable(value: Any) -> Any:
 )
 @click.version_option(package_name="textservice", prog_name="textservice")
 def cli() -> None:
-    """Use the Generative Language API's TextService from the command line.
+    """Use the Generative Language API from the command line.
 
-    The API key comes from the GOOGLE_API_KEY environment variable or --api-key-file; it is
-    never printed. --fake uses the in-process fake server instead: no key, no network.
+    embed: today's models through GenerativeService (the retired embedding-gecko models
+    through the legacy TextService); models: what the API serves. generate-text and
+    count-tokens call the legacy TextService. The API key comes from the GOOGLE_API_KEY
+    environment variable or --api-key-file; it is never printed. --fake uses the in-process
+    fake server instead: no key, no network.
     """
 
 
 cli.add_command(embed)
+
+
+def _model_line(model: Mapping[str, Any], name_width: int) -> str:
+    """One model for people: its name, its methods and its token limits."""
+    methods = ", ".join(model["supported_generation_methods"]) or "(no methods listed)"
+    limits = []
+    if model["input_token_limit"]:
+        limits.append(f"input {model['input_token_limit']:,} tokens")
+    if model["output_token_limit"]:
+        limits.append(f"output {model['output_token_limit']:,}")
+    shown = f"{model['name']:<{name_width}}  {methods}"
+    return f"{shown}  ({', '.join(limits)})" if limits else shown
+
+
+@cli.command("models", epilog=EXIT_CODES_HELP)
+@click.option(
+    "--method",
+    "methods",
+    multiple=True,
+    metavar="NAME",
+    help="Only the models supporting this method, e.g. embedContent (repeatable: any of them).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per model (JSONL).")
+@connection_options
+def models(methods: tuple[str, ...], as_json: bool, connection: Connection) -> None:
+    """List the models the API serves (ModelService ListModels, every page), one per line:
+    its name, the methods it supports (embedContent: 'textservice embed'; embedText: the
+    legacy TextService) and its token limits. The API does not list embedding lengths."""
+    from textservice import v1beta
+
+    async def every_page(client: TextServiceClient) -> list[Any]:
+        return [model async for model in v1beta.list_models_async(client=client)]
+
+    found = _run_call(connection, every_page)
+    if methods:
+        wanted = {m.lower() for m in methods}
+        found = [
+            m for m in found if wanted & {n.lower() for n in m["supported_generation_methods"]}
+        ]
+    if as_json:
+        for model in found:
+            click.echo(json.dumps(_jsonable(dict(model)), ensure_ascii=False))
+        return
+    width = max((len(m["name"]) for m in found), default=0)
+    for model in found:
+        click.echo(_model_line(model, width))
 
 
 @cli.command("generate-text", epilog=EXIT_CODES_HELP)

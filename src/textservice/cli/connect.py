@@ -86,7 +86,7 @@ def connection_options(command: F) -> F:
     @click.option(
         "--fake",
         is_flag=True,
-        help="Use the in-process fake TextService (no key, no network).",
+        help="Use the in-process fake server (no key, no network).",
     )
     @click.option(
         "--endpoint",

@@ -1,11 +1,11 @@
 """Input digests: which input, model and options a ``textservice embed`` output was made from.
 
-Every result line carries a ``"digest"``: a running hash over the settings that decide the
-vectors (:class:`VectorSettings`) and every record up to and including that line's (its id
-and text, in input order). A rerun computes the same chain over its own input and compares
-it with the last line of the ``.part`` or output: equal digests mean the settings and every
-earlier record are the same, because a changed record anywhere changes every digest after
-it. So a resume reads one line, not every vector, and still notices a change on any line.
+Every result line carries a ``"digest"``: a running hash over the settings that decide the vectors
+(:class:`VectorSettings`) and every record up to and including that line's (its id, text and title
+if it has one, in input order). A rerun computes the same chain over its own input and compares it
+with the last line of the ``.part`` or output: equal digests mean the settings and every earlier
+record are the same, because a changed record anywhere changes every digest after it. So a resume
+reads one line, not every vector, and still notices a change on any line.
 
 A finished ``.npy`` has no room for the digest (numpy refuses extra header keys), so it sits
 next to it in ``OUTPUT.digest`` (:func:`digest_path`), with the rows' layout mixed in.
@@ -47,6 +47,14 @@ class VectorSettings:
     model: str
     server: Literal["fake"] | None = None
     """``"fake"`` with ``--fake``: the fake's vectors are not the API's."""
+    service: Literal["generative"] | None = None
+    """``"generative"``: embedded by GenerativeService (BatchEmbedContents); ``None``: by
+    TextService (BatchEmbedText), the only service before there was a choice."""
+    task_type: str | None = None
+    """The task type's enum member name (``"RETRIEVAL_DOCUMENT"``), as sent."""
+    output_dimensionality: int | None = None
+    normalize: Literal[True] | None = None
+    """``True`` with ``--normalize`` (``None`` without: the vectors as the server sent them)."""
 
     def seed(self) -> bytes:
         """The chain's starting state."""
@@ -62,12 +70,15 @@ class DigestChain:
 
     def add(self, record: Record) -> str:
         """Take ``record`` in; the digest after it (hex), as stored in its result line."""
-        # The bytes of json.dumps([id, text]): JSON keeps the parts apart and types apart
-        # (1 vs "1"), ASCII escapes make it bytes. Built from json's own C string encoder,
-        # ~4x faster than json.dumps of the list (whose Python encoder loop dominates).
+        # The bytes of json.dumps([id, text]), or [id, text, title] for a record with a title
+        # (so a record without one hashes as before titles existed): JSON keeps the parts
+        # apart and types apart (1 vs "1"), ASCII escapes make it bytes. Built from json's own
+        # C string encoder, ~4x faster than json.dumps of the list (whose Python encoder loop
+        # dominates).
         record_id = record.id
         shown = _json_string(record_id) if isinstance(record_id, str) else str(record_id)
-        item = f"[{shown}, {_json_string(record.text)}]".encode("ascii")
+        title = "" if record.title is None else f", {_json_string(record.title)}"
+        item = f"[{shown}, {_json_string(record.text)}{title}]".encode("ascii")
         self._state = _hash(self._state + item)
         return self._state.hex()
 

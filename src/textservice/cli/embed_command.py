@@ -1,9 +1,10 @@
 """``textservice embed``: the command (options, the order of checks, exit codes).
 
-The order a user can rely on: the input is checked first (unreadable: exit 2; bad lines:
-exit 3, nothing sent), then the key (exit 2, before any file is made), then an earlier
-run's output is inspected and verified against the input (exit 4, nothing changed), and only
-then is anything written or sent.
+The order a user can rely on: the options first (a bad task type, or one the model's service does
+not take: exit 2), then the input (unreadable: exit 2; bad lines: exit 3, nothing sent; titles the
+task type cannot take: exit 2), then the key (exit 2, before any file is made), then an earlier
+run's output is inspected and verified against the input (exit 4, nothing changed), and only then is
+anything written or sent.
 """
 
 from __future__ import annotations
@@ -18,21 +19,27 @@ import click
 from textservice._checks import check_model
 from textservice.cli.connect import Connection, client_or_exit, connection_options
 from textservice.cli.destinations import open_output
-from textservice.cli.digests import DigestChain, VectorSettings
+from textservice.cli.digests import DigestChain
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.errors import OutputConflictError
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
 from textservice.cli.inputs import BadLine, Format, format_bad_lines
 from textservice.cli.outputs import REPLACE, ResultWriter, output_kind
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
+from textservice.cli.services import (
+    DEFAULT_MODEL,
+    SERVICE_CHOICES,
+    EmbedOptions,
+    parse_task_type,
+)
 from textservice.cli.sources import InputCheck, Source, open_source
-from textservice.v1beta import iter_embeddings_async
 
 __all__ = ["embed"]
 
 WINDOW_BATCHES = 8
-"""Texts handed to one ``iter_embeddings_async`` call: this many times the texts of the
-calls in flight (``--batch-size`` x ``--concurrency``); see :mod:`textservice.cli.windows`."""
+"""Texts handed to one ``iter_embed_content_async`` (or ``iter_embeddings_async``) call: this many
+times the texts of the calls in flight (``--batch-size`` x ``--concurrency``); see
+:mod:`textservice.cli.windows`."""
 
 _SHOWN_BAD_LINES = 20
 
@@ -100,14 +107,54 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.option("--model", "-m", required=True, help="Model name, e.g. models/embedding-gecko-001.")
+@click.option(
+    "--model",
+    "-m",
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Model name (see 'textservice models').",
+)
+@click.option(
+    "--service",
+    "service_choice",
+    type=click.Choice(SERVICE_CHOICES),
+    default="auto",
+    show_default=True,
+    help="generative: GenerativeService's BatchEmbedContents (today's models); text: the "
+    "legacy TextService's BatchEmbedText; auto: text for models/embedding-gecko-*, else "
+    "generative.",
+)
+@click.option(
+    "--task-type",
+    callback=lambda _ctx, _param, value: parse_task_type(value),
+    metavar="NAME",
+    default=None,
+    help="What the vectors are for (GenerativeService): retrieval_document (or document), "
+    "retrieval_query (query), semantic_similarity (similarity), classification, clustering, "
+    "question_answering (qa), fact_verification (verification), code_retrieval_query; any "
+    "case. Titles need retrieval_document (the default when the input has titles).",
+)
+@click.option(
+    "--output-dimensionality",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Keep the first N values of each vector (GenerativeService; e.g. 768 or 1536 of "
+    "gemini-embedding-001's 3,072) [default: the model's length].",
+)
+@click.option(
+    "--normalize",
+    is_flag=True,
+    help="Scale every vector to unit length, as Google asks for shortened ones "
+    "(GenerativeService).",
+)
 @click.option(
     "--input",
     "-i",
     "input_path",
     default="-",
     show_default=True,
-    help="Text lines, JSONL with 'text' and optional 'id' per line, or Parquet; "
+    help="Text lines, JSONL with 'text' and optional 'id' and 'title' per line, or Parquet; "
     "'-': standard input.",
 )
 @click.option(
@@ -131,6 +178,11 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     help="Parquet input: the column of ids (integers or strings) [default: the row number].",
 )
 @click.option(
+    "--title-column",
+    default=None,
+    help="Parquet input: the column of titles (strings; null: none) [default: no titles].",
+)
+@click.option(
     "--output",
     "-o",
     "output_path",
@@ -150,7 +202,7 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     type=click.IntRange(1, 100),
     default=100,
     show_default=True,
-    help="Texts per BatchEmbedText call.",
+    help="Texts per call (BatchEmbedContents, or TextService's BatchEmbedText).",
 )
 @click.option(
     "--concurrency",
@@ -167,10 +219,15 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
 @connection_options
 def embed(
     model: str,
+    service_choice: str,
+    task_type: str | None,
+    output_dimensionality: int | None,
+    normalize: bool,
     input_path: str,
     input_format: Format,
     text_column: str,
     id_column: str | None,
+    title_column: str | None,
     output_path: str | None,
     overwrite: bool,
     skip_bad: bool,
@@ -181,9 +238,11 @@ def embed(
 ) -> None:
     """Embed every line of the input; write the embeddings in input order.
 
-    The input is streamed (read twice: checked, then embedded), so memory stays flat however
-    long it is. Bad input lines (empty, invalid UTF-8, invalid JSON, no "text", duplicate id)
-    are listed with their line numbers; without --skip-bad nothing is sent. A file OUTPUT is
+    By default with models/gemini-embedding-001 (3,072 dimensions) through GenerativeService;
+    the retired models/embedding-gecko-* go through TextService. The input is streamed (read
+    twice: checked, then embedded), so memory stays flat however long it is. Bad input lines
+    (empty, invalid UTF-8, invalid JSON, no "text", a "title" that is not a string, duplicate
+    id) are listed with their line numbers; without --skip-bad nothing is sent. A file OUTPUT is
     written to OUTPUT.part batch by batch and renamed to OUTPUT at the end; rerunning the same
     command after a failure or Ctrl-C embeds only what is missing.
     """
@@ -191,19 +250,33 @@ def embed(
         check_model(model)
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--model") from None
+    options = EmbedOptions.checked(
+        model, service_choice, task_type, output_dimensionality, normalize
+    )
     if input_path == "-" and sys.stdin.isatty():
         fail("no input: pass --input FILE, or pipe the texts in", ExitCode.USAGE)
     try:
         source = open_source(
-            input_path, format=input_format, text_column=text_column, id_column=id_column
+            input_path,
+            format=input_format,
+            text_column=text_column,
+            id_column=id_column,
+            title_column=title_column,
         )
+        if title_column is not None and source.format != "parquet":
+            raise click.UsageError(
+                '--title-column is for Parquet input; in JSONL each line\'s "title" is its title'
+            )
         check = _check_input(source, skip_bad=skip_bad)
     except BaseException as exc:
         _stop_early(exc, f"cannot read {input_path}")
+    options, note = options.for_input(check.titles)
+    if note is not None:
+        click.echo(f"textservice: {note}", err=True)
 
     # Made first: a missing key or bad endpoint stops the run before any output file exists.
     client = client_or_exit(connection, max_concurrency=concurrency)
-    settings = VectorSettings(model, server="fake" if connection.fake else None)
+    settings = options.settings(fake=connection.fake)
     chain = DigestChain(settings)
     with client:
         try:
@@ -234,7 +307,9 @@ def embed(
             initial=writer.point.count,
             note=lambda: "throttled" if client.quota_stats().throttled else "",
         )
-        vectors_as = _vectors_as(output_path)
+        embed_batches = options.batches(
+            client, batch_size=batch_size, output=_vectors_as(output_path)
+        )
         in_flight = batch_size * concurrency
 
         async def run() -> None:
@@ -244,9 +319,7 @@ def embed(
                     await embed_records(
                         records,
                         writer,
-                        lambda texts: iter_embeddings_async(
-                            model, texts, client=client, batch_size=batch_size, output=vectors_as
-                        ),
+                        embed_batches,
                         window=in_flight * WINDOW_BATCHES,
                         lookahead=in_flight,
                         progress=bar,

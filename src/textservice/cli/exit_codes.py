@@ -40,8 +40,9 @@ class ExitCode(IntEnum):
     """The input has bad lines (listed on stderr) and ``--skip-bad`` was not given; nothing
     was sent."""
     OUTPUT_CONFLICT = 4
-    """The existing output or its ``.part`` is corrupt, belongs to another input or model, or
-    has no digest (an older version's); nothing was changed (``--overwrite`` replaces it)."""
+    """The existing output or its ``.part`` is corrupt, belongs to another input, model or
+    options (task type, dimensionality, ...), or has no digest (an older version's); nothing
+    was changed (``--overwrite`` replaces it)."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C / SIGINT); a file output keeps its ``.part``, so rerunning
     resumes."""
@@ -74,8 +75,8 @@ Exit codes:
     2  usage: bad option, no API key, unreadable input, numpy (or pyarrow)
        missing for .npy (.parquet)
     3  embed: bad input lines (listed on stderr) without --skip-bad; nothing sent
-    4  embed: the existing OUTPUT or OUTPUT.part is corrupt, from another input
-       or model, or has no digest (written by an older version)
+    4  embed: the existing OUTPUT or OUTPUT.part is corrupt, from another input,
+       model or options, or has no digest (written by an older version)
   130  interrupted (Ctrl-C); embed keeps OUTPUT.part: rerun to resume
   141  standard output was closed early (e.g. | head): stopped quietly
 """

@@ -11,9 +11,12 @@ line number and what is wrong; nothing is dropped silently. Rules:
 - ``jsonl`` format: the line must be a JSON object (``invalid JSON: …``, ``not a JSON
   object``) with a non-empty string ``"text"`` (``missing "text"``, ``"text" must be a
   string``, ``empty "text"``) and an optional ``"id"``, a string or an integer, defaulting to
-  the line number. Other keys are ignored. An empty line is bad (``empty line``). JSON can
-  escape a lone surrogate (``"\\ud800"``), which is no Unicode text and cannot be sent as
-  UTF-8: such a ``"text"`` or ``"id"`` is bad (``"text" has a lone surrogate …``).
+  the line number, and an optional ``"title"``, a non-empty string (``"title" must be a
+  string``, ``empty "title"``; ``null`` is the same as no title), sent with the text to
+  GenerativeService (see ``textservice embed --task-type``). Other keys are ignored. An empty
+  line is bad (``empty line``). JSON can escape a lone surrogate (``"\\ud800"``), which is no
+  Unicode text and cannot be sent as UTF-8: such a ``"text"``, ``"id"`` or ``"title"`` is bad
+  (``"text" has a lone surrogate …``).
 - Ids must be unique (``duplicate id … (first on line N)``): output and resume rely on them.
 - ``auto`` format: ``jsonl`` when the file name ends in ``.jsonl``/``.ndjson`` or the first
   non-blank line is a JSON object; otherwise ``lines``.
@@ -46,11 +49,13 @@ _BOM = b"\xef\xbb\xbf"
 
 @dataclass(frozen=True)
 class Record:
-    """One text to embed: its 1-based input ``line``, its ``id`` and its ``text``."""
+    """One text to embed: its 1-based input ``line``, its ``id``, its ``text`` and its
+    ``title`` (JSONL's ``"title"``, a Parquet ``--title-column``; ``None``: none)."""
 
     line: int
     id: RecordId
     text: str
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,16 @@ def _parse_jsonl(text: str, line: int) -> Record | BadLine:
         bad = _lone_surrogate(record_id, "id", line)
         if bad is not None:
             return bad
-    return Record(line, record_id, value)
+    title = obj.get("title")
+    if title is not None:
+        if not isinstance(title, str):
+            return BadLine(line, f'"title" must be a string, not {type(title).__name__}')
+        if not title.strip():
+            return BadLine(line, 'empty "title"')
+        bad = _lone_surrogate(title, "title", line)
+        if bad is not None:
+            return bad
+    return Record(line, record_id, value, title)
 
 
 def classify(raw: bytes, number: int, fmt: Literal["lines", "jsonl"]) -> Record | BadLine:

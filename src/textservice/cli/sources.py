@@ -12,8 +12,9 @@ The input is read twice, never held whole in memory:
 
 Standard input is copied to an unnamed temporary file first (on disk, not in memory), so it
 can be read twice like a file. A Parquet input (``--format parquet``, or a ``.parquet`` name)
-gives one record per row: ``--text-column`` (default ``text``) and optional ``--id-column``
-(integers or strings; default: the row number, from 1). Its rows are numbered like lines.
+gives one record per row: ``--text-column`` (default ``text``), optional ``--id-column``
+(integers or strings; default: the row number, from 1) and optional ``--title-column``
+(strings; a null is no title). Its rows are numbered like lines.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class InputCheck:
     """The numbers of the bad lines, ascending."""
     id_types: frozenset[type]
     """The types of the records' ids (``int``, ``str``)."""
+    titles: int = 0
+    """Good records with a title."""
 
     @property
     def bad_count(self) -> int:
@@ -147,10 +150,12 @@ class _Duplicates:
         return {int(h) for h in numpy.unique(repeated)}
 
 
-def _confirm_duplicates(records: Iterator[Record], suspects: set[int]) -> list[BadLine]:
-    """The records (in order) whose id an earlier record already has, as bad lines."""
+def _confirm_duplicates(records: Iterator[Record], suspects: set[int]) -> tuple[list[BadLine], int]:
+    """The records (in order) whose id an earlier record already has, as bad lines; and how
+    many of them have a title."""
     first_line: dict[tuple[type, RecordId], int] = {}
     bad: list[BadLine] = []
+    titled = 0
     for record in records:
         if _id_key(record.id) not in suspects:
             continue
@@ -159,7 +164,8 @@ def _confirm_duplicates(records: Iterator[Record], suspects: set[int]) -> list[B
         if first != record.line:
             shown = json.dumps(record.id)
             bad.append(BadLine(record.line, f"duplicate id {shown} (first on line {first})"))
-    return bad
+            titled += record.title is not None
+    return bad, titled
 
 
 def _merge(bad_lines: array[int], more: list[BadLine]) -> array[int]:
@@ -191,7 +197,7 @@ class TextSource:
         """The first pass (see :class:`Source`)."""
         bad_lines: array[int] = array("q")
         ids = _Duplicates() if self.format == "jsonl" else None  # line numbers are unique
-        lines = good = 0
+        lines = good = titles = 0
         id_types: set[type] = set()
         held: list[BadLine] = []  # reported once duplicates are known, to keep line order
         for item in self._classified():
@@ -205,6 +211,7 @@ class TextSource:
                     held.clear()
                 continue
             good += 1
+            titles += item.title is not None
             id_types.add(type(item.id))
             if ids is not None:
                 ids.add(item.id)
@@ -212,11 +219,12 @@ class TextSource:
         suspects = ids.suspects() if ids is not None else set()
         if suspects:
             first_pass = InputCheck(lines, good, bad_lines, frozenset(id_types))
-            dupes = _confirm_duplicates(self.records(first_pass), suspects)
+            dupes, titled_dupes = _confirm_duplicates(self.records(first_pass), suspects)
+            titles -= titled_dupes
             bad_lines = _merge(bad_lines, dupes)
         for b in sorted([*held, *dupes], key=lambda b: b.line):
             report(b)
-        return InputCheck(lines, good - len(dupes), bad_lines, frozenset(id_types))
+        return InputCheck(lines, good - len(dupes), bad_lines, frozenset(id_types), titles)
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
@@ -235,11 +243,18 @@ _PARQUET_BATCH = 4096  # rows read at a time
 
 
 class ParquetSource:
-    """One record per row of a Parquet file: a text column and an optional id column."""
+    """One record per row of a Parquet file: a text column, optional id and title columns."""
 
     format: Literal["parquet"] = "parquet"
 
-    def __init__(self, path: str, *, text_column: str, id_column: str | None) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        text_column: str,
+        id_column: str | None,
+        title_column: str | None = None,
+    ) -> None:
         pq = require_pyarrow()
         import pyarrow as pa
 
@@ -261,12 +276,13 @@ class ParquetSource:
                 raise InputError(f"{path}: column {column!r} holds {kind}, not {kinds}")
 
         types = pa.types
-        field(
-            text_column,
-            "--text-column",
-            lambda t: types.is_string(t) or types.is_large_string(t) or types.is_string_view(t),
-            "strings",
-        )
+
+        def strings(t: Any) -> bool:
+            return bool(types.is_string(t) or types.is_large_string(t) or types.is_string_view(t))
+
+        field(text_column, "--text-column", strings, "strings")
+        if title_column is not None:
+            field(title_column, "--title-column", strings, "strings")
         if id_column is not None:
             field(
                 id_column,
@@ -276,32 +292,41 @@ class ParquetSource:
             )
         self.text_column = text_column
         self.id_column = id_column
+        self.title_column = title_column
 
     def _rows(self) -> Iterator[Record | BadLine]:
-        columns = [self.text_column] + ([self.id_column] if self.id_column else [])
+        # A column named twice (--id-column text) is read once: pyarrow dedupes the list.
+        wanted = [self.text_column, self.id_column, self.title_column]
+        columns = list(dict.fromkeys(c for c in wanted if c is not None))
         number = 0
         for batch in self._file.iter_batches(batch_size=_PARQUET_BATCH, columns=columns):
-            texts = batch.column(0).to_pylist()
-            ids = batch.column(1).to_pylist() if self.id_column else None
+            texts = batch.column(self.text_column).to_pylist()
+            ids = batch.column(self.id_column).to_pylist() if self.id_column else None
+            titles = batch.column(self.title_column).to_pylist() if self.title_column else None
             for offset, text in enumerate(texts):
                 number += 1
                 record_id = ids[offset] if ids is not None else number
-                yield self._row(number, text, record_id)
+                title = titles[offset] if titles is not None else None
+                yield self._row(number, text, record_id, title)
 
-    def _row(self, number: int, text: str | None, record_id: RecordId | None) -> Record | BadLine:
+    def _row(
+        self, number: int, text: str | None, record_id: RecordId | None, title: str | None
+    ) -> Record | BadLine:
         if text is None:
             return BadLine(number, f'null "{self.text_column}"')
         if not text.strip():
             return BadLine(number, f'empty "{self.text_column}"')
         if record_id is None:
             return BadLine(number, f'null "{self.id_column}"')
-        return Record(number, record_id, text)
+        if title is not None and not title.strip():
+            return BadLine(number, f'empty "{self.title_column}"')
+        return Record(number, record_id, text, title)
 
     def check(self, report: Report) -> InputCheck:
         """The first pass (see :class:`Source`)."""
         bad_lines: array[int] = array("q")
         ids = _Duplicates() if self.id_column else None
-        rows = good = 0
+        rows = good = titles = 0
         id_types: set[type] = set()
         held: list[BadLine] = []
         for item in self._rows():
@@ -315,6 +340,7 @@ class ParquetSource:
                     held.clear()
                 continue
             good += 1
+            titles += item.title is not None
             id_types.add(type(item.id))
             if ids is not None:
                 ids.add(item.id)
@@ -322,11 +348,12 @@ class ParquetSource:
         suspects = ids.suspects() if ids is not None else set()
         if suspects:
             first_pass = InputCheck(rows, good, bad_lines, frozenset(id_types))
-            dupes = _confirm_duplicates(self.records(first_pass), suspects)
+            dupes, titled_dupes = _confirm_duplicates(self.records(first_pass), suspects)
+            titles -= titled_dupes
             bad_lines = _merge(bad_lines, dupes)
         for b in sorted([*held, *dupes], key=lambda b: b.line):
             report(b)
-        return InputCheck(rows, good - len(dupes), bad_lines, frozenset(id_types))
+        return InputCheck(rows, good - len(dupes), bad_lines, frozenset(id_types), titles)
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
@@ -361,6 +388,7 @@ def open_source(
     format: Format = "auto",
     text_column: str = "text",
     id_column: str | None = None,
+    title_column: str | None = None,
 ) -> Source:
     """The input at ``path`` (``"-"``: standard input). ``OSError`` if it cannot be read,
     ``InputError`` if it is not what ``format`` says."""
@@ -370,7 +398,9 @@ def open_source(
             raise InputError("Parquet input must be a file (--input FILE), not standard input")
         if not Path(path).is_file():
             Path(path).open("rb").close()  # the OSError a user expects (missing, a folder)
-        return ParquetSource(path, text_column=text_column, id_column=id_column)
+        return ParquetSource(
+            path, text_column=text_column, id_column=id_column, title_column=title_column
+        )
     if path == "-":
         return TextSource(_spool_stdin(), name="<stdin>", format=format)
     Path(path).open("rb").close()  # fail now, before any output exists

@@ -1,9 +1,10 @@
-"""Feeding ``iter_embeddings_async`` a stream of unknown length, a window of texts at a time.
+"""Feeding ``iter_embed_content_async`` (or ``iter_embeddings_async``) a stream of unknown
+length, a window of records at a time.
 
-``iter_embeddings_async`` takes a sequence (it copies it into a list and needs its length),
+Both take a sequence (it copies it into a list and needs its length),
 so a file of millions of lines cannot be handed to it at once without holding every text in
-memory. The CLI cuts the records into windows of ``window`` texts and makes one
-``iter_embeddings_async`` call per window, in order, keeping only two windows' texts at a
+memory. The CLI cuts the records into windows of ``window`` records and makes one
+call per window, in order, keeping only two windows' texts at a
 time. So that the calls in flight do not drain to zero at each window's end, the next window
 is started (its first batch asked for, which starts its calls) as soon as the current one
 has at most ``lookahead`` texts left to deliver. While the two overlap, up to twice the
@@ -26,8 +27,9 @@ from typing import Any
 
 from textservice.cli.inputs import Record
 
-EmbedBatches = Callable[[list[str]], AsyncIterator[Any]]
-"""Given texts, yields their embeddings batch by batch, in input order (``iter_embeddings``)."""
+EmbedBatches = Callable[[list[Record]], AsyncIterator[Any]]
+"""Given records, yields their embeddings batch by batch, in input order (a call of
+``iter_embed_content_async`` or ``iter_embeddings_async`` on their texts)."""
 
 __all__ = ["EmbedBatches", "embed_windows"]
 
@@ -42,12 +44,12 @@ async def _next(batches: AsyncIterator[Any]) -> Any:
 
 
 class _Window:
-    """One ``iter_embeddings_async`` call over a window's records, started when made."""
+    """One embedding call over a window's records, started when made."""
 
     def __init__(self, records: list[Record], embed: EmbedBatches) -> None:
         self.records = records
         self.delivered = 0
-        self.batches = embed([r.text for r in records])
+        self.batches = embed(records)
         # Asking for the first batch in a task of its own starts the window's calls now.
         self.first: asyncio.Task[Any] | None = asyncio.ensure_future(_next(self.batches))
 

@@ -1,0 +1,209 @@
+"""Which service ``textservice embed`` calls, and the options that decide its vectors.
+
+Today's embedding models (``models/gemini-embedding-001``, the default) are served by
+GenerativeService (BatchEmbedContents, through ``textservice.v1beta.iter_embed_content_async``);
+the retired ``models/embedding-gecko-*`` by the legacy TextService (BatchEmbedText, through
+``iter_embeddings_async``). ``--service`` forces either. Only GenerativeService takes a task
+type, an output dimensionality and titles; ``--normalize`` is offered with it only too (it is
+what Google asks for shortened vectors), so with TextService each is a usage error rather
+than silently ignored.
+
+Every check here runs before anything is sent or created: the options' own (a click
+callback), then, once the input's first pass has counted its titles, :meth:`EmbedOptions.for_input`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import click
+
+from textservice.cli.digests import VectorSettings
+from textservice.cli.inputs import Record
+from textservice.cli.windows import EmbedBatches
+from textservice.client import TextServiceClient
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "LEGACY_MODEL_PREFIX",
+    "SERVICE_CHOICES",
+    "TITLED_TASK",
+    "EmbedOptions",
+    "Service",
+    "parse_task_type",
+    "pick_service",
+]
+
+DEFAULT_MODEL = "models/gemini-embedding-001"
+"""The model ``textservice embed`` uses without ``--model``."""
+
+LEGACY_MODEL_PREFIX = "models/embedding-gecko-"
+"""Models whose names start so are TextService's (``--service auto``)."""
+
+Service = Literal["generative", "text"]
+SERVICE_CHOICES = ("auto", "generative", "text")
+"""``--service``'s values."""
+
+TITLED_TASK = "RETRIEVAL_DOCUMENT"
+"""The only task type the API takes titles with (the library's rule too)."""
+
+_TEXT_ONLY = "TextService (--service text, or a models/embedding-gecko-* model)"
+
+
+def pick_service(model: str, choice: str) -> Service:
+    """The service for ``model`` under ``--service choice``."""
+    if choice == "generative":
+        return "generative"
+    if choice == "text":
+        return "text"
+    return "text" if model.startswith(LEGACY_MODEL_PREFIX) else "generative"
+
+
+def _task_type_enum() -> Any:
+    from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
+
+    return TaskType
+
+
+def parse_task_type(value: str | None) -> str | None:
+    """``--task-type``'s value as the enum member's name (``"RETRIEVAL_DOCUMENT"``), by the
+    library's rules (the name or a short alias, any case); ``click.BadParameter`` otherwise."""
+    if value is None:
+        return None
+    from textservice._facade.content import TASK_TYPE_ALIASES, task_type
+
+    enum = _task_type_enum()
+    try:
+        return str(task_type(enum, value, "--task-type").name)
+    except ValueError:
+        # Not the library's message: it offers numbers, which a command line never passes.
+        names = [m.name.lower() for m in enum if m.value != 0]
+        aliases = [a for a, name in TASK_TYPE_ALIASES.items() if name.lower() in names]
+        raise click.BadParameter(
+            f"{value!r} is not a task type: one of {', '.join(names)}, or the short names "
+            f"{', '.join(aliases)} (any case)",
+            param_hint="--task-type",
+        ) from None
+
+
+def _item(record: Record) -> str | Mapping[str, str]:
+    return record.text if record.title is None else {"text": record.text, "title": record.title}
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    """The model, the service and the options that decide ``textservice embed``'s vectors."""
+
+    model: str
+    service: Service
+    task_type: str | None = None
+    """The task type's member name, or ``None`` (none sent)."""
+    output_dimensionality: int | None = None
+    normalize: bool = False
+
+    @classmethod
+    def checked(
+        cls,
+        model: str,
+        choice: str,
+        task_type: str | None,
+        output_dimensionality: int | None,
+        normalize: bool,
+    ) -> EmbedOptions:
+        """The options, or ``click.UsageError`` for one TextService does not take."""
+        options = cls(
+            model, pick_service(model, choice), task_type, output_dimensionality, normalize
+        )
+        if options.service == "text":
+            given = [
+                flag
+                for flag, value in (
+                    ("--task-type", task_type),
+                    ("--output-dimensionality", output_dimensionality),
+                    ("--normalize", normalize or None),
+                )
+                if value is not None
+            ]
+            if given:
+                raise click.UsageError(
+                    f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} "
+                    f"GenerativeService; {model} is embedded by {_TEXT_ONLY}, which has no such "
+                    "option (use a model such as models/gemini-embedding-001, or --service "
+                    "generative)"
+                )
+        return options
+
+    def for_input(self, titles: int) -> tuple[EmbedOptions, str | None]:
+        """These options for an input with ``titles`` titled records: with the task type
+        titles need when none was given (and a note saying so), or ``click.UsageError``."""
+        if not titles:
+            return self, None
+        titled = f"the input has titles ({titles} record{'' if titles == 1 else 's'})"
+        if self.service == "text":
+            raise click.UsageError(
+                f"{titled}, which only GenerativeService takes; "
+                f"{self.model} is embedded by {_TEXT_ONLY}"
+            )
+        if self.task_type is None:
+            note = (
+                f"{titled}: embedding with --task-type "
+                f"{TITLED_TASK.lower()}, the only task type titles go with"
+            )
+            return replace(self, task_type=TITLED_TASK), note
+        if self.task_type != TITLED_TASK:
+            raise click.UsageError(
+                f"{titled}, which the API takes only with "
+                f"--task-type {TITLED_TASK.lower()}, not {self.task_type.lower()} (remove the "
+                "titles, or change the task type)"
+            )
+        return self, None
+
+    def settings(self, *, fake: bool) -> VectorSettings:
+        """What goes into every digest (TextService's as before these options existed)."""
+        return VectorSettings(
+            self.model,
+            server="fake" if fake else None,
+            service="generative" if self.service == "generative" else None,
+            task_type=self.task_type,
+            output_dimensionality=self.output_dimensionality,
+            normalize=True if self.normalize else None,
+        )
+
+    def batches(
+        self,
+        client: TextServiceClient,
+        *,
+        batch_size: int,
+        output: Literal["list", "numpy"],
+    ) -> EmbedBatches:
+        """Records -> their embeddings batch by batch, through this service (v1beta's)."""
+        from textservice.v1beta import iter_embed_content_async, iter_embeddings_async
+
+        if self.service == "text":
+
+            def by_text(records: list[Record]) -> AsyncIterator[Any]:
+                return iter_embeddings_async(
+                    self.model,
+                    [r.text for r in records],
+                    client=client,
+                    batch_size=batch_size,
+                    output=output,
+                )
+
+            return by_text
+
+        def by_content(records: list[Record]) -> AsyncIterator[Any]:
+            return iter_embed_content_async(
+                self.model,
+                [_item(r) for r in records],
+                task_type=self.task_type,
+                output_dimensionality=self.output_dimensionality,
+                client=client,
+                batch_size=batch_size,
+                output=output,
+                normalize=self.normalize,
+            )
+
+        return by_content
