@@ -1,6 +1,7 @@
 """A new API version generates, imports and passes the facade's checks with no hand edits:
-v1beta3's protos renamed v1beta9 (TextService), and v1's (GenerativeService and
-ModelService) as v2, whose ``embed_content`` suites find it in the generated code."""
+v1beta3's protos renamed v1beta9 (TextService), and v1's (GenerativeService and ModelService)
+as v2, whose ``embed_content`` suites find it in the generated code (or the next free names,
+once protos/ has a v1beta9 or a v2)."""
 
 from __future__ import annotations
 
@@ -22,16 +23,26 @@ pytestmark = pytest.mark.subprocess
 TESTS = Path(__file__).resolve().parent
 
 
+def _absent(prefix: str, first: int) -> str:
+    """A version name no folder in protos/ has yet (one may be added there any day)."""
+    folder = REPO_ROOT / "protos" / PROTO_PACKAGE_DIR
+    names = (f"{prefix}{n}" for n in range(first, 1000))
+    return next(name for name in names if not (folder / name).exists())
+
+
+TEXT_NEW = _absent("v1beta", 9)
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the repository's package regenerated from protos with a v1beta9 added."""
+    """The repository's package regenerated from protos with v1beta3 copied as TEXT_NEW."""
     root = tmp_path_factory.mktemp("newversion")
     protos = root / "protos"
     shutil.copytree(REPO_ROOT / "protos", protos)
-    source, target = protos / PROTO_PACKAGE_DIR / "v1beta3", protos / PROTO_PACKAGE_DIR / "v1beta9"
+    source, target = protos / PROTO_PACKAGE_DIR / "v1beta3", protos / PROTO_PACKAGE_DIR / TEXT_NEW
     target.mkdir()
     for path in source.iterdir():
-        (target / path.name).write_text(path.read_text().replace("v1beta3", "v1beta9"))
+        (target / path.name).write_text(path.read_text().replace("v1beta3", TEXT_NEW))
     package = root / "src" / "textservice"
     shutil.copytree(
         REPO_ROOT / "src" / "textservice", package, ignore=shutil.ignore_patterns("__pycache__")
@@ -59,12 +70,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_new_version_gets_a_facade_like_the_one_it_was_copied_from(generated: Path) -> None:
     names = sorted(p.name for p in (REPO_ROOT / "src" / "textservice" / "v1beta3").glob("*.py"))
     assert names == ["__init__.py", "_text_service.py", "types.py"]
-    assert sorted(p.name for p in (generated / "v1beta9").glob("*.py")) == names
+    assert sorted(p.name for p in (generated / TEXT_NEW).glob("*.py")) == names
     for name in names:
-        new = (generated / "v1beta9" / name).read_text()
+        new = (generated / TEXT_NEW / name).read_text()
         old = (REPO_ROOT / "src" / "textservice" / "v1beta3" / name).read_text()
         assert new.startswith(MARKER)
-        assert new == old.replace("v1beta3", "v1beta9")
+        assert new == old.replace("v1beta3", TEXT_NEW)
     # the other versions are untouched
     for version in ("v1", "v1beta", "v1beta2", "v1beta3"):
         for committed in (REPO_ROOT / "src" / "textservice" / version).glob("*.py"):
@@ -76,7 +87,7 @@ def test_the_new_version_imports_and_passes_the_facade_checks(generated: Path) -
     script = (
         "import textservice\nfrom support import facade_checks\n"
         f"assert textservice.__file__.startswith({str(generated)!r}), textservice.__file__\n"
-        "print(facade_checks.run_all('textservice.v1beta9'))\n"
+        f"print(facade_checks.run_all('textservice.{TEXT_NEW}'))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
@@ -87,7 +98,7 @@ def test_the_new_version_imports_and_passes_the_facade_checks(generated: Path) -
 
 # -- a new version of GenerativeService and ModelService ---------------------------------------
 
-NEW = "v2"
+NEW = _absent("v", 2)
 SUITES = ["tests/test_embed_content.py", "tests/test_facade_generative.py"]
 """Suites that find the versions with ``embed_content`` in the generated code."""
 
