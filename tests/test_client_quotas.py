@@ -1,7 +1,7 @@
 """The client under the fake's quotas: big jobs finish at the speed the quota allows.
 
 Every test runs against the fake with a fast quota clock (``time_scale``: a quota minute lasts
-one real second) and a client whose quota clock runs as fast (``quota_time_scale``). What is
+two real seconds) and a client whose quota clock runs as fast (``quota_time_scale``). What is
 asserted comes from the fake's own accounting, not from a stopwatch: the calls it accepted and
 rejected, and how many quota minutes (fixed windows of its clock) the accepted calls spread
 over, which is the time the job took counted in the quota's own unit. A client that keeps up
@@ -45,7 +45,7 @@ from textservice.testing import FakeTextService, expected_content_embedding, exp
 
 MODEL = "models/embedding-gecko-001"
 DIM = 8
-TIME_SCALE = 60.0  # a quota minute lasts one real second
+TIME_SCALE = 30.0  # a quota minute lasts 2 real seconds (1 s was too short on a loaded machine)
 TEXTS = [f"text {i}" for i in range(5_000)]
 
 pytestmark = pytest.mark.slow  # each job lasts a few quota minutes (seconds on the fast clock)
