@@ -214,6 +214,7 @@ def test_an_unknown_task_type_is_invalid(version: str) -> None:
     assert bad_request_fields(error) == ["task_type"]
 
 
+@pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_boundaries_that_are_valid(version: str) -> None:
     m = module(version)
     one = embed_request(m, "a")

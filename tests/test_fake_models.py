@@ -100,6 +100,7 @@ def test_list_models_pages_through_everything_once(version: str, page_size: int)
     assert 1 <= len(pages[-1]) <= page_size
 
 
+@pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 @per_version
 def test_page_size_defaults_to_50_and_is_capped_at_1000(version: str) -> None:
     entries = [CatalogueModel(f"models/m-{i:04}") for i in range(1201)]

@@ -59,6 +59,7 @@ def test_cancelling_an_async_list_embedding(fake_text_service: FakeTextService) 
         client.close()
 
 
+@pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_keyboard_interrupt_during_a_sync_call(fake_text_service: FakeTextService) -> None:
     fake_text_service.faults.delay(5.0, method="BatchEmbedText")
     client = TextServiceClient("k", channel_factory=fake_text_service.channel)

@@ -90,6 +90,7 @@ def test_retry_none_disables_retries(
     assert fake_text_service.count("EmbedText") == 1
 
 
+@pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_thirty_percent_unavailable_over_ten_thousand_texts(
     fake_text_service: FakeTextService,
 ) -> None:
@@ -135,6 +136,7 @@ def test_a_server_delay_over_max_retry_delay_fails_at_once_naming_it(
     assert fake_text_service.count("EmbedText") == 1
 
 
+@pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_max_retry_delay_is_configurable(fake_text_service: FakeTextService) -> None:
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
     strict = TextServiceClient(
@@ -167,6 +169,7 @@ def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
     assert stats.waited > 0
 
 
+@pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_quota_rejections_are_not_counted_against_max_attempts(
     fake_text_service: FakeTextService,
 ) -> None:
@@ -268,6 +271,7 @@ def test_dropped_connection_over_tcp(
         assert embed_one_sync(c, "tcp drop") == expected(["tcp drop"])[0]
 
 
+@pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_deadline_shorter_than_server_latency(
     fake_text_service: FakeTextService, client: TextServiceClient
 ) -> None:
@@ -280,6 +284,7 @@ def test_deadline_shorter_than_server_latency(
     assert fake_text_service.calls[0].status in (Status.CANCELLED, Status.DEADLINE_EXCEEDED)
 
 
+@pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_deadline_bounds_a_list_and_cancels_its_rpcs(
     fake_text_service: FakeTextService, client: TextServiceClient
 ) -> None:

@@ -32,6 +32,7 @@ def _texts_of(exc: BaseException) -> list[str]:
     return out
 
 
+@pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 @pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
 def test_api_key_never_leaks(
     fake_text_service: FakeTextService, caplog: pytest.LogCaptureFixture
