@@ -12,7 +12,8 @@ in flight, for every batch the worker gets::
     ds = ray.data.read_parquet("s3://bucket/docs/")           # a column "text"
     ds = ds.map_batches(
         Embedder,                      # models/gemini-embedding-001: 3,072 dimensions
-        fn_constructor_kwargs={"workers": 4},
+        # checked on the driver; each worker makes its Embedder from them
+        fn_constructor_kwargs=Embedder.checked_kwargs(workers=4, task_type="document"),
         compute=ray.data.ActorPoolStrategy(size=4),  # workers; the same number in "workers"
         batch_size=1000,               # rows per call of the embedder
         batch_format="pyarrow",        # or "pandas", or "numpy"
@@ -28,8 +29,11 @@ pandas batches), in the batch's row order; the other columns are kept.
   with ``task_type``, ``output_dimensionality``, ``normalize`` and a per-row title from
   ``title_column`` as ``embed_content`` takes them. The legacy ``models/embedding-gecko-*``
   (which Google retired) still go through TextService ``generate_embeddings``, which has none
-  of those options (``ValueError`` if one is given). Everything is checked when the
-  ``Embedder`` is made: on the driver, before any task.
+  of those options (``ValueError`` if one is given). Everything is checked when an
+  ``Embedder`` is made; ``map_batches`` makes them in the workers, so give it
+  ``fn_constructor_kwargs=Embedder.checked_kwargs(...)``, which checks them on the driver,
+  before any task (else a mistake surfaces as Ray's error that the actors died, carrying
+  the ``ValueError``).
 - **The client** is made in each worker from ``client_options`` (``TextServiceClient``'s
   keyword arguments: ``endpoint``, ``timeout``, ``retry``, ``max_concurrency``, and the
   quota settings clients take), on the worker's first batch, never on the driver: an
@@ -113,8 +117,8 @@ class Embedder:
     (BatchEmbedContents); ``models/embedding-gecko-*`` go through TextService
     ``generate_embeddings``, which has none of the options ``task_type``,
     ``output_dimensionality``, ``normalize`` and ``title_column`` (``ValueError`` here if
-    one is given with such a model). Every argument is checked here, on the driver, before
-    any task runs.
+    one is given with such a model). Every argument is checked here, before any call;
+    ``Embedder.checked_kwargs`` does the same on the driver for ``fn_constructor_kwargs``.
 
     Args:
         model: The embedding model (default ``"models/gemini-embedding-001"``, 3,072
@@ -191,6 +195,15 @@ class Embedder:
             self._check_titled(f"title_column={title_column!r}")
         self._client: TextServiceClient | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def checked_kwargs(cls, model: str = DEFAULT_EMBEDDING_MODEL, **kwargs: Any) -> dict[str, Any]:
+        """The keyword arguments of an ``Embedder``, checked here as ``Embedder(...)`` checks
+        them, for ``map_batches(Embedder, fn_constructor_kwargs=...)``: Ray makes each
+        ``Embedder`` in a worker, so a bad argument would otherwise surface only when Ray
+        starts its actors; with this it raises on the driver, before any task."""
+        cls(model, **kwargs)  # no client is made until a batch needs one
+        return {"model": model, **kwargs}
 
     def _check_titled(self, what: str) -> None:
         if uses_text_service(self.model):
