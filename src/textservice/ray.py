@@ -11,8 +11,9 @@ in flight, for every batch the worker gets::
 
     ds = ray.data.read_parquet("s3://bucket/docs/")           # a column "text"
     ds = ds.map_batches(
-        Embedder,
-        fn_constructor_kwargs={"model": "models/embedding-gecko-001", "workers": 4},
+        Embedder,                      # models/gemini-embedding-001: 3,072 dimensions
+        # checked on the driver; each worker makes its Embedder from them
+        fn_constructor_kwargs=Embedder.checked_kwargs(workers=4, task_type="document"),
         compute=ray.data.ActorPoolStrategy(size=4),  # workers; the same number in "workers"
         batch_size=1000,               # rows per call of the embedder
         batch_format="pyarrow",        # or "pandas", or "numpy"
@@ -23,6 +24,16 @@ Each batch gets an ``embedding`` column of float32 vectors (``fixed_size_list<fl
 for pyarrow batches, a 2-D float32 array for numpy batches, one float32 array per row for
 pandas batches), in the batch's row order; the other columns are kept.
 
+- **The model** is ``models/gemini-embedding-001`` unless ``model`` names another; it embeds
+  through GenerativeService ``embed_content`` (BatchEmbedContents calls of at most 100 rows),
+  with ``task_type``, ``output_dimensionality``, ``normalize`` and a per-row title from
+  ``title_column`` as ``embed_content`` takes them. The legacy ``models/embedding-gecko-*``
+  (which Google retired) still go through TextService ``generate_embeddings``, which has none
+  of those options (``ValueError`` if one is given). Everything is checked when an
+  ``Embedder`` is made; ``map_batches`` makes them in the workers, so give it
+  ``fn_constructor_kwargs=Embedder.checked_kwargs(...)``, which checks them on the driver,
+  before any task (else a mistake surfaces as Ray's error that the actors died, carrying
+  the ``ValueError``).
 - **The client** is made in each worker from ``client_options`` (``TextServiceClient``'s
   keyword arguments: ``endpoint``, ``timeout``, ``retry``, ``max_concurrency``, and the
   quota settings clients take), on the worker's first batch, never on the driver: an
@@ -45,10 +56,17 @@ pandas batches), in the batch's row order; the other columns are kept.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from textservice._checks import check_count, check_model, kind
+from textservice._facade import fields
+from textservice._facade.content import TITLED_TASK
+from textservice._facade.content import task_type as content_task_type
+from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
+from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service
 from textservice.client import TextServiceClient
 
 if TYPE_CHECKING:
@@ -83,41 +101,118 @@ def _float32_rows(vectors: Any) -> Any:
     return numpy.ascontiguousarray(vectors, dtype=numpy.float32)
 
 
+def _title(value: object) -> Any:
+    """A row's title: ``None`` for a null (``None``, or the NaN a float column holds);
+    anything else as it is (``embed_content`` checks it)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
 class Embedder:
     """Adds an embedding column to each batch: a callable class for Ray Data's
     ``map_batches`` (see the module docstring).
 
+    Every model but TextService's goes through GenerativeService ``embed_content``
+    (BatchEmbedContents); ``models/embedding-gecko-*`` go through TextService
+    ``generate_embeddings``, which has none of the options ``task_type``,
+    ``output_dimensionality``, ``normalize`` and ``title_column`` (``ValueError`` here if
+    one is given with such a model). Every argument is checked here, before any call;
+    ``Embedder.checked_kwargs`` does the same on the driver for ``fn_constructor_kwargs``.
+
     Args:
-        model: The embedding model, e.g. ``"models/embedding-gecko-001"``.
+        model: The embedding model (default ``"models/gemini-embedding-001"``, 3,072
+            dimensions).
         text_column: The column of texts (strings, none empty).
         output_column: The column the vectors go to.
         client_options: Keyword arguments of ``TextServiceClient`` for each worker's client.
         workers: How many workers share the job (the actor pool's size): each client's
             ``quota_share`` is divided by it.
         request_options: ``{"timeout": ..., "retry": ...}`` for each batch's call.
+        task_type: The task the embeddings are for, as ``embed_content`` takes it (the enum
+            member, its number, or its name in any case, e.g. ``"retrieval_document"`` or
+            ``"document"``).
+        output_dimensionality: Keep the first this many values of each vector (a positive
+            int).
+        normalize: Scale every vector to unit length (as Google asks for vectors shortened
+            with ``output_dimensionality``).
+        title_column: A column of titles, one per row (a null title: none for that row);
+            needs ``task_type="RETRIEVAL_DOCUMENT"``, the only task a title goes with.
     """
 
     def __init__(
         self,
-        model: str,
+        model: str = DEFAULT_EMBEDDING_MODEL,
         *,
         text_column: str = "text",
         output_column: str = "embedding",
         client_options: Mapping[str, Any] | None = None,
         workers: int = 1,
         request_options: Mapping[str, object] | None = None,
+        task_type: TaskType | str | int | None = None,
+        output_dimensionality: int | None = None,
+        normalize: bool = False,
+        title_column: str | None = None,
     ) -> None:
-        from textservice._checks import check_model
-
-        check_model(model)
-        self.model = model
+        self.model = check_model(model)
         self.text_column = text_column
         self.output_column = output_column
         self.workers = workers
         self._client_options = worker_client_options(dict(client_options or {}), workers)
         self._request_options = dict(request_options) if request_options else None
+        normalize = fields.boolean(normalize, "normalize")
+        if title_column is not None and not isinstance(title_column, str):
+            raise TypeError(f"title_column must be a str or None, not {kind(title_column)}")
+        if uses_text_service(self.model):
+            given = [
+                name
+                for name, value in (
+                    ("task_type", task_type),
+                    ("output_dimensionality", output_dimensionality),
+                    ("title_column", title_column),
+                )
+                if value is not None
+            ] + (["normalize"] if normalize else [])
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)}: not with {self.model!r}, which embeds through "
+                    "TextService generate_embeddings, which takes none of task_type, "
+                    "output_dimensionality, normalize and title_column; use an "
+                    f"embed_content model such as {DEFAULT_EMBEDDING_MODEL!r}"
+                )
+        self.task_type = (
+            None if task_type is None else content_task_type(TaskType, task_type, "task_type").name
+        )
+        """The task type's name (checked), or ``None``."""
+        self.output_dimensionality = (
+            None
+            if output_dimensionality is None
+            else check_count(output_dimensionality, "output_dimensionality", high=2**31 - 1)
+        )
+        self.normalize = normalize
+        self.title_column = title_column
+        if title_column is not None:
+            self._check_titled(f"title_column={title_column!r}")
         self._client: TextServiceClient | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def checked_kwargs(cls, model: str = DEFAULT_EMBEDDING_MODEL, **kwargs: Any) -> dict[str, Any]:
+        """The keyword arguments of an ``Embedder``, checked here as ``Embedder(...)`` checks
+        them, for ``map_batches(Embedder, fn_constructor_kwargs=...)``: Ray makes each
+        ``Embedder`` in a worker, so a bad argument would otherwise surface only when Ray
+        starts its actors; with this it raises on the driver, before any task."""
+        cls(model, **kwargs)  # no client is made until a batch needs one
+        return {"model": model, **kwargs}
+
+    def _check_titled(self, what: str) -> None:
+        if uses_text_service(self.model):
+            raise ValueError(f"{what}: TextService model {self.model!r} takes no titles")
+        if self.task_type != TITLED_TASK:
+            raise ValueError(
+                f"{what} needs task_type={TITLED_TASK!r} (got {self.task_type}): the API uses "
+                "titles only for documents embedded for retrieval"
+            )
 
     def __repr__(self) -> str:
         # client_options may hold the API key: not shown.
@@ -142,42 +237,81 @@ class Embedder:
                 self._client = TextServiceClient(**self._client_options)
             return self._client
 
-    def embed(self, texts: Sequence[str]) -> numpy.typing.NDArray[numpy.float32]:
-        """The embeddings of ``texts`` as one ``(len(texts), dim)`` float32 array, in order."""
-        from textservice.v1beta import generate_embeddings
+    def embed(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None = None
+    ) -> numpy.typing.NDArray[numpy.float32]:
+        """The embeddings of ``texts`` as one ``(len(texts), dim)`` float32 array, in order;
+        ``titles`` (as many, ``None`` for none) gives each text its own title."""
+        if uses_text_service(self.model):
+            if titles is not None:
+                self._check_titled("titles")
+            from textservice.v1beta import generate_embeddings
 
-        result = generate_embeddings(
-            self.model,
-            list(texts),
-            client=self.client,
-            request_options=self._request_options,
-            output="numpy",
-        )
+            result = generate_embeddings(
+                self.model,
+                list(texts),
+                client=self.client,
+                request_options=self._request_options,
+                output="numpy",
+            )
+        else:
+            from textservice.v1beta import embed_content
+
+            items: list[str | Mapping[str, str | None]] = list(texts)
+            if titles is not None:
+                self._check_titled("titles")
+                titles = list(titles)
+                if len(titles) != len(items):
+                    raise ValueError(f"{len(titles)} titles for {len(items)} texts")
+                items = [
+                    text if title is None else {"text": text, "title": title}
+                    for text, title in zip(texts, map(_title, titles), strict=True)
+                ]
+            result = embed_content(
+                self.model,
+                items,
+                task_type=self.task_type,
+                output_dimensionality=self.output_dimensionality,
+                client=self.client,
+                request_options=self._request_options,
+                output="numpy",
+                normalize=self.normalize,
+            )
         vectors: numpy.typing.NDArray[numpy.float32] = _float32_rows(result["embedding"])
         return vectors
 
     def __call__(self, batch: Any) -> Any:
         """``batch`` (a ``pyarrow.Table``, a ``pandas.DataFrame`` or a dict of numpy arrays)
-        with the embeddings of its text column added."""
+        with the embeddings of its text column (and titles of its title column) added."""
+        column = self.title_column
         if isinstance(batch, Mapping):  # Ray's "numpy" (and "default") batch format
             texts = [str(t) if not isinstance(t, str) else t for t in batch[self.text_column]]
+            titles = None if column is None else list(batch[column])
             out = dict(batch)
-            out[self.output_column] = self.embed(texts)
+            out[self.output_column] = self.embed(texts, titles)
             return out
         module = type(batch).__module__.split(".")[0]
         if module == "pyarrow":
             import pyarrow
 
-            vectors = self.embed(batch.column(self.text_column).to_pylist())
+            titles = None if column is None else batch.column(column).to_pylist()
+            vectors = self.embed(batch.column(self.text_column).to_pylist(), titles)
             dim = vectors.shape[1] if vectors.ndim == 2 else 0
-            column = pyarrow.FixedSizeListArray.from_arrays(
+            embeddings = pyarrow.FixedSizeListArray.from_arrays(
                 pyarrow.array(vectors.reshape(-1), type=pyarrow.float32()), dim
             )
             if self.output_column in batch.column_names:
                 batch = batch.drop_columns([self.output_column])
-            return batch.append_column(self.output_column, column)
+            return batch.append_column(self.output_column, embeddings)
         if module == "pandas":
-            vectors = self.embed(batch[self.text_column].tolist())
+            titles = None
+            if column is not None:
+                values = batch[column]  # None, NaN or pd.NA for a null
+                titles = [
+                    None if null else t
+                    for t, null in zip(values.tolist(), values.isna().tolist(), strict=True)
+                ]
+            vectors = self.embed(batch[self.text_column].tolist(), titles)
             out = batch.copy(deep=False)
             out[self.output_column] = list(vectors)
             return out
