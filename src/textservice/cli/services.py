@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import click
 
+from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
 from textservice.cli.windows import EmbedBatches
@@ -27,7 +28,6 @@ from textservice.client import TextServiceClient
 
 __all__ = [
     "DEFAULT_MODEL",
-    "LEGACY_MODEL_PREFIX",
     "SERVICE_CHOICES",
     "TITLED_TASK",
     "EmbedOptions",
@@ -36,11 +36,8 @@ __all__ = [
     "pick_service",
 ]
 
-DEFAULT_MODEL = "models/gemini-embedding-001"
+DEFAULT_MODEL = DEFAULT_EMBEDDING_MODEL
 """The model ``textservice embed`` uses without ``--model``."""
-
-LEGACY_MODEL_PREFIX = "models/embedding-gecko-"
-"""Models whose names start so are TextService's (``--service auto``)."""
 
 Service = Literal["generative", "text"]
 SERVICE_CHOICES = ("auto", "generative", "text")
@@ -58,7 +55,7 @@ def pick_service(model: str, choice: str) -> Service:
         return "generative"
     if choice == "text":
         return "text"
-    return "text" if model.startswith(LEGACY_MODEL_PREFIX) else "generative"
+    return "text" if uses_text_service(model) else "generative"
 
 
 def _task_type_enum() -> Any:
