@@ -172,6 +172,47 @@ def _merge(bad_lines: array[int], more: list[BadLine]) -> array[int]:
     return array("q", sorted([*bad_lines, *(b.line for b in more)]))
 
 
+def _first_pass(
+    items: Iterator[Record | BadLine],
+    records: Callable[[InputCheck], Iterator[Record]],
+    report: Report,
+    *,
+    ids: bool,
+) -> InputCheck:
+    """A source's first pass over ``items``; with ``ids``, repeated ids are found (a second
+    read through ``records`` confirms them) and reported as bad lines."""
+    bad_lines: array[int] = array("q")
+    seen = _Duplicates() if ids else None
+    count = good = titles = 0
+    id_types: set[type] = set()
+    held: list[BadLine] = []  # reported once duplicates are known, to keep line order
+    for item in items:
+        count += 1
+        if isinstance(item, BadLine):
+            bad_lines.append(item.line)
+            held.append(item)
+            if len(held) >= 1000:
+                for b in held:
+                    report(b)
+                held.clear()
+            continue
+        good += 1
+        titles += item.title is not None
+        id_types.add(type(item.id))
+        if seen is not None:
+            seen.add(item.id)
+    dupes: list[BadLine] = []
+    suspects = seen.suspects() if seen is not None else set()
+    if suspects:
+        first_pass = InputCheck(count, good, bad_lines, frozenset(id_types))
+        dupes, titled_dupes = _confirm_duplicates(records(first_pass), suspects)
+        titles -= titled_dupes
+        bad_lines = _merge(bad_lines, dupes)
+    for b in sorted([*held, *dupes], key=lambda b: b.line):
+        report(b)
+    return InputCheck(count, good - len(dupes), bad_lines, frozenset(id_types), titles)
+
+
 class TextSource:
     """Text lines or JSONL, from anything that can be opened again (a file, a spooled stdin)."""
 
@@ -195,36 +236,8 @@ class TextSource:
 
     def check(self, report: Report) -> InputCheck:
         """The first pass (see :class:`Source`)."""
-        bad_lines: array[int] = array("q")
-        ids = _Duplicates() if self.format == "jsonl" else None  # line numbers are unique
-        lines = good = titles = 0
-        id_types: set[type] = set()
-        held: list[BadLine] = []  # reported once duplicates are known, to keep line order
-        for item in self._classified():
-            lines += 1
-            if isinstance(item, BadLine):
-                bad_lines.append(item.line)
-                held.append(item)
-                if len(held) >= 1000:
-                    for b in held:
-                        report(b)
-                    held.clear()
-                continue
-            good += 1
-            titles += item.title is not None
-            id_types.add(type(item.id))
-            if ids is not None:
-                ids.add(item.id)
-        dupes: list[BadLine] = []
-        suspects = ids.suspects() if ids is not None else set()
-        if suspects:
-            first_pass = InputCheck(lines, good, bad_lines, frozenset(id_types))
-            dupes, titled_dupes = _confirm_duplicates(self.records(first_pass), suspects)
-            titles -= titled_dupes
-            bad_lines = _merge(bad_lines, dupes)
-        for b in sorted([*held, *dupes], key=lambda b: b.line):
-            report(b)
-        return InputCheck(lines, good - len(dupes), bad_lines, frozenset(id_types), titles)
+        # JSONL ids are the user's and may repeat; line numbers are unique
+        return _first_pass(self._classified(), self.records, report, ids=self.format == "jsonl")
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
@@ -324,36 +337,7 @@ class ParquetSource:
 
     def check(self, report: Report) -> InputCheck:
         """The first pass (see :class:`Source`)."""
-        bad_lines: array[int] = array("q")
-        ids = _Duplicates() if self.id_column else None
-        rows = good = titles = 0
-        id_types: set[type] = set()
-        held: list[BadLine] = []
-        for item in self._rows():
-            rows += 1
-            if isinstance(item, BadLine):
-                bad_lines.append(item.line)
-                held.append(item)
-                if len(held) >= 1000:
-                    for b in held:
-                        report(b)
-                    held.clear()
-                continue
-            good += 1
-            titles += item.title is not None
-            id_types.add(type(item.id))
-            if ids is not None:
-                ids.add(item.id)
-        dupes: list[BadLine] = []
-        suspects = ids.suspects() if ids is not None else set()
-        if suspects:
-            first_pass = InputCheck(rows, good, bad_lines, frozenset(id_types))
-            dupes, titled_dupes = _confirm_duplicates(self.records(first_pass), suspects)
-            titles -= titled_dupes
-            bad_lines = _merge(bad_lines, dupes)
-        for b in sorted([*held, *dupes], key=lambda b: b.line):
-            report(b)
-        return InputCheck(rows, good - len(dupes), bad_lines, frozenset(id_types), titles)
+        return _first_pass(self._rows(), self.records, report, ids=bool(self.id_column))
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
