@@ -27,19 +27,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from facts import elapsed, git_revision, loadavg, machine, utc_now, versions
 from paths import BENCH, PEER_PY, PROJECT_PY, REPO, WORK
 from plan import API_KEY
-from prepare import build_reference, ensure_peer_venv, log
+from prepare import BenchServer, build_reference, ensure_peer_venv, log
+from stats import Cell, Run, peak, ratio, wall
 
 MODEL = "models/gemini-embedding-001"
 DIM = 3072
@@ -73,65 +73,7 @@ CONTENDERS = (
 BY_KEY = {c.key: c for c in CONTENDERS}
 
 
-class Server:
-    """``bench/server.py`` serving 3,072-dimension vectors, driven over stdin/stdout."""
-
-    def __init__(self, ref: Path, prewarm: int, vectors: str) -> None:
-        self.process = subprocess.Popen(
-            [str(PROJECT_PY), str(BENCH / "server.py"), f"--ref={ref}", f"--api-key={API_KEY}",
-             f"--model={MODEL}", f"--dim={DIM}", f"--prewarm={prewarm}", f"--vectors={vectors}"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        hello = self._read()
-        self.target = f"127.0.0.1:{hello['port']}"
-        self.vectors: str = hello["vectors"]
-        self._digests: dict[int, str] = {}
-
-    def _read(self) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"bench server exited ({self.process.wait()})")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
-
-    def command(self, **command: Any) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(command) + "\n")
-        self.process.stdin.flush()
-        reply = self._read()
-        if not reply.get("ok"):
-            raise RuntimeError(f"bench server: {reply}")
-        return reply
-
-    def digest(self, n: int) -> str:
-        if n not in self._digests:
-            self._digests[n] = self.command(cmd="digest", model=MODEL, n=n)["digest"]
-        return self._digests[n]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
-            self.process.stdin.close()
-            self.process.wait(timeout=30)
-
-
-@dataclass
-class Run:
-    ok: bool
-    unavailable: bool = False
-    error: str = ""
-    wall_s: float = 0.0
-    maxrss_kb: int = 0
-    server_cpu_s: float = 0.0
-    calls: int = 0
-    max_in_flight: int = 0
-
-
-def run_contender(contender: Contender, server: Server, ref: Path, n: int) -> Run:
+def run_contender(contender: Contender, server: BenchServer, ref: Path, n: int) -> Run:
     """One contender process; its vectors checked against the server's expected digest."""
     python = PEER_PY if contender.peer else PROJECT_PY
     args = [
@@ -167,35 +109,12 @@ def run_contender(contender: Contender, server: Server, ref: Path, n: int) -> Ru
     )
 
 
-@dataclass
-class Cell:
-    runs: list[Run] = field(default_factory=list)
-
-    @property
-    def good(self) -> list[Run]:
-        return [r for r in self.runs if r.ok]
-
-    def median(self, attribute: str = "wall_s") -> float | None:
-        values = [getattr(r, attribute) for r in self.good]
-        return statistics.median(values) if values else None
-
-    def failure(self) -> str:
-        bad = [r for r in self.runs if not r.ok]
-        if not bad:
-            return ""
-        return ("not available: " if all(r.unavailable for r in bad) else "FAILED: ") + bad[0].error
-
-
 def _s(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f} s"
 
 
 def _x(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b == 0 else a / b
 
 
 @dataclass(frozen=True)
@@ -213,7 +132,7 @@ def targets(cells: dict[tuple[int, str], Cell]) -> list[Target]:
     """The targets of the TextService rows, for ``embed_content``."""
 
     def median(latency: int, key: str) -> float | None:
-        return cells.get((latency, key), Cell()).median()
+        return cells.get((latency, key), Cell()).median(wall)
 
     out = []
 
@@ -221,19 +140,19 @@ def targets(cells: dict[tuple[int, str], Cell]) -> list[Target]:
         shown = "–" if value is None else f"{value:.2f}× {unit}"
         out.append(Target(text, shown, None if value is None else met))
 
-    floor0 = _ratio(median(0, "ours"), median(0, "raw-8"))
+    floor0 = ratio(median(0, "ours"), median(0, "raw-8"))
     add("0 ms: ours (lists) ≤ 1.0× the floor (raw grpcio, 8 in flight)", floor0, "floor",
         floor0 is not None and floor0 <= 1.0)  # fmt: skip
-    seed = _ratio(median(0, "genai"), median(0, "ours"))
+    seed = ratio(median(0, "genai"), median(0, "ours"))
     add("0 ms: ours (lists) ≥ 25× faster than google-generativeai 0.7.2", seed, "faster",
         seed is not None and seed >= 25)  # fmt: skip
-    gapic = _ratio(median(100, "gapic"), median(100, "ours"))
+    gapic = ratio(median(100, "gapic"), median(100, "ours"))
     add("100 ms: ours (lists) ≥ 6× faster than the GAPIC client", gapic, "faster",
         gapic is not None and gapic >= 6)  # fmt: skip
-    floor100 = _ratio(median(100, "ours"), median(100, "raw-8"))
+    floor100 = ratio(median(100, "ours"), median(100, "raw-8"))
     add("100 ms: ours (lists) ≤ 1.2× the floor (8 in flight)", floor100, "floor",
         floor100 is not None and floor100 <= 1.2)  # fmt: skip
-    numpy = _ratio(median(0, "ours"), median(0, "ours-numpy"))
+    numpy = ratio(median(0, "ours"), median(0, "ours-numpy"))
     add('0 ms: output="numpy" ≥ 2× faster than lists', numpy, "faster",
         numpy is not None and numpy >= 2)  # fmt: skip
     return out
@@ -247,25 +166,26 @@ def table(
         "max in flight | peak RSS | runs |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    floor = cells.get((latency, "raw-8"), Cell()).median()
-    peer = cells.get((latency, "genai"), Cell()).median()
+    floor = cells.get((latency, "raw-8"), Cell()).median(wall)
+    peer = cells.get((latency, "genai"), Cell()).median(wall)
     for key in keys:
         contender = BY_KEY[key]
         cell = cells.get((latency, key), Cell())
         label = f"**{contender.label}**" if key == "raw-8" else contender.label
-        median = cell.median()
+        median = cell.median(wall)
         if median is None:
             reason = (cell.failure() or "not run").replace("|", "/")
             lines.append(f"| {label} | {reason} | | | | | | | | |")
             continue
-        good = cell.good
-        low, high = min(r.wall_s for r in good), max(r.wall_s for r in good)
-        rss = (cell.median("maxrss_kb") or 0) / 1024
+        low, high = cell.span(wall) or (median, median)
+        rss = (cell.median(peak) or 0) / 1024
+        cpu = cell.median(lambda r: r.server_cpu_s)
+        calls = int(cell.median(lambda r: r.calls) or 0)
+        in_flight = int(cell.median(lambda r: r.max_in_flight) or 0)
         lines.append(
-            f"| {label} | {_s(median)} | {_s(low)} – {_s(high)} | {_x(_ratio(median, floor))} | "
-            f"{_x(_ratio(peer, median))} | {_s(cell.median('server_cpu_s'))} | "
-            f"{int(cell.median('calls') or 0)} | {int(cell.median('max_in_flight') or 0)} | "
-            f"{rss:,.0f} MiB | {len(good)} |"
+            f"| {label} | {_s(median)} | {_s(low)} – {_s(high)} | {_x(ratio(median, floor))} | "
+            f"{_x(ratio(peer, median))} | {_s(cpu)} | {calls} | {in_flight} | "
+            f"{rss:,.0f} MiB | {len(cell.good)} |"
         )
     return lines
 
@@ -347,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     ensure_peer_venv()
     ref = build_reference()
-    server = Server(ref, plan.n, plan.vectors)
+    server = BenchServer(ref, plan.n, plan.vectors, model=MODEL, dim=DIM)
     log(f"embed_content: server on {server.target} ({DIM} dims); vectors: {server.vectors}")
     cells: dict[tuple[int, str], Cell] = {}
     unavailable: set[str] = set()

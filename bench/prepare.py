@@ -56,15 +56,18 @@ def build_reference() -> Path:
 class BenchServer:
     """``bench/server.py`` in its own process, driven over stdin/stdout JSON lines."""
 
-    def __init__(self, ref: Path, prewarm: int, vectors: str) -> None:
+    def __init__(
+        self, ref: Path, prewarm: int, vectors: str, *, model: str = MODEL, dim: int = DIM
+    ) -> None:
+        self.model = model
         self.process = subprocess.Popen(
             [
                 str(PROJECT_PY),
                 str(BENCH / "server.py"),
                 f"--ref={ref}",
                 f"--api-key={API_KEY}",
-                f"--model={MODEL}",
-                f"--dim={DIM}",
+                f"--model={model}",
+                f"--dim={dim}",
                 f"--prewarm={prewarm}",
                 f"--vectors={vectors}",
             ],
@@ -100,7 +103,7 @@ class BenchServer:
     def digest(self, n: int) -> str:
         """Expected float32 digest of the first ``n`` workload texts' vectors."""
         if n not in self._digests:
-            self._digests[n] = self.command(cmd="digest", model=MODEL, n=n)["digest"]
+            self._digests[n] = self.command(cmd="digest", model=self.model, n=n)["digest"]
         return self._digests[n]
 
     def stats(self) -> dict[str, Any]:
