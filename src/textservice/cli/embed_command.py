@@ -17,6 +17,7 @@ from typing import Any, Literal, NoReturn
 import click
 
 from textservice._checks import check_model
+from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.cli.connect import Connection, client_or_exit, connection_options
 from textservice.cli.destinations import open_output
 from textservice.cli.digests import DigestChain
@@ -27,7 +28,6 @@ from textservice.cli.inputs import BadLine, Format, format_bad_lines
 from textservice.cli.outputs import REPLACE, ResultWriter, output_kind
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
 from textservice.cli.services import (
-    DEFAULT_MODEL,
     SERVICE_CHOICES,
     EmbedOptions,
     parse_task_type,
@@ -110,7 +110,7 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
 @click.option(
     "--model",
     "-m",
-    default=DEFAULT_MODEL,
+    default=DEFAULT_EMBEDDING_MODEL,
     show_default=True,
     help="Model name (see 'textservice models').",
 )

@@ -20,14 +20,13 @@ from typing import Any, Literal
 
 import click
 
-from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service
+from textservice._routes import uses_text_service
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
 from textservice.cli.windows import EmbedBatches
 from textservice.client import TextServiceClient
 
 __all__ = [
-    "DEFAULT_MODEL",
     "SERVICE_CHOICES",
     "TITLED_TASK",
     "EmbedOptions",
@@ -35,9 +34,6 @@ __all__ = [
     "parse_task_type",
     "pick_service",
 ]
-
-DEFAULT_MODEL = DEFAULT_EMBEDDING_MODEL
-"""The model ``textservice embed`` uses without ``--model``."""
 
 Service = Literal["generative", "text"]
 SERVICE_CHOICES = ("auto", "generative", "text")
