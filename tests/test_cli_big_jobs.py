@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from support.cli_helpers import CLI, MODEL, cli_env, results_in, run_cli
+from support.cli_helpers import MODEL, results_in, run_cli, settle, stop_when
 
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Record
@@ -69,25 +67,6 @@ def sent_texts(fake: FakeTextService) -> list[str]:
     return [t for c in fake.calls if c.method == "BatchEmbedText" for t in c.request.texts]
 
 
-def stop_when(part: Path, count: int, args: list[str], how: signal.Signals) -> int:
-    """Run ``textservice ARGS``, send ``how`` once ``part`` holds ``count`` results; its exit."""
-    process = subprocess.Popen(
-        [*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(KEY_ENV)
-    )
-    try:
-        while results_in(part) < count:
-            time.sleep(0.05)
-            if process.poll() is not None:
-                pytest.fail(f"ended before {count} results: {process.communicate()[1]!r}")
-        process.send_signal(how)
-        process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    return process.returncode
-
-
 @pytest.mark.parametrize(
     ("name", "how"),
     [
@@ -109,12 +88,13 @@ def test_a_200000_line_job_killed_midway_and_resumed_equals_a_clean_run(
     part = tmp_path / (name + ".part")
     args = ["embed", "-m", MODEL, "-i", str(big_input), "-o", str(out), *endpoint(address)]
     fake.log.clear()
-    code = stop_when(part, 40_000, args, how)
+    code = stop_when(part, 40_000, args, how, env=KEY_ENV)
     assert code == (130 if how == signal.SIGINT else -signal.SIGKILL)
     assert not out.exists()
     kept = results_in(part)
     assert 40_000 <= kept < LINES
 
+    settle(fake.log)  # the stopped run's last calls may still be arriving
     fake.log.clear()
     done = run_cli(args, env=KEY_ENV)
     assert done.returncode == 0, done.stderr
@@ -170,7 +150,8 @@ def test_a_resumed_output_of_another_dimension_is_refused(
         out = tmp_path / name
         part = tmp_path / (name + ".part")
         base = ["embed", "-m", MODEL, "-i", str(big_input), "-o", str(out)]
-        assert stop_when(part, 20_000, [*base, *endpoint(address)], signal.SIGINT) == 130
+        stopped = stop_when(part, 20_000, [*base, *endpoint(address)], signal.SIGINT, env=KEY_ENV)
+        assert stopped == 130
         other = FakeTextService(api_key="big-key", embedding_dimension=8)
         with other.serve() as elsewhere:
             done = run_cli([*base, *endpoint(elsewhere)], env=KEY_ENV)

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from support.cli_helpers import CLI, cli_env, read_jsonl, results_in, run_cli, texts, write_lines
+from support.cli_helpers import (
+    read_jsonl,
+    results_in,
+    run_cli,
+    settle,
+    stop_when,
+    texts,
+    write_lines,
+)
 
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Record
@@ -386,28 +392,6 @@ def test_a_part_made_for_gecko_before_the_new_options_is_resumed(tmp_path: Path)
     assert done.returncode == 4, done.stderr
 
 
-def stop_when(part: Path, count: int, args: list[str], how: signal.Signals) -> int:
-    """Run ``textservice ARGS``; send ``how`` once ``part`` holds ``count`` results."""
-    process = subprocess.Popen(
-        [*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(KEY_ENV)
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while results_in(part) < count:
-            time.sleep(0.01)
-            if process.poll() is not None:
-                pytest.fail(f"ended before {count} results: {process.communicate()[1]!r}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{part} did not reach {count} results")
-        process.send_signal(how)
-        process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    return process.returncode
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "how", "lines", "stop_at"),
@@ -433,12 +417,14 @@ def test_a_content_run_stopped_midway_then_resumed_equals_a_clean_run(
     part = tmp_path / (name + ".part")
     args = embed_args(address, "-i", str(source), "-o", str(out), "--task-type", "clustering")
     fake.faults.delay(0.03, method="BatchEmbedContents")
-    code = stop_when(part, stop_at, [*args, "--batch-size", "10", "--concurrency", "2"], how)
+    stopped = [*args, "--batch-size", "10", "--concurrency", "2"]
+    code = stop_when(part, stop_at, stopped, how, env=KEY_ENV, poll=0.01, within=60)
     assert code == (130 if how == signal.SIGINT else -signal.SIGKILL)
     assert not out.exists()
     kept = results_in(part)
     assert stop_at <= kept < lines
 
+    settle(fake.log)  # the stopped run's last calls may still be arriving
     fake.faults.clear()
     fake.log.clear()
     done = run_cli(args, env=KEY_ENV)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -78,3 +80,55 @@ def results_in(part: Path) -> int:
         _, checkpoint = read_npy_header(raw, part)
         return int(checkpoint["records"]) if checkpoint else 0
     return part.read_bytes().count(b"\n")
+
+
+def stop_when(
+    part: Path,
+    count: int,
+    args: Sequence[str],
+    how: signal.Signals,
+    *,
+    env: Mapping[str, str],
+    poll: float = 0.05,
+    within: float | None = None,
+) -> int:
+    """Run ``textservice ARGS``; send ``how`` once ``part`` holds ``count`` results (failing the
+    test if it ends first, or, with ``within``, if that takes more seconds); its exit status.
+
+    Calls the stopped process had sent may still reach a server after it is gone: a test that
+    counts a rerun's calls waits for the server to settle (:func:`settle`) first."""
+    import pytest
+
+    process = subprocess.Popen(
+        [*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(env)
+    )
+    try:
+        deadline = None if within is None else time.monotonic() + within
+        while results_in(part) < count:
+            time.sleep(poll)
+            if process.poll() is not None:
+                pytest.fail(f"ended before {count} results: {process.communicate()[1]!r}")
+            if deadline is not None and time.monotonic() > deadline:
+                pytest.fail(f"{part} did not reach {count} results")
+        process.send_signal(how)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def settle(log: Any, quiet: float = 0.5, limit: float = 30.0) -> None:
+    """Wait until a fake's request log (``fake.log``) has taken no new call for ``quiet``
+    seconds (at most ``limit``): the calls a stopped process sent before it died (logged as
+    they arrive) are then in the log, not mixed into a rerun's."""
+    deadline = time.monotonic() + limit
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = log.count()
+        if count != last:
+            last, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.05)
