@@ -9,16 +9,26 @@ default model (GenerativeService BatchEmbedContents, 3,072 dimensions) and for t
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import textservice
+import textservice.ray
 from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service
-from textservice.ray import Embedder, worker_client_options
+from textservice.ray import (
+    ACTOR_CPUS,
+    Embedder,
+    KeyEnvVar,
+    KeyFile,
+    actor_cpus,
+    worker_client_options,
+)
 from textservice.testing import (
     FakeServer,
     FakeTextService,
@@ -31,6 +41,8 @@ from textservice.testing.vectors import embedding_bytes
 
 pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
+cloudpickle = pytest.importorskip("cloudpickle")  # Dask's pickler
+ray_cloudpickle = pytest.importorskip("ray.cloudpickle")  # the copy Ray ships and uses
 
 MODEL = "models/embedding-gecko-001"
 DIM = 16
@@ -166,12 +178,137 @@ def test_every_batch_format_gets_float32_vectors_in_row_order(
 
 
 def test_an_embedder_pickles_without_its_client(fake_text_service: FakeTextService) -> None:
-    made = Embedder(MODEL, client_options={"api_key": "SECRET-123", "endpoint": "127.0.0.1:9"})
-    assert "SECRET" not in repr(made)
+    made = Embedder(MODEL, client_options={"endpoint": "127.0.0.1:9"})
     copy = pickle.loads(pickle.dumps(made))
     assert copy._client is None and copy.model == MODEL
     assert copy.client.endpoint == "127.0.0.1:9"  # made where it is used
     copy.close()
+
+
+KEY = "AIzaSy-ray-test-key-0123456789abcdef"
+PICKLERS = [pickle.dumps, cloudpickle.dumps, ray_cloudpickle.dumps]  # Dask's, Ray's
+
+
+def fetch_key() -> str:
+    """A key source as a secret manager's client would be: it fetches, it does not hold."""
+    return os.environ["TEXTSERVICE_TEST_SECRET"]
+
+
+@pytest.mark.network
+@pytest.mark.slow  # >= 0.25 s
+@pytest.mark.parametrize("source", ["file", "variable", "callable"])
+def test_a_key_source_pickles_as_where_the_key_is_before_and_after_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    (tmp_path / "key").write_text(KEY + "\n", encoding="utf-8")
+    monkeypatch.setenv("TEXTSERVICE_TEST_SECRET", KEY)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    api_key = {
+        "file": KeyFile(tmp_path / "key"),
+        "variable": KeyEnvVar("TEXTSERVICE_TEST_SECRET"),
+        "callable": fetch_key,
+    }[source]
+    fake = FakeServer(api_key=KEY)  # refuses a call without the key
+    with fake.serve() as address:
+        options = {"api_key": api_key, "endpoint": address.target, "insecure": True}
+        made = Embedder(client_options=options, output_dimensionality=8)
+        copies = []
+        for used in (False, True):
+            if used:
+                assert made.embed(["one"]).shape == (1, 8)  # the key read, the client made
+            for dumps in PICKLERS:
+                data = dumps(made)
+                assert KEY.encode() not in data
+                copies.append(pickle.loads(data))
+        for copy in copies:
+            assert copy.embed(["two"]).shape == (1, 8)  # each copy reads the key itself
+            copy.close()
+        made.close()
+    assert len(fake.calls) == 1 + len(copies)
+
+
+def test_an_embedder_holding_the_key_itself_refuses_to_be_pickled(
+    fake_text_service: FakeTextService,
+) -> None:
+    made = Embedder(
+        MODEL, client_options={"api_key": KEY, "channel_factory": fake_text_service.channel}
+    )
+    assert KEY not in repr(made)
+    for used in (False, True):
+        if used:
+            made.embed(["a text"])  # a literal key still serves this process
+        for dumps in PICKLERS:
+            with pytest.raises(TypeError, match="holding the API key itself") as info:
+                dumps(made)
+            assert "KeyFile(path)" in str(info.value) and KEY not in str(info.value)
+    made.close()
+
+
+def test_the_kwargs_for_ray_refuse_the_key_itself() -> None:
+    with pytest.raises(ValueError, match="is the key itself") as info:
+        Embedder.checked_kwargs(client_options={"api_key": KEY})
+    assert KEY not in str(info.value) and "KeyEnvVar(name)" in str(info.value)
+    kwargs = Embedder.checked_kwargs(client_options={"api_key": KeyEnvVar("MY_KEY")})
+    assert KEY.encode() not in ray_cloudpickle.dumps(kwargs)
+    with pytest.raises(TypeError, match=r"client_options\['api_key'\] must be"):
+        Embedder(client_options={"api_key": 12345})
+
+
+@pytest.mark.parametrize(
+    ("workers", "cpus", "share"),
+    [
+        (4, 2, 0.25),  # the README's pool on 2 CPUs: 1 CPU left for reading and writing
+        (2, 2, 0.25),
+        (8, 2, 0.125),
+        (6, 2, 0.1666),  # rounded down to Ray's precision
+        (3, 64, 0.25),
+        (4, 1, 0.0),  # one CPU: the actors reserve none (Ray Data's tasks need it whole)
+        (1, 0.5, 0.0),
+    ],
+)
+def test_each_actor_reserves_a_fraction_of_a_cpu_leaving_one_free(
+    workers: int, cpus: float, share: float
+) -> None:
+    assert actor_cpus(workers, cpus) == share
+    assert workers * share <= max(cpus - 1, 0)
+    assert share <= ACTOR_CPUS
+
+
+@pytest.mark.slow  # imports ray
+def test_map_batches_kwargs_size_the_pool_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    ray_data = pytest.importorskip("ray.data")
+    monkeypatch.setattr(textservice.ray, "_cluster_cpus", lambda: 2.0)
+    kwargs = Embedder.map_batches_kwargs(workers=4, task_type="document")
+    assert kwargs["fn_constructor_kwargs"] == Embedder.checked_kwargs(
+        workers=4, task_type="document"
+    )
+    assert kwargs["compute"] == ray_data.ActorPoolStrategy(size=4)
+    assert kwargs["num_cpus"] == 0.25
+    pool = ray_data.ActorPoolStrategy(min_size=1, max_size=8)  # autoscaling: up to 8 clients
+    kwargs = Embedder.map_batches_kwargs(compute=pool)
+    assert kwargs["compute"] is pool and kwargs["fn_constructor_kwargs"]["workers"] == 8
+    assert kwargs["num_cpus"] == 0.125
+    assert Embedder.map_batches_kwargs(workers=1, num_cpus=1)["num_cpus"] == 1  # 1 CPU left
+    with pytest.raises(ValueError, match="hold 2 of the cluster's 2 CPUs") as info:
+        Embedder.map_batches_kwargs(workers=4, num_cpus=0.5)  # what hung on 2 CPUs
+    assert "each actor then reserves 0.25" in str(info.value)
+    with pytest.raises(TypeError, match="give the pool's size once"):
+        Embedder.map_batches_kwargs(workers=4, compute=pool)
+    with pytest.raises(TypeError, match="give the pool's size once"):
+        Embedder.map_batches_kwargs()
+    with pytest.raises(ValueError, match="without max_size"):
+        Embedder.map_batches_kwargs(compute=ray_data.ActorPoolStrategy(min_size=2))
+    with pytest.raises(TypeError, match="ActorPoolStrategy"):
+        Embedder.map_batches_kwargs(compute="actors")
+    with pytest.raises(ValueError, match="workers"):
+        Embedder.map_batches_kwargs(workers=0)
+    with pytest.raises(ValueError, match="num_cpus must be >= 0"):
+        Embedder.map_batches_kwargs(workers=2, num_cpus=-1)
+    with pytest.raises(ValueError, match="TextService generate_embeddings"):
+        Embedder.map_batches_kwargs("models/embedding-gecko-001", workers=2, normalize=True)
+    with pytest.raises(ValueError, match="is the key itself") as info:
+        Embedder.map_batches_kwargs(workers=2, client_options={"api_key": KEY})
+    assert KEY not in str(info.value)
 
 
 def test_the_routing_rule() -> None:
