@@ -9,8 +9,13 @@ default model (GenerativeService BatchEmbedContents, 3,072 dimensions) and for t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import re
+import subprocess
+import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,7 @@ from textservice.ray import (
     ACTOR_CPUS,
     Embedder,
     KeyEnvVar,
+    KeyExposureWarning,
     KeyFile,
     actor_cpus,
     worker_client_options,
@@ -525,9 +531,22 @@ ray = pytest.importorskip("ray")
 # own, which talk over loopback sockets.
 
 
+CLUSTER_KEY = "AIzaSy-the-nodes-own-environment-key-42"
+
+
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    """A 2-CPU cluster whose processes start with ``GOOGLE_API_KEY`` in their environment, as
+    nodes started where the key is set: their workers inherit it, no ``runtime_env`` holds it."""
+    saved = os.environ.get("GOOGLE_API_KEY")
+    os.environ["GOOGLE_API_KEY"] = CLUSTER_KEY
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    finally:
+        if saved is None:
+            del os.environ["GOOGLE_API_KEY"]
+        else:
+            os.environ["GOOGLE_API_KEY"] = saved
     try:
         yield ray
     finally:
@@ -567,15 +586,13 @@ def embed(
     *,
     rows: int = ROWS,
     model: str = MODEL,
+    workers: int = 2,
     **options: Any,
 ) -> Any:
     client = {"endpoint": address.target, "insecure": True, "retry": FAST_RETRY}
-    kwargs = Embedder.checked_kwargs(model, client_options=client, workers=2, **options)
     return dataset(local_ray, rows, titled="title_column" in options).map_batches(
         Embedder,
-        fn_constructor_kwargs=kwargs,
-        compute=local_ray.data.ActorPoolStrategy(size=2),
-        num_cpus=0.5,
+        **Embedder.map_batches_kwargs(model, workers=workers, client_options=client, **options),
         batch_size=400,
         batch_format=batch_format,
     )
@@ -600,16 +617,20 @@ def check_rows(result: Any, *, ordered: bool, want: np.ndarray | None = None) ->
 @pytest.mark.subprocess
 @pytest.mark.network
 def test_ray_data_embeds_5000_rows_exactly_and_in_order(
-    local_ray: Any, served: tuple[FakeTextService, ServerAddress]
+    local_ray: Any, served: tuple[FakeTextService, ServerAddress], tmp_path: Path
 ) -> None:
     fake, address = served
     fake.log.clear()
     options = local_ray.data.DataContext.get_current().execution_options
-    options.preserve_order = True  # as the README says, when the order matters
+    options.preserve_order = True  # as the README says: before the dataset is made
     try:
-        check_rows(embed(local_ray, address, "pyarrow").to_pandas(), ordered=True)
+        # 4 actors on 2 CPUs (at Ray's default of 1 CPU an actor, or 0.5, this waited for ever)
+        embed(local_ray, address, "pyarrow", workers=4).write_parquet(str(tmp_path))
     finally:
         options.preserve_order = False
+    files = sorted(tmp_path.iterdir())
+    assert len(files) > 1  # ten blocks, written to files numbered in order
+    check_rows(pd.concat([pd.read_parquet(f) for f in files]), ordered=True)
     assert sum(len(c.request.texts) for c in fake.calls) == ROWS  # each text once
 
 
@@ -624,14 +645,10 @@ def test_ray_data_embeds_with_todays_default_model(
 ) -> None:
     fake, address = served_today
     fake.log.clear()
-    options = local_ray.data.DataContext.get_current().execution_options
-    options.preserve_order = True
-    try:
-        result = embed(
-            local_ray, address, "pyarrow", rows=TODAY_ROWS, model=DEFAULT_EMBEDDING_MODEL
-        ).to_pandas()
-    finally:
-        options.preserve_order = False
+    vectors = embed(local_ray, address, "pyarrow", rows=TODAY_ROWS, model=DEFAULT_EMBEDDING_MODEL)
+    # The README's way for a dataset already made (Ray copied the global context into it).
+    vectors.context.execution_options.preserve_order = True
+    result = vectors.to_pandas()
     texts = [text(i) for i in range(TODAY_ROWS)]
     check_rows(result, ordered=True, want=expected_today(texts))
     assert {c.method for c in fake.calls} == {"BatchEmbedContents"}
@@ -721,6 +738,150 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -
             context.raise_original_map_exception = False
     assert fake.quotas is not None
     assert fake.quotas.accepted() == 10  # nothing got through after the day's quota
+
+
+# -- the README's Ray example, and keys that reach a worker the way Ray records ---------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+# The harness around the README's example, which runs as written: the client goes to the fake
+# (as through a proxy), the bucket is a local folder, and the small input is read as six blocks
+# (a real corpus is many; Ray reads this one as one, which one actor would embed alone: the
+# README says so).
+README_HARNESS = """
+import os
+import ray
+from textservice.ray import Embedder
+
+_map_batches_kwargs = Embedder.map_batches_kwargs.__func__
+
+
+def _at_the_fake(cls, *args, client_options=None, **kwargs):
+    at = {**(client_options or {}), "endpoint": os.environ["FAKE_TARGET"], "insecure": True}
+    return _map_batches_kwargs(cls, *args, client_options=at, **kwargs)
+
+
+def _local(path):
+    return path.replace("s3://bucket/", os.environ["BUCKET"] + "/")
+
+
+Embedder.map_batches_kwargs = classmethod(_at_the_fake)
+_read_parquet = ray.data.read_parquet
+ray.data.read_parquet = lambda path, **kw: _read_parquet(_local(path), override_num_blocks=6, **kw)
+_write_parquet = ray.data.Dataset.write_parquet
+ray.data.Dataset.write_parquet = lambda ds, path, **kw: _write_parquet(ds, _local(path), **kw)
+"""
+
+
+def readme_ray_example() -> str:
+    section = README.read_text(encoding="utf-8").split("\n## Big jobs", 1)[1].split("\n## ")[0]
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", section, re.S)
+    (example,) = [b for b in blocks if "ray.init()" in b]
+    return example
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
+def test_the_readme_ray_example_finishes_on_two_cpus_in_order(
+    local_ray: Any, tmp_path: Path
+) -> None:
+    rows = 3000
+    texts = [text(i) for i in range(rows)]
+    titles = [title(i) for i in range(rows)]
+    (tmp_path / "docs").mkdir()
+    for part in range(6):
+        chunk = slice(part * 500, (part + 1) * 500)
+        frame = pd.DataFrame(
+            {"id": range(rows)[chunk], "text": texts[chunk], "title": titles[chunk]}
+        )
+        frame.to_parquet(tmp_path / "docs" / f"part-{part}.parquet")
+    # The key only the cluster's own environment holds: a call without it is refused.
+    fake = FakeServer(api_key=CLUSTER_KEY, log_limit=None)
+    env = {k: v for k, v in os.environ.items() if k != "GOOGLE_API_KEY"}
+    env |= {"RAY_ADDRESS": local_ray.get_runtime_context().gcs_address}  # ray.init() joins it
+    with fake.serve() as address:
+        done = subprocess.run(
+            [sys.executable, "-c", README_HARNESS + readme_ray_example()],
+            env=env | {"FAKE_TARGET": address.target, "BUCKET": str(tmp_path)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,  # Ray's default pool (1 CPU an actor) waited for ever here
+        )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "KeyExposureWarning" not in done.stderr
+    files = sorted((tmp_path / "vectors").iterdir())
+    result = pd.concat([pd.read_parquet(f) for f in files])
+    assert result["id"].tolist() == list(range(rows))  # in input order, file after file
+    vectors = np.stack([np.asarray(v, np.float32) for v in result["embedding"]])
+    want = expected_today(
+        texts, task_type="RETRIEVAL_DOCUMENT", titles=titles, dimension=768, normalize=True
+    )
+    assert np.allclose(vectors, want, rtol=0, atol=1e-7)
+    sent = [r.content.parts[0].text for c in fake.calls for r in c.request.requests]
+    assert sorted(sent) == sorted(texts)  # each text once
+
+
+RUNTIME_KEY = "AIzaSy-a-key-in-a-runtime-env-0123456"
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
+def test_a_key_ray_records_warns_in_the_worker(
+    local_ray: Any, served_today: tuple[FakeServer, ServerAddress]
+) -> None:
+    _fake, address = served_today
+
+    class Recording(Embedder):
+        """Adds a column of the ``KeyExposureWarning``s its worker gave (a worker's warnings
+        reach the driver only as lines of its log)."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            self.seen: list[str] = []
+            with self.recording():
+                super().__init__(**kwargs)
+
+        @contextlib.contextmanager
+        def recording(self) -> Iterator[None]:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                yield
+            self.seen += [str(w.message) for w in caught if w.category is KeyExposureWarning]
+
+        def __call__(self, batch: Any) -> Any:
+            with self.recording():
+                out = super().__call__(batch)
+            out["warnings"] = np.array(["\n".join(self.seen)] * len(out["text"]), dtype=object)
+            return out
+
+    def warned(fn_constructor_kwargs: dict[str, Any], **ray_args: Any) -> set[str]:
+        result = dataset(local_ray, 200).map_batches(
+            Recording,
+            fn_constructor_kwargs=fn_constructor_kwargs,
+            compute=local_ray.data.ActorPoolStrategy(size=1),
+            num_cpus=0.25,
+            batch_format="numpy",
+            **ray_args,
+        )
+        return {w for text in result.to_pandas()["warnings"] for w in text.split("\n") if w}
+
+    client = {"endpoint": address.target, "insecure": True}
+    # The key in the map's runtime_env (Ray writes it to runtime_env_agent.log), and also as
+    # a literal in the constructor's arguments (not through checked_kwargs, which refuses it).
+    seen = warned(
+        {"client_options": client | {"api_key": RUNTIME_KEY}, "output_dimensionality": 8},
+        runtime_env={"env_vars": {"GOOGLE_API_KEY": RUNTIME_KEY}},
+    )
+    assert len(seen) == 2, seen
+    assert any("through a runtime_env's env_vars" in w for w in seen)
+    assert any("as a literal in the Embedder's arguments" in w for w in seen)
+    assert all("KeyFile(path)" in w and RUNTIME_KEY not in w for w in seen)
+    # The key in the worker's own environment (the cluster's), or read by a key source: quiet.
+    assert warned(Embedder.checked_kwargs(client_options=client, output_dimensionality=8)) == set()
+    source = client | {"api_key": KeyEnvVar("GOOGLE_API_KEY")}
+    assert warned(Embedder.checked_kwargs(client_options=source, output_dimensionality=8)) == set()
 
 
 # -- the README's Dask recipe (Dask's local scheduler) ----------------------------------------

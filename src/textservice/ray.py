@@ -12,9 +12,8 @@ in flight, for every batch the worker gets::
     ds = ray.data.read_parquet("s3://bucket/docs/")           # a column "text"
     ds = ds.map_batches(
         Embedder,                      # models/gemini-embedding-001: 3,072 dimensions
-        # checked on the driver; each worker makes its Embedder from them
-        fn_constructor_kwargs=Embedder.checked_kwargs(workers=4, task_type="document"),
-        compute=ray.data.ActorPoolStrategy(size=4),  # workers; the same number in "workers"
+        # checked on the driver: the Embedder's arguments, a pool of 4 actors, their CPUs
+        **Embedder.map_batches_kwargs(workers=4, task_type="document"),
         batch_size=1000,               # rows per call of the embedder
         batch_format="pyarrow",        # or "pandas", or "numpy"
     )
@@ -30,17 +29,22 @@ pandas batches), in the batch's row order; the other columns are kept.
   ``title_column`` as ``embed_content`` takes them. The legacy ``models/embedding-gecko-*``
   (which Google retired) still go through TextService ``generate_embeddings``, which has none
   of those options (``ValueError`` if one is given). Everything is checked when an
-  ``Embedder`` is made; ``map_batches`` makes them in the workers, so give it
-  ``fn_constructor_kwargs=Embedder.checked_kwargs(...)``, which checks them on the driver,
-  before any task (else a mistake surfaces as Ray's error that the actors died, carrying
-  the ``ValueError``).
+  ``Embedder`` is made; ``map_batches`` makes them in the workers, so
+  ``Embedder.map_batches_kwargs`` (or ``checked_kwargs``, the arguments alone) checks them
+  on the driver, before any task (else a mistake surfaces as Ray's error that the actors
+  died, carrying the ``ValueError``).
+- **The pool** is given once, ``workers=N`` (or ``compute=`` a pool with a ``max_size``), and
+  each actor reserves ``actor_cpus`` of a CPU: its work is waiting on the network, and Ray
+  Data starts no read or write task (one whole CPU each) while actors hold every CPU.
 - **The client** is made in each worker from ``client_options`` (``TextServiceClient``'s
   keyword arguments: ``endpoint``, ``timeout``, ``retry``, ``max_concurrency``, and the
   quota settings clients take), on the worker's first batch, never on the driver: an
   ``Embedder`` pickles without its client, so it also serves Dask's ``map_partitions`` and a
-  Spark pandas UDF. The API key comes from ``client_options["api_key"]`` or the worker's
-  ``GOOGLE_API_KEY`` (give it to the workers with Ray's ``runtime_env={"env_vars": ...}``
-  rather than in ``fn_constructor_kwargs``, which Ray stores with the task).
+  Spark pandas UDF. The API key is the worker's ``GOOGLE_API_KEY`` (from its own
+  environment), or ``client_options["api_key"]`` as a key source read in the worker
+  (``KeyFile``, ``KeyEnvVar``, a callable). The key itself is refused by ``checked_kwargs``
+  and by pickling; one that came through a ``runtime_env`` (which Ray writes to its logs)
+  gives a ``KeyExposureWarning``.
 - **Each worker takes its share of a quota**: a client's limits are its own, so each
   worker's client gets ``quota_share`` divided by ``workers``; the limits given in
   ``client_options`` for the whole job (``requests_per_minute``, ...) and those learned from
@@ -104,7 +108,11 @@ _KEY_ADVICE = (
 class KeyExposureWarning(UserWarning):
     """The API key reached a Ray worker in a way Ray records: in a ``runtime_env``'s
     ``env_vars`` (written in plain text to ``session_*/logs/runtime_env_agent.log``) or as
-    a literal in the Embedder's arguments (kept with the actor's task)."""
+    a literal in the Embedder's arguments (kept with the actor's task).
+
+    A warning, not a log record: the fix is in the calling code (the split Python's logging
+    HOWTO draws), it can be filtered or made an error by category, and Ray prints a worker's
+    warnings on the driver."""
 
 
 def worker_client_options(options: Mapping[str, Any], workers: int) -> dict[str, Any]:
@@ -216,9 +224,12 @@ class Embedder:
             dimensions).
         text_column: The column of texts (strings, none empty).
         output_column: The column the vectors go to.
-        client_options: Keyword arguments of ``TextServiceClient`` for each worker's client.
+        client_options: Keyword arguments of ``TextServiceClient`` for each worker's client;
+            ``api_key`` may also be a key source (``KeyFile``, ``KeyEnvVar``, a callable),
+            read where the client is made. An ``Embedder`` holding the key itself is not
+            pickled (``TypeError``).
         workers: How many workers share the job (the actor pool's size): each client's
-            ``quota_share`` is divided by it.
+            ``quota_share`` is divided by it (``map_batches_kwargs`` sets it from the pool).
         request_options: ``{"timeout": ..., "retry": ...}`` for each batch's call.
         task_type: The task the embeddings are for, as ``embed_content`` takes it (the enum
             member, its number, or its name in any case, e.g. ``"retrieval_document"`` or
