@@ -883,6 +883,18 @@ def test_a_key_ray_records_warns_in_the_worker(
     source = client | {"api_key": KeyEnvVar("GOOGLE_API_KEY")}
     assert warned(Embedder.checked_kwargs(client_options=source, output_dimensionality=8)) == set()
 
+    # What the README says of Ray 2.60: a runtime_env's variables are in the runtime env
+    # agent's log in plain text; the key of the nodes' own environment is in no file of the
+    # session (logs included).
+    context = local_ray.get_runtime_context()
+    session = Path(context.get_temp_dir()) / context.get_session_name()
+    agent_log = (session / "logs" / "runtime_env_agent.log").read_bytes()
+    assert RUNTIME_KEY.encode() in agent_log
+    holding = [
+        f for f in session.rglob("*") if f.is_file() and CLUSTER_KEY.encode() in f.read_bytes()
+    ]
+    assert holding == []
+
 
 # -- the README's Dask recipe (Dask's local scheduler) ----------------------------------------
 
