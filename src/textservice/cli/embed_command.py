@@ -112,7 +112,8 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     "-m",
     default=DEFAULT_EMBEDDING_MODEL,
     show_default=True,
-    help="Model name (see 'textservice models').",
+    help="Model name (see 'textservice models'); a bare id such as gemini-embedding-001 "
+    "means models/gemini-embedding-001.",
 )
 @click.option(
     "--service",
@@ -247,7 +248,7 @@ def embed(
     command after a failure or Ctrl-C embeds only what is missing.
     """
     try:
-        check_model(model)
+        model = check_model(model)  # a bare id gets its "models/"
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--model") from None
     options = EmbedOptions.checked(
