@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from textservice.client import API_KEY_ENV, ENDPOINT_ENV
+from textservice.testing import FakeServer
 
 pytestmark = pytest.mark.subprocess
 
@@ -22,9 +26,11 @@ def _section_blocks(title: str) -> list[str]:
     return blocks
 
 
-def _run(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    code: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, cwd=cwd
+        [sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, cwd=cwd, env=env
     )
 
 
@@ -79,3 +85,29 @@ def test_pointing_a_client_at_the_fake_example_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout == "3 calls\n", done.stdout  # one call each way, all answered
     assert "Warning" not in done.stderr, done.stderr[-3000:]  # -X dev: no unclosed resources
+
+
+@pytest.mark.network
+def test_the_framework_examples_run_unchanged_against_the_fake_the_environment_names(
+    tmp_path: Path,
+) -> None:
+    blocks = _section_blocks("LangChain and LlamaIndex")
+    assert len(blocks) == 2
+    assert "TextServiceEmbeddings" in blocks[0] and "TextServiceEmbedding(" in blocks[1]
+    fake = FakeServer()
+    with fake.serve() as address:
+        env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
+        env[ENDPOINT_ENV] = f"http://{address.target}"
+        for block in blocks:
+            printed = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+            done = _run(block, tmp_path, env)
+            assert done.returncode == 0, done.stderr[-3000:]
+            assert done.stdout.splitlines() == printed
+    tasks = [
+        (call.method, r.task_type.name, r.output_dimensionality)
+        for call in fake.calls
+        for r in (call.request.requests if call.method == "BatchEmbedContents" else [call.request])
+    ]
+    document = ("BatchEmbedContents", "RETRIEVAL_DOCUMENT", 768)
+    query = ("EmbedContent", "RETRIEVAL_QUERY", 768)
+    assert tasks == [document, document, query, query, document, document, query]
