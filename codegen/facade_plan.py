@@ -23,6 +23,7 @@ from codegen import docstrings
 from codegen.errors import CodegenError
 from codegen.model import ApiPackage, Field, Kind, Message, Method, RetryPolicy, Service
 from codegen.names import is_identifier, parameter_name, python_field_name
+from codegen.paths import profiles
 from codegen.shapes import (
     FRIENDLY_FUNCTIONS,
     MODEL_FIELD,
@@ -41,9 +42,9 @@ from codegen.shapes import (
     vector_path,
 )
 
-BATCH_LIMIT = 100
+BATCH_LIMIT = profiles().MAX_BATCH_ITEMS
 """Texts per BatchEmbedText/BatchEmbedContents call (the API rejects more; the protos say so
-only in a comment)."""
+only in a comment): the package's model profiles hold the number."""
 
 COMPLETION_CANDIDATES, COMPLETION_OUTPUT = "candidates", "output"
 """``Completion["result"]`` is ``candidates[0].output`` (None without candidates)."""

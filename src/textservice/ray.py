@@ -63,8 +63,8 @@ from typing import TYPE_CHECKING, Any
 
 from textservice._checks import check_count, check_model, kind
 from textservice._facade import fields
-from textservice._facade.content import TITLED_TASK
 from textservice._facade.content import task_type as content_task_type
+from textservice._profiles import TITLED_TASK, takes_title
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service
 from textservice.client import TextServiceClient
@@ -208,7 +208,7 @@ class Embedder:
     def _check_titled(self, what: str) -> None:
         if uses_text_service(self.model):
             raise ValueError(f"{what}: TextService model {self.model!r} takes no titles")
-        if self.task_type != TITLED_TASK:
+        if not takes_title(self.task_type):
             raise ValueError(
                 f"{what} needs task_type={TITLED_TASK!r} (got {self.task_type}): the API uses "
                 "titles only for documents embedded for retrieval"

@@ -27,6 +27,13 @@ from textservice._engine.outputs import OutputStrategy, check_output, normalized
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
+from textservice._profiles import (
+    MAX_BATCH_ITEMS,
+    TASK_TYPE_ALIASES,
+    TITLED_TASK,
+    takes_title,
+    task_name,
+)
 from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
@@ -36,8 +43,6 @@ if TYPE_CHECKING:
     from textservice._numpy import Float32Array
 
 __all__ = [
-    "TASK_TYPE_ALIASES",
-    "TITLED_TASK",
     "ContentRecipe",
     "Document",
     "check_items",
@@ -50,19 +55,6 @@ __all__ = [
 
 E = TypeVar("E", bound=betterproto2.Enum)
 
-TASK_TYPE_ALIASES: Mapping[str, str] = {
-    "document": "RETRIEVAL_DOCUMENT",
-    "query": "RETRIEVAL_QUERY",
-    "similarity": "SEMANTIC_SIMILARITY",
-    "qa": "QUESTION_ANSWERING",
-    "verification": "FACT_VERIFICATION",
-}
-"""Short task type names google-generativeai 0.7.2 accepted, besides the members' own names
-(``"retrieval_document"``...), each standing for the member named here."""
-
-TITLED_TASK = "RETRIEVAL_DOCUMENT"
-"""The only task type a title may go with (the API ignores or rejects it otherwise)."""
-
 ITEM_KEYS = ("text", "title")
 """The keys of an item given as a mapping."""
 
@@ -73,11 +65,9 @@ def task_type(cls: type[E], value: object, argument: str) -> E:
     the names (``TypeError`` for a value that is none of these kinds)."""
     if isinstance(value, cls):
         return value
-    names = {member.name.lower(): member for member in cls}
+    names = {member.name: member for member in cls}
     if isinstance(value, str):
-        wanted = value.strip().lower()
-        alias = TASK_TYPE_ALIASES.get(wanted)
-        member = names.get(alias.lower() if alias else wanted)
+        member = names.get(task_name(value) or "")
         if member is not None:
             return member
     elif is_int(value):
@@ -89,9 +79,7 @@ def task_type(cls: type[E], value: object, argument: str) -> E:
         raise TypeError(
             f"{argument} must be a {cls.__name__}, its number or its name, not {kind(value)}"
         )
-    accepted = [m.name for m in cls] + [
-        a for a, name in TASK_TYPE_ALIASES.items() if name.lower() in names
-    ]
+    accepted = [m.name for m in cls] + [a for a, name in TASK_TYPE_ALIASES.items() if name in names]
     raise ValueError(
         f"{argument}: {value!r} is not a {cls.__name__} of this API version "
         f"(one of {', '.join(accepted)}, in any case, or their numbers)"
@@ -201,7 +189,7 @@ class ContentRecipe:
     """The request's task type field (``None``: it has none)."""
     dimensionality: str | None = "output_dimensionality"
     """The request's output dimensionality field (``None``: it has none)."""
-    max_items: int = 100
+    max_items: int = MAX_BATCH_ITEMS
     """The most items one batch request may hold."""
     engine: EmbedRecipe[ContentRequests, Document] = field(init=False, repr=False, compare=False)
 
@@ -236,7 +224,7 @@ class ContentRecipe:
         if self.fields.title is None:
             raise ValueError("this API version's requests have no title")
         task = getattr(template, self.task_type) if self.task_type else None
-        if task is None or task.name != TITLED_TASK:
+        if not takes_title(None if task is None else task.name):
             got = "none" if task is None else task.name
             raise ValueError(
                 f"a title needs task_type={TITLED_TASK!r} (got {got}): the API uses titles "

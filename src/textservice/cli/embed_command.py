@@ -17,6 +17,7 @@ from typing import Any, Literal, NoReturn
 import click
 
 from textservice._checks import check_model
+from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.cli.connect import Connection, client_or_exit, connection_options
 from textservice.cli.destinations import open_output
@@ -199,8 +200,8 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(1, 100),
-    default=100,
+    type=click.IntRange(1, MAX_BATCH_ITEMS),
+    default=MAX_BATCH_ITEMS,
     show_default=True,
     help="Texts per call (BatchEmbedContents, or TextService's BatchEmbedText).",
 )

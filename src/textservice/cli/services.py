@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import click
 
+from textservice._profiles import TASK_NAMES, TASK_TYPE_ALIASES, TITLED_TASK, takes_title, task_name
 from textservice._routes import uses_text_service
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
@@ -28,7 +29,6 @@ from textservice.client import TextServiceClient
 
 __all__ = [
     "SERVICE_CHOICES",
-    "TITLED_TASK",
     "EmbedOptions",
     "Service",
     "parse_task_type",
@@ -38,9 +38,6 @@ __all__ = [
 Service = Literal["generative", "text"]
 SERVICE_CHOICES = ("auto", "generative", "text")
 """``--service``'s values."""
-
-TITLED_TASK = "RETRIEVAL_DOCUMENT"
-"""The only task type the API takes titles with (the library's rule too)."""
 
 _TEXT_ONLY = "TextService (--service text, or a models/embedding-gecko-* model)"
 
@@ -54,31 +51,21 @@ def pick_service(model: str, choice: str) -> Service:
     return "text" if uses_text_service(model) else "generative"
 
 
-def _task_type_enum() -> Any:
-    from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
-
-    return TaskType
-
-
 def parse_task_type(value: str | None) -> str | None:
-    """``--task-type``'s value as the enum member's name (``"RETRIEVAL_DOCUMENT"``), by the
-    library's rules (the name or a short alias, any case); ``click.BadParameter`` otherwise."""
+    """``--task-type``'s value as the member's name (``"RETRIEVAL_DOCUMENT"``), by the
+    library's rule (``textservice._profiles.task_name``: the name or a short alias, any
+    case); ``click.BadParameter`` otherwise."""
     if value is None:
         return None
-    from textservice._facade.content import TASK_TYPE_ALIASES, task_type
-
-    enum = _task_type_enum()
-    try:
-        return str(task_type(enum, value, "--task-type").name)
-    except ValueError:
-        # Not the library's message: it offers numbers, which a command line never passes.
-        names = [m.name.lower() for m in enum if m.value != 0]
-        aliases = [a for a, name in TASK_TYPE_ALIASES.items() if name.lower() in names]
-        raise click.BadParameter(
-            f"{value!r} is not a task type: one of {', '.join(names)}, or the short names "
-            f"{', '.join(aliases)} (any case)",
-            param_hint="--task-type",
-        ) from None
+    name = task_name(value)
+    if name in TASK_NAMES:
+        return name
+    # Not the library's message: it offers numbers, which a command line never passes.
+    raise click.BadParameter(
+        f"{value!r} is not a task type: one of {', '.join(n.lower() for n in TASK_NAMES)}, "
+        f"or the short names {', '.join(TASK_TYPE_ALIASES)} (any case)",
+        param_hint="--task-type",
+    )
 
 
 def _item(record: Record) -> str | Mapping[str, str]:
@@ -145,7 +132,7 @@ class EmbedOptions:
                 f"{TITLED_TASK.lower()}, the only task type titles go with"
             )
             return replace(self, task_type=TITLED_TASK), note
-        if self.task_type != TITLED_TASK:
+        if not takes_title(self.task_type):
             raise click.UsageError(
                 f"{titled}, which the API takes only with "
                 f"--task-type {TITLED_TASK.lower()}, not {self.task_type.lower()} (remove the "

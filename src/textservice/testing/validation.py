@@ -30,6 +30,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from textservice._encoding.metadata import message_metadata
+from textservice._profiles import MAX_BATCH_ITEMS, TITLED_TASK, takes_title
 from textservice._proto.google import rpc
 from textservice._proto.message_pool import default_message_pool
 from textservice.testing._required_fields import ATTRIBUTE_NAMES, REQUIRED_FIELDS
@@ -37,14 +38,11 @@ from textservice.testing.catalogue import BASE_MODEL_NAME, MODEL_NAME, ModelPoli
 from textservice.testing.generation import MAX_CANDIDATE_COUNT
 from textservice.testing.versions import Service
 
-MAX_BATCH_TEXTS = 100
+MAX_BATCH_TEXTS = MAX_BATCH_ITEMS
 """BatchEmbedText takes at most this many texts (or v1beta ``requests``)."""
 
-MAX_BATCH_REQUESTS = 100
+MAX_BATCH_REQUESTS = MAX_BATCH_ITEMS
 """BatchEmbedContents takes at most this many requests."""
-
-RETRIEVAL_DOCUMENT = "RETRIEVAL_DOCUMENT"
-"""The only task type that takes a ``title``."""
 
 _TYPE_URL_PREFIX = "type.googleapis.com/"
 _ATTRIBUTE_TO_PROTO = {attribute: name for name, attribute in ATTRIBUTE_NAMES.items()}
@@ -151,11 +149,11 @@ def _check_embed_content(request: Any, models: ModelPolicy, path: str = "") -> N
     """One EmbedContent request's own arguments (its model is checked by the caller)."""
     content_texts(request.content, f"{path}content.", allow_empty=False)
     task = _task_type(request, path)
-    if getattr(request, "title", None) and task != RETRIEVAL_DOCUMENT:
+    if getattr(request, "title", None) and not takes_title(task or None):
         raise invalid_argument(
             f"{path}title",
             "the model does not support the title parameter unless the task_type is "
-            f"{RETRIEVAL_DOCUMENT}",
+            f"{TITLED_TASK}",
         )
     dimension = getattr(request, "output_dimensionality", None)
     if dimension is not None and dimension < 1:
