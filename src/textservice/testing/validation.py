@@ -152,8 +152,7 @@ def _check_embed_content(request: Any, models: ModelPolicy, path: str = "") -> N
     if getattr(request, "title", None) and not takes_title(task or None):
         raise invalid_argument(
             f"{path}title",
-            "the model does not support the title parameter unless the task_type is "
-            f"{TITLED_TASK}",
+            f"the model does not support the title parameter unless the task_type is {TITLED_TASK}",
         )
     dimension = getattr(request, "output_dimensionality", None)
     if dimension is not None and dimension < 1:
