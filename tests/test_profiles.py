@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import betterproto2
 import pytest
 
 from textservice import _profiles
@@ -63,7 +64,9 @@ def test_the_families_rules_are_the_documented_ones() -> None:
 
 
 @pytest.mark.parametrize("enum", [v1beta.TaskType, v1.TaskType])
-def test_every_task_type_of_the_protos_has_a_name_and_an_instruction(enum: type) -> None:
+def test_every_task_type_of_the_protos_has_a_name_and_an_instruction(
+    enum: type[betterproto2.Enum],
+) -> None:
     members = {m.name for m in enum} - {"TASK_TYPE_UNSPECIFIED"}
     assert members == set(TASK_NAMES) == set(TASK_INSTRUCTIONS)
 
