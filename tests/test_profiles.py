@@ -88,14 +88,14 @@ def test_every_task_type_of_the_protos_has_a_name_and_an_instruction(
 def test_gemini_embedding_2_instructions_are_the_guides_table(
     task: str, title: str | None, sent: str
 ) -> None:
-    instruction = GEMINI_EMBEDDING_2.instruction(task, title is not None)
+    instruction = GEMINI_EMBEDDING_2.instruction(task)
     assert instruction is not None and instruction("hi", title) == sent
 
 
 def test_no_instruction_without_a_task_or_where_tasks_are_fields() -> None:
-    assert GEMINI_EMBEDDING_2.instruction(None, False) is None
-    assert PROFILES["gemini-embedding-001"].instruction("RETRIEVAL_QUERY", False) is None
-    assert PROTO.instruction("RETRIEVAL_QUERY", False) is None
+    assert GEMINI_EMBEDDING_2.instruction(None) is None
+    assert PROFILES["gemini-embedding-001"].instruction("RETRIEVAL_QUERY") is None
+    assert PROTO.instruction("RETRIEVAL_QUERY") is None
 
 
 @pytest.mark.parametrize(

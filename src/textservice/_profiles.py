@@ -195,13 +195,13 @@ class ModelProfile:
             return ("EmbedText", "BatchEmbedText")
         return ("EmbedContent", "BatchEmbedContents")
 
-    def instruction(self, task: str | None, titled: bool) -> Instruction | None:
-        """How to format each item's text for ``task`` (a member's name, ``None``: none), or
-        ``None`` when the text goes as it is (task and title are fields, or there is neither).
-        ``titled``: a title was given (only with ``TITLED_TASK``: the caller checks)."""
-        if not self.task_in_text or (task is None and not titled):
+    def instruction(self, task: str | None) -> Instruction | None:
+        """How to format each item's text (and title) for ``task`` (a member's name;
+        ``None``: none), or ``None`` when the text goes as it is (task and title are
+        request fields, or there is no task)."""
+        if not self.task_in_text or task is None:
             return None
-        return TASK_INSTRUCTIONS[task or TITLED_TASK]
+        return TASK_INSTRUCTIONS[task]
 
 
 _GEMINI_MEDIA = MediaRules(
