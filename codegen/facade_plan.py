@@ -1033,7 +1033,13 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         content.comment,
         "One item, or a sequence of items (" + how + "); results come back in input order. "
         'An item is a ``str``, or a mapping ``{"text": str, "title": str}`` giving that '
-        "document its own title (the title is optional; it overrides ``title``).",
+        "document its own title (the title is optional; it overrides ``title``); or media: a "
+        '``pathlib.Path`` (its mime type from its suffix), a blob ``{"mime_type": str, '
+        '"data": bytes}``, or ``{"parts": [...]}`` of strings, blobs and paths, embedded as '
+        "ONE vector. Media goes only to a model that takes it (``ValueError`` naming the item "
+        "otherwise, before any call); a file is read when its batch is sent. A model that "
+        "takes its task in the text (``models/gemini-embedding-2``) gets ``task_type`` and "
+        "titles as the instruction text Google documents, never as request fields.",
     )
     arg_docs = [(p.name, p.doc) for p in params]
     task_doc = (

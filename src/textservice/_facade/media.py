@@ -21,12 +21,26 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from textservice._checks import encodable, kind
 from textservice._encoding.content import Blob, Document
 from textservice._profiles import MAX_REQUEST_BYTES, MEDIA_SUFFIXES, ModelProfile
 
-__all__ = ["check_media", "is_media", "media_item", "request_size"]
+__all__ = ["ContentItem", "ContentItems", "check_media", "is_media", "media_item", "request_size"]
+
+ContentItem: TypeAlias = str | os.PathLike[str] | Mapping[str, Any]
+"""An item of ``embed_content``, as typed in the generated facades: a text, a path, or a
+mapping (a text with its title, a blob, or parts)."""
+
+ContentItems: TypeAlias = (
+    list[str]
+    | list[Path]
+    | list[str | Mapping[str, str | None]]
+    | list[ContentItem]
+    | tuple[ContentItem, ...]
+)
+"""A list or tuple of items (``embed_content`` returns one vector per item)."""
 
 _BLOB_KEYS = ("mime_type", "data")
 _PARTS_KEYS = ("parts", "title")
