@@ -16,8 +16,9 @@ from textservice._profiles import profile_for
 
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "uses_text_service"]
 
-DEFAULT_EMBEDDING_MODEL = "models/gemini-embedding-001"
-"""The embedding model used when none is given (3,072 dimensions, shorter on request)."""
+DEFAULT_EMBEDDING_MODEL = "models/gemini-embedding-2"
+"""The embedding model used when none is given (3,072 dimensions, shorter on request; text,
+images, PDFs, audio and video)."""
 
 
 def uses_text_service(model: str) -> bool:

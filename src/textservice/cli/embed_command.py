@@ -141,7 +141,7 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     default=None,
     metavar="N",
     help="Keep the first N values of each vector (GenerativeService; e.g. 768 or 1536 of "
-    "gemini-embedding-001's 3,072) [default: the model's length].",
+    "gemini-embedding-2's 3,072; it takes 128-3,072) [default: the model's length].",
 )
 @click.option(
     "--normalize",
@@ -155,8 +155,9 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     "input_path",
     default="-",
     show_default=True,
-    help="Text lines, JSONL with 'text' and optional 'id' and 'title' per line, or Parquet; "
-    "'-': standard input.",
+    help="Text lines, JSONL with 'text' (or 'file': a media file's path) and optional 'id' "
+    "and 'title' per line, Parquet, or a folder (every media file under it, the path its "
+    "id); '-': standard input.",
 )
 @click.option(
     "--format",
@@ -177,6 +178,12 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     "--id-column",
     default=None,
     help="Parquet input: the column of ids (integers or strings) [default: the row number].",
+)
+@click.option(
+    "--file-column",
+    default=None,
+    help="Parquet input: a column of media file paths (relative to the Parquet file's "
+    "folder), embedded instead of --text-column.",
 )
 @click.option(
     "--title-column",
@@ -228,6 +235,7 @@ def embed(
     input_format: Format,
     text_column: str,
     id_column: str | None,
+    file_column: str | None,
     title_column: str | None,
     output_path: str | None,
     overwrite: bool,
@@ -239,7 +247,8 @@ def embed(
 ) -> None:
     """Embed every line of the input; write the embeddings in input order.
 
-    By default with models/gemini-embedding-001 (3,072 dimensions) through GenerativeService;
+    By default with models/gemini-embedding-2 (3,072 dimensions; text, and media files from a
+    folder, JSONL "file" keys or a Parquet --file-column) through GenerativeService;
     the retired models/embedding-gecko-* go through TextService. The input is streamed (read
     twice: checked, then embedded), so memory stays flat however long it is. Bad input lines
     (empty, invalid UTF-8, invalid JSON, no "text", a "title" that is not a string, duplicate
@@ -263,7 +272,12 @@ def embed(
             text_column=text_column,
             id_column=id_column,
             title_column=title_column,
+            file_column=file_column,
         )
+        if file_column is not None and source.format != "parquet":
+            raise click.UsageError(
+                '--file-column is for Parquet input; in JSONL each line\'s "file" is its file'
+            )
         if title_column is not None and source.format != "parquet":
             raise click.UsageError(
                 '--title-column is for Parquet input; in JSONL each line\'s "title" is its title'
@@ -271,7 +285,7 @@ def embed(
         check = _check_input(source, skip_bad=skip_bad)
     except BaseException as exc:
         _stop_early(exc, f"cannot read {input_path}")
-    options, note = options.for_input(check.titles)
+    options, note = options.for_input(check.titles, check.files)
     if note is not None:
         click.echo(f"textservice: {note}", err=True)
 

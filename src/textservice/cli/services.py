@@ -1,6 +1,7 @@
 """Which service ``textservice embed`` calls, and the options that decide its vectors.
 
-Today's embedding models (``models/gemini-embedding-001``, the default) are served by
+Today's embedding models (``models/gemini-embedding-2``, the default, and
+``models/gemini-embedding-001``) are served by
 GenerativeService (BatchEmbedContents, through ``textservice.v1beta.iter_embed_content_async``);
 the retired ``models/embedding-gecko-*`` by the legacy TextService (BatchEmbedText, through
 ``iter_embeddings_async``). ``--service`` forces either. Only GenerativeService takes a task
@@ -16,11 +17,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import click
 
-from textservice._profiles import TASK_NAMES, TASK_TYPE_ALIASES, TITLED_TASK, takes_title, task_name
+from textservice._profiles import (
+    TASK_NAMES,
+    TASK_TYPE_ALIASES,
+    TITLED_TASK,
+    profile_for,
+    takes_title,
+    task_name,
+)
 from textservice._routes import uses_text_service
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
@@ -68,7 +77,11 @@ def parse_task_type(value: str | None) -> str | None:
     )
 
 
-def _item(record: Record) -> str | Mapping[str, str]:
+def _item(record: Record) -> str | Path | Mapping[str, Any]:
+    if record.file is not None:
+        return (
+            record.file if record.title is None else {"parts": [record.file], "title": record.title}
+        )
     return record.text if record.title is None else {"text": record.text, "title": record.title}
 
 
@@ -110,14 +123,20 @@ class EmbedOptions:
                 raise click.UsageError(
                     f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} "
                     f"GenerativeService; {model} is embedded by {_TEXT_ONLY}, which has no such "
-                    "option (use a model such as models/gemini-embedding-001, or --service "
+                    "option (use a model such as models/gemini-embedding-2, or --service "
                     "generative)"
                 )
         return options
 
-    def for_input(self, titles: int) -> tuple[EmbedOptions, str | None]:
-        """These options for an input with ``titles`` titled records: with the task type
-        titles need when none was given (and a note saying so), or ``click.UsageError``."""
+    def for_input(self, titles: int, files: int = 0) -> tuple[EmbedOptions, str | None]:
+        """These options for an input with ``titles`` titled records and ``files`` media
+        files: with the task type titles need when none was given (and a note saying so), or
+        ``click.UsageError`` (also for files to a model that embeds text only)."""
+        if files and (self.service == "text" or profile_for(self.model).media is None):
+            raise click.UsageError(
+                f"the input has media files ({files}), but {self.model} embeds text only "
+                "(use -m models/gemini-embedding-2)"
+            )
         if not titles:
             return self, None
         titled = f"the input has titles ({titles} record{'' if titles == 1 else 's'})"
