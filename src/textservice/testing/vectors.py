@@ -38,7 +38,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
-import struct
+import operator
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -152,8 +153,8 @@ def expected_parts_embedding(
                 b"b" + _length_prefixed(_utf8(mime, "mime_type")) + _length_prefixed(bytes(data))
             )
     values = unpack_float32(_words(shake, check_dimension(_length(model, dimension))))
-    norm = math.sqrt(math.fsum(v * v for v in values))
-    return unpack_float32(struct.pack(f"<{len(values)}f", *(v / norm for v in values)))
+    norm = math.sqrt(math.fsum(map(operator.mul, values, values)))
+    return array("f", [v / norm for v in values]).tolist()  # rounded to float32
 
 
 def _length(model: object, dim: int | None) -> int:
