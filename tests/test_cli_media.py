@@ -5,6 +5,7 @@ bytes, and instructions for ``--task-type``."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,28 @@ def test_media_for_a_text_only_model_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "embeds text only (use -m models/gemini-embedding-2)" in done.stderr
+
+
+def test_a_folder_is_walked_as_records_are_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for folder in ("a", "b", "c"):
+        for i in range(3):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            (tmp_path / folder / f"{i}.png").write_bytes(_png(i))
+    source = FolderSource(str(tmp_path))
+    check = source.check(lambda bad: None)
+    assert check.record_count == 9 and check.files == 9
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counted(path: Any) -> Any:
+        listed.append(Path(path).name)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counted)
+    records = source.records(check)
+    first = next(records)
+    assert first.id == "a/0.png" and first.file == tmp_path / "a" / "0.png"
+    assert listed == [tmp_path.name, "a"]  # b and c not listed yet: one folder at a time
+    assert [r.id for r in records][-1] == "c/2.png"
