@@ -1121,7 +1121,8 @@ def _iter_doc(
     if batch is not None:
         how = (
             f"Each batch is one {batch.name} call of ``batch_size`` {unit} (1-{BATCH_LIMIT}; the "
-            "last batch may hold fewer)."
+            "last batch may hold fewer"
+            + ("; with media items, as many as fit in one request)." if unit == "items" else ").")
         )
     else:
         how = (

@@ -133,7 +133,8 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     help="What the vectors are for (GenerativeService): retrieval_document (or document), "
     "retrieval_query (query), semantic_similarity (similarity), classification, clustering, "
     "question_answering (qa), fact_verification (verification), code_retrieval_query; any "
-    "case. Titles need retrieval_document (the default when the input has titles).",
+    "case. Titles need retrieval_document (the default when the input has titles). "
+    "models/gemini-embedding-2 gets it as instruction text, never as a request field.",
 )
 @click.option(
     "--output-dimensionality",

@@ -519,10 +519,10 @@ def iter_embed_content(
     """Embed ``contents`` batch by batch: yields each batch's embeddings, in input order.
 
     Each batch is one BatchEmbedContents call of ``batch_size`` items (1-100; the last batch may
-    hold fewer). Up to the client's ``max_concurrency`` calls are in flight while you consume
-    batches, and at most as many finished batches wait for you, so memory stays bounded however long
-    ``contents`` is. Concatenated, the batches equal ``embed_content(model, contents,
-    output=...)["embedding"]``.
+    hold fewer; with media items, as many as fit in one request). Up to the client's
+    ``max_concurrency`` calls are in flight while you consume batches, and at most as many finished
+    batches wait for you, so memory stays bounded however long ``contents`` is. Concatenated, the
+    batches equal ``embed_content(model, contents, output=...)["embedding"]``.
 
     A timeout (``request_options={"timeout": s}``, the client's, or the method's default) bounds
     each batch's call with its retries, not the whole iteration.
@@ -654,10 +654,10 @@ def iter_embed_content_async(
     Embed ``contents`` batch by batch: yields each batch's embeddings, in input order.
 
     Each batch is one BatchEmbedContents call of ``batch_size`` items (1-100; the last batch may
-    hold fewer). Up to the client's ``max_concurrency`` calls are in flight while you consume
-    batches, and at most as many finished batches wait for you, so memory stays bounded however long
-    ``contents`` is. Concatenated, the batches equal ``embed_content(model, contents,
-    output=...)["embedding"]``.
+    hold fewer; with media items, as many as fit in one request). Up to the client's
+    ``max_concurrency`` calls are in flight while you consume batches, and at most as many finished
+    batches wait for you, so memory stays bounded however long ``contents`` is. Concatenated, the
+    batches equal ``embed_content(model, contents, output=...)["embedding"]``.
 
     A timeout (``request_options={"timeout": s}``, the client's, or the method's default) bounds
     each batch's call with its retries, not the whole iteration.
