@@ -27,7 +27,7 @@ from textservice.testing import (
     expected_embedding,
     retry_info,
 )
-from textservice.testing.vectors import embedding_bytes
+from textservice.testing.vectors import embedding_bytes, expected_parts_embedding
 
 pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
@@ -49,6 +49,7 @@ def expected(texts: list[str]) -> np.ndarray:
 
 TODAY = "models/gemini-embedding-001"
 TODAY_DIM = 3072  # the fake's catalogue, as the API's
+TWO = "models/gemini-embedding-2"  # the default model: instructions, media
 
 
 def title(i: int) -> str | None:
@@ -175,7 +176,7 @@ def test_an_embedder_pickles_without_its_client(fake_text_service: FakeTextServi
 
 
 def test_the_routing_rule() -> None:
-    assert DEFAULT_EMBEDDING_MODEL == TODAY
+    assert DEFAULT_EMBEDDING_MODEL == TWO
     assert uses_text_service("models/embedding-gecko-001")
     assert uses_text_service("models/embedding-gecko-002")
     for model in (TODAY, "models/text-embedding-004", "models/embedding-001", "tunedModels/x"):
@@ -187,8 +188,12 @@ def today(fake_server: FakeServer) -> Iterator[tuple[FakeServer, Any]]:
     """The fake as the API is today (its default catalogue) and a way to make embedders."""
     made: list[Embedder] = []
 
-    def make(**kwargs: Any) -> Embedder:
-        embedder = Embedder(client_options={"channel_factory": fake_server.channel}, **kwargs)
+    def make(*args: Any, **kwargs: Any) -> Embedder:
+        # gemini-embedding-001 unless given: these tests are of its task type and title fields
+        if not args:
+            kwargs.setdefault("model", TODAY)
+        options = {"channel_factory": fake_server.channel}
+        embedder = Embedder(*args, client_options=options, **kwargs)
         made.append(embedder)
         return embedder
 
@@ -362,13 +367,13 @@ def test_bad_options_are_refused_when_the_embedder_is_made(
 def test_checked_kwargs_are_the_embedders_arguments() -> None:
     kwargs = Embedder.checked_kwargs(task_type="document", title_column="t", workers=2)
     assert kwargs == {
-        "model": TODAY,
+        "model": TWO,
         "task_type": "document",
         "title_column": "t",
         "workers": 2,
     }
     made = Embedder(**kwargs)
-    assert (made.model, made.task_type, made.title_column) == (TODAY, "RETRIEVAL_DOCUMENT", "t")
+    assert (made.model, made.task_type, made.title_column) == (TWO, "RETRIEVAL_DOCUMENT", "t")
     with pytest.raises(TypeError, match="colour"):
         Embedder.checked_kwargs(colour="blue")
 
@@ -376,8 +381,80 @@ def test_checked_kwargs_are_the_embedders_arguments() -> None:
 def test_content_options_survive_pickling() -> None:
     made = Embedder(task_type="document", title_column="t", output_dimensionality=8, normalize=True)
     copy = pickle.loads(pickle.dumps(made))
-    assert (copy.model, copy.task_type, copy.title_column) == (TODAY, "RETRIEVAL_DOCUMENT", "t")
+    assert (copy.model, copy.task_type, copy.title_column) == (TWO, "RETRIEVAL_DOCUMENT", "t")
     assert (copy.output_dimensionality, copy.normalize) == (8, True)
+
+
+def test_by_default_gemini_embedding_2_gets_instructions_never_fields(
+    fake_server: FakeServer,
+) -> None:
+    embedder = Embedder(client_options={"channel_factory": fake_server.channel}, task_type="query")
+    assert embedder.model == TWO
+    texts = [text(i) for i in range(120)]
+    vectors = embedder(batch_of("pyarrow", {"text": texts}))
+    sent = [r for c in fake_server.calls for r in c.request.requests]
+    assert [r.content.parts[0].text for r in sent] == [
+        f"task: search result | query: {t}" for t in texts
+    ]
+    assert all(r.task_type is None and r.title is None for r in sent)
+    want = [expected_parts_embedding(TWO, [f"task: search result | query: {t}"]) for t in texts]
+    assert np.array_equal(vectors_of("pyarrow", vectors), np.array(want, np.float32))
+    embedder.close()
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kind", ["pyarrow", "pandas", "numpy"])
+@pytest.mark.parametrize("form", ["paths", "bytes+mime_type", "bytes+mime_type_column"])
+def test_a_file_column_embeds_one_vector_per_row(
+    fake_server: FakeServer, tmp_path: Any, kind: str, form: str
+) -> None:
+    images = [PNG + bytes([i]) * 50 for i in range(5)]
+    paths = []
+    for i, data in enumerate(images):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(data)
+        paths.append(str(path))
+    columns: dict[str, list[Any]] = {"id": list(range(5))}
+    options: dict[str, Any] = {"file_column": "media"}
+    if form == "paths":
+        columns["media"] = paths
+    else:
+        columns["media"] = images
+        if form.endswith("mime_type"):
+            options["mime_type"] = "image/png"
+        else:
+            columns["mime"] = ["image/png"] * 5
+            options["mime_type_column"] = "mime"
+    embedder = Embedder(client_options={"channel_factory": fake_server.channel}, **options)
+    out = embedder(batch_of(kind, columns))
+    want = [expected_parts_embedding(TWO, [("image/png", data)]) for data in images]
+    assert np.array_equal(vectors_of(kind, out), np.array(want, np.float32))
+    (call,) = fake_server.calls
+    assert len(call.request.requests) == 5  # one request, one vector, per row
+    embedder.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"file_column": "f", "model": TODAY}, "embeds text only"),
+        ({"file_column": "f", "model": "models/embedding-gecko-001"}, "embeds text only"),
+        ({"mime_type": "image/png"}, "go with file_column"),
+        ({"file_column": "f", "mime_type": "image/png", "mime_type_column": "m"}, "not both"),
+    ],
+)
+def test_bad_media_options_are_refused_when_made(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Embedder.checked_kwargs(**options)
+
+
+def test_bytes_without_a_mime_type_are_refused(fake_server: FakeServer) -> None:
+    embedder = Embedder(client_options={"channel_factory": fake_server.channel}, file_column="f")
+    with pytest.raises(ValueError, match="holds bytes: give mime_type"):
+        embedder(batch_of("pyarrow", {"f": [PNG]}))
+    assert fake_server.calls == []
 
 
 # -- Ray Data on a local cluster ---------------------------------------------------------
@@ -496,7 +573,8 @@ def test_ray_data_embeds_with_todays_default_model(
     finally:
         options.preserve_order = False
     texts = [text(i) for i in range(TODAY_ROWS)]
-    check_rows(result, ordered=True, want=expected_today(texts))
+    want = np.array([expected_parts_embedding(TWO, [t]) for t in texts], np.float32)
+    check_rows(result, ordered=True, want=want)
     assert {c.method for c in fake.calls} == {"BatchEmbedContents"}
     assert sum(len(c.request.requests) for c in fake.calls) == TODAY_ROWS  # each text once
 
@@ -514,7 +592,7 @@ def test_ray_data_sends_the_content_options_and_each_rows_title(
         address,
         "numpy",  # nulls of the title column reach the embedder as None in an object array
         rows=TODAY_ROWS,
-        model=DEFAULT_EMBEDDING_MODEL,
+        model=TODAY,
         task_type="document",
         title_column="title",
         output_dimensionality=256,
@@ -607,4 +685,5 @@ def test_the_dask_recipe_embeds_every_partition(tmp_path: Any) -> None:
         embedder.close()
     result = pd.read_parquet(tmp_path / "vectors").sort_values("id")
     assert result["id"].tolist() == list(range(1200))
-    assert np.array_equal(np.stack(result["embedding"].tolist()), expected_today(texts))
+    want = np.array([expected_parts_embedding(TWO, [t]) for t in texts], np.float32)
+    assert np.array_equal(np.stack(result["embedding"].tolist()), want)
