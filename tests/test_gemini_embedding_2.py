@@ -354,3 +354,53 @@ def test_files_are_read_as_their_batches_are_sent(
         assert len(first) == 2 and 2 <= len(reads) <= 6
         rest = list(batches)
     assert sum(map(len, rest)) == 10 and sorted(reads) == paths
+
+
+# -- the hand-written bytes --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta"])
+@pytest.mark.parametrize("instruction", [False, True])
+def test_media_requests_are_byte_for_byte_betterproto2s(version: str, instruction: bool) -> None:
+    from textservice._encoding.content import ContentFields, ContentRequests, Document
+    from textservice._profiles import TASK_INSTRUCTIONS
+
+    m = module(version)
+    template = m.EmbedContentRequest(model=TWO, output_dimensionality=256)
+    form = TASK_INSTRUCTIONS["RETRIEVAL_DOCUMENT"] if instruction else None
+    requests = ContentRequests(
+        template,
+        ContentFields(),
+        m.BatchEmbedContentsRequest(model=TWO),
+        instruction=form,
+        instruction_title="T" if instruction else None,
+    )
+    items = [
+        Document("", None, (Blob.of_bytes("image/png", PNG),)),
+        Document("cap", None, ("cap", Blob.of_bytes("application/pdf", PDF), "more")),
+        Document("plain"),
+    ]
+
+    def part(value: str | Blob) -> Any:
+        if isinstance(value, str):
+            return m.Part(text=value)
+        return m.Part(inline_data=m.Blob(mime_type=value.mime_type, data=value.read()))
+
+    def expected(item: Document) -> Any:
+        parts = [part(p) for p in item.parts] if item.parts else [m.Part(text=item.text)]
+        if form is not None:
+            given = item.parts or (item.text,)
+            texts = [(i, p) for i, p in enumerate(given) if isinstance(p, str)]
+            if texts:
+                first, text = texts[0]
+                parts[first] = m.Part(text=form(text, "T"))
+            else:
+                parts.insert(0, m.Part(text=form("", "T")))
+        return m.EmbedContentRequest(
+            model=TWO, content=m.Content(parts=parts), output_dimensionality=256
+        )
+
+    for item in items:
+        assert bytes(requests.one(item)) == bytes(expected(item))
+    batch = m.BatchEmbedContentsRequest(model=TWO, requests=[expected(i) for i in items])
+    assert bytes(requests.many(items)) == bytes(batch)
