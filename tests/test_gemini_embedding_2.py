@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from grpclib.const import Status
-from support.fake_helpers import module, outcome
+from support.fake_helpers import bad_request_fields, module, outcome
 
 import textservice
 from textservice._encoding.media import Blob
@@ -404,3 +404,56 @@ def test_media_requests_are_byte_for_byte_betterproto2s(version: str, instructio
         assert bytes(requests.one(item)) == bytes(expected(item))
     batch = m.BatchEmbedContentsRequest(model=TWO, requests=[expected(i) for i in items])
     assert bytes(requests.many(items)) == bytes(batch)
+
+
+# -- the fake, as the model is documented ------------------------------------------------------
+
+
+def _raw(fake: FakeServer, request: Any, method: str = "EmbedContent") -> tuple[Status, Any]:
+    async def go() -> tuple[Status, Any]:
+        async with fake.in_memory() as channel:
+            return await outcome(channel, "v1beta", method, request)
+
+    result: tuple[Status, Any] = asyncio.run(go())
+    return result
+
+
+def _content_request(model: str, *parts: Any, **fields: Any) -> Any:
+    m = module("v1beta")
+    built = [
+        m.Part(text=p) if isinstance(p, str) else m.Part(inline_data=m.Blob(*p)) for p in parts
+    ]
+    return m.EmbedContentRequest(model=model, content=m.Content(parts=built), **fields)
+
+
+def test_the_fake_aggregates_parts_in_order_and_ignores_task_fields(fake: FakeServer) -> None:
+    m = module("v1beta")
+    image = ("image/png", PNG)
+    status, one = _raw(fake, _content_request(TWO, "a cat", image))
+    assert status is Status.OK
+    assert one.embedding.values == expected_parts_embedding(TWO, ["a cat", image])
+    _, swapped = _raw(fake, _content_request(TWO, image, "a cat"))
+    assert swapped.embedding.values != one.embedding.values  # the order counts
+    _, tasked = _raw(
+        fake, _content_request(TWO, "a cat", image, task_type=m.TaskType(2), title="T")
+    )
+    assert tasked.embedding.values == one.embedding.values  # accepted and ignored
+    assert fake.calls[-1].request.title == "T"  # and logged
+
+
+@pytest.mark.parametrize(
+    ("parts", "fields", "model", "field"),
+    [
+        ([("image/png", PNG)] * 7, {}, TWO, "content.parts"),
+        ([("image/gif", b"GIF89a")], {}, TWO, "content.parts[0].inline_data.mime_type"),
+        (["x"], {"output_dimensionality": 64}, TWO, "output_dimensionality"),
+        ([("image/png", PNG)], {}, ONE, "content.parts[0]"),
+        ([("video/mp4", b"\0" * (MAX_REQUEST_BYTES + 1))], {}, TWO, "content"),
+    ],
+)
+def test_the_fake_holds_requests_to_the_models_limits(
+    fake: FakeServer, parts: list[Any], fields: dict[str, Any], model: str, field: str
+) -> None:
+    status, error = _raw(fake, _content_request(model, *parts, **fields))
+    assert status is Status.INVALID_ARGUMENT
+    assert bad_request_fields(error) == [field], error.message
