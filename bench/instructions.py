@@ -35,6 +35,7 @@ from stats import Cell, ratio, wall
 MODEL = "models/gemini-embedding-2"
 DIM = 3072
 LIMIT = 1.05
+CORES = 2
 BEGIN = "<!-- gemini-embedding-2 instructions: begin -->"
 END = "<!-- gemini-embedding-2 instructions: end -->"
 
@@ -107,15 +108,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     cost = ratio(query, plain)
     met = "–" if cost is None else ("met" if cost <= LIMIT else "**not met**")
     command = " ".join(["python3 bench/instructions.py", *(sys.argv[1:] if argv is None else argv)])
+    load_end = loadavg()
+    busy = max(float(x) for x in f"{load_start} {load_end}".split()) > CORES
+    provisional = (
+        f" **Provisional**: the load average rose above {CORES} (the machine's cores, shared "
+        "with other work) during the run, so the times are noisy; the ratio is of medians."
+        if busy
+        else ""
+    )
     lines = [
         BEGIN,
         f"## gemini-embedding-2: task instructions (`{MODEL}`, {DIM:,} dimensions)",
         "",
         f"Measured by `{command}` on {utc_now()} in {elapsed(started)} (textservice "
-        f"{git_revision()}, load average {load_start} → {loadavg()}); vectors: "
+        f"{git_revision()}, load average {load_start} → {load_end}); vectors: "
         f"{server.vectors}. N = {plan.n:,} texts, lists, 0 ms server latency, {plan.rounds} "
         "rounds alternating; each run's vectors checked against those of the texts it should "
-        f'have sent (with the instruction `{prefix}…` for `task_type="query"`).',
+        f'have sent (with the instruction `{prefix}…` for `task_type="query"`).{provisional}',
         "",
         "| target | measured | verdict |",
         "|---|---:|---|",
