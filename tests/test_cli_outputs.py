@@ -24,7 +24,8 @@ from textservice.cli.outputs import (
     OutputConflictError,
     ResultWriter,
     encode_result,
-    iter_results,
+    iter_result_checkpoints,
+    parse_result,
     scan_results,
 )
 from textservice.cli.sources import TextSource
@@ -34,11 +35,13 @@ VECTOR = [struct.unpack("<f", struct.pack("<f", x))[0] for x in (0.1, -1 / 3, 3.
 SETTINGS = VectorSettings("models/m")
 
 
-def test_result_lines_round_trip_exactly(tmp_path: Path) -> None:
-    path = tmp_path / "r.part"
-    path.write_bytes(encode_result("a", "d1", VECTOR) + encode_result(7, "d2", VECTOR[::-1]))
-    found = list(iter_results(path))
-    assert [(r.id, r.digest) for r in found] == [("a", "d1"), (7, "d2")]
+D1, D2, D3 = "1" * 32, "2" * 32, "3" * 32  # digests (32 hex digits)
+
+
+def test_result_lines_round_trip_exactly() -> None:
+    lines = [encode_result("a", D1, VECTOR), encode_result(7, D2, VECTOR[::-1])]
+    found = [parse_result(line[:-1], "r") for line in lines]
+    assert [(r.id, r.digest) for r in found] == [("a", D1), (7, D2)]
     assert found[0].embedding == VECTOR
     assert found[1].embedding == VECTOR[::-1]
     assert [r.dimension for r in found] == [5, 5]
@@ -60,13 +63,15 @@ def test_a_batch_of_jsonl_lines_holds_the_exact_float32_values(arrays: bool) -> 
 
 def test_a_torn_tail_is_dropped_only_when_allowed(tmp_path: Path) -> None:
     path = tmp_path / "r.part"
-    whole = encode_result(1, "d", VECTOR)
-    path.write_bytes(whole + encode_result(2, "d", VECTOR)[:-9])
+    whole = encode_result(1, D1, VECTOR)
+    path.write_bytes(whole + encode_result(2, D2, VECTOR)[:-9])
     scan = scan_results(path, allow_torn_tail=True)
     assert (scan.count, scan.valid_bytes, scan.last) == (1, len(whole), whole[:-1])
     with pytest.raises(OutputConflictError, match=r"r.part:2: incomplete last line"):
         scan_results(path, allow_torn_tail=False)
-    assert len(list(iter_results(path))) == 1
+    assert [c.ids for c in iter_result_checkpoints(path, 1)] == [(1,)]
+    with pytest.raises(OutputConflictError, match=r"r.part:2: incomplete line"):
+        list(iter_result_checkpoints(path, 2))
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 64, 1 << 20])
@@ -92,14 +97,25 @@ def test_scanning_finds_the_count_and_last_line_across_chunk_edges(
         (b'{"id": 2}\n', 'expected an object with "id" and "embedding"'),
         (b'{"id": 2, "embedding": ["x"]}\n', "must be a list of numbers"),
         (b'{"id": 2, "digest": 5, "embedding": [1.0]}\n', '"digest" must be a string'),
+        # what a resume used to miss: only the last line was read (issue 18)
+        (b"\0" * 40 + b"\n", "not a JSON result line"),
+        (encode_result(2, "nope", VECTOR), '"digest" "nope" is no digest'),
+        (encode_result(2, D2, VECTOR[:3]), "an embedding of 3 values after ones of 5"),
+        (encode_result(2, D2, []), "an empty embedding"),
+        (b'{"id":2,"digest":"%s","embedding":[NaN,1,2,3,4]}\n' % D2.encode(), "NaN is not"),
+        (b'{"id":2,"digest":"%s","embedding":[1,2,3,4,-Infinity]}\n' % D2.encode(), "-Infinity"),
+        (b'{"id":2,"digest":"%s","embedding":[1,2,true,4,5]}\n' % D2.encode(), "list of numbers"),
+        (b'{"id":null,"digest":"%s","embedding":[1,2,3,4,5]}\n' % D2.encode(), '"id" must be'),
+        ("é".encode("latin-1") + b"\n", "not a JSON result line"),
     ],
 )
 def test_a_corrupt_line_is_an_error_naming_it(tmp_path: Path, line: bytes, message: str) -> None:
     path = tmp_path / "r.part"
-    path.write_bytes(encode_result(1, "d", VECTOR) + line + encode_result(3, "d", VECTOR))
+    path.write_bytes(encode_result(1, D1, VECTOR) + line + encode_result(3, D3, VECTOR))
     with pytest.raises(OutputConflictError, match=r"r\.part:2: ") as info:
-        list(iter_results(path))
+        list(iter_result_checkpoints(path, 3))
     assert message in str(info.value)
+    assert "to keep the 1 results before it, cut the file there (head -n 1)" in str(info.value)
 
 
 def test_the_digest_chain_covers_settings_ids_texts_and_order() -> None:
