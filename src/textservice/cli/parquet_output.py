@@ -119,6 +119,12 @@ class ParquetOutput:
                 "the input's ids mix integers and strings, and a Parquet column has one type: "
                 "make them all strings or all integers (or write .jsonl)"
             )
+        if check.wide_id_line is not None:
+            raise InputError(
+                f"the id on line {check.wide_id_line} of the input is an integer outside "
+                "int64, and a Parquet id column of integers is int64: make the ids strings "
+                "(or write .jsonl); nothing was sent"
+            )
         self._id_type = pa.string() if check.id_types == {str} else pa.int64()
         self.path = path
         self.part = partial_path(path)
