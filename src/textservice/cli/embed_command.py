@@ -255,7 +255,8 @@ def embed(
     (empty, invalid UTF-8, invalid JSON, no "text", a "title" that is not a string, duplicate
     id) are listed with their line numbers; without --skip-bad nothing is sent. A file OUTPUT is
     written to OUTPUT.part batch by batch and renamed to OUTPUT at the end; rerunning the same
-    command after a failure or Ctrl-C embeds only what is missing.
+    command after a failure, Ctrl-C or SIGTERM embeds only what is missing, once every result
+    kept is checked; a second run on the same OUTPUT meanwhile is refused.
     """
     try:
         check_model(model)
