@@ -129,6 +129,10 @@ JSONL_DAMAGE: dict[str, tuple[Callable[[list[bytes]], list[bytes]], str]] = {
         lambda ls: [*ls[:1], ls[1].replace(_digest(ls[1]), _digest(ls[0])), *ls[2:]],
         r"result 2 does not match the input's record 2 \(line 2\)",
     ),
+    "the last line": (
+        lambda ls: [*ls[:5], ls[5].replace(b"[", b"[NaN,", 1)],
+        r"o\.jsonl\.part:6: not a JSON result line \(NaN is not a JSON number\)",
+    ),
     "a line cut short in the middle": (
         lambda ls: [*ls[:2], ls[2][:20] + b"\n", *ls[3:]],
         r"o\.jsonl\.part:3: not a JSON result line",

@@ -239,6 +239,7 @@ class NpyFile:
         assert self.point.digest is not None
         assert self.point.dimension is not None
         left = self._rows * self.point.dimension * 4
+        self._content = ContentDigest()  # of the rows read back, to go on from
         with open(self.part, "rb") as f:
             f.seek(HEADER_SIZE)
             while left:

@@ -60,7 +60,6 @@ __all__ = [
     "Kind",
     "NumpyMissingError",
     "OutputConflictError",
-    "ResultLine",
     "ResultWriter",
     "ResumePoint",
     "Scan",
@@ -70,7 +69,6 @@ __all__ = [
     "fsync_dir",
     "iter_result_checkpoints",
     "output_kind",
-    "parse_result",
     "partial_path",
     "replace_atomically",
     "require_numpy",
@@ -167,20 +165,6 @@ def encode_batch(records: Sequence[Record], vectors: Vectors, chain: DigestChain
     ).encode("utf-8")
 
 
-@dataclass(frozen=True)
-class ResultLine:
-    """One parsed JSONL result line: its id, digest (``None`` if absent) and vector."""
-
-    id: RecordId
-    digest: str | None
-    embedding: list[float]
-
-    @property
-    def dimension(self) -> int:
-        """The vector's length."""
-        return len(self.embedding)
-
-
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -205,15 +189,6 @@ def _load_result(raw: bytes) -> dict[str, Any]:
     if not isinstance(vector, list) or not all(type(x) is float or type(x) is int for x in vector):
         raise ValueError('"embedding" must be a list of numbers')
     return obj
-
-
-def parse_result(raw: bytes, where: str) -> ResultLine:
-    """Parse one result line (no newline); ``OutputConflictError`` naming ``where`` if bad."""
-    try:
-        obj = _load_result(raw)
-    except ValueError as exc:
-        raise OutputConflictError(f"{where}: {exc}") from None
-    return ResultLine(obj["id"], obj.get("digest"), [float(x) for x in obj["embedding"]])
 
 
 @dataclass(frozen=True)
@@ -441,15 +416,20 @@ class JsonlFile:
             self.point = self._inspect(path, allow_torn_tail=False)
 
     def _inspect(self, source: Path, *, allow_torn_tail: bool) -> ResumePoint:
-        # Cheap: count the lines and parse only the last.
+        # Cheap: count the lines and parse only the last (checkpoints() reads them all).
         scan = scan_results(source, allow_torn_tail=allow_torn_tail)
         self._valid_bytes = scan.valid_bytes
         if scan.last is None:
             return ResumePoint(source=source, finished=source == self.path)
-        last = parse_result(scan.last, f"{source}:{scan.count}")
-        if last.digest is None:
+        try:
+            last = _load_result(scan.last)
+        except ValueError as exc:
+            raise _corrupt_line(source, scan.count, str(exc)) from None
+        digest = last.get("digest")
+        if digest is None:
             raise no_digest(source)
-        return ResumePoint(scan.count, last.digest, source, last.dimension, source == self.path)
+        dimension = len(last["embedding"])
+        return ResumePoint(scan.count, digest, source, dimension, source == self.path)
 
     @property
     def resume_file(self) -> Path | None:

@@ -198,6 +198,7 @@ class ParquetOutput:
             yield Checkpoint(self.point.count, self.point.digest, str(self.point.source))
             return
         files = [self.path] if self.point.finished else self._segment_files()
+        self._content = ContentDigest()  # of the rows read back, to go on from
         done = 0
         for path in files:
             done = yield from self._file_checkpoints(path, done)
@@ -228,14 +229,25 @@ class ParquetOutput:
             raise self._corrupt(path, before, str(exc)) from None
         if found is None:
             raise self._corrupt(path, before, "no textservice metadata")
-        dimension = found["dimension"]
         try:
             parquet = pq.ParquetFile(path)
-            rows = parquet.metadata.num_rows
-            embedding = parquet.schema_arrow.field("embedding").type
-            id_type = parquet.schema_arrow.field("id").type
-        except (pa.ArrowException, OSError, KeyError) as exc:
+        except (pa.ArrowException, OSError) as exc:
             raise self._corrupt(path, before, f"unreadable ({exc})") from None
+        with parquet:
+            count = yield from self._checked_file(parquet, path, before, found)
+        return count
+
+    def _checked_file(
+        self, parquet: Any, path: Path, before: int, found: dict[str, Any]
+    ) -> Generator[Checkpoint, None, int]:
+        """The checks and checkpoints of an open Parquet file whose metadata is ``found``."""
+        pa = self._pa
+        dimension = found["dimension"]
+        rows = parquet.metadata.num_rows
+        schema = parquet.schema_arrow
+        if "embedding" not in schema.names or "id" not in schema.names:
+            raise self._corrupt(path, before, f"columns {', '.join(schema.names)}")
+        embedding, id_type = schema.field("embedding").type, schema.field("id").type
         if dimension != self.point.dimension or embedding != pa.list_(pa.float32(), dimension):
             raise self._corrupt(
                 path,
@@ -267,8 +279,11 @@ class ParquetOutput:
                 path, before, "its rows are not those its content digest was made from"
             )
         count = before
-        for group in range(groups):
-            ids = parquet.read_row_group(group, columns=["id"]).column(0).to_pylist()
+        for group in range(groups):  # then the ids, a row group at a time
+            try:
+                ids = parquet.read_row_group(group, columns=["id"]).column(0).to_pylist()
+            except (pa.ArrowException, OSError) as exc:
+                raise self._corrupt(path, before, f"unreadable ({exc})") from None
             count += len(ids)
             digest = found["digest"] if group == groups - 1 else None
             yield Checkpoint(count, digest, str(path), ids=ids)
