@@ -5,7 +5,10 @@ what a clean run writes. Also the output's lock, and ids a Parquet id column can
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -450,30 +453,35 @@ def test_parquet_output_refuses_ids_outside_int64_before_anything_is_written(
 # -- one writer per output --------------------------------------------------------------------
 
 
+def locked(output: str | Path | None) -> contextlib.AbstractContextManager[None]:
+    """The output's lock, failing the test if it warns."""
+    return output_lock(output, warn=pytest.fail)
+
+
 def test_a_second_writer_of_one_output_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "o.jsonl"
-    with output_lock(out):
+    with locked(out):
         lock = lock_path(out)
         assert lock.read_text().strip().isdigit()  # the owner's process id
         with (
             pytest.raises(OutputBusyError, match=r"o\.jsonl is being written by another"),
-            output_lock(str(out)),
+            locked(str(out)),
         ):
             pass
         assert lock.exists()  # the refused one removed nothing
-        with output_lock(tmp_path / "other.jsonl"):  # another output is free
+        with locked(tmp_path / "other.jsonl"):  # another output is free
             pass
     assert not lock.exists()  # removed by its owner
-    with output_lock(out):  # free again
+    with locked(out):  # free again
         pass
-    with output_lock(None), output_lock("-"):  # standard output: nothing to lock
+    with locked(None), locked("-"):  # standard output: nothing to lock
         pass
 
 
 def test_a_lock_file_left_by_a_crash_does_not_block(tmp_path: Path) -> None:
     out = tmp_path / "o.jsonl"
     lock_path(out).write_text("999999\n")  # nobody holds it: its process is gone
-    with output_lock(out):
+    with locked(out):
         assert lock_path(out).read_text() != "999999\n"
     assert not lock_path(out).exists()
 
@@ -482,7 +490,6 @@ def test_the_lock_is_held_for_the_file_at_its_path(tmp_path: Path) -> None:
     # A run that locked a file its owner removed meanwhile must not count as holding the lock
     # (another run may already hold a new file at that path): it tries again.
     import fcntl
-    import os
 
     out = tmp_path / "o.jsonl"
     lock = lock_path(out)
@@ -499,7 +506,27 @@ def test_the_lock_is_held_for_the_file_at_its_path(tmp_path: Path) -> None:
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(fcntl, "flock", flock)
-            with output_lock(out):
+            with locked(out):
                 assert os.fstat(calls[-1]).st_ino == lock.stat().st_ino
     finally:
         os.close(old)
+
+
+@pytest.mark.parametrize("code", [errno.ENOLCK, errno.EOPNOTSUPP])
+def test_a_file_system_that_cannot_lock_runs_without_the_lock_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    import fcntl
+
+    def flock(fd: int, how: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    warnings: list[str] = []
+    out = tmp_path / "o.jsonl"
+    with output_lock(out, warn=warnings.append):
+        assert not lock_path(out).exists()
+    assert warnings == [
+        f"the file system of {out} cannot lock o.jsonl.lock: a second run on it meanwhile "
+        "would not be noticed"
+    ]

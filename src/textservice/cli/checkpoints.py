@@ -1,13 +1,14 @@
 """Checking an earlier run's results against the input, record by record, before a resume.
 
 Every format says what it holds as a sequence of :class:`Checkpoint`\\ s, read from its files as
-they come: a JSONL line is one (its id and digest), a Parquet segment one (its ids and the
-digest after its last row), a ``.npy`` one (the digest after its rows, and the line its last
-row is). A format checks its own files as it reads them (valid lines, segments and rows whose
-content digest matches, one embedding length) and raises ``OutputConflictError`` naming what is
-corrupt. :func:`verify_checkpoints` walks the input's records alongside: each checkpoint's ids
-must be the input's ids in order and its digest the input's digest after its last record, so
-any changed, missing, repeated or reordered result is found, and named, before a call is made.
+they come: a JSONL line is one (its id and digest), a Parquet row group one (its ids; the last
+of a file also the digest after it), a ``.npy`` one (the digest after its rows, and the line
+its last row is). A format checks its own files as it reads them (valid lines, segments and
+rows whose content digest matches, one embedding length) and raises ``OutputConflictError``
+naming what is corrupt. :func:`verify_checkpoints` walks the input's records alongside: each
+checkpoint's ids must be the input's ids in order and its digest the input's digest after its
+last record, so any changed, missing, repeated or reordered result is found, and named, before a
+call is made.
 """
 
 from __future__ import annotations

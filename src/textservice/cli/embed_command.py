@@ -2,9 +2,10 @@
 
 The order a user can rely on: the options first (a bad task type, or one the model's service does
 not take: exit 2), then the input (unreadable: exit 2; bad lines: exit 3, nothing sent; titles the
-task type cannot take: exit 2), then the key (exit 2, before any file is made), then an earlier
-run's output is inspected and verified against the input (exit 4, nothing changed), and only then is
-anything written or sent.
+task type cannot take: exit 2), then the key (exit 2, before any file is made), then the output's
+lock (another run holds it: exit 4), then an earlier run's output is inspected and every result it
+holds verified against the input (exit 4, nothing changed), and only then is anything written or
+sent.
 """
 
 from __future__ import annotations
@@ -292,7 +293,8 @@ def embed(
     chain = DigestChain(settings)
     with client, contextlib.ExitStack() as held:
         try:
-            held.enter_context(output_lock(output_path))  # until the run ends, however
+            # held until the run ends, however it ends
+            held.enter_context(output_lock(output_path, warn=_warn))
             writer = open_output(output_path, check, settings=settings, overwrite=overwrite)
             records = _verify(writer, source, check, chain)
             writer.start(chain, check.record_count)
@@ -356,6 +358,10 @@ def embed(
         bar.close()
         if mode != "off":
             click.echo(format_summary(summary), err=True)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"textservice: {message}", err=True)
 
 
 def _stop_early(exc: BaseException, cannot: str) -> NoReturn:

@@ -11,14 +11,16 @@ the path when it holds it (a run that locked a file another had just removed tri
 two runs can never both hold the lock of one output. The file holds the owner's process id, for
 the message.
 
-Platforms without ``fcntl`` (Windows) run without the lock.
+Platforms without ``fcntl`` (Windows) run without the lock, as do file systems that cannot
+lock (``flock`` fails with ``ENOLCK``, ``EOPNOTSUPP``...): there a warning says so.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from textservice.cli.errors import OutputBusyError
@@ -45,8 +47,13 @@ def _owner(path: Path) -> str:
     return f" (process {text})" if text.isdigit() else ""
 
 
-def _acquire(path: Path, output: Path) -> int:
-    """A descriptor of ``path``, locked; ``OutputBusyError`` if another process holds it."""
+_CANNOT_LOCK = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL})
+"""``flock`` errors of a file system that has no locks (some network and FUSE ones)."""
+
+
+def _acquire(path: Path, output: Path) -> int | None:
+    """A descriptor of ``path``, locked (``None``: the file system cannot lock);
+    ``OutputBusyError`` if another process holds it."""
     assert fcntl is not None
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
@@ -58,6 +65,11 @@ def _acquire(path: Path, output: Path) -> int:
                 f"{output} is being written by another textservice embed{_owner(path)}, which "
                 f"holds {path.name}: wait for it to end (or stop it); nothing was changed"
             ) from None
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in _CANNOT_LOCK:
+                return None
+            raise
         except BaseException:
             os.close(fd)
             raise
@@ -72,9 +84,10 @@ def _acquire(path: Path, output: Path) -> int:
 
 
 @contextlib.contextmanager
-def output_lock(output: str | Path | None) -> Iterator[None]:
+def output_lock(output: str | Path | None, warn: Callable[[str], object]) -> Iterator[None]:
     """Hold the lock of the file output ``output`` (``None`` or ``"-"``: standard output, no
-    lock) while the block runs; ``OutputBusyError`` (exit 4) if another run holds it."""
+    lock) while the block runs; ``OutputBusyError`` (exit 4) if another run holds it, ``warn``
+    called if it cannot be locked."""
     if output is None or output == "-" or fcntl is None:
         yield
         return
@@ -82,6 +95,14 @@ def output_lock(output: str | Path | None) -> Iterator[None]:
     path = lock_path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = _acquire(path, output)
+    if fd is None:
+        path.unlink(missing_ok=True)
+        warn(
+            f"the file system of {output} cannot lock {path.name}: a second run on it "
+            "meanwhile would not be noticed"
+        )
+        yield
+        return
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
