@@ -173,8 +173,9 @@ def _load_result(raw: bytes) -> dict[str, Any]:
     """One result line (no newline) as an object whose ``id``, ``digest`` and ``embedding`` have
     the right types; ``ValueError`` saying what is wrong if not."""
     try:
-        # NaN and Infinity are not JSON (Python's json reads them unless told not to).
-        obj = json.loads(raw, parse_constant=_reject_constant)
+        # UTF-8, as written (json.loads would guess an encoding for bytes: NULs read as
+        # UTF-32); NaN and Infinity are not JSON (Python's json reads them unless told not to).
+        obj = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except ValueError as exc:  # UnicodeDecodeError included
         raise ValueError(f"not a JSON result line ({exc})") from None
     if not isinstance(obj, dict) or "id" not in obj or "embedding" not in obj:
