@@ -25,6 +25,8 @@ from textservice.cli.app import cli
 
 pq = pytest.importorskip("pyarrow.parquet")
 
+pytestmark = pytest.mark.slow  # three runs of the command each, about 0.5 s
+
 
 class Disk:
     """Room left on the pretend disk (``None``: plenty)."""
