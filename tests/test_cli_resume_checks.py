@@ -486,30 +486,29 @@ def test_a_lock_file_left_by_a_crash_does_not_block(tmp_path: Path) -> None:
     assert not lock_path(out).exists()
 
 
-def test_the_lock_is_held_for_the_file_at_its_path(tmp_path: Path) -> None:
-    # A run that locked a file its owner removed meanwhile must not count as holding the lock
-    # (another run may already hold a new file at that path): it tries again.
+def test_the_lock_is_held_for_the_file_at_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The owner removes the file when it ends: a run that opened it just before, and locks it
+    # just after, holds the lock of a file nobody else can see any more, while a third run
+    # may create and lock a new one. It must not count as holding the lock: it tries again.
     import fcntl
 
     out = tmp_path / "o.jsonl"
-    lock = lock_path(out)
-    lock.write_text("")
-    old = os.open(lock, os.O_RDWR)
-    lock.unlink()  # the owner removed it: the next lock is on a new file
     real_flock = fcntl.flock
-    calls: list[int] = []
+    locked_fds: list[int] = []
 
     def flock(fd: int, how: int) -> None:
-        calls.append(fd)
         real_flock(fd, how)
+        if not locked_fds:
+            lock_path(out).unlink()  # the owner ended between our open and our lock
+        locked_fds.append(fd)
 
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(fcntl, "flock", flock)
-            with locked(out):
-                assert os.fstat(calls[-1]).st_ino == lock.stat().st_ino
-    finally:
-        os.close(old)
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with locked(out):
+        assert len(locked_fds) == 2  # locked again, on the file now at the path
+        assert os.fstat(locked_fds[-1]).st_ino == lock_path(out).stat().st_ino
+    assert not lock_path(out).exists()
 
 
 @pytest.mark.parametrize("code", [errno.ENOLCK, errno.EOPNOTSUPP])
