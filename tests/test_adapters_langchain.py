@@ -22,8 +22,10 @@ from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.adapters.langchain import TextServiceEmbeddings
 from textservice.client import Client, call_path
 from textservice.testing import FakeServer, expected_content_embedding
+from textservice.testing.vectors import expected_parts_embedding
 
 GEMINI = "models/gemini-embedding-001"
+TWO = "models/gemini-embedding-2"
 
 
 def sent(fake: FakeServer) -> list[tuple[str, str, str | None, str | None]]:
@@ -55,6 +57,50 @@ def test_documents_and_queries_get_their_task_types(
         ("EmbedContent", "kitten", "RETRIEVAL_QUERY", None),
     ]
     assert {call.request.model for call in fake_server.calls} == {GEMINI}
+
+
+def test_on_gemini_embedding_2_the_tasks_are_instructions_in_the_text(
+    fake_server: FakeServer, fake_client: Client
+) -> None:
+    assert DEFAULT_EMBEDDING_MODEL == TWO
+    embeddings = TextServiceEmbeddings(client=fake_client)
+    documents = embeddings.embed_documents(["a cat", "a car"], titles=["Cats", None])
+    query = embeddings.embed_query("kitten")
+    sent_texts = ["title: Cats | text: a cat", "title: none | text: a car"]
+    assert sent(fake_server) == [
+        ("BatchEmbedContents", sent_texts[0], None, None),  # no task type or title fields
+        ("BatchEmbedContents", sent_texts[1], None, None),
+        ("EmbedContent", "task: search result | query: kitten", None, None),
+    ]
+    assert documents == [expected_parts_embedding(TWO, [t]) for t in sent_texts]
+    assert query == expected_parts_embedding(TWO, ["task: search result | query: kitten"])
+
+
+def test_other_task_types_on_gemini_embedding_2_async(
+    fake_server: FakeServer, fake_client: Client
+) -> None:
+    embeddings = TextServiceEmbeddings(
+        TWO, client=fake_client, document_task_type="similarity", query_task_type="similarity"
+    )
+
+    async def main() -> None:
+        await embeddings.aembed_documents(["one"])
+        await embeddings.aembed_query("two")
+
+    asyncio.run(main())
+    assert [r[1] for r in sent(fake_server)] == [
+        "task: sentence similarity | query: one",
+        "task: sentence similarity | query: two",
+    ]
+
+
+def test_the_models_rules_apply_before_any_call(
+    fake_server: FakeServer, fake_client: Client
+) -> None:
+    embeddings = TextServiceEmbeddings(TWO, client=fake_client, output_dimensionality=64)
+    with pytest.raises(ValueError, match="between 128 and 3072 for models/gemini-embedding-2"):
+        embeddings.embed_query("q")
+    assert fake_server.calls == []
 
 
 def test_a_long_list_keeps_its_order_in_batches_of_100(

@@ -23,8 +23,10 @@ from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.adapters.llama_index import EMBED_BATCH_SIZE, TextServiceEmbedding
 from textservice.client import Client, call_path
 from textservice.testing import FakeServer, expected_content_embedding
+from textservice.testing.vectors import expected_parts_embedding
 
 GEMINI = "models/gemini-embedding-001"
+TWO = "models/gemini-embedding-2"
 DOC, QUERY = "RETRIEVAL_DOCUMENT", "RETRIEVAL_QUERY"
 
 
@@ -164,6 +166,27 @@ def test_nodes_embedded_as_a_transformation_send_their_titles(
     assert [(r[1], r[3]) for r in sent(fake_server)] == list(
         zip(texts, ["First", None, None], strict=True)
     )
+
+
+def test_on_gemini_embedding_2_titles_and_tasks_are_instructions_in_the_text(
+    fake_server: FakeServer, fake_client: Client
+) -> None:
+    assert DEFAULT_EMBEDDING_MODEL == TWO
+    embedding = TextServiceEmbedding(client=fake_client, title_key="title")
+    done = asyncio.run(embedding.acall(nodes()[:2]))
+    query = embedding.get_query_embedding("which body?")
+    sent_texts = [
+        "title: First | text: title: First\n\nfirst body",
+        "title: none | text: second body",
+        "task: search result | query: which body?",
+    ]
+    assert sent(fake_server) == [
+        ("BatchEmbedContents", sent_texts[0], None, None),  # no task type or title fields
+        ("BatchEmbedContents", sent_texts[1], None, None),
+        ("EmbedContent", sent_texts[2], None, None),
+    ]
+    vectors = [n.embedding for n in done] + [query]
+    assert vectors == [expected_parts_embedding(TWO, [t]) for t in sent_texts]
 
 
 def test_an_ingestion_pipeline_sends_titles_sync_and_async(

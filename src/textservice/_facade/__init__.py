@@ -35,6 +35,7 @@ from textservice._facade.content import (
     task_type,
 )
 from textservice._facade.deprecation import deprecated
+from textservice._facade.media import ContentItem, ContentItems
 from textservice._facade.paging import Paging, paged, paged_async
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
 from textservice._transport.callpath import CallPath
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ArrayEmbedding",
     "ContentFields",
+    "ContentItem",
+    "ContentItems",
     "ContentRecipe",
     "EmbedRecipe",
     "HasName",

@@ -4,8 +4,9 @@ LangChain's ``Embeddings`` and LlamaIndex's ``BaseEmbedding`` ask for the vector
 (to store) and of queries (to search them with). ``RetrievalEmbedder`` makes each an
 ``embed_content`` (``embed_content_async``) call of v1beta with the document or the query task
 type, so batching (BatchEmbedContents calls of at most 100 items, ``max_concurrency`` in
-flight, input order), quotas, retries and the model's rules apply as to any call. It imports
-neither framework.
+flight, input order), quotas, retries and the model's rules apply as to any call: on
+``models/gemini-embedding-2`` the task type and title go into the text as its instructions
+(``textservice._profiles``). It imports neither framework.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from textservice._checks import check_count, check_model, check_text, check_texts, kind
-from textservice._facade.content import TITLED_TASK
 from textservice._facade.content import task_type as content_task_type
+from textservice._profiles import TASK_TYPE_ALIASES, takes_title
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice._transport.options import check_request_options
@@ -24,11 +25,13 @@ from textservice.v1beta import embed_content, embed_content_async
 
 __all__ = ["DOCUMENT_TASK", "QUERY_TASK", "RetrievalEmbedder"]
 
-DOCUMENT_TASK = TaskType.RETRIEVAL_DOCUMENT.name
-"""The task type documents are embedded with unless the adapter is told another."""
+DOCUMENT_TASK = TASK_TYPE_ALIASES["document"]
+"""The task type documents are embedded with unless the adapter is told another
+(RETRIEVAL_DOCUMENT)."""
 
-QUERY_TASK = TaskType.RETRIEVAL_QUERY.name
-"""The task type queries are embedded with unless the adapter is told another."""
+QUERY_TASK = TASK_TYPE_ALIASES["query"]
+"""The task type queries are embedded with unless the adapter is told another
+(RETRIEVAL_QUERY)."""
 
 Item = str | Mapping[str, str | None]
 
@@ -88,7 +91,7 @@ class RetrievalEmbedder:
     def takes_titles(self) -> bool:
         """Whether documents may have titles (only the RETRIEVAL_DOCUMENT task type takes
         one)."""
-        return self.document_task_type == TITLED_TASK
+        return takes_title(self.document_task_type)
 
     def _items(self, texts: object, titles: object) -> list[Item]:
         """``texts`` with their ``titles`` (``None``: none, for all or for one)."""

@@ -11,10 +11,11 @@ this project, or ``pip install langchain-core``)::
     store.similarity_search("kitten", k=1)
 
 ``embed_documents`` embeds with the RETRIEVAL_DOCUMENT task type, ``embed_query`` with
-RETRIEVAL_QUERY (``document_task_type``/``query_task_type`` change them); the async methods
-(``aembed_documents``, ``aembed_query``) are ``embed_content_async`` calls on the running
-loop, not threads. Failures are textservice's typed errors (``textservice.ResourceExhausted``,
-...), raised after the client's retries.
+RETRIEVAL_QUERY (``document_task_type``/``query_task_type`` change them; on
+``models/gemini-embedding-2``, the default, they and the titles go into the text as its
+instructions); the async methods (``aembed_documents``, ``aembed_query``) are
+``embed_content_async`` calls on the running loop, not threads. Failures are textservice's
+typed errors (``textservice.ResourceExhausted``, ...), raised after the client's retries.
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ checkout of this project, or ``pip install llama-index-core``)::
     Settings.embed_model = TextServiceEmbedding()   # the default model, client and key
 
 Texts (nodes, documents) are embedded with the RETRIEVAL_DOCUMENT task type, queries with
-RETRIEVAL_QUERY (``document_task_type``/``query_task_type`` change them); LlamaIndex's async
-methods (``aget_query_embedding``, ``aget_text_embedding_batch``, ...) are
-``embed_content_async`` calls on the running loop. Failures are textservice's typed errors
+RETRIEVAL_QUERY (``document_task_type``/``query_task_type`` change them; on
+``models/gemini-embedding-2``, the default, they and the titles go into the text as its
+instructions); LlamaIndex's async methods (``aget_query_embedding``,
+``aget_text_embedding_batch``, ...) are ``embed_content_async`` calls on the running loop.
+Failures are textservice's typed errors
 (``textservice.ResourceExhausted``, ...), raised after the client's retries.
 
 Titles: LlamaIndex already writes a node's metadata into the text it embeds (``key: value``

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from textservice._profiles import profile_for
 from textservice.testing.catalogue import ModelPolicy, model_not_found
 from textservice.testing.generation import (
     DEFAULT_CANDIDATE_COUNT,
@@ -25,8 +26,12 @@ from textservice.testing.generation import (
     expected_content_token_count,
     expected_token_count,
 )
-from textservice.testing.validation import content_texts, invalid_argument
-from textservice.testing.vectors import expected_content_embedding, expected_embedding
+from textservice.testing.validation import content_parts, content_texts, invalid_argument
+from textservice.testing.vectors import (
+    expected_content_embedding,
+    expected_embedding,
+    expected_parts_embedding,
+)
 from textservice.testing.versions import ApiVersion, Service, api_versions
 
 Spec = Mapping[str, Any]
@@ -173,12 +178,18 @@ def count_text_tokens(context: Context, version: ApiVersion, request: Any) -> An
 
 def _content_embedding(context: Context, version: ApiVersion, request: Any) -> Any:
     """One ``ContentEmbedding``: the first ``output_dimensionality`` values of the vector of
-    the content's text (its parts joined), task type and title."""
-    text = "".join(content_texts(request.content, "content.", allow_empty=False))
+    the content's text (its parts joined), task type and title; for a model that aggregates
+    parts and takes its task in the text (``gemini-embedding-2``), the unit-length vector of
+    its parts in order, whatever its task type and title fields say."""
+    parts = content_parts(request.content, "content.", request.model)
     dim = request.output_dimensionality or context.models.dimension_of(request.model)
-    values = expected_content_embedding(
-        request.model, text, request.task_type, getattr(request, "title", None), dim
-    )
+    if profile_for(request.model).task_in_text:
+        values = expected_parts_embedding(request.model, parts, dim)
+    else:
+        text = "".join(p for p in parts if isinstance(p, str))
+        values = expected_content_embedding(
+            request.model, text, request.task_type, getattr(request, "title", None), dim
+        )
     return version.message("ContentEmbedding")(values=values)
 
 

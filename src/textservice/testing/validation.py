@@ -30,6 +30,13 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from textservice._encoding.metadata import message_metadata
+from textservice._profiles import (
+    MAX_BATCH_ITEMS,
+    MAX_REQUEST_BYTES,
+    TITLED_TASK,
+    profile_for,
+    takes_title,
+)
 from textservice._proto.google import rpc
 from textservice._proto.message_pool import default_message_pool
 from textservice.testing._required_fields import ATTRIBUTE_NAMES, REQUIRED_FIELDS
@@ -37,14 +44,11 @@ from textservice.testing.catalogue import BASE_MODEL_NAME, MODEL_NAME, ModelPoli
 from textservice.testing.generation import MAX_CANDIDATE_COUNT
 from textservice.testing.versions import Service
 
-MAX_BATCH_TEXTS = 100
+MAX_BATCH_TEXTS = MAX_BATCH_ITEMS
 """BatchEmbedText takes at most this many texts (or v1beta ``requests``)."""
 
-MAX_BATCH_REQUESTS = 100
+MAX_BATCH_REQUESTS = MAX_BATCH_ITEMS
 """BatchEmbedContents takes at most this many requests."""
-
-RETRIEVAL_DOCUMENT = "RETRIEVAL_DOCUMENT"
-"""The only task type that takes a ``title``."""
 
 _TYPE_URL_PREFIX = "type.googleapis.com/"
 _ATTRIBUTE_TO_PROTO = {attribute: name for name, attribute in ATTRIBUTE_NAMES.items()}
@@ -137,6 +141,75 @@ def content_texts(content: betterproto2.Message, path: str, *, allow_empty: bool
     return texts
 
 
+def content_parts(
+    content: betterproto2.Message, path: str, model: str
+) -> list[str | tuple[str, bytes]]:
+    """The parts of an EmbedContent ``Content`` as ``model``'s profile takes them: texts, and
+    for a model with media rules (``gemini-embedding-2``) inline blobs ``(mime_type, data)``
+    of its mime types, at most its images; ``INVALID_ARGUMENT`` naming the part otherwise."""
+    profile = profile_for(model)
+    rules = profile.media if profile.family else None  # unknown models: text, as before
+    parts = getattr(content, "parts", None) or []
+    if not parts:
+        raise invalid_argument(f"{path}parts", "must not be empty")
+    out: list[str | tuple[str, bytes]] = []
+    images = 0
+    for index, part in enumerate(parts):
+        group = message_metadata(type(part)).meta_by_field_name["text"].group
+        held, value = betterproto2.which_one_of(part, group) if group else ("text", part.text)
+        if held == "text" and isinstance(value, str):
+            out.append(value)
+            continue
+        where = f"{path}parts[{index}]"
+        if held != "inline_data" or rules is None:
+            supported = "text" if rules is None else "text and inline_data"
+            raise invalid_argument(
+                where, f"only {supported} parts are supported, this part holds {held or 'nothing'}"
+            )
+        assert value is not None  # a oneof member that is set
+        kind = rules.kind(value.mime_type)
+        if kind is None:
+            raise invalid_argument(
+                f"{where}.inline_data.mime_type",
+                f"{value.mime_type!r} is not supported by {model} "
+                f"(supported: {', '.join(sorted(rules.kinds))})",
+            )
+        images += kind == "image"
+        if rules.max_images is not None and images > rules.max_images:
+            raise invalid_argument(
+                f"{path}parts", f"at most {rules.max_images} images per content, got more"
+            )
+        out.append((value.mime_type, bytes(value.data)))
+    return out
+
+
+def _size(parts: list[str | tuple[str, bytes]]) -> int:
+    """About the bytes of a content of ``parts`` (read from the parts, not re-encoded)."""
+    return sum(len(p) if isinstance(p, str) else len(p[0]) + len(p[1]) for p in parts)
+
+
+def _check_profile(request: Any, models: ModelPolicy, path: str) -> None:
+    """The model's profile: its dimension range; with ``strict_models``, no task type or
+    title field to a model that takes them in its text (the API ignores them)."""
+    profile = profile_for(request.model)
+    dimension = getattr(request, "output_dimensionality", None)
+    if dimension is not None and profile.dimensions is not None:
+        low, high = profile.dimensions
+        if not low <= dimension <= high:
+            raise invalid_argument(
+                f"{path}output_dimensionality",
+                f"must be between {low} and {high} for {request.model}, got {dimension}",
+            )
+    if models.strict_models and profile.task_in_text:
+        for name in ("task_type", "title"):
+            if getattr(request, name, None) is not None:
+                raise invalid_argument(
+                    f"{path}{name}",
+                    f"{request.model} ignores the {name} field (strict_models): put the task "
+                    "in the text, as Google's embeddings guide says",
+                )
+
+
 def _task_type(request: Any, path: str) -> str:
     """The request's task type name (``""``: none); ``INVALID_ARGUMENT`` for an unknown one."""
     value = getattr(request, "task_type", None)
@@ -149,13 +222,15 @@ def _task_type(request: Any, path: str) -> str:
 
 def _check_embed_content(request: Any, models: ModelPolicy, path: str = "") -> None:
     """One EmbedContent request's own arguments (its model is checked by the caller)."""
-    content_texts(request.content, f"{path}content.", allow_empty=False)
+    parts = content_parts(request.content, f"{path}content.", request.model)
+    if _size(parts) > MAX_REQUEST_BYTES:
+        raise invalid_argument(f"{path}content", f"the request exceeds {MAX_REQUEST_BYTES} bytes")
+    _check_profile(request, models, path)
     task = _task_type(request, path)
-    if getattr(request, "title", None) and task != RETRIEVAL_DOCUMENT:
+    if getattr(request, "title", None) and not takes_title(task or None):
         raise invalid_argument(
             f"{path}title",
-            "the model does not support the title parameter unless the task_type is "
-            f"{RETRIEVAL_DOCUMENT}",
+            f"the model does not support the title parameter unless the task_type is {TITLED_TASK}",
         )
     dimension = getattr(request, "output_dimensionality", None)
     if dimension is not None and dimension < 1:
@@ -217,8 +292,12 @@ def _check_batch_requests(request: Any, limit: int) -> list[Any]:
 
 
 def _check_batch_contents(request: Any, models: ModelPolicy) -> None:
+    total = 0
     for index, inner in enumerate(_check_batch_requests(request, MAX_BATCH_REQUESTS)):
         _check_embed_content(inner, models, f"requests[{index}].")
+        total += _size(content_parts(inner.content, "", inner.model))
+    if total > MAX_REQUEST_BYTES:
+        raise invalid_argument("requests", f"the request exceeds {MAX_REQUEST_BYTES} bytes")
 
 
 def _check_count_tokens(request: Any, models: ModelPolicy) -> None:
