@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import InMemoryVectorStore
+from support.fake_helpers import sent_contents
 
 import textservice
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
@@ -30,14 +31,7 @@ TWO = "models/gemini-embedding-2"
 
 def sent(fake: FakeServer) -> list[tuple[str, str, str | None, str | None]]:
     """``(method, text, task type, title)`` of every content request the fake received."""
-    rows = []
-    for call in fake.calls:
-        requests = call.request.requests if call.method == "BatchEmbedContents" else [call.request]
-        for r in requests:
-            task = r.task_type.name if r.task_type is not None else None
-            text = "".join(part.text for part in r.content.parts)
-            rows.append((call.method, text, task, r.title))
-    return rows
+    return [row[:4] for row in sent_contents(fake)]
 
 
 def test_documents_and_queries_get_their_task_types(

@@ -17,6 +17,7 @@ from llama_index.core import VectorStoreIndex
 from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.schema import MetadataMode, TextNode
+from support.fake_helpers import sent_contents
 
 import textservice
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
@@ -32,14 +33,7 @@ DOC, QUERY = "RETRIEVAL_DOCUMENT", "RETRIEVAL_QUERY"
 
 def sent(fake: FakeServer) -> list[tuple[str, str, str | None, str | None]]:
     """``(method, text, task type, title)`` of every content request the fake received."""
-    rows = []
-    for call in fake.calls:
-        requests = call.request.requests if call.method == "BatchEmbedContents" else [call.request]
-        for r in requests:
-            task = r.task_type.name if r.task_type is not None else None
-            text = "".join(part.text for part in r.content.parts)
-            rows.append((call.method, text, task, r.title))
-    return rows
+    return [row[:4] for row in sent_contents(fake)]
 
 
 def test_texts_and_queries_get_their_task_types(

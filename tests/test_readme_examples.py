@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.fake_helpers import sent_contents
 
 from textservice.client import API_KEY_ENV, ENDPOINT_ENV
 from textservice.testing import FakeServer
@@ -125,11 +126,7 @@ def test_the_framework_examples_run_unchanged_against_the_fake_the_environment_n
             assert done.returncode == 0, done.stderr[-3000:]
             assert done.stdout.splitlines() == printed
     # the default model, gemini-embedding-2, takes the task in the text
-    sent = [
-        (call.method, r.content.parts[0].text, r.output_dimensionality)
-        for call in fake.calls
-        for r in (call.request.requests if call.method == "BatchEmbedContents" else [call.request])
-    ]
+    sent = [(row[0], row[1], row[4]) for row in sent_contents(fake)]
     query = ("EmbedContent", "task: search result | query: Which animal purrs?", 768)
     documents = [
         ("BatchEmbedContents", f"title: none | text: {text}", 768)
