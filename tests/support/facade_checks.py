@@ -390,7 +390,9 @@ def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> Non
                 lambda: gen(prompt="p", safety_settings=[{"nope": 1}], client=client),
             )
         if hasattr(facade, "count_text_tokens"):
-            _raises(ValueError, "model", lambda: facade.count_text_tokens("x y", "p", client=client))
+            _raises(
+                ValueError, "model", lambda: facade.count_text_tokens("x y", "p", client=client)
+            )
         assert fake.count() == 0
 
 
