@@ -219,7 +219,9 @@ def test_errors_are_textservices_typed_errors(fake_server: FakeServer, fake_clie
 
 def test_unavailable_is_retried_by_the_client(fake_server: FakeServer, fake_client: Client) -> None:
     fake_server.faults.fail_next(2, "UNAVAILABLE")
-    vector = TextServiceEmbeddings(GEMINI, client=fake_client).embed_query("q")
+    quick = {"retry": textservice.Retry(initial_backoff=0.01)}
+    embeddings = TextServiceEmbeddings(GEMINI, client=fake_client, request_options=quick)
+    vector = embeddings.embed_query("q")
     assert vector == expected_content_embedding(GEMINI, "q", "RETRIEVAL_QUERY")
     assert fake_server.count() == 3
 
