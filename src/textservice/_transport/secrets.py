@@ -18,7 +18,15 @@ from typing import Any
 
 import betterproto2
 
-__all__ = ["REDACTED", "Concealed", "Secret", "holds_secret", "scrub", "scrub_details"]
+__all__ = [
+    "REDACTED",
+    "Concealed",
+    "Secret",
+    "check_api_key",
+    "holds_secret",
+    "scrub",
+    "scrub_details",
+]
 
 REDACTED = "<redacted>"
 
@@ -35,6 +43,35 @@ _HEADER_BLOCK_MESSAGES = frozenset({"Encoded header block to %s", "Decoding %s"}
 _live: weakref.WeakSet[Secret] = weakref.WeakSet()
 _lock = threading.Lock()
 _installed = False
+
+
+def check_api_key(value: str, source: str = "api_key") -> str:
+    """``value`` if it can be an API key: one line of printable ASCII without spaces, else a
+    ``ValueError`` naming ``source`` and the first bad character's kind and position (never
+    the key, nor the character itself when it is printable).
+
+    The key travels as an HTTP/2 header value, which may hold only visible ASCII (RFC 9113
+    section 8.2.1; grpclib sends nothing else as metadata), and Google's keys are made of
+    letters, digits, ``-`` and ``_``: a line break, NUL or non-ASCII letter is a mistake in how
+    the key was read (a two-line key file, a pasted character), found here, when the client
+    is made, rather than as a failed call.
+    """
+    for position, char in enumerate(value, 1):
+        if "!" <= char <= "~":
+            continue
+        if char in "\r\n":
+            what = "a line break"
+        elif char.isspace():
+            what = f"a space ({char!r})" if char != " " else "a space"
+        elif not char.isascii():
+            what = "a non-ASCII character"
+        else:
+            what = f"a control character ({char!r})"
+        raise ValueError(
+            f"{source} holds {what} at character {position} of {len(value)}; an API key "
+            "is one line of printable ASCII (letters, digits, - and _)"
+        )
+    return value
 
 
 class Concealed(str):

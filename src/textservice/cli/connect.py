@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from textservice._transport.secrets import check_api_key
 from textservice.client import API_KEY_ENV, TextServiceClient
 from textservice.errors import MissingAPIKeyError
 
@@ -62,7 +63,8 @@ class Connection:
 
 
 def read_api_key_file(path: str) -> str:
-    """The key in ``path`` (surrounding whitespace removed); ``click.UsageError`` if none."""
+    """The key in ``path`` (surrounding whitespace removed); ``click.UsageError`` if none, or
+    if it is not one key (two lines, a NUL, a non-ASCII letter: ``check_api_key``)."""
     try:
         key = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -70,7 +72,10 @@ def read_api_key_file(path: str) -> str:
         raise click.UsageError(f"cannot read --api-key-file {path}: {reason}") from None
     if not key:
         raise click.UsageError(f"--api-key-file {path} is empty")
-    return key
+    try:
+        return check_api_key(key, f"--api-key-file {path}")
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 _PER_MINUTE = click.FloatRange(min=0, min_open=True)
