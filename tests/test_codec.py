@@ -266,6 +266,38 @@ def test_decode_fast_path_taken_for_canonical_bytes(version: str, batch: list[li
     assert [_bits(e.value) for e in fast.embeddings] == [_bits(v) for v in batch]
 
 
+@SETTINGS
+@given(
+    st.lists(st.lists(st.floats(width=32), min_size=1, max_size=6), min_size=1, max_size=5),
+)
+def test_decode_fast_path_sees_nan_and_infinities(batch: list[list[float]]) -> None:
+    mod = module("v1beta")
+    data = bytes(mod.BatchEmbedTextResponse(embeddings=[mod.Embedding(value=v) for v in batch]))
+    layout = embedding_layout(mod.BatchEmbedTextResponse)
+    assert layout is not None
+    fast = _codec.decode_fast(data, mod.BatchEmbedTextResponse, layout)
+    bad = [k for k, v in enumerate(batch) if not all(math.isfinite(x) for x in v)]
+    assert _codec.seen_not_finite(fast) == (bad[0] if bad else None)
+    assert _codec.seen_not_finite(mod.BatchEmbedTextResponse.parse(data)) is ...  # not looked
+
+
+def test_the_top_byte_screen_of_float32_runs() -> None:
+    cases = {
+        1.0: True,
+        -(2.0**126): True,
+        float.fromhex("0x1.fffffep+126"): True,  # the largest value below 2**127
+        2.0**127: False,  # finite, but the screen cannot tell it from an infinity
+        -3.4028234663852886e38: False,
+        math.inf: False,
+        -math.inf: False,
+        math.nan: False,
+    }
+    for value, small in cases.items():
+        run = struct.pack("<4f", 0.5, value, -0.25, 0.0)
+        assert _wire.float32_run_is_small(b"xx" + run, 2, 2 + len(run)) is small, value
+        assert _wire.float32_run_is_small(run[:4] + run[8:], 0, 12)  # without it
+
+
 def test_decode_fast_path_declines_odd_forms() -> None:
     mod = module("v1beta")
     layout = embedding_layout(mod.EmbedTextResponse)

@@ -39,6 +39,7 @@ __all__ = [
     "array_reply",
     "decode_array",
     "decode_rows",
+    "first_not_finite",
     "pick_rows",
     "rows_array",
     "stack_rows",
@@ -148,6 +149,17 @@ def pick_rows(picks: Sequence[tuple[Float32Array, int]]) -> Float32Array:
     for k, (rows, i) in enumerate(picks):
         out[k] = rows[i]
     return out
+
+
+def first_not_finite(rows: Float32Array) -> int | None:
+    """The index of the first row of a ``(rows, dim)`` array holding NaN or an infinity, or
+    ``None`` when every value is finite."""
+    import numpy
+
+    finite = numpy.isfinite(rows)
+    if finite.all():
+        return None
+    return int(numpy.flatnonzero(~finite.all(axis=1))[0])
 
 
 def _ragged(dims: list[int]) -> Internal:

@@ -79,6 +79,20 @@ def pack_float32(values: list[float]) -> bytes:
     return _float32_struct(len(values)).pack(*values)
 
 
+def float32_run_is_small(data: bytes, start: int, end: int) -> bool:
+    """Whether every float32 of the packed little-endian run ``data[start:end]`` is below
+    2**127 in magnitude, read from the bytes alone: then none is NaN or an infinity.
+
+    A float32 is NaN or infinite when its eight exponent bits are all ones; its top byte then
+    reads 0x7F or 0xFF. One strided copy of the top bytes and two searches decide for a whole
+    run, several times cheaper than a Python pass over the unpacked floats. ``False`` means
+    some value is that large (NaN, an infinity, or a finite value of 2**127 or more): the
+    caller looks at the values themselves.
+    """
+    top = data[start + 3 : end : 4]
+    return b"\x7f" not in top and b"\xff" not in top
+
+
 def unpack_float32(data: bytes | memoryview) -> list[float]:
     """Python floats of a packed little-endian float32 run (``len(data) % 4 == 0``)."""
     if len(data) % 4:
