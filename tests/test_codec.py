@@ -577,14 +577,14 @@ def test_array_output_declines_odd_forms_and_refuses_ragged_embeddings() -> None
     )
 
 
-def test_row_writer_fills_rows_in_any_order_and_refuses_another_dimension() -> None:
+def test_row_writer_fills_rows_in_any_order() -> None:
+    # (a batch of another width never reaches it: the engine refuses it for every output
+    # of a call, tests/test_bad_vectors.py and test_iter_embeddings.py)
     writer = _arrays.RowWriter(5)
     writer.put(3, np.array([[3.0, 3.5], [4.0, 4.5]], np.float32))
     writer.put(0, np.array([[0.0, 0.5], [1.0, 1.5], [2.0, 2.5]], np.float32))
     assert writer.result().tolist() == [[i, i + 0.5] for i in range(5)]
     assert sorted(writer.rows()) == [0, 1, 2, 3, 4]
-    with pytest.raises(errors.Internal, match=r"different lengths \(2, 3\)"):
-        writer.put(0, np.zeros((1, 3), np.float32))
     assert _arrays.RowWriter(0).result().shape == (0, 0)
     with pytest.raises(errors.Internal, match="different lengths"):
         _arrays.stack_rows([np.zeros((1, 2), np.float32), np.zeros((1, 3), np.float32)])

@@ -41,6 +41,7 @@ __all__ = [
     "decode_rows",
     "first_not_finite",
     "pick_rows",
+    "ragged",
     "rows_array",
     "stack_rows",
     "vector_array",
@@ -107,7 +108,7 @@ def vectors_array(vectors: list[list[float]]) -> Float32Array:
         return numpy.empty((0, 0), numpy.float32)
     dims = {len(v) for v in vectors}
     if len(dims) > 1:
-        raise _ragged(sorted(dims))
+        raise ragged(sorted(dims))
     return numpy.asarray(vectors, dtype=numpy.float32).reshape(len(vectors), dims.pop())
 
 
@@ -132,7 +133,7 @@ def stack_rows(parts: Sequence[Float32Array]) -> Float32Array:
 
     widths = sorted({int(part.shape[1]) for part in parts})
     if len(widths) > 1:
-        raise _ragged(widths)
+        raise ragged(widths)
     joined: Float32Array = numpy.concatenate(parts)
     return joined
 
@@ -144,7 +145,7 @@ def pick_rows(picks: Sequence[tuple[Float32Array, int]]) -> Float32Array:
 
     widths = sorted({int(rows.shape[1]) for rows, _ in picks})
     if len(widths) > 1:
-        raise _ragged(widths)
+        raise ragged(widths)
     out: Float32Array = numpy.empty((len(picks), widths[0] if widths else 0), numpy.float32)
     for k, (rows, i) in enumerate(picks):
         out[k] = rows[i]
@@ -162,7 +163,8 @@ def first_not_finite(rows: Float32Array) -> int | None:
     return int(numpy.flatnonzero(~finite.all(axis=1))[0])
 
 
-def _ragged(dims: list[int]) -> Internal:
+def ragged(dims: list[int]) -> Internal:
+    """The error for embeddings of the lengths ``dims`` in one float32 result."""
     shown = ", ".join(map(str, dims))
     return Internal(
         f"the server returned embeddings of different lengths ({shown}), which make no "
@@ -231,8 +233,8 @@ def array_reply(message_type: Any) -> ArrayReply | None:
 class RowWriter:
     """The rows of a list embedding, written into one ``(total, dim)`` array as batches finish.
 
-    The array is made when the first batch arrives (its width is the dimension); a batch of
-    another dimension raises ``Internal``.
+    The array is made when the first batch arrives (its width is the dimension); the engine
+    has checked that every batch of the call has that width.
     """
 
     total: int
@@ -246,8 +248,6 @@ class RowWriter:
             import numpy
 
             self.array = numpy.empty((self.total, rows.shape[1]), numpy.float32)
-        elif rows.shape[1] != self.array.shape[1]:
-            raise _ragged(sorted({int(rows.shape[1]), int(self.array.shape[1])}))
         self.array[start : start + len(rows)] = rows
         self.written.append((start, len(rows)))
 

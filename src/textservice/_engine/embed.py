@@ -205,6 +205,7 @@ async def _ordered_chunks(
     sent by a chunk in the window is not sent again (``dedupe.Window``). ``origin`` maps a
     position in ``texts`` to the caller's input index, for errors naming a text."""
     reader = output.reader(rpc)
+    widths: list[int] = []  # the call's vector length, once a batch told it
 
     async def send(start: int, chunk: list[Any], where: Origin | None = None) -> R:
         request = rpc.request(chunk)
@@ -214,7 +215,14 @@ async def _ordered_chunks(
         if where is None and origin is not None:
             where = _from(origin, start)
         _check_rows(raw, start, len(chunk), rpc.method.name, where, reply)
-        return output.rows(raw)
+        rows = output.rows(raw)
+        width = output.width(rows)
+        if width is not None:  # one length for the call: every batch of a list or iterator
+            if not widths:
+                widths.append(width)
+            elif width != widths[0]:
+                raise arrays.ragged(sorted({widths[0], width}))
+        return rows
 
     async def embed_chunk(item: tuple[int, list[Any]]) -> R:
         start, chunk = item

@@ -1,8 +1,9 @@
-"""NaN, +Inf or -Inf in an embedding from the server is an ``Internal`` error naming the text's
-index, never a result: lists, numpy arrays, unit-length vectors, the iterators; today's model
-through GenerativeService (``embed_content``) and the legacy TextService
-(``generate_embeddings``), a version without BatchEmbedText too. The fake's
-``faults.bad_values`` plays the broken server."""
+"""Vectors no embedding can be, from a broken server: NaN, +Inf or -Inf is an ``Internal``
+error naming the text's index, never a result (lists, numpy arrays, unit-length vectors, the
+iterators; today's model through GenerativeService, ``embed_content``, and the legacy
+TextService, ``generate_embeddings``, a version without BatchEmbedText too); and numpy
+batches of one call changing length is ``Internal`` for the iterators as for lists. The
+fake's ``faults.bad_values`` and ``embedding_dimension`` play the broken server."""
 
 from __future__ import annotations
 
@@ -210,3 +211,24 @@ def test_the_row_check_finds_the_first_bad_row_in_either_form() -> None:
         assert _first_not_finite(rows) == expected, rows
         array = np.asarray(rows, dtype=np.float32)
         assert _first_not_finite(array) == expected, rows
+
+
+@pytest.mark.parametrize(
+    ("iterate", "model"),
+    [(textservice.iter_embed_content, GEMINI), (textservice.iter_embeddings, GECKO)],
+    ids=["iter_embed_content", "iter_embeddings"],
+)
+def test_numpy_iteration_refuses_a_length_change_across_batches(
+    fake: FakeServer, iterate: Callable[..., Any], model: str
+) -> None:
+    got: list[Any] = []
+    with (
+        TextServiceClient(channel_factory=fake.channel, max_concurrency=1) as client,
+        pytest.raises(Internal, match=r"different lengths \(16, 24\)") as info,
+    ):
+        for batch in iterate(model, TEXTS, client=client, output="numpy", batch_size=50):
+            got.append(batch)
+            fake.embedding_dimension = 24  # the server changes its mind mid-call
+    assert got and got[0].shape == (50, 16)
+    assert all(b.shape[1] == 16 for b in got)  # nothing of another width was yielded
+    assert info.value.partial is not None and info.value.partial.delivered == 50 * len(got)
