@@ -185,16 +185,29 @@ def decode_array(
     engine, which knows which texts they belong to, says what is wrong with them. An unset
     singular embedding gives shape ``(0,)`` (the list output gives ``[]``).
     """
+    quick = decode_array_quick(data, layout)
+    return quick if quick is not None else decode_array_slow(data, message_type, layout)
+
+
+def decode_array_quick(data: bytes, layout: EmbeddingLayout) -> Float32Array | None:
+    """``decode_array`` for canonical bytes (``decode_rows``), else ``None``."""
     rows = decode_rows(data)
-    if rows is not None:
-        if layout.repeated:
-            return rows
-        if len(rows) == 1:
-            row: Float32Array = rows[0]
-            return row
-        if len(rows) == 0:
-            return vector_array([])
-        # the singular field sent more than once: betterproto2 decides what that means
+    if rows is None:
+        return None
+    if layout.repeated:
+        return rows
+    if len(rows) == 1:
+        row: Float32Array = rows[0]
+        return row
+    if len(rows) == 0:
+        return vector_array([])
+    return None  # the singular field sent more than once: betterproto2 decides what it means
+
+
+def decode_array_slow(
+    data: bytes, message_type: type[betterproto2.Message], layout: EmbeddingLayout
+) -> Float32Array | list[list[float]]:
+    """``decode_array`` for any bytes: parsed as the list output parses them."""
     message = _generic.decode(data, message_type)
     value = getattr(message, layout.field)
     if layout.repeated:
@@ -210,7 +223,8 @@ class ArrayReply:
     """Stands for an embedding response type in an RPC; decodes the reply as a float32 array.
 
     grpclib's codecs (``textservice._encoding.codec.Codec`` and grpclib's ``ProtoCodec``) call
-    ``message_type.FromString(data)``; this one returns ``decode_array(...)``.
+    ``message_type.FromString(data)``; this one returns ``decode_array(...)``. Its two halves
+    are ``decode_quick`` and ``decode_slow`` (``codec.decode_quick`` / ``decode_slow``).
     """
 
     message_type: type[betterproto2.Message]
@@ -221,6 +235,14 @@ class ArrayReply:
     ) -> Float32Array | list[list[float]]:
         """The reply's embeddings as a float32 array (see ``decode_array``)."""
         return decode_array(data, self.message_type, self.layout)
+
+    def decode_quick(self, data: bytes) -> Float32Array | None:
+        """The array of canonical bytes, else ``None``."""
+        return decode_array_quick(data, self.layout)
+
+    def decode_slow(self, data: bytes) -> Float32Array | list[list[float]]:
+        """The array (or lists) of any bytes."""
+        return decode_array_slow(data, self.message_type, self.layout)
 
 
 def array_reply(message_type: Any) -> ArrayReply | None:

@@ -10,12 +10,18 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from collections.abc import Iterator
 from functools import lru_cache
 
 WIRE_VARINT = 0
 WIRE_FIXED64 = 1
 WIRE_LEN = 2
+WIRE_START_GROUP = 3
+WIRE_END_GROUP = 4
 WIRE_FIXED32 = 5
+
+MAX_FIELD_NUMBER = (1 << 29) - 1
+"""The largest field number protobuf allows."""
 
 MAX_VARINT_BYTES = 10
 """A varint never takes more than ten bytes (64 bits, seven per byte)."""
@@ -63,6 +69,67 @@ def read_varint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
             return result, pos
         shift += 7
     raise WireError("varint longer than ten bytes")
+
+
+def fields(
+    data: bytes, start: int = 0, end: int | None = None
+) -> Iterator[tuple[int, int, int, int]]:
+    """The fields of the message ``data[start:end]``, in order: ``(number, wire type, value
+    start, value end)`` of each (for a LEN field, its payload after the length; a group is
+    passed over whole).
+
+    Raises ``WireError`` for what Google's protobuf runtime refuses too: a field number 0
+    (a zero byte where a key belongs: betterproto2 reads a run of zeros as a million empty
+    fields) or over ``MAX_FIELD_NUMBER``, a wire type protobuf does not have (6, 7), a
+    group not closed by its own end, a field running past the end, a varint over ten bytes.
+    """
+    stop = len(data) if end is None else end
+    pos = start
+    while pos < stop:
+        number, wire_type, value, following = _field(data, pos, stop)
+        if wire_type == WIRE_END_GROUP:
+            raise WireError(f"the end of group {number} at byte {pos}, which was not started")
+        yield number, wire_type, value, following
+        pos = following
+
+
+def _field(data: bytes, pos: int, stop: int) -> tuple[int, int, int, int]:
+    """The field whose key is at ``data[pos]``: number, wire type, value start and end."""
+    key, after = read_varint(data, pos)
+    number, wire_type = key >> 3, key & 7
+    if number == 0:
+        raise WireError(f"field number 0 at byte {pos} (a zero key is not protobuf)")
+    if number > MAX_FIELD_NUMBER:
+        raise WireError(f"field number {number} at byte {pos} is over {MAX_FIELD_NUMBER}")
+    if wire_type == WIRE_VARINT:
+        following = read_varint(data, after)[1]
+    elif wire_type == WIRE_FIXED64:
+        following = after + 8
+    elif wire_type == WIRE_FIXED32:
+        following = after + 4
+    elif wire_type == WIRE_LEN:
+        length, after = read_varint(data, after)
+        following = after + length
+    elif wire_type == WIRE_START_GROUP:
+        following = _group_end(data, after, stop, number)
+    elif wire_type == WIRE_END_GROUP:
+        following = after
+    else:
+        raise WireError(f"wire type {wire_type} at byte {pos} (field {number})")
+    if following > stop:
+        raise WireError(f"field {number} at byte {pos} runs past the end ({stop} bytes)")
+    return number, wire_type, after, following
+
+
+def _group_end(data: bytes, pos: int, stop: int, number: int) -> int:
+    """Where the group ``number`` whose fields start at ``pos`` ends (after its end key)."""
+    while pos < stop:
+        inner, wire_type, _, pos = _field(data, pos, stop)
+        if wire_type == WIRE_END_GROUP:
+            if inner != number:
+                raise WireError(f"group {number} ended by the end of group {inner}")
+            return pos
+    raise WireError(f"group {number} is not closed")
 
 
 @lru_cache(maxsize=64)
