@@ -21,10 +21,10 @@ The engine asks before every RPC and reports how it went::
   (never above ``max_concurrency``). See ``limits.AdaptiveLimit``.
 - **One pause for all**: a rejection's ``RetryInfo`` delay (without one, or with one under
   ``backoff``, 0 s included: ``backoff``, doubling per rejection in a row, at most a minute)
-  holds every new call of the key until it passes; the held calls are then released spread over ``jitter`` times the delay, each
-  at its own random point, so they do not all hit the server in the same instant. A call
-  already in flight when the pause starts is not recalled; its rejection just extends the
-  pause if it asks for longer.
+  holds every new call of the key until it passes; the held calls are then released spread
+  over ``jitter`` times the delay, each at its own random point, so they do not all hit the
+  server in the same instant. A call already in flight when the pause starts is not
+  recalled; its rejection just extends the pause if it asks for longer.
 - **Per-minute limits**: ``requests_per_minute``, ``texts_per_minute`` and
   ``tokens_per_minute`` (tokens by ``estimate_tokens``: UTF-8 bytes / 4, rounded up),
   times ``share``, plus what a rejection by a per-minute quota teaches: the limit its
