@@ -337,6 +337,17 @@ _default_lock = threading.Lock()
 _default: TextServiceClient | None = None
 
 
+def _after_fork() -> None:
+    # A thread of the parent may have held the lock when it forked (the default client
+    # itself is renewed by its call path: callpath._after_fork).
+    global _default_lock
+    _default_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> TextServiceClient:
     """Set up the default client (used when a call gets no ``client=``) and return it.
 

@@ -313,6 +313,13 @@ class RateGovernor:
         """The settings in force."""
         return self._settings
 
+    def forget(self) -> None:
+        """Start over with no key known (a child process after a fork: the calls in flight
+        and waiting were the parent's, and the lock may have been held by one of its
+        threads, which the child does not have)."""
+        self._lock = threading.Lock()
+        self._keys = {}
+
     def admit(
         self,
         key: QuotaKey | tuple[str, str],

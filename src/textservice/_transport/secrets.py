@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Sequence
@@ -43,6 +44,17 @@ _HEADER_BLOCK_MESSAGES = frozenset({"Encoded header block to %s", "Decoding %s"}
 _live: weakref.WeakSet[Secret] = weakref.WeakSet()
 _lock = threading.Lock()
 _installed = False
+
+
+def _after_fork() -> None:
+    # A thread of the parent may have held the lock when it forked; the child has no such
+    # thread to release it.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def check_api_key(value: str, source: str = "api_key") -> str:
