@@ -582,10 +582,13 @@ def iter_embed_sync(
                 progress(done, total)
             yield rows
     finally:
-        # RuntimeError: still unwinding an interrupted step, or the client was closed
-        # meanwhile; the calls in flight are cancelled in either case.
-        with contextlib.suppress(RuntimeError):
-            path.run_sync(batches.aclose)
+        # A closed client closed ``batches`` itself (``track``); nothing is left to do, and
+        # asking its stopped loop would only raise, in a generator finalized as the
+        # interpreter shuts down too ("Exception ignored in: <generator iter_embed_sync>").
+        # RuntimeError: still unwinding an interrupted step, or the client closed meanwhile.
+        if not path.closed:
+            with contextlib.suppress(RuntimeError):
+                path.run_sync(batches.aclose)
 
 
 _END: Any = object()

@@ -193,7 +193,9 @@ class ClientCallPath:
         self.bridge.track(generator)
 
     def shutdown(self) -> None:
-        """Close every channel and stop the loop thread (the bridge's loop closes its own)."""
+        """Close every channel and stop the loop thread (the bridge's loop closes its own);
+        closed from now on (``close()``, or the client collected)."""
+        self._closed = True
         self.pool.close(skip=self.bridge.loop)
         self.bridge.stop()
 
