@@ -17,7 +17,7 @@ import pytest
 import textservice
 import textservice.v1beta2
 from textservice import Internal, TextServiceClient
-from textservice._engine.embed import _first_not_finite
+from textservice._engine.embed import _first_not_finite, length_change
 from textservice.testing import FakeServer, expected_content_embedding, expected_embedding
 
 GEMINI = "models/gemini-embedding-001"
@@ -232,3 +232,5 @@ def test_numpy_iteration_refuses_a_length_change_across_batches(
     assert got and got[0].shape == (50, 16)
     assert all(b.shape[1] == 16 for b in got)  # nothing of another width was yielded
     assert info.value.partial is not None and info.value.partial.delivered == 50 * len(got)
+    assert length_change(info.value) == (16, 24)  # for code that says it in its own words
+    assert length_change(Internal("something else")) is None

@@ -163,12 +163,13 @@ def first_not_finite(rows: Float32Array) -> int | None:
     return int(numpy.flatnonzero(~finite.all(axis=1))[0])
 
 
-def ragged(dims: list[int]) -> Internal:
+def ragged(dims: list[int], details: Sequence[Any] = ()) -> Internal:
     """The error for embeddings of the lengths ``dims`` in one float32 result."""
     shown = ", ".join(map(str, dims))
     return Internal(
         f"the server returned embeddings of different lengths ({shown}), which make no "
-        "float32 array; output='list' returns them as they are"
+        "float32 array; output='list' returns them as they are",
+        details=details,
     )
 
 

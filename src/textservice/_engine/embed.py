@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from textservice._transport.callpath import CallPath
 
 __all__ = [
+    "LENGTH_CHANGED",
     "MAX_BATCH_SIZE",
     "ProgressCallback",
     "check_batch_size",
@@ -55,6 +56,7 @@ __all__ = [
     "embed_one",
     "iter_embed",
     "iter_embed_sync",
+    "length_change",
 ]
 
 P = TypeVar("P")
@@ -97,6 +99,41 @@ def _not_finite(index: int | None, method: str) -> Internal:
         f"the server sent an embedding holding NaN or an infinity for {_which(index)} "
         f"({method} response); an embedding's values are finite"
     )
+
+
+LENGTH_CHANGED = "EMBEDDING_LENGTH_CHANGED"
+"""The ``ErrorInfo.reason`` of the error for a call whose vectors changed length."""
+
+_DOMAIN = "textservice"
+
+
+def _length_changed(first: int, later: int) -> Internal:
+    """The error for a batch of ``later`` values a vector after batches of ``first`` in one
+    call; an ``ErrorInfo`` detail holds both, for code that says it in its own words (the
+    CLI: ``length_change``)."""
+    from textservice._proto.google.rpc import ErrorInfo
+
+    info = ErrorInfo(
+        reason=LENGTH_CHANGED,
+        domain=_DOMAIN,
+        metadata={"first": str(first), "later": str(later)},
+    )
+    return arrays.ragged(sorted({first, later}), details=[info])
+
+
+def length_change(error: BaseException) -> tuple[int, int] | None:
+    """``(first, later)``: the lengths of the vectors of a call that changed length, when
+    ``error`` is the engine's error for that, else ``None``."""
+    from textservice._proto.google.rpc import ErrorInfo
+
+    for detail in getattr(error, "details", None) or ():
+        if (
+            isinstance(detail, ErrorInfo)
+            and detail.domain == _DOMAIN
+            and detail.reason == LENGTH_CHANGED
+        ):
+            return int(detail.metadata["first"]), int(detail.metadata["later"])
+    return None
 
 
 def _first_not_finite(rows: RawRows, reply: Any = None) -> int | None:
@@ -221,7 +258,7 @@ async def _ordered_chunks(
             if not widths:
                 widths.append(width)
             elif width != widths[0]:
-                raise arrays.ragged(sorted({widths[0], width}))
+                raise _length_changed(widths[0], width)
         return rows
 
     async def embed_chunk(item: tuple[int, list[Any]]) -> R:
