@@ -601,7 +601,9 @@ class FakeServer:
             if injection.error is not None:
                 raise injection.error
             validate(service, method, request, self._models)
-            await stream.send_message(self._answer(version, service, method, request))
+            answer = self._answer(version, service, method, request)
+            self.faults.spoil(method, request, answer)
+            await stream.send_message(answer)
         except GRPCError as exc:
             self.log.finish(call, exc.status, exc.message)
             raise
