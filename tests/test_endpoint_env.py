@@ -16,6 +16,8 @@ from textservice.client import ENDPOINT_ENV, TextServiceClient, configure, get_d
 from textservice.testing import FakeServer, ServerAddress, expected_content_embedding
 
 GEMINI = "models/gemini-embedding-001"
+KEY = "endpoint-env-test-key"
+"""A key no other test's key contains (the client scrubs every live key from error texts)."""
 
 
 @pytest.fixture(autouse=True)
@@ -71,10 +73,10 @@ def test_the_variable_sets_endpoint_and_tls(monkeypatch: pytest.MonkeyPatch) -> 
     with TextServiceClient() as client:  # no key needed: not Google's endpoint
         assert (client.endpoint, client.insecure) == ("127.0.0.1:50051", True)
     monkeypatch.setenv(ENDPOINT_ENV, "https://proxy.example.com:8443")
-    with TextServiceClient("k") as client:
+    with TextServiceClient(KEY) as client:
         assert (client.endpoint, client.insecure) == ("proxy.example.com:8443", False)
     monkeypatch.setenv(ENDPOINT_ENV, "proxy.example.com:8443")  # no scheme: insecure decides
-    with TextServiceClient("k") as client:
+    with TextServiceClient(KEY) as client:
         assert client.insecure is False
     with TextServiceClient(insecure=True) as client:
         assert (client.endpoint, client.insecure) == ("proxy.example.com:8443", True)
@@ -84,7 +86,7 @@ def test_an_explicit_endpoint_wins_and_the_variable_is_not_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, "grpc://not even valid")
-    with TextServiceClient("k", endpoint="example.com:444") as client:
+    with TextServiceClient(KEY, endpoint="example.com:444") as client:
         assert (client.endpoint, client.insecure) == ("example.com:444", False)
     fake = FakeServer()
     with TextServiceClient(channel_factory=fake.channel) as client:  # the factory decides
@@ -93,7 +95,7 @@ def test_an_explicit_endpoint_wins_and_the_variable_is_not_read(
 
 def test_empty_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, "  ")
-    with TextServiceClient("k") as client:
+    with TextServiceClient(KEY) as client:
         assert (client.endpoint, client.insecure) == (
             "generativelanguage.googleapis.com:443",
             False,
@@ -103,14 +105,14 @@ def test_empty_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_tls_and_insecure_together_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, "https://proxy.example.com")
     with pytest.raises(ValueError, match=r"asks for TLS .* and insecure=True"):
-        TextServiceClient("k", insecure=True)
+        TextServiceClient(KEY, insecure=True)
 
 
 def test_the_key_is_not_sent_in_plaintext_to_another_host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, "http://10.1.2.3:50051")
     with pytest.raises(ValueError, match=f"plaintext to 10.1.2.3:50051 \\(from the {ENDPOINT_ENV}"):
-        TextServiceClient("k")
-    with TextServiceClient("k", allow_plaintext_key=True) as client:
+        TextServiceClient(KEY)
+    with TextServiceClient(KEY, allow_plaintext_key=True) as client:
         assert client.insecure
 
 
