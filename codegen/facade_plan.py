@@ -22,7 +22,8 @@ import betterproto2
 from codegen import docstrings
 from codegen.errors import CodegenError
 from codegen.model import ApiPackage, Field, Kind, Message, Method, RetryPolicy, Service
-from codegen.names import is_identifier, parameter_name, python_field_name
+from codegen.names import is_identifier, parameter_name, snake_name
+from codegen.roles import OUTPUT_DIMENSIONALITY, TASK_TYPE, TITLE, resolve
 from codegen.shapes import (
     FRIENDLY_FUNCTIONS,
     MODEL_FIELD,
@@ -37,6 +38,7 @@ from codegen.shapes import (
     content_parts,
     match_service,
     page_items,
+    pick,
     text_wrapper,
     vector_path,
 )
@@ -53,10 +55,6 @@ OWN_PARAMETERS = ("client", "request_options")
 
 CONTENT_OWN_PARAMETERS = ("output", "normalize")
 """Keyword-only parameters of ``embed_content`` after ``OWN_PARAMETERS``."""
-
-TITLE_FIELD, TASK_TYPE_FIELD, DIMENSIONALITY_FIELD = "title", "task_type", "output_dimensionality"
-"""EmbedContent's request fields the runtime gives rules to (a title needs the retrieval
-document task type; a dimensionality is positive); a request without one has no such rule."""
 
 FUNCTION_DOC_WIDTH = docstrings.LINE_LENGTH - 4
 """Function docstrings sit 4 spaces in."""
@@ -108,11 +106,27 @@ WELL_KNOWN_RESULTS: dict[str, str] = {
 """Well-known types as result values (``textservice._encoding.dicts`` gives these); the other
 well-known messages (``Any``, ``Empty``, ``FieldMask``) are dicts of their fields."""
 
-_UNWRAPPED_ARGUMENTS = frozenset(
-    name for name in WELL_KNOWN_RESULTS if name.endswith(("Timestamp", "Duration", "Value"))
-)
-"""Well-known types betterproto2 holds as Python values (or JSON-like ones): not accepted as
-facade arguments yet (no request field of the API needs one)."""
+WELL_KNOWN_ARGUMENTS: dict[str, tuple[str, str]] = {
+    "google.protobuf.Value": ("_f.JsonValue", "_f.fields.json_value({v}, {a})"),
+    "google.protobuf.Struct": ("Mapping[str, _f.JsonValue]", "_f.fields.json_object({v}, {a})"),
+    "google.protobuf.ListValue": ("Sequence[_f.JsonValue]", "_f.fields.json_list({v}, {a})"),
+    "google.protobuf.Timestamp": ("datetime.datetime", "_f.fields.timestamp({v}, {a})"),
+    "google.protobuf.Duration": ("datetime.timedelta", "_f.fields.duration({v}, {a})"),
+    "google.protobuf.DoubleValue": ("float", "_f.fields.floating({v}, {a})"),
+    "google.protobuf.FloatValue": ("float", "_f.fields.floating({v}, {a})"),
+    "google.protobuf.Int64Value": ("int", "_f.fields.int64({v}, {a})"),
+    "google.protobuf.UInt64Value": ("int", "_f.fields.uint64({v}, {a})"),
+    "google.protobuf.Int32Value": ("int", "_f.fields.int32({v}, {a})"),
+    "google.protobuf.UInt32Value": ("int", "_f.fields.uint32({v}, {a})"),
+    "google.protobuf.BoolValue": ("bool", "_f.fields.boolean({v}, {a})"),
+    "google.protobuf.StringValue": ("str", "_f.fields.string({v}, {a})"),
+    "google.protobuf.BytesValue": ("bytes", "_f.fields.binary({v}, {a})"),
+}
+"""Well-known types as arguments: (annotation, conversion). ``Value``/``Struct``/``ListValue``
+take JSON-like Python values (``_f.JsonValue``) and are built by ``textservice._facade.fields``;
+the others are held by betterproto2 as Python values (``datetime``, ``timedelta``, scalars), so
+the argument is that value, checked. The other well-known messages (``FieldMask``, ``Any``)
+are messages like any other: an instance or a mapping of its fields."""
 
 _PY_SCALARS: dict[Kind, str] = {
     Kind.DOUBLE: "float",
@@ -370,6 +384,13 @@ class ServicePlan:
         return self.embeddings is not None or self.content is not None
 
     @property
+    def uses_datetime(self) -> bool:
+        """A parameter is a ``datetime``/``timedelta`` (the module imports ``datetime``)."""
+        params = [p for f in self.rpc_functions for p in f.params]
+        params += self.content.params if self.content else ()
+        return any("datetime." in p.annotation for p in params)
+
+    @property
     def functions(self) -> tuple[str, ...]:
         """Public function names, sync and async."""
         names = []
@@ -558,11 +579,6 @@ def _package_alias(package: str) -> str:
     return "_pb_" + package.replace(".", "_")
 
 
-def _snake(name: str) -> str:
-    """``GetModel`` -> ``get_model`` (a plain function's name; betterproto2's own rule)."""
-    return python_field_name(betterproto2.Casing.SNAKE(name))
-
-
 def _method_spec(
     service: Service, method: Method, api: ApiPackage, used: dict[str, str] | None = None
 ) -> MethodSpecPlan:
@@ -704,8 +720,8 @@ class _Arguments:
             return f"{cls} | str | int", f"_f.fields.enum({cls}, {{v}}, {{a}})"
         if f.kind is Kind.MESSAGE:
             assert f.type_name is not None
-            if f.type_name in _UNWRAPPED_ARGUMENTS:
-                raise CodegenError(f"{where}: {f.type_name} arguments are not supported yet")
+            if f.type_name in WELL_KNOWN_ARGUMENTS:
+                return WELL_KNOWN_ARGUMENTS[f.type_name]
             message = api.message(f.type_name)
             if message.package != api.package:
                 # another package's message (a FieldMask): the module imports its package
@@ -1000,17 +1016,13 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         batch_spec = _method_spec(service, batch, api, arguments.used)
         batch_vectors_ = (pair[0].python_name, pair[1].python_name)
         requests = items.python_name
-    title = request.field(TITLE_FIELD)
-    task = request.field(TASK_TYPE_FIELD)
-    dim = request.field(DIMENSIONALITY_FIELD)
-    title_ok = title is not None and title.kind is Kind.STRING and not title.repeated
-    task_ok = task is not None and task.kind is Kind.ENUM
-    dim_ok = dim is not None and dim.kind.is_integer and not dim.repeated
+    roles = resolve(request)  # the options the runtime gives rules to, by number and type
+    title, task, dim = (roles.get(r.name) for r in (TITLE, TASK_TYPE, OUTPUT_DIMENSIONALITY))
     convert = {}
-    if task_ok:
-        assert task is not None and task.type_name is not None
+    if task is not None:
+        assert task.type_name is not None
         enum = api.enums[task.type_name]
-        convert[TASK_TYPE_FIELD] = f"_f.task_type(_pb.{enum.python_name}, {{v}}, {{a}})"
+        convert[task.name] = f"_f.task_type(_pb.{enum.python_name}, {{v}}, {{a}})"
     taken = {"content", "contents", *CONTENT_OWN_PARAMETERS, "batch_size", "progress"}
     params = arguments.params(
         single, function.name, exclude=[content.name], taken=taken, convert=convert
@@ -1041,13 +1053,14 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         "``google.generativeai`` names), where this version's enum has the member."
     )
     extra_docs = {
-        TASK_TYPE_FIELD: task_doc,
-        TITLE_FIELD: "Allowed only with the RETRIEVAL_DOCUMENT task type (``ValueError`` "
+        TASK_TYPE.name: task_doc,
+        TITLE.name: "Allowed only with the RETRIEVAL_DOCUMENT task type (``ValueError`` "
         "otherwise, before any call).",
-        DIMENSIONALITY_FIELD: "A positive int (``ValueError`` otherwise, before any call).",
+        OUTPUT_DIMENSIONALITY.name: "A positive int (``ValueError`` otherwise, before any call).",
     }
+    role_of = {f.python_name: name for name, f in roles.items()}
     arg_docs = [
-        (name, docstrings.join(doc, extra_docs.get(p.attribute, "")))
+        (name, docstrings.join(doc, extra_docs.get(role_of.get(p.attribute, ""), "")))
         for (name, doc), p in zip(arg_docs, params, strict=True)
     ]
     own = [("output", OUTPUT_DOC), ("normalize", NORMALIZE_DOC)]
@@ -1086,10 +1099,10 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         content=content.python_name,
         parts=parts.python_name,
         text=text.python_name,
-        title=title.python_name if title_ok and title is not None else None,
+        title=title.python_name if title is not None else None,
         requests=requests,
-        task_type=task.python_name if task_ok and task is not None else None,
-        dimensionality=dim.python_name if dim_ok and dim is not None else None,
+        task_type=task.python_name if task is not None else None,
+        dimensionality=dim.python_name if dim is not None else None,
         max_items=BATCH_LIMIT,
         doc=doc,
         iter_doc=iter_doc,
@@ -1170,19 +1183,18 @@ def _package_aliases(api: ApiPackage, packages: Iterable[str]) -> dict[str, str]
 def package_matches(api: ApiPackage) -> list[Match]:
     """The rows of the table of shapes the services of ``api`` implement, in table order.
 
-    ``CodegenError`` when two services implement the same row (one function cannot call both).
+    When two services implement the same row, ``shapes.pick`` says which one the function
+    calls (the other RPC gets a plain function).
     """
-    found: dict[str, Match] = {}
+    found: dict[str, list[Match]] = {}
     for service in api.services:
         for match in match_service(service, api):
-            name = match.function.name
-            if name in found:
-                raise CodegenError(
-                    f"{api.package}: {found[name].service.name}.{found[name].rpc.method.name} "
-                    f"and {service.name}.{match.rpc.method.name} both have the shape of {name}"
-                )
-            found[name] = match
-    return sorted(found.values(), key=lambda m: _ROW_ORDER[m.function.name])
+            found.setdefault(match.function.name, []).append(match)
+    chosen = [
+        pick(matches, lambda m: m.rpc.method.name, matches[0].function.rpcs, name)
+        for name, matches in found.items()
+    ]
+    return sorted(chosen, key=lambda m: _ROW_ORDER[m.function.name])
 
 
 _ROW_ORDER = {row.name: index for index, row in enumerate(FRIENDLY_FUNCTIONS)}
@@ -1264,7 +1276,7 @@ def _service_plan(
             )
     for plain in plain_rpcs(service, api, matches):
         rpc_functions.append(
-            _rpc_function(_snake(plain.method.name), service, plain.method, types, arguments)
+            _rpc_function(snake_name(plain.method.name), service, plain.method, types, arguments)
         )
     streaming = tuple(m.name for m in service.methods if m.streaming)
     if embeddings is None and content is None and not rpc_functions:
@@ -1281,7 +1293,7 @@ def _service_plan(
             specs[spec.name] = spec
     plan = ServicePlan(
         name=service.name,
-        module="_" + _snake(service.name),
+        module="_" + snake_name(service.name),
         doc=service.comment,
         methods=tuple(specs[name] for name in sorted(specs)),
         embeddings=embeddings,

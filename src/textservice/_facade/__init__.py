@@ -35,6 +35,7 @@ from textservice._facade.content import (
     task_type,
 )
 from textservice._facade.deprecation import deprecated
+from textservice._facade.fields import JsonValue
 from textservice._facade.paging import Paging, paged, paged_async
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
 from textservice._transport.callpath import CallPath
@@ -53,6 +54,7 @@ __all__ = [
     "ContentRecipe",
     "EmbedRecipe",
     "HasName",
+    "JsonValue",
     "ManyEmbeddings",
     "ManyTexts",
     "MethodSpec",

@@ -8,32 +8,48 @@ it fails later, while serialising, with messages that do not name the argument.)
 
 from __future__ import annotations
 
+import datetime
 import math
-from collections.abc import Callable, Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import betterproto2
 
 from textservice._checks import encodable, is_int, is_number, kind
 from textservice._encoding.metadata import message_metadata
 
+if TYPE_CHECKING:
+    from textservice._proto.google.protobuf import ListValue, Struct, Value
+
 __all__ = [
+    "JsonValue",
     "binary",
     "boolean",
     "content",
     "contents",
+    "duration",
     "encodable",
     "enum",
     "floating",
     "int32",
     "int64",
+    "json_list",
+    "json_object",
+    "json_value",
     "message",
     "repeated",
     "string",
     "strings",
+    "timestamp",
     "uint32",
     "uint64",
 ]
+
+JsonValue: TypeAlias = (
+    "bool | int | float | str | Sequence[JsonValue] | Mapping[str, JsonValue] | None"
+)
+"""What a ``google.protobuf.Value`` argument takes: a JSON-like Python value (``None``, a
+``bool``, a finite number, a ``str``, a sequence of them or a mapping with ``str`` keys)."""
 
 T = TypeVar("T")
 M = TypeVar("M", bound=betterproto2.Message)
@@ -177,4 +193,88 @@ def contents(cls: type[M], value: object, argument: str, *, parts: str, text: st
         return [content(cls, value, argument, parts=parts, text=text)]
     return repeated(
         value, argument, lambda one, name: content(cls, one, name, parts=parts, text=text)
+    )
+
+
+def timestamp(value: object, argument: str) -> datetime.datetime:
+    """A timezone-aware ``datetime`` (a ``google.protobuf.Timestamp``, which betterproto2 holds
+    as one and cannot encode without a timezone)."""
+    if not isinstance(value, datetime.datetime):
+        raise TypeError(f"{argument} must be a datetime.datetime, not {kind(value)}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{argument} must be timezone-aware (e.g. datetime.now(timezone.utc)), got {value!r}"
+        )
+    return value
+
+
+def duration(value: object, argument: str) -> datetime.timedelta:
+    """A ``timedelta`` (a ``google.protobuf.Duration``; betterproto2 holds it as one)."""
+    if not isinstance(value, datetime.timedelta):
+        raise TypeError(f"{argument} must be a datetime.timedelta, not {kind(value)}")
+    return value
+
+
+# -- JSON-like values: google.protobuf.Value, Struct and ListValue -----------------------------
+#
+# betterproto2's own ``Value.from_dict`` takes only ``dict``/``list`` containers, lets NaN and
+# non-``str`` keys through (the API then fails on them), and names no position in its errors;
+# these check the whole value first and say where it is wrong (``parameters["a"][2]``).
+
+
+def _json_sequence(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)
+
+
+def json_value(value: object, argument: str) -> Value:
+    """A ``google.protobuf.Value`` from a JSON-like value (see ``JsonValue``)."""
+    from textservice._proto.google import protobuf as wkt
+
+    if value is None:
+        return wkt.Value(null_value=wkt.NullValue.NULL_VALUE)
+    if isinstance(value, bool):
+        return wkt.Value(bool_value=value)
+    if isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond a double's range
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError(f"{argument} must be a finite number (JSON has no {value!r})")
+        return wkt.Value(number_value=number)
+    if isinstance(value, str):
+        return wkt.Value(string_value=encodable(value, argument))
+    if isinstance(value, Mapping):
+        return wkt.Value(struct_value=json_object(value, argument))
+    if _json_sequence(value):
+        return wkt.Value(list_value=json_list(value, argument))
+    raise TypeError(
+        f"{argument} must be a JSON-like value (None, bool, int, float, str, a sequence or a "
+        f"mapping with str keys), not {kind(value)}"
+    )
+
+
+def json_object(value: object, argument: str) -> Struct:
+    """A ``google.protobuf.Struct`` from a mapping with ``str`` keys and JSON-like values."""
+    from textservice._proto.google import protobuf as wkt
+
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{argument} must be a mapping with str keys, not {kind(value)}")
+    fields = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{argument}: keys must be str, not {kind(key)} ({key!r})")
+        fields[encodable(key, argument)] = json_value(item, f"{argument}[{key!r}]")
+    return wkt.Struct(fields=fields)
+
+
+def json_list(value: object, argument: str) -> ListValue:
+    """A ``google.protobuf.ListValue`` from a sequence (not a ``str``) of JSON-like values."""
+    from textservice._proto.google import protobuf as wkt
+
+    if not _json_sequence(value):
+        raise TypeError(f"{argument} must be a sequence of JSON-like values, not {kind(value)}")
+    assert isinstance(value, Sequence)
+    return wkt.ListValue(
+        values=[json_value(item, f"{argument}[{index}]") for index, item in enumerate(value)]
     )

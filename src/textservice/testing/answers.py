@@ -18,6 +18,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from textservice.testing._field_roles import (
+    CONTENT,
+    OUTPUT_DIMENSIONALITY,
+    REQUESTS,
+    TASK_TYPE,
+    TITLE,
+)
 from textservice.testing.catalogue import ModelPolicy, model_not_found
 from textservice.testing.generation import (
     DEFAULT_CANDIDATE_COUNT,
@@ -25,9 +32,9 @@ from textservice.testing.generation import (
     expected_content_token_count,
     expected_token_count,
 )
-from textservice.testing.validation import content_texts, invalid_argument
+from textservice.testing.validation import content_texts, invalid_argument, role
 from textservice.testing.vectors import expected_content_embedding, expected_embedding
-from textservice.testing.versions import ApiVersion, Service, api_versions
+from textservice.testing.versions import ApiVersion, Later, Service, api_versions
 
 Spec = Mapping[str, Any]
 """A message in proto-JSON form, e.g. ``{"reason": "SAFETY", "message": "blocked"}``."""
@@ -173,26 +180,28 @@ def count_text_tokens(context: Context, version: ApiVersion, request: Any) -> An
 
 def _content_embedding(context: Context, version: ApiVersion, request: Any) -> Any:
     """One ``ContentEmbedding``: the first ``output_dimensionality`` values of the vector of
-    the content's text (its parts joined), task type and title."""
-    text = "".join(content_texts(request.content, "content.", allow_empty=False))
-    dim = request.output_dimensionality or context.models.dimension_of(request.model)
-    values = expected_content_embedding(
-        request.model, text, request.task_type, getattr(request, "title", None), dim
-    )
-    return version.message("ContentEmbedding")(values=values)
+    the content's text (its parts joined), task type and title (each read through its role:
+    a version without the field has none)."""
+    text = "".join(content_texts(role(request, CONTENT), "content.", allow_empty=False))
+    dim = role(request, OUTPUT_DIMENSIONALITY) or context.models.dimension_of(request.model)
+    task, title = role(request, TASK_TYPE), role(request, TITLE)
+    values = expected_content_embedding(request.model, text, task, title, dim)
+    return version.build("ContentEmbedding", values=values)
 
 
 def embed_content(context: Context, version: ApiVersion, request: Any) -> Any:
     """An ``EmbedContentResponse`` with the content's embedding."""
-    return version.message("EmbedContentResponse")(
-        embedding=_content_embedding(context, version, request)
+    return version.build(
+        "EmbedContentResponse", embedding=_content_embedding(context, version, request)
     )
 
 
 def batch_embed_contents(context: Context, version: ApiVersion, request: Any) -> Any:
     """A ``BatchEmbedContentsResponse``: one embedding per request, in order."""
-    return version.message("BatchEmbedContentsResponse")(
-        embeddings=[_content_embedding(context, version, inner) for inner in request.requests]
+    requests = role(request, REQUESTS) or []
+    return version.build(
+        "BatchEmbedContentsResponse",
+        embeddings=[_content_embedding(context, version, inner) for inner in requests],
     )
 
 
@@ -209,12 +218,13 @@ def count_tokens(context: Context, version: ApiVersion, request: Any) -> Any:
     """A ``CountTokensResponse``: ``expected_content_token_count`` of every text part, all of
     it in the ``TEXT`` modality."""
     total = expected_content_token_count(*_counted_texts(request))
-    details = [
-        version.message("ModalityTokenCount")(
-            modality=version.message("Modality").TEXT, token_count=total
-        )
-    ]
-    return version.message("CountTokensResponse")(total_tokens=total, prompt_tokens_details=details)
+    details = Later(  # only in versions whose response has it (v1beta since 2025-04)
+        lambda: [
+            version.build("ModalityTokenCount", modality=version.message("Modality").TEXT,
+                          token_count=total)
+        ]
+    )  # fmt: skip
+    return version.build("CountTokensResponse", total_tokens=total, prompt_tokens_details=details)
 
 
 def page_token(offset: int) -> str:

@@ -32,6 +32,14 @@ from grpclib.exceptions import GRPCError
 from textservice._encoding.metadata import message_metadata
 from textservice._proto.google import rpc
 from textservice._proto.message_pool import default_message_pool
+from textservice.testing._field_roles import (
+    CONTENT,
+    FIELD_ROLES,
+    OUTPUT_DIMENSIONALITY,
+    REQUESTS,
+    TASK_TYPE,
+    TITLE,
+)
 from textservice.testing._required_fields import ATTRIBUTE_NAMES, REQUIRED_FIELDS
 from textservice.testing.catalogue import BASE_MODEL_NAME, MODEL_NAME, ModelPolicy
 from textservice.testing.generation import MAX_CANDIDATE_COUNT
@@ -93,6 +101,14 @@ def required_fields(message_type: type[betterproto2.Message]) -> tuple[str, ...]
     return REQUIRED_FIELDS.get(name, ()) if name is not None else ()
 
 
+def role(request: betterproto2.Message, name: str) -> Any:
+    """The value of the field playing the role ``name`` (``TITLE``, ``CONTENT``, ...) in
+    ``request``, as ``textservice.testing._field_roles`` (generated from the protos, by field
+    number) says; ``None`` when the request's version has no such field."""
+    attribute = FIELD_ROLES.get(full_name(type(request)) or "", {}).get(name)
+    return getattr(request, attribute) if attribute is not None else None
+
+
 def missing_required(message: betterproto2.Message, path: str = "") -> str | None:
     """Path of the first required field left unset in ``message`` (depth first, in field
     order, through sub-messages, lists and map values), or ``None``."""
@@ -137,47 +153,56 @@ def content_texts(content: betterproto2.Message, path: str, *, allow_empty: bool
     return texts
 
 
-def _task_type(request: Any, path: str) -> str:
+def _field(request: Any, name: str) -> str:
+    """The proto name of the field playing the role ``name`` (for error messages)."""
+    attribute = FIELD_ROLES.get(full_name(type(request)) or "", {}).get(name, name)
+    return _ATTRIBUTE_TO_PROTO.get(attribute, attribute)
+
+
+def _task_type(request: Any, path: str = "") -> str:
     """The request's task type name (``""``: none); ``INVALID_ARGUMENT`` for an unknown one."""
-    value = getattr(request, "task_type", None)
+    value = role(request, TASK_TYPE)
     if value is None:
         return ""
     if int(value) not in {int(member) for member in type(value)}:
-        raise invalid_argument(f"{path}task_type", f"unknown task type {int(value)}")
+        raise invalid_argument(
+            f"{path}{_field(request, TASK_TYPE)}", f"unknown task type {int(value)}"
+        )
     return "" if int(value) == 0 else str(value.name)
 
 
 def _check_embed_content(request: Any, models: ModelPolicy, path: str = "") -> None:
     """One EmbedContent request's own arguments (its model is checked by the caller)."""
-    content_texts(request.content, f"{path}content.", allow_empty=False)
+    content_texts(role(request, CONTENT), f"{path}{_field(request, CONTENT)}.", allow_empty=False)
     task = _task_type(request, path)
-    if getattr(request, "title", None) and task != RETRIEVAL_DOCUMENT:
+    if role(request, TITLE) and task != RETRIEVAL_DOCUMENT:
         raise invalid_argument(
-            f"{path}title",
+            f"{path}{_field(request, TITLE)}",
             "the model does not support the title parameter unless the task_type is "
             f"{RETRIEVAL_DOCUMENT}",
         )
-    dimension = getattr(request, "output_dimensionality", None)
+    dimension = role(request, OUTPUT_DIMENSIONALITY)
     if dimension is not None and dimension < 1:
         raise invalid_argument(
-            f"{path}output_dimensionality", f"must be a positive number, got {dimension}"
+            f"{path}{_field(request, OUTPUT_DIMENSIONALITY)}",
+            f"must be a positive number, got {dimension}",
         )
 
 
 def _check_dimension_fits(request: Any, models: ModelPolicy, path: str = "") -> None:
     """``output_dimensionality`` is at most the (served) model's length."""
-    dimension = getattr(request, "output_dimensionality", None)
+    dimension = role(request, OUTPUT_DIMENSIONALITY)
     limit = models.dimension_of(request.model)
     if dimension is not None and dimension > limit:
         raise invalid_argument(
-            f"{path}output_dimensionality",
+            f"{path}{_field(request, OUTPUT_DIMENSIONALITY)}",
             f"must be at most {limit} for {request.model}, got {dimension}",
         )
 
 
 def _check_batch_dimensions(request: Any, models: ModelPolicy) -> None:
-    for index, inner in enumerate(request.requests):
-        _check_dimension_fits(inner, models, f"requests[{index}].")
+    for index, inner in enumerate(role(request, REQUESTS) or []):
+        _check_dimension_fits(inner, models, f"{_field(request, REQUESTS)}[{index}].")
 
 
 def _check_generate_text(request: Any, models: ModelPolicy) -> None:
@@ -197,28 +222,28 @@ def _check_batch_text(request: Any, models: ModelPolicy) -> None:
         raise invalid_argument(
             "texts", f"at most {MAX_BATCH_TEXTS} texts per request, got {len(texts)}"
         )
-    _check_batch_requests(request, MAX_BATCH_TEXTS)
+    _check_batch_requests(request, requests, "requests", MAX_BATCH_TEXTS)
 
 
-def _check_batch_requests(request: Any, limit: int) -> list[Any]:
-    requests = list(getattr(request, "requests", None) or [])
+def _check_batch_requests(request: Any, requests: list[Any], name: str, limit: int) -> None:
+    """A batch's ``requests`` (its field called ``name``): at most ``limit``, each naming the
+    batch's model."""
     if len(requests) > limit:
-        raise invalid_argument(
-            "requests", f"at most {limit} requests per batch, got {len(requests)}"
-        )
+        raise invalid_argument(name, f"at most {limit} requests per batch, got {len(requests)}")
     for index, inner in enumerate(requests):
-        field = f"requests[{index}].model"
+        field = f"{name}[{index}].model"
         check_model_name(getattr(inner, "model", ""), field)
         if inner.model != request.model:
             raise invalid_argument(
                 field, f"{inner.model!r} does not match the batch model {request.model!r}"
             )
-    return requests
 
 
 def _check_batch_contents(request: Any, models: ModelPolicy) -> None:
-    for index, inner in enumerate(_check_batch_requests(request, MAX_BATCH_REQUESTS)):
-        _check_embed_content(inner, models, f"requests[{index}].")
+    requests, name = list(role(request, REQUESTS) or []), _field(request, REQUESTS)
+    _check_batch_requests(request, requests, name, MAX_BATCH_REQUESTS)
+    for index, inner in enumerate(requests):
+        _check_embed_content(inner, models, f"{name}[{index}].")
 
 
 def _check_count_tokens(request: Any, models: ModelPolicy) -> None:
