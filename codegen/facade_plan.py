@@ -186,7 +186,8 @@ class Param:
     """Python expression turning the argument into the field's value."""
     doc: str
     deprecated: str | None = None
-    """The warning passing it gives (the field is ``deprecated``), else ``None``."""
+    """What the warning passing it gives says (the field is ``deprecated``), else ``None``;
+    the runtime adds the function and the argument."""
 
     @property
     def required(self) -> bool:
@@ -205,6 +206,18 @@ def _request_var(params: Iterable[Param]) -> str:
     while name in {p.name for p in params}:
         name += "_"
     return name
+
+
+@dataclass(frozen=True)
+class DeprecationsPlan:
+    """A service module's ``_DEPRECATIONS``: what its arguments can reach that the protos
+    mark deprecated (``_f.Deprecations``)."""
+
+    package: str
+    fields: tuple[tuple[str, tuple[str, ...]], ...]
+    """(message class, its deprecated field attributes)."""
+    values: tuple[tuple[str, dict[int, str]], ...]
+    """(enum class, its deprecated values: number -> proto name)."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +316,8 @@ class ContentFunction:
     doc: str
     iter_doc: str
     deprecated: str | None = None
+    deprecated_title: str | None = None
+    """What an item's title warns when the title field is deprecated, else ``None``."""
 
     @property
     def request_var(self) -> str:
@@ -377,6 +392,10 @@ class ServicePlan:
     """Streaming RPCs: no function."""
     imports: tuple[ModuleImport, ...] = ()
     """Other proto packages whose messages are arguments, requests or responses."""
+    deprecations: DeprecationsPlan | None = None
+    """What the arguments can reach that is deprecated (``None``: nothing)."""
+    content_types: tuple[tuple[str, tuple[str, str]], ...] = ()
+    """The ``Content``-like messages message arguments can hold: (class, (parts, text))."""
 
     @property
     def embeds(self) -> bool:
@@ -654,13 +673,16 @@ def _function_doc(
     )
 
 
-def _deprecated_rpc(method: Method, function: str, api: ApiPackage) -> str | None:
+def _deprecated_rpc(method: Method, api: ApiPackage) -> str | None:
+    """What calling a deprecated RPC's function warns (the runtime adds the function)."""
     if not method.deprecated:
         return None
-    return (
-        f"textservice.{api.version}.{function}: the {method.name} RPC is deprecated in "
-        f"{api.package}"
-    )
+    return f"the {method.name} RPC is deprecated in {api.package}"
+
+
+def _deprecated_field(message: Message, f: Field, api: ApiPackage) -> str:
+    """What setting a deprecated request field warns (the runtime adds function and argument)."""
+    return f"the field {message.python_name}.{f.name} is deprecated in {api.package}"
 
 
 def _deprecated_doc(note: str | None, method: Method) -> str:
@@ -679,9 +701,92 @@ class _Arguments:
     api: ApiPackage
     used: dict[str, str] = field(default_factory=dict)
     """package -> alias of the other packages whose messages are arguments or results."""
+    deprecated_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Message full name -> its deprecated fields (attributes), for the arguments that reach
+    it (the module's ``_DEPRECATIONS``)."""
+    deprecated_values: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Enum full name -> its deprecated values (number -> name), likewise."""
+    content_types: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """``Content``-like message full name -> (parts, text) attributes, for the message
+    arguments whose mappings can hold one (the module's ``_CONTENT_TYPES``)."""
 
     def imports(self) -> tuple[ModuleImport, ...]:
         return tuple(_module_import(p, a) for p, a in sorted(self.used.items()))
+
+    def _reached(self, f: Field) -> set[str]:
+        """The full names of the messages and enums a value of ``f`` can hold, at any depth
+        (well-known types, taken as Python values, not looked into)."""
+        api = self.api
+        todo = [f.map_value if f.kind is Kind.MAP else f]
+        seen: set[str] = set()
+        while todo:
+            one = todo.pop()
+            if one is None or one.type_name is None or one.type_name in seen:
+                continue
+            seen.add(one.type_name)
+            known = one.kind is Kind.MESSAGE and one.type_name in api.messages
+            if known and one.type_name not in WELL_KNOWN_ARGUMENTS:
+                fields = api.message(one.type_name).fields
+                todo += [g.map_value if g.kind is Kind.MAP else g for g in fields]
+        return seen
+
+    def reaches_deprecated(self, f: Field) -> bool:
+        """Whether a value of ``f`` can hold a deprecated field or enum value (those it can
+        are recorded for the module's ``_DEPRECATIONS``)."""
+        api = self.api
+        found = False
+        for name in sorted(self._reached(f)):
+            enum = api.enums.get(name)
+            if enum is not None:
+                old = {v.number: v.name for v in enum.values if v.deprecated}
+                if old and enum.package == api.package:
+                    self.deprecated_values[name] = old
+                    found = True
+            elif name in api.messages:
+                old_fields = tuple(g.python_name for g in api.message(name).fields if g.deprecated)
+                if old_fields:
+                    self.deprecated_fields[name] = old_fields
+                    found = True
+        return found
+
+    def reaches_contents(self, message: Message) -> bool:
+        """Whether a mapping of ``message``'s fields can hold a ``Content``-like message
+        (those it can are recorded for the module's ``_CONTENT_TYPES``)."""
+        api = self.api
+        found = False
+        for g in message.fields:
+            for name in sorted(self._reached(g)):
+                if name not in api.messages or api.message(name).package != api.package:
+                    continue
+                parts = content_parts(api.message(name), api)
+                if parts is not None:
+                    self.content_types[name] = (parts[0].python_name, parts[1].python_name)
+                    found = True
+        return found
+
+    def content_types_plan(self) -> tuple[tuple[str, tuple[str, str]], ...]:
+        """The module's ``_CONTENT_TYPES``: (class, (parts, text)) of each one reached."""
+        return tuple(
+            (f"_pb.{self.api.message(name).python_name}", fields)
+            for name, fields in sorted(self.content_types.items())
+        )
+
+    def deprecations(self) -> DeprecationsPlan | None:
+        """The module's ``_DEPRECATIONS``, when an argument reaches something deprecated."""
+        if not self.deprecated_fields and not self.deprecated_values:
+            return None
+        api = self.api
+        return DeprecationsPlan(
+            package=api.package,
+            fields=tuple(
+                (qualified(api.message(name), api, self.used), attributes)
+                for name, attributes in sorted(self.deprecated_fields.items())
+            ),
+            values=tuple(
+                (f"_pb.{api.enums[name].python_name}", names)
+                for name, names in sorted(self.deprecated_values.items())
+            ),
+        )
 
     def payload(self, f: Field, where: str) -> tuple[str, str] | None:
         """A ``Content``-like field: also accepts a ``str`` (one text part)."""
@@ -737,9 +842,10 @@ class _Arguments:
                     f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}}, "
                     f"text_field={wrapped.python_name!r})",
                 )
+            contents = ", contents=_CONTENT_TYPES" if self.reaches_contents(message) else ""
             return (
                 f"_pb.{message.python_name} | Mapping[str, Any]",
-                f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}})",
+                f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}}{contents})",
             )
         annotation = "int" if f.kind.is_integer else _PY_SCALARS[f.kind]
         return annotation, f"_f.fields.{_SCALAR_CHECKS[f.kind]}({{v}}, {{a}})"
@@ -807,11 +913,10 @@ class _Arguments:
                 annotation += " | None"
             note = None
             doc = f.comment
+            if self.reaches_deprecated(f):
+                conversion = f"_DEPRECATIONS.checked({conversion}, {{a}})"
             if f.deprecated:
-                note = (
-                    f"textservice.{api.version}.{function}({name}=...): the field "
-                    f"{request.python_name}.{f.name} is deprecated in {api.package}"
-                )
+                note = _deprecated_field(request, f, api)
                 doc = docstrings.join(
                     "Deprecated: the protos mark this field ``deprecated``; passing it warns "
                     "with ``DeprecationWarning``.",
@@ -885,7 +990,7 @@ def _rpc_function(
         returns = "Completion"
     spec = _method_spec(service, method, api, arguments.used)
     params = arguments.params(method, name, default_model=default_model, keyword_only=keyword_only)
-    deprecated = _deprecated_rpc(method, name, api)
+    deprecated = _deprecated_rpc(method, api)
     if paging is not None:
         assert items is not None
         returns_doc = docstrings.join(
@@ -1067,7 +1172,7 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
     summary = single.comment
     if batch is not None and batch.comment:
         summary = docstrings.join(summary, batch.comment)
-    deprecated = _deprecated_rpc(single, function.name, api)
+    deprecated = _deprecated_rpc(single, api)
     summary = docstrings.join(_deprecated_doc(deprecated, single), summary)
     doc = _function_doc(
         summary,
@@ -1107,6 +1212,11 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         doc=doc,
         iter_doc=iter_doc,
         deprecated=deprecated,
+        deprecated_title=(
+            _deprecated_field(request, title, api)
+            if title is not None and title.deprecated
+            else None
+        ),
     )
 
 
@@ -1300,6 +1410,8 @@ def _service_plan(
         content=content,
         rpc_functions=tuple(rpc_functions),
         streaming=streaming,
+        deprecations=arguments.deprecations(),
+        content_types=arguments.content_types_plan(),
         imports=arguments.imports(),
     )
     for name in plan.functions:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from codegen.descriptors import load_packages
-from codegen.errors import CodegenError
 from codegen.facade import dependency_packages, facade_packages
 from codegen.facade_plan import package_matches, plan_facade
 from codegen.golden import FIXTURE_PROTOS
@@ -264,13 +263,76 @@ def test_the_table_decides_which_shapes_get_functions() -> None:
     assert ping is not None and ping.paging is None and ping.returns == "PingRequestDict"
 
 
-def test_two_rpcs_of_one_row_are_an_error_naming_both() -> None:
+def _wrapped(package: ApiPackage, table: tuple[FriendlyFunction, ...]) -> dict[str, str]:
+    return {
+        m.function.name: m.rpc.method.name
+        for m in match_service(package.services[0], package, table)
+    }
+
+
+def test_two_rpcs_of_one_row_the_table_names_one_and_the_other_stays_plain() -> None:
+    # an API grows an EmbedTextV2 of the same request and response: neither stops generation
+    package = api(
+        method("EmbedTextV2", "EmbedRequest", "EmbedResponse", "model,text"),
+        method("EmbedText", "EmbedRequest", "EmbedResponse", "model,text"),
+        method("BatchEmbedText", "BatchRequest", "BatchResponse", "model,texts"),
+    )
+    (match,) = match_service(package.services[0], package)
+    assert (match.function.name, match.rpc.method.name) == ("generate_embeddings", "EmbedText")
+    assert match.batch is not None and match.batch.method.name == "BatchEmbedText"
+    plan = plan_facade(package)
+    assert plan.embeddings is not None and plan.embeddings.single.name == "EmbedText"
+    assert [f.name for f in plan.rpc_functions] == ["embed_text_v2"]  # plain, by its name
+    assert plan.rpc_functions[0].method.name == "EmbedTextV2"
+
+
+def test_a_tie_no_table_names_goes_by_the_rows_name_then_by_declaration() -> None:
+    row = FriendlyFunction("count_words", Shape.COUNT_TOKENS, Payload.PROMPT)
+    named = api(
+        method("Tally", "CountRequest", "CountResponse", "model,prompt"),
+        method("CountWords", "CountRequest", "CountResponse", "model,prompt"),
+    )
+    assert _wrapped(named, (row,)) == {"count_words": "CountWords"}
+    unnamed = api(
+        method("Tally", "CountRequest", "CountResponse", "model,prompt"),
+        method("Reckon", "CountRequest", "CountResponse", "model,prompt"),
+    )
+    assert _wrapped(unnamed, (row,)) == {"count_words": "Tally"}
+    listed = FriendlyFunction("count_words", Shape.COUNT_TOKENS, Payload.PROMPT, rpcs=("Reckon",))
+    assert _wrapped(unnamed, (listed,)) == {"count_words": "Reckon"}
+
+
+def test_two_batch_rpcs_of_one_single_rpc_the_named_one_is_used() -> None:
     package = api(
         method("Embed", "EmbedRequest", "EmbedResponse", "model,text"),
-        method("EmbedAgain", "EmbedRequest", "EmbedResponse", "model,text"),
+        method("EmbedManyFast", "BatchRequest", "BatchResponse", "model,texts"),
+        method("BatchEmbed", "BatchRequest", "BatchResponse", "model,texts"),
     )
-    with pytest.raises(CodegenError, match="Embed, EmbedAgain all have the shape"):
-        plan_facade(package)
+    (match,) = match_service(package.services[0], package)
+    assert match.batch is not None and match.batch.method.name == "BatchEmbed"
+    plan = plan_facade(package)
+    assert [f.name for f in plan.rpc_functions] == ["embed_many_fast"]
+
+
+def test_two_services_with_one_rows_shape_the_table_names_the_rpc() -> None:
+    first = Service(
+        "Old", ref("Old"), (method("Tally", "CountContentsRequest", "CountResponse", "model"),)
+    )
+    second = Service(
+        "New",
+        ref("New"),
+        (method("CountTokens", "CountContentsRequest", "CountResponse", "model"),),
+    )
+    package = ApiPackage(
+        package=PKG,
+        files=("test/shapes/v1/service.proto",),
+        services=(first, second),
+        messages={m.full_name: m for m in MESSAGES},
+    )
+    matches = package_matches(package)
+    assert [(m.service.name, m.rpc.method.name) for m in matches] == [("New", "CountTokens")]
+    plan = plan_facade(package)
+    assert plan.exports["count_tokens"] == "_new" and plan.exports["tally"] == "_old"
 
 
 def test_classify_without_the_service_sees_no_batch_of_requests() -> None:

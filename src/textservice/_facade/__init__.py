@@ -34,7 +34,7 @@ from textservice._facade.content import (
     iter_embed_content_async,
     task_type,
 )
-from textservice._facade.deprecation import deprecated
+from textservice._facade.deprecation import Deprecations, deprecated
 from textservice._facade.fields import JsonValue
 from textservice._facade.paging import Paging, paged, paged_async
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
@@ -52,6 +52,7 @@ __all__ = [
     "ArrayEmbedding",
     "ContentFields",
     "ContentRecipe",
+    "Deprecations",
     "EmbedRecipe",
     "HasName",
     "JsonValue",

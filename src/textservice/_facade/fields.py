@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import betterproto2
+from betterproto2.casing import safe_snake_case
 
 from textservice._checks import encodable, is_int, is_number, kind
 from textservice._encoding.metadata import message_metadata
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from textservice._proto.google.protobuf import ListValue, Struct, Value
 
 __all__ = [
+    "ContentTypes",
     "JsonValue",
     "binary",
     "boolean",
@@ -137,14 +139,68 @@ def enum(cls: type[E], value: object, argument: str) -> E:
     raise ValueError(f"{argument}: {value!r} is not a {cls.__name__} (one of {names})")
 
 
-def message(cls: type[M], value: object, argument: str, *, text_field: str | None = None) -> M:
+ContentTypes: TypeAlias = "Mapping[type[betterproto2.Message], tuple[str, str]]"
+"""The ``Content``-like messages of an API version, each with its parts and the part's text
+field (``{Content: ("parts", "text")}``), as the generated facade declares them."""
+
+
+def _texts_as_contents(
+    cls: type[betterproto2.Message], value: Mapping[str, object], types: ContentTypes, at: str
+) -> dict[str, object]:
+    """``value`` (a mapping of ``cls``'s fields) with every ``str`` given for a ``Content``-like
+    field, at any depth, made a content of one text part (``{"parts": [{"text": s}]}``); a bare
+    ``str`` for a repeated one is one item."""
+    meta = message_metadata(cls)
+    out: dict[str, object] = {}
+    for key, item in value.items():
+        name = safe_snake_case(key) if isinstance(key, str) else key
+        field_cls = meta.cls_by_field.get(name) if isinstance(name, str) else None
+        field_meta = meta.meta_by_field_name.get(name) if isinstance(name, str) else None
+        plain = field_meta is None or field_meta.proto_type != betterproto2.TYPE_MESSAGE
+        if field_cls is None or field_meta is None or plain or field_meta.unwrap:
+            out[key] = item
+        elif not field_meta.repeated:
+            out[key] = _content_item(field_cls, item, types, f"{at}.{key}")
+        elif isinstance(item, str | Mapping) or not isinstance(item, Iterable):
+            out[key] = [_content_item(field_cls, item, types, f"{at}.{key}")]
+        else:
+            out[key] = [
+                _content_item(field_cls, one, types, f"{at}.{key}[{index}]")
+                for index, one in enumerate(item)
+            ]
+    return out
+
+
+def _content_item(
+    cls: type[betterproto2.Message], value: object, types: ContentTypes, at: str
+) -> object:
+    if isinstance(value, str) and cls in types:
+        parts, text = types[cls]
+        return {parts: [{text: encodable(value, at)}]}
+    if isinstance(value, Mapping):
+        return _texts_as_contents(cls, value, types, at)
+    return value
+
+
+def message(
+    cls: type[M],
+    value: object,
+    argument: str,
+    *,
+    text_field: str | None = None,
+    contents: ContentTypes | None = None,
+) -> M:
     """An instance of ``cls``, given one, a mapping of its fields, or (when ``text_field`` names
-    the message's one text field, as for ``TextPrompt``) a plain ``str``."""
+    the message's one text field, as for ``TextPrompt``) a plain ``str``. With ``contents``, a
+    ``str`` given in the mapping for a ``Content``-like field (at any depth) is a content of
+    one text part, as a ``Content`` argument's is."""
     if isinstance(value, cls):
         return value
     if text_field is not None and isinstance(value, str):
         return cls(**{text_field: encodable(value, argument)})
     if isinstance(value, Mapping):
+        if contents:
+            value = _texts_as_contents(cls, value, contents, argument)
         try:
             return cls.from_dict(value)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
