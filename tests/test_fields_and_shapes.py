@@ -105,6 +105,12 @@ def test_json_like_values_for_value_struct_and_list_value() -> None:
     for convert, bad, kind, words in cases:
         with pytest.raises(kind, match=words):
             convert(bad, "p")
+    looped: dict[str, Any] = {"a": [1]}
+    looped["a"].append(looped)
+    with pytest.raises(ValueError, match=r"p\['a'\]\[1\] holds itself"):
+        _fields.json_value(looped, "p")
+    shared = [1, 2]  # the same list twice is no loop
+    assert _fields.json_list([shared, shared], "p").to_dict() == [[1, 2], [1, 2]]
 
 
 def test_timestamps_and_durations() -> None:

@@ -284,6 +284,28 @@ def _json_sequence(value: object) -> bool:
 
 def json_value(value: object, argument: str) -> Value:
     """A ``google.protobuf.Value`` from a JSON-like value (see ``JsonValue``)."""
+    return _value(value, argument, ())
+
+
+def json_object(value: object, argument: str) -> Struct:
+    """A ``google.protobuf.Struct`` from a mapping with ``str`` keys and JSON-like values."""
+    return _object(value, argument, ())
+
+
+def json_list(value: object, argument: str) -> ListValue:
+    """A ``google.protobuf.ListValue`` from a sequence (not a ``str``) of JSON-like values."""
+    return _list(value, argument, ())
+
+
+def _inside(value: object, argument: str, inside: tuple[int, ...]) -> tuple[int, ...]:
+    """``inside`` (the containers holding ``value``) and ``value``; a container holding itself
+    has no JSON form."""
+    if id(value) in inside:
+        raise ValueError(f"{argument} holds itself (a circular reference has no JSON form)")
+    return (*inside, id(value))
+
+
+def _value(value: object, argument: str, inside: tuple[int, ...]) -> Value:
     from textservice._proto.google import protobuf as wkt
 
     if value is None:
@@ -301,36 +323,36 @@ def json_value(value: object, argument: str) -> Value:
     if isinstance(value, str):
         return wkt.Value(string_value=encodable(value, argument))
     if isinstance(value, Mapping):
-        return wkt.Value(struct_value=json_object(value, argument))
+        return wkt.Value(struct_value=_object(value, argument, inside))
     if _json_sequence(value):
-        return wkt.Value(list_value=json_list(value, argument))
+        return wkt.Value(list_value=_list(value, argument, inside))
     raise TypeError(
         f"{argument} must be a JSON-like value (None, bool, int, float, str, a sequence or a "
         f"mapping with str keys), not {kind(value)}"
     )
 
 
-def json_object(value: object, argument: str) -> Struct:
-    """A ``google.protobuf.Struct`` from a mapping with ``str`` keys and JSON-like values."""
+def _object(value: object, argument: str, inside: tuple[int, ...]) -> Struct:
     from textservice._proto.google import protobuf as wkt
 
     if not isinstance(value, Mapping):
         raise TypeError(f"{argument} must be a mapping with str keys, not {kind(value)}")
+    inside = _inside(value, argument, inside)
     fields = {}
     for key, item in value.items():
         if not isinstance(key, str):
             raise TypeError(f"{argument}: keys must be str, not {kind(key)} ({key!r})")
-        fields[encodable(key, argument)] = json_value(item, f"{argument}[{key!r}]")
+        fields[encodable(key, argument)] = _value(item, f"{argument}[{key!r}]", inside)
     return wkt.Struct(fields=fields)
 
 
-def json_list(value: object, argument: str) -> ListValue:
-    """A ``google.protobuf.ListValue`` from a sequence (not a ``str``) of JSON-like values."""
+def _list(value: object, argument: str, inside: tuple[int, ...]) -> ListValue:
     from textservice._proto.google import protobuf as wkt
 
     if not _json_sequence(value):
         raise TypeError(f"{argument} must be a sequence of JSON-like values, not {kind(value)}")
     assert isinstance(value, Sequence)
+    inside = _inside(value, argument, inside)
     return wkt.ListValue(
-        values=[json_value(item, f"{argument}[{index}]") for index, item in enumerate(value)]
+        values=[_value(item, f"{argument}[{index}]", inside) for index, item in enumerate(value)]
     )
