@@ -117,9 +117,11 @@ def _update_protos(protos: Path) -> None:
 
 
 def _env(root: Path) -> dict[str, str]:
-    """The repository's tools (this Python's environment), the copy's package and tests."""
+    """The repository's tools (this Python's environment), the copy's package and tests; not
+    the flags of a ``make`` running this test (its jobserver is not the copy's)."""
     paths = [str(root / "src"), str(root / "tests")]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return dict(env, PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1")
 
 
 def _make(root: Path, target: str) -> tuple[subprocess.CompletedProcess[str], float]:
