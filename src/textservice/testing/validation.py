@@ -18,6 +18,11 @@ parameter unless the task_type is RETRIEVAL_DOCUMENT"); ``output_dimensionality`
 positive and at most the model's length; a batch holds at most 100 requests, each naming the
 batch's model. CountTokens counts text parts only (others are ``INVALID_ARGUMENT``) and takes
 ``contents`` or ``generate_content_request``, not both.
+
+The fields those EmbedContent rules read (content, task type, title, output dimensionality,
+a batch's requests) are found through ``role``: the table ``make generate`` writes from the
+protos by field number (``codegen/roles.py``), so a version that renames one is checked alike
+and errors name its field as that version calls it.
 """
 
 from __future__ import annotations
@@ -105,8 +110,12 @@ def role(request: betterproto2.Message, name: str) -> Any:
     """The value of the field playing the role ``name`` (``TITLE``, ``CONTENT``, ...) in
     ``request``, as ``textservice.testing._field_roles`` (generated from the protos, by field
     number) says; ``None`` when the request's version has no such field."""
-    attribute = FIELD_ROLES.get(full_name(type(request)) or "", {}).get(name)
+    attribute = _role_attribute(request, name)
     return getattr(request, attribute) if attribute is not None else None
+
+
+def _role_attribute(request: betterproto2.Message, name: str) -> str | None:
+    return FIELD_ROLES.get(full_name(type(request)) or "", {}).get(name)
 
 
 def missing_required(message: betterproto2.Message, path: str = "") -> str | None:
@@ -155,7 +164,7 @@ def content_texts(content: betterproto2.Message, path: str, *, allow_empty: bool
 
 def _field(request: Any, name: str) -> str:
     """The proto name of the field playing the role ``name`` (for error messages)."""
-    attribute = FIELD_ROLES.get(full_name(type(request)) or "", {}).get(name, name)
+    attribute = _role_attribute(request, name) or name
     return _ATTRIBUTE_TO_PROTO.get(attribute, attribute)
 
 
