@@ -4,7 +4,10 @@ The same inputs give the same answer in every API version: embeddings from
 ``vectors.expected_embedding`` / ``expected_content_embedding``, completions from
 ``generation.expected_completion``, token counts from ``generation.expected_token_count``,
 models from the catalogue (``textservice.testing.catalogue``). Messages are built with the
-classes of the version that was called.
+classes of the version that was called, from the fields those classes have
+(``ApiVersion.build``): a field an older or newer version lacks (``prompt_tokens_details``
+before 2025-04) is left out, never an error. EmbedContent's options are read through their
+roles (``validation.role``), found by field number.
 
 ``ANSWERS`` maps ``(service, RPC)`` names to their answer; an RPC it does not list is one the
 fake does not implement (it answers ``UNIMPLEMENTED``).
@@ -128,10 +131,10 @@ def generate_text(context: Context, version: ApiVersion, request: Any) -> Any:
     count = request.candidate_count or DEFAULT_CANDIDATE_COUNT
     citation = None
     if built["citation_sources"]:
-        citation = version.message("CitationMetadata")(citation_sources=built["citation_sources"])
-    completion = version.message("TextCompletion")
+        citation = version.build("CitationMetadata", citation_sources=built["citation_sources"])
     candidates = [
-        completion(
+        version.build(
+            "TextCompletion",
             output=expected_completion(
                 request.model, request.prompt.text, index, request.max_output_tokens
             ),
@@ -140,7 +143,8 @@ def generate_text(context: Context, version: ApiVersion, request: Any) -> Any:
         )
         for index in range(count)
     ]
-    return version.message("GenerateTextResponse")(
+    return version.build(
+        "GenerateTextResponse",
         candidates=[] if extras.blocked else candidates,
         filters=built["filters"],
         safety_feedback=built["safety_feedback"],
@@ -148,14 +152,14 @@ def generate_text(context: Context, version: ApiVersion, request: Any) -> Any:
 
 
 def _embedding(version: ApiVersion, model: str, text: str, dim: int) -> Any:
-    return version.message("Embedding")(value=expected_embedding(model, text, dim))
+    return version.build("Embedding", value=expected_embedding(model, text, dim))
 
 
 def embed_text(context: Context, version: ApiVersion, request: Any) -> Any:
     """An ``EmbedTextResponse`` with the text's embedding."""
     dim = context.models.dimension_of(request.model)
-    return version.message("EmbedTextResponse")(
-        embedding=_embedding(version, request.model, request.text, dim)
+    return version.build(
+        "EmbedTextResponse", embedding=_embedding(version, request.model, request.text, dim)
     )
 
 
@@ -166,15 +170,16 @@ def batch_embed_text(context: Context, version: ApiVersion, request: Any) -> Any
     else:
         pairs = [(inner.model, inner.text) for inner in getattr(request, "requests", [])]
     dim = context.models.dimension_of(request.model)
-    return version.message("BatchEmbedTextResponse")(
-        embeddings=[_embedding(version, model, text, dim) for model, text in pairs]
+    return version.build(
+        "BatchEmbedTextResponse",
+        embeddings=[_embedding(version, model, text, dim) for model, text in pairs],
     )
 
 
 def count_text_tokens(context: Context, version: ApiVersion, request: Any) -> Any:
     """A ``CountTextTokensResponse`` with the prompt's deterministic token count."""
-    return version.message("CountTextTokensResponse")(
-        token_count=expected_token_count(request.prompt.text)
+    return version.build(
+        "CountTextTokensResponse", token_count=expected_token_count(request.prompt.text)
     )
 
 
@@ -257,7 +262,8 @@ def list_models(context: Context, version: ApiVersion, request: Any) -> Any:
     size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     end = min(start + size, len(listed))
     model_type = version.message("Model")
-    return version.message("ListModelsResponse")(
+    return version.build(
+        "ListModelsResponse",
         models=[m.message(model_type, context.generation_methods) for m in listed[start:end]],
         next_page_token=page_token(end) if end < len(listed) else "",
     )
