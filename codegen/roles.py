@@ -90,9 +90,10 @@ def resolve(message: Message, roles: Iterable[Role] = ROLES) -> dict[str, Field]
             bad = by_name if by_name is not None else by_number
             assert bad is not None
             what = "repeated " if bad.repeated else ""
+            same = [w for w, f in (("name", by_name), ("number", by_number)) if f is bad]
             raise CodegenError(
                 f"{message.full_name}.{bad.name} (field {bad.number}, {what}{bad.kind.value}) "
-                f"has the {'name' if bad is by_name else 'number'} of the {role.name!r} role "
+                f"has the {' and '.join(same)} of the {role.name!r} role "
                 f"(field {role.number}, {role.described}; it {role.rule}) but not its type, "
                 "so the facade and the fake would silently drop that rule: update ROLES in "
                 "codegen/roles.py to say which field has the role now"

@@ -77,7 +77,10 @@ def test_a_request_without_a_roles_field_has_no_such_role() -> None:
     ("changed", "words"),
     [
         # the number kept, the type changed: field 4 is not a title any more
-        (f("title", 4, Kind.INT32), "EmbedContentRequest.title (field 4, int32) has the name"),
+        (f("title", 4, Kind.INT32), "EmbedContentRequest.title (field 4, int32) has the name "
+         "and number of the 'title' role"),
+        # renumbered and retyped
+        (f("title", 7, Kind.BOOL), "EmbedContentRequest.title (field 7, bool) has the name of"),
         # field 4 given to another field, and no `title` anywhere
         (f("priority", 4, Kind.INT64), "EmbedContentRequest.priority (field 4, int64) has the "
          "number of the 'title' role"),
