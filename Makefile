@@ -76,9 +76,12 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 	$(BIN)/ruff format $(LINT_PATHS)
 
-## test: everything CI runs
+## test: everything CI runs; pytest runs on every core (TEST_JOBS=1: in one process, as before).
+##       worksteal: the few long tests (subprocess runs, scratch regenerations) don't leave one
+##       worker idle at the end.
+TEST_JOBS ?= auto
 test: check-generated lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist worksteal
 
 ## test-fast: the inner loop (no lint): the tests that start no process and open no socket, and
 ##            are not slow (markers in pyproject.toml, kept true by tests/support/marker_guard.py).
