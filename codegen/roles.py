@@ -66,7 +66,9 @@ OUTPUT_DIMENSIONALITY = Role("output_dimensionality", 5, "integer", "is a positi
 
 ROLES: tuple[Role, ...] = (TASK_TYPE, TITLE, OUTPUT_DIMENSIONALITY)
 """The options of a single-embed request of ``Content`` (``EmbedContentRequest``), as the
-API's protos number them (v1, v1beta and v1alpha alike, 2024 to 2026)."""
+API's protos number them: ``task_type = 3``, ``title = 4``, ``output_dimensionality = 5`` in
+googleapis' ``google/ai/generativelanguage/{v1,v1beta,v1alpha}/generative_service.proto``, the
+same from 2024-06 (cb060cbb75) to 2026-08 (f8291d2b; copies in ``tests/protos/googleapis``)."""
 
 CONTENT, REQUESTS = "content", "requests"
 """The keys of the payload fields in the fake's table: the content of a single-embed request

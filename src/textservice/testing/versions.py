@@ -111,7 +111,9 @@ class ApiVersion:
 
 class Later:
     """A value ``build_message`` makes only when the message has its field: for values whose
-    types a version may lack (``ModalityTokenCount`` exists only since 2025-04)."""
+    types a version may lack (v1beta's ``ModalityTokenCount`` and
+    ``CountTokensResponse.prompt_tokens_details`` came with googleapis c76b740723, 2025-04-28;
+    v1alpha has neither at f8291d2b, 2026-08)."""
 
     def __init__(self, make: Callable[[], Any]) -> None:
         self.make = make
