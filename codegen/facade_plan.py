@@ -23,6 +23,7 @@ from codegen import docstrings
 from codegen.errors import CodegenError
 from codegen.model import ApiPackage, Field, Kind, Message, Method, RetryPolicy, Service
 from codegen.names import is_identifier, parameter_name, snake_name
+from codegen.paths import profiles
 from codegen.roles import OUTPUT_DIMENSIONALITY, TASK_TYPE, TITLE, resolve
 from codegen.shapes import (
     FRIENDLY_FUNCTIONS,
@@ -43,9 +44,9 @@ from codegen.shapes import (
     vector_path,
 )
 
-BATCH_LIMIT = 100
+BATCH_LIMIT = profiles().MAX_BATCH_ITEMS
 """Texts per BatchEmbedText/BatchEmbedContents call (the API rejects more; the protos say so
-only in a comment)."""
+only in a comment): the package's model profiles hold the number."""
 
 COMPLETION_CANDIDATES, COMPLETION_OUTPUT = "candidates", "output"
 """``Completion["result"]`` is ``candidates[0].output`` (None without candidates)."""
@@ -1149,7 +1150,13 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         content.comment,
         "One item, or a sequence of items (" + how + "); results come back in input order. "
         'An item is a ``str``, or a mapping ``{"text": str, "title": str}`` giving that '
-        "document its own title (the title is optional; it overrides ``title``).",
+        "document its own title (the title is optional; it overrides ``title``); or media: a "
+        '``pathlib.Path`` (its mime type from its suffix), a blob ``{"mime_type": str, '
+        '"data": bytes}``, or ``{"parts": [...]}`` of strings, blobs and paths, embedded as '
+        "ONE vector. Media goes only to a model that takes it (``ValueError`` naming the item "
+        "otherwise, before any call); a file is read when its batch is sent. A model that "
+        "takes its task in the text (``models/gemini-embedding-2``) gets ``task_type`` and "
+        "titles as the instruction text Google documents, never as request fields.",
     )
     arg_docs = [(p.name, p.doc) for p in params]
     task_doc = (
@@ -1237,7 +1244,8 @@ def _iter_doc(
     if batch is not None:
         how = (
             f"Each batch is one {batch.name} call of ``batch_size`` {unit} (1-{BATCH_LIMIT}; the "
-            "last batch may hold fewer)."
+            "last batch may hold fewer"
+            + ("; with media items, as many as fit in one request)." if unit == "items" else ").")
         )
     else:
         how = (

@@ -325,6 +325,7 @@ def test_the_default_catalogue_lists_the_same_models_and_methods(target: Target)
             ("models/text-bison-001", ["generateText", "countTextTokens", "createTunedTextModel"]),
             ("models/embedding-gecko-001", ["embedText", "countTextTokens"]),
             ("models/gemini-embedding-001", ["embedContent", "countTextTokens", "countTokens"]),
+            ("models/gemini-embedding-2", ["embedContent", "countTokens"]),
         ]
 
 

@@ -49,6 +49,8 @@ CATALOGUE: tuple[Model, ...] = (
      "supported_generation_methods": ["embedText", "countTextTokens"]},
     {"name": "models/gemini-embedding-001", "embedding_dimension": 3072,
      "supported_generation_methods": ["embedContent", "countTextTokens", "countTokens"]},
+    {"name": "models/gemini-embedding-2", "embedding_dimension": 3072,
+     "supported_generation_methods": ["embedContent", "countTokens"]},
 )  # fmt: skip
 """The models served (name, methods, embedding length), as the API lists them."""
 

@@ -20,17 +20,22 @@ serialises to the bytes already written (for any grpclib codec: ``bytes(message)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
 import betterproto2
 
+from textservice._encoding.media import Blob
 from textservice._encoding.metadata import message_metadata
 from textservice._encoding.wire import WIRE_LEN, encode_varint, tag
 
-__all__ = ["ContentFields", "ContentRequests", "Document", "prebuilt"]
+__all__ = ["Blob", "ContentFields", "ContentRequests", "Document", "Instruction", "prebuilt"]
+
+Instruction = Callable[[str, "str | None"], str]
+"""Formats an item's text and title (``None``: none) into the text sent (a model that takes
+the task in its text, ``textservice._profiles``)."""
 
 MODEL = "model"
 """The request field naming the model: set on prebuilt requests, so reading it is free."""
@@ -40,10 +45,14 @@ M = TypeVar("M", bound=betterproto2.Message)
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One item to embed: its text, and its own title (``None``: the call's title, if any)."""
+    """One item to embed: its text, and its own title (``None``: the call's title, if any).
+
+    A media item has ``parts`` instead (texts and ``Blob``s, in order: one ``Content``, one
+    vector); its ``text`` is then its text parts joined, as the rate governor counts it."""
 
     text: str
     title: str | None = None
+    parts: tuple[str | Blob, ...] = ()
 
 
 # -- prebuilt messages ----------------------------------------------------------------------
@@ -109,6 +118,8 @@ class ContentFields:
     parts: str = "parts"
     text: str = "text"
     title: str | None = "title"
+    inline_data: str | None = "inline_data"
+    """The part's ``Blob`` field (``mime_type``, ``data``) for media (``None``: none)."""
 
 
 def _len_field(key: bytes, body: bytes) -> bytes:
@@ -139,6 +150,10 @@ class ContentRequests:
     ``template`` holds the call's fixed fields (model, task type, title, dimensionality...)
     and no content. ``batch_template``, when given, is the batch request with its fixed fields
     (the model) and no items; ``requests`` names its repeated field of single requests.
+
+    With ``instruction``, each item's text is sent as ``instruction(text, title)`` and no
+    title field is written (the template should then hold no task type or title either);
+    ``instruction_title`` is then the title of the items without their own.
     """
 
     def __init__(
@@ -147,6 +162,9 @@ class ContentRequests:
         fields: ContentFields,
         batch_template: betterproto2.Message | None = None,
         requests: str = "requests",
+        *,
+        instruction: Instruction | None = None,
+        instruction_title: str | None = None,
     ) -> None:
         self.one_type: type[betterproto2.Message] = type(template)
         meta = message_metadata(self.one_type)
@@ -179,6 +197,20 @@ class ContentRequests:
             slots.append(fields.title)
         self._title_field = fields.title
         self._call_title = call_title
+        self._instruction = instruction
+        if instruction is not None:
+            self._call_title = instruction_title
+        self._blob_keys: tuple[bytes, bytes, bytes] | None = None
+        inline = fields.inline_data
+        if inline is not None and inline in message_metadata(part_type).meta_by_field_name:
+            blob_meta = message_metadata(part_type)
+            blob_type = blob_meta.cls_by_field[inline]
+            blob_fields = message_metadata(blob_type).meta_by_field_name
+            self._blob_keys = (
+                tag(blob_meta.meta_by_field_name[inline].number, WIRE_LEN),
+                tag(blob_fields["mime_type"].number, WIRE_LEN),
+                tag(blob_fields["data"].number, WIRE_LEN),
+            )
         self._known = {MODEL: getattr(template, MODEL)} if MODEL in meta.meta_by_field_name else {}
         self._segments = _segments(template, slots)
         self.batch_type: type[betterproto2.Message] | None = None
@@ -193,12 +225,44 @@ class ContentRequests:
             has_model = MODEL in batch_meta.meta_by_field_name
             self._batch_known = {MODEL: getattr(batch_template, MODEL)} if has_model else {}
 
+    def _text_part(self, text: str) -> bytes:
+        data = text.encode("utf-8")
+        return _len_field(self._text_key, data) if data or self._text_always else b""
+
+    def _blob_part(self, blob: Blob) -> bytes:
+        if self._blob_keys is None:
+            raise TypeError(f"{self.one_type.__name__}'s parts take no inline media")
+        inline_key, mime_key, data_key = self._blob_keys
+        mime, data = blob.mime_type.encode("utf-8"), blob.read()
+        body = (_len_field(mime_key, mime) if mime else b"") + (
+            _len_field(data_key, data) if data else b""
+        )
+        return _len_field(inline_key, body)
+
+    def _parts(self, item: Document, title: str | None) -> bytes:
+        """The content's parts: the item's text, or its parts (the first text formatted by
+        the instruction, which stands first on its own when the item has no text)."""
+        instruction, key = self._instruction, self._parts_key
+        if not item.parts:
+            text = item.text if instruction is None else instruction(item.text, title)
+            return _len_field(key, self._text_part(text))
+        out = []
+        pending = instruction
+        for part in item.parts:
+            if isinstance(part, str):
+                if pending is not None:
+                    part, pending = pending(part, title), None
+                out.append(_len_field(key, self._text_part(part)))
+            else:
+                out.append(_len_field(key, self._blob_part(part)))
+        if pending is not None:
+            out.insert(0, _len_field(key, self._text_part(pending("", title))))
+        return b"".join(out)
+
     def _item(self, item: Document) -> bytes:
-        text = item.text.encode("utf-8")
-        part = _len_field(self._text_key, text) if text or self._text_always else b""
-        content = _len_field(self._content_key, _len_field(self._parts_key, part))
         title = self._call_title if item.title is None else item.title
-        if title is None or not (title or self._title_always):
+        content = _len_field(self._content_key, self._parts(item, title))
+        if title is None or self._instruction is not None or not (title or self._title_always):
             title_bytes = b""
         else:
             title_bytes = _len_field(self._title_key, title.encode("utf-8"))

@@ -30,6 +30,7 @@ from textservice._engine.ordered import ordered_map
 from textservice._engine.outputs import OutputStrategy, RawRows, Vector
 from textservice._engine.recipes import ChunkRpc, EmbedRecipe
 from textservice._governor import Cost
+from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._transport.bridge import CLOSED, cancelled_by_close
 from textservice._transport.options import RequestOptions, ResolvedOptions, RpcPolicy
 from textservice._transport.rpc import call, invoke
@@ -63,7 +64,7 @@ R = TypeVar("R", bound=Sized)
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` with the number of texts delivered so far."""
 
-MAX_BATCH_SIZE = 100
+MAX_BATCH_SIZE = MAX_BATCH_ITEMS
 """The most texts ``iter_embed`` yields at once: BatchEmbedText's limit (for a version
 without it, single-text results are grouped up to this many)."""
 

@@ -36,6 +36,7 @@ from textservice._facade.content import (
 )
 from textservice._facade.deprecation import Deprecations, deprecated
 from textservice._facade.fields import JsonValue
+from textservice._facade.media import ContentItem, ContentItems
 from textservice._facade.paging import Paging, paged, paged_async
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
 from textservice._transport.callpath import CallPath
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ArrayEmbedding",
     "ContentFields",
+    "ContentItem",
+    "ContentItems",
     "ContentRecipe",
     "Deprecations",
     "EmbedRecipe",

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from textservice._profiles import profile_for
 from textservice.testing._field_roles import (
     CONTENT,
     OUTPUT_DIMENSIONALITY,
@@ -35,8 +36,12 @@ from textservice.testing.generation import (
     expected_content_token_count,
     expected_token_count,
 )
-from textservice.testing.validation import content_texts, invalid_argument, role
-from textservice.testing.vectors import expected_content_embedding, expected_embedding
+from textservice.testing.validation import content_parts, content_texts, invalid_argument, role
+from textservice.testing.vectors import (
+    expected_content_embedding,
+    expected_embedding,
+    expected_parts_embedding,
+)
 from textservice.testing.versions import ApiVersion, Later, Service, api_versions
 
 Spec = Mapping[str, Any]
@@ -185,12 +190,18 @@ def count_text_tokens(context: Context, version: ApiVersion, request: Any) -> An
 
 def _content_embedding(context: Context, version: ApiVersion, request: Any) -> Any:
     """One ``ContentEmbedding``: the first ``output_dimensionality`` values of the vector of
-    the content's text (its parts joined), task type and title (each read through its role:
-    a version without the field has none)."""
-    text = "".join(content_texts(role(request, CONTENT), "content.", allow_empty=False))
+    the content's text (its parts joined), task type and title; for a model that aggregates
+    parts and takes its task in the text (``gemini-embedding-2``), the unit-length vector of
+    its parts in order, whatever its task type and title fields say. Each field is read
+    through its role: a version without the field has none."""
+    parts = content_parts(role(request, CONTENT), "content.", request.model)
     dim = role(request, OUTPUT_DIMENSIONALITY) or context.models.dimension_of(request.model)
-    task, title = role(request, TASK_TYPE), role(request, TITLE)
-    values = expected_content_embedding(request.model, text, task, title, dim)
+    if profile_for(request.model).task_in_text:
+        values = expected_parts_embedding(request.model, parts, dim)
+    else:
+        text = "".join(p for p in parts if isinstance(p, str))
+        task, title = role(request, TASK_TYPE), role(request, TITLE)
+        values = expected_content_embedding(request.model, text, task, title, dim)
     return version.build("ContentEmbedding", values=values)
 
 

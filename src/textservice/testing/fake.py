@@ -263,6 +263,10 @@ class FakeServer:
         served model works through every RPC, so suites written for TextService keep working.
     :param embedding_dimension: length of every model's embeddings; ``None`` (default): each
         model's own (3,072 for ``gemini-embedding-001``, 768 for the others).
+    :param strict_models: answer INVALID_ARGUMENT for what the API accepts and ignores for a
+        model: the ``task_type`` and ``title`` fields sent to ``gemini-embedding-2`` (which
+        takes the task in the text). Default ``False``: accepted and ignored, as the API does
+        (the request log still shows them).
     :param versions: API versions to serve (default: all generated ones).
     :param log_limit: calls kept in the log (oldest dropped first); ``None``: no limit.
     :param quotas: per-minute and per-day quotas like the API's (``Quotas`` or a dict of its
@@ -277,6 +281,7 @@ class FakeServer:
         accept_tuned_models: bool = True,
         strict_methods: bool = False,
         embedding_dimension: int | None = None,
+        strict_models: bool = False,
         versions: Iterable[str] | None = None,
         log_limit: int | None = DEFAULT_LOG_LIMIT,
         quotas: Quotas | Mapping[str, Any] | None = None,
@@ -289,6 +294,7 @@ class FakeServer:
             bool(accept_tuned_models),
             strict_methods=strict_methods,
             embedding_dimension=embedding_dimension,
+            strict_models=strict_models,
         )
         self._versions = self._pick_versions(versions)
         self._methods = implemented_methods(self._versions)
@@ -349,6 +355,12 @@ class FakeServer:
     def models(self) -> ModelPolicy:
         """The models served (``models.listed()``: what ListModels answers) and how."""
         return self._models
+
+    @property
+    def strict_models(self) -> bool:
+        """Whether fields a model ignores (task type and title to ``gemini-embedding-2``)
+        are refused."""
+        return self._models.strict_models
 
     @property
     def strict_methods(self) -> bool:
