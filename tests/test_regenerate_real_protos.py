@@ -6,12 +6,13 @@ A scratch copy of the repository gets Google's real protos of other days
 ``protos/``: no ``ModalityTokenCount``, no ``BidiGenerateContent``), and a second RPC of
 EmbedContent's shape in v1 (``EmbedContentV2``, as an API grows). Then, in that copy and with
 nothing else changed, ``make generate``, ``accept-api``, ``check-generated``, ``lint`` and
-``test-fast`` pass, and a user's script calls the new functions against the fake. One copy
+``test-fast`` pass, and a user's script calls the new functions against the fake (and
+embeds with gemini-embedding-2's profile in every version, the old ones included). One copy
 holds all three updates, so the checks run once (about two minutes on a quiet machine,
 most of it ``lint``'s mypy and ``test-fast``).
 
 A second, smaller copy renames embed_content's options (same field numbers): the facade and
-the fake keep their rules under the new names.
+the fake keep their rules under the new names, gemini-embedding-2's profile rules too.
 """
 
 from __future__ import annotations
@@ -52,10 +53,13 @@ EMBED_CONTENT_V2 = """
 USER_SCRIPT = """
 import warnings
 
+from grpclib.const import Status
+
 import textservice
 from textservice import v1, v1alpha, v1beta
 from textservice.errors import Unimplemented
 from textservice.testing import FakeServer, expected_content_embedding
+from textservice.testing.vectors import expected_parts_embedding
 
 warnings.simplefilter("error")  # nothing the script does is deprecated
 fake = FakeServer()
@@ -89,6 +93,32 @@ with client:
     sent = [(c.version, c.method) for c in fake.calls[-3:]]
     assert sent == [("v1alpha", "Predict"), ("v1alpha", "CreateCachedContent"),
                     ("v1", "EmbedContentV2")], sent
+# gemini-embedding-2's profile holds in every version: the task as instruction text, never the
+# task fields (the strict fake refuses them), a caption with an image as ONE vector
+TWO, PNG = "models/gemini-embedding-2", b"\\x89PNG\\r\\n\\x1a\\n" + bytes(64)
+strict = FakeServer(strict_models=True)
+with textservice.Client(api_key="key", channel_factory=strict.channel) as client:
+    for version in (v1alpha, v1beta, v1):
+        items = ["hi", {"text": "b", "title": "B"},
+                 {"parts": ["a cat", {"mime_type": "image/png", "data": PNG}]}]
+        got = version.embed_content(TWO, items, task_type="document", output_dimensionality=128,
+                                    client=client)
+        assert got["embedding"] == [
+            expected_parts_embedding(TWO, ["title: none | text: hi"], 128),
+            expected_parts_embedding(TWO, ["title: B | text: b"], 128),
+            expected_parts_embedding(TWO, ["title: none | text: a cat", ("image/png", PNG)], 128),
+        ], version
+        one = version.embed_content(TWO, "hi", task_type="query", client=client)
+        query = expected_parts_embedding(TWO, ["task: search result | query: hi"])
+        assert one["embedding"] == query
+        assert strict.calls[-1].request.task_type is None
+        try:
+            version.embed_content(TWO, "hi", output_dimensionality=64, client=client)
+        except ValueError as error:
+            assert "between 128 and 3072" in str(error), error
+        else:
+            raise AssertionError("64 dimensions for gemini-embedding-2 were accepted")
+    assert strict.count(status=Status.OK) == len(strict.calls) == 6, strict.calls
 print("user script: ok")
 """
 
@@ -165,12 +195,18 @@ def test_googles_update_regenerates_and_passes_with_no_other_edit(tmp_path: Path
 RENAMES = (
     ("optional TaskType task_type = 3", "optional TaskType purpose = 3"),
     ("optional string title = 4", "optional string document_title = 4"),
+    ("optional int32 output_dimensionality = 5", "optional int32 dimensions = 5"),
 )
 
 RENAMED_SCRIPT = """
+from grpclib.exceptions import GRPCError
+
 import textservice
 from textservice import v1
+from textservice._proto.google.ai.generativelanguage import v1 as pb
 from textservice.testing import FakeServer, expected_content_embedding
+from textservice.testing.validation import CHECKS
+from textservice.testing.vectors import expected_parts_embedding
 
 fake = FakeServer()
 client = textservice.Client(api_key="key", channel_factory=fake.channel)
@@ -190,6 +226,33 @@ with client:
         assert "RETRIEVAL_DOCUMENT" in str(error)
     else:
         raise AssertionError("a title without the document task type was accepted")
+# gemini-embedding-2's profile rules find the renamed fields by number, in the facade and the
+# fake: the task as text (the strict fake refuses the task fields), the dimension range
+TWO = "models/gemini-embedding-2"
+strict = FakeServer(strict_models=True)
+with textservice.Client(api_key="key", channel_factory=strict.channel) as client:
+    got = v1.embed_content(TWO, "a", purpose="document", document_title="T", dimensions=128,
+                           client=client)
+    assert got["embedding"] == expected_parts_embedding(TWO, ["title: T | text: a"], 128)
+    sent = strict.calls[-1].request
+    assert sent.purpose is None and sent.document_title is None and sent.dimensions == 128
+    try:
+        v1.embed_content(TWO, "a", dimensions=64, client=client)
+    except ValueError as error:
+        assert "dimensions must be between 128 and 3072" in str(error), error
+    else:
+        raise AssertionError("64 dimensions for gemini-embedding-2 were accepted")
+content = pb.Content(parts=[pb.Part(text="a")])
+for fields, named in (({"purpose": pb.TaskType(2)}, "purpose"),
+                      ({"document_title": "T"}, "document_title"),
+                      ({"dimensions": 64}, "dimensions")):
+    request = pb.EmbedContentRequest(model=TWO, content=content, **fields)
+    try:
+        CHECKS["EmbedContent"](request, strict.models)
+    except GRPCError as error:
+        assert error.message.startswith(named + ":"), (named, error.message)
+    else:
+        raise AssertionError(f"the strict fake took {named}")
 print("renamed: ok")
 """
 
