@@ -1159,14 +1159,16 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         "titles as the instruction text Google documents, never as request fields.",
     )
     arg_docs = [(p.name, p.doc) for p in params]
+    aliases = [f"``{a!r}``".replace("'", '"') for a in profiles().TASK_TYPE_ALIASES]
     task_doc = (
-        'The enum member, its number, or its name in any case; also ``"document"``, '
-        '``"query"``, ``"similarity"``, ``"qa"`` and ``"verification"`` (the old '
-        "``google.generativeai`` names), where this version's enum has the member."
+        "The enum member, its number, or its name in any case; also "
+        + ", ".join(aliases[:-1])
+        + f" and {aliases[-1]} (the old ``google.generativeai`` names), where this version's "
+        "enum has the member."
     )
     extra_docs = {
         TASK_TYPE.name: task_doc,
-        TITLE.name: "Allowed only with the RETRIEVAL_DOCUMENT task type (``ValueError`` "
+        TITLE.name: f"Allowed only with the {profiles().TITLED_TASK} task type (``ValueError`` "
         "otherwise, before any call).",
         OUTPUT_DIMENSIONALITY.name: "A positive int (``ValueError`` otherwise, before any call).",
     }

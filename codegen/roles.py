@@ -23,6 +23,7 @@ from codegen.errors import CodegenError
 from codegen.formatting import ruff_files
 from codegen.headers import python_header
 from codegen.model import ApiPackage, Field, Kind, Message
+from codegen.paths import profiles
 from codegen.shapes import Payload, Shape, classify_service
 from codegen.templating import environment
 
@@ -61,7 +62,7 @@ class Role:
 
 
 TASK_TYPE = Role("task_type", 3, "enum", "takes the TaskType's names, old short ones too")
-TITLE = Role("title", 4, "string", "needs the RETRIEVAL_DOCUMENT task type")
+TITLE = Role("title", 4, "string", f"needs the {profiles().TITLED_TASK} task type")
 OUTPUT_DIMENSIONALITY = Role("output_dimensionality", 5, "integer", "is a positive int")
 
 ROLES: tuple[Role, ...] = (TASK_TYPE, TITLE, OUTPUT_DIMENSIONALITY)
