@@ -134,14 +134,14 @@ def test_options_reach_every_request(fake_server: FakeServer, fake_client: Clien
         output_dimensionality=256,
         normalize=True,
         document_task_type="similarity",
-        query_task_type="CODE_RETRIEVAL_QUERY",
+        query_task_type="FACT_VERIFICATION",
     )
-    (document,) = embeddings.embed_documents(["def f(): pass"])
-    query = embeddings.embed_query("a function")
-    assert [r[2] for r in sent(fake_server)] == ["SEMANTIC_SIMILARITY", "CODE_RETRIEVAL_QUERY"]
+    (document,) = embeddings.embed_documents(["The sky is blue."])
+    query = embeddings.embed_query("Is the sky blue?")
+    assert [r[2] for r in sent(fake_server)] == ["SEMANTIC_SIMILARITY", "FACT_VERIFICATION"]
     assert {c.request.requests[0].output_dimensionality for c in fake_server.calls[:1]} == {256}
     assert fake_server.calls[1].request.output_dimensionality == 256
-    raw = expected_content_embedding(GEMINI, "a function", "CODE_RETRIEVAL_QUERY", dimension=256)
+    raw = expected_content_embedding(GEMINI, "Is the sky blue?", "FACT_VERIFICATION", dimension=256)
     norm = math.sqrt(sum(v * v for v in raw))
     assert query == pytest.approx([v / norm for v in raw], abs=1e-6)
     assert len(document) == 256
