@@ -174,19 +174,30 @@ def test_skip_bad_embeds_the_rest_and_still_reports_every_bad_line(tmp_path: Pat
 
 
 @pytest.mark.subprocess
-def test_stopping_lists_20_bad_lines_skipping_lists_them_all(tmp_path: Path) -> None:
+def test_20_bad_lines_are_listed_the_rest_counted_and_a_rerun_only_counts(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("good\n" + "\n" * 25 + "also good\n")
-    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(tmp_path / "o.jsonl")]
+    out = tmp_path / "o.jsonl"
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]
     stopped = run_cli(args)
     assert stopped.returncode == 3
     listed = [line for line in stopped.stderr.splitlines() if line.endswith(": empty line")]
     assert len(listed) == 20
-    assert "... and 5 more bad line(s)" in stopped.stderr
+    assert "... and 5 more bad line(s): 5 empty line" in stopped.stderr
     skipped = run_cli([*args, "--skip-bad"])
     assert skipped.returncode == 0, skipped.stderr
     listed = [line for line in skipped.stderr.splitlines() if line.endswith(": empty line")]
-    assert listed == [f"{source}:{n}: empty line" for n in range(2, 27)]
+    assert listed == [f"{source}:{n}: empty line" for n in range(2, 22)]  # the first 20
+    assert "... and 5 more bad line(s): 5 empty line (--bad-records FILE lists them all)" in (
+        skipped.stderr
+    )
+    # The run that made the output listed them: a rerun says how many, in one line.
+    again = run_cli([*args, "--skip-bad"])
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == (
+        "textservice: skipping 25 bad input line(s) of 27, as before: 25 empty line "
+        "(--bad-records FILE lists them all)\n"
+    )
 
 
 @pytest.mark.subprocess
