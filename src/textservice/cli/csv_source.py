@@ -14,13 +14,14 @@ is read. Bad rows: an empty line, a row with more or fewer fields than the heade
 are not UTF-8, an empty text or id, a blank title.
 
 The dialects are the standard library's ``excel`` (comma, ``"`` quoting, quoted fields may
-hold newlines) and ``excel-tab``. A field may be as long as one request's size
-(``MAX_REQUEST_BYTES``): a longer one (often an unterminated quote that swallowed the rest of
-the file) is an ``InputError`` naming its line.
+hold newlines) and ``excel-tab``, read strictly: a quote left open at the end of the file, or
+followed by anything but a delimiter, is an ``InputError`` naming its line, as is a field
+longer than one request's size (``MAX_REQUEST_BYTES``), rather than rows silently merged.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import dataclasses
 import io
@@ -72,6 +73,9 @@ class CsvSource:
         self.format: Literal["csv", "tsv"] = dialect
         self._base = base
         self._columns = columns if columns is not None else Columns()
+        self._shifts: list[tuple[int, int]] = [(1, 2)]
+        """Where rows start in the file, compactly: ``(row, line)`` for row 1 and for each row
+        after one spanning several lines; the rows between follow one a line."""
         refuse_binary(opener, name)
         _allow_long_fields()
         rows = self._lines()
@@ -110,7 +114,7 @@ class CsvSource:
         """Every row with the line of the file it starts on, the header first."""
         with self._open() as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
-            reader = csv.reader(text, _DIALECTS[self.format])
+            reader = csv.reader(text, _DIALECTS[self.format], strict=True)
             line = 1
             while True:
                 try:
@@ -127,8 +131,17 @@ class CsvSource:
     def _items(self) -> Iterator[Record | BadLine]:
         lines = self._lines()
         next(lines, None)  # the header
+        shifts = self._shifts
         for number, (line, row) in enumerate(lines, start=1):
+            if line != self.line_of(number):
+                del shifts[bisect.bisect_left(shifts, (number, 0)) :]  # a pass made them
+                shifts.append((number, line))
             yield self._row(number, line, row)
+
+    def line_of(self, number: int) -> int:
+        """The line of the file row ``number`` starts on (rows read so far)."""
+        row, line = self._shifts[bisect.bisect_right(self._shifts, (number, 1 << 62)) - 1]
+        return line + number - row
 
     def _row(self, number: int, line: int, row: list[str]) -> Record | BadLine:
         c, where = self._columns, self._where
@@ -169,7 +182,8 @@ class CsvSource:
 
     def check(self, report: Report) -> InputCheck:
         """The first pass (see ``textservice.cli.sources.Source``)."""
-        check = first_pass(self._items(), self.records, report, ids=self._columns.id is not None)
+        ids = self._columns.id is not None
+        check = first_pass(self._items(), self.records, report, ids=ids, line_of=self.line_of)
         kept = tuple(KeptColumn(k, "string") for k in self._columns.keep)
         return dataclasses.replace(check, kept=kept)
 

@@ -164,9 +164,11 @@ class _Duplicates:
         return {int(h) for h in numpy.unique(repeated)}
 
 
-def _confirm_duplicates(records: Iterator[Record], suspects: set[int]) -> tuple[list[BadLine], int]:
-    """The records (in order) whose id an earlier record already has, as bad lines; and how
-    many of them have a title."""
+def _confirm_duplicates(
+    records: Iterator[Record], suspects: set[int], line_of: Callable[[int], int]
+) -> tuple[list[BadLine], int]:
+    """The records (in order) whose id an earlier record already has, as bad lines (placed
+    in the file by ``line_of``); and how many of them have a title."""
     first_line: dict[tuple[type, RecordId], int] = {}
     bad: list[BadLine] = []
     titled = 0
@@ -177,8 +179,10 @@ def _confirm_duplicates(records: Iterator[Record], suspects: set[int]) -> tuple[
         first = first_line.setdefault(key, record.line)
         if first != record.line:
             shown = json.dumps(record.id)
-            reason = f"duplicate id {shown} (first on line {first})"
-            bad.append(BadLine(record.line, reason, record.id, "duplicate id"))
+            reason = f"duplicate id {shown} (first on line {line_of(first)})"
+            line = line_of(record.line)
+            where = line if line != record.line else None
+            bad.append(BadLine(record.line, reason, record.id, "duplicate id", where))
             titled += record.title is not None
     return bad, titled
 
@@ -193,9 +197,11 @@ def first_pass(
     report: Report,
     *,
     ids: bool,
+    line_of: Callable[[int], int] = lambda number: number,
 ) -> InputCheck:
     """A source's first pass over ``items``; with ``ids``, repeated ids are found (a second
-    read through ``records`` confirms them) and reported as bad lines."""
+    read through ``records`` confirms them) and reported as bad lines; ``line_of``: the line
+    of the file a record starts on (CSV), for those reports."""
     bad_lines: array[int] = array("q")
     seen = _Duplicates() if ids else None
     count = good = titles = files = 0
@@ -224,7 +230,7 @@ def first_pass(
     suspects = seen.suspects() if seen is not None else set()
     if suspects:
         first_pass = InputCheck(count, good, bad_lines, frozenset(id_types))
-        dupes, titled_dupes = _confirm_duplicates(records(first_pass), suspects)
+        dupes, titled_dupes = _confirm_duplicates(records(first_pass), suspects, line_of)
         titles -= titled_dupes
         bad_lines = _merge(bad_lines, dupes)
     for b in sorted([*held, *dupes], key=lambda b: b.line):
