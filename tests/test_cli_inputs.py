@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.cli_helpers import MODEL, run_cli
 
-from textservice.cli.inputs import BadLine, Record, format_bad_lines
+from textservice.cli.inputs import BadLine, Record, binary_reason, format_bad_lines
 from textservice.cli.sources import TextSource, parse_input
 
 
@@ -214,3 +214,48 @@ def test_a_lone_surrogate_is_a_bad_line_and_skip_bad_skips_it(tmp_path: Path) ->
     assert skipped.returncode == 0, skipped.stderr
     assert f'{source}:2: "text" has a lone surrogate' in skipped.stderr
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [1, 3]
+
+
+# -- binary files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a NUL byte at byte 9"),
+        (b"\xff\xfeh\x00i\x00\n\x00", "a NUL byte at byte 4 (UTF-16 text?)"),
+        ("café crème brûlée à la fenêtre où été déjà".encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_binary_reason_finds_nul_bytes_and_much_that_is_not_utf8(head: bytes, why: str) -> None:
+    reason = binary_reason(head, whole=True)
+    assert reason is not None and why in reason
+
+
+def test_text_with_a_few_bad_bytes_or_a_character_cut_at_the_block_end_is_text() -> None:
+    assert binary_reason(b"first\nab\xff\xfecd\nlast\n", whole=True) is None  # bad lines
+    cut = ("x" * 10 + "é").encode()[:-1]
+    assert binary_reason(cut, whole=False) is None
+
+
+@pytest.mark.parametrize("name", ["in.txt", "in.jsonl", "in.csv"])
+@pytest.mark.subprocess
+def test_a_binary_file_is_refused_whole_even_with_skip_bad(tmp_path: Path, name: str) -> None:
+    source = tmp_path / name
+    source.write_bytes(b"text\nfine line\n" + bytes(range(256)) * 40 + b"\nanother line\n")
+    out = tmp_path / "out.jsonl"
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out), "--skip-bad"]
+    done = run_cli(args)
+    assert done.returncode == 2, done.stderr
+    assert f"{source} is a binary file, not UTF-8 text (a NUL byte at byte 16)" in done.stderr
+    assert "nothing was sent" in done.stderr
+    assert not out.exists() and not (tmp_path / "out.jsonl.part").exists()
+
+
+@pytest.mark.subprocess
+def test_binary_standard_input_is_refused(tmp_path: Path) -> None:
+    data = b"ELF header\x00\x01\x02\n" * 9
+    done = run_cli(["embed", "--fake", "-m", MODEL, "--skip-bad"], stdin=data)
+    assert done.returncode == 2, done.stderr
+    assert "<stdin> is a binary file, not UTF-8 text (a NUL byte at byte 11)" in done.stderr
+    assert done.stdout == ""

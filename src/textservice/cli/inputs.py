@@ -115,7 +115,7 @@ def reason_kind(reason: str) -> str:
     """``reason`` without its details: quoted values, what follows ``": "`` or ``" ("``,
     and numbers (``N``)."""
     kind = _DETAILS.sub("'…'", reason).split(": ", 1)[0].split(" (", 1)[0]
-    return re.sub(r"\d[\d,]*", "N", kind)
+    return re.sub(r"(?<![\w-])\d[\d,]*", "N", kind)  # not the 8 of UTF-8
 
 
 @dataclass(frozen=True)
