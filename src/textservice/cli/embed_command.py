@@ -335,14 +335,16 @@ def embed(
     quiet: bool,
     connection: Connection,
 ) -> None:
-    """Embed every line of the input; write the embeddings in input order.
+    """Embed every line (record) of the input; write the embeddings in input order.
 
     By default with models/gemini-embedding-2 (3,072 dimensions; text, and media files from a
-    folder, JSONL "file" keys or a Parquet --file-column) through GenerativeService;
-    the retired models/embedding-gecko-* go through TextService. The input is streamed (read
-    twice: checked, then embedded), so memory stays flat however long it is. Bad input lines
-    (empty, invalid UTF-8, invalid JSON, no "text", a "title" that is not a string, duplicate
-    id) are listed with their line numbers; without --skip-bad nothing is sent. A file OUTPUT is
+    folder, JSONL "file" keys or a --file-column) through GenerativeService; the retired
+    models/embedding-gecko-* go through TextService. The input (text lines, JSONL, CSV or TSV
+    with a header row, Parquet; a binary file is refused) is streamed (read twice: checked,
+    then embedded), so memory stays flat however long it is. Bad input lines (empty, invalid
+    UTF-8, invalid JSON, no "text", a "title" that is not a string, duplicate id) are listed
+    with their line numbers, the first 20 of them (--bad-records FILE gets all); without
+    --skip-bad nothing is sent. A file OUTPUT is
     written to OUTPUT.part batch by batch and renamed to OUTPUT at the end; rerunning the same
     command after a failure, Ctrl-C or SIGTERM embeds only what is missing, once every result
     kept is checked; a second run on the same OUTPUT meanwhile is refused.
