@@ -133,3 +133,19 @@ def test_the_framework_examples_run_unchanged_against_the_fake_the_environment_n
         for text in ["Cats purr.", "Cars need fuel."]
     ]
     assert sent == [*documents, query, query, *documents, query]
+
+
+def test_the_api_examples_run_as_written(tmp_path: Path) -> None:
+    today, legacy = _section_blocks("API")
+    done = _run(_TODAY + today, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # The legacy TextService: a fake that still serves its retired models.
+    served = """
+import textservice
+from textservice.testing import FakeServer
+
+_fake = FakeServer()
+textservice.configure(api_key="...", channel_factory=_fake.channel)
+"""
+    done = _run(served + legacy, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -215,8 +215,9 @@ def live_secrets() -> list[Concealed]:
 
 
 def scrub(text: str, secrets: Sequence[str] | None = None) -> str:
-    """``text`` with every live key replaced by ``<redacted>``."""
-    for secret in live_secrets() if secrets is None else secrets:
+    """``text`` with every live key replaced by ``<redacted>``, the longest first: a key that
+    holds another client's key is redacted whole, not around the shorter one."""
+    for secret in sorted(live_secrets() if secrets is None else secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, REDACTED)
     return text

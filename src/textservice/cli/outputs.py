@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
 from textservice.cli.checkpoints import REPLACE, Checkpoint
-from textservice.cli.digests import DigestChain, VectorSettings, is_digest
+from textservice.cli.digests import DigestChain, VectorSettings, is_digest, json_default
 from textservice.cli.errors import DimensionChangedError, NumpyMissingError, OutputConflictError
 from textservice.cli.inputs import Record, RecordId
 
@@ -54,6 +54,7 @@ Vectors = Any
 """One batch's vectors: a ``(n, dim)`` float32 numpy array, or ``n`` lists of floats."""
 
 __all__ = [
+    "OUTPUT_SUFFIXES",
     "REPLACE",
     "DimensionChangedError",
     "JsonlFile",
@@ -84,19 +85,32 @@ def require_numpy() -> Any:
     except ImportError:
         raise NumpyMissingError(
             "writing .npy or .parquet needs numpy: pip install numpy "
-            "(or write JSONL: an output name not ending in .npy or .parquet)"
+            "(or write JSONL: an output name ending in .jsonl)"
         ) from None
     return numpy
 
 
+OUTPUT_SUFFIXES: dict[str, Kind] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".npy": "npy",
+    ".parquet": "parquet",
+}
+"""The output formats by file name suffix (any case); no other suffix is written."""
+
+
 def output_kind(path: str) -> Kind:
-    """``npy`` for a ``.npy`` file name, ``parquet`` for ``.parquet``, else ``jsonl``."""
-    lower = path.lower()
-    if lower.endswith(".npy"):
-        return "npy"
-    if lower.endswith(".parquet"):
-        return "parquet"
-    return "jsonl"
+    """The format of an output file by its suffix (:data:`OUTPUT_SUFFIXES`); ``ValueError``
+    naming the suffixes for any other name (``out.npz`` once quietly became JSONL)."""
+    suffix = Path(path).suffix.lower()
+    kind = OUTPUT_SUFFIXES.get(suffix)
+    if kind is None:
+        shown = f"{suffix!r} is not an output format" if suffix else "no suffix"
+        raise ValueError(
+            f"{path}: {shown}: the name must end in {', '.join(OUTPUT_SUFFIXES)} (or be '-' "
+            "for JSONL on standard output)"
+        )
+    return kind
 
 
 def partial_path(path: Path) -> Path:
@@ -123,10 +137,25 @@ class ResumePoint:
 EMPTY = ResumePoint()
 
 
-def encode_result(record_id: RecordId, digest: str, vector: Sequence[float]) -> bytes:
-    """One JSONL result line, newline included, from a list of floats."""
-    obj: dict[str, Any] = {"id": record_id, "digest": digest, "embedding": list(vector)}
-    return json.dumps(obj, separators=(",", ":")).encode("utf-8") + b"\n"
+def encode_result(
+    record_id: RecordId,
+    digest: str,
+    vector: Sequence[float],
+    kept: Sequence[tuple[str, object]] = (),
+) -> bytes:
+    """One JSONL result line, newline included, from a list of floats; ``kept``: the
+    ``--keep-columns`` names and values, after the id."""
+    obj: dict[str, Any] = {"id": record_id, **dict(kept), "digest": digest}
+    obj["embedding"] = list(vector)
+    return json.dumps(obj, separators=(",", ":"), default=json_default).encode("utf-8") + b"\n"
+
+
+def _kept_json(names: Sequence[str], record: Record) -> str:
+    """The kept columns of one result line: ``,"name":value`` each (``""``: none)."""
+    return "".join(
+        f",{json.dumps(name)}:{json.dumps(value, separators=(',', ':'), default=json_default)}"
+        for name, value in zip(names, record.kept, strict=True)
+    )
 
 
 def _float_arrays(rows: Any) -> list[str] | None:
@@ -152,16 +181,21 @@ def _float_arrays(rows: Any) -> list[str] | None:
     return joined
 
 
-def encode_batch(records: Sequence[Record], vectors: Vectors, chain: DigestChain) -> bytes:
-    """The JSONL lines of one batch; each record is added to ``chain`` for its digest."""
+def encode_batch(
+    records: Sequence[Record], vectors: Vectors, chain: DigestChain, keep: Sequence[str] = ()
+) -> bytes:
+    """The JSONL lines of one batch; each record is added to ``chain`` for its digest;
+    ``keep``: the names of the records' kept columns."""
     texts = None if isinstance(vectors, list) else _float_arrays(vectors)
     if texts is None:
         rows = vectors if isinstance(vectors, list) else vectors.astype("float64").tolist()
         return b"".join(
-            encode_result(r.id, chain.add(r), v) for r, v in zip(records, rows, strict=True)
+            encode_result(r.id, chain.add(r), v, list(zip(keep, r.kept, strict=True)))
+            for r, v in zip(records, rows, strict=True)
         )
     return "".join(
-        f'{{"id":{json.dumps(r.id)},"digest":"{chain.add(r)}","embedding":[{t}]}}\n'
+        f'{{"id":{json.dumps(r.id)}{_kept_json(keep, r) if keep else ""},'
+        f'"digest":"{chain.add(r)}","embedding":[{t}]}}\n'
         for r, t in zip(records, texts, strict=True)
     ).encode("utf-8")
 
@@ -355,8 +389,9 @@ def dimension_changed(first: int, later: int) -> DimensionChangedError:
 class StdoutOutput:
     """JSONL to standard output: streamed per batch, no resume."""
 
-    def __init__(self, stream: IO[bytes] | None = None) -> None:
+    def __init__(self, stream: IO[bytes] | None = None, *, keep: Sequence[str] = ()) -> None:
         self._stream = stream if stream is not None else sys.stdout.buffer
+        self._keep = keep
         self._chain: DigestChain | None = None
         self.point = EMPTY
         self.dimension: int | None = None
@@ -383,7 +418,7 @@ class StdoutOutput:
         """Write one batch of JSONL lines and flush."""
         assert self._chain is not None, "not started"
         check_dimension(self, vectors)
-        self._stream.write(encode_batch(records, vectors, self._chain))
+        self._stream.write(encode_batch(records, vectors, self._chain, self._keep))
         self._stream.flush()
 
     def finish(self) -> None:
@@ -408,6 +443,7 @@ class JsonlFile:
         self.part = partial_path(path)
         self.overwrite = overwrite
         self._settings = settings
+        self._keep = settings.keep_columns or ()
         self.dimension: int | None = None
         self.already_complete = False
         self._chain: DigestChain | None = None
@@ -481,7 +517,7 @@ class JsonlFile:
         """Append one batch to ``.part`` and flush it."""
         assert self._file is not None and self._chain is not None, "not started, or closed"
         check_dimension(self, vectors, self.point.source)
-        self._file.write(encode_batch(records, vectors, self._chain))
+        self._file.write(encode_batch(records, vectors, self._chain, self._keep))
         self._file.flush()
 
     def finish(self) -> None:
