@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from support import reference
 
+from textservice.client import ENDPOINT_ENV
+
 pytest_plugins = ["support.marker_guard"]
+
+# A server named in the developer's environment would take the default client (and every
+# command the tests run) away from the servers the tests start.
+os.environ.pop(ENDPOINT_ENV, None)
 
 
 @pytest.fixture(scope="session")

@@ -24,13 +24,35 @@ class FakeModel:
         ("models/embedding-gecko-001", "models/embedding-gecko-001"),
         ("tunedModels/my-model-123", "tunedModels/my-model-123"),
         (FakeModel("models/text-bison-001"), "models/text-bison-001"),
+        # a bare id gets "models/", as google-genai's t_model gives it
+        ("gemini-embedding-001", "models/gemini-embedding-001"),
+        ("embedding-gecko-001", "models/embedding-gecko-001"),
+        (FakeModel("gemini-embedding-2"), "models/gemini-embedding-2"),
+        ("models", "models/models"),
     ],
 )
 def test_check_model_accepts_resource_names(model: object, expected: str) -> None:
     assert check_model(model) == expected
 
 
-@pytest.mark.parametrize("name", ["embedding-gecko-001", "model/x", "models/", "tunedModels/", ""])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "model/x",
+        "models/",
+        "tunedModels/",
+        "",
+        " ",
+        "gemini embedding",
+        "gemini-embedding-001 ",
+        "\tgemini",
+        "/gemini-embedding-001",
+        "gemini-embedding-001/",
+        "publishers/google/models/x",
+        "models/a/b",
+        "models//x",
+    ],
+)
 def test_check_model_rejects_bad_names(name: str) -> None:
     with pytest.raises(ValueError, match="model name must start with"):
         check_model(name)

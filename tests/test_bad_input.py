@@ -68,7 +68,9 @@ BAD_INPUTS: list[tuple[str, Callable[[FakeTextService], Any], type[Exception], s
     ("model=3", lambda f: facade_checks(model=3), TypeError, "model must be"),
     ("model=b'models/x'", lambda f: facade_checks(model=b"models/x"), TypeError, "model must be"),
     ("model with int .name", lambda f: facade_checks(model=Model(3)), TypeError, "model must be"),
-    ("model='gecko'", lambda f: facade_checks(model="gecko"), ValueError, "must start with"),
+    ("model='a b'", lambda f: facade_checks(model="a b"), ValueError, "must start with"),
+    ("model='x/gecko'", lambda f: facade_checks(model="x/gecko"), ValueError, "or be a bare id"),
+    ("model=''", lambda f: facade_checks(model=""), ValueError, "must start with"),
     ("model='models/'", lambda f: facade_checks(model="models/"), ValueError, "followed by an id"),
     ("model='models/a/b'", lambda f: facade_checks(model="models/a/b"), ValueError, "no '/'"),
     ("model='models/ '", lambda f: facade_checks(model="models/ "), ValueError, "whitespace"),
@@ -86,8 +88,8 @@ BAD_INPUTS: list[tuple[str, Callable[[FakeTextService], Any], type[Exception], s
         "surrogate",
     ),
     (
-        "model=Model('gecko')",
-        lambda f: facade_checks(model=Model("gecko")),
+        "model=Model('a/gecko')",
+        lambda f: facade_checks(model=Model("a/gecko")),
         ValueError,
         "must start with",
     ),
@@ -159,6 +161,7 @@ def test_accepted_inputs(fake_text_service: FakeTextService) -> None:
     assert check_text(("a", "b")) == ["a", "b"]
     assert check_text("") == ""
     assert check_model(Model("tunedModels/mine")) == "tunedModels/mine"
+    assert check_model(Model("gecko")) == "models/gecko"  # a bare id, as Google's SDK reads it
 
 
 @pytest.mark.parametrize(

@@ -101,15 +101,17 @@ def test_no_model_embeds_3072_dimensions_through_batch_embed_contents(
     assert np.array_equal(array, as_rows([expected_parts_embedding(TWO, [t]) for t in items]))
 
 
+@pytest.mark.parametrize("model", [GECKO, "embedding-gecko-001"])
 def test_a_gecko_model_still_goes_through_text_service(
-    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], model: str
 ) -> None:
     fake, address = served
     source = write_lines(tmp_path / "in.txt", ["one", "two"])
     out = tmp_path / "out.jsonl"
-    done = run_cli(embed_args(address, "-m", GECKO, "-i", str(source), "-o", str(out)), env=KEY_ENV)
+    done = run_cli(embed_args(address, "-m", model, "-i", str(source), "-o", str(out)), env=KEY_ENV)
     assert done.returncode == 0, done.stderr
     assert methods(fake) == {"BatchEmbedText"}
+    assert {c.request.model for c in fake.calls} == {GECKO}  # a bare id gets "models/"
     rows = read_jsonl(out)
     assert [r["embedding"] for r in rows] == [expected_embedding(GECKO, t) for t in ["one", "two"]]
 
@@ -130,6 +132,40 @@ def test_service_forces_either_rpc(
     (row,) = [json.loads(line) for line in done.stdout.splitlines()]
     expected = expected_embedding if rpc == "BatchEmbedText" else expected_content_embedding
     assert row["embedding"] == expected(model, "one")
+
+
+def test_a_bare_model_id_is_the_models_one_and_resumes_its_run(
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
+) -> None:
+    fake, address = served
+    source = write_lines(tmp_path / "in.txt", ["one", "two"])
+    out = tmp_path / "out.jsonl"
+    bare = GEMINI.removeprefix("models/")
+    done = run_cli(embed_args(address, "-m", bare, "-i", str(source), "-o", str(out)), env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert {r.model for r in content_requests(fake)} == {GEMINI}
+    assert [r["embedding"] for r in read_jsonl(out)] == [
+        expected_content_embedding(GEMINI, t) for t in ["one", "two"]
+    ]
+    # the same model by its full name: the output is already complete, nothing is sent
+    fake.reset()
+    again = run_cli(
+        embed_args(address, "-m", GEMINI, "-i", str(source), "-o", str(out)), env=KEY_ENV
+    )
+    assert again.returncode == 0, again.stderr
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("model", ["", "gemini embedding", "google/gemini-embedding-001"])
+def test_a_malformed_model_is_a_usage_error(
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], model: str
+) -> None:
+    fake, address = served
+    source = write_lines(tmp_path / "in.txt", ["one"])
+    done = run_cli(embed_args(address, "-m", model, "-i", str(source)), env=KEY_ENV)
+    assert done.returncode == 2, done.stderr
+    assert "model name must start with 'models/'" in done.stderr
+    assert fake.calls == []
 
 
 # -- task type, dimensionality, normalize ---------------------------------------------------

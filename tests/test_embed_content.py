@@ -160,7 +160,16 @@ def test_model_object(served: Served) -> None:
     served.facade.embed_content(FakeModel(MODEL), "hi", client=served.client)
     assert served.recorded.of("EmbedContent")[0].model == MODEL
     with pytest.raises(ValueError, match="model name must start with 'models/'"):
-        served.facade.embed_content(FakeModel("gemini"), "hi", client=served.client)
+        served.facade.embed_content(FakeModel("google/gemini"), "hi", client=served.client)
+
+
+def test_a_bare_model_id_gets_models_prefixed(served: Served) -> None:
+    served.facade.embed_content(MODEL.removeprefix("models/"), "hi", client=served.client)
+    served.facade.embed_content(MODEL.removeprefix("models/"), ["a", "b"], client=served.client)
+    (one,) = served.recorded.of("EmbedContent")
+    (batch,) = served.recorded.of("BatchEmbedContents")
+    assert one.model == MODEL
+    assert batch.model == MODEL and [r.model for r in batch.requests] == [MODEL, MODEL]
 
 
 def test_async(served: Served) -> None:

@@ -93,7 +93,7 @@ def test_model_object(fake_text_service_client: TextServiceClient) -> None:
     assert result == {"embedding": vectors(["a"])}
 
 
-@pytest.mark.parametrize("bad", ["embedding-gecko-001", "", "model/x", "models/", "tunedModels/"])
+@pytest.mark.parametrize("bad", ["embedding gecko", "", "model/x", "models/", "tunedModels/"])
 def test_invalid_model_names_fail_before_the_network(
     fake_text_service: FakeTextService, fake_text_service_client: TextServiceClient, bad: str
 ) -> None:

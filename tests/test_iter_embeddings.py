@@ -465,7 +465,7 @@ def test_stopping_a_sync_iteration_early_leaves_the_client_usable() -> None:
     ("kwargs", "error", "match"),
     [
         ({"texts": "one string"}, TypeError, "texts"),
-        ({"model": "gecko"}, ValueError, "model"),
+        ({"model": "no/gecko"}, ValueError, "model"),
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"batch_size": 101}, ValueError, "batch_size"),
         ({"progress": 5}, TypeError, "progress"),

@@ -495,7 +495,7 @@ def test_a_text_service_model_refuses_the_content_options(options: dict[str, Any
         ({"title_column": "title"}, ValueError, "needs task_type='RETRIEVAL_DOCUMENT'"),
         ({"title_column": "t", "task_type": "query"}, ValueError, "got RETRIEVAL_QUERY"),
         ({"title_column": 3, "task_type": "document"}, TypeError, "title_column must be"),
-        ({"model": "gemini-embedding-001"}, ValueError, "model"),
+        ({"model": "google/gemini-embedding-001"}, ValueError, "model"),
     ],
 )
 def test_bad_options_are_refused_when_the_embedder_is_made(
@@ -505,6 +505,12 @@ def test_bad_options_are_refused_when_the_embedder_is_made(
     for make in (Embedder, Embedder.checked_kwargs):
         with pytest.raises(error, match=message):
             make(client_options={"endpoint": "127.0.0.1:1"}, **options)
+
+
+def test_a_bare_model_id_gets_models_prefixed() -> None:
+    assert Embedder("gemini-embedding-001").model == "models/gemini-embedding-001"
+    gecko = Embedder("embedding-gecko-001")
+    assert gecko.model == "models/embedding-gecko-001" and uses_text_service(gecko.model)
 
 
 def test_checked_kwargs_are_the_embedders_arguments() -> None:

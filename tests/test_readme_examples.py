@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.fake_helpers import sent_contents
+
+from textservice.client import API_KEY_ENV, ENDPOINT_ENV
+from textservice.testing import FakeServer
 
 pytestmark = pytest.mark.subprocess
 
@@ -22,9 +27,11 @@ def _section_blocks(title: str) -> list[str]:
     return blocks
 
 
-def _run(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    code: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, cwd=cwd
+        [sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, cwd=cwd, env=env
     )
 
 
@@ -100,6 +107,32 @@ def test_pointing_a_client_at_the_fake_example_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout == "3 calls\n", done.stdout  # one call each way, all answered
     assert "Warning" not in done.stderr, done.stderr[-3000:]  # -X dev: no unclosed resources
+
+
+@pytest.mark.network
+def test_the_framework_examples_run_unchanged_against_the_fake_the_environment_names(
+    tmp_path: Path,
+) -> None:
+    blocks = _section_blocks("LangChain and LlamaIndex")
+    assert len(blocks) == 2
+    assert "TextServiceEmbeddings" in blocks[0] and "TextServiceEmbedding(" in blocks[1]
+    fake = FakeServer()
+    with fake.serve() as address:
+        env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
+        env[ENDPOINT_ENV] = f"http://{address.target}"
+        for block in blocks:
+            printed = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+            done = _run(block, tmp_path, env)
+            assert done.returncode == 0, done.stderr[-3000:]
+            assert done.stdout.splitlines() == printed
+    # the default model, gemini-embedding-2, takes the task in the text
+    sent = [(row[0], row[1], row[4]) for row in sent_contents(fake)]
+    query = ("EmbedContent", "task: search result | query: Which animal purrs?", 768)
+    documents = [
+        ("BatchEmbedContents", f"title: none | text: {text}", 768)
+        for text in ["Cats purr.", "Cars need fuel."]
+    ]
+    assert sent == [*documents, query, query, *documents, query]
 
 
 def test_the_api_examples_run_as_written(tmp_path: Path) -> None:

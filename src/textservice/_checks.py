@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Protocol, TypeGuard
 
 __all__ = [
+    "BARE_MODEL_PREFIX",
     "MODEL_PREFIXES",
     "HasName",
     "check_callable",
@@ -40,6 +41,14 @@ MODEL_PREFIXES = ("models/", "tunedModels/")
 _MODEL_NAME = re.compile(r"(?:models|tunedModels)/[^/\s]+\Z")
 """A model's resource name: a prefix of ``MODEL_PREFIXES``, then a non-empty id holding no
 ``/`` and no whitespace."""
+
+_MODEL_ID = re.compile(r"[^/\s]+\Z")
+"""A bare model id (``gemini-embedding-001``): non-empty, no ``/``, no whitespace."""
+
+BARE_MODEL_PREFIX = MODEL_PREFIXES[0]
+"""What a bare model id gets in front of it. Google's SDK does the same for the Gemini API:
+google-genai's ``_transformers.t_model`` returns a name starting with ``models/`` or
+``tunedModels/`` as it is and any other as ``f"models/{model}"``."""
 
 
 def is_int(value: object) -> TypeGuard[int]:
@@ -125,10 +134,12 @@ class HasName(Protocol):
 
 
 def check_model(model: object) -> str:
-    """The model's resource name: ``models/{id}`` or ``tunedModels/{id}``, else ``ValueError``.
+    """The model's resource name: ``models/{id}`` or ``tunedModels/{id}`` as given, a bare
+    ``{id}`` as ``models/{id}`` (``"gemini-embedding-001"``, as Google's SDK takes it); else
+    ``ValueError``.
 
-    The id is one or more characters with no ``/`` or whitespace (``models/a/b`` and
-    ``'models/ '`` are refused).
+    The id is one or more characters with no ``/`` or whitespace (``models/a/b``,
+    ``'models/ '``, ``"model/x"`` and ``""`` are refused).
 
     ``model`` is a ``str`` or an object with a ``str`` ``.name`` (a ``Model``), else
     ``TypeError``.
@@ -143,10 +154,13 @@ def check_model(model: object) -> str:
             f"str .name (a Model), got {kind(model)}"
         )
     if _MODEL_NAME.match(name) is None:
-        raise ValueError(
-            "model name must start with 'models/' or 'tunedModels/' followed by an id "
-            f"(one or more characters, no '/' or whitespace), got {name!r}"
-        )
+        if _MODEL_ID.match(name) is None:
+            raise ValueError(
+                "model name must start with 'models/' or 'tunedModels/' followed by an id "
+                "(one or more characters, no '/' or whitespace), or be a bare id such as "
+                f"'gemini-embedding-001' (read as 'models/gemini-embedding-001'), got {name!r}"
+            )
+        name = BARE_MODEL_PREFIX + name
     return encodable(name, "model")
 
 

@@ -31,9 +31,11 @@ from textservice._governor import (
 from textservice._transport.callpath import API_KEY_HEADER, ClientCallPath, check_metadata
 from textservice._transport.channels import (
     DEFAULT_ENDPOINT,
+    Endpoint,
     is_loopback,
     open_tcp_channel,
     parse_endpoint,
+    parse_endpoint_url,
     tls_context,
 )
 from textservice._transport.options import check_retry
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "API_KEY_ENV",
     "API_KEY_HEADER",
+    "ENDPOINT_ENV",
     "Client",
     "ClientOptions",
     "QuotaKey",
@@ -59,8 +62,38 @@ __all__ = [
 ]
 
 API_KEY_ENV = "GOOGLE_API_KEY"
+"""The environment variable a client reads its API key from when given none."""
+
+ENDPOINT_ENV = "TEXTSERVICE_ENDPOINT"
+"""The environment variable a client reads its server from when given no ``endpoint`` (and no
+``channel_factory``), so unchanged code can be pointed at a fake server or a proxy:
+``http://host:port`` (plaintext), ``https://host:port`` (TLS) or ``host:port`` (TLS unless
+``insecure=True``)."""
 
 MetadataLike = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
+
+
+def _server(
+    endpoint: str | None, insecure: bool, channel_factory: object
+) -> tuple[Endpoint, bool, str]:
+    """Where a client connects, whether in plaintext, and a note on where that came from for
+    messages: ``endpoint`` if given, else ``ENDPOINT_ENV`` (its scheme decides plaintext;
+    without one, ``insecure`` does), else Google's endpoint over TLS."""
+    if endpoint is not None or channel_factory is not None:
+        return parse_endpoint(DEFAULT_ENDPOINT if endpoint is None else endpoint), insecure, ""
+    value = os.environ.get(ENDPOINT_ENV, "").strip()
+    if not value:
+        return parse_endpoint(DEFAULT_ENDPOINT), insecure, ""
+    try:
+        parsed, plaintext = parse_endpoint_url(value)
+    except ValueError as exc:
+        raise ValueError(f"the {ENDPOINT_ENV} environment variable: {exc}") from None
+    if plaintext is False and insecure:
+        raise ValueError(
+            f"the {ENDPOINT_ENV} environment variable asks for TLS ({value!r}) and "
+            "insecure=True for none: drop one of them"
+        )
+    return parsed, insecure or bool(plaintext), f" (from the {ENDPOINT_ENV} environment variable)"
 
 
 class ClientOptions(TypedDict, total=False):
@@ -120,7 +153,9 @@ class Client:
     Args:
         api_key: The API key; defaults to the ``GOOGLE_API_KEY`` environment variable. Sent
             as ``x-goog-api-key`` metadata with every call.
-        endpoint: ``"host:port"``; defaults to ``generativelanguage.googleapis.com:443``.
+        endpoint: ``"host:port"``; defaults to the ``TEXTSERVICE_ENDPOINT`` environment
+            variable (``http://host:port`` for plaintext, ``https://host:port`` or
+            ``host:port`` for TLS), else ``generativelanguage.googleapis.com:443``.
         insecure: Connect without TLS (plaintext HTTP/2), e.g. to ``"127.0.0.1:PORT"``.
         metadata: Extra gRPC metadata sent with every call (a mapping or ``(key, value)``
             pairs); merged with the API key, which it may not set.
@@ -183,7 +218,7 @@ class Client:
             raise TypeError(f"insecure must be a bool, got {type(insecure).__name__}")
         if channel_factory is not None and not callable(channel_factory):
             raise TypeError("channel_factory must be a callable returning a grpclib Channel")
-        self._endpoint = parse_endpoint(DEFAULT_ENDPOINT if endpoint is None else endpoint)
+        self._endpoint, insecure, origin = _server(endpoint, insecure, channel_factory)
         self._insecure = insecure
         user_metadata = check_metadata(metadata)
         checked_timeout = check_seconds(timeout)
@@ -200,8 +235,8 @@ class Client:
         host = self._endpoint.host.lower().rstrip(".")
         if api_key is None and channel_factory is None and host.endswith("googleapis.com"):
             raise MissingAPIKeyError(
-                f"no API key for {self._endpoint}: pass api_key=... to TextServiceClient or "
-                f"configure(), or set the {API_KEY_ENV} environment variable"
+                f"no API key for {self._endpoint}{origin}: pass api_key=... to "
+                f"TextServiceClient or configure(), or set the {API_KEY_ENV} environment variable"
             )
         if (
             api_key is not None
@@ -211,7 +246,7 @@ class Client:
             and not allow_plaintext_key
         ):
             raise ValueError(
-                f"refusing to send the API key in plaintext to {self._endpoint}: use TLS "
+                f"refusing to send the API key in plaintext to {self._endpoint}{origin}: use TLS "
                 "(insecure=False), a loopback address, or allow_plaintext_key=True"
             )
         self._has_key = api_key is not None

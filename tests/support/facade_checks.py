@@ -336,7 +336,7 @@ def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> Non
     """Wrong arguments raise TypeError/ValueError naming them, and send nothing."""
     with served() as (fake, client):
         embed = facade.generate_embeddings
-        _raises(ValueError, "model", lambda: embed("gecko", "x", client=client))
+        _raises(ValueError, "model", lambda: embed("no/gecko", "x", client=client))
         _raises(TypeError, "text", lambda: embed(EMBED_MODEL, 3, client=client))
         _raises(TypeError, "text[1]", lambda: embed(EMBED_MODEL, ["a", 2], client=client))
         _raises(
@@ -347,7 +347,7 @@ def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> Non
         _raises(
             ValueError,
             "model",
-            lambda: asyncio.run(facade.generate_embeddings_async("gecko", "x", client=client)),
+            lambda: asyncio.run(facade.generate_embeddings_async("no/gecko", "x", client=client)),
         )
         for bad in ("array", "NUMPY", None, 1):
             options = {"client": client, "output": bad}
@@ -371,7 +371,7 @@ def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> Non
             "progress",
             lambda: iterate_async(EMBED_MODEL, ["a"], client=client, progress=3),
         )
-        _raises(ValueError, "model", lambda: iterate("gecko", ["a"], client=client))
+        _raises(ValueError, "model", lambda: iterate("no/gecko", ["a"], client=client))
         if hasattr(facade, "generate_text"):
             gen = facade.generate_text
             _raises(TypeError, "prompt", lambda: gen(prompt=3, client=client))
@@ -390,7 +390,9 @@ def check_bad_arguments_fail_before_the_network(facade: types.ModuleType) -> Non
                 lambda: gen(prompt="p", safety_settings=[{"nope": 1}], client=client),
             )
         if hasattr(facade, "count_text_tokens"):
-            _raises(ValueError, "model", lambda: facade.count_text_tokens("x", "p", client=client))
+            _raises(
+                ValueError, "model", lambda: facade.count_text_tokens("x y", "p", client=client)
+            )
         assert fake.count() == 0
 
 

@@ -245,3 +245,18 @@ async def route_status(channel: grpclib.client.Channel, route: Route) -> Status:
     except GRPCError as exc:
         return exc.status
     return Status.OK
+
+
+def sent_contents(fake: Any) -> list[tuple[str, str, str | None, str | None, int | None]]:
+    """``(method, text, task type, title, output_dimensionality)`` of every EmbedContent
+    request the fake ``fake`` received (a batch's one by one), in the order received."""
+    rows = []
+    for call in fake.calls:
+        if call.method not in ("EmbedContent", "BatchEmbedContents"):
+            continue
+        requests = call.request.requests if call.method == "BatchEmbedContents" else [call.request]
+        for r in requests:
+            task = r.task_type.name if r.task_type is not None else None
+            text = "".join(part.text or "" for part in r.content.parts)
+            rows.append((call.method, text, task, r.title, r.output_dimensionality))
+    return rows

@@ -31,11 +31,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ENDPOINT",
+    "PLAINTEXT_SCHEMES",
     "ChannelPool",
     "Endpoint",
     "is_loopback",
     "open_tcp_channel",
     "parse_endpoint",
+    "parse_endpoint_url",
     "tls_context",
 ]
 
@@ -53,20 +55,20 @@ class Endpoint:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
-def parse_endpoint(endpoint: object) -> Endpoint:
-    """``"host"``, ``"host:port"`` or ``"[ipv6]:port"``; the port defaults to 443."""
+def parse_endpoint(endpoint: object, default_port: int = 443) -> Endpoint:
+    """``"host"``, ``"host:port"`` or ``"[ipv6]:port"``; the port defaults to ``default_port``."""
     if not isinstance(endpoint, str):
         raise TypeError(f"endpoint must be a str 'host:port', got {type(endpoint).__name__}")
     text = endpoint.strip()
     if "://" in text:
         raise ValueError(f"endpoint must be 'host:port' without a scheme, got {endpoint!r}")
-    host, port_text = text, "443"
+    host, port_text = text, str(default_port)
     if text.startswith("["):
         close = text.find("]")
         if close < 0 or (close + 1 < len(text) and text[close + 1] != ":"):
             raise ValueError(f"endpoint {endpoint!r} is not '[ipv6]:port'")
         host = text[1:close]
-        port_text = text[close + 2 :] if close + 1 < len(text) else "443"
+        port_text = text[close + 2 :] if close + 1 < len(text) else str(default_port)
     elif text.count(":") == 1:
         host, port_text = text.split(":")
     elif text.count(":") > 1:
@@ -76,6 +78,29 @@ def parse_endpoint(endpoint: object) -> Endpoint:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"endpoint {endpoint!r} has no valid port")
     return Endpoint(host, int(port_text))
+
+
+PLAINTEXT_SCHEMES = {"http": True, "https": False}
+"""The schemes ``parse_endpoint_url`` takes, and whether each means plaintext (no TLS)."""
+
+
+def parse_endpoint_url(value: str) -> tuple[Endpoint, bool | None]:
+    """An endpoint written for an environment variable: ``"host:port"``, or with a scheme that
+    also says whether to use TLS: ``"http://host:port"`` (plaintext; port 80 if none) or
+    ``"https://host:port"`` (TLS; port 443 if none). Returns the endpoint and whether it is
+    plaintext (``None``: no scheme, not said); a trailing ``/`` is allowed, a path is not."""
+    scheme, found, rest = value.strip().partition("://")
+    if not found:
+        return parse_endpoint(value), None
+    plaintext = PLAINTEXT_SCHEMES.get(scheme.lower())
+    if plaintext is None:
+        raise ValueError(
+            f"endpoint {value!r}: the scheme must be http:// (plaintext) or https:// (TLS)"
+        )
+    address = rest[:-1] if rest.endswith("/") else rest
+    if not address or any(c in address for c in "/?#@"):
+        raise ValueError(f"endpoint {value!r} must be SCHEME://host:port, with no path")
+    return parse_endpoint(address, 80 if plaintext else 443), plaintext
 
 
 def is_loopback(host: str) -> bool:

@@ -99,8 +99,9 @@ def cli() -> None:
     embed: today's models through GenerativeService (the retired embedding-gecko models
     through the legacy TextService); models: what the API serves. generate-text and
     count-tokens call the legacy TextService. The API key comes from the GOOGLE_API_KEY
-    environment variable or --api-key-file; it is never printed. --fake uses the in-process
-    fake server instead: no key, no network.
+    environment variable or --api-key-file; it is never printed. The server is --endpoint,
+    else the TEXTSERVICE_ENDPOINT environment variable (http://HOST:PORT for plaintext), else
+    Google's. --fake uses the in-process fake server instead: no key, no network.
     """
 
 
@@ -278,7 +279,8 @@ def fake_server(
     """Run the fake API server on HOST:PORT until Ctrl-C (for other processes and tests).
 
     Connect with: textservice embed --endpoint HOST:PORT --insecure ... (any API key works
-    unless --require-api-key).
+    unless --require-api-key), or point unchanged code and commands at it with
+    TEXTSERVICE_ENDPOINT=http://HOST:PORT.
     """
     from textservice.testing.__main__ import main as serve
 

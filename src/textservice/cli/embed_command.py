@@ -167,7 +167,8 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     "-m",
     default=DEFAULT_EMBEDDING_MODEL,
     show_default=True,
-    help="Model name (see 'textservice models').",
+    help="Model name (see 'textservice models'); a bare id such as gemini-embedding-001 "
+    "means models/gemini-embedding-001.",
 )
 @click.option(
     "--service",
@@ -350,7 +351,7 @@ def embed(
     kept is checked; a second run on the same OUTPUT meanwhile is refused.
     """
     try:
-        check_model(model)
+        model = check_model(model)  # a bare id gets its "models/"
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--model") from None
     if quiet and progress:
