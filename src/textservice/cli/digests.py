@@ -73,16 +73,22 @@ class VectorSettings:
     normalize: Literal[True] | None = None
     """``True`` with ``--normalize`` (``None`` without: the vectors as the server sent them)."""
 
+    def canonical(self) -> bytes:
+        """These settings as bytes (sorted JSON of the fields that are not ``None``)."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return json.dumps(fields, sort_keys=True).encode("ascii")
+
     def seed(self) -> bytes:
         """The chain's starting state."""
-        fields = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
-        return _hash(_DOMAIN + json.dumps(fields, sort_keys=True).encode("ascii"))
+        return _hash(_DOMAIN + self.canonical())
 
 
 class DigestChain:
     """The running digest over records, one step per record in input order."""
 
     def __init__(self, settings: VectorSettings) -> None:
+        self.settings = settings
+        """What decides the vectors (the chain's seed)."""
         self._state = settings.seed()
 
     def add(self, record: Record) -> str:

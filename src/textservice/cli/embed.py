@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from textservice.cli.inputs import Record
 from textservice.cli.outputs import ResultWriter
 from textservice.cli.progress import Progress
+from textservice.cli.reuse import Reuse
 from textservice.cli.windows import EmbedBatches, embed_windows
 
 __all__ = ["EmbedBatches", "EmbedSummary", "embed_records", "format_summary"]
@@ -19,6 +21,10 @@ class EmbedSummary:
 
     embedded: int = 0
     """Records embedded by this run."""
+    reused: int = 0
+    """Records whose vector this run copied from an earlier output (:mod:`.reuse`)."""
+    dropped: int | None = None
+    """Earlier results no record has any more (``None``: nothing was reused)."""
     resumed: int = 0
     """Records already done by an earlier run."""
     skipped: int = 0
@@ -41,22 +47,47 @@ async def embed_records(
     lookahead: int,
     progress: Progress,
     summary: EmbedSummary,
+    reuse: tuple[Reuse, Iterator[Record], int] | None = None,
 ) -> None:
     """Embed ``records`` (those after ``writer.point``) and hand each batch to ``writer`` in
-    order.
+    order; with ``reuse`` (the plan, the records to embed read again, the batch size), the
+    vectors it holds are copied instead.
 
     ``summary`` is updated as batches arrive, so it is right even when this is interrupted
     (its ``seconds`` are the caller's to set).
     """
     done = writer.point.count
     summary.resumed = done
-    async for batch, vectors in embed_windows(
-        records, embed_batches, window=window, lookahead=lookahead
-    ):
+    batches: AsyncIterator[tuple[Sequence[Record], Any, bool]]
+    if reuse is None:
+        batches = _embedded(
+            embed_windows(records, embed_batches, window=window, lookahead=lookahead)
+        )
+    else:
+        plan, to_embed, batch_size = reuse
+        batches = plan.batches(
+            records,
+            to_embed,
+            embed_batches,
+            window=window,
+            lookahead=lookahead,
+            batch_size=batch_size,
+        )
+    async for batch, vectors, reused in batches:
         writer.write(batch, vectors)
-        summary.embedded += len(batch)
+        if reused:
+            summary.reused += len(batch)
+        else:
+            summary.embedded += len(batch)
         summary.dimension = writer.dimension
-        progress.update(done + summary.embedded)
+        progress.update(done + summary.embedded + summary.reused)
+
+
+async def _embedded(
+    batches: AsyncIterator[tuple[list[Record], Any]],
+) -> AsyncIterator[tuple[Sequence[Record], Any, bool]]:
+    async for batch, vectors in batches:
+        yield batch, vectors, False
 
 
 def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:
@@ -69,6 +100,10 @@ def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:
         f"{verb} {summary.embedded} texts{dimension} "
         f"in {summary.seconds:.2f} s ({rate:,.0f} texts/s)"
     ]
+    if summary.dropped is not None:
+        parts.append(
+            f"reused {summary.reused}, embedded {summary.embedded}, dropped {summary.dropped}"
+        )
     if summary.resumed:
         parts.append(f"{summary.resumed} already done")
     if summary.skipped:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import errno
 import os
 import sys
 import time
-from typing import Any, Literal, NoReturn
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal, NoReturn
 
 import click
 
@@ -25,17 +26,15 @@ from textservice._checks import check_model
 from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.cli import signals
-from textservice.cli.checkpoints import verify_checkpoints
 from textservice.cli.connect import Connection, client_or_exit, connection_options
-from textservice.cli.destinations import open_output
-from textservice.cli.digests import DigestChain
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
-from textservice.cli.errors import OutputConflictError
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
-from textservice.cli.inputs import BadLine, Format, format_bad_lines
+from textservice.cli.inputs import BadLine, Format, Record, format_bad_lines
 from textservice.cli.locks import output_lock
 from textservice.cli.outputs import ResultWriter, output_kind
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
+from textservice.cli.rerun import prepare
+from textservice.cli.reuse import remove_asides
 from textservice.cli.services import (
     SERVICE_CHOICES,
     EmbedOptions,
@@ -94,28 +93,6 @@ def _check_input(source: Source, *, skip_bad: bool) -> InputCheck:
             err=True,
         )
     return check
-
-
-def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: DigestChain) -> Any:
-    """Check what an earlier run left, record by record, against the input (reading the
-    records it holds into ``chain``); the rest of the records, to embed."""
-    point = writer.point
-    # A finished output that holds every record stays as it is: its last digest suffices.
-    complete = point.finished and point.count == check.record_count
-    before = copy.copy(chain)
-    records = source.records(check)
-    try:
-        done = verify_checkpoints(
-            writer.checkpoints(every=not complete), records, chain, writer.point_digest
-        )
-    except OutputConflictError:
-        if complete:  # name the first result that differs, where the format can
-            verify_checkpoints(
-                writer.checkpoints(every=True), source.records(check), before, writer.point_digest
-            )
-        raise
-    assert done == point.count, f"checked {done} of {point.count} results"
-    return records
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -306,14 +283,17 @@ def embed(
     # Made first: a missing key or bad endpoint stops the run before any output file exists.
     client = client_or_exit(connection, max_concurrency=concurrency)
     settings = options.settings(fake=connection.fake)
-    chain = DigestChain(settings)
     with client, contextlib.ExitStack() as held:
         try:
             # held until the run ends, however it ends
             held.enter_context(output_lock(output_path, warn=_warn))
-            writer = open_output(output_path, check, settings=settings, overwrite=overwrite)
-            records = _verify(writer, source, check, chain)
-            writer.start(chain, check.record_count)
+            prepared = prepare(
+                output_path, source, check, settings=settings, overwrite=overwrite, note=_warn
+            )
+            writer, records, reuse = prepared.writer, prepared.records, prepared.reuse
+            if reuse is not None:
+                held.callback(reuse.close)
+            writer.start(prepared.chain, check.record_count)
         except BaseException as exc:
             _stop_early(exc, f"cannot write {output_path}")
 
@@ -325,6 +305,8 @@ def embed(
             dimension=writer.dimension,
             destination=writer.describe(),
         )
+        if reuse is not None:
+            summary.dropped = reuse.dropped
         if writer.already_complete:
             if mode != "off":
                 click.echo(
@@ -343,6 +325,14 @@ def embed(
         )
         in_flight = batch_size * concurrency
 
+        def to_embed() -> Iterator[Record]:
+            """The records left whose vector is not reused, read again (see reuse.py)."""
+            assert reuse is not None
+            left = source.records(check)
+            for _ in range(writer.point.count):  # those resumed
+                next(left)
+            return (r for r in left if reuse.entries[r.line] < 0)
+
         async def run() -> None:
             drawing = asyncio.ensure_future(keep_drawing(bar))
             try:
@@ -355,6 +345,7 @@ def embed(
                         lookahead=in_flight,
                         progress=bar,
                         summary=summary,
+                        reuse=None if reuse is None else (reuse, to_embed(), batch_size),
                     )
             finally:
                 drawing.cancel()
@@ -372,6 +363,8 @@ def embed(
             _fail_embedding(exc, writer, summary, closing)
         summary.seconds = time.monotonic() - started
         bar.close()
+        if output_path is not None and output_path != "-":
+            remove_asides(Path(output_path))  # finished: what they held was reused
         if mode != "off":
             click.echo(format_summary(summary), err=True)
 

@@ -36,14 +36,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
 from textservice.cli.checkpoints import REPLACE, Checkpoint
+from textservice.cli.content_keys import ContentKeys, is_key
 from textservice.cli.digests import DigestChain, VectorSettings, is_digest
 from textservice.cli.errors import DimensionChangedError, NumpyMissingError, OutputConflictError
 from textservice.cli.inputs import Record, RecordId
@@ -122,10 +125,28 @@ class ResumePoint:
 EMPTY = ResumePoint()
 
 
-def encode_result(record_id: RecordId, digest: str, vector: Sequence[float]) -> bytes:
-    """One JSONL result line, newline included, from a list of floats."""
-    obj: dict[str, Any] = {"id": record_id, "digest": digest, "embedding": list(vector)}
+def encode_result(
+    record_id: RecordId, digest: str, vector: Sequence[float], key: str | None = None
+) -> bytes:
+    """One JSONL result line, newline included, from a list of floats (``key``: the
+    record's content key, :mod:`.content_keys`; ``None``: none, as before keys existed)."""
+    obj: dict[str, Any] = {"id": record_id, "digest": digest}
+    if key is not None:
+        obj["key"] = key
+    obj["embedding"] = list(vector)
     return json.dumps(obj, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+@dataclass(frozen=True)
+class EncodedRows:
+    """JSONL embeddings already written out (``b"[0.1,-2.5e-05]"`` each), copied from an
+    earlier output's lines by a rerun that reuses them (:mod:`.reuse`)."""
+
+    rows: Sequence[bytes]
+    dimension: int
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def _float_arrays(rows: Any) -> list[str] | None:
@@ -151,16 +172,31 @@ def _float_arrays(rows: Any) -> list[str] | None:
     return joined
 
 
-def encode_batch(records: Sequence[Record], vectors: Vectors, chain: DigestChain) -> bytes:
-    """The JSONL lines of one batch; each record is added to ``chain`` for its digest."""
+def encode_batch(
+    records: Sequence[Record],
+    vectors: Vectors,
+    chain: DigestChain,
+    keys: ContentKeys | None = None,
+) -> bytes:
+    """The JSONL lines of one batch; each record is added to ``chain`` for its digest and
+    given its content key (by ``keys``, default: the chain's settings')."""
+    keys = keys if keys is not None else ContentKeys(chain.settings)
+    if isinstance(vectors, EncodedRows):
+        return b"".join(
+            b'{"id":%s,"digest":"%s","key":"%s","embedding":%s}\n'
+            % (json.dumps(r.id).encode("ascii"), chain.add(r).encode(), keys.hexkey(r).encode(), v)
+            for r, v in zip(records, vectors.rows, strict=True)
+        )
     texts = None if isinstance(vectors, list) else _float_arrays(vectors)
     if texts is None:
         rows = vectors if isinstance(vectors, list) else vectors.astype("float64").tolist()
         return b"".join(
-            encode_result(r.id, chain.add(r), v) for r, v in zip(records, rows, strict=True)
+            encode_result(r.id, chain.add(r), v, keys.hexkey(r))
+            for r, v in zip(records, rows, strict=True)
         )
     return "".join(
-        f'{{"id":{json.dumps(r.id)},"digest":"{chain.add(r)}","embedding":[{t}]}}\n'
+        f'{{"id":{json.dumps(r.id)},"digest":"{chain.add(r)}","key":"{keys.hexkey(r)}",'
+        f'"embedding":[{t}]}}\n'
         for r, t in zip(records, texts, strict=True)
     ).encode("utf-8")
 
@@ -186,6 +222,9 @@ def _load_result(raw: bytes) -> dict[str, Any]:
     digest = obj.get("digest")
     if digest is not None and not isinstance(digest, str):
         raise ValueError('"digest" must be a string')
+    key = obj.get("key")
+    if key is not None and not is_key(key):
+        raise ValueError(f'"key" {json.dumps(key)} is no content key')
     vector = obj["embedding"]
     if not isinstance(vector, list) or not all(type(x) is float or type(x) is int for x in vector):
         raise ValueError('"embedding" must be a list of numbers')
@@ -298,6 +337,11 @@ class ResultWriter(Protocol):
     def resume_file(self) -> Path | None:
         """Where partial results are kept for a rerun to resume from (``None``: none)."""
 
+    @property
+    def part_files(self) -> tuple[Path, ...]:
+        """The files (or folder) of an unfinished run, as a rerun of another input sets them
+        aside for reuse (:func:`textservice.cli.reuse.set_aside`)."""
+
     def point_digest(self, chain: DigestChain) -> str:
         """What a checkpoint's digest should be, given the input's chain over its records."""
 
@@ -326,7 +370,10 @@ class ResultWriter(Protocol):
 def check_dimension(writer: ResultWriter, vectors: Vectors, earlier: Path | None = None) -> None:
     """All of one model's embeddings have one length; ``earlier``: where ``writer.dimension``
     came from, if an earlier run's results."""
-    lengths = [len(v) for v in vectors] if isinstance(vectors, list) else [vectors.shape[1]]
+    if isinstance(vectors, EncodedRows):
+        lengths = [vectors.dimension]
+    else:
+        lengths = [len(v) for v in vectors] if isinstance(vectors, list) else [vectors.shape[1]]
     for length in lengths:
         if writer.dimension is None:
             writer.dimension = length
@@ -362,6 +409,11 @@ class StdoutOutput:
         """``None``: standard output cannot be resumed."""
         return None
 
+    @property
+    def part_files(self) -> tuple[Path, ...]:
+        """None."""
+        return ()
+
     def point_digest(self, chain: DigestChain) -> str:
         """The chain's digest (a result line holds it as it is)."""
         return chain.hexdigest
@@ -373,12 +425,13 @@ class StdoutOutput:
     def start(self, chain: DigestChain, total: int) -> None:
         """Take the digest chain."""
         self._chain = chain
+        self._keys = ContentKeys(chain.settings)
 
     def write(self, records: Sequence[Record], vectors: Vectors) -> None:
         """Write one batch of JSONL lines and flush."""
         assert self._chain is not None, "not started"
         check_dimension(self, vectors)
-        self._stream.write(encode_batch(records, vectors, self._chain))
+        self._stream.write(encode_batch(records, vectors, self._chain, self._keys))
         self._stream.flush()
 
     def finish(self) -> None:
@@ -433,6 +486,11 @@ class JsonlFile:
         return ResumePoint(scan.count, digest, source, dimension, source == self.path)
 
     @property
+    def part_files(self) -> tuple[Path, ...]:
+        """The ``.part``."""
+        return (self.part,)
+
+    @property
     def resume_file(self) -> Path | None:
         """The ``.part``, if it exists and holds results."""
         try:
@@ -459,6 +517,7 @@ class JsonlFile:
     def start(self, chain: DigestChain, total: int) -> None:
         """Cut the ``.part`` back to its complete lines, or continue a finished output in it."""
         self._chain = chain
+        self._keys = ContentKeys(chain.settings)
         self.dimension = self.point.dimension
         if self.overwrite:
             self.part.unlink(missing_ok=True)
@@ -476,7 +535,7 @@ class JsonlFile:
         """Append one batch to ``.part`` and flush it."""
         assert self._file is not None and self._chain is not None, "not started, or closed"
         check_dimension(self, vectors, self.point.source)
-        self._file.write(encode_batch(records, vectors, self._chain))
+        self._file.write(encode_batch(records, vectors, self._chain, self._keys))
         self._file.flush()
 
     def finish(self) -> None:
@@ -504,6 +563,91 @@ class JsonlFile:
     def describe(self) -> str:
         """The output path."""
         return str(self.path)
+
+
+_KEY_FIELD = b'"key":"'
+_EMBEDDING_FIELD = b'"embedding":'
+_NUMBERS = re.compile(rb"\[-?[0-9][0-9.eE+-]*(?:,-?[0-9][0-9.eE+-]*)*\]")
+
+
+class JsonlResults:
+    """A JSONL output's results, finished or an unfinished run's, read for reuse
+    (:mod:`.reuse`): its lines' keys, and any line's embedding copied as it was written.
+
+    Our lines have a fixed shape (``{"id",...,"key":"...","embedding":[...]}``), so a key and
+    an embedding are found without parsing the line: a JSON string escapes every ``"`` in it,
+    so ``"key":"`` and ``"embedding":`` can only be the fields. A line without a key (written
+    before keys existed), or not ending in a newline, is not reused; an embedding that is not
+    a list of plain numbers is an error naming the line.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.where = path
+        self._offsets: array[int] = array("q")
+        self._file: IO[bytes] | None = None
+        self._dimension: int | None = None
+
+    def keys(self) -> tuple[bytes, array[int]]:
+        """Each keyed line's key, and its line number (0-based) as its row."""
+        from textservice.cli.reuse import unhex_keys
+
+        hexes = bytearray()
+        rows: array[int] = array("q")
+        offset = 0
+        with open(self.where, "rb") as f:
+            for number, line in enumerate(f):
+                self._offsets.append(offset)
+                offset += len(line)
+                at = line.find(_KEY_FIELD)
+                if at < 0 or not line.endswith(b"\n"):
+                    continue
+                digits = line[at + len(_KEY_FIELD) : at + len(_KEY_FIELD) + 32]
+                if (
+                    len(digits) == 32
+                    and line[at + len(_KEY_FIELD) + 32 : at + len(_KEY_FIELD) + 33] == b'"'
+                ):
+                    hexes += digits
+                    rows.append(number)
+        try:
+            return unhex_keys(bytes(hexes)), rows
+        except ValueError:
+            raise OutputConflictError(
+                f"{self.where} holds a key that is not hex digits: it is corrupt ({REPLACE})"
+            ) from None
+
+    def read(self, rows: Sequence[int]) -> EncodedRows:
+        """The embeddings of lines ``rows`` (0-based), as written."""
+        if self._file is None:
+            self._file = open(self.where, "rb")  # noqa: SIM115
+        found = []
+        for row in rows:
+            self._file.seek(self._offsets[row])
+            line = self._file.readline()
+            at = line.find(_EMBEDDING_FIELD)
+            vector = line[at + len(_EMBEDDING_FIELD) : -2] if at >= 0 else b""
+            if not line.endswith(b"}\n") or _NUMBERS.fullmatch(vector) is None:
+                raise _corrupt_line(self.where, row + 1, '"embedding" is not a list of numbers')
+            dimension = vector.count(b",") + 1
+            if self._dimension is None:
+                self._dimension = dimension
+            elif dimension != self._dimension:
+                raise _corrupt_line(
+                    self.where,
+                    row + 1,
+                    f"an embedding of {dimension} values after ones of {self._dimension}",
+                )
+            found.append(vector)
+        return EncodedRows(found, self._dimension or 0)
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def moved(self, old: Path, new: Path) -> None:
+        """Its files, under ``old``, are now under ``new``."""
+        self.where = new / self.where.relative_to(old)
 
 
 def replace_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:

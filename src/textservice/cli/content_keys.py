@@ -1,0 +1,63 @@
+"""Content keys: what each result's vector was made from, so a rerun can reuse it.
+
+Every result of a file output carries a key of 16 bytes (32 hex digits):
+
+- the first 4 bytes name the settings (:class:`~textservice.cli.digests.VectorSettings`: model,
+  service, task type, output dimensionality, normalizing, the fake), the same for every result
+  of a run, so a rerun tells "another model or options" apart from "other texts";
+- the other 12 are a BLAKE2b hash of the settings and the item: its text, its title and, for a
+  media file, the BLAKE2b digest of the file's bytes (read when the key is made).
+
+The record's id and line are not part of it: a line that moved, was renumbered by an insertion
+or appears twice keeps its key, and its vector is reused (:mod:`textservice.cli.reuse`). 96
+bits of item hash make an accidental match between two items of a corpus of a billion
+vanishingly unlikely (about 1 in 10^11).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json.encoder
+from collections.abc import Callable
+
+from textservice.cli.digests import VectorSettings
+from textservice.cli.files import file_digest
+from textservice.cli.inputs import Record
+
+__all__ = ["KEY_SIZE", "ContentKeys", "is_key"]
+
+KEY_SIZE = 16
+"""Bytes in a key (its hex form has twice as many digits)."""
+_TAG_SIZE = 4
+_DOMAIN = b"textservice embed content key 1\n"
+_json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_key(value: object) -> bool:
+    """Whether ``value`` is a key's hex form (lowercase, ``2 * KEY_SIZE`` digits)."""
+    return isinstance(value, str) and len(value) == 2 * KEY_SIZE and _HEX.issuperset(value)
+
+
+class ContentKeys:
+    """The keys of one run's records (``settings``: what decides its vectors)."""
+
+    def __init__(self, settings: VectorSettings) -> None:
+        canonical = settings.canonical()
+        self.tag = hashlib.blake2b(_DOMAIN + canonical, digest_size=_TAG_SIZE).digest()
+        """The settings' part of every key of this run."""
+        self._base = hashlib.blake2b(_DOMAIN + canonical + b"\n", digest_size=KEY_SIZE - _TAG_SIZE)
+
+    def key(self, record: Record) -> bytes:
+        """``record``'s key (its file, if any, is read and hashed now)."""
+        # The ASCII bytes of the JSON list [text, title or null, file digest or null]: JSON
+        # keeps the parts apart, and a text never hashes like a file.
+        title = "null" if record.title is None else _json_string(record.title)
+        file = "null" if record.file is None else f'"{file_digest(record.file)}"'
+        h = self._base.copy()
+        h.update(f"[{_json_string(record.text)}, {title}, {file}]".encode("ascii"))
+        return self.tag + h.digest()
+
+    def hexkey(self, record: Record) -> str:
+        """``record``'s key as hex, as outputs store it."""
+        return self.key(record).hex()
