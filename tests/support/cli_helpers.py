@@ -132,3 +132,23 @@ def settle(log: Any, quiet: float = 0.5, limit: float = 30.0) -> None:
         elif time.monotonic() - since >= quiet:
             return
         time.sleep(0.05)
+
+
+EMBEDDING_METHODS = ("BatchEmbedText", "EmbedText", "BatchEmbedContents", "EmbedContent")
+"""The RPCs that embed (and are billed): what a dry run must never call."""
+
+
+def texts_embedded(fake: Any) -> list[str]:
+    """Every text a fake (``FakeTextService``) was asked to embed, in arrival order: those of
+    TextService's calls, and the text parts of GenerativeService's."""
+    out: list[str] = []
+    for call in fake.calls:
+        request = call.request
+        if call.method == "BatchEmbedText":
+            out += list(request.texts)
+        elif call.method == "EmbedText":
+            out.append(request.text)
+        elif call.method in ("BatchEmbedContents", "EmbedContent"):
+            inner = request.requests if call.method == "BatchEmbedContents" else [request]
+            out += ["".join(p.text for p in r.content.parts if p.text) for r in inner]
+    return out

@@ -47,16 +47,31 @@ class Prepared:
     reuse: Reuse | None = None
 
 
-def verify_earlier(writer: ResultWriter, source: Source, check: InputCheck, chain: DigestChain) -> Any:
+def verify_earlier(
+    writer: ResultWriter,
+    source: Source,
+    check: InputCheck,
+    chain: DigestChain,
+    *,
+    name_difference: bool = True,
+) -> Any:
     """Check what an earlier run left, record by record, against the input (reading the
-    records it holds into ``chain``); the rest of the records, to embed."""
+    records it holds into ``chain``); the rest of the records, to embed.
+
+    A finished output that holds every record is compared by its last digest only (nothing
+    will be added to it); when that differs, ``name_difference`` reads it again to name the
+    first result that differs (a rerun that reuses it has no need to)."""
     point = writer.point
-    # A finished output that holds every record stays as it is: its last digest suffices.
     complete = point.finished and point.count == check.record_count
     records = source.records(check)
-    done = verify_checkpoints(
-        writer.checkpoints(every=not complete), records, chain, writer.point_digest
-    )
+    try:
+        done = verify_checkpoints(
+            writer.checkpoints(every=not complete), records, chain, writer.point_digest
+        )
+    except InputChangedError as exc:
+        if name_difference:
+            raise _named(exc, writer, source, check, chain.settings) from None
+        raise
     assert done == point.count, f"checked {done} of {point.count} results"
     return records
 
@@ -108,7 +123,7 @@ def prepare(
     changed: InputChangedError | None = None
     before = copy.copy(chain)
     try:
-        records = verify_earlier(writer, source, check, chain)
+        records = verify_earlier(writer, source, check, chain, name_difference=False)
     except InputChangedError as exc:
         changed = exc
     keys = ContentKeys(settings)
