@@ -12,9 +12,9 @@ import numpy as np
 
 from textservice.cli.destinations import open_output
 from textservice.cli.digests import DigestChain, VectorSettings
-from textservice.cli.rerun import verify_earlier
 from textservice.cli.inputs import Format, Record
 from textservice.cli.outputs import ResultWriter
+from textservice.cli.rerun import verify_earlier
 from textservice.cli.sources import TextSource
 
 # float32 values that need all 9 significant digits, and extremes
