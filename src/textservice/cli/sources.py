@@ -350,7 +350,9 @@ class ParquetSource:
         wanted = [main, self.id_column, self.title_column]
         columns = list(dict.fromkeys(c for c in wanted if c is not None))
         number = 0
-        for batch in self._file.iter_batches(batch_size=_PARQUET_BATCH, columns=columns):
+        # A reader of its own: two passes may go through the file at once (see reuse.py).
+        parquet = require_pyarrow().ParquetFile(self.name)
+        for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH, columns=columns):
             texts = batch.column(main).to_pylist()
             ids = batch.column(self.id_column).to_pylist() if self.id_column else None
             titles = batch.column(self.title_column).to_pylist() if self.title_column else None
@@ -427,6 +429,26 @@ class FolderSource:
             yield item
 
 
+class _SpoolReader(io.RawIOBase):
+    """Reads the spooled standard input from its start with an offset of its own
+    (``os.pread``), so two readers can go through it at once (a rerun that reuses earlier
+    vectors reads the records to write and those to embed side by side)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = os.pread(self._fd, len(buffer), self._offset)
+        buffer[: len(data)] = data
+        self._offset += len(data)
+        return len(data)
+
+
 def _spool_stdin() -> Callable[[], IO[bytes]]:
     """Copy standard input to an unnamed temporary file; an opener reading it from the start."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the process's lifetime)
@@ -435,7 +457,9 @@ def _spool_stdin() -> Callable[[], IO[bytes]]:
     fd = spool.fileno()
 
     def opener() -> IO[bytes]:
-        copy = os.dup(fd)  # shares the offset: the two passes never overlap
+        if hasattr(os, "pread"):
+            return io.BufferedReader(_SpoolReader(fd), 1 << 16)
+        copy = os.dup(fd)  # shares the offset: one reader at a time (no pread: Windows)
         os.lseek(copy, 0, os.SEEK_SET)
         return io.BufferedReader(io.FileIO(copy, "rb"), 1 << 16)
 

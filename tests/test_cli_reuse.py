@@ -1,0 +1,244 @@
+"""``textservice embed`` on a changed input: only what changed is sent (content keys).
+
+The fake serves 8-dimensional vectors on a TCP port (the CLI is a subprocess), so its request
+log shows exactly which texts a rerun sends; "the same output as a clean run" is checked
+against a clean run of the changed input, byte for byte (Parquet: value for value).
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support.cli_helpers import (
+    MODEL,
+    run_cli,
+    texts_embedded,
+    write_lines,
+)
+
+from textservice.cli.content_keys import KEY_SIZE, ContentKeys
+from textservice.cli.digests import VectorSettings
+from textservice.cli.inputs import Record
+from textservice.cli.reuse import Reuse, ReuseIndex
+from textservice.testing import FakeTextService, ServerAddress
+
+pytestmark = [pytest.mark.subprocess, pytest.mark.network]
+
+DIM = 8
+KEY_ENV = {"GOOGLE_API_KEY": "reuse-key"}
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[FakeTextService, ServerAddress]]:
+    fake = FakeTextService(api_key="reuse-key", embedding_dimension=DIM, log_limit=None)
+    with fake.serve() as address:
+        yield fake, address
+
+
+def embed_args(address: ServerAddress, source: Path, out: Path) -> list[str]:
+    return [
+        "embed", "-m", MODEL, "-i", str(source), "-o", str(out),
+        "--endpoint", address.target, "--insecure",
+    ]  # fmt: skip
+
+
+def same_output(out: Path, clean: Path) -> None:
+    """``out`` holds what a clean run wrote to ``clean`` (and so do their ids files)."""
+    if out.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(out).equals(pq.read_table(clean))
+        return
+    assert out.read_bytes() == clean.read_bytes()
+    if out.suffix == ".npy":
+        ids = out.with_name(out.name + ".ids.jsonl")
+        assert ids.read_bytes() == clean.with_name(clean.name + ".ids.jsonl").read_bytes()
+
+
+def edited(lines: list[str], share: float, seed: int) -> tuple[list[str], list[str]]:
+    """``lines`` with ``share`` of them edited, as many inserted and as many deleted (at
+    random places); and the new texts (edited and inserted)."""
+    rng = random.Random(seed)
+    count = int(len(lines) * share)
+    chosen = rng.sample(range(len(lines)), 2 * count)
+    edit, delete = set(chosen[:count]), set(chosen[count:])
+    new_texts = []
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if i in delete:
+            continue
+        if i in edit:
+            line = f"edited {i}: {line}"
+            new_texts.append(line)
+        out.append(line)
+    for n in range(count):
+        text = f"inserted {n}: a new line"
+        out.insert(rng.randrange(len(out) + 1), text)
+        new_texts.append(text)
+    return out, new_texts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["out.jsonl", "out.npy", "out.parquet"])
+def test_100000_lines_with_1_percent_edited_inserted_and_deleted_send_only_the_changes(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
+) -> None:
+    if name.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    fake, address = served
+    lines = [
+        f"document {i}: the quick brown fox {i * 7 % 13} jumps over {i % 97}"
+        for i in range(100_000)
+    ]
+    source = write_lines(tmp_path / "in.txt", lines)
+    out = tmp_path / name
+    done = run_cli(embed_args(address, source, out), env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+
+    changed, new_texts = edited(lines, 0.01, seed=20)
+    write_lines(source, changed)
+    fake.log.clear()
+    done = run_cli([*embed_args(address, source, out), "--progress"], env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert Counter(texts_embedded(fake)) == Counter(new_texts)  # exactly the changed texts
+    assert "reusing 98,000 of them, embedding 2,000 texts, dropping 2,000" in done.stderr
+    assert "reused 98000, embedded 2000, dropped 2000" in done.stderr
+
+    clean = tmp_path / ("clean" + out.suffix)
+    assert run_cli(embed_args(address, source, clean), env=KEY_ENV).returncode == 0
+    same_output(out, clean)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in tmp_path.iterdir() if not p.name.endswith((".part", ".reuse"))
+    )
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.npy", "out.parquet"])
+def test_duplicated_texts_share_a_key_and_standard_input_is_reused_from(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
+) -> None:
+    if name.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    fake, address = served
+    lines = [f"line {i % 40}" for i in range(300)]  # every text 7 or 8 times
+    source = write_lines(tmp_path / "in.txt", lines)
+    out = tmp_path / name
+    args = ["embed", "-m", MODEL, "-i", "-", "-o", str(out), "--endpoint", address.target,
+            "--insecure"]  # fmt: skip
+    assert run_cli(args, stdin=source.read_bytes(), env=KEY_ENV).returncode == 0
+    changed = ["a new first line", *lines[:150], *lines[151:], "line 3"]  # a copy of a text
+    write_lines(source, changed)
+    fake.log.clear()
+    done = run_cli(args, stdin=source.read_bytes(), env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert texts_embedded(fake) == ["a new first line"]  # duplicates of old texts: reused
+    clean = tmp_path / ("clean" + out.suffix)
+    assert run_cli(embed_args(address, source, clean), env=KEY_ENV).returncode == 0
+    same_output(out, clean)
+
+
+def test_an_interrupted_reuse_run_resumes_and_still_reuses(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    # A run that reuses writes an ordinary .part: stopped, its rerun resumes it exactly and
+    # reuses from the finished output for the rest, so nothing is embedded twice.
+    fake, address = served
+    lines = [f"text {i}" for i in range(500)]
+    source = write_lines(tmp_path / "in.txt", lines)
+    out = tmp_path / "out.jsonl"
+    assert run_cli(embed_args(address, source, out), env=KEY_ENV).returncode == 0
+    finished = out.read_bytes()
+    lines[0] = "changed first"
+    lines[499] = "changed last"
+    write_lines(source, lines)
+    clean = tmp_path / "clean.jsonl"
+    assert run_cli(embed_args(address, source, clean), env=KEY_ENV).returncode == 0
+    # what a reuse run stopped after 200 results leaves: its .part, the output untouched
+    part = tmp_path / "out.jsonl.part"
+    part.write_bytes(b"".join(clean.read_bytes().splitlines(keepends=True)[:200]))
+    fake.log.clear()
+    done = run_cli(embed_args(address, source, out), env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert texts_embedded(fake) == ["changed last"]  # "changed first" is in the .part
+    assert "earlier results are reused for the texts left: reusing 299 of them" in done.stderr
+    assert out.read_bytes() == clean.read_bytes() != finished
+
+
+def test_the_index_of_a_million_results_fits_in_100_mib() -> None:
+    # 1M keys as one earlier output holds them; the plan for an input of 1M lines.
+    keys = ContentKeys(VectorSettings(MODEL))
+    count = 1_000_000
+
+    class Million:
+        where = Path("million")
+
+        def keys(self) -> tuple[bytes, object]:
+            from array import array
+
+            rng = np.random.default_rng(5)
+            packed = rng.integers(0, 256, size=(count, KEY_SIZE), dtype=np.uint8)
+            packed[:, :4] = np.frombuffer(keys.tag, dtype=np.uint8)
+            return packed.tobytes(), array("q", range(count))
+
+        def read(self, rows: object) -> object:
+            raise AssertionError("not read")
+
+        def close(self) -> None:
+            pass
+
+        def moved(self, old: Path, new: Path) -> None:
+            pass
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    index = ReuseIndex([Million()], keys.tag)
+    seconds = time.perf_counter() - started
+    assert len(index) == count and index.total == count and index.other_settings == 0
+    mib = index.nbytes() / 2**20
+    assert mib <= 100, mib  # 26 MiB: 16 bytes of key, 8 of row and 2 of source each
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print(f"1M-result index: {mib:.1f} MiB of arrays, peak RSS +{grown:.0f} MiB, {seconds:.2f} s")
+    if sys.platform == "linux":  # ru_maxrss in KiB: building it never held much more
+        assert grown < 150, grown
+    # looking 1,000 of them up, and one that is not there
+    found = index.find(index.keys[:1000])
+    assert (found == np.arange(1000)).all()
+    missing = np.array([keys.tag + b"\0" * 12], dtype=f"S{KEY_SIZE}")
+    assert index.find(missing).tolist() == [-1]
+
+
+def test_a_plan_counts_reused_embedded_and_dropped() -> None:
+    keys = ContentKeys(VectorSettings(MODEL))
+    old = [Record(i + 1, i + 1, f"text {i}") for i in range(10)]
+
+    class Earlier:
+        where = Path("earlier")
+
+        def keys(self) -> tuple[bytes, object]:
+            from array import array
+
+            return b"".join(keys.key(r) for r in old), array("q", range(10))
+
+        def read(self, rows: object) -> object:
+            return rows
+
+        def close(self) -> None:
+            pass
+
+        def moved(self, old: Path, new: Path) -> None:
+            pass
+
+    new = [*old[:3], Record(4, 4, "new"), *old[5:], Record(11, 11, "text 0")]  # 3 and 4 gone
+    plan = Reuse.plan([Earlier()], keys, iter(new), 11, done=2)
+    assert (plan.reused, plan.embedded, plan.dropped) == (7, 1, 2)
+    assert plan.entries[11] == plan.entries[1] >= 0  # the repeated text: the same vector
+    other = ContentKeys(VectorSettings(MODEL, task_type="CLUSTERING"))
+    plan = Reuse.plan([Earlier()], other, iter(new), 11)
+    assert plan.index.other_settings == 10 and plan.reused == 0
