@@ -11,9 +11,11 @@ import random
 import resource
 import sys
 import time
+from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -179,15 +181,13 @@ def test_the_index_of_a_million_results_fits_in_100_mib() -> None:
     class Million:
         where = Path("million")
 
-        def keys(self) -> tuple[bytes, object]:
-            from array import array
-
+        def keys(self) -> tuple[bytes, array[int]]:
             rng = np.random.default_rng(5)
             packed = rng.integers(0, 256, size=(count, KEY_SIZE), dtype=np.uint8)
             packed[:, :4] = np.frombuffer(keys.tag, dtype=np.uint8)
             return packed.tobytes(), array("q", range(count))
 
-        def read(self, rows: object) -> object:
+        def read(self, rows: Sequence[int]) -> Any:
             raise AssertionError("not read")
 
         def close(self) -> None:
@@ -221,12 +221,10 @@ def test_a_plan_counts_reused_embedded_and_dropped() -> None:
     class Earlier:
         where = Path("earlier")
 
-        def keys(self) -> tuple[bytes, object]:
-            from array import array
-
+        def keys(self) -> tuple[bytes, array[int]]:
             return b"".join(keys.key(r) for r in old), array("q", range(10))
 
-        def read(self, rows: object) -> object:
+        def read(self, rows: Sequence[int]) -> Any:
             return rows
 
         def close(self) -> None:
