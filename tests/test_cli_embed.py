@@ -359,7 +359,7 @@ def test_a_changed_line_of_a_finished_output_is_the_only_text_sent(
     done = run_cli([*args, "--progress"], env=KEY_ENV)
     assert done.returncode == 0, done.stderr
     assert texts_sent(fake) == ["a changed line, same count"]
-    assert "reusing 6 of them, embedding 1 texts, dropping 1" in done.stderr
+    assert "reusing 6 of them, embedding 1 text, dropping 1" in done.stderr
     assert "reused 6, embedded 1, dropped 1" in done.stderr
     clean = tmp_path / ("clean" + out.suffix)
     again = ["embed", "-m", MODEL, "-i", str(source), "-o", str(clean), *endpoint_args(address)]

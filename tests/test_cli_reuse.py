@@ -27,7 +27,7 @@ from support.cli_helpers import (
 )
 
 from textservice.cli.content_keys import KEY_SIZE, ContentKeys
-from textservice.cli.digests import VectorSettings
+from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Record
 from textservice.cli.reuse import Reuse, ReuseIndex
 from textservice.testing import FakeTextService, ServerAddress
@@ -240,3 +240,47 @@ def test_a_plan_counts_reused_embedded_and_dropped() -> None:
     other = ContentKeys(VectorSettings(MODEL, task_type="CLUSTERING"))
     plan = Reuse.plan([Earlier()], other, iter(new), 11)
     assert plan.index.other_settings == 10 and plan.reused == 0
+
+
+def test_a_key_names_the_item_and_settings_not_the_id_or_line(tmp_path: Path) -> None:
+    settings = VectorSettings(MODEL)
+    keys = ContentKeys(settings)
+    key = keys.key(Record(1, 1, "text"))
+    assert len(key) == KEY_SIZE and key[:4] == keys.tag
+    assert keys.key(Record(9, "doc-9", "text")) == key  # moved, renamed: the same item
+    others = [
+        keys.key(Record(1, 1, "text", title="a title")),
+        keys.key(Record(1, 1, "text ")),
+        ContentKeys(VectorSettings(MODEL, output_dimensionality=128)).key(Record(1, 1, "text")),
+        ContentKeys(VectorSettings(MODEL, server="fake")).key(Record(1, 1, "text")),
+    ]
+    assert len({key, *others}) == 5
+    image = tmp_path / "x.png"
+    image.write_bytes(b"\x89PNG one")
+    first = keys.key(Record(1, "x.png", "", file=image))
+    image.write_bytes(b"\x89PNG two")
+    assert keys.key(Record(1, "x.png", "", file=image)) != first != keys.key(Record(1, 1, ""))
+
+
+def test_a_media_file_is_read_once_for_its_digest_and_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textservice.cli import content_keys, digests
+
+    image = tmp_path / "x.png"
+    image.write_bytes(b"\x89PNG data")
+    read: list[Path] = []
+    real = content_keys.file_digest
+
+    def counted(path: Path) -> str:
+        read.append(path)
+        return real(path)
+
+    monkeypatch.setattr(content_keys, "file_digest", counted)
+    monkeypatch.setattr(digests, "file_digest", counted)
+    settings = VectorSettings("models/gemini-embedding-2", service="generative")
+    record = Record(1, "x.png", "", file=image)
+    digest, key = ContentKeys(settings).add(DigestChain(settings), record)
+    assert read == [image]
+    assert digest == DigestChain(settings).add(record)  # the same digest as reading it again
+    assert key == ContentKeys(settings).hexkey(record)

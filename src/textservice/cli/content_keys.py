@@ -20,7 +20,7 @@ import hashlib
 import json.encoder
 from collections.abc import Callable
 
-from textservice.cli.digests import VectorSettings
+from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record
 
@@ -48,16 +48,25 @@ class ContentKeys:
         """The settings' part of every key of this run."""
         self._base = hashlib.blake2b(_DOMAIN + canonical + b"\n", digest_size=KEY_SIZE - _TAG_SIZE)
 
-    def key(self, record: Record) -> bytes:
-        """``record``'s key (its file, if any, is read and hashed now)."""
+    def key(self, record: Record, file_hash: str | None = None) -> bytes:
+        """``record``'s key (its file, if any, is read and hashed now unless ``file_hash``
+        gives its ``file_digest``)."""
         # The ASCII bytes of the JSON list [text, title or null, file digest or null]: JSON
         # keeps the parts apart, and a text never hashes like a file.
         title = "null" if record.title is None else _json_string(record.title)
-        file = "null" if record.file is None else f'"{file_digest(record.file)}"'
+        file = "null"
+        if record.file is not None:
+            file = f'"{file_hash if file_hash is not None else file_digest(record.file)}"'
         h = self._base.copy()
         h.update(f"[{_json_string(record.text)}, {title}, {file}]".encode("ascii"))
         return self.tag + h.digest()
 
-    def hexkey(self, record: Record) -> str:
+    def hexkey(self, record: Record, file_hash: str | None = None) -> str:
         """``record``'s key as hex, as outputs store it."""
-        return self.key(record).hex()
+        return self.key(record, file_hash).hex()
+
+    def add(self, chain: DigestChain, record: Record) -> tuple[str, str]:
+        """Take ``record`` into ``chain``; its digest and its key (hex), a media file read
+        once for both."""
+        file_hash = file_digest(record.file) if record.file is not None else None
+        return chain.add(record, file_hash), self.hexkey(record, file_hash)

@@ -91,8 +91,9 @@ class DigestChain:
         """What decides the vectors (the chain's seed)."""
         self._state = settings.seed()
 
-    def add(self, record: Record) -> str:
-        """Take ``record`` in; the digest after it (hex), as stored in its result line."""
+    def add(self, record: Record, file_hash: str | None = None) -> str:
+        """Take ``record`` in; the digest after it (hex), as stored in its result line
+        (``file_hash``: its media file's ``file_digest``, if already known)."""
         # The bytes of json.dumps([id, text]), or [id, text, title] for a record with a title
         # (so a record without one hashes as before titles existed): JSON keeps the parts
         # apart and types apart (1 vs "1"), ASCII escapes make it bytes. Built from json's own
@@ -105,7 +106,8 @@ class DigestChain:
             # a media file: [id, "", title or null, {"file": BLAKE2b of its bytes}], so a
             # changed file changes the digest (four items: no text record hashes the same)
             title = f", {_json_string(record.title) if record.title is not None else 'null'}"
-            title += f', {{"file": "{file_digest(record.file)}"}}'
+            file_hash = file_hash if file_hash is not None else file_digest(record.file)
+            title += f', {{"file": "{file_hash}"}}'
         item = f"[{shown}, {_json_string(record.text)}{title}]".encode("ascii")
         self._state = _hash(self._state + item)
         return self._state.hex()

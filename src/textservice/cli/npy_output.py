@@ -368,6 +368,8 @@ class NpyFile:
         f = self._file if self._file is not None else self._open_new(self.dimension)
         self._file = f
         run_start = 0
+        assert self._keys is not None
+        keys = []
         for index, record in enumerate(records):
             gap = record.line - 1 - (self._rows + index - run_start)
             if gap:
@@ -375,7 +377,7 @@ class NpyFile:
                 self._rows += index - run_start
                 run_start = index
                 self._write_nan(f, gap)
-            self._chain.add(record)
+            keys.append(self._keys.add(self._chain, record)[1])
         self._put(f, rows[run_start:].tobytes())
         self._rows += len(records) - run_start
         self._records += len(records)
@@ -387,8 +389,7 @@ class NpyFile:
             "content": self._content.hexdigest,
         }
         if self._ids is not None:
-            assert self._keys is not None
-            self._ids.write(b"".join(_id_line(r, self._keys.hexkey(r)) for r in records))
+            self._ids.write(b"".join(_id_line(r, k) for r, k in zip(records, keys, strict=True)))
             self._ids.flush()
             checkpoint["ids"] = self._ids.tell()
         os.pwrite(f.fileno(), npy_header(self.check.line_count, self.dimension, checkpoint), 0)

@@ -181,23 +181,23 @@ def encode_batch(
     """The JSONL lines of one batch; each record is added to ``chain`` for its digest and
     given its content key (by ``keys``, default: the chain's settings')."""
     keys = keys if keys is not None else ContentKeys(chain.settings)
+    added = [keys.add(chain, r) for r in records]  # (digest, key) of each
     if isinstance(vectors, EncodedRows):
         return b"".join(
             b'{"id":%s,"digest":"%s","key":"%s","embedding":%s}\n'
-            % (json.dumps(r.id).encode("ascii"), chain.add(r).encode(), keys.hexkey(r).encode(), v)
-            for r, v in zip(records, vectors.rows, strict=True)
+            % (json.dumps(r.id).encode("ascii"), digest.encode(), key.encode(), v)
+            for r, (digest, key), v in zip(records, added, vectors.rows, strict=True)
         )
     texts = None if isinstance(vectors, list) else _float_arrays(vectors)
     if texts is None:
         rows = vectors if isinstance(vectors, list) else vectors.astype("float64").tolist()
         return b"".join(
-            encode_result(r.id, chain.add(r), v, keys.hexkey(r))
-            for r, v in zip(records, rows, strict=True)
+            encode_result(r.id, digest, v, key)
+            for r, (digest, key), v in zip(records, added, rows, strict=True)
         )
     return "".join(
-        f'{{"id":{json.dumps(r.id)},"digest":"{chain.add(r)}","key":"{keys.hexkey(r)}",'
-        f'"embedding":[{t}]}}\n'
-        for r, t in zip(records, texts, strict=True)
+        f'{{"id":{json.dumps(r.id)},"digest":"{digest}","key":"{key}","embedding":[{t}]}}\n'
+        for r, (digest, key), t in zip(records, added, texts, strict=True)
     ).encode("utf-8")
 
 

@@ -419,11 +419,10 @@ class ParquetOutput:
         check_dimension(self, vectors, self.point.source)
         assert self.dimension is not None
         rows = self._np.asarray(vectors, dtype="<f4")
-        for record in records:
-            self._chain.add(record)
+        assert self._keys is not None
+        keys = [self._keys.add(self._chain, record)[1] for record in records]
         if self._with_keys:
-            assert self._keys is not None
-            self._key_rows.extend(self._keys.hexkey(r) for r in records)
+            self._key_rows.extend(keys)
         ids = [r.id for r in records]
         self._ids.extend(ids)
         self._rows.append(rows)

@@ -178,7 +178,7 @@ def _describe(reuse: Reuse, output: Path, changed: bool) -> str:
         else f"{output}'s earlier results are reused for the texts left"
     )
     text = (
-        f"{what}: reusing {reuse.reused:,} of them, embedding {reuse.embedded:,} texts, "
+        f"{what}: reusing {reuse.reused:,} of them, embedding {_texts(reuse.embedded)}, "
         f"dropping {reuse.dropped:,} (results whose text is no longer in the input)"
     )
     if index.other_settings:
@@ -189,6 +189,10 @@ def _describe(reuse: Reuse, output: Path, changed: bool) -> str:
     if index.other_settings == index.total:
         text = (
             f"{output} was made with another model or options: none of its "
-            f"{index.total:,} results is reused; embedding all {reuse.embedded:,} texts"
+            f"{index.total:,} results is reused; embedding all {_texts(reuse.embedded)}"
         )
     return text
+
+
+def _texts(count: int) -> str:
+    return f"{count:,} text{'' if count == 1 else 's'}"
