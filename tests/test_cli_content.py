@@ -360,6 +360,7 @@ def test_a_rerun_with_other_vector_options_or_titles_reuses_what_they_leave_alon
     made = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p != source}
     again = run_cli([*base, *options])  # the same again: nothing to do, nothing refused
     assert again.returncode == 0, again.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p != source} == made
 
     if titles:
         write_input(second)

@@ -266,11 +266,11 @@ def test_a_media_file_is_read_once_for_its_digest_and_its_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from textservice.cli import content_keys, digests
+    from textservice.cli.files import file_digest as real
 
     image = tmp_path / "x.png"
     image.write_bytes(b"\x89PNG data")
     read: list[Path] = []
-    real = content_keys.file_digest
 
     def counted(path: Path) -> str:
         read.append(path)
