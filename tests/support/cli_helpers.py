@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,9 +20,15 @@ CLI = [sys.executable, "-m", "textservice.cli"]
 TIMEOUT = 60
 
 
+_TOKEN_CACHE = tempfile.mkdtemp(prefix="textservice-tokens-")
+atexit.register(shutil.rmtree, _TOKEN_CACHE, True)
+
+
 def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The test process's environment without an API key, plus ``extra``."""
+    """The test process's environment without an API key, plus ``extra``; the token cache of
+    ``--dry-run`` and ``--on-long`` in a folder of this test process (not the user's)."""
     env = {k: v for k, v in os.environ.items() if k != "GOOGLE_API_KEY"}
+    env["TEXTSERVICE_CACHE_DIR"] = _TOKEN_CACHE
     env.update(extra or {})
     return env
 

@@ -27,10 +27,12 @@ from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.cli import signals
 from textservice.cli.connect import Connection, client_or_exit, connection_options
+from textservice.cli.dry_run import dry_run as run_dry
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
 from textservice.cli.inputs import BadLine, Format, Record, format_bad_lines
 from textservice.cli.locks import output_lock
+from textservice.cli.long_texts import OnLong, guard
 from textservice.cli.outputs import ResultWriter, output_kind
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
 from textservice.cli.rerun import prepare
@@ -41,6 +43,7 @@ from textservice.cli.services import (
     parse_task_type,
 )
 from textservice.cli.sources import InputCheck, Source, open_source
+from textservice.cli.tokens import close_counter, make_counter
 
 __all__ = ["embed"]
 
@@ -213,6 +216,35 @@ def _check_input(source: Source, *, skip_bad: bool) -> InputCheck:
     default=None,
     help="Progress and a closing summary on stderr [default: when stderr is a terminal].",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what the run would send: texts, tokens, the longest text, those over the "
+    "model's limit, calls, time at the quota and price; no embedding call is made "
+    "(CountTokens only, none with --estimate-tokens).",
+)
+@click.option(
+    "--estimate-tokens",
+    is_flag=True,
+    help="Estimate tokens offline (UTF-8 bytes / 4, rounded up) instead of asking CountTokens "
+    "(exact, cached on disk).",
+)
+@click.option(
+    "--on-long",
+    type=click.Choice(["error", "truncate", "skip"]),
+    default="error",
+    show_default=True,
+    help="A text over the model's token limit (the API would cut it silently): stop before "
+    "anything is sent, cut it to fit, or leave it out like a bad line.",
+)
+@click.option(
+    "--price",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="USD",
+    help="--dry-run's price per million input tokens [default: Google's, from textservice's "
+    "table].",
+)
 @connection_options
 @signals.terminate_as_interrupt()
 def embed(
@@ -233,6 +265,10 @@ def embed(
     batch_size: int,
     concurrency: int,
     progress: bool | None,
+    dry_run: bool,
+    estimate_tokens: bool,
+    on_long: OnLong,
+    price: float | None,
     connection: Connection,
 ) -> None:
     """Embed every line of the input; write the embeddings in input order.
@@ -273,16 +309,47 @@ def embed(
             raise click.UsageError(
                 '--title-column is for Parquet input; in JSONL each line\'s "title" is its title'
             )
-        check = _check_input(source, skip_bad=skip_bad)
+        # a dry run reports bad lines, as it reports the rest
+        check = source.check(lambda _: None) if dry_run else _check_input(source, skip_bad=skip_bad)
     except BaseException as exc:
         _stop_early(exc, f"cannot read {input_path}")
     options, note = options.for_input(check.titles, check.files)
     if note is not None:
         click.echo(f"textservice: {note}", err=True)
+    settings = options.settings(fake=connection.fake)
+    if dry_run:
+        try:
+            click.echo(
+                run_dry(
+                    source,
+                    check,
+                    model=options.model,
+                    task_type=options.task_type,
+                    settings=settings,
+                    connection=connection,
+                    output_path=output_path,
+                    estimate=estimate_tokens,
+                    price=price,
+                    batch_size=batch_size,
+                    concurrency=concurrency,
+                )
+            )
+        except BaseException as exc:
+            _stop_early(exc, f"cannot read {output_path}")
+        return
+    # Texts over the model's limit stop the run, are cut or left out, before anything else.
+    counter = make_counter(
+        options.model, connection, estimate=estimate_tokens, concurrency=concurrency
+    )
+    try:
+        source, check = guard(source, check, counter, task_type=options.task_type, on_long=on_long)
+    except BaseException as exc:
+        _stop_early(exc, f"cannot read {input_path}")
+    finally:
+        close_counter(counter)
 
     # Made first: a missing key or bad endpoint stops the run before any output file exists.
     client = client_or_exit(connection, max_concurrency=concurrency)
-    settings = options.settings(fake=connection.fake)
     with client, contextlib.ExitStack() as held:
         try:
             # held until the run ends, however it ends

@@ -33,7 +33,7 @@ from textservice.cli.outputs import ResultWriter
 from textservice.cli.reuse import Earlier, Reuse, aside_folders, remove_asides, set_aside
 from textservice.cli.sources import InputCheck, Source
 
-__all__ = ["Prepared", "prepare", "verify_earlier"]
+__all__ = ["Prepared", "prepare", "reuse_plan", "verify_earlier"]
 
 
 @dataclass
@@ -196,3 +196,35 @@ def _describe(reuse: Reuse, output: Path, changed: bool) -> str:
 
 def _texts(count: int) -> str:
     return f"{count:,} text{'' if count == 1 else 's'}"
+
+
+def reuse_plan(
+    output_path: str | None, source: Source, check: InputCheck, *, settings: VectorSettings
+) -> tuple[int, Reuse | None]:
+    """What a run would find in ``output_path``, changing nothing (``--dry-run``): how many
+    records it would resume past, and what it would reuse (``None``: nothing)."""
+    if output_path is None or output_path == "-":
+        return 0, None
+    output = Path(output_path)
+    writer = open_output(output_path, check, settings=settings, overwrite=False)
+    changed = False
+    try:
+        verify_earlier(writer, source, check, DigestChain(settings), name_difference=False)
+    except InputChangedError:
+        changed = True
+    sources: list[Earlier] = []
+    if changed and writer.point.source is not None and not writer.point.finished:
+        found = earlier_unfinished(output.parent, output)
+        if found is not None:
+            sources.append(found)
+    if output.is_file() and not (not changed and writer.point.finished):
+        finished = earlier_finished(output)
+        if finished is not None:
+            sources.append(finished)
+    sources += [s for f in aside_folders(output) if (s := earlier_unfinished(f, output))]
+    done = 0 if changed else writer.point.count
+    if not sources:
+        return done, None
+    return done, Reuse.plan(
+        sources, ContentKeys(settings), source.records(check), check.line_count, done=done
+    )
