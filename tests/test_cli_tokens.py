@@ -244,3 +244,16 @@ def test_prices_and_minutes() -> None:
         minutes_at(texts=300, tokens=10, calls=3, texts_per_minute=100, requests_per_minute=1) == 3
     )
     assert minutes_at(texts=300, tokens=10, calls=3, texts_per_minute=50) == 6
+
+
+def test_a_run_without_long_texts_counts_nothing_and_makes_no_cache(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    source = write_lines(tmp_path / "in.txt", ["short", "texts " * 300])  # 1,800 bytes
+    out = tmp_path / "out.jsonl"
+    cache = tmp_path / "cache"
+    args = ["embed", "-m", ONE, "-i", str(source), "-o", str(out), *endpoint(address)]
+    done = run_cli(args, env={**KEY_ENV, "TEXTSERVICE_CACHE_DIR": str(cache)})
+    assert done.returncode == 0, done.stderr
+    assert "CountTokens" not in fake.log.counts() and not cache.exists()

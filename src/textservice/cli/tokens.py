@@ -129,8 +129,11 @@ class Counter:
 
     model: str
     client: TextServiceClient | None = None
-    """``None``: the estimate (``--estimate-tokens``)."""
+    """``None``: the estimate (``--estimate-tokens``), unless ``opener`` makes one."""
     cache: TokenCache | None = None
+    opener: Callable[[], tuple[TextServiceClient, TokenCache]] | None = None
+    """Makes the client and the cache when the first text is to be counted exactly (so a
+    run without long texts makes neither)."""
     server: str = "api"
     """Whose counts they are, part of the cache's key (the fake counts its own way)."""
     concurrency: int = 8
@@ -144,11 +147,11 @@ class Counter:
     @property
     def exact(self) -> bool:
         """Whether counts come from CountTokens."""
-        return self.client is not None and self.fallback is None
+        return (self.client is not None or self.opener is not None) and self.fallback is None
 
     def method(self) -> str:
         """How the counts were made, for the user."""
-        if self.client is None:
+        if not self.exact and self.fallback is None:
             return "--estimate-tokens: UTF-8 bytes / 4, rounded up"
         if self.fallback is not None:
             return f"estimated (UTF-8 bytes / 4): {self.fallback}"
@@ -179,6 +182,8 @@ class Counter:
     def _exact(self, kind: str, contents: dict[str, list[str]]) -> dict[str, int] | None:
         """The count of each key's contents, from the cache or CountTokens (``None``: it
         failed, and the estimate takes over)."""
+        if self.client is None and self.opener is not None:
+            self.client, self.cache = self.opener()
         scope = f"{self.server}|{self.model}" + (f"|{kind}" if kind else "")
         keys = list(contents)
         known = self.cache.get(scope, keys) if self.cache is not None else {}
@@ -246,9 +251,8 @@ def cut_to_fit(
 def make_counter(
     model: str, connection: Connection, *, estimate: bool, concurrency: int
 ) -> Counter:
-    """A counter for ``model``: the estimate, or CountTokens through a client of its own
-    (made now: a missing key stops here, exit 2) and the cache (close both with
-    :func:`close_counter`)."""
+    """A counter for ``model``: the estimate, or CountTokens through a client of its own and
+    the cache, both made when first needed (close them with :func:`close_counter`)."""
     if estimate:
         return Counter(model)
     # --rpm, --texts-per-minute and --tpm are the embedding job's: CountTokens has a quota of
@@ -257,11 +261,15 @@ def make_counter(
         quota_share=connection.quota.quota_share,
         quota_time_scale=connection.quota.quota_time_scale,
     )
-    client = client_or_exit(
-        dataclasses.replace(connection, quota=quota), max_concurrency=concurrency
-    )
+
+    def opener() -> tuple[TextServiceClient, TokenCache]:
+        made = client_or_exit(
+            dataclasses.replace(connection, quota=quota), max_concurrency=concurrency
+        )
+        return made, TokenCache(cache_path())
+
     server = "fake" if connection.fake else (connection.endpoint or "api")
-    return Counter(model, client, TokenCache(cache_path()), server=server, concurrency=concurrency)
+    return Counter(model, opener=opener, server=server, concurrency=concurrency)
 
 
 def close_counter(counter: Counter) -> None:
