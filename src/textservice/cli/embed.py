@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,22 +59,8 @@ async def embed_records(
     """
     done = writer.point.count
     summary.resumed = done
-    batches: AsyncIterator[tuple[Sequence[Record], Any, bool]]
-    if reuse is None:
-        batches = _embedded(
-            embed_windows(records, embed_batches, window=window, lookahead=lookahead)
-        )
-    else:
-        plan, to_embed, batch_size = reuse
-        batches = plan.batches(
-            records,
-            to_embed,
-            embed_batches,
-            window=window,
-            lookahead=lookahead,
-            batch_size=batch_size,
-        )
-    async for batch, vectors, reused in batches:
+
+    def take(batch: Sequence[Record], vectors: Any, reused: bool) -> None:
         writer.write(batch, vectors)
         if reused:
             summary.reused += len(batch)
@@ -82,12 +69,19 @@ async def embed_records(
         summary.dimension = writer.dimension
         progress.update(done + summary.embedded + summary.reused)
 
-
-async def _embedded(
-    batches: AsyncIterator[tuple[list[Record], Any]],
-) -> AsyncIterator[tuple[Sequence[Record], Any, bool]]:
-    async for batch, vectors in batches:
-        yield batch, vectors, False
+    if reuse is None:
+        async for batch, vectors in embed_windows(
+            records, embed_batches, window=window, lookahead=lookahead
+        ):
+            take(batch, vectors, False)
+        return
+    plan, to_embed, batch_size = reuse
+    batches = plan.batches(
+        records, to_embed, embed_batches, window=window, lookahead=lookahead, batch_size=batch_size
+    )
+    async with contextlib.aclosing(batches):  # its embedding calls end with it, however
+        async for copied, vectors, reused in batches:
+            take(copied, vectors, reused)
 
 
 def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:

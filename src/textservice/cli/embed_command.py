@@ -2,10 +2,11 @@
 
 The order a user can rely on: the options first (a bad task type, or one the model's service does
 not take: exit 2), then the input (unreadable: exit 2; bad lines: exit 3, nothing sent; titles the
-task type cannot take: exit 2), then the key (exit 2, before any file is made), then the output's
-lock (another run holds it: exit 4), then an earlier run's output is inspected and every result it
-holds verified against the input (exit 4, nothing changed), and only then is anything written or
-sent.
+task type cannot take: exit 2); ``--dry-run`` reports here and stops. Then texts over the model's
+token limit (``--on-long error``: exit 3, nothing sent), then the key (exit 2, before any file is
+made), then the output's lock (another run holds it: exit 4), then an earlier run's output is
+inspected and every result it holds verified against the input (corrupt: exit 4, nothing
+changed; another input's: reused, :mod:`.rerun`), and only then is anything written or sent.
 """
 
 from __future__ import annotations
@@ -281,7 +282,10 @@ def embed(
     id) are listed with their line numbers; without --skip-bad nothing is sent. A file OUTPUT is
     written to OUTPUT.part batch by batch and renamed to OUTPUT at the end; rerunning the same
     command after a failure, Ctrl-C or SIGTERM embeds only what is missing, once every result
-    kept is checked; a second run on the same OUTPUT meanwhile is refused.
+    kept is checked; a rerun on a changed input embeds only the new and changed texts (the
+    others' vectors are reused by their content keys); a second run on the same OUTPUT
+    meanwhile is refused. --dry-run prints the tokens, calls, time and price without
+    embedding anything; a text over the model's token limit stops the run (--on-long).
     """
     try:
         check_model(model)
