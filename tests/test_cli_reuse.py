@@ -7,6 +7,7 @@ against a clean run of the changed input, byte for byte (Parquet: value for valu
 
 from __future__ import annotations
 
+import json
 import random
 import resource
 import sys
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 from support.cli_helpers import (
     MODEL,
+    read_jsonl,
     run_cli,
     texts_embedded,
     write_lines,
@@ -284,3 +286,23 @@ def test_a_media_file_is_read_once_for_its_digest_and_its_key(
     assert read == [image]
     assert digest == DigestChain(settings).add(record)  # the same digest as reading it again
     assert key == ContentKeys(settings).hexkey(record)
+
+
+def test_npy_keeps_string_ids_and_overwrite_still_embeds_everything(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+) -> None:
+    fake, address = served
+    source = tmp_path / "in.jsonl"
+    rows = [{"id": f"doc-{i}", "text": f"text {i}"} for i in range(5)]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.npy"
+    assert run_cli(embed_args(address, source, out), env=KEY_ENV).returncode == 0
+    ids = read_jsonl(tmp_path / "out.npy.ids.jsonl")
+    assert [(r["row"], r["id"]) for r in ids] == [(i, f"doc-{i}") for i in range(5)]
+    rows[2]["text"] = "changed"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    fake.log.clear()
+    done = run_cli([*embed_args(address, source, out), "--overwrite"], env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert sorted(texts_embedded(fake)) == sorted(r["text"] for r in rows)  # all of them
+    assert "reusing" not in done.stderr

@@ -149,7 +149,7 @@ def test_a_dry_run_leaves_out_what_an_earlier_output_holds_and_times_the_quota(
     )
     assert field(done.stdout, "calls") == "1 of up to 100 texts"
     assert field(done.stdout, "time") == "1 min 0 s at --rpm 1 (the client's own limits)"
-    assert field(done.stdout, "price").startswith("$0.00 online, at $2 per million input")
+    assert field(done.stdout, "price").startswith("under $0.01 online, at $2 per million input")
     assert set(fake.log.counts()) == {"CountTokens"}
     assert not (tmp_path / "out.jsonl.part").exists()  # nothing changed on disk
     unknown = run_cli(["embed", "-m", "models/my-own", "-i", str(source), "--dry-run",

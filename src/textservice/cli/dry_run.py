@@ -119,7 +119,15 @@ def _longer(report: TokenReport, text: LongText) -> None:
         report.longest = text
 
 
+def _money(dollars: float) -> str:
+    if 0 < dollars < 0.01:
+        return "under $0.01"
+    return f"${dollars:,.2f}"
+
+
 def _duration(minutes: float) -> str:
+    if minutes <= 0:
+        return "0 s"
     seconds = max(1, math.ceil(minutes * 60))
     hours, rest = divmod(seconds, 3600)
     if hours >= 48:
@@ -185,9 +193,9 @@ def _prices(report: TokenReport, model: str, price: float | None) -> list[str]:
     online = report.tokens / 1e6 * per_million
     source = "--price" if price is not None else "textservice's table, Google's 2026 prices"
     lines = [
-        f"${online:,.2f} online, at ${per_million:g} per million input tokens ({source}; "
+        f"{_money(online)} online, at ${per_million:g} per million input tokens ({source}; "
         "the free tier costs nothing, within its quota)",
-        f"${online * BATCH_SHARE:,.2f} in Batch mode (half price; textservice cannot send "
+        f"{_money(online * BATCH_SHARE)} in Batch mode (half price; textservice cannot send "
         "Batch mode jobs yet)",
     ]
     if report.media:
