@@ -44,10 +44,11 @@ def test_count_tokens_prints_the_count() -> None:
 
 
 @pytest.mark.subprocess
-def test_an_api_error_is_exit_1_with_the_status() -> None:
+def test_a_model_the_server_does_not_serve_is_a_usage_error_with_a_hint() -> None:
     done = run_cli(["count-tokens", "--fake", "-m", "models/no-such-model", "x"])
-    assert done.returncode == 1
+    assert done.returncode == 2, done.stderr  # a usage error, not a failed call (1)
     assert "NOT_FOUND" in done.stderr
+    assert "'textservice models' lists the models your key can use" in done.stderr
 
 
 @pytest.mark.network

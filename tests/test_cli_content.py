@@ -187,7 +187,7 @@ def test_normalize_makes_unit_vectors_of_the_servers_values(
             ["-m", GECKO, "--output-dimensionality", "8", "--normalize"],
             "--output-dimensionality and --normalize need GenerativeService",
         ),
-        (["--title-column", "t"], "--title-column is for Parquet input"),
+        (["--title-column", "t"], "--title-column: "),  # text lines have no columns
     ],
 )
 def test_bad_options_are_usage_errors_before_anything_is_sent_or_made(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.cli_helpers import MODEL, run_cli
 
-from textservice.cli.inputs import BadLine, Record, format_bad_lines
+from textservice.cli.inputs import BadLine, Record, binary_reason, format_bad_lines
 from textservice.cli.sources import TextSource, parse_input
 
 
@@ -174,19 +174,30 @@ def test_skip_bad_embeds_the_rest_and_still_reports_every_bad_line(tmp_path: Pat
 
 
 @pytest.mark.subprocess
-def test_stopping_lists_20_bad_lines_skipping_lists_them_all(tmp_path: Path) -> None:
+def test_20_bad_lines_are_listed_the_rest_counted_and_a_rerun_only_counts(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("good\n" + "\n" * 25 + "also good\n")
-    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(tmp_path / "o.jsonl")]
+    out = tmp_path / "o.jsonl"
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]
     stopped = run_cli(args)
     assert stopped.returncode == 3
     listed = [line for line in stopped.stderr.splitlines() if line.endswith(": empty line")]
     assert len(listed) == 20
-    assert "... and 5 more bad line(s)" in stopped.stderr
+    assert "... and 5 more bad line(s): 5 empty line" in stopped.stderr
     skipped = run_cli([*args, "--skip-bad"])
     assert skipped.returncode == 0, skipped.stderr
     listed = [line for line in skipped.stderr.splitlines() if line.endswith(": empty line")]
-    assert listed == [f"{source}:{n}: empty line" for n in range(2, 27)]
+    assert listed == [f"{source}:{n}: empty line" for n in range(2, 22)]  # the first 20
+    assert "... and 5 more bad line(s): 5 empty line (--bad-records FILE lists them all)" in (
+        skipped.stderr
+    )
+    # The run that made the output listed them: a rerun says how many, in one line.
+    again = run_cli([*args, "--skip-bad"])
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == (
+        "textservice: skipping 25 bad input line(s) of 27, as before: 25 empty line "
+        "(--bad-records FILE lists them all)\n"
+    )
 
 
 @pytest.mark.subprocess
@@ -203,3 +214,48 @@ def test_a_lone_surrogate_is_a_bad_line_and_skip_bad_skips_it(tmp_path: Path) ->
     assert skipped.returncode == 0, skipped.stderr
     assert f'{source}:2: "text" has a lone surrogate' in skipped.stderr
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [1, 3]
+
+
+# -- binary files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a NUL byte at byte 9"),
+        (b"\xff\xfeh\x00i\x00\n\x00", "a NUL byte at byte 4 (UTF-16 text?)"),
+        ("café crème brûlée à la fenêtre où été déjà".encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_binary_reason_finds_nul_bytes_and_much_that_is_not_utf8(head: bytes, why: str) -> None:
+    reason = binary_reason(head, whole=True)
+    assert reason is not None and why in reason
+
+
+def test_text_with_a_few_bad_bytes_or_a_character_cut_at_the_block_end_is_text() -> None:
+    assert binary_reason(b"first\nab\xff\xfecd\nlast\n", whole=True) is None  # bad lines
+    cut = ("x" * 10 + "é").encode()[:-1]
+    assert binary_reason(cut, whole=False) is None
+
+
+@pytest.mark.parametrize("name", ["in.txt", "in.jsonl", "in.csv"])
+@pytest.mark.subprocess
+def test_a_binary_file_is_refused_whole_even_with_skip_bad(tmp_path: Path, name: str) -> None:
+    source = tmp_path / name
+    source.write_bytes(b"text\nfine line\n" + bytes(range(256)) * 40 + b"\nanother line\n")
+    out = tmp_path / "out.jsonl"
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out), "--skip-bad"]
+    done = run_cli(args)
+    assert done.returncode == 2, done.stderr
+    assert f"{source} is a binary file, not UTF-8 text (a NUL byte at byte 16)" in done.stderr
+    assert "nothing was sent" in done.stderr
+    assert not out.exists() and not (tmp_path / "out.jsonl.part").exists()
+
+
+@pytest.mark.subprocess
+def test_binary_standard_input_is_refused(tmp_path: Path) -> None:
+    data = b"ELF header\x00\x01\x02\n" * 9
+    done = run_cli(["embed", "--fake", "-m", MODEL, "--skip-bad"], stdin=data)
+    assert done.returncode == 2, done.stderr
+    assert "<stdin> is a binary file, not UTF-8 text (a NUL byte at byte 11)" in done.stderr
+    assert done.stdout == ""

@@ -43,7 +43,9 @@ from textservice.testing import (
     expected_content_token_count,
 )
 
-pytestmark = pytest.mark.network
+# subprocess: the reference server's modules are built by protoc (the session fixture
+# reference_python), in whichever test of the run needs them first
+pytestmark = [pytest.mark.network, pytest.mark.subprocess]
 
 KEY = "contract-test-key"
 AUTH = {"x-goog-api-key": KEY}

@@ -13,8 +13,9 @@ from grpclib.const import Status
 from support.fake_helpers import bad_request_fields, module, outcome
 
 import textservice
+from textservice import _profiles
 from textservice._encoding.media import Blob
-from textservice._profiles import MAX_REQUEST_BYTES
+from textservice._profiles import MAX_REQUEST_BYTES, task_name
 from textservice.client import TextServiceClient
 from textservice.testing import FakeServer
 from textservice.testing.vectors import expected_content_embedding, expected_parts_embedding
@@ -83,6 +84,11 @@ def test_requests_carry_the_instruction_text_and_never_the_fields(
     fake: FakeServer, client: TextServiceClient, task: object, form: str
 ) -> None:
     texts = ["first", "second", "third"]
+    if isinstance(task, str) and task_name(task) not in {m.name for m in module("v1beta").TaskType}:
+        # protos older than the task type (v1beta before CODE_RETRIEVAL_QUERY) do not take it
+        with pytest.raises(ValueError, match="is not a TaskType of this API version"):
+            textservice.embed_content(TWO, texts, task_type=task, client=client)
+        return
     result = textservice.embed_content(TWO, texts, task_type=task, client=client)  # type: ignore[call-overload]
     sent = _requests(fake)
     assert [_texts(r) for r in sent] == [[form.format(t)] for t in texts]
@@ -118,6 +124,20 @@ def test_without_a_task_the_text_goes_as_it_is_and_titles_still_need_documents(
     assert one["embedding"] == expected_parts_embedding(TWO, ["plain"])
     with pytest.raises(ValueError, match="a title needs task_type='RETRIEVAL_DOCUMENT'"):
         textservice.embed_content(TWO, "x", task_type="query", title="T", client=client)
+
+
+def test_a_task_type_without_an_instruction_is_a_value_error_before_a_call(
+    fake: FakeServer, client: TextServiceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as when a newer proto adds a TaskType member the profiles have no text for
+    known = {k: v for k, v in _profiles.TASK_INSTRUCTIONS.items() if k != "CLUSTERING"}
+    monkeypatch.setattr(_profiles, "TASK_INSTRUCTIONS", known)
+    with pytest.raises(ValueError, match="task_type CLUSTERING has no instruction text for "):
+        textservice.embed_content(TWO, ["a", "b"], task_type="clustering", client=client)
+    assert fake.calls == []
+    # the fields still carry it to a model that takes them
+    textservice.embed_content(ONE, "a", task_type="clustering", client=client)
+    assert _requests(fake)[0].task_type.name == "CLUSTERING"
 
 
 def test_a_preview_name_follows_the_same_rules(fake: FakeServer, client: TextServiceClient) -> None:

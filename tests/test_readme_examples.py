@@ -100,3 +100,19 @@ def test_pointing_a_client_at_the_fake_example_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout == "3 calls\n", done.stdout  # one call each way, all answered
     assert "Warning" not in done.stderr, done.stderr[-3000:]  # -X dev: no unclosed resources
+
+
+def test_the_api_examples_run_as_written(tmp_path: Path) -> None:
+    today, legacy = _section_blocks("API")
+    done = _run(_TODAY + today, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # The legacy TextService: a fake that still serves its retired models.
+    served = """
+import textservice
+from textservice.testing import FakeServer
+
+_fake = FakeServer()
+textservice.configure(api_key="...", channel_factory=_fake.channel)
+"""
+    done = _run(served + legacy, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]

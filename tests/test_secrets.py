@@ -124,6 +124,17 @@ def test_scrub_replaces_every_copy_of_the_given_or_live_keys() -> None:
     assert scrub(f"key={other}") == f"key={other}"
 
 
+def test_a_key_holding_another_live_key_is_redacted_whole() -> None:
+    # Two clients whose keys overlap (one key inside the other), in either order.
+    short = "key-123456"
+    for secrets_ in ([short, KEY + short], [KEY + short, short]):
+        assert scrub(f"bad key {KEY}{short}.", secrets_) == f"bad key {REDACTED}."
+    held = Secret(short)  # live: scrub() with no list reads the live keys
+    long_one = Secret(KEY + short)
+    assert scrub(f"[{KEY}{short}] [{short}]") == f"[{REDACTED}] [{REDACTED}]"
+    del held, long_one
+
+
 def test_holds_secret_reads_a_message_in_its_wire_form_and_other_values_by_repr() -> None:
     assert holds_secret(rpc.ErrorInfo(metadata={"key": KEY}), [KEY])
     assert not holds_secret(rpc.ErrorInfo(reason="R"), [KEY])

@@ -198,10 +198,18 @@ class ModelProfile:
     def instruction(self, task: str | None) -> Instruction | None:
         """How to format each item's text (and title) for ``task`` (a member's name;
         ``None``: none), or ``None`` when the text goes as it is (task and title are
-        request fields, or there is no task)."""
+        request fields, or there is no task). ``ValueError`` for a task type this table has
+        no instruction for (a member a newer proto adds): its text is Google's to define."""
         if not self.task_in_text or task is None:
             return None
-        return TASK_INSTRUCTIONS[task]
+        found = TASK_INSTRUCTIONS.get(task)
+        if found is None:
+            raise ValueError(
+                f"task_type {task} has no instruction text for {self.family} in "
+                "textservice._profiles.TASK_INSTRUCTIONS (the task types Google's embeddings "
+                f"guide gives one for: {', '.join(TASK_INSTRUCTIONS)})"
+            )
+        return found
 
 
 _GEMINI_MEDIA = MediaRules(

@@ -28,6 +28,7 @@ from textservice._engine.embed import ProgressCallback, check_batch_size, check_
 from textservice._engine.outputs import OutputStrategy, check_output, normalized, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
+from textservice._facade.deprecation import deprecated
 from textservice._facade.media import check_media, is_media, media_item
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
 from textservice._profiles import (
@@ -201,6 +202,8 @@ class ContentRecipe:
     """The request's output dimensionality field (``None``: it has none)."""
     max_items: int = MAX_BATCH_ITEMS
     """The most items one batch request may hold."""
+    deprecated_title: str | None = None
+    """What an item's title warns (the protos mark the title field deprecated), else None."""
     engine: EmbedRecipe[ContentRequests, Document] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -272,9 +275,11 @@ class ContentRecipe:
 
     def _check_titles(self, template: betterproto2.Message, titled: list[Document]) -> None:
         call_title = getattr(template, self.fields.title) if self.fields.title else None
-        has_title = call_title is not None or any(d.title is not None for d in titled)
-        if not has_title:
+        first = next((i for i, d in enumerate(titled) if d.title is not None), None)
+        if call_title is None and first is None:
             return
+        if self.deprecated_title is not None and first is not None:
+            deprecated(f"item {first}'s title: {self.deprecated_title}")
         if self.fields.title is None:
             raise ValueError("this API version's requests have no title")
         task = getattr(template, self.task_type) if self.task_type else None

@@ -3,19 +3,21 @@
 Every result of a file output carries a key of 16 bytes (32 hex digits):
 
 - the first 4 bytes name the settings (:class:`~textservice.cli.digests.VectorSettings`: model,
-  service, task type, output dimensionality, normalizing, the fake), the same for every result
-  of a run, so a rerun tells "another model or options" apart from "other texts";
+  service, task type, output dimensionality, normalizing, the fake; not the kept columns,
+  which do not change a vector), the same for every result of a run, so a rerun tells
+  "another model or options" apart from "other texts";
 - the other 12 are a BLAKE2b hash of the settings and the item: its text, its title and, for a
   media file, the BLAKE2b digest of the file's bytes (read when the key is made).
 
-The record's id and line are not part of it: a line that moved, was renumbered by an insertion
-or appears twice keeps its key, and its vector is reused (:mod:`textservice.cli.reuse`). 96
-bits of item hash make an accidental match between two items of a corpus of a billion
-vanishingly unlikely (about 1 in 10^11).
+The record's id, line and kept columns are not part of it: a line that moved, was renumbered
+by an insertion or appears twice keeps its key, and its vector is reused
+(:mod:`textservice.cli.reuse`). 96 bits of item hash make an accidental match between two
+items of a corpus of a billion vanishingly unlikely (about 1 in 10^11).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json.encoder
 from collections.abc import Callable
@@ -43,7 +45,8 @@ class ContentKeys:
     """The keys of one run's records (``settings``: what decides its vectors)."""
 
     def __init__(self, settings: VectorSettings) -> None:
-        canonical = settings.canonical()
+        # what decides the vectors: --keep-columns decides the output's other columns only
+        canonical = dataclasses.replace(settings, keep_columns=None).canonical()
         self.tag = hashlib.blake2b(_DOMAIN + canonical, digest_size=_TAG_SIZE).digest()
         """The settings' part of every key of this run."""
         self._base = hashlib.blake2b(_DOMAIN + canonical + b"\n", digest_size=KEY_SIZE - _TAG_SIZE)

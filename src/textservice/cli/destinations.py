@@ -31,7 +31,7 @@ def open_output(
 ) -> ResultWriter:
     """The writer for ``--output`` (``None`` or ``"-"``: standard output), inspected."""
     if path is None or path == "-":
-        return StdoutOutput()
+        return StdoutOutput(keep=settings.keep_columns or ())
     kind = output_kind(path)
     writer: ResultWriter
     if kind == "npy":

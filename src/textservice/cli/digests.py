@@ -19,7 +19,9 @@ back and checked one by one instead.)
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import datetime
 import hashlib
 import json
 import json.encoder
@@ -39,6 +41,7 @@ __all__ = [
     "VectorSettings",
     "digest_path",
     "is_digest",
+    "json_default",
     "npy_digest",
 ]
 
@@ -72,6 +75,10 @@ class VectorSettings:
     output_dimensionality: int | None = None
     normalize: Literal[True] | None = None
     """``True`` with ``--normalize`` (``None`` without: the vectors as the server sent them)."""
+    keep_columns: tuple[str, ...] | None = None
+    """The ``--keep-columns`` names: they decide the output, not the vectors, but an output
+    holding other columns (or the same columns' other values, in each record's step) is not
+    this run's to continue."""
 
     def canonical(self) -> bytes:
         """These settings as bytes (sorted JSON of the fields that are not ``None``)."""
@@ -108,6 +115,8 @@ class DigestChain:
             title = f", {_json_string(record.title) if record.title is not None else 'null'}"
             file_hash = file_hash if file_hash is not None else file_digest(record.file)
             title += f', {{"file": "{file_hash}"}}'
+        if record.kept:  # a last item {"keep": [values]}: no shape above has one
+            title += f', {{"keep": {json.dumps(record.kept, default=json_default)}}}'
         item = f"[{shown}, {_json_string(record.text)}{title}]".encode("ascii")
         self._state = _hash(self._state + item)
         return self._state.hex()
@@ -122,6 +131,18 @@ class DigestChain:
     def hexdigest(self) -> str:
         """The digest after the records added so far."""
         return self._state.hex()
+
+
+def json_default(value: object) -> object:
+    """JSON for the values of a Parquet column that JSON has no type for (kept columns): a
+    date or time in ISO 8601, bytes in base64, anything else (a decimal) as its string."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
 
 
 def is_digest(value: object) -> TypeGuard[str]:

@@ -7,11 +7,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from textservice._engine.embed import length_change
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import ResultWriter
+from textservice.cli.outputs import ResultWriter, dimension_changed
 from textservice.cli.progress import Progress
 from textservice.cli.reuse import Reuse
 from textservice.cli.windows import EmbedBatches, embed_windows
+from textservice.errors import TextServiceError
 
 __all__ = ["EmbedBatches", "EmbedSummary", "embed_records", "format_summary"]
 
@@ -69,19 +71,31 @@ async def embed_records(
         summary.dimension = writer.dimension
         progress.update(done + summary.embedded + summary.reused)
 
-    if reuse is None:
-        async for batch, vectors in embed_windows(
-            records, embed_batches, window=window, lookahead=lookahead
-        ):
-            take(batch, vectors, False)
-        return
-    plan, to_embed, batch_size = reuse
-    batches = plan.batches(
-        records, to_embed, embed_batches, window=window, lookahead=lookahead, batch_size=batch_size
-    )
-    async with contextlib.aclosing(batches):  # its embedding calls end with it, however
-        async for copied, vectors, reused in batches:
-            take(copied, vectors, reused)
+    try:
+        if reuse is None:
+            async for batch, vectors in embed_windows(
+                records, embed_batches, window=window, lookahead=lookahead
+            ):
+                take(batch, vectors, False)
+            return
+        plan, to_embed, batch_size = reuse
+        batches = plan.batches(
+            records,
+            to_embed,
+            embed_batches,
+            window=window,
+            lookahead=lookahead,
+            batch_size=batch_size,
+        )
+        async with contextlib.aclosing(batches):  # its embedding calls end with it, however
+            async for copied, vectors, reused in batches:
+                take(copied, vectors, reused)
+    except TextServiceError as exc:
+        # the library refuses a call's batches changing length before the writer sees them
+        lengths = length_change(exc)
+        if lengths is None:
+            raise
+        raise dimension_changed(*lengths) from exc
 
 
 def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:

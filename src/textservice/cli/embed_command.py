@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import os
 import sys
@@ -27,14 +28,17 @@ from textservice._checks import check_model
 from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.cli import signals
+from textservice.cli.bad_records import BadRecordFile, BadRecordReport, bad_record_kind
+from textservice.cli.columns import Columns, parse_keep_columns
 from textservice.cli.connect import Connection, client_or_exit, connection_options
 from textservice.cli.dry_run import dry_run as run_dry
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
-from textservice.cli.inputs import BadLine, Format, Record, format_bad_lines
+from textservice.cli.inputs import Format, Record
 from textservice.cli.locks import output_lock
 from textservice.cli.long_texts import OnLong, guard
-from textservice.cli.outputs import ResultWriter, output_kind
+from textservice.cli.open_input import open_source
+from textservice.cli.outputs import ResultWriter, output_kind, partial_path
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
 from textservice.cli.rerun import prepare
 from textservice.cli.reuse import remove_asides
@@ -43,7 +47,7 @@ from textservice.cli.services import (
     EmbedOptions,
     parse_task_type,
 )
-from textservice.cli.sources import InputCheck, Source, open_source
+from textservice.cli.sources import InputCheck, Source
 from textservice.cli.tokens import close_counter, make_counter
 
 __all__ = ["embed"]
@@ -52,8 +56,6 @@ WINDOW_BATCHES = 8
 """Texts handed to one ``iter_embed_content_async`` (or ``iter_embeddings_async``) call: this many
 times the texts of the calls in flight (``--batch-size`` x ``--concurrency``); see
 :mod:`textservice.cli.windows`."""
-
-_SHOWN_BAD_LINES = 20
 
 
 def _vectors_as(output_path: str | None) -> Literal["list", "numpy"]:
@@ -68,30 +70,70 @@ def _vectors_as(output_path: str | None) -> Literal["list", "numpy"]:
     return "numpy"
 
 
-def _check_input(source: Source, *, skip_bad: bool) -> InputCheck:
-    """The first pass; bad lines listed (all of them with --skip-bad), exit 3 without it."""
-    shown: list[BadLine] = []
+def _checked_output(path: str | None) -> str | None:
+    """``--output``, its suffix a format we write (a usage error before anything is read)."""
+    if path is not None and path != "-":
+        try:
+            output_kind(path)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--output") from None
+    return path
 
-    def report(bad: BadLine) -> None:
-        if skip_bad:  # every skipped line is listed: the record of what is missing
-            click.echo(format_bad_lines([bad], source.name), err=True)
-        elif len(shown) <= _SHOWN_BAD_LINES:
-            shown.append(bad)
 
-    check = source.check(report)
+def _earlier_run(output_path: str | None, overwrite: bool) -> bool:
+    """Whether an earlier run left this output (or its ``.part``) for this one to go on from."""
+    if overwrite or output_path is None or output_path == "-":
+        return False
+    path = Path(output_path)
+    return path.exists() or partial_path(path).exists()
+
+
+def _open_bad_records(path: str | None) -> BadRecordFile | None:
+    """``--bad-records FILE``, made (or emptied) now; a usage error if it cannot be."""
+    if path is None:
+        return None
+    try:
+        return BadRecordFile(path)
+    except OSError as exc:
+        fail(f"cannot write {path} (--bad-records): {exc.strerror or exc}", ExitCode.USAGE)
+
+
+def _check_input(
+    source: Source, *, skip_bad: bool, quiet: bool, rerun: bool, bad_file: BadRecordFile | None
+) -> InputCheck:
+    """The first pass; bad records reported (see :mod:`textservice.cli.bad_records`), exit 3
+    without --skip-bad."""
+    report = BadRecordReport(
+        source.name,
+        show=skip_bad and not quiet and not rerun,  # listed as found: what is left out
+        file=bad_file,
+        echo=lambda text: click.echo(text, err=True),
+    )
+    try:
+        check = source.check(report)
+    finally:
+        report.close()
     if check.bad_count:
         if not skip_bad:
-            # The first 20 and a count (a wrong --format can make every line bad).
-            report_text = format_bad_lines(shown[:_SHOWN_BAD_LINES], source.name)
-            more = check.bad_count - min(len(shown), _SHOWN_BAD_LINES)
-            if more:
-                report_text += f"\n... and {more} more bad line(s)"
-            click.echo(report_text, err=True)
+            # The first 20 and a count by kind (a wrong --format can make every line bad).
+            click.echo(report.listing(), err=True)
             fail(
                 f"{check.bad_count} bad input line(s) of {check.line_count}; nothing was sent "
                 "(fix them, or pass --skip-bad to embed the others)",
                 ExitCode.BAD_INPUT,
             )
+        if quiet:
+            return check
+        if rerun:  # the run that made the output listed them
+            click.echo(
+                f"textservice: skipping {check.bad_count} bad input line(s) of "
+                f"{check.line_count}, as before: {report.summary()}",
+                err=True,
+            )
+            return check
+        rest = report.rest()
+        if rest:
+            click.echo(rest, err=True)
         click.echo(
             f"textservice: skipping {check.bad_count} bad input line(s) of {check.line_count}",
             err=True,
@@ -149,54 +191,78 @@ def _check_input(source: Source, *, skip_bad: bool) -> InputCheck:
     default="-",
     show_default=True,
     help="Text lines, JSONL with 'text' (or 'file': a media file's path) and optional 'id' "
-    "and 'title' per line, Parquet, or a folder (every media file under it, the path its "
-    "id); '-': standard input.",
+    "and 'title' per line, CSV or TSV with a header row, Parquet, or a folder (every media "
+    "file under it, the path its id); '-': standard input.",
 )
 @click.option(
     "--format",
     "input_format",
-    type=click.Choice(["auto", "lines", "jsonl", "parquet"]),
+    type=click.Choice(["auto", "lines", "jsonl", "csv", "tsv", "parquet"]),
     default="auto",
     show_default=True,
-    help="Input format; auto: Parquet for .parquet, JSONL for .jsonl/.ndjson or when line 1 "
-    "is a JSON object, else lines.",
+    help="Input format; auto: Parquet for .parquet, CSV for .csv, TSV for .tsv, JSONL for "
+    ".jsonl/.ndjson or when line 1 is a JSON object, else lines. Give it to read another "
+    "name (or standard input) as CSV, TSV or JSONL.",
 )
 @click.option(
     "--text-column",
-    default="text",
-    show_default=True,
-    help="Parquet input: the column of texts.",
+    default=None,
+    metavar="NAME",
+    help="JSONL, CSV, TSV or Parquet input: the column (JSONL: key) of texts [default: text].",
 )
 @click.option(
     "--id-column",
     default=None,
-    help="Parquet input: the column of ids (integers or strings) [default: the row number].",
+    metavar="NAME",
+    help="JSONL, CSV, TSV or Parquet input: the column (key) of ids, integers or strings, on "
+    "every record [default: JSONL's 'id' if a line has one, else the line or row number].",
 )
 @click.option(
     "--file-column",
     default=None,
-    help="Parquet input: a column of media file paths (relative to the Parquet file's "
-    "folder), embedded instead of --text-column.",
+    metavar="NAME",
+    help="JSONL, CSV, TSV or Parquet input: the column (key) of media file paths (relative to "
+    "the input's folder), embedded instead of texts [default: JSONL's 'file'].",
 )
 @click.option(
     "--title-column",
     default=None,
-    help="Parquet input: the column of titles (strings; null: none) [default: no titles].",
+    metavar="NAME",
+    help="JSONL, CSV, TSV or Parquet input: the column (key) of titles (null or an empty CSV "
+    "cell: none) [default: JSONL's 'title', else no titles].",
+)
+@click.option(
+    "--keep-columns",
+    default=None,
+    metavar="A,B",
+    help="Input columns (JSONL keys) to carry into the output, beside id and embedding "
+    "(JSONL and Parquet output, not .npy).",
 )
 @click.option(
     "--output",
     "-o",
     "output_path",
     default=None,
-    help="A .npy file (float32, row i = input line i+1), a .parquet file ('id' and "
-    "'embedding' columns) or a JSONL file ('id' and 'embedding' per line); default: JSONL on "
-    "standard output. A file output is resumable.",
+    callback=lambda _ctx, _param, value: _checked_output(value),
+    help="A .npy file (float32, row i = input record i+1), a .parquet file ('id' and "
+    "'embedding' columns) or a .jsonl/.ndjson file ('id' and 'embedding' per line); by its "
+    "suffix, any other is refused; default: JSONL on standard output. A file output is "
+    "resumable.",
 )
 @click.option("--overwrite", is_flag=True, help="Start over instead of resuming OUTPUT.")
 @click.option(
     "--skip-bad",
     is_flag=True,
-    help="Embed the good lines when some are bad (the bad ones are still listed on stderr).",
+    help="Embed the good lines when some are bad (the first 20 bad ones are listed on stderr, "
+    "the rest counted by kind).",
+)
+@click.option(
+    "--bad-records",
+    "bad_records",
+    default=None,
+    metavar="FILE",
+    callback=lambda _ctx, _param, value: _checked_bad_records(value),
+    help="Write every bad record (line, id, reason) to FILE: JSONL (.jsonl) or TSV (.tsv).",
 )
 @click.option(
     "--batch-size",
@@ -216,6 +282,13 @@ def _check_input(source: Source, *, skip_bad: bool) -> InputCheck:
     "--progress/--no-progress",
     default=None,
     help="Progress and a closing summary on stderr [default: when stderr is a terminal].",
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Nothing on stderr but warnings and errors: no progress, summary, notes or list of "
+    "skipped records.",
 )
 @click.option(
     "--dry-run",
@@ -256,30 +329,35 @@ def embed(
     normalize: bool,
     input_path: str,
     input_format: Format,
-    text_column: str,
+    text_column: str | None,
     id_column: str | None,
     file_column: str | None,
     title_column: str | None,
+    keep_columns: str | None,
     output_path: str | None,
     overwrite: bool,
     skip_bad: bool,
+    bad_records: str | None,
     batch_size: int,
     concurrency: int,
     progress: bool | None,
+    quiet: bool,
     dry_run: bool,
     estimate_tokens: bool,
     on_long: OnLong,
     price: float | None,
     connection: Connection,
 ) -> None:
-    """Embed every line of the input; write the embeddings in input order.
+    """Embed every line (record) of the input; write the embeddings in input order.
 
     By default with models/gemini-embedding-2 (3,072 dimensions; text, and media files from a
-    folder, JSONL "file" keys or a Parquet --file-column) through GenerativeService;
-    the retired models/embedding-gecko-* go through TextService. The input is streamed (read
-    twice: checked, then embedded), so memory stays flat however long it is. Bad input lines
-    (empty, invalid UTF-8, invalid JSON, no "text", a "title" that is not a string, duplicate
-    id) are listed with their line numbers; without --skip-bad nothing is sent. A file OUTPUT is
+    folder, JSONL "file" keys or a --file-column) through GenerativeService; the retired
+    models/embedding-gecko-* go through TextService. The input (text lines, JSONL, CSV or TSV
+    with a header row, Parquet; a binary file is refused) is streamed (read twice: checked,
+    then embedded), so memory stays flat however long it is. Bad input lines (empty, invalid
+    UTF-8, invalid JSON, no "text", a "title" that is not a string, duplicate id) are listed
+    with their line numbers, the first 20 of them (--bad-records FILE gets all); without
+    --skip-bad nothing is sent. A file OUTPUT is
     written to OUTPUT.part batch by batch and renamed to OUTPUT at the end; rerunning the same
     command after a failure, Ctrl-C or SIGTERM embeds only what is missing, once every result
     kept is checked; a rerun on a changed input embeds only the new and changed texts (the
@@ -291,36 +369,49 @@ def embed(
         check_model(model)
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--model") from None
+    if quiet and progress:
+        raise click.UsageError("--quiet and --progress: pick one")
+    try:
+        keep = parse_keep_columns(keep_columns)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--keep-columns") from None
+    if (
+        keep
+        and output_path is not None
+        and output_path != "-"
+        and output_kind(output_path) == "npy"
+    ):
+        raise click.UsageError(
+            "--keep-columns: a .npy output holds the vectors only; write .parquet or .jsonl to "
+            "keep columns beside them"
+        )
+    columns = Columns(text_column, id_column, title_column, file_column, keep)
     options = EmbedOptions.checked(
         model, service_choice, task_type, output_dimensionality, normalize
     )
     if input_path == "-" and sys.stdin.isatty():
         fail("no input: pass --input FILE, or pipe the texts in", ExitCode.USAGE)
     try:
-        source = open_source(
-            input_path,
-            format=input_format,
-            text_column=text_column,
-            id_column=id_column,
-            title_column=title_column,
-            file_column=file_column,
-        )
-        if file_column is not None and source.format != "parquet":
-            raise click.UsageError(
-                '--file-column is for Parquet input; in JSONL each line\'s "file" is its file'
+        source = open_source(input_path, format=input_format, columns=columns)
+        misplaced = columns.misplaced(source.format, source.name)
+        if misplaced is not None:
+            raise click.UsageError(misplaced)
+        bad_file = _open_bad_records(bad_records)
+        rerun = _earlier_run(output_path, overwrite)
+        if dry_run:  # a dry run reports bad lines, as it reports the rest
+            check = source.check(lambda _: None)
+        else:
+            check = _check_input(
+                source, skip_bad=skip_bad, quiet=quiet, rerun=rerun, bad_file=bad_file
             )
-        if title_column is not None and source.format != "parquet":
-            raise click.UsageError(
-                '--title-column is for Parquet input; in JSONL each line\'s "title" is its title'
-            )
-        # a dry run reports bad lines, as it reports the rest
-        check = source.check(lambda _: None) if dry_run else _check_input(source, skip_bad=skip_bad)
     except BaseException as exc:
         _stop_early(exc, f"cannot read {input_path}")
     options, note = options.for_input(check.titles, check.files)
-    if note is not None:
+    if note is not None and not quiet:
         click.echo(f"textservice: {note}", err=True)
-    settings = options.settings(fake=connection.fake)
+    settings = dataclasses.replace(
+        options.settings(fake=connection.fake), keep_columns=keep or None
+    )
     if dry_run:
         try:
             click.echo(
@@ -359,7 +450,12 @@ def embed(
             # held until the run ends, however it ends
             held.enter_context(output_lock(output_path, warn=_warn))
             prepared = prepare(
-                output_path, source, check, settings=settings, overwrite=overwrite, note=_warn
+                output_path,
+                source,
+                check,
+                settings=settings,
+                overwrite=overwrite,
+                note=_warn if not quiet else lambda _: None,
             )
             writer, records, reuse = prepared.writer, prepared.records, prepared.reuse
             if reuse is not None:
@@ -368,7 +464,7 @@ def embed(
         except BaseException as exc:
             _stop_early(exc, f"cannot write {output_path}")
 
-        mode = progress_mode(progress)
+        mode = progress_mode(False if quiet else progress)
         total = check.record_count
         summary = EmbedSummary(
             resumed=writer.point.count,
@@ -438,6 +534,16 @@ def embed(
             remove_asides(Path(output_path))  # finished: what they held was reused
         if mode != "off":
             click.echo(format_summary(summary), err=True)
+
+
+def _checked_bad_records(path: str | None) -> str | None:
+    """``--bad-records``, its suffix one we write (a usage error before anything is read)."""
+    if path is not None:
+        try:
+            bad_record_kind(path)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bad-records") from None
+    return path
 
 
 def _warn(message: str) -> None:

@@ -19,7 +19,7 @@ from textservice.cli.errors import (
     NumpyMissingError,
     OutputConflictError,
 )
-from textservice.errors import TextServiceError
+from textservice.errors import NotFound, TextServiceError
 
 __all__ = ["EXIT_CODES", "EXIT_CODES_HELP", "ExitCode", "describe", "exit_code_for", "fail"]
 
@@ -35,7 +35,7 @@ class ExitCode(IntEnum):
     resumes."""
     USAGE = 2
     """Bad options or arguments, no API key, unreadable input, numpy or pyarrow missing for
-    the output asked for."""
+    the output asked for, a model the server does not serve (``NOT_FOUND``)."""
     BAD_INPUT = 3
     """The input has bad lines (listed on stderr) and ``--skip-bad`` was not given; nothing
     was sent."""
@@ -58,6 +58,8 @@ EXIT_CODES: dict[type[BaseException], ExitCode] = {
     NumpyMissingError: ExitCode.USAGE,
     InputError: ExitCode.USAGE,
     DimensionChangedError: ExitCode.ERROR,
+    # The API's NOT_FOUND names a model it does not serve (for this method): a usage error
+    NotFound: ExitCode.USAGE,
     TextServiceError: ExitCode.ERROR,  # before ValueError/RuntimeError in every error's MRO
     TypeError: ExitCode.USAGE,  # a bad argument the library refused before any call
     ValueError: ExitCode.USAGE,
@@ -73,7 +75,7 @@ Exit codes:
     1  a call failed (after retries) or the server changed the embedding length;
        embed keeps an OUTPUT.part holding results: rerun to resume
     2  usage: bad option, no API key, unreadable input, numpy (or pyarrow)
-       missing for .npy (.parquet)
+       missing for .npy (.parquet), a model the server does not serve
     3  embed: bad input lines (listed on stderr) without --skip-bad; nothing sent
     4  embed: the existing OUTPUT or OUTPUT.part is corrupt, from another input,
        model or options, or has no digest (written by an older version); or
@@ -81,6 +83,13 @@ Exit codes:
   130  interrupted (Ctrl-C or SIGTERM); embed keeps OUTPUT.part: rerun to resume
   141  standard output was closed early (e.g. | head): stopped quietly
 """
+
+
+MODELS_HINT = (
+    "'textservice models' lists the models your key can use ('--method embedContent': those "
+    "'textservice embed' takes)"
+)
+"""What a ``NOT_FOUND`` (a model the server does not serve) is told."""
 
 
 def exit_code_for(exc: BaseException) -> ExitCode | None:
@@ -103,6 +112,8 @@ def describe(exc: BaseException) -> str:
         text = f"{exc.code.name}: {exc.message}" if exc.message else exc.code.name
         if exc.retry_delay is not None:
             text += f" (the server asked to retry after {exc.retry_delay:g} s)"
+        if isinstance(exc, NotFound):
+            text += f"\n{MODELS_HINT}"
         return text
     text = str(exc)
     name = type(exc).__name__

@@ -122,7 +122,7 @@ class TruncatedSource:
         return self._source.name
 
     @property
-    def format(self) -> Literal["lines", "jsonl", "parquet", "folder"]:
+    def format(self) -> Literal["lines", "jsonl", "csv", "tsv", "parquet", "folder"]:
         """The source's."""
         return self._source.format
 

@@ -47,7 +47,7 @@ from typing import IO, Any, Literal, Protocol
 
 from textservice.cli.checkpoints import REPLACE, Checkpoint
 from textservice.cli.content_keys import ContentKeys, is_key
-from textservice.cli.digests import DigestChain, VectorSettings, is_digest
+from textservice.cli.digests import DigestChain, VectorSettings, is_digest, json_default
 from textservice.cli.errors import DimensionChangedError, NumpyMissingError, OutputConflictError
 from textservice.cli.inputs import Record, RecordId
 
@@ -57,6 +57,7 @@ Vectors = Any
 """One batch's vectors: a ``(n, dim)`` float32 numpy array, or ``n`` lists of floats."""
 
 __all__ = [
+    "OUTPUT_SUFFIXES",
     "REPLACE",
     "DimensionChangedError",
     "JsonlFile",
@@ -68,6 +69,7 @@ __all__ = [
     "Scan",
     "StdoutOutput",
     "check_dimension",
+    "dimension_changed",
     "encode_result",
     "fsync_dir",
     "iter_result_checkpoints",
@@ -86,19 +88,32 @@ def require_numpy() -> Any:
     except ImportError:
         raise NumpyMissingError(
             "writing .npy or .parquet needs numpy: pip install numpy "
-            "(or write JSONL: an output name not ending in .npy or .parquet)"
+            "(or write JSONL: an output name ending in .jsonl)"
         ) from None
     return numpy
 
 
+OUTPUT_SUFFIXES: dict[str, Kind] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".npy": "npy",
+    ".parquet": "parquet",
+}
+"""The output formats by file name suffix (any case); no other suffix is written."""
+
+
 def output_kind(path: str) -> Kind:
-    """``npy`` for a ``.npy`` file name, ``parquet`` for ``.parquet``, else ``jsonl``."""
-    lower = path.lower()
-    if lower.endswith(".npy"):
-        return "npy"
-    if lower.endswith(".parquet"):
-        return "parquet"
-    return "jsonl"
+    """The format of an output file by its suffix (:data:`OUTPUT_SUFFIXES`); ``ValueError``
+    naming the suffixes for any other name (``out.npz`` once quietly became JSONL)."""
+    suffix = Path(path).suffix.lower()
+    kind = OUTPUT_SUFFIXES.get(suffix)
+    if kind is None:
+        shown = f"{suffix!r} is not an output format" if suffix else "no suffix"
+        raise ValueError(
+            f"{path}: {shown}: the name must end in {', '.join(OUTPUT_SUFFIXES)} (or be '-' "
+            "for JSONL on standard output)"
+        )
+    return kind
 
 
 def partial_path(path: Path) -> Path:
@@ -126,15 +141,29 @@ EMPTY = ResumePoint()
 
 
 def encode_result(
-    record_id: RecordId, digest: str, vector: Sequence[float], key: str | None = None
+    record_id: RecordId,
+    digest: str,
+    vector: Sequence[float],
+    kept: Sequence[tuple[str, object]] = (),
+    *,
+    key: str | None = None,
 ) -> bytes:
-    """One JSONL result line, newline included, from a list of floats (``key``: the
-    record's content key, :mod:`.content_keys`; ``None``: none, as before keys existed)."""
-    obj: dict[str, Any] = {"id": record_id, "digest": digest}
+    """One JSONL result line, newline included, from a list of floats; ``kept``: the
+    ``--keep-columns`` names and values, after the id; ``key``: the record's content key
+    (:mod:`.content_keys`; ``None``: none, as before keys existed), before the embedding."""
+    obj: dict[str, Any] = {"id": record_id, **dict(kept), "digest": digest}
     if key is not None:
         obj["key"] = key
     obj["embedding"] = list(vector)
-    return json.dumps(obj, separators=(",", ":")).encode("utf-8") + b"\n"
+    return json.dumps(obj, separators=(",", ":"), default=json_default).encode("utf-8") + b"\n"
+
+
+def _kept_json(names: Sequence[str], record: Record) -> str:
+    """The kept columns of one result line: ``,"name":value`` each (``""``: none)."""
+    return "".join(
+        f",{json.dumps(name)}:{json.dumps(value, separators=(',', ':'), default=json_default)}"
+        for name, value in zip(names, record.kept, strict=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -176,27 +205,36 @@ def encode_batch(
     records: Sequence[Record],
     vectors: Vectors,
     chain: DigestChain,
+    keep: Sequence[str] = (),
     keys: ContentKeys | None = None,
 ) -> bytes:
     """The JSONL lines of one batch; each record is added to ``chain`` for its digest and
-    given its content key (by ``keys``, default: the chain's settings')."""
+    given its content key (by ``keys``, default: the chain's settings'); ``keep``: the names
+    of the records' kept columns."""
     keys = keys if keys is not None else ContentKeys(chain.settings)
     added = [keys.add(chain, r) for r in records]  # (digest, key) of each
     if isinstance(vectors, EncodedRows):
         return b"".join(
-            b'{"id":%s,"digest":"%s","key":"%s","embedding":%s}\n'
-            % (json.dumps(r.id).encode("ascii"), digest.encode(), key.encode(), v)
+            b'{"id":%s%s,"digest":"%s","key":"%s","embedding":%s}\n'
+            % (
+                json.dumps(r.id).encode("ascii"),
+                _kept_json(keep, r).encode("ascii") if keep else b"",
+                digest.encode(),
+                key.encode(),
+                v,
+            )
             for r, (digest, key), v in zip(records, added, vectors.rows, strict=True)
         )
     texts = None if isinstance(vectors, list) else _float_arrays(vectors)
     if texts is None:
         rows = vectors if isinstance(vectors, list) else vectors.astype("float64").tolist()
         return b"".join(
-            encode_result(r.id, digest, v, key)
+            encode_result(r.id, digest, v, list(zip(keep, r.kept, strict=True)), key=key)
             for r, (digest, key), v in zip(records, added, rows, strict=True)
         )
     return "".join(
-        f'{{"id":{json.dumps(r.id)},"digest":"{digest}","key":"{key}","embedding":[{t}]}}\n'
+        f'{{"id":{json.dumps(r.id)}{_kept_json(keep, r) if keep else ""},'
+        f'"digest":"{digest}","key":"{key}","embedding":[{t}]}}\n'
         for r, (digest, key), t in zip(records, added, texts, strict=True)
     ).encode("utf-8")
 
@@ -387,18 +425,23 @@ def check_dimension(writer: ResultWriter, vectors: Vectors, earlier: Path | None
                     "everything again",
                     earlier=earlier,
                 )
-            raise DimensionChangedError(
-                f"the server sent an embedding of {length} values after ones of "
-                f"{writer.dimension} in this run: a server fault (one model's embeddings all "
-                "have the same length)"
-            )
+            raise dimension_changed(writer.dimension, length)
+
+
+def dimension_changed(first: int, later: int) -> DimensionChangedError:
+    """The error for an embedding of ``later`` values after ones of ``first`` in this run."""
+    return DimensionChangedError(
+        f"the server sent an embedding of {later} values after ones of {first} in this run: "
+        "a server fault (one model's embeddings all have the same length)"
+    )
 
 
 class StdoutOutput:
     """JSONL to standard output: streamed per batch, no resume."""
 
-    def __init__(self, stream: IO[bytes] | None = None) -> None:
+    def __init__(self, stream: IO[bytes] | None = None, *, keep: Sequence[str] = ()) -> None:
         self._stream = stream if stream is not None else sys.stdout.buffer
+        self._keep = keep
         self._chain: DigestChain | None = None
         self.point = EMPTY
         self.dimension: int | None = None
@@ -431,7 +474,7 @@ class StdoutOutput:
         """Write one batch of JSONL lines and flush."""
         assert self._chain is not None, "not started"
         check_dimension(self, vectors)
-        self._stream.write(encode_batch(records, vectors, self._chain, self._keys))
+        self._stream.write(encode_batch(records, vectors, self._chain, self._keep, self._keys))
         self._stream.flush()
 
     def finish(self) -> None:
@@ -456,6 +499,7 @@ class JsonlFile:
         self.part = partial_path(path)
         self.overwrite = overwrite
         self._settings = settings
+        self._keep = settings.keep_columns or ()
         self.dimension: int | None = None
         self.already_complete = False
         self._chain: DigestChain | None = None
@@ -535,7 +579,7 @@ class JsonlFile:
         """Append one batch to ``.part`` and flush it."""
         assert self._file is not None and self._chain is not None, "not started, or closed"
         check_dimension(self, vectors, self.point.source)
-        self._file.write(encode_batch(records, vectors, self._chain, self._keys))
+        self._file.write(encode_batch(records, vectors, self._chain, self._keep, self._keys))
         self._file.flush()
 
     def finish(self) -> None:
@@ -565,20 +609,33 @@ class JsonlFile:
         return str(self.path)
 
 
+_EMBEDDING_FIELD = b',"embedding":['
 _KEY_FIELD = b'"key":"'
-_EMBEDDING_FIELD = b'"embedding":'
 _NUMBERS = re.compile(rb"\[-?[0-9][0-9.eE+-]*(?:,-?[0-9][0-9.eE+-]*)*\]")
+
+
+def _fields(line: bytes) -> tuple[int, bytes | None]:
+    """Where a result line's embedding starts (-1: nowhere), and its key's hex digits
+    (``None``: none): our lines end ``,"key":"<32 hex>","embedding":[numbers]}``, and the
+    numbers hold no ``"``, so the last ``,"embedding":[`` is the field, whatever the kept
+    columns before it hold."""
+    at = line.rfind(_EMBEDDING_FIELD)
+    if at < 0:
+        return -1, None
+    key = line[max(0, at - 40) : at]
+    if len(key) == 40 and key.startswith(_KEY_FIELD) and key.endswith(b'"'):
+        return at, key[7:39]
+    return at, None
 
 
 class JsonlResults:
     """A JSONL output's results, finished or an unfinished run's, read for reuse
     (:mod:`.reuse`): its lines' keys, and any line's embedding copied as it was written.
 
-    Our lines have a fixed shape (``{"id",...,"key":"...","embedding":[...]}``), so a key and
-    an embedding are found without parsing the line: a JSON string escapes every ``"`` in it,
-    so ``"key":"`` and ``"embedding":`` can only be the fields. A line without a key (written
-    before keys existed), or not ending in a newline, is not reused; an embedding that is not
-    a list of plain numbers is an error naming the line.
+    Our lines have a fixed shape, so a key and an embedding are found without parsing the
+    line (:func:`_fields`). A line without a key (written before keys existed), or not ending
+    in a newline, is not reused; an embedding that is not a list of plain numbers is an error
+    naming the line.
     """
 
     def __init__(self, path: Path) -> None:
@@ -598,15 +655,9 @@ class JsonlResults:
             for number, line in enumerate(f):
                 self._offsets.append(offset)
                 offset += len(line)
-                at = line.find(_KEY_FIELD)
-                if at < 0 or not line.endswith(b"\n"):
-                    continue
-                digits = line[at + len(_KEY_FIELD) : at + len(_KEY_FIELD) + 32]
-                if (
-                    len(digits) == 32
-                    and line[at + len(_KEY_FIELD) + 32 : at + len(_KEY_FIELD) + 33] == b'"'
-                ):
-                    hexes += digits
+                _, key = _fields(line)
+                if key is not None and line.endswith(b"\n"):
+                    hexes += key
                     rows.append(number)
         try:
             return unhex_keys(bytes(hexes)), rows
@@ -623,8 +674,8 @@ class JsonlResults:
         for row in rows:
             self._file.seek(self._offsets[row])
             line = self._file.readline()
-            at = line.find(_EMBEDDING_FIELD)
-            vector = line[at + len(_EMBEDDING_FIELD) : -2] if at >= 0 else b""
+            at, _ = _fields(line)
+            vector = line[at + len(_EMBEDDING_FIELD) - 1 : -2] if at >= 0 else b""
             if not line.endswith(b"}\n") or _NUMBERS.fullmatch(vector) is None:
                 raise _corrupt_line(self.where, row + 1, '"embedding" is not a list of numbers')
             dimension = vector.count(b",") + 1

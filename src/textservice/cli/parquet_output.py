@@ -2,7 +2,9 @@
 
 The finished file has one row per record, in input order: ``id`` (int64 when every id is an
 integer, as line numbers are; string when every id is a string; an input mixing the two is
-refused, a Parquet column has one type) and ``embedding``. Its key-value metadata
+refused, a Parquet column has one type), the ``--keep-columns`` columns (a Parquet input's as
+they were; CSV's as strings; JSONL's as the one type all of a key's values have: string,
+int64, float64 or bool, else JSON text) and ``embedding``. Its key-value metadata
 ``textservice`` holds ``{"records", "digest", "dimension"}``, so a rerun checks a finished
 file against its input from the file alone. pandas, polars, DuckDB and pyarrow read it.
 
@@ -36,8 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from textservice.cli.checkpoints import REPLACE, Checkpoint
+from textservice.cli.columns import KeptColumn
 from textservice.cli.content_keys import ContentKeys
-from textservice.cli.digests import ContentDigest, DigestChain, is_digest
+from textservice.cli.digests import ContentDigest, DigestChain, is_digest, json_default
 from textservice.cli.inputs import Record
 from textservice.cli.outputs import (
     EMPTY,
@@ -135,6 +138,9 @@ class ParquetOutput:
                 "(or write .jsonl); nothing was sent"
             )
         self._id_type = pa.string() if check.id_types == {str} else pa.int64()
+        self._kept: tuple[KeptColumn, ...] = check.kept
+        self._kept_types = [self._arrow_type(column) for column in check.kept]
+        self._kept_values: list[list[Any]] = [[] for _ in check.kept]
         self.path = path
         self.part = partial_path(path)
         self.check = check
@@ -328,12 +334,23 @@ class ParquetOutput:
             shutil.copyfile(self.path, self.part / _segment_name(1))
             self._segments = 1
 
+    def _arrow_type(self, column: KeptColumn) -> Any:
+        pa = self._pa
+        if column.kind == "arrow":
+            return column.arrow_type
+        kinds = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
+        return kinds.get(column.kind, pa.string())  # string, and JSON as its text
+
     def _schema(self, dimension: int) -> Any:
         pa = self._pa
         key = [pa.field("key", pa.string(), nullable=False)] if self._with_keys else []
         return pa.schema(
             [
                 pa.field("id", self._id_type, nullable=False),
+                *(
+                    pa.field(column.name, kind)
+                    for column, kind in zip(self._kept, self._kept_types, strict=True)
+                ),
                 *key,
                 pa.field("embedding", pa.list_(pa.float32(), dimension), nullable=False),
             ]
@@ -351,9 +368,13 @@ class ParquetOutput:
             ],
             type=pa.list_(pa.float32(), dimension),
         )
+        kept = [
+            pa.chunked_array([pa.array(values, type=kind)])
+            for values, kind in zip(self._kept_values, self._kept_types, strict=True)
+        ]
         key = [pa.chunked_array([pa.array(keys, type=pa.string())])] if self._with_keys else []
         return pa.Table.from_arrays(
-            [pa.chunked_array([pa.array(ids, type=self._id_type)]), *key, embedding],
+            [pa.chunked_array([pa.array(ids, type=self._id_type)]), *kept, *key, embedding],
             schema=self._schema(dimension),
         )
 
@@ -412,6 +433,7 @@ class ParquetOutput:
             raise
         self._segments += 1
         self._ids, self._key_rows, self._rows, self._buffered = [], [], [], 0
+        self._kept_values = [[] for _ in self._kept]
 
     def write(self, records: Sequence[Record], vectors: Vectors) -> None:
         """Add one batch; a segment is written when enough rows are buffered."""
@@ -425,6 +447,11 @@ class ParquetOutput:
             self._key_rows.extend(keys)
         ids = [r.id for r in records]
         self._ids.extend(ids)
+        for index, (column, values) in enumerate(zip(self._kept, self._kept_values, strict=True)):
+            found = (r.kept[index] for r in records)
+            if column.kind == "json":  # JSON values of several types: their JSON text
+                found = (None if v is None else json.dumps(v, default=json_default) for v in found)
+            values.extend(found)
         self._rows.append(rows)
         self._content.add_ids(ids)
         self._content.add_vectors(self._np.ascontiguousarray(rows).data)

@@ -10,38 +10,41 @@ The input is read twice, never held whole in memory:
 2. :meth:`Source.records` reads it again, yielding the good records in order, as the
    embedding loop asks for them.
 
-Standard input is copied to an unnamed temporary file first (on disk, not in memory), so it
-can be read twice like a file. A Parquet input (``--format parquet``, or a ``.parquet`` name)
-gives one record per row: ``--text-column`` (default ``text``), optional ``--id-column``
-(integers or strings; default: the row number, from 1) and optional ``--title-column``
-(strings; a null is no title). Its rows are numbered like lines.
+Which source reads a path is :func:`textservice.cli.open_input.open_source`'s choice (CSV and
+TSV are read by :mod:`textservice.cli.csv_source`). A Parquet input (``--format parquet``, or a
+``.parquet`` name) gives one record per row: ``--text-column`` (default ``text``), optional
+``--id-column`` (integers or strings; default: the row number, from 1), optional
+``--title-column`` (strings; a null is no title) and the ``--keep-columns`` (any type). Its
+rows are numbered like lines.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
-import os
-import shutil
-import sys
-import tempfile
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
+from textservice.cli.columns import KeptColumn, KeptKinds
 from textservice.cli.errors import InputError
 from textservice.cli.files import check_file, walk
 from textservice.cli.inputs import (
+    HEAD_BYTES,
     BadLine,
     Format,
     Input,
+    Keys,
     Record,
     RecordId,
+    binary_reason,
     classify,
     detect_format,
     iter_lines,
+    reason_kind,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +58,6 @@ __all__ = [
     "Source",
     "TextSource",
     "first_pass",
-    "open_source",
     "parse_input",
     "require_pyarrow",
 ]
@@ -95,6 +97,8 @@ class InputCheck:
     Arrow (``None``: none is)."""
     files: int = 0
     """Good records that are media files."""
+    kept: tuple[KeptColumn, ...] = ()
+    """The ``--keep-columns`` columns, each with the type of its values."""
 
     @property
     def bad_count(self) -> int:
@@ -120,7 +124,7 @@ class Source(Protocol):
         """What bad-line reports call it: the path, or ``<stdin>``."""
 
     @property
-    def format(self) -> Literal["lines", "jsonl", "parquet", "folder"]:
+    def format(self) -> Literal["lines", "jsonl", "csv", "tsv", "parquet", "folder"]:
         """What it is read as."""
 
     def check(self, report: Report) -> InputCheck:
@@ -160,9 +164,11 @@ class _Duplicates:
         return {int(h) for h in numpy.unique(repeated)}
 
 
-def _confirm_duplicates(records: Iterator[Record], suspects: set[int]) -> tuple[list[BadLine], int]:
-    """The records (in order) whose id an earlier record already has, as bad lines; and how
-    many of them have a title."""
+def _confirm_duplicates(
+    records: Iterator[Record], suspects: set[int], line_of: Callable[[int], int]
+) -> tuple[list[BadLine], int]:
+    """The records (in order) whose id an earlier record already has, as bad lines (placed
+    in the file by ``line_of``); and how many of them have a title."""
     first_line: dict[tuple[type, RecordId], int] = {}
     bad: list[BadLine] = []
     titled = 0
@@ -173,7 +179,10 @@ def _confirm_duplicates(records: Iterator[Record], suspects: set[int]) -> tuple[
         first = first_line.setdefault(key, record.line)
         if first != record.line:
             shown = json.dumps(record.id)
-            bad.append(BadLine(record.line, f"duplicate id {shown} (first on line {first})"))
+            reason = f"duplicate id {shown} (first on line {line_of(first)})"
+            line = line_of(record.line)
+            where = line if line != record.line else None
+            bad.append(BadLine(record.line, reason, record.id, "duplicate id", where))
             titled += record.title is not None
     return bad, titled
 
@@ -188,9 +197,11 @@ def first_pass(
     report: Report,
     *,
     ids: bool,
+    line_of: Callable[[int], int] = lambda number: number,
 ) -> InputCheck:
     """A source's first pass over ``items``; with ``ids``, repeated ids are found (a second
-    read through ``records`` confirms them) and reported as bad lines."""
+    read through ``records`` confirms them) and reported as bad lines; ``line_of``: the line
+    of the file a record starts on (CSV), for those reports."""
     bad_lines: array[int] = array("q")
     seen = _Duplicates() if ids else None
     count = good = titles = files = 0
@@ -219,7 +230,7 @@ def first_pass(
     suspects = seen.suspects() if seen is not None else set()
     if suspects:
         first_pass = InputCheck(count, good, bad_lines, frozenset(id_types))
-        dupes, titled_dupes = _confirm_duplicates(records(first_pass), suspects)
+        dupes, titled_dupes = _confirm_duplicates(records(first_pass), suspects, line_of)
         titles -= titled_dupes
         bad_lines = _merge(bad_lines, dupes)
     for b in sorted([*held, *dupes], key=lambda b: b.line):
@@ -227,6 +238,20 @@ def first_pass(
     return InputCheck(
         count, good - len(dupes), bad_lines, frozenset(id_types), titles, wide_id_line, files
     )
+
+
+def refuse_binary(opener: Callable[[], IO[bytes]], name: str) -> None:
+    """``InputError`` when the input's first block says it is a binary file (not embedded as
+    fragments, with or without ``--skip-bad``)."""
+    with opener() as f:
+        head = f.read(HEAD_BYTES + 1)
+    reason = binary_reason(head[:HEAD_BYTES], whole=len(head) <= HEAD_BYTES)
+    if reason is not None:
+        raise InputError(
+            f"{name} is a binary file, not UTF-8 text ({reason}); nothing was sent. A text "
+            "input must be UTF-8: convert text in another encoding first (iconv -t UTF-8), "
+            "or give Parquet (.parquet) or a folder of media files"
+        )
 
 
 class TextSource:
@@ -239,11 +264,14 @@ class TextSource:
         name: str,
         format: Format,
         base: Path = Path(),
+        keys: Keys | None = None,
     ) -> None:
         self._open = opener
         self.name = name
         self._base = base
         """The folder a JSONL line's ``"file"`` is relative to."""
+        self._keys = keys if keys is not None else Keys()
+        refuse_binary(opener, name)
         fmt: Literal["lines", "jsonl"]
         if format == "auto":
             with opener() as f:
@@ -254,15 +282,33 @@ class TextSource:
             raise ValueError(f"a text source cannot read format {format!r}")
         self.format: Literal["lines", "jsonl"] = fmt
 
-    def _classified(self) -> Iterator[Record | BadLine]:
+    def _classified(self, seen: set[str] | None = None) -> Iterator[Record | BadLine]:
+        keys = self._keys
         with self._open() as f:
             for number, raw in enumerate(iter_lines(f), start=1):
-                yield classify(raw, number, self.format, self._base)
+                yield classify(raw, number, self.format, self._base, keys, seen)
 
     def check(self, report: Report) -> InputCheck:
-        """The first pass (see :class:`Source`)."""
+        """The first pass (see :class:`Source`); a kept key on no line is an ``InputError``."""
+        keep = self._keys.keep
+        seen: set[str] = set()
+        kinds = KeptKinds(keep)
+
+        def observed() -> Iterator[Record | BadLine]:
+            for item in self._classified(seen):
+                if keep and isinstance(item, Record):
+                    kinds.add(item.kept)
+                yield item
+
         # JSONL ids are the user's and may repeat; line numbers are unique
-        return first_pass(self._classified(), self.records, report, ids=self.format == "jsonl")
+        check = first_pass(observed(), self.records, report, ids=self.format == "jsonl")
+        missing = [k for k in keep if k not in seen]
+        if missing and check.record_count:
+            raise InputError(
+                f"--keep-columns {','.join(missing)}: no good line of {self.name} has "
+                f"{'that key' if len(missing) == 1 else 'those keys'}; nothing was sent"
+            )
+        return dataclasses.replace(check, kept=kinds.columns())
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
@@ -293,6 +339,7 @@ class ParquetSource:
         id_column: str | None,
         title_column: str | None = None,
         file_column: str | None = None,
+        keep: tuple[str, ...] = (),
     ) -> None:
         pq = require_pyarrow()
         import pyarrow as pa
@@ -338,6 +385,10 @@ class ParquetSource:
                 lambda t: types.is_integer(values(t)) or strings(t),
                 "integers or strings",
             )
+        for column in keep:
+            field(column, "--keep-columns", lambda t: True, "")
+        self.keep = keep
+        self.kept = tuple(KeptColumn(c, "arrow", values(schema.field(c).type)) for c in keep)
         self.text_column = text_column
         self.id_column = id_column
         self.title_column = title_column
@@ -347,7 +398,7 @@ class ParquetSource:
     def _rows(self) -> Iterator[Record | BadLine]:
         # A column named twice (--id-column text) is read once: pyarrow dedupes the list.
         main = self.file_column or self.text_column
-        wanted = [main, self.id_column, self.title_column]
+        wanted = [main, self.id_column, self.title_column, *self.keep]
         columns = list(dict.fromkeys(c for c in wanted if c is not None))
         number = 0
         # A reader of its own: two passes may go through the file at once (see reuse.py).
@@ -356,35 +407,41 @@ class ParquetSource:
             texts = batch.column(main).to_pylist()
             ids = batch.column(self.id_column).to_pylist() if self.id_column else None
             titles = batch.column(self.title_column).to_pylist() if self.title_column else None
+            kept = list(zip(*(batch.column(c).to_pylist() for c in self.keep), strict=True))
             for offset, text in enumerate(texts):
                 number += 1
                 record_id = ids[offset] if ids is not None else number
                 title = titles[offset] if titles is not None else None
-                yield self._row(number, text, record_id, title)
+                row = self._row(number, text, record_id, title)
+                if kept and isinstance(row, Record):
+                    row = dataclasses.replace(row, kept=kept[offset])
+                yield row
 
     def _row(
         self, number: int, text: str | None, record_id: RecordId | None, title: str | None
     ) -> Record | BadLine:
         main = self.file_column or self.text_column
-        if text is None:
-            return BadLine(number, f'null "{main}"')
-        if not text.strip():
-            return BadLine(number, f'empty "{main}"')
         if record_id is None:
             return BadLine(number, f'null "{self.id_column}"')
+        if text is None:
+            return BadLine(number, f'null "{main}"', record_id)
+        if not text.strip():
+            return BadLine(number, f'empty "{main}"', record_id)
         if title is not None and not title.strip():
-            return BadLine(number, f'empty "{self.title_column}"')
+            return BadLine(number, f'empty "{self.title_column}"', record_id)
         if self.file_column is None:
             return Record(number, record_id, text, title)
         path = self._base / text  # relative to the Parquet file's folder
         reason = check_file(path)
         if reason is not None:
-            return BadLine(number, f'"{main}" {text!r}: {reason}')
+            kind = f'"{main}": {reason_kind(reason)}'
+            return BadLine(number, f'"{main}" {text!r}: {reason}', record_id, kind)
         return Record(number, record_id, "", title, path)
 
     def check(self, report: Report) -> InputCheck:
         """The first pass (see :class:`Source`)."""
-        return first_pass(self._rows(), self.records, report, ids=bool(self.id_column))
+        check = first_pass(self._rows(), self.records, report, ids=bool(self.id_column))
+        return dataclasses.replace(check, kept=self.kept)
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
@@ -409,10 +466,11 @@ class FolderSource:
     def _items(self) -> Iterator[Record | BadLine]:
         for number, path in enumerate(walk(self._root), start=1):
             reason = check_file(path)
+            record_id = path.relative_to(self._root).as_posix()
             if reason is not None:
-                yield BadLine(number, f"{path.relative_to(self._root).as_posix()}: {reason}")
+                yield BadLine(number, f"{record_id}: {reason}", record_id, reason_kind(reason))
             else:
-                yield Record(number, path.relative_to(self._root).as_posix(), "", file=path)
+                yield Record(number, record_id, "", file=path)
 
     def check(self, report: Report) -> InputCheck:
         """The first pass (see ``textservice.cli.sources.Source``); ids are unique paths."""
@@ -429,83 +487,6 @@ class FolderSource:
             yield item
 
 
-class _SpoolReader(io.RawIOBase):
-    """Reads the spooled standard input from its start with an offset of its own
-    (``os.pread``), so two readers can go through it at once (a rerun that reuses earlier
-    vectors reads the records to write and those to embed side by side)."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self._fd = fd
-        self._offset = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = os.pread(self._fd, len(buffer), self._offset)
-        buffer[: len(data)] = data
-        self._offset += len(data)
-        return len(data)
-
-
-def _spool_stdin() -> Callable[[], IO[bytes]]:
-    """Copy standard input to an unnamed temporary file; an opener reading it from the start."""
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the process's lifetime)
-    shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
-    spool.flush()
-    fd = spool.fileno()
-
-    def opener() -> IO[bytes]:
-        if hasattr(os, "pread"):
-            return io.BufferedReader(_SpoolReader(fd), 1 << 16)
-        copy = os.dup(fd)  # shares the offset: one reader at a time (no pread: Windows)
-        os.lseek(copy, 0, os.SEEK_SET)
-        return io.BufferedReader(io.FileIO(copy, "rb"), 1 << 16)
-
-    opener.spool = spool  # type: ignore[attr-defined]  # keeps the file open while used
-    return opener
-
-
-def open_source(
-    path: str,
-    *,
-    format: Format = "auto",
-    text_column: str = "text",
-    id_column: str | None = None,
-    title_column: str | None = None,
-    file_column: str | None = None,
-) -> Source:
-    """The input at ``path`` (``"-"``: standard input; a folder: its files). ``OSError`` if
-    it cannot be read, ``InputError`` if it is not what ``format`` says."""
-    if path != "-" and Path(path).is_dir():
-        if format not in ("auto",):
-            raise InputError(f"{path} is a folder: its files are the input (no --format)")
-        return FolderSource(path)
-    parquet = format == "parquet" or (format == "auto" and path.lower().endswith(".parquet"))
-    if parquet:
-        if path == "-":
-            raise InputError("Parquet input must be a file (--input FILE), not standard input")
-        if not Path(path).is_file():
-            Path(path).open("rb").close()  # the OSError a user expects (missing, a folder)
-        return ParquetSource(
-            path,
-            text_column=text_column,
-            id_column=id_column,
-            title_column=title_column,
-            file_column=file_column,
-        )
-    if path == "-":
-        return TextSource(_spool_stdin(), name="<stdin>", format=format)
-    Path(path).open("rb").close()  # fail now, before any output exists
-    return TextSource(
-        lambda: open(path, "rb", buffering=1 << 16),
-        name=path,
-        format=format,
-        base=Path(path).parent,
-    )
-
-
 def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Input:
     """Split and validate ``data`` (the bytes of an input file) into records and bad lines.
 
@@ -514,6 +495,7 @@ def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Inpu
     """
     if format not in ("auto", "lines", "jsonl"):
         raise ValueError(f"format must be 'auto', 'lines' or 'jsonl', got {format!r}")
+    # (CSV, TSV and Parquet are read from files by open_source)
     source = TextSource(lambda: io.BytesIO(data), name=name, format=format)
     bad: list[BadLine] = []
     check = source.check(bad.append)

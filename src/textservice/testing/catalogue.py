@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from grpclib.const import Status
@@ -26,6 +26,7 @@ from grpclib.exceptions import GRPCError
 
 from textservice._checks import is_int
 from textservice._profiles import PROFILES
+from textservice.testing.versions import build_message
 
 DEFAULT_DIMENSION = 768
 """Length of the embeddings of a model whose catalogue entry gives none (tuned models, models
@@ -121,8 +122,7 @@ class CatalogueModel:
             "top_k": self.top_k,
             "thinking": self.thinking,
         }
-        known = {f.name for f in fields(model_type)}
-        return model_type(**{k: v for k, v in values.items() if k in known})
+        return build_message(model_type, values)
 
 
 _EMBEDDING_DESCRIPTION = "Obtain a distributed representation of a text."

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hmac
+import logging
 import socket
 import threading
 import weakref
@@ -57,6 +58,8 @@ from textservice.testing.quotas import QuotaLedger, Quotas, known_methods
 from textservice.testing.validation import validate
 from textservice.testing.versions import ApiVersion, Service, api_versions
 from textservice.testing.wire_check import wire_problem
+
+_logger = logging.getLogger(__name__)
 
 DEFAULT_LOG_LIMIT = 10_000
 """Calls kept in the request log by default (counters count them all)."""
@@ -614,7 +617,9 @@ class FakeServer:
             if injection.error is not None:
                 raise injection.error
             validate(service, method, request, self._models)
-            await stream.send_message(self._answer(version, service, method, request))
+            answer = self._answer(version, service, method, request)
+            self.faults.spoil(method, request, answer)
+            await stream.send_message(answer)
         except GRPCError as exc:
             self.log.finish(call, exc.status, exc.message)
             raise
@@ -623,9 +628,11 @@ class FakeServer:
             expired = deadline is not None and deadline.time_remaining() <= 0
             self.log.finish(call, Status.DEADLINE_EXCEEDED if expired else Status.CANCELLED)
             raise
-        except Exception:
-            self.log.finish(call, Status.UNKNOWN, "internal error in the fake")
-            raise
+        except Exception as exc:  # a bug of the fake (or of a version it cannot serve)
+            message = f"the fake failed to answer {service.name}.{method}: {exc!r}"
+            _logger.exception("%s", message)
+            self.log.finish(call, Status.INTERNAL, message)
+            raise GRPCError(Status.INTERNAL, message) from exc
         else:
             self.log.finish(call, Status.OK)
 

@@ -121,6 +121,22 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
 """GenerateContent: its route, message types and default policy."""
 
 
+_DEPRECATIONS = _f.Deprecations(
+    package="google.ai.generativelanguage.v1",
+    fields={},
+    values={
+        _pb.HarmCategory: {11: "HARM_CATEGORY_CIVIC_INTEGRITY"},
+    },
+)
+"""What the arguments can reach that the protos mark deprecated (each warns when set)."""
+
+_CONTENT_TYPES: _f.fields.ContentTypes = {
+    _pb.Content: ("parts", "text"),
+}
+"""The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
+one is a content of one text part."""
+
+
 def _embed_content_vector(response: _pb.EmbedContentResponse) -> list[float]:
     if response.embedding is None:
         return []
@@ -899,8 +915,14 @@ def _count_tokens_request(
             _pb.Content, contents, "contents", parts="parts", text="text"
         )
     if generate_content_request is not None:
-        request.generate_content_request = _f.fields.message(
-            _pb.GenerateContentRequest, generate_content_request, "generate_content_request"
+        request.generate_content_request = _DEPRECATIONS.checked(
+            _f.fields.message(
+                _pb.GenerateContentRequest,
+                generate_content_request,
+                "generate_content_request",
+                contents=_CONTENT_TYPES,
+            ),
+            "generate_content_request",
         )
     return request
 
@@ -1091,10 +1113,13 @@ def _generate_content_request(
         contents=_f.fields.contents(_pb.Content, contents, "contents", parts="parts", text="text"),
     )
     if safety_settings is not None:
-        request.safety_settings = _f.fields.repeated(
-            safety_settings,
+        request.safety_settings = _DEPRECATIONS.checked(
+            _f.fields.repeated(
+                safety_settings,
+                "safety_settings",
+                lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
+            ),
             "safety_settings",
-            lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
         )
     if generation_config is not None:
         request.generation_config = _f.fields.message(

@@ -147,6 +147,23 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
 """GenerateContent: its route, message types and default policy."""
 
 
+_DEPRECATIONS = _f.Deprecations(
+    package="google.ai.generativelanguage.v1beta",
+    fields={},
+    values={
+        _pb.HarmCategory: {11: "HARM_CATEGORY_CIVIC_INTEGRITY"},
+    },
+)
+"""What the arguments can reach that the protos mark deprecated (each warns when set)."""
+
+_CONTENT_TYPES: _f.fields.ContentTypes = {
+    _pb.Content: ("parts", "text"),
+    _pb.MetadataFilter: ("conditions", "string_value"),
+}
+"""The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
+one is a content of one text part."""
+
+
 def _embed_content_vector(response: _pb.EmbedContentResponse) -> list[float]:
     if response.embedding is None:
         return []
@@ -925,8 +942,14 @@ def _count_tokens_request(
             _pb.Content, contents, "contents", parts="parts", text="text"
         )
     if generate_content_request is not None:
-        request.generate_content_request = _f.fields.message(
-            _pb.GenerateContentRequest, generate_content_request, "generate_content_request"
+        request.generate_content_request = _DEPRECATIONS.checked(
+            _f.fields.message(
+                _pb.GenerateContentRequest,
+                generate_content_request,
+                "generate_content_request",
+                contents=_CONTENT_TYPES,
+            ),
+            "generate_content_request",
         )
     return request
 
@@ -1187,10 +1210,13 @@ def _generate_content_request(
     if tool_config is not None:
         request.tool_config = _f.fields.message(_pb.ToolConfig, tool_config, "tool_config")
     if safety_settings is not None:
-        request.safety_settings = _f.fields.repeated(
-            safety_settings,
+        request.safety_settings = _DEPRECATIONS.checked(
+            _f.fields.repeated(
+                safety_settings,
+                "safety_settings",
+                lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
+            ),
             "safety_settings",
-            lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
         )
     if generation_config is not None:
         request.generation_config = _f.fields.message(
@@ -1401,18 +1427,24 @@ def _generate_answer_request(
         ),
     )
     if safety_settings is not None:
-        request.safety_settings = _f.fields.repeated(
-            safety_settings,
+        request.safety_settings = _DEPRECATIONS.checked(
+            _f.fields.repeated(
+                safety_settings,
+                "safety_settings",
+                lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
+            ),
             "safety_settings",
-            lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
         )
     if inline_passages is not None:
         request.inline_passages = _f.fields.message(
-            _pb.GroundingPassages, inline_passages, "inline_passages"
+            _pb.GroundingPassages, inline_passages, "inline_passages", contents=_CONTENT_TYPES
         )
     if semantic_retriever is not None:
         request.semantic_retriever = _f.fields.message(
-            _pb.SemanticRetrieverConfig, semantic_retriever, "semantic_retriever"
+            _pb.SemanticRetrieverConfig,
+            semantic_retriever,
+            "semantic_retriever",
+            contents=_CONTENT_TYPES,
         )
     if temperature is not None:
         request.temperature = _f.fields.floating(temperature, "temperature")
