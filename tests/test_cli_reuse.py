@@ -306,3 +306,37 @@ def test_npy_keeps_string_ids_and_overwrite_still_embeds_everything(
     assert done.returncode == 0, done.stderr
     assert sorted(texts_embedded(fake)) == sorted(r["text"] for r in rows)  # all of them
     assert "reusing" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.parquet"])
+def test_kept_columns_are_the_new_inputs_and_do_not_stop_reuse(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
+) -> None:
+    # A kept value may hold anything, a "key" of its own included: the reader takes the
+    # key written just before the embedding.
+    if name.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    fake, address = served
+    source = tmp_path / "in.jsonl"
+
+    def write(rows: list[dict[str, object]]) -> None:
+        source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    rows: list[dict[str, object]] = [
+        {"id": i, "text": f"text {i}", "tag": f"t{i}", "meta": {"key": "0" * 32}} for i in range(6)
+    ]
+    write(rows)
+    out = tmp_path / name
+    keep = ["--keep-columns", "tag,meta" if name.endswith(".jsonl") else "tag"]
+    args = [*embed_args(address, source, out), *keep]
+    assert run_cli(args, env=KEY_ENV).returncode == 0
+    rows[1]["tag"] = "retagged"  # a kept value: the vector stays
+    rows[4]["text"] = "changed"
+    write(rows)
+    fake.log.clear()
+    done = run_cli(args, env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert texts_embedded(fake) == ["changed"]
+    clean = tmp_path / ("clean" + out.suffix)
+    assert run_cli([*embed_args(address, source, clean), *keep], env=KEY_ENV).returncode == 0
+    same_output(out, clean)
