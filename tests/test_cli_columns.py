@@ -143,7 +143,7 @@ def test_kept_jsonl_keys_go_into_jsonl_output_after_the_id(tmp_path: Path) -> No
     done = run_cli([*args, "--keep-columns", "lang,tags"])
     assert done.returncode == 0, done.stderr
     rows = read_jsonl(out)
-    assert [list(r) for r in rows] == [["id", "lang", "tags", "digest", "embedding"]] * 3
+    assert [list(r) for r in rows] == [["id", "lang", "tags", "digest", "key", "embedding"]] * 3
     assert [(r["lang"], r["tags"]) for r in rows] == [("en", ["x"]), ("fr", None), (None, {"k": 1})]
     assert rows[0]["embedding"] == expected_embedding(MODEL, "one")
     # standard output too
@@ -159,7 +159,7 @@ def test_kept_jsonl_keys_go_into_parquet_with_one_type_each(tmp_path: Path) -> N
     done = run_cli([*args, "--keep-columns", "lang,n,tags"])
     assert done.returncode == 0, done.stderr
     table = pq.read_table(out)
-    assert table.schema.names == ["id", "lang", "n", "tags", "embedding"]
+    assert table.schema.names == ["id", "lang", "n", "tags", "key", "embedding"]
     assert table.schema.field("lang").type == pa.string()
     assert table.schema.field("n").type == pa.float64()  # integers and a float
     assert table.column("n").to_pylist() == [1.0, 2.5, 3.0]
@@ -266,23 +266,31 @@ def test_the_digest_covers_the_kept_names_and_values() -> None:
 
 
 @pytest.mark.subprocess
-def test_resume_refuses_other_kept_columns_and_goes_on_with_the_same(tmp_path: Path) -> None:
+def test_other_kept_columns_reuse_the_vectors_and_the_same_go_on(tmp_path: Path) -> None:
+    # Refused (exit 4) before content keys: now the output is written again, with the
+    # columns and values this run keeps, its vectors reused (nothing embedded).
     source = tmp_path / "in.jsonl"
     source.write_text('{"text": "one", "lang": "en"}\n{"text": "two", "lang": "fr"}\n')
     out = tmp_path / "out.parquet"
     base = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]
     assert run_cli([*base, "--keep-columns", "lang"]).returncode == 0
-    other = run_cli(base)  # the output holds a column this run would not write
-    assert other.returncode == 4, other.stderr
+    other = run_cli(base)  # the output holds a column this run does not write
+    assert other.returncode == 0, other.stderr
+    assert "reusing 2 of them, embedding 0 texts" in other.stderr
+    assert pq.read_table(out).schema.names == ["id", "key", "embedding"]
+    assert run_cli([*base, "--keep-columns", "lang"]).returncode == 0
     source.write_text('{"text": "one", "lang": "de"}\n{"text": "two", "lang": "fr"}\n')
     changed = run_cli([*base, "--keep-columns", "lang"])  # a kept value changed
-    assert changed.returncode == 4, changed.stderr
+    assert changed.returncode == 0, changed.stderr
+    assert "reusing 2 of them, embedding 0 texts" in changed.stderr
+    assert pq.read_table(out).column("lang").to_pylist() == ["de", "fr"]
     source.write_text(
-        '{"text": "one", "lang": "en"}\n{"text": "two", "lang": "fr"}\n'
+        '{"text": "one", "lang": "de"}\n{"text": "two", "lang": "fr"}\n'
         '{"text": "three", "lang": "it"}\n'
     )
     grown = run_cli([*base, "--keep-columns", "lang"])  # the input grew: go on
     assert grown.returncode == 0, grown.stderr
+    assert "reusing" not in grown.stderr  # continued, not written again
     table = pq.read_table(out)
-    assert table.column("lang").to_pylist() == ["en", "fr", "it"]
+    assert table.column("lang").to_pylist() == ["de", "fr", "it"]
     assert table.column("id").to_pylist() == [1, 2, 3]

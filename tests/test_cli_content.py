@@ -378,7 +378,7 @@ def test_parquet_titles_from_a_title_column(tmp_path: Path) -> None:
     ],
 )
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
-def test_a_resume_with_other_vector_options_or_titles_is_refused(
+def test_a_rerun_with_other_vector_options_or_titles_reuses_what_they_leave_alone(
     tmp_path: Path, first: Any, second: Any, name: str
 ) -> None:
     titles = isinstance(first, str)
@@ -396,15 +396,21 @@ def test_a_resume_with_other_vector_options_or_titles_is_refused(
     made = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p != source}
     again = run_cli([*base, *options])  # the same again: nothing to do, nothing refused
     assert again.returncode == 0, again.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p != source} == made
 
     if titles:
         write_input(second)
     else:
         options = second
+    # These were refused (exit 4) before content keys; the vectors they change are embedded
+    # again, and those they leave alone reused.
     done = run_cli([*base, *options])
-    assert done.returncode == 4, done.stderr
-    assert "pass --overwrite to replace it" in done.stderr
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p != source} == made
+    assert done.returncode == 0, done.stderr
+    if second == "B":  # the first record's item changed, not the second's
+        assert "reusing 1 of them, embedding 1 text, dropping 1" in done.stderr
+    else:  # the options change every vector (without titles, no task type is implied)
+        assert "was made with another model or options: none of its 2 results" in done.stderr
+    assert not (tmp_path / (name + ".part")).exists()
 
 
 # The digests an output of the TextService path had before GenerativeService was added (made
@@ -434,9 +440,16 @@ def test_a_part_made_for_gecko_before_the_new_options_is_resumed(tmp_path: Path)
     assert [r["digest"] for r in rows] == OLD_FAKE_GECKO_DIGESTS
     assert [r["embedding"] for r in rows] == [expected_embedding(GECKO, t) for t in items]
 
-    # Today's default model on the same output: another model, refused.
+    # Today's default model on the same output: another model, nothing reused (the line
+    # this version wrote has a key: another model's), every text embedded again.
     done = run_cli(["embed", "--fake", "-m", GEMINI, "-i", str(source), "-o", str(out)])
-    assert done.returncode == 4, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "was made with another model or options: none of its 1 results is reused" in (
+        done.stderr
+    )
+    assert [r["embedding"] for r in read_jsonl(out)] == [
+        expected_content_embedding(GEMINI, t, None, None) for t in items
+    ]
 
 
 @pytest.mark.slow

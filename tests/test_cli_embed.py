@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,9 @@ from support.cli_helpers import (
     read_jsonl,
     results_in,
     run_cli,
+    settle,
     texts,
+    texts_embedded,
     write_lines,
 )
 
@@ -300,54 +303,112 @@ def test_a_finished_output_is_not_redone_and_a_grown_input_is_continued(
     ]
 
 
+def vectors_of(out: Path) -> list[list[float]]:
+    """The vectors of a finished JSONL or ``.npy`` output, in order."""
+    if out.suffix == ".npy":
+        rows: list[list[float]] = np.load(out).tolist()
+        return rows
+    return [r["embedding"] for r in read_jsonl(out)]
+
+
 @pytest.mark.network
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
-@pytest.mark.parametrize("change", ["first", "middle", "last", "model", "fake"])
-def test_a_finished_output_of_another_input_or_model_is_refused_and_left_alone(
+@pytest.mark.parametrize("change", ["model", "fake"])
+def test_a_finished_output_of_another_model_or_server_reuses_nothing_and_says_so(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str, change: str
 ) -> None:
+    # Before content keys, this was refused (exit 4) and --overwrite re-embedded it all; it
+    # still re-embeds it all, as it must, without the detour.
     fake, address = served
     items = texts(7)
     out = tmp_path / name
     source = write_lines(tmp_path / "in.txt", items)
     base = ["embed", "-i", str(source), "-o", str(out)]
     assert run_cli([*base, "-m", MODEL, "--fake"]).returncode == 0
-    files = sorted(tmp_path.glob(name + "*"))  # the output (and a .npy's digest)
-    before = [f.read_bytes() for f in files]
+    # another model, or the same one through another server (whose vectors may differ)
+    model = "models/text-bison-001" if change == "model" else MODEL
+    done = run_cli([*base, "-m", model, *endpoint_args(address)], env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert "was made with another model or options: none of its 7 results is reused" in (
+        done.stderr
+    )
+    assert sorted(texts_embedded(fake)) == sorted(items)
+    assert vectors_of(out) == [expected_embedding(model, t) for t in items]
+    assert sorted(p.name for p in tmp_path.glob(name + "*")) == sorted(
+        [name, *([f"{name}.digest", f"{name}.ids.jsonl"] if name.endswith(".npy") else [])]
+    )
 
-    model, server = MODEL, ["--fake"]
-    position = {"first": 0, "middle": 3, "last": 6}.get(change)
-    if position is not None:
-        items[position] = "a changed line, same count"
-        write_lines(source, items)
-    elif change == "model":
-        model = "models/text-bison-001"
-    else:  # the same input and model, but another server's vectors
-        server = endpoint_args(address)
-    args = [*base, "-m", model, *server]
-    done = run_cli(args, env=KEY_ENV)
+
+@pytest.mark.network
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["out.jsonl", "out.npy", "out.parquet"])
+@pytest.mark.parametrize("position", [0, 3, 6])
+def test_a_changed_line_of_a_finished_output_is_the_only_text_sent(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str, position: int
+) -> None:
+    fake, address = served
+    items = texts(7)
+    out = tmp_path / name
+    source = write_lines(tmp_path / "in.txt", items)
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), *endpoint_args(address)]
+    assert run_cli(args, env=KEY_ENV).returncode == 0
+    fake.log.clear()
+    items[position] = "a changed line, same count"
+    write_lines(source, items)
+    done = run_cli([*args, "--progress"], env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    assert texts_sent(fake) == ["a changed line, same count"]
+    assert "reusing 6 of them, embedding 1 text, dropping 1" in done.stderr
+    assert "reused 6, embedded 1, dropped 1" in done.stderr
+    clean = tmp_path / ("clean" + out.suffix)
+    again = ["embed", "-m", MODEL, "-i", str(source), "-o", str(clean), *endpoint_args(address)]
+    assert run_cli(again, env=KEY_ENV).returncode == 0
+    if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(out).equals(pq.read_table(clean))
+    else:
+        assert out.read_bytes() == clean.read_bytes()
+    if name.endswith(".npy"):
+        assert (tmp_path / "out.npy.ids.jsonl").read_bytes() == (
+            tmp_path / "clean.npy.ids.jsonl"
+        ).read_bytes()
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
+def test_a_changed_input_with_an_output_without_keys_is_refused_and_left_alone(
+    tmp_path: Path, name: str
+) -> None:
+    # Written before content keys existed: nothing says which vector is which text's.
+    items = texts(7)
+    out = tmp_path / name
+    source = write_lines(tmp_path / "in.txt", items)
+    args = ["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)]
+    assert run_cli(args).returncode == 0
+    if name.endswith(".npy"):
+        (tmp_path / "out.npy.ids.jsonl").unlink()
+    else:
+        out.write_bytes(re.sub(rb'"key":"[0-9a-f]{32}",', b"", out.read_bytes()))
+    files = sorted(tmp_path.glob(name + "*"))
+    before = [f.read_bytes() for f in files]
+    items[3] = "a changed line, same count"
+    write_lines(source, items)
+    done = run_cli(args)
     assert done.returncode == 4, done.stderr
     assert "(pass --overwrite to replace it)" in done.stderr
-    if position is not None and name.endswith(".jsonl"):
-        assert f"result {position + 1} does not match" in done.stderr
+    if name.endswith(".jsonl"):
+        assert "result 4 does not match" in done.stderr
     assert sorted(tmp_path.glob(name + "*")) == files  # no .part either
     assert [f.read_bytes() for f in files] == before
-    assert fake.calls == []
-
-    done = run_cli([*args, "--overwrite"], env=KEY_ENV)
-    assert done.returncode == 0, done.stderr
-    if name.endswith(".npy"):
-        vectors = np.load(out).tolist()
-    else:
-        vectors = [r["embedding"] for r in read_jsonl(out)]
-    assert vectors == [expected_embedding(model, t) for t in items]
+    assert run_cli([*args, "--overwrite"]).returncode == 0
+    assert vectors_of(out) == [expected_embedding(MODEL, t) for t in items]
 
 
 @pytest.mark.network
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
-def test_an_interrupted_run_is_not_resumed_with_another_input(
+def test_an_interrupted_run_of_another_input_is_set_aside_and_reused(
     tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
 ) -> None:
     fake, address = served
@@ -358,25 +419,20 @@ def test_an_interrupted_run_is_not_resumed_with_another_input(
     args = ["embed", "-m", MODEL, "-o", str(out), *endpoint_args(address)]
     process, err = stop_midway(fake, [*args, "-i", str(source)], part)
     assert process.returncode == 130, err
-    before = part.read_bytes()
+    held = results_in(part)
+    settle(fake.log)
     fake.log.clear()
 
-    s2 = texts(400, prefix="other")  # another file, the same number of lines
     changed = list(s1)
     changed[4] = "line 5 changed"  # one line, well inside what the .part holds
-    for other, message in [(s2, "result 1 does not match"), (changed, "result 5 does not match")]:
-        done = run_cli([*args, "-i", str(write_lines(tmp_path / "s2.txt", other))], env=KEY_ENV)
-        assert done.returncode == 4, done.stderr
-        if name.endswith(".jsonl"):  # its lines have a digest each: the first that differs
-            assert f"{part}: {message} the input's record" in done.stderr
-        else:  # one digest, after the rows written so far
-            assert f"{part} does not match this input" in done.stderr
-        assert part.read_bytes() == before and not out.exists()
-    assert fake.calls == []
-
-    done = run_cli([*args, "-i", str(source)], env=KEY_ENV)  # the right input resumes
+    done = run_cli([*args, "-i", str(write_lines(tmp_path / "s2.txt", changed))], env=KEY_ENV)
     assert done.returncode == 0, done.stderr
-    assert len(texts_sent(fake)) < 400 - 50
+    assert f"reusing {held - 1} of them, embedding {400 - held + 1} texts, dropping 1" in (
+        done.stderr
+    )
+    assert sorted(texts_sent(fake)) == sorted(["line 5 changed", *s1[held:]])
+    assert vectors_of(out) == [expected_embedding(MODEL, t) for t in changed]
+    assert not part.exists() and not (tmp_path / (name + ".reuse")).exists()
 
 
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])

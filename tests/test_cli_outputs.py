@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.cli_helpers import read_jsonl
 from support.cli_writers import SETTINGS, VECTOR, fresh, rows
 
 from textservice.cli import outputs
+from textservice.cli.content_keys import is_key
 from textservice.cli.digests import DigestChain, VectorSettings, digest_path
 from textservice.cli.errors import InputError
 from textservice.cli.inputs import Record
@@ -204,8 +206,15 @@ def test_npy_output_resumes_from_its_rows_and_finishes_atomically(tmp_path: Path
     assert array.dtype == np.float32 and array.shape == (4, 5)
     assert array[0].tolist() == VECTOR and array[2].tolist() == VECTOR[::-1]
     assert np.isnan(array[1]).all()
-    # no .part, no temporary file; the digest next to the array
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.npy", "o.npy.digest"]
+    # no .part, no temporary file; the digest and the ids and keys next to the array
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "o.npy",
+        "o.npy.digest",
+        "o.npy.ids.jsonl",
+    ]
+    ids = read_jsonl(tmp_path / "o.npy.ids.jsonl")
+    assert [(r["row"], r["id"]) for r in ids] == [(0, 1), (2, 3), (3, 4)]  # line 2 is bad
+    assert all(is_key(r["key"]) for r in ids)
     again = fresh(out, data)
     assert again.writer.already_complete and again.writer.dimension == 5 and again.todo == []
 

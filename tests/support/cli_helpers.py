@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,9 +20,15 @@ CLI = [sys.executable, "-m", "textservice.cli"]
 TIMEOUT = 60
 
 
+_TOKEN_CACHE = tempfile.mkdtemp(prefix="textservice-tokens-")
+atexit.register(shutil.rmtree, _TOKEN_CACHE, True)
+
+
 def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The test process's environment without an API key, plus ``extra``."""
+    """The test process's environment without an API key, plus ``extra``; the token cache of
+    ``--dry-run`` and ``--on-long`` in a folder of this test process (not the user's)."""
     env = {k: v for k, v in os.environ.items() if k != "GOOGLE_API_KEY"}
+    env["TEXTSERVICE_CACHE_DIR"] = _TOKEN_CACHE
     env.update(extra or {})
     return env
 
@@ -132,3 +141,23 @@ def settle(log: Any, quiet: float = 0.5, limit: float = 30.0) -> None:
         elif time.monotonic() - since >= quiet:
             return
         time.sleep(0.05)
+
+
+EMBEDDING_METHODS = ("BatchEmbedText", "EmbedText", "BatchEmbedContents", "EmbedContent")
+"""The RPCs that embed (and are billed): what a dry run must never call."""
+
+
+def texts_embedded(fake: Any) -> list[str]:
+    """Every text a fake (``FakeTextService``) was asked to embed, in arrival order: those of
+    TextService's calls, and the text parts of GenerativeService's."""
+    out: list[str] = []
+    for call in fake.calls:
+        request = call.request
+        if call.method == "BatchEmbedText":
+            out += list(request.texts)
+        elif call.method == "EmbedText":
+            out.append(request.text)
+        elif call.method in ("BatchEmbedContents", "EmbedContent"):
+            inner = request.requests if call.method == "BatchEmbedContents" else [request]
+            out += ["".join(p.text for p in r.content.parts if p.text) for r in inner]
+    return out

@@ -12,9 +12,9 @@ import numpy as np
 
 from textservice.cli.destinations import open_output
 from textservice.cli.digests import DigestChain, VectorSettings
-from textservice.cli.embed_command import _verify
 from textservice.cli.inputs import Format, Record
 from textservice.cli.outputs import ResultWriter
+from textservice.cli.rerun import verify_earlier
 from textservice.cli.sources import TextSource
 
 # float32 values that need all 9 significant digits, and extremes
@@ -44,7 +44,7 @@ def fresh(
     check = source.check(lambda bad: None)
     writer = open_output(str(path), check, settings=settings, overwrite=overwrite)
     chain = DigestChain(settings)
-    records = list(_verify(writer, source, check, chain))
+    records = list(verify_earlier(writer, source, check, chain))
     writer.start(chain, check.record_count)
     return Opened(writer, records)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from textservice.cli.digests import DigestChain
-from textservice.cli.errors import OutputConflictError
+from textservice.cli.errors import InputChangedError, OutputConflictError
 from textservice.cli.inputs import Record, RecordId
 
 __all__ = ["REPLACE", "Checkpoint", "verify_checkpoints"]
@@ -80,12 +80,12 @@ def verify_checkpoints(
             record = next(records, None)
             number = first + index
             if record is None:
-                raise OutputConflictError(
+                raise InputChangedError(
                     f"{point.where} holds {point.count} results but the input has only "
                     f"{number - 1} records: it is not this input's output ({REPLACE})"
                 )
             if point.ids is not None and not _same_id(point.ids[index], record.id):
-                raise OutputConflictError(
+                raise InputChangedError(
                     f"{point.where} has id {json.dumps(point.ids[index])} for record {number} "
                     f"but the input's record {number} (line {record.line}) has id "
                     f"{json.dumps(record.id)}: it is not this input's output, or its results "
@@ -96,18 +96,19 @@ def verify_checkpoints(
         assert last is not None
         if point.digest is not None and digest_of(chain) != point.digest:
             if point.refusal is not None:
-                raise OutputConflictError(point.refusal)
+                raise InputChangedError(point.refusal)
             span = (
                 f"the input's record {point.count} (line {last.line})"
                 if first == point.count
                 else f"this input (its records {first} to {point.count})"
             )
-            raise OutputConflictError(
+            raise InputChangedError(
                 f"{point.where} does not match {span}: a text, an id, the model or the options "
                 f"differ from the run that wrote it ({REPLACE})"
             )
         if point.last_line is not None and point.last_line != last.line:
-            raise OutputConflictError(
+            # the same records on other lines: bad lines added or removed before them
+            raise InputChangedError(
                 f"{point.where} says its record {point.count} is on line {point.last_line}, but "
                 f"it is on line {last.line} of this input: it is corrupt ({REPLACE})"
             )

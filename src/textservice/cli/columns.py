@@ -23,7 +23,7 @@ __all__ = [
 COLUMN_FORMATS = frozenset({"jsonl", "csv", "tsv", "parquet"})
 """The input formats that have columns (keys)."""
 
-RESERVED_OUTPUT_NAMES = frozenset({"id", "digest", "embedding"})
+RESERVED_OUTPUT_NAMES = frozenset({"id", "digest", "key", "embedding"})
 """The output's own columns (keys): a kept column cannot take one of these names."""
 
 _FORMAT_NAMES = {

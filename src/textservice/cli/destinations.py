@@ -6,12 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from textservice.cli.digests import VectorSettings
-from textservice.cli.npy_output import NpyFile
-from textservice.cli.outputs import JsonlFile, ResultWriter, StdoutOutput, output_kind
-from textservice.cli.parquet_output import ParquetOutput
+from textservice.cli.npy_output import NpyFile, NpyResults, ids_path
+from textservice.cli.outputs import (
+    JsonlFile,
+    JsonlResults,
+    ResultWriter,
+    StdoutOutput,
+    output_kind,
+    partial_path,
+)
+from textservice.cli.parquet_output import ParquetOutput, ParquetResults
+from textservice.cli.reuse import Earlier
 from textservice.cli.sources import InputCheck
 
-__all__ = ["open_output"]
+__all__ = ["earlier_finished", "earlier_unfinished", "open_output"]
 
 
 def open_output(
@@ -33,3 +41,30 @@ def open_output(
     else:
         writer = JsonlFile(Path(path), settings=settings, overwrite=overwrite)
     return writer
+
+
+def earlier_finished(path: Path) -> Earlier | None:
+    """The finished output at ``path``, open for reuse (``None``: there is none, or it holds
+    no content keys)."""
+    if not path.is_file():
+        return None
+    kind = output_kind(str(path))
+    if kind == "npy":
+        return NpyResults.finished(path)
+    if kind == "parquet":
+        return ParquetResults.finished(path)
+    return JsonlResults(path)
+
+
+def earlier_unfinished(folder: Path, output: Path) -> Earlier | None:
+    """The unfinished run of ``output`` set aside in ``folder`` (its ``.part`` files as they
+    were named), open for reuse (``None``: nothing reusable there)."""
+    part = folder / partial_path(output).name
+    if not part.exists():
+        return None
+    kind = output_kind(str(output))
+    if kind == "npy":
+        return NpyResults.unfinished(part, folder / partial_path(ids_path(output)).name)
+    if kind == "parquet":
+        return ParquetResults.unfinished(part)
+    return JsonlResults(part)

@@ -80,20 +80,27 @@ class VectorSettings:
     holding other columns (or the same columns' other values, in each record's step) is not
     this run's to continue."""
 
+    def canonical(self) -> bytes:
+        """These settings as bytes (sorted JSON of the fields that are not ``None``)."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return json.dumps(fields, sort_keys=True).encode("ascii")
+
     def seed(self) -> bytes:
         """The chain's starting state."""
-        fields = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
-        return _hash(_DOMAIN + json.dumps(fields, sort_keys=True).encode("ascii"))
+        return _hash(_DOMAIN + self.canonical())
 
 
 class DigestChain:
     """The running digest over records, one step per record in input order."""
 
     def __init__(self, settings: VectorSettings) -> None:
+        self.settings = settings
+        """What decides the vectors (the chain's seed)."""
         self._state = settings.seed()
 
-    def add(self, record: Record) -> str:
-        """Take ``record`` in; the digest after it (hex), as stored in its result line."""
+    def add(self, record: Record, file_hash: str | None = None) -> str:
+        """Take ``record`` in; the digest after it (hex), as stored in its result line
+        (``file_hash``: its media file's ``file_digest``, if already known)."""
         # The bytes of json.dumps([id, text]), or [id, text, title] for a record with a title
         # (so a record without one hashes as before titles existed): JSON keeps the parts
         # apart and types apart (1 vs "1"), ASCII escapes make it bytes. Built from json's own
@@ -106,7 +113,8 @@ class DigestChain:
             # a media file: [id, "", title or null, {"file": BLAKE2b of its bytes}], so a
             # changed file changes the digest (four items: no text record hashes the same)
             title = f", {_json_string(record.title) if record.title is not None else 'null'}"
-            title += f', {{"file": "{file_digest(record.file)}"}}'
+            file_hash = file_hash if file_hash is not None else file_digest(record.file)
+            title += f', {{"file": "{file_hash}"}}'
         if record.kept:  # a last item {"keep": [values]}: no shape above has one
             title += f', {{"keep": {json.dumps(record.kept, default=json_default)}}}'
         item = f"[{shown}, {_json_string(record.text)}{title}]".encode("ascii")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from textservice._engine.embed import length_change
 from textservice.cli.inputs import Record
 from textservice.cli.outputs import ResultWriter, dimension_changed
 from textservice.cli.progress import Progress
+from textservice.cli.reuse import Reuse
 from textservice.cli.windows import EmbedBatches, embed_windows
 from textservice.errors import TextServiceError
 
@@ -21,6 +24,10 @@ class EmbedSummary:
 
     embedded: int = 0
     """Records embedded by this run."""
+    reused: int = 0
+    """Records whose vector this run copied from an earlier output (:mod:`.reuse`)."""
+    dropped: int | None = None
+    """Earlier results no record has any more (``None``: nothing was reused)."""
     resumed: int = 0
     """Records already done by an earlier run."""
     skipped: int = 0
@@ -43,23 +50,46 @@ async def embed_records(
     lookahead: int,
     progress: Progress,
     summary: EmbedSummary,
+    reuse: tuple[Reuse, Iterator[Record], int] | None = None,
 ) -> None:
     """Embed ``records`` (those after ``writer.point``) and hand each batch to ``writer`` in
-    order.
+    order; with ``reuse`` (the plan, the records to embed read again, the batch size), the
+    vectors it holds are copied instead.
 
     ``summary`` is updated as batches arrive, so it is right even when this is interrupted
     (its ``seconds`` are the caller's to set).
     """
     done = writer.point.count
     summary.resumed = done
-    try:
-        async for batch, vectors in embed_windows(
-            records, embed_batches, window=window, lookahead=lookahead
-        ):
-            writer.write(batch, vectors)
+
+    def take(batch: Sequence[Record], vectors: Any, reused: bool) -> None:
+        writer.write(batch, vectors)
+        if reused:
+            summary.reused += len(batch)
+        else:
             summary.embedded += len(batch)
-            summary.dimension = writer.dimension
-            progress.update(done + summary.embedded)
+        summary.dimension = writer.dimension
+        progress.update(done + summary.embedded + summary.reused)
+
+    try:
+        if reuse is None:
+            async for batch, vectors in embed_windows(
+                records, embed_batches, window=window, lookahead=lookahead
+            ):
+                take(batch, vectors, False)
+            return
+        plan, to_embed, batch_size = reuse
+        batches = plan.batches(
+            records,
+            to_embed,
+            embed_batches,
+            window=window,
+            lookahead=lookahead,
+            batch_size=batch_size,
+        )
+        async with contextlib.aclosing(batches):  # its embedding calls end with it, however
+            async for copied, vectors, reused in batches:
+                take(copied, vectors, reused)
     except TextServiceError as exc:
         # the library refuses a call's batches changing length before the writer sees them
         lengths = length_change(exc)
@@ -78,6 +108,10 @@ def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:
         f"{verb} {summary.embedded} texts{dimension} "
         f"in {summary.seconds:.2f} s ({rate:,.0f} texts/s)"
     ]
+    if summary.dropped is not None:
+        parts.append(
+            f"reused {summary.reused}, embedded {summary.embedded}, dropped {summary.dropped}"
+        )
     if summary.resumed:
         parts.append(f"{summary.resumed} already done")
     if summary.skipped:

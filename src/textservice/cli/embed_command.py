@@ -2,24 +2,25 @@
 
 The order a user can rely on: the options first (a bad task type, or one the model's service does
 not take: exit 2), then the input (unreadable: exit 2; bad lines: exit 3, nothing sent; titles the
-task type cannot take: exit 2), then the key (exit 2, before any file is made), then the output's
-lock (another run holds it: exit 4), then an earlier run's output is inspected and every result it
-holds verified against the input (exit 4, nothing changed), and only then is anything written or
-sent.
+task type cannot take: exit 2); ``--dry-run`` reports here and stops. Then texts over the model's
+token limit (``--on-long error``: exit 3, nothing sent), then the key (exit 2, before any file is
+made), then the output's lock (another run holds it: exit 4), then an earlier run's output is
+inspected and every result it holds verified against the input (corrupt: exit 4, nothing
+changed; another input's: reused, :mod:`.rerun`), and only then is anything written or sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import dataclasses
 import errno
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Literal, NoReturn
 
 import click
 
@@ -28,25 +29,26 @@ from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.cli import signals
 from textservice.cli.bad_records import BadRecordFile, BadRecordReport, bad_record_kind
-from textservice.cli.checkpoints import verify_checkpoints
 from textservice.cli.columns import Columns, parse_keep_columns
 from textservice.cli.connect import Connection, client_or_exit, connection_options
-from textservice.cli.destinations import open_output
-from textservice.cli.digests import DigestChain
+from textservice.cli.dry_run import dry_run as run_dry
 from textservice.cli.embed import EmbedSummary, embed_records, format_summary
-from textservice.cli.errors import OutputConflictError
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
-from textservice.cli.inputs import Format
+from textservice.cli.inputs import Format, Record
 from textservice.cli.locks import output_lock
+from textservice.cli.long_texts import OnLong, guard
 from textservice.cli.open_input import open_source
 from textservice.cli.outputs import ResultWriter, output_kind, partial_path
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
+from textservice.cli.rerun import prepare
+from textservice.cli.reuse import remove_asides
 from textservice.cli.services import (
     SERVICE_CHOICES,
     EmbedOptions,
     parse_task_type,
 )
 from textservice.cli.sources import InputCheck, Source
+from textservice.cli.tokens import close_counter, make_counter
 
 __all__ = ["embed"]
 
@@ -137,28 +139,6 @@ def _check_input(
             err=True,
         )
     return check
-
-
-def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: DigestChain) -> Any:
-    """Check what an earlier run left, record by record, against the input (reading the
-    records it holds into ``chain``); the rest of the records, to embed."""
-    point = writer.point
-    # A finished output that holds every record stays as it is: its last digest suffices.
-    complete = point.finished and point.count == check.record_count
-    before = copy.copy(chain)
-    records = source.records(check)
-    try:
-        done = verify_checkpoints(
-            writer.checkpoints(every=not complete), records, chain, writer.point_digest
-        )
-    except OutputConflictError:
-        if complete:  # name the first result that differs, where the format can
-            verify_checkpoints(
-                writer.checkpoints(every=True), source.records(check), before, writer.point_digest
-            )
-        raise
-    assert done == point.count, f"checked {done} of {point.count} results"
-    return records
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -311,6 +291,35 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     help="Nothing on stderr but warnings and errors: no progress, summary, notes or list of "
     "skipped records.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what the run would send: texts, tokens, the longest text, those over the "
+    "model's limit, calls, time at the quota and price; no embedding call is made "
+    "(CountTokens only, none with --estimate-tokens).",
+)
+@click.option(
+    "--estimate-tokens",
+    is_flag=True,
+    help="Estimate tokens offline (UTF-8 bytes / 4, rounded up) instead of asking CountTokens "
+    "(exact, cached on disk).",
+)
+@click.option(
+    "--on-long",
+    type=click.Choice(["error", "truncate", "skip"]),
+    default="error",
+    show_default=True,
+    help="A text over the model's token limit (the API would cut it silently): stop before "
+    "anything is sent, cut it to fit, or leave it out like a bad line.",
+)
+@click.option(
+    "--price",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="USD",
+    help="--dry-run's price per million input tokens [default: Google's, from textservice's "
+    "table].",
+)
 @connection_options
 @signals.terminate_as_interrupt()
 def embed(
@@ -334,6 +343,10 @@ def embed(
     concurrency: int,
     progress: bool | None,
     quiet: bool,
+    dry_run: bool,
+    estimate_tokens: bool,
+    on_long: OnLong,
+    price: float | None,
     connection: Connection,
 ) -> None:
     """Embed every line (record) of the input; write the embeddings in input order.
@@ -348,7 +361,10 @@ def embed(
     --skip-bad nothing is sent. A file OUTPUT is
     written to OUTPUT.part batch by batch and renamed to OUTPUT at the end; rerunning the same
     command after a failure, Ctrl-C or SIGTERM embeds only what is missing, once every result
-    kept is checked; a second run on the same OUTPUT meanwhile is refused.
+    kept is checked; a rerun on a changed input embeds only the new and changed texts (the
+    others' vectors are reused by their content keys); a second run on the same OUTPUT
+    meanwhile is refused. --dry-run prints the tokens, calls, time and price without
+    embedding anything; a text over the model's token limit stops the run (--on-long).
     """
     try:
         model = check_model(model)  # a bare id gets its "models/"
@@ -383,26 +399,69 @@ def embed(
             raise click.UsageError(misplaced)
         bad_file = _open_bad_records(bad_records)
         rerun = _earlier_run(output_path, overwrite)
-        check = _check_input(source, skip_bad=skip_bad, quiet=quiet, rerun=rerun, bad_file=bad_file)
+        if dry_run:  # a dry run reports bad lines, as it reports the rest
+            check = source.check(lambda _: None)
+        else:
+            check = _check_input(
+                source, skip_bad=skip_bad, quiet=quiet, rerun=rerun, bad_file=bad_file
+            )
     except BaseException as exc:
         _stop_early(exc, f"cannot read {input_path}")
     options, note = options.for_input(check.titles, check.files)
     if note is not None and not quiet:
         click.echo(f"textservice: {note}", err=True)
-
-    # Made first: a missing key or bad endpoint stops the run before any output file exists.
-    client = client_or_exit(connection, max_concurrency=concurrency)
     settings = dataclasses.replace(
         options.settings(fake=connection.fake), keep_columns=keep or None
     )
-    chain = DigestChain(settings)
+    if dry_run:
+        try:
+            click.echo(
+                run_dry(
+                    source,
+                    check,
+                    model=options.model,
+                    task_type=options.task_type,
+                    settings=settings,
+                    connection=connection,
+                    output_path=output_path,
+                    estimate=estimate_tokens,
+                    price=price,
+                    batch_size=batch_size,
+                    concurrency=concurrency,
+                )
+            )
+        except BaseException as exc:
+            _stop_early(exc, f"cannot read {output_path}")
+        return
+    # Texts over the model's limit stop the run, are cut or left out, before anything else.
+    counter = make_counter(
+        options.model, connection, estimate=estimate_tokens, concurrency=concurrency
+    )
+    try:
+        source, check = guard(source, check, counter, task_type=options.task_type, on_long=on_long)
+    except BaseException as exc:
+        _stop_early(exc, f"cannot read {input_path}")
+    finally:
+        close_counter(counter)
+
+    # Made first: a missing key or bad endpoint stops the run before any output file exists.
+    client = client_or_exit(connection, max_concurrency=concurrency)
     with client, contextlib.ExitStack() as held:
         try:
             # held until the run ends, however it ends
             held.enter_context(output_lock(output_path, warn=_warn))
-            writer = open_output(output_path, check, settings=settings, overwrite=overwrite)
-            records = _verify(writer, source, check, chain)
-            writer.start(chain, check.record_count)
+            prepared = prepare(
+                output_path,
+                source,
+                check,
+                settings=settings,
+                overwrite=overwrite,
+                note=_warn if not quiet else lambda _: None,
+            )
+            writer, records, reuse = prepared.writer, prepared.records, prepared.reuse
+            if reuse is not None:
+                held.callback(reuse.close)
+            writer.start(prepared.chain, check.record_count)
         except BaseException as exc:
             _stop_early(exc, f"cannot write {output_path}")
 
@@ -414,6 +473,8 @@ def embed(
             dimension=writer.dimension,
             destination=writer.describe(),
         )
+        if reuse is not None:
+            summary.dropped = reuse.dropped
         if writer.already_complete:
             if mode != "off":
                 click.echo(
@@ -432,6 +493,14 @@ def embed(
         )
         in_flight = batch_size * concurrency
 
+        def to_embed() -> Iterator[Record]:
+            """The records left whose vector is not reused, read again (see reuse.py)."""
+            assert reuse is not None
+            left = source.records(check)
+            for _ in range(writer.point.count):  # those resumed
+                next(left)
+            return (r for r in left if reuse.entries[r.line] < 0)
+
         async def run() -> None:
             drawing = asyncio.ensure_future(keep_drawing(bar))
             try:
@@ -444,6 +513,7 @@ def embed(
                         lookahead=in_flight,
                         progress=bar,
                         summary=summary,
+                        reuse=None if reuse is None else (reuse, to_embed(), batch_size),
                     )
             finally:
                 drawing.cancel()
@@ -461,6 +531,8 @@ def embed(
             _fail_embedding(exc, writer, summary, closing)
         summary.seconds = time.monotonic() - started
         bar.close()
+        if output_path is not None and output_path != "-":
+            remove_asides(Path(output_path))  # finished: what they held was reused
         if mode != "off":
             click.echo(format_summary(summary), err=True)
 

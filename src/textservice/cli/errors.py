@@ -8,6 +8,7 @@ from pathlib import Path
 __all__ = [
     "CliError",
     "DimensionChangedError",
+    "InputChangedError",
     "InputError",
     "NumpyMissingError",
     "OutputBusyError",
@@ -29,6 +30,11 @@ class NumpyMissingError(CliError):
 
 class OutputConflictError(CliError):
     """An existing output or partial file is corrupt or does not belong to this input."""
+
+
+class InputChangedError(OutputConflictError):
+    """An earlier run's results are sound but were made from another input, model or
+    options: a rerun reuses what it can of them (:mod:`textservice.cli.reuse`)."""
 
 
 class OutputBusyError(OutputConflictError):

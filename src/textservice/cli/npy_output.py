@@ -29,15 +29,20 @@ while the checkpoint needs a region of fixed size that can be rewritten in place
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import struct
+from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeGuard
 
 from textservice.cli.checkpoints import REPLACE, Checkpoint
+from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import ContentDigest, DigestChain, digest_path, is_digest, npy_digest
+from textservice.cli.errors import InputChangedError
+from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record
 from textservice.cli.outputs import (
     EMPTY,
@@ -52,7 +57,7 @@ from textservice.cli.outputs import (
 )
 from textservice.cli.sources import InputCheck
 
-__all__ = ["HEADER_SIZE", "NpyFile", "npy_header", "read_npy_header"]
+__all__ = ["HEADER_SIZE", "NpyFile", "NpyResults", "ids_path", "npy_header", "read_npy_header"]
 
 HEADER_SIZE = 512
 """Bytes before the first row: magic, version, header length, dict, checkpoint, padding."""
@@ -65,6 +70,17 @@ _READ_CHUNK = 8 << 20  # bytes of rows read back at a time
 
 def _count(value: object) -> TypeGuard[int]:
     return type(value) is int and value >= 0
+
+
+def ids_path(output: Path) -> Path:
+    """The ``.npy`` output's ids and keys: ``OUTPUT`` + ``.ids.jsonl`` (one
+    ``{"row", "id", "key"}`` line per record, in row order)."""
+    return output.with_name(output.name + ".ids.jsonl")
+
+
+def _id_line(record: Record, key: str) -> bytes:
+    row = json.dumps(record.id)  # ASCII: non-ASCII characters escaped
+    return f'{{"row":{record.line - 1},"id":{row},"key":"{key}"}}\n'.encode("ascii")
 
 
 def npy_header(rows: int, dim: int, checkpoint: dict[str, Any] | None = None) -> bytes:
@@ -115,6 +131,12 @@ class NpyFile:
         self._layout = False  # point.digest is a finished array's (npy_digest)
         self._content = ContentDigest()  # of the rows in the .part
         self._content_found: str | None = None  # the .part's checkpoint's, if it has one
+        self.ids_part = partial_path(ids_path(path))
+        self._ids: IO[bytes] | None = None  # the .part's ids file, open for appending
+        self._ids_found: int | None = None  # its length by the .part's checkpoint (None: none)
+        self._with_ids = True  # False: continuing a .part of a version without ids files
+        self._other_input: str | None = None  # why the .part is of another input
+        self._keys: ContentKeys | None = None
         if overwrite:
             return
         if self.part.exists():
@@ -131,14 +153,16 @@ class NpyFile:
         (lines, dim), checkpoint = read_npy_header(raw, self.part)
         if checkpoint is None:  # stopped before its first batch was checkpointed
             return EMPTY
-        if lines != self.check.line_count:
-            raise OutputConflictError(
+        records, rows, digest, content = self._checkpoint_fields(checkpoint, lines, dim)
+        if lines != self.check.line_count:  # refused (or reused) when verified
+            self._other_input = (
                 f"{self.part} was started for an input of {lines} lines, this one has "
                 f"{self.check.line_count}: it is not this input's output ({REPLACE})"
             )
-        records, rows, digest, content = self._checkpoint_fields(checkpoint, lines, dim)
         self._rows = rows
         self._content_found = content
+        ids = checkpoint.get("ids") if isinstance(checkpoint, dict) else None
+        self._ids_found = ids if _count(ids) else None
         return ResumePoint(records, digest, self.part, dim)
 
     def _checkpoint_fields(
@@ -227,7 +251,7 @@ class NpyFile:
                 f"output ({REPLACE})"
             )
             if self.point.count != self.check.record_count:  # it holds every record it has
-                raise OutputConflictError(refusal)
+                raise InputChangedError(refusal)
             if self.point.count:
                 assert self.point.digest is not None
                 yield Checkpoint(
@@ -236,6 +260,8 @@ class NpyFile:
             return
         if not self.point.count:
             return
+        if self._other_input is not None:
+            raise InputChangedError(self._other_input)
         assert self.point.digest is not None
         assert self.point.dimension is not None
         left = self._rows * self.point.dimension * 4
@@ -261,12 +287,15 @@ class NpyFile:
         yield Checkpoint(self.point.count, self.point.digest, str(self.part), last_line=self._rows)
 
     def start(self, chain: DigestChain, total: int) -> None:
-        """Cut the ``.part`` back to its checkpoint and open it for appending."""
+        """Cut the ``.part`` (and its ids file) back to its checkpoint and open it for
+        appending."""
         self._chain = chain
+        self._keys = ContentKeys(chain.settings)
         self.dimension = self.point.dimension
         self._records = self.point.count
         if self.overwrite:
             self.part.unlink(missing_ok=True)
+            self.ids_part.unlink(missing_ok=True)
         if self.point.finished:
             # the layout digest covers every record: verified, it holds them all
             assert self.point.count == total, "a finished .npy is never continued"
@@ -275,18 +304,45 @@ class NpyFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.point.count:
             assert self.dimension is not None
+            self._reopen_ids()
             os.truncate(self.part, HEADER_SIZE + self._rows * self.dimension * 4)
             self._file = open(self.part, "r+b")  # noqa: SIM115
             self._file.seek(0, os.SEEK_END)
         else:
             self.part.unlink(missing_ok=True)  # a header without results: start over
 
+    def _reopen_ids(self) -> None:
+        """Cut the ``.part``'s ids file back to its checkpoint and open it for appending (a
+        ``.part`` without one, of an earlier version, is finished without one)."""
+        size = self._ids_found
+        if size is None:
+            self._with_ids = False
+            return
+        try:
+            held = self.ids_part.stat().st_size
+        except FileNotFoundError:
+            held = -1
+        if held < size:
+            raise OutputConflictError(
+                f"{self.ids_part} is shorter than {self.part}'s checkpoint says ({held} bytes, "
+                f"not {size}): it is corrupt ({REPLACE})"
+            )
+        os.truncate(self.ids_part, size)
+        self._ids = open(self.ids_part, "ab")  # noqa: SIM115
+
     def _open_new(self, dim: int) -> IO[bytes]:
         f = open(self.part, "wb")  # noqa: SIM115
         f.write(npy_header(self.check.line_count, dim))
         self._rows = 0
         self._content = ContentDigest()
+        self._ids = open(self.ids_part, "wb")  # noqa: SIM115
+        self._with_ids = True
         return f
+
+    @property
+    def part_files(self) -> tuple[Path, ...]:
+        """The ``.part`` and its ids file."""
+        return (self.part, self.ids_part)
 
     def _put(self, f: IO[bytes], rows: bytes) -> None:
         """Append rows' bytes to the file and to its content digest."""
@@ -312,6 +368,8 @@ class NpyFile:
         f = self._file if self._file is not None else self._open_new(self.dimension)
         self._file = f
         run_start = 0
+        assert self._keys is not None
+        keys = []
         for index, record in enumerate(records):
             gap = record.line - 1 - (self._rows + index - run_start)
             if gap:
@@ -319,17 +377,21 @@ class NpyFile:
                 self._rows += index - run_start
                 run_start = index
                 self._write_nan(f, gap)
-            self._chain.add(record)
+            keys.append(self._keys.add(self._chain, record)[1])
         self._put(f, rows[run_start:].tobytes())
         self._rows += len(records) - run_start
         self._records += len(records)
         f.flush()
-        checkpoint = {
+        checkpoint: dict[str, Any] = {
             "records": self._records,
             "rows": self._rows,
             "digest": self._chain.hexdigest,
             "content": self._content.hexdigest,
         }
+        if self._ids is not None:
+            self._ids.write(b"".join(_id_line(r, k) for r, k in zip(records, keys, strict=True)))
+            self._ids.flush()
+            checkpoint["ids"] = self._ids.tell()
         os.pwrite(f.fileno(), npy_header(self.check.line_count, self.dimension, checkpoint), 0)
 
     def finish(self) -> None:
@@ -349,14 +411,37 @@ class NpyFile:
         f.close()
         self._file = None
         digest = npy_digest(self._chain.hexdigest, lines, self.check.record_lines())
-        sidecar = json.dumps({"digest": digest, "records": self._records, "lines": lines})
+        found: dict[str, Any] = {"digest": digest, "records": self._records, "lines": lines}
+        ids = self._close_ids()
+        if ids is not None:
+            found["ids"] = ids
+        sidecar = json.dumps(found)
         # The digest first: a crash before the rename leaves the complete .part to finish.
+        # It names the ids file's bytes: one left from an earlier output is never taken.
         replace_atomically(digest_path(self.path), lambda out: out.write(sidecar.encode() + b"\n"))
         os.replace(self.part, self.path)
+        if ids is not None:
+            os.replace(self.ids_part, ids_path(self.path))
+        else:
+            ids_path(self.path).unlink(missing_ok=True)
         fsync_dir(self.path.parent)
+
+    def _close_ids(self) -> str | None:
+        """Close the ids file, fsynced; its digest (``None``: there is none)."""
+        if self._ids is None or not self._with_ids:
+            return None
+        self._ids.flush()
+        os.fsync(self._ids.fileno())
+        self._ids.close()
+        self._ids = None
+        return file_digest(self.ids_part)
 
     def close(self) -> None:
         """Close ``.part``: kept for resuming if it holds results, else removed."""
+        if self._ids is not None:
+            ids, self._ids = self._ids, None
+            with contextlib.suppress(OSError):  # cut back to the checkpoint by the rerun
+                ids.close()
         if self._file is not None:
             file, self._file = self._file, None
             try:
@@ -364,7 +449,171 @@ class NpyFile:
             finally:
                 if self._records == self.point.count == 0:
                     self.part.unlink(missing_ok=True)
+                    self.ids_part.unlink(missing_ok=True)
 
     def describe(self) -> str:
         """The output path."""
         return str(self.path)
+
+
+class NpyResults:
+    """A ``.npy`` output's results, finished or an unfinished run's ``.part``, read for reuse
+    (:mod:`.reuse`): the keys of its ids file, and rows read by number."""
+
+    def __init__(
+        self, data: Path, ids: Path, *, offset: int, dimension: int, rows: int, ids_bytes: int
+    ) -> None:
+        self.where = data
+        self._ids = ids
+        self._offset = offset
+        self._dimension = dimension
+        self._rows = rows
+        self._ids_bytes = ids_bytes
+        self._file: IO[bytes] | None = None
+
+    @classmethod
+    def finished(cls, path: Path) -> NpyResults | None:
+        """``path``'s results, if its digest file names an ids file that is there (one left
+        by a crash between the renames of a finish is put in place now); ``None`` if not."""
+        np = require_numpy()
+        try:
+            found = json.loads(digest_path(path).read_bytes())
+            wanted = found.get("ids") if isinstance(found, dict) else None
+        except (OSError, ValueError):
+            return None
+        if not isinstance(wanted, str):
+            return None
+        ids = ids_path(path)
+        if not _same_digest(ids, wanted):
+            left = partial_path(ids)  # renamed last by a finish that stopped before it
+            if partial_path(path).exists() or not _same_digest(left, wanted):
+                return None
+            os.replace(left, ids)
+        try:
+            with open(path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                read = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read(f)
+                offset = f.tell()
+        except (ValueError, OSError):
+            return None
+        if len(shape) != 2 or dtype != np.float32:
+            return None
+        return cls(
+            path,
+            ids,
+            offset=offset,
+            dimension=int(shape[1]),
+            rows=int(shape[0]),
+            ids_bytes=ids.stat().st_size,
+        )
+
+    @classmethod
+    def unfinished(cls, part: Path, ids_part: Path) -> NpyResults | None:
+        """An unfinished run's results (its ``.part`` and ids file), up to its checkpoint;
+        ``None`` if it has none, or no ids file."""
+        try:
+            with open(part, "rb") as f:
+                raw = f.read(HEADER_SIZE)
+            (_, dimension), checkpoint = read_npy_header(raw, part)
+        except (OSError, OutputConflictError):
+            return None
+        if not isinstance(checkpoint, dict):
+            return None
+        rows, ids = checkpoint.get("rows"), checkpoint.get("ids")
+        if not _count(rows) or not _count(ids) or dimension < 1:
+            return None
+        try:
+            if (
+                ids_part.stat().st_size < ids
+                or part.stat().st_size < HEADER_SIZE + rows * dimension * 4
+            ):
+                return None
+        except OSError:
+            return None
+        return cls(
+            part, ids_part, offset=HEADER_SIZE, dimension=dimension, rows=rows, ids_bytes=ids
+        )
+
+    def keys(self) -> tuple[bytes, array[int]]:
+        """Each record's key and its row."""
+        from textservice.cli.reuse import unhex_keys
+
+        hexes = bytearray()
+        rows: array[int] = array("q")
+        with open(self._ids, "rb") as f:
+            left = self._ids_bytes  # lines past it were written after the last checkpoint
+            for number, line in enumerate(f, start=1):
+                if left <= 0:
+                    break
+                left -= len(line)
+                self._take(line, number, hexes, rows)
+        try:
+            return unhex_keys(bytes(hexes)), rows
+        except ValueError:
+            raise OutputConflictError(
+                f"{self._ids} holds a key that is not hex digits: it is corrupt ({REPLACE})"
+            ) from None
+
+    def _take(self, line: bytes, number: int, hexes: bytearray, rows: array[int]) -> None:
+        """Add one line's key and row to ``hexes`` and ``rows``."""
+        try:
+            found = json.loads(line)
+            row, key = found["row"], found["key"]
+            if not _count(row) or row >= self._rows or not isinstance(key, str) or len(key) != 32:
+                raise ValueError("a field of the wrong type or length")
+            hexes += key.encode("ascii")
+        except (ValueError, KeyError, TypeError, UnicodeEncodeError) as exc:
+            raise OutputConflictError(
+                f"{self._ids}:{number}: not a row's id and key ({exc}): it is corrupt ({REPLACE})"
+            ) from None
+        rows.append(row)
+
+    def read(self, rows: Sequence[int]) -> Any:
+        """Rows ``rows`` as a float32 array (``OutputConflictError`` for a row that is not
+        all finite numbers)."""
+        np = require_numpy()
+        if self._file is None:
+            self._file = open(self.where, "rb")  # noqa: SIM115
+        size = self._dimension * 4
+        out = np.empty((len(rows), self._dimension), dtype="<f4")
+        index = 0
+        while index < len(rows):  # a run of consecutive rows is one read
+            end = index + 1
+            while end < len(rows) and rows[end] == rows[end - 1] + 1:
+                end += 1
+            data = os.pread(
+                self._file.fileno(), size * (end - index), self._offset + rows[index] * size
+            )
+            if len(data) != size * (end - index):
+                raise OutputConflictError(f"{self.where} is shorter than its rows: it is corrupt")
+            out[index:end] = np.frombuffer(data, dtype="<f4").reshape(end - index, -1)
+            index = end
+        if not np.isfinite(out).all():
+            raise OutputConflictError(
+                f"{self.where} holds a row that is not all numbers where its ids file names a "
+                f"result: it is corrupt ({REPLACE})"
+            )
+        return out
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def moved(self, old: Path, new: Path) -> None:
+        """Its files, under ``old``, are now under ``new``."""
+        self.where = new / self.where.relative_to(old)
+        self._ids = new / self._ids.relative_to(old)
+
+
+def _same_digest(path: Path, wanted: str) -> bool:
+    try:
+        return file_digest(path) == wanted
+    except OSError:
+        return False

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from textservice.cli.columns import Columns
 from textservice.cli.csv_source import CsvSource
@@ -25,6 +25,26 @@ from textservice.cli.sources import FolderSource, ParquetSource, Source, TextSou
 __all__ = ["CSV_SUFFIXES", "open_source"]
 
 
+class _SpoolReader(io.RawIOBase):
+    """Reads the spooled standard input from its start with an offset of its own
+    (``os.pread``), so two readers can go through it at once (a rerun that reuses earlier
+    vectors reads the records to write and those to embed side by side)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = os.pread(self._fd, len(buffer), self._offset)
+        buffer[: len(data)] = data
+        self._offset += len(data)
+        return len(data)
+
+
 def _spool_stdin() -> Callable[[], IO[bytes]]:
     """Copy standard input to an unnamed temporary file; an opener reading it from the start."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the process's lifetime)
@@ -33,7 +53,9 @@ def _spool_stdin() -> Callable[[], IO[bytes]]:
     fd = spool.fileno()
 
     def opener() -> IO[bytes]:
-        copy = os.dup(fd)  # shares the offset: the two passes never overlap
+        if hasattr(os, "pread"):
+            return io.BufferedReader(_SpoolReader(fd), 1 << 16)
+        copy = os.dup(fd)  # shares the offset: one reader at a time (no pread: Windows)
         os.lseek(copy, 0, os.SEEK_SET)
         return io.BufferedReader(io.FileIO(copy, "rb"), 1 << 16)
 

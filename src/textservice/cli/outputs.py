@@ -36,14 +36,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
 from textservice.cli.checkpoints import REPLACE, Checkpoint
+from textservice.cli.content_keys import ContentKeys, is_key
 from textservice.cli.digests import DigestChain, VectorSettings, is_digest, json_default
 from textservice.cli.errors import DimensionChangedError, NumpyMissingError, OutputConflictError
 from textservice.cli.inputs import Record, RecordId
@@ -142,10 +145,15 @@ def encode_result(
     digest: str,
     vector: Sequence[float],
     kept: Sequence[tuple[str, object]] = (),
+    *,
+    key: str | None = None,
 ) -> bytes:
     """One JSONL result line, newline included, from a list of floats; ``kept``: the
-    ``--keep-columns`` names and values, after the id."""
+    ``--keep-columns`` names and values, after the id; ``key``: the record's content key
+    (:mod:`.content_keys`; ``None``: none, as before keys existed), before the embedding."""
     obj: dict[str, Any] = {"id": record_id, **dict(kept), "digest": digest}
+    if key is not None:
+        obj["key"] = key
     obj["embedding"] = list(vector)
     return json.dumps(obj, separators=(",", ":"), default=json_default).encode("utf-8") + b"\n"
 
@@ -156,6 +164,18 @@ def _kept_json(names: Sequence[str], record: Record) -> str:
         f",{json.dumps(name)}:{json.dumps(value, separators=(',', ':'), default=json_default)}"
         for name, value in zip(names, record.kept, strict=True)
     )
+
+
+@dataclass(frozen=True)
+class EncodedRows:
+    """JSONL embeddings already written out (``b"[0.1,-2.5e-05]"`` each), copied from an
+    earlier output's lines by a rerun that reuses them (:mod:`.reuse`)."""
+
+    rows: Sequence[bytes]
+    dimension: int
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def _float_arrays(rows: Any) -> list[str] | None:
@@ -182,21 +202,40 @@ def _float_arrays(rows: Any) -> list[str] | None:
 
 
 def encode_batch(
-    records: Sequence[Record], vectors: Vectors, chain: DigestChain, keep: Sequence[str] = ()
+    records: Sequence[Record],
+    vectors: Vectors,
+    chain: DigestChain,
+    keep: Sequence[str] = (),
+    keys: ContentKeys | None = None,
 ) -> bytes:
-    """The JSONL lines of one batch; each record is added to ``chain`` for its digest;
-    ``keep``: the names of the records' kept columns."""
+    """The JSONL lines of one batch; each record is added to ``chain`` for its digest and
+    given its content key (by ``keys``, default: the chain's settings'); ``keep``: the names
+    of the records' kept columns."""
+    keys = keys if keys is not None else ContentKeys(chain.settings)
+    added = [keys.add(chain, r) for r in records]  # (digest, key) of each
+    if isinstance(vectors, EncodedRows):
+        return b"".join(
+            b'{"id":%s%s,"digest":"%s","key":"%s","embedding":%s}\n'
+            % (
+                json.dumps(r.id).encode("ascii"),
+                _kept_json(keep, r).encode("ascii") if keep else b"",
+                digest.encode(),
+                key.encode(),
+                v,
+            )
+            for r, (digest, key), v in zip(records, added, vectors.rows, strict=True)
+        )
     texts = None if isinstance(vectors, list) else _float_arrays(vectors)
     if texts is None:
         rows = vectors if isinstance(vectors, list) else vectors.astype("float64").tolist()
         return b"".join(
-            encode_result(r.id, chain.add(r), v, list(zip(keep, r.kept, strict=True)))
-            for r, v in zip(records, rows, strict=True)
+            encode_result(r.id, digest, v, list(zip(keep, r.kept, strict=True)), key=key)
+            for r, (digest, key), v in zip(records, added, rows, strict=True)
         )
     return "".join(
         f'{{"id":{json.dumps(r.id)}{_kept_json(keep, r) if keep else ""},'
-        f'"digest":"{chain.add(r)}","embedding":[{t}]}}\n'
-        for r, t in zip(records, texts, strict=True)
+        f'"digest":"{digest}","key":"{key}","embedding":[{t}]}}\n'
+        for r, (digest, key), t in zip(records, added, texts, strict=True)
     ).encode("utf-8")
 
 
@@ -221,6 +260,9 @@ def _load_result(raw: bytes) -> dict[str, Any]:
     digest = obj.get("digest")
     if digest is not None and not isinstance(digest, str):
         raise ValueError('"digest" must be a string')
+    key = obj.get("key")
+    if key is not None and not is_key(key):
+        raise ValueError(f'"key" {json.dumps(key)} is no content key')
     vector = obj["embedding"]
     if not isinstance(vector, list) or not all(type(x) is float or type(x) is int for x in vector):
         raise ValueError('"embedding" must be a list of numbers')
@@ -333,6 +375,11 @@ class ResultWriter(Protocol):
     def resume_file(self) -> Path | None:
         """Where partial results are kept for a rerun to resume from (``None``: none)."""
 
+    @property
+    def part_files(self) -> tuple[Path, ...]:
+        """The files (or folder) of an unfinished run, as a rerun of another input sets them
+        aside for reuse (:func:`textservice.cli.reuse.set_aside`)."""
+
     def point_digest(self, chain: DigestChain) -> str:
         """What a checkpoint's digest should be, given the input's chain over its records."""
 
@@ -361,7 +408,10 @@ class ResultWriter(Protocol):
 def check_dimension(writer: ResultWriter, vectors: Vectors, earlier: Path | None = None) -> None:
     """All of one model's embeddings have one length; ``earlier``: where ``writer.dimension``
     came from, if an earlier run's results."""
-    lengths = [len(v) for v in vectors] if isinstance(vectors, list) else [vectors.shape[1]]
+    if isinstance(vectors, EncodedRows):
+        lengths = [vectors.dimension]
+    else:
+        lengths = [len(v) for v in vectors] if isinstance(vectors, list) else [vectors.shape[1]]
     for length in lengths:
         if writer.dimension is None:
             writer.dimension = length
@@ -402,6 +452,11 @@ class StdoutOutput:
         """``None``: standard output cannot be resumed."""
         return None
 
+    @property
+    def part_files(self) -> tuple[Path, ...]:
+        """None."""
+        return ()
+
     def point_digest(self, chain: DigestChain) -> str:
         """The chain's digest (a result line holds it as it is)."""
         return chain.hexdigest
@@ -413,12 +468,13 @@ class StdoutOutput:
     def start(self, chain: DigestChain, total: int) -> None:
         """Take the digest chain."""
         self._chain = chain
+        self._keys = ContentKeys(chain.settings)
 
     def write(self, records: Sequence[Record], vectors: Vectors) -> None:
         """Write one batch of JSONL lines and flush."""
         assert self._chain is not None, "not started"
         check_dimension(self, vectors)
-        self._stream.write(encode_batch(records, vectors, self._chain, self._keep))
+        self._stream.write(encode_batch(records, vectors, self._chain, self._keep, self._keys))
         self._stream.flush()
 
     def finish(self) -> None:
@@ -474,6 +530,11 @@ class JsonlFile:
         return ResumePoint(scan.count, digest, source, dimension, source == self.path)
 
     @property
+    def part_files(self) -> tuple[Path, ...]:
+        """The ``.part``."""
+        return (self.part,)
+
+    @property
     def resume_file(self) -> Path | None:
         """The ``.part``, if it exists and holds results."""
         try:
@@ -500,6 +561,7 @@ class JsonlFile:
     def start(self, chain: DigestChain, total: int) -> None:
         """Cut the ``.part`` back to its complete lines, or continue a finished output in it."""
         self._chain = chain
+        self._keys = ContentKeys(chain.settings)
         self.dimension = self.point.dimension
         if self.overwrite:
             self.part.unlink(missing_ok=True)
@@ -517,7 +579,7 @@ class JsonlFile:
         """Append one batch to ``.part`` and flush it."""
         assert self._file is not None and self._chain is not None, "not started, or closed"
         check_dimension(self, vectors, self.point.source)
-        self._file.write(encode_batch(records, vectors, self._chain, self._keep))
+        self._file.write(encode_batch(records, vectors, self._chain, self._keep, self._keys))
         self._file.flush()
 
     def finish(self) -> None:
@@ -545,6 +607,98 @@ class JsonlFile:
     def describe(self) -> str:
         """The output path."""
         return str(self.path)
+
+
+_EMBEDDING_FIELD = b',"embedding":['
+_KEY_FIELD = b'"key":"'
+_NUMBERS = re.compile(rb"\[-?[0-9][0-9.eE+-]*(?:,-?[0-9][0-9.eE+-]*)*\]")
+
+
+def _fields(line: bytes) -> tuple[int, bytes | None]:
+    """Where a result line's embedding starts (-1: nowhere), and its key's hex digits
+    (``None``: none): our lines end ``,"key":"<32 hex>","embedding":[numbers]}``, and the
+    numbers hold no ``"``, so the last ``,"embedding":[`` is the field, whatever the kept
+    columns before it hold."""
+    at = line.rfind(_EMBEDDING_FIELD)
+    if at < 0:
+        return -1, None
+    key = line[max(0, at - 40) : at]
+    if len(key) == 40 and key.startswith(_KEY_FIELD) and key.endswith(b'"'):
+        return at, key[7:39]
+    return at, None
+
+
+class JsonlResults:
+    """A JSONL output's results, finished or an unfinished run's, read for reuse
+    (:mod:`.reuse`): its lines' keys, and any line's embedding copied as it was written.
+
+    Our lines have a fixed shape, so a key and an embedding are found without parsing the
+    line (:func:`_fields`). A line without a key (written before keys existed), or not ending
+    in a newline, is not reused; an embedding that is not a list of plain numbers is an error
+    naming the line.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.where = path
+        self._offsets: array[int] = array("q")
+        self._file: IO[bytes] | None = None
+        self._dimension: int | None = None
+
+    def keys(self) -> tuple[bytes, array[int]]:
+        """Each keyed line's key, and its line number (0-based) as its row."""
+        from textservice.cli.reuse import unhex_keys
+
+        hexes = bytearray()
+        rows: array[int] = array("q")
+        offset = 0
+        with open(self.where, "rb") as f:
+            for number, line in enumerate(f):
+                self._offsets.append(offset)
+                offset += len(line)
+                _, key = _fields(line)
+                if key is not None and line.endswith(b"\n"):
+                    hexes += key
+                    rows.append(number)
+        try:
+            return unhex_keys(bytes(hexes)), rows
+        except ValueError:
+            raise OutputConflictError(
+                f"{self.where} holds a key that is not hex digits: it is corrupt ({REPLACE})"
+            ) from None
+
+    def read(self, rows: Sequence[int]) -> EncodedRows:
+        """The embeddings of lines ``rows`` (0-based), as written."""
+        if self._file is None:
+            self._file = open(self.where, "rb")  # noqa: SIM115
+        found = []
+        for row in rows:
+            self._file.seek(self._offsets[row])
+            line = self._file.readline()
+            at, _ = _fields(line)
+            vector = line[at + len(_EMBEDDING_FIELD) - 1 : -2] if at >= 0 else b""
+            if not line.endswith(b"}\n") or _NUMBERS.fullmatch(vector) is None:
+                raise _corrupt_line(self.where, row + 1, '"embedding" is not a list of numbers')
+            dimension = vector.count(b",") + 1
+            if self._dimension is None:
+                self._dimension = dimension
+            elif dimension != self._dimension:
+                raise _corrupt_line(
+                    self.where,
+                    row + 1,
+                    f"an embedding of {dimension} values after ones of {self._dimension}",
+                )
+            found.append(vector)
+        return EncodedRows(found, self._dimension or 0)
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def moved(self, old: Path, new: Path) -> None:
+        """Its files, under ``old``, are now under ``new``."""
+        self.where = new / self.where.relative_to(old)
 
 
 def replace_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:

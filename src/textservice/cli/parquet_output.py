@@ -32,12 +32,14 @@ import contextlib
 import json
 import os
 import shutil
+from array import array
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from textservice.cli.checkpoints import REPLACE, Checkpoint
 from textservice.cli.columns import KeptColumn
+from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import ContentDigest, DigestChain, is_digest, json_default
 from textservice.cli.inputs import Record
 from textservice.cli.outputs import (
@@ -52,7 +54,14 @@ from textservice.cli.outputs import (
 )
 from textservice.cli.sources import InputCheck, InputError, require_pyarrow
 
-__all__ = ["METADATA_KEY", "SEGMENT_BYTES", "SEGMENT_ROWS", "ParquetOutput", "read_checkpoint"]
+__all__ = [
+    "METADATA_KEY",
+    "SEGMENT_BYTES",
+    "SEGMENT_ROWS",
+    "ParquetOutput",
+    "ParquetResults",
+    "read_checkpoint",
+]
 
 METADATA_KEY = b"textservice"
 SEGMENT_BYTES = 8 << 20
@@ -146,6 +155,9 @@ class ParquetOutput:
         self._rows: list[Any] = []
         self._buffered = 0
         self._content = ContentDigest()  # of every row written, in order
+        self._keys: ContentKeys | None = None
+        self._key_rows: list[str] = []
+        self._with_keys = True  # False: continuing files of a version without a key column
         if overwrite:
             return
         if self.part.is_dir():
@@ -165,6 +177,10 @@ class ParquetOutput:
                 "pass --overwrite to embed it again"
             )
         dimension = found["dimension"]
+        try:
+            self._with_keys = "key" in self._pq.read_schema(source).names
+        except (self._pa.ArrowException, OSError) as exc:
+            raise self._corrupt(source, None, f"unreadable ({exc})") from None
         return ResumePoint(found["records"], found["digest"], source, dimension, finished)
 
     def _segment_files(self) -> list[Path]:
@@ -183,6 +199,11 @@ class ParquetOutput:
         if not segments:
             return EMPTY
         return self._inspect(segments[-1], finished=False)
+
+    @property
+    def part_files(self) -> tuple[Path, ...]:
+        """The ``.part`` folder."""
+        return (self.part,)
 
     @property
     def resume_file(self) -> Path | None:
@@ -298,6 +319,7 @@ class ParquetOutput:
     def start(self, chain: DigestChain, total: int) -> None:
         """Clear what cannot be kept; continue a finished output that holds a prefix."""
         self._chain = chain
+        self._keys = ContentKeys(chain.settings)
         self.dimension = self.point.dimension
         self._records = self.point.count
         if self.overwrite:
@@ -321,6 +343,7 @@ class ParquetOutput:
 
     def _schema(self, dimension: int) -> Any:
         pa = self._pa
+        key = [pa.field("key", pa.string(), nullable=False)] if self._with_keys else []
         return pa.schema(
             [
                 pa.field("id", self._id_type, nullable=False),
@@ -328,11 +351,12 @@ class ParquetOutput:
                     pa.field(column.name, kind)
                     for column, kind in zip(self._kept, self._kept_types, strict=True)
                 ),
+                *key,
                 pa.field("embedding", pa.list_(pa.float32(), dimension), nullable=False),
             ]
         )
 
-    def _table(self, ids: list[Any], batches: list[Any], dimension: int) -> Any:
+    def _table(self, ids: list[Any], keys: list[str], batches: list[Any], dimension: int) -> Any:
         # One chunk per batch, over the batches' own float32 buffers: no copy of the rows.
         pa = self._pa
         embedding = pa.chunked_array(
@@ -348,8 +372,9 @@ class ParquetOutput:
             pa.chunked_array([pa.array(values, type=kind)])
             for values, kind in zip(self._kept_values, self._kept_types, strict=True)
         ]
+        key = [pa.chunked_array([pa.array(keys, type=pa.string())])] if self._with_keys else []
         return pa.Table.from_arrays(
-            [pa.chunked_array([pa.array(ids, type=self._id_type)]), *kept, embedding],
+            [pa.chunked_array([pa.array(ids, type=self._id_type)]), *kept, *key, embedding],
             schema=self._schema(dimension),
         )
 
@@ -397,7 +422,7 @@ class ParquetOutput:
         if not self._buffered:
             return
         assert self.dimension is not None
-        table = self._table(self._ids, self._rows, self.dimension)
+        table = self._table(self._ids, self._key_rows, self._rows, self.dimension)
         final = self.part / _segment_name(self._segments + 1)
         tmp = final.with_suffix(".tmp")
         try:
@@ -407,7 +432,7 @@ class ParquetOutput:
             tmp.unlink(missing_ok=True)
             raise
         self._segments += 1
-        self._ids, self._rows, self._buffered = [], [], 0
+        self._ids, self._key_rows, self._rows, self._buffered = [], [], [], 0
         self._kept_values = [[] for _ in self._kept]
 
     def write(self, records: Sequence[Record], vectors: Vectors) -> None:
@@ -416,8 +441,10 @@ class ParquetOutput:
         check_dimension(self, vectors, self.point.source)
         assert self.dimension is not None
         rows = self._np.asarray(vectors, dtype="<f4")
-        for record in records:
-            self._chain.add(record)
+        assert self._keys is not None
+        keys = [self._keys.add(self._chain, record)[1] for record in records]
+        if self._with_keys:
+            self._key_rows.extend(keys)
         ids = [r.id for r in records]
         self._ids.extend(ids)
         for index, (column, values) in enumerate(zip(self._kept, self._kept_values, strict=True)):
@@ -474,3 +501,115 @@ class ParquetOutput:
     def describe(self) -> str:
         """The output path."""
         return str(self.path)
+
+
+_CACHED_GROUPS = 4
+"""Row groups of embeddings a reuse keeps read (each at most ``SEGMENT_BYTES``)."""
+
+
+class ParquetResults:
+    """A Parquet output's results, finished or an unfinished run's segments, read for reuse
+    (:mod:`.reuse`): the ``key`` column, and rows read a row group at a time (the last few
+    groups read are kept, so rows read in about their old order are read once)."""
+
+    def __init__(self, files: Sequence[Path], where: Path) -> None:
+        self.where = where
+        self._pq = require_pyarrow()
+        self._np = require_numpy()
+        self._files = list(files)
+        self._starts: list[tuple[int, int, int]] = []  # (first row, file, group), in order
+        self._cache: dict[tuple[int, int], Any] = {}
+
+    @classmethod
+    def finished(cls, path: Path) -> ParquetResults:
+        """A finished output's."""
+        return cls([path], path)
+
+    @classmethod
+    def unfinished(cls, part: Path) -> ParquetResults:
+        """An unfinished run's segments (``part``: its folder)."""
+        return cls(sorted(part.glob("*.parquet")), part)
+
+    def keys(self) -> tuple[bytes, array[int]]:
+        """Each row's key (files without a ``key`` column have none) and its row."""
+        import pyarrow as pa
+
+        from textservice.cli.reuse import unhex_keys
+
+        hexes: list[str] = []
+        rows: array[int] = array("q")
+        row = 0
+        for number, path in enumerate(self._files):
+            try:
+                parquet = self._pq.ParquetFile(path)
+            except (pa.ArrowException, OSError):
+                continue  # unreadable: nothing of it is reused
+            with parquet:
+                keyed = "key" in parquet.schema_arrow.names
+                for group in range(parquet.metadata.num_row_groups):
+                    size = parquet.metadata.row_group(group).num_rows
+                    self._starts.append((row, number, group))
+                    if keyed:
+                        column = parquet.read_row_group(group, columns=["key"]).column(0)
+                        found = column.to_pylist()
+                        if any(not isinstance(k, str) or len(k) != 32 for k in found):
+                            raise OutputConflictError(
+                                f"{path} holds a key that is not 32 hex digits: it is corrupt "
+                                f"({REPLACE})"
+                            )
+                        hexes.extend(found)
+                        rows.extend(range(row, row + size))
+                    row += size
+        try:
+            return unhex_keys("".join(hexes).encode("ascii")), rows
+        except (ValueError, UnicodeEncodeError):
+            raise OutputConflictError(
+                f"{self.where} holds a key that is not hex digits: it is corrupt ({REPLACE})"
+            ) from None
+
+    def _group(self, file: int, group: int) -> Any:
+        """One row group's embeddings as a float32 array (kept in the cache)."""
+        key = (file, group)
+        found = self._cache.pop(key, None)
+        if found is None:
+            column = (
+                self._pq.ParquetFile(self._files[file])
+                .read_row_group(group, columns=["embedding"])
+                .column(0)
+            )
+            flat = column.combine_chunks().flatten().to_numpy()
+            found = flat.reshape(len(column), -1).astype("<f4", copy=False)
+            if not self._np.isfinite(found).all():
+                raise OutputConflictError(
+                    f"{self._files[file]} holds an embedding that is not all numbers: it is "
+                    f"corrupt ({REPLACE})"
+                )
+            while len(self._cache) >= _CACHED_GROUPS:
+                del self._cache[next(iter(self._cache))]
+        self._cache[key] = found  # the most recently used last
+        return found
+
+    def read(self, rows: Sequence[int]) -> Any:
+        """Rows ``rows`` as a float32 array."""
+        import bisect
+
+        np = self._np
+        out = None
+        for index, row in enumerate(rows):
+            at = bisect.bisect_right(self._starts, (row, len(self._files), 0)) - 1
+            first, file, group = self._starts[at]
+            vectors = self._group(file, group)
+            if out is None:
+                out = np.empty((len(rows), vectors.shape[1]), dtype="<f4")
+            out[index] = vectors[row - first]
+        assert out is not None
+        return out
+
+    def close(self) -> None:
+        """Forget the cached row groups."""
+        self._cache.clear()
+
+    def moved(self, old: Path, new: Path) -> None:
+        """Its files, under ``old``, are now under ``new``."""
+        self.where = new / self.where.relative_to(old)
+        self._files = [new / path.relative_to(old) for path in self._files]

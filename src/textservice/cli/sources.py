@@ -401,7 +401,9 @@ class ParquetSource:
         wanted = [main, self.id_column, self.title_column, *self.keep]
         columns = list(dict.fromkeys(c for c in wanted if c is not None))
         number = 0
-        for batch in self._file.iter_batches(batch_size=_PARQUET_BATCH, columns=columns):
+        # A reader of its own: two passes may go through the file at once (see reuse.py).
+        parquet = require_pyarrow().ParquetFile(self.name)
+        for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH, columns=columns):
             texts = batch.column(main).to_pylist()
             ids = batch.column(self.id_column).to_pylist() if self.id_column else None
             titles = batch.column(self.title_column).to_pylist() if self.title_column else None

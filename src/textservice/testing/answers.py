@@ -19,7 +19,7 @@ import base64
 import binascii
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from textservice._profiles import profile_for
 from textservice.testing._field_roles import (
@@ -35,6 +35,7 @@ from textservice.testing.generation import (
     expected_completion,
     expected_content_token_count,
     expected_token_count,
+    within_limit,
 )
 from textservice.testing.validation import content_parts, content_texts, invalid_argument, role
 from textservice.testing.vectors import (
@@ -43,6 +44,9 @@ from textservice.testing.vectors import (
     expected_parts_embedding,
 )
 from textservice.testing.versions import ApiVersion, Later, Service, api_versions
+
+LongInputs = Literal["truncate", "reject"]
+"""What the fake's EmbedContent does with an input over its model's token limit."""
 
 Spec = Mapping[str, Any]
 """A message in proto-JSON form, e.g. ``{"reason": "SAFETY", "message": "blocked"}``."""
@@ -127,6 +131,9 @@ class Context:
     extras: GenerateTextExtras
     generation_methods: tuple[str, ...]
     """What a catalogue entry serving every method lists (the methods the fake serves)."""
+    long_inputs: LongInputs = "truncate"
+    """What EmbedContent does with an input over its model's token limit (see
+    ``FakeServer``'s ``long_inputs``)."""
 
 
 def generate_text(context: Context, version: ApiVersion, request: Any) -> Any:
@@ -190,11 +197,20 @@ def count_text_tokens(context: Context, version: ApiVersion, request: Any) -> An
 
 def _content_embedding(context: Context, version: ApiVersion, request: Any) -> Any:
     """One ``ContentEmbedding``: the first ``output_dimensionality`` values of the vector of
-    the content's text (its parts joined), task type and title; for a model that aggregates
+    the content's text (its parts joined, cut to the model's token limit), task type and
+    title; for a model that aggregates
     parts and takes its task in the text (``gemini-embedding-2``), the unit-length vector of
     its parts in order, whatever its task type and title fields say. Each field is read
     through its role: a version without the field has none."""
     parts = content_parts(role(request, CONTENT), "content.", request.model)
+    limit = profile_for(request.model).input_tokens
+    parts, held = within_limit(parts, limit)
+    if limit is not None and held > limit and context.long_inputs == "reject":
+        raise invalid_argument(
+            "content",
+            f"the input token count ({held}) exceeds the maximum number of tokens allowed "
+            f"({limit})",
+        )
     dim = role(request, OUTPUT_DIMENSIONALITY) or context.models.dimension_of(request.model)
     if profile_for(request.model).task_in_text:
         values = expected_parts_embedding(request.model, parts, dim)

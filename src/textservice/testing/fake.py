@@ -40,6 +40,7 @@ from textservice.testing.answers import (
     ANSWERS,
     Context,
     GenerateTextExtras,
+    LongInputs,
     Spec,
     generation_methods,
     implemented_methods,
@@ -271,6 +272,13 @@ class FakeServer:
     :param log_limit: calls kept in the log (oldest dropped first); ``None``: no limit.
     :param quotas: per-minute and per-day quotas like the API's (``Quotas`` or a dict of its
         fields, see ``textservice.testing.quotas``); calls over them get RESOURCE_EXHAUSTED.
+    :param long_inputs: what EmbedContent and BatchEmbedContents do with an input whose text
+        holds more tokens (``expected_token_count``) than its model's profile allows
+        (``input_tokens``: 2,048 for gemini-embedding-001, 8,192 for gemini-embedding-2):
+        ``"truncate"`` (default) embeds its first tokens, silently, as the API does (the
+        Gemini API has no option for it; Vertex AI's ``autoTruncate`` defaults to silent
+        truncation); ``"reject"`` answers INVALID_ARGUMENT, as Vertex AI does with
+        ``autoTruncate=false``.
     """
 
     def __init__(
@@ -285,7 +293,12 @@ class FakeServer:
         versions: Iterable[str] | None = None,
         log_limit: int | None = DEFAULT_LOG_LIMIT,
         quotas: Quotas | Mapping[str, Any] | None = None,
+        long_inputs: LongInputs = "truncate",
     ) -> None:
+        if long_inputs not in ("truncate", "reject"):
+            raise ValueError(f"long_inputs must be 'truncate' or 'reject', got {long_inputs!r}")
+        self.long_inputs: LongInputs = long_inputs
+        """What an embedding input over its model's token limit gets (see above)."""
         if api_key is not None and (not isinstance(api_key, str) or not api_key):
             raise ValueError("api_key must be a non-empty str or None")
         self._api_key = api_key
@@ -551,7 +564,7 @@ class FakeServer:
         raise GRPCError(Status.UNAUTHENTICATED, "API key not valid. Please pass a valid API key.")
 
     def _answer(self, version: ApiVersion, service: Service, method: str, request: Any) -> Any:
-        context = Context(self._models, self._extras, self._generation_methods)
+        context = Context(self._models, self._extras, self._generation_methods, self.long_inputs)
         return ANSWERS[service.name, method](context, version, request)
 
     async def _unimplemented(

@@ -1,9 +1,10 @@
 """The fake's text answers: deterministic completions and token counts.
 
 ``expected_completion`` and ``expected_token_count`` are what the fake's GenerateText and
-CountTextTokens return, so tests can assert exact values. They are simple on purpose (the
-fake has no model and no real tokenizer): a token is a run of word characters or a single
-other non-space character. CountTokens (GenerativeService) counts by the same rule: its
+CountTextTokens return, so tests can assert exact values; ``within_limit`` is how the fake
+cuts an embedding input over its model's token limit. They are simple on purpose (the fake
+has no model and no real tokenizer): a token is a run of word characters or a single other
+non-space character. CountTokens (GenerativeService) counts by the same rule: its
 ``total_tokens`` is the sum of ``expected_token_count`` over every text part of the contents
 (``expected_content_token_count``).
 """
@@ -11,8 +12,12 @@ other non-space character. CountTokens (GenerativeService) counts by the same ru
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TypeVar, cast
 
 from textservice._checks import is_int
+
+T = TypeVar("T")
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -33,7 +38,7 @@ def expected_content_token_count(*texts: str) -> int:
     return sum(expected_token_count(text) for text in texts)
 
 
-def _first_tokens(text: str, limit: int) -> str:
+def first_tokens(text: str, limit: int) -> str:
     """``text`` cut just after its ``limit``-th token (whole text if it has fewer)."""
     if limit <= 0:
         return ""
@@ -58,5 +63,24 @@ def expected_completion(
         raise ValueError(f"index must be a non-negative int, got {index!r}")
     text = f"Completion {index + 1} by {model}: {prompt}"
     if max_output_tokens is not None:
-        text = _first_tokens(text, max_output_tokens)
+        text = first_tokens(text, max_output_tokens)
     return text
+
+
+def within_limit(parts: Sequence[T], limit: int | None) -> tuple[list[T], int]:
+    """``parts`` (texts and media) with their texts cut, in order, to ``limit`` tokens in all
+    (``None``: no limit), as the fake embeds an input over its model's limit; and how many
+    tokens the texts held before."""
+    held = sum(expected_token_count(p) for p in parts if isinstance(p, str))
+    if limit is None or held <= limit:
+        return list(parts), held
+    left = limit
+    out: list[T] = []
+    for part in parts:
+        if isinstance(part, str):
+            cut = first_tokens(part, left)
+            left -= expected_token_count(cut)
+            out.append(cast(T, cut))
+        else:
+            out.append(part)
+    return out, held
