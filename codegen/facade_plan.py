@@ -21,7 +21,16 @@ import betterproto2
 
 from codegen import docstrings
 from codegen.errors import CodegenError
-from codegen.model import ApiPackage, Field, Kind, Message, Method, RetryPolicy, Service
+from codegen.model import (
+    ApiPackage,
+    Field,
+    HttpRule,
+    Kind,
+    Message,
+    Method,
+    RetryPolicy,
+    Service,
+)
 from codegen.names import is_identifier, parameter_name, python_field_name
 from codegen.shapes import (
     FRIENDLY_FUNCTIONS,
@@ -156,6 +165,8 @@ class MethodSpecPlan:
     """The response class: ``_pb.Model``, or another package's (``_pb_google_protobuf.Empty``)."""
     timeout: float | None
     retry: RetryPolicy | None
+    http: tuple[HttpRule, ...] = ()
+    """The RPC's REST bindings (``google.api.http``), the rule first."""
 
 
 @dataclass(frozen=True)
@@ -580,6 +591,7 @@ def _method_spec(
         response=qualified(api.message(method.output_type), api, used),
         timeout=method.policy.timeout,
         retry=method.policy.retry,
+        http=method.http,
     )
 
 
