@@ -20,12 +20,14 @@ not an embedding message), and its ``FromString`` returns the array.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import betterproto2
 
+from textservice._encoding import json_mapping
 from textservice._encoding.codec import Codec, EmbeddingLayout, embedding_layout
 from textservice._encoding.wire import WIRE_LEN, WireError, read_varint, tag
 from textservice.errors import Internal
@@ -207,6 +209,24 @@ class ArrayReply:
     ) -> Float32Array | list[list[float]]:
         """The reply's embeddings as a float32 array (see ``decode_array``)."""
         return decode_array(data, self.message_type, self.layout)
+
+    def FromJson(  # the name the REST transport calls (``rest.connection.decode_reply``)
+        self, data: bytes
+    ) -> Float32Array | list[list[float]]:
+        """A REST reply's embeddings (proto3 JSON) as a float32 array: the parsed JSON arrays
+        go to numpy at once, no message in between. Embeddings of different lengths come
+        back as lists, as ``decode_array`` gives them."""
+        import numpy
+
+        rows = json_mapping.embedding_values(self.layout, json_mapping.loads(data))
+        if len({len(row) for row in rows}) > 1:
+            return [array("f", row).tolist() for row in rows]
+        if self.layout.repeated:
+            if not rows:
+                return numpy.empty((0, 0), numpy.float32)
+            matrix: Float32Array = numpy.array(rows, dtype=numpy.float32)
+            return matrix
+        return vector_array(rows[0] if rows else [])
 
 
 def array_reply(message_type: Any) -> ArrayReply | None:

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import betterproto2
 
-from textservice._encoding.metadata import message_metadata
+from textservice._encoding.metadata import json_name, message_metadata
 from textservice._encoding.wire import WIRE_LEN, encode_varint, tag
 
 __all__ = ["ContentFields", "ContentRequests", "Document", "prebuilt"]
@@ -74,6 +74,8 @@ def _prebuilt_repr(self: Any) -> str:
 @cache
 def _prebuilt_class(message_type: type[M]) -> type[M]:
     namespace = {
+        # betterproto2 resolves the field annotations (``to_dict``) in the class's module
+        "__module__": message_type.__module__,
         "__bytes__": _prebuilt_bytes,
         "SerializeToString": _prebuilt_bytes,
         "__getattr__": _prebuilt_getattr,
@@ -84,16 +86,29 @@ def _prebuilt_class(message_type: type[M]) -> type[M]:
     return subclass
 
 
-def prebuilt(message_type: type[M], data: bytes, **known: Any) -> M:
+def prebuilt(
+    message_type: type[M], data: bytes, json: dict[str, Any] | None = None, **known: Any
+) -> M:
     """A ``message_type`` whose serialised form is ``data``: ``bytes()`` of it (and
     ``SerializeToString()``) return ``data``; its fields are decoded from ``data`` when read,
     except the ``known`` ones, given with the values ``data`` holds (the ``model``, which the
-    rate governor reads from every request, so reading it costs no decoding)."""
+    rate governor reads from every request, so reading it costs no decoding). ``json``, when
+    given, is the same message's proto3 JSON object (``prebuilt_json``: the REST transport
+    sends it as it is)."""
     cls = _prebuilt_class(message_type)
     message: M = object.__new__(cls)
     message.__dict__.update(known)
     message.__dict__["_textservice_bytes"] = data
+    message.__dict__["_textservice_json"] = json
     return message
+
+
+def prebuilt_json(message: object) -> dict[str, Any] | None:
+    """The proto3 JSON object a prebuilt message was made with (a new dict each time), else
+    ``None``."""
+    state = getattr(message, "__dict__", None)
+    written = state.get("_textservice_json") if state is not None else None
+    return None if written is None else dict(written)
 
 
 # -- the encoder ----------------------------------------------------------------------------
@@ -181,6 +196,16 @@ class ContentRequests:
         self._call_title = call_title
         self._known = {MODEL: getattr(template, MODEL)} if MODEL in meta.meta_by_field_name else {}
         self._segments = _segments(template, slots)
+        # the same request as proto3 JSON (for the REST transport): the fixed fields once
+        self._json_names = (
+            json_name(fields.content),
+            json_name(fields.parts),
+            json_name(fields.text),
+            None if fields.title is None else json_name(fields.title),
+        )
+        self._json_fixed = {
+            k: v for k, v in template.to_dict().items() if k not in self._json_names
+        }
         self.batch_type: type[betterproto2.Message] | None = None
         if batch_template is not None:
             self.batch_type = type(batch_template)
@@ -192,6 +217,10 @@ class ContentRequests:
             self._batch_segments = _segments(batch_template, [requests])
             has_model = MODEL in batch_meta.meta_by_field_name
             self._batch_known = {MODEL: getattr(batch_template, MODEL)} if has_model else {}
+            self._requests_json = json_name(requests)
+            self._batch_json_fixed = {
+                k: v for k, v in batch_template.to_dict().items() if k != self._requests_json
+            }
 
     def _item(self, item: Document) -> bytes:
         text = item.text.encode("utf-8")
@@ -212,9 +241,19 @@ class ContentRequests:
                 out.append(content)
         return b"".join(out)
 
+    def _item_json(self, item: Document) -> dict[str, Any]:
+        """The item's request as proto3 JSON (what ``_item`` writes, field for field)."""
+        content, parts, text, title_name = self._json_names
+        part = {text: item.text} if item.text or self._text_always else {}
+        out = {**self._json_fixed, content: {parts: [part]}}
+        title = self._call_title if item.title is None else item.title
+        if title_name is not None and title is not None and (title or self._title_always):
+            out[title_name] = title
+        return out
+
     def one(self, item: Document) -> Any:
         """The request for one item."""
-        return prebuilt(self.one_type, self._item(item), **self._known)
+        return prebuilt(self.one_type, self._item(item), self._item_json(item), **self._known)
 
     def many(self, items: list[Document]) -> Any:
         """The batch request for ``items`` (needs a ``batch_template``)."""
@@ -223,4 +262,7 @@ class ContentRequests:
         key, item = self._requests_key, self._item
         requests = b"".join([_len_field(key, item(i)) for i in items])
         out = [s if isinstance(s, bytes) else requests for s in self._batch_segments]
-        return prebuilt(self.batch_type, b"".join(out), **self._batch_known)
+        written = dict(self._batch_json_fixed)
+        if items:  # proto3 JSON leaves an empty repeated field out
+            written[self._requests_json] = [self._item_json(i) for i in items]
+        return prebuilt(self.batch_type, b"".join(out), written, **self._batch_known)

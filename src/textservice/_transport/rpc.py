@@ -19,6 +19,7 @@ import asyncio
 import dataclasses
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from grpclib.const import Status
@@ -34,6 +35,7 @@ from textservice._governor import (
     Rejection,
     Ticket,
 )
+from textservice._transport.connection import Connection
 from textservice._transport.methods import MethodSpec, RequestT
 from textservice._transport.options import RequestOptions, RpcPolicy
 from textservice._transport.secrets import holds_secret, live_secrets, scrub, scrub_details
@@ -49,7 +51,7 @@ from textservice.errors import (
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
-    from grpclib.client import UnaryUnaryMethod
+    from grpclib.client import Channel, UnaryUnaryMethod
 
     from textservice._transport.callpath import CallPath
 
@@ -180,14 +182,7 @@ async def invoke(
     module docstring).
     """
     loop = asyncio.get_running_loop()
-    channel = await path.channel()
-    from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
-
-    # grpclib hands ``reply`` to the channel's codec, which calls ``reply.FromString(data)``.
-    reply_type: Any = reply
-    rpc: UnaryUnaryMethod[RequestT, T] = UnaryUnaryMethod(
-        channel, method.route, method.request_type, reply_type
-    )
+    send = _sender(await path.channel(), method, reply)
     metadata = path.metadata()
     governor = path.governor
     key = QuotaKey(method.name, request_model(request))
@@ -210,7 +205,7 @@ async def invoke(
                     raise DeadlineExceeded(f"the call's deadline{_limit(policy)} expired")
                 attempts += 1
                 try:
-                    result = await _unary(rpc, request, timeout=remaining, metadata=metadata)
+                    result: T = await send(request, remaining, metadata)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -343,6 +338,37 @@ def _refused(
         limit = f" ({setting} {allowed:g} s)" if allowed is not None else ""
         return ResourceExhausted(f"{refusal.message}{limit}; not sent", details=details)
     return ResourceExhausted(f"{refusal.message}; not sent", details=details)
+
+
+_Send = Callable[[Any, "float | None", "list[tuple[str, str | bytes]]"], Awaitable[Any]]
+
+
+def _sender(connection: Channel | Connection, method: MethodSpec[Any, Any], reply: Any) -> _Send:
+    """One attempt over the call path's connection: a REST ``Connection`` sends it itself, a
+    grpclib ``Channel`` through a unary method (the one place grpclib's call API is used)."""
+    if isinstance(connection, Connection):
+
+        async def send_rest(
+            request: Any, timeout: float | None, metadata: list[tuple[str, str | bytes]]
+        ) -> Any:
+            return await connection.unary(
+                method, request, reply, timeout=timeout, metadata=metadata
+            )
+
+        return send_rest
+    from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
+
+    # grpclib hands ``reply`` to the channel's codec, which calls ``reply.FromString(data)``.
+    rpc: UnaryUnaryMethod[Any, Any] = UnaryUnaryMethod(
+        connection, method.route, method.request_type, reply
+    )
+
+    async def send_grpc(
+        request: Any, timeout: float | None, metadata: list[tuple[str, str | bytes]]
+    ) -> Any:
+        return await _unary(rpc, request, timeout=timeout, metadata=metadata)
+
+    return send_grpc
 
 
 async def _unary(

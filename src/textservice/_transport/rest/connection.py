@@ -1,0 +1,145 @@
+"""One httpx ``AsyncClient`` per event loop of a call path: the REST transport's connection.
+
+Every attempt of ``textservice._transport.rpc.invoke`` over REST is one HTTP request here:
+the method's binding gives verb, path, query and body (``http_call``); the headers carry the
+API key (``x-goog-api-key``, never the URL: URLs end up in logs and proxies), the user's
+metadata, and the attempt's time limit as ``X-Server-Timeout`` (whole seconds, rounded up,
+as python-genai's ``_api_client`` sends it); httpx's timeout ends the attempt locally at the
+same time. The reply is read as the caller asks (``decode_reply``). Failures come out as the
+typed errors the gRPC transport gives: Google's error body by ``errors``, a timeout as
+``DeadlineExceeded``, a connection that fails or drops as ``Unavailable``, a reply that does
+not decode as ``Internal``.
+
+httpx keeps connections alive in its pool (up to ``max_connections``); HTTP/2, which needs
+the ``h2`` package textservice already depends on, is used when asked for and the server
+offers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+import ssl
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textservice._encoding import json_mapping
+from textservice._transport.methods import MethodSpec
+from textservice._transport.rest.errors import error_from_response
+from textservice._transport.rest.http_call import NoBinding, encode_request
+from textservice.errors import Internal, InvalidArgument, Unavailable
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["SERVER_TIMEOUT_HEADER", "RestConnection", "base_url", "decode_reply"]
+
+T = TypeVar("T")
+
+SERVER_TIMEOUT_HEADER = "x-server-timeout"
+_closing: set[asyncio.Task[None]] = set()
+_JSON = "application/json"
+
+
+def base_url(host: str, port: int, *, insecure: bool) -> str:
+    """``https://host:port`` (``http://`` when ``insecure``); IPv6 hosts in brackets."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'http' if insecure else 'https'}://{shown}:{port}"
+
+
+def decode_reply(reply: Any, data: bytes) -> Any:
+    """The reply's JSON bytes as ``reply`` asks: a stand-in with ``FromJson``
+    (``_encoding.arrays.ArrayReply``) decodes itself, a message class by the JSON mapping."""
+    from_json = getattr(reply, "FromJson", None)
+    if from_json is not None:
+        return from_json(data)
+    return json_mapping.message_from_json(reply, data)
+
+
+def _header_value(key: str, value: str | bytes) -> str:
+    # binary metadata travels base64-encoded, as gRPC's HTTP mappings carry "-bin" keys
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+class RestConnection:
+    """The HTTP client of one event loop, for one call path."""
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        http2: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        import httpx
+
+        self._httpx = httpx
+        self._client = httpx.AsyncClient(
+            base_url=base,
+            verify=ssl_context if ssl_context is not None else True,
+            http2=http2,
+            transport=transport,
+            timeout=None,  # each request gets its own
+            limits=httpx.Limits(max_connections=max_connections),
+            headers={"content-type": _JSON, "accept": _JSON},
+        )
+
+    async def unary(
+        self,
+        method: MethodSpec[Any, Any],
+        request: Any,
+        reply: Any,
+        *,
+        timeout: float | None,
+        metadata: Sequence[tuple[str, str | bytes]],
+    ) -> Any:
+        """One attempt: the request sent, the reply decoded as ``reply``; typed errors."""
+        httpx = self._httpx
+        try:
+            call = encode_request(method, request)
+        except NoBinding as exc:
+            raise InvalidArgument(str(exc)) from None
+        headers = {key: _header_value(key, value) for key, value in metadata}
+        if timeout is not None:
+            headers[SERVER_TIMEOUT_HEADER] = str(max(1, math.ceil(timeout)))
+        try:
+            response = await self._client.request(
+                call.verb,
+                call.path,
+                params=call.query or None,
+                content=call.body,
+                headers=headers,
+                timeout=timeout,
+            )
+        except httpx.TimeoutException:
+            raise TimeoutError from None  # the RPC layer's deadline message names the limit
+        except httpx.TransportError as exc:
+            raise Unavailable(f"could not reach the server: {type(exc).__name__}: {exc}") from exc
+        data = response.content
+        if not 200 <= response.status_code < 300:
+            raise error_from_response(response.status_code, data)
+        try:
+            return decode_reply(reply, data)
+        except Exception as exc:
+            raise Internal(
+                f"the response could not be processed: {type(exc).__name__}: {exc}".rstrip(": ")
+            ) from exc
+
+    def close(self) -> None:
+        """Close the pool's connections (on the running loop; the work finishes in a task)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop left to run it: the sockets go with the garbage collector
+        task = loop.create_task(self._client.aclose())
+        _closing.add(task)  # a task only weakly referenced by the loop may be collected
+        task.add_done_callback(_closing.discard)
+
+    async def aclose(self) -> None:
+        """Close the pool's connections and wait for it."""
+        await self._client.aclose()

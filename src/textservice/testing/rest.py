@@ -1,0 +1,252 @@
+"""The fake's REST face: the API's HTTP/JSON routes, answered by the same handlers as gRPC.
+
+Its routes are the generated facades' ``MethodSpec.http`` bindings (every unary RPC of every
+served version), matched as the client's REST transport expands them
+(``textservice._transport.rest.http_call``). A matched request is read into the RPC's
+request message (strictly: an unknown field is a 400, as the API answers) and handed to
+``FakeServer.serve_call``, which logs it, checks the key (``x-goog-api-key`` header),
+applies quotas and faults, validates and answers, exactly as for a gRPC call. Failures are
+Google's JSON error body with the code's HTTP status (``rest.errors``); a path no RPC has is
+a 404 in the same form. ``X-Server-Timeout`` (whole seconds, as python-genai sends it) is the
+call's deadline, recorded like a gRPC call's.
+
+Two ways in: ``RestFace.handle`` behind ``http_server`` (TCP) and ``memory_transport`` (an
+``httpx.AsyncBaseTransport`` calling it in process, no socket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+import betterproto2
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+
+from textservice._encoding import json_mapping
+from textservice._encoding.codec import embedding_layout
+from textservice._transport.methods import MethodSpec
+from textservice._transport.rest.connection import SERVER_TIMEOUT_HEADER
+from textservice._transport.rest.errors import error_body, http_status
+from textservice._transport.rest.http_call import request_from_http, route_of
+from textservice.testing.answers import ANSWERS
+from textservice.testing.versions import ApiVersion, Service
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["Dropped", "Response", "RestFace", "memory_transport", "rest_methods"]
+
+_JSON_HEADERS = (("content-type", "application/json; charset=UTF-8"),)
+
+
+class Dropped(Exception):
+    """The ``drop_next`` fault: the face closes the connection without an answer."""
+
+
+@dataclass(frozen=True)
+class Response:
+    """One HTTP answer."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@cache
+def rest_methods(version: str, service: str) -> tuple[MethodSpec[Any, Any], ...]:
+    """The ``MethodSpec``s (with their REST bindings) the generated facade of ``version``
+    declares for ``service``: its module's ``MethodSpec`` constants."""
+    name = f"textservice.{version}._{_snake(service)}"
+    if importlib.util.find_spec(name) is None:
+        return ()
+    module = importlib.import_module(name)
+    return tuple(
+        value
+        for value in vars(module).values()
+        if isinstance(value, MethodSpec) and value.http and value.service.endswith(f".{service}")
+    )
+
+
+def _answer_json(answer: betterproto2.Message) -> bytes:
+    """A response as JSON; an embedding response written straight from its vectors."""
+    layout = embedding_layout(type(answer))
+    if layout is None:
+        return json_mapping.dumps(json_mapping.to_json(answer))
+    field = json_mapping.json_name(layout.field)
+    values = json_mapping.json_name(layout.values_field)
+    found = getattr(answer, layout.field)
+    if layout.repeated:
+        vectors = [{values: getattr(e, layout.values_field)} for e in found]
+        return json_mapping.dumps({field: vectors})
+    if found is None:
+        return b"{}"
+    return json_mapping.dumps({field: {values: getattr(found, layout.values_field)}})
+
+
+def _error(code: Status, message: str, details: Iterable[Any] = ()) -> Response:
+    return Response(http_status(code), _JSON_HEADERS, error_body(code, message, list(details)))
+
+
+def _grpc_error(exc: GRPCError) -> Response:
+    details = exc.details if isinstance(exc.details, list) else []
+    return _error(exc.status, exc.message or exc.status.name, details)
+
+
+def _timeout(headers: list[tuple[str, str]]) -> float | None:
+    for key, value in headers:
+        if key == SERVER_TIMEOUT_HEADER:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None
+
+
+class Serving(Protocol):
+    """What the REST face needs of a ``FakeServer``: its call handling, whatever the face."""
+
+    async def serve_call(
+        self,
+        version: ApiVersion,
+        service: Service,
+        method: str,
+        request: Any,
+        metadata: list[tuple[str, Any]],
+        timeout: float | None,
+        *,
+        send: Callable[[Any], Awaitable[None]],
+        drop: Callable[[], None],
+        expired: Callable[[], bool],
+    ) -> None: ...
+
+    def serve_unimplemented(
+        self, version: ApiVersion, service: Service, method: str, metadata: list[tuple[str, Any]]
+    ) -> GRPCError: ...
+
+    def log_malformed(
+        self,
+        version: ApiVersion,
+        service: Service,
+        method: str,
+        metadata: list[tuple[str, Any]],
+        timeout: float | None,
+        error: GRPCError,
+    ) -> None: ...
+
+
+class RestFace:
+    """The REST routes of one fake (its served versions), answered by its handlers."""
+
+    def __init__(self, fake: Serving, versions: Iterable[ApiVersion]) -> None:
+        self._fake = fake
+        self._routes: list[tuple[MethodSpec[Any, Any], ApiVersion, Service]] = [
+            (spec, version, service)
+            for version in versions
+            for service in version.services
+            for spec in rest_methods(version.name, service.name)
+        ]
+        self._specs = [spec for spec, _, _ in self._routes]
+
+    async def handle(
+        self, verb: str, target: str, headers: list[tuple[str, str]], body: bytes
+    ) -> Response:
+        """The answer to one HTTP request (``target``: path and query); raises ``Dropped``
+        for the ``drop_next`` fault."""
+        parts = urlsplit(target)
+        found = route_of(self._specs, verb.upper(), parts.path)
+        if found is None:
+            return _error(Status.NOT_FOUND, f"no route for {verb} {parts.path}")
+        spec, rule, values = found
+        _, version, service = next(r for r in self._routes if r[0] is spec)
+        metadata = [(key.lower(), value) for key, value in headers]
+        if (service.name, spec.name) not in ANSWERS:
+            unimplemented = self._fake.serve_unimplemented(version, service, spec.name, metadata)
+            return _grpc_error(unimplemented)
+        timeout = _timeout(metadata)
+        try:
+            parsed = json_mapping.loads(body) if body.strip() else None
+            query = parse_qsl(parts.query, keep_blank_values=True)
+            request = request_from_http(spec, rule, values, query, parsed)
+        except (ValueError, TypeError, KeyError) as exc:
+            error = GRPCError(Status.INVALID_ARGUMENT, f"Invalid JSON payload received. {exc}")
+            self._fake.log_malformed(version, service, spec.name, metadata, timeout, error)
+            return _grpc_error(error)
+        answered: list[bytes] = []
+        dropped = False
+
+        async def send(answer: Any) -> None:
+            answered.append(_answer_json(answer))
+
+        def drop() -> None:
+            nonlocal dropped
+            dropped = True
+
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        try:
+            await self._fake.serve_call(
+                version,
+                service,
+                spec.name,
+                request,
+                metadata,
+                timeout,
+                send=send,
+                drop=drop,
+                expired=lambda: deadline is not None and loop.time() >= deadline,
+            )
+        except GRPCError as exc:
+            return _grpc_error(exc)
+        if dropped:
+            raise Dropped
+        return Response(200, _JSON_HEADERS, answered[0])
+
+
+def _memory_transport_class() -> type[httpx.AsyncBaseTransport]:
+    import httpx
+
+    class _MemoryTransport(httpx.AsyncBaseTransport):
+        def __init__(self, face: Callable[[], RestFace]) -> None:
+            self._face = face
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            body = await request.aread()
+            target = request.url.raw_path.decode("ascii")
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+            timeouts = request.extensions.get("timeout", {})
+            limit = timeouts.get("read") if isinstance(timeouts, dict) else None
+            face = self._face()
+            try:
+                async with asyncio.timeout(limit):
+                    answer = await face.handle(request.method, target, headers, body)
+            except TimeoutError:
+                raise httpx.ReadTimeout("timed out", request=request) from None
+            except Dropped:
+                raise httpx.RemoteProtocolError(
+                    "Server disconnected without sending a response.", request=request
+                ) from None
+            return httpx.Response(
+                answer.status, headers=list(answer.headers), content=answer.body, request=request
+            )
+
+    return _MemoryTransport
+
+
+def memory_transport(face: Callable[[], RestFace]) -> httpx.AsyncBaseTransport:
+    """An ``httpx.AsyncBaseTransport`` whose requests ``face()`` answers in process (no
+    socket); it honours httpx's read timeout as a network transport would."""
+    made: Any = _memory_transport_class()
+    transport: httpx.AsyncBaseTransport = made(face)
+    return transport
