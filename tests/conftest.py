@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 from support import reference
+from support.transports import TRANSPORTS
 
 pytest_plugins = ["support.marker_guard"]
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Each of the client's transports in turn (``support.transports.via`` reaches the fake
+    over it)."""
+    name: str = request.param
+    return name
 
 
 @pytest.fixture(scope="session")

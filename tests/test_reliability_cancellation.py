@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from support.transports import via
 from grpclib.const import Status
 from support.hostile_server import serve
 from support.runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
@@ -35,9 +36,11 @@ def _all_ended_unanswered(fake: FakeTextService, timeout: float = 2.0) -> bool:
     return False
 
 
-def test_cancelling_an_async_list_embedding(fake_text_service: FakeTextService) -> None:
+def test_cancelling_an_async_list_embedding(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.delay(5.0, method="BatchEmbedText")
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
 
     async def main() -> None:
         task = asyncio.create_task(embed_async(client, [f"c{i}" for i in range(1000)]))
@@ -60,9 +63,11 @@ def test_cancelling_an_async_list_embedding(fake_text_service: FakeTextService) 
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
-def test_keyboard_interrupt_during_a_sync_call(fake_text_service: FakeTextService) -> None:
+def test_keyboard_interrupt_during_a_sync_call(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.delay(5.0, method="BatchEmbedText")
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     try:
         timer.start()
@@ -82,9 +87,11 @@ def test_keyboard_interrupt_during_a_sync_call(fake_text_service: FakeTextServic
         client.close()
 
 
-def test_close_cancels_calls_in_other_threads(fake_text_service: FakeTextService) -> None:
+def test_close_cancels_calls_in_other_threads(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.delay(5.0)
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
     errors: list[BaseException] = []
 
     def caller() -> None:
@@ -106,10 +113,11 @@ def test_close_cancels_calls_in_other_threads(fake_text_service: FakeTextService
 
 
 def test_close_fails_async_calls_in_flight_with_cancelled(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     fake_text_service.faults.delay(5.0)
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
 
     async def main() -> BaseException | None:
         task = asyncio.create_task(embed_one_async(client, "slow"))
@@ -192,9 +200,10 @@ def test_sync_close_during_a_call_keeps_what_was_received(how: str) -> None:
 
 
 def test_a_call_on_a_closed_client_raises_client_closed_error(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
     assert embed_one_sync(client, "before") == expected_embedding(MODEL, "before", DIM)
     client.close()
     calls: dict[str, Callable[[], object]] = {

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from support.transports import via
 from grpclib.const import Status
 from support.runtime_specs import (
     FAST_RETRY,
@@ -37,8 +38,8 @@ def expected(texts: list[str]) -> list[list[float]]:
 
 
 @pytest.fixture
-def client(fake_text_service: FakeTextService) -> Iterator[TextServiceClient]:
-    c = TextServiceClient("k", channel_factory=fake_text_service.channel, retry=FAST_RETRY)
+def client(transport: str, fake_text_service: FakeTextService) -> Iterator[TextServiceClient]:
+    c = TextServiceClient("k", **via(fake_text_service, transport), retry=FAST_RETRY)
     yield c
     c.close()
 
@@ -73,10 +74,12 @@ def test_an_error_without_retries_has_no_attempt_count(
     assert str(info.value) == "INVALID_ARGUMENT: bad"
 
 
-def test_default_policy_comes_from_the_method(fake_text_service: FakeTextService) -> None:
+def test_default_policy_comes_from_the_method(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_next(1, "UNAVAILABLE")
     # No client or call policy: the MethodSpec's Retry() applies (1 s x 1.3 with full jitter).
-    with TextServiceClient("k", channel_factory=fake_text_service.channel) as c:
+    with TextServiceClient("k", **via(fake_text_service, transport)) as c:
         assert embed_one_sync(c, "hi") == expected(["hi"])[0]
     assert fake_text_service.count("EmbedText") == 2
 
@@ -120,11 +123,12 @@ def test_resource_exhausted_with_retry_info_waits(
 
 
 def test_a_server_delay_over_max_retry_delay_fails_at_once_naming_it(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     # With no timeout, a RetryInfo of an hour made the call sleep for an hour.
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(3600)])
-    with TextServiceClient("k", channel_factory=fake_text_service.channel) as client:
+    with TextServiceClient("k", **via(fake_text_service, transport)) as client:
         started = time.monotonic()
         with pytest.raises(ResourceExhausted) as info:
             embed_one_sync(client, "quota", options(timeout=None))
@@ -137,22 +141,25 @@ def test_a_server_delay_over_max_retry_delay_fails_at_once_naming_it(
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
-def test_max_retry_delay_is_configurable(fake_text_service: FakeTextService) -> None:
+def test_max_retry_delay_is_configurable(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
     strict = TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=Retry(max_retry_delay=0.1)
+        "k", **via(fake_text_service, transport), retry=Retry(max_retry_delay=0.1)
     )
     with strict, pytest.raises(ResourceExhausted, match=r"longer than Retry\.max_retry_delay"):
         embed_one_sync(strict, "quota")
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
     patient = TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=Retry(max_retry_delay=None)
+        "k", **via(fake_text_service, transport), retry=Retry(max_retry_delay=None)
     )
     with patient:
         assert embed_one_sync(patient, "quota") == expected(["quota"])[0]
 
 
 def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     # Issue 13: without RetryInfo the call used to fail at once (a whole job died of one
@@ -160,7 +167,7 @@ def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
     # 1/60 s on a quota clock 60 times faster) and sends the call again.
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED")
     with TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=60
+        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=60
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
         stats = client.quota_stats()
@@ -171,18 +178,20 @@ def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_quota_rejections_are_not_counted_against_max_attempts(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     # seven 429s naming a per-minute quota, with max_attempts=5: waited out, not given up
     fake_text_service.faults.fail_next(7, "RESOURCE_EXHAUSTED", details=[quota_failure()])
     with TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=600
+        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=600
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
     assert fake_text_service.count("EmbedText") == 8
 
 
 def test_a_bare_resource_exhausted_is_retried_at_most_max_attempts_times(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     # no QuotaFailure, no RetryInfo: perhaps no quota at all (a message too big for the
@@ -190,7 +199,7 @@ def test_a_bare_resource_exhausted_is_retried_at_most_max_attempts_times(
     fake_text_service.faults.fail_next(10, "RESOURCE_EXHAUSTED")
     with (
         TextServiceClient(
-            "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=600
+            "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=600
         ) as client,
         pytest.raises(ResourceExhausted, match="gave up after 5 attempts"),
     ):
@@ -199,11 +208,12 @@ def test_a_bare_resource_exhausted_is_retried_at_most_max_attempts_times(
 
 
 def test_resource_exhausted_is_not_retried_without_retries(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01)])
     with (
-        TextServiceClient("k", channel_factory=fake_text_service.channel, retry=None) as client,
+        TextServiceClient("k", **via(fake_text_service, transport), retry=None) as client,
         pytest.raises(ResourceExhausted) as info,
     ):
         embed_one_sync(client, "quota")
@@ -314,11 +324,13 @@ def test_deadline_leaves_no_time_for_a_retry(
     assert isinstance(info.value.__cause__, ResourceExhausted)
 
 
-def test_partial_failure_keeps_what_succeeded(fake_text_service: FakeTextService) -> None:
+def test_partial_failure_keeps_what_succeeded(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_fraction(0.3, "INVALID_ARGUMENT", seed=5, method="BatchEmbedText")
     texts = [f"p{i}" for i in range(1000)]
     with (
-        TextServiceClient("k", channel_factory=fake_text_service.channel, max_concurrency=1) as c,
+        TextServiceClient("k", **via(fake_text_service, transport), max_concurrency=1) as c,
         pytest.raises(InvalidArgument) as info,
     ):
         embed_sync(c, texts)
@@ -337,10 +349,12 @@ def test_partial_failure_keeps_what_succeeded(fake_text_service: FakeTextService
     assert f"{len(partial.succeeded_indices)} of 1000 texts embedded" in str(info.value)
 
 
-def test_partial_failure_with_concurrency(fake_text_service: FakeTextService) -> None:
+def test_partial_failure_with_concurrency(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_fraction(0.2, "INTERNAL", seed=11, method="BatchEmbedText")
     texts = [f"q{i}" for i in range(3000)]
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
     with client, pytest.raises(TextServiceError) as info:
         embed_sync(client, texts)
     partial = info.value.partial

@@ -220,28 +220,54 @@ def _memory_transport_class() -> type[httpx.AsyncBaseTransport]:
     class _MemoryTransport(httpx.AsyncBaseTransport):
         def __init__(self, face: Callable[[], RestFace]) -> None:
             self._face = face
+            self._in_flight: set[asyncio.Task[Response]] = set()
+            self._closed = False
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if self._closed:
+                raise httpx.ConnectError("the transport is closed", request=request)
             body = await request.aread()
             target = request.url.raw_path.decode("ascii")
             headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
             timeouts = request.extensions.get("timeout", {})
             limit = timeouts.get("read") if isinstance(timeouts, dict) else None
-            face = self._face()
+            task = asyncio.ensure_future(self._face().handle(request.method, target, headers, body))
+            self._in_flight.add(task)
             try:
                 async with asyncio.timeout(limit):
-                    answer = await face.handle(request.method, target, headers, body)
+                    answer = await asyncio.shield(task)
             except TimeoutError:
+                task.cancel()
                 raise httpx.ReadTimeout("timed out", request=request) from None
+            except asyncio.CancelledError:
+                task.cancel()
+                if self._closed and not _cancelling():
+                    # the client closed its connections under the request, as on a socket
+                    raise httpx.ReadError("the connection was closed", request=request) from None
+                raise
             except Dropped:
                 raise httpx.RemoteProtocolError(
                     "Server disconnected without sending a response.", request=request
                 ) from None
+            finally:
+                self._in_flight.discard(task)
             return httpx.Response(
                 answer.status, headers=list(answer.headers), content=answer.body, request=request
             )
 
+        async def aclose(self) -> None:
+            """Close the connection: requests in flight fail as on a closed socket."""
+            self._closed = True
+            for task in list(self._in_flight):
+                task.cancel()
+
     return _MemoryTransport
+
+
+def _cancelling() -> bool:
+    """Whether the running task itself is being cancelled (not only what it waits for)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def memory_transport(face: Callable[[], RestFace]) -> httpx.AsyncBaseTransport:

@@ -120,9 +120,10 @@ class RestConnection:
             raise TimeoutError from None  # the RPC layer's deadline message names the limit
         except httpx.TransportError as exc:
             raise Unavailable(f"could not reach the server: {type(exc).__name__}: {exc}") from exc
-        data = response.content
-        if not 200 <= response.status_code < 300:
-            raise error_from_response(response.status_code, data)
+        data, status = response.content, response.status_code
+        del response  # it holds the request, key header included: not a local of a traceback
+        if not 200 <= status < 300:
+            raise error_from_response(status, data)
         try:
             return decode_reply(reply, data)
         except Exception as exc:
