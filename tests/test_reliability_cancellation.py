@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from support.transports import via
 from grpclib.const import Status
 from support.hostile_server import serve
 from support.runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
+from support.transports import via
 
 import textservice
 from textservice import Cancelled, TextServiceClient

@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support.transports import via
 from grpclib.const import Status
 from support.runtime_specs import (
     FAST_RETRY,
@@ -17,6 +16,7 @@ from support.runtime_specs import (
     embed_sync,
     options,
 )
+from support.transports import via
 
 from textservice import (
     DeadlineExceeded,

@@ -11,11 +11,11 @@ from types import FrameType
 from typing import Any
 
 import pytest
-from support.transports import via
 from grpclib.client import Channel
 from hpack import Decoder, NeverIndexedHeaderTuple
 from hyperframe.frame import ContinuationFrame, Frame, HeadersFrame
 from support.runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
+from support.transports import via
 
 from textservice import TextServiceClient, TextServiceError
 from textservice._proto.google import rpc
