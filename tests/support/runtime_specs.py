@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from support.transports import http_of
 from textservice._engine.embed import embed_many
 from textservice._engine.outputs import LIST
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
@@ -17,7 +18,6 @@ from textservice._transport.options import RequestOptions, check_request_options
 from textservice._transport.rpc import call
 from textservice.client import TextServiceClient, call_path
 from textservice.retry import Retry
-from textservice.testing.rest import rest_methods
 
 MODEL = "models/embedding-gecko-001"
 
@@ -28,7 +28,6 @@ FAST_RETRY = Retry(max_attempts=5, initial_backoff=0.001, max_backoff=0.01, mult
 def _spec(
     module: Any, version: str, name: str, request: type, response: type
 ) -> MethodSpec[Any, Any]:
-    generated = {spec.name: spec for spec in rest_methods(version, "TextService")}
     return MethodSpec(
         f"google.ai.generativelanguage.{version}.TextService",
         name,
@@ -36,7 +35,7 @@ def _spec(
         response,
         default_timeout=60.0,
         default_retry=Retry(),
-        http=generated[name].http,  # the generated REST bindings (the REST transport's)
+        http=http_of(version, "TextService", name),  # the generated REST bindings
     )
 
 

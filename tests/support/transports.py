@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from textservice._transport.methods import HttpRule
 from textservice.client import TRANSPORTS
 from textservice.testing import FakeServer
+from textservice.testing.rest import rest_methods
 
-__all__ = ["BOTH", "TRANSPORTS", "via"]
+__all__ = ["BOTH", "TRANSPORTS", "http_of", "via"]
 
 BOTH = pytest.mark.parametrize("transport", TRANSPORTS)
 
@@ -27,3 +29,10 @@ def via(fake: FakeServer, transport: str) -> dict[str, Any]:
     if transport == "grpc":
         return {"channel_factory": fake.channel}
     raise ValueError(f"unknown transport {transport!r}")
+
+
+def http_of(version: str, service: str, method: str) -> tuple[HttpRule, ...]:
+    """The REST bindings the generated facade declares for ``method`` (for hand-built
+    ``MethodSpec``s standing in for the generated ones)."""
+    (found,) = [spec for spec in rest_methods(version, service) if spec.name == method]
+    return found.http
