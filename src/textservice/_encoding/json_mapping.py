@@ -13,9 +13,9 @@ asks of parsers. Written here by hand is only what betterproto2 does not do:
   ``BatchEmbedContentsResponse`` of 100 x 3,072 values is ~0.3 M floats, which
   ``from_dict`` would check one by one.
 
-Floats come back as float32, as they do over gRPC: the API's embeddings are float32 values
-printed in decimal; ``array("f", ...)`` rounds each parsed double back to that float32, so
-both transports return the very same numbers.
+Floats come back as float32, as they do over gRPC: the API's ``float`` fields (embeddings,
+temperatures) are float32 values printed in decimal; ``array("f", ...)`` rounds each parsed
+double back to that float32, so both transports return the very same numbers.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import orjson
 
 from textservice._encoding.codec import EmbeddingLayout, embedding_layout
 from textservice._encoding.content import prebuilt_json
-from textservice._encoding.metadata import json_name
+from textservice._encoding.metadata import json_name, message_metadata
 
 __all__ = [
     "any_from_json",
@@ -84,7 +84,31 @@ def from_json(message_type: type[M], value: Mapping[str, Any], *, strict: bool =
     """
     if not isinstance(value, Mapping):
         raise TypeError(f"a {message_type.__name__} must be a JSON object, got {_kind(value)}")
-    return message_type.from_dict(value, ignore_unknown_fields=not strict)
+    message = message_type.from_dict(value, ignore_unknown_fields=not strict)
+    _float32(message)
+    return message
+
+
+def _float32(message: betterproto2.Message) -> None:
+    """Round the ``float`` fields of ``message`` (and of the messages it holds) to float32, in
+    place: the values the same message has over gRPC (JSON's decimals parse as doubles)."""
+    meta = message_metadata(type(message))
+    for name, field in meta.meta_by_field_name.items():
+        value = getattr(message, name)
+        if value is None or field.unwrap is not None:
+            continue
+        if field.proto_type == betterproto2.TYPE_FLOAT:
+            if field.repeated:
+                setattr(message, name, array("f", value).tolist())
+            else:
+                setattr(message, name, array("f", [value])[0])
+        elif field.proto_type == betterproto2.TYPE_MESSAGE:
+            for inner in value if field.repeated else [value]:
+                _float32(inner)
+        elif field.proto_type == betterproto2.TYPE_MAP and field.map_meta is not None:
+            if field.map_meta[1].proto_type == betterproto2.TYPE_MESSAGE:
+                for inner in value.values():
+                    _float32(inner)
 
 
 def message_from_json(message_type: type[M], data: bytes) -> M:
