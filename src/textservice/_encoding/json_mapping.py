@@ -105,10 +105,13 @@ def _float32(message: betterproto2.Message) -> None:
         elif field.proto_type == betterproto2.TYPE_MESSAGE:
             for inner in value if field.repeated else [value]:
                 _float32(inner)
-        elif field.proto_type == betterproto2.TYPE_MAP and field.map_meta is not None:
-            if field.map_meta[1].proto_type == betterproto2.TYPE_MESSAGE:
-                for inner in value.values():
-                    _float32(inner)
+        elif (
+            field.proto_type == betterproto2.TYPE_MAP
+            and field.map_meta is not None
+            and field.map_meta[1].proto_type == betterproto2.TYPE_MESSAGE
+        ):
+            for inner in value.values():
+                _float32(inner)
 
 
 def message_from_json(message_type: type[M], data: bytes) -> M:
