@@ -24,9 +24,9 @@ def _pattern_regex(pattern: str) -> str:
     parts = []
     for segment in pattern.split("/"):
         if segment == "**":
-            parts.append(r"[^?#]+")
+            parts.append(r".+")
         elif segment == "*":
-            parts.append(r"[^/?#]+")
+            parts.append(r"[^/]+")
         else:
             parts.append(re.escape(segment))
     return "/".join(parts)
