@@ -113,6 +113,10 @@ async def serve_http(handler: Handler, host: str, port: int) -> AsyncIterator[in
         tasks.add(task)
         try:
             await _serve_connection(handler, reader, writer)
+        except asyncio.CancelledError:
+            # the server is stopping (below): asyncio reports a connection task that ends
+            # cancelled as an error, so this one ends quietly
+            writer.transport.abort()
         finally:
             tasks.discard(task)
 
