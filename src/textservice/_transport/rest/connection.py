@@ -39,6 +39,13 @@ T = TypeVar("T")
 
 SERVER_TIMEOUT_HEADER = "x-server-timeout"
 _closing: set[asyncio.Task[None]] = set()
+
+_DECODE_IN_THREAD = 256 * 1024
+"""Replies at least this long (a batch of embeddings: ~4 MB for 100 x 3,072) are decoded in a
+worker thread. Decoding holds the GIL either way, but not the event loop: the loop goes on
+reading the other replies in flight between the decoder's GIL switches, so the sockets keep
+flowing (decoded on the loop, 8 replies in flight arrived one after another: measured 1.5 s
+for 1,000 texts at 3,072 dims where google-genai's 8 threads took 0.9 s)."""
 _JSON = "application/json"
 
 
@@ -125,7 +132,9 @@ class RestConnection:
         if not 200 <= status < 300:
             raise error_from_response(status, data)
         try:
-            return decode_reply(reply, data)
+            if len(data) < _DECODE_IN_THREAD:
+                return decode_reply(reply, data)
+            return await asyncio.to_thread(decode_reply, reply, data)
         except Exception as exc:
             raise Internal(
                 f"the response could not be processed: {type(exc).__name__}: {exc}".rstrip(": ")
