@@ -270,9 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     cells.setdefault((latency, key), Cell()).runs.append(run)
                     failed += not run.ok
                     status = f"{run.wall_s:.2f} s (CPU {run.cpu_s:.2f} s)" if run.ok else run.error
-                    log(
-                        f"[{latency:>3} ms] round {round_index + 1}/{plan.rounds} {key:<10} {status}"
-                    )
+                    where = f"[{latency:>3} ms] round {round_index + 1}/{plan.rounds}"
+                    log(f"{where} {key:<10} {status}")
     finally:
         grpc.stop()
         rest.stop()

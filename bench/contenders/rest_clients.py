@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import _common
 from _common import Measured
@@ -25,7 +25,7 @@ from _common import Measured
 CHUNK = 100
 
 
-def _ours(transport: str) -> _common.Variant:
+def _ours(transport: Literal["grpc", "rest"]) -> _common.Variant:
     def run(args: argparse.Namespace, texts: list[str]) -> Measured:
         import textservice
 
@@ -59,7 +59,7 @@ def _genai(threads: int) -> _common.Variant:
 
         def embed(chunk: Any) -> list[list[float]]:
             result = client.models.embed_content(model=model, contents=list(chunk))
-            return [e.values for e in result.embeddings]
+            return [e.values for e in result.embeddings or [] if e.values is not None]
 
         embed([_common.WARM_UP_TEXT])
         chunks = _common.chunks(texts, CHUNK)
