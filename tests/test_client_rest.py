@@ -7,11 +7,13 @@ import time
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import textservice
-from textservice import DeadlineExceeded, TextServiceClient
+from textservice import DeadlineExceeded, Internal, TextServiceClient, TextServiceError, Unavailable
 from textservice.client import get_default_client
-from textservice.testing import FakeServer
+from textservice.testing import FakeServer, retry_info
 
 MODEL = "models/gemini-embedding-001"
 KEY = "AIzaSy-rest-key-never-in-a-url"
@@ -92,3 +94,47 @@ def test_async_calls_share_the_client_over_rest() -> None:
 
     assert len(asyncio.run(main())) == 20
     assert fake.count("EmbedContent") == 20
+
+
+def _client_answering(status: int, body: bytes, **options: object) -> TextServiceClient:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body)
+
+    return TextServiceClient(
+        "k",
+        transport="rest",
+        channel_factory=lambda: httpx.MockTransport(answer),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(body=st.binary(max_size=200) | st.text(max_size=100).map(str.encode))
+def test_any_reply_decodes_or_raises_internal(body: bytes) -> None:
+    with _client_answering(200, body, retry=None) as client:
+        for output in ("list", "numpy"):
+            try:
+                textservice.embed_content(MODEL, ["a", "b"], client=client, output=output)
+            except Internal:
+                pass
+            except TextServiceError as exc:  # pragma: no cover - a failure shows the case
+                raise AssertionError(f"{type(exc).__name__} for {body!r}") from exc
+
+
+def test_a_proxys_error_page_is_unavailable_retried_then_raised() -> None:
+    page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    fast = textservice.Retry(max_attempts=3, initial_backoff=0.001, max_backoff=0.002)
+    with _client_answering(502, page, retry=fast) as client, pytest.raises(Unavailable) as info:
+        textservice.count_tokens(MODEL, "x", client=client)
+    assert "HTTP 502 Bad Gateway" in str(info.value)
+    assert "gave up after 3 attempts" in str(info.value)
+
+
+def test_googles_429_body_is_waited_out_by_the_governor() -> None:
+    fake = FakeServer(embedding_dimension=8)
+    fake.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.2)])
+    with TextServiceClient("k", transport="rest", channel_factory=fake.http_transport) as client:
+        started = time.monotonic()
+        assert len(textservice.embed_content(MODEL, "q", client=client)["embedding"]) == 8
+        assert time.monotonic() - started >= 0.2
+        assert client.quota_stats().rejected == 1

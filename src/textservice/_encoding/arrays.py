@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import betterproto2
 
-from textservice._encoding import json_mapping
 from textservice._encoding.codec import Codec, EmbeddingLayout, embedding_layout
 from textservice._encoding.wire import WIRE_LEN, WireError, read_varint, tag
 from textservice.errors import Internal
@@ -217,6 +216,9 @@ class ArrayReply:
         go to numpy at once, no message in between. Embeddings of different lengths come
         back as lists, as ``decode_array`` gives them."""
         import numpy
+
+        # imported here: gRPC calls never need the JSON mapping (or orjson)
+        from textservice._encoding import json_mapping
 
         rows = json_mapping.embedding_values(self.layout, json_mapping.loads(data))
         if len({len(row) for row in rows}) > 1:
