@@ -137,9 +137,14 @@ def _names(layout: EmbeddingLayout) -> tuple[str, str, str, str]:
 
 def read_embeddings(layout: EmbeddingLayout, value: Any) -> list[list[float]]:
     """The vectors of an embedding response's JSON object, as float32 values: one per
-    embedding of a repeated field; one (or none, when unset) for a singular one."""
-    # array("f") rounds to float32 and refuses anything but numbers (TypeError)
-    return [array("f", numbers).tolist() for numbers in embedding_values(layout, value)]
+    embedding of a repeated field; one (or none, when unset) for a singular one. The
+    object's arrays of values are emptied as they are read."""
+    vectors = []
+    for numbers in embedding_values(layout, value):
+        # array("f") rounds to float32 and refuses anything but numbers (TypeError)
+        vectors.append(array("f", numbers).tolist())
+        numbers.clear()  # the parsed row goes at once: a batch's values are not held twice
+    return vectors
 
 
 def embedding_values(layout: EmbeddingLayout, value: Any) -> list[list[Any]]:
