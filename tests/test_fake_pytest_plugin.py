@@ -198,10 +198,17 @@ def test_the_rest_client_fixture(fake_server: FakeTextService, fake_rest_client:
 
 
 @pytest.mark.network
+@pytest.mark.parametrize("http2", [False, True])  # h2 offered; the fake answers HTTP/1.1
 @pytest.mark.fake_server(api_key="rest-key", embedding_dimension=8)
-def test_the_rest_address_fixture(fake_server: FakeTextService, fake_rest_address: Any) -> None:
+def test_the_rest_address_fixture(
+    fake_server: FakeTextService, fake_rest_address: Any, http2: bool
+) -> None:
     with textservice.Client(
-        "rest-key", transport="rest", endpoint=fake_rest_address.target, insecure=True
+        "rest-key",
+        transport="rest",
+        http2=http2,
+        endpoint=fake_rest_address.target,
+        insecure=True,
     ) as client:
         assert textservice.count_tokens("models/gemini-embedding-001", "a b", client=client)
     assert [call.method for call in fake_server.calls] == ["CountTokens"]

@@ -292,3 +292,12 @@ def test_a_method_without_bindings_cannot_go_over_rest() -> None:
     with pytest.raises(NoBinding, match=r"\(none\)"):
         encode_request(bare, pb.CountTokensRequest(model=MODEL))
     assert HttpRule("GET", "/x").body == ""
+
+
+@pytest.mark.parametrize("code", [c for c in Status if c is not Status.OK], ids=lambda c: c.name)
+def test_every_code_round_trips_through_the_body_and_its_status(code: Status) -> None:
+    error = error_from_response(HTTP_STATUS[code], error_body(code, "m"))
+    assert error.code is code and error.message == "m"
+    # without a "status" the HTTP status decides: the first code listed with it
+    bare = error_from_response(HTTP_STATUS[code], b'{"error": {"message": "m"}}')
+    assert HTTP_STATUS[bare.code] == HTTP_STATUS[code]

@@ -27,40 +27,30 @@ __all__ = ["HTTP_STATUS", "error_body", "error_from_response", "http_status"]
 
 HTTP_STATUS: Mapping[Status, int] = {
     Status.OK: 200,
-    Status.CANCELLED: 499,
-    Status.UNKNOWN: 500,
     Status.INVALID_ARGUMENT: 400,
-    Status.DEADLINE_EXCEEDED: 504,
+    Status.FAILED_PRECONDITION: 400,
+    Status.OUT_OF_RANGE: 400,
+    Status.UNAUTHENTICATED: 401,
+    Status.PERMISSION_DENIED: 403,
     Status.NOT_FOUND: 404,
     Status.ALREADY_EXISTS: 409,
-    Status.PERMISSION_DENIED: 403,
-    Status.UNAUTHENTICATED: 401,
-    Status.RESOURCE_EXHAUSTED: 429,
-    Status.FAILED_PRECONDITION: 400,
     Status.ABORTED: 409,
-    Status.OUT_OF_RANGE: 400,
-    Status.UNIMPLEMENTED: 501,
+    Status.RESOURCE_EXHAUSTED: 429,
+    Status.CANCELLED: 499,
     Status.INTERNAL: 500,
-    Status.UNAVAILABLE: 503,
+    Status.UNKNOWN: 500,
     Status.DATA_LOSS: 500,
+    Status.UNIMPLEMENTED: 501,
+    Status.UNAVAILABLE: 503,
+    Status.DEADLINE_EXCEEDED: 504,
 }
-"""Each gRPC code's HTTP status, as google/rpc/code.proto documents them (the one table)."""
+"""Each gRPC code's HTTP status, as google/rpc/code.proto documents them: the one table. Read
+backwards (an error body that names no ``status``), a status stands for the first code listed
+with it."""
 
 _CODE_OF_HTTP: Mapping[int, Status] = {
-    400: Status.INVALID_ARGUMENT,
-    401: Status.UNAUTHENTICATED,
-    403: Status.PERMISSION_DENIED,
-    404: Status.NOT_FOUND,
-    409: Status.ABORTED,
-    429: Status.RESOURCE_EXHAUSTED,
-    499: Status.CANCELLED,
-    500: Status.INTERNAL,
-    501: Status.UNIMPLEMENTED,
-    503: Status.UNAVAILABLE,
-    504: Status.DEADLINE_EXCEEDED,
+    status: code for code, status in reversed(list(HTTP_STATUS.items()))
 }
-"""The code an HTTP status stands for when an error body names none: ``HTTP_STATUS`` read
-backwards, one code per status (the first of code.proto's for those several codes share)."""
 
 _TRANSIENT = frozenset({429, 502, 503, 504})
 """HTTP statuses of a page that is not Google's error body which are worth retrying."""
