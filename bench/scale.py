@@ -100,13 +100,13 @@ def child_ray(n: int, target: str, source: str, out: str, timings: str) -> None:
     ds = ray.data.read_text(source, override_num_blocks=8)
     ds = ds.map_batches(
         Embedder,
-        fn_constructor_kwargs=Embedder.checked_kwargs(
+        **Embedder.map_batches_kwargs(
             MODEL,  # the CLI rows' model (`-m MODEL`): the same RPCs, the same work
             workers=2,
-            client_options={"api_key": "bench", "endpoint": target, "insecure": True},
+            num_cpus=0.5,
+            # the key: GOOGLE_API_KEY of this process, which the local workers inherit
+            client_options={"endpoint": target, "insecure": True},
         ),
-        compute=ray.data.ActorPoolStrategy(size=2),
-        num_cpus=0.5,
         # Several times max_concurrency (8) x 100 texts a call: one batch keeps a worker's
         # calls in flight; at 1,000 rows a batch (10 calls) each worker idled between batches.
         batch_size=5000,

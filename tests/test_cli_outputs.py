@@ -2,46 +2,36 @@
 
 from __future__ import annotations
 
-import io
 import json
-import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.cli_writers import SETTINGS, VECTOR, fresh, rows
 
 from textservice.cli import outputs
-from textservice.cli.destinations import open_output
 from textservice.cli.digests import DigestChain, VectorSettings, digest_path
-from textservice.cli.embed_command import _verify
 from textservice.cli.errors import InputError
-from textservice.cli.inputs import Format, Record
+from textservice.cli.inputs import Record
 from textservice.cli.npy_output import HEADER_SIZE
 from textservice.cli.outputs import (
     DimensionChangedError,
     Kind,
     OutputConflictError,
-    ResultWriter,
     encode_result,
-    iter_results,
+    iter_result_checkpoints,
     scan_results,
 )
-from textservice.cli.sources import TextSource
 
-# float32 values that need all 9 significant digits, and extremes
-VECTOR = [struct.unpack("<f", struct.pack("<f", x))[0] for x in (0.1, -1 / 3, 3.4e38, 1e-45, 0.0)]
-SETTINGS = VectorSettings("models/m")
+D1, D2, D3 = "1" * 32, "2" * 32, "3" * 32  # digests (32 hex digits)
 
 
-def test_result_lines_round_trip_exactly(tmp_path: Path) -> None:
-    path = tmp_path / "r.part"
-    path.write_bytes(encode_result("a", "d1", VECTOR) + encode_result(7, "d2", VECTOR[::-1]))
-    found = list(iter_results(path))
-    assert [(r.id, r.digest) for r in found] == [("a", "d1"), (7, "d2")]
-    assert found[0].embedding == VECTOR
-    assert found[1].embedding == VECTOR[::-1]
-    assert [r.dimension for r in found] == [5, 5]
+def test_result_lines_round_trip_exactly() -> None:
+    lines = [encode_result("a", D1, VECTOR), encode_result(7, D2, VECTOR[::-1])]
+    found = [json.loads(line) for line in lines]
+    assert [(r["id"], r["digest"]) for r in found] == [("a", D1), (7, D2)]
+    assert found[0]["embedding"] == VECTOR
+    assert found[1]["embedding"] == VECTOR[::-1]
 
 
 @pytest.mark.parametrize("arrays", [False, True])
@@ -60,13 +50,15 @@ def test_a_batch_of_jsonl_lines_holds_the_exact_float32_values(arrays: bool) -> 
 
 def test_a_torn_tail_is_dropped_only_when_allowed(tmp_path: Path) -> None:
     path = tmp_path / "r.part"
-    whole = encode_result(1, "d", VECTOR)
-    path.write_bytes(whole + encode_result(2, "d", VECTOR)[:-9])
+    whole = encode_result(1, D1, VECTOR)
+    path.write_bytes(whole + encode_result(2, D2, VECTOR)[:-9])
     scan = scan_results(path, allow_torn_tail=True)
     assert (scan.count, scan.valid_bytes, scan.last) == (1, len(whole), whole[:-1])
     with pytest.raises(OutputConflictError, match=r"r.part:2: incomplete last line"):
         scan_results(path, allow_torn_tail=False)
-    assert len(list(iter_results(path))) == 1
+    assert [c.ids for c in iter_result_checkpoints(path, 1)] == [(1,)]
+    with pytest.raises(OutputConflictError, match=r"r.part:2: incomplete line"):
+        list(iter_result_checkpoints(path, 2))
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 64, 1 << 20])
@@ -92,14 +84,25 @@ def test_scanning_finds_the_count_and_last_line_across_chunk_edges(
         (b'{"id": 2}\n', 'expected an object with "id" and "embedding"'),
         (b'{"id": 2, "embedding": ["x"]}\n', "must be a list of numbers"),
         (b'{"id": 2, "digest": 5, "embedding": [1.0]}\n', '"digest" must be a string'),
+        # what a resume used to miss: only the last line was read (issue 18)
+        (b"\0" * 40 + b"\n", "not a JSON result line"),
+        (encode_result(2, "nope", VECTOR), '"digest" "nope" is no digest'),
+        (encode_result(2, D2, VECTOR[:3]), "an embedding of 3 values after ones of 5"),
+        (encode_result(2, D2, []), "an empty embedding"),
+        (b'{"id":2,"digest":"%s","embedding":[NaN,1,2,3,4]}\n' % D2.encode(), "NaN is not"),
+        (b'{"id":2,"digest":"%s","embedding":[1,2,3,4,-Infinity]}\n' % D2.encode(), "-Infinity"),
+        (b'{"id":2,"digest":"%s","embedding":[1,2,true,4,5]}\n' % D2.encode(), "list of numbers"),
+        (b'{"id":null,"digest":"%s","embedding":[1,2,3,4,5]}\n' % D2.encode(), '"id" must be'),
+        ("é".encode("latin-1") + b"\n", "not a JSON result line"),
     ],
 )
 def test_a_corrupt_line_is_an_error_naming_it(tmp_path: Path, line: bytes, message: str) -> None:
     path = tmp_path / "r.part"
-    path.write_bytes(encode_result(1, "d", VECTOR) + line + encode_result(3, "d", VECTOR))
+    path.write_bytes(encode_result(1, D1, VECTOR) + line + encode_result(3, D3, VECTOR))
     with pytest.raises(OutputConflictError, match=r"r\.part:2: ") as info:
-        list(iter_results(path))
+        list(iter_result_checkpoints(path, 3))
     assert message in str(info.value)
+    assert "to keep the 1 results before it, cut the file there (head -n 1)" in str(info.value)
 
 
 def test_the_digest_chain_covers_settings_ids_texts_and_order() -> None:
@@ -181,41 +184,10 @@ def test_the_cli_keeps_the_digests_of_gecko_outputs_made_before_the_new_options(
     assert got == OLD_GECKO_DIGESTS["fake" if fake else None]
 
 
-def _fresh(
-    path: Path,
-    data: bytes,
-    kind: Kind = "jsonl",
-    *,
-    settings: VectorSettings = SETTINGS,
-    overwrite: bool = False,
-    format: Format = "lines",
-) -> Opened:
-    """A writer for ``data`` to ``path``, verified and started as ``textservice embed`` does:
-    the writer and the records still to embed."""
-    del kind  # the name's suffix says it
-    source = TextSource(lambda: io.BytesIO(data), name="in", format=format)
-    check = source.check(lambda bad: None)
-    writer = open_output(str(path), check, settings=settings, overwrite=overwrite)
-    chain = DigestChain(settings)
-    records = list(_verify(writer, source, check, chain))
-    writer.start(chain, check.record_count)
-    return Opened(writer, records)
-
-
-@dataclass
-class Opened:
-    writer: ResultWriter
-    todo: list[Record]
-
-
-def rows(count: int, vector: list[float] = VECTOR) -> np.ndarray:
-    return np.array([vector] * count, np.float32)
-
-
 def test_npy_output_resumes_from_its_rows_and_finishes_atomically(tmp_path: Path) -> None:
     data = b"a\n\nc\nd\n"  # line 2 is bad (skipped)
     out = tmp_path / "o.npy"
-    first = _fresh(out, data)
+    first = fresh(out, data)
     first.writer.write(first.todo[:1], rows(1))
     first.writer.close()  # interrupted
     assert not out.exists()
@@ -223,7 +195,7 @@ def test_npy_output_resumes_from_its_rows_and_finishes_atomically(tmp_path: Path
     # a .npy from the first batch on: the header (with the final shape), then the rows
     assert part.stat().st_size == HEADER_SIZE + 5 * 4
     assert np.array_equal(np.frombuffer(part.read_bytes()[HEADER_SIZE:], "<f4"), VECTOR)
-    second = _fresh(out, data)
+    second = fresh(out, data)
     assert second.writer.point.count == 1 and second.writer.dimension == 5
     assert [r.line for r in second.todo] == [3, 4]
     second.writer.write(second.todo, np.array([VECTOR[::-1], VECTOR], np.float32))
@@ -234,19 +206,19 @@ def test_npy_output_resumes_from_its_rows_and_finishes_atomically(tmp_path: Path
     assert np.isnan(array[1]).all()
     # no .part, no temporary file; the digest next to the array
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.npy", "o.npy.digest"]
-    again = _fresh(out, data)
+    again = fresh(out, data)
     assert again.writer.already_complete and again.writer.dimension == 5 and again.todo == []
 
 
 def test_a_torn_npy_row_after_the_checkpoint_is_cut_off_and_redone(tmp_path: Path) -> None:
     out = tmp_path / "o.npy"
-    first = _fresh(out, b"a\nb\nc\n")
+    first = fresh(out, b"a\nb\nc\n")
     first.writer.write(first.todo[:1], rows(1))
     first.writer.close()
     part = tmp_path / "o.npy.part"
     with part.open("ab") as f:
         f.write(b"\x00" * 7)  # a crash in the middle of the next batch's rows
-    second = _fresh(out, b"a\nb\nc\n")
+    second = fresh(out, b"a\nb\nc\n")
     assert second.writer.point.count == 1
     second.writer.write(second.todo, rows(2, VECTOR[::-1]))
     second.writer.finish()
@@ -257,12 +229,12 @@ def test_parquet_output_resumes_from_its_segments(tmp_path: Path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     data = "".join(f'{{"id": "k{i}", "text": "t{i}"}}\n' for i in range(5)).encode()
     out = tmp_path / "o.parquet"
-    first = _fresh(out, data, format="jsonl")
+    first = fresh(out, data, format="jsonl")
     first.writer.write(first.todo[:2], rows(2))
     first.writer.close()  # interrupted: what was buffered becomes a segment
     assert not out.exists()
     assert [p.name for p in (tmp_path / "o.parquet.part").iterdir()] == ["00000001.parquet"]
-    second = _fresh(out, data, format="jsonl")
+    second = fresh(out, data, format="jsonl")
     assert second.writer.point.count == 2 and [r.id for r in second.todo] == ["k2", "k3", "k4"]
     second.writer.write(second.todo, rows(3, VECTOR[::-1]))
     second.writer.finish()
@@ -278,14 +250,14 @@ def test_parquet_output_resumes_from_its_segments(tmp_path: Path) -> None:
     polars = pytest.importorskip("polars").read_parquet(out)
     assert str(polars.schema["embedding"]) == "Array(Float32, shape=(5,))"
     assert polars["embedding"].to_list() == [VECTOR] * 2 + [VECTOR[::-1]] * 3
-    again = _fresh(out, data, format="jsonl")
+    again = fresh(out, data, format="jsonl")
     assert again.writer.already_complete and again.todo == []
 
 
 def test_parquet_ids_of_two_types_are_refused(tmp_path: Path) -> None:
     pytest.importorskip("pyarrow")
     with pytest.raises(InputError, match="mix integers and strings"):
-        _fresh(tmp_path / "o.parquet", b'{"text": "a"}\n{"id": "x", "text": "b"}\n', format="jsonl")
+        fresh(tmp_path / "o.parquet", b'{"text": "a"}\n{"id": "x", "text": "b"}\n', format="jsonl")
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "npy", "parquet"])
@@ -297,7 +269,7 @@ def test_a_part_of_another_input_is_refused_whichever_line_changed(
         pytest.importorskip("pyarrow")
     lines = [f"text {i}" for i in range(8)]
     out = tmp_path / f"o.{kind}"
-    first = _fresh(out, "".join(t + "\n" for t in lines).encode())
+    first = fresh(out, "".join(t + "\n" for t in lines).encode())
     first.writer.write(first.todo[:7], rows(7))  # 7 of 8 done, then interrupted
     first.writer.close()
     part = tmp_path / f"o.{kind}.part"
@@ -305,7 +277,7 @@ def test_a_part_of_another_input_is_refused_whichever_line_changed(
 
     lines[changed] = "another text"
     with pytest.raises(OutputConflictError) as info:
-        _fresh(out, "".join(t + "\n" for t in lines).encode())
+        fresh(out, "".join(t + "\n" for t in lines).encode())
     if kind == "jsonl":  # a digest per line: the first result that differs is named
         assert f"result {changed + 1} does not match the input's record {changed + 1}" in str(
             info.value
@@ -318,56 +290,56 @@ def test_a_part_of_another_input_is_refused_whichever_line_changed(
 
 def test_a_part_of_another_model_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "o.jsonl"
-    first = _fresh(out, b"a\nb\n")
+    first = fresh(out, b"a\nb\n")
     first.writer.write(first.todo[:1], [VECTOR])
     first.writer.close()
     with pytest.raises(OutputConflictError, match="result 1 does not match"):
-        _fresh(out, b"a\nb\n", settings=VectorSettings("models/other"))
-    resumed = _fresh(out, b"a\nb\n")
+        fresh(out, b"a\nb\n", settings=VectorSettings("models/other"))
+    resumed = fresh(out, b"a\nb\n")
     assert resumed.writer.point.count == 1
 
 
 def test_an_npy_whose_digest_does_not_match_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "o.npy"
-    done = _fresh(out, b"a\nb\nc\n")
+    done = fresh(out, b"a\nb\nc\n")
     done.writer.write(done.todo, rows(3))
     done.writer.finish()
     with pytest.raises(OutputConflictError, match=r"o.npy was made from another input"):
-        _fresh(out, b"a\nB\nc\n")
+        fresh(out, b"a\nB\nc\n")
     # the same texts on other rows (a blank line moved) are another output too
     with pytest.raises(OutputConflictError, match=r"o.npy was made from another input"):
-        _fresh(out, b'{"id": 1, "text": "a"}\n\n{"id": 2, "text": "b"}\n', format="jsonl")
+        fresh(out, b'{"id": 1, "text": "a"}\n\n{"id": 2, "text": "b"}\n', format="jsonl")
 
 
 def test_outputs_of_an_older_version_without_digests_are_refused(tmp_path: Path) -> None:
     old_line = json.dumps({"id": 1, "embedding": VECTOR}) + "\n"
     (tmp_path / "o.jsonl").write_text(old_line)
     with pytest.raises(OutputConflictError, match=r"no input digests .* older version"):
-        _fresh(tmp_path / "o.jsonl", b"a\nb\n")
+        fresh(tmp_path / "o.jsonl", b"a\nb\n")
     (tmp_path / "p.jsonl.part").write_text(old_line)
     with pytest.raises(OutputConflictError, match=r"no input digests .* older version"):
-        _fresh(tmp_path / "p.jsonl", b"a\nb\n")
+        fresh(tmp_path / "p.jsonl", b"a\nb\n")
     np.save(tmp_path / "o.npy", np.zeros((2, 5), np.float32))
     with pytest.raises(OutputConflictError, match=r"no o\.npy\.digest .* older version"):
-        _fresh(tmp_path / "o.npy", b"a\nb\n")
-    assert _fresh(tmp_path / "o.npy", b"a\nb\n", overwrite=True).writer.point.count == 0
+        fresh(tmp_path / "o.npy", b"a\nb\n")
+    assert fresh(tmp_path / "o.npy", b"a\nb\n", overwrite=True).writer.point.count == 0
     # an older version's .npy.part (base64 JSON lines) is no .npy: refused, not misread
     (tmp_path / "q.npy.part").write_text('{"id": 1, "digest": "d", "f32": "AAAA"}\n' * 20)
     with pytest.raises(OutputConflictError, match=r"q\.npy\.part: not a \.npy file"):
-        _fresh(tmp_path / "q.npy", b"a\nb\n")
+        fresh(tmp_path / "q.npy", b"a\nb\n")
 
 
 def test_an_npy_of_another_shape_than_its_digest_says_is_corrupt(tmp_path: Path) -> None:
     out = tmp_path / "o.npy"
-    done = _fresh(out, b"a\nb\nc\n")
+    done = fresh(out, b"a\nb\nc\n")
     done.writer.write(done.todo, rows(3))
     done.writer.finish()
     np.save(out, np.zeros((2, 3), np.float32))
     with pytest.raises(OutputConflictError, match=r"shape \(2, 3\).* corrupt"):
-        _fresh(out, b"a\nb\nc\n")
+        fresh(out, b"a\nb\nc\n")
     digest_path(out).write_text("not json")
     with pytest.raises(OutputConflictError, match="not a textservice digest file"):
-        _fresh(out, b"a\nb\nc\n")
+        fresh(out, b"a\nb\nc\n")
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "npy", "parquet"])
@@ -375,13 +347,13 @@ def test_a_new_embedding_size_midway_is_a_server_fault(tmp_path: Path, kind: Kin
     if kind == "parquet":
         pytest.importorskip("pyarrow")
     out = tmp_path / f"o.{kind}"
-    opened = _fresh(out, b"a\nb\nc\n")
+    opened = fresh(out, b"a\nb\nc\n")
     writer = opened.writer
     writer.write(opened.todo[:1], rows(1))
     with pytest.raises(DimensionChangedError, match="of 2 values after ones of 5 in this run"):
         writer.write(opened.todo[1:2], np.array([[1.0, 2.0]], np.float32))
     writer.close()
-    resumed = _fresh(out, b"a\nb\nc\n")
+    resumed = fresh(out, b"a\nb\nc\n")
     part = tmp_path / f"o.{kind}.part"
     with pytest.raises(DimensionChangedError, match=rf"o\.{kind}\.part.* holds ones of 5") as info:
         resumed.writer.write(resumed.todo[:1], np.array([[1.0, 2.0]], np.float32))
@@ -397,7 +369,7 @@ def test_a_new_embedding_size_midway_is_a_server_fault(tmp_path: Path, kind: Kin
 def test_closing_removes_a_part_that_holds_nothing(tmp_path: Path, kind: Kind) -> None:
     if kind == "parquet":
         pytest.importorskip("pyarrow")
-    opened = _fresh(tmp_path / f"o.{kind}", b"a\n")
+    opened = fresh(tmp_path / f"o.{kind}", b"a\n")
     assert opened.writer.resume_file is None
     opened.writer.close()
     assert list(tmp_path.iterdir()) == []

@@ -100,3 +100,46 @@ def test_ids_of_two_types_cannot_go_to_parquet(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "mix integers and strings" in done.stderr
     assert list(tmp_path.glob("o.parquet*")) == []
+
+
+def test_ids_outside_int64_are_refused_for_parquet_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    # Issue 18, item 5: pyarrow's OverflowError came after every call was paid for.
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "a", "id": 1}\n{"text": "b", "id": 18446744073709551617}\n')
+    out = tmp_path / "o.parquet"
+    done = run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out)])
+    assert done.returncode == 2, done.stderr
+    assert "the id on line 2 of the input is an integer outside int64" in done.stderr
+    assert "nothing was sent" in done.stderr
+    assert list(tmp_path.glob("o.parquet*")) == []
+    jsonl = run_cli(["embed", "--fake", "-m", MODEL, "-i", str(source), "-o", str(out) + ".jsonl"])
+    assert jsonl.returncode == 0, jsonl.stderr  # JSON numbers have no such limit
+
+
+def test_dictionary_encoded_columns_as_pandas_writes_categoricals_are_read(
+    tmp_path: Path,
+) -> None:
+    pd = pytest.importorskip("pandas")
+    bodies = [f"body {i % 7}" for i in range(40)]  # repeated values: what categoricals are for
+    columns = {
+        "body": bodies,
+        "doc_id": [f"key-{i:02d}" for i in range(40)],
+        "title": [None if i % 3 else f"title {i % 5}" for i in range(40)],
+    }
+    plain, categorical = tmp_path / "plain.parquet", tmp_path / "categorical.parquet"
+    pd.DataFrame(columns).to_parquet(plain)
+    pd.DataFrame({k: pd.Categorical(v) for k, v in columns.items()}).to_parquet(categorical)
+    schema = pq.read_schema(categorical)
+    assert all(pa.types.is_dictionary(schema.field(k).type) for k in columns)
+
+    def embed(source: Path) -> object:
+        out = source.with_suffix(".out.parquet")
+        done = run_cli(["embed", "--fake", "-i", str(source), "-o", str(out),
+                        "--text-column", "body", "--id-column", "doc_id",
+                        "--title-column", "title"])  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return pq.read_table(out).to_pylist()
+
+    assert embed(categorical) == embed(plain)

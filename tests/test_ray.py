@@ -9,16 +9,32 @@ default model (GenerativeService BatchEmbedContents, 3,072 dimensions) and for t
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pickle
+import re
+import subprocess
+import sys
+import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import textservice
+import textservice.ray
 from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service
-from textservice.ray import Embedder, worker_client_options
+from textservice.ray import (
+    ACTOR_CPUS,
+    Embedder,
+    KeyEnvVar,
+    KeyExposureWarning,
+    KeyFile,
+    actor_cpus,
+    worker_client_options,
+)
 from textservice.testing import (
     FakeServer,
     FakeTextService,
@@ -31,6 +47,8 @@ from textservice.testing.vectors import embedding_bytes
 
 pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
+cloudpickle = pytest.importorskip("cloudpickle")  # Dask's pickler
+ray_cloudpickle = pytest.importorskip("ray.cloudpickle")  # the copy Ray ships and uses
 
 MODEL = "models/embedding-gecko-001"
 DIM = 16
@@ -166,12 +184,137 @@ def test_every_batch_format_gets_float32_vectors_in_row_order(
 
 
 def test_an_embedder_pickles_without_its_client(fake_text_service: FakeTextService) -> None:
-    made = Embedder(MODEL, client_options={"api_key": "SECRET-123", "endpoint": "127.0.0.1:9"})
-    assert "SECRET" not in repr(made)
+    made = Embedder(MODEL, client_options={"endpoint": "127.0.0.1:9"})
     copy = pickle.loads(pickle.dumps(made))
     assert copy._client is None and copy.model == MODEL
     assert copy.client.endpoint == "127.0.0.1:9"  # made where it is used
     copy.close()
+
+
+KEY = "AIzaSy-ray-test-key-0123456789abcdef"
+PICKLERS = [pickle.dumps, cloudpickle.dumps, ray_cloudpickle.dumps]  # Dask's, Ray's
+
+
+def fetch_key() -> str:
+    """A key source as a secret manager's client would be: it fetches, it does not hold."""
+    return os.environ["TEXTSERVICE_TEST_SECRET"]
+
+
+@pytest.mark.network
+@pytest.mark.slow  # >= 0.25 s
+@pytest.mark.parametrize("source", ["file", "variable", "callable"])
+def test_a_key_source_pickles_as_where_the_key_is_before_and_after_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    (tmp_path / "key").write_text(KEY + "\n", encoding="utf-8")
+    monkeypatch.setenv("TEXTSERVICE_TEST_SECRET", KEY)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    api_key = {
+        "file": KeyFile(tmp_path / "key"),
+        "variable": KeyEnvVar("TEXTSERVICE_TEST_SECRET"),
+        "callable": fetch_key,
+    }[source]
+    fake = FakeServer(api_key=KEY)  # refuses a call without the key
+    with fake.serve() as address:
+        options = {"api_key": api_key, "endpoint": address.target, "insecure": True}
+        made = Embedder(client_options=options, output_dimensionality=8)
+        copies = []
+        for used in (False, True):
+            if used:
+                assert made.embed(["one"]).shape == (1, 8)  # the key read, the client made
+            for dumps in PICKLERS:
+                data = dumps(made)
+                assert KEY.encode() not in data
+                copies.append(pickle.loads(data))
+        for copy in copies:
+            assert copy.embed(["two"]).shape == (1, 8)  # each copy reads the key itself
+            copy.close()
+        made.close()
+    assert len(fake.calls) == 1 + len(copies)
+
+
+def test_an_embedder_holding_the_key_itself_refuses_to_be_pickled(
+    fake_text_service: FakeTextService,
+) -> None:
+    made = Embedder(
+        MODEL, client_options={"api_key": KEY, "channel_factory": fake_text_service.channel}
+    )
+    assert KEY not in repr(made)
+    for used in (False, True):
+        if used:
+            made.embed(["a text"])  # a literal key still serves this process
+        for dumps in PICKLERS:
+            with pytest.raises(TypeError, match="holding the API key itself") as info:
+                dumps(made)
+            assert "KeyFile(path)" in str(info.value) and KEY not in str(info.value)
+    made.close()
+
+
+def test_the_kwargs_for_ray_refuse_the_key_itself() -> None:
+    with pytest.raises(ValueError, match="is the key itself") as info:
+        Embedder.checked_kwargs(client_options={"api_key": KEY})
+    assert KEY not in str(info.value) and "KeyEnvVar(name)" in str(info.value)
+    kwargs = Embedder.checked_kwargs(client_options={"api_key": KeyEnvVar("MY_KEY")})
+    assert KEY.encode() not in ray_cloudpickle.dumps(kwargs)
+    with pytest.raises(TypeError, match=r"client_options\['api_key'\] must be"):
+        Embedder(client_options={"api_key": 12345})
+
+
+@pytest.mark.parametrize(
+    ("workers", "cpus", "share"),
+    [
+        (4, 2, 0.25),  # the README's pool on 2 CPUs: 1 CPU left for reading and writing
+        (2, 2, 0.25),
+        (8, 2, 0.125),
+        (6, 2, 0.1666),  # rounded down to Ray's precision
+        (3, 64, 0.25),
+        (4, 1, 0.0),  # one CPU: the actors reserve none (Ray Data's tasks need it whole)
+        (1, 0.5, 0.0),
+    ],
+)
+def test_each_actor_reserves_a_fraction_of_a_cpu_leaving_one_free(
+    workers: int, cpus: float, share: float
+) -> None:
+    assert actor_cpus(workers, cpus) == share
+    assert workers * share <= max(cpus - 1, 0)
+    assert share <= ACTOR_CPUS
+
+
+@pytest.mark.slow  # imports ray
+def test_map_batches_kwargs_size_the_pool_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    ray_data = pytest.importorskip("ray.data")
+    monkeypatch.setattr(textservice.ray, "_cluster_cpus", lambda: 2.0)
+    kwargs = Embedder.map_batches_kwargs(workers=4, task_type="document")
+    assert kwargs["fn_constructor_kwargs"] == Embedder.checked_kwargs(
+        workers=4, task_type="document"
+    )
+    assert kwargs["compute"] == ray_data.ActorPoolStrategy(size=4)
+    assert kwargs["num_cpus"] == 0.25
+    pool = ray_data.ActorPoolStrategy(min_size=1, max_size=8)  # autoscaling: up to 8 clients
+    kwargs = Embedder.map_batches_kwargs(compute=pool)
+    assert kwargs["compute"] is pool and kwargs["fn_constructor_kwargs"]["workers"] == 8
+    assert kwargs["num_cpus"] == 0.125
+    assert Embedder.map_batches_kwargs(workers=1, num_cpus=1)["num_cpus"] == 1  # 1 CPU left
+    with pytest.raises(ValueError, match="hold 2 of the cluster's 2 CPUs") as info:
+        Embedder.map_batches_kwargs(workers=4, num_cpus=0.5)  # what hung on 2 CPUs
+    assert "each actor then reserves 0.25" in str(info.value)
+    with pytest.raises(TypeError, match="give the pool's size once"):
+        Embedder.map_batches_kwargs(workers=4, compute=pool)
+    with pytest.raises(TypeError, match="give the pool's size once"):
+        Embedder.map_batches_kwargs()
+    with pytest.raises(ValueError, match="without max_size"):
+        Embedder.map_batches_kwargs(compute=ray_data.ActorPoolStrategy(min_size=2))
+    with pytest.raises(TypeError, match="ActorPoolStrategy"):
+        Embedder.map_batches_kwargs(compute="actors")
+    with pytest.raises(ValueError, match="workers"):
+        Embedder.map_batches_kwargs(workers=0)
+    with pytest.raises(ValueError, match="num_cpus must be >= 0"):
+        Embedder.map_batches_kwargs(workers=2, num_cpus=-1)
+    with pytest.raises(ValueError, match="TextService generate_embeddings"):
+        Embedder.map_batches_kwargs("models/embedding-gecko-001", workers=2, normalize=True)
+    with pytest.raises(ValueError, match="is the key itself") as info:
+        Embedder.map_batches_kwargs(workers=2, client_options={"api_key": KEY})
+    assert KEY not in str(info.value)
 
 
 def test_the_routing_rule() -> None:
@@ -388,9 +531,22 @@ ray = pytest.importorskip("ray")
 # own, which talk over loopback sockets.
 
 
+CLUSTER_KEY = "AIzaSy-the-nodes-own-environment-key-42"
+
+
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    """A 2-CPU cluster whose processes start with ``GOOGLE_API_KEY`` in their environment, as
+    nodes started where the key is set: their workers inherit it, no ``runtime_env`` holds it."""
+    saved = os.environ.get("GOOGLE_API_KEY")
+    os.environ["GOOGLE_API_KEY"] = CLUSTER_KEY
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    finally:
+        if saved is None:
+            del os.environ["GOOGLE_API_KEY"]
+        else:
+            os.environ["GOOGLE_API_KEY"] = saved
     try:
         yield ray
     finally:
@@ -430,15 +586,13 @@ def embed(
     *,
     rows: int = ROWS,
     model: str = MODEL,
+    workers: int = 2,
     **options: Any,
 ) -> Any:
     client = {"endpoint": address.target, "insecure": True, "retry": FAST_RETRY}
-    kwargs = Embedder.checked_kwargs(model, client_options=client, workers=2, **options)
     return dataset(local_ray, rows, titled="title_column" in options).map_batches(
         Embedder,
-        fn_constructor_kwargs=kwargs,
-        compute=local_ray.data.ActorPoolStrategy(size=2),
-        num_cpus=0.5,
+        **Embedder.map_batches_kwargs(model, workers=workers, client_options=client, **options),
         batch_size=400,
         batch_format=batch_format,
     )
@@ -463,16 +617,20 @@ def check_rows(result: Any, *, ordered: bool, want: np.ndarray | None = None) ->
 @pytest.mark.subprocess
 @pytest.mark.network
 def test_ray_data_embeds_5000_rows_exactly_and_in_order(
-    local_ray: Any, served: tuple[FakeTextService, ServerAddress]
+    local_ray: Any, served: tuple[FakeTextService, ServerAddress], tmp_path: Path
 ) -> None:
     fake, address = served
     fake.log.clear()
     options = local_ray.data.DataContext.get_current().execution_options
-    options.preserve_order = True  # as the README says, when the order matters
+    options.preserve_order = True  # as the README says: before the dataset is made
     try:
-        check_rows(embed(local_ray, address, "pyarrow").to_pandas(), ordered=True)
+        # 4 actors on 2 CPUs (at Ray's default of 1 CPU an actor, or 0.5, this waited for ever)
+        embed(local_ray, address, "pyarrow", workers=4).write_parquet(str(tmp_path))
     finally:
         options.preserve_order = False
+    files = sorted(tmp_path.iterdir())
+    assert len(files) > 1  # ten blocks, written to files numbered in order
+    check_rows(pd.concat([pd.read_parquet(f) for f in files]), ordered=True)
     assert sum(len(c.request.texts) for c in fake.calls) == ROWS  # each text once
 
 
@@ -487,14 +645,10 @@ def test_ray_data_embeds_with_todays_default_model(
 ) -> None:
     fake, address = served_today
     fake.log.clear()
-    options = local_ray.data.DataContext.get_current().execution_options
-    options.preserve_order = True
-    try:
-        result = embed(
-            local_ray, address, "pyarrow", rows=TODAY_ROWS, model=DEFAULT_EMBEDDING_MODEL
-        ).to_pandas()
-    finally:
-        options.preserve_order = False
+    vectors = embed(local_ray, address, "pyarrow", rows=TODAY_ROWS, model=DEFAULT_EMBEDDING_MODEL)
+    # The README's way for a dataset already made (Ray copied the global context into it).
+    vectors.context.execution_options.preserve_order = True
+    result = vectors.to_pandas()
     texts = [text(i) for i in range(TODAY_ROWS)]
     check_rows(result, ordered=True, want=expected_today(texts))
     assert {c.method for c in fake.calls} == {"BatchEmbedContents"}
@@ -584,6 +738,162 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -
             context.raise_original_map_exception = False
     assert fake.quotas is not None
     assert fake.quotas.accepted() == 10  # nothing got through after the day's quota
+
+
+# -- the README's Ray example, and keys that reach a worker the way Ray records ---------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+# The harness around the README's example, which runs as written: the client goes to the fake
+# (as through a proxy), the bucket is a local folder, and the small input is read as six blocks
+# (a real corpus is many; Ray reads this one as one, which one actor would embed alone: the
+# README says so).
+README_HARNESS = """
+import os
+import ray
+from textservice.ray import Embedder
+
+_map_batches_kwargs = Embedder.map_batches_kwargs.__func__
+
+
+def _at_the_fake(cls, *args, client_options=None, **kwargs):
+    at = {**(client_options or {}), "endpoint": os.environ["FAKE_TARGET"], "insecure": True}
+    return _map_batches_kwargs(cls, *args, client_options=at, **kwargs)
+
+
+def _local(path):
+    return path.replace("s3://bucket/", os.environ["BUCKET"] + "/")
+
+
+Embedder.map_batches_kwargs = classmethod(_at_the_fake)
+_read_parquet = ray.data.read_parquet
+ray.data.read_parquet = lambda path, **kw: _read_parquet(_local(path), override_num_blocks=6, **kw)
+_write_parquet = ray.data.Dataset.write_parquet
+ray.data.Dataset.write_parquet = lambda ds, path, **kw: _write_parquet(ds, _local(path), **kw)
+"""
+
+
+def readme_ray_example() -> str:
+    section = README.read_text(encoding="utf-8").split("\n## Big jobs", 1)[1].split("\n## ")[0]
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", section, re.S)
+    (example,) = [b for b in blocks if "ray.init()" in b]
+    return example
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
+def test_the_readme_ray_example_finishes_on_two_cpus_in_order(
+    local_ray: Any, tmp_path: Path
+) -> None:
+    rows = 3000
+    texts = [text(i) for i in range(rows)]
+    titles = [title(i) for i in range(rows)]
+    (tmp_path / "docs").mkdir()
+    for part in range(6):
+        chunk = slice(part * 500, (part + 1) * 500)
+        frame = pd.DataFrame(
+            {"id": range(rows)[chunk], "text": texts[chunk], "title": titles[chunk]}
+        )
+        frame.to_parquet(tmp_path / "docs" / f"part-{part}.parquet")
+    # The key only the cluster's own environment holds: a call without it is refused.
+    fake = FakeServer(api_key=CLUSTER_KEY, log_limit=None)
+    env = {k: v for k, v in os.environ.items() if k != "GOOGLE_API_KEY"}
+    env |= {"RAY_ADDRESS": local_ray.get_runtime_context().gcs_address}  # ray.init() joins it
+    with fake.serve() as address:
+        done = subprocess.run(
+            [sys.executable, "-c", README_HARNESS + readme_ray_example()],
+            env=env | {"FAKE_TARGET": address.target, "BUCKET": str(tmp_path)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,  # Ray's default pool (1 CPU an actor) waited for ever here
+        )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "KeyExposureWarning" not in done.stderr
+    files = sorted((tmp_path / "vectors").iterdir())
+    result = pd.concat([pd.read_parquet(f) for f in files])
+    assert result["id"].tolist() == list(range(rows))  # in input order, file after file
+    vectors = np.stack([np.asarray(v, np.float32) for v in result["embedding"]])
+    want = expected_today(
+        texts, task_type="RETRIEVAL_DOCUMENT", titles=titles, dimension=768, normalize=True
+    )
+    assert np.allclose(vectors, want, rtol=0, atol=1e-7)
+    sent = [r.content.parts[0].text for c in fake.calls for r in c.request.requests]
+    assert sorted(sent) == sorted(texts)  # each text once
+
+
+RUNTIME_KEY = "AIzaSy-a-key-in-a-runtime-env-0123456"
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
+def test_a_key_ray_records_warns_in_the_worker(
+    local_ray: Any, served_today: tuple[FakeServer, ServerAddress]
+) -> None:
+    _fake, address = served_today
+
+    class Recording(Embedder):
+        """Adds a column of the ``KeyExposureWarning``s its worker gave (a worker's warnings
+        reach the driver only as lines of its log)."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            self.seen: list[str] = []
+            with self.recording():
+                super().__init__(**kwargs)
+
+        @contextlib.contextmanager
+        def recording(self) -> Iterator[None]:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                yield
+            self.seen += [str(w.message) for w in caught if w.category is KeyExposureWarning]
+
+        def __call__(self, batch: Any) -> Any:
+            with self.recording():
+                out = super().__call__(batch)
+            out["warnings"] = np.array(["\n".join(self.seen)] * len(out["text"]), dtype=object)
+            return out
+
+    def warned(fn_constructor_kwargs: dict[str, Any], **ray_args: Any) -> set[str]:
+        result = dataset(local_ray, 200).map_batches(
+            Recording,
+            fn_constructor_kwargs=fn_constructor_kwargs,
+            compute=local_ray.data.ActorPoolStrategy(size=1),
+            num_cpus=0.25,
+            batch_format="numpy",
+            **ray_args,
+        )
+        return {w for text in result.to_pandas()["warnings"] for w in text.split("\n") if w}
+
+    client = {"endpoint": address.target, "insecure": True}
+    # The key in the map's runtime_env (Ray writes it to runtime_env_agent.log), and also as
+    # a literal in the constructor's arguments (not through checked_kwargs, which refuses it).
+    seen = warned(
+        {"client_options": client | {"api_key": RUNTIME_KEY}, "output_dimensionality": 8},
+        runtime_env={"env_vars": {"GOOGLE_API_KEY": RUNTIME_KEY}},
+    )
+    assert len(seen) == 2, seen
+    assert any("through a runtime_env's env_vars" in w for w in seen)
+    assert any("as a literal in the Embedder's arguments" in w for w in seen)
+    assert all("KeyFile(path)" in w and RUNTIME_KEY not in w for w in seen)
+    # The key in the worker's own environment (the cluster's), or read by a key source: quiet.
+    assert warned(Embedder.checked_kwargs(client_options=client, output_dimensionality=8)) == set()
+    source = client | {"api_key": KeyEnvVar("GOOGLE_API_KEY")}
+    assert warned(Embedder.checked_kwargs(client_options=source, output_dimensionality=8)) == set()
+
+    # What the README says of Ray 2.60: a runtime_env's variables are in the runtime env
+    # agent's log in plain text; the key of the nodes' own environment is in no file of the
+    # session (logs included).
+    context = local_ray.get_runtime_context()
+    session = Path(context.get_temp_dir()) / context.get_session_name()
+    agent_log = (session / "logs" / "runtime_env_agent.log").read_bytes()
+    assert RUNTIME_KEY.encode() in agent_log
+    holding = [
+        f for f in session.rglob("*") if f.is_file() and CLUSTER_KEY.encode() in f.read_bytes()
+    ]
+    assert holding == []
 
 
 # -- the README's Dask recipe (Dask's local scheduler) ----------------------------------------

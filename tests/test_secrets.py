@@ -10,6 +10,7 @@ import gc
 import logging
 import pickle
 import weakref
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +20,13 @@ from textservice._transport import secrets
 from textservice._transport.secrets import (
     REDACTED,
     Concealed,
+    KeyEnvVar,
+    KeyFile,
     Secret,
     holds_secret,
     live_secrets,
+    read_key,
+    read_key_file,
     scrub,
     scrub_details,
 )
@@ -47,6 +52,54 @@ def test_the_revealed_key_is_the_string_sent_whose_repr_hides_it() -> None:
     assert repr({"x-goog-api-key": revealed}) == f"{{'x-goog-api-key': {REDACTED}}}"
     with pytest.raises(TypeError, match="not picklable"):
         pickle.dumps([revealed])
+
+
+def test_a_key_file_is_read_where_it_is_called_and_pickles_as_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "key"
+    source = KeyFile(path)
+    assert source.path == str(path) and repr(source) == f"KeyFile(path={str(path)!r})"
+    with pytest.raises(FileNotFoundError):
+        source()  # not there yet: read when called, never when made
+    path.write_text(f"  {KEY}\n", encoding="utf-8")
+    assert source() == read_key_file(path) == read_key(source) == KEY  # whitespace removed
+    copied = pickle.loads(data := pickle.dumps(source))
+    assert KEY.encode() not in data and copied == source and copied() == KEY
+    path.write_text("  \n", encoding="utf-8")
+    with pytest.raises(ValueError, match="is empty"):
+        source()
+    path.write_bytes(b"\xff\xfe" + KEY.encode())
+    with pytest.raises(ValueError, match="not UTF-8") as info:
+        source()
+    assert KEY not in str(info.value)
+    with pytest.raises(TypeError, match="path must be"):
+        KeyFile(3)  # type: ignore[arg-type]
+
+
+def test_a_key_variable_is_read_where_it_is_called_and_pickles_as_its_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = KeyEnvVar("TEXTSERVICE_TEST_KEY")
+    monkeypatch.delenv("TEXTSERVICE_TEST_KEY", raising=False)
+    with pytest.raises(ValueError, match="TEXTSERVICE_TEST_KEY is not set here"):
+        source()
+    monkeypatch.setenv("TEXTSERVICE_TEST_KEY", KEY)
+    copied = pickle.loads(data := pickle.dumps(source))
+    assert KEY.encode() not in data and copied() == read_key(copied) == KEY
+    with pytest.raises(ValueError, match="empty"):
+        KeyEnvVar("")
+    with pytest.raises(TypeError, match="name must be a str"):
+        KeyEnvVar(None)  # type: ignore[arg-type]
+
+
+def test_read_key_refuses_a_source_that_gives_no_key() -> None:
+    def gives(value: object) -> object:
+        return lambda: value
+
+    with pytest.raises(TypeError, match="gave a bytes, not a str") as info:
+        read_key(gives(KEY.encode()))  # type: ignore[arg-type]
+    assert KEY not in str(info.value)
+    with pytest.raises(ValueError, match="gave an empty key"):
+        read_key(gives(" "))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ in flight, for every batch the worker gets::
     ds = ray.data.read_parquet("s3://bucket/docs/")           # a column "text"
     ds = ds.map_batches(
         Embedder,                      # models/gemini-embedding-001: 3,072 dimensions
-        # checked on the driver; each worker makes its Embedder from them
-        fn_constructor_kwargs=Embedder.checked_kwargs(workers=4, task_type="document"),
-        compute=ray.data.ActorPoolStrategy(size=4),  # workers; the same number in "workers"
+        # checked on the driver: the Embedder's arguments, a pool of 4 actors, their CPUs
+        **Embedder.map_batches_kwargs(workers=4, task_type="document"),
         batch_size=1000,               # rows per call of the embedder
         batch_format="pyarrow",        # or "pandas", or "numpy"
     )
@@ -30,17 +29,22 @@ pandas batches), in the batch's row order; the other columns are kept.
   ``title_column`` as ``embed_content`` takes them. The legacy ``models/embedding-gecko-*``
   (which Google retired) still go through TextService ``generate_embeddings``, which has none
   of those options (``ValueError`` if one is given). Everything is checked when an
-  ``Embedder`` is made; ``map_batches`` makes them in the workers, so give it
-  ``fn_constructor_kwargs=Embedder.checked_kwargs(...)``, which checks them on the driver,
-  before any task (else a mistake surfaces as Ray's error that the actors died, carrying
-  the ``ValueError``).
+  ``Embedder`` is made; ``map_batches`` makes them in the workers, so
+  ``Embedder.map_batches_kwargs`` (or ``checked_kwargs``, the arguments alone) checks them
+  on the driver, before any task (else a mistake surfaces as Ray's error that the actors
+  died, carrying the ``ValueError``).
+- **The pool** is given once, ``workers=N`` (or ``compute=`` a pool with a ``max_size``), and
+  each actor reserves ``actor_cpus`` of a CPU: its work is waiting on the network, and Ray
+  Data starts no read or write task (one whole CPU each) while actors hold every CPU.
 - **The client** is made in each worker from ``client_options`` (``TextServiceClient``'s
   keyword arguments: ``endpoint``, ``timeout``, ``retry``, ``max_concurrency``, and the
   quota settings clients take), on the worker's first batch, never on the driver: an
   ``Embedder`` pickles without its client, so it also serves Dask's ``map_partitions`` and a
-  Spark pandas UDF. The API key comes from ``client_options["api_key"]`` or the worker's
-  ``GOOGLE_API_KEY`` (give it to the workers with Ray's ``runtime_env={"env_vars": ...}``
-  rather than in ``fn_constructor_kwargs``, which Ray stores with the task).
+  Spark pandas UDF. The API key is the worker's ``GOOGLE_API_KEY`` (from its own
+  environment), or ``client_options["api_key"]`` as a key source read in the worker
+  (``KeyFile``, ``KeyEnvVar``, a callable). The key itself is refused by ``checked_kwargs``
+  and by pickling; one that came through a ``runtime_env`` (which Ray writes to its logs)
+  gives a ``KeyExposureWarning``.
 - **Each worker takes its share of a quota**: a client's limits are its own, so each
   worker's client gets ``quota_share`` divided by ``workers``; the limits given in
   ``client_options`` for the whole job (``requests_per_minute``, ...) and those learned from
@@ -57,7 +61,10 @@ pandas batches), in the batch's row order; the other columns are kept.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,13 +74,45 @@ from textservice._facade.content import TITLED_TASK
 from textservice._facade.content import task_type as content_task_type
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service
-from textservice.client import TextServiceClient
+from textservice._transport.secrets import KeyEnvVar, KeyFile, KeySource, read_key
+from textservice.client import API_KEY_ENV, TextServiceClient
 
 if TYPE_CHECKING:
     import numpy
     import numpy.typing
 
-__all__ = ["Embedder", "worker_client_options"]
+__all__ = [
+    "ACTOR_CPUS",
+    "Embedder",
+    "KeyEnvVar",
+    "KeyExposureWarning",
+    "KeyFile",
+    "KeySource",
+    "actor_cpus",
+    "worker_client_options",
+]
+
+ACTOR_CPUS = 0.25
+"""The CPUs an ``Embedder`` actor reserves by default, at most: its work is waiting on the
+network (Ray uses the figure to place actors, not to limit them)."""
+
+_KEY_ADVICE = (
+    "give the workers the key where they run instead: leave api_key out (each worker's "
+    f"{API_KEY_ENV}: on a local ray.init() the driver's environment, on a cluster the "
+    "environment 'ray start' ran in), or client_options={'api_key': KeyFile(path)} for a file "
+    "each worker can read, KeyEnvVar(name) for another variable of the worker's environment, "
+    "or any picklable callable that fetches the key (from a secret manager, say)"
+)
+
+
+class KeyExposureWarning(UserWarning):
+    """The API key reached a Ray worker in a way Ray records: in a ``runtime_env``'s
+    ``env_vars`` (written in plain text to ``session_*/logs/runtime_env_agent.log``) or as
+    a literal in the Embedder's arguments (kept with the actor's task).
+
+    A warning, not a log record: the fix is in the calling code (the split Python's logging
+    HOWTO draws), it can be filtered or made an error by category, and Ray prints a worker's
+    warnings on the driver."""
 
 
 def worker_client_options(options: Mapping[str, Any], workers: int) -> dict[str, Any]:
@@ -93,6 +132,66 @@ def worker_client_options(options: Mapping[str, Any], workers: int) -> dict[str,
             raise TypeError(f"quota_share must be a number, not {type(share).__name__}")
         shared["quota_share"] = share / workers
     return shared
+
+
+def actor_cpus(workers: int, cluster_cpus: float) -> float:
+    """The CPUs each of ``workers`` actors reserves on a cluster of ``cluster_cpus`` CPUs:
+    ``ACTOR_CPUS``, less where the pool would otherwise leave less than one CPU free. Ray Data
+    runs its read and write tasks with one CPU each, and starts no task while the pool holds
+    the rest (a pool of 4 actors at 0.5 CPU on 2 CPUs waits forever, measured with Ray 2.60);
+    with one CPU or less the actors reserve none. Rounded down to Ray's precision (0.0001)."""
+    check_count(workers, "workers")
+    free = cluster_cpus - 1
+    if free <= 0:
+        return 0.0
+    return math.floor(min(ACTOR_CPUS, free / workers) * 10_000) / 10_000
+
+
+def _cluster_cpus() -> float:
+    """The CPUs of the Ray cluster this process is connected to; before ``ray.init()``, those
+    of this machine (where Ray Data would start a local cluster)."""
+    import ray
+
+    if ray.is_initialized():
+        resources = ray.cluster_resources()  # type: ignore[no-untyped-call]  # ray is untyped
+        return float(resources.get("CPU", 0.0))
+    return float(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+
+
+def _pool_size(compute: Any) -> int:
+    """The most actors ``compute`` (a ``ray.data.ActorPoolStrategy``) runs at once."""
+    size = getattr(compute, "max_size", None)
+    if size is None:
+        raise TypeError(
+            f"compute must be a ray.data.ActorPoolStrategy, not {type(compute).__name__}"
+        )
+    if size == math.inf:
+        raise ValueError(
+            "compute: an actor pool without max_size; give it one (the clients share the "
+            "quota among at most that many workers)"
+        )
+    return int(size)
+
+
+def _ray_worker_env_vars() -> dict[str, str]:
+    """The ``env_vars`` of the Ray runtime environment this process runs in (a task's or
+    actor's merged with the job's); none outside Ray."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return {}
+    env_vars = ray.get_runtime_context().runtime_env.get("env_vars") or {}
+    return {str(name): str(value) for name, value in env_vars.items()}
+
+
+def _in_ray_actor() -> bool:
+    ray = sys.modules.get("ray")
+    return (
+        ray is not None
+        and ray.is_initialized()
+        and ray.get_runtime_context().get_actor_id() is not None
+    )
 
 
 def _float32_rows(vectors: Any) -> Any:
@@ -125,9 +224,12 @@ class Embedder:
             dimensions).
         text_column: The column of texts (strings, none empty).
         output_column: The column the vectors go to.
-        client_options: Keyword arguments of ``TextServiceClient`` for each worker's client.
+        client_options: Keyword arguments of ``TextServiceClient`` for each worker's client;
+            ``api_key`` may also be a key source (``KeyFile``, ``KeyEnvVar``, a callable),
+            read where the client is made. An ``Embedder`` holding the key itself is not
+            pickled (``TypeError``).
         workers: How many workers share the job (the actor pool's size): each client's
-            ``quota_share`` is divided by it.
+            ``quota_share`` is divided by it (``map_batches_kwargs`` sets it from the pool).
         request_options: ``{"timeout": ..., "retry": ...}`` for each batch's call.
         task_type: The task the embeddings are for, as ``embed_content`` takes it (the enum
             member, its number, or its name in any case, e.g. ``"retrieval_document"`` or
@@ -159,6 +261,20 @@ class Embedder:
         self.output_column = output_column
         self.workers = workers
         self._client_options = worker_client_options(dict(client_options or {}), workers)
+        key = self._client_options.get("api_key")
+        if not (key is None or isinstance(key, str) or callable(key)):
+            raise TypeError(
+                "client_options['api_key'] must be a str, a key source (KeyFile, KeyEnvVar, "
+                f"a callable returning the key) or None, not {kind(key)}"
+            )
+        if isinstance(key, str) and _in_ray_actor():
+            warnings.warn(
+                KeyExposureWarning(
+                    "the API key reached this Ray worker as a literal in the Embedder's "
+                    f"arguments, which Ray keeps with the actor's task; {_KEY_ADVICE}"
+                ),
+                stacklevel=2,
+            )
         self._request_options = dict(request_options) if request_options else None
         normalize = fields.boolean(normalize, "normalize")
         if title_column is not None and not isinstance(title_column, str):
@@ -203,7 +319,72 @@ class Embedder:
         ``Embedder`` in a worker, so a bad argument would otherwise surface only when Ray
         starts its actors; with this it raises on the driver, before any task."""
         cls(model, **kwargs)  # no client is made until a batch needs one
+        if isinstance(dict(kwargs.get("client_options") or {}).get("api_key"), str):
+            raise ValueError(
+                "client_options['api_key'] is the key itself, which Ray would keep with every "
+                f"actor's task; {_KEY_ADVICE}"
+            )
         return {"model": model, **kwargs}
+
+    @classmethod
+    def map_batches_kwargs(
+        cls,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        *,
+        workers: int | None = None,
+        compute: Any = None,
+        num_cpus: float | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Ray Data's ``map_batches`` arguments for a pool of ``Embedder`` actors:
+        ``fn_constructor_kwargs`` (``checked_kwargs``, with ``workers``), ``compute`` and
+        ``num_cpus``, for ``ds.map_batches(Embedder, **Embedder.map_batches_kwargs(...))``.
+
+        Args:
+            model: The embedding model, as ``Embedder`` takes it.
+            workers: The pool's size: a pool of this many actors, each client taking its
+                share of the quota.
+            compute: Instead of ``workers``, a ``ray.data.ActorPoolStrategy`` with a
+                ``max_size``: its clients share the quota among ``max_size`` workers.
+            num_cpus: The CPUs each actor reserves; by default ``actor_cpus`` of the
+                cluster's (the one ``ray.init()`` connected to, else this machine's), so the
+                pool always leaves a CPU to Ray Data's read and write tasks.
+            **kwargs: ``Embedder``'s other arguments (checked here).
+
+        Raises:
+            TypeError, ValueError: An argument is wrong, or an explicit ``num_cpus`` makes
+                the pool hold every CPU but less than one of the cluster (Ray Data would wait
+                for ever).
+        """
+        import ray
+
+        if (workers is None) == (compute is None):
+            raise TypeError("give the pool's size once: workers=N or compute=ActorPoolStrategy")
+        if compute is None:
+            size = check_count(workers, "workers")
+            compute = ray.data.ActorPoolStrategy(size=size)
+        else:
+            size = _pool_size(compute)
+        cpus = _cluster_cpus()
+        if num_cpus is None:
+            num_cpus = actor_cpus(size, cpus)
+        else:
+            if isinstance(num_cpus, bool) or not isinstance(num_cpus, int | float):
+                raise TypeError(f"num_cpus must be a number, not {kind(num_cpus)}")
+            if not 0 <= num_cpus < math.inf:
+                raise ValueError(f"num_cpus must be >= 0, got {num_cpus}")
+            if num_cpus > 0 and size * num_cpus > cpus - 1:
+                raise ValueError(
+                    f"{size} actors at num_cpus={num_cpus} hold {size * num_cpus:g} of the "
+                    f"cluster's {cpus:g} CPUs, leaving less than one for Ray Data's read and "
+                    "write tasks: it would wait for ever. Leave num_cpus out (each actor then "
+                    f"reserves {actor_cpus(size, cpus):g}), or use fewer workers"
+                )
+        return {
+            "fn_constructor_kwargs": cls.checked_kwargs(model, workers=size, **kwargs),
+            "compute": compute,
+            "num_cpus": num_cpus,
+        }
 
     def _check_titled(self, what: str) -> None:
         if uses_text_service(self.model):
@@ -219,7 +400,13 @@ class Embedder:
         return f"Embedder(model={self.model!r}, workers={self.workers})"
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without its client (and lock): each process makes its own."""
+        """Pickled without its client (and lock): each process makes its own. An API key
+        given as such is refused (a key source pickles as where the key is)."""
+        if isinstance(self._client_options.get("api_key"), str):
+            raise TypeError(
+                "an Embedder holding the API key itself is not pickled (the key would be in "
+                f"the bytes); {_KEY_ADVICE}"
+            )
         state = self.__dict__.copy()
         state["_client"] = None
         state["_lock"] = None
@@ -234,8 +421,27 @@ class Embedder:
         """This process's client (made on first use)."""
         with self._lock:
             if self._client is None or self._client.closed:
-                self._client = TextServiceClient(**self._client_options)
+                self._client = TextServiceClient(**self._worker_options())
             return self._client
+
+    def _worker_options(self) -> dict[str, Any]:
+        """The client's options here: the key read from its source; a warning if Ray's
+        runtime environment brought it."""
+        options = dict(self._client_options)
+        source = options.get("api_key")
+        if source is not None and not isinstance(source, str):
+            options["api_key"] = read_key(source)
+        key = options.get("api_key") or os.environ.get(API_KEY_ENV)
+        if key and key in _ray_worker_env_vars().values():
+            warnings.warn(
+                KeyExposureWarning(
+                    "the API key reached this Ray worker through a runtime_env's env_vars, "
+                    "which Ray writes in plain text to session_*/logs/runtime_env_agent.log "
+                    f"on each node; {_KEY_ADVICE}"
+                ),
+                stacklevel=3,
+            )
+        return options
 
     def embed(
         self, texts: Sequence[str], titles: Sequence[str | None] | None = None

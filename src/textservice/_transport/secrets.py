@@ -5,20 +5,38 @@ it, and at DEBUG level ``hpack`` logs every header it encodes or decodes and eve
 block. Turning on DEBUG logging must not print the key: a filter on those loggers replaces the
 keys of live clients with ``<redacted>`` and elides raw header blocks while any key is live.
 A server may also echo the key in an error's ``google.rpc`` details: ``scrub_details`` removes it.
+
+Where an object that is pickled to other processes (Ray, Dask and Spark workers) needs the key, it
+holds a key source instead: ``KeyFile`` (a path) or ``KeyEnvVar`` (a variable's name), each a
+callable that reads the key where it runs, so the pickle holds where the key is, not the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import betterproto2
 
-__all__ = ["REDACTED", "Concealed", "Secret", "holds_secret", "scrub", "scrub_details"]
+__all__ = [
+    "REDACTED",
+    "Concealed",
+    "KeyEnvVar",
+    "KeyFile",
+    "KeySource",
+    "Secret",
+    "holds_secret",
+    "read_key",
+    "read_key_file",
+    "scrub",
+    "scrub_details",
+]
 
 REDACTED = "<redacted>"
 
@@ -77,6 +95,73 @@ class Secret:
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("the API key is not picklable")
+
+
+KeySource = Callable[[], str]
+"""Where a process finds the API key: called there, it returns the key."""
+
+
+def read_key_file(path: str | os.PathLike[str]) -> str:
+    """The key held in the file at ``path``, surrounding whitespace removed.
+
+    Raises:
+        OSError: The file cannot be read.
+        ValueError: The file is not UTF-8 text, or holds only whitespace.
+    """
+    try:
+        key = Path(path).read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise ValueError(f"API key file {os.fspath(path)} is not UTF-8 text") from None
+    if not key:
+        raise ValueError(f"API key file {os.fspath(path)} is empty")
+    return key
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyFile:
+    """The API key in the file at ``path`` of the machine where it is read (a secret mounted
+    as a file, say); it pickles as the path."""
+
+    path: str
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+        object.__setattr__(self, "path", os.fspath(path))
+
+    def __call__(self) -> str:
+        return read_key_file(self.path)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyEnvVar:
+    """The API key in the environment variable ``name`` of the process where it is read; it
+    pickles as the name."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, not {type(self.name).__name__}")
+        if not self.name:
+            raise ValueError("name is empty")
+
+    def __call__(self) -> str:
+        key = os.environ.get(self.name, "").strip()
+        if not key:
+            raise ValueError(f"no API key: the environment variable {self.name} is not set here")
+        return key
+
+
+def read_key(source: KeySource) -> str:
+    """The key ``source`` gives: a ``TypeError`` or ``ValueError`` (never showing the key) if
+    it gives none."""
+    key = source()
+    if not isinstance(key, str):
+        raise TypeError(f"the API key source {source!r} gave a {type(key).__name__}, not a str")
+    if not key.strip():
+        raise ValueError(f"the API key source {source!r} gave an empty key")
+    return key
 
 
 def live_secrets() -> list[Concealed]:

@@ -14,11 +14,11 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from textservice._transport.secrets import read_key_file
 from textservice.client import API_KEY_ENV, TRANSPORTS, TextServiceClient
 from textservice.errors import MissingAPIKeyError
 
@@ -67,15 +67,15 @@ class Connection:
 
 
 def read_api_key_file(path: str) -> str:
-    """The key in ``path`` (surrounding whitespace removed); ``click.UsageError`` if none."""
+    """The key in ``path`` (as ``read_key_file`` reads a key file); ``click.UsageError`` if
+    none."""
     try:
-        key = Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        return read_key_file(path)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
         raise click.UsageError(f"cannot read --api-key-file {path}: {reason}") from None
-    if not key:
-        raise click.UsageError(f"--api-key-file {path} is empty")
-    return key
+    except ValueError as exc:  # not UTF-8, or only whitespace
+        raise click.UsageError(f"--api-key-file: {exc}") from None
 
 
 _PER_MINUTE = click.FloatRange(min=0, min_open=True)

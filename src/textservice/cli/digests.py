@@ -9,6 +9,12 @@ reads one line, not every vector, and still notices a change on any line.
 
 A finished ``.npy`` has no room for the digest (numpy refuses extra header keys), so it sits
 next to it in ``OUTPUT.digest`` (:func:`digest_path`), with the rows' layout mixed in.
+
+Those digests vouch for the input, not for the results: a :class:`ContentDigest` is a running
+hash of what a ``.npy`` or Parquet output holds (its ids and vector bytes), kept in the
+``.npy``'s checkpoint and in each Parquet segment, so a resume finds results that were changed,
+cut or swapped after they were written. (A JSONL line has no room for one; its lines are read
+back and checked one by one instead.)
 """
 
 from __future__ import annotations
@@ -17,16 +23,26 @@ import dataclasses
 import hashlib
 import json
 import json.encoder
+import sys
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard
 
-from textservice.cli.inputs import Record
+from textservice.cli.inputs import Record, RecordId
 
-__all__ = ["DigestChain", "VectorSettings", "digest_path", "npy_digest"]
+__all__ = [
+    "ContentDigest",
+    "DigestChain",
+    "VectorSettings",
+    "digest_path",
+    "is_digest",
+    "npy_digest",
+]
 
 _DOMAIN = b"textservice embed digest 1\n"
+_CONTENT_DOMAIN = b"textservice embed content 1\n"
 _json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
 _SIZE = 16  # bytes: 32 hex digits per line, far beyond any chance collision
 
@@ -92,6 +108,54 @@ class DigestChain:
     def hexdigest(self) -> str:
         """The digest after the records added so far."""
         return self._state.hex()
+
+
+def is_digest(value: object) -> TypeGuard[str]:
+    """Whether ``value`` looks like a digest this module makes (lowercase hex of its size)."""
+    return (
+        isinstance(value, str)
+        and len(value) == 2 * _SIZE
+        and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+class ContentDigest:
+    """A running hash of the ids and vectors an output holds, in order.
+
+    Ids and vectors are two streams (each hashed as it comes), so how the rows are split into
+    batches, segments or row groups does not change the digest: a Parquet output's finished
+    file has the digest of the segments it was joined from.
+    """
+
+    def __init__(self) -> None:
+        self._ids = hashlib.blake2b(digest_size=_SIZE)
+        self._vectors = hashlib.blake2b(digest_size=_SIZE)
+
+    def add_ids(self, ids: Sequence[RecordId]) -> None:
+        """Take ids in: an integer as 8 bytes (signed, little-endian), a string as its
+        UTF-8 length (4 bytes) and bytes."""
+        numbers = [i for i in ids if isinstance(i, int)]
+        if len(numbers) == len(ids):
+            packed = array("q", numbers)
+            if sys.byteorder == "big":
+                packed.byteswap()
+            self._ids.update(packed.tobytes())
+            return
+        for record_id in ids:
+            if not isinstance(record_id, str):
+                raise ValueError("the ids of one output are all integers or all strings")
+            data = record_id.encode("utf-8")
+            self._ids.update(len(data).to_bytes(4, "little") + data)
+
+    def add_vectors(self, data: bytes | memoryview) -> None:
+        """Take the bytes of float32 rows (little-endian) in."""
+        self._vectors.update(data)
+
+    @property
+    def hexdigest(self) -> str:
+        """The digest of everything taken in so far."""
+        both = _CONTENT_DOMAIN + self._ids.digest() + self._vectors.digest()
+        return _hash(both).hex()
 
 
 def npy_digest(chain: str, line_count: int, lines: Iterable[int]) -> str:

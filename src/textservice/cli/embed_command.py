@@ -2,14 +2,19 @@
 
 The order a user can rely on: the options first (a bad task type, or one the model's service does
 not take: exit 2), then the input (unreadable: exit 2; bad lines: exit 3, nothing sent; titles the
-task type cannot take: exit 2), then the key (exit 2, before any file is made), then an earlier
-run's output is inspected and verified against the input (exit 4, nothing changed), and only then is
-anything written or sent.
+task type cannot take: exit 2), then the key (exit 2, before any file is made), then the output's
+lock (another run holds it: exit 4), then an earlier run's output is inspected and every result it
+holds verified against the input (exit 4, nothing changed), and only then is anything written or
+sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
+import errno
+import os
 import sys
 import time
 from typing import Any, Literal, NoReturn
@@ -18,6 +23,8 @@ import click
 
 from textservice._checks import check_model
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
+from textservice.cli import signals
+from textservice.cli.checkpoints import verify_checkpoints
 from textservice.cli.connect import Connection, client_or_exit, connection_options
 from textservice.cli.destinations import open_output
 from textservice.cli.digests import DigestChain
@@ -25,7 +32,8 @@ from textservice.cli.embed import EmbedSummary, embed_records, format_summary
 from textservice.cli.errors import OutputConflictError
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
 from textservice.cli.inputs import BadLine, Format, format_bad_lines
-from textservice.cli.outputs import REPLACE, ResultWriter, output_kind
+from textservice.cli.locks import output_lock
+from textservice.cli.outputs import ResultWriter, output_kind
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
 from textservice.cli.services import (
     SERVICE_CHOICES,
@@ -88,21 +96,24 @@ def _check_input(source: Source, *, skip_bad: bool) -> InputCheck:
 
 
 def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: DigestChain) -> Any:
-    """Read the records an earlier run holds into ``chain`` and compare digests; the rest of
-    the records, to embed."""
+    """Check what an earlier run left, record by record, against the input (reading the
+    records it holds into ``chain``); the rest of the records, to embed."""
     point = writer.point
+    # A finished output that holds every record stays as it is: its last digest suffices.
+    complete = point.finished and point.count == check.record_count
+    before = copy.copy(chain)
     records = source.records(check)
-    if point.whole and point.count != check.record_count:
-        writer.mismatch(source.records(check))
-    if point.count > check.record_count:
-        raise OutputConflictError(
-            f"{point.source} holds {point.count} results but the input has only "
-            f"{check.record_count} records: it is not this input's output ({REPLACE})"
+    try:
+        done = verify_checkpoints(
+            writer.checkpoints(every=not complete), records, chain, writer.point_digest
         )
-    for _ in range(point.count):
-        chain.add(next(records))
-    if point.count and writer.point_digest(chain) != point.digest:
-        writer.mismatch(source.records(check))
+    except OutputConflictError:
+        if complete:  # name the first result that differs, where the format can
+            verify_checkpoints(
+                writer.checkpoints(every=True), source.records(check), before, writer.point_digest
+            )
+        raise
+    assert done == point.count, f"checked {done} of {point.count} results"
     return records
 
 
@@ -217,6 +228,7 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     help="Progress and a closing summary on stderr [default: when stderr is a terminal].",
 )
 @connection_options
+@signals.terminate_as_interrupt()
 def embed(
     model: str,
     service_choice: str,
@@ -244,7 +256,8 @@ def embed(
     (empty, invalid UTF-8, invalid JSON, no "text", a "title" that is not a string, duplicate
     id) are listed with their line numbers; without --skip-bad nothing is sent. A file OUTPUT is
     written to OUTPUT.part batch by batch and renamed to OUTPUT at the end; rerunning the same
-    command after a failure or Ctrl-C embeds only what is missing.
+    command after a failure, Ctrl-C or SIGTERM embeds only what is missing, once every result
+    kept is checked; a second run on the same OUTPUT meanwhile is refused.
     """
     try:
         check_model(model)
@@ -278,8 +291,10 @@ def embed(
     client = client_or_exit(connection, max_concurrency=concurrency)
     settings = options.settings(fake=connection.fake)
     chain = DigestChain(settings)
-    with client:
+    with client, contextlib.ExitStack() as held:
         try:
+            # held until the run ends, however it ends
+            held.enter_context(output_lock(output_path, warn=_warn))
             writer = open_output(output_path, check, settings=settings, overwrite=overwrite)
             records = _verify(writer, source, check, chain)
             writer.start(chain, check.record_count)
@@ -332,17 +347,21 @@ def embed(
 
         started = time.monotonic()
         try:
-            asyncio.run(run())
+            signals.run(run())
             writer.finish()
         except BaseException as exc:
             summary.seconds = time.monotonic() - started
-            writer.close()
+            closing = _close(writer)
             bar.close()
-            _fail_embedding(exc, writer, summary)
+            _fail_embedding(exc, writer, summary, closing)
         summary.seconds = time.monotonic() - started
         bar.close()
         if mode != "off":
             click.echo(format_summary(summary), err=True)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"textservice: {message}", err=True)
 
 
 def _stop_early(exc: BaseException, cannot: str) -> NoReturn:
@@ -351,7 +370,8 @@ def _stop_early(exc: BaseException, cannot: str) -> NoReturn:
     if code is None or code == ExitCode.BROKEN_PIPE or isinstance(exc, click.ClickException):
         raise exc  # SystemExit, click's own; a closed pipe is the group's to handle
     if code == ExitCode.INTERRUPTED:
-        fail("interrupted; nothing was sent", code)
+        stopped = "terminated (SIGTERM)" if isinstance(exc, signals.Terminated) else "interrupted"
+        fail(f"{stopped}; nothing was sent", code)
     if isinstance(exc, OSError):  # the file named, as the user gave it
         fail(f"{cannot}: {exc.strerror or exc}", ExitCode.USAGE)
     if code == ExitCode.ERROR:
@@ -359,16 +379,47 @@ def _stop_early(exc: BaseException, cannot: str) -> NoReturn:
     fail(describe(exc), code)
 
 
-def _fail_embedding(exc: BaseException, writer: ResultWriter, summary: EmbedSummary) -> None:
-    """Exit for a run that failed or was stopped, saying whether and how it can resume."""
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+"""A write failed for want of room: freeing some and rerunning resumes."""
+
+
+def _close(writer: ResultWriter) -> BaseException | None:
+    """Close ``writer`` after a failure; what closing raised, if anything (reported after the
+    failure, never in its place)."""
+    try:
+        writer.close()
+    except BaseException as exc:  # a second Ctrl-C included: the first cause is the one shown
+        return exc
+    return None
+
+
+def _fail_embedding(
+    exc: BaseException,
+    writer: ResultWriter,
+    summary: EmbedSummary,
+    closing: BaseException | None = None,
+) -> None:
+    """Exit for a run that failed or was stopped, saying whether and how it can resume
+    (``closing``: what closing the output raised afterwards, if anything)."""
     code = exit_code_for(exc)
     if code is None or code == ExitCode.BROKEN_PIPE or isinstance(exc, click.ClickException):
         raise exc  # SystemExit, click's own; a closed pipe is the group's to handle
     part = writer.resume_file  # only one that exists and holds results
-    resume = f"; {part} is kept: run the same command again to resume" if part else ""
+    again = "run the same command again to resume"
+    text = describe(exc)
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+        text = f"{os.strerror(exc.errno)} while writing {writer.describe()}"
+        again = "free some space, then run the same command again to resume"
+    if closing is not None:
+        text += (
+            f" (closing it failed too: {describe(closing)}; the results it still held are "
+            "embedded again by the next run)"
+        )
+    resume = f"; {part} is kept: {again}" if part else ""
     if code == ExitCode.INTERRUPTED:
-        fail(f"interrupted; {format_summary(summary, finished=False)}{resume}", code)
+        stopped = "terminated (SIGTERM)" if isinstance(exc, signals.Terminated) else "interrupted"
+        fail(f"{stopped}; {format_summary(summary, finished=False)}{resume}", code)
     # A dimension that differs from an earlier run's: rerunning will not help.
     if code != ExitCode.ERROR or getattr(exc, "earlier", None) is not None:
         resume = ""
-    fail(f"{describe(exc)}{resume}", code)
+    fail(f"{text}{resume}", code)

@@ -10,6 +10,7 @@ __all__ = [
     "DimensionChangedError",
     "InputError",
     "NumpyMissingError",
+    "OutputBusyError",
     "OutputConflictError",
 ]
 
@@ -28,6 +29,10 @@ class NumpyMissingError(CliError):
 
 class OutputConflictError(CliError):
     """An existing output or partial file is corrupt or does not belong to this input."""
+
+
+class OutputBusyError(OutputConflictError):
+    """Another run is writing the same output (it holds the output's lock)."""
 
 
 class DimensionChangedError(CliError):

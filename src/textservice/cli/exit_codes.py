@@ -41,11 +41,11 @@ class ExitCode(IntEnum):
     was sent."""
     OUTPUT_CONFLICT = 4
     """The existing output or its ``.part`` is corrupt, belongs to another input, model or
-    options (task type, dimensionality, ...), or has no digest (an older version's); nothing
-    was changed (``--overwrite`` replaces it)."""
+    options (task type, dimensionality, ...), or has no digest (an older version's); or
+    another run is writing it. Nothing was changed (``--overwrite`` replaces it)."""
     INTERRUPTED = 130
-    """Interrupted (Ctrl-C / SIGINT); a file output keeps its ``.part``, so rerunning
-    resumes."""
+    """Interrupted (Ctrl-C / SIGINT, or SIGTERM); a file output keeps its ``.part``, so
+    rerunning resumes."""
     BROKEN_PIPE = 141
     """The reader of standard output (or error) went away, e.g. ``| head``: stopped quietly,
     with the status a shell shows for a process ended by SIGPIPE (128 + 13)."""
@@ -76,8 +76,9 @@ Exit codes:
        missing for .npy (.parquet)
     3  embed: bad input lines (listed on stderr) without --skip-bad; nothing sent
     4  embed: the existing OUTPUT or OUTPUT.part is corrupt, from another input,
-       model or options, or has no digest (written by an older version)
-  130  interrupted (Ctrl-C); embed keeps OUTPUT.part: rerun to resume
+       model or options, or has no digest (written by an older version); or
+       another embed is writing OUTPUT
+  130  interrupted (Ctrl-C or SIGTERM); embed keeps OUTPUT.part: rerun to resume
   141  standard output was closed early (e.g. | head): stopped quietly
 """
 

@@ -9,9 +9,12 @@ memory map is used (its written pages would count as the process's memory).
 
 Resume needs no other file: the ``.part``'s header region has room for a checkpoint, a
 comment after the header's dictionary (``# textservice {"records": …, "rows": …,
-"digest": …}``), rewritten in place after each batch's rows are flushed. A rerun reads it,
-verifies the digest against its input, cuts the file back to the checkpointed rows and
-appends the rest. A crash between the rows and the checkpoint only costs that batch again.
+"digest": …, "content": …}``), rewritten in place after each batch's rows are flushed
+(``content``: the :class:`~textservice.cli.digests.ContentDigest` of the rows). A rerun reads
+it, checks its fields against each other and the file (and the input: the last record it
+counts must be on line ``rows``), reads the rows back to compare their content digest,
+verifies the digest against its input, cuts the file back to the checkpointed rows and appends
+the rest. A crash between the rows and the checkpoint only costs that batch again.
 
 Finishing fills the NaN rows of trailing bad lines, rewrites the header without the comment
 (numpy and other readers see a plain ``.npy``), writes ``OUTPUT.digest`` (the ``.npy`` format
@@ -31,19 +34,18 @@ import os
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, TypeGuard
 
-from textservice.cli.digests import DigestChain, digest_path, npy_digest
+from textservice.cli.checkpoints import REPLACE, Checkpoint
+from textservice.cli.digests import ContentDigest, DigestChain, digest_path, is_digest, npy_digest
 from textservice.cli.inputs import Record
 from textservice.cli.outputs import (
     EMPTY,
-    REPLACE,
     OutputConflictError,
     ResumePoint,
     Vectors,
     check_dimension,
     fsync_dir,
-    generic_mismatch,
     partial_path,
     replace_atomically,
     require_numpy,
@@ -58,6 +60,11 @@ HEADER_SIZE = 512
 _MAGIC = b"\x93NUMPY\x01\x00"
 _CHECKPOINT = " # textservice "
 _NAN_CHUNK = 1024  # NaN rows written at a time
+_READ_CHUNK = 8 << 20  # bytes of rows read back at a time
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return type(value) is int and value >= 0
 
 
 def npy_header(rows: int, dim: int, checkpoint: dict[str, Any] | None = None) -> bytes:
@@ -106,6 +113,8 @@ class NpyFile:
         self._rows = 0  # rows in the .part after its header
         self._records = 0  # records done (in the .part)
         self._layout = False  # point.digest is a finished array's (npy_digest)
+        self._content = ContentDigest()  # of the rows in the .part
+        self._content_found: str | None = None  # the .part's checkpoint's, if it has one
         if overwrite:
             return
         if self.part.exists():
@@ -127,22 +136,48 @@ class NpyFile:
                 f"{self.part} was started for an input of {lines} lines, this one has "
                 f"{self.check.line_count}: it is not this input's output ({REPLACE})"
             )
-        try:
-            records, rows, digest = checkpoint["records"], checkpoint["rows"], checkpoint["digest"]
-        except (KeyError, TypeError):
-            raise OutputConflictError(f"{self.part}: unreadable checkpoint ({REPLACE})") from None
-        if self.part.stat().st_size < HEADER_SIZE + rows * dim * 4:
-            raise OutputConflictError(
-                f"{self.part} is shorter than its checkpoint says: it is corrupt ({REPLACE})"
-            )
+        records, rows, digest, content = self._checkpoint_fields(checkpoint, lines, dim)
         self._rows = rows
+        self._content_found = content
         return ResumePoint(records, digest, self.part, dim)
+
+    def _checkpoint_fields(
+        self, checkpoint: object, lines: int, dim: int
+    ) -> tuple[int, int, str, str | None]:
+        """The checkpoint's records, rows, digest and content digest, checked against each
+        other, the header and the file's size."""
+
+        def corrupt(why: str) -> OutputConflictError:
+            return OutputConflictError(f"{self.part}: {why}: its checkpoint is corrupt ({REPLACE})")
+
+        if not isinstance(checkpoint, dict):
+            raise corrupt("the checkpoint is not a JSON object")
+        records, rows = checkpoint.get("records"), checkpoint.get("rows")
+        digest, content = checkpoint.get("digest"), checkpoint.get("content")
+        if not _count(records) or not _count(rows):
+            raise corrupt(
+                f'"records" ({json.dumps(records)}) and "rows" ({json.dumps(rows)}) must be '
+                "whole numbers"
+            )
+        if not is_digest(digest) or (content is not None and not is_digest(content)):
+            raise corrupt('"digest" and "content" must be digests')
+        if dim < 1:
+            raise corrupt(f"embeddings of {dim} values")
+        if not 1 <= records <= rows <= lines:
+            raise corrupt(f"{records} records in {rows} rows of an input of {lines} lines")
+        if self.part.stat().st_size < HEADER_SIZE + rows * dim * 4:
+            raise corrupt(f"the file is shorter than its {rows} rows of {dim} values")
+        return records, rows, digest, content
 
     def _inspect_finished(self) -> ResumePoint:
         sidecar = digest_path(self.path)
         try:
             found = json.loads(sidecar.read_bytes())
             digest, records, lines = found["digest"], found["records"], found["lines"]
+            if not is_digest(digest) or not _count(records) or not _count(lines):
+                raise ValueError("a field of the wrong type")
+            if records > lines:
+                raise ValueError(f"{records} records in {lines} lines")
         except FileNotFoundError:
             raise OutputConflictError(
                 f"{self.path} has no {sidecar.name} (it was written by an older version of "
@@ -168,7 +203,7 @@ class NpyFile:
                 f"{self.path} holds a {dtype} array of shape {shape}, not the (lines, "
                 f"dimension) float32 one its digest describes: it is corrupt ({REPLACE})"
             )
-        return ResumePoint(records, digest, self.path, int(shape[1]), finished=True, whole=True)
+        return ResumePoint(records, digest, self.path, int(shape[1]), finished=True)
 
     @property
     def resume_file(self) -> Path | None:
@@ -181,15 +216,49 @@ class NpyFile:
             return npy_digest(chain.hexdigest, self.check.line_count, self.check.record_lines())
         return chain.hexdigest
 
-    def mismatch(self, records: Iterator[Record]) -> NoReturn:
-        """The conflict: the rows hold no per-record digests to name the first that differs."""
+    def checkpoints(self, *, every: bool) -> Iterator[Checkpoint]:
+        """One checkpoint. A finished array's digest covers the input's whole layout; a
+        ``.part``'s rows are read back first, and their content digest compared."""
+        del every  # one checkpoint either way
         if self._layout:
-            raise OutputConflictError(
+            refusal = (
                 f"{self.path} was made from another input, model or options "
                 f"({digest_path(self.path).name} does not match): it is not this input's "
                 f"output ({REPLACE})"
             )
-        generic_mismatch(self.part)
+            if self.point.count != self.check.record_count:  # it holds every record it has
+                raise OutputConflictError(refusal)
+            if self.point.count:
+                assert self.point.digest is not None
+                yield Checkpoint(
+                    self.point.count, self.point.digest, str(self.path), refusal=refusal
+                )
+            return
+        if not self.point.count:
+            return
+        assert self.point.digest is not None
+        assert self.point.dimension is not None
+        left = self._rows * self.point.dimension * 4
+        self._content = ContentDigest()  # of the rows read back, to go on from
+        with open(self.part, "rb") as f:
+            f.seek(HEADER_SIZE)
+            while left:
+                chunk = f.read(min(left, _READ_CHUNK))
+                if not chunk:
+                    raise OutputConflictError(
+                        f"{self.part} is shorter than its checkpoint says: it is corrupt "
+                        f"({REPLACE})"
+                    )
+                self._content.add_vectors(chunk)
+                left -= len(chunk)
+        found = self._content_found
+        if found is not None and found != self._content.hexdigest:
+            raise OutputConflictError(
+                f"{self.part}: its {self._rows} rows are not those its checkpoint's content "
+                f"digest was made from (changed after they were written): it is corrupt "
+                f"({REPLACE})"
+            )
+        yield Checkpoint(self.point.count, self.point.digest, str(self.part), last_line=self._rows)
 
     def start(self, chain: DigestChain, total: int) -> None:
         """Cut the ``.part`` back to its checkpoint and open it for appending."""
@@ -199,9 +268,9 @@ class NpyFile:
         if self.overwrite:
             self.part.unlink(missing_ok=True)
         if self.point.finished:
-            self.already_complete = self.point.count == total
-            if not self.already_complete:  # the layout digest covers every record: unreachable
-                generic_mismatch(self.path)
+            # the layout digest covers every record: verified, it holds them all
+            assert self.point.count == total, "a finished .npy is never continued"
+            self.already_complete = True
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.point.count:
@@ -216,7 +285,13 @@ class NpyFile:
         f = open(self.part, "wb")  # noqa: SIM115
         f.write(npy_header(self.check.line_count, dim))
         self._rows = 0
+        self._content = ContentDigest()
         return f
+
+    def _put(self, f: IO[bytes], rows: bytes) -> None:
+        """Append rows' bytes to the file and to its content digest."""
+        f.write(rows)
+        self._content.add_vectors(rows)
 
     def _write_nan(self, f: IO[bytes], count: int) -> None:
         assert self.dimension is not None
@@ -224,7 +299,7 @@ class NpyFile:
         block = np.full((min(count, _NAN_CHUNK), self.dimension), np.nan, dtype="<f4")
         while count > 0:
             step = min(count, len(block))
-            f.write(block[:step].tobytes())
+            self._put(f, block[:step].tobytes())
             count -= step
             self._rows += step
 
@@ -240,16 +315,21 @@ class NpyFile:
         for index, record in enumerate(records):
             gap = record.line - 1 - (self._rows + index - run_start)
             if gap:
-                f.write(rows[run_start:index].tobytes())
+                self._put(f, rows[run_start:index].tobytes())
                 self._rows += index - run_start
                 run_start = index
                 self._write_nan(f, gap)
             self._chain.add(record)
-        f.write(rows[run_start:].tobytes())
+        self._put(f, rows[run_start:].tobytes())
         self._rows += len(records) - run_start
         self._records += len(records)
         f.flush()
-        checkpoint = {"records": self._records, "rows": self._rows, "digest": self._chain.hexdigest}
+        checkpoint = {
+            "records": self._records,
+            "rows": self._rows,
+            "digest": self._chain.hexdigest,
+            "content": self._content.hexdigest,
+        }
         os.pwrite(f.fileno(), npy_header(self.check.line_count, self.dimension, checkpoint), 0)
 
     def finish(self) -> None:
@@ -278,10 +358,12 @@ class NpyFile:
     def close(self) -> None:
         """Close ``.part``: kept for resuming if it holds results, else removed."""
         if self._file is not None:
-            self._file.close()
-            self._file = None
-            if self._records == self.point.count == 0:
-                self.part.unlink(missing_ok=True)
+            file, self._file = self._file, None
+            try:
+                file.close()  # may fail (a full disk): a torn tail is cut off by the rerun
+            finally:
+                if self._records == self.point.count == 0:
+                    self.part.unlink(missing_ok=True)
 
     def describe(self) -> str:
         """The output path."""

@@ -6,13 +6,19 @@ Every file output follows the same steps (the README's "Resume" says the same fo
    how many records it holds, the digest after the last of them (:mod:`.digests`), and the
    embedding length. A ``OUTPUT.part`` (an unfinished run) comes first, else a finished
    ``OUTPUT``; ``--overwrite`` ignores both.
-2. **Verify**: the embedding loop reads that many records of the input and compares its own
-   digest with the one found. Another input, model or server is refused (``OutputConflictError``,
-   exit 4) and nothing is changed.
+2. **Verify** (:mod:`.checkpoints`): every result held is read back and checked (a valid line,
+   segment or row block, one embedding length, the content digest of ``.npy`` and Parquet
+   results), and compared with the input's records as they are read: their ids in order and
+   the digest after them. A corrupt result, or another input, model or server, is refused
+   (``OutputConflictError``, exit 4) and nothing is changed. A finished output that already
+   holds every record is checked by its last digest only (nothing will be added to it).
 3. **Start**: the ``.part`` is cut back to what was verified and opened for appending.
 4. **Write** each batch in input order as it completes, flushed, so Ctrl-C, a failed call or a
    crash leaves a resumable ``.part``; **finish** makes ``OUTPUT`` with ``os.replace`` after
    an fsync: ``OUTPUT`` is either absent, the previous file, or complete.
+
+While a run writes, it holds the output's lock (:mod:`.locks`): a second run on the same output
+is refused.
 
 Formats (one module each): JSONL here (the ``.part`` is the output itself, one
 ``{"id", "digest", "embedding"}`` line per record; a torn last line is cut off and redone),
@@ -35,9 +41,10 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, NoReturn, Protocol
+from typing import IO, Any, Literal, Protocol
 
-from textservice.cli.digests import DigestChain, VectorSettings
+from textservice.cli.checkpoints import REPLACE, Checkpoint
+from textservice.cli.digests import DigestChain, VectorSettings, is_digest
 from textservice.cli.errors import DimensionChangedError, NumpyMissingError, OutputConflictError
 from textservice.cli.inputs import Record, RecordId
 
@@ -53,7 +60,6 @@ __all__ = [
     "Kind",
     "NumpyMissingError",
     "OutputConflictError",
-    "ResultLine",
     "ResultWriter",
     "ResumePoint",
     "Scan",
@@ -61,16 +67,13 @@ __all__ = [
     "check_dimension",
     "encode_result",
     "fsync_dir",
-    "iter_results",
+    "iter_result_checkpoints",
     "output_kind",
-    "parse_result",
     "partial_path",
     "replace_atomically",
     "require_numpy",
     "scan_results",
 ]
-
-REPLACE = "pass --overwrite to replace it"
 
 
 def require_numpy() -> Any:
@@ -114,9 +117,6 @@ class ResumePoint:
     """The length of its embeddings."""
     finished: bool = False
     """Read from a finished ``OUTPUT`` (not a ``.part``)."""
-    whole: bool = False
-    """Its digest covers the whole input, not a prefix of records (a finished ``.npy``,
-    whose rows are every line of the input it was made from)."""
 
 
 EMPTY = ResumePoint()
@@ -165,38 +165,31 @@ def encode_batch(records: Sequence[Record], vectors: Vectors, chain: DigestChain
     ).encode("utf-8")
 
 
-@dataclass(frozen=True)
-class ResultLine:
-    """One parsed JSONL result line: its id, digest (``None`` if absent) and vector."""
-
-    id: RecordId
-    digest: str | None
-    embedding: list[float]
-
-    @property
-    def dimension(self) -> int:
-        """The vector's length."""
-        return len(self.embedding)
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
-def parse_result(raw: bytes, where: str) -> ResultLine:
-    """Parse one result line (no newline); ``OutputConflictError`` naming ``where`` if bad."""
+def _load_result(raw: bytes) -> dict[str, Any]:
+    """One result line (no newline) as an object whose ``id``, ``digest`` and ``embedding`` have
+    the right types; ``ValueError`` saying what is wrong if not."""
     try:
-        obj = json.loads(raw)
-    except ValueError as exc:
-        raise OutputConflictError(f"{where}: not a JSON result line ({exc})") from None
+        # UTF-8, as written (json.loads would guess an encoding for bytes: NULs read as
+        # UTF-32); NaN and Infinity are not JSON (Python's json reads them unless told not to).
+        obj = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise ValueError(f"not a JSON result line ({exc})") from None
     if not isinstance(obj, dict) or "id" not in obj or "embedding" not in obj:
-        raise OutputConflictError(f'{where}: expected an object with "id" and "embedding"')
+        raise ValueError('expected an object with "id" and "embedding"')
     record_id = obj["id"]
     if isinstance(record_id, bool) or not isinstance(record_id, str | int):
-        raise OutputConflictError(f'{where}: "id" must be a string or an integer')
+        raise ValueError('"id" must be a string or an integer')
     digest = obj.get("digest")
     if digest is not None and not isinstance(digest, str):
-        raise OutputConflictError(f'{where}: "digest" must be a string')
+        raise ValueError('"digest" must be a string')
     vector = obj["embedding"]
     if not isinstance(vector, list) or not all(type(x) is float or type(x) is int for x in vector):
-        raise OutputConflictError(f'{where}: "embedding" must be a list of numbers')
-    return ResultLine(record_id, digest, [float(x) for x in vector])
+        raise ValueError('"embedding" must be a list of numbers')
+    return obj
 
 
 @dataclass(frozen=True)
@@ -241,13 +234,46 @@ def scan_results(path: Path, *, allow_torn_tail: bool) -> Scan:
     return Scan(count, last_end + 1, last)
 
 
-def iter_results(path: Path) -> Iterator[ResultLine]:
-    """Parse every complete line of ``path`` in order (a torn last line is left out)."""
+def _corrupt_line(source: Path, number: int, why: str) -> OutputConflictError:
+    kept = (
+        f"to keep the {number - 1} results before it, cut the file there (head -n {number - 1}); "
+        if number > 1
+        else ""
+    )
+    return OutputConflictError(
+        f"{source}:{number}: {why}: the results are corrupt from this line on; {kept}"
+        f"pass --overwrite to start over"
+    )
+
+
+def iter_result_checkpoints(path: Path, count: int) -> Iterator[Checkpoint]:
+    """Read the first ``count`` lines of a JSONL result file back, each checked (valid JSON with
+    an id, a digest and an embedding of finite numbers, the same length on every line), as one
+    checkpoint per line; ``OutputConflictError`` naming the first bad line."""
+    dimension: int | None = None
     with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
+        for number in range(1, count + 1):
+            raw = f.readline()
             if not raw.endswith(b"\n"):
-                return
-            yield parse_result(raw[:-1], f"{path}:{number}")
+                raise _corrupt_line(path, number, "incomplete line")
+            try:
+                obj = _load_result(raw[:-1])
+            except ValueError as exc:
+                raise _corrupt_line(path, number, str(exc)) from None
+            digest, length = obj.get("digest"), len(obj["embedding"])
+            if digest is None:
+                raise no_digest(path)
+            if not is_digest(digest):
+                raise _corrupt_line(path, number, f'"digest" {json.dumps(digest)} is no digest')
+            if not length:
+                raise _corrupt_line(path, number, "an empty embedding")
+            if dimension is None:
+                dimension = length
+            elif length != dimension:
+                raise _corrupt_line(
+                    path, number, f"an embedding of {length} values after ones of {dimension}"
+                )
+            yield Checkpoint(number, digest, f"{path}: result {number}", ids=(obj["id"],))
 
 
 def no_digest(source: Path) -> OutputConflictError:
@@ -273,12 +299,12 @@ class ResultWriter(Protocol):
         """Where partial results are kept for a rerun to resume from (``None``: none)."""
 
     def point_digest(self, chain: DigestChain) -> str:
-        """What ``point.digest`` should be, given the input's chain over ``point.count``
-        records."""
+        """What a checkpoint's digest should be, given the input's chain over its records."""
 
-    def mismatch(self, records: Iterator[Record]) -> NoReturn:
-        """Raise the ``OutputConflictError`` for a ``point`` whose digest differs from the
-        input's (``records``: the input's, from the first)."""
+    def checkpoints(self, *, every: bool) -> Iterator[Checkpoint]:
+        """What ``point`` holds, read back and checked as it is read (``OutputConflictError``
+        for a corrupt result), up to ``point.count`` records; with ``every=False``, only what
+        is needed to compare its last digest (a finished output left as it is)."""
 
     def start(self, chain: DigestChain, total: int) -> None:
         """Prepare to append after ``point`` (verified); ``chain`` holds its records and
@@ -321,14 +347,6 @@ def check_dimension(writer: ResultWriter, vectors: Vectors, earlier: Path | None
             )
 
 
-def generic_mismatch(source: Path) -> NoReturn:
-    """The conflict for an output whose last digest does not match the input's."""
-    raise OutputConflictError(
-        f"{source} does not match this input: a text, an id, the model or the options differ "
-        f"from the run that wrote it ({REPLACE})"
-    )
-
-
 class StdoutOutput:
     """JSONL to standard output: streamed per batch, no resume."""
 
@@ -348,9 +366,9 @@ class StdoutOutput:
         """The chain's digest (a result line holds it as it is)."""
         return chain.hexdigest
 
-    def mismatch(self, records: Iterator[Record]) -> NoReturn:
-        """Never called: standard output has nothing to resume."""
-        raise AssertionError("standard output has no earlier results")
+    def checkpoints(self, *, every: bool) -> Iterator[Checkpoint]:
+        """None: standard output holds no earlier results."""
+        return iter(())
 
     def start(self, chain: DigestChain, total: int) -> None:
         """Take the digest chain."""
@@ -399,15 +417,20 @@ class JsonlFile:
             self.point = self._inspect(path, allow_torn_tail=False)
 
     def _inspect(self, source: Path, *, allow_torn_tail: bool) -> ResumePoint:
-        # Cheap: count the lines and parse only the last.
+        # Cheap: count the lines and parse only the last (checkpoints() reads them all).
         scan = scan_results(source, allow_torn_tail=allow_torn_tail)
         self._valid_bytes = scan.valid_bytes
         if scan.last is None:
             return ResumePoint(source=source, finished=source == self.path)
-        last = parse_result(scan.last, f"{source}:{scan.count}")
-        if last.digest is None:
+        try:
+            last = _load_result(scan.last)
+        except ValueError as exc:
+            raise _corrupt_line(source, scan.count, str(exc)) from None
+        digest = last.get("digest")
+        if digest is None:
             raise no_digest(source)
-        return ResumePoint(scan.count, last.digest, source, last.dimension, source == self.path)
+        dimension = len(last["embedding"])
+        return ResumePoint(scan.count, digest, source, dimension, source == self.path)
 
     @property
     def resume_file(self) -> Path | None:
@@ -421,31 +444,17 @@ class JsonlFile:
         """The chain's digest (a result line holds it as it is)."""
         return chain.hexdigest
 
-    def mismatch(self, records: Iterator[Record]) -> NoReturn:
-        """Name the first result of the inspected file that does not match the input."""
-        source = self.point.source
-        assert source is not None and self._chain is None
-        chain: DigestChain | None = None
-        for index, (found, record) in enumerate(zip(iter_results(source), records, strict=False)):
-            where = f"{source}: result {index + 1}"
-            if found.digest is None:
-                raise no_digest(source)
-            if chain is None:
-                chain = DigestChain(self._settings)
-            expected = chain.add(record)
-            if type(found.id) is not type(record.id) or found.id != record.id:
-                raise OutputConflictError(
-                    f"{where} has id {json.dumps(found.id)} but the input's record "
-                    f"{index + 1} (line {record.line}) has id {json.dumps(record.id)}: it is "
-                    f"not this input's output ({REPLACE})"
-                )
-            if found.digest != expected:
-                raise OutputConflictError(
-                    f"{where} does not match the input's record {index + 1} (line "
-                    f"{record.line}): that text, the model or the options differ from the run "
-                    f"that wrote it ({REPLACE})"
-                )
-        generic_mismatch(source)
+    def checkpoints(self, *, every: bool) -> Iterator[Checkpoint]:
+        """Every line read back and checked, each a checkpoint (its id and digest); with
+        ``every=False``, the last line only (parsed when inspected)."""
+        source, count = self.point.source, self.point.count
+        if source is None or not count:
+            return
+        if every:
+            yield from iter_result_checkpoints(source, count)
+            return
+        assert self.point.digest is not None
+        yield Checkpoint(count, self.point.digest, f"{source}: result {count}")
 
     def start(self, chain: DigestChain, total: int) -> None:
         """Cut the ``.part`` back to its complete lines, or continue a finished output in it."""
@@ -485,10 +494,12 @@ class JsonlFile:
     def close(self) -> None:
         """Close ``.part``: kept for resuming if it holds results, else removed."""
         if self._file is not None:
-            self._file.close()
-            self._file = None
-            if self.resume_file is None:
-                self.part.unlink(missing_ok=True)
+            file, self._file = self._file, None
+            try:
+                file.close()  # may fail (a full disk): a torn tail is cut off by the rerun
+            finally:
+                if self.resume_file is None:
+                    self.part.unlink(missing_ok=True)
 
     def describe(self) -> str:
         """The output path."""

@@ -8,9 +8,13 @@ file against its input from the file alone. pandas, polars, DuckDB and pyarrow r
 
 While the job runs, ``OUTPUT.part`` is a folder of numbered segments, each a complete Parquet
 file of one row group (up to 8 MiB of embeddings or 16,384 rows), written as batches
-complete (to a temporary name, then renamed) with the same metadata after its last row. A
-crash loses at most the rows not yet in a segment; a rerun reads the last segment's metadata,
-verifies the digest against its input and goes on with the next segment. Finishing copies
+complete (to a temporary name, then renamed) with the same metadata after its last row, and
+``content``: the :class:`~textservice.cli.digests.ContentDigest` of the ids and embeddings of
+every segment up to it. A crash loses at most the rows not yet in a segment (Ctrl-C and
+SIGTERM write them first); a rerun reads every segment back, in order: each must be readable,
+start where the one before it ended (no segment missing, repeated or out of place), hold the
+content its digest says, and hold the input's next ids with the input's digest after them.
+Then it goes on with the next segment. Finishing copies
 the segments' row groups, in order, into one file next to ``OUTPUT``, fsyncs and renames it,
 then removes the folder.
 
@@ -22,24 +26,24 @@ embeddings at the end (see bench/RESULTS.md), and twice the output's size on dis
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from textservice.cli.digests import DigestChain
+from textservice.cli.checkpoints import REPLACE, Checkpoint
+from textservice.cli.digests import ContentDigest, DigestChain, is_digest
 from textservice.cli.inputs import Record
 from textservice.cli.outputs import (
     EMPTY,
-    REPLACE,
     OutputConflictError,
     ResumePoint,
     Vectors,
     check_dimension,
     fsync_dir,
-    generic_mismatch,
     partial_path,
     require_numpy,
 )
@@ -54,17 +58,20 @@ SEGMENT_ROWS = 16384
 """Rows per segment at most (for short embeddings, whose bytes would make large groups)."""
 
 
-def read_checkpoint(path: Path) -> dict[str, Any] | None:
-    """The ``textservice`` metadata of a Parquet file (``None``: it has none)."""
+def _is_count(value: object, least: int) -> bool:
+    return type(value) is int and value >= least
+
+
+def _read_metadata(path: Path) -> dict[str, Any] | None:
+    """The ``textservice`` metadata of a Parquet file, its fields checked (``None``: it has
+    none); ``ValueError`` saying what is wrong."""
     pq = require_pyarrow()
     import pyarrow as pa
 
     try:
         metadata = pq.read_metadata(path).metadata or {}
     except (pa.ArrowException, OSError) as exc:
-        raise OutputConflictError(
-            f"{path}: not a readable Parquet file ({exc}; {REPLACE})"
-        ) from None
+        raise ValueError(f"not a readable Parquet file ({exc})") from None
     raw = metadata.get(METADATA_KEY)
     if raw is None:
         return None
@@ -72,9 +79,26 @@ def read_checkpoint(path: Path) -> dict[str, Any] | None:
         found = json.loads(raw)
         if not isinstance(found, dict) or not {"records", "digest", "dimension"} <= found.keys():
             raise ValueError("missing keys")
+        content = found.get("content")
+        if (
+            not _is_count(found["records"], 1)
+            or not _is_count(found["dimension"], 1)
+            or not is_digest(found["digest"])
+            or (content is not None and not is_digest(content))
+        ):
+            raise ValueError("a field of the wrong type")
     except ValueError as exc:
-        raise OutputConflictError(f"{path}: unreadable textservice metadata ({exc})") from None
+        raise ValueError(f"unreadable textservice metadata ({exc})") from None
     return found
+
+
+def read_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The ``textservice`` metadata of a Parquet file, its fields checked (``None``: it has
+    none); ``OutputConflictError`` if it cannot be read."""
+    try:
+        return _read_metadata(path)
+    except ValueError as exc:
+        raise OutputConflictError(f"{path}: {exc} ({REPLACE})") from None
 
 
 def _segment_name(index: int) -> str:
@@ -95,6 +119,12 @@ class ParquetOutput:
                 "the input's ids mix integers and strings, and a Parquet column has one type: "
                 "make them all strings or all integers (or write .jsonl)"
             )
+        if check.wide_id_line is not None:
+            raise InputError(
+                f"the id on line {check.wide_id_line} of the input is an integer outside "
+                "int64, and a Parquet id column of integers is int64: make the ids strings "
+                "(or write .jsonl); nothing was sent"
+            )
         self._id_type = pa.string() if check.id_types == {str} else pa.int64()
         self.path = path
         self.part = partial_path(path)
@@ -109,6 +139,7 @@ class ParquetOutput:
         self._ids: list[Any] = []
         self._rows: list[Any] = []
         self._buffered = 0
+        self._content = ContentDigest()  # of every row written, in order
         if overwrite:
             return
         if self.part.is_dir():
@@ -117,7 +148,10 @@ class ParquetOutput:
             self.point = self._inspect(path, finished=True)
 
     def _inspect(self, source: Path, *, finished: bool) -> ResumePoint:
-        found = read_checkpoint(source)
+        try:
+            found = _read_metadata(source)
+        except ValueError as exc:
+            raise self._corrupt(source, None, str(exc)) from None
         if found is None:
             raise OutputConflictError(
                 f"{source} has no textservice metadata (it was not written by textservice "
@@ -153,10 +187,107 @@ class ParquetOutput:
         """The chain's digest (segments and the finished file hold it as it is)."""
         return chain.hexdigest
 
-    def mismatch(self, records: Iterator[Record]) -> NoReturn:
-        """The conflict (segments hold one digest each, after their last row)."""
-        assert self.point.source is not None
-        generic_mismatch(self.point.source)
+    def checkpoints(self, *, every: bool) -> Iterator[Checkpoint]:
+        """Every segment (or the finished file, to be continued) read back and checked, one
+        checkpoint per row group (its ids), the last of a file with the file's digest; with
+        ``every=False``, the finished file's digest only."""
+        if not self.point.count:
+            return
+        if not every:
+            assert self.point.digest is not None and self.point.source is not None
+            yield Checkpoint(self.point.count, self.point.digest, str(self.point.source))
+            return
+        files = [self.path] if self.point.finished else self._segment_files()
+        self._content = ContentDigest()  # of the rows read back, to go on from
+        done = 0
+        for path in files:
+            done = yield from self._file_checkpoints(path, done)
+
+    def _corrupt(self, path: Path, before: int | None, why: str) -> OutputConflictError:
+        """The error for a corrupt file (``before``: the records of the segments before it)."""
+        if path.parent != self.part:  # the finished output
+            return OutputConflictError(f"{path}: {why}: it is corrupt ({REPLACE})")
+        kept = (
+            " to keep the results before it"
+            if before is None
+            else f" to keep the {before} results before it"
+            if before
+            else ""
+        )
+        return OutputConflictError(
+            f"{path}: {why}: the segment is corrupt; remove it and every later segment of "
+            f"{self.part}{kept}, or pass --overwrite to start over"
+        )
+
+    def _file_checkpoints(self, path: Path, before: int) -> Generator[Checkpoint, None, int]:
+        """One file's checkpoints, after its structure and content are checked; the records
+        held up to its end."""
+        pa, pq = self._pa, self._pq
+        try:
+            found = _read_metadata(path)
+        except ValueError as exc:
+            raise self._corrupt(path, before, str(exc)) from None
+        if found is None:
+            raise self._corrupt(path, before, "no textservice metadata")
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise self._corrupt(path, before, f"unreadable ({exc})") from None
+        with parquet:
+            count = yield from self._checked_file(parquet, path, before, found)
+        return count
+
+    def _checked_file(
+        self, parquet: Any, path: Path, before: int, found: dict[str, Any]
+    ) -> Generator[Checkpoint, None, int]:
+        """The checks and checkpoints of an open Parquet file whose metadata is ``found``."""
+        pa = self._pa
+        dimension = found["dimension"]
+        rows = parquet.metadata.num_rows
+        schema = parquet.schema_arrow
+        if "embedding" not in schema.names or "id" not in schema.names:
+            raise self._corrupt(path, before, f"columns {', '.join(schema.names)}")
+        embedding, id_type = schema.field("embedding").type, schema.field("id").type
+        if dimension != self.point.dimension or embedding != pa.list_(pa.float32(), dimension):
+            raise self._corrupt(
+                path,
+                before,
+                f"embeddings of type {embedding} ({dimension} values by its metadata), not "
+                f"the {self.point.dimension} float32 values of {self.point.source}",
+            )
+        if id_type not in (pa.int64(), pa.string()):
+            raise self._corrupt(path, before, f"ids of type {id_type}")
+        if found["records"] != before + rows:
+            raise self._corrupt(
+                path,
+                before,
+                f"{rows} rows after {before} records, but its metadata says they end at record "
+                f"{found['records']} (a segment missing, repeated or out of place)",
+            )
+        groups = parquet.metadata.num_row_groups
+        try:
+            for group in range(groups):  # the content first: a corrupt file is named so
+                table = parquet.read_row_group(group)
+                self._content.add_ids(table.column("id").to_pylist())
+                for chunk in table.column("embedding").chunks:
+                    self._content.add_vectors(chunk.flatten().to_numpy().data)
+        except (pa.ArrowException, OSError) as exc:
+            raise self._corrupt(path, before, f"unreadable ({exc})") from None
+        content = found.get("content")
+        if content is not None and content != self._content.hexdigest:
+            raise self._corrupt(
+                path, before, "its rows are not those its content digest was made from"
+            )
+        count = before
+        for group in range(groups):  # then the ids, a row group at a time
+            try:
+                ids = parquet.read_row_group(group, columns=["id"]).column(0).to_pylist()
+            except (pa.ArrowException, OSError) as exc:
+                raise self._corrupt(path, before, f"unreadable ({exc})") from None
+            count += len(ids)
+            digest = found["digest"] if group == groups - 1 else None
+            yield Checkpoint(count, digest, str(path), ids=ids)
+        return count
 
     def start(self, chain: DigestChain, total: int) -> None:
         """Clear what cannot be kept; continue a finished output that holds a prefix."""
@@ -203,7 +334,12 @@ class ParquetOutput:
 
     def _checkpoint(self, records: int) -> dict[bytes, bytes]:
         assert self._chain is not None
-        found = {"records": records, "digest": self._chain.hexdigest, "dimension": self.dimension}
+        found = {
+            "records": records,
+            "digest": self._chain.hexdigest,
+            "dimension": self.dimension,
+            "content": self._content.hexdigest,
+        }
         return {METADATA_KEY: json.dumps(found).encode("ascii")}
 
     def _write_file(self, path: Path, tables: Iterator[Any], dimension: int, records: int) -> None:
@@ -223,8 +359,13 @@ class ParquetOutput:
                 writer.write_table(
                     table.replace_schema_metadata(schema.metadata), row_group_size=len(table)
                 )
-        finally:
-            writer.close()
+        except BaseException:
+            # Closing writes the footer, which fails too when the disk is full: the first
+            # error is the one to report.
+            with contextlib.suppress(Exception):
+                writer.close()
+            raise
+        writer.close()
         fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -236,11 +377,15 @@ class ParquetOutput:
             return
         assert self.dimension is not None
         table = self._table(self._ids, self._rows, self.dimension)
-        self._segments += 1
-        final = self.part / _segment_name(self._segments)
+        final = self.part / _segment_name(self._segments + 1)
         tmp = final.with_suffix(".tmp")
-        self._write_file(tmp, iter([table]), self.dimension, self._records)
-        os.replace(tmp, final)
+        try:
+            self._write_file(tmp, iter([table]), self.dimension, self._records)
+            os.replace(tmp, final)
+        except BaseException:  # the rows stay buffered, the segment's number free
+            tmp.unlink(missing_ok=True)
+            raise
+        self._segments += 1
         self._ids, self._rows, self._buffered = [], [], 0
 
     def write(self, records: Sequence[Record], vectors: Vectors) -> None:
@@ -251,8 +396,11 @@ class ParquetOutput:
         rows = self._np.asarray(vectors, dtype="<f4")
         for record in records:
             self._chain.add(record)
-        self._ids.extend(r.id for r in records)
+        ids = [r.id for r in records]
+        self._ids.extend(ids)
         self._rows.append(rows)
+        self._content.add_ids(ids)
+        self._content.add_vectors(self._np.ascontiguousarray(rows).data)
         self._records += len(records)
         self._buffered += rows.nbytes
         if self._buffered >= SEGMENT_BYTES or len(self._ids) >= SEGMENT_ROWS:
@@ -268,8 +416,14 @@ class ParquetOutput:
         pq = self._pq
 
         def tables() -> Iterator[Any]:
+            before = 0
             for segment in segments:
-                yield pq.read_table(segment, schema=self._schema(dimension))
+                try:
+                    table = pq.read_table(segment, schema=self._schema(dimension))
+                except (self._pa.ArrowException, OSError) as exc:  # reading, not writing
+                    raise self._corrupt(segment, before, f"unreadable ({exc})") from None
+                before += len(table)
+                yield table
 
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:

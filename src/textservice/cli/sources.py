@@ -59,6 +59,8 @@ __all__ = [
 
 Report = Callable[[BadLine], None]
 
+_INT64 = range(-(2**63), 2**63)
+
 
 def require_pyarrow() -> Any:
     """The ``pyarrow.parquet`` module, or ``InputError`` naming the extra that brings it."""
@@ -85,6 +87,9 @@ class InputCheck:
     """The types of the records' ids (``int``, ``str``)."""
     titles: int = 0
     """Good records with a title."""
+    wide_id_line: int | None = None
+    """The first line whose integer id is outside int64, the widest integer of Parquet and
+    Arrow (``None``: none is)."""
 
     @property
     def bad_count(self) -> int:
@@ -184,6 +189,7 @@ def _first_pass(
     bad_lines: array[int] = array("q")
     seen = _Duplicates() if ids else None
     count = good = titles = 0
+    wide_id_line: int | None = None
     id_types: set[type] = set()
     held: list[BadLine] = []  # reported once duplicates are known, to keep line order
     for item in items:
@@ -199,6 +205,8 @@ def _first_pass(
         good += 1
         titles += item.title is not None
         id_types.add(type(item.id))
+        if wide_id_line is None and type(item.id) is int and item.id not in _INT64:
+            wide_id_line = item.line
         if seen is not None:
             seen.add(item.id)
     dupes: list[BadLine] = []
@@ -210,7 +218,9 @@ def _first_pass(
         bad_lines = _merge(bad_lines, dupes)
     for b in sorted([*held, *dupes], key=lambda b: b.line):
         report(b)
-    return InputCheck(count, good - len(dupes), bad_lines, frozenset(id_types), titles)
+    return InputCheck(
+        count, good - len(dupes), bad_lines, frozenset(id_types), titles, wide_id_line
+    )
 
 
 class TextSource:
@@ -290,7 +300,13 @@ class ParquetSource:
 
         types = pa.types
 
+        def values(t: Any) -> Any:
+            # A dictionary-encoded column (what pandas writes for a categorical) holds
+            # values of its value type; pyarrow decodes them when the rows are read.
+            return t.value_type if types.is_dictionary(t) else t
+
         def strings(t: Any) -> bool:
+            t = values(t)
             return bool(types.is_string(t) or types.is_large_string(t) or types.is_string_view(t))
 
         field(text_column, "--text-column", strings, "strings")
@@ -300,7 +316,7 @@ class ParquetSource:
             field(
                 id_column,
                 "--id-column",
-                lambda t: types.is_integer(t) or types.is_string(t) or types.is_large_string(t),
+                lambda t: types.is_integer(values(t)) or strings(t),
                 "integers or strings",
             )
         self.text_column = text_column
