@@ -196,6 +196,11 @@ def test_proto3_json_of_int64_bytes_enums_and_durations() -> None:
     assert json_mapping.any_from_json({"@type": info_url(), "retryDelay": "1.5s"}) == rpc.RetryInfo(
         retry_delay=datetime.timedelta(seconds=1.5)
     )
+    # only what follows the type URL's last "/" names the type
+    for url in ("google.rpc.RetryInfo", "example.com/x/google.rpc.RetryInfo"):
+        assert json_mapping.any_from_json({"@type": url, "retryDelay": "2s"}) == rpc.RetryInfo(
+            retry_delay=datetime.timedelta(seconds=2)
+        )
 
 
 def info_url() -> str:

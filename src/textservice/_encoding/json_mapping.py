@@ -49,6 +49,7 @@ M = TypeVar("M", bound=betterproto2.Message)
 
 ANY_TYPE_KEY = "@type"
 """The key naming the type of an ``Any`` in JSON."""
+_TYPE_URL_PREFIX = "type.googleapis.com/"
 
 
 def loads(data: bytes | str) -> Any:
@@ -194,7 +195,12 @@ def any_from_json(value: Any) -> Any:
     if not isinstance(value, Mapping):
         raise TypeError(f"a google.protobuf.Any must be a JSON object, got {_kind(value)}")
     url = value.get(ANY_TYPE_KEY)
-    known = default_message_pool.url_to_type.get(url) if isinstance(url, str) else None
+    known = None
+    if isinstance(url, str):
+        # the type URL's host part is not part of the type: take any host (or none), as
+        # protobuf's own Any handling reads only what follows the last "/"
+        name = url.rsplit("/", 1)[-1]
+        known = default_message_pool.url_to_type.get(f"{_TYPE_URL_PREFIX}{name}")
     if known is None:
         return dict(value)
     fields = {k: v for k, v in value.items() if k != ANY_TYPE_KEY}
