@@ -306,3 +306,17 @@ def test_every_code_round_trips_through_the_body_and_its_status(code: Status) ->
     # without a "status" the HTTP status decides: the first code listed with it
     bare = error_from_response(HTTP_STATUS[code], b'{"error": {"message": "m"}}')
     assert HTTP_STATUS[bare.code] == HTTP_STATUS[code]
+
+
+def test_either_spelling_of_a_name_is_read_in_bodies_and_replies() -> None:
+    found = route_of([BATCH], "POST", "/v1beta/models/gemini-embedding-001:batchEmbedContents")
+    assert found is not None
+    camel = {"requests": [{"content": {"parts": [{"text": "a"}]}, "taskType": "CLUSTERING",
+                           "outputDimensionality": "8"}]}  # fmt: skip
+    snake = {"requests": [{"content": {"parts": [{"text": "a"}]}, "task_type": "CLUSTERING",
+                           "output_dimensionality": 8}]}  # fmt: skip
+    read = [request_from_http(found[0], found[1], found[2], [], body) for body in (camel, snake)]
+    assert read[0] == read[1]
+    assert read[0].requests[0].output_dimensionality == 8
+    model = json_mapping.message_from_json(pb.Model, b'{"input_token_limit": "2048"}')
+    assert model.input_token_limit == 2048
