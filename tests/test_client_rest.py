@@ -138,3 +138,17 @@ def test_googles_429_body_is_waited_out_by_the_governor() -> None:
         assert len(textservice.embed_content(MODEL, "q", client=client)["embedding"]) == 8
         assert time.monotonic() - started >= 0.2
         assert client.quota_stats().rejected == 1
+
+
+@pytest.mark.network
+def test_a_failed_connection_shows_no_key_in_its_traceback() -> None:
+    import traceback
+
+    client = TextServiceClient(KEY, transport="rest", endpoint="127.0.0.1:1", insecure=True)
+    with client, pytest.raises(Unavailable) as info:
+        textservice.count_tokens(MODEL, "x", client=client, request_options={"retry": None})
+    shown = "".join(
+        traceback.TracebackException.from_exception(info.value, capture_locals=True).format()
+    )
+    assert "could not reach the server" in shown
+    assert KEY not in shown
