@@ -8,6 +8,7 @@ so these tests hold the fake's REST face to what the real API's users run, as
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,11 +66,16 @@ def _options(address: ServerAddress) -> types.HttpOptions:
 TEXTS = ["What is the meaning of life?", "How do I bake a cake?"]
 
 
+def float32(result: Any) -> list[list[float]]:
+    """google-genai's vectors as float32: it keeps the decimals the API writes (the shortest
+    that read back as each float32) as doubles, where the fake's expected values are the
+    float32 values themselves."""
+    return [array("f", e.values).tolist() for e in result.embeddings]
+
+
 def test_embed_content_gemini_embedding_001(client: Any, fake: FakeServer) -> None:
     result = client.models.embed_content(model="gemini-embedding-001", contents=TEXTS)
-    assert [e.values for e in result.embeddings] == [
-        expected_content_embedding(EMBEDDING_001, text) for text in TEXTS
-    ]
+    assert float32(result) == [expected_content_embedding(EMBEDDING_001, text) for text in TEXTS]
     (call,) = fake.calls
     assert (call.method, call.status) == ("BatchEmbedContents", Status.OK)
     assert len(call.request.requests) == 2
@@ -80,7 +86,7 @@ def test_embed_content_gemini_embedding_2(client: Any, fake: FakeServer) -> None
     # (python-genai#2523), so the API (and the fake) answer one aggregated vector.
     result = client.models.embed_content(model="gemini-embedding-2", contents=TEXTS)
     dimension = fake.dimension_of(EMBEDDING_2)
-    assert [e.values for e in result.embeddings] == [
+    assert float32(result) == [
         expected_content_embedding(EMBEDDING_2, "".join(TEXTS), dimension=dimension)
     ]
     (call,) = fake.calls
@@ -91,7 +97,7 @@ def test_embed_content_gemini_embedding_2(client: Any, fake: FakeServer) -> None
 def test_embed_content_with_a_task_type_and_a_dimensionality(client: Any) -> None:
     config = types.EmbedContentConfig(task_type="RETRIEVAL_QUERY", output_dimensionality=16)
     result = client.models.embed_content(model="gemini-embedding-001", contents="hi", config=config)
-    assert [e.values for e in result.embeddings] == [
+    assert float32(result) == [
         expected_content_embedding(EMBEDDING_001, "hi", "RETRIEVAL_QUERY", dimension=16)
     ]
 

@@ -63,8 +63,9 @@ def loads(data: bytes | str) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    """Python values as compact UTF-8 JSON (orjson: see ``loads``)."""
-    return orjson.dumps(value)
+    """Python values as compact UTF-8 JSON (orjson: see ``loads``); numpy arrays as JSON
+    arrays (float32 ones in their shortest decimal form)."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def to_json(message: betterproto2.Message) -> dict[str, Any]:

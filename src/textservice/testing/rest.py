@@ -79,6 +79,17 @@ def rest_methods(version: str, service: str) -> tuple[MethodSpec[Any, Any], ...]
     )
 
 
+def _float32_values() -> Callable[[list[float]], Any]:
+    """How an embedding's values are written: with numpy, as float32 (the shortest decimal
+    that reads back as that float32, as Google's API writes them: ``0.012345679``), else as
+    the doubles they are (``0.012345679104328156``: the same float32 once read back)."""
+    try:
+        import numpy
+    except ImportError:
+        return list
+    return lambda values: numpy.asarray(values, numpy.float32)
+
+
 def _answer_json(answer: betterproto2.Message) -> bytes:
     """A response as JSON; an embedding response written straight from its vectors."""
     layout = embedding_layout(type(answer))
@@ -87,12 +98,13 @@ def _answer_json(answer: betterproto2.Message) -> bytes:
     field = json_mapping.json_name(layout.field)
     values = json_mapping.json_name(layout.values_field)
     found = getattr(answer, layout.field)
+    short = _float32_values()
     if layout.repeated:
-        vectors = [{values: getattr(e, layout.values_field)} for e in found]
+        vectors = [{values: short(getattr(e, layout.values_field))} for e in found]
         return json_mapping.dumps({field: vectors})
     if found is None:
         return b"{}"
-    return json_mapping.dumps({field: {values: getattr(found, layout.values_field)}})
+    return json_mapping.dumps({field: {values: short(getattr(found, layout.values_field))}})
 
 
 def _error(code: Status, message: str, details: Iterable[Any] = ()) -> Response:
