@@ -182,6 +182,7 @@ def request_from_http(
     """The request message of an HTTP request matched by ``route_of`` (``body``: its parsed
     JSON, ``None`` without one). Raises ``ValueError``/``TypeError``/``KeyError`` for what is
     not a valid request (unknown fields included)."""
+    query = list(query)
     fields: dict[str, Any]
     if rule.body == "*":
         if body is None:
@@ -195,7 +196,7 @@ def request_from_http(
             if body is not None and not isinstance(body, dict):
                 raise TypeError("the request body must be a JSON object")
             fields[json_mapping.json_name(rule.body)] = body or {}
-    if rule.body == "*" and any(True for _ in query):
+    if rule.body == "*" and query:
         fields.update(_query_fields(method.request_type, query))
     for variable, value in path_values.items():
         _set(fields, _json_path(variable), value)
