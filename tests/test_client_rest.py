@@ -152,3 +152,24 @@ def test_a_failed_connection_shows_no_key_in_its_traceback() -> None:
     )
     assert "could not reach the server" in shown
     assert KEY not in shown
+
+
+def test_the_fakes_rest_face_takes_the_key_as_a_query_parameter_too() -> None:
+    fake = FakeServer(api_key=KEY, embedding_dimension=4)
+
+    async def post(query: str) -> int:
+        async with httpx.AsyncClient(transport=fake.http_transport(), base_url="http://f") as h:
+            answer = await h.post(
+                f"/v1beta/models/gemini-embedding-001:embedContent{query}",
+                json={"content": {"parts": [{"text": "hi"}]}},
+            )
+            return answer.status_code
+
+    assert asyncio.run(post(f"?key={KEY}&alt=json")) == 200
+    assert asyncio.run(post("?key=wrong")) == 401
+    assert asyncio.run(post("?bogus=1")) == 400
+    assert [c.status and c.status.name for c in fake.calls] == [
+        "OK",
+        "UNAUTHENTICATED",
+        "INVALID_ARGUMENT",
+    ]

@@ -8,7 +8,8 @@ request message (strictly: an unknown field is a 400, as the API answers) and ha
 applies quotas and faults, validates and answers, exactly as for a gRPC call. Failures are
 Google's JSON error body with the code's HTTP status (``rest.errors``); a path no RPC has is
 a 404 in the same form. ``X-Server-Timeout`` (whole seconds, as python-genai sends it) is the
-call's deadline, recorded like a gRPC call's.
+call's deadline, recorded like a gRPC call's. The key may also come as the ``key`` query
+parameter, as Google's REST examples send it (the client never does: it would show in URLs).
 
 Two ways in: ``RestFace.handle`` behind ``http_server`` (TCP) and ``memory_transport`` (an
 ``httpx.AsyncBaseTransport`` calling it in process, no socket).
@@ -37,6 +38,7 @@ from textservice._transport.rest.connection import SERVER_TIMEOUT_HEADER
 from textservice._transport.rest.errors import error_body, http_status
 from textservice._transport.rest.http_call import request_from_http, route_of
 from textservice.testing.answers import ANSWERS
+from textservice.testing.log import API_KEY_HEADER
 from textservice.testing.versions import ApiVersion, Service
 
 if TYPE_CHECKING:
@@ -45,6 +47,9 @@ if TYPE_CHECKING:
 __all__ = ["Dropped", "Response", "RestFace", "memory_transport", "rest_methods"]
 
 _JSON_HEADERS = (("content-type", "application/json; charset=UTF-8"),)
+_SYSTEM_PARAMETERS = frozenset({"alt", "$alt", "prettyPrint", "$prettyPrint"})
+"""Google APIs' system query parameters, which no request message holds (ignored: the face
+always answers JSON)."""
 
 
 class Dropped(Exception):
@@ -187,9 +192,14 @@ class RestFace:
             unimplemented = self._fake.serve_unimplemented(version, service, spec.name, metadata)
             return _grpc_error(unimplemented)
         timeout = _timeout(metadata)
+        query = []
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            if name == "key":  # the API key as a query parameter, as Google's REST docs show
+                metadata.append((API_KEY_HEADER, value))
+            elif name not in _SYSTEM_PARAMETERS:
+                query.append((name, value))
         try:
             parsed = json_mapping.loads(body) if body.strip() else None
-            query = parse_qsl(parts.query, keep_blank_values=True)
             request = request_from_http(spec, rule, values, query, parsed)
         except (ValueError, TypeError, KeyError) as exc:
             error = GRPCError(Status.INVALID_ARGUMENT, f"Invalid JSON payload received. {exc}")
