@@ -56,6 +56,10 @@ class Contender:
     script: str
     variant: str
     peer: bool = False
+    model: str = MODEL
+    prefix: str = ""
+    """What the client puts before each text (a task instruction): the server's vectors are
+    those of the prefixed texts."""
 
 
 CONTENDERS = (
@@ -78,10 +82,11 @@ def run_contender(contender: Contender, server: BenchServer, ref: Path, n: int) 
     python = PEER_PY if contender.peer else PROJECT_PY
     args = [
         str(python), str(BENCH / "contenders" / contender.script), f"--variant={contender.variant}",
-        "--mode=batch", f"--target={server.target}", f"--model={MODEL}", f"--api-key={API_KEY}",
+        "--mode=batch", f"--target={server.target}", f"--model={contender.model}",
+        f"--api-key={API_KEY}",
         f"--n={n}", f"--dim={DIM}", f"--ref={ref}",
     ]  # fmt: skip
-    expected = server.digest(n)
+    expected = server.digest(n, contender.prefix)
     cpu_before = server.command(cmd="stats")["cpu_s"]  # also resets the counters
     try:
         done = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=REPO)

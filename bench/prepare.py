@@ -57,7 +57,14 @@ class BenchServer:
     """``bench/server.py`` in its own process, driven over stdin/stdout JSON lines."""
 
     def __init__(
-        self, ref: Path, prewarm: int, vectors: str, *, model: str = MODEL, dim: int = DIM
+        self,
+        ref: Path,
+        prewarm: int,
+        vectors: str,
+        *,
+        model: str = MODEL,
+        dim: int = DIM,
+        prefixes: tuple[str, ...] = (),
     ) -> None:
         self.model = model
         self.process = subprocess.Popen(
@@ -70,6 +77,7 @@ class BenchServer:
                 f"--dim={dim}",
                 f"--prewarm={prewarm}",
                 f"--vectors={vectors}",
+                *(f"--prewarm-prefix={p}" for p in prefixes),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -79,7 +87,7 @@ class BenchServer:
         self.port: int = hello["port"]
         self.vectors: str = hello["vectors"]
         self.target = f"127.0.0.1:{self.port}"
-        self._digests: dict[int, str] = {}
+        self._digests: dict[tuple[int, str], str] = {}
 
     def _read(self) -> dict[str, Any]:
         """The server's next JSON line."""
@@ -100,11 +108,14 @@ class BenchServer:
             raise RuntimeError(f"bench server: {reply}")
         return reply
 
-    def digest(self, n: int) -> str:
-        """Expected float32 digest of the first ``n`` workload texts' vectors."""
-        if n not in self._digests:
-            self._digests[n] = self.command(cmd="digest", model=self.model, n=n)["digest"]
-        return self._digests[n]
+    def digest(self, n: int, prefix: str = "") -> str:
+        """Expected float32 digest of the first ``n`` workload texts' vectors (each text
+        after ``prefix``)."""
+        key = (n, prefix)
+        if key not in self._digests:
+            reply = self.command(cmd="digest", model=self.model, n=n, prefix=prefix)
+            self._digests[key] = reply["digest"]
+        return self._digests[key]
 
     def stats(self) -> dict[str, Any]:
         """Counts since the last call (RPCs, texts, most in flight), then reset; and ``cpu_s``,

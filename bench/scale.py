@@ -23,14 +23,22 @@ Each output is checked (shape, first/middle/last rows against the fake's vectors
 Free disk is checked first: 1,000,000 rows of 3,072 float32 values is 12 GB (24 GB while a
 Parquet job joins its segments); a size that does not fit is skipped, and the report says so.
 
+``--images N`` measures media instead (issue 19), in its own section (between
+``<!-- scale-images:begin -->`` and ``<!-- scale-images:end -->``): ``textservice embed -m
+models/gemini-embedding-2 -i DIR -o OUT.npy`` over a folder of N images of 100 KB each (PNG
+header, then deterministic bytes), against the fake at 3,072 dimensions: images/s, CPU and
+peak RSS (target: at most 300 MiB), each output checked (shape, first and last rows against
+the fake's vectors of those images).
+
 Usage: ``.venv/bin/python bench/scale.py [--sizes 100000,1000000] [--dims 768,3072]
-[--quick] [--out FILE]``.
+[--quick] [--out FILE]``; ``.venv/bin/python bench/scale.py --images 2000 [--rounds R]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import itertools
 import json
 import os
@@ -486,14 +494,115 @@ def report(
 
 
 def splice(path: Path, section: str) -> None:
+    splice_markers(path, section, BEGIN, END)
+
+
+def splice_markers(path: Path, section: str, begin: str, end: str) -> None:
+    """Put ``section`` (from ``begin`` to ``end``) into ``path``, replacing an earlier one."""
     text_ = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text_ and END in text_:
-        head, rest = text_.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
+    if begin in text_ and end in text_:
+        head, rest = text_.split(begin, 1)
+        _, tail = rest.split(end, 1)
         text_ = head + section.rstrip("\n") + tail
     else:
         text_ = text_.rstrip("\n") + "\n\n" + section
     path.write_text(text_, encoding="utf-8")
+
+
+IMAGES_BEGIN, IMAGES_END = "<!-- scale-images:begin -->", "<!-- scale-images:end -->"
+IMAGE_MODEL = "models/gemini-embedding-2"
+IMAGE_BYTES = 100_000
+IMAGE_DIM = 3072
+IMAGE_RSS_LIMIT_MIB = 300
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def image_bytes(i: int) -> bytes:
+    """Image ``i`` of the folder: 100 KB, a PNG header then deterministic bytes."""
+    body = hashlib.shake_256(f"bench image {i}".encode()).digest(IMAGE_BYTES - len(_PNG))
+    return _PNG + body
+
+
+def write_images(count: int) -> Path:
+    """A folder of ``count`` images (made once, kept for reruns)."""
+    folder = WORK / f"images-{count}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        path = folder / f"{i // 1000:03}" / f"{i:06}.png"
+        if not path.exists() or path.stat().st_size != IMAGE_BYTES:
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(image_bytes(i))
+    return folder
+
+
+def check_images(out: Path, count: int) -> None:
+    """The output holds ``count`` rows, the first and last the fake's vectors of the first
+    and last image."""
+    import numpy as np
+
+    from textservice.testing.vectors import expected_parts_embedding
+
+    rows = np.load(out, mmap_mode="r")
+    if rows.shape != (count, IMAGE_DIM):
+        raise RuntimeError(f"{out}: shape {rows.shape}, expected ({count}, {IMAGE_DIM})")
+    for index in (0, count - 1):
+        want = expected_parts_embedding(IMAGE_MODEL, [("image/png", image_bytes(index))])
+        if not np.array_equal(rows[index], np.array(want, dtype=np.float32)):
+            raise RuntimeError(f"{out}: row {index} is not the fake's vector of image {index}")
+
+
+def measure_images(count: int, rounds: int) -> Measure:
+    folder = write_images(count)
+    server = FakeServer(IMAGE_DIM)
+    env = {**os.environ, "GOOGLE_API_KEY": "bench"}
+    out = WORK / f"images-{count}.npy"
+    m = Measure(count, IMAGE_DIM, "cli .npy, images", [], [], [], "")
+    try:
+        for _ in range(rounds):
+            remove(out)
+            argv = [PY, "-m", "textservice.cli", "embed", "-m", IMAGE_MODEL, "-i", str(folder),
+                    "-o", str(out), "--endpoint", server.target, "--insecure"]  # fmt: skip
+            print(f"scale: {count:,} images ...", file=sys.stderr, flush=True)
+            seconds, cpu, rss = run_child(argv, env)
+            check_images(out, count)
+            remove(out)
+            m.walls.append(seconds)
+            m.cpus.append(cpu)
+            m.rss.append(rss)
+            print(f"scale:   {seconds:.1f} s, {cpu:.1f} s CPU, {rss:.0f} MiB", file=sys.stderr)
+    finally:
+        server.stop()
+    return m
+
+
+def images_report(m: Measure, rounds: int) -> str:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    ok = m.rss_mib <= IMAGE_RSS_LIMIT_MIB
+    verdict = "met" if ok else "**not met**"
+    return "\n".join(
+        [
+            IMAGES_BEGIN,
+            f"## Media through the CLI: {m.rows:,} images of 100 KB from a folder",
+            "",
+            f"`textservice embed -m {IMAGE_MODEL} -i DIR -o OUT.npy` against `textservice "
+            f"fake-server --dimension {IMAGE_DIM}` (its own process), {rounds} round(s); "
+            f"textservice {git_revision()}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+            f"load average {load} at the end (2 cores, shared with other work: times are "
+            "provisional when the load is above 2). Each output checked and removed.",
+            "",
+            "| target | measured | verdict |",
+            "|---|---:|---|",
+            f"| peak RSS ≤ {IMAGE_RSS_LIMIT_MIB} MiB | {m.rss_mib:.0f} MiB | {verdict} |",
+            "",
+            "| images | median wall | images/s | MB/s of images | CPU | peak RSS |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {m.rows:,} | {m.seconds:.1f} s | {m.rate:,.0f} | "
+            f"{m.rows * IMAGE_BYTES / 1e6 / m.seconds:.1f} | {m.cpu or 0:.1f} s | "
+            f"{m.rss_mib:.0f} MiB |",
+            IMAGES_END,
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -517,7 +626,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="10,000 rows at 768 only")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--images", type=int, default=None, help="measure N images instead")
     opts = parser.parse_args(args)
+    if opts.images is not None:
+        WORK.mkdir(parents=True, exist_ok=True)
+        m = measure_images(opts.images, opts.rounds)
+        section = images_report(m, opts.rounds)
+        target = opts.out or (
+            RESULTS if opts.images == 2000 else REPO / "bench" / ".work" / "RESULTS-images.md"
+        )
+        splice_markers(target, section, IMAGES_BEGIN, IMAGES_END)
+        print(section)
+        return 0
     sizes = [int(s) for s in opts.sizes.split(",")]
     dims = [int(d) for d in opts.dims.split(",")]
     ray_rows: int | None = opts.ray_rows

@@ -13,7 +13,8 @@ text is embedded like a TextService text; a batch's requests must name the batch
 Controlled by JSON lines on stdin, answering on stdout:
 ``{"cmd": "latency", "ms": 100}``, ``{"cmd": "stats"}`` (counts since the last call, then reset;
 and the process's CPU time so far, all threads),
-``{"cmd": "digest", "model": M, "n": N}`` (expected float32 digest of ``texts(N)``),
+``{"cmd": "digest", "model": M, "n": N, "prefix": P}`` (expected float32 digest of
+``texts(N)``, each after the optional prefix P),
 ``{"cmd": "quit"}``. Its first line is ``{"ready": true, "port": P, "vectors": "..."}``.
 
 Usage: ``.venv/bin/python bench/server.py --ref REF --api-key KEY [--port 0] [--prewarm N]``
@@ -266,11 +267,13 @@ def self_check(embeddings: Embeddings, ref: str, model: str) -> None:
             raise SystemExit(f"bench server: {version} BatchEmbedContents bytes differ from _pb2's")
 
 
-def digest(embeddings: Embeddings, model: str, n: int) -> str:
-    """Expected digest of ``texts(n)``, straight from the vector function (not the cache)."""
+def digest(embeddings: Embeddings, model: str, n: int, prefix: str = "") -> str:
+    """Expected digest of ``texts(n)`` (each after ``prefix``: the text a task instruction
+    makes of it), straight from the vector function (not the cache)."""
     h = hashlib.sha256()
     for text in _common.texts(n):
-        h.update(embeddings._expected(model, text, embeddings._dim).astype("<f4").tobytes())
+        vector = embeddings._expected(model, prefix + text, embeddings._dim)
+        h.update(vector.astype("<f4").tobytes())
     return h.hexdigest()
 
 
@@ -282,6 +285,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--dim", type=int, default=768)
     parser.add_argument("--prewarm", type=int, default=0, help="cache texts(N) at start")
+    parser.add_argument(
+        "--prewarm-prefix",
+        action="append",
+        default=[],
+        help="also cache texts(N) after this prefix (repeatable): a task instruction's text",
+    )
     parser.add_argument("--vectors", default="auto", choices=["auto", "fake", "bench"])
     parser.add_argument("--workers", type=int, default=32)
     args = parser.parse_args()
@@ -296,7 +305,9 @@ def main() -> None:
     )
     port = grpc_server.add_insecure_port(f"127.0.0.1:{args.port}")
     self_check(embeddings, args.ref, args.model)
-    embeddings.response(args.model, [*_common.texts(args.prewarm), _common.WARM_UP_TEXT])
+    for prefix in ["", *args.prewarm_prefix]:
+        warm = [prefix + t for t in [*_common.texts(args.prewarm), _common.WARM_UP_TEXT]]
+        embeddings.response(args.model, warm)
     grpc_server.start()
     print(json.dumps({"ready": True, "port": port, "vectors": label}), flush=True)
 
@@ -311,7 +322,8 @@ def main() -> None:
             cpu_s = usage.ru_utime + usage.ru_stime
             reply = {"ok": True, "cpu_s": cpu_s, **state.stats.take()}
         elif name == "digest":
-            reply = {"ok": True, "digest": digest(embeddings, command["model"], command["n"])}
+            found = digest(embeddings, command["model"], command["n"], command.get("prefix", ""))
+            reply = {"ok": True, "digest": found}
         elif name == "quit":
             break
         else:

@@ -31,7 +31,9 @@ from codegen.model import (
     RetryPolicy,
     Service,
 )
-from codegen.names import is_identifier, parameter_name, python_field_name
+from codegen.names import is_identifier, parameter_name, snake_name
+from codegen.paths import profiles
+from codegen.roles import OUTPUT_DIMENSIONALITY, TASK_TYPE, TITLE, resolve
 from codegen.shapes import (
     FRIENDLY_FUNCTIONS,
     MODEL_FIELD,
@@ -46,13 +48,14 @@ from codegen.shapes import (
     content_parts,
     match_service,
     page_items,
+    pick,
     text_wrapper,
     vector_path,
 )
 
-BATCH_LIMIT = 100
+BATCH_LIMIT = profiles().MAX_BATCH_ITEMS
 """Texts per BatchEmbedText/BatchEmbedContents call (the API rejects more; the protos say so
-only in a comment)."""
+only in a comment): the package's model profiles hold the number."""
 
 COMPLETION_CANDIDATES, COMPLETION_OUTPUT = "candidates", "output"
 """``Completion["result"]`` is ``candidates[0].output`` (None without candidates)."""
@@ -62,10 +65,6 @@ OWN_PARAMETERS = ("client", "request_options")
 
 CONTENT_OWN_PARAMETERS = ("output", "normalize")
 """Keyword-only parameters of ``embed_content`` after ``OWN_PARAMETERS``."""
-
-TITLE_FIELD, TASK_TYPE_FIELD, DIMENSIONALITY_FIELD = "title", "task_type", "output_dimensionality"
-"""EmbedContent's request fields the runtime gives rules to (a title needs the retrieval
-document task type; a dimensionality is positive); a request without one has no such rule."""
 
 FUNCTION_DOC_WIDTH = docstrings.LINE_LENGTH - 4
 """Function docstrings sit 4 spaces in."""
@@ -117,11 +116,27 @@ WELL_KNOWN_RESULTS: dict[str, str] = {
 """Well-known types as result values (``textservice._encoding.dicts`` gives these); the other
 well-known messages (``Any``, ``Empty``, ``FieldMask``) are dicts of their fields."""
 
-_UNWRAPPED_ARGUMENTS = frozenset(
-    name for name in WELL_KNOWN_RESULTS if name.endswith(("Timestamp", "Duration", "Value"))
-)
-"""Well-known types betterproto2 holds as Python values (or JSON-like ones): not accepted as
-facade arguments yet (no request field of the API needs one)."""
+WELL_KNOWN_ARGUMENTS: dict[str, tuple[str, str]] = {
+    "google.protobuf.Value": ("_f.JsonValue", "_f.fields.json_value({v}, {a})"),
+    "google.protobuf.Struct": ("Mapping[str, _f.JsonValue]", "_f.fields.json_object({v}, {a})"),
+    "google.protobuf.ListValue": ("Sequence[_f.JsonValue]", "_f.fields.json_list({v}, {a})"),
+    "google.protobuf.Timestamp": ("datetime.datetime", "_f.fields.timestamp({v}, {a})"),
+    "google.protobuf.Duration": ("datetime.timedelta", "_f.fields.duration({v}, {a})"),
+    "google.protobuf.DoubleValue": ("float", "_f.fields.floating({v}, {a})"),
+    "google.protobuf.FloatValue": ("float", "_f.fields.floating({v}, {a})"),
+    "google.protobuf.Int64Value": ("int", "_f.fields.int64({v}, {a})"),
+    "google.protobuf.UInt64Value": ("int", "_f.fields.uint64({v}, {a})"),
+    "google.protobuf.Int32Value": ("int", "_f.fields.int32({v}, {a})"),
+    "google.protobuf.UInt32Value": ("int", "_f.fields.uint32({v}, {a})"),
+    "google.protobuf.BoolValue": ("bool", "_f.fields.boolean({v}, {a})"),
+    "google.protobuf.StringValue": ("str", "_f.fields.string({v}, {a})"),
+    "google.protobuf.BytesValue": ("bytes", "_f.fields.binary({v}, {a})"),
+}
+"""Well-known types as arguments: (annotation, conversion). ``Value``/``Struct``/``ListValue``
+take JSON-like Python values (``_f.JsonValue``) and are built by ``textservice._facade.fields``;
+the others are held by betterproto2 as Python values (``datetime``, ``timedelta``, scalars), so
+the argument is that value, checked. The other well-known messages (``FieldMask``, ``Any``)
+are messages like any other: an instance or a mapping of its fields."""
 
 _PY_SCALARS: dict[Kind, str] = {
     Kind.DOUBLE: "float",
@@ -183,7 +198,8 @@ class Param:
     """Python expression turning the argument into the field's value."""
     doc: str
     deprecated: str | None = None
-    """The warning passing it gives (the field is ``deprecated``), else ``None``."""
+    """What the warning passing it gives says (the field is ``deprecated``), else ``None``;
+    the runtime adds the function and the argument."""
 
     @property
     def required(self) -> bool:
@@ -202,6 +218,18 @@ def _request_var(params: Iterable[Param]) -> str:
     while name in {p.name for p in params}:
         name += "_"
     return name
+
+
+@dataclass(frozen=True)
+class DeprecationsPlan:
+    """A service module's ``_DEPRECATIONS``: what its arguments can reach that the protos
+    mark deprecated (``_f.Deprecations``)."""
+
+    package: str
+    fields: tuple[tuple[str, tuple[str, ...]], ...]
+    """(message class, its deprecated field attributes)."""
+    values: tuple[tuple[str, dict[int, str]], ...]
+    """(enum class, its deprecated values: number -> proto name)."""
 
 
 @dataclass(frozen=True)
@@ -300,6 +328,8 @@ class ContentFunction:
     doc: str
     iter_doc: str
     deprecated: str | None = None
+    deprecated_title: str | None = None
+    """What an item's title warns when the title field is deprecated, else ``None``."""
 
     @property
     def request_var(self) -> str:
@@ -374,11 +404,22 @@ class ServicePlan:
     """Streaming RPCs: no function."""
     imports: tuple[ModuleImport, ...] = ()
     """Other proto packages whose messages are arguments, requests or responses."""
+    deprecations: DeprecationsPlan | None = None
+    """What the arguments can reach that is deprecated (``None``: nothing)."""
+    content_types: tuple[tuple[str, tuple[str, str]], ...] = ()
+    """The ``Content``-like messages message arguments can hold: (class, (parts, text))."""
 
     @property
     def embeds(self) -> bool:
         """Has an embedding function (uses numpy's types and the iterator names)."""
         return self.embeddings is not None or self.content is not None
+
+    @property
+    def uses_datetime(self) -> bool:
+        """A parameter is a ``datetime``/``timedelta`` (the module imports ``datetime``)."""
+        params = [p for f in self.rpc_functions for p in f.params]
+        params += self.content.params if self.content else ()
+        return any("datetime." in p.annotation for p in params)
 
     @property
     def functions(self) -> tuple[str, ...]:
@@ -569,11 +610,6 @@ def _package_alias(package: str) -> str:
     return "_pb_" + package.replace(".", "_")
 
 
-def _snake(name: str) -> str:
-    """``GetModel`` -> ``get_model`` (a plain function's name; betterproto2's own rule)."""
-    return python_field_name(betterproto2.Casing.SNAKE(name))
-
-
 def _method_spec(
     service: Service, method: Method, api: ApiPackage, used: dict[str, str] | None = None
 ) -> MethodSpecPlan:
@@ -650,13 +686,16 @@ def _function_doc(
     )
 
 
-def _deprecated_rpc(method: Method, function: str, api: ApiPackage) -> str | None:
+def _deprecated_rpc(method: Method, api: ApiPackage) -> str | None:
+    """What calling a deprecated RPC's function warns (the runtime adds the function)."""
     if not method.deprecated:
         return None
-    return (
-        f"textservice.{api.version}.{function}: the {method.name} RPC is deprecated in "
-        f"{api.package}"
-    )
+    return f"the {method.name} RPC is deprecated in {api.package}"
+
+
+def _deprecated_field(message: Message, f: Field, api: ApiPackage) -> str:
+    """What setting a deprecated request field warns (the runtime adds function and argument)."""
+    return f"the field {message.python_name}.{f.name} is deprecated in {api.package}"
 
 
 def _deprecated_doc(note: str | None, method: Method) -> str:
@@ -675,9 +714,92 @@ class _Arguments:
     api: ApiPackage
     used: dict[str, str] = field(default_factory=dict)
     """package -> alias of the other packages whose messages are arguments or results."""
+    deprecated_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Message full name -> its deprecated fields (attributes), for the arguments that reach
+    it (the module's ``_DEPRECATIONS``)."""
+    deprecated_values: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Enum full name -> its deprecated values (number -> name), likewise."""
+    content_types: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """``Content``-like message full name -> (parts, text) attributes, for the message
+    arguments whose mappings can hold one (the module's ``_CONTENT_TYPES``)."""
 
     def imports(self) -> tuple[ModuleImport, ...]:
         return tuple(_module_import(p, a) for p, a in sorted(self.used.items()))
+
+    def _reached(self, f: Field) -> set[str]:
+        """The full names of the messages and enums a value of ``f`` can hold, at any depth
+        (well-known types, taken as Python values, not looked into)."""
+        api = self.api
+        todo = [f.map_value if f.kind is Kind.MAP else f]
+        seen: set[str] = set()
+        while todo:
+            one = todo.pop()
+            if one is None or one.type_name is None or one.type_name in seen:
+                continue
+            seen.add(one.type_name)
+            known = one.kind is Kind.MESSAGE and one.type_name in api.messages
+            if known and one.type_name not in WELL_KNOWN_ARGUMENTS:
+                fields = api.message(one.type_name).fields
+                todo += [g.map_value if g.kind is Kind.MAP else g for g in fields]
+        return seen
+
+    def reaches_deprecated(self, f: Field) -> bool:
+        """Whether a value of ``f`` can hold a deprecated field or enum value (those it can
+        are recorded for the module's ``_DEPRECATIONS``)."""
+        api = self.api
+        found = False
+        for name in sorted(self._reached(f)):
+            enum = api.enums.get(name)
+            if enum is not None:
+                old = {v.number: v.name for v in enum.values if v.deprecated}
+                if old and enum.package == api.package:
+                    self.deprecated_values[name] = old
+                    found = True
+            elif name in api.messages:
+                old_fields = tuple(g.python_name for g in api.message(name).fields if g.deprecated)
+                if old_fields:
+                    self.deprecated_fields[name] = old_fields
+                    found = True
+        return found
+
+    def reaches_contents(self, message: Message) -> bool:
+        """Whether a mapping of ``message``'s fields can hold a ``Content``-like message
+        (those it can are recorded for the module's ``_CONTENT_TYPES``)."""
+        api = self.api
+        found = False
+        for g in message.fields:
+            for name in sorted(self._reached(g)):
+                if name not in api.messages or api.message(name).package != api.package:
+                    continue
+                parts = content_parts(api.message(name), api)
+                if parts is not None:
+                    self.content_types[name] = (parts[0].python_name, parts[1].python_name)
+                    found = True
+        return found
+
+    def content_types_plan(self) -> tuple[tuple[str, tuple[str, str]], ...]:
+        """The module's ``_CONTENT_TYPES``: (class, (parts, text)) of each one reached."""
+        return tuple(
+            (f"_pb.{self.api.message(name).python_name}", fields)
+            for name, fields in sorted(self.content_types.items())
+        )
+
+    def deprecations(self) -> DeprecationsPlan | None:
+        """The module's ``_DEPRECATIONS``, when an argument reaches something deprecated."""
+        if not self.deprecated_fields and not self.deprecated_values:
+            return None
+        api = self.api
+        return DeprecationsPlan(
+            package=api.package,
+            fields=tuple(
+                (qualified(api.message(name), api, self.used), attributes)
+                for name, attributes in sorted(self.deprecated_fields.items())
+            ),
+            values=tuple(
+                (f"_pb.{api.enums[name].python_name}", names)
+                for name, names in sorted(self.deprecated_values.items())
+            ),
+        )
 
     def payload(self, f: Field, where: str) -> tuple[str, str] | None:
         """A ``Content``-like field: also accepts a ``str`` (one text part)."""
@@ -716,8 +838,8 @@ class _Arguments:
             return f"{cls} | str | int", f"_f.fields.enum({cls}, {{v}}, {{a}})"
         if f.kind is Kind.MESSAGE:
             assert f.type_name is not None
-            if f.type_name in _UNWRAPPED_ARGUMENTS:
-                raise CodegenError(f"{where}: {f.type_name} arguments are not supported yet")
+            if f.type_name in WELL_KNOWN_ARGUMENTS:
+                return WELL_KNOWN_ARGUMENTS[f.type_name]
             message = api.message(f.type_name)
             if message.package != api.package:
                 # another package's message (a FieldMask): the module imports its package
@@ -733,9 +855,10 @@ class _Arguments:
                     f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}}, "
                     f"text_field={wrapped.python_name!r})",
                 )
+            contents = ", contents=_CONTENT_TYPES" if self.reaches_contents(message) else ""
             return (
                 f"_pb.{message.python_name} | Mapping[str, Any]",
-                f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}})",
+                f"_f.fields.message(_pb.{message.python_name}, {{v}}, {{a}}{contents})",
             )
         annotation = "int" if f.kind.is_integer else _PY_SCALARS[f.kind]
         return annotation, f"_f.fields.{_SCALAR_CHECKS[f.kind]}({{v}}, {{a}})"
@@ -803,11 +926,10 @@ class _Arguments:
                 annotation += " | None"
             note = None
             doc = f.comment
+            if self.reaches_deprecated(f):
+                conversion = f"_DEPRECATIONS.checked({conversion}, {{a}})"
             if f.deprecated:
-                note = (
-                    f"textservice.{api.version}.{function}({name}=...): the field "
-                    f"{request.python_name}.{f.name} is deprecated in {api.package}"
-                )
+                note = _deprecated_field(request, f, api)
                 doc = docstrings.join(
                     "Deprecated: the protos mark this field ``deprecated``; passing it warns "
                     "with ``DeprecationWarning``.",
@@ -881,7 +1003,7 @@ def _rpc_function(
         returns = "Completion"
     spec = _method_spec(service, method, api, arguments.used)
     params = arguments.params(method, name, default_model=default_model, keyword_only=keyword_only)
-    deprecated = _deprecated_rpc(method, name, api)
+    deprecated = _deprecated_rpc(method, api)
     if paging is not None:
         assert items is not None
         returns_doc = docstrings.join(
@@ -1012,17 +1134,13 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         batch_spec = _method_spec(service, batch, api, arguments.used)
         batch_vectors_ = (pair[0].python_name, pair[1].python_name)
         requests = items.python_name
-    title = request.field(TITLE_FIELD)
-    task = request.field(TASK_TYPE_FIELD)
-    dim = request.field(DIMENSIONALITY_FIELD)
-    title_ok = title is not None and title.kind is Kind.STRING and not title.repeated
-    task_ok = task is not None and task.kind is Kind.ENUM
-    dim_ok = dim is not None and dim.kind.is_integer and not dim.repeated
+    roles = resolve(request)  # the options the runtime gives rules to, by number and type
+    title, task, dim = (roles.get(r.name) for r in (TITLE, TASK_TYPE, OUTPUT_DIMENSIONALITY))
     convert = {}
-    if task_ok:
-        assert task is not None and task.type_name is not None
+    if task is not None:
+        assert task.type_name is not None
         enum = api.enums[task.type_name]
-        convert[TASK_TYPE_FIELD] = f"_f.task_type(_pb.{enum.python_name}, {{v}}, {{a}})"
+        convert[task.name] = f"_f.task_type(_pb.{enum.python_name}, {{v}}, {{a}})"
     taken = {"content", "contents", *CONTENT_OWN_PARAMETERS, "batch_size", "progress"}
     params = arguments.params(
         single, function.name, exclude=[content.name], taken=taken, convert=convert
@@ -1044,29 +1162,38 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         content.comment,
         "One item, or a sequence of items (" + how + "); results come back in input order. "
         'An item is a ``str``, or a mapping ``{"text": str, "title": str}`` giving that '
-        "document its own title (the title is optional; it overrides ``title``).",
+        "document its own title (the title is optional; it overrides ``title``); or media: a "
+        '``pathlib.Path`` (its mime type from its suffix), a blob ``{"mime_type": str, '
+        '"data": bytes}``, or ``{"parts": [...]}`` of strings, blobs and paths, embedded as '
+        "ONE vector. Media goes only to a model that takes it (``ValueError`` naming the item "
+        "otherwise, before any call); a file is read when its batch is sent. A model that "
+        "takes its task in the text (``models/gemini-embedding-2``) gets ``task_type`` and "
+        "titles as the instruction text Google documents, never as request fields.",
     )
     arg_docs = [(p.name, p.doc) for p in params]
+    aliases = [f"``{a!r}``".replace("'", '"') for a in profiles().TASK_TYPE_ALIASES]
     task_doc = (
-        'The enum member, its number, or its name in any case; also ``"document"``, '
-        '``"query"``, ``"similarity"``, ``"qa"`` and ``"verification"`` (the old '
-        "``google.generativeai`` names), where this version's enum has the member."
+        "The enum member, its number, or its name in any case; also "
+        + ", ".join(aliases[:-1])
+        + f" and {aliases[-1]} (the old ``google.generativeai`` names), where this version's "
+        "enum has the member."
     )
     extra_docs = {
-        TASK_TYPE_FIELD: task_doc,
-        TITLE_FIELD: "Allowed only with the RETRIEVAL_DOCUMENT task type (``ValueError`` "
+        TASK_TYPE.name: task_doc,
+        TITLE.name: f"Allowed only with the {profiles().TITLED_TASK} task type (``ValueError`` "
         "otherwise, before any call).",
-        DIMENSIONALITY_FIELD: "A positive int (``ValueError`` otherwise, before any call).",
+        OUTPUT_DIMENSIONALITY.name: "A positive int (``ValueError`` otherwise, before any call).",
     }
+    role_of = {f.python_name: name for name, f in roles.items()}
     arg_docs = [
-        (name, docstrings.join(doc, extra_docs.get(p.attribute, "")))
+        (name, docstrings.join(doc, extra_docs.get(role_of.get(p.attribute, ""), "")))
         for (name, doc), p in zip(arg_docs, params, strict=True)
     ]
     own = [("output", OUTPUT_DOC), ("normalize", NORMALIZE_DOC)]
     summary = single.comment
     if batch is not None and batch.comment:
         summary = docstrings.join(summary, batch.comment)
-    deprecated = _deprecated_rpc(single, function.name, api)
+    deprecated = _deprecated_rpc(single, api)
     summary = docstrings.join(_deprecated_doc(deprecated, single), summary)
     doc = _function_doc(
         summary,
@@ -1098,14 +1225,19 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         content=content.python_name,
         parts=parts.python_name,
         text=text.python_name,
-        title=title.python_name if title_ok and title is not None else None,
+        title=title.python_name if title is not None else None,
         requests=requests,
-        task_type=task.python_name if task_ok and task is not None else None,
-        dimensionality=dim.python_name if dim_ok and dim is not None else None,
+        task_type=task.python_name if task is not None else None,
+        dimensionality=dim.python_name if dim is not None else None,
         max_items=BATCH_LIMIT,
         doc=doc,
         iter_doc=iter_doc,
         deprecated=deprecated,
+        deprecated_title=(
+            _deprecated_field(request, title, api)
+            if title is not None and title.deprecated
+            else None
+        ),
     )
 
 
@@ -1126,7 +1258,8 @@ def _iter_doc(
     if batch is not None:
         how = (
             f"Each batch is one {batch.name} call of ``batch_size`` {unit} (1-{BATCH_LIMIT}; the "
-            "last batch may hold fewer)."
+            "last batch may hold fewer"
+            + ("; with media items, as many as fit in one request)." if unit == "items" else ").")
         )
     else:
         how = (
@@ -1182,19 +1315,18 @@ def _package_aliases(api: ApiPackage, packages: Iterable[str]) -> dict[str, str]
 def package_matches(api: ApiPackage) -> list[Match]:
     """The rows of the table of shapes the services of ``api`` implement, in table order.
 
-    ``CodegenError`` when two services implement the same row (one function cannot call both).
+    When two services implement the same row, ``shapes.pick`` says which one the function
+    calls (the other RPC gets a plain function).
     """
-    found: dict[str, Match] = {}
+    found: dict[str, list[Match]] = {}
     for service in api.services:
         for match in match_service(service, api):
-            name = match.function.name
-            if name in found:
-                raise CodegenError(
-                    f"{api.package}: {found[name].service.name}.{found[name].rpc.method.name} "
-                    f"and {service.name}.{match.rpc.method.name} both have the shape of {name}"
-                )
-            found[name] = match
-    return sorted(found.values(), key=lambda m: _ROW_ORDER[m.function.name])
+            found.setdefault(match.function.name, []).append(match)
+    chosen = [
+        pick(matches, lambda m: m.rpc.method.name, matches[0].function.rpcs, name)
+        for name, matches in found.items()
+    ]
+    return sorted(chosen, key=lambda m: _ROW_ORDER[m.function.name])
 
 
 _ROW_ORDER = {row.name: index for index, row in enumerate(FRIENDLY_FUNCTIONS)}
@@ -1276,7 +1408,7 @@ def _service_plan(
             )
     for plain in plain_rpcs(service, api, matches):
         rpc_functions.append(
-            _rpc_function(_snake(plain.method.name), service, plain.method, types, arguments)
+            _rpc_function(snake_name(plain.method.name), service, plain.method, types, arguments)
         )
     streaming = tuple(m.name for m in service.methods if m.streaming)
     if embeddings is None and content is None and not rpc_functions:
@@ -1293,13 +1425,15 @@ def _service_plan(
             specs[spec.name] = spec
     plan = ServicePlan(
         name=service.name,
-        module="_" + _snake(service.name),
+        module="_" + snake_name(service.name),
         doc=service.comment,
         methods=tuple(specs[name] for name in sorted(specs)),
         embeddings=embeddings,
         content=content,
         rpc_functions=tuple(rpc_functions),
         streaming=streaming,
+        deprecations=arguments.deprecations(),
+        content_types=arguments.content_types_plan(),
         imports=arguments.imports(),
     )
     for name in plan.functions:

@@ -14,7 +14,12 @@ from codegen.paths import REPO_ROOT, Layout
 from codegen.pipeline import GeneratedTree, build, compare, write
 
 FIXTURE_PROTOS = REPO_ROOT / "tests" / "protos"
-"""One small proto package per edge case (TextService-like, or GenerativeService-like)."""
+"""The proto root of the test protos: ``fixtures/``, one small proto package per edge case
+(TextService-like, or GenerativeService-like), and ``googleapis/``, Google's real protos of
+other days (not rendered here)."""
+
+FIXTURES = "fixtures"
+"""The folder of ``FIXTURE_PROTOS`` holding the edge cases the golden files are made from."""
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
 """Where the rendered facades of the fixtures are committed."""
@@ -22,7 +27,7 @@ GOLDEN = REPO_ROOT / "tests" / "golden"
 
 def render_golden(protos: Path = FIXTURE_PROTOS) -> GeneratedTree:
     """The facade files of the fixture protos (the betterproto2 output is left out)."""
-    tree = build(Layout(protos=protos, package=GOLDEN), [render_facade])
+    tree = build(Layout(protos=protos, package=GOLDEN), [render_facade], only=FIXTURES)
     return GeneratedTree({k: v for k, v in tree.files.items() if not k.startswith("_proto/")})
 
 

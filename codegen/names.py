@@ -6,6 +6,7 @@ import builtins
 import keyword
 from collections.abc import Iterable
 
+import betterproto2
 from betterproto2_compiler.compile.naming import pythonize_class_name, pythonize_field_name
 
 
@@ -18,6 +19,12 @@ def python_class_name(prefixed_proto_name: str) -> str:
 def python_field_name(proto_name: str) -> str:
     """The attribute name betterproto2 gives a field (keywords get a trailing ``_``)."""
     return pythonize_field_name(proto_name)
+
+
+def snake_name(name: str) -> str:
+    """``GetModel`` -> ``get_model``: a plain function's (and a service module's) name, by
+    betterproto2's own rule for method names."""
+    return python_field_name(betterproto2.Casing.SNAKE(name))
 
 
 PYTHON_RESERVED: frozenset[str] = frozenset(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 from codegen.errors import CodegenError
 
@@ -13,6 +16,23 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 PROTO_PACKAGE_DIR = Path("google/ai/generativelanguage")
 """Where the API's version folders live inside a proto root."""
+
+
+PROFILES = REPO_ROOT / "src" / "textservice" / "_profiles.py"
+"""The package's model profiles (a standard-library-only module): facts the generator shares."""
+
+
+@cache
+def profiles() -> ModuleType:
+    """``textservice._profiles``, loaded from its file: importing the package would import
+    the generated code this generator is about to replace."""
+    spec = importlib.util.spec_from_file_location("_textservice_profiles", PROFILES)
+    if spec is None or spec.loader is None:
+        raise CodegenError(f"cannot load {PROFILES}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while defining
+    spec.loader.exec_module(module)
+    return module
 
 
 API_LIST = REPO_ROOT / "codegen" / "public_api.txt"

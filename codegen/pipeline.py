@@ -89,11 +89,18 @@ def _proto_files(raw: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def build(layout: Layout, renderers: Iterable[Renderer] = ()) -> GeneratedTree:
-    """Run protoc, then each renderer on the API model; return every generated file."""
+def build(
+    layout: Layout, renderers: Iterable[Renderer] = (), *, only: str | None = None
+) -> GeneratedTree:
+    """Run protoc, then each renderer on the API model; return every generated file.
+
+    ``only`` names a top folder of the proto root: the protos outside it are left out.
+    """
     if not layout.protos.is_dir():
         raise CodegenError(f"proto folder not found: {layout.protos}")
-    files = api_protos(layout.protos)
+    files = [f for f in api_protos(layout.protos) if only is None or f.parts[0] == only]
+    if not files:
+        raise CodegenError(f"no .proto files under {layout.protos / (only or '')}")
     names = [f.as_posix() for f in files]
     check_imports(layout.protos, files, include_dirs())
     with tempfile.TemporaryDirectory(prefix="textservice-codegen-") as tmp:

@@ -20,12 +20,15 @@ gets an iterator over every item of every page instead of one page. Streaming RP
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypeVar
 
-from codegen.errors import CodegenError
 from codegen.model import ApiPackage, Field, Kind, Message, Method, Service
+from codegen.names import snake_name
+
+T = TypeVar("T")
 
 MODEL_FIELD = "model"
 """The request field naming the model; every shape but ``PLAIN`` needs one."""
@@ -94,14 +97,32 @@ class FriendlyFunction:
     """A default for the ``model`` argument."""
     first_candidate_result: bool = False
     """The result dict gains ``result``: the first candidate's output (None without any)."""
+    rpcs: tuple[str, ...] = ()
+    """The RPCs the row is for, by name, when several have its shape (see ``pick``)."""
+    batch_rpcs: tuple[str, ...] = ()
+    """For ``EMBED``: the batch RPCs it prefers, by name, when several pair with its RPC."""
 
 
 DEFAULT_TEXT_MODEL = "models/text-bison-001"
 """``generate_text``'s default model, as in the old ``google.generativeai`` library."""
 
 FRIENDLY_FUNCTIONS: tuple[FriendlyFunction, ...] = (
-    FriendlyFunction("generate_embeddings", Shape.EMBED, Payload.TEXT, iterator="iter_embeddings"),
-    FriendlyFunction("embed_content", Shape.EMBED, Payload.CONTENT, iterator="iter_embed_content"),
+    FriendlyFunction(
+        "generate_embeddings",
+        Shape.EMBED,
+        Payload.TEXT,
+        iterator="iter_embeddings",
+        rpcs=("EmbedText",),
+        batch_rpcs=("BatchEmbedText",),
+    ),
+    FriendlyFunction(
+        "embed_content",
+        Shape.EMBED,
+        Payload.CONTENT,
+        iterator="iter_embed_content",
+        rpcs=("EmbedContent",),
+        batch_rpcs=("BatchEmbedContents",),
+    ),
     FriendlyFunction(
         "generate_text",
         Shape.GENERATE,
@@ -109,14 +130,20 @@ FRIENDLY_FUNCTIONS: tuple[FriendlyFunction, ...] = (
         keyword_only=True,
         default_model=DEFAULT_TEXT_MODEL,
         first_candidate_result=True,
+        rpcs=("GenerateText",),
     ),
-    FriendlyFunction("count_text_tokens", Shape.COUNT_TOKENS, Payload.PROMPT),
-    FriendlyFunction("count_tokens", Shape.COUNT_TOKENS, Payload.CONTENTS),
+    FriendlyFunction(
+        "count_text_tokens", Shape.COUNT_TOKENS, Payload.PROMPT, rpcs=("CountTextTokens",)
+    ),
+    FriendlyFunction("count_tokens", Shape.COUNT_TOKENS, Payload.CONTENTS, rpcs=("CountTokens",)),
 )
 """Which RPC shapes get friendly functions, and their names: the only place this is decided.
 
 An RPC whose shape and payload are not listed here (``GenerateContent``: ``GENERATE`` with
-``CONTENTS``) gets a plain function named after it, like any other unary RPC.
+``CONTENTS``) gets a plain function named after it, like any other unary RPC. So does an RPC
+of a listed shape that another RPC of that shape wins (``pick``): an ``EmbedContentV2`` beside
+``EmbedContent`` gets a plain ``embed_content_v2``, and ``embed_content`` stays
+``EmbedContent``'s.
 """
 
 PAGE_SIZE, PAGE_TOKEN, NEXT_PAGE_TOKEN = "page_size", "page_token", "next_page_token"
@@ -298,6 +325,23 @@ def classify_service(service: Service, api: ApiPackage) -> tuple[Classified, ...
 # -- matching the table -----------------------------------------------------------------------
 
 
+def pick(
+    candidates: Sequence[T], name: Callable[[T], str], preferred: Sequence[str], row: str
+) -> T:
+    """The one of several RPCs (or services' RPCs) of one shape that a row of the table wraps.
+
+    In order: the first of ``preferred`` (the row's explicit list of RPC names) that is among
+    them; else the one named after the row (``count_tokens`` -> ``CountTokens``); else the
+    first declared. The others keep their plain functions, so generation never stops on a tie.
+    """
+    by_name = {name(c): c for c in candidates}
+    for wanted in preferred:
+        if wanted in by_name:
+            return by_name[wanted]
+    named = [c for c in candidates if snake_name(name(c)) == row]
+    return named[0] if named else candidates[0]
+
+
 @dataclass(frozen=True)
 class Match:
     """A row of ``FRIENDLY_FUNCTIONS`` and the RPCs that implement it in one service."""
@@ -323,36 +367,32 @@ def _pairs_with(single: Classified, batch: Classified, api: ApiPackage) -> bool:
 def match_service(
     service: Service, api: ApiPackage, table: Iterable[FriendlyFunction] = FRIENDLY_FUNCTIONS
 ) -> list[Match]:
-    """The table rows ``service`` implements; ``CodegenError`` when one row fits two RPCs."""
+    """The table rows ``service`` implements. When several RPCs fit one row (``EmbedContent``
+    and an ``EmbedContentV2`` of the same request and response), ``pick`` says which one the
+    row wraps; the others get plain functions."""
     classified = classify_service(service, api)
     matches = []
     for row in table:
         fits = [c for c in classified if c.shape is row.shape and c.payload is row.payload]
         if not fits:
             continue
-        if len(fits) > 1:
-            names = ", ".join(c.method.name for c in fits)
-            raise CodegenError(
-                f"{service.full_name}: {names} all have the shape of {row.name} "
-                f"({row.shape.value}, {row.payload.value}), so the facade cannot tell which to "
-                "call: the table in codegen/shapes.py needs a way to tell them apart"
-            )
+        chosen = pick(fits, _rpc_name, row.rpcs, row.name)
         batch = None
         if row.shape is Shape.EMBED:
             batches = [
                 c
                 for c in classified
-                if c.shape is Shape.BATCH_EMBED and _pairs_with(fits[0], c, api)
+                if c.shape is Shape.BATCH_EMBED and _pairs_with(chosen, c, api)
             ]
-            if len(batches) > 1:
-                names = ", ".join(c.method.name for c in batches)
-                raise CodegenError(
-                    f"{service.full_name}: {names} are all batch RPCs of "
-                    f"{fits[0].method.name}; the facade can use one"
-                )
-            batch = batches[0] if batches else None
-        matches.append(Match(row, service, fits[0], batch))
+            single = chosen.method.name
+            named = (*row.batch_rpcs, f"Batch{single}s", f"Batch{single}")
+            batch = pick(batches, _rpc_name, named, "") if batches else None
+        matches.append(Match(row, service, chosen, batch))
     return matches
+
+
+def _rpc_name(classified: Classified) -> str:
+    return classified.method.name
 
 
 __all__ = [
@@ -372,6 +412,7 @@ __all__ = [
     "content_parts",
     "match_service",
     "page_items",
+    "pick",
     "text_wrapper",
     "vector_path",
 ]

@@ -17,12 +17,16 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def py_literal(value: object) -> str:
-    """Python source for a str, int, float, bool, None or a tuple of them (deterministic)."""
+    """Python source for a str, int, float, bool, None, or a tuple or dict of them
+    (deterministic: a dict's items in its own order)."""
     if value is None or isinstance(value, bool | int | float | str):
         return repr(value)
     if isinstance(value, tuple):
         items = ", ".join(py_literal(v) for v in value)
         return f"({items},)" if len(value) == 1 else f"({items})"
+    if isinstance(value, dict):
+        pairs = ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items())
+        return "{" + pairs + "}"
     raise TypeError(f"no Python literal for {type(value).__name__}")
 
 

@@ -33,11 +33,15 @@ from textservice.testing import (
     expected_content_embedding,
     expected_embedding,
 )
+from textservice.testing.vectors import (
+    expected_parts_embedding,
+)
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.network]
 
 GEMINI = "models/gemini-embedding-001"
 GECKO = "models/embedding-gecko-001"
+TWO = "models/gemini-embedding-2"
 KEY_ENV = {"GOOGLE_API_KEY": "content-key"}
 
 
@@ -48,8 +52,11 @@ def served() -> Iterator[tuple[FakeServer, ServerAddress]]:
         yield fake, address
 
 
-def embed_args(address: ServerAddress, *more: str) -> list[str]:
-    return ["embed", "--endpoint", address.target, "--insecure", *more]
+def embed_args(address: ServerAddress, *more: str, default_model: bool = False) -> list[str]:
+    """The command's arguments: with ``-m models/gemini-embedding-001`` (these tests are of
+    its task type and title fields) unless another model is named or ``default_model``."""
+    model = [] if default_model or {"-m", "--model"} & set(more) else ["-m", GEMINI]
+    return ["embed", "--endpoint", address.target, "--insecure", *model, *more]
 
 
 def methods(fake: FakeServer) -> set[str]:
@@ -79,18 +86,19 @@ def test_no_model_embeds_3072_dimensions_through_batch_embed_contents(
     items = texts(130)
     source = write_lines(tmp_path / "in.txt", items)
     out = tmp_path / "out.npy"
-    done = run_cli(embed_args(address, "-i", str(source), "-o", str(out)), env=KEY_ENV)
+    args = embed_args(address, "-i", str(source), "-o", str(out), default_model=True)
+    done = run_cli(args, env=KEY_ENV)
     assert done.returncode == 0, done.stderr
     assert methods(fake) == {"BatchEmbedContents"}  # not BatchEmbedText
     assert {c.version for c in fake.calls} == {"v1beta"}
     requests = content_requests(fake)
     assert sorted(text_of(r) for r in requests) == sorted(items)
-    assert {r.model for r in requests} == {GEMINI}
+    assert {r.model for r in requests} == {TWO}  # the default model
     assert all(r.task_type is None and r.title is None for r in requests)
     assert all(r.output_dimensionality is None for r in requests)
     array = np.load(out)
     assert array.shape == (130, 3072)
-    assert np.array_equal(array, as_rows([expected_content_embedding(GEMINI, t) for t in items]))
+    assert np.array_equal(array, as_rows([expected_parts_embedding(TWO, [t]) for t in items]))
 
 
 def test_a_gecko_model_still_goes_through_text_service(
@@ -271,7 +279,7 @@ def test_a_title_that_is_not_a_string_is_a_bad_line(tmp_path: Path) -> None:
         '{"text": "e", "title": "\\udc00"}\n'
     )
     out = tmp_path / "out.npy"
-    done = run_cli(["embed", "--fake", "-i", str(source), "-o", str(out)])
+    done = run_cli(["embed", "--fake", "-m", GEMINI, "-i", str(source), "-o", str(out)])
     assert done.returncode == 3, done.stderr
     assert f'{source}:2: "title" must be a string, not int' in done.stderr
     assert f'{source}:3: "title" must be a string, not list' in done.stderr
@@ -281,7 +289,9 @@ def test_a_title_that_is_not_a_string_is_a_bad_line(tmp_path: Path) -> None:
     assert "5 bad input line(s) of 6; nothing was sent" in done.stderr
     assert not out.exists() and not (tmp_path / "out.npy.part").exists()
 
-    done = run_cli(["embed", "--fake", "-i", str(source), "-o", str(out), "--skip-bad"])
+    done = run_cli(
+        ["embed", "--fake", "-m", GEMINI, "-i", str(source), "-o", str(out), "--skip-bad"]
+    )
     assert done.returncode == 0, done.stderr
     array = np.load(out)
     assert array.shape == (6, 3072) and np.isnan(array[1:]).all()
@@ -296,7 +306,8 @@ def test_parquet_titles_from_a_title_column(tmp_path: Path) -> None:
     table = pa.table({"body": ["one", "two", "three"], "head": ["One", None, "Three"]})
     pq.write_table(table, source)
     out = tmp_path / "out.parquet"
-    args = ["embed", "--fake", "-i", str(source), "--text-column", "body", "-o", str(out)]
+    args = ["embed", "--fake", "-m", GEMINI, "-i", str(source), "--text-column", "body"]
+    args += ["-o", str(out)]
     done = run_cli([*args, "--title-column", "head"])
     assert done.returncode == 0, done.stderr
     assert "the input has titles (2 records)" in done.stderr
@@ -388,7 +399,7 @@ def test_a_part_made_for_gecko_before_the_new_options_is_resumed(tmp_path: Path)
     assert [r["embedding"] for r in rows] == [expected_embedding(GECKO, t) for t in items]
 
     # Today's default model on the same output: another model, refused.
-    done = run_cli(["embed", "--fake", "-i", str(source), "-o", str(out)])
+    done = run_cli(["embed", "--fake", "-m", GEMINI, "-i", str(source), "-o", str(out)])
     assert done.returncode == 4, done.stderr
 
 
@@ -462,7 +473,9 @@ def test_models_lists_the_fakes_catalogue_with_methods() -> None:
     assert "input 2,048 tokens" in gemini
     (gecko,) = [line for line in lines if line.startswith(GECKO + " ")]
     assert "embedText" in gecko and "embedContent" not in gecko
-    assert len(lines) == 3  # text-bison-001 too
+    (two,) = [line for line in lines if line.startswith(TWO + " ")]
+    assert "input 8,192 tokens" in two
+    assert len(lines) == 4  # text-bison-001 too
 
 
 def test_models_json_and_method_filter(served: tuple[FakeServer, ServerAddress]) -> None:
@@ -470,9 +483,9 @@ def test_models_json_and_method_filter(served: tuple[FakeServer, ServerAddress])
     args = ["models", "--endpoint", address.target, "--insecure", "--json"]
     done = run_cli([*args, "--method", "EMBEDCONTENT"], env=KEY_ENV)
     assert done.returncode == 0, done.stderr
-    (model,) = [json.loads(line) for line in done.stdout.splitlines()]
-    assert model["name"] == GEMINI
-    assert "embedContent" in model["supported_generation_methods"]
+    listed = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [m["name"] for m in listed] == [GEMINI, TWO]
+    assert all("embedContent" in m["supported_generation_methods"] for m in listed)
     assert methods(fake) == {"ListModels"}
 
     done = run_cli(["models"], env={})

@@ -81,7 +81,9 @@ def test_a_full_disk_is_one_clear_error_and_the_rerun_resumes(
 ) -> None:
     source = write_lines(tmp_path / "in.txt", [f"line {i}" for i in range(300)])
     # 16 values a vector, one text a call: JSONL lines small enough to wait in a buffer
-    args = ["--output-dimensionality", "16", "--batch-size", "1", "-i", str(source)]
+    # (gemini-embedding-001: the default gemini-embedding-2 takes no fewer than 128)
+    args = ["-m", "models/gemini-embedding-001", "--output-dimensionality", "16"]
+    args += ["--batch-size", "1", "-i", str(source)]
     clean = tmp_path / f"clean.{kind}"
     assert embed([*args, "-o", str(clean)]).exit_code == 0
     size = sum(p.stat().st_size for p in tmp_path.glob("clean.*") if p.is_file())

@@ -11,7 +11,7 @@ import pytest
 
 from codegen import public_api
 from codegen.facade import render_facade
-from codegen.golden import FIXTURE_PROTOS
+from codegen.golden import FIXTURE_PROTOS, FIXTURES
 from codegen.headers import is_generated
 from codegen.paths import API_LIST, REPO_ROOT, Layout
 from codegen.pipeline import build
@@ -126,7 +126,7 @@ def test_the_committed_list_is_the_generated_api() -> None:
 
 def _fixture_copy(tmp_path: Path) -> Path:
     protos = tmp_path / "protos"
-    shutil.copytree(FIXTURE_PROTOS, protos)
+    shutil.copytree(FIXTURE_PROTOS / FIXTURES, protos / FIXTURES)
     return protos
 
 

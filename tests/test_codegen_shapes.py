@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from codegen.descriptors import load_packages
-from codegen.errors import CodegenError
 from codegen.facade import dependency_packages, facade_packages
 from codegen.facade_plan import package_matches, plan_facade
 from codegen.golden import FIXTURE_PROTOS
@@ -264,13 +263,76 @@ def test_the_table_decides_which_shapes_get_functions() -> None:
     assert ping is not None and ping.paging is None and ping.returns == "PingRequestDict"
 
 
-def test_two_rpcs_of_one_row_are_an_error_naming_both() -> None:
+def _wrapped(package: ApiPackage, table: tuple[FriendlyFunction, ...]) -> dict[str, str]:
+    return {
+        m.function.name: m.rpc.method.name
+        for m in match_service(package.services[0], package, table)
+    }
+
+
+def test_two_rpcs_of_one_row_the_table_names_one_and_the_other_stays_plain() -> None:
+    # an API grows an EmbedTextV2 of the same request and response: neither stops generation
+    package = api(
+        method("EmbedTextV2", "EmbedRequest", "EmbedResponse", "model,text"),
+        method("EmbedText", "EmbedRequest", "EmbedResponse", "model,text"),
+        method("BatchEmbedText", "BatchRequest", "BatchResponse", "model,texts"),
+    )
+    (match,) = match_service(package.services[0], package)
+    assert (match.function.name, match.rpc.method.name) == ("generate_embeddings", "EmbedText")
+    assert match.batch is not None and match.batch.method.name == "BatchEmbedText"
+    plan = plan_facade(package)
+    assert plan.embeddings is not None and plan.embeddings.single.name == "EmbedText"
+    assert [f.name for f in plan.rpc_functions] == ["embed_text_v2"]  # plain, by its name
+    assert plan.rpc_functions[0].method.name == "EmbedTextV2"
+
+
+def test_a_tie_no_table_names_goes_by_the_rows_name_then_by_declaration() -> None:
+    row = FriendlyFunction("count_words", Shape.COUNT_TOKENS, Payload.PROMPT)
+    named = api(
+        method("Tally", "CountRequest", "CountResponse", "model,prompt"),
+        method("CountWords", "CountRequest", "CountResponse", "model,prompt"),
+    )
+    assert _wrapped(named, (row,)) == {"count_words": "CountWords"}
+    unnamed = api(
+        method("Tally", "CountRequest", "CountResponse", "model,prompt"),
+        method("Reckon", "CountRequest", "CountResponse", "model,prompt"),
+    )
+    assert _wrapped(unnamed, (row,)) == {"count_words": "Tally"}
+    listed = FriendlyFunction("count_words", Shape.COUNT_TOKENS, Payload.PROMPT, rpcs=("Reckon",))
+    assert _wrapped(unnamed, (listed,)) == {"count_words": "Reckon"}
+
+
+def test_two_batch_rpcs_of_one_single_rpc_the_named_one_is_used() -> None:
     package = api(
         method("Embed", "EmbedRequest", "EmbedResponse", "model,text"),
-        method("EmbedAgain", "EmbedRequest", "EmbedResponse", "model,text"),
+        method("EmbedManyFast", "BatchRequest", "BatchResponse", "model,texts"),
+        method("BatchEmbed", "BatchRequest", "BatchResponse", "model,texts"),
     )
-    with pytest.raises(CodegenError, match="Embed, EmbedAgain all have the shape"):
-        plan_facade(package)
+    (match,) = match_service(package.services[0], package)
+    assert match.batch is not None and match.batch.method.name == "BatchEmbed"
+    plan = plan_facade(package)
+    assert [f.name for f in plan.rpc_functions] == ["embed_many_fast"]
+
+
+def test_two_services_with_one_rows_shape_the_table_names_the_rpc() -> None:
+    first = Service(
+        "Old", ref("Old"), (method("Tally", "CountContentsRequest", "CountResponse", "model"),)
+    )
+    second = Service(
+        "New",
+        ref("New"),
+        (method("CountTokens", "CountContentsRequest", "CountResponse", "model"),),
+    )
+    package = ApiPackage(
+        package=PKG,
+        files=("test/shapes/v1/service.proto",),
+        services=(first, second),
+        messages={m.full_name: m for m in MESSAGES},
+    )
+    matches = package_matches(package)
+    assert [(m.service.name, m.rpc.method.name) for m in matches] == [("New", "CountTokens")]
+    plan = plan_facade(package)
+    assert plan.exports["count_tokens"] == "_new" and plan.exports["tally"] == "_old"
 
 
 def test_classify_without_the_service_sees_no_batch_of_requests() -> None:
@@ -304,58 +366,53 @@ def _service_shapes(package: ApiPackage, service: str) -> dict[str, tuple[Shape,
     return {c.method.name: (c.shape, c.payload) for c in classify_service(found, package)}
 
 
-@pytest.mark.subprocess
-@pytest.mark.parametrize("version", ["v1", "v1beta"])
-def test_generative_service_shapes(vendored: dict[str, ApiPackage], version: str) -> None:
-    package = vendored[f"google.ai.generativelanguage.{version}"]
-    shapes = _service_shapes(package, "GenerativeService")
-    expected = {
-        "GenerateContent": (Shape.GENERATE, Payload.CONTENTS),
-        "StreamGenerateContent": (Shape.STREAMING, None),
-        "EmbedContent": (Shape.EMBED, Payload.CONTENT),
-        "BatchEmbedContents": (Shape.BATCH_EMBED, Payload.REQUESTS),
-        "CountTokens": (Shape.COUNT_TOKENS, Payload.CONTENTS),
-    }
-    if version == "v1beta":
-        expected["GenerateAnswer"] = (Shape.PLAIN, None)
-        expected["BidiGenerateContent"] = (Shape.STREAMING, None)
-    assert shapes == expected
-    models = _service_shapes(package, "ModelService")
-    assert models["ListModels"] == (Shape.LIST, None)
-    assert models["GetModel"] == (Shape.PLAIN, None)
-    assert set(models.values()) == {(Shape.PLAIN, None), (Shape.LIST, None)}
+KNOWN_SHAPES: dict[str, tuple[Shape, Payload | None]] = {
+    "GenerateContent": (Shape.GENERATE, Payload.CONTENTS),
+    "StreamGenerateContent": (Shape.STREAMING, None),
+    "BidiGenerateContent": (Shape.STREAMING, None),
+    "EmbedContent": (Shape.EMBED, Payload.CONTENT),
+    "BatchEmbedContents": (Shape.BATCH_EMBED, Payload.REQUESTS),
+    "CountTokens": (Shape.COUNT_TOKENS, Payload.CONTENTS),
+    "GenerateAnswer": (Shape.PLAIN, None),
+    "GenerateText": (Shape.GENERATE, Payload.PROMPT),
+    "EmbedText": (Shape.EMBED, Payload.TEXT),
+    "BatchEmbedText": (Shape.BATCH_EMBED, Payload.TEXTS),
+    "CountTextTokens": (Shape.COUNT_TOKENS, Payload.PROMPT),
+    "ListModels": (Shape.LIST, None),
+    "GetModel": (Shape.PLAIN, None),
+}
+"""What the API's RPCs are, wherever a version has them (whichever others it has)."""
 
 
 @pytest.mark.subprocess
-@pytest.mark.parametrize("version", ["v1beta", "v1beta2", "v1beta3"])
-def test_text_service_shapes(vendored: dict[str, ApiPackage], version: str) -> None:
-    package = vendored[f"google.ai.generativelanguage.{version}"]
-    shapes = _service_shapes(package, "TextService")
-    assert shapes["GenerateText"] == (Shape.GENERATE, Payload.PROMPT)
-    assert shapes["EmbedText"] == (Shape.EMBED, Payload.TEXT)
-    if version != "v1beta2":
-        assert shapes["BatchEmbedText"] == (Shape.BATCH_EMBED, Payload.TEXTS)
-        assert shapes["CountTextTokens"] == (Shape.COUNT_TOKENS, Payload.PROMPT)
+def test_the_apis_rpcs_have_their_shapes_in_every_version(vendored: dict[str, ApiPackage]) -> None:
+    checked = 0
+    for package in vendored.values():
+        for service in package.services:
+            for c in classify_service(service, package):
+                if c.method.streaming:  # what the descriptors say, whatever the RPC
+                    assert c.shape is Shape.STREAMING, c.method.name
+                if c.method.name in KNOWN_SHAPES:
+                    assert (c.shape, c.payload) == KNOWN_SHAPES[c.method.name], c.method.name
+                    checked += 1
+    assert checked > 0
 
 
 @pytest.mark.subprocess
 def test_which_rpcs_get_friendly_functions(vendored: dict[str, ApiPackage]) -> None:
-    wrapped = {
-        name: sorted((m.service.name, m.rpc.method.name) for m in package_matches(p))
-        for name, p in vendored.items()
-    }
-    assert wrapped["google.ai.generativelanguage.v1"] == [
-        ("GenerativeService", "CountTokens"),
-        ("GenerativeService", "EmbedContent"),
-    ]
-    assert wrapped["google.longrunning"] == []
-    assert wrapped["google.ai.generativelanguage.v1beta"] == [
-        ("GenerativeService", "CountTokens"),
-        ("GenerativeService", "EmbedContent"),
-        ("TextService", "CountTextTokens"),
-        ("TextService", "EmbedText"),
-        ("TextService", "GenerateText"),
-    ]
+    # a row's function wraps the RPC its table names wherever a service has it (and, in a
+    # version without it, an RPC of its shape under another name)
+    for package in vendored.values():
+        wrapped = {(m.service.name, m.rpc.method.name) for m in package_matches(package)}
+        named = {
+            (s.name, m.name)
+            for s in package.services
+            for m in s.methods
+            for row in FRIENDLY_FUNCTIONS
+            if m.name in row.rpcs
+        }
+        assert named <= wrapped, package.package
+    assert not package_matches(vendored["google.longrunning"])
 
 
 @pytest.mark.subprocess

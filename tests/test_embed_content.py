@@ -266,7 +266,7 @@ def test_each_item_may_have_its_own_title(served: Served) -> None:
         ([{"title": "a"}], ValueError, "content[0] has no 'text'"),
         ([{"text": 3}], TypeError, "content[0]['text'] must be a str"),
         ([{"text": "a", "title": 3}], TypeError, "content[0]['title'] must be a str or None"),
-        (["a", 3], TypeError, "content[1] must be a str or a mapping"),
+        (["a", 3], TypeError, "content[1] must be a str, a mapping"),
         (["a", ["b"]], TypeError, "nested sequences are not accepted"),
         ({"a", "b"}, TypeError, "a set has no order"),
         (b"bytes", TypeError, "decode bytes to str first"),

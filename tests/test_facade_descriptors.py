@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -40,17 +41,13 @@ def test_one_package_per_version(packages: dict[str, ApiPackage]) -> None:
 
 
 def test_methods_and_signatures(packages: dict[str, ApiPackage]) -> None:
-    v1beta2 = packages["v1beta2"].service("TextService")
-    assert v1beta2 is not None
-    assert [m.name for m in v1beta2.methods] == ["GenerateText", "EmbedText"]
+    declared = _declared(Layout.default().protos)
+    for package in packages.values():  # in declaration order
+        for service in package.services:
+            expected = list(declared[package.package][service.name])
+            assert [m.name for m in service.methods] == expected
     v1beta = packages["v1beta"].service("TextService")
     assert v1beta is not None
-    assert [m.name for m in v1beta.methods] == [
-        "GenerateText",
-        "EmbedText",
-        "BatchEmbedText",
-        "CountTextTokens",
-    ]
     generate = v1beta.method("GenerateText")
     assert generate is not None
     assert generate.signatures == (
@@ -128,23 +125,44 @@ def test_fields_behaviours_optional_and_comments(packages: dict[str, ApiPackage]
     assert stop is not None and stop.repeated and stop.behaviors == frozenset()
 
 
-def test_every_service_of_every_package(packages: dict[str, ApiPackage]) -> None:
-    services = {v: sorted(s.name for s in p.services) for v, p in packages.items()}
-    assert all(services.values())  # a version folder added later: at least one service
-    known = {"longrunning", "v1", "v1beta", "v1beta2", "v1beta3"}
-    assert {v: s for v, s in services.items() if v in known} == {
-        "longrunning": ["Operations"],
-        "v1": ["GenerativeService", "ModelService"],
-        "v1beta": ["GenerativeService", "ModelService", "TextService"],
-        "v1beta2": ["TextService"],
-        "v1beta3": ["TextService"],
+_DECLARATION = re.compile(
+    r"\bpackage\s+([\w.]+)\s*;"
+    r"|\bservice\s+(\w+)\s*\{"
+    r"|\brpc\s+(\w+)\s*\(\s*(stream\s+)?[\w.]+\s*\)\s*returns\s*\(\s*(stream\s+)?[\w.]+\s*\)"
+)
+
+
+def _declared(protos: Path) -> dict[str, dict[str, dict[str, tuple[bool, bool]]]]:
+    """package -> service -> RPC -> (client streams, server streams), read from the .proto
+    files' text (comments removed): what the model must hold, found without protoc."""
+    found: dict[str, dict[str, dict[str, tuple[bool, bool]]]] = {}
+    for path in sorted(protos.rglob("*.proto")):
+        text = re.sub(r"//[^\n]*", "", path.read_text(encoding="utf-8"))
+        package = service = ""
+        for m in _DECLARATION.finditer(text):
+            if m.group(1):
+                package = m.group(1)
+            elif m.group(2):
+                service = m.group(2)
+                found.setdefault(package, {})[service] = {}
+            else:
+                found[package][service][m.group(3)] = (bool(m.group(4)), bool(m.group(5)))
+    return found
+
+
+def test_every_service_and_rpc_of_every_package(packages: dict[str, ApiPackage]) -> None:
+    declared = _declared(Layout.default().protos)
+    read = {
+        p.package: {
+            s.name: {m.name: (m.client_streaming, m.server_streaming) for m in s.methods}
+            for s in p.services
+        }
+        for p in packages.values()
     }
+    assert read == {package: services for package, services in declared.items() if services}
+    assert all(p.services for p in packages.values())  # every version folder has a service
     generative = packages["v1beta"].service("GenerativeService")
     assert generative is not None and generative.file.endswith("v1beta/generative_service.proto")
-    streaming = {m.name: (m.client_streaming, m.server_streaming) for m in generative.methods}
-    assert streaming["StreamGenerateContent"] == (False, True)
-    assert streaming["BidiGenerateContent"] == (True, True)
-    assert streaming["EmbedContent"] == (False, False)
     embed = generative.method("EmbedContent")
     assert embed is not None and not embed.streaming and embed.signatures == (("model", "content"),)
     # v1beta's service config names GenerativeService: every RPC has its default policy

@@ -20,8 +20,10 @@ CASES = (
     "content_rpcs",
     "docstring_escapes",
     "message_argument",
+    "nested_arguments",
     "no_batch",
     "optional_scalars",
+    "renamed_options",
     "renamed_rpcs",
     "reserved_names",
 )

@@ -150,6 +150,37 @@ def test_strict_methods_option(command: str) -> None:
             proc.communicate(timeout=30)
 
 
+def _embed_with_task(port: int, model: str) -> Status:
+    m = module("v1beta")
+    request = m.EmbedContentRequest(
+        model=model, content=m.Content(parts=[m.Part(text="x")]), task_type=m.TaskType(1)
+    )
+
+    async def go() -> Status:
+        channel = tcp_channel("127.0.0.1", port)
+        try:
+            return (await outcome(channel, "v1beta", "EmbedContent", request))[0]
+        finally:
+            channel.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("command", ["python -m textservice.testing", "textservice fake-server"])
+def test_strict_models_option(command: str) -> None:
+    runner = [sys.executable, "-m", "textservice.cli", "fake-server"]
+    if command.startswith("python"):
+        runner = [sys.executable, "-m", "textservice.testing"]
+    for flags, two in (([], Status.OK), (["--strict-models"], Status.INVALID_ARGUMENT)):
+        with _server(*flags, command=runner) as (proc, port):
+            # gemini-embedding-2 ignores task_type: accepted, or refused when strict
+            assert _embed_with_task(port, "models/gemini-embedding-2") is two
+            assert _embed_with_task(port, "models/gemini-embedding-001") is Status.OK
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
+
+
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [

@@ -44,7 +44,9 @@ from textservice.testing import (
     retry_info,
 )
 
-pytestmark = pytest.mark.network
+# subprocess: the reference server's modules are built by protoc (the session fixture
+# reference_python), in whichever test of the run needs them first
+pytestmark = [pytest.mark.network, pytest.mark.subprocess]
 
 KEY = "contract-test-key"
 AUTH = {"x-goog-api-key": KEY}
@@ -128,7 +130,6 @@ def _ok(target: Target, version: str, method: str, request: Any) -> Any:
 # -- values -----------------------------------------------------------------------------------
 
 
-@pytest.mark.subprocess
 @pytest.mark.parametrize("version", VERSIONS)
 def test_embed_text(target: Target, version: str) -> None:
     m = module(version)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import math
 import time
 from typing import Any
 
@@ -256,6 +257,48 @@ def test_clear_and_pending() -> None:
     assert _statuses(fake, [EMBED]) == [Status.OK]
 
 
+def test_bad_values_go_into_the_embeddings_of_the_texts_named() -> None:
+    fake = FakeTextService(embedding_dimension=4)
+    fake.faults.bad_values(text="b", method="BatchEmbedText", times=1)
+    fake.faults.bad_values(float("-inf"), at=-1, method="BatchEmbedContents")
+    assert fake.faults.pending == [
+        "put nan into embeddings of 'b' on BatchEmbedText (1 left)",
+        "put -inf into embeddings on BatchEmbedContents (unlimited)",
+    ]
+    G = module("v1beta")
+    texts = M.BatchEmbedTextRequest(model=EMBED_MODEL, texts=["a", "b", "c"])
+    contents = G.BatchEmbedContentsRequest(
+        model=CONTENT_MODEL,
+        requests=[
+            G.EmbedContentRequest(
+                model=CONTENT_MODEL, content=G.Content(parts=[G.Part(text=t) for t in parts])
+            )
+            for parts in (["x"], ["y", "b"])
+        ],
+    )
+
+    others = M.BatchEmbedTextRequest(model=EMBED_MODEL, texts=["a", "c"])
+
+    async def go() -> list[Any]:
+        async with fake.in_memory() as channel:
+            untouched = await call(channel, "v1beta", "BatchEmbedText", others)
+            assert [e.value for e in untouched.embeddings][1] == expected_embedding(
+                EMBED_MODEL, "c", 4
+            )
+            return [
+                await call(channel, "v1beta", "BatchEmbedText", texts),  # "b": changed
+                await call(channel, "v1beta", "BatchEmbedText", texts),  # rule used up
+                await call(channel, "v1beta", "BatchEmbedContents", contents),
+            ]
+
+    first, second, third = asyncio.run(go())
+    got = [e.value for e in first.embeddings]
+    assert got[0] == expected_embedding(EMBED_MODEL, "a", 4)
+    assert math.isnan(got[1][0]) and got[1][1:] == expected_embedding(EMBED_MODEL, "b", 4)[1:]
+    assert [e.value for e in second.embeddings][1] == expected_embedding(EMBED_MODEL, "b", 4)
+    assert [e.values[-1] for e in third.embeddings] == [float("-inf")] * 2  # every item
+
+
 @pytest.mark.parametrize(
     ("make", "error", "match"),
     [
@@ -270,6 +313,9 @@ def test_clear_and_pending() -> None:
         (lambda f: f.delay(-1), ValueError, "seconds must be a finite number"),
         (lambda f: f.delay(float("nan")), ValueError, "seconds must be a finite number"),
         (lambda f: f.drop_next(n=True), TypeError, "n must be an int"),
+        (lambda f: f.bad_values("nan"), TypeError, "value must be a float"),
+        (lambda f: f.bad_values(at=0.5), TypeError, "at must be an int"),
+        (lambda f: f.bad_values(text=b"a"), TypeError, "text must be a str"),
     ],
 )
 def test_bad_fault_arguments(make: Any, error: type[Exception], match: str) -> None:

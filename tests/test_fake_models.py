@@ -60,7 +60,10 @@ def test_the_default_catalogue_is_like_the_apis(version: str) -> None:
         model.name: model
         for model in _ok(FakeServer(), version, "ListModels", m.ListModelsRequest()).models
     }
-    assert list(models) == [TEXT_MODEL, EMBED_MODEL, CONTENT_MODEL]
+    assert list(models) == [TEXT_MODEL, EMBED_MODEL, CONTENT_MODEL, "models/gemini-embedding-2"]
+    two = models["models/gemini-embedding-2"]
+    assert (two.display_name, two.input_token_limit) == ("Gemini Embedding 2", 8192)
+    assert two.supported_generation_methods == ["embedContent", "countTokens"]
     gemini = models[CONTENT_MODEL]
     assert (gemini.version, gemini.display_name, gemini.input_token_limit) == (
         "001", "Gemini Embedding 001", 2048,

@@ -16,6 +16,7 @@ from support.fake_helpers import (
     TEXT_MODEL,
     VERSIONS,
     bad_request_fields,
+    has_field,
     module,
     outcome,
 )
@@ -23,7 +24,7 @@ from support.fake_helpers import (
 from textservice.testing import FakeTextService
 from textservice.testing._required_fields import REQUIRED_FIELDS
 from textservice.testing.catalogue import ModelPolicy
-from textservice.testing.validation import missing_required, validate
+from textservice.testing.validation import full_name, missing_required, validate
 from textservice.testing.versions import version_named
 
 
@@ -40,6 +41,11 @@ def _outcomes(
             ]
 
     return asyncio.run(go())
+
+
+def _required(message_type: Any, field: str) -> bool:
+    """Whether the protos of the message's version mark ``field`` REQUIRED."""
+    return field in REQUIRED_FIELDS.get(full_name(message_type) or "", ())
 
 
 def _invalid_cases(version: str) -> list[tuple[str, Any, str]]:
@@ -84,7 +90,7 @@ def _invalid_cases(version: str) -> list[tuple[str, Any, str]]:
         ("EmbedText", m.EmbedTextRequest(text="x"), "model"),
         ("EmbedText", m.EmbedTextRequest(model="gecko", text="x"), "model"),
     ]
-    if version != "v1beta":
+    if _required(m.EmbedTextRequest, "text"):  # OPTIONAL in v1beta and v1alpha
         cases.append(("EmbedText", m.EmbedTextRequest(model=EMBED_MODEL), "text"))
     if version in BATCH_VERSIONS:
         cases += [
@@ -97,9 +103,9 @@ def _invalid_cases(version: str) -> list[tuple[str, Any, str]]:
             ("CountTextTokens", m.CountTextTokensRequest(model=TEXT_MODEL), "prompt"),
             ("CountTextTokens", m.CountTextTokensRequest(prompt=prompt), "model"),
         ]
-    if version == "v1beta3":
+    if version in BATCH_VERSIONS and _required(m.BatchEmbedTextRequest, "texts"):
         cases.append(("BatchEmbedText", m.BatchEmbedTextRequest(model=EMBED_MODEL), "texts"))
-    if version == "v1beta":
+    if version in BATCH_VERSIONS and has_field(m.BatchEmbedTextRequest, "requests"):
         inner = m.EmbedTextRequest(model=EMBED_MODEL, text="a")
         cases += [
             (
@@ -216,9 +222,8 @@ def test_strict_methods_guards_textservice_too() -> None:
                 model=TEXT_MODEL, prompt=m.TextPrompt(text="x"))),
         ]  # fmt: skip
     strict = _outcomes(FakeTextService(strict_methods=True), calls)
-    assert [s for s, _ in strict] == [Status.NOT_FOUND] * 3 + [Status.OK] * 4 + [
-        Status.NOT_FOUND
-    ] * 3 + [Status.OK] * 4
+    per_version = [Status.NOT_FOUND] * 3 + [Status.OK] * 4
+    assert [s for s, _ in strict] == per_version * len(BATCH_VERSIONS)
     assert strict[1][1].message.endswith(
         "or is not supported for embedText. Call ListModels to see the list of available "
         "models and their supported methods."

@@ -82,6 +82,104 @@ def test_messages_from_instances_mappings_and_strings() -> None:
         _fields.message(pb.TextPrompt, other_version.TextPrompt(text="x"), "prompt")
 
 
+def test_json_like_values_for_value_struct_and_list_value() -> None:
+    from textservice._proto.google import protobuf as wkt
+
+    value = _fields.json_value({"a": [1, None, True, "x"], "b": {"c": 2.5}}, "p")
+    # the same message betterproto2 parses from the same JSON
+    assert value == wkt.Value.from_dict({"a": [1, None, True, "x"], "b": {"c": 2.5}})
+    assert _fields.json_object({}, "s") == wkt.Struct()
+    assert _fields.json_list(("a", 1), "l") == wkt.ListValue.from_dict(["a", 1])
+    assert _fields.json_value(None, "p") == wkt.Value(null_value=wkt.NullValue.NULL_VALUE)
+    assert _fields.json_value(2**60, "p").number_value == float(2**60)
+    cases: list[tuple[Any, Any, type[Exception], str]] = [
+        (_fields.json_value, math.inf, ValueError, "p must be a finite number"),
+        (_fields.json_value, [10**400], ValueError, r"p\[0\] must be a finite number"),
+        (_fields.json_value, {"k": b"x"}, TypeError, r"p\['k'\] must be a JSON-like value"),
+        (_fields.json_value, {"k": {1, 2}}, TypeError, "not set"),
+        (_fields.json_value, {"k": "\ud800"}, ValueError, "lone surrogate"),
+        (_fields.json_object, {2: "x"}, TypeError, "p: keys must be str, not int"),
+        (_fields.json_object, ["x"], TypeError, "p must be a mapping with str keys"),
+        (_fields.json_list, "abc", TypeError, "p must be a sequence of JSON-like values"),
+    ]
+    for convert, bad, kind, words in cases:
+        with pytest.raises(kind, match=words):
+            convert(bad, "p")
+    looped: dict[str, Any] = {"a": [1]}
+    looped["a"].append(looped)
+    with pytest.raises(ValueError, match=r"p\['a'\]\[1\] holds itself"):
+        _fields.json_value(looped, "p")
+    shared = [1, 2]  # the same list twice is no loop
+    assert _fields.json_list([shared, shared], "p").to_dict() == [[1, 2], [1, 2]]
+
+
+def test_timestamps_and_durations() -> None:
+    import datetime
+
+    when = datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)
+    assert _fields.timestamp(when, "t") is when
+    assert _fields.duration(datetime.timedelta(seconds=-1), "d") == datetime.timedelta(seconds=-1)
+    with pytest.raises(ValueError, match="t must be timezone-aware"):
+        _fields.timestamp(datetime.datetime(2026, 1, 2), "t")
+    with pytest.raises(TypeError, match=r"t must be a datetime\.datetime, not str"):
+        _fields.timestamp("2026-01-02T00:00:00Z", "t")
+    with pytest.raises(TypeError, match=r"d must be a datetime\.timedelta, not int"):
+        _fields.duration(5, "d")
+
+
+def test_a_str_for_a_content_inside_a_mapping() -> None:
+    types: _fields.ContentTypes = {pb.Content: ("parts", "text")}
+    request = _fields.message(
+        pb.GenerateContentRequest,
+        {"model": "models/m", "contents": ["hi", {"parts": [{"text": "b"}]}],
+         "systemInstruction": "be brief"},
+        "request",
+        contents=types,
+    )  # fmt: skip
+    assert request.contents == [
+        pb.Content(parts=[pb.Part(text="hi")]),
+        pb.Content(parts=[pb.Part(text="b")]),
+    ]
+    assert request.system_instruction == pb.Content(parts=[pb.Part(text="be brief")])
+    one = _fields.message(pb.GenerateContentRequest, {"contents": "x"}, "r", contents=types)
+    assert one.contents == [pb.Content(parts=[pb.Part(text="x")])]
+    # without the table (a message with no Content in it), a str is still refused
+    with pytest.raises(ValueError, match="r: not a valid GenerateContentRequest"):
+        _fields.message(pb.GenerateContentRequest, {"contents": ["x"]}, "r")
+    with pytest.raises(ValueError, match="lone surrogate"):
+        _fields.message(pb.GenerateContentRequest, {"contents": ["\ud800"]}, "r", contents=types)
+
+
+def test_deprecations_warn_about_nested_fields_and_enum_values() -> None:
+    import warnings
+
+    from textservice._facade.deprecation import Deprecations
+
+    deprecations = Deprecations(
+        package="p",
+        fields={pb.SafetySetting: ("threshold",)},
+        values={pb.HarmCategory: {11: "HARM_CATEGORY_CIVIC_INTEGRITY"}},
+    )
+    threshold = pb.SafetySettingHarmBlockThreshold(1)
+    settings = [
+        pb.SafetySetting(category=pb.HarmCategory.HARASSMENT),
+        pb.SafetySetting(category=pb.HarmCategory(11), threshold=threshold),
+    ]
+    request = pb.GenerateContentRequest(model="models/m", safety_settings=settings)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert deprecations.checked(request, "request") is request
+        deprecations.checked(pb.HarmCategory.HARASSMENT, "category")  # not deprecated
+    messages = [str(w.message) for w in caught]
+    assert messages == [
+        "textservice(request=...): request.safety_settings[1].category: the HarmCategory "
+        "HARM_CATEGORY_CIVIC_INTEGRITY is deprecated in p",
+        "textservice(request=...): request.safety_settings[1].threshold: the field "
+        "SafetySetting.threshold is deprecated in p",
+    ]
+    assert {w.filename for w in caught} == {__file__}
+
+
 def test_repeated_and_strings() -> None:
     assert _fields.strings("one", "stop") == ["one"]
     assert _fields.strings(("a", "b"), "stop") == ["a", "b"]

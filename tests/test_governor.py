@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import threading
 
@@ -61,14 +62,16 @@ def test_aimd_steps() -> None:
 
 def test_rejections_shrink_the_calls_in_flight_once_per_burst() -> None:
     async def scenario() -> None:
-        gov, _ = governor(max_concurrency=4, learn_limits=False)
+        gov, clock = governor(max_concurrency=4, learn_limits=False, jitter=0.0)
         tickets = [await admitted_now(gov) for _ in range(4)]
         fifth = Waiting(gov)
         await settle()
         assert fifth.ticket is None  # four in flight: the limit
-        # all four were sent together: their rejections cut the limit once, 4 -> 2
+        # all four were sent together: their rejections cut the limit once, 4 -> 2 (and
+        # pause the key once, for the backoff: RetryInfo's 0 s is below its floor)
         for ticket in tickets:
-            assert ticket.rejected(rejection(delay=0.0)) == Retry(0.0)
+            assert ticket.rejected(rejection(delay=0.0)) == Retry(1.0)
+        clock.advance(1.0)
         await settle()
         assert gov.snapshot().keys[KEY].limit == 2.0
         assert fifth.ticket is not None
@@ -159,6 +162,122 @@ def test_a_longer_pause_wins_over_a_shorter_one() -> None:
         clock.advance(1.0)
         assert b.rejected(rejection(delay=2.0)) == Retry(4.0)  # the pause still has 4 s
         assert gov.snapshot().keys[KEY].paused_for == 4.0
+
+    run(scenario)
+
+
+# -- a floor under the pause (issue 18: retry storms) ------------------------------------------
+
+
+@pytest.mark.parametrize("asked", [0.0, -5.0, 1e-9, 0.5])
+def test_a_retry_info_below_the_backoff_pauses_for_the_backoff_doubling(asked: float) -> None:
+    async def scenario() -> None:
+        gov, clock = governor(jitter=0.0, learn_limits=False)
+        waits = []
+        for _ in range(8):  # one call, refused again each time it is let through
+            ticket = await admitted_now(gov)
+            decision = ticket.rejected(
+                Rejection.from_details(
+                    [rpc.RetryInfo(retry_delay=datetime.timedelta(seconds=asked))]
+                )
+            )
+            assert isinstance(decision, Retry)
+            waits.append(decision.delay)
+            held = Waiting(gov)
+            await settle()
+            assert held.ticket is None  # held for the whole pause, whatever RetryInfo said
+            clock.advance(decision.delay)
+            await settle()
+            assert held.ticket is not None
+            held.ticket.failed()
+        assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+        ticket = await admitted_now(gov)
+        ticket.succeeded()  # a success starts the backoff over
+        assert (await admitted_now(gov)).rejected(rejection(delay=0.0)) == Retry(1.0)
+
+    run(scenario)
+
+
+def test_a_retry_info_at_or_over_the_backoff_is_honoured_as_it_is() -> None:
+    async def scenario() -> None:
+        gov, _ = governor(jitter=0.0)
+        assert (await admitted_now(gov)).rejected(rejection(delay=1.0)) == Retry(1.0)
+        gov2, _ = governor(jitter=0.0)
+        assert (await admitted_now(gov2)).rejected(rejection(delay=38.0)) == Retry(38.0)
+
+    run(scenario)
+
+
+def test_the_pause_after_a_zero_retry_info_is_jittered() -> None:
+    async def scenario() -> None:
+        gov, clock = governor(jitter=0.2, learn_limits=False, seed=3)
+        (await admitted_now(gov)).rejected(rejection(delay=0.0))
+        held = [Waiting(gov) for _ in range(20)]
+        clock.advance(1.0)
+        await settle()
+        released: dict[int, int] = {}  # waiter -> the 10 ms step it was let through in
+        for step in range(1, 22):  # the 0.2 s after the 1 s pause, in steps of 10 ms
+            clock.advance(0.01)
+            await settle()
+            for n, w in enumerate(held):
+                if w.ticket is not None and n not in released:
+                    released[n] = step
+                    w.ticket.succeeded()
+        assert len(released) == 20
+        assert len(set(released.values())) > 5  # spread over the 0.2 s, not all at once
+
+    run(scenario)
+
+
+def test_a_limit_the_server_states_holds_though_every_call_is_refused() -> None:
+    async def scenario() -> None:
+        # The server refuses every call, stating 5 a minute and asking for 1 s: the 60 s
+        # that follow see 5 calls, not 60 (refused calls count: they were sent).
+        gov, clock = governor(jitter=0.0, margin=0.0)
+        sent = 0
+        while clock.now() < 60.0:
+            waiting = Waiting(gov)
+            await settle()
+            while waiting.ticket is None:
+                clock.advance(0.5)
+                await settle()
+            if clock.now() >= 60.0:
+                break
+            sent += 1
+            waiting.ticket.rejected(rejection(delay=1.0, quota_value=5))
+        assert sent == 5
+
+    run(scenario)
+
+
+def test_a_guess_from_a_short_burst_is_forgotten_after_one_quota_minute() -> None:
+    async def scenario() -> None:
+        gov, clock = governor(jitter=0.0, margin=0.0, max_concurrency=8)
+        burst = [await admitted_now(gov) for _ in range(8)]  # a job's first second
+        for ticket in burst[:7]:
+            ticket.succeeded()
+        burst[7].rejected(rejection(delay=1.0))  # no quota_value: a guess of 7 a minute
+        assert gov.snapshot().keys[KEY].limits == {"requests": 7.0}
+        clock.advance(60.0)  # was: ten minutes at 7 a minute, 1/60 of a 420-a-minute quota
+        assert gov.snapshot().keys[KEY].limits == {}
+        for _ in range(50):
+            (await admitted_now(gov)).succeeded()
+
+    run(scenario)
+
+
+def test_a_guess_never_lowers_a_limit_the_server_stated() -> None:
+    async def scenario() -> None:
+        gov, clock = governor(jitter=0.0, margin=0.0, max_concurrency=8)
+        (await admitted_now(gov)).rejected(rejection(delay=1.0, quota_value=100))
+        clock.advance(1.0)
+        tickets = [await admitted_now(gov) for _ in range(3)]
+        tickets[0].rejected(rejection(delay=1.0))  # names no limit: 2 got through
+        assert gov.snapshot().keys[KEY].limits == {"requests": 100.0}
+        clock.advance(9 * 60.0)
+        assert gov.snapshot().keys[KEY].limits == {"requests": 100.0}  # kept ten minutes
+        clock.advance(60.0)
+        assert gov.snapshot().keys[KEY].limits == {}
 
     run(scenario)
 
@@ -260,14 +379,14 @@ def test_the_limit_a_quota_failure_names_is_learned() -> None:
         ticket.rejected(rejection(delay=1.0, quota_value=6))
         assert gov.snapshot().keys[KEY].limits == {"requests": 3.0}  # 6 x share
         clock.advance(1.0)
-        for _ in range(3):
+        for _ in range(2):
             (await admitted_now(gov)).succeeded()
         fourth = Waiting(gov)
         await settle()
-        assert fourth.ticket is None  # 3 within the minute
-        clock.advance(60.0)
+        assert fourth.ticket is None  # 3 sent within the minute, the refused one included
+        clock.advance(59.0)
         await settle()
-        assert fourth.ticket is not None
+        assert fourth.ticket is not None  # the refused call left the window
 
     run(scenario)
 
@@ -284,13 +403,13 @@ def test_without_a_quota_value_the_limit_is_what_got_through() -> None:
         in_flight[1].rejected(rejection(delay=1.0))
         in_flight[2].succeeded()
         assert gov.snapshot().keys[KEY].limits == {"requests": 6.0}  # the least seen
-        clock.advance(31.0)  # the first five leave the window: one call counted
-        for _ in range(5):
+        clock.advance(31.0)  # the first five leave the window: three calls sent, counted
+        for _ in range(3):
             (await admitted_now(gov)).succeeded()
         held = Waiting(gov)
         await settle()
         assert held.ticket is None
-        clock.advance(10 * 60.0)  # a lesson is kept ten minutes
+        clock.advance(29.0)  # a guess is kept one minute (a stated limit, ten)
         assert gov.snapshot().keys[KEY].limits == {}
 
     run(scenario)

@@ -162,11 +162,13 @@ def test_5000_texts_under_a_per_minute_quota(window: str, retry_info: bool, tran
     assert rejected <= 0.15 * accepted, (accepted, rejected)
     stats = governor.snapshot()
     assert (stats.sent, stats.rejected) == (accepted + rejected, rejected)
-    learned = stats.keys[QuotaKey("BatchEmbedText", EMBED_MODEL)].limits["requests"]
+    learned = stats.keys[QuotaKey("BatchEmbedText", EMBED_MODEL)].limits.get("requests")
     if retry_info:
-        assert learned == RPM  # named by the QuotaFailure
+        assert learned == RPM  # named by the QuotaFailure, kept ten quota minutes
     else:
-        assert 0 < learned <= RPM  # what got through in a minute
+        # what got through in a minute, kept one quota minute: gone if the last rejection
+        # came earlier than that
+        assert learned is None or 0 < learned <= RPM
 
 
 def test_threads_with_their_own_loops_share_one_governor() -> None:

@@ -149,3 +149,20 @@ def test_a_fixture_that_starts_a_process_is_an_error_at_setup(report: str) -> No
 def test_marked_tests_and_in_process_work_pass(report: str) -> None:
     assert _outcome(report, "test_in_process_work_and_asyncio_loops_pass") == "PASSED"
     assert _outcome(report, "test_marked_tests_do_both") == "PASSED"
+
+
+@pytest.mark.slow
+@pytest.mark.network
+@pytest.mark.parametrize("suite", ["test_fake_contract_generative.py", "test_fake_contract.py"])
+def test_a_contract_suite_run_alone_declares_the_reference_build(suite: str) -> None:
+    # alone, its first test builds the reference server's modules (protoc, in a process):
+    # every test of the suite may be that first one, so each is marked subprocess
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / suite)],
+        cwd=TESTS.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " error" not in done.stdout and "passed" in done.stdout, done.stdout[-3000:]

@@ -43,7 +43,7 @@ from textservice.testing import (
     expected_embedding,
     retry_info,
 )
-from textservice.testing.vectors import embedding_bytes
+from textservice.testing.vectors import embedding_bytes, expected_parts_embedding
 
 pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
@@ -67,6 +67,7 @@ def expected(texts: list[str]) -> np.ndarray:
 
 TODAY = "models/gemini-embedding-001"
 TODAY_DIM = 3072  # the fake's catalogue, as the API's
+TWO = "models/gemini-embedding-2"  # the default model: instructions, media
 
 
 def title(i: int) -> str | None:
@@ -217,17 +218,17 @@ def test_a_key_source_pickles_as_where_the_key_is_before_and_after_use(
     fake = FakeServer(api_key=KEY)  # refuses a call without the key
     with fake.serve() as address:
         options = {"api_key": api_key, "endpoint": address.target, "insecure": True}
-        made = Embedder(client_options=options, output_dimensionality=8)
+        made = Embedder(client_options=options, output_dimensionality=128)
         copies = []
         for used in (False, True):
             if used:
-                assert made.embed(["one"]).shape == (1, 8)  # the key read, the client made
+                assert made.embed(["one"]).shape == (1, 128)  # the key read, the client made
             for dumps in PICKLERS:
                 data = dumps(made)
                 assert KEY.encode() not in data
                 copies.append(pickle.loads(data))
         for copy in copies:
-            assert copy.embed(["two"]).shape == (1, 8)  # each copy reads the key itself
+            assert copy.embed(["two"]).shape == (1, 128)  # each copy reads the key itself
             copy.close()
         made.close()
     assert len(fake.calls) == 1 + len(copies)
@@ -318,7 +319,7 @@ def test_map_batches_kwargs_size_the_pool_once(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_the_routing_rule() -> None:
-    assert DEFAULT_EMBEDDING_MODEL == TODAY
+    assert DEFAULT_EMBEDDING_MODEL == TWO
     assert uses_text_service("models/embedding-gecko-001")
     assert uses_text_service("models/embedding-gecko-002")
     for model in (TODAY, "models/text-embedding-004", "models/embedding-001", "tunedModels/x"):
@@ -330,8 +331,12 @@ def today(fake_server: FakeServer) -> Iterator[tuple[FakeServer, Any]]:
     """The fake as the API is today (its default catalogue) and a way to make embedders."""
     made: list[Embedder] = []
 
-    def make(**kwargs: Any) -> Embedder:
-        embedder = Embedder(client_options={"channel_factory": fake_server.channel}, **kwargs)
+    def make(*args: Any, **kwargs: Any) -> Embedder:
+        # gemini-embedding-001 unless given: these tests are of its task type and title fields
+        if not args:
+            kwargs.setdefault("model", TODAY)
+        options = {"channel_factory": fake_server.channel}
+        embedder = Embedder(*args, client_options=options, **kwargs)
         made.append(embedder)
         return embedder
 
@@ -505,22 +510,97 @@ def test_bad_options_are_refused_when_the_embedder_is_made(
 def test_checked_kwargs_are_the_embedders_arguments() -> None:
     kwargs = Embedder.checked_kwargs(task_type="document", title_column="t", workers=2)
     assert kwargs == {
-        "model": TODAY,
+        "model": TWO,
         "task_type": "document",
         "title_column": "t",
         "workers": 2,
     }
     made = Embedder(**kwargs)
-    assert (made.model, made.task_type, made.title_column) == (TODAY, "RETRIEVAL_DOCUMENT", "t")
+    assert (made.model, made.task_type, made.title_column) == (TWO, "RETRIEVAL_DOCUMENT", "t")
     with pytest.raises(TypeError, match="colour"):
         Embedder.checked_kwargs(colour="blue")
 
 
 def test_content_options_survive_pickling() -> None:
-    made = Embedder(task_type="document", title_column="t", output_dimensionality=8, normalize=True)
+    made = Embedder(
+        task_type="document", title_column="t", output_dimensionality=128, normalize=True
+    )
     copy = pickle.loads(pickle.dumps(made))
-    assert (copy.model, copy.task_type, copy.title_column) == (TODAY, "RETRIEVAL_DOCUMENT", "t")
-    assert (copy.output_dimensionality, copy.normalize) == (8, True)
+    assert (copy.model, copy.task_type, copy.title_column) == (TWO, "RETRIEVAL_DOCUMENT", "t")
+    assert (copy.output_dimensionality, copy.normalize) == (128, True)
+
+
+def test_by_default_gemini_embedding_2_gets_instructions_never_fields(
+    fake_server: FakeServer,
+) -> None:
+    embedder = Embedder(client_options={"channel_factory": fake_server.channel}, task_type="query")
+    assert embedder.model == TWO
+    texts = [text(i) for i in range(120)]
+    vectors = embedder(batch_of("pyarrow", {"text": texts}))
+    sent = [r for c in fake_server.calls for r in c.request.requests]
+    assert [r.content.parts[0].text for r in sent] == [
+        f"task: search result | query: {t}" for t in texts
+    ]
+    assert all(r.task_type is None and r.title is None for r in sent)
+    want = [expected_parts_embedding(TWO, [f"task: search result | query: {t}"]) for t in texts]
+    assert np.array_equal(vectors_of("pyarrow", vectors), np.array(want, np.float32))
+    embedder.close()
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kind", ["pyarrow", "pandas", "numpy"])
+@pytest.mark.parametrize("form", ["paths", "bytes+mime_type", "bytes+mime_type_column"])
+def test_a_file_column_embeds_one_vector_per_row(
+    fake_server: FakeServer, tmp_path: Any, kind: str, form: str
+) -> None:
+    images = [PNG + bytes([i]) * 50 for i in range(5)]
+    paths = []
+    for i, data in enumerate(images):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(data)
+        paths.append(str(path))
+    columns: dict[str, list[Any]] = {"id": list(range(5))}
+    options: dict[str, Any] = {"file_column": "media"}
+    if form == "paths":
+        columns["media"] = paths
+    else:
+        columns["media"] = images
+        if form.endswith("mime_type"):
+            options["mime_type"] = "image/png"
+        else:
+            columns["mime"] = ["image/png"] * 5
+            options["mime_type_column"] = "mime"
+    embedder = Embedder(client_options={"channel_factory": fake_server.channel}, **options)
+    out = embedder(batch_of(kind, columns))
+    want = [expected_parts_embedding(TWO, [("image/png", data)]) for data in images]
+    assert np.array_equal(vectors_of(kind, out), np.array(want, np.float32))
+    (call,) = fake_server.calls
+    assert len(call.request.requests) == 5  # one request, one vector, per row
+    embedder.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"file_column": "f", "model": TODAY}, "embeds text only"),
+        ({"file_column": "f", "model": "models/embedding-gecko-001"}, "embeds text only"),
+        ({"mime_type": "image/png"}, "go with file_column"),
+        ({"file_column": "f", "mime_type": "image/png", "mime_type_column": "m"}, "not both"),
+        ({"output_dimensionality": 64}, "between 128 and 3072 for models/gemini-embedding-2"),
+    ],
+)
+def test_bad_media_options_are_refused_when_made(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Embedder.checked_kwargs(**options)
+
+
+def test_bytes_without_a_mime_type_are_refused(fake_server: FakeServer) -> None:
+    embedder = Embedder(client_options={"channel_factory": fake_server.channel}, file_column="f")
+    with pytest.raises(ValueError, match="holds bytes: give mime_type"):
+        embedder(batch_of("pyarrow", {"f": [PNG]}))
+    assert fake_server.calls == []
 
 
 # -- Ray Data on a local cluster ---------------------------------------------------------
@@ -650,7 +730,8 @@ def test_ray_data_embeds_with_todays_default_model(
     vectors.context.execution_options.preserve_order = True
     result = vectors.to_pandas()
     texts = [text(i) for i in range(TODAY_ROWS)]
-    check_rows(result, ordered=True, want=expected_today(texts))
+    want = np.array([expected_parts_embedding(TWO, [t]) for t in texts], np.float32)
+    check_rows(result, ordered=True, want=want)
     assert {c.method for c in fake.calls} == {"BatchEmbedContents"}
     assert sum(len(c.request.requests) for c in fake.calls) == TODAY_ROWS  # each text once
 
@@ -668,7 +749,7 @@ def test_ray_data_sends_the_content_options_and_each_rows_title(
         address,
         "numpy",  # nulls of the title column reach the embedder as None in an object array
         rows=TODAY_ROWS,
-        model=DEFAULT_EMBEDDING_MODEL,
+        model=TODAY,
         task_type="document",
         title_column="title",
         output_dimensionality=256,
@@ -815,12 +896,13 @@ def test_the_readme_ray_example_finishes_on_two_cpus_in_order(
     result = pd.concat([pd.read_parquet(f) for f in files])
     assert result["id"].tolist() == list(range(rows))  # in input order, file after file
     vectors = np.stack([np.asarray(v, np.float32) for v in result["embedding"]])
-    want = expected_today(
-        texts, task_type="RETRIEVAL_DOCUMENT", titles=titles, dimension=768, normalize=True
-    )
+    # the default model, gemini-embedding-2: the document task as instruction text
+    documents = [f"title: {t or 'none'} | text: {x}" for x, t in zip(texts, titles, strict=True)]
+    want = np.array([expected_parts_embedding(TWO, [d], 768) for d in documents], np.float32)
     assert np.allclose(vectors, want, rtol=0, atol=1e-7)
-    sent = [r.content.parts[0].text for c in fake.calls for r in c.request.requests]
-    assert sorted(sent) == sorted(texts)  # each text once
+    sent = [r for c in fake.calls for r in c.request.requests]
+    assert sorted(r.content.parts[0].text for r in sent) == sorted(documents)  # each text once
+    assert all(r.task_type is None and r.title is None for r in sent)
 
 
 RUNTIME_KEY = "AIzaSy-a-key-in-a-runtime-env-0123456"
@@ -871,7 +953,7 @@ def test_a_key_ray_records_warns_in_the_worker(
     # The key in the map's runtime_env (Ray writes it to runtime_env_agent.log), and also as
     # a literal in the constructor's arguments (not through checked_kwargs, which refuses it).
     seen = warned(
-        {"client_options": client | {"api_key": RUNTIME_KEY}, "output_dimensionality": 8},
+        {"client_options": client | {"api_key": RUNTIME_KEY}, "output_dimensionality": 128},
         runtime_env={"env_vars": {"GOOGLE_API_KEY": RUNTIME_KEY}},
     )
     assert len(seen) == 2, seen
@@ -879,9 +961,13 @@ def test_a_key_ray_records_warns_in_the_worker(
     assert any("as a literal in the Embedder's arguments" in w for w in seen)
     assert all("KeyFile(path)" in w and RUNTIME_KEY not in w for w in seen)
     # The key in the worker's own environment (the cluster's), or read by a key source: quiet.
-    assert warned(Embedder.checked_kwargs(client_options=client, output_dimensionality=8)) == set()
+    assert (
+        warned(Embedder.checked_kwargs(client_options=client, output_dimensionality=128)) == set()
+    )
     source = client | {"api_key": KeyEnvVar("GOOGLE_API_KEY")}
-    assert warned(Embedder.checked_kwargs(client_options=source, output_dimensionality=8)) == set()
+    assert (
+        warned(Embedder.checked_kwargs(client_options=source, output_dimensionality=128)) == set()
+    )
 
     # What the README says of Ray 2.60: a runtime_env's variables are in the runtime env
     # agent's log in plain text; the key of the nodes' own environment is in no file of the
@@ -917,4 +1003,5 @@ def test_the_dask_recipe_embeds_every_partition(tmp_path: Any) -> None:
         embedder.close()
     result = pd.read_parquet(tmp_path / "vectors").sort_values("id")
     assert result["id"].tolist() == list(range(1200))
-    assert np.array_equal(np.stack(result["embedding"].tolist()), expected_today(texts))
+    want = np.array([expected_parts_embedding(TWO, [t]) for t in texts], np.float32)
+    assert np.array_equal(np.stack(result["embedding"].tolist()), want)

@@ -46,7 +46,9 @@ _TODAY = """
 import textservice
 from textservice.testing import FakeServer
 
-_fake = FakeServer(api_key="...", known_models=["models/gemini-embedding-001"])
+_fake = FakeServer(
+    api_key="...", known_models=["models/gemini-embedding-2", "models/gemini-embedding-001"]
+)
 _configure = textservice.configure
 textservice.configure = lambda api_key=None, **options: _configure(
     api_key, channel_factory=_fake.channel, **options
@@ -57,10 +59,29 @@ textservice.configure("...")
 
 def test_first_call_example_embeds_with_todays_model(tmp_path: Path) -> None:
     first, _retired = _section_blocks("Install and a first call with a real key")
-    assert "embed_content" in first and "models/gemini-embedding-001" in first
+    assert "embed_content" in first and "models/gemini-embedding-2" in first
     done = _run(_TODAY + first, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout == "2 vectors of 3072 dimensions\n", done.stdout
+
+
+def test_the_which_model_example_embeds_an_image_a_pdf_and_a_captioned_image(
+    tmp_path: Path,
+) -> None:
+    (example,) = _section_blocks("Which model")
+    (tmp_path / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"c" * 100)
+    (tmp_path / "paper.pdf").write_bytes(b"%PDF-1.7\n" + b"p" * 100)
+    check = (
+        "\ncalls = [c.request for c in _fake.calls if c.method == 'BatchEmbedContents']"
+        "\nsent = [[p.text for p in r.content.parts] for r in calls[0].requests]"
+        "\nassert sent == [[None], [None], ['A cat on a sofa', None]], sent"
+        "\nassert _fake.calls[-1].request.content.parts[0].text == "
+        "'task: search result | query: a sleeping cat'"
+        "\nassert _fake.calls[-1].request.task_type is None\n"
+    )
+    done = _run(_TODAY + example + check, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == "3 vectors\n3072 dimensions\n", done.stdout
 
 
 def test_the_legacy_example_reports_a_retired_model(tmp_path: Path) -> None:

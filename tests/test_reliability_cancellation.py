@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from grpclib.const import Status
@@ -223,3 +224,104 @@ def test_a_call_on_a_closed_client_raises_client_closed_error(
         assert str(error) == "CANCELLED: the TextServiceClient is closed: make a new one", how
         assert type(pickle.loads(pickle.dumps(error))) is textservice.ClientClosedError
     assert fake_text_service.count() == 1  # nothing was sent after close()
+
+
+OPEN_ITERATORS = """
+import contextlib, gc, sys
+import textservice
+from textservice import TextServiceClient
+from textservice.testing import FakeServer
+
+how, transport = sys.argv[1], sys.argv[2]
+fake = FakeServer(embedding_dimension=4)
+
+
+def inputs(prefix):  # a module-level function: a cycle through the module's globals, so the
+    # iterators are collected late in the shutdown, as in most programs
+    return [f"{prefix} {i}" for i in range(500)]
+
+
+with fake.serve() if transport == "tcp" else contextlib.nullcontext() as address:
+    if transport == "tcp":
+        client = TextServiceClient("k", endpoint=address.target, insecure=True)
+    else:
+        client = TextServiceClient("k", channel_factory=fake.channel)
+    iterators = [
+        textservice.iter_embed_content(
+            "models/gemini-embedding-001", inputs("a"), client=client, batch_size=10
+        ),
+        textservice.iter_embeddings(
+            "models/embedding-gecko-001", inputs("b"), client=client, batch_size=10
+        ),
+    ]
+    for iterator in iterators:
+        next(iterator)
+    if how == "dropped":
+        del client  # collected without close(): its finalizer stops it
+    else:
+        client.close()
+    if how == "closed after":
+        for iterator in iterators:
+            iterator.close()
+    gc.collect()
+print("ok")
+# the iterators live on until the interpreter shuts down
+"""
+
+
+@pytest.mark.subprocess
+@pytest.mark.network
+@pytest.mark.parametrize("transport", ["tcp", "memory"])
+@pytest.mark.parametrize("how", ["kept", "closed after", "dropped"])
+def test_closing_a_client_with_sync_iterators_open_prints_nothing(
+    how: str, transport: str, tmp_path: Path
+) -> None:
+    # Before: "Exception ignored in: <generator object iter_embed_sync>" (an ImportError as
+    # Python shut down) on stderr. -W error: any ResourceWarning ("Unclosed connection")
+    # would print too.
+    import subprocess
+    import sys
+
+    script = tmp_path / "open_iterators.py"
+    script.write_text(OPEN_ITERATORS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-W", "error", str(script), how, transport],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+
+
+def test_closing_sync_iterators_of_a_closed_client_asks_nothing_of_it(
+    fake_text_service: FakeTextService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import sys
+    import warnings
+
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+        texts = [f"text {i}" for i in range(300)]
+        iterators = [
+            textservice.iter_embeddings(MODEL, texts, client=client, batch_size=10),
+            textservice.iter_embed_content(
+                "models/gemini-embedding-001", texts, client=client, output="numpy"
+            ),
+        ]
+        for iterator in iterators:
+            next(iterator)
+        client.close()
+        path = call_path(client)
+        asked: list[object] = []
+        monkeypatch.setattr(path, "run_sync", lambda make: asked.append(make))
+        for iterator in iterators:
+            iterator.close()  # type: ignore[attr-defined]  # a generator: the client closed it
+        del iterators, iterator
+        gc.collect()
+    assert asked == []
+    assert unraisable == []
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import time
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from support.runtime_specs import (
 )
 from support.transports import via
 
+import textservice
 from textservice import (
     DeadlineExceeded,
     InvalidArgument,
@@ -27,6 +29,7 @@ from textservice import (
     TextServiceError,
     Unavailable,
 )
+from textservice._proto.google import rpc
 from textservice.testing import FakeTextService, expected_embedding, quota_failure, retry_info
 
 DIM = 16
@@ -110,12 +113,14 @@ def test_thirty_percent_unavailable_over_ten_thousand_texts(
     assert fake_text_service.count(status=Status.OK) == 100
 
 
-def test_resource_exhausted_with_retry_info_waits(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
+def test_resource_exhausted_with_retry_info_waits(fake_text_service: FakeTextService) -> None:
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.2)])
     started = time.monotonic()
-    assert embed_one_sync(client, "quota") == expected(["quota"])[0]
+    # a quota clock 10 times faster: the backoff, the floor under RetryInfo, is 0.1 s
+    with TextServiceClient(
+        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=10
+    ) as client:
+        assert embed_one_sync(client, "quota") == expected(["quota"])[0]
     assert time.monotonic() - started >= 0.2
     first, second = fake_text_service.calls
     assert first.status is Status.RESOURCE_EXHAUSTED and second.status is Status.OK
@@ -152,7 +157,10 @@ def test_max_retry_delay_is_configurable(
         embed_one_sync(strict, "quota")
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
     patient = TextServiceClient(
-        "k", **via(fake_text_service, transport), retry=Retry(max_retry_delay=None)
+        "k",
+        **via(fake_text_service, transport),
+        retry=Retry(max_retry_delay=None),
+        quota_time_scale=10,  # the floor under RetryInfo: 0.1 s
     )
     with patient:
         assert embed_one_sync(patient, "quota") == expected(["quota"])[0]
@@ -236,14 +244,45 @@ def test_daily_quota_is_not_retried(
     assert fake_text_service.count("EmbedText") == 1
 
 
-def test_per_minute_quota_with_retry_info_is_retried(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
+def test_per_minute_quota_with_retry_info_is_retried(fake_text_service: FakeTextService) -> None:
     fake_text_service.faults.fail_next(
         1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01), quota_failure()]
     )
-    assert embed_one_sync(client, "quota") == expected(["quota"])[0]
+    with TextServiceClient(
+        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=100
+    ) as client:
+        assert embed_one_sync(client, "quota") == expected(["quota"])[0]
     assert fake_text_service.count("EmbedText") == 2
+
+
+@pytest.mark.slow  # waits out the backoff: seconds
+@pytest.mark.parametrize(
+    ("model", "asked"),
+    [(MODEL, 0.0), ("models/gemini-embedding-001", -3.0), ("models/gemini-embedding-001", 1e-9)],
+)
+def test_a_zero_retry_info_makes_no_storm(
+    fake_text_service: FakeTextService, model: str, asked: float
+) -> None:
+    # Every answer RESOURCE_EXHAUSTED with RetryInfo 0 s (or negative, or 1 ns) and a stated
+    # limit of 100 a minute: 6,877 calls in 10 s before; now the backoff's floor, 1 s then
+    # 2 s (jittered by up to a fifth), lets 3 through in the call's 3.5 s.
+    delay = rpc.RetryInfo(retry_delay=datetime.timedelta(seconds=asked))
+    fake_text_service.faults.fail_fraction(
+        1.0, "RESOURCE_EXHAUSTED", details=[delay, quota_failure(quota_value=100)]
+    )
+    with TextServiceClient("k", channel_factory=fake_text_service.channel) as client:
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded):
+            if model == MODEL:
+                textservice.generate_embeddings(
+                    model, ["a", "b"], client=client, request_options={"timeout": 3.5}
+                )
+            else:
+                textservice.embed_content(
+                    model, ["a", "b"], client=client, request_options={"timeout": 3.5}
+                )
+        assert time.monotonic() - started < 5
+    assert 2 <= fake_text_service.count() <= 3
 
 
 def test_dropped_connection_is_retried_as_unavailable(

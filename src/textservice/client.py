@@ -38,7 +38,7 @@ from textservice._transport.channels import (
     tls_context,
 )
 from textservice._transport.options import check_retry
-from textservice._transport.secrets import REDACTED, Secret
+from textservice._transport.secrets import REDACTED, Secret, check_api_key
 from textservice.errors import MissingAPIKeyError
 from textservice.retry import Retry
 
@@ -166,7 +166,8 @@ class Client:
 
     Raises:
         MissingAPIKeyError: No API key and the endpoint is Google's.
-        TypeError, ValueError: An option has the wrong type or value.
+        TypeError, ValueError: An option has the wrong type or value (an API key that is
+            not one line of printable ASCII is refused here, without showing it).
     """
 
     def __init__(
@@ -193,10 +194,14 @@ class Client:
     ) -> None:
         if api_key is None:
             api_key = os.environ.get(API_KEY_ENV) or None
+            if api_key is not None:
+                check_api_key(api_key, f"the {API_KEY_ENV} environment variable")
         elif not isinstance(api_key, str):
             raise TypeError(f"api_key must be a str, got {type(api_key).__name__}")
         elif not api_key.strip():
             raise ValueError("api_key is empty")
+        else:
+            check_api_key(api_key)
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {TRANSPORTS}, got {transport!r}")
         if not isinstance(insecure, bool):
@@ -392,6 +397,17 @@ def call_path(client: TextServiceClient) -> ClientCallPath:
 
 _default_lock = threading.Lock()
 _default: TextServiceClient | None = None
+
+
+def _after_fork() -> None:
+    # A thread of the parent may have held the lock when it forked (the default client
+    # itself is renewed by its call path: callpath._after_fork).
+    global _default_lock
+    _default_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> TextServiceClient:

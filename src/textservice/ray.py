@@ -11,7 +11,7 @@ in flight, for every batch the worker gets::
 
     ds = ray.data.read_parquet("s3://bucket/docs/")           # a column "text"
     ds = ds.map_batches(
-        Embedder,                      # models/gemini-embedding-001: 3,072 dimensions
+        Embedder,                      # models/gemini-embedding-2: 3,072 dimensions
         # checked on the driver: the Embedder's arguments, a pool of 4 actors, their CPUs
         **Embedder.map_batches_kwargs(workers=4, task_type="document"),
         batch_size=1000,               # rows per call of the embedder
@@ -23,16 +23,20 @@ Each batch gets an ``embedding`` column of float32 vectors (``fixed_size_list<fl
 for pyarrow batches, a 2-D float32 array for numpy batches, one float32 array per row for
 pandas batches), in the batch's row order; the other columns are kept.
 
-- **The model** is ``models/gemini-embedding-001`` unless ``model`` names another; it embeds
-  through GenerativeService ``embed_content`` (BatchEmbedContents calls of at most 100 rows),
-  with ``task_type``, ``output_dimensionality``, ``normalize`` and a per-row title from
-  ``title_column`` as ``embed_content`` takes them. The legacy ``models/embedding-gecko-*``
-  (which Google retired) still go through TextService ``generate_embeddings``, which has none
-  of those options (``ValueError`` if one is given). Everything is checked when an
-  ``Embedder`` is made; ``map_batches`` makes them in the workers, so
-  ``Embedder.map_batches_kwargs`` (or ``checked_kwargs``, the arguments alone) checks them
-  on the driver, before any task (else a mistake surfaces as Ray's error that the actors
-  died, carrying the ``ValueError``).
+- **The model** is ``models/gemini-embedding-2`` unless ``model`` names another (e.g.
+  ``models/gemini-embedding-001``, text only); it embeds through GenerativeService
+  ``embed_content`` (BatchEmbedContents calls of at most 100 rows), with ``task_type``,
+  ``output_dimensionality``, ``normalize`` and a per-row title from ``title_column`` as
+  ``embed_content`` takes them (for gemini-embedding-2, as instruction text). The legacy
+  ``models/embedding-gecko-*`` (which Google retired) still go through TextService
+  ``generate_embeddings``, which has none of those options (``ValueError`` if one is given).
+  Everything is checked when an ``Embedder`` is made; ``map_batches`` makes them in the
+  workers, so ``Embedder.map_batches_kwargs`` (or ``checked_kwargs``, the arguments alone)
+  checks them on the driver, before any task (else a mistake surfaces as Ray's error that
+  the actors died, carrying the ``ValueError``).
+- **Media**: ``file_column`` names a column of file paths (the mime type from each suffix)
+  or of bytes, with ``mime_type`` (one for every row) or ``mime_type_column`` (one per row);
+  each row is one media item, one vector, for a model that takes media.
 - **The pool** is given once, ``workers=N`` (or ``compute=`` a pool with a ``max_size``), and
   each actor reserves ``actor_cpus`` of a CPU: its work is waiting on the network, and Ray
   Data starts no read or write task (one whole CPU each) while actors hold every CPU.
@@ -66,12 +70,13 @@ import sys
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textservice._checks import check_count, check_model, kind
 from textservice._facade import fields
-from textservice._facade.content import TITLED_TASK
 from textservice._facade.content import task_type as content_task_type
+from textservice._profiles import TITLED_TASK, profile_for, takes_title
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service
 from textservice._transport.secrets import KeyEnvVar, KeyFile, KeySource, read_key
@@ -200,6 +205,15 @@ def _float32_rows(vectors: Any) -> Any:
     return numpy.ascontiguousarray(vectors, dtype=numpy.float32)
 
 
+def _titled(item: Any, title: str | None) -> Any:
+    """``item`` (a text, a path or a blob) with its own title."""
+    if title is None:
+        return item
+    if isinstance(item, str):
+        return {"text": item, "title": title}
+    return {"parts": [item], "title": title}
+
+
 def _title(value: object) -> Any:
     """A row's title: ``None`` for a null (``None``, or the NaN a float column holds);
     anything else as it is (``embed_content`` checks it)."""
@@ -220,7 +234,7 @@ class Embedder:
     ``Embedder.checked_kwargs`` does the same on the driver for ``fn_constructor_kwargs``.
 
     Args:
-        model: The embedding model (default ``"models/gemini-embedding-001"``, 3,072
+        model: The embedding model (default ``"models/gemini-embedding-2"``, 3,072
             dimensions).
         text_column: The column of texts (strings, none empty).
         output_column: The column the vectors go to.
@@ -240,6 +254,11 @@ class Embedder:
             with ``output_dimensionality``).
         title_column: A column of titles, one per row (a null title: none for that row);
             needs ``task_type="RETRIEVAL_DOCUMENT"``, the only task a title goes with.
+        file_column: A column of media to embed instead of ``text_column``: file paths
+            (strings; the mime type from the suffix, unless given below) or bytes (with a
+            mime type below). Needs a model that takes media (gemini-embedding-2).
+        mime_type: The mime type of every row of ``file_column`` (``"image/png"``, ...).
+        mime_type_column: A column of each row's mime type.
     """
 
     def __init__(
@@ -255,6 +274,9 @@ class Embedder:
         output_dimensionality: int | None = None,
         normalize: bool = False,
         title_column: str | None = None,
+        file_column: str | None = None,
+        mime_type: str | None = None,
+        mime_type_column: str | None = None,
     ) -> None:
         self.model = check_model(model)
         self.text_column = text_column
@@ -305,10 +327,21 @@ class Embedder:
             if output_dimensionality is None
             else check_count(output_dimensionality, "output_dimensionality", high=2**31 - 1)
         )
+        allowed = profile_for(self.model).dimensions
+        if self.output_dimensionality is not None and allowed is not None:
+            low, high = allowed
+            if not low <= self.output_dimensionality <= high:
+                raise ValueError(
+                    f"output_dimensionality must be between {low} and {high} for "
+                    f"{self.model}, got {self.output_dimensionality}"
+                )
         self.normalize = normalize
         self.title_column = title_column
         if title_column is not None:
             self._check_titled(f"title_column={title_column!r}")
+        self.file_column, self.mime_type, self.mime_type_column = self._check_media(
+            file_column, mime_type, mime_type_column
+        )
         self._client: TextServiceClient | None = None
         self._lock = threading.Lock()
 
@@ -325,6 +358,58 @@ class Embedder:
                 f"actor's task; {_KEY_ADVICE}"
             )
         return {"model": model, **kwargs}
+
+    def _check_media(
+        self, file_column: object, mime_type: object, mime_type_column: object
+    ) -> tuple[str | None, str | None, str | None]:
+        for name, value in (
+            ("file_column", file_column),
+            ("mime_type", mime_type),
+            ("mime_type_column", mime_type_column),
+        ):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a str or None, not {kind(value)}")
+        if file_column is None:
+            if mime_type is not None or mime_type_column is not None:
+                raise ValueError("mime_type and mime_type_column go with file_column")
+            return None, None, None
+        if mime_type is not None and mime_type_column is not None:
+            raise ValueError("give mime_type (every row's) or mime_type_column, not both")
+        if uses_text_service(self.model) or profile_for(self.model).media is None:
+            raise ValueError(
+                f"file_column={file_column!r}: {self.model!r} embeds text only; use a model "
+                f"that takes media, such as {DEFAULT_EMBEDDING_MODEL!r}"
+            )
+        assert isinstance(file_column, str)
+        return (
+            file_column,
+            mime_type if isinstance(mime_type, str) else None,
+            mime_type_column if isinstance(mime_type_column, str) else None,
+        )
+
+    def _media(self, values: Sequence[Any], mime_types: Sequence[Any] | None) -> list[Any]:
+        """The rows of the file column as ``embed_content`` items: a path (its mime type from
+        its suffix, or read with the given one), or bytes with their mime type."""
+        items: list[Any] = []
+        for i, value in enumerate(values):
+            mime = self.mime_type if mime_types is None else mime_types[i]
+            if isinstance(value, bytes | bytearray | memoryview):
+                if mime is None:
+                    raise ValueError(
+                        f"row {i} of {self.file_column!r} holds bytes: give mime_type or "
+                        "mime_type_column"
+                    )
+                items.append({"mime_type": mime, "data": bytes(value)})
+            elif isinstance(value, str | os.PathLike):
+                path = Path(value)
+                items.append(
+                    path if mime is None else {"mime_type": mime, "data": path.read_bytes()}
+                )
+            else:
+                raise TypeError(
+                    f"row {i} of {self.file_column!r} must be a path or bytes, not {kind(value)}"
+                )
+        return items
 
     @classmethod
     def map_batches_kwargs(
@@ -389,7 +474,7 @@ class Embedder:
     def _check_titled(self, what: str) -> None:
         if uses_text_service(self.model):
             raise ValueError(f"{what}: TextService model {self.model!r} takes no titles")
-        if self.task_type != TITLED_TASK:
+        if not takes_title(self.task_type):
             raise ValueError(
                 f"{what} needs task_type={TITLED_TASK!r} (got {self.task_type}): the API uses "
                 "titles only for documents embedded for retrieval"
@@ -443,11 +528,23 @@ class Embedder:
             )
         return options
 
-    def embed(
-        self, texts: Sequence[str], titles: Sequence[str | None] | None = None
+    def embed_files(
+        self,
+        values: Sequence[Any],
+        mime_types: Sequence[str] | None = None,
+        titles: Sequence[str | None] | None = None,
     ) -> numpy.typing.NDArray[numpy.float32]:
-        """The embeddings of ``texts`` as one ``(len(texts), dim)`` float32 array, in order;
-        ``titles`` (as many, ``None`` for none) gives each text its own title."""
+        """The embeddings of media rows (paths or bytes, as ``file_column`` holds them) as
+        one ``(len(values), dim)`` float32 array, in order; ``mime_types`` per row (default:
+        ``mime_type``, or the paths' suffixes); ``titles`` as for ``embed``."""
+        return self.embed(self._media(values, mime_types), titles)
+
+    def embed(
+        self, texts: Sequence[Any], titles: Sequence[str | None] | None = None
+    ) -> numpy.typing.NDArray[numpy.float32]:
+        """The embeddings of ``texts`` (or of ``embed_content`` items) as one
+        ``(len(texts), dim)`` float32 array, in order; ``titles`` (as many, ``None`` for
+        none) gives each its own title."""
         if uses_text_service(self.model):
             if titles is not None:
                 self._check_titled("titles")
@@ -463,15 +560,15 @@ class Embedder:
         else:
             from textservice.v1beta import embed_content
 
-            items: list[str | Mapping[str, str | None]] = list(texts)
+            items: list[Any] = list(texts)
             if titles is not None:
                 self._check_titled("titles")
                 titles = list(titles)
                 if len(titles) != len(items):
                     raise ValueError(f"{len(titles)} titles for {len(items)} texts")
                 items = [
-                    text if title is None else {"text": text, "title": title}
-                    for text, title in zip(texts, map(_title, titles), strict=True)
+                    _titled(item, title)
+                    for item, title in zip(items, map(_title, titles), strict=True)
                 ]
             result = embed_content(
                 self.model,
@@ -491,17 +588,32 @@ class Embedder:
         with the embeddings of its text column (and titles of its title column) added."""
         column = self.title_column
         if isinstance(batch, Mapping):  # Ray's "numpy" (and "default") batch format
-            texts = [str(t) if not isinstance(t, str) else t for t in batch[self.text_column]]
             titles = None if column is None else list(batch[column])
             out = dict(batch)
-            out[self.output_column] = self.embed(texts, titles)
+            if self.file_column is not None:
+                vectors = self.embed_files(
+                    list(batch[self.file_column]),
+                    self._column(lambda name: [str(m) for m in batch[name]]),
+                    titles,
+                )
+            else:
+                texts = [str(t) if not isinstance(t, str) else t for t in batch[self.text_column]]
+                vectors = self.embed(texts, titles)
+            out[self.output_column] = vectors
             return out
         module = type(batch).__module__.split(".")[0]
         if module == "pyarrow":
             import pyarrow
 
             titles = None if column is None else batch.column(column).to_pylist()
-            vectors = self.embed(batch.column(self.text_column).to_pylist(), titles)
+            if self.file_column is not None:
+                vectors = self.embed_files(
+                    batch.column(self.file_column).to_pylist(),
+                    self._column(lambda name: batch.column(name).to_pylist()),
+                    titles,
+                )
+            else:
+                vectors = self.embed(batch.column(self.text_column).to_pylist(), titles)
             dim = vectors.shape[1] if vectors.ndim == 2 else 0
             embeddings = pyarrow.FixedSizeListArray.from_arrays(
                 pyarrow.array(vectors.reshape(-1), type=pyarrow.float32()), dim
@@ -517,7 +629,14 @@ class Embedder:
                     None if null else t
                     for t, null in zip(values.tolist(), values.isna().tolist(), strict=True)
                 ]
-            vectors = self.embed(batch[self.text_column].tolist(), titles)
+            if self.file_column is not None:
+                vectors = self.embed_files(
+                    batch[self.file_column].tolist(),
+                    self._column(lambda name: batch[name].tolist()),
+                    titles,
+                )
+            else:
+                vectors = self.embed(batch[self.text_column].tolist(), titles)
             out = batch.copy(deep=False)
             out[self.output_column] = list(vectors)
             return out
@@ -525,6 +644,10 @@ class Embedder:
             "Embedder takes a pyarrow.Table, a pandas.DataFrame or a dict of numpy arrays, "
             f"not {type(batch).__name__}"
         )
+
+    def _column(self, read: Any) -> list[str] | None:
+        """The batch's mime type column (``read(name)``), if there is one."""
+        return None if self.mime_type_column is None else list(read(self.mime_type_column))
 
     def close(self) -> None:
         """Close this process's client (a later batch makes a new one)."""

@@ -7,6 +7,7 @@ version copied into ``protos/`` is tested with no edits here.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import re
@@ -97,6 +98,12 @@ def with_google_client(versions: tuple[str, ...]) -> list[Any]:
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def has_field(message_type: Any, name: str) -> bool:
+    """Whether the generated message class has the field ``name`` (an older or newer proto
+    may lack one of today's)."""
+    return name in {f.name for f in dataclasses.fields(message_type)}
 
 
 def module(version: str) -> ModuleType:

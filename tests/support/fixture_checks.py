@@ -10,6 +10,8 @@ shaping.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import functools
 import importlib
 import inspect
 import warnings
@@ -426,6 +428,199 @@ def check_content_rpcs() -> None:
     assert updated["extra"] is None and updated["tags"] is None and updated["details"] is None
 
 
+def _warnings(call: Callable[[], object]) -> list[warnings.WarningMessage]:
+    """The warnings ``call`` gives (every one, even repeated)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return caught
+
+
+def check_renamed_options() -> None:
+    facade = importlib.import_module("textservice.renamed_options")
+    module = service_module("renamed_options", "_embedding_service")
+    pb = module._pb
+    # EmbedContentV2 has EmbedContent's shape: embed_content stays EmbedContent's (the table
+    # names it) and EmbedContentV2 gets a plain function; neither stopped generation
+    functions = sorted(n for n in facade.__all__ if n[0].islower() and not n.endswith("_async"))
+    assert functions == ["embed_content", "embed_content_v2", "iter_embed_content"], functions
+    names = list(inspect.signature(facade.embed_content).parameters)
+    assert names[:5] == ["model", "content", "purpose", "document_title", "dimensions"], names
+    # the options keep their roles under their new names: found by field number and type
+    recipe = module._EMBED_CONTENT_RECIPE
+    assert (recipe.fields.title, recipe.task_type, recipe.dimensionality) == (
+        "document_title",
+        "purpose",
+        "dimensions",
+    )
+    recorder = recording(
+        lambda request: pb.EmbedContentResponse(embedding=pb.ContentEmbedding(values=[1.0]))
+    )
+    expect_error(
+        ValueError,
+        "RETRIEVAL_DOCUMENT",
+        lambda: facade.embed_content("models/m", "x", document_title="T", client=CLIENT),
+    )
+    expect_error(
+        ValueError,
+        "RETRIEVAL_DOCUMENT",
+        lambda: facade.embed_content("models/m", {"text": "x", "title": "T"}, client=CLIENT),
+    )
+    expect_error(
+        ValueError,
+        "positive",
+        lambda: facade.embed_content("models/m", "x", dimensions=0, client=CLIENT),
+    )
+
+    # the title is deprecated: passing one warns, at the caller's line, under the function
+    # the caller called, and so does an item's own title
+    def titled() -> object:
+        return facade.embed_content(
+            "models/m", "x", purpose="document", document_title="T", client=CLIENT
+        )
+
+    caught = _warnings(titled)
+    assert [str(w.message) for w in caught] == [
+        "textservice.renamed_options.embed_content(document_title=...): the field "
+        "EmbedContentRequest.document_title is deprecated in fixtures.renamed_options"
+    ]
+    assert (caught[0].filename, caught[0].lineno) == (__file__, titled.__code__.co_firstlineno + 1)
+    sent = recorder.requests[-1]
+    assert (sent.purpose, sent.document_title) == (pb.TaskType.RETRIEVAL_DOCUMENT, "T")
+    items = ["a", {"text": "b", "title": "B"}]
+    caught = _warnings(
+        lambda: facade.embed_content("models/m", items, purpose="document", client=CLIENT)
+    )
+    assert [str(w.message) for w in caught] == [
+        "textservice.renamed_options.embed_content: item 1's title: the field "
+        "EmbedContentRequest.document_title is deprecated in fixtures.renamed_options"
+    ]
+    caught = _warnings(  # arguments are checked at once; the iterator is left unstarted
+        lambda: facade.iter_embed_content(
+            "models/m", ["a"], purpose="document", document_title="T", client=CLIENT
+        ).close()
+    )
+    assert [str(w.message).split(":")[0] for w in caught] == [
+        "textservice.renamed_options.iter_embed_content(document_title=...)"
+    ]
+
+    async def awaited() -> object:
+        return await facade.embed_content_async("models/m", [items[1]], purpose=2, client=CLIENT)
+
+    caught = _warnings(lambda: asyncio.run(awaited()))
+    assert [str(w.message).split(":")[0] for w in caught] == [
+        "textservice.renamed_options.embed_content_async"
+    ]
+    assert caught[0].lineno == awaited.__code__.co_firstlineno + 1
+    # no title, no warning
+    assert _warnings(lambda: facade.embed_content("models/m", "x", client=CLIENT)) == []
+    # the plain function of the other RPC: the request's fields, the response as a dict
+    assert facade.embed_content_v2("models/m", "hi", dimensions=3, client=CLIENT) == {
+        "embedding": {"values": [1.0]}
+    }
+    assert recorder.methods[-1].name == "EmbedContentV2"
+    assert recorder.requests[-1].content == pb.Content(parts=[pb.Part(text="hi")])
+
+
+def check_nested_arguments() -> None:
+    facade = importlib.import_module("textservice.nested_arguments")
+    pb = service_module("nested_arguments", "_cache_service")._pb
+    recorder = recording(
+        lambda request: (
+            pb.PredictResponse(predictions=request.instances)
+            if isinstance(request, pb.PredictRequest)
+            else request.cache
+            if isinstance(request, pb.CreateCacheRequest)
+            else pb.Settings(level=request.level)
+        )
+    )
+    # google.protobuf.Value, Struct and ListValue arguments take JSON-like values
+    when = datetime.datetime(2026, 8, 22, 12, tzinfo=datetime.UTC)
+    answer = facade.predict(
+        "models/m",
+        [{"prompt": "a cat", "n": 2, "ok": True, "tags": ["x", None]}, "plain", 1.5],
+        parameters={"sampleCount": 4},
+        labels={"team": "ml", "depth": [1, {"deep": None}]},
+        tags=("a", 2),
+        deadline=when,
+        budget=datetime.timedelta(seconds=90),
+        retries=3,
+        client=CLIENT,
+    )
+    assert answer["predictions"] == [
+        {"prompt": "a cat", "n": 2.0, "ok": True, "tags": ["x", None]},
+        "plain",
+        1.5,
+    ]
+    request = recorder.requests[-1]
+    assert request.parameters == wkt.Value(
+        struct_value=wkt.Struct(fields={"sampleCount": wkt.Value(number_value=4.0)})
+    )
+    assert request.labels.fields["depth"].list_value.values[1].struct_value.fields[
+        "deep"
+    ] == wkt.Value(null_value=wkt.NullValue.NULL_VALUE)
+    assert [v.to_dict() for v in request.tags.values] == ["a", 2.0]
+    assert (request.deadline, request.budget, request.retries) == (
+        when,
+        datetime.timedelta(seconds=90),
+        3,
+    )
+    decoded = pb.PredictRequest.parse(bytes(request))  # as the server reads it
+    assert decoded.instances[1] == wkt.Value(string_value="plain") and decoded.retries == 3
+    bad_arguments: list[tuple[dict[str, Any], type[Exception], str]] = [
+        ({"instances": [float("nan")]}, ValueError, "instances[0] must be a finite number"),
+        ({"labels": {1: "x"}}, TypeError, "labels: keys must be str"),
+        ({"parameters": {"a": {1, 2}}}, TypeError, "parameters['a'] must be a JSON-like value"),
+        ({"tags": "abc"}, TypeError, "tags must be a sequence"),
+        ({"deadline": datetime.datetime(2026, 1, 1)}, ValueError, "deadline must be timezone"),
+        ({"budget": 90}, TypeError, "budget must be a datetime.timedelta"),
+        ({"retries": "3"}, TypeError, "retries must be an int"),
+    ]
+    for bad, kind, words in bad_arguments:
+        arguments: dict[str, Any] = {"model": "models/m", "client": CLIENT, **bad}
+        expect_error(kind, words, functools.partial(facade.predict, **arguments))
+    # a str for a Content in a message argument's mapping, at any depth, as for a Content
+    # argument (one text part); nothing deprecated set, no warning
+    caught = _warnings(
+        lambda: facade.create_cache(
+            {"contents": ["hi", {"parts": [{"text": "there"}]}], "system_instruction": "be brief"},
+            client=CLIENT,
+        )
+    )
+    assert caught == []
+    cache = recorder.requests[-1].cache
+    assert cache.contents == [
+        pb.Content(parts=[pb.Part(text="hi")]),
+        pb.Content(parts=[pb.Part(text="there")]),
+    ]
+    assert cache.system_instruction == pb.Content(parts=[pb.Part(text="be brief")])
+    facade.create_cache({"contents": "one"}, client=CLIENT)
+    assert recorder.requests[-1].cache.contents == [pb.Content(parts=[pb.Part(text="one")])]
+    expect_error(ValueError, "cache", lambda: facade.create_cache({"contents": [5]}))
+
+    # deprecated things deep in an argument warn at the caller's line, naming the function,
+    # the argument and where in it: a field, and an enum value by name or as a member
+    def deprecated_things() -> None:
+        facade.create_cache({"settings": {"legacy": "x", "level": "LEVEL_OLD"}}, client=CLIENT)
+        facade.set_level(pb.Level.OLD, client=CLIENT)
+        facade.set_level("LEVEL_LOW", client=CLIENT)
+
+    caught = _warnings(deprecated_things)
+    # (betterproto2 warns too, about the field, from inside textservice._proto: hidden by
+    # Python's default filters, and not about the enum value)
+    caught = [w for w in caught if w.filename == __file__]
+    assert [str(w.message) for w in caught] == [
+        "textservice.nested_arguments.create_cache(cache=...): cache.settings.level: the Level "
+        "LEVEL_OLD is deprecated in fixtures.nested_arguments",
+        "textservice.nested_arguments.create_cache(cache=...): cache.settings.legacy: the field "
+        "Settings.legacy is deprecated in fixtures.nested_arguments",
+        "textservice.nested_arguments.set_level(level=...): level: the Level LEVEL_OLD is "
+        "deprecated in fixtures.nested_arguments",
+    ]
+    first = deprecated_things.__code__.co_firstlineno
+    assert [w.lineno for w in caught] == [first + 1, first + 1, first + 2]
+
+
 CHECKS = (
     check_reserved_names,
     check_optional_scalars,
@@ -434,6 +629,8 @@ CHECKS = (
     check_docstring_escapes,
     check_renamed_rpcs,
     check_content_rpcs,
+    check_renamed_options,
+    check_nested_arguments,
 )
 
 if __name__ == "__main__":

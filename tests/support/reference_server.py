@@ -49,6 +49,8 @@ CATALOGUE: tuple[Model, ...] = (
      "supported_generation_methods": ["embedText", "countTextTokens"]},
     {"name": "models/gemini-embedding-001", "embedding_dimension": 3072,
      "supported_generation_methods": ["embedContent", "countTextTokens", "countTokens"]},
+    {"name": "models/gemini-embedding-2", "embedding_dimension": 3072,
+     "supported_generation_methods": ["embedContent", "countTokens"]},
 )  # fmt: skip
 """The models served (name, methods, embedding length), as the API lists them."""
 
@@ -268,7 +270,12 @@ class ReferenceServer:
                 self._check_served(version, method, request.model)
                 check_with_model(request)
             return answer(request)
-        except _Abort as abort:
+        except Exception as exc:  # a bug here, not the client's: INTERNAL, naming the cause
+            abort = (
+                exc
+                if isinstance(exc, _Abort)
+                else _Abort(grpc.StatusCode.INTERNAL, f"the reference server failed: {exc!r}")
+            )
             status = status_pb2.Status(code=abort.code.value[0], message=abort.message)
             for detail in abort.details:
                 status.details.add().Pack(detail)
@@ -476,10 +483,11 @@ class _Generative(_Base):
         def answer(req: Any) -> Any:
             total = sum(len(TOKEN.findall(text)) for text in texts(req))
             response = self._pb2.CountTokensResponse(total_tokens=total)
-            detail = response.prompt_tokens_details.add()
-            modality = detail.DESCRIPTOR.fields_by_name["modality"].enum_type
-            detail.modality = modality.values_by_name["TEXT"].number
-            detail.token_count = total
+            if "prompt_tokens_details" in response.DESCRIPTOR.fields_by_name:  # since 2025-04
+                detail = response.prompt_tokens_details.add()
+                modality = detail.DESCRIPTOR.fields_by_name["modality"].enum_type
+                detail.modality = modality.values_by_name["TEXT"].number
+                detail.token_count = total
             return response
 
         return self._serve("CountTokens", request, context, answer, check=texts)

@@ -40,7 +40,9 @@ __all__ = [
     "array_reply",
     "decode_array",
     "decode_rows",
+    "first_not_finite",
     "pick_rows",
+    "ragged",
     "rows_array",
     "stack_rows",
     "vector_array",
@@ -107,7 +109,7 @@ def vectors_array(vectors: list[list[float]]) -> Float32Array:
         return numpy.empty((0, 0), numpy.float32)
     dims = {len(v) for v in vectors}
     if len(dims) > 1:
-        raise _ragged(sorted(dims))
+        raise ragged(sorted(dims))
     return numpy.asarray(vectors, dtype=numpy.float32).reshape(len(vectors), dims.pop())
 
 
@@ -132,7 +134,7 @@ def stack_rows(parts: Sequence[Float32Array]) -> Float32Array:
 
     widths = sorted({int(part.shape[1]) for part in parts})
     if len(widths) > 1:
-        raise _ragged(widths)
+        raise ragged(widths)
     joined: Float32Array = numpy.concatenate(parts)
     return joined
 
@@ -144,18 +146,31 @@ def pick_rows(picks: Sequence[tuple[Float32Array, int]]) -> Float32Array:
 
     widths = sorted({int(rows.shape[1]) for rows, _ in picks})
     if len(widths) > 1:
-        raise _ragged(widths)
+        raise ragged(widths)
     out: Float32Array = numpy.empty((len(picks), widths[0] if widths else 0), numpy.float32)
     for k, (rows, i) in enumerate(picks):
         out[k] = rows[i]
     return out
 
 
-def _ragged(dims: list[int]) -> Internal:
+def first_not_finite(rows: Float32Array) -> int | None:
+    """The index of the first row of a ``(rows, dim)`` array holding NaN or an infinity, or
+    ``None`` when every value is finite."""
+    import numpy
+
+    finite = numpy.isfinite(rows)
+    if finite.all():
+        return None
+    return int(numpy.flatnonzero(~finite.all(axis=1))[0])
+
+
+def ragged(dims: list[int], details: Sequence[Any] = ()) -> Internal:
+    """The error for embeddings of the lengths ``dims`` in one float32 result."""
     shown = ", ".join(map(str, dims))
     return Internal(
         f"the server returned embeddings of different lengths ({shown}), which make no "
-        "float32 array; output='list' returns them as they are"
+        "float32 array; output='list' returns them as they are",
+        details=details,
     )
 
 
@@ -172,16 +187,29 @@ def decode_array(
     engine, which knows which texts they belong to, says what is wrong with them. An unset
     singular embedding gives shape ``(0,)`` (the list output gives ``[]``).
     """
+    quick = decode_array_quick(data, layout)
+    return quick if quick is not None else decode_array_slow(data, message_type, layout)
+
+
+def decode_array_quick(data: bytes, layout: EmbeddingLayout) -> Float32Array | None:
+    """``decode_array`` for canonical bytes (``decode_rows``), else ``None``."""
     rows = decode_rows(data)
-    if rows is not None:
-        if layout.repeated:
-            return rows
-        if len(rows) == 1:
-            row: Float32Array = rows[0]
-            return row
-        if len(rows) == 0:
-            return vector_array([])
-        # the singular field sent more than once: betterproto2 decides what that means
+    if rows is None:
+        return None
+    if layout.repeated:
+        return rows
+    if len(rows) == 1:
+        row: Float32Array = rows[0]
+        return row
+    if len(rows) == 0:
+        return vector_array([])
+    return None  # the singular field sent more than once: betterproto2 decides what it means
+
+
+def decode_array_slow(
+    data: bytes, message_type: type[betterproto2.Message], layout: EmbeddingLayout
+) -> Float32Array | list[list[float]]:
+    """``decode_array`` for any bytes: parsed as the list output parses them."""
     message = _generic.decode(data, message_type)
     value = getattr(message, layout.field)
     if layout.repeated:
@@ -197,7 +225,8 @@ class ArrayReply:
     """Stands for an embedding response type in an RPC; decodes the reply as a float32 array.
 
     grpclib's codecs (``textservice._encoding.codec.Codec`` and grpclib's ``ProtoCodec``) call
-    ``message_type.FromString(data)``; this one returns ``decode_array(...)``.
+    ``message_type.FromString(data)``; this one returns ``decode_array(...)``. Its two halves
+    are ``decode_quick`` and ``decode_slow`` (``codec.decode_quick`` / ``decode_slow``).
     """
 
     message_type: type[betterproto2.Message]
@@ -230,6 +259,14 @@ class ArrayReply:
             return matrix
         return vector_array(rows[0] if rows else [])
 
+    def decode_quick(self, data: bytes) -> Float32Array | None:
+        """The array of canonical bytes, else ``None``."""
+        return decode_array_quick(data, self.layout)
+
+    def decode_slow(self, data: bytes) -> Float32Array | list[list[float]]:
+        """The array (or lists) of any bytes."""
+        return decode_array_slow(data, self.message_type, self.layout)
+
 
 def array_reply(message_type: Any) -> ArrayReply | None:
     """The array reply for an embedding response type; ``None`` if its layout is not known."""
@@ -241,8 +278,8 @@ def array_reply(message_type: Any) -> ArrayReply | None:
 class RowWriter:
     """The rows of a list embedding, written into one ``(total, dim)`` array as batches finish.
 
-    The array is made when the first batch arrives (its width is the dimension); a batch of
-    another dimension raises ``Internal``.
+    The array is made when the first batch arrives (its width is the dimension); the engine
+    has checked that every batch of the call has that width.
     """
 
     total: int
@@ -256,8 +293,6 @@ class RowWriter:
             import numpy
 
             self.array = numpy.empty((self.total, rows.shape[1]), numpy.float32)
-        elif rows.shape[1] != self.array.shape[1]:
-            raise _ragged(sorted({int(rows.shape[1]), int(self.array.shape[1])}))
         self.array[start : start + len(rows)] = rows
         self.written.append((start, len(rows)))
 

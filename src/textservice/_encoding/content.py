@@ -20,17 +20,23 @@ serialises to the bytes already written (for any grpclib codec: ``bytes(message)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
 import betterproto2
 
+from textservice._encoding.media import Blob
 from textservice._encoding.metadata import json_name, message_metadata
 from textservice._encoding.wire import WIRE_LEN, encode_varint, tag
 
-__all__ = ["ContentFields", "ContentRequests", "Document", "prebuilt"]
+__all__ = ["Blob", "ContentFields", "ContentRequests", "Document", "Instruction", "prebuilt"]
+
+Instruction = Callable[[str, "str | None"], str]
+"""Formats an item's text and title (``None``: none) into the text sent (a model that takes
+the task in its text, ``textservice._profiles``)."""
 
 MODEL = "model"
 """The request field naming the model: set on prebuilt requests, so reading it is free."""
@@ -40,10 +46,14 @@ M = TypeVar("M", bound=betterproto2.Message)
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One item to embed: its text, and its own title (``None``: the call's title, if any)."""
+    """One item to embed: its text, and its own title (``None``: the call's title, if any).
+
+    A media item has ``parts`` instead (texts and ``Blob``s, in order: one ``Content``, one
+    vector); its ``text`` is then its text parts joined, as the rate governor counts it."""
 
     text: str
     title: str | None = None
+    parts: tuple[str | Blob, ...] = ()
 
 
 # -- prebuilt messages ----------------------------------------------------------------------
@@ -86,15 +96,17 @@ def _prebuilt_class(message_type: type[M]) -> type[M]:
     return subclass
 
 
-def prebuilt(
-    message_type: type[M], data: bytes, json: dict[str, Any] | None = None, **known: Any
-) -> M:
+JsonWriter = Callable[[], dict[str, Any]]
+"""Writes a prebuilt message's proto3 JSON object when the REST transport asks for it."""
+
+
+def prebuilt(message_type: type[M], data: bytes, json: JsonWriter | None = None, **known: Any) -> M:
     """A ``message_type`` whose serialised form is ``data``: ``bytes()`` of it (and
     ``SerializeToString()``) return ``data``; its fields are decoded from ``data`` when read,
     except the ``known`` ones, given with the values ``data`` holds (the ``model``, which the
     rate governor reads from every request, so reading it costs no decoding). ``json``, when
-    given, is the same message's proto3 JSON object (``prebuilt_json``: the REST transport
-    sends it as it is)."""
+    given, writes the same message's proto3 JSON object (``prebuilt_json``: the REST transport
+    sends it as it is; gRPC calls never write it)."""
     cls = _prebuilt_class(message_type)
     message: M = object.__new__(cls)
     message.__dict__.update(known)
@@ -104,11 +116,11 @@ def prebuilt(
 
 
 def prebuilt_json(message: object) -> dict[str, Any] | None:
-    """The proto3 JSON object a prebuilt message was made with (a new dict each time), else
-    ``None``."""
+    """The proto3 JSON object of a prebuilt message made with a ``json`` writer (a new dict
+    each time), else ``None``."""
     state = getattr(message, "__dict__", None)
-    written = state.get("_textservice_json") if state is not None else None
-    return None if written is None else dict(written)
+    writer: JsonWriter | None = state.get("_textservice_json") if state is not None else None
+    return None if writer is None else writer()
 
 
 # -- the encoder ----------------------------------------------------------------------------
@@ -124,6 +136,8 @@ class ContentFields:
     parts: str = "parts"
     text: str = "text"
     title: str | None = "title"
+    inline_data: str | None = "inline_data"
+    """The part's ``Blob`` field (``mime_type``, ``data``) for media (``None``: none)."""
 
 
 def _len_field(key: bytes, body: bytes) -> bytes:
@@ -154,6 +168,10 @@ class ContentRequests:
     ``template`` holds the call's fixed fields (model, task type, title, dimensionality...)
     and no content. ``batch_template``, when given, is the batch request with its fixed fields
     (the model) and no items; ``requests`` names its repeated field of single requests.
+
+    With ``instruction``, each item's text is sent as ``instruction(text, title)`` and no
+    title field is written (the template should then hold no task type or title either);
+    ``instruction_title`` is then the title of the items without their own.
     """
 
     def __init__(
@@ -162,6 +180,9 @@ class ContentRequests:
         fields: ContentFields,
         batch_template: betterproto2.Message | None = None,
         requests: str = "requests",
+        *,
+        instruction: Instruction | None = None,
+        instruction_title: str | None = None,
     ) -> None:
         self.one_type: type[betterproto2.Message] = type(template)
         meta = message_metadata(self.one_type)
@@ -194,6 +215,21 @@ class ContentRequests:
             slots.append(fields.title)
         self._title_field = fields.title
         self._call_title = call_title
+        self._instruction = instruction
+        if instruction is not None:
+            self._call_title = instruction_title
+        self._blob_keys: tuple[bytes, bytes, bytes] | None = None
+        inline = fields.inline_data
+        if inline is not None and inline in message_metadata(part_type).meta_by_field_name:
+            blob_meta = message_metadata(part_type)
+            blob_type = blob_meta.cls_by_field[inline]
+            blob_fields = message_metadata(blob_type).meta_by_field_name
+            self._blob_keys = (
+                tag(blob_meta.meta_by_field_name[inline].number, WIRE_LEN),
+                tag(blob_fields["mime_type"].number, WIRE_LEN),
+                tag(blob_fields["data"].number, WIRE_LEN),
+            )
+            self._blob_json = (json_name(inline), json_name("mime_type"), json_name("data"))
         self._known = {MODEL: getattr(template, MODEL)} if MODEL in meta.meta_by_field_name else {}
         self._segments = _segments(template, slots)
         # the same request as proto3 JSON (for the REST transport): the fixed fields once
@@ -222,15 +258,56 @@ class ContentRequests:
                 k: v for k, v in batch_template.to_dict().items() if k != self._requests_json
             }
 
-    def _item(self, item: Document) -> bytes:
-        text = item.text.encode("utf-8")
-        part = _len_field(self._text_key, text) if text or self._text_always else b""
-        content = _len_field(self._content_key, _len_field(self._parts_key, part))
+    def _text_part(self, text: str) -> bytes:
+        data = text.encode("utf-8")
+        return _len_field(self._text_key, data) if data or self._text_always else b""
+
+    def _blob_part(self, blob: Blob) -> bytes:
+        if self._blob_keys is None:
+            raise TypeError(f"{self.one_type.__name__}'s parts take no inline media")
+        inline_key, mime_key, data_key = self._blob_keys
+        mime, data = blob.mime_type.encode("utf-8"), blob.read()
+        body = (_len_field(mime_key, mime) if mime else b"") + (
+            _len_field(data_key, data) if data else b""
+        )
+        return _len_field(inline_key, body)
+
+    def _sent_parts(self, item: Document, title: str | None) -> list[str | Blob]:
+        """The content's parts as sent: the item's text, or its parts (the first text
+        formatted by the instruction, which stands first on its own when the item has no
+        text)."""
+        instruction = self._instruction
+        if not item.parts:
+            return [item.text if instruction is None else instruction(item.text, title)]
+        out: list[str | Blob] = []
+        pending = instruction
+        for part in item.parts:
+            if isinstance(part, str) and pending is not None:
+                part, pending = pending(part, title), None
+            out.append(part)
+        if pending is not None:
+            out.insert(0, pending("", title))
+        return out
+
+    def _parts(self, item: Document, title: str | None) -> bytes:
+        key = self._parts_key
+        return b"".join(
+            _len_field(key, self._text_part(p) if isinstance(p, str) else self._blob_part(p))
+            for p in self._sent_parts(item, title)
+        )
+
+    def _title(self, item: Document) -> str | None:
+        """The title field's value for ``item`` (``None``: the field is not written)."""
         title = self._call_title if item.title is None else item.title
-        if title is None or not (title or self._title_always):
-            title_bytes = b""
-        else:
-            title_bytes = _len_field(self._title_key, title.encode("utf-8"))
+        if title is None or self._instruction is not None or not (title or self._title_always):
+            return None
+        return title
+
+    def _item(self, item: Document) -> bytes:
+        title = self._call_title if item.title is None else item.title
+        content = _len_field(self._content_key, self._parts(item, title))
+        sent = self._title(item)
+        title_bytes = b"" if sent is None else _len_field(self._title_key, sent.encode("utf-8"))
         out = []
         for segment in self._segments:
             if isinstance(segment, bytes):
@@ -241,19 +318,38 @@ class ContentRequests:
                 out.append(content)
         return b"".join(out)
 
+    def _part_json(self, part: str | Blob) -> dict[str, Any]:
+        if isinstance(part, str):
+            return {self._json_names[2]: part} if part or self._text_always else {}
+        if self._blob_keys is None:
+            raise TypeError(f"{self.one_type.__name__}'s parts take no inline media")
+        inline, mime_name, data_name = self._blob_json
+        blob: dict[str, Any] = {}
+        if part.mime_type:
+            blob[mime_name] = part.mime_type
+        data = part.read()
+        if data:  # proto3 JSON: bytes as standard base64 with padding
+            blob[data_name] = base64.b64encode(data).decode("ascii")
+        return {inline: blob}
+
     def _item_json(self, item: Document) -> dict[str, Any]:
         """The item's request as proto3 JSON (what ``_item`` writes, field for field)."""
-        content, parts, text, title_name = self._json_names
-        part = {text: item.text} if item.text or self._text_always else {}
-        out = {**self._json_fixed, content: {parts: [part]}}
+        content, parts, _, title_name = self._json_names
         title = self._call_title if item.title is None else item.title
-        if title_name is not None and title is not None and (title or self._title_always):
-            out[title_name] = title
+        sent = [self._part_json(p) for p in self._sent_parts(item, title)]
+        out = {**self._json_fixed, content: {parts: sent}}
+        sent_title = self._title(item)
+        if title_name is not None and sent_title is not None:
+            out[title_name] = sent_title
         return out
 
     def one(self, item: Document) -> Any:
-        """The request for one item."""
-        return prebuilt(self.one_type, self._item(item), self._item_json(item), **self._known)
+        """The request for one item (its JSON form, written only for the REST transport,
+        reads the item's files again: holding their bytes for it would double a gRPC call's
+        memory)."""
+        return prebuilt(
+            self.one_type, self._item(item), lambda: self._item_json(item), **self._known
+        )
 
     def many(self, items: list[Document]) -> Any:
         """The batch request for ``items`` (needs a ``batch_template``)."""
@@ -262,7 +358,11 @@ class ContentRequests:
         key, item = self._requests_key, self._item
         requests = b"".join([_len_field(key, item(i)) for i in items])
         out = [s if isinstance(s, bytes) else requests for s in self._batch_segments]
-        written = dict(self._batch_json_fixed)
-        if items:  # proto3 JSON leaves an empty repeated field out
-            written[self._requests_json] = [self._item_json(i) for i in items]
+
+        def written() -> dict[str, Any]:
+            value = dict(self._batch_json_fixed)
+            if items:  # proto3 JSON leaves an empty repeated field out
+                value[self._requests_json] = [self._item_json(i) for i in items]
+            return value
+
         return prebuilt(self.batch_type, b"".join(out), written, **self._batch_known)

@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Sized
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textservice._checks import check_callable, check_count
+from textservice._encoding import arrays, codec
 from textservice._engine.dedupe import ChunkPlan, Window, distinct, settle
 from textservice._engine.ordered import ordered_map
 from textservice._engine.outputs import OutputStrategy, RawRows, Vector
 from textservice._engine.recipes import ChunkRpc, EmbedRecipe
 from textservice._governor import Cost
+from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._transport.bridge import CLOSED, cancelled_by_close
 from textservice._transport.options import RequestOptions, ResolvedOptions, RpcPolicy
 from textservice._transport.rpc import call, invoke
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from textservice._transport.callpath import CallPath
 
 __all__ = [
+    "LENGTH_CHANGED",
     "MAX_BATCH_SIZE",
     "ProgressCallback",
     "check_batch_size",
@@ -53,6 +57,7 @@ __all__ = [
     "embed_one",
     "iter_embed",
     "iter_embed_sync",
+    "length_change",
 ]
 
 P = TypeVar("P")
@@ -63,7 +68,11 @@ R = TypeVar("R", bound=Sized)
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` with the number of texts delivered so far."""
 
-MAX_BATCH_SIZE = 100
+Origin = Callable[[int], int]
+"""The caller's input index of a chunk's ``offset``-th sent text (identical texts are sent
+once, so it can differ from the chunk's start plus the offset)."""
+
+MAX_BATCH_SIZE = MAX_BATCH_ITEMS
 """The most texts ``iter_embed`` yields at once: BatchEmbedText's limit (for a version
 without it, single-text results are grouped up to this many)."""
 
@@ -73,30 +82,114 @@ def check_progress(progress: object) -> ProgressCallback | None:
     return cast("ProgressCallback | None", check_callable(progress, "progress"))
 
 
+def _which(index: int | None) -> str:
+    return "the text" if index is None else f"the text at index {index}"
+
+
 def _no_values(index: int | None, method: str) -> Internal:
     """The error for an embedding with no values (unset, or empty): never a result."""
-    which = "the text" if index is None else f"the text at index {index}"
     return Internal(
-        f"the server sent an empty or missing embedding for {which} ({method} response); "
-        "an embedding always has values"
+        f"the server sent an empty or missing embedding for {_which(index)} ({method} "
+        "response); an embedding always has values"
     )
 
 
-def _check_rows(rows: RawRows, start: int | None, count: int, method: str) -> None:
-    """``count`` vectors, none empty, else ``Internal`` naming the inputs (from ``start``;
-    ``None``: the call's one text)."""
+def _not_finite(index: int | None, method: str) -> Internal:
+    """The error for an embedding holding NaN or an infinity: never a result."""
+    return Internal(
+        f"the server sent an embedding holding NaN or an infinity for {_which(index)} "
+        f"({method} response); an embedding's values are finite"
+    )
+
+
+LENGTH_CHANGED = "EMBEDDING_LENGTH_CHANGED"
+"""The ``ErrorInfo.reason`` of the error for a call whose vectors changed length."""
+
+_DOMAIN = "textservice"
+
+
+def _length_changed(first: int, later: int) -> Internal:
+    """The error for a batch of ``later`` values a vector after batches of ``first`` in one
+    call; an ``ErrorInfo`` detail holds both, for code that says it in its own words (the
+    CLI: ``length_change``)."""
+    from textservice._proto.google.rpc import ErrorInfo
+
+    info = ErrorInfo(
+        reason=LENGTH_CHANGED,
+        domain=_DOMAIN,
+        metadata={"first": str(first), "later": str(later)},
+    )
+    return arrays.ragged(sorted({first, later}), details=[info])
+
+
+def length_change(error: BaseException) -> tuple[int, int] | None:
+    """``(first, later)``: the lengths of the vectors of a call that changed length, when
+    ``error`` is the engine's error for that, else ``None``."""
+    from textservice._proto.google.rpc import ErrorInfo
+
+    for detail in getattr(error, "details", None) or ():
+        if (
+            isinstance(detail, ErrorInfo)
+            and detail.domain == _DOMAIN
+            and detail.reason == LENGTH_CHANGED
+        ):
+            return int(detail.metadata["first"]), int(detail.metadata["later"])
+    return None
+
+
+def _first_not_finite(rows: RawRows, reply: Any = None) -> int | None:
+    """The offset of the first row holding NaN, +Inf or -Inf; ``None`` when all are finite.
+
+    Arrays: numpy's ``isfinite``. Lists: what the codec saw in the reply's bytes when it
+    decoded them (``codec.seen_not_finite``: the usual case, nearly free), else one ``sum``
+    per row, about five times cheaper than ``math.isfinite`` on every value. A sum of floats
+    is NaN or infinite when any term is (NaN absorbs everything; +Inf and -Inf together give
+    NaN), and finite values cannot add up to an infinity here: they come from float32 (at
+    most 3.4e38 each), and a float64 sum of fewer than 1e270 of them stays below 1.8e308.
+    """
+    if not isinstance(rows, list):
+        return arrays.first_not_finite(rows)
+    seen = codec.seen_not_finite(reply)
+    if seen is not ...:
+        return seen
+    for offset, vector in enumerate(rows):
+        if not math.isfinite(sum(vector)):
+            return offset
+    return None
+
+
+def _check_rows(
+    rows: RawRows,
+    start: int | None,
+    count: int,
+    method: str,
+    origin: Origin | None = None,
+    reply: Any = None,
+) -> None:
+    """``count`` vectors, none empty, none holding NaN or an infinity, else ``Internal``
+    naming the input at fault: ``origin(offset)`` (default ``start + offset``; ``start``
+    ``None``: the call's one text). ``reply``: what the rows were read from."""
     first = 0 if start is None else start
     if len(rows) != count:
         raise Internal(
             f"the server returned {len(rows)} embeddings for {count} texts "
             f"(inputs {first}-{first + count - 1})"
         )
+
+    def index(offset: int) -> int | None:
+        if start is None:
+            return None
+        return origin(offset) if origin is not None else start + offset
+
     if isinstance(rows, list):
         for offset, vector in enumerate(rows):
             if not len(vector):
-                raise _no_values(None if start is None else start + offset, method)
+                raise _no_values(index(offset), method)
     elif count and rows.shape[1] == 0:  # a 2-D array: every row is as long as the first
-        raise _no_values(start, method)
+        raise _no_values(index(0), method)
+    bad = _first_not_finite(rows, reply)
+    if bad is not None:
+        raise _not_finite(index(bad), method)
 
 
 def _read(rpc: ChunkRpc, rows: Callable[[Any], RawRows], reply: Any) -> RawRows:
@@ -125,7 +218,7 @@ async def embed_one(
     reader = output.reader(rpc)
     reply = await call(path, rpc.method, rpc.request([text]), options, reader.reply)
     raw = _read(rpc, reader.rows, reply)
-    _check_rows(raw, None, 1, rpc.method.name)
+    _check_rows(raw, None, 1, rpc.method.name, reply=reply)
     return output.first(output.rows(raw))
 
 
@@ -141,21 +234,33 @@ async def _ordered_chunks(
     fail_fast: bool,
     counted: Callable[[int], None] | None = None,
     dedupe: bool = False,
+    origin: Origin | None = None,
 ) -> AsyncGenerator[R, None]:
     """The one engine: each chunk's rows, in input order, ``path.max_concurrency`` RPCs in
     flight; each chunk's rows are also handed to ``put(start, rows)`` as they arrive (in any
     order). ``texts`` is read one chunk at a time, only as the window lets a new RPC start;
     ``counted(n)`` hears how many texts were read so far. With ``dedupe``, a text already
-    sent by a chunk in the window is not sent again (``dedupe.Window``)."""
+    sent by a chunk in the window is not sent again (``dedupe.Window``). ``origin`` maps a
+    position in ``texts`` to the caller's input index, for errors naming a text."""
     reader = output.reader(rpc)
+    widths: list[int] = []  # the call's vector length, once a batch told it
 
-    async def send(start: int, chunk: list[Any]) -> R:
+    async def send(start: int, chunk: list[Any], where: Origin | None = None) -> R:
         request = rpc.request(chunk)
         cost = Cost.of_texts(rpc.texts(chunk))  # read from the chunk: no walk over the request
         reply = await invoke(path, rpc.method, request, policy(), reader.reply, cost)
         raw = _read(rpc, reader.rows, reply)
-        _check_rows(raw, start, len(chunk), rpc.method.name)
-        return output.rows(raw)
+        if where is None and origin is not None:
+            where = _from(origin, start)
+        _check_rows(raw, start, len(chunk), rpc.method.name, where, reply)
+        rows = output.rows(raw)
+        width = output.width(rows)
+        if width is not None:  # one length for the call: every batch of a list or iterator
+            if not widths:
+                widths.append(width)
+            elif width != widths[0]:
+                raise _length_changed(widths[0], width)
+        return rows
 
     async def embed_chunk(item: tuple[int, list[Any]]) -> R:
         start, chunk = item
@@ -166,7 +271,11 @@ async def _ordered_chunks(
     async def embed_planned(plan: ChunkPlan[R]) -> R:
         assert plan.rows is not None
         try:
-            own = await send(plan.start, plan.send) if plan.send else output.empty()
+            own = (
+                await send(plan.start, plan.send, _sent_origin(plan))
+                if plan.send
+                else output.empty()
+            )
         except BaseException as exc:
             settle(plan.rows, exc)
             raise
@@ -209,6 +318,20 @@ async def _ordered_chunks(
                 window.forget(number)  # yielded: its texts leave the window
                 number += 1
             yield rows
+
+
+def _from(origin: Origin, start: int) -> Origin:
+    """``origin`` of a chunk's offsets (positions ``start + offset`` of the texts)."""
+    return lambda offset: origin(start + offset)
+
+
+def _sent_origin(plan: ChunkPlan[Any]) -> Origin:
+    """The input index of each text a planned chunk sends (the first of its repeats)."""
+
+    def where(offset: int) -> int:
+        return plan.start + plan.texts.index(plan.send[offset])
+
+    return where
 
 
 def _chunked(
@@ -284,6 +407,7 @@ async def embed_many(
                 put=sink.put,
                 max_buffered=len(texts),
                 fail_fast=True,  # a failed list raises at once, cancelling the other batches
+                origin=None if index is None else index.index,  # first input of each text
             ):
                 pass
     except TimeoutError:
@@ -496,10 +620,13 @@ def iter_embed_sync(
                 progress(done, total)
             yield rows
     finally:
-        # RuntimeError: still unwinding an interrupted step, or the client was closed
-        # meanwhile; the calls in flight are cancelled in either case.
-        with contextlib.suppress(RuntimeError):
-            path.run_sync(batches.aclose)
+        # A closed client closed ``batches`` itself (``track``); nothing is left to do, and
+        # asking its stopped loop would only raise, in a generator finalized as the
+        # interpreter shuts down too ("Exception ignored in: <generator iter_embed_sync>").
+        # RuntimeError: still unwinding an interrupted step, or the client closed meanwhile.
+        if not path.closed:
+            with contextlib.suppress(RuntimeError):
+                path.run_sync(batches.aclose)
 
 
 _END: Any = object()

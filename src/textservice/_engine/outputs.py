@@ -108,6 +108,11 @@ class OutputStrategy(ABC, Generic[V, R]):
         """The one vector of a chunk of one text."""
 
     @abstractmethod
+    def width(self, rows: R) -> int | None:
+        """The length every vector of a call must share, read from a batch's rows (``None``:
+        this format holds vectors of any lengths)."""
+
+    @abstractmethod
     def sink(self, total: int) -> Sink[R]:
         """Where a list of ``total`` texts collects its rows."""
 
@@ -158,6 +163,10 @@ class ListOutput(OutputStrategy[list[float], list[list[float]]]):
     def first(self, rows: list[list[float]]) -> list[float]:
         """The first vector."""
         return rows[0]
+
+    def width(self, rows: list[list[float]]) -> None:
+        """``None``: lists are returned as the server sent them, whatever their lengths."""
+        return None
 
     def sink(self, total: int) -> Sink[list[list[float]]]:
         """A list with a slot per input."""
@@ -225,6 +234,11 @@ class NumpyOutput(OutputStrategy["Float32Array", "Float32Array"]):
         row: Float32Array = rows[0]
         return row
 
+    def width(self, rows: Float32Array) -> int:
+        """The rows' width: the arrays of one call (its batches, or the whole list) must
+        stack into one ``(n, dim)`` array."""
+        return int(rows.shape[1])
+
     def sink(self, total: int) -> Sink[Float32Array]:
         """One ``(total, dim)`` array, made when the first batch arrives."""
         return _ArraySink(total)
@@ -288,6 +302,9 @@ class _Normalized(OutputStrategy[V, R]):
 
     def first(self, rows: R) -> V:
         return self.inner.first(rows)
+
+    def width(self, rows: R) -> int | None:
+        return self.inner.width(rows)
 
     def sink(self, total: int) -> Sink[R]:
         return self.inner.sink(total)

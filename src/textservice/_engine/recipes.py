@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
+from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._transport.methods import MethodSpec, RequestT, ResponseT
 
 __all__ = ["ChunkRpc", "EmbedRecipe", "ManyTexts", "OneText"]
@@ -51,7 +52,7 @@ class ManyTexts(Generic[P, I, RequestT, ResponseT]):
     """The request for a chunk of items."""
     vectors: Callable[[ResponseT], list[list[float]]]
     """The response's vectors, in the order of the request's texts."""
-    max_texts: int = 100
+    max_texts: int = MAX_BATCH_ITEMS
     """The most texts one request may hold (the API's limit)."""
 
     def __post_init__(self) -> None:

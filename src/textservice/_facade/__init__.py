@@ -34,7 +34,9 @@ from textservice._facade.content import (
     iter_embed_content_async,
     task_type,
 )
-from textservice._facade.deprecation import deprecated
+from textservice._facade.deprecation import Deprecations, deprecated
+from textservice._facade.fields import JsonValue
+from textservice._facade.media import ContentItem, ContentItems
 from textservice._facade.paging import Paging, paged, paged_async
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
 from textservice._transport.callpath import CallPath
@@ -50,10 +52,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ArrayEmbedding",
     "ContentFields",
+    "ContentItem",
+    "ContentItems",
     "ContentRecipe",
+    "Deprecations",
     "EmbedRecipe",
     "HasName",
     "HttpRule",
+    "JsonValue",
     "ManyEmbeddings",
     "ManyTexts",
     "MethodSpec",

@@ -12,6 +12,8 @@ at most 100 items, in input order. Requests are written by hand (``_encoding.con
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -26,7 +28,19 @@ from textservice._engine.embed import ProgressCallback, check_batch_size, check_
 from textservice._engine.outputs import OutputStrategy, check_output, normalized, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
+from textservice._facade.deprecation import deprecated
+from textservice._facade.media import check_media, is_media, media_item
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
+from textservice._profiles import (
+    MAX_BATCH_ITEMS,
+    MAX_REQUEST_BYTES,
+    TASK_TYPE_ALIASES,
+    TITLED_TASK,
+    ModelProfile,
+    profile_for,
+    takes_title,
+    task_name,
+)
 from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
@@ -36,8 +50,6 @@ if TYPE_CHECKING:
     from textservice._numpy import Float32Array
 
 __all__ = [
-    "TASK_TYPE_ALIASES",
-    "TITLED_TASK",
     "ContentRecipe",
     "Document",
     "check_items",
@@ -50,19 +62,6 @@ __all__ = [
 
 E = TypeVar("E", bound=betterproto2.Enum)
 
-TASK_TYPE_ALIASES: Mapping[str, str] = {
-    "document": "RETRIEVAL_DOCUMENT",
-    "query": "RETRIEVAL_QUERY",
-    "similarity": "SEMANTIC_SIMILARITY",
-    "qa": "QUESTION_ANSWERING",
-    "verification": "FACT_VERIFICATION",
-}
-"""Short task type names google-generativeai 0.7.2 accepted, besides the members' own names
-(``"retrieval_document"``...), each standing for the member named here."""
-
-TITLED_TASK = "RETRIEVAL_DOCUMENT"
-"""The only task type a title may go with (the API ignores or rejects it otherwise)."""
-
 ITEM_KEYS = ("text", "title")
 """The keys of an item given as a mapping."""
 
@@ -73,11 +72,9 @@ def task_type(cls: type[E], value: object, argument: str) -> E:
     the names (``TypeError`` for a value that is none of these kinds)."""
     if isinstance(value, cls):
         return value
-    names = {member.name.lower(): member for member in cls}
+    names = {member.name: member for member in cls}
     if isinstance(value, str):
-        wanted = value.strip().lower()
-        alias = TASK_TYPE_ALIASES.get(wanted)
-        member = names.get(alias.lower() if alias else wanted)
+        member = names.get(task_name(value) or "")
         if member is not None:
             return member
     elif is_int(value):
@@ -89,9 +86,7 @@ def task_type(cls: type[E], value: object, argument: str) -> E:
         raise TypeError(
             f"{argument} must be a {cls.__name__}, its number or its name, not {kind(value)}"
         )
-    accepted = [m.name for m in cls] + [
-        a for a, name in TASK_TYPE_ALIASES.items() if name.lower() in names
-    ]
+    accepted = [m.name for m in cls] + [a for a, name in TASK_TYPE_ALIASES.items() if name in names]
     raise ValueError(
         f"{argument}: {value!r} is not a {cls.__name__} of this API version "
         f"(one of {', '.join(accepted)}, in any case, or their numbers)"
@@ -102,21 +97,25 @@ def task_type(cls: type[E], value: object, argument: str) -> E:
 
 
 def _document(value: object, argument: str) -> Document:
-    """One item: a ``str``, or a mapping ``{"text": str, "title": str}`` (title optional)."""
+    """One item: a ``str``, a mapping ``{"text": str, "title": str}`` (title optional), or a
+    media item (``_facade.media``)."""
     if isinstance(value, Document):
         return value
     if isinstance(value, str):
         return Document(encodable(value, argument))
+    if is_media(value):
+        return media_item(value, argument)
     if not isinstance(value, Mapping):
         nested = " (nested sequences are not accepted)" if isinstance(value, Iterable) else ""
         raise TypeError(
-            f'{argument} must be a str or a mapping {{"text": str, "title": str}}, '
-            f"got {kind(value)}{nested}"
+            f'{argument} must be a str, a mapping {{"text": str, "title": str}} or a media '
+            f"item (a path, a blob or parts), got {kind(value)}{nested}"
         )
     unknown = [k for k in value if k not in ITEM_KEYS]
     if unknown:
         raise ValueError(
-            f"{argument} has unknown key {unknown[0]!r} (an item's keys are 'text' and 'title')"
+            f"{argument} has unknown key {unknown[0]!r} (an item's keys are 'text' and 'title'; "
+            "a blob's 'mime_type' and 'data'; a media item's 'parts' and 'title')"
         )
     if "text" not in value:
         raise ValueError(f"{argument} has no 'text'")
@@ -135,7 +134,7 @@ def check_items(content: object, argument: str = "content") -> Document | list[D
     ``Document`` items (already checked) are taken as they are."""
     if isinstance(content, Document):
         return content
-    if isinstance(content, str | Mapping):
+    if isinstance(content, str | Mapping | os.PathLike):
         return _document(content, argument)
     if content is None or isinstance(content, bytes | bytearray | memoryview):
         extra = " (decode bytes to str first)" if content is not None else ""
@@ -152,7 +151,7 @@ def check_items(content: object, argument: str = "content") -> Document | list[D
 
 
 def _check_list(contents: object) -> list[Document]:
-    if isinstance(contents, str | Mapping):
+    if isinstance(contents, str | Mapping | os.PathLike):
         raise TypeError("contents must be a sequence of items, not a single one (use [content])")
     checked = check_items(contents, "contents")
     assert isinstance(checked, list)
@@ -201,8 +200,10 @@ class ContentRecipe:
     """The request's task type field (``None``: it has none)."""
     dimensionality: str | None = "output_dimensionality"
     """The request's output dimensionality field (``None``: it has none)."""
-    max_items: int = 100
+    max_items: int = MAX_BATCH_ITEMS
     """The most items one batch request may hold."""
+    deprecated_title: str | None = None
+    """What an item's title warns (the protos mark the title field deprecated), else None."""
     engine: EmbedRecipe[ContentRequests, Document] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -214,29 +215,75 @@ class ContentRecipe:
         one = OneText(self.one, _one_request, self.vector)
         object.__setattr__(self, "engine", EmbedRecipe(one, many, text=_text))
 
-    def requests_for(self, template: betterproto2.Message) -> ContentRequests:
-        """The encoder of one call's requests."""
+    def requests_for(
+        self, template: betterproto2.Message, profile: ModelProfile
+    ) -> ContentRequests:
+        """The encoder of one call's requests. A model that takes the task in its text
+        (``profile.task_in_text``) gets the instruction text and never the task type and
+        title fields."""
         batch = None
         if self.many is not None:
             batch = self.many.request_type(model=getattr(template, "model"))  # noqa: B009
-        return ContentRequests(template, self.fields, batch, self.requests)
+        instruction = None
+        title: str | None = None
+        if profile.task_in_text:
+            task = getattr(template, self.task_type) if self.task_type else None
+            name = None if task is None or int(task) == 0 else str(task.name)
+            instruction = profile.instruction(name)
+            unset = {f: None for f in (self.task_type, self.fields.title) if f is not None}
+            if self.fields.title is not None:
+                title = getattr(template, self.fields.title)
+            template = dataclasses.replace(template, **unset)  # type: ignore[type-var]
+        return ContentRequests(
+            template,
+            self.fields,
+            batch,
+            self.requests,
+            instruction=instruction,
+            instruction_title=title,
+        )
 
-    def check(self, template: betterproto2.Message, items: Document | list[Document]) -> None:
-        """The rules between fields: a positive dimensionality; titles (the call's or an
-        item's) only with the RETRIEVAL_DOCUMENT task type, and only if the request has one."""
+    def check(
+        self,
+        template: betterproto2.Message,
+        items: Document | list[Document],
+        profile: ModelProfile,
+    ) -> int:
+        """The rules between fields: a positive dimensionality (in the model's range, where
+        its profile has one); titles (the call's or an item's) only with the
+        RETRIEVAL_DOCUMENT task type, and only if the request has one; media items as the
+        model's profile takes them. The largest media item's size (0: none)."""
+        model = str(getattr(template, "model", ""))
+        many = not isinstance(items, Document)
+        listed = items if isinstance(items, list) else [items]
+        largest = check_media(
+            listed, model, profile, "contents" if many else "content", one=not many
+        )
         if self.dimensionality is not None:
             dim = getattr(template, self.dimensionality)
             if dim is not None and dim <= 0:
                 raise ValueError(f"{self.dimensionality} must be a positive int, got {dim}")
-        titled = [items] if isinstance(items, Document) else items
+            if dim is not None and profile.dimensions is not None:
+                low, high = profile.dimensions
+                if not low <= dim <= high:
+                    raise ValueError(
+                        f"{self.dimensionality} must be between {low} and {high} for {model}, "
+                        f"got {dim}"
+                    )
+        self._check_titles(template, listed)
+        return largest
+
+    def _check_titles(self, template: betterproto2.Message, titled: list[Document]) -> None:
         call_title = getattr(template, self.fields.title) if self.fields.title else None
-        has_title = call_title is not None or any(d.title is not None for d in titled)
-        if not has_title:
+        first = next((i for i, d in enumerate(titled) if d.title is not None), None)
+        if call_title is None and first is None:
             return
+        if self.deprecated_title is not None and first is not None:
+            deprecated(f"item {first}'s title: {self.deprecated_title}")
         if self.fields.title is None:
             raise ValueError("this API version's requests have no title")
         task = getattr(template, self.task_type) if self.task_type else None
-        if task is None or task.name != TITLED_TASK:
+        if not takes_title(None if task is None else task.name):
             got = "none" if task is None else task.name
             raise ValueError(
                 f"a title needs task_type={TITLED_TASK!r} (got {got}): the API uses titles "
@@ -245,6 +292,20 @@ class ContentRecipe:
 
 
 # -- calls ----------------------------------------------------------------------------------
+
+
+def _fitting(
+    engine: EmbedRecipe[ContentRequests, Document], largest: int
+) -> EmbedRecipe[ContentRequests, Document]:
+    """``engine`` with batches of at most as many items as fit the API's request size when
+    each is ``largest`` bytes (media; 0: text only, batches as they are)."""
+    many = engine.many
+    if many is None or largest == 0:
+        return engine
+    fits = max(1, MAX_REQUEST_BYTES // largest)
+    if fits >= many.max_texts:
+        return engine
+    return dataclasses.replace(engine, many=dataclasses.replace(many, max_texts=fits))
 
 
 def _output(output: str, normalize: bool) -> OutputStrategy[Any, Any]:
@@ -262,6 +323,8 @@ class _Call:
     options: RequestOptions
     output: OutputStrategy[Any, Any]
     path: CallPath
+    engine: EmbedRecipe[ContentRequests, Document]
+    """The recipe's engine, its batches cut to fit the API's request size (media)."""
 
     @classmethod
     def checked(
@@ -277,20 +340,28 @@ class _Call:
         """Checked in this order, in the caller's thread, before any network (``content``
         may be items checked already)."""
         items = check_items(content)
-        recipe.check(template, items)
+        profile = profile_for(str(getattr(template, "model", "")))
+        largest = recipe.check(template, items, profile)
         options = check_request_options(request_options)
         chosen = _output(check_output(output), _check_normalize(normalize))
         return cls(
             recipe,
-            recipe.requests_for(template),
+            recipe.requests_for(template, profile),
             items,
             options,
             chosen,
             call_path(get_client(client)),
+            _fitting(recipe.engine, largest),
         )
 
+    @property
+    def max_batch(self) -> int:
+        """The most items one batch call of this call holds."""
+        many = self.engine.many
+        return many.max_texts if many is not None else 1
+
     async def run(self) -> Embeddings:
-        engine, items = self.recipe.engine, self.items
+        engine, items = self.engine, self.items
         if isinstance(items, Document):
             vector = await _engine.embed_one(
                 self.path, engine, self.requests, items, self.options, self.output
@@ -362,15 +433,14 @@ class _Iteration:
     ) -> _Iteration:
         items = _check_list(contents)
         call = _Call.checked(recipe, template, items, client, request_options, output, normalize)
-        return cls(
-            call, items, check_batch_size(recipe.engine, batch_size), check_progress(progress)
-        )
+        size = min(check_batch_size(recipe.engine, batch_size), call.max_batch)
+        return cls(call, items, size, check_progress(progress))
 
     def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
         call = self.call
         return _engine.iter_embed(
             call.path,
-            call.recipe.engine,
+            call.engine,
             call.requests,
             self.items,
             call.options,

@@ -8,32 +8,50 @@ it fails later, while serialising, with messages that do not name the argument.)
 
 from __future__ import annotations
 
+import datetime
 import math
-from collections.abc import Callable, Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import betterproto2
+from betterproto2.casing import safe_snake_case
 
 from textservice._checks import encodable, is_int, is_number, kind
 from textservice._encoding.metadata import message_metadata
 
+if TYPE_CHECKING:
+    from textservice._proto.google.protobuf import ListValue, Struct, Value
+
 __all__ = [
+    "ContentTypes",
+    "JsonValue",
     "binary",
     "boolean",
     "content",
     "contents",
+    "duration",
     "encodable",
     "enum",
     "floating",
     "int32",
     "int64",
+    "json_list",
+    "json_object",
+    "json_value",
     "message",
     "repeated",
     "string",
     "strings",
+    "timestamp",
     "uint32",
     "uint64",
 ]
+
+JsonValue: TypeAlias = (
+    "bool | int | float | str | Sequence[JsonValue] | Mapping[str, JsonValue] | None"
+)
+"""What a ``google.protobuf.Value`` argument takes: a JSON-like Python value (``None``, a
+``bool``, a finite number, a ``str``, a sequence of them or a mapping with ``str`` keys)."""
 
 T = TypeVar("T")
 M = TypeVar("M", bound=betterproto2.Message)
@@ -121,14 +139,68 @@ def enum(cls: type[E], value: object, argument: str) -> E:
     raise ValueError(f"{argument}: {value!r} is not a {cls.__name__} (one of {names})")
 
 
-def message(cls: type[M], value: object, argument: str, *, text_field: str | None = None) -> M:
+ContentTypes: TypeAlias = "Mapping[type[betterproto2.Message], tuple[str, str]]"
+"""The ``Content``-like messages of an API version, each with its parts and the part's text
+field (``{Content: ("parts", "text")}``), as the generated facade declares them."""
+
+
+def _texts_as_contents(
+    cls: type[betterproto2.Message], value: Mapping[str, object], types: ContentTypes, at: str
+) -> dict[str, object]:
+    """``value`` (a mapping of ``cls``'s fields) with every ``str`` given for a ``Content``-like
+    field, at any depth, made a content of one text part (``{"parts": [{"text": s}]}``); a bare
+    ``str`` for a repeated one is one item."""
+    meta = message_metadata(cls)
+    out: dict[str, object] = {}
+    for key, item in value.items():
+        name = safe_snake_case(key) if isinstance(key, str) else key
+        field_cls = meta.cls_by_field.get(name) if isinstance(name, str) else None
+        field_meta = meta.meta_by_field_name.get(name) if isinstance(name, str) else None
+        plain = field_meta is None or field_meta.proto_type != betterproto2.TYPE_MESSAGE
+        if field_cls is None or field_meta is None or plain or field_meta.unwrap:
+            out[key] = item
+        elif not field_meta.repeated:
+            out[key] = _content_item(field_cls, item, types, f"{at}.{key}")
+        elif isinstance(item, str | Mapping) or not isinstance(item, Iterable):
+            out[key] = [_content_item(field_cls, item, types, f"{at}.{key}")]
+        else:
+            out[key] = [
+                _content_item(field_cls, one, types, f"{at}.{key}[{index}]")
+                for index, one in enumerate(item)
+            ]
+    return out
+
+
+def _content_item(
+    cls: type[betterproto2.Message], value: object, types: ContentTypes, at: str
+) -> object:
+    if isinstance(value, str) and cls in types:
+        parts, text = types[cls]
+        return {parts: [{text: encodable(value, at)}]}
+    if isinstance(value, Mapping):
+        return _texts_as_contents(cls, value, types, at)
+    return value
+
+
+def message(
+    cls: type[M],
+    value: object,
+    argument: str,
+    *,
+    text_field: str | None = None,
+    contents: ContentTypes | None = None,
+) -> M:
     """An instance of ``cls``, given one, a mapping of its fields, or (when ``text_field`` names
-    the message's one text field, as for ``TextPrompt``) a plain ``str``."""
+    the message's one text field, as for ``TextPrompt``) a plain ``str``. With ``contents``, a
+    ``str`` given in the mapping for a ``Content``-like field (at any depth) is a content of
+    one text part, as a ``Content`` argument's is."""
     if isinstance(value, cls):
         return value
     if text_field is not None and isinstance(value, str):
         return cls(**{text_field: encodable(value, argument)})
     if isinstance(value, Mapping):
+        if contents:
+            value = _texts_as_contents(cls, value, contents, argument)
         try:
             return cls.from_dict(value)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -177,4 +249,110 @@ def contents(cls: type[M], value: object, argument: str, *, parts: str, text: st
         return [content(cls, value, argument, parts=parts, text=text)]
     return repeated(
         value, argument, lambda one, name: content(cls, one, name, parts=parts, text=text)
+    )
+
+
+def timestamp(value: object, argument: str) -> datetime.datetime:
+    """A timezone-aware ``datetime`` (a ``google.protobuf.Timestamp``, which betterproto2 holds
+    as one and cannot encode without a timezone)."""
+    if not isinstance(value, datetime.datetime):
+        raise TypeError(f"{argument} must be a datetime.datetime, not {kind(value)}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{argument} must be timezone-aware (e.g. datetime.now(timezone.utc)), got {value!r}"
+        )
+    return value
+
+
+def duration(value: object, argument: str) -> datetime.timedelta:
+    """A ``timedelta`` (a ``google.protobuf.Duration``; betterproto2 holds it as one)."""
+    if not isinstance(value, datetime.timedelta):
+        raise TypeError(f"{argument} must be a datetime.timedelta, not {kind(value)}")
+    return value
+
+
+# -- JSON-like values: google.protobuf.Value, Struct and ListValue -----------------------------
+#
+# betterproto2's own ``Value.from_dict`` takes only ``dict``/``list`` containers, lets NaN and
+# non-``str`` keys through (the API then fails on them), and names no position in its errors;
+# these check the whole value first and say where it is wrong (``parameters["a"][2]``).
+
+
+def _json_sequence(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)
+
+
+def json_value(value: object, argument: str) -> Value:
+    """A ``google.protobuf.Value`` from a JSON-like value (see ``JsonValue``)."""
+    return _value(value, argument, ())
+
+
+def json_object(value: object, argument: str) -> Struct:
+    """A ``google.protobuf.Struct`` from a mapping with ``str`` keys and JSON-like values."""
+    return _object(value, argument, ())
+
+
+def json_list(value: object, argument: str) -> ListValue:
+    """A ``google.protobuf.ListValue`` from a sequence (not a ``str``) of JSON-like values."""
+    return _list(value, argument, ())
+
+
+def _inside(value: object, argument: str, inside: tuple[int, ...]) -> tuple[int, ...]:
+    """``inside`` (the containers holding ``value``) and ``value``; a container holding itself
+    has no JSON form."""
+    if id(value) in inside:
+        raise ValueError(f"{argument} holds itself (a circular reference has no JSON form)")
+    return (*inside, id(value))
+
+
+def _value(value: object, argument: str, inside: tuple[int, ...]) -> Value:
+    from textservice._proto.google import protobuf as wkt
+
+    if value is None:
+        return wkt.Value(null_value=wkt.NullValue.NULL_VALUE)
+    if isinstance(value, bool):
+        return wkt.Value(bool_value=value)
+    if isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond a double's range
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError(f"{argument} must be a finite number (JSON has no {value!r})")
+        return wkt.Value(number_value=number)
+    if isinstance(value, str):
+        return wkt.Value(string_value=encodable(value, argument))
+    if isinstance(value, Mapping):
+        return wkt.Value(struct_value=_object(value, argument, inside))
+    if _json_sequence(value):
+        return wkt.Value(list_value=_list(value, argument, inside))
+    raise TypeError(
+        f"{argument} must be a JSON-like value (None, bool, int, float, str, a sequence or a "
+        f"mapping with str keys), not {kind(value)}"
+    )
+
+
+def _object(value: object, argument: str, inside: tuple[int, ...]) -> Struct:
+    from textservice._proto.google import protobuf as wkt
+
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{argument} must be a mapping with str keys, not {kind(value)}")
+    inside = _inside(value, argument, inside)
+    fields = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{argument}: keys must be str, not {kind(key)} ({key!r})")
+        fields[encodable(key, argument)] = _value(item, f"{argument}[{key!r}]", inside)
+    return wkt.Struct(fields=fields)
+
+
+def _list(value: object, argument: str, inside: tuple[int, ...]) -> ListValue:
+    from textservice._proto.google import protobuf as wkt
+
+    if not _json_sequence(value):
+        raise TypeError(f"{argument} must be a sequence of JSON-like values, not {kind(value)}")
+    assert isinstance(value, Sequence)
+    inside = _inside(value, argument, inside)
+    return wkt.ListValue(
+        values=[_value(item, f"{argument}[{index}]", inside) for index, item in enumerate(value)]
     )

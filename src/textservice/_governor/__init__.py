@@ -19,20 +19,22 @@ The engine asks before every RPC and reports how it went::
   ``max_concurrency``, is multiplied by ``decrease`` on RESOURCE_EXHAUSTED (once per burst
   of calls sent together; never below 1) and grows by ``increase / limit`` per success
   (never above ``max_concurrency``). See ``limits.AdaptiveLimit``.
-- **One pause for all**: a rejection's ``RetryInfo`` delay (without one: ``backoff``,
-  doubling per rejection in a row, at most a minute) holds every new call of the key until
-  it passes; the held calls are then released spread over ``jitter`` times the delay, each
-  at its own random point, so they do not all hit the server in the same instant. A call
-  already in flight when the pause starts is not recalled; its rejection just extends the
-  pause if it asks for longer.
+- **One pause for all**: a rejection's ``RetryInfo`` delay (without one, or with one under
+  ``backoff``, 0 s included: ``backoff``, doubling per rejection in a row, at most a minute)
+  holds every new call of the key until it passes; the held calls are then released spread
+  over ``jitter`` times the delay, each at its own random point, so they do not all hit the
+  server in the same instant. A call already in flight when the pause starts is not
+  recalled; its rejection just extends the pause if it asks for longer.
 - **Per-minute limits**: ``requests_per_minute``, ``texts_per_minute`` and
   ``tokens_per_minute`` (tokens by ``estimate_tokens``: UTF-8 bytes / 4, rounded up),
   times ``share``, plus what a rejection by a per-minute quota teaches: the limit its
-  ``QuotaFailure`` names (``quota_value``, times ``share``) or, when it names none, what this
-  client got through in the last minute. A lesson is kept ten quota minutes, so a raised
-  quota is found again. Counted by a sliding-window log of the last minute
-  (``limits.UsageWindow``), which never lets more than a limit through in any 60 s, so it
-  respects fixed-minute and sliding-minute server quotas alike.
+  ``QuotaFailure`` names (``quota_value``, times ``share``), kept ten quota minutes (so a
+  raised quota is found again), or, when it names none, what this client got through in the
+  last minute, kept one quota minute (a guess from a short burst can be far too low).
+  Counted by a sliding-window log of the last minute (``limits.UsageWindow``), which never
+  lets more than a limit through in any 60 s, so it respects fixed-minute and sliding-minute
+  server quotas alike. A rejected call counts: it was sent, and a server refusing every
+  call is asked no more often than its limit allows.
 - **Fail now** (``Refusal``) instead of waiting, when a per-day quota is exhausted, a quota's
   limit is 0, or one call costs more than a per-minute limit: remembered for the server's
   delay (else one quota minute), so the key's other calls, waiting or new, fail at once too

@@ -25,8 +25,14 @@ from textservice._governor.signals import Rejection, Violation
 log = logging.getLogger("textservice.governor")
 
 LEARNED_MINUTES = 10
-"""A limit learned from a rejection is kept this many quota minutes, then forgotten (the
-next rejection teaches it again), so a raised quota is found within that time."""
+"""A limit a rejection states (``quota_value``) is kept this many quota minutes, then
+forgotten (the next rejection teaches it again), so a raised quota is found within that
+time."""
+
+GUESSED_MINUTES = 1
+"""A limit guessed from what got through (a rejection stating none) is kept this many
+quota minutes: a guess taken from a short burst may be far below the quota (1/60 of it
+for a job's first second), and costs the job no more than this."""
 
 
 class QuotaKey(NamedTuple):
@@ -228,6 +234,16 @@ class _Waiter:
     """Due time of this waiter's pending wake-up timer."""
 
 
+@dataclass(frozen=True)
+class _Lesson:
+    """A per-minute limit learned from a rejection."""
+
+    limit: float
+    when: float
+    stated: bool
+    """Named by the server (``quota_value``), not guessed from what got through."""
+
+
 @dataclass(eq=False)
 class _KeyState:
     key: QuotaKey
@@ -242,8 +258,8 @@ class _KeyState:
     backoff_step: int = 0
     refusal: Refusal | None = None
     refused_until: float = float("-inf")
-    learned: dict[Unit, tuple[float, float]] = field(default_factory=dict)
-    """Per-minute limits learned from rejections: unit -> (limit, when learned)."""
+    learned: dict[Unit, _Lesson] = field(default_factory=dict)
+    """Per-minute limits learned from rejections, by unit."""
     throttled_since: float | None = None
     throttled_before: float = 0.0
     """Seconds of throttling that ended."""
@@ -296,6 +312,13 @@ class RateGovernor:
     def settings(self) -> GovernorSettings:
         """The settings in force."""
         return self._settings
+
+    def forget(self) -> None:
+        """Start over with no key known (a child process after a fork: the calls in flight
+        and waiting were the parent's, and the lock may have been held by one of its
+        threads, which the child does not have)."""
+        self._lock = threading.Lock()
+        self._keys = {}
 
     def admit(
         self,
@@ -377,11 +400,16 @@ class RateGovernor:
             self._keys[key] = state
         return state
 
-    def _learned(self, state: _KeyState, unit: Unit, now: float) -> float | None:
+    def _lesson(self, state: _KeyState, unit: Unit, now: float) -> _Lesson | None:
         found = state.learned.get(unit)
-        if found is None or now - found[1] >= LEARNED_MINUTES * self._settings.minute:
+        if found is None:
             return None
-        return found[0]
+        minutes = LEARNED_MINUTES if found.stated else GUESSED_MINUTES
+        return found if now - found.when < minutes * self._settings.minute else None
+
+    def _learned(self, state: _KeyState, unit: Unit, now: float) -> float | None:
+        found = self._lesson(state, unit, now)
+        return None if found is None else found.limit
 
     def _limits(self, state: _KeyState, now: float) -> dict[Unit, float]:
         limits: dict[Unit, float] = {}
@@ -398,15 +426,20 @@ class RateGovernor:
             if violation.period != "minute" or unit is None:
                 continue
             if violation.quota_value:
-                state.learned[unit] = (violation.quota_value * self._settings.share, now)
+                limit = violation.quota_value * self._settings.share
+                state.learned[unit] = _Lesson(limit, now, stated=True)
                 continue
             # The limit is not said: what got through in the last minute is what this
-            # client can have of it (the least seen, while the lesson is fresh).
-            used = state.window.used(unit, now)
+            # client can have of it (the least seen, while the guess is fresh), unless the
+            # server stated it lately.
+            previous = self._lesson(state, unit, now)
+            if previous is not None and previous.stated:
+                continue
+            used = state.window.accepted(unit, now)
             if used < 1:
                 continue
-            previous = self._learned(state, unit, now)
-            state.learned[unit] = (float(min(used, previous) if previous else used), now)
+            guess = float(min(used, previous.limit) if previous is not None else used)
+            state.learned[unit] = _Lesson(guess, now, stated=False)
 
     def _oversize(self, state: _KeyState, cost: Cost, now: float) -> Refusal | None:
         for unit, limit in self._limits(state, now).items():
@@ -577,17 +610,13 @@ class RateGovernor:
             now = self._clock.now()
             state = ticket._state
             state.rejected += 1
-            state.window.refund(ticket._entry)  # the server did not count a refused call
+            # Refused, but sent: still counted against the limits (else a server refusing
+            # everything would be asked as fast as calls come back).
+            state.window.reject(ticket._entry)
             if settings.learn_limits:
                 self._learn(state, rejection, now)
             first = state.limit.on_rejection(ticket._epoch)
-            if rejection.retry_delay is not None:
-                delay = rejection.retry_delay
-            else:
-                if first:
-                    state.backoff_step += 1
-                step = max(1, state.backoff_step)
-                delay = min(settings.minute, settings.backoff * 2 ** (step - 1))
+            delay = self._pause(state, rejection.retry_delay, first)
             refusal = self._refusal(ticket, rejection)
             if refusal is not None:
                 state.refusal = refusal
@@ -631,6 +660,25 @@ class RateGovernor:
                 )
             self._dispatch(state, now)
             return Retry(max(0.0, state.pause_until - now))
+
+    def _pause(self, state: _KeyState, asked: float | None, first: bool) -> float:
+        """How long a rejection pauses its key: the server's ``RetryInfo`` delay, or this
+        client's backoff (``backoff``, doubled per rejection in a row, at most ``minute``)
+        when it gives none or a shorter one than ``backoff``. The one place a wait for quota
+        is computed.
+
+        The floor holds whatever the server says: ``RetryInfo`` of 0 s (or negative, or
+        1 ns) on every answer made a storm of thousands of calls a second; now they come
+        at most once per ``backoff`` (released at a random point of the next ``jitter``
+        share of the pause), fewer and fewer while the rejections go on.
+        """
+        settings = self._settings
+        if asked is not None and asked >= settings.backoff:
+            return asked
+        if first:  # once per burst of calls sent together, as the concurrency limit
+            state.backoff_step += 1
+        step = max(1, state.backoff_step)
+        return min(settings.minute, settings.backoff * 2.0 ** (step - 1))
 
     def _refusal(self, ticket: Ticket, rejection: Rejection) -> Refusal | None:
         """The refusal a rejection means for every call of the key, if waiting cannot help."""

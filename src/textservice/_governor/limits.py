@@ -59,6 +59,9 @@ class Entry:
     amounts: dict[Unit, int] = field(default_factory=dict)
     live: bool = True
     """Still within the window (counted in its sums)."""
+    rejected: bool = False
+    """The server refused the call (RESOURCE_EXHAUSTED): sent all the same, so it counts
+    against the limits, but it is not what got through (``UsageWindow.accepted``)."""
 
 
 class UsageWindow:
@@ -75,19 +78,31 @@ class UsageWindow:
         self.span = span
         self._entries: deque[Entry] = deque()
         self._used: dict[Unit, int] = dict.fromkeys(UNITS, 0)
+        self._rejected: dict[Unit, int] = dict.fromkeys(UNITS, 0)
 
     def used(self, unit: Unit, now: float) -> int:
         """The amount of ``unit`` sent within the last ``span`` seconds."""
         self._prune(now)
         return self._used[unit]
 
+    def accepted(self, unit: Unit, now: float) -> int:
+        """The amount of ``unit`` sent within the last ``span`` seconds that the server did
+        not refuse."""
+        self._prune(now)
+        return self._used[unit] - self._rejected[unit]
+
     def _prune(self, now: float) -> None:
         entries = self._entries
         while entries and entries[0].time + self.span <= now:
-            entry = entries.popleft()
+            self._forget(entries.popleft())
+
+    def _forget(self, entry: Entry) -> None:
+        if entry.live:
             entry.live = False
             for unit, amount in entry.amounts.items():
                 self._used[unit] -= amount
+                if entry.rejected:
+                    self._rejected[unit] -= amount
 
     def ready_at(self, now: float, cost: Cost, limits: Mapping[Unit, float]) -> float | None:
         """When ``cost`` fits within every limit (``now`` if it does), or ``None`` if it
@@ -119,9 +134,15 @@ class UsageWindow:
         return entry
 
     def refund(self, entry: Entry) -> None:
-        """Stop counting ``entry`` (a call that was never sent, or that the server refused
-        and so did not count)."""
-        if entry.live:
-            for unit, amount in entry.amounts.items():
-                self._used[unit] -= amount
+        """Stop counting ``entry`` (a call that was never sent)."""
+        self._forget(entry)
         entry.amounts = {}
+
+    def reject(self, entry: Entry) -> None:
+        """The server refused ``entry``'s call: it still counts against the limits (a limit
+        is on what is sent, and a refund would let a client whose calls are all refused
+        send them as fast as it likes), but no longer as accepted."""
+        if entry.live and not entry.rejected:
+            for unit, amount in entry.amounts.items():
+                self._rejected[unit] += amount
+        entry.rejected = True

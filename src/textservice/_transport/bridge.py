@@ -198,6 +198,21 @@ class LoopThread:
             raise call.error
         return call.value  # type: ignore[return-value]
 
+    def disown(self) -> None:
+        """In a child process after ``os.fork()``: make the parent's loop, copied here without
+        its thread, inert, so nothing in this process ever uses it.
+
+        The copy shares the parent's epoll instance and sockets. Anything that closes it, or
+        a channel or async generator of it, would unregister the parent's sockets from that
+        epoll (``epoll_ctl`` acts on the shared instance) or write to its connections: the
+        parent's calls would hang. asyncio, grpclib and async generator finalizers all skip a
+        closed loop, and the loop's flag is the one way to say it without closing it (a
+        private attribute of ``asyncio.BaseEventLoop``, stable since Python 3.4).
+        """
+        loop = self._loop
+        if loop is not None:
+            loop._closed = True  # type: ignore[attr-defined]
+
     def stop(self) -> None:
         """Cancel in-flight calls, close the loop's channels and end the thread (idempotent).
 

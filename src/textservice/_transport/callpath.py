@@ -12,6 +12,8 @@ shared by every call made through it (sync, async, any thread, iterators, the CL
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -86,6 +88,30 @@ class CallPath(Protocol):
         ...
 
 
+_paths: weakref.WeakSet[ClientCallPath] = weakref.WeakSet()
+"""Every call path alive, for ``_after_fork``."""
+
+_inherited: list[tuple[ChannelPool, LoopThread]] = []
+"""The parent's channels and loop threads in a child process after a fork: kept, never
+closed or collected, for the child's whole life (see ``LoopThread.disown``)."""
+
+
+def _after_fork() -> None:
+    """In a child process after ``os.fork()`` (``multiprocessing``'s default on Linux):
+    give every call path a new loop thread, channels and governor state.
+
+    The child has only the thread that forked: the loop thread a sync call hands its work
+    to is not there, so the call waited forever, its timeout included (the loop enforces
+    it). The parent's connections stay the parent's: the child opens its own.
+    """
+    for path in list(_paths):
+        path.renew_after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 class ClientCallPath:
     """The ``CallPath`` a ``TextServiceClient`` owns (one per client)."""
 
@@ -109,6 +135,16 @@ class ClientCallPath:
         self._max_concurrency = max_concurrency
         self._governor = governor
         self._closed = False
+        _paths.add(self)
+
+    def renew_after_fork(self) -> None:
+        """In a child process after a fork: a new loop thread (started by the next sync
+        call), new channels, a governor that knows no call; the parent's are left alone."""
+        _inherited.append((self.pool, self.bridge))
+        self.bridge.disown()
+        self.pool = self.pool.renewed()
+        self.bridge = LoopThread()
+        self._governor.forget()
 
     @property
     def closed(self) -> bool:
@@ -160,7 +196,9 @@ class ClientCallPath:
         self.bridge.track(generator)
 
     def shutdown(self) -> None:
-        """Close every channel and stop the loop thread (the bridge's loop closes its own)."""
+        """Close every channel and stop the loop thread (the bridge's loop closes its own);
+        closed from now on (``close()``, or the client collected)."""
+        self._closed = True
         self.pool.close(skip=self.bridge.loop)
         self.bridge.stop()
 

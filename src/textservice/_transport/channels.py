@@ -185,6 +185,11 @@ class ChannelPool:
         for loop in [loop for loop in self._entries if loop.is_closed()]:
             del self._entries[loop]
 
+    def renewed(self) -> ChannelPool:
+        """An empty pool opening channels the same way (for a child process after a fork:
+        this one's channels belong to the parent's connections)."""
+        return ChannelPool(self._open_channel)
+
     def loops(self) -> list[asyncio.AbstractEventLoop]:
         """Loops that currently have a channel."""
         with self._lock:

@@ -20,11 +20,12 @@ import dataclasses
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
+from textservice._encoding.codec import RawReply, decode_quick, decode_slow
 from textservice._encoding.requests import request_model, request_texts
 from textservice._governor import (
     Cost,
@@ -358,35 +359,92 @@ def _sender(connection: Channel | Connection, method: MethodSpec[Any, Any], repl
         return send_rest
     from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
 
-    # grpclib hands ``reply`` to the channel's codec, which calls ``reply.FromString(data)``.
-    rpc: UnaryUnaryMethod[Any, Any] = UnaryUnaryMethod(
-        connection, method.route, method.request_type, reply
+    # grpclib's codec calls ``RawReply.FromString(data)``: the reply's bytes as they are
+    # (``_unary`` decodes them)
+    raw: Any = RawReply
+    rpc: UnaryUnaryMethod[Any, bytes] = UnaryUnaryMethod(
+        connection, method.route, method.request_type, raw
     )
 
     async def send_grpc(
         request: Any, timeout: float | None, metadata: list[tuple[str, str | bytes]]
     ) -> Any:
-        return await _unary(rpc, request, timeout=timeout, metadata=metadata)
+        return await _unary(rpc, request, reply, timeout=timeout, metadata=metadata)
 
     return send_grpc
 
 
+OFF_LOOP_BYTES = 16 * 1024
+"""A reply this large that no fast path decodes is decoded on a worker thread: betterproto2
+takes about a microsecond a byte (far more for some garbage), and the event loop that every
+call of the client shares must not wait for it."""
+
+
 async def _unary(
-    rpc: UnaryUnaryMethod[RequestT, T],
+    rpc: UnaryUnaryMethod[RequestT, bytes],
     request: RequestT,
+    reply: Reply[T] | type[T],
     *,
     timeout: float | None,
     metadata: list[tuple[str, str | bytes]],
 ) -> T:
-    """``rpc(request, ...)``: one request, one reply. A call the server ends with status OK
-    but no reply message (a protocol violation) is a clear ``Internal``; grpclib's own unary
-    call fails a bare ``assert`` there."""
+    """``rpc(request, ...)``: one request, one reply, decoded as ``reply``.
+
+    Written out, rather than grpclib's own unary call, to hold a server to the protocol:
+
+    - status OK with no reply message is a clear ``Internal`` (grpclib fails a bare
+      ``assert``), and so is a second reply message (grpclib takes the first);
+    - a response that ends without ``grpc-status`` is ``UNKNOWN`` at once (grpclib waits for
+      trailers that never come, until the deadline);
+    - ``grpc-status-details-bin`` that cannot be read is dropped, keeping the status and
+      message (grpclib raises a ``ValueError``, which would lose them);
+    - the reply is decoded here, after the call (grpclib hands over its bytes): quickly on
+      the loop, or on a worker thread when only betterproto2 can read it and it is large.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
     async with rpc.open(timeout=timeout, metadata=metadata) as stream:
         await stream.send_message(request, end=True)
-        reply = await stream.recv_message()
-    if reply is None:
+        try:
+            data = await stream.recv_message()
+            if data is not None and await stream.recv_message() is not None:
+                raise Internal("the server sent more than one response message to a unary call")
+            # grpclib-internal (0.4, pinned): trailers-only, or trailers received
+            if not stream._trailers_only and stream._stream.trailers is None:
+                raise GRPCError(Status.UNKNOWN, "the server ended the call without a grpc-status")
+            await stream.recv_trailing_metadata()
+        except ValueError as exc:  # grpc-status-details-bin unreadable (base64, protobuf)
+            raise _without_details(stream, exc) from None
+    if data is None:
         raise Internal("the server ended the call with status OK but sent no response message")
-    return reply
+    async with asyncio.timeout_at(deadline):
+        return cast("T", await _decode(data, reply))
+
+
+async def _decode(data: bytes, reply: Any) -> Any:
+    """``data`` decoded as ``reply``; on a worker thread when slow and large (see
+    ``OFF_LOOP_BYTES``). ``WireError`` for bytes that are not protobuf."""
+    quick = decode_quick(data, reply)
+    if quick is not None:
+        return quick
+    if len(data) < OFF_LOOP_BYTES:
+        return decode_slow(data, reply)
+    return await asyncio.get_running_loop().run_in_executor(None, decode_slow, data, reply)
+
+
+def _without_details(stream: Any, exc: ValueError) -> GRPCError:
+    """The call's status and message without the details that could not be read."""
+    # grpclib-internal (0.4, pinned): the raw headers of a trailers-only response, else the
+    # trailers; grpclib's own reading of them, minus the details.
+    raw = stream._stream.trailers if not stream._trailers_only else stream._stream.headers
+    headers = {k: v for k, v in dict(raw or ()).items() if k != "grpc-status-details-bin"}
+    status, message, _ = stream._process_grpc_status(headers)
+    log.debug(
+        "textservice: dropped the %s answer's grpc-status-details-bin, which could not be read: %s",
+        status.name,
+        exc,
+    )
+    return GRPCError(status, message)
 
 
 def _final(

@@ -31,6 +31,7 @@ __all__ = [
     "KeyFile",
     "KeySource",
     "Secret",
+    "check_api_key",
     "holds_secret",
     "read_key",
     "read_key_file",
@@ -53,6 +54,46 @@ _HEADER_BLOCK_MESSAGES = frozenset({"Encoded header block to %s", "Decoding %s"}
 _live: weakref.WeakSet[Secret] = weakref.WeakSet()
 _lock = threading.Lock()
 _installed = False
+
+
+def _after_fork() -> None:
+    # A thread of the parent may have held the lock when it forked; the child has no such
+    # thread to release it.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def check_api_key(value: str, source: str = "api_key") -> str:
+    """``value`` if it can be an API key: one line of printable ASCII without spaces, else a
+    ``ValueError`` naming ``source`` and the first bad character's kind and position (never
+    the key, nor the character itself when it is printable).
+
+    The key travels as an HTTP/2 header value, which may hold only visible ASCII (RFC 9113
+    section 8.2.1; grpclib sends nothing else as metadata), and Google's keys are made of
+    letters, digits, ``-`` and ``_``: a line break, NUL or non-ASCII letter is a mistake in how
+    the key was read (a two-line key file, a pasted character), found here, when the client
+    is made, rather than as a failed call.
+    """
+    for position, char in enumerate(value, 1):
+        if "!" <= char <= "~":
+            continue
+        if char in "\r\n":
+            what = "a line break"
+        elif char.isspace():
+            what = f"a space ({char!r})" if char != " " else "a space"
+        elif not char.isascii():
+            what = "a non-ASCII character"
+        else:
+            what = f"a control character ({char!r})"
+        raise ValueError(
+            f"{source} holds {what} at character {position} of {len(value)}; an API key "
+            "is one line of printable ASCII (letters, digits, - and _)"
+        )
+    return value
 
 
 class Concealed(str):
@@ -101,20 +142,23 @@ KeySource = Callable[[], str]
 """Where a process finds the API key: called there, it returns the key."""
 
 
-def read_key_file(path: str | os.PathLike[str]) -> str:
-    """The key held in the file at ``path``, surrounding whitespace removed.
+def read_key_file(path: str | os.PathLike[str], source: str | None = None) -> str:
+    """The key held in the file at ``path``, surrounding whitespace removed, checked by
+    ``check_api_key``; errors name ``source`` (by default "API key file PATH").
 
     Raises:
         OSError: The file cannot be read.
-        ValueError: The file is not UTF-8 text, or holds only whitespace.
+        ValueError: The file is not UTF-8 text, holds only whitespace, or is not one key
+            (two lines, a NUL, a non-ASCII letter).
     """
+    source = source or f"API key file {os.fspath(path)}"
     try:
         key = Path(path).read_text(encoding="utf-8").strip()
     except UnicodeDecodeError:
-        raise ValueError(f"API key file {os.fspath(path)} is not UTF-8 text") from None
+        raise ValueError(f"{source} is not UTF-8 text") from None
     if not key:
-        raise ValueError(f"API key file {os.fspath(path)} is empty")
-    return key
+        raise ValueError(f"{source} is empty")
+    return check_api_key(key, source)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,7 @@ import betterproto2
 from grpclib.const import Status as GrpcStatus
 from grpclib.encoding.base import StatusDetailsCodecBase
 
+from textservice._encoding.codec import check_wire
 from textservice._proto.message_pool import default_message_pool
 
 # ``google.rpc`` and ``google.protobuf`` (which holds all of descriptor.proto) are imported
@@ -39,15 +40,21 @@ class StatusDetailsCodec(StatusDetailsCodecBase):
         return bytes(rpc.Status(code=status.value, message=message or "", details=packed))
 
     def decode(self, status: GrpcStatus, message: str | None, data: bytes) -> list[Any]:
-        """Parse trailer bytes into detail messages; raises ``ValueError`` on malformed bytes."""
+        """Parse trailer bytes into detail messages; raises ``ValueError`` on malformed bytes
+        (a client call drops them, keeping its status: ``rpc._unary``)."""
         from textservice._proto.google import rpc  # registers every detail type in the pool
 
         try:
+            check_wire(data, rpc.Status)  # garbage is refused fast, not parsed for a minute
             parsed = rpc.Status.parse(data)
+            out: list[Any] = []
+            for container in parsed.details:
+                known = default_message_pool.url_to_type.get(container.type_url)
+                if known is None:
+                    out.append(container)
+                else:
+                    check_wire(container.value, known)
+                    out.append(known.parse(container.value))
         except Exception as exc:  # betterproto2 raises assorted errors on garbage
             raise ValueError(f"malformed grpc-status-details-bin: {exc}") from exc
-        out: list[Any] = []
-        for container in parsed.details:
-            known = default_message_pool.url_to_type.get(container.type_url)
-            out.append(known.parse(container.value) if known is not None else container)
         return out

@@ -260,6 +260,12 @@ def _quota_options(command: Callable[..., None]) -> Callable[..., None]:
     help="NOT_FOUND, as the API, for a model whose catalogue entry lacks the RPC's method.",
 )
 @click.option(
+    "--strict-models",
+    is_flag=True,
+    help="INVALID_ARGUMENT for fields a model ignores (task_type and title sent to "
+    "models/gemini-embedding-2, which takes the task in the text).",
+)
+@click.option(
     "--require-api-key",
     is_flag=True,
     help="Require the key in $TEXTSERVICE_FAKE_API_KEY (kept out of the process list).",
@@ -273,6 +279,7 @@ def fake_server(
     models: tuple[str, ...],
     any_model: bool,
     strict_methods: bool,
+    strict_models: bool,
     require_api_key: bool,
     **quotas: Any,
 ) -> None:
@@ -295,6 +302,8 @@ def fake_server(
         argv.append("--any-model")
     if strict_methods:
         argv.append("--strict-methods")
+    if strict_models:
+        argv.append("--strict-models")
     if require_api_key:
         argv.append("--require-api-key")
     sys.exit(serve(argv + quota_argv(quotas)))

@@ -67,15 +67,16 @@ class Connection:
 
 
 def read_api_key_file(path: str) -> str:
-    """The key in ``path`` (as ``read_key_file`` reads a key file); ``click.UsageError`` if
-    none."""
+    """The key in ``path`` (as ``read_key_file`` reads and checks a key file);
+    ``click.UsageError`` if none, or if it is not one key (two lines, a NUL, a non-ASCII
+    letter)."""
     try:
-        return read_key_file(path)
+        return read_key_file(path, f"--api-key-file {path}")
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise click.UsageError(f"cannot read --api-key-file {path}: {reason}") from None
-    except ValueError as exc:  # not UTF-8, or only whitespace
-        raise click.UsageError(f"--api-key-file: {exc}") from None
+    except ValueError as exc:  # not UTF-8, only whitespace, or not one key
+        raise click.UsageError(str(exc)) from None
 
 
 _PER_MINUTE = click.FloatRange(min=0, min_open=True)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeGuard
 
+from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record, RecordId
 
 __all__ = [
@@ -94,6 +95,11 @@ class DigestChain:
         record_id = record.id
         shown = _json_string(record_id) if isinstance(record_id, str) else str(record_id)
         title = "" if record.title is None else f", {_json_string(record.title)}"
+        if record.file is not None:
+            # a media file: [id, "", title or null, {"file": BLAKE2b of its bytes}], so a
+            # changed file changes the digest (four items: no text record hashes the same)
+            title = f", {_json_string(record.title) if record.title is not None else 'null'}"
+            title += f', {{"file": "{file_digest(record.file)}"}}'
         item = f"[{shown}, {_json_string(record.text)}{title}]".encode("ascii")
         self._state = _hash(self._state + item)
         return self._state.hex()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from textservice._engine.embed import length_change
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import ResultWriter
+from textservice.cli.outputs import ResultWriter, dimension_changed
 from textservice.cli.progress import Progress
 from textservice.cli.windows import EmbedBatches, embed_windows
+from textservice.errors import TextServiceError
 
 __all__ = ["EmbedBatches", "EmbedSummary", "embed_records", "format_summary"]
 
@@ -50,13 +52,20 @@ async def embed_records(
     """
     done = writer.point.count
     summary.resumed = done
-    async for batch, vectors in embed_windows(
-        records, embed_batches, window=window, lookahead=lookahead
-    ):
-        writer.write(batch, vectors)
-        summary.embedded += len(batch)
-        summary.dimension = writer.dimension
-        progress.update(done + summary.embedded)
+    try:
+        async for batch, vectors in embed_windows(
+            records, embed_batches, window=window, lookahead=lookahead
+        ):
+            writer.write(batch, vectors)
+            summary.embedded += len(batch)
+            summary.dimension = writer.dimension
+            progress.update(done + summary.embedded)
+    except TextServiceError as exc:
+        # the library refuses a call's batches changing length before the writer sees them
+        lengths = length_change(exc)
+        if lengths is None:
+            raise
+        raise dimension_changed(*lengths) from exc
 
 
 def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Literal, NoReturn
 import click
 
 from textservice._checks import check_model
+from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.cli import signals
 from textservice.cli.checkpoints import verify_checkpoints
@@ -143,7 +144,8 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     help="What the vectors are for (GenerativeService): retrieval_document (or document), "
     "retrieval_query (query), semantic_similarity (similarity), classification, clustering, "
     "question_answering (qa), fact_verification (verification), code_retrieval_query; any "
-    "case. Titles need retrieval_document (the default when the input has titles).",
+    "case. Titles need retrieval_document (the default when the input has titles). "
+    "models/gemini-embedding-2 gets it as instruction text, never as a request field.",
 )
 @click.option(
     "--output-dimensionality",
@@ -151,7 +153,7 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     default=None,
     metavar="N",
     help="Keep the first N values of each vector (GenerativeService; e.g. 768 or 1536 of "
-    "gemini-embedding-001's 3,072) [default: the model's length].",
+    "gemini-embedding-2's 3,072; it takes 128-3,072) [default: the model's length].",
 )
 @click.option(
     "--normalize",
@@ -165,8 +167,9 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     "input_path",
     default="-",
     show_default=True,
-    help="Text lines, JSONL with 'text' and optional 'id' and 'title' per line, or Parquet; "
-    "'-': standard input.",
+    help="Text lines, JSONL with 'text' (or 'file': a media file's path) and optional 'id' "
+    "and 'title' per line, Parquet, or a folder (every media file under it, the path its "
+    "id); '-': standard input.",
 )
 @click.option(
     "--format",
@@ -187,6 +190,12 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
     "--id-column",
     default=None,
     help="Parquet input: the column of ids (integers or strings) [default: the row number].",
+)
+@click.option(
+    "--file-column",
+    default=None,
+    help="Parquet input: a column of media file paths (relative to the Parquet file's "
+    "folder), embedded instead of --text-column.",
 )
 @click.option(
     "--title-column",
@@ -210,8 +219,8 @@ def _verify(writer: ResultWriter, source: Source, check: InputCheck, chain: Dige
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(1, 100),
-    default=100,
+    type=click.IntRange(1, MAX_BATCH_ITEMS),
+    default=MAX_BATCH_ITEMS,
     show_default=True,
     help="Texts per call (BatchEmbedContents, or TextService's BatchEmbedText).",
 )
@@ -239,6 +248,7 @@ def embed(
     input_format: Format,
     text_column: str,
     id_column: str | None,
+    file_column: str | None,
     title_column: str | None,
     output_path: str | None,
     overwrite: bool,
@@ -250,7 +260,8 @@ def embed(
 ) -> None:
     """Embed every line of the input; write the embeddings in input order.
 
-    By default with models/gemini-embedding-001 (3,072 dimensions) through GenerativeService;
+    By default with models/gemini-embedding-2 (3,072 dimensions; text, and media files from a
+    folder, JSONL "file" keys or a Parquet --file-column) through GenerativeService;
     the retired models/embedding-gecko-* go through TextService. The input is streamed (read
     twice: checked, then embedded), so memory stays flat however long it is. Bad input lines
     (empty, invalid UTF-8, invalid JSON, no "text", a "title" that is not a string, duplicate
@@ -275,7 +286,12 @@ def embed(
             text_column=text_column,
             id_column=id_column,
             title_column=title_column,
+            file_column=file_column,
         )
+        if file_column is not None and source.format != "parquet":
+            raise click.UsageError(
+                '--file-column is for Parquet input; in JSONL each line\'s "file" is its file'
+            )
         if title_column is not None and source.format != "parquet":
             raise click.UsageError(
                 '--title-column is for Parquet input; in JSONL each line\'s "title" is its title'
@@ -283,7 +299,7 @@ def embed(
         check = _check_input(source, skip_bad=skip_bad)
     except BaseException as exc:
         _stop_early(exc, f"cannot read {input_path}")
-    options, note = options.for_input(check.titles)
+    options, note = options.for_input(check.titles, check.files)
     if note is not None:
         click.echo(f"textservice: {note}", err=True)
 

@@ -65,6 +65,7 @@ __all__ = [
     "Scan",
     "StdoutOutput",
     "check_dimension",
+    "dimension_changed",
     "encode_result",
     "fsync_dir",
     "iter_result_checkpoints",
@@ -340,11 +341,15 @@ def check_dimension(writer: ResultWriter, vectors: Vectors, earlier: Path | None
                     "everything again",
                     earlier=earlier,
                 )
-            raise DimensionChangedError(
-                f"the server sent an embedding of {length} values after ones of "
-                f"{writer.dimension} in this run: a server fault (one model's embeddings all "
-                "have the same length)"
-            )
+            raise dimension_changed(writer.dimension, length)
+
+
+def dimension_changed(first: int, later: int) -> DimensionChangedError:
+    """The error for an embedding of ``later`` values after ones of ``first`` in this run."""
+    return DimensionChangedError(
+        f"the server sent an embedding of {later} values after ones of {first} in this run: "
+        "a server fault (one model's embeddings all have the same length)"
+    )
 
 
 class StdoutOutput:

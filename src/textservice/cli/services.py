@@ -1,6 +1,7 @@
 """Which service ``textservice embed`` calls, and the options that decide its vectors.
 
-Today's embedding models (``models/gemini-embedding-001``, the default) are served by
+Today's embedding models (``models/gemini-embedding-2``, the default, and
+``models/gemini-embedding-001``) are served by
 GenerativeService (BatchEmbedContents, through ``textservice.v1beta.iter_embed_content_async``);
 the retired ``models/embedding-gecko-*`` by the legacy TextService (BatchEmbedText, through
 ``iter_embeddings_async``). ``--service`` forces either. Only GenerativeService takes a task
@@ -16,10 +17,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import click
 
+from textservice._profiles import (
+    TASK_NAMES,
+    TASK_TYPE_ALIASES,
+    TITLED_TASK,
+    profile_for,
+    takes_title,
+    task_name,
+)
 from textservice._routes import uses_text_service
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
@@ -28,7 +38,6 @@ from textservice.client import TextServiceClient
 
 __all__ = [
     "SERVICE_CHOICES",
-    "TITLED_TASK",
     "EmbedOptions",
     "Service",
     "parse_task_type",
@@ -38,9 +47,6 @@ __all__ = [
 Service = Literal["generative", "text"]
 SERVICE_CHOICES = ("auto", "generative", "text")
 """``--service``'s values."""
-
-TITLED_TASK = "RETRIEVAL_DOCUMENT"
-"""The only task type the API takes titles with (the library's rule too)."""
 
 _TEXT_ONLY = "TextService (--service text, or a models/embedding-gecko-* model)"
 
@@ -54,34 +60,28 @@ def pick_service(model: str, choice: str) -> Service:
     return "text" if uses_text_service(model) else "generative"
 
 
-def _task_type_enum() -> Any:
-    from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
-
-    return TaskType
-
-
 def parse_task_type(value: str | None) -> str | None:
-    """``--task-type``'s value as the enum member's name (``"RETRIEVAL_DOCUMENT"``), by the
-    library's rules (the name or a short alias, any case); ``click.BadParameter`` otherwise."""
+    """``--task-type``'s value as the member's name (``"RETRIEVAL_DOCUMENT"``), by the
+    library's rule (``textservice._profiles.task_name``: the name or a short alias, any
+    case); ``click.BadParameter`` otherwise."""
     if value is None:
         return None
-    from textservice._facade.content import TASK_TYPE_ALIASES, task_type
-
-    enum = _task_type_enum()
-    try:
-        return str(task_type(enum, value, "--task-type").name)
-    except ValueError:
-        # Not the library's message: it offers numbers, which a command line never passes.
-        names = [m.name.lower() for m in enum if m.value != 0]
-        aliases = [a for a, name in TASK_TYPE_ALIASES.items() if name.lower() in names]
-        raise click.BadParameter(
-            f"{value!r} is not a task type: one of {', '.join(names)}, or the short names "
-            f"{', '.join(aliases)} (any case)",
-            param_hint="--task-type",
-        ) from None
+    name = task_name(value)
+    if name in TASK_NAMES:
+        return name
+    # Not the library's message: it offers numbers, which a command line never passes.
+    raise click.BadParameter(
+        f"{value!r} is not a task type: one of {', '.join(n.lower() for n in TASK_NAMES)}, "
+        f"or the short names {', '.join(TASK_TYPE_ALIASES)} (any case)",
+        param_hint="--task-type",
+    )
 
 
-def _item(record: Record) -> str | Mapping[str, str]:
+def _item(record: Record) -> str | Path | Mapping[str, Any]:
+    if record.file is not None:
+        return (
+            record.file if record.title is None else {"parts": [record.file], "title": record.title}
+        )
     return record.text if record.title is None else {"text": record.text, "title": record.title}
 
 
@@ -109,6 +109,14 @@ class EmbedOptions:
         options = cls(
             model, pick_service(model, choice), task_type, output_dimensionality, normalize
         )
+        allowed = profile_for(model).dimensions
+        if options.service == "generative" and output_dimensionality is not None and allowed:
+            low, high = allowed
+            if not low <= output_dimensionality <= high:
+                raise click.BadParameter(
+                    f"{model} takes {low} to {high}, got {output_dimensionality}",
+                    param_hint="--output-dimensionality",
+                )
         if options.service == "text":
             given = [
                 flag
@@ -123,14 +131,20 @@ class EmbedOptions:
                 raise click.UsageError(
                     f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} "
                     f"GenerativeService; {model} is embedded by {_TEXT_ONLY}, which has no such "
-                    "option (use a model such as models/gemini-embedding-001, or --service "
+                    "option (use a model such as models/gemini-embedding-2, or --service "
                     "generative)"
                 )
         return options
 
-    def for_input(self, titles: int) -> tuple[EmbedOptions, str | None]:
-        """These options for an input with ``titles`` titled records: with the task type
-        titles need when none was given (and a note saying so), or ``click.UsageError``."""
+    def for_input(self, titles: int, files: int = 0) -> tuple[EmbedOptions, str | None]:
+        """These options for an input with ``titles`` titled records and ``files`` media
+        files: with the task type titles need when none was given (and a note saying so), or
+        ``click.UsageError`` (also for files to a model that embeds text only)."""
+        if files and (self.service == "text" or profile_for(self.model).media is None):
+            raise click.UsageError(
+                f"the input has media files ({files}), but {self.model} embeds text only "
+                "(use -m models/gemini-embedding-2)"
+            )
         if not titles:
             return self, None
         titled = f"the input has titles ({titles} record{'' if titles == 1 else 's'})"
@@ -145,7 +159,7 @@ class EmbedOptions:
                 f"{TITLED_TASK.lower()}, the only task type titles go with"
             )
             return replace(self, task_type=TITLED_TASK), note
-        if self.task_type != TITLED_TASK:
+        if not takes_title(self.task_type):
             raise click.UsageError(
                 f"{titled}, which the API takes only with "
                 f"--task-type {TITLED_TASK.lower()}, not {self.task_type.lower()} (remove the "

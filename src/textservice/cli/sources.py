@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 from textservice.cli.errors import InputError
+from textservice.cli.files import check_file, walk
 from textservice.cli.inputs import (
     BadLine,
     Format,
@@ -47,11 +48,13 @@ if TYPE_CHECKING:
     import pyarrow.parquet
 
 __all__ = [
+    "FolderSource",
     "InputCheck",
     "InputError",
     "ParquetSource",
     "Source",
     "TextSource",
+    "first_pass",
     "open_source",
     "parse_input",
     "require_pyarrow",
@@ -90,6 +93,8 @@ class InputCheck:
     wide_id_line: int | None = None
     """The first line whose integer id is outside int64, the widest integer of Parquet and
     Arrow (``None``: none is)."""
+    files: int = 0
+    """Good records that are media files."""
 
     @property
     def bad_count(self) -> int:
@@ -115,7 +120,7 @@ class Source(Protocol):
         """What bad-line reports call it: the path, or ``<stdin>``."""
 
     @property
-    def format(self) -> Literal["lines", "jsonl", "parquet"]:
+    def format(self) -> Literal["lines", "jsonl", "parquet", "folder"]:
         """What it is read as."""
 
     def check(self, report: Report) -> InputCheck:
@@ -177,7 +182,7 @@ def _merge(bad_lines: array[int], more: list[BadLine]) -> array[int]:
     return array("q", sorted([*bad_lines, *(b.line for b in more)]))
 
 
-def _first_pass(
+def first_pass(
     items: Iterator[Record | BadLine],
     records: Callable[[InputCheck], Iterator[Record]],
     report: Report,
@@ -188,7 +193,7 @@ def _first_pass(
     read through ``records`` confirms them) and reported as bad lines."""
     bad_lines: array[int] = array("q")
     seen = _Duplicates() if ids else None
-    count = good = titles = 0
+    count = good = titles = files = 0
     wide_id_line: int | None = None
     id_types: set[type] = set()
     held: list[BadLine] = []  # reported once duplicates are known, to keep line order
@@ -204,6 +209,7 @@ def _first_pass(
             continue
         good += 1
         titles += item.title is not None
+        files += item.file is not None
         id_types.add(type(item.id))
         if wide_id_line is None and type(item.id) is int and item.id not in _INT64:
             wide_id_line = item.line
@@ -219,16 +225,25 @@ def _first_pass(
     for b in sorted([*held, *dupes], key=lambda b: b.line):
         report(b)
     return InputCheck(
-        count, good - len(dupes), bad_lines, frozenset(id_types), titles, wide_id_line
+        count, good - len(dupes), bad_lines, frozenset(id_types), titles, wide_id_line, files
     )
 
 
 class TextSource:
     """Text lines or JSONL, from anything that can be opened again (a file, a spooled stdin)."""
 
-    def __init__(self, opener: Callable[[], IO[bytes]], *, name: str, format: Format) -> None:
+    def __init__(
+        self,
+        opener: Callable[[], IO[bytes]],
+        *,
+        name: str,
+        format: Format,
+        base: Path = Path(),
+    ) -> None:
         self._open = opener
         self.name = name
+        self._base = base
+        """The folder a JSONL line's ``"file"`` is relative to."""
         fmt: Literal["lines", "jsonl"]
         if format == "auto":
             with opener() as f:
@@ -242,12 +257,12 @@ class TextSource:
     def _classified(self) -> Iterator[Record | BadLine]:
         with self._open() as f:
             for number, raw in enumerate(iter_lines(f), start=1):
-                yield classify(raw, number, self.format)
+                yield classify(raw, number, self.format, self._base)
 
     def check(self, report: Report) -> InputCheck:
         """The first pass (see :class:`Source`)."""
         # JSONL ids are the user's and may repeat; line numbers are unique
-        return _first_pass(self._classified(), self.records, report, ids=self.format == "jsonl")
+        return first_pass(self._classified(), self.records, report, ids=self.format == "jsonl")
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
@@ -277,6 +292,7 @@ class ParquetSource:
         text_column: str,
         id_column: str | None,
         title_column: str | None = None,
+        file_column: str | None = None,
     ) -> None:
         pq = require_pyarrow()
         import pyarrow as pa
@@ -309,7 +325,10 @@ class ParquetSource:
             t = values(t)
             return bool(types.is_string(t) or types.is_large_string(t) or types.is_string_view(t))
 
-        field(text_column, "--text-column", strings, "strings")
+        if file_column is not None:
+            field(file_column, "--file-column", strings, "strings (paths)")
+        else:
+            field(text_column, "--text-column", strings, "strings")
         if title_column is not None:
             field(title_column, "--title-column", strings, "strings")
         if id_column is not None:
@@ -322,14 +341,17 @@ class ParquetSource:
         self.text_column = text_column
         self.id_column = id_column
         self.title_column = title_column
+        self.file_column = file_column
+        self._base = Path(path).parent
 
     def _rows(self) -> Iterator[Record | BadLine]:
         # A column named twice (--id-column text) is read once: pyarrow dedupes the list.
-        wanted = [self.text_column, self.id_column, self.title_column]
+        main = self.file_column or self.text_column
+        wanted = [main, self.id_column, self.title_column]
         columns = list(dict.fromkeys(c for c in wanted if c is not None))
         number = 0
         for batch in self._file.iter_batches(batch_size=_PARQUET_BATCH, columns=columns):
-            texts = batch.column(self.text_column).to_pylist()
+            texts = batch.column(main).to_pylist()
             ids = batch.column(self.id_column).to_pylist() if self.id_column else None
             titles = batch.column(self.title_column).to_pylist() if self.title_column else None
             for offset, text in enumerate(texts):
@@ -341,25 +363,64 @@ class ParquetSource:
     def _row(
         self, number: int, text: str | None, record_id: RecordId | None, title: str | None
     ) -> Record | BadLine:
+        main = self.file_column or self.text_column
         if text is None:
-            return BadLine(number, f'null "{self.text_column}"')
+            return BadLine(number, f'null "{main}"')
         if not text.strip():
-            return BadLine(number, f'empty "{self.text_column}"')
+            return BadLine(number, f'empty "{main}"')
         if record_id is None:
             return BadLine(number, f'null "{self.id_column}"')
         if title is not None and not title.strip():
             return BadLine(number, f'empty "{self.title_column}"')
-        return Record(number, record_id, text, title)
+        if self.file_column is None:
+            return Record(number, record_id, text, title)
+        path = self._base / text  # relative to the Parquet file's folder
+        reason = check_file(path)
+        if reason is not None:
+            return BadLine(number, f'"{main}" {text!r}: {reason}')
+        return Record(number, record_id, "", title, path)
 
     def check(self, report: Report) -> InputCheck:
         """The first pass (see :class:`Source`)."""
-        return _first_pass(self._rows(), self.records, report, ids=bool(self.id_column))
+        return first_pass(self._rows(), self.records, report, ids=bool(self.id_column))
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
         bad = iter(check.bad_lines)
         next_bad = next(bad, None)
         for item in self._rows():
+            if isinstance(item, BadLine) or item.line == next_bad:
+                next_bad = next(bad, None)
+                continue
+            yield item
+
+
+class FolderSource:
+    """One record per file under a folder (``-i DIR``)."""
+
+    format: Literal["folder"] = "folder"
+
+    def __init__(self, root: str) -> None:
+        self.name = root
+        self._root = Path(root)
+
+    def _items(self) -> Iterator[Record | BadLine]:
+        for number, path in enumerate(walk(self._root), start=1):
+            reason = check_file(path)
+            if reason is not None:
+                yield BadLine(number, f"{path.relative_to(self._root).as_posix()}: {reason}")
+            else:
+                yield Record(number, path.relative_to(self._root).as_posix(), "", file=path)
+
+    def check(self, report: Report) -> InputCheck:
+        """The first pass (see ``textservice.cli.sources.Source``); ids are unique paths."""
+        return first_pass(self._items(), self.records, report, ids=False)
+
+    def records(self, check: InputCheck) -> Iterator[Record]:
+        """The good records (see ``textservice.cli.sources.Source``)."""
+        bad = iter(check.bad_lines)
+        next_bad = next(bad, None)
+        for item in self._items():
             if isinstance(item, BadLine) or item.line == next_bad:
                 next_bad = next(bad, None)
                 continue
@@ -389,9 +450,14 @@ def open_source(
     text_column: str = "text",
     id_column: str | None = None,
     title_column: str | None = None,
+    file_column: str | None = None,
 ) -> Source:
-    """The input at ``path`` (``"-"``: standard input). ``OSError`` if it cannot be read,
-    ``InputError`` if it is not what ``format`` says."""
+    """The input at ``path`` (``"-"``: standard input; a folder: its files). ``OSError`` if
+    it cannot be read, ``InputError`` if it is not what ``format`` says."""
+    if path != "-" and Path(path).is_dir():
+        if format not in ("auto",):
+            raise InputError(f"{path} is a folder: its files are the input (no --format)")
+        return FolderSource(path)
     parquet = format == "parquet" or (format == "auto" and path.lower().endswith(".parquet"))
     if parquet:
         if path == "-":
@@ -399,12 +465,21 @@ def open_source(
         if not Path(path).is_file():
             Path(path).open("rb").close()  # the OSError a user expects (missing, a folder)
         return ParquetSource(
-            path, text_column=text_column, id_column=id_column, title_column=title_column
+            path,
+            text_column=text_column,
+            id_column=id_column,
+            title_column=title_column,
+            file_column=file_column,
         )
     if path == "-":
         return TextSource(_spool_stdin(), name="<stdin>", format=format)
     Path(path).open("rb").close()  # fail now, before any output exists
-    return TextSource(lambda: open(path, "rb", buffering=1 << 16), name=path, format=format)
+    return TextSource(
+        lambda: open(path, "rb", buffering=1 << 16),
+        name=path,
+        format=format,
+        base=Path(path).parent,
+    )
 
 
 def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Input:

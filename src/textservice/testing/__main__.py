@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         "methods lack the RPC's (default: every served model works through every RPC)",
     )
     parser.add_argument(
+        "--strict-models",
+        action="store_true",
+        help="answer INVALID_ARGUMENT for fields a model ignores (task_type and title sent to "
+        "models/gemini-embedding-2, which takes the task in the text); default: accepted and "
+        "ignored, as the API does",
+    )
+    parser.add_argument(
         "--require-api-key",
         action="store_true",
         help=f"require x-goog-api-key to equal ${API_KEY_ENV} (read from the environment, "
@@ -113,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             api_key=api_key,
             known_models=known,
             strict_methods=args.strict_methods,
+            strict_models=args.strict_models,
             embedding_dimension=args.dimension,
             quotas=quotas_from_arguments(args),
         )

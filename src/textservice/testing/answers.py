@@ -4,7 +4,10 @@ The same inputs give the same answer in every API version: embeddings from
 ``vectors.expected_embedding`` / ``expected_content_embedding``, completions from
 ``generation.expected_completion``, token counts from ``generation.expected_token_count``,
 models from the catalogue (``textservice.testing.catalogue``). Messages are built with the
-classes of the version that was called.
+classes of the version that was called, from the fields those classes have
+(``ApiVersion.build``): a field an older or newer version lacks (``prompt_tokens_details``
+before 2025-04) is left out, never an error. EmbedContent's options are read through their
+roles (``validation.role``), found by field number.
 
 ``ANSWERS`` maps ``(service, RPC)`` names to their answer; an RPC it does not list is one the
 fake does not implement (it answers ``UNIMPLEMENTED``).
@@ -18,6 +21,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from textservice._profiles import profile_for
+from textservice.testing._field_roles import (
+    CONTENT,
+    OUTPUT_DIMENSIONALITY,
+    REQUESTS,
+    TASK_TYPE,
+    TITLE,
+)
 from textservice.testing.catalogue import ModelPolicy, model_not_found
 from textservice.testing.generation import (
     DEFAULT_CANDIDATE_COUNT,
@@ -25,9 +36,13 @@ from textservice.testing.generation import (
     expected_content_token_count,
     expected_token_count,
 )
-from textservice.testing.validation import content_texts, invalid_argument
-from textservice.testing.vectors import expected_content_embedding, expected_embedding
-from textservice.testing.versions import ApiVersion, Service, api_versions
+from textservice.testing.validation import content_parts, content_texts, invalid_argument, role
+from textservice.testing.vectors import (
+    expected_content_embedding,
+    expected_embedding,
+    expected_parts_embedding,
+)
+from textservice.testing.versions import ApiVersion, Later, Service, api_versions
 
 Spec = Mapping[str, Any]
 """A message in proto-JSON form, e.g. ``{"reason": "SAFETY", "message": "blocked"}``."""
@@ -121,10 +136,10 @@ def generate_text(context: Context, version: ApiVersion, request: Any) -> Any:
     count = request.candidate_count or DEFAULT_CANDIDATE_COUNT
     citation = None
     if built["citation_sources"]:
-        citation = version.message("CitationMetadata")(citation_sources=built["citation_sources"])
-    completion = version.message("TextCompletion")
+        citation = version.build("CitationMetadata", citation_sources=built["citation_sources"])
     candidates = [
-        completion(
+        version.build(
+            "TextCompletion",
             output=expected_completion(
                 request.model, request.prompt.text, index, request.max_output_tokens
             ),
@@ -133,7 +148,8 @@ def generate_text(context: Context, version: ApiVersion, request: Any) -> Any:
         )
         for index in range(count)
     ]
-    return version.message("GenerateTextResponse")(
+    return version.build(
+        "GenerateTextResponse",
         candidates=[] if extras.blocked else candidates,
         filters=built["filters"],
         safety_feedback=built["safety_feedback"],
@@ -141,14 +157,14 @@ def generate_text(context: Context, version: ApiVersion, request: Any) -> Any:
 
 
 def _embedding(version: ApiVersion, model: str, text: str, dim: int) -> Any:
-    return version.message("Embedding")(value=expected_embedding(model, text, dim))
+    return version.build("Embedding", value=expected_embedding(model, text, dim))
 
 
 def embed_text(context: Context, version: ApiVersion, request: Any) -> Any:
     """An ``EmbedTextResponse`` with the text's embedding."""
     dim = context.models.dimension_of(request.model)
-    return version.message("EmbedTextResponse")(
-        embedding=_embedding(version, request.model, request.text, dim)
+    return version.build(
+        "EmbedTextResponse", embedding=_embedding(version, request.model, request.text, dim)
     )
 
 
@@ -159,40 +175,49 @@ def batch_embed_text(context: Context, version: ApiVersion, request: Any) -> Any
     else:
         pairs = [(inner.model, inner.text) for inner in getattr(request, "requests", [])]
     dim = context.models.dimension_of(request.model)
-    return version.message("BatchEmbedTextResponse")(
-        embeddings=[_embedding(version, model, text, dim) for model, text in pairs]
+    return version.build(
+        "BatchEmbedTextResponse",
+        embeddings=[_embedding(version, model, text, dim) for model, text in pairs],
     )
 
 
 def count_text_tokens(context: Context, version: ApiVersion, request: Any) -> Any:
     """A ``CountTextTokensResponse`` with the prompt's deterministic token count."""
-    return version.message("CountTextTokensResponse")(
-        token_count=expected_token_count(request.prompt.text)
+    return version.build(
+        "CountTextTokensResponse", token_count=expected_token_count(request.prompt.text)
     )
 
 
 def _content_embedding(context: Context, version: ApiVersion, request: Any) -> Any:
     """One ``ContentEmbedding``: the first ``output_dimensionality`` values of the vector of
-    the content's text (its parts joined), task type and title."""
-    text = "".join(content_texts(request.content, "content.", allow_empty=False))
-    dim = request.output_dimensionality or context.models.dimension_of(request.model)
-    values = expected_content_embedding(
-        request.model, text, request.task_type, getattr(request, "title", None), dim
-    )
-    return version.message("ContentEmbedding")(values=values)
+    the content's text (its parts joined), task type and title; for a model that aggregates
+    parts and takes its task in the text (``gemini-embedding-2``), the unit-length vector of
+    its parts in order, whatever its task type and title fields say. Each field is read
+    through its role: a version without the field has none."""
+    parts = content_parts(role(request, CONTENT), "content.", request.model)
+    dim = role(request, OUTPUT_DIMENSIONALITY) or context.models.dimension_of(request.model)
+    if profile_for(request.model).task_in_text:
+        values = expected_parts_embedding(request.model, parts, dim)
+    else:
+        text = "".join(p for p in parts if isinstance(p, str))
+        task, title = role(request, TASK_TYPE), role(request, TITLE)
+        values = expected_content_embedding(request.model, text, task, title, dim)
+    return version.build("ContentEmbedding", values=values)
 
 
 def embed_content(context: Context, version: ApiVersion, request: Any) -> Any:
     """An ``EmbedContentResponse`` with the content's embedding."""
-    return version.message("EmbedContentResponse")(
-        embedding=_content_embedding(context, version, request)
+    return version.build(
+        "EmbedContentResponse", embedding=_content_embedding(context, version, request)
     )
 
 
 def batch_embed_contents(context: Context, version: ApiVersion, request: Any) -> Any:
     """A ``BatchEmbedContentsResponse``: one embedding per request, in order."""
-    return version.message("BatchEmbedContentsResponse")(
-        embeddings=[_content_embedding(context, version, inner) for inner in request.requests]
+    requests = role(request, REQUESTS) or []
+    return version.build(
+        "BatchEmbedContentsResponse",
+        embeddings=[_content_embedding(context, version, inner) for inner in requests],
     )
 
 
@@ -209,12 +234,13 @@ def count_tokens(context: Context, version: ApiVersion, request: Any) -> Any:
     """A ``CountTokensResponse``: ``expected_content_token_count`` of every text part, all of
     it in the ``TEXT`` modality."""
     total = expected_content_token_count(*_counted_texts(request))
-    details = [
-        version.message("ModalityTokenCount")(
-            modality=version.message("Modality").TEXT, token_count=total
-        )
-    ]
-    return version.message("CountTokensResponse")(total_tokens=total, prompt_tokens_details=details)
+    details = Later(  # only in versions whose response has it (v1beta since 2025-04)
+        lambda: [
+            version.build("ModalityTokenCount", modality=version.message("Modality").TEXT,
+                          token_count=total)
+        ]
+    )  # fmt: skip
+    return version.build("CountTokensResponse", total_tokens=total, prompt_tokens_details=details)
 
 
 def page_token(offset: int) -> str:
@@ -247,7 +273,8 @@ def list_models(context: Context, version: ApiVersion, request: Any) -> Any:
     size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     end = min(start + size, len(listed))
     model_type = version.message("Model")
-    return version.message("ListModelsResponse")(
+    return version.build(
+        "ListModelsResponse",
         models=[m.message(model_type, context.generation_methods) for m in listed[start:end]],
         next_page_token=page_token(end) if end < len(listed) else "",
     )

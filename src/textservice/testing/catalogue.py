@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from textservice._checks import is_int
+from textservice._profiles import PROFILES
+from textservice.testing.versions import build_message
 
 DEFAULT_DIMENSION = 768
 """Length of the embeddings of a model whose catalogue entry gives none (tuned models, models
@@ -120,11 +122,11 @@ class CatalogueModel:
             "top_k": self.top_k,
             "thinking": self.thinking,
         }
-        known = {f.name for f in fields(model_type)}
-        return model_type(**{k: v for k, v in values.items() if k in known})
+        return build_message(model_type, values)
 
 
 _EMBEDDING_DESCRIPTION = "Obtain a distributed representation of a text."
+_ONE, _TWO = PROFILES["gemini-embedding-001"], PROFILES["gemini-embedding-2"]
 
 DEFAULT_CATALOGUE: tuple[CatalogueModel, ...] = (
     CatalogueModel(
@@ -154,15 +156,27 @@ DEFAULT_CATALOGUE: tuple[CatalogueModel, ...] = (
         version="001",
         display_name="Gemini Embedding 001",
         description=_EMBEDDING_DESCRIPTION,
-        input_token_limit=2048,
+        input_token_limit=_ONE.input_tokens or 0,
         output_token_limit=1,
         supported_generation_methods=("embedContent", "countTextTokens", "countTokens"),
-        embedding_dimension=3072,
+        embedding_dimension=_ONE.default_dimension,
+    ),
+    CatalogueModel(
+        "models/gemini-embedding-2",
+        version="2",
+        display_name="Gemini Embedding 2",
+        description="Obtain a distributed representation of text, images, documents, audio "
+        "and video.",
+        input_token_limit=_TWO.input_tokens or 0,
+        output_token_limit=1,
+        supported_generation_methods=("embedContent", "countTokens"),
+        embedding_dimension=_TWO.default_dimension,
     ),
 )
 """The catalogue the fake serves unless told otherwise, as the API listed these models.
 
-``models/gemini-embedding-001`` (3,072 dimensions) is today's embedding model;
+``models/gemini-embedding-2`` (3,072 dimensions: text, images, PDFs, audio and video) is
+today's embedding model, ``models/gemini-embedding-001`` (3,072, text only) the one before;
 ``models/embedding-gecko-001`` (768) and ``models/text-bison-001`` are the legacy TextService
 models (Google retired them; the real API answers ``NOT_FOUND`` for them now).
 """
@@ -214,6 +228,9 @@ class ModelPolicy:
     """``NOT_FOUND`` when a model's ``supported_generation_methods`` lack the RPC's method."""
     embedding_dimension: int | None = None
     """Length of every model's embeddings (``None``: each model's own)."""
+    strict_models: bool = False
+    """``INVALID_ARGUMENT`` for what the API accepts and ignores for a model (the task type
+    and title fields sent to ``gemini-embedding-2``), so a client that sends it fails."""
 
     @classmethod
     def of(
@@ -223,6 +240,7 @@ class ModelPolicy:
         *,
         strict_methods: bool = False,
         embedding_dimension: int | None = None,
+        strict_models: bool = False,
     ) -> ModelPolicy:
         """A policy from user arguments.
 
@@ -232,11 +250,12 @@ class ModelPolicy:
         """
         if embedding_dimension is not None:
             check_dimension(embedding_dimension, "embedding_dimension")
-        if not isinstance(strict_methods, bool):  # "false" from a config file is truthy
-            raise TypeError(f"strict_methods must be a bool, not {type(strict_methods).__name__}")
+        for name, flag in (("strict_methods", strict_methods), ("strict_models", strict_models)):
+            if not isinstance(flag, bool):  # "false" from a config file is truthy
+                raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
         tuned, strict = bool(accept_tuned_models), strict_methods
         if known_models is None:
-            return cls(DEFAULT_CATALOGUE, True, tuned, strict, embedding_dimension)
+            return cls(DEFAULT_CATALOGUE, True, tuned, strict, embedding_dimension, strict_models)
         if isinstance(known_models, str | CatalogueModel):
             raise TypeError("known_models must be a collection of names, not a single one")
         entries: dict[str, CatalogueModel] = {}
@@ -250,7 +269,9 @@ class ModelPolicy:
                     f"known_models: expected names or CatalogueModel, not {type(item).__name__}"
                 )
             entries.setdefault(entry.name, entry)
-        return cls(tuple(entries.values()), False, tuned, strict, embedding_dimension)
+        return cls(
+            tuple(entries.values()), False, tuned, strict, embedding_dimension, strict_models
+        )
 
     @property
     def known_models(self) -> frozenset[str] | None:

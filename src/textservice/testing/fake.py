@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hmac
+import logging
 import socket
 import threading
 import weakref
@@ -68,6 +69,8 @@ from textservice.testing.wire_check import wire_problem
 
 if TYPE_CHECKING:
     import httpx
+
+_logger = logging.getLogger(__name__)
 
 DEFAULT_LOG_LIMIT = 10_000
 """Calls kept in the request log by default (counters count them all)."""
@@ -272,6 +275,10 @@ class FakeServer:
         served model works through every RPC, so suites written for TextService keep working.
     :param embedding_dimension: length of every model's embeddings; ``None`` (default): each
         model's own (3,072 for ``gemini-embedding-001``, 768 for the others).
+    :param strict_models: answer INVALID_ARGUMENT for what the API accepts and ignores for a
+        model: the ``task_type`` and ``title`` fields sent to ``gemini-embedding-2`` (which
+        takes the task in the text). Default ``False``: accepted and ignored, as the API does
+        (the request log still shows them).
     :param versions: API versions to serve (default: all generated ones).
     :param log_limit: calls kept in the log (oldest dropped first); ``None``: no limit.
     :param quotas: per-minute and per-day quotas like the API's (``Quotas`` or a dict of its
@@ -286,6 +293,7 @@ class FakeServer:
         accept_tuned_models: bool = True,
         strict_methods: bool = False,
         embedding_dimension: int | None = None,
+        strict_models: bool = False,
         versions: Iterable[str] | None = None,
         log_limit: int | None = DEFAULT_LOG_LIMIT,
         quotas: Quotas | Mapping[str, Any] | None = None,
@@ -298,6 +306,7 @@ class FakeServer:
             bool(accept_tuned_models),
             strict_methods=strict_methods,
             embedding_dimension=embedding_dimension,
+            strict_models=strict_models,
         )
         self._versions = self._pick_versions(versions)
         self._methods = implemented_methods(self._versions)
@@ -359,6 +368,12 @@ class FakeServer:
     def models(self) -> ModelPolicy:
         """The models served (``models.listed()``: what ListModels answers) and how."""
         return self._models
+
+    @property
+    def strict_models(self) -> bool:
+        """Whether fields a model ignores (task type and title to ``gemini-embedding-2``)
+        are refused."""
+        return self._models.strict_models
 
     @property
     def strict_methods(self) -> bool:
@@ -664,16 +679,20 @@ class FakeServer:
             if injection.error is not None:
                 raise injection.error
             validate(service, method, request, self._models)
-            await send(self._answer(version, service, method, request))
+            answer = self._answer(version, service, method, request)
+            self.faults.spoil(method, request, answer)
+            await send(answer)
         except GRPCError as exc:
             self.log.finish(call, exc.status, exc.message)
             raise
         except (TimeoutError, asyncio.CancelledError):
             self.log.finish(call, Status.DEADLINE_EXCEEDED if expired() else Status.CANCELLED)
             raise
-        except Exception:
-            self.log.finish(call, Status.UNKNOWN, "internal error in the fake")
-            raise
+        except Exception as exc:  # a bug of the fake (or of a version it cannot serve)
+            message = f"the fake failed to answer {service.name}.{method}: {exc!r}"
+            _logger.exception("%s", message)
+            self.log.finish(call, Status.INTERNAL, message)
+            raise GRPCError(Status.INTERNAL, message) from exc
         else:
             self.log.finish(call, Status.OK)
 

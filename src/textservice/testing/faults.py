@@ -1,9 +1,11 @@
-"""Fault injection: failed calls (with Google-style error details), latency, dropped links.
+"""Fault injection: failed calls (with Google-style error details), latency, dropped links,
+embeddings holding a value no real one holds (NaN, an infinity).
 
 Rules are added to a ``FaultPlan`` (``FakeServer.faults``) and drawn once per call, in the
 order they were added; each can be limited to some RPCs (``method="BatchEmbedContents"``:
 any RPC the fake answers, in any service; the RPCs answering ``UNIMPLEMENTED`` take no
-faults). A call gets the sum of the matching delays, then at most one failure or drop.
+faults). A call gets the sum of the matching delays, then at most one failure or drop; an
+answer it still gets has every matching value rule applied (``spoil``).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import random
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import betterproto2
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from textservice._checks import is_int, is_number
+from textservice._encoding.codec import embedding_layout
+from textservice._encoding.requests import request_texts
 from textservice._proto.google import rpc
 from textservice.testing.answers import implemented_methods
 
@@ -119,6 +123,44 @@ def quota_failure(
 
 
 @dataclass(frozen=True)
+class ValueFault:
+    """One value put into the embeddings of an answer (see ``FaultPlan.bad_values``)."""
+
+    value: float
+    text: str | None = None
+    """Only the embedding of the item (a text, or a content's parts) holding this text."""
+    at: int = 0
+    """Where in each embedding (negative: from its end)."""
+
+    def apply(self, request: Any, answer: Any) -> bool:
+        """Put the value into ``answer``'s embeddings of the matching items of ``request``;
+        whether any was changed."""
+        answer_type: Any = type(answer)
+        layout = embedding_layout(answer_type)
+        if layout is None:  # not an embedding answer
+            return False
+        found = getattr(answer, layout.field)
+        embeddings = found if layout.repeated else [found] if found is not None else []
+        changed = False
+        for texts, embedding in zip(_items(request, layout.repeated), embeddings, strict=False):
+            values = getattr(embedding, layout.values_field)
+            if (self.text is None or self.text in texts) and -len(values) <= self.at < len(values):
+                values[self.at] = self.value
+                changed = True
+        return changed
+
+
+def _items(request: Any, repeated: bool) -> list[list[str]]:
+    """The texts of each item a request embeds, in the order of its answer's embeddings."""
+    if not repeated:
+        return [list(request_texts(request))]
+    inner = getattr(request, "requests", None)
+    if inner:  # BatchEmbedContents, v1beta BatchEmbedText with requests: one per request
+        return [list(request_texts(item)) for item in inner]
+    return [[text] for text in request_texts(request)]  # BatchEmbedText: one per text
+
+
+@dataclass(frozen=True)
 class Injection:
     """What the plan does to one call."""
 
@@ -132,7 +174,7 @@ class Injection:
 
 @dataclass
 class _Rule:
-    kind: Literal["error", "delay", "drop"]
+    kind: Literal["error", "delay", "drop", "value"]
     methods: frozenset[str] | None
     remaining: int | None
     """Injections left (``None``: unlimited)."""
@@ -142,6 +184,7 @@ class _Rule:
     message: str | None = None
     details: tuple[betterproto2.Message, ...] = ()
     seconds: float = 0.0
+    value: ValueFault | None = None
     fired: int = field(default=0)
 
     def matches(self, method: str) -> bool:
@@ -160,6 +203,11 @@ class _Rule:
             what = f"delay {self.seconds:g}s"
         elif self.kind == "drop":
             what = "drop connection"
+        elif self.kind == "value":
+            assert self.value is not None
+            what = f"put {self.value.value!r} into embeddings"
+            if self.value.text is not None:
+                what += f" of {self.value.text!r}"
         else:
             what = f"fail {self.status.name}"
             if self.fraction is not None:
@@ -270,6 +318,33 @@ class FaultPlan:
         """Drop the connection, after receiving the request, on the next ``n`` matching calls."""
         self._add(_Rule("drop", _methods(method, self.methods), _count(n, "n")))
 
+    def bad_values(
+        self,
+        value: float = math.nan,
+        *,
+        text: str | None = None,
+        at: int = 0,
+        method: MethodFilter = None,
+        times: int | None = None,
+    ) -> None:
+        """Answer matching calls with ``value`` (NaN by default; ``math.inf``, ``-math.inf``)
+        at position ``at`` of the embedding of each item holding ``text`` (default: every
+        item), as a broken server might; in ``times`` answers (those it changed), or all."""
+        if not is_number(value):
+            raise TypeError(f"value must be a float, not {value!r}")
+        if not is_int(at):
+            raise TypeError(f"at must be an int, not {at!r}")
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"text must be a str or None, not {text!r}")
+        self._add(
+            _Rule(
+                "value",
+                _methods(method, self.methods),
+                _count(times, "times"),
+                value=ValueFault(float(value), text, at),
+            )
+        )
+
     def clear(self) -> None:
         """Remove every rule."""
         with self._lock:
@@ -288,7 +363,7 @@ class FaultPlan:
         drop = False
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(method):
+                if not rule.matches(method) or rule.kind == "value":  # values: ``spoil``
                     continue
                 if rule.kind == "delay":
                     delay += rule.seconds
@@ -304,6 +379,20 @@ class FaultPlan:
                     rule.remaining -= 1
             self._rules = [rule for rule in self._rules if rule.remaining != 0]
         return Injection(delay=delay, error=error, drop=drop)
+
+    def spoil(self, method: str, request: Any, answer: Any) -> None:
+        """Apply the ``bad_values`` rules matching ``method`` to ``answer`` (of ``request``);
+        a rule's ``times`` counts the answers it changed."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.kind != "value" or not rule.matches(method):
+                    continue
+                assert rule.value is not None
+                if rule.value.apply(request, answer):
+                    rule.fired += 1
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+            self._rules = [rule for rule in self._rules if rule.remaining != 0]
 
     def __repr__(self) -> str:
         return f"FaultPlan({self.pending!r})"

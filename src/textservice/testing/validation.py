@@ -10,14 +10,22 @@ Which fields are required comes from the protos' ``field_behavior``, generated i
 API version, so a new version is validated with no hand edits. The checks beyond that are
 per RPC name (``CHECKS``): a new version with the same RPCs gets them too.
 
-EmbedContent and BatchEmbedContents (GenerativeService): the content must have parts, every
-part a text (the fake embeds the text of the whole content; images and other parts are
-``INVALID_ARGUMENT``); a ``title`` needs the ``RETRIEVAL_DOCUMENT`` task type (Google's
-embedding service answers ``INVALID_ARGUMENT``: "the model does not support the title
-parameter unless the task_type is RETRIEVAL_DOCUMENT"); ``output_dimensionality`` must be
-positive and at most the model's length; a batch holds at most 100 requests, each naming the
-batch's model. CountTokens counts text parts only (others are ``INVALID_ARGUMENT``) and takes
-``contents`` or ``generate_content_request``, not both.
+EmbedContent and BatchEmbedContents (GenerativeService): the content must have parts, each
+one the model's profile takes (``textservice._profiles``): text for every model, and for one
+with media rules (``gemini-embedding-2``) ``inline_data`` of its mime types, at most its
+images; the request stays within the API's request size. A ``title`` needs the
+``RETRIEVAL_DOCUMENT`` task type (Google's embedding service answers ``INVALID_ARGUMENT``:
+"the model does not support the title parameter unless the task_type is RETRIEVAL_DOCUMENT");
+``output_dimensionality`` must be positive, in the profile's range, and at most the model's
+length; with ``strict_models``, a model that takes its task in the text gets no task type or
+title field. A batch holds at most 100 requests, each naming the batch's model. CountTokens
+counts text parts only (others are ``INVALID_ARGUMENT``) and takes ``contents`` or
+``generate_content_request``, not both.
+
+The fields those EmbedContent rules read (content, task type, title, output dimensionality,
+a batch's requests) are found through ``role``: the table ``make generate`` writes from the
+protos by field number (``codegen/roles.py``), so a version that renames one is checked alike
+and errors name its field as that version calls it.
 """
 
 from __future__ import annotations
@@ -30,21 +38,33 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from textservice._encoding.metadata import message_metadata
+from textservice._profiles import (
+    MAX_BATCH_ITEMS,
+    MAX_REQUEST_BYTES,
+    TITLED_TASK,
+    profile_for,
+    takes_title,
+)
 from textservice._proto.google import rpc
 from textservice._proto.message_pool import default_message_pool
+from textservice.testing._field_roles import (
+    CONTENT,
+    FIELD_ROLES,
+    OUTPUT_DIMENSIONALITY,
+    REQUESTS,
+    TASK_TYPE,
+    TITLE,
+)
 from textservice.testing._required_fields import ATTRIBUTE_NAMES, REQUIRED_FIELDS
 from textservice.testing.catalogue import BASE_MODEL_NAME, MODEL_NAME, ModelPolicy
 from textservice.testing.generation import MAX_CANDIDATE_COUNT
 from textservice.testing.versions import Service
 
-MAX_BATCH_TEXTS = 100
+MAX_BATCH_TEXTS = MAX_BATCH_ITEMS
 """BatchEmbedText takes at most this many texts (or v1beta ``requests``)."""
 
-MAX_BATCH_REQUESTS = 100
+MAX_BATCH_REQUESTS = MAX_BATCH_ITEMS
 """BatchEmbedContents takes at most this many requests."""
-
-RETRIEVAL_DOCUMENT = "RETRIEVAL_DOCUMENT"
-"""The only task type that takes a ``title``."""
 
 _TYPE_URL_PREFIX = "type.googleapis.com/"
 _ATTRIBUTE_TO_PROTO = {attribute: name for name, attribute in ATTRIBUTE_NAMES.items()}
@@ -93,6 +113,18 @@ def required_fields(message_type: type[betterproto2.Message]) -> tuple[str, ...]
     return REQUIRED_FIELDS.get(name, ()) if name is not None else ()
 
 
+def role(request: betterproto2.Message, name: str) -> Any:
+    """The value of the field playing the role ``name`` (``TITLE``, ``CONTENT``, ...) in
+    ``request``, as ``textservice.testing._field_roles`` (generated from the protos, by field
+    number) says; ``None`` when the request's version has no such field."""
+    attribute = _role_attribute(request, name)
+    return getattr(request, attribute) if attribute is not None else None
+
+
+def _role_attribute(request: betterproto2.Message, name: str) -> str | None:
+    return FIELD_ROLES.get(full_name(type(request)) or "", {}).get(name)
+
+
 def missing_required(message: betterproto2.Message, path: str = "") -> str | None:
     """Path of the first required field left unset in ``message`` (depth first, in field
     order, through sub-messages, lists and map values), or ``None``."""
@@ -137,47 +169,136 @@ def content_texts(content: betterproto2.Message, path: str, *, allow_empty: bool
     return texts
 
 
-def _task_type(request: Any, path: str) -> str:
+def _field(request: Any, name: str) -> str:
+    """The proto name of the field playing the role ``name`` (for error messages)."""
+    attribute = _role_attribute(request, name) or name
+    return _ATTRIBUTE_TO_PROTO.get(attribute, attribute)
+
+
+def content_parts(
+    content: betterproto2.Message, path: str, model: str
+) -> list[str | tuple[str, bytes]]:
+    """The parts of an EmbedContent ``Content`` as ``model``'s profile takes them: texts, and
+    for a model with media rules (``gemini-embedding-2``) inline blobs ``(mime_type, data)``
+    of its mime types, at most its images; ``INVALID_ARGUMENT`` naming the part otherwise."""
+    profile = profile_for(model)
+    rules = profile.media if profile.family else None  # unknown models: text, as before
+    parts = getattr(content, "parts", None) or []
+    if not parts:
+        raise invalid_argument(f"{path}parts", "must not be empty")
+    out: list[str | tuple[str, bytes]] = []
+    images = 0
+    for index, part in enumerate(parts):
+        group = message_metadata(type(part)).meta_by_field_name["text"].group
+        held, value = betterproto2.which_one_of(part, group) if group else ("text", part.text)
+        if held == "text" and isinstance(value, str):
+            out.append(value)
+            continue
+        where = f"{path}parts[{index}]"
+        if held != "inline_data" or rules is None:
+            supported = "text" if rules is None else "text and inline_data"
+            raise invalid_argument(
+                where, f"only {supported} parts are supported, this part holds {held or 'nothing'}"
+            )
+        assert value is not None  # a oneof member that is set
+        kind = rules.kind(value.mime_type)
+        if kind is None:
+            raise invalid_argument(
+                f"{where}.inline_data.mime_type",
+                f"{value.mime_type!r} is not supported by {model} "
+                f"(supported: {', '.join(sorted(rules.kinds))})",
+            )
+        images += kind == "image"
+        if rules.max_images is not None and images > rules.max_images:
+            raise invalid_argument(
+                f"{path}parts", f"at most {rules.max_images} images per content, got more"
+            )
+        out.append((value.mime_type, bytes(value.data)))
+    return out
+
+
+def _size(parts: list[str | tuple[str, bytes]]) -> int:
+    """About the bytes of a content of ``parts`` (read from the parts, not re-encoded)."""
+    return sum(len(p) if isinstance(p, str) else len(p[0]) + len(p[1]) for p in parts)
+
+
+def _content_parts(request: Any, path: str) -> list[str | tuple[str, bytes]]:
+    """``content_parts`` of the request's content (its ``CONTENT`` role)."""
+    where = f"{path}{_field(request, CONTENT)}."
+    return content_parts(role(request, CONTENT), where, request.model)
+
+
+def _check_profile(request: Any, models: ModelPolicy, path: str) -> None:
+    """The model's profile: its dimension range; with ``strict_models``, no task type or
+    title field to a model that takes them in its text (the API ignores them)."""
+    profile = profile_for(request.model)
+    dimension = role(request, OUTPUT_DIMENSIONALITY)
+    if dimension is not None and profile.dimensions is not None:
+        low, high = profile.dimensions
+        if not low <= dimension <= high:
+            raise invalid_argument(
+                f"{path}{_field(request, OUTPUT_DIMENSIONALITY)}",
+                f"must be between {low} and {high} for {request.model}, got {dimension}",
+            )
+    if models.strict_models and profile.task_in_text:
+        for name in (TASK_TYPE, TITLE):
+            if role(request, name) is not None:
+                field = _field(request, name)
+                raise invalid_argument(
+                    f"{path}{field}",
+                    f"{request.model} ignores the {field} field (strict_models): put the task "
+                    "in the text, as Google's embeddings guide says",
+                )
+
+
+def _task_type(request: Any, path: str = "") -> str:
     """The request's task type name (``""``: none); ``INVALID_ARGUMENT`` for an unknown one."""
-    value = getattr(request, "task_type", None)
+    value = role(request, TASK_TYPE)
     if value is None:
         return ""
     if int(value) not in {int(member) for member in type(value)}:
-        raise invalid_argument(f"{path}task_type", f"unknown task type {int(value)}")
+        raise invalid_argument(
+            f"{path}{_field(request, TASK_TYPE)}", f"unknown task type {int(value)}"
+        )
     return "" if int(value) == 0 else str(value.name)
 
 
 def _check_embed_content(request: Any, models: ModelPolicy, path: str = "") -> None:
     """One EmbedContent request's own arguments (its model is checked by the caller)."""
-    content_texts(request.content, f"{path}content.", allow_empty=False)
-    task = _task_type(request, path)
-    if getattr(request, "title", None) and task != RETRIEVAL_DOCUMENT:
+    parts = _content_parts(request, path)
+    if _size(parts) > MAX_REQUEST_BYTES:
         raise invalid_argument(
-            f"{path}title",
-            "the model does not support the title parameter unless the task_type is "
-            f"{RETRIEVAL_DOCUMENT}",
+            f"{path}{_field(request, CONTENT)}", f"the request exceeds {MAX_REQUEST_BYTES} bytes"
         )
-    dimension = getattr(request, "output_dimensionality", None)
+    _check_profile(request, models, path)
+    task = _task_type(request, path)
+    if role(request, TITLE) and not takes_title(task or None):
+        raise invalid_argument(
+            f"{path}{_field(request, TITLE)}",
+            f"the model does not support the title parameter unless the task_type is {TITLED_TASK}",
+        )
+    dimension = role(request, OUTPUT_DIMENSIONALITY)
     if dimension is not None and dimension < 1:
         raise invalid_argument(
-            f"{path}output_dimensionality", f"must be a positive number, got {dimension}"
+            f"{path}{_field(request, OUTPUT_DIMENSIONALITY)}",
+            f"must be a positive number, got {dimension}",
         )
 
 
 def _check_dimension_fits(request: Any, models: ModelPolicy, path: str = "") -> None:
     """``output_dimensionality`` is at most the (served) model's length."""
-    dimension = getattr(request, "output_dimensionality", None)
+    dimension = role(request, OUTPUT_DIMENSIONALITY)
     limit = models.dimension_of(request.model)
     if dimension is not None and dimension > limit:
         raise invalid_argument(
-            f"{path}output_dimensionality",
+            f"{path}{_field(request, OUTPUT_DIMENSIONALITY)}",
             f"must be at most {limit} for {request.model}, got {dimension}",
         )
 
 
 def _check_batch_dimensions(request: Any, models: ModelPolicy) -> None:
-    for index, inner in enumerate(request.requests):
-        _check_dimension_fits(inner, models, f"requests[{index}].")
+    for index, inner in enumerate(role(request, REQUESTS) or []):
+        _check_dimension_fits(inner, models, f"{_field(request, REQUESTS)}[{index}].")
 
 
 def _check_generate_text(request: Any, models: ModelPolicy) -> None:
@@ -197,28 +318,32 @@ def _check_batch_text(request: Any, models: ModelPolicy) -> None:
         raise invalid_argument(
             "texts", f"at most {MAX_BATCH_TEXTS} texts per request, got {len(texts)}"
         )
-    _check_batch_requests(request, MAX_BATCH_TEXTS)
+    _check_batch_requests(request, requests, "requests", MAX_BATCH_TEXTS)
 
 
-def _check_batch_requests(request: Any, limit: int) -> list[Any]:
-    requests = list(getattr(request, "requests", None) or [])
+def _check_batch_requests(request: Any, requests: list[Any], name: str, limit: int) -> None:
+    """A batch's ``requests`` (its field called ``name``): at most ``limit``, each naming the
+    batch's model."""
     if len(requests) > limit:
-        raise invalid_argument(
-            "requests", f"at most {limit} requests per batch, got {len(requests)}"
-        )
+        raise invalid_argument(name, f"at most {limit} requests per batch, got {len(requests)}")
     for index, inner in enumerate(requests):
-        field = f"requests[{index}].model"
+        field = f"{name}[{index}].model"
         check_model_name(getattr(inner, "model", ""), field)
         if inner.model != request.model:
             raise invalid_argument(
                 field, f"{inner.model!r} does not match the batch model {request.model!r}"
             )
-    return requests
 
 
 def _check_batch_contents(request: Any, models: ModelPolicy) -> None:
-    for index, inner in enumerate(_check_batch_requests(request, MAX_BATCH_REQUESTS)):
-        _check_embed_content(inner, models, f"requests[{index}].")
+    requests, name = list(role(request, REQUESTS) or []), _field(request, REQUESTS)
+    _check_batch_requests(request, requests, name, MAX_BATCH_REQUESTS)
+    total = 0
+    for index, inner in enumerate(requests):
+        _check_embed_content(inner, models, f"{name}[{index}].")
+        total += _size(_content_parts(inner, ""))
+    if total > MAX_REQUEST_BYTES:
+        raise invalid_argument(name, f"the request exceeds {MAX_REQUEST_BYTES} bytes")
 
 
 def _check_count_tokens(request: Any, models: ModelPolicy) -> None:

@@ -23,12 +23,25 @@ A vector for a smaller ``dim`` is the prefix of the one for a larger ``dim``, wh
 ``output_dimensionality`` asks for: the first ``d`` values. The vectors are not normalised and
 carry no meaning: equal inputs give equal vectors, different ones (practically always)
 different vectors.
+
+Models that aggregate a content's parts into one vector and ignore the task type and title
+fields (``gemini-embedding-2``: ``textservice._profiles``) get ``expected_parts_embedding``:
+the seed is ``b"textservice.testing/parts/v1\x00"`` + the model as above + per part, in
+order, ``b"t"`` + len + text_utf8 for a text or ``b"b"`` + len + mime_utf8 + len + data for a
+blob (lengths as 4 little-endian bytes); steps 2 and 3 as above; then the first ``dim``
+values are scaled to unit length in float32 (computed in double precision), as the API
+returns them for this model, shortened or not.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import math
+import operator
+from array import array
+from collections.abc import Sequence
+from typing import Any
 
 from textservice._encoding.wire import unpack_float32
 from textservice.testing.catalogue import (
@@ -45,10 +58,12 @@ __all__ = [
     "embedding_bytes",
     "expected_content_embedding",
     "expected_embedding",
+    "expected_parts_embedding",
     "task_type_name",
 ]
 
 _SEED_PREFIX = b"textservice.testing/embedding/v1\x00"
+_PARTS_PREFIX = b"textservice.testing/parts/v1\x00"
 _TASK_MARK = b"\xff"
 _UNSPECIFIED = "TASK_TYPE_UNSPECIFIED"
 # top byte of each little-endian float32 word: keep the sign bit, set the exponent's high bits
@@ -104,9 +119,42 @@ def embedding_bytes(
     if task or title_bytes:
         seed += _TASK_MARK + len(task).to_bytes(4, "little") + task
         seed += len(title_bytes).to_bytes(4, "little") + title_bytes
-    words = bytearray(hashlib.shake_256(seed + text_bytes).digest(4 * dim))
+    return _words(hashlib.shake_256(seed + text_bytes), dim)
+
+
+def _words(shake: Any, dim: int) -> bytes:
+    words = bytearray(shake.digest(4 * dim))
     words[3::4] = words[3::4].translate(_TOP_BYTE)
     return bytes(words)
+
+
+def _length_prefixed(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "little") + data
+
+
+Part = str | tuple[str, bytes]
+"""A content part as the fake reads it: a text, or a blob's ``(mime_type, data)``."""
+
+
+def expected_parts_embedding(
+    model: str, parts: Sequence[Part], dimension: int | None = None
+) -> list[float]:
+    """The embedding the fake returns for a content of ``parts`` (texts and ``(mime_type,
+    data)`` blobs, in order) from a model that aggregates them (``gemini-embedding-2``):
+    one unit-length vector of ``dimension`` values (``None``: the model's length, 3,072).
+    The request's task type and title do not change it."""
+    shake = hashlib.shake_256(_PARTS_PREFIX + _length_prefixed(_utf8(model, "model")))
+    for index, part in enumerate(parts):
+        if isinstance(part, str):
+            shake.update(b"t" + _length_prefixed(_utf8(part, f"parts[{index}]")))
+        else:
+            mime, data = part
+            shake.update(
+                b"b" + _length_prefixed(_utf8(mime, "mime_type")) + _length_prefixed(bytes(data))
+            )
+    values = unpack_float32(_words(shake, check_dimension(_length(model, dimension))))
+    norm = math.sqrt(math.fsum(map(operator.mul, values, values)))
+    return array("f", [v / norm for v in values]).tolist()  # rounded to float32
 
 
 def _length(model: object, dim: int | None) -> int:

@@ -11,8 +11,10 @@ Discovery imports the generated service modules, so it runs on first use, not on
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -97,6 +99,38 @@ class ApiVersion:
     def message(self, name: str) -> Any:
         """The generated message class ``name`` of this version."""
         return getattr(self.module, name)
+
+    def has(self, name: str) -> bool:
+        """Whether this version's protos define the message or enum ``name``."""
+        return name in getattr(self.module, "__all__", ())
+
+    def build(self, name: str, /, **values: Any) -> Any:
+        """The message ``name`` of this version with ``values`` (see ``build_message``)."""
+        return build_message(self.message(name), values)
+
+
+class Later:
+    """A value ``build_message`` makes only when the message has its field: for values whose
+    types a version may lack (v1beta's ``ModalityTokenCount`` and
+    ``CountTokensResponse.prompt_tokens_details`` came with googleapis c76b740723, 2025-04-28;
+    v1alpha has neither at f8291d2b, 2026-08)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def build_message(message_type: Any, values: Mapping[str, Any]) -> Any:
+    """``message_type(**values)`` with only the fields it has: a field this version of the
+    message lacks (an older or newer proto) is left out, never an error. A ``Later`` value is
+    made only when its field is there."""
+    known = {f.name for f in dataclasses.fields(message_type)}
+    return message_type(
+        **{
+            key: value.make() if isinstance(value, Later) else value
+            for key, value in values.items()
+            if key in known
+        }
+    )
 
 
 def _services(version: str, module: ModuleType) -> tuple[Service, ...]:

@@ -156,6 +156,23 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
 """GenerateContent: its route, message types and default policy."""
 
 
+_DEPRECATIONS = _f.Deprecations(
+    package="google.ai.generativelanguage.v1beta",
+    fields={},
+    values={
+        _pb.HarmCategory: {11: "HARM_CATEGORY_CIVIC_INTEGRITY"},
+    },
+)
+"""What the arguments can reach that the protos mark deprecated (each warns when set)."""
+
+_CONTENT_TYPES: _f.fields.ContentTypes = {
+    _pb.Content: ("parts", "text"),
+    _pb.MetadataFilter: ("conditions", "string_value"),
+}
+"""The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
+one is a content of one text part."""
+
+
 def _embed_content_vector(response: _pb.EmbedContentResponse) -> list[float]:
     if response.embedding is None:
         return []
@@ -184,7 +201,7 @@ fields each item fills in."""
 @overload
 def embed_content(
     model: str | HasName,
-    content: str | Mapping[str, str | None],
+    content: _f.ContentItem,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -199,9 +216,7 @@ def embed_content(
 @overload
 def embed_content(
     model: str | HasName,
-    content: list[str | Mapping[str, str | None]]
-    | list[str]
-    | tuple[str | Mapping[str, str | None], ...],
+    content: _f.ContentItems,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -217,7 +232,7 @@ def embed_content(
 @overload
 def embed_content(
     model: str | HasName,
-    content: Sequence[str | Mapping[str, str | None]],
+    content: Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -232,7 +247,7 @@ def embed_content(
 @overload
 def embed_content(
     model: str | HasName,
-    content: str | Mapping[str, str | None] | Sequence[str | Mapping[str, str | None]],
+    content: _f.ContentItem | Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -246,7 +261,7 @@ def embed_content(
 
 def embed_content(
     model: str | HasName,
-    content: str | Mapping[str, str | None] | Sequence[str | Mapping[str, str | None]],
+    content: _f.ContentItem | Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -277,7 +292,13 @@ def embed_content(
             One item, or a sequence of items (sent as BatchEmbedContents calls of at most 100
             items); results come back in input order. An item is a ``str``, or a mapping ``{"text":
             str, "title": str}`` giving that document its own title (the title is optional; it
-            overrides ``title``).
+            overrides ``title``); or media: a ``pathlib.Path`` (its mime type from its suffix), a
+            blob ``{"mime_type": str, "data": bytes}``, or ``{"parts": [...]}`` of strings, blobs
+            and paths, embedded as ONE vector. Media goes only to a model that takes it
+            (``ValueError`` naming the item otherwise, before any call); a file is read when its
+            batch is sent. A model that takes its task in the text (``models/gemini-embedding-2``)
+            gets ``task_type`` and titles as the instruction text Google documents, never as request
+            fields.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -340,7 +361,7 @@ def embed_content(
 @overload
 async def embed_content_async(
     model: str | HasName,
-    content: str | Mapping[str, str | None],
+    content: _f.ContentItem,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -355,9 +376,7 @@ async def embed_content_async(
 @overload
 async def embed_content_async(
     model: str | HasName,
-    content: list[str | Mapping[str, str | None]]
-    | list[str]
-    | tuple[str | Mapping[str, str | None], ...],
+    content: _f.ContentItems,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -373,7 +392,7 @@ async def embed_content_async(
 @overload
 async def embed_content_async(
     model: str | HasName,
-    content: Sequence[str | Mapping[str, str | None]],
+    content: Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -388,7 +407,7 @@ async def embed_content_async(
 @overload
 async def embed_content_async(
     model: str | HasName,
-    content: str | Mapping[str, str | None] | Sequence[str | Mapping[str, str | None]],
+    content: _f.ContentItem | Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -402,7 +421,7 @@ async def embed_content_async(
 
 async def embed_content_async(
     model: str | HasName,
-    content: str | Mapping[str, str | None] | Sequence[str | Mapping[str, str | None]],
+    content: _f.ContentItem | Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -435,7 +454,13 @@ async def embed_content_async(
             One item, or a sequence of items (sent as BatchEmbedContents calls of at most 100
             items); results come back in input order. An item is a ``str``, or a mapping ``{"text":
             str, "title": str}`` giving that document its own title (the title is optional; it
-            overrides ``title``).
+            overrides ``title``); or media: a ``pathlib.Path`` (its mime type from its suffix), a
+            blob ``{"mime_type": str, "data": bytes}``, or ``{"parts": [...]}`` of strings, blobs
+            and paths, embedded as ONE vector. Media goes only to a model that takes it
+            (``ValueError`` naming the item otherwise, before any call); a file is read when its
+            batch is sent. A model that takes its task in the text (``models/gemini-embedding-2``)
+            gets ``task_type`` and titles as the instruction text Google documents, never as request
+            fields.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -498,7 +523,7 @@ async def embed_content_async(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -515,7 +540,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -531,7 +556,7 @@ def iter_embed_content(
 
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -546,10 +571,10 @@ def iter_embed_content(
     """Embed ``contents`` batch by batch: yields each batch's embeddings, in input order.
 
     Each batch is one BatchEmbedContents call of ``batch_size`` items (1-100; the last batch may
-    hold fewer). Up to the client's ``max_concurrency`` calls are in flight while you consume
-    batches, and at most as many finished batches wait for you, so memory stays bounded however long
-    ``contents`` is. Concatenated, the batches equal ``embed_content(model, contents,
-    output=...)["embedding"]``.
+    hold fewer; with media items, as many as fit in one request). Up to the client's
+    ``max_concurrency`` calls are in flight while you consume batches, and at most as many finished
+    batches wait for you, so memory stays bounded however long ``contents`` is. Concatenated, the
+    batches equal ``embed_content(model, contents, output=...)["embedding"]``.
 
     A timeout (``request_options={"timeout": s}``, the client's, or the method's default) bounds
     each batch's call with its retries, not the whole iteration.
@@ -631,7 +656,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -648,7 +673,7 @@ def iter_embed_content_async(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -664,7 +689,7 @@ def iter_embed_content_async(
 
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -681,10 +706,10 @@ def iter_embed_content_async(
     Embed ``contents`` batch by batch: yields each batch's embeddings, in input order.
 
     Each batch is one BatchEmbedContents call of ``batch_size`` items (1-100; the last batch may
-    hold fewer). Up to the client's ``max_concurrency`` calls are in flight while you consume
-    batches, and at most as many finished batches wait for you, so memory stays bounded however long
-    ``contents`` is. Concatenated, the batches equal ``embed_content(model, contents,
-    output=...)["embedding"]``.
+    hold fewer; with media items, as many as fit in one request). Up to the client's
+    ``max_concurrency`` calls are in flight while you consume batches, and at most as many finished
+    batches wait for you, so memory stays bounded however long ``contents`` is. Concatenated, the
+    batches equal ``embed_content(model, contents, output=...)["embedding"]``.
 
     A timeout (``request_options={"timeout": s}``, the client's, or the method's default) bounds
     each batch's call with its retries, not the whole iteration.
@@ -926,8 +951,14 @@ def _count_tokens_request(
             _pb.Content, contents, "contents", parts="parts", text="text"
         )
     if generate_content_request is not None:
-        request.generate_content_request = _f.fields.message(
-            _pb.GenerateContentRequest, generate_content_request, "generate_content_request"
+        request.generate_content_request = _DEPRECATIONS.checked(
+            _f.fields.message(
+                _pb.GenerateContentRequest,
+                generate_content_request,
+                "generate_content_request",
+                contents=_CONTENT_TYPES,
+            ),
+            "generate_content_request",
         )
     return request
 
@@ -1188,10 +1219,13 @@ def _generate_content_request(
     if tool_config is not None:
         request.tool_config = _f.fields.message(_pb.ToolConfig, tool_config, "tool_config")
     if safety_settings is not None:
-        request.safety_settings = _f.fields.repeated(
-            safety_settings,
+        request.safety_settings = _DEPRECATIONS.checked(
+            _f.fields.repeated(
+                safety_settings,
+                "safety_settings",
+                lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
+            ),
             "safety_settings",
-            lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
         )
     if generation_config is not None:
         request.generation_config = _f.fields.message(
@@ -1402,18 +1436,24 @@ def _generate_answer_request(
         ),
     )
     if safety_settings is not None:
-        request.safety_settings = _f.fields.repeated(
-            safety_settings,
+        request.safety_settings = _DEPRECATIONS.checked(
+            _f.fields.repeated(
+                safety_settings,
+                "safety_settings",
+                lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
+            ),
             "safety_settings",
-            lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
         )
     if inline_passages is not None:
         request.inline_passages = _f.fields.message(
-            _pb.GroundingPassages, inline_passages, "inline_passages"
+            _pb.GroundingPassages, inline_passages, "inline_passages", contents=_CONTENT_TYPES
         )
     if semantic_retriever is not None:
         request.semantic_retriever = _f.fields.message(
-            _pb.SemanticRetrieverConfig, semantic_retriever, "semantic_retriever"
+            _pb.SemanticRetrieverConfig,
+            semantic_retriever,
+            "semantic_retriever",
+            contents=_CONTENT_TYPES,
         )
     if temperature is not None:
         request.temperature = _f.fields.floating(temperature, "temperature")

@@ -184,6 +184,13 @@ _UPDATE_TUNED_MODEL: _f.MethodSpec[_pb.UpdateTunedModelRequest, _pb.TunedModel] 
 """UpdateTunedModel: its route, message types and default policy."""
 
 
+_CONTENT_TYPES: _f.fields.ContentTypes = {
+    _pb.TuningExamples: ("examples", "text_input"),
+}
+"""The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
+one is a content of one text part."""
+
+
 def get_model(
     name: str,
     client: TextServiceClient | None = None,
@@ -688,7 +695,9 @@ def _create_tuned_model_request(
 ) -> _pb.CreateTunedModelRequest:
     """Check the arguments and build the request (before any network)."""
     request = _pb.CreateTunedModelRequest(
-        tuned_model=_f.fields.message(_pb.TunedModel, tuned_model, "tuned_model"),
+        tuned_model=_f.fields.message(
+            _pb.TunedModel, tuned_model, "tuned_model", contents=_CONTENT_TYPES
+        ),
     )
     if tuned_model_id is not None:
         request.tuned_model_id = _f.fields.string(tuned_model_id, "tuned_model_id")
@@ -772,7 +781,9 @@ def _update_tuned_model_request(
 ) -> _pb.UpdateTunedModelRequest:
     """Check the arguments and build the request (before any network)."""
     request = _pb.UpdateTunedModelRequest(
-        tuned_model=_f.fields.message(_pb.TunedModel, tuned_model, "tuned_model"),
+        tuned_model=_f.fields.message(
+            _pb.TunedModel, tuned_model, "tuned_model", contents=_CONTENT_TYPES
+        ),
     )
     if update_mask is not None:
         request.update_mask = _f.fields.message(

@@ -131,6 +131,16 @@ _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse]
 """GenerateText: its route, message types and default policy."""
 
 
+_DEPRECATIONS = _f.Deprecations(
+    package="google.ai.generativelanguage.v1beta",
+    fields={},
+    values={
+        _pb.HarmCategory: {11: "HARM_CATEGORY_CIVIC_INTEGRITY"},
+    },
+)
+"""What the arguments can reach that the protos mark deprecated (each warns when set)."""
+
+
 def _generate_embeddings_vector(response: _pb.EmbedTextResponse) -> list[float]:
     if response.embedding is None:
         return []
@@ -751,10 +761,13 @@ def _generate_text_request(
     if top_k is not None:
         request.top_k = _f.fields.int32(top_k, "top_k")
     if safety_settings is not None:
-        request.safety_settings = _f.fields.repeated(
-            safety_settings,
+        request.safety_settings = _DEPRECATIONS.checked(
+            _f.fields.repeated(
+                safety_settings,
+                "safety_settings",
+                lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
+            ),
             "safety_settings",
-            lambda v, a: _f.fields.message(_pb.SafetySetting, v, a),
         )
     if stop_sequences is not None:
         request.stop_sequences = _f.fields.strings(stop_sequences, "stop_sequences")

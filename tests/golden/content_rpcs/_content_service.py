@@ -118,7 +118,7 @@ fields each item fills in."""
 @overload
 def embed_content(
     model: str | HasName,
-    content: str | Mapping[str, str | None],
+    content: _f.ContentItem,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -133,9 +133,7 @@ def embed_content(
 @overload
 def embed_content(
     model: str | HasName,
-    content: list[str | Mapping[str, str | None]]
-    | list[str]
-    | tuple[str | Mapping[str, str | None], ...],
+    content: _f.ContentItems,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -151,7 +149,7 @@ def embed_content(
 @overload
 def embed_content(
     model: str | HasName,
-    content: Sequence[str | Mapping[str, str | None]],
+    content: Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -166,7 +164,7 @@ def embed_content(
 @overload
 def embed_content(
     model: str | HasName,
-    content: str | Mapping[str, str | None] | Sequence[str | Mapping[str, str | None]],
+    content: _f.ContentItem | Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -180,7 +178,7 @@ def embed_content(
 
 def embed_content(
     model: str | HasName,
-    content: str | Mapping[str, str | None] | Sequence[str | Mapping[str, str | None]],
+    content: _f.ContentItem | Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -201,7 +199,13 @@ def embed_content(
             One item, or a sequence of items (sent as BatchEmbedContents calls of at most 100
             items); results come back in input order. An item is a ``str``, or a mapping ``{"text":
             str, "title": str}`` giving that document its own title (the title is optional; it
-            overrides ``title``).
+            overrides ``title``); or media: a ``pathlib.Path`` (its mime type from its suffix), a
+            blob ``{"mime_type": str, "data": bytes}``, or ``{"parts": [...]}`` of strings, blobs
+            and paths, embedded as ONE vector. Media goes only to a model that takes it
+            (``ValueError`` naming the item otherwise, before any call); a file is read when its
+            batch is sent. A model that takes its task in the text (``models/gemini-embedding-2``)
+            gets ``task_type`` and titles as the instruction text Google documents, never as request
+            fields.
         task_type: Optional. What the embedding is for.
 
             The enum member, its number, or its name in any case; also ``"document"``, ``"query"``,
@@ -255,7 +259,7 @@ def embed_content(
 @overload
 async def embed_content_async(
     model: str | HasName,
-    content: str | Mapping[str, str | None],
+    content: _f.ContentItem,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -270,9 +274,7 @@ async def embed_content_async(
 @overload
 async def embed_content_async(
     model: str | HasName,
-    content: list[str | Mapping[str, str | None]]
-    | list[str]
-    | tuple[str | Mapping[str, str | None], ...],
+    content: _f.ContentItems,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -288,7 +290,7 @@ async def embed_content_async(
 @overload
 async def embed_content_async(
     model: str | HasName,
-    content: Sequence[str | Mapping[str, str | None]],
+    content: Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -303,7 +305,7 @@ async def embed_content_async(
 @overload
 async def embed_content_async(
     model: str | HasName,
-    content: str | Mapping[str, str | None] | Sequence[str | Mapping[str, str | None]],
+    content: _f.ContentItem | Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -317,7 +319,7 @@ async def embed_content_async(
 
 async def embed_content_async(
     model: str | HasName,
-    content: str | Mapping[str, str | None] | Sequence[str | Mapping[str, str | None]],
+    content: _f.ContentItem | Sequence[_f.ContentItem],
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
@@ -340,7 +342,13 @@ async def embed_content_async(
             One item, or a sequence of items (sent as BatchEmbedContents calls of at most 100
             items); results come back in input order. An item is a ``str``, or a mapping ``{"text":
             str, "title": str}`` giving that document its own title (the title is optional; it
-            overrides ``title``).
+            overrides ``title``); or media: a ``pathlib.Path`` (its mime type from its suffix), a
+            blob ``{"mime_type": str, "data": bytes}``, or ``{"parts": [...]}`` of strings, blobs
+            and paths, embedded as ONE vector. Media goes only to a model that takes it
+            (``ValueError`` naming the item otherwise, before any call); a file is read when its
+            batch is sent. A model that takes its task in the text (``models/gemini-embedding-2``)
+            gets ``task_type`` and titles as the instruction text Google documents, never as request
+            fields.
         task_type: Optional. What the embedding is for.
 
             The enum member, its number, or its name in any case; also ``"document"``, ``"query"``,
@@ -394,7 +402,7 @@ async def embed_content_async(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -411,7 +419,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -427,7 +435,7 @@ def iter_embed_content(
 
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -442,10 +450,10 @@ def iter_embed_content(
     """Embed ``contents`` batch by batch: yields each batch's embeddings, in input order.
 
     Each batch is one BatchEmbedContents call of ``batch_size`` items (1-100; the last batch may
-    hold fewer). Up to the client's ``max_concurrency`` calls are in flight while you consume
-    batches, and at most as many finished batches wait for you, so memory stays bounded however long
-    ``contents`` is. Concatenated, the batches equal ``embed_content(model, contents,
-    output=...)["embedding"]``.
+    hold fewer; with media items, as many as fit in one request). Up to the client's
+    ``max_concurrency`` calls are in flight while you consume batches, and at most as many finished
+    batches wait for you, so memory stays bounded however long ``contents`` is. Concatenated, the
+    batches equal ``embed_content(model, contents, output=...)["embedding"]``.
 
     A timeout (``request_options={"timeout": s}``, the client's, or the method's default) bounds
     each batch's call with its retries, not the whole iteration.
@@ -513,7 +521,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -530,7 +538,7 @@ def iter_embed_content_async(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -546,7 +554,7 @@ def iter_embed_content_async(
 
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[str | Mapping[str, str | None]],
+    contents: Sequence[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -563,10 +571,10 @@ def iter_embed_content_async(
     Embed ``contents`` batch by batch: yields each batch's embeddings, in input order.
 
     Each batch is one BatchEmbedContents call of ``batch_size`` items (1-100; the last batch may
-    hold fewer). Up to the client's ``max_concurrency`` calls are in flight while you consume
-    batches, and at most as many finished batches wait for you, so memory stays bounded however long
-    ``contents`` is. Concatenated, the batches equal ``embed_content(model, contents,
-    output=...)["embedding"]``.
+    hold fewer; with media items, as many as fit in one request). Up to the client's
+    ``max_concurrency`` calls are in flight while you consume batches, and at most as many finished
+    batches wait for you, so memory stays bounded however long ``contents`` is. Concatenated, the
+    batches equal ``embed_content(model, contents, output=...)["embedding"]``.
 
     A timeout (``request_options={"timeout": s}``, the client's, or the method's default) bounds
     each batch's call with its retries, not the whole iteration.

@@ -618,10 +618,7 @@ def _ping_request(
         note=_f.fields.string(note, "note"),
     )
     if hint is not None:
-        _f.deprecated(
-            "textservice.renamed_rpcs.ping(hint=...): the field"
-            " PingRequest.hint is deprecated in fixtures.renamed_rpcs"
-        )
+        _f.deprecated("the field PingRequest.hint is deprecated in fixtures.renamed_rpcs", "hint")
         request.hint = _f.fields.string(hint, "hint")
     return request
 
@@ -706,16 +703,11 @@ def _retired_request(
     hint: str | None,
 ) -> _pb.PingRequest:
     """Check the arguments and build the request (before any network)."""
-    _f.deprecated(
-        "textservice.renamed_rpcs.retired: the Retired RPC is deprecated in fixtures.renamed_rpcs"
-    )
+    _f.deprecated("the Retired RPC is deprecated in fixtures.renamed_rpcs")
     request = _pb.PingRequest(
         note=_f.fields.string(note, "note"),
     )
     if hint is not None:
-        _f.deprecated(
-            "textservice.renamed_rpcs.retired(hint=...): the field"
-            " PingRequest.hint is deprecated in fixtures.renamed_rpcs"
-        )
+        _f.deprecated("the field PingRequest.hint is deprecated in fixtures.renamed_rpcs", "hint")
         request.hint = _f.fields.string(hint, "hint")
     return request
