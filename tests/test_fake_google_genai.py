@@ -23,6 +23,7 @@ from textservice.testing import (
     quota_failure,
     retry_info,
 )
+from textservice.testing.vectors import expected_parts_embedding
 
 pytestmark = pytest.mark.network
 
@@ -86,9 +87,7 @@ def test_embed_content_gemini_embedding_2(client: Any, fake: FakeServer) -> None
     # (python-genai#2523), so the API (and the fake) answer one aggregated vector.
     result = client.models.embed_content(model="gemini-embedding-2", contents=TEXTS)
     dimension = fake.dimension_of(EMBEDDING_2)
-    assert float32(result) == [
-        expected_content_embedding(EMBEDDING_2, "".join(TEXTS), dimension=dimension)
-    ]
+    assert float32(result) == [expected_parts_embedding(EMBEDDING_2, TEXTS, dimension=dimension)]
     (call,) = fake.calls
     assert (call.method, call.status) == ("BatchEmbedContents", Status.OK)
     assert [len(r.content.parts) for r in call.request.requests] == [2]
