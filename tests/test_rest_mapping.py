@@ -4,6 +4,7 @@ ways), the proto3 JSON mapping, Google's JSON error body and the HTTP status tab
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from textservice import (
     Unknown,
 )
 from textservice._encoding import json_mapping
+from textservice._encoding.arrays import array_reply
 from textservice._proto.google import rpc
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.methods import HttpRule, MethodSpec
@@ -213,12 +215,41 @@ def test_responses_ignore_unknown_fields_and_give_float32() -> None:
     assert response.embeddings[0].values == [0.10000000149011612, 2.0]
     model = json_mapping.message_from_json(pb.Model, b'{"name": "m", "temperature": 0.7, "new": 1}')
     assert model.temperature == 0.699999988079071
-    with pytest.raises(TypeError):
-        json_mapping.message_from_json(
-            pb.BatchEmbedContentsResponse, b'{"embeddings": [{"values": ["a"]}]}'
-        )
+    for bad in (b'["a"]', b"[null]", b"[[1]]", b'{"a": 1}'):
+        with pytest.raises((TypeError, ValueError)):
+            json_mapping.message_from_json(
+                pb.BatchEmbedContentsResponse, b'{"embeddings": [{"values": %s}]}' % bad
+            )
     with pytest.raises(ValueError):
         json_mapping.message_from_json(pb.Model, b"<html>")
+
+
+@pytest.mark.parametrize("output", ["message", "array"])
+def test_floats_in_every_spelling_a_server_writes(output: str) -> None:
+    # proto3 JSON's strings (names and digits), Python's bare words, numbers past float32 and
+    # past a double: all read, the non-finite ones as what they mean (the engine refuses them)
+    data = (
+        b'{"embeddings": [{"values": ["NaN", "Infinity", "-Infinity", "1.5", 0.5, 1e39, -1e400]},'
+        b' {"values": [NaN, Infinity, -Infinity, 2, 1e-50, 3.4028234663852886e38, 1e400]}]}'
+    )
+    if output == "message":
+        response = json_mapping.message_from_json(pb.BatchEmbedContentsResponse, data)
+        rows = [e.values for e in response.embeddings]
+    else:
+        reply = array_reply(pb.BatchEmbedContentsResponse)
+        assert reply is not None
+        rows = reply.FromJson(data).tolist()  # type: ignore[union-attr]
+    inf = math.inf
+    assert [[str(v) for v in row] for row in rows] == [
+        [str(v) for v in [math.nan, inf, -inf, 1.5, 0.5, inf, -inf]],
+        [str(v) for v in [math.nan, inf, -inf, 2.0, 0.0, 3.4028234663852886e38, inf]],
+    ]
+    assert json_mapping.float_to_json(math.nan) == "NaN"
+    assert [json_mapping.float_to_json(v) for v in (inf, -inf, 0.25)] == [
+        "Infinity",
+        "-Infinity",
+        0.25,
+    ]
 
 
 # -- errors --------------------------------------------------------------------------------

@@ -249,15 +249,19 @@ class ArrayReply:
         # imported here: gRPC calls never need the JSON mapping (or orjson)
         from textservice._encoding import json_mapping
 
-        rows = json_mapping.embedding_values(self.layout, json_mapping.loads(data))
+        parsed = json_mapping.loads(data)
+        rows = json_mapping.embedding_values(self.layout, parsed)
         if len({len(row) for row in rows}) > 1:
-            return [array("f", row).tolist() for row in rows]
+            return json_mapping.read_embeddings(self.layout, parsed)
+        values: array[float] = array("f")
+        for row in rows:
+            json_mapping.extend_float32(values, row)
+            row.clear()  # the parsed row goes at once: a batch's values are not held twice
+        flat: Float32Array = numpy.frombuffer(values, numpy.float32)
         if self.layout.repeated:
-            if not rows:
-                return numpy.empty((0, 0), numpy.float32)
-            matrix: Float32Array = numpy.array(rows, dtype=numpy.float32)
-            return matrix
-        return vector_array(rows[0] if rows else [])
+            width = len(flat) // len(rows) if rows else 0
+            return flat.reshape(len(rows), width)
+        return flat
 
     def decode_quick(self, data: bytes) -> Float32Array | None:
         """The array of canonical bytes, else ``None``."""

@@ -15,11 +15,16 @@ asks of parsers. Written here by hand is only what betterproto2 does not do:
 
 Floats come back as float32, as they do over gRPC: the API's ``float`` fields (embeddings,
 temperatures) are float32 values printed in decimal; ``array("f", ...)`` rounds each parsed
-double back to that float32, so both transports return the very same numbers.
+double back to that float32, so both transports return the very same numbers. Values no
+number can write travel as proto3 JSON writes them (``"NaN"``, ``"Infinity"``,
+``"-Infinity"``; ``NON_FINITE``), or as the bare words Python's ``json`` writes, and a number
+past float32 reads as an infinity: all read here, for the engine to refuse them by item.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from array import array
 from collections.abc import Mapping
 from functools import cache
@@ -37,6 +42,8 @@ __all__ = [
     "any_to_json",
     "dumps",
     "embedding_values",
+    "extend_float32",
+    "float_to_json",
     "from_json",
     "json_name",
     "loads",
@@ -52,14 +59,55 @@ ANY_TYPE_KEY = "@type"
 _TYPE_URL_PREFIX = "type.googleapis.com/"
 
 
+NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+"""The strings proto3 JSON writes for the float values that are not numbers
+(https://protobuf.dev/programming-guides/json/: "NaN", "Infinity", "-Infinity"; betterproto2's
+``to_dict`` writes them too)."""
+
+
 def loads(data: bytes | str) -> Any:
     """JSON text as Python values.
 
     orjson, chosen by measurement: a 100 x 3,072 embedding response (6.9 MB of JSON) takes
     38 ms with it and 145 ms with the standard library's ``json`` (regular expressions into
-    ``numpy.fromstring``, for arrays, took 121 ms).
+    ``numpy.fromstring``, for arrays, took 121 ms). What orjson refuses is read again by the
+    standard library, which also takes the bare ``NaN``, ``Infinity`` and ``-Infinity`` that
+    Python's own ``json.dumps`` writes, and numbers past a double (as infinities): a server
+    that writes them answers a vector no embedding can be, which the engine refuses naming
+    the item, rather than a reply nothing can read. Anything else fails both (``ValueError``),
+    each in time linear in the bytes.
     """
-    return orjson.loads(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
+def float_to_json(value: float) -> float | str:
+    """A float as proto3 JSON writes it: the number, or its name in ``NON_FINITE``."""
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+
+
+def extend_float32(out: array[float], numbers: list[Any]) -> None:
+    """Append a JSON array of float values to ``out``, each rounded to float32 (a number past
+    float32 becomes an infinity). Proto3 JSON writes a float as a number or as a string (a
+    number's digits, or a name in ``NON_FINITE``); parsers take both. Anything else raises
+    ``TypeError`` or ``ValueError``."""
+    try:
+        out.fromlist(numbers)  # all numbers (the usual case): C speed
+    except TypeError:  # ``out`` is left unchanged
+        out.fromlist([_float(value) for value in numbers])
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, str):
+        named = NON_FINITE.get(value)
+        return float(value) if named is None else named
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"a float must be a JSON number or string, got {_kind(value)}")
 
 
 def dumps(value: Any) -> bytes:
@@ -143,8 +191,9 @@ def read_embeddings(layout: EmbeddingLayout, value: Any) -> list[list[float]]:
     object's arrays of values are emptied as they are read."""
     vectors = []
     for numbers in embedding_values(layout, value):
-        # array("f") rounds to float32 and refuses anything but numbers (TypeError)
-        vectors.append(array("f", numbers).tolist())
+        row: array[float] = array("f")
+        extend_float32(row, numbers)
+        vectors.append(row.tolist())
         numbers.clear()  # the parsed row goes at once: a batch's values are not held twice
     return vectors
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.util
+import math
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -87,12 +88,25 @@ def rest_methods(version: str, service: str) -> tuple[MethodSpec[Any, Any], ...]
 def _float32_values() -> Callable[[list[float]], Any]:
     """How an embedding's values are written: with numpy, as float32 (the shortest decimal
     that reads back as that float32, as Google's API writes them: ``0.012345679``), else as
-    the doubles they are (``0.012345679104328156``: the same float32 once read back)."""
+    the doubles they are (``0.012345679104328156``: the same float32 once read back). A
+    vector holding NaN or an infinity (``faults.bad_values``) is written as proto3 JSON
+    writes them (``"NaN"``...: ``json_mapping.float_to_json``), never as ``null``."""
     try:
         import numpy
     except ImportError:
-        return list
-    return lambda values: numpy.asarray(values, numpy.float32)
+        return _named_if_not_finite
+
+    def write(values: list[float]) -> Any:
+        row = numpy.asarray(values, numpy.float32)
+        return row if numpy.isfinite(row).all() else _named_if_not_finite(values)
+
+    return write
+
+
+def _named_if_not_finite(values: list[float]) -> list[float | str]:
+    if all(map(math.isfinite, values)):
+        return list(values)
+    return [json_mapping.float_to_json(v) for v in values]
 
 
 def _answer_json(answer: betterproto2.Message) -> bytes:
