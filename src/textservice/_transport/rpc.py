@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from grpclib.const import Status
@@ -37,6 +38,7 @@ from textservice._governor import (
     Ticket,
 )
 from textservice._transport.connection import Connection
+from textservice._transport.decoding import off_loop
 from textservice._transport.methods import MethodSpec, RequestT
 from textservice._transport.options import RequestOptions, RpcPolicy
 from textservice._transport.secrets import holds_secret, live_secrets, scrub, scrub_details
@@ -374,12 +376,6 @@ def _sender(connection: Channel | Connection, method: MethodSpec[Any, Any], repl
     return send_grpc
 
 
-OFF_LOOP_BYTES = 16 * 1024
-"""A reply this large that no fast path decodes is decoded on a worker thread: betterproto2
-takes about a microsecond a byte (far more for some garbage), and the event loop that every
-call of the client shares must not wait for it."""
-
-
 async def _unary(
     rpc: UnaryUnaryMethod[RequestT, bytes],
     request: RequestT,
@@ -423,13 +419,11 @@ async def _unary(
 
 async def _decode(data: bytes, reply: Any) -> Any:
     """``data`` decoded as ``reply``; on a worker thread when slow and large (see
-    ``OFF_LOOP_BYTES``). ``WireError`` for bytes that are not protobuf."""
+    ``decoding.OFF_LOOP_BYTES``). ``WireError`` for bytes that are not protobuf."""
     quick = decode_quick(data, reply)
     if quick is not None:
         return quick
-    if len(data) < OFF_LOOP_BYTES:
-        return decode_slow(data, reply)
-    return await asyncio.get_running_loop().run_in_executor(None, decode_slow, data, reply)
+    return await off_loop(partial(decode_slow, reply=reply), data)
 
 
 def _without_details(stream: Any, exc: ValueError) -> GRPCError:

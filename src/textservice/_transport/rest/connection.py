@@ -4,11 +4,13 @@ Every attempt of ``textservice._transport.rpc.invoke`` over REST is one HTTP req
 the method's binding gives verb, path, query and body (``http_call``); the headers carry the
 API key (``x-goog-api-key``, never the URL: URLs end up in logs and proxies), the user's
 metadata, and the attempt's time limit as ``X-Server-Timeout`` (whole seconds, rounded up,
-as python-genai's ``_api_client`` sends it); httpx's timeout ends the attempt locally at the
-same time. The reply is read as the caller asks (``decode_reply``). Failures come out as the
-typed errors the gRPC transport gives: Google's error body by ``errors``, a timeout as
-``DeadlineExceeded``, a connection that fails or drops as ``Unavailable``, a reply that does
-not decode as ``Internal``.
+as python-genai's ``_api_client`` sends it); the attempt, reply read and decoded, ends
+locally at the same time (httpx's own timeouts bound each read, not the whole: a server
+dripping its reply would outlast them). The reply is read as the caller asks
+(``decode_reply``), off the event loop when large (``_transport.decoding``). Failures come
+out as the typed errors the gRPC transport gives: Google's error body by ``errors``, a
+timeout as ``DeadlineExceeded``, a connection that fails or drops (a body cut short
+included) as ``Unavailable``, a reply that does not decode as ``Internal``.
 
 httpx keeps connections alive in its pool (up to ``max_connections``); HTTP/2, which needs
 the ``h2`` package textservice already depends on, is used when asked for and the server
@@ -23,9 +25,11 @@ import math
 import ssl
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textservice._encoding import json_mapping
+from textservice._transport.decoding import off_loop
 from textservice._transport.methods import MethodSpec
 from textservice._transport.rest.errors import error_from_response
 from textservice._transport.rest.http_call import NoBinding, encode_request
@@ -40,14 +44,6 @@ __all__ = ["SERVER_TIMEOUT_HEADER", "RestConnection", "base_url", "decode_reply"
 SERVER_TIMEOUT_HEADER = "x-server-timeout"
 _closing: set[asyncio.Task[None]] = set()
 
-_DECODE_IN_THREAD = 256 * 1024
-"""Replies at least this long (a batch of embeddings: ~4 MB of JSON for 100 x 3,072, about
-50 ms to decode) are decoded in the connection's decoder thread, so the event loop stays
-free meanwhile: it goes on reading the other replies in flight, and its timers (deadlines,
-the governor's pauses) and cancellations are not held up. The decoding still holds the GIL;
-on the loaded 2-core machine the bench ran on, wall times with and without the thread were
-within the noise. One thread: decodes take the GIL in turn anyway, and only one reply's
-parsed JSON is alive at a time besides its result (peak memory)."""
 _JSON = "application/json"
 
 
@@ -88,6 +84,11 @@ class RestConnection:
         import httpx
 
         self._httpx = httpx
+        # Large replies (a batch of embeddings: ~4 MB of JSON for 100 x 3,072, about 50 ms)
+        # are decoded in this thread. The decoding still holds the GIL; on the loaded 2-core
+        # machine the bench ran on, wall times with and without the thread were within the
+        # noise. One thread: decodes take the GIL in turn anyway, and only one reply's parsed
+        # JSON is alive at a time besides its result (peak memory).
         self._decoder = ThreadPoolExecutor(1, thread_name_prefix="textservice-json")
         self._client = httpx.AsyncClient(
             base_url=base,
@@ -117,32 +118,37 @@ class RestConnection:
         headers = {key: _header_value(key, value) for key, value in metadata}
         if timeout is not None:
             headers[SERVER_TIMEOUT_HEADER] = str(max(1, math.ceil(timeout)))
-        try:
-            response = await self._client.request(
-                call.verb,
-                call.path,
-                params=call.query or None,
-                content=call.body,
-                headers=headers,
-                timeout=timeout,
-            )
-        except httpx.TimeoutException:
-            raise TimeoutError from None  # the RPC layer's deadline message names the limit
-        except httpx.TransportError as exc:
-            raise Unavailable(f"could not reach the server: {type(exc).__name__}: {exc}") from exc
-        data, status = response.content, response.status_code
-        del response  # it holds the request, key header included: not a local of a traceback
-        if not 200 <= status < 300:
-            raise error_from_response(status, data)
-        try:
-            if len(data) < _DECODE_IN_THREAD:
-                return decode_reply(reply, data)
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._decoder, decode_reply, reply, data)
-        except Exception as exc:
-            raise Internal(
-                f"the response could not be processed: {type(exc).__name__}: {exc}".rstrip(": ")
-            ) from exc
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        async with asyncio.timeout_at(deadline):  # TimeoutError: the RPC layer names the limit
+            try:
+                response = await self._client.request(
+                    call.verb,
+                    call.path,
+                    params=call.query or None,
+                    content=call.body,
+                    headers=headers,
+                    timeout=timeout,
+                )
+            except httpx.TimeoutException:
+                raise TimeoutError from None
+            except (httpx.ConnectError, httpx.ProxyError) as exc:
+                raise Unavailable(
+                    f"could not reach the server: {type(exc).__name__}: {exc}"
+                ) from exc
+            except httpx.TransportError as exc:  # a reply cut short, a reset, a broken protocol
+                raise Unavailable(
+                    f"the connection was dropped during the call: {type(exc).__name__}: {exc}"
+                ) from exc
+            data, status = response.content, response.status_code
+            del response  # it holds the request, key header included: not a traceback's local
+            if not 200 <= status < 300:
+                raise error_from_response(status, data)
+            try:
+                return await off_loop(partial(decode_reply, reply), data, self._decoder)
+            except Exception as exc:
+                raise Internal(
+                    f"the response could not be processed: {type(exc).__name__}: {exc}".rstrip(": ")
+                ) from exc
 
     def close(self) -> None:
         """Close the pool's connections (on the running loop; the work finishes in a task)."""
