@@ -113,12 +113,14 @@ def test_thirty_percent_unavailable_over_ten_thousand_texts(
     assert fake_text_service.count(status=Status.OK) == 100
 
 
-def test_resource_exhausted_with_retry_info_waits(fake_text_service: FakeTextService) -> None:
+def test_resource_exhausted_with_retry_info_waits(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.2)])
     started = time.monotonic()
     # a quota clock 10 times faster: the backoff, the floor under RetryInfo, is 0.1 s
     with TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=10
+        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=10
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
     assert time.monotonic() - started >= 0.2
@@ -244,12 +246,14 @@ def test_daily_quota_is_not_retried(
     assert fake_text_service.count("EmbedText") == 1
 
 
-def test_per_minute_quota_with_retry_info_is_retried(fake_text_service: FakeTextService) -> None:
+def test_per_minute_quota_with_retry_info_is_retried(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_next(
         1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01), quota_failure()]
     )
     with TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=100
+        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=100
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
     assert fake_text_service.count("EmbedText") == 2
@@ -257,11 +261,17 @@ def test_per_minute_quota_with_retry_info_is_retried(fake_text_service: FakeText
 
 @pytest.mark.slow  # waits out the backoff: seconds
 @pytest.mark.parametrize(
-    ("model", "asked"),
-    [(MODEL, 0.0), ("models/gemini-embedding-001", -3.0), ("models/gemini-embedding-001", 1e-9)],
+    ("model", "asked", "transport"),
+    [
+        (MODEL, 0.0, "grpc"),
+        ("models/gemini-embedding-001", -3.0, "grpc"),
+        ("models/gemini-embedding-001", 1e-9, "grpc"),
+        # over REST the delay is JSON's "0s": the same floor (one case: the wait is the time)
+        ("models/gemini-embedding-001", 0.0, "rest"),
+    ],
 )
 def test_a_zero_retry_info_makes_no_storm(
-    fake_text_service: FakeTextService, model: str, asked: float
+    fake_text_service: FakeTextService, model: str, asked: float, transport: str
 ) -> None:
     # Every answer RESOURCE_EXHAUSTED with RetryInfo 0 s (or negative, or 1 ns) and a stated
     # limit of 100 a minute: 6,877 calls in 10 s before; now the backoff's floor, 1 s then
@@ -270,7 +280,7 @@ def test_a_zero_retry_info_makes_no_storm(
     fake_text_service.faults.fail_fraction(
         1.0, "RESOURCE_EXHAUSTED", details=[delay, quota_failure(quota_value=100)]
     )
-    with TextServiceClient("k", channel_factory=fake_text_service.channel) as client:
+    with TextServiceClient("k", **via(fake_text_service, transport)) as client:
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded):
             if model == MODEL:
