@@ -241,9 +241,12 @@ def inputs(prefix):  # a module-level function: a cycle through the module's glo
     return [f"{prefix} {i}" for i in range(500)]
 
 
-with fake.serve() if transport == "tcp" else contextlib.nullcontext() as address:
+served = {"tcp": fake.serve, "rest tcp": fake.serve_rest}.get(transport, contextlib.nullcontext)
+with served() as address:
     if transport == "tcp":
         client = TextServiceClient("k", endpoint=address.target, insecure=True)
+    elif transport == "rest tcp":  # httpx's pool over real sockets
+        client = TextServiceClient("k", endpoint=address.target, insecure=True, transport="rest")
     else:
         client = TextServiceClient("k", channel_factory=fake.channel)
     iterators = [
@@ -271,7 +274,7 @@ print("ok")
 
 @pytest.mark.subprocess
 @pytest.mark.network
-@pytest.mark.parametrize("transport", ["tcp", "memory"])
+@pytest.mark.parametrize("transport", ["tcp", "memory", "rest tcp"])
 @pytest.mark.parametrize("how", ["kept", "closed after", "dropped"])
 def test_closing_a_client_with_sync_iterators_open_prints_nothing(
     how: str, transport: str, tmp_path: Path
@@ -294,7 +297,7 @@ def test_closing_a_client_with_sync_iterators_open_prints_nothing(
 
 
 def test_closing_sync_iterators_of_a_closed_client_asks_nothing_of_it(
-    fake_text_service: FakeTextService, monkeypatch: pytest.MonkeyPatch
+    transport: str, fake_text_service: FakeTextService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import gc
     import sys
@@ -304,7 +307,7 @@ def test_closing_sync_iterators_of_a_closed_client_asks_nothing_of_it(
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+        client = TextServiceClient("k", **via(fake_text_service, transport))
         texts = [f"text {i}" for i in range(300)]
         iterators = [
             textservice.iter_embeddings(MODEL, texts, client=client, batch_size=10),
