@@ -270,7 +270,7 @@ def test_the_rest_face_on_its_own_port_for_the_cli_and_clients(tmp_path: Path) -
         done = subprocess.run(
             [str(Path(sys.executable).with_name("textservice")), "embed", "--transport", "rest",
              "--endpoint", f"127.0.0.1:{rest_port}", "--insecure", "-i", str(texts),
-             "-o", str(out), "--output-dimensionality", "8"],
+             "-o", str(out), "-m", "models/gemini-embedding-001", "--output-dimensionality", "8"],
             env={**os.environ, "GOOGLE_API_KEY": "cli-key"},
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip

@@ -93,6 +93,11 @@ def encode_request(method: MethodSpec[Any, Any], request: betterproto2.Message) 
     """``request`` as the HTTP request of ``method``'s first binding that fits it.
 
     Raises ``NoBinding`` when none fits (or the method has none)."""
+    if not method.http:  # an RPC a regenerated proto adds without a google.api.http option
+        raise NoBinding(
+            f"{method.name} has no REST binding (its proto gives it no google.api.http rule), "
+            'so it cannot be sent over REST; call it with transport="grpc"'
+        )
     for rule in method.http:
         template = parse(rule.path)
         path = template.expand(_path_values(request, template.variables))
