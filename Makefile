@@ -106,7 +106,8 @@ demo: $(STAMP) $(SAMPLE)
 ##        then the quota scenario (bench/quota.py: its section of the same report; not with
 ##        BENCH_ARGS, a partial run: run python3 bench/quota.py on its own), then embed_content's
 ##        rows (bench/content.py, likewise; BENCH_QUICK=1: its smoke run), gemini-embedding-2's
-##        task instructions (bench/instructions.py, likewise), then the CLI at
+##        task instructions (bench/instructions.py, likewise), the REST rows (bench/rest.py:
+##        ours over gRPC and REST against google-genai 3.3.0), then the CLI at
 ##        scale (bench/scale.py: its section; SCALE_ARGS: its options, a partial run)
 .PHONY: bench
 bench: $(STAMP)
@@ -114,4 +115,5 @@ bench: $(STAMP)
 	$(if $(BENCH_ARGS),,$(PYTHON) bench/quota.py $(if $(BENCH_QUICK),--quick))
 	$(if $(BENCH_ARGS),,$(PYTHON) bench/content.py $(if $(BENCH_QUICK),--quick))
 	$(if $(BENCH_ARGS),,$(PYTHON) bench/instructions.py $(if $(BENCH_QUICK),--quick))
+	$(if $(BENCH_ARGS),,$(PYTHON) bench/rest.py $(if $(BENCH_QUICK),--quick))
 	$(BIN)/python bench/scale.py $(if $(BENCH_QUICK),--quick) $(SCALE_ARGS)

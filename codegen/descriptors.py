@@ -1,7 +1,8 @@
 """The API model (``codegen.model``) from a ``FileDescriptorSet``: the one place options are read.
 
-``google.api.client_pb2`` and ``field_behavior_pb2`` are imported before parsing so their
-extensions (``method_signature``, ``field_behavior``) are decoded rather than kept unknown.
+``google.api.client_pb2``, ``field_behavior_pb2`` and ``annotations_pb2`` are imported before
+parsing so their extensions (``method_signature``, ``field_behavior``, ``http``) are decoded
+rather than kept unknown.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from google.api import client_pb2, field_behavior_pb2
+from google.api import annotations_pb2, client_pb2, field_behavior_pb2, http_pb2
 from google.protobuf import descriptor_pb2
 
 from codegen.errors import CodegenError
@@ -20,6 +21,7 @@ from codegen.model import (
     EnumType,
     EnumValue,
     Field,
+    HttpRule,
     Kind,
     Message,
     Method,
@@ -86,6 +88,27 @@ def _behaviors(options: descriptor_pb2.FieldOptions) -> frozenset[Behavior]:
 
 _FIELD_BEHAVIOR = field_behavior_pb2.field_behavior
 _METHOD_SIGNATURE = client_pb2.method_signature
+_HTTP = annotations_pb2.http
+_HTTP_VERBS = ("get", "put", "post", "delete", "patch")
+
+
+def _http_binding(rule: http_pb2.HttpRule) -> HttpRule:
+    """One binding of a ``google.api.http`` rule (``pattern`` is a oneof of the verbs and
+    ``custom``)."""
+    kind = rule.WhichOneof("pattern")
+    if kind in _HTTP_VERBS:
+        return HttpRule(kind.upper(), getattr(rule, kind), rule.body)
+    if kind == "custom":
+        return HttpRule(rule.custom.kind.upper(), rule.custom.path, rule.body)
+    raise CodegenError(f"a google.api.http rule without a pattern: {rule}")
+
+
+def _http_rules(options: descriptor_pb2.MethodOptions) -> tuple[HttpRule, ...]:
+    """A method's ``google.api.http`` rule, then its ``additional_bindings`` (none: ``()``)."""
+    if not options.HasExtension(_HTTP):
+        return ()
+    rule = options.Extensions[_HTTP]
+    return (_http_binding(rule), *(_http_binding(extra) for extra in rule.additional_bindings))
 
 
 def _type_name(raw: str) -> str:
@@ -243,6 +266,7 @@ def _services(
                     client_streaming=method.client_streaming,
                     server_streaming=method.server_streaming,
                     deprecated=method.options.deprecated,
+                    http=_http_rules(method.options),
                 )
             )
         services.append(

@@ -21,7 +21,16 @@ import betterproto2
 
 from codegen import docstrings
 from codegen.errors import CodegenError
-from codegen.model import ApiPackage, Field, Kind, Message, Method, RetryPolicy, Service
+from codegen.model import (
+    ApiPackage,
+    Field,
+    HttpRule,
+    Kind,
+    Message,
+    Method,
+    RetryPolicy,
+    Service,
+)
 from codegen.names import is_identifier, parameter_name, snake_name
 from codegen.paths import profiles
 from codegen.roles import OUTPUT_DIMENSIONALITY, TASK_TYPE, TITLE, resolve
@@ -171,6 +180,8 @@ class MethodSpecPlan:
     """The response class: ``_pb.Model``, or another package's (``_pb_google_protobuf.Empty``)."""
     timeout: float | None
     retry: RetryPolicy | None
+    http: tuple[HttpRule, ...] = ()
+    """The RPC's REST bindings (``google.api.http``), the rule first."""
 
 
 @dataclass(frozen=True)
@@ -616,6 +627,7 @@ def _method_spec(
         response=qualified(api.message(method.output_type), api, used),
         timeout=method.policy.timeout,
         retry=method.policy.retry,
+        http=method.http,
     )
 
 

@@ -190,6 +190,19 @@ class EnumType:
 
 
 @dataclass(frozen=True)
+class HttpRule:
+    """One binding of a ``google.api.http`` rule: the REST face of an RPC."""
+
+    verb: str
+    """``GET``, ``POST``, ``PUT``, ``PATCH``, ``DELETE`` (or a ``custom`` rule's kind)."""
+    path: str
+    """The path template, e.g. ``/v1beta/{model=models/*}:embedContent``."""
+    body: str = ""
+    """``*`` (the whole request but the path's fields), a field's name, or ``""`` (no body:
+    the other fields go in the query string)."""
+
+
+@dataclass(frozen=True)
 class Method:
     """One RPC (unary unless a ``*_streaming`` flag says otherwise)."""
 
@@ -205,6 +218,9 @@ class Method:
     server_streaming: bool = False
     deprecated: bool = False
     """``option deprecated = true``."""
+    http: tuple[HttpRule, ...] = ()
+    """The ``google.api.http`` rule's bindings: the rule itself, then its
+    ``additional_bindings`` in order (empty: the RPC has no REST face)."""
 
     @property
     def streaming(self) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from support import reference
+from support.transports import TRANSPORTS
 
 from textservice.client import ENDPOINT_ENV
 
@@ -15,6 +16,14 @@ pytest_plugins = ["support.marker_guard"]
 # A server named in the developer's environment would take the default client (and every
 # command the tests run) away from the servers the tests start.
 os.environ.pop(ENDPOINT_ENV, None)
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Each of the client's transports in turn (``support.transports.via`` reaches the fake
+    over it)."""
+    name: str = request.param
+    return name
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,21 @@
 """A malformed API key (a line break, NUL, non-ASCII letter, a space) is refused when the
-client is made, without showing it; the CLI exits 2 (usage) for one from the environment or a
-key file, before any output exists."""
+client is made, on either transport, without showing it; the CLI exits 2 (usage) for one from
+the environment or a key file, before any output exists. A well-formed key reaches the server
+over both (gRPC metadata, REST's ``x-goog-api-key`` header)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from grpclib.const import Status
 from support.cli_helpers import MODEL, run_cli, write_lines
+from support.transports import via
 
+import textservice
 from textservice import TextServiceClient
 from textservice._transport.secrets import check_api_key
+from textservice.testing import FakeServer
 
 GOOD = "AIzaSyD-0123456789_abcdefghijklmnopqrst"  # 39 characters, as Google's
 
@@ -28,9 +33,11 @@ BAD = [
 
 
 @pytest.mark.parametrize(("key", "what"), BAD)
-def test_a_malformed_key_is_refused_when_the_client_is_made(key: str, what: str) -> None:
+def test_a_malformed_key_is_refused_when_the_client_is_made(
+    key: str, what: str, transport: str
+) -> None:
     with pytest.raises(ValueError, match="api_key holds ") as info:
-        TextServiceClient(key)
+        TextServiceClient(key, transport=transport)  # type: ignore[arg-type]
     message = str(info.value)
     assert what in message
     assert "printable ASCII" in message
@@ -47,19 +54,31 @@ def test_a_malformed_key_from_the_environment_names_the_variable(
     assert what in str(info.value) and GOOD[5:15] not in str(info.value)
 
 
-def test_well_formed_keys_pass() -> None:
+def test_well_formed_keys_pass(transport: str) -> None:
     for key in (GOOD, "k", "key-123456", "!~#%"):
         assert check_api_key(key) == key
-    with TextServiceClient(GOOD) as client:
-        assert not client.closed
+        fake = FakeServer(api_key=key, embedding_dimension=4)
+        with TextServiceClient(key, **via(fake, transport)) as client:
+            textservice.count_tokens(MODEL, "x", client=client)  # the fake checks the key
+        assert fake.calls[-1].status is Status.OK
 
 
 @pytest.mark.subprocess
-@pytest.mark.parametrize("how", ["two-line key file", "NUL in key file", "environment"])
-def test_the_cli_exits_2_for_a_malformed_key_before_any_output(tmp_path: Path, how: str) -> None:
+@pytest.mark.parametrize(
+    ("how", "transport"),
+    [
+        ("two-line key file", "grpc"),
+        ("two-line key file", "rest"),
+        ("NUL in key file", "grpc"),
+        ("environment", "grpc"),
+    ],
+)
+def test_the_cli_exits_2_for_a_malformed_key_before_any_output(
+    tmp_path: Path, how: str, transport: str
+) -> None:
     source = write_lines(tmp_path / "in.txt", ["a", "b"])
     out = tmp_path / "out.jsonl"
-    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out)]
+    args = ["embed", "-m", MODEL, "-i", str(source), "-o", str(out), "--transport", transport]
     env = None
     key_file = tmp_path / "key"
     if how == "environment":

@@ -3,7 +3,10 @@ error naming the text's index, never a result (lists, numpy arrays, unit-length 
 iterators; today's model through GenerativeService, ``embed_content``, and the legacy
 TextService, ``generate_embeddings``, a version without BatchEmbedText too); and numpy
 batches of one call changing length is ``Internal`` for the iterators as for lists. The
-fake's ``faults.bad_values`` and ``embedding_dimension`` play the broken server."""
+fake's ``faults.bad_values`` and ``embedding_dimension`` play the broken server, over each
+transport (over REST the fake writes them as proto3 JSON does: ``"NaN"``, ``"Infinity"``,
+``"-Infinity"``); REST replies that spell them otherwise (bare ``NaN``, numbers past float32
+or a double) are refused the same way."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support.transports import via
 
 import textservice
 import textservice.v1beta2
@@ -33,8 +37,8 @@ def fake() -> FakeServer:
 
 
 @pytest.fixture
-def client(fake: FakeServer) -> Iterator[TextServiceClient]:
-    with TextServiceClient(channel_factory=fake.channel, max_concurrency=4) as client:
+def client(fake: FakeServer, transport: str) -> Iterator[TextServiceClient]:
+    with TextServiceClient(**via(fake, transport), max_concurrency=4) as client:
         yield client
 
 
@@ -219,11 +223,11 @@ def test_the_row_check_finds_the_first_bad_row_in_either_form() -> None:
     ids=["iter_embed_content", "iter_embeddings"],
 )
 def test_numpy_iteration_refuses_a_length_change_across_batches(
-    fake: FakeServer, iterate: Callable[..., Any], model: str
+    fake: FakeServer, iterate: Callable[..., Any], model: str, transport: str
 ) -> None:
     got: list[Any] = []
     with (
-        TextServiceClient(channel_factory=fake.channel, max_concurrency=1) as client,
+        TextServiceClient(**via(fake, transport), max_concurrency=1) as client,
         pytest.raises(Internal, match=r"different lengths \(16, 24\)") as info,
     ):
         for batch in iterate(model, TEXTS, client=client, output="numpy", batch_size=50):
@@ -234,3 +238,27 @@ def test_numpy_iteration_refuses_a_length_change_across_batches(
     assert info.value.partial is not None and info.value.partial.delivered == 50 * len(got)
     assert length_change(info.value) == (16, 24)  # for code that says it in its own words
     assert length_change(Internal("something else")) is None
+
+
+@pytest.mark.parametrize("output", ["list", "numpy"])
+@pytest.mark.parametrize(
+    "spelling", ["NaN", "Infinity", "-Infinity", "1e39", "-1e400", '"NaN"', '"-Infinity"']
+)
+def test_a_rest_reply_spelling_them_otherwise_is_refused_too(spelling: str, output: Any) -> None:
+    # bare words (Python's json.dumps writes them), numbers past float32 or a double, and
+    # proto3 JSON's strings: the reply is read, and its vector refused by the text's index
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        rows = ["[0.5, 0.25]", f"[0.5, {spelling}]", "[1, 2]"]
+        body = '{"embeddings": [' + ", ".join('{"values": ' + r + "}" for r in rows) + "]}"
+        return httpx.Response(200, content=body.encode())
+
+    with (
+        TextServiceClient(
+            transport="rest", channel_factory=lambda: httpx.MockTransport(answer)
+        ) as client,
+        pytest.raises(Internal, match="holding NaN or an infinity") as info,
+    ):
+        textservice.embed_content(GEMINI, TEXTS[:3], client=client, output=output)
+    assert "for the text at index 1 (BatchEmbedContents" in str(info.value)

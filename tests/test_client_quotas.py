@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from grpclib.const import Status
 from support.runtime_specs import batch, single
+from support.transports import BOTH, via
 from test_engine_content_recipe import RECIPE as CONTENT_RECIPE
 from test_engine_content_recipe import ContentParams
 
@@ -63,10 +64,8 @@ def fake_with(latency: float = 0.05, **quotas: Any) -> FakeTextService:
     return fake
 
 
-def client_of(fake: FakeTextService, **options: Any) -> TextServiceClient:
-    return TextServiceClient(
-        "k", channel_factory=fake.channel, quota_time_scale=TIME_SCALE, **options
-    )
+def client_of(fake: FakeTextService, transport: str = "grpc", **options: Any) -> TextServiceClient:
+    return TextServiceClient("k", **via(fake, transport), quota_time_scale=TIME_SCALE, **options)
 
 
 def accepted_per_minute(fake: FakeTextService) -> list[int]:
@@ -124,10 +123,14 @@ def test_5000_texts_in_a_list(retry_info: bool, window: str) -> None:
     assert stats.throttled_for > 0 and not stats.throttled
 
 
-@pytest.mark.parametrize("retry_info", [True, False], ids=["retry-info", "no-retry-info"])
-def test_5000_texts_through_an_iterator(retry_info: bool) -> None:
+@pytest.mark.parametrize(
+    ("transport", "retry_info"),
+    [("grpc", True), ("grpc", False), ("rest", True)],
+    ids=["grpc-retry-info", "grpc-no-retry-info", "rest-retry-info"],
+)
+def test_5000_texts_through_an_iterator(transport: str, retry_info: bool) -> None:
     fake = fake_with(requests_per_minute=40, retry_info=retry_info, send_quota_value=retry_info)
-    with client_of(fake) as client:
+    with client_of(fake, transport) as client:
         batches = list(textservice.iter_embeddings(MODEL, TEXTS, client=client, batch_size=50))
     assert [v for batch in batches for v in batch] == expected(TEXTS)
     check_speed(fake, calls=100, limit=40)
@@ -164,9 +167,10 @@ def test_throttling_start_and_end_are_logged(caplog: pytest.LogCaptureFixture) -
 # -- quotas that waiting does not help ------------------------------------------------------------
 
 
-def test_a_per_day_quota_fails_at_once_naming_it_and_keeps_what_finished() -> None:
+@BOTH
+def test_a_per_day_quota_fails_at_once_naming_it_and_keeps_what_finished(transport: str) -> None:
     fake = fake_with(latency=0, requests_per_day=10)
-    with client_of(fake) as client:
+    with client_of(fake, transport) as client:
         started = time.monotonic()
         with pytest.raises(ResourceExhausted) as info:
             textservice.generate_embeddings(MODEL, TEXTS, client=client)
@@ -200,11 +204,12 @@ def test_a_day_refused_is_refused_for_later_calls_without_asking_the_server() ->
     assert stats.refused == 1  # the second failed without a call
 
 
-def test_a_delay_longer_than_max_retry_delay_fails_at_once() -> None:
+@BOTH
+def test_a_delay_longer_than_max_retry_delay_fails_at_once(transport: str) -> None:
     # a minute of the fake lasts 60 real seconds here: its RetryInfo says ~60 s
     fake = FakeTextService(embedding_dimension=DIM, quotas={"requests_per_minute": 1})
     retry = textservice.Retry(max_retry_delay=5.0)
-    with TextServiceClient("k", channel_factory=fake.channel, retry=retry) as client:
+    with TextServiceClient("k", **via(fake, transport), retry=retry) as client:
         textservice.generate_embeddings(MODEL, "first", client=client)
         started = time.monotonic()
         with pytest.raises(ResourceExhausted, match=r"longer than Retry\.max_retry_delay of 5 s"):
@@ -216,9 +221,10 @@ def test_a_delay_longer_than_max_retry_delay_fails_at_once() -> None:
     assert fake.quotas is not None and fake.quotas.rejected() == 1
 
 
-def test_a_users_timeout_bounds_the_wait_for_quota() -> None:
+@BOTH
+def test_a_users_timeout_bounds_the_wait_for_quota(transport: str) -> None:
     fake = FakeTextService(embedding_dimension=DIM, quotas={"requests_per_minute": 1})
-    with TextServiceClient("k", channel_factory=fake.channel) as client:
+    with TextServiceClient("k", **via(fake, transport)) as client:
         textservice.generate_embeddings(MODEL, "first", client=client)
         with pytest.raises(DeadlineExceeded, match="no time"):
             textservice.generate_embeddings(
@@ -246,7 +252,8 @@ def test_waiting_for_quota_does_not_count_against_the_methods_per_rpc_deadline()
     assert len(accepted_per_minute(fake)) == 3
 
 
-def test_the_governor_knows_no_method_by_name_batch_embed_contents_too() -> None:
+@BOTH
+def test_the_governor_knows_no_method_by_name_batch_embed_contents_too(transport: str) -> None:
     # GenerativeService's BatchEmbedContents (issue 12's embed_content) through the same
     # engine and governor: keyed by its own name and model, costed by its texts. (Not a speed
     # test: its messages go through betterproto2's pure-Python coding, which on a busy machine
@@ -254,7 +261,7 @@ def test_the_governor_knows_no_method_by_name_batch_embed_contents_too() -> None
     params = ContentParams("models/gemini-embedding-001", pb.TaskType.RETRIEVAL_QUERY, None, 8)
 
     def embed(fake: FakeTextService, texts: list[str]) -> tuple[list[list[float]], QuotaStats]:
-        with client_of(fake) as client:
+        with client_of(fake, transport) as client:
             path = call_path(client)
 
             async def run() -> list[list[float]]:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from textservice._encoding.codec import Codec
 from textservice._encoding.content import ContentFields, ContentRequests, Document, prebuilt
+from textservice._encoding.json_mapping import to_json
 
 VERSIONS = ("v1", "v1beta")
 
@@ -69,12 +70,16 @@ def test_the_bytes_are_betterproto2s(
     template = _template(pb, model, task, title, dim)
     requests = ContentRequests(template, ContentFields(), pb.BatchEmbedContentsRequest(model=model))
     for item in items:
-        assert bytes(requests.one(item)) == bytes(_expected(pb, template, item))
+        one = requests.one(item)
+        assert bytes(one) == bytes(_expected(pb, template, item))
+        # the REST transport's JSON of it is betterproto2's proto3 JSON of the same message
+        assert to_json(one) == _expected(pb, template, item).to_dict()
     batch = requests.many(items)
     expected = pb.BatchEmbedContentsRequest(
         model=model, requests=[_expected(pb, template, i) for i in items]
     )
     assert bytes(batch) == bytes(expected)
+    assert to_json(batch) == expected.to_dict()
 
 
 def test_prebuilt_messages_work_with_any_grpclib_codec_and_read_like_the_message() -> None:

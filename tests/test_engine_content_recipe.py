@@ -16,6 +16,7 @@ from typing import Any
 import grpclib.server
 import numpy as np
 import pytest
+from support.transports import http_of
 
 from textservice import TextServiceClient
 from textservice._engine import embed as engine
@@ -55,7 +56,13 @@ def _request(p: ContentParams, text: str) -> pb.EmbedContentRequest:
 RECIPE: EmbedRecipe[ContentParams, str] = EmbedRecipe(
     one=OneText(
         MethodSpec(
-            SERVICE, "EmbedContent", pb.EmbedContentRequest, pb.EmbedContentResponse, 10.0, None
+            SERVICE,
+            "EmbedContent",
+            pb.EmbedContentRequest,
+            pb.EmbedContentResponse,
+            10.0,
+            None,
+            http_of("v1beta", "GenerativeService", "EmbedContent"),
         ),
         _request,
         lambda r: r.embedding.values if r.embedding else [],
@@ -68,6 +75,7 @@ RECIPE: EmbedRecipe[ContentParams, str] = EmbedRecipe(
             pb.BatchEmbedContentsResponse,
             10.0,
             None,
+            http_of("v1beta", "GenerativeService", "BatchEmbedContents"),
         ),
         lambda p, texts: pb.BatchEmbedContentsRequest(
             model=p.model, requests=[_request(p, t) for t in texts]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codegen.descriptors import load_packages
-from codegen.model import ApiPackage, Behavior, Kind
+from codegen.model import ApiPackage, Behavior, HttpRule, Kind
 from codegen.paths import PROTO_PACKAGE_DIR, Layout, api_protos
 from codegen.protoc import run_protoc
 
@@ -67,6 +67,39 @@ def test_methods_and_signatures(packages: dict[str, ApiPackage]) -> None:
     v1beta3 = packages["v1beta3"].service("TextService")
     assert v1beta3 is not None
     assert all(m.policy.timeout is None and m.policy.retry is None for m in v1beta3.methods)
+
+
+def test_http_rules_with_additional_bindings(packages: dict[str, ApiPackage]) -> None:
+    generative = packages["v1beta"].service("GenerativeService")
+    models = packages["v1beta"].service("ModelService")
+    assert generative is not None and models is not None
+    batch = generative.method("BatchEmbedContents")
+    generate = generative.method("GenerateContent")
+    listing = models.method("ListModels")
+    update = models.method("UpdateTunedModel")
+    assert batch is not None and generate is not None
+    assert listing is not None and update is not None
+    assert batch.http == (HttpRule("POST", "/v1beta/{model=models/*}:batchEmbedContents", "*"),)
+    # the rule first, then its additional_bindings in order
+    assert [rule.path for rule in generate.http] == [
+        "/v1beta/{model=models/*}:generateContent",
+        "/v1beta/{model=tunedModels/*}:generateContent",
+        "/v1beta/{model=dynamic/*}:generateContent",
+    ]
+    assert listing.http == (HttpRule("GET", "/v1beta/models", ""),)
+    assert update.http == (
+        HttpRule("PATCH", "/v1beta/{tuned_model.name=tunedModels/*}", "tuned_model"),
+    )
+    # every unary RPC of the API has a REST face
+    without = [
+        f"{s.full_name}.{m.name}"
+        for p in packages.values()
+        if p.package.startswith("google.ai.")
+        for s in p.services
+        for m in s.methods
+        if not m.http and not m.streaming
+    ]
+    assert without == []
 
 
 def test_fields_behaviours_optional_and_comments(packages: dict[str, ApiPackage]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -24,6 +25,9 @@ from textservice.testing import expected_embedding
 pytestmark = pytest.mark.subprocess
 
 PREFIX = "textservice fake server listening on "
+FIRST_LINES: dict[int, str] = {}
+"""The line each server printed first, by process id."""
+REST_PORT = re.compile(r"and http://127\.0\.0\.1:(\d+) \(REST\)")
 
 
 def _read_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
@@ -49,7 +53,8 @@ def _server(
     try:
         line = _read_line(proc)
         assert line.startswith(PREFIX), (line, proc.stderr and proc.stderr.read())
-        host, port = line[len(PREFIX) :].strip().rsplit(":", 1)
+        FIRST_LINES[proc.pid] = line
+        host, port = line[len(PREFIX) :].split()[0].rsplit(":", 1)
         assert host == "127.0.0.1"
         yield proc, int(port)
     finally:
@@ -246,3 +251,29 @@ def test_quota_options() -> None:
         assert failure.violations[0].quota_value == 1
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+def test_the_rest_face_on_its_own_port_for_the_cli_and_clients(tmp_path: Path) -> None:
+    textservice_command = [str(Path(sys.executable).with_name("textservice")), "fake-server"]
+    with _server(
+        "--rest-port", "0", "--require-api-key",
+        env={"TEXTSERVICE_FAKE_API_KEY": "cli-key"}, command=textservice_command,
+    ) as (proc, port):  # fmt: skip
+        # the first line names both ports: "... 127.0.0.1:P (gRPC) and http://127.0.0.1:R (REST)"
+        found = REST_PORT.search(FIRST_LINES[proc.pid])
+        assert found is not None, FIRST_LINES[proc.pid]
+        rest_port = int(found.group(1))
+        assert rest_port != port
+        texts = tmp_path / "texts.txt"
+        texts.write_text("alpha\nbeta\n", encoding="utf-8")
+        out = tmp_path / "out.jsonl"
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("textservice")), "embed", "--transport", "rest",
+             "--endpoint", f"127.0.0.1:{rest_port}", "--insecure", "-i", str(texts),
+             "-o", str(out), "-m", "models/gemini-embedding-001", "--output-dimensionality", "8"],
+            env={**os.environ, "GOOGLE_API_KEY": "cli-key"},
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        lines = out.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 2 and '"embedding"' in lines[0]

@@ -7,11 +7,13 @@ import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.runtime_specs import MODEL, embed_sync, options
 
-from textservice.testing import FakeTextService, expected_embedding
+import textservice
+from textservice.testing import FakeTextService, expected_content_embedding, expected_embedding
 
 USER_TESTS = textwrap.dedent(
     """
@@ -183,3 +185,30 @@ def test_client_fixtures_keep_the_apis_minute(fake_text_service_client: object) 
 
     assert isinstance(fake_text_service_client, TextServiceClient)
     assert call_path(fake_text_service_client).governor.settings.minute == 60.0
+
+
+@pytest.mark.fake_server(api_key="rest-key", embedding_dimension=8)
+def test_the_rest_client_fixture(fake_server: FakeTextService, fake_rest_client: Any) -> None:
+    assert fake_rest_client.transport == "rest"
+    result = textservice.embed_content("models/gemini-embedding-001", "hi", client=fake_rest_client)
+    assert result["embedding"] == expected_content_embedding(
+        "models/gemini-embedding-001", "hi", dimension=8
+    )
+    assert [call.method for call in fake_server.calls] == ["EmbedContent"]
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("http2", [False, True])  # h2 offered; the fake answers HTTP/1.1
+@pytest.mark.fake_server(api_key="rest-key", embedding_dimension=8)
+def test_the_rest_address_fixture(
+    fake_server: FakeTextService, fake_rest_address: Any, http2: bool
+) -> None:
+    with textservice.Client(
+        "rest-key",
+        transport="rest",
+        http2=http2,
+        endpoint=fake_rest_address.target,
+        insecure=True,
+    ) as client:
+        assert textservice.count_tokens("models/gemini-embedding-001", "a b", client=client)
+    assert [call.method for call in fake_server.calls] == ["CountTokens"]

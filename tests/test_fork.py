@@ -2,7 +2,8 @@
 own) and stays untouched in the parent: a plain fork, a fork-based ``multiprocessing.Pool``
 with the default client, and a child that exits normally (its interpreter shutting down
 while the parent keeps calling). Both embedding paths: ``embed_content`` on
-gemini-embedding-001, ``generate_embeddings`` on the TextService.
+gemini-embedding-001, ``generate_embeddings`` on the TextService; each transport (over REST
+the child opens its own httpx pool and decoder thread).
 
 Before, a sync call in the child waited forever, ignoring its timeout: the loop thread it
 hands its work to exists only in the parent.
@@ -17,6 +18,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -41,10 +43,16 @@ DIM = 8
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeServer, ServerAddress]]:
+def both_served() -> Iterator[dict[str, ServerAddress]]:
     fake = FakeServer(embedding_dimension=DIM)
-    with fake.serve() as address:
-        yield fake, address
+    with fake.serve() as grpc_address, fake.serve_rest() as rest_address:
+        yield {"grpc": grpc_address, "rest": rest_address}
+
+
+@pytest.fixture
+def served(both_served: dict[str, ServerAddress], transport: str) -> dict[str, Any]:
+    """Client options reaching the served fake over ``transport``."""
+    return {"endpoint": both_served[transport].target, "insecure": True, "transport": transport}
 
 
 def _both(client: TextServiceClient | None, text: str) -> bool:
@@ -70,9 +78,8 @@ def _wait(pid: int, seconds: float) -> int | None:
     return None
 
 
-def test_a_sync_call_in_a_forked_child(served: tuple[FakeServer, ServerAddress]) -> None:
-    _, address = served
-    with TextServiceClient("k", endpoint=address.target, insecure=True, timeout=10) as client:
+def test_a_sync_call_in_a_forked_child(served: dict[str, Any]) -> None:
+    with TextServiceClient("k", **served, timeout=10) as client:
         assert _both(client, "before the fork")  # loop thread and channel made
         pid = os.fork()
         if pid == 0:  # the child: report by exit code, never return into pytest
@@ -89,9 +96,8 @@ def _in_pool(text: str) -> bool:
     return _both(None, text)  # the default client, inherited from the parent
 
 
-def test_a_fork_pool_with_the_default_client(served: tuple[FakeServer, ServerAddress]) -> None:
-    _, address = served
-    client = textservice.configure(api_key="k", endpoint=address.target, insecure=True)
+def test_a_fork_pool_with_the_default_client(served: dict[str, Any]) -> None:
+    client = textservice.configure(api_key="k", **served)
     try:
         assert _both(None, "the parent, first")
         with multiprocessing.get_context("fork").Pool(2) as pool:
@@ -107,7 +113,9 @@ import os, sys
 import textservice
 from textservice import TextServiceClient
 
-client = TextServiceClient("k", endpoint=sys.argv[1], insecure=True, timeout=10)
+client = TextServiceClient(
+    "k", endpoint=sys.argv[1], transport=sys.argv[2], insecure=True, timeout=10
+)
 for i in range(3):
     textservice.embed_content("models/gemini-embedding-001", ["a", "b"], client=client)
 pid = os.fork()
@@ -123,17 +131,15 @@ print("ok")
 """
 
 
-def test_a_child_exiting_normally_leaves_the_parent_working(
-    served: tuple[FakeServer, ServerAddress],
-) -> None:
-    _, address = served
+def test_a_child_exiting_normally_leaves_the_parent_working(served: dict[str, Any]) -> None:
     done = subprocess.run(
         # ResourceWarnings shown, not raised: a raising __del__ would stop before the close
         # that breaks the parent (what the child must never do to the parent's channel)
         [
             sys.executable,
             *("-W", "always::ResourceWarning"),
-            *("-c", textwrap.dedent(CHILD_EXITS_NORMALLY), address.target),
+            *("-c", textwrap.dedent(CHILD_EXITS_NORMALLY)),
+            *(served["endpoint"], served["transport"]),
         ],
         capture_output=True,
         text=True,

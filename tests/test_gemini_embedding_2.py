@@ -1,5 +1,6 @@
 """gemini-embedding-2 through ``embed_content`` against the fake: instructions, never task
-fields, one vector per item, media items, and the fake's emulation of the model."""
+fields, one vector per item, media items, and the fake's emulation of the model. What goes
+through a client runs over each transport (the ``transport`` fixture: gRPC and REST)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from grpclib.const import Status
 from support.fake_helpers import bad_request_fields, module, outcome
+from support.transports import via
 
 import textservice
 from textservice import _profiles
@@ -26,8 +28,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 PDF = b"%PDF-1.7\n" + b"x" * 500
 
 
-def _client(fake: FakeServer) -> TextServiceClient:
-    return TextServiceClient(api_key="k", channel_factory=fake.channel)
+def _client(fake: FakeServer, transport: str = "grpc") -> TextServiceClient:
+    return TextServiceClient(api_key="k", **via(fake, transport))
 
 
 @pytest.fixture
@@ -36,8 +38,8 @@ def fake() -> FakeServer:
 
 
 @pytest.fixture
-def client(fake: FakeServer) -> Iterator[TextServiceClient]:
-    c = _client(fake)
+def client(fake: FakeServer, transport: str) -> Iterator[TextServiceClient]:
+    c = _client(fake, transport)
     try:
         yield c
     finally:
@@ -181,7 +183,7 @@ def test_iterating_and_async_send_the_instructions_too(
     assert all(r.task_type is None for r in sent)
 
 
-def test_the_strict_fake_refuses_the_fields_a_client_should_not_send() -> None:
+def test_the_strict_fake_refuses_the_fields_a_client_should_not_send(transport: str) -> None:
     strict = FakeServer(strict_models=True)
     m = module("v1beta")
     request = m.EmbedContentRequest(
@@ -195,7 +197,7 @@ def test_the_strict_fake_refuses_the_fields_a_client_should_not_send() -> None:
     status, response = asyncio.run(go())
     assert status is Status.INVALID_ARGUMENT and "task_type" in str(response)
     # textservice never sends them, so the strict fake answers it
-    with _client(strict) as client:
+    with _client(strict, transport) as client:
         textservice.embed_content(TWO, "x", task_type="query", title=None, client=client)
         lenient = FakeServer()
         with _client(lenient) as other:
@@ -351,7 +353,7 @@ def test_batches_shrink_so_each_request_fits(fake: FakeServer, client: TextServi
 
 
 def test_files_are_read_as_their_batches_are_sent(
-    fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str
 ) -> None:
     paths = []
     for i in range(12):
@@ -367,13 +369,16 @@ def test_files_are_read_as_their_batches_are_sent(
         return original(self)
 
     monkeypatch.setattr(Blob, "read", counted)
-    with TextServiceClient(api_key="k", channel_factory=fake.channel, max_concurrency=1) as one:
+    with TextServiceClient(api_key="k", **via(fake, transport), max_concurrency=1) as one:
         batches = textservice.iter_embed_content(TWO, paths, client=one, batch_size=2)
         first = next(iter(batches))
-        # the first batch is back while most files are still unread (none read at the check)
-        assert len(first) == 2 and 2 <= len(reads) <= 6
+        # the first batch is back while most files are still unread (none read at the check);
+        # over REST a file is read for the request's bytes and again for its JSON body
+        # (``ContentRequests.one``)
+        reads_per_file = 2 if transport == "rest" else 1
+        assert len(first) == 2 and 2 * reads_per_file <= len(reads) <= 6 * reads_per_file
         rest = list(batches)
-    assert sum(map(len, rest)) == 10 and sorted(reads) == paths
+    assert sum(map(len, rest)) == 10 and sorted(reads) == sorted(paths * reads_per_file)
 
 
 # -- the hand-written bytes --------------------------------------------------------------------
@@ -381,8 +386,9 @@ def test_files_are_read_as_their_batches_are_sent(
 
 @pytest.mark.parametrize("version", ["v1", "v1beta"])
 @pytest.mark.parametrize("instruction", [False, True])
-def test_media_requests_are_byte_for_byte_betterproto2s(version: str, instruction: bool) -> None:
+def test_media_requests_are_betterproto2s_bytes_and_json(version: str, instruction: bool) -> None:
     from textservice._encoding.content import ContentFields, ContentRequests, Document
+    from textservice._encoding.json_mapping import to_json
     from textservice._profiles import TASK_INSTRUCTIONS
 
     m = module(version)
@@ -422,8 +428,11 @@ def test_media_requests_are_byte_for_byte_betterproto2s(version: str, instructio
 
     for item in items:
         assert bytes(requests.one(item)) == bytes(expected(item))
+        # and the REST body is betterproto2's proto3 JSON of the same message
+        assert to_json(requests.one(item)) == expected(item).to_dict()
     batch = m.BatchEmbedContentsRequest(model=TWO, requests=[expected(i) for i in items])
     assert bytes(requests.many(items)) == bytes(batch)
+    assert to_json(requests.many(items)) == batch.to_dict()
 
 
 # -- the fake, as the model is documented ------------------------------------------------------

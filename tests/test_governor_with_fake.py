@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -29,7 +31,10 @@ from textservice._governor import (
     Refusal,
     Rejection,
 )
+from textservice._transport.rest.connection import RestConnection
+from textservice.errors import ResourceExhausted
 from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing.rest import rest_methods
 
 pytestmark = pytest.mark.slow
 
@@ -50,27 +55,73 @@ SETTINGS = GovernorSettings(
 )
 
 
+Send = Callable[[Any], Awaitable[Any]]
+"""One BatchEmbedText call; a quota rejection raises ``Rejected`` with its details."""
+
+
+class Rejected(Exception):
+    """RESOURCE_EXHAUSTED, with the status details (either transport's)."""
+
+    def __init__(self, details: list[Any]) -> None:
+        super().__init__("RESOURCE_EXHAUSTED")
+        self.details = details
+
+
+@asynccontextmanager
+async def sender(fake: FakeTextService, transport: str) -> AsyncIterator[Send]:
+    """BatchEmbedText over ``transport``: a grpclib stub, or the REST connection."""
+    if transport == "grpc":
+        async with fake.in_memory() as channel:
+            stub = V.TextServiceStub(channel)
+
+            async def send_grpc(request: Any) -> Any:
+                try:
+                    return await stub.batch_embed_text(request, timeout=30)
+                except GRPCError as exc:
+                    if exc.status is not Status.RESOURCE_EXHAUSTED:
+                        raise
+                    raise Rejected(exc.details or []) from exc
+
+            yield send_grpc
+        return
+    (spec,) = [s for s in rest_methods("v1beta", "TextService") if s.name == "BatchEmbedText"]
+    connection = RestConnection("http://fake", transport=fake.http_transport())
+
+    async def send_rest(request: Any) -> Any:
+        try:
+            return await connection.unary(
+                spec, request, V.BatchEmbedTextResponse, timeout=30, metadata=[]
+            )
+        except ResourceExhausted as exc:
+            raise Rejected(list(exc.details)) from exc
+
+    try:
+        yield send_rest
+    finally:
+        await connection.aclose()
+
+
 async def embed_all(
-    fake: FakeTextService, governor: RateGovernor, texts: list[str] = TEXTS
+    fake: FakeTextService,
+    governor: RateGovernor,
+    texts: list[str] = TEXTS,
+    transport: str = "grpc",
 ) -> list[list[float]]:
     """Every text's vector, in order; each batch retried through the governor."""
     batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
     results: list[list[list[float]]] = [[] for _ in batches]
     key = QuotaKey("BatchEmbedText", EMBED_MODEL)
 
-    async with fake.in_memory() as channel:
-        stub = V.TextServiceStub(channel)
+    async with sender(fake, transport) as send:
 
         async def one(index: int, batch: list[str]) -> None:
             request = V.BatchEmbedTextRequest(model=EMBED_MODEL, texts=batch)
             while True:
                 async with governor.admit(key, Cost.of_texts(batch)) as ticket:
                     try:
-                        reply: Any = await stub.batch_embed_text(request, timeout=30)
-                    except GRPCError as exc:
-                        if exc.status is not Status.RESOURCE_EXHAUSTED:
-                            raise
-                        decision = ticket.rejected(Rejection.from_details(exc.details or []))
+                        reply: Any = await send(request)
+                    except Rejected as exc:
+                        decision = ticket.rejected(Rejection.from_details(exc.details))
                         if isinstance(decision, Refusal):
                             raise AssertionError(decision.message) from exc
                         continue
@@ -83,10 +134,10 @@ async def embed_all(
 
 
 @pytest.mark.parametrize(
-    ("window", "retry_info"),
-    [("fixed", True), ("sliding", False)],
+    ("window", "retry_info", "transport"),
+    [("fixed", True, "grpc"), ("sliding", False, "grpc"), ("fixed", True, "rest")],
 )
-def test_5000_texts_under_a_per_minute_quota(window: str, retry_info: bool) -> None:
+def test_5000_texts_under_a_per_minute_quota(window: str, retry_info: bool, transport: str) -> None:
     # Without RetryInfo the QuotaFailure says no limit either (as the API sometimes does),
     # so the governor has to work both out.
     fake = FakeTextService(
@@ -102,7 +153,7 @@ def test_5000_texts_under_a_per_minute_quota(window: str, retry_info: bool) -> N
     fake.faults.delay(0.1)  # latency of an embedding call; over-quota answers come at once
     governor = RateGovernor(SETTINGS)
 
-    vectors = asyncio.run(embed_all(fake, governor))
+    vectors = asyncio.run(embed_all(fake, governor, transport=transport))
 
     assert vectors == [expected_embedding(EMBED_MODEL, text, DIMENSION) for text in TEXTS]
     assert fake.quotas is not None

@@ -103,9 +103,11 @@ def test_pointing_a_client_at_the_fake_example_runs(tmp_path: Path) -> None:
     blocks = _section_blocks("Testing your code")
     assert len(blocks) == 2
     assert "channel_factory=fake.channel" in blocks[1] and "fake.in_memory()" in blocks[1]
+    assert "channel_factory=fake.http_transport" in blocks[1] and "serve_rest()" in blocks[1]
     done = _run(blocks[1], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout == "3 calls\n", done.stdout  # one call each way, all answered
+    # one call each way (three over gRPC, two over REST), all answered
+    assert done.stdout == "5 calls\n", done.stdout
     assert "Warning" not in done.stderr, done.stderr[-3000:]  # -X dev: no unclosed resources
 
 

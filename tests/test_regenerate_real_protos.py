@@ -124,7 +124,9 @@ print("user script: ok")
 
 
 def _copy_repository(root: Path) -> None:
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+    # and not what .gitignore keeps out of a clone (bench's work folder: a benchmark run leaves
+    # reference modules there, which the copy's lint would check, having no .git to ignore them)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".work", ".venv*")
     for name in COPIED:
         shutil.copytree(REPO_ROOT / name, root / name, ignore=ignore)
     for path in REPO_ROOT.iterdir():  # Makefile, pyproject.toml, README.md, CHANGELOG.md...

@@ -15,6 +15,7 @@ import pytest
 from grpclib.const import Status
 from support.hostile_server import serve
 from support.runtime_specs import MODEL, embed_async, embed_one_async, embed_one_sync, embed_sync
+from support.transports import via
 
 import textservice
 from textservice import Cancelled, TextServiceClient
@@ -36,9 +37,11 @@ def _all_ended_unanswered(fake: FakeTextService, timeout: float = 2.0) -> bool:
     return False
 
 
-def test_cancelling_an_async_list_embedding(fake_text_service: FakeTextService) -> None:
+def test_cancelling_an_async_list_embedding(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.delay(5.0, method="BatchEmbedText")
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
 
     async def main() -> None:
         task = asyncio.create_task(embed_async(client, [f"c{i}" for i in range(1000)]))
@@ -61,9 +64,11 @@ def test_cancelling_an_async_list_embedding(fake_text_service: FakeTextService) 
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
-def test_keyboard_interrupt_during_a_sync_call(fake_text_service: FakeTextService) -> None:
+def test_keyboard_interrupt_during_a_sync_call(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.delay(5.0, method="BatchEmbedText")
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     try:
         timer.start()
@@ -83,9 +88,11 @@ def test_keyboard_interrupt_during_a_sync_call(fake_text_service: FakeTextServic
         client.close()
 
 
-def test_close_cancels_calls_in_other_threads(fake_text_service: FakeTextService) -> None:
+def test_close_cancels_calls_in_other_threads(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.delay(5.0)
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
     errors: list[BaseException] = []
 
     def caller() -> None:
@@ -107,10 +114,11 @@ def test_close_cancels_calls_in_other_threads(fake_text_service: FakeTextService
 
 
 def test_close_fails_async_calls_in_flight_with_cancelled(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     fake_text_service.faults.delay(5.0)
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
 
     async def main() -> BaseException | None:
         task = asyncio.create_task(embed_one_async(client, "slow"))
@@ -193,9 +201,10 @@ def test_sync_close_during_a_call_keeps_what_was_received(how: str) -> None:
 
 
 def test_a_call_on_a_closed_client_raises_client_closed_error(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
     assert embed_one_sync(client, "before") == expected_embedding(MODEL, "before", DIM)
     client.close()
     calls: dict[str, Callable[[], object]] = {
@@ -232,9 +241,12 @@ def inputs(prefix):  # a module-level function: a cycle through the module's glo
     return [f"{prefix} {i}" for i in range(500)]
 
 
-with fake.serve() if transport == "tcp" else contextlib.nullcontext() as address:
+served = {"tcp": fake.serve, "rest tcp": fake.serve_rest}.get(transport, contextlib.nullcontext)
+with served() as address:
     if transport == "tcp":
         client = TextServiceClient("k", endpoint=address.target, insecure=True)
+    elif transport == "rest tcp":  # httpx's pool over real sockets
+        client = TextServiceClient("k", endpoint=address.target, insecure=True, transport="rest")
     else:
         client = TextServiceClient("k", channel_factory=fake.channel)
     iterators = [
@@ -262,7 +274,7 @@ print("ok")
 
 @pytest.mark.subprocess
 @pytest.mark.network
-@pytest.mark.parametrize("transport", ["tcp", "memory"])
+@pytest.mark.parametrize("transport", ["tcp", "memory", "rest tcp"])
 @pytest.mark.parametrize("how", ["kept", "closed after", "dropped"])
 def test_closing_a_client_with_sync_iterators_open_prints_nothing(
     how: str, transport: str, tmp_path: Path
@@ -285,7 +297,7 @@ def test_closing_a_client_with_sync_iterators_open_prints_nothing(
 
 
 def test_closing_sync_iterators_of_a_closed_client_asks_nothing_of_it(
-    fake_text_service: FakeTextService, monkeypatch: pytest.MonkeyPatch
+    transport: str, fake_text_service: FakeTextService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import gc
     import sys
@@ -295,7 +307,7 @@ def test_closing_sync_iterators_of_a_closed_client_asks_nothing_of_it(
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+        client = TextServiceClient("k", **via(fake_text_service, transport))
         texts = [f"text {i}" for i in range(300)]
         iterators = [
             textservice.iter_embeddings(MODEL, texts, client=client, batch_size=10),

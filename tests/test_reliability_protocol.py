@@ -1,38 +1,47 @@
-"""A server that breaks the gRPC protocol or sends garbage, on both embedding paths
+"""A server that breaks the protocol or sends garbage, on both embedding paths
 (``embed_content`` on gemini-embedding-001 through GenerativeService, ``generate_embeddings``
-on the TextService):
+on the TextService), over each transport where the break exists in it:
 
-- 2 MiB of zero bytes as a reply fails at once (a zero key is not protobuf), not after a
-  minute of betterproto2 on the loop every call of the client shares;
+- 2 MiB of zero bytes as a reply fails at once (a zero key is not protobuf, nor JSON), not
+  after a minute of betterproto2 on the loop every call of the client shares;
 - a large reply only betterproto2 can read is decoded off that loop: other calls go on, and
   the call's deadline holds;
-- a response that ends without ``grpc-status`` is ``UNKNOWN`` at once, not at the deadline;
-- ``grpc-status-details-bin`` that cannot be read keeps the status (``UNAVAILABLE`` stays
-  retried);
-- a unary reply of two messages is refused.
+- gRPC: a response that ends without ``grpc-status`` is ``UNKNOWN`` at once, not at the
+  deadline;
+- error details that cannot be read keep the status (``UNAVAILABLE`` stays retried);
+- a unary reply of two messages (two JSON documents) is refused;
+- REST: a body cut short is ``Unavailable`` (retried), and one dripped slower than the
+  deadline ends at the deadline.
 
-The servicer answers through grpclib's low-level stream, so it can send what grpclib's own
-server never would.
+The gRPC servicer answers through grpclib's low-level stream, the REST one writes raw HTTP
+(``support.hostile_http``), so each can send what a well-behaved server never would.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import struct
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from grpclib.const import Cardinality, Handler, Status
 from grpclib.server import Stream
+from support.hostile_http import response, serve_http
 from support.hostile_server import serve
 
 import textservice
 from textservice import Internal, TextServiceClient, Unavailable, Unknown
 from textservice._proto.google.ai.generativelanguage import v1beta
+from textservice._transport.rest.connection import RestConnection
 from textservice.errors import DeadlineExceeded
+from textservice.testing.rest import rest_methods
 
 pytestmark = pytest.mark.network
 
@@ -125,10 +134,76 @@ class Misbehaving:
         }
 
 
+# -- the REST servicer ------------------------------------------------------------------------
+
+HttpBehaviour = Callable[[str, bytes, asyncio.StreamWriter], Awaitable[None]]
+"""Answers one REST call, given its path, the valid reply's JSON and the connection."""
+
+
+def _valid_json(path: str, body: bytes) -> bytes:
+    """The JSON of a well-formed answer to a REST request: one vector per text."""
+    request = json.loads(body) if body else {}
+    answer: dict[str, Any] = {}  # ListModels: no models
+    if path.endswith(":batchEmbedContents"):
+        answer = {"embeddings": [{"values": [1.0, 2.0]}] * len(request["requests"])}
+    elif path.endswith(":embedContent"):
+        answer = {"embedding": {"values": [1.0, 2.0]}}
+    elif path.endswith(":batchEmbedText"):
+        answer = {"embeddings": [{"value": [1.0, 2.0]}] * len(request["texts"])}
+    elif path.endswith(":embedText"):
+        answer = {"embedding": {"value": [1.0, 2.0]}}
+    return json.dumps(answer).encode()
+
+
+async def well_http(path: str, valid: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(response(200, valid))
+
+
+class MisbehavingHttp:
+    """The REST face of the same RPCs (and ListModels); each call is answered by
+    ``behaviour`` (a call past ``bad_calls`` of them by ``well_http``)."""
+
+    def __init__(self) -> None:
+        self.behaviour: HttpBehaviour = well_http
+        self.bad_calls: int | None = None
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    async def answer(self, path: str, body: bytes, writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self.calls += 1
+            bad = self.bad_calls is None or self.calls <= self.bad_calls
+        await (self.behaviour if bad else well_http)(path, _valid_json(path, body), writer)
+
+
+# -- one servicer per transport -----------------------------------------------------------------
+
+
+@dataclass
+class Hostile:
+    """The servicer of ``transport`` and its port."""
+
+    transport: str
+    servicer: Any  # Misbehaving or MisbehavingHttp
+    port: int
+
+    def client(self, **options: Any) -> TextServiceClient:
+        if self.transport == "rest":
+            options["transport"] = "rest"
+        return _client(self.port, **options)
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[Misbehaving, int]]:
     servicer = Misbehaving()
     with serve([servicer]) as port:
+        yield servicer, port
+
+
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[tuple[MisbehavingHttp, int]]:
+    servicer = MisbehavingHttp()
+    with serve_http(servicer.answer) as port:
         yield servicer, port
 
 
@@ -138,6 +213,24 @@ def misbehaving(server: tuple[Misbehaving, int]) -> Iterator[tuple[Misbehaving, 
     servicer.behaviour, servicer.bad_calls, servicer.calls = well, None, 0
     yield servicer, port
     servicer.behaviour, servicer.bad_calls = well, None
+
+
+@pytest.fixture
+def misbehaving_http(
+    http_server: tuple[MisbehavingHttp, int],
+) -> Iterator[tuple[MisbehavingHttp, int]]:
+    servicer, port = http_server
+    servicer.behaviour, servicer.bad_calls, servicer.calls = well_http, None, 0
+    yield servicer, port
+    servicer.behaviour, servicer.bad_calls = well_http, None
+
+
+@pytest.fixture
+def hostile(transport: str, request: pytest.FixtureRequest) -> Hostile:
+    """The misbehaving servicer of each transport in turn."""
+    name = "misbehaving_http" if transport == "rest" else "misbehaving"
+    servicer, port = request.getfixturevalue(name)
+    return Hostile(transport, servicer, port)
 
 
 def _client(port: int, **options: Any) -> TextServiceClient:
@@ -161,59 +254,79 @@ IDS = [name for name, _ in CALLS]
 
 @pytest.mark.parametrize(("name", "call"), CALLS, ids=IDS)
 def test_the_servicer_answers_well_by_default(
-    misbehaving: tuple[Misbehaving, int], name: str, call: Callable[[TextServiceClient], Any]
+    hostile: Hostile, name: str, call: Callable[[TextServiceClient], Any]
 ) -> None:
-    _, port = misbehaving
-    with _client(port) as client:
+    with hostile.client() as client:
         result = call(client)
     assert len(result["embedding"]) == 2  # two texts, or one vector of two values
 
 
+async def zeros(stream: Stream[Any, Any], valid: bytes) -> None:
+    await send_headers(stream)
+    await send_message(stream, b"\0" * (2 << 20))
+    await send_trailers(stream, ("grpc-status", "0"))
+
+
+async def zeros_http(path: str, valid: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(response(200, b"\0" * (2 << 20)))
+
+
 @pytest.mark.parametrize(("name", "call"), CALLS, ids=IDS)
 def test_megabytes_of_zeros_fail_at_once(
-    misbehaving: tuple[Misbehaving, int], name: str, call: Callable[[TextServiceClient], Any]
+    hostile: Hostile, name: str, call: Callable[[TextServiceClient], Any]
 ) -> None:
-    servicer, port = misbehaving
-
-    async def zeros(stream: Stream[Any, Any], valid: bytes) -> None:
-        await send_headers(stream)
-        await send_message(stream, b"\0" * (2 << 20))
-        await send_trailers(stream, ("grpc-status", "0"))
-
-    servicer.behaviour = zeros
-    with _client(port, timeout=5) as client:
+    servicer = hostile.servicer
+    rest = hostile.transport == "rest"
+    servicer.behaviour = zeros_http if rest else zeros
+    why = "JSONDecodeError: Expecting value" if rest else "field number 0 at byte 0"
+    with hostile.client(timeout=5) as client:
         started = time.monotonic()
-        with pytest.raises(Internal, match="field number 0 at byte 0") as info:
+        with pytest.raises(Internal, match=why) as info:
             call(client)
-        assert time.monotonic() - started < 2.5  # 15.8 s before, past the 5 s timeout
+        assert time.monotonic() - started < 2.5  # 15.8 s before over gRPC, past the 5 s timeout
         assert "could not be processed" in str(info.value)
-        servicer.behaviour = well
+        servicer.behaviour = well_http if rest else well
         assert len(call(client)["embedding"]) == 2  # still usable
 
 
-def test_a_large_slow_reply_is_decoded_off_the_loop(misbehaving: tuple[Misbehaving, int]) -> None:
-    servicer, port = misbehaving
-    # 384 KiB of unknown varint fields: valid protobuf, which betterproto2 keeps by appending
-    # bytes, in time quadratic in their number (seconds of CPU)
-    garbage = b"\x78\x00" * (192 * 1024)
+# 384 KiB of unknown varint fields: valid protobuf, which betterproto2 keeps by appending
+# bytes, in time quadratic in their number (seconds of CPU)
+GARBAGE = b"\x78\x00" * (192 * 1024)
+# 2 MiB of a ListModels page of empty models: valid JSON, which betterproto2's from_dict
+# turns into ~700,000 messages (about a microsecond a byte: seconds of CPU)
+EMPTY_MODELS = b'{"models": [' + b",".join([b"{}"] * (700 * 1024)) + b"]}"
 
-    async def slow_for_batches(stream: Stream[Any, Any], valid: bytes) -> None:
-        await send_headers(stream)
-        await send_message(stream, garbage if len(valid) > 100 else valid)  # batches: garbage
-        await send_trailers(stream, ("grpc-status", "0"))
 
-    servicer.behaviour = slow_for_batches
+async def slow_for_batches(stream: Stream[Any, Any], valid: bytes) -> None:
+    await send_headers(stream)
+    await send_message(stream, GARBAGE if len(valid) > 100 else valid)  # batches: garbage
+    await send_trailers(stream, ("grpc-status", "0"))
+
+
+async def slow_for_lists(path: str, valid: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(response(200, EMPTY_MODELS if path.endswith("/models") else valid))
+
+
+def _slow_call(transport: str, client: TextServiceClient) -> None:
+    """A call whose reply is large and slow to decode (see ``slow_for_*``), with 1 s to run
+    (0.5 s over REST: its slow reply takes only a second or two, linear in its size)."""
+    if transport == "rest":  # REST decodes embedding replies without betterproto2
+        list(textservice.list_models(client=client, request_options={"timeout": 0.5}))
+    else:
+        textservice.generate_embeddings(
+            GECKO, [f"text {i}" for i in range(30)], client=client, request_options={"timeout": 1.0}
+        )
+
+
+def test_a_large_slow_reply_is_decoded_off_the_loop(hostile: Hostile) -> None:
+    servicer = hostile.servicer
+    servicer.behaviour = slow_for_lists if hostile.transport == "rest" else slow_for_batches
     outcome: list[BaseException] = []
-    with _client(port) as client:
+    with hostile.client() as client:
 
         def slow_call() -> None:
             try:
-                textservice.generate_embeddings(
-                    GECKO,
-                    [f"text {i}" for i in range(30)],
-                    client=client,
-                    request_options={"timeout": 1.0},
-                )
+                _slow_call(hostile.transport, client)
             except BaseException as exc:
                 outcome.append(exc)
 
@@ -258,20 +371,31 @@ def test_an_end_without_grpc_status_is_unknown_at_once(
         assert time.monotonic() - started < 2.0  # not the 10 s deadline
 
 
-@pytest.mark.parametrize("details", ["garbage protobuf", "bad base64"])
+# gRPC: valid base64 of a google.rpc.Status cut inside its details (betterproto2 raises), or
+# one character, which is no base64 at all (grpclib's decoding raises). REST: a RetryInfo
+# whose delay is no duration, or details that are no list of objects.
+UNREADABLE: dict[str, dict[str, Any]] = {
+    "grpc": {
+        "garbage details": base64.b64encode(b"\x1a\x02\x0a\xff").decode(),
+        "bad encoding": "a",
+    },
+    "rest": {
+        "garbage details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": 1}],
+        "bad encoding": "not a list",
+    },
+}
+
+
+@pytest.mark.parametrize("details", ["garbage details", "bad encoding"])
 @pytest.mark.parametrize(("name", "call"), CALLS, ids=IDS)
 def test_unreadable_details_keep_unavailable_retried(
-    misbehaving: tuple[Misbehaving, int],
+    hostile: Hostile,
     name: str,
     call: Callable[[TextServiceClient], Any],
     details: str,
 ) -> None:
-    servicer, port = misbehaving
-    # valid base64 of a google.rpc.Status cut inside its details (betterproto2 raises), or
-    # one character, which is no base64 at all (grpclib's decoding raises)
-    encoded = (
-        base64.b64encode(b"\x1a\x02\x0a\xff").decode() if details == "garbage protobuf" else "a"
-    )
+    servicer = hostile.servicer
+    sent = UNREADABLE[hostile.transport][details]
 
     async def unavailable(stream: Stream[Any, Any], valid: bytes) -> None:
         await send_headers(stream)
@@ -279,32 +403,154 @@ def test_unreadable_details_keep_unavailable_retried(
             stream,
             ("grpc-status", str(Status.UNAVAILABLE.value)),
             ("grpc-message", "try%20later"),
-            ("grpc-status-details-bin", encoded),
+            ("grpc-status-details-bin", str(sent)),
         )
 
-    servicer.behaviour, servicer.bad_calls = unavailable, 2
+    async def unavailable_http(path: str, valid: bytes, writer: asyncio.StreamWriter) -> None:
+        error = {"code": 503, "message": "try later", "status": "UNAVAILABLE", "details": sent}
+        writer.write(response(503, json.dumps({"error": error}).encode()))
+
+    rest = hostile.transport == "rest"
+    servicer.behaviour, servicer.bad_calls = (unavailable_http if rest else unavailable), 2
     retry = textservice.Retry(initial_backoff=0.01, max_backoff=0.02)
-    with _client(port, retry=retry) as client:
+    with hostile.client(retry=retry) as client:
         assert len(call(client)["embedding"]) == 2  # two UNAVAILABLE, then the answer
     assert servicer.calls == 3
     servicer.calls = 0
-    with _client(port, retry=None) as client, pytest.raises(Unavailable) as info:
+    with hostile.client(retry=None) as client, pytest.raises(Unavailable) as info:
         call(client)
-    assert info.value.message == "try later" and info.value.details == []
+    assert info.value.message == "try later"
+    # gRPC drops what it cannot read; REST keeps a detail it cannot read as the JSON it was
+    assert info.value.details == (sent if rest and isinstance(sent, list) else [])
 
 
 @pytest.mark.parametrize(("name", "call"), CALLS, ids=IDS)
 def test_two_reply_messages_are_refused(
-    misbehaving: tuple[Misbehaving, int], name: str, call: Callable[[TextServiceClient], Any]
+    hostile: Hostile, name: str, call: Callable[[TextServiceClient], Any]
 ) -> None:
-    servicer, port = misbehaving
-
     async def twice(stream: Stream[Any, Any], valid: bytes) -> None:
         await send_headers(stream)
         await send_message(stream, valid)
         await send_message(stream, valid)
         await send_trailers(stream, ("grpc-status", "0"))
 
-    servicer.behaviour = twice
-    with _client(port) as client, pytest.raises(Internal, match="more than one response message"):
+    async def twice_http(path: str, valid: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(response(200, valid + valid))  # two JSON documents in one body
+
+    rest = hostile.transport == "rest"
+    hostile.servicer.behaviour = twice_http if rest else twice
+    why = "JSONDecodeError: Extra data" if rest else "more than one response message"
+    with hostile.client() as client, pytest.raises(Internal, match=why):
         call(client)
+
+
+# -- REST only: HTTP bodies ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "call"), CALLS, ids=IDS)
+def test_a_body_cut_short_is_unavailable_and_retried(
+    misbehaving_http: tuple[MisbehavingHttp, int],
+    name: str,
+    call: Callable[[TextServiceClient], Any],
+) -> None:
+    servicer, port = misbehaving_http
+
+    async def cut(path: str, valid: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(response(200, valid[: len(valid) // 2], length=len(valid)))
+        writer.close()  # the connection ends inside the body
+
+    servicer.behaviour, servicer.bad_calls = cut, 2
+    retry = textservice.Retry(initial_backoff=0.01, max_backoff=0.02)
+    with _client(port, transport="rest", retry=retry) as client:
+        assert len(call(client)["embedding"]) == 2  # two cut short, then the answer
+    assert servicer.calls == 3
+    servicer.calls = 0
+    with (
+        _client(port, transport="rest", retry=None) as client,
+        pytest.raises(Unavailable, match="dropped during the call: RemoteProtocolError"),
+    ):
+        call(client)
+
+
+def _attempt(url: str, method: str, request: Any, timeout: float, **options: Any) -> Any:
+    """One REST attempt of v1beta's ``method`` at ``url``, as ``rpc.invoke`` makes it: its
+    timeout is the attempt's (with no timeout given, a method's default of 60 s)."""
+    (spec,) = [m for m in rest_methods("v1beta", SERVICES[method]) if m.name == method]
+
+    async def attempt() -> Any:
+        connection = RestConnection(url, **options)
+        try:
+            return await connection.unary(
+                spec, request, spec.response_type, timeout=timeout, metadata=[]
+            )
+        finally:
+            await connection.aclose()
+
+    return asyncio.run(attempt())
+
+
+SERVICES = {"EmbedContent": "GenerativeService", "ListModels": "ModelService"}
+
+
+def test_a_reply_dripped_past_the_deadline_ends_at_the_deadline(
+    misbehaving_http: tuple[MisbehavingHttp, int],
+) -> None:
+    servicer, port = misbehaving_http
+
+    async def drip(path: str, valid: bytes, writer: asyncio.StreamWriter) -> None:
+        body = b" " * 40 + valid  # JSON may start with blanks: one every 50 ms (2 s in all)
+        writer.write(response(200, b"", length=len(body)))
+        for byte in body:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.05)
+
+    servicer.behaviour = drip
+    request = v1beta.EmbedContentRequest(model=GEMINI, content=v1beta.Content())
+    started = time.monotonic()
+    # every read comes well within httpx's read timeout (of 0.5 s too): the attempt's
+    # deadline ends it
+    with pytest.raises(TimeoutError):
+        _attempt(f"http://127.0.0.1:{port}", "EmbedContent", request, timeout=0.5)
+    assert time.monotonic() - started < 1.5
+
+
+def _answering(body: bytes) -> dict[str, Any]:
+    """A ``RestConnection``'s options answering every request with ``body``."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    return {"transport": httpx.MockTransport(answer)}
+
+
+def test_decoding_a_reply_is_bounded_by_the_attempts_deadline() -> None:
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):  # the RPC layer makes it DeadlineExceeded
+        _attempt(
+            "http://x", "ListModels", v1beta.ListModelsRequest(), 0.3, **_answering(EMPTY_MODELS)
+        )
+    assert time.monotonic() - started < 1.0  # the decoding alone takes seconds
+
+
+def test_a_reply_past_16_kib_is_decoded_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # about 20 ms of betterproto2 (JSON to messages): held off the loop, as over gRPC
+    from textservice._transport.rest import connection
+
+    threads: list[str] = []
+    decode = connection.decode_reply
+
+    def spied(reply: Any, data: bytes) -> Any:
+        threads.append(threading.current_thread().name)
+        return decode(reply, data)
+
+    monkeypatch.setattr(connection, "decode_reply", spied)
+    small = b'{"models": [' + b",".join([b"{}"] * 5000) + b"]}"  # 15 KB
+    page = b'{"models": [' + b",".join([b"{}"] * 6000) + b"]}"  # 18 KB
+    for body in (small, page):
+        reply = _attempt(
+            "http://x", "ListModels", v1beta.ListModelsRequest(), 10, **_answering(body)
+        )
+        assert len(reply.models) == body.count(b"{}")
+    loop_thread = threading.current_thread().name  # asyncio.run's loop runs on this thread
+    assert threads[0] == loop_thread and threads[1].startswith("textservice-json"), threads

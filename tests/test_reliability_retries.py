@@ -17,6 +17,7 @@ from support.runtime_specs import (
     embed_sync,
     options,
 )
+from support.transports import via
 
 import textservice
 from textservice import (
@@ -40,8 +41,8 @@ def expected(texts: list[str]) -> list[list[float]]:
 
 
 @pytest.fixture
-def client(fake_text_service: FakeTextService) -> Iterator[TextServiceClient]:
-    c = TextServiceClient("k", channel_factory=fake_text_service.channel, retry=FAST_RETRY)
+def client(transport: str, fake_text_service: FakeTextService) -> Iterator[TextServiceClient]:
+    c = TextServiceClient("k", **via(fake_text_service, transport), retry=FAST_RETRY)
     yield c
     c.close()
 
@@ -76,10 +77,12 @@ def test_an_error_without_retries_has_no_attempt_count(
     assert str(info.value) == "INVALID_ARGUMENT: bad"
 
 
-def test_default_policy_comes_from_the_method(fake_text_service: FakeTextService) -> None:
+def test_default_policy_comes_from_the_method(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_next(1, "UNAVAILABLE")
     # No client or call policy: the MethodSpec's Retry() applies (1 s x 1.3 with full jitter).
-    with TextServiceClient("k", channel_factory=fake_text_service.channel) as c:
+    with TextServiceClient("k", **via(fake_text_service, transport)) as c:
         assert embed_one_sync(c, "hi") == expected(["hi"])[0]
     assert fake_text_service.count("EmbedText") == 2
 
@@ -110,12 +113,14 @@ def test_thirty_percent_unavailable_over_ten_thousand_texts(
     assert fake_text_service.count(status=Status.OK) == 100
 
 
-def test_resource_exhausted_with_retry_info_waits(fake_text_service: FakeTextService) -> None:
+def test_resource_exhausted_with_retry_info_waits(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.2)])
     started = time.monotonic()
     # a quota clock 10 times faster: the backoff, the floor under RetryInfo, is 0.1 s
     with TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=10
+        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=10
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
     assert time.monotonic() - started >= 0.2
@@ -125,11 +130,12 @@ def test_resource_exhausted_with_retry_info_waits(fake_text_service: FakeTextSer
 
 
 def test_a_server_delay_over_max_retry_delay_fails_at_once_naming_it(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     # With no timeout, a RetryInfo of an hour made the call sleep for an hour.
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(3600)])
-    with TextServiceClient("k", channel_factory=fake_text_service.channel) as client:
+    with TextServiceClient("k", **via(fake_text_service, transport)) as client:
         started = time.monotonic()
         with pytest.raises(ResourceExhausted) as info:
             embed_one_sync(client, "quota", options(timeout=None))
@@ -142,17 +148,19 @@ def test_a_server_delay_over_max_retry_delay_fails_at_once_naming_it(
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
-def test_max_retry_delay_is_configurable(fake_text_service: FakeTextService) -> None:
+def test_max_retry_delay_is_configurable(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
     strict = TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=Retry(max_retry_delay=0.1)
+        "k", **via(fake_text_service, transport), retry=Retry(max_retry_delay=0.1)
     )
     with strict, pytest.raises(ResourceExhausted, match=r"longer than Retry\.max_retry_delay"):
         embed_one_sync(strict, "quota")
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
     patient = TextServiceClient(
         "k",
-        channel_factory=fake_text_service.channel,
+        **via(fake_text_service, transport),
         retry=Retry(max_retry_delay=None),
         quota_time_scale=10,  # the floor under RetryInfo: 0.1 s
     )
@@ -161,6 +169,7 @@ def test_max_retry_delay_is_configurable(fake_text_service: FakeTextService) -> 
 
 
 def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     # Issue 13: without RetryInfo the call used to fail at once (a whole job died of one
@@ -168,7 +177,7 @@ def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
     # 1/60 s on a quota clock 60 times faster) and sends the call again.
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED")
     with TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=60
+        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=60
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
         stats = client.quota_stats()
@@ -179,18 +188,20 @@ def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_quota_rejections_are_not_counted_against_max_attempts(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     # seven 429s naming a per-minute quota, with max_attempts=5: waited out, not given up
     fake_text_service.faults.fail_next(7, "RESOURCE_EXHAUSTED", details=[quota_failure()])
     with TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=600
+        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=600
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
     assert fake_text_service.count("EmbedText") == 8
 
 
 def test_a_bare_resource_exhausted_is_retried_at_most_max_attempts_times(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     # no QuotaFailure, no RetryInfo: perhaps no quota at all (a message too big for the
@@ -198,7 +209,7 @@ def test_a_bare_resource_exhausted_is_retried_at_most_max_attempts_times(
     fake_text_service.faults.fail_next(10, "RESOURCE_EXHAUSTED")
     with (
         TextServiceClient(
-            "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=600
+            "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=600
         ) as client,
         pytest.raises(ResourceExhausted, match="gave up after 5 attempts"),
     ):
@@ -207,11 +218,12 @@ def test_a_bare_resource_exhausted_is_retried_at_most_max_attempts_times(
 
 
 def test_resource_exhausted_is_not_retried_without_retries(
+    transport: str,
     fake_text_service: FakeTextService,
 ) -> None:
     fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01)])
     with (
-        TextServiceClient("k", channel_factory=fake_text_service.channel, retry=None) as client,
+        TextServiceClient("k", **via(fake_text_service, transport), retry=None) as client,
         pytest.raises(ResourceExhausted) as info,
     ):
         embed_one_sync(client, "quota")
@@ -234,12 +246,14 @@ def test_daily_quota_is_not_retried(
     assert fake_text_service.count("EmbedText") == 1
 
 
-def test_per_minute_quota_with_retry_info_is_retried(fake_text_service: FakeTextService) -> None:
+def test_per_minute_quota_with_retry_info_is_retried(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_next(
         1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01), quota_failure()]
     )
     with TextServiceClient(
-        "k", channel_factory=fake_text_service.channel, retry=FAST_RETRY, quota_time_scale=100
+        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=100
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
     assert fake_text_service.count("EmbedText") == 2
@@ -247,11 +261,17 @@ def test_per_minute_quota_with_retry_info_is_retried(fake_text_service: FakeText
 
 @pytest.mark.slow  # waits out the backoff: seconds
 @pytest.mark.parametrize(
-    ("model", "asked"),
-    [(MODEL, 0.0), ("models/gemini-embedding-001", -3.0), ("models/gemini-embedding-001", 1e-9)],
+    ("model", "asked", "transport"),
+    [
+        (MODEL, 0.0, "grpc"),
+        ("models/gemini-embedding-001", -3.0, "grpc"),
+        ("models/gemini-embedding-001", 1e-9, "grpc"),
+        # over REST the delay is JSON's "0s": the same floor (one case: the wait is the time)
+        ("models/gemini-embedding-001", 0.0, "rest"),
+    ],
 )
 def test_a_zero_retry_info_makes_no_storm(
-    fake_text_service: FakeTextService, model: str, asked: float
+    fake_text_service: FakeTextService, model: str, asked: float, transport: str
 ) -> None:
     # Every answer RESOURCE_EXHAUSTED with RetryInfo 0 s (or negative, or 1 ns) and a stated
     # limit of 100 a minute: 6,877 calls in 10 s before; now the backoff's floor, 1 s then
@@ -260,7 +280,7 @@ def test_a_zero_retry_info_makes_no_storm(
     fake_text_service.faults.fail_fraction(
         1.0, "RESOURCE_EXHAUSTED", details=[delay, quota_failure(quota_value=100)]
     )
-    with TextServiceClient("k", channel_factory=fake_text_service.channel) as client:
+    with TextServiceClient("k", **via(fake_text_service, transport)) as client:
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded):
             if model == MODEL:
@@ -353,11 +373,13 @@ def test_deadline_leaves_no_time_for_a_retry(
     assert isinstance(info.value.__cause__, ResourceExhausted)
 
 
-def test_partial_failure_keeps_what_succeeded(fake_text_service: FakeTextService) -> None:
+def test_partial_failure_keeps_what_succeeded(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_fraction(0.3, "INVALID_ARGUMENT", seed=5, method="BatchEmbedText")
     texts = [f"p{i}" for i in range(1000)]
     with (
-        TextServiceClient("k", channel_factory=fake_text_service.channel, max_concurrency=1) as c,
+        TextServiceClient("k", **via(fake_text_service, transport), max_concurrency=1) as c,
         pytest.raises(InvalidArgument) as info,
     ):
         embed_sync(c, texts)
@@ -376,10 +398,12 @@ def test_partial_failure_keeps_what_succeeded(fake_text_service: FakeTextService
     assert f"{len(partial.succeeded_indices)} of 1000 texts embedded" in str(info.value)
 
 
-def test_partial_failure_with_concurrency(fake_text_service: FakeTextService) -> None:
+def test_partial_failure_with_concurrency(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     fake_text_service.faults.fail_fraction(0.2, "INTERNAL", seed=11, method="BatchEmbedText")
     texts = [f"q{i}" for i in range(3000)]
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = TextServiceClient("k", **via(fake_text_service, transport))
     with client, pytest.raises(TextServiceError) as info:
         embed_sync(client, texts)
     partial = info.value.partial

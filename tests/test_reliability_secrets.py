@@ -15,6 +15,7 @@ from grpclib.client import Channel
 from hpack import Decoder, NeverIndexedHeaderTuple
 from hyperframe.frame import ContinuationFrame, Frame, HeadersFrame
 from support.runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
+from support.transports import via
 
 from textservice import TextServiceClient, TextServiceError
 from textservice._proto.google import rpc
@@ -35,7 +36,7 @@ def _texts_of(exc: BaseException) -> list[str]:
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 @pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
 def test_api_key_never_leaks(
-    fake_text_service: FakeTextService, caplog: pytest.LogCaptureFixture
+    transport: str, fake_text_service: FakeTextService, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level
     logging.getLogger("asyncio").setLevel(logging.DEBUG)
@@ -47,8 +48,8 @@ def test_api_key_never_leaks(
             run()
         seen.extend(_texts_of(info.value))
 
-    client = TextServiceClient(KEY, channel_factory=fake_text_service.channel, retry=FAST_RETRY)
-    wrong = TextServiceClient(OTHER, channel_factory=fake_text_service.channel)
+    client = TextServiceClient(KEY, **via(fake_text_service, transport), retry=FAST_RETRY)
+    wrong = TextServiceClient(OTHER, **via(fake_text_service, transport))
     try:
         seen += [repr(client), str(client), repr(vars(client)), repr(wrong)]
         embed_one_sync(client, "works")  # the key is accepted, so it really was sent
@@ -97,7 +98,9 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 
 @pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
-def test_key_echoed_in_error_details_is_scrubbed(fake_text_service: FakeTextService) -> None:
+def test_key_echoed_in_error_details_is_scrubbed(
+    transport: str, fake_text_service: FakeTextService
+) -> None:
     # Google answers a bad key with an ErrorInfo; a server may echo the key anywhere in it.
     echoed = [
         rpc.ErrorInfo(reason="API_KEY_INVALID", domain="googleapis.com", metadata={"key": KEY}),
@@ -108,7 +111,7 @@ def test_key_echoed_in_error_details_is_scrubbed(fake_text_service: FakeTextServ
         retry_info(0.5),
     ]
     fake_text_service.faults.fail_next(1, "INVALID_ARGUMENT", message="bad key", details=echoed)
-    client = TextServiceClient(KEY, channel_factory=fake_text_service.channel)
+    client = TextServiceClient(KEY, **via(fake_text_service, transport))
     with client, pytest.raises(TextServiceError) as info:
         embed_one_sync(client, "echo")
     error = info.value
@@ -157,10 +160,10 @@ def _frames(exc: BaseException) -> list[FrameType]:
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 @pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
 def test_frame_locals_of_a_failed_call_do_not_show_the_key(
-    fake_text_service: FakeTextService, flavour: str
+    transport: str, fake_text_service: FakeTextService, flavour: str
 ) -> None:
     fake_text_service.faults.fail_next(1, "INVALID_ARGUMENT", message="no")
-    client = TextServiceClient(KEY, channel_factory=fake_text_service.channel)
+    client = TextServiceClient(KEY, **via(fake_text_service, transport))
     with client, pytest.raises(TextServiceError) as info:
         if flavour == "sync":
             embed_one_sync(client, "fails", options(retry=None))
@@ -169,9 +172,13 @@ def test_frame_locals_of_a_failed_call_do_not_show_the_key(
     error = info.value
     frames = _frames(error)
     names = {frame.f_code.co_name for frame in frames}
-    # ours (invoke, and _unary, our unary call) and grpclib's frames are in it
-    assert {"invoke", "_unary", "_raise_for_grpc_status"} <= names, names
-    assert error.__cause__ is not None  # the grpclib error (and its frames) are kept
+    if transport == "grpc":
+        # ours (invoke, and _unary, our unary call) and grpclib's frames are in it
+        assert {"invoke", "_unary", "_raise_for_grpc_status"} <= names, names
+        assert error.__cause__ is not None  # the grpclib error (and its frames) are kept
+    else:
+        # ours: invoke, and the REST connection's attempt, where the error body was read
+        assert {"invoke", "unary"} <= names, names
     # What traceback's capture_locals prints (and reporters like Sentry send).
     shown = "".join(
         traceback.TracebackException.from_exception(error, capture_locals=True).format()

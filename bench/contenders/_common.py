@@ -113,6 +113,15 @@ class Measured:
     rss_before_kb: int = 0
     """The process's resident memory just before the timed call (``current_rss_kb``), when
     the contender records it (0: not recorded)."""
+    cpu_s: float = 0.0
+    """Batch mode: this process's CPU seconds (user + system, every thread) during the
+    workload, when the contender records it (``cpu_seconds``; 0: not recorded)."""
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time so far, user and system, every thread."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 Variant = Callable[[argparse.Namespace, list[str]], Measured]
@@ -234,6 +243,7 @@ def main(variants: dict[str, dict[str, Variant]]) -> None:
         output_type=output_type,
         maxrss_kb=maxrss_kb,
         rss_before_kb=measured.rss_before_kb,
+        cpu_s=measured.cpu_s,
     )
     if _profiler is not None:
         import io

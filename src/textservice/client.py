@@ -18,7 +18,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from types import EllipsisType, TracebackType
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, cast
 
 from textservice._checks import check_count, check_positive, check_seconds
 from textservice._governor import (
@@ -44,12 +44,16 @@ from textservice.errors import MissingAPIKeyError
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
+    import httpx
     from grpclib.client import Channel
+
+    from textservice._transport.connection import Connection
 
 __all__ = [
     "API_KEY_ENV",
     "API_KEY_HEADER",
     "ENDPOINT_ENV",
+    "TRANSPORTS",
     "Client",
     "ClientOptions",
     "QuotaKey",
@@ -71,6 +75,11 @@ ENDPOINT_ENV = "TEXTSERVICE_ENDPOINT"
 ``insecure=True``)."""
 
 MetadataLike = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
+
+Transport = Literal["grpc", "rest"]
+TRANSPORTS: tuple[Transport, ...] = ("grpc", "rest")
+"""The client's transports: gRPC (grpclib, HTTP/2) and REST (httpx, HTTP/1.1 or HTTP/2 with
+JSON), each RPC's path and body from its ``google.api.http`` rule."""
 
 
 def _server(
@@ -101,12 +110,14 @@ class ClientOptions(TypedDict, total=False):
     takes them; see the class for what each means."""
 
     endpoint: str | None
+    transport: Transport
+    http2: bool
     insecure: bool
     metadata: MetadataLike | None
     timeout: float | None
     retry: Retry | EllipsisType | None
     max_concurrency: int
-    channel_factory: Callable[[], Channel] | None
+    channel_factory: Callable[[], Channel] | Callable[[], httpx.AsyncBaseTransport] | None
     allow_plaintext_key: bool
     requests_per_minute: float | None
     texts_per_minute: float | None
@@ -156,9 +167,14 @@ class Client:
         endpoint: ``"host:port"``; defaults to the ``TEXTSERVICE_ENDPOINT`` environment
             variable (``http://host:port`` for plaintext, ``https://host:port`` or
             ``host:port`` for TLS), else ``generativelanguage.googleapis.com:443``.
-        insecure: Connect without TLS (plaintext HTTP/2), e.g. to ``"127.0.0.1:PORT"``.
-        metadata: Extra gRPC metadata sent with every call (a mapping or ``(key, value)``
-            pairs); merged with the API key, which it may not set.
+        transport: ``"grpc"`` (default: grpclib, HTTP/2) or ``"rest"`` (httpx, JSON over
+            HTTP/1.1, for networks that pass nothing else); both send the same RPCs with the
+            same retries, quotas, deadlines and typed errors.
+        http2: With ``transport="rest"``, offer HTTP/2 (over TLS, by ALPN).
+        insecure: Connect without TLS (``http://``, plaintext HTTP/2 for gRPC), e.g. to
+            ``"127.0.0.1:PORT"``.
+        metadata: Extra metadata sent with every call (a mapping or ``(key, value)`` pairs;
+            HTTP headers over REST); merged with the API key, which it may not set.
         timeout: Seconds bounding each call made through this client (retries and all
             batches included); ``None`` uses each method's default (60 s per RPC).
         retry: Retry policy for every call; ``None`` disables retries; by default each
@@ -166,8 +182,10 @@ class Client:
         max_concurrency: RPCs in flight at once per method and model, shared by every call
             through this client (a list's batches, threads, tasks); lowered while the server
             answers RESOURCE_EXHAUSTED, raised back as calls succeed.
-        channel_factory: Makes the grpclib ``Channel`` to use instead of a TCP connection;
-            called on each event loop that needs one (the fake server provides one).
+        channel_factory: Makes the grpclib ``Channel`` (``transport="rest"``: the
+            ``httpx.AsyncBaseTransport``) to use instead of a TCP connection; called on each
+            event loop that needs one (the fake server provides both: ``channel``,
+            ``http_transport``).
         allow_plaintext_key: Send the API key over plaintext to a host that is not this
             machine (refused otherwise).
         requests_per_minute: Client-side limit of calls per minute, per method and model
@@ -191,12 +209,16 @@ class Client:
         api_key: str | None = None,
         *,
         endpoint: str | None = None,
+        transport: Transport = "grpc",
+        http2: bool = False,
         insecure: bool = False,
         metadata: MetadataLike | None = None,
         timeout: float | None = None,
         retry: Retry | EllipsisType | None = ...,
         max_concurrency: int = 8,
-        channel_factory: Callable[[], Channel] | None = None,
+        channel_factory: Callable[[], Channel]
+        | Callable[[], httpx.AsyncBaseTransport]
+        | None = None,
         allow_plaintext_key: bool = False,
         requests_per_minute: float | None = None,
         texts_per_minute: float | None = None,
@@ -214,10 +236,17 @@ class Client:
             raise ValueError("api_key is empty")
         else:
             check_api_key(api_key)
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}, got {transport!r}")
         if not isinstance(insecure, bool):
             raise TypeError(f"insecure must be a bool, got {type(insecure).__name__}")
+        if not isinstance(http2, bool):
+            raise TypeError(f"http2 must be a bool, got {type(http2).__name__}")
         if channel_factory is not None and not callable(channel_factory):
-            raise TypeError("channel_factory must be a callable returning a grpclib Channel")
+            raise TypeError(
+                "channel_factory must be a callable returning a grpclib Channel "
+                "(transport='rest': an httpx.AsyncBaseTransport)"
+            )
         self._endpoint, insecure, origin = _server(endpoint, insecure, channel_factory)
         self._insecure = insecure
         user_metadata = check_metadata(metadata)
@@ -251,13 +280,11 @@ class Client:
             )
         self._has_key = api_key is not None
         self._channel_factory = channel_factory
+        self._transport: Transport = transport
         # Nothing the call path holds may refer to the client (the channel opener included),
         # or the finalizer's argument (the call path) would keep the client alive.
         self._path = ClientCallPath(
-            channel_factory
-            or functools.partial(
-                open_tcp_channel, self._endpoint, None if insecure else tls_context()
-            ),
+            _opener(transport, self._endpoint, insecure, http2, channel_factory),
             metadata=user_metadata,
             secret=Secret(api_key) if api_key is not None else None,
             timeout=checked_timeout,
@@ -273,6 +300,11 @@ class Client:
     def endpoint(self) -> str:
         """``host:port`` this client connects to."""
         return str(self._endpoint)
+
+    @property
+    def transport(self) -> Transport:
+        """``"grpc"`` or ``"rest"``."""
+        return self._transport
 
     @property
     def insecure(self) -> bool:
@@ -348,15 +380,44 @@ class Client:
 
     def __repr__(self) -> str:
         key = REDACTED if self._has_key else None
-        transport = (
+        link = (
             "channel_factory"
             if self._channel_factory is not None
             else ("plaintext" if self._insecure else "tls")
         )
+        transport = link if self._transport == "grpc" else f"rest+{link}"
         return (
             f"{type(self).__name__}(endpoint={self.endpoint!r}, transport={transport!r}, "
             f"api_key={key!r}, closed={self.closed})"
         )
+
+
+def _opener(
+    transport: Transport,
+    endpoint: Endpoint,
+    insecure: bool,
+    http2: bool,
+    channel_factory: Callable[[], Any] | None,
+) -> Callable[[], Channel | Connection]:
+    """What opens a loop's connection: a grpclib channel, or a REST connection (an httpx
+    client over TCP, or over the transport ``channel_factory`` makes)."""
+    if transport == "grpc":
+        if channel_factory is not None:
+            return cast("Callable[[], Channel]", channel_factory)
+        return functools.partial(open_tcp_channel, endpoint, None if insecure else tls_context())
+    from textservice._transport.rest.connection import RestConnection, base_url
+
+    base = base_url(endpoint.host, endpoint.port, insecure=insecure)
+    if channel_factory is not None:
+        made = channel_factory
+
+        def open_over_factory() -> Connection:
+            return RestConnection(base, transport=made(), http2=http2)
+
+        return open_over_factory
+    return functools.partial(
+        RestConnection, base, ssl_context=None if insecure else tls_context(), http2=http2
+    )
 
 
 TextServiceClient = Client
@@ -387,7 +448,8 @@ def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> T
     """Set up the default client (used when a call gets no ``client=``) and return it.
 
     Takes the arguments of :class:`TextServiceClient`: ``api_key`` and the keyword options
-    of :class:`ClientOptions` (``endpoint``, ``insecure``, ``metadata``, ``timeout``,
+    of :class:`ClientOptions` (``endpoint``, ``transport``, ``http2``, ``insecure``,
+    ``metadata``, ``timeout``,
     ``retry``, ``max_concurrency``, ``channel_factory``, ``allow_plaintext_key``,
     ``requests_per_minute``, ``texts_per_minute``, ``tokens_per_minute``, ``quota_share``,
     ``quota_time_scale``), with the same defaults. The previous default client is closed.

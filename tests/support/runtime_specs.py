@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from support.transports import http_of
 from textservice._engine.embed import embed_many
 from textservice._engine.outputs import LIST
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
@@ -34,6 +35,7 @@ def _spec(
         response,
         default_timeout=60.0,
         default_retry=Retry(),
+        http=http_of(version, "TextService", name),  # the generated REST bindings
     )
 
 

@@ -20,6 +20,7 @@ not an embedding message), and its ``FromString`` returns the array.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -236,6 +237,31 @@ class ArrayReply:
     ) -> Float32Array | list[list[float]]:
         """The reply's embeddings as a float32 array (see ``decode_array``)."""
         return decode_array(data, self.message_type, self.layout)
+
+    def FromJson(  # the name the REST transport calls (``rest.connection.decode_reply``)
+        self, data: bytes
+    ) -> Float32Array | list[list[float]]:
+        """A REST reply's embeddings (proto3 JSON) as a float32 array: the parsed JSON arrays
+        go to numpy at once, no message in between. Embeddings of different lengths come
+        back as lists, as ``decode_array`` gives them."""
+        import numpy
+
+        # imported here: gRPC calls never need the JSON mapping (or orjson)
+        from textservice._encoding import json_mapping
+
+        parsed = json_mapping.loads(data)
+        rows = json_mapping.embedding_values(self.layout, parsed)
+        if len({len(row) for row in rows}) > 1:
+            return json_mapping.read_embeddings(self.layout, parsed)
+        values: array[float] = array("f")
+        for row in rows:
+            json_mapping.extend_float32(values, row)
+            row.clear()  # the parsed row goes at once: a batch's values are not held twice
+        flat: Float32Array = numpy.frombuffer(values, numpy.float32)
+        if self.layout.repeated:
+            width = len(flat) // len(rows) if rows else 0
+            return flat.reshape(len(rows), width)
+        return flat
 
     def decode_quick(self, data: bytes) -> Float32Array | None:
         """The array of canonical bytes, else ``None``."""

@@ -20,6 +20,7 @@ serialises to the bytes already written (for any grpclib codec: ``bytes(message)
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -28,7 +29,7 @@ from typing import Any, TypeVar
 import betterproto2
 
 from textservice._encoding.media import Blob
-from textservice._encoding.metadata import message_metadata
+from textservice._encoding.metadata import json_name, message_metadata
 from textservice._encoding.wire import WIRE_LEN, encode_varint, tag
 
 __all__ = ["Blob", "ContentFields", "ContentRequests", "Document", "Instruction", "prebuilt"]
@@ -83,6 +84,8 @@ def _prebuilt_repr(self: Any) -> str:
 @cache
 def _prebuilt_class(message_type: type[M]) -> type[M]:
     namespace = {
+        # betterproto2 resolves the field annotations (``to_dict``) in the class's module
+        "__module__": message_type.__module__,
         "__bytes__": _prebuilt_bytes,
         "SerializeToString": _prebuilt_bytes,
         "__getattr__": _prebuilt_getattr,
@@ -93,16 +96,31 @@ def _prebuilt_class(message_type: type[M]) -> type[M]:
     return subclass
 
 
-def prebuilt(message_type: type[M], data: bytes, **known: Any) -> M:
+JsonWriter = Callable[[], dict[str, Any]]
+"""Writes a prebuilt message's proto3 JSON object when the REST transport asks for it."""
+
+
+def prebuilt(message_type: type[M], data: bytes, json: JsonWriter | None = None, **known: Any) -> M:
     """A ``message_type`` whose serialised form is ``data``: ``bytes()`` of it (and
     ``SerializeToString()``) return ``data``; its fields are decoded from ``data`` when read,
     except the ``known`` ones, given with the values ``data`` holds (the ``model``, which the
-    rate governor reads from every request, so reading it costs no decoding)."""
+    rate governor reads from every request, so reading it costs no decoding). ``json``, when
+    given, writes the same message's proto3 JSON object (``prebuilt_json``: the REST transport
+    sends it as it is; gRPC calls never write it)."""
     cls = _prebuilt_class(message_type)
     message: M = object.__new__(cls)
     message.__dict__.update(known)
     message.__dict__["_textservice_bytes"] = data
+    message.__dict__["_textservice_json"] = json
     return message
+
+
+def prebuilt_json(message: object) -> dict[str, Any] | None:
+    """The proto3 JSON object of a prebuilt message made with a ``json`` writer (a new dict
+    each time), else ``None``."""
+    state = getattr(message, "__dict__", None)
+    writer: JsonWriter | None = state.get("_textservice_json") if state is not None else None
+    return None if writer is None else writer()
 
 
 # -- the encoder ----------------------------------------------------------------------------
@@ -211,8 +229,19 @@ class ContentRequests:
                 tag(blob_fields["mime_type"].number, WIRE_LEN),
                 tag(blob_fields["data"].number, WIRE_LEN),
             )
+            self._blob_json = (json_name(inline), json_name("mime_type"), json_name("data"))
         self._known = {MODEL: getattr(template, MODEL)} if MODEL in meta.meta_by_field_name else {}
         self._segments = _segments(template, slots)
+        # the same request as proto3 JSON (for the REST transport): the fixed fields once
+        self._json_names = (
+            json_name(fields.content),
+            json_name(fields.parts),
+            json_name(fields.text),
+            None if fields.title is None else json_name(fields.title),
+        )
+        self._json_fixed = {
+            k: v for k, v in template.to_dict().items() if k not in self._json_names
+        }
         self.batch_type: type[betterproto2.Message] | None = None
         if batch_template is not None:
             self.batch_type = type(batch_template)
@@ -224,6 +253,10 @@ class ContentRequests:
             self._batch_segments = _segments(batch_template, [requests])
             has_model = MODEL in batch_meta.meta_by_field_name
             self._batch_known = {MODEL: getattr(batch_template, MODEL)} if has_model else {}
+            self._requests_json = json_name(requests)
+            self._batch_json_fixed = {
+                k: v for k, v in batch_template.to_dict().items() if k != self._requests_json
+            }
 
     def _text_part(self, text: str) -> bytes:
         data = text.encode("utf-8")
@@ -239,33 +272,42 @@ class ContentRequests:
         )
         return _len_field(inline_key, body)
 
-    def _parts(self, item: Document, title: str | None) -> bytes:
-        """The content's parts: the item's text, or its parts (the first text formatted by
-        the instruction, which stands first on its own when the item has no text)."""
-        instruction, key = self._instruction, self._parts_key
+    def _sent_parts(self, item: Document, title: str | None) -> list[str | Blob]:
+        """The content's parts as sent: the item's text, or its parts (the first text
+        formatted by the instruction, which stands first on its own when the item has no
+        text)."""
+        instruction = self._instruction
         if not item.parts:
-            text = item.text if instruction is None else instruction(item.text, title)
-            return _len_field(key, self._text_part(text))
-        out = []
+            return [item.text if instruction is None else instruction(item.text, title)]
+        out: list[str | Blob] = []
         pending = instruction
         for part in item.parts:
-            if isinstance(part, str):
-                if pending is not None:
-                    part, pending = pending(part, title), None
-                out.append(_len_field(key, self._text_part(part)))
-            else:
-                out.append(_len_field(key, self._blob_part(part)))
+            if isinstance(part, str) and pending is not None:
+                part, pending = pending(part, title), None
+            out.append(part)
         if pending is not None:
-            out.insert(0, _len_field(key, self._text_part(pending("", title))))
-        return b"".join(out)
+            out.insert(0, pending("", title))
+        return out
+
+    def _parts(self, item: Document, title: str | None) -> bytes:
+        key = self._parts_key
+        return b"".join(
+            _len_field(key, self._text_part(p) if isinstance(p, str) else self._blob_part(p))
+            for p in self._sent_parts(item, title)
+        )
+
+    def _title(self, item: Document) -> str | None:
+        """The title field's value for ``item`` (``None``: the field is not written)."""
+        title = self._call_title if item.title is None else item.title
+        if title is None or self._instruction is not None or not (title or self._title_always):
+            return None
+        return title
 
     def _item(self, item: Document) -> bytes:
         title = self._call_title if item.title is None else item.title
         content = _len_field(self._content_key, self._parts(item, title))
-        if title is None or self._instruction is not None or not (title or self._title_always):
-            title_bytes = b""
-        else:
-            title_bytes = _len_field(self._title_key, title.encode("utf-8"))
+        sent = self._title(item)
+        title_bytes = b"" if sent is None else _len_field(self._title_key, sent.encode("utf-8"))
         out = []
         for segment in self._segments:
             if isinstance(segment, bytes):
@@ -276,9 +318,38 @@ class ContentRequests:
                 out.append(content)
         return b"".join(out)
 
+    def _part_json(self, part: str | Blob) -> dict[str, Any]:
+        if isinstance(part, str):
+            return {self._json_names[2]: part} if part or self._text_always else {}
+        if self._blob_keys is None:
+            raise TypeError(f"{self.one_type.__name__}'s parts take no inline media")
+        inline, mime_name, data_name = self._blob_json
+        blob: dict[str, Any] = {}
+        if part.mime_type:
+            blob[mime_name] = part.mime_type
+        data = part.read()
+        if data:  # proto3 JSON: bytes as standard base64 with padding
+            blob[data_name] = base64.b64encode(data).decode("ascii")
+        return {inline: blob}
+
+    def _item_json(self, item: Document) -> dict[str, Any]:
+        """The item's request as proto3 JSON (what ``_item`` writes, field for field)."""
+        content, parts, _, title_name = self._json_names
+        title = self._call_title if item.title is None else item.title
+        sent = [self._part_json(p) for p in self._sent_parts(item, title)]
+        out = {**self._json_fixed, content: {parts: sent}}
+        sent_title = self._title(item)
+        if title_name is not None and sent_title is not None:
+            out[title_name] = sent_title
+        return out
+
     def one(self, item: Document) -> Any:
-        """The request for one item."""
-        return prebuilt(self.one_type, self._item(item), **self._known)
+        """The request for one item (its JSON form, written only for the REST transport,
+        reads the item's files again: holding their bytes for it would double a gRPC call's
+        memory)."""
+        return prebuilt(
+            self.one_type, self._item(item), lambda: self._item_json(item), **self._known
+        )
 
     def many(self, items: list[Document]) -> Any:
         """The batch request for ``items`` (needs a ``batch_template``)."""
@@ -287,4 +358,11 @@ class ContentRequests:
         key, item = self._requests_key, self._item
         requests = b"".join([_len_field(key, item(i)) for i in items])
         out = [s if isinstance(s, bytes) else requests for s in self._batch_segments]
-        return prebuilt(self.batch_type, b"".join(out), **self._batch_known)
+
+        def written() -> dict[str, Any]:
+            value = dict(self._batch_json_fixed)
+            if items:  # proto3 JSON leaves an empty repeated field out
+                value[self._requests_json] = [self._item_json(i) for i in items]
+            return value
+
+        return prebuilt(self.batch_type, b"".join(out), written, **self._batch_known)

@@ -1,4 +1,5 @@
-"""Reading betterproto2's per-class field metadata (field names, numbers, types, classes)."""
+"""Reading betterproto2's per-class field metadata (field names, numbers, types, classes), and
+the JSON name of a field."""
 
 from __future__ import annotations
 
@@ -11,3 +12,10 @@ def message_metadata(message_type: type[betterproto2.Message]) -> betterproto2.P
     # arbitrary message class; the value is the documented metadata object.
     meta: betterproto2.ProtoClassMetadata = message_type._betterproto  # type: ignore[arg-type]
     return meta
+
+
+def json_name(python_name: str) -> str:
+    """The proto3 JSON name of a field from its betterproto2 attribute name (``task_type`` ->
+    ``taskType``; a keyword's trailing ``_`` dropped), as betterproto2's ``to_dict`` writes it."""
+    name: str = betterproto2.Casing.CAMEL(python_name)
+    return name.rstrip("_")

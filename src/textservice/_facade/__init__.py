@@ -40,7 +40,7 @@ from textservice._facade.media import ContentItem, ContentItems
 from textservice._facade.paging import Paging, paged, paged_async
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
 from textservice._transport.callpath import CallPath
-from textservice._transport.methods import MethodSpec, RequestT, ResponseT
+from textservice._transport.methods import HttpRule, MethodSpec, RequestT, ResponseT
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice._transport.rpc import call
 from textservice.client import TextServiceClient, call_path
@@ -58,6 +58,7 @@ __all__ = [
     "Deprecations",
     "EmbedRecipe",
     "HasName",
+    "HttpRule",
     "JsonValue",
     "ManyEmbeddings",
     "ManyTexts",

@@ -30,6 +30,8 @@ from textservice.retry import Retry
 if TYPE_CHECKING:
     from grpclib.client import Channel
 
+    from textservice._transport.connection import Connection
+
 __all__ = [
     "API_KEY_HEADER",
     "CallPath",
@@ -64,8 +66,9 @@ class CallPath(Protocol):
         """The rate governor every RPC is admitted by (one per client)."""
         ...
 
-    async def channel(self) -> Channel:
-        """The running loop's channel (``ClientClosedError`` once closed)."""
+    async def channel(self) -> Channel | Connection:
+        """The running loop's channel, or another transport's connection
+        (``ClientClosedError`` once closed)."""
         ...
 
     def metadata(self) -> Metadata:
@@ -114,7 +117,7 @@ class ClientCallPath:
 
     def __init__(
         self,
-        open_channel: Callable[[], Channel],
+        open_channel: Callable[[], Channel | Connection],
         *,
         metadata: Sequence[tuple[str, str | bytes]],
         secret: Secret | None,
@@ -162,8 +165,8 @@ class ClientCallPath:
         """Refuse new calls from now on (the client closes the pool and bridge itself)."""
         self._closed = True
 
-    async def channel(self) -> Channel:
-        """The running loop's channel, opened on first use."""
+    async def channel(self) -> Channel | Connection:
+        """The running loop's channel (or REST connection), opened on first use."""
         if self._closed:
             raise ClientClosedError(CLIENT_CLOSED)
         try:

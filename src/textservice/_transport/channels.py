@@ -1,4 +1,5 @@
-"""Connections: endpoint parsing, TLS, and one grpclib ``Channel`` per event loop.
+"""Connections: endpoint parsing, TLS, and one grpclib ``Channel`` (or REST connection) per
+event loop.
 
 A grpclib ``Channel`` belongs to the loop it was made on, so a client keeps one per loop that
 uses it: its own background loop (the sync path) and each user loop that awaits it. A channel
@@ -8,6 +9,9 @@ A user loop may end without the client being closed (``asyncio.run`` per call is
 each channel is tied to its loop's shutdown: a parked async generator registered with the loop
 is closed by ``loop.shutdown_asyncgens()`` (which ``asyncio.run`` and ``asyncio.Runner`` call
 while the loop still runs), and closing it closes the channel, so its socket does not leak.
+
+The REST transport's connection (an httpx client, ``rest.connection.RestConnection``) is
+bound to its loop the same way and kept in the same pool.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
     # grpclib.client (with h2, its HTTP/2 stack) loads when the first channel opens, not with
     # ``import textservice``: it is ~30 ms of import time (see bench/RESULTS.md).
     from grpclib.client import Channel
+
+    from textservice._transport.connection import Connection
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -137,10 +143,21 @@ def open_tcp_channel(endpoint: Endpoint, context: ssl.SSLContext | None) -> Chan
     )
 
 
+async def _close(channel: Channel | Connection) -> None:
+    """Close a channel on its loop: a REST connection's pool is awaited (``aclose``), a
+    grpclib channel gets one loop pass to finish closing its socket."""
+    aclose = getattr(channel, "aclose", None)
+    if aclose is not None:
+        await aclose()
+        return
+    channel.close()
+    await asyncio.sleep(0)
+
+
 class _Entry:
     __slots__ = ("channel", "loop", "watcher")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, channel: Channel) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, channel: Channel | Connection) -> None:
         self.loop = loop
         self.channel = channel
         self.watcher: AsyncGenerator[None, None] | None = None
@@ -149,13 +166,13 @@ class _Entry:
 class ChannelPool:
     """One channel per event loop, made by ``open_channel`` on that loop when first needed."""
 
-    def __init__(self, open_channel: Callable[[], Channel]) -> None:
+    def __init__(self, open_channel: Callable[[], Channel | Connection]) -> None:
         self._open_channel = open_channel
         self._lock = threading.Lock()
         self._entries: dict[asyncio.AbstractEventLoop, _Entry] = {}
         self._closed = False
 
-    async def get(self) -> Channel:
+    async def get(self) -> Channel | Connection:
         """The channel of the running loop, opened on first use."""
         loop = asyncio.get_running_loop()
         with self._lock:
@@ -178,8 +195,7 @@ class ChannelPool:
         finally:
             # The loop is shutting down (or the generator was collected): close our channel.
             if self._discard(entry):
-                entry.channel.close()
-                await asyncio.sleep(0)  # let the transport finish closing its socket
+                await _close(entry.channel)
 
     def _discard(self, entry: _Entry) -> bool:
         with self._lock:
@@ -210,10 +226,9 @@ class ChannelPool:
         with self._lock:
             entry = self._entries.pop(loop, None)
         if entry is not None:
-            entry.channel.close()
+            await _close(entry.channel)
             if entry.watcher is not None:
                 await entry.watcher.aclose()
-            await asyncio.sleep(0)
 
     def close(self, *, skip: asyncio.AbstractEventLoop | None = None) -> None:
         """Refuse new channels and close every channel whose loop is alive.

@@ -19,6 +19,8 @@ import asyncio
 import dataclasses
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from grpclib.const import Status
@@ -35,6 +37,8 @@ from textservice._governor import (
     Rejection,
     Ticket,
 )
+from textservice._transport.connection import Connection
+from textservice._transport.decoding import off_loop
 from textservice._transport.methods import MethodSpec, RequestT
 from textservice._transport.options import RequestOptions, RpcPolicy
 from textservice._transport.secrets import holds_secret, live_secrets, scrub, scrub_details
@@ -50,7 +54,7 @@ from textservice.errors import (
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
-    from grpclib.client import UnaryUnaryMethod
+    from grpclib.client import Channel, UnaryUnaryMethod
 
     from textservice._transport.callpath import CallPath
 
@@ -181,15 +185,7 @@ async def invoke(
     module docstring).
     """
     loop = asyncio.get_running_loop()
-    channel = await path.channel()
-    from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
-
-    # grpclib's codec calls ``RawReply.FromString(data)``: the reply's bytes as they are
-    # (``_unary`` decodes them)
-    raw: Any = RawReply
-    rpc: UnaryUnaryMethod[RequestT, bytes] = UnaryUnaryMethod(
-        channel, method.route, method.request_type, raw
-    )
+    send = _sender(await path.channel(), method, reply)
     metadata = path.metadata()
     governor = path.governor
     key = QuotaKey(method.name, request_model(request))
@@ -212,7 +208,7 @@ async def invoke(
                     raise DeadlineExceeded(f"the call's deadline{_limit(policy)} expired")
                 attempts += 1
                 try:
-                    result = await _unary(rpc, request, reply, timeout=remaining, metadata=metadata)
+                    result: T = await send(request, remaining, metadata)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -347,10 +343,37 @@ def _refused(
     return ResourceExhausted(f"{refusal.message}; not sent", details=details)
 
 
-OFF_LOOP_BYTES = 16 * 1024
-"""A reply this large that no fast path decodes is decoded on a worker thread: betterproto2
-takes about a microsecond a byte (far more for some garbage), and the event loop that every
-call of the client shares must not wait for it."""
+_Send = Callable[[Any, "float | None", "list[tuple[str, str | bytes]]"], Awaitable[Any]]
+
+
+def _sender(connection: Channel | Connection, method: MethodSpec[Any, Any], reply: Any) -> _Send:
+    """One attempt over the call path's connection: a REST ``Connection`` sends it itself, a
+    grpclib ``Channel`` through a unary method (the one place grpclib's call API is used)."""
+    if isinstance(connection, Connection):
+
+        async def send_rest(
+            request: Any, timeout: float | None, metadata: list[tuple[str, str | bytes]]
+        ) -> Any:
+            return await connection.unary(
+                method, request, reply, timeout=timeout, metadata=metadata
+            )
+
+        return send_rest
+    from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
+
+    # grpclib's codec calls ``RawReply.FromString(data)``: the reply's bytes as they are
+    # (``_unary`` decodes them)
+    raw: Any = RawReply
+    rpc: UnaryUnaryMethod[Any, bytes] = UnaryUnaryMethod(
+        connection, method.route, method.request_type, raw
+    )
+
+    async def send_grpc(
+        request: Any, timeout: float | None, metadata: list[tuple[str, str | bytes]]
+    ) -> Any:
+        return await _unary(rpc, request, reply, timeout=timeout, metadata=metadata)
+
+    return send_grpc
 
 
 async def _unary(
@@ -396,13 +419,11 @@ async def _unary(
 
 async def _decode(data: bytes, reply: Any) -> Any:
     """``data`` decoded as ``reply``; on a worker thread when slow and large (see
-    ``OFF_LOOP_BYTES``). ``WireError`` for bytes that are not protobuf."""
+    ``decoding.OFF_LOOP_BYTES``). ``WireError`` for bytes that are not protobuf."""
     quick = decode_quick(data, reply)
     if quick is not None:
         return quick
-    if len(data) < OFF_LOOP_BYTES:
-        return decode_slow(data, reply)
-    return await asyncio.get_running_loop().run_in_executor(None, decode_slow, data, reply)
+    return await off_loop(partial(decode_slow, reply=reply), data)
 
 
 def _without_details(stream: Any, exc: ValueError) -> GRPCError:

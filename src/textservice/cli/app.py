@@ -245,6 +245,13 @@ def _quota_options(command: Callable[..., None]) -> Callable[..., None]:
 @cli.command("fake-server")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=50051, show_default=True)
+@click.option(
+    "--rest-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also serve the REST face (HTTP/JSON, what google-genai speaks) on this port (0: a "
+    "free one).",
+)
 @click.option("--dimension", type=click.IntRange(min=1), default=None, help="Embedding length.")
 @click.option("--model", "models", multiple=True, help="A model to serve (repeatable).")
 @click.option("--any-model", is_flag=True, help="Serve every well-formed model name.")
@@ -268,6 +275,7 @@ def _quota_options(command: Callable[..., None]) -> Callable[..., None]:
 def fake_server(
     host: str,
     port: int,
+    rest_port: int | None,
     dimension: int | None,
     models: tuple[str, ...],
     any_model: bool,
@@ -280,11 +288,14 @@ def fake_server(
 
     Connect with: textservice embed --endpoint HOST:PORT --insecure ... (any API key works
     unless --require-api-key), or point unchanged code and commands at it with
-    TEXTSERVICE_ENDPOINT=http://HOST:PORT.
+    TEXTSERVICE_ENDPOINT=http://HOST:PORT; with --rest-port R, also --transport rest to
+    HOST:R, or google-genai with base_url http://HOST:R.
     """
     from textservice.testing.__main__ import main as serve
 
     argv = ["--host", host, "--port", str(port)]
+    if rest_port is not None:
+        argv += ["--rest-port", str(rest_port)]
     if dimension is not None:
         argv += ["--dimension", str(dimension)]
     for name in models:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from textservice._transport.secrets import read_key_file
-from textservice.client import API_KEY_ENV, TextServiceClient
+from textservice.client import API_KEY_ENV, TRANSPORTS, TextServiceClient
 from textservice.errors import MissingAPIKeyError
 
 __all__ = [
@@ -55,10 +55,15 @@ class Connection:
     api_key_file: str | None
     timeout: float | None
     quota: Quota = Quota()
+    transport: str = "grpc"
+    """``grpc`` or ``rest`` (``--transport``)."""
 
     def __repr__(self) -> str:
         # Only the key file's path is held, never the key; still, keep reprs minimal.
-        return f"Connection(fake={self.fake}, endpoint={self.endpoint!r}, insecure={self.insecure})"
+        return (
+            f"Connection(fake={self.fake}, endpoint={self.endpoint!r}, "
+            f"insecure={self.insecure}, transport={self.transport!r})"
+        )
 
 
 def read_api_key_file(path: str) -> str:
@@ -78,8 +83,8 @@ _PER_MINUTE = click.FloatRange(min=0, min_open=True)
 
 
 def connection_options(command: F) -> F:
-    """Add --fake, --endpoint, --insecure, --api-key-file, --timeout and the quota options
-    to ``command``.
+    """Add --fake, --endpoint, --insecure, --transport, --api-key-file, --timeout and the
+    quota options to ``command``.
 
     They reach the command as one ``connection: Connection`` argument.
     """
@@ -97,6 +102,13 @@ def connection_options(command: F) -> F:
         "else generativelanguage.googleapis.com:443].",
     )
     @click.option("--insecure", is_flag=True, help="Plaintext (no TLS), e.g. to a local server.")
+    @click.option(
+        "--transport",
+        type=click.Choice(TRANSPORTS),
+        default="grpc",
+        show_default=True,
+        help="gRPC, or REST (HTTP/1.1 and JSON: through proxies that pass nothing else).",
+    )
     @click.option(
         "--api-key-file",
         type=click.Path(dir_okay=False),
@@ -157,6 +169,7 @@ def connection_options(command: F) -> F:
         fake: bool,
         endpoint: str | None,
         insecure: bool,
+        transport: str,
         api_key_file: str | None,
         timeout: float | None,
         requests_per_minute: float | None,
@@ -173,7 +186,9 @@ def connection_options(command: F) -> F:
         quota = Quota(
             requests_per_minute, texts_per_minute, tokens_per_minute, quota_share, quota_time_scale
         )
-        connection = Connection(fake, endpoint, insecure, api_key_file, timeout, quota)
+        connection = Connection(
+            fake, endpoint, insecure, api_key_file, timeout, quota, transport=transport
+        )
         return command(*args, connection=connection, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -189,8 +204,10 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServ
         from textservice.testing import FakeTextService
 
         fake = FakeTextService()
+        rest = connection.transport == "rest"
         return TextServiceClient(
-            channel_factory=fake.channel,
+            transport="rest" if rest else "grpc",
+            channel_factory=fake.http_transport if rest else fake.channel,
             max_concurrency=max_concurrency,
             timeout=connection.timeout,
             **dataclasses.asdict(connection.quota),
@@ -201,6 +218,7 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServ
             key,
             endpoint=connection.endpoint,
             insecure=connection.insecure,
+            transport="rest" if connection.transport == "rest" else "grpc",
             max_concurrency=max_concurrency,
             timeout=connection.timeout,
             **dataclasses.asdict(connection.quota),

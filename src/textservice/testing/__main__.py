@@ -1,8 +1,9 @@
 """``python -m textservice.testing``: run the fake server (TextService, GenerativeService,
 ModelService of every generated version) standalone.
 
-For other processes and languages: prints ``listening on HOST:PORT`` once it accepts calls,
-stops cleanly on Ctrl-C (SIGINT) or SIGTERM. ``--port 0`` picks a free port.
+For other processes and languages: prints ``listening on HOST:PORT`` once it accepts calls
+(with ``--rest-port R``: ``listening on HOST:PORT (gRPC) and http://HOST:R (REST)``), stops
+cleanly on Ctrl-C (SIGINT) or SIGTERM. ``--port 0`` (``--rest-port 0``) picks a free port.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
         "--port", type=int, default=50051, help="port, 0 for a free one (default %(default)s)"
+    )
+    parser.add_argument(
+        "--rest-port",
+        type=int,
+        default=None,
+        help="also serve the REST face (HTTP/JSON) on this port, 0 for a free one "
+        "(default: gRPC only)",
     )
     parser.add_argument(
         "--dimension",
@@ -76,15 +84,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(fake: FakeServer, host: str, port: int) -> None:
+async def _serve(fake: FakeServer, host: str, port: int, rest_port: int | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         # not everywhere (Windows): there Ctrl-C raises KeyboardInterrupt, handled in main()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    async with fake.serve_async(host, port) as address:
-        print(f"{_NAME} listening on {address.target}", flush=True)
+    async with contextlib.AsyncExitStack() as stack:
+        address = await stack.enter_async_context(fake.serve_async(host, port))
+        if rest_port is None:
+            print(f"{_NAME} listening on {address.target}", flush=True)
+        else:
+            rest = await stack.enter_async_context(fake.serve_rest_async(host, rest_port))
+            print(
+                f"{_NAME} listening on {address.target} (gRPC) and http://{rest.target} (REST)",
+                flush=True,
+            )
         await stop.wait()
     print(f"{_NAME} stopped", flush=True)
 
@@ -112,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(fake, args.host, args.port))
+        asyncio.run(_serve(fake, args.host, args.port, args.rest_port))
     except KeyboardInterrupt:
         print(f"{_NAME} stopped", flush=True)
     except OSError as exc:

@@ -21,11 +21,19 @@ import logging
 import socket
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpclib.client
 import grpclib.const
@@ -55,9 +63,13 @@ from textservice.testing.faults import FaultPlan
 from textservice.testing.log import API_KEY_HEADER, RecordedCall, RequestLog
 from textservice.testing.memory import MemoryChannel
 from textservice.testing.quotas import QuotaLedger, Quotas, known_methods
+from textservice.testing.rest import RestFace, memory_transport
 from textservice.testing.validation import validate
 from textservice.testing.versions import ApiVersion, Service, api_versions
 from textservice.testing.wire_check import wire_problem
+
+if TYPE_CHECKING:
+    import httpx
 
 _logger = logging.getLogger(__name__)
 
@@ -318,6 +330,7 @@ class FakeServer:
         self.log = RequestLog(log_limit)
         """Every call received, with counters."""
         self._quotas = self._pick_quotas(quotas)
+        self._rest_face: RestFace | None = None
 
     @staticmethod
     def _pick_versions(names: Iterable[str] | None) -> tuple[ApiVersion, ...]:
@@ -538,7 +551,44 @@ class FakeServer:
 
         Works from synchronous code (and inside a running loop, which it does not block).
         """
-        runner = _ThreadedServer(self, host, port)
+        runner = _ThreadedServer(self.serve_async, host, port)
+        address = runner.start()
+        try:
+            yield address
+        finally:
+            runner.stop()
+
+    # -- the REST face ----------------------------------------------------------------------
+
+    def rest_face(self) -> RestFace:
+        """The REST face (HTTP/JSON routes of every served version) answering with this fake."""
+        face = self._rest_face
+        if face is None:
+            face = self._rest_face = RestFace(self, self._versions)
+        return face
+
+    def http_transport(self) -> httpx.AsyncBaseTransport:
+        """An in-process ``httpx.AsyncBaseTransport`` to this fake's REST face (no socket):
+        ``Client(transport="rest", channel_factory=fake.http_transport)``. Like ``channel()``,
+        every transport shares this fake's log, counters, quotas and faults."""
+        return memory_transport(self.rest_face)
+
+    @asynccontextmanager
+    async def serve_rest_async(
+        self, host: str = "127.0.0.1", port: int = 0
+    ) -> AsyncIterator[ServerAddress]:
+        """Serve the REST face (HTTP/1.1) on ``host:port`` (``0``: a free port) on the running
+        loop while inside."""
+        from textservice.testing.http_server import serve_http
+
+        async with serve_http(self.rest_face().handle, host, port) as bound:
+            yield ServerAddress(host, bound)
+
+    @contextmanager
+    def serve_rest(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[ServerAddress]:
+        """``serve_rest_async`` from a background thread while inside (sync code, other
+        processes: ``http://{address.target}``, google-genai's ``base_url``)."""
+        runner = _ThreadedServer(self.serve_rest_async, host, port)
         address = runner.start()
         try:
             yield address
@@ -576,10 +626,7 @@ class FakeServer:
     ) -> None:
         """An RPC the fake does not implement: ``UNIMPLEMENTED`` at once (no request read)."""
         metadata = list(stream.metadata.items()) if stream.metadata is not None else []
-        call = self.log.start(version.name, method, None, metadata, service=service.name)
-        message = f"{service.name}.{method} is not implemented by the fake"
-        self.log.finish(call, Status.UNIMPLEMENTED, message)
-        raise GRPCError(Status.UNIMPLEMENTED, message)
+        raise self.serve_unimplemented(version, service, method, metadata)
 
     async def _handle(
         self,
@@ -593,11 +640,39 @@ class FakeServer:
         try:
             request = await _receive(stream)
         except GRPCError as exc:
-            call = self.log.start(
-                version.name, method, None, metadata, timeout, service=service.name
-            )
-            self.log.finish(call, exc.status, exc.message)
+            self.log_malformed(version, service, method, metadata, timeout, exc)
             raise
+        deadline = stream.deadline
+        await self.serve_call(
+            version,
+            service,
+            method,
+            request,
+            metadata,
+            timeout,
+            send=stream.send_message,
+            drop=partial(_drop_connection, stream),
+            expired=lambda: deadline is not None and deadline.time_remaining() <= 0,
+        )
+
+    async def serve_call(
+        self,
+        version: ApiVersion,
+        service: Service,
+        method: str,
+        request: Any,
+        metadata: list[tuple[str, Any]],
+        timeout: float | None,
+        *,
+        send: Callable[[Any], Awaitable[None]],
+        drop: Callable[[], None],
+        expired: Callable[[], bool],
+    ) -> None:
+        """One decoded call, whatever face it came through (gRPC, REST): logged, the key
+        checked, quotas and faults applied, validated, answered by ``send``; failures raise
+        ``GRPCError`` (the face turns it into its own error form). ``drop`` drops the
+        connection (the ``drop_next`` fault); ``expired`` tells a deadline from a client
+        that went away when the call is cancelled."""
         call = self.log.start(
             version.name, method, request, metadata, timeout, service=service.name
         )
@@ -612,21 +687,19 @@ class FakeServer:
                 await asyncio.sleep(injection.delay)
             if injection.drop:
                 self.log.finish(call, None, "connection dropped by a fault", dropped=True)
-                _drop_connection(stream)
+                drop()
                 return
             if injection.error is not None:
                 raise injection.error
             validate(service, method, request, self._models)
             answer = self._answer(version, service, method, request)
             self.faults.spoil(method, request, answer)
-            await stream.send_message(answer)
+            await send(answer)
         except GRPCError as exc:
             self.log.finish(call, exc.status, exc.message)
             raise
         except (TimeoutError, asyncio.CancelledError):
-            deadline = stream.deadline
-            expired = deadline is not None and deadline.time_remaining() <= 0
-            self.log.finish(call, Status.DEADLINE_EXCEEDED if expired else Status.CANCELLED)
+            self.log.finish(call, Status.DEADLINE_EXCEEDED if expired() else Status.CANCELLED)
             raise
         except Exception as exc:  # a bug of the fake (or of a version it cannot serve)
             message = f"the fake failed to answer {service.name}.{method}: {exc!r}"
@@ -635,6 +708,28 @@ class FakeServer:
             raise GRPCError(Status.INTERNAL, message) from exc
         else:
             self.log.finish(call, Status.OK)
+
+    def serve_unimplemented(
+        self, version: ApiVersion, service: Service, method: str, metadata: list[tuple[str, Any]]
+    ) -> GRPCError:
+        """Log a call of an RPC the fake does not implement; the ``UNIMPLEMENTED`` to raise."""
+        call = self.log.start(version.name, method, None, metadata, service=service.name)
+        message = f"{service.name}.{method} is not implemented by the fake"
+        self.log.finish(call, Status.UNIMPLEMENTED, message)
+        return GRPCError(Status.UNIMPLEMENTED, message)
+
+    def log_malformed(
+        self,
+        version: ApiVersion,
+        service: Service,
+        method: str,
+        metadata: list[tuple[str, Any]],
+        timeout: float | None,
+        error: GRPCError,
+    ) -> None:
+        """Log a call whose request could not be read (``error`` says why)."""
+        call = self.log.start(version.name, method, None, metadata, timeout, service=service.name)
+        self.log.finish(call, error.status, error.message)
 
     def __repr__(self) -> str:
         key = "'<redacted>'" if self._api_key is not None else "None"
@@ -650,10 +745,15 @@ FakeTextService = FakeServer
 
 
 class _ThreadedServer:
-    """Runs ``serve_async`` on an event loop in a daemon thread."""
+    """Runs a ``serve_async``-like context manager on an event loop in a daemon thread."""
 
-    def __init__(self, fake: FakeServer, host: str, port: int) -> None:
-        self._fake = fake
+    def __init__(
+        self,
+        serve: Callable[[str, int], contextlib.AbstractAsyncContextManager[ServerAddress]],
+        host: str,
+        port: int,
+    ) -> None:
+        self._serve = serve
         self._host = host
         self._port = port
         self._ready = threading.Event()
@@ -683,7 +783,7 @@ class _ThreadedServer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with self._fake.serve_async(self._host, self._port) as address:
+        async with self._serve(self._host, self._port) as address:
             self._address = address
             self._ready.set()
             await self._stop.wait()

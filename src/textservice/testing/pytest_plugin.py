@@ -12,7 +12,11 @@ objects within a test):
   and subprocesses;
 - ``fake_client`` / ``fake_text_service_client``: a ``textservice.client.TextServiceClient``
   talking to the fake in memory (no socket);
-- ``fake_tcp_client`` / ``fake_text_service_tcp_client``: the same client over the port.
+- ``fake_tcp_client`` / ``fake_text_service_tcp_client``: the same client over the port;
+- ``fake_rest_client``: a client with ``transport="rest"`` talking to the fake's REST face in
+  memory (an httpx transport, no socket);
+- ``fake_rest_address``: the fake's REST face listening on 127.0.0.1 on a free port (HTTP/1.1:
+  ``f"http://{address.target}"`` is google-genai's ``base_url``).
 
 The clients' quota clock runs as fast as the fake's (``quota_time_scale`` is the marker's
 ``quotas={"time_scale": ...}``), so their rate governor counts the fake's minutes.
@@ -150,3 +154,25 @@ def fake_tcp_client(fake_server: FakeServer, fake_server_address: ServerAddress)
 def fake_text_service_tcp_client(fake_tcp_client: Any) -> Any:
     """The ``fake_tcp_client`` fixture under its older name."""
     return fake_tcp_client
+
+
+@pytest.fixture
+def fake_rest_client(fake_server: FakeServer) -> Iterator[Any]:
+    """A client bound to the fake's REST face in memory (``transport="rest"``)."""
+    client = _client_class()(
+        api_key=fake_server.api_key or FALLBACK_API_KEY,
+        transport="rest",
+        channel_factory=fake_server.http_transport,
+        **_client_options(fake_server),
+    )
+    try:
+        yield client
+    finally:
+        _close(client)
+
+
+@pytest.fixture
+def fake_rest_address(fake_server: FakeServer) -> Iterator[ServerAddress]:
+    """The fake's REST face listening on 127.0.0.1 on a free port for the test's duration."""
+    with fake_server.serve_rest() as address:
+        yield address

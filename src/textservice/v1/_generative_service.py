@@ -64,6 +64,7 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1/{model=models/*}:batchEmbedContents", body="*"),),
 )
 """BatchEmbedContents: its route, message types and default policy."""
 
@@ -81,6 +82,7 @@ _COUNT_TOKENS: _f.MethodSpec[_pb.CountTokensRequest, _pb.CountTokensResponse] = 
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1/{model=models/*}:countTokens", body="*"),),
 )
 """CountTokens: its route, message types and default policy."""
 
@@ -98,6 +100,7 @@ _EMBED_CONTENT: _f.MethodSpec[_pb.EmbedContentRequest, _pb.EmbedContentResponse]
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1/{model=models/*}:embedContent", body="*"),),
 )
 """EmbedContent: its route, message types and default policy."""
 
@@ -115,6 +118,11 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
             max_backoff=10.0,
             multiplier=1.3,
             retry_codes=("UNAVAILABLE",),
+        ),
+        http=(
+            _f.HttpRule("POST", "/v1/{model=models/*}:generateContent", body="*"),
+            _f.HttpRule("POST", "/v1/{model=tunedModels/*}:generateContent", body="*"),
+            _f.HttpRule("POST", "/v1/{model=dynamic/*}:generateContent", body="*"),
         ),
     )
 )

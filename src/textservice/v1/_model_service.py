@@ -41,6 +41,7 @@ _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
     response_type=_pb.Model,
     default_timeout=None,
     default_retry=None,
+    http=(_f.HttpRule("GET", "/v1/{name=models/*}", body=""),),
 )
 """GetModel: its route, message types and default policy."""
 
@@ -52,6 +53,7 @@ _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.
     response_type=_pb.ListModelsResponse,
     default_timeout=None,
     default_retry=None,
+    http=(_f.HttpRule("GET", "/v1/models", body=""),),
 )
 """ListModels: its route, message types and default policy."""
 

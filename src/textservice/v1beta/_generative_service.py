@@ -71,6 +71,7 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1beta/{model=models/*}:batchEmbedContents", body="*"),),
 )
 """BatchEmbedContents: its route, message types and default policy."""
 
@@ -88,6 +89,7 @@ _COUNT_TOKENS: _f.MethodSpec[_pb.CountTokensRequest, _pb.CountTokensResponse] = 
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1beta/{model=models/*}:countTokens", body="*"),),
 )
 """CountTokens: its route, message types and default policy."""
 
@@ -105,6 +107,7 @@ _EMBED_CONTENT: _f.MethodSpec[_pb.EmbedContentRequest, _pb.EmbedContentResponse]
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1beta/{model=models/*}:embedContent", body="*"),),
 )
 """EmbedContent: its route, message types and default policy."""
 
@@ -123,6 +126,7 @@ _GENERATE_ANSWER: _f.MethodSpec[_pb.GenerateAnswerRequest, _pb.GenerateAnswerRes
             multiplier=1.3,
             retry_codes=("UNAVAILABLE",),
         ),
+        http=(_f.HttpRule("POST", "/v1beta/{model=models/*}:generateAnswer", body="*"),),
     )
 )
 """GenerateAnswer: its route, message types and default policy."""
@@ -141,6 +145,11 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
             max_backoff=10.0,
             multiplier=1.3,
             retry_codes=("UNAVAILABLE",),
+        ),
+        http=(
+            _f.HttpRule("POST", "/v1beta/{model=models/*}:generateContent", body="*"),
+            _f.HttpRule("POST", "/v1beta/{model=tunedModels/*}:generateContent", body="*"),
+            _f.HttpRule("POST", "/v1beta/{model=dynamic/*}:generateContent", body="*"),
         ),
     )
 )

@@ -67,6 +67,7 @@ _CREATE_TUNED_MODEL: _f.MethodSpec[
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1beta/tunedModels", body="tuned_model"),),
 )
 """CreateTunedModel: its route, message types and default policy."""
 
@@ -85,6 +86,7 @@ _DELETE_TUNED_MODEL: _f.MethodSpec[_pb.DeleteTunedModelRequest, _pb_google_proto
             multiplier=1.3,
             retry_codes=("UNAVAILABLE",),
         ),
+        http=(_f.HttpRule("DELETE", "/v1beta/{name=tunedModels/*}", body=""),),
     )
 )
 """DeleteTunedModel: its route, message types and default policy."""
@@ -103,6 +105,7 @@ _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("GET", "/v1beta/{name=models/*}", body=""),),
 )
 """GetModel: its route, message types and default policy."""
 
@@ -120,6 +123,7 @@ _GET_TUNED_MODEL: _f.MethodSpec[_pb.GetTunedModelRequest, _pb.TunedModel] = _f.M
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("GET", "/v1beta/{name=tunedModels/*}", body=""),),
 )
 """GetTunedModel: its route, message types and default policy."""
 
@@ -137,6 +141,7 @@ _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("GET", "/v1beta/models", body=""),),
 )
 """ListModels: its route, message types and default policy."""
 
@@ -155,6 +160,7 @@ _LIST_TUNED_MODELS: _f.MethodSpec[_pb.ListTunedModelsRequest, _pb.ListTunedModel
             multiplier=1.3,
             retry_codes=("UNAVAILABLE",),
         ),
+        http=(_f.HttpRule("GET", "/v1beta/tunedModels", body=""),),
     )
 )
 """ListTunedModels: its route, message types and default policy."""
@@ -173,6 +179,7 @@ _UPDATE_TUNED_MODEL: _f.MethodSpec[_pb.UpdateTunedModelRequest, _pb.TunedModel] 
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("PATCH", "/v1beta/{tuned_model.name=tunedModels/*}", body="tuned_model"),),
 )
 """UpdateTunedModel: its route, message types and default policy."""
 

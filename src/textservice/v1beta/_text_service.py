@@ -66,6 +66,7 @@ _BATCH_EMBED_TEXT: _f.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextRe
             multiplier=1.3,
             retry_codes=("UNAVAILABLE",),
         ),
+        http=(_f.HttpRule("POST", "/v1beta/{model=models/*}:batchEmbedText", body="*"),),
     )
 )
 """BatchEmbedText: its route, message types and default policy."""
@@ -85,6 +86,7 @@ _COUNT_TEXT_TOKENS: _f.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextToken
             multiplier=1.3,
             retry_codes=("UNAVAILABLE",),
         ),
+        http=(_f.HttpRule("POST", "/v1beta/{model=models/*}:countTextTokens", body="*"),),
     )
 )
 """CountTextTokens: its route, message types and default policy."""
@@ -103,6 +105,7 @@ _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.Met
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1beta/{model=models/*}:embedText", body="*"),),
 )
 """EmbedText: its route, message types and default policy."""
 
@@ -119,6 +122,10 @@ _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse]
         max_backoff=10.0,
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
+    ),
+    http=(
+        _f.HttpRule("POST", "/v1beta/{model=models/*}:generateText", body="*"),
+        _f.HttpRule("POST", "/v1beta/{model=tunedModels/*}:generateText", body="*"),
     ),
 )
 """GenerateText: its route, message types and default policy."""

@@ -56,6 +56,7 @@ _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.Met
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1beta2/{model=models/*}:embedText", body="*"),),
 )
 """EmbedText: its route, message types and default policy."""
 
@@ -73,6 +74,7 @@ _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse]
         multiplier=1.3,
         retry_codes=("UNAVAILABLE",),
     ),
+    http=(_f.HttpRule("POST", "/v1beta2/{model=models/*}:generateText", body="*"),),
 )
 """GenerateText: its route, message types and default policy."""
 

@@ -54,6 +54,7 @@ _BATCH_EMBED_TEXT: _f.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextRe
         response_type=_pb.BatchEmbedTextResponse,
         default_timeout=None,
         default_retry=None,
+        http=(_f.HttpRule("POST", "/v1beta3/{model=models/*}:batchEmbedText", body="*"),),
     )
 )
 """BatchEmbedText: its route, message types and default policy."""
@@ -67,6 +68,7 @@ _COUNT_TEXT_TOKENS: _f.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextToken
         response_type=_pb.CountTextTokensResponse,
         default_timeout=None,
         default_retry=None,
+        http=(_f.HttpRule("POST", "/v1beta3/{model=models/*}:countTextTokens", body="*"),),
     )
 )
 """CountTextTokens: its route, message types and default policy."""
@@ -79,6 +81,7 @@ _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.Met
     response_type=_pb.EmbedTextResponse,
     default_timeout=None,
     default_retry=None,
+    http=(_f.HttpRule("POST", "/v1beta3/{model=models/*}:embedText", body="*"),),
 )
 """EmbedText: its route, message types and default policy."""
 
@@ -90,6 +93,10 @@ _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse]
     response_type=_pb.GenerateTextResponse,
     default_timeout=None,
     default_retry=None,
+    http=(
+        _f.HttpRule("POST", "/v1beta3/{model=models/*}:generateText", body="*"),
+        _f.HttpRule("POST", "/v1beta3/{model=tunedModels/*}:generateText", body="*"),
+    ),
 )
 """GenerateText: its route, message types and default policy."""
 
