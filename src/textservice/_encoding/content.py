@@ -343,6 +343,11 @@ class ContentRequests:
             out[title_name] = sent_title
         return out
 
+    def one_json(self, item: Document) -> dict[str, Any]:
+        """The request for one item as its proto3 JSON object (a Batch mode input line's
+        ``request``): what ``one`` sends over REST."""
+        return self._item_json(item)
+
     def one(self, item: Document) -> Any:
         """The request for one item (its JSON form, written only for the REST transport,
         reads the item's files again: holding their bytes for it would double a gRPC call's

@@ -173,6 +173,8 @@ class StoredJob:
     expire_seconds: float | None
     lines: list[_Line]
     inline: bool
+    input_file: str = ""
+    """The input file's name (``""``: inline requests)."""
     priority: int = 0
     failures: _Failures | None = None
     fail_job: GRPCError | None = None
@@ -419,6 +421,9 @@ class BatchMode:
             model=job.model,
             name=job.name,
             display_name=job.display_name,
+            input_config=version.build("InputEmbedContentConfig", file_name=job.input_file)
+            if job.input_file
+            else None,
             output=output,
             create_time=job.created,
             update_time=done_at or _now(),
@@ -528,6 +533,7 @@ class BatchMode:
                 expire_seconds=self.expire_seconds,
                 lines=lines,
                 inline=inline,
+                input_file=config.file_name or "",
                 priority=batch.priority,
                 failures=self._make_failures(),
                 fail_job=self._fail_jobs.pop(0) if self._fail_jobs else None,
