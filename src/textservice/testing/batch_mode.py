@@ -23,7 +23,8 @@ Served on the fake's REST face (Batch mode is REST only), as the API serves them
 
 Test knobs (``fake.batch_mode``): ``seconds``, ``expire_seconds``, ``fail_lines``,
 ``fail_jobs``, ``break_chunks`` (a chunk half stored, then ``UNAVAILABLE``: the client asks for
-the offset and sends the rest), and ``pause(step)`` (``"upload"``, ``"create"``, ``"get"``,
+the offset and sends the rest), ``break_downloads`` (the connection dropped halfway: the
+client asks for the rest), and ``pause(step)`` (``"upload"``, ``"create"``, ``"get"``,
 ``"download"``): the next such call stops there, halfway (after half a chunk stored, after the
 job is made, before the state is sent, after half the results) until released, so a test can
 kill its client at that step.
@@ -48,7 +49,7 @@ from grpclib.exceptions import GRPCError
 from textservice._encoding import json_mapping
 from textservice._profiles import MAX_REQUEST_BYTES
 from textservice._transport.rest.errors import error_body, http_status
-from textservice.testing.rest import Response, answer_json
+from textservice.testing.rest import Dropped, Response, answer_json
 from textservice.testing.validation import invalid_argument
 from textservice.testing.versions import ApiVersion
 
@@ -228,6 +229,7 @@ class BatchMode:
         self._failures: _Failures | None = None
         self._fail_jobs: list[GRPCError] = []
         self._broken_chunks = 0
+        self._broken_downloads = 0
         self._pauses: dict[Step, Pause] = {}
         self._counter = itertools.count(1)
 
@@ -256,6 +258,11 @@ class BatchMode:
     def break_chunks(self, n: int = 1) -> None:
         """The next ``n`` upload chunks are half stored, then answered ``UNAVAILABLE``."""
         self._broken_chunks += n
+
+    def break_downloads(self, n: int = 1) -> None:
+        """The next ``n`` downloads stop halfway: the connection is dropped (the client asks
+        for the rest with ``Range``)."""
+        self._broken_downloads += n
 
     def pause(self, step: Step) -> Pause:
         """Hold the next ``step`` call halfway until the returned pause is released."""
@@ -783,6 +790,8 @@ class BatchMode:
         lines = stored.lines
         pause = self._take_pause("download")
         halfway = 1 + self._line_count(name) // 2
+        broken = self._broken_downloads > 0
+        self._broken_downloads -= broken
 
         async def body() -> AsyncIterator[bytes]:
             left = skip
@@ -796,6 +805,8 @@ class BatchMode:
                 yield piece
                 if pause is not None and sent == halfway:
                     await pause.hold()
+                if broken and sent == halfway:
+                    raise Dropped
 
         return Response(
             206 if skip else 200,

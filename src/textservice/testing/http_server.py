@@ -111,7 +111,11 @@ async def _serve_connection(
                 writer.transport.abort()
                 return
             if response.stream is not None:
-                await _send_stream(connection, writer, response, response.stream)
+                try:
+                    await _send_stream(connection, writer, response, response.stream)
+                except Dropped:  # the body stops halfway: the connection goes
+                    writer.transport.abort()
+                    return
             else:
                 _send(connection, writer, response)
             await writer.drain()

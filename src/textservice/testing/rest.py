@@ -278,8 +278,11 @@ def _memory_transport_class() -> type[httpx.AsyncBaseTransport]:
             self._chunks = chunks
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            async for chunk in self._chunks:
-                yield chunk
+            try:
+                async for chunk in self._chunks:
+                    yield chunk
+            except Dropped:  # as a dropped socket reads
+                raise httpx.RemoteProtocolError("the server dropped the connection") from None
 
         async def aclose(self) -> None:
             aclose = getattr(self._chunks, "aclose", None)
