@@ -70,9 +70,10 @@ def test_inline_batch_gives_the_online_vectors(
     )
     assert got == online["embedding"]
     # the instruction text went in the requests, as embed_content sends it
-    job = fake.batch_mode.jobs[-1]
-    assert job.lines[3].request.content.parts[0].text == "task: search result | query: text 3"
-    assert job.lines[3].request.task_type is None  # never the field, for this model
+    request = fake.batch_mode.jobs[-1].lines[3].request
+    assert request is not None
+    assert request.content.parts[0].text == "task: search result | query: text 3"
+    assert request.task_type is None  # never the field, for this model
 
 
 def test_file_batch_gives_the_online_vectors_in_input_order(
@@ -85,7 +86,7 @@ def test_file_batch_gives_the_online_vectors_in_input_order(
         EMBEDDING_001, texts, task_type="document", title="T", client=client
     )
     assert created["input_config"] is not None
-    assert created["input_config"]["file_name"].startswith("files/")
+    assert str(created["input_config"]["file_name"]).startswith("files/")
     assert fake.count("UploadFile") >= 2  # start, then the bytes
     _done(created["name"], client)
     got = batches.embeddings(created["name"], client=client, output="numpy")["embedding"]
@@ -93,7 +94,7 @@ def test_file_batch_gives_the_online_vectors_in_input_order(
         EMBEDDING_001, texts, task_type="document", title="T", client=client, output="numpy"
     )["embedding"]
     assert got.shape == (600, 3072)
-    assert (got == online).all()
+    assert bool((got == online).all())
     # the results came out of order (odd lines first): matched by key, not by position
     assert fake.count("DownloadFile") == 1
 
@@ -276,7 +277,7 @@ def test_download_asks_for_the_rest_after_a_drop(
     got = batches.embeddings(created["name"], client=client, output="numpy")["embedding"]
     assert fake.count("DownloadFile") == 2  # dropped halfway, then the rest (Range)
     online = textservice.embed_content(EMBEDDING_001, texts[:5], client=client, output="numpy")
-    assert (got[:5] == online["embedding"]).all()
+    assert bool((got[:5] == online["embedding"]).all())
 
 
 def test_input_lines_are_embed_content_requests(client: textservice.Client, tmp_path: Path) -> None:

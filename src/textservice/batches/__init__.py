@@ -21,7 +21,7 @@ import hashlib
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, overload
 
 from textservice._engine.outputs import check_output, unit_array, unit_lists
 from textservice._facade.content import RequestJson
@@ -318,6 +318,28 @@ def wait(
     )
 
 
+@overload
+async def embeddings_async(
+    name: str,
+    *,
+    output: Literal["list"] = "list",
+    normalize: bool = False,
+    client: object = None,
+    request_options: Mapping[str, object] | None = None,
+) -> ManyEmbeddings: ...
+
+
+@overload
+async def embeddings_async(
+    name: str,
+    *,
+    output: Literal["numpy"],
+    normalize: bool = False,
+    client: object = None,
+    request_options: Mapping[str, object] | None = None,
+) -> ArrayEmbedding: ...
+
+
 async def embeddings_async(
     name: str,
     *,
@@ -411,6 +433,28 @@ def _rows(values: _list[Any], output: str, normalize: bool) -> Any:
     return unit_lists(lists) if normalize else lists
 
 
+@overload
+def embeddings(
+    name: str,
+    *,
+    output: Literal["list"] = "list",
+    normalize: bool = False,
+    client: object = None,
+    request_options: Mapping[str, object] | None = None,
+) -> ManyEmbeddings: ...
+
+
+@overload
+def embeddings(
+    name: str,
+    *,
+    output: Literal["numpy"],
+    normalize: bool = False,
+    client: object = None,
+    request_options: Mapping[str, object] | None = None,
+) -> ArrayEmbedding: ...
+
+
 def embeddings(
     name: str,
     *,
@@ -420,16 +464,21 @@ def embeddings(
     request_options: Mapping[str, object] | None = None,
 ) -> ManyEmbeddings | ArrayEmbedding:
     """``embeddings_async`` for synchronous code."""
-    return _sync(
-        client,
-        lambda: embeddings_async(
-            name,
-            output=output,
-            normalize=normalize,
-            client=client,
-            request_options=request_options,
-        ),
-    )
+
+    async def run() -> ManyEmbeddings | ArrayEmbedding:
+        if output == "numpy":
+            return await embeddings_async(
+                name,
+                output="numpy",
+                normalize=normalize,
+                client=client,
+                request_options=request_options,
+            )
+        return await embeddings_async(
+            name, normalize=normalize, client=client, request_options=request_options
+        )
+
+    return _sync(client, run)
 
 
 def upload(path: Path, *, display_name: str = "", client: object = None) -> FileDict:
