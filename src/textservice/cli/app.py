@@ -3,23 +3,21 @@ fake-server."""
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
 
 from textservice._quota_options import QUOTA_OPTIONS, quota_argv
-from textservice.cli.connect import Connection, client_or_exit, connection_options
+from textservice.cli.batch_command import batch
+from textservice.cli.connect import Connection, connection_options, run_call
 from textservice.cli.embed_command import embed
 from textservice.cli.exit_codes import (
     EXIT_CODES_HELP,
     ExitCode,
-    describe,
-    exit_code_for,
     fail,
     stop_quietly,
 )
@@ -39,30 +37,6 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError:
             stop_quietly()
-
-
-def _run_call(
-    connection: Connection,
-    call: Callable[[TextServiceClient], Awaitable[T]],
-    *,
-    max_concurrency: int = 8,
-) -> T:
-    """Run one async call with a client for ``connection``; errors become exit codes."""
-    client = client_or_exit(connection, max_concurrency=max_concurrency)
-
-    async def run() -> T:
-        async with client:
-            return await call(client)
-
-    try:
-        return asyncio.run(run())
-    except (click.ClickException, BrokenPipeError):
-        raise
-    except BaseException as exc:
-        code = exit_code_for(exc)
-        if code is None:
-            raise
-        fail("interrupted" if code == ExitCode.INTERRUPTED else describe(exc), code)
 
 
 def _read_text_argument(text: str | None, what: str) -> str:
@@ -97,7 +71,8 @@ def cli() -> None:
     """Use the Generative Language API from the command line.
 
     embed: today's models through GenerativeService (the retired embedding-gecko models
-    through the legacy TextService); models: what the API serves. generate-text and
+    through the legacy TextService), online or in Batch mode; batch: Batch mode's jobs;
+    models: what the API serves. generate-text and
     count-tokens call the legacy TextService. The API key comes from the GOOGLE_API_KEY
     environment variable or --api-key-file; it is never printed. The server is --endpoint,
     else the TEXTSERVICE_ENDPOINT environment variable (http://HOST:PORT for plaintext), else
@@ -106,6 +81,7 @@ def cli() -> None:
 
 
 cli.add_command(embed)
+cli.add_command(batch)
 
 
 def _model_line(model: Mapping[str, Any], name_width: int) -> str:
@@ -139,7 +115,7 @@ def models(methods: tuple[str, ...], as_json: bool, connection: Connection) -> N
     async def every_page(client: TextServiceClient) -> list[Any]:
         return [model async for model in v1beta.list_models_async(client=client)]
 
-    found = _run_call(connection, every_page)
+    found = run_call(connection, every_page)
     if methods:
         wanted = {m.lower() for m in methods}
         found = [
@@ -181,7 +157,7 @@ def generate_text(
     text = _read_text_argument(prompt, "prompt")
     from textservice import v1beta
 
-    result = _run_call(
+    result = run_call(
         connection,
         lambda client: v1beta.generate_text_async(
             model=model,
@@ -219,7 +195,7 @@ def count_tokens(text: str | None, model: str, connection: Connection) -> None:
     prompt = _read_text_argument(text, "text")
     from textservice import v1beta
 
-    result = _run_call(
+    result = run_call(
         connection,
         lambda client: v1beta.count_text_tokens_async(model, prompt, client=client),
     )
@@ -271,6 +247,13 @@ def _quota_options(command: Callable[..., None]) -> Callable[..., None]:
     is_flag=True,
     help="Require the key in $TEXTSERVICE_FAKE_API_KEY (kept out of the process list).",
 )
+@click.option(
+    "--batch-seconds",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="S",
+    help="How long a Batch mode job runs before it succeeds (REST face) [default: 2].",
+)
 @_quota_options
 def fake_server(
     host: str,
@@ -282,6 +265,7 @@ def fake_server(
     strict_methods: bool,
     strict_models: bool,
     require_api_key: bool,
+    batch_seconds: float | None,
     **quotas: Any,
 ) -> None:
     """Run the fake API server on HOST:PORT until Ctrl-C (for other processes and tests).
@@ -308,6 +292,8 @@ def fake_server(
         argv.append("--strict-models")
     if require_api_key:
         argv.append("--require-api-key")
+    if batch_seconds is not None:
+        argv += ["--batch-seconds", str(batch_seconds)]
     sys.exit(serve(argv + quota_argv(quotas)))
 
 

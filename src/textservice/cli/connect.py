@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -29,9 +29,11 @@ __all__ = [
     "connection_options",
     "make_client",
     "read_api_key_file",
+    "run_call",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -239,3 +241,31 @@ def client_or_exit(connection: Connection, *, max_concurrency: int = 8) -> TextS
         return make_client(connection, max_concurrency=max_concurrency)
     except (TypeError, ValueError) as exc:
         fail(describe(exc), ExitCode.USAGE)
+
+
+def run_call(
+    connection: Connection,
+    call: Callable[[TextServiceClient], Awaitable[T]],
+    *,
+    max_concurrency: int = 8,
+) -> T:
+    """Run one async call with a client for ``connection``; errors become exit codes."""
+    import asyncio
+
+    from textservice.cli.exit_codes import ExitCode, describe, exit_code_for, fail
+
+    client = client_or_exit(connection, max_concurrency=max_concurrency)
+
+    async def run() -> T:
+        async with client:
+            return await call(client)
+
+    try:
+        return asyncio.run(run())
+    except (click.ClickException, BrokenPipeError):
+        raise
+    except BaseException as exc:
+        code = exit_code_for(exc)
+        if code is None:
+            raise
+        fail("interrupted" if code == ExitCode.INTERRUPTED else describe(exc), code)

@@ -40,6 +40,7 @@ __all__ = [
     "SERVICE_CHOICES",
     "EmbedOptions",
     "Service",
+    "content_item",
     "parse_task_type",
     "pick_service",
 ]
@@ -77,7 +78,9 @@ def parse_task_type(value: str | None) -> str | None:
     )
 
 
-def _item(record: Record) -> str | Path | Mapping[str, Any]:
+def content_item(record: Record) -> str | Path | Mapping[str, Any]:
+    """The item ``embed_content`` takes for ``record``: its text, its file, or either with its
+    title."""
     if record.file is not None:
         return (
             record.file if record.title is None else {"parts": [record.file], "title": record.title}
@@ -204,7 +207,7 @@ class EmbedOptions:
         def by_content(records: list[Record]) -> AsyncIterator[Any]:
             return iter_embed_content_async(
                 self.model,
-                [_item(r) for r in records],
+                [content_item(r) for r in records],
                 task_type=self.task_type,
                 output_dimensionality=self.output_dimensionality,
                 client=client,

@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from textservice.testing.batch_mode import BATCH_SECONDS
 from textservice.testing.catalogue import DEFAULT_KNOWN_MODELS
 from textservice.testing.fake import FakeServer
 from textservice.testing.quotas import add_quota_arguments, quotas_from_arguments
@@ -29,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m textservice.testing",
         description="Run the fake Generative Language API: TextService, GenerativeService "
         "(EmbedContent, BatchEmbedContents, CountTokens) and ModelService (ListModels, "
-        "GetModel) of every API version; other RPCs answer UNIMPLEMENTED.",
+        "GetModel) of every API version, and on the REST face Batch mode and the Files API; "
+        "other RPCs answer UNIMPLEMENTED.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
@@ -80,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"require x-goog-api-key to equal ${API_KEY_ENV} (read from the environment, "
         "so the key never shows in the process list)",
     )
+    parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=BATCH_SECONDS,
+        metavar="S",
+        help="how long a Batch mode job runs before it succeeds (REST face; default %(default)s)",
+    )
     add_quota_arguments(parser)
     return parser
 
@@ -123,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             strict_models=args.strict_models,
             embedding_dimension=args.dimension,
             quotas=quotas_from_arguments(args),
+            batch_seconds=args.batch_seconds,
         )
     except (TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
