@@ -139,6 +139,8 @@ class JobState:
     """Jobs collected or given up: never adopted again."""
     results: list[str] = field(default_factory=list)
     """The results files in the folder, oldest first."""
+    collected: list[str] = field(default_factory=list)
+    """The jobs those results are of, in the same order."""
 
     @classmethod
     def load(cls, folder: Path) -> JobState:
@@ -382,6 +384,7 @@ class BatchRun:
         part.replace(target)
         fsync_dir(self.folder)
         state.results.append(target.name)
+        state.collected.append(name)
         state.finished(name)
         state.save(self.folder)
         self.collected.append(name)
@@ -503,6 +506,14 @@ class BatchRun:
 
     # -- 4. failed requests -----------------------------------------------------------------
 
+    def this_runs(self, sources: Sequence[ResultsFile]) -> list[ResultsFile]:
+        """Of ``sources`` (``sources()``, in order), the results this run collected."""
+        return [
+            source
+            for source, job in zip(sources, self.state.collected, strict=True)
+            if job in self.collected
+        ]
+
     def failures(self, sources: Sequence[ResultsFile]) -> dict[str, Failure]:
         """Why the requests that failed (by key) did; read by the sources' ``keys``."""
         found: dict[str, Failure] = {}
@@ -591,6 +602,8 @@ class BatchOutcome:
     """What the records no source holds get: ``BatchLinesFailed`` (they failed)."""
     from_jobs: int
     """Records after the resume point whose vector comes from a job's results."""
+    jobs: list[str]
+    """The jobs whose results are written."""
 
 
 def run_jobs(
@@ -622,6 +635,12 @@ def run_jobs(
         entries = current.entries
         return (r for r in left if entries[r.line] < 0)
 
+    def unsent(current: Reuse | None, sources: Sequence[ResultsFile]) -> Iterator[Record]:
+        """What a job is sent for: the records without a vector, but those whose request
+        failed in a job this run collected (the next run sends them, once they are listed)."""
+        failed_now = run.failures(run.this_runs(sources))
+        return (r for r in pending(current) if keys.hexkey(r) not in failed_now)
+
     async def settle() -> None:
         async with run.client:
             while True:
@@ -629,7 +648,7 @@ def run_jobs(
                 sources = run.sources()
                 try:
                     current = plan(sources)
-                    sent = await run.send(pending(current))
+                    sent = await run.send(unsent(current, sources))
                 finally:
                     for source in sources:
                         source.close()
@@ -667,7 +686,7 @@ def run_jobs(
         )
     else:
         message = "every record has a vector"  # never raised: nothing is left to embed
-    return BatchOutcome(final, failing_batches(message), from_jobs)
+    return BatchOutcome(final, failing_batches(message), from_jobs, list(run.state.collected))
 
 
 def _missing(

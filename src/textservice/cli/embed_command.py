@@ -521,6 +521,7 @@ def embed(
             return
         from_jobs: int | None = None
         embed_batches: EmbedBatches | None = None
+        started = time.monotonic()  # a Batch mode run's time includes its jobs'
         if batch_mode:
             assert output_path is not None
             outcome = _batch_jobs(
@@ -537,6 +538,7 @@ def embed(
                 detach=detach,
             )
             reuse, from_jobs, embed_batches = outcome.reuse, outcome.from_jobs, outcome.embed
+            summary.jobs = tuple(outcome.jobs)
             if reuse is not None:
                 held.callback(reuse.close)
         bar = Progress(
@@ -579,7 +581,8 @@ def embed(
                 stats = client.quota_stats()
                 summary.quota_wait, summary.rejected = stats.throttled_for, stats.rejected
 
-        started = time.monotonic()
+        if not batch_mode:
+            started = time.monotonic()
         try:
             signals.run(run())
             writer.finish()
