@@ -699,6 +699,22 @@ def check_rows(result: Any, *, ordered: bool, want: np.ndarray | None = None) ->
     assert np.array_equal(vectors, want)
 
 
+def rows_by_id(local_ray: Any, dataset: Any) -> Any:
+    """The dataset's rows as one ``pyarrow.Table``, sorted by their ``doc-N`` id.
+
+    Read through pyarrow, not ``to_pandas()``: a string column with nulls that pandas made
+    (NaN for a null, pandas 3) reaches Ray's numpy batches as an object array of str and NaN,
+    which Arrow cannot type, so Ray 2.60 stores it as pickled Python objects. Its pandas
+    form (``PythonObjectArray``) returns a numpy array for a slice, so pandas' shallow copies
+    turn its block into a bare numpy array, and reordering the frame (``sort_values``, when
+    Ray's blocks came back out of order: on a loaded machine) fails with an ``IndexError``
+    in pandas' ``take``.
+    """
+    table = pa.concat_tables(local_ray.get(dataset.to_arrow_refs()))
+    ids = table.column("id").to_pylist()
+    return table.take(sorted(range(len(ids)), key=lambda row: int(ids[row].split("-")[1])))
+
+
 @pytest.mark.slow
 @pytest.mark.subprocess
 @pytest.mark.network
@@ -750,23 +766,25 @@ def test_ray_data_sends_the_content_options_and_each_rows_title(
 ) -> None:
     fake, address = served_today
     fake.log.clear()
-    result = embed(
+    result = rows_by_id(
         local_ray,
-        address,
-        "numpy",  # nulls of the title column reach the embedder as None in an object array
-        rows=TODAY_ROWS,
-        model=TODAY,
-        task_type="document",
-        title_column="title",
-        output_dimensionality=256,
-        normalize=True,
-    ).to_pandas()
+        embed(
+            local_ray,
+            address,
+            "numpy",  # nulls of the title column reach the embedder as NaN in an object array
+            rows=TODAY_ROWS,
+            model=TODAY,
+            task_type="document",
+            title_column="title",
+            output_dimensionality=256,
+            normalize=True,
+        ),
+    )
     texts = [text(i) for i in range(TODAY_ROWS)]
     titles = [title(i) for i in range(TODAY_ROWS)]
-    result = result.assign(n=[int(i.split("-")[1]) for i in result["id"]]).sort_values("n")
-    kept = [None if pd.isna(t) else t for t in result["title"]]
-    assert kept == titles  # the title column is kept (its nulls as pandas reads them back)
-    vectors = np.stack([np.asarray(v, np.float32) for v in result["embedding"]])
+    kept = [None if pd.isna(t) else t for t in result.column("title").to_pylist()]
+    assert kept == titles  # the title column is kept (its nulls as pandas wrote them: NaN)
+    vectors = np.stack([np.asarray(v, np.float32) for v in result.column("embedding").to_pylist()])
     want = expected_today(
         texts, task_type="RETRIEVAL_DOCUMENT", titles=titles, dimension=256, normalize=True
     )
