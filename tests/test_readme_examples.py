@@ -16,14 +16,12 @@ from textservice.testing import FakeServer
 
 pytestmark = pytest.mark.subprocess
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _section_blocks(title: str) -> list[str]:
-    text = README.read_text(encoding="utf-8")
-    section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert blocks, f"no python example under {title!r}"
+def _blocks(name: str) -> list[str]:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / name).read_text(encoding="utf-8"), re.S)
+    assert blocks, f"no python example in {name}"
     return blocks
 
 
@@ -36,7 +34,7 @@ def _run(
 
 
 def test_testing_your_code_example_passes(tmp_path: Path) -> None:
-    (tmp_path / "test_user_example.py").write_text(_section_blocks("Testing your code")[0])
+    (tmp_path / "test_user_example.py").write_text(_blocks("docs/testing.md")[0])
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         capture_output=True,
@@ -65,7 +63,7 @@ textservice.configure("...")
 
 
 def test_first_call_example_embeds_with_todays_model(tmp_path: Path) -> None:
-    first, _retired = _section_blocks("Install and a first call with a real key")
+    (first,) = _blocks("README.md")
     assert "embed_content" in first and "models/gemini-embedding-2" in first
     done = _run(_TODAY + first, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -75,7 +73,7 @@ def test_first_call_example_embeds_with_todays_model(tmp_path: Path) -> None:
 def test_the_which_model_example_embeds_an_image_a_pdf_and_a_captioned_image(
     tmp_path: Path,
 ) -> None:
-    (example,) = _section_blocks("Which model")
+    (example,) = _blocks("docs/models.md")
     (tmp_path / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"c" * 100)
     (tmp_path / "paper.pdf").write_bytes(b"%PDF-1.7\n" + b"p" * 100)
     check = (
@@ -92,7 +90,7 @@ def test_the_which_model_example_embeds_an_image_a_pdf_and_a_captioned_image(
 
 
 def test_the_legacy_example_reports_a_retired_model(tmp_path: Path) -> None:
-    _first, retired = _section_blocks("Install and a first call with a real key")
+    retired = _blocks("docs/api.md")[1]
     done = _run(_TODAY + retired, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("NotFound "), done.stdout
@@ -100,7 +98,7 @@ def test_the_legacy_example_reports_a_retired_model(tmp_path: Path) -> None:
 
 
 def test_pointing_a_client_at_the_fake_example_runs(tmp_path: Path) -> None:
-    blocks = _section_blocks("Testing your code")
+    blocks = _blocks("docs/testing.md")
     assert len(blocks) == 2
     assert "channel_factory=fake.channel" in blocks[1] and "fake.in_memory()" in blocks[1]
     assert "channel_factory=fake.http_transport" in blocks[1] and "serve_rest()" in blocks[1]
@@ -115,7 +113,7 @@ def test_pointing_a_client_at_the_fake_example_runs(tmp_path: Path) -> None:
 def test_the_framework_examples_run_unchanged_against_the_fake_the_environment_names(
     tmp_path: Path,
 ) -> None:
-    blocks = _section_blocks("LangChain and LlamaIndex")
+    blocks = _blocks("docs/adapters.md")
     assert len(blocks) == 2
     assert "TextServiceEmbeddings" in blocks[0] and "TextServiceEmbedding(" in blocks[1]
     fake = FakeServer()
@@ -138,7 +136,7 @@ def test_the_framework_examples_run_unchanged_against_the_fake_the_environment_n
 
 
 def test_the_api_examples_run_as_written(tmp_path: Path) -> None:
-    today, legacy = _section_blocks("API")
+    today, _retired, legacy, _clients = _blocks("docs/api.md")
     done = _run(_TODAY + today, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     # The legacy TextService: a fake that still serves its retired models.
