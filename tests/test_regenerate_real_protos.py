@@ -43,7 +43,7 @@ V1ALPHA = GOOGLEAPIS / "f8291d2b" / PROTO_PACKAGE_DIR / "v1alpha"
 OLD_V1BETA = GOOGLEAPIS / "cb060cbb75" / PROTO_PACKAGE_DIR / "v1beta"
 """v1beta's generative_service.proto and content.proto at googleapis cb060cbb75 (2024-06)."""
 
-COPIED = ("codegen", "src", "tests", "bench", "protos")
+COPIED = ("codegen", "src", "tests", "bench", "protos", "docs", ".ci")
 """The folders of the repository the copy gets (and every file at its top)."""
 
 EMBED_CONTENT = """    option (google.api.method_signature) = "model,content";
