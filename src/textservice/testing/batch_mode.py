@@ -62,6 +62,7 @@ __all__ = [
     "StoredJob",
     "error_response",
     "is_media",
+    "is_upload_session",
 ]
 
 BATCH_SECONDS = 2.0
@@ -821,6 +822,13 @@ class BatchMode:
                 if job.results_file is not None and job.results_file.name == name:
                     return len(job.lines)
         return 0
+
+
+def is_upload_session(path: str, query: str) -> bool:
+    """Whether a REST request continues an upload session (its URL has the ``upload_id`` the
+    start answered). The session URL is its credential: google-genai 3.3.0 sends the chunks
+    with the X-Goog-Upload-* headers alone, no key (``_api_client.BaseApiClient._upload_fd``)."""
+    return path.startswith("/upload/") and "upload_id" in dict(parse_qsl(query))
 
 
 def is_media(verb: str, path: str, query: str) -> bool:

@@ -53,7 +53,14 @@ from textservice.testing.answers import (
     generation_methods,
     implemented_methods,
 )
-from textservice.testing.batch_mode import BATCH_SECONDS, BatchMode, Step, error_response, is_media
+from textservice.testing.batch_mode import (
+    BATCH_SECONDS,
+    BatchMode,
+    Step,
+    error_response,
+    is_media,
+    is_upload_session,
+)
 from textservice.testing.catalogue import (
     DEFAULT_KNOWN_MODELS,
     CatalogueModel,
@@ -743,8 +750,8 @@ class FakeServer:
         self, verb: str, path: str, query: str, metadata: list[tuple[str, Any]], body: bytes
     ) -> Response | None:
         """An upload or download of the Files API (REST), or ``None`` when the request is not
-        one: logged (``UploadFile``/``DownloadFile``), the key checked, answered by
-        ``batch_mode``."""
+        one: logged (``UploadFile``/``DownloadFile``), the key checked (but on an upload
+        session's own URL), answered by ``batch_mode``."""
         if not is_media(verb, path, query):
             return None
         parts = path.removeprefix("/upload").removeprefix("/download").split("/")
@@ -754,7 +761,8 @@ class FakeServer:
             return None
         call = self.log.start(version.name, method, None, metadata, service="FileService")
         try:
-            self._check_api_key(metadata)
+            if not is_upload_session(path, query):
+                self._check_api_key(metadata)
             answer = await self.batch_mode.media(version, verb, path, query, metadata, body)
         except GRPCError as exc:
             self.log.finish(call, exc.status, exc.message)
