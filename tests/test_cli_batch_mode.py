@@ -275,3 +275,11 @@ def test_killed_at_every_step_then_rerun_sends_one_job_and_the_online_vectors(
     assert numpy.load(out).shape == (20_000, 128)
     listed = run_cli(["batch", "list", *endpoint(address)])
     assert listed.stdout.count("batches/") == 1
+
+
+def test_an_unknown_job_is_a_usage_error_that_points_at_batch_list(address: ServerAddress) -> None:
+    for command in ("status", "cancel", "delete"):
+        done = run_cli(["batch", command, "nope", *endpoint(address)])
+        assert done.returncode == 2, (command, done.stderr)
+        assert "batches/nope" in done.stderr and "'textservice batch list'" in done.stderr
+        assert "textservice models" not in done.stderr  # not a model's NOT_FOUND

@@ -9,17 +9,22 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import click
 
 from textservice import batches
 from textservice.batches import jobs
 from textservice.cli.connect import Connection, connection_options, run_call
+from textservice.cli.errors import NoSuchJobError
 from textservice.cli.exit_codes import EXIT_CODES_HELP
 from textservice.client import TextServiceClient
+from textservice.errors import NotFound
 
 __all__ = ["batch"]
+
+T = TypeVar("T")
 
 
 def _rest(connection: Connection) -> Connection:
@@ -91,7 +96,7 @@ def list_jobs(as_json: bool, connection: Connection) -> None:
 @connection_options
 def status(name: str, as_json: bool, connection: Connection) -> None:
     """Show the job NAME (batches/...): its state, counts, times and results."""
-    found = run_call(_rest(connection), lambda client: jobs.get(_name(name), client=client))
+    found = _on_job(connection, name, jobs.get)
     if as_json:
         click.echo(json.dumps(_jsonable(dict(found)), indent=2, ensure_ascii=False))
         return
@@ -120,7 +125,7 @@ def status(name: str, as_json: bool, connection: Connection) -> None:
 @connection_options
 def cancel(name: str, connection: Connection) -> None:
     """Ask Google to cancel the job NAME (its state says when it is)."""
-    run_call(_rest(connection), lambda client: jobs.cancel(_name(name), client=client))
+    _on_job(connection, name, jobs.cancel)
     click.echo(f"asked to cancel {name}")
 
 
@@ -129,10 +134,26 @@ def cancel(name: str, connection: Connection) -> None:
 @connection_options
 def delete(name: str, connection: Connection) -> None:
     """Delete the job NAME (it is not cancelled: cancel it first to stop it)."""
-    run_call(_rest(connection), lambda client: jobs.delete(_name(name), client=client))
+    _on_job(connection, name, jobs.delete)
     click.echo(f"deleted {name}")
 
 
 def _name(name: str) -> str:
     """A job's name, ``batches/`` added to a bare id."""
     return name if name.startswith("batches/") else f"batches/{name}"
+
+
+def _on_job(connection: Connection, name: str, call: Callable[..., Awaitable[T]]) -> T:
+    """``call(job, client=...)`` on the job NAME; a NOT_FOUND says the job is unknown (not,
+    as for embed, a model)."""
+
+    async def run(client: TextServiceClient) -> T:
+        try:
+            return await call(_name(name), client=client)
+        except NotFound as exc:
+            raise NoSuchJobError(
+                f"NOT_FOUND: {exc.message or _name(name)}\n"
+                "'textservice batch list' lists the jobs of the key's project"
+            ) from exc
+
+    return run_call(_rest(connection), run)
