@@ -154,7 +154,10 @@ class JobState:
             data = json.loads(text)
             if data.pop("version", None) != _VERSION:
                 raise ValueError("not a version this textservice writes")
-            return cls(**data)
+            state = cls(**data)
+            if len(state.collected) != len(state.results):
+                raise ValueError("its results and the jobs they are of do not pair up")
+            return state
         except (ValueError, TypeError) as exc:
             raise OutputConflictError(
                 f"{path} is not a Batch mode checkpoint ({exc}): remove {folder} (a job it "
