@@ -206,18 +206,41 @@ def _digest(path: Path) -> str:
 
 
 class _Status:
-    """The job's progress on stderr: one redrawn line on a terminal, a line per change in
-    ``lines`` mode, nothing when off."""
+    """The job's progress on stderr: one redrawn line on a terminal, lines for a log (``lines``
+    mode), nothing when off. A new kind of line (another state, the upload, the download) is
+    shown at once; updates of the same kind at most every ``interval`` seconds (2 for a log,
+    as ``Progress``), the last one shown by ``end``, so a download of many MB writes a few
+    lines, not one per chunk."""
 
-    def __init__(self, mode: Mode, started: float) -> None:
+    def __init__(
+        self,
+        mode: Mode,
+        started: float,
+        *,
+        interval: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.mode = mode
         self.started = started
+        self.interval = interval if interval is not None else (0.1 if mode == "bar" else 2.0)
+        self.clock = clock
         self.last = ""
+        self.kind: str | None = None
+        self.shown_at = float("-inf")
+        self.pending: str | None = None
 
-    def show(self, text: str) -> None:
+    def show(self, text: str, kind: str = "") -> None:
         if self.mode == "off" or text == self.last:
             return
-        self.last = text
+        now = self.clock()
+        if kind == self.kind and now - self.shown_at < self.interval:
+            self.pending = text
+            return
+        self._write(text)
+        self.kind, self.shown_at = kind, now
+
+    def _write(self, text: str) -> None:
+        self.last, self.pending = text, None
         if self.mode == "bar":
             sys.stderr.write(f"\r\x1b[2K{text}")
             sys.stderr.flush()
@@ -233,13 +256,16 @@ class _Status:
             if stats["failed_request_count"]:
                 counts += f" ({stats['failed_request_count']:,} failed)"
         elapsed = format_duration(time.monotonic() - self.started)
-        self.show(f"{batch['name']}: {short_name(batch['state'])}{counts}, {elapsed} elapsed")
+        state = short_name(batch["state"])
+        self.show(f"{batch['name']}: {state}{counts}, {elapsed} elapsed", state)
 
     def end(self) -> None:
+        if self.pending is not None and self.mode != "off":
+            self._write(self.pending)
         if self.mode == "bar" and self.last:
             sys.stderr.write("\n")
             sys.stderr.flush()
-        self.last = ""
+        self.last, self.kind = "", None
 
 
 @dataclass
@@ -376,7 +402,7 @@ class BatchRun:
                     part,
                     client=self.client,
                     progress=lambda done: status.show(
-                        f"{name}: downloading its results, {done / 1e6:,.1f} MB"
+                        f"{name}: downloading its results, {done / 1e6:,.1f} MB", "download"
                     ),
                 )
             finally:
@@ -448,7 +474,8 @@ class BatchRun:
                 resume=state.upload_url,
                 on_session=saved,
                 progress=lambda done, total: status.show(
-                    f"uploading the requests: {done / 1e6:,.1f} of {total / 1e6:,.1f} MB"
+                    f"uploading the requests: {done / 1e6:,.1f} of {total / 1e6:,.1f} MB",
+                    "upload",
                 ),
                 client=self.client,
             )
