@@ -162,6 +162,22 @@ def test_failed_lines_are_listed_and_sent_again_alone(
     same_npy(out, reference)
 
 
+def test_the_same_requests_again_adopt_the_job_and_upload_nothing(
+    fake: FakeServer, address: ServerAddress, tmp_path: Path
+) -> None:
+    source = write_lines(tmp_path / "in.txt", texts(600))
+    full = ["--output-dimensionality", "3072"]  # 600 x 3,072 values: results over 20 MB, a file
+    args = ["--batch-mode", "--detach", *full, "-i", str(source), "-o"]
+    first = embed(address, *args, str(tmp_path / "a.npy"))
+    assert first.returncode == 0 and "as a file" in first.stderr, first.stderr
+    uploads = fake.count("UploadFile")
+    # another output of the same input (or this one with its folder lost): the same requests
+    again = embed(address, *args, str(tmp_path / "b.npy"))
+    assert again.returncode == 0, again.stderr
+    assert "sent by an earlier run: not sending another" in again.stderr
+    assert fake.count("UploadFile") == uploads and len(fake.batch_mode.jobs) == 1
+
+
 @pytest.mark.parametrize("end", ["cancelled", "expired"])
 def test_a_job_that_ended_without_results_is_reported(
     fake: FakeServer, address: ServerAddress, tmp_path: Path, end: str

@@ -454,9 +454,19 @@ class BatchRun:
         state.save(self.folder)  # the digest and display name, before anything is sent
         self.note(f"Batch mode: sending {plan.describe()}")
         if not plan.inline and state.file is None:
+            if await self._adopted():  # the same requests, sent before: upload nothing
+                return True
             await self._upload()
         await self._create()
         return True
+
+    async def _adopted(self) -> bool:
+        """Whether a job of this display name is still alive (sent by an earlier run, whose
+        answer or folder was lost): it is now the job in hand, and no other is sent."""
+        found = await self._orphan()
+        if found is not None:
+            self.note(f"found {found}, sent by an earlier run: not sending another")
+        return found is not None
 
     async def _upload(self) -> None:
         state = self.state
@@ -488,9 +498,7 @@ class BatchRun:
     async def _create(self) -> None:
         state = self.state
         assert state.display_name is not None
-        found = await self._orphan()  # a job of this name still alive is this one
-        if found is not None:
-            self.note(f"found {found}, sent by an earlier run: not sending another")
+        if await self._adopted():  # a job of this name still alive is this one
             return
         state.creating = True
         state.save(self.folder)
