@@ -294,6 +294,9 @@ def test_killed_at_every_step_then_rerun_sends_one_job_and_the_online_vectors(
 
 
 def test_an_unknown_job_is_a_usage_error_that_points_at_batch_list(address: ServerAddress) -> None:
+    empty = run_cli(["batch", "list", *endpoint(address)])
+    assert empty.returncode == 0 and empty.stdout == ""
+    assert "no Batch mode jobs" in empty.stderr
     for command in ("status", "cancel", "delete"):
         done = run_cli(["batch", command, "nope", *endpoint(address)])
         assert done.returncode == 2, (command, done.stderr)

@@ -80,6 +80,8 @@ def list_jobs(as_json: bool, connection: Connection) -> None:
         return [b async for b in jobs.list_batches(client=client)]
 
     found = run_call(_rest(connection), every)
+    if not found:
+        click.echo("textservice: no Batch mode jobs", err=True)  # stdout stays empty
     for item in found:
         if as_json:
             click.echo(json.dumps(_jsonable(dict(item)), ensure_ascii=False))
