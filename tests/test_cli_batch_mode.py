@@ -208,6 +208,17 @@ def test_batch_mode_usage(address: ServerAddress, tmp_path: Path) -> None:
     assert no_file.returncode == 2 and "--batch-mode needs --output FILE" in no_file.stderr
     alone = embed(address, "--detach", "-i", str(source), "-o", str(tmp_path / "o.npy"))
     assert alone.returncode == 2 and "--detach goes with --batch-mode" in alone.stderr
+    grpc = embed(
+        address,
+        "--batch-mode",
+        "--transport",
+        "grpc",
+        "-i",
+        str(source),
+        "-o",
+        str(tmp_path / "r.npy"),
+    )
+    assert grpc.returncode == 2 and "served over REST only" in grpc.stderr
     files = ["-i", str(source), "-o", str(tmp_path / "g.npy")]
     gecko = run_cli(
         ["embed", "-m", "models/embedding-gecko-001", "--batch-mode", *endpoint(address), *files]

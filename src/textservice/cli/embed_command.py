@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from textservice._checks import check_model
 from textservice._profiles import MAX_BATCH_ITEMS
@@ -425,6 +426,9 @@ def embed(
         raise click.UsageError("--detach goes with --batch-mode")
     if batch_mode:
         check_batch_mode(options, output_path)
+        source_of = click.get_current_context().get_parameter_source("transport")
+        if connection.transport == "grpc" and source_of is ParameterSource.COMMANDLINE:
+            raise click.UsageError("--batch-mode is served over REST only: drop --transport grpc")
         connection = dataclasses.replace(connection, transport="rest")  # REST only
     if input_path == "-" and sys.stdin.isatty():
         fail("no input: pass --input FILE, or pipe the texts in", ExitCode.USAGE)
