@@ -218,3 +218,20 @@ def test_batch_mode_from_an_uploaded_file(client: Any, fake: FakeServer, tmp_pat
         line["key"]: array("f", line["response"]["embedding"]["values"]).tolist() for line in lines
     }
     assert got == {key: expected_content_embedding(EMBEDDING_001, t) for key, t in texts.items()}
+
+
+@pytest.mark.filterwarnings("ignore::google.genai._common.ExperimentalWarning")
+def test_batch_mode_list_cancel_and_delete(client: Any, fake: FakeServer) -> None:
+    fake.batch_mode.seconds = 30.0
+    created = client.batches.create_embeddings(
+        model="gemini-embedding-001",
+        src={"inlined_requests": {"contents": ["to be cancelled"]}},
+        config={"display_name": "genai cancel"},
+    )
+    assert created.name in [job.name for job in client.batches.list()]
+    client.batches.cancel(name=created.name)
+    assert client.batches.get(name=created.name).state == "JOB_STATE_CANCELLED"
+    client.batches.delete(name=created.name)
+    with pytest.raises(errors.ClientError) as info:
+        client.batches.get(name=created.name)
+    assert info.value.code == 404
