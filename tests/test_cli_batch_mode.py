@@ -88,7 +88,7 @@ def test_a_batch_run_writes_what_an_online_run_writes(
 
 
 def test_detach_then_collect(fake: FakeServer, address: ServerAddress, tmp_path: Path) -> None:
-    fake.batch_mode.seconds = 2.0
+    fake.batch_mode.seconds = 60.0  # running until the test ends it: no race with slow starts
     source = write_lines(tmp_path / "in.txt", texts(25))
     out = tmp_path / "out.npy"
     args = ["--batch-mode", "-i", str(source), "-o", str(out)]
@@ -100,7 +100,8 @@ def test_detach_then_collect(fake: FakeServer, address: ServerAddress, tmp_path:
     assert looked.returncode == 0 and name in looked.stderr
     status = run_cli(["batch", "status", name, *endpoint(address)])
     assert status.returncode == 0 and "state:" in status.stdout and name in status.stdout
-    time.sleep(2.0)
+    assert "running" in status.stdout or "pending" in status.stdout
+    fake.batch_mode.jobs[0].seconds = 0  # it finishes now
     collected = embed(address, *args)
     assert collected.returncode == 0, collected.stderr
     reference = tmp_path / "online.npy"
