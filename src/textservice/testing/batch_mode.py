@@ -51,7 +51,7 @@ from textservice._profiles import MAX_REQUEST_BYTES
 from textservice._transport.rest.errors import error_body, http_status
 from textservice.testing.rest import Dropped, Response, answer_json
 from textservice.testing.validation import invalid_argument
-from textservice.testing.versions import ApiVersion
+from textservice.testing.versions import ApiVersion, Later
 
 __all__ = [
     "BATCH_SECONDS",
@@ -125,8 +125,9 @@ class StoredFile:
                 if self.source == "GENERATED"
                 else ""
             ),
-            state=version.message("FileState").ACTIVE,
-            source=version.message("FileSource")[self.source],
+            # made only where File has them: v1alpha's File (googleapis f8291d2b) has no source
+            state=Later(lambda: version.message("FileState").ACTIVE),
+            source=Later(lambda: version.message("FileSource")[self.source]),
         )
 
 
