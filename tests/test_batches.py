@@ -267,6 +267,32 @@ def test_upload_goes_on_from_an_earlier_session(
     assert commands == ["query", "upload", "upload, finalize"]
 
 
+def test_an_upload_that_finished_unseen_is_found_by_its_session(
+    fake: FakeServer, client: textservice.Client, tmp_path: Path
+) -> None:
+    """The crash after the upload, before its answer was saved: the session says it is done,
+    and its file comes back without a byte sent again (nor a second file)."""
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"y" * 5000)
+    sessions: list[str] = []
+    counted: list[int] = []
+
+    async def twice() -> tuple[Any, Any]:
+        async with client:
+            done = await jobs.upload(path, on_session=sessions.append, client=client)
+            counted.append(fake.count("UploadFile"))
+            return done, await jobs.upload(path, resume=sessions[0], client=client)
+
+    done, again = asyncio.run(twice())
+    assert again["name"] == done["name"] and len(fake.batch_mode.files) == 1
+    commands = [
+        dict(c.metadata).get("x-goog-upload-command")
+        for c in fake.calls[counted[0] :]
+        if c.method == "UploadFile"
+    ]
+    assert commands == ["query"]
+
+
 def test_download_asks_for_the_rest_after_a_drop(
     fake: FakeServer, client: textservice.Client, tmp_path: Path
 ) -> None:
