@@ -7,7 +7,7 @@ and serialising a ``BatchEmbedContentsRequest`` of 100 of them costs about 35 ms
 Python, several times what the rest of a batch costs. ``ContentRequests`` instead encodes each
 fixed field once with betterproto2, and per item writes only the text's and the title's bytes,
 in betterproto2's field order: the bytes are exactly the ones betterproto2 writes for the
-same message (``tests/test_content_requests.py`` checks it on arbitrary values).
+same message (``tests/encoding/test_content_requests.py`` checks it on arbitrary values).
 
 Field numbers and which fields exist come from betterproto2's metadata of the classes the
 generated facade names (the request, its content field, the content's parts, the part's text
