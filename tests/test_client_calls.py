@@ -21,7 +21,7 @@ from support.runtime_specs import (
 
 from textservice import NotFound, TextServiceClient, Unauthenticated, Unavailable
 from textservice._engine.embed import embed_many
-from textservice._engine.outputs import LIST
+from textservice._engine.output_formats import LIST
 from textservice._engine.recipes import EmbedRecipe
 from textservice._facade import get_client
 from textservice._transport.options import RequestOptions

@@ -37,7 +37,7 @@ from textservice import (
     TextServiceClient,
 )
 from textservice._engine.embed import embed_many
-from textservice._engine.outputs import LIST
+from textservice._engine.output_formats import LIST
 from textservice._engine.recipes import EmbedRecipe
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.options import RequestOptions

@@ -14,7 +14,7 @@ from support.runtime_specs import MODEL, batch, single
 
 from textservice import errors
 from textservice._engine import embed as engine
-from textservice._engine.outputs import LIST, NUMPY, OUTPUTS, Output, check_output, strategy
+from textservice._engine.output_formats import LIST, NUMPY, OUTPUTS, Output, check_output, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts
 from textservice._governor import GovernorSettings, RateGovernor
 from textservice._transport.callpath import CallPath, Metadata

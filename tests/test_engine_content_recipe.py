@@ -20,7 +20,7 @@ from support.transports import http_of
 
 from textservice import TextServiceClient
 from textservice._engine import embed as engine
-from textservice._engine.outputs import OUTPUTS, Output
+from textservice._engine.output_formats import OUTPUTS, Output
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.methods import MethodSpec

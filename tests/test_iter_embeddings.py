@@ -20,7 +20,7 @@ import pytest
 
 from textservice import TextServiceClient, errors
 from textservice._engine import embed as engine
-from textservice._engine.outputs import Output, strategy
+from textservice._engine.output_formats import Output, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.methods import MethodSpec

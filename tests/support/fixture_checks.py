@@ -23,7 +23,7 @@ import betterproto2
 from textservice import _facade
 from textservice._encoding.content import Document
 from textservice._engine import embed as engine
-from textservice._engine.outputs import LIST
+from textservice._engine.output_formats import LIST
 from textservice._facade import paging
 from textservice._proto.google import protobuf as wkt
 from textservice.client import TextServiceClient

@@ -10,7 +10,7 @@ from typing import Any
 
 from support.transports import http_of
 from textservice._engine.embed import embed_many
-from textservice._engine.outputs import LIST
+from textservice._engine.output_formats import LIST
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._proto.google.ai.generativelanguage import v1beta, v1beta2
 from textservice._transport.methods import MethodSpec

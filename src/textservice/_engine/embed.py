@@ -12,7 +12,7 @@ ones, so an iterator's memory stays bounded however long its input).
 Identical texts are embedded once (``dedupe``): a list's across the whole list, an iterator's
 within the chunks in flight or held back for order, so its memory stays bounded.
 
-The output format (``outputs.OutputStrategy``) is chosen once per call by the caller and
+The output format (``output_formats.OutputStrategy``) is chosen once per call by the caller and
 passed in; nothing here branches on it. The engine sees the client only as a ``CallPath``.
 """
 
@@ -29,7 +29,7 @@ from textservice._checks import check_callable, check_count
 from textservice._encoding import arrays, codec
 from textservice._engine.dedupe import ChunkPlan, Window, distinct, settle
 from textservice._engine.ordered import ordered_map
-from textservice._engine.outputs import OutputStrategy, RawRows, Vector
+from textservice._engine.output_formats import OutputStrategy, RawRows, Vector
 from textservice._engine.recipes import ChunkRpc, EmbedRecipe
 from textservice._governor import Cost
 from textservice._profiles import MAX_BATCH_ITEMS

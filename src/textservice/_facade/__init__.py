@@ -22,7 +22,7 @@ from textservice._encoding.content import ContentFields
 from textservice._encoding.dicts import to_dict
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
-from textservice._engine.outputs import LIST, NUMPY, Output, OutputStrategy, check_output
+from textservice._engine.output_formats import LIST, NUMPY, Output, OutputStrategy, check_output
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
 from textservice._facade.clients import get_client

@@ -25,7 +25,7 @@ from textservice._checks import encodable, is_int, kind
 from textservice._encoding.content import ContentFields, ContentRequests, Document
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
-from textservice._engine.outputs import OutputStrategy, check_output, normalized, strategy
+from textservice._engine.output_formats import OutputStrategy, check_output, normalized, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
 from textservice._facade.deprecation import deprecated
