@@ -75,7 +75,7 @@ from typing import TYPE_CHECKING, Any
 
 from textservice._checks import check_count, check_model, kind
 from textservice._facade import fields
-from textservice._facade.content import task_type as content_task_type
+from textservice._facade.content_calls import task_type as content_task_type
 from textservice._profiles import TITLED_TASK, profile_for, takes_title
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service

@@ -26,7 +26,7 @@ from textservice._engine.output_formats import LIST, NUMPY, Output, OutputStrate
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
 from textservice._facade.clients import get_client
-from textservice._facade.content import (
+from textservice._facade.content_calls import (
     ContentRecipe,
     embed_content,
     embed_content_async,

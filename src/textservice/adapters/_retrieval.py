@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from textservice._checks import check_count, check_model, check_text, check_texts, kind
-from textservice._facade.content import task_type as content_task_type
+from textservice._facade.content_calls import task_type as content_task_type
 from textservice._profiles import TASK_TYPE_ALIASES, takes_title
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
