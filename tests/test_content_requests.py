@@ -1,4 +1,4 @@
-"""EmbedContent requests written by hand equal betterproto2's bytes (``_encoding.content``)."""
+"""EmbedContent requests written by hand equal betterproto2's bytes (``_encoding.embed_requests``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textservice._encoding.codec import Codec
-from textservice._encoding.content import ContentFields, ContentRequests, Document, prebuilt
+from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document, prebuilt
 from textservice._encoding.json_mapping import to_json
 
 VERSIONS = ("v1", "v1beta")

@@ -387,7 +387,7 @@ def test_files_are_read_as_their_batches_are_sent(
 @pytest.mark.parametrize("version", ["v1", "v1beta"])
 @pytest.mark.parametrize("instruction", [False, True])
 def test_media_requests_are_betterproto2s_bytes_and_json(version: str, instruction: bool) -> None:
-    from textservice._encoding.content import ContentFields, ContentRequests, Document
+    from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document
     from textservice._encoding.json_mapping import to_json
     from textservice._profiles import TASK_INSTRUCTIONS
 

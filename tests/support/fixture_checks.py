@@ -21,7 +21,7 @@ from typing import Any
 import betterproto2
 
 from textservice import _facade
-from textservice._encoding.content import Document
+from textservice._encoding.embed_requests import Document
 from textservice._engine import embed as engine
 from textservice._engine.output_formats import LIST
 from textservice._facade import paging

@@ -7,7 +7,7 @@ request gains in a later proto). This module checks what only makes sense togeth
 needs the RETRIEVAL_DOCUMENT task type; a dimensionality is positive), turns ``content`` into
 ``Document`` items, and runs them on the same ordered, bounded-concurrency engine as
 ``generate_embeddings``: one item by EmbedContent, a sequence by BatchEmbedContents calls of
-at most 100 items, in input order. Requests are written by hand (``_encoding.content``).
+at most 100 items, in input order. Requests are written by hand (``_encoding.embed_requests``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import betterproto2
 
 from textservice._checks import encodable, is_int, kind
-from textservice._encoding.content import ContentFields, ContentRequests, Document
+from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
 from textservice._engine.output_formats import OutputStrategy, check_output, normalized, strategy
