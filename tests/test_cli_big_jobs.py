@@ -19,7 +19,7 @@ from support.cli_helpers import MODEL, results_in, run_cli, settle, stop_when
 
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import encode_batch
+from textservice.cli.writers.jsonl import encode_batch
 from textservice.testing import FakeTextService, ServerAddress
 from textservice.testing.vectors import embedding_bytes
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support.cli_helpers import MODEL, read_jsonl, run_cli
 
-from textservice.cli.outputs import output_kind
+from textservice.cli.writers.jsonl import output_kind
 
 pytestmark = pytest.mark.subprocess
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from textservice.cli.destinations import open_output
+from textservice.cli.writers.destinations import open_output
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Format, Record
-from textservice.cli.outputs import ResultWriter
+from textservice.cli.writers.jsonl import ResultWriter
 from textservice.cli.rerun import verify_earlier
 from textservice.cli.sources import TextSource
 

@@ -38,7 +38,7 @@ from textservice.cli.inputs import Format, Record
 from textservice.cli.locks import output_lock
 from textservice.cli.long_texts import OnLong, guard
 from textservice.cli.open_input import open_source
-from textservice.cli.outputs import ResultWriter, output_kind, partial_path
+from textservice.cli.writers.jsonl import ResultWriter, output_kind, partial_path
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
 from textservice.cli.rerun import prepare
 from textservice.cli.reuse import remove_asides

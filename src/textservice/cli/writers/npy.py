@@ -44,7 +44,7 @@ from textservice.cli.digests import ContentDigest, DigestChain, digest_path, is_
 from textservice.cli.errors import InputChangedError
 from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import (
+from textservice.cli.writers.jsonl import (
     EMPTY,
     OutputConflictError,
     ResumePoint,
@@ -458,7 +458,7 @@ class NpyFile:
 
 class NpyResults:
     """A ``.npy`` output's results, finished or an unfinished run's ``.part``, read for reuse
-    (:mod:`.reuse`): the keys of its ids file, and rows read by number."""
+    (:mod:`..reuse`): the keys of its ids file, and rows read by number."""
 
     def __init__(
         self, data: Path, ids: Path, *, offset: int, dimension: int, rows: int, ids_bytes: int

@@ -3,10 +3,10 @@
 Every file output follows the same steps (the README's "Resume" says the same for users):
 
 1. **Inspect** (no change to any file): what an earlier run left, as a :class:`ResumePoint`:
-   how many records it holds, the digest after the last of them (:mod:`.digests`), and the
+   how many records it holds, the digest after the last of them (:mod:`..digests`), and the
    embedding length. A ``OUTPUT.part`` (an unfinished run) comes first, else a finished
    ``OUTPUT``; ``--overwrite`` ignores both.
-2. **Verify** (:mod:`.checkpoints`): every result held is read back and checked (a valid line,
+2. **Verify** (:mod:`..checkpoints`): every result held is read back and checked (a valid line,
    segment or row block, one embedding length, the content digest of ``.npy`` and Parquet
    results), and compared with the input's records as they are read: their ids in order and
    the digest after them. A corrupt result, or another input, model or server, is refused
@@ -17,12 +17,12 @@ Every file output follows the same steps (the README's "Resume" says the same fo
    crash leaves a resumable ``.part``; **finish** makes ``OUTPUT`` with ``os.replace`` after
    an fsync: ``OUTPUT`` is either absent, the previous file, or complete.
 
-While a run writes, it holds the output's lock (:mod:`.locks`): a second run on the same output
+While a run writes, it holds the output's lock (:mod:`..locks`): a second run on the same output
 is refused.
 
 Formats (one module each): JSONL here (the ``.part`` is the output itself, one
 ``{"id", "digest", "embedding"}`` line per record; a torn last line is cut off and redone),
-``.npy`` in :mod:`.npy_output`, Parquet in :mod:`.parquet_output`; :mod:`.destinations`
+``.npy`` in :mod:`.npy`, Parquet in :mod:`.parquet`; :mod:`.destinations`
 picks one for ``--output``.
 
 JSONL embeddings are the exact float32 values as JSON numbers that parse back to exactly those
@@ -150,7 +150,7 @@ def encode_result(
 ) -> bytes:
     """One JSONL result line, newline included, from a list of floats; ``kept``: the
     ``--keep-columns`` names and values, after the id; ``key``: the record's content key
-    (:mod:`.content_keys`; ``None``: none, as before keys existed), before the embedding."""
+    (:mod:`..content_keys`; ``None``: none, as before keys existed), before the embedding."""
     obj: dict[str, Any] = {"id": record_id, **dict(kept), "digest": digest}
     if key is not None:
         obj["key"] = key
@@ -169,7 +169,7 @@ def _kept_json(names: Sequence[str], record: Record) -> str:
 @dataclass(frozen=True)
 class EncodedRows:
     """JSONL embeddings already written out (``b"[0.1,-2.5e-05]"`` each), copied from an
-    earlier output's lines by a rerun that reuses them (:mod:`.reuse`)."""
+    earlier output's lines by a rerun that reuses them (:mod:`..reuse`)."""
 
     rows: Sequence[bytes]
     dimension: int
@@ -630,7 +630,7 @@ def _fields(line: bytes) -> tuple[int, bytes | None]:
 
 class JsonlResults:
     """A JSONL output's results, finished or an unfinished run's, read for reuse
-    (:mod:`.reuse`): its lines' keys, and any line's embedding copied as it was written.
+    (:mod:`..reuse`): its lines' keys, and any line's embedding copied as it was written.
 
     Our lines have a fixed shape, so a key and an embedding are found without parsing the
     line (:func:`_fields`). A line without a key (written before keys existed), or not ending

@@ -1,13 +1,13 @@
 """Which writer ``textservice embed --output`` gets: standard output, JSONL, ``.npy`` or
-Parquet (see :mod:`textservice.cli.outputs` for what they share)."""
+Parquet (see :mod:`textservice.cli.writers.jsonl` for what they share)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from textservice.cli.digests import VectorSettings
-from textservice.cli.npy_output import NpyFile, NpyResults, ids_path
-from textservice.cli.outputs import (
+from textservice.cli.writers.npy import NpyFile, NpyResults, ids_path
+from textservice.cli.writers.jsonl import (
     JsonlFile,
     JsonlResults,
     ResultWriter,
@@ -15,7 +15,7 @@ from textservice.cli.outputs import (
     output_kind,
     partial_path,
 )
-from textservice.cli.parquet_output import ParquetOutput, ParquetResults
+from textservice.cli.writers.parquet import ParquetOutput, ParquetResults
 from textservice.cli.reuse import Earlier
 from textservice.cli.sources import InputCheck
 

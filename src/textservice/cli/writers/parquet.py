@@ -42,7 +42,7 @@ from textservice.cli.columns import KeptColumn
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import ContentDigest, DigestChain, is_digest, json_default
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import (
+from textservice.cli.writers.jsonl import (
     EMPTY,
     OutputConflictError,
     ResumePoint,
@@ -509,7 +509,7 @@ _CACHED_GROUPS = 4
 
 class ParquetResults:
     """A Parquet output's results, finished or an unfinished run's segments, read for reuse
-    (:mod:`.reuse`): the ``key`` column, and rows read a row group at a time (the last few
+    (:mod:`..reuse`): the ``key`` column, and rows read a row group at a time (the last few
     groups read are kept, so rows read in about their old order are read once)."""
 
     def __init__(self, files: Sequence[Path], where: Path) -> None:
