@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 from support.cli_helpers import write_lines
 
-from textservice.cli.writers import jsonl, npy, parquet
 from textservice.cli.app import cli
+from textservice.cli.writers import jsonl, npy, parquet
 
 pq = pytest.importorskip("pyarrow.parquet")
 

@@ -10,12 +10,11 @@ import pytest
 from support.cli_helpers import read_jsonl
 from support.cli_writers import SETTINGS, VECTOR, fresh, rows
 
-from textservice.cli.writers import jsonl
 from textservice.cli.content_keys import is_key
 from textservice.cli.digests import DigestChain, VectorSettings, digest_path
 from textservice.cli.errors import InputError
 from textservice.cli.inputs import Record
-from textservice.cli.writers.npy import HEADER_SIZE
+from textservice.cli.writers import jsonl
 from textservice.cli.writers.jsonl import (
     DimensionChangedError,
     Kind,
@@ -24,6 +23,7 @@ from textservice.cli.writers.jsonl import (
     iter_result_checkpoints,
     scan_results,
 )
+from textservice.cli.writers.npy import HEADER_SIZE
 
 D1, D2, D3 = "1" * 32, "2" * 32, "3" * 32  # digests (32 hex digits)
 

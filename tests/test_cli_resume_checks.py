@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from support.cli_writers import VECTOR, fresh
 
-from textservice.cli.writers import parquet
 from textservice.cli.digests import ContentDigest
 from textservice.cli.errors import InputError, OutputBusyError, OutputConflictError
 from textservice.cli.locks import lock_path, output_lock
-from textservice.cli.writers.npy import HEADER_SIZE, npy_header, read_npy_header
+from textservice.cli.writers import parquet
 from textservice.cli.writers.jsonl import Kind, encode_result
+from textservice.cli.writers.npy import HEADER_SIZE, npy_header, read_npy_header
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

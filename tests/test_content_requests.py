@@ -1,4 +1,4 @@
-"""EmbedContent requests written by hand equal betterproto2's bytes (``_encoding.embed_requests``)."""
+"""EmbedContent requests written by hand equal betterproto2's bytes (``embed_requests``)."""
 
 from __future__ import annotations
 

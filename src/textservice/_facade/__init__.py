@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import betterproto2
 
 from textservice._checks import HasName, check_model, check_text, check_texts
-from textservice._encoding.embed_requests import ContentFields
 from textservice._encoding.dicts import to_dict
+from textservice._encoding.embed_requests import ContentFields
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
 from textservice._engine.output_formats import LIST, NUMPY, Output, OutputStrategy, check_output

@@ -38,7 +38,6 @@ from textservice.cli.inputs import Format, Record
 from textservice.cli.locks import output_lock
 from textservice.cli.long_texts import OnLong, guard
 from textservice.cli.open_input import open_source
-from textservice.cli.writers.jsonl import ResultWriter, output_kind, partial_path
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
 from textservice.cli.rerun import prepare
 from textservice.cli.reuse import remove_asides
@@ -49,6 +48,7 @@ from textservice.cli.services import (
 )
 from textservice.cli.sources import InputCheck, Source
 from textservice.cli.tokens import close_counter, make_counter
+from textservice.cli.writers.jsonl import ResultWriter, output_kind, partial_path
 
 __all__ = ["embed"]
 

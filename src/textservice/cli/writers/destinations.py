@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from textservice.cli.digests import VectorSettings
-from textservice.cli.writers.npy import NpyFile, NpyResults, ids_path
+from textservice.cli.reuse import Earlier
+from textservice.cli.sources import InputCheck
 from textservice.cli.writers.jsonl import (
     JsonlFile,
     JsonlResults,
@@ -15,9 +16,8 @@ from textservice.cli.writers.jsonl import (
     output_kind,
     partial_path,
 )
+from textservice.cli.writers.npy import NpyFile, NpyResults, ids_path
 from textservice.cli.writers.parquet import ParquetOutput, ParquetResults
-from textservice.cli.reuse import Earlier
-from textservice.cli.sources import InputCheck
 
 __all__ = ["earlier_finished", "earlier_unfinished", "open_output"]
 

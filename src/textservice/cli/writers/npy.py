@@ -44,6 +44,7 @@ from textservice.cli.digests import ContentDigest, DigestChain, digest_path, is_
 from textservice.cli.errors import InputChangedError
 from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record
+from textservice.cli.sources import InputCheck
 from textservice.cli.writers.jsonl import (
     EMPTY,
     OutputConflictError,
@@ -55,7 +56,6 @@ from textservice.cli.writers.jsonl import (
     replace_atomically,
     require_numpy,
 )
-from textservice.cli.sources import InputCheck
 
 __all__ = ["HEADER_SIZE", "NpyFile", "NpyResults", "ids_path", "npy_header", "read_npy_header"]
 

@@ -42,6 +42,7 @@ from textservice.cli.columns import KeptColumn
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import ContentDigest, DigestChain, is_digest, json_default
 from textservice.cli.inputs import Record
+from textservice.cli.sources import InputCheck, InputError, require_pyarrow
 from textservice.cli.writers.jsonl import (
     EMPTY,
     OutputConflictError,
@@ -52,7 +53,6 @@ from textservice.cli.writers.jsonl import (
     partial_path,
     require_numpy,
 )
-from textservice.cli.sources import InputCheck, InputError, require_pyarrow
 
 __all__ = [
     "METADATA_KEY",
