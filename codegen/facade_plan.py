@@ -70,8 +70,8 @@ FUNCTION_DOC_WIDTH = docstrings.LINE_LENGTH - 4
 """Function docstrings sit 4 spaces in."""
 
 CLIENT_DOC = (
-    "The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call through; "
-    "None uses the default client."
+    "The ``textservice.Client`` to call through (``TextServiceClient``, its former name, is "
+    "the same class); None uses the default client."
 )
 
 OUTPUT_DOC = (
@@ -91,7 +91,7 @@ TEMPLATE_NAMES = frozenset(
     {
         "_f", "_pb", "Any", "AsyncIterator", "Callable", "HasName", "Iterator", "Literal",
         "Mapping", "Sequence", "TYPE_CHECKING", "cast", "numpy", "overload",
-        "TextServiceClient", "annotations", "datetime",
+        "Client", "annotations", "datetime",
     }
 )  # fmt: skip
 """Module-level names of the generated modules: a request field's parameter must not take one

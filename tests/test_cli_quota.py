@@ -14,7 +14,7 @@ from textservice.cli.connect import Connection, Quota, make_client
 from textservice.cli.embed import EmbedSummary, format_summary
 from textservice.cli.progress import Progress
 from textservice.client import call_path
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing import FakeServer, expected_embedding
 
 TIME_SCALE = 60
 
@@ -94,7 +94,7 @@ def test_the_progress_line_shows_throttled_while_it_is() -> None:
 @pytest.mark.network
 @pytest.mark.slow
 def test_embed_against_a_quota_limited_server_loses_no_text(tmp_path: Path) -> None:
-    fake = FakeTextService(
+    fake = FakeServer(
         api_key="right-key",
         embedding_dimension=8,
         quotas={"requests_per_minute": 10, "time_scale": TIME_SCALE},

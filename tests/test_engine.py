@@ -21,7 +21,7 @@ from textservice._transport.callpath import CallPath, Metadata
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, ResolvedOptions, resolve
 from textservice.retry import Retry
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing import FakeServer, expected_embedding
 
 T = TypeVar("T")
 DIM = 8
@@ -32,7 +32,7 @@ RECIPE = EmbedRecipe(single(), batch())
 class MinimalPath:
     """A ``CallPath`` that is not a client: one in-memory channel to a fake, a fixed key."""
 
-    def __init__(self, fake: FakeTextService, max_concurrency: int) -> None:
+    def __init__(self, fake: FakeServer, max_concurrency: int) -> None:
         self.fake = fake
         self.closed = False
         self.max_concurrency = max_concurrency
@@ -62,7 +62,7 @@ class MinimalPath:
             self._channel.close()
 
 
-def _path(fake: FakeTextService, max_concurrency: int) -> CallPath:
+def _path(fake: FakeServer, max_concurrency: int) -> CallPath:
     return MinimalPath(fake, max_concurrency)  # type-checked against the protocol here
 
 
@@ -71,7 +71,7 @@ def expected(texts: list[str]) -> list[list[float]]:
 
 
 def test_the_engine_needs_only_the_call_path_protocol() -> None:
-    fake = FakeTextService(api_key=KEY, embedding_dimension=DIM)
+    fake = FakeServer(api_key=KEY, embedding_dimension=DIM)
     texts = [f"t{i}" for i in range(250)]
 
     async def main() -> tuple[list[list[float]], list[float]]:
@@ -108,7 +108,7 @@ class Source:
 
 @pytest.mark.parametrize("output", ["list", "numpy"])
 def test_iter_embed_reads_an_input_of_unknown_length_one_chunk_at_a_time(output: Output) -> None:
-    fake = FakeTextService(api_key=KEY, embedding_dimension=DIM)
+    fake = FakeServer(api_key=KEY, embedding_dimension=DIM)
     source = Source(1000)
     size, concurrency = 10, 2
     window = concurrency + concurrency  # RPCs in flight + finished batches held back
@@ -146,7 +146,7 @@ def test_iter_embed_reads_an_input_of_unknown_length_one_chunk_at_a_time(output:
 
 
 def test_iter_embed_failure_on_an_input_of_unknown_length_counts_the_texts_read() -> None:
-    fake = FakeTextService(api_key=KEY, embedding_dimension=DIM)
+    fake = FakeServer(api_key=KEY, embedding_dimension=DIM)
 
     def on_read(index: int) -> None:
         if index == 300:  # the call carrying this text fails (calls go one at a time)

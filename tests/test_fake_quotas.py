@@ -16,7 +16,7 @@ from textservice._encoding.metadata import message_metadata
 from textservice._encoding.requests import request_model, request_texts
 from textservice._proto.google import rpc
 from textservice._quota_options import QUOTA_OPTIONS, quota_argv
-from textservice.testing import FakeTextService, quota_failure
+from textservice.testing import FakeServer, quota_failure
 from textservice.testing.quotas import (
     QuotaLedger,
     Quotas,
@@ -223,7 +223,7 @@ def test_what_a_request_carries() -> None:
 
 
 def test_content_texts_count_against_the_texts_quota() -> None:
-    fake = FakeTextService(quotas={"texts_per_minute": 5, "methods": ["BatchEmbedContents"]})
+    fake = FakeServer(quotas={"texts_per_minute": 5, "methods": ["BatchEmbedContents"]})
     g = module("v1beta")
     one = g.EmbedContentRequest(model=CONTENT_MODEL, content=g.Content(parts=[g.Part(text="x")]))
 
@@ -288,7 +288,7 @@ def _run(coro: Any) -> Any:
 
 
 def test_the_fake_answers_like_the_api_and_logs_the_rejection() -> None:
-    fake = FakeTextService(quotas={"requests_per_minute": 1})
+    fake = FakeServer(quotas={"requests_per_minute": 1})
 
     async def go() -> list[tuple[Status, Any]]:
         async with fake.in_memory() as channel:
@@ -309,7 +309,7 @@ def test_the_fake_answers_like_the_api_and_logs_the_rejection() -> None:
 
 
 def test_versions_share_the_quota_which_is_checked_on_arrival() -> None:
-    fake = FakeTextService(quotas={"requests_per_minute": 2})
+    fake = FakeServer(quotas={"requests_per_minute": 2})
     fake.faults.fail_next(1, "UNAVAILABLE")
 
     async def go() -> list[Status]:
@@ -349,7 +349,7 @@ def _minimal_request(request_type: Any) -> Any:
 
 
 def test_every_served_method_of_every_version_has_quotas() -> None:
-    fake = FakeTextService(quotas={"requests_per_minute": 1, "time_scale": 1})
+    fake = FakeServer(quotas={"requests_per_minute": 1, "time_scale": 1})
     served = routes(lambda route: route.answered)
     assert {route.method for route in served} == set(fake.methods)
 
@@ -378,17 +378,17 @@ def test_every_served_method_of_every_version_has_quotas() -> None:
 
 def test_methods_must_be_served() -> None:
     with pytest.raises(ValueError, match=r"unknown RPC\(s\) \['GenerateContent'\]"):
-        FakeTextService(quotas={"requests_per_minute": 1, "methods": ["GenerateContent"]})
+        FakeServer(quotas={"requests_per_minute": 1, "methods": ["GenerateContent"]})
     with pytest.raises(ValueError, match=r"unknown RPC\(s\) \['EmbedContent'\]"):
-        FakeTextService(
+        FakeServer(
             versions=["v1beta3"], quotas={"requests_per_minute": 1, "methods": ["EmbedContent"]}
         )
     with pytest.raises(ValueError, match="BatchEmbedText"):
-        FakeTextService(versions=["v1beta2"], quotas={"requests_per_minute": 1, "methods": [BATCH]})
+        FakeServer(versions=["v1beta2"], quotas={"requests_per_minute": 1, "methods": [BATCH]})
 
 
 def test_a_fast_clock_frees_the_minute_in_real_time() -> None:
-    fake = FakeTextService(quotas={"requests_per_minute": 3, "time_scale": 600})  # 0.1 s
+    fake = FakeServer(quotas={"requests_per_minute": 3, "time_scale": 600})  # 0.1 s
 
     async def go() -> tuple[float, Status]:
         async with fake.in_memory() as channel:
@@ -498,7 +498,7 @@ def test_fake_server_command_passes_the_same_options_through(
     assert seen == [argv]
 
 
-@pytest.mark.fake_text_service(quotas={"requests_per_minute": 1, "time_scale": 60})
-def test_the_pytest_marker_sets_quotas(fake_text_service: FakeTextService) -> None:
-    assert fake_text_service.quotas is not None
-    assert fake_text_service.quotas.quotas == Quotas(requests_per_minute=1, time_scale=60)
+@pytest.mark.fake_server(quotas={"requests_per_minute": 1, "time_scale": 60})
+def test_the_pytest_marker_sets_quotas(fake_server: FakeServer) -> None:
+    assert fake_server.quotas is not None
+    assert fake_server.quotas.quotas == Quotas(requests_per_minute=1, time_scale=60)

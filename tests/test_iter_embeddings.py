@@ -18,7 +18,7 @@ import grpclib.server
 import numpy as np
 import pytest
 
-from textservice import TextServiceClient, errors
+from textservice import Client, errors
 from textservice._engine import embed as engine
 from textservice._engine.output_formats import Output, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
@@ -104,7 +104,7 @@ BATCH_SPEC: ManyTexts[str, str, Any, Any] = ManyTexts(
 
 
 async def embed_text(
-    client: TextServiceClient,
+    client: Client,
     text: str,
     options: RequestOptions,
     *,
@@ -117,7 +117,7 @@ async def embed_text(
 
 
 async def embed_texts(
-    client: TextServiceClient,
+    client: Client,
     texts: list[str],
     options: RequestOptions,
     *,
@@ -131,7 +131,7 @@ async def embed_texts(
 
 
 def iter_embed_texts(
-    client: TextServiceClient,
+    client: Client,
     texts: list[str],
     options: RequestOptions,
     *,
@@ -156,7 +156,7 @@ def iter_embed_texts(
 
 
 def iter_embed_texts_sync(
-    client: TextServiceClient,
+    client: Client,
     texts: list[str],
     options: RequestOptions,
     *,
@@ -180,13 +180,13 @@ def iter_embed_texts_sync(
 
 
 @asynccontextmanager
-async def serving(service: SlowService, concurrency: int) -> AsyncIterator[TextServiceClient]:
+async def serving(service: SlowService, concurrency: int) -> AsyncIterator[Client]:
     server = grpclib.server.Server([service], status_details_codec=StatusDetailsCodec())
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     await server.start(sock=sock)
-    client = TextServiceClient(
+    client = Client(
         "test-key", endpoint=f"127.0.0.1:{port}", insecure=True, max_concurrency=concurrency
     )
     try:
@@ -372,7 +372,7 @@ def test_iter_keeps_no_reference_to_yielded_batches() -> None:
 @pytest.mark.parametrize(("value", "error"), [(0, ValueError), (101, ValueError), ("5", TypeError)])
 def test_iter_rejects_bad_batch_size(value: Any, error: type[Exception]) -> None:
     async def main() -> None:
-        client = TextServiceClient("k", endpoint="127.0.0.1:1", insecure=True)
+        client = Client("k", endpoint="127.0.0.1:1", insecure=True)
         try:
             async for _ in iter_embed_texts(
                 client,
@@ -399,12 +399,12 @@ def test_iter_embeddings_sync_matches_list_embedding_and_reports_progress() -> N
     import threading
 
     from textservice import iter_embeddings, v1beta
-    from textservice.testing import FakeTextService, expected_embedding
+    from textservice.testing import FakeServer, expected_embedding
 
-    fake = FakeTextService(embedding_dimension=16)
+    fake = FakeServer(embedding_dimension=16)
     texts = TEXTS[:250]
     seen: list[tuple[int, int, str]] = []
-    with TextServiceClient(channel_factory=fake.channel, max_concurrency=3) as client:
+    with Client(channel_factory=fake.channel, max_concurrency=3) as client:
         batches = list(
             iter_embeddings(
                 FAKE_MODEL,
@@ -424,12 +424,12 @@ def test_iter_embeddings_sync_matches_list_embedding_and_reports_progress() -> N
 
 def test_iter_embeddings_async_yields_in_order() -> None:
     from textservice import iter_embeddings_async
-    from textservice.testing import FakeTextService, expected_embedding
+    from textservice.testing import FakeServer, expected_embedding
 
-    fake = FakeTextService(embedding_dimension=8)
+    fake = FakeServer(embedding_dimension=8)
 
     async def main() -> list[list[list[float]]]:
-        client = TextServiceClient(channel_factory=fake.channel, max_concurrency=4)
+        client = Client(channel_factory=fake.channel, max_concurrency=4)
         try:
             return [b async for b in iter_embeddings_async(FAKE_MODEL, TEXTS, client=client)]
         finally:
@@ -442,11 +442,11 @@ def test_iter_embeddings_async_yields_in_order() -> None:
 
 def test_stopping_a_sync_iteration_early_leaves_the_client_usable() -> None:
     from textservice import iter_embeddings
-    from textservice.testing import FakeTextService
+    from textservice.testing import FakeServer
 
-    fake = FakeTextService(embedding_dimension=4)
+    fake = FakeServer(embedding_dimension=4)
     fake.faults.delay(0.02, method="BatchEmbedText")
-    with TextServiceClient(channel_factory=fake.channel, max_concurrency=2) as client:
+    with Client(channel_factory=fake.channel, max_concurrency=2) as client:
         # typed as an Iterator; it is a generator, whose close() is what `break` does
         iterator = cast(
             "Generator[list[list[float]]]",
@@ -477,7 +477,7 @@ def test_arguments_are_checked_before_iterating(
     from textservice import iter_embeddings, iter_embeddings_async
 
     args: dict[str, Any] = {"model": FAKE_MODEL, "texts": ["a"], **kwargs}
-    client = TextServiceClient("k", endpoint="127.0.0.1:1", insecure=True)
+    client = Client("k", endpoint="127.0.0.1:1", insecure=True)
     try:
         for function in (iter_embeddings, iter_embeddings_async):
             with pytest.raises(error, match=match):
@@ -606,11 +606,11 @@ def test_numpy_iteration_without_batch_rpc_groups_single_calls() -> None:
 
 
 def test_sync_iteration_of_arrays_matches_the_async_one() -> None:
-    from textservice.testing import FakeTextService, expected_embedding
+    from textservice.testing import FakeServer, expected_embedding
 
-    fake = FakeTextService(embedding_dimension=5)
+    fake = FakeServer(embedding_dimension=5)
     batch = BATCH_SPEC
-    with TextServiceClient(channel_factory=fake.channel, max_concurrency=3) as client:
+    with Client(channel_factory=fake.channel, max_concurrency=3) as client:
         batches = list(
             iter_embed_texts_sync(
                 client,
@@ -662,11 +662,11 @@ def test_closing_the_client_with_a_sync_iteration_open_closes_it_cleanly(
 ) -> None:
     # next(it); client.close() printed "aclose(): asynchronous generator is already running"
     # (asyncio closed the nested generators of the iteration all at once).
-    from textservice.testing import FakeTextService
+    from textservice.testing import FakeServer
 
-    fake = FakeTextService(embedding_dimension=4)
+    fake = FakeServer(embedding_dimension=4)
     fake.faults.delay(0.05, method="BatchEmbedText")  # calls still in flight at close()
-    client = TextServiceClient(channel_factory=fake.channel, max_concurrency=4)
+    client = Client(channel_factory=fake.channel, max_concurrency=4)
     batch = BATCH_SPEC
     with caplog.at_level(logging.ERROR):
         it = iter_embed_texts_sync(

@@ -106,7 +106,7 @@ def _server(
 
 
 class ClientOptions(TypedDict, total=False):
-    """The keyword options of :class:`TextServiceClient` (all optional), as ``configure``
+    """The keyword options of :class:`Client` (all optional), as ``configure``
     takes them; see the class for what each means."""
 
     endpoint: str | None
@@ -265,7 +265,7 @@ class Client:
         if api_key is None and channel_factory is None and host.endswith("googleapis.com"):
             raise MissingAPIKeyError(
                 f"no API key for {self._endpoint}{origin}: pass api_key=... to "
-                f"TextServiceClient or configure(), or set the {API_KEY_ENV} environment variable"
+                f"Client or configure(), or set the {API_KEY_ENV} environment variable"
             )
         if (
             api_key is not None
@@ -356,7 +356,7 @@ class Client:
         await self._path.pool.close_current()
         self._finalizer()
 
-    def __enter__(self) -> TextServiceClient:
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(
@@ -367,7 +367,7 @@ class Client:
     ) -> None:
         self.close()
 
-    async def __aenter__(self) -> TextServiceClient:
+    async def __aenter__(self) -> Client:
         return self
 
     async def __aexit__(
@@ -424,13 +424,13 @@ TextServiceClient = Client
 """``Client``'s former name, kept: every function takes either (they are one class)."""
 
 
-def call_path(client: TextServiceClient) -> ClientCallPath:
+def call_path(client: Client) -> ClientCallPath:
     """The call path ``client`` owns: what the engine and the RPC layer call through."""
     return client._path
 
 
 _default_lock = threading.Lock()
-_default: TextServiceClient | None = None
+_default: Client | None = None
 
 
 def _after_fork() -> None:
@@ -444,10 +444,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
-def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> TextServiceClient:
+def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> Client:
     """Set up the default client (used when a call gets no ``client=``) and return it.
 
-    Takes the arguments of :class:`TextServiceClient`: ``api_key`` and the keyword options
+    Takes the arguments of :class:`Client`: ``api_key`` and the keyword options
     of :class:`ClientOptions` (``endpoint``, ``transport``, ``http2``, ``insecure``,
     ``metadata``, ``timeout``,
     ``retry``, ``max_concurrency``, ``channel_factory``, ``allow_plaintext_key``,
@@ -455,7 +455,7 @@ def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> T
     ``quota_time_scale``), with the same defaults. The previous default client is closed.
     """
     global _default
-    client = TextServiceClient(api_key, **options)
+    client = Client(api_key, **options)
     with _default_lock:
         old, _default = _default, client
     if old is not None:
@@ -464,21 +464,21 @@ def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> T
 
 
 def _configure_signature() -> inspect.Signature:
-    """``TextServiceClient``'s own signature (its options spelled out, with their defaults),
+    """``Client``'s own signature (its options spelled out, with their defaults),
     returning the client: what ``help(configure)`` and ``inspect.signature`` show, while type
     checkers read ``**options: Unpack[ClientOptions]``."""
-    made = inspect.signature(TextServiceClient.__init__)
+    made = inspect.signature(Client.__init__)
     parameters = [p for name, p in made.parameters.items() if name != "self"]
-    return made.replace(parameters=parameters, return_annotation="TextServiceClient")
+    return made.replace(parameters=parameters, return_annotation="Client")
 
 
 configure.__signature__ = _configure_signature()  # type: ignore[attr-defined]
 
 
-def get_default_client() -> TextServiceClient:
+def get_default_client() -> Client:
     """The default client: the one ``configure`` made, else one from ``GOOGLE_API_KEY``."""
     global _default
     with _default_lock:
         if _default is None or _default.closed:
-            _default = TextServiceClient()
+            _default = Client()
         return _default

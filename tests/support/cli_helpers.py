@@ -148,7 +148,7 @@ EMBEDDING_METHODS = ("BatchEmbedText", "EmbedText", "BatchEmbedContents", "Embed
 
 
 def texts_embedded(fake: Any) -> list[str]:
-    """Every text a fake (``FakeTextService``) was asked to embed, in arrival order: those of
+    """Every text a fake (``FakeServer``) was asked to embed, in arrival order: those of
     TextService's calls, and the text parts of GenerativeService's."""
     out: list[str] = []
     for call in fake.calls:

@@ -43,7 +43,7 @@ from textservice._transport.callpath import CallPath
 from textservice._transport.methods import HttpRule, MethodSpec, RequestT, ResponseT
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice._transport.rpc import call
-from textservice.client import TextServiceClient, call_path
+from textservice.client import Client, call_path
 from textservice.retry import Retry
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArrayEmbedding",
+    "Client",
     "ContentFields",
     "ContentItem",
     "ContentItems",
@@ -68,7 +69,6 @@ __all__ = [
     "Output",
     "Paging",
     "Retry",
-    "TextServiceClient",
     "check_model",
     "completion",
     "deprecated",

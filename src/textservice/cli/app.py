@@ -23,7 +23,7 @@ from textservice.cli.exit_codes import (
     fail,
     stop_quietly,
 )
-from textservice.client import TextServiceClient
+from textservice.client import Client
 
 __all__ = ["cli", "main"]
 
@@ -43,7 +43,7 @@ class _Commands(click.Group):
 
 def _run_call(
     connection: Connection,
-    call: Callable[[TextServiceClient], Awaitable[T]],
+    call: Callable[[Client], Awaitable[T]],
     *,
     max_concurrency: int = 8,
 ) -> T:
@@ -136,7 +136,7 @@ def models(methods: tuple[str, ...], as_json: bool, connection: Connection) -> N
     legacy TextService) and its token limits. The API does not list embedding lengths."""
     from textservice import v1beta
 
-    async def every_page(client: TextServiceClient) -> list[Any]:
+    async def every_page(client: Client) -> list[Any]:
         return [model async for model in v1beta.list_models_async(client=client)]
 
     found = _run_call(connection, every_page)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from textservice._transport.secrets import read_key_file
-from textservice.client import API_KEY_ENV, TRANSPORTS, TextServiceClient
+from textservice.client import API_KEY_ENV, TRANSPORTS, Client
 from textservice.errors import MissingAPIKeyError
 
 __all__ = [
@@ -36,7 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Quota:
-    """The client's quota options, named as ``TextServiceClient``'s keyword arguments."""
+    """The client's quota options, named as ``Client``'s keyword arguments."""
 
     requests_per_minute: float | None = None
     texts_per_minute: float | None = None
@@ -194,18 +194,18 @@ def connection_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServiceClient:
+def make_client(connection: Connection, *, max_concurrency: int = 8) -> Client:
     """A client for ``connection`` (with its own fake for ``--fake``), made before any output.
 
     Making it checks the key, so a missing one is a ``click.UsageError`` naming the CLI's
     ways to give one, before any file is created or call made.
     """
     if connection.fake:
-        from textservice.testing import FakeTextService
+        from textservice.testing import FakeServer
 
-        fake = FakeTextService()
+        fake = FakeServer()
         rest = connection.transport == "rest"
-        return TextServiceClient(
+        return Client(
             transport="rest" if rest else "grpc",
             channel_factory=fake.http_transport if rest else fake.channel,
             max_concurrency=max_concurrency,
@@ -214,7 +214,7 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServ
         )
     key = read_api_key_file(connection.api_key_file) if connection.api_key_file else None
     try:
-        return TextServiceClient(
+        return Client(
             key,
             endpoint=connection.endpoint,
             insecure=connection.insecure,
@@ -231,7 +231,7 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServ
         ) from None
 
 
-def client_or_exit(connection: Connection, *, max_concurrency: int = 8) -> TextServiceClient:
+def client_or_exit(connection: Connection, *, max_concurrency: int = 8) -> Client:
     """The client, or the exit: no key (usage error naming the options), a bad endpoint."""
     from textservice.cli.exit_codes import ExitCode, describe, fail
 

@@ -34,7 +34,7 @@ from textservice._routes import uses_text_service
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
 from textservice.cli.windows import EmbedBatches
-from textservice.client import TextServiceClient
+from textservice.client import Client
 
 __all__ = [
     "SERVICE_CHOICES",
@@ -180,7 +180,7 @@ class EmbedOptions:
 
     def batches(
         self,
-        client: TextServiceClient,
+        client: Client,
         *,
         batch_size: int,
         output: Literal["list", "numpy"],

@@ -43,7 +43,7 @@ from textservice._governor import estimate_tokens
 from textservice._profiles import profile_for
 from textservice.cli.connect import Connection, Quota, client_or_exit
 from textservice.cli.inputs import Record
-from textservice.client import TextServiceClient
+from textservice.client import Client
 
 __all__ = [
     "CACHE_ENV",
@@ -128,10 +128,10 @@ class Counter:
     """Counts tokens of one model's texts: exactly (``client``), or by the estimate."""
 
     model: str
-    client: TextServiceClient | None = None
+    client: Client | None = None
     """``None``: the estimate (``--estimate-tokens``), unless ``opener`` makes one."""
     cache: TokenCache | None = None
-    opener: Callable[[], tuple[TextServiceClient, TokenCache]] | None = None
+    opener: Callable[[], tuple[Client, TokenCache]] | None = None
     """Makes the client and the cache when the first text is to be counted exactly (so a
     run without long texts makes neither)."""
     server: str = "api"
@@ -262,7 +262,7 @@ def make_counter(
         quota_time_scale=connection.quota.quota_time_scale,
     )
 
-    def opener() -> tuple[TextServiceClient, TokenCache]:
+    def opener() -> tuple[Client, TokenCache]:
         made = client_or_exit(
             dataclasses.replace(connection, quota=quota), max_concurrency=concurrency
         )

@@ -10,7 +10,7 @@ objects within a test):
 - ``fake_server_address`` / ``fake_text_service_address``: that fake listening on 127.0.0.1
   on a free port (a ``ServerAddress``; ``.target`` is ``"127.0.0.1:PORT"``), for sync code
   and subprocesses;
-- ``fake_client`` / ``fake_text_service_client``: a ``textservice.client.TextServiceClient``
+- ``fake_client`` / ``fake_text_service_client``: a ``textservice.client.Client``
   talking to the fake in memory (no socket);
 - ``fake_tcp_client`` / ``fake_text_service_tcp_client``: the same client over the port;
 - ``fake_rest_client``: a client with ``transport="rest"`` talking to the fake's REST face in
@@ -96,8 +96,8 @@ def fake_text_service_address(fake_server_address: ServerAddress) -> ServerAddre
 
 
 def _client_class() -> Any:
-    """``textservice.client.TextServiceClient``, imported only when a client fixture runs."""
-    return importlib.import_module("textservice.client").TextServiceClient
+    """``textservice.client.Client``, imported only when a client fixture runs."""
+    return importlib.import_module("textservice.client").Client
 
 
 def _client_options(fake: FakeServer) -> dict[str, Any]:

@@ -69,7 +69,7 @@ _LIMIT_FIELDS = ("requests_per_minute", "texts_per_minute", "tokens_per_minute",
 class Quotas:
     """The fake's quotas: every limit applies to each (method, model) pair; ``None``: none.
 
-    Example: ``FakeTextService(quotas=Quotas(requests_per_minute=10, time_scale=60))``, or a
+    Example: ``FakeServer(quotas=Quotas(requests_per_minute=10, time_scale=60))``, or a
     dict of these fields (``quotas={"requests_per_minute": 10}``, e.g. in the pytest marker).
     """
 

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.google.ai.generativelanguage import v1 as _pb
 from textservice.v1.types import (
     ArrayEmbeddingDict,
@@ -177,7 +177,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -192,7 +192,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -208,7 +208,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -223,7 +223,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -237,7 +237,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -292,8 +292,8 @@ def embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -337,7 +337,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -352,7 +352,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -368,7 +368,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -383,7 +383,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -397,7 +397,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -454,8 +454,8 @@ async def embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -500,7 +500,7 @@ def iter_embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -517,7 +517,7 @@ def iter_embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -533,7 +533,7 @@ def iter_embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -587,8 +587,8 @@ def iter_embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -633,7 +633,7 @@ def iter_embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -650,7 +650,7 @@ def iter_embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -666,7 +666,7 @@ def iter_embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -722,8 +722,8 @@ def iter_embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -790,7 +790,7 @@ def count_tokens(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Runs a model's tokenizer on input `Content` and returns the token count.
@@ -815,8 +815,8 @@ def count_tokens(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -850,7 +850,7 @@ async def count_tokens_async(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Awaitable twin of ``count_tokens``.
@@ -877,8 +877,8 @@ async def count_tokens_async(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -943,7 +943,7 @@ def generate_content(
     | Sequence[str | _pb.Content | Mapping[str, Any]],
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Generates a model response given an input `GenerateContentRequest`.
@@ -982,8 +982,8 @@ def generate_content(
             [Safety guidance](https://ai.google.dev/gemini-api/docs/safety-guidance) to
             learn how to incorporate safety considerations in your AI applications.
         generation_config: Optional. Configuration options for model generation and outputs.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1027,7 +1027,7 @@ async def generate_content_async(
     | Sequence[str | _pb.Content | Mapping[str, Any]],
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Awaitable twin of ``generate_content``.
@@ -1068,8 +1068,8 @@ async def generate_content_async(
             [Safety guidance](https://ai.google.dev/gemini-api/docs/safety-guidance) to
             learn how to incorporate safety considerations in your AI applications.
         generation_config: Optional. Configuration options for model generation and outputs.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

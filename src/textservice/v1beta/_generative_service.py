@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.google.ai.generativelanguage import v1beta as _pb
 from textservice.v1beta.types import (
     ArrayEmbeddingDict,
@@ -205,7 +205,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -220,7 +220,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -236,7 +236,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -251,7 +251,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -265,7 +265,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -320,8 +320,8 @@ def embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -365,7 +365,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -380,7 +380,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -396,7 +396,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -411,7 +411,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -425,7 +425,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -482,8 +482,8 @@ async def embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -528,7 +528,7 @@ def iter_embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -545,7 +545,7 @@ def iter_embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -561,7 +561,7 @@ def iter_embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -615,8 +615,8 @@ def iter_embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -661,7 +661,7 @@ def iter_embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -678,7 +678,7 @@ def iter_embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -694,7 +694,7 @@ def iter_embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -750,8 +750,8 @@ def iter_embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -818,7 +818,7 @@ def count_tokens(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Runs a model's tokenizer on input `Content` and returns the token count.
@@ -843,8 +843,8 @@ def count_tokens(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -878,7 +878,7 @@ async def count_tokens_async(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Awaitable twin of ``count_tokens``.
@@ -905,8 +905,8 @@ async def count_tokens_async(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -975,7 +975,7 @@ def generate_content(
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
     cached_content: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Generates a model response given an input `GenerateContentRequest`.
@@ -1034,8 +1034,8 @@ def generate_content(
         cached_content: Optional. The name of the content
             [cached](https://ai.google.dev/gemini-api/docs/caching) to use as context
             to serve the prediction. Format: `cachedContents/{cachedContent}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1087,7 +1087,7 @@ async def generate_content_async(
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
     cached_content: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Awaitable twin of ``generate_content``.
@@ -1148,8 +1148,8 @@ async def generate_content_async(
         cached_content: Optional. The name of the content
             [cached](https://ai.google.dev/gemini-api/docs/caching) to use as context
             to serve the prediction. Format: `cachedContents/{cachedContent}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1247,7 +1247,7 @@ def generate_answer(
     inline_passages: _pb.GroundingPassages | Mapping[str, Any] | None = None,
     semantic_retriever: _pb.SemanticRetrieverConfig | Mapping[str, Any] | None = None,
     temperature: float | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateAnswerResponseDict:
     """Generates a grounded answer from the model given an input
@@ -1293,8 +1293,8 @@ def generate_answer(
             to 0.0 will typically result in more straightforward responses from the
             model. A low temperature (~0.2) is usually recommended for
             Attributed-Question-Answering use cases.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateAnswer: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1335,7 +1335,7 @@ async def generate_answer_async(
     inline_passages: _pb.GroundingPassages | Mapping[str, Any] | None = None,
     semantic_retriever: _pb.SemanticRetrieverConfig | Mapping[str, Any] | None = None,
     temperature: float | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateAnswerResponseDict:
     """Awaitable twin of ``generate_answer``.
@@ -1383,8 +1383,8 @@ async def generate_answer_async(
             to 0.0 will typically result in more straightforward responses from the
             model. A low temperature (~0.2) is usually recommended for
             Attributed-Question-Answering use cases.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateAnswer: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.google.ai.generativelanguage import v1beta2 as _pb
 from textservice.v1beta2.types import (
     ArrayEmbeddingDict,
@@ -101,7 +101,7 @@ _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
 def generate_embeddings(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -112,7 +112,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -124,7 +124,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -135,7 +135,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -145,7 +145,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -159,8 +159,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (each sent as its own EmbedText call (this API
             version has no batch RPC)); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -184,7 +184,7 @@ def generate_embeddings(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -195,7 +195,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -207,7 +207,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -218,7 +218,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -228,7 +228,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -244,8 +244,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (each sent as its own EmbedText call (this API
             version has no batch RPC)); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -270,7 +270,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -283,7 +283,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -295,7 +295,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -322,8 +322,8 @@ def iter_embeddings(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -348,7 +348,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -361,7 +361,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -373,7 +373,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -402,8 +402,8 @@ def iter_embeddings_async(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -434,7 +434,7 @@ def generate_text(
     top_k: int | None = None,
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     stop_sequences: str | Sequence[str] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
     """Generates a response from the model given an input message.
@@ -493,8 +493,8 @@ def generate_text(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -538,7 +538,7 @@ async def generate_text_async(
     top_k: int | None = None,
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     stop_sequences: str | Sequence[str] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
     """Awaitable twin of ``generate_text``.
@@ -599,8 +599,8 @@ async def generate_text_async(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.google.ai.generativelanguage import v1beta3 as _pb
 from textservice.v1beta3.types import (
     ArrayEmbeddingDict,
@@ -131,7 +131,7 @@ _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
 def generate_embeddings(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -142,7 +142,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -154,7 +154,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -165,7 +165,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -175,7 +175,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -192,8 +192,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -218,7 +218,7 @@ def generate_embeddings(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -229,7 +229,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -241,7 +241,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -252,7 +252,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -262,7 +262,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -281,8 +281,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -308,7 +308,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -321,7 +321,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -333,7 +333,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -360,8 +360,8 @@ def iter_embeddings(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -387,7 +387,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -400,7 +400,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -412,7 +412,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -441,8 +441,8 @@ def iter_embeddings_async(
     Args:
         model: Required. The model name to use with the format model=models/{model}.
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -474,7 +474,7 @@ def generate_text(
     top_k: int | None = None,
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     stop_sequences: str | Sequence[str] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
     """Generates a response from the model given an input message.
@@ -539,8 +539,8 @@ def generate_text(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
             config names none).
@@ -584,7 +584,7 @@ async def generate_text_async(
     top_k: int | None = None,
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     stop_sequences: str | Sequence[str] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
     """Awaitable twin of ``generate_text``.
@@ -651,8 +651,8 @@ async def generate_text_async(
         stop_sequences: The set of character sequences (up to 5) that will stop output generation.
             If specified, the API will stop at the first appearance of a stop
             sequence. The stop sequence will not be included as part of the response.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
             config names none).
@@ -726,7 +726,7 @@ def _generate_text_request(
 def count_text_tokens(
     model: str | HasName,
     prompt: str | _pb.TextPrompt,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTextTokensResponseDict:
     """Runs a model's tokenizer on a text and returns the token count.
@@ -739,8 +739,8 @@ def count_text_tokens(
 
             Format: `models/{model}`
         prompt: Required. The free-form input text given to the model as a prompt.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: no timeout and no retries (the
             service config names none).
@@ -767,7 +767,7 @@ def count_text_tokens(
 async def count_text_tokens_async(
     model: str | HasName,
     prompt: str | _pb.TextPrompt,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTextTokensResponseDict:
     """Awaitable twin of ``count_text_tokens``.
@@ -782,8 +782,8 @@ async def count_text_tokens_async(
 
             Format: `models/{model}`
         prompt: Required. The free-form input text given to the model as a prompt.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: no timeout and no retries (the
             service config names none).

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import content_rpcs as _pb
 from textservice.content_rpcs.types import (
     ArrayEmbeddingDict,
@@ -122,7 +122,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -137,7 +137,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -153,7 +153,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -168,7 +168,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -182,7 +182,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -218,8 +218,8 @@ def embed_content(
         output_dimensionality: Optional. Keep the first values only.
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -263,7 +263,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -278,7 +278,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -294,7 +294,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -309,7 +309,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -323,7 +323,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -361,8 +361,8 @@ async def embed_content_async(
         output_dimensionality: Optional. Keep the first values only.
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -407,7 +407,7 @@ def iter_embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -424,7 +424,7 @@ def iter_embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -440,7 +440,7 @@ def iter_embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -480,8 +480,8 @@ def iter_embed_content(
         output_dimensionality: Optional. Keep the first values only.
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -526,7 +526,7 @@ def iter_embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -543,7 +543,7 @@ def iter_embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -559,7 +559,7 @@ def iter_embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -601,8 +601,8 @@ def iter_embed_content_async(
         output_dimensionality: Optional. Keep the first values only.
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -668,7 +668,7 @@ def count_tokens(
     | Mapping[str, Any]
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Counts the tokens of contents.
@@ -676,8 +676,8 @@ def count_tokens(
     Args:
         model: Required. The model.
         contents: Optional. The contents.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: no timeout and no retries (the service
             config names none).
@@ -706,7 +706,7 @@ async def count_tokens_async(
     | Mapping[str, Any]
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Awaitable twin of ``count_tokens``.
@@ -716,8 +716,8 @@ async def count_tokens_async(
     Args:
         model: Required. The model.
         contents: Optional. The contents.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: no timeout and no retries (the service
             config names none).
@@ -765,7 +765,7 @@ def generate_content(
     | _pb.Content
     | Mapping[str, Any]
     | Sequence[str | _pb.Content | Mapping[str, Any]],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Generates a reply.
@@ -773,8 +773,8 @@ def generate_content(
     Args:
         model: Required. The model.
         contents: Required. The conversation.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: no timeout and no retries (the
             service config names none).
@@ -802,7 +802,7 @@ async def generate_content_async(
     | _pb.Content
     | Mapping[str, Any]
     | Sequence[str | _pb.Content | Mapping[str, Any]],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Awaitable twin of ``generate_content``.
@@ -812,8 +812,8 @@ async def generate_content_async(
     Args:
         model: Required. The model.
         contents: Required. The conversation.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: no timeout and no retries (the
             service config names none).

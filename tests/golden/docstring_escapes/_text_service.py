@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import docstring_escapes as _pb
 from textservice.docstring_escapes.types import (
     ArrayEmbeddingDict,
@@ -88,7 +88,7 @@ _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
 def generate_embeddings(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -99,7 +99,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -111,7 +111,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -122,7 +122,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -132,7 +132,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -148,8 +148,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -174,7 +174,7 @@ def generate_embeddings(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -185,7 +185,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -197,7 +197,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -208,7 +208,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -218,7 +218,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -236,8 +236,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (sent as BatchEmbedText calls of at most 100
             texts); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -263,7 +263,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -276,7 +276,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -288,7 +288,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -315,8 +315,8 @@ def iter_embeddings(
     Args:
         model: The model, e.g. "models/x"
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names
@@ -342,7 +342,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -355,7 +355,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -367,7 +367,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -396,8 +396,8 @@ def iter_embeddings_async(
     Args:
         model: The model, e.g. "models/x"
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none). BatchEmbedText: no timeout and no retries (the service config names

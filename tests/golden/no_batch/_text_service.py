@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import no_batch as _pb
 from textservice.no_batch.types import (
     ArrayEmbeddingDict,
@@ -67,7 +67,7 @@ _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
 def generate_embeddings(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -78,7 +78,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -90,7 +90,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -101,7 +101,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -111,7 +111,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -124,8 +124,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (each sent as its own EmbedText call (this API
             version has no batch RPC)); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none).
@@ -149,7 +149,7 @@ def generate_embeddings(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -160,7 +160,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -172,7 +172,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -183,7 +183,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -193,7 +193,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -208,8 +208,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (each sent as its own EmbedText call (this API
             version has no batch RPC)); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none).
@@ -234,7 +234,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -247,7 +247,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -259,7 +259,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -286,8 +286,8 @@ def iter_embeddings(
     Args:
         model: Required. The model.
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none).
@@ -312,7 +312,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -325,7 +325,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -337,7 +337,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -366,8 +366,8 @@ def iter_embeddings_async(
     Args:
         model: Required. The model.
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedText: no timeout and no retries (the service
             config names none).

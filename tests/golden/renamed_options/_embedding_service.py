@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import renamed_options as _pb
 from textservice.renamed_options.types import (
     ArrayEmbeddingDict,
@@ -106,7 +106,7 @@ def embed_content(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -121,7 +121,7 @@ def embed_content(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -137,7 +137,7 @@ def embed_content(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -152,7 +152,7 @@ def embed_content(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -166,7 +166,7 @@ def embed_content(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -205,8 +205,8 @@ def embed_content(
         dimensions: Optional. Keep the first values only (output_dimensionality before).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -247,7 +247,7 @@ async def embed_content_async(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -262,7 +262,7 @@ async def embed_content_async(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -278,7 +278,7 @@ async def embed_content_async(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -293,7 +293,7 @@ async def embed_content_async(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -307,7 +307,7 @@ async def embed_content_async(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -348,8 +348,8 @@ async def embed_content_async(
         dimensions: Optional. Keep the first values only (output_dimensionality before).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -391,7 +391,7 @@ def iter_embed_content(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -408,7 +408,7 @@ def iter_embed_content(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -424,7 +424,7 @@ def iter_embed_content(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -467,8 +467,8 @@ def iter_embed_content(
         dimensions: Optional. Keep the first values only (output_dimensionality before).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -510,7 +510,7 @@ def iter_embed_content_async(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -527,7 +527,7 @@ def iter_embed_content_async(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -543,7 +543,7 @@ def iter_embed_content_async(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -588,8 +588,8 @@ def iter_embed_content_async(
         dimensions: Optional. Keep the first values only (output_dimensionality before).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: no timeout and no retries (the service
             config names none). BatchEmbedContents: no timeout and no retries (the service config
@@ -654,7 +654,7 @@ def embed_content_v2(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmbedContentResponseDict:
     """Embeds one content, the newer way.
@@ -668,8 +668,8 @@ def embed_content_v2(
 
             Optional. The document's title (title before); deprecated.
         dimensions: Optional. Keep the first values only (output_dimensionality before).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContentV2: no timeout and no retries (the service
             config names none).
@@ -703,7 +703,7 @@ async def embed_content_v2_async(
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
     dimensions: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmbedContentResponseDict:
     """Awaitable twin of ``embed_content_v2``.
@@ -719,8 +719,8 @@ async def embed_content_v2_async(
 
             Optional. The document's title (title before); deprecated.
         dimensions: Optional. Keep the first values only (output_dimensionality before).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContentV2: no timeout and no retries (the service
             config names none).

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import renamed_rpcs as _pb
 from textservice.renamed_rpcs.types import (
     ArrayEmbeddingDict,
@@ -131,7 +131,7 @@ _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
 def generate_embeddings(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -142,7 +142,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -154,7 +154,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -165,7 +165,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -175,7 +175,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -190,8 +190,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (sent as EmbedManyWords calls of at most 100
             texts); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -216,7 +216,7 @@ def generate_embeddings(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -227,7 +227,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -239,7 +239,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -250,7 +250,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -260,7 +260,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -277,8 +277,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (sent as EmbedManyWords calls of at most 100
             texts); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -304,7 +304,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -317,7 +317,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -329,7 +329,7 @@ def iter_embeddings(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -356,8 +356,8 @@ def iter_embeddings(
     Args:
         model: Required. The model.
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -383,7 +383,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -396,7 +396,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -408,7 +408,7 @@ def iter_embeddings_async(
     model: str | HasName,
     texts: Sequence[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -437,8 +437,8 @@ def iter_embeddings_async(
     Args:
         model: Required. The model.
         texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -462,7 +462,7 @@ def iter_embeddings_async(
 def count_text_tokens(
     model: str | HasName,
     prompt: str | _pb.Prompt,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> TallyWordsResponseDict:
     """Counts the tokens of a prompt.
@@ -470,8 +470,8 @@ def count_text_tokens(
     Args:
         model: Required. The model.
         prompt: Required. The prompt.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: TallyWords: no timeout and no retries (the service
             config names none).
@@ -496,7 +496,7 @@ def count_text_tokens(
 async def count_text_tokens_async(
     model: str | HasName,
     prompt: str | _pb.Prompt,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> TallyWordsResponseDict:
     """Awaitable twin of ``count_text_tokens``.
@@ -506,8 +506,8 @@ async def count_text_tokens_async(
     Args:
         model: Required. The model.
         prompt: Required. The prompt.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: TallyWords: no timeout and no retries (the service
             config names none).
@@ -545,7 +545,7 @@ def _count_text_tokens_request(
 def ping(
     note: str,
     hint: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PingResponseDict:
     """Answers.
@@ -556,8 +556,8 @@ def ping(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Ping: no timeout and no retries (the service config
             names none).
@@ -576,7 +576,7 @@ def ping(
 async def ping_async(
     note: str,
     hint: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PingResponseDict:
     """Awaitable twin of ``ping``.
@@ -589,8 +589,8 @@ async def ping_async(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Ping: no timeout and no retries (the service config
             names none).
@@ -626,7 +626,7 @@ def _ping_request(
 def retired(
     note: str,
     hint: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PingResponseDict:
     """Deprecated: the protos mark the Retired RPC ``deprecated``; calling this warns with
@@ -640,8 +640,8 @@ def retired(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Retired: no timeout and no retries (the service config
             names none).
@@ -662,7 +662,7 @@ def retired(
 async def retired_async(
     note: str,
     hint: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PingResponseDict:
     """Awaitable twin of ``retired``.
@@ -678,8 +678,8 @@ async def retired_async(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Retired: no timeout and no retries (the service config
             names none).
