@@ -48,7 +48,7 @@ from typing import IO, Any, Literal, Protocol
 from textservice.cli.checkpoints import REPLACE, Checkpoint
 from textservice.cli.content_keys import ContentKeys, is_key
 from textservice.cli.digests import DigestChain, VectorSettings, is_digest, json_default
-from textservice.cli.errors import DimensionChangedError, NumpyMissingError, OutputConflictError
+from textservice.cli.errors import DimensionChangedError, OutputConflictError
 from textservice.cli.inputs import Record, RecordId
 
 Kind = Literal["jsonl", "npy", "parquet"]
@@ -57,12 +57,12 @@ Vectors = Any
 """One batch's vectors: a ``(n, dim)`` float32 numpy array, or ``n`` lists of floats."""
 
 __all__ = [
+    "NEEDS_NUMPY",
     "OUTPUT_SUFFIXES",
     "REPLACE",
     "DimensionChangedError",
     "JsonlFile",
     "Kind",
-    "NumpyMissingError",
     "OutputConflictError",
     "ResultWriter",
     "ResumePoint",
@@ -76,21 +76,12 @@ __all__ = [
     "output_kind",
     "partial_path",
     "replace_atomically",
-    "require_numpy",
     "scan_results",
 ]
 
 
-def require_numpy() -> Any:
-    """The numpy module, or ``NumpyMissingError`` saying how to get it."""
-    try:
-        import numpy
-    except ImportError:
-        raise NumpyMissingError(
-            "writing .npy or .parquet needs numpy: pip install numpy "
-            "(or write JSONL: an output name ending in .jsonl)"
-        ) from None
-    return numpy
+NEEDS_NUMPY = ("writing .npy or .parquet", "write JSONL: an output name ending in .jsonl")
+"""``require_numpy``'s words for the file outputs that need numpy."""
 
 
 OUTPUT_SUFFIXES: dict[str, Kind] = {

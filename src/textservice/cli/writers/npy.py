@@ -38,6 +38,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeGuard
 
+from textservice._numpy import require_numpy
 from textservice.cli.checkpoints import REPLACE, Checkpoint
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import ContentDigest, DigestChain, digest_path, is_digest, npy_digest
@@ -47,6 +48,7 @@ from textservice.cli.inputs import Record
 from textservice.cli.sources import InputCheck
 from textservice.cli.writers.jsonl import (
     EMPTY,
+    NEEDS_NUMPY,
     OutputConflictError,
     ResumePoint,
     Vectors,
@@ -54,7 +56,6 @@ from textservice.cli.writers.jsonl import (
     fsync_dir,
     partial_path,
     replace_atomically,
-    require_numpy,
 )
 
 __all__ = ["HEADER_SIZE", "NpyFile", "NpyResults", "ids_path", "npy_header", "read_npy_header"]
@@ -116,7 +117,7 @@ class NpyFile:
     """A resumable ``.npy`` output (see the module docstring)."""
 
     def __init__(self, path: Path, check: InputCheck, *, overwrite: bool) -> None:
-        self._np = require_numpy()
+        self._np = require_numpy(*NEEDS_NUMPY)
         self.path = path
         self.part = partial_path(path)
         self.check = check
@@ -475,7 +476,7 @@ class NpyResults:
     def finished(cls, path: Path) -> NpyResults | None:
         """``path``'s results, if its digest file names an ids file that is there (one left
         by a crash between the renames of a finish is put in place now); ``None`` if not."""
-        np = require_numpy()
+        np = require_numpy(*NEEDS_NUMPY)
         try:
             found = json.loads(digest_path(path).read_bytes())
             wanted = found.get("ids") if isinstance(found, dict) else None
@@ -576,7 +577,7 @@ class NpyResults:
     def read(self, rows: Sequence[int]) -> Any:
         """Rows ``rows`` as a float32 array (``OutputConflictError`` for a row that is not
         all finite numbers)."""
-        np = require_numpy()
+        np = require_numpy(*NEEDS_NUMPY)
         if self._file is None:
             self._file = open(self.where, "rb")  # noqa: SIM115
         size = self._dimension * 4

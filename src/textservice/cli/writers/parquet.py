@@ -37,6 +37,7 @@ from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from textservice._numpy import require_numpy
 from textservice.cli.checkpoints import REPLACE, Checkpoint
 from textservice.cli.columns import KeptColumn
 from textservice.cli.content_keys import ContentKeys
@@ -45,13 +46,13 @@ from textservice.cli.inputs import Record
 from textservice.cli.sources import InputCheck, InputError, require_pyarrow
 from textservice.cli.writers.jsonl import (
     EMPTY,
+    NEEDS_NUMPY,
     OutputConflictError,
     ResumePoint,
     Vectors,
     check_dimension,
     fsync_dir,
     partial_path,
-    require_numpy,
 )
 
 __all__ = [
@@ -121,7 +122,7 @@ class ParquetOutput:
     """A resumable Parquet output (see the module docstring)."""
 
     def __init__(self, path: Path, check: InputCheck, *, overwrite: bool) -> None:
-        self._np = require_numpy()
+        self._np = require_numpy(*NEEDS_NUMPY)
         self._pq = require_pyarrow()
         import pyarrow as pa
 
@@ -515,7 +516,7 @@ class ParquetResults:
     def __init__(self, files: Sequence[Path], where: Path) -> None:
         self.where = where
         self._pq = require_pyarrow()
-        self._np = require_numpy()
+        self._np = require_numpy(*NEEDS_NUMPY)
         self._files = list(files)
         self._starts: list[tuple[int, int, int]] = []  # (first row, file, group), in order
         self._cache: dict[tuple[int, int], Any] = {}
