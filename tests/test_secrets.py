@@ -164,7 +164,9 @@ def test_scrub_details_rebuilds_only_details_holding_a_key() -> None:
 
 
 def test_scrub_details_covers_unknown_fields_and_any() -> None:
-    secrets = [Secret(KEY).reveal()]
+    revealed = Secret(KEY).reveal()
+    assert isinstance(revealed, str)
+    secrets = [revealed]
     # A detail of a type the client does not know stays a google.protobuf.Any (bytes value);
     # bytes cannot be edited without corrupting them, so a value holding the key is emptied.
     unknown = pb.Any(type_url="type.googleapis.com/x.Unknown", value=b"\n(" + KEY.encode())

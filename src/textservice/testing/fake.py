@@ -43,6 +43,7 @@ from grpclib.exceptions import GRPCError
 from grpclib.protocol import H2Protocol
 
 from textservice._encoding.codec import Codec
+from textservice._transport.callpath import API_KEY_HEADER
 from textservice._transport.status import StatusDetailsCodec
 from textservice.testing.answers import (
     ANSWERS,
@@ -60,7 +61,7 @@ from textservice.testing.catalogue import (
     check_dimension,
 )
 from textservice.testing.faults import FaultPlan
-from textservice.testing.log import API_KEY_HEADER, RecordedCall, RequestLog
+from textservice.testing.log import RecordedCall, RequestLog
 from textservice.testing.memory import MemoryChannel
 from textservice.testing.quotas import QuotaLedger, Quotas, known_methods
 from textservice.testing.rest import RestFace, memory_transport
