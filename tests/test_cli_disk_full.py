@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from support.cli_helpers import write_lines
 
 from textservice.cli.app import cli
-from textservice.cli.writers import jsonl, npy, parquet
+from textservice.cli.writers import common, jsonl, npy, parquet
 
 pq = pytest.importorskip("pyarrow.parquet")
 
@@ -56,6 +56,7 @@ def _open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture
 def full_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Disk]]:
+    monkeypatch.setattr(common, "open", _open, raising=False)
     monkeypatch.setattr(jsonl, "open", _open, raising=False)
     monkeypatch.setattr(npy, "open", _open, raising=False)
     real_writer = pq.ParquetWriter

@@ -12,17 +12,11 @@ from support.cli_writers import SETTINGS, VECTOR, fresh, rows
 
 from textservice.cli.content_keys import is_key
 from textservice.cli.digests import DigestChain, VectorSettings, digest_path
-from textservice.cli.errors import InputError
+from textservice.cli.errors import DimensionChangedError, InputError, OutputConflictError
 from textservice.cli.inputs import Record
 from textservice.cli.writers import jsonl
-from textservice.cli.writers.jsonl import (
-    DimensionChangedError,
-    Kind,
-    OutputConflictError,
-    encode_result,
-    iter_result_checkpoints,
-    scan_results,
-)
+from textservice.cli.writers.common import Kind
+from textservice.cli.writers.jsonl import encode_result, iter_result_checkpoints, scan_results
 from textservice.cli.writers.npy import HEADER_SIZE
 
 D1, D2, D3 = "1" * 32, "2" * 32, "3" * 32  # digests (32 hex digits)

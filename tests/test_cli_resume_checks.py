@@ -22,7 +22,8 @@ from textservice.cli.digests import ContentDigest
 from textservice.cli.errors import InputError, OutputBusyError, OutputConflictError
 from textservice.cli.locks import lock_path, output_lock
 from textservice.cli.writers import parquet
-from textservice.cli.writers.jsonl import Kind, encode_result
+from textservice.cli.writers.common import Kind
+from textservice.cli.writers.jsonl import encode_result
 from textservice.cli.writers.npy import HEADER_SIZE, npy_header, read_npy_header
 
 pa = pytest.importorskip("pyarrow")

@@ -12,7 +12,7 @@ from support.cli_helpers import MODEL, read_jsonl, run_cli
 from textservice._engine.output_formats import check_output
 from textservice._numpy import NumpyMissingError, require_numpy
 from textservice.cli.exit_codes import ExitCode, describe, exit_code_for
-from textservice.cli.writers.jsonl import NEEDS_NUMPY, output_kind
+from textservice.cli.writers.common import NEEDS_NUMPY, output_kind
 
 pytestmark = pytest.mark.subprocess
 

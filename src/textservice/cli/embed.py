@@ -12,7 +12,7 @@ from textservice.cli.inputs import Record
 from textservice.cli.progress import Progress
 from textservice.cli.reuse import Reuse
 from textservice.cli.windows import EmbedBatches, embed_windows
-from textservice.cli.writers.jsonl import ResultWriter, dimension_changed
+from textservice.cli.writers.common import ResultWriter, dimension_changed
 from textservice.errors import TextServiceError
 
 __all__ = ["EmbedBatches", "EmbedSummary", "embed_records", "format_summary"]

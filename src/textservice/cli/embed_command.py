@@ -48,7 +48,7 @@ from textservice.cli.services import (
 )
 from textservice.cli.sources import InputCheck, Source
 from textservice.cli.tokens import close_counter, make_counter
-from textservice.cli.writers.jsonl import ResultWriter, output_kind, partial_path
+from textservice.cli.writers.common import ResultWriter, output_kind, partial_path
 
 __all__ = ["embed"]
 

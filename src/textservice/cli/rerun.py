@@ -30,8 +30,8 @@ from textservice.cli.errors import InputChangedError
 from textservice.cli.inputs import Record
 from textservice.cli.reuse import Earlier, Reuse, aside_folders, remove_asides, set_aside
 from textservice.cli.sources import InputCheck, Source
+from textservice.cli.writers.common import ResultWriter
 from textservice.cli.writers.destinations import earlier_finished, earlier_unfinished, open_output
-from textservice.cli.writers.jsonl import ResultWriter
 
 __all__ = ["Prepared", "prepare", "reuse_plan", "verify_earlier"]
 

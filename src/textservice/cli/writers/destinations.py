@@ -8,14 +8,8 @@ from pathlib import Path
 from textservice.cli.digests import VectorSettings
 from textservice.cli.reuse import Earlier
 from textservice.cli.sources import InputCheck
-from textservice.cli.writers.jsonl import (
-    JsonlFile,
-    JsonlResults,
-    ResultWriter,
-    StdoutOutput,
-    output_kind,
-    partial_path,
-)
+from textservice.cli.writers.common import ResultWriter, output_kind, partial_path
+from textservice.cli.writers.jsonl import JsonlFile, JsonlResults, StdoutOutput
 from textservice.cli.writers.npy import NpyFile, NpyResults, ids_path
 from textservice.cli.writers.parquet import ParquetOutput, ParquetResults
 

@@ -42,14 +42,13 @@ from textservice._numpy import require_numpy
 from textservice.cli.checkpoints import REPLACE, Checkpoint
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import ContentDigest, DigestChain, digest_path, is_digest, npy_digest
-from textservice.cli.errors import InputChangedError
+from textservice.cli.errors import InputChangedError, OutputConflictError
 from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record
 from textservice.cli.sources import InputCheck
-from textservice.cli.writers.jsonl import (
+from textservice.cli.writers.common import (
     EMPTY,
     NEEDS_NUMPY,
-    OutputConflictError,
     ResumePoint,
     Vectors,
     check_dimension,

@@ -42,12 +42,12 @@ from textservice.cli.checkpoints import REPLACE, Checkpoint
 from textservice.cli.columns import KeptColumn
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import ContentDigest, DigestChain, is_digest, json_default
+from textservice.cli.errors import OutputConflictError
 from textservice.cli.inputs import Record
 from textservice.cli.sources import InputCheck, InputError, require_pyarrow
-from textservice.cli.writers.jsonl import (
+from textservice.cli.writers.common import (
     EMPTY,
     NEEDS_NUMPY,
-    OutputConflictError,
     ResumePoint,
     Vectors,
     check_dimension,
