@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import pydoc
 import ssl
+from typing import Any
 
 import pytest
 
@@ -168,12 +169,13 @@ def test_configure_replaces_and_closes_the_default_client() -> None:
 
 
 def test_configure_takes_exactly_the_client_options() -> None:
-    # configure() is typed by ClientOptions (**options: Unpack[ClientOptions]); its signature
-    # for help() is the client's own. Both must stay the client's keyword options.
+    # configure() takes Client's arguments (typed from its signature: tests/typecheck); its
+    # signature for help() is the client's own, and ClientOptions is made from it.
     client_params = inspect.signature(Client.__init__).parameters
     keyword_only = [n for n, p in client_params.items() if p.kind is p.KEYWORD_ONLY]
-    assert list(ClientOptions.__annotations__) == keyword_only
-    assert ClientOptions.__required_keys__ == frozenset()
+    options: Any = ClientOptions
+    assert list(options.__annotations__) == keyword_only
+    assert options.__required_keys__ == frozenset()
     shown = inspect.signature(configure)
     assert list(shown.parameters) == ["api_key", *keyword_only]
     assert shown.parameters["max_concurrency"].default == 8
