@@ -11,7 +11,7 @@ in the caller's thread, the default client, the sync bridge, the engine, result 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sized
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,7 +22,7 @@ from textservice._encoding.dicts import to_dict
 from textservice._encoding.embed_requests import ContentFields
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
-from textservice._engine.output_formats import LIST, NUMPY, Output, OutputStrategy, check_output
+from textservice._engine.output_formats import Output, OutputStrategy, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
 from textservice._facade.clients import get_client
@@ -38,7 +38,13 @@ from textservice._facade.deprecation import Deprecations, deprecated
 from textservice._facade.fields import JsonValue
 from textservice._facade.media import ContentItem, ContentItems
 from textservice._facade.paging import Paging, paged, paged_async
-from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
+from textservice._facade.results import (
+    ArrayEmbedding,
+    Embeddings,
+    ManyEmbeddings,
+    OneEmbedding,
+    embeddings,
+)
 from textservice._transport.callpath import CallPath
 from textservice._transport.methods import HttpRule, MethodSpec, RequestT, ResponseT
 from textservice._transport.options import RequestOptions, check_request_options
@@ -91,7 +97,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-R = TypeVar("R", bound=Sized)
 
 
 # -- results ------------------------------------------------------------------------------
@@ -160,7 +165,7 @@ class _Embedding:
     model: str
     text: str | list[str]
     options: RequestOptions
-    output: Output
+    output: OutputStrategy[Any, Any]
     path: CallPath
 
     @classmethod
@@ -180,30 +185,23 @@ class _Embedding:
             check_model(model),
             check_text(text),
             check_request_options(request_options),
-            check_output(output),
+            output_for(output),
             call_path(get_client(client)),
         )
 
     async def run(self) -> Embeddings:
         """One text by ``embed_one``, a list by ``embed_many``, in the output asked for."""
-        path, recipe, model, text, options = (
+        path, recipe, model, text, options, output = (
             self.path,
             self.recipe,
             self.model,
             self.text,
             self.options,
+            self.output,
         )
-        if self.output == "numpy":
-            if isinstance(text, str):
-                row = await _engine.embed_one(path, recipe, model, text, options, NUMPY)
-                return ArrayEmbedding(embedding=row)
-            rows = await _engine.embed_many(path, recipe, model, text, options, NUMPY)
-            return ArrayEmbedding(embedding=rows)
         if isinstance(text, str):
-            vector = await _engine.embed_one(path, recipe, model, text, options, LIST)
-            return OneEmbedding(embedding=vector)
-        vectors = await _engine.embed_many(path, recipe, model, text, options, LIST)
-        return ManyEmbeddings(embedding=vectors)
+            return embeddings(await _engine.embed_one(path, recipe, model, text, options, output))
+        return embeddings(await _engine.embed_many(path, recipe, model, text, options, output))
 
 
 def embed(
@@ -241,7 +239,7 @@ class _Iteration:
     options: RequestOptions
     batch_size: int
     progress: ProgressCallback | None
-    output: Output
+    output: OutputStrategy[Any, Any]
     path: CallPath
 
     @classmethod
@@ -265,21 +263,19 @@ class _Iteration:
             check_request_options(request_options),
             check_batch_size(recipe, batch_size),
             check_progress(progress),
-            check_output(output),
+            output_for(output),
             call_path(get_client(client)),
         )
 
-    def batches(
-        self, output: OutputStrategy[Any, R], progress: ProgressCallback | None
-    ) -> AsyncGenerator[R, None]:
-        """The engine's batches in ``output``'s format."""
+    def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
+        """The engine's batches in the call's output format."""
         return _engine.iter_embed(
             self.path,
             self.recipe,
             self.model,
             self.texts,
             self.options,
-            output,
+            self.output,
             batch_size=self.batch_size,
             progress=progress,
         )
@@ -300,12 +296,8 @@ def iter_embeddings(
     it = _Iteration.checked(
         recipe, model, texts, client, request_options, batch_size, progress, output
     )
-    total = len(it.texts)
-    if it.output == "numpy":
-        arrays = it.batches(NUMPY, None)
-        return _engine.iter_embed_sync(it.path, arrays, total=total, progress=it.progress)
-    lists = it.batches(LIST, None)
-    return _engine.iter_embed_sync(it.path, lists, total=total, progress=it.progress)
+    batches = it.batches(None)
+    return _engine.iter_embed_sync(it.path, batches, total=len(it.texts), progress=it.progress)
 
 
 def iter_embeddings_async(
@@ -322,6 +314,4 @@ def iter_embeddings_async(
     it = _Iteration.checked(
         recipe, model, texts, client, request_options, batch_size, progress, output
     )
-    if it.output == "numpy":
-        return it.batches(NUMPY, it.progress)
-    return it.batches(LIST, it.progress)
+    return it.batches(it.progress)

@@ -25,12 +25,12 @@ from textservice._checks import encodable, is_int, kind
 from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
-from textservice._engine.output_formats import OutputStrategy, check_output, normalized, strategy
+from textservice._engine.output_formats import OutputStrategy, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
 from textservice._facade.deprecation import deprecated
 from textservice._facade.media import check_media, is_media, media_item
-from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
+from textservice._facade.results import Embeddings, embeddings
 from textservice._profiles import (
     MAX_BATCH_ITEMS,
     MAX_REQUEST_BYTES,
@@ -308,11 +308,6 @@ def _fitting(
     return dataclasses.replace(engine, many=dataclasses.replace(many, max_texts=fits))
 
 
-def _output(output: str, normalize: bool) -> OutputStrategy[Any, Any]:
-    chosen = strategy("numpy" if output == "numpy" else "list")
-    return normalized(chosen) if normalize else chosen
-
-
 @dataclass(frozen=True)
 class _Call:
     """An ``embed_content`` call, its arguments checked."""
@@ -343,7 +338,7 @@ class _Call:
         profile = profile_for(str(getattr(template, "model", "")))
         largest = recipe.check(template, items, profile)
         options = check_request_options(request_options)
-        chosen = _output(check_output(output), _check_normalize(normalize))
+        chosen = output_for(output, _check_normalize(normalize))
         return cls(
             recipe,
             recipe.requests_for(template, profile),
@@ -361,23 +356,12 @@ class _Call:
         return many.max_texts if many is not None else 1
 
     async def run(self) -> Embeddings:
-        engine, items = self.engine, self.items
+        engine, items, requests = self.engine, self.items, self.requests
         if isinstance(items, Document):
-            vector = await _engine.embed_one(
-                self.path, engine, self.requests, items, self.options, self.output
-            )
-            return (
-                ArrayEmbedding(embedding=vector) if self.numpy else OneEmbedding(embedding=vector)
-            )
-        rows = await _engine.embed_many(
-            self.path, engine, self.requests, items, self.options, self.output
-        )
-        return ArrayEmbedding(embedding=rows) if self.numpy else ManyEmbeddings(embedding=rows)
-
-    @property
-    def numpy(self) -> bool:
-        """Arrays, not lists."""
-        return self.output.name == "numpy"
+            one = _engine.embed_one(self.path, engine, requests, items, self.options, self.output)
+            return embeddings(await one)
+        many = _engine.embed_many(self.path, engine, requests, items, self.options, self.output)
+        return embeddings(await many)
 
 
 def embed_content(
