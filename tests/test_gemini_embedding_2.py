@@ -350,6 +350,18 @@ def test_batches_shrink_so_each_request_fits(fake: FakeServer, client: Client) -
     assert sizes == [3, 3, 3, 3]  # 3 items of the largest's size fit in a request, 4 do not
 
 
+def test_a_streams_batches_end_before_the_request_size(fake: FakeServer, client: Client) -> None:
+    # a stream's largest item is not known in advance: each batch ends before the item that
+    # would take its request past the size (a list's are cut to fit its largest: above)
+    quarter = MAX_REQUEST_BYTES // 4
+    sizes = [quarter, quarter, quarter, 100, quarter, quarter, 100, 100]
+    stream = ({"mime_type": "video/mp4", "data": bytes([i]) * size} for i, size in enumerate(sizes))
+    got = [v for b in textservice.iter_embed_content(TWO, stream, client=client) for v in b]
+    assert len(got) == len(sizes)
+    sent = [len(c.request.requests) for c in fake.calls if c.method == "BatchEmbedContents"]
+    assert sent == [4, 4]  # three quarters and a small one; then two quarters and two small
+
+
 def test_files_are_read_as_their_batches_are_sent(
     fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str
 ) -> None:

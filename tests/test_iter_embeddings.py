@@ -9,7 +9,7 @@ import logging
 import random
 import socket
 import weakref
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -18,6 +18,7 @@ import grpclib.server
 import numpy as np
 import pytest
 
+import textservice
 from textservice import Client, errors
 from textservice._engine import embed as engine
 from textservice._engine.output_formats import Output, strategy
@@ -27,6 +28,7 @@ from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions
 from textservice._transport.status import StatusDetailsCodec
 from textservice.client import call_path
+from textservice.testing import expected_content_embedding, expected_embedding
 
 # -- iter_embed_texts against a loopback server with random latency ------------------------
 
@@ -686,3 +688,83 @@ def test_closing_the_client_with_a_sync_iteration_open_closes_it_cleanly(
         gc.collect()
     assert [r.getMessage() for r in caplog.records] == []
     assert all(call.finished is not None for call in fake.calls)  # nothing left running
+
+
+# -- streams: any iterable is read as it is embedded, never held whole -------------------------
+
+GECKO = "models/embedding-gecko-001"
+GEMINI = "models/gemini-embedding-001"
+
+
+def _counted(items: Iterator[Any], read: list[int]) -> Iterator[Any]:
+    for index, item in enumerate(items):
+        read.append(index)
+        yield item
+
+
+@pytest.mark.fake_server(embedding_dimension=8)
+@pytest.mark.parametrize("function", ["iter_embeddings", "iter_embed_content"])
+def test_a_stream_is_read_only_as_far_as_the_calls_in_flight(
+    fake_client: Client, function: str
+) -> None:
+    embed = getattr(textservice, function)
+    model = GECKO if function == "iter_embeddings" else GEMINI
+
+    def expected(model: str, text: str) -> list[float]:
+        if function == "iter_embeddings":
+            return expected_embedding(model, text, 8)
+        return expected_content_embedding(model, text, dimension=8)
+
+    read: list[int] = []
+    total = 3000
+    stream = _counted((f"text {i}" for i in range(total)), read)
+    batches = embed(model, stream, client=fake_client, batch_size=10)
+    assert read == []  # nothing is read before the first batch is asked for
+    first = next(batches)
+    assert first == [expected(model, f"text {i}") for i in range(10)]
+    # what is in flight and held back for order: max_concurrency RPCs and as many batches
+    window = 2 * call_path(fake_client).max_concurrency * 10
+    assert 10 < len(read) <= window + 10
+    rest = [vector for batch in batches for vector in batch]
+    assert len(rest) == total - 10 and len(read) == total
+    assert rest[-1] == expected(model, f"text {total - 1}")
+
+
+@pytest.mark.fake_server(embedding_dimension=8)
+@pytest.mark.parametrize("function", ["iter_embeddings", "iter_embed_content"])
+def test_a_bad_item_in_a_stream_ends_it_after_the_batches_before_it(
+    fake_client: Client, function: str
+) -> None:
+    embed = getattr(textservice, function)
+    model = GECKO if function == "iter_embeddings" else GEMINI
+    stream = (item for item in [*(["a"] * 25), 3, "b"])
+    got: list[Any] = []
+    with pytest.raises(TypeError, match=r"(texts|contents)\[25\] must be a str"):
+        for batch in embed(model, stream, client=fake_client, batch_size=10):
+            got.extend(batch)
+    assert len(got) == 20  # the batches read before it; the one holding it was never sent
+
+
+@pytest.mark.fake_server(embedding_dimension=8)
+def test_an_async_stream_of_content_with_progress_unknown(fake_client: Client) -> None:
+    seen: list[tuple[int, int]] = []
+
+    async def main() -> list[Any]:
+        batches = textservice.iter_embed_content_async(
+            GEMINI,
+            ({"text": f"t{i}", "title": "T"} for i in range(25)),
+            task_type="retrieval_document",
+            client=fake_client,
+            batch_size=10,
+            progress=lambda done, total: seen.append((done, total)),
+        )
+        return [v async for batch in batches for v in batch]
+
+    got = asyncio.run(main())
+    assert got == [
+        expected_content_embedding(
+            GEMINI, f"t{i}", task_type="RETRIEVAL_DOCUMENT", title="T", dimension=8
+        )
+        for i in range(25)
+    ]
+    assert seen == []  # a stream's length is unknown: no progress calls

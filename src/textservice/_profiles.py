@@ -188,6 +188,14 @@ class ModelProfile:
     media: MediaRules | None = field(default_factory=lambda: MediaRules({}))
     """The inline media it embeds; ``None``: text only."""
 
+    def takes_dimensionality(self, value: int) -> bool:
+        """Whether ``value`` is an ``output_dimensionality`` the client sends for this model:
+        a positive one, within ``dimensions`` where the profile has them (the facade, the CLI
+        and ``textservice.ray`` each say so in their own words)."""
+        if value <= 0:
+            return False
+        return self.dimensions is None or self.dimensions[0] <= value <= self.dimensions[1]
+
     @property
     def rpcs(self) -> tuple[str, str]:
         """Its single and batch RPCs."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import betterproto2
 
-from textservice._checks import HasName, check_model, check_text, check_texts
+from textservice._checks import HasName, check_model, check_text, check_text_stream
 from textservice._encoding.dicts import to_dict
 from textservice._encoding.embed_requests import ContentFields
 from textservice._engine import embed as _engine
@@ -235,7 +235,8 @@ class _Iteration:
 
     recipe: EmbedRecipe[str, str]
     model: str
-    texts: list[str]
+    texts: list[str] | Iterator[str]
+    """A list, or a stream read (and its texts checked) as it is embedded."""
     options: RequestOptions
     batch_size: int
     progress: ProgressCallback | None
@@ -259,7 +260,7 @@ class _Iteration:
         return cls(
             recipe,
             check_model(model),
-            check_texts(texts),
+            check_text_stream(texts),
             check_request_options(request_options),
             check_batch_size(recipe, batch_size),
             check_progress(progress),
@@ -296,8 +297,8 @@ def iter_embeddings(
     it = _Iteration.checked(
         recipe, model, texts, client, request_options, batch_size, progress, output
     )
-    batches = it.batches(None)
-    return _engine.iter_embed_sync(it.path, batches, total=len(it.texts), progress=it.progress)
+    total = len(it.texts) if isinstance(it.texts, list) else None
+    return _engine.iter_embed_sync(it.path, it.batches(None), total=total, progress=it.progress)
 
 
 def iter_embeddings_async(

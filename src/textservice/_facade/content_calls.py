@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import betterproto2
 
-from textservice._checks import encodable, is_int, kind
+from textservice._checks import encodable, is_int, is_stream, kind
 from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
@@ -29,7 +29,7 @@ from textservice._engine.output_formats import OutputStrategy, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
 from textservice._facade.deprecation import deprecated
-from textservice._facade.media import check_media, is_media, media_item
+from textservice._facade.media import check_media, is_media, media_item, request_size
 from textservice._facade.results import Embeddings, embeddings
 from textservice._profiles import (
     MAX_BATCH_ITEMS,
@@ -150,9 +150,13 @@ def check_items(content: object, argument: str = "content") -> Document | list[D
     return [_document(item, f"{argument}[{i}]") for i, item in enumerate(content)]
 
 
-def _check_list(contents: object) -> list[Document]:
+def _check_many(contents: object) -> list[Document] | None:
+    """``contents`` of ``iter_embed_content`` as a new list of items, checked now; ``None``
+    for a stream (``is_stream``: read and checked item by item as it is embedded)."""
     if isinstance(contents, str | Mapping | os.PathLike):
         raise TypeError("contents must be a sequence of items, not a single one (use [content])")
+    if is_stream(contents):
+        return None
     checked = check_items(contents, "contents")
     assert isinstance(checked, list)
     return checked
@@ -170,6 +174,12 @@ def _check_normalize(value: object) -> bool:
 def _text(item: Document) -> str:
     """What the rate governor counts of an item: its text (with its title, if any)."""
     return item.text if item.title is None else f"{item.title}\n{item.text}"
+
+
+def _weight(item: Document) -> int:
+    """What an item adds to a request against ``MAX_REQUEST_BYTES``: a media item's size
+    (a text's is left out, as the batches of a list are sized by their largest media item)."""
+    return request_size(item) if item.parts else 0
 
 
 def _one_request(requests: ContentRequests, item: Document) -> Any:
@@ -213,7 +223,8 @@ class ContentRecipe:
                 raise TypeError("ContentRecipe: a batch method needs vectors")
             many = ManyTexts(self.many, _many_requests, self.vectors, max_texts=self.max_items)
         one = OneText(self.one, _one_request, self.vector)
-        object.__setattr__(self, "engine", EmbedRecipe(one, many, text=_text))
+        engine = EmbedRecipe(one, many, text=_text, weight=_weight, budget=MAX_REQUEST_BYTES)
+        object.__setattr__(self, "engine", engine)
 
     def requests_for(
         self, template: betterproto2.Message, profile: ModelProfile
@@ -259,27 +270,59 @@ class ContentRecipe:
         largest = check_media(
             listed, model, profile, "contents" if many else "content", one=not many
         )
-        if self.dimensionality is not None:
-            dim = getattr(template, self.dimensionality)
-            if dim is not None and dim <= 0:
-                raise ValueError(f"{self.dimensionality} must be a positive int, got {dim}")
-            if dim is not None and profile.dimensions is not None:
-                low, high = profile.dimensions
-                if not low <= dim <= high:
-                    raise ValueError(
-                        f"{self.dimensionality} must be between {low} and {high} for {model}, "
-                        f"got {dim}"
-                    )
+        self._check_dimensionality(template, profile)
         self._check_titles(template, listed)
         return largest
 
-    def _check_titles(self, template: betterproto2.Message, titled: list[Document]) -> None:
+    def checked_stream(
+        self, template: betterproto2.Message, contents: Iterable[object], profile: ModelProfile
+    ) -> Iterator[Document]:
+        """``contents`` read item by item, each checked as ``check`` checks a list's items
+        (an error names the item's index, raised when it is read); the call's own rules are
+        checked now."""
+        self._check_dimensionality(template, profile)
+        self._check_titles(template, [])
+        return self._stream(template, contents, profile)
+
+    def _stream(
+        self, template: betterproto2.Message, contents: Iterable[object], profile: ModelProfile
+    ) -> Iterator[Document]:
+        model = str(getattr(template, "model", ""))
+        titled = False
+        for index, value in enumerate(contents):
+            name = f"contents[{index}]"
+            item = _document(value, name)
+            if item.parts:
+                check_media([item], model, profile, name, one=True)
+            if item.title is not None and not titled:  # the rule is the call's: once
+                self._check_titles(template, [item], index)
+                titled = True
+            yield item
+
+    def _check_dimensionality(self, template: betterproto2.Message, profile: ModelProfile) -> None:
+        if self.dimensionality is None:
+            return
+        dim = getattr(template, self.dimensionality)
+        if dim is None or profile.takes_dimensionality(dim):
+            return
+        if dim <= 0:
+            raise ValueError(f"{self.dimensionality} must be a positive int, got {dim}")
+        assert profile.dimensions is not None
+        low, high = profile.dimensions
+        model = str(getattr(template, "model", ""))
+        raise ValueError(
+            f"{self.dimensionality} must be between {low} and {high} for {model}, got {dim}"
+        )
+
+    def _check_titles(
+        self, template: betterproto2.Message, titled: list[Document], offset: int = 0
+    ) -> None:
         call_title = getattr(template, self.fields.title) if self.fields.title else None
         first = next((i for i, d in enumerate(titled) if d.title is not None), None)
         if call_title is None and first is None:
             return
         if self.deprecated_title is not None and first is not None:
-            deprecated(f"item {first}'s title: {self.deprecated_title}")
+            deprecated(f"item {offset + first}'s title: {self.deprecated_title}")
         if self.fields.title is None:
             raise ValueError("this API version's requests have no title")
         task = getattr(template, self.task_type) if self.task_type else None
@@ -314,7 +357,8 @@ class _Call:
 
     recipe: ContentRecipe
     requests: ContentRequests
-    items: Document | list[Document]
+    items: Document | list[Document] | Iterator[Document]
+    """One item, a list of them, or a stream of them checked as read (``iter_embed_content``)."""
     options: RequestOptions
     output: OutputStrategy[Any, Any]
     path: CallPath
@@ -331,12 +375,20 @@ class _Call:
         request_options: object,
         output: object,
         normalize: object,
+        *,
+        stream: bool = False,
     ) -> _Call:
         """Checked in this order, in the caller's thread, before any network (``content``
-        may be items checked already)."""
-        items = check_items(content)
+        may be items checked already). With ``stream``, ``content`` is an iterable read (and
+        its items checked) only as the call embeds it."""
         profile = profile_for(str(getattr(template, "model", "")))
-        largest = recipe.check(template, items, profile)
+        items: Document | list[Document] | Iterator[Document]
+        if stream:
+            assert isinstance(content, Iterable)
+            items, largest = recipe.checked_stream(template, content, profile), 0
+        else:
+            items = check_items(content)
+            largest = recipe.check(template, items, profile)
         options = check_request_options(request_options)
         chosen = output_for(output, _check_normalize(normalize))
         return cls(
@@ -357,6 +409,7 @@ class _Call:
 
     async def run(self) -> Embeddings:
         engine, items, requests = self.engine, self.items, self.requests
+        assert isinstance(items, Document | list)
         if isinstance(items, Document):
             one = _engine.embed_one(self.path, engine, requests, items, self.options, self.output)
             return embeddings(await one)
@@ -398,7 +451,9 @@ class _Iteration:
     """An ``iter_embed_content`` call, its arguments checked."""
 
     call: _Call
-    items: list[Document]
+    items: list[Document] | Iterator[Document]
+    """The items: a list, or a stream read as it is embedded (memory bounded by the calls in
+    flight and the batches held back for order)."""
     batch_size: int
     progress: ProgressCallback | None
 
@@ -415,10 +470,26 @@ class _Iteration:
         output: object,
         normalize: object,
     ) -> _Iteration:
-        items = _check_list(contents)
-        call = _Call.checked(recipe, template, items, client, request_options, output, normalize)
+        listed = _check_many(contents)
+        given = contents if listed is None else listed
+        call = _Call.checked(
+            recipe,
+            template,
+            given,
+            client,
+            request_options,
+            output,
+            normalize,
+            stream=listed is None,
+        )
         size = min(check_batch_size(recipe.engine, batch_size), call.max_batch)
-        return cls(call, items, size, check_progress(progress))
+        assert not isinstance(call.items, Document)
+        return cls(call, call.items, size, check_progress(progress))
+
+    @property
+    def total(self) -> int | None:
+        """How many items, when known (a list's)."""
+        return len(self.items) if isinstance(self.items, list) else None
 
     def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
         call = self.call
@@ -450,7 +521,7 @@ def iter_embed_content(
         recipe, template, contents, client, request_options, batch_size, progress, output, normalize
     )
     return _engine.iter_embed_sync(
-        it.call.path, it.batches(None), total=len(it.items), progress=it.progress
+        it.call.path, it.batches(None), total=it.total, progress=it.progress
     )
 
 

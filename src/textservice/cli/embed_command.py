@@ -52,11 +52,6 @@ from textservice.cli.writers.common import ResultWriter, output_kind, partial_pa
 
 __all__ = ["embed"]
 
-WINDOW_BATCHES = 8
-"""Texts handed to one ``iter_embed_content_async`` (or ``iter_embeddings_async``) call: this many
-times the texts of the calls in flight (``--batch-size`` x ``--concurrency``); see
-:mod:`textservice.cli.windows`."""
-
 
 def _vectors_as(output_path: str | None) -> Literal["list", "numpy"]:
     """How the library should return vectors: float32 arrays when the writer takes them."""
@@ -491,7 +486,6 @@ def embed(
         embed_batches = options.batches(
             client, batch_size=batch_size, output=_vectors_as(output_path)
         )
-        in_flight = batch_size * concurrency
 
         def to_embed() -> Iterator[Record]:
             """The records left whose vector is not reused, read again (see reuse.py)."""
@@ -509,8 +503,6 @@ def embed(
                         records,
                         writer,
                         embed_batches,
-                        window=in_flight * WINDOW_BATCHES,
-                        lookahead=in_flight,
                         progress=bar,
                         summary=summary,
                         reuse=None if reuse is None else (reuse, to_embed(), batch_size),

@@ -19,7 +19,7 @@ Streaming RPCs get no function: StreamGenerateContent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
@@ -495,7 +495,7 @@ async def embed_content_async(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -512,7 +512,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -528,7 +528,7 @@ def iter_embed_content(
 
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -556,7 +556,8 @@ def iter_embed_content(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable that is not a list or
+    tuple as they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -565,7 +566,9 @@ def iter_embed_content(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a list or tuple is checked at
+            once; any other iterable (a generator, a file's lines) is read as its batches are sent,
+            each item checked as it is read, so it is never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -595,7 +598,8 @@ def iter_embed_content(
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -628,7 +632,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -645,7 +649,7 @@ def iter_embed_content_async(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -661,7 +665,7 @@ def iter_embed_content_async(
 
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -691,7 +695,8 @@ def iter_embed_content_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable that is not a list or
+    tuple as they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -700,7 +705,9 @@ def iter_embed_content_async(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a list or tuple is checked at
+            once; any other iterable (a generator, a file's lines) is read as its batches are sent,
+            each item checked as it is read, so it is never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -730,7 +737,8 @@ def iter_embed_content_async(
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).

@@ -23,7 +23,7 @@ Streaming RPCs get no function: StreamGenerateContent, BidiGenerateContent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
@@ -523,7 +523,7 @@ async def embed_content_async(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -540,7 +540,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -556,7 +556,7 @@ def iter_embed_content(
 
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -584,7 +584,8 @@ def iter_embed_content(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable that is not a list or
+    tuple as they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -593,7 +594,9 @@ def iter_embed_content(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a list or tuple is checked at
+            once; any other iterable (a generator, a file's lines) is read as its batches are sent,
+            each item checked as it is read, so it is never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -623,7 +626,8 @@ def iter_embed_content(
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -656,7 +660,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -673,7 +677,7 @@ def iter_embed_content_async(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -689,7 +693,7 @@ def iter_embed_content_async(
 
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
@@ -719,7 +723,8 @@ def iter_embed_content_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable that is not a list or
+    tuple as they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -728,7 +733,9 @@ def iter_embed_content_async(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a list or tuple is checked at
+            once; any other iterable (a generator, a file's lines) is read as its batches are sent,
+            each item checked as it is read, so it is never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -758,7 +765,8 @@ def iter_embed_content_async(
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).

@@ -10,7 +10,7 @@ Content in, vectors out.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
@@ -386,7 +386,7 @@ async def embed_content_async(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
@@ -403,7 +403,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
@@ -419,7 +419,7 @@ def iter_embed_content(
 
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
@@ -447,11 +447,14 @@ def iter_embed_content(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable that is not a list or
+    tuple as they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a list or tuple is checked at
+            once; any other iterable (a generator, a file's lines) is read as its batches are sent,
+            each item checked as it is read, so it is never held whole.
         purpose: Optional. What the embedding is for (task_type before).
 
             The enum member, its number, or its name in any case; also ``"document"``, ``"query"``,
@@ -475,7 +478,8 @@ def iter_embed_content(
             names none).
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -505,7 +509,7 @@ def iter_embed_content(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
@@ -522,7 +526,7 @@ def iter_embed_content_async(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
@@ -538,7 +542,7 @@ def iter_embed_content_async(
 
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     purpose: _pb.TaskType | str | int | None = None,
     document_title: str | None = None,
@@ -568,11 +572,14 @@ def iter_embed_content_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable that is not a list or
+    tuple as they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a list or tuple is checked at
+            once; any other iterable (a generator, a file's lines) is read as its batches are sent,
+            each item checked as it is read, so it is never held whole.
         purpose: Optional. What the embedding is for (task_type before).
 
             The enum member, its number, or its name in any case; also ``"document"``, ``"query"``,
@@ -596,7 +603,8 @@ def iter_embed_content_async(
             names none).
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).

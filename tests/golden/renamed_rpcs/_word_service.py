@@ -12,7 +12,7 @@ Streaming RPCs get no function: WatchWords.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, cast, overload
 
 from textservice import _facade as _f
@@ -302,7 +302,7 @@ async def generate_embeddings_async(
 @overload
 def iter_embeddings(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
     client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -315,7 +315,7 @@ def iter_embeddings(
 @overload
 def iter_embeddings(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
     client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -327,7 +327,7 @@ def iter_embeddings(
 
 def iter_embeddings(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
     client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -351,11 +351,14 @@ def iter_embeddings(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the texts of an iterable that is not a list or
+    tuple as they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        texts: A sequence of strings (not one ``str``).
+        texts: Strings (not one ``str``): a list or tuple is checked at once; any other iterable (a
+            generator, a file's lines) is read as its batches are sent, each text checked as it is
+            read, so it is never held whole.
         client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
             is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
@@ -364,7 +367,8 @@ def iter_embeddings(
             none).
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -381,7 +385,7 @@ def iter_embeddings(
 @overload
 def iter_embeddings_async(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
     client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -394,7 +398,7 @@ def iter_embeddings_async(
 @overload
 def iter_embeddings_async(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
     client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -406,7 +410,7 @@ def iter_embeddings_async(
 
 def iter_embeddings_async(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
     client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
@@ -432,11 +436,14 @@ def iter_embeddings_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the texts of an iterable that is not a list or
+    tuple as they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        texts: A sequence of strings (not one ``str``).
+        texts: Strings (not one ``str``): a list or tuple is checked at once; any other iterable (a
+            generator, a file's lines) is read as its batches are sent, each text checked as it is
+            read, so it is never held whole.
         client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
             is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
@@ -445,7 +452,8 @@ def iter_embeddings_async(
             none).
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
