@@ -1,4 +1,5 @@
-"""EmbedContent requests written by hand equal betterproto2's bytes (``embed_requests``)."""
+"""Embedding requests written by hand (``embed_requests``), of both services, equal
+betterproto2's bytes and its proto3 JSON, and each form is written only when asked for."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textservice._encoding.codec import Codec
-from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document, prebuilt
+from textservice._encoding.embed_requests import (
+    ContentFields,
+    ContentRequests,
+    Document,
+    TextRequests,
+    prebuilt,
+)
 from textservice._encoding.json_mapping import to_json
 
 VERSIONS = ("v1", "v1beta")
+TEXT_VERSIONS = ("v1beta2", "v1beta3", "v1beta")
+BATCH_TEXT_VERSIONS = ("v1beta3", "v1beta")
 
 
 def _pb(version: str) -> ModuleType:
@@ -130,3 +139,72 @@ def test_fields_that_are_not_what_they_are_named_for_are_refused() -> None:
         ContentRequests(
             pb.EmbedContentRequest(), ContentFields(), pb.BatchEmbedContentsRequest(), "model"
         )
+
+
+# -- TextService: EmbedText and BatchEmbedText --------------------------------------------------
+
+models = st.sampled_from(["models/embedding-gecko-001", "models/é", ""])
+
+
+@pytest.mark.parametrize("version", TEXT_VERSIONS)
+@settings(max_examples=100, deadline=None)
+@given(model=models, text=texts)
+def test_embed_text_requests_are_betterproto2s(version: str, model: str, text: str) -> None:
+    pb = _pb(version)
+    request = TextRequests(pb.EmbedTextRequest, "text")(model, text)
+    expected = pb.EmbedTextRequest(model=model, text=text)
+    assert isinstance(request, pb.EmbedTextRequest)
+    assert bytes(request) == bytes(expected)
+    assert Codec().encode(request, pb.EmbedTextRequest) == bytes(expected)
+    assert to_json(request) == expected.to_dict()
+
+
+@pytest.mark.parametrize("version", BATCH_TEXT_VERSIONS)
+@settings(max_examples=100, deadline=None)
+@given(model=models, batch=st.lists(texts, max_size=6))
+def test_batch_embed_text_requests_are_betterproto2s(
+    version: str, model: str, batch: list[str]
+) -> None:
+    pb = _pb(version)
+    request = TextRequests(pb.BatchEmbedTextRequest, "texts")(model, batch)
+    expected = pb.BatchEmbedTextRequest(model=model, texts=batch)
+    assert bytes(request) == bytes(expected)
+    assert to_json(request) == expected.to_dict()
+    # every field reads as it was given, with nothing decoded (the quotas read the texts)
+    assert (request.model, request.texts) == (model, batch)
+    assert "_textservice_decoded" not in request.__dict__
+
+
+def test_each_form_is_written_only_when_a_transport_asks_for_it() -> None:
+    pb = _pb("v1beta")
+
+    template = pb.EmbedContentRequest(model="models/m")
+    requests = ContentRequests(template, ContentFields(), pb.BatchEmbedContentsRequest())
+    item = Document("a")
+    writes = {"wire": 0, "json": 0}
+    item_bytes, item_json = requests._item, requests._item_json
+
+    def counting_bytes(i: Document) -> bytes:
+        writes["wire"] += 1
+        return item_bytes(i)
+
+    def counting_json(i: Document) -> dict[str, object]:
+        writes["json"] += 1
+        return item_json(i)
+
+    requests._item = counting_bytes  # type: ignore[method-assign,assignment]
+    requests._item_json = counting_json  # type: ignore[method-assign,assignment]
+    batch = requests.many([item, item])
+    assert writes == {"wire": 0, "json": 0}  # made, not yet written in either form
+    assert to_json(batch)["requests"][0]["content"] == {"parts": [{"text": "a"}]}
+    assert writes == {"wire": 0, "json": 2}  # the REST transport's form only
+    wire = bytes(batch)
+    assert bytes(batch) == wire and writes == {"wire": 2, "json": 2}  # written once, kept
+
+
+def test_text_requests_refuse_fields_that_are_not_strings() -> None:
+    pb = _pb("v1beta")
+    with pytest.raises(TypeError, match=r"BatchEmbedTextRequest.requests is not a string"):
+        TextRequests(pb.BatchEmbedTextRequest, "requests")("models/m", [])
+    with pytest.raises(TypeError, match=r"EmbedTextRequest.nope is not a string"):
+        TextRequests(pb.EmbedTextRequest, "nope")("models/m", "a")

@@ -1,21 +1,28 @@
-"""EmbedContent requests written by hand: a call's fixed fields encoded once, each item spliced in.
+"""Embedding requests written by hand, for both services and both transports.
 
-An embedding call sends the same model, task type and output dimensionality with every text;
-only the text (a ``Content`` of one text ``Part``) and the title change from item to item.
-Building a betterproto2 ``EmbedContentRequest`` (with its ``Content`` and ``Part``) per text
-and serialising a ``BatchEmbedContentsRequest`` of 100 of them costs about 35 ms in pure
-Python, several times what the rest of a batch costs. ``ContentRequests`` instead encodes each
-fixed field once with betterproto2, and per item writes only the text's and the title's bytes,
-in betterproto2's field order: the bytes are exactly the ones betterproto2 writes for the
-same message (``tests/test_content_requests.py`` checks it on arbitrary values).
+An embedding call sends the same model (and for GenerativeService the same task type and
+output dimensionality) with every text; only the text (for EmbedContent a ``Content`` of one
+text ``Part``) and the title change from item to item. Building betterproto2 messages per
+text and serialising a batch of 100 of them costs about 35 ms in pure Python, several times
+what the rest of a batch costs. So every embedding request of either service is described
+once here and written straight to the form its transport sends:
+
+- ``ContentRequests`` (EmbedContent, BatchEmbedContents) encodes each fixed field once with
+  betterproto2 and per item writes only the text's, the media's and the title's bytes;
+- ``TextRequests`` (TextService's EmbedText, BatchEmbedText) writes the model and the texts.
+
+Each returns a ``prebuilt`` message: an instance of a subclass of the request class holding
+the two writers of the same request, the protobuf wire bytes (what the gRPC transport sends:
+``bytes(message)``, ``message.SerializeToString()``, for any grpclib codec) and its proto3
+JSON object (what the REST transport sends: ``prebuilt_json``). Each form is written only when
+a transport asks for it, so a gRPC call never writes JSON and a REST call never writes bytes;
+a field read from the message is decoded from the bytes. The bytes are exactly the ones
+betterproto2 writes for the same message and the JSON its ``to_dict()``
+(``tests/test_content_requests.py`` checks both on arbitrary values).
 
 Field numbers and which fields exist come from betterproto2's metadata of the classes the
 generated facade names (the request, its content field, the content's parts, the part's text
 field, the title field), so a proto that renumbers or adds fields still encodes correctly.
-
-The result is a ``prebuilt`` message: an instance of a subclass of the request class that
-serialises to the bytes already written (for any grpclib codec: ``bytes(message)`` and
-``message.SerializeToString()`` both return them), and decodes them only if a field is read.
 """
 
 from __future__ import annotations
@@ -32,7 +39,16 @@ from textservice._encoding.media import Blob
 from textservice._encoding.metadata import json_name, message_metadata
 from textservice._encoding.wire import WIRE_LEN, encode_varint, tag
 
-__all__ = ["Blob", "ContentFields", "ContentRequests", "Document", "Instruction", "prebuilt"]
+__all__ = [
+    "Blob",
+    "ContentFields",
+    "ContentRequests",
+    "Document",
+    "Instruction",
+    "TextRequests",
+    "prebuilt",
+    "prebuilt_json",
+]
 
 Instruction = Callable[[str, "str | None"], str]
 """Formats an item's text and title (``None``: none) into the text sent (a model that takes
@@ -60,25 +76,28 @@ class Document:
 
 
 def _prebuilt_bytes(self: Any) -> bytes:
-    data: bytes = self.__dict__["_textservice_bytes"]
+    state = self.__dict__
+    data: bytes | None = state.get("_textservice_bytes")
+    if data is None:  # written once, when first asked for (a retry sends the same bytes)
+        data = state["_textservice_bytes"] = state["_textservice_wire"]()
     return data
 
 
 def _prebuilt_getattr(self: Any, name: str) -> Any:
     # Only called for names the instance lacks: its fields, decoded on first use.
-    if name.startswith("__") or name == "_textservice_bytes":
+    if name.startswith("__") or name.startswith("_textservice_"):
         raise AttributeError(name)
     state = self.__dict__
     decoded = state.get("_textservice_decoded")
     if decoded is None:
         base: Any = type(self).__mro__[1]
-        decoded = state["_textservice_decoded"] = base.FromString(state["_textservice_bytes"])
+        decoded = state["_textservice_decoded"] = base.FromString(_prebuilt_bytes(self))
     return getattr(decoded, name)
 
 
 def _prebuilt_repr(self: Any) -> str:
     base = type(self).__mro__[1].__name__
-    return f"<prebuilt {base}: {len(self.__dict__['_textservice_bytes'])} bytes>"
+    return f"<prebuilt {base}: {len(_prebuilt_bytes(self))} bytes>"
 
 
 @cache
@@ -90,7 +109,7 @@ def _prebuilt_class(message_type: type[M]) -> type[M]:
         "SerializeToString": _prebuilt_bytes,
         "__getattr__": _prebuilt_getattr,
         "__repr__": _prebuilt_repr,
-        "__doc__": f"A {message_type.__name__} serialised in advance (see ``prebuilt``).",
+        "__doc__": f"A {message_type.__name__} written by hand (see ``prebuilt``).",
     }
     subclass: type[M] = type(f"Prebuilt{message_type.__name__}", (message_type,), namespace)
     return subclass
@@ -100,18 +119,27 @@ JsonWriter = Callable[[], dict[str, Any]]
 """Writes a prebuilt message's proto3 JSON object when the REST transport asks for it."""
 
 
-def prebuilt(message_type: type[M], data: bytes, json: JsonWriter | None = None, **known: Any) -> M:
-    """A ``message_type`` whose serialised form is ``data``: ``bytes()`` of it (and
-    ``SerializeToString()``) return ``data``; its fields are decoded from ``data`` when read,
-    except the ``known`` ones, given with the values ``data`` holds (the ``model``, which the
-    rate governor reads from every request, so reading it costs no decoding). ``json``, when
-    given, writes the same message's proto3 JSON object (``prebuilt_json``: the REST transport
-    sends it as it is; gRPC calls never write it)."""
+def prebuilt(
+    message_type: type[M],
+    wire: bytes | Callable[[], bytes],
+    json: JsonWriter | None = None,
+    **known: Any,
+) -> M:
+    """A ``message_type`` whose serialised form is ``wire`` (bytes, or what writes them when
+    first asked for): ``bytes()`` of it (and ``SerializeToString()``) return them; its fields
+    are decoded from them when read, except the ``known`` ones, given with the values the
+    bytes hold (the ``model``, which the rate governor reads from every request, so reading
+    it costs no decoding). ``json``, when given, writes the same message's proto3 JSON object
+    (``prebuilt_json``: the REST transport sends it as it is; gRPC calls never write it)."""
     cls = _prebuilt_class(message_type)
     message: M = object.__new__(cls)
-    message.__dict__.update(known)
-    message.__dict__["_textservice_bytes"] = data
-    message.__dict__["_textservice_json"] = json
+    state = message.__dict__
+    state.update(known)
+    if isinstance(wire, bytes):
+        state["_textservice_bytes"] = wire
+    else:
+        state["_textservice_wire"] = wire
+    state["_textservice_json"] = json
     return message
 
 
@@ -142,6 +170,40 @@ class ContentFields:
 
 def _len_field(key: bytes, body: bytes) -> bytes:
     return key + encode_varint(len(body)) + body
+
+
+@dataclass(frozen=True)
+class _StringField:
+    """A string field of a request, as both forms write it."""
+
+    name: str
+    key: bytes
+    """Its tag bytes (number, wire type LEN)."""
+    json: str
+    """Its proto3 JSON name."""
+    always: bool
+    """Written even when empty (a oneof member or proto3 ``optional``); a plain string is not."""
+
+    def wire(self, value: str) -> bytes:
+        data = value.encode("utf-8")
+        return _len_field(self.key, data) if data or self.always else b""
+
+
+def _single_string(message_type: type[betterproto2.Message], name: str) -> _StringField:
+    """``_string_field``, not repeated."""
+    field = _string_field(message_type, name)
+    if message_metadata(message_type).meta_by_field_name[name].repeated:
+        raise TypeError(f"{message_type.__name__}.{name} is not a string")
+    return field
+
+
+def _string_field(message_type: type[betterproto2.Message], name: str) -> _StringField:
+    """``message_type``'s field ``name`` (a string, or repeated strings), else ``TypeError``."""
+    meta = message_metadata(message_type).meta_by_field_name.get(name)
+    if meta is None or meta.proto_type != betterproto2.TYPE_STRING:
+        raise TypeError(f"{message_type.__name__}.{name} is not a string")
+    always = meta.group is not None or bool(meta.optional)
+    return _StringField(name, tag(meta.number, WIRE_LEN), json_name(name), always)
 
 
 def _segments(template: betterproto2.Message, slots: Sequence[str]) -> list[bytes | str]:
@@ -191,26 +253,16 @@ class ContentRequests:
         parts_meta = message_metadata(content_type)
         parts = parts_meta.meta_by_field_name[fields.parts]
         part_type = parts_meta.cls_by_field[fields.parts]
-        text = message_metadata(part_type).meta_by_field_name[fields.text]
         if content.proto_type != betterproto2.TYPE_MESSAGE or not parts.repeated:
             raise TypeError(f"{self.one_type.__name__}.{fields.content} is not a Content")
-        if text.proto_type != betterproto2.TYPE_STRING or text.repeated:
-            raise TypeError(f"{part_type.__name__}.{fields.text} is not a string")
+        self._text = _single_string(part_type, fields.text)
         self._content_key = tag(content.number, WIRE_LEN)
         self._parts_key = tag(parts.number, WIRE_LEN)
-        self._text_key = tag(text.number, WIRE_LEN)
-        # a oneof member (or proto3 optional) is written even when empty; a plain string is not
-        self._text_always = text.group is not None or bool(text.optional)
         slots = [fields.content]
-        self._title_always = False
-        self._title_key = b""
+        self._title: _StringField | None = None
         call_title: str | None = None
         if fields.title is not None:
-            title = meta.meta_by_field_name[fields.title]
-            if title.proto_type != betterproto2.TYPE_STRING or title.repeated:
-                raise TypeError(f"{self.one_type.__name__}.{fields.title} is not a string")
-            self._title_key = tag(title.number, WIRE_LEN)
-            self._title_always = title.group is not None or bool(title.optional)
+            self._title = _single_string(self.one_type, fields.title)
             call_title = getattr(template, fields.title)
             slots.append(fields.title)
         self._title_field = fields.title
@@ -233,15 +285,9 @@ class ContentRequests:
         self._known = {MODEL: getattr(template, MODEL)} if MODEL in meta.meta_by_field_name else {}
         self._segments = _segments(template, slots)
         # the same request as proto3 JSON (for the REST transport): the fixed fields once
-        self._json_names = (
-            json_name(fields.content),
-            json_name(fields.parts),
-            json_name(fields.text),
-            None if fields.title is None else json_name(fields.title),
-        )
-        self._json_fixed = {
-            k: v for k, v in template.to_dict().items() if k not in self._json_names
-        }
+        self._json_names = (json_name(fields.content), json_name(fields.parts))
+        per_item = {*self._json_names, *(f.json for f in (self._title,) if f is not None)}
+        self._json_fixed = {k: v for k, v in template.to_dict().items() if k not in per_item}
         self.batch_type: type[betterproto2.Message] | None = None
         if batch_template is not None:
             self.batch_type = type(batch_template)
@@ -257,10 +303,6 @@ class ContentRequests:
             self._batch_json_fixed = {
                 k: v for k, v in batch_template.to_dict().items() if k != self._requests_json
             }
-
-    def _text_part(self, text: str) -> bytes:
-        data = text.encode("utf-8")
-        return _len_field(self._text_key, data) if data or self._text_always else b""
 
     def _blob_part(self, blob: Blob) -> bytes:
         if self._blob_keys is None:
@@ -292,22 +334,23 @@ class ContentRequests:
     def _parts(self, item: Document, title: str | None) -> bytes:
         key = self._parts_key
         return b"".join(
-            _len_field(key, self._text_part(p) if isinstance(p, str) else self._blob_part(p))
+            _len_field(key, self._text.wire(p) if isinstance(p, str) else self._blob_part(p))
             for p in self._sent_parts(item, title)
         )
 
-    def _title(self, item: Document) -> str | None:
+    def _sent_title(self, item: Document) -> str | None:
         """The title field's value for ``item`` (``None``: the field is not written)."""
         title = self._call_title if item.title is None else item.title
-        if title is None or self._instruction is not None or not (title or self._title_always):
+        field = self._title
+        if title is None or field is None or self._instruction is not None:
             return None
-        return title
+        return title if title or field.always else None
 
     def _item(self, item: Document) -> bytes:
         title = self._call_title if item.title is None else item.title
         content = _len_field(self._content_key, self._parts(item, title))
-        sent = self._title(item)
-        title_bytes = b"" if sent is None else _len_field(self._title_key, sent.encode("utf-8"))
+        sent = self._sent_title(item)
+        title_bytes = b"" if sent is None or self._title is None else self._title.wire(sent)
         out = []
         for segment in self._segments:
             if isinstance(segment, bytes):
@@ -320,7 +363,7 @@ class ContentRequests:
 
     def _part_json(self, part: str | Blob) -> dict[str, Any]:
         if isinstance(part, str):
-            return {self._json_names[2]: part} if part or self._text_always else {}
+            return {self._text.json: part} if part or self._text.always else {}
         if self._blob_keys is None:
             raise TypeError(f"{self.one_type.__name__}'s parts take no inline media")
         inline, mime_name, data_name = self._blob_json
@@ -334,35 +377,109 @@ class ContentRequests:
 
     def _item_json(self, item: Document) -> dict[str, Any]:
         """The item's request as proto3 JSON (what ``_item`` writes, field for field)."""
-        content, parts, _, title_name = self._json_names
+        content, parts = self._json_names
         title = self._call_title if item.title is None else item.title
         sent = [self._part_json(p) for p in self._sent_parts(item, title)]
         out = {**self._json_fixed, content: {parts: sent}}
-        sent_title = self._title(item)
-        if title_name is not None and sent_title is not None:
-            out[title_name] = sent_title
+        sent_title = self._sent_title(item)
+        if self._title is not None and sent_title is not None:
+            out[self._title.json] = sent_title
         return out
 
     def one(self, item: Document) -> Any:
-        """The request for one item (its JSON form, written only for the REST transport,
-        reads the item's files again: holding their bytes for it would double a gRPC call's
-        memory)."""
+        """The request for one item: its media files are read when its transport's form is
+        written (once for gRPC's bytes, kept for a retry; for REST's JSON at each write)."""
         return prebuilt(
-            self.one_type, self._item(item), lambda: self._item_json(item), **self._known
+            self.one_type, lambda: self._item(item), lambda: self._item_json(item), **self._known
         )
 
     def many(self, items: list[Document]) -> Any:
         """The batch request for ``items`` (needs a ``batch_template``)."""
         if self.batch_type is None:
             raise TypeError("no batch request type was given")
-        key, item = self._requests_key, self._item
-        requests = b"".join([_len_field(key, item(i)) for i in items])
-        out = [s if isinstance(s, bytes) else requests for s in self._batch_segments]
 
-        def written() -> dict[str, Any]:
+        def wire() -> bytes:
+            key, item = self._requests_key, self._item
+            requests = b"".join([_len_field(key, item(i)) for i in items])
+            return b"".join(s if isinstance(s, bytes) else requests for s in self._batch_segments)
+
+        def json() -> dict[str, Any]:
             value = dict(self._batch_json_fixed)
             if items:  # proto3 JSON leaves an empty repeated field out
                 value[self._requests_json] = [self._item_json(i) for i in items]
             return value
 
-        return prebuilt(self.batch_type, b"".join(out), written, **self._batch_known)
+        return prebuilt(self.batch_type, wire, json, **self._batch_known)
+
+
+@dataclass(frozen=True)
+class _TextLayout:
+    """Where a TextService request keeps its model and its text(s)."""
+
+    model: _StringField
+    texts: _StringField
+    many: bool
+    """``texts`` is repeated (BatchEmbedText)."""
+    model_first: bool
+    """betterproto2 writes ``model`` before ``texts``."""
+    unset: tuple[tuple[str, Any], ...]
+    """Every field's unset value."""
+
+
+@cache
+def _text_layout(message_type: type[betterproto2.Message], texts: str, model: str) -> _TextLayout:
+    meta = message_metadata(message_type).meta_by_field_name
+    text_field = _string_field(message_type, texts)
+    order = list(meta)  # the order betterproto2 writes fields in
+    unset = message_type()
+    return _TextLayout(
+        _single_string(message_type, model),
+        text_field,
+        bool(meta[texts].repeated),
+        order.index(model) < order.index(texts),
+        tuple((name, getattr(unset, name)) for name in meta),
+    )
+
+
+class TextRequests:
+    """TextService's embedding requests, written by hand: EmbedText's (``model`` and one
+    ``text``) or BatchEmbedText's (``model`` and repeated ``texts``), every other field unset.
+    Called as the recipe's request builder: ``requests(model, text)`` (one text, or a list
+    of them when ``texts`` names a repeated field). The fields are looked up on the first
+    call (a ``TypeError`` then if they are not strings), not when a facade is imported."""
+
+    def __init__(
+        self, message_type: type[betterproto2.Message], texts: str, model: str = MODEL
+    ) -> None:
+        self.message_type = message_type
+        self._names = (texts, model)
+
+    def __call__(self, model: str, text: str | list[str]) -> Any:
+        """The request for ``text`` (already checked: ``str``s that encode as UTF-8)."""
+        layout = _text_layout(self.message_type, *self._names)
+        values: list[str] = list(text) if layout.many else [text]  # type: ignore[list-item]
+        texts, model_field = layout.texts, layout.model
+
+        def wire() -> bytes:
+            if layout.many:  # a repeated string writes every element, empty ones too
+                body = b"".join(_len_field(texts.key, v.encode("utf-8")) for v in values)
+            else:
+                body = texts.wire(values[0])
+            head = model_field.wire(model)
+            return head + body if layout.model_first else body + head
+
+        def json() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            if model or model_field.always:
+                out[model_field.json] = model
+            if layout.many:
+                if values:  # proto3 JSON leaves an empty repeated field out
+                    out[texts.json] = list(values)
+            elif values[0] or texts.always:
+                out[texts.json] = values[0]
+            return out
+
+        known = {k: list(v) if isinstance(v, list) else v for k, v in layout.unset}
+        known[model_field.name] = model  # every field is known: reading one decodes nothing
+        known[texts.name] = values if layout.many else values[0]
+        return prebuilt(self.message_type, wire, json, **known)

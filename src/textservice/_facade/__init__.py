@@ -19,7 +19,7 @@ import betterproto2
 
 from textservice._checks import HasName, check_model, check_text, check_text_stream
 from textservice._encoding.dicts import to_dict
-from textservice._encoding.embed_requests import ContentFields
+from textservice._encoding.embed_requests import ContentFields, TextRequests
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
 from textservice._engine.output_formats import Output, OutputStrategy, output_for
@@ -75,6 +75,7 @@ __all__ = [
     "Output",
     "Paging",
     "Retry",
+    "TextRequests",
     "check_model",
     "completion",
     "deprecated",

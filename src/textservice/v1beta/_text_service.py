@@ -154,12 +154,12 @@ def _generate_embeddings_vectors(response: _pb.BatchEmbedTextResponse) -> list[l
 _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_TEXT,
-        lambda model, text: _pb.EmbedTextRequest(model=model, text=text),
+        _f.TextRequests(_pb.EmbedTextRequest, "text"),
         _generate_embeddings_vector,
     ),
     many=_f.ManyTexts(
         _BATCH_EMBED_TEXT,
-        lambda model, texts: _pb.BatchEmbedTextRequest(model=model, texts=texts),
+        _f.TextRequests(_pb.BatchEmbedTextRequest, "texts"),
         _generate_embeddings_vectors,
         max_texts=100,
     ),

@@ -54,7 +54,7 @@ def _generate_embeddings_vector(response: _pb.EmbedTextResponse) -> list[float]:
 _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_TEXT,
-        lambda model, text: _pb.EmbedTextRequest(model=model, text=text),
+        _f.TextRequests(_pb.EmbedTextRequest, "text"),
         _generate_embeddings_vector,
     ),
     # this API version has no batch RPC: a list is embedded one EmbedText call per text

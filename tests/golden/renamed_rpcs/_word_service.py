@@ -114,12 +114,12 @@ def _generate_embeddings_vectors(response: _pb.EmbedManyWordsResponse) -> list[l
 _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_WORDS,
-        lambda model, text: _pb.EmbedWordsRequest(model=model, text=text),
+        _f.TextRequests(_pb.EmbedWordsRequest, "text"),
         _generate_embeddings_vector,
     ),
     many=_f.ManyTexts(
         _EMBED_MANY_WORDS,
-        lambda model, texts: _pb.EmbedManyWordsRequest(model=model, texts=texts),
+        _f.TextRequests(_pb.EmbedManyWordsRequest, "texts"),
         _generate_embeddings_vectors,
         max_texts=100,
     ),
