@@ -327,14 +327,11 @@ class Embedder:
             if output_dimensionality is None
             else check_count(output_dimensionality, "output_dimensionality", high=2**31 - 1)
         )
-        allowed = profile_for(self.model).dimensions
-        if self.output_dimensionality is not None and allowed is not None:
-            low, high = allowed
-            if not low <= self.output_dimensionality <= high:
-                raise ValueError(
-                    f"output_dimensionality must be between {low} and {high} for "
-                    f"{self.model}, got {self.output_dimensionality}"
-                )
+        if self.output_dimensionality is not None:
+            profile = profile_for(self.model)
+            error = profile.dimensionality_error(self.output_dimensionality, self.model)
+            if error is not None:
+                raise ValueError(error)
         self.normalize = normalize
         self.title_column = title_column
         if title_column is not None:

@@ -303,16 +303,12 @@ class ContentRecipe:
         if self.dimensionality is None:
             return
         dim = getattr(template, self.dimensionality)
-        if dim is None or profile.takes_dimensionality(dim):
-            return
-        if dim <= 0:
-            raise ValueError(f"{self.dimensionality} must be a positive int, got {dim}")
-        assert profile.dimensions is not None
-        low, high = profile.dimensions
         model = str(getattr(template, "model", ""))
-        raise ValueError(
-            f"{self.dimensionality} must be between {low} and {high} for {model}, got {dim}"
+        error = (
+            None if dim is None else profile.dimensionality_error(dim, model, self.dimensionality)
         )
+        if error is not None:
+            raise ValueError(error)
 
     def _check_titles(
         self, template: betterproto2.Message, titled: list[Document], offset: int = 0

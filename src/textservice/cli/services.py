@@ -116,14 +116,11 @@ class EmbedOptions:
         options = cls(
             model, pick_service(model, choice), task_type, output_dimensionality, normalize
         )
-        allowed = profile_for(model).dimensions
-        if options.service == "generative" and output_dimensionality is not None and allowed:
-            low, high = allowed
-            if not low <= output_dimensionality <= high:
-                raise click.BadParameter(
-                    f"{model} takes {low} to {high}, got {output_dimensionality}",
-                    param_hint="--output-dimensionality",
-                )
+        if options.service == "generative" and output_dimensionality is not None:
+            flag = "--output-dimensionality"
+            error = profile_for(model).dimensionality_error(output_dimensionality, model, flag)
+            if error is not None:
+                raise click.BadParameter(error)
         if options.service == "text":
             given = [
                 flag
