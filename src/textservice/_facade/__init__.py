@@ -11,9 +11,9 @@ in the caller's thread, the default client, the sync bridge, the engine, result 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import betterproto2
 
@@ -45,15 +45,13 @@ from textservice._facade.results import (
     OneEmbedding,
     embeddings,
 )
+from textservice._facade.twins import async_batches, async_call, sync_batches, sync_call
 from textservice._transport.callpath import CallPath
 from textservice._transport.methods import HttpRule, MethodSpec, RequestT, ResponseT
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice._transport.rpc import call
 from textservice.client import Client, call_path
 from textservice.retry import Retry
-
-if TYPE_CHECKING:
-    from textservice._numpy import Float32Array
 
 __all__ = [
     "ArrayEmbedding",
@@ -205,29 +203,12 @@ class _Embedding:
         return embeddings(await _engine.embed_many(path, recipe, model, text, options, output))
 
 
-def embed(
-    recipe: EmbedRecipe[str, str],
-    model: object,
-    text: object,
-    client: object,
-    request_options: object,
-    output: object,
-) -> Embeddings:
-    """``generate_embeddings``: one text, or a sequence of them, from synchronous code."""
-    call = _Embedding.checked(recipe, model, text, client, request_options, output)
-    return call.path.run_sync(call.run)
-
-
-async def embed_async(
-    recipe: EmbedRecipe[str, str],
-    model: object,
-    text: object,
-    client: object,
-    request_options: object,
-    output: object,
-) -> Embeddings:
-    """``generate_embeddings_async``: ``embed`` on the caller's event loop."""
-    return await _Embedding.checked(recipe, model, text, client, request_options, output).run()
+embed = sync_call(
+    _Embedding.checked, "``generate_embeddings``: one text, or a sequence of them, from sync code."
+)
+embed_async = async_call(
+    _Embedding.checked, "``generate_embeddings_async``: ``embed`` on the caller's event loop."
+)
 
 
 @dataclass(frozen=True)
@@ -269,6 +250,11 @@ class _Iteration:
             call_path(get_client(client)),
         )
 
+    @property
+    def total(self) -> int | None:
+        """How many texts, when known (a list's)."""
+        return len(self.texts) if isinstance(self.texts, list) else None
+
     def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
         """The engine's batches in the call's output format."""
         return _engine.iter_embed(
@@ -283,37 +269,9 @@ class _Iteration:
         )
 
 
-def iter_embeddings(
-    recipe: EmbedRecipe[str, str],
-    model: object,
-    texts: object,
-    client: object,
-    request_options: object,
-    batch_size: object,
-    progress: object,
-    output: object,
-) -> Iterator[list[list[float]]] | Iterator[Float32Array]:
-    """``iter_embeddings``: batches of embeddings for synchronous code (the RPCs run on the
-    client's loop thread; ``progress`` is called in the iterating thread)."""
-    it = _Iteration.checked(
-        recipe, model, texts, client, request_options, batch_size, progress, output
-    )
-    total = len(it.texts) if isinstance(it.texts, list) else None
-    return _engine.iter_embed_sync(it.path, it.batches(None), total=total, progress=it.progress)
-
-
-def iter_embeddings_async(
-    recipe: EmbedRecipe[str, str],
-    model: object,
-    texts: object,
-    client: object,
-    request_options: object,
-    batch_size: object,
-    progress: object,
-    output: object,
-) -> AsyncIterator[list[list[float]]] | AsyncIterator[Float32Array]:
-    """``iter_embeddings_async``: batches of embeddings as an async iterator."""
-    it = _Iteration.checked(
-        recipe, model, texts, client, request_options, batch_size, progress, output
-    )
-    return it.batches(it.progress)
+iter_embeddings = sync_batches(
+    _Iteration.checked, "``iter_embeddings``: batches of embeddings for synchronous code."
+)
+iter_embeddings_async = async_batches(
+    _Iteration.checked, "``iter_embeddings_async``: batches of embeddings as an async iterator."
+)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import betterproto2
 
@@ -31,6 +31,7 @@ from textservice._facade.clients import get_client
 from textservice._facade.deprecation import deprecated
 from textservice._facade.media import check_media, is_media, media_item, request_size
 from textservice._facade.results import Embeddings, embeddings
+from textservice._facade.twins import async_batches, async_call, sync_batches, sync_call
 from textservice._profiles import (
     MAX_BATCH_ITEMS,
     MAX_REQUEST_BYTES,
@@ -45,9 +46,6 @@ from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice.client import call_path
-
-if TYPE_CHECKING:
-    from textservice._numpy import Float32Array
 
 __all__ = [
     "ContentRecipe",
@@ -413,33 +411,14 @@ class _Call:
         return embeddings(await many)
 
 
-def embed_content(
-    recipe: ContentRecipe,
-    template: betterproto2.Message,
-    content: object,
-    client: object,
-    request_options: object,
-    output: object,
-    normalize: object,
-) -> Embeddings:
-    """``embed_content``: one item, or a sequence of them, from synchronous code. ``template``
-    is the request holding the call's fixed fields (built and checked by the facade)."""
-    call = _Call.checked(recipe, template, content, client, request_options, output, normalize)
-    return call.path.run_sync(call.run)
-
-
-async def embed_content_async(
-    recipe: ContentRecipe,
-    template: betterproto2.Message,
-    content: object,
-    client: object,
-    request_options: object,
-    output: object,
-    normalize: object,
-) -> Embeddings:
-    """``embed_content_async``: ``embed_content`` on the caller's event loop."""
-    call = _Call.checked(recipe, template, content, client, request_options, output, normalize)
-    return await call.run()
+embed_content = sync_call(
+    _Call.checked,
+    "``embed_content``: one item, or a sequence of them, from synchronous code. ``template`` "
+    "is the request holding the call's fixed fields (built and checked by the facade).",
+)
+embed_content_async = async_call(
+    _Call.checked, "``embed_content_async``: ``embed_content`` on the caller's event loop."
+)
 
 
 @dataclass(frozen=True)
@@ -483,6 +462,11 @@ class _Iteration:
         return cls(call, call.items, size, check_progress(progress))
 
     @property
+    def path(self) -> CallPath:
+        """The client's call path."""
+        return self.call.path
+
+    @property
     def total(self) -> int | None:
         """How many items, when known (a list's)."""
         return len(self.items) if isinstance(self.items, list) else None
@@ -501,39 +485,10 @@ class _Iteration:
         )
 
 
-def iter_embed_content(
-    recipe: ContentRecipe,
-    template: betterproto2.Message,
-    contents: object,
-    client: object,
-    request_options: object,
-    batch_size: object,
-    progress: object,
-    output: object,
-    normalize: object,
-) -> Iterator[list[list[float]]] | Iterator[Float32Array]:
-    """``iter_embed_content``: batches of embeddings for synchronous code."""
-    it = _Iteration.checked(
-        recipe, template, contents, client, request_options, batch_size, progress, output, normalize
-    )
-    return _engine.iter_embed_sync(
-        it.call.path, it.batches(None), total=it.total, progress=it.progress
-    )
-
-
-def iter_embed_content_async(
-    recipe: ContentRecipe,
-    template: betterproto2.Message,
-    contents: object,
-    client: object,
-    request_options: object,
-    batch_size: object,
-    progress: object,
-    output: object,
-    normalize: object,
-) -> AsyncIterator[list[list[float]]] | AsyncIterator[Float32Array]:
-    """``iter_embed_content_async``: batches of embeddings as an async iterator."""
-    it = _Iteration.checked(
-        recipe, template, contents, client, request_options, batch_size, progress, output, normalize
-    )
-    return it.batches(it.progress)
+iter_embed_content = sync_batches(
+    _Iteration.checked, "``iter_embed_content``: batches of embeddings for synchronous code."
+)
+iter_embed_content_async = async_batches(
+    _Iteration.checked,
+    "``iter_embed_content_async``: batches of embeddings as an async iterator.",
+)
