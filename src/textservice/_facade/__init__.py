@@ -11,7 +11,7 @@ in the caller's thread, the default client, the sync bridge, the engine, result 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,7 +21,7 @@ from textservice._checks import HasName, check_model, check_text, check_text_str
 from textservice._encoding.dicts import to_dict
 from textservice._encoding.embed_requests import ContentFields, TextRequests
 from textservice._engine import embed as _engine
-from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
+from textservice._engine.embed import check_batch_size, check_progress
 from textservice._engine.output_formats import Output, OutputStrategy, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
@@ -45,7 +45,13 @@ from textservice._facade.results import (
     OneEmbedding,
     embeddings,
 )
-from textservice._facade.twins import async_batches, async_call, sync_batches, sync_call
+from textservice._facade.twins import (
+    Iteration,
+    async_batches,
+    async_call,
+    sync_batches,
+    sync_call,
+)
 from textservice._transport.callpath import CallPath
 from textservice._transport.methods import HttpRule, MethodSpec, RequestT, ResponseT
 from textservice._transport.options import RequestOptions, check_request_options
@@ -162,7 +168,8 @@ class _Embedding:
 
     recipe: EmbedRecipe[str, str]
     model: str
-    text: str | list[str]
+    text: str | list[str] | Iterator[str]
+    """One text, a list of them, or a stream of them checked as read (``iter_embeddings``)."""
     options: RequestOptions
     output: OutputStrategy[Any, Any]
     path: CallPath
@@ -188,6 +195,16 @@ class _Embedding:
             call_path(get_client(client)),
         )
 
+    @property
+    def engine(self) -> EmbedRecipe[str, str]:
+        """The recipe the engine runs."""
+        return self.recipe
+
+    @property
+    def params(self) -> str:
+        """What the requests are built from besides the texts: the model."""
+        return self.model
+
     async def run(self) -> Embeddings:
         """One text by ``embed_one``, a list by ``embed_many``, in the output asked for."""
         path, recipe, model, text, options, output = (
@@ -200,6 +217,7 @@ class _Embedding:
         )
         if isinstance(text, str):
             return embeddings(await _engine.embed_one(path, recipe, model, text, options, output))
+        assert isinstance(text, list)  # a stream is only iterated (``_iteration``)
         return embeddings(await _engine.embed_many(path, recipe, model, text, options, output))
 
 
@@ -211,67 +229,29 @@ embed_async = async_call(
 )
 
 
-@dataclass(frozen=True)
-class _Iteration:
-    """An ``iter_embeddings`` call, its arguments checked."""
-
-    recipe: EmbedRecipe[str, str]
-    model: str
-    texts: list[str] | Iterator[str]
-    """A list, or a stream read (and its texts checked) as it is embedded."""
-    options: RequestOptions
-    batch_size: int
-    progress: ProgressCallback | None
-    output: OutputStrategy[Any, Any]
-    path: CallPath
-
-    @classmethod
-    def checked(
-        cls,
-        recipe: EmbedRecipe[str, str],
-        model: object,
-        texts: object,
-        client: object,
-        request_options: object,
-        batch_size: object,
-        progress: object,
-        output: object,
-    ) -> _Iteration:
-        """The call's arguments, checked in this order, in the caller's thread, before any
-        network."""
-        return cls(
-            recipe,
-            check_model(model),
-            check_text_stream(texts),
-            check_request_options(request_options),
-            check_batch_size(recipe, batch_size),
-            check_progress(progress),
-            output_for(output),
-            call_path(get_client(client)),
-        )
-
-    @property
-    def total(self) -> int | None:
-        """How many texts, when known (a list's)."""
-        return len(self.texts) if isinstance(self.texts, list) else None
-
-    def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
-        """The engine's batches in the call's output format."""
-        return _engine.iter_embed(
-            self.path,
-            self.recipe,
-            self.model,
-            self.texts,
-            self.options,
-            self.output,
-            batch_size=self.batch_size,
-            progress=progress,
-        )
+def _iteration(
+    recipe: EmbedRecipe[str, str],
+    model: object,
+    texts: object,
+    client: object,
+    request_options: object,
+    batch_size: object,
+    progress: object,
+    output: object,
+) -> Iteration:
+    """An ``iter_embeddings`` call's arguments, checked in this order, in the caller's
+    thread, before any network."""
+    name, checked = check_model(model), check_text_stream(texts)
+    options = check_request_options(request_options)
+    size, callback = check_batch_size(recipe, batch_size), check_progress(progress)
+    path = call_path(get_client(client))
+    call = _Embedding(recipe, name, checked, options, output_for(output), path)
+    return Iteration(call, checked, size, callback)
 
 
 iter_embeddings = sync_batches(
-    _Iteration.checked, "``iter_embeddings``: batches of embeddings for synchronous code."
+    _iteration, "``iter_embeddings``: batches of embeddings for synchronous code."
 )
 iter_embeddings_async = async_batches(
-    _Iteration.checked, "``iter_embeddings_async``: batches of embeddings as an async iterator."
+    _iteration, "``iter_embeddings_async``: batches of embeddings as an async iterator."
 )

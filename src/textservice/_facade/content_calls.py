@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,14 +24,20 @@ import betterproto2
 from textservice._checks import encodable, is_int, is_stream, kind
 from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document
 from textservice._engine import embed as _engine
-from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
+from textservice._engine.embed import check_batch_size, check_progress
 from textservice._engine.output_formats import OutputStrategy, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
 from textservice._facade.deprecation import deprecated
 from textservice._facade.media import check_media, is_media, media_item, request_size
 from textservice._facade.results import Embeddings, embeddings
-from textservice._facade.twins import async_batches, async_call, sync_batches, sync_call
+from textservice._facade.twins import (
+    Iteration,
+    async_batches,
+    async_call,
+    sync_batches,
+    sync_call,
+)
 from textservice._profiles import (
     MAX_BATCH_ITEMS,
     MAX_REQUEST_BYTES,
@@ -396,6 +402,11 @@ class _Call:
         )
 
     @property
+    def params(self) -> ContentRequests:
+        """What the engine builds requests with: the call's encoder."""
+        return self.requests
+
+    @property
     def max_batch(self) -> int:
         """The most items one batch call of this call holds."""
         many = self.engine.many
@@ -421,74 +432,32 @@ embed_content_async = async_call(
 )
 
 
-@dataclass(frozen=True)
-class _Iteration:
-    """An ``iter_embed_content`` call, its arguments checked."""
-
-    call: _Call
-    items: list[Document] | Iterator[Document]
-    """The items: a list, or a stream read as it is embedded (memory bounded by the calls in
-    flight and the batches held back for order)."""
-    batch_size: int
-    progress: ProgressCallback | None
-
-    @classmethod
-    def checked(
-        cls,
-        recipe: ContentRecipe,
-        template: betterproto2.Message,
-        contents: object,
-        client: object,
-        request_options: object,
-        batch_size: object,
-        progress: object,
-        output: object,
-        normalize: object,
-    ) -> _Iteration:
-        listed = _check_many(contents)
-        given = contents if listed is None else listed
-        call = _Call.checked(
-            recipe,
-            template,
-            given,
-            client,
-            request_options,
-            output,
-            normalize,
-            stream=listed is None,
-        )
-        size = min(check_batch_size(recipe.engine, batch_size), call.max_batch)
-        assert not isinstance(call.items, Document)
-        return cls(call, call.items, size, check_progress(progress))
-
-    @property
-    def path(self) -> CallPath:
-        """The client's call path."""
-        return self.call.path
-
-    @property
-    def total(self) -> int | None:
-        """How many items, when known (a list's)."""
-        return len(self.items) if isinstance(self.items, list) else None
-
-    def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
-        call = self.call
-        return _engine.iter_embed(
-            call.path,
-            call.engine,
-            call.requests,
-            self.items,
-            call.options,
-            call.output,
-            batch_size=self.batch_size,
-            progress=progress,
-        )
+def _iteration(
+    recipe: ContentRecipe,
+    template: betterproto2.Message,
+    contents: object,
+    client: object,
+    request_options: object,
+    batch_size: object,
+    progress: object,
+    output: object,
+    normalize: object,
+) -> Iteration:
+    """An ``iter_embed_content`` call, its arguments checked (a stream's items as read)."""
+    listed = _check_many(contents)
+    given = contents if listed is None else listed
+    call = _Call.checked(
+        recipe, template, given, client, request_options, output, normalize, stream=listed is None
+    )
+    size = min(check_batch_size(recipe.engine, batch_size), call.max_batch)
+    assert not isinstance(call.items, Document)
+    return Iteration(call, call.items, size, check_progress(progress))
 
 
 iter_embed_content = sync_batches(
-    _Iteration.checked, "``iter_embed_content``: batches of embeddings for synchronous code."
+    _iteration, "``iter_embed_content``: batches of embeddings for synchronous code."
 )
 iter_embed_content_async = async_batches(
-    _Iteration.checked,
+    _iteration,
     "``iter_embed_content_async``: batches of embeddings as an async iterator.",
 )

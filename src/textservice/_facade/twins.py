@@ -2,7 +2,8 @@
 
 Every embedding function has a sync and an async twin taking the same arguments. Each
 checks them into one object (a ``Call``: ``generate_embeddings``, ``embed_content``; or an
-``Iteration``: ``iter_embeddings``, ``iter_embed_content``), in the caller's thread, before
+``Iteration`` of an ``Engined`` call: ``iter_embeddings``, ``iter_embed_content``; the
+iteration is the same for both services), in the caller's thread, before
 any network; what differs is only how the result reaches the caller. ``sync_call``,
 ``async_call``, ``sync_batches`` and ``async_batches`` make the four faces from the one
 function that checks, so each twin's argument list is written once (the ``ParamSpec`` keeps
@@ -12,14 +13,26 @@ its names and types for type checkers).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, ParamSpec, Protocol
 
 from textservice._engine import embed as _engine
 from textservice._engine.embed import ProgressCallback
+from textservice._engine.output_formats import OutputStrategy
+from textservice._engine.recipes import EmbedRecipe
 from textservice._facade.results import Embeddings
 from textservice._transport.callpath import CallPath
+from textservice._transport.options import RequestOptions
 
-__all__ = ["Call", "Iteration", "async_batches", "async_call", "sync_batches", "sync_call"]
+__all__ = [
+    "Call",
+    "Engined",
+    "Iteration",
+    "async_batches",
+    "async_call",
+    "sync_batches",
+    "sync_call",
+]
 
 P = ParamSpec("P")
 
@@ -33,23 +46,61 @@ class Call(Protocol):
     async def run(self) -> Embeddings: ...
 
 
-class Iteration(Protocol):
-    """A batch-by-batch embedding call, its arguments checked."""
+class Engined(Protocol):
+    """A checked call as the engine runs it: its recipe, the parameters its requests are
+    built from, its options and output."""
 
     @property
     def path(self) -> CallPath: ...
 
     @property
-    def total(self) -> int | None:
-        """How many items, when known (``progress`` is called only then)."""
-        ...
+    def engine(self) -> EmbedRecipe[Any, Any]: ...
 
     @property
-    def progress(self) -> ProgressCallback | None: ...
+    def params(self) -> Any: ...
+
+    @property
+    def options(self) -> RequestOptions: ...
+
+    @property
+    def output(self) -> OutputStrategy[Any, Any]: ...
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """A batch-by-batch embedding call (``iter_embeddings``, ``iter_embed_content``), its
+    arguments checked."""
+
+    call: Engined
+    items: list[Any] | Iterator[Any]
+    """A list, or a stream read (and its items checked) as it is embedded: memory bounded by
+    the calls in flight and the batches held back for order."""
+    batch_size: int
+    progress: ProgressCallback | None
+
+    @property
+    def path(self) -> CallPath:
+        """The client's call path."""
+        return self.call.path
+
+    @property
+    def total(self) -> int | None:
+        """How many items, when known (a list's; ``progress`` is called only then)."""
+        return len(self.items) if isinstance(self.items, list) else None
 
     def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
-        """The engine's batches, ``progress`` called before each."""
-        ...
+        """The engine's batches in the call's output format, ``progress`` called before each."""
+        call = self.call
+        return _engine.iter_embed(
+            call.path,
+            call.engine,
+            call.params,
+            self.items,
+            call.options,
+            call.output,
+            batch_size=self.batch_size,
+            progress=progress,
+        )
 
 
 def sync_call(checked: Callable[P, Call], doc: str) -> Callable[P, Embeddings]:
