@@ -30,12 +30,15 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 from textservice.cli.checkpoints import Checkpoint
 from textservice.cli.digests import DigestChain
 from textservice.cli.errors import DimensionChangedError
 from textservice.cli.inputs import Record
+
+if TYPE_CHECKING:
+    from textservice.cli.sources import InputCheck
 
 __all__ = [
     "EMPTY",
@@ -44,6 +47,8 @@ __all__ = [
     "EncodedRows",
     "Kind",
     "ResultWriter",
+    "ResultsFile",
+    "ResumableFile",
     "ResumePoint",
     "Vectors",
     "check_dimension",
@@ -121,6 +126,40 @@ class EncodedRows:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+class ResumableFile:
+    """What every file writer holds from the start: its output and ``.part`` paths, the
+    input's check, and where a resume starts (``EMPTY`` until the writer inspects them)."""
+
+    def __init__(self, path: Path, check: InputCheck, *, overwrite: bool) -> None:
+        self.path = path
+        self.part = partial_path(path)
+        self.check = check
+        self.overwrite = overwrite
+        self.dimension: int | None = None
+        self.already_complete = False
+        self.point = EMPTY
+        self._chain: DigestChain | None = None
+
+
+class ResultsFile:
+    """What every earlier output read for reuse (:mod:`..reuse`) holds: where it is, and
+    the file open for reading rows."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+        self._file: IO[bytes] | None = None
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def moved(self, old: Path, new: Path) -> None:
+        """Its files, under ``old``, are now under ``new``."""
+        self.where = new / self.where.relative_to(old)
 
 
 class ResultWriter(Protocol):

@@ -32,6 +32,7 @@ from textservice.cli.inputs import Record, RecordId
 from textservice.cli.writers.common import (
     EMPTY,
     EncodedRows,
+    ResultsFile,
     ResumePoint,
     Vectors,
     check_dimension,
@@ -450,7 +451,7 @@ def _fields(line: bytes) -> tuple[int, bytes | None]:
     return at, None
 
 
-class JsonlResults:
+class JsonlResults(ResultsFile):
     """A JSONL output's results, finished or an unfinished run's, read for reuse
     (:mod:`..reuse`): its lines' keys, and any line's embedding copied as it was written.
 
@@ -461,9 +462,8 @@ class JsonlResults:
     """
 
     def __init__(self, path: Path) -> None:
-        self.where = path
+        super().__init__(path)
         self._offsets: array[int] = array("q")
-        self._file: IO[bytes] | None = None
         self._dimension: int | None = None
 
     def keys(self) -> tuple[bytes, array[int]]:
@@ -511,13 +511,3 @@ class JsonlResults:
                 )
             found.append(vector)
         return EncodedRows(found, self._dimension or 0)
-
-    def close(self) -> None:
-        """Close the file."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def moved(self, old: Path, new: Path) -> None:
-        """Its files, under ``old``, are now under ``new``."""
-        self.where = new / self.where.relative_to(old)

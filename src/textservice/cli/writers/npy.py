@@ -49,6 +49,8 @@ from textservice.cli.sources import InputCheck
 from textservice.cli.writers.common import (
     EMPTY,
     NEEDS_NUMPY,
+    ResultsFile,
+    ResumableFile,
     ResumePoint,
     Vectors,
     check_dimension,
@@ -112,19 +114,12 @@ def read_npy_header(raw: bytes, where: Path) -> tuple[tuple[int, int], dict[str,
     return (int(shape[0]), int(shape[1])), found
 
 
-class NpyFile:
+class NpyFile(ResumableFile):
     """A resumable ``.npy`` output (see the module docstring)."""
 
     def __init__(self, path: Path, check: InputCheck, *, overwrite: bool) -> None:
         self._np = require_numpy(*NEEDS_NUMPY)
-        self.path = path
-        self.part = partial_path(path)
-        self.check = check
-        self.overwrite = overwrite
-        self.dimension: int | None = None
-        self.already_complete = False
-        self.point = EMPTY
-        self._chain: DigestChain | None = None
+        super().__init__(path, check, overwrite=overwrite)
         self._file: IO[bytes] | None = None
         self._rows = 0  # rows in the .part after its header
         self._records = 0  # records done (in the .part)
@@ -456,20 +451,19 @@ class NpyFile:
         return str(self.path)
 
 
-class NpyResults:
+class NpyResults(ResultsFile):
     """A ``.npy`` output's results, finished or an unfinished run's ``.part``, read for reuse
     (:mod:`..reuse`): the keys of its ids file, and rows read by number."""
 
     def __init__(
         self, data: Path, ids: Path, *, offset: int, dimension: int, rows: int, ids_bytes: int
     ) -> None:
-        self.where = data
+        super().__init__(data)
         self._ids = ids
         self._offset = offset
         self._dimension = dimension
         self._rows = rows
         self._ids_bytes = ids_bytes
-        self._file: IO[bytes] | None = None
 
     @classmethod
     def finished(cls, path: Path) -> NpyResults | None:
@@ -600,15 +594,9 @@ class NpyResults:
             )
         return out
 
-    def close(self) -> None:
-        """Close the file."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
     def moved(self, old: Path, new: Path) -> None:
         """Its files, under ``old``, are now under ``new``."""
-        self.where = new / self.where.relative_to(old)
+        super().moved(old, new)
         self._ids = new / self._ids.relative_to(old)
 
 

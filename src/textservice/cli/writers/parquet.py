@@ -48,11 +48,11 @@ from textservice.cli.sources import InputCheck, InputError, require_pyarrow
 from textservice.cli.writers.common import (
     EMPTY,
     NEEDS_NUMPY,
+    ResumableFile,
     ResumePoint,
     Vectors,
     check_dimension,
     fsync_dir,
-    partial_path,
 )
 
 __all__ = [
@@ -118,7 +118,7 @@ def _segment_name(index: int) -> str:
     return f"{index:08d}.parquet"
 
 
-class ParquetOutput:
+class ParquetOutput(ResumableFile):
     """A resumable Parquet output (see the module docstring)."""
 
     def __init__(self, path: Path, check: InputCheck, *, overwrite: bool) -> None:
@@ -142,14 +142,7 @@ class ParquetOutput:
         self._kept: tuple[KeptColumn, ...] = check.kept
         self._kept_types = [self._arrow_type(column) for column in check.kept]
         self._kept_values: list[list[Any]] = [[] for _ in check.kept]
-        self.path = path
-        self.part = partial_path(path)
-        self.check = check
-        self.overwrite = overwrite
-        self.dimension: int | None = None
-        self.already_complete = False
-        self.point = EMPTY
-        self._chain: DigestChain | None = None
+        super().__init__(path, check, overwrite=overwrite)
         self._segments = 0
         self._records = 0
         self._ids: list[Any] = []
