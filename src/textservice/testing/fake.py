@@ -476,15 +476,14 @@ class FakeServer:
     def _servable(self, version: ApiVersion, service: Service) -> Any:
         base = version.message(f"{service.name}Base")
         handle = self._handle
-        unimplemented = self._unimplemented
 
         def __mapping__(_self: Any) -> dict[str, grpclib.const.Handler]:
             routes = {}
             for route, handler in service.handlers:
                 method = route.rsplit("/", 1)[1]
-                serve = handle if (service.name, method) in ANSWERS else unimplemented
+                answered = (service.name, method) in ANSWERS
                 routes[route] = grpclib.const.Handler(
-                    partial(serve, version, service, method),
+                    partial(handle, version, service, method, answered),
                     handler.cardinality,
                     handler.request_type,
                     handler.reply_type,
@@ -618,25 +617,19 @@ class FakeServer:
         context = Context(self._models, self._extras, self._generation_methods, self.long_inputs)
         return ANSWERS[service.name, method](context, version, request)
 
-    async def _unimplemented(
-        self,
-        version: ApiVersion,
-        service: Service,
-        method: str,
-        stream: grpclib.server.Stream[Any, Any],
-    ) -> None:
-        """An RPC the fake does not implement: ``UNIMPLEMENTED`` at once (no request read)."""
-        metadata = list(stream.metadata.items()) if stream.metadata is not None else []
-        raise self.serve_unimplemented(version, service, method, metadata)
-
     async def _handle(
         self,
         version: ApiVersion,
         service: Service,
         method: str,
+        answered: bool,
         stream: grpclib.server.Stream[Any, Any],
     ) -> None:
+        """One gRPC call; an RPC the fake does not implement (not ``answered``) gets
+        ``UNIMPLEMENTED`` at once (no request read)."""
         metadata = list(stream.metadata.items()) if stream.metadata is not None else []
+        if not answered:
+            raise self.serve_unimplemented(version, service, method, metadata)
         timeout = stream.deadline.time_remaining() if stream.deadline is not None else None
         try:
             request = await _receive(stream)
