@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 import pytest
 from grpclib.encoding.proto import ProtoCodec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from textservice._encoding import request_forms
 from textservice._encoding.codec import Codec
 from textservice._encoding.embed_requests import (
     ContentFields,
@@ -175,31 +177,31 @@ def test_batch_embed_text_requests_are_betterproto2s(
     assert "_textservice_decoded" not in request.__dict__
 
 
-def test_each_form_is_written_only_when_a_transport_asks_for_it() -> None:
+def test_each_form_is_written_only_when_a_transport_asks_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pb = _pb("v1beta")
+    written: list[str] = []
+    for name, encoder in list(request_forms.ENCODERS.items()):
 
+        def counted(nodes: list[Any], name: str = name, encoder: Any = encoder) -> Any:
+            written.append(name)
+            return encoder(nodes)
+
+        monkeypatch.setitem(request_forms.ENCODERS, name, counted)
     template = pb.EmbedContentRequest(model="models/m")
     requests = ContentRequests(template, ContentFields(), pb.BatchEmbedContentsRequest())
-    item = Document("a")
-    writes = {"wire": 0, "json": 0}
-    item_bytes, item_json = requests._item, requests._item_json
-
-    def counting_bytes(i: Document) -> bytes:
-        writes["wire"] += 1
-        return item_bytes(i)
-
-    def counting_json(i: Document) -> dict[str, object]:
-        writes["json"] += 1
-        return item_json(i)
-
-    requests._item = counting_bytes  # type: ignore[method-assign,assignment]
-    requests._item_json = counting_json  # type: ignore[method-assign,assignment]
-    batch = requests.many([item, item])
-    assert writes == {"wire": 0, "json": 0}  # made, not yet written in either form
+    batch = requests.many([Document("a"), Document("b")])
+    assert written == []  # described, not yet written in either form
     assert to_json(batch)["requests"][0]["content"] == {"parts": [{"text": "a"}]}
-    assert writes == {"wire": 0, "json": 2}  # the REST transport's form only
-    wire = bytes(batch)
-    assert bytes(batch) == wire and writes == {"wire": 2, "json": 2}  # written once, kept
+    assert written == ["json"]  # the REST transport's form only
+    wire = Codec().encode(batch, pb.BatchEmbedContentsRequest)
+    assert bytes(batch) == wire and written == ["json", "wire"]  # written once, then kept
+    text = TextRequests(pb.EmbedTextRequest, "text")("models/m", "a")
+    assert Codec().encode(text, pb.EmbedTextRequest) == bytes(
+        pb.EmbedTextRequest(model="models/m", text="a")
+    )
+    assert written == ["json", "wire", "wire"]  # both services' requests, one path
 
 
 def test_text_requests_refuse_fields_that_are_not_strings() -> None:

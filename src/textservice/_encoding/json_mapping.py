@@ -34,8 +34,8 @@ import betterproto2
 import orjson
 
 from textservice._encoding.codec import EmbeddingLayout, embedding_layout
-from textservice._encoding.embed_requests import prebuilt_json
 from textservice._encoding.metadata import json_name, message_metadata
+from textservice._encoding.request_forms import prebuilt_json
 
 __all__ = [
     "any_from_json",
