@@ -210,3 +210,14 @@ def test_text_requests_refuse_fields_that_are_not_strings() -> None:
         TextRequests(pb.BatchEmbedTextRequest, "requests")("models/m", [])
     with pytest.raises(TypeError, match=r"EmbedTextRequest.nope is not a string"):
         TextRequests(pb.EmbedTextRequest, "nope")("models/m", "a")
+
+
+def test_a_prebuilt_request_equals_the_plain_message_it_describes() -> None:
+    pb = _pb("v1beta")
+    one = TextRequests(pb.EmbedTextRequest, "text")
+    request = one("models/m", "a")
+    assert request == pb.EmbedTextRequest(model="models/m", text="a")
+    assert pb.EmbedTextRequest(model="models/m", text="a") == request
+    assert request == one("models/m", "a")
+    assert request != pb.EmbedTextRequest(model="models/m", text="b")
+    assert request != pb.CountTextTokensRequest(model="models/m")

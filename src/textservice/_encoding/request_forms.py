@@ -194,16 +194,30 @@ def _prebuilt_bytes(self: Any) -> bytes:
     return data
 
 
-def _prebuilt_getattr(self: Any, name: str) -> Any:
-    # Only called for names the instance lacks: its fields, decoded on first use.
-    if name.startswith("__") or name.startswith("_textservice_"):
-        raise AttributeError(name)
+def _plain(self: Any) -> Any:
+    """The plain message a prebuilt one describes, decoded from its bytes once."""
     state = self.__dict__
     decoded = state.get("_textservice_decoded")
     if decoded is None:
         base: Any = type(self).__mro__[1]
         decoded = state["_textservice_decoded"] = base.FromString(_prebuilt_bytes(self))
-    return getattr(decoded, name)
+    return decoded
+
+
+def _prebuilt_getattr(self: Any, name: str) -> Any:
+    # Only called for names the instance lacks: its fields, decoded on first use.
+    if name.startswith("__") or name.startswith("_textservice_"):
+        raise AttributeError(name)
+    return getattr(_plain(self), name)
+
+
+def _prebuilt_eq(self: Any, other: object) -> bool:
+    # Equal to the plain message it describes (a dataclass's ``==`` wants the same class).
+    base = type(self).__mro__[1]
+    if not isinstance(other, base):
+        return NotImplemented  # type: ignore[no-any-return]
+    plain = _plain(other) if type(other) is type(self) else other
+    return bool(_plain(self) == plain)
 
 
 def _prebuilt_repr(self: Any) -> str:
@@ -220,6 +234,8 @@ def _prebuilt_class(message_type: type[M]) -> type[M]:
         "SerializeToString": _prebuilt_bytes,
         "__getattr__": _prebuilt_getattr,
         "__repr__": _prebuilt_repr,
+        "__eq__": _prebuilt_eq,
+        "__hash__": None,
         "__doc__": f"A {message_type.__name__} written by hand (see ``prebuilt``).",
     }
     subclass: type[M] = type(f"Prebuilt{message_type.__name__}", (message_type,), namespace)
