@@ -330,6 +330,9 @@ class FakeServer:
         """Fault rules: ``fail_next``, ``fail_fraction``, ``delay``, ``drop_next``."""
         self.log = RequestLog(log_limit)
         """Every call received, with counters."""
+        self.count = self.log.count
+        """``count(method=None, *, version=None, status=None)``: calls received (of
+        ``method``/``version``), or those that ended with ``status`` (``RequestLog.count``)."""
         self._quotas = self._pick_quotas(quotas)
         self._rest_face: RestFace | None = None
 
@@ -451,16 +454,6 @@ class FakeServer:
     def calls(self) -> list[RecordedCall]:
         """Calls received, oldest first."""
         return self.log.calls
-
-    def count(
-        self,
-        method: str | None = None,
-        *,
-        version: str | None = None,
-        status: Status | None = None,
-    ) -> int:
-        """Calls received (of ``method``/``version``), or those that ended with ``status``."""
-        return self.log.count(method, version=version, status=status)
 
     # -- serving ----------------------------------------------------------------------------
 
