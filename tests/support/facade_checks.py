@@ -1,8 +1,9 @@
 """Behaviour checks of one generated facade module against the fake TextService.
 
 Plain functions (no pytest fixtures) so the same checks run on the committed versions
-(``tests/test_facade.py``) and, in a subprocess, on a freshly generated synthetic version
-(``tests/test_facade_new_version.py``): ``python -m support.facade_checks textservice.v1beta9``.
+(``tests/facade/test_facade.py``) and, in a subprocess, on a freshly generated synthetic version
+(``tests/codegen/test_facade_new_version.py``):
+``python -m support.facade_checks textservice.v1beta9``.
 """
 
 from __future__ import annotations

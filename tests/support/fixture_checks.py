@@ -1,7 +1,8 @@
 """Behaviour of the facades generated from the edge-case fixture protos (``tests/protos``).
 
 Run in a subprocess on a package generated from ``protos/`` plus the fixtures (see
-``tests/test_facade_golden.py``): ``python -m support.fixture_checks``. The fake server only serves
+``tests/codegen/test_facade_golden.py``): ``python -m support.fixture_checks``. The fake server
+only serves
 the real API, so the runtime's ``call``, ``embed_one`` and ``embed_many`` are replaced by
 recorders here; what is checked is the generated glue: parameter names, request building and result
 shaping.

@@ -16,7 +16,7 @@ The embedding requests of both services are written by hand where they are made
 give their own bytes.
 
 All fast paths give exactly what betterproto2 gives (bytes on encode; equal messages on
-decode); ``tests/test_codec.py`` checks that property on arbitrary values and wire forms.
+decode); ``tests/encoding/test_codec.py`` checks that property on arbitrary values and wire forms.
 
 For ``output="numpy"`` an RPC's reply type is ``textservice._encoding.arrays.ArrayReply``
 instead of a message class; like any type without a fast path here, it is decoded by its own

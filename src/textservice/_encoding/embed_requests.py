@@ -14,7 +14,7 @@ once here and written straight to the form its transport sends:
 Each describes a request once (``request_forms``: its ``Node``s) and returns it as a
 ``prebuilt`` message, which each transport writes in its own form only: the protobuf bytes
 for gRPC, the proto3 JSON object for REST. The bytes are exactly the ones betterproto2 writes
-for the same message and the JSON its ``to_dict()`` (``tests/test_content_requests.py``
+for the same message and the JSON its ``to_dict()`` (``tests/encoding/test_content_requests.py``
 checks both on arbitrary values).
 
 Field numbers and which fields exist come from betterproto2's metadata of the classes the

@@ -59,8 +59,8 @@ CLIENT_FLAGS: tuple[ClientFlag, ...] = (
     ClientFlag(
         "endpoint",
         "--endpoint",
-        "Server to call [default: $TEXTSERVICE_ENDPOINT (http://HOST:PORT: plaintext), "
-        "else generativelanguage.googleapis.com:443].",
+        "Server to call; http://HOST:PORT is plaintext, https://HOST:PORT TLS "
+        "[default: $TEXTSERVICE_ENDPOINT, else generativelanguage.googleapis.com:443].",
         click.STRING,
         "HOST:PORT",
     ),

@@ -189,9 +189,13 @@ def version_suites(tests: Path) -> list[str]:
 
 def test_the_version_suites_and_the_fast_markers_are_found() -> None:
     found = version_suites(REPO_ROOT / "tests")
-    for suite in ("test_facade.py", "test_embed_content.py", "test_fake_service.py"):
+    for suite in (
+        "facade/test_facade.py",
+        "facade/embed_content/test_embed_content.py",
+        "testing/test_fake_service.py",
+    ):
         assert f"tests/{suite}" in found
-    assert "tests/test_governor.py" not in found and len(found) >= 20
+    assert "tests/governor/test_governor.py" not in found and len(found) >= 20
     assert fast_markers(REPO_ROOT / "Makefile") == "not slow and not subprocess and not network"
 
 

@@ -6,9 +6,9 @@ import importlib
 import pkgutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 import textservice._proto
 
@@ -64,7 +64,7 @@ def test_every_generated_version_is_an_attribute_imported_on_first_use() -> None
     # generated facade is reachable, and none but v1beta's index (no service module) is
     # imported by `import textservice`. A version folder of protos/ gets a facade when it has
     # a unary RPC; each public name of its index resolves to a function or a result type.
-    package = Path(__file__).resolve().parent.parent / "src/textservice"
+    package = REPO / "src/textservice"
     versions = sorted(
         p.parent.name
         for p in package.glob("v*/__init__.py")

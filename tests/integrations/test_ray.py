@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support.paths import REPO
 
 import textservice
 import textservice.ray
@@ -844,7 +845,7 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -
 
 # -- docs/big-jobs.md's Ray example, and keys that reach a worker the way Ray records -------
 
-BIG_JOBS = Path(__file__).resolve().parent.parent / "docs" / "big-jobs.md"
+BIG_JOBS = REPO / "docs" / "big-jobs.md"
 
 # The harness around docs/big-jobs.md's example, which runs as written: the client goes to the
 # fake (as through a proxy), the bucket is a local folder, and the small input is read as six

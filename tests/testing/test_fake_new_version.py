@@ -23,10 +23,10 @@ pytestmark = pytest.mark.subprocess
 
 NEW = "v1gamma"
 SUITES = [
-    "tests/test_fake_service.py::test_versions_services_and_routes_are_those_of_the_protos",
-    "tests/test_fake_generative.py",
-    "tests/test_fake_models.py",
-    "tests/test_fake_contract_generative.py",
+    "tests/testing/test_fake_service.py::test_versions_services_and_routes_are_those_of_the_protos",
+    "tests/testing/test_fake_generative.py",
+    "tests/testing/test_fake_models.py",
+    "tests/testing/test_fake_contract_generative.py",
 ]
 
 

@@ -614,7 +614,7 @@ def test_array_output_declines_odd_forms_and_refuses_ragged_embeddings() -> None
 
 def test_row_writer_fills_rows_in_any_order() -> None:
     # (a batch of another width never reaches it: the engine refuses it for every output
-    # of a call, tests/test_bad_vectors.py and test_iter_embeddings.py)
+    # of a call, tests/engine/test_bad_vectors.py and test_iter_embeddings.py)
     writer = _arrays.RowWriter(5)
     writer.put(3, np.array([[3.0, 3.5], [4.0, 4.5]], np.float32))
     writer.put(0, np.array([[0.0, 0.5], [1.0, 1.5], [2.0, 2.5]], np.float32))

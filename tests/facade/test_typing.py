@@ -13,12 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import TESTS
 
 from codegen.paths import REPO_ROOT
 
 pytestmark = pytest.mark.subprocess
 
-CASES = Path(__file__).resolve().parent / "typecheck"
+CASES = TESTS / "typecheck"
 _MARK = re.compile(r"#\s*E:\s*([\w-]+)")
 _ERROR = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: .*\[(?P<code>[\w-]+)\]$")
 

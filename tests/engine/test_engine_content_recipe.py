@@ -10,80 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from dataclasses import dataclass
 from typing import Any
 
 import grpclib.server
 import numpy as np
 import pytest
-from support.transports import http_of
+from support.content_recipe import RECIPE, ContentParams
 
 from textservice import Client
 from textservice._engine import embed as engine
 from textservice._engine.output_formats import OUTPUTS, Output
-from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
-from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions
 from textservice._transport.status import StatusDetailsCodec
 from textservice.client import call_path
 
 pytestmark = pytest.mark.network
-
-SERVICE = "google.ai.generativelanguage.v1beta.GenerativeService"
-
-
-@dataclass(frozen=True)
-class ContentParams:
-    """What an EmbedContent request holds besides its text."""
-
-    model: str
-    task_type: pb.TaskType
-    title: str | None
-    output_dimensionality: int | None
-
-
-def _request(p: ContentParams, text: str) -> pb.EmbedContentRequest:
-    return pb.EmbedContentRequest(
-        model=p.model,
-        content=pb.Content(parts=[pb.Part(text=text)]),
-        task_type=p.task_type,
-        title=p.title,
-        output_dimensionality=p.output_dimensionality,
-    )
-
-
-RECIPE: EmbedRecipe[ContentParams, str] = EmbedRecipe(
-    one=OneText(
-        MethodSpec(
-            SERVICE,
-            "EmbedContent",
-            pb.EmbedContentRequest,
-            pb.EmbedContentResponse,
-            10.0,
-            None,
-            http_of("v1beta", "GenerativeService", "EmbedContent"),
-        ),
-        _request,
-        lambda r: r.embedding.values if r.embedding else [],
-    ),
-    many=ManyTexts(
-        MethodSpec(
-            SERVICE,
-            "BatchEmbedContents",
-            pb.BatchEmbedContentsRequest,
-            pb.BatchEmbedContentsResponse,
-            10.0,
-            None,
-            http_of("v1beta", "GenerativeService", "BatchEmbedContents"),
-        ),
-        lambda p, texts: pb.BatchEmbedContentsRequest(
-            model=p.model, requests=[_request(p, t) for t in texts]
-        ),
-        lambda r: [e.values for e in r.embeddings],
-        max_texts=100,
-    ),
-)
 
 
 def vector(request: pb.EmbedContentRequest) -> list[float]:

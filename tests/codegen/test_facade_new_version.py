@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import TESTS
 
 from codegen import import_layers, public_api
 from codegen.headers import MARKER
 from codegen.paths import PROTO_PACKAGE_DIR, REPO_ROOT
 
 pytestmark = pytest.mark.subprocess
-
-TESTS = Path(__file__).resolve().parent
 
 
 def _absent(prefix: str, first: int) -> str:
@@ -99,7 +98,10 @@ def test_the_new_version_imports_and_passes_the_facade_checks(generated: Path) -
 # -- a new version of GenerativeService and ModelService ---------------------------------------
 
 NEW = _absent("v", 2)
-SUITES = ["tests/test_embed_content.py", "tests/test_facade_generative.py"]
+SUITES = [
+    "tests/facade/embed_content/test_embed_content.py",
+    "tests/facade/test_facade_generative.py",
+]
 """Suites that find the versions with ``embed_content`` in the generated code."""
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.cli_helpers import CLI, cli_env, run_cli
+from support.paths import REPO
 
 from textservice.testing import expected_completion, expected_token_count
 
@@ -117,7 +118,7 @@ def test_the_demo_command_prints_count_dimension_time_and_throughput(tmp_path: P
     expected = r"embedded 3000 texts, dimension 3072, in [0-9.]+ s \([0-9,]+ texts/s\) -> "
     assert re.fullmatch(expected + re.escape(str(out)), summary), summary
     assert np.load(out).shape == (3000, 3072)
-    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    makefile = (REPO / "Makefile").read_text()
     demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
     assert "textservice embed --fake --input" in demo and "--model" not in demo
 

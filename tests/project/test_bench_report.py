@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+BENCH = REPO / "bench"
 sys.path.insert(0, str(BENCH))
 
 import paths  # noqa: E402 - bench/'s modules import each other by their bare names

@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import TESTS
 
 from codegen.golden import FIXTURE_PROTOS, GOLDEN, golden_differences
 from codegen.headers import MARKER
 from codegen.paths import REPO_ROOT
 
-TESTS = Path(__file__).resolve().parent
 CASES = (
     "content_rpcs",
     "docstring_escapes",

@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 from grpclib.const import Status
+from support.content_recipe import RECIPE as CONTENT_RECIPE
+from support.content_recipe import ContentParams
 from support.runtime_specs import batch, single
 from support.transports import BOTH, via
-from test_engine_content_recipe import RECIPE as CONTENT_RECIPE
-from test_engine_content_recipe import ContentParams
 
 import textservice
 from textservice import (

@@ -8,13 +8,12 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support.paths import TESTS
 
 pytestmark = pytest.mark.subprocess
 
-TESTS = Path(__file__).resolve().parent
 
 SUITE = """
 import asyncio
@@ -158,7 +157,15 @@ def test_a_contract_suite_run_alone_declares_the_reference_build(suite: str) -> 
     # alone, its first test builds the reference server's modules (protoc, in a process):
     # every test of the suite may be that first one, so each is marked subprocess
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / suite)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(TESTS / "testing" / suite),
+        ],
         cwd=TESTS.parent,
         capture_output=True,
         text=True,

@@ -28,12 +28,13 @@ from support.docs_blocks import (
 )
 from support.docs_shell import Shell
 from support.docs_workspace import make_workspace
+from support.paths import TESTS
 
 from textservice.client import ENDPOINT_ENV
 from textservice.testing import FakeServer
 
 BLOCKS = all_blocks()
-RUNNER = Path(__file__).resolve().parent / "support" / "docs_runner.py"
+RUNNER = TESTS / "support" / "docs_runner.py"
 
 
 def _to_run(language: str, *modes: str) -> list[Block]:

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("make") is None, reason="needs make"),

@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 INSTALL_SECTION = "Install and a first call with a real key"
 

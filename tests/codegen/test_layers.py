@@ -1,7 +1,7 @@
 """The import-layer contracts (pyproject.toml, run by ``python -m codegen lint-imports``) cover
 every generated API version without naming any: ``{facade}`` is filled in from the generated
-packages on disk, so a new version folder needs no hand edit (tests/test_facade_new_version.py
-lints a regenerated copy with one more version)."""
+packages on disk, so a new version folder needs no hand edit
+(tests/codegen/test_facade_new_version.py lints a regenerated copy with one more version)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.paths import REPO
 
 import textservice
 from codegen import import_layers
 from codegen.errors import CodegenError
 
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+PYPROJECT = REPO / "pyproject.toml"
 PACKAGE = Path(textservice.__file__).parent
 
 
