@@ -41,6 +41,7 @@ from textservice._encoding.request_forms import (
     Messages,
     Node,
     Text,
+    TextContent,
     Texts,
     prebuilt,
     prebuilt_json,
@@ -171,6 +172,7 @@ class ContentRequests:
         self._content = _field(self.one_type, fields.content, betterproto2.TYPE_MESSAGE)
         self._parts = _field(content_type, fields.parts, betterproto2.TYPE_MESSAGE)
         self._text = _single_string(part_type, fields.text)
+        self._text_content = (self._content, self._parts, self._text)
         slots = [fields.content]
         self._title: Field | None = None
         call_title: str | None = None
@@ -235,11 +237,12 @@ class ContentRequests:
     def _item(self, item: Document) -> list[Node]:
         """The description of ``item``'s request."""
         title = self._call_title if item.title is None else item.title
+        content: Node
         if item.parts or self._instruction is not None:
             parts = [self._part(p) for p in self._sent_parts(item, title)]
+            content = Message(self._content, [Messages(self._parts, parts)])
         else:  # the common case: one text part
-            parts = [[Text(self._text, item.text)]]
-        content = Message(self._content, [Messages(self._parts, parts)])
+            content = TextContent(self._text_content, item.text)
         titled: Node = _NOTHING
         if self._title is not None and title is not None and self._instruction is None:
             titled = Text(self._title, title)
