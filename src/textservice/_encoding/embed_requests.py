@@ -1,19 +1,20 @@
-"""Embedding requests written by hand, for both services and both transports.
+"""Embedding requests described by hand, for both services and both transports.
 
 An embedding call sends the same model (and for GenerativeService the same task type and
 output dimensionality) with every text; only the text (for EmbedContent a ``Content`` of one
 text ``Part``) and the title change from item to item. Building betterproto2 messages per
 text and serialising a batch of 100 of them costs about 35 ms in pure Python, several times
 what the rest of a batch costs. So every embedding request of either service is described
-once here and written straight to the form its transport sends:
+here, from the classes' field metadata, without building a message:
 
-- ``ContentRequests`` (EmbedContent, BatchEmbedContents) encodes each fixed field once with
-  betterproto2 and per item writes only the text's, the media's and the title's bytes;
-- ``TextRequests`` (TextService's EmbedText, BatchEmbedText) writes the model and the texts.
+- ``ContentRequests`` (EmbedContent, BatchEmbedContents) encodes each run of fixed fields
+  once with betterproto2 (bytes and JSON) and per item describes only its text, media and
+  title;
+- ``TextRequests`` (TextService's EmbedText, BatchEmbedText) describes the model and texts.
 
-Each describes a request once (``request_forms``: its ``Node``s) and returns it as a
-``prebuilt`` message, which each transport writes in its own form only: the protobuf bytes
-for gRPC, the proto3 JSON object for REST. The bytes are exactly the ones betterproto2 writes
+Each description (``request_forms``: its ``Node``s) is returned as a ``prebuilt`` message,
+which each transport writes in its own form only: the protobuf bytes for gRPC, the proto3
+JSON object for REST. The bytes are exactly the ones betterproto2 writes
 for the same message and the JSON its ``to_dict()`` (``tests/encoding/test_content_requests.py``
 checks both on arbitrary values).
 
