@@ -1213,9 +1213,10 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         "contents",
         between=arg_docs[1:],
         item_doc=(
-            "Items (not one item), as ``content`` takes them: a list or tuple is checked at "
-            "once; any other iterable (a generator, a file's lines) is read as its batches are "
-            "sent, each item checked as it is read, so it is never held whole."
+            "Items (not one item), as ``content`` takes them: a collection with a length (a "
+            "list, a tuple, an array) is checked at once; an iterable without one (a generator, "
+            "a file's lines) is read as its batches are sent, each item checked as it is read, "
+            "so it is never held whole."
         ),
     )
     return ContentFunction(
@@ -1256,9 +1257,9 @@ def _iter_doc(
     *,
     between: Iterable[tuple[str, str]] = (),
     item_doc: str = (
-        "Strings (not one ``str``): a list or tuple is checked at once; any other iterable (a "
-        "generator, a file's lines) is read as its batches are sent, each text checked as it "
-        "is read, so it is never held whole."
+        "Strings (not one ``str``): a collection with a length (a list, a tuple, an array) is "
+        "checked at once; an iterable without one (a generator, a file's lines) is read as its "
+        "batches are sent, each text checked as it is read, so it is never held whole."
     ),
 ) -> str:
     """The batch-by-batch iterator's docstring (``iter_embeddings``, ``iter_embed_content``)."""
@@ -1289,7 +1290,7 @@ def _iter_doc(
         "for order (yielded vectors are not kept). Stopping "
         "early (``break``, closing the iterator, ``KeyboardInterrupt``) cancels the calls in "
         "flight. Arguments are checked at once (``TypeError``/``ValueError``), before any "
-        f"call; the {unit} of an iterable that is not a list or tuple as they are read (an "
+        f"call; the {unit} of an iterable without a length as they are read (an "
         "error names the index, raised after the batches before it).",
     )
     args = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set, Sized
 from typing import Protocol, TypeGuard, cast
 
 __all__ = [
@@ -215,16 +215,16 @@ def check_texts(texts: object) -> list[str]:
 
 
 def is_stream(items: object) -> bool:
-    """Whether ``items`` is read as a stream (any iterable but a ``Sequence``: a generator,
-    a file's lines): then its items are checked as they are read, never held whole."""
-    return isinstance(items, Iterable) and not isinstance(
-        items, Sequence | Mapping | Set | bytearray | memoryview
-    )
+    """Whether ``items`` is read as a stream: an iterable without a length (a generator, an
+    iterator, a file's lines), whose items are checked as they are read, never held whole.
+    A sized collection (a list, a tuple, a numpy array, a pandas Series) is not."""
+    return isinstance(items, Iterable) and not isinstance(items, Sized)
 
 
 def check_text_stream(texts: object) -> list[str] | Iterator[str]:
-    """``check_texts`` for a ``Sequence`` (a new list, every text checked now); any other
-    iterable (``is_stream``) is checked now only as a whole, and each text as it is read
+    """``check_texts`` for a sized collection (a new list, every text checked now); an
+    iterable without a length (``is_stream``) is checked now only as a whole, and each text
+    as it is read
     (``TypeError``/``ValueError`` naming its index then), so an input of unknown length is
     never held in memory."""
     if not is_stream(texts):

@@ -793,3 +793,23 @@ def test_an_async_stream_of_content_with_progress_unknown(fake_client: Client) -
         for i in range(25)
     ]
     assert seen == []  # a stream's length is unknown: no progress calls
+
+
+@pytest.mark.fake_server(embedding_dimension=8)
+def test_a_sized_collection_is_checked_at_once_and_its_progress_counted(
+    fake_client: Client,
+) -> None:
+    # a numpy array (or a pandas Series) has a length but is no Sequence: held as a list,
+    # as before streams were read, so progress knows the total
+    seen: list[tuple[int, int]] = []
+    texts = np.array([f"t{i}" for i in range(25)])
+    batches = textservice.iter_embeddings(
+        GECKO,
+        texts,
+        client=fake_client,
+        batch_size=10,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    got = [v for batch in batches for v in batch]
+    assert got == [expected_embedding(GECKO, f"t{i}", 8) for i in range(25)]
+    assert seen == [(10, 25), (20, 25), (25, 25)]

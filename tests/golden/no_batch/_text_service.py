@@ -281,14 +281,14 @@ def iter_embeddings(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call; the texts of an iterable that is not a list or
-    tuple as they are read (an error names the index, raised after the batches before it).
+    (``TypeError``/``ValueError``), before any call; the texts of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        texts: Strings (not one ``str``): a list or tuple is checked at once; any other iterable (a
-            generator, a file's lines) is read as its batches are sent, each text checked as it is
-            read, so it is never held whole.
+        texts: Strings (not one ``str``): a collection with a length (a list, a tuple, an array) is
+            checked at once; an iterable without one (a generator, a file's lines) is read as its
+            batches are sent, each text checked as it is read, so it is never held whole.
         client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
             is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
@@ -365,14 +365,14 @@ def iter_embeddings_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call; the texts of an iterable that is not a list or
-    tuple as they are read (an error names the index, raised after the batches before it).
+    (``TypeError``/``ValueError``), before any call; the texts of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        texts: Strings (not one ``str``): a list or tuple is checked at once; any other iterable (a
-            generator, a file's lines) is read as its batches are sent, each text checked as it is
-            read, so it is never held whole.
+        texts: Strings (not one ``str``): a collection with a length (a list, a tuple, an array) is
+            checked at once; an iterable without one (a generator, a file's lines) is read as its
+            batches are sent, each text checked as it is read, so it is never held whole.
         client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
             is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.

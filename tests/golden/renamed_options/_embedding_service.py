@@ -447,14 +447,15 @@ def iter_embed_content(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call; the items of an iterable that is not a list or
-    tuple as they are read (an error names the index, raised after the batches before it).
+    (``TypeError``/``ValueError``), before any call; the items of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        contents: Items (not one item), as ``content`` takes them: a list or tuple is checked at
-            once; any other iterable (a generator, a file's lines) is read as its batches are sent,
-            each item checked as it is read, so it is never held whole.
+        contents: Items (not one item), as ``content`` takes them: a collection with a length (a
+            list, a tuple, an array) is checked at once; an iterable without one (a generator, a
+            file's lines) is read as its batches are sent, each item checked as it is read, so it is
+            never held whole.
         purpose: Optional. What the embedding is for (task_type before).
 
             The enum member, its number, or its name in any case; also ``"document"``, ``"query"``,
@@ -572,14 +573,15 @@ def iter_embed_content_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call; the items of an iterable that is not a list or
-    tuple as they are read (an error names the index, raised after the batches before it).
+    (``TypeError``/``ValueError``), before any call; the items of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        contents: Items (not one item), as ``content`` takes them: a list or tuple is checked at
-            once; any other iterable (a generator, a file's lines) is read as its batches are sent,
-            each item checked as it is read, so it is never held whole.
+        contents: Items (not one item), as ``content`` takes them: a collection with a length (a
+            list, a tuple, an array) is checked at once; an iterable without one (a generator, a
+            file's lines) is read as its batches are sent, each item checked as it is read, so it is
+            never held whole.
         purpose: Optional. What the embedding is for (task_type before).
 
             The enum member, its number, or its name in any case; also ``"document"``, ``"query"``,
