@@ -21,8 +21,8 @@ from support.cli_helpers import MODEL, results_in, run_cli, settle, stop_when
 
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import encode_batch
-from textservice.testing import FakeTextService, ServerAddress
+from textservice.cli.writers.jsonl import encode_batch
+from textservice.testing import FakeServer, ServerAddress
 from textservice.testing.vectors import embedding_bytes
 
 pq = pytest.importorskip("pyarrow.parquet")
@@ -39,8 +39,8 @@ def line_text(i: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeTextService, ServerAddress]]:
-    fake = FakeTextService(api_key="big-key", embedding_dimension=DIM, log_limit=None)
+def served() -> Iterator[tuple[FakeServer, ServerAddress]]:
+    fake = FakeServer(api_key="big-key", embedding_dimension=DIM, log_limit=None)
     with fake.serve() as address:
         yield fake, address
 
@@ -65,7 +65,7 @@ def endpoint(address: ServerAddress) -> list[str]:
     return ["--endpoint", address.target, "--insecure"]
 
 
-def sent_texts(fake: FakeTextService) -> list[str]:
+def sent_texts(fake: FakeServer) -> list[str]:
     return [t for c in fake.calls if c.method == "BatchEmbedText" for t in c.request.texts]
 
 
@@ -79,7 +79,7 @@ def sent_texts(fake: FakeTextService) -> list[str]:
 )
 def test_a_big_job_killed_midway_and_resumed_equals_a_clean_run(
     tmp_path: Path,
-    served: tuple[FakeTextService, ServerAddress],
+    served: tuple[FakeServer, ServerAddress],
     big_input: Path,
     expected: np.ndarray,
     name: str,
@@ -119,7 +119,7 @@ def test_a_big_job_killed_midway_and_resumed_equals_a_clean_run(
 
 
 def test_bad_lines_of_a_streamed_input_are_listed_with_their_numbers(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     source = tmp_path / "in.jsonl"
@@ -144,7 +144,7 @@ def test_bad_lines_of_a_streamed_input_are_listed_with_their_numbers(
 
 
 def test_a_resumed_output_of_another_dimension_is_refused(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], big_input: Path
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], big_input: Path
 ) -> None:
     """A .part of 16-dimensional rows, then a server sending 8: exit 1, the .part kept."""
     _, address = served
@@ -154,7 +154,7 @@ def test_a_resumed_output_of_another_dimension_is_refused(
         base = ["embed", "-m", MODEL, "-i", str(big_input), "-o", str(out)]
         stopped = stop_when(part, 20_000, [*base, *endpoint(address)], signal.SIGINT, env=KEY_ENV)
         assert stopped == 130
-        other = FakeTextService(api_key="big-key", embedding_dimension=8)
+        other = FakeServer(api_key="big-key", embedding_dimension=8)
         with other.serve() as elsewhere:
             done = run_cli([*base, *endpoint(elsewhere)], env=KEY_ENV)
         assert done.returncode == 1, done.stderr

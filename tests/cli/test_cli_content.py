@@ -26,7 +26,7 @@ from support.cli_helpers import (
 
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import encode_batch, encode_result
+from textservice.cli.writers.jsonl import encode_batch, encode_result
 from textservice.testing import (
     FakeServer,
     ServerAddress,

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 from support.cli_helpers import write_lines
 
-from textservice.cli import npy_output, outputs, parquet_output
 from textservice.cli.app import cli
+from textservice.cli.writers import common, jsonl, npy, parquet
 
 pq = pytest.importorskip("pyarrow.parquet")
 
@@ -56,8 +56,9 @@ def _open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture
 def full_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Disk]]:
-    monkeypatch.setattr(outputs, "open", _open, raising=False)
-    monkeypatch.setattr(npy_output, "open", _open, raising=False)
+    monkeypatch.setattr(common, "open", _open, raising=False)
+    monkeypatch.setattr(jsonl, "open", _open, raising=False)
+    monkeypatch.setattr(npy, "open", _open, raising=False)
     real_writer = pq.ParquetWriter
 
     def writer(where: Any, schema: Any, **kwargs: Any) -> Any:
@@ -66,7 +67,7 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Disk]]:
         return real_writer(_FillingFile(where, "w"), schema, **kwargs)
 
     monkeypatch.setattr(pq, "ParquetWriter", writer)
-    monkeypatch.setattr(parquet_output, "SEGMENT_ROWS", 40)  # several segments
+    monkeypatch.setattr(parquet, "SEGMENT_ROWS", 40)  # several segments
     yield Disk
     Disk.room = None
 

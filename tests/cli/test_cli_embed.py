@@ -27,7 +27,7 @@ from support.cli_helpers import (
     write_lines,
 )
 
-from textservice.testing import FakeTextService, ServerAddress, expected_embedding
+from textservice.testing import FakeServer, ServerAddress, expected_embedding
 
 pytestmark = pytest.mark.subprocess
 
@@ -133,8 +133,8 @@ def test_npy_output_without_numpy_is_a_clear_usage_error(tmp_path: Path) -> None
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[FakeTextService, ServerAddress]]:
-    fake = FakeTextService(api_key="right-key")
+def served() -> Iterator[tuple[FakeServer, ServerAddress]]:
+    fake = FakeServer(api_key="right-key")
     with fake.serve() as address:
         yield fake, address
 
@@ -146,7 +146,7 @@ def endpoint_args(address: ServerAddress) -> list[str]:
 KEY_ENV = {"GOOGLE_API_KEY": "right-key"}
 
 
-def texts_sent(fake: FakeTextService) -> list[str]:
+def texts_sent(fake: FakeServer) -> list[str]:
     return [t for call in fake.calls if call.method == "BatchEmbedText" for t in call.request.texts]
 
 
@@ -163,7 +163,7 @@ def wait_for_lines(path: Path, count: int, process: subprocess.Popen[bytes]) -> 
 
 
 def stop_midway(
-    fake: FakeTextService, args: list[str], part: Path, how: signal.Signals = signal.SIGINT
+    fake: FakeServer, args: list[str], part: Path, how: signal.Signals = signal.SIGINT
 ) -> tuple[subprocess.Popen[bytes], bytes]:
     """Run ``textservice ARGS`` slowly and stop it with ``how`` once ``part`` has 60 lines."""
     fake.faults.delay(0.04, method="BatchEmbedText")
@@ -192,7 +192,7 @@ def stop_midway(
 )
 def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
     tmp_path: Path,
-    served: tuple[FakeTextService, ServerAddress],
+    served: tuple[FakeServer, ServerAddress],
     name: str,
     how: signal.Signals,
 ) -> None:
@@ -239,7 +239,7 @@ def test_a_run_stopped_midway_then_resumed_equals_a_clean_run(
 
 @pytest.mark.network
 def test_a_torn_last_line_of_the_part_is_redone(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     items = texts(20)
@@ -261,7 +261,7 @@ def test_a_torn_last_line_of_the_part_is_redone(
 
 @pytest.mark.network
 def test_a_complete_part_is_finished_without_calling_anything(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     # A run stopped after its last batch but before the rename: the rerun only finishes.
     _, address = served
@@ -281,7 +281,7 @@ def test_a_complete_part_is_finished_without_calling_anything(
 
 @pytest.mark.network
 def test_a_finished_output_is_not_redone_and_a_grown_input_is_continued(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     source = write_lines(tmp_path / "in.txt", texts(30))
@@ -316,7 +316,7 @@ def vectors_of(out: Path) -> list[list[float]]:
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
 @pytest.mark.parametrize("change", ["model", "fake"])
 def test_a_finished_output_of_another_model_or_server_reuses_nothing_and_says_so(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str, change: str
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], name: str, change: str
 ) -> None:
     # Before content keys, this was refused (exit 4) and --overwrite re-embedded it all; it
     # still re-embeds it all, as it must, without the detour.
@@ -345,7 +345,7 @@ def test_a_finished_output_of_another_model_or_server_reuses_nothing_and_says_so
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy", "out.parquet"])
 @pytest.mark.parametrize("position", [0, 3, 6])
 def test_a_changed_line_of_a_finished_output_is_the_only_text_sent(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str, position: int
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], name: str, position: int
 ) -> None:
     fake, address = served
     items = texts(7)
@@ -409,7 +409,7 @@ def test_a_changed_input_with_an_output_without_keys_is_refused_and_left_alone(
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
 def test_an_interrupted_run_of_another_input_is_set_aside_and_reused(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], name: str
 ) -> None:
     fake, address = served
     s1 = texts(400)
@@ -460,7 +460,7 @@ def test_an_output_of_an_older_version_is_refused_with_a_clear_message(
 
 
 def start_slowly(
-    fake: FakeTextService, args: list[str], stdout: int | IO[bytes] = subprocess.PIPE
+    fake: FakeServer, args: list[str], stdout: int | IO[bytes] = subprocess.PIPE
 ) -> subprocess.Popen[bytes]:
     """Start ``textservice ARGS`` with one slow batch of 10 texts at a time."""
     fake.faults.delay(0.04, method="BatchEmbedText")
@@ -472,13 +472,13 @@ def start_slowly(
     )
 
 
-def change_dimension(fake: FakeTextService, dimension: int) -> None:
+def change_dimension(fake: FakeServer, dimension: int) -> None:
     fake.embedding_dimension = dimension  # a server fault: the next answers are longer/shorter
 
 
 @pytest.mark.network
 def test_a_dimension_change_midway_is_a_server_fault_naming_the_kept_part(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     source = write_lines(tmp_path / "in.txt", texts(400))
@@ -512,7 +512,7 @@ def test_a_dimension_change_midway_is_a_server_fault_naming_the_kept_part(
 
 @pytest.mark.network
 def test_a_dimension_change_on_standard_output_names_no_part(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     source = write_lines(tmp_path / "in.txt", texts(400))
@@ -554,7 +554,7 @@ SECRET = "SECRET-key-0123456789abcdef"
 
 @pytest.mark.network
 def test_the_api_key_is_never_printed(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     source = write_lines(tmp_path / "in.txt", texts(3))
@@ -586,7 +586,7 @@ def test_no_key_is_a_usage_error_naming_where_a_key_comes_from(
     assert done.returncode == 2
     for advice in ("GOOGLE_API_KEY", "--api-key-file", "--fake"):
         assert advice in done.stderr
-    assert "TextServiceClient" not in done.stderr and "api_key=" not in done.stderr
+    assert "Client" not in done.stderr and "api_key=" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no OUTPUT.part made
     assert done.stdout == ""
 
@@ -599,7 +599,7 @@ def test_no_key_is_the_same_usage_error_for_the_other_commands(command: list[str
     assert done.returncode == 2
     for advice in ("GOOGLE_API_KEY", "--api-key-file", "--fake"):
         assert advice in done.stderr
-    assert "TextServiceClient" not in done.stderr
+    assert "Client" not in done.stderr
 
 
 def test_an_empty_key_file_is_a_usage_error(tmp_path: Path) -> None:

@@ -10,20 +10,14 @@ import pytest
 from support.cli_helpers import read_jsonl
 from support.cli_writers import SETTINGS, VECTOR, fresh, rows
 
-from textservice.cli import outputs
 from textservice.cli.content_keys import is_key
 from textservice.cli.digests import DigestChain, VectorSettings, digest_path
-from textservice.cli.errors import InputError
+from textservice.cli.errors import DimensionChangedError, InputError, OutputConflictError
 from textservice.cli.inputs import Record
-from textservice.cli.npy_output import HEADER_SIZE
-from textservice.cli.outputs import (
-    DimensionChangedError,
-    Kind,
-    OutputConflictError,
-    encode_result,
-    iter_result_checkpoints,
-    scan_results,
-)
+from textservice.cli.writers import jsonl
+from textservice.cli.writers.common import Kind
+from textservice.cli.writers.jsonl import encode_result, iter_result_checkpoints, scan_results
+from textservice.cli.writers.npy import HEADER_SIZE
 
 D1, D2, D3 = "1" * 32, "2" * 32, "3" * 32  # digests (32 hex digits)
 
@@ -42,7 +36,7 @@ def test_a_batch_of_jsonl_lines_holds_the_exact_float32_values(arrays: bool) -> 
     records = [Record(1, 1, "a"), Record(2, "b", "b")]
     vectors = [VECTOR, VECTOR[::-1]]
     batch = np.array(vectors, np.float32) if arrays else vectors
-    lines = outputs.encode_batch(records, batch, DigestChain(SETTINGS)).decode().splitlines()
+    lines = jsonl.encode_batch(records, batch, DigestChain(SETTINGS)).decode().splitlines()
     parsed = [json.loads(line) for line in lines]
     assert [p["id"] for p in parsed] == [1, "b"]
     assert [p["embedding"] for p in parsed] == vectors  # float64 == the float32 value
@@ -68,7 +62,7 @@ def test_a_torn_tail_is_dropped_only_when_allowed(tmp_path: Path) -> None:
 def test_scanning_finds_the_count_and_last_line_across_chunk_edges(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, tail: bytes
 ) -> None:
-    monkeypatch.setattr(outputs, "_CHUNK", chunk)
+    monkeypatch.setattr(jsonl, "_CHUNK", chunk)
     path = tmp_path / "r"
     for lines in ([], [b"x"], [b"a", b"bb"], [b"", b"ccc", b"d" * 30, b"e"]):
         data = b"".join(line + b"\n" for line in lines) + tail

@@ -3,31 +3,33 @@ time spent waiting for quota in the summary, and no text lost."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from support.cli_helpers import MODEL, read_jsonl, run_cli, texts, write_lines
 
 from textservice.cli.app import cli
-from textservice.cli.connect import Connection, Quota, make_client
+from textservice.cli.connect import CLIENT_FLAGS, Connection, connection_options, make_client
 from textservice.cli.embed import EmbedSummary, format_summary
 from textservice.cli.progress import Progress
-from textservice.client import call_path
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.client import Client, call_path
+from textservice.testing import FakeServer, expected_embedding
 
 TIME_SCALE = 60
 
 
 def test_quota_options_reach_the_client() -> None:
-    quota = Quota(
-        requests_per_minute=30,
-        texts_per_minute=3000,
-        tokens_per_minute=1e6,
-        quota_share=0.5,
-        quota_time_scale=60,
-    )
-    client = make_client(Connection(True, None, False, None, None, quota))
+    quota = {
+        "requests_per_minute": 30,
+        "texts_per_minute": 3000,
+        "tokens_per_minute": 1e6,
+        "quota_share": 0.5,
+        "quota_time_scale": 60,
+    }
+    client = make_client(Connection(True, None, quota))
     with client:
         settings = call_path(client).governor.settings
     assert (settings.limit("requests"), settings.limit("texts"), settings.limit("tokens")) == (
@@ -36,6 +38,32 @@ def test_quota_options_reach_the_client() -> None:
         5e5,
     )
     assert settings.minute == 1.0
+
+
+def test_every_client_flag_sets_a_client_option_with_the_clients_default() -> None:
+    # the options are declared once, on Client: a flag names one, and takes its default
+    parameters = inspect.signature(Client).parameters
+    for flag in CLIENT_FLAGS:
+        assert parameters[flag.option].kind is inspect.Parameter.KEYWORD_ONLY
+    seen: list[Connection] = []
+
+    @click.command()
+    @connection_options
+    def probe(connection: Connection) -> None:
+        seen.append(connection)
+
+    assert CliRunner().invoke(probe, []).exit_code == 0
+    (connection,) = seen
+    assert connection.options == {f.option: parameters[f.option].default for f in CLIENT_FLAGS}
+    given = ["--endpoint", "h:1", "--insecure", "--transport", "rest", "--timeout", "5"]
+    assert CliRunner().invoke(probe, [*given, "--rpm", "7", "--quota-share", "0.5"]).exit_code == 0
+    options = seen[-1].options
+    assert (options["endpoint"], options["insecure"], options["transport"]) == ("h:1", True, "rest")
+    assert (options["timeout"], options["requests_per_minute"], options["quota_share"]) == (
+        5.0,
+        7.0,
+        0.5,
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,7 +122,7 @@ def test_the_progress_line_shows_throttled_while_it_is() -> None:
 @pytest.mark.network
 @pytest.mark.slow
 def test_embed_against_a_quota_limited_server_loses_no_text(tmp_path: Path) -> None:
-    fake = FakeTextService(
+    fake = FakeServer(
         api_key="right-key",
         embedding_dimension=8,
         quotas={"requests_per_minute": 10, "time_scale": TIME_SCALE},

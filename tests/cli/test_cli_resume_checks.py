@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from support.cli_writers import VECTOR, fresh
 
-from textservice.cli import parquet_output
 from textservice.cli.digests import ContentDigest
 from textservice.cli.errors import InputError, OutputBusyError, OutputConflictError
 from textservice.cli.locks import lock_path, output_lock
-from textservice.cli.npy_output import HEADER_SIZE, npy_header, read_npy_header
-from textservice.cli.outputs import Kind, encode_result
+from textservice.cli.writers import parquet
+from textservice.cli.writers.common import Kind
+from textservice.cli.writers.jsonl import encode_result
+from textservice.cli.writers.npy import HEADER_SIZE, npy_header, read_npy_header
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -74,7 +75,7 @@ def clean_run(out: Path, data: bytes, *, format: str = "lines") -> object:
 @pytest.fixture(autouse=True)
 def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
     """Parquet segments of 2 rows: a .part of several segments from a few records."""
-    monkeypatch.setattr(parquet_output, "SEGMENT_ROWS", 2)
+    monkeypatch.setattr(parquet, "SEGMENT_ROWS", 2)
 
 
 # -- an intact .part resumes to what a clean run writes, in every format ------------------------

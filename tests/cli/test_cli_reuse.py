@@ -32,7 +32,7 @@ from textservice.cli.content_keys import KEY_SIZE, ContentKeys
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Record
 from textservice.cli.reuse import Reuse, ReuseIndex
-from textservice.testing import FakeTextService, ServerAddress
+from textservice.testing import FakeServer, ServerAddress
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.network]
 
@@ -41,8 +41,8 @@ KEY_ENV = {"GOOGLE_API_KEY": "reuse-key"}
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeTextService, ServerAddress]]:
-    fake = FakeTextService(api_key="reuse-key", embedding_dimension=DIM, log_limit=None)
+def served() -> Iterator[tuple[FakeServer, ServerAddress]]:
+    fake = FakeServer(api_key="reuse-key", embedding_dimension=DIM, log_limit=None)
     with fake.serve() as address:
         yield fake, address
 
@@ -93,7 +93,7 @@ def edited(lines: list[str], share: float, seed: int) -> tuple[list[str], list[s
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy", "out.parquet"])
 def test_100000_lines_with_1_percent_edited_inserted_and_deleted_send_only_the_changes(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], name: str
 ) -> None:
     if name.endswith(".parquet"):
         pytest.importorskip("pyarrow")
@@ -126,7 +126,7 @@ def test_100000_lines_with_1_percent_edited_inserted_and_deleted_send_only_the_c
 
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy", "out.parquet"])
 def test_duplicated_texts_share_a_key_and_standard_input_is_reused_from(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], name: str
 ) -> None:
     if name.endswith(".parquet"):
         pytest.importorskip("pyarrow")
@@ -149,7 +149,7 @@ def test_duplicated_texts_share_a_key_and_standard_input_is_reused_from(
 
 
 def test_an_interrupted_reuse_run_resumes_and_still_reuses(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     # A run that reuses writes an ordinary .part: stopped, its rerun resumes it exactly and
     # reuses from the finished output for the rest, so nothing is embedded twice.
@@ -289,7 +289,7 @@ def test_a_media_file_is_read_once_for_its_digest_and_its_key(
 
 
 def test_npy_keeps_string_ids_and_overwrite_still_embeds_everything(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     source = tmp_path / "in.jsonl"
@@ -310,7 +310,7 @@ def test_npy_keeps_string_ids_and_overwrite_still_embeds_everything(
 
 @pytest.mark.parametrize("name", ["out.jsonl", "out.parquet"])
 def test_kept_columns_are_the_new_inputs_and_do_not_stop_reuse(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], name: str
 ) -> None:
     # A kept value may hold anything, a "key" of its own included: the reader takes the
     # key written just before the embedding.

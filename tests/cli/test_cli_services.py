@@ -96,7 +96,10 @@ def test_the_settings_name_every_option_and_textservice_keeps_the_old_ones() -> 
 
 def test_an_output_dimensionality_outside_the_models_range_is_a_usage_error() -> None:
     two = "models/gemini-embedding-2"
-    with pytest.raises(click.BadParameter, match="takes 128 to 3072, got 64"):
+    with pytest.raises(
+        click.BadParameter,
+        match=r"--output-dimensionality must be between 128 and 3072 for .+, got 64",
+    ):
         EmbedOptions.checked(two, "auto", None, 64, False)
     assert EmbedOptions.checked(two, "auto", None, 768, False).output_dimensionality == 768
     # gemini-embedding-001's range is the server's to check, as before

@@ -17,7 +17,7 @@ from support.cli_helpers import CLI, MODEL, cli_env, results_in, run_cli, settle
 from support.cli_helpers import write_lines as write_input
 
 from textservice.cli.locks import lock_path
-from textservice.testing import FakeTextService, ServerAddress
+from textservice.testing import FakeServer, ServerAddress
 
 pq = pytest.importorskip("pyarrow.parquet")
 
@@ -28,8 +28,8 @@ COUNT = 300
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[FakeTextService, ServerAddress]]:
-    fake = FakeTextService(api_key="stop-key", embedding_dimension=16)
+def served() -> Iterator[tuple[FakeServer, ServerAddress]]:
+    fake = FakeServer(api_key="stop-key", embedding_dimension=16)
     with fake.serve() as address:
         yield fake, address
 
@@ -39,11 +39,11 @@ def command(address: ServerAddress, source: Path, out: Path) -> list[str]:
             "--endpoint", address.target, "--insecure"]  # fmt: skip
 
 
-def texts_sent(fake: FakeTextService) -> list[str]:
+def texts_sent(fake: FakeServer) -> list[str]:
     return [t for c in fake.calls if c.method == "BatchEmbedText" for t in c.request.texts]
 
 
-def start_slowly(fake: FakeTextService, args: list[str]) -> subprocess.Popen[bytes]:
+def start_slowly(fake: FakeServer, args: list[str]) -> subprocess.Popen[bytes]:
     """``textservice ARGS`` with 10 texts a call, two calls at a time, each taking 40 ms."""
     fake.faults.delay(0.04, method="BatchEmbedText")
     return subprocess.Popen(
@@ -83,7 +83,7 @@ def read_back(out: Path) -> object:
 
 
 def test_a_second_run_on_the_same_output_is_refused_and_changes_nothing(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     # Issue 18, item 1: the first run ended with 2 x the lines, the second with a traceback.
     fake, address = served
@@ -114,7 +114,7 @@ def test_a_second_run_on_the_same_output_is_refused_and_changes_nothing(
 
 
 def test_a_run_killed_while_it_holds_the_lock_does_not_block_the_next(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     source = write_input(tmp_path / "in.txt", texts(COUNT))
@@ -135,7 +135,7 @@ def test_a_run_killed_while_it_holds_the_lock_does_not_block_the_next(
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["jsonl", "npy", "parquet"])
 def test_sigterm_keeps_every_complete_result_and_the_rerun_equals_a_clean_run(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], kind: str
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], kind: str
 ) -> None:
     # Before, SIGTERM ended the process on the spot: a Parquet output lost the rows it held
     # for its next segment (here: every row, none made a segment yet).
@@ -202,7 +202,7 @@ def test_sigterm_while_the_input_is_read_stops_with_130_and_sends_nothing(tmp_pa
 )
 def test_the_command_refuses_a_damaged_part_with_exit_4_before_any_call(
     tmp_path: Path,
-    served: tuple[FakeTextService, ServerAddress],
+    served: tuple[FakeServer, ServerAddress],
     kind: str,
     damage: str,
     message: str,

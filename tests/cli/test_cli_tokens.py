@@ -28,7 +28,7 @@ from textservice._governor import estimate_tokens
 from textservice._pricing import BATCH_SHARE, minutes_at, price_for
 from textservice.cli.inputs import Record
 from textservice.cli.tokens import Counter, TokenCache, cut_to_fit, fits, sent_text
-from textservice.testing import FakeTextService, ServerAddress
+from textservice.testing import FakeServer, ServerAddress
 from textservice.testing.generation import expected_token_count
 from textservice.testing.vectors import expected_content_embedding
 
@@ -39,8 +39,8 @@ KEY_ENV = {"GOOGLE_API_KEY": "token-key"}
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[FakeTextService, ServerAddress]]:
-    fake = FakeTextService(api_key="token-key", embedding_dimension=8, log_limit=None)
+def served() -> Iterator[tuple[FakeServer, ServerAddress]]:
+    fake = FakeServer(api_key="token-key", embedding_dimension=8, log_limit=None)
     with fake.serve() as address:
         yield fake, address
 
@@ -77,7 +77,7 @@ def field(report: str, name: str) -> str:
 
 
 def test_a_dry_run_of_a_20000_line_corpus_counts_tokens_and_long_lines_and_embeds_nothing(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     lines = corpus(20_000)
@@ -129,7 +129,7 @@ def test_a_dry_run_of_a_20000_line_corpus_counts_tokens_and_long_lines_and_embed
 
 
 def test_a_dry_run_leaves_out_what_an_earlier_output_holds_and_times_the_quota(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     lines = [f"text number {i}" for i in range(300)]
@@ -159,7 +159,7 @@ def test_a_dry_run_leaves_out_what_an_earlier_output_holds_and_times_the_quota(
 
 @pytest.mark.parametrize("name", ["out.jsonl", "out.npy"])
 def test_on_long_error_skip_and_truncate(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], name: str
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], name: str
 ) -> None:
     fake, address = served
     long = " ".join(f"w{i}" for i in range(3000))  # 3,000 tokens: over 2,048
@@ -247,7 +247,7 @@ def test_prices_and_minutes() -> None:
 
 
 def test_a_run_without_long_texts_counts_nothing_and_makes_no_cache(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress]
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     source = write_lines(tmp_path / "in.txt", ["short", "texts " * 300])  # 1,800 bytes
@@ -261,7 +261,7 @@ def test_a_run_without_long_texts_counts_nothing_and_makes_no_cache(
 
 @pytest.mark.parametrize("on_long", ["skip", "truncate"])
 def test_long_texts_left_out_or_cut_are_listed_20_at_most_and_not_when_quiet(
-    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], on_long: str
+    tmp_path: Path, served: tuple[FakeServer, ServerAddress], on_long: str
 ) -> None:
     _, address = served
     long = " ".join(f"w{i}" for i in range(3000))  # 3,000 tokens: over 2,048

@@ -3,12 +3,16 @@ it does not write, and (from the server) a model it does not serve."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from support.cli_helpers import MODEL, read_jsonl, run_cli
 
-from textservice.cli.outputs import output_kind
+from textservice._engine.output_formats import check_output
+from textservice._numpy import NumpyMissingError, require_numpy
+from textservice.cli.exit_codes import ExitCode, describe, exit_code_for
+from textservice.cli.writers.common import NEEDS_NUMPY, output_kind
 
 pytestmark = pytest.mark.subprocess
 
@@ -46,3 +50,17 @@ def test_a_model_the_server_does_not_serve_exits_2_with_a_hint(tmp_path: Path) -
     assert "NOT_FOUND: models/no-such-model" in done.stderr
     assert "'textservice models' lists the models your key can use" in done.stderr
     assert not out.exists()
+
+
+def test_one_numpy_check_names_what_needs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the library's output="numpy" and the CLI's file outputs share one check and one error
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    with pytest.raises(NumpyMissingError, match=r"^output='numpy' needs numpy: pip install numpy$"):
+        check_output("numpy")
+    with pytest.raises(NumpyMissingError) as info:
+        require_numpy(*NEEDS_NUMPY)
+    message = "writing .npy or .parquet needs numpy: pip install numpy (or write JSONL: an output"
+    assert str(info.value).startswith(message)
+    assert isinstance(info.value, ImportError)
+    assert exit_code_for(info.value) is ExitCode.USAGE
+    assert describe(info.value) == str(info.value)  # shown as it is, like the CLI's own errors

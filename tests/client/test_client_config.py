@@ -5,10 +5,11 @@ from __future__ import annotations
 import inspect
 import pydoc
 import ssl
+from typing import Any
 
 import pytest
 
-from textservice import MissingAPIKeyError, Retry, TextServiceClient, configure
+from textservice import Client, MissingAPIKeyError, Retry, configure
 from textservice._transport.channels import Endpoint, is_loopback, parse_endpoint, tls_context
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import NO_RETRY, RequestOptions, ResolvedOptions
@@ -61,40 +62,38 @@ def test_tls_context_verifies_with_system_cas_and_offers_h2() -> None:
 
 
 def test_key_from_argument_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    with TextServiceClient(KEY) as client:
+    with Client(KEY) as client:
         assert ("x-goog-api-key", KEY) in call_path(client).metadata()
         assert client.endpoint == "generativelanguage.googleapis.com:443"
         assert not client.insecure
     monkeypatch.setenv("GOOGLE_API_KEY", "from-env")
-    with TextServiceClient() as client:
+    with Client() as client:
         assert ("x-goog-api-key", "from-env") in call_path(client).metadata()
 
 
 def test_missing_key_for_google_is_a_clear_error() -> None:
     with pytest.raises(MissingAPIKeyError, match="GOOGLE_API_KEY"):
-        TextServiceClient()
+        Client()
     assert issubclass(MissingAPIKeyError, ValueError)
     # A local server needs no key.
-    with TextServiceClient(endpoint="127.0.0.1:5000", insecure=True) as client:
+    with Client(endpoint="127.0.0.1:5000", insecure=True) as client:
         assert all(key != "x-goog-api-key" for key, _ in call_path(client).metadata())
 
 
 def test_user_metadata_is_merged_with_the_key() -> None:
-    with TextServiceClient(KEY, metadata={"x-team": "search"}) as client:
+    with Client(KEY, metadata={"x-team": "search"}) as client:
         assert call_path(client).metadata() == [("x-team", "search"), ("x-goog-api-key", KEY)]
     with pytest.raises(ValueError, match="api_key="):
-        TextServiceClient(KEY, metadata={"x-goog-api-key": "other"})
+        Client(KEY, metadata={"x-goog-api-key": "other"})
 
 
 def test_key_is_not_sent_in_plaintext_to_another_host() -> None:
     with pytest.raises(ValueError, match="plaintext") as info:
-        TextServiceClient(KEY, endpoint="192.0.2.10:80", insecure=True)
+        Client(KEY, endpoint="192.0.2.10:80", insecure=True)
     assert KEY not in str(info.value)
-    with TextServiceClient(KEY, endpoint="127.0.0.1:80", insecure=True) as client:
+    with Client(KEY, endpoint="127.0.0.1:80", insecure=True) as client:
         assert client.insecure
-    forced = TextServiceClient(
-        KEY, endpoint="192.0.2.10:80", insecure=True, allow_plaintext_key=True
-    )
+    forced = Client(KEY, endpoint="192.0.2.10:80", insecure=True, allow_plaintext_key=True)
     forced.close()
 
 
@@ -112,18 +111,18 @@ def test_key_is_not_sent_in_plaintext_to_another_host() -> None:
 )
 def test_bad_client_options(kwargs: dict[str, object], error: type[Exception]) -> None:
     with pytest.raises(error):
-        TextServiceClient(KEY, **kwargs)  # type: ignore[arg-type]
+        Client(KEY, **kwargs)  # type: ignore[arg-type]
 
 
 def test_api_key_type_and_emptiness() -> None:
     with pytest.raises(TypeError, match="api_key must be a str"):
-        TextServiceClient(b"key")  # type: ignore[arg-type]
+        Client(b"key")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="empty"):
-        TextServiceClient("  ")
+        Client("  ")
 
 
 def test_repr_never_shows_the_key() -> None:
-    client = TextServiceClient(KEY)
+    client = Client(KEY)
     try:
         text = repr(client) + str(client) + repr(vars(client))
         assert KEY not in text
@@ -135,14 +134,14 @@ def test_repr_never_shows_the_key() -> None:
 def test_policy_precedence() -> None:
     spec = MethodSpec("pkg.TextService", "EmbedText", object, object, 60.0, Retry())  # type: ignore[type-var]
     mine = Retry(max_attempts=2)
-    with TextServiceClient(KEY) as client:
+    with Client(KEY) as client:
         assert call_path(client).resolve(spec, RequestOptions()) == ResolvedOptions(
             60.0, False, Retry()
         )
         assert call_path(client).resolve(
             spec, RequestOptions(timeout=3, retry=None)
         ) == ResolvedOptions(3, True, None)
-    with TextServiceClient(KEY, timeout=9, retry=mine) as client:
+    with Client(KEY, timeout=9, retry=mine) as client:
         assert call_path(client).resolve(spec, RequestOptions()) == ResolvedOptions(9, True, mine)
         assert call_path(client).resolve(spec, RequestOptions(timeout=None)) == ResolvedOptions(
             None, True, mine
@@ -153,7 +152,7 @@ def test_a_method_without_a_retry_policy_gets_no_retry_but_quota_waits() -> None
     # issue 13: its quota 429s are still waited out (by the governor, outside max_attempts);
     # only retry=None given by the user turns that off too
     spec = MethodSpec("pkg.S", "M", object, object, None, None)  # type: ignore[type-var]
-    with TextServiceClient(KEY) as client:
+    with Client(KEY) as client:
         resolved = call_path(client).resolve(spec, RequestOptions())
         assert resolved.retry == NO_RETRY == Retry(max_attempts=1)
         assert call_path(client).resolve(spec, RequestOptions(retry=None)).retry is None
@@ -170,15 +169,25 @@ def test_configure_replaces_and_closes_the_default_client() -> None:
 
 
 def test_configure_takes_exactly_the_client_options() -> None:
-    # configure() is typed by ClientOptions (**options: Unpack[ClientOptions]); its signature
-    # for help() is the client's own. Both must stay the client's keyword options.
-    client_params = inspect.signature(TextServiceClient.__init__).parameters
+    # configure() takes Client's arguments (typed from its signature: tests/typecheck); its
+    # signature for help() is the client's own, and ClientOptions is made from it.
+    client_params = inspect.signature(Client.__init__).parameters
     keyword_only = [n for n, p in client_params.items() if p.kind is p.KEYWORD_ONLY]
-    assert list(ClientOptions.__annotations__) == keyword_only
-    assert ClientOptions.__required_keys__ == frozenset()
+    options: Any = ClientOptions
+    assert list(options.__annotations__) == keyword_only
+    assert options.__required_keys__ == frozenset()
     shown = inspect.signature(configure)
     assert list(shown.parameters) == ["api_key", *keyword_only]
     assert shown.parameters["max_concurrency"].default == 8
     assert "max_concurrency: 'int' = 8" in pydoc.render_doc(configure, renderer=pydoc.plaintext)  # type: ignore[attr-defined]
     with pytest.raises(TypeError, match="bogus"):
         configure(KEY, bogus=1)  # type: ignore[call-arg]
+
+
+def test_the_former_names_stay_as_aliases() -> None:
+    # Client and FakeServer are the names; code written with the first ones keeps working
+    import textservice.testing
+
+    assert textservice.TextServiceClient is textservice.Client is Client
+    assert textservice.client.TextServiceClient is Client
+    assert textservice.testing.FakeTextService is textservice.testing.FakeServer

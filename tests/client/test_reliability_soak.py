@@ -12,13 +12,13 @@ import pytest
 from grpclib.const import Status
 from support.runtime_specs import MODEL, embed_one_sync, embed_sync
 
-from textservice import Retry, TextServiceClient
+from textservice import Client, Retry
 from textservice.client import call_path
-from textservice.testing import FakeTextService, expected_embedding, retry_info
+from textservice.testing import FakeServer, expected_embedding, retry_info
 
 DIM = 8
 pytestmark = [
-    pytest.mark.fake_text_service(embedding_dimension=DIM),
+    pytest.mark.fake_server(embedding_dimension=DIM),
     pytest.mark.network,
     pytest.mark.slow,
 ]
@@ -44,23 +44,23 @@ def python_threads() -> set[threading.Thread]:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets via /proc")
-def test_soak_sync_calls_from_threads_with_faults(fake_text_service: FakeTextService) -> None:
+def test_soak_sync_calls_from_threads_with_faults(fake_server: FakeServer) -> None:
     gc.collect()
     threads_before = python_threads()
     sockets_before = open_sockets()
 
-    faults = fake_text_service.faults
+    faults = fake_server.faults
     faults.fail_fraction(0.15, "UNAVAILABLE", seed=1)
     faults.fail_fraction(0.05, "RESOURCE_EXHAUSTED", seed=2, details=[retry_info(0.001)])
     faults.drop_next(20)
     patient = Retry(max_attempts=12, initial_backoff=0.0005, max_backoff=0.002)
 
-    with fake_text_service.serve() as address:  # real TCP on loopback
+    with fake_server.serve() as address:  # real TCP on loopback
         # A RESOURCE_EXHAUSTED pauses the key for the governor's backoff (1 s of its quota
         # clock, its floor under the 1 ms RetryInfo, doubling while rejections go on): at the
         # API's clock those pauses were 80 % of the soak's time. A 60x faster quota clock
         # keeps every path and makes the backoff 17 ms.
-        client = TextServiceClient(
+        client = Client(
             "k", endpoint=address.target, insecure=True, retry=patient, quota_time_scale=60
         )
 
@@ -77,9 +77,9 @@ def test_soak_sync_calls_from_threads_with_faults(fake_text_service: FakeTextSer
         client.close()
 
     assert results == [True] * CALLS
-    assert fake_text_service.count(status=Status.UNAVAILABLE) > 20  # faults were injected
-    assert fake_text_service.count(status=Status.RESOURCE_EXHAUSTED) > 0
-    assert sum(c.dropped for c in fake_text_service.calls) == 20
+    assert fake_server.count(status=Status.UNAVAILABLE) > 20  # faults were injected
+    assert fake_server.count(status=Status.RESOURCE_EXHAUSTED) > 0
+    assert sum(c.dropped for c in fake_server.calls) == 20
 
     # No leaks: the client's loop thread ended, its loop closed with no task left, and
     # every socket (client and server side) is closed.

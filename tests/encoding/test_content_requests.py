@@ -1,20 +1,31 @@
-"""EmbedContent requests written by hand equal betterproto2's bytes (``_encoding.content``)."""
+"""Embedding requests written by hand (``embed_requests``), of both services, equal
+betterproto2's bytes and its proto3 JSON, and each form is written only when asked for."""
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 import pytest
 from grpclib.encoding.proto import ProtoCodec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from textservice._encoding import request_forms
 from textservice._encoding.codec import Codec
-from textservice._encoding.content import ContentFields, ContentRequests, Document, prebuilt
+from textservice._encoding.embed_requests import (
+    ContentFields,
+    ContentRequests,
+    Document,
+    TextRequests,
+    prebuilt,
+)
 from textservice._encoding.json_mapping import to_json
 
 VERSIONS = ("v1", "v1beta")
+TEXT_VERSIONS = ("v1beta2", "v1beta3", "v1beta")
+BATCH_TEXT_VERSIONS = ("v1beta3", "v1beta")
 
 
 def _pb(version: str) -> ModuleType:
@@ -130,3 +141,83 @@ def test_fields_that_are_not_what_they_are_named_for_are_refused() -> None:
         ContentRequests(
             pb.EmbedContentRequest(), ContentFields(), pb.BatchEmbedContentsRequest(), "model"
         )
+
+
+# -- TextService: EmbedText and BatchEmbedText --------------------------------------------------
+
+models = st.sampled_from(["models/embedding-gecko-001", "models/é", ""])
+
+
+@pytest.mark.parametrize("version", TEXT_VERSIONS)
+@settings(max_examples=100, deadline=None)
+@given(model=models, text=texts)
+def test_embed_text_requests_are_betterproto2s(version: str, model: str, text: str) -> None:
+    pb = _pb(version)
+    request = TextRequests(pb.EmbedTextRequest, "text")(model, text)
+    expected = pb.EmbedTextRequest(model=model, text=text)
+    assert isinstance(request, pb.EmbedTextRequest)
+    assert bytes(request) == bytes(expected)
+    assert Codec().encode(request, pb.EmbedTextRequest) == bytes(expected)
+    assert to_json(request) == expected.to_dict()
+
+
+@pytest.mark.parametrize("version", BATCH_TEXT_VERSIONS)
+@settings(max_examples=100, deadline=None)
+@given(model=models, batch=st.lists(texts, max_size=6))
+def test_batch_embed_text_requests_are_betterproto2s(
+    version: str, model: str, batch: list[str]
+) -> None:
+    pb = _pb(version)
+    request = TextRequests(pb.BatchEmbedTextRequest, "texts")(model, batch)
+    expected = pb.BatchEmbedTextRequest(model=model, texts=batch)
+    assert bytes(request) == bytes(expected)
+    assert to_json(request) == expected.to_dict()
+    # every field reads as it was given, with nothing decoded (the quotas read the texts)
+    assert (request.model, request.texts) == (model, batch)
+    assert "_textservice_decoded" not in request.__dict__
+
+
+def test_each_form_is_written_only_when_a_transport_asks_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pb = _pb("v1beta")
+    written: list[str] = []
+    for name, encoder in list(request_forms.ENCODERS.items()):
+
+        def counted(nodes: list[Any], name: str = name, encoder: Any = encoder) -> Any:
+            written.append(name)
+            return encoder(nodes)
+
+        monkeypatch.setitem(request_forms.ENCODERS, name, counted)
+    template = pb.EmbedContentRequest(model="models/m")
+    requests = ContentRequests(template, ContentFields(), pb.BatchEmbedContentsRequest())
+    batch = requests.many([Document("a"), Document("b")])
+    assert written == []  # described, not yet written in either form
+    assert to_json(batch)["requests"][0]["content"] == {"parts": [{"text": "a"}]}
+    assert written == ["json"]  # the REST transport's form only
+    wire = Codec().encode(batch, pb.BatchEmbedContentsRequest)
+    assert bytes(batch) == wire and written == ["json", "wire"]  # written once, then kept
+    text = TextRequests(pb.EmbedTextRequest, "text")("models/m", "a")
+    assert Codec().encode(text, pb.EmbedTextRequest) == bytes(
+        pb.EmbedTextRequest(model="models/m", text="a")
+    )
+    assert written == ["json", "wire", "wire"]  # both services' requests, one path
+
+
+def test_text_requests_refuse_fields_that_are_not_strings() -> None:
+    pb = _pb("v1beta")
+    with pytest.raises(TypeError, match=r"BatchEmbedTextRequest.requests is not a string"):
+        TextRequests(pb.BatchEmbedTextRequest, "requests")("models/m", [])
+    with pytest.raises(TypeError, match=r"EmbedTextRequest.nope is not a string"):
+        TextRequests(pb.EmbedTextRequest, "nope")("models/m", "a")
+
+
+def test_a_prebuilt_request_equals_the_plain_message_it_describes() -> None:
+    pb = _pb("v1beta")
+    one = TextRequests(pb.EmbedTextRequest, "text")
+    request = one("models/m", "a")
+    assert request == pb.EmbedTextRequest(model="models/m", text="a")
+    assert pb.EmbedTextRequest(model="models/m", text="a") == request
+    assert request == one("models/m", "a")
+    assert request != pb.EmbedTextRequest(model="models/m", text="b")
+    assert request != pb.CountTextTokensRequest(model="models/m")

@@ -20,7 +20,7 @@ from support.transports import via
 
 import textservice
 import textservice.v1beta2
-from textservice import Internal, TextServiceClient
+from textservice import Client, Internal
 from textservice._engine.embed import _first_not_finite, length_change
 from textservice.testing import FakeServer, expected_content_embedding, expected_embedding
 
@@ -37,8 +37,8 @@ def fake() -> FakeServer:
 
 
 @pytest.fixture
-def client(fake: FakeServer, transport: str) -> Iterator[TextServiceClient]:
-    with TextServiceClient(**via(fake, transport), max_concurrency=4) as client:
+def client(fake: FakeServer, transport: str) -> Iterator[Client]:
+    with Client(**via(fake, transport), max_concurrency=4) as client:
         yield client
 
 
@@ -48,7 +48,7 @@ def _iterate(
     return lambda c: [batch for batch in call(model, texts, client=c, **kw)]
 
 
-CASES: list[tuple[str, str, Callable[[TextServiceClient], Any], str]] = [
+CASES: list[tuple[str, str, Callable[[Client], Any], str]] = [
     # (what, the text the server breaks, the call, what the error names)
     (
         "embed_content, one text",
@@ -162,11 +162,11 @@ CASES: list[tuple[str, str, Callable[[TextServiceClient], Any], str]] = [
 @pytest.mark.parametrize(("what", "text", "call", "names"), CASES, ids=[c[0] for c in CASES])
 def test_a_non_finite_value_is_internal_naming_the_index(
     fake: FakeServer,
-    client: TextServiceClient,
+    client: Client,
     value: float,
     what: str,
     text: str,
-    call: Callable[[TextServiceClient], Any],
+    call: Callable[[Client], Any],
     names: str,
 ) -> None:
     fake.faults.bad_values(value, text=text, at=-1)  # the last value: a sum finds it too
@@ -175,9 +175,7 @@ def test_a_non_finite_value_is_internal_naming_the_index(
     assert names in str(info.value)
 
 
-def test_the_batches_before_it_are_still_delivered(
-    fake: FakeServer, client: TextServiceClient
-) -> None:
+def test_the_batches_before_it_are_still_delivered(fake: FakeServer, client: Client) -> None:
     fake.faults.bad_values(text="text 210")
     got: list[list[float]] = []
     with pytest.raises(Internal) as info:
@@ -190,7 +188,7 @@ def test_the_batches_before_it_are_still_delivered(
 
 
 @pytest.mark.parametrize("output", ["list", "numpy"])
-def test_huge_finite_values_pass(fake: FakeServer, client: TextServiceClient, output: Any) -> None:
+def test_huge_finite_values_pass(fake: FakeServer, client: Client, output: Any) -> None:
     for at, value in enumerate([FLOAT32_MAX, -FLOAT32_MAX, FLOAT32_MAX, 1e-45]):
         fake.faults.bad_values(value, at=at)
     got = textservice.generate_embeddings(GECKO, TEXTS, client=client, output=output)
@@ -227,7 +225,7 @@ def test_numpy_iteration_refuses_a_length_change_across_batches(
 ) -> None:
     got: list[Any] = []
     with (
-        TextServiceClient(**via(fake, transport), max_concurrency=1) as client,
+        Client(**via(fake, transport), max_concurrency=1) as client,
         pytest.raises(Internal, match=r"different lengths \(16, 24\)") as info,
     ):
         for batch in iterate(model, TEXTS, client=client, output="numpy", batch_size=50):
@@ -255,9 +253,7 @@ def test_a_rest_reply_spelling_them_otherwise_is_refused_too(spelling: str, outp
         return httpx.Response(200, content=body.encode())
 
     with (
-        TextServiceClient(
-            transport="rest", channel_factory=lambda: httpx.MockTransport(answer)
-        ) as client,
+        Client(transport="rest", channel_factory=lambda: httpx.MockTransport(answer)) as client,
         pytest.raises(Internal, match="holding NaN or an infinity") as info,
     ):
         textservice.embed_content(GEMINI, TEXTS[:3], client=client, output=output)

@@ -11,9 +11,9 @@ import pytest
 from grpclib.const import Status
 
 import textservice
-from textservice import ResourceExhausted, TextServiceClient
+from textservice import Client, ResourceExhausted
 from textservice._engine.dedupe import Window, distinct
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing import FakeServer, expected_embedding
 
 MODEL = "models/embedding-gecko-001"
 DIM = 8
@@ -23,7 +23,7 @@ def expected(texts: list[str]) -> list[list[float]]:
     return [expected_embedding(MODEL, t, DIM) for t in texts]
 
 
-def sent_texts(fake: FakeTextService) -> list[str]:
+def sent_texts(fake: FakeServer) -> list[str]:
     """Every text the fake received in a successful embedding call, in arrival order."""
     out: list[str] = []
     for call in fake.calls:
@@ -34,8 +34,8 @@ def sent_texts(fake: FakeTextService) -> list[str]:
 
 
 @pytest.fixture
-def fake() -> FakeTextService:
-    return FakeTextService(embedding_dimension=DIM)
+def fake() -> FakeServer:
+    return FakeServer(embedding_dimension=DIM)
 
 
 def with_repeats(distinct_count: int, total: int, seed: int = 3) -> list[str]:
@@ -52,9 +52,9 @@ def test_distinct() -> None:
     assert distinct([]) == ([], None)
 
 
-def test_a_list_sends_each_distinct_text_once(fake: FakeTextService) -> None:
+def test_a_list_sends_each_distinct_text_once(fake: FakeServer) -> None:
     texts = with_repeats(250, 1_000)
-    with TextServiceClient("k", channel_factory=fake.channel) as client:
+    with Client("k", channel_factory=fake.channel) as client:
         result = textservice.generate_embeddings(MODEL, texts, client=client)
         arrays = textservice.generate_embeddings(MODEL, texts, client=client, output="numpy")
     assert result["embedding"] == expected(texts)
@@ -64,8 +64,8 @@ def test_a_list_sends_each_distinct_text_once(fake: FakeTextService) -> None:
     assert fake.count("BatchEmbedText") == 2 * 3  # 250 distinct texts: 3 full batches a call
 
 
-def test_fanned_out_vectors_are_each_their_own(fake: FakeTextService) -> None:
-    with TextServiceClient("k", channel_factory=fake.channel) as client:
+def test_fanned_out_vectors_are_each_their_own(fake: FakeServer) -> None:
+    with Client("k", channel_factory=fake.channel) as client:
         vectors = textservice.generate_embeddings(MODEL, ["a", "b", "a"], client=client)[
             "embedding"
         ]
@@ -79,11 +79,11 @@ def test_fanned_out_vectors_are_each_their_own(fake: FakeTextService) -> None:
 
 def test_a_failed_list_keeps_every_place_of_a_text_that_was_embedded() -> None:
     # 150 distinct texts, each twice: two batches; a per-day quota of one call fails the second
-    fake = FakeTextService(embedding_dimension=DIM, quotas={"requests_per_day": 1})
+    fake = FakeServer(embedding_dimension=DIM, quotas={"requests_per_day": 1})
     pool = [f"t{i}" for i in range(150)]
     texts = pool + pool[::-1]
     with (
-        TextServiceClient("k", channel_factory=fake.channel, max_concurrency=1) as client,
+        Client("k", channel_factory=fake.channel, max_concurrency=1) as client,
         pytest.raises(ResourceExhausted) as info,
     ):
         textservice.generate_embeddings(MODEL, texts, client=client)
@@ -98,10 +98,10 @@ def test_a_failed_list_keeps_every_place_of_a_text_that_was_embedded() -> None:
 
 @pytest.mark.parametrize("output", ["list", "numpy"])
 def test_an_iterator_sends_a_text_once_while_it_is_in_the_window(
-    fake: FakeTextService, output: str
+    fake: FakeServer, output: str
 ) -> None:
     texts = with_repeats(40, 300)  # all within the window: 2 x 8 chunks of 10 texts
-    with TextServiceClient("k", channel_factory=fake.channel) as client:
+    with Client("k", channel_factory=fake.channel) as client:
         batches = list(
             textservice.iter_embeddings(
                 MODEL,
@@ -121,10 +121,10 @@ def test_an_iterator_sends_a_text_once_while_it_is_in_the_window(
     assert len(sent) < len(texts) // 2
 
 
-def test_an_iterator_forgets_texts_that_left_the_window(fake: FakeTextService) -> None:
+def test_an_iterator_forgets_texts_that_left_the_window(fake: FakeServer) -> None:
     # "x" comes back only after far more chunks than the window holds: sent again
     texts = ["x"] + [f"u{i}" for i in range(100)] + ["x"]
-    with TextServiceClient("k", channel_factory=fake.channel, max_concurrency=1) as client:
+    with Client("k", channel_factory=fake.channel, max_concurrency=1) as client:
         batches = list(textservice.iter_embeddings(MODEL, texts, client=client, batch_size=5))
     assert [v for b in batches for v in b] == expected(texts)
     assert Counter(sent_texts(fake))["x"] == 2

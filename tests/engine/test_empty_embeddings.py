@@ -12,7 +12,7 @@ from support.hostile_server import serve
 
 import textservice
 import textservice.v1beta2
-from textservice import Internal, TextServiceClient
+from textservice import Client, Internal
 from textservice._proto.google.ai.generativelanguage import v1beta, v1beta2
 
 pytestmark = pytest.mark.network
@@ -54,10 +54,10 @@ class HoleyV1beta2(v1beta2.TextServiceBase):
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TextServiceClient]:
+def client() -> Iterator[Client]:
     with (
         serve([HoleyV1beta(), HoleyV1beta2()]) as port,
-        TextServiceClient("k", endpoint=f"127.0.0.1:{port}", insecure=True) as client,
+        Client("k", endpoint=f"127.0.0.1:{port}", insecure=True) as client,
     ):
         yield client
 
@@ -68,11 +68,11 @@ def _with_hole(at: int) -> list[str]:
     return texts
 
 
-def _iterate(texts: list[str], **kw: Any) -> Callable[[TextServiceClient], Any]:
+def _iterate(texts: list[str], **kw: Any) -> Callable[[Client], Any]:
     return lambda c: [b for b in textservice.iter_embeddings(MODEL, texts, client=c, **kw)]
 
 
-CASES: list[tuple[str, Callable[[TextServiceClient], Any], str]] = [
+CASES: list[tuple[str, Callable[[Client], Any], str]] = [
     (
         "one text, EmbedText without an embedding",
         lambda c: textservice.generate_embeddings(MODEL, HOLE, client=c),
@@ -128,14 +128,14 @@ CASES: list[tuple[str, Callable[[TextServiceClient], Any], str]] = [
 
 @pytest.mark.parametrize(("what", "call", "fragment"), CASES, ids=[c[0] for c in CASES])
 def test_an_empty_or_missing_embedding_is_internal_naming_the_index(
-    client: TextServiceClient, what: str, call: Callable[[TextServiceClient], Any], fragment: str
+    client: Client, what: str, call: Callable[[Client], Any], fragment: str
 ) -> None:
     with pytest.raises(Internal, match="empty or missing embedding") as info:
         call(client)
     assert fragment in str(info.value)
 
 
-def test_the_batches_before_it_are_still_delivered(client: TextServiceClient) -> None:
+def test_the_batches_before_it_are_still_delivered(client: Client) -> None:
     got: list[list[float]] = []
     with pytest.raises(Internal) as info:
         for batch in textservice.iter_embeddings(MODEL, _with_hole(210), client=client):

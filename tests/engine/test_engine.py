@@ -4,6 +4,7 @@ inputs of unknown length read lazily, with the output strategies chosen once."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from types import EllipsisType
 from typing import Any, TypeVar, get_args
@@ -12,16 +13,26 @@ import pytest
 from grpclib.client import Channel
 from support.runtime_specs import MODEL, batch, single
 
-from textservice import errors
+import textservice
+from textservice import Client, errors
 from textservice._engine import embed as engine
-from textservice._engine.outputs import LIST, NUMPY, OUTPUTS, Output, check_output, strategy
+from textservice._engine.output_formats import (
+    LIST,
+    NUMPY,
+    OUTPUTS,
+    ListOutput,
+    Output,
+    check_output,
+    strategy,
+    unit_lists,
+)
 from textservice._engine.recipes import EmbedRecipe, ManyTexts
 from textservice._governor import GovernorSettings, RateGovernor
 from textservice._transport.callpath import CallPath, Metadata
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, ResolvedOptions, resolve
 from textservice.retry import Retry
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing import FakeServer, expected_content_embedding, expected_embedding
 
 T = TypeVar("T")
 DIM = 8
@@ -32,7 +43,7 @@ RECIPE = EmbedRecipe(single(), batch())
 class MinimalPath:
     """A ``CallPath`` that is not a client: one in-memory channel to a fake, a fixed key."""
 
-    def __init__(self, fake: FakeTextService, max_concurrency: int) -> None:
+    def __init__(self, fake: FakeServer, max_concurrency: int) -> None:
         self.fake = fake
         self.closed = False
         self.max_concurrency = max_concurrency
@@ -62,7 +73,7 @@ class MinimalPath:
             self._channel.close()
 
 
-def _path(fake: FakeTextService, max_concurrency: int) -> CallPath:
+def _path(fake: FakeServer, max_concurrency: int) -> CallPath:
     return MinimalPath(fake, max_concurrency)  # type-checked against the protocol here
 
 
@@ -71,7 +82,7 @@ def expected(texts: list[str]) -> list[list[float]]:
 
 
 def test_the_engine_needs_only_the_call_path_protocol() -> None:
-    fake = FakeTextService(api_key=KEY, embedding_dimension=DIM)
+    fake = FakeServer(api_key=KEY, embedding_dimension=DIM)
     texts = [f"t{i}" for i in range(250)]
 
     async def main() -> tuple[list[list[float]], list[float]]:
@@ -108,7 +119,7 @@ class Source:
 
 @pytest.mark.parametrize("output", ["list", "numpy"])
 def test_iter_embed_reads_an_input_of_unknown_length_one_chunk_at_a_time(output: Output) -> None:
-    fake = FakeTextService(api_key=KEY, embedding_dimension=DIM)
+    fake = FakeServer(api_key=KEY, embedding_dimension=DIM)
     source = Source(1000)
     size, concurrency = 10, 2
     window = concurrency + concurrency  # RPCs in flight + finished batches held back
@@ -146,7 +157,7 @@ def test_iter_embed_reads_an_input_of_unknown_length_one_chunk_at_a_time(output:
 
 
 def test_iter_embed_failure_on_an_input_of_unknown_length_counts_the_texts_read() -> None:
-    fake = FakeTextService(api_key=KEY, embedding_dimension=DIM)
+    fake = FakeServer(api_key=KEY, embedding_dimension=DIM)
 
     def on_read(index: int) -> None:
         if index == 300:  # the call carrying this text fails (calls go one at a time)
@@ -197,3 +208,49 @@ def test_a_recipe_holds_at_least_one_text_per_batch_rpc() -> None:
     # a version without a batch RPC embeds a list one text per RPC
     assert EmbedRecipe(single()).chunk_rpc(MODEL, 50).size == 1
     assert RECIPE.chunk_rpc(MODEL).size == 100 and RECIPE.chunk_rpc(MODEL, 7).size == 7
+
+
+class _TupleOutput(ListOutput):
+    """A third output format (vectors as tuples), to show a row in ``OUTPUTS`` is all a
+    format needs."""
+
+    name: Any = "tuples"
+
+    def rows(self, raw: Any) -> Any:
+        return [tuple(vector) for vector in raw]
+
+    def unit(self, rows: Any) -> Any:
+        return [tuple(vector) for vector in unit_lists([list(v) for v in rows])]
+
+    def gather(self, picks: Any, owned: Any = None) -> Any:
+        return [rows[i] for rows, i in picks]
+
+
+def test_a_new_output_format_is_one_row_in_the_table(
+    monkeypatch: pytest.MonkeyPatch, fake_client: Client
+) -> None:
+    # every embedding function reaches its output through OUTPUTS, and nowhere branches on it
+    table: Any = OUTPUTS
+    monkeypatch.setitem(table, "tuples", _TupleOutput())
+    gecko, gemini = "models/embedding-gecko-001", "models/gemini-embedding-001"
+    got: Any = textservice.generate_embeddings(gecko, "a", fake_client, output="tuples")  # type: ignore[call-overload]
+    assert got["embedding"] == tuple(expected_embedding(gecko, "a"))
+    got = textservice.generate_embeddings(gecko, ["a", "b", "a"], fake_client, output="tuples")  # type: ignore[call-overload]
+    assert got["embedding"] == [tuple(expected_embedding(gecko, t)) for t in "aba"]
+    batches = textservice.iter_embeddings(gecko, ["a", "b"], client=fake_client, output="tuples")  # type: ignore[call-overload]
+    assert [v for batch in batches for v in batch] == [
+        tuple(expected_embedding(gecko, t)) for t in "ab"
+    ]
+    one: Any = textservice.embed_content(gemini, "a", client=fake_client, output="tuples")  # type: ignore[call-overload]
+    assert one["embedding"] == tuple(expected_content_embedding(gemini, "a"))
+    unit: Any = textservice.embed_content(
+        gemini,
+        ["a", "b"],
+        client=fake_client,
+        output="tuples",
+        normalize=True,  # type: ignore[call-overload]
+    )
+    assert all(isinstance(v, tuple) for v in unit["embedding"])
+    assert all(abs(math.hypot(*v) - 1) < 1e-9 for v in unit["embedding"])
+    rows = textservice.iter_embed_content(gemini, ["a"], client=fake_client, output="tuples")  # type: ignore[call-overload]
+    assert list(rows) == [[tuple(expected_content_embedding(gemini, "a"))]]

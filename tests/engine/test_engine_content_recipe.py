@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from support.content_recipe import RECIPE, ContentParams
 
-from textservice import TextServiceClient
+from textservice import Client
 from textservice._engine import embed as engine
-from textservice._engine.outputs import OUTPUTS, Output
+from textservice._engine.output_formats import OUTPUTS, Output
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.options import RequestOptions
 from textservice._transport.status import StatusDetailsCodec
@@ -67,7 +67,7 @@ def test_embed_content_is_a_recipe_on_the_same_engine(output: Output) -> None:
         sock.bind(("127.0.0.1", 0))
         await server.start(sock=sock)
         port = sock.getsockname()[1]
-        client = TextServiceClient("k", endpoint=f"127.0.0.1:{port}", insecure=True)
+        client = Client("k", endpoint=f"127.0.0.1:{port}", insecure=True)
         try:
             path, strategy, options = call_path(client), OUTPUTS[output], RequestOptions()
             many = await engine.embed_many(path, RECIPE, params, texts, options, strategy)

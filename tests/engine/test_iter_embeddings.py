@@ -10,7 +10,7 @@ import logging
 import random
 import socket
 import weakref
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -19,15 +19,17 @@ import grpclib.server
 import numpy as np
 import pytest
 
-from textservice import TextServiceClient, errors
+import textservice
+from textservice import Client, errors
 from textservice._engine import embed as engine
-from textservice._engine.outputs import Output, strategy
+from textservice._engine.output_formats import Output, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions
 from textservice._transport.status import StatusDetailsCodec
 from textservice.client import call_path
+from textservice.testing import expected_content_embedding, expected_embedding
 
 # -- iter_embed_texts against a loopback server with random latency ------------------------
 
@@ -105,7 +107,7 @@ BATCH_SPEC: ManyTexts[str, str, Any, Any] = ManyTexts(
 
 
 async def embed_text(
-    client: TextServiceClient,
+    client: Client,
     text: str,
     options: RequestOptions,
     *,
@@ -118,7 +120,7 @@ async def embed_text(
 
 
 async def embed_texts(
-    client: TextServiceClient,
+    client: Client,
     texts: list[str],
     options: RequestOptions,
     *,
@@ -132,7 +134,7 @@ async def embed_texts(
 
 
 def iter_embed_texts(
-    client: TextServiceClient,
+    client: Client,
     texts: list[str],
     options: RequestOptions,
     *,
@@ -157,7 +159,7 @@ def iter_embed_texts(
 
 
 def iter_embed_texts_sync(
-    client: TextServiceClient,
+    client: Client,
     texts: list[str],
     options: RequestOptions,
     *,
@@ -181,13 +183,13 @@ def iter_embed_texts_sync(
 
 
 @asynccontextmanager
-async def serving(service: SlowService, concurrency: int) -> AsyncIterator[TextServiceClient]:
+async def serving(service: SlowService, concurrency: int) -> AsyncIterator[Client]:
     server = grpclib.server.Server([service], status_details_codec=StatusDetailsCodec())
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     await server.start(sock=sock)
-    client = TextServiceClient(
+    client = Client(
         "test-key", endpoint=f"127.0.0.1:{port}", insecure=True, max_concurrency=concurrency
     )
     try:
@@ -397,7 +399,7 @@ def test_iter_keeps_no_reference_to_yielded_batches() -> None:
 @pytest.mark.parametrize(("value", "error"), [(0, ValueError), (101, ValueError), ("5", TypeError)])
 def test_iter_rejects_bad_batch_size(value: Any, error: type[Exception]) -> None:
     async def main() -> None:
-        client = TextServiceClient("k", endpoint="127.0.0.1:1", insecure=True)
+        client = Client("k", endpoint="127.0.0.1:1", insecure=True)
         try:
             async for _ in iter_embed_texts(
                 client,
@@ -424,12 +426,12 @@ def test_iter_embeddings_sync_matches_list_embedding_and_reports_progress() -> N
     import threading
 
     from textservice import iter_embeddings, v1beta
-    from textservice.testing import FakeTextService, expected_embedding
+    from textservice.testing import FakeServer, expected_embedding
 
-    fake = FakeTextService(embedding_dimension=16)
+    fake = FakeServer(embedding_dimension=16)
     texts = TEXTS[:250]
     seen: list[tuple[int, int, str]] = []
-    with TextServiceClient(channel_factory=fake.channel, max_concurrency=3) as client:
+    with Client(channel_factory=fake.channel, max_concurrency=3) as client:
         batches = list(
             iter_embeddings(
                 FAKE_MODEL,
@@ -449,12 +451,12 @@ def test_iter_embeddings_sync_matches_list_embedding_and_reports_progress() -> N
 
 def test_iter_embeddings_async_yields_in_order() -> None:
     from textservice import iter_embeddings_async
-    from textservice.testing import FakeTextService, expected_embedding
+    from textservice.testing import FakeServer, expected_embedding
 
-    fake = FakeTextService(embedding_dimension=8)
+    fake = FakeServer(embedding_dimension=8)
 
     async def main() -> list[list[list[float]]]:
-        client = TextServiceClient(channel_factory=fake.channel, max_concurrency=4)
+        client = Client(channel_factory=fake.channel, max_concurrency=4)
         try:
             return [b async for b in iter_embeddings_async(FAKE_MODEL, TEXTS, client=client)]
         finally:
@@ -467,11 +469,11 @@ def test_iter_embeddings_async_yields_in_order() -> None:
 
 def test_stopping_a_sync_iteration_early_leaves_the_client_usable() -> None:
     from textservice import iter_embeddings
-    from textservice.testing import FakeTextService
+    from textservice.testing import FakeServer
 
-    fake = FakeTextService(embedding_dimension=4)
+    fake = FakeServer(embedding_dimension=4)
     fake.faults.delay(0.02, method="BatchEmbedText")
-    with TextServiceClient(channel_factory=fake.channel, max_concurrency=2) as client:
+    with Client(channel_factory=fake.channel, max_concurrency=2) as client:
         # typed as an Iterator; it is a generator, whose close() is what `break` does
         iterator = cast(
             "Generator[list[list[float]]]",
@@ -502,7 +504,7 @@ def test_arguments_are_checked_before_iterating(
     from textservice import iter_embeddings, iter_embeddings_async
 
     args: dict[str, Any] = {"model": FAKE_MODEL, "texts": ["a"], **kwargs}
-    client = TextServiceClient("k", endpoint="127.0.0.1:1", insecure=True)
+    client = Client("k", endpoint="127.0.0.1:1", insecure=True)
     try:
         for function in (iter_embeddings, iter_embeddings_async):
             with pytest.raises(error, match=match):
@@ -631,11 +633,11 @@ def test_numpy_iteration_without_batch_rpc_groups_single_calls() -> None:
 
 
 def test_sync_iteration_of_arrays_matches_the_async_one() -> None:
-    from textservice.testing import FakeTextService, expected_embedding
+    from textservice.testing import FakeServer, expected_embedding
 
-    fake = FakeTextService(embedding_dimension=5)
+    fake = FakeServer(embedding_dimension=5)
     batch = BATCH_SPEC
-    with TextServiceClient(channel_factory=fake.channel, max_concurrency=3) as client:
+    with Client(channel_factory=fake.channel, max_concurrency=3) as client:
         batches = list(
             iter_embed_texts_sync(
                 client,
@@ -687,11 +689,11 @@ def test_closing_the_client_with_a_sync_iteration_open_closes_it_cleanly(
 ) -> None:
     # next(it); client.close() printed "aclose(): asynchronous generator is already running"
     # (asyncio closed the nested generators of the iteration all at once).
-    from textservice.testing import FakeTextService
+    from textservice.testing import FakeServer
 
-    fake = FakeTextService(embedding_dimension=4)
+    fake = FakeServer(embedding_dimension=4)
     fake.faults.delay(0.05, method="BatchEmbedText")  # calls still in flight at close()
-    client = TextServiceClient(channel_factory=fake.channel, max_concurrency=4)
+    client = Client(channel_factory=fake.channel, max_concurrency=4)
     batch = BATCH_SPEC
     with caplog.at_level(logging.ERROR):
         it = iter_embed_texts_sync(
@@ -711,3 +713,103 @@ def test_closing_the_client_with_a_sync_iteration_open_closes_it_cleanly(
         gc.collect()
     assert [r.getMessage() for r in caplog.records] == []
     assert all(call.finished is not None for call in fake.calls)  # nothing left running
+
+
+# -- streams: any iterable is read as it is embedded, never held whole -------------------------
+
+GECKO = "models/embedding-gecko-001"
+GEMINI = "models/gemini-embedding-001"
+
+
+def _counted(items: Iterator[Any], read: list[int]) -> Iterator[Any]:
+    for index, item in enumerate(items):
+        read.append(index)
+        yield item
+
+
+@pytest.mark.fake_server(embedding_dimension=8)
+@pytest.mark.parametrize("function", ["iter_embeddings", "iter_embed_content"])
+def test_a_stream_is_read_only_as_far_as_the_calls_in_flight(
+    fake_client: Client, function: str
+) -> None:
+    embed = getattr(textservice, function)
+    model = GECKO if function == "iter_embeddings" else GEMINI
+
+    def expected(model: str, text: str) -> list[float]:
+        if function == "iter_embeddings":
+            return expected_embedding(model, text, 8)
+        return expected_content_embedding(model, text, dimension=8)
+
+    read: list[int] = []
+    total = 3000
+    stream = _counted((f"text {i}" for i in range(total)), read)
+    batches = embed(model, stream, client=fake_client, batch_size=10)
+    assert read == []  # nothing is read before the first batch is asked for
+    first = next(batches)
+    assert first == [expected(model, f"text {i}") for i in range(10)]
+    # what is in flight and held back for order: max_concurrency RPCs and as many batches
+    window = 2 * call_path(fake_client).max_concurrency * 10
+    assert 10 < len(read) <= window + 10
+    rest = [vector for batch in batches for vector in batch]
+    assert len(rest) == total - 10 and len(read) == total
+    assert rest[-1] == expected(model, f"text {total - 1}")
+
+
+@pytest.mark.fake_server(embedding_dimension=8)
+@pytest.mark.parametrize("function", ["iter_embeddings", "iter_embed_content"])
+def test_a_bad_item_in_a_stream_ends_it_after_the_batches_before_it(
+    fake_client: Client, function: str
+) -> None:
+    embed = getattr(textservice, function)
+    model = GECKO if function == "iter_embeddings" else GEMINI
+    stream = (item for item in [*(["a"] * 25), 3, "b"])
+    got: list[Any] = []
+    with pytest.raises(TypeError, match=r"(texts|contents)\[25\] must be a str"):
+        for batch in embed(model, stream, client=fake_client, batch_size=10):
+            got.extend(batch)
+    assert len(got) == 20  # the batches read before it; the one holding it was never sent
+
+
+@pytest.mark.fake_server(embedding_dimension=8)
+def test_an_async_stream_of_content_with_progress_unknown(fake_client: Client) -> None:
+    seen: list[tuple[int, int]] = []
+
+    async def main() -> list[Any]:
+        batches = textservice.iter_embed_content_async(
+            GEMINI,
+            ({"text": f"t{i}", "title": "T"} for i in range(25)),
+            task_type="retrieval_document",
+            client=fake_client,
+            batch_size=10,
+            progress=lambda done, total: seen.append((done, total)),
+        )
+        return [v async for batch in batches for v in batch]
+
+    got = asyncio.run(main())
+    assert got == [
+        expected_content_embedding(
+            GEMINI, f"t{i}", task_type="RETRIEVAL_DOCUMENT", title="T", dimension=8
+        )
+        for i in range(25)
+    ]
+    assert seen == []  # a stream's length is unknown: no progress calls
+
+
+@pytest.mark.fake_server(embedding_dimension=8)
+def test_a_sized_collection_is_checked_at_once_and_its_progress_counted(
+    fake_client: Client,
+) -> None:
+    # a numpy array (or a pandas Series) has a length but is no Sequence: held as a list,
+    # as before streams were read, so progress knows the total
+    seen: list[tuple[int, int]] = []
+    texts = np.array([f"t{i}" for i in range(25)])
+    batches = textservice.iter_embeddings(
+        GECKO,
+        texts,
+        client=fake_client,
+        batch_size=10,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    got = [v for batch in batches for v in batch]
+    assert got == [expected_embedding(GECKO, f"t{i}", 8) for i in range(25)]
+    assert seen == [(10, 25), (20, 25), (25, 25)]

@@ -17,12 +17,12 @@ from support.runtime_specs import MODEL, embed_sync
 
 import textservice
 import textservice.v1beta2
-from textservice import TextServiceClient
+from textservice import Client
 from textservice._checks import check_model, check_text
 from textservice._facade import get_client
 from textservice._transport.options import check_request_options
 from textservice.retry import Retry
-from textservice.testing import FakeTextService
+from textservice.testing import FakeServer
 
 
 @dataclass
@@ -35,15 +35,15 @@ def facade_checks(model: Any = "models/embedding-gecko-001", text: Any = "hi", *
     check_model(model)
     check_text(text)
     check_request_options(kw.get("request_options"))
-    get_client(kw.get("client", TextServiceClient("k", endpoint="127.0.0.1:9", insecure=True)))
+    get_client(kw.get("client", Client("k", endpoint="127.0.0.1:9", insecure=True)))
 
 
-def client_with(**kwargs: Any) -> Callable[[FakeTextService], Any]:
-    return lambda fake: TextServiceClient("k", channel_factory=fake.channel, **kwargs)
+def client_with(**kwargs: Any) -> Callable[[FakeServer], Any]:
+    return lambda fake: Client("k", channel_factory=fake.channel, **kwargs)
 
 
 # (input described, what is done with it, the exception, a fragment of its message)
-BAD_INPUTS: list[tuple[str, Callable[[FakeTextService], Any], type[Exception], str]] = [
+BAD_INPUTS: list[tuple[str, Callable[[FakeServer], Any], type[Exception], str]] = [
     ("text=None", lambda f: facade_checks(text=None), TypeError, "got NoneType"),
     ("text=b'bytes'", lambda f: facade_checks(text=b"abc"), TypeError, "decode bytes"),
     ("text=bytearray", lambda f: facade_checks(text=bytearray(b"a")), TypeError, "decode bytes"),
@@ -144,19 +144,19 @@ BAD_INPUTS: list[tuple[str, Callable[[FakeTextService], Any], type[Exception], s
     ("what", "run", "error", "fragment"), BAD_INPUTS, ids=[r[0] for r in BAD_INPUTS]
 )
 def test_bad_input_is_rejected_before_the_network(
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
     what: str,
-    run: Callable[[FakeTextService], Any],
+    run: Callable[[FakeServer], Any],
     error: type[Exception],
     fragment: str,
 ) -> None:
     with pytest.raises(error) as info:
-        run(fake_text_service)
+        run(fake_server)
     assert fragment in str(info.value)
-    assert fake_text_service.count() == 0
+    assert fake_server.count() == 0
 
 
-def test_accepted_inputs(fake_text_service: FakeTextService) -> None:
+def test_accepted_inputs(fake_server: FakeServer) -> None:
     assert check_text(t for t in ["a", "b"]) == ["a", "b"]  # generators: accepted, in order
     assert check_text(("a", "b")) == ["a", "b"]
     assert check_text("") == ""
@@ -176,18 +176,18 @@ def test_accepted_inputs(fake_text_service: FakeTextService) -> None:
     ],
 )
 def test_a_lone_surrogate_is_a_bad_input_named_before_any_call(
-    fake_text_service: FakeTextService, call: Callable[[TextServiceClient], Any], fragment: str
+    fake_server: FakeServer, call: Callable[[Client], Any], fragment: str
 ) -> None:
     # It cannot be encoded as UTF-8, so no request holding it can be sent.
-    client = TextServiceClient("k", channel_factory=fake_text_service.channel)
+    client = Client("k", channel_factory=fake_server.channel)
     with client, pytest.raises(ValueError, match="lone surrogate") as info:
         call(client)
     assert fragment in str(info.value)
-    assert fake_text_service.count() == 0
+    assert fake_server.count() == 0
 
 
-def test_empty_list_returns_without_a_call(fake_text_service: FakeTextService) -> None:
-    with TextServiceClient("k", channel_factory=fake_text_service.channel) as client:
+def test_empty_list_returns_without_a_call(fake_server: FakeServer) -> None:
+    with Client("k", channel_factory=fake_server.channel) as client:
         assert embed_sync(client, check_text([])) == []  # type: ignore[arg-type]
         assert embed_sync(client, check_text(iter([]))) == []  # type: ignore[arg-type]
-    assert fake_text_service.count() == 0
+    assert fake_server.count() == 0

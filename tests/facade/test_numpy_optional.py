@@ -27,11 +27,11 @@ def test_importing_and_list_embedding_do_not_import_numpy() -> None:
         """
         import sys
         import textservice, textservice.v1beta2, textservice.v1beta3, textservice.cli.app
-        from textservice.testing import FakeTextService
+        from textservice.testing import FakeServer
 
-        fake = FakeTextService(embedding_dimension=4)
+        fake = FakeServer(embedding_dimension=4)
         model = "models/embedding-gecko-001"
-        with textservice.TextServiceClient(channel_factory=fake.channel) as client:
+        with textservice.Client(channel_factory=fake.channel) as client:
             result = textservice.generate_embeddings(model, ["a"], client=client)
             batches = list(textservice.iter_embeddings(model, ["b"], client=client))
         assert len(result["embedding"][0]) == 4 and len(batches) == 1
@@ -49,11 +49,11 @@ def test_numpy_output_without_numpy_names_the_extra_and_sends_nothing() -> None:
         sys.modules["numpy"] = None  # as if numpy were not installed
         import textservice
         from textservice import v1beta2
-        from textservice.testing import FakeTextService
+        from textservice.testing import FakeServer
 
-        fake = FakeTextService()
+        fake = FakeServer()
         model = "models/embedding-gecko-001"
-        with textservice.TextServiceClient(channel_factory=fake.channel) as client:
+        with textservice.Client(channel_factory=fake.channel) as client:
             iterate_async = textservice.iter_embeddings_async
             calls = [
                 lambda: textservice.generate_embeddings(model, "a", client=client, output="numpy"),

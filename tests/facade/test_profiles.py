@@ -123,7 +123,7 @@ def _literals(path: Path, value: object) -> list[int]:
 @pytest.mark.parametrize(
     "module",
     [
-        "_facade/content.py",
+        "_facade/content_calls.py",
         "_engine/recipes.py",
         "_engine/embed.py",
         "testing/validation.py",

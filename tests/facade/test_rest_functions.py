@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from support.transports import via
 
-from textservice import TextServiceClient
+from textservice import Client
 from textservice.testing import FakeServer
 from textservice.testing.rest import rest_methods
 from textservice.testing.versions import api_versions
@@ -87,7 +87,7 @@ def _outcome(
 ) -> tuple[Any, list[Any], str]:
     """How the call ended, the calls the fake saw, and the error's message (or ``""``)."""
     fake = FakeServer(api_key="k", embedding_dimension=8)
-    client = TextServiceClient("k", **via(fake, transport), retry=None)
+    client = Client("k", **via(fake, transport), retry=None)
     message = ""
     try:
         try:

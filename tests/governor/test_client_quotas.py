@@ -30,19 +30,19 @@ from support.transports import BOTH, via
 
 import textservice
 from textservice import (
+    Client,
     DeadlineExceeded,
     QuotaKey,
     QuotaStats,
     ResourceExhausted,
-    TextServiceClient,
 )
 from textservice._engine.embed import embed_many
-from textservice._engine.outputs import LIST
+from textservice._engine.output_formats import LIST
 from textservice._engine.recipes import EmbedRecipe
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.options import RequestOptions
 from textservice.client import call_path
-from textservice.testing import FakeTextService, expected_content_embedding, expected_embedding
+from textservice.testing import FakeServer, expected_content_embedding, expected_embedding
 
 MODEL = "models/embedding-gecko-001"
 DIM = 8
@@ -57,18 +57,18 @@ def expected(texts: list[str]) -> list[list[float]]:
     return [expected_embedding(MODEL, t, DIM) for t in texts]
 
 
-def fake_with(latency: float = 0.05, **quotas: Any) -> FakeTextService:
-    fake = FakeTextService(embedding_dimension=DIM, quotas={"time_scale": TIME_SCALE, **quotas})
+def fake_with(latency: float = 0.05, **quotas: Any) -> FakeServer:
+    fake = FakeServer(embedding_dimension=DIM, quotas={"time_scale": TIME_SCALE, **quotas})
     if latency:
         fake.faults.delay(latency)  # an embedding takes a while; over-quota answers are instant
     return fake
 
 
-def client_of(fake: FakeTextService, transport: str = "grpc", **options: Any) -> TextServiceClient:
-    return TextServiceClient("k", **via(fake, transport), quota_time_scale=TIME_SCALE, **options)
+def client_of(fake: FakeServer, transport: str = "grpc", **options: Any) -> Client:
+    return Client("k", **via(fake, transport), quota_time_scale=TIME_SCALE, **options)
 
 
-def accepted_per_minute(fake: FakeTextService, status: Status = Status.OK) -> list[int]:
+def accepted_per_minute(fake: FakeServer, status: Status = Status.OK) -> list[int]:
     """Accepted calls (``status``) in each quota minute of the fake's clock, from the first
     to the last that saw one."""
     ledger = fake.quotas
@@ -87,7 +87,7 @@ IN_FLIGHT = 8
 """The client's ``max_concurrency`` (its default): the calls one burst can send at once."""
 
 
-def check_speed(fake: FakeTextService, calls: int, limit: int, *, told: bool = True) -> None:
+def check_speed(fake: FakeServer, calls: int, limit: int, *, told: bool = True) -> None:
     """All ``calls`` accepted, no quota minute over ``limit``, and the job within 1.2x the
     quota minutes it needs at least. Rejections: at most 15 % of the accepted calls when the
     server ``told`` its limit (``quota_value``); when it did not, the client learns what gets
@@ -220,9 +220,9 @@ def test_a_day_refused_is_refused_for_later_calls_without_asking_the_server() ->
 @BOTH
 def test_a_delay_longer_than_max_retry_delay_fails_at_once(transport: str) -> None:
     # a minute of the fake lasts 60 real seconds here: its RetryInfo says ~60 s
-    fake = FakeTextService(embedding_dimension=DIM, quotas={"requests_per_minute": 1})
+    fake = FakeServer(embedding_dimension=DIM, quotas={"requests_per_minute": 1})
     retry = textservice.Retry(max_retry_delay=5.0)
-    with TextServiceClient("k", **via(fake, transport), retry=retry) as client:
+    with Client("k", **via(fake, transport), retry=retry) as client:
         textservice.generate_embeddings(MODEL, "first", client=client)
         started = time.monotonic()
         with pytest.raises(ResourceExhausted, match=r"longer than Retry\.max_retry_delay of 5 s"):
@@ -236,8 +236,8 @@ def test_a_delay_longer_than_max_retry_delay_fails_at_once(transport: str) -> No
 
 @BOTH
 def test_a_users_timeout_bounds_the_wait_for_quota(transport: str) -> None:
-    fake = FakeTextService(embedding_dimension=DIM, quotas={"requests_per_minute": 1})
-    with TextServiceClient("k", **via(fake, transport)) as client:
+    fake = FakeServer(embedding_dimension=DIM, quotas={"requests_per_minute": 1})
+    with Client("k", **via(fake, transport)) as client:
         textservice.generate_embeddings(MODEL, "first", client=client)
         with pytest.raises(DeadlineExceeded, match="no time"):
             textservice.generate_embeddings(
@@ -273,7 +273,7 @@ def test_the_governor_knows_no_method_by_name_batch_embed_contents_too(transport
     # can be slower than the quota.)
     params = ContentParams("models/gemini-embedding-001", pb.TaskType.RETRIEVAL_QUERY, None, 8)
 
-    def embed(fake: FakeTextService, texts: list[str]) -> tuple[list[list[float]], QuotaStats]:
+    def embed(fake: FakeServer, texts: list[str]) -> tuple[list[list[float]], QuotaStats]:
         with client_of(fake, transport) as client:
             path = call_path(client)
 
@@ -340,7 +340,7 @@ def test_200_async_tasks_share_one_client_under_a_quota() -> None:
     fake = fake_with(requests_per_minute=40)
     parts = [TEXTS[i : i + 25] for i in range(0, 5_000, 25)]
 
-    async def main(client: TextServiceClient) -> list[Any]:
+    async def main(client: Client) -> list[Any]:
         return await asyncio.gather(
             *(textservice.generate_embeddings_async(MODEL, p, client=client) for p in parts)
         )

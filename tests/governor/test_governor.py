@@ -27,9 +27,9 @@ from textservice._governor import (
     QuotaKey,
     QuotaRefused,
     RateGovernor,
+    Readmit,
     Refusal,
     Rejection,
-    Retry,
     Ticket,
 )
 from textservice._governor.limits import AdaptiveLimit
@@ -70,7 +70,7 @@ def test_rejections_shrink_the_calls_in_flight_once_per_burst() -> None:
         # all four were sent together: their rejections cut the limit once, 4 -> 2 (and
         # pause the key once, for the backoff: RetryInfo's 0 s is below its floor)
         for ticket in tickets:
-            assert ticket.rejected(rejection(delay=0.0)) == Retry(1.0)
+            assert ticket.rejected(rejection(delay=0.0)) == Readmit(1.0)
         clock.advance(1.0)
         await settle()
         assert gov.snapshot().keys[KEY].limit == 2.0
@@ -95,7 +95,7 @@ def test_a_retry_delay_holds_every_new_call_of_the_key() -> None:
         gov, clock = governor(jitter=0.0)
         first = await admitted_now(gov)
         other_key = QuotaKey("EmbedText", "models/embedding-gecko-001")
-        assert first.rejected(rejection(delay=10.0)) == Retry(10.0)
+        assert first.rejected(rejection(delay=10.0)) == Readmit(10.0)
         held = Waiting(gov)
         await settle()
         assert held.ticket is None
@@ -143,13 +143,13 @@ def test_without_retry_info_the_pause_backs_off_and_resets_on_success() -> None:
         for _ in range(8):
             ticket = await admitted_now(gov)
             decision = ticket.rejected(rejection())
-            assert isinstance(decision, Retry)
+            assert isinstance(decision, Readmit)
             pauses.append(decision.delay)
             clock.advance(decision.delay)
         assert pauses == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]  # at most a minute
         (await admitted_now(gov)).succeeded()
         decision = (await admitted_now(gov)).rejected(rejection())
-        assert decision == Retry(1.0)
+        assert decision == Readmit(1.0)
 
     run(scenario)
 
@@ -158,9 +158,9 @@ def test_a_longer_pause_wins_over_a_shorter_one() -> None:
     async def scenario() -> None:
         gov, clock = governor(jitter=0.0)
         a, b = await admitted_now(gov), await admitted_now(gov)
-        assert a.rejected(rejection(delay=5.0)) == Retry(5.0)
+        assert a.rejected(rejection(delay=5.0)) == Readmit(5.0)
         clock.advance(1.0)
-        assert b.rejected(rejection(delay=2.0)) == Retry(4.0)  # the pause still has 4 s
+        assert b.rejected(rejection(delay=2.0)) == Readmit(4.0)  # the pause still has 4 s
         assert gov.snapshot().keys[KEY].paused_for == 4.0
 
     run(scenario)
@@ -181,7 +181,7 @@ def test_a_retry_info_below_the_backoff_pauses_for_the_backoff_doubling(asked: f
                     [rpc.RetryInfo(retry_delay=datetime.timedelta(seconds=asked))]
                 )
             )
-            assert isinstance(decision, Retry)
+            assert isinstance(decision, Readmit)
             waits.append(decision.delay)
             held = Waiting(gov)
             await settle()
@@ -193,7 +193,7 @@ def test_a_retry_info_below_the_backoff_pauses_for_the_backoff_doubling(asked: f
         assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
         ticket = await admitted_now(gov)
         ticket.succeeded()  # a success starts the backoff over
-        assert (await admitted_now(gov)).rejected(rejection(delay=0.0)) == Retry(1.0)
+        assert (await admitted_now(gov)).rejected(rejection(delay=0.0)) == Readmit(1.0)
 
     run(scenario)
 
@@ -201,9 +201,9 @@ def test_a_retry_info_below_the_backoff_pauses_for_the_backoff_doubling(asked: f
 def test_a_retry_info_at_or_over_the_backoff_is_honoured_as_it_is() -> None:
     async def scenario() -> None:
         gov, _ = governor(jitter=0.0)
-        assert (await admitted_now(gov)).rejected(rejection(delay=1.0)) == Retry(1.0)
+        assert (await admitted_now(gov)).rejected(rejection(delay=1.0)) == Readmit(1.0)
         gov2, _ = governor(jitter=0.0)
-        assert (await admitted_now(gov2)).rejected(rejection(delay=38.0)) == Retry(38.0)
+        assert (await admitted_now(gov2)).rejected(rejection(delay=38.0)) == Readmit(38.0)
 
     run(scenario)
 
@@ -372,7 +372,7 @@ def test_an_answered_call_counts_a_minute_from_its_answer(outcome: str) -> None:
         if outcome == "succeeded":
             first.succeeded()
         else:
-            assert first.rejected(rejection(delay=1.0)) == Retry(1.0)
+            assert first.rejected(rejection(delay=1.0)) == Readmit(1.0)
         second = Waiting(gov)
         await settle()
         clock.advance(60.6 - 5.0)  # t = 60.6: gone, counted from its admission
@@ -543,12 +543,12 @@ def test_a_waiter_fails_when_a_later_rejection_pauses_the_key_beyond_its_max_wai
     async def scenario() -> None:
         gov, _ = governor(jitter=0.0, max_concurrency=2)
         a, b = await admitted_now(gov), await admitted_now(gov)
-        assert a.rejected(rejection(delay=5.0), max_wait=60.0) == Retry(5.0)
+        assert a.rejected(rejection(delay=5.0), max_wait=60.0) == Readmit(5.0)
         short, long = Waiting(gov, max_wait=60.0), Waiting(gov, max_wait=None)
         await settle()
         assert short.error is None and long.error is None  # 5 s: both wait
         decision = b.rejected(rejection(delay=600.0), max_wait=None)
-        assert decision == Retry(600.0)
+        assert decision == Readmit(600.0)
         await settle()
         assert short.error is not None and short.error.refusal.kind == "too_long"
         assert long.error is None and long.ticket is None

@@ -33,7 +33,7 @@ from textservice._governor import (
 )
 from textservice._transport.rest.connection import RestConnection
 from textservice.errors import ResourceExhausted
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing import FakeServer, expected_embedding
 from textservice.testing.rest import rest_methods
 
 pytestmark = pytest.mark.slow
@@ -68,7 +68,7 @@ class Rejected(Exception):
 
 
 @asynccontextmanager
-async def sender(fake: FakeTextService, transport: str) -> AsyncIterator[Send]:
+async def sender(fake: FakeServer, transport: str) -> AsyncIterator[Send]:
     """BatchEmbedText over ``transport``: a grpclib stub, or the REST connection."""
     if transport == "grpc":
         async with fake.in_memory() as channel:
@@ -102,7 +102,7 @@ async def sender(fake: FakeTextService, transport: str) -> AsyncIterator[Send]:
 
 
 async def embed_all(
-    fake: FakeTextService,
+    fake: FakeServer,
     governor: RateGovernor,
     texts: list[str] = TEXTS,
     transport: str = "grpc",
@@ -140,7 +140,7 @@ async def embed_all(
 def test_5000_texts_under_a_per_minute_quota(window: str, retry_info: bool, transport: str) -> None:
     # Without RetryInfo the QuotaFailure says no limit either (as the API sometimes does),
     # so the governor has to work both out.
-    fake = FakeTextService(
+    fake = FakeServer(
         embedding_dimension=DIMENSION,
         quotas={
             "requests_per_minute": RPM,
@@ -172,7 +172,7 @@ def test_5000_texts_under_a_per_minute_quota(window: str, retry_info: bool, tran
 
 
 def test_threads_with_their_own_loops_share_one_governor() -> None:
-    fake = FakeTextService(
+    fake = FakeServer(
         embedding_dimension=DIMENSION,
         quotas={"requests_per_minute": RPM, "time_scale": TIME_SCALE},
     )

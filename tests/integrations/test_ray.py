@@ -38,7 +38,6 @@ from textservice.ray import (
 )
 from textservice.testing import (
     FakeServer,
-    FakeTextService,
     ServerAddress,
     expected_content_embedding,
     expected_embedding,
@@ -136,11 +135,11 @@ def test_each_worker_takes_its_share_of_the_limits() -> None:
         worker_client_options(options, 0)
 
 
-@pytest.mark.fake_text_service(embedding_dimension=DIM)
+@pytest.mark.fake_server(embedding_dimension=DIM)
 def test_a_worker_client_applies_its_share_to_the_jobs_limits(
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
-    options = {"requests_per_minute": 600, "channel_factory": fake_text_service.channel}
+    options = {"requests_per_minute": 600, "channel_factory": fake_server.channel}
     made = Embedder(MODEL, client_options=options, workers=4)
     try:
         made.embed(["one text"])
@@ -151,13 +150,13 @@ def test_a_worker_client_applies_its_share_to_the_jobs_limits(
 
 
 @pytest.fixture
-def embedder(fake_text_service: FakeTextService) -> Iterator[Embedder]:
-    made = Embedder(MODEL, client_options={"channel_factory": fake_text_service.channel})
+def embedder(fake_server: FakeServer) -> Iterator[Embedder]:
+    made = Embedder(MODEL, client_options={"channel_factory": fake_server.channel})
     yield made
     made.close()
 
 
-@pytest.mark.fake_text_service(embedding_dimension=DIM)
+@pytest.mark.fake_server(embedding_dimension=DIM)
 @pytest.mark.parametrize("kind", ["pyarrow", "pandas", "numpy"])
 def test_every_batch_format_gets_float32_vectors_in_row_order(
     embedder: Embedder, kind: str
@@ -185,7 +184,7 @@ def test_every_batch_format_gets_float32_vectors_in_row_order(
     assert np.array_equal(np.asarray(vectors).reshape(250, DIM), expected(texts))
 
 
-def test_an_embedder_pickles_without_its_client(fake_text_service: FakeTextService) -> None:
+def test_an_embedder_pickles_without_its_client(fake_server: FakeServer) -> None:
     made = Embedder(MODEL, client_options={"endpoint": "127.0.0.1:9"})
     copy = pickle.loads(pickle.dumps(made))
     assert copy._client is None and copy.model == MODEL
@@ -236,11 +235,9 @@ def test_a_key_source_pickles_as_where_the_key_is_before_and_after_use(
 
 
 def test_an_embedder_holding_the_key_itself_refuses_to_be_pickled(
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
-    made = Embedder(
-        MODEL, client_options={"api_key": KEY, "channel_factory": fake_text_service.channel}
-    )
+    made = Embedder(MODEL, client_options={"api_key": KEY, "channel_factory": fake_server.channel})
     assert KEY not in repr(made)
     for used in (False, True):
         if used:
@@ -641,8 +638,8 @@ def local_ray() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeTextService, ServerAddress]]:
-    fake = FakeTextService(embedding_dimension=DIM, log_limit=None)
+def served() -> Iterator[tuple[FakeServer, ServerAddress]]:
+    fake = FakeServer(embedding_dimension=DIM, log_limit=None)
     with fake.serve() as address:
         yield fake, address
 
@@ -720,7 +717,7 @@ def rows_by_id(local_ray: Any, dataset: Any) -> Any:
 @pytest.mark.subprocess
 @pytest.mark.network
 def test_ray_data_embeds_5000_rows_exactly_and_in_order(
-    local_ray: Any, served: tuple[FakeTextService, ServerAddress], tmp_path: Path
+    local_ray: Any, served: tuple[FakeServer, ServerAddress], tmp_path: Path
 ) -> None:
     fake, address = served
     fake.log.clear()
@@ -803,7 +800,7 @@ def test_ray_data_sends_the_content_options_and_each_rows_title(
 @pytest.mark.subprocess
 @pytest.mark.network
 def test_ray_data_completes_through_injected_faults(
-    local_ray: Any, served: tuple[FakeTextService, ServerAddress]
+    local_ray: Any, served: tuple[FakeServer, ServerAddress]
 ) -> None:
     fake, address = served
     fake.log.clear()
@@ -822,7 +819,7 @@ def test_ray_data_completes_through_injected_faults(
 def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -> None:
     # The fake's quota emulation: 10 BatchEmbedText calls a day, then RESOURCE_EXHAUSTED with
     # a QuotaFailure naming the per-day quota, as the API answers (5,000 rows need 50 calls).
-    fake = FakeTextService(embedding_dimension=DIM, quotas={"requests_per_day": 10})
+    fake = FakeServer(embedding_dimension=DIM, quotas={"requests_per_day": 10})
     context = local_ray.data.DataContext.get_current()
     with fake.serve() as address:
         try:

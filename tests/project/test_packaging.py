@@ -98,6 +98,9 @@ def _check_version(wheel: Path) -> None:
         (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         headers = archive.read(metadata).decode().split("\n\n", 1)[0].splitlines()
     assert f"Version: {textservice.__version__}" in headers
+    # what the package is for: today's embedding service first, not only the legacy one
+    (summary,) = [h for h in headers if h.startswith("Summary: ")]
+    assert "Gemini" in summary and "GenerativeService" in summary
 
 
 def test_readme_installs_from_the_checkout() -> None:

@@ -22,12 +22,12 @@ from typing import Any
 import betterproto2
 
 from textservice import _facade
-from textservice._encoding.content import Document
+from textservice._encoding.embed_requests import Document
 from textservice._engine import embed as engine
-from textservice._engine.outputs import LIST
+from textservice._engine.output_formats import LIST
 from textservice._facade import paging
 from textservice._proto.google import protobuf as wkt
-from textservice.client import TextServiceClient
+from textservice.client import Client
 
 Responder = Callable[[Any], betterproto2.Message]
 
@@ -74,7 +74,7 @@ def recording(respond: Responder) -> Recorder:
     return recorder
 
 
-CLIENT = TextServiceClient("fixture-key")
+CLIENT = Client("fixture-key")
 
 
 def service_module(case: str, module: str = "_text_service") -> Any:

@@ -36,7 +36,7 @@ from support.reference_server import ReferenceServer
 
 from textservice._proto.google import rpc
 from textservice.testing import (
-    FakeTextService,
+    FakeServer,
     expected_completion,
     expected_embedding,
     expected_token_count,
@@ -64,7 +64,7 @@ class Target:
 
 @pytest.fixture(scope="module")
 def fake_target() -> Iterator[Target]:
-    fake = FakeTextService(api_key=KEY)
+    fake = FakeServer(api_key=KEY)
 
     def fail(seconds: float, subject: str) -> None:
         fake.faults.fail_next(
@@ -399,9 +399,9 @@ FACADES = {version: f"textservice.{version}" for version in VERSIONS}
 
 
 def _client(target: Target, key: str = KEY) -> Any:
-    from textservice import TextServiceClient
+    from textservice import Client
 
-    return TextServiceClient(key, endpoint=f"127.0.0.1:{target.port}", insecure=True)
+    return Client(key, endpoint=f"127.0.0.1:{target.port}", insecure=True)
 
 
 def _facade(version: str) -> Any:

@@ -26,7 +26,7 @@ from textservice._encoding.codec import Codec
 from textservice._proto.google import rpc
 from textservice._transport.status import StatusDetailsCodec
 from textservice.testing import (
-    FakeTextService,
+    FakeServer,
     FaultPlan,
     expected_embedding,
     quota_failure,
@@ -41,7 +41,7 @@ COUNT = (
 )
 
 
-def _statuses(fake: FakeTextService, calls: list[tuple[str, Any]]) -> list[Status]:
+def _statuses(fake: FakeServer, calls: list[tuple[str, Any]]) -> list[Status]:
     async def go() -> list[Status]:
         async with fake.in_memory() as channel:
             return [(await outcome(channel, "v1beta", m, r))[0] for m, r in calls]
@@ -50,7 +50,7 @@ def _statuses(fake: FakeTextService, calls: list[tuple[str, Any]]) -> list[Statu
 
 
 def test_fail_next_with_retry_info_and_quota_failure() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.fail_next(
         2,
         "RESOURCE_EXHAUSTED",
@@ -88,7 +88,7 @@ class _CapturingDetailsCodec(StatusDetailsCodec):
 @pytest.mark.network
 def test_status_details_travel_as_google_rpc_status() -> None:
     # the trailer holds a google.rpc.Status whose details are Any-packed, type URLs and all
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.fail_next(1, 14, details=[retry_info(datetime.timedelta(milliseconds=250))])
     capture = _CapturingDetailsCodec()
 
@@ -114,7 +114,7 @@ def test_status_details_travel_as_google_rpc_status() -> None:
 
 
 def test_faults_target_methods() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.fail_next(1, "UNAVAILABLE", method="CountTextTokens")
     fake.faults.fail_next(1, "INTERNAL", method=["EmbedText", "GenerateText"])
     assert _statuses(fake, [COUNT, COUNT, EMBED, EMBED]) == [
@@ -126,7 +126,7 @@ def test_faults_target_methods() -> None:
 
 
 def test_faults_target_generative_and_model_service_rpcs() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.fail_next(1, "RESOURCE_EXHAUSTED", method="BatchEmbedContents")
     fake.faults.fail_next(1, "UNAVAILABLE", method="ListModels")
     content = M.Content(parts=[M.Part(text="x")])
@@ -141,15 +141,15 @@ def test_faults_target_generative_and_model_service_rpcs() -> None:
 
 def test_faults_name_only_rpcs_the_fake_answers() -> None:
     with pytest.raises(ValueError, match=r"unknown RPC 'GenerateContent'; known: .*EmbedContent"):
-        FakeTextService().faults.fail_next(1, method="GenerateContent")
-    only_text = FakeTextService(versions=["v1beta3"])
+        FakeServer().faults.fail_next(1, method="GenerateContent")
+    only_text = FakeServer(versions=["v1beta3"])
     with pytest.raises(ValueError, match="unknown RPC 'EmbedContent'"):
         only_text.faults.fail_next(1, method="EmbedContent")
-    assert set(FaultPlan().methods) == set(FakeTextService().methods)
+    assert set(FaultPlan().methods) == set(FakeServer().methods)
 
 
 def test_rules_apply_in_order_one_failure_per_call() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.fail_next(1, "UNAVAILABLE")
     fake.faults.fail_next(1, "ABORTED")
     assert _statuses(fake, [EMBED, EMBED, EMBED]) == [
@@ -161,7 +161,7 @@ def test_rules_apply_in_order_one_failure_per_call() -> None:
 
 def test_fail_fraction_is_reproducible() -> None:
     def pattern(seed: int) -> list[Status]:
-        fake = FakeTextService()
+        fake = FakeServer()
         fake.faults.fail_fraction(0.5, "UNAVAILABLE", seed=seed)
         return _statuses(fake, [EMBED] * 40)
 
@@ -170,13 +170,13 @@ def test_fail_fraction_is_reproducible() -> None:
     assert first != pattern(8)
     assert 5 < first.count(Status.UNAVAILABLE) < 35
 
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.fail_fraction(1.0, "UNAVAILABLE", times=3)
     assert _statuses(fake, [EMBED] * 5) == [Status.UNAVAILABLE] * 3 + [Status.OK] * 2
 
 
 def test_delay_is_applied() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.delay(0.2, method="EmbedText", times=1)
     started = time.monotonic()
     assert _statuses(fake, [EMBED]) == [Status.OK]
@@ -185,7 +185,7 @@ def test_delay_is_applied() -> None:
 
 
 def test_delay_past_the_deadline() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.delay(5.0)
 
     async def go() -> None:
@@ -204,7 +204,7 @@ def test_delay_past_the_deadline() -> None:
 @pytest.mark.network
 @pytest.mark.parametrize("transport", ["memory", "tcp"])
 def test_drop_connection_then_recover(transport: str) -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.drop_next(1, method="EmbedText")
 
     async def go(channel: grpclib.client.Channel) -> tuple[str, Any]:
@@ -241,7 +241,7 @@ def test_drop_connection_then_recover(transport: str) -> None:
 
 
 def test_clear_and_pending() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.fail_next(2, "UNAVAILABLE", method="EmbedText")
     fake.faults.fail_fraction(0.25, "INTERNAL")
     fake.faults.delay(0.5)
@@ -258,7 +258,7 @@ def test_clear_and_pending() -> None:
 
 
 def test_bad_values_go_into_the_embeddings_of_the_texts_named() -> None:
-    fake = FakeTextService(embedding_dimension=4)
+    fake = FakeServer(embedding_dimension=4)
     fake.faults.bad_values(text="b", method="BatchEmbedText", times=1)
     fake.faults.bad_values(float("-inf"), at=-1, method="BatchEmbedContents")
     assert fake.faults.pending == [
@@ -320,7 +320,7 @@ def test_bad_values_go_into_the_embeddings_of_the_texts_named() -> None:
 )
 def test_bad_fault_arguments(make: Any, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
-        make(FakeTextService().faults)
+        make(FakeServer().faults)
 
 
 def test_retry_info_helper() -> None:

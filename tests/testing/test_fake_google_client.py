@@ -16,7 +16,7 @@ from grpclib.const import Status
 from support.fake_helpers import BATCH_VERSIONS, with_google_client
 
 from textservice.testing import (
-    FakeTextService,
+    FakeServer,
     expected_completion,
     expected_embedding,
     expected_token_count,
@@ -105,7 +105,7 @@ print(json.dumps(out))
 
 @pytest.mark.parametrize("version", with_google_client(BATCH_VERSIONS))
 def test_google_client_against_the_fake(version: str) -> None:
-    fake = FakeTextService(api_key=KEY)
+    fake = FakeServer(api_key=KEY)
     fake.faults.fail_next(
         1,
         "RESOURCE_EXHAUSTED",

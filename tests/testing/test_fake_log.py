@@ -9,13 +9,13 @@ import pytest
 from grpclib.const import Status
 from support.fake_helpers import EMBED_MODEL, module, outcome
 
-from textservice.testing import FakeTextService, RequestLog, Secret
+from textservice.testing import FakeServer, RequestLog, Secret
 
 KEY = "AIza-very-secret-key"
 M = module("v1beta3")
 
 
-def _calls(fake: FakeTextService, n: int, metadata: dict[str, str]) -> list[Status]:
+def _calls(fake: FakeServer, n: int, metadata: dict[str, str]) -> list[Status]:
     async def go() -> list[Status]:
         async with fake.in_memory() as channel:
             out = []
@@ -34,7 +34,7 @@ def _calls(fake: FakeTextService, n: int, metadata: dict[str, str]) -> list[Stat
 
 
 def test_log_records_requests_metadata_and_outcome() -> None:
-    fake = FakeTextService(api_key=KEY)
+    fake = FakeServer(api_key=KEY)
     _calls(fake, 2, {"x-goog-api-key": KEY, "x-request-tag": "abc"})
     _calls(fake, 1, {"x-goog-api-key": "wrong"})
     first, second, third = fake.calls
@@ -53,7 +53,7 @@ def test_log_records_requests_metadata_and_outcome() -> None:
 
 
 def test_log_records_the_service_of_every_call_unimplemented_ones_too() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     v1 = module("v1")
 
     async def go() -> list[Status]:
@@ -76,7 +76,7 @@ def test_log_records_the_service_of_every_call_unimplemented_ones_too() -> None:
 
 
 def test_api_key_is_redacted_in_every_printed_form() -> None:
-    fake = FakeTextService(api_key=KEY)
+    fake = FakeServer(api_key=KEY)
     _calls(fake, 1, {"x-goog-api-key": KEY, "authorization": "Bearer tok-123"})
     call = fake.calls[0]
     printed = [repr(call), str(call), f"{call}", repr(fake.calls), repr(fake), repr(fake.log)]
@@ -97,14 +97,14 @@ def test_secret_compares_without_revealing() -> None:
 
 
 def test_log_limit_keeps_counters_exact() -> None:
-    fake = FakeTextService(log_limit=2)
+    fake = FakeServer(log_limit=2)
     _calls(fake, 5, {})
     assert [c.request.text for c in fake.calls] == ["t3", "t4"]
     assert fake.count("EmbedText") == 5
 
 
 def test_reset_forgets_everything() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.faults.fail_next(3)
     fake.set_generate_text_extras(blocked=True)
     _calls(fake, 1, {})

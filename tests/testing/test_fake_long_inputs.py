@@ -14,9 +14,9 @@ import pytest
 
 from textservice import v1beta
 from textservice._profiles import profile_for
-from textservice.client import TextServiceClient
+from textservice.client import Client
 from textservice.errors import InvalidArgument
-from textservice.testing import FakeTextService
+from textservice.testing import FakeServer
 from textservice.testing.generation import expected_token_count, first_tokens, within_limit
 from textservice.testing.vectors import expected_content_embedding, expected_parts_embedding
 
@@ -29,9 +29,9 @@ def words(count: int) -> str:
 
 
 @pytest.fixture
-def client() -> Iterator[TextServiceClient]:
-    fake = FakeTextService()
-    with TextServiceClient(channel_factory=fake.channel) as made:
+def client() -> Iterator[Client]:
+    fake = FakeServer()
+    with Client(channel_factory=fake.channel) as made:
         yield made
 
 
@@ -40,7 +40,7 @@ def test_the_limits_are_the_profiles() -> None:
 
 
 def test_an_input_over_the_limit_is_cut_to_its_first_tokens_silently(
-    client: TextServiceClient,
+    client: Client,
 ) -> None:
     text = words(3000)
     got = v1beta.embed_content(ONE, text, client=client)["embedding"]
@@ -60,13 +60,13 @@ def test_an_input_over_the_limit_is_cut_to_its_first_tokens_silently(
 
 
 def test_reject_answers_invalid_argument_naming_both_counts() -> None:
-    fake = FakeTextService(long_inputs="reject")
-    with TextServiceClient(channel_factory=fake.channel) as client:
+    fake = FakeServer(long_inputs="reject")
+    with Client(channel_factory=fake.channel) as client:
         with pytest.raises(InvalidArgument, match=r"count \(2049\) exceeds .* \(2048\)"):
             v1beta.embed_content(ONE, words(2049), client=client)
         assert v1beta.embed_content(ONE, words(2048), client=client)["embedding"]
     with pytest.raises(ValueError, match="long_inputs"):
-        FakeTextService(long_inputs="error")  # type: ignore[arg-type]
+        FakeServer(long_inputs="error")  # type: ignore[arg-type]
 
 
 def test_within_limit_cuts_text_parts_in_order_and_keeps_media() -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from support.fake_helpers import EMBED_MODEL, Route, module, routes
 
 from textservice._encoding.codec import Codec
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing import FakeServer, expected_embedding
 
 M = module("v1beta")
 ROUTE = "/google.ai.generativelanguage.v1beta.TextService/{}"
@@ -64,7 +64,7 @@ async def _still_serves(channel: grpclib.client.Channel) -> bool:
     return bool(response.embedding.value == expected_embedding(EMBED_MODEL, "ok"))
 
 
-def _with_memory_channel(fake: FakeTextService, body: Any) -> Any:
+def _with_memory_channel(fake: FakeServer, body: Any) -> Any:
     async def go() -> Any:
         async with fake.in_memory() as plain:
             channel = fake.channel()
@@ -95,7 +95,7 @@ MALFORMED: list[tuple[str, bytes, Any, str]] = [
 
 
 def test_malformed_bytes_get_invalid_argument() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
 
     async def body(channel: grpclib.client.Channel, plain: grpclib.client.Channel) -> list[Any]:
         out: list[Any] = []
@@ -120,7 +120,7 @@ def test_well_formed_message_of_another_type_is_answered_or_refused() -> None:
     # Protobuf cannot always tell messages apart: a GenerateTextRequest read as an
     # EmbedTextRequest has a model and a "text" (the prompt's bytes), and is answered, as a
     # real server would. Types that clash on the wire are refused.
-    fake = FakeTextService()
+    fake = FakeServer()
     generate = bytes(GT(model=EMBED_MODEL, prompt=M.TextPrompt(text="hi")))
     clash = bytes(M.BatchEmbedTextResponse(embeddings=[M.Embedding(value=[1.0])]))
 
@@ -148,7 +148,7 @@ def test_well_formed_message_of_another_type_is_answered_or_refused() -> None:
 
 
 def test_bad_framing() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     good = bytes(M.EmbedTextRequest(model=EMBED_MODEL, text="x"))
 
     async def body(channel: grpclib.client.Channel, plain: grpclib.client.Channel) -> list[Any]:
@@ -176,7 +176,7 @@ UNARY_UNANSWERED = routes(
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(ANSWERED), st.binary(max_size=64))
 def test_random_bytes_never_crash_the_fake(route: Route, data: bytes) -> None:
-    fake = FakeTextService(known_models=None)
+    fake = FakeServer(known_models=None)
 
     async def body(channel: grpclib.client.Channel, plain: grpclib.client.Channel) -> Any:
         return await _raw_call(channel, route.path, data, route.request_type, route.reply_type)
@@ -188,7 +188,7 @@ def test_random_bytes_never_crash_the_fake(route: Route, data: bytes) -> None:
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(UNARY_UNANSWERED), st.binary(max_size=64))
 def test_random_bytes_to_an_unimplemented_rpc_get_unimplemented(route: Route, data: bytes) -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
 
     async def body(channel: grpclib.client.Channel, plain: grpclib.client.Channel) -> Any:
         return await _raw_call(channel, route.path, data, route.request_type, route.reply_type)
@@ -200,7 +200,7 @@ def test_random_bytes_to_an_unimplemented_rpc_get_unimplemented(route: Route, da
 @pytest.mark.network
 @pytest.mark.parametrize("method", ["EmbedText", "GenerateText"])
 def test_malformed_over_tcp(method: str) -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     request_type = getattr(M, f"{method}Request")
     reply_type = getattr(M, f"{method}Response")
 

@@ -13,7 +13,7 @@ import pytest
 from support.runtime_specs import MODEL, embed_sync, options
 
 import textservice
-from textservice.testing import FakeTextService, expected_content_embedding, expected_embedding
+from textservice.testing import FakeServer, expected_content_embedding, expected_embedding
 
 USER_TESTS = textwrap.dedent(
     """
@@ -25,28 +25,28 @@ USER_TESTS = textwrap.dedent(
     from textservice._encoding.codec import Codec
     from textservice._proto.google.ai.generativelanguage import v1beta
     from textservice._transport.status import StatusDetailsCodec
-    from textservice.testing import FakeTextService, ServerAddress, expected_embedding
+    from textservice.testing import FakeServer, ServerAddress, expected_embedding
 
 
-    def test_fresh_fake(fake_text_service):
-        assert isinstance(fake_text_service, FakeTextService)
-        assert fake_text_service.api_key is None and fake_text_service.count() == 0
+    def test_fresh_fake(fake_server):
+        assert isinstance(fake_server, FakeServer)
+        assert fake_server.api_key is None and fake_server.count() == 0
 
 
-    @pytest.mark.fake_text_service(api_key="k", embedding_dimension=8)
-    def test_marker_configures_it(fake_text_service):
-        assert fake_text_service.api_key == "k"
-        assert fake_text_service.embedding_dimension == 8
+    @pytest.mark.fake_server(api_key="k", embedding_dimension=8)
+    def test_marker_configures_it(fake_server):
+        assert fake_server.api_key == "k"
+        assert fake_server.embedding_dimension == 8
 
 
-    @pytest.mark.fake_text_service(embedding_dimension=8)
-    def test_address(fake_text_service, fake_text_service_address):
-        assert isinstance(fake_text_service_address, ServerAddress)
+    @pytest.mark.fake_server(embedding_dimension=8)
+    def test_address(fake_server, fake_server_address):
+        assert isinstance(fake_server_address, ServerAddress)
 
         async def go():
             channel = grpclib.client.Channel(
-                fake_text_service_address.host,
-                fake_text_service_address.port,
+                fake_server_address.host,
+                fake_server_address.port,
                 codec=Codec(),
                 status_details_codec=StatusDetailsCodec(),
             )
@@ -62,7 +62,7 @@ USER_TESTS = textwrap.dedent(
         assert response.embedding.value == expected_embedding(
             "models/embedding-gecko-001", "u", 8
         )
-        assert fake_text_service.count("EmbedText") == 1
+        assert fake_server.count("EmbedText") == 1
     """
 )
 
@@ -155,40 +155,40 @@ def test_marker_is_registered(tmp_path: Path) -> None:
 
 
 @pytest.mark.network
-@pytest.mark.fake_text_service(api_key="plugin-key", embedding_dimension=16)
-@pytest.mark.parametrize("fixture", ["fake_text_service_client", "fake_text_service_tcp_client"])
+@pytest.mark.fake_server(api_key="plugin-key", embedding_dimension=16)
+@pytest.mark.parametrize("fixture", ["fake_client", "fake_tcp_client"])
 def test_client_fixtures_reach_the_fake(
-    fixture: str, fake_text_service: FakeTextService, request: pytest.FixtureRequest
+    fixture: str, fake_server: FakeServer, request: pytest.FixtureRequest
 ) -> None:
     client = request.getfixturevalue(fixture)
     texts = [f"text {i}" for i in range(150)]
     got = embed_sync(client, texts, options())
     assert got == [expected_embedding(MODEL, t, 16) for t in texts]
-    assert fake_text_service.count("BatchEmbedText") == 2  # 100 + 50
-    assert all(call.api_key == "plugin-key" for call in fake_text_service.calls)
+    assert fake_server.count("BatchEmbedText") == 2  # 100 + 50
+    assert all(call.api_key == "plugin-key" for call in fake_server.calls)
 
 
 @pytest.mark.network  # the TCP client's fake listens on 127.0.0.1
-@pytest.mark.fake_text_service(quotas={"requests_per_minute": 2, "time_scale": 60})
+@pytest.mark.fake_server(quotas={"requests_per_minute": 2, "time_scale": 60})
 def test_client_fixtures_count_the_fakes_quota_minutes(
-    fake_text_service_client: object, fake_text_service_tcp_client: object
+    fake_client: object, fake_tcp_client: object
 ) -> None:
-    from textservice.client import TextServiceClient, call_path
+    from textservice.client import Client, call_path
 
-    for client in (fake_text_service_client, fake_text_service_tcp_client):
-        assert isinstance(client, TextServiceClient)
+    for client in (fake_client, fake_tcp_client):
+        assert isinstance(client, Client)
         assert call_path(client).governor.settings.minute == 1.0  # 60 s / 60
 
 
-def test_client_fixtures_keep_the_apis_minute(fake_text_service_client: object) -> None:
-    from textservice.client import TextServiceClient, call_path
+def test_client_fixtures_keep_the_apis_minute(fake_client: object) -> None:
+    from textservice.client import Client, call_path
 
-    assert isinstance(fake_text_service_client, TextServiceClient)
-    assert call_path(fake_text_service_client).governor.settings.minute == 60.0
+    assert isinstance(fake_client, Client)
+    assert call_path(fake_client).governor.settings.minute == 60.0
 
 
 @pytest.mark.fake_server(api_key="rest-key", embedding_dimension=8)
-def test_the_rest_client_fixture(fake_server: FakeTextService, fake_rest_client: Any) -> None:
+def test_the_rest_client_fixture(fake_server: FakeServer, fake_rest_client: Any) -> None:
     assert fake_rest_client.transport == "rest"
     result = textservice.embed_content("models/gemini-embedding-001", "hi", client=fake_rest_client)
     assert result["embedding"] == expected_content_embedding(
@@ -201,7 +201,7 @@ def test_the_rest_client_fixture(fake_server: FakeTextService, fake_rest_client:
 @pytest.mark.parametrize("http2", [False, True])  # h2 offered; the fake answers HTTP/1.1
 @pytest.mark.fake_server(api_key="rest-key", embedding_dimension=8)
 def test_the_rest_address_fixture(
-    fake_server: FakeTextService, fake_rest_address: Any, http2: bool
+    fake_server: FakeServer, fake_rest_address: Any, http2: bool
 ) -> None:
     with textservice.Client(
         "rest-key",

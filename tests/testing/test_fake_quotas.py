@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from typing import Any
 
@@ -14,15 +13,11 @@ from support.fake_helpers import CONTENT_MODEL, EMBED_MODEL, TEXT_MODEL, module,
 
 from textservice._encoding.metadata import message_metadata
 from textservice._encoding.requests import request_model, request_texts
+from textservice._fake_server_options import FAKE_SERVER_OPTIONS, QUOTA_OPTIONS
 from textservice._proto.google import rpc
-from textservice._quota_options import QUOTA_OPTIONS, quota_argv
-from textservice.testing import FakeTextService, quota_failure
-from textservice.testing.quotas import (
-    QuotaLedger,
-    Quotas,
-    add_quota_arguments,
-    quotas_from_arguments,
-)
+from textservice.testing import FakeServer, quota_failure
+from textservice.testing.__main__ import _parser
+from textservice.testing.quotas import QuotaLedger, Quotas, quotas_from_arguments
 
 V = module("v1beta")
 BATCH = "BatchEmbedText"
@@ -223,7 +218,7 @@ def test_what_a_request_carries() -> None:
 
 
 def test_content_texts_count_against_the_texts_quota() -> None:
-    fake = FakeTextService(quotas={"texts_per_minute": 5, "methods": ["BatchEmbedContents"]})
+    fake = FakeServer(quotas={"texts_per_minute": 5, "methods": ["BatchEmbedContents"]})
     g = module("v1beta")
     one = g.EmbedContentRequest(model=CONTENT_MODEL, content=g.Content(parts=[g.Part(text="x")]))
 
@@ -288,7 +283,7 @@ def _run(coro: Any) -> Any:
 
 
 def test_the_fake_answers_like_the_api_and_logs_the_rejection() -> None:
-    fake = FakeTextService(quotas={"requests_per_minute": 1})
+    fake = FakeServer(quotas={"requests_per_minute": 1})
 
     async def go() -> list[tuple[Status, Any]]:
         async with fake.in_memory() as channel:
@@ -309,7 +304,7 @@ def test_the_fake_answers_like_the_api_and_logs_the_rejection() -> None:
 
 
 def test_versions_share_the_quota_which_is_checked_on_arrival() -> None:
-    fake = FakeTextService(quotas={"requests_per_minute": 2})
+    fake = FakeServer(quotas={"requests_per_minute": 2})
     fake.faults.fail_next(1, "UNAVAILABLE")
 
     async def go() -> list[Status]:
@@ -371,7 +366,7 @@ def _minimal_request(request_type: Any, names: dict[str, str] | None = None) -> 
     return request_type(**values)
 
 
-def _stored_names(fake: FakeTextService) -> dict[str, str]:
+def _stored_names(fake: FakeServer) -> dict[str, str]:
     """A job and a file in ``fake``'s Batch mode store, for the RPCs that name one."""
     from textservice.testing.batch_mode import StoredFile
     from textservice.testing.versions import version_named
@@ -388,7 +383,7 @@ def _stored_names(fake: FakeTextService) -> dict[str, str]:
 
 
 def test_every_served_method_of_every_version_has_quotas() -> None:
-    fake = FakeTextService(quotas={"requests_per_minute": 1, "time_scale": 1})
+    fake = FakeServer(quotas={"requests_per_minute": 1, "time_scale": 1})
     # deleting comes last: the other Batch mode and Files API calls name what it deletes
     served = sorted(routes(lambda route: route.answered), key=lambda r: "/Delete" in r.path)
     assert {route.method for route in served} == set(fake.methods)
@@ -419,17 +414,17 @@ def test_every_served_method_of_every_version_has_quotas() -> None:
 
 def test_methods_must_be_served() -> None:
     with pytest.raises(ValueError, match=r"unknown RPC\(s\) \['GenerateContent'\]"):
-        FakeTextService(quotas={"requests_per_minute": 1, "methods": ["GenerateContent"]})
+        FakeServer(quotas={"requests_per_minute": 1, "methods": ["GenerateContent"]})
     with pytest.raises(ValueError, match=r"unknown RPC\(s\) \['EmbedContent'\]"):
-        FakeTextService(
+        FakeServer(
             versions=["v1beta3"], quotas={"requests_per_minute": 1, "methods": ["EmbedContent"]}
         )
     with pytest.raises(ValueError, match="BatchEmbedText"):
-        FakeTextService(versions=["v1beta2"], quotas={"requests_per_minute": 1, "methods": [BATCH]})
+        FakeServer(versions=["v1beta2"], quotas={"requests_per_minute": 1, "methods": [BATCH]})
 
 
 def test_a_fast_clock_frees_the_minute_in_real_time() -> None:
-    fake = FakeTextService(quotas={"requests_per_minute": 3, "time_scale": 600})  # 0.1 s
+    fake = FakeServer(quotas={"requests_per_minute": 3, "time_scale": 600})  # 0.1 s
 
     async def go() -> tuple[float, Status]:
         async with fake.in_memory() as channel:
@@ -459,15 +454,14 @@ def test_quota_failure_helper_takes_value_and_dimensions() -> None:
 
 
 def test_argument_parsing_builds_quotas() -> None:
-    parser = argparse.ArgumentParser()
-    add_quota_arguments(parser)
+    parser = _parser()
     parsed = parser.parse_args(
         [
             *("--rpm", "10", "--tpm", "1000", "--texts-per-minute", "50", "--rpd", "500"),
             *("--no-retry-info", "--quota-window", "sliding", "--time-scale", "60"),
         ]
     )
-    assert quotas_from_arguments(parsed) == Quotas(
+    assert quotas_from_arguments(vars(parsed)) == Quotas(
         requests_per_minute=10,
         tokens_per_minute=1000,
         texts_per_minute=50,
@@ -476,70 +470,98 @@ def test_argument_parsing_builds_quotas() -> None:
         window="sliding",
         time_scale=60.0,
     )
-    assert quotas_from_arguments(parser.parse_args([])) is None
+    assert quotas_from_arguments(vars(parser.parse_args([]))) is None
     with pytest.raises(ValueError, match="at least one limit"):
-        quotas_from_arguments(parser.parse_args(["--time-scale", "60"]))
+        quotas_from_arguments(vars(parser.parse_args(["--time-scale", "60"])))
 
 
-def test_every_option_sets_a_quotas_field_and_round_trips() -> None:
+def test_every_quota_option_sets_a_quotas_field() -> None:
     fields = set(Quotas.__dataclass_fields__)
     assert {option.field for option in QUOTA_OPTIONS} <= fields
-    given = {
-        "rpm": 1,
-        "tpm": 2,
-        "texts_per_minute": 3,
-        "rpd": 4,
-        "no_retry_info": True,
-        "no_quota_value": True,
-        "quota_window": "sliding",
-        "time_scale": 2.5,
+    assert {o.dest for o in QUOTA_OPTIONS} == {
+        *("rpm", "tpm", "texts_per_minute", "rpd", "no_retry_info", "no_quota_value"),
+        *("quota_window", "time_scale"),
     }
-    assert set(given) == {option.dest for option in QUOTA_OPTIONS}
-    parser = argparse.ArgumentParser()
-    add_quota_arguments(parser)
-    assert vars(parser.parse_args(quota_argv(given))) == given
-    assert quota_argv({"rpm": None, "no_retry_info": False}) == []
 
 
-def test_fake_server_command_passes_the_same_options_through(
-    monkeypatch: pytest.MonkeyPatch,
+EVERY_OPTION = [
+    *("--host", "0.0.0.0", "--port", "0", "--rest-port", "8081", "--dimension", "16"),
+    *("--model", "models/a", "--model", "models/b", "--any-model", "--strict-methods"),
+    *("--strict-models", "--require-api-key"),
+    *("--rpm", "10", "--tpm", "99", "--texts-per-minute", "7", "--rpd", "5"),
+    *("--no-retry-info", "--no-quota-value", "--quota-window", "sliding", "--time-scale", "60"),
+]
+
+
+def _both_commands(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What ``python -m textservice.testing`` and ``textservice fake-server`` hand to ``run``
+    for the same command line."""
+    from click.testing import CliRunner
+
+    import textservice.testing.__main__ as standalone
+    from textservice.cli.app import cli
+
+    seen: list[dict[str, Any]] = []
+
+    def run(values: Any) -> int:
+        seen.append(dict(values))
+        return 0
+
+    monkeypatch.setattr(standalone, "run", run)
+    assert standalone.main(argv) == 0
+    done = CliRunner().invoke(cli, ["fake-server", *argv])
+    assert done.exit_code == 0, done.output
+    argparse_values, click_values = seen
+    return argparse_values, click_values
+
+
+@pytest.mark.parametrize("argv", [EVERY_OPTION, []], ids=["every option", "defaults"])
+def test_both_commands_take_every_option_as_the_same_values(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    from_argparse, from_click = _both_commands(monkeypatch, argv)
+    assert set(from_argparse) == set(from_click) == {o.dest for o in FAKE_SERVER_OPTIONS}
+    # a repeated option: argparse's list (None when absent), click's tuple
+    for values in (from_argparse, from_click):
+        values["models"] = tuple(values["models"] or ())
+    assert from_argparse == from_click
+    if argv:
+        assert from_click["models"] == ("models/a", "models/b") and from_click["port"] == 0
+        assert quotas_from_arguments(from_click) == Quotas(
+            requests_per_minute=10,
+            tokens_per_minute=99,
+            texts_per_minute=7,
+            requests_per_day=5,
+            retry_info=False,
+            send_quota_value=False,
+            window="sliding",
+            time_scale=60.0,
+        )
+    else:
+        assert (from_click["host"], from_click["port"]) == ("127.0.0.1", 50051)
+
+
+@pytest.mark.parametrize(
+    "bad", [["--quota-window", "rolling"], ["--port", "70000"], ["--port", "x"]]
+)
+def test_both_commands_refuse_the_same_bad_values(
+    monkeypatch: pytest.MonkeyPatch, bad: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from click.testing import CliRunner
 
     import textservice.testing.__main__ as standalone
     from textservice.cli.app import cli
 
-    seen: list[list[str]] = []
-
-    def serve(argv: list[str]) -> int:
-        seen.append(argv)
-        return 0
-
-    monkeypatch.setattr(standalone, "main", serve)
-    args = ["--rpm", "10", "--tpm", "99", "--texts-per-minute", "7", "--rpd", "5"]
-    args += ["--no-retry-info", "--no-quota-value", "--quota-window", "sliding"]
-    args += ["--time-scale", "60"]
-    done = CliRunner().invoke(cli, ["fake-server", "--port", "0", *args])
-    assert done.exit_code == 0, done.output
-    (argv,) = seen
-    assert argv[:4] == ["--host", "127.0.0.1", "--port", "0"]
-    # what it forwards is what ``python -m textservice.testing`` parses into the same quotas
-    assert quotas_from_arguments(standalone._parser().parse_args(argv)) == Quotas(
-        requests_per_minute=10,
-        tokens_per_minute=99,
-        texts_per_minute=7,
-        requests_per_day=5,
-        retry_info=False,
-        send_quota_value=False,
-        window="sliding",
-        time_scale=60.0,
-    )
-    done = CliRunner().invoke(cli, ["fake-server", "--quota-window", "rolling"])
-    assert done.exit_code == 2
-    assert seen == [argv]
+    monkeypatch.setattr(standalone, "run", lambda values: pytest.fail("ran"))
+    with pytest.raises(SystemExit) as exited:
+        standalone.main(bad)
+    assert exited.value.code == 2
+    assert CliRunner().invoke(cli, ["fake-server", *bad]).exit_code == 2
 
 
-@pytest.mark.fake_text_service(quotas={"requests_per_minute": 1, "time_scale": 60})
-def test_the_pytest_marker_sets_quotas(fake_text_service: FakeTextService) -> None:
-    assert fake_text_service.quotas is not None
-    assert fake_text_service.quotas.quotas == Quotas(requests_per_minute=1, time_scale=60)
+@pytest.mark.fake_server(quotas={"requests_per_minute": 1, "time_scale": 60})
+def test_the_pytest_marker_sets_quotas(fake_server: FakeServer) -> None:
+    assert fake_server.quotas is not None
+    assert fake_server.quotas.quotas == Quotas(requests_per_minute=1, time_scale=60)

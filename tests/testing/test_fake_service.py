@@ -23,7 +23,7 @@ from support.fake_helpers import (
 )
 
 from textservice.testing import (
-    FakeTextService,
+    FakeServer,
     expected_completion,
     expected_embedding,
     expected_token_count,
@@ -51,7 +51,7 @@ def test_versions_services_and_routes_are_those_of_the_protos(reference_python: 
     expected = _services_in_the_protos(reference_python)
     found = {(v.name, s.name): set(s.methods) for v in api_versions() for s in v.services}
     assert found == expected
-    fake = FakeTextService()
+    fake = FakeServer()
     assert fake.versions == tuple(sorted({version for version, _ in expected}))
     servables = fake.servables()
     services = [(v, s) for v in api_versions() for s in v.services]
@@ -67,22 +67,22 @@ def test_versions_services_and_routes_are_those_of_the_protos(reference_python: 
 def test_the_fake_answers_the_rpcs_it_says_it_does() -> None:
     # TextService, GenerativeService' embedding and token RPCs, ModelService's model listing,
     # and v1beta's Batch mode and Files API (REST only at Google; served on the fake's REST face)
-    fake = FakeTextService()
+    fake = FakeServer()
     assert set(fake.methods) == {
         "GenerateText", "EmbedText", "BatchEmbedText", "CountTextTokens",
         "EmbedContent", "BatchEmbedContents", "CountTokens", "ListModels", "GetModel",
         "AsyncBatchEmbedContent", "GetBatch", "ListBatches", "CancelBatch", "DeleteBatch",
         "GetFile", "ListFiles", "DeleteFile",
     }  # fmt: skip
-    assert set(FakeTextService(versions=["v1"]).methods) == {
+    assert set(FakeServer(versions=["v1"]).methods) == {
         "EmbedContent", "BatchEmbedContents", "CountTokens", "ListModels", "GetModel",
     }  # fmt: skip
-    assert set(FakeTextService(versions=["v1beta2"]).methods) == {"GenerateText", "EmbedText"}
+    assert set(FakeServer(versions=["v1beta2"]).methods) == {"GenerateText", "EmbedText"}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_embed_text_gives_the_expected_vector(version: str) -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     mod = module(version)
 
     async def go() -> Any:
@@ -97,7 +97,7 @@ def test_embed_text_gives_the_expected_vector(version: str) -> None:
 
 @pytest.mark.parametrize("version", BATCH_VERSIONS)
 def test_batch_embed_text_matches_embed_text(version: str) -> None:
-    fake = FakeTextService(embedding_dimension=32)
+    fake = FakeServer(embedding_dimension=32)
     mod = module(version)
     texts = [f"text {i}" for i in range(100)]
 
@@ -125,7 +125,7 @@ def test_batch_embed_text_matches_embed_text(version: str) -> None:
 
 
 def test_v1beta_batch_with_requests() -> None:
-    fake = FakeTextService(embedding_dimension=8)
+    fake = FakeServer(embedding_dimension=8)
     mod = module("v1beta")
     inner = [mod.EmbedTextRequest(model=EMBED_MODEL, text=t) for t in ("a", "b", "")]
 
@@ -145,7 +145,7 @@ def test_v1beta_batch_with_requests() -> None:
 
 
 def test_same_vector_in_every_version() -> None:
-    fake = FakeTextService(embedding_dimension=16)
+    fake = FakeServer(embedding_dimension=16)
 
     async def go() -> list[list[float]]:
         async with fake.in_memory() as channel:
@@ -168,7 +168,7 @@ def test_same_vector_in_every_version() -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("count", [None, 1, 3, 8])
 def test_generate_text_honours_candidate_count(version: str, count: int | None) -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     mod = module(version)
     request = mod.GenerateTextRequest(
         model=TEXT_MODEL, prompt=mod.TextPrompt(text="Write a haiku"), candidate_count=count
@@ -186,7 +186,7 @@ def test_generate_text_honours_candidate_count(version: str, count: int | None) 
 
 
 def test_generate_text_max_output_tokens() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     mod = module("v1beta")
     request = mod.GenerateTextRequest(
         model=TEXT_MODEL, prompt=mod.TextPrompt(text="one two three"), max_output_tokens=4
@@ -203,7 +203,7 @@ def test_generate_text_max_output_tokens() -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_generate_text_extras(version: str) -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     fake.set_generate_text_extras(
         filters=[{"reason": "SAFETY", "message": "blocked by the fake"}],
         safety_feedback=[
@@ -252,7 +252,7 @@ def test_generate_text_extras(version: str) -> None:
 
 
 def test_generate_text_extras_are_checked() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     with pytest.raises(ValueError, match=r"filters\[0\]: Unknown value NOPE"):
         fake.set_generate_text_extras(filters=[{"reason": "NOPE"}])
     with pytest.raises(ValueError, match=r"citation_sources\[1\]"):
@@ -263,7 +263,7 @@ def test_generate_text_extras_are_checked() -> None:
 
 @pytest.mark.parametrize("version", BATCH_VERSIONS)
 def test_count_text_tokens(version: str) -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     mod = module(version)
     text = "How many tokens, exactly?"
 
@@ -280,7 +280,7 @@ def test_count_text_tokens(version: str) -> None:
 
 
 def test_v1beta2_has_no_batch_route() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     mod = module("v1beta3")  # borrow v1beta3's messages: the route is what matters
 
     async def go() -> Status:
@@ -304,7 +304,7 @@ def test_v1beta2_has_no_batch_route() -> None:
 
 
 def test_serving_only_some_versions() -> None:
-    fake = FakeTextService(versions=["v1beta"])
+    fake = FakeServer(versions=["v1beta"])
     assert fake.versions == ("v1beta",)
     mod = module("v1beta3")
 
@@ -322,27 +322,27 @@ def test_serving_only_some_versions() -> None:
 
     assert run(go()) == (Status.UNIMPLEMENTED, Status.OK)
     with pytest.raises(ValueError, match="unknown API version 'v999'"):
-        FakeTextService(versions=["v999"])
+        FakeServer(versions=["v999"])
 
 
 def test_configuration_errors() -> None:
     with pytest.raises(ValueError, match="api_key"):
-        FakeTextService(api_key="")
+        FakeServer(api_key="")
     with pytest.raises(ValueError, match="embedding_dimension must be between"):
-        FakeTextService(embedding_dimension=0)
+        FakeServer(embedding_dimension=0)
     with pytest.raises(ValueError, match="known_models: 'gecko'"):
-        FakeTextService(known_models=["gecko"])
+        FakeServer(known_models=["gecko"])
     with pytest.raises(TypeError, match="known_models must be a collection"):
-        FakeTextService(known_models="models/x")
+        FakeServer(known_models="models/x")
 
 
 def test_channel_needs_a_running_loop() -> None:
     with pytest.raises(RuntimeError, match="inside a running event loop"):
-        FakeTextService().channel()
+        FakeServer().channel()
 
 
 def test_channels_on_many_loops_share_one_state() -> None:
-    fake = FakeTextService(embedding_dimension=4)
+    fake = FakeServer(embedding_dimension=4)
     mod = module("v1beta")
     results: list[list[float]] = []
     lock = threading.Lock()
@@ -376,7 +376,7 @@ def test_channels_on_many_loops_share_one_state() -> None:
 
 @pytest.mark.network
 def test_serve_async_on_a_free_port() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     mod = module("v1beta3")
 
     async def go() -> tuple[int, Any]:
@@ -401,7 +401,7 @@ def test_serve_async_on_a_free_port() -> None:
 
 @pytest.mark.network
 def test_serve_from_sync_code_and_from_inside_a_loop() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     mod = module("v1beta")
 
     async def use(address: Any) -> Any:
@@ -430,7 +430,7 @@ def test_serve_from_sync_code_and_from_inside_a_loop() -> None:
 
 @pytest.mark.network
 def test_stopping_the_server_closes_client_connections() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     mod = module("v1beta")
 
     async def go() -> Status | str:
@@ -458,6 +458,6 @@ def test_stopping_the_server_closes_client_connections() -> None:
 
 @pytest.mark.network
 def test_serve_reports_a_busy_port() -> None:
-    fake = FakeTextService()
+    fake = FakeServer()
     with fake.serve() as address, pytest.raises(OSError), fake.serve(port=address.port):
         pass

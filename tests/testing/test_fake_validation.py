@@ -21,7 +21,7 @@ from support.fake_helpers import (
     outcome,
 )
 
-from textservice.testing import FakeTextService
+from textservice.testing import FakeServer
 from textservice.testing._required_fields import REQUIRED_FIELDS
 from textservice.testing.catalogue import ModelPolicy
 from textservice.testing.validation import full_name, missing_required, validate
@@ -29,7 +29,7 @@ from textservice.testing.versions import version_named
 
 
 def _outcomes(
-    fake: FakeTextService,
+    fake: FakeServer,
     calls: list[tuple[str, str, Any]],
     metadata: dict[str, str] | None = None,
 ) -> list[tuple[Status, Any]]:
@@ -139,7 +139,7 @@ def _invalid_cases(version: str) -> list[tuple[str, Any, str]]:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_invalid_arguments_name_the_field(version: str) -> None:
     cases = _invalid_cases(version)
-    fake = FakeTextService()
+    fake = FakeServer()
     results = _outcomes(fake, [(version, method, request) for method, request, _ in cases])
     for (method, request, field), (status, error) in zip(cases, results, strict=True):
         assert status is Status.INVALID_ARGUMENT, (method, request)
@@ -175,14 +175,14 @@ def test_boundaries_that_are_valid(version: str) -> None:
     if version == "v1beta":  # text is optional there, and an empty batch is allowed
         calls.append((version, "EmbedText", m.EmbedTextRequest(model=EMBED_MODEL)))
         calls.append((version, "BatchEmbedText", m.BatchEmbedTextRequest(model=EMBED_MODEL)))
-    statuses = [status for status, _ in _outcomes(FakeTextService(), calls)]
+    statuses = [status for status, _ in _outcomes(FakeServer(), calls)]
     assert statuses == [Status.OK] * len(calls)
 
 
 def test_unknown_model_is_not_found() -> None:
     m = module("v1beta")
     request = m.EmbedTextRequest(model="models/no-such-model", text="x")
-    [(status, error)] = _outcomes(FakeTextService(), [("v1beta", "EmbedText", request)])
+    [(status, error)] = _outcomes(FakeServer(), [("v1beta", "EmbedText", request)])
     assert status is Status.NOT_FOUND
     assert "models/no-such-model is not found for API version v1beta" in error.message
 
@@ -194,13 +194,13 @@ def test_known_models_are_configurable() -> None:
         ("v1beta", "EmbedText", m.EmbedTextRequest(model=EMBED_MODEL, text="x")),
         ("v1beta", "EmbedText", m.EmbedTextRequest(model="tunedModels/t", text="x")),
     ]
-    strict = FakeTextService(known_models=["models/mine"], accept_tuned_models=False)
+    strict = FakeServer(known_models=["models/mine"], accept_tuned_models=False)
     assert [s for s, _ in _outcomes(strict, calls)] == [
         Status.OK,
         Status.NOT_FOUND,
         Status.NOT_FOUND,
     ]
-    anything = FakeTextService(known_models=None)
+    anything = FakeServer(known_models=None)
     assert [s for s, _ in _outcomes(anything, calls)] == [Status.OK] * 3
 
 
@@ -221,21 +221,21 @@ def test_strict_methods_guards_textservice_too() -> None:
             (version, "GenerateText", m.GenerateTextRequest(
                 model=TEXT_MODEL, prompt=m.TextPrompt(text="x"))),
         ]  # fmt: skip
-    strict = _outcomes(FakeTextService(strict_methods=True), calls)
+    strict = _outcomes(FakeServer(strict_methods=True), calls)
     per_version = [Status.NOT_FOUND] * 3 + [Status.OK] * 4
     assert [s for s, _ in strict] == per_version * len(BATCH_VERSIONS)
     assert strict[1][1].message.endswith(
         "or is not supported for embedText. Call ListModels to see the list of available "
         "models and their supported methods."
     )
-    lenient = _outcomes(FakeTextService(), calls)
+    lenient = _outcomes(FakeServer(), calls)
     assert [s for s, _ in lenient] == [Status.OK] * len(calls)
 
 
 def test_api_key_is_required_when_configured() -> None:
     m = module("v1beta3")
     call = ("v1beta3", "EmbedText", m.EmbedTextRequest(model=EMBED_MODEL, text="x"))
-    fake = FakeTextService(api_key="the-right-key")
+    fake = FakeServer(api_key="the-right-key")
     [(missing, missing_error)] = _outcomes(fake, [call])
     [(wrong, wrong_error)] = _outcomes(fake, [call], {"x-goog-api-key": "a-wrong-key"})
     [(right, _)] = _outcomes(fake, [call], {"x-goog-api-key": "the-right-key"})

@@ -13,7 +13,7 @@ from support.cli_helpers import MODEL, run_cli, write_lines
 from support.transports import via
 
 import textservice
-from textservice import TextServiceClient
+from textservice import Client
 from textservice._transport.secrets import check_api_key
 from textservice.testing import FakeServer
 
@@ -37,7 +37,7 @@ def test_a_malformed_key_is_refused_when_the_client_is_made(
     key: str, what: str, transport: str
 ) -> None:
     with pytest.raises(ValueError, match="api_key holds ") as info:
-        TextServiceClient(key, transport=transport)  # type: ignore[arg-type]
+        Client(key, transport=transport)  # type: ignore[arg-type]
     message = str(info.value)
     assert what in message
     assert "printable ASCII" in message
@@ -50,7 +50,7 @@ def test_a_malformed_key_from_the_environment_names_the_variable(
 ) -> None:
     monkeypatch.setenv("GOOGLE_API_KEY", key)
     with pytest.raises(ValueError, match="the GOOGLE_API_KEY environment variable holds") as info:
-        TextServiceClient()
+        Client()
     assert what in str(info.value) and GOOD[5:15] not in str(info.value)
 
 
@@ -58,7 +58,7 @@ def test_well_formed_keys_pass(transport: str) -> None:
     for key in (GOOD, "k", "key-123456", "!~#%"):
         assert check_api_key(key) == key
         fake = FakeServer(api_key=key, embedding_dimension=4)
-        with TextServiceClient(key, **via(fake, transport)) as client:
+        with Client(key, **via(fake, transport)) as client:
             textservice.count_tokens(MODEL, "x", client=client)  # the fake checks the key
         assert fake.calls[-1].status is Status.OK
 

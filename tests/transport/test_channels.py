@@ -226,6 +226,6 @@ def test_closing_the_pool_outside_any_loop() -> None:
     async def after() -> None:
         await got(pool)
 
-    with pytest.raises(RuntimeError, match="the TextServiceClient is closed"):
+    with pytest.raises(RuntimeError, match="the Client is closed"):
         asyncio.run(after())
     assert len(opener.opened) == 1

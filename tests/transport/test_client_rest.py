@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import textservice
-from textservice import DeadlineExceeded, Internal, TextServiceClient, TextServiceError, Unavailable
+from textservice import Client, DeadlineExceeded, Internal, TextServiceError, Unavailable
 from textservice.client import get_default_client
 from textservice.testing import FakeServer, retry_info
 
@@ -33,9 +33,9 @@ class Recording(httpx.AsyncBaseTransport):
 
 def test_the_transport_option() -> None:
     with pytest.raises(ValueError, match="transport must be one of"):
-        TextServiceClient("k", transport="http")  # type: ignore[arg-type]
+        Client("k", transport="http")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="http2"):
-        TextServiceClient("k", transport="rest", http2="yes")  # type: ignore[arg-type]
+        Client("k", transport="rest", http2="yes")  # type: ignore[arg-type]
     client = textservice.configure("k", transport="rest", endpoint="127.0.0.1:1", insecure=True)
     try:
         assert client.transport == "rest"
@@ -43,14 +43,14 @@ def test_the_transport_option() -> None:
         assert get_default_client() is client
     finally:
         client.close()
-    assert TextServiceClient("k", endpoint="127.0.0.1:1", insecure=True).transport == "grpc"
+    assert Client("k", endpoint="127.0.0.1:1", insecure=True).transport == "grpc"
 
 
 def test_the_key_travels_in_its_header_never_in_the_url() -> None:
     fake = FakeServer(api_key=KEY, embedding_dimension=8)
     recording = Recording(fake)
     metadata = {"x-custom": "v"}
-    with TextServiceClient(
+    with Client(
         KEY, transport="rest", channel_factory=lambda: recording, metadata=metadata
     ) as client:
         textservice.embed_content(MODEL, ["a", "b"], client=client)
@@ -70,7 +70,7 @@ def test_the_key_travels_in_its_header_never_in_the_url() -> None:
 def test_timeouts_bound_the_call_and_reach_the_server_as_x_server_timeout() -> None:
     fake = FakeServer(embedding_dimension=8)
     fake.faults.delay(5.0)
-    with TextServiceClient("k", transport="rest", channel_factory=fake.http_transport) as client:
+    with Client("k", transport="rest", channel_factory=fake.http_transport) as client:
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded):
             textservice.embed_content(
@@ -85,9 +85,7 @@ def test_async_calls_share_the_client_over_rest() -> None:
     fake = FakeServer(embedding_dimension=8)
 
     async def main() -> list[object]:
-        async with TextServiceClient(
-            "k", transport="rest", channel_factory=fake.http_transport
-        ) as client:
+        async with Client("k", transport="rest", channel_factory=fake.http_transport) as client:
             return await asyncio.gather(
                 *(textservice.embed_content_async(MODEL, f"t{i}", client=client) for i in range(20))
             )
@@ -96,11 +94,11 @@ def test_async_calls_share_the_client_over_rest() -> None:
     assert fake.count("EmbedContent") == 20
 
 
-def _client_answering(status: int, body: bytes, **options: object) -> TextServiceClient:
+def _client_answering(status: int, body: bytes, **options: object) -> Client:
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, content=body)
 
-    return TextServiceClient(
+    return Client(
         "k",
         transport="rest",
         channel_factory=lambda: httpx.MockTransport(answer),
@@ -133,7 +131,7 @@ def test_a_proxys_error_page_is_unavailable_retried_then_raised() -> None:
 def test_googles_429_body_is_waited_out_by_the_governor() -> None:
     fake = FakeServer(embedding_dimension=8)
     fake.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.2)])
-    with TextServiceClient("k", transport="rest", channel_factory=fake.http_transport) as client:
+    with Client("k", transport="rest", channel_factory=fake.http_transport) as client:
         started = time.monotonic()
         assert len(textservice.embed_content(MODEL, "q", client=client)["embedding"]) == 8
         assert time.monotonic() - started >= 0.2
@@ -144,7 +142,7 @@ def test_googles_429_body_is_waited_out_by_the_governor() -> None:
 def test_a_failed_connection_shows_no_key_in_its_traceback() -> None:
     import traceback
 
-    client = TextServiceClient(KEY, transport="rest", endpoint="127.0.0.1:1", insecure=True)
+    client = Client(KEY, transport="rest", endpoint="127.0.0.1:1", insecure=True)
     with client, pytest.raises(Unavailable) as info:
         textservice.count_tokens(MODEL, "x", client=client, request_options={"retry": None})
     shown = "".join(

@@ -12,7 +12,7 @@ import pytest
 from support.cli_helpers import cli_env, run_cli, write_lines
 
 from textservice._transport.channels import Endpoint, parse_endpoint_url
-from textservice.client import ENDPOINT_ENV, TextServiceClient, configure, get_default_client
+from textservice.client import ENDPOINT_ENV, Client, configure, get_default_client
 from textservice.testing import FakeServer, ServerAddress, expected_content_embedding
 
 GEMINI = "models/gemini-embedding-001"
@@ -61,7 +61,7 @@ def test_a_bad_value_names_the_variable(
 ) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, value)
     with pytest.raises(ValueError, match=f"the {ENDPOINT_ENV} environment variable") as info:
-        TextServiceClient()
+        Client()
     assert fragment in str(info.value)
 
 
@@ -70,15 +70,15 @@ def test_a_bad_value_names_the_variable(
 
 def test_the_variable_sets_endpoint_and_tls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, "http://127.0.0.1:50051")
-    with TextServiceClient() as client:  # no key needed: not Google's endpoint
+    with Client() as client:  # no key needed: not Google's endpoint
         assert (client.endpoint, client.insecure) == ("127.0.0.1:50051", True)
     monkeypatch.setenv(ENDPOINT_ENV, "https://proxy.example.com:8443")
-    with TextServiceClient(KEY) as client:
+    with Client(KEY) as client:
         assert (client.endpoint, client.insecure) == ("proxy.example.com:8443", False)
     monkeypatch.setenv(ENDPOINT_ENV, "proxy.example.com:8443")  # no scheme: insecure decides
-    with TextServiceClient(KEY) as client:
+    with Client(KEY) as client:
         assert client.insecure is False
-    with TextServiceClient(insecure=True) as client:
+    with Client(insecure=True) as client:
         assert (client.endpoint, client.insecure) == ("proxy.example.com:8443", True)
 
 
@@ -86,16 +86,16 @@ def test_an_explicit_endpoint_wins_and_the_variable_is_not_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, "grpc://not even valid")
-    with TextServiceClient(KEY, endpoint="example.com:444") as client:
+    with Client(KEY, endpoint="example.com:444") as client:
         assert (client.endpoint, client.insecure) == ("example.com:444", False)
     fake = FakeServer()
-    with TextServiceClient(channel_factory=fake.channel) as client:  # the factory decides
+    with Client(channel_factory=fake.channel) as client:  # the factory decides
         assert client.endpoint == "generativelanguage.googleapis.com:443"
 
 
 def test_empty_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, "  ")
-    with TextServiceClient(KEY) as client:
+    with Client(KEY) as client:
         assert (client.endpoint, client.insecure) == (
             "generativelanguage.googleapis.com:443",
             False,
@@ -105,14 +105,14 @@ def test_empty_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_tls_and_insecure_together_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, "https://proxy.example.com")
     with pytest.raises(ValueError, match=r"asks for TLS .* and insecure=True"):
-        TextServiceClient(KEY, insecure=True)
+        Client(KEY, insecure=True)
 
 
 def test_the_key_is_not_sent_in_plaintext_to_another_host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, "http://10.1.2.3:50051")
     with pytest.raises(ValueError, match=f"plaintext to 10.1.2.3:50051 \\(from the {ENDPOINT_ENV}"):
-        TextServiceClient(KEY)
-    with TextServiceClient(KEY, allow_plaintext_key=True) as client:
+        Client(KEY)
+    with Client(KEY, allow_plaintext_key=True) as client:
         assert client.insecure
 
 
@@ -202,12 +202,12 @@ def test_the_cli_reads_it_and_endpoint_comes_first(
 
 
 def test_the_endpoint_argument_takes_the_variables_forms() -> None:
-    with TextServiceClient(endpoint="http://127.0.0.1:50051") as client:  # no key: not Google
+    with Client(endpoint="http://127.0.0.1:50051") as client:  # no key: not Google
         assert (client.endpoint, client.insecure) == ("127.0.0.1:50051", True)
-    with TextServiceClient(KEY, endpoint="https://proxy.example.com") as client:
+    with Client(KEY, endpoint="https://proxy.example.com") as client:
         assert (client.endpoint, client.insecure) == ("proxy.example.com:443", False)
     with pytest.raises(ValueError, match=r"endpoint asks for TLS .* and insecure=True"):
-        TextServiceClient(KEY, endpoint="https://proxy.example.com", insecure=True)
+        Client(KEY, endpoint="https://proxy.example.com", insecure=True)
     with pytest.raises(ValueError, match=r"http:// \(plaintext\) or https://") as info:
-        TextServiceClient(KEY, endpoint="grpc://127.0.0.1:1")
+        Client(KEY, endpoint="grpc://127.0.0.1:1")
     assert ENDPOINT_ENV not in str(info.value)

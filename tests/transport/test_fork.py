@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import textservice
-from textservice import TextServiceClient
+from textservice import Client
 from textservice.testing import (
     FakeServer,
     ServerAddress,
@@ -55,7 +55,7 @@ def served(both_served: dict[str, ServerAddress], transport: str) -> dict[str, A
     return {"endpoint": both_served[transport].target, "insecure": True, "transport": transport}
 
 
-def _both(client: TextServiceClient | None, text: str) -> bool:
+def _both(client: Client | None, text: str) -> bool:
     """Whether both embedding paths give the fake's vectors for ``text``."""
     content = textservice.embed_content(GEMINI, [text], client=client)
     legacy = textservice.generate_embeddings(GECKO, text, client=client)
@@ -79,7 +79,7 @@ def _wait(pid: int, seconds: float) -> int | None:
 
 
 def test_a_sync_call_in_a_forked_child(served: dict[str, Any]) -> None:
-    with TextServiceClient("k", **served, timeout=10) as client:
+    with Client("k", **served, timeout=10) as client:
         assert _both(client, "before the fork")  # loop thread and channel made
         pid = os.fork()
         if pid == 0:  # the child: report by exit code, never return into pytest
@@ -111,9 +111,9 @@ def test_a_fork_pool_with_the_default_client(served: dict[str, Any]) -> None:
 CHILD_EXITS_NORMALLY = """
 import os, sys
 import textservice
-from textservice import TextServiceClient
+from textservice import Client
 
-client = TextServiceClient(
+client = Client(
     "k", endpoint=sys.argv[1], transport=sys.argv[2], insecure=True, timeout=10
 )
 for i in range(3):

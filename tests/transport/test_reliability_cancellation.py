@@ -18,16 +18,16 @@ from support.runtime_specs import MODEL, embed_async, embed_one_async, embed_one
 from support.transports import via
 
 import textservice
-from textservice import Cancelled, TextServiceClient
+from textservice import Cancelled, Client
 from textservice._proto.google.ai.generativelanguage import v1beta
 from textservice.client import call_path
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing import FakeServer, expected_embedding
 
 DIM = 8
-pytestmark = pytest.mark.fake_text_service(embedding_dimension=DIM)
+pytestmark = pytest.mark.fake_server(embedding_dimension=DIM)
 
 
-def _all_ended_unanswered(fake: FakeTextService, timeout: float = 2.0) -> bool:
+def _all_ended_unanswered(fake: FakeServer, timeout: float = 2.0) -> bool:
     """Wait until every call the fake received has ended; True if none was answered OK."""
     stop = time.monotonic() + timeout
     while time.monotonic() < stop:
@@ -37,11 +37,9 @@ def _all_ended_unanswered(fake: FakeTextService, timeout: float = 2.0) -> bool:
     return False
 
 
-def test_cancelling_an_async_list_embedding(
-    transport: str, fake_text_service: FakeTextService
-) -> None:
-    fake_text_service.faults.delay(5.0, method="BatchEmbedText")
-    client = TextServiceClient("k", **via(fake_text_service, transport))
+def test_cancelling_an_async_list_embedding(transport: str, fake_server: FakeServer) -> None:
+    fake_server.faults.delay(5.0, method="BatchEmbedText")
+    client = Client("k", **via(fake_server, transport))
 
     async def main() -> None:
         task = asyncio.create_task(embed_async(client, [f"c{i}" for i in range(1000)]))
@@ -55,20 +53,18 @@ def test_cancelling_an_async_list_embedding(
         started = time.monotonic()
         asyncio.run(main())
         assert time.monotonic() - started < 2
-        assert fake_text_service.count() == 8  # max_concurrency batches were in flight
-        assert _all_ended_unanswered(fake_text_service)
-        fake_text_service.reset()
+        assert fake_server.count() == 8  # max_concurrency batches were in flight
+        assert _all_ended_unanswered(fake_server)
+        fake_server.reset()
         assert embed_one_sync(client, "after") == expected_embedding(MODEL, "after", DIM)
     finally:
         client.close()
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
-def test_keyboard_interrupt_during_a_sync_call(
-    transport: str, fake_text_service: FakeTextService
-) -> None:
-    fake_text_service.faults.delay(5.0, method="BatchEmbedText")
-    client = TextServiceClient("k", **via(fake_text_service, transport))
+def test_keyboard_interrupt_during_a_sync_call(transport: str, fake_server: FakeServer) -> None:
+    fake_server.faults.delay(5.0, method="BatchEmbedText")
+    client = Client("k", **via(fake_server, transport))
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     try:
         timer.start()
@@ -76,23 +72,21 @@ def test_keyboard_interrupt_during_a_sync_call(
         with pytest.raises(KeyboardInterrupt):
             embed_sync(client, [f"k{i}" for i in range(500)])
         assert time.monotonic() - started < 3
-        assert fake_text_service.count() == 5
-        assert _all_ended_unanswered(fake_text_service)
+        assert fake_server.count() == 5
+        assert _all_ended_unanswered(fake_server)
         loop = call_path(client).bridge.loop
         assert loop is not None
         assert not [t for t in asyncio.all_tasks(loop) if not t.done()]
-        fake_text_service.reset()
+        fake_server.reset()
         assert embed_one_sync(client, "after") == expected_embedding(MODEL, "after", DIM)
     finally:
         timer.cancel()
         client.close()
 
 
-def test_close_cancels_calls_in_other_threads(
-    transport: str, fake_text_service: FakeTextService
-) -> None:
-    fake_text_service.faults.delay(5.0)
-    client = TextServiceClient("k", **via(fake_text_service, transport))
+def test_close_cancels_calls_in_other_threads(transport: str, fake_server: FakeServer) -> None:
+    fake_server.faults.delay(5.0)
+    client = Client("k", **via(fake_server, transport))
     errors: list[BaseException] = []
 
     def caller() -> None:
@@ -104,25 +98,25 @@ def test_close_cancels_calls_in_other_threads(
     thread = threading.Thread(target=caller)
     thread.start()
     deadline = time.monotonic() + 2
-    while fake_text_service.count() == 0 and time.monotonic() < deadline:
+    while fake_server.count() == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     client.close()
     thread.join(3)
     assert not thread.is_alive()
     assert len(errors) == 1 and "closed" in str(errors[0])
-    assert _all_ended_unanswered(fake_text_service)
+    assert _all_ended_unanswered(fake_server)
 
 
 def test_close_fails_async_calls_in_flight_with_cancelled(
     transport: str,
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
-    fake_text_service.faults.delay(5.0)
-    client = TextServiceClient("k", **via(fake_text_service, transport))
+    fake_server.faults.delay(5.0)
+    client = Client("k", **via(fake_server, transport))
 
     async def main() -> BaseException | None:
         task = asyncio.create_task(embed_one_async(client, "slow"))
-        while fake_text_service.count() == 0:
+        while fake_server.count() == 0:
             await asyncio.sleep(0.01)
         await client.aclose()
         try:
@@ -168,7 +162,7 @@ def test_sync_close_during_a_call_keeps_what_was_received(how: str) -> None:
     outcome: list[BaseException] = []
     got: list[list[float]] = []
 
-    def caller(client: TextServiceClient) -> None:
+    def caller(client: Client) -> None:
         try:
             if how == "list":
                 textservice.generate_embeddings(MODEL, texts, client=client)
@@ -179,7 +173,7 @@ def test_sync_close_during_a_call_keeps_what_was_received(how: str) -> None:
             outcome.append(exc)
 
     with serve([service]) as port:
-        client = TextServiceClient("k", endpoint=f"127.0.0.1:{port}", insecure=True)
+        client = Client("k", endpoint=f"127.0.0.1:{port}", insecure=True)
         thread = threading.Thread(target=caller, args=(client,))
         thread.start()
         assert service.all_answered.wait(10)
@@ -202,9 +196,9 @@ def test_sync_close_during_a_call_keeps_what_was_received(how: str) -> None:
 
 def test_a_call_on_a_closed_client_raises_client_closed_error(
     transport: str,
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
-    client = TextServiceClient("k", **via(fake_text_service, transport))
+    client = Client("k", **via(fake_server, transport))
     assert embed_one_sync(client, "before") == expected_embedding(MODEL, "before", DIM)
     client.close()
     calls: dict[str, Callable[[], object]] = {
@@ -221,15 +215,15 @@ def test_a_call_on_a_closed_client_raises_client_closed_error(
         assert isinstance(error, textservice.TextServiceError), how
         assert isinstance(error, Cancelled) and isinstance(error, RuntimeError), how
         assert error.code is Status.CANCELLED
-        assert str(error) == "CANCELLED: the TextServiceClient is closed: make a new one", how
+        assert str(error) == "CANCELLED: the Client is closed: make a new one", how
         assert type(pickle.loads(pickle.dumps(error))) is textservice.ClientClosedError
-    assert fake_text_service.count() == 1  # nothing was sent after close()
+    assert fake_server.count() == 1  # nothing was sent after close()
 
 
 OPEN_ITERATORS = """
 import contextlib, gc, sys
 import textservice
-from textservice import TextServiceClient
+from textservice import Client
 from textservice.testing import FakeServer
 
 how, transport = sys.argv[1], sys.argv[2]
@@ -244,11 +238,11 @@ def inputs(prefix):  # a module-level function: a cycle through the module's glo
 served = {"tcp": fake.serve, "rest tcp": fake.serve_rest}.get(transport, contextlib.nullcontext)
 with served() as address:
     if transport == "tcp":
-        client = TextServiceClient("k", endpoint=address.target, insecure=True)
+        client = Client("k", endpoint=address.target, insecure=True)
     elif transport == "rest tcp":  # httpx's pool over real sockets
-        client = TextServiceClient("k", endpoint=address.target, insecure=True, transport="rest")
+        client = Client("k", endpoint=address.target, insecure=True, transport="rest")
     else:
-        client = TextServiceClient("k", channel_factory=fake.channel)
+        client = Client("k", channel_factory=fake.channel)
     iterators = [
         textservice.iter_embed_content(
             "models/gemini-embedding-001", inputs("a"), client=client, batch_size=10
@@ -297,7 +291,7 @@ def test_closing_a_client_with_sync_iterators_open_prints_nothing(
 
 
 def test_closing_sync_iterators_of_a_closed_client_asks_nothing_of_it(
-    transport: str, fake_text_service: FakeTextService, monkeypatch: pytest.MonkeyPatch
+    transport: str, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import gc
     import sys
@@ -307,7 +301,7 @@ def test_closing_sync_iterators_of_a_closed_client_asks_nothing_of_it(
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        client = TextServiceClient("k", **via(fake_text_service, transport))
+        client = Client("k", **via(fake_server, transport))
         texts = [f"text {i}" for i in range(300)]
         iterators = [
             textservice.iter_embeddings(MODEL, texts, client=client, batch_size=10),

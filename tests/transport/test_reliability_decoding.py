@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from support.hostile_server import serve
 
 import textservice
-from textservice import Internal, TextServiceClient
+from textservice import Client, Internal
 from textservice._proto.google.ai.generativelanguage import v1beta
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions
@@ -69,7 +69,7 @@ class _RawReplies:
 
 
 @pytest.fixture(scope="module")
-def raw_server() -> Iterator[tuple[_RawReplies, TextServiceClient]]:
+def raw_server() -> Iterator[tuple[_RawReplies, Client]]:
     service = _RawReplies()
     loop = asyncio.new_event_loop()
 
@@ -82,7 +82,7 @@ def raw_server() -> Iterator[tuple[_RawReplies, TextServiceClient]]:
     port = server._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    client = TextServiceClient(endpoint=f"127.0.0.1:{port}", insecure=True, retry=None)
+    client = Client(endpoint=f"127.0.0.1:{port}", insecure=True, retry=None)
     try:
         yield service, client
     finally:
@@ -94,7 +94,7 @@ def raw_server() -> Iterator[tuple[_RawReplies, TextServiceClient]]:
         loop.close()
 
 
-def _embed(client: TextServiceClient) -> v1beta.BatchEmbedTextResponse:
+def _embed(client: Client) -> v1beta.BatchEmbedTextResponse:
     request = v1beta.BatchEmbedTextRequest(model="models/m", texts=["a"])
     path = call_path(client)
     reply = v1beta.BatchEmbedTextResponse
@@ -107,14 +107,14 @@ def _valid_response(vectors: list[list[float]]) -> bytes:
     )
 
 
-def test_a_valid_payload_decodes(raw_server: tuple[_RawReplies, TextServiceClient]) -> None:
+def test_a_valid_payload_decodes(raw_server: tuple[_RawReplies, Client]) -> None:
     service, client = raw_server
     service.payload = _valid_response([[1.0, 2.5], [-3.0]])
     reply = _embed(client)
     assert [e.value for e in reply.embeddings] == [[1.0, 2.5], [-3.0]]
 
 
-def test_a_known_bad_payload_is_internal(raw_server: tuple[_RawReplies, TextServiceClient]) -> None:
+def test_a_known_bad_payload_is_internal(raw_server: tuple[_RawReplies, Client]) -> None:
     service, client = raw_server
     service.payload = _valid_response([[1.0] * 8])[:-3]  # cut inside the packed floats
     with pytest.raises(Internal, match="could not be processed"):
@@ -130,7 +130,7 @@ vectors = st.lists(st.lists(floats, max_size=8), max_size=4)
 )
 @given(data=st.binary(max_size=64))
 def test_random_bytes_decode_or_raise_internal(
-    raw_server: tuple[_RawReplies, TextServiceClient], data: bytes
+    raw_server: tuple[_RawReplies, Client], data: bytes
 ) -> None:
     service, client = raw_server
     service.payload = data
@@ -149,7 +149,7 @@ def test_random_bytes_decode_or_raise_internal(
 )
 @given(vecs=vectors, cut=st.integers(min_value=1, max_value=200))
 def test_truncated_responses_decode_or_raise_internal(
-    raw_server: tuple[_RawReplies, TextServiceClient], vecs: list[list[float]], cut: int
+    raw_server: tuple[_RawReplies, Client], vecs: list[list[float]], cut: int
 ) -> None:
     service, client = raw_server
     whole = _valid_response(vecs)
@@ -187,7 +187,7 @@ class _OkWithoutMessage:
 def test_status_ok_without_a_message_is_a_clear_internal_error() -> None:
     with (
         serve([_OkWithoutMessage()]) as port,
-        TextServiceClient("key-123456", endpoint=f"127.0.0.1:{port}", insecure=True) as client,
+        Client("key-123456", endpoint=f"127.0.0.1:{port}", insecure=True) as client,
         pytest.raises(Internal) as info,
     ):
         textservice.generate_embeddings("models/m", "hi", client=client)

@@ -37,7 +37,7 @@ from support.hostile_http import response, serve_http
 from support.hostile_server import serve
 
 import textservice
-from textservice import Internal, TextServiceClient, Unavailable, Unknown
+from textservice import Client, Internal, Unavailable, Unknown
 from textservice._proto.google.ai.generativelanguage import v1beta
 from textservice._transport.rest.connection import RestConnection
 from textservice.errors import DeadlineExceeded
@@ -187,7 +187,7 @@ class Hostile:
     servicer: Any  # Misbehaving or MisbehavingHttp
     port: int
 
-    def client(self, **options: Any) -> TextServiceClient:
+    def client(self, **options: Any) -> Client:
         if self.transport == "rest":
             options["transport"] = "rest"
         return _client(self.port, **options)
@@ -233,11 +233,11 @@ def hostile(transport: str, request: pytest.FixtureRequest) -> Hostile:
     return Hostile(transport, servicer, port)
 
 
-def _client(port: int, **options: Any) -> TextServiceClient:
-    return TextServiceClient("key-123456", endpoint=f"127.0.0.1:{port}", insecure=True, **options)
+def _client(port: int, **options: Any) -> Client:
+    return Client("key-123456", endpoint=f"127.0.0.1:{port}", insecure=True, **options)
 
 
-CALLS: list[tuple[str, Callable[[TextServiceClient], Any]]] = [
+CALLS: list[tuple[str, Callable[[Client], Any]]] = [
     ("embed_content, a list", lambda c: textservice.embed_content(GEMINI, ["a", "b"], client=c)),
     ("embed_content, one text", lambda c: textservice.embed_content(GEMINI, "a", client=c)),
     (
@@ -254,7 +254,7 @@ IDS = [name for name, _ in CALLS]
 
 @pytest.mark.parametrize(("name", "call"), CALLS, ids=IDS)
 def test_the_servicer_answers_well_by_default(
-    hostile: Hostile, name: str, call: Callable[[TextServiceClient], Any]
+    hostile: Hostile, name: str, call: Callable[[Client], Any]
 ) -> None:
     with hostile.client() as client:
         result = call(client)
@@ -273,7 +273,7 @@ async def zeros_http(path: str, valid: bytes, writer: asyncio.StreamWriter) -> N
 
 @pytest.mark.parametrize(("name", "call"), CALLS, ids=IDS)
 def test_megabytes_of_zeros_fail_at_once(
-    hostile: Hostile, name: str, call: Callable[[TextServiceClient], Any]
+    hostile: Hostile, name: str, call: Callable[[Client], Any]
 ) -> None:
     servicer = hostile.servicer
     rest = hostile.transport == "rest"
@@ -307,7 +307,7 @@ async def slow_for_lists(path: str, valid: bytes, writer: asyncio.StreamWriter) 
     writer.write(response(200, EMPTY_MODELS if path.endswith("/models") else valid))
 
 
-def _slow_call(transport: str, client: TextServiceClient) -> None:
+def _slow_call(transport: str, client: Client) -> None:
     """A call whose reply is large and slow to decode (see ``slow_for_*``), with 1 s to run
     (0.5 s over REST: its slow reply takes only a second or two, linear in its size)."""
     if transport == "rest":  # REST decodes embedding replies without betterproto2
@@ -351,7 +351,7 @@ def test_a_large_slow_reply_is_decoded_off_the_loop(hostile: Hostile) -> None:
 def test_an_end_without_grpc_status_is_unknown_at_once(
     misbehaving: tuple[Misbehaving, int],
     name: str,
-    call: Callable[[TextServiceClient], Any],
+    call: Callable[[Client], Any],
     how: str,
 ) -> None:
     servicer, port = misbehaving
@@ -391,7 +391,7 @@ UNREADABLE: dict[str, dict[str, Any]] = {
 def test_unreadable_details_keep_unavailable_retried(
     hostile: Hostile,
     name: str,
-    call: Callable[[TextServiceClient], Any],
+    call: Callable[[Client], Any],
     details: str,
 ) -> None:
     servicer = hostile.servicer
@@ -426,7 +426,7 @@ def test_unreadable_details_keep_unavailable_retried(
 
 @pytest.mark.parametrize(("name", "call"), CALLS, ids=IDS)
 def test_two_reply_messages_are_refused(
-    hostile: Hostile, name: str, call: Callable[[TextServiceClient], Any]
+    hostile: Hostile, name: str, call: Callable[[Client], Any]
 ) -> None:
     async def twice(stream: Stream[Any, Any], valid: bytes) -> None:
         await send_headers(stream)
@@ -451,7 +451,7 @@ def test_two_reply_messages_are_refused(
 def test_a_body_cut_short_is_unavailable_and_retried(
     misbehaving_http: tuple[MisbehavingHttp, int],
     name: str,
-    call: Callable[[TextServiceClient], Any],
+    call: Callable[[Client], Any],
 ) -> None:
     servicer, port = misbehaving_http
 

@@ -21,19 +21,19 @@ from support.transports import via
 
 import textservice
 from textservice import (
+    Client,
     DeadlineExceeded,
     InvalidArgument,
     ResourceExhausted,
     Retry,
-    TextServiceClient,
     TextServiceError,
     Unavailable,
 )
 from textservice._proto.google import rpc
-from textservice.testing import FakeTextService, expected_embedding, quota_failure, retry_info
+from textservice.testing import FakeServer, expected_embedding, quota_failure, retry_info
 
 DIM = 16
-pytestmark = pytest.mark.fake_text_service(embedding_dimension=DIM)
+pytestmark = pytest.mark.fake_server(embedding_dimension=DIM)
 
 
 def expected(texts: list[str]) -> list[list[float]]:
@@ -41,101 +41,91 @@ def expected(texts: list[str]) -> list[list[float]]:
 
 
 @pytest.fixture
-def client(transport: str, fake_text_service: FakeTextService) -> Iterator[TextServiceClient]:
-    c = TextServiceClient("k", **via(fake_text_service, transport), retry=FAST_RETRY)
+def client(transport: str, fake_server: FakeServer) -> Iterator[Client]:
+    c = Client("k", **via(fake_server, transport), retry=FAST_RETRY)
     yield c
     c.close()
 
 
-def test_unavailable_twice_then_success(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
-    fake_text_service.faults.fail_next(2, "UNAVAILABLE")
+def test_unavailable_twice_then_success(fake_server: FakeServer, client: Client) -> None:
+    fake_server.faults.fail_next(2, "UNAVAILABLE")
     assert embed_one_sync(client, "hi") == expected(["hi"])[0]
-    assert fake_text_service.count("EmbedText") == 3
-    assert fake_text_service.count(status=Status.UNAVAILABLE) == 2
+    assert fake_server.count("EmbedText") == 3
+    assert fake_server.count(status=Status.UNAVAILABLE) == 2
 
 
-def test_unavailable_beyond_max_attempts_is_raised(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
-    fake_text_service.faults.fail_next(10, "UNAVAILABLE", message="backend restarting")
+def test_unavailable_beyond_max_attempts_is_raised(fake_server: FakeServer, client: Client) -> None:
+    fake_server.faults.fail_next(10, "UNAVAILABLE", message="backend restarting")
     with pytest.raises(Unavailable, match="backend restarting") as info:
         embed_one_sync(client, "hi")
     assert info.value.code is Status.UNAVAILABLE
-    assert fake_text_service.count("EmbedText") == FAST_RETRY.max_attempts
+    assert fake_server.count("EmbedText") == FAST_RETRY.max_attempts
     # The error says how many attempts were made.
     assert str(info.value) == "UNAVAILABLE: backend restarting (gave up after 5 attempts)"
 
 
 def test_an_error_without_retries_has_no_attempt_count(
-    fake_text_service: FakeTextService, client: TextServiceClient
+    fake_server: FakeServer, client: Client
 ) -> None:
-    fake_text_service.faults.fail_next(1, "INVALID_ARGUMENT", message="bad")
+    fake_server.faults.fail_next(1, "INVALID_ARGUMENT", message="bad")
     with pytest.raises(InvalidArgument) as info:
         embed_one_sync(client, "hi")
     assert str(info.value) == "INVALID_ARGUMENT: bad"
 
 
-def test_default_policy_comes_from_the_method(
-    transport: str, fake_text_service: FakeTextService
-) -> None:
-    fake_text_service.faults.fail_next(1, "UNAVAILABLE")
+def test_default_policy_comes_from_the_method(transport: str, fake_server: FakeServer) -> None:
+    fake_server.faults.fail_next(1, "UNAVAILABLE")
     # No client or call policy: the MethodSpec's Retry() applies (1 s x 1.3 with full jitter).
-    with TextServiceClient("k", **via(fake_text_service, transport)) as c:
+    with Client("k", **via(fake_server, transport)) as c:
         assert embed_one_sync(c, "hi") == expected(["hi"])[0]
-    assert fake_text_service.count("EmbedText") == 2
+    assert fake_server.count("EmbedText") == 2
 
 
-def test_retry_none_disables_retries(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
-    fake_text_service.faults.fail_next(1, "UNAVAILABLE")
+def test_retry_none_disables_retries(fake_server: FakeServer, client: Client) -> None:
+    fake_server.faults.fail_next(1, "UNAVAILABLE")
     with pytest.raises(Unavailable):
         embed_one_sync(client, "hi", options(retry=None))
-    assert fake_text_service.count("EmbedText") == 1
+    assert fake_server.count("EmbedText") == 1
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_thirty_percent_unavailable_over_ten_thousand_texts(
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
-    fake_text_service.faults.fail_fraction(0.3, "UNAVAILABLE", seed=7)
+    fake_server.faults.fail_fraction(0.3, "UNAVAILABLE", seed=7)
     # 0.3**20 per batch: giving up is practically impossible; backoffs are tiny.
     patient = Retry(max_attempts=20, initial_backoff=0.0005, max_backoff=0.002)
     texts = [f"document {i}: {'lorem ' * (i % 7)}" for i in range(10_000)]
-    with TextServiceClient("k", channel_factory=fake_text_service.channel, retry=patient) as c:
+    with Client("k", channel_factory=fake_server.channel, retry=patient) as c:
         vectors = embed_sync(c, texts)
     assert len(vectors) == 10_000
     assert vectors == expected(texts)
-    failed = fake_text_service.count(status=Status.UNAVAILABLE)
+    failed = fake_server.count(status=Status.UNAVAILABLE)
     assert failed > 10  # the faults really happened
-    assert fake_text_service.count(status=Status.OK) == 100
+    assert fake_server.count(status=Status.OK) == 100
 
 
-def test_resource_exhausted_with_retry_info_waits(
-    transport: str, fake_text_service: FakeTextService
-) -> None:
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.2)])
+def test_resource_exhausted_with_retry_info_waits(transport: str, fake_server: FakeServer) -> None:
+    fake_server.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.2)])
     started = time.monotonic()
     # a quota clock 10 times faster: the backoff, the floor under RetryInfo, is 0.1 s
-    with TextServiceClient(
-        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=10
+    with Client(
+        "k", **via(fake_server, transport), retry=FAST_RETRY, quota_time_scale=10
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
     assert time.monotonic() - started >= 0.2
-    first, second = fake_text_service.calls
+    first, second = fake_server.calls
     assert first.status is Status.RESOURCE_EXHAUSTED and second.status is Status.OK
     assert first.finished is not None and second.started - first.finished >= 0.2
 
 
 def test_a_server_delay_over_max_retry_delay_fails_at_once_naming_it(
     transport: str,
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
     # With no timeout, a RetryInfo of an hour made the call sleep for an hour.
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(3600)])
-    with TextServiceClient("k", **via(fake_text_service, transport)) as client:
+    fake_server.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(3600)])
+    with Client("k", **via(fake_server, transport)) as client:
         started = time.monotonic()
         with pytest.raises(ResourceExhausted) as info:
             embed_one_sync(client, "quota", options(timeout=None))
@@ -144,23 +134,19 @@ def test_a_server_delay_over_max_retry_delay_fails_at_once_naming_it(
         info.value
     )
     assert info.value.retry_delay == 3600
-    assert fake_text_service.count("EmbedText") == 1
+    assert fake_server.count("EmbedText") == 1
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
-def test_max_retry_delay_is_configurable(
-    transport: str, fake_text_service: FakeTextService
-) -> None:
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
-    strict = TextServiceClient(
-        "k", **via(fake_text_service, transport), retry=Retry(max_retry_delay=0.1)
-    )
+def test_max_retry_delay_is_configurable(transport: str, fake_server: FakeServer) -> None:
+    fake_server.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
+    strict = Client("k", **via(fake_server, transport), retry=Retry(max_retry_delay=0.1))
     with strict, pytest.raises(ResourceExhausted, match=r"longer than Retry\.max_retry_delay"):
         embed_one_sync(strict, "quota")
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
-    patient = TextServiceClient(
+    fake_server.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.3)])
+    patient = Client(
         "k",
-        **via(fake_text_service, transport),
+        **via(fake_server, transport),
         retry=Retry(max_retry_delay=None),
         quota_time_scale=10,  # the floor under RetryInfo: 0.1 s
     )
@@ -170,18 +156,18 @@ def test_max_retry_delay_is_configurable(
 
 def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
     transport: str,
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
     # Issue 13: without RetryInfo the call used to fail at once (a whole job died of one
     # 429); now the client's governor pauses the key for its backoff (1 s on the API's clock,
     # 1/60 s on a quota clock 60 times faster) and sends the call again.
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED")
-    with TextServiceClient(
-        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=60
+    fake_server.faults.fail_next(1, "RESOURCE_EXHAUSTED")
+    with Client(
+        "k", **via(fake_server, transport), retry=FAST_RETRY, quota_time_scale=60
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
         stats = client.quota_stats()
-    assert fake_text_service.count("EmbedText") == 2
+    assert fake_server.count("EmbedText") == 2
     assert (stats.sent, stats.rejected) == (2, 1)
     assert stats.waited > 0
 
@@ -189,74 +175,72 @@ def test_resource_exhausted_without_retry_info_is_retried_after_a_backoff(
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_quota_rejections_are_not_counted_against_max_attempts(
     transport: str,
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
     # seven 429s naming a per-minute quota, with max_attempts=5: waited out, not given up
-    fake_text_service.faults.fail_next(7, "RESOURCE_EXHAUSTED", details=[quota_failure()])
-    with TextServiceClient(
-        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=600
+    fake_server.faults.fail_next(7, "RESOURCE_EXHAUSTED", details=[quota_failure()])
+    with Client(
+        "k", **via(fake_server, transport), retry=FAST_RETRY, quota_time_scale=600
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
-    assert fake_text_service.count("EmbedText") == 8
+    assert fake_server.count("EmbedText") == 8
 
 
 def test_a_bare_resource_exhausted_is_retried_at_most_max_attempts_times(
     transport: str,
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
     # no QuotaFailure, no RetryInfo: perhaps no quota at all (a message too big for the
     # server is RESOURCE_EXHAUSTED too), so it is not retried forever
-    fake_text_service.faults.fail_next(10, "RESOURCE_EXHAUSTED")
+    fake_server.faults.fail_next(10, "RESOURCE_EXHAUSTED")
     with (
-        TextServiceClient(
-            "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=600
+        Client(
+            "k", **via(fake_server, transport), retry=FAST_RETRY, quota_time_scale=600
         ) as client,
         pytest.raises(ResourceExhausted, match="gave up after 5 attempts"),
     ):
         embed_one_sync(client, "quota")
-    assert fake_text_service.count("EmbedText") == 5
+    assert fake_server.count("EmbedText") == 5
 
 
 def test_resource_exhausted_is_not_retried_without_retries(
     transport: str,
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01)])
+    fake_server.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01)])
     with (
-        TextServiceClient("k", **via(fake_text_service, transport), retry=None) as client,
+        Client("k", **via(fake_server, transport), retry=None) as client,
         pytest.raises(ResourceExhausted) as info,
     ):
         embed_one_sync(client, "quota")
     assert info.value.retry_delay == pytest.approx(0.01)
-    assert fake_text_service.count("EmbedText") == 1
+    assert fake_server.count("EmbedText") == 1
 
 
-def test_daily_quota_is_not_retried(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
+def test_daily_quota_is_not_retried(fake_server: FakeServer, client: Client) -> None:
     daily = quota_failure(
         "Quota exceeded for requests per day.",
         quota_id="GenerateRequestsPerDayPerProjectPerModel",
     )
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01), daily])
+    fake_server.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01), daily])
     with pytest.raises(ResourceExhausted) as info:
         embed_one_sync(client, "quota")
     assert info.value.is_daily_quota
     assert info.value.retry_delay == pytest.approx(0.01)
-    assert fake_text_service.count("EmbedText") == 1
+    assert fake_server.count("EmbedText") == 1
 
 
 def test_per_minute_quota_with_retry_info_is_retried(
-    transport: str, fake_text_service: FakeTextService
+    transport: str, fake_server: FakeServer
 ) -> None:
-    fake_text_service.faults.fail_next(
+    fake_server.faults.fail_next(
         1, "RESOURCE_EXHAUSTED", details=[retry_info(0.01), quota_failure()]
     )
-    with TextServiceClient(
-        "k", **via(fake_text_service, transport), retry=FAST_RETRY, quota_time_scale=100
+    with Client(
+        "k", **via(fake_server, transport), retry=FAST_RETRY, quota_time_scale=100
     ) as client:
         assert embed_one_sync(client, "quota") == expected(["quota"])[0]
-    assert fake_text_service.count("EmbedText") == 2
+    assert fake_server.count("EmbedText") == 2
 
 
 @pytest.mark.slow  # waits out the backoff: seconds
@@ -271,16 +255,16 @@ def test_per_minute_quota_with_retry_info_is_retried(
     ],
 )
 def test_a_zero_retry_info_makes_no_storm(
-    fake_text_service: FakeTextService, model: str, asked: float, transport: str
+    fake_server: FakeServer, model: str, asked: float, transport: str
 ) -> None:
     # Every answer RESOURCE_EXHAUSTED with RetryInfo 0 s (or negative, or 1 ns) and a stated
     # limit of 100 a minute: 6,877 calls in 10 s before; now the backoff's floor, 1 s then
     # 2 s (jittered by up to a fifth), lets 3 through in the call's 3.5 s.
     delay = rpc.RetryInfo(retry_delay=datetime.timedelta(seconds=asked))
-    fake_text_service.faults.fail_fraction(
+    fake_server.faults.fail_fraction(
         1.0, "RESOURCE_EXHAUSTED", details=[delay, quota_failure(quota_value=100)]
     )
-    with TextServiceClient("k", **via(fake_text_service, transport)) as client:
+    with Client("k", **via(fake_server, transport)) as client:
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded):
             if model == MODEL:
@@ -292,62 +276,56 @@ def test_a_zero_retry_info_makes_no_storm(
                     model, ["a", "b"], client=client, request_options={"timeout": 3.5}
                 )
         assert time.monotonic() - started < 5
-    assert 2 <= fake_text_service.count() <= 3
+    assert 2 <= fake_server.count() <= 3
 
 
 def test_dropped_connection_is_retried_as_unavailable(
-    fake_text_service: FakeTextService, client: TextServiceClient
+    fake_server: FakeServer, client: Client
 ) -> None:
-    fake_text_service.faults.drop_next(1)
+    fake_server.faults.drop_next(1)
     assert embed_one_sync(client, "drop") == expected(["drop"])[0]
-    assert [c.dropped for c in fake_text_service.calls] == [True, False]
+    assert [c.dropped for c in fake_server.calls] == [True, False]
 
 
 def test_dropped_connection_without_retries_raises_unavailable(
-    fake_text_service: FakeTextService, client: TextServiceClient
+    fake_server: FakeServer, client: Client
 ) -> None:
-    fake_text_service.faults.drop_next(1)
+    fake_server.faults.drop_next(1)
     with pytest.raises(Unavailable):
         embed_one_sync(client, "drop", options(retry=None))
     assert embed_one_sync(client, "after") == expected(["after"])[0]  # reconnects
 
 
-def test_dropped_connection_mid_list(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
-    fake_text_service.faults.drop_next(2, method="BatchEmbedText")
+def test_dropped_connection_mid_list(fake_server: FakeServer, client: Client) -> None:
+    fake_server.faults.drop_next(2, method="BatchEmbedText")
     texts = [f"m{i}" for i in range(500)]
     assert embed_sync(client, texts) == expected(texts)
 
 
 @pytest.mark.network
-def test_dropped_connection_over_tcp(
-    fake_text_service: FakeTextService, fake_text_service_address: object
-) -> None:
-    fake_text_service.faults.drop_next(1)
-    target = fake_text_service_address.target  # type: ignore[attr-defined]
-    with TextServiceClient("k", endpoint=target, insecure=True, retry=FAST_RETRY) as c:
+def test_dropped_connection_over_tcp(fake_server: FakeServer, fake_server_address: object) -> None:
+    fake_server.faults.drop_next(1)
+    target = fake_server_address.target  # type: ignore[attr-defined]
+    with Client("k", endpoint=target, insecure=True, retry=FAST_RETRY) as c:
         assert embed_one_sync(c, "tcp drop") == expected(["tcp drop"])[0]
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
-def test_deadline_shorter_than_server_latency(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
-    fake_text_service.faults.delay(1.0)
+def test_deadline_shorter_than_server_latency(fake_server: FakeServer, client: Client) -> None:
+    fake_server.faults.delay(1.0)
     started = time.monotonic()
     with pytest.raises(DeadlineExceeded, match=r"0\.2 s"):
         embed_one_sync(client, "slow", options(timeout=0.2))
     assert time.monotonic() - started < 0.9
     time.sleep(0.05)  # let the server notice the cancelled stream
-    assert fake_text_service.calls[0].status in (Status.CANCELLED, Status.DEADLINE_EXCEEDED)
+    assert fake_server.calls[0].status in (Status.CANCELLED, Status.DEADLINE_EXCEEDED)
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
 def test_deadline_bounds_a_list_and_cancels_its_rpcs(
-    fake_text_service: FakeTextService, client: TextServiceClient
+    fake_server: FakeServer, client: Client
 ) -> None:
-    fake_text_service.faults.delay(0.5, method="BatchEmbedText")
+    fake_server.faults.delay(0.5, method="BatchEmbedText")
     texts = [f"d{i}" for i in range(2000)]  # 20 batches, 8 at a time
     started = time.monotonic()
     with pytest.raises(DeadlineExceeded) as info:
@@ -355,17 +333,15 @@ def test_deadline_bounds_a_list_and_cancels_its_rpcs(
     assert time.monotonic() - started < 0.5
     assert info.value.partial is not None
     assert info.value.partial.succeeded_indices == []
-    received = fake_text_service.count()
+    received = fake_server.count()
     time.sleep(0.7)  # nothing keeps running: no new calls, none left open
-    assert fake_text_service.count() == received == 8
-    assert all(c.status is not Status.OK for c in fake_text_service.calls)
-    assert all(c.finished is not None for c in fake_text_service.calls)
+    assert fake_server.count() == received == 8
+    assert all(c.status is not Status.OK for c in fake_server.calls)
+    assert all(c.finished is not None for c in fake_server.calls)
 
 
-def test_deadline_leaves_no_time_for_a_retry(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(5.0)])
+def test_deadline_leaves_no_time_for_a_retry(fake_server: FakeServer, client: Client) -> None:
+    fake_server.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[retry_info(5.0)])
     started = time.monotonic()
     with pytest.raises(DeadlineExceeded, match="no time for retry") as info:
         embed_one_sync(client, "x", options(timeout=1.0))
@@ -373,23 +349,18 @@ def test_deadline_leaves_no_time_for_a_retry(
     assert isinstance(info.value.__cause__, ResourceExhausted)
 
 
-def test_partial_failure_keeps_what_succeeded(
-    transport: str, fake_text_service: FakeTextService
-) -> None:
-    fake_text_service.faults.fail_fraction(0.3, "INVALID_ARGUMENT", seed=5, method="BatchEmbedText")
+def test_partial_failure_keeps_what_succeeded(transport: str, fake_server: FakeServer) -> None:
+    fake_server.faults.fail_fraction(0.3, "INVALID_ARGUMENT", seed=5, method="BatchEmbedText")
     texts = [f"p{i}" for i in range(1000)]
     with (
-        TextServiceClient("k", **via(fake_text_service, transport), max_concurrency=1) as c,
+        Client("k", **via(fake_server, transport), max_concurrency=1) as c,
         pytest.raises(InvalidArgument) as info,
     ):
         embed_sync(c, texts)
     partial = info.value.partial
     assert partial is not None and partial.total == 1000
     ok_texts = {
-        t
-        for call in fake_text_service.calls
-        if call.status is Status.OK
-        for t in call.request.texts
+        t for call in fake_server.calls if call.status is Status.OK for t in call.request.texts
     }
     assert {texts[i] for i in partial.succeeded_indices} == ok_texts
     assert partial.succeeded_indices, "seed 5 lets some batches through first"
@@ -398,12 +369,10 @@ def test_partial_failure_keeps_what_succeeded(
     assert f"{len(partial.succeeded_indices)} of 1000 texts embedded" in str(info.value)
 
 
-def test_partial_failure_with_concurrency(
-    transport: str, fake_text_service: FakeTextService
-) -> None:
-    fake_text_service.faults.fail_fraction(0.2, "INTERNAL", seed=11, method="BatchEmbedText")
+def test_partial_failure_with_concurrency(transport: str, fake_server: FakeServer) -> None:
+    fake_server.faults.fail_fraction(0.2, "INTERNAL", seed=11, method="BatchEmbedText")
     texts = [f"q{i}" for i in range(3000)]
-    client = TextServiceClient("k", **via(fake_text_service, transport))
+    client = Client("k", **via(fake_server, transport))
     with client, pytest.raises(TextServiceError) as info:
         embed_sync(client, texts)
     partial = info.value.partial
@@ -419,13 +388,11 @@ def test_partial_failure_with_concurrency(
     )
 
 
-def test_async_retries_behave_like_sync(
-    fake_text_service: FakeTextService, client: TextServiceClient
-) -> None:
-    fake_text_service.faults.fail_next(2, "UNAVAILABLE")
+def test_async_retries_behave_like_sync(fake_server: FakeServer, client: Client) -> None:
+    fake_server.faults.fail_next(2, "UNAVAILABLE")
     assert asyncio.run(embed_one_async(client, "async")) == expected(["async"])[0]
     # a quota that waiting does not help (issue 13: a per-minute one is waited out)
     daily = quota_failure(quota_id="EmbedTextRequestsPerDayPerProjectPerModel")
-    fake_text_service.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[daily])
+    fake_server.faults.fail_next(1, "RESOURCE_EXHAUSTED", details=[daily])
     with pytest.raises(ResourceExhausted):
         asyncio.run(embed_one_async(client, "async"))

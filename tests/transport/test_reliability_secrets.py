@@ -17,10 +17,10 @@ from hyperframe.frame import ContinuationFrame, Frame, HeadersFrame
 from support.runtime_specs import FAST_RETRY, embed_one_async, embed_one_sync, embed_sync, options
 from support.transports import via
 
-from textservice import TextServiceClient, TextServiceError
+from textservice import Client, TextServiceError
 from textservice._proto.google import rpc
 from textservice._transport.sensitive_headers import NeverIndexingEncoder
-from textservice.testing import FakeTextService, ServerAddress, retry_info
+from textservice.testing import FakeServer, ServerAddress, retry_info
 
 KEY = "AIzaSyD-secret-test-key-1234567890abcdef"
 OTHER = "AIzaSyD-wrong-test-key-0987654321fedcba"
@@ -34,22 +34,22 @@ def _texts_of(exc: BaseException) -> list[str]:
 
 
 @pytest.mark.slow  # >= 0.25 s: kept out of make test-fast
-@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
+@pytest.mark.fake_server(api_key=KEY, embedding_dimension=8)
 def test_api_key_never_leaks(
-    transport: str, fake_text_service: FakeTextService, caplog: pytest.LogCaptureFixture
+    transport: str, fake_server: FakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level
     logging.getLogger("asyncio").setLevel(logging.DEBUG)
     seen: list[str] = []
-    faults = fake_text_service.faults
+    faults = fake_server.faults
 
     def expect_error(run: Callable[[], object]) -> None:
         with pytest.raises(BaseException) as info:
             run()
         seen.extend(_texts_of(info.value))
 
-    client = TextServiceClient(KEY, **via(fake_text_service, transport), retry=FAST_RETRY)
-    wrong = TextServiceClient(OTHER, **via(fake_text_service, transport))
+    client = Client(KEY, **via(fake_server, transport), retry=FAST_RETRY)
+    wrong = Client(OTHER, **via(fake_server, transport))
     try:
         seen += [repr(client), str(client), repr(vars(client)), repr(wrong)]
         embed_one_sync(client, "works")  # the key is accepted, so it really was sent
@@ -97,10 +97,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
-def test_key_echoed_in_error_details_is_scrubbed(
-    transport: str, fake_text_service: FakeTextService
-) -> None:
+@pytest.mark.fake_server(api_key=KEY, embedding_dimension=8)
+def test_key_echoed_in_error_details_is_scrubbed(transport: str, fake_server: FakeServer) -> None:
     # Google answers a bad key with an ErrorInfo; a server may echo the key anywhere in it.
     echoed = [
         rpc.ErrorInfo(reason="API_KEY_INVALID", domain="googleapis.com", metadata={"key": KEY}),
@@ -110,8 +108,8 @@ def test_key_echoed_in_error_details_is_scrubbed(
         ),
         retry_info(0.5),
     ]
-    fake_text_service.faults.fail_next(1, "INVALID_ARGUMENT", message="bad key", details=echoed)
-    client = TextServiceClient(KEY, **via(fake_text_service, transport))
+    fake_server.faults.fail_next(1, "INVALID_ARGUMENT", message="bad key", details=echoed)
+    client = Client(KEY, **via(fake_server, transport))
     with client, pytest.raises(TextServiceError) as info:
         embed_one_sync(client, "echo")
     error = info.value
@@ -158,12 +156,12 @@ def _frames(exc: BaseException) -> list[FrameType]:
 
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
-@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
+@pytest.mark.fake_server(api_key=KEY, embedding_dimension=8)
 def test_frame_locals_of_a_failed_call_do_not_show_the_key(
-    transport: str, fake_text_service: FakeTextService, flavour: str
+    transport: str, fake_server: FakeServer, flavour: str
 ) -> None:
-    fake_text_service.faults.fail_next(1, "INVALID_ARGUMENT", message="no")
-    client = TextServiceClient(KEY, **via(fake_text_service, transport))
+    fake_server.faults.fail_next(1, "INVALID_ARGUMENT", message="no")
+    client = Client(KEY, **via(fake_server, transport))
     with client, pytest.raises(TextServiceError) as info:
         if flavour == "sync":
             embed_one_sync(client, "fails", options(retry=None))
@@ -233,7 +231,7 @@ async def _calls_through_tap(target: ServerAddress, texts: list[str]) -> bytes:
 
     server = await asyncio.start_server(relay, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with TextServiceClient(KEY, endpoint=f"127.0.0.1:{port}", insecure=True) as client:
+    async with Client(KEY, endpoint=f"127.0.0.1:{port}", insecure=True) as client:
         for text in texts:
             await embed_one_async(client, text)
     server.close()
@@ -241,9 +239,9 @@ async def _calls_through_tap(target: ServerAddress, texts: list[str]) -> bytes:
 
 
 @pytest.mark.network
-@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
-def test_key_header_is_never_indexed_on_the_wire(fake_text_service: FakeTextService) -> None:
-    with fake_text_service.serve() as address:
+@pytest.mark.fake_server(api_key=KEY, embedding_dimension=8)
+def test_key_header_is_never_indexed_on_the_wire(fake_server: FakeServer) -> None:
+    with fake_server.serve() as address:
         sent = asyncio.run(_calls_through_tap(address, ["a", "b", "c"]))
     decoder = Decoder()  # mirrors the client's encoder: same table, same entries
     sent_keys = []
@@ -260,18 +258,18 @@ def test_key_header_is_never_indexed_on_the_wire(fake_text_service: FakeTextServ
     assert not [entry for entry in table if KEY.encode() in entry[1]]
 
 
-@pytest.mark.fake_text_service(api_key=KEY, embedding_dimension=8)
+@pytest.mark.fake_server(api_key=KEY, embedding_dimension=8)
 def test_in_memory_channel_keeps_the_key_out_of_the_hpack_table(
-    fake_text_service: FakeTextService,
+    fake_server: FakeServer,
 ) -> None:
     channels: list[Channel] = []
 
     def channel() -> Channel:
-        channels.append(fake_text_service.channel())
+        channels.append(fake_server.channel())
         return channels[-1]
 
     async def main() -> list[tuple[bytes, bytes]]:
-        async with TextServiceClient(KEY, channel_factory=channel) as client:
+        async with Client(KEY, channel_factory=channel) as client:
             await embed_one_async(client, "a")
             await embed_one_async(client, "b")
             # grpclib keeps the h2 connection (and its hpack encoder) out of its public API.

@@ -106,7 +106,7 @@ def test_read_key_refuses_a_source_that_gives_no_key() -> None:
 def only_these_keys_live(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keys made in the test are the only live ones (other tests' clients may still be alive in
     this process, some with one-letter keys that would be scrubbed from every text)."""
-    monkeypatch.setattr(secrets, "_live", weakref.WeakSet())
+    monkeypatch.setattr(secrets, "_live", weakref.WeakValueDictionary())
 
 
 @pytest.mark.usefixtures("only_these_keys_live")
@@ -164,7 +164,9 @@ def test_scrub_details_rebuilds_only_details_holding_a_key() -> None:
 
 
 def test_scrub_details_covers_unknown_fields_and_any() -> None:
-    secrets = [Secret(KEY).reveal()]
+    revealed = Secret(KEY).reveal()
+    assert isinstance(revealed, str)
+    secrets = [revealed]
     # A detail of a type the client does not know stays a google.protobuf.Any (bytes value);
     # bytes cannot be edited without corrupting them, so a value holding the key is emptied.
     unknown = pb.Any(type_url="type.googleapis.com/x.Unknown", value=b"\n(" + KEY.encode())
@@ -229,3 +231,19 @@ def test_with_no_live_key_records_are_untouched(
     monkeypatch.setattr(secrets, "live_secrets", list)
     logging.getLogger("hpack.hpack").debug("Encoded header block to %s", b"\x82")
     assert hpack_log.records[-1].getMessage() == "Encoded header block to b'\\x82'"
+
+
+def test_one_secret_holds_the_clients_key_and_the_fakes_records() -> None:
+    from textservice import testing
+
+    assert testing.Secret is Secret  # the fake records keys as the client holds its own
+    secret = Secret(KEY)
+    assert secret == KEY and secret == KEY.encode() and secret == Secret(KEY)
+    assert secret != KEY + "x" and secret.__eq__(3) is NotImplemented
+    assert f"{secret:>12}" == f"{REDACTED:>12}"
+    with pytest.raises(TypeError):
+        hash(secret)  # a hash equal to the key's would leak it
+    received = Secret(b"raw-bytes-key")  # metadata may arrive as bytes
+    assert received == "raw-bytes-key" and received.reveal() == b"raw-bytes-key"
+    assert repr(received) == REDACTED
+    assert "raw-bytes-key" not in live_secrets()  # only str keys are scrubbed from text

@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, overload
 
-from textservice._engine.outputs import check_output, unit_array, unit_lists
-from textservice._facade.content import RequestJson
+from textservice._engine.output_formats import check_output, unit_array, unit_lists
+from textservice._facade.content_calls import RequestJson
 from textservice._facade.results import ArrayEmbedding, ManyEmbeddings
 from textservice._profiles import profile_for
 from textservice.batches import jobs

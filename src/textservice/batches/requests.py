@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from textservice._encoding import json_mapping
-from textservice._facade.content import RequestJson
+from textservice._facade.content_calls import RequestJson
 
 __all__ = [
     "INLINE_BYTES",

@@ -6,7 +6,6 @@ other of the project's, through ``textservice.batches`` (REST: Batch mode has no
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 from collections.abc import Awaitable, Callable
@@ -25,10 +24,6 @@ from textservice.errors import NotFound
 __all__ = ["batch"]
 
 T = TypeVar("T")
-
-
-def _rest(connection: Connection) -> Connection:
-    return dataclasses.replace(connection, transport="rest")
 
 
 def _when(value: object) -> str:
@@ -79,7 +74,7 @@ def list_jobs(as_json: bool, connection: Connection) -> None:
     async def every(client: TextServiceClient) -> list[batches.Batch]:
         return [b async for b in jobs.list_batches(client=client)]
 
-    found = run_call(_rest(connection), every)
+    found = run_call(connection.over_rest(), every)
     if not found:
         click.echo("textservice: no Batch mode jobs", err=True)  # stdout stays empty
     for item in found:
@@ -158,4 +153,4 @@ def _on_job(connection: Connection, name: str, call: Callable[..., Awaitable[T]]
                 "'textservice batch list' lists the jobs of the key's project"
             ) from exc
 
-    return run_call(_rest(connection), run)
+    return run_call(connection.over_rest(), run)

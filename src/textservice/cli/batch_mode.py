@@ -59,10 +59,10 @@ from textservice.cli.batch_results import Failure, ResultsFile
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.errors import CliError, OutputConflictError
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import fsync_dir, replace_atomically
 from textservice.cli.progress import Mode, format_duration
 from textservice.cli.reuse import Earlier, Reuse
-from textservice.cli.services import EmbedOptions, content_item
+from textservice.cli.services import EmbedBatches, EmbedOptions, content_item
+from textservice.cli.writers.common import fsync_dir, replace_atomically
 from textservice.client import TextServiceClient
 from textservice.errors import (
     DeadlineExceeded,
@@ -596,7 +596,7 @@ async def failing(message: str) -> AsyncIterator[Any]:
     yield  # pragma: no cover  (an async generator: it raises when iterated)
 
 
-def failing_batches(message: str) -> Callable[[list[Record]], AsyncIterator[Any]]:
+def failing_batches(message: str) -> EmbedBatches:
     """``EmbedBatches`` raising ``BatchLinesFailed(message)`` (see ``failing``)."""
     return lambda _records: failing(message)
 
@@ -636,7 +636,7 @@ class BatchOutcome:
 
     reuse: Reuse | None
     """Every source of vectors (earlier outputs, then the jobs' results), planned per line."""
-    embed: Callable[[list[Record]], AsyncIterator[Any]]
+    embed: EmbedBatches
     """What the records no source holds get: ``BatchLinesFailed`` (they failed)."""
     from_jobs: int
     """Records after the resume point whose vector comes from a job's results."""

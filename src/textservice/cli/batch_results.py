@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from textservice._engine.outputs import unit_array, unit_lists
+from textservice._engine.output_formats import unit_array, unit_lists
 from textservice.batches.results import BatchResult, parse_line
 from textservice.cli.content_keys import is_key
 from textservice.cli.reuse import unhex_keys

@@ -52,7 +52,6 @@ from textservice.cli.inputs import Format, Record
 from textservice.cli.locks import output_lock
 from textservice.cli.long_texts import OnLong, guard
 from textservice.cli.open_input import open_source
-from textservice.cli.outputs import ResultWriter, output_kind, partial_path
 from textservice.cli.progress import Mode, Progress, keep_drawing, progress_mode
 from textservice.cli.rerun import prepare
 from textservice.cli.reuse import Reuse, remove_asides
@@ -63,15 +62,11 @@ from textservice.cli.services import (
 )
 from textservice.cli.sources import InputCheck, Source
 from textservice.cli.tokens import close_counter, make_counter
+from textservice.cli.writers.common import ResultWriter, output_kind, partial_path
 from textservice.client import TextServiceClient
 from textservice.errors import TextServiceError
 
 __all__ = ["embed"]
-
-WINDOW_BATCHES = 8
-"""Texts handed to one ``iter_embed_content_async`` (or ``iter_embeddings_async``) call: this many
-times the texts of the calls in flight (``--batch-size`` x ``--concurrency``); see
-:mod:`textservice.cli.windows`."""
 
 
 def _vectors_as(output_path: str | None) -> Literal["list", "numpy"]:
@@ -427,9 +422,9 @@ def embed(
     if batch_mode:
         check_batch_mode(options, output_path)
         source_of = click.get_current_context().get_parameter_source("transport")
-        if connection.transport == "grpc" and source_of is ParameterSource.COMMANDLINE:
+        if connection.option("transport") == "grpc" and source_of is ParameterSource.COMMANDLINE:
             raise click.UsageError("--batch-mode is served over REST only: drop --transport grpc")
-        connection = dataclasses.replace(connection, transport="rest")  # REST only
+        connection = connection.over_rest()
     if input_path == "-" and sys.stdin.isatty():
         fail("no input: pass --input FILE, or pipe the texts in", ExitCode.USAGE)
     try:
@@ -558,7 +553,6 @@ def embed(
             embed_batches = options.batches(
                 client, batch_size=batch_size, output=_vectors_as(output_path)
             )
-        in_flight = batch_size * concurrency
 
         def to_embed() -> Iterator[Record]:
             """The records left whose vector is not reused, read again (see reuse.py)."""
@@ -576,8 +570,6 @@ def embed(
                         records,
                         writer,
                         embed_batches,
-                        window=in_flight * WINDOW_BATCHES,
-                        lookahead=in_flight,
                         progress=bar,
                         summary=summary,
                         reuse=None if reuse is None else (reuse, to_embed(), batch_size),

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, cast
 
 from textservice import _facade as _f
-from textservice._facade import TextServiceClient
+from textservice._facade import Client
 from textservice._proto.google import protobuf as _pb_google_protobuf
 from textservice._proto.google.ai.generativelanguage import v1beta as _pb
 from textservice.v1beta.types import (
@@ -122,7 +122,7 @@ one is a content of one text part."""
 
 def async_batch_embed_content(
     batch: _pb.EmbedContentBatch | Mapping[str, Any],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmbedContentBatchOperationDict:
     """Enqueues a batch of EmbedContent requests for batch processing
@@ -131,8 +131,8 @@ def async_batch_embed_content(
 
     Args:
         batch: Required. The batch to create (its `model` goes in the path).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: AsyncBatchEmbedContent: no timeout and no retries (the
             service config names none).
@@ -160,7 +160,7 @@ def async_batch_embed_content(
 
 async def async_batch_embed_content_async(
     batch: _pb.EmbedContentBatch | Mapping[str, Any],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmbedContentBatchOperationDict:
     """Awaitable twin of ``async_batch_embed_content``.
@@ -171,8 +171,8 @@ async def async_batch_embed_content_async(
 
     Args:
         batch: Required. The batch to create (its `model` goes in the path).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: AsyncBatchEmbedContent: no timeout and no retries (the
             service config names none).
@@ -211,15 +211,15 @@ def _async_batch_embed_content_request(
 
 def get_batch(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmbedContentBatchOperationDict:
     """Gets the latest state of a batch's long-running operation (`batches.get`).
 
     Args:
         name: Required. The name of the batch: `batches/{batch_id}`.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetBatch: no timeout and no retries (the service
             config names none).
@@ -241,7 +241,7 @@ def get_batch(
 
 async def get_batch_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmbedContentBatchOperationDict:
     """Awaitable twin of ``get_batch``.
@@ -250,8 +250,8 @@ async def get_batch_async(
 
     Args:
         name: Required. The name of the batch: `batches/{batch_id}`.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetBatch: no timeout and no retries (the service
             config names none).
@@ -287,7 +287,7 @@ def _get_batch_request(
 def list_batches(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Iterator[EmbedContentBatchOperationDict]:
     """Lists the batches' long-running operations (`batches.list`), in pages.
@@ -295,8 +295,8 @@ def list_batches(
     Args:
         page_size: Optional. The most batches to answer per page.
         page_token: Optional. The `next_page_token` of the previous page.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListBatches: no timeout and no retries (the service
             config names none).
@@ -322,7 +322,7 @@ def list_batches(
 def list_batches_async(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> AsyncIterator[EmbedContentBatchOperationDict]:
     """Async twin of ``list_batches``: ``async for item in list_batches_async(...)``.
@@ -332,8 +332,8 @@ def list_batches_async(
     Args:
         page_size: Optional. The most batches to answer per page.
         page_token: Optional. The `next_page_token` of the previous page.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListBatches: no timeout and no retries (the service
             config names none).
@@ -372,7 +372,7 @@ def _list_batches_request(
 
 def cancel_batch(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmptyDict:
     """Starts asynchronous cancellation of a batch (`batches.cancel`). The server makes a best
@@ -380,8 +380,8 @@ def cancel_batch(
 
     Args:
         name: Required. The name of the batch: `batches/{batch_id}`.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CancelBatch: no timeout and no retries (the service
             config names none).
@@ -407,7 +407,7 @@ def cancel_batch(
 
 async def cancel_batch_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmptyDict:
     """Awaitable twin of ``cancel_batch``.
@@ -417,8 +417,8 @@ async def cancel_batch_async(
 
     Args:
         name: Required. The name of the batch: `batches/{batch_id}`.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CancelBatch: no timeout and no retries (the service
             config names none).
@@ -455,7 +455,7 @@ def _cancel_batch_request(
 
 def delete_batch(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmptyDict:
     """Deletes a batch's long-running operation (`batches.delete`): the client is no longer
@@ -463,8 +463,8 @@ def delete_batch(
 
     Args:
         name: Required. The name of the batch: `batches/{batch_id}`.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DeleteBatch: no timeout and no retries (the service
             config names none).
@@ -490,7 +490,7 @@ def delete_batch(
 
 async def delete_batch_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmptyDict:
     """Awaitable twin of ``delete_batch``.
@@ -500,8 +500,8 @@ async def delete_batch_async(
 
     Args:
         name: Required. The name of the batch: `batches/{batch_id}`.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DeleteBatch: no timeout and no retries (the service
             config names none).

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, cast
 
 from textservice import _facade as _f
-from textservice._facade import TextServiceClient
+from textservice._facade import Client
 from textservice._proto.google import protobuf as _pb_google_protobuf
 from textservice._proto.google.ai.generativelanguage import v1beta as _pb
 from textservice.v1beta.types import (
@@ -112,15 +112,15 @@ _LIST_FILES: _f.MethodSpec[_pb.ListFilesRequest, _pb.ListFilesResponse] = _f.Met
 
 def create_file(
     file: _pb.File | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CreateFileResponseDict:
     """Creates a `File`.
 
     Args:
         file: Optional. Metadata for the file to create.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateFile: no timeout and no retries (the service
             config names none).
@@ -138,7 +138,7 @@ def create_file(
 
 async def create_file_async(
     file: _pb.File | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CreateFileResponseDict:
     """Awaitable twin of ``create_file``.
@@ -147,8 +147,8 @@ async def create_file_async(
 
     Args:
         file: Optional. Metadata for the file to create.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateFile: no timeout and no retries (the service
             config names none).
@@ -180,7 +180,7 @@ def _create_file_request(
 def list_files(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Iterator[FileDict]:
     """Lists the metadata for `File`s owned by the requesting project.
@@ -189,8 +189,8 @@ def list_files(
         page_size: Optional. Maximum number of `File`s to return per page.
             If unspecified, defaults to 10. Maximum `page_size` is 100.
         page_token: Optional. A page token from a previous `ListFiles` call.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListFiles: no timeout and no retries (the service
             config names none).
@@ -216,7 +216,7 @@ def list_files(
 def list_files_async(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> AsyncIterator[FileDict]:
     """Async twin of ``list_files``: ``async for item in list_files_async(...)``.
@@ -227,8 +227,8 @@ def list_files_async(
         page_size: Optional. Maximum number of `File`s to return per page.
             If unspecified, defaults to 10. Maximum `page_size` is 100.
         page_token: Optional. A page token from a previous `ListFiles` call.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListFiles: no timeout and no retries (the service
             config names none).
@@ -267,7 +267,7 @@ def _list_files_request(
 
 def get_file(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> FileDict:
     """Gets the metadata for the given `File`.
@@ -275,8 +275,8 @@ def get_file(
     Args:
         name: Required. The name of the `File` to get.
             Example: `files/abc-123`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetFile: no timeout and no retries (the service config
             names none).
@@ -295,7 +295,7 @@ def get_file(
 
 async def get_file_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> FileDict:
     """Awaitable twin of ``get_file``.
@@ -305,8 +305,8 @@ async def get_file_async(
     Args:
         name: Required. The name of the `File` to get.
             Example: `files/abc-123`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetFile: no timeout and no retries (the service config
             names none).
@@ -338,7 +338,7 @@ def _get_file_request(
 
 def delete_file(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmptyDict:
     """Deletes the `File`.
@@ -346,8 +346,8 @@ def delete_file(
     Args:
         name: Required. The name of the `File` to delete.
             Example: `files/abc-123`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DeleteFile: no timeout and no retries (the service
             config names none).
@@ -371,7 +371,7 @@ def delete_file(
 
 async def delete_file_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmptyDict:
     """Awaitable twin of ``delete_file``.
@@ -381,8 +381,8 @@ async def delete_file_async(
     Args:
         name: Required. The name of the `File` to delete.
             Example: `files/abc-123`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DeleteFile: no timeout and no retries (the service
             config names none).
@@ -419,7 +419,7 @@ def _delete_file_request(
 
 def download_file(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> DownloadFileResponseDict:
     """Download the `File`.
@@ -427,8 +427,8 @@ def download_file(
     Args:
         name: Required. The name of the `File` to download.
             Example: `files/abc-123`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DownloadFile: no timeout and no retries (the service
             config names none).
@@ -448,7 +448,7 @@ def download_file(
 
 async def download_file_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> DownloadFileResponseDict:
     """Awaitable twin of ``download_file``.
@@ -458,8 +458,8 @@ async def download_file_async(
     Args:
         name: Required. The name of the `File` to download.
             Example: `files/abc-123`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DownloadFile: no timeout and no retries (the service
             config names none).

@@ -21,7 +21,7 @@ import pytest
 from support.content_server import Recorded, client_for, proto, text_of, vector
 
 import textservice
-from textservice.client import TextServiceClient
+from textservice.client import Client
 
 MODEL = "models/gemini-embedding-001"
 
@@ -38,7 +38,7 @@ def test_the_versions_are_found_in_the_generated_code() -> None:
 @dataclass
 class Served:
     facade: types.ModuleType
-    client: TextServiceClient
+    client: Client
     recorded: Recorded
     pb: types.ModuleType
 

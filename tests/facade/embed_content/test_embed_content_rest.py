@@ -16,7 +16,7 @@ from support.fake_helpers import GENERATIVE_VERSIONS, generative_invalid_cases, 
 from support.transports import via
 
 import textservice
-from textservice import InvalidArgument, TextServiceClient, TextServiceError
+from textservice import Client, InvalidArgument, TextServiceError
 from textservice._proto.google.rpc import BadRequest
 from textservice._transport.rest.connection import RestConnection
 from textservice.testing import FakeServer
@@ -46,7 +46,7 @@ CASES: dict[str, dict[str, Any]] = {
 def _run(transport: str, version: str, options: dict[str, Any]) -> tuple[Any, list[Any]]:
     fake = FakeServer(embedding_dimension=32)
     facade = getattr(textservice, version)
-    with TextServiceClient("k", **via(fake, transport), retry=None) as client:
+    with Client("k", **via(fake, transport), retry=None) as client:
         result = facade.embed_content(MODEL, client=client, **options)["embedding"]
     if options.get("output") == "numpy":
         result = result.tolist()
@@ -65,7 +65,7 @@ def test_rest_sends_and_returns_what_grpc_does(version: str, case: str) -> None:
 def test_iter_embed_content_over_rest() -> None:
     fake = FakeServer(embedding_dimension=8)
     texts = [f"text {i}" for i in range(250)]
-    with TextServiceClient("k", **via(fake, "rest")) as client:
+    with Client("k", **via(fake, "rest")) as client:
         batches = list(textservice.iter_embed_content(MODEL, texts, client=client, batch_size=100))
     assert [len(b) for b in batches] == [100, 100, 50]
     assert fake.count("BatchEmbedContents") == 3

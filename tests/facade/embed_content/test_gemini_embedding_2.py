@@ -18,7 +18,7 @@ import textservice
 from textservice import _profiles
 from textservice._encoding.media import Blob
 from textservice._profiles import MAX_REQUEST_BYTES, task_name
-from textservice.client import TextServiceClient
+from textservice.client import Client
 from textservice.testing import FakeServer
 from textservice.testing.vectors import expected_content_embedding, expected_parts_embedding
 
@@ -28,8 +28,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 PDF = b"%PDF-1.7\n" + b"x" * 500
 
 
-def _client(fake: FakeServer, transport: str = "grpc") -> TextServiceClient:
-    return TextServiceClient(api_key="k", **via(fake, transport))
+def _client(fake: FakeServer, transport: str = "grpc") -> Client:
+    return Client(api_key="k", **via(fake, transport))
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def fake() -> FakeServer:
 
 
 @pytest.fixture
-def client(fake: FakeServer, transport: str) -> Iterator[TextServiceClient]:
+def client(fake: FakeServer, transport: str) -> Iterator[Client]:
     c = _client(fake, transport)
     try:
         yield c
@@ -83,7 +83,7 @@ CASES = [
 
 @pytest.mark.parametrize(("task", "form"), CASES)
 def test_requests_carry_the_instruction_text_and_never_the_fields(
-    fake: FakeServer, client: TextServiceClient, task: object, form: str
+    fake: FakeServer, client: Client, task: object, form: str
 ) -> None:
     texts = ["first", "second", "third"]
     if isinstance(task, str) and task_name(task) not in {m.name for m in module("v1beta").TaskType}:
@@ -100,7 +100,7 @@ def test_requests_carry_the_instruction_text_and_never_the_fields(
 
 
 def test_a_title_goes_in_the_document_form_and_an_items_title_wins(
-    fake: FakeServer, client: TextServiceClient
+    fake: FakeServer, client: Client
 ) -> None:
     textservice.embed_content(
         TWO,
@@ -119,7 +119,7 @@ def test_a_title_goes_in_the_document_form_and_an_items_title_wins(
 
 
 def test_without_a_task_the_text_goes_as_it_is_and_titles_still_need_documents(
-    fake: FakeServer, client: TextServiceClient
+    fake: FakeServer, client: Client
 ) -> None:
     one = textservice.embed_content(TWO, "plain", client=client)
     assert _texts(_requests(fake)[0]) == ["plain"]
@@ -129,7 +129,7 @@ def test_without_a_task_the_text_goes_as_it_is_and_titles_still_need_documents(
 
 
 def test_a_task_type_without_an_instruction_is_a_value_error_before_a_call(
-    fake: FakeServer, client: TextServiceClient, monkeypatch: pytest.MonkeyPatch
+    fake: FakeServer, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # as when a newer proto adds a TaskType member the profiles have no text for
     known = {k: v for k, v in _profiles.TASK_INSTRUCTIONS.items() if k != "CLUSTERING"}
@@ -142,7 +142,7 @@ def test_a_task_type_without_an_instruction_is_a_value_error_before_a_call(
     assert _requests(fake)[0].task_type.name == "CLUSTERING"
 
 
-def test_a_preview_name_follows_the_same_rules(fake: FakeServer, client: TextServiceClient) -> None:
+def test_a_preview_name_follows_the_same_rules(fake: FakeServer, client: Client) -> None:
     preview = "models/gemini-embedding-2-preview"
     textservice.embed_content(preview, "hi", task_type="query", client=client)
     (request,) = _requests(fake)
@@ -151,7 +151,7 @@ def test_a_preview_name_follows_the_same_rules(fake: FakeServer, client: TextSer
 
 
 def test_gemini_embedding_001_keeps_the_fields_and_the_plain_text(
-    fake: FakeServer, client: TextServiceClient
+    fake: FakeServer, client: Client
 ) -> None:
     result = textservice.embed_content(
         ONE, ["a", "b"], task_type="document", title="T", client=client
@@ -162,9 +162,7 @@ def test_gemini_embedding_001_keeps_the_fields_and_the_plain_text(
     assert result["embedding"][0] == expected_content_embedding(ONE, "a", "RETRIEVAL_DOCUMENT", "T")
 
 
-def test_iterating_and_async_send_the_instructions_too(
-    fake: FakeServer, client: TextServiceClient
-) -> None:
+def test_iterating_and_async_send_the_instructions_too(fake: FakeServer, client: Client) -> None:
     texts = [f"t{i}" for i in range(7)]
     batches = list(
         textservice.iter_embed_content(TWO, texts, task_type="query", client=client, batch_size=3)
@@ -214,7 +212,7 @@ async def _lenient(fake: FakeServer, request: Any) -> Status:
 
 
 def test_dimensions_outside_128_to_3072_are_refused_before_a_call(
-    fake: FakeServer, client: TextServiceClient
+    fake: FakeServer, client: Client
 ) -> None:
     for dim in (64, 3073):
         with pytest.raises(ValueError, match="between 128 and 3072"):
@@ -242,7 +240,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_an_image_a_pdf_and_a_caption_with_an_image(
-    fake: FakeServer, client: TextServiceClient, files: dict[str, Path]
+    fake: FakeServer, client: Client, files: dict[str, Path]
 ) -> None:
     result = textservice.embed_content(
         TWO,
@@ -263,7 +261,7 @@ def test_an_image_a_pdf_and_a_caption_with_an_image(
 
 
 def test_one_media_item_is_one_embed_content_call(
-    fake: FakeServer, client: TextServiceClient, files: dict[str, Path]
+    fake: FakeServer, client: Client, files: dict[str, Path]
 ) -> None:
     result = textservice.embed_content(TWO, files["pdf"], client=client)
     assert result["embedding"] == expected_parts_embedding(TWO, [("application/pdf", PDF)])
@@ -271,7 +269,7 @@ def test_one_media_item_is_one_embed_content_call(
 
 
 def test_a_task_goes_into_the_items_text_or_stands_first(
-    fake: FakeServer, client: TextServiceClient, files: dict[str, Path]
+    fake: FakeServer, client: Client, files: dict[str, Path]
 ) -> None:
     textservice.embed_content(
         TWO, [{"parts": ["A cat", files["png"]]}, files["png"]], task_type="query", client=client
@@ -291,7 +289,7 @@ def test_a_task_goes_into_the_items_text_or_stands_first(
 )
 def test_media_for_a_text_only_model_is_refused_naming_the_item(
     fake: FakeServer,
-    client: TextServiceClient,
+    client: Client,
     files: dict[str, Path],
     item: object,
     error: type[Exception],
@@ -321,7 +319,7 @@ def test_media_to_textservice_is_refused(files: dict[str, Path]) -> None:
     ],
 )
 def test_bad_media_items_fail_before_any_call(
-    fake: FakeServer, client: TextServiceClient, files: dict[str, Path], item: object, message: str
+    fake: FakeServer, client: Client, files: dict[str, Path], item: object, message: str
 ) -> None:
     if item == "path:txt":
         item = files["txt"]
@@ -333,7 +331,7 @@ def test_bad_media_items_fail_before_any_call(
 
 
 def test_an_item_over_the_request_size_is_refused(
-    fake: FakeServer, client: TextServiceClient, tmp_path: Path
+    fake: FakeServer, client: Client, tmp_path: Path
 ) -> None:
     big = tmp_path / "big.mp4"
     with big.open("wb") as f:
@@ -343,13 +341,25 @@ def test_an_item_over_the_request_size_is_refused(
     assert fake.calls == []
 
 
-def test_batches_shrink_so_each_request_fits(fake: FakeServer, client: TextServiceClient) -> None:
+def test_batches_shrink_so_each_request_fits(fake: FakeServer, client: Client) -> None:
     quarter = MAX_REQUEST_BYTES // 4
     blobs = [{"mime_type": "video/mp4", "data": bytes([i]) * quarter} for i in range(2)]
     result = textservice.embed_content(TWO, [*blobs, *(f"t{i}" for i in range(10))], client=client)
     assert len(result["embedding"]) == 12
     sizes = [len(c.request.requests) for c in fake.calls if c.method == "BatchEmbedContents"]
     assert sizes == [3, 3, 3, 3]  # 3 items of the largest's size fit in a request, 4 do not
+
+
+def test_a_streams_batches_end_before_the_request_size(fake: FakeServer, client: Client) -> None:
+    # a stream's largest item is not known in advance: each batch ends before the item that
+    # would take its request past the size (a list's are cut to fit its largest: above)
+    quarter = MAX_REQUEST_BYTES // 4
+    sizes = [quarter, quarter, quarter, 100, quarter, quarter, 100, 100]
+    stream = ({"mime_type": "video/mp4", "data": bytes([i]) * size} for i, size in enumerate(sizes))
+    got = [v for b in textservice.iter_embed_content(TWO, stream, client=client) for v in b]
+    assert len(got) == len(sizes)
+    sent = [len(c.request.requests) for c in fake.calls if c.method == "BatchEmbedContents"]
+    assert sent == [4, 4]  # three quarters and a small one; then two quarters and two small
 
 
 def test_files_are_read_as_their_batches_are_sent(
@@ -369,16 +379,15 @@ def test_files_are_read_as_their_batches_are_sent(
         return original(self)
 
     monkeypatch.setattr(Blob, "read", counted)
-    with TextServiceClient(api_key="k", **via(fake, transport), max_concurrency=1) as one:
+    with Client(api_key="k", **via(fake, transport), max_concurrency=1) as one:
         batches = textservice.iter_embed_content(TWO, paths, client=one, batch_size=2)
         first = next(iter(batches))
         # the first batch is back while most files are still unread (none read at the check);
-        # over REST a file is read for the request's bytes and again for its JSON body
-        # (``ContentRequests.one``)
-        reads_per_file = 2 if transport == "rest" else 1
-        assert len(first) == 2 and 2 * reads_per_file <= len(reads) <= 6 * reads_per_file
+        # each file is read once: for the request's bytes (gRPC) or its JSON body (REST),
+        # the one form its transport sends
+        assert len(first) == 2 and 2 <= len(reads) <= 6
         rest = list(batches)
-    assert sum(map(len, rest)) == 10 and sorted(reads) == sorted(paths * reads_per_file)
+    assert sum(map(len, rest)) == 10 and sorted(reads) == sorted(paths)
 
 
 # -- the hand-written bytes --------------------------------------------------------------------
@@ -387,7 +396,7 @@ def test_files_are_read_as_their_batches_are_sent(
 @pytest.mark.parametrize("version", ["v1", "v1beta"])
 @pytest.mark.parametrize("instruction", [False, True])
 def test_media_requests_are_betterproto2s_bytes_and_json(version: str, instruction: bool) -> None:
-    from textservice._encoding.content import ContentFields, ContentRequests, Document
+    from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document
     from textservice._encoding.json_mapping import to_json
     from textservice._profiles import TASK_INSTRUCTIONS
 

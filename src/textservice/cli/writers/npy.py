@@ -38,24 +38,26 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeGuard
 
+from textservice._numpy import require_numpy
 from textservice.cli.checkpoints import REPLACE, Checkpoint
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import ContentDigest, DigestChain, digest_path, is_digest, npy_digest
-from textservice.cli.errors import InputChangedError
+from textservice.cli.errors import InputChangedError, OutputConflictError
 from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import (
+from textservice.cli.sources import InputCheck
+from textservice.cli.writers.common import (
     EMPTY,
-    OutputConflictError,
+    NEEDS_NUMPY,
+    ResultsFile,
+    ResumableFile,
     ResumePoint,
     Vectors,
     check_dimension,
     fsync_dir,
     partial_path,
     replace_atomically,
-    require_numpy,
 )
-from textservice.cli.sources import InputCheck
 
 __all__ = ["HEADER_SIZE", "NpyFile", "NpyResults", "ids_path", "npy_header", "read_npy_header"]
 
@@ -112,19 +114,12 @@ def read_npy_header(raw: bytes, where: Path) -> tuple[tuple[int, int], dict[str,
     return (int(shape[0]), int(shape[1])), found
 
 
-class NpyFile:
+class NpyFile(ResumableFile):
     """A resumable ``.npy`` output (see the module docstring)."""
 
     def __init__(self, path: Path, check: InputCheck, *, overwrite: bool) -> None:
-        self._np = require_numpy()
-        self.path = path
-        self.part = partial_path(path)
-        self.check = check
-        self.overwrite = overwrite
-        self.dimension: int | None = None
-        self.already_complete = False
-        self.point = EMPTY
-        self._chain: DigestChain | None = None
+        self._np = require_numpy(*NEEDS_NUMPY)
+        super().__init__(path, check, overwrite=overwrite)
         self._file: IO[bytes] | None = None
         self._rows = 0  # rows in the .part after its header
         self._records = 0  # records done (in the .part)
@@ -456,26 +451,25 @@ class NpyFile:
         return str(self.path)
 
 
-class NpyResults:
+class NpyResults(ResultsFile):
     """A ``.npy`` output's results, finished or an unfinished run's ``.part``, read for reuse
-    (:mod:`.reuse`): the keys of its ids file, and rows read by number."""
+    (:mod:`..reuse`): the keys of its ids file, and rows read by number."""
 
     def __init__(
         self, data: Path, ids: Path, *, offset: int, dimension: int, rows: int, ids_bytes: int
     ) -> None:
-        self.where = data
+        super().__init__(data)
         self._ids = ids
         self._offset = offset
         self._dimension = dimension
         self._rows = rows
         self._ids_bytes = ids_bytes
-        self._file: IO[bytes] | None = None
 
     @classmethod
     def finished(cls, path: Path) -> NpyResults | None:
         """``path``'s results, if its digest file names an ids file that is there (one left
         by a crash between the renames of a finish is put in place now); ``None`` if not."""
-        np = require_numpy()
+        np = require_numpy(*NEEDS_NUMPY)
         try:
             found = json.loads(digest_path(path).read_bytes())
             wanted = found.get("ids") if isinstance(found, dict) else None
@@ -576,7 +570,7 @@ class NpyResults:
     def read(self, rows: Sequence[int]) -> Any:
         """Rows ``rows`` as a float32 array (``OutputConflictError`` for a row that is not
         all finite numbers)."""
-        np = require_numpy()
+        np = require_numpy(*NEEDS_NUMPY)
         if self._file is None:
             self._file = open(self.where, "rb")  # noqa: SIM115
         size = self._dimension * 4
@@ -600,15 +594,9 @@ class NpyResults:
             )
         return out
 
-    def close(self) -> None:
-        """Close the file."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
     def moved(self, old: Path, new: Path) -> None:
         """Its files, under ``old``, are now under ``new``."""
-        self.where = new / self.where.relative_to(old)
+        super().moved(old, new)
         self._ids = new / self._ids.relative_to(old)
 
 

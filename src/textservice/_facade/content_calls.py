@@ -7,30 +7,37 @@ request gains in a later proto). This module checks what only makes sense togeth
 needs the RETRIEVAL_DOCUMENT task type; a dimensionality is positive), turns ``content`` into
 ``Document`` items, and runs them on the same ordered, bounded-concurrency engine as
 ``generate_embeddings``: one item by EmbedContent, a sequence by BatchEmbedContents calls of
-at most 100 items, in input order. Requests are written by hand (``_encoding.content``).
+at most 100 items, in input order. Requests are written by hand (``_encoding.embed_requests``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import betterproto2
 
-from textservice._checks import encodable, is_int, kind
-from textservice._encoding.content import ContentFields, ContentRequests, Document
+from textservice._checks import encodable, is_int, is_stream, kind
+from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document
 from textservice._engine import embed as _engine
-from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
-from textservice._engine.outputs import OutputStrategy, check_output, normalized, strategy
+from textservice._engine.embed import check_batch_size, check_progress
+from textservice._engine.output_formats import OutputStrategy, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
 from textservice._facade.deprecation import deprecated
-from textservice._facade.media import check_media, is_media, media_item
-from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
+from textservice._facade.media import check_media, is_media, media_item, request_size
+from textservice._facade.results import Embeddings, embeddings
+from textservice._facade.twins import (
+    Iteration,
+    async_batches,
+    async_call,
+    sync_batches,
+    sync_call,
+)
 from textservice._profiles import (
     MAX_BATCH_ITEMS,
     MAX_REQUEST_BYTES,
@@ -45,9 +52,6 @@ from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice.client import call_path
-
-if TYPE_CHECKING:
-    from textservice._numpy import Float32Array
 
 __all__ = [
     "ContentRecipe",
@@ -151,9 +155,13 @@ def check_items(content: object, argument: str = "content") -> Document | list[D
     return [_document(item, f"{argument}[{i}]") for i, item in enumerate(content)]
 
 
-def _check_list(contents: object) -> list[Document]:
+def _check_many(contents: object) -> list[Document] | None:
+    """``contents`` of ``iter_embed_content`` as a new list of items, checked now; ``None``
+    for a stream (``is_stream``: read and checked item by item as it is embedded)."""
     if isinstance(contents, str | Mapping | os.PathLike):
         raise TypeError("contents must be a sequence of items, not a single one (use [content])")
+    if is_stream(contents):
+        return None
     checked = check_items(contents, "contents")
     assert isinstance(checked, list)
     return checked
@@ -171,6 +179,12 @@ def _check_normalize(value: object) -> bool:
 def _text(item: Document) -> str:
     """What the rate governor counts of an item: its text (with its title, if any)."""
     return item.text if item.title is None else f"{item.title}\n{item.text}"
+
+
+def _weight(item: Document) -> int:
+    """What an item adds to a request against ``MAX_REQUEST_BYTES``: a media item's size
+    (a text's is left out, as the batches of a list are sized by their largest media item)."""
+    return request_size(item) if item.parts else 0
 
 
 def _one_request(requests: ContentRequests, item: Document) -> Any:
@@ -214,7 +228,8 @@ class ContentRecipe:
                 raise TypeError("ContentRecipe: a batch method needs vectors")
             many = ManyTexts(self.many, _many_requests, self.vectors, max_texts=self.max_items)
         one = OneText(self.one, _one_request, self.vector)
-        object.__setattr__(self, "engine", EmbedRecipe(one, many, text=_text))
+        engine = EmbedRecipe(one, many, text=_text, weight=_weight, budget=MAX_REQUEST_BYTES)
+        object.__setattr__(self, "engine", engine)
 
     def requests_for(
         self, template: betterproto2.Message, profile: ModelProfile
@@ -260,27 +275,55 @@ class ContentRecipe:
         largest = check_media(
             listed, model, profile, "contents" if many else "content", one=not many
         )
-        if self.dimensionality is not None:
-            dim = getattr(template, self.dimensionality)
-            if dim is not None and dim <= 0:
-                raise ValueError(f"{self.dimensionality} must be a positive int, got {dim}")
-            if dim is not None and profile.dimensions is not None:
-                low, high = profile.dimensions
-                if not low <= dim <= high:
-                    raise ValueError(
-                        f"{self.dimensionality} must be between {low} and {high} for {model}, "
-                        f"got {dim}"
-                    )
+        self._check_dimensionality(template, profile)
         self._check_titles(template, listed)
         return largest
 
-    def _check_titles(self, template: betterproto2.Message, titled: list[Document]) -> None:
+    def checked_stream(
+        self, template: betterproto2.Message, contents: Iterable[object], profile: ModelProfile
+    ) -> Iterator[Document]:
+        """``contents`` read item by item, each checked as ``check`` checks a list's items
+        (an error names the item's index, raised when it is read); the call's own rules are
+        checked now."""
+        self._check_dimensionality(template, profile)
+        self._check_titles(template, [])
+        return self._stream(template, contents, profile)
+
+    def _stream(
+        self, template: betterproto2.Message, contents: Iterable[object], profile: ModelProfile
+    ) -> Iterator[Document]:
+        model = str(getattr(template, "model", ""))
+        titled = False
+        for index, value in enumerate(contents):
+            name = f"contents[{index}]"
+            item = _document(value, name)
+            if item.parts:
+                check_media([item], model, profile, name, one=True)
+            if item.title is not None and not titled:  # the rule is the call's: once
+                self._check_titles(template, [item], index)
+                titled = True
+            yield item
+
+    def _check_dimensionality(self, template: betterproto2.Message, profile: ModelProfile) -> None:
+        if self.dimensionality is None:
+            return
+        dim = getattr(template, self.dimensionality)
+        model = str(getattr(template, "model", ""))
+        error = (
+            None if dim is None else profile.dimensionality_error(dim, model, self.dimensionality)
+        )
+        if error is not None:
+            raise ValueError(error)
+
+    def _check_titles(
+        self, template: betterproto2.Message, titled: list[Document], offset: int = 0
+    ) -> None:
         call_title = getattr(template, self.fields.title) if self.fields.title else None
         first = next((i for i, d in enumerate(titled) if d.title is not None), None)
         if call_title is None and first is None:
             return
         if self.deprecated_title is not None and first is not None:
-            deprecated(f"item {first}'s title: {self.deprecated_title}")
+            deprecated(f"item {offset + first}'s title: {self.deprecated_title}")
         if self.fields.title is None:
             raise ValueError("this API version's requests have no title")
         task = getattr(template, self.task_type) if self.task_type else None
@@ -331,18 +374,14 @@ def _fitting(
     return dataclasses.replace(engine, many=dataclasses.replace(many, max_texts=fits))
 
 
-def _output(output: str, normalize: bool) -> OutputStrategy[Any, Any]:
-    chosen = strategy("numpy" if output == "numpy" else "list")
-    return normalized(chosen) if normalize else chosen
-
-
 @dataclass(frozen=True)
 class _Call:
     """An ``embed_content`` call, its arguments checked."""
 
     recipe: ContentRecipe
     requests: ContentRequests
-    items: Document | list[Document]
+    items: Document | list[Document] | Iterator[Document]
+    """One item, a list of them, or a stream of them checked as read (``iter_embed_content``)."""
     options: RequestOptions
     output: OutputStrategy[Any, Any]
     path: CallPath
@@ -359,14 +398,22 @@ class _Call:
         request_options: object,
         output: object,
         normalize: object,
+        *,
+        stream: bool = False,
     ) -> _Call:
         """Checked in this order, in the caller's thread, before any network (``content``
-        may be items checked already)."""
-        items = check_items(content)
+        may be items checked already). With ``stream``, ``content`` is an iterable read (and
+        its items checked) only as the call embeds it."""
         profile = profile_for(str(getattr(template, "model", "")))
-        largest = recipe.check(template, items, profile)
+        items: Document | list[Document] | Iterator[Document]
+        if stream:
+            assert isinstance(content, Iterable)
+            items, largest = recipe.checked_stream(template, content, profile), 0
+        else:
+            items = check_items(content)
+            largest = recipe.check(template, items, profile)
         options = check_request_options(request_options)
-        chosen = _output(check_output(output), _check_normalize(normalize))
+        chosen = output_for(output, _check_normalize(normalize))
         return cls(
             recipe,
             recipe.requests_for(template, profile),
@@ -378,102 +425,37 @@ class _Call:
         )
 
     @property
+    def params(self) -> ContentRequests:
+        """What the engine builds requests with: the call's encoder."""
+        return self.requests
+
+    @property
     def max_batch(self) -> int:
         """The most items one batch call of this call holds."""
         many = self.engine.many
         return many.max_texts if many is not None else 1
 
     async def run(self) -> Embeddings:
-        engine, items = self.engine, self.items
+        engine, items, requests = self.engine, self.items, self.requests
+        assert isinstance(items, Document | list)
         if isinstance(items, Document):
-            vector = await _engine.embed_one(
-                self.path, engine, self.requests, items, self.options, self.output
-            )
-            return (
-                ArrayEmbedding(embedding=vector) if self.numpy else OneEmbedding(embedding=vector)
-            )
-        rows = await _engine.embed_many(
-            self.path, engine, self.requests, items, self.options, self.output
-        )
-        return ArrayEmbedding(embedding=rows) if self.numpy else ManyEmbeddings(embedding=rows)
-
-    @property
-    def numpy(self) -> bool:
-        """Arrays, not lists."""
-        return self.output.name == "numpy"
+            one = _engine.embed_one(self.path, engine, requests, items, self.options, self.output)
+            return embeddings(await one)
+        many = _engine.embed_many(self.path, engine, requests, items, self.options, self.output)
+        return embeddings(await many)
 
 
-def embed_content(
-    recipe: ContentRecipe,
-    template: betterproto2.Message,
-    content: object,
-    client: object,
-    request_options: object,
-    output: object,
-    normalize: object,
-) -> Embeddings:
-    """``embed_content``: one item, or a sequence of them, from synchronous code. ``template``
-    is the request holding the call's fixed fields (built and checked by the facade)."""
-    call = _Call.checked(recipe, template, content, client, request_options, output, normalize)
-    return call.path.run_sync(call.run)
+embed_content = sync_call(
+    _Call.checked,
+    "``embed_content``: one item, or a sequence of them, from synchronous code. ``template`` "
+    "is the request holding the call's fixed fields (built and checked by the facade).",
+)
+embed_content_async = async_call(
+    _Call.checked, "``embed_content_async``: ``embed_content`` on the caller's event loop."
+)
 
 
-async def embed_content_async(
-    recipe: ContentRecipe,
-    template: betterproto2.Message,
-    content: object,
-    client: object,
-    request_options: object,
-    output: object,
-    normalize: object,
-) -> Embeddings:
-    """``embed_content_async``: ``embed_content`` on the caller's event loop."""
-    call = _Call.checked(recipe, template, content, client, request_options, output, normalize)
-    return await call.run()
-
-
-@dataclass(frozen=True)
-class _Iteration:
-    """An ``iter_embed_content`` call, its arguments checked."""
-
-    call: _Call
-    items: list[Document]
-    batch_size: int
-    progress: ProgressCallback | None
-
-    @classmethod
-    def checked(
-        cls,
-        recipe: ContentRecipe,
-        template: betterproto2.Message,
-        contents: object,
-        client: object,
-        request_options: object,
-        batch_size: object,
-        progress: object,
-        output: object,
-        normalize: object,
-    ) -> _Iteration:
-        items = _check_list(contents)
-        call = _Call.checked(recipe, template, items, client, request_options, output, normalize)
-        size = min(check_batch_size(recipe.engine, batch_size), call.max_batch)
-        return cls(call, items, size, check_progress(progress))
-
-    def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
-        call = self.call
-        return _engine.iter_embed(
-            call.path,
-            call.engine,
-            call.requests,
-            self.items,
-            call.options,
-            call.output,
-            batch_size=self.batch_size,
-            progress=progress,
-        )
-
-
-def iter_embed_content(
+def _iteration(
     recipe: ContentRecipe,
     template: betterproto2.Message,
     contents: object,
@@ -483,29 +465,22 @@ def iter_embed_content(
     progress: object,
     output: object,
     normalize: object,
-) -> Iterator[list[list[float]]] | Iterator[Float32Array]:
-    """``iter_embed_content``: batches of embeddings for synchronous code."""
-    it = _Iteration.checked(
-        recipe, template, contents, client, request_options, batch_size, progress, output, normalize
+) -> Iteration:
+    """An ``iter_embed_content`` call, its arguments checked (a stream's items as read)."""
+    listed = _check_many(contents)
+    given = contents if listed is None else listed
+    call = _Call.checked(
+        recipe, template, given, client, request_options, output, normalize, stream=listed is None
     )
-    return _engine.iter_embed_sync(
-        it.call.path, it.batches(None), total=len(it.items), progress=it.progress
-    )
+    size = min(check_batch_size(recipe.engine, batch_size), call.max_batch)
+    assert not isinstance(call.items, Document)
+    return Iteration(call, call.items, size, check_progress(progress))
 
 
-def iter_embed_content_async(
-    recipe: ContentRecipe,
-    template: betterproto2.Message,
-    contents: object,
-    client: object,
-    request_options: object,
-    batch_size: object,
-    progress: object,
-    output: object,
-    normalize: object,
-) -> AsyncIterator[list[list[float]]] | AsyncIterator[Float32Array]:
-    """``iter_embed_content_async``: batches of embeddings as an async iterator."""
-    it = _Iteration.checked(
-        recipe, template, contents, client, request_options, batch_size, progress, output, normalize
-    )
-    return it.batches(it.progress)
+iter_embed_content = sync_batches(
+    _iteration, "``iter_embed_content``: batches of embeddings for synchronous code."
+)
+iter_embed_content_async = async_batches(
+    _iteration,
+    "``iter_embed_content_async``: batches of embeddings as an async iterator.",
+)

@@ -1,23 +1,17 @@
 """Which writer ``textservice embed --output`` gets: standard output, JSONL, ``.npy`` or
-Parquet (see :mod:`textservice.cli.outputs` for what they share)."""
+Parquet (see :mod:`textservice.cli.writers.jsonl` for what they share)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from textservice.cli.digests import VectorSettings
-from textservice.cli.npy_output import NpyFile, NpyResults, ids_path
-from textservice.cli.outputs import (
-    JsonlFile,
-    JsonlResults,
-    ResultWriter,
-    StdoutOutput,
-    output_kind,
-    partial_path,
-)
-from textservice.cli.parquet_output import ParquetOutput, ParquetResults
 from textservice.cli.reuse import Earlier
 from textservice.cli.sources import InputCheck
+from textservice.cli.writers.common import ResultWriter, output_kind, partial_path
+from textservice.cli.writers.jsonl import JsonlFile, JsonlResults, StdoutOutput
+from textservice.cli.writers.npy import NpyFile, NpyResults, ids_path
+from textservice.cli.writers.parquet import ParquetOutput, ParquetResults
 
 __all__ = ["earlier_finished", "earlier_unfinished", "open_output"]
 

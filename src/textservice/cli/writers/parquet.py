@@ -37,22 +37,23 @@ from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from textservice._numpy import require_numpy
 from textservice.cli.checkpoints import REPLACE, Checkpoint
 from textservice.cli.columns import KeptColumn
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import ContentDigest, DigestChain, is_digest, json_default
+from textservice.cli.errors import OutputConflictError
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import (
+from textservice.cli.sources import InputCheck, InputError, require_pyarrow
+from textservice.cli.writers.common import (
     EMPTY,
-    OutputConflictError,
+    NEEDS_NUMPY,
+    ResumableFile,
     ResumePoint,
     Vectors,
     check_dimension,
     fsync_dir,
-    partial_path,
-    require_numpy,
 )
-from textservice.cli.sources import InputCheck, InputError, require_pyarrow
 
 __all__ = [
     "METADATA_KEY",
@@ -117,11 +118,11 @@ def _segment_name(index: int) -> str:
     return f"{index:08d}.parquet"
 
 
-class ParquetOutput:
+class ParquetOutput(ResumableFile):
     """A resumable Parquet output (see the module docstring)."""
 
     def __init__(self, path: Path, check: InputCheck, *, overwrite: bool) -> None:
-        self._np = require_numpy()
+        self._np = require_numpy(*NEEDS_NUMPY)
         self._pq = require_pyarrow()
         import pyarrow as pa
 
@@ -141,14 +142,7 @@ class ParquetOutput:
         self._kept: tuple[KeptColumn, ...] = check.kept
         self._kept_types = [self._arrow_type(column) for column in check.kept]
         self._kept_values: list[list[Any]] = [[] for _ in check.kept]
-        self.path = path
-        self.part = partial_path(path)
-        self.check = check
-        self.overwrite = overwrite
-        self.dimension: int | None = None
-        self.already_complete = False
-        self.point = EMPTY
-        self._chain: DigestChain | None = None
+        super().__init__(path, check, overwrite=overwrite)
         self._segments = 0
         self._records = 0
         self._ids: list[Any] = []
@@ -509,13 +503,13 @@ _CACHED_GROUPS = 4
 
 class ParquetResults:
     """A Parquet output's results, finished or an unfinished run's segments, read for reuse
-    (:mod:`.reuse`): the ``key`` column, and rows read a row group at a time (the last few
+    (:mod:`..reuse`): the ``key`` column, and rows read a row group at a time (the last few
     groups read are kept, so rows read in about their old order are read once)."""
 
     def __init__(self, files: Sequence[Path], where: Path) -> None:
         self.where = where
         self._pq = require_pyarrow()
-        self._np = require_numpy()
+        self._np = require_numpy(*NEEDS_NUMPY)
         self._files = list(files)
         self._starts: list[tuple[int, int, int]] = []  # (first row, file, group), in order
         self._cache: dict[tuple[int, int], Any] = {}

@@ -6,8 +6,10 @@ each reply decoded straight from its bytes (``textservice._encoding.arrays``). E
 engine does differently for the two lives in one strategy object: what an RPC's reply is
 decoded as and how its rows are read, how a list's rows are collected as batches arrive (the
 sink), how batches are joined, how identical texts' rows are fanned back out (``gather``),
-and the result for no texts. ``OUTPUTS`` is the table of
-formats; a new format is a new strategy here and a row in it, and nothing else changes.
+what the format needs installed, how its vectors are made unit-length, and the result for no
+texts. ``OUTPUTS`` is the table of formats, and ``output_for`` the one place a call's
+``output=`` (and ``normalize=``) is turned into its strategy: a new format is a new strategy
+here and a row in it, and nothing else changes.
 
 ``normalized(strategy)`` wraps either one so that every vector is scaled to unit length as
 its batch arrives (``embed_content(..., normalize=True)``): lists in Python floats (double
@@ -43,6 +45,7 @@ __all__ = [
     "Sink",
     "check_output",
     "normalized",
+    "output_for",
     "strategy",
     "unit_array",
     "unit_lists",
@@ -94,6 +97,13 @@ class OutputStrategy(ABC, Generic[V, R]):
     """Everything the engine does differently for one output format."""
 
     name: Output
+
+    def require(self) -> None:
+        """Raise when what this format needs is not installed (nothing, by default)."""
+
+    @abstractmethod
+    def unit(self, rows: R) -> R:
+        """``rows`` with every vector scaled to unit length (see ``normalized``)."""
 
     @abstractmethod
     def reader(self, rpc: ChunkRpc) -> Reader:
@@ -164,6 +174,10 @@ class ListOutput(OutputStrategy[list[float], list[list[float]]]):
         """The first vector."""
         return rows[0]
 
+    def unit(self, rows: list[list[float]]) -> list[list[float]]:
+        """``unit_lists``."""
+        return unit_lists(rows)
+
     def width(self, rows: list[list[float]]) -> None:
         """``None``: lists are returned as the server sent them, whatever their lengths."""
         return None
@@ -229,10 +243,18 @@ class NumpyOutput(OutputStrategy["Float32Array", "Float32Array"]):
         """The rows as one ``(n, dim)`` array (``Internal`` for lists of different lengths)."""
         return arrays.rows_array(raw)
 
+    def require(self) -> None:
+        """numpy (``NumpyMissingError`` saying how to install it)."""
+        require_numpy()
+
     def first(self, rows: Float32Array) -> Float32Array:
         """The first row, shape ``(dim,)``."""
         row: Float32Array = rows[0]
         return row
+
+    def unit(self, rows: Float32Array) -> Float32Array:
+        """``unit_array``."""
+        return unit_array(rows)
 
     def width(self, rows: Float32Array) -> int:
         """The rows' width: the arrays of one call (its batches, or the whole list) must
@@ -289,16 +311,21 @@ def unit_array(rows: Float32Array) -> Float32Array:
 class _Normalized(OutputStrategy[V, R]):
     """``inner`` with every batch's vectors scaled to unit length (see the module docstring)."""
 
-    def __init__(self, inner: OutputStrategy[V, R], unit: Callable[[R], R]) -> None:
+    def __init__(self, inner: OutputStrategy[V, R]) -> None:
         self.inner = inner
-        self.unit = unit
         self.name = inner.name
+
+    def require(self) -> None:
+        self.inner.require()
+
+    def unit(self, rows: R) -> R:
+        return self.inner.unit(rows)
 
     def reader(self, rpc: ChunkRpc) -> Reader:
         return self.inner.reader(rpc)
 
     def rows(self, raw: RawRows) -> R:
-        return self.unit(self.inner.rows(raw))
+        return self.inner.unit(self.inner.rows(raw))
 
     def first(self, rows: R) -> V:
         return self.inner.first(rows)
@@ -326,19 +353,9 @@ OUTPUTS: Mapping[Output, OutputStrategy[Any, Any]] = {"list": LIST, "numpy": NUM
 """Every output format by its name (the ``output=`` argument)."""
 
 
-@overload
-def normalized(strategy: ListOutput) -> OutputStrategy[list[float], list[list[float]]]: ...
-
-
-@overload
-def normalized(strategy: NumpyOutput) -> OutputStrategy[Float32Array, Float32Array]: ...
-
-
-def normalized(strategy: ListOutput | NumpyOutput) -> OutputStrategy[Any, Any]:
+def normalized(strategy: OutputStrategy[V, R]) -> OutputStrategy[V, R]:
     """``strategy`` returning unit-length vectors."""
-    if isinstance(strategy, NumpyOutput):
-        return _Normalized(strategy, unit_array)
-    return _Normalized(strategy, unit_lists)
+    return _Normalized(strategy)
 
 
 @overload
@@ -350,23 +367,27 @@ def strategy(output: Literal["numpy"]) -> NumpyOutput: ...
 
 
 @overload
-def strategy(output: Output) -> ListOutput | NumpyOutput: ...
+def strategy(output: Output) -> OutputStrategy[Any, Any]: ...
 
 
-def strategy(output: Output) -> ListOutput | NumpyOutput:
-    """The strategy of an output format checked by ``check_output``."""
-    return LIST if output == "list" else NUMPY
+def strategy(output: Output) -> OutputStrategy[Any, Any]:
+    """The strategy of an output format checked by ``check_output`` (its row in ``OUTPUTS``)."""
+    return OUTPUTS[output]
 
 
 def check_output(output: object) -> Output:
-    """A name in ``OUTPUTS`` (else ``ValueError``); ``"numpy"`` needs numpy installed.
-
-    Without numpy, ``"numpy"`` raises ``ImportError`` naming how to install it.
-    """
-    for name in OUTPUTS:
+    """A name in ``OUTPUTS`` (else ``ValueError``) whose format has what it needs installed
+    (``"numpy"``: numpy, else ``NumpyMissingError`` naming how to install it)."""
+    for name, chosen in OUTPUTS.items():
         if output == name and isinstance(output, str):
-            if name == "numpy":
-                require_numpy()
+            chosen.require()
             return name
     names = " or ".join(repr(name) for name in OUTPUTS)
     raise ValueError(f"output must be {names}, got {output!r}")
+
+
+def output_for(output: object, normalize: bool = False) -> OutputStrategy[Any, Any]:
+    """The one output decision of a call: the strategy of ``output`` (checked by
+    ``check_output``), returning unit-length vectors with ``normalize``."""
+    chosen = strategy(check_output(output))
+    return normalized(chosen) if normalize else chosen
