@@ -589,16 +589,18 @@ def _ended(batch: batches.Batch) -> str:
     return f"{name} failed{why}; {AGAIN} to send a new job"
 
 
-async def failing(message: str) -> AsyncIterator[Any]:
-    """An embedding source that fails when it is first asked: the records Batch mode could
-    not embed stop the output there."""
-    raise BatchLinesFailed(message)
-    yield  # pragma: no cover  (an async generator: it raises when iterated)
+async def failing(message: str, records: Iterator[Record]) -> AsyncIterator[Any]:
+    """An embedding source that fails at the first record it is given: the records Batch mode
+    could not embed stop the output there (given none, it ends quietly)."""
+    for _ in records:
+        raise BatchLinesFailed(message)
+    return
+    yield  # pragma: no cover  (an async generator)
 
 
 def failing_batches(message: str) -> EmbedBatches:
     """``EmbedBatches`` raising ``BatchLinesFailed(message)`` (see ``failing``)."""
-    return lambda _records: failing(message)
+    return lambda records: failing(message, records)
 
 
 def check_batch_mode(options: EmbedOptions, output_path: str | None) -> None:
