@@ -1,6 +1,6 @@
 """``textservice embed`` on a changed input: only what changed is sent (content keys).
 
-The fake serves 8-dimensional vectors on a TCP port (the CLI is a subprocess), so its request
+The fake serves 8-dimensional vectors on a TCP port, so its request
 log shows exactly which texts a rerun sends; "the same output as a clean run" is checked
 against a clean run of the changed input, byte for byte (Parquet: value for value).
 """
