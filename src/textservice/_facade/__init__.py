@@ -15,13 +15,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, S
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import betterproto2
-
 from textservice._checks import HasName, check_model, check_text, check_texts
 from textservice._encoding.content import ContentFields
 from textservice._encoding.dicts import to_dict
-from textservice._engine import embed as _engine
-from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
 from textservice._engine.outputs import LIST, NUMPY, Output, OutputStrategy, check_output
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
@@ -39,15 +35,19 @@ from textservice._facade.fields import JsonValue
 from textservice._facade.media import ContentItem, ContentItems
 from textservice._facade.paging import Paging, paged, paged_async
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
-from textservice._transport.callpath import CallPath
 from textservice._transport.methods import HttpRule, MethodSpec, RequestT, ResponseT
 from textservice._transport.options import RequestOptions, check_request_options
-from textservice._transport.rpc import call
 from textservice.client import TextServiceClient, call_path
 from textservice.retry import Retry
 
+# The engine and the RPC layer (asyncio, grpclib, the rate governor) are imported by the
+# functions that run calls, on a client's first call, not when a facade is imported (issue 21).
 if TYPE_CHECKING:
+    import betterproto2
+
+    from textservice._engine.embed import ProgressCallback
     from textservice._numpy import Float32Array
+    from textservice._transport.callpath import CallPath
 
 __all__ = [
     "ArrayEmbedding",
@@ -146,7 +146,9 @@ async def _unary(
     options: RequestOptions,
     result: Callable[[ResponseT], T],
 ) -> T:
-    return result(await call(path, method, request, options, method.response_type))
+    from textservice._transport import rpc
+
+    return result(await rpc.call(path, method, request, options, method.response_type))
 
 
 # -- embeddings ---------------------------------------------------------------------------
@@ -186,6 +188,8 @@ class _Embedding:
 
     async def run(self) -> Embeddings:
         """One text by ``embed_one``, a list by ``embed_many``, in the output asked for."""
+        from textservice._engine import embed as _engine
+
         path, recipe, model, text, options = (
             self.path,
             self.recipe,
@@ -258,6 +262,8 @@ class _Iteration:
     ) -> _Iteration:
         """The call's arguments, checked in this order, in the caller's thread, before any
         network."""
+        from textservice._engine.embed import check_batch_size, check_progress
+
         return cls(
             recipe,
             check_model(model),
@@ -273,6 +279,8 @@ class _Iteration:
         self, output: OutputStrategy[Any, R], progress: ProgressCallback | None
     ) -> AsyncGenerator[R, None]:
         """The engine's batches in ``output``'s format."""
+        from textservice._engine import embed as _engine
+
         return _engine.iter_embed(
             self.path,
             self.recipe,
@@ -300,6 +308,8 @@ def iter_embeddings(
     it = _Iteration.checked(
         recipe, model, texts, client, request_options, batch_size, progress, output
     )
+    from textservice._engine import embed as _engine
+
     total = len(it.texts)
     if it.output == "numpy":
         arrays = it.batches(NUMPY, None)

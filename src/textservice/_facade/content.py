@@ -23,8 +23,6 @@ import betterproto2
 
 from textservice._checks import encodable, is_int, kind
 from textservice._encoding.content import ContentFields, ContentRequests, Document
-from textservice._engine import embed as _engine
-from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
 from textservice._engine.outputs import OutputStrategy, check_output, normalized, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
@@ -41,13 +39,16 @@ from textservice._profiles import (
     takes_title,
     task_name,
 )
-from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice.client import call_path
 
+# The engine (asyncio, the RPC layer, the rate governor) is imported by the functions that
+# run calls, on a client's first call, not when a facade is imported (issue 21).
 if TYPE_CHECKING:
+    from textservice._engine.embed import ProgressCallback
     from textservice._numpy import Float32Array
+    from textservice._transport.callpath import CallPath
 
 __all__ = [
     "ContentRecipe",
@@ -361,6 +362,8 @@ class _Call:
         return many.max_texts if many is not None else 1
 
     async def run(self) -> Embeddings:
+        from textservice._engine import embed as _engine
+
         engine, items = self.engine, self.items
         if isinstance(items, Document):
             vector = await _engine.embed_one(
@@ -431,12 +434,16 @@ class _Iteration:
         output: object,
         normalize: object,
     ) -> _Iteration:
+        from textservice._engine.embed import check_batch_size, check_progress
+
         items = _check_list(contents)
         call = _Call.checked(recipe, template, items, client, request_options, output, normalize)
         size = min(check_batch_size(recipe.engine, batch_size), call.max_batch)
         return cls(call, items, size, check_progress(progress))
 
     def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
+        from textservice._engine import embed as _engine
+
         call = self.call
         return _engine.iter_embed(
             call.path,
@@ -462,6 +469,8 @@ def iter_embed_content(
     normalize: object,
 ) -> Iterator[list[list[float]]] | Iterator[Float32Array]:
     """``iter_embed_content``: batches of embeddings for synchronous code."""
+    from textservice._engine import embed as _engine
+
     it = _Iteration.checked(
         recipe, template, contents, client, request_options, batch_size, progress, output, normalize
     )
