@@ -98,4 +98,3 @@ def test_a_grpc_call_loads_no_rest_stack() -> None:
     assert "grpclib.server" not in loaded and "betterproto2.grpclib" not in loaded, sorted(
         m for m in loaded if "server" in m
     )
-
