@@ -171,20 +171,33 @@ def test_import_textservice_loads_no_api_module() -> None:
 
 @pytest.mark.subprocess
 def test_a_function_loads_only_what_its_service_uses() -> None:
-    loaded = _loaded_after("import textservice\ntextservice.generate_embeddings")
+    # reaching a function loads no proto module (its facade names its classes: MessageRef);
+    # its first request loads its service's files, and only those
+    reached = _loaded_after("import textservice\ntextservice.generate_embeddings")
+    assert not {m for m in reached if m.startswith(f"{V1BETA}.")}, reached
+    first_request = (
+        "import textservice\nfrom textservice.v1beta import _text_service as s\n"
+        "s._GENERATE_EMBEDDINGS.many.method.request_type(model='models/m', texts=['a'])"
+    )
+    loaded = _loaded_after(first_request)
     assert f"{V1BETA}._text_service" in loaded
     for unused in (
         f"{V1BETA}._generative_service",
         f"{V1BETA}._content",
         f"{V1BETA}._retriever",
         f"{V1BETA}._model_service",
+        f"{V1BETA}._text_service_grpc",
         "textservice._proto.google.ai.generativelanguage.v1",
         "textservice._proto.google.protobuf",
         "textservice._proto.google.longrunning",
         "textservice._proto.google.type",
     ):
         assert unused not in loaded, unused
-    loaded = _loaded_after("import textservice\ntextservice.embed_content")
+    first_request = (
+        "import textservice\nfrom textservice.v1beta import _generative_service as s\n"
+        "s._EMBED_CONTENT.request_type(model='models/m')"
+    )
+    loaded = _loaded_after(first_request)
     assert {f"{V1BETA}._generative_service", f"{V1BETA}._content"} <= loaded
     for unused in (f"{V1BETA}._text_service", f"{V1BETA}._model_service", f"{V1BETA}._tuned_model"):
         assert unused not in loaded, unused

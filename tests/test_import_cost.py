@@ -58,6 +58,18 @@ def test_import_and_a_function_load_no_runtime(code: str) -> None:
 
 
 @pytest.mark.subprocess
+@pytest.mark.parametrize("function", ["generate_embeddings", "embed_content"])
+def test_an_embedding_function_loads_no_message_class(function: str) -> None:
+    # its facade names its message classes (MessageRef, TypeMap): betterproto2 and the proto
+    # modules load with the first call that builds a request
+    loaded = _loaded(f"import textservice\ntextservice.{function}")
+    assert "betterproto2" not in loaded
+    proto = sorted(m for m in loaded if m.startswith("textservice._proto."))
+    assert proto, "the facade imports its version's package index"
+    assert not [m for m in proto if m.rsplit(".", 1)[-1].startswith("_")], proto
+
+
+@pytest.mark.subprocess
 def test_quota_types_are_imported_on_first_use() -> None:
     loaded = _loaded(
         "import textservice\n"

@@ -24,13 +24,15 @@ import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
-
-import betterproto2
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textservice._encoding.media import Blob
 from textservice._encoding.metadata import json_name, message_metadata
 from textservice._encoding.wire import WIRE_LEN, encode_varint, tag
+
+# betterproto2 is imported where a message is read, not when a facade is imported (issue 21)
+if TYPE_CHECKING:
+    import betterproto2
 
 __all__ = ["Blob", "ContentFields", "ContentRequests", "Document", "Instruction", "prebuilt"]
 
@@ -41,7 +43,7 @@ the task in its text, ``textservice._profiles``)."""
 MODEL = "model"
 """The request field naming the model: set on prebuilt requests, so reading it is free."""
 
-M = TypeVar("M", bound=betterproto2.Message)
+M = TypeVar("M", bound="betterproto2.Message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,8 @@ class ContentRequests:
         instruction: Instruction | None = None,
         instruction_title: str | None = None,
     ) -> None:
+        import betterproto2
+
         self.one_type: type[betterproto2.Message] = type(template)
         meta = message_metadata(self.one_type)
         content = meta.meta_by_field_name[fields.content]

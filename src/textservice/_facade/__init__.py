@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textservice._checks import HasName, check_model, check_text, check_texts
 from textservice._encoding.content import ContentFields
-from textservice._encoding.dicts import to_dict
 from textservice._engine.outputs import LIST, NUMPY, Output, OutputStrategy, check_output
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
@@ -35,7 +34,14 @@ from textservice._facade.fields import JsonValue
 from textservice._facade.media import ContentItem, ContentItems
 from textservice._facade.paging import Paging, paged, paged_async
 from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
-from textservice._transport.methods import HttpRule, MethodSpec, RequestT, ResponseT
+from textservice._transport.methods import (
+    HttpRule,
+    MessageRef,
+    MethodSpec,
+    RequestT,
+    ResponseT,
+    TypeMap,
+)
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice.client import TextServiceClient, call_path
 from textservice.retry import Retry
@@ -62,6 +68,7 @@ __all__ = [
     "JsonValue",
     "ManyEmbeddings",
     "ManyTexts",
+    "MessageRef",
     "MethodSpec",
     "OneEmbedding",
     "OneText",
@@ -69,6 +76,7 @@ __all__ = [
     "Paging",
     "Retry",
     "TextServiceClient",
+    "TypeMap",
     "check_model",
     "completion",
     "deprecated",
@@ -99,12 +107,16 @@ R = TypeVar("R", bound=Sized)
 
 def plain(response: betterproto2.Message) -> dict[str, Any]:
     """A response as a plain dict (see ``textservice._encoding.dicts``)."""
+    from textservice._encoding.dicts import to_dict
+
     return to_dict(response)
 
 
 def completion(response: Any) -> dict[str, Any]:
     """A generation's response as a plain dict, plus ``result``: the first candidate's
     ``output`` (``None`` without candidates)."""
+    from textservice._encoding.dicts import to_dict
+
     result = response.candidates[0].output if response.candidates else None
     return {**to_dict(response), "result": result}
 

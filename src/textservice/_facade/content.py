@@ -19,8 +19,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import betterproto2
-
 from textservice._checks import encodable, is_int, kind
 from textservice._encoding.content import ContentFields, ContentRequests, Document
 from textservice._engine.outputs import OutputStrategy, check_output, normalized, strategy
@@ -46,6 +44,8 @@ from textservice.client import call_path
 # The engine (asyncio, the RPC layer, the rate governor) is imported by the functions that
 # run calls, on a client's first call, not when a facade is imported (issue 21).
 if TYPE_CHECKING:
+    import betterproto2
+
     from textservice._engine.embed import ProgressCallback
     from textservice._numpy import Float32Array
     from textservice._transport.callpath import CallPath
@@ -61,7 +61,7 @@ __all__ = [
     "task_type",
 ]
 
-E = TypeVar("E", bound=betterproto2.Enum)
+E = TypeVar("E", bound="betterproto2.Enum")
 
 ITEM_KEYS = ("text", "title")
 """The keys of an item given as a mapping."""

@@ -13,9 +13,6 @@ import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import betterproto2
-
-from textservice._encoding.dicts import to_dict
 from textservice._facade.clients import get_client
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
@@ -25,6 +22,8 @@ from textservice.errors import Internal
 # The RPC layer (asyncio, grpclib, the rate governor) is imported with the first page's call,
 # not when a facade is imported (issue 21).
 if TYPE_CHECKING:
+    import betterproto2
+
     from textservice._transport.callpath import CallPath
 
 __all__ = ["Paging", "paged", "paged_async"]
@@ -62,6 +61,8 @@ class _Pages:
         else:
             self.seen.add(token)
             self.request = dataclasses.replace(self.request, **{self.paging.token: token})  # type: ignore[type-var]
+        from textservice._encoding.dicts import to_dict
+
         return [to_dict(item) for item in getattr(response, self.paging.items)]
 
 

@@ -37,8 +37,8 @@ __all__ = [
 _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.MethodSpec(
     service="fixtures.no_batch.TextService",
     name="EmbedText",
-    request_type=_pb.EmbedTextRequest,
-    response_type=_pb.EmbedTextResponse,
+    request=_f.MessageRef(_pb, "EmbedTextRequest"),
+    response=_f.MessageRef(_pb, "EmbedTextResponse"),
     default_timeout=None,
     default_retry=None,
 )
