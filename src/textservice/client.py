@@ -284,7 +284,6 @@ class Client:
             secret=Secret(api_key) if api_key is not None else None,
             timeout=checked_timeout,
             retry=checked_retry,
-            max_concurrency=checked_concurrency,
             governor=RateGovernor(quota_settings),
         )
         self._finalizer = weakref.finalize(self, type(self._path).shutdown, self._path)
