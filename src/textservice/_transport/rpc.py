@@ -397,17 +397,19 @@ _Send = Callable[[Any, "float | None", "list[tuple[str, str | bytes]]"], Awaitab
 def _sender(connection: Channel | Connection, method: MethodSpec[Any, Any], reply: Any) -> _Send:
     """One attempt over the call path's connection: a REST ``Connection`` sends it itself, a
     grpclib ``Channel`` through a unary method (the one place grpclib's call API is used)."""
-    if isinstance(connection, Connection):
+    from grpclib.client import Channel, UnaryUnaryMethod  # loaded with the first call
+
+    # a class check, not ``isinstance(connection, Connection)``: a runtime protocol's check
+    # walks its members on every call (typing, Python 3.11), a cost on every attempt
+    if not isinstance(connection, Channel):
+        rest: Connection = connection
 
         async def send_rest(
             request: Any, timeout: float | None, metadata: list[tuple[str, str | bytes]]
         ) -> Any:
-            return await connection.unary(
-                method, request, reply, timeout=timeout, metadata=metadata
-            )
+            return await rest.unary(method, request, reply, timeout=timeout, metadata=metadata)
 
         return send_rest
-    from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
 
     # grpclib's codec calls ``RawReply.FromString(data)``: the reply's bytes as they are
     # (``_unary`` decodes them)
@@ -461,17 +463,13 @@ async def _unary(
             raise _without_details(stream, exc) from None
     if data is None:
         raise Internal("the server ended the call with status OK but sent no response message")
-    async with asyncio.timeout_at(deadline):
-        return cast("T", await _decode(data, reply))
-
-
-async def _decode(data: bytes, reply: Any) -> Any:
-    """``data`` decoded as ``reply``; on a worker thread when slow and large (see
-    ``decoding.OFF_LOOP_BYTES``). ``WireError`` for bytes that are not protobuf."""
+    # quickly on the loop, else (slow and large: ``decoding.OFF_LOOP_BYTES``) on a worker
+    # thread, within the deadline; ``WireError`` for bytes that are not protobuf
     quick = decode_quick(data, reply)
     if quick is not None:
-        return quick
-    return await off_loop(partial(decode_slow, reply=reply), data)
+        return cast("T", quick)
+    async with asyncio.timeout_at(deadline):
+        return cast("T", await off_loop(partial(decode_slow, reply=reply), data))
 
 
 def _without_details(stream: Any, exc: ValueError) -> GRPCError:
