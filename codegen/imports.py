@@ -81,7 +81,7 @@ def describe(problem: MissingImport) -> str:
     lines.append(
         f"  Fix: copy {problem.path} verbatim from github.com/googleapis/googleapis (Apache-2.0, "
         f"covered by protos/LICENSE) to protos/{problem.path}, then run `make generate` again "
-        '(README, "Regenerating after a proto update").'
+        '(docs/development.md, "Regenerating after a proto update").'
     )
     return "\n".join(lines)
 

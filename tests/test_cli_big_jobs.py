@@ -1,9 +1,11 @@
-"""``textservice embed`` on a 200,000-line input: streamed, killed mid-way, resumed, exact.
+"""``textservice embed`` on a 60,000-line input: streamed, killed mid-way, resumed, exact.
 
-The fake serves 16-dimensional vectors on a TCP port (the CLI is a subprocess), so a run takes
-seconds; the rows are what the fake answers (``embedding_bytes``), so "equal to a clean run"
-is checked against the exact output a clean run writes: the same rows, ids and (for JSONL)
-the same bytes, digests included.
+The fake serves 16-dimensional vectors on a TCP port (the CLI is a subprocess: it is killed),
+so a run takes seconds; the rows are what the fake answers (``embedding_bytes``), so "equal to
+a clean run" is checked against the exact output a clean run writes: the same rows, ids and
+(for JSONL) the same bytes, digests included. 60,000 lines are 600 calls and four Parquet
+segments (16,384 rows each at 16 dimensions): a kill once 20,000 results are kept lands after
+at least one segment and a third of the input, with two thirds left to resume.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.network]
 
-LINES = 200_000
+LINES = 60_000
 DIM = 16
 KEY_ENV = {"GOOGLE_API_KEY": "big-key"}
 
@@ -75,7 +77,7 @@ def sent_texts(fake: FakeTextService) -> list[str]:
         ("out.parquet", signal.SIGKILL),
     ],
 )
-def test_a_200000_line_job_killed_midway_and_resumed_equals_a_clean_run(
+def test_a_big_job_killed_midway_and_resumed_equals_a_clean_run(
     tmp_path: Path,
     served: tuple[FakeTextService, ServerAddress],
     big_input: Path,
@@ -88,11 +90,11 @@ def test_a_200000_line_job_killed_midway_and_resumed_equals_a_clean_run(
     part = tmp_path / (name + ".part")
     args = ["embed", "-m", MODEL, "-i", str(big_input), "-o", str(out), *endpoint(address)]
     fake.log.clear()
-    code = stop_when(part, 40_000, args, how, env=KEY_ENV)
+    code = stop_when(part, 20_000, args, how, env=KEY_ENV)
     assert code == (130 if how == signal.SIGINT else -signal.SIGKILL)
     assert not out.exists()
     kept = results_in(part)
-    assert 40_000 <= kept < LINES
+    assert 20_000 <= kept < LINES
 
     settle(fake.log)  # the stopped run's last calls may still be arriving
     fake.log.clear()
@@ -121,7 +123,7 @@ def test_bad_lines_of_a_streamed_input_are_listed_with_their_numbers(
 ) -> None:
     fake, address = served
     source = tmp_path / "in.jsonl"
-    bad = {7: b"", 1_234: b"not json", 150_001: b'{"id": 3, "text": "dup"}', 199_999: b"\xff"}
+    bad = {7: b"", 1_234: b"not json", 45_001: b'{"id": 3, "text": "dup"}', 59_999: b"\xff"}
     with source.open("wb") as f:
         for number in range(1, LINES + 1):
             line = bad.get(number, json.dumps({"id": number, "text": line_text(number)}).encode())
@@ -134,10 +136,10 @@ def test_bad_lines_of_a_streamed_input_are_listed_with_their_numbers(
     assert listed == [
         f"{source}:7: empty line",
         f"{source}:1234: invalid JSON: Expecting value: line 1 column 1 (char 0)",
-        f"{source}:150001: duplicate id 3 (first on line 3)",
-        f"{source}:199999: invalid UTF-8 at byte 1",
+        f"{source}:45001: duplicate id 3 (first on line 3)",
+        f"{source}:59999: invalid UTF-8 at byte 1",
     ]
-    assert "4 bad input line(s) of 200000; nothing was sent" in done.stderr
+    assert f"4 bad input line(s) of {LINES}; nothing was sent" in done.stderr
     assert fake.calls == [] and list(tmp_path.glob("o.npy*")) == []
 
 

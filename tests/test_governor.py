@@ -360,6 +360,72 @@ def test_the_margin_keeps_a_call_in_the_window_a_little_longer() -> None:
     run(scenario)
 
 
+@pytest.mark.parametrize("outcome", ["succeeded", "rejected"])
+def test_an_answered_call_counts_a_minute_from_its_answer(outcome: str) -> None:
+    # A first call that had to open the connection reached the server 5 s after it was
+    # admitted (beyond the 0.6 s margin): the server counts it from then. Its answer at 5 s
+    # keeps it in the client's window until 65 s, not 60.6 s (admission + the margin).
+    async def scenario() -> None:
+        gov, clock = governor(requests_per_minute=1, margin=0.01, minute=60.0, jitter=0.0)
+        first = await admitted_now(gov)
+        clock.advance(5.0)
+        if outcome == "succeeded":
+            first.succeeded()
+        else:
+            assert first.rejected(rejection(delay=1.0)) == Retry(1.0)
+        second = Waiting(gov)
+        await settle()
+        clock.advance(60.6 - 5.0)  # t = 60.6: gone, counted from its admission
+        await settle()
+        assert second.ticket is None
+        clock.advance(4.399)  # t = 64.999
+        await settle()
+        assert second.ticket is None
+        clock.advance(0.001)  # t = 65: a minute after the server saw it at the latest
+        await settle()
+        assert second.ticket is not None
+
+    run(scenario)
+
+
+def test_a_call_answered_late_holds_back_the_calls_admitted_after_it() -> None:
+    # Its entry now counts until 65.6 s, later than the entry admitted after it (61.6 s): a
+    # call needing both freed waits for the later one.
+    async def scenario() -> None:
+        gov, clock = governor(texts_per_minute=2, margin=0.01, minute=60.0)
+        first = await admitted_now(gov, Cost(1, 1, 0))
+        clock.advance(1.0)
+        (await admitted_now(gov, Cost(1, 1, 0))).succeeded()
+        clock.advance(4.0)
+        first.succeeded()  # t = 5: counted until 65 + 0.6
+        both = Waiting(gov, Cost(1, 2, 0))
+        clock.advance(61.7 - 5.0)  # t = 61.7: the second call's entry is gone
+        await settle()
+        assert both.ticket is None
+        clock.advance(65.6 - 61.7)
+        await settle()
+        assert both.ticket is not None
+
+    run(scenario)
+
+
+def test_an_answer_within_the_margin_changes_nothing() -> None:
+    async def scenario() -> None:
+        gov, clock = governor(requests_per_minute=1, margin=0.01, minute=60.0)
+        first = await admitted_now(gov)
+        clock.advance(0.5)
+        first.succeeded()
+        second = Waiting(gov)
+        clock.advance(60.6 - 0.5 - 0.001)
+        await settle()
+        assert second.ticket is None
+        clock.advance(0.001)  # t = 60.6: admission + the margin, as before
+        await settle()
+        assert second.ticket is not None
+
+    run(scenario)
+
+
 def test_a_call_costlier_than_a_limit_is_refused_at_once() -> None:
     async def scenario() -> None:
         gov, _ = governor(texts_per_minute=100)

@@ -4,6 +4,7 @@ engine; the ordered map under them is tested in test_ordered.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import random
@@ -299,17 +300,32 @@ def test_iter_failure_keeps_the_yielded_prefix_and_reports_partial() -> None:
 
 
 class SlowFailService(SlowService):
-    """The batch holding ``TEXTS[100]`` fails after 0.3 s; every other batch answers at once."""
+    """The batch holding ``TEXTS[100]`` fails once ``others`` other batches were answered
+    (then 0.1 s later, for the client, on the same loop, to take in the answers already
+    sent); every other batch answers at once.
 
-    def __init__(self) -> None:
+    Not after a fixed time: on a loaded machine 0.3 s did not always see batches 2-8 answered.
+    If the engine never lets ``others`` batches start, it fails after ``patience`` seconds.
+    """
+
+    def __init__(self, others: int = 8, patience: float = 20.0) -> None:
         super().__init__(0)
+        self.others = others
+        self.patience = patience
+        self.answered = 0
+        self.enough = asyncio.Event()
 
     async def batch_embed_text(
         self, message: pb.BatchEmbedTextRequest
     ) -> pb.BatchEmbedTextResponse:
         if TEXTS[100] in message.texts:
-            await asyncio.sleep(0.3)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.enough.wait(), self.patience)
+            await asyncio.sleep(0.1)
             raise grpclib.GRPCError(grpclib.const.Status.INVALID_ARGUMENT, "bad text")
+        self.answered += 1
+        if self.answered >= self.others:
+            self.enough.set()
         return pb.BatchEmbedTextResponse(
             embeddings=[pb.Embedding(value=vector_of(t)) for t in message.texts]
         )
@@ -333,7 +349,8 @@ def test_iter_failure_hands_over_the_batches_held_back_for_order(output: Any) ->
     partial = info.value.partial
     assert partial is not None and partial.delivered == 100
     # While batch 1 was slow, batches 2-8 finished and were held back for order (the engine
-    # keeps at most 8 batches started and not yet yielded: 4 in flight + 4 waiting).
+    # keeps at most 8 batches started and not yet yielded: 4 in flight + 4 waiting; batch 1
+    # fails once batches 0 and 2-8 were answered).
     assert sorted(partial.embeddings) == list(range(200, 900))
     assert all(list(partial.embeddings[i]) == vector_of(TEXTS[i]) for i in range(200, 900))
     assert partial.failed_indices == [*range(100, 200), *range(900, len(TEXTS))]
@@ -348,6 +365,11 @@ def test_iter_keeps_no_reference_to_yielded_batches() -> None:
     # engine (a partial result "just in case") keeps it alive.
     service = SlowService(11)
     refs: list[weakref.ref[Any]] = []
+    # gc.collect() after each batch finds a batch kept alive only by a reference cycle too.
+    # The worker's objects from before the test are frozen out of it: a full collection over
+    # a test process's whole heap took 0.2-1 s (11 of them, on the loop the calls share).
+    gc.collect()
+    gc.freeze()
 
     async def main() -> None:
         async with serving(service, 4) as client:
@@ -365,7 +387,10 @@ def test_iter_keeps_no_reference_to_yielded_batches() -> None:
                 alive = [i for i, ref in enumerate(refs[:-1]) if ref() is not None]
                 assert alive == [], f"yielded batches {alive} are still referenced"
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        gc.unfreeze()
     assert len(refs) == 11
 
 

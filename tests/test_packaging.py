@@ -112,6 +112,7 @@ _INDEX_INSTALL = re.compile(r"pip install ['\"]?textservice\b")
 def test_nothing_tells_users_to_install_textservice_from_the_index() -> None:
     # The package is not on PyPI: every install hint names the checkout, a wheel, or numpy.
     files = [README, REPO / "CHANGELOG.md", REPO / "pyproject.toml", REPO / "Makefile"]
+    files += sorted((REPO / "docs").glob("*.md"))
     for folder in ("src/textservice", "codegen"):
         files += [p for p in (REPO / folder).rglob("*.py") if "_proto" not in p.parts]
     hits = [

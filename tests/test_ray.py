@@ -264,7 +264,7 @@ def test_the_kwargs_for_ray_refuse_the_key_itself() -> None:
 @pytest.mark.parametrize(
     ("workers", "cpus", "share"),
     [
-        (4, 2, 0.25),  # the README's pool on 2 CPUs: 1 CPU left for reading and writing
+        (4, 2, 0.25),  # docs/big-jobs.md's pool on 2 CPUs: 1 CPU left for reading and writing
         (2, 2, 0.25),
         (8, 2, 0.125),
         (6, 2, 0.1666),  # rounded down to Ray's precision
@@ -699,6 +699,22 @@ def check_rows(result: Any, *, ordered: bool, want: np.ndarray | None = None) ->
     assert np.array_equal(vectors, want)
 
 
+def rows_by_id(local_ray: Any, dataset: Any) -> Any:
+    """The dataset's rows as one ``pyarrow.Table``, sorted by their ``doc-N`` id.
+
+    Read through pyarrow, not ``to_pandas()``: a string column with nulls that pandas made
+    (NaN for a null, pandas 3) reaches Ray's numpy batches as an object array of str and NaN,
+    which Arrow cannot type, so Ray 2.60 stores it as pickled Python objects. Its pandas
+    form (``PythonObjectArray``) returns a numpy array for a slice, so pandas' shallow copies
+    turn its block into a bare numpy array, and reordering the frame (``sort_values``, when
+    Ray's blocks came back out of order: on a loaded machine) fails with an ``IndexError``
+    in pandas' ``take``.
+    """
+    table = pa.concat_tables(local_ray.get(dataset.to_arrow_refs()))
+    ids = table.column("id").to_pylist()
+    return table.take(sorted(range(len(ids)), key=lambda row: int(ids[row].split("-")[1])))
+
+
 @pytest.mark.slow
 @pytest.mark.subprocess
 @pytest.mark.network
@@ -708,7 +724,7 @@ def test_ray_data_embeds_5000_rows_exactly_and_in_order(
     fake, address = served
     fake.log.clear()
     options = local_ray.data.DataContext.get_current().execution_options
-    options.preserve_order = True  # as the README says: before the dataset is made
+    options.preserve_order = True  # as docs/big-jobs.md says: before the dataset is made
     try:
         # 4 actors on 2 CPUs (at Ray's default of 1 CPU an actor, or 0.5, this waited for ever)
         embed(local_ray, address, "pyarrow", workers=4).write_parquet(str(tmp_path))
@@ -732,7 +748,7 @@ def test_ray_data_embeds_with_todays_default_model(
     fake, address = served_today
     fake.log.clear()
     vectors = embed(local_ray, address, "pyarrow", rows=TODAY_ROWS, model=DEFAULT_EMBEDDING_MODEL)
-    # The README's way for a dataset already made (Ray copied the global context into it).
+    # docs/big-jobs.md's way for a dataset already made (Ray copied the global context into it).
     vectors.context.execution_options.preserve_order = True
     result = vectors.to_pandas()
     texts = [text(i) for i in range(TODAY_ROWS)]
@@ -750,23 +766,25 @@ def test_ray_data_sends_the_content_options_and_each_rows_title(
 ) -> None:
     fake, address = served_today
     fake.log.clear()
-    result = embed(
+    result = rows_by_id(
         local_ray,
-        address,
-        "numpy",  # nulls of the title column reach the embedder as None in an object array
-        rows=TODAY_ROWS,
-        model=TODAY,
-        task_type="document",
-        title_column="title",
-        output_dimensionality=256,
-        normalize=True,
-    ).to_pandas()
+        embed(
+            local_ray,
+            address,
+            "numpy",  # nulls of the title column reach the embedder as NaN in an object array
+            rows=TODAY_ROWS,
+            model=TODAY,
+            task_type="document",
+            title_column="title",
+            output_dimensionality=256,
+            normalize=True,
+        ),
+    )
     texts = [text(i) for i in range(TODAY_ROWS)]
     titles = [title(i) for i in range(TODAY_ROWS)]
-    result = result.assign(n=[int(i.split("-")[1]) for i in result["id"]]).sort_values("n")
-    kept = [None if pd.isna(t) else t for t in result["title"]]
-    assert kept == titles  # the title column is kept (its nulls as pandas reads them back)
-    vectors = np.stack([np.asarray(v, np.float32) for v in result["embedding"]])
+    kept = [None if pd.isna(t) else t for t in result.column("title").to_pylist()]
+    assert kept == titles  # the title column is kept (its nulls as pandas wrote them: NaN)
+    vectors = np.stack([np.asarray(v, np.float32) for v in result.column("embedding").to_pylist()])
     want = expected_today(
         texts, task_type="RETRIEVAL_DOCUMENT", titles=titles, dimension=256, normalize=True
     )
@@ -807,7 +825,7 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -
     context = local_ray.data.DataContext.get_current()
     with fake.serve() as address:
         try:
-            context.raise_original_map_exception = True  # as the README says
+            context.raise_original_map_exception = True  # as docs/big-jobs.md says
             with pytest.raises(textservice.ResourceExhausted) as info:
                 embed(local_ray, address, "numpy").materialize()
             error = info.value
@@ -827,14 +845,14 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -
     assert fake.quotas.accepted() == 10  # nothing got through after the day's quota
 
 
-# -- the README's Ray example, and keys that reach a worker the way Ray records ---------------
+# -- docs/big-jobs.md's Ray example, and keys that reach a worker the way Ray records -------
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+BIG_JOBS = Path(__file__).resolve().parent.parent / "docs" / "big-jobs.md"
 
-# The harness around the README's example, which runs as written: the client goes to the fake
-# (as through a proxy), the bucket is a local folder, and the small input is read as six blocks
-# (a real corpus is many; Ray reads this one as one, which one actor would embed alone: the
-# README says so).
+# The harness around docs/big-jobs.md's example, which runs as written: the client goes to the
+# fake (as through a proxy), the bucket is a local folder, and the small input is read as six
+# blocks (a real corpus is many; Ray reads this one as one, which one actor would embed alone:
+# docs/big-jobs.md says so).
 README_HARNESS = """
 import os
 import ray
@@ -861,8 +879,7 @@ ray.data.Dataset.write_parquet = lambda ds, path, **kw: _write_parquet(ds, _loca
 
 
 def readme_ray_example() -> str:
-    section = README.read_text(encoding="utf-8").split("\n## Big jobs", 1)[1].split("\n## ")[0]
-    blocks: list[str] = re.findall(r"```python\n(.*?)```", section, re.S)
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", BIG_JOBS.read_text("utf-8"), re.S)
     (example,) = [b for b in blocks if "ray.init()" in b]
     return example
 
@@ -975,7 +992,7 @@ def test_a_key_ray_records_warns_in_the_worker(
         warned(Embedder.checked_kwargs(client_options=source, output_dimensionality=128)) == set()
     )
 
-    # What the README says of Ray 2.60: a runtime_env's variables are in the runtime env
+    # What docs/big-jobs.md says of Ray 2.60: a runtime_env's variables are in the runtime env
     # agent's log in plain text; the key of the nodes' own environment is in no file of the
     # session (logs included).
     context = local_ray.get_runtime_context()
@@ -988,20 +1005,20 @@ def test_a_key_ray_records_warns_in_the_worker(
     assert holding == []
 
 
-# -- the README's Dask recipe (Dask's local scheduler) ----------------------------------------
+# -- docs/big-jobs.md's Dask recipe (Dask's local scheduler) --------------------------------
 
 
 @pytest.mark.network
 def test_the_dask_recipe_embeds_every_partition(tmp_path: Any) -> None:
     dd = pytest.importorskip("dask.dataframe")
-    fake = FakeServer()  # as the API is today: the README's default model, 3,072 dimensions
+    fake = FakeServer()  # as the API is today: the docs' default model, 3,072 dimensions
     texts = [text(i) for i in range(1200)]
     frame = pd.DataFrame({"id": range(1200), "text": texts})
     dd.from_pandas(frame, npartitions=4).to_parquet(tmp_path / "docs")
     with fake.serve() as address:
         options = {"endpoint": address.target, "insecure": True, "max_concurrency": 8}
         embedder = Embedder(client_options=options)
-        docs = dd.read_parquet(tmp_path / "docs")  # as in the README from here on
+        docs = dd.read_parquet(tmp_path / "docs")  # as in docs/big-jobs.md from here on
         vectors = docs.map_partitions(
             embedder, meta=docs._meta.assign(embedding=pd.Series(dtype=object))
         )

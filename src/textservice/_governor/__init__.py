@@ -33,8 +33,11 @@ The engine asks before every RPC and reports how it went::
   last minute, kept one quota minute (a guess from a short burst can be far too low).
   Counted by a sliding-window log of the last minute (``limits.UsageWindow``), which never
   lets more than a limit through in any 60 s, so it respects fixed-minute and sliding-minute
-  server quotas alike. A rejected call counts: it was sent, and a server refusing every
-  call is asked no more often than its limit allows.
+  server quotas alike. A call counts from its admission for a minute plus ``margin`` (its
+  way to the server), and once answered, for at least a minute after its answer (the server
+  saw it by then, however long its way took: a new connection's setup, a busy machine). A
+  rejected call counts: it was sent, and a server refusing every call is asked no more often
+  than its limit allows.
 - **Fail now** (``Refusal``) instead of waiting, when a per-day quota is exhausted, a quota's
   limit is 0, or one call costs more than a per-minute limit: remembered for the server's
   delay (else one quota minute), so the key's other calls, waiting or new, fail at once too

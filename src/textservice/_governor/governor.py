@@ -572,6 +572,16 @@ class RateGovernor:
         ticket._state.in_flight -= 1
         return True
 
+    def _answered(self, ticket: Ticket, now: float) -> None:
+        """The server answered ``ticket``'s call by ``now``: its usage entry counts until at
+        least a quota minute after (lock held). An entry counts from the call's admission,
+        and the margin covers the time a call takes to reach the server; a first call that
+        must open the connection (or a loaded machine) can take longer, and a call the
+        client forgot before the server did met a full sliding window (a burst of
+        rejections a quota minute later)."""
+        s = self._settings
+        ticket._state.window.count_from(ticket._entry, now - s.minute * s.margin)
+
     def _ungrant(self, ticket: Ticket) -> bool:
         """Undo the admission of a call that was never sent (lock held)."""
         if not self._release(ticket):
@@ -593,7 +603,9 @@ class RateGovernor:
             if not self._release(ticket):
                 raise RuntimeError(f"this ticket's outcome was already reported ({outcome})")
             state = ticket._state
+            now = self._clock.now()
             if outcome == "succeeded":
+                self._answered(ticket, now)
                 state.succeeded += 1
                 state.backoff_step = 0
                 before = state.limit.slots
@@ -607,7 +619,7 @@ class RateGovernor:
                     )
             else:
                 state.failed += 1
-            self._dispatch(state, self._clock.now())
+            self._dispatch(state, now)
 
     def _rejected(self, ticket: Ticket, rejection: Rejection, max_wait: float | None) -> Decision:
         if not isinstance(rejection, Rejection):
@@ -622,6 +634,7 @@ class RateGovernor:
             # Refused, but sent: still counted against the limits (else a server refusing
             # everything would be asked as fast as calls come back).
             state.window.reject(ticket._entry)
+            self._answered(ticket, now)
             if settings.learn_limits:
                 self._learn(state, rejection, now)
             first = state.limit.on_rejection(ticket._epoch)

@@ -117,10 +117,12 @@ class UsageWindow:
             if excess <= 0:
                 continue
             freed = 0
-            for entry in self._entries:
+            latest = now - self.span  # the entries are in admission order, their times
+            for entry in self._entries:  # mostly so (``count_from`` moves one later)
                 freed += entry.amounts.get(unit, 0)
+                latest = max(latest, entry.time)
                 if freed >= excess:
-                    ready = max(ready, entry.time + self.span)
+                    ready = max(ready, latest + self.span)
                     break
         return ready
 
@@ -132,6 +134,18 @@ class UsageWindow:
         for unit, amount in entry.amounts.items():
             self._used[unit] += amount
         return entry
+
+    def count_from(self, entry: Entry, when: float) -> None:
+        """Count ``entry`` from ``when`` on, if that is later than its time (never earlier).
+
+        For a call answered at ``when`` (plus the window's margin): the server saw it by then,
+        however long it took to get there after it was admitted (a new connection's setup,
+        a busy machine), so the window keeps it as long as the server's does. An entry whose
+        time moves is not moved in the log: the log is pruned from its oldest entry, so
+        entries behind one that moved are counted a little longer, never too short.
+        """
+        if entry.live and when > entry.time:
+            entry.time = when
 
     def refund(self, entry: Entry) -> None:
         """Stop counting ``entry`` (a call that was never sent)."""

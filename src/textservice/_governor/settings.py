@@ -55,7 +55,8 @@ class GovernorSettings:
     seconds after it (each at a random point), not all at once."""
     margin: float = 0.01
     """Client-side limits count a call for ``minute * (1 + margin)``: slack for the time a
-    request takes to reach the server, so the server never sees one too many per minute."""
+    request takes to reach the server, so the server never sees one too many per minute (and
+    an answered call for at least a ``minute`` after its answer, if that is later)."""
     learn_limits: bool = True
     """Take the limit a per-minute ``QuotaFailure`` names (``quota_value``) as a client-side
     limit of what it counts (requests, texts or tokens), times ``share``."""

@@ -1,4 +1,4 @@
-"""The exit codes of the ``textservice`` command (also listed in the README and ``--help``),
+"""The exit codes of the ``textservice`` command (also listed in docs/cli.md and ``--help``),
 and which exception ends a command with which: one table, read by class (the first of an
 exception's classes, in method resolution order, that the table names)."""
 

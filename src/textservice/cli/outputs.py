@@ -1,6 +1,6 @@
 """Writing ``textservice embed`` results: JSONL, ``.npy`` or Parquet; resumable, atomic.
 
-Every file output follows the same steps (the README's "Resume" says the same for users):
+Every file output follows the same steps (docs/cli.md's "Resume" says the same for users):
 
 1. **Inspect** (no change to any file): what an earlier run left, as a :class:`ResumePoint`:
    how many records it holds, the digest after the last of them (:mod:`.digests`), and the
