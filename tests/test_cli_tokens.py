@@ -257,3 +257,24 @@ def test_a_run_without_long_texts_counts_nothing_and_makes_no_cache(
     done = run_cli(args, env={**KEY_ENV, "TEXTSERVICE_CACHE_DIR": str(cache)})
     assert done.returncode == 0, done.stderr
     assert "CountTokens" not in fake.log.counts() and not cache.exists()
+
+
+@pytest.mark.parametrize("on_long", ["skip", "truncate"])
+def test_long_texts_left_out_or_cut_are_listed_20_at_most_and_not_when_quiet(
+    tmp_path: Path, served: tuple[FakeTextService, ServerAddress], on_long: str
+) -> None:
+    _, address = served
+    long = " ".join(f"w{i}" for i in range(3000))  # 3,000 tokens: over 2,048
+    source = write_lines(tmp_path / "in.txt", ["short", *[f"{n} {long}" for n in range(25)]])
+    args = ["embed", "-m", ONE, "-i", str(source), "-o", str(tmp_path / "out.jsonl")]
+    args += [*endpoint(address), "--on-long", on_long]
+
+    done = run_cli(args, env=KEY_ENV)
+    assert done.returncode == 0, done.stderr
+    listed = [line for line in done.stderr.splitlines() if line.startswith(f"{source}:")]
+    assert len(listed) == 20 and listed[0].startswith(f"{source}:2: ")
+    assert "... and 5 more" in done.stderr and "25 texts over the limit" in done.stderr
+
+    quiet = run_cli([*args, "--overwrite", "--quiet"], env=KEY_ENV)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""

@@ -199,3 +199,15 @@ def test_the_cli_reads_it_and_endpoint_comes_first(
     assert done.returncode == 2, done.stderr
     assert f"the {ENDPOINT_ENV} environment variable" in done.stderr
     assert not (tmp_path / "c.jsonl").exists()
+
+
+def test_the_endpoint_argument_takes_the_variables_forms() -> None:
+    with TextServiceClient(endpoint="http://127.0.0.1:50051") as client:  # no key: not Google
+        assert (client.endpoint, client.insecure) == ("127.0.0.1:50051", True)
+    with TextServiceClient(KEY, endpoint="https://proxy.example.com") as client:
+        assert (client.endpoint, client.insecure) == ("proxy.example.com:443", False)
+    with pytest.raises(ValueError, match=r"endpoint asks for TLS .* and insecure=True"):
+        TextServiceClient(KEY, endpoint="https://proxy.example.com", insecure=True)
+    with pytest.raises(ValueError, match=r"http:// \(plaintext\) or https://") as info:
+        TextServiceClient(KEY, endpoint="grpc://127.0.0.1:1")
+    assert ENDPOINT_ENV not in str(info.value)

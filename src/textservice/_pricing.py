@@ -7,10 +7,13 @@ in 2025-2026, and change: check them against the pages cited before relying on a
 - Prices (https://ai.google.dev/gemini-api/docs/pricing, paid tier, input tokens; embeddings
   have no output tokens): gemini-embedding-001 $0.15 per million input tokens (also in
   Google's launch post, developers.googleblog.com/en/gemini-embedding-available-gemini-api);
-  gemini-embedding-2 $0.20 per million text tokens (as gateways that pass Google's price on
-  list it, e.g. Vercel's AI Gateway in 2026). The pricing page offers the Batch API at a "50%
-  cost reduction". The free tier costs nothing, within its quota. Media tokens are priced
-  differently and are not estimated here.
+  gemini-embedding-2 $0.20 per million text tokens. Google's page was not reachable from
+  here; that figure is the pricing page's as quoted by several 2026 write-ups that agree
+  (tokencost.app/blog/gemini-embedding-2-pricing, embeddingcost.com/google, Vercel's and
+  OpenRouter's gateways). The pricing page offers the Batch API at a "50% cost reduction".
+  The free tier costs nothing, within its quota. Media tokens are priced per modality
+  (images $0.45, audio $6.50, video $12.00 a million, same sources) and are not estimated
+  here: ``--dry-run`` prices text tokens only.
 - Rate limits (https://ai.google.dev/gemini-api/docs/rate-limits): embeddings on the free tier
   100 requests a minute and 1,000 a day; on tier 1, 3,000 requests and 1,000,000 tokens a
   minute. Reports from 2026 say BatchEmbedContents counts each item as a request, so a

@@ -72,25 +72,30 @@ def _server(
     endpoint: str | None, insecure: bool, channel_factory: object
 ) -> tuple[Endpoint, bool, str]:
     """Where a client connects, whether in plaintext, and a note on where that came from for
-    messages: ``endpoint`` if given, else ``ENDPOINT_ENV`` (its scheme decides plaintext;
-    without one, ``insecure`` does), else Google's endpoint over TLS."""
+    messages: ``endpoint`` if given, else ``ENDPOINT_ENV``, else Google's endpoint over TLS.
+    Both are written alike: a scheme decides plaintext (``http://``) or TLS (``https://``);
+    without one, ``insecure`` does."""
     from textservice._transport.channels import DEFAULT_ENDPOINT, parse_endpoint, parse_endpoint_url
 
-    if endpoint is not None or channel_factory is not None:
-        return parse_endpoint(DEFAULT_ENDPOINT if endpoint is None else endpoint), insecure, ""
-    value = os.environ.get(ENDPOINT_ENV, "").strip()
-    if not value:
+    if endpoint is None and channel_factory is not None:
         return parse_endpoint(DEFAULT_ENDPOINT), insecure, ""
+    if endpoint is not None:
+        value, where, origin = endpoint, "endpoint", ""
+    else:
+        value = os.environ.get(ENDPOINT_ENV, "").strip()
+        if not value:
+            return parse_endpoint(DEFAULT_ENDPOINT), insecure, ""
+        where = f"the {ENDPOINT_ENV} environment variable"
+        origin = f" (from the {ENDPOINT_ENV} environment variable)"
     try:
         parsed, plaintext = parse_endpoint_url(value)
     except ValueError as exc:
-        raise ValueError(f"the {ENDPOINT_ENV} environment variable: {exc}") from None
+        raise ValueError(f"{where}: {exc}" if origin else str(exc)) from None
     if plaintext is False and insecure:
         raise ValueError(
-            f"the {ENDPOINT_ENV} environment variable asks for TLS ({value!r}) and "
-            "insecure=True for none: drop one of them"
+            f"{where} asks for TLS ({value!r}) and insecure=True for none: drop one of them"
         )
-    return parsed, insecure or bool(plaintext), f" (from the {ENDPOINT_ENV} environment variable)"
+    return parsed, insecure or bool(plaintext), origin
 
 
 class ClientOptions(TypedDict, total=False):

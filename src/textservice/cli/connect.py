@@ -98,8 +98,8 @@ def connection_options(command: F) -> F:
         "--endpoint",
         metavar="HOST:PORT",
         default=None,
-        help="Server to call [default: $TEXTSERVICE_ENDPOINT (http://HOST:PORT: plaintext), "
-        "else generativelanguage.googleapis.com:443].",
+        help="Server to call; http://HOST:PORT is plaintext, https://HOST:PORT TLS "
+        "[default: $TEXTSERVICE_ENDPOINT, else generativelanguage.googleapis.com:443].",
     )
     @click.option("--insecure", is_flag=True, help="Plaintext (no TLS), e.g. to a local server.")
     @click.option(

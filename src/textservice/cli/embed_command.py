@@ -438,7 +438,9 @@ def embed(
         options.model, connection, estimate=estimate_tokens, concurrency=concurrency
     )
     try:
-        source, check = guard(source, check, counter, task_type=options.task_type, on_long=on_long)
+        source, check = guard(
+            source, check, counter, task_type=options.task_type, on_long=on_long, quiet=quiet
+        )
     except BaseException as exc:
         _stop_early(exc, f"cannot read {input_path}")
     finally:
