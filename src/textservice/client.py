@@ -18,7 +18,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from types import EllipsisType, TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, cast
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeAlias, TypedDict, cast
 
 from textservice._checks import check_count, check_positive, check_seconds
 from textservice.errors import MissingAPIKeyError
@@ -62,6 +62,8 @@ ENDPOINT_ENV = "TEXTSERVICE_ENDPOINT"
 
 MetadataLike = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
 
+P = ParamSpec("P")
+
 Transport = Literal["grpc", "rest"]
 TRANSPORTS: tuple[Transport, ...] = ("grpc", "rest")
 """The client's transports: gRPC (grpclib, HTTP/2) and REST (httpx, HTTP/1.1 or HTTP/2 with
@@ -96,27 +98,6 @@ def _server(
             f"{where} asks for TLS ({value!r}) and insecure=True for none: drop one of them"
         )
     return parsed, insecure or bool(plaintext), origin
-
-
-class ClientOptions(TypedDict, total=False):
-    """The keyword options of :class:`TextServiceClient` (all optional), as ``configure``
-    takes them; see the class for what each means."""
-
-    endpoint: str | None
-    transport: Transport
-    http2: bool
-    insecure: bool
-    metadata: MetadataLike | None
-    timeout: float | None
-    retry: Retry | EllipsisType | None
-    max_concurrency: int
-    channel_factory: Callable[[], Channel] | Callable[[], httpx.AsyncBaseTransport] | None
-    allow_plaintext_key: bool
-    requests_per_minute: float | None
-    texts_per_minute: float | None
-    tokens_per_minute: float | None
-    quota_share: float
-    quota_time_scale: float
 
 
 def _governor_settings(
@@ -265,7 +246,7 @@ class Client:
         if api_key is None and channel_factory is None and host.endswith("googleapis.com"):
             raise MissingAPIKeyError(
                 f"no API key for {self._endpoint}{origin}: pass api_key=... to "
-                f"TextServiceClient or configure(), or set the {API_KEY_ENV} environment variable"
+                f"Client or configure(), or set the {API_KEY_ENV} environment variable"
             )
         if (
             api_key is not None
@@ -355,7 +336,7 @@ class Client:
         await self._path.pool.close_current()
         self._finalizer()
 
-    def __enter__(self) -> TextServiceClient:
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(
@@ -366,7 +347,7 @@ class Client:
     ) -> None:
         self.close()
 
-    async def __aenter__(self) -> TextServiceClient:
+    async def __aenter__(self) -> Client:
         return self
 
     async def __aexit__(
@@ -449,13 +430,13 @@ if not TYPE_CHECKING:  # type checkers see the imports above instead
         return value
 
 
-def call_path(client: TextServiceClient) -> ClientCallPath:
+def call_path(client: Client) -> ClientCallPath:
     """The call path ``client`` owns: what the engine and the RPC layer call through."""
     return client._path
 
 
 _default_lock = threading.Lock()
-_default: TextServiceClient | None = None
+_default: Client | None = None
 
 
 def _after_fork() -> None:
@@ -469,18 +450,31 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
-def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> TextServiceClient:
+def _with_arguments_of(
+    made: Callable[P, Client],
+) -> Callable[[Callable[..., Client]], Callable[P, Client]]:
+    """Give a function ``made``'s parameters: for type checkers (``P``) and for ``help`` and
+    ``inspect.signature`` (its ``__signature__``), so they are written once, on ``Client``."""
+
+    def give(function: Callable[..., Client]) -> Callable[P, Client]:
+        shown = inspect.signature(made)
+        function.__signature__ = shown.replace(  # type: ignore[attr-defined]
+            return_annotation="Client"
+        )
+        return cast("Callable[P, Client]", function)
+
+    return give
+
+
+@_with_arguments_of(Client)
+def configure(*args: Any, **options: Any) -> Client:
     """Set up the default client (used when a call gets no ``client=``) and return it.
 
-    Takes the arguments of :class:`TextServiceClient`: ``api_key`` and the keyword options
-    of :class:`ClientOptions` (``endpoint``, ``transport``, ``http2``, ``insecure``,
-    ``metadata``, ``timeout``,
-    ``retry``, ``max_concurrency``, ``channel_factory``, ``allow_plaintext_key``,
-    ``requests_per_minute``, ``texts_per_minute``, ``tokens_per_minute``, ``quota_share``,
-    ``quota_time_scale``), with the same defaults. The previous default client is closed.
+    Takes the arguments of :class:`Client`, with the same defaults. The previous default
+    client is closed.
     """
     global _default
-    client = TextServiceClient(api_key, **options)
+    client = Client(*args, **options)
     with _default_lock:
         old, _default = _default, client
     if old is not None:
@@ -488,22 +482,26 @@ def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> T
     return client
 
 
-def _configure_signature() -> inspect.Signature:
-    """``TextServiceClient``'s own signature (its options spelled out, with their defaults),
-    returning the client: what ``help(configure)`` and ``inspect.signature`` show, while type
-    checkers read ``**options: Unpack[ClientOptions]``."""
-    made = inspect.signature(TextServiceClient.__init__)
-    parameters = [p for name, p in made.parameters.items() if name != "self"]
-    return made.replace(parameters=parameters, return_annotation="TextServiceClient")
+def _options_dict() -> Any:
+    """``ClientOptions``: ``Client``'s keyword options as a ``TypedDict`` (all optional),
+    made from its signature."""
+    keywords = inspect.signature(Client).parameters.values()
+    fields = {p.name: p.annotation for p in keywords if p.kind is p.KEYWORD_ONLY}
+    return TypedDict("ClientOptions", fields, total=False)  # type: ignore[operator]
 
 
-configure.__signature__ = _configure_signature()  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    ClientOptions: TypeAlias = Mapping[str, Any]
+else:
+    ClientOptions = _options_dict()
+    """``Client``'s keyword options as a ``TypedDict``, kept for code that imports it (made
+    from the signature, the one place they are declared; ``configure`` takes them typed)."""
 
 
-def get_default_client() -> TextServiceClient:
+def get_default_client() -> Client:
     """The default client: the one ``configure`` made, else one from ``GOOGLE_API_KEY``."""
     global _default
     with _default_lock:
         if _default is None or _default.closed:
-            _default = TextServiceClient()
+            _default = Client()
         return _default

@@ -12,7 +12,7 @@ ones, so an iterator's memory stays bounded however long its input).
 Identical texts are embedded once (``dedupe``): a list's across the whole list, an iterator's
 within the chunks in flight or held back for order, so its memory stays bounded.
 
-The output format (``outputs.OutputStrategy``) is chosen once per call by the caller and
+The output format (``output_formats.OutputStrategy``) is chosen once per call by the caller and
 passed in; nothing here branches on it. The engine sees the client only as a ``CallPath``.
 """
 
@@ -29,7 +29,7 @@ from textservice._checks import check_callable, check_count
 from textservice._encoding import arrays, codec
 from textservice._engine.dedupe import ChunkPlan, Window, distinct, settle
 from textservice._engine.ordered import ordered_map
-from textservice._engine.outputs import OutputStrategy, RawRows, Vector
+from textservice._engine.output_formats import OutputStrategy, RawRows, Vector
 from textservice._engine.recipes import ChunkRpc, EmbedRecipe
 from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._transport.bridge import CLOSED, cancelled_by_close
@@ -288,7 +288,7 @@ async def _ordered_chunks(
         put(plan.start, rows)
         return rows
 
-    chunks = _chunked(texts, rpc.size, counted)
+    chunks = _chunked(texts, rpc, counted)
     concurrency = path.max_concurrency
     window: Window[R] | None = None
     results: AsyncGenerator[R, None]
@@ -333,9 +333,12 @@ def _sent_origin(plan: ChunkPlan[Any]) -> Origin:
 
 
 def _chunked(
-    texts: Iterable[I], size: int, counted: Callable[[int], None] | None
+    texts: Iterable[I], rpc: ChunkRpc, counted: Callable[[int], None] | None
 ) -> Iterator[tuple[int, list[I]]]:
-    """``(start, chunk)`` of ``size`` texts (the last may hold fewer), read as asked for."""
+    """``(start, chunk)`` of ``rpc.size`` texts (the last may hold fewer), read as asked for.
+    A stream's chunk also ends before an item whose ``rpc.weight`` would take it past
+    ``rpc.budget`` (a list's chunks were sized for its largest item by the caller)."""
+    size = rpc.size
     if isinstance(texts, list):  # the common case: slices, no per-text iteration
         for start in range(0, len(texts), size):
             chunk = texts[start : start + size]
@@ -344,17 +347,26 @@ def _chunked(
             yield start, chunk
         return
     source = iter(texts)
+    weight, budget = rpc.weight, rpc.budget
     start = 0
+    carried: list[I] = []  # the item that ended the last chunk, first of the next
     while True:
-        chunk = []
+        chunk, carried = carried, []
+        used = 0 if weight is None or not chunk else weight(chunk[0])
         for text in source:
+            if weight is not None and budget is not None:
+                cost = weight(text)
+                if chunk and used + cost > budget:
+                    carried = [text]
+                    break
+                used += cost
             chunk.append(text)
             if len(chunk) == size:
                 break
         if not chunk:
             return
         if counted is not None:
-            counted(start + len(chunk))
+            counted(start + len(chunk) + len(carried))
         yield start, chunk
         start += len(chunk)
 

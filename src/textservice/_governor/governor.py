@@ -78,14 +78,14 @@ class Refusal:
 
 
 @dataclass(frozen=True)
-class Retry:
+class Readmit:
     """Send the call again through ``admit``, which holds it until the key's pause ends."""
 
     delay: float
     """Seconds until the pause of the call's key ends (0: no pause)."""
 
 
-Decision = Retry | Refusal
+Decision = Readmit | Refusal
 """What ``Ticket.rejected`` says to do."""
 
 
@@ -211,7 +211,7 @@ class Ticket:
         self._governor._finish(self, "failed")
 
     def rejected(self, rejection: Rejection, *, max_wait: float | None = None) -> Decision:
-        """The server answered RESOURCE_EXHAUSTED; returns ``Retry`` or ``Refusal``.
+        """The server answered RESOURCE_EXHAUSTED; returns ``Readmit`` or ``Refusal``.
 
         ``max_wait``: the longest delay this call waits out before its retry (``None``: any);
         a longer one is a ``Refusal`` (``too_long``) for this call only: the key is still
@@ -681,7 +681,7 @@ class RateGovernor:
                     state.limit.slots,
                 )
             self._dispatch(state, now)
-            return Retry(max(0.0, state.pause_until - now))
+            return Readmit(max(0.0, state.pause_until - now))
 
     def _pause(self, state: _KeyState, asked: float | None, first: bool) -> float:
         """How long a rejection pauses its key: the server's ``RetryInfo`` delay, or this

@@ -1,6 +1,6 @@
 """The call path of one client: its channels, metadata, sync bridge and option resolution.
 
-Every call made through a ``TextServiceClient`` goes through its one ``ClientCallPath``. The
+Every call made through a ``Client`` goes through its one ``ClientCallPath``. The
 RPC layer (``rpc``) and the engine (``textservice._engine``) see it only as a ``CallPath``,
 the small protocol below, never the client itself: they can be driven by any object that
 has these few members (tests use that), and the client can change its own insides freely.
@@ -113,7 +113,7 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
 
 
 class ClientCallPath:
-    """The ``CallPath`` a ``TextServiceClient`` owns (one per client)."""
+    """The ``CallPath`` a ``Client`` owns (one per client)."""
 
     def __init__(
         self,

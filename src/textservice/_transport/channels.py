@@ -179,7 +179,7 @@ class ChannelPool:
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._closed:
-                raise RuntimeError("the TextServiceClient is closed")
+                raise RuntimeError("the Client is closed")
             self._prune()
             entry = self._entries.get(loop)
             if entry is not None:

@@ -283,7 +283,7 @@ async def invoke(
                 if failures >= retry.max_attempts:
                     raise _final(error, attempts, failures, retry)
             if path.closed:
-                raise Cancelled("the call was cancelled because its TextServiceClient was closed")
+                raise Cancelled("the call was cancelled because its Client was closed")
             if (
                 policy.waits_count
                 and deadline is not None
@@ -310,7 +310,7 @@ async def invoke(
         if delay is None:
             raise _final(error, attempts, failures, retry)
         if path.closed:
-            raise Cancelled("the call was cancelled because its TextServiceClient was closed")
+            raise Cancelled("the call was cancelled because its Client was closed")
         if deadline is not None and loop.time() + delay >= deadline:
             # Waiting would outlast the deadline: fail now rather than sleep in vain.
             raise DeadlineExceeded(

@@ -19,11 +19,11 @@ Streaming RPCs get no function: StreamGenerateContent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.google.ai.generativelanguage import v1 as _pb
 from textservice.v1.types import (
     ArrayEmbeddingDict,
@@ -181,7 +181,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -196,7 +196,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -212,7 +212,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -227,7 +227,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -241,7 +241,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -296,8 +296,8 @@ def embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -341,7 +341,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -356,7 +356,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -372,7 +372,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -387,7 +387,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -401,7 +401,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -458,8 +458,8 @@ async def embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -499,12 +499,12 @@ async def embed_content_async(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -516,12 +516,12 @@ def iter_embed_content(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -532,12 +532,12 @@ def iter_embed_content(
 
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -560,7 +560,8 @@ def iter_embed_content(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -569,7 +570,10 @@ def iter_embed_content(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a collection with a length (a
+            list, a tuple, an array) is checked at once; an iterable without one (a generator, a
+            file's lines) is read as its batches are sent, each item checked as it is read, so it is
+            never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -591,15 +595,16 @@ def iter_embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -632,12 +637,12 @@ def iter_embed_content(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -649,12 +654,12 @@ def iter_embed_content_async(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -665,12 +670,12 @@ def iter_embed_content_async(
 
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -695,7 +700,8 @@ def iter_embed_content_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -704,7 +710,10 @@ def iter_embed_content_async(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a collection with a length (a
+            list, a tuple, an array) is checked at once; an iterable without one (a generator, a
+            file's lines) is read as its batches are sent, each item checked as it is read, so it is
+            never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -726,15 +735,16 @@ def iter_embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -794,7 +804,7 @@ def count_tokens(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Runs a model's tokenizer on input `Content` and returns the token count.
@@ -819,8 +829,8 @@ def count_tokens(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -854,7 +864,7 @@ async def count_tokens_async(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Awaitable twin of ``count_tokens``.
@@ -881,8 +891,8 @@ async def count_tokens_async(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -947,7 +957,7 @@ def generate_content(
     | Sequence[str | _pb.Content | Mapping[str, Any]],
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Generates a model response given an input `GenerateContentRequest`.
@@ -986,8 +996,8 @@ def generate_content(
             [Safety guidance](https://ai.google.dev/gemini-api/docs/safety-guidance) to
             learn how to incorporate safety considerations in your AI applications.
         generation_config: Optional. Configuration options for model generation and outputs.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1031,7 +1041,7 @@ async def generate_content_async(
     | Sequence[str | _pb.Content | Mapping[str, Any]],
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Awaitable twin of ``generate_content``.
@@ -1072,8 +1082,8 @@ async def generate_content_async(
             [Safety guidance](https://ai.google.dev/gemini-api/docs/safety-guidance) to
             learn how to incorporate safety considerations in your AI applications.
         generation_config: Optional. Configuration options for model generation and outputs.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

@@ -23,11 +23,11 @@ Streaming RPCs get no function: StreamGenerateContent, BidiGenerateContent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.google.ai.generativelanguage import v1beta as _pb
 from textservice.v1beta.types import (
     ArrayEmbeddingDict,
@@ -209,7 +209,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -224,7 +224,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -240,7 +240,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -255,7 +255,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -269,7 +269,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -324,8 +324,8 @@ def embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -369,7 +369,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -384,7 +384,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -400,7 +400,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -415,7 +415,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -429,7 +429,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -486,8 +486,8 @@ async def embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -527,12 +527,12 @@ async def embed_content_async(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -544,12 +544,12 @@ def iter_embed_content(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -560,12 +560,12 @@ def iter_embed_content(
 
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -588,7 +588,8 @@ def iter_embed_content(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -597,7 +598,10 @@ def iter_embed_content(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a collection with a length (a
+            list, a tuple, an array) is checked at once; an iterable without one (a generator, a
+            file's lines) is read as its batches are sent, each item checked as it is read, so it is
+            never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -619,15 +623,16 @@ def iter_embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -660,12 +665,12 @@ def iter_embed_content(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -677,12 +682,12 @@ def iter_embed_content_async(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -693,12 +698,12 @@ def iter_embed_content_async(
 
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -723,7 +728,8 @@ def iter_embed_content_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -732,7 +738,10 @@ def iter_embed_content_async(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a collection with a length (a
+            list, a tuple, an array) is checked at once; an iterable without one (a generator, a
+            file's lines) is read as its batches are sent, each item checked as it is read, so it is
+            never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -754,15 +763,16 @@ def iter_embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -822,7 +832,7 @@ def count_tokens(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Runs a model's tokenizer on input `Content` and returns the token count.
@@ -847,8 +857,8 @@ def count_tokens(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -882,7 +892,7 @@ async def count_tokens_async(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Awaitable twin of ``count_tokens``.
@@ -909,8 +919,8 @@ async def count_tokens_async(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -979,7 +989,7 @@ def generate_content(
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
     cached_content: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Generates a model response given an input `GenerateContentRequest`.
@@ -1038,8 +1048,8 @@ def generate_content(
         cached_content: Optional. The name of the content
             [cached](https://ai.google.dev/gemini-api/docs/caching) to use as context
             to serve the prediction. Format: `cachedContents/{cachedContent}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1091,7 +1101,7 @@ async def generate_content_async(
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
     cached_content: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Awaitable twin of ``generate_content``.
@@ -1152,8 +1162,8 @@ async def generate_content_async(
         cached_content: Optional. The name of the content
             [cached](https://ai.google.dev/gemini-api/docs/caching) to use as context
             to serve the prediction. Format: `cachedContents/{cachedContent}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1251,7 +1261,7 @@ def generate_answer(
     inline_passages: _pb.GroundingPassages | Mapping[str, Any] | None = None,
     semantic_retriever: _pb.SemanticRetrieverConfig | Mapping[str, Any] | None = None,
     temperature: float | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateAnswerResponseDict:
     """Generates a grounded answer from the model given an input
@@ -1297,8 +1307,8 @@ def generate_answer(
             to 0.0 will typically result in more straightforward responses from the
             model. A low temperature (~0.2) is usually recommended for
             Attributed-Question-Answering use cases.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateAnswer: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1339,7 +1349,7 @@ async def generate_answer_async(
     inline_passages: _pb.GroundingPassages | Mapping[str, Any] | None = None,
     semantic_retriever: _pb.SemanticRetrieverConfig | Mapping[str, Any] | None = None,
     temperature: float | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateAnswerResponseDict:
     """Awaitable twin of ``generate_answer``.
@@ -1387,8 +1397,8 @@ async def generate_answer_async(
             to 0.0 will typically result in more straightforward responses from the
             model. A low temperature (~0.2) is usually recommended for
             Attributed-Question-Answering use cases.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateAnswer: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

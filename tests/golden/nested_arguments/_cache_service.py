@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import nested_arguments as _pb
 from textservice.nested_arguments.types import (
     CacheDict,
@@ -99,7 +99,7 @@ def predict(
     deadline: datetime.datetime | None = None,
     budget: datetime.timedelta | None = None,
     retries: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PredictResponseDict:
     """Predicts from JSON-like instances.
@@ -113,8 +113,8 @@ def predict(
         deadline: Optional. Answer by then.
         budget: Optional. Spend at most this.
         retries: Optional. Retries.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Predict: no timeout and no retries (the service config
             names none).
@@ -154,7 +154,7 @@ async def predict_async(
     deadline: datetime.datetime | None = None,
     budget: datetime.timedelta | None = None,
     retries: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PredictResponseDict:
     """Awaitable twin of ``predict``.
@@ -170,8 +170,8 @@ async def predict_async(
         deadline: Optional. Answer by then.
         budget: Optional. Spend at most this.
         retries: Optional. Retries.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Predict: no timeout and no retries (the service config
             names none).
@@ -238,15 +238,15 @@ def _predict_request(
 
 def create_cache(
     cache: _pb.Cache | Mapping[str, Any],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CacheDict:
     """Caches contents.
 
     Args:
         cache: Required. The cache.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateCache: no timeout and no retries (the service
             config names none).
@@ -266,7 +266,7 @@ def create_cache(
 
 async def create_cache_async(
     cache: _pb.Cache | Mapping[str, Any],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CacheDict:
     """Awaitable twin of ``create_cache``.
@@ -275,8 +275,8 @@ async def create_cache_async(
 
     Args:
         cache: Required. The cache.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateCache: no timeout and no retries (the service
             config names none).
@@ -309,15 +309,15 @@ def _create_cache_request(
 
 def set_level(
     level: _pb.Level | str | int,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> SettingsDict:
     """Sets a level.
 
     Args:
         level: Required. The level.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: SetLevel: no timeout and no retries (the service
             config names none).
@@ -335,7 +335,7 @@ def set_level(
 
 async def set_level_async(
     level: _pb.Level | str | int,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> SettingsDict:
     """Awaitable twin of ``set_level``.
@@ -344,8 +344,8 @@ async def set_level_async(
 
     Args:
         level: Required. The level.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: SetLevel: no timeout and no retries (the service
             config names none).
