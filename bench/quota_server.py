@@ -1,6 +1,6 @@
 """The quota scenario's server: textservice's fake with a quota like the API's, and latency.
 
-``FakeTextService`` (``textservice.testing``) with ``requests_per_minute`` on a quota clock
+``FakeServer`` (``textservice.testing``) with ``requests_per_minute`` on a quota clock
 ``--time-scale`` times faster than real time (10 a minute at 60: ten calls a second, for each
 method and model), fixed minutes as Google Cloud's rate quotas, answers over the quota
 RESOURCE_EXHAUSTED with a ``QuotaFailure`` and a ``RetryInfo`` at once; every call let through
@@ -32,12 +32,12 @@ from grpclib.const import Status
 sys.path.insert(0, str(Path(__file__).resolve().parent / "contenders"))
 import _common
 
-from textservice.testing import FakeTextService, expected_embedding
+from textservice.testing import FakeServer, expected_embedding
 
 EMBEDDING_RPCS = ("BatchEmbedText", "EmbedText")
 
 
-def stats(fake: FakeTextService, time_scale: float) -> dict[str, Any]:
+def stats(fake: FakeServer, time_scale: float) -> dict[str, Any]:
     """Calls of the embedding RPCs since the last reset (warm-up calls included)."""
     calls = [c for c in fake.calls if c.method in EMBEDDING_RPCS]
     batch = [c for c in calls if c.method == "BatchEmbedText"]
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, required=True)
     parser.add_argument("--dim", type=int, default=768)
     args = parser.parse_args()
-    fake = FakeTextService(
+    fake = FakeServer(
         embedding_dimension=args.dim,
         quotas={"requests_per_minute": args.rpm, "time_scale": args.time_scale},
         log_limit=None,

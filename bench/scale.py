@@ -78,7 +78,7 @@ def child_library(n: int, target: str, dim: int) -> None:
     import textservice
     from textservice.testing.vectors import embedding_bytes
 
-    client = textservice.TextServiceClient("bench", endpoint=target, insecure=True)
+    client = textservice.Client("bench", endpoint=target, insecure=True)
     texts = (text(i) for i in range(n))
     done = 0
     first = None

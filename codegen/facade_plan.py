@@ -70,8 +70,8 @@ FUNCTION_DOC_WIDTH = docstrings.LINE_LENGTH - 4
 """Function docstrings sit 4 spaces in."""
 
 CLIENT_DOC = (
-    "The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call through; "
-    "None uses the default client."
+    "The ``textservice.Client`` to call through (``TextServiceClient``, its former name, is "
+    "the same class); None uses the default client."
 )
 
 OUTPUT_DOC = (
@@ -90,8 +90,8 @@ NORMALIZE_DOC = (
 TEMPLATE_NAMES = frozenset(
     {
         "_f", "_pb", "Any", "AsyncIterator", "Callable", "HasName", "Iterator", "Literal",
-        "Mapping", "Sequence", "TYPE_CHECKING", "cast", "numpy", "overload",
-        "TextServiceClient", "annotations", "datetime",
+        "Iterable", "Mapping", "Sequence", "TYPE_CHECKING", "cast", "numpy", "overload",
+        "Client", "annotations", "datetime",
     }
 )  # fmt: skip
 """Module-level names of the generated modules: a request field's parameter must not take one
@@ -1212,7 +1212,12 @@ def _content(match: Match, types: _TypedDicts, arguments: _Arguments) -> Content
         function.name,
         "contents",
         between=arg_docs[1:],
-        item_doc="A sequence of items (not one item), as ``content`` takes them.",
+        item_doc=(
+            "Items (not one item), as ``content`` takes them: a collection with a length (a "
+            "list, a tuple, an array) is checked at once; an iterable without one (a generator, "
+            "a file's lines) is read as its batches are sent, each item checked as it is read, "
+            "so it is never held whole."
+        ),
     )
     return ContentFunction(
         name=function.name,
@@ -1251,7 +1256,11 @@ def _iter_doc(
     argument: str,
     *,
     between: Iterable[tuple[str, str]] = (),
-    item_doc: str = "A sequence of strings (not one ``str``).",
+    item_doc: str = (
+        "Strings (not one ``str``): a collection with a length (a list, a tuple, an array) is "
+        "checked at once; an iterable without one (a generator, a file's lines) is read as its "
+        "batches are sent, each text checked as it is read, so it is never held whole."
+    ),
 ) -> str:
     """The batch-by-batch iterator's docstring (``iter_embeddings``, ``iter_embed_content``)."""
     unit = "texts" if argument == "texts" else "items"
@@ -1281,7 +1290,8 @@ def _iter_doc(
         "for order (yielded vectors are not kept). Stopping "
         "early (``break``, closing the iterator, ``KeyboardInterrupt``) cancels the calls in "
         "flight. Arguments are checked at once (``TypeError``/``ValueError``), before any "
-        "call.",
+        f"call; the {unit} of an iterable without a length as they are read (an "
+        "error names the index, raised after the batches before it).",
     )
     args = [
         ("model", model.comment if model else ""),
@@ -1293,7 +1303,8 @@ def _iter_doc(
         (
             "progress",
             "Called as ``progress(done, total)`` (items delivered so far, of all items) before "
-            "each batch is yielded, in the thread that iterates.",
+            "each batch is yielded, in the thread that iterates; not for an iterable of "
+            "unknown length.",
         ),
         *extra,
     ]

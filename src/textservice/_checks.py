@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Set
-from typing import Protocol, TypeGuard
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set, Sized
+from typing import Protocol, TypeGuard, cast
 
 __all__ = [
     "BARE_MODEL_PREFIX",
@@ -29,10 +29,12 @@ __all__ = [
     "check_positive",
     "check_seconds",
     "check_text",
+    "check_text_stream",
     "check_texts",
     "encodable",
     "is_int",
     "is_number",
+    "is_stream",
     "kind",
 ]
 
@@ -164,6 +166,30 @@ def check_model(model: object) -> str:
     return encodable(name, "model")
 
 
+def _checked_text(item: object, name: str) -> str:
+    """``item`` if it is a ``str`` that can be sent, else ``TypeError``/``ValueError`` naming
+    it (``name``: ``texts[3]``)."""
+    if not isinstance(item, str):
+        nested = " (nested sequences are not accepted)" if isinstance(item, Iterable) else ""
+        raise TypeError(f"{name} must be a str, got {kind(item)}{nested}")
+    if not item.isascii():  # the common case needs no encoding to check
+        encodable(item, name)
+    return item
+
+
+def _check_iterable(text: object, name: str) -> Iterable[object]:
+    """``text`` if it is an ordered iterable of texts' kind, else ``TypeError``."""
+    if text is None or isinstance(text, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"{name} must be a str or a sequence of str, got {kind(text)}"
+            + (" (decode bytes to str first)" if text is not None else "")
+        )
+    if isinstance(text, Mapping | Set) or not isinstance(text, Iterable):
+        reason = " (a set or mapping has no order)" if isinstance(text, Mapping | Set) else ""
+        raise TypeError(f"{name} must be a str or a sequence of str, got {kind(text)}{reason}")
+    return text
+
+
 def check_text(text: object, name: str = "text") -> str | list[str]:
     """One text (``str``) or a new list of texts; ``TypeError`` for anything else.
 
@@ -173,22 +199,10 @@ def check_text(text: object, name: str = "text") -> str | list[str]:
     """
     if isinstance(text, str):
         return encodable(text, name)
-    if text is None or isinstance(text, bytes | bytearray | memoryview):
-        raise TypeError(
-            f"{name} must be a str or a sequence of str, got {kind(text)}"
-            + (" (decode bytes to str first)" if text is not None else "")
-        )
-    if isinstance(text, Mapping | Set) or not isinstance(text, Iterable):
-        reason = " (a set or mapping has no order)" if isinstance(text, Mapping | Set) else ""
-        raise TypeError(f"{name} must be a str or a sequence of str, got {kind(text)}{reason}")
-    texts = list(text)
+    texts = list(_check_iterable(text, name))
     for i, item in enumerate(texts):
-        if not isinstance(item, str):
-            nested = " (nested sequences are not accepted)" if isinstance(item, Iterable) else ""
-            raise TypeError(f"{name}[{i}] must be a str, got {kind(item)}{nested}")
-        if not item.isascii():  # the common case needs no encoding to check
-            encodable(item, f"{name}[{i}]")
-    return texts
+        _checked_text(item, f"{name}[{i}]")
+    return cast("list[str]", texts)
 
 
 def check_texts(texts: object) -> list[str]:
@@ -198,3 +212,22 @@ def check_texts(texts: object) -> list[str]:
     checked = check_text(texts, "texts")
     assert isinstance(checked, list)
     return checked
+
+
+def is_stream(items: object) -> bool:
+    """Whether ``items`` is read as a stream: an iterable without a length (a generator, an
+    iterator, a file's lines), whose items are checked as they are read, never held whole.
+    A sized collection (a list, a tuple, a numpy array, a pandas Series) is not."""
+    return isinstance(items, Iterable) and not isinstance(items, Sized)
+
+
+def check_text_stream(texts: object) -> list[str] | Iterator[str]:
+    """``check_texts`` for a sized collection (a new list, every text checked now); an
+    iterable without a length (``is_stream``) is checked now only as a whole, and each text
+    as it is read
+    (``TypeError``/``ValueError`` naming its index then), so an input of unknown length is
+    never held in memory."""
+    if not is_stream(texts):
+        return check_texts(texts)
+    source = iter(_check_iterable(texts, "texts"))
+    return (_checked_text(item, f"texts[{i}]") for i, item in enumerate(source))

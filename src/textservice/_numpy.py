@@ -19,16 +19,23 @@ if TYPE_CHECKING:
     Float32Array: TypeAlias = numpy.typing.NDArray[numpy.float32]
     """A float32 array: one embedding ``(dim,)`` or rows of them ``(n, dim)``."""
 
-__all__ = ["NUMPY_EXTRA", "Float32Array", "require_numpy"]
+__all__ = ["NUMPY_EXTRA", "Float32Array", "NumpyMissingError", "require_numpy"]
 
 NUMPY_EXTRA = "pip install numpy"
 """How to get numpy for ``output="numpy"``."""
 
 
-def require_numpy() -> ModuleType:
-    """The numpy module, or an ``ImportError`` saying how to install it."""
+class NumpyMissingError(ImportError):
+    """numpy was needed and is not installed; the message names what needed it and how to
+    install it (the ``textservice`` command shows it as it is: exit 2)."""
+
+
+def require_numpy(needed_for: str = "output='numpy'", instead: str | None = None) -> ModuleType:
+    """The numpy module, or ``NumpyMissingError``: "``needed_for`` needs numpy: pip install
+    numpy", and ``(or instead)`` when there is another way."""
     try:
         import numpy
     except ImportError as exc:
-        raise ImportError(f"output='numpy' needs numpy: {NUMPY_EXTRA}") from exc
+        other = f" (or {instead})" if instead else ""
+        raise NumpyMissingError(f"{needed_for} needs numpy: {NUMPY_EXTRA}{other}") from exc
     return numpy

@@ -188,6 +188,21 @@ class ModelProfile:
     media: MediaRules | None = field(default_factory=lambda: MediaRules({}))
     """The inline media it embeds; ``None``: text only."""
 
+    def dimensionality_error(
+        self, value: int, model: str, name: str = "output_dimensionality"
+    ) -> str | None:
+        """Why ``value`` is not an ``output_dimensionality`` the client sends for ``model``
+        (``None``: it is one): positive, within ``dimensions`` where the profile has them. The
+        one rule and message of the facade, the CLI and ``textservice.ray`` (``name``: what
+        the caller calls it)."""
+        if value <= 0:
+            return f"{name} must be a positive int, got {value}"
+        if self.dimensions is not None:
+            low, high = self.dimensions
+            if not low <= value <= high:
+                return f"{name} must be between {low} and {high} for {model}, got {value}"
+        return None
+
     @property
     def rpcs(self) -> tuple[str, str]:
         """Its single and batch RPCs."""

@@ -18,35 +18,21 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from types import EllipsisType, TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, cast
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeAlias, TypedDict, cast
 
 from textservice._checks import check_count, check_positive, check_seconds
-from textservice._governor import (
-    GovernorSettings,
-    QuotaKey,
-    QuotaKeyStats,
-    QuotaStats,
-    RateGovernor,
-)
-from textservice._transport.callpath import API_KEY_HEADER, ClientCallPath, check_metadata
-from textservice._transport.channels import (
-    DEFAULT_ENDPOINT,
-    Endpoint,
-    is_loopback,
-    open_tcp_channel,
-    parse_endpoint,
-    parse_endpoint_url,
-    tls_context,
-)
-from textservice._transport.options import check_retry
-from textservice._transport.secrets import REDACTED, Secret, check_api_key
 from textservice.errors import MissingAPIKeyError
 from textservice.retry import Retry
 
+# The call path, channels, secrets and rate governor (asyncio, ssl, grpclib, betterproto2)
+# are imported when a client is made, not by ``import textservice`` (issue 21: import time).
 if TYPE_CHECKING:
     import httpx
     from grpclib.client import Channel
 
+    from textservice._governor import GovernorSettings, QuotaKey, QuotaKeyStats, QuotaStats
+    from textservice._transport.callpath import API_KEY_HEADER, ClientCallPath
+    from textservice._transport.channels import Endpoint
     from textservice._transport.connection import Connection
 
 __all__ = [
@@ -76,6 +62,8 @@ ENDPOINT_ENV = "TEXTSERVICE_ENDPOINT"
 
 MetadataLike = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
 
+P = ParamSpec("P")
+
 Transport = Literal["grpc", "rest"]
 TRANSPORTS: tuple[Transport, ...] = ("grpc", "rest")
 """The client's transports: gRPC (grpclib, HTTP/2) and REST (httpx, HTTP/1.1 or HTTP/2 with
@@ -86,44 +74,30 @@ def _server(
     endpoint: str | None, insecure: bool, channel_factory: object
 ) -> tuple[Endpoint, bool, str]:
     """Where a client connects, whether in plaintext, and a note on where that came from for
-    messages: ``endpoint`` if given, else ``ENDPOINT_ENV`` (its scheme decides plaintext;
-    without one, ``insecure`` does), else Google's endpoint over TLS."""
-    if endpoint is not None or channel_factory is not None:
-        return parse_endpoint(DEFAULT_ENDPOINT if endpoint is None else endpoint), insecure, ""
-    value = os.environ.get(ENDPOINT_ENV, "").strip()
-    if not value:
+    messages: ``endpoint`` if given, else ``ENDPOINT_ENV``, else Google's endpoint over TLS.
+    Both are written alike: a scheme decides plaintext (``http://``) or TLS (``https://``);
+    without one, ``insecure`` does."""
+    from textservice._transport.channels import DEFAULT_ENDPOINT, parse_endpoint, parse_endpoint_url
+
+    if endpoint is None and channel_factory is not None:
         return parse_endpoint(DEFAULT_ENDPOINT), insecure, ""
+    if endpoint is not None:
+        value, where, origin = endpoint, "endpoint", ""
+    else:
+        value = os.environ.get(ENDPOINT_ENV, "").strip()
+        if not value:
+            return parse_endpoint(DEFAULT_ENDPOINT), insecure, ""
+        where = f"the {ENDPOINT_ENV} environment variable"
+        origin = f" (from the {ENDPOINT_ENV} environment variable)"
     try:
         parsed, plaintext = parse_endpoint_url(value)
     except ValueError as exc:
-        raise ValueError(f"the {ENDPOINT_ENV} environment variable: {exc}") from None
+        raise ValueError(f"{where}: {exc}" if origin else str(exc)) from None
     if plaintext is False and insecure:
         raise ValueError(
-            f"the {ENDPOINT_ENV} environment variable asks for TLS ({value!r}) and "
-            "insecure=True for none: drop one of them"
+            f"{where} asks for TLS ({value!r}) and insecure=True for none: drop one of them"
         )
-    return parsed, insecure or bool(plaintext), f" (from the {ENDPOINT_ENV} environment variable)"
-
-
-class ClientOptions(TypedDict, total=False):
-    """The keyword options of :class:`TextServiceClient` (all optional), as ``configure``
-    takes them; see the class for what each means."""
-
-    endpoint: str | None
-    transport: Transport
-    http2: bool
-    insecure: bool
-    metadata: MetadataLike | None
-    timeout: float | None
-    retry: Retry | EllipsisType | None
-    max_concurrency: int
-    channel_factory: Callable[[], Channel] | Callable[[], httpx.AsyncBaseTransport] | None
-    allow_plaintext_key: bool
-    requests_per_minute: float | None
-    texts_per_minute: float | None
-    tokens_per_minute: float | None
-    quota_share: float
-    quota_time_scale: float
+    return parsed, insecure or bool(plaintext), origin
 
 
 def _governor_settings(
@@ -135,6 +109,7 @@ def _governor_settings(
     quota_time_scale: object,
 ) -> GovernorSettings:
     """The governor's settings from the client's options, each checked under its own name."""
+    from textservice._governor import GovernorSettings
 
     def limit(value: object, name: str) -> float | None:
         return None if value is None else check_positive(value, name)
@@ -226,6 +201,12 @@ class Client:
         quota_share: float = 1.0,
         quota_time_scale: float = 1.0,
     ) -> None:
+        from textservice._governor import RateGovernor
+        from textservice._transport.callpath import ClientCallPath, check_metadata
+        from textservice._transport.channels import is_loopback
+        from textservice._transport.options import check_retry
+        from textservice._transport.secrets import Secret, check_api_key
+
         if api_key is None:
             api_key = os.environ.get(API_KEY_ENV) or None
             if api_key is not None:
@@ -265,7 +246,7 @@ class Client:
         if api_key is None and channel_factory is None and host.endswith("googleapis.com"):
             raise MissingAPIKeyError(
                 f"no API key for {self._endpoint}{origin}: pass api_key=... to "
-                f"TextServiceClient or configure(), or set the {API_KEY_ENV} environment variable"
+                f"Client or configure(), or set the {API_KEY_ENV} environment variable"
             )
         if (
             api_key is not None
@@ -289,10 +270,9 @@ class Client:
             secret=Secret(api_key) if api_key is not None else None,
             timeout=checked_timeout,
             retry=checked_retry,
-            max_concurrency=checked_concurrency,
             governor=RateGovernor(quota_settings),
         )
-        self._finalizer = weakref.finalize(self, ClientCallPath.shutdown, self._path)
+        self._finalizer = weakref.finalize(self, type(self._path).shutdown, self._path)
 
     # -- public surface ---------------------------------------------------------------------
 
@@ -356,7 +336,7 @@ class Client:
         await self._path.pool.close_current()
         self._finalizer()
 
-    def __enter__(self) -> TextServiceClient:
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(
@@ -367,7 +347,7 @@ class Client:
     ) -> None:
         self.close()
 
-    async def __aenter__(self) -> TextServiceClient:
+    async def __aenter__(self) -> Client:
         return self
 
     async def __aexit__(
@@ -379,6 +359,8 @@ class Client:
         await self.aclose()
 
     def __repr__(self) -> str:
+        from textservice._transport.secrets import REDACTED
+
         key = REDACTED if self._has_key else None
         link = (
             "channel_factory"
@@ -401,6 +383,8 @@ def _opener(
 ) -> Callable[[], Channel | Connection]:
     """What opens a loop's connection: a grpclib channel, or a REST connection (an httpx
     client over TCP, or over the transport ``channel_factory`` makes)."""
+    from textservice._transport.channels import open_tcp_channel, tls_context
+
     if transport == "grpc":
         if channel_factory is not None:
             return cast("Callable[[], Channel]", channel_factory)
@@ -424,13 +408,35 @@ TextServiceClient = Client
 """``Client``'s former name, kept: every function takes either (they are one class)."""
 
 
-def call_path(client: TextServiceClient) -> ClientCallPath:
+_LAZY = {
+    "API_KEY_HEADER": "textservice._transport.callpath",
+    "QuotaKey": "textservice._governor",
+    "QuotaKeyStats": "textservice._governor",
+    "QuotaStats": "textservice._governor",
+}
+"""Names of ``__all__`` defined in the runtime, imported on first use."""
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above instead
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+
+def call_path(client: Client) -> ClientCallPath:
     """The call path ``client`` owns: what the engine and the RPC layer call through."""
     return client._path
 
 
 _default_lock = threading.Lock()
-_default: TextServiceClient | None = None
+_default: Client | None = None
 
 
 def _after_fork() -> None:
@@ -444,18 +450,31 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
-def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> TextServiceClient:
+def _with_arguments_of(
+    made: Callable[P, Client],
+) -> Callable[[Callable[..., Client]], Callable[P, Client]]:
+    """Give a function ``made``'s parameters: for type checkers (``P``) and for ``help`` and
+    ``inspect.signature`` (its ``__signature__``), so they are written once, on ``Client``."""
+
+    def give(function: Callable[..., Client]) -> Callable[P, Client]:
+        shown = inspect.signature(made)
+        function.__signature__ = shown.replace(  # type: ignore[attr-defined]
+            return_annotation="Client"
+        )
+        return cast("Callable[P, Client]", function)
+
+    return give
+
+
+@_with_arguments_of(Client)
+def configure(*args: Any, **options: Any) -> Client:
     """Set up the default client (used when a call gets no ``client=``) and return it.
 
-    Takes the arguments of :class:`TextServiceClient`: ``api_key`` and the keyword options
-    of :class:`ClientOptions` (``endpoint``, ``transport``, ``http2``, ``insecure``,
-    ``metadata``, ``timeout``,
-    ``retry``, ``max_concurrency``, ``channel_factory``, ``allow_plaintext_key``,
-    ``requests_per_minute``, ``texts_per_minute``, ``tokens_per_minute``, ``quota_share``,
-    ``quota_time_scale``), with the same defaults. The previous default client is closed.
+    Takes the arguments of :class:`Client`, with the same defaults. The previous default
+    client is closed.
     """
     global _default
-    client = TextServiceClient(api_key, **options)
+    client = Client(*args, **options)
     with _default_lock:
         old, _default = _default, client
     if old is not None:
@@ -463,22 +482,26 @@ def configure(api_key: str | None = None, **options: Unpack[ClientOptions]) -> T
     return client
 
 
-def _configure_signature() -> inspect.Signature:
-    """``TextServiceClient``'s own signature (its options spelled out, with their defaults),
-    returning the client: what ``help(configure)`` and ``inspect.signature`` show, while type
-    checkers read ``**options: Unpack[ClientOptions]``."""
-    made = inspect.signature(TextServiceClient.__init__)
-    parameters = [p for name, p in made.parameters.items() if name != "self"]
-    return made.replace(parameters=parameters, return_annotation="TextServiceClient")
+def _options_dict() -> Any:
+    """``ClientOptions``: ``Client``'s keyword options as a ``TypedDict`` (all optional),
+    made from its signature."""
+    keywords = inspect.signature(Client).parameters.values()
+    fields = {p.name: p.annotation for p in keywords if p.kind is p.KEYWORD_ONLY}
+    return TypedDict("ClientOptions", fields, total=False)  # type: ignore[operator]
 
 
-configure.__signature__ = _configure_signature()  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    ClientOptions: TypeAlias = Mapping[str, Any]
+else:
+    ClientOptions = _options_dict()
+    """``Client``'s keyword options as a ``TypedDict``, kept for code that imports it (made
+    from the signature, the one place they are declared; ``configure`` takes them typed)."""
 
 
-def get_default_client() -> TextServiceClient:
+def get_default_client() -> Client:
     """The default client: the one ``configure`` made, else one from ``GOOGLE_API_KEY``."""
     global _default
     with _default_lock:
         if _default is None or _default.closed:
-            _default = TextServiceClient()
+            _default = Client()
         return _default

@@ -190,7 +190,7 @@ class Cancelled(TextServiceError):
 
 
 class ClientClosedError(Cancelled, RuntimeError):
-    """A call was made on a closed ``TextServiceClient``; nothing was sent.
+    """A call was made on a closed ``Client``; nothing was sent.
 
     A :class:`Cancelled` (code ``CANCELLED``, like the calls a ``close()`` cancels), and a
     ``RuntimeError``, which this error was before it had a class of its own.

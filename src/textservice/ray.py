@@ -40,7 +40,7 @@ pandas batches), in the batch's row order; the other columns are kept.
 - **The pool** is given once, ``workers=N`` (or ``compute=`` a pool with a ``max_size``), and
   each actor reserves ``actor_cpus`` of a CPU: its work is waiting on the network, and Ray
   Data starts no read or write task (one whole CPU each) while actors hold every CPU.
-- **The client** is made in each worker from ``client_options`` (``TextServiceClient``'s
+- **The client** is made in each worker from ``client_options`` (``Client``'s
   keyword arguments: ``endpoint``, ``timeout``, ``retry``, ``max_concurrency``, and the
   quota settings clients take), on the worker's first batch, never on the driver: an
   ``Embedder`` pickles without its client, so it also serves Dask's ``map_partitions`` and a
@@ -75,12 +75,12 @@ from typing import TYPE_CHECKING, Any
 
 from textservice._checks import check_count, check_model, kind
 from textservice._facade import fields
-from textservice._facade.content import task_type as content_task_type
+from textservice._facade.content_calls import task_type as content_task_type
 from textservice._profiles import TITLED_TASK, profile_for, takes_title
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL, uses_text_service
 from textservice._transport.secrets import KeyEnvVar, KeyFile, KeySource, read_key
-from textservice.client import API_KEY_ENV, TextServiceClient
+from textservice.client import API_KEY_ENV, Client
 
 if TYPE_CHECKING:
     import numpy
@@ -238,7 +238,7 @@ class Embedder:
             dimensions).
         text_column: The column of texts (strings, none empty).
         output_column: The column the vectors go to.
-        client_options: Keyword arguments of ``TextServiceClient`` for each worker's client;
+        client_options: Keyword arguments of ``Client`` for each worker's client;
             ``api_key`` may also be a key source (``KeyFile``, ``KeyEnvVar``, a callable),
             read where the client is made. An ``Embedder`` holding the key itself is not
             pickled (``TypeError``).
@@ -327,14 +327,11 @@ class Embedder:
             if output_dimensionality is None
             else check_count(output_dimensionality, "output_dimensionality", high=2**31 - 1)
         )
-        allowed = profile_for(self.model).dimensions
-        if self.output_dimensionality is not None and allowed is not None:
-            low, high = allowed
-            if not low <= self.output_dimensionality <= high:
-                raise ValueError(
-                    f"output_dimensionality must be between {low} and {high} for "
-                    f"{self.model}, got {self.output_dimensionality}"
-                )
+        if self.output_dimensionality is not None:
+            profile = profile_for(self.model)
+            error = profile.dimensionality_error(self.output_dimensionality, self.model)
+            if error is not None:
+                raise ValueError(error)
         self.normalize = normalize
         self.title_column = title_column
         if title_column is not None:
@@ -342,7 +339,7 @@ class Embedder:
         self.file_column, self.mime_type, self.mime_type_column = self._check_media(
             file_column, mime_type, mime_type_column
         )
-        self._client: TextServiceClient | None = None
+        self._client: Client | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -502,11 +499,11 @@ class Embedder:
         self._lock = threading.Lock()
 
     @property
-    def client(self) -> TextServiceClient:
+    def client(self) -> Client:
         """This process's client (made on first use)."""
         with self._lock:
             if self._client is None or self._client.closed:
-                self._client = TextServiceClient(**self._worker_options())
+                self._client = Client(**self._worker_options())
             return self._client
 
     def _worker_options(self) -> dict[str, Any]:

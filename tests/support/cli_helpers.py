@@ -113,7 +113,7 @@ def results_in(part: Path) -> int:
     """How many results an unfinished output (``OUTPUT.part``) holds, as a rerun reads them:
     complete JSONL lines; a ``.npy``'s header checkpoint; a Parquet folder's last segment."""
     if part.is_dir():  # Parquet segments
-        from textservice.cli.parquet_output import read_checkpoint
+        from textservice.cli.writers.parquet import read_checkpoint
 
         segments = sorted(part.glob("*.parquet"))
         found = read_checkpoint(segments[-1]) if segments else None
@@ -121,7 +121,7 @@ def results_in(part: Path) -> int:
     if not part.exists():
         return 0
     if part.name.endswith(".npy.part"):
-        from textservice.cli.npy_output import HEADER_SIZE, read_npy_header
+        from textservice.cli.writers.npy import HEADER_SIZE, read_npy_header
 
         with part.open("rb") as f:
             raw = f.read(HEADER_SIZE)
@@ -189,7 +189,7 @@ EMBEDDING_METHODS = ("BatchEmbedText", "EmbedText", "BatchEmbedContents", "Embed
 
 
 def texts_embedded(fake: Any) -> list[str]:
-    """Every text a fake (``FakeTextService``) was asked to embed, in arrival order: those of
+    """Every text a fake (``FakeServer``) was asked to embed, in arrival order: those of
     TextService's calls, and the text parts of GenerativeService's."""
     out: list[str] = []
     for call in fake.calls:

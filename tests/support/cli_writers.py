@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from textservice.cli.destinations import open_output
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.inputs import Format, Record
-from textservice.cli.outputs import ResultWriter
 from textservice.cli.rerun import verify_earlier
 from textservice.cli.sources import TextSource
+from textservice.cli.writers.common import ResultWriter
+from textservice.cli.writers.destinations import open_output
 
 # float32 values that need all 9 significant digits, and extremes
 VECTOR = [struct.unpack("<f", struct.pack("<f", x))[0] for x in (0.1, -1 / 3, 3.4e38, 1e-45, 0.0)]

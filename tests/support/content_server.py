@@ -23,7 +23,7 @@ from grpclib.exceptions import GRPCError
 
 from textservice._proto.google import longrunning as lr
 from textservice._proto.google import protobuf as wkt
-from textservice.client import TextServiceClient
+from textservice.client import Client
 from textservice.testing.memory import MemoryChannel
 
 MODELS = ("models/gemini-embedding-001", "models/text-embedding-004", "models/embedding-001")
@@ -164,7 +164,7 @@ def _model(pb: types.ModuleType, name: str) -> Any:
 
 def client_for(
     version: str, recorded: Recorded | None = None, *, repeat_token: bool = False, **options: Any
-) -> tuple[TextServiceClient, Recorded]:
+) -> tuple[Client, Recorded]:
     """A client whose channels reach this version's recording servicers in memory."""
     found = recorded if recorded is not None else Recorded()
     handlers = servicers(version, found, repeat_token)
@@ -173,4 +173,4 @@ def client_for(
         return grpclib.server.Server(handlers)
 
     factory: Callable[[], Any] = lambda: MemoryChannel(make_server)  # noqa: E731
-    return TextServiceClient("test-key", channel_factory=factory, **options), found
+    return Client("test-key", channel_factory=factory, **options), found

@@ -1,7 +1,7 @@
 """The code blocks, headings and links of the project's Markdown (README.md, docs/*.md), read
 with markdown-it-py, and what the HTML comment before a block says about running it.
 
-A fenced block's language is ``python`` or ``sh`` (code: run by tests/test_docs_examples.py,
+A fenced block's language is ``python`` or ``sh`` (code: run by tests/project/test_docs_examples.py,
 or marked ``<!-- not run: REASON -->``) or ``text`` (output, logs: never run). A comment
 right before a code block is its directive:
 

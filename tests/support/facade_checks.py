@@ -1,8 +1,9 @@
 """Behaviour checks of one generated facade module against the fake TextService.
 
 Plain functions (no pytest fixtures) so the same checks run on the committed versions
-(``tests/test_facade.py``) and, in a subprocess, on a freshly generated synthetic version
-(``tests/test_facade_new_version.py``): ``python -m support.facade_checks textservice.v1beta9``.
+(``tests/facade/test_facade.py``) and, in a subprocess, on a freshly generated synthetic version
+(``tests/codegen/test_facade_new_version.py``):
+``python -m support.facade_checks textservice.v1beta9``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from textservice.client import TextServiceClient
+from textservice.client import Client
 from textservice.testing import (
-    FakeTextService,
+    FakeServer,
     expected_completion,
     expected_embedding,
     expected_token_count,
@@ -32,10 +33,10 @@ TEXT_MODEL = "models/text-bison-001"
 
 
 @contextmanager
-def served(**options: Any) -> Iterator[tuple[FakeTextService, TextServiceClient]]:
+def served(**options: Any) -> Iterator[tuple[FakeServer, Client]]:
     """A fake and a client bound to it in memory."""
-    fake = FakeTextService(api_key="test-key", **options)
-    client = TextServiceClient("test-key", channel_factory=fake.channel)
+    fake = FakeServer(api_key="test-key", **options)
+    client = Client("test-key", channel_factory=fake.channel)
     try:
         yield fake, client
     finally:

@@ -1,7 +1,8 @@
 """Behaviour of the facades generated from the edge-case fixture protos (``tests/protos``).
 
 Run in a subprocess on a package generated from ``protos/`` plus the fixtures (see
-``tests/test_facade_golden.py``): ``python -m support.fixture_checks``. The fake server only serves
+``tests/codegen/test_facade_golden.py``): ``python -m support.fixture_checks``. The fake server
+only serves
 the real API, so the runtime's ``call``, ``embed_one`` and ``embed_many`` are replaced by
 recorders here; what is checked is the generated glue: parameter names, request building and result
 shaping.
@@ -20,13 +21,12 @@ from typing import Any
 
 import betterproto2
 
-from textservice import _facade
-from textservice._encoding.content import Document
+from textservice._encoding.embed_requests import Document
 from textservice._engine import embed as engine
-from textservice._engine.outputs import LIST
-from textservice._facade import paging
+from textservice._engine.output_formats import LIST
 from textservice._proto.google import protobuf as wkt
-from textservice.client import TextServiceClient
+from textservice._transport import rpc
+from textservice.client import Client
 
 Responder = Callable[[Any], betterproto2.Message]
 
@@ -66,14 +66,13 @@ class Recorder:
 
 def recording(respond: Responder) -> Recorder:
     recorder = Recorder(respond)
-    _facade.call = recorder.call  # type: ignore[attr-defined]
-    paging.call = recorder.call  # type: ignore[attr-defined]
+    rpc.call = recorder.call
     engine.embed_one = recorder.embed_one  # type: ignore[assignment]
     engine.embed_many = recorder.embed_many  # type: ignore[assignment]
     return recorder
 
 
-CLIENT = TextServiceClient("fixture-key")
+CLIENT = Client("fixture-key")
 
 
 def service_module(case: str, module: str = "_text_service") -> Any:

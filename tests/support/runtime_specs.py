@@ -10,13 +10,13 @@ from typing import Any
 
 from support.transports import http_of
 from textservice._engine.embed import embed_many
-from textservice._engine.outputs import LIST
+from textservice._engine.output_formats import LIST
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._proto.google.ai.generativelanguage import v1beta, v1beta2
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice._transport.rpc import call
-from textservice.client import TextServiceClient, call_path
+from textservice.client import Client, call_path
 from textservice.retry import Retry
 
 MODEL = "models/embedding-gecko-001"
@@ -82,7 +82,7 @@ def options(**request_options: Any) -> RequestOptions:
 
 
 async def embed_async(
-    client: TextServiceClient,
+    client: Client,
     texts: list[str],
     opts: RequestOptions | None = None,
     *,
@@ -95,7 +95,7 @@ async def embed_async(
 
 
 def embed_sync(
-    client: TextServiceClient,
+    client: Client,
     texts: list[str],
     opts: RequestOptions | None = None,
     *,
@@ -111,7 +111,7 @@ def embed_sync(
 
 
 async def embed_one_async(
-    client: TextServiceClient, text: str, opts: RequestOptions | None = None, *, model: str = MODEL
+    client: Client, text: str, opts: RequestOptions | None = None, *, model: str = MODEL
 ) -> list[float]:
     """What a generated async facade does for one text."""
     request = v1beta.EmbedTextRequest(model=model, text=text)
@@ -122,7 +122,7 @@ async def embed_one_async(
 
 
 def embed_one_sync(
-    client: TextServiceClient, text: str, opts: RequestOptions | None = None, *, model: str = MODEL
+    client: Client, text: str, opts: RequestOptions | None = None, *, model: str = MODEL
 ) -> list[float]:
     """What a generated sync facade does for one text."""
     return call_path(client).run_sync(lambda: embed_one_async(client, text, opts, model=model))

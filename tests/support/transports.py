@@ -1,6 +1,6 @@
 """The client's two transports, for suites that run over both against the fake.
 
-``via(fake, transport)`` gives the ``TextServiceClient`` keyword arguments reaching ``fake``
+``via(fake, transport)`` gives the ``Client`` keyword arguments reaching ``fake``
 in process over that transport: its in-memory gRPC channel, or its REST face through an
 in-memory httpx transport. The ``transport`` fixture (``tests/conftest.py``) runs a test once
 per transport; ``BOTH`` does the same as a mark, for tests that take no fixture.

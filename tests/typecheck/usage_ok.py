@@ -20,7 +20,7 @@ from textservice.v1beta import (
 )
 
 
-async def use(client: textservice.TextServiceClient, texts: Sequence[str]) -> None:
+async def use(client: textservice.Client, texts: Sequence[str]) -> None:
     one = textservice.generate_embeddings("models/embedding-gecko-001", "hello")
     assert_type(one, EmbeddingDict)
     assert_type(one["embedding"], list[float])
@@ -89,9 +89,9 @@ def configured() -> None:
     client = textservice.configure(
         "key", endpoint="127.0.0.1:1", insecure=True, timeout=5, retry=None, max_concurrency=4
     )
-    assert_type(client, textservice.TextServiceClient)
+    assert_type(client, textservice.Client)
     again = textservice.configure(retry=textservice.Retry(max_attempts=2))
-    assert_type(again, textservice.TextServiceClient)
+    assert_type(again, textservice.Client)
     limited = textservice.configure(
         requests_per_minute=600, tokens_per_minute=1e6, quota_share=0.25, quota_time_scale=60
     )

@@ -11,12 +11,12 @@ only field is field 1, a repeated ``float``. That is ``EmbedTextResponse`` and
 ``BatchEmbedTextResponse`` (with ``Embedding``) of v1beta2, v1beta3 and v1beta; if a future
 proto adds a field to them, they simply stop matching and use the generic path.
 
-Requests made only of strings (``EmbedTextRequest``, ``BatchEmbedTextRequest`` with its
-``requests`` empty) are written by hand too: betterproto2 costs ~1 ms per 100-text batch
-request, about a tenth of a whole list embedding's client time.
+The embedding requests of both services are written by hand where they are made
+(``textservice._encoding.embed_requests``): they reach this codec as prebuilt messages that
+give their own bytes.
 
 All fast paths give exactly what betterproto2 gives (bytes on encode; equal messages on
-decode); ``tests/test_codec.py`` checks that property on arbitrary values and wire forms.
+decode); ``tests/encoding/test_codec.py`` checks that property on arbitrary values and wire forms.
 
 For ``output="numpy"`` an RPC's reply type is ``textservice._encoding.arrays.ArrayReply``
 instead of a message class; like any type without a fast path here, it is decoded by its own
@@ -97,75 +97,6 @@ def embedding_layout(message_type: Any) -> EmbeddingLayout | None:
     if values_meta.proto_type != betterproto2.TYPE_FLOAT or not values_meta.repeated:
         return None
     return EmbeddingLayout(name, bool(meta.repeated), inner_type, values_name)
-
-
-@dataclass(frozen=True)
-class TextField:
-    """One field of a string-only request, in field-number order."""
-
-    name: str
-    key: bytes
-    """The field's tag bytes (number, wire type LEN)."""
-    kind: str
-    """``"string"``, ``"optional"`` (a string with presence), ``"repeated"`` (strings), or
-    ``"empty"`` (a message field that must be unset/empty for the fast path)."""
-
-
-@cache
-def text_layout(message_type: Any) -> tuple[TextField, ...] | None:
-    """The fields of a message made of strings (and message fields to leave empty), or None."""
-    if not (isinstance(message_type, type) and issubclass(message_type, betterproto2.Message)):
-        return None
-    meta = message_metadata(message_type)
-    fields: list[TextField] = []
-    for name in meta.sorted_field_names:
-        field = meta.meta_by_field_name[name]
-        if field.group is not None or field.map_meta is not None or field.unwrap is not None:
-            return None
-        key = tag(field.number, WIRE_LEN)
-        if field.proto_type == betterproto2.TYPE_STRING:
-            kind = "repeated" if field.repeated else "optional" if field.optional else "string"
-        elif field.proto_type == betterproto2.TYPE_MESSAGE:
-            kind = "empty"
-        else:
-            return None
-        fields.append(TextField(name, key, kind))
-    if not any(f.kind != "empty" for f in fields):
-        return None
-    return tuple(fields)
-
-
-def _text(key: bytes, value: object) -> bytes:
-    if type(value) is not str:
-        raise TypeError("not a str")
-    data = value.encode("utf-8")
-    return key + encode_varint(len(data)) + data
-
-
-def encode_text_fast(message: betterproto2.Message, fields: tuple[TextField, ...]) -> bytes | None:
-    """The bytes betterproto2 would write for a string-only request, or ``None``."""
-    if _unknown(message):
-        return None
-    parts: list[bytes] = []
-    try:
-        for field in fields:
-            value = getattr(message, field.name)
-            if field.kind == "empty":
-                if value is None or (type(value) is list and not value):
-                    continue
-                return None
-            if field.kind == "repeated":
-                if type(value) is not list:
-                    return None
-                parts.extend(_text(field.key, item) for item in value)
-            elif field.kind == "optional":
-                if value is not None:
-                    parts.append(_text(field.key, value))
-            elif value != "":
-                parts.append(_text(field.key, value))
-    except (TypeError, UnicodeEncodeError):
-        return None  # let betterproto2 handle (or reject) it
-    return b"".join(parts)
 
 
 def _unknown(message: betterproto2.Message) -> bytes:
@@ -364,13 +295,7 @@ class Codec(ProtoCodec):
                 fast = encode_fast(message, layout)
                 if fast is not None:
                     return fast
-            else:
-                text_fields = text_layout(cls)
-                if text_fields is not None:
-                    fast = encode_text_fast(message, text_fields)
-                    if fast is not None:
-                        return fast
-        return bytes(message)
+        return bytes(message)  # a prebuilt request (``embed_requests``) gives its own bytes
 
     def decode(self, data: bytes, message_type: Any) -> Any:
         """Parse ``data`` as a ``message_type`` (``WireError`` for bytes that are not

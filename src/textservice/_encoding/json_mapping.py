@@ -34,8 +34,8 @@ import betterproto2
 import orjson
 
 from textservice._encoding.codec import EmbeddingLayout, embedding_layout
-from textservice._encoding.content import prebuilt_json
 from textservice._encoding.metadata import json_name, message_metadata
+from textservice._encoding.request_forms import prebuilt_json
 
 __all__ = [
     "any_from_json",
@@ -118,7 +118,7 @@ def dumps(value: Any) -> bytes:
 
 def to_json(message: betterproto2.Message) -> dict[str, Any]:
     """``message`` as a proto3 JSON object (default values left out); a prebuilt request
-    (``_encoding.content``) gives the object written with its bytes."""
+    (``_encoding.embed_requests``) gives the object written with its bytes."""
     written = prebuilt_json(message)
     if written is not None:
         return written

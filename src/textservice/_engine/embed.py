@@ -12,7 +12,7 @@ ones, so an iterator's memory stays bounded however long its input).
 Identical texts are embedded once (``dedupe``): a list's across the whole list, an iterator's
 within the chunks in flight or held back for order, so its memory stays bounded.
 
-The output format (``outputs.OutputStrategy``) is chosen once per call by the caller and
+The output format (``output_formats.OutputStrategy``) is chosen once per call by the caller and
 passed in; nothing here branches on it. The engine sees the client only as a ``CallPath``.
 """
 
@@ -29,16 +29,14 @@ from textservice._checks import check_callable, check_count
 from textservice._encoding import arrays, codec
 from textservice._engine.dedupe import ChunkPlan, Window, distinct, settle
 from textservice._engine.ordered import ordered_map
-from textservice._engine.outputs import OutputStrategy, RawRows, Vector
+from textservice._engine.output_formats import OutputStrategy, RawRows, Vector
 from textservice._engine.recipes import ChunkRpc, EmbedRecipe
-from textservice._governor import Cost
 from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._transport.bridge import CLOSED, cancelled_by_close
-from textservice._transport.options import RequestOptions, ResolvedOptions, RpcPolicy
-from textservice._transport.rpc import call, invoke
+from textservice._transport.options import RequestOptions, RpcPolicy
+from textservice._transport.rpc import CallDeadline, call, invoke
 from textservice.errors import (
     Cancelled,
-    DeadlineExceeded,
     Internal,
     PartialEmbeddings,
     TextServiceError,
@@ -247,8 +245,8 @@ async def _ordered_chunks(
 
     async def send(start: int, chunk: list[Any], where: Origin | None = None) -> R:
         request = rpc.request(chunk)
-        cost = Cost.of_texts(rpc.texts(chunk))  # read from the chunk: no walk over the request
-        reply = await invoke(path, rpc.method, request, policy(), reader.reply, cost)
+        # the texts for the quota cost, read from the chunk: no walk over the request
+        reply = await invoke(path, rpc.method, request, policy(), reader.reply, rpc.texts(chunk))
         raw = _read(rpc, reader.rows, reply)
         if where is None and origin is not None:
             where = _from(origin, start)
@@ -290,7 +288,7 @@ async def _ordered_chunks(
         put(plan.start, rows)
         return rows
 
-    chunks = _chunked(texts, rpc.size, counted)
+    chunks = _chunked(texts, rpc, counted)
     concurrency = path.max_concurrency
     window: Window[R] | None = None
     results: AsyncGenerator[R, None]
@@ -335,9 +333,12 @@ def _sent_origin(plan: ChunkPlan[Any]) -> Origin:
 
 
 def _chunked(
-    texts: Iterable[I], size: int, counted: Callable[[int], None] | None
+    texts: Iterable[I], rpc: ChunkRpc, counted: Callable[[int], None] | None
 ) -> Iterator[tuple[int, list[I]]]:
-    """``(start, chunk)`` of ``size`` texts (the last may hold fewer), read as asked for."""
+    """``(start, chunk)`` of ``rpc.size`` texts (the last may hold fewer), read as asked for.
+    A stream's chunk also ends before an item whose ``rpc.weight`` would take it past
+    ``rpc.budget`` (a list's chunks were sized for its largest item by the caller)."""
+    size = rpc.size
     if isinstance(texts, list):  # the common case: slices, no per-text iteration
         for start in range(0, len(texts), size):
             chunk = texts[start : start + size]
@@ -346,17 +347,26 @@ def _chunked(
             yield start, chunk
         return
     source = iter(texts)
+    weight, budget = rpc.weight, rpc.budget
     start = 0
+    carried: list[I] = []  # the item that ended the last chunk, first of the next
     while True:
-        chunk = []
+        chunk, carried = carried, []
+        used = 0 if weight is None or not chunk else weight(chunk[0])
         for text in source:
+            if weight is not None and budget is not None:
+                cost = weight(text)
+                if chunk and used + cost > budget:
+                    carried = [text]
+                    break
+                used += cost
             chunk.append(text)
             if len(chunk) == size:
                 break
         if not chunk:
             return
         if counted is not None:
-            counted(start + len(chunk))
+            counted(start + len(chunk) + len(carried))
         yield start, chunk
         start += len(chunk)
 
@@ -383,19 +393,13 @@ async def embed_many(
         return output.empty()
     # the whole list is kept anyway: identical texts are sent once, packed into full batches
     texts, index = distinct(texts)
-    resolved = path.resolve(rpc.method, options)
-    loop = asyncio.get_running_loop()
-    call_deadline = resolved.call_deadline(loop.time())
-
-    def policy() -> RpcPolicy:
-        return resolved.rpc_policy(loop.time(), call_deadline)
-
+    deadline = CallDeadline(path.resolve(rpc.method, options))
     # Only what the result needs: its rows, written as batches arrive. A failure's partial
     # result is read from the same rows.
     sink = output.sink(len(texts))
     error: BaseException | None = None
     try:
-        async with asyncio.timeout_at(call_deadline):
+        async with deadline:
             # The whole list is kept anyway, so results waiting for an earlier batch are not
             # bounded (max_buffered=total): max_concurrency RPCs stay in flight throughout.
             async for _ in _ordered_chunks(
@@ -403,16 +407,14 @@ async def embed_many(
                 texts,
                 rpc=rpc,
                 output=output,
-                policy=policy,
+                policy=deadline.policy,
                 put=sink.put,
                 max_buffered=len(texts),
                 fail_fast=True,  # a failed list raises at once, cancelling the other batches
                 origin=None if index is None else index.index,  # first input of each text
             ):
                 pass
-    except TimeoutError:
-        error = DeadlineExceeded(f"the call's deadline of {resolved.timeout:g} s expired")
-    except TextServiceError as exc:
+    except TextServiceError as exc:  # DeadlineExceeded included
         error = exc
     except asyncio.CancelledError as exc:
         if not cancelled_by_close(exc):
@@ -518,11 +520,8 @@ async def iter_embed(
         return
     size, group = batch_sizes(recipe, batch_size)
     rpc = recipe.chunk_rpc(params, size)
-    per_rpc: ResolvedOptions = path.resolve(rpc.method, options).per_rpc()
-    loop = asyncio.get_running_loop()
-
-    def policy() -> RpcPolicy:
-        return per_rpc.rpc_policy(loop.time())
+    # each batch's RPC is bounded, never the iteration (no ``async with``: nothing to bound)
+    deadline = CallDeadline(path.resolve(rpc.method, options), per_rpc=True)
 
     read = 0
 
@@ -540,7 +539,7 @@ async def iter_embed(
                 texts,
                 rpc=rpc,
                 output=output,
-                policy=policy,
+                policy=deadline.policy,
                 put=held.put,
                 max_buffered=None,
                 fail_fast=False,  # the batches before a failure are still delivered, in order

@@ -41,8 +41,11 @@ async def ordered_map(
     When a call fails, no new call starts; the results before it are still yielded in order,
     then the calls still running are cancelled and its exception is raised. With
     ``fail_fast`` the exception is raised as soon as the failure is seen instead (for callers
-    that keep nothing of a partial run in order). Closing the generator early (``break``,
-    cancellation, Ctrl-C) cancels every call still running.
+    that keep nothing of a partial run in order). Reading ``items`` may fail too (a stream
+    checks its items as they are read): that is a failure after the last item read, so the
+    calls started before it finish and are yielded first (with ``fail_fast``: raised at once).
+    Closing the generator early (``break``, cancellation, Ctrl-C) cancels every call still
+    running.
     """
     if not is_int(max_concurrency):
         raise TypeError(f"max_concurrency must be an int, not {type(max_concurrency).__name__}")
@@ -56,6 +59,7 @@ async def ordered_map(
     source = iter(items)
     exhausted = False
     failed = False
+    unread: Exception | None = None  # what reading the next item raised
     pending: deque[asyncio.Task[R]] = deque()  # started, not yet yielded, in input order
     running: set[asyncio.Task[R]] = set()
     try:
@@ -74,10 +78,17 @@ async def ordered_map(
                 except StopIteration:
                     exhausted = True
                     break
+                except Exception as exc:
+                    if fail_fast:
+                        raise
+                    exhausted, unread = True, exc
+                    break
                 task = asyncio.ensure_future(fn(item))
                 pending.append(task)
                 running.add(task)
             if not pending:
+                if unread is not None:
+                    raise unread
                 return
             head = pending[0]
             if head.done():

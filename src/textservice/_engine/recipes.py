@@ -69,6 +69,11 @@ class EmbedRecipe(Generic[P, I]):
     """``None``: the version has no batch RPC, so a list is embedded one text per RPC."""
     text: Callable[[I], str] | None = None
     """The text of an item, as the rate governor counts it (``None``: the item is a text)."""
+    weight: Callable[[I], int] | None = None
+    """About how many bytes an item adds to a request (media: its data), for ``budget``."""
+    budget: int | None = None
+    """The most bytes of ``weight`` one batch request holds (the API's request size): a
+    chunk read from a stream ends before an item that would pass it (``None``: no limit)."""
 
     def texts(self, chunk: list[I]) -> list[str]:
         """The texts of ``chunk``'s items."""
@@ -89,7 +94,14 @@ class EmbedRecipe(Generic[P, I]):
 
         chunk = many.max_texts if size is None else size
         return ChunkRpc(
-            many.method, chunk, request_many, many.vectors, repeated=True, texts=self.texts
+            many.method,
+            chunk,
+            request_many,
+            many.vectors,
+            repeated=True,
+            texts=self.texts,
+            weight=self.weight,
+            budget=self.budget,
         )
 
     def one_rpc(self, params: P) -> ChunkRpc:
@@ -120,3 +132,7 @@ class ChunkRpc:
     """Whether the response holds many vectors (else one, read as a chunk of one)."""
     texts: Callable[[list[Any]], list[str]] = list
     """The texts of a chunk's items (what a call costs against a quota)."""
+    weight: Callable[[Any], int] | None = None
+    """An item's bytes in a request (``EmbedRecipe.weight``)."""
+    budget: int | None = None
+    """The most bytes of ``weight`` a chunk holds (``EmbedRecipe.budget``)."""

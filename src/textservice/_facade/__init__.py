@@ -11,22 +11,17 @@ in the caller's thread, the default client, the sync bridge, the engine, result 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sized
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import betterproto2
-
-from textservice._checks import HasName, check_model, check_text, check_texts
-from textservice._encoding.content import ContentFields
-from textservice._encoding.dicts import to_dict
-from textservice._engine import embed as _engine
-from textservice._engine.embed import ProgressCallback, check_batch_size, check_progress
-from textservice._engine.outputs import LIST, NUMPY, Output, OutputStrategy, check_output
+from textservice._checks import HasName, check_model, check_text, check_text_stream
+from textservice._encoding.embed_requests import ContentFields, TextRequests
+from textservice._engine.output_formats import Output, OutputStrategy, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
 from textservice._facade.clients import get_client
-from textservice._facade.content import (
+from textservice._facade.content_calls import (
     ContentRecipe,
     embed_content,
     embed_content_async,
@@ -38,19 +33,43 @@ from textservice._facade.deprecation import Deprecations, deprecated
 from textservice._facade.fields import JsonValue
 from textservice._facade.media import ContentItem, ContentItems
 from textservice._facade.paging import Paging, paged, paged_async
-from textservice._facade.results import ArrayEmbedding, Embeddings, ManyEmbeddings, OneEmbedding
-from textservice._transport.callpath import CallPath
-from textservice._transport.methods import HttpRule, MethodSpec, RequestT, ResponseT
+from textservice._facade.results import (
+    ArrayEmbedding,
+    Embeddings,
+    ManyEmbeddings,
+    OneEmbedding,
+    embeddings,
+)
+from textservice._facade.twins import (
+    Iteration,
+    async_batches,
+    async_call,
+    sync_batches,
+    sync_call,
+)
+from textservice._transport.methods import (
+    HttpRule,
+    MessageRef,
+    MethodSpec,
+    RequestT,
+    ResponseT,
+    TypeMap,
+)
 from textservice._transport.options import RequestOptions, check_request_options
-from textservice._transport.rpc import call
-from textservice.client import TextServiceClient, call_path
+from textservice.client import Client, call_path
 from textservice.retry import Retry
 
+# The engine, the RPC layer (asyncio, grpclib, the rate governor) and betterproto2 are
+# imported by the functions that run calls, on a client's first call, not when a facade is
+# imported (issue 21).
 if TYPE_CHECKING:
-    from textservice._numpy import Float32Array
+    import betterproto2
+
+    from textservice._transport.callpath import CallPath
 
 __all__ = [
     "ArrayEmbedding",
+    "Client",
     "ContentFields",
     "ContentItem",
     "ContentItems",
@@ -62,13 +81,15 @@ __all__ = [
     "JsonValue",
     "ManyEmbeddings",
     "ManyTexts",
+    "MessageRef",
     "MethodSpec",
     "OneEmbedding",
     "OneText",
     "Output",
     "Paging",
     "Retry",
-    "TextServiceClient",
+    "TextRequests",
+    "TypeMap",
     "check_model",
     "completion",
     "deprecated",
@@ -91,7 +112,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-R = TypeVar("R", bound=Sized)
 
 
 # -- results ------------------------------------------------------------------------------
@@ -99,12 +119,16 @@ R = TypeVar("R", bound=Sized)
 
 def plain(response: betterproto2.Message) -> dict[str, Any]:
     """A response as a plain dict (see ``textservice._encoding.dicts``)."""
+    from textservice._encoding.dicts import to_dict
+
     return to_dict(response)
 
 
 def completion(response: Any) -> dict[str, Any]:
     """A generation's response as a plain dict, plus ``result``: the first candidate's
     ``output`` (``None`` without candidates)."""
+    from textservice._encoding.dicts import to_dict
+
     result = response.candidates[0].output if response.candidates else None
     return {**to_dict(response), "result": result}
 
@@ -146,7 +170,9 @@ async def _unary(
     options: RequestOptions,
     result: Callable[[ResponseT], T],
 ) -> T:
-    return result(await call(path, method, request, options, method.response_type))
+    from textservice._transport import rpc  # read at call time (tests record calls there)
+
+    return result(await rpc.call(path, method, request, options, method.response_type))
 
 
 # -- embeddings ---------------------------------------------------------------------------
@@ -158,9 +184,10 @@ class _Embedding:
 
     recipe: EmbedRecipe[str, str]
     model: str
-    text: str | list[str]
+    text: str | list[str] | Iterator[str]
+    """One text, a list of them, or a stream of them checked as read (``iter_embeddings``)."""
     options: RequestOptions
-    output: Output
+    output: OutputStrategy[Any, Any]
     path: CallPath
 
     @classmethod
@@ -180,112 +207,47 @@ class _Embedding:
             check_model(model),
             check_text(text),
             check_request_options(request_options),
-            check_output(output),
+            output_for(output),
             call_path(get_client(client)),
         )
 
+    @property
+    def engine(self) -> EmbedRecipe[str, str]:
+        """The recipe the engine runs."""
+        return self.recipe
+
+    @property
+    def params(self) -> str:
+        """What the requests are built from besides the texts: the model."""
+        return self.model
+
     async def run(self) -> Embeddings:
         """One text by ``embed_one``, a list by ``embed_many``, in the output asked for."""
-        path, recipe, model, text, options = (
+        from textservice._engine import embed as _engine
+
+        path, recipe, model, text, options, output = (
             self.path,
             self.recipe,
             self.model,
             self.text,
             self.options,
+            self.output,
         )
-        if self.output == "numpy":
-            if isinstance(text, str):
-                row = await _engine.embed_one(path, recipe, model, text, options, NUMPY)
-                return ArrayEmbedding(embedding=row)
-            rows = await _engine.embed_many(path, recipe, model, text, options, NUMPY)
-            return ArrayEmbedding(embedding=rows)
         if isinstance(text, str):
-            vector = await _engine.embed_one(path, recipe, model, text, options, LIST)
-            return OneEmbedding(embedding=vector)
-        vectors = await _engine.embed_many(path, recipe, model, text, options, LIST)
-        return ManyEmbeddings(embedding=vectors)
+            return embeddings(await _engine.embed_one(path, recipe, model, text, options, output))
+        assert isinstance(text, list)  # a stream is only iterated (``_iteration``)
+        return embeddings(await _engine.embed_many(path, recipe, model, text, options, output))
 
 
-def embed(
-    recipe: EmbedRecipe[str, str],
-    model: object,
-    text: object,
-    client: object,
-    request_options: object,
-    output: object,
-) -> Embeddings:
-    """``generate_embeddings``: one text, or a sequence of them, from synchronous code."""
-    call = _Embedding.checked(recipe, model, text, client, request_options, output)
-    return call.path.run_sync(call.run)
+embed = sync_call(
+    _Embedding.checked, "``generate_embeddings``: one text, or a sequence of them, from sync code."
+)
+embed_async = async_call(
+    _Embedding.checked, "``generate_embeddings_async``: ``embed`` on the caller's event loop."
+)
 
 
-async def embed_async(
-    recipe: EmbedRecipe[str, str],
-    model: object,
-    text: object,
-    client: object,
-    request_options: object,
-    output: object,
-) -> Embeddings:
-    """``generate_embeddings_async``: ``embed`` on the caller's event loop."""
-    return await _Embedding.checked(recipe, model, text, client, request_options, output).run()
-
-
-@dataclass(frozen=True)
-class _Iteration:
-    """An ``iter_embeddings`` call, its arguments checked."""
-
-    recipe: EmbedRecipe[str, str]
-    model: str
-    texts: list[str]
-    options: RequestOptions
-    batch_size: int
-    progress: ProgressCallback | None
-    output: Output
-    path: CallPath
-
-    @classmethod
-    def checked(
-        cls,
-        recipe: EmbedRecipe[str, str],
-        model: object,
-        texts: object,
-        client: object,
-        request_options: object,
-        batch_size: object,
-        progress: object,
-        output: object,
-    ) -> _Iteration:
-        """The call's arguments, checked in this order, in the caller's thread, before any
-        network."""
-        return cls(
-            recipe,
-            check_model(model),
-            check_texts(texts),
-            check_request_options(request_options),
-            check_batch_size(recipe, batch_size),
-            check_progress(progress),
-            check_output(output),
-            call_path(get_client(client)),
-        )
-
-    def batches(
-        self, output: OutputStrategy[Any, R], progress: ProgressCallback | None
-    ) -> AsyncGenerator[R, None]:
-        """The engine's batches in ``output``'s format."""
-        return _engine.iter_embed(
-            self.path,
-            self.recipe,
-            self.model,
-            self.texts,
-            self.options,
-            output,
-            batch_size=self.batch_size,
-            progress=progress,
-        )
-
-
-def iter_embeddings(
+def _iteration(
     recipe: EmbedRecipe[str, str],
     model: object,
     texts: object,
@@ -294,34 +256,22 @@ def iter_embeddings(
     batch_size: object,
     progress: object,
     output: object,
-) -> Iterator[list[list[float]]] | Iterator[Float32Array]:
-    """``iter_embeddings``: batches of embeddings for synchronous code (the RPCs run on the
-    client's loop thread; ``progress`` is called in the iterating thread)."""
-    it = _Iteration.checked(
-        recipe, model, texts, client, request_options, batch_size, progress, output
-    )
-    total = len(it.texts)
-    if it.output == "numpy":
-        arrays = it.batches(NUMPY, None)
-        return _engine.iter_embed_sync(it.path, arrays, total=total, progress=it.progress)
-    lists = it.batches(LIST, None)
-    return _engine.iter_embed_sync(it.path, lists, total=total, progress=it.progress)
+) -> Iteration:
+    """An ``iter_embeddings`` call's arguments, checked in this order, in the caller's
+    thread, before any network."""
+    from textservice._engine.embed import check_batch_size, check_progress
+
+    name, checked = check_model(model), check_text_stream(texts)
+    options = check_request_options(request_options)
+    size, callback = check_batch_size(recipe, batch_size), check_progress(progress)
+    path = call_path(get_client(client))
+    call = _Embedding(recipe, name, checked, options, output_for(output), path)
+    return Iteration(call, checked, size, callback)
 
 
-def iter_embeddings_async(
-    recipe: EmbedRecipe[str, str],
-    model: object,
-    texts: object,
-    client: object,
-    request_options: object,
-    batch_size: object,
-    progress: object,
-    output: object,
-) -> AsyncIterator[list[list[float]]] | AsyncIterator[Float32Array]:
-    """``iter_embeddings_async``: batches of embeddings as an async iterator."""
-    it = _Iteration.checked(
-        recipe, model, texts, client, request_options, batch_size, progress, output
-    )
-    if it.output == "numpy":
-        return it.batches(NUMPY, it.progress)
-    return it.batches(LIST, it.progress)
+iter_embeddings = sync_batches(
+    _iteration, "``iter_embeddings``: batches of embeddings for synchronous code."
+)
+iter_embeddings_async = async_batches(
+    _iteration, "``iter_embeddings_async``: batches of embeddings as an async iterator."
+)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from textservice._checks import encodable, kind
-from textservice._encoding.content import Blob, Document
+from textservice._encoding.embed_requests import Blob, Document
 from textservice._profiles import MAX_REQUEST_BYTES, MEDIA_SUFFIXES, ModelProfile
 
 __all__ = ["ContentItem", "ContentItems", "check_media", "is_media", "media_item", "request_size"]

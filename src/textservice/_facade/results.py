@@ -3,12 +3,12 @@ and ``ArrayEmbeddingDict`` have the same shapes)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 if TYPE_CHECKING:
     from textservice._numpy import Float32Array
 
-__all__ = ["ArrayEmbedding", "Embeddings", "ManyEmbeddings", "OneEmbedding"]
+__all__ = ["ArrayEmbedding", "Embeddings", "ManyEmbeddings", "OneEmbedding", "embeddings"]
 
 
 class OneEmbedding(TypedDict):
@@ -30,3 +30,9 @@ class ArrayEmbedding(TypedDict):
 
 
 Embeddings = OneEmbedding | ManyEmbeddings | ArrayEmbedding
+
+
+def embeddings(value: Any) -> Embeddings:
+    """``{"embedding": value}``: every output format's result has this one shape (which of
+    the types above it is, the output strategy decided: ``_engine.output_formats``)."""
+    return cast("Embeddings", {"embedding": value})

@@ -8,7 +8,7 @@ The engine asks before every RPC and reports how it went::
             reply = await rpc(...)          # ticket.waited: seconds spent waiting to get here
         except ResourceExhausted as exc:
             decision = ticket.rejected(Rejection.from_details(exc.details), max_wait=60.0)
-            # Retry(delay): admit again (it holds the call until the pause ends);
+            # Readmit(delay): admit again (it holds the call until the pause ends);
             # Refusal(...): raise now, naming decision.quota_id / decision.quota_value
         else:
             ticket.succeeded()
@@ -75,8 +75,8 @@ from textservice._governor.governor import (
     QuotaRefused,
     QuotaStats,
     RateGovernor,
+    Readmit,
     Refusal,
-    Retry,
     Ticket,
 )
 from textservice._governor.settings import GovernorSettings
@@ -96,9 +96,9 @@ __all__ = [
     "QuotaRefused",
     "QuotaStats",
     "RateGovernor",
+    "Readmit",
     "Refusal",
     "Rejection",
-    "Retry",
     "Ticket",
     "Unit",
     "Violation",

@@ -31,13 +31,13 @@ CANCEL_GRACE = 5.0
 STOP_GRACE = 10.0
 """Seconds ``stop()`` waits for the loop thread to finish."""
 
-CLOSED = "the call was cancelled because its TextServiceClient was closed"
+CLOSED = "the call was cancelled because its Client was closed"
 """The message of calls cancelled by ``stop()`` (the client was closed), and of their
 ``CancelledError``: code that keeps partial results (a list embedding) tells this
 cancellation from any other by it, and turns it into ``Cancelled`` carrying them."""
 
 
-CLIENT_CLOSED = "the TextServiceClient is closed: make a new one"
+CLIENT_CLOSED = "the Client is closed: make a new one"
 """The message of a call made on a closed client."""
 
 

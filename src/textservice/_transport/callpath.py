@@ -1,6 +1,6 @@
 """The call path of one client: its channels, metadata, sync bridge and option resolution.
 
-Every call made through a ``TextServiceClient`` goes through its one ``ClientCallPath``. The
+Every call made through a ``Client`` goes through its one ``ClientCallPath``. The
 RPC layer (``rpc``) and the engine (``textservice._engine``) see it only as a ``CallPath``,
 the small protocol below, never the client itself: they can be driven by any object that
 has these few members (tests use that), and the client can change its own insides freely.
@@ -58,7 +58,7 @@ class CallPath(Protocol):
 
     @property
     def max_concurrency(self) -> int:
-        """RPCs of one call in flight at once."""
+        """RPCs of one call in flight at once: the governor's cap (see ``ClientCallPath``)."""
         ...
 
     @property
@@ -113,7 +113,7 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
 
 
 class ClientCallPath:
-    """The ``CallPath`` a ``TextServiceClient`` owns (one per client)."""
+    """The ``CallPath`` a ``Client`` owns (one per client)."""
 
     def __init__(
         self,
@@ -123,7 +123,6 @@ class ClientCallPath:
         secret: Secret | None,
         timeout: float | None,
         retry: Retry | EllipsisType | None,
-        max_concurrency: int,
         governor: RateGovernor,
     ) -> None:
         self.pool = ChannelPool(open_channel)
@@ -132,7 +131,6 @@ class ClientCallPath:
         self._secret = secret
         self.timeout = timeout
         self.retry = retry
-        self._max_concurrency = max_concurrency
         self._governor = governor
         self._closed = False
         _paths.add(self)
@@ -153,8 +151,11 @@ class ClientCallPath:
 
     @property
     def max_concurrency(self) -> int:
-        """RPCs of one call in flight at once."""
-        return self._max_concurrency
+        """RPCs in flight at once, per method and model: the client's ``max_concurrency``,
+        held in one place, the governor's settings. The governor enforces it across calls
+        (and lowers it while the server answers RESOURCE_EXHAUSTED); the engine starts no
+        more RPCs of one call than this."""
+        return self._governor.settings.max_concurrency
 
     @property
     def governor(self) -> RateGovernor:

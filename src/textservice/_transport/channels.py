@@ -95,6 +95,8 @@ def parse_endpoint_url(value: str) -> tuple[Endpoint, bool | None]:
     also says whether to use TLS: ``"http://host:port"`` (plaintext; port 80 if none) or
     ``"https://host:port"`` (TLS; port 443 if none). Returns the endpoint and whether it is
     plaintext (``None``: no scheme, not said); a trailing ``/`` is allowed, a path is not."""
+    if not isinstance(value, str):
+        return parse_endpoint(value), None  # its TypeError
     scheme, found, rest = value.strip().partition("://")
     if not found:
         return parse_endpoint(value), None
@@ -177,7 +179,7 @@ class ChannelPool:
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._closed:
-                raise RuntimeError("the TextServiceClient is closed")
+                raise RuntimeError("the Client is closed")
             self._prune()
             entry = self._entries.get(loop)
             if entry is not None:

@@ -1,7 +1,7 @@
 """Per-call options: what ``request_options`` may say, and what a call finally runs with.
 
 Three places can set a call's timeout and retry policy; the first that sets one wins: the
-call's ``request_options``, the client (``TextServiceClient(timeout=..., retry=...)``), the
+call's ``request_options``, the client (``Client(timeout=..., retry=...)``), the
 method's defaults from the service config (``MethodSpec``). ``resolve`` reads them in that
 order into one ``ResolvedOptions``, which also knows how the timeout bounds the call: a
 timeout the user gave bounds the whole call (every RPC, retry and wait); the method's default

@@ -14,6 +14,7 @@ callable that reads the key where it runs, so the pickle holds where the key is,
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import logging
 import os
 import threading
@@ -51,7 +52,8 @@ _FILTERED_LOGGERS = (
 )
 _HEADER_BLOCK_MESSAGES = frozenset({"Encoded header block to %s", "Decoding %s"})
 
-_live: weakref.WeakSet[Secret] = weakref.WeakSet()
+_live: weakref.WeakValueDictionary[int, Secret] = weakref.WeakValueDictionary()
+"""The live keys' ``Secret``s by ``id`` (a ``Secret`` is unhashable)."""
 _lock = threading.Lock()
 _installed = False
 
@@ -117,22 +119,47 @@ class Concealed(str):
 
 
 class Secret:
-    """Holds the API key; its ``repr``/``str`` never show it and it cannot be pickled."""
+    """A credential that never prints and cannot be pickled: the client's API key, and every
+    key the fake server records (``textservice.testing``).
+
+    ``repr``, ``str`` and formatting give ``<redacted>``. ``==`` compares it with the real
+    value (a ``str``, ``bytes`` or another ``Secret``) in constant time; it is unhashable, as
+    a hash equal to the key's would leak it. A ``str`` key is live while the ``Secret``
+    lives: logs and error details lose it (``scrub``).
+    """
 
     __slots__ = ("__weakref__", "_value")
 
-    def __init__(self, value: str) -> None:
-        self._value = Concealed(value)
-        _register(self)
+    def __init__(self, value: str | bytes) -> None:
+        self._value: Concealed | bytes = Concealed(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            _register(self)
 
-    def reveal(self) -> Concealed:
-        """The key, for the metadata of a call (a ``str`` whose ``repr`` hides it)."""
+    def reveal(self) -> Concealed | bytes:
+        """The key, for the metadata of a call (as a ``str``, one whose repr hides it), or for
+        the rare test that must see it."""
         return self._value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            other = other._value
+        if isinstance(other, str):
+            other = other.encode("utf-8")
+        if not isinstance(other, bytes):
+            return NotImplemented
+        value = self._value
+        mine = value.encode("utf-8") if isinstance(value, str) else value
+        return hmac.compare_digest(mine, other)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return REDACTED
 
     __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return format(REDACTED, spec)
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("the API key is not picklable")
@@ -211,7 +238,7 @@ def read_key(source: KeySource) -> str:
 def live_secrets() -> list[Concealed]:
     """Keys of clients still alive."""
     with _lock:
-        return [s.reveal() for s in _live]
+        return [s._value for s in _live.values() if isinstance(s._value, Concealed)]
 
 
 def scrub(text: str, secrets: Sequence[str] | None = None) -> str:
@@ -282,7 +309,7 @@ class _RedactingFilter(logging.Filter):
 def _register(secret: Secret) -> None:
     global _installed
     with _lock:
-        _live.add(secret)
+        _live[id(secret)] = secret
         if _installed:
             return
         _installed = True

@@ -12,10 +12,10 @@ flight, input order), quotas, retries and the model's rules apply as to any call
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from textservice._checks import check_count, check_model, check_text, check_texts, kind
-from textservice._facade.content import task_type as content_task_type
+from textservice._facade.content_calls import task_type as content_task_type
 from textservice._profiles import TASK_TYPE_ALIASES, takes_title
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
@@ -34,6 +34,16 @@ QUERY_TASK = TASK_TYPE_ALIASES["query"]
 (RETRIEVAL_QUERY)."""
 
 Item = str | Mapping[str, str | None]
+
+
+class _CallOptions(TypedDict):
+    """The keyword arguments of an adapter's ``embed_content`` calls."""
+
+    task_type: str
+    output_dimensionality: int | None
+    client: Client | None
+    request_options: Mapping[str, object] | None
+    normalize: bool
 
 
 class RetrievalEmbedder:
@@ -107,64 +117,43 @@ class RetrievalEmbedder:
             for text, title in zip(checked, titles, strict=True)
         ]
 
+    def _options(self, task_type: str) -> _CallOptions:
+        """``embed_content``'s keyword arguments for a call with ``task_type``."""
+        return {
+            "task_type": task_type,
+            "output_dimensionality": self.output_dimensionality,
+            "client": self.client,
+            "request_options": self.request_options,
+            "normalize": self.normalize,
+        }
+
     def documents(
         self, texts: Sequence[str], titles: Sequence[str | None] | None = None
     ) -> list[list[float]]:
         """The vectors of ``texts`` (documents), in order; ``titles`` gives each its own
         title (``None``: none)."""
         items = self._items(texts, titles)
-        result = embed_content(
-            self.model,
-            items,
-            task_type=self.document_task_type,
-            output_dimensionality=self.output_dimensionality,
-            client=self.client,
-            request_options=self.request_options,
-            normalize=self.normalize,
-        )
-        return result["embedding"]
+        return embed_content(self.model, items, **self._options(self.document_task_type))[
+            "embedding"
+        ]
 
     async def documents_async(
         self, texts: Sequence[str], titles: Sequence[str | None] | None = None
     ) -> list[list[float]]:
         """``documents`` for async code (on the running loop)."""
         items = self._items(texts, titles)
-        result = await embed_content_async(
-            self.model,
-            items,
-            task_type=self.document_task_type,
-            output_dimensionality=self.output_dimensionality,
-            client=self.client,
-            request_options=self.request_options,
-            normalize=self.normalize,
-        )
-        return result["embedding"]
+        options = self._options(self.document_task_type)
+        return (await embed_content_async(self.model, items, **options))["embedding"]
 
     def query(self, text: str) -> list[float]:
         """The vector of ``text`` (a query)."""
-        result = embed_content(
-            self.model,
-            self._query(text),
-            task_type=self.query_task_type,
-            output_dimensionality=self.output_dimensionality,
-            client=self.client,
-            request_options=self.request_options,
-            normalize=self.normalize,
-        )
-        return result["embedding"]
+        options = self._options(self.query_task_type)
+        return embed_content(self.model, self._query(text), **options)["embedding"]
 
     async def query_async(self, text: str) -> list[float]:
         """``query`` for async code (on the running loop)."""
-        result = await embed_content_async(
-            self.model,
-            self._query(text),
-            task_type=self.query_task_type,
-            output_dimensionality=self.output_dimensionality,
-            client=self.client,
-            request_options=self.request_options,
-            normalize=self.normalize,
-        )
-        return result["embedding"]
+        options = self._options(self.query_task_type)
+        return (await embed_content_async(self.model, self._query(text), **options))["embedding"]
 
     @staticmethod
     def _query(text: object) -> str:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from textservice._quota_options import QUOTA_OPTIONS, quota_argv
+from textservice._fake_server_options import FAKE_SERVER_OPTIONS
 from textservice.cli.connect import Connection, client_or_exit, connection_options
 from textservice.cli.embed_command import embed
 from textservice.cli.exit_codes import (
@@ -23,7 +23,7 @@ from textservice.cli.exit_codes import (
     fail,
     stop_quietly,
 )
-from textservice.client import TextServiceClient
+from textservice.client import Client
 
 __all__ = ["cli", "main"]
 
@@ -43,7 +43,7 @@ class _Commands(click.Group):
 
 def _run_call(
     connection: Connection,
-    call: Callable[[TextServiceClient], Awaitable[T]],
+    call: Callable[[Client], Awaitable[T]],
     *,
     max_concurrency: int = 8,
 ) -> T:
@@ -136,7 +136,7 @@ def models(methods: tuple[str, ...], as_json: bool, connection: Connection) -> N
     legacy TextService) and its token limits. The API does not list embedding lengths."""
     from textservice import v1beta
 
-    async def every_page(client: TextServiceClient) -> list[Any]:
+    async def every_page(client: Client) -> list[Any]:
         return [model async for model in v1beta.list_models_async(client=client)]
 
     found = _run_call(connection, every_page)
@@ -226,64 +226,41 @@ def count_tokens(text: str | None, model: str, connection: Connection) -> None:
     click.echo(result["token_count"])
 
 
-def _quota_options(command: Callable[..., None]) -> Callable[..., None]:
-    """The fake's quota options, from the table ``python -m textservice.testing`` uses too."""
-    types: dict[str, Any] = {"int": click.INT, "float": click.FLOAT}
-    for option in reversed(QUOTA_OPTIONS):
+def _fake_server_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The fake server's options, from the table ``python -m textservice.testing`` uses too."""
+    for option in reversed(FAKE_SERVER_OPTIONS):
+        shown = option.metavar or None
         if option.kind == "flag":
-            command = click.option(option.flag, option.dest, is_flag=True, help=option.help)(
-                command
+            made = click.option(option.flag, option.dest, is_flag=True, help=option.help)
+        elif option.kind == "repeated":
+            made = click.option(
+                option.flag, option.dest, multiple=True, metavar=shown, help=option.help
             )
         else:
-            kind = click.Choice(option.choices) if option.choices else types[option.kind]
-            command = click.option(
-                option.flag, option.dest, type=kind, metavar=option.metavar, help=option.help
-            )(command)
+            kind: Any = click.STRING
+            if option.kind == "int":
+                bounded = option.low is not None or option.high is not None
+                kind = click.IntRange(option.low, option.high) if bounded else click.INT
+            elif option.kind == "float":
+                kind = click.FLOAT
+            elif option.kind == "choice":
+                kind = click.Choice(option.choices)
+            made = click.option(
+                option.flag,
+                option.dest,
+                type=kind,
+                default=option.default,
+                show_default=option.default is not None,
+                metavar=shown,
+                help=option.help,
+            )
+        command = made(command)
     return command
 
 
 @cli.command("fake-server")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=50051, show_default=True)
-@click.option(
-    "--rest-port",
-    type=click.IntRange(0, 65535),
-    default=None,
-    help="Also serve the REST face (HTTP/JSON, what google-genai speaks) on this port (0: a "
-    "free one).",
-)
-@click.option("--dimension", type=click.IntRange(min=1), default=None, help="Embedding length.")
-@click.option("--model", "models", multiple=True, help="A model to serve (repeatable).")
-@click.option("--any-model", is_flag=True, help="Serve every well-formed model name.")
-@click.option(
-    "--strict-methods",
-    is_flag=True,
-    help="NOT_FOUND, as the API, for a model whose catalogue entry lacks the RPC's method.",
-)
-@click.option(
-    "--strict-models",
-    is_flag=True,
-    help="INVALID_ARGUMENT for fields a model ignores (task_type and title sent to "
-    "models/gemini-embedding-2, which takes the task in the text).",
-)
-@click.option(
-    "--require-api-key",
-    is_flag=True,
-    help="Require the key in $TEXTSERVICE_FAKE_API_KEY (kept out of the process list).",
-)
-@_quota_options
-def fake_server(
-    host: str,
-    port: int,
-    rest_port: int | None,
-    dimension: int | None,
-    models: tuple[str, ...],
-    any_model: bool,
-    strict_methods: bool,
-    strict_models: bool,
-    require_api_key: bool,
-    **quotas: Any,
-) -> None:
+@_fake_server_options
+def fake_server(**options: Any) -> None:
     """Run the fake API server on HOST:PORT until Ctrl-C (for other processes and tests).
 
     Connect with: textservice embed --endpoint HOST:PORT --insecure ... (any API key works
@@ -291,24 +268,9 @@ def fake_server(
     TEXTSERVICE_ENDPOINT=http://HOST:PORT; with --rest-port R, also --transport rest to
     HOST:R, or google-genai with base_url http://HOST:R.
     """
-    from textservice.testing.__main__ import main as serve
+    from textservice.testing.__main__ import run
 
-    argv = ["--host", host, "--port", str(port)]
-    if rest_port is not None:
-        argv += ["--rest-port", str(rest_port)]
-    if dimension is not None:
-        argv += ["--dimension", str(dimension)]
-    for name in models:
-        argv += ["--model", name]
-    if any_model:
-        argv.append("--any-model")
-    if strict_methods:
-        argv.append("--strict-methods")
-    if strict_models:
-        argv.append("--strict-models")
-    if require_api_key:
-        argv.append("--require-api-key")
-    sys.exit(serve(argv + quota_argv(quotas)))
+    sys.exit(run(options))
 
 
 def main() -> None:

@@ -10,39 +10,125 @@ client (which never shows it); it is never echoed, logged or put in an error mes
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import click
 
 from textservice._transport.secrets import read_key_file
-from textservice.client import API_KEY_ENV, TRANSPORTS, TextServiceClient
+from textservice.client import API_KEY_ENV, TRANSPORTS, Client
 from textservice.errors import MissingAPIKeyError
 
 __all__ = [
+    "CLIENT_FLAGS",
+    "PER_MINUTE",
+    "ClientFlag",
     "Connection",
-    "Quota",
     "client_or_exit",
     "connection_options",
+    "flag_of",
     "make_client",
     "read_api_key_file",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_PER_MINUTE_RANGE = click.FloatRange(min=0, min_open=True)
+
 
 @dataclass(frozen=True)
-class Quota:
-    """The client's quota options, named as ``TextServiceClient``'s keyword arguments."""
+class ClientFlag:
+    """One of ``Client``'s keyword options as a command-line option. The option is declared
+    once, on ``Client``: its default is read from there; here are only its flag, help and
+    the values the command line takes."""
 
-    requests_per_minute: float | None = None
-    texts_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    quota_share: float = 1.0
-    quota_time_scale: float = 1.0
+    option: str
+    """The ``Client`` keyword argument it sets."""
+    flag: str
+    help: str
+    type: Any = None
+    """The click type of its value (``None``: a flag, ``True`` when given)."""
+    metavar: str | None = None
+    show_default: bool = False
+
+
+CLIENT_FLAGS: tuple[ClientFlag, ...] = (
+    ClientFlag(
+        "endpoint",
+        "--endpoint",
+        "Server to call; http://HOST:PORT is plaintext, https://HOST:PORT TLS "
+        "[default: $TEXTSERVICE_ENDPOINT, else generativelanguage.googleapis.com:443].",
+        click.STRING,
+        "HOST:PORT",
+    ),
+    ClientFlag("insecure", "--insecure", "Plaintext (no TLS), e.g. to a local server."),
+    ClientFlag(
+        "transport",
+        "--transport",
+        "gRPC, or REST (HTTP/1.1 and JSON: through proxies that pass nothing else).",
+        click.Choice(TRANSPORTS),
+        show_default=True,
+    ),
+    ClientFlag(
+        "timeout",
+        "--timeout",
+        "Seconds per call with its retries [default: the method's, 60].",
+        click.FloatRange(min=0, min_open=True),
+    ),
+    ClientFlag(
+        "requests_per_minute",
+        "--rpm",
+        "Send at most N calls a minute (per method and model) [default: as the server "
+        "allows; a limit its quota errors name is learned].",
+        _PER_MINUTE_RANGE,
+        "N",
+    ),
+    ClientFlag(
+        "tokens_per_minute",
+        "--tpm",
+        "Send at most N input tokens a minute (a text counts ceil(UTF-8 bytes / 4)).",
+        _PER_MINUTE_RANGE,
+        "N",
+    ),
+    ClientFlag(
+        "texts_per_minute",
+        "--texts-per-minute",
+        "Send at most N texts a minute.",
+        _PER_MINUTE_RANGE,
+        "N",
+    ),
+    ClientFlag(
+        "quota_share",
+        "--quota-share",
+        "Take this fraction of every limit, given or learned (0.25: one of four "
+        "machines sharing a project's quota).",
+        click.FloatRange(min=0, max=1, min_open=True),
+        "F",
+        show_default=True,
+    ),
+    ClientFlag(
+        "quota_time_scale",
+        "--quota-time-scale",
+        "The server's quota clock runs X times faster (the X of "
+        "'textservice fake-server --time-scale X'); 1 for the API.",
+        click.FloatRange(min=0, min_open=True),
+        "X",
+        show_default=True,
+    ),
+)
+"""The client options the commands take, in the order ``--help`` lists them."""
+
+PER_MINUTE = ("requests_per_minute", "texts_per_minute", "tokens_per_minute")
+"""The client's per-minute limits (``--rpm``, ``--texts-per-minute``, ``--tpm``)."""
+
+
+def flag_of(option: str) -> str:
+    """The command-line flag of a client option (``"requests_per_minute"``: ``"--rpm"``)."""
+    (flag,) = [f.flag for f in CLIENT_FLAGS if f.option == option]
+    return flag
 
 
 @dataclass(frozen=True)
@@ -50,19 +136,21 @@ class Connection:
     """Where and how to connect: the fake server, or an endpoint with a key."""
 
     fake: bool
-    endpoint: str | None
-    insecure: bool
     api_key_file: str | None
-    timeout: float | None
-    quota: Quota = Quota()
-    transport: str = "grpc"
-    """``grpc`` or ``rest`` (``--transport``)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """The client's keyword options the flags set (``CLIENT_FLAGS``), by name."""
+
+    def option(self, name: str) -> Any:
+        """A client option as given (else the client's default)."""
+        if name in self.options:
+            return self.options[name]
+        return inspect.signature(Client).parameters[name].default
 
     def __repr__(self) -> str:
         # Only the key file's path is held, never the key; still, keep reprs minimal.
         return (
-            f"Connection(fake={self.fake}, endpoint={self.endpoint!r}, "
-            f"insecure={self.insecure}, transport={self.transport!r})"
+            f"Connection(fake={self.fake}, endpoint={self.option('endpoint')!r}, "
+            f"insecure={self.option('insecure')}, transport={self.option('transport')!r})"
         )
 
 
@@ -79,150 +167,78 @@ def read_api_key_file(path: str) -> str:
         raise click.UsageError(str(exc)) from None
 
 
-_PER_MINUTE = click.FloatRange(min=0, min_open=True)
+def _client_flag(flag: ClientFlag) -> Callable[[F], F]:
+    default = inspect.signature(Client).parameters[flag.option].default
+    if flag.type is None:
+        return click.option(flag.flag, flag.option, is_flag=True, help=flag.help)
+    return click.option(
+        flag.flag,
+        flag.option,
+        type=flag.type,
+        default=default,
+        show_default=flag.show_default,
+        metavar=flag.metavar,
+        help=flag.help,
+    )
 
 
 def connection_options(command: F) -> F:
-    """Add --fake, --endpoint, --insecure, --transport, --api-key-file, --timeout and the
-    quota options to ``command``.
+    """Add --fake, --api-key-file and the client's options (``CLIENT_FLAGS``: --endpoint,
+    --insecure, --transport, --timeout and the quota options) to ``command``.
 
     They reach the command as one ``connection: Connection`` argument.
     """
 
-    @click.option(
-        "--fake",
-        is_flag=True,
-        help="Use the in-process fake server (no key, no network).",
-    )
-    @click.option(
-        "--endpoint",
-        metavar="HOST:PORT",
-        default=None,
-        help="Server to call [default: $TEXTSERVICE_ENDPOINT (http://HOST:PORT: plaintext), "
-        "else generativelanguage.googleapis.com:443].",
-    )
-    @click.option("--insecure", is_flag=True, help="Plaintext (no TLS), e.g. to a local server.")
-    @click.option(
-        "--transport",
-        type=click.Choice(TRANSPORTS),
-        default="grpc",
-        show_default=True,
-        help="gRPC, or REST (HTTP/1.1 and JSON: through proxies that pass nothing else).",
-    )
-    @click.option(
+    @functools.wraps(command)
+    def wrapper(*args: Any, fake: bool, api_key_file: str | None, **kwargs: Any) -> Any:
+        options = {flag.option: kwargs.pop(flag.option) for flag in CLIENT_FLAGS}
+        if fake and (
+            options["endpoint"] is not None or api_key_file is not None or options["insecure"]
+        ):
+            raise click.UsageError(
+                "--fake cannot be combined with --endpoint/--insecure/--api-key-file"
+            )
+        return command(*args, connection=Connection(fake, api_key_file, options), **kwargs)
+
+    made: Any = wrapper
+    for flag in reversed(CLIENT_FLAGS):
+        made = _client_flag(flag)(made)
+    made = click.option(
         "--api-key-file",
         type=click.Path(dir_okay=False),
         default=None,
         help="File holding the API key [default: the GOOGLE_API_KEY environment variable].",
-    )
-    @click.option(
-        "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        default=None,
-        help="Seconds per call with its retries [default: the method's, 60].",
-    )
-    @click.option(
-        "--rpm",
-        "requests_per_minute",
-        type=_PER_MINUTE,
-        default=None,
-        metavar="N",
-        help="Send at most N calls a minute (per method and model) [default: as the server "
-        "allows; a limit its quota errors name is learned].",
-    )
-    @click.option(
-        "--tpm",
-        "tokens_per_minute",
-        type=_PER_MINUTE,
-        default=None,
-        metavar="N",
-        help="Send at most N input tokens a minute (a text counts ceil(UTF-8 bytes / 4)).",
-    )
-    @click.option(
-        "--texts-per-minute",
-        type=_PER_MINUTE,
-        default=None,
-        metavar="N",
-        help="Send at most N texts a minute.",
-    )
-    @click.option(
-        "--quota-share",
-        type=click.FloatRange(min=0, max=1, min_open=True),
-        default=1.0,
-        show_default=True,
-        metavar="F",
-        help="Take this fraction of every limit, given or learned (0.25: one of four "
-        "machines sharing a project's quota).",
-    )
-    @click.option(
-        "--quota-time-scale",
-        type=click.FloatRange(min=0, min_open=True),
-        default=1.0,
-        show_default=True,
-        metavar="X",
-        help="The server's quota clock runs X times faster (the X of "
-        "'textservice fake-server --time-scale X'); 1 for the API.",
-    )
-    @functools.wraps(command)
-    def wrapper(
-        *args: Any,
-        fake: bool,
-        endpoint: str | None,
-        insecure: bool,
-        transport: str,
-        api_key_file: str | None,
-        timeout: float | None,
-        requests_per_minute: float | None,
-        tokens_per_minute: float | None,
-        texts_per_minute: float | None,
-        quota_share: float,
-        quota_time_scale: float,
-        **kwargs: Any,
-    ) -> Any:
-        if fake and (endpoint is not None or api_key_file is not None or insecure):
-            raise click.UsageError(
-                "--fake cannot be combined with --endpoint/--insecure/--api-key-file"
-            )
-        quota = Quota(
-            requests_per_minute, texts_per_minute, tokens_per_minute, quota_share, quota_time_scale
-        )
-        connection = Connection(
-            fake, endpoint, insecure, api_key_file, timeout, quota, transport=transport
-        )
-        return command(*args, connection=connection, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+    )(made)
+    made = click.option(
+        "--fake",
+        is_flag=True,
+        help="Use the in-process fake server (no key, no network).",
+    )(made)
+    return cast("F", made)
 
 
-def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServiceClient:
+def make_client(connection: Connection, *, max_concurrency: int = 8) -> Client:
     """A client for ``connection`` (with its own fake for ``--fake``), made before any output.
 
     Making it checks the key, so a missing one is a ``click.UsageError`` naming the CLI's
     ways to give one, before any file is created or call made.
     """
+    options = dict(connection.options)
     if connection.fake:
-        from textservice.testing import FakeTextService
+        from textservice.testing import FakeServer
 
-        fake = FakeTextService()
-        rest = connection.transport == "rest"
-        return TextServiceClient(
-            transport="rest" if rest else "grpc",
+        fake = FakeServer()
+        rest = connection.option("transport") == "rest"
+        options.pop("endpoint", None)
+        options.pop("insecure", None)
+        return Client(
             channel_factory=fake.http_transport if rest else fake.channel,
             max_concurrency=max_concurrency,
-            timeout=connection.timeout,
-            **dataclasses.asdict(connection.quota),
+            **options,
         )
     key = read_api_key_file(connection.api_key_file) if connection.api_key_file else None
     try:
-        return TextServiceClient(
-            key,
-            endpoint=connection.endpoint,
-            insecure=connection.insecure,
-            transport="rest" if connection.transport == "rest" else "grpc",
-            max_concurrency=max_concurrency,
-            timeout=connection.timeout,
-            **dataclasses.asdict(connection.quota),
-        )
+        return Client(key, max_concurrency=max_concurrency, **options)
     except MissingAPIKeyError:
         # The library's message advises api_key=...; a CLI user has these instead.
         raise click.UsageError(
@@ -231,7 +247,7 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> TextServ
         ) from None
 
 
-def client_or_exit(connection: Connection, *, max_concurrency: int = 8) -> TextServiceClient:
+def client_or_exit(connection: Connection, *, max_concurrency: int = 8) -> Client:
     """The client, or the exit: no key (usage error naming the options), a bad endpoint."""
     from textservice.cli.exit_codes import ExitCode, describe, fail
 

@@ -20,7 +20,7 @@ from itertools import islice
 from textservice._governor import estimate_tokens
 from textservice._pricing import BATCH_SHARE, QUOTA_TIERS, days_at, minutes_at, price_for
 from textservice._profiles import profile_for
-from textservice.cli.connect import Connection, Quota
+from textservice.cli.connect import PER_MINUTE, Connection, flag_of
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
 from textservice.cli.rerun import reuse_plan
@@ -137,28 +137,18 @@ def _duration(minutes: float) -> str:
     return f"{rest // 60} min {rest % 60} s" if rest >= 60 else f"{rest} s"
 
 
-def _times(report: TokenReport, calls: int, quota: Quota) -> list[str]:
+def _times(report: TokenReport, calls: int, connection: Connection) -> list[str]:
     """The time lines: at the configured limits, else at Google's published tiers."""
-    share = quota.quota_share
-    given = {
-        "requests_per_minute": quota.requests_per_minute,
-        "texts_per_minute": quota.texts_per_minute,
-        "tokens_per_minute": quota.tokens_per_minute,
-    }
+    share = connection.option("quota_share")
+    given = {name: connection.option(name) for name in PER_MINUTE}
     if any(v is not None for v in given.values()):
         limits = {k: (v * share if v is not None else None) for k, v in given.items()}
         minutes = minutes_at(texts=report.texts, tokens=report.estimated, calls=calls, **limits)
         shown = ", ".join(
-            f"{flag} {value:g}"
-            for flag, value in (
-                ("--rpm", quota.requests_per_minute),
-                ("--texts-per-minute", quota.texts_per_minute),
-                ("--tpm", quota.tokens_per_minute),
-            )
-            if value is not None
+            f"{flag_of(name)} {value:g}" for name, value in given.items() if value is not None
         )
         if share != 1:
-            shown += f", --quota-share {share:g}"
+            shown += f", {flag_of('quota_share')} {share:g}"
         assert minutes is not None
         return [f"{_duration(minutes)} at {shown} (the client's own limits)"]
     lines = []
@@ -209,7 +199,7 @@ def format_report(
     counter: Counter,
     *,
     batch_size: int,
-    quota: Quota,
+    connection: Connection,
     bad_lines: int,
     price: float | None,
     reused_from: str | None = None,
@@ -248,7 +238,7 @@ def format_report(
             over += f": lines {lines}{more}; a run stops on them unless --on-long truncate|skip"
         rows.append(("over limit", [over]))
     rows.append(("calls", [f"{calls:,} of up to {batch_size} texts"]))
-    rows.append(("time", _times(report, calls, quota)))
+    rows.append(("time", _times(report, calls, connection)))
     rows.append(("price", _prices(report, model, price)))
     out = [f"{name}: {model} (dry run: no embedding call was made)"]
     for label, values in rows:
@@ -290,7 +280,7 @@ def dry_run(
             report,
             counter,
             batch_size=batch_size,
-            quota=connection.quota,
+            connection=connection,
             bad_lines=check.bad_count,
             price=price,
             reused_from=output_path,

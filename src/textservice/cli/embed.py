@@ -9,10 +9,10 @@ from typing import Any
 
 from textservice._engine.embed import length_change
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import ResultWriter, dimension_changed
 from textservice.cli.progress import Progress
 from textservice.cli.reuse import Reuse
-from textservice.cli.windows import EmbedBatches, embed_windows
+from textservice.cli.services import EmbedBatches, embedded
+from textservice.cli.writers.common import ResultWriter, dimension_changed
 from textservice.errors import TextServiceError
 
 __all__ = ["EmbedBatches", "EmbedSummary", "embed_records", "format_summary"]
@@ -46,8 +46,6 @@ async def embed_records(
     writer: ResultWriter,
     embed_batches: EmbedBatches,
     *,
-    window: int,
-    lookahead: int,
     progress: Progress,
     summary: EmbedSummary,
     reuse: tuple[Reuse, Iterator[Record], int] | None = None,
@@ -73,20 +71,12 @@ async def embed_records(
 
     try:
         if reuse is None:
-            async for batch, vectors in embed_windows(
-                records, embed_batches, window=window, lookahead=lookahead
-            ):
-                take(batch, vectors, False)
+            async with contextlib.aclosing(embedded(records, embed_batches)) as results:
+                async for batch, vectors in results:
+                    take(batch, vectors, False)
             return
         plan, to_embed, batch_size = reuse
-        batches = plan.batches(
-            records,
-            to_embed,
-            embed_batches,
-            window=window,
-            lookahead=lookahead,
-            batch_size=batch_size,
-        )
+        batches = plan.batches(records, to_embed, embed_batches, batch_size=batch_size)
         async with contextlib.aclosing(batches):  # its embedding calls end with it, however
             async for copied, vectors, reused in batches:
                 take(copied, vectors, reused)

@@ -38,7 +38,6 @@ from textservice.cli.inputs import Format, Record
 from textservice.cli.locks import output_lock
 from textservice.cli.long_texts import OnLong, guard
 from textservice.cli.open_input import open_source
-from textservice.cli.outputs import ResultWriter, output_kind, partial_path
 from textservice.cli.progress import Progress, keep_drawing, progress_mode
 from textservice.cli.rerun import prepare
 from textservice.cli.reuse import remove_asides
@@ -49,13 +48,9 @@ from textservice.cli.services import (
 )
 from textservice.cli.sources import InputCheck, Source
 from textservice.cli.tokens import close_counter, make_counter
+from textservice.cli.writers.common import ResultWriter, output_kind, partial_path
 
 __all__ = ["embed"]
-
-WINDOW_BATCHES = 8
-"""Texts handed to one ``iter_embed_content_async`` (or ``iter_embeddings_async``) call: this many
-times the texts of the calls in flight (``--batch-size`` x ``--concurrency``); see
-:mod:`textservice.cli.windows`."""
 
 
 def _vectors_as(output_path: str | None) -> Literal["list", "numpy"]:
@@ -438,7 +433,9 @@ def embed(
         options.model, connection, estimate=estimate_tokens, concurrency=concurrency
     )
     try:
-        source, check = guard(source, check, counter, task_type=options.task_type, on_long=on_long)
+        source, check = guard(
+            source, check, counter, task_type=options.task_type, on_long=on_long, quiet=quiet
+        )
     except BaseException as exc:
         _stop_early(exc, f"cannot read {input_path}")
     finally:
@@ -491,7 +488,6 @@ def embed(
         embed_batches = options.batches(
             client, batch_size=batch_size, output=_vectors_as(output_path)
         )
-        in_flight = batch_size * concurrency
 
         def to_embed() -> Iterator[Record]:
             """The records left whose vector is not reused, read again (see reuse.py)."""
@@ -509,8 +505,6 @@ def embed(
                         records,
                         writer,
                         embed_batches,
-                        window=in_flight * WINDOW_BATCHES,
-                        lookahead=in_flight,
                         progress=bar,
                         summary=summary,
                         reuse=None if reuse is None else (reuse, to_embed(), batch_size),

@@ -10,7 +10,6 @@ __all__ = [
     "DimensionChangedError",
     "InputChangedError",
     "InputError",
-    "NumpyMissingError",
     "OutputBusyError",
     "OutputConflictError",
 ]
@@ -22,10 +21,6 @@ class CliError(Exception):
 
 class InputError(CliError):
     """The input cannot be read as asked (not Parquet, no such column, changed meanwhile)."""
-
-
-class NumpyMissingError(CliError):
-    """``.npy`` or Parquet output was asked for but numpy is not installed."""
 
 
 class OutputConflictError(CliError):

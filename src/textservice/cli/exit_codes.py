@@ -12,11 +12,11 @@ from typing import NoReturn
 
 import click
 
+from textservice._numpy import NumpyMissingError
 from textservice.cli.errors import (
     CliError,
     DimensionChangedError,
     InputError,
-    NumpyMissingError,
     OutputConflictError,
 )
 from textservice.errors import NotFound, TextServiceError
@@ -105,7 +105,7 @@ def describe(exc: BaseException) -> str:
     """One line for the user: our own errors as they are, an API error by its status."""
     # TextServiceError messages name the status and the server's message; the API key is
     # never part of them (the client keeps it out of every message and repr).
-    if isinstance(exc, CliError):
+    if isinstance(exc, CliError | NumpyMissingError):
         return str(exc)
     if isinstance(exc, TextServiceError):
         # Not str(exc): for a failed list it also explains .partial, which is for code.

@@ -147,9 +147,11 @@ def guard(
     *,
     task_type: str | None,
     on_long: OnLong,
+    quiet: bool = False,
 ) -> tuple[Source, InputCheck]:
     """Find the long texts and apply ``on_long`` (see the module docstring): the source and
-    first pass to run with; exit 3 for ``error`` when there are any."""
+    first pass to run with; exit 3 for ``error`` when there are any. The first 20 are listed,
+    then a count; ``quiet`` lists none for ``skip`` and ``truncate`` (an error still does)."""
     found = find_long(source, check, counter, task_type=task_type, truncate=on_long == "truncate")
     if not found:
         return source, check
@@ -158,24 +160,25 @@ def guard(
         f"{source.name}:{line}: {found.reason(i, model)}" for i, line in enumerate(found.lines)
     ]
     how = "counted by " + counter.method()
+    listed = "\n".join(shown[:_SHOWN])
+    if len(shown) > _SHOWN:
+        listed += f"\n... and {len(shown) - _SHOWN} more"
     if on_long == "error":
-        text = "\n".join(shown[:_SHOWN])
-        if len(shown) > _SHOWN:
-            text += f"\n... and {len(shown) - _SHOWN} more"
-        click.echo(text, err=True)
+        click.echo(listed, err=True)
         fail(
             f"{len(found)} text{'' if len(found) == 1 else 's'} over {model}'s limit of "
             f"{found.limit:,} tokens ({how}); nothing was sent (pass --on-long truncate to cut "
             "them to fit, or --on-long skip to leave them out)",
             ExitCode.BAD_INPUT,
         )
-    click.echo("\n".join(shown), err=True)
-    done = "cutting" if on_long == "truncate" else "skipping"
-    click.echo(
-        f"textservice: {done} {len(found)} text{'' if len(found) == 1 else 's'} over the "
-        f"limit of {found.limit:,} tokens ({how})",
-        err=True,
-    )
+    if not quiet:
+        click.echo(listed, err=True)
+        done = "cutting" if on_long == "truncate" else "skipping"
+        click.echo(
+            f"textservice: {done} {len(found)} text{'' if len(found) == 1 else 's'} over the "
+            f"limit of {found.limit:,} tokens ({how})",
+            err=True,
+        )
     if on_long == "skip":
         return source, skip_long(check, found)
     return TruncatedSource(source, found), check

@@ -25,13 +25,13 @@ from typing import Any
 
 from textservice.cli.checkpoints import verify_checkpoints
 from textservice.cli.content_keys import ContentKeys
-from textservice.cli.destinations import earlier_finished, earlier_unfinished, open_output
 from textservice.cli.digests import DigestChain, VectorSettings
 from textservice.cli.errors import InputChangedError
 from textservice.cli.inputs import Record
-from textservice.cli.outputs import ResultWriter
 from textservice.cli.reuse import Earlier, Reuse, aside_folders, remove_asides, set_aside
 from textservice.cli.sources import InputCheck, Source
+from textservice.cli.writers.common import ResultWriter
+from textservice.cli.writers.destinations import earlier_finished, earlier_unfinished, open_output
 
 __all__ = ["Prepared", "prepare", "reuse_plan", "verify_earlier"]
 

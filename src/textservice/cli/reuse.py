@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 from textservice.cli.content_keys import KEY_SIZE, ContentKeys
 from textservice.cli.inputs import Record
-from textservice.cli.windows import EmbedBatches, embed_windows
+from textservice.cli.services import EmbedBatches, embedded
 
 __all__ = [
     "Earlier",
@@ -216,14 +216,12 @@ class Reuse:
         to_embed: Iterator[Record],
         embed: EmbedBatches,
         *,
-        window: int,
-        lookahead: int,
         batch_size: int,
     ) -> AsyncGenerator[tuple[Sequence[Record], Vectors, bool], None]:
         """``(records, vectors, reused)`` in input order: runs of ``records`` whose vector
         is copied, and runs whose vector was embedded. ``to_embed``: the same records read
         again, only those to embed (the embedding calls run ahead of the writing)."""
-        embedded = embed_windows(to_embed, embed, window=window, lookahead=lookahead)
+        done = embedded(to_embed, embed)
         held: Sequence[Record] = []  # the current embedded batch
         vectors: Any = None
         cursor = 0  # its records written so far (or waiting in the run below)
@@ -252,7 +250,7 @@ class Reuse:
                         yield held[run_start:cursor], vectors[run_start:cursor], False
                         run_start = None
                     try:
-                        held, vectors = await anext(embedded)
+                        held, vectors = await anext(done)
                     except StopAsyncIteration:
                         raise RuntimeError(f"no embedding came for line {record.line}") from None
                     cursor = 0
@@ -268,10 +266,10 @@ class Reuse:
                 yield held[run_start:cursor], vectors[run_start:cursor], False
             if copies:
                 yield copies, self.read(copied), True
-            if cursor != len(held) or await anext(embedded, None) is not None:
+            if cursor != len(held) or await anext(done, None) is not None:
                 raise RuntimeError("more embeddings came than records to embed")
         finally:
-            await embedded.aclose()
+            await done.aclose()
 
     def close(self) -> None:
         """Close the earlier files."""

@@ -15,7 +15,9 @@ callback), then, once the input's first pass has counted its titles, :meth:`Embe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -33,16 +35,21 @@ from textservice._profiles import (
 from textservice._routes import uses_text_service
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
-from textservice.cli.windows import EmbedBatches
-from textservice.client import TextServiceClient
+from textservice.client import Client
 
 __all__ = [
     "SERVICE_CHOICES",
+    "EmbedBatches",
     "EmbedOptions",
     "Service",
+    "embedded",
     "parse_task_type",
     "pick_service",
 ]
+
+EmbedBatches = Callable[[Iterator[Record]], AsyncIterator[Any]]
+"""Given records (read as it goes), yields their embeddings batch by batch, in input order:
+one ``iter_embed_content_async`` (or ``iter_embeddings_async``) call over the whole stream."""
 
 Service = Literal["generative", "text"]
 SERVICE_CHOICES = ("auto", "generative", "text")
@@ -109,14 +116,11 @@ class EmbedOptions:
         options = cls(
             model, pick_service(model, choice), task_type, output_dimensionality, normalize
         )
-        allowed = profile_for(model).dimensions
-        if options.service == "generative" and output_dimensionality is not None and allowed:
-            low, high = allowed
-            if not low <= output_dimensionality <= high:
-                raise click.BadParameter(
-                    f"{model} takes {low} to {high}, got {output_dimensionality}",
-                    param_hint="--output-dimensionality",
-                )
+        if options.service == "generative" and output_dimensionality is not None:
+            flag = "--output-dimensionality"
+            error = profile_for(model).dimensionality_error(output_dimensionality, model, flag)
+            if error is not None:
+                raise click.BadParameter(error)
         if options.service == "text":
             given = [
                 flag
@@ -180,20 +184,21 @@ class EmbedOptions:
 
     def batches(
         self,
-        client: TextServiceClient,
+        client: Client,
         *,
         batch_size: int,
         output: Literal["list", "numpy"],
     ) -> EmbedBatches:
-        """Records -> their embeddings batch by batch, through this service (v1beta's)."""
+        """Records -> their embeddings batch by batch, through this service (v1beta's): the
+        library reads the records as it sends them (memory bounded by the calls in flight)."""
         from textservice.v1beta import iter_embed_content_async, iter_embeddings_async
 
         if self.service == "text":
 
-            def by_text(records: list[Record]) -> AsyncIterator[Any]:
+            def by_text(records: Iterator[Record]) -> AsyncIterator[Any]:
                 return iter_embeddings_async(
                     self.model,
-                    [r.text for r in records],
+                    (r.text for r in records),
                     client=client,
                     batch_size=batch_size,
                     output=output,
@@ -201,10 +206,10 @@ class EmbedOptions:
 
             return by_text
 
-        def by_content(records: list[Record]) -> AsyncIterator[Any]:
+        def by_content(records: Iterator[Record]) -> AsyncIterator[Any]:
             return iter_embed_content_async(
                 self.model,
-                [_item(r) for r in records],
+                (_item(r) for r in records),
                 task_type=self.task_type,
                 output_dimensionality=self.output_dimensionality,
                 client=client,
@@ -214,3 +219,25 @@ class EmbedOptions:
             )
 
         return by_content
+
+
+async def embedded(
+    records: Iterator[Record], embed: EmbedBatches
+) -> AsyncGenerator[tuple[list[Record], Any], None]:
+    """``(records, vectors)`` for each batch ``embed`` yields, in input order: one call over
+    the whole stream, each batch paired with the records it was made from. Only the records
+    read but not yet delivered are held (the library's calls in flight and its batches
+    waiting for order). Closing this closes the call, cancelling what is in flight."""
+    taken: deque[Record] = deque()
+
+    def read() -> Iterator[Record]:
+        for record in records:
+            taken.append(record)
+            yield record
+
+    async with aclosing(embed(read())) as batches:  # type: ignore[type-var]
+        async for vectors in batches:
+            count = len(vectors)
+            if count > len(taken):
+                raise RuntimeError(f"got {count} embeddings for the {len(taken)} texts read")
+            yield [taken.popleft() for _ in range(count)], vectors

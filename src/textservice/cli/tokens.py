@@ -41,9 +41,9 @@ from pathlib import Path
 
 from textservice._governor import estimate_tokens
 from textservice._profiles import profile_for
-from textservice.cli.connect import Connection, Quota, client_or_exit
+from textservice.cli.connect import PER_MINUTE, Connection, client_or_exit
 from textservice.cli.inputs import Record
-from textservice.client import TextServiceClient
+from textservice.client import Client
 
 __all__ = [
     "CACHE_ENV",
@@ -128,10 +128,10 @@ class Counter:
     """Counts tokens of one model's texts: exactly (``client``), or by the estimate."""
 
     model: str
-    client: TextServiceClient | None = None
+    client: Client | None = None
     """``None``: the estimate (``--estimate-tokens``), unless ``opener`` makes one."""
     cache: TokenCache | None = None
-    opener: Callable[[], tuple[TextServiceClient, TokenCache]] | None = None
+    opener: Callable[[], tuple[Client, TokenCache]] | None = None
     """Makes the client and the cache when the first text is to be counted exactly (so a
     run without long texts makes neither)."""
     server: str = "api"
@@ -257,18 +257,14 @@ def make_counter(
         return Counter(model)
     # --rpm, --texts-per-minute and --tpm are the embedding job's: CountTokens has a quota of
     # its own, which the client learns from the server's refusals as it goes.
-    quota = Quota(
-        quota_share=connection.quota.quota_share,
-        quota_time_scale=connection.quota.quota_time_scale,
-    )
+    options = {k: v for k, v in connection.options.items() if k not in PER_MINUTE}
+    counting = dataclasses.replace(connection, options=options)
 
-    def opener() -> tuple[TextServiceClient, TokenCache]:
-        made = client_or_exit(
-            dataclasses.replace(connection, quota=quota), max_concurrency=concurrency
-        )
+    def opener() -> tuple[Client, TokenCache]:
+        made = client_or_exit(counting, max_concurrency=concurrency)
         return made, TokenCache(cache_path())
 
-    server = "fake" if connection.fake else (connection.endpoint or "api")
+    server = "fake" if connection.fake else (connection.option("endpoint") or "api")
     return Counter(model, opener=opener, server=server, concurrency=concurrency)
 
 

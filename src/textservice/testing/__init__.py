@@ -22,6 +22,7 @@ v1beta3); other RPCs answer UNIMPLEMENTED. Typical use (the ``fake_server`` /
 ``python -m textservice.testing --port 50051`` runs it as a standalone server.
 """
 
+from textservice._transport.secrets import Secret
 from textservice.testing.answers import GenerateTextExtras
 from textservice.testing.catalogue import (
     DEFAULT_CATALOGUE,
@@ -36,7 +37,7 @@ from textservice.testing.generation import (
     expected_content_token_count,
     expected_token_count,
 )
-from textservice.testing.log import RecordedCall, RequestLog, Secret
+from textservice.testing.log import RecordedCall, RequestLog
 from textservice.testing.quotas import QuotaLedger, Quotas
 from textservice.testing.validation import MAX_BATCH_REQUESTS, MAX_BATCH_TEXTS
 from textservice.testing.vectors import expected_content_embedding, expected_embedding

@@ -4,6 +4,8 @@ ModelService of every generated version) standalone.
 For other processes and languages: prints ``listening on HOST:PORT`` once it accepts calls
 (with ``--rest-port R``: ``listening on HOST:PORT (gRPC) and http://HOST:R (REST)``), stops
 cleanly on Ctrl-C (SIGINT) or SIGTERM. ``--port 0`` (``--rest-port 0``) picks a free port.
+The options are ``textservice._fake_server_options``' table, which ``textservice
+fake-server`` reads too: both commands hand what they parsed to ``run``.
 """
 
 from __future__ import annotations
@@ -14,14 +16,38 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from textservice._fake_server_options import (
+    FAKE_API_KEY_ENV,
+    FAKE_SERVER_OPTIONS,
+    FakeServerOption,
+)
 from textservice.testing.catalogue import DEFAULT_KNOWN_MODELS
 from textservice.testing.fake import FakeServer
-from textservice.testing.quotas import add_quota_arguments, quotas_from_arguments
+from textservice.testing.quotas import quotas_from_arguments
 
-API_KEY_ENV = "TEXTSERVICE_FAKE_API_KEY"
+__all__ = ["main", "run"]
+
 _NAME = "textservice fake server"
+
+
+def _int_in(option: FakeServerOption) -> Callable[[str], int]:
+    """argparse's type for an ``int`` option within its bounds (as click's ``IntRange``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if (option.low is not None and value < option.low) or (
+            option.high is not None and value > option.high
+        ):
+            raise argparse.ArgumentTypeError(f"{value} is not {option.bounds()}")
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,56 +57,34 @@ def _parser() -> argparse.ArgumentParser:
         "(EmbedContent, BatchEmbedContents, CountTokens) and ModelService (ListModels, "
         "GetModel) of every API version; other RPCs answer UNIMPLEMENTED.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
-    parser.add_argument(
-        "--port", type=int, default=50051, help="port, 0 for a free one (default %(default)s)"
-    )
-    parser.add_argument(
-        "--rest-port",
-        type=int,
-        default=None,
-        help="also serve the REST face (HTTP/JSON) on this port, 0 for a free one "
-        "(default: gRPC only)",
-    )
-    parser.add_argument(
-        "--dimension",
-        type=int,
-        default=None,
-        help="embedding length of every model (default: each model's own, 3072 for "
-        "models/gemini-embedding-001, 768 for the others)",
-    )
-    parser.add_argument(
-        "--model",
-        action="append",
-        dest="models",
-        metavar="NAME",
-        help="a known model name (repeatable; default: "
-        + ", ".join(DEFAULT_KNOWN_MODELS)
-        + "); tunedModels/... are always served",
-    )
-    parser.add_argument(
-        "--any-model", action="store_true", help="serve every well-formed model name"
-    )
-    parser.add_argument(
-        "--strict-methods",
-        action="store_true",
-        help="answer NOT_FOUND, as the API does, for a model whose supported generation "
-        "methods lack the RPC's (default: every served model works through every RPC)",
-    )
-    parser.add_argument(
-        "--strict-models",
-        action="store_true",
-        help="answer INVALID_ARGUMENT for fields a model ignores (task_type and title sent to "
-        "models/gemini-embedding-2, which takes the task in the text); default: accepted and "
-        "ignored, as the API does",
-    )
-    parser.add_argument(
-        "--require-api-key",
-        action="store_true",
-        help=f"require x-goog-api-key to equal ${API_KEY_ENV} (read from the environment, "
-        "so the key never shows in the process list)",
-    )
-    add_quota_arguments(parser)
+    quotas = parser.add_argument_group("quotas (per method and model, like the API's)")
+    for option in FAKE_SERVER_OPTIONS:
+        group = quotas if option.field is not None else parser
+        shown = option.metavar or None
+        if option.kind == "flag":
+            group.add_argument(option.flag, dest=option.dest, action="store_true", help=option.help)
+        elif option.kind == "repeated":
+            group.add_argument(
+                option.flag, dest=option.dest, action="append", metavar=shown, help=option.help
+            )
+        else:
+            kind: Callable[[str], Any] = str
+            if option.kind == "int":
+                kind = _int_in(option)
+            elif option.kind == "float":
+                kind = float
+            help_text = option.help
+            if option.default is not None:
+                help_text += " (default %(default)s)"
+            group.add_argument(
+                option.flag,
+                dest=option.dest,
+                type=kind,
+                default=option.default,
+                choices=option.choices or None,
+                metavar=shown,
+                help=help_text,
+            )
     return parser
 
 
@@ -88,7 +92,7 @@ async def _serve(fake: FakeServer, host: str, port: int, rest_port: int | None =
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        # not everywhere (Windows): there Ctrl-C raises KeyboardInterrupt, handled in main()
+        # not everywhere (Windows): there Ctrl-C raises KeyboardInterrupt, handled in run()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     async with contextlib.AsyncExitStack() as stack:
@@ -105,36 +109,44 @@ async def _serve(fake: FakeServer, host: str, port: int, rest_port: int | None =
     print(f"{_NAME} stopped", flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the server until interrupted; the exit status."""
-    args = _parser().parse_args(argv)
+def run(values: Mapping[str, Any]) -> int:
+    """Run the server with the parsed options (by ``FakeServerOption.dest``; what is not given
+    takes its default) until interrupted; the exit status."""
+    given = {o.dest: values.get(o.dest, o.default) for o in FAKE_SERVER_OPTIONS}
     api_key = None
-    if args.require_api_key:
-        api_key = os.environ.get(API_KEY_ENV)
+    if given["require_api_key"]:
+        api_key = os.environ.get(FAKE_API_KEY_ENV)
         if not api_key:
-            print(f"--require-api-key: set {API_KEY_ENV} to the key", file=sys.stderr)
+            print(f"--require-api-key: set {FAKE_API_KEY_ENV} to the key", file=sys.stderr)
             return 2
-    known = None if args.any_model else (args.models or DEFAULT_KNOWN_MODELS)
+    models = tuple(given["models"] or ())
+    known = None if given["any_model"] else (models or DEFAULT_KNOWN_MODELS)
     try:
         fake = FakeServer(
             api_key=api_key,
             known_models=known,
-            strict_methods=args.strict_methods,
-            strict_models=args.strict_models,
-            embedding_dimension=args.dimension,
-            quotas=quotas_from_arguments(args),
+            strict_methods=bool(given["strict_methods"]),
+            strict_models=bool(given["strict_models"]),
+            embedding_dimension=given["dimension"],
+            quotas=quotas_from_arguments(given),
         )
     except (TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    host, port = given["host"], given["port"]
     try:
-        asyncio.run(_serve(fake, args.host, args.port, args.rest_port))
+        asyncio.run(_serve(fake, host, port, given["rest_port"]))
     except KeyboardInterrupt:
         print(f"{_NAME} stopped", flush=True)
     except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"error: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: the command line) and ``run``; the exit status."""
+    return run(vars(_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from grpclib.exceptions import GRPCError
 from grpclib.protocol import H2Protocol
 
 from textservice._encoding.codec import Codec
+from textservice._transport.callpath import API_KEY_HEADER
 from textservice._transport.status import StatusDetailsCodec
 from textservice.testing.answers import (
     ANSWERS,
@@ -60,7 +61,7 @@ from textservice.testing.catalogue import (
     check_dimension,
 )
 from textservice.testing.faults import FaultPlan
-from textservice.testing.log import API_KEY_HEADER, RecordedCall, RequestLog
+from textservice.testing.log import RecordedCall, RequestLog
 from textservice.testing.memory import MemoryChannel
 from textservice.testing.quotas import QuotaLedger, Quotas, known_methods
 from textservice.testing.rest import RestFace, memory_transport
@@ -329,6 +330,9 @@ class FakeServer:
         """Fault rules: ``fail_next``, ``fail_fraction``, ``delay``, ``drop_next``."""
         self.log = RequestLog(log_limit)
         """Every call received, with counters."""
+        self.count = self.log.count
+        """``count(method=None, *, version=None, status=None)``: calls received (of
+        ``method``/``version``), or those that ended with ``status`` (``RequestLog.count``)."""
         self._quotas = self._pick_quotas(quotas)
         self._rest_face: RestFace | None = None
 
@@ -451,16 +455,6 @@ class FakeServer:
         """Calls received, oldest first."""
         return self.log.calls
 
-    def count(
-        self,
-        method: str | None = None,
-        *,
-        version: str | None = None,
-        status: Status | None = None,
-    ) -> int:
-        """Calls received (of ``method``/``version``), or those that ended with ``status``."""
-        return self.log.count(method, version=version, status=status)
-
     # -- serving ----------------------------------------------------------------------------
 
     def servables(self) -> list[Any]:
@@ -475,15 +469,14 @@ class FakeServer:
     def _servable(self, version: ApiVersion, service: Service) -> Any:
         base = version.message(f"{service.name}Base")
         handle = self._handle
-        unimplemented = self._unimplemented
 
         def __mapping__(_self: Any) -> dict[str, grpclib.const.Handler]:
             routes = {}
             for route, handler in service.handlers:
                 method = route.rsplit("/", 1)[1]
-                serve = handle if (service.name, method) in ANSWERS else unimplemented
+                answered = (service.name, method) in ANSWERS
                 routes[route] = grpclib.const.Handler(
-                    partial(serve, version, service, method),
+                    partial(handle, version, service, method, answered),
                     handler.cardinality,
                     handler.request_type,
                     handler.reply_type,
@@ -617,25 +610,19 @@ class FakeServer:
         context = Context(self._models, self._extras, self._generation_methods, self.long_inputs)
         return ANSWERS[service.name, method](context, version, request)
 
-    async def _unimplemented(
-        self,
-        version: ApiVersion,
-        service: Service,
-        method: str,
-        stream: grpclib.server.Stream[Any, Any],
-    ) -> None:
-        """An RPC the fake does not implement: ``UNIMPLEMENTED`` at once (no request read)."""
-        metadata = list(stream.metadata.items()) if stream.metadata is not None else []
-        raise self.serve_unimplemented(version, service, method, metadata)
-
     async def _handle(
         self,
         version: ApiVersion,
         service: Service,
         method: str,
+        answered: bool,
         stream: grpclib.server.Stream[Any, Any],
     ) -> None:
+        """One gRPC call; an RPC the fake does not implement (not ``answered``) gets
+        ``UNIMPLEMENTED`` at once (no request read)."""
         metadata = list(stream.metadata.items()) if stream.metadata is not None else []
+        if not answered:
+            raise self.serve_unimplemented(version, service, method, metadata)
         timeout = stream.deadline.time_remaining() if stream.deadline is not None else None
         try:
             request = await _receive(stream)

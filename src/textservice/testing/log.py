@@ -1,12 +1,12 @@
 """What the fake received: one ``RecordedCall`` per request, and per-method counters.
 
 API keys never appear in a printed form: the ``x-goog-api-key`` (and ``authorization``)
-values are kept as ``Secret``, which compares equal to the real string but prints redacted.
+values are kept as ``Secret`` (the client's own class), which compares equal to the real string
+but prints redacted.
 """
 
 from __future__ import annotations
 
-import hmac
 import threading
 import time
 from collections import Counter, deque
@@ -17,47 +17,13 @@ from typing import Any
 from grpclib.const import Status
 
 from textservice._checks import is_int
+from textservice._transport.callpath import API_KEY_HEADER
+from textservice._transport.secrets import Secret
 
-API_KEY_HEADER = "x-goog-api-key"
 SECRET_HEADERS = frozenset({API_KEY_HEADER, "authorization"})
 """Metadata keys whose values are recorded as ``Secret``."""
 
 MetadataValue = str | bytes
-
-
-class Secret:
-    """A credential as received: ``==`` compares with the real value, printing redacts it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: MetadataValue) -> None:
-        self._value = value
-
-    def reveal(self) -> MetadataValue:
-        """The real value (for the rare test that must see it)."""
-        return self._value
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Secret):
-            other = other._value
-        if isinstance(other, str):
-            other = other.encode("utf-8")
-        if not isinstance(other, bytes):
-            return NotImplemented
-        mine = self._value.encode("utf-8") if isinstance(self._value, str) else self._value
-        return hmac.compare_digest(mine, other)
-
-    # unhashable: a hash equal to the real string's would leak it, and any other would break
-    # the rule that equal objects hash equal
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return "Secret('<redacted>')"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return format(repr(self), spec)
 
 
 def redact(metadata: Iterable[tuple[str, MetadataValue]]) -> tuple[tuple[str, Any], ...]:

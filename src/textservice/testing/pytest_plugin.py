@@ -10,7 +10,7 @@ objects within a test):
 - ``fake_server_address`` / ``fake_text_service_address``: that fake listening on 127.0.0.1
   on a free port (a ``ServerAddress``; ``.target`` is ``"127.0.0.1:PORT"``), for sync code
   and subprocesses;
-- ``fake_client`` / ``fake_text_service_client``: a ``textservice.client.TextServiceClient``
+- ``fake_client`` / ``fake_text_service_client``: a ``textservice.client.Client``
   talking to the fake in memory (no socket);
 - ``fake_tcp_client`` / ``fake_text_service_tcp_client``: the same client over the port;
 - ``fake_rest_client``: a client with ``transport="rest"`` talking to the fake's REST face in
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -96,8 +97,8 @@ def fake_text_service_address(fake_server_address: ServerAddress) -> ServerAddre
 
 
 def _client_class() -> Any:
-    """``textservice.client.TextServiceClient``, imported only when a client fixture runs."""
-    return importlib.import_module("textservice.client").TextServiceClient
+    """``textservice.client.Client``, imported only when a client fixture runs."""
+    return importlib.import_module("textservice.client").Client
 
 
 def _client_options(fake: FakeServer) -> dict[str, Any]:
@@ -109,24 +110,26 @@ def _client_options(fake: FakeServer) -> dict[str, Any]:
     return {"quota_time_scale": ledger.quotas.time_scale}
 
 
-def _close(client: Any) -> None:
-    close = getattr(client, "close", None)
-    if callable(close):
-        close()
+@contextmanager
+def _client_of(fake: FakeServer, **connection: Any) -> Iterator[Any]:
+    """A client of ``fake`` (its key, its quota clock) connected by ``connection``, closed
+    after the test."""
+    client = _client_class()(
+        api_key=fake.api_key or FALLBACK_API_KEY, **connection, **_client_options(fake)
+    )
+    try:
+        yield client
+    finally:
+        close = getattr(client, "close", None)
+        if callable(close):
+            close()
 
 
 @pytest.fixture
 def fake_client(fake_server: FakeServer) -> Iterator[Any]:
     """A client bound to the fake through in-memory channels."""
-    client = _client_class()(
-        api_key=fake_server.api_key or FALLBACK_API_KEY,
-        channel_factory=fake_server.channel,
-        **_client_options(fake_server),
-    )
-    try:
+    with _client_of(fake_server, channel_factory=fake_server.channel) as client:
         yield client
-    finally:
-        _close(client)
 
 
 @pytest.fixture
@@ -138,16 +141,8 @@ def fake_text_service_client(fake_client: Any) -> Any:
 @pytest.fixture
 def fake_tcp_client(fake_server: FakeServer, fake_server_address: ServerAddress) -> Iterator[Any]:
     """A client talking to the fake over 127.0.0.1 (plaintext)."""
-    client = _client_class()(
-        api_key=fake_server.api_key or FALLBACK_API_KEY,
-        endpoint=fake_server_address.target,
-        insecure=True,
-        **_client_options(fake_server),
-    )
-    try:
+    with _client_of(fake_server, endpoint=fake_server_address.target, insecure=True) as client:
         yield client
-    finally:
-        _close(client)
 
 
 @pytest.fixture
@@ -159,16 +154,9 @@ def fake_text_service_tcp_client(fake_tcp_client: Any) -> Any:
 @pytest.fixture
 def fake_rest_client(fake_server: FakeServer) -> Iterator[Any]:
     """A client bound to the fake's REST face in memory (``transport="rest"``)."""
-    client = _client_class()(
-        api_key=fake_server.api_key or FALLBACK_API_KEY,
-        transport="rest",
-        channel_factory=fake_server.http_transport,
-        **_client_options(fake_server),
-    )
-    try:
+    rest = {"transport": "rest", "channel_factory": fake_server.http_transport}
+    with _client_of(fake_server, **rest) as client:
         yield client
-    finally:
-        _close(client)
 
 
 @pytest.fixture

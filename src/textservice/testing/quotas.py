@@ -35,7 +35,6 @@ window lasts one real second, a day 24 real minutes. Limits stay "per minute"; t
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import math
 import threading
@@ -51,9 +50,9 @@ from grpclib.exceptions import GRPCError
 
 from textservice._checks import is_int, is_number
 from textservice._encoding.requests import request_model, request_texts
+from textservice._fake_server_options import QUOTA_OPTIONS
 from textservice._governor.cost import estimate_tokens
 from textservice._proto.google import rpc
-from textservice._quota_options import QUOTA_OPTIONS
 
 Window = Literal["fixed", "sliding"]
 
@@ -69,7 +68,7 @@ _LIMIT_FIELDS = ("requests_per_minute", "texts_per_minute", "tokens_per_minute",
 class Quotas:
     """The fake's quotas: every limit applies to each (method, model) pair; ``None``: none.
 
-    Example: ``FakeTextService(quotas=Quotas(requests_per_minute=10, time_scale=60))``, or a
+    Example: ``FakeServer(quotas=Quotas(requests_per_minute=10, time_scale=60))``, or a
     dict of these fields (``quotas={"requests_per_minute": 10}``, e.g. in the pytest marker).
     """
 
@@ -165,35 +164,19 @@ class Quotas:
 # -- command-line options ---------------------------------------------------------------------
 
 
-def add_quota_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the quota options (``textservice._quota_options.QUOTA_OPTIONS``) to ``parser``."""
-    group = parser.add_argument_group("quotas (per method and model, like the API's)")
-    for option in QUOTA_OPTIONS:
-        if option.kind == "flag":
-            group.add_argument(option.flag, dest=option.dest, action="store_true", help=option.help)
-        else:
-            group.add_argument(
-                option.flag,
-                dest=option.dest,
-                type=int if option.kind == "int" else float if option.kind == "float" else str,
-                choices=option.choices or None,
-                metavar=option.metavar or None,
-                help=option.help,
-            )
-
-
-def quotas_from_arguments(parsed: argparse.Namespace | Mapping[str, Any]) -> Quotas | None:
-    """The ``Quotas`` the parsed quota options ask for (``None`` if none was given).
+def quotas_from_arguments(values: Mapping[str, Any]) -> Quotas | None:
+    """The ``Quotas`` the parsed quota options ask for (``None`` if none was given), from
+    either command's values (``textservice._fake_server_options``, by ``dest``).
 
     ``ValueError``/``TypeError`` when the values are invalid, or when options such as
     ``--time-scale`` are given without any limit.
     """
-    values = vars(parsed) if isinstance(parsed, argparse.Namespace) else dict(parsed)
     given: dict[str, Any] = {}
     for option in QUOTA_OPTIONS:
         value = values.get(option.dest)
         if value is None or value is False:
             continue
+        assert option.field is not None
         given[option.field] = False if option.kind == "flag" else value
     if not given:
         return None
@@ -205,6 +188,7 @@ def quotas_from_arguments(parsed: argparse.Namespace | Mapping[str, Any]) -> Quo
     except (TypeError, ValueError) as exc:  # say it with the option the user typed
         message = str(exc)
         for option in QUOTA_OPTIONS:
+            assert option.field is not None
             message = message.replace(option.field, option.flag)
         raise type(exc)(message) from None
 

@@ -34,12 +34,12 @@ from grpclib.exceptions import GRPCError
 
 from textservice._encoding import json_mapping
 from textservice._encoding.codec import embedding_layout
+from textservice._transport.callpath import API_KEY_HEADER
 from textservice._transport.methods import MethodSpec
 from textservice._transport.rest.connection import SERVER_TIMEOUT_HEADER
 from textservice._transport.rest.errors import error_body, http_status
 from textservice._transport.rest.http_call import request_from_http, route_of
 from textservice.testing.answers import ANSWERS
-from textservice.testing.log import API_KEY_HEADER
 from textservice.testing.versions import ApiVersion, Service
 
 if TYPE_CHECKING:

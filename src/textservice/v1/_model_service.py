@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import cast
 
 from textservice import _facade as _f
-from textservice._facade import TextServiceClient
+from textservice._facade import Client
 from textservice._proto.google.ai.generativelanguage import v1 as _pb
 from textservice.v1.types import (
     ModelDict,
@@ -37,8 +37,8 @@ __all__ = [
 _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1.ModelService",
     name="GetModel",
-    request_type=_pb.GetModelRequest,
-    response_type=_pb.Model,
+    request=_f.MessageRef(_pb, "GetModelRequest"),
+    response=_f.MessageRef(_pb, "Model"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("GET", "/v1/{name=models/*}", body=""),),
@@ -49,8 +49,8 @@ _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
 _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1.ModelService",
     name="ListModels",
-    request_type=_pb.ListModelsRequest,
-    response_type=_pb.ListModelsResponse,
+    request=_f.MessageRef(_pb, "ListModelsRequest"),
+    response=_f.MessageRef(_pb, "ListModelsResponse"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("GET", "/v1/models", body=""),),
@@ -60,7 +60,7 @@ _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.
 
 def get_model(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> ModelDict:
     """Gets information about a specific `Model` such as its version number, token
@@ -76,8 +76,8 @@ def get_model(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: no timeout and no retries (the service
             config names none).
@@ -95,7 +95,7 @@ def get_model(
 
 async def get_model_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> ModelDict:
     """Awaitable twin of ``get_model``.
@@ -113,8 +113,8 @@ async def get_model_async(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: no timeout and no retries (the service
             config names none).
@@ -146,7 +146,7 @@ def _get_model_request(
 def list_models(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Iterator[ModelDict]:
     """Lists the [`Model`s](https://ai.google.dev/gemini-api/docs/models/gemini)
@@ -165,8 +165,8 @@ def list_models(
 
             When paginating, all other parameters provided to `ListModels` must match
             the call that provided the page token.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: no timeout and no retries (the service
             config names none).
@@ -192,7 +192,7 @@ def list_models(
 def list_models_async(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> AsyncIterator[ModelDict]:
     """Async twin of ``list_models``: ``async for item in list_models_async(...)``.
@@ -213,8 +213,8 @@ def list_models_async(
 
             When paginating, all other parameters provided to `ListModels` must match
             the call that provided the page token.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: no timeout and no retries (the service
             config names none).

@@ -23,11 +23,11 @@ Streaming RPCs get no function: StreamGenerateContent, BidiGenerateContent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.google.ai.generativelanguage import v1beta as _pb
 from textservice.v1beta.types import (
     ArrayEmbeddingDict,
@@ -61,8 +61,8 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
 ] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.GenerativeService",
     name="BatchEmbedContents",
-    request_type=_pb.BatchEmbedContentsRequest,
-    response_type=_pb.BatchEmbedContentsResponse,
+    request=_f.MessageRef(_pb, "BatchEmbedContentsRequest"),
+    response=_f.MessageRef(_pb, "BatchEmbedContentsResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -79,8 +79,8 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
 _COUNT_TOKENS: _f.MethodSpec[_pb.CountTokensRequest, _pb.CountTokensResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.GenerativeService",
     name="CountTokens",
-    request_type=_pb.CountTokensRequest,
-    response_type=_pb.CountTokensResponse,
+    request=_f.MessageRef(_pb, "CountTokensRequest"),
+    response=_f.MessageRef(_pb, "CountTokensResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -97,8 +97,8 @@ _COUNT_TOKENS: _f.MethodSpec[_pb.CountTokensRequest, _pb.CountTokensResponse] = 
 _EMBED_CONTENT: _f.MethodSpec[_pb.EmbedContentRequest, _pb.EmbedContentResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.GenerativeService",
     name="EmbedContent",
-    request_type=_pb.EmbedContentRequest,
-    response_type=_pb.EmbedContentResponse,
+    request=_f.MessageRef(_pb, "EmbedContentRequest"),
+    response=_f.MessageRef(_pb, "EmbedContentResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -116,8 +116,8 @@ _GENERATE_ANSWER: _f.MethodSpec[_pb.GenerateAnswerRequest, _pb.GenerateAnswerRes
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta.GenerativeService",
         name="GenerateAnswer",
-        request_type=_pb.GenerateAnswerRequest,
-        response_type=_pb.GenerateAnswerResponse,
+        request=_f.MessageRef(_pb, "GenerateAnswerRequest"),
+        response=_f.MessageRef(_pb, "GenerateAnswerResponse"),
         default_timeout=60.0,
         default_retry=_f.Retry(
             max_attempts=5,
@@ -136,8 +136,8 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta.GenerativeService",
         name="GenerateContent",
-        request_type=_pb.GenerateContentRequest,
-        response_type=_pb.GenerateContentResponse,
+        request=_f.MessageRef(_pb, "GenerateContentRequest"),
+        response=_f.MessageRef(_pb, "GenerateContentResponse"),
         default_timeout=600.0,
         default_retry=_f.Retry(
             max_attempts=5,
@@ -158,17 +158,21 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
 
 _DEPRECATIONS = _f.Deprecations(
     package="google.ai.generativelanguage.v1beta",
-    fields={},
-    values={
-        _pb.HarmCategory: {11: "HARM_CATEGORY_CIVIC_INTEGRITY"},
-    },
+    fields=_f.TypeMap({}),
+    values=_f.TypeMap(
+        {
+            _f.MessageRef(_pb, "HarmCategory"): {11: "HARM_CATEGORY_CIVIC_INTEGRITY"},
+        }
+    ),
 )
 """What the arguments can reach that the protos mark deprecated (each warns when set)."""
 
-_CONTENT_TYPES: _f.fields.ContentTypes = {
-    _pb.Content: ("parts", "text"),
-    _pb.MetadataFilter: ("conditions", "string_value"),
-}
+_CONTENT_TYPES: _f.fields.ContentTypes = _f.TypeMap(
+    {
+        _f.MessageRef(_pb, "Content"): ("parts", "text"),
+        _f.MessageRef(_pb, "MetadataFilter"): ("conditions", "string_value"),
+    }
+)
 """The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
 one is a content of one text part."""
 
@@ -205,7 +209,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -220,7 +224,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -236,7 +240,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -251,7 +255,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -265,7 +269,7 @@ def embed_content(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -320,8 +324,8 @@ def embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -365,7 +369,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -380,7 +384,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -396,7 +400,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -411,7 +415,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -425,7 +429,7 @@ async def embed_content_async(
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -482,8 +486,8 @@ async def embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
@@ -523,12 +527,12 @@ async def embed_content_async(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -540,12 +544,12 @@ def iter_embed_content(
 @overload
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -556,12 +560,12 @@ def iter_embed_content(
 
 def iter_embed_content(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -584,7 +588,8 @@ def iter_embed_content(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -593,7 +598,10 @@ def iter_embed_content(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a collection with a length (a
+            list, a tuple, an array) is checked at once; an iterable without one (a generator, a
+            file's lines) is read as its batches are sent, each item checked as it is read, so it is
+            never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -615,15 +623,16 @@ def iter_embed_content(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -656,12 +665,12 @@ def iter_embed_content(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -673,12 +682,12 @@ def iter_embed_content_async(
 @overload
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -689,12 +698,12 @@ def iter_embed_content_async(
 
 def iter_embed_content_async(
     model: str | HasName,
-    contents: Sequence[_f.ContentItem],
+    contents: Iterable[_f.ContentItem],
     *,
     task_type: _pb.TaskType | str | int | None = None,
     title: str | None = None,
     output_dimensionality: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -719,7 +728,8 @@ def iter_embed_content_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the items of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model's resource name. This serves as an ID for the Model to
@@ -728,7 +738,10 @@ def iter_embed_content_async(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        contents: A sequence of items (not one item), as ``content`` takes them.
+        contents: Items (not one item), as ``content`` takes them: a collection with a length (a
+            list, a tuple, an array) is checked at once; an iterable without one (a generator, a
+            file's lines) is read as its batches are sent, each item checked as it is read, so it is
+            never held whole.
         task_type: Optional. Optional task type for which the embeddings will be used. Not
             supported on earlier models (`models/embedding-001`).
 
@@ -750,15 +763,16 @@ def iter_embed_content_async(
             using the earlier model (`models/embedding-001`).
 
             A positive int (``ValueError`` otherwise, before any call).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedContent: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s. BatchEmbedContents: a 60 s timeout;
             retries on UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -818,7 +832,7 @@ def count_tokens(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Runs a model's tokenizer on input `Content` and returns the token count.
@@ -843,8 +857,8 @@ def count_tokens(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -878,7 +892,7 @@ async def count_tokens_async(
     | Sequence[str | _pb.Content | Mapping[str, Any]]
     | None = None,
     generate_content_request: _pb.GenerateContentRequest | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTokensResponseDict:
     """Awaitable twin of ``count_tokens``.
@@ -905,8 +919,8 @@ async def count_tokens_async(
             `Model`s/`Content`s and `generate_content_request`s are mutually
             exclusive. You can either send `Model` + `Content`s or a
             `generate_content_request`, but never both.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTokens: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -975,7 +989,7 @@ def generate_content(
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
     cached_content: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Generates a model response given an input `GenerateContentRequest`.
@@ -1034,8 +1048,8 @@ def generate_content(
         cached_content: Optional. The name of the content
             [cached](https://ai.google.dev/gemini-api/docs/caching) to use as context
             to serve the prediction. Format: `cachedContents/{cachedContent}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1087,7 +1101,7 @@ async def generate_content_async(
     safety_settings: Sequence[_pb.SafetySetting | Mapping[str, Any]] | None = None,
     generation_config: _pb.GenerationConfig | Mapping[str, Any] | None = None,
     cached_content: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateContentResponseDict:
     """Awaitable twin of ``generate_content``.
@@ -1148,8 +1162,8 @@ async def generate_content_async(
         cached_content: Optional. The name of the content
             [cached](https://ai.google.dev/gemini-api/docs/caching) to use as context
             to serve the prediction. Format: `cachedContents/{cachedContent}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateContent: a 600 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1247,7 +1261,7 @@ def generate_answer(
     inline_passages: _pb.GroundingPassages | Mapping[str, Any] | None = None,
     semantic_retriever: _pb.SemanticRetrieverConfig | Mapping[str, Any] | None = None,
     temperature: float | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateAnswerResponseDict:
     """Generates a grounded answer from the model given an input
@@ -1293,8 +1307,8 @@ def generate_answer(
             to 0.0 will typically result in more straightforward responses from the
             model. A low temperature (~0.2) is usually recommended for
             Attributed-Question-Answering use cases.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateAnswer: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -1335,7 +1349,7 @@ async def generate_answer_async(
     inline_passages: _pb.GroundingPassages | Mapping[str, Any] | None = None,
     semantic_retriever: _pb.SemanticRetrieverConfig | Mapping[str, Any] | None = None,
     temperature: float | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> GenerateAnswerResponseDict:
     """Awaitable twin of ``generate_answer``.
@@ -1383,8 +1397,8 @@ async def generate_answer_async(
             to 0.0 will typically result in more straightforward responses from the
             model. A low temperature (~0.2) is usually recommended for
             Attributed-Question-Answering use cases.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateAnswer: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, cast
 
 from textservice import _facade as _f
-from textservice._facade import TextServiceClient
+from textservice._facade import Client
 from textservice._proto.google import longrunning as _pb_google_longrunning
 from textservice._proto.google import protobuf as _pb_google_protobuf
 from textservice._proto.google.ai.generativelanguage import v1beta as _pb
@@ -57,8 +57,8 @@ _CREATE_TUNED_MODEL: _f.MethodSpec[
 ] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="CreateTunedModel",
-    request_type=_pb.CreateTunedModelRequest,
-    response_type=_pb_google_longrunning.Operation,
+    request=_f.MessageRef(_pb, "CreateTunedModelRequest"),
+    response=_f.MessageRef(_pb_google_longrunning, "Operation"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -76,8 +76,8 @@ _DELETE_TUNED_MODEL: _f.MethodSpec[_pb.DeleteTunedModelRequest, _pb_google_proto
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta.ModelService",
         name="DeleteTunedModel",
-        request_type=_pb.DeleteTunedModelRequest,
-        response_type=_pb_google_protobuf.Empty,
+        request=_f.MessageRef(_pb, "DeleteTunedModelRequest"),
+        response=_f.MessageRef(_pb_google_protobuf, "Empty"),
         default_timeout=60.0,
         default_retry=_f.Retry(
             max_attempts=5,
@@ -95,8 +95,8 @@ _DELETE_TUNED_MODEL: _f.MethodSpec[_pb.DeleteTunedModelRequest, _pb_google_proto
 _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="GetModel",
-    request_type=_pb.GetModelRequest,
-    response_type=_pb.Model,
+    request=_f.MessageRef(_pb, "GetModelRequest"),
+    response=_f.MessageRef(_pb, "Model"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -113,8 +113,8 @@ _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
 _GET_TUNED_MODEL: _f.MethodSpec[_pb.GetTunedModelRequest, _pb.TunedModel] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="GetTunedModel",
-    request_type=_pb.GetTunedModelRequest,
-    response_type=_pb.TunedModel,
+    request=_f.MessageRef(_pb, "GetTunedModelRequest"),
+    response=_f.MessageRef(_pb, "TunedModel"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -131,8 +131,8 @@ _GET_TUNED_MODEL: _f.MethodSpec[_pb.GetTunedModelRequest, _pb.TunedModel] = _f.M
 _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="ListModels",
-    request_type=_pb.ListModelsRequest,
-    response_type=_pb.ListModelsResponse,
+    request=_f.MessageRef(_pb, "ListModelsRequest"),
+    response=_f.MessageRef(_pb, "ListModelsResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -150,8 +150,8 @@ _LIST_TUNED_MODELS: _f.MethodSpec[_pb.ListTunedModelsRequest, _pb.ListTunedModel
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta.ModelService",
         name="ListTunedModels",
-        request_type=_pb.ListTunedModelsRequest,
-        response_type=_pb.ListTunedModelsResponse,
+        request=_f.MessageRef(_pb, "ListTunedModelsRequest"),
+        response=_f.MessageRef(_pb, "ListTunedModelsResponse"),
         default_timeout=60.0,
         default_retry=_f.Retry(
             max_attempts=5,
@@ -169,8 +169,8 @@ _LIST_TUNED_MODELS: _f.MethodSpec[_pb.ListTunedModelsRequest, _pb.ListTunedModel
 _UPDATE_TUNED_MODEL: _f.MethodSpec[_pb.UpdateTunedModelRequest, _pb.TunedModel] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="UpdateTunedModel",
-    request_type=_pb.UpdateTunedModelRequest,
-    response_type=_pb.TunedModel,
+    request=_f.MessageRef(_pb, "UpdateTunedModelRequest"),
+    response=_f.MessageRef(_pb, "TunedModel"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -184,16 +184,18 @@ _UPDATE_TUNED_MODEL: _f.MethodSpec[_pb.UpdateTunedModelRequest, _pb.TunedModel] 
 """UpdateTunedModel: its route, message types and default policy."""
 
 
-_CONTENT_TYPES: _f.fields.ContentTypes = {
-    _pb.TuningExamples: ("examples", "text_input"),
-}
+_CONTENT_TYPES: _f.fields.ContentTypes = _f.TypeMap(
+    {
+        _f.MessageRef(_pb, "TuningExamples"): ("examples", "text_input"),
+    }
+)
 """The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
 one is a content of one text part."""
 
 
 def get_model(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> ModelDict:
     """Gets information about a specific `Model` such as its version number, token
@@ -209,8 +211,8 @@ def get_model(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: a 60 s timeout; retries on UNAVAILABLE up to
             5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -228,7 +230,7 @@ def get_model(
 
 async def get_model_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> ModelDict:
     """Awaitable twin of ``get_model``.
@@ -246,8 +248,8 @@ async def get_model_async(
             This name should match a model name returned by the `ListModels` method.
 
             Format: `models/{model}`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: a 60 s timeout; retries on UNAVAILABLE up to
             5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -279,7 +281,7 @@ def _get_model_request(
 def list_models(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Iterator[ModelDict]:
     """Lists the [`Model`s](https://ai.google.dev/gemini-api/docs/models/gemini)
@@ -298,8 +300,8 @@ def list_models(
 
             When paginating, all other parameters provided to `ListModels` must match
             the call that provided the page token.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -325,7 +327,7 @@ def list_models(
 def list_models_async(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> AsyncIterator[ModelDict]:
     """Async twin of ``list_models``: ``async for item in list_models_async(...)``.
@@ -346,8 +348,8 @@ def list_models_async(
 
             When paginating, all other parameters provided to `ListModels` must match
             the call that provided the page token.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: a 60 s timeout; retries on UNAVAILABLE up
             to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -386,7 +388,7 @@ def _list_models_request(
 
 def get_tuned_model(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> TunedModelDict:
     """Gets information about a specific TunedModel.
@@ -395,8 +397,8 @@ def get_tuned_model(
         name: Required. The resource name of the model.
 
             Format: `tunedModels/my-model-id`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetTunedModel: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -416,7 +418,7 @@ def get_tuned_model(
 
 async def get_tuned_model_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> TunedModelDict:
     """Awaitable twin of ``get_tuned_model``.
@@ -427,8 +429,8 @@ async def get_tuned_model_async(
         name: Required. The resource name of the model.
 
             Format: `tunedModels/my-model-id`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetTunedModel: a 60 s timeout; retries on UNAVAILABLE
             up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -461,7 +463,7 @@ def list_tuned_models(
     page_size: int | None = None,
     page_token: str | None = None,
     filter_: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Iterator[TunedModelDict]:
     """Lists created tuned models.
@@ -494,8 +496,8 @@ def list_tuned_models(
               "owner:me" returns all tuned models to which caller has owner role
               "readers:me" returns all tuned models to which caller has reader role
               "readers:everyone" returns all tuned models that are shared with everyone
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListTunedModels: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -522,7 +524,7 @@ def list_tuned_models_async(
     page_size: int | None = None,
     page_token: str | None = None,
     filter_: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> AsyncIterator[TunedModelDict]:
     """Async twin of ``list_tuned_models``: ``async for item in list_tuned_models_async(...)``.
@@ -557,8 +559,8 @@ def list_tuned_models_async(
               "owner:me" returns all tuned models to which caller has owner role
               "readers:me" returns all tuned models to which caller has reader role
               "readers:everyone" returns all tuned models that are shared with everyone
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListTunedModels: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -601,7 +603,7 @@ def _list_tuned_models_request(
 def create_tuned_model(
     tuned_model: _pb.TunedModel | Mapping[str, Any],
     tuned_model_id: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> OperationDict:
     """Creates a tuned model.
@@ -618,8 +620,8 @@ def create_tuned_model(
             This value should be up to 40 characters, the first character must be a
             letter, the last could be a letter or a number. The id must match the
             regular expression: `[a-z]([a-z0-9-]{0,38}[a-z0-9])?`.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -645,7 +647,7 @@ def create_tuned_model(
 async def create_tuned_model_async(
     tuned_model: _pb.TunedModel | Mapping[str, Any],
     tuned_model_id: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> OperationDict:
     """Awaitable twin of ``create_tuned_model``.
@@ -664,8 +666,8 @@ async def create_tuned_model_async(
             This value should be up to 40 characters, the first character must be a
             letter, the last could be a letter or a number. The id must match the
             regular expression: `[a-z]([a-z0-9-]{0,38}[a-z0-9])?`.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -707,7 +709,7 @@ def _create_tuned_model_request(
 def update_tuned_model(
     tuned_model: _pb.TunedModel | Mapping[str, Any],
     update_mask: _pb_google_protobuf.FieldMask | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> TunedModelDict:
     """Updates a tuned model.
@@ -715,8 +717,8 @@ def update_tuned_model(
     Args:
         tuned_model: Required. The tuned model to update.
         update_mask: Optional. The list of fields to update.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: UpdateTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -741,7 +743,7 @@ def update_tuned_model(
 async def update_tuned_model_async(
     tuned_model: _pb.TunedModel | Mapping[str, Any],
     update_mask: _pb_google_protobuf.FieldMask | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> TunedModelDict:
     """Awaitable twin of ``update_tuned_model``.
@@ -751,8 +753,8 @@ async def update_tuned_model_async(
     Args:
         tuned_model: Required. The tuned model to update.
         update_mask: Optional. The list of fields to update.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: UpdateTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -794,7 +796,7 @@ def _update_tuned_model_request(
 
 def delete_tuned_model(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmptyDict:
     """Deletes a tuned model.
@@ -802,8 +804,8 @@ def delete_tuned_model(
     Args:
         name: Required. The resource name of the model.
             Format: `tunedModels/my-model-id`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DeleteTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.
@@ -833,7 +835,7 @@ def delete_tuned_model(
 
 async def delete_tuned_model_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> EmptyDict:
     """Awaitable twin of ``delete_tuned_model``.
@@ -843,8 +845,8 @@ async def delete_tuned_model_async(
     Args:
         name: Required. The resource name of the model.
             Format: `tunedModels/my-model-id`
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: DeleteTunedModel: a 60 s timeout; retries on
             UNAVAILABLE up to 5 attempts, backing off 1 s x 1.3 up to 10 s.

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, cast
 
 from textservice import _facade as _f
-from textservice._facade import TextServiceClient
+from textservice._facade import Client
 from textservice._proto.fixtures import content_rpcs as _pb
 from textservice._proto.google import protobuf as _pb_google_protobuf
 from textservice.content_rpcs.types import (
@@ -34,8 +34,8 @@ __all__ = [
 _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
     service="fixtures.content_rpcs.CatalogueService",
     name="GetModel",
-    request_type=_pb.GetModelRequest,
-    response_type=_pb.Model,
+    request=_f.MessageRef(_pb, "GetModelRequest"),
+    response=_f.MessageRef(_pb, "Model"),
     default_timeout=None,
     default_retry=None,
 )
@@ -45,8 +45,8 @@ _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
 _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.MethodSpec(
     service="fixtures.content_rpcs.CatalogueService",
     name="ListModels",
-    request_type=_pb.ListModelsRequest,
-    response_type=_pb.ListModelsResponse,
+    request=_f.MessageRef(_pb, "ListModelsRequest"),
+    response=_f.MessageRef(_pb, "ListModelsResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -56,8 +56,8 @@ _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.
 _UPDATE_MODEL: _f.MethodSpec[_pb.UpdateModelRequest, _pb.Model] = _f.MethodSpec(
     service="fixtures.content_rpcs.CatalogueService",
     name="UpdateModel",
-    request_type=_pb.UpdateModelRequest,
-    response_type=_pb.Model,
+    request=_f.MessageRef(_pb, "UpdateModelRequest"),
+    response=_f.MessageRef(_pb, "Model"),
     default_timeout=None,
     default_retry=None,
 )
@@ -67,7 +67,7 @@ _UPDATE_MODEL: _f.MethodSpec[_pb.UpdateModelRequest, _pb.Model] = _f.MethodSpec(
 def list_models(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Iterator[ModelDict]:
     """Lists the models, a page at a time.
@@ -75,8 +75,8 @@ def list_models(
     Args:
         page_size: Models per page.
         page_token: The page to get.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: no timeout and no retries (the service
             config names none).
@@ -102,7 +102,7 @@ def list_models(
 def list_models_async(
     page_size: int | None = None,
     page_token: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> AsyncIterator[ModelDict]:
     """Async twin of ``list_models``: ``async for item in list_models_async(...)``.
@@ -112,8 +112,8 @@ def list_models_async(
     Args:
         page_size: Models per page.
         page_token: The page to get.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: ListModels: no timeout and no retries (the service
             config names none).
@@ -152,15 +152,15 @@ def _list_models_request(
 
 def get_model(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> ModelDict:
     """Gets one model.
 
     Args:
         name: Required. Its name.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: no timeout and no retries (the service
             config names none).
@@ -178,7 +178,7 @@ def get_model(
 
 async def get_model_async(
     name: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> ModelDict:
     """Awaitable twin of ``get_model``.
@@ -187,8 +187,8 @@ async def get_model_async(
 
     Args:
         name: Required. Its name.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GetModel: no timeout and no retries (the service
             config names none).
@@ -220,7 +220,7 @@ def _get_model_request(
 def update_model(
     model: _pb.Model | Mapping[str, Any],
     update_mask: _pb_google_protobuf.FieldMask | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> ModelDict:
     """Updates a model's fields named in the mask.
@@ -228,8 +228,8 @@ def update_model(
     Args:
         model: Required. The model with its new fields.
         update_mask: Optional. Which fields to update.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: UpdateModel: no timeout and no retries (the service
             config names none).
@@ -254,7 +254,7 @@ def update_model(
 async def update_model_async(
     model: _pb.Model | Mapping[str, Any],
     update_mask: _pb_google_protobuf.FieldMask | Mapping[str, Any] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> ModelDict:
     """Awaitable twin of ``update_model``.
@@ -264,8 +264,8 @@ async def update_model_async(
     Args:
         model: Required. The model with its new fields.
         update_mask: Optional. Which fields to update.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: UpdateModel: no timeout and no retries (the service
             config names none).

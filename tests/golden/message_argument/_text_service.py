@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import message_argument as _pb
 from textservice.message_argument.types import (
     CountTextTokensResponseDict,
@@ -30,8 +30,8 @@ _COUNT_TEXT_TOKENS: _f.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextToken
     _f.MethodSpec(
         service="fixtures.message_argument.TextService",
         name="CountTextTokens",
-        request_type=_pb.CountTextTokensRequest,
-        response_type=_pb.CountTextTokensResponse,
+        request=_f.MessageRef(_pb, "CountTextTokensRequest"),
+        response=_f.MessageRef(_pb, "CountTextTokensResponse"),
         default_timeout=None,
         default_retry=None,
     )
@@ -44,7 +44,7 @@ def count_text_tokens(
     prompt: str | _pb.TextPrompt,
     options: _pb.TokenizerOptions | Mapping[str, Any] | None = None,
     fallbacks: Sequence[_pb.TokenizerOptions | Mapping[str, Any]] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTextTokensResponseDict:
     """Counts tokens.
@@ -54,8 +54,8 @@ def count_text_tokens(
         prompt: Required. A wrapper of one string.
         options: Optional. A message with several fields.
         fallbacks: Optional. Repeated messages.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: no timeout and no retries (the
             service config names none).
@@ -84,7 +84,7 @@ async def count_text_tokens_async(
     prompt: str | _pb.TextPrompt,
     options: _pb.TokenizerOptions | Mapping[str, Any] | None = None,
     fallbacks: Sequence[_pb.TokenizerOptions | Mapping[str, Any]] | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CountTextTokensResponseDict:
     """Awaitable twin of ``count_text_tokens``.
@@ -96,8 +96,8 @@ async def count_text_tokens_async(
         prompt: Required. A wrapper of one string.
         options: Optional. A message with several fields.
         fallbacks: Optional. Repeated messages.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CountTextTokens: no timeout and no retries (the
             service config names none).

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import nested_arguments as _pb
 from textservice.nested_arguments.types import (
     CacheDict,
@@ -36,8 +36,8 @@ __all__ = [
 _CREATE_CACHE: _f.MethodSpec[_pb.CreateCacheRequest, _pb.Cache] = _f.MethodSpec(
     service="fixtures.nested_arguments.CacheService",
     name="CreateCache",
-    request_type=_pb.CreateCacheRequest,
-    response_type=_pb.Cache,
+    request=_f.MessageRef(_pb, "CreateCacheRequest"),
+    response=_f.MessageRef(_pb, "Cache"),
     default_timeout=None,
     default_retry=None,
 )
@@ -47,8 +47,8 @@ _CREATE_CACHE: _f.MethodSpec[_pb.CreateCacheRequest, _pb.Cache] = _f.MethodSpec(
 _PREDICT: _f.MethodSpec[_pb.PredictRequest, _pb.PredictResponse] = _f.MethodSpec(
     service="fixtures.nested_arguments.CacheService",
     name="Predict",
-    request_type=_pb.PredictRequest,
-    response_type=_pb.PredictResponse,
+    request=_f.MessageRef(_pb, "PredictRequest"),
+    response=_f.MessageRef(_pb, "PredictResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -58,8 +58,8 @@ _PREDICT: _f.MethodSpec[_pb.PredictRequest, _pb.PredictResponse] = _f.MethodSpec
 _SET_LEVEL: _f.MethodSpec[_pb.SetLevelRequest, _pb.Settings] = _f.MethodSpec(
     service="fixtures.nested_arguments.CacheService",
     name="SetLevel",
-    request_type=_pb.SetLevelRequest,
-    response_type=_pb.Settings,
+    request=_f.MessageRef(_pb, "SetLevelRequest"),
+    response=_f.MessageRef(_pb, "Settings"),
     default_timeout=None,
     default_retry=None,
 )
@@ -68,18 +68,24 @@ _SET_LEVEL: _f.MethodSpec[_pb.SetLevelRequest, _pb.Settings] = _f.MethodSpec(
 
 _DEPRECATIONS = _f.Deprecations(
     package="fixtures.nested_arguments",
-    fields={
-        _pb.Settings: ("legacy",),
-    },
-    values={
-        _pb.Level: {2: "LEVEL_OLD"},
-    },
+    fields=_f.TypeMap(
+        {
+            _f.MessageRef(_pb, "Settings"): ("legacy",),
+        }
+    ),
+    values=_f.TypeMap(
+        {
+            _f.MessageRef(_pb, "Level"): {2: "LEVEL_OLD"},
+        }
+    ),
 )
 """What the arguments can reach that the protos mark deprecated (each warns when set)."""
 
-_CONTENT_TYPES: _f.fields.ContentTypes = {
-    _pb.Content: ("parts", "text"),
-}
+_CONTENT_TYPES: _f.fields.ContentTypes = _f.TypeMap(
+    {
+        _f.MessageRef(_pb, "Content"): ("parts", "text"),
+    }
+)
 """The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
 one is a content of one text part."""
 
@@ -93,7 +99,7 @@ def predict(
     deadline: datetime.datetime | None = None,
     budget: datetime.timedelta | None = None,
     retries: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PredictResponseDict:
     """Predicts from JSON-like instances.
@@ -107,8 +113,8 @@ def predict(
         deadline: Optional. Answer by then.
         budget: Optional. Spend at most this.
         retries: Optional. Retries.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Predict: no timeout and no retries (the service config
             names none).
@@ -148,7 +154,7 @@ async def predict_async(
     deadline: datetime.datetime | None = None,
     budget: datetime.timedelta | None = None,
     retries: int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PredictResponseDict:
     """Awaitable twin of ``predict``.
@@ -164,8 +170,8 @@ async def predict_async(
         deadline: Optional. Answer by then.
         budget: Optional. Spend at most this.
         retries: Optional. Retries.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Predict: no timeout and no retries (the service config
             names none).
@@ -232,15 +238,15 @@ def _predict_request(
 
 def create_cache(
     cache: _pb.Cache | Mapping[str, Any],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CacheDict:
     """Caches contents.
 
     Args:
         cache: Required. The cache.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateCache: no timeout and no retries (the service
             config names none).
@@ -260,7 +266,7 @@ def create_cache(
 
 async def create_cache_async(
     cache: _pb.Cache | Mapping[str, Any],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> CacheDict:
     """Awaitable twin of ``create_cache``.
@@ -269,8 +275,8 @@ async def create_cache_async(
 
     Args:
         cache: Required. The cache.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: CreateCache: no timeout and no retries (the service
             config names none).
@@ -303,15 +309,15 @@ def _create_cache_request(
 
 def set_level(
     level: _pb.Level | str | int,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> SettingsDict:
     """Sets a level.
 
     Args:
         level: Required. The level.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: SetLevel: no timeout and no retries (the service
             config names none).
@@ -329,7 +335,7 @@ def set_level(
 
 async def set_level_async(
     level: _pb.Level | str | int,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> SettingsDict:
     """Awaitable twin of ``set_level``.
@@ -338,8 +344,8 @@ async def set_level_async(
 
     Args:
         level: Required. The level.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: SetLevel: no timeout and no retries (the service
             config names none).

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import cast
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import optional_scalars as _pb
 from textservice.optional_scalars.types import (
     Completion,
@@ -30,8 +30,8 @@ __all__ = [
 _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="fixtures.optional_scalars.TextService",
     name="GenerateText",
-    request_type=_pb.GenerateTextRequest,
-    response_type=_pb.GenerateTextResponse,
+    request=_f.MessageRef(_pb, "GenerateTextRequest"),
+    response=_f.MessageRef(_pb, "GenerateTextResponse"),
     default_timeout=12.5,
     default_retry=None,
 )
@@ -48,7 +48,7 @@ def generate_text(
     echo: bool | None = None,
     suffix: str | None = None,
     mode: _pb.Mode | str | int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
     """Generates text.
@@ -62,8 +62,8 @@ def generate_text(
         echo: Optional. An optional bool.
         suffix: Optional. An optional string.
         mode: An enum argument.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 12.5 s timeout; no retries.
 
@@ -104,7 +104,7 @@ async def generate_text_async(
     echo: bool | None = None,
     suffix: str | None = None,
     mode: _pb.Mode | str | int | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
     """Awaitable twin of ``generate_text``.
@@ -120,8 +120,8 @@ async def generate_text_async(
         echo: Optional. An optional bool.
         suffix: Optional. An optional string.
         mode: An enum argument.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: a 12.5 s timeout; no retries.
 

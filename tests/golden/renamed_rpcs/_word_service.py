@@ -12,11 +12,11 @@ Streaming RPCs get no function: WatchWords.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, cast, overload
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import renamed_rpcs as _pb
 from textservice.renamed_rpcs.types import (
     ArrayEmbeddingDict,
@@ -48,8 +48,8 @@ _EMBED_MANY_WORDS: _f.MethodSpec[_pb.EmbedManyWordsRequest, _pb.EmbedManyWordsRe
     _f.MethodSpec(
         service="fixtures.renamed_rpcs.WordService",
         name="EmbedManyWords",
-        request_type=_pb.EmbedManyWordsRequest,
-        response_type=_pb.EmbedManyWordsResponse,
+        request=_f.MessageRef(_pb, "EmbedManyWordsRequest"),
+        response=_f.MessageRef(_pb, "EmbedManyWordsResponse"),
         default_timeout=None,
         default_retry=None,
     )
@@ -60,8 +60,8 @@ _EMBED_MANY_WORDS: _f.MethodSpec[_pb.EmbedManyWordsRequest, _pb.EmbedManyWordsRe
 _EMBED_WORDS: _f.MethodSpec[_pb.EmbedWordsRequest, _pb.EmbedWordsResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="EmbedWords",
-    request_type=_pb.EmbedWordsRequest,
-    response_type=_pb.EmbedWordsResponse,
+    request=_f.MessageRef(_pb, "EmbedWordsRequest"),
+    response=_f.MessageRef(_pb, "EmbedWordsResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -71,8 +71,8 @@ _EMBED_WORDS: _f.MethodSpec[_pb.EmbedWordsRequest, _pb.EmbedWordsResponse] = _f.
 _PING: _f.MethodSpec[_pb.PingRequest, _pb.PingResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="Ping",
-    request_type=_pb.PingRequest,
-    response_type=_pb.PingResponse,
+    request=_f.MessageRef(_pb, "PingRequest"),
+    response=_f.MessageRef(_pb, "PingResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -82,8 +82,8 @@ _PING: _f.MethodSpec[_pb.PingRequest, _pb.PingResponse] = _f.MethodSpec(
 _RETIRED: _f.MethodSpec[_pb.PingRequest, _pb.PingResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="Retired",
-    request_type=_pb.PingRequest,
-    response_type=_pb.PingResponse,
+    request=_f.MessageRef(_pb, "PingRequest"),
+    response=_f.MessageRef(_pb, "PingResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -93,8 +93,8 @@ _RETIRED: _f.MethodSpec[_pb.PingRequest, _pb.PingResponse] = _f.MethodSpec(
 _TALLY_WORDS: _f.MethodSpec[_pb.TallyWordsRequest, _pb.TallyWordsResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="TallyWords",
-    request_type=_pb.TallyWordsRequest,
-    response_type=_pb.TallyWordsResponse,
+    request=_f.MessageRef(_pb, "TallyWordsRequest"),
+    response=_f.MessageRef(_pb, "TallyWordsResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -114,12 +114,12 @@ def _generate_embeddings_vectors(response: _pb.EmbedManyWordsResponse) -> list[l
 _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_WORDS,
-        lambda model, text: _pb.EmbedWordsRequest(model=model, text=text),
+        _f.TextRequests(_f.MessageRef(_pb, "EmbedWordsRequest"), "text"),
         _generate_embeddings_vector,
     ),
     many=_f.ManyTexts(
         _EMBED_MANY_WORDS,
-        lambda model, texts: _pb.EmbedManyWordsRequest(model=model, texts=texts),
+        _f.TextRequests(_f.MessageRef(_pb, "EmbedManyWordsRequest"), "texts"),
         _generate_embeddings_vectors,
         max_texts=100,
     ),
@@ -131,7 +131,7 @@ _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
 def generate_embeddings(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -142,7 +142,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -154,7 +154,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -165,7 +165,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -175,7 +175,7 @@ def generate_embeddings(
 def generate_embeddings(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -190,8 +190,8 @@ def generate_embeddings(
 
             One string, or a sequence of strings (sent as EmbedManyWords calls of at most 100
             texts); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -216,7 +216,7 @@ def generate_embeddings(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -227,7 +227,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: list[str] | tuple[str, ...],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -239,7 +239,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list"] = "list",
@@ -250,7 +250,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["numpy"],
@@ -260,7 +260,7 @@ async def generate_embeddings_async(
 async def generate_embeddings_async(
     model: str | HasName,
     text: str | Sequence[str],
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     *,
     output: Literal["list", "numpy"] = "list",
@@ -277,8 +277,8 @@ async def generate_embeddings_async(
 
             One string, or a sequence of strings (sent as EmbedManyWords calls of at most 100
             texts); results come back in input order.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
@@ -302,9 +302,9 @@ async def generate_embeddings_async(
 @overload
 def iter_embeddings(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -315,9 +315,9 @@ def iter_embeddings(
 @overload
 def iter_embeddings(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -327,9 +327,9 @@ def iter_embeddings(
 
 def iter_embeddings(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -351,20 +351,24 @@ def iter_embeddings(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the texts of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        texts: Strings (not one ``str``): a collection with a length (a list, a tuple, an array) is
+            checked at once; an iterable without one (a generator, a file's lines) is read as its
+            batches are sent, each text checked as it is read, so it is never held whole.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
             none).
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -381,9 +385,9 @@ def iter_embeddings(
 @overload
 def iter_embeddings_async(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -394,9 +398,9 @@ def iter_embeddings_async(
 @overload
 def iter_embeddings_async(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -406,9 +410,9 @@ def iter_embeddings_async(
 
 def iter_embeddings_async(
     model: str | HasName,
-    texts: Sequence[str],
+    texts: Iterable[str],
     *,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
     batch_size: int = 100,
     progress: Callable[[int, int], None] | None = None,
@@ -432,20 +436,24 @@ def iter_embeddings_async(
     ``error.partial.embeddings`` holds the later batches that finished but were held back for order
     (yielded vectors are not kept). Stopping early (``break``, closing the iterator,
     ``KeyboardInterrupt``) cancels the calls in flight. Arguments are checked at once
-    (``TypeError``/``ValueError``), before any call.
+    (``TypeError``/``ValueError``), before any call; the texts of an iterable without a length as
+    they are read (an error names the index, raised after the batches before it).
 
     Args:
         model: Required. The model.
-        texts: A sequence of strings (not one ``str``).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        texts: Strings (not one ``str``): a collection with a length (a list, a tuple, an array) is
+            checked at once; an iterable without one (a generator, a file's lines) is read as its
+            batches are sent, each text checked as it is read, so it is never held whole.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: EmbedWords: no timeout and no retries (the service
             config names none). EmbedManyWords: no timeout and no retries (the service config names
             none).
         batch_size: Items per yielded batch, 1-100.
         progress: Called as ``progress(done, total)`` (items delivered so far, of all items) before
-            each batch is yielded, in the thread that iterates.
+            each batch is yielded, in the thread that iterates; not for an iterable of unknown
+            length.
         output: ``"list"`` (default): Python floats. ``"numpy"``: float32 ``numpy`` arrays, decoded
             straight from the response bytes with no Python float per value (needs numpy: ``pip
             install numpy``).
@@ -462,7 +470,7 @@ def iter_embeddings_async(
 def count_text_tokens(
     model: str | HasName,
     prompt: str | _pb.Prompt,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> TallyWordsResponseDict:
     """Counts the tokens of a prompt.
@@ -470,8 +478,8 @@ def count_text_tokens(
     Args:
         model: Required. The model.
         prompt: Required. The prompt.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: TallyWords: no timeout and no retries (the service
             config names none).
@@ -496,7 +504,7 @@ def count_text_tokens(
 async def count_text_tokens_async(
     model: str | HasName,
     prompt: str | _pb.Prompt,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> TallyWordsResponseDict:
     """Awaitable twin of ``count_text_tokens``.
@@ -506,8 +514,8 @@ async def count_text_tokens_async(
     Args:
         model: Required. The model.
         prompt: Required. The prompt.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: TallyWords: no timeout and no retries (the service
             config names none).
@@ -545,7 +553,7 @@ def _count_text_tokens_request(
 def ping(
     note: str,
     hint: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PingResponseDict:
     """Answers.
@@ -556,8 +564,8 @@ def ping(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Ping: no timeout and no retries (the service config
             names none).
@@ -576,7 +584,7 @@ def ping(
 async def ping_async(
     note: str,
     hint: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PingResponseDict:
     """Awaitable twin of ``ping``.
@@ -589,8 +597,8 @@ async def ping_async(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Ping: no timeout and no retries (the service config
             names none).
@@ -626,7 +634,7 @@ def _ping_request(
 def retired(
     note: str,
     hint: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PingResponseDict:
     """Deprecated: the protos mark the Retired RPC ``deprecated``; calling this warns with
@@ -640,8 +648,8 @@ def retired(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Retired: no timeout and no retries (the service config
             names none).
@@ -662,7 +670,7 @@ def retired(
 async def retired_async(
     note: str,
     hint: str | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> PingResponseDict:
     """Awaitable twin of ``retired``.
@@ -678,8 +686,8 @@ async def retired_async(
             ``DeprecationWarning``.
 
             Deprecated: ignored.
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: Retired: no timeout and no retries (the service config
             names none).

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import cast
 
 from textservice import _facade as _f
-from textservice._facade import HasName, TextServiceClient
+from textservice._facade import Client, HasName
 from textservice._proto.fixtures import reserved_names as _pb
 from textservice.reserved_names.types import (
     Completion,
@@ -29,8 +29,8 @@ __all__ = [
 _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="fixtures.reserved_names.TextService",
     name="GenerateText",
-    request_type=_pb.GenerateTextRequest,
-    response_type=_pb.GenerateTextResponse,
+    request=_f.MessageRef(_pb, "GenerateTextRequest"),
+    response=_f.MessageRef(_pb, "GenerateTextResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -45,7 +45,7 @@ def generate_text(
     from_: int | None = None,
     client_: str | None = None,
     request: bool | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
     """Generates text; the signature names `type`, `from`, `client` and `request`.
@@ -57,8 +57,8 @@ def generate_text(
         from_: A keyword.
         client_: The facade's own parameter name.
         request: The request builder's local name (the local gives way, not the parameter).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
             config names none).
@@ -96,7 +96,7 @@ async def generate_text_async(
     from_: int | None = None,
     client_: str | None = None,
     request: bool | None = None,
-    client: TextServiceClient | None = None,
+    client: Client | None = None,
     request_options: Mapping[str, object] | None = None,
 ) -> Completion:
     """Awaitable twin of ``generate_text``.
@@ -110,8 +110,8 @@ async def generate_text_async(
         from_: A keyword.
         client_: The facade's own parameter name.
         request: The request builder's local name (the local gives way, not the parameter).
-        client: The ``textservice.Client`` (or ``TextServiceClient``, the same class) to call
-            through; None uses the default client.
+        client: The ``textservice.Client`` to call through (``TextServiceClient``, its former name,
+            is the same class); None uses the default client.
         request_options: Per-call overrides, ``{"timeout": seconds, "retry": Retry | None}``.
             Defaults from the service config: GenerateText: no timeout and no retries (the service
             config names none).

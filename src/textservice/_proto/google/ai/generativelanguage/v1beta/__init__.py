@@ -152,8 +152,6 @@ if TYPE_CHECKING:
         GenerationConfigMediaResolution as GenerationConfigMediaResolution,
     )
     from ._generative_service import GenerationConfigModality as GenerationConfigModality
-    from ._generative_service import GenerativeServiceBase as GenerativeServiceBase
-    from ._generative_service import GenerativeServiceStub as GenerativeServiceStub
     from ._generative_service import GoAway as GoAway
     from ._generative_service import GroundingAttribution as GroundingAttribution
     from ._generative_service import GroundingChunk as GroundingChunk
@@ -207,6 +205,8 @@ if TYPE_CHECKING:
     from ._generative_service import UrlMetadataUrlRetrievalStatus as UrlMetadataUrlRetrievalStatus
     from ._generative_service import UsageMetadata as UsageMetadata
     from ._generative_service import VoiceConfig as VoiceConfig
+    from ._generative_service_grpc import GenerativeServiceBase as GenerativeServiceBase
+    from ._generative_service_grpc import GenerativeServiceStub as GenerativeServiceStub
     from ._model import Model as Model
     from ._model_service import CreateTunedModelMetadata as CreateTunedModelMetadata
     from ._model_service import CreateTunedModelRequest as CreateTunedModelRequest
@@ -217,9 +217,9 @@ if TYPE_CHECKING:
     from ._model_service import ListModelsResponse as ListModelsResponse
     from ._model_service import ListTunedModelsRequest as ListTunedModelsRequest
     from ._model_service import ListTunedModelsResponse as ListTunedModelsResponse
-    from ._model_service import ModelServiceBase as ModelServiceBase
-    from ._model_service import ModelServiceStub as ModelServiceStub
     from ._model_service import UpdateTunedModelRequest as UpdateTunedModelRequest
+    from ._model_service_grpc import ModelServiceBase as ModelServiceBase
+    from ._model_service_grpc import ModelServiceStub as ModelServiceStub
     from ._retriever import Chunk as Chunk
     from ._retriever import ChunkData as ChunkData
     from ._retriever import ChunkState as ChunkState
@@ -249,8 +249,8 @@ if TYPE_CHECKING:
     from ._text_service import GenerateTextResponse as GenerateTextResponse
     from ._text_service import TextCompletion as TextCompletion
     from ._text_service import TextPrompt as TextPrompt
-    from ._text_service import TextServiceBase as TextServiceBase
-    from ._text_service import TextServiceStub as TextServiceStub
+    from ._text_service_grpc import TextServiceBase as TextServiceBase
+    from ._text_service_grpc import TextServiceStub as TextServiceStub
     from ._tuned_model import Dataset as Dataset
     from ._tuned_model import Hyperparameters as Hyperparameters
     from ._tuned_model import TunedModel as TunedModel
@@ -527,8 +527,8 @@ _MODULE_OF = {
     "GenerationConfig": "_generative_service",
     "GenerationConfigMediaResolution": "_generative_service",
     "GenerationConfigModality": "_generative_service",
-    "GenerativeServiceBase": "_generative_service",
-    "GenerativeServiceStub": "_generative_service",
+    "GenerativeServiceBase": "_generative_service_grpc",
+    "GenerativeServiceStub": "_generative_service_grpc",
     "GetModelRequest": "_model_service",
     "GetTunedModelRequest": "_model_service",
     "GoAway": "_generative_service",
@@ -559,8 +559,8 @@ _MODULE_OF = {
     "Modality": "_content",
     "ModalityTokenCount": "_content",
     "Model": "_model",
-    "ModelServiceBase": "_model_service",
-    "ModelServiceStub": "_model_service",
+    "ModelServiceBase": "_model_service_grpc",
+    "ModelServiceStub": "_model_service_grpc",
     "MultiSpeakerVoiceConfig": "_generative_service",
     "Part": "_content",
     "PrebuiltVoiceConfig": "_generative_service",
@@ -589,8 +589,8 @@ _MODULE_OF = {
     "TaskType": "_generative_service",
     "TextCompletion": "_text_service",
     "TextPrompt": "_text_service",
-    "TextServiceBase": "_text_service",
-    "TextServiceStub": "_text_service",
+    "TextServiceBase": "_text_service_grpc",
+    "TextServiceStub": "_text_service_grpc",
     "ThinkingConfig": "_generative_service",
     "Tool": "_content",
     "ToolComputerUse": "_content",
