@@ -9,6 +9,12 @@ bodies are kept as betterproto2 wrote them): ``v1beta/_text_service.py`` holds t
 ``v1beta/__init__.py`` becomes an index that imports a class's module on first access (PEP
 562 ``__getattr__``), with ``TYPE_CHECKING`` re-exports for type checkers.
 
+A file's services (the grpclib client stub and server base betterproto2 writes for each) go
+to a module of their own, ``v1beta/_text_service_grpc.py``: ``betterproto2.grpclib`` imports
+``grpclib.server`` (and with it ``h2`` and ``asyncio``) for the server bases, which a program
+that only builds and reads messages (the facade's requests go through the runtime's own
+call path) need not load.
+
 Loading a module registers its messages in betterproto2's message pool, as before; a message
 of a file nobody used is not registered until its module is imported.
 
@@ -36,6 +42,9 @@ BETTERPROTO_FIXES = "I,F401,TC005,RUF022"
 
 INDEX_TEMPLATE = "proto_index.py.j2"
 
+GRPC_SUFFIX = "_grpc"
+"""Added to a file's module name for the module of its services."""
+
 _REGISTER = "default_message_pool.register_message"
 _PREAMBLE_NAMES = frozenset({"_COMPILER_VERSION"})
 
@@ -50,6 +59,9 @@ class SplitPackage:
     """The package's proto files, sorted."""
     owners: Mapping[str, str]
     """Python class name -> the proto file defining it."""
+    services: frozenset[str] = frozenset()
+    """The service classes (``...Stub``, ``...Base``) among ``owners``: each file's go to its
+    ``_grpc`` module (``module_of_class``)."""
 
     @property
     def module_path(self) -> str:
@@ -59,6 +71,12 @@ class SplitPackage:
     def module_of(self, file: str) -> str:
         """The split module's name for ``file``: ``_text_service``."""
         return "_" + PurePosixPath(file).stem
+
+    def module_of_class(self, name: str) -> str:
+        """The split module of the class ``name``: its file's (``_text_service``), or for a
+        service class its file's services module (``_text_service_grpc``)."""
+        module = self.module_of(self.owners[name])
+        return module + GRPC_SUFFIX if name in self.services else module
 
 
 def packages_to_split(descriptor_set: bytes, api_files: Iterable[str]) -> dict[str, SplitPackage]:
@@ -73,6 +91,7 @@ def packages_to_split(descriptor_set: bytes, api_files: Iterable[str]) -> dict[s
         if not package:
             raise CodegenError(f"{protos[0].name}: a proto without a package cannot be generated")
         owners: dict[str, str] = {}
+        services: set[str] = set()
         stems: dict[str, str] = {}
         for proto in protos:
             stem = PurePosixPath(proto.name).stem
@@ -84,8 +103,26 @@ def packages_to_split(descriptor_set: bytes, api_files: Iterable[str]) -> dict[s
             stems[stem] = proto.name
             for name in _class_names(proto):
                 owners[name] = proto.name
-        found[package] = SplitPackage(package, tuple(sorted(stems.values())), owners)
+            services.update(_service_names(proto))
+        for proto in protos:
+            stem = PurePosixPath(proto.name).stem
+            if proto.service and stem + GRPC_SUFFIX in stems:
+                raise CodegenError(
+                    f"the services of {proto.name} and the file {stems[stem + GRPC_SUFFIX]} "
+                    f"(package {package}) would both be module _{stem}{GRPC_SUFFIX}: rename "
+                    "one of the files"
+                )
+        found[package] = SplitPackage(
+            package, tuple(sorted(stems.values())), owners, frozenset(services)
+        )
     return found
+
+
+def _service_names(proto: descriptor_pb2.FileDescriptorProto) -> Iterator[str]:
+    """betterproto2's class names for the services of one file: a stub and a server base."""
+    for service in proto.service:
+        yield python_class_name(service.name) + "Stub"
+        yield python_class_name(service.name) + "Base"
 
 
 def _class_names(proto: descriptor_pb2.FileDescriptorProto) -> Iterator[str]:
@@ -98,9 +135,7 @@ def _class_names(proto: descriptor_pb2.FileDescriptorProto) -> Iterator[str]:
         yield python_class_name(prefixed)
         for enum in message.enum_type:
             yield python_class_name(f"{prefixed}.{enum.name}")
-    for service in proto.service:
-        yield python_class_name(service.name) + "Stub"
-        yield python_class_name(service.name) + "Base"
+    yield from _service_names(proto)
 
 
 # -- reading betterproto2's module ------------------------------------------------------------
@@ -112,7 +147,8 @@ class _Statement:
 
     text: str
     owner: str | None
-    """The proto file a class (or its registration) belongs to; None for shared lines."""
+    """The split module a class (or its registration) goes to (``SplitPackage.module_of_class``);
+    None for shared lines."""
     is_import: bool
     uses: frozenset[str]
     """Names the statement refers to, string annotations included."""
@@ -184,16 +220,16 @@ def _statements(source: str, split: SplitPackage) -> list[_Statement]:
             continue  # each module gets its own
         owner: str | None = None
         if isinstance(node, ast.ClassDef):
-            owner = split.owners.get(node.name)
-            if owner is None:
+            if node.name not in split.owners:
                 raise CodegenError(
                     f"{where}: class {node.name} matches no type or service of the package's "
                     "proto files, so it cannot be placed in a module per file"
                 )
+            owner = split.module_of_class(node.name)
         elif (registered := _registered_class(node)) is not None:
-            owner = split.owners.get(registered)
-            if owner is None:
+            if registered not in split.owners:
                 raise CodegenError(f"{where}: registers unknown class {registered}")
+            owner = split.module_of_class(registered)
         elif not isinstance(node, ast.Import | ast.ImportFrom) and not _is_preamble(node):
             raise CodegenError(
                 f"{where}: unexpected statement in betterproto2's output, cannot split it: "
@@ -214,15 +250,14 @@ def _statements(source: str, split: SplitPackage) -> list[_Statement]:
 # -- writing the split modules ----------------------------------------------------------------
 
 
-def _module_text(file: str, statements: list[_Statement], split: SplitPackage) -> str:
-    own = [s for s in statements if s.owner == file]
+def _module_text(module: str, file: str, statements: list[_Statement], split: SplitPackage) -> str:
+    own = [s for s in statements if s.owner == module]
     defined = sorted(s.defines for s in own if s.defines)
     used = frozenset().union(*(s.uses for s in own))
     siblings: dict[str, list[str]] = {}
     for name in sorted(used):
-        owner = split.owners.get(name)
-        if owner is not None and owner != file:
-            siblings.setdefault(split.module_of(owner), []).append(name)
+        if name in split.owners and split.module_of_class(name) != module:
+            siblings.setdefault(split.module_of_class(name), []).append(name)
     sibling_imports = [
         f"from .{module} import {', '.join(names)}" for module, names in sorted(siblings.items())
     ]
@@ -234,7 +269,7 @@ def _module_text(file: str, statements: list[_Statement], split: SplitPackage) -
         "",
         f"__all__ = ({''.join(repr(n) + ', ' for n in defined)})",
     ]
-    kept = [s for s in statements if s.owner is None or s.owner == file]
+    kept = [s for s in statements if s.owner is None or s.owner == module]
     first_class = next(i for i, s in enumerate(kept) if s.owner is not None)
     last_import = max((i for i in range(first_class) if kept[i].is_import), default=-1)
     if sibling_imports:
@@ -261,7 +296,7 @@ def _index_text(split: SplitPackage, classes: Iterable[str]) -> str:
         .render(
             package=split.package,
             files=split.files,
-            modules={name: split.module_of(split.owners[name]) for name in sorted(classes)},
+            modules={name: split.module_of_class(name) for name in sorted(classes)},
         )
     )
 
@@ -272,7 +307,7 @@ def split_packages(
     """``modules`` (betterproto2's output, by path) with each package of ``packages`` split.
 
     A package's ``__init__.py`` is replaced by the index and its classes move to one module
-    per proto file; other modules are returned unchanged.
+    per proto file (and one for each file's services); other modules are returned unchanged.
     """
     out = dict(modules)
     produced: dict[str, str] = {}
@@ -284,9 +319,10 @@ def split_packages(
         folder = split.module_path.rsplit("/", 1)[0]
         present = {s.owner for s in statements if s.owner is not None}
         for file in split.files:
-            if file in present:
-                path = f"{folder}/{split.module_of(file)}.py"
-                produced[path] = _module_text(file, statements, split)
+            for module in (split.module_of(file), split.module_of(file) + GRPC_SUFFIX):
+                if module in present:
+                    path = f"{folder}/{module}.py"
+                    produced[path] = _module_text(module, file, statements, split)
         classes = [s.defines for s in statements if s.defines]
         produced[split.module_path] = _index_text(split, classes)
     clash = sorted(set(produced) & set(out))

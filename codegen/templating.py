@@ -59,6 +59,16 @@ def keyword_argument(name: str) -> str:
     return f"{name}={name}"
 
 
+def message_ref(cls: str) -> str:
+    """``_f.MessageRef(_pb, "Model")`` for ``_pb.Model``: a facade names its message classes
+    without importing them (``textservice._transport.methods``), so importing it loads no
+    proto module."""
+    module, dot, name = cls.rpartition(".")
+    if not dot or not module.isidentifier() or not name.isidentifier():
+        raise ValueError(f"not a module's class: {cls!r}")
+    return f"_f.MessageRef({module}, {py_literal(name)})"
+
+
 def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     """The configured environment: strict undefined, trimmed blocks, our filters."""
     env = jinja2.Environment(
@@ -74,4 +84,5 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     env.filters["comment"] = comment
     env.filters["keyword_argument"] = keyword_argument
     env.filters["py_text"] = py_text
+    env.filters["message_ref"] = message_ref
     return env

@@ -1,4 +1,5 @@
-"""Shared fixtures; the markers' check is the ``support.marker_guard`` plugin."""
+"""Shared fixtures; the markers' check is the ``support.marker_guard`` plugin, the optional
+packages' the ``support.skip_guard`` plugin; ``pytester`` runs small suites in-process."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from support.transports import TRANSPORTS
 
 from textservice.client import ENDPOINT_ENV
 
-pytest_plugins = ["support.marker_guard"]
+pytest_plugins = ["support.marker_guard", "support.skip_guard", "pytester"]
 
 # A server named in the developer's environment would take the default client (and every
 # command the tests run) away from the servers the tests start.

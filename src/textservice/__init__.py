@@ -11,15 +11,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, cast
 
+from textservice import client as _client
 from textservice import v1beta as _v1beta
-from textservice.client import (
-    Client,
-    QuotaKey,
-    QuotaKeyStats,
-    QuotaStats,
-    TextServiceClient,
-    configure,
-)
+from textservice.client import Client, TextServiceClient, configure
 from textservice.errors import (
     Aborted,
     AlreadyExists,
@@ -47,7 +41,11 @@ from textservice.retry import Retry
 # The functions of v1beta, the API version the old google.generativeai library used, are
 # re-exported as they are first used (``__getattr__``); type checkers see them here.
 if TYPE_CHECKING:
+    from textservice.client import QuotaKey, QuotaKeyStats, QuotaStats
     from textservice.v1beta import *  # noqa: F403
+
+_QUOTA_NAMES = ("QuotaKey", "QuotaKeyStats", "QuotaStats")
+"""The rate governor's result types, imported (with it) on first use."""
 
 __version__ = "0.1.0"
 
@@ -95,13 +93,15 @@ def _versions() -> list[str]:
 
 
 def __getattr__(name: str) -> ModuleType:
-    """``textservice.<version>`` (each generated API version's facade) and v1beta's functions
-    and result types, imported on first use (``import textservice`` loads none of them).
+    """``textservice.<version>`` (each generated API version's facade), v1beta's functions
+    and result types, and the quota stats types, imported on first use (``import
+    textservice`` loads none of them).
 
     Typed for the versions: type checkers know v1beta's names from the star import above.
     """
-    if name in _v1beta.__all__:
-        value = getattr(_v1beta, name)
+    if name in _v1beta.__all__ or name in _QUOTA_NAMES:
+        source = _v1beta if name in _v1beta.__all__ else _client
+        value = getattr(source, name)
         globals()[name] = value
         return cast("ModuleType", value)
     if name in _versions():

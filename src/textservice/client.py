@@ -21,32 +21,18 @@ from types import EllipsisType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeAlias, TypedDict, cast
 
 from textservice._checks import check_count, check_positive, check_seconds
-from textservice._governor import (
-    GovernorSettings,
-    QuotaKey,
-    QuotaKeyStats,
-    QuotaStats,
-    RateGovernor,
-)
-from textservice._transport.callpath import API_KEY_HEADER, ClientCallPath, check_metadata
-from textservice._transport.channels import (
-    DEFAULT_ENDPOINT,
-    Endpoint,
-    is_loopback,
-    open_tcp_channel,
-    parse_endpoint,
-    parse_endpoint_url,
-    tls_context,
-)
-from textservice._transport.options import check_retry
-from textservice._transport.secrets import REDACTED, Secret, check_api_key
 from textservice.errors import MissingAPIKeyError
 from textservice.retry import Retry
 
+# The call path, channels, secrets and rate governor (asyncio, ssl, grpclib, betterproto2)
+# are imported when a client is made, not by ``import textservice`` (issue 21: import time).
 if TYPE_CHECKING:
     import httpx
     from grpclib.client import Channel
 
+    from textservice._governor import GovernorSettings, QuotaKey, QuotaKeyStats, QuotaStats
+    from textservice._transport.callpath import API_KEY_HEADER, ClientCallPath
+    from textservice._transport.channels import Endpoint
     from textservice._transport.connection import Connection
 
 __all__ = [
@@ -91,6 +77,8 @@ def _server(
     messages: ``endpoint`` if given, else ``ENDPOINT_ENV``, else Google's endpoint over TLS.
     Both are written alike: a scheme decides plaintext (``http://``) or TLS (``https://``);
     without one, ``insecure`` does."""
+    from textservice._transport.channels import DEFAULT_ENDPOINT, parse_endpoint, parse_endpoint_url
+
     if endpoint is None and channel_factory is not None:
         return parse_endpoint(DEFAULT_ENDPOINT), insecure, ""
     if endpoint is not None:
@@ -121,6 +109,7 @@ def _governor_settings(
     quota_time_scale: object,
 ) -> GovernorSettings:
     """The governor's settings from the client's options, each checked under its own name."""
+    from textservice._governor import GovernorSettings
 
     def limit(value: object, name: str) -> float | None:
         return None if value is None else check_positive(value, name)
@@ -212,6 +201,12 @@ class Client:
         quota_share: float = 1.0,
         quota_time_scale: float = 1.0,
     ) -> None:
+        from textservice._governor import RateGovernor
+        from textservice._transport.callpath import ClientCallPath, check_metadata
+        from textservice._transport.channels import is_loopback
+        from textservice._transport.options import check_retry
+        from textservice._transport.secrets import Secret, check_api_key
+
         if api_key is None:
             api_key = os.environ.get(API_KEY_ENV) or None
             if api_key is not None:
@@ -275,10 +270,9 @@ class Client:
             secret=Secret(api_key) if api_key is not None else None,
             timeout=checked_timeout,
             retry=checked_retry,
-            max_concurrency=checked_concurrency,
             governor=RateGovernor(quota_settings),
         )
-        self._finalizer = weakref.finalize(self, ClientCallPath.shutdown, self._path)
+        self._finalizer = weakref.finalize(self, type(self._path).shutdown, self._path)
 
     # -- public surface ---------------------------------------------------------------------
 
@@ -365,6 +359,8 @@ class Client:
         await self.aclose()
 
     def __repr__(self) -> str:
+        from textservice._transport.secrets import REDACTED
+
         key = REDACTED if self._has_key else None
         link = (
             "channel_factory"
@@ -387,6 +383,8 @@ def _opener(
 ) -> Callable[[], Channel | Connection]:
     """What opens a loop's connection: a grpclib channel, or a REST connection (an httpx
     client over TCP, or over the transport ``channel_factory`` makes)."""
+    from textservice._transport.channels import open_tcp_channel, tls_context
+
     if transport == "grpc":
         if channel_factory is not None:
             return cast("Callable[[], Channel]", channel_factory)
@@ -408,6 +406,28 @@ def _opener(
 
 TextServiceClient = Client
 """``Client``'s former name, kept: every function takes either (they are one class)."""
+
+
+_LAZY = {
+    "API_KEY_HEADER": "textservice._transport.callpath",
+    "QuotaKey": "textservice._governor",
+    "QuotaKeyStats": "textservice._governor",
+    "QuotaStats": "textservice._governor",
+}
+"""Names of ``__all__`` defined in the runtime, imported on first use."""
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above instead
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
 
 
 def call_path(client: Client) -> ClientCallPath:

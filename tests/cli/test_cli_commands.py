@@ -1,4 +1,4 @@
-"""``textservice generate-text``, ``count-tokens`` and ``fake-server`` through a subprocess."""
+"""``textservice generate-text``, ``count-tokens`` and ``fake-server`` as a user runs them."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ def test_fake_server_serves_other_processes_until_interrupted() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # a process of its own: the standalone server, stopped by Ctrl-C
     server = subprocess.Popen(
         [*CLI, "fake-server", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -125,6 +126,7 @@ def test_the_demo_command_prints_count_dimension_time_and_throughput(tmp_path: P
 
 def _run_with_standard_output_closed(args: list[str], keep_lines: int) -> tuple[int, bytes, bytes]:
     """Run ``textservice ARGS`` like ``textservice ARGS | head -KEEP_LINES``."""
+    # a process of its own: its standard output is a pipe that closes
     process = subprocess.Popen(
         [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env()
     )

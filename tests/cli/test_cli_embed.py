@@ -1,4 +1,4 @@
-"""``textservice embed`` through a subprocess: formats, resume, atomic finish, the API key."""
+"""``textservice embed`` as a user runs it: formats, resume, atomic finish, the API key."""
 
 from __future__ import annotations
 
@@ -167,6 +167,7 @@ def stop_midway(
 ) -> tuple[subprocess.Popen[bytes], bytes]:
     """Run ``textservice ARGS`` slowly and stop it with ``how`` once ``part`` has 60 lines."""
     fake.faults.delay(0.04, method="BatchEmbedText")
+    # a process of its own: it is signalled or killed mid-way
     process = subprocess.Popen(
         [*CLI, *args, "--batch-size", "10", "--concurrency", "2"],
         stdout=subprocess.PIPE,
@@ -464,6 +465,7 @@ def start_slowly(
 ) -> subprocess.Popen[bytes]:
     """Start ``textservice ARGS`` with one slow batch of 10 texts at a time."""
     fake.faults.delay(0.04, method="BatchEmbedText")
+    # a process of its own: it runs while the test changes what the server sends
     return subprocess.Popen(
         [*CLI, *args, "--batch-size", "10", "--concurrency", "1"],
         stdout=stdout,
@@ -536,6 +538,7 @@ def test_a_dimension_change_on_standard_output_names_no_part(
 
 
 @pytest.mark.slow
+@pytest.mark.network  # a connection to 127.0.0.1:1, refused
 def test_a_run_that_fails_before_any_result_leaves_no_part(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "in.txt", texts(3))
     out = tmp_path / "out.jsonl"
@@ -616,6 +619,7 @@ def test_an_empty_key_file_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_ctrl_c_while_the_input_is_read_stops_with_130_and_sends_nothing(tmp_path: Path) -> None:
     # Standard input left open: the command waits in its first pass (spooling the input).
+    # a process of its own: it gets Ctrl-C (SIGINT)
     process = subprocess.Popen(
         [*CLI, "embed", "--fake", "-m", MODEL, "-o", str(tmp_path / "out.npy")],
         stdin=subprocess.PIPE,

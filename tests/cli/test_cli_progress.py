@@ -76,6 +76,7 @@ def _run_on_a_terminal(args: list[str]) -> tuple[int, str]:
     """Run the CLI with stderr on a pseudo-terminal; its exit status and what it showed."""
     leader, follower = pty.openpty()
     try:
+        # a process of its own: its stderr is a pseudo-terminal
         process = subprocess.Popen(
             [*CLI, *args],
             stdin=subprocess.DEVNULL,

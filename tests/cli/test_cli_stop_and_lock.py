@@ -46,6 +46,7 @@ def texts_sent(fake: FakeServer) -> list[str]:
 def start_slowly(fake: FakeServer, args: list[str]) -> subprocess.Popen[bytes]:
     """``textservice ARGS`` with 10 texts a call, two calls at a time, each taking 40 ms."""
     fake.faults.delay(0.04, method="BatchEmbedText")
+    # a process of its own: signalled, or holding the output's lock against another run
     return subprocess.Popen(
         [*CLI, *args, "--batch-size", "10", "--concurrency", "2"],
         stdout=subprocess.DEVNULL,
@@ -170,6 +171,7 @@ def test_sigterm_keeps_every_complete_result_and_the_rerun_equals_a_clean_run(
 
 
 def test_sigterm_while_the_input_is_read_stops_with_130_and_sends_nothing(tmp_path: Path) -> None:
+    # a process of its own: it gets SIGTERM
     process = subprocess.Popen(
         [*CLI, "embed", "--fake", "-m", MODEL, "-o", str(tmp_path / "out.parquet")],
         stdin=subprocess.PIPE,

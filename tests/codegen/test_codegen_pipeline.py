@@ -58,10 +58,11 @@ def test_check_fails_when_a_proto_comment_changes(tmp_path: Path) -> None:
     source.write_text(changed)
     done = _codegen("check", "--protos", str(protos))
     assert done.returncode == 1
-    # only the changed file's module (and the facade quoting the comment) differ: the other
-    # files of the package, its index and the other versions are untouched
+    # only the changed file's services module (the comment is an RPC's) and the facade quoting
+    # the comment differ: its messages, the other files of the package, its index and the
+    # other versions are untouched
     assert done.stderr.splitlines()[1:] == [
-        "  differs: _proto/google/ai/generativelanguage/v1beta/_text_service.py",
+        "  differs: _proto/google/ai/generativelanguage/v1beta/_text_service_grpc.py",
         "  differs: v1beta/_text_service.py",
     ]
 

@@ -171,20 +171,33 @@ def test_import_textservice_loads_no_api_module() -> None:
 
 @pytest.mark.subprocess
 def test_a_function_loads_only_what_its_service_uses() -> None:
-    loaded = _loaded_after("import textservice\ntextservice.generate_embeddings")
+    # reaching a function loads no proto module (its facade names its classes: MessageRef);
+    # its first request loads its service's files, and only those
+    reached = _loaded_after("import textservice\ntextservice.generate_embeddings")
+    assert not {m for m in reached if m.startswith(f"{V1BETA}.")}, reached
+    first_request = (
+        "import textservice\nfrom textservice.v1beta import _text_service as s\n"
+        "s._GENERATE_EMBEDDINGS.many.method.request_type(model='models/m', texts=['a'])"
+    )
+    loaded = _loaded_after(first_request)
     assert f"{V1BETA}._text_service" in loaded
     for unused in (
         f"{V1BETA}._generative_service",
         f"{V1BETA}._content",
         f"{V1BETA}._retriever",
         f"{V1BETA}._model_service",
+        f"{V1BETA}._text_service_grpc",
         "textservice._proto.google.ai.generativelanguage.v1",
         "textservice._proto.google.protobuf",
         "textservice._proto.google.longrunning",
         "textservice._proto.google.type",
     ):
         assert unused not in loaded, unused
-    loaded = _loaded_after("import textservice\ntextservice.embed_content")
+    first_request = (
+        "import textservice\nfrom textservice.v1beta import _generative_service as s\n"
+        "s._EMBED_CONTENT.request_type(model='models/m')"
+    )
+    loaded = _loaded_after(first_request)
     assert {f"{V1BETA}._generative_service", f"{V1BETA}._content"} <= loaded
     for unused in (f"{V1BETA}._text_service", f"{V1BETA}._model_service", f"{V1BETA}._tuned_model"):
         assert unused not in loaded, unused
@@ -232,7 +245,7 @@ def test_which_file_defines_which_class() -> None:
 
     data = _descriptor_set(("p/a.proto", "p", ["A"]), ("p/b.proto", "p", ["B"]))
     (split,) = packages_to_split(data, ["p/a.proto", "p/b.proto"]).values()
-    assert split.owners == {"A": "p/a.proto", "B": "p/b.proto"}
+    assert split.owners == {"A": "p/a.proto", "B": "p/b.proto"} and not split.services
     assert split.module_path == "p/__init__.py" and split.module_of("p/b.proto") == "_b"
     # files of other packages (imports) are not split
     assert packages_to_split(data, ["p/a.proto"])["p"].owners == {"A": "p/a.proto"}
@@ -247,3 +260,58 @@ def test_files_that_cannot_be_split_are_clear_errors() -> None:
     no_package = _descriptor_set(("a.proto", "", ["A"]))
     with pytest.raises(CodegenError, match="without a package"):
         packages_to_split(no_package, ["a.proto"])
+
+
+@pytest.mark.subprocess
+def test_services_go_to_a_module_of_their_own() -> None:
+    # the stub and server base import betterproto2.grpclib (and grpclib.server, h2, asyncio):
+    # a program using only the messages must not load it
+    services = SplitPackage(
+        package=SPLIT.package,
+        files=SPLIT.files,
+        owners=SPLIT.owners,
+        services=frozenset({"UserServiceStub"}),
+    )
+    grpc_import = "from betterproto2 import grpclib as betterproto2_grpclib\n"
+    module = MODULE.replace("import betterproto2\n", "import betterproto2\n" + grpc_import)
+    module = module.replace(
+        "class UserServiceStub:", "class UserServiceStub(betterproto2_grpclib.X):"
+    )
+    split = split_packages({"pkg/__init__.py": module}, {"pkg": services})
+    assert sorted(split) == ["pkg/__init__.py", "pkg/_a.py", "pkg/_b.py", "pkg/_b_grpc.py"]
+    b, grpc = split["pkg/_b.py"], split["pkg/_b_grpc.py"]
+    assert "class UserServiceStub" not in b and "grpclib" not in b
+    assert _all(grpc) == ["UserServiceStub"] and _all(b) == ["User", "UserKind"]
+    assert grpc_import in grpc and "from ._b import User\n" in grpc
+    assert "# sources: pkg/b.proto\n" in grpc
+    assert '"UserServiceStub": "_b_grpc"' in split["pkg/__init__.py"]
+
+
+def test_a_file_named_like_a_services_module_is_a_clear_error() -> None:
+    from codegen.split import packages_to_split
+
+    fds = _descriptor_set(("p/a.proto", "p", ["A"]), ("p/a_grpc.proto", "p", ["B"]))
+    packages_to_split(fds, ["p/a.proto", "p/a_grpc.proto"])  # no service in a.proto: fine
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(fds)
+    files.file[0].service.add(name="Users")
+    with pytest.raises(CodegenError, match=r"services of p/a\.proto and the file p/a_grpc\.proto"):
+        packages_to_split(files.SerializeToString(), ["p/a.proto", "p/a_grpc.proto"])
+
+
+@pytest.mark.subprocess
+def test_messages_load_without_the_grpc_stubs_and_server_bases() -> None:
+    code = f"from {V1BETA} import BatchEmbedTextRequest\nBatchEmbedTextRequest(model='models/m')"
+    script = f"import sys\n{code}\nimport json\nprint(json.dumps(sorted(sys.modules)))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(done.stdout))
+    assert f"{V1BETA}._text_service" in loaded
+    for unused in (f"{V1BETA}._text_service_grpc", "betterproto2.grpclib", "grpclib.server", "h2"):
+        assert unused not in loaded, unused
+    from textservice._proto.google.ai.generativelanguage import v1beta
+
+    assert v1beta.TextServiceBase.__module__ == f"{V1BETA}._text_service_grpc"
+    assert v1beta.TextServiceStub.__module__ == f"{V1BETA}._text_service_grpc"

@@ -923,3 +923,20 @@ def test_monotonic_clock_runs_timers_on_the_given_loop() -> None:
     closed.close()
     with pytest.raises(RuntimeError):
         clock.call_at(clock.now(), lambda: None, closed)
+
+
+def test_no_quota_met_means_the_configured_limits_as_they_are() -> None:
+    # the fast path of every admission: a key that learned nothing reads the configured
+    # limits (times share) without building them again; a learned limit takes its place
+    async def scenario() -> None:
+        gov, clock = governor(jitter=0.0, margin=0.0, tokens_per_minute=100, share=0.5)
+        ticket = await admitted_now(gov)
+        state = gov._keys[KEY]
+        assert gov._limits(state, clock.now()) is gov._configured == {"tokens": 50.0}
+        stats = gov.snapshot().keys[KEY]
+        assert stats.limits == {"tokens": 50.0} and stats.limits is not gov._configured
+        ticket.rejected(rejection(delay=1.0, quota_value=6))  # a requests-per-minute quota
+        assert gov._limits(state, clock.now()) == {"tokens": 50.0, "requests": 3.0}
+        assert gov._configured == {"tokens": 50.0}  # not changed by what was learned
+
+    run(scenario)

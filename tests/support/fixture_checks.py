@@ -21,12 +21,11 @@ from typing import Any
 
 import betterproto2
 
-from textservice import _facade
 from textservice._encoding.embed_requests import Document
 from textservice._engine import embed as engine
 from textservice._engine.output_formats import LIST
-from textservice._facade import paging
 from textservice._proto.google import protobuf as wkt
+from textservice._transport import rpc
 from textservice.client import Client
 
 Responder = Callable[[Any], betterproto2.Message]
@@ -67,8 +66,7 @@ class Recorder:
 
 def recording(respond: Responder) -> Recorder:
     recorder = Recorder(respond)
-    _facade.call = recorder.call  # type: ignore[attr-defined]
-    paging.call = recorder.call  # type: ignore[attr-defined]
+    rpc.call = recorder.call
     engine.embed_one = recorder.embed_one  # type: ignore[assignment]
     engine.embed_many = recorder.embed_many  # type: ignore[assignment]
     return recorder

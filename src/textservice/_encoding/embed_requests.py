@@ -28,9 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-import betterproto2
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textservice._encoding.media import Blob
 from textservice._encoding.metadata import json_name, message_metadata
@@ -49,6 +47,10 @@ from textservice._encoding.request_forms import (
     prebuilt_json,
 )
 from textservice._encoding.wire import WIRE_LEN, tag
+
+# betterproto2 is imported where a message is read, not when a facade is (issue 21)
+if TYPE_CHECKING:
+    import betterproto2
 
 __all__ = [
     "Blob",
@@ -101,6 +103,8 @@ class ContentFields:
 def _field(message_type: type[betterproto2.Message], name: str, proto_type: str) -> Field:
     """``message_type``'s field ``name`` of ``proto_type`` (repeated or not), else
     ``TypeError``."""
+    import betterproto2
+
     meta = message_metadata(message_type).meta_by_field_name.get(name)
     if meta is None or meta.proto_type != proto_type:
         what = "a string" if proto_type == betterproto2.TYPE_STRING else f"a {proto_type}"
@@ -111,6 +115,8 @@ def _field(message_type: type[betterproto2.Message], name: str, proto_type: str)
 
 def _single_string(message_type: type[betterproto2.Message], name: str) -> Field:
     """``message_type``'s string field ``name`` (not repeated), else ``TypeError``."""
+    import betterproto2
+
     field = _field(message_type, name, betterproto2.TYPE_STRING)
     if message_metadata(message_type).meta_by_field_name[name].repeated:
         raise TypeError(f"{message_type.__name__}.{name} is not a string")
@@ -164,6 +170,8 @@ class ContentRequests:
         instruction: Instruction | None = None,
         instruction_title: str | None = None,
     ) -> None:
+        import betterproto2
+
         self.one_type: type[betterproto2.Message] = type(template)
         meta = message_metadata(self.one_type)
         content_type = meta.cls_by_field[fields.content]
@@ -288,6 +296,8 @@ class _TextLayout:
 
 @cache
 def _text_layout(message_type: type[betterproto2.Message], texts: str, model: str) -> _TextLayout:
+    import betterproto2
+
     meta = message_metadata(message_type).meta_by_field_name
     text_field = _field(message_type, texts, betterproto2.TYPE_STRING)
     order = list(meta)  # the order betterproto2 writes fields in
@@ -302,6 +312,13 @@ def _text_layout(message_type: type[betterproto2.Message], texts: str, model: st
     )
 
 
+class NamedClass(Protocol):
+    """A class named rather than imported (``textservice._transport.methods.MessageRef``):
+    ``resolve()`` imports its module."""
+
+    def resolve(self) -> type[Any]: ...
+
+
 class TextRequests:
     """TextService's embedding requests, written by hand: EmbedText's (``model`` and one
     ``text``) or BatchEmbedText's (``model`` and repeated ``texts``), every other field unset.
@@ -310,10 +327,19 @@ class TextRequests:
     call (a ``TypeError`` then if they are not strings), not when a facade is imported."""
 
     def __init__(
-        self, message_type: type[betterproto2.Message], texts: str, model: str = MODEL
+        self,
+        message_type: type[betterproto2.Message] | NamedClass,
+        texts: str,
+        model: str = MODEL,
     ) -> None:
-        self.message_type = message_type
+        self._type = message_type
         self._names = (texts, model)
+
+    @property
+    def message_type(self) -> type[betterproto2.Message]:
+        """The request class (a ``NamedClass`` is resolved now: its module imported)."""
+        kind = self._type
+        return kind if isinstance(kind, type) else kind.resolve()
 
     def __call__(self, model: str, text: str | list[str]) -> Any:
         """The request for ``text`` (already checked: ``str``s that encode as UTF-8)."""

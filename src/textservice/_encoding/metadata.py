@@ -3,7 +3,11 @@ the JSON name of a field."""
 
 from __future__ import annotations
 
-import betterproto2
+from typing import TYPE_CHECKING
+
+# betterproto2 is imported where a message is read, not when a facade is imported (issue 21)
+if TYPE_CHECKING:
+    import betterproto2
 
 
 def message_metadata(message_type: type[betterproto2.Message]) -> betterproto2.ProtoClassMetadata:
@@ -17,5 +21,7 @@ def message_metadata(message_type: type[betterproto2.Message]) -> betterproto2.P
 def json_name(python_name: str) -> str:
     """The proto3 JSON name of a field from its betterproto2 attribute name (``task_type`` ->
     ``taskType``; a keyword's trailing ``_`` dropped), as betterproto2's ``to_dict`` writes it."""
+    import betterproto2
+
     name: str = betterproto2.Casing.CAMEL(python_name)
     return name.rstrip("_")

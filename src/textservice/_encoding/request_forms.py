@@ -21,12 +21,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from functools import cache
-from typing import Any, NamedTuple, TypeVar
-
-import betterproto2
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from textservice._encoding.media import Blob
 from textservice._encoding.wire import encode_varint
+
+# betterproto2 is imported where a message is read, not when a facade is (issue 21)
+if TYPE_CHECKING:
+    import betterproto2
 
 __all__ = [
     "ENCODERS",
@@ -45,7 +47,7 @@ __all__ = [
     "prebuilt_json",
 ]
 
-M = TypeVar("M", bound=betterproto2.Message)
+M = TypeVar("M", bound="betterproto2.Message")
 
 
 class Field(NamedTuple):

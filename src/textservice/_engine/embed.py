@@ -31,14 +31,12 @@ from textservice._engine.dedupe import ChunkPlan, Window, distinct, settle
 from textservice._engine.ordered import ordered_map
 from textservice._engine.output_formats import OutputStrategy, RawRows, Vector
 from textservice._engine.recipes import ChunkRpc, EmbedRecipe
-from textservice._governor import Cost
 from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._transport.bridge import CLOSED, cancelled_by_close
-from textservice._transport.options import RequestOptions, ResolvedOptions, RpcPolicy
-from textservice._transport.rpc import call, invoke
+from textservice._transport.options import RequestOptions, RpcPolicy
+from textservice._transport.rpc import CallDeadline, call, invoke
 from textservice.errors import (
     Cancelled,
-    DeadlineExceeded,
     Internal,
     PartialEmbeddings,
     TextServiceError,
@@ -247,8 +245,8 @@ async def _ordered_chunks(
 
     async def send(start: int, chunk: list[Any], where: Origin | None = None) -> R:
         request = rpc.request(chunk)
-        cost = Cost.of_texts(rpc.texts(chunk))  # read from the chunk: no walk over the request
-        reply = await invoke(path, rpc.method, request, policy(), reader.reply, cost)
+        # the texts for the quota cost, read from the chunk: no walk over the request
+        reply = await invoke(path, rpc.method, request, policy(), reader.reply, rpc.texts(chunk))
         raw = _read(rpc, reader.rows, reply)
         if where is None and origin is not None:
             where = _from(origin, start)
@@ -395,19 +393,13 @@ async def embed_many(
         return output.empty()
     # the whole list is kept anyway: identical texts are sent once, packed into full batches
     texts, index = distinct(texts)
-    resolved = path.resolve(rpc.method, options)
-    loop = asyncio.get_running_loop()
-    call_deadline = resolved.call_deadline(loop.time())
-
-    def policy() -> RpcPolicy:
-        return resolved.rpc_policy(loop.time(), call_deadline)
-
+    deadline = CallDeadline(path.resolve(rpc.method, options))
     # Only what the result needs: its rows, written as batches arrive. A failure's partial
     # result is read from the same rows.
     sink = output.sink(len(texts))
     error: BaseException | None = None
     try:
-        async with asyncio.timeout_at(call_deadline):
+        async with deadline:
             # The whole list is kept anyway, so results waiting for an earlier batch are not
             # bounded (max_buffered=total): max_concurrency RPCs stay in flight throughout.
             async for _ in _ordered_chunks(
@@ -415,16 +407,14 @@ async def embed_many(
                 texts,
                 rpc=rpc,
                 output=output,
-                policy=policy,
+                policy=deadline.policy,
                 put=sink.put,
                 max_buffered=len(texts),
                 fail_fast=True,  # a failed list raises at once, cancelling the other batches
                 origin=None if index is None else index.index,  # first input of each text
             ):
                 pass
-    except TimeoutError:
-        error = DeadlineExceeded(f"the call's deadline of {resolved.timeout:g} s expired")
-    except TextServiceError as exc:
+    except TextServiceError as exc:  # DeadlineExceeded included
         error = exc
     except asyncio.CancelledError as exc:
         if not cancelled_by_close(exc):
@@ -530,11 +520,8 @@ async def iter_embed(
         return
     size, group = batch_sizes(recipe, batch_size)
     rpc = recipe.chunk_rpc(params, size)
-    per_rpc: ResolvedOptions = path.resolve(rpc.method, options).per_rpc()
-    loop = asyncio.get_running_loop()
-
-    def policy() -> RpcPolicy:
-        return per_rpc.rpc_policy(loop.time())
+    # each batch's RPC is bounded, never the iteration (no ``async with``: nothing to bound)
+    deadline = CallDeadline(path.resolve(rpc.method, options), per_rpc=True)
 
     read = 0
 
@@ -552,7 +539,7 @@ async def iter_embed(
                 texts,
                 rpc=rpc,
                 output=output,
-                policy=policy,
+                policy=deadline.policy,
                 put=held.put,
                 max_buffered=None,
                 fail_fast=False,  # the batches before a failure are still delivered, in order

@@ -25,10 +25,11 @@ from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
-from textservice._encoding import arrays
 from textservice._engine.recipes import ChunkRpc
 from textservice._numpy import require_numpy
 
+# ``_encoding.arrays`` (and with it the grpclib codec and asyncio) is imported by the numpy
+# strategy's methods, when a call asks for arrays, not when a facade is imported (issue 21).
 if TYPE_CHECKING:
     from textservice._numpy import Float32Array
     from textservice._transport.rpc import Reply
@@ -211,6 +212,8 @@ class ListOutput(OutputStrategy[list[float], list[list[float]]]):
 
 class _ArraySink(Sink["Float32Array"]):
     def __init__(self, total: int) -> None:
+        from textservice._encoding import arrays
+
         self.writer = arrays.RowWriter(total)
 
     def put(self, start: int, rows: Float32Array) -> None:
@@ -232,6 +235,8 @@ class NumpyOutput(OutputStrategy["Float32Array", "Float32Array"]):
         """An array reply when the codec knows the response's layout (a singular embedding
         read as one row), else the response message read as lists (made an array by
         ``rows``)."""
+        from textservice._encoding import arrays
+
         reply = arrays.array_reply(rpc.method.response_type)
         if reply is None:
             return Reader(rpc.method.response_type, rpc.vectors)
@@ -241,6 +246,8 @@ class NumpyOutput(OutputStrategy["Float32Array", "Float32Array"]):
 
     def rows(self, raw: RawRows) -> Float32Array:
         """The rows as one ``(n, dim)`` array (``Internal`` for lists of different lengths)."""
+        from textservice._encoding import arrays
+
         return arrays.rows_array(raw)
 
     def require(self) -> None:
@@ -267,16 +274,22 @@ class NumpyOutput(OutputStrategy["Float32Array", "Float32Array"]):
 
     def join(self, parts: Sequence[Float32Array]) -> Float32Array:
         """The parts stacked (``Internal`` for parts of different widths)."""
+        from textservice._encoding import arrays
+
         return arrays.stack_rows(parts)
 
     def empty(self) -> Float32Array:
         """Shape ``(0, 0)``: no call was made, so there is no dimension."""
+        from textservice._encoding import arrays
+
         return arrays.vectors_array([])
 
     def gather(
         self, picks: Sequence[tuple[Float32Array, int]], owned: Float32Array | None = None
     ) -> Float32Array:
         """A new array of the picked rows."""
+        from textservice._encoding import arrays
+
         return arrays.pick_rows(picks)
 
 

@@ -13,15 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import betterproto2
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textservice._checks import HasName, check_model, check_text, check_text_stream
-from textservice._encoding.dicts import to_dict
 from textservice._encoding.embed_requests import ContentFields, TextRequests
-from textservice._engine import embed as _engine
-from textservice._engine.embed import check_batch_size, check_progress
 from textservice._engine.output_formats import Output, OutputStrategy, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade import fields
@@ -52,12 +47,25 @@ from textservice._facade.twins import (
     sync_batches,
     sync_call,
 )
-from textservice._transport.callpath import CallPath
-from textservice._transport.methods import HttpRule, MethodSpec, RequestT, ResponseT
+from textservice._transport.methods import (
+    HttpRule,
+    MessageRef,
+    MethodSpec,
+    RequestT,
+    ResponseT,
+    TypeMap,
+)
 from textservice._transport.options import RequestOptions, check_request_options
-from textservice._transport.rpc import call
 from textservice.client import Client, call_path
 from textservice.retry import Retry
+
+# The engine, the RPC layer (asyncio, grpclib, the rate governor) and betterproto2 are
+# imported by the functions that run calls, on a client's first call, not when a facade is
+# imported (issue 21).
+if TYPE_CHECKING:
+    import betterproto2
+
+    from textservice._transport.callpath import CallPath
 
 __all__ = [
     "ArrayEmbedding",
@@ -73,6 +81,7 @@ __all__ = [
     "JsonValue",
     "ManyEmbeddings",
     "ManyTexts",
+    "MessageRef",
     "MethodSpec",
     "OneEmbedding",
     "OneText",
@@ -80,6 +89,7 @@ __all__ = [
     "Paging",
     "Retry",
     "TextRequests",
+    "TypeMap",
     "check_model",
     "completion",
     "deprecated",
@@ -109,12 +119,16 @@ T = TypeVar("T")
 
 def plain(response: betterproto2.Message) -> dict[str, Any]:
     """A response as a plain dict (see ``textservice._encoding.dicts``)."""
+    from textservice._encoding.dicts import to_dict
+
     return to_dict(response)
 
 
 def completion(response: Any) -> dict[str, Any]:
     """A generation's response as a plain dict, plus ``result``: the first candidate's
     ``output`` (``None`` without candidates)."""
+    from textservice._encoding.dicts import to_dict
+
     result = response.candidates[0].output if response.candidates else None
     return {**to_dict(response), "result": result}
 
@@ -156,7 +170,9 @@ async def _unary(
     options: RequestOptions,
     result: Callable[[ResponseT], T],
 ) -> T:
-    return result(await call(path, method, request, options, method.response_type))
+    from textservice._transport import rpc  # read at call time (tests record calls there)
+
+    return result(await rpc.call(path, method, request, options, method.response_type))
 
 
 # -- embeddings ---------------------------------------------------------------------------
@@ -207,6 +223,8 @@ class _Embedding:
 
     async def run(self) -> Embeddings:
         """One text by ``embed_one``, a list by ``embed_many``, in the output asked for."""
+        from textservice._engine import embed as _engine
+
         path, recipe, model, text, options, output = (
             self.path,
             self.recipe,
@@ -241,6 +259,8 @@ def _iteration(
 ) -> Iteration:
     """An ``iter_embeddings`` call's arguments, checked in this order, in the caller's
     thread, before any network."""
+    from textservice._engine.embed import check_batch_size, check_progress
+
     name, checked = check_model(model), check_text_stream(texts)
     options = check_request_options(request_options)
     size, callback = check_batch_size(recipe, batch_size), check_progress(progress)

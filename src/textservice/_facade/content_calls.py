@@ -17,14 +17,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import betterproto2
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textservice._checks import encodable, is_int, is_stream, kind
 from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document
-from textservice._engine import embed as _engine
-from textservice._engine.embed import check_batch_size, check_progress
 from textservice._engine.output_formats import OutputStrategy, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
 from textservice._facade.clients import get_client
@@ -48,10 +44,16 @@ from textservice._profiles import (
     takes_title,
     task_name,
 )
-from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice.client import call_path
+
+# The engine (asyncio, the RPC layer, the rate governor) and betterproto2 are imported by the
+# functions that run calls, on a client's first call, not when a facade is imported (issue 21).
+if TYPE_CHECKING:
+    import betterproto2
+
+    from textservice._transport.callpath import CallPath
 
 __all__ = [
     "ContentRecipe",
@@ -65,7 +67,7 @@ __all__ = [
     "task_type",
 ]
 
-E = TypeVar("E", bound=betterproto2.Enum)
+E = TypeVar("E", bound="betterproto2.Enum")
 
 ITEM_KEYS = ("text", "title")
 """The keys of an item given as a mapping."""
@@ -436,6 +438,8 @@ class _Call:
         return many.max_texts if many is not None else 1
 
     async def run(self) -> Embeddings:
+        from textservice._engine import embed as _engine
+
         engine, items, requests = self.engine, self.items, self.requests
         assert isinstance(items, Document | list)
         if isinstance(items, Document):
@@ -467,6 +471,8 @@ def _iteration(
     normalize: object,
 ) -> Iteration:
     """An ``iter_embed_content`` call, its arguments checked (a stream's items as read)."""
+    from textservice._engine.embed import check_batch_size, check_progress
+
     listed = _check_many(contents)
     given = contents if listed is None else listed
     call = _Call.checked(

@@ -20,11 +20,13 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, TypeVar
-
-import betterproto2
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textservice._encoding.metadata import message_metadata
+
+# betterproto2 is imported where a message is read, not when a facade is imported (issue 21)
+if TYPE_CHECKING:
+    import betterproto2
 
 __all__ = ["Deprecations", "deprecated"]
 
@@ -95,6 +97,8 @@ class Deprecations:
         return value
 
     def _found(self, value: Any, path: str) -> list[tuple[str, str]]:
+        import betterproto2
+
         if isinstance(value, betterproto2.Enum):
             name = self.values.get(type(value), {}).get(int(value))
             if name is not None:

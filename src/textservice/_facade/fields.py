@@ -13,13 +13,13 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
-import betterproto2
-from betterproto2.casing import safe_snake_case
-
 from textservice._checks import encodable, is_int, is_number, kind
 from textservice._encoding.metadata import message_metadata
 
+# betterproto2 is imported where a message is read, not when a facade is imported (issue 21)
 if TYPE_CHECKING:
+    import betterproto2
+
     from textservice._proto.google.protobuf import ListValue, Struct, Value
 
 __all__ = [
@@ -54,8 +54,8 @@ JsonValue: TypeAlias = (
 ``bool``, a finite number, a ``str``, a sequence of them or a mapping with ``str`` keys)."""
 
 T = TypeVar("T")
-M = TypeVar("M", bound=betterproto2.Message)
-E = TypeVar("E", bound=betterproto2.Enum)
+M = TypeVar("M", bound="betterproto2.Message")
+E = TypeVar("E", bound="betterproto2.Enum")
 
 
 def string(value: object, argument: str) -> str:
@@ -150,6 +150,9 @@ def _texts_as_contents(
     """``value`` (a mapping of ``cls``'s fields) with every ``str`` given for a ``Content``-like
     field, at any depth, made a content of one text part (``{"parts": [{"text": s}]}``); a bare
     ``str`` for a repeated one is one item."""
+    import betterproto2
+    from betterproto2.casing import safe_snake_case
+
     meta = message_metadata(cls)
     out: dict[str, object] = {}
     for key, item in value.items():

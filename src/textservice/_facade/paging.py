@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import betterproto2
-
-from textservice._encoding.dicts import to_dict
 from textservice._facade.clients import get_client
-from textservice._transport.callpath import CallPath
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
-from textservice._transport.rpc import call
 from textservice.client import call_path
 from textservice.errors import Internal
+
+# The RPC layer (asyncio, grpclib, the rate governor) is imported with the first page's call,
+# not when a facade is imported (issue 21).
+if TYPE_CHECKING:
+    import betterproto2
+
+    from textservice._transport.callpath import CallPath
 
 __all__ = ["Paging", "paged", "paged_async"]
 
@@ -59,6 +61,8 @@ class _Pages:
         else:
             self.seen.add(token)
             self.request = dataclasses.replace(self.request, **{self.paging.token: token})  # type: ignore[type-var]
+        from textservice._encoding.dicts import to_dict
+
         return [to_dict(item) for item in getattr(response, self.paging.items)]
 
 
@@ -88,7 +92,9 @@ def _page(
     path: CallPath, method: MethodSpec[Any, Any], request: Any, options: RequestOptions
 ) -> Callable[[], Awaitable[Any]]:
     """What the sync bridge runs for one page."""
-    return lambda: call(path, method, request, options, method.response_type)
+    from textservice._transport import rpc
+
+    return lambda: rpc.call(path, method, request, options, method.response_type)
 
 
 def paged_async(
@@ -107,7 +113,9 @@ def paged_async(
 async def _paged_async(
     path: CallPath, method: MethodSpec[Any, Any], pages: _Pages, options: RequestOptions
 ) -> AsyncIterator[dict[str, Any]]:
+    from textservice._transport import rpc
+
     while pages.request is not None:
-        response = await call(path, method, pages.request, options, method.response_type)
+        response = await rpc.call(path, method, pages.request, options, method.response_type)
         for item in pages.items(response):
             yield item

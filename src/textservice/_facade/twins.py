@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ParamSpec, Protocol
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol
 
-from textservice._engine import embed as _engine
-from textservice._engine.embed import ProgressCallback
 from textservice._engine.output_formats import OutputStrategy
 from textservice._engine.recipes import EmbedRecipe
 from textservice._facade.results import Embeddings
-from textservice._transport.callpath import CallPath
 from textservice._transport.options import RequestOptions
+
+# The engine (asyncio, the RPC layer, the rate governor) is imported by the functions that
+# run calls, not when a facade is imported (issue 21).
+if TYPE_CHECKING:
+    from textservice._engine.embed import ProgressCallback
+    from textservice._transport.callpath import CallPath
 
 __all__ = [
     "Call",
@@ -90,6 +93,8 @@ class Iteration:
 
     def batches(self, progress: ProgressCallback | None) -> AsyncGenerator[Any, None]:
         """The engine's batches in the call's output format, ``progress`` called before each."""
+        from textservice._engine import embed as _engine
+
         call = self.call
         return _engine.iter_embed(
             call.path,
@@ -129,6 +134,8 @@ def sync_batches(checked: Callable[P, Iteration], doc: str) -> Callable[P, Itera
     ``progress`` is called in the iterating thread."""
 
     def iterate(*args: P.args, **kwargs: P.kwargs) -> Iterator[Any]:
+        from textservice._engine import embed as _engine
+
         it = checked(*args, **kwargs)
         return _engine.iter_embed_sync(
             it.path, it.batches(None), total=it.total, progress=it.progress

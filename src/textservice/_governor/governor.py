@@ -307,6 +307,11 @@ class RateGovernor:
         self._rng = rng if rng is not None else random.Random()
         self._lock = threading.Lock()
         self._keys: dict[QuotaKey, _KeyState] = {}
+        self._configured: dict[Unit, float] = {
+            unit: limit for unit in UNITS if (limit := self._settings.limit(unit))
+        }
+        """The configured per-minute limits (times ``share``): what ``_limits`` gives, as it
+        is, for a key that learned none (the common case, checked on every admission)."""
 
     @property
     def settings(self) -> GovernorSettings:
@@ -411,10 +416,14 @@ class RateGovernor:
         found = self._lesson(state, unit, now)
         return None if found is None else found.limit
 
-    def _limits(self, state: _KeyState, now: float) -> dict[Unit, float]:
+    def _limits(self, state: _KeyState, now: float) -> Mapping[Unit, float]:
+        """The per-minute limits in force for ``state``'s key: configured, or learned (the
+        lower of the two). Not to be changed by the caller (it may be ``_configured``)."""
+        if not state.learned:  # the fast path: no quota was met
+            return self._configured
         limits: dict[Unit, float] = {}
         for unit in UNITS:
-            values = [v for v in (self._settings.limit(unit), self._learned(state, unit, now)) if v]
+            values = [v for v in (self._configured.get(unit), self._learned(state, unit, now)) if v]
             if values:
                 limits[unit] = min(values)
         return limits
@@ -801,7 +810,7 @@ class RateGovernor:
                     throttled=paused_for > 0 or state.throttled_since is not None,
                     throttled_for=state.throttled_before
                     + (now - state.throttled_since if state.throttled_since is not None else 0.0),
-                    limits=self._limits(state, now),
+                    limits=dict(self._limits(state, now)),
                 )
             return QuotaStats(keys)
 

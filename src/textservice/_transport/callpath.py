@@ -58,7 +58,7 @@ class CallPath(Protocol):
 
     @property
     def max_concurrency(self) -> int:
-        """RPCs of one call in flight at once."""
+        """RPCs of one call in flight at once: the governor's cap (see ``ClientCallPath``)."""
         ...
 
     @property
@@ -123,7 +123,6 @@ class ClientCallPath:
         secret: Secret | None,
         timeout: float | None,
         retry: Retry | EllipsisType | None,
-        max_concurrency: int,
         governor: RateGovernor,
     ) -> None:
         self.pool = ChannelPool(open_channel)
@@ -132,7 +131,6 @@ class ClientCallPath:
         self._secret = secret
         self.timeout = timeout
         self.retry = retry
-        self._max_concurrency = max_concurrency
         self._governor = governor
         self._closed = False
         _paths.add(self)
@@ -153,8 +151,11 @@ class ClientCallPath:
 
     @property
     def max_concurrency(self) -> int:
-        """RPCs of one call in flight at once."""
-        return self._max_concurrency
+        """RPCs in flight at once, per method and model: the client's ``max_concurrency``,
+        held in one place, the governor's settings. The governor enforces it across calls
+        (and lowers it while the server answers RESOURCE_EXHAUSTED); the engine starts no
+        more RPCs of one call than this."""
+        return self._governor.settings.max_concurrency
 
     @property
     def governor(self) -> RateGovernor:

@@ -19,7 +19,7 @@ import asyncio
 import dataclasses
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -40,7 +40,7 @@ from textservice._governor import (
 from textservice._transport.connection import Connection
 from textservice._transport.decoding import off_loop
 from textservice._transport.methods import MethodSpec, RequestT
-from textservice._transport.options import RequestOptions, RpcPolicy
+from textservice._transport.options import RequestOptions, ResolvedOptions, RpcPolicy
 from textservice._transport.secrets import holds_secret, live_secrets, scrub, scrub_details
 from textservice.errors import (
     Cancelled,
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
     from textservice._transport.callpath import CallPath
 
-__all__ = ["Reply", "call", "invoke", "to_error"]
+__all__ = ["CallDeadline", "Reply", "call", "deadline_expired", "invoke", "to_error"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -76,6 +76,64 @@ log = logging.getLogger("textservice")
 DEFAULT_MAX_WAIT: float = Retry().max_retry_delay or 60.0
 """The longest server-asked wait of a call made without retries (``retry=None``)."""
 
+
+def _max_retry_delay(retry: Retry | None) -> float | None:
+    """The longest server-asked wait a call takes (``None``: any): ``Retry.max_retry_delay``,
+    or ``DEFAULT_MAX_WAIT`` without retries. The one home of the maximum-wait rule."""
+    return DEFAULT_MAX_WAIT if retry is None else retry.max_retry_delay
+
+
+def _deadline_of(timeout: float | None) -> str:
+    """``the call's deadline of 30 s``: how errors name the deadline that bounds a call."""
+    return f"the call's deadline of {timeout:g} s" if timeout is not None else "the call's deadline"
+
+
+def deadline_expired(timeout: float | None) -> DeadlineExceeded:
+    """The error of a call (or RPC) whose deadline, from ``timeout`` seconds, passed."""
+    return DeadlineExceeded(f"{_deadline_of(timeout)} expired")
+
+
+class CallDeadline:
+    """The one deadline rule of a call (``call``, a list's ``embed_many``, an iterator's
+    batches): what bounds it as a whole, and each RPC's ``RpcPolicy``.
+
+    A timeout the user gave (the call's or the client's) bounds the whole call from now:
+    every RPC, retry and wait for quota; ``async with`` the ``CallDeadline`` cancels the
+    call's RPCs when it passes and raises ``DeadlineExceeded``. The method's default timeout
+    bounds each RPC with its retries, each from when it starts, but not its waits for quota
+    (``rpc_policy``: ``waits_count``); so does any timeout of an iterator (``per_rpc``),
+    whose length is the consumer's to decide.
+    """
+
+    __slots__ = ("_loop", "_timeout", "deadline", "options")
+
+    def __init__(self, options: ResolvedOptions, *, per_rpc: bool = False) -> None:
+        self.options = options.per_rpc() if per_rpc else options
+        self._loop = asyncio.get_running_loop()
+        self.deadline = self.options.call_deadline(self._loop.time())
+        """The whole call's deadline (``loop.time()``), or ``None`` when only its RPCs have."""
+        self._timeout: asyncio.Timeout | None = None
+
+    def policy(self) -> RpcPolicy:
+        """The policy of an RPC starting now."""
+        return self.options.rpc_policy(self._loop.time(), self.deadline)
+
+    async def __aenter__(self) -> CallDeadline:
+        if self.deadline is not None:  # no timer at all for a call bounded per RPC
+            self._timeout = asyncio.timeout_at(self.deadline)
+            await self._timeout.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        timeout, self._timeout = self._timeout, None
+        if timeout is None:
+            return
+        try:
+            await timeout.__aexit__(*exc_info)
+        except TimeoutError:
+            raise deadline_expired(self.options.timeout) from None
+
+
 _MIN_REDACTED = 6
 
 
@@ -87,8 +145,7 @@ def to_error(exc: BaseException, *, timeout: float | None = None) -> TextService
         details = exc.details if isinstance(exc.details, list) else []
         return error_for_status(exc.status, exc.message or "", details)
     if isinstance(exc, TimeoutError):  # grpclib's deadline (before OSError: a subclass)
-        limit = f" of {timeout:g} s" if timeout is not None else ""
-        return DeadlineExceeded(f"the call's deadline{limit} expired")
+        return deadline_expired(timeout)
     if isinstance(exc, StreamTerminatedError):
         return Unavailable(f"the connection was dropped during the call ({exc})")
     if isinstance(exc, ssl.SSLError):
@@ -154,15 +211,8 @@ async def call(
     timeout bounds the RPC with all its retries; on expiry ``DeadlineExceeded`` is raised and
     the RPC in flight is cancelled.
     """
-    resolved = path.resolve(method, options)
-    # one RPC is the whole call: whatever its timeout's source, it bounds the RPC's retries;
-    # a user's timeout also bounds its waits for quota, the method's default does not
-    policy = resolved.per_rpc().rpc_policy(asyncio.get_running_loop().time())
-    try:
-        async with asyncio.timeout_at(policy.deadline if policy.waits_count else None):
-            return await invoke(path, method, request, policy, reply)
-    except TimeoutError:
-        raise DeadlineExceeded(f"the call's deadline of {resolved.timeout:g} s expired") from None
+    async with CallDeadline(path.resolve(method, options)) as deadline:
+        return await invoke(path, method, request, deadline.policy(), reply)
 
 
 async def invoke(
@@ -171,14 +221,14 @@ async def invoke(
     request: RequestT,
     policy: RpcPolicy,
     reply: Reply[T] | type[T],
-    cost: Cost | None = None,
+    texts: Iterable[str] | None = None,
 ) -> T:
     """Send ``request``; retry per ``policy.retry`` (and the governor) until success or the
     deadline.
 
     The reply is decoded as ``reply`` (``method.response_type``, or a stand-in for it).
-    ``cost`` is what the request carries against quotas (default: read from the request,
-    ``Cost.of_texts(request_texts(request))``; the engine, knowing its chunk, passes it).
+    ``texts`` are what the request carries, for its cost against quotas (default: read from
+    the request; the engine, knowing its chunk, passes them: no walk over the request).
 
     Each pass of the loop is one attempt, admitted by the client's governor before it is
     sent; RESOURCE_EXHAUSTED goes back to the governor, which decides the wait (see the
@@ -189,8 +239,7 @@ async def invoke(
     metadata = path.metadata()
     governor = path.governor
     key = QuotaKey(method.name, request_model(request))
-    if cost is None:
-        cost = Cost.of_texts(request_texts(request))
+    cost = Cost.of_texts(request_texts(request) if texts is None else texts)
     retry = policy.retry
     deadline = policy.deadline
     attempts = 0  # every attempt sent
@@ -205,7 +254,7 @@ async def invoke(
                     deadline += ticket.waited  # waiting for quota is not this RPC's time
                 remaining = None if deadline is None else deadline - loop.time()
                 if remaining is not None and remaining <= 0:
-                    raise DeadlineExceeded(f"the call's deadline{_limit(policy)} expired")
+                    raise deadline_expired(policy.timeout)
                 attempts += 1
                 try:
                     result: T = await send(request, remaining, metadata)
@@ -241,7 +290,7 @@ async def invoke(
                 and loop.time() + decision.delay >= deadline
             ):
                 raise DeadlineExceeded(
-                    f"the call's deadline{_limit(policy)} leaves no time for retry {attempts} "
+                    f"{_deadline_of(policy.timeout)} leaves no time for retry {attempts} "
                     f"(waiting {decision.delay:.3g} s for quota) after {error}"
                 ) from error
             log.debug(
@@ -265,7 +314,7 @@ async def invoke(
         if deadline is not None and loop.time() + delay >= deadline:
             # Waiting would outlast the deadline: fail now rather than sleep in vain.
             raise DeadlineExceeded(
-                f"the call's deadline{_limit(policy)} leaves no time for retry {attempts} "
+                f"{_deadline_of(policy.timeout)} leaves no time for retry {attempts} "
                 f"(waiting {delay:.3g} s) after {error}"
             ) from error
         log.debug(
@@ -282,7 +331,7 @@ def _max_wait(retry: Retry | None, deadline: float | None, now: float) -> float 
     """The longest server-asked wait for quota a call takes: ``Retry.max_retry_delay``
     (``None``: any; without retries ``DEFAULT_MAX_WAIT``), and no longer than what is left
     of a deadline that counts waits."""
-    limit = DEFAULT_MAX_WAIT if retry is None else retry.max_retry_delay
+    limit = _max_retry_delay(retry)
     if deadline is not None:
         left = max(0.0, deadline - now)
         limit = left if limit is None else min(limit, left)
@@ -303,8 +352,7 @@ def _report(
     named = bool(rejection.violations) or rejection.retry_delay is not None
     if retry is not None and not retry.retry_info:  # RetryInfo not honoured: our backoff
         rejection = dataclasses.replace(rejection, retry_delay=None)
-    max_wait = DEFAULT_MAX_WAIT if retry is None else retry.max_retry_delay
-    return ticket.rejected(rejection, max_wait=max_wait), named
+    return ticket.rejected(rejection, max_wait=_max_retry_delay(retry)), named
 
 
 def _rejected(error: TextServiceError, refusal: Refusal, retry: Retry | None) -> TextServiceError:
@@ -329,12 +377,12 @@ def _refused(
     or ``DeadlineExceeded`` when the wait would outlast the user's deadline."""
     details = refusal.rejection.details if refusal.rejection is not None else ()
     retry = policy.retry
-    allowed = DEFAULT_MAX_WAIT if retry is None else retry.max_retry_delay
+    allowed = _max_retry_delay(retry)
     if refusal.kind == "too_long":
         left = None if deadline is None or not policy.waits_count else deadline - now
         if left is not None and (allowed is None or left < allowed):
             return DeadlineExceeded(
-                f"the call's deadline{_limit(policy)} leaves no time to wait for quota: "
+                f"{_deadline_of(policy.timeout)} leaves no time to wait for quota: "
                 f"{refusal.message}"
             )
         setting = "Retry.max_retry_delay" if retry is not None else "without retries, at most"
@@ -349,17 +397,19 @@ _Send = Callable[[Any, "float | None", "list[tuple[str, str | bytes]]"], Awaitab
 def _sender(connection: Channel | Connection, method: MethodSpec[Any, Any], reply: Any) -> _Send:
     """One attempt over the call path's connection: a REST ``Connection`` sends it itself, a
     grpclib ``Channel`` through a unary method (the one place grpclib's call API is used)."""
-    if isinstance(connection, Connection):
+    from grpclib.client import Channel, UnaryUnaryMethod  # loaded with the first call
+
+    # a class check, not ``isinstance(connection, Connection)``: a runtime protocol's check
+    # walks its members on every call (typing, Python 3.11), a cost on every attempt
+    if not isinstance(connection, Channel):
+        rest: Connection = connection
 
         async def send_rest(
             request: Any, timeout: float | None, metadata: list[tuple[str, str | bytes]]
         ) -> Any:
-            return await connection.unary(
-                method, request, reply, timeout=timeout, metadata=metadata
-            )
+            return await rest.unary(method, request, reply, timeout=timeout, metadata=metadata)
 
         return send_rest
-    from grpclib.client import UnaryUnaryMethod  # loaded with the first call (import time)
 
     # grpclib's codec calls ``RawReply.FromString(data)``: the reply's bytes as they are
     # (``_unary`` decodes them)
@@ -413,17 +463,13 @@ async def _unary(
             raise _without_details(stream, exc) from None
     if data is None:
         raise Internal("the server ended the call with status OK but sent no response message")
-    async with asyncio.timeout_at(deadline):
-        return cast("T", await _decode(data, reply))
-
-
-async def _decode(data: bytes, reply: Any) -> Any:
-    """``data`` decoded as ``reply``; on a worker thread when slow and large (see
-    ``decoding.OFF_LOOP_BYTES``). ``WireError`` for bytes that are not protobuf."""
+    # quickly on the loop, else (slow and large: ``decoding.OFF_LOOP_BYTES``) on a worker
+    # thread, within the deadline; ``WireError`` for bytes that are not protobuf
     quick = decode_quick(data, reply)
     if quick is not None:
-        return quick
-    return await off_loop(partial(decode_slow, reply=reply), data)
+        return cast("T", quick)
+    async with asyncio.timeout_at(deadline):
+        return cast("T", await off_loop(partial(decode_slow, reply=reply), data))
 
 
 def _without_details(stream: Any, exc: ValueError) -> GRPCError:
@@ -468,7 +514,3 @@ def _reworded(error: TextServiceError, message: str) -> TextServiceError:
     copy.__cause__ = error.__cause__
     copy.__suppress_context__ = error.__suppress_context__
     return copy
-
-
-def _limit(policy: RpcPolicy) -> str:
-    return f" of {policy.timeout:g} s" if policy.timeout is not None else ""

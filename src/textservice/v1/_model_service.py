@@ -37,8 +37,8 @@ __all__ = [
 _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1.ModelService",
     name="GetModel",
-    request_type=_pb.GetModelRequest,
-    response_type=_pb.Model,
+    request=_f.MessageRef(_pb, "GetModelRequest"),
+    response=_f.MessageRef(_pb, "Model"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("GET", "/v1/{name=models/*}", body=""),),
@@ -49,8 +49,8 @@ _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
 _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1.ModelService",
     name="ListModels",
-    request_type=_pb.ListModelsRequest,
-    response_type=_pb.ListModelsResponse,
+    request=_f.MessageRef(_pb, "ListModelsRequest"),
+    response=_f.MessageRef(_pb, "ListModelsResponse"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("GET", "/v1/models", body=""),),

@@ -56,8 +56,8 @@ _ASYNC_BATCH_EMBED_CONTENT: _f.MethodSpec[
 ] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.BatchService",
     name="AsyncBatchEmbedContent",
-    request_type=_pb.AsyncBatchEmbedContentRequest,
-    response_type=_pb.EmbedContentBatchOperation,
+    request=_f.MessageRef(_pb, "AsyncBatchEmbedContentRequest"),
+    response=_f.MessageRef(_pb, "EmbedContentBatchOperation"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("POST", "/v1beta/{batch.model=models/*}:asyncBatchEmbedContent", body="*"),),
@@ -68,8 +68,8 @@ _ASYNC_BATCH_EMBED_CONTENT: _f.MethodSpec[
 _CANCEL_BATCH: _f.MethodSpec[_pb.CancelBatchRequest, _pb_google_protobuf.Empty] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.BatchService",
     name="CancelBatch",
-    request_type=_pb.CancelBatchRequest,
-    response_type=_pb_google_protobuf.Empty,
+    request=_f.MessageRef(_pb, "CancelBatchRequest"),
+    response=_f.MessageRef(_pb_google_protobuf, "Empty"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("POST", "/v1beta/{name=batches/*}:cancel", body=""),),
@@ -80,8 +80,8 @@ _CANCEL_BATCH: _f.MethodSpec[_pb.CancelBatchRequest, _pb_google_protobuf.Empty] 
 _DELETE_BATCH: _f.MethodSpec[_pb.DeleteBatchRequest, _pb_google_protobuf.Empty] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.BatchService",
     name="DeleteBatch",
-    request_type=_pb.DeleteBatchRequest,
-    response_type=_pb_google_protobuf.Empty,
+    request=_f.MessageRef(_pb, "DeleteBatchRequest"),
+    response=_f.MessageRef(_pb_google_protobuf, "Empty"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("DELETE", "/v1beta/{name=batches/*}", body=""),),
@@ -92,8 +92,8 @@ _DELETE_BATCH: _f.MethodSpec[_pb.DeleteBatchRequest, _pb_google_protobuf.Empty] 
 _GET_BATCH: _f.MethodSpec[_pb.GetBatchRequest, _pb.EmbedContentBatchOperation] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.BatchService",
     name="GetBatch",
-    request_type=_pb.GetBatchRequest,
-    response_type=_pb.EmbedContentBatchOperation,
+    request=_f.MessageRef(_pb, "GetBatchRequest"),
+    response=_f.MessageRef(_pb, "EmbedContentBatchOperation"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("GET", "/v1beta/{name=batches/*}", body=""),),
@@ -104,8 +104,8 @@ _GET_BATCH: _f.MethodSpec[_pb.GetBatchRequest, _pb.EmbedContentBatchOperation] =
 _LIST_BATCHES: _f.MethodSpec[_pb.ListBatchesRequest, _pb.ListBatchesResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.BatchService",
     name="ListBatches",
-    request_type=_pb.ListBatchesRequest,
-    response_type=_pb.ListBatchesResponse,
+    request=_f.MessageRef(_pb, "ListBatchesRequest"),
+    response=_f.MessageRef(_pb, "ListBatchesResponse"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("GET", "/v1beta/batches", body=""),),
@@ -113,9 +113,11 @@ _LIST_BATCHES: _f.MethodSpec[_pb.ListBatchesRequest, _pb.ListBatchesResponse] = 
 """ListBatches: its route, message types and default policy."""
 
 
-_CONTENT_TYPES: _f.fields.ContentTypes = {
-    _pb.Content: ("parts", "text"),
-}
+_CONTENT_TYPES: _f.fields.ContentTypes = _f.TypeMap(
+    {
+        _f.MessageRef(_pb, "Content"): ("parts", "text"),
+    }
+)
 """The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
 one is a content of one text part."""
 

@@ -64,8 +64,8 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
 ] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.GenerativeService",
     name="BatchEmbedContents",
-    request_type=_pb.BatchEmbedContentsRequest,
-    response_type=_pb.BatchEmbedContentsResponse,
+    request=_f.MessageRef(_pb, "BatchEmbedContentsRequest"),
+    response=_f.MessageRef(_pb, "BatchEmbedContentsResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -82,8 +82,8 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
 _COUNT_TOKENS: _f.MethodSpec[_pb.CountTokensRequest, _pb.CountTokensResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.GenerativeService",
     name="CountTokens",
-    request_type=_pb.CountTokensRequest,
-    response_type=_pb.CountTokensResponse,
+    request=_f.MessageRef(_pb, "CountTokensRequest"),
+    response=_f.MessageRef(_pb, "CountTokensResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -100,8 +100,8 @@ _COUNT_TOKENS: _f.MethodSpec[_pb.CountTokensRequest, _pb.CountTokensResponse] = 
 _EMBED_CONTENT: _f.MethodSpec[_pb.EmbedContentRequest, _pb.EmbedContentResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.GenerativeService",
     name="EmbedContent",
-    request_type=_pb.EmbedContentRequest,
-    response_type=_pb.EmbedContentResponse,
+    request=_f.MessageRef(_pb, "EmbedContentRequest"),
+    response=_f.MessageRef(_pb, "EmbedContentResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -119,8 +119,8 @@ _GENERATE_ANSWER: _f.MethodSpec[_pb.GenerateAnswerRequest, _pb.GenerateAnswerRes
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta.GenerativeService",
         name="GenerateAnswer",
-        request_type=_pb.GenerateAnswerRequest,
-        response_type=_pb.GenerateAnswerResponse,
+        request=_f.MessageRef(_pb, "GenerateAnswerRequest"),
+        response=_f.MessageRef(_pb, "GenerateAnswerResponse"),
         default_timeout=60.0,
         default_retry=_f.Retry(
             max_attempts=5,
@@ -139,8 +139,8 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta.GenerativeService",
         name="GenerateContent",
-        request_type=_pb.GenerateContentRequest,
-        response_type=_pb.GenerateContentResponse,
+        request=_f.MessageRef(_pb, "GenerateContentRequest"),
+        response=_f.MessageRef(_pb, "GenerateContentResponse"),
         default_timeout=600.0,
         default_retry=_f.Retry(
             max_attempts=5,
@@ -161,17 +161,21 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
 
 _DEPRECATIONS = _f.Deprecations(
     package="google.ai.generativelanguage.v1beta",
-    fields={},
-    values={
-        _pb.HarmCategory: {11: "HARM_CATEGORY_CIVIC_INTEGRITY"},
-    },
+    fields=_f.TypeMap({}),
+    values=_f.TypeMap(
+        {
+            _f.MessageRef(_pb, "HarmCategory"): {11: "HARM_CATEGORY_CIVIC_INTEGRITY"},
+        }
+    ),
 )
 """What the arguments can reach that the protos mark deprecated (each warns when set)."""
 
-_CONTENT_TYPES: _f.fields.ContentTypes = {
-    _pb.Content: ("parts", "text"),
-    _pb.MetadataFilter: ("conditions", "string_value"),
-}
+_CONTENT_TYPES: _f.fields.ContentTypes = _f.TypeMap(
+    {
+        _f.MessageRef(_pb, "Content"): ("parts", "text"),
+        _f.MessageRef(_pb, "MetadataFilter"): ("conditions", "string_value"),
+    }
+)
 """The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
 one is a content of one text part."""
 

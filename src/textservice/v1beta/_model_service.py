@@ -60,8 +60,8 @@ _CREATE_TUNED_MODEL: _f.MethodSpec[
 ] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="CreateTunedModel",
-    request_type=_pb.CreateTunedModelRequest,
-    response_type=_pb_google_longrunning.Operation,
+    request=_f.MessageRef(_pb, "CreateTunedModelRequest"),
+    response=_f.MessageRef(_pb_google_longrunning, "Operation"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -79,8 +79,8 @@ _DELETE_TUNED_MODEL: _f.MethodSpec[_pb.DeleteTunedModelRequest, _pb_google_proto
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta.ModelService",
         name="DeleteTunedModel",
-        request_type=_pb.DeleteTunedModelRequest,
-        response_type=_pb_google_protobuf.Empty,
+        request=_f.MessageRef(_pb, "DeleteTunedModelRequest"),
+        response=_f.MessageRef(_pb_google_protobuf, "Empty"),
         default_timeout=60.0,
         default_retry=_f.Retry(
             max_attempts=5,
@@ -98,8 +98,8 @@ _DELETE_TUNED_MODEL: _f.MethodSpec[_pb.DeleteTunedModelRequest, _pb_google_proto
 _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="GetModel",
-    request_type=_pb.GetModelRequest,
-    response_type=_pb.Model,
+    request=_f.MessageRef(_pb, "GetModelRequest"),
+    response=_f.MessageRef(_pb, "Model"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -116,8 +116,8 @@ _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
 _GET_TUNED_MODEL: _f.MethodSpec[_pb.GetTunedModelRequest, _pb.TunedModel] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="GetTunedModel",
-    request_type=_pb.GetTunedModelRequest,
-    response_type=_pb.TunedModel,
+    request=_f.MessageRef(_pb, "GetTunedModelRequest"),
+    response=_f.MessageRef(_pb, "TunedModel"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -134,8 +134,8 @@ _GET_TUNED_MODEL: _f.MethodSpec[_pb.GetTunedModelRequest, _pb.TunedModel] = _f.M
 _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="ListModels",
-    request_type=_pb.ListModelsRequest,
-    response_type=_pb.ListModelsResponse,
+    request=_f.MessageRef(_pb, "ListModelsRequest"),
+    response=_f.MessageRef(_pb, "ListModelsResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -153,8 +153,8 @@ _LIST_TUNED_MODELS: _f.MethodSpec[_pb.ListTunedModelsRequest, _pb.ListTunedModel
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta.ModelService",
         name="ListTunedModels",
-        request_type=_pb.ListTunedModelsRequest,
-        response_type=_pb.ListTunedModelsResponse,
+        request=_f.MessageRef(_pb, "ListTunedModelsRequest"),
+        response=_f.MessageRef(_pb, "ListTunedModelsResponse"),
         default_timeout=60.0,
         default_retry=_f.Retry(
             max_attempts=5,
@@ -172,8 +172,8 @@ _LIST_TUNED_MODELS: _f.MethodSpec[_pb.ListTunedModelsRequest, _pb.ListTunedModel
 _UPDATE_TUNED_MODEL: _f.MethodSpec[_pb.UpdateTunedModelRequest, _pb.TunedModel] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta.ModelService",
     name="UpdateTunedModel",
-    request_type=_pb.UpdateTunedModelRequest,
-    response_type=_pb.TunedModel,
+    request=_f.MessageRef(_pb, "UpdateTunedModelRequest"),
+    response=_f.MessageRef(_pb, "TunedModel"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -187,9 +187,11 @@ _UPDATE_TUNED_MODEL: _f.MethodSpec[_pb.UpdateTunedModelRequest, _pb.TunedModel] 
 """UpdateTunedModel: its route, message types and default policy."""
 
 
-_CONTENT_TYPES: _f.fields.ContentTypes = {
-    _pb.TuningExamples: ("examples", "text_input"),
-}
+_CONTENT_TYPES: _f.fields.ContentTypes = _f.TypeMap(
+    {
+        _f.MessageRef(_pb, "TuningExamples"): ("examples", "text_input"),
+    }
+)
 """The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
 one is a content of one text part."""
 

@@ -46,8 +46,8 @@ __all__ = [
 _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta2.TextService",
     name="EmbedText",
-    request_type=_pb.EmbedTextRequest,
-    response_type=_pb.EmbedTextResponse,
+    request=_f.MessageRef(_pb, "EmbedTextRequest"),
+    response=_f.MessageRef(_pb, "EmbedTextResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -64,8 +64,8 @@ _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.Met
 _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta2.TextService",
     name="GenerateText",
-    request_type=_pb.GenerateTextRequest,
-    response_type=_pb.GenerateTextResponse,
+    request=_f.MessageRef(_pb, "GenerateTextRequest"),
+    response=_f.MessageRef(_pb, "GenerateTextResponse"),
     default_timeout=60.0,
     default_retry=_f.Retry(
         max_attempts=5,
@@ -88,7 +88,7 @@ def _generate_embeddings_vector(response: _pb.EmbedTextResponse) -> list[float]:
 _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_TEXT,
-        _f.TextRequests(_pb.EmbedTextRequest, "text"),
+        _f.TextRequests(_f.MessageRef(_pb, "EmbedTextRequest"), "text"),
         _generate_embeddings_vector,
     ),
     # this API version has no batch RPC: a list is embedded one EmbedText call per text

@@ -50,8 +50,8 @@ _BATCH_EMBED_TEXT: _f.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextRe
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta3.TextService",
         name="BatchEmbedText",
-        request_type=_pb.BatchEmbedTextRequest,
-        response_type=_pb.BatchEmbedTextResponse,
+        request=_f.MessageRef(_pb, "BatchEmbedTextRequest"),
+        response=_f.MessageRef(_pb, "BatchEmbedTextResponse"),
         default_timeout=None,
         default_retry=None,
         http=(_f.HttpRule("POST", "/v1beta3/{model=models/*}:batchEmbedText", body="*"),),
@@ -64,8 +64,8 @@ _COUNT_TEXT_TOKENS: _f.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextToken
     _f.MethodSpec(
         service="google.ai.generativelanguage.v1beta3.TextService",
         name="CountTextTokens",
-        request_type=_pb.CountTextTokensRequest,
-        response_type=_pb.CountTextTokensResponse,
+        request=_f.MessageRef(_pb, "CountTextTokensRequest"),
+        response=_f.MessageRef(_pb, "CountTextTokensResponse"),
         default_timeout=None,
         default_retry=None,
         http=(_f.HttpRule("POST", "/v1beta3/{model=models/*}:countTextTokens", body="*"),),
@@ -77,8 +77,8 @@ _COUNT_TEXT_TOKENS: _f.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextToken
 _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta3.TextService",
     name="EmbedText",
-    request_type=_pb.EmbedTextRequest,
-    response_type=_pb.EmbedTextResponse,
+    request=_f.MessageRef(_pb, "EmbedTextRequest"),
+    response=_f.MessageRef(_pb, "EmbedTextResponse"),
     default_timeout=None,
     default_retry=None,
     http=(_f.HttpRule("POST", "/v1beta3/{model=models/*}:embedText", body="*"),),
@@ -89,8 +89,8 @@ _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.Met
 _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="google.ai.generativelanguage.v1beta3.TextService",
     name="GenerateText",
-    request_type=_pb.GenerateTextRequest,
-    response_type=_pb.GenerateTextResponse,
+    request=_f.MessageRef(_pb, "GenerateTextRequest"),
+    response=_f.MessageRef(_pb, "GenerateTextResponse"),
     default_timeout=None,
     default_retry=None,
     http=(
@@ -114,12 +114,12 @@ def _generate_embeddings_vectors(response: _pb.BatchEmbedTextResponse) -> list[l
 _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_TEXT,
-        _f.TextRequests(_pb.EmbedTextRequest, "text"),
+        _f.TextRequests(_f.MessageRef(_pb, "EmbedTextRequest"), "text"),
         _generate_embeddings_vector,
     ),
     many=_f.ManyTexts(
         _BATCH_EMBED_TEXT,
-        _f.TextRequests(_pb.BatchEmbedTextRequest, "texts"),
+        _f.TextRequests(_f.MessageRef(_pb, "BatchEmbedTextRequest"), "texts"),
         _generate_embeddings_vectors,
         max_texts=100,
     ),

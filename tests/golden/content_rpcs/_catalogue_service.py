@@ -34,8 +34,8 @@ __all__ = [
 _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
     service="fixtures.content_rpcs.CatalogueService",
     name="GetModel",
-    request_type=_pb.GetModelRequest,
-    response_type=_pb.Model,
+    request=_f.MessageRef(_pb, "GetModelRequest"),
+    response=_f.MessageRef(_pb, "Model"),
     default_timeout=None,
     default_retry=None,
 )
@@ -45,8 +45,8 @@ _GET_MODEL: _f.MethodSpec[_pb.GetModelRequest, _pb.Model] = _f.MethodSpec(
 _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.MethodSpec(
     service="fixtures.content_rpcs.CatalogueService",
     name="ListModels",
-    request_type=_pb.ListModelsRequest,
-    response_type=_pb.ListModelsResponse,
+    request=_f.MessageRef(_pb, "ListModelsRequest"),
+    response=_f.MessageRef(_pb, "ListModelsResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -56,8 +56,8 @@ _LIST_MODELS: _f.MethodSpec[_pb.ListModelsRequest, _pb.ListModelsResponse] = _f.
 _UPDATE_MODEL: _f.MethodSpec[_pb.UpdateModelRequest, _pb.Model] = _f.MethodSpec(
     service="fixtures.content_rpcs.CatalogueService",
     name="UpdateModel",
-    request_type=_pb.UpdateModelRequest,
-    response_type=_pb.Model,
+    request=_f.MessageRef(_pb, "UpdateModelRequest"),
+    response=_f.MessageRef(_pb, "Model"),
     default_timeout=None,
     default_retry=None,
 )

@@ -47,8 +47,8 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
 ] = _f.MethodSpec(
     service="fixtures.content_rpcs.ContentService",
     name="BatchEmbedContents",
-    request_type=_pb.BatchEmbedContentsRequest,
-    response_type=_pb.BatchEmbedContentsResponse,
+    request=_f.MessageRef(_pb, "BatchEmbedContentsRequest"),
+    response=_f.MessageRef(_pb, "BatchEmbedContentsResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -58,8 +58,8 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
 _COUNT_TOKENS: _f.MethodSpec[_pb.CountTokensRequest, _pb.CountTokensResponse] = _f.MethodSpec(
     service="fixtures.content_rpcs.ContentService",
     name="CountTokens",
-    request_type=_pb.CountTokensRequest,
-    response_type=_pb.CountTokensResponse,
+    request=_f.MessageRef(_pb, "CountTokensRequest"),
+    response=_f.MessageRef(_pb, "CountTokensResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -69,8 +69,8 @@ _COUNT_TOKENS: _f.MethodSpec[_pb.CountTokensRequest, _pb.CountTokensResponse] = 
 _EMBED_CONTENT: _f.MethodSpec[_pb.EmbedContentRequest, _pb.EmbedContentResponse] = _f.MethodSpec(
     service="fixtures.content_rpcs.ContentService",
     name="EmbedContent",
-    request_type=_pb.EmbedContentRequest,
-    response_type=_pb.EmbedContentResponse,
+    request=_f.MessageRef(_pb, "EmbedContentRequest"),
+    response=_f.MessageRef(_pb, "EmbedContentResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -81,8 +81,8 @@ _GENERATE_CONTENT: _f.MethodSpec[_pb.GenerateContentRequest, _pb.GenerateContent
     _f.MethodSpec(
         service="fixtures.content_rpcs.ContentService",
         name="GenerateContent",
-        request_type=_pb.GenerateContentRequest,
-        response_type=_pb.GenerateContentResponse,
+        request=_f.MessageRef(_pb, "GenerateContentRequest"),
+        response=_f.MessageRef(_pb, "GenerateContentResponse"),
         default_timeout=None,
         default_retry=None,
     )

@@ -38,8 +38,8 @@ _BATCH_EMBED_TEXT: _f.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextRe
     _f.MethodSpec(
         service="fixtures.docstring_escapes.TextService",
         name="BatchEmbedText",
-        request_type=_pb.BatchEmbedTextRequest,
-        response_type=_pb.BatchEmbedTextResponse,
+        request=_f.MessageRef(_pb, "BatchEmbedTextRequest"),
+        response=_f.MessageRef(_pb, "BatchEmbedTextResponse"),
         default_timeout=None,
         default_retry=None,
     )
@@ -50,8 +50,8 @@ _BATCH_EMBED_TEXT: _f.MethodSpec[_pb.BatchEmbedTextRequest, _pb.BatchEmbedTextRe
 _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.MethodSpec(
     service="fixtures.docstring_escapes.TextService",
     name="EmbedText",
-    request_type=_pb.EmbedTextRequest,
-    response_type=_pb.EmbedTextResponse,
+    request=_f.MessageRef(_pb, "EmbedTextRequest"),
+    response=_f.MessageRef(_pb, "EmbedTextResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -71,12 +71,12 @@ def _generate_embeddings_vectors(response: _pb.BatchEmbedTextResponse) -> list[l
 _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_TEXT,
-        _f.TextRequests(_pb.EmbedTextRequest, "text"),
+        _f.TextRequests(_f.MessageRef(_pb, "EmbedTextRequest"), "text"),
         _generate_embeddings_vector,
     ),
     many=_f.ManyTexts(
         _BATCH_EMBED_TEXT,
-        _f.TextRequests(_pb.BatchEmbedTextRequest, "texts"),
+        _f.TextRequests(_f.MessageRef(_pb, "BatchEmbedTextRequest"), "texts"),
         _generate_embeddings_vectors,
         max_texts=100,
     ),

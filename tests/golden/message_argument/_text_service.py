@@ -30,8 +30,8 @@ _COUNT_TEXT_TOKENS: _f.MethodSpec[_pb.CountTextTokensRequest, _pb.CountTextToken
     _f.MethodSpec(
         service="fixtures.message_argument.TextService",
         name="CountTextTokens",
-        request_type=_pb.CountTextTokensRequest,
-        response_type=_pb.CountTextTokensResponse,
+        request=_f.MessageRef(_pb, "CountTextTokensRequest"),
+        response=_f.MessageRef(_pb, "CountTextTokensResponse"),
         default_timeout=None,
         default_retry=None,
     )

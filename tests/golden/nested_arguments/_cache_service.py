@@ -36,8 +36,8 @@ __all__ = [
 _CREATE_CACHE: _f.MethodSpec[_pb.CreateCacheRequest, _pb.Cache] = _f.MethodSpec(
     service="fixtures.nested_arguments.CacheService",
     name="CreateCache",
-    request_type=_pb.CreateCacheRequest,
-    response_type=_pb.Cache,
+    request=_f.MessageRef(_pb, "CreateCacheRequest"),
+    response=_f.MessageRef(_pb, "Cache"),
     default_timeout=None,
     default_retry=None,
 )
@@ -47,8 +47,8 @@ _CREATE_CACHE: _f.MethodSpec[_pb.CreateCacheRequest, _pb.Cache] = _f.MethodSpec(
 _PREDICT: _f.MethodSpec[_pb.PredictRequest, _pb.PredictResponse] = _f.MethodSpec(
     service="fixtures.nested_arguments.CacheService",
     name="Predict",
-    request_type=_pb.PredictRequest,
-    response_type=_pb.PredictResponse,
+    request=_f.MessageRef(_pb, "PredictRequest"),
+    response=_f.MessageRef(_pb, "PredictResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -58,8 +58,8 @@ _PREDICT: _f.MethodSpec[_pb.PredictRequest, _pb.PredictResponse] = _f.MethodSpec
 _SET_LEVEL: _f.MethodSpec[_pb.SetLevelRequest, _pb.Settings] = _f.MethodSpec(
     service="fixtures.nested_arguments.CacheService",
     name="SetLevel",
-    request_type=_pb.SetLevelRequest,
-    response_type=_pb.Settings,
+    request=_f.MessageRef(_pb, "SetLevelRequest"),
+    response=_f.MessageRef(_pb, "Settings"),
     default_timeout=None,
     default_retry=None,
 )
@@ -68,18 +68,24 @@ _SET_LEVEL: _f.MethodSpec[_pb.SetLevelRequest, _pb.Settings] = _f.MethodSpec(
 
 _DEPRECATIONS = _f.Deprecations(
     package="fixtures.nested_arguments",
-    fields={
-        _pb.Settings: ("legacy",),
-    },
-    values={
-        _pb.Level: {2: "LEVEL_OLD"},
-    },
+    fields=_f.TypeMap(
+        {
+            _f.MessageRef(_pb, "Settings"): ("legacy",),
+        }
+    ),
+    values=_f.TypeMap(
+        {
+            _f.MessageRef(_pb, "Level"): {2: "LEVEL_OLD"},
+        }
+    ),
 )
 """What the arguments can reach that the protos mark deprecated (each warns when set)."""
 
-_CONTENT_TYPES: _f.fields.ContentTypes = {
-    _pb.Content: ("parts", "text"),
-}
+_CONTENT_TYPES: _f.fields.ContentTypes = _f.TypeMap(
+    {
+        _f.MessageRef(_pb, "Content"): ("parts", "text"),
+    }
+)
 """The ``Content``-like messages a message argument's mapping can hold: a ``str`` given for
 one is a content of one text part."""
 

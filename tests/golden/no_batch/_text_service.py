@@ -37,8 +37,8 @@ __all__ = [
 _EMBED_TEXT: _f.MethodSpec[_pb.EmbedTextRequest, _pb.EmbedTextResponse] = _f.MethodSpec(
     service="fixtures.no_batch.TextService",
     name="EmbedText",
-    request_type=_pb.EmbedTextRequest,
-    response_type=_pb.EmbedTextResponse,
+    request=_f.MessageRef(_pb, "EmbedTextRequest"),
+    response=_f.MessageRef(_pb, "EmbedTextResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -54,7 +54,7 @@ def _generate_embeddings_vector(response: _pb.EmbedTextResponse) -> list[float]:
 _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_TEXT,
-        _f.TextRequests(_pb.EmbedTextRequest, "text"),
+        _f.TextRequests(_f.MessageRef(_pb, "EmbedTextRequest"), "text"),
         _generate_embeddings_vector,
     ),
     # this API version has no batch RPC: a list is embedded one EmbedText call per text

@@ -30,8 +30,8 @@ __all__ = [
 _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="fixtures.optional_scalars.TextService",
     name="GenerateText",
-    request_type=_pb.GenerateTextRequest,
-    response_type=_pb.GenerateTextResponse,
+    request=_f.MessageRef(_pb, "GenerateTextRequest"),
+    response=_f.MessageRef(_pb, "GenerateTextResponse"),
     default_timeout=12.5,
     default_retry=None,
 )

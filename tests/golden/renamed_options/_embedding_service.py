@@ -42,8 +42,8 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
 ] = _f.MethodSpec(
     service="fixtures.renamed_options.EmbeddingService",
     name="BatchEmbedContents",
-    request_type=_pb.BatchEmbedContentsRequest,
-    response_type=_pb.BatchEmbedContentsResponse,
+    request=_f.MessageRef(_pb, "BatchEmbedContentsRequest"),
+    response=_f.MessageRef(_pb, "BatchEmbedContentsResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -53,8 +53,8 @@ _BATCH_EMBED_CONTENTS: _f.MethodSpec[
 _EMBED_CONTENT: _f.MethodSpec[_pb.EmbedContentRequest, _pb.EmbedContentResponse] = _f.MethodSpec(
     service="fixtures.renamed_options.EmbeddingService",
     name="EmbedContent",
-    request_type=_pb.EmbedContentRequest,
-    response_type=_pb.EmbedContentResponse,
+    request=_f.MessageRef(_pb, "EmbedContentRequest"),
+    response=_f.MessageRef(_pb, "EmbedContentResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -64,8 +64,8 @@ _EMBED_CONTENT: _f.MethodSpec[_pb.EmbedContentRequest, _pb.EmbedContentResponse]
 _EMBED_CONTENT_V2: _f.MethodSpec[_pb.EmbedContentRequest, _pb.EmbedContentResponse] = _f.MethodSpec(
     service="fixtures.renamed_options.EmbeddingService",
     name="EmbedContentV2",
-    request_type=_pb.EmbedContentRequest,
-    response_type=_pb.EmbedContentResponse,
+    request=_f.MessageRef(_pb, "EmbedContentRequest"),
+    response=_f.MessageRef(_pb, "EmbedContentResponse"),
     default_timeout=None,
     default_retry=None,
 )

@@ -48,8 +48,8 @@ _EMBED_MANY_WORDS: _f.MethodSpec[_pb.EmbedManyWordsRequest, _pb.EmbedManyWordsRe
     _f.MethodSpec(
         service="fixtures.renamed_rpcs.WordService",
         name="EmbedManyWords",
-        request_type=_pb.EmbedManyWordsRequest,
-        response_type=_pb.EmbedManyWordsResponse,
+        request=_f.MessageRef(_pb, "EmbedManyWordsRequest"),
+        response=_f.MessageRef(_pb, "EmbedManyWordsResponse"),
         default_timeout=None,
         default_retry=None,
     )
@@ -60,8 +60,8 @@ _EMBED_MANY_WORDS: _f.MethodSpec[_pb.EmbedManyWordsRequest, _pb.EmbedManyWordsRe
 _EMBED_WORDS: _f.MethodSpec[_pb.EmbedWordsRequest, _pb.EmbedWordsResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="EmbedWords",
-    request_type=_pb.EmbedWordsRequest,
-    response_type=_pb.EmbedWordsResponse,
+    request=_f.MessageRef(_pb, "EmbedWordsRequest"),
+    response=_f.MessageRef(_pb, "EmbedWordsResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -71,8 +71,8 @@ _EMBED_WORDS: _f.MethodSpec[_pb.EmbedWordsRequest, _pb.EmbedWordsResponse] = _f.
 _PING: _f.MethodSpec[_pb.PingRequest, _pb.PingResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="Ping",
-    request_type=_pb.PingRequest,
-    response_type=_pb.PingResponse,
+    request=_f.MessageRef(_pb, "PingRequest"),
+    response=_f.MessageRef(_pb, "PingResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -82,8 +82,8 @@ _PING: _f.MethodSpec[_pb.PingRequest, _pb.PingResponse] = _f.MethodSpec(
 _RETIRED: _f.MethodSpec[_pb.PingRequest, _pb.PingResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="Retired",
-    request_type=_pb.PingRequest,
-    response_type=_pb.PingResponse,
+    request=_f.MessageRef(_pb, "PingRequest"),
+    response=_f.MessageRef(_pb, "PingResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -93,8 +93,8 @@ _RETIRED: _f.MethodSpec[_pb.PingRequest, _pb.PingResponse] = _f.MethodSpec(
 _TALLY_WORDS: _f.MethodSpec[_pb.TallyWordsRequest, _pb.TallyWordsResponse] = _f.MethodSpec(
     service="fixtures.renamed_rpcs.WordService",
     name="TallyWords",
-    request_type=_pb.TallyWordsRequest,
-    response_type=_pb.TallyWordsResponse,
+    request=_f.MessageRef(_pb, "TallyWordsRequest"),
+    response=_f.MessageRef(_pb, "TallyWordsResponse"),
     default_timeout=None,
     default_retry=None,
 )
@@ -114,12 +114,12 @@ def _generate_embeddings_vectors(response: _pb.EmbedManyWordsResponse) -> list[l
 _GENERATE_EMBEDDINGS: _f.EmbedRecipe[str, str] = _f.EmbedRecipe(
     one=_f.OneText(
         _EMBED_WORDS,
-        _f.TextRequests(_pb.EmbedWordsRequest, "text"),
+        _f.TextRequests(_f.MessageRef(_pb, "EmbedWordsRequest"), "text"),
         _generate_embeddings_vector,
     ),
     many=_f.ManyTexts(
         _EMBED_MANY_WORDS,
-        _f.TextRequests(_pb.EmbedManyWordsRequest, "texts"),
+        _f.TextRequests(_f.MessageRef(_pb, "EmbedManyWordsRequest"), "texts"),
         _generate_embeddings_vectors,
         max_texts=100,
     ),

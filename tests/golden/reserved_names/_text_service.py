@@ -29,8 +29,8 @@ __all__ = [
 _GENERATE_TEXT: _f.MethodSpec[_pb.GenerateTextRequest, _pb.GenerateTextResponse] = _f.MethodSpec(
     service="fixtures.reserved_names.TextService",
     name="GenerateText",
-    request_type=_pb.GenerateTextRequest,
-    response_type=_pb.GenerateTextResponse,
+    request=_f.MessageRef(_pb, "GenerateTextRequest"),
+    response=_f.MessageRef(_pb, "GenerateTextResponse"),
     default_timeout=None,
     default_retry=None,
 )

@@ -98,8 +98,8 @@ def _media_method(name: str) -> MethodSpec[Any, Any]:
     return MethodSpec(
         service="google.ai.generativelanguage.v1beta.FileService",
         name=name,
-        request_type=betterproto2.Message,
-        response_type=betterproto2.Message,
+        request=betterproto2.Message,
+        response=betterproto2.Message,
         default_timeout=None,
         default_retry=Retry(),
     )

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from ._operations import ListOperationsResponse as ListOperationsResponse
     from ._operations import Operation as Operation
     from ._operations import OperationInfo as OperationInfo
-    from ._operations import OperationsBase as OperationsBase
-    from ._operations import OperationsStub as OperationsStub
     from ._operations import WaitOperationRequest as WaitOperationRequest
+    from ._operations_grpc import OperationsBase as OperationsBase
+    from ._operations_grpc import OperationsStub as OperationsStub
 
 __all__ = (
     "CancelOperationRequest",
@@ -49,8 +49,8 @@ _MODULE_OF = {
     "ListOperationsResponse": "_operations",
     "Operation": "_operations",
     "OperationInfo": "_operations",
-    "OperationsBase": "_operations",
-    "OperationsStub": "_operations",
+    "OperationsBase": "_operations_grpc",
+    "OperationsStub": "_operations_grpc",
     "WaitOperationRequest": "_operations",
 }
 """Each class's module (by the proto file defining it)."""

@@ -52,8 +52,6 @@ if TYPE_CHECKING:
         GenerateContentResponseUsageMetadata as GenerateContentResponseUsageMetadata,
     )
     from ._generative_service import GenerationConfig as GenerationConfig
-    from ._generative_service import GenerativeServiceBase as GenerativeServiceBase
-    from ._generative_service import GenerativeServiceStub as GenerativeServiceStub
     from ._generative_service import GroundingChunk as GroundingChunk
     from ._generative_service import GroundingChunkWeb as GroundingChunkWeb
     from ._generative_service import GroundingMetadata as GroundingMetadata
@@ -68,12 +66,14 @@ if TYPE_CHECKING:
     from ._generative_service import UrlContextMetadata as UrlContextMetadata
     from ._generative_service import UrlMetadata as UrlMetadata
     from ._generative_service import UrlMetadataUrlRetrievalStatus as UrlMetadataUrlRetrievalStatus
+    from ._generative_service_grpc import GenerativeServiceBase as GenerativeServiceBase
+    from ._generative_service_grpc import GenerativeServiceStub as GenerativeServiceStub
     from ._model import Model as Model
     from ._model_service import GetModelRequest as GetModelRequest
     from ._model_service import ListModelsRequest as ListModelsRequest
     from ._model_service import ListModelsResponse as ListModelsResponse
-    from ._model_service import ModelServiceBase as ModelServiceBase
-    from ._model_service import ModelServiceStub as ModelServiceStub
+    from ._model_service_grpc import ModelServiceBase as ModelServiceBase
+    from ._model_service_grpc import ModelServiceStub as ModelServiceStub
     from ._safety import HarmCategory as HarmCategory
     from ._safety import SafetyRating as SafetyRating
     from ._safety import SafetyRatingHarmProbability as SafetyRatingHarmProbability
@@ -153,8 +153,8 @@ _MODULE_OF = {
     "GenerateContentResponsePromptFeedbackBlockReason": "_generative_service",
     "GenerateContentResponseUsageMetadata": "_generative_service",
     "GenerationConfig": "_generative_service",
-    "GenerativeServiceBase": "_generative_service",
-    "GenerativeServiceStub": "_generative_service",
+    "GenerativeServiceBase": "_generative_service_grpc",
+    "GenerativeServiceStub": "_generative_service_grpc",
     "GetModelRequest": "_model_service",
     "GroundingChunk": "_generative_service",
     "GroundingChunkWeb": "_generative_service",
@@ -169,8 +169,8 @@ _MODULE_OF = {
     "Modality": "_content",
     "ModalityTokenCount": "_content",
     "Model": "_model",
-    "ModelServiceBase": "_model_service",
-    "ModelServiceStub": "_model_service",
+    "ModelServiceBase": "_model_service_grpc",
+    "ModelServiceStub": "_model_service_grpc",
     "Part": "_content",
     "RetrievalMetadata": "_generative_service",
     "SafetyRating": "_safety",

@@ -12,24 +12,14 @@ __all__ = (
     "GetModelRequest",
     "ListModelsRequest",
     "ListModelsResponse",
-    "ModelServiceBase",
-    "ModelServiceStub",
 )
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import betterproto2
-import grpclib
-from betterproto2 import grpclib as betterproto2_grpclib
 
 from .....message_pool import default_message_pool
 from ._model import Model
-
-if TYPE_CHECKING:
-    import grpclib.server
-    from betterproto2.grpclib.grpclib_client import MetadataLike
-    from grpclib.metadata import Deadline
 
 _COMPILER_VERSION = "0.10.1"
 betterproto2.check_compiler_version(_COMPILER_VERSION)
@@ -110,115 +100,3 @@ class ListModelsResponse(betterproto2.Message):
 default_message_pool.register_message(
     "google.ai.generativelanguage.v1", "ListModelsResponse", ListModelsResponse
 )
-
-
-class ModelServiceStub(betterproto2_grpclib.ServiceStub):
-    """
-    Provides methods for getting metadata information about Generative Models.
-    """
-
-    async def get_model(
-        self,
-        message: "GetModelRequest",
-        *,
-        timeout: "float | None" = None,
-        deadline: "Deadline | None" = None,
-        metadata: "MetadataLike | None" = None,
-    ) -> "Model":
-        """
-        Gets information about a specific `Model` such as its version number, token
-        limits,
-        [parameters](https://ai.google.dev/gemini-api/docs/models/generative-models#model-parameters)
-        and other metadata. Refer to the [Gemini models
-        guide](https://ai.google.dev/gemini-api/docs/models/gemini) for detailed
-        model information.
-        """
-
-        return await self._unary_unary(
-            "/google.ai.generativelanguage.v1.ModelService/GetModel",
-            message,
-            Model,
-            timeout=timeout,
-            deadline=deadline,
-            metadata=metadata,
-        )
-
-    async def list_models(
-        self,
-        message: "ListModelsRequest",
-        *,
-        timeout: "float | None" = None,
-        deadline: "Deadline | None" = None,
-        metadata: "MetadataLike | None" = None,
-    ) -> "ListModelsResponse":
-        """
-        Lists the [`Model`s](https://ai.google.dev/gemini-api/docs/models/gemini)
-        available through the Gemini API.
-        """
-
-        return await self._unary_unary(
-            "/google.ai.generativelanguage.v1.ModelService/ListModels",
-            message,
-            ListModelsResponse,
-            timeout=timeout,
-            deadline=deadline,
-            metadata=metadata,
-        )
-
-
-class ModelServiceBase(betterproto2_grpclib.ServiceBase):
-    """
-    Provides methods for getting metadata information about Generative Models.
-    """
-
-    async def get_model(self, message: "GetModelRequest") -> "Model":
-        """
-        Gets information about a specific `Model` such as its version number, token
-        limits,
-        [parameters](https://ai.google.dev/gemini-api/docs/models/generative-models#model-parameters)
-        and other metadata. Refer to the [Gemini models
-        guide](https://ai.google.dev/gemini-api/docs/models/gemini) for detailed
-        model information.
-        """
-
-        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
-
-    async def list_models(self, message: "ListModelsRequest") -> "ListModelsResponse":
-        """
-        Lists the [`Model`s](https://ai.google.dev/gemini-api/docs/models/gemini)
-        available through the Gemini API.
-        """
-
-        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
-
-    async def __rpc_get_model(
-        self, stream: "grpclib.server.Stream[GetModelRequest, Model]"
-    ) -> None:
-        request = await stream.recv_message()
-        assert request is not None
-        response = await self.get_model(request)
-        await stream.send_message(response)
-
-    async def __rpc_list_models(
-        self, stream: "grpclib.server.Stream[ListModelsRequest, ListModelsResponse]"
-    ) -> None:
-        request = await stream.recv_message()
-        assert request is not None
-        response = await self.list_models(request)
-        await stream.send_message(response)
-
-    def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
-        return {
-            "/google.ai.generativelanguage.v1.ModelService/GetModel": grpclib.const.Handler(
-                self.__rpc_get_model,
-                grpclib.const.Cardinality.UNARY_UNARY,
-                GetModelRequest,
-                Model,
-            ),
-            "/google.ai.generativelanguage.v1.ModelService/ListModels": grpclib.const.Handler(
-                self.__rpc_list_models,
-                grpclib.const.Cardinality.UNARY_UNARY,
-                ListModelsRequest,
-                ListModelsResponse,
-            ),
-        }

@@ -79,11 +79,11 @@ if TYPE_CHECKING:
     from ._file_service import DeleteFileRequest as DeleteFileRequest
     from ._file_service import DownloadFileRequest as DownloadFileRequest
     from ._file_service import DownloadFileResponse as DownloadFileResponse
-    from ._file_service import FileServiceBase as FileServiceBase
-    from ._file_service import FileServiceStub as FileServiceStub
     from ._file_service import GetFileRequest as GetFileRequest
     from ._file_service import ListFilesRequest as ListFilesRequest
     from ._file_service import ListFilesResponse as ListFilesResponse
+    from ._file_service_grpc import FileServiceBase as FileServiceBase
+    from ._file_service_grpc import FileServiceStub as FileServiceStub
     from ._generative_service import AttributionSourceId as AttributionSourceId
     from ._generative_service import (
         AttributionSourceIdGroundingPassageId as AttributionSourceIdGroundingPassageId,
@@ -169,8 +169,6 @@ if TYPE_CHECKING:
         GenerationConfigMediaResolution as GenerationConfigMediaResolution,
     )
     from ._generative_service import GenerationConfigModality as GenerationConfigModality
-    from ._generative_service import GenerativeServiceBase as GenerativeServiceBase
-    from ._generative_service import GenerativeServiceStub as GenerativeServiceStub
     from ._generative_service import GoAway as GoAway
     from ._generative_service import GroundingAttribution as GroundingAttribution
     from ._generative_service import GroundingChunk as GroundingChunk
@@ -224,6 +222,8 @@ if TYPE_CHECKING:
     from ._generative_service import UrlMetadataUrlRetrievalStatus as UrlMetadataUrlRetrievalStatus
     from ._generative_service import UsageMetadata as UsageMetadata
     from ._generative_service import VoiceConfig as VoiceConfig
+    from ._generative_service_grpc import GenerativeServiceBase as GenerativeServiceBase
+    from ._generative_service_grpc import GenerativeServiceStub as GenerativeServiceStub
     from ._model import Model as Model
     from ._model_service import CreateTunedModelMetadata as CreateTunedModelMetadata
     from ._model_service import CreateTunedModelRequest as CreateTunedModelRequest
@@ -234,9 +234,9 @@ if TYPE_CHECKING:
     from ._model_service import ListModelsResponse as ListModelsResponse
     from ._model_service import ListTunedModelsRequest as ListTunedModelsRequest
     from ._model_service import ListTunedModelsResponse as ListTunedModelsResponse
-    from ._model_service import ModelServiceBase as ModelServiceBase
-    from ._model_service import ModelServiceStub as ModelServiceStub
     from ._model_service import UpdateTunedModelRequest as UpdateTunedModelRequest
+    from ._model_service_grpc import ModelServiceBase as ModelServiceBase
+    from ._model_service_grpc import ModelServiceStub as ModelServiceStub
     from ._retriever import Chunk as Chunk
     from ._retriever import ChunkData as ChunkData
     from ._retriever import ChunkState as ChunkState
@@ -266,13 +266,11 @@ if TYPE_CHECKING:
     from ._text_service import GenerateTextResponse as GenerateTextResponse
     from ._text_service import TextCompletion as TextCompletion
     from ._text_service import TextPrompt as TextPrompt
-    from ._text_service import TextServiceBase as TextServiceBase
-    from ._text_service import TextServiceStub as TextServiceStub
+    from ._text_service_grpc import TextServiceBase as TextServiceBase
+    from ._text_service_grpc import TextServiceStub as TextServiceStub
     from ._textservice_batch_mode import (
         AsyncBatchEmbedContentRequest as AsyncBatchEmbedContentRequest,
     )
-    from ._textservice_batch_mode import BatchServiceBase as BatchServiceBase
-    from ._textservice_batch_mode import BatchServiceStub as BatchServiceStub
     from ._textservice_batch_mode import BatchState as BatchState
     from ._textservice_batch_mode import CancelBatchRequest as CancelBatchRequest
     from ._textservice_batch_mode import DeleteBatchRequest as DeleteBatchRequest
@@ -290,6 +288,8 @@ if TYPE_CHECKING:
     from ._textservice_batch_mode import InputEmbedContentConfig as InputEmbedContentConfig
     from ._textservice_batch_mode import ListBatchesRequest as ListBatchesRequest
     from ._textservice_batch_mode import ListBatchesResponse as ListBatchesResponse
+    from ._textservice_batch_mode_grpc import BatchServiceBase as BatchServiceBase
+    from ._textservice_batch_mode_grpc import BatchServiceStub as BatchServiceStub
     from ._tuned_model import Dataset as Dataset
     from ._tuned_model import Hyperparameters as Hyperparameters
     from ._tuned_model import TunedModel as TunedModel
@@ -519,8 +519,8 @@ _MODULE_OF = {
     "BatchEmbedContentsResponse": "_generative_service",
     "BatchEmbedTextRequest": "_text_service",
     "BatchEmbedTextResponse": "_text_service",
-    "BatchServiceBase": "_textservice_batch_mode",
-    "BatchServiceStub": "_textservice_batch_mode",
+    "BatchServiceBase": "_textservice_batch_mode_grpc",
+    "BatchServiceStub": "_textservice_batch_mode_grpc",
     "BatchState": "_textservice_batch_mode",
     "BidiGenerateContentClientContent": "_generative_service",
     "BidiGenerateContentClientMessage": "_generative_service",
@@ -590,8 +590,8 @@ _MODULE_OF = {
     "FileSearch": "_content",
     "FileSearchRetrievalConfig": "_content",
     "FileSearchRetrievalResource": "_content",
-    "FileServiceBase": "_file_service",
-    "FileServiceStub": "_file_service",
+    "FileServiceBase": "_file_service_grpc",
+    "FileServiceStub": "_file_service_grpc",
     "FileSource": "_file",
     "FileState": "_file",
     "FunctionCall": "_content",
@@ -618,8 +618,8 @@ _MODULE_OF = {
     "GenerationConfig": "_generative_service",
     "GenerationConfigMediaResolution": "_generative_service",
     "GenerationConfigModality": "_generative_service",
-    "GenerativeServiceBase": "_generative_service",
-    "GenerativeServiceStub": "_generative_service",
+    "GenerativeServiceBase": "_generative_service_grpc",
+    "GenerativeServiceStub": "_generative_service_grpc",
     "GetBatchRequest": "_textservice_batch_mode",
     "GetFileRequest": "_file_service",
     "GetModelRequest": "_model_service",
@@ -661,8 +661,8 @@ _MODULE_OF = {
     "Modality": "_content",
     "ModalityTokenCount": "_content",
     "Model": "_model",
-    "ModelServiceBase": "_model_service",
-    "ModelServiceStub": "_model_service",
+    "ModelServiceBase": "_model_service_grpc",
+    "ModelServiceStub": "_model_service_grpc",
     "MultiSpeakerVoiceConfig": "_generative_service",
     "Part": "_content",
     "PrebuiltVoiceConfig": "_generative_service",
@@ -691,8 +691,8 @@ _MODULE_OF = {
     "TaskType": "_generative_service",
     "TextCompletion": "_text_service",
     "TextPrompt": "_text_service",
-    "TextServiceBase": "_text_service",
-    "TextServiceStub": "_text_service",
+    "TextServiceBase": "_text_service_grpc",
+    "TextServiceStub": "_text_service_grpc",
     "ThinkingConfig": "_generative_service",
     "Tool": "_content",
     "ToolComputerUse": "_content",

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from ._text_service import GenerateTextResponse as GenerateTextResponse
     from ._text_service import TextCompletion as TextCompletion
     from ._text_service import TextPrompt as TextPrompt
-    from ._text_service import TextServiceBase as TextServiceBase
-    from ._text_service import TextServiceStub as TextServiceStub
+    from ._text_service_grpc import TextServiceBase as TextServiceBase
+    from ._text_service_grpc import TextServiceStub as TextServiceStub
 
 __all__ = (
     "CitationMetadata",
@@ -80,8 +80,8 @@ _MODULE_OF = {
     "SafetySettingHarmBlockThreshold": "_safety",
     "TextCompletion": "_text_service",
     "TextPrompt": "_text_service",
-    "TextServiceBase": "_text_service",
-    "TextServiceStub": "_text_service",
+    "TextServiceBase": "_text_service_grpc",
+    "TextServiceStub": "_text_service_grpc",
 }
 """Each class's module (by the proto file defining it)."""
 

@@ -16,25 +16,15 @@ __all__ = (
     "GenerateTextResponse",
     "TextCompletion",
     "TextPrompt",
-    "TextServiceBase",
-    "TextServiceStub",
 )
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import betterproto2
-import grpclib
-from betterproto2 import grpclib as betterproto2_grpclib
 
 from .....message_pool import default_message_pool
 from ._citation import CitationMetadata
 from ._safety import ContentFilter, SafetyFeedback, SafetyRating, SafetySetting
-
-if TYPE_CHECKING:
-    import grpclib.server
-    from betterproto2.grpclib.grpclib_client import MetadataLike
-    from grpclib.metadata import Deadline
 
 _COMPILER_VERSION = "0.10.1"
 betterproto2.check_compiler_version(_COMPILER_VERSION)
@@ -295,109 +285,3 @@ class TextPrompt(betterproto2.Message):
 default_message_pool.register_message(
     "google.ai.generativelanguage.v1beta2", "TextPrompt", TextPrompt
 )
-
-
-class TextServiceStub(betterproto2_grpclib.ServiceStub):
-    """
-    API for using Generative Language Models (GLMs) trained to generate text.
-
-    Also known as Large Language Models (LLM)s, these generate text given an
-    input prompt from the user.
-    """
-
-    async def generate_text(
-        self,
-        message: "GenerateTextRequest",
-        *,
-        timeout: "float | None" = None,
-        deadline: "Deadline | None" = None,
-        metadata: "MetadataLike | None" = None,
-    ) -> "GenerateTextResponse":
-        """
-        Generates a response from the model given an input message.
-        """
-
-        return await self._unary_unary(
-            "/google.ai.generativelanguage.v1beta2.TextService/GenerateText",
-            message,
-            GenerateTextResponse,
-            timeout=timeout,
-            deadline=deadline,
-            metadata=metadata,
-        )
-
-    async def embed_text(
-        self,
-        message: "EmbedTextRequest",
-        *,
-        timeout: "float | None" = None,
-        deadline: "Deadline | None" = None,
-        metadata: "MetadataLike | None" = None,
-    ) -> "EmbedTextResponse":
-        """
-        Generates an embedding from the model given an input message.
-        """
-
-        return await self._unary_unary(
-            "/google.ai.generativelanguage.v1beta2.TextService/EmbedText",
-            message,
-            EmbedTextResponse,
-            timeout=timeout,
-            deadline=deadline,
-            metadata=metadata,
-        )
-
-
-class TextServiceBase(betterproto2_grpclib.ServiceBase):
-    """
-    API for using Generative Language Models (GLMs) trained to generate text.
-
-    Also known as Large Language Models (LLM)s, these generate text given an
-    input prompt from the user.
-    """
-
-    async def generate_text(self, message: "GenerateTextRequest") -> "GenerateTextResponse":
-        """
-        Generates a response from the model given an input message.
-        """
-
-        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
-
-    async def embed_text(self, message: "EmbedTextRequest") -> "EmbedTextResponse":
-        """
-        Generates an embedding from the model given an input message.
-        """
-
-        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
-
-    async def __rpc_generate_text(
-        self, stream: "grpclib.server.Stream[GenerateTextRequest, GenerateTextResponse]"
-    ) -> None:
-        request = await stream.recv_message()
-        assert request is not None
-        response = await self.generate_text(request)
-        await stream.send_message(response)
-
-    async def __rpc_embed_text(
-        self, stream: "grpclib.server.Stream[EmbedTextRequest, EmbedTextResponse]"
-    ) -> None:
-        request = await stream.recv_message()
-        assert request is not None
-        response = await self.embed_text(request)
-        await stream.send_message(response)
-
-    def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
-        return {
-            "/google.ai.generativelanguage.v1beta2.TextService/GenerateText": grpclib.const.Handler(
-                self.__rpc_generate_text,
-                grpclib.const.Cardinality.UNARY_UNARY,
-                GenerateTextRequest,
-                GenerateTextResponse,
-            ),
-            "/google.ai.generativelanguage.v1beta2.TextService/EmbedText": grpclib.const.Handler(
-                self.__rpc_embed_text,
-                grpclib.const.Cardinality.UNARY_UNARY,
-                EmbedTextRequest,
-                EmbedTextResponse,
-            ),
-        }
