@@ -116,6 +116,13 @@ FAKE_SERVER_OPTIONS: tuple[FakeServerOption, ...] = (
         "the key never shows in the process list)",
     ),
     FakeServerOption(
+        "--batch-seconds",
+        "float",
+        "how long a Batch mode job runs before it succeeds, on the REST face (default: "
+        "textservice.testing.batch_mode.BATCH_SECONDS, 2)",
+        "S",
+    ),
+    FakeServerOption(
         "--rpm",
         "int",
         "quota: requests per minute, for each method and model",

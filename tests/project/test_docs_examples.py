@@ -26,6 +26,7 @@ from support.docs_blocks import (
     expected_output,
     links,
 )
+from support.docs_runner import REST_BATCH_SECONDS
 from support.docs_shell import Shell
 from support.docs_workspace import make_workspace
 from support.paths import TESTS
@@ -45,9 +46,9 @@ def _to_run(language: str, *modes: str) -> list[Block]:
     ]
 
 
-PYTHON_BLOCKS = _to_run("python", "", "retired models")
+PYTHON_BLOCKS = _to_run("python", "", "retired models", "rest")
 PYTEST_BLOCKS = _to_run("python", "pytest")
-SH_BLOCKS = _to_run("sh", "")
+SH_BLOCKS = _to_run("sh", "", "rest")
 
 
 # -- the rules --------------------------------------------------------------------------------
@@ -266,7 +267,9 @@ def test_the_test_module_blocks_pass(block: Block, tmp_path: Path) -> None:
 def test_the_sh_block_runs(block: Block, tmp_path: Path) -> None:
     workspace = make_workspace(tmp_path / "workspace")
     bin_folder = str(Path(sys.executable).parent)  # `textservice` and `python`, as installed
-    with FakeServer().serve() as address:  # every model, the retired ones too
+    # every model, the retired ones too; `run: rest` blocks: its REST face, short Batch mode jobs
+    fake = FakeServer(batch_seconds=REST_BATCH_SECONDS)
+    with fake.serve_rest() if block.mode == "rest" else fake.serve() as address:
         env = cli_env(
             {
                 "PATH": bin_folder + os.pathsep + os.environ.get("PATH", ""),

@@ -8,7 +8,9 @@ right before a code block is its directive:
 - ``<!-- not run: REASON -->``: left out, for the reason given;
 - ``<!-- run: retired models -->``: python against a fake that still serves the models
   Google retired (the others run against one serving only today's);
-- ``<!-- run: pytest -->``: python that is a test module, run by pytest.
+- ``<!-- run: pytest -->``: python that is a test module, run by pytest;
+- ``<!-- run: rest -->``: python or sh against a fake's REST face (``TEXTSERVICE_ENDPOINT``
+  names it), for what is served over REST only (Batch mode), its jobs done in a second.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from markdown_it.token import Token
 REPO = Path(__file__).resolve().parents[2]
 CODE_LANGUAGES = ("python", "sh")
 TEXT_LANGUAGE = "text"
-RUN_MODES = ("retired models", "pytest")
+RUN_MODES = ("retired models", "pytest", "rest")
 """What ``<!-- run: MODE -->`` may say."""
 
 _PARSER = MarkdownIt("commonmark").enable("table")

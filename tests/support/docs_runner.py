@@ -4,7 +4,8 @@ the default client made from the environment), against fakes served on local por
 ``python docs_runner.py PLAN RESULTS``: PLAN is JSON, ``{"workspace": folder, "blocks":
 [{"key", "doc", "line", "code", "mode"}]}``; each block runs in a fresh copy of the workspace
 with ``TEXTSERVICE_ENDPOINT`` naming today's fake (mode ``"retired models"``: one that still
-serves the TextService's models). RESULTS gets, per key, what it printed, its traceback (or
+serves the TextService's models; mode ``"rest"``: today's models on a REST face, Batch mode
+jobs done in a second). RESULTS gets, per key, what it printed, its traceback (or
 ``null``) and the EmbedContent-like requests the fakes received while it ran.
 """
 
@@ -28,6 +29,9 @@ from textservice.testing import FakeServer
 
 TODAY = ["models/gemini-embedding-2", "models/gemini-embedding-001"]
 """What the API serves today; the retired models are NOT_FOUND, as there."""
+
+REST_BATCH_SECONDS = 1.0
+"""How long a Batch mode job of the ``rest`` fake runs (the API's take up to 24 hours)."""
 
 
 def sent(fake: FakeServer, since: int) -> list[list[Any]]:
@@ -69,10 +73,17 @@ def run(block: dict[str, Any], cwd: Path) -> tuple[str, str, str | None]:
 def main(plan_path: str, results_path: str) -> None:
     plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
     workspace = Path(plan["workspace"])
-    fakes = {"": FakeServer(known_models=TODAY), "retired models": FakeServer()}
+    fakes = {
+        "": FakeServer(known_models=TODAY),
+        "retired models": FakeServer(),
+        "rest": FakeServer(known_models=TODAY, batch_seconds=REST_BATCH_SECONDS),
+    }
     results: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
-        targets = {mode: stack.enter_context(fake.serve()).target for mode, fake in fakes.items()}
+        targets = {
+            mode: stack.enter_context(fake.serve_rest() if mode == "rest" else fake.serve()).target
+            for mode, fake in fakes.items()
+        }
         for n, block in enumerate(plan["blocks"]):
             fake = fakes[block["mode"]]
             os.environ[ENDPOINT_ENV] = f"http://{targets[block['mode']]}"

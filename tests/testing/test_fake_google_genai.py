@@ -8,8 +8,11 @@ so these tests hold the fake's REST face to what the real API's users run, as
 
 from __future__ import annotations
 
+import json
+import time
 from array import array
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,3 +151,87 @@ def test_a_bad_key(fake: FakeServer, address: ServerAddress) -> None:
     assert info.value.code == 401
     assert info.value.status == "UNAUTHENTICATED"
     assert "not-the-key" not in str(fake.calls)  # the fake's log redacts the key
+
+
+# -- Batch mode and the Files API: google-genai 3.3's batches and files modules -------------------
+
+
+def _finished(client: Any, name: str) -> Any:
+    """Poll ``batches.get`` as google-genai's users do, until the job has ended."""
+    deadline = time.monotonic() + 30
+    while True:
+        job = client.batches.get(name=name)
+        if job.done:
+            return job
+        assert time.monotonic() < deadline, job.state
+        time.sleep(0.05)
+
+
+@pytest.mark.filterwarnings("ignore::google.genai._common.ExperimentalWarning")
+def test_batch_mode_inline(client: Any, fake: FakeServer) -> None:
+    fake.batch_mode.seconds = 0.2
+    texts = [f"inline text {i}" for i in range(5)]
+    config = types.EmbedContentConfig(task_type="RETRIEVAL_QUERY", output_dimensionality=16)
+    created = client.batches.create_embeddings(
+        model="gemini-embedding-001",
+        src={"inlined_requests": {"contents": texts, "config": config}},
+        config={"display_name": "genai inline"},
+    )
+    assert created.name.startswith("batches/") and created.display_name == "genai inline"
+    assert created.state in ("JOB_STATE_PENDING", "JOB_STATE_RUNNING")
+    job = _finished(client, created.name)
+    assert job.state == "JOB_STATE_SUCCEEDED"
+    answers = job.dest.inlined_embed_content_responses
+    vectors = [array("f", a.response.embedding.values).tolist() for a in answers]
+    assert vectors == [
+        expected_content_embedding(EMBEDDING_001, t, "RETRIEVAL_QUERY", dimension=16) for t in texts
+    ]
+    assert fake.count("AsyncBatchEmbedContent") == 1 and fake.count("UploadFile") == 0
+
+
+@pytest.mark.filterwarnings("ignore::google.genai._common.ExperimentalWarning")
+def test_batch_mode_from_an_uploaded_file(client: Any, fake: FakeServer, tmp_path: Path) -> None:
+    fake.batch_mode.seconds = 0.2
+    texts = {f"k{i}": f"file text {i}" for i in range(7)}
+    source = tmp_path / "requests.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"key": key, "request": {"content": {"parts": [{"text": text}]}}}) + "\n"
+            for key, text in texts.items()
+        )
+    )
+    uploaded = client.files.upload(
+        file=source, config={"mime_type": "application/jsonl", "display_name": "requests"}
+    )
+    assert uploaded.name.startswith("files/") and uploaded.size_bytes == source.stat().st_size
+    assert fake.batch_mode.files[-1].data == source.read_bytes()
+    created = client.batches.create_embeddings(  # displayName is REQUIRED by the reference
+        model="gemini-embedding-001",
+        src={"file_name": uploaded.name},
+        config={"display_name": "genai file"},
+    )
+    job = _finished(client, created.name)
+    assert job.state == "JOB_STATE_SUCCEEDED" and job.dest.file_name.startswith("files/")
+    results = client.files.download(file=job.dest.file_name)
+    lines = [json.loads(line) for line in results.decode().splitlines()]
+    got = {
+        line["key"]: array("f", line["response"]["embedding"]["values"]).tolist() for line in lines
+    }
+    assert got == {key: expected_content_embedding(EMBEDDING_001, t) for key, t in texts.items()}
+
+
+@pytest.mark.filterwarnings("ignore::google.genai._common.ExperimentalWarning")
+def test_batch_mode_list_cancel_and_delete(client: Any, fake: FakeServer) -> None:
+    fake.batch_mode.seconds = 30.0
+    created = client.batches.create_embeddings(
+        model="gemini-embedding-001",
+        src={"inlined_requests": {"contents": ["to be cancelled"]}},
+        config={"display_name": "genai cancel"},
+    )
+    assert created.name in [job.name for job in client.batches.list()]
+    client.batches.cancel(name=created.name)
+    assert client.batches.get(name=created.name).state == "JOB_STATE_CANCELLED"
+    client.batches.delete(name=created.name)
+    with pytest.raises(errors.ClientError) as info:
+        client.batches.get(name=created.name)
+    assert info.value.code == 404

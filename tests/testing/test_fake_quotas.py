@@ -318,13 +318,36 @@ def test_versions_share_the_quota_which_is_checked_on_arrival() -> None:
     assert _run(go()) == [Status.UNAVAILABLE, Status.OK, Status.RESOURCE_EXHAUSTED]
 
 
-def _minimal_request(request_type: Any) -> Any:
-    """A valid request of any RPC the fake answers, built from its fields."""
+_NAMED = {
+    f"{verb}{resource}Request": resource
+    for verb in ("Get", "Cancel", "Delete")
+    for resource in ("Batch", "File")
+}
+"""The requests naming a stored job or file, and which."""
+
+
+def _minimal_request(request_type: Any, names: dict[str, str] | None = None) -> Any:
+    """A valid request of any RPC the fake answers, built from its fields (``names``: the
+    name a request of a Batch mode or Files API RPC takes, by the resource its type names)."""
     proto = message_metadata(request_type)
     values: dict[str, Any] = {}
     for name in proto.sorted_field_names:
-        if name in ("model", "name"):
+        if name == "name" and names is not None and request_type.__name__ in _NAMED:
+            values[name] = names[_NAMED[request_type.__name__]]
+        elif name in ("model", "name"):
             values[name] = EMBED_MODEL
+        elif name == "batch":  # AsyncBatchEmbedContent: one inline request
+            batch_type = proto.cls_by_field[name]
+            inline = message_metadata(batch_type).cls_by_field["input_config"]
+            requests = message_metadata(inline).cls_by_field["requests"]
+            item = message_metadata(requests).cls_by_field["requests"]
+            inner = message_metadata(item).cls_by_field["request"]
+            one = item(request=_minimal_request(inner))
+            values[name] = batch_type(
+                model=EMBED_MODEL,
+                display_name="minimal",
+                input_config=inline(requests=requests(requests=[one])),
+            )
         elif name == "text":
             values[name] = "hello"
         elif name == "texts":
@@ -343,15 +366,33 @@ def _minimal_request(request_type: Any) -> Any:
     return request_type(**values)
 
 
+def _stored_names(fake: FakeServer) -> dict[str, str]:
+    """A job and a file in ``fake``'s Batch mode store, for the RPCs that name one."""
+    from textservice.testing.batch_mode import StoredFile
+    from textservice.testing.versions import version_named
+
+    v1beta = version_named("v1beta")
+    request = _minimal_request(v1beta.message("AsyncBatchEmbedContentRequest"))
+    job = fake.batch_mode.create(v1beta, request)
+    stored = fake.batch_mode._store(  # an uploaded file, as an upload session stores it
+        type("Session", (), {"display_name": "", "mime_type": "text/plain", "size": 1,
+                             "received": b"x"})()
+    )  # fmt: skip
+    assert isinstance(stored, StoredFile)
+    return {"Batch": job.name, "File": stored.name}
+
+
 def test_every_served_method_of_every_version_has_quotas() -> None:
     fake = FakeServer(quotas={"requests_per_minute": 1, "time_scale": 1})
-    served = routes(lambda route: route.answered)
+    # deleting comes last: the other Batch mode and Files API calls name what it deletes
+    served = sorted(routes(lambda route: route.answered), key=lambda r: "/Delete" in r.path)
     assert {route.method for route in served} == set(fake.methods)
+    names = _stored_names(fake)
 
     async def go() -> None:
         async with fake.in_memory() as channel:
             for route in served:
-                request = _minimal_request(route.request_type)
+                request = _minimal_request(route.request_type, names)
                 unary: Any = UnaryUnaryMethod(
                     channel, route.path, route.request_type, route.reply_type
                 )

@@ -65,11 +65,14 @@ def test_versions_services_and_routes_are_those_of_the_protos(reference_python: 
 
 
 def test_the_fake_answers_the_rpcs_it_says_it_does() -> None:
-    # TextService, GenerativeService' embedding and token RPCs, ModelService's model listing
+    # TextService, GenerativeService' embedding and token RPCs, ModelService's model listing,
+    # and v1beta's Batch mode and Files API (REST only at Google; served on the fake's REST face)
     fake = FakeServer()
     assert set(fake.methods) == {
         "GenerateText", "EmbedText", "BatchEmbedText", "CountTextTokens",
         "EmbedContent", "BatchEmbedContents", "CountTokens", "ListModels", "GetModel",
+        "AsyncBatchEmbedContent", "GetBatch", "ListBatches", "CancelBatch", "DeleteBatch",
+        "GetFile", "ListFiles", "DeleteFile",
     }  # fmt: skip
     assert set(FakeServer(versions=["v1"]).methods) == {
         "EmbedContent", "BatchEmbedContents", "CountTokens", "ListModels", "GetModel",

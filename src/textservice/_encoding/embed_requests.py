@@ -42,6 +42,7 @@ from textservice._encoding.request_forms import (
     Text,
     TextContent,
     Texts,
+    encode_json,
     prebuilt,
     prebuilt_json,
 )
@@ -257,6 +258,11 @@ class ContentRequests:
             titled = Text(self._title, title)
         slots = {self._content_slot: content, self._title_slot: titled}
         return [s if type(s) is Fixed else slots[s] for s in self._segments]  # type: ignore[index]
+
+    def one_json(self, item: Document) -> dict[str, Any]:
+        """The request for one item as its proto3 JSON object (a Batch mode input line's
+        ``request``): what ``one`` sends over REST."""
+        return encode_json(self._item(item))
 
     def one(self, item: Document) -> Any:
         """The request for one item (its media files are read when its transport's form is

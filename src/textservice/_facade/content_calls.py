@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ContentRecipe",
     "Document",
+    "RequestJson",
     "check_items",
     "embed_content",
     "embed_content_async",
@@ -334,6 +335,28 @@ class ContentRecipe:
                 f"a title needs task_type={TITLED_TASK!r} (got {got}): the API uses titles "
                 "only for documents embedded for retrieval"
             )
+
+
+class RequestJson:
+    """The requests of one call's items, one item at a time, as proto3 JSON: Batch mode's
+    input (``textservice.batches``). Each item gets ``embed_content``'s checks (its form,
+    media the model takes, titles and the task type, the dimensionality) and the very request
+    ``embed_content`` would send for it, instruction text included; nothing holds more than
+    one item."""
+
+    def __init__(self, recipe: ContentRecipe, template: betterproto2.Message) -> None:
+        self._recipe = recipe
+        self._template = template
+        self._profile = profile_for(str(getattr(template, "model", "")))
+        recipe.check(template, [], self._profile)  # the call's own fields, before any item
+        self._requests = recipe.requests_for(template, self._profile)
+
+    def item(self, value: object, argument: str) -> dict[str, Any]:
+        """The request for ``value`` (an item as ``embed_content`` takes it; ``argument``
+        names it in errors: ``contents[3]``)."""
+        item = _document(value, argument)
+        self._recipe.check(self._template, item, self._profile)
+        return self._requests.one_json(item)
 
 
 # -- calls ----------------------------------------------------------------------------------

@@ -9,12 +9,15 @@
 #   google/ai/generativelanguage/v1/safety.proto
 #   google/ai/generativelanguage/v1beta/citation.proto
 #   google/ai/generativelanguage/v1beta/content.proto
+#   google/ai/generativelanguage/v1beta/file.proto
+#   google/ai/generativelanguage/v1beta/file_service.proto
 #   google/ai/generativelanguage/v1beta/generative_service.proto
 #   google/ai/generativelanguage/v1beta/model.proto
 #   google/ai/generativelanguage/v1beta/model_service.proto
 #   google/ai/generativelanguage/v1beta/retriever.proto
 #   google/ai/generativelanguage/v1beta/safety.proto
 #   google/ai/generativelanguage/v1beta/text_service.proto
+#   google/ai/generativelanguage/v1beta/textservice_batch_mode.proto
 #   google/ai/generativelanguage/v1beta/tuned_model.proto
 #   google/ai/generativelanguage/v1beta2/citation.proto
 #   google/ai/generativelanguage/v1beta2/safety.proto

@@ -3,23 +3,21 @@ fake-server."""
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
 
 from textservice._fake_server_options import FAKE_SERVER_OPTIONS
-from textservice.cli.connect import Connection, client_or_exit, connection_options
+from textservice.cli.batch_command import batch
+from textservice.cli.connect import Connection, connection_options, run_call
 from textservice.cli.embed_command import embed
 from textservice.cli.exit_codes import (
     EXIT_CODES_HELP,
     ExitCode,
-    describe,
-    exit_code_for,
     fail,
     stop_quietly,
 )
@@ -39,30 +37,6 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError:
             stop_quietly()
-
-
-def _run_call(
-    connection: Connection,
-    call: Callable[[Client], Awaitable[T]],
-    *,
-    max_concurrency: int = 8,
-) -> T:
-    """Run one async call with a client for ``connection``; errors become exit codes."""
-    client = client_or_exit(connection, max_concurrency=max_concurrency)
-
-    async def run() -> T:
-        async with client:
-            return await call(client)
-
-    try:
-        return asyncio.run(run())
-    except (click.ClickException, BrokenPipeError):
-        raise
-    except BaseException as exc:
-        code = exit_code_for(exc)
-        if code is None:
-            raise
-        fail("interrupted" if code == ExitCode.INTERRUPTED else describe(exc), code)
 
 
 def _read_text_argument(text: str | None, what: str) -> str:
@@ -97,7 +71,8 @@ def cli() -> None:
     """Use the Generative Language API from the command line.
 
     embed: today's models through GenerativeService (the retired embedding-gecko models
-    through the legacy TextService); models: what the API serves. generate-text and
+    through the legacy TextService), online or in Batch mode; batch: Batch mode's jobs;
+    models: what the API serves. generate-text and
     count-tokens call the legacy TextService. The API key comes from the GOOGLE_API_KEY
     environment variable or --api-key-file; it is never printed. The server is --endpoint,
     else the TEXTSERVICE_ENDPOINT environment variable (http://HOST:PORT for plaintext), else
@@ -106,6 +81,7 @@ def cli() -> None:
 
 
 cli.add_command(embed)
+cli.add_command(batch)
 
 
 def _model_line(model: Mapping[str, Any], name_width: int) -> str:
@@ -139,7 +115,7 @@ def models(methods: tuple[str, ...], as_json: bool, connection: Connection) -> N
     async def every_page(client: Client) -> list[Any]:
         return [model async for model in v1beta.list_models_async(client=client)]
 
-    found = _run_call(connection, every_page)
+    found = run_call(connection, every_page)
     if methods:
         wanted = {m.lower() for m in methods}
         found = [
@@ -181,7 +157,7 @@ def generate_text(
     text = _read_text_argument(prompt, "prompt")
     from textservice import v1beta
 
-    result = _run_call(
+    result = run_call(
         connection,
         lambda client: v1beta.generate_text_async(
             model=model,
@@ -219,7 +195,7 @@ def count_tokens(text: str | None, model: str, connection: Connection) -> None:
     prompt = _read_text_argument(text, "text")
     from textservice import v1beta
 
-    result = _run_call(
+    result = run_call(
         connection,
         lambda client: v1beta.count_text_tokens_async(model, prompt, client=client),
     )

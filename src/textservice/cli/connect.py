@@ -10,9 +10,10 @@ client (which never shows it); it is never echoed, logged or put in an error mes
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -32,9 +33,11 @@ __all__ = [
     "flag_of",
     "make_client",
     "read_api_key_file",
+    "run_call",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 _PER_MINUTE_RANGE = click.FloatRange(min=0, min_open=True)
 
@@ -146,6 +149,11 @@ class Connection:
             return self.options[name]
         return inspect.signature(Client).parameters[name].default
 
+    def over_rest(self) -> Connection:
+        """The same connection over REST (Batch mode and the Files API are served over REST
+        only)."""
+        return dataclasses.replace(self, options={**self.options, "transport": "rest"})
+
     def __repr__(self) -> str:
         # Only the key file's path is held, never the key; still, keep reprs minimal.
         return (
@@ -255,3 +263,31 @@ def client_or_exit(connection: Connection, *, max_concurrency: int = 8) -> Clien
         return make_client(connection, max_concurrency=max_concurrency)
     except (TypeError, ValueError) as exc:
         fail(describe(exc), ExitCode.USAGE)
+
+
+def run_call(
+    connection: Connection,
+    call: Callable[[Client], Awaitable[T]],
+    *,
+    max_concurrency: int = 8,
+) -> T:
+    """Run one async call with a client for ``connection``; errors become exit codes."""
+    import asyncio
+
+    from textservice.cli.exit_codes import ExitCode, describe, exit_code_for, fail
+
+    client = client_or_exit(connection, max_concurrency=max_concurrency)
+
+    async def run() -> T:
+        async with client:
+            return await call(client)
+
+    try:
+        return asyncio.run(run())
+    except (click.ClickException, BrokenPipeError):
+        raise
+    except BaseException as exc:
+        code = exit_code_for(exc)
+        if code is None:
+            raise
+        fail("interrupted" if code == ExitCode.INTERRUPTED else describe(exc), code)

@@ -7,7 +7,8 @@ records whose vectors an earlier output already holds are left out, as a run wou
 the longest text, and those over the model's limit; then the calls, the time at the
 configured quota (``--rpm``, ``--texts-per-minute``, ``--tpm``, times ``--quota-share``) or at
 Google's published tiers, and the price from ``textservice._pricing`` (or ``--price``), online
-and in Batch mode.
+and in Batch mode. With ``--batch-mode``, how its job would be sent instead of the calls and
+their time: inline or as a file, its size and its lines (each distinct text once).
 """
 
 from __future__ import annotations
@@ -16,14 +17,19 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import IO, cast
 
 from textservice._governor import estimate_tokens
 from textservice._pricing import BATCH_SHARE, QUOTA_TIERS, days_at, minutes_at, price_for
 from textservice._profiles import profile_for
+from textservice.batches import request_json
+from textservice.batches.requests import InputPlan, RequestLines, plan_input
 from textservice.cli.connect import PER_MINUTE, Connection, flag_of
+from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
 from textservice.cli.rerun import reuse_plan
+from textservice.cli.services import EmbedOptions, content_item
 from textservice.cli.sources import InputCheck, Source
 from textservice.cli.tokens import Counter, close_counter, fits, make_counter, sent_text
 
@@ -185,8 +191,8 @@ def _prices(report: TokenReport, model: str, price: float | None) -> list[str]:
     lines = [
         f"{_money(online)} online, at ${per_million:g} per million input tokens ({source}; "
         "the free tier costs nothing, within its quota)",
-        f"{_money(online * BATCH_SHARE)} in Batch mode (half price; textservice cannot send "
-        "Batch mode jobs yet)",
+        f"{_money(online * BATCH_SHARE)} in Batch mode (half price, done within 24 hours: "
+        "--batch-mode)",
     ]
     if report.media:
         lines.append(f"media files ({report.media:,}) are not counted or priced")
@@ -203,8 +209,10 @@ def format_report(
     bad_lines: int,
     price: float | None,
     reused_from: str | None = None,
+    batch: InputPlan | None = None,
 ) -> str:
-    """The dry run's report on one input."""
+    """The dry run's report on one input (``batch``: how a ``--batch-mode`` job would be
+    sent)."""
     model = counter.model
     limit = profile_for(model).input_tokens
     calls = math.ceil(report.texts / batch_size) if report.texts else 0
@@ -237,14 +245,56 @@ def format_report(
             )
             over += f": lines {lines}{more}; a run stops on them unless --on-long truncate|skip"
         rows.append(("over limit", [over]))
-    rows.append(("calls", [f"{calls:,} of up to {batch_size} texts"]))
-    rows.append(("time", _times(report, calls, connection)))
+    if batch is None:
+        rows.append(("calls", [f"{calls:,} of up to {batch_size} texts"]))
+        rows.append(("time", _times(report, calls, connection)))
+    elif batch.lines == 0:
+        rows.append(("batch mode", ["nothing to send: no job"]))
+    else:
+        rows.append(("batch mode", [f"one job, sent {batch.describe()}"]))
+        rows.append(
+            ("time", ["within 24 hours (Batch mode's target; its quota is not the online one)"])
+        )
     rows.append(("price", _prices(report, model, price)))
     out = [f"{name}: {model} (dry run: no embedding call was made)"]
     for label, values in rows:
         out.append(f"  {label + ':':<12}{values[0]}")
         out.extend(f"  {'':<12}{value}" for value in values[1:])
     return "\n".join(out)
+
+
+class _Counted:
+    """A sink that keeps only how much was written."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        return len(data)
+
+
+def batch_plan(
+    records: Iterator[Record], options: EmbedOptions, settings: VectorSettings
+) -> InputPlan:
+    """How ``--batch-mode`` would send ``records``' requests (each distinct key once; the
+    requests are written as a run writes them, and counted, not kept)."""
+    keys = ContentKeys(settings)
+    requests = request_json(
+        options.model,
+        task_type=options.task_type,
+        output_dimensionality=options.output_dimensionality,
+    )
+    lines = RequestLines(requests, cast(IO[bytes], _Counted()))
+    seen: set[bytes] = set()
+    for record in records:
+        key = keys.key(record)
+        if key not in seen:
+            seen.add(key)
+            lines.add(key.hex(), content_item(record), f"line {record.line}")
+    profile = profile_for(options.model)
+    dimension = options.output_dimensionality or profile.default_dimension or 3072
+    return plan_input(lines.lines, lines.bytes, dimension)
 
 
 def dry_run(
@@ -260,8 +310,11 @@ def dry_run(
     price: float | None,
     batch_size: int,
     concurrency: int,
+    batch_mode: bool = False,
+    options: EmbedOptions | None = None,
 ) -> str:
-    """The dry run of ``source`` (see the module docstring): its report."""
+    """The dry run of ``source`` (see the module docstring): its report; with
+    ``batch_mode``, how its job would be sent (its requests written, not sent)."""
     counter = make_counter(model, connection, estimate=estimate, concurrency=concurrency)
     try:
         done, reuse = reuse_plan(output_path, source, check, settings=settings)
@@ -271,6 +324,13 @@ def dry_run(
                 entries = reuse.entries
                 records = (r for r in records if entries[r.line] < 0)
             report = measure(records, counter, task_type=task_type)
+            plan = None
+            if batch_mode:
+                assert options is not None
+                left: Iterator[Record] = islice(source.records(check), done, None)
+                if reuse is not None:
+                    left = (r for r in left if reuse.entries[r.line] < 0)
+                plan = batch_plan(left, options, settings)
         finally:
             if reuse is not None:
                 reuse.close()
@@ -284,6 +344,7 @@ def dry_run(
             bad_lines=check.bad_count,
             price=price,
             reused_from=output_path,
+            batch=plan,
         )
     finally:
         close_counter(counter)

@@ -39,6 +39,8 @@ class EmbedSummary:
     """Seconds during which calls were held back for quota (``QuotaStats.throttled_for``)."""
     rejected: int = 0
     """Calls the server refused for quota (RESOURCE_EXHAUSTED), each sent again later."""
+    jobs: tuple[str, ...] = ()
+    """The Batch mode jobs whose results this run wrote (``--batch-mode``)."""
 
 
 async def embed_records(
@@ -102,6 +104,8 @@ def format_summary(summary: EmbedSummary, *, finished: bool = True) -> str:
         parts.append(
             f"reused {summary.reused}, embedded {summary.embedded}, dropped {summary.dropped}"
         )
+    if summary.jobs:
+        parts.append(f"in Batch mode: {', '.join(summary.jobs)}")
     if summary.resumed:
         parts.append(f"{summary.resumed} already done")
     if summary.skipped:

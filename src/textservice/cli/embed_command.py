@@ -23,24 +23,38 @@ from pathlib import Path
 from typing import Literal, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from textservice._checks import check_model
 from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.cli import signals
 from textservice.cli.bad_records import BadRecordFile, BadRecordReport, bad_record_kind
+from textservice.cli.batch_mode import (
+    AGAIN,
+    BatchJobEnded,
+    BatchOutcome,
+    BatchRun,
+    Detached,
+    batch_folder,
+    check_batch_mode,
+    remove_batch_folder,
+    run_jobs,
+)
 from textservice.cli.columns import Columns, parse_keep_columns
 from textservice.cli.connect import Connection, client_or_exit, connection_options
+from textservice.cli.content_keys import ContentKeys
+from textservice.cli.digests import VectorSettings
 from textservice.cli.dry_run import dry_run as run_dry
-from textservice.cli.embed import EmbedSummary, embed_records, format_summary
+from textservice.cli.embed import EmbedBatches, EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
 from textservice.cli.inputs import Format, Record
 from textservice.cli.locks import output_lock
 from textservice.cli.long_texts import OnLong, guard
 from textservice.cli.open_input import open_source
-from textservice.cli.progress import Progress, keep_drawing, progress_mode
+from textservice.cli.progress import Mode, Progress, keep_drawing, progress_mode
 from textservice.cli.rerun import prepare
-from textservice.cli.reuse import remove_asides
+from textservice.cli.reuse import Reuse, remove_asides
 from textservice.cli.services import (
     SERVICE_CHOICES,
     EmbedOptions,
@@ -49,6 +63,8 @@ from textservice.cli.services import (
 from textservice.cli.sources import InputCheck, Source
 from textservice.cli.tokens import close_counter, make_counter
 from textservice.cli.writers.common import ResultWriter, output_kind, partial_path
+from textservice.client import TextServiceClient
+from textservice.errors import TextServiceError
 
 __all__ = ["embed"]
 
@@ -315,6 +331,20 @@ def _check_input(
     help="--dry-run's price per million input tokens [default: Google's, from textservice's "
     "table].",
 )
+@click.option(
+    "--batch-mode",
+    is_flag=True,
+    help="Embed with a Batch mode job at Google: half the price, done within 24 hours (over "
+    "REST). The job's name and results are kept in OUTPUT.batch/, so rerunning the command "
+    "(after Ctrl-C, a crash, or days later) picks the job up and never sends a second; "
+    "--dry-run says how the job would be sent.",
+)
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="With --batch-mode: send the job (or look at the one sent) and exit; run the same "
+    "command again to collect its results.",
+)
 @connection_options
 @signals.terminate_as_interrupt()
 def embed(
@@ -342,6 +372,8 @@ def embed(
     estimate_tokens: bool,
     on_long: OnLong,
     price: float | None,
+    batch_mode: bool,
+    detach: bool,
     connection: Connection,
 ) -> None:
     """Embed every line (record) of the input; write the embeddings in input order.
@@ -385,6 +417,14 @@ def embed(
     options = EmbedOptions.checked(
         model, service_choice, task_type, output_dimensionality, normalize
     )
+    if detach and not batch_mode:
+        raise click.UsageError("--detach goes with --batch-mode")
+    if batch_mode:
+        check_batch_mode(options, output_path)
+        source_of = click.get_current_context().get_parameter_source("transport")
+        if connection.option("transport") == "grpc" and source_of is ParameterSource.COMMANDLINE:
+            raise click.UsageError("--batch-mode is served over REST only: drop --transport grpc")
+        connection = connection.over_rest()
     if input_path == "-" and sys.stdin.isatty():
         fail("no input: pass --input FILE, or pipe the texts in", ExitCode.USAGE)
     try:
@@ -423,6 +463,8 @@ def embed(
                     price=price,
                     batch_size=batch_size,
                     concurrency=concurrency,
+                    batch_mode=batch_mode,
+                    options=options,
                 )
             )
         except BaseException as exc:
@@ -478,6 +520,28 @@ def embed(
                     f"nothing to do: all {total} texts are already in {writer.describe()}", err=True
                 )
             return
+        from_jobs: int | None = None
+        embed_batches: EmbedBatches | None = None
+        started = time.monotonic()  # a Batch mode run's time includes its jobs'
+        if batch_mode:
+            assert output_path is not None
+            outcome = _batch_jobs(
+                Path(output_path),
+                client,
+                options,
+                settings,
+                source=source,
+                check=check,
+                writer=writer,
+                reuse=reuse,
+                mode=mode,
+                quiet=quiet,
+                detach=detach,
+            )
+            reuse, from_jobs, embed_batches = outcome.reuse, outcome.from_jobs, outcome.embed
+            summary.jobs = tuple(outcome.jobs)
+            if reuse is not None:
+                held.callback(reuse.close)
         bar = Progress(
             total,
             stream=sys.stderr,
@@ -485,9 +549,10 @@ def embed(
             initial=writer.point.count,
             note=lambda: "throttled" if client.quota_stats().throttled else "",
         )
-        embed_batches = options.batches(
-            client, batch_size=batch_size, output=_vectors_as(output_path)
-        )
+        if embed_batches is None:
+            embed_batches = options.batches(
+                client, batch_size=batch_size, output=_vectors_as(output_path)
+            )
 
         def to_embed() -> Iterator[Record]:
             """The records left whose vector is not reused, read again (see reuse.py)."""
@@ -514,7 +579,8 @@ def embed(
                 stats = client.quota_stats()
                 summary.quota_wait, summary.rejected = stats.throttled_for, stats.rejected
 
-        started = time.monotonic()
+        if not batch_mode:
+            started = time.monotonic()
         try:
             signals.run(run())
             writer.finish()
@@ -527,8 +593,71 @@ def embed(
         bar.close()
         if output_path is not None and output_path != "-":
             remove_asides(Path(output_path))  # finished: what they held was reused
+            remove_batch_folder(Path(output_path))  # and the jobs' results
+        if from_jobs is not None:  # what Batch mode made counts as embedded, not reused
+            summary.reused -= from_jobs
+            summary.embedded += from_jobs
         if mode != "off":
             click.echo(format_summary(summary), err=True)
+
+
+def _batch_jobs(
+    output: Path,
+    client: TextServiceClient,
+    options: EmbedOptions,
+    settings: VectorSettings,
+    *,
+    source: Source,
+    check: InputCheck,
+    writer: ResultWriter,
+    reuse: Reuse | None,
+    mode: Mode,
+    quiet: bool,
+    detach: bool,
+) -> BatchOutcome:
+    """``--batch-mode``'s jobs (:mod:`.batch_mode`), settled before anything is written;
+    exits for ``--detach``, Ctrl-C and a job that ended without results."""
+    try:
+        run = BatchRun(
+            output,
+            client,
+            options,
+            ContentKeys(settings),
+            _vectors_as(str(output)),
+            "off" if quiet else mode,
+            detach=detach,
+            quiet=quiet,
+        )
+        return run_jobs(
+            run,
+            records=lambda: source.records(check),
+            line_count=check.line_count,
+            done=writer.point.count,
+            earlier=[] if reuse is None else list(reuse.sources),
+            name=source.name,
+            runner=signals.run,
+        )
+    except Detached as exc:
+        _close(writer)
+        if not quiet:
+            click.echo(f"textservice: {exc}", err=True)
+        sys.exit(int(ExitCode.OK))
+    except BaseException as exc:
+        _close(writer)
+        code = exit_code_for(exc)
+        if code is None or isinstance(exc, click.ClickException):
+            raise
+        if code == ExitCode.INTERRUPTED:
+            stopped = (
+                "terminated (SIGTERM)" if isinstance(exc, signals.Terminated) else "interrupted"
+            )
+            fail(f"{stopped}; {AGAIN} to go on", code)
+        text = describe(exc)
+        if isinstance(exc, OSError) and not isinstance(exc, TextServiceError):
+            text = f"{batch_folder(output)}: {exc.strerror or exc}"
+        if code == ExitCode.ERROR and not isinstance(exc, BatchJobEnded):
+            text += f"; {AGAIN} to go on (nothing is sent twice)"
+        fail(text, code)
 
 
 def _checked_bad_records(path: str | None) -> str | None:

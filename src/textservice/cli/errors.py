@@ -36,6 +36,10 @@ class OutputBusyError(OutputConflictError):
     """Another run is writing the same output (it holds the output's lock)."""
 
 
+class NoSuchJobError(CliError):
+    """The server has no Batch mode job of the name given (its ``NOT_FOUND``)."""
+
+
 class DimensionChangedError(CliError):
     """The server sent embeddings of another length than before for the same model and
     options: a fault of the server (or a change on its side), not of the output."""

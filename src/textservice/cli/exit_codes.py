@@ -17,6 +17,7 @@ from textservice.cli.errors import (
     CliError,
     DimensionChangedError,
     InputError,
+    NoSuchJobError,
     OutputConflictError,
 )
 from textservice.errors import NotFound, TextServiceError
@@ -35,7 +36,8 @@ class ExitCode(IntEnum):
     resumes."""
     USAGE = 2
     """Bad options or arguments, no API key, unreadable input, numpy or pyarrow missing for
-    the output asked for, a model the server does not serve (``NOT_FOUND``)."""
+    the output asked for, a model the server does not serve (``NOT_FOUND``), or a Batch mode
+    job it does not know (``textservice batch``)."""
     BAD_INPUT = 3
     """The input has bad lines (listed on stderr) and ``--skip-bad`` was not given; nothing
     was sent."""
@@ -57,6 +59,7 @@ EXIT_CODES: dict[type[BaseException], ExitCode] = {
     OutputConflictError: ExitCode.OUTPUT_CONFLICT,
     NumpyMissingError: ExitCode.USAGE,
     InputError: ExitCode.USAGE,
+    NoSuchJobError: ExitCode.USAGE,
     DimensionChangedError: ExitCode.ERROR,
     # The API's NOT_FOUND names a model it does not serve (for this method): a usage error
     NotFound: ExitCode.USAGE,
@@ -75,7 +78,8 @@ Exit codes:
     1  a call failed (after retries) or the server changed the embedding length;
        embed keeps an OUTPUT.part holding results: rerun to resume
     2  usage: bad option, no API key, unreadable input, numpy (or pyarrow)
-       missing for .npy (.parquet), a model the server does not serve
+       missing for .npy (.parquet), a model the server does not serve,
+       an unknown Batch mode job (batch status|cancel|delete)
     3  embed: bad input lines (listed on stderr) without --skip-bad; nothing sent
     4  embed: the existing OUTPUT or OUTPUT.part is corrupt, from another input,
        model or options, or has no digest (written by an older version); or

@@ -42,6 +42,7 @@ __all__ = [
     "EmbedBatches",
     "EmbedOptions",
     "Service",
+    "content_item",
     "embedded",
     "parse_task_type",
     "pick_service",
@@ -84,7 +85,9 @@ def parse_task_type(value: str | None) -> str | None:
     )
 
 
-def _item(record: Record) -> str | Path | Mapping[str, Any]:
+def content_item(record: Record) -> str | Path | Mapping[str, Any]:
+    """The item ``embed_content`` takes for ``record``: its text, its file, or either with its
+    title."""
     if record.file is not None:
         return (
             record.file if record.title is None else {"parts": [record.file], "title": record.title}
@@ -209,7 +212,7 @@ class EmbedOptions:
         def by_content(records: Iterator[Record]) -> AsyncIterator[Any]:
             return iter_embed_content_async(
                 self.model,
-                (_item(r) for r in records),
+                (content_item(r) for r in records),
                 task_type=self.task_type,
                 output_dimensionality=self.output_dimensionality,
                 client=client,

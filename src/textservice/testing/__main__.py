@@ -24,6 +24,7 @@ from textservice._fake_server_options import (
     FAKE_SERVER_OPTIONS,
     FakeServerOption,
 )
+from textservice.testing.batch_mode import BATCH_SECONDS
 from textservice.testing.catalogue import DEFAULT_KNOWN_MODELS
 from textservice.testing.fake import FakeServer
 from textservice.testing.quotas import quotas_from_arguments
@@ -55,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m textservice.testing",
         description="Run the fake Generative Language API: TextService, GenerativeService "
         "(EmbedContent, BatchEmbedContents, CountTokens) and ModelService (ListModels, "
-        "GetModel) of every API version; other RPCs answer UNIMPLEMENTED.",
+        "GetModel) of every API version, and on the REST face Batch mode and the Files API; "
+        "other RPCs answer UNIMPLEMENTED.",
     )
     quotas = parser.add_argument_group("quotas (per method and model, like the API's)")
     for option in FAKE_SERVER_OPTIONS:
@@ -129,6 +131,9 @@ def run(values: Mapping[str, Any]) -> int:
             strict_models=bool(given["strict_models"]),
             embedding_dimension=given["dimension"],
             quotas=quotas_from_arguments(given),
+            batch_seconds=(
+                BATCH_SECONDS if given["batch_seconds"] is None else given["batch_seconds"]
+            ),
         )
     except (TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

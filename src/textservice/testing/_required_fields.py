@@ -5,11 +5,13 @@
 #   google/ai/generativelanguage/v1/model_service.proto
 #   google/ai/generativelanguage/v1/safety.proto
 #   google/ai/generativelanguage/v1beta/content.proto
+#   google/ai/generativelanguage/v1beta/file_service.proto
 #   google/ai/generativelanguage/v1beta/generative_service.proto
 #   google/ai/generativelanguage/v1beta/model_service.proto
 #   google/ai/generativelanguage/v1beta/retriever.proto
 #   google/ai/generativelanguage/v1beta/safety.proto
 #   google/ai/generativelanguage/v1beta/text_service.proto
+#   google/ai/generativelanguage/v1beta/textservice_batch_mode.proto
 #   google/ai/generativelanguage/v1beta/tuned_model.proto
 #   google/ai/generativelanguage/v1beta2/safety.proto
 #   google/ai/generativelanguage/v1beta2/text_service.proto
@@ -33,15 +35,25 @@ REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "google.ai.generativelanguage.v1.GenerateContentRequest": ("model", "contents"),
     "google.ai.generativelanguage.v1.GetModelRequest": ("name",),
     "google.ai.generativelanguage.v1.SafetySetting": ("category", "threshold"),
+    "google.ai.generativelanguage.v1beta.AsyncBatchEmbedContentRequest": ("batch",),
     "google.ai.generativelanguage.v1beta.BatchEmbedContentsRequest": ("model", "requests"),
     "google.ai.generativelanguage.v1beta.BatchEmbedTextRequest": ("model",),
     "google.ai.generativelanguage.v1beta.BidiGenerateContentSetup": ("model",),
+    "google.ai.generativelanguage.v1beta.CancelBatchRequest": ("name",),
     "google.ai.generativelanguage.v1beta.CodeExecutionResult": ("outcome",),
     "google.ai.generativelanguage.v1beta.Condition": ("operation",),
     "google.ai.generativelanguage.v1beta.CountTextTokensRequest": ("model", "prompt"),
     "google.ai.generativelanguage.v1beta.CountTokensRequest": ("model",),
     "google.ai.generativelanguage.v1beta.CreateTunedModelRequest": ("tuned_model",),
+    "google.ai.generativelanguage.v1beta.DeleteBatchRequest": ("name",),
+    "google.ai.generativelanguage.v1beta.DeleteFileRequest": ("name",),
     "google.ai.generativelanguage.v1beta.DeleteTunedModelRequest": ("name",),
+    "google.ai.generativelanguage.v1beta.DownloadFileRequest": ("name",),
+    "google.ai.generativelanguage.v1beta.EmbedContentBatch": (
+        "model",
+        "display_name",
+        "input_config",
+    ),
     "google.ai.generativelanguage.v1beta.EmbedContentRequest": ("model", "content"),
     "google.ai.generativelanguage.v1beta.EmbedTextRequest": ("model",),
     "google.ai.generativelanguage.v1beta.ExecutableCode": ("language", "code"),
@@ -58,8 +70,12 @@ REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     ),
     "google.ai.generativelanguage.v1beta.GenerateContentRequest": ("model", "contents"),
     "google.ai.generativelanguage.v1beta.GenerateTextRequest": ("model", "prompt"),
+    "google.ai.generativelanguage.v1beta.GetBatchRequest": ("name",),
+    "google.ai.generativelanguage.v1beta.GetFileRequest": ("name",),
     "google.ai.generativelanguage.v1beta.GetModelRequest": ("name",),
     "google.ai.generativelanguage.v1beta.GetTunedModelRequest": ("name",),
+    "google.ai.generativelanguage.v1beta.InlinedEmbedContentRequest": ("request",),
+    "google.ai.generativelanguage.v1beta.InlinedEmbedContentRequests": ("requests",),
     "google.ai.generativelanguage.v1beta.MetadataFilter": ("key", "conditions"),
     "google.ai.generativelanguage.v1beta.MultiSpeakerVoiceConfig": ("speaker_voice_configs",),
     "google.ai.generativelanguage.v1beta.SafetySetting": ("category", "threshold"),

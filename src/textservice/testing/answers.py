@@ -134,6 +134,26 @@ class Context:
     long_inputs: LongInputs = "truncate"
     """What EmbedContent does with an input over its model's token limit (see
     ``FakeServer``'s ``long_inputs``)."""
+    batch_mode: object | None = None
+    """The Batch mode and Files API store (``textservice.testing.batch_mode.BatchMode``),
+    whose methods answer those RPCs."""
+
+
+def _batch_mode(context: Context) -> object:
+    if context.batch_mode is None:
+        raise RuntimeError("this fake has no Batch mode store")
+    return context.batch_mode
+
+
+def _batch_answer(name: str) -> Answer:
+    """The answer of a Batch mode or Files API RPC: the store's method ``name``."""
+
+    def answer(context: Context, version: ApiVersion, request: Any) -> Any:
+        method: Callable[[ApiVersion, Any], Any] = getattr(_batch_mode(context), name)
+        return method(version, request)
+
+    answer.__name__ = name
+    return answer
 
 
 def generate_text(context: Context, version: ApiVersion, request: Any) -> Any:
@@ -316,6 +336,14 @@ ANSWERS: Mapping[tuple[str, str], Answer] = {
     ("GenerativeService", "CountTokens"): count_tokens,
     ("ModelService", "ListModels"): list_models,
     ("ModelService", "GetModel"): get_model,
+    ("BatchService", "AsyncBatchEmbedContent"): _batch_answer("create"),
+    ("BatchService", "GetBatch"): _batch_answer("get"),
+    ("BatchService", "ListBatches"): _batch_answer("list"),
+    ("BatchService", "CancelBatch"): _batch_answer("cancel"),
+    ("BatchService", "DeleteBatch"): _batch_answer("delete"),
+    ("FileService", "GetFile"): _batch_answer("get_file"),
+    ("FileService", "ListFiles"): _batch_answer("list_files"),
+    ("FileService", "DeleteFile"): _batch_answer("delete_file"),
 }
 """The RPCs the fake implements, by service and RPC name (in any version that has them)."""
 

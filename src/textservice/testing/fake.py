@@ -54,6 +54,14 @@ from textservice.testing.answers import (
     generation_methods,
     implemented_methods,
 )
+from textservice.testing.batch_mode import (
+    BATCH_SECONDS,
+    BatchMode,
+    Step,
+    error_response,
+    is_media,
+    is_upload_session,
+)
 from textservice.testing.catalogue import (
     DEFAULT_KNOWN_MODELS,
     CatalogueModel,
@@ -64,7 +72,7 @@ from textservice.testing.faults import FaultPlan
 from textservice.testing.log import RecordedCall, RequestLog
 from textservice.testing.memory import MemoryChannel
 from textservice.testing.quotas import QuotaLedger, Quotas, known_methods
-from textservice.testing.rest import RestFace, memory_transport
+from textservice.testing.rest import Response, RestFace, memory_transport
 from textservice.testing.validation import validate
 from textservice.testing.versions import ApiVersion, Service, api_versions
 from textservice.testing.wire_check import wire_problem
@@ -285,6 +293,8 @@ class FakeServer:
     :param log_limit: calls kept in the log (oldest dropped first); ``None``: no limit.
     :param quotas: per-minute and per-day quotas like the API's (``Quotas`` or a dict of its
         fields, see ``textservice.testing.quotas``); calls over them get RESOURCE_EXHAUSTED.
+    :param batch_seconds: how long a Batch mode job runs before it succeeds (its knobs:
+        ``batch_mode``, see ``textservice.testing.batch_mode``).
     :param long_inputs: what EmbedContent and BatchEmbedContents do with an input whose text
         holds more tokens (``expected_token_count``) than its model's profile allows
         (``input_tokens``: 2,048 for gemini-embedding-001, 8,192 for gemini-embedding-2):
@@ -307,6 +317,7 @@ class FakeServer:
         log_limit: int | None = DEFAULT_LOG_LIMIT,
         quotas: Quotas | Mapping[str, Any] | None = None,
         long_inputs: LongInputs = "truncate",
+        batch_seconds: float = BATCH_SECONDS,
     ) -> None:
         if long_inputs not in ("truncate", "reject"):
             raise ValueError(f"long_inputs must be 'truncate' or 'reject', got {long_inputs!r}")
@@ -335,6 +346,10 @@ class FakeServer:
         ``method``/``version``), or those that ended with ``status`` (``RequestLog.count``)."""
         self._quotas = self._pick_quotas(quotas)
         self._rest_face: RestFace | None = None
+        if batch_seconds < 0:
+            raise ValueError(f"batch_seconds must be >= 0, got {batch_seconds}")
+        self.batch_mode = BatchMode(self._answer_line, seconds=batch_seconds)
+        """Batch mode and the Files API (REST face): jobs, files, and their test knobs."""
 
     @staticmethod
     def _pick_versions(names: Iterable[str] | None) -> tuple[ApiVersion, ...]:
@@ -607,8 +622,26 @@ class FakeServer:
         raise GRPCError(Status.UNAUTHENTICATED, "API key not valid. Please pass a valid API key.")
 
     def _answer(self, version: ApiVersion, service: Service, method: str, request: Any) -> Any:
-        context = Context(self._models, self._extras, self._generation_methods, self.long_inputs)
+        context = Context(
+            self._models,
+            self._extras,
+            self._generation_methods,
+            self.long_inputs,
+            self.batch_mode,
+        )
         return ANSWERS[service.name, method](context, version, request)
+
+    def _answer_line(self, version: ApiVersion, request: Any) -> Any:
+        """One Batch mode line, checked and answered as an EmbedContent call would be: its
+        response, or the ``GRPCError`` the call would get."""
+        service = version.service("GenerativeService")
+        if service is None:
+            return GRPCError(Status.UNIMPLEMENTED, f"{version.name} has no GenerativeService")
+        try:
+            validate(service, "EmbedContent", request, self._models)
+            return self._answer(version, service, "EmbedContent", request)
+        except GRPCError as exc:
+            return exc
 
     async def _handle(
         self,
@@ -678,9 +711,13 @@ class FakeServer:
                 return
             if injection.error is not None:
                 raise injection.error
+            if method == "AsyncBatchEmbedContent":
+                self.batch_mode.fill_models(request)
             validate(service, method, request, self._models)
             answer = self._answer(version, service, method, request)
             self.faults.spoil(method, request, answer)
+            if method in _PAUSED_STEPS:
+                await self.batch_mode.pause_point(_PAUSED_STEPS[method])
             await send(answer)
         except GRPCError as exc:
             self.log.finish(call, exc.status, exc.message)
@@ -695,6 +732,33 @@ class FakeServer:
             raise GRPCError(Status.INTERNAL, message) from exc
         else:
             self.log.finish(call, Status.OK)
+
+    async def serve_media(
+        self, verb: str, path: str, query: str, metadata: list[tuple[str, Any]], body: bytes
+    ) -> Response | None:
+        """An upload or download of the Files API (REST), or ``None`` when the request is not
+        one: logged (``UploadFile``/``DownloadFile``), the key checked (but on an upload
+        session's own URL), answered by ``batch_mode``."""
+        if not is_media(verb, path, query):
+            return None
+        parts = path.removeprefix("/upload").removeprefix("/download").split("/")
+        version = next((v for v in self._versions if len(parts) > 1 and v.name == parts[1]), None)
+        method = "UploadFile" if path.startswith("/upload/") else "DownloadFile"
+        if version is None or version.service("FileService") is None:
+            return None
+        call = self.log.start(version.name, method, None, metadata, service="FileService")
+        try:
+            if not is_upload_session(path, query):
+                self._check_api_key(metadata)
+            answer = await self.batch_mode.media(version, verb, path, query, metadata, body)
+        except GRPCError as exc:
+            self.log.finish(call, exc.status, exc.message)
+            return error_response(exc)
+        except (TimeoutError, asyncio.CancelledError):
+            self.log.finish(call, Status.CANCELLED)
+            raise
+        self.log.finish(call, Status.OK)
+        return answer
 
     def serve_unimplemented(
         self, version: ApiVersion, service: Service, method: str, metadata: list[tuple[str, Any]]
@@ -726,6 +790,9 @@ class FakeServer:
             f"strict_methods={self.strict_methods}, calls={self.count()})"
         )
 
+
+_PAUSED_STEPS: Mapping[str, Step] = {"AsyncBatchEmbedContent": "create", "GetBatch": "get"}
+"""The RPCs a test can hold (``batch_mode.pause``) after the answer is made, before it is sent."""
 
 FakeTextService = FakeServer
 """The name ``FakeServer`` had when it served TextService alone; both work."""

@@ -8,7 +8,8 @@ the protocol (parsing, keep-alive, framing); this module only moves bytes.
 
 Each connection serves requests one after another (keep-alive); a handler's ``Dropped``
 aborts the connection (the ``drop_next`` fault), a client that goes away cancels its
-handler, and an unreadable request gets h11's 400.
+handler, and an unreadable request gets h11's 400. A ``Response`` with a ``stream`` (a
+download) is sent chunked as it is made.
 """
 
 from __future__ import annotations
@@ -63,6 +64,28 @@ def _send(connection: h11.Connection, writer: asyncio.StreamWriter, response: Re
     writer.write(connection.send(h11.EndOfMessage()))
 
 
+async def _send_stream(
+    connection: h11.Connection,
+    writer: asyncio.StreamWriter,
+    response: Response,
+    stream: AsyncIterator[bytes],
+) -> None:
+    """A body as it is made: chunked (h11 frames it), each piece drained before the next."""
+    writer.write(
+        connection.send(h11.Response(status_code=response.status, headers=list(response.headers)))
+    )
+    try:
+        async for data in stream:
+            if data:
+                writer.write(connection.send(h11.Data(data=data)))
+                await writer.drain()
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    writer.write(connection.send(h11.EndOfMessage()))
+
+
 async def _serve_connection(
     handler: Handler, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
@@ -87,7 +110,14 @@ async def _serve_connection(
             except Dropped:
                 writer.transport.abort()
                 return
-            _send(connection, writer, response)
+            if response.stream is not None:
+                try:
+                    await _send_stream(connection, writer, response, response.stream)
+                except Dropped:  # the body stops halfway: the connection goes
+                    writer.transport.abort()
+                    return
+            else:
+                _send(connection, writer, response)
             await writer.drain()
             if connection.our_state is not h11.DONE or connection.their_state is not h11.DONE:
                 break

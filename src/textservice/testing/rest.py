@@ -22,7 +22,7 @@ import importlib
 import importlib.util
 import math
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,7 +45,7 @@ from textservice.testing.versions import ApiVersion, Service
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Dropped", "Response", "RestFace", "memory_transport", "rest_methods"]
+__all__ = ["Dropped", "Response", "RestFace", "answer_json", "memory_transport", "rest_methods"]
 
 _JSON_HEADERS = (("content-type", "application/json; charset=UTF-8"),)
 _SYSTEM_PARAMETERS = frozenset({"alt", "$alt", "prettyPrint", "$prettyPrint"})
@@ -64,6 +64,8 @@ class Response:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    stream: AsyncIterator[bytes] | None = None
+    """A body sent as it is made (a download), instead of ``body``."""
 
 
 def _snake(name: str) -> str:
@@ -109,7 +111,7 @@ def _named_if_not_finite(values: list[float]) -> list[float | str]:
     return [json_mapping.float_to_json(v) for v in values]
 
 
-def _answer_json(answer: betterproto2.Message) -> bytes:
+def answer_json(answer: betterproto2.Message) -> bytes:
     """A response as JSON; an embedding response written straight from its vectors."""
     layout = embedding_layout(type(answer))
     if layout is None:
@@ -133,6 +135,15 @@ def _error(code: Status, message: str, details: Iterable[Any] = ()) -> Response:
 def _grpc_error(exc: GRPCError) -> Response:
     details = exc.details if isinstance(exc.details, list) else []
     return _error(exc.status, exc.message or exc.status.name, details)
+
+
+def _with_query_key(headers: list[tuple[str, str]], query: str) -> list[tuple[str, str]]:
+    """The headers (lowercase keys), with a ``key`` query parameter as the API key header."""
+    found = [(key.lower(), value) for key, value in headers]
+    found += [
+        (API_KEY_HEADER, v) for k, v in parse_qsl(query, keep_blank_values=True) if k == "key"
+    ]
+    return found
 
 
 def _timeout(headers: list[tuple[str, str]]) -> float | None:
@@ -166,6 +177,10 @@ class Serving(Protocol):
         self, version: ApiVersion, service: Service, method: str, metadata: list[tuple[str, Any]]
     ) -> GRPCError: ...
 
+    async def serve_media(
+        self, verb: str, path: str, query: str, metadata: list[tuple[str, Any]], body: bytes
+    ) -> Response | None: ...
+
     def log_malformed(
         self,
         version: ApiVersion,
@@ -196,6 +211,11 @@ class RestFace:
         """The answer to one HTTP request (``target``: path and query); raises ``Dropped``
         for the ``drop_next`` fault."""
         parts = urlsplit(target)
+        media = await self._fake.serve_media(
+            verb.upper(), parts.path, parts.query, _with_query_key(headers, parts.query), body
+        )
+        if media is not None:  # the Files API's upload or download: not an RPC
+            return media
         found = route_of(self._specs, verb.upper(), parts.path)
         if found is None:
             return _error(Status.NOT_FOUND, f"no route for {verb} {parts.path}")
@@ -223,7 +243,7 @@ class RestFace:
         dropped = False
 
         async def send(answer: Any) -> None:
-            answered.append(_answer_json(answer))
+            answered.append(answer_json(answer))
 
         def drop() -> None:
             nonlocal dropped
@@ -252,6 +272,22 @@ class RestFace:
 
 def _memory_transport_class() -> type[httpx.AsyncBaseTransport]:
     import httpx
+
+    class _Stream(httpx.AsyncByteStream):
+        def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+            self._chunks = chunks
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            try:
+                async for chunk in self._chunks:
+                    yield chunk
+            except Dropped:  # as a dropped socket reads
+                raise httpx.RemoteProtocolError("the server dropped the connection") from None
+
+        async def aclose(self) -> None:
+            aclose = getattr(self._chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     class _MemoryTransport(httpx.AsyncBaseTransport):
         def __init__(self, face: Callable[[], RestFace]) -> None:
@@ -287,6 +323,13 @@ def _memory_transport_class() -> type[httpx.AsyncBaseTransport]:
                 ) from None
             finally:
                 self._in_flight.discard(task)
+            if answer.stream is not None:
+                return httpx.Response(
+                    answer.status,
+                    headers=list(answer.headers),
+                    stream=_Stream(answer.stream),
+                    request=request,
+                )
             return httpx.Response(
                 answer.status, headers=list(answer.headers), content=answer.body, request=request
             )

@@ -3,6 +3,8 @@
 # Sources:
 #   google/ai/generativelanguage/v1beta/citation.proto
 #   google/ai/generativelanguage/v1beta/content.proto
+#   google/ai/generativelanguage/v1beta/file.proto
+#   google/ai/generativelanguage/v1beta/file_service.proto
 #   google/ai/generativelanguage/v1beta/generative_service.proto
 #   google/ai/generativelanguage/v1beta/generativeai_grpc_service_config.json
 #   google/ai/generativelanguage/v1beta/model.proto
@@ -10,9 +12,12 @@
 #   google/ai/generativelanguage/v1beta/retriever.proto
 #   google/ai/generativelanguage/v1beta/safety.proto
 #   google/ai/generativelanguage/v1beta/text_service.proto
+#   google/ai/generativelanguage/v1beta/textservice_batch_mode.proto
 #   google/ai/generativelanguage/v1beta/tuned_model.proto
 # To change it, edit protos/ or codegen/ and run `make generate`.
 """The ``google.ai.generativelanguage.v1beta`` API: a function for every unary RPC of its services.
+
+An API for uploading and managing files.
 
 API for using Large Models that generate multimodal content and have
 additional capabilities beyond text generation.
@@ -24,6 +29,13 @@ API for using Generative Language Models (GLMs) trained to generate text.
 Also known as Large Language Models (LLM)s, these generate text given an
 input prompt from the user.
 
+Batch mode's embedding jobs: EmbedContent requests run by Google's batch engine, at half
+the price of online calls, finished within 24 hours (https://ai.google.dev/api/batch-api;
+the price: https://ai.google.dev/gemini-api/docs/pricing). Creating a job is not
+idempotent: each call makes a new job.
+
+FileService: ``create_file``, ``list_files``, ``get_file``, ``delete_file``, ``download_file``.
+
 GenerativeService: ``embed_content``, ``iter_embed_content``, ``count_tokens``,
 ``generate_content``, ``generate_answer``.
 
@@ -31,6 +43,9 @@ ModelService: ``get_model``, ``list_models``, ``get_tuned_model``, ``list_tuned_
 ``create_tuned_model``, ``update_tuned_model``, ``delete_tuned_model``.
 
 TextService: ``generate_embeddings``, ``iter_embeddings``, ``generate_text``, ``count_text_tokens``.
+
+BatchService: ``async_batch_embed_content``, ``get_batch``, ``list_batches``, ``cancel_batch``,
+``delete_batch``.
 
 Each function has an ``_async`` twin taking the same arguments (awaitable, or an async iterator for
 the ``iter_`` and paged list functions). Results are plain dicts typed by the TypedDicts in
@@ -47,6 +62,30 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from textservice.v1beta._batch_service import (
+        async_batch_embed_content as async_batch_embed_content,
+    )
+    from textservice.v1beta._batch_service import (
+        async_batch_embed_content_async as async_batch_embed_content_async,
+    )
+    from textservice.v1beta._batch_service import cancel_batch as cancel_batch
+    from textservice.v1beta._batch_service import cancel_batch_async as cancel_batch_async
+    from textservice.v1beta._batch_service import delete_batch as delete_batch
+    from textservice.v1beta._batch_service import delete_batch_async as delete_batch_async
+    from textservice.v1beta._batch_service import get_batch as get_batch
+    from textservice.v1beta._batch_service import get_batch_async as get_batch_async
+    from textservice.v1beta._batch_service import list_batches as list_batches
+    from textservice.v1beta._batch_service import list_batches_async as list_batches_async
+    from textservice.v1beta._file_service import create_file as create_file
+    from textservice.v1beta._file_service import create_file_async as create_file_async
+    from textservice.v1beta._file_service import delete_file as delete_file
+    from textservice.v1beta._file_service import delete_file_async as delete_file_async
+    from textservice.v1beta._file_service import download_file as download_file
+    from textservice.v1beta._file_service import download_file_async as download_file_async
+    from textservice.v1beta._file_service import get_file as get_file
+    from textservice.v1beta._file_service import get_file_async as get_file_async
+    from textservice.v1beta._file_service import list_files as list_files
+    from textservice.v1beta._file_service import list_files_async as list_files_async
     from textservice.v1beta._generative_service import count_tokens as count_tokens
     from textservice.v1beta._generative_service import count_tokens_async as count_tokens_async
     from textservice.v1beta._generative_service import embed_content as embed_content
@@ -98,8 +137,14 @@ if TYPE_CHECKING:
     from textservice.v1beta.types import Completion as Completion
     from textservice.v1beta.types import CountTextTokensResponseDict as CountTextTokensResponseDict
     from textservice.v1beta.types import CountTokensResponseDict as CountTokensResponseDict
+    from textservice.v1beta.types import CreateFileResponseDict as CreateFileResponseDict
+    from textservice.v1beta.types import DownloadFileResponseDict as DownloadFileResponseDict
+    from textservice.v1beta.types import (
+        EmbedContentBatchOperationDict as EmbedContentBatchOperationDict,
+    )
     from textservice.v1beta.types import EmbeddingDict as EmbeddingDict
     from textservice.v1beta.types import EmptyDict as EmptyDict
+    from textservice.v1beta.types import FileDict as FileDict
     from textservice.v1beta.types import GenerateAnswerResponseDict as GenerateAnswerResponseDict
     from textservice.v1beta.types import GenerateContentResponseDict as GenerateContentResponseDict
     from textservice.v1beta.types import ModelDict as ModelDict
@@ -112,21 +157,37 @@ __all__ = [
     "Completion",
     "CountTextTokensResponseDict",
     "CountTokensResponseDict",
+    "CreateFileResponseDict",
+    "DownloadFileResponseDict",
+    "EmbedContentBatchOperationDict",
     "EmbeddingDict",
     "EmptyDict",
+    "FileDict",
     "GenerateAnswerResponseDict",
     "GenerateContentResponseDict",
     "ModelDict",
     "OperationDict",
     "TunedModelDict",
+    "async_batch_embed_content",
+    "async_batch_embed_content_async",
+    "cancel_batch",
+    "cancel_batch_async",
     "count_text_tokens",
     "count_text_tokens_async",
     "count_tokens",
     "count_tokens_async",
+    "create_file",
+    "create_file_async",
     "create_tuned_model",
     "create_tuned_model_async",
+    "delete_batch",
+    "delete_batch_async",
+    "delete_file",
+    "delete_file_async",
     "delete_tuned_model",
     "delete_tuned_model_async",
+    "download_file",
+    "download_file_async",
     "embed_content",
     "embed_content_async",
     "generate_answer",
@@ -137,6 +198,10 @@ __all__ = [
     "generate_embeddings_async",
     "generate_text",
     "generate_text_async",
+    "get_batch",
+    "get_batch_async",
+    "get_file",
+    "get_file_async",
     "get_model",
     "get_model_async",
     "get_tuned_model",
@@ -145,6 +210,10 @@ __all__ = [
     "iter_embed_content_async",
     "iter_embeddings",
     "iter_embeddings_async",
+    "list_batches",
+    "list_batches_async",
+    "list_files",
+    "list_files_async",
     "list_models",
     "list_models_async",
     "list_tuned_models",
@@ -159,21 +228,37 @@ _MODULE_OF = {
     "Completion": "types",
     "CountTextTokensResponseDict": "types",
     "CountTokensResponseDict": "types",
+    "CreateFileResponseDict": "types",
+    "DownloadFileResponseDict": "types",
+    "EmbedContentBatchOperationDict": "types",
     "EmbeddingDict": "types",
     "EmptyDict": "types",
+    "FileDict": "types",
     "GenerateAnswerResponseDict": "types",
     "GenerateContentResponseDict": "types",
     "ModelDict": "types",
     "OperationDict": "types",
     "TunedModelDict": "types",
+    "async_batch_embed_content": "_batch_service",
+    "async_batch_embed_content_async": "_batch_service",
+    "cancel_batch": "_batch_service",
+    "cancel_batch_async": "_batch_service",
     "count_text_tokens": "_text_service",
     "count_text_tokens_async": "_text_service",
     "count_tokens": "_generative_service",
     "count_tokens_async": "_generative_service",
+    "create_file": "_file_service",
+    "create_file_async": "_file_service",
     "create_tuned_model": "_model_service",
     "create_tuned_model_async": "_model_service",
+    "delete_batch": "_batch_service",
+    "delete_batch_async": "_batch_service",
+    "delete_file": "_file_service",
+    "delete_file_async": "_file_service",
     "delete_tuned_model": "_model_service",
     "delete_tuned_model_async": "_model_service",
+    "download_file": "_file_service",
+    "download_file_async": "_file_service",
     "embed_content": "_generative_service",
     "embed_content_async": "_generative_service",
     "generate_answer": "_generative_service",
@@ -184,6 +269,10 @@ _MODULE_OF = {
     "generate_embeddings_async": "_text_service",
     "generate_text": "_text_service",
     "generate_text_async": "_text_service",
+    "get_batch": "_batch_service",
+    "get_batch_async": "_batch_service",
+    "get_file": "_file_service",
+    "get_file_async": "_file_service",
     "get_model": "_model_service",
     "get_model_async": "_model_service",
     "get_tuned_model": "_model_service",
@@ -192,6 +281,10 @@ _MODULE_OF = {
     "iter_embed_content_async": "_generative_service",
     "iter_embeddings": "_text_service",
     "iter_embeddings_async": "_text_service",
+    "list_batches": "_batch_service",
+    "list_batches_async": "_batch_service",
+    "list_files": "_file_service",
+    "list_files_async": "_file_service",
     "list_models": "_model_service",
     "list_models_async": "_model_service",
     "list_tuned_models": "_model_service",

@@ -3,6 +3,8 @@
 # Sources:
 #   google/ai/generativelanguage/v1beta/citation.proto
 #   google/ai/generativelanguage/v1beta/content.proto
+#   google/ai/generativelanguage/v1beta/file.proto
+#   google/ai/generativelanguage/v1beta/file_service.proto
 #   google/ai/generativelanguage/v1beta/generative_service.proto
 #   google/ai/generativelanguage/v1beta/generativeai_grpc_service_config.json
 #   google/ai/generativelanguage/v1beta/model.proto
@@ -10,6 +12,7 @@
 #   google/ai/generativelanguage/v1beta/retriever.proto
 #   google/ai/generativelanguage/v1beta/safety.proto
 #   google/ai/generativelanguage/v1beta/text_service.proto
+#   google/ai/generativelanguage/v1beta/textservice_batch_mode.proto
 #   google/ai/generativelanguage/v1beta/tuned_model.proto
 # To change it, edit protos/ or codegen/ and run `make generate`.
 """``google.ai.generativelanguage.v1beta.GenerativeService``: its functions in

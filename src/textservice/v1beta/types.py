@@ -3,6 +3,8 @@
 # Sources:
 #   google/ai/generativelanguage/v1beta/citation.proto
 #   google/ai/generativelanguage/v1beta/content.proto
+#   google/ai/generativelanguage/v1beta/file.proto
+#   google/ai/generativelanguage/v1beta/file_service.proto
 #   google/ai/generativelanguage/v1beta/generative_service.proto
 #   google/ai/generativelanguage/v1beta/generativeai_grpc_service_config.json
 #   google/ai/generativelanguage/v1beta/model.proto
@@ -10,6 +12,7 @@
 #   google/ai/generativelanguage/v1beta/retriever.proto
 #   google/ai/generativelanguage/v1beta/safety.proto
 #   google/ai/generativelanguage/v1beta/text_service.proto
+#   google/ai/generativelanguage/v1beta/textservice_batch_mode.proto
 #   google/ai/generativelanguage/v1beta/tuned_model.proto
 # To change it, edit protos/ or codegen/ and run `make generate`.
 """Result shapes of ``textservice.v1beta``: TypedDicts made from its response messages.
@@ -44,14 +47,24 @@ __all__ = [
     "CodeExecutionResultDict",
     "Completion",
     "ContentDict",
+    "ContentEmbeddingDict",
     "ContentFilterDict",
     "CountTextTokensResponseDict",
     "CountTokensResponseDict",
+    "CreateFileResponseDict",
     "DatasetDict",
+    "DownloadFileResponseDict",
+    "EmbedContentBatchDict",
+    "EmbedContentBatchOperationDict",
+    "EmbedContentBatchOutputDict",
+    "EmbedContentBatchStatsDict",
+    "EmbedContentRequestDict",
+    "EmbedContentResponseDict",
     "EmbeddingDict",
     "EmptyDict",
     "ExecutableCodeDict",
     "FileDataDict",
+    "FileDict",
     "FunctionCallDict",
     "FunctionResponseBlobDict",
     "FunctionResponseDict",
@@ -72,6 +85,11 @@ __all__ = [
     "GroundingMetadataDict",
     "GroundingSupportDict",
     "HyperparametersDict",
+    "InlinedEmbedContentRequestDict",
+    "InlinedEmbedContentRequestsDict",
+    "InlinedEmbedContentResponseDict",
+    "InlinedEmbedContentResponsesDict",
+    "InputEmbedContentConfigDict",
     "LogprobsResultCandidateDict",
     "LogprobsResultDict",
     "LogprobsResultTopCandidatesDict",
@@ -95,8 +113,193 @@ __all__ = [
     "TuningTaskDict",
     "UrlContextMetadataDict",
     "UrlMetadataDict",
+    "VideoFileMetadataDict",
     "VideoMetadataDict",
 ]
+
+
+class VideoFileMetadataDict(TypedDict):
+    """Metadata for a video `File`."""
+
+    video_duration: datetime.timedelta | None
+    """Duration of the video."""
+
+
+class AnyDict(TypedDict):
+    """`Any` contains an arbitrary serialized protocol buffer message along with a
+    URL that describes the type of the serialized message.
+
+    In its binary encoding, an `Any` is an ordinary message; but in other wire
+    forms like JSON, it has a special encoding. The format of the type URL is
+    described on the `type_url` field.
+
+    Protobuf APIs provide utilities to interact with `Any` values:
+
+    - A 'pack' operation accepts a message and constructs a generic `Any` wrapper
+      around it.
+    - An 'unpack' operation reads the content of an `Any` message, either into an
+      existing message or a new one. Unpack operations must check the type of the
+      value they unpack against the declared `type_url`.
+    - An 'is' operation decides whether an `Any` contains a message of the given
+      type, i.e. whether it can 'unpack' that type.
+
+    The JSON format representation of an `Any` follows one of these cases:
+
+    - For types without special-cased JSON encodings, the JSON format
+      representation of the `Any` is the same as that of the message, with an
+      additional `@type` field which contains the type URL.
+    - For types with special-cased JSON encodings (typically called 'well-known'
+      types, listed in https://protobuf.dev/programming-guides/json/#any), the
+      JSON format representation has a key `@type` which contains the type URL
+      and a key `value` which contains the JSON-serialized value.
+
+    The text format representation of an `Any` is like a message with one field
+    whose name is the type URL in brackets. For example, an `Any` containing a
+    `foo.Bar` message may be written `[type.googleapis.com/foo.Bar] { a: 2 }`.
+    """
+
+    type_url: str
+    """Identifies the type of the serialized Protobuf message with a URI reference
+    consisting of a prefix ending in a slash and the fully-qualified type name.
+
+    Example: type.googleapis.com/google.protobuf.StringValue
+
+    This string must contain at least one `/` character, and the content after
+    the last `/` must be the fully-qualified name of the type in canonical
+    form, without a leading dot. Do not write a scheme on these URI references
+    so that clients do not attempt to contact them.
+
+    The prefix is arbitrary and Protobuf implementations are expected to
+    simply strip off everything up to and including the last `/` to identify
+    the type. `type.googleapis.com/` is a common default prefix that some
+    legacy implementations require. This prefix does not indicate the origin of
+    the type, and URIs containing it are not expected to respond to any
+    requests.
+
+    All type URL strings must be legal URI references with the additional
+    restriction (for the text format) that the content of the reference
+    must consist only of alphanumeric characters, percent-encoded escapes, and
+    characters in the following set (not including the outer backticks):
+    `/-.~_!$&()*+,;=`. Despite our allowing percent encodings, implementations
+    should not unescape them to prevent confusion with existing parsers. For
+    example, `type.googleapis.com%2FFoo` should be rejected.
+
+    In the original design of `Any`, the possibility of launching a type
+    resolution service at these type URLs was considered but Protobuf never
+    implemented one and considers contacting these URLs to be problematic and
+    a potential security issue. Do not attempt to contact type URLs.
+    """
+
+    value: bytes
+    """Holds a Protobuf serialization of the type described by type_url."""
+
+
+class StatusDict(TypedDict):
+    """The `Status` type defines a logical error model that is suitable for
+    different programming environments, including REST APIs and RPC APIs. It is
+    used by [gRPC](https://github.com/grpc). Each `Status` message contains
+    three pieces of data: error code, error message, and error details.
+
+    You can find out more about this error model and how to work with it in the
+    [API Design Guide](https://cloud.google.com/apis/design/errors).
+    """
+
+    code: int
+    """The status code, which should be an enum value of
+    [google.rpc.Code][google.rpc.Code].
+    """
+
+    message: str
+    """A developer-facing error message, which should be in English. Any
+    user-facing error message should be localized and sent in the
+    [google.rpc.Status.details][google.rpc.Status.details] field, or localized
+    by the client.
+    """
+
+    details: list[AnyDict]
+    """A list of messages that carry the error details.  There is a common set of
+    message types for APIs to use.
+    """
+
+
+class FileDict(TypedDict):
+    """A file uploaded to the API.
+    Next ID: 15
+    """
+
+    video_metadata: VideoFileMetadataDict | None
+    """Output only. Metadata for a video."""
+
+    name: str
+    """Immutable. Identifier. The `File` resource name. The ID (name excluding the
+    "files/" prefix) can contain up to 40 characters that are lowercase
+    alphanumeric or dashes (-). The ID cannot start or end with a dash. If the
+    name is empty on create, a unique name will be generated. Example:
+    `files/123-456`
+    """
+
+    display_name: str
+    """Optional. The human-readable display name for the `File`. The display name
+    must be no more than 512 characters in length, including spaces. Example:
+    "Welcome Image\"
+    """
+
+    mime_type: str
+    """Output only. MIME type of the file."""
+
+    size_bytes: int
+    """Output only. Size of the file in bytes."""
+
+    create_time: datetime.datetime | None
+    """Output only. The timestamp of when the `File` was created."""
+
+    update_time: datetime.datetime | None
+    """Output only. The timestamp of when the `File` was last updated."""
+
+    expiration_time: datetime.datetime | None
+    """Output only. The timestamp of when the `File` will be deleted. Only set if
+    the `File` is scheduled to expire.
+    """
+
+    sha256_hash: bytes
+    """Output only. SHA-256 hash of the uploaded bytes."""
+
+    uri: str
+    """Output only. The uri of the `File`."""
+
+    download_uri: str
+    """Output only. The download uri of the `File`."""
+
+    state: _pb.FileState
+    """Output only. Processing state of the File."""
+
+    source: _pb.FileSource
+    """Source of the File."""
+
+    error: StatusDict | None
+    """Output only. Error status if File processing failed."""
+
+
+class CreateFileResponseDict(TypedDict):
+    """Response for `CreateFile`."""
+
+    file: FileDict | None
+    """Metadata for the created file."""
+
+
+class EmptyDict(TypedDict):
+    """A generic empty message that you can re-use to avoid defining duplicated
+    empty messages in your APIs. A typical example is to use it as the request
+    or the response type of an API method. For instance:
+
+        service Foo {
+          rpc Bar(google.protobuf.Empty) returns (google.protobuf.Empty);
+        }
+    """
+
+
+class DownloadFileResponseDict(TypedDict):
+    """Response for `DownloadFile`."""
 
 
 class ModalityTokenCountDict(TypedDict):
@@ -1220,103 +1423,6 @@ class TunedModelDict(TypedDict):
     """Optional. List of project numbers that have read access to the tuned model."""
 
 
-class AnyDict(TypedDict):
-    """`Any` contains an arbitrary serialized protocol buffer message along with a
-    URL that describes the type of the serialized message.
-
-    In its binary encoding, an `Any` is an ordinary message; but in other wire
-    forms like JSON, it has a special encoding. The format of the type URL is
-    described on the `type_url` field.
-
-    Protobuf APIs provide utilities to interact with `Any` values:
-
-    - A 'pack' operation accepts a message and constructs a generic `Any` wrapper
-      around it.
-    - An 'unpack' operation reads the content of an `Any` message, either into an
-      existing message or a new one. Unpack operations must check the type of the
-      value they unpack against the declared `type_url`.
-    - An 'is' operation decides whether an `Any` contains a message of the given
-      type, i.e. whether it can 'unpack' that type.
-
-    The JSON format representation of an `Any` follows one of these cases:
-
-    - For types without special-cased JSON encodings, the JSON format
-      representation of the `Any` is the same as that of the message, with an
-      additional `@type` field which contains the type URL.
-    - For types with special-cased JSON encodings (typically called 'well-known'
-      types, listed in https://protobuf.dev/programming-guides/json/#any), the
-      JSON format representation has a key `@type` which contains the type URL
-      and a key `value` which contains the JSON-serialized value.
-
-    The text format representation of an `Any` is like a message with one field
-    whose name is the type URL in brackets. For example, an `Any` containing a
-    `foo.Bar` message may be written `[type.googleapis.com/foo.Bar] { a: 2 }`.
-    """
-
-    type_url: str
-    """Identifies the type of the serialized Protobuf message with a URI reference
-    consisting of a prefix ending in a slash and the fully-qualified type name.
-
-    Example: type.googleapis.com/google.protobuf.StringValue
-
-    This string must contain at least one `/` character, and the content after
-    the last `/` must be the fully-qualified name of the type in canonical
-    form, without a leading dot. Do not write a scheme on these URI references
-    so that clients do not attempt to contact them.
-
-    The prefix is arbitrary and Protobuf implementations are expected to
-    simply strip off everything up to and including the last `/` to identify
-    the type. `type.googleapis.com/` is a common default prefix that some
-    legacy implementations require. This prefix does not indicate the origin of
-    the type, and URIs containing it are not expected to respond to any
-    requests.
-
-    All type URL strings must be legal URI references with the additional
-    restriction (for the text format) that the content of the reference
-    must consist only of alphanumeric characters, percent-encoded escapes, and
-    characters in the following set (not including the outer backticks):
-    `/-.~_!$&()*+,;=`. Despite our allowing percent encodings, implementations
-    should not unescape them to prevent confusion with existing parsers. For
-    example, `type.googleapis.com%2FFoo` should be rejected.
-
-    In the original design of `Any`, the possibility of launching a type
-    resolution service at these type URLs was considered but Protobuf never
-    implemented one and considers contacting these URLs to be problematic and
-    a potential security issue. Do not attempt to contact type URLs.
-    """
-
-    value: bytes
-    """Holds a Protobuf serialization of the type described by type_url."""
-
-
-class StatusDict(TypedDict):
-    """The `Status` type defines a logical error model that is suitable for
-    different programming environments, including REST APIs and RPC APIs. It is
-    used by [gRPC](https://github.com/grpc). Each `Status` message contains
-    three pieces of data: error code, error message, and error details.
-
-    You can find out more about this error model and how to work with it in the
-    [API Design Guide](https://cloud.google.com/apis/design/errors).
-    """
-
-    code: int
-    """The status code, which should be an enum value of
-    [google.rpc.Code][google.rpc.Code].
-    """
-
-    message: str
-    """A developer-facing error message, which should be in English. Any
-    user-facing error message should be localized and sent in the
-    [google.rpc.Status.details][google.rpc.Status.details] field, or localized
-    by the client.
-    """
-
-    details: list[AnyDict]
-    """A list of messages that carry the error details.  There is a common set of
-    message types for APIs to use.
-    """
-
-
 class OperationDict(TypedDict):
     """This resource represents a long-running operation that is the result of a
     network API call.
@@ -1353,17 +1459,6 @@ class OperationDict(TypedDict):
     is the original method name.  For example, if the original method name
     is `TakeSnapshot()`, the inferred response type is
     `TakeSnapshotResponse`.
-    """
-
-
-class EmptyDict(TypedDict):
-    """A generic empty message that you can re-use to avoid defining duplicated
-    empty messages in your APIs. A typical example is to use it as the request
-    or the response type of an API method. For instance:
-
-        service Foo {
-          rpc Bar(google.protobuf.Empty) returns (google.protobuf.Empty);
-        }
     """
 
 
@@ -1478,6 +1573,215 @@ class CountTextTokensResponseDict(TypedDict):
 
     Always non-negative.
     """
+
+
+class EmbedContentRequestDict(TypedDict):
+    """Request containing the `Content` for the model to embed."""
+
+    model: str
+    """Required. The model's resource name. This serves as an ID for the Model to
+    use.
+
+    This name should match a model name returned by the `ListModels` method.
+
+    Format: `models/{model}`
+    """
+
+    content: ContentDict | None
+    """Required. The content to embed. Only the `parts.text` fields will be
+    counted.
+    """
+
+    task_type: _pb.TaskType | None
+    """Optional. Optional task type for which the embeddings will be used. Not
+    supported on earlier models (`models/embedding-001`).
+    """
+
+    title: str | None
+    """Optional. An optional title for the text. Only applicable when TaskType is
+    `RETRIEVAL_DOCUMENT`.
+
+    Note: Specifying a `title` for `RETRIEVAL_DOCUMENT` provides better quality
+    embeddings for retrieval.
+    """
+
+    output_dimensionality: int | None
+    """Optional. Optional reduced dimension for the output embedding. If set,
+    excessive values in the output embedding are truncated from the end.
+    Supported by newer models since 2024 only. You cannot set this value if
+    using the earlier model (`models/embedding-001`).
+    """
+
+
+class InlinedEmbedContentRequestDict(TypedDict):
+    """One request of a batch sent inline (the reference's `InlinedEmbedContentRequest`)."""
+
+    request: EmbedContentRequestDict | None
+    """Required. The request to process."""
+
+    metadata: dict[str, Any] | None
+    """Optional. The metadata to associate with the request; it comes back with its
+    response.
+    """
+
+
+class InlinedEmbedContentRequestsDict(TypedDict):
+    """The requests of a batch sent inline (the reference's `InlinedEmbedContentRequests`)."""
+
+    requests: list[InlinedEmbedContentRequestDict]
+    """Required. The requests to process in the batch."""
+
+
+class InputEmbedContentConfigDict(TypedDict):
+    """The input of a batch (the reference's `InputEmbedContentConfig`): a file uploaded through
+    the Files API, or the requests themselves.
+    """
+
+    file_name: str | None
+    """The name of the `File` holding the input: JSON lines
+    `{"key": "...", "request": {EmbedContentRequest}}`. Format: `files/{file}`.
+    """
+
+    requests: InlinedEmbedContentRequestsDict | None
+    """The requests to process in the batch."""
+
+
+class ContentEmbeddingDict(TypedDict):
+    """A list of floats representing an embedding."""
+
+    values: list[float]
+    """The embedding values."""
+
+
+class EmbedContentResponseDict(TypedDict):
+    """The response to an `EmbedContentRequest`."""
+
+    embedding: ContentEmbeddingDict | None
+    """Output only. The embedding generated from the input content."""
+
+
+class InlinedEmbedContentResponseDict(TypedDict):
+    """The response to one request of a batch sent inline (the reference's
+    `InlinedEmbedContentResponse`).
+    """
+
+    error: StatusDict | None
+    """Output only. The error met while processing the request."""
+
+    response: EmbedContentResponseDict | None
+    """Output only. The response to the request."""
+
+    metadata: dict[str, Any] | None
+    """Output only. The metadata given with the request."""
+
+
+class InlinedEmbedContentResponsesDict(TypedDict):
+    """The responses of a batch sent inline (the reference's `InlinedEmbedContentResponses`)."""
+
+    inlined_responses: list[InlinedEmbedContentResponseDict]
+    """Output only. The responses to the requests in the batch."""
+
+
+class EmbedContentBatchOutputDict(TypedDict):
+    """The output of a batch (the reference's `EmbedContentBatchOutput`): a file of results for a
+    batch whose input was a file, or the responses themselves for one sent inline.
+    """
+
+    responses_file: str | None
+    """Output only. The name of the `File` holding the results: JSON lines
+    `{"key": "...", "response": {EmbedContentResponse}}`, or the line's status for a
+    request that failed. Lines come in no particular order: match them by key.
+    """
+
+    inlined_responses: InlinedEmbedContentResponsesDict | None
+    """Output only. The responses to the requests, in the order they were given."""
+
+
+class EmbedContentBatchStatsDict(TypedDict):
+    """Counts of a batch's requests (the reference's `EmbedContentBatchStats`; int64 values,
+    written as strings in JSON).
+    """
+
+    request_count: int
+    """Output only. The number of requests in the batch."""
+
+    successful_request_count: int
+    """Output only. The number of requests that were successfully processed."""
+
+    failed_request_count: int
+    """Output only. The number of requests that failed to be processed."""
+
+    pending_request_count: int
+    """Output only. The number of requests that are still pending processing."""
+
+
+class EmbedContentBatchDict(TypedDict):
+    """A resource representing a batch of EmbedContent requests (the reference's
+    `EmbedContentBatch`).
+    """
+
+    model: str
+    """Required. The name of the `Model` to use for generating the embeddings.
+    Format: `models/{model}`.
+    """
+
+    name: str
+    """Output only. Identifier. Resource name of the batch. Format: `batches/{batch_id}`."""
+
+    display_name: str
+    """Required. The user-defined name of this batch."""
+
+    input_config: InputEmbedContentConfigDict | None
+    """Required. Input configuration of the instances on which batch processing is
+    performed.
+    """
+
+    output: EmbedContentBatchOutputDict | None
+    """Output only. The output of the batch request."""
+
+    create_time: datetime.datetime | None
+    """Output only. The time at which the batch was created."""
+
+    end_time: datetime.datetime | None
+    """Output only. The time at which the batch processing completed."""
+
+    update_time: datetime.datetime | None
+    """Output only. The time at which the batch was last updated."""
+
+    batch_stats: EmbedContentBatchStatsDict | None
+    """Output only. Stats about the batch."""
+
+    state: _pb.BatchState
+    """Output only. The state of the batch."""
+
+    priority: int
+    """Optional. The priority of the batch. Batches with a higher priority value are
+    processed before batches with a lower one. Negative values are allowed. Default is 0.
+    """
+
+
+class EmbedContentBatchOperationDict(TypedDict):
+    """The long-running operation of a batch, as the batch calls answer it: the fields of
+    `google.longrunning.Operation` (same names and numbers), with its two `Any` fields typed
+    by what they hold here. google-genai reads the batch from `metadata` (and its results file
+    from `metadata.output.responsesFile`); the guide's REST sample reads
+    `response.responsesFile`. The JSON's `@type` keys are not fields and are ignored.
+    """
+
+    name: str
+    """The server-assigned name: the batch's, `batches/{batch_id}`."""
+
+    metadata: EmbedContentBatchDict | None
+    """The batch, its state and stats as of this answer."""
+
+    done: bool
+    """Whether the operation is done: the batch succeeded, failed, was cancelled or expired."""
+
+    error: StatusDict | None
+    """The error of an operation that failed."""
+
+    response: EmbedContentBatchOutputDict | None
+    """The output of a batch that succeeded."""
 
 
 class EmbeddingDict(TypedDict):

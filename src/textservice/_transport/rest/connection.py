@@ -6,7 +6,9 @@ API key (``x-goog-api-key``, never the URL: URLs end up in logs and proxies), th
 metadata, and the attempt's time limit as ``X-Server-Timeout`` (whole seconds, rounded up,
 as python-genai's ``_api_client`` sends it); the attempt, reply read and decoded, ends
 locally at the same time (httpx's own timeouts bound each read, not the whole: a server
-dripping its reply would outlast them). The reply is read as the caller asks
+dripping its reply would outlast them). A ``rest.media.MediaCall`` (the Files API's upload
+and download) writes its own request on the same client, with the same headers, deadline and
+error mapping. The reply is read as the caller asks
 (``decode_reply``), off the event loop when large (``_transport.decoding``). Failures come
 out as the typed errors the gRPC transport gives: Google's error body by ``errors``, a
 timeout as ``DeadlineExceeded``, a connection that fails or drops (a body cut short
@@ -21,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import math
 import ssl
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -33,6 +36,7 @@ from textservice._transport.decoding import off_loop
 from textservice._transport.methods import MethodSpec
 from textservice._transport.rest.errors import error_from_response
 from textservice._transport.rest.http_call import NoBinding, encode_request
+from textservice._transport.rest.media import MediaCall
 from textservice.errors import Internal, InvalidArgument, Unavailable
 
 if TYPE_CHECKING:
@@ -110,17 +114,19 @@ class RestConnection:
         metadata: Sequence[tuple[str, str | bytes]],
     ) -> Any:
         """One attempt: the request sent, the reply decoded as ``reply``; typed errors."""
-        httpx = self._httpx
-        try:
-            call = encode_request(method, request)
-        except NoBinding as exc:
-            raise InvalidArgument(str(exc)) from None
         headers = {key: _header_value(key, value) for key, value in metadata}
         if timeout is not None:
             headers[SERVER_TIMEOUT_HEADER] = str(max(1, math.ceil(timeout)))
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        if isinstance(request, MediaCall):
+            async with asyncio.timeout_at(deadline), self._mapped():
+                return await request.exchange(self._client, headers, timeout)
+        try:
+            call = encode_request(method, request)
+        except NoBinding as exc:
+            raise InvalidArgument(str(exc)) from None
         async with asyncio.timeout_at(deadline):  # TimeoutError: the RPC layer names the limit
-            try:
+            async with self._mapped():
                 response = await self._client.request(
                     call.verb,
                     call.path,
@@ -129,16 +135,6 @@ class RestConnection:
                     headers=headers,
                     timeout=timeout,
                 )
-            except httpx.TimeoutException:
-                raise TimeoutError from None
-            except (httpx.ConnectError, httpx.ProxyError) as exc:
-                raise Unavailable(
-                    f"could not reach the server: {type(exc).__name__}: {exc}"
-                ) from exc
-            except httpx.TransportError as exc:  # a reply cut short, a reset, a broken protocol
-                raise Unavailable(
-                    f"the connection was dropped during the call: {type(exc).__name__}: {exc}"
-                ) from exc
             data, status = response.content, response.status_code
             del response  # it holds the request, key header included: not a traceback's local
             if not 200 <= status < 300:
@@ -149,6 +145,24 @@ class RestConnection:
                 raise Internal(
                     f"the response could not be processed: {type(exc).__name__}: {exc}".rstrip(": ")
                 ) from exc
+
+    @contextlib.asynccontextmanager
+    async def _mapped(self) -> AsyncIterator[None]:
+        """What httpx raises inside as the typed errors of the RPC layer: a timeout as
+        ``TimeoutError`` (the layer names the limit), a connection that fails as
+        ``Unavailable``, and so does one that drops (a reply cut short, a reset, a broken
+        protocol)."""
+        httpx = self._httpx
+        try:
+            yield
+        except httpx.TimeoutException:
+            raise TimeoutError from None
+        except (httpx.ConnectError, httpx.ProxyError) as exc:
+            raise Unavailable(f"could not reach the server: {type(exc).__name__}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"the connection was dropped during the call: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def close(self) -> None:
         """Close the pool's connections (on the running loop; the work finishes in a task)."""
