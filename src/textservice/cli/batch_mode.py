@@ -55,6 +55,7 @@ from textservice.batches import jobs
 from textservice.batches.requests import RequestLines, plan_input
 from textservice.batches.results import inline_results
 from textservice.batches.states import BatchState, is_final, short_name, succeeded
+from textservice.cli.bad_records import SHOWN
 from textservice.cli.batch_results import Failure, ResultsFile
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.errors import CliError, OutputConflictError
@@ -87,7 +88,6 @@ __all__ = [
 STATE = "state.json"
 INPUT = "input.jsonl"
 _VERSION = 1
-_SHOWN_FAILURES = 20
 _RESEND_AFTER_CREATE = (Unavailable, DeadlineExceeded, Unknown)
 """What a create may fail with after the job was made: the answer was lost on the way."""
 
@@ -741,6 +741,6 @@ def _missing(
         reason = failed.get(keys.hexkey(record)) or Failure("UNKNOWN", "no result came back")
         count += 1
         first = record.line if first is None else first
-        if len(shown) < _SHOWN_FAILURES:
+        if len(shown) < SHOWN:
             shown.append(f"{name}:{record.line}: {reason.status}: {reason.message}")
     return count, shown, first

@@ -25,6 +25,7 @@ from typing import Literal
 import click
 
 from textservice._profiles import profile_for
+from textservice.cli.bad_records import SHOWN
 from textservice.cli.exit_codes import ExitCode, fail
 from textservice.cli.inputs import Record
 from textservice.cli.sources import InputCheck, Report, Source
@@ -35,7 +36,6 @@ __all__ = ["LongTexts", "OnLong", "TruncatedSource", "find_long", "guard", "skip
 OnLong = Literal["error", "truncate", "skip"]
 
 _CHUNK = 200  # suspects counted at a time
-_SHOWN = 20
 
 
 @dataclass
@@ -156,13 +156,13 @@ def guard(
     if not found:
         return source, check
     model = counter.model
-    shown = [
-        f"{source.name}:{line}: {found.reason(i, model)}" for i, line in enumerate(found.lines)
-    ]
     how = "counted by " + counter.method()
-    listed = "\n".join(shown[:_SHOWN])
-    if len(shown) > _SHOWN:
-        listed += f"\n... and {len(shown) - _SHOWN} more"
+    listed = "\n".join(
+        f"{source.name}:{line}: {found.reason(i, model)}"
+        for i, line in enumerate(found.lines[:SHOWN])
+    )
+    if len(found) > SHOWN:
+        listed += f"\n... and {len(found) - SHOWN} more"
     if on_long == "error":
         click.echo(listed, err=True)
         fail(
