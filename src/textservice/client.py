@@ -92,7 +92,9 @@ def _server(
     try:
         parsed, plaintext = parse_endpoint_url(value)
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc}" if origin else str(exc)) from None
+        if endpoint is not None:
+            raise
+        raise ValueError(f"{where}: {exc}") from None
     if plaintext is False and insecure:
         raise ValueError(
             f"{where} asks for TLS ({value!r}) and insecure=True for none: drop one of them"
