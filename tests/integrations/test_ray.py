@@ -1,7 +1,7 @@
 """``textservice.ray.Embedder``: batches of every kind, and Ray Data on a local cluster.
 
-The Ray tests start ``ray.init(num_cpus=2)`` once for the module (a few seconds) and run
-``map_batches(Embedder, ...)`` with two workers against the fake served on a TCP port of this
+The Ray tests join the run's one ``ray.init(num_cpus=2)`` cluster (``support.ray_cluster``)
+and run ``map_batches(Embedder, ...)`` with two workers against the fake served on a TCP port of this
 process: vectors, order and ids are checked row by row against the fake's, for today's
 default model (GenerativeService BatchEmbedContents, 3,072 dimensions) and for the legacy
 ``embedding-gecko`` through TextService.
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support import ray_cluster
 from support.paths import REPO
 
 import textservice
@@ -618,23 +619,26 @@ ray = pytest.importorskip("ray")
 CLUSTER_KEY = "AIzaSy-the-nodes-own-environment-key-42"
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[Any]:
-    """A 2-CPU cluster whose processes start with ``GOOGLE_API_KEY`` in their environment, as
-    nodes started where the key is set: their workers inherit it, no ``runtime_env`` holds it."""
-    saved = os.environ.get("GOOGLE_API_KEY")
-    os.environ["GOOGLE_API_KEY"] = CLUSTER_KEY
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    finally:
-        if saved is None:
-            del os.environ["GOOGLE_API_KEY"]
-        else:
-            os.environ["GOOGLE_API_KEY"] = saved
+@pytest.fixture(scope="session")
+def ray_driver() -> Iterator[Any]:
+    """This process, a driver of the run's one 2-CPU cluster (``support.ray_cluster``), whose
+    processes start with ``GOOGLE_API_KEY`` in their environment, as nodes started where the
+    key is set: their workers inherit it, no ``runtime_env`` holds it."""
+    ray.init(
+        address=ray_cluster.address({"GOOGLE_API_KEY": CLUSTER_KEY}),
+        log_to_driver=False,
+    )
     try:
         yield ray
     finally:
-        ray.shutdown()
+        ray.shutdown()  # this driver only: the cluster stops when the run ends
+
+
+@pytest.fixture
+def local_ray(ray_driver: Any) -> Iterator[Any]:
+    """The 2-CPU cluster, for this test alone while it runs."""
+    with ray_cluster.one_job_at_a_time():
+        yield ray_driver
 
 
 @pytest.fixture(scope="module")
