@@ -1,8 +1,8 @@
 """``textservice.ray.Embedder``: batches of every kind, and Ray Data on a local cluster.
 
 The Ray tests join the run's one ``ray.init(num_cpus=2)`` cluster (``support.ray_cluster``)
-and run ``map_batches(Embedder, ...)`` with two workers against the fake served on a TCP port of this
-process: vectors, order and ids are checked row by row against the fake's, for today's
+and run ``map_batches(Embedder, ...)`` with two workers against the fake served on a TCP port
+of this process: vectors, order and ids are checked row by row against the fake's, for today's
 default model (GenerativeService BatchEmbedContents, 3,072 dimensions) and for the legacy
 ``embedding-gecko`` through TextService.
 """
@@ -619,26 +619,19 @@ ray = pytest.importorskip("ray")
 CLUSTER_KEY = "AIzaSy-the-nodes-own-environment-key-42"
 
 
-@pytest.fixture(scope="session")
-def ray_driver() -> Iterator[Any]:
-    """This process, a driver of the run's one 2-CPU cluster (``support.ray_cluster``), whose
-    processes start with ``GOOGLE_API_KEY`` in their environment, as nodes started where the
-    key is set: their workers inherit it, no ``runtime_env`` holds it."""
-    ray.init(
-        address=ray_cluster.address({"GOOGLE_API_KEY": CLUSTER_KEY}),
-        log_to_driver=False,
-    )
-    try:
-        yield ray
-    finally:
-        ray.shutdown()  # this driver only: the cluster stops when the run ends
-
-
 @pytest.fixture
-def local_ray(ray_driver: Any) -> Iterator[Any]:
-    """The 2-CPU cluster, for this test alone while it runs."""
+def local_ray() -> Iterator[Any]:
+    """This process as a driver of the run's one 2-CPU cluster (``support.ray_cluster``), for
+    this test alone while it runs. The cluster's processes started with ``GOOGLE_API_KEY`` in
+    their environment, as nodes started where the key is set: their workers inherit it, no
+    ``runtime_env`` holds it."""
+    ray_cluster.no_metrics_poller()
     with ray_cluster.one_job_at_a_time():
-        yield ray_driver
+        ray.init(address=ray_cluster.address({"GOOGLE_API_KEY": CLUSTER_KEY}), log_to_driver=False)
+        try:
+            yield ray
+        finally:
+            ray.shutdown()  # this driver only: the cluster stops when the run ends
 
 
 @pytest.fixture(scope="module")

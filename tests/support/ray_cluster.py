@@ -73,6 +73,13 @@ def _shared() -> tuple[int, Path]:
     return int(owner), Path(folder)
 
 
+def _folder() -> Path:
+    """The run's folder for the cluster (its address, its locks, the keeper's files)."""
+    _owner, folder = _shared()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (across processes)."""
@@ -90,8 +97,7 @@ def address(environment: Mapping[str, str]) -> str:
     """The shared cluster's GCS address, for ``ray.init(address=...)``; the cluster is
     started here (its node processes with ``environment`` added to this process's) if no
     test of the run started it yet."""
-    _owner, folder = _shared()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _folder()
     written = folder / "address"
     with _locked(folder / "start.lock"):
         if not written.exists():
@@ -152,9 +158,26 @@ def _alive(pid: int | None) -> bool:
 @contextlib.contextmanager
 def one_job_at_a_time() -> Iterator[None]:
     """While held, no other test of the run uses the shared cluster."""
-    _owner, folder = _shared()
-    with _locked(folder / "job.lock"):
+    with _locked(_folder() / "job.lock"):
         yield
+
+
+def no_metrics_poller() -> None:
+    """Keep Ray Data from starting its cluster-metrics thread in this (driver) process.
+
+    On a driver's first execution, Ray Data 2.60 starts a thread that queries Prometheus at
+    localhost:9090 every 10 s until the process exits (``ray.data._internal.usage.poller``:
+    usage telemetry, no API to stop it), and ``ray.shutdown()`` leaves it running. In a test
+    worker it then opens sockets in the middle of the tests that follow, which
+    ``support.marker_guard`` rightly fails when they are not marked ``network``. A poller with
+    no metrics, put in place before the first execution, is returned instead and never
+    started: executions find no snapshot, as when Prometheus is not reachable.
+    """
+    from ray.data._internal.usage import poller
+
+    with poller._poller_lock:
+        if poller._poller is None:
+            poller._poller = poller.ClusterMetricsPoller({})
 
 
 def _keep(folder: Path, owner: int) -> None:
