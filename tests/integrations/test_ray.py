@@ -15,6 +15,7 @@ import pickle
 import re
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -838,6 +839,21 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -
             context.raise_original_map_exception = False
     assert fake.quotas is not None
     assert fake.quotas.accepted() == 10  # nothing got through after the day's quota
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
+def test_the_runs_one_cluster_has_two_cpus_and_leaves_no_thread_in_the_driver(
+    local_ray: Any,
+) -> None:
+    """The cluster every Ray test joins is the run's one (its address is the published one)
+    with two CPUs; a Ray Data execution leaves no metrics thread behind in this process."""
+    assert local_ray.get_runtime_context().gcs_address == ray_cluster.address({})
+    assert local_ray.cluster_resources()["CPU"] == 2
+    assert local_ray.data.range(20).map_batches(lambda batch: batch).count() == 20
+    threads = {thread.name for thread in threading.enumerate()}
+    assert "data-usage-metrics-poller" not in threads
 
 
 # -- docs/big-jobs.md's Ray example, and keys that reach a worker the way Ray records -------
