@@ -34,9 +34,10 @@ def test_spins_in_a_child():
 
 
 def test_spins_in_a_child_still_running_at_the_end():
-    child = subprocess.Popen([sys.executable, "-c", SPIN + "\\ntime.sleep(30)"])
-    time.sleep(1.0)  # spun by now (0.3 s of CPU), then asleep
-    child.kill()  # killed, not reaped: /proc still has it
+    script = SPIN + "\\nprint('spun', flush=True)\\ntime.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert child.stdout.readline() == b"spun\\n"  # 0.3 s of CPU spent, now asleep
+    child.kill()  # killed, not reaped: /proc still has it at the end of the test
     KILLED.append(child)
 
 
