@@ -7,14 +7,16 @@ iteration is the same for both services), in the caller's thread, before
 any network; what differs is only how the result reaches the caller. ``sync_call``,
 ``async_call``, ``sync_batches`` and ``async_batches`` make the four faces from the one
 function that checks, so each twin's argument list is written once (the ``ParamSpec`` keeps
-its names and types for type checkers).
+its names and types for type checkers). ``sync_twin`` makes the sync face of any async call
+whose ``client`` keyword names the client (Batch mode's calls).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from textservice._engine.output_formats import OutputStrategy
 from textservice._engine.recipes import EmbedRecipe
@@ -35,9 +37,11 @@ __all__ = [
     "async_call",
     "sync_batches",
     "sync_call",
+    "sync_twin",
 ]
 
 P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Call(Protocol):
@@ -154,3 +158,19 @@ def async_batches(checked: Callable[P, Iteration], doc: str) -> Callable[P, Asyn
 
     iterate_async.__doc__ = doc
     return iterate_async
+
+
+def sync_twin(
+    function: Callable[P, Awaitable[T]], path: Callable[[object], CallPath], name: str, doc: str
+) -> Callable[P, T]:
+    """The sync face ``name`` of the async ``function``: it runs on the loop thread of the
+    call path ``path(client)`` gives for its ``client`` keyword argument (``None``: the
+    default client), the caller waits. Signature tools see ``function``'s arguments."""
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return path(kwargs.get("client")).run_sync(lambda: function(*args, **kwargs))
+
+    functools.update_wrapper(run, function)
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = doc
+    return run
