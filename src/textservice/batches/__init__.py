@@ -161,11 +161,9 @@ async def create_embeddings_async(
 
 
 def _digest(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=8)
+    """A short digest (hex, 8 bytes) of the requests file, for a default display name."""
     with path.open("rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(source, lambda: hashlib.blake2b(digest_size=8)).hexdigest()
 
 
 def _inline(path: Path) -> _list[tuple[str, dict[str, Any]]]:

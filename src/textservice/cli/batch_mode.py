@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import itertools
 import json
 import os
@@ -59,6 +58,7 @@ from textservice.cli.bad_records import SHOWN
 from textservice.cli.batch_results import Failure, ResultsFile
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.errors import CliError, OutputConflictError
+from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record
 from textservice.cli.progress import Mode, format_duration
 from textservice.cli.reuse import Earlier, Reuse
@@ -195,14 +195,6 @@ class JobState:
             self.spent.append(self.display_name)
         self.job = None
         self.creating = False
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _Status:
@@ -443,7 +435,7 @@ class BatchRun:
         if not lines.lines:
             staged.unlink()
             return False
-        digest = _digest(staged)
+        digest = file_digest(staged)
         profile = profile_for(self.options.model)
         dimension = self.options.output_dimensionality or profile.default_dimension or 3072
         plan = plan_input(lines.lines, lines.bytes, dimension)
