@@ -553,18 +553,14 @@ class FakeServer:
             server.close_connections()
             await server.wait_closed()
 
-    @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[ServerAddress]:
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0
+    ) -> contextlib.AbstractContextManager[ServerAddress]:
         """Listen on ``host:port`` (``0``: a free port) from a background thread while inside.
 
         Works from synchronous code (and inside a running loop, which it does not block).
         """
-        runner = _ThreadedServer(self.serve_async, host, port)
-        address = runner.start()
-        try:
-            yield address
-        finally:
-            runner.stop()
+        return _in_thread(self.serve_async, host, port)
 
     # -- the REST face ----------------------------------------------------------------------
 
@@ -592,16 +588,12 @@ class FakeServer:
         async with serve_http(self.rest_face().handle, host, port) as bound:
             yield ServerAddress(host, bound)
 
-    @contextmanager
-    def serve_rest(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[ServerAddress]:
+    def serve_rest(
+        self, host: str = "127.0.0.1", port: int = 0
+    ) -> contextlib.AbstractContextManager[ServerAddress]:
         """``serve_rest_async`` from a background thread while inside (sync code, other
         processes: ``http://{address.target}``, google-genai's ``base_url``)."""
-        runner = _ThreadedServer(self.serve_rest_async, host, port)
-        address = runner.start()
-        try:
-            yield address
-        finally:
-            runner.stop()
+        return _in_thread(self.serve_rest_async, host, port)
 
     # -- one call ---------------------------------------------------------------------------
 
@@ -796,6 +788,22 @@ _PAUSED_STEPS: Mapping[str, Step] = {"AsyncBatchEmbedContent": "create", "GetBat
 
 FakeTextService = FakeServer
 """The name ``FakeServer`` had when it served TextService alone; both work."""
+
+
+@contextmanager
+def _in_thread(
+    serve: Callable[[str, int], contextlib.AbstractAsyncContextManager[ServerAddress]],
+    host: str,
+    port: int,
+) -> Iterator[ServerAddress]:
+    """``serve(host, port)`` (``serve_async``, ``serve_rest_async``) on an event loop in a
+    daemon thread while inside."""
+    runner = _ThreadedServer(serve, host, port)
+    address = runner.start()
+    try:
+        yield address
+    finally:
+        runner.stop()
 
 
 class _ThreadedServer:
