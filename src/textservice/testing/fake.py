@@ -33,7 +33,7 @@ from collections.abc import (
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import grpclib.client
 import grpclib.const
@@ -48,9 +48,9 @@ from textservice._transport.status import StatusDetailsCodec
 from textservice.testing.answers import (
     ANSWERS,
     Context,
+    ExtrasArgs,
     GenerateTextExtras,
     LongInputs,
-    Spec,
     generation_methods,
     implemented_methods,
 )
@@ -432,27 +432,13 @@ class FakeServer:
         """Full names of the services served (``google.ai.generativelanguage.v1.ModelService``)."""
         return tuple(s.full_name for v in self._versions for s in v.services)
 
-    def set_generate_text_extras(
-        self,
-        *,
-        filters: Sequence[Spec] = (),
-        safety_feedback: Sequence[Spec] = (),
-        safety_ratings: Sequence[Spec] = (),
-        citation_sources: Sequence[Spec] = (),
-        blocked: bool = False,
-    ) -> None:
+    def set_generate_text_extras(self, **extras: Unpack[ExtrasArgs]) -> None:
         """Make GenerateText also return these (see ``GenerateTextExtras``); call with no
         arguments to return plain completions again.
 
         Example: ``fake.set_generate_text_extras(filters=[{"reason": "SAFETY"}], blocked=True)``.
         """
-        self._extras = GenerateTextExtras.of(
-            filters=filters,
-            safety_feedback=safety_feedback,
-            safety_ratings=safety_ratings,
-            citation_sources=citation_sources,
-            blocked=blocked,
-        )
+        self._extras = GenerateTextExtras.of(**extras)
 
     def reset(self) -> None:
         """Forget calls and counters (quota use too), remove fault rules and GenerateText
