@@ -8,8 +8,10 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import pytest
+
 from textservice import batches
-from textservice._facade.twins import sync_twin
+from textservice._facade.twins import face, sync_twin
 
 T = TypeVar("T")
 
@@ -68,3 +70,24 @@ def test_batch_modes_sync_calls_show_their_async_twins_arguments() -> None:
         assert inspect.signature(sync) == inspect.signature(twin)
         assert not inspect.iscoroutinefunction(sync)
         assert (sync.__doc__ or "").startswith(f"``{sync.__name__}_async`` for synchronous code")
+
+
+def test_face_checks_the_arguments_before_using_the_call() -> None:
+    events: list[str] = []
+
+    def checked(value: int) -> int:
+        events.append("checked")
+        if value < 0:
+            raise ValueError("value must not be negative")
+        return value
+
+    def use(value: int) -> str:
+        events.append("used")
+        return str(value)
+
+    shown = face(checked, use, "``use`` of the checked value.")
+    assert shown(3) == "3" and events == ["checked", "used"]
+    with pytest.raises(ValueError, match="negative"):
+        shown(-1)
+    assert events == ["checked", "used", "checked"]
+    assert shown.__doc__ == "``use`` of the checked value."

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from textservice._engine.output_formats import OutputStrategy
 from textservice._engine.recipes import EmbedRecipe
-from textservice._facade.results import Embeddings
 from textservice._transport.options import RequestOptions
 
 # The engine (asyncio, the RPC layer, the rate governor) is imported by the functions that
@@ -35,6 +34,7 @@ __all__ = [
     "Iteration",
     "async_batches",
     "async_call",
+    "face",
     "sync_batches",
     "sync_call",
     "sync_twin",
@@ -42,15 +42,17 @@ __all__ = [
 
 P = ParamSpec("P")
 T = TypeVar("T")
+R_co = TypeVar("R_co", covariant=True)
+C = TypeVar("C")
 
 
-class Call(Protocol):
-    """A one-shot embedding call, its arguments checked."""
+class Call(Protocol[R_co]):
+    """A one-shot call (an embedding, one RPC), its arguments checked."""
 
     @property
     def path(self) -> CallPath: ...
 
-    async def run(self) -> Embeddings: ...
+    async def run(self) -> R_co: ...
 
 
 class Engined(Protocol):
@@ -112,10 +114,10 @@ class Iteration:
         )
 
 
-def sync_call(checked: Callable[P, Call], doc: str) -> Callable[P, Embeddings]:
+def sync_call(checked: Callable[P, Call[T]], doc: str) -> Callable[P, T]:
     """The sync face: the call runs on the client's loop thread, the caller waits."""
 
-    def embed(*args: P.args, **kwargs: P.kwargs) -> Embeddings:
+    def embed(*args: P.args, **kwargs: P.kwargs) -> T:
         call = checked(*args, **kwargs)
         return call.path.run_sync(call.run)
 
@@ -123,10 +125,10 @@ def sync_call(checked: Callable[P, Call], doc: str) -> Callable[P, Embeddings]:
     return embed
 
 
-def async_call(checked: Callable[P, Call], doc: str) -> Callable[P, Awaitable[Embeddings]]:
+def async_call(checked: Callable[P, Call[T]], doc: str) -> Callable[P, Awaitable[T]]:
     """The async face: the call runs on the caller's event loop (checked when awaited)."""
 
-    async def embed_async(*args: P.args, **kwargs: P.kwargs) -> Embeddings:
+    async def embed_async(*args: P.args, **kwargs: P.kwargs) -> T:
         return await checked(*args, **kwargs).run()
 
     embed_async.__doc__ = doc
@@ -158,6 +160,17 @@ def async_batches(checked: Callable[P, Iteration], doc: str) -> Callable[P, Asyn
 
     iterate_async.__doc__ = doc
     return iterate_async
+
+
+def face(checked: Callable[P, C], use: Callable[[C], T], doc: str) -> Callable[P, T]:
+    """A face of a checked call that needs no more than its arguments checked first:
+    ``use(checked(...))`` (a listing's pages, as an iterator or an async iterator)."""
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        return use(checked(*args, **kwargs))
+
+    call.__doc__ = doc
+    return call
 
 
 def sync_twin(
