@@ -28,10 +28,11 @@ rather than nodes (``VectorStoreIndex``, ``get_text_embedding_batch``) sends no 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 try:
     from llama_index.core.bridge.pydantic import Field, PrivateAttr
+    from llama_index.core.callbacks import CallbackManager
     from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.schema import BaseNode, MetadataMode
 except ImportError as exc:
@@ -57,6 +58,15 @@ EMBED_BATCH_SIZE = 1000
 """Texts per ``embed_content`` call by default (LlamaIndex's own default is 10): ten
 BatchEmbedContents calls of 100, which the client sends up to ``max_concurrency`` (8) at a
 time; LlamaIndex's sync methods send one of its batches after another."""
+
+
+class _Options(RetrievalOptions, total=False):
+    """``RetrievalOptions`` and ``BaseEmbedding``'s other fields, as it types them."""
+
+    callback_manager: CallbackManager
+    num_workers: int | None
+    embeddings_cache: Any
+    rate_limiter: Any
 
 
 class TextServiceEmbedding(BaseEmbedding):
@@ -94,12 +104,13 @@ class TextServiceEmbedding(BaseEmbedding):
         *,
         title_key: str | None = None,
         embed_batch_size: int = EMBED_BATCH_SIZE,
-        **kwargs: Any,
+        **kwargs: Unpack[_Options],
     ) -> None:
         if title_key is not None and not isinstance(title_key, str):
             raise TypeError(f"title_key must be a str or None, got {kind(title_key)}")
         # RetrievalOptions' keys go to the embedder (which checks them), the rest to BaseEmbedding
-        options = {key: kwargs.pop(key) for key in RetrievalOptions.__optional_keys__ & {*kwargs}}
+        given: dict[str, Any] = dict(kwargs)
+        options = {key: given.pop(key) for key in RetrievalOptions.__optional_keys__ & {*given}}
         embedder = RetrievalEmbedder(model_name, **options)
         if title_key is not None and not embedder.takes_titles:
             embedder.close()
@@ -117,7 +128,7 @@ class TextServiceEmbedding(BaseEmbedding):
         }
         try:
             super().__init__(
-                model_name=embedder.model, embed_batch_size=embed_batch_size, **fields, **kwargs
+                model_name=embedder.model, embed_batch_size=embed_batch_size, **fields, **given
             )
         except BaseException:
             embedder.close()  # the client made from client_options
