@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textservice.cli.bad_records import BadRecordReport
 from textservice.cli.inputs import BadLine, format_bad_lines
 from textservice.cli.listing import SHOWN, and_more
 
@@ -21,3 +22,10 @@ def test_bad_lines_beyond_the_limit_are_counted_by_the_same_rule() -> None:
     assert format_bad_lines(bad, "in.txt", limit=SHOWN).splitlines()[-1] == and_more(
         len(bad), SHOWN, "bad line(s)"
     )
+
+
+def test_bad_records_counted_by_kind_use_the_same_separators() -> None:
+    report = BadRecordReport("in.txt", show=False, echo=lambda _: None)
+    for n in range(1, 1300):
+        report(BadLine(n, "empty line", n))
+    assert report.rest().startswith("... and 1,279 more bad line(s): 1,279 empty line")

@@ -126,8 +126,8 @@ class BadRecordReport:
 
 def _by_kind(kinds: Counter[str]) -> str:
     common = kinds.most_common()
-    shown = ", ".join(f"{n} {kind}" for kind, n in common[:_KINDS_SHOWN])
+    shown = ", ".join(f"{n:,} {kind}" for kind, n in common[:_KINDS_SHOWN])
     others = common[_KINDS_SHOWN:]
     if others:
-        shown += f", {sum(n for _, n in others)} of {len(others)} other kind(s)"
+        shown += f", {sum(n for _, n in others):,} of {len(others)} other kind(s)"
     return shown
