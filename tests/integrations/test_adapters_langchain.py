@@ -198,6 +198,11 @@ def test_a_title_needs_the_document_task_type(fake_server: FakeServer, fake_clie
         ({"client": "a client"}, TypeError, "client must be a textservice.Client"),
         ({"client_options": {"max_concurrency": 0}}, ValueError, "max_concurrency"),
         ({"client_options": {}, "client": "a client"}, TypeError, "not both"),
+        (
+            {"outptu_dimensionality": 8},
+            TypeError,
+            "TextServiceEmbeddings() got an unexpected keyword argument 'outptu_dimensionality'",
+        ),
     ],
 )
 def test_bad_options_are_refused_when_made(

@@ -23,7 +23,14 @@ from textservice._transport.options import check_request_options
 from textservice.client import Client
 from textservice.v1beta import embed_content, embed_content_async
 
-__all__ = ["DOCUMENT_TASK", "QUERY_TASK", "RetrievalEmbedder", "RetrievalOptions", "args_doc"]
+__all__ = [
+    "DOCUMENT_TASK",
+    "QUERY_TASK",
+    "RetrievalEmbedder",
+    "RetrievalOptions",
+    "args_doc",
+    "known_options",
+]
 
 DOCUMENT_TASK = TASK_TYPE_ALIASES["document"]
 """The task type documents are embedded with unless the adapter is told another
@@ -47,6 +54,15 @@ class RetrievalOptions(TypedDict, total=False):
     request_options: Mapping[str, object] | None
     document_task_type: TaskType | str | int
     query_task_type: TaskType | str | int
+
+
+def known_options(owner: type, options: RetrievalOptions) -> RetrievalOptions:
+    """``options``, refused with the ``TypeError`` Python gives a call to ``owner`` if one of
+    them is not a ``RetrievalOptions`` key (so the error names the adapter, not this module)."""
+    for name in options:
+        if name not in RetrievalOptions.__optional_keys__:
+            raise TypeError(f"{owner.__name__}() got an unexpected keyword argument {name!r}")
+    return options
 
 
 def args_doc(model: str, documents: str, queries: str) -> str:

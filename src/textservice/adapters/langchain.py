@@ -32,7 +32,12 @@ except ImportError as exc:
     ) from exc
 
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
-from textservice.adapters._retrieval import RetrievalEmbedder, RetrievalOptions, args_doc
+from textservice.adapters._retrieval import (
+    RetrievalEmbedder,
+    RetrievalOptions,
+    args_doc,
+    known_options,
+)
 
 __all__ = ["TextServiceEmbeddings"]
 
@@ -46,7 +51,7 @@ class TextServiceEmbeddings(Embeddings):
     def __init__(
         self, model: str = DEFAULT_EMBEDDING_MODEL, **options: Unpack[RetrievalOptions]
     ) -> None:
-        self._embedder = RetrievalEmbedder(model, **options)
+        self._embedder = RetrievalEmbedder(model, **known_options(type(self), options))
 
     @property
     def model(self) -> str:
