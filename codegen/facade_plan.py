@@ -212,12 +212,29 @@ class Param:
         return self.default == "None"
 
 
-def _request_var(params: Iterable[Param]) -> str:
-    """A request builder's local name: ``request``, unless a parameter has that name."""
-    name = "request"
-    while name in {p.name for p in params}:
-        name += "_"
-    return name
+class _RequestParams:
+    """A function building its request from ``params`` (a plain base: each dataclass below
+    declares ``params`` as its own field)."""
+
+    params: tuple[Param, ...]
+
+    @property
+    def request_var(self) -> str:
+        """The request builder's local name: ``request``, unless a parameter has that name."""
+        name = "request"
+        while name in {p.name for p in self.params}:
+            name += "_"
+        return name
+
+    @property
+    def constructor_params(self) -> tuple[Param, ...]:
+        """Always set: passed to the request's constructor."""
+        return tuple(p for p in self.params if not p.optional)
+
+    @property
+    def optional_params(self) -> tuple[Param, ...]:
+        """Set on the request only when not ``None``."""
+        return tuple(p for p in self.params if p.optional)
 
 
 @dataclass(frozen=True)
@@ -242,7 +259,7 @@ class PagingPlan:
 
 
 @dataclass(frozen=True)
-class RpcFunction:
+class RpcFunction(_RequestParams):
     """A facade function around one RPC: a friendly one (``generate_text``,
     ``count_tokens``) or a plain one named after its RPC (``get_model``, ``list_models``)."""
 
@@ -260,21 +277,6 @@ class RpcFunction:
     """A paged list RPC: the function iterates over every item of every page."""
     deprecated: str | None = None
     """The warning calling it gives (the RPC is ``deprecated``), else ``None``."""
-
-    @property
-    def request_var(self) -> str:
-        """The request builder's local name: ``request``, unless a parameter has that name."""
-        return _request_var(self.params)
-
-    @property
-    def constructor_params(self) -> tuple[Param, ...]:
-        """Always set: passed to the request's constructor."""
-        return tuple(p for p in self.params if not p.optional)
-
-    @property
-    def optional_params(self) -> tuple[Param, ...]:
-        """Set on the request only when not ``None``."""
-        return tuple(p for p in self.params if p.optional)
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ class EmbeddingsFunction:
 
 
 @dataclass(frozen=True)
-class ContentFunction:
+class ContentFunction(_RequestParams):
     """``embed_content``: one item by EmbedContent, sequences by BatchEmbedContents."""
 
     name: str
@@ -330,21 +332,6 @@ class ContentFunction:
     deprecated: str | None = None
     deprecated_title: str | None = None
     """What an item's title warns when the title field is deprecated, else ``None``."""
-
-    @property
-    def request_var(self) -> str:
-        """The template builder's local name."""
-        return _request_var(self.params)
-
-    @property
-    def constructor_params(self) -> tuple[Param, ...]:
-        """Always set."""
-        return tuple(p for p in self.params if not p.optional)
-
-    @property
-    def optional_params(self) -> tuple[Param, ...]:
-        """Set only when not ``None``."""
-        return tuple(p for p in self.params if p.optional)
 
     @property
     def tail_params(self) -> tuple[Param, ...]:

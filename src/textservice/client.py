@@ -21,6 +21,7 @@ from types import EllipsisType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeAlias, TypedDict, cast
 
 from textservice._checks import check_count, check_positive, check_seconds
+from textservice._lazy import lazy_attributes
 from textservice.errors import MissingAPIKeyError
 from textservice.retry import Retry
 
@@ -420,16 +421,7 @@ _LAZY = {
 
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        import importlib
-
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
+    __getattr__, _ = lazy_attributes(globals(), _LAZY)
 
 
 def call_path(client: Client) -> ClientCallPath:

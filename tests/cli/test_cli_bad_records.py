@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from support.cli_helpers import MODEL, run_cli
 
-from textservice.cli.bad_records import SHOWN, BadRecordReport
+from textservice.cli.bad_records import BadRecordReport
 from textservice.cli.inputs import BadLine
+from textservice.cli.listing import SHOWN
 
 pytestmark = pytest.mark.subprocess
 

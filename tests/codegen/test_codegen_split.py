@@ -133,9 +133,9 @@ def test_the_index_imports_lazily(split: dict[str, str]) -> None:
     index = split["pkg/__init__.py"]
     assert not [n for n in ast.walk(ast.parse(index)) if isinstance(n, ast.ClassDef)]
     assert _all(index) == ["Shared", "User", "UserKind", "UserServiceStub"]
-    assert '"User": "_b"' in index and '"Shared": "_a"' in index
+    assert '"User": "._b"' in index and '"Shared": "._a"' in index
     assert "from ._b import User as User" in index  # for type checkers, under TYPE_CHECKING
-    assert "def __getattr__(name: str) -> object:" in index
+    assert "__getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)" in index
 
 
 def test_what_cannot_be_split_is_a_clear_error() -> None:
@@ -284,7 +284,7 @@ def test_services_go_to_a_module_of_their_own() -> None:
     assert _all(grpc) == ["UserServiceStub"] and _all(b) == ["User", "UserKind"]
     assert grpc_import in grpc and "from ._b import User\n" in grpc
     assert "# sources: pkg/b.proto\n" in grpc
-    assert '"UserServiceStub": "_b_grpc"' in split["pkg/__init__.py"]
+    assert '"UserServiceStub": "._b_grpc"' in split["pkg/__init__.py"]
 
 
 def test_a_file_named_like_a_services_module_is_a_clear_error() -> None:

@@ -5,7 +5,7 @@ each service module imports ``textservice._facade`` and nothing else of the pack
 ``_proto`` messages and its own ``types``; each public function's body is its docstring and one
 ``return`` statement; the embedding glue and the completion rule are not in it. A version's
 index (``__init__.py``) imports its service modules only for type checkers (at run time, on
-first use).
+first use, through ``textservice._lazy``).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def test_an_index_imports_its_modules_only_for_type_checkers(path: Path) -> None
     at_run_time = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
     assert {ast.unparse(n) for n in at_run_time} == {
         "from __future__ import annotations",
-        "from importlib import import_module",
         "from typing import TYPE_CHECKING",
+        "from textservice._lazy import lazy_attributes",
     }
     (checking,) = [
         n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"

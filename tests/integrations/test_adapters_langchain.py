@@ -20,6 +20,7 @@ from support.fake_helpers import sent_contents
 
 import textservice
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
+from textservice.adapters._retrieval import RetrievalOptions
 from textservice.adapters.langchain import TextServiceEmbeddings
 from textservice.client import Client, call_path
 from textservice.testing import FakeServer, expected_content_embedding
@@ -197,6 +198,11 @@ def test_a_title_needs_the_document_task_type(fake_server: FakeServer, fake_clie
         ({"client": "a client"}, TypeError, "client must be a textservice.Client"),
         ({"client_options": {"max_concurrency": 0}}, ValueError, "max_concurrency"),
         ({"client_options": {}, "client": "a client"}, TypeError, "not both"),
+        (
+            {"outptu_dimensionality": 8},
+            TypeError,
+            "TextServiceEmbeddings() got an unexpected keyword argument 'outptu_dimensionality'",
+        ),
     ],
 )
 def test_bad_options_are_refused_when_made(
@@ -291,3 +297,8 @@ def test_without_langchain_core_the_import_names_the_extra(
         importlib.import_module("textservice.adapters.langchain")
     assert "textservice's 'langchain' extra: pip install langchain-core" in str(info.value)
     assert "pip install '.[langchain]' in a checkout" in str(info.value)
+
+
+def test_every_shared_option_is_documented() -> None:
+    for key in RetrievalOptions.__optional_keys__:
+        assert f"\n        {key}: " in (TextServiceEmbeddings.__doc__ or ""), key

@@ -21,6 +21,7 @@ from support.fake_helpers import sent_contents
 
 import textservice
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
+from textservice.adapters._retrieval import RetrievalOptions
 from textservice.adapters.llama_index import EMBED_BATCH_SIZE, TextServiceEmbedding
 from textservice.client import Client, call_path
 from textservice.testing import FakeServer, expected_content_embedding
@@ -305,3 +306,12 @@ def test_without_llama_index_core_the_import_names_the_extra(
     message = str(info.value)
     assert "textservice's 'llama-index' extra: pip install llama-index-core" in message
     assert "pip install '.[llama-index]' in a checkout" in message
+
+
+def test_shared_options_go_to_the_embedder_and_fields_to_base_embedding() -> None:
+    embedding = TextServiceEmbedding(normalize=True, output_dimensionality=8, num_workers=2)
+    assert embedding.num_workers == 2  # a BaseEmbedding field
+    assert embedding._embedder.normalize and embedding._embedder.output_dimensionality == 8
+    assert (embedding.normalize, embedding.output_dimensionality) == (True, 8)
+    for key in RetrievalOptions.__optional_keys__:
+        assert f"\n        {key}: " in (TextServiceEmbedding.__doc__ or ""), key

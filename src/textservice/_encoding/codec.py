@@ -62,7 +62,10 @@ class EmbeddingLayout:
     """Name of the embedding's repeated float field 1 (``value``)."""
 
 
-def _only_field(cls: type[betterproto2.Message]) -> tuple[str, Any] | None:
+def _only_field(cls: object) -> tuple[str, Any] | None:
+    """The name and metadata of a message class's only field, when it is a plain field 1."""
+    if not (isinstance(cls, type) and issubclass(cls, betterproto2.Message)):
+        return None
     fields = message_metadata(cls).meta_by_field_name
     if len(fields) != 1:
         return None
@@ -77,8 +80,6 @@ def _only_field(cls: type[betterproto2.Message]) -> tuple[str, Any] | None:
 @cache
 def embedding_layout(message_type: Any) -> EmbeddingLayout | None:
     """The layout of ``message_type`` if it takes the fast path, else ``None``."""
-    if not (isinstance(message_type, type) and issubclass(message_type, betterproto2.Message)):
-        return None
     outer = _only_field(message_type)
     if outer is None:
         return None
@@ -88,8 +89,6 @@ def embedding_layout(message_type: Any) -> EmbeddingLayout | None:
     if not (meta.repeated or meta.optional):
         return None
     inner_type = message_metadata(message_type).cls_by_field[name]
-    if not (isinstance(inner_type, type) and issubclass(inner_type, betterproto2.Message)):
-        return None
     inner = _only_field(inner_type)
     if inner is None:
         return None

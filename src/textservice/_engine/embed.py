@@ -397,8 +397,7 @@ async def embed_many(
     # Only what the result needs: its rows, written as batches arrive. A failure's partial
     # result is read from the same rows.
     sink = output.sink(len(texts))
-    error: BaseException | None = None
-    try:
+    with _Failure() as failure:
         async with deadline:
             # The whole list is kept anyway, so results waiting for an earlier batch are not
             # bounded (max_buffered=total): max_concurrency RPCs stay in flight throughout.
@@ -414,23 +413,37 @@ async def embed_many(
                 origin=None if index is None else index.index,  # first input of each text
             ):
                 pass
-    except TextServiceError as exc:  # DeadlineExceeded included
-        error = exc
-    except asyncio.CancelledError as exc:
-        if not cancelled_by_close(exc):
-            raise
-        # close() on a sync call: fail with what was received, as aclose() does
-        error = Cancelled(CLOSED)
+    error = failure.error  # DeadlineExceeded included
     if error is None:
         result = sink.result()
         if index is None:
             return result
         return output.gather([(result, j) for j in index], owned=result)
-    assert isinstance(error, TextServiceError)
     received = sink.received()
     if index is not None:
         received = {i: received[j] for i, j in enumerate(index) if j in received}
     raise error.with_partial(PartialEmbeddings(total=total, embeddings=received))
+
+
+class _Failure:
+    """Catches what ends an engine call early and hands over what it computed: a
+    ``TextServiceError``, or the client's ``close()`` cancelling it (a sync call's or
+    iteration's: it fails with ``Cancelled``, as ``aclose()`` does). Anything else passes."""
+
+    def __init__(self) -> None:
+        self.error: TextServiceError | None = None
+
+    def __enter__(self) -> _Failure:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> bool:
+        if isinstance(exc, TextServiceError):
+            self.error = exc
+        elif isinstance(exc, asyncio.CancelledError) and cancelled_by_close(exc):
+            self.error = Cancelled(CLOSED)
+        return self.error is not None
 
 
 class _HeldBack:
@@ -530,9 +543,8 @@ async def iter_embed(
         read = n
 
     held = _HeldBack()
-    error: TextServiceError | None = None
     done = 0
-    try:
+    with _Failure() as failure:
         async with aclosing(
             _ordered_chunks(
                 path,
@@ -553,12 +565,7 @@ async def iter_embed(
                 if progress is not None and total is not None:
                     progress(done, total)
                 yield rows
-    except TextServiceError as exc:
-        error = exc
-    except asyncio.CancelledError as exc:
-        if not cancelled_by_close(exc):
-            raise
-        error = Cancelled(CLOSED)  # close() during a sync iteration: keep what is held back
+    error = failure.error  # close() during a sync iteration: keep what is held back
     if error is not None:
         given = total if total is not None else read
         partial = PartialEmbeddings(total=given, embeddings=held.rows(done), delivered=done)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from textservice._checks import HasName, check_model, check_text, check_text_stream
 from textservice._encoding.embed_requests import ContentFields, TextRequests
@@ -136,43 +136,45 @@ def completion(response: Any) -> dict[str, Any]:
 # -- one RPC ------------------------------------------------------------------------------
 
 
-def unary(
-    method: MethodSpec[RequestT, ResponseT],
-    request: RequestT,
-    client: object,
-    request_options: object,
-    result: Callable[[ResponseT], T],
-) -> T:
-    """Send ``request`` (already built and checked), from synchronous code; ``result`` shapes
-    the response. Checks the options and the client before any network."""
-    options = check_request_options(request_options)
-    path = call_path(get_client(client))
-    return path.run_sync(lambda: _unary(path, method, request, options, result))
+@dataclass(frozen=True)
+class _Unary(Generic[RequestT, ResponseT, T]):
+    """One RPC of a built request, its options and client checked."""
+
+    path: CallPath
+    method: MethodSpec[RequestT, ResponseT]
+    request: RequestT
+    options: RequestOptions
+    result: Callable[[ResponseT], T]
+
+    @classmethod
+    def checked(
+        cls,
+        method: MethodSpec[RequestT, ResponseT],
+        request: RequestT,
+        client: object,
+        request_options: object,
+        result: Callable[[ResponseT], T],
+    ) -> _Unary[RequestT, ResponseT, T]:
+        """The options, then the client, checked in the caller's thread before any network."""
+        options = check_request_options(request_options)
+        return cls(call_path(get_client(client)), method, request, options, result)
+
+    async def run(self) -> T:
+        """The RPC; ``result`` shapes its response."""
+        from textservice._transport import rpc  # read at call time (tests record calls there)
+
+        path, method, request, options = self.path, self.method, self.request, self.options
+        return self.result(await rpc.call(path, method, request, options, method.response_type))
 
 
-async def unary_async(
-    method: MethodSpec[RequestT, ResponseT],
-    request: RequestT,
-    client: object,
-    request_options: object,
-    result: Callable[[ResponseT], T],
-) -> T:
-    """``unary`` for async code: the RPC runs on the caller's event loop."""
-    options = check_request_options(request_options)
-    path = call_path(get_client(client))
-    return await _unary(path, method, request, options, result)
-
-
-async def _unary(
-    path: CallPath,
-    method: MethodSpec[RequestT, ResponseT],
-    request: RequestT,
-    options: RequestOptions,
-    result: Callable[[ResponseT], T],
-) -> T:
-    from textservice._transport import rpc  # read at call time (tests record calls there)
-
-    return result(await rpc.call(path, method, request, options, method.response_type))
+unary = sync_call(
+    _Unary.checked,
+    "Send ``request`` (already built and checked), from synchronous code; ``result`` shapes "
+    "the response. Checks the options and the client before any network.",
+)
+unary_async = async_call(
+    _Unary.checked, "``unary`` for async code: the RPC runs on the caller's event loop."
+)
 
 
 # -- embeddings ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from textservice._facade.clients import get_client
+from textservice._facade.twins import face
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
 from textservice.client import call_path
@@ -66,26 +67,47 @@ class _Pages:
         return [to_dict(item) for item in getattr(response, self.paging.items)]
 
 
-def paged(
-    method: MethodSpec[Any, Any],
-    request: betterproto2.Message,
-    paging: Paging,
-    client: object,
-    request_options: object,
-) -> Iterator[dict[str, Any]]:
-    """Every item of every page, for synchronous code (options and client checked now, pages
-    fetched as the iterator is consumed)."""
-    options = check_request_options(request_options)
-    path = call_path(get_client(client))
-    return _paged(path, method, _Pages(request, paging), options)
+@dataclasses.dataclass(frozen=True)
+class _Listing:
+    """A list RPC's call, its options and client checked: its pages fetched as its items are
+    consumed."""
 
+    path: CallPath
+    method: MethodSpec[Any, Any]
+    pages: _Pages
+    options: RequestOptions
 
-def _paged(
-    path: CallPath, method: MethodSpec[Any, Any], pages: _Pages, options: RequestOptions
-) -> Iterator[dict[str, Any]]:
-    while pages.request is not None:
-        response = path.run_sync(_page(path, method, pages.request, options))
-        yield from pages.items(response)
+    @classmethod
+    def checked(
+        cls,
+        method: MethodSpec[Any, Any],
+        request: betterproto2.Message,
+        paging: Paging,
+        client: object,
+        request_options: object,
+    ) -> _Listing:
+        """The options, then the client, checked in the caller's thread before any network."""
+        options = check_request_options(request_options)
+        return cls(call_path(get_client(client)), method, _Pages(request, paging), options)
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """Every item, each page fetched through the client's loop thread."""
+        pages, path = self.pages, self.path
+        while pages.request is not None:
+            response = path.run_sync(_page(path, self.method, pages.request, self.options))
+            yield from pages.items(response)
+
+    async def items_async(self) -> AsyncIterator[dict[str, Any]]:
+        """Every item, each page fetched on the caller's event loop."""
+        from textservice._transport import rpc
+
+        pages, method = self.pages, self.method
+        while pages.request is not None:
+            response = await rpc.call(
+                self.path, method, pages.request, self.options, method.response_type
+            )
+            for item in pages.items(response):
+                yield item
 
 
 def _page(
@@ -97,25 +119,14 @@ def _page(
     return lambda: rpc.call(path, method, request, options, method.response_type)
 
 
-def paged_async(
-    method: MethodSpec[Any, Any],
-    request: betterproto2.Message,
-    paging: Paging,
-    client: object,
-    request_options: object,
-) -> AsyncIterator[dict[str, Any]]:
-    """``paged`` as an async iterator (``async for item in ...``)."""
-    options = check_request_options(request_options)
-    path = call_path(get_client(client))
-    return _paged_async(path, method, _Pages(request, paging), options)
-
-
-async def _paged_async(
-    path: CallPath, method: MethodSpec[Any, Any], pages: _Pages, options: RequestOptions
-) -> AsyncIterator[dict[str, Any]]:
-    from textservice._transport import rpc
-
-    while pages.request is not None:
-        response = await rpc.call(path, method, pages.request, options, method.response_type)
-        for item in pages.items(response):
-            yield item
+paged = face(
+    _Listing.checked,
+    _Listing.items,
+    "Every item of every page, for synchronous code (options and client checked now, pages "
+    "fetched as the iterator is consumed).",
+)
+paged_async = face(
+    _Listing.checked,
+    _Listing.items_async,
+    "``paged`` as an async iterator (``async for item in ...``).",
+)

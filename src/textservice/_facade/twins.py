@@ -7,18 +7,19 @@ iteration is the same for both services), in the caller's thread, before
 any network; what differs is only how the result reaches the caller. ``sync_call``,
 ``async_call``, ``sync_batches`` and ``async_batches`` make the four faces from the one
 function that checks, so each twin's argument list is written once (the ``ParamSpec`` keeps
-its names and types for type checkers).
+its names and types for type checkers). ``sync_twin`` makes the sync face of any async call
+whose ``client`` keyword names the client (Batch mode's calls).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from textservice._engine.output_formats import OutputStrategy
 from textservice._engine.recipes import EmbedRecipe
-from textservice._facade.results import Embeddings
 from textservice._transport.options import RequestOptions
 
 # The engine (asyncio, the RPC layer, the rate governor) is imported by the functions that
@@ -33,20 +34,25 @@ __all__ = [
     "Iteration",
     "async_batches",
     "async_call",
+    "face",
     "sync_batches",
     "sync_call",
+    "sync_twin",
 ]
 
 P = ParamSpec("P")
+T = TypeVar("T")
+R_co = TypeVar("R_co", covariant=True)
+C = TypeVar("C")
 
 
-class Call(Protocol):
-    """A one-shot embedding call, its arguments checked."""
+class Call(Protocol[R_co]):
+    """A one-shot call (an embedding, one RPC), its arguments checked."""
 
     @property
     def path(self) -> CallPath: ...
 
-    async def run(self) -> Embeddings: ...
+    async def run(self) -> R_co: ...
 
 
 class Engined(Protocol):
@@ -108,10 +114,10 @@ class Iteration:
         )
 
 
-def sync_call(checked: Callable[P, Call], doc: str) -> Callable[P, Embeddings]:
+def sync_call(checked: Callable[P, Call[T]], doc: str) -> Callable[P, T]:
     """The sync face: the call runs on the client's loop thread, the caller waits."""
 
-    def embed(*args: P.args, **kwargs: P.kwargs) -> Embeddings:
+    def embed(*args: P.args, **kwargs: P.kwargs) -> T:
         call = checked(*args, **kwargs)
         return call.path.run_sync(call.run)
 
@@ -119,10 +125,10 @@ def sync_call(checked: Callable[P, Call], doc: str) -> Callable[P, Embeddings]:
     return embed
 
 
-def async_call(checked: Callable[P, Call], doc: str) -> Callable[P, Awaitable[Embeddings]]:
+def async_call(checked: Callable[P, Call[T]], doc: str) -> Callable[P, Awaitable[T]]:
     """The async face: the call runs on the caller's event loop (checked when awaited)."""
 
-    async def embed_async(*args: P.args, **kwargs: P.kwargs) -> Embeddings:
+    async def embed_async(*args: P.args, **kwargs: P.kwargs) -> T:
         return await checked(*args, **kwargs).run()
 
     embed_async.__doc__ = doc
@@ -154,3 +160,30 @@ def async_batches(checked: Callable[P, Iteration], doc: str) -> Callable[P, Asyn
 
     iterate_async.__doc__ = doc
     return iterate_async
+
+
+def face(checked: Callable[P, C], use: Callable[[C], T], doc: str) -> Callable[P, T]:
+    """A face of a checked call that needs no more than its arguments checked first:
+    ``use(checked(...))`` (a listing's pages, as an iterator or an async iterator)."""
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        return use(checked(*args, **kwargs))
+
+    call.__doc__ = doc
+    return call
+
+
+def sync_twin(
+    function: Callable[P, Awaitable[T]], path: Callable[[object], CallPath], name: str, doc: str
+) -> Callable[P, T]:
+    """The sync face ``name`` of the async ``function``: it runs on the loop thread of the
+    call path ``path(client)`` gives for its ``client`` keyword argument (``None``: the
+    default client), the caller waits. Signature tools see ``function``'s arguments."""
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return path(kwargs.get("client")).run_sync(lambda: function(*args, **kwargs))
+
+    functools.update_wrapper(run, function)
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = doc
+    return run

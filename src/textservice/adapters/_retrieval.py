@@ -23,7 +23,14 @@ from textservice._transport.options import check_request_options
 from textservice.client import Client
 from textservice.v1beta import embed_content, embed_content_async
 
-__all__ = ["DOCUMENT_TASK", "QUERY_TASK", "RetrievalEmbedder"]
+__all__ = [
+    "DOCUMENT_TASK",
+    "QUERY_TASK",
+    "RetrievalEmbedder",
+    "RetrievalOptions",
+    "args_doc",
+    "known_options",
+]
 
 DOCUMENT_TASK = TASK_TYPE_ALIASES["document"]
 """The task type documents are embedded with unless the adapter is told another
@@ -34,6 +41,49 @@ QUERY_TASK = TASK_TYPE_ALIASES["query"]
 (RETRIEVAL_QUERY)."""
 
 Item = str | Mapping[str, str | None]
+
+
+class RetrievalOptions(TypedDict, total=False):
+    """The keyword arguments every adapter takes and hands to ``RetrievalEmbedder`` (its
+    signature holds their defaults; a type checker holds the two to each other)."""
+
+    output_dimensionality: int | None
+    normalize: bool
+    client: Client | None
+    client_options: Mapping[str, Any] | None
+    request_options: Mapping[str, object] | None
+    document_task_type: TaskType | str | int
+    query_task_type: TaskType | str | int
+
+
+def known_options(owner: type, options: RetrievalOptions) -> RetrievalOptions:
+    """``options``, refused with the ``TypeError`` Python gives a call to ``owner`` if one of
+    them is not a ``RetrievalOptions`` key (so the error names the adapter, not this module)."""
+    for name in options:
+        if name not in RetrievalOptions.__optional_keys__:
+            raise TypeError(f"{owner.__name__}() got an unexpected keyword argument {name!r}")
+    return options
+
+
+def args_doc(model: str, documents: str, queries: str) -> str:
+    """The ``Args`` entries (indented as in a class docstring) of an adapter's model argument
+    (named ``model``) and of ``RetrievalOptions``; ``documents`` and ``queries`` say what
+    the two task types are for."""
+    return f"""\
+        {model}: The embedding model (a bare id gets ``models/``); default
+            ``textservice``'s default embedding model.
+        output_dimensionality: Keep the first this many values of each vector.
+        normalize: Scale every vector to unit length (as Google asks for vectors shortened
+            with ``output_dimensionality``).
+        client: The ``textservice.Client`` to call through (left open by ``close``).
+        client_options: ``Client``'s keyword arguments, for a client of this object's own
+            (closed by ``close``/``aclose``); not with ``client``. With neither, the default
+            client (``textservice.configure``, ``GOOGLE_API_KEY``, ``TEXTSERVICE_ENDPOINT``).
+        request_options: ``{{"timeout": ..., "retry": ...}}`` for each call.
+        document_task_type: The task type of {documents} (default RETRIEVAL_DOCUMENT), as
+            ``embed_content`` takes it.
+        query_task_type: The task type of {queries} (default RETRIEVAL_QUERY).
+"""
 
 
 class _CallOptions(TypedDict):

@@ -20,8 +20,8 @@ typed errors (``textservice.ResourceExhausted``, ...), raised after the client's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Unpack
 
 try:
     from langchain_core.embeddings import Embeddings
@@ -31,55 +31,27 @@ except ImportError as exc:
         "pip install langchain-core (or pip install '.[langchain]' in a checkout of textservice)"
     ) from exc
 
-from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
-from textservice.adapters._retrieval import DOCUMENT_TASK, QUERY_TASK, RetrievalEmbedder
-from textservice.client import Client
+from textservice.adapters._retrieval import (
+    RetrievalEmbedder,
+    RetrievalOptions,
+    args_doc,
+    known_options,
+)
 
 __all__ = ["TextServiceEmbeddings"]
 
 
 class TextServiceEmbeddings(Embeddings):
-    """LangChain's ``Embeddings`` through textservice's ``embed_content``.
+    __doc__ = f"""LangChain's ``Embeddings`` through textservice's ``embed_content``.
 
     Args:
-        model: The embedding model (a bare id gets ``models/``); default
-            ``textservice``'s default embedding model.
-        output_dimensionality: Keep the first this many values of each vector.
-        normalize: Scale every vector to unit length (as Google asks for vectors shortened
-            with ``output_dimensionality``).
-        client: The ``textservice.Client`` to call through (left open by ``close``).
-        client_options: ``Client``'s keyword arguments, for a client of this object's own
-            (closed by ``close``/``aclose``); not with ``client``. With neither, the default
-            client (``textservice.configure``, ``GOOGLE_API_KEY``, ``TEXTSERVICE_ENDPOINT``).
-        request_options: ``{"timeout": ..., "retry": ...}`` for each call.
-        document_task_type: The task type of ``embed_documents`` (default
-            RETRIEVAL_DOCUMENT), as ``embed_content`` takes it.
-        query_task_type: The task type of ``embed_query`` (default RETRIEVAL_QUERY).
-    """
+{args_doc("model", "``embed_documents``", "``embed_query``")}    """
 
     def __init__(
-        self,
-        model: str = DEFAULT_EMBEDDING_MODEL,
-        *,
-        output_dimensionality: int | None = None,
-        normalize: bool = False,
-        client: Client | None = None,
-        client_options: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, object] | None = None,
-        document_task_type: TaskType | str | int = DOCUMENT_TASK,
-        query_task_type: TaskType | str | int = QUERY_TASK,
+        self, model: str = DEFAULT_EMBEDDING_MODEL, **options: Unpack[RetrievalOptions]
     ) -> None:
-        self._embedder = RetrievalEmbedder(
-            model,
-            output_dimensionality=output_dimensionality,
-            normalize=normalize,
-            client=client,
-            client_options=client_options,
-            request_options=request_options,
-            document_task_type=document_task_type,
-            query_task_type=query_task_type,
-        )
+        self._embedder = RetrievalEmbedder(model, **known_options(type(self), options))
 
     @property
     def model(self) -> str:

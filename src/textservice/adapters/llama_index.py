@@ -27,11 +27,12 @@ rather than nodes (``VectorStoreIndex``, ``get_text_embedding_batch``) sends no 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Unpack
 
 try:
     from llama_index.core.bridge.pydantic import Field, PrivateAttr
+    from llama_index.core.callbacks import CallbackManager
     from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.schema import BaseNode, MetadataMode
 except ImportError as exc:
@@ -42,10 +43,14 @@ except ImportError as exc:
     ) from exc
 
 from textservice._checks import kind
-from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
-from textservice.adapters._retrieval import DOCUMENT_TASK, QUERY_TASK, RetrievalEmbedder
-from textservice.client import Client
+from textservice.adapters._retrieval import (
+    DOCUMENT_TASK,
+    QUERY_TASK,
+    RetrievalEmbedder,
+    RetrievalOptions,
+    args_doc,
+)
 
 __all__ = ["EMBED_BATCH_SIZE", "TextServiceEmbedding"]
 
@@ -55,23 +60,20 @@ BatchEmbedContents calls of 100, which the client sends up to ``max_concurrency`
 time; LlamaIndex's sync methods send one of its batches after another."""
 
 
+class _Options(RetrievalOptions, total=False):
+    """``RetrievalOptions`` and ``BaseEmbedding``'s other fields, as it types them."""
+
+    callback_manager: CallbackManager
+    num_workers: int | None
+    embeddings_cache: Any
+    rate_limiter: Any
+
+
 class TextServiceEmbedding(BaseEmbedding):
-    """LlamaIndex's ``BaseEmbedding`` through textservice's ``embed_content``.
+    __doc__ = f"""LlamaIndex's ``BaseEmbedding`` through textservice's ``embed_content``.
 
     Args:
-        model_name: The embedding model (a bare id gets ``models/``); default
-            ``textservice``'s default embedding model.
-        output_dimensionality: Keep the first this many values of each vector.
-        normalize: Scale every vector to unit length (as Google asks for vectors shortened
-            with ``output_dimensionality``).
-        client: The ``textservice.Client`` to call through (left open by ``close``).
-        client_options: ``Client``'s keyword arguments, for a client of this object's own
-            (closed by ``close``/``aclose``); not with ``client``. With neither, the default
-            client (``textservice.configure``, ``GOOGLE_API_KEY``, ``TEXTSERVICE_ENDPOINT``).
-        request_options: ``{"timeout": ..., "retry": ...}`` for each call.
-        document_task_type: The task type of texts (default RETRIEVAL_DOCUMENT), as
-            ``embed_content`` takes it.
-        query_task_type: The task type of queries (default RETRIEVAL_QUERY).
+{args_doc("model_name", "texts", "queries")}\
         title_key: The metadata key of a node's title (see the module docstring); needs the
             RETRIEVAL_DOCUMENT task type, the only one a title goes with.
         embed_batch_size: Texts per ``embed_content`` call (``EMBED_BATCH_SIZE``).
@@ -100,29 +102,16 @@ class TextServiceEmbedding(BaseEmbedding):
         self,
         model_name: str = DEFAULT_EMBEDDING_MODEL,
         *,
-        output_dimensionality: int | None = None,
-        normalize: bool = False,
-        client: Client | None = None,
-        client_options: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, object] | None = None,
-        document_task_type: TaskType | str | int = DOCUMENT_TASK,
-        query_task_type: TaskType | str | int = QUERY_TASK,
         title_key: str | None = None,
         embed_batch_size: int = EMBED_BATCH_SIZE,
-        **kwargs: Any,
+        **kwargs: Unpack[_Options],
     ) -> None:
         if title_key is not None and not isinstance(title_key, str):
             raise TypeError(f"title_key must be a str or None, got {kind(title_key)}")
-        embedder = RetrievalEmbedder(
-            model_name,
-            output_dimensionality=output_dimensionality,
-            normalize=normalize,
-            client=client,
-            client_options=client_options,
-            request_options=request_options,
-            document_task_type=document_task_type,
-            query_task_type=query_task_type,
-        )
+        # RetrievalOptions' keys go to the embedder (which checks them), the rest to BaseEmbedding
+        given: dict[str, Any] = dict(kwargs)
+        options = {key: given.pop(key) for key in RetrievalOptions.__optional_keys__ & {*given}}
+        embedder = RetrievalEmbedder(model_name, **options)
         if title_key is not None and not embedder.takes_titles:
             embedder.close()
             raise ValueError(
@@ -139,7 +128,7 @@ class TextServiceEmbedding(BaseEmbedding):
         }
         try:
             super().__init__(
-                model_name=embedder.model, embed_batch_size=embed_batch_size, **fields, **kwargs
+                model_name=embedder.model, embed_batch_size=embed_batch_size, **fields, **given
             )
         except BaseException:
             embedder.close()  # the client made from client_options

@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeVar, cast, overload
 from textservice._engine.output_formats import check_output, unit_array, unit_lists
 from textservice._facade.content_calls import RequestJson
 from textservice._facade.results import ArrayEmbedding, ManyEmbeddings
+from textservice._facade.twins import sync_twin
 from textservice._profiles import profile_for
 from textservice.batches import jobs
 from textservice.batches.jobs import Batch, BatchProgress, create, find, rest_path, to_batch
@@ -160,11 +161,9 @@ async def create_embeddings_async(
 
 
 def _digest(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=8)
+    """A short digest (hex, 8 bytes) of the requests file, for a default display name."""
     with path.open("rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(source, lambda: hashlib.blake2b(digest_size=8)).hexdigest()
 
 
 def _inline(path: Path) -> _list[tuple[str, dict[str, Any]]]:
@@ -175,45 +174,15 @@ def _inline(path: Path) -> _list[tuple[str, dict[str, Any]]]:
         return [(str(v["key"]), v["request"]) for v in map(json_mapping.loads, source)]
 
 
-def create_embeddings(
-    model: str,
-    contents: Sequence[object],
-    *,
-    task_type: object = None,
-    title: str | None = None,
-    output_dimensionality: int | None = None,
-    display_name: str | None = None,
-    client: object = None,
-    request_options: Mapping[str, object] | None = None,
-) -> Batch:
-    """``create_embeddings_async`` for synchronous code."""
-    return _sync(
-        client,
-        lambda: create_embeddings_async(
-            model,
-            contents,
-            task_type=task_type,
-            title=title,
-            output_dimensionality=output_dimensionality,
-            display_name=display_name,
-            client=client,
-            request_options=request_options,
-        ),
-    )
+create_embeddings = sync_twin(
+    create_embeddings_async,
+    rest_path,
+    "create_embeddings",
+    "``create_embeddings_async`` for synchronous code.",
+)
 
-
-async def get_async(
-    name: str, *, client: object = None, request_options: Mapping[str, object] | None = None
-) -> Batch:
-    """The batch ``name`` as it is now (its ``state``, ``batch_stats``, ``output``...)."""
-    return await jobs.get(name, client=client, request_options=request_options)
-
-
-def get(
-    name: str, *, client: object = None, request_options: Mapping[str, object] | None = None
-) -> Batch:
-    """``get_async`` for synchronous code."""
-    return _sync(client, lambda: get_async(name, client=client, request_options=request_options))
+get_async = jobs.get
+get = sync_twin(jobs.get, rest_path, "get", "``get_async`` for synchronous code.")
 
 
 def list_async(
@@ -241,81 +210,19 @@ def list(
     return (to_batch(operation) for operation in operations)
 
 
-async def cancel_async(
-    name: str, *, client: object = None, request_options: Mapping[str, object] | None = None
-) -> None:
-    """Ask Google to cancel the batch (``get`` shows when it is: ``BATCH_STATE_CANCELLED``)."""
-    await jobs.cancel(name, client=client, request_options=request_options)
+cancel_async = jobs.cancel
+cancel = sync_twin(jobs.cancel, rest_path, "cancel", "``cancel_async`` for synchronous code.")
 
+delete_async = jobs.delete
+delete = sync_twin(jobs.delete, rest_path, "delete", "``delete_async`` for synchronous code.")
 
-def cancel(
-    name: str, *, client: object = None, request_options: Mapping[str, object] | None = None
-) -> None:
-    """``cancel_async`` for synchronous code."""
-    _sync(client, lambda: cancel_async(name, client=client, request_options=request_options))
-
-
-async def delete_async(
-    name: str, *, client: object = None, request_options: Mapping[str, object] | None = None
-) -> None:
-    """Delete the batch (it is not cancelled: cancel it first to stop it)."""
-    await jobs.delete(name, client=client, request_options=request_options)
-
-
-def delete(
-    name: str, *, client: object = None, request_options: Mapping[str, object] | None = None
-) -> None:
-    """``delete_async`` for synchronous code."""
-    _sync(client, lambda: delete_async(name, client=client, request_options=request_options))
-
-
-async def wait_async(
-    name: str,
-    *,
-    progress: BatchProgress | None = None,
-    interval: float = 1.0,
-    max_interval: float = 30.0,
-    timeout: float | None = None,
-    client: object = None,
-    request_options: Mapping[str, object] | None = None,
-) -> Batch:
-    """Read the batch until it is done, backing off from ``interval`` to ``max_interval``
-    seconds between reads; the batch as it ended (check its ``state``). ``progress(batch)``
-    after each read; ``timeout`` raises ``DeadlineExceeded`` (the job goes on)."""
-    return await jobs.wait(
-        name,
-        progress=progress,
-        interval=interval,
-        max_interval=max_interval,
-        timeout=timeout,
-        client=client,
-        request_options=request_options,
-    )
-
-
-def wait(
-    name: str,
-    *,
-    progress: BatchProgress | None = None,
-    interval: float = 1.0,
-    max_interval: float = 30.0,
-    timeout: float | None = None,
-    client: object = None,
-    request_options: Mapping[str, object] | None = None,
-) -> Batch:
-    """``wait_async`` for synchronous code (Ctrl-C stops waiting; the job goes on)."""
-    return _sync(
-        client,
-        lambda: wait_async(
-            name,
-            progress=progress,
-            interval=interval,
-            max_interval=max_interval,
-            timeout=timeout,
-            client=client,
-            request_options=request_options,
-        ),
-    )
+wait_async = jobs.wait
+wait = sync_twin(
+    jobs.wait,
+    rest_path,
+    "wait",
+    "``wait_async`` for synchronous code (Ctrl-C stops waiting; the job goes on).",
+)
 
 
 @overload

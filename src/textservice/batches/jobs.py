@@ -16,7 +16,7 @@ timeout; ``UNAVAILABLE`` retried up to 5 attempts, backing off 1 s x 1.3 up to 1
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -153,12 +153,9 @@ async def create(
 async def get(
     name: str, *, client: object = None, request_options: Mapping[str, object] | None = None
 ) -> Batch:
-    """The batch ``name`` (``batches/...``) as it is now."""
-    rest_path(client)
-    operation = await get_batch_async(
-        _batch_name(name), client=get_client(client), request_options=_options(request_options)
-    )
-    return to_batch(operation)
+    """The batch ``name`` (``batches/...``) as it is now (its ``state``, ``batch_stats``,
+    ``output``...)."""
+    return to_batch(await _on_batch(get_batch_async, name, client, request_options))
 
 
 async def list_batches(
@@ -193,21 +190,15 @@ async def find(
 async def cancel(
     name: str, *, client: object = None, request_options: Mapping[str, object] | None = None
 ) -> None:
-    """Ask for the batch to be cancelled (its state says when it is)."""
-    rest_path(client)
-    await cancel_batch_async(
-        _batch_name(name), client=get_client(client), request_options=_options(request_options)
-    )
+    """Ask Google to cancel the batch (``get`` shows when it is: ``BATCH_STATE_CANCELLED``)."""
+    await _on_batch(cancel_batch_async, name, client, request_options)
 
 
 async def delete(
     name: str, *, client: object = None, request_options: Mapping[str, object] | None = None
 ) -> None:
-    """Delete the batch (its operation: it is not cancelled)."""
-    rest_path(client)
-    await delete_batch_async(
-        _batch_name(name), client=get_client(client), request_options=_options(request_options)
-    )
+    """Delete the batch (it is not cancelled: cancel it first to stop it)."""
+    await _on_batch(delete_batch_async, name, client, request_options)
 
 
 async def wait(
@@ -223,8 +214,8 @@ async def wait(
     """Read the batch until it is done (succeeded, failed, cancelled or expired), waiting
     ``interval`` seconds after the first read, then half as long again after each one, up to
     ``max_interval`` (python-genai polls its operations the same way, 1.5 times longer each
-    time); the batch as it ended. ``progress(batch)`` after each read. ``timeout``: give up
-    with ``DeadlineExceeded`` (the batch goes on at Google)."""
+    time); the batch as it ended (check its ``state``). ``progress(batch)`` after each read.
+    ``timeout``: give up with ``DeadlineExceeded`` (the batch goes on at Google)."""
     if interval <= 0 or max_interval < interval:
         raise ValueError("interval must be positive and max_interval at least interval")
     loop = asyncio.get_running_loop()
@@ -328,6 +319,20 @@ async def download(
         raise ValueError(f"{file_name!r} is not a file name (files/...)")
     with destination.open("w+b") as sink:
         return await files.download(rest, target, sink, options, progress=progress)
+
+
+async def _on_batch(
+    call: Callable[..., Awaitable[Any]],
+    name: object,
+    client: object,
+    request_options: Mapping[str, object] | None,
+) -> Any:
+    """``call`` (a generated ``*_batch_async``) on the batch ``name``, through ``client``'s
+    REST path, with the options of the calls that may be repeated."""
+    rest_path(client)
+    return await call(
+        _batch_name(name), client=get_client(client), request_options=_options(request_options)
+    )
 
 
 def _batch_name(name: object) -> str:

@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import IO, Literal
 
 from textservice.cli.inputs import BadLine, format_bad_lines
+from textservice.cli.listing import SHOWN, and_more
 
-__all__ = ["SHOWN", "BadRecordFile", "BadRecordReport", "bad_record_kind"]
-
-SHOWN = 20
-"""Bad records listed on stderr, at most; the rest are counted by kind."""
+__all__ = ["BadRecordFile", "BadRecordReport", "bad_record_kind"]
 
 _KINDS_SHOWN = 3
 
@@ -112,10 +110,8 @@ class BadRecordReport:
     def rest(self) -> str:
         """``... and N more bad line(s): ...`` for those beyond the first :data:`SHOWN` (``""``:
         none)."""
-        more = self.count - len(self.listed)
-        if not more:
-            return ""
-        return f"... and {more} more bad line(s): {_by_kind(self.kinds)}{self._where()}"
+        more = and_more(self.count, len(self.listed), "bad line(s)")
+        return f"{more}: {_by_kind(self.kinds)}{self._where()}" if more else ""
 
     def summary(self) -> str:
         """All of them counted by kind (for a rerun, which does not list them again)."""
@@ -130,8 +126,8 @@ class BadRecordReport:
 
 def _by_kind(kinds: Counter[str]) -> str:
     common = kinds.most_common()
-    shown = ", ".join(f"{n} {kind}" for kind, n in common[:_KINDS_SHOWN])
+    shown = ", ".join(f"{n:,} {kind}" for kind, n in common[:_KINDS_SHOWN])
     others = common[_KINDS_SHOWN:]
     if others:
-        shown += f", {sum(n for _, n in others)} of {len(others)} other kind(s)"
+        shown += f", {sum(n for _, n in others):,} of {len(others)} other kind(s)"
     return shown

@@ -117,22 +117,34 @@ def status(name: str, as_json: bool, connection: Connection) -> None:
         click.echo(f"{label + ':':<14}{value}")
 
 
-@batch.command("cancel", epilog=EXIT_CODES_HELP)
-@click.argument("name")
-@connection_options
-def cancel(name: str, connection: Connection) -> None:
-    """Ask Google to cancel the job NAME (its state says when it is)."""
-    _on_job(connection, name, jobs.cancel)
-    click.echo(f"asked to cancel {name}")
+def _job_command(
+    command: str, call: Callable[..., Awaitable[None]], done: str, doc: str
+) -> click.Command:
+    """``textservice batch COMMAND NAME``: ``call`` on the job NAME, then ``done`` said
+    (``{name}``: the job's name as given)."""
+
+    @batch.command(command, epilog=EXIT_CODES_HELP, help=doc)
+    @click.argument("name")
+    @connection_options
+    def job_command(name: str, connection: Connection) -> None:
+        _on_job(connection, name, call)
+        click.echo(done.format(name=name))
+
+    return job_command
 
 
-@batch.command("delete", epilog=EXIT_CODES_HELP)
-@click.argument("name")
-@connection_options
-def delete(name: str, connection: Connection) -> None:
-    """Delete the job NAME (it is not cancelled: cancel it first to stop it)."""
-    _on_job(connection, name, jobs.delete)
-    click.echo(f"deleted {name}")
+cancel = _job_command(
+    "cancel",
+    jobs.cancel,
+    "asked to cancel {name}",
+    "Ask Google to cancel the job NAME (its state says when it is).",
+)
+delete = _job_command(
+    "delete",
+    jobs.delete,
+    "deleted {name}",
+    "Delete the job NAME (it is not cancelled: cancel it first to stop it).",
+)
 
 
 def _name(name: str) -> str:

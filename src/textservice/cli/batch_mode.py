@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import itertools
 import json
 import os
@@ -55,11 +54,12 @@ from textservice.batches import jobs
 from textservice.batches.requests import RequestLines, plan_input
 from textservice.batches.results import inline_results
 from textservice.batches.states import BatchState, is_final, short_name, succeeded
-from textservice.cli.bad_records import SHOWN
 from textservice.cli.batch_results import Failure, ResultsFile
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.errors import CliError, OutputConflictError
+from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record
+from textservice.cli.listing import SHOWN, and_more
 from textservice.cli.progress import Mode, format_duration
 from textservice.cli.reuse import Earlier, Reuse
 from textservice.cli.services import EmbedBatches, EmbedOptions, content_item
@@ -195,14 +195,6 @@ class JobState:
             self.spent.append(self.display_name)
         self.job = None
         self.creating = False
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _Status:
@@ -443,7 +435,7 @@ class BatchRun:
         if not lines.lines:
             staged.unlink()
             return False
-        digest = _digest(staged)
+        digest = file_digest(staged)
         profile = profile_for(self.options.model)
         dimension = self.options.output_dimensionality or profile.default_dimension or 3072
         plan = plan_input(lines.lines, lines.bytes, dimension)
@@ -716,8 +708,8 @@ def run_jobs(
     if count:
         for line in shown:
             click.echo(line, err=True)
-        if count > len(shown):
-            click.echo(f"... and {count - len(shown):,} more", err=True)
+        if more := and_more(count, len(shown)):
+            click.echo(more, err=True)
         jobs_named = ", ".join(run.state.done_jobs[-1:]) or "the job"
         message = (
             f"{count:,} request{'' if count == 1 else 's'} failed in Batch mode ({jobs_named}; "

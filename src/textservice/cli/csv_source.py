@@ -34,7 +34,7 @@ from textservice.cli.columns import Columns, KeptColumn
 from textservice.cli.errors import InputError
 from textservice.cli.files import check_file
 from textservice.cli.inputs import BadLine, Record, RecordId, reason_kind
-from textservice.cli.sources import InputCheck, Report, first_pass, refuse_binary
+from textservice.cli.sources import InputCheck, Report, first_pass, good_records, refuse_binary
 
 __all__ = ["CsvSource"]
 
@@ -189,12 +189,4 @@ class CsvSource:
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see ``textservice.cli.sources.Source``)."""
-        bad = iter(check.bad_lines)
-        next_bad = next(bad, None)
-        for item in self._items():
-            if isinstance(item, BadLine) or item.line == next_bad:
-                if item.line != next_bad:
-                    raise InputError(f"{self.name} changed while it was read (row {item.line})")
-                next_bad = next(bad, None)
-                continue
-            yield item
+        return good_records(self._items(), check, changed=self.name, unit="row")

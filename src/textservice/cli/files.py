@@ -45,11 +45,8 @@ def check_file(path: Path) -> str | None:
 
 def file_digest(path: Path) -> str:
     """The BLAKE2b digest (hex, 16 bytes) of the file's bytes, read in chunks."""
-    h = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    with path.open("rb") as source:
+        return hashlib.file_digest(source, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
 def walk(root: Path) -> Iterator[Path]:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from textservice.cli.files import check_file
+from textservice.cli.listing import and_more
 
 Format = Literal["auto", "lines", "jsonl", "csv", "tsv", "parquet"]
 RecordId = str | int
@@ -329,6 +330,5 @@ def classify(
 def format_bad_lines(bad: list[BadLine], source: str, *, limit: int = 20) -> str:
     """A report of bad lines, one ``source:line: reason`` per line, at most ``limit`` of them."""
     shown = [f"{source}:{b.where}: {b.reason}" for b in bad[:limit]]
-    if len(bad) > limit:
-        shown.append(f"... and {len(bad) - limit} more bad line(s)")
-    return "\n".join(shown)
+    more = and_more(len(bad), len(shown), "bad line(s)")
+    return "\n".join([*shown, more] if more else shown)

@@ -25,9 +25,9 @@ from typing import Literal
 import click
 
 from textservice._profiles import profile_for
-from textservice.cli.bad_records import SHOWN
 from textservice.cli.exit_codes import ExitCode, fail
 from textservice.cli.inputs import Record
+from textservice.cli.listing import SHOWN, and_more
 from textservice.cli.sources import InputCheck, Report, Source
 from textservice.cli.tokens import Counter, cut_to_fit, fits, sent_text
 
@@ -161,8 +161,8 @@ def guard(
         f"{source.name}:{line}: {found.reason(i, model)}"
         for i, line in enumerate(found.lines[:SHOWN])
     )
-    if len(found) > SHOWN:
-        listed += f"\n... and {len(found) - SHOWN} more"
+    if more := and_more(len(found), SHOWN):
+        listed += f"\n{more}"
     if on_long == "error":
         click.echo(listed, err=True)
         fail(

@@ -24,7 +24,7 @@ import dataclasses
 import io
 import json
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
@@ -187,6 +187,27 @@ def _confirm_duplicates(
     return bad, titled
 
 
+def good_records(
+    items: Iterable[Record | BadLine],
+    check: InputCheck,
+    *,
+    changed: str | None = None,
+    unit: str = "line",
+) -> Iterator[Record]:
+    """The records of ``items`` (a source read again) but the bad lines of its first pass,
+    ``check``. ``changed``: the source's name, when an item bad now but not then means the
+    input changed between the passes (``InputError``, naming its ``unit`` and number)."""
+    bad = iter(check.bad_lines)
+    next_bad = next(bad, None)
+    for item in items:
+        if isinstance(item, BadLine) or item.line == next_bad:
+            if changed is not None and item.line != next_bad:
+                raise InputError(f"{changed} changed while it was read ({unit} {item.line})")
+            next_bad = next(bad, None)
+            continue
+        yield item
+
+
 def _merge(bad_lines: array[int], more: list[BadLine]) -> array[int]:
     return array("q", sorted([*bad_lines, *(b.line for b in more)]))
 
@@ -312,15 +333,7 @@ class TextSource:
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
-        bad = iter(check.bad_lines)
-        next_bad = next(bad, None)
-        for item in self._classified():
-            if isinstance(item, BadLine) or item.line == next_bad:
-                if item.line != next_bad:
-                    raise InputError(f"{self.name} changed while it was read (line {item.line})")
-                next_bad = next(bad, None)
-                continue
-            yield item
+        return good_records(self._classified(), check, changed=self.name)
 
 
 _PARQUET_BATCH = 4096  # rows read at a time
@@ -445,13 +458,7 @@ class ParquetSource:
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see :class:`Source`)."""
-        bad = iter(check.bad_lines)
-        next_bad = next(bad, None)
-        for item in self._rows():
-            if isinstance(item, BadLine) or item.line == next_bad:
-                next_bad = next(bad, None)
-                continue
-            yield item
+        return good_records(self._rows(), check)
 
 
 class FolderSource:
@@ -478,13 +485,7 @@ class FolderSource:
 
     def records(self, check: InputCheck) -> Iterator[Record]:
         """The good records (see ``textservice.cli.sources.Source``)."""
-        bad = iter(check.bad_lines)
-        next_bad = next(bad, None)
-        for item in self._items():
-            if isinstance(item, BadLine) or item.line == next_bad:
-                next_bad = next(bad, None)
-                continue
-            yield item
+        return good_records(self._items(), check)
 
 
 def parse_input(data: bytes, *, format: Format = "auto", name: str = "") -> Input:

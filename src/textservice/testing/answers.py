@@ -19,7 +19,7 @@ import base64
 import binascii
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from textservice._profiles import profile_for
 from textservice.testing._field_roles import (
@@ -50,6 +50,18 @@ LongInputs = Literal["truncate", "reject"]
 
 Spec = Mapping[str, Any]
 """A message in proto-JSON form, e.g. ``{"reason": "SAFETY", "message": "blocked"}``."""
+
+
+class ExtrasArgs(TypedDict, total=False):
+    """The keyword arguments of ``GenerateTextExtras.of`` (its signature holds the defaults),
+    which ``FakeServer.set_generate_text_extras`` hands on."""
+
+    filters: Sequence[Spec]
+    safety_feedback: Sequence[Spec]
+    safety_ratings: Sequence[Spec]
+    citation_sources: Sequence[Spec]
+    blocked: bool
+
 
 DEFAULT_PAGE_SIZE = 50
 """ListModels' page size when the request sets none, as the API's."""

@@ -33,7 +33,7 @@ from collections.abc import (
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import grpclib.client
 import grpclib.const
@@ -48,9 +48,9 @@ from textservice._transport.status import StatusDetailsCodec
 from textservice.testing.answers import (
     ANSWERS,
     Context,
+    ExtrasArgs,
     GenerateTextExtras,
     LongInputs,
-    Spec,
     generation_methods,
     implemented_methods,
 )
@@ -432,27 +432,13 @@ class FakeServer:
         """Full names of the services served (``google.ai.generativelanguage.v1.ModelService``)."""
         return tuple(s.full_name for v in self._versions for s in v.services)
 
-    def set_generate_text_extras(
-        self,
-        *,
-        filters: Sequence[Spec] = (),
-        safety_feedback: Sequence[Spec] = (),
-        safety_ratings: Sequence[Spec] = (),
-        citation_sources: Sequence[Spec] = (),
-        blocked: bool = False,
-    ) -> None:
+    def set_generate_text_extras(self, **extras: Unpack[ExtrasArgs]) -> None:
         """Make GenerateText also return these (see ``GenerateTextExtras``); call with no
         arguments to return plain completions again.
 
         Example: ``fake.set_generate_text_extras(filters=[{"reason": "SAFETY"}], blocked=True)``.
         """
-        self._extras = GenerateTextExtras.of(
-            filters=filters,
-            safety_feedback=safety_feedback,
-            safety_ratings=safety_ratings,
-            citation_sources=citation_sources,
-            blocked=blocked,
-        )
+        self._extras = GenerateTextExtras.of(**extras)
 
     def reset(self) -> None:
         """Forget calls and counters (quota use too), remove fault rules and GenerateText
@@ -553,18 +539,14 @@ class FakeServer:
             server.close_connections()
             await server.wait_closed()
 
-    @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[ServerAddress]:
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0
+    ) -> contextlib.AbstractContextManager[ServerAddress]:
         """Listen on ``host:port`` (``0``: a free port) from a background thread while inside.
 
         Works from synchronous code (and inside a running loop, which it does not block).
         """
-        runner = _ThreadedServer(self.serve_async, host, port)
-        address = runner.start()
-        try:
-            yield address
-        finally:
-            runner.stop()
+        return _in_thread(self.serve_async, host, port)
 
     # -- the REST face ----------------------------------------------------------------------
 
@@ -592,16 +574,12 @@ class FakeServer:
         async with serve_http(self.rest_face().handle, host, port) as bound:
             yield ServerAddress(host, bound)
 
-    @contextmanager
-    def serve_rest(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[ServerAddress]:
+    def serve_rest(
+        self, host: str = "127.0.0.1", port: int = 0
+    ) -> contextlib.AbstractContextManager[ServerAddress]:
         """``serve_rest_async`` from a background thread while inside (sync code, other
         processes: ``http://{address.target}``, google-genai's ``base_url``)."""
-        runner = _ThreadedServer(self.serve_rest_async, host, port)
-        address = runner.start()
-        try:
-            yield address
-        finally:
-            runner.stop()
+        return _in_thread(self.serve_rest_async, host, port)
 
     # -- one call ---------------------------------------------------------------------------
 
@@ -796,6 +774,22 @@ _PAUSED_STEPS: Mapping[str, Step] = {"AsyncBatchEmbedContent": "create", "GetBat
 
 FakeTextService = FakeServer
 """The name ``FakeServer`` had when it served TextService alone; both work."""
+
+
+@contextmanager
+def _in_thread(
+    serve: Callable[[str, int], contextlib.AbstractAsyncContextManager[ServerAddress]],
+    host: str,
+    port: int,
+) -> Iterator[ServerAddress]:
+    """``serve(host, port)`` (``serve_async``, ``serve_rest_async``) on an event loop in a
+    daemon thread while inside."""
+    runner = _ThreadedServer(serve, host, port)
+    address = runner.start()
+    try:
+        yield address
+    finally:
+        runner.stop()
 
 
 class _ThreadedServer:

@@ -238,6 +238,31 @@ class FaultPlan:
         with self._lock:
             self._rules.append(rule)
 
+    def _add_error(
+        self,
+        method: MethodFilter,
+        count: int | None,
+        status: StatusLike,
+        message: str | None,
+        details: Sequence[betterproto2.Message],
+        chance: tuple[float, random.Random] | None = None,
+    ) -> None:
+        """An error rule (``fail_next``, ``fail_fraction``: ``chance`` is its fraction and
+        random source)."""
+        fraction, rng = chance if chance is not None else (None, None)
+        self._add(
+            _Rule(
+                "error",
+                _methods(method, self.methods),
+                count,
+                fraction=fraction,
+                rng=rng,
+                status=to_status(status),
+                message=message,
+                details=_details(details),
+            )
+        )
+
     def fail_next(
         self,
         n: int = 1,
@@ -252,16 +277,7 @@ class FaultPlan:
         ``details`` (e.g. ``retry_info(2.0)``, ``quota_failure()``) travel in
         ``grpc-status-details-bin`` as a ``google.rpc.Status``, as Google's servers send them.
         """
-        self._add(
-            _Rule(
-                "error",
-                _methods(method, self.methods),
-                _count(n, "n"),
-                status=to_status(status),
-                message=message,
-                details=_details(details),
-            )
-        )
+        self._add_error(method, _count(n, "n"), status, message, details)
 
     def fail_fraction(
         self,
@@ -284,18 +300,8 @@ class FaultPlan:
             raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
         if not is_int(seed):
             raise TypeError(f"seed must be an int, not {seed!r}")
-        self._add(
-            _Rule(
-                "error",
-                _methods(method, self.methods),
-                _count(times, "times"),
-                fraction=float(fraction),
-                rng=random.Random(seed),
-                status=to_status(status),
-                message=message,
-                details=_details(details),
-            )
-        )
+        chance = (float(fraction), random.Random(seed))
+        self._add_error(method, _count(times, "times"), status, message, details, chance)
 
     def delay(
         self,

@@ -19,6 +19,7 @@ from grpclib.const import Status
 from textservice._checks import is_int
 from textservice._transport.callpath import API_KEY_HEADER
 from textservice._transport.secrets import Secret
+from textservice.testing.tally import tally
 
 SECRET_HEADERS = frozenset({API_KEY_HEADER, "authorization"})
 """Metadata keys whose values are recorded as ``Secret``."""
@@ -131,16 +132,8 @@ class RequestLog:
         """How many calls arrived (or, with ``status``, ended with that status)."""
         with self._lock:
             if status is None:
-                return sum(
-                    n
-                    for (v, m), n in self._received.items()
-                    if method in (None, m) and version in (None, v)
-                )
-            return sum(
-                n
-                for (v, m, s), n in self._ended.items()
-                if s is status and method in (None, m) and version in (None, v)
-            )
+                return tally(self._received, version, method)
+            return tally(self._ended, version, method, status)
 
     def counts(self) -> dict[str, int]:
         """Calls received per RPC name, e.g. ``{"BatchEmbedText": 3}``."""

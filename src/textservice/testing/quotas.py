@@ -53,6 +53,7 @@ from textservice._encoding.requests import request_model, request_texts
 from textservice._fake_server_options import QUOTA_OPTIONS
 from textservice._governor.cost import estimate_tokens
 from textservice._proto.google import rpc
+from textservice.testing.tally import tally
 
 Window = Literal["fixed", "sliding"]
 
@@ -414,11 +415,7 @@ class QuotaLedger:
     def accepted(self, method: str | None = None, *, model: str | None = None) -> int:
         """Calls counted against the quotas (of ``method``/``model``)."""
         with self._lock:
-            return sum(
-                n
-                for (m, mo), n in self._accepted.items()
-                if method in (None, m) and model in (None, mo)
-            )
+            return tally(self._accepted, method, model)
 
     def rejected(
         self,
@@ -431,16 +428,8 @@ class QuotaLedger:
         those over that quota: a call over several quotas counts for each)."""
         with self._lock:
             if quota_id is None:
-                return sum(
-                    n
-                    for (m, mo), n in self._rejected_calls.items()
-                    if method in (None, m) and model in (None, mo)
-                )
-            return sum(
-                n
-                for (m, mo, q), n in self._rejected.items()
-                if q == quota_id and method in (None, m) and model in (None, mo)
-            )
+                return tally(self._rejected_calls, method, model)
+            return tally(self._rejected, method, model, quota_id)
 
     def __repr__(self) -> str:
         return f"QuotaLedger({self._quotas.describe()})"

@@ -31,8 +31,9 @@ GenerativeService.StreamGenerateContent. Their grpclib stubs are in ``textservic
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from textservice._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from textservice.v1._generative_service import count_tokens as count_tokens
@@ -78,36 +79,26 @@ __all__ = [
 ]
 
 _MODULE_OF = {
-    "ArrayEmbeddingDict": "types",
-    "BatchEmbeddingDict": "types",
-    "CountTokensResponseDict": "types",
-    "EmbeddingDict": "types",
-    "GenerateContentResponseDict": "types",
-    "ModelDict": "types",
-    "count_tokens": "_generative_service",
-    "count_tokens_async": "_generative_service",
-    "embed_content": "_generative_service",
-    "embed_content_async": "_generative_service",
-    "generate_content": "_generative_service",
-    "generate_content_async": "_generative_service",
-    "get_model": "_model_service",
-    "get_model_async": "_model_service",
-    "iter_embed_content": "_generative_service",
-    "iter_embed_content_async": "_generative_service",
-    "list_models": "_model_service",
-    "list_models_async": "_model_service",
+    "ArrayEmbeddingDict": ".types",
+    "BatchEmbeddingDict": ".types",
+    "CountTokensResponseDict": ".types",
+    "EmbeddingDict": ".types",
+    "GenerateContentResponseDict": ".types",
+    "ModelDict": ".types",
+    "count_tokens": "._generative_service",
+    "count_tokens_async": "._generative_service",
+    "embed_content": "._generative_service",
+    "embed_content_async": "._generative_service",
+    "generate_content": "._generative_service",
+    "generate_content_async": "._generative_service",
+    "get_model": "._model_service",
+    "get_model_async": "._model_service",
+    "iter_embed_content": "._generative_service",
+    "iter_embed_content_async": "._generative_service",
+    "list_models": "._model_service",
+    "list_models_async": "._model_service",
 }
 """Each public name's module: one per service, ``types`` for the result TypedDicts."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

@@ -23,8 +23,9 @@ ContentService.StreamGenerateContent. Their grpclib stubs are in ``textservice._
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from textservice._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from textservice.content_rpcs._catalogue_service import get_model as get_model
@@ -78,38 +79,28 @@ __all__ = [
 ]
 
 _MODULE_OF = {
-    "ArrayEmbeddingDict": "types",
-    "BatchEmbeddingDict": "types",
-    "CountTokensResponseDict": "types",
-    "EmbeddingDict": "types",
-    "GenerateContentResponseDict": "types",
-    "ModelDict": "types",
-    "count_tokens": "_content_service",
-    "count_tokens_async": "_content_service",
-    "embed_content": "_content_service",
-    "embed_content_async": "_content_service",
-    "generate_content": "_content_service",
-    "generate_content_async": "_content_service",
-    "get_model": "_catalogue_service",
-    "get_model_async": "_catalogue_service",
-    "iter_embed_content": "_content_service",
-    "iter_embed_content_async": "_content_service",
-    "list_models": "_catalogue_service",
-    "list_models_async": "_catalogue_service",
-    "update_model": "_catalogue_service",
-    "update_model_async": "_catalogue_service",
+    "ArrayEmbeddingDict": ".types",
+    "BatchEmbeddingDict": ".types",
+    "CountTokensResponseDict": ".types",
+    "EmbeddingDict": ".types",
+    "GenerateContentResponseDict": ".types",
+    "ModelDict": ".types",
+    "count_tokens": "._content_service",
+    "count_tokens_async": "._content_service",
+    "embed_content": "._content_service",
+    "embed_content_async": "._content_service",
+    "generate_content": "._content_service",
+    "generate_content_async": "._content_service",
+    "get_model": "._catalogue_service",
+    "get_model_async": "._catalogue_service",
+    "iter_embed_content": "._content_service",
+    "iter_embed_content_async": "._content_service",
+    "list_models": "._catalogue_service",
+    "list_models_async": "._catalogue_service",
+    "update_model": "._catalogue_service",
+    "update_model_async": "._catalogue_service",
 }
 """Each public name's module: one per service, ``types`` for the result TypedDicts."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

@@ -16,8 +16,9 @@ the ``iter_`` and paged list functions). Results are plain dicts typed by the Ty
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from textservice._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from textservice.nested_arguments._cache_service import create_cache as create_cache
@@ -43,27 +44,17 @@ __all__ = [
 ]
 
 _MODULE_OF = {
-    "CacheDict": "types",
-    "PredictResponseDict": "types",
-    "SettingsDict": "types",
-    "create_cache": "_cache_service",
-    "create_cache_async": "_cache_service",
-    "predict": "_cache_service",
-    "predict_async": "_cache_service",
-    "set_level": "_cache_service",
-    "set_level_async": "_cache_service",
+    "CacheDict": ".types",
+    "PredictResponseDict": ".types",
+    "SettingsDict": ".types",
+    "create_cache": "._cache_service",
+    "create_cache_async": "._cache_service",
+    "predict": "._cache_service",
+    "predict_async": "._cache_service",
+    "set_level": "._cache_service",
+    "set_level_async": "._cache_service",
 }
 """Each public name's module: one per service, ``types`` for the result TypedDicts."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

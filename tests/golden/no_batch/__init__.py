@@ -16,8 +16,9 @@ the ``iter_`` and paged list functions). Results are plain dicts typed by the Ty
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from textservice._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from textservice.no_batch._text_service import generate_embeddings as generate_embeddings
@@ -41,25 +42,15 @@ __all__ = [
 ]
 
 _MODULE_OF = {
-    "ArrayEmbeddingDict": "types",
-    "BatchEmbeddingDict": "types",
-    "EmbeddingDict": "types",
-    "generate_embeddings": "_text_service",
-    "generate_embeddings_async": "_text_service",
-    "iter_embeddings": "_text_service",
-    "iter_embeddings_async": "_text_service",
+    "ArrayEmbeddingDict": ".types",
+    "BatchEmbeddingDict": ".types",
+    "EmbeddingDict": ".types",
+    "generate_embeddings": "._text_service",
+    "generate_embeddings_async": "._text_service",
+    "iter_embeddings": "._text_service",
+    "iter_embeddings_async": "._text_service",
 }
 """Each public name's module: one per service, ``types`` for the result TypedDicts."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

@@ -16,8 +16,9 @@ the ``iter_`` and paged list functions). Results are plain dicts typed by the Ty
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from textservice._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from textservice.renamed_options._embedding_service import embed_content as embed_content
@@ -55,28 +56,18 @@ __all__ = [
 ]
 
 _MODULE_OF = {
-    "ArrayEmbeddingDict": "types",
-    "BatchEmbeddingDict": "types",
-    "EmbedContentResponseDict": "types",
-    "EmbeddingDict": "types",
-    "embed_content": "_embedding_service",
-    "embed_content_async": "_embedding_service",
-    "embed_content_v2": "_embedding_service",
-    "embed_content_v2_async": "_embedding_service",
-    "iter_embed_content": "_embedding_service",
-    "iter_embed_content_async": "_embedding_service",
+    "ArrayEmbeddingDict": ".types",
+    "BatchEmbeddingDict": ".types",
+    "EmbedContentResponseDict": ".types",
+    "EmbeddingDict": ".types",
+    "embed_content": "._embedding_service",
+    "embed_content_async": "._embedding_service",
+    "embed_content_v2": "._embedding_service",
+    "embed_content_v2_async": "._embedding_service",
+    "iter_embed_content": "._embedding_service",
+    "iter_embed_content_async": "._embedding_service",
 }
 """Each public name's module: one per service, ``types`` for the result TypedDicts."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

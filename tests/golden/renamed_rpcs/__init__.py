@@ -20,8 +20,9 @@ grpclib stubs are in ``textservice._proto``.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from textservice._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from textservice.renamed_rpcs._word_service import count_text_tokens as count_text_tokens
@@ -65,33 +66,23 @@ __all__ = [
 ]
 
 _MODULE_OF = {
-    "ArrayEmbeddingDict": "types",
-    "BatchEmbeddingDict": "types",
-    "EmbeddingDict": "types",
-    "PingResponseDict": "types",
-    "TallyWordsResponseDict": "types",
-    "count_text_tokens": "_word_service",
-    "count_text_tokens_async": "_word_service",
-    "generate_embeddings": "_word_service",
-    "generate_embeddings_async": "_word_service",
-    "iter_embeddings": "_word_service",
-    "iter_embeddings_async": "_word_service",
-    "ping": "_word_service",
-    "ping_async": "_word_service",
-    "retired": "_word_service",
-    "retired_async": "_word_service",
+    "ArrayEmbeddingDict": ".types",
+    "BatchEmbeddingDict": ".types",
+    "EmbeddingDict": ".types",
+    "PingResponseDict": ".types",
+    "TallyWordsResponseDict": ".types",
+    "count_text_tokens": "._word_service",
+    "count_text_tokens_async": "._word_service",
+    "generate_embeddings": "._word_service",
+    "generate_embeddings_async": "._word_service",
+    "iter_embeddings": "._word_service",
+    "iter_embeddings_async": "._word_service",
+    "ping": "._word_service",
+    "ping_async": "._word_service",
+    "retired": "._word_service",
+    "retired_async": "._word_service",
 }
 """Each public name's module: one per service, ``types`` for the result TypedDicts."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

@@ -13,8 +13,9 @@ Accessing a class (``package.Name`` or ``from package import Name``) imports onl
 proto file and what that module references, so the files nobody uses cost nothing at import time.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from textservice._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ._operations import CancelOperationRequest as CancelOperationRequest
@@ -42,28 +43,18 @@ __all__ = (
 )
 
 _MODULE_OF = {
-    "CancelOperationRequest": "_operations",
-    "DeleteOperationRequest": "_operations",
-    "GetOperationRequest": "_operations",
-    "ListOperationsRequest": "_operations",
-    "ListOperationsResponse": "_operations",
-    "Operation": "_operations",
-    "OperationInfo": "_operations",
-    "OperationsBase": "_operations_grpc",
-    "OperationsStub": "_operations_grpc",
-    "WaitOperationRequest": "_operations",
+    "CancelOperationRequest": "._operations",
+    "DeleteOperationRequest": "._operations",
+    "GetOperationRequest": "._operations",
+    "ListOperationsRequest": "._operations",
+    "ListOperationsResponse": "._operations",
+    "Operation": "._operations",
+    "OperationInfo": "._operations",
+    "OperationsBase": "._operations_grpc",
+    "OperationsStub": "._operations_grpc",
+    "WaitOperationRequest": "._operations",
 }
 """Each class's module (by the proto file defining it)."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

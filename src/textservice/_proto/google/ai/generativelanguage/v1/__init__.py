@@ -19,8 +19,9 @@ Accessing a class (``package.Name`` or ``from package import Name``) imports onl
 proto file and what that module references, so the files nobody uses cost nothing at import time.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from textservice._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ._citation import CitationMetadata as CitationMetadata
@@ -134,68 +135,58 @@ __all__ = (
 )
 
 _MODULE_OF = {
-    "BatchEmbedContentsRequest": "_generative_service",
-    "BatchEmbedContentsResponse": "_generative_service",
-    "Blob": "_content",
-    "Candidate": "_generative_service",
-    "CandidateFinishReason": "_generative_service",
-    "CitationMetadata": "_citation",
-    "CitationSource": "_citation",
-    "Content": "_content",
-    "ContentEmbedding": "_generative_service",
-    "CountTokensRequest": "_generative_service",
-    "CountTokensResponse": "_generative_service",
-    "EmbedContentRequest": "_generative_service",
-    "EmbedContentResponse": "_generative_service",
-    "GenerateContentRequest": "_generative_service",
-    "GenerateContentResponse": "_generative_service",
-    "GenerateContentResponsePromptFeedback": "_generative_service",
-    "GenerateContentResponsePromptFeedbackBlockReason": "_generative_service",
-    "GenerateContentResponseUsageMetadata": "_generative_service",
-    "GenerationConfig": "_generative_service",
-    "GenerativeServiceBase": "_generative_service_grpc",
-    "GenerativeServiceStub": "_generative_service_grpc",
-    "GetModelRequest": "_model_service",
-    "GroundingChunk": "_generative_service",
-    "GroundingChunkWeb": "_generative_service",
-    "GroundingMetadata": "_generative_service",
-    "GroundingSupport": "_generative_service",
-    "HarmCategory": "_safety",
-    "ListModelsRequest": "_model_service",
-    "ListModelsResponse": "_model_service",
-    "LogprobsResult": "_generative_service",
-    "LogprobsResultCandidate": "_generative_service",
-    "LogprobsResultTopCandidates": "_generative_service",
-    "Modality": "_content",
-    "ModalityTokenCount": "_content",
-    "Model": "_model",
-    "ModelServiceBase": "_model_service_grpc",
-    "ModelServiceStub": "_model_service_grpc",
-    "Part": "_content",
-    "RetrievalMetadata": "_generative_service",
-    "SafetyRating": "_safety",
-    "SafetyRatingHarmProbability": "_safety",
-    "SafetySetting": "_safety",
-    "SafetySettingHarmBlockThreshold": "_safety",
-    "SearchEntryPoint": "_generative_service",
-    "Segment": "_generative_service",
-    "TaskType": "_generative_service",
-    "UrlContextMetadata": "_generative_service",
-    "UrlMetadata": "_generative_service",
-    "UrlMetadataUrlRetrievalStatus": "_generative_service",
-    "VideoMetadata": "_content",
+    "BatchEmbedContentsRequest": "._generative_service",
+    "BatchEmbedContentsResponse": "._generative_service",
+    "Blob": "._content",
+    "Candidate": "._generative_service",
+    "CandidateFinishReason": "._generative_service",
+    "CitationMetadata": "._citation",
+    "CitationSource": "._citation",
+    "Content": "._content",
+    "ContentEmbedding": "._generative_service",
+    "CountTokensRequest": "._generative_service",
+    "CountTokensResponse": "._generative_service",
+    "EmbedContentRequest": "._generative_service",
+    "EmbedContentResponse": "._generative_service",
+    "GenerateContentRequest": "._generative_service",
+    "GenerateContentResponse": "._generative_service",
+    "GenerateContentResponsePromptFeedback": "._generative_service",
+    "GenerateContentResponsePromptFeedbackBlockReason": "._generative_service",
+    "GenerateContentResponseUsageMetadata": "._generative_service",
+    "GenerationConfig": "._generative_service",
+    "GenerativeServiceBase": "._generative_service_grpc",
+    "GenerativeServiceStub": "._generative_service_grpc",
+    "GetModelRequest": "._model_service",
+    "GroundingChunk": "._generative_service",
+    "GroundingChunkWeb": "._generative_service",
+    "GroundingMetadata": "._generative_service",
+    "GroundingSupport": "._generative_service",
+    "HarmCategory": "._safety",
+    "ListModelsRequest": "._model_service",
+    "ListModelsResponse": "._model_service",
+    "LogprobsResult": "._generative_service",
+    "LogprobsResultCandidate": "._generative_service",
+    "LogprobsResultTopCandidates": "._generative_service",
+    "Modality": "._content",
+    "ModalityTokenCount": "._content",
+    "Model": "._model",
+    "ModelServiceBase": "._model_service_grpc",
+    "ModelServiceStub": "._model_service_grpc",
+    "Part": "._content",
+    "RetrievalMetadata": "._generative_service",
+    "SafetyRating": "._safety",
+    "SafetyRatingHarmProbability": "._safety",
+    "SafetySetting": "._safety",
+    "SafetySettingHarmBlockThreshold": "._safety",
+    "SearchEntryPoint": "._generative_service",
+    "Segment": "._generative_service",
+    "TaskType": "._generative_service",
+    "UrlContextMetadata": "._generative_service",
+    "UrlMetadata": "._generative_service",
+    "UrlMetadataUrlRetrievalStatus": "._generative_service",
+    "VideoMetadata": "._content",
 }
 """Each class's module (by the proto file defining it)."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

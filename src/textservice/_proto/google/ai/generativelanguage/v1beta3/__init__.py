@@ -16,8 +16,9 @@ Accessing a class (``package.Name`` or ``from package import Name``) imports onl
 proto file and what that module references, so the files nobody uses cost nothing at import time.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from textservice._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ._citation import CitationMetadata as CitationMetadata
@@ -71,41 +72,31 @@ __all__ = (
 )
 
 _MODULE_OF = {
-    "BatchEmbedTextRequest": "_text_service",
-    "BatchEmbedTextResponse": "_text_service",
-    "CitationMetadata": "_citation",
-    "CitationSource": "_citation",
-    "ContentFilter": "_safety",
-    "ContentFilterBlockedReason": "_safety",
-    "CountTextTokensRequest": "_text_service",
-    "CountTextTokensResponse": "_text_service",
-    "EmbedTextRequest": "_text_service",
-    "EmbedTextResponse": "_text_service",
-    "Embedding": "_text_service",
-    "GenerateTextRequest": "_text_service",
-    "GenerateTextResponse": "_text_service",
-    "HarmCategory": "_safety",
-    "SafetyFeedback": "_safety",
-    "SafetyRating": "_safety",
-    "SafetyRatingHarmProbability": "_safety",
-    "SafetySetting": "_safety",
-    "SafetySettingHarmBlockThreshold": "_safety",
-    "TextCompletion": "_text_service",
-    "TextPrompt": "_text_service",
-    "TextServiceBase": "_text_service_grpc",
-    "TextServiceStub": "_text_service_grpc",
+    "BatchEmbedTextRequest": "._text_service",
+    "BatchEmbedTextResponse": "._text_service",
+    "CitationMetadata": "._citation",
+    "CitationSource": "._citation",
+    "ContentFilter": "._safety",
+    "ContentFilterBlockedReason": "._safety",
+    "CountTextTokensRequest": "._text_service",
+    "CountTextTokensResponse": "._text_service",
+    "EmbedTextRequest": "._text_service",
+    "EmbedTextResponse": "._text_service",
+    "Embedding": "._text_service",
+    "GenerateTextRequest": "._text_service",
+    "GenerateTextResponse": "._text_service",
+    "HarmCategory": "._safety",
+    "SafetyFeedback": "._safety",
+    "SafetyRating": "._safety",
+    "SafetyRatingHarmProbability": "._safety",
+    "SafetySetting": "._safety",
+    "SafetySettingHarmBlockThreshold": "._safety",
+    "TextCompletion": "._text_service",
+    "TextPrompt": "._text_service",
+    "TextServiceBase": "._text_service_grpc",
+    "TextServiceStub": "._text_service_grpc",
 }
 """Each class's module (by the proto file defining it)."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-
-    def __getattr__(name: str) -> object:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)
