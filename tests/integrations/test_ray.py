@@ -901,6 +901,11 @@ def readme_ray_example() -> str:
 def test_the_readme_ray_example_finishes_on_two_cpus_in_order(
     local_ray: Any, tmp_path: Path
 ) -> None:
+    """docs/big-jobs.md's example, verbatim in a Python of its own, finishes on a cluster of
+    two CPUs (the run's one, which its ``ray.init()`` joins through ``RAY_ADDRESS``; no other
+    test uses the cluster meanwhile) with Ray's defaults for everything it does not set: every
+    row in input order, the default model's vectors, each text sent once, the key taken from
+    the nodes' environment and never warned about."""
     rows = 3000
     texts = [text(i) for i in range(rows)]
     titles = [title(i) for i in range(rows)]
