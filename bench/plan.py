@@ -31,7 +31,7 @@ class Contender:
 
 CONTENDERS = (
     Contender("ours-sync", "ours, sync (lists)", "project", "ours.py", "sync", single=True),
-    Contender("ours-async", "ours, async (lists)", "project", "ours.py", "async"),
+    Contender("ours-async", "ours, async (lists)", "project", "ours.py", "async", single=True),
     Contender("ours-numpy", 'ours, sync, output="numpy"', "project", "ours.py", "numpy"),
     Contender("genai", "google-generativeai 0.7.2", "peer", "peer.py", "genai", single=True),
     Contender("gapic", "GAPIC TextServiceClient", "peer", "peer.py", "gapic", single=True),

@@ -267,7 +267,7 @@ def write_report(
         add(f"## Embedding N texts, {latency} ms server latency per call\n")
         out.extend(throughput_table(results.cells, plan, latency))
         add("")
-    add(f"## Single-text call latency (sync, {plan.calls} sequential calls per run, 0 ms)\n")
+    add(f"## Single-text call latency ({plan.calls} sequential calls per run, 0 ms)\n")
     add("| contender | median per call | min – max of run medians | ÷ GAPIC | ÷ raw stub | runs |")
     add("|---|---:|---:|---:|---:|---:|")
     gapic = results.single.get("gapic", Cell()).median(per_call)

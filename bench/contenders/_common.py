@@ -267,3 +267,17 @@ def run_single_calls(call: Callable[[str], Any], items: list[str]) -> Measured:
         per_call.append(time.perf_counter() - start)
         vectors.append(vector)
     return Measured(vectors=vectors, per_call_s=per_call, wall_s=sum(per_call))
+
+
+async def run_single_calls_async(
+    call: Callable[[str], Awaitable[Any]], items: list[str]
+) -> Measured:
+    """``run_single_calls`` for an async call, awaited on the running loop."""
+    vectors = []
+    per_call = []
+    for text in items:
+        start = time.perf_counter()
+        vector = await call(text)
+        per_call.append(time.perf_counter() - start)
+        vectors.append(vector)
+    return Measured(vectors=vectors, per_call_s=per_call, wall_s=sum(per_call))

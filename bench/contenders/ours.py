@@ -2,7 +2,8 @@
 
 Variants:
 - ``sync``: ``generate_embeddings(model, texts, client=...)`` -> lists of floats;
-- ``async``: ``await generate_embeddings_async(...)`` (client made inside the running loop);
+- ``async``: ``await generate_embeddings_async(...)`` (client made inside the running loop; also
+  one text per call, awaited on the caller's loop: the single-text row without the sync bridge);
 - ``numpy``: ``generate_embeddings(..., output="numpy")`` -> an (n, dim) float32 array;
 - ``iter``: ``for batch in iter_embeddings(model, texts, client=...)``, each batch digested and
   dropped (lists): the streaming path, whose peak RSS must not grow with the input.
@@ -99,6 +100,26 @@ def async_batch(args: argparse.Namespace, texts: list[str]) -> Measured:
     return Measured(vectors=_embedding(result), wall_s=wall)
 
 
+def async_single(args: argparse.Namespace, texts: list[str]) -> Measured:
+    ts = _api()
+
+    async def main() -> tuple[list[Any], list[float]]:
+        client = _client(ts, args)
+
+        async def call(text: str) -> list[float]:
+            result = await ts.generate_embeddings_async(args.model, text, client=client)
+            vector: list[float] = _embedding(result)
+            return vector
+
+        await call(_common.WARM_UP_TEXT)
+        measured = await _common.run_single_calls_async(call, texts)
+        await client.aclose()
+        return measured.vectors, measured.per_call_s  # not a Measured: see async_batch
+
+    vectors, per_call = asyncio.run(main())
+    return Measured(vectors=vectors, per_call_s=per_call, wall_s=sum(per_call))
+
+
 def iter_batch(args: argparse.Namespace, texts: list[str]) -> Measured:
     ts = _api()
     if not hasattr(ts, "iter_embeddings"):
@@ -121,7 +142,7 @@ if __name__ == "__main__":
     _common.main(
         {
             "sync": {"batch": _sync_batch(None), "single": sync_single},
-            "async": {"batch": async_batch},
+            "async": {"batch": async_batch, "single": async_single},
             "numpy": {"batch": _sync_batch("numpy")},
             "iter": {"batch": iter_batch},
         }

@@ -51,21 +51,25 @@ class _SyncCall(Generic[T]):
 
     def __init__(self, make: Callable[[], Awaitable[T]]) -> None:
         self.make = make
-        self.done = threading.Event()
+        # held until the call is done: a bare lock is cheaper to make and to wait on than an
+        # ``Event`` (a ``Condition`` and a new waiter lock per wait), on every sync call
+        self.done = threading.Lock()
+        self.done.acquire()
         self.task: asyncio.Task[T] | None = None
         self.cancel_requested = False
         self.value: T | None = None
         self.error: BaseException | None = None
+        self.ended = False
 
     def start(self) -> None:
         if self.cancel_requested:
-            self.done.set()
+            self._end()
             return
         try:
             self.task = asyncio.ensure_future(self._drive())
         except BaseException as exc:  # the loop is shutting down
             self.error = exc
-            self.done.set()
+            self._end()
             return
         self.task.add_done_callback(self._finish)
 
@@ -84,7 +88,11 @@ class _SyncCall(Generic[T]):
             self.error = exc
         else:
             self.value = task.result()
-        self.done.set()
+        self._end()
+
+    def _end(self) -> None:
+        self.ended = True
+        self.done.release()
 
 
 class LoopThread:
@@ -185,14 +193,15 @@ class LoopThread:
         try:
             # Waiting in slices lets a pending signal handler (Ctrl+C) run promptly even where
             # a blocking wait is not interrupted by the signal.
-            while not call.done.wait(0.25):
+            while not call.done.acquire(timeout=0.25):
                 pass
         except BaseException:
             # KeyboardInterrupt (or another async exception) while waiting: cancel the call's
             # task, give its RPCs a moment to be cancelled, and let the exception through.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(call.cancel)
-            call.done.wait(CANCEL_GRACE)
+            if not call.ended:  # (the wait may have ended just before the interrupt)
+                call.done.acquire(timeout=CANCEL_GRACE)
             raise
         if call.error is not None:
             raise call.error
