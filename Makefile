@@ -85,7 +85,19 @@ format: $(STAMP)
 ##         -n 4 worksteal   4:44 / 367 / 2.4-8.5     -n 3 loadgroup  41% of the tests in 9:40
 ##       worksteal: the few long tests (a regeneration, docs blocks, Ray) don't leave one worker
 ##       idle at the end; loadgroup (the Ray tests on one worker) hands out one test at a time
-##       and was far slower; with 4 workers the Ray tests may start a second local cluster.
+##       and was far slower. The Ray tests share one local cluster per run, one test at a
+##       time (tests/support/ray_cluster.py): up to four clusters fought over the 2 cores
+##       before. Where the CPU goes: TEXTSERVICE_CPU_LOG (docs/development.md). 2026-12-08,
+##       -n 4 worksteal, 3,475-3,618 tests, two other engineers' suites on the machine
+##       (wall / CPU s user+sys / load before-after; test CPU summed per test):
+##         before the shared cluster   6:49 / 495 / 1.7-6.3    tests 476 s, Ray's 75 s
+##         after (load up to 18)      11:47 / 471 / 2.8-8.0    tests 469 s, Ray's 45 s
+##         fresh clone, bash .ci/run   8:51 / 486 / 2.2-7.6    (venv and lint included)
+##       and 3,618 tests, the machine quieter: make test in a worktree (venv and mypy cache
+##       warm) 3:51 / 345 / 2.9-3.9 (pytest 3:47); a fresh clone's bash .ci/run 4:46 / 424 /
+##       2.6-5.1 (pytest 3:55).
+##       The collection costs each worker ~5.8 s of CPU, 3.5 s of it four modules' imports
+##       (llama-index, google-genai, Ray, langchain).
 TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print(2 * (os.cpu_count() or 1))')
 ##       Lint runs beside pytest (its output, kept in build/lint.log, is printed after pytest's):
 ##       the workers' idle time absorbs it, about 40 s of a clean clone's run. Either failing
@@ -103,7 +115,8 @@ test: check-generated $(STAMP)
 ##            Byte-code is written even where PYTHONDONTWRITEBYTECODE is set: pytest keeps the
 ##            assert-rewritten test modules in __pycache__, which saves ~5 s per run. One worker
 ##            a core (FAST_JOBS=0: in one process): 1,822 tests took 32 s in one process and
-##            22 s on 2 workers here (load 2.7).
+##            22 s on 2 workers here (load 2.7); 2,007 tests 22.6 s (31.5 + 2.6 s CPU, load
+##            4.4), of which each worker spends ~6 s starting and collecting.
 FAST_JOBS ?= auto
 test-fast: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(FAST_JOBS) -m "not slow and not subprocess and not network"

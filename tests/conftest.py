@@ -12,7 +12,13 @@ from support.transports import TRANSPORTS
 
 from textservice.client import ENDPOINT_ENV
 
-pytest_plugins = ["support.marker_guard", "support.skip_guard", "pytester"]
+pytest_plugins = [
+    "support.marker_guard",
+    "support.skip_guard",
+    "support.cpu_usage",
+    "support.ray_cluster",
+    "pytester",
+]
 
 # A server named in the developer's environment would take the default client (and every
 # command the tests run) away from the servers the tests start.

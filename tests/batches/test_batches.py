@@ -33,9 +33,16 @@ def fake() -> FakeServer:
     return FakeServer(batch_seconds=0.2)
 
 
+# Retries after the fake's injected drops wait milliseconds, not the default's up to a second:
+# what these tests check is what is sent again, not how long the client waits first.
+QUICK_RETRY = textservice.Retry(initial_backoff=0.01, max_backoff=0.05)
+
+
 @pytest.fixture
 def client(fake: FakeServer) -> Iterator[textservice.Client]:
-    with textservice.Client("k", transport="rest", channel_factory=fake.http_transport) as made:
+    with textservice.Client(
+        "k", transport="rest", channel_factory=fake.http_transport, retry=QUICK_RETRY
+    ) as made:
         yield made
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from codegen import public_api
+from codegen import cli, public_api
 from codegen.facade import render_facade
 from codegen.golden import FIXTURE_PROTOS, FIXTURES
 from codegen.headers import is_generated
@@ -201,41 +200,43 @@ def test_a_renamed_field_of_a_new_shape_is_caught(
         assert old_name in accepted and old_name not in generated and new_name in generated
 
 
-def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "codegen", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
+def _codegen(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m codegen ARGS`` run in this process (its ``main``, which ``__main__`` exits
+    with): its exit code and what it printed. protoc and ruff run in processes of their own."""
+    capsys.readouterr()
+    code = cli.main(list(args))
+    printed = capsys.readouterr()
+    return subprocess.CompletedProcess(["python", "-m", "codegen", *args], code, *printed)
 
 
 @pytest.mark.subprocess
 @pytest.mark.parametrize("how", ["rename", "new version"])
-def test_make_generate_check_and_accept_api(tmp_path: Path, how: str) -> None:
+def test_make_generate_check_and_accept_api(
+    tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     protos = _fixture_copy(tmp_path)
     api = tmp_path / "public_api.txt"
     args = ["--protos", str(protos), "--package", str(tmp_path / "pkg"), "--api", str(api)]
-    first = _codegen("generate", *args)
+    first = _codegen(capsys, "generate", *args)
     assert first.returncode == 0, first.stderr
     assert "new public functions in public_api.txt" in first.stdout  # the list starts empty
     assert "textservice.no_batch.generate_embeddings(" in api.read_text()
-    assert _codegen("check", *args).returncode == 0
+    assert _codegen(capsys, "check", *args).returncode == 0
     if how == "new version":  # new functions only: recorded by generate, nothing to accept
         shutil.copytree(protos / "fixtures" / "no_batch", protos / "fixtures" / "no_batch2")
         source = protos / "fixtures" / "no_batch2" / "text_service.proto"
         source.write_text(source.read_text().replace("fixtures.no_batch", "fixtures.no_batch2"))
-        again = _codegen("generate", *args)
+        again = _codegen(capsys, "generate", *args)
         assert again.returncode == 0 and "warning" not in again.stderr
         assert "textservice.no_batch2.generate_embeddings(" in api.read_text()
-        assert _codegen("check", *args).returncode == 0
+        assert _codegen(capsys, "check", *args).returncode == 0
         return
     _rename_temperature(protos)
-    again = _codegen("generate", *args)
+    again = _codegen(capsys, "generate", *args)
     assert again.returncode == 0  # the code is written; the list keeps the accepted API
     assert "warning: the public API changed (2 changed, 0 removed)" in again.stderr
     assert "temperature=None" in api.read_text()
-    check = _codegen("check", *args)
+    check = _codegen(capsys, "check", *args)
     assert check.returncode == 1
     assert "generated code is stale" not in check.stderr  # the code itself is fresh
     assert "differs from public_api.txt" in check.stderr and "make accept-api" in check.stderr
@@ -243,8 +244,8 @@ def test_make_generate_check_and_accept_api(tmp_path: Path, how: str) -> None:
     plus = [line for line in check.stderr.splitlines() if line.startswith("  +textservice")]
     assert len(minus) == len(plus) == 1  # generate_text (its async twin has its own lines)
     assert "temperature=None" in minus[0] and "heat=None" in plus[0]
-    accepted = _codegen("accept-api", *args)
+    accepted = _codegen(capsys, "accept-api", *args)
     assert accepted.returncode == 0
     assert "0 added, 2 changed, 0 removed" in accepted.stdout
     assert "heat=None" in api.read_text() and "temperature" not in api.read_text()
-    assert _codegen("check", *args).returncode == 0
+    assert _codegen(capsys, "check", *args).returncode == 0

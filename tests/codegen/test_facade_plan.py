@@ -381,6 +381,13 @@ def test_environment_is_strict_and_trims_blocks() -> None:
     assert set(env.filters) >= {"py", "docstring", "comment"}
 
 
+def test_one_environment_compiles_each_template_once() -> None:
+    env = environment()
+    assert environment() is env  # each render of a generation reuses its compiled templates
+    template = env.get_template("facade_service.py.j2")
+    assert environment().get_template("facade_service.py.j2") is template
+
+
 def test_py_literal() -> None:
     assert py_literal(("UNAVAILABLE",)) == "('UNAVAILABLE',)"
     assert py_literal((1.0, "a")) == "(1.0, 'a')"

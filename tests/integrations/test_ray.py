@@ -1,8 +1,8 @@
 """``textservice.ray.Embedder``: batches of every kind, and Ray Data on a local cluster.
 
-The Ray tests start ``ray.init(num_cpus=2)`` once for the module (a few seconds) and run
-``map_batches(Embedder, ...)`` with two workers against the fake served on a TCP port of this
-process: vectors, order and ids are checked row by row against the fake's, for today's
+The Ray tests join the run's one ``ray.init(num_cpus=2)`` cluster (``support.ray_cluster``)
+and run ``map_batches(Embedder, ...)`` with two workers against the fake served on a TCP port
+of this process: vectors, order and ids are checked row by row against the fake's, for today's
 default model (GenerativeService BatchEmbedContents, 3,072 dimensions) and for the legacy
 ``embedding-gecko`` through TextService.
 """
@@ -15,6 +15,7 @@ import pickle
 import re
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support import ray_cluster
 from support.paths import REPO
 
 import textservice
@@ -618,23 +620,19 @@ ray = pytest.importorskip("ray")
 CLUSTER_KEY = "AIzaSy-the-nodes-own-environment-key-42"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def local_ray() -> Iterator[Any]:
-    """A 2-CPU cluster whose processes start with ``GOOGLE_API_KEY`` in their environment, as
-    nodes started where the key is set: their workers inherit it, no ``runtime_env`` holds it."""
-    saved = os.environ.get("GOOGLE_API_KEY")
-    os.environ["GOOGLE_API_KEY"] = CLUSTER_KEY
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    finally:
-        if saved is None:
-            del os.environ["GOOGLE_API_KEY"]
-        else:
-            os.environ["GOOGLE_API_KEY"] = saved
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+    """This process as a driver of the run's one 2-CPU cluster (``support.ray_cluster``), for
+    this test alone while it runs. The cluster's processes started with ``GOOGLE_API_KEY`` in
+    their environment, as nodes started where the key is set: their workers inherit it, no
+    ``runtime_env`` holds it."""
+    ray_cluster.no_metrics_poller()
+    with ray_cluster.one_job_at_a_time():
+        ray.init(address=ray_cluster.address({"GOOGLE_API_KEY": CLUSTER_KEY}), log_to_driver=False)
+        try:
+            yield ray
+        finally:
+            ray.shutdown()  # this driver only: the cluster stops when the run ends
 
 
 @pytest.fixture(scope="module")
@@ -843,6 +841,21 @@ def test_a_per_day_quota_reaches_the_driver_as_the_typed_error(local_ray: Any) -
     assert fake.quotas.accepted() == 10  # nothing got through after the day's quota
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
+def test_the_runs_one_cluster_has_two_cpus_and_leaves_no_thread_in_the_driver(
+    local_ray: Any,
+) -> None:
+    """The cluster every Ray test joins is the run's one (its address is the published one)
+    with two CPUs; a Ray Data execution leaves no metrics thread behind in this process."""
+    assert local_ray.get_runtime_context().gcs_address == ray_cluster.address({})
+    assert local_ray.cluster_resources()["CPU"] == 2
+    assert local_ray.data.range(20).map_batches(lambda batch: batch).count() == 20
+    threads = {thread.name for thread in threading.enumerate()}
+    assert "data-usage-metrics-poller" not in threads
+
+
 # -- docs/big-jobs.md's Ray example, and keys that reach a worker the way Ray records -------
 
 BIG_JOBS = REPO / "docs" / "big-jobs.md"
@@ -888,6 +901,11 @@ def readme_ray_example() -> str:
 def test_the_readme_ray_example_finishes_on_two_cpus_in_order(
     local_ray: Any, tmp_path: Path
 ) -> None:
+    """docs/big-jobs.md's example, verbatim in a Python of its own, finishes on a cluster of
+    two CPUs (the run's one, which its ``ray.init()`` joins through ``RAY_ADDRESS``; no other
+    test uses the cluster meanwhile) with Ray's defaults for everything it does not set: every
+    row in input order, the default model's vectors, each text sent once, the key taken from
+    the nodes' environment and never warned about."""
     rows = 3000
     texts = [text(i) for i in range(rows)]
     titles = [title(i) for i in range(rows)]
