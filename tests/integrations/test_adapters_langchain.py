@@ -2,7 +2,8 @@
 
 The fake's request log shows the task type and title each text went with; its vectors are
 ``expected_content_embedding``'s, so every result is checked value for value. langchain-core
-is in the dev extra: without it these tests fail, never skip.
+is in the dev extra: without it these tests fail, never skip. It and the adapter are imported
+in the tests, not at collection (``tests/project/test_collection_imports.py``).
 """
 
 from __future__ import annotations

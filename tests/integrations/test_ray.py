@@ -4,7 +4,8 @@ The Ray tests join the run's one ``ray.init(num_cpus=2)`` cluster (``support.ray
 and run ``map_batches(Embedder, ...)`` with two workers against the fake served on a TCP port
 of this process: vectors, order and ids are checked row by row against the fake's, for today's
 default model (GenerativeService BatchEmbedContents, 3,072 dimensions) and for the legacy
-``embedding-gecko`` through TextService.
+``embedding-gecko`` through TextService. Ray, pandas, pyarrow and the cloudpickles are imported
+in the tests that use them, not at collection (``tests/project/test_collection_imports.py``).
 """
 
 from __future__ import annotations

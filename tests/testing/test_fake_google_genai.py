@@ -3,7 +3,8 @@
 google-genai is pointed at the fake with ``HttpOptions(base_url="http://127.0.0.1:PORT",
 api_version="v1beta")``; it sends what it sends to Google (its own paths, JSON and headers),
 so these tests hold the fake's REST face to what the real API's users run, as
-``test_fake_google_client.py`` does for the gRPC face with Google's GAPIC client.
+``test_fake_google_client.py`` does for the gRPC face with Google's GAPIC client. google-genai
+is imported by the tests, not at collection (``tests/project/test_collection_imports.py``).
 """
 
 from __future__ import annotations
