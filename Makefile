@@ -117,9 +117,11 @@ test: check-generated $(STAMP)
 ##            are not slow (markers in pyproject.toml, kept true by tests/support/marker_guard.py).
 ##            Byte-code is written even where PYTHONDONTWRITEBYTECODE is set: pytest keeps the
 ##            assert-rewritten test modules in __pycache__, which saves ~5 s per run. One worker
-##            a core (FAST_JOBS=0: in one process): 1,822 tests took 32 s in one process and
-##            22 s on 2 workers here (load 2.7); 2,007 tests 22.6 s (31.5 + 2.6 s CPU, load
-##            4.4), of which each worker spends ~6 s starting and collecting.
+##            a core (FAST_JOBS=0: in one process). 2,007 tests on 2 workers here, quiet
+##            machine (load 0.7-1.6): 20.0-20.9 s (27.0-28.6 + 2.2 s CPU); starting and
+##            collecting takes each worker 2.1 s of CPU, 4.9 s while test modules imported
+##            Ray, llama-index, langchain, google-genai and pandas at collection (then 21-22 s,
+##            29-31 s CPU); the tests that use them import them (test_collection_imports.py).
 FAST_JOBS ?= auto
 test-fast: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(FAST_JOBS) -m "not slow and not subprocess and not network"

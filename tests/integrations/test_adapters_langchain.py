@@ -2,7 +2,8 @@
 
 The fake's request log shows the task type and title each text went with; its vectors are
 ``expected_content_embedding``'s, so every result is checked value for value. langchain-core
-is in the dev extra: without it these tests fail, never skip.
+is in the dev extra: without it these tests fail, never skip. It and the adapter are imported
+in the tests, not at collection (``tests/project/test_collection_imports.py``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ import sys
 from typing import Any
 
 import pytest
-from langchain_core.embeddings import Embeddings
-from langchain_core.vectorstores import InMemoryVectorStore
 from support.fake_helpers import sent_contents
 
 import textservice
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.adapters._retrieval import RetrievalOptions
-from textservice.adapters.langchain import TextServiceEmbeddings
 from textservice.client import Client, call_path
 from textservice.testing import FakeServer, expected_content_embedding
 from textservice.testing.vectors import expected_parts_embedding
@@ -38,6 +36,10 @@ def sent(fake: FakeServer) -> list[tuple[str, str, str | None, str | None]]:
 def test_documents_and_queries_get_their_task_types(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from langchain_core.embeddings import Embeddings
+
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(GEMINI, client=fake_client)
     assert isinstance(embeddings, Embeddings)
     documents = embeddings.embed_documents(["a cat", "a car"])
@@ -57,6 +59,8 @@ def test_documents_and_queries_get_their_task_types(
 def test_on_gemini_embedding_2_the_tasks_are_instructions_in_the_text(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     assert DEFAULT_EMBEDDING_MODEL == TWO
     embeddings = TextServiceEmbeddings(client=fake_client)
     documents = embeddings.embed_documents(["a cat", "a car"], titles=["Cats", None])
@@ -74,6 +78,8 @@ def test_on_gemini_embedding_2_the_tasks_are_instructions_in_the_text(
 def test_other_task_types_on_gemini_embedding_2_async(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(
         TWO, client=fake_client, document_task_type="similarity", query_task_type="similarity"
     )
@@ -92,6 +98,8 @@ def test_other_task_types_on_gemini_embedding_2_async(
 def test_the_models_rules_apply_before_any_call(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(TWO, client=fake_client, output_dimensionality=64)
     with pytest.raises(ValueError, match="between 128 and 3072 for models/gemini-embedding-2"):
         embeddings.embed_query("q")
@@ -101,6 +109,8 @@ def test_the_models_rules_apply_before_any_call(
 def test_a_long_list_keeps_its_order_in_batches_of_100(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     texts = [f"text {i}" for i in range(250)]
     vectors = TextServiceEmbeddings(GEMINI, client=fake_client).embed_documents(texts)
     assert vectors == [expected_content_embedding(GEMINI, t, "RETRIEVAL_DOCUMENT") for t in texts]
@@ -109,6 +119,8 @@ def test_a_long_list_keeps_its_order_in_batches_of_100(
 
 
 def test_no_documents_no_call(fake_server: FakeServer, fake_client: Client) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(client=fake_client)
     assert embeddings.embed_documents([]) == []
     assert asyncio.run(embeddings.aembed_documents([])) == []
@@ -118,6 +130,8 @@ def test_no_documents_no_call(fake_server: FakeServer, fake_client: Client) -> N
 def test_the_default_model_bare_ids_and_the_default_client(
     fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     assert TextServiceEmbeddings().model == DEFAULT_EMBEDDING_MODEL
     assert TextServiceEmbeddings("gemini-embedding-001").model == GEMINI
     client = textservice.configure(channel_factory=fake_server.channel)
@@ -129,6 +143,8 @@ def test_the_default_model_bare_ids_and_the_default_client(
 
 
 def test_options_reach_every_request(fake_server: FakeServer, fake_client: Client) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(
         GEMINI,
         client=fake_client,
@@ -150,6 +166,8 @@ def test_options_reach_every_request(fake_server: FakeServer, fake_client: Clien
 
 
 def test_titles_go_with_their_documents(fake_server: FakeServer, fake_client: Client) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(GEMINI, client=fake_client)
     vectors = embeddings.embed_documents(["body one", "body two"], titles=["One", None])
     assert vectors == [
@@ -173,6 +191,8 @@ def test_titles_go_with_their_documents(fake_server: FakeServer, fake_client: Cl
 def test_bad_input_is_refused_before_any_call(
     fake_server: FakeServer, fake_client: Client, make: Any, error: type[Exception], fragment: str
 ) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     with pytest.raises(error) as info:
         make(TextServiceEmbeddings(client=fake_client))
     assert fragment in str(info.value)
@@ -180,6 +200,8 @@ def test_bad_input_is_refused_before_any_call(
 
 
 def test_a_title_needs_the_document_task_type(fake_server: FakeServer, fake_client: Client) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(client=fake_client, document_task_type="clustering")
     with pytest.raises(ValueError, match="RETRIEVAL_DOCUMENT"):
         embeddings.embed_documents(["a"], titles=["T"])
@@ -208,12 +230,16 @@ def test_a_title_needs_the_document_task_type(fake_server: FakeServer, fake_clie
 def test_bad_options_are_refused_when_made(
     kwargs: dict[str, Any], error: type[Exception], fragment: str
 ) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     with pytest.raises(error) as info:
         TextServiceEmbeddings(**kwargs)
     assert fragment in str(info.value)
 
 
 def test_errors_are_textservices_typed_errors(fake_server: FakeServer, fake_client: Client) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(client=fake_client)
     fake_server.faults.fail_next(1, "PERMISSION_DENIED", message="no access")
     with pytest.raises(textservice.PermissionDenied, match="no access"):
@@ -224,6 +250,8 @@ def test_errors_are_textservices_typed_errors(fake_server: FakeServer, fake_clie
 
 
 def test_unavailable_is_retried_by_the_client(fake_server: FakeServer, fake_client: Client) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     fake_server.faults.fail_next(2, "UNAVAILABLE")
     quick = {"retry": textservice.Retry(initial_backoff=0.01)}
     embeddings = TextServiceEmbeddings(GEMINI, client=fake_client, request_options=quick)
@@ -235,6 +263,7 @@ def test_unavailable_is_retried_by_the_client(fake_server: FakeServer, fake_clie
 def test_async_methods_run_on_the_callers_loop(fake_server: FakeServer) -> None:
     """Not LangChain's default async methods (the sync ones in a thread): the client's sync
     bridge, its loop thread, is never started."""
+    from textservice.adapters.langchain import TextServiceEmbeddings
 
     async def main() -> tuple[list[list[float]], list[float]]:
         async with fake_server.in_memory() as channel:
@@ -260,6 +289,8 @@ def test_async_methods_run_on_the_callers_loop(fake_server: FakeServer) -> None:
 
 
 def test_client_options_make_a_client_of_its_own(fake_server: FakeServer) -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(client_options={"channel_factory": fake_server.channel})
     embeddings.embed_query("q")
     own = embeddings._embedder.client
@@ -275,6 +306,10 @@ def test_client_options_make_a_client_of_its_own(fake_server: FakeServer) -> Non
 def test_a_vector_store_searches_with_queries_and_stores_documents(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from langchain_core.vectorstores import InMemoryVectorStore
+
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     embeddings = TextServiceEmbeddings(GEMINI, client=fake_client)
     store = InMemoryVectorStore.from_texts(["alpha", "beta", "gamma"], embeddings)
     found = store.similarity_search("beta", k=3)
@@ -291,6 +326,7 @@ def test_a_vector_store_searches_with_queries_and_stores_documents(
 def test_without_langchain_core_the_import_names_the_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    importlib.import_module("textservice.adapters.langchain")  # imported, then removed below
     monkeypatch.setitem(sys.modules, "langchain_core.embeddings", None)  # as if not installed
     monkeypatch.delitem(sys.modules, "textservice.adapters.langchain")
     with pytest.raises(ImportError) as info:
@@ -300,5 +336,7 @@ def test_without_langchain_core_the_import_names_the_extra(
 
 
 def test_every_shared_option_is_documented() -> None:
+    from textservice.adapters.langchain import TextServiceEmbeddings
+
     for key in RetrievalOptions.__optional_keys__:
         assert f"\n        {key}: " in (TextServiceEmbeddings.__doc__ or ""), key

@@ -2,7 +2,8 @@
 
 The fake's request log shows the task type and title each text went with; its vectors are
 ``expected_content_embedding``'s, so every result is checked value for value.
-llama-index-core is in the dev extra: without it these tests fail, never skip.
+llama-index-core is in the dev extra: without it these tests fail, never skip. It and the
+adapter are imported in the tests, not at collection (``tests/project/test_collection_imports.py``).
 """
 
 from __future__ import annotations
@@ -10,22 +11,20 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from llama_index.core import VectorStoreIndex
-from llama_index.core.embeddings import BaseEmbedding
-from llama_index.core.ingestion import IngestionPipeline
-from llama_index.core.schema import MetadataMode, TextNode
 from support.fake_helpers import sent_contents
 
 import textservice
 from textservice._routes import DEFAULT_EMBEDDING_MODEL
 from textservice.adapters._retrieval import RetrievalOptions
-from textservice.adapters.llama_index import EMBED_BATCH_SIZE, TextServiceEmbedding
 from textservice.client import Client, call_path
 from textservice.testing import FakeServer, expected_content_embedding
 from textservice.testing.vectors import expected_parts_embedding
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
 
 GEMINI = "models/gemini-embedding-001"
 TWO = "models/gemini-embedding-2"
@@ -40,6 +39,10 @@ def sent(fake: FakeServer) -> list[tuple[str, str, str | None, str | None]]:
 def test_texts_and_queries_get_their_task_types(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from llama_index.core.embeddings import BaseEmbedding
+
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(GEMINI, client=fake_client)
     assert isinstance(embedding, BaseEmbedding)
     assert embedding.model_name == GEMINI
@@ -56,6 +59,8 @@ def test_texts_and_queries_get_their_task_types(
 def test_a_batch_keeps_its_order_across_llama_index_batches(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     texts = [f"text {i}" for i in range(250)]
     embedding = TextServiceEmbedding(GEMINI, client=fake_client, embed_batch_size=120)
     vectors = embedding.get_text_embedding_batch(texts)
@@ -67,6 +72,8 @@ def test_a_batch_keeps_its_order_across_llama_index_batches(
 def test_the_default_batch_is_a_thousand_texts(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from textservice.adapters.llama_index import EMBED_BATCH_SIZE, TextServiceEmbedding
+
     embedding = TextServiceEmbedding(client=fake_client)
     assert embedding.embed_batch_size == EMBED_BATCH_SIZE == 1000
     assert embedding.model_name == DEFAULT_EMBEDDING_MODEL
@@ -74,6 +81,8 @@ def test_the_default_batch_is_a_thousand_texts(
 
 
 def test_no_texts_no_call(fake_server: FakeServer, fake_client: Client) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(client=fake_client)
     assert embedding.get_text_embedding_batch([]) == []
     assert asyncio.run(embedding.aget_text_embedding_batch([])) == []
@@ -83,6 +92,8 @@ def test_no_texts_no_call(fake_server: FakeServer, fake_client: Client) -> None:
 
 def test_async_methods_run_on_the_callers_loop(fake_server: FakeServer) -> None:
     """Not through the client's sync bridge (its loop thread is never started)."""
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     texts = ["x", "y", "z"]
 
     async def main() -> tuple[list[list[float]], list[float], list[float]]:
@@ -106,6 +117,8 @@ def test_async_methods_run_on_the_callers_loop(fake_server: FakeServer) -> None:
 
 
 def test_options_reach_every_request(fake_server: FakeServer, fake_client: Client) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(
         GEMINI,
         client=fake_client,
@@ -124,6 +137,8 @@ def test_options_reach_every_request(fake_server: FakeServer, fake_client: Clien
 
 
 def test_the_client_is_not_a_field(fake_client: Client) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(
         GEMINI, client=fake_client, output_dimensionality=256, title_key="title"
     )
@@ -138,6 +153,8 @@ def test_the_client_is_not_a_field(fake_client: Client) -> None:
 
 
 def nodes() -> list[TextNode]:
+    from llama_index.core.schema import TextNode
+
     return [
         TextNode(text="first body", metadata={"title": "First"}),
         TextNode(text="second body"),
@@ -148,6 +165,10 @@ def nodes() -> list[TextNode]:
 def test_nodes_embedded_as_a_transformation_send_their_titles(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from llama_index.core.schema import MetadataMode
+
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(GEMINI, client=fake_client, title_key="title")
     given = nodes()
     texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in given]
@@ -166,6 +187,8 @@ def test_nodes_embedded_as_a_transformation_send_their_titles(
 def test_on_gemini_embedding_2_titles_and_tasks_are_instructions_in_the_text(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     assert DEFAULT_EMBEDDING_MODEL == TWO
     embedding = TextServiceEmbedding(client=fake_client, title_key="title")
     done = asyncio.run(embedding.acall(nodes()[:2]))
@@ -187,6 +210,10 @@ def test_on_gemini_embedding_2_titles_and_tasks_are_instructions_in_the_text(
 def test_an_ingestion_pipeline_sends_titles_sync_and_async(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from llama_index.core.ingestion import IngestionPipeline
+
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(GEMINI, client=fake_client, title_key="title")
     pipeline = IngestionPipeline(transformations=[embedding])
     pipeline.run(nodes=nodes()[:1])
@@ -197,6 +224,8 @@ def test_an_ingestion_pipeline_sends_titles_sync_and_async(
 def test_without_title_key_nodes_go_as_llama_index_sends_them(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(GEMINI, client=fake_client)
     embedding(nodes())
     asyncio.run(embedding.acall(nodes()))
@@ -207,6 +236,10 @@ def test_without_title_key_nodes_go_as_llama_index_sends_them(
 def test_a_title_that_is_not_a_str_names_the_node(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from llama_index.core.schema import TextNode
+
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(client=fake_client, title_key="title")
     bad = [TextNode(text="a"), TextNode(text="b", metadata={"title": 3})]
     with pytest.raises(TypeError, match=r"nodes\[1\].metadata\['title'\] must be a str, got int"):
@@ -215,6 +248,8 @@ def test_a_title_that_is_not_a_str_names_the_node(
 
 
 def test_title_key_needs_the_document_task_type() -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     with pytest.raises(ValueError, match="title_key='title' needs document_task_type"):
         TextServiceEmbedding(title_key="title", document_task_type="clustering")
     with pytest.raises(TypeError, match="title_key must be a str"):
@@ -227,6 +262,11 @@ def test_title_key_needs_the_document_task_type() -> None:
 def test_a_vector_index_stores_documents_and_retrieves_with_queries(
     fake_server: FakeServer, fake_client: Client
 ) -> None:
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.schema import TextNode
+
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(GEMINI, client=fake_client)
     index = VectorStoreIndex(
         nodes=[TextNode(text=t) for t in ["alpha", "beta", "gamma"]], embed_model=embedding
@@ -242,6 +282,8 @@ def test_a_vector_index_stores_documents_and_retrieves_with_queries(
 
 
 def test_errors_are_textservices_typed_errors(fake_server: FakeServer, fake_client: Client) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(client=fake_client)
     fake_server.faults.fail_next(1, "PERMISSION_DENIED", message="no access")
     with pytest.raises(textservice.PermissionDenied, match="no access"):
@@ -264,12 +306,16 @@ def test_errors_are_textservices_typed_errors(fake_server: FakeServer, fake_clie
 def test_bad_options_are_refused_when_made(
     kwargs: dict[str, Any], error: type[Exception], fragment: str
 ) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     with pytest.raises(error) as info:
         TextServiceEmbedding(**kwargs)
     assert fragment in str(info.value)
 
 
 def test_client_options_make_a_client_closed_with_it(fake_server: FakeServer) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(client_options={"channel_factory": fake_server.channel})
     embedding.get_query_embedding("q")
     own = embedding._embedder.client
@@ -281,6 +327,8 @@ def test_client_options_make_a_client_closed_with_it(fake_server: FakeServer) ->
 def test_a_bad_field_closes_the_client_made_for_it(
     fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     made: list[Client] = []
     original = Client.__init__
 
@@ -299,6 +347,7 @@ def test_a_bad_field_closes_the_client_made_for_it(
 def test_without_llama_index_core_the_import_names_the_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    importlib.import_module("textservice.adapters.llama_index")  # imported, then removed below
     monkeypatch.setitem(sys.modules, "llama_index.core.embeddings", None)  # as if not installed
     monkeypatch.delitem(sys.modules, "textservice.adapters.llama_index")
     with pytest.raises(ImportError) as info:
@@ -309,6 +358,8 @@ def test_without_llama_index_core_the_import_names_the_extra(
 
 
 def test_shared_options_go_to_the_embedder_and_fields_to_base_embedding() -> None:
+    from textservice.adapters.llama_index import TextServiceEmbedding
+
     embedding = TextServiceEmbedding(normalize=True, output_dimensionality=8, num_workers=2)
     assert embedding.num_workers == 2  # a BaseEmbedding field
     assert embedding._embedder.normalize and embedding._embedder.output_dimensionality == 8

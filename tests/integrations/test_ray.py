@@ -4,7 +4,8 @@ The Ray tests join the run's one ``ray.init(num_cpus=2)`` cluster (``support.ray
 and run ``map_batches(Embedder, ...)`` with two workers against the fake served on a TCP port
 of this process: vectors, order and ids are checked row by row against the fake's, for today's
 default model (GenerativeService BatchEmbedContents, 3,072 dimensions) and for the legacy
-``embedding-gecko`` through TextService.
+``embedding-gecko`` through TextService. Ray, pandas, pyarrow and the cloudpickles are imported
+in the tests that use them, not at collection (``tests/project/test_collection_imports.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,6 @@ from textservice.testing import (
     retry_info,
 )
 from textservice.testing.vectors import embedding_bytes, expected_parts_embedding
-
-pa = pytest.importorskip("pyarrow")
-pd = pytest.importorskip("pandas")
-cloudpickle = pytest.importorskip("cloudpickle")  # Dask's pickler
-ray_cloudpickle = pytest.importorskip("ray.cloudpickle")  # the copy Ray ships and uses
 
 MODEL = "models/embedding-gecko-001"
 DIM = 16
@@ -104,6 +100,8 @@ def expected_today(
 
 def batch_of(kind: str, columns: dict[str, list[Any]]) -> Any:
     """A batch of Ray's format ``kind`` holding ``columns`` (nulls as each format has them)."""
+    pa = pytest.importorskip("pyarrow")
+    pd = pytest.importorskip("pandas")
     if kind == "pyarrow":
         return pa.table(columns)
     if kind == "pandas":
@@ -163,6 +161,8 @@ def embedder(fake_server: FakeServer) -> Iterator[Embedder]:
 def test_every_batch_format_gets_float32_vectors_in_row_order(
     embedder: Embedder, kind: str
 ) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pd = pytest.importorskip("pandas")
     texts = [text(i) for i in range(250)]
     ids = list(range(1000, 1250))
     batch: Any
@@ -195,7 +195,13 @@ def test_an_embedder_pickles_without_its_client(fake_server: FakeServer) -> None
 
 
 KEY = "AIzaSy-ray-test-key-0123456789abcdef"
-PICKLERS = [pickle.dumps, cloudpickle.dumps, ray_cloudpickle.dumps]  # Dask's, Ray's
+
+
+def picklers() -> list[Callable[[Any], bytes]]:
+    """The standard pickler, Dask's and Ray's (the two imported by the tests that use them)."""
+    cloudpickle = pytest.importorskip("cloudpickle")  # Dask's pickler
+    ray_cloudpickle = pytest.importorskip("ray.cloudpickle")  # the copy Ray ships and uses
+    return [pickle.dumps, cloudpickle.dumps, ray_cloudpickle.dumps]
 
 
 def fetch_key() -> str:
@@ -225,7 +231,7 @@ def test_a_key_source_pickles_as_where_the_key_is_before_and_after_use(
         for used in (False, True):
             if used:
                 assert made.embed(["one"]).shape == (1, 128)  # the key read, the client made
-            for dumps in PICKLERS:
+            for dumps in picklers():
                 data = dumps(made)
                 assert KEY.encode() not in data
                 copies.append(pickle.loads(data))
@@ -244,7 +250,7 @@ def test_an_embedder_holding_the_key_itself_refuses_to_be_pickled(
     for used in (False, True):
         if used:
             made.embed(["a text"])  # a literal key still serves this process
-        for dumps in PICKLERS:
+        for dumps in picklers():
             with pytest.raises(TypeError, match="holding the API key itself") as info:
                 dumps(made)
             assert "KeyFile(path)" in str(info.value) and KEY not in str(info.value)
@@ -252,6 +258,7 @@ def test_an_embedder_holding_the_key_itself_refuses_to_be_pickled(
 
 
 def test_the_kwargs_for_ray_refuse_the_key_itself() -> None:
+    ray_cloudpickle = pytest.importorskip("ray.cloudpickle")
     with pytest.raises(ValueError, match="is the key itself") as info:
         Embedder.checked_kwargs(client_options={"api_key": KEY})
     assert KEY not in str(info.value) and "KeyEnvVar(name)" in str(info.value)
@@ -447,6 +454,7 @@ def test_content_options_reach_each_request_and_change_the_vectors(
 
 
 def test_titles_in_a_pandas_column_may_be_nan_or_na(today: tuple[FakeServer, Any]) -> None:
+    pd = pytest.importorskip("pandas")
     fake, make = today
     embedder = make(task_type="document", title_column="title")
     frame = pd.DataFrame(
@@ -611,7 +619,6 @@ def test_bytes_without_a_mime_type_are_refused(fake_server: FakeServer) -> None:
 
 # -- Ray Data on a local cluster ---------------------------------------------------------
 
-ray = pytest.importorskip("ray")
 
 # The Ray tests (marked slow, subprocess, network): a local cluster starts processes of its
 # own, which talk over loopback sockets.
@@ -626,6 +633,7 @@ def local_ray() -> Iterator[Any]:
     this test alone while it runs. The cluster's processes started with ``GOOGLE_API_KEY`` in
     their environment, as nodes started where the key is set: their workers inherit it, no
     ``runtime_env`` holds it."""
+    ray = pytest.importorskip("ray")
     ray_cluster.no_metrics_poller()
     with ray_cluster.one_job_at_a_time():
         ray.init(address=ray_cluster.address({"GOOGLE_API_KEY": CLUSTER_KEY}), log_to_driver=False)
@@ -651,6 +659,7 @@ def served_today() -> Iterator[tuple[FakeServer, ServerAddress]]:
 
 
 def dataset(local_ray: Any, rows: int = ROWS, *, titled: bool = False) -> Any:
+    pd = pytest.importorskip("pandas")
     frames = [
         pd.DataFrame(
             {"id": [f"doc-{i}" for i in part], "text": [text(i) for i in part]}
@@ -706,6 +715,7 @@ def rows_by_id(local_ray: Any, dataset: Any) -> Any:
     Ray's blocks came back out of order: on a loaded machine) fails with an ``IndexError``
     in pandas' ``take``.
     """
+    pa = pytest.importorskip("pyarrow")
     table = pa.concat_tables(local_ray.get(dataset.to_arrow_refs()))
     ids = table.column("id").to_pylist()
     return table.take(sorted(range(len(ids)), key=lambda row: int(ids[row].split("-")[1])))
@@ -717,6 +727,7 @@ def rows_by_id(local_ray: Any, dataset: Any) -> Any:
 def test_ray_data_embeds_5000_rows_exactly_and_in_order(
     local_ray: Any, served: tuple[FakeServer, ServerAddress], tmp_path: Path
 ) -> None:
+    pd = pytest.importorskip("pandas")
     fake, address = served
     fake.log.clear()
     options = local_ray.data.DataContext.get_current().execution_options
@@ -760,6 +771,7 @@ def test_ray_data_embeds_with_todays_default_model(
 def test_ray_data_sends_the_content_options_and_each_rows_title(
     local_ray: Any, served_today: tuple[FakeServer, ServerAddress]
 ) -> None:
+    pd = pytest.importorskip("pandas")
     fake, address = served_today
     fake.log.clear()
     result = rows_by_id(
@@ -906,6 +918,7 @@ def test_the_readme_ray_example_finishes_on_two_cpus_in_order(
     test uses the cluster meanwhile) with Ray's defaults for everything it does not set: every
     row in input order, the default model's vectors, each text sent once, the key taken from
     the nodes' environment and never warned about."""
+    pd = pytest.importorskip("pandas")
     rows = 3000
     texts = [text(i) for i in range(rows)]
     titles = [title(i) for i in range(rows)]
@@ -1026,6 +1039,7 @@ def test_a_key_ray_records_warns_in_the_worker(
 
 @pytest.mark.network
 def test_the_dask_recipe_embeds_every_partition(tmp_path: Any) -> None:
+    pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe")
     fake = FakeServer()  # as the API is today: the docs' default model, 3,072 dimensions
     texts = [text(i) for i in range(1200)]

@@ -18,6 +18,13 @@ from unittest import mock
 
 import pytest
 
+# urllib3 probes for IPv6 when imported, by binding a socket to ("::1", 0) (HAS_IPV6 in
+# urllib3/util/connection.py). The frameworks some tests import on first use (langchain-core,
+# llama-index, google-genai, Ray) import urllib3; importing it here, before any test's
+# tripwires, keeps that probe from being taken for the test's own socket (~12 ms).
+with contextlib.suppress(ImportError):
+    import urllib3.util.connection  # noqa: F401
+
 _INET = (socket.AF_INET, socket.AF_INET6)
 _SOCKET_METHODS = ("bind", "connect", "connect_ex")
 _EFFECTS = pytest.StashKey[list[str]]()

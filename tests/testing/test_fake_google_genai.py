@@ -3,7 +3,8 @@
 google-genai is pointed at the fake with ``HttpOptions(base_url="http://127.0.0.1:PORT",
 api_version="v1beta")``; it sends what it sends to Google (its own paths, JSON and headers),
 so these tests hold the fake's REST face to what the real API's users run, as
-``test_fake_google_client.py`` does for the gRPC face with Google's GAPIC client.
+``test_fake_google_client.py`` does for the gRPC face with Google's GAPIC client. google-genai
+is imported by the tests, not at collection (``tests/project/test_collection_imports.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import time
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from grpclib.const import Status
@@ -28,14 +30,21 @@ from textservice.testing import (
 )
 from textservice.testing.vectors import expected_parts_embedding
 
-pytestmark = pytest.mark.network
+if TYPE_CHECKING:
+    from google.genai import types
 
-genai = pytest.importorskip("google.genai")
-from google.genai import errors, types  # noqa: E402
+pytestmark = pytest.mark.network
 
 KEY = "genai-test-key"
 EMBEDDING_001 = "models/gemini-embedding-001"
 EMBEDDING_2 = "models/gemini-embedding-2"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def genai() -> ModuleType:
+    """google-genai, imported by the first test that runs (not when the suite is collected)."""
+    module: ModuleType = pytest.importorskip("google.genai")
+    return module
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +67,14 @@ def address(fake: FakeServer) -> Iterator[ServerAddress]:
 
 
 @pytest.fixture
-def client(fake: FakeServer, address: ServerAddress) -> Any:
+def client(genai: ModuleType, fake: FakeServer, address: ServerAddress) -> Any:
     fake.reset()
     return genai.Client(api_key=KEY, http_options=_options(address))
 
 
 def _options(address: ServerAddress) -> types.HttpOptions:
+    from google.genai import types
+
     return types.HttpOptions(base_url=f"http://{address.target}", api_version="v1beta")
 
 
@@ -97,6 +108,8 @@ def test_embed_content_gemini_embedding_2(client: Any, fake: FakeServer) -> None
 
 
 def test_embed_content_with_a_task_type_and_a_dimensionality(client: Any) -> None:
+    from google.genai import types
+
     config = types.EmbedContentConfig(task_type="RETRIEVAL_QUERY", output_dimensionality=16)
     result = client.models.embed_content(model="gemini-embedding-001", contents="hi", config=config)
     assert float32(result) == [
@@ -118,6 +131,8 @@ def test_models_list_and_get(client: Any, fake: FakeServer) -> None:
 
 
 def test_101_items_are_a_400(client: Any, fake: FakeServer) -> None:
+    from google.genai import errors
+
     # google-genai sends a whole list in one batchEmbedContents call (no split at 100)
     with pytest.raises(errors.ClientError) as info:
         client.models.embed_content(model="gemini-embedding-001", contents=["x"] * 101)
@@ -127,6 +142,8 @@ def test_101_items_are_a_400(client: Any, fake: FakeServer) -> None:
 
 
 def test_a_429_with_quota_failure_and_retry_info(client: Any, fake: FakeServer) -> None:
+    from google.genai import errors
+
     quota = "EmbedContentRequestsPerMinutePerUserPerProjectPerModel-FreeTier"
     fake.faults.fail_next(
         1,
@@ -143,7 +160,9 @@ def test_a_429_with_quota_failure_and_retry_info(client: Any, fake: FakeServer) 
     assert fake.count("BatchEmbedContents") == 1  # google-genai does not retry by default
 
 
-def test_a_bad_key(fake: FakeServer, address: ServerAddress) -> None:
+def test_a_bad_key(genai: ModuleType, fake: FakeServer, address: ServerAddress) -> None:
+    from google.genai import errors
+
     fake.reset()
     bad = genai.Client(api_key="not-the-key", http_options=_options(address))
     with pytest.raises(errors.ClientError) as info:
@@ -169,6 +188,8 @@ def _finished(client: Any, name: str) -> Any:
 
 @pytest.mark.filterwarnings("ignore::google.genai._common.ExperimentalWarning")
 def test_batch_mode_inline(client: Any, fake: FakeServer) -> None:
+    from google.genai import types
+
     fake.batch_mode.seconds = 0.2
     texts = [f"inline text {i}" for i in range(5)]
     config = types.EmbedContentConfig(task_type="RETRIEVAL_QUERY", output_dimensionality=16)
@@ -222,6 +243,8 @@ def test_batch_mode_from_an_uploaded_file(client: Any, fake: FakeServer, tmp_pat
 
 @pytest.mark.filterwarnings("ignore::google.genai._common.ExperimentalWarning")
 def test_batch_mode_list_cancel_and_delete(client: Any, fake: FakeServer) -> None:
+    from google.genai import errors
+
     fake.batch_mode.seconds = 30.0
     created = client.batches.create_embeddings(
         model="gemini-embedding-001",
