@@ -910,14 +910,15 @@ def readme_ray_example() -> str:
 @pytest.mark.slow
 @pytest.mark.subprocess
 @pytest.mark.network
-def test_the_readme_ray_example_finishes_on_two_cpus_in_order(
+def test_the_readme_ray_example_finishes_on_two_cpus_with_every_row_once(
     local_ray: Any, tmp_path: Path
 ) -> None:
     """docs/big-jobs.md's example, verbatim in a Python of its own, finishes on a cluster of
     two CPUs (the run's one, which its ``ray.init()`` joins through ``RAY_ADDRESS``; no other
     test uses the cluster meanwhile) with Ray's defaults for everything it does not set: every
-    row in input order, the default model's vectors, each text sent once, the key taken from
-    the nodes' environment and never warned about."""
+    row once with its id, the default model's vectors, each text sent once, the key taken
+    from the nodes' environment and never warned about. (The order of the rows Ray Data
+    yields is tested with ``iter_batches``/``to_pandas`` by the tests above.)"""
     pd = pytest.importorskip("pandas")
     rows = 3000
     texts = [text(i) for i in range(rows)]
@@ -945,8 +946,12 @@ def test_the_readme_ray_example_finishes_on_two_cpus_in_order(
     assert done.returncode == 0, done.stderr[-4000:]
     assert "KeyExposureWarning" not in done.stderr
     files = sorted((tmp_path / "vectors").iterdir())
-    result = pd.concat([pd.read_parquet(f) for f in files])
-    assert result["id"].tolist() == list(range(rows))  # in input order, file after file
+    written = pd.concat([pd.read_parquet(f) for f in files])
+    # Ray 2.60 writes the blocks a write task gets into one file with pyarrow's threaded
+    # write_dataset, which may change their order inside it (docs/big-jobs.md, "Order"): the
+    # ids, which the docs say to keep, put the rows back in input order
+    result = written.sort_values("id", kind="stable")
+    assert result["id"].tolist() == list(range(rows))  # every row once
     vectors = np.stack([np.asarray(v, np.float32) for v in result["embedding"]])
     # the default model, gemini-embedding-2: the document task as instruction text
     documents = [f"title: {t or 'none'} | text: {x}" for x, t in zip(texts, titles, strict=True)]
