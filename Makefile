@@ -118,12 +118,16 @@ test: check-generated $(STAMP)
 ##            are not slow (markers in pyproject.toml, kept true by tests/support/marker_guard.py).
 ##            Byte-code is written even where PYTHONDONTWRITEBYTECODE is set: pytest keeps the
 ##            assert-rewritten test modules in __pycache__, which saves ~5 s per run. One worker
-##            a core (FAST_JOBS=0: in one process). 2,007 tests on 2 workers here, quiet
-##            machine (load 0.7-1.6): 20.0-20.9 s (27.0-28.6 + 2.2 s CPU); starting and
+##            a core and one more (FAST_JOBS=N: N workers, 0: in one process): some tests wait
+##            (a retry's backoff, a server's answer), and a third worker fills that time on 2
+##            cores. Alternating runs on a quiet machine, 2,007 tests (wall / user CPU):
+##            -n 3  19.6 / 32.7, 19.9 / 32.8, 18.4 / 29.9 s;
+##            -n 2  23.1 / 29.3, 22.0 / 29.8, 21.5 / 28.9 s.
+##            Earlier, 2 workers (load 0.7-1.6): 20.0-20.9 s (27.0-28.6 + 2.2 s CPU); starting and
 ##            collecting takes each worker 2.1 s of CPU, 4.9 s while test modules imported
 ##            Ray, llama-index, langchain, google-genai and pandas at collection (then 21-22 s,
 ##            29-31 s CPU); the tests that use them import them (test_collection_imports.py).
-FAST_JOBS ?= auto
+FAST_JOBS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 test-fast: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(FAST_JOBS) -m "not slow and not subprocess and not network"
 
