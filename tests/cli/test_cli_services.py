@@ -7,7 +7,7 @@ from dataclasses import replace
 import click
 import pytest
 
-from textservice._profiles import TASK_NAMES
+from textservice._profiles import GEMINI_EMBEDDING_2, TASK_NAMES
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice.cli import services
 from textservice.cli.digests import VectorSettings
@@ -122,6 +122,6 @@ def test_the_task_type_help_is_made_from_the_task_table(monkeypatch: pytest.Monk
 def test_the_dimensionality_help_is_made_from_the_models_profile(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    shorter = replace(services.GEMINI_EMBEDDING_2, dimensions=(256, 1536), default_dimension=1536)
+    shorter = replace(GEMINI_EMBEDDING_2, dimensions=(256, 1536), default_dimension=1536)
     monkeypatch.setattr(services, "GEMINI_EMBEDDING_2", shorter)
     assert "gemini-embedding-2 takes 256-1,536 of its 1,536" in services.dimensionality_help()
