@@ -3,8 +3,10 @@ would take, without one embedding call.
 
 The input is read as a run reads it (bad lines counted, not fatal); with ``--output``, the
 records whose vectors an earlier output already holds are left out, as a run would reuse them
-(:mod:`.rerun`, read only). The tokens of the others are counted (:mod:`.tokens`): their sum,
-the longest text, and those over the model's limit; then the calls, the time at the
+(:mod:`.rerun`, read only); with ``--on-long truncate`` or ``skip``, the texts over the
+model's limit are cut or left out first, as a run would send them. The tokens of the others are
+counted (:mod:`.tokens`): their sum, the longest text, and those over the model's limit (listed,
+with ``--on-long error``, instead of stopping); then the calls, the time at the
 configured quota (``--rpm``, ``--texts-per-minute``, ``--tpm``, times ``--quota-share``) or at
 Google's published tiers, and the price from ``textservice._pricing`` (or ``--price``), online
 and in Batch mode. With ``--batch-mode``, how its job would be sent instead of the calls and

@@ -2,8 +2,9 @@
 
 The order a user can rely on: the options first (a bad task type, or one the model's service does
 not take: exit 2), then the input (unreadable: exit 2; bad lines: exit 3, nothing sent; titles the
-task type cannot take: exit 2); ``--dry-run`` reports here and stops. Then texts over the model's
-token limit (``--on-long error``: exit 3, nothing sent), then the key (exit 2, before any file is
+task type cannot take: exit 2). Then texts over the model's token limit (``--on-long error``:
+exit 3, nothing sent; ``truncate`` or ``skip``: cut or left out); ``--dry-run`` reports here and
+stops (with ``error``, it lists them instead). Then the key (exit 2, before any file is
 made), then the output's lock (another run holds it: exit 4), then an earlier run's output is
 inspected and every result it holds verified against the input (corrupt: exit 4, nothing
 changed; another input's: reused, :mod:`.rerun`), and only then is anything written or sent.
@@ -446,11 +447,25 @@ def embed(
     settings = dataclasses.replace(
         options.settings(fake=connection.fake), keep_columns=keep or None
     )
-    # One token counter (CountTokens, or the estimate) for the dry run or the long texts.
+    # One token counter (CountTokens, or the estimate) for the long texts and the dry run.
     counter = make_counter(
         options.model, connection, estimate=estimate_tokens, concurrency=concurrency
     )
     try:
+        # Texts over the model's limit stop the run, are cut or left out, before anything
+        # else; a dry run lists them instead of stopping, or plans with them cut or left out.
+        if not (dry_run and on_long == "error"):
+            try:
+                source, check = guard(
+                    source,
+                    check,
+                    counter,
+                    task_type=options.task_type,
+                    on_long=on_long,
+                    quiet=quiet,
+                )
+            except BaseException as exc:
+                _stop_early(exc, f"cannot read {input_path}")
         if dry_run:
             try:
                 click.echo(
@@ -470,13 +485,6 @@ def embed(
             except BaseException as exc:
                 _stop_early(exc, f"cannot read {output_path}")
             return
-        # Texts over the model's limit stop the run, are cut or left out, before anything else.
-        try:
-            source, check = guard(
-                source, check, counter, task_type=options.task_type, on_long=on_long, quiet=quiet
-            )
-        except BaseException as exc:
-            _stop_early(exc, f"cannot read {input_path}")
     finally:
         close_counter(counter)
 
