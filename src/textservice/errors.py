@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from grpclib.const import Status
+from grpclib.const import Status as Status
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     Vector: TypeAlias = list[float] | Float32Array
     """One text's embedding: floats, or a ``(dim,)`` float32 array (``output="numpy"``)."""
 
+# What callers catch and read, re-exported by ``textservice`` as it is. ``Status`` (grpclib's,
+# the type of ``code``) and ``error_for_status`` are importable from here by name.
 __all__ = [
     "Aborted",
     "AlreadyExists",
@@ -41,13 +43,11 @@ __all__ = [
     "PartialEmbeddings",
     "PermissionDenied",
     "ResourceExhausted",
-    "Status",
     "TextServiceError",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
     "Unknown",
-    "error_for_status",
 ]
 
 

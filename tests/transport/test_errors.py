@@ -55,6 +55,20 @@ def test_a_status_has_one_class_and_its_subclasses_keep_it() -> None:
     assert type(error_for_status(Status.NOT_FOUND, "m")) is textservice.NotFound
 
 
+def test_the_package_re_exports_the_error_types_and_nothing_else_of_errors() -> None:
+    from textservice import errors
+
+    defined = {
+        value.__name__
+        for value in vars(errors).values()
+        if isinstance(value, type) and value.__module__ == errors.__name__
+    }
+    assert set(errors.__all__) == defined
+    assert set(errors.__all__) <= set(textservice.__all__) & set(dir(textservice))
+    assert {"Status", "error_for_status"}.isdisjoint([*textservice.__all__, *dir(textservice)])
+    assert errors.Status is Status
+
+
 def test_grpc_error_details_survive_the_status_codec() -> None:
     codec = StatusDetailsCodec()
     details = [
