@@ -747,6 +747,20 @@ def test_throttled_for_is_clock_time_not_summed_over_waiters() -> None:
     run(scenario)
 
 
+def test_a_ticket_is_slotted_and_equal_only_to_itself() -> None:
+    async def scenario() -> None:
+        gov, _ = governor(jitter=0.0, learn_limits=False)
+        first, second = await admitted_now(gov), await admitted_now(gov)
+        assert not hasattr(first, "__dict__")  # one per call: kept small
+        assert first != second and first == first
+        assert (first.key, first.waited, first.done) == (KEY, 0.0, False)
+        first.succeeded()
+        second.failed()
+        assert first.done and second.done
+
+    run(scenario)
+
+
 def test_admit_checks_its_arguments() -> None:
     gov, _ = governor()
     with pytest.raises(TypeError, match="QuotaKey"):

@@ -158,31 +158,21 @@ class QuotaStats:
         return any(s.throttled for s in self.keys.values())
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class Ticket:
     """An admitted call. Report how it ended: ``succeeded()``, ``rejected(...)`` (for
     RESOURCE_EXHAUSTED) or ``failed()`` (anything else); leaving ``admit`` without a report
     counts as ``failed()``."""
 
-    __slots__ = ("_done", "_entry", "_epoch", "_governor", "_state", "cost", "waited")
-
-    def __init__(
-        self,
-        governor: RateGovernor,
-        state: _KeyState,
-        cost: Cost,
-        entry: Entry,
-        epoch: int,
-        waited: float,
-    ) -> None:
-        self._governor = governor
-        self._state = state
-        self._entry = entry
-        self._epoch = epoch
-        self._done = False
-        self.cost = cost
-        self.waited = waited
-        """Seconds this call waited for admission: not time spent on the call itself (a
-        caller can leave it out of a per-RPC deadline)."""
+    _governor: RateGovernor
+    _state: _KeyState
+    cost: Cost
+    _entry: Entry
+    _epoch: int
+    waited: float
+    """Seconds this call waited for admission: not time spent on the call itself (a
+    caller can leave it out of a per-RPC deadline)."""
+    _done: bool = field(default=False, init=False)
 
     @property
     def key(self) -> QuotaKey:
