@@ -149,7 +149,9 @@ demo: $(STAMP) $(SAMPLE)
 ##        rows (bench/content.py, likewise; BENCH_QUICK=1: its smoke run), gemini-embedding-2's
 ##        task instructions (bench/instructions.py, likewise), the REST rows (bench/rest.py:
 ##        ours over gRPC and REST against google-genai 3.3.0), then the CLI at
-##        scale (bench/scale.py: its section; SCALE_ARGS: its options, a partial run)
+##        scale (bench/scale.py: its section; SCALE_ARGS: its options, a partial run) and on a
+##        folder of 2,000 images (scale.py --images 2000; not with BENCH_QUICK or SCALE_ARGS).
+##        Each script replaces only its own section; the hand-written notes are bench/NOTES.md
 .PHONY: bench
 bench: $(STAMP)
 	$(PYTHON) bench/run.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
@@ -158,3 +160,4 @@ bench: $(STAMP)
 	$(if $(BENCH_ARGS),,$(PYTHON) bench/instructions.py $(if $(BENCH_QUICK),--quick))
 	$(if $(BENCH_ARGS),,$(PYTHON) bench/rest.py $(if $(BENCH_QUICK),--quick))
 	$(BIN)/python bench/scale.py $(if $(BENCH_QUICK),--quick) $(SCALE_ARGS)
+	$(if $(BENCH_QUICK)$(SCALE_ARGS),,$(BIN)/python bench/scale.py --images 2000)

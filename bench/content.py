@@ -39,6 +39,7 @@ from facts import elapsed, git_revision, loadavg, machine, utc_now, versions
 from paths import BENCH, PEER_PY, PROJECT_PY, REPO, WORK
 from plan import API_KEY
 from prepare import BenchServer, build_reference, ensure_peer_venv, log
+from sections import splice
 from stats import Cell, Run, peak, ratio, wall
 
 MODEL = "models/gemini-embedding-001"
@@ -229,17 +230,6 @@ def section(
     return lines
 
 
-def splice(path: Path, lines: list[str]) -> None:
-    """Put the section at the end of ``path``, replacing an earlier one."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head.rstrip("\n") + "\n\n" + tail.lstrip("\n")
-    text = text.rstrip("\n")
-    path.write_text((text + "\n\n" if text else "") + "\n".join(lines) + "\n", encoding="utf-8")
-
-
 def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Path]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -314,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                if PEER_PY.exists() else {}),
         },
     }  # fmt: skip
-    splice(out, section(cells, plan, facts))
+    splice(out, "\n".join(section(cells, plan, facts)), BEGIN, END)
     log(f"wrote the embed_content rows to {out} in {facts['duration']}")
     for target in targets(cells):
         log(f"  {target.verdict:>13}  {target.measured:>14}  {target.text}")

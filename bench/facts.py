@@ -65,14 +65,15 @@ def elapsed(started: float) -> str:
 
 
 def git_revision() -> str:
-    """The checkout's short revision, saying so when it has uncommitted changes."""
+    """The checkout's short revision, saying so when it has uncommitted changes (other than
+    the report itself, which the scripts of one ``make bench`` write in turn)."""
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
 
     rev = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/RESULTS.md")
     return rev + (" (with uncommitted changes)" if dirty else "")
 
 

@@ -26,10 +26,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from content import Contender, run_contender, splice
+from content import Contender, run_contender
 from facts import elapsed, git_revision, loadavg, utc_now
 from paths import BENCH, PROJECT_PY, WORK
 from prepare import BenchServer, build_reference, log
+from sections import splice
 from stats import Cell, ratio, wall
 
 MODEL = "models/gemini-embedding-2"
@@ -147,20 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{len(cell.good)} |"
             )
     lines.append(END)
-    splice_between(out, lines)
+    splice(out, "\n".join(lines), BEGIN, END)
     log(f"wrote the instruction rows to {out}: query ÷ plain = {cost}")
     return 1 if failed else 0
-
-
-def splice_between(path: Path, lines: list[str]) -> None:
-    """``content.splice`` with this section's own markers."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        path.write_text(head + "\n".join(lines) + tail, encoding="utf-8")
-    else:
-        splice(path, lines)
 
 
 if __name__ == "__main__":

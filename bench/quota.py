@@ -44,6 +44,7 @@ from measure import CONTENDER_TIMEOUT_S
 from paths import BENCH, PEER_PY, PROJECT_PY, REPO, WORK
 from plan import API_KEY, DIM, MODEL
 from prepare import ensure_peer_venv, log
+from sections import MEASURED_HEADING, splice_text
 
 RPM = 10
 TIME_SCALE = 60.0
@@ -260,16 +261,9 @@ def _texts_wanted(result: Result) -> range:
 
 def splice(path: Path, block: list[str], rows: list[str]) -> None:
     """Put the section and its target rows into an existing report, replacing old ones."""
-    text = path.read_text(encoding="utf-8")
-    joined = "\n".join(block)
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + joined + rest.split(END, 1)[1]
-    else:
-        anchor = "## How it was measured"
-        if anchor not in text:
-            raise SystemExit(f"{path}: no '{anchor}' section to put the quota scenario before")
-        text = text.replace(anchor, joined + "\n\n" + anchor, 1)
+    text = splice_text(
+        path.read_text(encoding="utf-8"), "\n".join(block), BEGIN, END, before=MEASURED_HEADING
+    )
     lines = [line for line in text.split("\n") if not line.startswith(TARGET_PREFIX)]
     start = lines.index("## Targets (from this one run; ratios, not timed tests)")
     end = start + 1

@@ -15,6 +15,7 @@ from pathlib import Path
 from facts import Facts
 from paths import BENCH
 from plan import FLOOR, IMPORT_LABELS, PEER, SINGLE_FLOOR, Plan
+from sections import MEASURED_HEADING, carry_over, splice_text
 from stats import Cell, fmt_ratio, fmt_s, growth, median_of, peak, per_call, ratio, wall
 from targets import MEMORY_TARGET, Target
 
@@ -166,16 +167,13 @@ def write_memory_row(path: Path, section: list[str], target: Target) -> None:
 def splice_memory(path: Path, section: list[str], target: Target) -> None:
     """Put the memory section and its target row into an existing report, replacing the
     previous ones; the rest of the report is left as it was."""
-    text = path.read_text(encoding="utf-8")
-    block = "\n".join(section)
-    if MEMORY_BEGIN in text and MEMORY_END in text:
-        head, rest = text.split(MEMORY_BEGIN, 1)
-        text = head + block + rest.split(MEMORY_END, 1)[1]
-    else:
-        anchor = "## How it was measured"
-        if anchor not in text:
-            raise SystemExit(f"{path}: no '{anchor}' section to put the memory row before")
-        text = text.replace(anchor, block + "\n\n" + anchor, 1)
+    text = splice_text(
+        path.read_text(encoding="utf-8"),
+        "\n".join(section),
+        MEMORY_BEGIN,
+        MEMORY_END,
+        before=MEASURED_HEADING,
+    )
     row = target.row
     lines = text.split("\n")
     prefix = f"| {MEMORY_TARGET}"
@@ -230,7 +228,7 @@ def write_report(
     if memory:
         out.extend(memory)
         add("")
-    add("## How it was measured\n")
+    add(MEASURED_HEADING + "\n")
     genai_note = (
         f" google-generativeai ran {plan.genai_rounds_10k} round(s) at N=10,000 (it takes tens of "
         "seconds per run there) to keep `make bench` under 15 minutes."
@@ -319,5 +317,8 @@ def write_report(
         add("## Profiles of targets not met\n")
         for title, text in results.profiles:
             add(f"<details><summary>{title}</summary>\n\n```\n{text.rstrip()}\n```\n</details>\n")
+    text = "\n".join(out) + "\n"
+    if path.exists():  # the sections of the other scripts (and of none) stay
+        text = carry_over(path.read_text(encoding="utf-8"), text)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    path.write_text(text, encoding="utf-8")

@@ -39,6 +39,7 @@ from facts import elapsed, git_revision, loadavg, utc_now, versions
 from paths import BENCH, PROJECT_PY, REPO, WORK
 from plan import API_KEY
 from prepare import BenchServer, build_reference, log
+from sections import splice
 
 MODEL = "models/gemini-embedding-001"
 DIM = 3072
@@ -221,15 +222,6 @@ def section(
     return lines
 
 
-def splice(path: Path, lines: list[str]) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head.rstrip("\n") + "\n\n" + rest.split(END, 1)[1].lstrip("\n")
-    text = text.rstrip("\n")
-    path.write_text((text + "\n\n" if text else "") + "\n".join(lines) + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -285,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             PROJECT_PY, ["textservice", "httpx", "orjson", "google-genai", "grpclib"]
         ),
     }
-    splice(out, section(cells, plan, facts))
+    splice(out, "\n".join(section(cells, plan, facts)), BEGIN, END)
     log(f"wrote the REST rows to {out} in {facts['duration']}")
     for text, measured, met in targets(cells):
         log(f"  {({True: 'met', False: 'NOT MET', None: '-'})[met]:>8}  {measured:>20}  {text}")

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sections import splice
+
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / ".work" / "scale"
 RESULTS = REPO / "bench" / "RESULTS.md"
@@ -493,22 +495,6 @@ def report(
     return "\n".join(out) + "\n"
 
 
-def splice(path: Path, section: str) -> None:
-    splice_markers(path, section, BEGIN, END)
-
-
-def splice_markers(path: Path, section: str, begin: str, end: str) -> None:
-    """Put ``section`` (from ``begin`` to ``end``) into ``path``, replacing an earlier one."""
-    text_ = path.read_text(encoding="utf-8") if path.exists() else ""
-    if begin in text_ and end in text_:
-        head, rest = text_.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        text_ = head + section.rstrip("\n") + tail
-    else:
-        text_ = text_.rstrip("\n") + "\n\n" + section
-    path.write_text(text_, encoding="utf-8")
-
-
 IMAGES_BEGIN, IMAGES_END = "<!-- scale-images:begin -->", "<!-- scale-images:end -->"
 IMAGE_MODEL = "models/gemini-embedding-2"
 IMAGE_BYTES = 100_000
@@ -635,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         target = opts.out or (
             RESULTS if opts.images == 2000 else REPO / "bench" / ".work" / "RESULTS-images.md"
         )
-        splice_markers(target, section, IMAGES_BEGIN, IMAGES_END)
+        splice(target, section, IMAGES_BEGIN, IMAGES_END)
         print(section)
         return 0
     sizes = [int(s) for s in opts.sizes.split(",")]
@@ -651,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     results, skipped = measure(sizes, dims, ray_rows, opts.rounds, reuse=opts.reuse)
     section = report(results, skipped, sizes, dims, opts.rounds)
-    splice(out, section)
+    splice(out, section, BEGIN, END)
     print(section)
     print(f"scale: written to {out}", file=sys.stderr)
     return 0

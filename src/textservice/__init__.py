@@ -12,30 +12,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING, cast
 
 from textservice import client as _client
+from textservice import errors
 from textservice import v1beta as _v1beta
 from textservice.client import Client, TextServiceClient, configure
-from textservice.errors import (
-    Aborted,
-    AlreadyExists,
-    Cancelled,
-    ClientClosedError,
-    DataLoss,
-    DeadlineExceeded,
-    FailedPrecondition,
-    Internal,
-    InvalidArgument,
-    MissingAPIKeyError,
-    NotFound,
-    OutOfRange,
-    PartialEmbeddings,
-    PermissionDenied,
-    ResourceExhausted,
-    TextServiceError,
-    Unauthenticated,
-    Unavailable,
-    Unimplemented,
-    Unknown,
-)
+from textservice.errors import *  # noqa: F403 (the error types: errors.__all__, added to ours)
 from textservice.retry import Retry
 
 # The functions of v1beta, the API version the old google.generativeai library used, are
@@ -50,34 +30,15 @@ _QUOTA_NAMES = ("QuotaKey", "QuotaKeyStats", "QuotaStats")
 __version__ = "0.1.0"
 
 __all__ = [
-    "Aborted",
-    "AlreadyExists",
-    "Cancelled",
     "Client",
-    "ClientClosedError",
-    "DataLoss",
-    "DeadlineExceeded",
-    "FailedPrecondition",
-    "Internal",
-    "InvalidArgument",
-    "MissingAPIKeyError",
-    "NotFound",
-    "OutOfRange",
-    "PartialEmbeddings",
-    "PermissionDenied",
     "QuotaKey",
     "QuotaKeyStats",
     "QuotaStats",
-    "ResourceExhausted",
     "Retry",
     "TextServiceClient",
-    "TextServiceError",
-    "Unauthenticated",
-    "Unavailable",
-    "Unimplemented",
-    "Unknown",
     "configure",
 ]
+__all__ += errors.__all__
 __all__ += _v1beta.__all__
 
 

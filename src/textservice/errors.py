@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from grpclib.const import Status
+from grpclib.const import Status as Status
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     Vector: TypeAlias = list[float] | Float32Array
     """One text's embedding: floats, or a ``(dim,)`` float32 array (``output="numpy"``)."""
 
+# What callers catch and read, re-exported by ``textservice`` as it is. ``Status`` (grpclib's,
+# the type of ``code``) and ``error_for_status`` are importable from here by name.
 __all__ = [
     "Aborted",
     "AlreadyExists",
@@ -41,13 +43,11 @@ __all__ = [
     "PartialEmbeddings",
     "PermissionDenied",
     "ResourceExhausted",
-    "Status",
     "TextServiceError",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
     "Unknown",
-    "error_for_status",
 ]
 
 
@@ -111,6 +111,10 @@ class PartialEmbeddings:
         return text
 
 
+_BY_STATUS: dict[Status, type[TextServiceError]] = {}
+"""The class of each status code, filled by the class statements below (``code=``)."""
+
+
 class TextServiceError(Exception):
     """A TextService call failed; the subclass names the gRPC status code.
 
@@ -122,6 +126,21 @@ class TextServiceError(Exception):
     """
 
     default_code: ClassVar[Status] = Status.UNKNOWN
+    """The code of an error made without one (set by the class's ``code=``)."""
+
+    def __init_subclass__(cls, *, code: Status | None = None, **kwargs: Any) -> None:
+        """``class NotFound(TextServiceError, code=Status.NOT_FOUND)``: the class of that
+        status code (its ``default_code``, and what ``error_for_status`` makes for it). A
+        subclass without ``code=`` keeps its parent's code and does not replace it."""
+        super().__init_subclass__(**kwargs)
+        if code is None:
+            return
+        if code in _BY_STATUS:
+            raise TypeError(
+                f"{cls.__name__}: {_BY_STATUS[code].__name__} is already the class of {code.name}"
+            )
+        cls.default_code = code
+        _BY_STATUS[code] = cls
 
     def __init__(
         self,
@@ -183,10 +202,8 @@ def _rebuild(
     return cls(message, code=code, details=details, partial=partial)
 
 
-class Cancelled(TextServiceError):
+class Cancelled(TextServiceError, code=Status.CANCELLED):
     """The call was cancelled (for example because its client was closed)."""
-
-    default_code = Status.CANCELLED
 
 
 class ClientClosedError(Cancelled, RuntimeError):
@@ -197,47 +214,33 @@ class ClientClosedError(Cancelled, RuntimeError):
     """
 
 
-class Unknown(TextServiceError):
+class Unknown(TextServiceError, code=Status.UNKNOWN):
     """The server reported an unknown error."""
 
-    default_code = Status.UNKNOWN
 
-
-class InvalidArgument(TextServiceError):
+class InvalidArgument(TextServiceError, code=Status.INVALID_ARGUMENT):
     """The server rejected the request's contents."""
 
-    default_code = Status.INVALID_ARGUMENT
 
-
-class DeadlineExceeded(TextServiceError):
+class DeadlineExceeded(TextServiceError, code=Status.DEADLINE_EXCEEDED):
     """The call's timeout expired before it finished (retries included)."""
 
-    default_code = Status.DEADLINE_EXCEEDED
 
-
-class NotFound(TextServiceError):
+class NotFound(TextServiceError, code=Status.NOT_FOUND):
     """The model or resource does not exist."""
 
-    default_code = Status.NOT_FOUND
 
-
-class AlreadyExists(TextServiceError):
+class AlreadyExists(TextServiceError, code=Status.ALREADY_EXISTS):
     """The resource already exists."""
 
-    default_code = Status.ALREADY_EXISTS
 
-
-class PermissionDenied(TextServiceError):
+class PermissionDenied(TextServiceError, code=Status.PERMISSION_DENIED):
     """The API key may not use this resource."""
 
-    default_code = Status.PERMISSION_DENIED
 
-
-class ResourceExhausted(TextServiceError):
+class ResourceExhausted(TextServiceError, code=Status.RESOURCE_EXHAUSTED):
     """A quota or rate limit was hit; see ``retry_delay``, ``is_daily_quota``, ``quota_id``
     and ``quota_value``."""
-
-    default_code = Status.RESOURCE_EXHAUSTED
 
     @property
     def quota_id(self) -> str | None:
@@ -259,75 +262,36 @@ class ResourceExhausted(TextServiceError):
         return value or None  # 0 on the wire: not said
 
 
-class FailedPrecondition(TextServiceError):
+class FailedPrecondition(TextServiceError, code=Status.FAILED_PRECONDITION):
     """The system is not in a state required for the operation."""
 
-    default_code = Status.FAILED_PRECONDITION
 
-
-class Aborted(TextServiceError):
+class Aborted(TextServiceError, code=Status.ABORTED):
     """The operation was aborted."""
 
-    default_code = Status.ABORTED
 
-
-class OutOfRange(TextServiceError):
+class OutOfRange(TextServiceError, code=Status.OUT_OF_RANGE):
     """A value was outside its valid range."""
 
-    default_code = Status.OUT_OF_RANGE
 
-
-class Unimplemented(TextServiceError):
+class Unimplemented(TextServiceError, code=Status.UNIMPLEMENTED):
     """The server does not implement this method."""
 
-    default_code = Status.UNIMPLEMENTED
 
-
-class Internal(TextServiceError):
+class Internal(TextServiceError, code=Status.INTERNAL):
     """An internal error, on the server or while decoding its response."""
 
-    default_code = Status.INTERNAL
 
-
-class Unavailable(TextServiceError):
+class Unavailable(TextServiceError, code=Status.UNAVAILABLE):
     """The service could not be reached or dropped the connection; usually transient."""
 
-    default_code = Status.UNAVAILABLE
 
-
-class DataLoss(TextServiceError):
+class DataLoss(TextServiceError, code=Status.DATA_LOSS):
     """Unrecoverable data loss or corruption."""
 
-    default_code = Status.DATA_LOSS
 
-
-class Unauthenticated(TextServiceError):
+class Unauthenticated(TextServiceError, code=Status.UNAUTHENTICATED):
     """The request has no valid API key."""
-
-    default_code = Status.UNAUTHENTICATED
-
-
-_BY_STATUS: dict[Status, type[TextServiceError]] = {
-    cls.default_code: cls
-    for cls in (
-        Cancelled,
-        Unknown,
-        InvalidArgument,
-        DeadlineExceeded,
-        NotFound,
-        AlreadyExists,
-        PermissionDenied,
-        ResourceExhausted,
-        FailedPrecondition,
-        Aborted,
-        OutOfRange,
-        Unimplemented,
-        Internal,
-        Unavailable,
-        DataLoss,
-        Unauthenticated,
-    )
-}
 
 
 def error_for_status(code: Status, message: str, details: Sequence[Any] = ()) -> TextServiceError:

@@ -10,7 +10,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from grpclib.const import Status
@@ -149,6 +149,19 @@ def test_items_are_checked_before_anything_is_sent(
         batches.create_embeddings(EMBEDDING_001, "one text", client=client)
     with pytest.raises(ValueError, match="empty"):
         batches.create_embeddings(EMBEDDING_001, [], client=client)
+    assert fake.count() == 0
+
+
+def test_embeddings_checks_its_output_in_both_faces(
+    fake: FakeServer, client: textservice.Client
+) -> None:
+    wrong: Any = "arrow"  # the sync face took any value but "numpy" for "list"
+    with pytest.raises(ValueError, match="output must be 'list' or 'numpy', got 'arrow'"):
+        batches.embeddings("batches/b", output=wrong, client=client)
+    with pytest.raises(ValueError, match="output must be 'list' or 'numpy', got 'arrow'"):
+        asyncio.run(batches.embeddings_async("batches/b", output=wrong, client=client))
+    with pytest.raises(TypeError, match="normalize must be a bool"):
+        batches.embeddings("batches/b", normalize=cast(Any, 1), client=client)
     assert fake.count() == 0
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 import pytest
 
+from textservice._profiles import GEMINI_EMBEDDING_2, TASK_NAMES
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
+from textservice.cli import services
 from textservice.cli.digests import VectorSettings
 from textservice.cli.embed_command import embed
 from textservice.cli.services import EmbedOptions, parse_task_type, pick_service
@@ -104,3 +108,20 @@ def test_an_output_dimensionality_outside_the_models_range_is_a_usage_error() ->
     assert EmbedOptions.checked(two, "auto", None, 768, False).output_dimensionality == 768
     # gemini-embedding-001's range is the server's to check, as before
     assert EmbedOptions.checked(GEMINI, "auto", None, 64, False).output_dimensionality == 64
+
+
+def test_the_task_type_help_is_made_from_the_task_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(services, "TASK_TYPE_ALIASES", {"doc": "RETRIEVAL_DOCUMENT"})
+    text = services.task_type_help()
+    assert "retrieval_document (doc)" in text
+    assert "retrieval_query, " in text  # no alias left for it
+    assert all(name.lower() in text for name in TASK_NAMES)
+    assert "models/gemini-embedding-2 gets it as instruction text" in text
+
+
+def test_the_dimensionality_help_is_made_from_the_models_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shorter = replace(GEMINI_EMBEDDING_2, dimensions=(256, 1536), default_dimension=1536)
+    monkeypatch.setattr(services, "GEMINI_EMBEDDING_2", shorter)
+    assert "gemini-embedding-2 takes 256-1,536 of its 1,536" in services.dimensionality_help()

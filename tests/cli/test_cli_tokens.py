@@ -209,6 +209,26 @@ def test_the_estimate_judges_long_texts_without_a_call(tmp_path: Path) -> None:
     assert read_jsonl(out)[0]["embedding"] == expected_content_embedding(ONE, "x" * 8192)
 
 
+def test_a_dry_run_plans_what_on_long_would_send(tmp_path: Path) -> None:
+    # It used to plan from the texts as read: 2,250 tokens where 2,048 go, and after a
+    # truncating run, the cut text "to send" again although the output held it.
+    source = write_lines(tmp_path / "in.txt", ["x" * 9000, "short"])
+    out = tmp_path / "out.jsonl"
+    args = ["embed", "--fake", "-m", ONE, "-i", str(source), "-o", str(out), "--estimate-tokens"]
+    cut = [*args, "--on-long", "truncate"]
+    planned = run_cli([*cut, "--dry-run"])
+    assert planned.returncode == 0, planned.stderr
+    assert "(cut to 8,192 characters)" in planned.stderr
+    assert "tokens:     2,050 " in planned.stdout  # 8,192 bytes / 4 + "short"
+    assert run_cli(cut).returncode == 0 and len(read_jsonl(out)) == 2
+    again = run_cli([*cut, "--dry-run"])
+    assert again.returncode == 0, again.stderr
+    assert "texts:      0 (2 more already in" in again.stdout
+    listed = run_cli([*args, "--dry-run"])  # --on-long error: listed, not a stop
+    assert listed.returncode == 0, listed.stderr
+    assert "1 text over 2,048 tokens" in listed.stdout
+
+
 # -- units ------------------------------------------------------------------------------------
 
 

@@ -25,7 +25,9 @@ from textservice._governor import (
     GovernorSettings,
     MonotonicClock,
     QuotaKey,
+    QuotaKeyStats,
     QuotaRefused,
+    QuotaStats,
     RateGovernor,
     Readmit,
     Refusal,
@@ -696,6 +698,34 @@ def test_counters_snapshot() -> None:
     run(scenario)
 
 
+def test_quota_stats_totals_add_up_the_keys() -> None:
+    def key_stats(method: str, n: int, throttled: bool) -> QuotaKeyStats:
+        return QuotaKeyStats(
+            key=QuotaKey(method),
+            sent=n,
+            succeeded=n,
+            rejected=2 * n,
+            failed=0,
+            refused=3 * n,
+            waited=0.5 * n,
+            waiting=0,
+            in_flight=0,
+            limit=1.0,
+            paused_for=0.0,
+            throttled=throttled,
+            throttled_for=0.25 * n,
+            limits={},
+        )
+
+    one, two = key_stats("A", 1, False), key_stats("B", 2, True)
+    stats = QuotaStats({one.key: one, two.key: two})
+    assert (stats.sent, stats.rejected, stats.refused) == (3, 6, 9)
+    assert (stats.waited, stats.throttled_for, stats.throttled) == (1.5, 0.75, True)
+    assert not QuotaStats({one.key: one}).throttled
+    empty = QuotaStats({})
+    assert (empty.sent, empty.waited, empty.throttled_for, empty.throttled) == (0, 0, 0, False)
+
+
 def test_throttled_for_is_clock_time_not_summed_over_waiters() -> None:
     async def scenario() -> None:
         gov, clock = governor(jitter=0.0, learn_limits=False)
@@ -713,6 +743,20 @@ def test_throttled_for_is_clock_time_not_summed_over_waiters() -> None:
         assert snap.waited == pytest.approx(6.0)  # two calls waited 3 s each
         assert snap.throttled_for == pytest.approx(3.0)  # during 3 s of the clock
         assert not snap.throttled
+
+    run(scenario)
+
+
+def test_a_ticket_is_slotted_and_equal_only_to_itself() -> None:
+    async def scenario() -> None:
+        gov, _ = governor(jitter=0.0, learn_limits=False)
+        first, second = await admitted_now(gov), await admitted_now(gov)
+        assert not hasattr(first, "__dict__")  # one per call: kept small
+        assert first != second and first == first
+        assert (first.key, first.waited, first.done) == (KEY, 0.0, False)
+        first.succeeded()
+        second.failed()
+        assert first.done and second.done
 
     run(scenario)
 

@@ -43,6 +43,32 @@ def test_every_status_but_ok_has_its_own_subclass() -> None:
     assert isinstance(error_for_status(Status.OK, "odd"), Unknown)
 
 
+def test_a_status_has_one_class_and_its_subclasses_keep_it() -> None:
+    closed = textservice.ClientClosedError("closed")
+    assert closed.code is Status.CANCELLED
+    assert type(error_for_status(Status.CANCELLED, "m")) is textservice.Cancelled
+    with pytest.raises(TypeError, match="Missing: NotFound is already the class of NOT_FOUND"):
+
+        class Missing(TextServiceError, code=Status.NOT_FOUND):
+            pass
+
+    assert type(error_for_status(Status.NOT_FOUND, "m")) is textservice.NotFound
+
+
+def test_the_package_re_exports_the_error_types_and_nothing_else_of_errors() -> None:
+    from textservice import errors
+
+    defined = {
+        value.__name__
+        for value in vars(errors).values()
+        if isinstance(value, type) and value.__module__ == errors.__name__
+    }
+    assert set(errors.__all__) == defined
+    assert set(errors.__all__) <= set(textservice.__all__) & set(dir(textservice))
+    assert {"Status", "error_for_status"}.isdisjoint([*textservice.__all__, *dir(textservice)])
+    assert errors.Status is Status
+
+
 def test_grpc_error_details_survive_the_status_codec() -> None:
     codec = StatusDetailsCodec()
     details = [

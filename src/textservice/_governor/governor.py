@@ -12,7 +12,7 @@ import random
 import threading
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import TracebackType
 from typing import Literal, NamedTuple
 
@@ -131,66 +131,48 @@ class QuotaKeyStats:
 
 @dataclass(frozen=True)
 class QuotaStats:
-    """Every key's ``QuotaKeyStats`` at one moment, with totals."""
+    """Every key's ``QuotaKeyStats`` at one moment, with totals over keys: each counter here
+    is the keys' counter of the same name, added up."""
 
     keys: Mapping[QuotaKey, QuotaKeyStats]
+    sent: int = field(init=False)
+    """Calls admitted."""
+    rejected: int = field(init=False)
+    """RESOURCE_EXHAUSTED answers."""
+    refused: int = field(init=False)
+    """Calls failed without being sent."""
+    waited: float = field(init=False)
+    """Seconds spent waiting for admission."""
+    throttled_for: float = field(init=False)
+    """Seconds during which calls were held back for quota, added up over keys."""
 
-    @property
-    def sent(self) -> int:
-        """Calls admitted, over all keys."""
-        return sum(s.sent for s in self.keys.values())
-
-    @property
-    def rejected(self) -> int:
-        """RESOURCE_EXHAUSTED answers, over all keys."""
-        return sum(s.rejected for s in self.keys.values())
-
-    @property
-    def refused(self) -> int:
-        """Calls failed without being sent, over all keys."""
-        return sum(s.refused for s in self.keys.values())
-
-    @property
-    def waited(self) -> float:
-        """Seconds spent waiting for admission, over all keys."""
-        return sum(s.waited for s in self.keys.values())
+    def __post_init__(self) -> None:
+        for total in fields(self):
+            if not total.init:
+                value = sum(getattr(stats, total.name) for stats in self.keys.values())
+                object.__setattr__(self, total.name, value)
 
     @property
     def throttled(self) -> bool:
         """Whether any key is throttled."""
         return any(s.throttled for s in self.keys.values())
 
-    @property
-    def throttled_for(self) -> float:
-        """Seconds during which calls were held back for quota, added up over keys."""
-        return sum(s.throttled_for for s in self.keys.values())
 
-
+@dataclass(slots=True, eq=False, repr=False)
 class Ticket:
     """An admitted call. Report how it ended: ``succeeded()``, ``rejected(...)`` (for
     RESOURCE_EXHAUSTED) or ``failed()`` (anything else); leaving ``admit`` without a report
     counts as ``failed()``."""
 
-    __slots__ = ("_done", "_entry", "_epoch", "_governor", "_state", "cost", "waited")
-
-    def __init__(
-        self,
-        governor: RateGovernor,
-        state: _KeyState,
-        cost: Cost,
-        entry: Entry,
-        epoch: int,
-        waited: float,
-    ) -> None:
-        self._governor = governor
-        self._state = state
-        self._entry = entry
-        self._epoch = epoch
-        self._done = False
-        self.cost = cost
-        self.waited = waited
-        """Seconds this call waited for admission: not time spent on the call itself (a
-        caller can leave it out of a per-RPC deadline)."""
+    _governor: RateGovernor
+    _state: _KeyState
+    cost: Cost
+    _entry: Entry
+    _epoch: int
+    waited: float
+    """Seconds this call waited for admission: not time spent on the call itself (a
+    caller can leave it out of a per-RPC deadline)."""
+    _done: bool = field(default=False, init=False)
 
     @property
     def key(self) -> QuotaKey:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast, overload
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar, cast, overload
 
 from textservice._engine.output_formats import check_output, unit_array, unit_lists
 from textservice._facade.content_calls import RequestJson
@@ -225,28 +225,52 @@ wait = sync_twin(
 )
 
 
-@overload
-async def embeddings_async(
-    name: str,
-    *,
-    output: Literal["list"] = "list",
-    normalize: bool = False,
-    client: object = None,
-    request_options: Mapping[str, object] | None = None,
-) -> ManyEmbeddings: ...
+ListR = TypeVar("ListR", covariant=True)
+ArrayR = TypeVar("ArrayR", covariant=True)
 
 
-@overload
-async def embeddings_async(
-    name: str,
-    *,
-    output: Literal["numpy"],
-    normalize: bool = False,
-    client: object = None,
-    request_options: Mapping[str, object] | None = None,
-) -> ArrayEmbedding: ...
+class _Embeddings(Protocol[ListR, ArrayR]):
+    """``embeddings`` and ``embeddings_async`` as type checkers see them: ``ListR`` for the
+    lists (the default), ``ArrayR`` for ``output="numpy"`` (the results, or coroutines of
+    them)."""
+
+    @overload
+    def __call__(
+        self,
+        name: str,
+        *,
+        output: Literal["list"] = "list",
+        normalize: bool = False,
+        client: object = None,
+        request_options: Mapping[str, object] | None = None,
+    ) -> ListR: ...
+
+    @overload
+    def __call__(
+        self,
+        name: str,
+        *,
+        output: Literal["numpy"],
+        normalize: bool = False,
+        client: object = None,
+        request_options: Mapping[str, object] | None = None,
+    ) -> ArrayR: ...
 
 
+_EmbeddingsAsync: TypeAlias = (
+    "_Embeddings[Coroutine[Any, Any, ManyEmbeddings], Coroutine[Any, Any, ArrayEmbedding]]"
+)
+
+
+def _typed(
+    function: Callable[..., Coroutine[Any, Any, ManyEmbeddings | ArrayEmbedding]],
+) -> _EmbeddingsAsync:
+    """``function`` typed by ``_Embeddings``' overloads: its body returns the array exactly
+    when ``output="numpy"``, which one return type cannot say."""
+    return cast("_EmbeddingsAsync", function)
+
+
+@_typed
 async def embeddings_async(
     name: str,
     *,
@@ -340,52 +364,13 @@ def _rows(values: _list[Any], output: str, normalize: bool) -> Any:
     return unit_lists(lists) if normalize else lists
 
 
-@overload
-def embeddings(
-    name: str,
-    *,
-    output: Literal["list"] = "list",
-    normalize: bool = False,
-    client: object = None,
-    request_options: Mapping[str, object] | None = None,
-) -> ManyEmbeddings: ...
-
-
-@overload
-def embeddings(
-    name: str,
-    *,
-    output: Literal["numpy"],
-    normalize: bool = False,
-    client: object = None,
-    request_options: Mapping[str, object] | None = None,
-) -> ArrayEmbedding: ...
-
-
-def embeddings(
-    name: str,
-    *,
-    output: Literal["list", "numpy"] = "list",
-    normalize: bool = False,
-    client: object = None,
-    request_options: Mapping[str, object] | None = None,
-) -> ManyEmbeddings | ArrayEmbedding:
-    """``embeddings_async`` for synchronous code."""
-
-    async def run() -> ManyEmbeddings | ArrayEmbedding:
-        if output == "numpy":
-            return await embeddings_async(
-                name,
-                output="numpy",
-                normalize=normalize,
-                client=client,
-                request_options=request_options,
-            )
-        return await embeddings_async(
-            name, normalize=normalize, client=client, request_options=request_options
-        )
-
-    return _sync(client, run)
+# The same overloads, for the results themselves (``sync_twin`` keeps one return type).
+embeddings: _Embeddings[ManyEmbeddings, ArrayEmbedding] = cast(
+    Any,
+    sync_twin(
+        embeddings_async, rest_path, "embeddings", "``embeddings_async`` for synchronous code."
+    ),
+)
 
 
 def upload(path: Path, *, display_name: str = "", client: object = None) -> FileDict:

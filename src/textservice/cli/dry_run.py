@@ -3,8 +3,10 @@ would take, without one embedding call.
 
 The input is read as a run reads it (bad lines counted, not fatal); with ``--output``, the
 records whose vectors an earlier output already holds are left out, as a run would reuse them
-(:mod:`.rerun`, read only). The tokens of the others are counted (:mod:`.tokens`): their sum,
-the longest text, and those over the model's limit; then the calls, the time at the
+(:mod:`.rerun`, read only); with ``--on-long truncate`` or ``skip``, the texts over the
+model's limit are cut or left out first, as a run would send them. The tokens of the others are
+counted (:mod:`.tokens`): their sum, the longest text, and those over the model's limit (listed,
+with ``--on-long error``, instead of stopping); then the calls, the time at the
 configured quota (``--rpm``, ``--texts-per-minute``, ``--tpm``, times ``--quota-share``) or at
 Google's published tiers, and the price from ``textservice._pricing`` (or ``--price``), online
 and in Batch mode. With ``--batch-mode``, how its job would be sent instead of the calls and
@@ -31,7 +33,7 @@ from textservice.cli.inputs import Record
 from textservice.cli.rerun import reuse_plan
 from textservice.cli.services import EmbedOptions, content_item
 from textservice.cli.sources import InputCheck, Source
-from textservice.cli.tokens import Counter, close_counter, fits, make_counter, sent_text
+from textservice.cli.tokens import Counter, fits, sent_text
 
 __all__ = ["LongText", "TokenReport", "dry_run", "format_report", "measure"]
 
@@ -300,51 +302,44 @@ def batch_plan(
 def dry_run(
     source: Source,
     check: InputCheck,
+    options: EmbedOptions,
+    counter: Counter,
     *,
-    model: str,
-    task_type: str | None,
     settings: VectorSettings,
     connection: Connection,
     output_path: str | None,
-    estimate: bool,
     price: float | None,
     batch_size: int,
-    concurrency: int,
     batch_mode: bool = False,
-    options: EmbedOptions | None = None,
 ) -> str:
-    """The dry run of ``source`` (see the module docstring): its report; with
-    ``batch_mode``, how its job would be sent (its requests written, not sent)."""
-    counter = make_counter(model, connection, estimate=estimate, concurrency=concurrency)
+    """The dry run of ``source`` (see the module docstring) with ``options``, its tokens
+    counted by ``counter`` (the caller's to close): its report; with ``batch_mode``, how its
+    job would be sent (its requests written, not sent)."""
+    done, reuse = reuse_plan(output_path, source, check, settings=settings)
+
+    def left() -> Iterator[Record]:
+        """The records a run would send: past those done, less those reused."""
+        records = islice(source.records(check), done, None)
+        if reuse is None:
+            return records
+        entries = reuse.entries
+        return (r for r in records if entries[r.line] < 0)
+
     try:
-        done, reuse = reuse_plan(output_path, source, check, settings=settings)
-        try:
-            records: Iterator[Record] = islice(source.records(check), done, None)
-            if reuse is not None:
-                entries = reuse.entries
-                records = (r for r in records if entries[r.line] < 0)
-            report = measure(records, counter, task_type=task_type)
-            plan = None
-            if batch_mode:
-                assert options is not None
-                left: Iterator[Record] = islice(source.records(check), done, None)
-                if reuse is not None:
-                    left = (r for r in left if reuse.entries[r.line] < 0)
-                plan = batch_plan(left, options, settings)
-        finally:
-            if reuse is not None:
-                reuse.close()
-        report.done, report.reused = done, reuse.reused if reuse is not None else 0
-        return format_report(
-            source.name,
-            report,
-            counter,
-            batch_size=batch_size,
-            connection=connection,
-            bad_lines=check.bad_count,
-            price=price,
-            reused_from=output_path,
-            batch=plan,
-        )
+        report = measure(left(), counter, task_type=options.task_type)
+        plan = batch_plan(left(), options, settings) if batch_mode else None
     finally:
-        close_counter(counter)
+        if reuse is not None:
+            reuse.close()
+    report.done, report.reused = done, reuse.reused if reuse is not None else 0
+    return format_report(
+        source.name,
+        report,
+        counter,
+        batch_size=batch_size,
+        connection=connection,
+        bad_lines=check.bad_count,
+        price=price,
+        reused_from=output_path,
+        batch=plan,
+    )

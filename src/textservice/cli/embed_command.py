@@ -2,8 +2,9 @@
 
 The order a user can rely on: the options first (a bad task type, or one the model's service does
 not take: exit 2), then the input (unreadable: exit 2; bad lines: exit 3, nothing sent; titles the
-task type cannot take: exit 2); ``--dry-run`` reports here and stops. Then texts over the model's
-token limit (``--on-long error``: exit 3, nothing sent), then the key (exit 2, before any file is
+task type cannot take: exit 2). Then texts over the model's token limit (``--on-long error``:
+exit 3, nothing sent; ``truncate`` or ``skip``: cut or left out); ``--dry-run`` reports here and
+stops (with ``error``, it lists them instead). Then the key (exit 2, before any file is
 made), then the output's lock (another run holds it: exit 4), then an earlier run's output is
 inspected and every result it holds verified against the input (corrupt: exit 4, nothing
 changed; another input's: reused, :mod:`.rerun`), and only then is anything written or sent.
@@ -20,7 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Literal, NoReturn, get_args
 
 import click
 from click.core import ParameterSource
@@ -49,16 +50,19 @@ from textservice.cli.dry_run import dry_run as run_dry
 from textservice.cli.embed import EmbedBatches, EmbedSummary, embed_records, format_summary
 from textservice.cli.exit_codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for, fail
 from textservice.cli.inputs import Format, Record
+from textservice.cli.listing import SHOWN
 from textservice.cli.locks import output_lock
 from textservice.cli.long_texts import OnLong, guard
 from textservice.cli.open_input import open_source
 from textservice.cli.progress import Mode, Progress, keep_drawing, progress_mode
-from textservice.cli.rerun import prepare
-from textservice.cli.reuse import Reuse, remove_asides
+from textservice.cli.rerun import Prepared, prepare
+from textservice.cli.reuse import remove_asides
 from textservice.cli.services import (
     SERVICE_CHOICES,
     EmbedOptions,
+    dimensionality_help,
     parse_task_type,
+    task_type_help,
 )
 from textservice.cli.sources import InputCheck, Source
 from textservice.cli.tokens import close_counter, make_counter
@@ -176,19 +180,14 @@ def _check_input(
     callback=lambda _ctx, _param, value: parse_task_type(value),
     metavar="NAME",
     default=None,
-    help="What the vectors are for (GenerativeService): retrieval_document (or document), "
-    "retrieval_query (query), semantic_similarity (similarity), classification, clustering, "
-    "question_answering (qa), fact_verification (verification), code_retrieval_query; any "
-    "case. Titles need retrieval_document (the default when the input has titles). "
-    "models/gemini-embedding-2 gets it as instruction text, never as a request field.",
+    help=task_type_help(),
 )
 @click.option(
     "--output-dimensionality",
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Keep the first N values of each vector (GenerativeService; e.g. 768 or 1536 of "
-    "gemini-embedding-2's 3,072; it takes 128-3,072) [default: the model's length].",
+    help=dimensionality_help(),
 )
 @click.option(
     "--normalize",
@@ -209,7 +208,7 @@ def _check_input(
 @click.option(
     "--format",
     "input_format",
-    type=click.Choice(["auto", "lines", "jsonl", "csv", "tsv", "parquet"]),
+    type=click.Choice(get_args(Format)),
     default="auto",
     show_default=True,
     help="Input format; auto: Parquet for .parquet, CSV for .csv, TSV for .tsv, JSONL for "
@@ -265,8 +264,8 @@ def _check_input(
 @click.option(
     "--skip-bad",
     is_flag=True,
-    help="Embed the good lines when some are bad (the first 20 bad ones are listed on stderr, "
-    "the rest counted by kind).",
+    help=f"Embed the good lines when some are bad (the first {SHOWN} bad ones are listed on "
+    "stderr, the rest counted by kind).",
 )
 @click.option(
     "--bad-records",
@@ -317,7 +316,7 @@ def _check_input(
 )
 @click.option(
     "--on-long",
-    type=click.Choice(["error", "truncate", "skip"]),
+    type=click.Choice(get_args(OnLong)),
     default="error",
     show_default=True,
     help="A text over the model's token limit (the API would cut it silently): stop before "
@@ -448,38 +447,44 @@ def embed(
     settings = dataclasses.replace(
         options.settings(fake=connection.fake), keep_columns=keep or None
     )
-    if dry_run:
-        try:
-            click.echo(
-                run_dry(
-                    source,
-                    check,
-                    model=options.model,
-                    task_type=options.task_type,
-                    settings=settings,
-                    connection=connection,
-                    output_path=output_path,
-                    estimate=estimate_tokens,
-                    price=price,
-                    batch_size=batch_size,
-                    concurrency=concurrency,
-                    batch_mode=batch_mode,
-                    options=options,
-                )
-            )
-        except BaseException as exc:
-            _stop_early(exc, f"cannot read {output_path}")
-        return
-    # Texts over the model's limit stop the run, are cut or left out, before anything else.
+    # One token counter (CountTokens, or the estimate) for the long texts and the dry run.
     counter = make_counter(
         options.model, connection, estimate=estimate_tokens, concurrency=concurrency
     )
     try:
-        source, check = guard(
-            source, check, counter, task_type=options.task_type, on_long=on_long, quiet=quiet
-        )
-    except BaseException as exc:
-        _stop_early(exc, f"cannot read {input_path}")
+        # Texts over the model's limit stop the run, are cut or left out, before anything
+        # else; a dry run lists them instead of stopping, or plans with them cut or left out.
+        if not (dry_run and on_long == "error"):
+            try:
+                source, check = guard(
+                    source,
+                    check,
+                    counter,
+                    task_type=options.task_type,
+                    on_long=on_long,
+                    quiet=quiet,
+                )
+            except BaseException as exc:
+                _stop_early(exc, f"cannot read {input_path}")
+        if dry_run:
+            try:
+                click.echo(
+                    run_dry(
+                        source,
+                        check,
+                        options,
+                        counter,
+                        settings=settings,
+                        connection=connection,
+                        output_path=output_path,
+                        price=price,
+                        batch_size=batch_size,
+                        batch_mode=batch_mode,
+                    )
+                )
+            except BaseException as exc:
+                _stop_early(exc, f"cannot read {output_path}")
+            return
     finally:
         close_counter(counter)
 
@@ -532,8 +537,7 @@ def embed(
                 settings,
                 source=source,
                 check=check,
-                writer=writer,
-                reuse=reuse,
+                prepared=prepared,
                 mode=mode,
                 quiet=quiet,
                 detach=detach,
@@ -609,14 +613,15 @@ def _batch_jobs(
     *,
     source: Source,
     check: InputCheck,
-    writer: ResultWriter,
-    reuse: Reuse | None,
+    prepared: Prepared,
     mode: Mode,
     quiet: bool,
     detach: bool,
 ) -> BatchOutcome:
-    """``--batch-mode``'s jobs (:mod:`.batch_mode`), settled before anything is written;
-    exits for ``--detach``, Ctrl-C and a job that ended without results."""
+    """``--batch-mode``'s jobs (:mod:`.batch_mode`) for the output as ``prepared``, settled
+    before anything is written; exits for ``--detach``, Ctrl-C and a job that ended without
+    results."""
+    writer, reuse = prepared.writer, prepared.reuse
     try:
         run = BatchRun(
             output,

@@ -25,6 +25,8 @@ from typing import Any, Literal
 import click
 
 from textservice._profiles import (
+    GEMINI_EMBEDDING_2,
+    PROFILES,
     TASK_NAMES,
     TASK_TYPE_ALIASES,
     TITLED_TASK,
@@ -66,6 +68,33 @@ def pick_service(model: str, choice: str) -> Service:
     if choice == "text":
         return "text"
     return "text" if uses_text_service(model) else "generative"
+
+
+def task_type_help() -> str:
+    """``--task-type``'s help, from the task table: each name, its short alias, the title
+    rule, and the models that take the task in their text."""
+    alias_of = {name: alias for alias, name in TASK_TYPE_ALIASES.items()}
+    names = ", ".join(
+        f"{name.lower()} ({alias_of[name]})" if name in alias_of else name.lower()
+        for name in TASK_NAMES
+    )
+    in_text = ", ".join(f"models/{p.family}" for p in PROFILES.values() if p.task_in_text)
+    return (
+        f"What the vectors are for (GenerativeService): {names}; any case. Titles need "
+        f"{TITLED_TASK.lower()} (the default when the input has titles). {in_text} gets it "
+        "as instruction text, never as a request field."
+    )
+
+
+def dimensionality_help() -> str:
+    """``--output-dimensionality``'s help, from today's model's profile."""
+    model = GEMINI_EMBEDDING_2
+    assert model.dimensions is not None and model.default_dimension is not None
+    low, high = model.dimensions
+    return (
+        f"Keep the first N values of each vector (GenerativeService; {model.family} takes "
+        f"{low:,}-{high:,} of its {model.default_dimension:,}) [default: the model's length]."
+    )
 
 
 def parse_task_type(value: str | None) -> str | None:
