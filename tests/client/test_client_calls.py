@@ -23,6 +23,7 @@ from textservice import Client, NotFound, Unauthenticated, Unavailable
 from textservice._engine.embed import embed_many
 from textservice._engine.output_formats import LIST
 from textservice._engine.recipes import EmbedRecipe
+from textservice._engine.spec import EmbedSpec
 from textservice._facade import get_client
 from textservice._transport.options import RequestOptions
 from textservice.client import call_path, configure
@@ -65,8 +66,9 @@ def test_list_without_batch_rpc_uses_concurrent_single_calls(
     texts = [f"v1beta2 text {i}" for i in range(40)]
 
     async def main() -> list[list[float]]:
-        path, recipe = call_path(fake_client), EmbedRecipe(single_v1beta2())
-        return await embed_many(path, recipe, MODEL, texts, RequestOptions(), LIST)
+        recipe = EmbedRecipe(single_v1beta2())
+        spec = EmbedSpec(call_path(fake_client), recipe, MODEL, RequestOptions(), LIST)
+        return await embed_many(spec, texts)
 
     assert call_path(fake_client).run_sync(main) == expected(texts)
     assert fake_server.count("EmbedText", version="v1beta2") == 40

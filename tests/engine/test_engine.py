@@ -27,6 +27,7 @@ from textservice._engine.output_formats import (
     unit_lists,
 )
 from textservice._engine.recipes import EmbedRecipe, ManyTexts
+from textservice._engine.spec import EmbedSpec
 from textservice._governor import GovernorSettings, RateGovernor
 from textservice._transport.callpath import CallPath, Metadata
 from textservice._transport.methods import MethodSpec
@@ -88,8 +89,9 @@ def test_the_engine_needs_only_the_call_path_protocol() -> None:
     async def main() -> tuple[list[list[float]], list[float]]:
         path = MinimalPath(fake, 3)
         try:
-            many = await engine.embed_many(path, RECIPE, MODEL, texts, RequestOptions(), LIST)
-            one = await engine.embed_one(path, RECIPE, MODEL, "one", RequestOptions(), LIST)
+            spec = EmbedSpec(path, RECIPE, MODEL, RequestOptions(), LIST)
+            many = await engine.embed_many(spec, texts)
+            one = await engine.embed_one(spec, "one")
             return many, one
         finally:
             path.close()
@@ -131,12 +133,8 @@ def test_iter_embed_reads_an_input_of_unknown_length_one_chunk_at_a_time(output:
         batches: list[Any] = []
         try:
             async for rows in engine.iter_embed(
-                path,
-                RECIPE,
-                MODEL,
+                EmbedSpec(path, RECIPE, MODEL, RequestOptions(), OUTPUTS[output]),
                 iter(source),
-                RequestOptions(),
-                OUTPUTS[output],
                 batch_size=size,
                 progress=lambda done, total: progress.append((done, total)),
             ):
@@ -169,9 +167,8 @@ def test_iter_embed_failure_on_an_input_of_unknown_length_counts_the_texts_read(
     async def main() -> None:
         path = MinimalPath(fake, 1)
         try:
-            async for rows in engine.iter_embed(
-                path, RECIPE, MODEL, iter(source), RequestOptions(), LIST, batch_size=10
-            ):
+            spec = EmbedSpec(path, RECIPE, MODEL, RequestOptions(), LIST)
+            async for rows in engine.iter_embed(spec, iter(source), batch_size=10):
                 delivered.append(len(rows))
         finally:
             path.close()

@@ -20,6 +20,7 @@ from support.content_recipe import RECIPE, ContentParams
 from textservice import Client
 from textservice._engine import embed as engine
 from textservice._engine.output_formats import OUTPUTS, Output
+from textservice._engine.spec import EmbedSpec
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.options import RequestOptions
 from textservice._transport.status import StatusDetailsCodec
@@ -69,15 +70,10 @@ def test_embed_content_is_a_recipe_on_the_same_engine(output: Output) -> None:
         port = sock.getsockname()[1]
         client = Client("k", endpoint=f"127.0.0.1:{port}", insecure=True)
         try:
-            path, strategy, options = call_path(client), OUTPUTS[output], RequestOptions()
-            many = await engine.embed_many(path, RECIPE, params, texts, options, strategy)
-            one = await engine.embed_one(path, RECIPE, params, "alone", options, strategy)
-            batches = [
-                b
-                async for b in engine.iter_embed(
-                    path, RECIPE, params, iter(texts), options, strategy, batch_size=60
-                )
-            ]
+            spec = EmbedSpec(call_path(client), RECIPE, params, RequestOptions(), OUTPUTS[output])
+            many = await engine.embed_many(spec, texts)
+            one = await engine.embed_one(spec, "alone")
+            batches = [b async for b in engine.iter_embed(spec, iter(texts), batch_size=60)]
             return many, one, batches
         finally:
             await client.aclose()

@@ -24,6 +24,7 @@ from textservice import Client, errors
 from textservice._engine import embed as engine
 from textservice._engine.output_formats import Output, strategy
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
+from textservice._engine.spec import EmbedSpec
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions
@@ -115,8 +116,8 @@ async def embed_text(
     output: Output = "list",
     model: str = MODEL,
 ) -> Any:
-    recipe = EmbedRecipe(single)
-    return await engine.embed_one(call_path(client), recipe, model, text, options, strategy(output))
+    spec = EmbedSpec(call_path(client), EmbedRecipe(single), model, options, strategy(output))
+    return await engine.embed_one(spec, text)
 
 
 async def embed_texts(
@@ -129,8 +130,9 @@ async def embed_texts(
     output: Output = "list",
     model: str = MODEL,
 ) -> Any:
-    path, recipe = call_path(client), EmbedRecipe(single, batch)
-    return await engine.embed_many(path, recipe, model, texts, options, strategy(output))
+    recipe = EmbedRecipe(single, batch)
+    spec = EmbedSpec(call_path(client), recipe, model, options, strategy(output))
+    return await engine.embed_many(spec, texts)
 
 
 def iter_embed_texts(
@@ -145,17 +147,9 @@ def iter_embed_texts(
     output: Output = "list",
     model: str = MODEL,
 ) -> Any:
-    path, recipe = call_path(client), EmbedRecipe(single, batch)
-    return engine.iter_embed(
-        path,
-        recipe,
-        model,
-        texts,
-        options,
-        strategy(output),
-        batch_size=batch_size,
-        progress=progress,
-    )
+    recipe = EmbedRecipe(single, batch)
+    spec = EmbedSpec(call_path(client), recipe, model, options, strategy(output))
+    return engine.iter_embed(spec, texts, batch_size=batch_size, progress=progress)
 
 
 def iter_embed_texts_sync(

@@ -39,6 +39,7 @@ from textservice import (
 from textservice._engine.embed import embed_many
 from textservice._engine.output_formats import LIST
 from textservice._engine.recipes import EmbedRecipe
+from textservice._engine.spec import EmbedSpec
 from textservice._proto.google.ai.generativelanguage import v1beta as pb
 from textservice._transport.options import RequestOptions
 from textservice.client import call_path
@@ -257,7 +258,7 @@ def test_waiting_for_quota_does_not_count_against_the_methods_per_rpc_deadline()
         path = call_path(client)
 
         async def run() -> list[list[float]]:
-            return await embed_many(path, recipe, MODEL, texts, RequestOptions(), LIST)
+            return await embed_many(EmbedSpec(path, recipe, MODEL, RequestOptions(), LIST), texts)
 
         assert path.run_sync(run) == expected(texts)
         stats = client.quota_stats()
@@ -278,7 +279,8 @@ def test_the_governor_knows_no_method_by_name_batch_embed_contents_too(transport
             path = call_path(client)
 
             async def run() -> list[list[float]]:
-                return await embed_many(path, CONTENT_RECIPE, params, texts, RequestOptions(), LIST)
+                spec = EmbedSpec(path, CONTENT_RECIPE, params, RequestOptions(), LIST)
+                return await embed_many(spec, texts)
 
             return path.run_sync(run), client.quota_stats()
 

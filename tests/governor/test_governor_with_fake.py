@@ -31,6 +31,7 @@ from textservice._governor import (
     Refusal,
     Rejection,
 )
+from textservice._transport.connection import UnaryCall
 from textservice._transport.rest.connection import RestConnection
 from textservice.errors import ResourceExhausted
 from textservice.testing import FakeServer, expected_embedding
@@ -90,7 +91,7 @@ async def sender(fake: FakeServer, transport: str) -> AsyncIterator[Send]:
     async def send_rest(request: Any) -> Any:
         try:
             return await connection.unary(
-                spec, request, V.BatchEmbedTextResponse, timeout=30, metadata=[]
+                UnaryCall(spec, request, V.BatchEmbedTextResponse, metadata=[]), timeout=30
             )
         except ResourceExhausted as exc:
             raise Rejected(list(exc.details)) from exc

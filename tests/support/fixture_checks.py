@@ -24,6 +24,7 @@ import betterproto2
 from textservice._encoding.embed_requests import Document
 from textservice._engine import embed as engine
 from textservice._engine.output_formats import LIST
+from textservice._engine.spec import EmbedSpec
 from textservice._proto.google import protobuf as wkt
 from textservice._transport import rpc
 from textservice.client import Client
@@ -45,21 +46,21 @@ class Recorder:
         self.requests.append(request)
         return self.respond(request)
 
-    async def embed_one(
-        self, path: Any, recipe: Any, params: Any, text: str, options: Any, output: Any
-    ) -> list[float]:
-        assert output is LIST, output
-        request = recipe.one.request(params, text)
-        self.methods.append(recipe.one.method)
+    async def embed_one(self, spec: EmbedSpec[Any, Any, Any, Any], text: str) -> list[float]:
+        assert spec.output is LIST, spec.output
+        one = spec.recipe.one
+        request = one.request(spec.params, text)
+        self.methods.append(one.method)
         self.requests.append(request)
-        return list(recipe.one.vector(self.respond(request)))
+        return list(one.vector(self.respond(request)))
 
     async def embed_many(
-        self, path: Any, recipe: Any, params: Any, texts: list[str], options: Any, output: Any
+        self, spec: EmbedSpec[Any, Any, Any, Any], texts: list[str]
     ) -> list[list[float]]:
-        assert output is LIST, output
+        assert spec.output is LIST, spec.output
+        recipe = spec.recipe
         self.embed_calls.append(
-            {"texts": texts, "single": recipe.one, "batch": recipe.many, "model": params}
+            {"texts": texts, "single": recipe.one, "batch": recipe.many, "model": spec.params}
         )
         return [[float(len(getattr(t, "text", t)))] for t in texts]
 

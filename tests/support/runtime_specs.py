@@ -12,6 +12,7 @@ from support.transports import http_of
 from textservice._engine.embed import embed_many
 from textservice._engine.output_formats import LIST
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
+from textservice._engine.spec import EmbedSpec
 from textservice._proto.google.ai.generativelanguage import v1beta, v1beta2
 from textservice._transport.methods import MethodSpec
 from textservice._transport.options import RequestOptions, check_request_options
@@ -91,7 +92,8 @@ async def embed_async(
 ) -> list[list[float]]:
     """What a generated async facade does for a list of texts."""
     recipe = EmbedRecipe(single(), batch() if batched else None)
-    return await embed_many(call_path(client), recipe, model, texts, opts or RequestOptions(), LIST)
+    spec = EmbedSpec(call_path(client), recipe, model, opts or RequestOptions(), LIST)
+    return await embed_many(spec, texts)
 
 
 def embed_sync(

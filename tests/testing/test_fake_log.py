@@ -75,6 +75,41 @@ def test_log_records_the_service_of_every_call_unimplemented_ones_too() -> None:
     assert fake.count("GenerateContent", status=Status.UNIMPLEMENTED) == 1
 
 
+def test_an_unimplemented_call_is_logged_with_its_deadline_and_key_through_either_face() -> None:
+    import httpx
+
+    fake = FakeServer(api_key=KEY)
+    v1 = module("v1")
+
+    async def over_grpc() -> Status:
+        async with fake.in_memory() as channel:
+            request = v1.GenerateContentRequest()
+            metadata = {"x-goog-api-key": KEY}
+            return (await outcome(channel, "v1", "GenerateContent", request, metadata=metadata))[0]
+
+    async def over_rest() -> int:
+        async with httpx.AsyncClient(transport=fake.http_transport(), base_url="http://f") as h:
+            answer = await h.post(
+                f"/v1/models/gemini-2.5-flash:generateContent?key={KEY}",
+                json={},
+                headers={"x-server-timeout": "30"},
+            )
+            return answer.status_code
+
+    assert asyncio.run(over_grpc()) is Status.UNIMPLEMENTED
+    assert asyncio.run(over_rest()) == 501
+    grpc, rest = fake.calls
+    for call in (grpc, rest):
+        assert (call.method, call.status, call.request) == (
+            "GenerateContent",
+            Status.UNIMPLEMENTED,
+            None,
+        )
+        assert call.api_key == KEY  # the REST face's from the key query parameter
+    assert grpc.timeout is not None and 9 < grpc.timeout <= 10  # the helper's 10 s
+    assert rest.timeout == 30
+
+
 def test_api_key_is_redacted_in_every_printed_form() -> None:
     fake = FakeServer(api_key=KEY)
     _calls(fake, 1, {"x-goog-api-key": KEY, "authorization": "Bearer tok-123"})

@@ -39,6 +39,7 @@ from support.hostile_server import serve
 import textservice
 from textservice import Client, Internal, Unavailable, Unknown
 from textservice._proto.google.ai.generativelanguage import v1beta
+from textservice._transport.connection import UnaryCall
 from textservice._transport.rest.connection import RestConnection
 from textservice.errors import DeadlineExceeded
 from textservice.testing.rest import rest_methods
@@ -480,9 +481,8 @@ def _attempt(url: str, method: str, request: Any, timeout: float, **options: Any
     async def attempt() -> Any:
         connection = RestConnection(url, **options)
         try:
-            return await connection.unary(
-                spec, request, spec.response_type, timeout=timeout, metadata=[]
-            )
+            call = UnaryCall(spec, request, spec.response_type, metadata=[])
+            return await connection.unary(call, timeout=timeout)
         finally:
             await connection.aclose()
 

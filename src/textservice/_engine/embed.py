@@ -13,7 +13,8 @@ Identical texts are embedded once (``dedupe``): a list's across the whole list, 
 within the chunks in flight or held back for order, so its memory stays bounded.
 
 The output format (``output_formats.OutputStrategy``) is chosen once per call by the caller and
-passed in; nothing here branches on it. The engine sees the client only as a ``CallPath``.
+passed in with the call's ``EmbedSpec``; nothing here branches on it. The engine sees the
+client only as a ``CallPath``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from textservice._engine.dedupe import ChunkPlan, Window, distinct, settle
 from textservice._engine.ordered import ordered_map
 from textservice._engine.output_formats import OutputStrategy, RawRows, Vector
 from textservice._engine.recipes import ChunkRpc, EmbedRecipe
+from textservice._engine.spec import EmbedSpec
 from textservice._profiles import MAX_BATCH_ITEMS
 from textservice._transport.bridge import CLOSED, cancelled_by_close
-from textservice._transport.options import RequestOptions, RpcPolicy
+from textservice._transport.options import RpcPolicy
 from textservice._transport.rpc import CallDeadline, call, invoke
 from textservice.errors import (
     Cancelled,
@@ -58,7 +60,6 @@ __all__ = [
     "length_change",
 ]
 
-P = TypeVar("P")
 I = TypeVar("I")  # noqa: E741
 V = TypeVar("V")
 R = TypeVar("R", bound=Sized)
@@ -200,21 +201,14 @@ def _read(rpc: ChunkRpc, rows: Callable[[Any], RawRows], reply: Any) -> RawRows:
         raise Internal(f"unexpected {rpc.method.name} response: {exc!r}") from exc
 
 
-async def embed_one(
-    path: CallPath,
-    recipe: EmbedRecipe[P, I],
-    params: P,
-    text: I,
-    options: RequestOptions,
-    output: OutputStrategy[V, Any],
-) -> V:
-    """Embed one item with one RPC: its vector in ``output``'s format.
+async def embed_one(spec: EmbedSpec[Any, I, V, Any], text: I) -> V:
+    """Embed one item with one RPC: its vector in ``spec.output``'s format.
 
     An empty or missing embedding raises ``Internal``.
     """
-    rpc = recipe.one_rpc(params)
+    rpc, output = spec.recipe.one_rpc(spec.params), spec.output
     reader = output.reader(rpc)
-    reply = await call(path, rpc.method, rpc.request([text]), options, reader.reply)
+    reply = await call(spec.path, rpc.method, rpc.request([text]), spec.options, reader.reply)
     raw = _read(rpc, reader.rows, reply)
     _check_rows(raw, None, 1, rpc.method.name, reply=reply)
     return output.first(output.rows(raw))
@@ -371,29 +365,22 @@ def _chunked(
         start += len(chunk)
 
 
-async def embed_many(
-    path: CallPath,
-    recipe: EmbedRecipe[P, I],
-    params: P,
-    texts: list[I],
-    options: RequestOptions,
-    output: OutputStrategy[Any, R],
-) -> R:
+async def embed_many(spec: EmbedSpec[Any, I, Any, R], texts: list[I]) -> R:
     """Embed ``texts`` in input order: batches when the API version has them, else single calls.
 
-    ``options`` apply to every RPC. A timeout given by the user bounds the whole call; the
+    ``spec.options`` apply to every RPC. A timeout given by the user bounds the whole call; the
     method's default timeout bounds each RPC with its retries. The result is ``output``'s
     batch of all the vectors (``output.empty()`` for no texts: no call is made), each
     batch's rows kept as the batch arrives. Identical texts are sent once and their vector
     fanned back out to every place they hold (each a vector of its own).
     """
-    total = len(texts)
-    rpc = recipe.chunk_rpc(params)
+    total, output = len(texts), spec.output
+    rpc = spec.recipe.chunk_rpc(spec.params)
     if total == 0:
         return output.empty()
     # the whole list is kept anyway: identical texts are sent once, packed into full batches
     texts, index = distinct(texts)
-    deadline = CallDeadline(path.resolve(rpc.method, options))
+    deadline = CallDeadline(spec.path.resolve(rpc.method, spec.options))
     # Only what the result needs: its rows, written as batches arrive. A failure's partial
     # result is read from the same rows.
     sink = output.sink(len(texts))
@@ -402,7 +389,7 @@ async def embed_many(
             # The whole list is kept anyway, so results waiting for an earlier batch are not
             # bounded (max_buffered=total): max_concurrency RPCs stay in flight throughout.
             async for _ in _ordered_chunks(
-                path,
+                spec.path,
                 texts,
                 rpc=rpc,
                 output=output,
@@ -491,12 +478,8 @@ def batch_sizes(recipe: EmbedRecipe[Any, Any], batch_size: int | None) -> tuple[
 
 
 async def iter_embed(
-    path: CallPath,
-    recipe: EmbedRecipe[P, I],
-    params: P,
+    spec: EmbedSpec[Any, I, Any, R],
     texts: Iterable[I],
-    options: RequestOptions,
-    output: OutputStrategy[Any, R],
     *,
     batch_size: int | None = None,
     progress: ProgressCallback | None = None,
@@ -506,9 +489,9 @@ async def iter_embed(
 
     Batches hold ``batch_size`` texts (default: the batch RPC's ``max_texts``; the caller
     checks it against that). For an API version without a batch RPC each text is its own RPC,
-    and ``batch_size`` (default 1) texts are yielded together. Up to ``path.max_concurrency``
-    RPCs are in flight, and at most as many finished batches wait for an earlier one, so
-    memory stays bounded however long ``texts`` is.
+    and ``batch_size`` (default 1) texts are yielded together. Up to the call path's
+    ``max_concurrency`` RPCs are in flight, and at most as many finished batches wait for an
+    earlier one, so memory stays bounded however long ``texts`` is.
 
     ``texts`` may be any iterable: a list is sliced; anything else is read one chunk at a
     time, only as an RPC can start, so an input of unknown length (a file's lines) is never
@@ -516,7 +499,7 @@ async def iter_embed(
     total)`` is called before each batch is yielded, only when it is known. On failure
     ``partial.total`` is ``total``, or for an input of unknown length the texts read so far.
 
-    A timeout (from ``options``, the client, or the method's default) bounds each batch's
+    A timeout (from ``spec.options``, the client, or the method's default) bounds each batch's
     RPC with its retries, not the whole iteration (whose length the consumer decides). On
     failure the error's ``partial`` says how many texts were yielded (``delivered``) and holds
     the vectors of later batches that finished but were held back for order; yielded vectors
@@ -531,10 +514,10 @@ async def iter_embed(
         total = len(texts)
     if total == 0:
         return
-    size, group = batch_sizes(recipe, batch_size)
-    rpc = recipe.chunk_rpc(params, size)
+    size, group = batch_sizes(spec.recipe, batch_size)
+    rpc, output = spec.recipe.chunk_rpc(spec.params, size), spec.output
     # each batch's RPC is bounded, never the iteration (no ``async with``: nothing to bound)
-    deadline = CallDeadline(path.resolve(rpc.method, options), per_rpc=True)
+    deadline = CallDeadline(spec.path.resolve(rpc.method, spec.options), per_rpc=True)
 
     read = 0
 
@@ -547,7 +530,7 @@ async def iter_embed(
     with _Failure() as failure:
         async with aclosing(
             _ordered_chunks(
-                path,
+                spec.path,
                 texts,
                 rpc=rpc,
                 output=output,

@@ -32,7 +32,7 @@ from textservice._numpy import require_numpy
 # strategy's methods, when a call asks for arrays, not when a facade is imported (issue 21).
 if TYPE_CHECKING:
     from textservice._numpy import Float32Array
-    from textservice._transport.rpc import Reply
+    from textservice._transport.connection import Reply
 
 __all__ = [
     "LIST",

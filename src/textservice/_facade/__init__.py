@@ -11,14 +11,15 @@ in the caller's thread, the default client, the sync bridge, the engine, result 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from textservice._checks import HasName, check_model, check_text, check_text_stream
 from textservice._encoding.embed_requests import ContentFields, TextRequests
-from textservice._engine.output_formats import Output, OutputStrategy, output_for
+from textservice._engine.output_formats import Output, output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
+from textservice._engine.spec import EmbedSpec
 from textservice._facade import fields
 from textservice._facade.clients import get_client
 from textservice._facade.content_calls import (
@@ -184,13 +185,8 @@ unary_async = async_call(
 class _Embedding:
     """A ``generate_embeddings`` call, its arguments checked."""
 
-    recipe: EmbedRecipe[str, str]
-    model: str
-    text: str | list[str] | Iterator[str]
-    """One text, a list of them, or a stream of them checked as read (``iter_embeddings``)."""
-    options: RequestOptions
-    output: OutputStrategy[Any, Any]
-    path: CallPath
+    spec: EmbedSpec[str, str, Any, Any]
+    text: str | list[str]
 
     @classmethod
     def checked(
@@ -204,41 +200,23 @@ class _Embedding:
     ) -> _Embedding:
         """The call's arguments, checked in this order, in the caller's thread, before any
         network."""
-        return cls(
-            recipe,
-            check_model(model),
-            check_text(text),
-            check_request_options(request_options),
-            output_for(output),
-            call_path(get_client(client)),
-        )
+        name, checked = check_model(model), check_text(text)
+        options = check_request_options(request_options)
+        chosen = output_for(output)
+        return cls(EmbedSpec(call_path(get_client(client)), recipe, name, options, chosen), checked)
 
     @property
-    def engine(self) -> EmbedRecipe[str, str]:
-        """The recipe the engine runs."""
-        return self.recipe
-
-    @property
-    def params(self) -> str:
-        """What the requests are built from besides the texts: the model."""
-        return self.model
+    def path(self) -> CallPath:
+        """The client's call path."""
+        return self.spec.path
 
     async def run(self) -> Embeddings:
         """One text by ``embed_one``, a list by ``embed_many``, in the output asked for."""
         from textservice._engine import embed as _engine
 
-        path, recipe, model, text, options, output = (
-            self.path,
-            self.recipe,
-            self.model,
-            self.text,
-            self.options,
-            self.output,
-        )
-        if isinstance(text, str):
-            return embeddings(await _engine.embed_one(path, recipe, model, text, options, output))
-        assert isinstance(text, list)  # a stream is only iterated (``_iteration``)
-        return embeddings(await _engine.embed_many(path, recipe, model, text, options, output))
+        if isinstance(self.text, str):
+            return embeddings(await _engine.embed_one(self.spec, self.text))
+        return embeddings(await _engine.embed_many(self.spec, self.text))
 
 
 embed = sync_call(
@@ -266,9 +244,8 @@ def _iteration(
     name, checked = check_model(model), check_text_stream(texts)
     options = check_request_options(request_options)
     size, callback = check_batch_size(recipe, batch_size), check_progress(progress)
-    path = call_path(get_client(client))
-    call = _Embedding(recipe, name, checked, options, output_for(output), path)
-    return Iteration(call, checked, size, callback)
+    spec = EmbedSpec(call_path(get_client(client)), recipe, name, options, output_for(output))
+    return Iteration(spec, checked, size, callback)
 
 
 iter_embeddings = sync_batches(

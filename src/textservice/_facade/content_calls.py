@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textservice._checks import encodable, is_int, is_stream, kind
 from textservice._encoding.embed_requests import ContentFields, ContentRequests, Document
-from textservice._engine.output_formats import OutputStrategy, output_for
+from textservice._engine.output_formats import output_for
 from textservice._engine.recipes import EmbedRecipe, ManyTexts, OneText
+from textservice._engine.spec import EmbedSpec
 from textservice._facade.clients import get_client
 from textservice._facade.deprecation import deprecated
 from textservice._facade.media import check_media, is_media, media_item, request_size
@@ -45,7 +46,7 @@ from textservice._profiles import (
     task_name,
 )
 from textservice._transport.methods import MethodSpec
-from textservice._transport.options import RequestOptions, check_request_options
+from textservice._transport.options import check_request_options
 from textservice.client import call_path
 
 # The engine (asyncio, the RPC layer, the rate governor) and betterproto2 are imported by the
@@ -380,15 +381,11 @@ def _fitting(
 class _Call:
     """An ``embed_content`` call, its arguments checked."""
 
-    recipe: ContentRecipe
-    requests: ContentRequests
+    spec: EmbedSpec[ContentRequests, Document, Any, Any]
+    """Its requests built by the call's encoder, with the recipe's engine, its batches cut to
+    fit the API's request size (media)."""
     items: Document | list[Document] | Iterator[Document]
     """One item, a list of them, or a stream of them checked as read (``iter_embed_content``)."""
-    options: RequestOptions
-    output: OutputStrategy[Any, Any]
-    path: CallPath
-    engine: EmbedRecipe[ContentRequests, Document]
-    """The recipe's engine, its batches cut to fit the API's request size (media)."""
 
     @classmethod
     def checked(
@@ -416,37 +413,30 @@ class _Call:
             largest = recipe.check(template, items, profile)
         options = check_request_options(request_options)
         chosen = output_for(output, _check_normalize(normalize))
-        return cls(
-            recipe,
-            recipe.requests_for(template, profile),
-            items,
-            options,
-            chosen,
-            call_path(get_client(client)),
-            _fitting(recipe.engine, largest),
-        )
+        requests = recipe.requests_for(template, profile)
+        path = call_path(get_client(client))
+        spec = EmbedSpec(path, _fitting(recipe.engine, largest), requests, options, chosen)
+        return cls(spec, items)
 
     @property
-    def params(self) -> ContentRequests:
-        """What the engine builds requests with: the call's encoder."""
-        return self.requests
+    def path(self) -> CallPath:
+        """The client's call path."""
+        return self.spec.path
 
     @property
     def max_batch(self) -> int:
         """The most items one batch call of this call holds."""
-        many = self.engine.many
+        many = self.spec.recipe.many
         return many.max_texts if many is not None else 1
 
     async def run(self) -> Embeddings:
         from textservice._engine import embed as _engine
 
-        engine, items, requests = self.engine, self.items, self.requests
+        items = self.items
         assert isinstance(items, Document | list)
         if isinstance(items, Document):
-            one = _engine.embed_one(self.path, engine, requests, items, self.options, self.output)
-            return embeddings(await one)
-        many = _engine.embed_many(self.path, engine, requests, items, self.options, self.output)
-        return embeddings(await many)
+            return embeddings(await _engine.embed_one(self.spec, items))
+        return embeddings(await _engine.embed_many(self.spec, items))
 
 
 embed_content = sync_call(
@@ -480,7 +470,7 @@ def _iteration(
     )
     size = min(check_batch_size(recipe.engine, batch_size), call.max_batch)
     assert not isinstance(call.items, Document)
-    return Iteration(call, call.items, size, check_progress(progress))
+    return Iteration(call.spec, call.items, size, check_progress(progress))
 
 
 iter_embed_content = sync_batches(

@@ -2,7 +2,7 @@
 
 Every embedding function has a sync and an async twin taking the same arguments. Each
 checks them into one object (a ``Call``: ``generate_embeddings``, ``embed_content``; or an
-``Iteration`` of an ``Engined`` call: ``iter_embeddings``, ``iter_embed_content``; the
+``Iteration`` of an ``EmbedSpec``: ``iter_embeddings``, ``iter_embed_content``; the
 iteration is the same for both services), in the caller's thread, before
 any network; what differs is only how the result reaches the caller. ``sync_call``,
 ``async_call``, ``sync_batches`` and ``async_batches`` make the four faces from the one
@@ -18,19 +18,15 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
-from textservice._engine.output_formats import OutputStrategy
-from textservice._engine.recipes import EmbedRecipe
-from textservice._transport.options import RequestOptions
-
 # The engine (asyncio, the RPC layer, the rate governor) is imported by the functions that
 # run calls, not when a facade is imported (issue 21).
 if TYPE_CHECKING:
     from textservice._engine.embed import ProgressCallback
+    from textservice._engine.spec import EmbedSpec
     from textservice._transport.callpath import CallPath
 
 __all__ = [
     "Call",
-    "Engined",
     "Iteration",
     "async_batches",
     "async_call",
@@ -55,32 +51,12 @@ class Call(Protocol[R_co]):
     async def run(self) -> R_co: ...
 
 
-class Engined(Protocol):
-    """A checked call as the engine runs it: its recipe, the parameters its requests are
-    built from, its options and output."""
-
-    @property
-    def path(self) -> CallPath: ...
-
-    @property
-    def engine(self) -> EmbedRecipe[Any, Any]: ...
-
-    @property
-    def params(self) -> Any: ...
-
-    @property
-    def options(self) -> RequestOptions: ...
-
-    @property
-    def output(self) -> OutputStrategy[Any, Any]: ...
-
-
 @dataclass(frozen=True)
 class Iteration:
     """A batch-by-batch embedding call (``iter_embeddings``, ``iter_embed_content``), its
     arguments checked."""
 
-    call: Engined
+    spec: EmbedSpec[Any, Any, Any, Any]
     items: list[Any] | Iterator[Any]
     """A list, or a stream read (and its items checked) as it is embedded: memory bounded by
     the calls in flight and the batches held back for order."""
@@ -90,7 +66,7 @@ class Iteration:
     @property
     def path(self) -> CallPath:
         """The client's call path."""
-        return self.call.path
+        return self.spec.path
 
     @property
     def total(self) -> int | None:
@@ -101,16 +77,8 @@ class Iteration:
         """The engine's batches in the call's output format, ``progress`` called before each."""
         from textservice._engine import embed as _engine
 
-        call = self.call
         return _engine.iter_embed(
-            call.path,
-            call.engine,
-            call.params,
-            self.items,
-            call.options,
-            call.output,
-            batch_size=self.batch_size,
-            progress=progress,
+            self.spec, self.items, batch_size=self.batch_size, progress=progress
         )
 
 

@@ -21,7 +21,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
@@ -37,7 +37,7 @@ from textservice._governor import (
     Rejection,
     Ticket,
 )
-from textservice._transport.connection import Connection
+from textservice._transport.connection import Connection, Reply, UnaryCall
 from textservice._transport.decoding import off_loop
 from textservice._transport.methods import MethodSpec, RequestT
 from textservice._transport.options import RequestOptions, ResolvedOptions, RpcPolicy
@@ -58,17 +58,9 @@ if TYPE_CHECKING:
 
     from textservice._transport.callpath import CallPath
 
-__all__ = ["CallDeadline", "Reply", "call", "deadline_expired", "invoke", "to_error"]
+__all__ = ["CallDeadline", "call", "deadline_expired", "invoke", "to_error"]
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-
-
-class Reply(Protocol[T_co]):
-    """What an RPC's reply is decoded as: a response message class, or a stand-in for one
-    (``textservice._encoding.arrays.ArrayReply``). grpclib's codecs call ``FromString(data)``."""
-
-    def FromString(self, data: bytes, /) -> T_co: ...
 
 
 log = logging.getLogger("textservice")
@@ -235,8 +227,7 @@ async def invoke(
     module docstring).
     """
     loop = asyncio.get_running_loop()
-    send = _sender(await path.channel(), method, reply)
-    metadata = path.metadata()
+    send = _sender(await path.channel(), UnaryCall(method, request, reply, path.metadata()))
     governor = path.governor
     key = QuotaKey(method.name, request_model(request))
     cost = Cost.of_texts(request_texts(request) if texts is None else texts)
@@ -257,7 +248,7 @@ async def invoke(
                     raise deadline_expired(policy.timeout)
                 attempts += 1
                 try:
-                    result: T = await send(request, remaining, metadata)
+                    result: T = await send(remaining)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -391,50 +382,31 @@ def _refused(
     return ResourceExhausted(f"{refusal.message}; not sent", details=details)
 
 
-_Send = Callable[[Any, "float | None", "list[tuple[str, str | bytes]]"], Awaitable[Any]]
+_Send = Callable[[float | None], Awaitable[Any]]
 
 
-def _sender(connection: Channel | Connection, method: MethodSpec[Any, Any], reply: Any) -> _Send:
-    """One attempt over the call path's connection: a REST ``Connection`` sends it itself, a
-    grpclib ``Channel`` through a unary method (the one place grpclib's call API is used)."""
+def _sender(connection: Channel | Connection, call: UnaryCall[Any]) -> _Send:
+    """One attempt of ``call`` (given the time it may take) over the call path's connection:
+    a REST ``Connection`` sends it itself, a grpclib ``Channel`` through a unary method (the
+    one place grpclib's call API is used)."""
     from grpclib.client import Channel, UnaryUnaryMethod  # loaded with the first call
 
     # a class check, not ``isinstance(connection, Connection)``: a runtime protocol's check
     # walks its members on every call (typing, Python 3.11), a cost on every attempt
     if not isinstance(connection, Channel):
-        rest: Connection = connection
-
-        async def send_rest(
-            request: Any, timeout: float | None, metadata: list[tuple[str, str | bytes]]
-        ) -> Any:
-            return await rest.unary(method, request, reply, timeout=timeout, metadata=metadata)
-
-        return send_rest
-
+        return partial(connection.unary, call)
     # grpclib's codec calls ``RawReply.FromString(data)``: the reply's bytes as they are
     # (``_unary`` decodes them)
     raw: Any = RawReply
+    method = call.method
     rpc: UnaryUnaryMethod[Any, bytes] = UnaryUnaryMethod(
         connection, method.route, method.request_type, raw
     )
-
-    async def send_grpc(
-        request: Any, timeout: float | None, metadata: list[tuple[str, str | bytes]]
-    ) -> Any:
-        return await _unary(rpc, request, reply, timeout=timeout, metadata=metadata)
-
-    return send_grpc
+    return partial(_unary, rpc, call)
 
 
-async def _unary(
-    rpc: UnaryUnaryMethod[RequestT, bytes],
-    request: RequestT,
-    reply: Reply[T] | type[T],
-    *,
-    timeout: float | None,
-    metadata: list[tuple[str, str | bytes]],
-) -> T:
-    """``rpc(request, ...)``: one request, one reply, decoded as ``reply``.
+async def _unary(rpc: UnaryUnaryMethod[Any, bytes], call: UnaryCall[T], timeout: float | None) -> T:
+    """``rpc(call.request, ...)``: one request, one reply, decoded as ``call.reply``.
 
     Written out, rather than grpclib's own unary call, to hold a server to the protocol:
 
@@ -449,8 +421,8 @@ async def _unary(
     """
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
-    async with rpc.open(timeout=timeout, metadata=metadata) as stream:
-        await stream.send_message(request, end=True)
+    async with rpc.open(timeout=timeout, metadata=call.metadata) as stream:
+        await stream.send_message(call.request, end=True)
         try:
             data = await stream.recv_message()
             if data is not None and await stream.recv_message() is not None:
@@ -465,11 +437,11 @@ async def _unary(
         raise Internal("the server ended the call with status OK but sent no response message")
     # quickly on the loop, else (slow and large: ``decoding.OFF_LOOP_BYTES``) on a worker
     # thread, within the deadline; ``WireError`` for bytes that are not protobuf
-    quick = decode_quick(data, reply)
+    quick = decode_quick(data, call.reply)
     if quick is not None:
         return cast("T", quick)
     async with asyncio.timeout_at(deadline):
-        return cast("T", await off_loop(partial(decode_slow, reply=reply), data))
+        return cast("T", await off_loop(partial(decode_slow, reply=call.reply), data))
 
 
 def _without_details(stream: Any, exc: ValueError) -> GRPCError:

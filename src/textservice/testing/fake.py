@@ -23,7 +23,6 @@ import threading
 import weakref
 from collections.abc import (
     AsyncIterator,
-    Awaitable,
     Callable,
     Iterable,
     Iterator,
@@ -69,6 +68,7 @@ from textservice.testing.catalogue import (
     check_dimension,
 )
 from textservice.testing.faults import FaultPlan
+from textservice.testing.incoming import IncomingCall
 from textservice.testing.log import RecordedCall, RequestLog
 from textservice.testing.memory import MemoryChannel
 from textservice.testing.quotas import QuotaLedger, Quotas, known_methods
@@ -475,9 +475,8 @@ class FakeServer:
             routes = {}
             for route, handler in service.handlers:
                 method = route.rsplit("/", 1)[1]
-                answered = (service.name, method) in ANSWERS
                 routes[route] = grpclib.const.Handler(
-                    partial(handle, version, service, method, answered),
+                    partial(handle, version, service, method),
                     handler.cardinality,
                     handler.request_type,
                     handler.reply_type,
@@ -626,56 +625,43 @@ class FakeServer:
         version: ApiVersion,
         service: Service,
         method: str,
-        answered: bool,
         stream: grpclib.server.Stream[Any, Any],
     ) -> None:
-        """One gRPC call; an RPC the fake does not implement (not ``answered``) gets
-        ``UNIMPLEMENTED`` at once (no request read)."""
-        metadata = list(stream.metadata.items()) if stream.metadata is not None else []
-        if not answered:
-            raise self.serve_unimplemented(version, service, method, metadata)
-        timeout = stream.deadline.time_remaining() if stream.deadline is not None else None
-        try:
-            request = await _receive(stream)
-        except GRPCError as exc:
-            self.log_malformed(version, service, method, metadata, timeout, exc)
-            raise
+        """One gRPC call."""
         deadline = stream.deadline
-        await self.serve_call(
+        incoming = IncomingCall(
             version,
             service,
             method,
-            request,
-            metadata,
-            timeout,
+            list(stream.metadata.items()) if stream.metadata is not None else [],
+            deadline.time_remaining() if deadline is not None else None,
+            read=partial(_receive, stream),
             send=stream.send_message,
             drop=partial(_drop_connection, stream),
             expired=lambda: deadline is not None and deadline.time_remaining() <= 0,
         )
+        await self.serve_call(incoming)
 
-    async def serve_call(
-        self,
-        version: ApiVersion,
-        service: Service,
-        method: str,
-        request: Any,
-        metadata: list[tuple[str, Any]],
-        timeout: float | None,
-        *,
-        send: Callable[[Any], Awaitable[None]],
-        drop: Callable[[], None],
-        expired: Callable[[], bool],
-    ) -> None:
-        """One decoded call, whatever face it came through (gRPC, REST): logged, the key
-        checked, quotas and faults applied, validated, answered by ``send``; failures raise
-        ``GRPCError`` (the face turns it into its own error form). ``drop`` drops the
-        connection (the ``drop_next`` fault); ``expired`` tells a deadline from a client
-        that went away when the call is cancelled."""
-        call = self.log.start(
-            version.name, method, request, metadata, timeout, service=service.name
-        )
+    async def serve_call(self, incoming: IncomingCall) -> None:
+        """One call, whatever face it came through (gRPC, REST): an RPC the fake does not
+        implement gets ``UNIMPLEMENTED`` at once (its request unread); any other call's
+        request is read, and the call logged, the key checked, quotas and faults applied, the
+        request validated and answered by ``incoming.send``. Failures (a request that cannot
+        be read included) are logged and raise ``GRPCError``, which the face turns into its
+        own error form."""
+        version, service, method = incoming.version, incoming.service, incoming.method
+        if (service.name, method) not in ANSWERS:
+            message = f"{service.name}.{method} is not implemented by the fake"
+            self.log.finish(self._arrived(incoming, None), Status.UNIMPLEMENTED, message)
+            raise GRPCError(Status.UNIMPLEMENTED, message)
         try:
-            self._check_api_key(metadata)
+            request = await incoming.read()
+        except GRPCError as exc:  # logged without a request
+            self.log.finish(self._arrived(incoming, None), exc.status, exc.message)
+            raise
+        call = self._arrived(incoming, request)
+        try:
+            self._check_api_key(incoming.metadata)
             if self._quotas is not None:  # on arrival: an over-quota answer comes at once
                 over_quota = self._quotas.check(method, request)
                 if over_quota is not None:
@@ -685,7 +671,7 @@ class FakeServer:
                 await asyncio.sleep(injection.delay)
             if injection.drop:
                 self.log.finish(call, None, "connection dropped by a fault", dropped=True)
-                drop()
+                incoming.drop()
                 return
             if injection.error is not None:
                 raise injection.error
@@ -696,12 +682,13 @@ class FakeServer:
             self.faults.spoil(method, request, answer)
             if method in _PAUSED_STEPS:
                 await self.batch_mode.pause_point(_PAUSED_STEPS[method])
-            await send(answer)
+            await incoming.send(answer)
         except GRPCError as exc:
             self.log.finish(call, exc.status, exc.message)
             raise
         except (TimeoutError, asyncio.CancelledError):
-            self.log.finish(call, Status.DEADLINE_EXCEEDED if expired() else Status.CANCELLED)
+            expired = incoming.expired()
+            self.log.finish(call, Status.DEADLINE_EXCEEDED if expired else Status.CANCELLED)
             raise
         except Exception as exc:  # a bug of the fake (or of a version it cannot serve)
             message = f"the fake failed to answer {service.name}.{method}: {exc!r}"
@@ -710,6 +697,17 @@ class FakeServer:
             raise GRPCError(Status.INTERNAL, message) from exc
         else:
             self.log.finish(call, Status.OK)
+
+    def _arrived(self, incoming: IncomingCall, request: Any) -> RecordedCall:
+        """Log ``incoming``'s arrival, with its ``request`` (``None``: not read)."""
+        return self.log.start(
+            incoming.version.name,
+            incoming.method,
+            request,
+            incoming.metadata,
+            incoming.timeout,
+            service=incoming.service.name,
+        )
 
     async def serve_media(
         self, verb: str, path: str, query: str, metadata: list[tuple[str, Any]], body: bytes
@@ -737,28 +735,6 @@ class FakeServer:
             raise
         self.log.finish(call, Status.OK)
         return answer
-
-    def serve_unimplemented(
-        self, version: ApiVersion, service: Service, method: str, metadata: list[tuple[str, Any]]
-    ) -> GRPCError:
-        """Log a call of an RPC the fake does not implement; the ``UNIMPLEMENTED`` to raise."""
-        call = self.log.start(version.name, method, None, metadata, service=service.name)
-        message = f"{service.name}.{method} is not implemented by the fake"
-        self.log.finish(call, Status.UNIMPLEMENTED, message)
-        return GRPCError(Status.UNIMPLEMENTED, message)
-
-    def log_malformed(
-        self,
-        version: ApiVersion,
-        service: Service,
-        method: str,
-        metadata: list[tuple[str, Any]],
-        timeout: float | None,
-        error: GRPCError,
-    ) -> None:
-        """Log a call whose request could not be read (``error`` says why)."""
-        call = self.log.start(version.name, method, None, metadata, timeout, service=service.name)
-        self.log.finish(call, error.status, error.message)
 
     def __repr__(self) -> str:
         key = "'<redacted>'" if self._api_key is not None else "None"

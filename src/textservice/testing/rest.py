@@ -22,7 +22,7 @@ import importlib
 import importlib.util
 import math
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,7 +39,7 @@ from textservice._transport.methods import MethodSpec
 from textservice._transport.rest.connection import SERVER_TIMEOUT_HEADER
 from textservice._transport.rest.errors import error_body, http_status
 from textservice._transport.rest.http_call import request_from_http, route_of
-from textservice.testing.answers import ANSWERS
+from textservice.testing.incoming import IncomingCall
 from textservice.testing.versions import ApiVersion, Service
 
 if TYPE_CHECKING:
@@ -159,37 +159,11 @@ def _timeout(headers: list[tuple[str, str]]) -> float | None:
 class Serving(Protocol):
     """What the REST face needs of a ``FakeServer``: its call handling, whatever the face."""
 
-    async def serve_call(
-        self,
-        version: ApiVersion,
-        service: Service,
-        method: str,
-        request: Any,
-        metadata: list[tuple[str, Any]],
-        timeout: float | None,
-        *,
-        send: Callable[[Any], Awaitable[None]],
-        drop: Callable[[], None],
-        expired: Callable[[], bool],
-    ) -> None: ...
-
-    def serve_unimplemented(
-        self, version: ApiVersion, service: Service, method: str, metadata: list[tuple[str, Any]]
-    ) -> GRPCError: ...
+    async def serve_call(self, incoming: IncomingCall) -> None: ...
 
     async def serve_media(
         self, verb: str, path: str, query: str, metadata: list[tuple[str, Any]], body: bytes
     ) -> Response | None: ...
-
-    def log_malformed(
-        self,
-        version: ApiVersion,
-        service: Service,
-        method: str,
-        metadata: list[tuple[str, Any]],
-        timeout: float | None,
-        error: GRPCError,
-    ) -> None: ...
 
 
 class RestFace:
@@ -221,24 +195,24 @@ class RestFace:
             return _error(Status.NOT_FOUND, f"no route for {verb} {parts.path}")
         spec, rule, values = found
         _, version, service = next(r for r in self._routes if r[0] is spec)
-        metadata = [(key.lower(), value) for key, value in headers]
-        if (service.name, spec.name) not in ANSWERS:
-            unimplemented = self._fake.serve_unimplemented(version, service, spec.name, metadata)
-            return _grpc_error(unimplemented)
+        metadata = _with_query_key(headers, parts.query)
         timeout = _timeout(metadata)
-        query = []
-        for name, value in parse_qsl(parts.query, keep_blank_values=True):
-            if name == "key":  # the API key as a query parameter, as Google's REST docs show
-                metadata.append((API_KEY_HEADER, value))
-            elif name not in _SYSTEM_PARAMETERS:
-                query.append((name, value))
-        try:
-            parsed = json_mapping.loads(body) if body.strip() else None
-            request = request_from_http(spec, rule, values, query, parsed)
-        except (ValueError, TypeError, KeyError) as exc:
-            error = GRPCError(Status.INVALID_ARGUMENT, f"Invalid JSON payload received. {exc}")
-            self._fake.log_malformed(version, service, spec.name, metadata, timeout, error)
-            return _grpc_error(error)
+        # the API key as a query parameter is in the metadata (Google's REST docs show it)
+        query = [
+            (name, value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            if name != "key" and name not in _SYSTEM_PARAMETERS
+        ]
+
+        async def read() -> Any:
+            try:
+                parsed = json_mapping.loads(body) if body.strip() else None
+                return request_from_http(spec, rule, values, query, parsed)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise GRPCError(
+                    Status.INVALID_ARGUMENT, f"Invalid JSON payload received. {exc}"
+                ) from None
+
         answered: list[bytes] = []
         dropped = False
 
@@ -251,18 +225,19 @@ class RestFace:
 
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
+        incoming = IncomingCall(
+            version,
+            service,
+            spec.name,
+            metadata,
+            timeout,
+            read=read,
+            send=send,
+            drop=drop,
+            expired=lambda: deadline is not None and loop.time() >= deadline,
+        )
         try:
-            await self._fake.serve_call(
-                version,
-                service,
-                spec.name,
-                request,
-                metadata,
-                timeout,
-                send=send,
-                drop=drop,
-                expired=lambda: deadline is not None and loop.time() >= deadline,
-            )
+            await self._fake.serve_call(incoming)
         except GRPCError as exc:
             return _grpc_error(exc)
         if dropped:

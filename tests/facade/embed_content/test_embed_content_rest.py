@@ -18,6 +18,7 @@ from support.transports import via
 import textservice
 from textservice import Client, InvalidArgument, TextServiceError
 from textservice._proto.google.rpc import BadRequest
+from textservice._transport.connection import UnaryCall
 from textservice._transport.rest.connection import RestConnection
 from textservice.testing import FakeServer
 from textservice.testing.rest import rest_methods
@@ -83,9 +84,9 @@ def test_invalid_requests_name_the_field_over_rest_too(version: str) -> None:
     async def send(method: str, request: Any) -> BaseException:
         connection = RestConnection("http://fake", transport=fake.http_transport())
         try:
-            await connection.unary(
-                specs[method], request, specs[method].response_type, timeout=10, metadata=[]
-            )
+            spec = specs[method]
+            call = UnaryCall(spec, request, spec.response_type, metadata=[])
+            await connection.unary(call, timeout=10)
         except TextServiceError as exc:
             return exc
         finally:

@@ -26,14 +26,14 @@ import base64
 import contextlib
 import math
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textservice._encoding import json_mapping
+from textservice._transport.connection import UnaryCall
 from textservice._transport.decoding import off_loop
-from textservice._transport.methods import MethodSpec
 from textservice._transport.rest.errors import error_from_response
 from textservice._transport.rest.http_call import NoBinding, encode_request
 from textservice._transport.rest.media import MediaCall
@@ -104,34 +104,26 @@ class RestConnection:
             headers={"content-type": _JSON, "accept": _JSON},
         )
 
-    async def unary(
-        self,
-        method: MethodSpec[Any, Any],
-        request: Any,
-        reply: Any,
-        *,
-        timeout: float | None,
-        metadata: Sequence[tuple[str, str | bytes]],
-    ) -> Any:
-        """One attempt: the request sent, the reply decoded as ``reply``; typed errors."""
-        headers = {key: _header_value(key, value) for key, value in metadata}
+    async def unary(self, call: UnaryCall[Any], timeout: float | None) -> Any:
+        """One attempt: the request sent, the reply decoded as ``call.reply``; typed errors."""
+        headers = {key: _header_value(key, value) for key, value in call.metadata}
         if timeout is not None:
             headers[SERVER_TIMEOUT_HEADER] = str(max(1, math.ceil(timeout)))
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
-        if isinstance(request, MediaCall):
+        if isinstance(call.request, MediaCall):
             async with asyncio.timeout_at(deadline), self._mapped():
-                return await request.exchange(self._client, headers, timeout)
+                return await call.request.exchange(self._client, headers, timeout)
         try:
-            call = encode_request(method, request)
+            http = encode_request(call.method, call.request)
         except NoBinding as exc:
             raise InvalidArgument(str(exc)) from None
         async with asyncio.timeout_at(deadline):  # TimeoutError: the RPC layer names the limit
             async with self._mapped():
                 response = await self._client.request(
-                    call.verb,
-                    call.path,
-                    params=call.query or None,
-                    content=call.body,
+                    http.verb,
+                    http.path,
+                    params=http.query or None,
+                    content=http.body,
                     headers=headers,
                     timeout=timeout,
                 )
@@ -140,7 +132,7 @@ class RestConnection:
             if not 200 <= status < 300:
                 raise error_from_response(status, data)
             try:
-                return await off_loop(partial(decode_reply, reply), data, self._decoder)
+                return await off_loop(partial(decode_reply, call.reply), data, self._decoder)
             except Exception as exc:
                 raise Internal(
                     f"the response could not be processed: {type(exc).__name__}: {exc}".rstrip(": ")
