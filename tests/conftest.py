@@ -4,6 +4,7 @@ packages' the ``support.skip_guard`` plugin; ``pytester`` runs small suites in-p
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,13 @@ pytest_plugins = [
 # A server named in the developer's environment would take the default client (and every
 # command the tests run) away from the servers the tests start.
 os.environ.pop(ENDPOINT_ENV, None)
+
+# A shell runs a background job (`cmd &`, without job control) with SIGINT ignored, and an
+# ignored signal stays ignored in every child: Python would raise no KeyboardInterrupt, and
+# the Ctrl-C tests would fail or hang. Handling it here makes it Python's default again, in
+# this process and (a handled signal is reset on exec) in every process the tests start.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(params=TRANSPORTS)
