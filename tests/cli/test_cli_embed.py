@@ -24,6 +24,7 @@ from support.cli_helpers import (
     settle,
     texts,
     texts_embedded,
+    wait_until_read,
     write_lines,
 )
 
@@ -631,7 +632,7 @@ def test_ctrl_c_while_the_input_is_read_stops_with_130_and_sends_nothing(tmp_pat
         assert process.stdin is not None
         process.stdin.write(b"a first line\n")
         process.stdin.flush()
-        time.sleep(2)  # started, and reading
+        wait_until_read(process)  # started, and reading its standard input
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     finally:

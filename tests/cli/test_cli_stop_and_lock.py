@@ -13,7 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.cli_helpers import CLI, MODEL, cli_env, results_in, run_cli, settle, texts
+from support.cli_helpers import (
+    CLI,
+    MODEL,
+    cli_env,
+    results_in,
+    run_cli,
+    settle,
+    texts,
+    wait_until_read,
+)
 from support.cli_helpers import write_lines as write_input
 
 from textservice.cli.locks import lock_path
@@ -183,7 +192,7 @@ def test_sigterm_while_the_input_is_read_stops_with_130_and_sends_nothing(tmp_pa
         assert process.stdin is not None
         process.stdin.write(b"a first line\n")
         process.stdin.flush()
-        time.sleep(2)  # started, and reading its standard input
+        wait_until_read(process)  # started, and reading its standard input
         process.send_signal(signal.SIGTERM)
         err = finish(process)
     finally:

@@ -4,6 +4,7 @@ or for what only a fresh interpreter shows)."""
 
 from __future__ import annotations
 
+import array
 import atexit
 import json
 import os
@@ -167,6 +168,27 @@ def stop_when(
             process.kill()
             process.wait()
     return process.returncode
+
+
+def wait_until_read(process: subprocess.Popen[bytes], limit: float = 60.0) -> None:
+    """Wait until ``process`` has read all that was written to its standard input: it has
+    started its command (so its signal handling is in place) and is reading. A fixed sleep
+    is not enough on a loaded machine, where starting Python takes seconds."""
+    import fcntl
+    import termios
+
+    import pytest
+
+    assert process.stdin is not None
+    unread = array.array("i", [0])
+    deadline = time.monotonic() + limit
+    while True:
+        fcntl.ioctl(process.stdin.fileno(), termios.FIONREAD, unread)  # bytes in the pipe
+        if unread[0] == 0:
+            return
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"the command did not read its input (status {process.poll()})")
+        time.sleep(0.05)
 
 
 def settle(log: Any, quiet: float = 0.5, limit: float = 30.0) -> None:
