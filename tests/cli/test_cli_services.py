@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 
 import click
@@ -10,9 +11,12 @@ import pytest
 from textservice._profiles import GEMINI_EMBEDDING_2, TASK_NAMES
 from textservice._proto.google.ai.generativelanguage.v1beta import TaskType
 from textservice.cli import services
+from textservice.cli.connect import Connection, make_client
 from textservice.cli.digests import VectorSettings
 from textservice.cli.embed_command import embed
 from textservice.cli.services import EmbedOptions, parse_task_type, pick_service
+from textservice.cli.tokens import Counter
+from textservice.client import Client
 
 GEMINI = "models/gemini-embedding-001"
 GECKO = "models/embedding-gecko-001"
@@ -125,3 +129,14 @@ def test_the_dimensionality_help_is_made_from_the_models_profile(
     shorter = replace(GEMINI_EMBEDDING_2, dimensions=(256, 1536), default_dimension=1536)
     monkeypatch.setattr(services, "GEMINI_EMBEDDING_2", shorter)
     assert "gemini-embedding-2 takes 256-1,536 of its 1,536" in services.dimensionality_help()
+
+
+def test_the_clis_concurrency_defaults_are_the_clients() -> None:
+    default = inspect.signature(Client).parameters["max_concurrency"].default
+    (option,) = [p for p in embed.params if p.name == "concurrency"]
+    assert option.default == default
+    assert Counter(GEMINI).concurrency == default
+    with make_client(Connection(fake=True, api_key_file=None)) as client:
+        assert client.max_concurrency == default
+    with make_client(Connection(fake=True, api_key_file=None), max_concurrency=3) as client:
+        assert client.max_concurrency == 3

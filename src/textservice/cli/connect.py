@@ -147,7 +147,7 @@ class Connection:
         """A client option as given (else the client's default)."""
         if name in self.options:
             return self.options[name]
-        return inspect.signature(Client).parameters[name].default
+        return client_default(name)
 
     def over_rest(self) -> Connection:
         """The same connection over REST (Batch mode and the Files API are served over REST
@@ -160,6 +160,11 @@ class Connection:
             f"Connection(fake={self.fake}, endpoint={self.option('endpoint')!r}, "
             f"insecure={self.option('insecure')}, transport={self.option('transport')!r})"
         )
+
+
+def client_default(name: str) -> Any:
+    """The default of ``Client``'s option ``name``: its signature is where they are declared."""
+    return inspect.signature(Client).parameters[name].default
 
 
 def read_api_key_file(path: str) -> str:
@@ -176,7 +181,7 @@ def read_api_key_file(path: str) -> str:
 
 
 def _client_flag(flag: ClientFlag) -> Callable[[F], F]:
-    default = inspect.signature(Client).parameters[flag.option].default
+    default = client_default(flag.option)
     if flag.type is None:
         return click.option(flag.flag, flag.option, is_flag=True, help=flag.help)
     return click.option(
@@ -225,13 +230,16 @@ def connection_options(command: F) -> F:
     return cast("F", made)
 
 
-def make_client(connection: Connection, *, max_concurrency: int = 8) -> Client:
-    """A client for ``connection`` (with its own fake for ``--fake``), made before any output.
+def make_client(connection: Connection, *, max_concurrency: int | None = None) -> Client:
+    """A client for ``connection`` (with its own fake for ``--fake``), made before any output;
+    ``max_concurrency`` if given, else the client's default.
 
     Making it checks the key, so a missing one is a ``click.UsageError`` naming the CLI's
     ways to give one, before any file is created or call made.
     """
     options = dict(connection.options)
+    if max_concurrency is not None:
+        options["max_concurrency"] = max_concurrency
     if connection.fake:
         from textservice.testing import FakeServer
 
@@ -241,12 +249,11 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> Client:
         options.pop("insecure", None)
         return Client(
             channel_factory=fake.http_transport if rest else fake.channel,
-            max_concurrency=max_concurrency,
             **options,
         )
     key = read_api_key_file(connection.api_key_file) if connection.api_key_file else None
     try:
-        return Client(key, max_concurrency=max_concurrency, **options)
+        return Client(key, **options)
     except MissingAPIKeyError:
         # The library's message advises api_key=...; a CLI user has these instead.
         raise click.UsageError(
@@ -255,7 +262,7 @@ def make_client(connection: Connection, *, max_concurrency: int = 8) -> Client:
         ) from None
 
 
-def client_or_exit(connection: Connection, *, max_concurrency: int = 8) -> Client:
+def client_or_exit(connection: Connection, *, max_concurrency: int | None = None) -> Client:
     """The client, or the exit: no key (usage error naming the options), a bad endpoint."""
     from textservice.cli.exit_codes import ExitCode, describe, fail
 
@@ -269,7 +276,7 @@ def run_call(
     connection: Connection,
     call: Callable[[Client], Awaitable[T]],
     *,
-    max_concurrency: int = 8,
+    max_concurrency: int | None = None,
 ) -> T:
     """Run one async call with a client for ``connection``; errors become exit codes."""
     import asyncio

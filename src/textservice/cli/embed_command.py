@@ -43,7 +43,12 @@ from textservice.cli.batch_mode import (
     run_jobs,
 )
 from textservice.cli.columns import Columns, parse_keep_columns
-from textservice.cli.connect import Connection, client_or_exit, connection_options
+from textservice.cli.connect import (
+    Connection,
+    client_default,
+    client_or_exit,
+    connection_options,
+)
 from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import VectorSettings
 from textservice.cli.dry_run import dry_run as run_dry
@@ -285,7 +290,7 @@ def _check_input(
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 256),
-    default=8,
+    default=client_default("max_concurrency"),
     show_default=True,
     help="Calls in flight at once.",
 )

@@ -36,12 +36,12 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from textservice._governor import estimate_tokens
 from textservice._profiles import profile_for
-from textservice.cli.connect import PER_MINUTE, Connection, client_or_exit
+from textservice.cli.connect import PER_MINUTE, Connection, client_default, client_or_exit
 from textservice.cli.inputs import Record
 from textservice.client import Client
 
@@ -136,7 +136,8 @@ class Counter:
     run without long texts makes neither)."""
     server: str = "api"
     """Whose counts they are, part of the cache's key (the fake counts its own way)."""
-    concurrency: int = 8
+    concurrency: int = field(default_factory=lambda: client_default("max_concurrency"))
+    """CountTokens calls in flight at once."""
     calls: int = 0
     """CountTokens calls made."""
     cached: int = 0
