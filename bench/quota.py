@@ -44,7 +44,7 @@ from measure import CONTENDER_TIMEOUT_S
 from paths import BENCH, PEER_PY, PROJECT_PY, REPO, WORK
 from plan import API_KEY, DIM, MODEL
 from prepare import ensure_peer_venv, log
-from sections import MEASURED_HEADING, splice_text
+from sections import MEASURED_HEADING, put_target_rows, splice_text
 
 RPM = 10
 TIME_SCALE = 60.0
@@ -264,15 +264,7 @@ def splice(path: Path, block: list[str], rows: list[str]) -> None:
     text = splice_text(
         path.read_text(encoding="utf-8"), "\n".join(block), BEGIN, END, before=MEASURED_HEADING
     )
-    lines = [line for line in text.split("\n") if not line.startswith(TARGET_PREFIX)]
-    start = lines.index("## Targets (from this one run; ratios, not timed tests)")
-    end = start + 1
-    while end < len(lines) and not lines[end].startswith("|"):
-        end += 1
-    while end < len(lines) and lines[end].startswith("|"):
-        end += 1
-    lines[end:end] = rows
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(put_target_rows(text, TARGET_PREFIX, rows), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,13 +15,12 @@ from pathlib import Path
 from facts import Facts
 from paths import BENCH
 from plan import FLOOR, IMPORT_LABELS, PEER, SINGLE_FLOOR, Plan
-from sections import MEASURED_HEADING, carry_over, splice_text
+from sections import MEASURED_HEADING, TARGETS_HEADING, carry_over, put_target_rows, splice_text
 from stats import Cell, fmt_ratio, fmt_s, growth, median_of, peak, per_call, ratio, wall
 from targets import MEMORY_TARGET, Target
 
 MEMORY_BEGIN = "<!-- memory row: begin -->"
 MEMORY_END = "<!-- memory row: end -->"
-TARGETS_HEADING = "## Targets (from this one run; ratios, not timed tests)"
 TARGETS_TABLE = ("| target | measured | verdict |", "|---|---:|---|")
 NOTES = BENCH / "NOTES.md"
 """The maintainers' reading of the targets, kept beside the numbers and included in reports."""
@@ -174,21 +173,8 @@ def splice_memory(path: Path, section: list[str], target: Target) -> None:
         MEMORY_END,
         before=MEASURED_HEADING,
     )
-    row = target.row
-    lines = text.split("\n")
-    prefix = f"| {MEMORY_TARGET}"
-    found = [i for i, line in enumerate(lines) if line.startswith(prefix)]
-    if found:
-        lines[found[0]] = row
-    else:
-        start = lines.index(TARGETS_HEADING)
-        end = start + 1
-        while end < len(lines) and not lines[end].startswith("|"):
-            end += 1
-        while end < len(lines) and lines[end].startswith("|"):
-            end += 1
-        lines.insert(end, row)
-    path.write_text("\n".join(lines), encoding="utf-8")
+    text = put_target_rows(text, f"| {MEMORY_TARGET}", [target.row])
+    path.write_text(text, encoding="utf-8")
 
 
 def write_report(

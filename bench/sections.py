@@ -15,6 +15,9 @@ from pathlib import Path
 MEASURED_HEADING = "## How it was measured"
 """The heading the sections of the report's top part (memory, quota) stand before."""
 
+TARGETS_HEADING = "## Targets (from this one run; ratios, not timed tests)"
+"""The heading of the targets table, whose rows several scripts write."""
+
 _MARKED = re.compile(r"<!-- (?P<name>[\w. -]+?): ?begin -->.*?<!-- (?P=name): ?end -->", re.S)
 
 
@@ -42,6 +45,24 @@ def splice(path: Path, block: str, begin: str, end: str, *, before: str | None =
     """:func:`splice_text` on the file at ``path`` (a missing file is empty)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     path.write_text(splice_text(text, block, begin, end, before=before), encoding="utf-8")
+
+
+def put_target_rows(text: str, prefix: str, rows: list[str]) -> str:
+    """``text`` with its targets-table rows that start with ``prefix`` replaced by ``rows``:
+    where the first of them stood, else at the end of the table."""
+    lines = text.split("\n")
+    found = [i for i, line in enumerate(lines) if line.startswith(prefix)]
+    if found:
+        at = found[0]
+    else:
+        at = lines.index(TARGETS_HEADING) + 1
+        while at < len(lines) and not lines[at].startswith("|"):
+            at += 1
+        while at < len(lines) and lines[at].startswith("|"):
+            at += 1
+    kept = [line for line in lines[:at] if not line.startswith(prefix)]
+    after = [line for line in lines[at:] if not line.startswith(prefix)]
+    return "\n".join([*kept, *rows, *after])
 
 
 def carry_over(old: str, new: str) -> str:

@@ -16,6 +16,7 @@ sys.path.insert(0, str(BENCH))
 import paths  # noqa: E402 - bench/'s modules import each other by their bare names
 import plan  # noqa: E402
 import report  # noqa: E402
+import sections  # noqa: E402
 import targets  # noqa: E402
 from stats import Cell, Run, fmt_ratio, fmt_s, wall  # noqa: E402
 
@@ -77,7 +78,7 @@ def test_splicing_the_memory_row_replaces_only_its_section_and_target(tmp_path: 
     ns = [10, 20]
     old_target = targets.memory_target(_memory_cells((2000, 2100)), ns)
     assert old_target.met is True
-    head = ["# Benchmark results\n", report.TARGETS_HEADING + "\n", *report.TARGETS_TABLE]
+    head = ["# Benchmark results\n", sections.TARGETS_HEADING + "\n", *report.TARGETS_TABLE]
     rows = ["| another target | 1.00× | met |", old_target.row]
     tail = ["## How it was measured\n", "- the rest, untouched"]
     old = report.memory_section(_memory_cells((2000, 2100)), ns, "Measured in this run.")
@@ -99,7 +100,7 @@ def test_splicing_into_a_report_without_a_memory_row_adds_one(tmp_path: Path) ->
     cells = _memory_cells((2000, 2100))
     target = targets.memory_target(cells, ns)
     section = report.memory_section(cells, ns, "Measured on its own.")
-    table = [report.TARGETS_HEADING + "\n", *report.TARGETS_TABLE, "| a | b | met |"]
+    table = [sections.TARGETS_HEADING + "\n", *report.TARGETS_TABLE, "| a | b | met |"]
     tail = ["## How it was measured\n", "x"]
     path = tmp_path / "RESULTS.md"
     path.write_text("\n".join([*table, "", *tail]), encoding="utf-8")

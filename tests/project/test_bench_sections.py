@@ -89,3 +89,13 @@ def test_a_new_run_report_keeps_every_section_it_does_not_write_on_its_side() ->
         f"{block('content', 'c0')}\n"
     )
     assert sections.carry_over(kept, kept) == kept
+
+
+def test_a_scripts_target_rows_replace_its_old_ones_or_end_the_table() -> None:
+    table = f"{sections.TARGETS_HEADING}\n\n| target | measured | verdict |\n|---|---:|---|\n"
+    text = f"# r\n\n{table}| a | 1 | met |\n| quota x | 1 | met |\n| quota y | 2 | met |\n\nrest\n"
+    rows = ["| quota x | 3 | met |", "| quota z | 4 | met |"]
+    replaced = sections.put_target_rows(text, "| quota", rows)
+    assert replaced == f"# r\n\n{table}| a | 1 | met |\n{rows[0]}\n{rows[1]}\n\nrest\n"
+    added = sections.put_target_rows(f"# r\n\n{table}| a | 1 | met |\n\nrest\n", "| quota", rows)
+    assert added == replaced
