@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import itertools
 import json
 import os
 import shutil
@@ -61,7 +60,7 @@ from textservice.cli.files import file_digest
 from textservice.cli.inputs import Record
 from textservice.cli.listing import SHOWN, and_more
 from textservice.cli.progress import Mode, format_duration
-from textservice.cli.reuse import Earlier, Reuse
+from textservice.cli.reuse import Earlier, Reuse, left_to_embed
 from textservice.cli.services import EmbedBatches, EmbedOptions, content_item
 from textservice.cli.writers.common import fsync_dir, replace_atomically
 from textservice.client import TextServiceClient
@@ -661,11 +660,7 @@ def run_jobs(
         return Reuse.plan(every, keys, records(), line_count, done=done)
 
     def pending(current: Reuse | None) -> Iterator[Record]:
-        left = itertools.islice(records(), done, None)
-        if current is None:
-            return left
-        entries = current.entries
-        return (r for r in left if entries[r.line] < 0)
+        return left_to_embed(records(), done, current)
 
     def unsent(current: Reuse | None, sources: Sequence[ResultsFile]) -> Iterator[Record]:
         """What a job is sent for: the records without a vector, but those whose request

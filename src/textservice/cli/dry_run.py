@@ -31,6 +31,7 @@ from textservice.cli.content_keys import ContentKeys
 from textservice.cli.digests import VectorSettings
 from textservice.cli.inputs import Record
 from textservice.cli.rerun import reuse_plan
+from textservice.cli.reuse import left_to_embed
 from textservice.cli.services import EmbedOptions, content_item
 from textservice.cli.sources import InputCheck, Source
 from textservice.cli.tokens import Counter, fits, sent_text
@@ -318,12 +319,7 @@ def dry_run(
     done, reuse = reuse_plan(output_path, source, check, settings=settings)
 
     def left() -> Iterator[Record]:
-        """The records a run would send: past those done, less those reused."""
-        records = islice(source.records(check), done, None)
-        if reuse is None:
-            return records
-        entries = reuse.entries
-        return (r for r in records if entries[r.line] < 0)
+        return left_to_embed(source.records(check), done, reuse)
 
     try:
         report = measure(left(), counter, task_type=options.task_type)

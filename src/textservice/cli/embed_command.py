@@ -61,7 +61,7 @@ from textservice.cli.long_texts import OnLong, guard
 from textservice.cli.open_input import open_source
 from textservice.cli.progress import Mode, Progress, keep_drawing, progress_mode
 from textservice.cli.rerun import Prepared, prepare
-from textservice.cli.reuse import remove_asides
+from textservice.cli.reuse import left_to_embed, remove_asides
 from textservice.cli.services import (
     SERVICE_CHOICES,
     EmbedOptions,
@@ -565,11 +565,7 @@ def embed(
 
         def to_embed() -> Iterator[Record]:
             """The records left whose vector is not reused, read again (see reuse.py)."""
-            assert reuse is not None
-            left = source.records(check)
-            for _ in range(writer.point.count):  # those resumed
-                next(left)
-            return (r for r in left if reuse.entries[r.line] < 0)
+            return left_to_embed(source.records(check), writer.point.count, reuse)
 
         async def run() -> None:
             drawing = asyncio.ensure_future(keep_drawing(bar))

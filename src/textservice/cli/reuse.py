@@ -27,10 +27,11 @@ the old one atomically when it is finished, as any output does.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 from array import array
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -275,6 +276,16 @@ class Reuse:
         """Close the earlier files."""
         for source in self.sources:
             source.close()
+
+
+def left_to_embed(records: Iterable[Record], done: int, reuse: Reuse | None) -> Iterator[Record]:
+    """The records a run still sends: ``records`` past the ``done`` first (resumed), less
+    those whose vector ``reuse`` copies from an earlier output."""
+    left = itertools.islice(records, done, None)
+    if reuse is None:
+        return left
+    entries = reuse.entries
+    return (r for r in left if entries[r.line] < 0)
 
 
 def reuse_folder(output: Path) -> Path:
